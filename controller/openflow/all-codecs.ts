@@ -1,0 +1,21 @@
+// Loads every message family so that each registers its codecs (see registry.ts).
+import './hello.js';
+import './error-msg.js';
+import './echo.js';
+import './experimenter.js';
+import './features.js';
+import './switch-config.js';
+import './barrier.js';
+import './role.js';
+import './async-config.js';
+import './queue-config.js';
+import './packet-in.js';
+import './flow-removed.js';
+import './port-status.js';
+import './port-mod.js';
+import './table-mod.js';
+import './flow-mod.js';
+import './packet-out.js';
+import './group-mod.js';
+import './meter-mod.js';
+import './multipart/index.js';

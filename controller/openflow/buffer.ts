@@ -1,0 +1,214 @@
+// Bounds-checked big-endian reader and growable writer over byte buffers.
+//
+// Every read checks against the end of the structure being decoded, so a lying length field can never make
+// a decoder read past its message (or into the next one in a stream): it gets an OfpError instead. The error
+// type/code a read failure reports is set per reader, because the spec gives each structure its own BAD_LEN
+// (OFPBRC_BAD_LEN for a message, OFPBAC_BAD_LEN for an action, OFPBMC_BAD_LEN for a match...).
+import { OfpError, OFPET, OFPBRC } from './errors.js';
+
+export class Reader {
+  readonly buf: Buffer;
+  pos: number;
+  readonly end: number;
+  /** Error type and code reported when a read runs past `end`. */
+  errType: number = OFPET.BAD_REQUEST;
+  errCode: number = OFPBRC.BAD_LEN;
+
+  constructor(buf: Buffer, pos = 0, end = buf.length) {
+    this.buf = buf;
+    this.pos = pos;
+    this.end = end;
+  }
+
+  get remaining(): number {
+    return this.end - this.pos;
+  }
+
+  /** Throws the reader's BAD_LEN error unless `n` more bytes are available. */
+  need(n: number, what = 'structure'): void {
+    if (n < 0 || this.pos + n > this.end) {
+      throw new OfpError(this.errType, this.errCode, `truncated ${what}: need ${n} bytes at offset ${this.pos}, have ${this.end - this.pos}`);
+    }
+  }
+
+  u8(): number {
+    if (this.pos + 1 > this.end) this.need(1);
+    return this.buf[this.pos++]!;
+  }
+
+  u16(): number {
+    const p = this.pos;
+    if (p + 2 > this.end) this.need(2);
+    this.pos = p + 2;
+    return (this.buf[p]! << 8) | this.buf[p + 1]!;
+  }
+
+  u24(): number {
+    const p = this.pos;
+    if (p + 3 > this.end) this.need(3);
+    this.pos = p + 3;
+    return (this.buf[p]! << 16) | (this.buf[p + 1]! << 8) | this.buf[p + 2]!;
+  }
+
+  u32(): number {
+    const p = this.pos;
+    if (p + 4 > this.end) this.need(4);
+    this.pos = p + 4;
+    const b = this.buf;
+    return (b[p]! * 0x1000000) + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
+  }
+
+  u64(): bigint {
+    const p = this.pos;
+    if (p + 8 > this.end) this.need(8);
+    this.pos = p + 8;
+    return this.buf.readBigUInt64BE(p);
+  }
+
+  /** A view (not a copy) of the next `n` bytes: copy it if it must outlive the input buffer. */
+  bytes(n: number): Buffer {
+    const p = this.pos;
+    if (p + n > this.end || n < 0) this.need(n);
+    this.pos = p + n;
+    return this.buf.subarray(p, p + n);
+  }
+
+  /** A copy of the next `n` bytes, for payloads that outlive the socket chunk they arrived in. */
+  copy(n: number): Buffer {
+    return Buffer.from(this.bytes(n));
+  }
+
+  /** The rest of the structure, as a view. */
+  rest(): Buffer {
+    return this.bytes(this.end - this.pos);
+  }
+
+  skip(n: number): void {
+    if (this.pos + n > this.end || n < 0) this.need(n);
+    this.pos += n;
+  }
+
+  /** A fixed-size, NUL-padded ASCII field (port names, descriptions). */
+  str(n: number): string {
+    const b = this.bytes(n);
+    let len = b.indexOf(0);
+    if (len < 0) len = n;
+    return b.toString('latin1', 0, len);
+  }
+
+  /** A reader over the next `len` bytes; this reader moves past them. */
+  sub(len: number, errType = this.errType, errCode = this.errCode): Reader {
+    const p = this.pos;
+    if (p + len > this.end || len < 0) this.need(len);
+    this.pos = p + len;
+    const r = new Reader(this.buf, p, p + len);
+    r.errType = errType;
+    r.errCode = errCode;
+    return r;
+  }
+}
+
+/**
+ * A growable writer. `reset()` lets one instance encode message after message into the same memory;
+ * `view()` returns the bytes written so far without copying (valid until the next write or reset).
+ */
+export class Writer {
+  buf: Buffer;
+  pos = 0;
+
+  constructor(size = 1024) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+
+  reset(): this {
+    this.pos = 0;
+    return this;
+  }
+
+  private grow(n: number): void {
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  u8(v: number): void {
+    if (this.pos + 1 > this.buf.length) this.grow(1);
+    this.buf[this.pos++] = v;
+  }
+
+  u16(v: number): void {
+    const p = this.pos;
+    if (p + 2 > this.buf.length) this.grow(2);
+    this.buf[p] = v >>> 8;
+    this.buf[p + 1] = v;
+    this.pos = p + 2;
+  }
+
+  u24(v: number): void {
+    const p = this.pos;
+    if (p + 3 > this.buf.length) this.grow(3);
+    this.buf[p] = v >>> 16;
+    this.buf[p + 1] = v >>> 8;
+    this.buf[p + 2] = v;
+    this.pos = p + 3;
+  }
+
+  u32(v: number): void {
+    const p = this.pos;
+    if (p + 4 > this.buf.length) this.grow(4);
+    const b = this.buf;
+    b[p] = v >>> 24;
+    b[p + 1] = v >>> 16;
+    b[p + 2] = v >>> 8;
+    b[p + 3] = v;
+    this.pos = p + 4;
+  }
+
+  u64(v: bigint): void {
+    if (this.pos + 8 > this.buf.length) this.grow(8);
+    this.buf.writeBigUInt64BE(BigInt.asUintN(64, v), this.pos);
+    this.pos += 8;
+  }
+
+  bytes(b: Uint8Array): void {
+    if (this.pos + b.length > this.buf.length) this.grow(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  zeros(n: number): void {
+    if (n <= 0) return;
+    if (this.pos + n > this.buf.length) this.grow(n);
+    this.buf.fill(0, this.pos, this.pos + n);
+    this.pos += n;
+  }
+
+  /** A fixed-size NUL-padded ASCII field; longer strings are cut to leave room for the NUL. */
+  str(s: string, n: number): void {
+    if (this.pos + n > this.buf.length) this.grow(n);
+    this.buf.fill(0, this.pos, this.pos + n);
+    this.buf.write(s, this.pos, Math.min(s.length, n - 1), 'latin1');
+    this.pos += n;
+  }
+
+  /** Pads with zeros to the next multiple of 8 counted from `start`. */
+  pad8(start: number): void {
+    this.zeros((8 - ((this.pos - start) % 8)) % 8);
+  }
+
+  setU16(at: number, v: number): void {
+    this.buf[at] = v >>> 8;
+    this.buf[at + 1] = v;
+  }
+
+  view(from = 0): Buffer {
+    return this.buf.subarray(from, this.pos);
+  }
+
+  /** A copy of what was written, detached from this writer's memory. */
+  toBuffer(from = 0): Buffer {
+    return Buffer.from(this.buf.subarray(from, this.pos));
+  }
+}

@@ -1,0 +1,128 @@
+// ofp_match (OF1.3.5 §7.2.3.1): an OXM match is a type/length header, the TLVs, then zero padding to 8 bytes.
+//
+//   struct ofp_match { uint16_t type; uint16_t length; uint8_t oxm_fields[0]; uint8_t pad[...]; }
+//   "length" counts the header and the TLVs but not the padding.
+import { Reader, Writer } from './buffer.js';
+import { OfpError, OFPET, OFPBMC } from './errors.js';
+import { OFPMT_OXM } from './constants.js';
+import { OxmTlv, OxmValue, readOxm, writeOxm, oxmDef } from './oxm.js';
+import { RyuDict, bad, b64, u64ToJson, unwrap, jArr, hex } from './ryu-json.js';
+
+export type Match = OxmTlv[];
+
+export function readMatch(r: Reader): Match {
+  const saved = [r.errType, r.errCode] as const;
+  r.errType = OFPET.BAD_MATCH;
+  r.errCode = OFPBMC.BAD_LEN;
+  const type = r.u16();
+  const length = r.u16();
+  if (type !== OFPMT_OXM) throw new OfpError(OFPET.BAD_MATCH, OFPBMC.BAD_TYPE, `match type ${type} is not OFPMT_OXM`);
+  if (length < 4) throw new OfpError(OFPET.BAD_MATCH, OFPBMC.BAD_LEN, `match length ${length} < 4`);
+  const padded = (length + 7) & ~7;
+  const body = r.sub(length - 4);
+  const fields: Match = [];
+  while (body.pos < body.end) fields.push(readOxm(body));
+  r.skip(padded - length);
+  r.errType = saved[0];
+  r.errCode = saved[1];
+  return fields;
+}
+
+export function writeMatch(w: Writer, match: Match): void {
+  const start = w.pos;
+  w.u16(OFPMT_OXM);
+  w.u16(0);
+  for (const f of match) writeOxm(w, f);
+  w.setU16(start + 2, w.pos - start);
+  w.pad8(start);
+}
+
+function valueToJson(v: OxmValue): unknown {
+  if (typeof v === 'bigint') return u64ToJson(v);
+  if (Buffer.isBuffer(v)) return b64(v);
+  return v;
+}
+
+function valueFromJson(field: string, v: unknown): OxmValue {
+  const def = oxmDef(field);
+  if (!def) {
+    if (typeof v !== 'string') bad(`unknown OXM field ${field} needs a base64 value`);
+    return Buffer.from(v, 'base64');
+  }
+  if (def.kind !== 'int') {
+    if (typeof v !== 'string') bad(`${field} needs a text address`);
+    return v;
+  }
+  if (def.width > 4) {
+    if (typeof v === 'bigint') return v;
+    if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
+    bad(`${field} needs an integer`);
+  }
+  const n = typeof v === 'bigint' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n)) bad(`${field} needs an integer`);
+  return n;
+}
+
+export function oxmToRyu(f: OxmTlv): RyuDict {
+  return { OXMTlv: { field: f.field, mask: f.mask === undefined ? null : valueToJson(f.mask), value: valueToJson(f.value) } };
+}
+
+export function oxmFromRyu(obj: unknown): OxmTlv {
+  const [, d] = unwrap(obj, 'OXMTlv');
+  if (typeof d.field !== 'string') bad('OXMTlv.field is not a string');
+  const tlv: OxmTlv = { field: d.field, value: valueFromJson(d.field, d.value) };
+  if (d.mask !== null && d.mask !== undefined) tlv.mask = valueFromJson(d.field, d.mask);
+  return tlv;
+}
+
+/** Ryu's OFPMatch form; `length` is the encoded length without padding. */
+export function matchToRyu(match: Match): RyuDict {
+  const w = new Writer(64);
+  writeMatch(w, match);
+  return { OFPMatch: { length: w.buf.readUInt16BE(2), oxm_fields: match.map(oxmToRyu), type: OFPMT_OXM } };
+}
+
+export function matchFromRyu(obj: unknown): Match {
+  const [, d] = unwrap(obj, 'OFPMatch');
+  return jArr(d, 'oxm_fields').map(oxmFromRyu);
+}
+
+// ovs-ofctl's shorthand for an eth_type (and ip_proto) pair, as it prints them first in a match.
+const SHORTHAND: Record<string, string> = {
+  '2048': 'ip', '2048/1': 'icmp', '2048/6': 'tcp', '2048/17': 'udp', '2048/132': 'sctp',
+  '34525': 'ipv6', '34525/58': 'icmp6', '34525/6': 'tcp6', '34525/17': 'udp6', '34525/132': 'sctp6',
+  '2054': 'arp',
+};
+
+function formatValue(field: string, v: OxmValue): string {
+  if (Buffer.isBuffer(v)) return `0x${v.toString('hex')}`;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'bigint') return hex(v);
+  if (field === 'eth_type' || field === 'metadata') return hex(v);
+  return String(v);
+}
+
+/** The match as ovs-ofctl prints it: `tcp,in_port=1,nw_src=10.0.0.1,tp_dst=80`. */
+export function formatMatch(match: Match): string {
+  const parts: string[] = [];
+  const ethType = match.find((f) => f.field === 'eth_type' && f.mask === undefined)?.value;
+  const proto = match.find((f) => f.field === 'ip_proto' && f.mask === undefined)?.value;
+  let skipProto = false;
+  if (ethType !== undefined) {
+    const withProto = proto !== undefined ? SHORTHAND[`${String(ethType)}/${String(proto)}`] : undefined;
+    if (withProto) { parts.push(withProto); skipProto = true; } else parts.push(SHORTHAND[String(ethType)] ?? `dl_type=${formatValue('eth_type', ethType)}`);
+  }
+  for (const f of match) {
+    if (f.field === 'eth_type' && f.mask === undefined && ethType !== undefined) continue;
+    if (f.field === 'ip_proto' && skipProto) continue;
+    const name = oxmDef(f.field)?.ovsName ?? f.field;
+    if (f.field === 'vlan_vid' && f.mask === undefined && typeof f.value === 'number' && f.value & 0x1000) {
+      parts.push(`dl_vlan=${f.value & 0xfff}`);
+      continue;
+    }
+    if (f.mask === undefined) parts.push(`${name}=${formatValue(f.field, f.value)}`);
+    else if (typeof f.value === 'number') parts.push(`${name}=${hex(f.value)}/${hex(f.mask as number)}`);
+    else parts.push(`${name}=${formatValue(f.field, f.value)}/${formatValue(f.field, f.mask)}`);
+  }
+  return parts.join(',');
+}

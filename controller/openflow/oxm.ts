@@ -1,0 +1,251 @@
+// OXM TLVs (OF1.3.5 §7.2.3.2-§7.2.3.8): the field table and the codec for one field.
+//
+// The table holds every OpenFlow-basic field with its width and spec maskability, plus the Nicira (NXM) and ONF
+// experimenter fields that Open vSwitch emits in OpenFlow 1.3 and that Ryu names. A field we do not know is
+// carried losslessly as raw bytes under a name that encodes its header, so decode then encode gives the same bytes.
+import { Reader, Writer } from './buffer.js';
+import { OfpError, OFPET, OFPBMC } from './errors.js';
+import { OFPXMC, ONF_EXPERIMENTER_ID } from './constants.js';
+import { macToString, macToBytes, ipv4ToString, ipv4ToBytes, ipv6ToString, ipv6ToBytes } from './addr.js';
+
+/** number for fields up to 32 bits, bigint for 64/128-bit ones, text for addresses, bytes for unknown fields. */
+export type OxmValue = number | bigint | string | Buffer;
+
+export interface OxmTlv {
+  field: string;
+  value: OxmValue;
+  /** Present only for a masked field. */
+  mask?: OxmValue;
+}
+
+type Kind = 'int' | 'mac' | 'ipv4' | 'ipv6';
+
+export interface OxmDef {
+  name: string;
+  oxmClass: number;
+  field: number;
+  /** Value width in bytes (the mask, if any, has the same width). */
+  width: number;
+  /** Whether OF1.3.5 allows a mask. Decoding accepts a mask anyway: Open vSwitch sends masked L4 ports. */
+  maskable: boolean;
+  kind: Kind;
+  /** Experimenter fields only: the experimenter id, and for ONF fields the 16-bit experimenter field type. */
+  experimenter?: number;
+  onfType?: number;
+  /** The name `ovs-ofctl` prints, where it differs. */
+  ovsName?: string;
+}
+
+const B = OFPXMC.OPENFLOW_BASIC;
+const basic = (name: string, field: number, width: number, maskable: boolean, kind: Kind = 'int', ovsName?: string): OxmDef =>
+  ({ name, oxmClass: B, field, width, maskable, kind, ...(ovsName ? { ovsName } : {}) });
+const nx0 = (name: string, field: number, width: number, kind: Kind = 'int'): OxmDef =>
+  ({ name, oxmClass: OFPXMC.NXM_0, field, width, maskable: true, kind });
+const nx1 = (name: string, field: number, width: number, kind: Kind = 'int'): OxmDef =>
+  ({ name, oxmClass: OFPXMC.NXM_1, field, width, maskable: true, kind });
+
+/** OF1.3.5 §7.2.3.7, Table 12: OXM_OF_* fields. */
+const OPENFLOW_BASIC: OxmDef[] = [
+  basic('in_port', 0, 4, false), basic('in_phy_port', 1, 4, false), basic('metadata', 2, 8, true),
+  basic('eth_dst', 3, 6, true, 'mac', 'dl_dst'), basic('eth_src', 4, 6, true, 'mac', 'dl_src'),
+  basic('eth_type', 5, 2, false, 'int', 'dl_type'), basic('vlan_vid', 6, 2, true), basic('vlan_pcp', 7, 1, false, 'int', 'dl_vlan_pcp'),
+  basic('ip_dscp', 8, 1, false), basic('ip_ecn', 9, 1, false, 'int', 'nw_ecn'), basic('ip_proto', 10, 1, false, 'int', 'nw_proto'),
+  basic('ipv4_src', 11, 4, true, 'ipv4', 'nw_src'), basic('ipv4_dst', 12, 4, true, 'ipv4', 'nw_dst'),
+  basic('tcp_src', 13, 2, false, 'int', 'tp_src'), basic('tcp_dst', 14, 2, false, 'int', 'tp_dst'),
+  basic('udp_src', 15, 2, false, 'int', 'tp_src'), basic('udp_dst', 16, 2, false, 'int', 'tp_dst'),
+  basic('sctp_src', 17, 2, false, 'int', 'tp_src'), basic('sctp_dst', 18, 2, false, 'int', 'tp_dst'),
+  basic('icmpv4_type', 19, 1, false, 'int', 'icmp_type'), basic('icmpv4_code', 20, 1, false, 'int', 'icmp_code'),
+  basic('arp_op', 21, 2, false), basic('arp_spa', 22, 4, true, 'ipv4'), basic('arp_tpa', 23, 4, true, 'ipv4'),
+  basic('arp_sha', 24, 6, true, 'mac'), basic('arp_tha', 25, 6, true, 'mac'),
+  basic('ipv6_src', 26, 16, true, 'ipv6'), basic('ipv6_dst', 27, 16, true, 'ipv6'), basic('ipv6_flabel', 28, 4, true),
+  basic('icmpv6_type', 29, 1, false), basic('icmpv6_code', 30, 1, false),
+  basic('ipv6_nd_target', 31, 16, false, 'ipv6', 'nd_target'), basic('ipv6_nd_sll', 32, 6, false, 'mac', 'nd_sll'),
+  basic('ipv6_nd_tll', 33, 6, false, 'mac', 'nd_tll'),
+  basic('mpls_label', 34, 4, false), basic('mpls_tc', 35, 1, false), basic('mpls_bos', 36, 1, false),
+  basic('pbb_isid', 37, 3, true), basic('tunnel_id', 38, 8, true, 'int', 'tun_id'), basic('ipv6_exthdr', 39, 2, true),
+];
+
+/** Nicira extensible match fields (Open vSwitch's meta-flow), under the names Ryu gives them. */
+const NICIRA: OxmDef[] = [
+  nx1('tun_ipv4_src', 31, 4, 'ipv4'), nx1('tun_ipv4_dst', 32, 4, 'ipv4'), nx1('pkt_mark', 33, 4),
+  nx1('tcp_flags', 34, 2), nx1('_recirc_id', 36, 4), nx1('conj_id', 37, 4), nx1('tun_gbp_id', 38, 2),
+  nx1('tun_gbp_flags', 39, 1), nx1('tun_flags', 104, 2), nx1('ct_state', 105, 4), nx1('ct_zone', 106, 2),
+  nx1('ct_mark', 107, 4), nx1('ct_label', 108, 16), nx1('tun_ipv6_src', 109, 16, 'ipv6'),
+  nx1('tun_ipv6_dst', 110, 16, 'ipv6'), nx1('ct_nw_proto', 111, 1), nx1('ct_nw_src', 112, 4, 'ipv4'),
+  nx1('ct_nw_dst', 113, 4, 'ipv4'), nx1('ct_ipv6_src', 114, 16, 'ipv6'), nx1('ct_ipv6_dst', 115, 16, 'ipv6'),
+  nx1('ct_tp_src', 116, 2), nx1('ct_tp_dst', 117, 2),
+  ...Array.from({ length: 16 }, (_, i) => nx1(`reg${i}`, i, 4)),
+  nx0('vlan_tci', 4, 2), nx0('nw_tos', 5, 1), nx1('ip_frag', 26, 1), nx1('nw_ttl', 29, 1), nx1('mpls_ttl', 30, 1),
+];
+
+/** ONF experimenter fields of OpenFlow 1.3 extensions (EXT-256: PBB UCA). */
+const ONF: OxmDef[] = [
+  { name: 'pbb_uca', oxmClass: OFPXMC.EXPERIMENTER, field: 0, width: 1, maskable: false, kind: 'int', experimenter: ONF_EXPERIMENTER_ID, onfType: 2560 },
+];
+
+export const OXM_FIELDS: readonly OxmDef[] = [...OPENFLOW_BASIC, ...NICIRA, ...ONF];
+
+const byName = new Map<string, OxmDef>();
+const byHeader = new Map<number, OxmDef>(); // (class << 7 | field) for non-experimenter fields
+const basicByField: (OxmDef | undefined)[] = [];
+const onfByType = new Map<number, OxmDef>();
+for (const d of OXM_FIELDS) {
+  if (byName.has(d.name)) throw new Error(`duplicate OXM field name ${d.name}`);
+  byName.set(d.name, d);
+  if (d.experimenter === undefined) {
+    const key = d.oxmClass * 128 + d.field;
+    if (byHeader.has(key)) throw new Error(`duplicate OXM field header for ${d.name}`);
+    byHeader.set(key, d);
+    if (d.oxmClass === B) basicByField[d.field] = d;
+  } else if (d.onfType !== undefined) {
+    onfByType.set(d.onfType, d);
+  }
+}
+
+export function oxmDef(name: string): OxmDef | undefined {
+  return byName.get(name);
+}
+
+function badLen(detail: string): never {
+  throw new OfpError(OFPET.BAD_MATCH, OFPBMC.BAD_LEN, detail);
+}
+
+function readValue(r: Reader, d: OxmDef): OxmValue {
+  const b = r.buf;
+  const p = r.pos;
+  r.skip(d.width);
+  switch (d.kind) {
+    case 'mac': return macToString(b, p);
+    case 'ipv4': return ipv4ToString(b, p);
+    case 'ipv6': return ipv6ToString(b, p);
+    default:
+      switch (d.width) {
+        case 1: return b[p]!;
+        case 2: return (b[p]! << 8) | b[p + 1]!;
+        case 3: return (b[p]! << 16) | (b[p + 1]! << 8) | b[p + 2]!;
+        case 4: return b[p]! * 0x1000000 + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
+        case 8: return b.readBigUInt64BE(p);
+        default: return BigInt(`0x${b.toString('hex', p, p + d.width)}`);
+      }
+  }
+}
+
+function badValue(d: OxmDef, v: unknown): never {
+  throw new OfpError(OFPET.BAD_MATCH, OFPBMC.BAD_VALUE, `invalid value for ${d.name}: ${String(v)}`);
+}
+
+function writeValue(w: Writer, d: OxmDef, v: OxmValue): void {
+  switch (d.kind) {
+    case 'mac': w.bytes(macToBytes(v as string)); return;
+    case 'ipv4': w.bytes(ipv4ToBytes(v as string)); return;
+    case 'ipv6': w.bytes(ipv6ToBytes(v as string)); return;
+    default: break;
+  }
+  if (d.width <= 4) {
+    const n = typeof v === 'bigint' ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n >= 2 ** (8 * d.width)) badValue(d, v);
+    if (d.width === 1) w.u8(n);
+    else if (d.width === 2) w.u16(n);
+    else if (d.width === 3) w.u24(n);
+    else w.u32(n);
+    return;
+  }
+  let big: bigint;
+  try {
+    big = typeof v === 'bigint' ? v : BigInt(v as number | string);
+  } catch {
+    badValue(d, v);
+  }
+  if (big < 0n || big >= 1n << BigInt(8 * d.width)) badValue(d, v);
+  if (d.width === 8) w.u64(big);
+  else w.bytes(Buffer.from(big.toString(16).padStart(2 * d.width, '0'), 'hex'));
+}
+
+// Unknown fields keep their header in their name so that they re-encode to the same bytes.
+const UNKNOWN_RE = /^oxm_0x([0-9a-f]{4})_(\d+)$/;
+const UNKNOWN_EXP_RE = /^oxm_exp_0x([0-9a-f]{8})_(\d+)$/;
+
+/** Decodes one OXM TLV at the reader's position. */
+export function readOxm(r: Reader): OxmTlv {
+  const header = r.u32();
+  const cls = header >>> 16;
+  const field = (header >>> 9) & 0x7f;
+  const hasMask = (header & 0x100) !== 0;
+  let len = header & 0xff;
+  r.need(len, 'OXM field');
+  let def: OxmDef | undefined;
+  let expName = '';
+  if (cls === OFPXMC.EXPERIMENTER) {
+    if (len < 4) badLen(`experimenter OXM field of length ${len}`);
+    const exp = r.u32();
+    len -= 4;
+    if (exp === ONF_EXPERIMENTER_ID && len >= 2) {
+      const t = (r.buf[r.pos]! << 8) | r.buf[r.pos + 1]!;
+      def = onfByType.get(t);
+      if (def) { r.skip(2); len -= 2; }
+    }
+    if (!def) expName = `oxm_exp_0x${exp.toString(16).padStart(8, '0')}_${field}`;
+  } else {
+    def = cls === B ? basicByField[field] : byHeader.get(cls * 128 + field);
+  }
+  if (!def) {
+    const name = expName || `oxm_0x${cls.toString(16).padStart(4, '0')}_${field}`;
+    if (hasMask) {
+      if (len % 2 !== 0) badLen(`masked OXM ${name} of odd length ${len}`);
+      const value = r.copy(len / 2);
+      return { field: name, value, mask: r.copy(len / 2) };
+    }
+    return { field: name, value: r.copy(len) };
+  }
+  if (len !== (hasMask ? 2 * def.width : def.width)) {
+    badLen(`OXM ${def.name} has length ${len}, expected ${hasMask ? 2 * def.width : def.width}`);
+  }
+  const value = readValue(r, def);
+  if (!hasMask) return { field: def.name, value };
+  return { field: def.name, value, mask: readValue(r, def) };
+}
+
+/** Encodes one OXM TLV. */
+export function writeOxm(w: Writer, tlv: OxmTlv): void {
+  const hasMask = tlv.mask !== undefined && tlv.mask !== null;
+  const def = byName.get(tlv.field);
+  if (!def) {
+    const exp = UNKNOWN_EXP_RE.exec(tlv.field);
+    const plain = exp ? null : UNKNOWN_RE.exec(tlv.field);
+    if ((!exp && !plain) || !Buffer.isBuffer(tlv.value) || (hasMask && !Buffer.isBuffer(tlv.mask))) {
+      throw new OfpError(OFPET.BAD_MATCH, OFPBMC.BAD_FIELD, `unknown OXM field ${JSON.stringify(tlv.field)}`);
+    }
+    const vlen = tlv.value.length * (hasMask ? 2 : 1);
+    if (exp) {
+      w.u32((OFPXMC.EXPERIMENTER << 16 | Number(exp[2]) << 9 | (hasMask ? 0x100 : 0) | (vlen + 4)) >>> 0);
+      w.u32(parseInt(exp[1]!, 16));
+    } else {
+      w.u32((parseInt(plain![1]!, 16) << 16 | Number(plain![2]) << 9 | (hasMask ? 0x100 : 0) | vlen) >>> 0);
+    }
+    w.bytes(tlv.value);
+    if (hasMask) w.bytes(tlv.mask as Buffer);
+    return;
+  }
+  let len = hasMask ? 2 * def.width : def.width;
+  if (def.experimenter !== undefined) len += 4 + (def.onfType !== undefined ? 2 : 0);
+  w.u32(((def.oxmClass << 16) | (def.field << 9) | (hasMask ? 0x100 : 0) | len) >>> 0);
+  if (def.experimenter !== undefined) {
+    w.u32(def.experimenter);
+    if (def.onfType !== undefined) w.u16(def.onfType);
+  }
+  writeValue(w, def, tlv.value);
+  if (hasMask) writeValue(w, def, tlv.mask!);
+}
+
+/** Encoded size of one TLV, header included. */
+export function oxmLength(tlv: OxmTlv): number {
+  const hasMask = tlv.mask !== undefined && tlv.mask !== null;
+  const def = byName.get(tlv.field);
+  if (!def) {
+    const v = Buffer.isBuffer(tlv.value) ? tlv.value.length : 0;
+    return 4 + (UNKNOWN_EXP_RE.test(tlv.field) ? 4 : 0) + v * (hasMask ? 2 : 1);
+  }
+  const extra = def.experimenter !== undefined ? 4 + (def.onfType !== undefined ? 2 : 0) : 0;
+  return 4 + extra + def.width * (hasMask ? 2 : 1);
+}
+
