@@ -36,7 +36,8 @@ export type Icmpv6 =
   | NdpMessage;
 
 export type Icmpv6Spec = (
-  | { kind: 'echo-request' | 'echo-reply'; identifier?: number; sequence?: number }
+  | { kind: 'echo-request'; identifier?: number; sequence?: number }
+  | { kind: 'echo-reply'; identifier?: number; sequence?: number }
   | { kind: 'other'; type: number; rest?: number }
   | NdpSpec
 ) & {

@@ -7,7 +7,7 @@ import { IPPROTO } from './ip-proto.js';
 export const TCP_MIN_HEADER = 20;
 export const TCP_MAX_OPTIONS = 40; // Data Offset is 4 bits: at most 60 header bytes
 
-/** Control bits; AE (RFC 3168's old NS position) is the low bit of byte 12. */
+/** Control bits; AE (formerly NS, RFC 3540) is the low bit of byte 12. */
 export const TCP_FLAG = {
   FIN: 0x01,
   SYN: 0x02,

@@ -1,0 +1,290 @@
+// Codec benchmark: the three hot paths of the controller, on one core, against os-ken (Ryu's successor) on the
+// same bytes in the same run.
+//
+//   (a) decode of a packet-in carrying a 64-byte TCP SYN frame, match = in_port, eth_dst, ipv4_src
+//       (an integer, a MAC and an IPv4 field: the three kinds of OXM value decoding);
+//   (b) encode of a flow-mod (match: eth_type, ip_proto, ipv4_src, ipv4_dst, tcp_src, tcp_dst; instructions:
+//       meter, apply-actions [set-field eth_dst, output]) into one reused Writer with encodeInto();
+//   (c) decode of a 100-entry flow-stats reply (each entry: that 5-tuple match, apply-actions [output]).
+//
+// Inputs are built byte by byte here (not with the codec under test). Each case runs ~2 s after a warm-up and
+// folds decoded fields into a checksum that is printed, so no work can be optimised away. The process re-executes
+// itself under `taskset -c 0` if it is not already pinned to one core, and runs the Python peer pinned the same way.
+// Usage: npm run bench:codec [-- --seconds=2]
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { decode, encode, encodeInto, Writer } from '../controller/openflow/index.js';
+import type { MessageOf, OfpMessage } from '../controller/openflow/index.js';
+
+const SECONDS = Number(process.argv.find((a) => a.startsWith('--seconds='))?.slice(10) ?? 2);
+const PYTHON = '/usr/bin/python3'; // the system python, where Debian's python3-os-ken lives (not a pyenv shim)
+const CORE = '0';
+
+// --- one core -----------------------------------------------------------------------------------------------------
+
+function allowedCpus(): string {
+  return /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '?';
+}
+
+function pinToOneCore(): void {
+  if (allowedCpus() === CORE) return;
+  if (process.env.DMZGATE_BENCH_PINNED) {
+    console.error(`bench: still on CPUs ${allowedCpus()} after taskset -c ${CORE}; refusing to report unpinned figures`);
+    process.exit(2);
+  }
+  const r = spawnSync('taskset', ['-c', CORE, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, DMZGATE_BENCH_PINNED: '1' },
+  });
+  if (r.error) {
+    console.error(`bench: cannot run taskset (${r.error.message}); install util-linux`);
+    process.exit(2);
+  }
+  process.exit(r.status ?? 1);
+}
+
+// --- inputs, byte by byte ------------------------------------------------------------------------------------------
+
+class Bytes {
+  private readonly parts: number[] = [];
+  u8(v: number): this { this.parts.push(v & 0xff); return this; }
+  u16(v: number): this { return this.u8(v >>> 8).u8(v); }
+  u32(v: number): this { return this.u16(v >>> 16).u16(v & 0xffff); }
+  u64(v: bigint): this { return this.u32(Number(v >> 32n)).u32(Number(v & 0xffffffffn)); }
+  raw(b: ArrayLike<number>): this { for (let i = 0; i < b.length; i++) this.u8(b[i]!); return this; }
+  zeros(n: number): this { for (let i = 0; i < n; i++) this.u8(0); return this; }
+  get length(): number { return this.parts.length; }
+  buffer(): Buffer { return Buffer.from(this.parts); }
+}
+
+const mac = (s: string) => s.split(':').map((h) => parseInt(h, 16));
+const ip4 = (s: string) => s.split('.').map(Number);
+
+/** The Internet checksum (RFC 1071). */
+function inetChecksum(b: Buffer): number {
+  let sum = 0;
+  for (let i = 0; i + 1 < b.length; i += 2) sum += (b[i]! << 8) | b[i + 1]!;
+  if (b.length % 2) sum += b[b.length - 1]! << 8;
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
+const HOST_MAC = '02:00:00:00:00:01';
+const GW_MAC = '02:00:00:00:00:02';
+const SRC_IP = '192.0.2.10';
+const DST_IP = '198.51.100.20';
+
+/**
+ * A TCP SYN as a 64-byte frame: Ethernet (14) + IPv4 (20) + TCP with an MSS option (24) = 58 bytes of headers,
+ * then 6 zero bytes of Ethernet padding. Checksums are correct.
+ */
+function tcpSynFrame(): Buffer {
+  const ip = new Bytes().u8(0x45).u8(0).u16(44).u16(0x1c46).u16(0x4000).u8(64).u8(6).u16(0).raw(ip4(SRC_IP)).raw(ip4(DST_IP)).buffer();
+  ip.writeUInt16BE(inetChecksum(ip), 10);
+  const tcp = new Bytes().u16(49152).u16(443).u32(0x1a2b3c4d).u32(0).u8(6 << 4).u8(0x02).u16(64240).u16(0).u16(0)
+    .u8(2).u8(4).u16(1460).buffer(); // option: MSS 1460
+  const pseudo = new Bytes().raw(ip4(SRC_IP)).raw(ip4(DST_IP)).u8(0).u8(6).u16(tcp.length).raw(tcp).buffer();
+  tcp.writeUInt16BE(inetChecksum(pseudo), 16);
+  const frame = new Bytes().raw(mac(GW_MAC)).raw(mac(HOST_MAC)).u16(0x0800).raw(ip).raw(tcp).zeros(6).buffer();
+  if (frame.length !== 64) throw new Error(`frame is ${frame.length} bytes`);
+  return frame;
+}
+
+// OXM headers: class OPENFLOW_BASIC (0x8000) << 16 | field << 9 | hasmask << 8 | length
+const oxm = (field: number, len: number) => ((0x8000 << 16) | (field << 9) | len) >>> 0;
+
+/** ofp_match with the fields already encoded, padded to 8. */
+function match(fields: (b: Bytes) => void): Buffer {
+  const body = new Bytes();
+  fields(body);
+  const m = new Bytes().u16(1).u16(4 + body.length).raw(body.buffer());
+  return m.zeros((8 - (m.length % 8)) % 8).buffer();
+}
+
+/** eth_type=0x0800, ip_proto=6, ipv4_src, ipv4_dst, tcp_src=49152, tcp_dst=443 (43 bytes, padded to 48). */
+const fiveTuple = (sport = 49152) => match((b) => b
+  .u32(oxm(5, 2)).u16(0x0800).u32(oxm(10, 1)).u8(6).u32(oxm(11, 4)).raw(ip4(SRC_IP)).u32(oxm(12, 4)).raw(ip4(DST_IP))
+  .u32(oxm(13, 2)).u16(sport).u32(oxm(14, 2)).u16(443));
+
+/** OFPT_PACKET_IN (§7.4.1), table-miss, no buffer, match in_port=3, eth_dst, ipv4_src. 122 bytes. */
+function packetIn(): Buffer {
+  const m = match((b) => b.u32(oxm(0, 4)).u32(3).u32(oxm(3, 6)).raw(mac(GW_MAC)).u32(oxm(11, 4)).raw(ip4(SRC_IP)));
+  const frame = tcpSynFrame();
+  const body = new Bytes().u32(0xffffffff).u16(frame.length).u8(0).u8(0).u64(0xc0ffeen).raw(m).zeros(2).raw(frame);
+  return new Bytes().u8(4).u8(10).u16(8 + body.length).u32(0x100).raw(body.buffer()).buffer();
+}
+
+/** OFPT_FLOW_MOD (§7.3.4.1): ADD, 5-tuple match, meter 7 then apply-actions [set eth_dst, output:2]. 152 bytes. */
+function flowMod(): Buffer {
+  const setField = new Bytes().u16(25).u16(16).u32(oxm(3, 6)).raw(mac('02:00:00:00:00:99')).zeros(2);
+  const output = new Bytes().u16(0).u16(16).u32(2).u16(0).zeros(6);
+  const apply = new Bytes().u16(4).u16(8 + setField.length + output.length).zeros(4).raw(setField.buffer()).raw(output.buffer());
+  const meter = new Bytes().u16(6).u16(8).u32(7);
+  const body = new Bytes().u64(0x1234n).u64(0n).u8(0).u8(0).u16(60).u16(300).u16(1000).u32(0xffffffff).u32(0xffffffff)
+    .u32(0xffffffff).u16(1).zeros(2).raw(fiveTuple()).raw(meter.buffer()).raw(apply.buffer());
+  return new Bytes().u8(4).u8(14).u16(8 + body.length).u32(0).raw(body.buffer()).buffer();
+}
+
+/** OFPMP_FLOW reply (§7.3.5.2) with 100 ofp_flow_stats entries, each 5-tuple + apply-actions [output]. 12016 bytes. */
+function flowStatsReply(): Buffer {
+  const body = new Bytes();
+  for (let i = 0; i < 100; i++) {
+    const m = fiveTuple(40000 + i);
+    const output = new Bytes().u16(0).u16(16).u32(1 + (i % 4)).u16(0xffe5).zeros(6);
+    const apply = new Bytes().u16(4).u16(8 + output.length).zeros(4).raw(output.buffer());
+    const len = 48 + m.length + apply.length;
+    body.u16(len).u8(0).u8(0).u32(3600 + i).u32(500_000_000).u16(1000 + i).u16(60).u16(300).u16(1).zeros(4)
+      .u64(BigInt(0x1000 + i)).u64(BigInt(10 * i)).u64(BigInt(1500 * i)).raw(m).raw(apply.buffer());
+  }
+  const all = new Bytes().u8(4).u8(19).u16(0).u32(0x200).u16(1).u16(0).zeros(4).raw(body.buffer()).buffer();
+  all.writeUInt16BE(all.length, 2);
+  return all;
+}
+
+// --- measurement ---------------------------------------------------------------------------------------------------
+
+interface Result { rate: number; checksum: number }
+
+/** Runs `batch` until SECONDS have passed, after a warm-up of a fifth of that; returns messages/s. */
+function measure(batch: (n: number) => number): Result {
+  const warmUntil = performance.now() + (SECONDS * 1000) / 5;
+  let checksum = 0;
+  while (performance.now() < warmUntil) checksum = (checksum + batch(1000)) | 0;
+  let n = 0;
+  const start = performance.now();
+  let elapsed = 0;
+  do {
+    checksum = (checksum + batch(2000)) | 0;
+    n += 2000;
+    elapsed = performance.now() - start;
+  } while (elapsed < SECONDS * 1000);
+  return { rate: (n / elapsed) * 1000, checksum };
+}
+
+type PacketIn = MessageOf<'packetIn'>;
+type FlowStatsReply = MessageOf<'flowStatsReply'>;
+
+function decodePacketIns(buf: Buffer): (n: number) => number {
+  return (n) => {
+    let s = 0;
+    for (let i = 0; i < n; i++) {
+      const m = decode(buf) as PacketIn;
+      s = (s + m.totalLen + m.data.length + (m.match[0]!.value as number) + (m.match[1]!.value as string).length) | 0;
+    }
+    return s;
+  };
+}
+
+function encodeFlowMods(msg: OfpMessage): (n: number) => number {
+  const w = new Writer(256);
+  return (n) => {
+    let s = 0;
+    for (let i = 0; i < n; i++) {
+      w.reset();
+      s = (s + encodeInto(w, msg) + w.buf[w.pos - 1]!) | 0;
+    }
+    return s;
+  };
+}
+
+function decodeFlowStats(buf: Buffer): (n: number) => number {
+  return (n) => {
+    let s = 0;
+    for (let i = 0; i < n; i++) {
+      const m = decode(buf) as FlowStatsReply;
+      for (const st of m.body) {
+        const inst = st.instructions[0]!;
+        const out = inst.type === 'applyActions' ? inst.actions[0]! : undefined;
+        s = (s + st.priority + (out?.type === 'output' ? out.port : 0)) | 0;
+      }
+    }
+    return s;
+  };
+}
+
+// --- main ----------------------------------------------------------------------------------------------------------
+
+interface PeerResult { case: string; msgs_per_s: number; checksum: number; same_bytes_as_dmzgate?: boolean; osken_hex?: string }
+
+function runPeer(dir: string): PeerResult[] {
+  const here = dirname(fileURLToPath(import.meta.url));
+  // Run from bench/ (source) or dist/bench/ (compiled): tsc does not copy the Python file.
+  const script = [join(here, 'osken_codec.py'), join(here, '../../bench/osken_codec.py')].find((p) => existsSync(p));
+  if (!script) throw new Error(`osken_codec.py not found next to ${here}`);
+  const r = spawnSync('taskset', ['-c', CORE, PYTHON, script, dir, String(SECONDS)], { encoding: 'utf8', timeout: 120_000 });
+  const lines = (r.stdout ?? '').split('\n').filter((l) => l.trim().startsWith('{')).map((l) => JSON.parse(l) as PeerResult & { error?: string });
+  const err = lines.find((l) => l.error)?.error;
+  if (err || r.status !== 0) {
+    console.error(`bench: the os-ken peer failed: ${err ?? `exit ${r.status}`}${r.error ? ` (${r.error.message})` : ''}\n${r.stderr ?? ''}`);
+    process.exit(3);
+  }
+  return lines;
+}
+
+function main(): void {
+  pinToOneCore();
+  const pktIn = packetIn();
+  const fmBytes = flowMod();
+  const fsr = flowStatsReply();
+
+  // The inputs are what we think they are: our codec reads them, and writes the flow-mod back identically.
+  const fm = decode(fmBytes);
+  if (!encode(fm).equals(fmBytes)) throw new Error('flow-mod: encode(decode(bytes)) differs from the hand-built bytes');
+  const pi = decode(pktIn) as PacketIn;
+  if (pi.type !== 'packetIn' || pi.data.length !== 64) throw new Error('packet-in did not decode as built');
+  const fs = decode(fsr) as FlowStatsReply;
+  if (fs.type !== 'flowStatsReply' || fs.body.length !== 100) throw new Error('flow-stats reply did not decode as built');
+
+  const dir = mkdtempSync(join(tmpdir(), 'dmzgate-bench-'));
+  let peer: PeerResult[];
+  try {
+    writeFileSync(join(dir, 'packet_in.bin'), pktIn);
+    writeFileSync(join(dir, 'flow_mod.bin'), fmBytes);
+    writeFileSync(join(dir, 'flow_stats_reply.bin'), fsr);
+    console.log(`dmzgate codec benchmark: node ${process.version}, CPU ${allowedCpus()} only, ~${SECONDS} s per case\n`);
+    peer = runPeer(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const cases = [
+    { name: 'packet-in decode', bytes: pktIn.length, goal: 5_000_000, run: () => measure(decodePacketIns(pktIn)) },
+    { name: 'flow-mod encode', bytes: fmBytes.length, goal: 2_000_000, run: () => measure(encodeFlowMods(fm)) },
+    { name: 'flow-stats-reply decode', bytes: fsr.length, goal: 0, run: () => measure(decodeFlowStats(fsr)) },
+  ];
+  const RATIO_GOAL = 30;
+  const rows: string[][] = [['case', 'bytes', 'dmzgate msgs/s', 'MB/s', 'os-ken msgs/s', 'ratio', 'goal', 'met']];
+  let checksums = '';
+  for (const c of cases) {
+    const ours = c.run();
+    const theirs = peer.find((p) => p.case === c.name);
+    if (!theirs) throw new Error(`os-ken peer reported no ${c.name}`);
+    const ratio = ours.rate / theirs.msgs_per_s;
+    const goals = [...(c.goal ? [`>= ${fmtRate(c.goal)}/s`] : []), `>= ${RATIO_GOAL}x os-ken`];
+    const met = (!c.goal || ours.rate >= c.goal) && ratio >= RATIO_GOAL;
+    rows.push([c.name, String(c.bytes), fmtRate(ours.rate), (ours.rate * c.bytes / 1e6).toFixed(1), fmtRate(theirs.msgs_per_s),
+      `${ratio.toFixed(1)}x`, goals.join(', '), met ? 'yes' : 'NO']);
+    checksums += ` ${c.name}=${ours.checksum >>> 0}/${theirs.checksum}`;
+  }
+  printTable(rows);
+  const fmPeer = peer.find((p) => p.case === 'flow-mod encode');
+  console.log(`\nos-ken serialises the same flow-mod to ${fmPeer?.same_bytes_as_dmzgate ? 'identical bytes' : `DIFFERENT bytes: ${fmPeer?.osken_hex}`}`);
+  console.log(`checksums (dmzgate/os-ken):${checksums}`);
+}
+
+function fmtRate(r: number): string {
+  return r >= 1e6 ? `${(r / 1e6).toFixed(2)}M` : r >= 1e3 ? `${(r / 1e3).toFixed(1)}k` : r.toFixed(0);
+}
+
+function printTable(rows: string[][]): void {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  rows.forEach((r, k) => {
+    console.log(r.map((cell, i) => (i === 0 || i >= 6 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
+    if (k === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  });
+}
+
+main();

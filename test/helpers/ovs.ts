@@ -1,0 +1,116 @@
+// A private Open vSwitch for tests: its own ovsdb-server and ovs-vswitchd in a temp dir, userspace datapath,
+// so several test runs never collide with each other or with a system OVS. stop() ends only the PIDs it started.
+import { spawn, execFile, ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
+
+async function waitFor(path: string, what: string, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!existsSync(path)) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what} (${path})`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export class PrivateOvs {
+  readonly dir: string;
+  private db?: ChildProcess;
+  private vswitchd?: ChildProcess;
+  private readonly env: NodeJS.ProcessEnv;
+
+  constructor() {
+    this.dir = mkdtempSync(join(tmpdir(), 'dmzgate-ovs-'));
+    this.env = { ...process.env, OVS_RUNDIR: this.dir, OVS_DBDIR: this.dir, OVS_LOGDIR: this.dir, OVS_SYSCONFDIR: this.dir };
+  }
+
+  get dbSocket(): string {
+    return `unix:${join(this.dir, 'db.sock')}`;
+  }
+
+  async start(): Promise<this> {
+    if (!existsSync(SCHEMA)) throw new Error('Open vSwitch is not installed (apt-get install openvswitch-switch)');
+    await run('ovsdb-tool', ['create', join(this.dir, 'conf.db'), SCHEMA], { env: this.env });
+    this.db = spawn('ovsdb-server', [join(this.dir, 'conf.db'), `--remote=punix:${join(this.dir, 'db.sock')}`,
+      `--unixctl=${join(this.dir, 'ovsdb-server.ctl')}`, `--log-file=${join(this.dir, 'ovsdb-server.log')}`, '-vconsole:off'],
+      { env: this.env, stdio: 'ignore' });
+    await waitFor(join(this.dir, 'db.sock'), 'ovsdb-server');
+    await this.vsctl('--no-wait', 'init');
+    await this.startVswitchd();
+    return this;
+  }
+
+  /** (Re)starts ovs-vswitchd against the same database, as after a switch crash. */
+  async startVswitchd(): Promise<void> {
+    this.vswitchd = spawn('ovs-vswitchd', [this.dbSocket, `--unixctl=${join(this.dir, 'ovs-vswitchd.ctl')}`,
+      `--log-file=${join(this.dir, 'ovs-vswitchd.log')}`, '-vconsole:off'], { env: this.env, stdio: 'ignore' });
+    await waitFor(join(this.dir, 'ovs-vswitchd.ctl'), 'ovs-vswitchd');
+  }
+
+  async stopVswitchd(): Promise<void> {
+    await stopChild(this.vswitchd);
+    this.vswitchd = undefined;
+    rmSync(join(this.dir, 'ovs-vswitchd.ctl'), { force: true });
+  }
+
+  async vsctl(...args: string[]): Promise<string> {
+    const { stdout } = await run('ovs-vsctl', [`--db=${this.dbSocket}`, '--timeout=10', ...args], { env: this.env });
+    return stdout;
+  }
+
+  /** Runs ovs-ofctl against a bridge's management socket (no controller connection needed). */
+  async ofctl(command: string, bridge: string, ...args: string[]): Promise<string> {
+    const { stdout } = await run('ovs-ofctl', ['-O', 'OpenFlow13', command, `unix:${join(this.dir, `${bridge}.mgmt`)}`, ...args],
+      { env: this.env, maxBuffer: 256 * 1024 * 1024 });
+    return stdout;
+  }
+
+  async appctl(...args: string[]): Promise<string> {
+    const { stdout } = await run('ovs-appctl', [`--target=${join(this.dir, 'ovs-vswitchd.ctl')}`, ...args], { env: this.env });
+    return stdout;
+  }
+
+  /** A userspace-datapath bridge in fail-secure mode speaking OpenFlow 1.3, with a fixed datapath id. */
+  async addBridge(name: string, dpid: bigint, opts: { controller?: string; ports?: string[] } = {}): Promise<void> {
+    const args = ['add-br', name, '--', 'set', 'bridge', name, 'datapath_type=netdev', 'protocols=OpenFlow13',
+      'fail_mode=secure', `other-config:datapath-id=${dpid.toString(16).padStart(16, '0')}`];
+    for (const [i, port] of (opts.ports ?? []).entries()) {
+      args.push('--', 'add-port', name, port, '--', 'set', 'interface', port, 'type=internal', `ofport_request=${i + 1}`);
+    }
+    await this.vsctl(...args);
+    if (opts.controller) await this.setController(name, opts.controller);
+  }
+
+  async setController(bridge: string, target: string): Promise<void> {
+    // A low max_backoff: the controller may start after the switch, and OVS otherwise waits up to 8 s to retry.
+    await this.vsctl('set-controller', bridge, target, '--', 'set', 'controller', bridge, 'max_backoff=1000',
+      'inactivity_probe=0');
+  }
+
+  async isConnected(bridge: string): Promise<boolean> {
+    const uuids = (await this.vsctl('get', 'bridge', bridge, 'controller')).replace(/[[\]\s]/g, '').split(',').filter(Boolean);
+    for (const uuid of uuids) {
+      if ((await this.vsctl('get', 'controller', uuid, 'is_connected')).trim() === 'true') return true;
+    }
+    return false;
+  }
+
+  async stop(): Promise<void> {
+    await stopChild(this.vswitchd);
+    await stopChild(this.db);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+async function stopChild(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+  await exited;
+  clearTimeout(timer);
+}
