@@ -121,6 +121,14 @@ function readSetField(b: Buffer, p: number, alen: number): Action {
   return { type: 'setField', field };
 }
 
+/** Zero padding up to a multiple of 8 from `start`, without Buffer.fill (slow for a few bytes: hot path). */
+export function padTo8(w: Writer, start: number): void {
+  const pad = (8 - ((w.pos - start) & 7)) & 7;
+  if (pad & 4) w.u32(0);
+  if (pad & 2) w.u16(0);
+  if (pad & 1) w.u8(0);
+}
+
 /** Encodes actions (lengths and padding computed here). */
 export function writeActions(w: Writer, actions: Action[]): void {
   for (let i = 0; i < actions.length; i++) writeAction(w, actions[i]!);
@@ -128,7 +136,7 @@ export function writeActions(w: Writer, actions: Action[]): void {
 
 function writeAction(w: Writer, a: Action): void {
   switch (a.type) {
-    case 'output': w.u16(OFPAT.OUTPUT); w.u16(16); w.u32(a.port); w.u16(a.maxLen); w.zeros(6); return;
+    case 'output': w.u16(OFPAT.OUTPUT); w.u16(16); w.u32(a.port); w.u16(a.maxLen); w.u16(0); w.u32(0); return;
     case 'copyTtlOut': w.u16(OFPAT.COPY_TTL_OUT); w.u16(8); w.u32(0); return;
     case 'copyTtlIn': w.u16(OFPAT.COPY_TTL_IN); w.u16(8); w.u32(0); return;
     case 'setMplsTtl': w.u16(OFPAT.SET_MPLS_TTL); w.u16(8); w.u8(a.mplsTtl); w.u24(0); return;
@@ -153,7 +161,7 @@ function writeAction(w: Writer, a: Action): void {
         w.pos = start;
         setFieldError(e);
       }
-      w.pad8(start);
+      padTo8(w, start);
       w.setU16(start + 2, w.pos - start);
       return;
     }

@@ -13,12 +13,35 @@ export function macToString(b: Uint8Array, o: number): string {
   return `${HEX2[b[o]!]}:${HEX2[b[o + 1]!]}:${HEX2[b[o + 2]!]}:${HEX2[b[o + 3]!]}:${HEX2[b[o + 4]!]}:${HEX2[b[o + 5]!]}`;
 }
 
-const MAC_RE = /^([0-9a-fA-F]{1,2})[:-]([0-9a-fA-F]{1,2})[:-]([0-9a-fA-F]{1,2})[:-]([0-9a-fA-F]{1,2})[:-]([0-9a-fA-F]{1,2})[:-]([0-9a-fA-F]{1,2})$/;
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  const l = c | 0x20;
+  if (l >= 97 && l <= 102) return l - 87;
+  return -1;
+}
 
+/** Parses "aa:bb:cc:dd:ee:ff" (or with '-') into `out` at `o`; hand-written because flow-mod encoding is hot. */
 export function macToBytes(s: string, out: Uint8Array = new Uint8Array(6), o = 0): Uint8Array {
-  const m = typeof s === 'string' ? MAC_RE.exec(s) : null;
-  if (!m) badValue('MAC address', s);
-  for (let i = 0; i < 6; i++) out[o + i] = parseInt(m[i + 1]!, 16);
+  if (typeof s !== 'string') badValue('MAC address', s);
+  let i = 0;
+  for (let k = 0; k < 6; k++) {
+    let v = -1;
+    let digits = 0;
+    while (i < s.length && digits < 2) {
+      const d = hexDigit(s.charCodeAt(i));
+      if (d < 0) break;
+      v = digits === 0 ? d : (v << 4) | d;
+      digits++;
+      i++;
+    }
+    if (digits === 0) badValue('MAC address', s);
+    out[o + k] = v;
+    if (k < 5) {
+      const c = s.charCodeAt(i++);
+      if (c !== 58 && c !== 45) badValue('MAC address', s);
+    }
+  }
+  if (i !== s.length) badValue('MAC address', s);
   return out;
 }
 
@@ -27,13 +50,22 @@ export function ipv4ToString(b: Uint8Array, o: number): string {
 }
 
 export function ipv4ToBytes(s: string, out: Uint8Array = new Uint8Array(4), o = 0): Uint8Array {
-  const parts = typeof s === 'string' ? s.split('.') : [];
-  if (parts.length !== 4) badValue('IPv4 address', s);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
-    if (!/^\d{1,3}$/.test(p) || Number(p) > 255) badValue('IPv4 address', s);
-    out[o + i] = Number(p);
+  if (typeof s !== 'string') badValue('IPv4 address', s);
+  let i = 0;
+  for (let k = 0; k < 4; k++) {
+    let v = 0;
+    let digits = 0;
+    for (; i < s.length; i++) {
+      const c = s.charCodeAt(i) - 48;
+      if (c < 0 || c > 9) break;
+      v = v * 10 + c;
+      if (++digits > 3) badValue('IPv4 address', s);
+    }
+    if (digits === 0 || v > 255) badValue('IPv4 address', s);
+    out[o + k] = v;
+    if (k < 3 && s.charCodeAt(i++) !== 46) badValue('IPv4 address', s);
   }
+  if (i !== s.length) badValue('IPv4 address', s);
   return out;
 }
 

@@ -9,7 +9,8 @@ import { OfpError, OFPET, OFPBRC } from './errors.js';
 export class Reader {
   readonly buf: Buffer;
   pos: number;
-  readonly end: number;
+  /** End of the structure being read; narrowed temporarily while reading a nested structure (see match.ts). */
+  end: number;
   /** Error type and code reported when a read runs past `end`. */
   errType: number = OFPET.BAD_REQUEST;
   errCode: number = OFPBRC.BAD_LEN;
@@ -115,9 +116,11 @@ export class Reader {
 export class Writer {
   buf: Buffer;
   pos = 0;
+  private view64: DataView;
 
   constructor(size = 1024) {
     this.buf = Buffer.allocUnsafe(size);
+    this.view64 = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 
   reset(): this {
@@ -131,6 +134,7 @@ export class Writer {
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
+    this.view64 = new DataView(next.buffer, next.byteOffset, next.byteLength);
   }
 
   u8(v: number): void {
@@ -168,8 +172,21 @@ export class Writer {
 
   u64(v: bigint): void {
     if (this.pos + 8 > this.buf.length) this.grow(8);
-    this.buf.writeBigUInt64BE(BigInt.asUintN(64, v), this.pos);
+    if (v === 0n) {
+      // The common case (cookie masks, counters of new flows) without BigInt arithmetic.
+      this.buf.fill(0, this.pos, this.pos + 8);
+    } else {
+      this.view64.setBigUint64(this.pos, BigInt.asUintN(64, v));
+    }
     this.pos += 8;
+  }
+
+  /** Advances by `n` bytes and returns where they start, for callers that fill them in directly. */
+  reserve(n: number): number {
+    if (this.pos + n > this.buf.length) this.grow(n);
+    const at = this.pos;
+    this.pos += n;
+    return at;
   }
 
   bytes(b: Uint8Array): void {
@@ -181,7 +198,12 @@ export class Writer {
   zeros(n: number): void {
     if (n <= 0) return;
     if (this.pos + n > this.buf.length) this.grow(n);
-    this.buf.fill(0, this.pos, this.pos + n);
+    // Padding is short (<= 8 bytes almost always): a loop beats fill()'s call overhead.
+    if (n <= 16) {
+      for (let i = 0; i < n; i++) this.buf[this.pos + i] = 0;
+    } else {
+      this.buf.fill(0, this.pos, this.pos + n);
+    }
     this.pos += n;
   }
 

@@ -13,6 +13,7 @@
 //
 // Encoding is a hot path (a controller programs switches with it), so encode is straight Writer calls.
 import { OFPT, OFPFC, OFPFF, OFP_DEFAULT_PRIORITY, OFP_NO_BUFFER, OFPP, OFPG } from './constants.js';
+import { Writer } from './buffer.js';
 import { register } from './registry.js';
 import { Match, readMatch, writeMatch, matchToRyu, matchFromRyu, formatMatch } from './match.js';
 import { Instruction, readInstructions, writeInstructions, instructionsToRyu, instructionsFromRyu, formatInstructions } from './instructions.js';
@@ -74,6 +75,18 @@ function formatFlowMod(m: FlowModMsg): string {
   return parts.join(' ');
 }
 
+const U32_MAX = 0xffffffffn;
+
+/** A u64, skipping the slow BigInt-to-bytes path for the common small values (cookies are often 0). */
+function writeU64(w: Writer, v: bigint): void {
+  if (v >= 0n && v <= U32_MAX) {
+    w.u32(0);
+    w.u32(Number(v));
+  } else {
+    w.u64(v);
+  }
+}
+
 register<FlowModMsg>({
   type: 'flowMod', ofpType: OFPT.FLOW_MOD, ryuName: 'OFPFlowMod', ofpName: 'OFPT_FLOW_MOD',
   decode: (r, xid) => {
@@ -97,8 +110,8 @@ register<FlowModMsg>({
     };
   },
   encode: (w, m) => {
-    w.u64(m.cookie);
-    w.u64(m.cookieMask);
+    writeU64(w, m.cookie);
+    writeU64(w, m.cookieMask);
     w.u8(m.tableId);
     w.u8(m.command);
     w.u16(m.idleTimeout);

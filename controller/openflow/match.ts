@@ -11,20 +11,27 @@ import { RyuDict, bad, b64, u64ToJson, unwrap, jArr, hex } from './ryu-json.js';
 export type Match = OxmTlv[];
 
 export function readMatch(r: Reader): Match {
-  const saved = [r.errType, r.errCode] as const;
+  const { errType, errCode } = r;
   r.errType = OFPET.BAD_MATCH;
   r.errCode = OFPBMC.BAD_LEN;
   const type = r.u16();
   const length = r.u16();
   if (type !== OFPMT_OXM) throw new OfpError(OFPET.BAD_MATCH, OFPBMC.BAD_TYPE, `match type ${type} is not OFPMT_OXM`);
   if (length < 4) throw new OfpError(OFPET.BAD_MATCH, OFPBMC.BAD_LEN, `match length ${length} < 4`);
-  const padded = (length + 7) & ~7;
-  const body = r.sub(length - 4);
+  const fieldsEnd = r.pos + length - 4;
+  r.need(((length + 7) & ~7) - 4, 'match');
+  // Narrow the reader to the TLVs instead of allocating a sub-reader: packet-in decoding is hot.
+  const outerEnd = r.end;
+  r.end = fieldsEnd;
   const fields: Match = [];
-  while (body.pos < body.end) fields.push(readOxm(body));
-  r.skip(padded - length);
-  r.errType = saved[0];
-  r.errCode = saved[1];
+  try {
+    while (r.pos < fieldsEnd) fields.push(readOxm(r));
+  } finally {
+    r.end = outerEnd;
+  }
+  r.pos = (fieldsEnd - length + 4) + (((length + 7) & ~7) - 4);
+  r.errType = errType;
+  r.errCode = errCode;
   return fields;
 }
 

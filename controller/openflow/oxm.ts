@@ -134,16 +134,18 @@ function badValue(d: OxmDef, v: unknown): never {
   throw new OfpError(OFPET.BAD_MATCH, OFPBMC.BAD_VALUE, `invalid value for ${d.name}: ${String(v)}`);
 }
 
+const INT_LIMIT = [1, 0x100, 0x10000, 0x1000000, 0x100000000];
+
 function writeValue(w: Writer, d: OxmDef, v: OxmValue): void {
   switch (d.kind) {
-    case 'mac': w.bytes(macToBytes(v as string)); return;
-    case 'ipv4': w.bytes(ipv4ToBytes(v as string)); return;
-    case 'ipv6': w.bytes(ipv6ToBytes(v as string)); return;
+    case 'mac': { const at = w.reserve(6); macToBytes(v as string, w.buf, at); return; }
+    case 'ipv4': { const at = w.reserve(4); ipv4ToBytes(v as string, w.buf, at); return; }
+    case 'ipv6': { const at = w.reserve(16); ipv6ToBytes(v as string, w.buf, at); return; }
     default: break;
   }
   if (d.width <= 4) {
     const n = typeof v === 'bigint' ? Number(v) : v;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n >= 2 ** (8 * d.width)) badValue(d, v);
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n >= INT_LIMIT[d.width]!) badValue(d, v);
     if (d.width === 1) w.u8(n);
     else if (d.width === 2) w.u16(n);
     else if (d.width === 3) w.u24(n);

@@ -76,7 +76,7 @@ export function decode(bytes: Buffer): OfpMessage {
   const version = bytes[0]!;
   const type = bytes[1]!;
   const length = (bytes[2]! << 8) | bytes[3]!;
-  const xid = bytes.readUInt32BE(4);
+  const xid = bytes[4]! * 0x1000000 + ((bytes[5]! << 16) | (bytes[6]! << 8) | bytes[7]!);
   if (version !== OFP_VERSION) {
     throw new OfpError(OFPET.BAD_REQUEST, OFPBRC.BAD_VERSION, `version 0x${version.toString(16)} is not OpenFlow 1.3`, bytes.subarray(0, 64));
   }
@@ -113,6 +113,22 @@ export function decode(bytes: Buffer): OfpMessage {
 export function encodeInto(w: Writer, msg: OfpMessage): number {
   const codec = codecFor(msg.type);
   const start = w.pos;
+  try {
+    writeMessage(w, codec, msg);
+  } catch (e) {
+    w.pos = start; // leave no half-written message behind in a shared writer
+    throw e;
+  }
+  const len = w.pos - start;
+  if (len > OFP_MAX_MESSAGE_LEN) {
+    w.pos = start;
+    throw new OfpError(OFPET.BAD_REQUEST, OFPBRC.BAD_LEN, `${msg.type} encodes to ${len} bytes, more than 65535`);
+  }
+  w.setU16(start + 2, len);
+  return len;
+}
+
+function writeMessage(w: Writer, codec: MessageCodec, msg: OfpMessage): void {
   w.u8(OFP_VERSION);
   w.u8(codec.ofpType);
   w.u16(0);
@@ -123,13 +139,6 @@ export function encodeInto(w: Writer, msg: OfpMessage): number {
     w.zeros(4);
   }
   codec.encode(w, msg);
-  const len = w.pos - start;
-  if (len > OFP_MAX_MESSAGE_LEN) {
-    w.pos = start;
-    throw new OfpError(OFPET.BAD_REQUEST, OFPBRC.BAD_LEN, `${msg.type} encodes to ${len} bytes, more than 65535`);
-  }
-  w.setU16(start + 2, len);
-  return len;
 }
 
 const scratch = new Writer(64 * 1024);
@@ -158,6 +167,7 @@ export function fromRyuJson(obj: unknown, xid = 0): OfpMessage {
   const codec = byRyu.get(name);
   if (!codec) throw new OfpError(OFPET.BAD_REQUEST, OFPBRC.BAD_TYPE, `unknown Ryu message class ${name}`);
   const flags = codec.mpType !== undefined ? jInt(d, 'flags', 0) : 0;
+  if (flags > 0xffff) throw new OfpError(OFPET.BAD_REQUEST, OFPBRC.BAD_LEN, `multipart flags ${flags} exceed 16 bits`);
   return codec.fromRyu(d, xid, flags);
 }
 
