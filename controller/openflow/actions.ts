@@ -11,6 +11,7 @@ import { OFPAT, OFPP, NX_EXPERIMENTER_ID } from './constants.js';
 import { OxmTlv, readOxm, writeOxm, oxmLength } from './oxm.js';
 import { oxmToRyu, oxmFromRyu } from './match.js';
 import { RyuDict, bad, b64, unwrap, jObj, jBytes, hex } from './ryu-json.js';
+import { formatPortNo } from './port.js';
 import { nxToRyu, nxFromRyu, formatNx } from './nx-actions.js';
 
 export type Action =
@@ -284,16 +285,6 @@ export function actionsFromRyu(list: unknown[]): Action[] {
 
 // ---- ovs-ofctl text ---------------------------------------------------------------------------------------------
 
-const PORT_NAMES: Record<number, string> = {
-  [OFPP.IN_PORT]: 'IN_PORT', [OFPP.TABLE]: 'TABLE', [OFPP.NORMAL]: 'NORMAL', [OFPP.FLOOD]: 'FLOOD',
-  [OFPP.ALL]: 'ALL', [OFPP.CONTROLLER]: 'CONTROLLER', [OFPP.LOCAL]: 'LOCAL', [OFPP.ANY]: 'ANY',
-};
-
-/** A port number as ovs-ofctl prints it: reserved ports by name. */
-export function formatPort(port: number): string {
-  return PORT_NAMES[port] ?? String(port);
-}
-
 // ovs-ofctl's names for the fields of a set_field, where they differ from the OXM names.
 const OVS_SET_FIELD_NAMES: Record<string, string> = {
   ipv4_src: 'ip_src', ipv4_dst: 'ip_dst', tunnel_id: 'tun_id', icmpv4_type: 'icmp_type', icmpv4_code: 'icmp_code',
@@ -320,7 +311,7 @@ export function formatAction(a: Action): string {
   switch (a.type) {
     case 'output':
       if (a.port === OFPP.CONTROLLER) return `CONTROLLER:${a.maxLen}`;
-      return a.port >= OFPP.IN_PORT ? formatPort(a.port) : `output:${a.port}`;
+      return a.port >= OFPP.IN_PORT ? formatPortNo(a.port) : `output:${a.port}`;
     case 'copyTtlOut': return 'copy_ttl_out';
     case 'copyTtlIn': return 'copy_ttl_in';
     case 'setMplsTtl': return `set_mpls_ttl(${a.mplsTtl})`;

@@ -6,8 +6,9 @@
 import { Reader, Writer } from './buffer.js';
 import { OfpError, OFPET, OFPGMFC } from './errors.js';
 import { OFPP, OFPG, OFPGT } from './constants.js';
-import { Action, readActions, writeActions, actionsLength, actionsToRyu, actionsFromRyu, formatAction, formatPort, jUint } from './actions.js';
+import { Action, readActions, writeActions, actionsLength, actionsToRyu, actionsFromRyu, formatAction, jUint } from './actions.js';
 import { RyuDict, bad, unwrap, jArr } from './ryu-json.js';
+import { formatPortNo } from './port.js';
 
 export interface Bucket {
   weight: number;
@@ -99,7 +100,7 @@ export function formatBuckets(list: Bucket[], groupType?: number): string {
   return list.map((bk) => {
     let s = 'bucket=';
     if (bk.weight !== 0 || groupType === OFPGT.SELECT) s += `weight:${bk.weight},`;
-    if (bk.watchPort !== OFPP.ANY) s += `watch_port:${formatPort(bk.watchPort)},`;
+    if (bk.watchPort !== OFPP.ANY) s += `watch_port:${formatPortNo(bk.watchPort)},`;
     if (bk.watchGroup !== OFPG.ANY) s += `watch_group:${bk.watchGroup},`;
     return `${s}actions=${bk.actions.length === 0 ? 'drop' : bk.actions.map(formatAction).join(',')}`;
   }).join(',');

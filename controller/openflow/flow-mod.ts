@@ -15,9 +15,10 @@
 import { OFPT, OFPFC, OFPFF, OFP_DEFAULT_PRIORITY, OFP_NO_BUFFER, OFPP, OFPG } from './constants.js';
 import { Writer } from './buffer.js';
 import { register } from './registry.js';
+import { formatPortNo } from './port.js';
 import { Match, readMatch, writeMatch, matchToRyu, matchFromRyu, formatMatch } from './match.js';
 import { Instruction, readInstructions, writeInstructions, instructionsToRyu, instructionsFromRyu, formatInstructions } from './instructions.js';
-import { formatPort, jUint } from './actions.js';
+import { jUint } from './actions.js';
 import { jU64, jArr, jObj, u64ToJson, hex } from './ryu-json.js';
 
 export interface FlowModMsg {
@@ -64,7 +65,7 @@ function formatFlowMod(m: FlowModMsg): string {
   if (m.idleTimeout !== 0) parts.push(`idle:${m.idleTimeout}`);
   if (m.hardTimeout !== 0) parts.push(`hard:${m.hardTimeout}`);
   if (m.bufferId !== OFP_NO_BUFFER) parts.push(`buf:${hex(m.bufferId)}`);
-  if (m.outPort !== OFPP.ANY) parts.push(`out_port:${formatPort(m.outPort)}`);
+  if (m.outPort !== OFPP.ANY) parts.push(`out_port:${formatPortNo(m.outPort)}`);
   // ovs-ofctl does not show out_group; we do, since it selects the flows a delete removes.
   if (m.outGroup !== OFPG.ANY) parts.push(`out_group:${m.outGroup}`);
   const flags = FLAG_NAMES.filter(([bit]) => m.flags & bit).map(([, name]) => name);

@@ -1,7 +1,7 @@
 // The OpenFlow 1.3 codec's public surface. It imports nothing outside this folder.
 import './all-codecs.js';
 
-export { decode, encode, encodeInto, toRyuJson, fromRyuJson, format, registeredCodecs } from './registry.js';
+export { decode, encode, encodeInto, toRyuJson, fromRyuJson, format, registeredCodecs, isMultipartReply } from './registry.js';
 export type { MessageCodec } from './registry.js';
 export { Framer } from './framer.js';
 export { Reader, Writer } from './buffer.js';
@@ -18,3 +18,4 @@ export type { Bucket } from './bucket.js';
 export type { MeterBand } from './meter-band.js';
 export type { Port } from './port.js';
 export * from './addr.js';
+export * from './onf-bundle.js';

@@ -32,15 +32,17 @@ export interface PacketInMsg {
 const COOKIE_ALL_ONES = 0xffffffffffffffffn;
 
 /**
- * The u64 at `p`, 5x faster than Buffer.readBigUInt64BE (about 10 ns against 50-80 on Node 20): V8 compiles this
- * exact shape (BigInt.asUintN(64, ...) over shifts and ors of int32s) to 64-bit integer arithmetic and allocates
- * only the result. The int32 halves may be negative; asUintN(64) makes the result unsigned again.
+ * The u64 at `p`. Measured on Node 20 several times faster than Buffer.readBigUInt64BE (a few ns against 20-40 ns
+ * more than no cookie at all): V8 compiles this shape (BigInt.asUintN(64, ...) over shifts and ors of int32s) to
+ * 64-bit integer arithmetic and allocates only the result, where readBigUInt64BE allocates four bigints.
+ * The int32 halves may be negative; asUintN(64) makes the result unsigned again.
  */
 function readCookie(b: Buffer, p: number): bigint {
   const hi = (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
   const lo = (b[p + 4]! << 24) | (b[p + 5]! << 16) | (b[p + 6]! << 8) | b[p + 7]!;
   return BigInt.asUintN(64, (BigInt(hi) << 32n) | BigInt(lo >>> 0));
 }
+
 const REASONS = ['no_match', 'action', 'invalid_ttl'];
 
 register<PacketInMsg>({

@@ -12,7 +12,8 @@
 import { OfpError, OFPET, OFPBRC } from './errors.js';
 import { OFPT, OFPP, OFP_NO_BUFFER } from './constants.js';
 import { register } from './registry.js';
-import { Action, readActions, writeActions, actionsLength, actionsToRyu, actionsFromRyu, formatActions, formatPort, jUint } from './actions.js';
+import { formatPortNo } from './port.js';
+import { Action, readActions, writeActions, actionsLength, actionsToRyu, actionsFromRyu, formatActions, jUint } from './actions.js';
 import { b64, jArr, jBytes } from './ryu-json.js';
 
 export interface PacketOutMsg {
@@ -59,7 +60,7 @@ register<PacketOutMsg>({
   }),
   // ovs-ofctl: `in_port=CONTROLLER actions=ALL data_len=98` (it then dissects the packet on further lines).
   format: (m) => {
-    let s = `in_port=${formatPort(m.inPort)} actions=${formatActions(m.actions)}`;
+    let s = `in_port=${formatPortNo(m.inPort)} actions=${formatActions(m.actions)}`;
     if (m.bufferId !== OFP_NO_BUFFER) s += ` buffer=0x${m.bufferId.toString(16).padStart(8, '0')}`;
     if (m.bufferId === OFP_NO_BUFFER || m.data.length > 0) s += ` data_len=${m.data.length}`;
     return s;

@@ -184,3 +184,8 @@ function sortKeys(d: RyuDict): RyuDict {
   for (const k of Object.keys(d).sort()) out[k] = d[k];
   return out;
 }
+
+/** True for OFPT_MULTIPART_REPLY messages (whose `flags` may carry OFPMPF_REPLY_MORE). */
+export function isMultipartReply(msg: OfpMessage): boolean {
+  return byType.get(msg.type)?.ofpType === OFPT.MULTIPART_REPLY;
+}

@@ -296,6 +296,20 @@ describe('hand-built round trips', () => {
     expect(d.data.buffer).toBe(bytes.buffer);
   });
 
+  it('packet-in cookies decode exactly once the decoder is optimized', () => {
+    // The cookie reader relies on V8 compiling BigInt.asUintN(64, ...) to 64-bit arithmetic: check it against
+    // Buffer.readBigUInt64BE over enough decodes for the optimizing compiler to have taken over.
+    const bytes = encode({ type: 'packetIn', xid: 0, bufferId: 1, totalLen: 0, reason: 1, tableId: 0, cookie: 0n, match: [{ field: 'in_port', value: 1 }], data: Buffer.alloc(0) });
+    let seed = 12345;
+    const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    for (let i = 0; i < 50_000; i++) {
+      bytes.writeUInt32BE(rand(), 16);
+      bytes.writeUInt32BE(i % 7 === 0 ? 0xffffffff : rand(), 20);
+      const m = decode(bytes) as { cookie: bigint };
+      if (m.cookie !== bytes.readBigUInt64BE(16)) expect(m.cookie).toBe(bytes.readBigUInt64BE(16));
+    }
+  });
+
   it('packet-in with a bad match length is a match error', () => {
     const bytes = encode({ type: 'packetIn', xid: 0, bufferId: 1, totalLen: 0, reason: 1, tableId: 0, cookie: 0n, match: [{ field: 'in_port', value: 1 }], data: Buffer.alloc(0) });
     const b = Buffer.from(bytes);

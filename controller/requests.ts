@@ -1,0 +1,93 @@
+// Outstanding requests to one switch, keyed by xid (the way Kafka clients key in-flight requests by correlation
+// id): each settles by its reply, by an OFPT_ERROR carrying its xid, by a timeout, or when the connection closes.
+// Multipart replies are collected until the last part (no OFPMPF_REPLY_MORE).
+import type { OfpMessage } from './openflow/index.js';
+import { OFPMPF_REPLY_MORE, isMultipartReply } from './openflow/index.js';
+import { SwitchError, RequestTimeoutError, ConnectionClosedError } from './errors.js';
+
+interface Pending {
+  request: OfpMessage;
+  resolve: (replies: OfpMessage[]) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+  parts: OfpMessage[];
+}
+
+/** How many sent messages are remembered so that an asynchronous OFPT_ERROR can name what caused it. */
+const RECENT = 1024;
+
+export class RequestTable {
+  private readonly pending = new Map<number, Pending>();
+  private nextXid = 1;
+  private readonly recent: (OfpMessage | undefined)[] = new Array(RECENT);
+
+  constructor(private readonly dpid: () => bigint | undefined, private readonly timeoutMs: number) {}
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /** A fresh xid; 0 is never used, so that "no xid" stays distinguishable, and live xids are skipped. */
+  allocXid(): number {
+    let xid = this.nextXid;
+    while (xid === 0 || this.pending.has(xid)) xid = (xid + 1) >>> 0;
+    this.nextXid = (xid + 1) >>> 0;
+    return xid;
+  }
+
+  remember(msg: OfpMessage): void {
+    this.recent[msg.xid % RECENT] = msg;
+  }
+
+  /** The sent message with this xid, if still remembered. */
+  sentWith(xid: number): OfpMessage | undefined {
+    const m = this.recent[xid % RECENT];
+    return m && m.xid === xid ? m : undefined;
+  }
+
+  add(request: OfpMessage, timeoutMs = this.timeoutMs): Promise<OfpMessage[]> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(request.xid);
+        reject(new RequestTimeoutError(this.dpid(), request, timeoutMs));
+      }, timeoutMs);
+      timer.unref();
+      this.pending.set(request.xid, { request, resolve, reject, timer, parts: [] });
+    });
+  }
+
+  /** Offers an incoming message; returns true if it answered (part of) an outstanding request. */
+  settle(msg: OfpMessage): boolean {
+    const p = this.pending.get(msg.xid);
+    if (!p) return false;
+    if (msg.type === 'error') {
+      this.finish(msg.xid, p);
+      p.reject(new SwitchError(this.dpid(), msg.errType, msg.code, p.request, msg.data));
+      return true;
+    }
+    p.parts.push(msg);
+    const more = isMultipartReply(msg) && ((msg as { flags: number }).flags & OFPMPF_REPLY_MORE) !== 0;
+    if (more) {
+      p.timer.refresh(); // a long multipart reply is progress, not a stall
+      return true;
+    }
+    this.finish(msg.xid, p);
+    p.resolve(p.parts);
+    return true;
+  }
+
+  /** Rejects everything outstanding (connection closed). */
+  failAll(reason: string): void {
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of all) {
+      clearTimeout(p.timer);
+      p.reject(new ConnectionClosedError(this.dpid(), reason));
+    }
+  }
+
+  private finish(xid: number, p: Pending): void {
+    clearTimeout(p.timer);
+    this.pending.delete(xid);
+  }
+}

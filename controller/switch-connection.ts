@@ -1,0 +1,295 @@
+// One switch's OpenFlow channel: framing, the OF1.3 handshake, echo liveness, xid-matched requests, batched
+// writes with a bounded queue. Protocol violations end only this connection; nothing a switch sends can throw
+// out of here.
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import {
+  Framer, Writer, decode, encodeInto, OfpError, OFPET, OFPHFC, OFP_VERSION, OFPT, OFPCML,
+  type OfpMessage, type MessageOf, type Port,
+} from './openflow/index.js';
+import { RequestTable } from './requests.js';
+import { SwitchError, dpidText } from './errors.js';
+import type { Logger } from './log.js';
+
+export interface ConnectionOptions {
+  /** Interval between echo requests; a switch that misses one echoTimeoutMs later is declared down. */
+  echoIntervalMs: number;
+  echoTimeoutMs: number;
+  requestTimeoutMs: number;
+  handshakeTimeoutMs: number;
+  /** Bytes queued for a switch (ours plus the socket's) past which a stalled switch is disconnected. */
+  maxQueueBytes: number;
+  missSendLen: number;
+}
+
+export const DEFAULT_CONNECTION_OPTIONS: ConnectionOptions = {
+  echoIntervalMs: 5_000, echoTimeoutMs: 5_000, requestTimeoutMs: 15_000, handshakeTimeoutMs: 10_000,
+  maxQueueBytes: 16 * 1024 * 1024, missSendLen: OFPCML.NO_BUFFER,
+};
+
+type State = 'hello' | 'handshake' | 'ready' | 'closed';
+
+export interface ConnectionEvents {
+  ready: [];
+  message: [OfpMessage];
+  /** An OFPT_ERROR that answers no outstanding request (e.g. a fire-and-forget flow-mod). */
+  switchError: [SwitchError];
+  close: [string];
+}
+
+// OF1.3.5 §7.3.10: which asynchronous messages this (master or equal) controller wants.
+const ALL_PACKET_IN_REASONS = 0b111; // NO_MATCH | ACTION | INVALID_TTL
+const ALL_PORT_REASONS = 0b111; // ADD | DELETE | MODIFY
+const ALL_FLOW_REMOVED_REASONS = 0b1111; // IDLE | HARD | DELETE | GROUP_DELETE
+
+export class SwitchConnection extends EventEmitter<ConnectionEvents> {
+  state: State = 'hello';
+  dpid: bigint | undefined;
+  features: MessageOf<'featuresReply'> | undefined;
+  readonly ports = new Map<number, Port>();
+  readonly remote: string;
+  readonly log: Logger;
+  private readonly framer = new Framer();
+  private readonly requests: RequestTable;
+  private out = new Writer(16 * 1024);
+  private flushScheduled = false;
+  private echoTimer: NodeJS.Timeout | undefined;
+  private handshakeTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly socket: Socket, private readonly opts: ConnectionOptions, log: Logger) {
+    super();
+    this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.log = log.child({ remote: this.remote });
+    this.requests = new RequestTable(() => this.dpid, opts.requestTimeoutMs);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (e) => this.close(`socket error: ${e.message}`));
+    socket.on('close', () => this.close('socket closed by peer'));
+    this.handshakeTimer = setTimeout(() => this.close('handshake timed out'), opts.handshakeTimeoutMs);
+    this.handshakeTimer.unref();
+    // OF1.3.5 §6.3.1: each side sends HELLO at once; ours offers only OpenFlow 1.3.
+    this.send({ type: 'hello', xid: this.requests.allocXid(), elements: [{ type: 'versionBitmap', versions: [OFP_VERSION] }] });
+  }
+
+  get dpidText(): string {
+    return dpidText(this.dpid);
+  }
+
+  /** Bytes waiting to reach the switch: our batch plus what the socket has not yet written. */
+  get queuedBytes(): number {
+    return this.out.pos + this.socket.writableLength;
+  }
+
+  get outstandingRequests(): number {
+    return this.requests.size;
+  }
+
+  /** Sends without waiting for an answer; an xid of 0 is replaced by a fresh one. Returns the xid. */
+  send(msg: OfpMessage): number {
+    if (this.state === 'closed') return msg.xid;
+    if (msg.xid === 0) msg = { ...msg, xid: this.requests.allocXid() };
+    encodeInto(this.out, msg);
+    this.requests.remember(msg);
+    if (this.queuedBytes > this.opts.maxQueueBytes) {
+      this.log.warn({ dpid: this.dpidText, queued: this.queuedBytes, bound: this.opts.maxQueueBytes }, 'switch is not reading: send queue over its bound, disconnecting');
+      this.close('send queue over its bound (switch stalled)');
+      return msg.xid;
+    }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // One write per event-loop turn, however many messages the turn produced.
+      setImmediate(() => this.flush());
+    }
+    return msg.xid;
+  }
+
+  /** Sends a request and resolves with its reply (all parts of a multipart reply), rejecting on OFPT_ERROR. */
+  async request(msg: OfpMessage, timeoutMs?: number): Promise<OfpMessage[]> {
+    const xid = msg.xid === 0 ? this.requests.allocXid() : msg.xid;
+    const withXid = { ...msg, xid } as OfpMessage;
+    const reply = this.requests.add(withXid, timeoutMs);
+    this.send(withXid);
+    return reply;
+  }
+
+  /** A multipart request; resolves with the concatenated bodies of every reply part. */
+  async multipart<T>(msg: OfpMessage, timeoutMs?: number): Promise<T[]> {
+    const parts = await this.request(msg, timeoutMs);
+    const out: T[] = [];
+    for (const p of parts) {
+      const body = (p as { body?: T | T[] }).body;
+      if (Array.isArray(body)) for (const b of body) out.push(b);
+      else if (body !== undefined) out.push(body);
+    }
+    return out;
+  }
+
+  /** Resolves once the switch has processed everything sent before it (OF1.3.5 §6.2). */
+  async barrier(timeoutMs?: number): Promise<void> {
+    await this.request({ type: 'barrierRequest', xid: 0 }, timeoutMs);
+  }
+
+  close(reason: string): void {
+    if (this.state === 'closed') return;
+    const wasReady = this.state === 'ready';
+    this.state = 'closed';
+    clearInterval(this.echoTimer);
+    clearTimeout(this.handshakeTimer);
+    if (this.out.pos > 0 && !this.socket.destroyed) this.socket.write(this.out.toBuffer());
+    this.socket.end();
+    this.socket.destroySoon?.();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+    this.requests.failAll(reason);
+    this.log[wasReady ? 'info' : 'warn']({ dpid: this.dpidText, reason }, 'switch connection closed');
+    this.emit('close', reason);
+  }
+
+  /** A method, not a field read, so that TypeScript does not narrow `state` across awaits and callbacks. */
+  isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.state === 'closed' || this.out.pos === 0) return;
+    this.socket.write(this.out.toBuffer());
+    this.out.reset();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.state === 'closed') return;
+    let frames: Buffer[];
+    try {
+      frames = this.framer.push(chunk);
+    } catch (e) {
+      // A length below the header size: the stream cannot be resynchronised.
+      this.protocolError(e, 'broken framing');
+      return;
+    }
+    for (const frame of frames) {
+      if (this.isClosed()) return; // a frame's handling may have closed the connection
+      this.onFrame(frame);
+    }
+  }
+
+  private onFrame(frame: Buffer): void {
+    if (this.state === 'hello') {
+      this.onHello(frame);
+      return;
+    }
+    let msg: OfpMessage;
+    try {
+      msg = decode(frame);
+    } catch (e) {
+      if (!(e instanceof OfpError)) {
+        this.protocolError(e, 'decoder failure');
+        return;
+      }
+      // Tell the switch what was wrong with its message (OF1.3.5 §7.4.4), and carry on with the next one.
+      const xid = frame.readUInt32BE(4);
+      this.log.warn({ dpid: this.dpidText, xid, err: e.message }, 'undecodable message from switch');
+      this.send({ type: 'error', xid, errType: e.errType, code: e.code, data: frame.subarray(0, Math.min(frame.length, 64)) });
+      return;
+    }
+    this.dispatch(msg);
+  }
+
+  private dispatch(msg: OfpMessage): void {
+    if (msg.type === 'echoRequest') {
+      this.send({ type: 'echoReply', xid: msg.xid, data: msg.data });
+      return;
+    }
+    if (this.requests.settle(msg)) return;
+    if (msg.type === 'error') {
+      const err = new SwitchError(this.dpid, msg.errType, msg.code, this.requests.sentWith(msg.xid), msg.data);
+      this.log.warn({ dpid: this.dpidText, xid: msg.xid, err: err.message }, 'OFPT_ERROR from switch');
+      this.emit('switchError', err);
+      return;
+    }
+    if (msg.type === 'portStatus') {
+      if (msg.reason === 1) this.ports.delete(msg.desc.portNo);
+      else this.ports.set(msg.desc.portNo, msg.desc);
+    }
+    if (this.state === 'ready') this.emit('message', msg);
+  }
+
+  /** Version negotiation (OF1.3.5 §6.3.1): the highest version both bitmaps hold, else both headers' minimum. */
+  private onHello(frame: Buffer): void {
+    const version = frame[0]!;
+    if (frame[1] !== OFPT.HELLO) {
+      this.refuse(`expected HELLO, got message type ${frame[1]}`);
+      return;
+    }
+    let versions: number[] | undefined;
+    try {
+      // Our decoder only accepts 1.3 headers; a HELLO's body layout is the same in every version.
+      const copy = Buffer.from(frame);
+      copy[0] = OFP_VERSION;
+      const hello = decode(copy);
+      if (hello.type === 'hello') {
+        for (const el of hello.elements) if (el.type === 'versionBitmap') versions = el.versions;
+      }
+    } catch {
+      versions = undefined; // an unreadable body leaves the header version to decide
+    }
+    const ok = versions ? versions.includes(OFP_VERSION) : version >= OFP_VERSION;
+    if (!ok) {
+      this.refuse(`switch offers OpenFlow version 0x${version.toString(16)}${versions ? ` (bitmap ${versions.join(',')})` : ''}, we speak only 1.3 (0x04)`);
+      return;
+    }
+    this.state = 'handshake';
+    void this.handshake();
+  }
+
+  private refuse(why: string): void {
+    this.log.warn({ why }, 'refusing switch: incompatible OpenFlow version');
+    this.send({ type: 'error', xid: 0, errType: OFPET.HELLO_FAILED, code: OFPHFC.INCOMPATIBLE, data: Buffer.from(why, 'ascii') });
+    this.close(`hello failed: ${why}`);
+  }
+
+  private async handshake(): Promise<void> {
+    try {
+      const [features] = await this.request({ type: 'featuresRequest', xid: 0 });
+      if (features?.type !== 'featuresReply') throw new Error(`unexpected ${features?.type} to FEATURES_REQUEST`);
+      this.features = features;
+      this.dpid = features.datapathId;
+      if (features.auxiliaryId !== 0) throw new Error(`auxiliary connection ${features.auxiliaryId} (not supported)`);
+      this.send({ type: 'setConfig', xid: 0, flags: 0, missSendLen: this.opts.missSendLen });
+      const ports = await this.multipart<Port>({ type: 'portDescStatsRequest', xid: 0, flags: 0 });
+      for (const p of ports) this.ports.set(p.portNo, p);
+      this.send({
+        type: 'setAsync', xid: 0, packetInMask: [ALL_PACKET_IN_REASONS, 0], portStatusMask: [ALL_PORT_REASONS, ALL_PORT_REASONS],
+        flowRemovedMask: [ALL_FLOW_REMOVED_REASONS, 0],
+      });
+      await this.barrier();
+    } catch (e) {
+      this.log.warn({ dpid: this.dpidText, err: (e as Error).message }, 'handshake failed');
+      this.close(`handshake failed: ${(e as Error).message}`);
+      return;
+    }
+    if (this.isClosed()) return; // closed while awaiting the handshake's replies
+    clearTimeout(this.handshakeTimer);
+    this.state = 'ready';
+    this.startEcho();
+    this.log.info({ dpid: this.dpidText, ports: this.ports.size, tables: this.features?.nTables }, 'switch connected');
+    this.emit('ready');
+  }
+
+  private startEcho(): void {
+    this.echoTimer = setInterval(() => {
+      this.request({ type: 'echoRequest', xid: 0, data: Buffer.alloc(0) }, this.opts.echoTimeoutMs).catch((e: Error) => {
+        if (this.state !== 'closed') this.close(`echo: ${e.message}`);
+      });
+    }, this.opts.echoIntervalMs);
+    this.echoTimer.unref();
+  }
+
+  private protocolError(e: unknown, what: string): void {
+    const msg = e instanceof Error ? e.message : String(e);
+    this.log.error({ dpid: this.dpidText, err: msg }, `protocol error from switch (${what}), closing its connection`);
+    if (e instanceof OfpError) {
+      this.send({ type: 'error', xid: 0, errType: e.errType, code: e.code, data: e.data ?? Buffer.alloc(0) });
+    }
+    this.close(`${what}: ${msg}`);
+  }
+}
