@@ -11,7 +11,7 @@ export type { OfpMessage, OfpMessageType, MessageOf } from './messages.js';
 export type { OxmTlv, OxmValue, OxmDef } from './oxm.js';
 export { OXM_FIELDS, oxmDef } from './oxm.js';
 export type { Match } from './match.js';
-export { formatMatch } from './match.js';
+export { formatMatch, canonicalMatchKey, readMatch, writeMatch } from './match.js';
 export type { Action } from './actions.js';
 export type { Instruction } from './instructions.js';
 export type { Bucket } from './bucket.js';

@@ -11,25 +11,26 @@ import { RyuDict, bad, b64, u64ToJson, unwrap, jArr, hex } from './ryu-json.js';
 export type Match = OxmTlv[];
 
 export function readMatch(r: Reader): Match {
-  const { errType, errCode } = r;
+  const errType = r.errType;
+  const errCode = r.errCode;
   r.errType = OFPET.BAD_MATCH;
   r.errCode = OFPBMC.BAD_LEN;
   const type = r.u16();
   const length = r.u16();
   if (type !== OFPMT_OXM) throw new OfpError(OFPET.BAD_MATCH, OFPBMC.BAD_TYPE, `match type ${type} is not OFPMT_OXM`);
   if (length < 4) throw new OfpError(OFPET.BAD_MATCH, OFPBMC.BAD_LEN, `match length ${length} < 4`);
-  const fieldsEnd = r.pos + length - 4;
-  r.need(((length + 7) & ~7) - 4, 'match');
-  // Narrow the reader to the TLVs instead of allocating a sub-reader: packet-in decoding is hot.
+  const fieldsStart = r.pos;
+  const fieldsEnd = fieldsStart + length - 4;
+  const paddedEnd = fieldsStart - 4 + ((length + 7) & ~7);
+  if (paddedEnd > r.end) r.need(paddedEnd - fieldsStart, 'match');
+  // Narrow the reader to the TLVs instead of allocating a sub-reader: packet-in decoding is hot. On an exception
+  // the reader is abandoned with the message, so it needs no restoring.
   const outerEnd = r.end;
   r.end = fieldsEnd;
   const fields: Match = [];
-  try {
-    while (r.pos < fieldsEnd) fields.push(readOxm(r));
-  } finally {
-    r.end = outerEnd;
-  }
-  r.pos = (fieldsEnd - length + 4) + (((length + 7) & ~7) - 4);
+  while (r.pos < fieldsEnd) fields.push(readOxm(r));
+  r.end = outerEnd;
+  r.pos = paddedEnd;
   r.errType = errType;
   r.errCode = errCode;
   return fields;
@@ -98,14 +99,15 @@ export function matchFromRyu(obj: unknown): Match {
 const SHORTHAND: Record<string, string> = {
   '2048': 'ip', '2048/1': 'icmp', '2048/6': 'tcp', '2048/17': 'udp', '2048/132': 'sctp',
   '34525': 'ipv6', '34525/58': 'icmp6', '34525/6': 'tcp6', '34525/17': 'udp6', '34525/132': 'sctp6',
-  '2054': 'arp',
+  '2054': 'arp', '34887': 'mpls', '34888': 'mplsm',
 };
 
 function formatValue(field: string, v: OxmValue): string {
   if (Buffer.isBuffer(v)) return `0x${v.toString('hex')}`;
   if (typeof v === 'string') return v;
   if (typeof v === 'bigint') return hex(v);
-  if (field === 'eth_type' || field === 'metadata') return hex(v);
+  // ovs-ofctl prints these in hex: ethertypes, metadata, registers and marks.
+  if (field === 'eth_type' || field === 'metadata' || field === 'pkt_mark' || /^reg\d+$/.test(field)) return hex(v);
   return String(v);
 }
 
@@ -132,4 +134,44 @@ export function formatMatch(match: Match): string {
     else parts.push(`${name}=${formatValue(f.field, f.value)}/${formatValue(f.field, f.mask)}`);
   }
   return parts.join(',');
+}
+
+/**
+ * A key that is equal for two matches that select the same packets, whatever their field order or their
+ * spelling of masks: each TLV is encoded, value bits outside its mask are cleared, an all-ones mask is dropped,
+ * and the TLVs are sorted. Switches return matches normalised this way (OVS reorders fields), so comparing a
+ * desired flow with what a switch holds needs it.
+ */
+export function canonicalMatchKey(match: Match): string {
+  const w = new Writer(64);
+  const keys: string[] = [];
+  for (const f of match) {
+    w.reset();
+    writeOxm(w, f);
+    const b = w.view();
+    const hasMask = (b[2]! & 1) !== 0;
+    if (!hasMask) {
+      keys.push(b.toString('hex'));
+      continue;
+    }
+    const cls = (b[0]! << 8) | b[1]!;
+    const headerLen = cls === 0xffff ? 8 : 4;
+    const half = (b.length - headerLen) / 2;
+    const value = Buffer.from(b.subarray(headerLen, headerLen + half));
+    const mask = b.subarray(headerLen + half);
+    let allOnes = true;
+    for (let i = 0; i < half; i++) {
+      value[i]! &= mask[i]!;
+      if (mask[i] !== 0xff) allOnes = false;
+    }
+    const head = Buffer.from(b.subarray(0, headerLen));
+    if (allOnes) {
+      head[2] = head[2]! & 0xfe;
+      head[3] = head[3]! - half;
+      keys.push(head.toString('hex') + value.toString('hex'));
+    } else {
+      keys.push(head.toString('hex') + value.toString('hex') + mask.toString('hex'));
+    }
+  }
+  return keys.sort().join('.');
 }

@@ -34,6 +34,9 @@ export interface OxmDef {
   onfType?: number;
   /** The name `ovs-ofctl` prints, where it differs. */
   ovsName?: string;
+  /** Precomputed OXM header words (non-experimenter fields), filled in when the table is indexed. */
+  header?: number;
+  maskedHeader?: number;
 }
 
 const B = OFPXMC.OPENFLOW_BASIC;
@@ -57,8 +60,8 @@ const OPENFLOW_BASIC: OxmDef[] = [
   basic('icmpv4_type', 19, 1, false, 'int', 'icmp_type'), basic('icmpv4_code', 20, 1, false, 'int', 'icmp_code'),
   basic('arp_op', 21, 2, false), basic('arp_spa', 22, 4, true, 'ipv4'), basic('arp_tpa', 23, 4, true, 'ipv4'),
   basic('arp_sha', 24, 6, true, 'mac'), basic('arp_tha', 25, 6, true, 'mac'),
-  basic('ipv6_src', 26, 16, true, 'ipv6'), basic('ipv6_dst', 27, 16, true, 'ipv6'), basic('ipv6_flabel', 28, 4, true),
-  basic('icmpv6_type', 29, 1, false), basic('icmpv6_code', 30, 1, false),
+  basic('ipv6_src', 26, 16, true, 'ipv6'), basic('ipv6_dst', 27, 16, true, 'ipv6'), basic('ipv6_flabel', 28, 4, true, 'int', 'ipv6_label'),
+  basic('icmpv6_type', 29, 1, false, 'int', 'icmp_type'), basic('icmpv6_code', 30, 1, false, 'int', 'icmp_code'),
   basic('ipv6_nd_target', 31, 16, false, 'ipv6', 'nd_target'), basic('ipv6_nd_sll', 32, 6, false, 'mac', 'nd_sll'),
   basic('ipv6_nd_tll', 33, 6, false, 'mac', 'nd_tll'),
   basic('mpls_label', 34, 4, false), basic('mpls_tc', 35, 1, false), basic('mpls_bos', 36, 1, false),
@@ -67,7 +70,7 @@ const OPENFLOW_BASIC: OxmDef[] = [
 
 /** Nicira extensible match fields (Open vSwitch's meta-flow), under the names Ryu gives them. */
 const NICIRA: OxmDef[] = [
-  nx1('tun_ipv4_src', 31, 4, 'ipv4'), nx1('tun_ipv4_dst', 32, 4, 'ipv4'), nx1('pkt_mark', 33, 4),
+  { ...nx1('tun_ipv4_src', 31, 4, 'ipv4'), ovsName: 'tun_src' }, { ...nx1('tun_ipv4_dst', 32, 4, 'ipv4'), ovsName: 'tun_dst' }, nx1('pkt_mark', 33, 4),
   nx1('tcp_flags', 34, 2), nx1('_recirc_id', 36, 4), nx1('conj_id', 37, 4), nx1('tun_gbp_id', 38, 2),
   nx1('tun_gbp_flags', 39, 1), nx1('tun_flags', 104, 2), nx1('ct_state', 105, 4), nx1('ct_zone', 106, 2),
   nx1('ct_mark', 107, 4), nx1('ct_label', 108, 16), nx1('tun_ipv6_src', 109, 16, 'ipv6'),
@@ -93,6 +96,8 @@ for (const d of OXM_FIELDS) {
   if (byName.has(d.name)) throw new Error(`duplicate OXM field name ${d.name}`);
   byName.set(d.name, d);
   if (d.experimenter === undefined) {
+    d.header = ((d.oxmClass << 16) | (d.field << 9) | d.width) >>> 0;
+    d.maskedHeader = ((d.oxmClass << 16) | (d.field << 9) | 0x100 | (2 * d.width)) >>> 0;
     const key = d.oxmClass * 128 + d.field;
     if (byHeader.has(key)) throw new Error(`duplicate OXM field header for ${d.name}`);
     byHeader.set(key, d);
@@ -228,10 +233,12 @@ export function writeOxm(w: Writer, tlv: OxmTlv): void {
     if (hasMask) w.bytes(tlv.mask as Buffer);
     return;
   }
-  let len = hasMask ? 2 * def.width : def.width;
-  if (def.experimenter !== undefined) len += 4 + (def.onfType !== undefined ? 2 : 0);
-  w.u32(((def.oxmClass << 16) | (def.field << 9) | (hasMask ? 0x100 : 0) | len) >>> 0);
-  if (def.experimenter !== undefined) {
+  if (def.experimenter === undefined) {
+    // The common case: one precomputed header word, then the value (and mask).
+    w.u32(hasMask ? def.maskedHeader! : def.header!);
+  } else {
+    const len = (hasMask ? 2 * def.width : def.width) + 4 + (def.onfType !== undefined ? 2 : 0);
+    w.u32(((def.oxmClass << 16) | (def.field << 9) | (hasMask ? 0x100 : 0) | len) >>> 0);
     w.u32(def.experimenter);
     if (def.onfType !== undefined) w.u16(def.onfType);
   }
