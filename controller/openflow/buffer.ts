@@ -63,7 +63,12 @@ export class Reader {
     const p = this.pos;
     if (p + 8 > this.end) this.need(8);
     this.pos = p + 8;
-    return this.buf.readBigUInt64BE(p);
+    // V8 compiles this shape (asUintN over shifts of int32 halves) to 64-bit arithmetic: several times faster
+    // than readBigUInt64BE. The halves may be negative as int32; asUintN(64) makes the result unsigned again.
+    const b = this.buf;
+    const hi = (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
+    const lo = (b[p + 4]! << 24) | (b[p + 5]! << 16) | (b[p + 6]! << 8) | b[p + 7]!;
+    return BigInt.asUintN(64, (BigInt(hi) << 32n) | BigInt(lo >>> 0));
   }
 
   /** A view (not a copy) of the next `n` bytes: copy it if it must outlive the input buffer. */

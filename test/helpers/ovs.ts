@@ -28,6 +28,11 @@ export class PrivateOvs {
     this.env = { ...process.env, OVS_RUNDIR: this.dir, OVS_DBDIR: this.dir, OVS_LOGDIR: this.dir, OVS_SYSCONFDIR: this.dir };
   }
 
+  /** The running ovs-vswitchd's PID (ours), e.g. to SIGSTOP it and play a hung switch. */
+  get vswitchdPid(): number | undefined {
+    return this.vswitchd?.pid;
+  }
+
   get dbSocket(): string {
     return `unix:${join(this.dir, 'db.sock')}`;
   }

@@ -1,0 +1,86 @@
+// The site config's JSON schema: the contract for the YAML file (and its documentation). Shapes and formats are
+// checked here; cross-references (a DTN's switch exists, its port has role dtn, ...) in config.ts.
+import { PORT_ROLES, PROTOCOLS } from './site.js';
+
+const mac = { type: 'string', pattern: '^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$' };
+const name = { type: 'string', pattern: '^[a-zA-Z][a-zA-Z0-9_.-]{0,62}$' };
+const portNo = { type: 'integer', minimum: 1, maximum: 0xffffff00 };
+const ipv4 = { type: 'string', format: 'ipv4' };
+const ipv6 = { type: 'string', format: 'ipv6' };
+const duration = {
+  anyOf: [{ type: 'integer', minimum: 1 }, { type: 'string', pattern: '^\\d+(s|m|h|d)?$' }],
+  description: 'seconds, or a number with unit s/m/h/d (e.g. 12h)',
+};
+const portRange = { anyOf: [{ type: 'integer', minimum: 0, maximum: 65535 }, { type: 'string', pattern: '^\\d{1,5}(-\\d{1,5})?$' }] };
+
+const host = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'switch', 'port', 'mac'],
+  properties: {
+    name, switch: name, port: portNo, mac,
+    ipv4: { type: 'array', items: ipv4, uniqueItems: true },
+    ipv6: { type: 'array', items: ipv6, uniqueItems: true },
+  },
+};
+
+export const SITE_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['site', 'switches'],
+  properties: {
+    site: name,
+    switches: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'dpid', 'ports'],
+        properties: {
+          name,
+          dpid: {
+            anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^(0x)?[0-9a-fA-F]{1,16}$|^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){7}$' }],
+            description: 'datapath id: hex (0x1, 0000000000000001) or 8 colon-separated bytes',
+          },
+          ports: {
+            type: 'array',
+            minItems: 1,
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['port', 'role'],
+              properties: { port: portNo, role: { enum: [...PORT_ROLES] }, name },
+            },
+          },
+        },
+      },
+    },
+    dtns: { type: 'array', items: host },
+    perfsonar: { type: 'array', items: host },
+    lan: { type: 'array', items: host },
+    circuits: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'switch', 'trunk-port', 'vlan', 'far-end-mac'],
+        properties: {
+          name, switch: name, 'trunk-port': portNo,
+          vlan: { type: 'integer', minimum: 1, maximum: 4094 },
+          'far-end-mac': mac,
+          'capacity-mbps': { type: 'integer', minimum: 1 },
+        },
+      },
+    },
+    policy: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        'max-lease': duration,
+        ports: { type: 'array', items: portRange, minItems: 1 },
+        protocols: { type: 'array', items: { enum: [...PROTOCOLS] }, minItems: 1, uniqueItems: true },
+      },
+    },
+  },
+} as const;

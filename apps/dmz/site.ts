@@ -1,0 +1,84 @@
+// The site model: what a network engineer describes in the site config (switches, port roles, DTNs, perfSONAR
+// hosts, circuits, policy defaults), after validation. Everything the DMZ app decides is computed from this.
+import type { PortRange } from './port-ranges.js';
+
+export const PORT_ROLES = ['wan-routed', 'wan-circuit', 'fw-outside', 'fw-inside', 'dtn', 'perfsonar', 'lan'] as const;
+export type PortRole = (typeof PORT_ROLES)[number];
+
+/** Roles of ports on the inside of the enterprise firewall: reached from fw-inside, never directly from the WAN. */
+export const INSIDE_ROLES: readonly PortRole[] = ['dtn', 'perfsonar', 'lan'];
+
+export const PROTOCOLS = ['tcp', 'udp'] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
+export interface SitePort {
+  portNo: number;
+  role: PortRole;
+  name: string;
+}
+
+export interface SiteSwitch {
+  name: string;
+  dpid: bigint;
+  ports: SitePort[];
+}
+
+/** A host on a port: a DTN, a perfSONAR node or a LAN host. */
+export interface SiteHost {
+  name: string;
+  switch: string;
+  port: number;
+  mac: string;
+  ipv4: string[];
+  ipv6: string[];
+}
+
+export type Dtn = SiteHost;
+
+export interface Circuit {
+  name: string;
+  switch: string;
+  trunkPort: number;
+  vlan: number;
+  farEndMac: string;
+  capacityMbps: number;
+}
+
+export interface Policy {
+  /** Longest lease a token may ask for, in seconds. */
+  maxLeaseSeconds: number;
+  /** Local (DTN-side) port ranges a lease may open, e.g. the Globus data ports 50000-51000. */
+  ports: PortRange[];
+  protocols: Protocol[];
+}
+
+export interface Site {
+  name: string;
+  switches: SiteSwitch[];
+  dtns: Dtn[];
+  perfsonar: SiteHost[];
+  lanHosts: SiteHost[];
+  circuits: Circuit[];
+  policy: Policy;
+}
+
+export function portsWithRole(sw: SiteSwitch, role: PortRole): SitePort[] {
+  return sw.ports.filter((p) => p.role === role);
+}
+
+/** The one port of a role a switch must have (wan-routed, fw-outside, fw-inside), validated at load. */
+export function portWithRole(sw: SiteSwitch, role: PortRole): SitePort {
+  const p = sw.ports.find((x) => x.role === role);
+  if (!p) throw new Error(`switch ${sw.name} has no ${role} port`);
+  return p;
+}
+
+export function switchByName(site: Site, name: string): SiteSwitch {
+  const sw = site.switches.find((s) => s.name === name);
+  if (!sw) throw new Error(`unknown switch ${name}`);
+  return sw;
+}
+
+export function insideHosts(site: Site): SiteHost[] {
+  return [...site.dtns, ...site.perfsonar, ...site.lanHosts];
+}
