@@ -169,7 +169,7 @@ const cases: Case[] = [
         { weight: 0, watchPort: OFPP.ANY, watchGroup: OFPG.ANY, actions: [{ type: 'output', port: 2, maxLen: 0 }] },
       ],
     },
-    shared: ['group_id', 'type'],
+    shared: ['group_id', 'type', 'bucket'],
   },
   {
     name: 'group-mod ADD select (weights)',
@@ -179,7 +179,7 @@ const cases: Case[] = [
         { weight: 30, watchPort: OFPP.ANY, watchGroup: OFPG.ANY, actions: [{ type: 'output', port: 2, maxLen: 0 }] },
       ],
     },
-    shared: ['group_id', 'type'],
+    shared: ['group_id', 'type', 'bucket'],
   },
   {
     name: 'group-mod MODIFY fast-failover (watch ports)',
@@ -189,7 +189,7 @@ const cases: Case[] = [
         { weight: 0, watchPort: 2, watchGroup: OFPG.ANY, actions: [{ type: 'output', port: 2, maxLen: 0 }] },
       ],
     },
-    shared: ['group_id', 'type'],
+    shared: ['group_id', 'type', 'bucket'],
   },
   {
     name: 'port-mod',

@@ -240,6 +240,7 @@ describe('controller against Open vSwitch', () => {
     // A header length below 8 cannot be framed past: OFPBRC_BAD_LEN, then this connection (only) is closed.
     const down = switchDown(ctl, rawConn);
     raw.sendRaw(Buffer.from([0x04, 0x02, 0x00, 0x04, 0x00, 0x00, 0x0a, 0x05, 0xde, 0xad, 0xbe, 0xef]));
+    await sleep(500); console.log(raw.received.slice(-3), raw.rawFrames, lines.slice(-5));
     const e5 = await raw.waitFor((m) => m.type === 'error' && m.code === OFPBRC.BAD_LEN && m.xid === 0, 3000);
     expect(e5.type).toBe('error');
     expect(await down).toMatch(/broken framing/);
@@ -406,6 +407,7 @@ describe('mutual TLS with Open vSwitch', () => {
     // The rogue switch trusts our CA, so the failure is ours to detect: its certificate is not from our CA.
     await rogue.vsctl('set-ssl', join(certs, 'rogue.key'), join(certs, 'rogue.crt'), join(certs, 'ca.crt'));
     await rogue.addBridge('br-rogue', 0xf2n, { controller: `ssl:127.0.0.1:${tlsPort}` });
+    await sleep(4000); console.log(readFileSync(join(rogue.dir, 'ovs-vswitchd.log'), 'utf8').slice(-3000)); console.log(lines.slice(-10));
     await until('a TLS failure in the log', () => lines.some((l) => l.msg === 'TLS handshake with switch failed'));
     for (let i = 0; i < 6; i++) {
       expect(await rogue.isConnected('br-rogue')).toBe(false);

@@ -1,0 +1,72 @@
+// IPv4/IPv6 prefixes as the DMZ app uses them: parse "10.2.0.0/16" or "fd00::/48", test containment and
+// overlap, and turn a prefix into an OXM value/mask pair.
+import { isIPv4, isIPv6 } from 'node:net';
+
+export interface Prefix {
+  family: 4 | 6;
+  /** Network address bits as a bigint (32 or 128 bits wide), host bits cleared. */
+  bits: bigint;
+  len: number;
+  text: string;
+}
+
+function toBigInt(addr: string, family: 4 | 6): bigint {
+  if (family === 4) return addr.split('.').reduce((acc, o) => (acc << 8n) | BigInt(Number(o)), 0n);
+  const url = new URL(`http://[${addr}]`).hostname.slice(1, -1);
+  const [head, tail] = url.includes('::') ? url.split('::') : [url, undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  return groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
+}
+
+function fromBigInt(v: bigint, family: 4 | 6): string {
+  if (family === 4) return [24n, 16n, 8n, 0n].map((s) => String((v >> s) & 0xffn)).join('.');
+  const groups: string[] = [];
+  for (let i = 7; i >= 0; i--) groups.push(((v >> BigInt(16 * i)) & 0xffffn).toString(16));
+  return new URL(`http://[${groups.join(':')}]`).hostname.slice(1, -1);
+}
+
+/** Parses an address or prefix; a bare address is a host prefix (/32 or /128). Throws on anything else. */
+export function parsePrefix(text: string): Prefix {
+  const [addr, lenText, extra] = String(text).split('/');
+  if (extra !== undefined || !addr) throw new Error(`invalid prefix ${JSON.stringify(text)}`);
+  const family = isIPv4(addr) ? 4 : isIPv6(addr) ? 6 : 0;
+  if (family === 0) throw new Error(`invalid address ${JSON.stringify(addr)}`);
+  const width = family === 4 ? 32 : 128;
+  const len = lenText === undefined ? width : /^\d{1,3}$/.test(lenText) ? Number(lenText) : NaN;
+  if (!(len >= 0 && len <= width)) throw new Error(`invalid prefix length in ${JSON.stringify(text)}`);
+  const mask = len === 0 ? 0n : ((1n << BigInt(len)) - 1n) << BigInt(width - len);
+  const bits = toBigInt(addr, family) & mask;
+  return { family, bits, len, text: `${fromBigInt(bits, family)}/${len}` };
+}
+
+function maskBits(p: Prefix): bigint {
+  const width = p.family === 4 ? 32 : 128;
+  return p.len === 0 ? 0n : ((1n << BigInt(p.len)) - 1n) << BigInt(width - p.len);
+}
+
+/** True when `inner` lies wholly inside `outer`. */
+export function prefixWithin(inner: Prefix, outer: Prefix): boolean {
+  return inner.family === outer.family && inner.len >= outer.len && (inner.bits & maskBits(outer)) === outer.bits;
+}
+
+export function prefixesOverlap(a: Prefix, b: Prefix): boolean {
+  return prefixWithin(a, b) || prefixWithin(b, a);
+}
+
+export function addressIn(addr: string, p: Prefix): boolean {
+  try {
+    return prefixWithin(parsePrefix(addr), p);
+  } catch {
+    return false;
+  }
+}
+
+/** The prefix as an OXM value and mask (no mask for a host prefix). */
+export function prefixToOxm(p: Prefix): { value: string; mask?: string } {
+  const width = p.family === 4 ? 32 : 128;
+  const value = fromBigInt(p.bits, p.family);
+  if (p.len === width) return { value };
+  return { value, mask: fromBigInt(maskBits(p), p.family) };
+}

@@ -1,0 +1,225 @@
+// Loads and validates the site config (YAML). Every problem is reported with the line, column and field path it
+// concerns, all at once, so an engineer fixes a config in one pass. Shapes are checked by the JSON schema
+// (config-schema.ts), references and consistency here.
+import { isIPv4, isIPv6 } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { parseDocument, LineCounter, isNode, type Document } from 'yaml';
+import { Ajv } from 'ajv';
+import { SITE_SCHEMA } from './config-schema.js';
+import { parsePortRange, type PortRange } from './port-ranges.js';
+import { DEFAULT_SITE_YAML } from './default-site.js';
+import { INSIDE_ROLES, type Site, type SiteHost, type SiteSwitch, type Circuit, type PortRole, type Protocol } from './site.js';
+
+export interface ConfigProblem {
+  line: number;
+  column: number;
+  /** Field path, e.g. `dtns[0].port`. */
+  path: string;
+  message: string;
+}
+
+export class SiteConfigError extends Error {
+  constructor(readonly source: string, readonly problems: ConfigProblem[]) {
+    super(`${source}: invalid site config:\n${problems.map((p) => `  ${source}:${p.line}:${p.column} ${p.path}: ${p.message}`).join('\n')}`);
+    this.name = 'SiteConfigError';
+  }
+}
+
+const ajv = new Ajv({ allErrors: true, strict: true });
+ajv.addFormat('ipv4', isIPv4);
+ajv.addFormat('ipv6', isIPv6);
+const validateShape = ajv.compile(SITE_SCHEMA);
+
+type Path = (string | number)[];
+
+function pathText(path: Path): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('') || '(top)';
+}
+
+class Problems {
+  readonly list: ConfigProblem[] = [];
+  constructor(private readonly doc: Document, private readonly lines: LineCounter) {}
+
+  add(path: Path, message: string): void {
+    // Point at the deepest node of the path that exists (a missing key points at its parent).
+    let node: unknown;
+    for (let n = path.length; n >= 0 && !isNode(node); n--) node = n === 0 ? this.doc.contents : this.doc.getIn(path.slice(0, n), true);
+    const offset = isNode(node) && node.range ? node.range[0] : 0;
+    const pos = this.lines.linePos(offset);
+    this.list.push({ line: pos.line, column: pos.col, path: pathText(path), message });
+  }
+}
+
+export function parseDuration(v: number | string): number {
+  if (typeof v === 'number') return v;
+  const m = /^(\d+)(s|m|h|d)?$/.exec(v);
+  if (!m) throw new Error(`invalid duration ${v}`);
+  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
+}
+
+function parseDpid(v: number | string): bigint {
+  if (typeof v === 'number') return BigInt(v);
+  return BigInt(`0x${v.replace(/^0x/, '').replace(/:/g, '')}`);
+}
+
+/** Parses and validates a site config; throws SiteConfigError listing every problem. */
+export function parseSiteConfig(text: string, source = 'site config'): Site {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new SiteConfigError(source, doc.errors.map((e) => {
+      const pos = lines.linePos(e.pos[0]);
+      return { line: pos.line, column: pos.col, path: '(yaml)', message: e.message.split('\n')[0]! };
+    }));
+  }
+  const problems = new Problems(doc, lines);
+  const raw = doc.toJS() as Record<string, unknown>;
+  if (!validateShape(raw)) {
+    for (const e of validateShape.errors ?? []) {
+      const path: Path = e.instancePath.split('/').slice(1).map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
+      if (e.keyword === 'additionalProperties') path.push((e.params as { additionalProperty: string }).additionalProperty);
+      const message = e.keyword === 'additionalProperties' ? 'unknown field' : e.keyword === 'enum' ? `${e.message}: ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}` : e.message ?? 'invalid';
+      problems.add(path, message);
+    }
+    throw new SiteConfigError(source, problems.list);
+  }
+  const site = buildSite(raw as unknown as RawSite, problems);
+  if (problems.list.length > 0) throw new SiteConfigError(source, problems.list);
+  return site;
+}
+
+export function loadSiteConfig(file: string): Site {
+  return parseSiteConfig(readFileSync(file, 'utf8'), file);
+}
+
+export function defaultSite(): Site {
+  return parseSiteConfig(DEFAULT_SITE_YAML, '(embedded default site)');
+}
+
+// --- the validated-shape input and its consistency checks ----------------------------------------------------------
+
+interface RawHost { name: string; switch: string; port: number; mac: string; ipv4?: string[]; ipv6?: string[] }
+interface RawSite {
+  site: string;
+  switches: { name: string; dpid: number | string; ports: { port: number; role: PortRole; name?: string }[] }[];
+  dtns?: RawHost[];
+  perfsonar?: RawHost[];
+  lan?: RawHost[];
+  circuits?: { name: string; switch: string; 'trunk-port': number; vlan: number; 'far-end-mac': string; 'capacity-mbps'?: number }[];
+  policy?: { 'max-lease'?: number | string; ports?: (number | string)[]; protocols?: Protocol[] };
+}
+
+function buildSite(raw: RawSite, problems: Problems): Site {
+  const switches: SiteSwitch[] = [];
+  const dpids = new Map<bigint, number>();
+  const names = new Map<string, string>();
+  const claimName = (name: string, path: Path) => {
+    const prev = names.get(name);
+    if (prev) problems.add([...path, 'name'], `name ${name} is already used by ${prev}`);
+    else names.set(name, pathText(path));
+  };
+
+  raw.switches.forEach((s, i) => {
+    claimName(s.name, ['switches', i]);
+    const dpid = parseDpid(s.dpid);
+    if (dpid >= 1n << 64n) problems.add(['switches', i, 'dpid'], 'datapath id exceeds 64 bits');
+    if (dpids.has(dpid)) problems.add(['switches', i, 'dpid'], `datapath id also used by switches[${dpids.get(dpid)}]`);
+    dpids.set(dpid, i);
+    const seen = new Set<number>();
+    s.ports.forEach((p, j) => {
+      if (seen.has(p.port)) problems.add(['switches', i, 'ports', j, 'port'], `port ${p.port} listed twice`);
+      seen.add(p.port);
+    });
+    const ports = s.ports.map((p) => ({ portNo: p.port, role: p.role, name: p.name ?? `${p.role}-${p.port}` }));
+    for (const role of ['wan-routed', 'fw-outside', 'fw-inside'] as const) {
+      const n = ports.filter((p) => p.role === role).length;
+      // The default path needs exactly one of each: the enterprise firewall's legs and the routed uplink.
+      if (n !== 1) problems.add(['switches', i, 'ports'], `needs exactly one port with role ${role}, has ${n}`);
+    }
+    switches.push({ name: s.name, dpid, ports });
+  });
+
+  const addresses = new Map<string, string>();
+  const hosts = (list: RawHost[] | undefined, key: string, role: PortRole): SiteHost[] =>
+    (list ?? []).map((h, i) => {
+      const path: Path = [key, i];
+      claimName(h.name, path);
+      const sw = switches.find((s) => s.name === h.switch);
+      if (!sw) problems.add([...path, 'switch'], `no switch named ${h.switch}`);
+      else {
+        const port = sw.ports.find((p) => p.portNo === h.port);
+        if (!port) problems.add([...path, 'port'], `switch ${sw.name} has no port ${h.port}`);
+        else if (port.role !== role) problems.add([...path, 'port'], `port ${h.port} of ${sw.name} has role ${port.role}, not ${role}`);
+      }
+      for (const [fam, addrs] of [['ipv4', h.ipv4 ?? []], ['ipv6', h.ipv6 ?? []]] as const) {
+        addrs.forEach((a, j) => {
+          const canon = fam === 'ipv6' ? new URL(`http://[${a}]`).hostname.slice(1, -1) : a;
+          const prev = addresses.get(canon);
+          if (prev) problems.add([...path, fam, j], `address ${a} is also ${prev}'s`);
+          addresses.set(canon, h.name);
+        });
+      }
+      const ipv6 = (h.ipv6 ?? []).map((a) => new URL(`http://[${a}]`).hostname.slice(1, -1));
+      return { name: h.name, switch: h.switch, port: h.port, mac: h.mac.toLowerCase(), ipv4: h.ipv4 ?? [], ipv6 };
+    });
+
+  const dtns = hosts(raw.dtns, 'dtns', 'dtn');
+  const perfsonar = hosts(raw.perfsonar, 'perfsonar', 'perfsonar');
+  const lanHosts = hosts(raw.lan, 'lan', 'lan');
+  const macs = new Map<string, string>();
+  for (const h of [...dtns, ...perfsonar, ...lanHosts]) {
+    if (macs.has(h.mac)) problems.add([], `MAC ${h.mac} is used by both ${macs.get(h.mac)} and ${h.name}`);
+    macs.set(h.mac, h.name);
+  }
+  dtns.forEach((d, i) => {
+    if (d.ipv4.length + d.ipv6.length === 0) problems.add(['dtns', i], 'a DTN needs at least one IPv4 or IPv6 address');
+  });
+
+  const circuits: Circuit[] = (raw.circuits ?? []).map((c, i) => {
+    claimName(c.name, ['circuits', i]);
+    const sw = switches.find((s) => s.name === c.switch);
+    if (!sw) problems.add(['circuits', i, 'switch'], `no switch named ${c.switch}`);
+    else {
+      const port = sw.ports.find((p) => p.portNo === c['trunk-port']);
+      if (port?.role !== 'wan-circuit') problems.add(['circuits', i, 'trunk-port'], `port ${c['trunk-port']} of ${sw.name} is not a wan-circuit port`);
+    }
+    return { name: c.name, switch: c.switch, trunkPort: c['trunk-port'], vlan: c.vlan, farEndMac: c['far-end-mac'].toLowerCase(), capacityMbps: c['capacity-mbps'] ?? 0 };
+  });
+  const vlans = new Map<string, string>();
+  for (const c of circuits) {
+    const key = `${c.switch}/${c.trunkPort}/${c.vlan}`;
+    if (vlans.has(key)) problems.add(['circuits'], `circuits ${vlans.get(key)} and ${c.name} share VLAN ${c.vlan} on the same trunk`);
+    vlans.set(key, c.name);
+  }
+
+  // Inside hosts must sit behind the firewall: a port with an inside role on a switch with the firewall's legs.
+  for (const sw of switches) {
+    for (const p of sw.ports) {
+      if (INSIDE_ROLES.includes(p.role) && !sw.ports.some((q) => q.role === 'fw-inside')) {
+        problems.add(['switches'], `switch ${sw.name} has inside port ${p.portNo} but no fw-inside port`);
+      }
+    }
+  }
+
+  const policyRaw = raw.policy ?? {};
+  let maxLeaseSeconds = 12 * 3600;
+  if (policyRaw['max-lease'] !== undefined) maxLeaseSeconds = parseDuration(policyRaw['max-lease']);
+  // A lease's end is enforced on the switch by a hard timeout, a 16-bit count of seconds (OF1.3.5 §7.3.4.1).
+  if (maxLeaseSeconds > 65535) problems.add(['policy', 'max-lease'], 'must be at most 65535 s (18h12m): the switch-side hard timeout is 16 bits');
+  const ports: PortRange[] = [];
+  (policyRaw.ports ?? ['50000-51000']).forEach((p, i) => {
+    try {
+      ports.push(parsePortRange(String(p)));
+    } catch (e) {
+      problems.add(['policy', 'ports', i], (e as Error).message);
+    }
+  });
+
+  return {
+    name: raw.site, switches, dtns, perfsonar, lanHosts, circuits,
+    policy: { maxLeaseSeconds, ports, protocols: policyRaw.protocols ?? ['tcp', 'udp'] },
+  };
+}
+
+export type { Site };
+export { type SiteHost };

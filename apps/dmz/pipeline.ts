@@ -1,0 +1,232 @@
+// The DMZ pipeline as flow entries: a pure function of (site, leases, blocks, now). One table:
+//
+//   priority 60000  blocks: drop, counted (they win over everything)
+//   priority 40000  lease bypass flows: WAN <-> DTN directly (routed), or over a circuit VLAN
+//   priority 20010  inside delivery: from fw-inside (or another inside port) to a known inside host by MAC
+//   priority 20000  the enterprise path: WAN <-> fw-outside, inside ports <-> fw-inside, flooding inside
+//   priority 0      table miss: drop (fail-secure: nothing unknown is forwarded, nothing goes to the controller)
+//
+// The only openings past the firewall legs are lease flows, and a lease can only name a configured DTN: a config
+// cannot open more than the enterprise firewall does, by construction.
+import { OFPFF, OFPMF, OFPVID_PRESENT, type Match, type Instruction, type Action, type OxmTlv } from '../../controller/openflow/index.js';
+import { compilePortRange, type MaskedPort } from './port-ranges.js';
+import { parsePrefix, prefixToOxm, prefixWithin, type Prefix } from './addresses.js';
+import { INSIDE_ROLES, insideHosts, portWithRole, portsWithRole, switchByName, type Site, type SiteSwitch, type Dtn } from './site.js';
+import type { Lease, Block } from './model.js';
+
+export const PRIORITY = { BLOCK: 60000, LEASE: 40000, INSIDE_DELIVERY: 20010, ENTERPRISE: 20000, MISS: 0 } as const;
+
+/** Cookie owners (top 16 bits of a cookie): the app's three kinds of flows. */
+export const OWNER = { PIPELINE: 0xd0, LEASES: 0xd1, BLOCKS: 0xd2 } as const;
+
+export function cookieOf(owner: number, n: number): bigint {
+  return (BigInt(owner) << 48n) | BigInt(n);
+}
+
+export function ownerOfCookie(cookie: bigint): number {
+  return Number(cookie >> 48n);
+}
+
+export interface FlowSpec {
+  tableId: number;
+  priority: number;
+  match: Match;
+  instructions: Instruction[];
+  cookie: bigint;
+  idleTimeout: number;
+  hardTimeout: number;
+  flags: number;
+}
+
+export interface MeterSpec {
+  meterId: number;
+  flags: number;
+  bands: { type: 'drop'; rate: number; burstSize: number }[];
+}
+
+const ETH_IPV4 = 0x0800;
+const ETH_IPV6 = 0x86dd;
+const IPPROTO = { tcp: 6, udp: 17 } as const;
+
+const output = (port: number): Action => ({ type: 'output', port, maxLen: 0 });
+const apply = (...actions: Action[]): Instruction[] => [{ type: 'applyActions', actions }];
+const field = (name: string, value: OxmTlv['value'], mask?: OxmTlv['value']): OxmTlv =>
+  mask === undefined ? { field: name, value } : { field: name, value, mask };
+
+function flow(priority: number, cookie: bigint, match: Match, instructions: Instruction[], extra: Partial<FlowSpec> = {}): FlowSpec {
+  return { tableId: 0, priority, match, instructions, cookie, idleTimeout: 0, hardTimeout: 0, flags: 0, ...extra };
+}
+
+// --- the enterprise path -----------------------------------------------------------------------------------------
+
+/** The flows every DMZ switch holds whatever leases and blocks exist. */
+export function baseFlows(site: Site, sw: SiteSwitch): FlowSpec[] {
+  const c = cookieOf(OWNER.PIPELINE, 0);
+  const wan = portWithRole(sw, 'wan-routed').portNo;
+  const fwOut = portWithRole(sw, 'fw-outside').portNo;
+  const fwIn = portWithRole(sw, 'fw-inside').portNo;
+  const inside = sw.ports.filter((p) => INSIDE_ROLES.includes(p.role)).map((p) => p.portNo);
+  const flows: FlowSpec[] = [
+    flow(PRIORITY.ENTERPRISE, c, [field('in_port', wan)], apply(output(fwOut))),
+    flow(PRIORITY.ENTERPRISE, c, [field('in_port', fwOut)], apply(output(wan))),
+    // Without a lease, circuit traffic is treated like any WAN traffic: through the firewall.
+    ...portsWithRole(sw, 'wan-circuit').map((p) => flow(PRIORITY.ENTERPRISE, c, [field('in_port', p.portNo)], apply(output(fwOut)))),
+    // From the firewall's inside leg: broadcast, multicast and unknown destinations go to every inside port.
+    flow(PRIORITY.ENTERPRISE, c, [field('in_port', fwIn)], apply(...inside.map(output))),
+  ];
+  for (const p of inside) {
+    // From an inside host: to the firewall, and (for broadcasts such as ARP) to the other inside hosts.
+    flows.push(flow(PRIORITY.ENTERPRISE, c, [field('in_port', p)], apply(output(fwIn), ...inside.filter((q) => q !== p).map(output))));
+  }
+  // Known inside hosts by MAC: delivered only to their own port, from the firewall or from another inside host.
+  for (const h of insideHosts(site).filter((x) => x.switch === sw.name)) {
+    for (const from of [fwIn, ...inside.filter((q) => q !== h.port)]) {
+      flows.push(flow(PRIORITY.INSIDE_DELIVERY, c, [field('in_port', from), field('eth_dst', h.mac)], apply(output(h.port))));
+    }
+  }
+  // Unicast from an inside host to anything else goes to the firewall only (not flooded to other inside hosts).
+  for (const p of inside) {
+    flows.push(flow(PRIORITY.INSIDE_DELIVERY - 5, c, [field('in_port', p), field('eth_dst', '00:00:00:00:00:00', '01:00:00:00:00:00')], apply(output(fwIn))));
+  }
+  flows.push(flow(PRIORITY.MISS, c, [], [])); // explicit drop: fail-secure
+  return flows;
+}
+
+// --- leases ------------------------------------------------------------------------------------------------------
+
+export class LeaseRefused extends Error {
+  constructor(readonly reason: string, message: string) {
+    super(message);
+    this.name = 'LeaseRefused';
+  }
+}
+
+function l4Fields(proto: 'tcp' | 'udp', src: MaskedPort, dst: MaskedPort): OxmTlv[] {
+  const out: OxmTlv[] = [];
+  for (const [name, p] of [[`${proto}_src`, src], [`${proto}_dst`, dst]] as const) {
+    if (p.mask === 0) continue; // the whole 0-65535 range: no match field
+    out.push(p.mask === 0xffff ? field(name, p.value) : field(name, p.value, p.mask));
+  }
+  return out;
+}
+
+function ipFields(family: 4 | 6, src: { value: string; mask?: string }, dst: { value: string; mask?: string }): OxmTlv[] {
+  const [s, d] = family === 4 ? ['ipv4_src', 'ipv4_dst'] : ['ipv6_src', 'ipv6_dst'];
+  return [field(s, src.value, src.mask), field(d, dst.value, dst.mask)];
+}
+
+/** The DTN a lease names, or a refusal: only configured DTNs can be on our side of a lease. */
+export function leaseDtn(site: Site, lease: Lease): Dtn {
+  const dtn = site.dtns.find((d) => d.name === lease.dtn);
+  if (!dtn) throw new LeaseRefused('unknown-dtn', `${lease.dtn} is not a configured DTN`);
+  return dtn;
+}
+
+/** Flows (both directions) and meter for a lease, or a LeaseRefused naming the rule it breaks. */
+export function leaseFlows(site: Site, lease: Lease, now: number): { flows: FlowSpec[]; meter?: MeterSpec } {
+  const dtn = leaseDtn(site, lease);
+  const sw = switchByName(site, dtn.switch);
+  let remote: Prefix;
+  try {
+    remote = parsePrefix(lease.remote);
+  } catch (e) {
+    throw new LeaseRefused('bad-remote', (e as Error).message);
+  }
+  // The remote side must really be remote: never one of our inside hosts.
+  for (const h of insideHosts(site)) {
+    for (const a of [...h.ipv4, ...h.ipv6]) {
+      if (prefixWithin(parsePrefix(a), remote)) {
+        throw new LeaseRefused('remote-is-local', `remote ${remote.text} covers ${h.name}'s address ${a}`);
+      }
+    }
+  }
+  const locals = (remote.family === 4 ? dtn.ipv4 : dtn.ipv6).map((a) => ({ value: a }));
+  if (locals.length === 0) throw new LeaseRefused('family-mismatch', `${dtn.name} has no IPv${remote.family} address for remote ${remote.text}`);
+  const seconds = Math.ceil((lease.end - now) / 1000);
+  if (seconds <= 0) throw new LeaseRefused('expired', `lease ${lease.id} ended at ${new Date(lease.end).toISOString()}`);
+  if (seconds > 65535) throw new LeaseRefused('too-long', 'a lease may last at most 65535 s (the switch-side hard timeout is 16 bits)');
+
+  const cookie = cookieOf(OWNER.LEASES, lease.id);
+  const meter: MeterSpec | undefined = lease.rateMbps && lease.meterId
+    ? { meterId: lease.meterId, flags: OFPMF.KBPS | OFPMF.STATS, bands: [{ type: 'drop', rate: Math.round(lease.rateMbps * 1000), burstSize: 0 }] }
+    : undefined;
+  const metered = (instr: Instruction[]): Instruction[] => (meter ? [{ type: 'meter', meterId: meter.meterId }, ...instr] : instr);
+  const extra = { hardTimeout: seconds, flags: OFPFF.SEND_FLOW_REM };
+  const eth = field('eth_type', remote.family === 4 ? ETH_IPV4 : ETH_IPV6);
+  const proto = field('ip_proto', IPPROTO[lease.protocol]);
+  const remoteOxm = prefixToOxm(remote);
+  const localMasks = lease.localPorts.flatMap(compilePortRange);
+  const remoteMasks = lease.remotePorts.flatMap(compilePortRange);
+
+  let inPortIn: OxmTlv[];
+  let outActions: Action[];
+  let inActions: Action[];
+  if (lease.path === 'routed') {
+    inPortIn = [field('in_port', portWithRole(sw, 'wan-routed').portNo)];
+    outActions = [output(portWithRole(sw, 'wan-routed').portNo)];
+    inActions = [output(dtn.port)];
+  } else {
+    const name = lease.path.slice('circuit:'.length);
+    const circuit = site.circuits.find((c) => c.name === name);
+    if (!circuit) throw new LeaseRefused('unknown-path', `no circuit named ${name}`);
+    if (circuit.switch !== sw.name) throw new LeaseRefused('unknown-path', `circuit ${name} is not on ${dtn.name}'s switch`);
+    const vid = OFPVID_PRESENT | circuit.vlan;
+    inPortIn = [field('in_port', circuit.trunkPort), field('vlan_vid', vid)];
+    // Out: tag with the circuit's VLAN and address the circuit's far end; in: untag and deliver to the DTN.
+    outActions = [{ type: 'pushVlan', ethertype: 0x8100 }, { type: 'setField', field: field('vlan_vid', vid) },
+      { type: 'setField', field: field('eth_dst', circuit.farEndMac) }, output(circuit.trunkPort)];
+    inActions = [{ type: 'popVlan' }, { type: 'setField', field: field('eth_dst', dtn.mac) }, output(dtn.port)];
+  }
+
+  const flows: FlowSpec[] = [];
+  for (const local of locals) {
+    for (const lp of localMasks) {
+      for (const rp of remoteMasks) {
+        // WAN -> DTN
+        flows.push(flow(PRIORITY.LEASE, cookie, [...inPortIn, eth, ...ipFields(remote.family, remoteOxm, local), proto, ...l4Fields(lease.protocol, rp, lp)], metered(apply(...inActions)), extra));
+        // DTN -> WAN
+        flows.push(flow(PRIORITY.LEASE, cookie, [field('in_port', dtn.port), eth, ...ipFields(remote.family, local, remoteOxm), proto, ...l4Fields(lease.protocol, lp, rp)], metered(apply(...outActions)), extra));
+      }
+    }
+  }
+  return meter ? { flows, meter } : { flows };
+}
+
+// --- blocks ------------------------------------------------------------------------------------------------------
+
+/** Drop flows for a block, as source and as destination, on every switch (they are installed everywhere). */
+export function blockFlows(block: Block, now: number): FlowSpec[] {
+  const p = parsePrefix(block.prefix);
+  const oxm = prefixToOxm(p);
+  const eth = field('eth_type', p.family === 4 ? ETH_IPV4 : ETH_IPV6);
+  const [srcName, dstName] = p.family === 4 ? ['ipv4_src', 'ipv4_dst'] : ['ipv6_src', 'ipv6_dst'];
+  const cookie = cookieOf(OWNER.BLOCKS, block.id);
+  let hardTimeout = 0;
+  if (block.end !== undefined) {
+    hardTimeout = Math.ceil((block.end - now) / 1000);
+    if (hardTimeout <= 0) return [];
+    if (hardTimeout > 65535) hardTimeout = 0; // longer than the switch can count: the controller removes it
+  }
+  const extra = { hardTimeout, flags: OFPFF.SEND_FLOW_REM };
+  const protos = block.protocol ? [block.protocol] : [];
+  const flows: FlowSpec[] = [];
+  for (const name of [srcName, dstName]) {
+    const addr = field(name, oxm.value, oxm.mask);
+    if (protos.length === 0) {
+      flows.push(flow(PRIORITY.BLOCK, cookie, [eth, addr], [], extra));
+      continue;
+    }
+    const proto = protos[0]!;
+    const ports = (block.ports ?? [{ lo: 0, hi: 65535 }]).flatMap(compilePortRange);
+    for (const pm of ports) {
+      // The blocked port on either end of the connection.
+      for (const end of ['src', 'dst'] as const) {
+        const l4 = pm.mask === 0 ? [] : [pm.mask === 0xffff ? field(`${proto}_${end}`, pm.value) : field(`${proto}_${end}`, pm.value, pm.mask)];
+        flows.push(flow(PRIORITY.BLOCK, cookie, [eth, addr, field('ip_proto', IPPROTO[proto]), ...l4], [], extra));
+        if (pm.mask === 0) break;
+      }
+    }
+  }
+  return flows;
+}
+
