@@ -12,9 +12,10 @@
 //   - match fields come back in OVS's own order: compared with canonicalMatchKey();
 //   - instructions come back in execution order (§5.9: meter, apply, clear, write, metadata, goto) whatever order
 //     they were sent in, and an empty apply-actions disappears: both normalised here;
-//   - actions, output max_len, meter bands and buckets come back as sent.
+//   - a meter band's burst size without OFPMF_BURST comes back as the rate (ignored in comparisons);
+//   - actions, output max_len, other meter band fields and buckets come back as sent.
 import {
-  Writer, Reader, writeMatch, canonicalMatchKey, OFP_DEFAULT_PRIORITY, OFPXMC, OFPFF,
+  Writer, Reader, writeMatch, canonicalMatchKey, OFP_DEFAULT_PRIORITY, OFPXMC, OFPFF, OFPMF,
   type Match, type Instruction, type Bucket, type MeterBand, type OxmTlv,
 } from './openflow/index.js';
 import { readOxm, writeOxm, oxmDef } from './openflow/oxm.js';
@@ -176,9 +177,13 @@ export function instructionsKey(list: Instruction[]): string {
 /** The flags a switch keeps with a flow and reports in flow stats (all five OF1.3 bits; OVS reports each). */
 export const FLOW_STATE_FLAGS = OFPFF.SEND_FLOW_REM | OFPFF.CHECK_OVERLAP | OFPFF.RESET_COUNTS | OFPFF.NO_PKT_COUNTS | OFPFF.NO_BYT_COUNTS;
 
+/**
+ * Bands and flags. A band's burst size counts only with OFPMF_BURST (OF1.3.5 §7.3.4.4), and without it OVS
+ * reports the rate in its place: ignored then.
+ */
 export function meterKey(m: MeterEntry): string {
   const w = new Writer(64);
-  writeBands(w, m.bands);
+  writeBands(w, m.flags & OFPMF.BURST ? m.bands : m.bands.map((b) => ({ ...b, burstSize: 0 })));
   return `${m.flags}/${w.view().toString('hex')}`;
 }
 

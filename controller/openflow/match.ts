@@ -7,6 +7,7 @@ import { OfpError, OFPET, OFPBMC } from './errors.js';
 import { OFPMT_OXM } from './constants.js';
 import { OxmTlv, OxmValue, readOxm, writeOxm, oxmDef } from './oxm.js';
 import { RyuDict, bad, b64, u64ToJson, unwrap, jArr, hex } from './ryu-json.js';
+import { ipv6ToBytes } from './addr.js';
 
 export type Match = OxmTlv[];
 
@@ -111,6 +112,31 @@ function formatValue(field: string, v: OxmValue): string {
   return String(v);
 }
 
+function isAllOnes(mask: OxmValue): boolean {
+  if (typeof mask === 'number') return mask === 0xff || mask === 0xffff || mask === 0xffffff || mask === 0xffffffff;
+  if (typeof mask === 'bigint') return mask === 0xffffffffffffffffn;
+  if (typeof mask === 'string') return /^(255\.){3}255$|^(ff:){5}ff$|^(ffff:){7}ffff$/i.test(mask);
+  return mask.every((b) => b === 0xff);
+}
+
+/** The prefix length of a contiguous address mask (255.255.255.0 -> 24, ffff:ffff:: -> 32), or -1. */
+function prefixLength(mask: string): number {
+  let bits = '';
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(mask)) bits = mask.split('.').map((o) => Number(o).toString(2).padStart(8, '0')).join('');
+  else {
+    const b = Buffer.alloc(16);
+    try {
+      ipv6ToBytes(mask, b, 0);
+    } catch {
+      return -1;
+    }
+    bits = [...b].map((x) => x.toString(2).padStart(8, '0')).join('');
+  }
+  const n = bits.indexOf('0');
+  if (n < 0) return bits.length;
+  return bits.slice(n).includes('1') ? -1 : n;
+}
+
 /** The match as ovs-ofctl prints it: `tcp,in_port=1,nw_src=10.0.0.1,tp_dst=80`. */
 export function formatMatch(match: Match): string {
   const parts: string[] = [];
@@ -129,7 +155,10 @@ export function formatMatch(match: Match): string {
       parts.push(`dl_vlan=${f.value & 0xfff}`);
       continue;
     }
-    if (f.mask === undefined) parts.push(`${name}=${formatValue(f.field, f.value)}`);
+    const kind = oxmDef(f.field)?.kind;
+    const prefix = typeof f.mask === 'string' && (kind === 'ipv4' || kind === 'ipv6') ? prefixLength(f.mask) : -1;
+    if (f.mask === undefined || isAllOnes(f.mask)) parts.push(`${name}=${formatValue(f.field, f.value)}`);
+    else if (prefix >= 0) parts.push(`${name}=${formatValue(f.field, f.value)}/${prefix}`); // ovs-ofctl writes CIDR masks as /N
     else if (typeof f.value === 'number') parts.push(`${name}=${hex(f.value)}/${hex(f.mask as number)}`);
     else parts.push(`${name}=${formatValue(f.field, f.value)}/${formatValue(f.field, f.mask)}`);
   }

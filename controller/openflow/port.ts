@@ -38,7 +38,8 @@ export interface Port {
 function readName(r: Reader): string {
   const b = r.bytes(OFP_MAX_PORT_NAME_LEN);
   let len = b.indexOf(0);
-  if (len < 0) len = OFP_MAX_PORT_NAME_LEN;
+  // The name is NUL-terminated within its 16 bytes; a switch that fills all 16 gets its first 15 read.
+  if (len < 0) len = OFP_MAX_PORT_NAME_LEN - 1;
   for (let i = 0; i < len; i++) {
     if (b[i]! >= 0x80) {
       const s = b.toString('utf8', 0, len);
@@ -48,9 +49,15 @@ function readName(r: Reader): string {
   return b.toString('latin1', 0, len);
 }
 
-/** Encodes the name as UTF-8, cut at a character boundary to leave room for the terminating NUL. */
+/**
+ * Encodes the name as UTF-8, or as latin1 when only that fits (a name read from bytes that were not UTF-8),
+ * else UTF-8 cut at a character boundary to leave room for the terminating NUL.
+ */
 function writeName(w: Writer, name: string): void {
   let b = Buffer.from(name, 'utf8');
+  if (b.length > OFP_MAX_PORT_NAME_LEN - 1 && name.length <= OFP_MAX_PORT_NAME_LEN - 1 && /^[\u0000-\u00ff]*$/.test(name)) {
+    b = Buffer.from(name, 'latin1');
+  }
   if (b.length > OFP_MAX_PORT_NAME_LEN - 1) {
     let n = OFP_MAX_PORT_NAME_LEN - 1;
     while (n > 0 && (b[n]! & 0xc0) === 0x80) n--; // do not split a multi-byte character

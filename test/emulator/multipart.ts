@@ -127,7 +127,7 @@ export function answerMultipart(src: StatsSource, msg: OfpMessage): OfpMessage[]
     }
     case 'groupFeaturesStatsRequest': {
       const actions = [OFPAT.OUTPUT, OFPAT.PUSH_VLAN, OFPAT.POP_VLAN, OFPAT.GROUP, OFPAT.SET_FIELD, OFPAT.DEC_NW_TTL]
-        .reduce((bits, a) => (bits | (1 << a)) >>> 0, 0);
+        .reduce<number>((bits, a) => (bits | (1 << a)) >>> 0, 0);
       return [{
         type: 'groupFeaturesStatsReply', xid, flags: 0,
         types: (1 << OFPGT.ALL) | (1 << OFPGT.SELECT) | (1 << OFPGT.INDIRECT) | (1 << OFPGT.FF),

@@ -1,13 +1,60 @@
 // A private Open vSwitch for tests: its own ovsdb-server and ovs-vswitchd in a temp dir, userspace datapath,
-// so several test runs never collide with each other or with a system OVS. stop() ends only the PIDs it started.
+// so test runs never collide with a system OVS. stop() ends only the PIDs it started.
+// The userspace datapath's devices are host-wide, though (its tap "ovs-netdev", one tap per bridge and internal
+// port): a second ovs-vswitchd with netdev bridges fails ("creating tap device failed: Device or resource busy").
+// So instances take turns, across test files run in parallel, through a lock file held from start() to stop().
 import { spawn, execFile, ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, openSync, writeSync, closeSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 const SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
+
+const LOCK = join(tmpdir(), 'dmzgate-private-ovs.lock');
+
+/** Takes the host-wide turn for a private OVS; a lock left by a process that no longer exists is taken over. */
+async function acquireTurn(token: string, ms = 110_000): Promise<void> {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      const fd = openSync(LOCK, 'wx');
+      writeSync(fd, token);
+      closeSync(fd);
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    let holder = '';
+    try {
+      holder = readFileSync(LOCK, 'utf8');
+    } catch {
+      continue; // released between our open and read
+    }
+    const pid = Number(holder.split(' ')[0]);
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    if (!alive || !Number.isInteger(pid) || pid <= 0) {
+      rmSync(LOCK, { force: true });
+      continue;
+    }
+    if (Date.now() > until) throw new Error(`another private OVS (${holder}) still runs after ${ms} ms; only one can run at a time (${LOCK})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function releaseTurn(token: string): void {
+  try {
+    if (readFileSync(LOCK, 'utf8') === token) rmSync(LOCK, { force: true });
+  } catch {
+    // not held
+  }
+}
 
 async function waitFor(path: string, what: string, ms = 10_000): Promise<void> {
   const until = Date.now() + ms;
@@ -22,6 +69,7 @@ export class PrivateOvs {
   private db?: ChildProcess;
   private vswitchd?: ChildProcess;
   private readonly env: NodeJS.ProcessEnv;
+  private readonly token = `${process.pid} ${Math.random().toString(36).slice(2)}`;
 
   constructor() {
     this.dir = mkdtempSync(join(tmpdir(), 'dmzgate-ovs-'));
@@ -39,6 +87,7 @@ export class PrivateOvs {
 
   async start(): Promise<this> {
     if (!existsSync(SCHEMA)) throw new Error('Open vSwitch is not installed (apt-get install openvswitch-switch)');
+    await acquireTurn(this.token);
     await run('ovsdb-tool', ['create', join(this.dir, 'conf.db'), SCHEMA], { env: this.env });
     this.db = spawn('ovsdb-server', [join(this.dir, 'conf.db'), `--remote=punix:${join(this.dir, 'db.sock')}`,
       `--unixctl=${join(this.dir, 'ovsdb-server.ctl')}`, `--log-file=${join(this.dir, 'ovsdb-server.log')}`, '-vconsole:off'],
@@ -108,6 +157,7 @@ export class PrivateOvs {
     await stopChild(this.vswitchd);
     await stopChild(this.db);
     rmSync(this.dir, { recursive: true, force: true });
+    releaseTurn(this.token);
   }
 }
 

@@ -195,7 +195,7 @@ describe('hand-built round trips', () => {
       .toBe(OFP_SIZES.flowStatsRequest);
     roundTrip({ type: 'aggregateStatsRequest', xid: 5, flags: 0, ...filter }, 'OFPST_AGGREGATE request');
     expect(format({ type: 'flowStatsRequest', xid: 3, flags: 0, ...filter }))
-      .toBe('OFPST_FLOW request (OF1.3) (xid=0x3): table=3 out_port=2 cookie=0x1234/0xffff ip,in_port=1,nw_dst=10.0.0.0/255.0.0.0');
+      .toBe('OFPST_FLOW request (OF1.3) (xid=0x3): table=3 out_port=2 cookie=0x1234/0xffff ip,in_port=1,nw_dst=10.0.0.0/8');
     // Ryu's defaults when the selector is left out.
     expect(fromRyuJson({ OFPFlowStatsRequest: { flags: 0 } })).toEqual({ type: 'flowStatsRequest', xid: 0, flags: 0, ...empty });
   });
@@ -219,7 +219,7 @@ describe('hand-built round trips', () => {
     expect(ryu.OFPFlowStatsReply.body.map((e) => e.OFPFlowStats.length)).toEqual([b.readUInt16BE(16), 56]);
     expect(format({ type: 'flowStatsReply', xid: 6, flags: 1, body: entries })).toBe(
       'OFPST_FLOW reply (OF1.3) (xid=0x6): flags=[more] 2 flows: cookie=0xfedcba9876543210, duration=10.5s, table=0, n_packets=12, ' +
-      'n_bytes=3400, idle_timeout=30, send_flow_rem priority=100,ip,in_port=1,nw_dst=10.0.0.0/255.0.0.0 actions=output:2,goto_table:1; ' +
+      'n_bytes=3400, idle_timeout=30, send_flow_rem priority=100,ip,in_port=1,nw_dst=10.0.0.0/8 actions=output:2,goto_table:1; ' +
       'cookie=0x0, duration=0s, table=1, n_packets=0, n_bytes=0, actions=drop');
     roundTrip({ type: 'flowStatsReply', xid: 7, flags: 0, body: [] }, 'OFPST_FLOW reply');
     expect(format({ type: 'flowStatsReply', xid: 7, flags: 0, body: [] })).toBe('OFPST_FLOW reply (OF1.3) (xid=0x7): 0 flows');

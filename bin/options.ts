@@ -1,0 +1,122 @@
+// The `dmzgate controller` options: parsed with node:util parseArgs (enough for flat --name value options, and
+// one dependency fewer), then checked, so that a bad value stops the command before anything listens.
+import { parseArgs } from 'node:util';
+import { accessSync, constants, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+export const CONTROLLER_HELP = `usage: dmzgate controller [options]
+
+Runs the OpenFlow 1.3 controller. Logs are JSON lines on standard output.
+
+  --openflow-port PORT  TCP port switches connect to (default 6653, the IANA OpenFlow port;
+                        0 picks a free port, logged at start; "off" listens on TLS only)
+  --tls-port PORT       TLS port switches connect to, with mutual authentication; needs:
+  --tls-key FILE          the controller's private key (PEM)
+  --tls-cert FILE         the controller's certificate (PEM)
+  --tls-ca FILE           the CA certificate(s) that sign switch certificates (PEM)
+  --api-port PORT       port of the REST API once it exists (default 8080; checked, not served yet)
+  --config FILE         the site configuration (checked for readability; not used until the DMZ
+                        application exists)
+  --data DIR            state directory (default ./data; created if missing)
+  --log-level LEVEL     fatal, error, warn, info, debug, trace or silent
+                        (default info, or the DMZGATE_LOG_LEVEL environment variable)
+  -h, --help            this text
+
+SIGINT or SIGTERM closes every switch connection and exits with status 0.`;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export interface ControllerCommandOptions {
+  /** null: no plain-TCP listener. */
+  openflowPort: number | null;
+  tls?: { port: number; key: Buffer; cert: Buffer; ca: Buffer; files: { key: string; cert: string; ca: string } };
+  apiPort: number;
+  configFile?: string;
+  dataDir: string;
+  logLevel: string;
+}
+
+/** A mistake on the command line: the message is for the user, the exit status 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+function port(name: string, text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) > 65535) throw new UsageError(`--${name}: "${text}" is not a port number (0-65535)`);
+  return Number(text);
+}
+
+function readPem(name: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new UsageError(`--${name}: cannot read ${file}: ${(e as Error).message}`);
+  }
+}
+
+/** Parses and checks the options; creates the data directory. Returns 'help' when help was asked for. */
+export function parseControllerOptions(args: string[], env: NodeJS.ProcessEnv = process.env): ControllerCommandOptions | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        'openflow-port': { type: 'string', default: '6653' },
+        'tls-port': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-ca': { type: 'string' },
+        'api-port': { type: 'string', default: '8080' },
+        config: { type: 'string' },
+        data: { type: 'string', default: './data' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (values.help) return 'help';
+
+  const openflowPort = values['openflow-port'] === 'off' ? null : port('openflow-port', values['openflow-port']);
+  const apiPort = port('api-port', values['api-port']);
+
+  const tlsFiles = { key: values['tls-key'], cert: values['tls-cert'], ca: values['tls-ca'] };
+  const anyTls = values['tls-port'] !== undefined || Object.values(tlsFiles).some((v) => v !== undefined);
+  let tls: ControllerCommandOptions['tls'];
+  if (anyTls) {
+    const missing = ['tls-port', 'tls-key', 'tls-cert', 'tls-ca'].filter((k) => values[k as keyof typeof values] === undefined);
+    if (missing.length) throw new UsageError(`TLS needs --tls-port, --tls-key, --tls-cert and --tls-ca together; missing ${missing.map((m) => `--${m}`).join(', ')}`);
+    const tlsPort = port('tls-port', values['tls-port']!);
+    if (openflowPort !== null && tlsPort !== 0 && tlsPort === openflowPort) throw new UsageError(`--tls-port and --openflow-port are both ${tlsPort}`);
+    const files = { key: resolve(tlsFiles.key!), cert: resolve(tlsFiles.cert!), ca: resolve(tlsFiles.ca!) };
+    tls = { port: tlsPort, key: readPem('tls-key', files.key), cert: readPem('tls-cert', files.cert), ca: readPem('tls-ca', files.ca), files };
+  }
+  if (openflowPort === null && !tls) throw new UsageError('--openflow-port off leaves nothing to listen on: give --tls-port and its files');
+
+  let configFile: string | undefined;
+  if (values.config !== undefined) {
+    configFile = resolve(values.config);
+    try {
+      if (!statSync(configFile).isFile()) throw new Error('not a file');
+      accessSync(configFile, constants.R_OK);
+    } catch (e) {
+      throw new UsageError(`--config: cannot read ${configFile}: ${(e as Error).message}`);
+    }
+  }
+
+  const dataDir = resolve(values.data);
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    accessSync(dataDir, constants.R_OK | constants.W_OK);
+  } catch (e) {
+    throw new UsageError(`--data: cannot use ${dataDir} as the state directory: ${(e as Error).message}`);
+  }
+
+  const logLevel = values['log-level'] ?? env.DMZGATE_LOG_LEVEL ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+
+  return { openflowPort, ...(tls ? { tls } : {}), apiPort, ...(configFile ? { configFile } : {}), dataDir, logLevel };
+}

@@ -1,0 +1,121 @@
+// What the controller wants each switch to hold: every owner's flows, and the switch's meters and groups. Pure
+// state: nothing here sends anything; FlowManager makes switches match it.
+//
+// A flow's identity (table, priority, match) belongs to one owner at a time: two apps wanting different things
+// from the same entry is a bug to report when it is declared, not a fight to lose silently on the switch.
+import { flowKey, ownerIdOf, type FlowEntry, type MeterEntry, type GroupEntry } from './flow-entry.js';
+
+export interface FlowRecord {
+  entry: FlowEntry;
+  owner: number;
+  /**
+   * When the entry was put on the switch (ms since the epoch, from our add or from the switch's reported
+   * duration), for the hard-timeout bookkeeping: a flow missing after its hard timeout has run out expired, and
+   * one re-added early gets only its remaining time. Undefined until known.
+   */
+  since?: number;
+}
+
+export class OwnershipConflictError extends Error {
+  constructor(detail: string) {
+    super(detail);
+    this.name = 'OwnershipConflictError';
+  }
+}
+
+export class SwitchDesiredState {
+  readonly flows = new Map<string, FlowRecord>();
+  meters = new Map<number, MeterEntry>();
+  groups = new Map<number, GroupEntry>();
+
+  /** The desired flows keyed by flowKey(), optionally one owner's only. */
+  flowMap(owner?: number): Map<string, FlowEntry> {
+    const out = new Map<string, FlowEntry>();
+    for (const [k, r] of this.flows) if (owner === undefined || r.owner === owner) out.set(k, r.entry);
+    return out;
+  }
+
+  ownerFlows(owner: number): FlowEntry[] {
+    return [...this.flowMap(owner).values()];
+  }
+}
+
+export class DesiredState {
+  private readonly switches = new Map<bigint, SwitchDesiredState>();
+
+  get(dpid: bigint): SwitchDesiredState {
+    let s = this.switches.get(dpid);
+    if (!s) {
+      s = new SwitchDesiredState();
+      this.switches.set(dpid, s);
+    }
+    return s;
+  }
+
+  has(dpid: bigint): boolean {
+    return this.switches.has(dpid);
+  }
+
+  /** Replaces an owner's flows on a switch. Entries must be normalised and carry the owner's cookie. */
+  setFlows(dpid: bigint, owner: number, entries: readonly FlowEntry[]): void {
+    const s = this.get(dpid);
+    const next = checkEntries(s, owner, entries, new Set());
+    for (const [k, r] of s.flows) if (r.owner === owner && !next.has(k)) s.flows.delete(k);
+    for (const [k, e] of next) s.flows.set(k, keepSince(s.flows.get(k), e, owner));
+  }
+
+  /** Adds (or changes) and removes some of an owner's flows; `remove` holds flow keys. */
+  updateFlows(dpid: bigint, owner: number, add: readonly FlowEntry[], remove: readonly string[]): void {
+    const s = this.get(dpid);
+    const removing = new Set(remove);
+    const next = checkEntries(s, owner, add, removing);
+    for (const k of removing) {
+      const r = s.flows.get(k);
+      if (r && r.owner !== owner) throw new OwnershipConflictError(`flow ${k} belongs to owner ${r.owner}, not ${owner}`);
+    }
+    for (const k of removing) if (!next.has(k)) s.flows.delete(k);
+    for (const [k, e] of next) s.flows.set(k, keepSince(s.flows.get(k), e, owner));
+  }
+
+  setMeters(dpid: bigint, meters: readonly MeterEntry[]): void {
+    this.get(dpid).meters = uniqueBy(meters, (m) => m.meterId, 'meter');
+  }
+
+  setGroups(dpid: bigint, groups: readonly GroupEntry[]): void {
+    this.get(dpid).groups = uniqueBy(groups, (g) => g.groupId, 'group');
+  }
+}
+
+function checkEntries(s: SwitchDesiredState, owner: number, entries: readonly FlowEntry[], releasing: Set<string>): Map<string, FlowEntry> {
+  const next = new Map<string, FlowEntry>();
+  for (const e of entries) {
+    if (ownerIdOf(e.cookie) !== owner) {
+      throw new OwnershipConflictError(`flow cookie 0x${e.cookie.toString(16)} does not carry owner id ${owner} in its top 16 bits`);
+    }
+    const k = flowKey(e);
+    if (next.has(k)) throw new OwnershipConflictError(`owner ${owner} declares the flow ${k} twice`);
+    const other = s.flows.get(k);
+    if (other && other.owner !== owner && !releasing.has(k)) {
+      throw new OwnershipConflictError(`flow ${k} already belongs to owner ${other.owner}`);
+    }
+    next.set(k, e);
+  }
+  return next;
+}
+
+/** A record for `e`, keeping the install time when the entry that was there is the same flow (same cookie). */
+function keepSince(prev: FlowRecord | undefined, entry: FlowEntry, owner: number): FlowRecord {
+  const rec: FlowRecord = { entry, owner };
+  if (prev && prev.entry.cookie === entry.cookie && prev.since !== undefined) rec.since = prev.since;
+  return rec;
+}
+
+function uniqueBy<T>(items: readonly T[], id: (t: T) => number, what: string): Map<number, T> {
+  const out = new Map<number, T>();
+  for (const it of items) {
+    const k = id(it);
+    if (out.has(k)) throw new Error(`${what} ${k} declared twice`);
+    out.set(k, it);
+  }
+  return out;
+}

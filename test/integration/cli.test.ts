@@ -1,0 +1,187 @@
+/**
+ * `dmzgate controller` as a user runs it: the built command (dist/, made by `npm run build`, which
+ * scripts/test.sh runs first) in its own process, with a private Open vSwitch connecting to it over TCP and
+ * over mutually authenticated TLS; its JSON-lines log and OVSDB say the switch is connected; SIGTERM stops it
+ * with status 0. Bad options exit with status 2 before anything listens.
+ */
+import { spawn, spawnSync, execFile, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PrivateOvs } from '../helpers/ovs.js';
+
+const run = promisify(execFile);
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CLI = join(ROOT, 'dist', 'bin', 'dmzgate.js');
+
+type LogLine = { level: number; msg: string; [k: string]: unknown };
+
+/** The built command must exist and be newer than the sources it is built from. */
+function checkBuild(): void {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (scripts/test.sh does) before this test`);
+  for (const dir of ['bin', 'controller']) {
+    for (const f of readdirSync(join(ROOT, dir)).filter((n) => n.endsWith('.ts'))) {
+      const built = join(ROOT, 'dist', dir, f.replace(/\.ts$/, '.js'));
+      if (!existsSync(built) || statSync(built).mtimeMs < statSync(join(ROOT, dir, f)).mtimeMs) {
+        throw new Error(`dist/ is older than ${dir}/${f}: run \`npm run build\` before this test`);
+      }
+    }
+  }
+}
+
+/** A running `dmzgate controller`, its stdout parsed as JSON lines. */
+class Running {
+  readonly lines: LogLine[] = [];
+  readonly stderr: string[] = [];
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private readonly child: ChildProcess;
+
+  constructor(args: string[], cwd: string) {
+    this.child = spawn(process.execPath, [CLI, 'controller', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let partial = '';
+    this.child.stdout!.setEncoding('utf8').on('data', (s: string) => {
+      partial += s;
+      const parts = partial.split('\n');
+      partial = parts.pop()!;
+      for (const p of parts) if (p.trim()) this.lines.push(JSON.parse(p) as LogLine);
+    });
+    this.child.stderr!.setEncoding('utf8').on('data', (s: string) => this.stderr.push(s));
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async line(pred: (l: LogLine) => boolean, what: string, ms = 15_000): Promise<LogLine> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const l = this.lines.find(pred);
+      if (l) return l;
+      if (!this.running) throw new Error(`dmzgate exited before logging ${what}; stderr: ${this.stderr.join('')}`);
+      if (Date.now() > deadline) throw new Error(`dmzgate did not log ${what} within ${ms} ms; log: ${JSON.stringify(this.lines)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    this.child.kill(sig); // our own child, by its handle
+  }
+}
+
+async function until(what: string, cond: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('dmzgate controller (the command)', () => {
+  const work = mkdtempSync(join(tmpdir(), 'dmzgate-cli-'));
+  const ovs = new PrivateOvs();
+  const started: Running[] = [];
+
+  beforeAll(async () => {
+    checkBuild();
+    await ovs.start();
+  });
+
+  afterAll(async () => {
+    for (const r of started) {
+      if (r.running) {
+        r.signal('SIGKILL');
+        await r.exited;
+      }
+    }
+    await ovs.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('--help describes every option; bad options exit with status 2 and say why', () => {
+    const help = spawnSync(process.execPath, [CLI, 'controller', '--help'], { encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    for (const o of ['--openflow-port', '--api-port', '--config', '--data', '--tls-port', '--tls-key', '--tls-cert', '--tls-ca', '--log-level']) {
+      expect(help.stdout).toContain(o);
+    }
+    expect(help.stdout).toMatch(/--api-port.*REST API once it exists/);
+
+    const bad = (args: string[]) => spawnSync(process.execPath, [CLI, 'controller', ...args], { encoding: 'utf8', cwd: work });
+    const cases: [string[], RegExp][] = [
+      [['--openflow-port', 'x'], /--openflow-port: "x" is not a port number/],
+      [['--api-port', '70000'], /--api-port: "70000" is not a port number/],
+      [['--config', join(work, 'nope.json')], /--config: cannot read .*nope\.json/],
+      [['--tls-port', '6654'], /missing --tls-key, --tls-cert, --tls-ca/],
+      [['--log-level', 'loud'], /--log-level: "loud" is not one of/],
+      [['--frobnicate'], /Unknown option '--frobnicate'/],
+    ];
+    for (const [args, why] of cases) {
+      const r = bad(args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(why);
+      expect(r.stdout).toBe(''); // refused before it logged (or listened) anything
+    }
+    expect(spawnSync(process.execPath, [CLI, 'nonsense'], { encoding: 'utf8' }).status).toBe(2);
+    expect(spawnSync(process.execPath, [CLI, 'version'], { encoding: 'utf8' }).stdout).toMatch(/^dmzgate \d+\.\d+\.\d+\n$/);
+  });
+
+  it('runs the controller: an OVS bridge connects (log and OVSDB agree), the data dir is created, SIGTERM exits 0', async () => {
+    const config = join(work, 'site.json');
+    writeFileSync(config, '{}\n');
+    const data = join(work, 'state', 'nested');
+    const dz = new Running(['--openflow-port', '0', '--api-port', '18080', '--config', config, '--data', data, '--log-level', 'debug'], work);
+    started.push(dz);
+    const ready = await dz.line((l) => l.msg === 'controller ready', 'controller ready');
+    const port = ready.openflowPort as number;
+    expect(port).toBeGreaterThan(0);
+    expect(ready.tlsPort).toBeNull();
+    expect(statSync(data).isDirectory()).toBe(true);
+    expect(dz.lines.find((l) => l.config === config)?.msg).toMatch(/not used yet/);
+    expect(dz.lines.some((l) => l.apiPort === 18080 && /REST API not served yet/.test(l.msg))).toBe(true);
+    // No placeholder HTTP server: nothing listens on the API port.
+    const { stdout: listening } = await run('ss', ['-tlnH', `( sport = :18080 )`]);
+    expect(listening.trim()).toBe('');
+
+    await ovs.addBridge('br-cli', 0xc11n, { controller: `tcp:127.0.0.1:${port}`, ports: ['c1', 'c2'] });
+    const connected = await dz.line((l) => l.msg === 'switch connected' && l.dpid === '0000000000000c11', 'switch connected');
+    expect(connected.ports).toBe(3); // c1, c2 and the bridge's LOCAL port
+    await until('OVSDB is_connected', () => ovs.isConnected('br-cli'));
+
+    dz.signal('SIGTERM');
+    const { code, signal } = await dz.exited;
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+    expect(dz.lines.some((l) => l.msg === 'shutting down' && l.signal === 'SIGTERM' && l.switches === 1)).toBe(true);
+    expect(dz.lines.some((l) => l.msg === 'switch connection closed' && l.reason === 'controller shutting down')).toBe(true);
+    expect(dz.lines.at(-1)?.msg).toBe('stopped');
+    await until('OVS to notice the controller is gone', async () => !(await ovs.isConnected('br-cli')));
+    await ovs.vsctl('del-br', 'br-cli');
+  });
+
+  it('with --openflow-port off and the TLS options, an OVS bridge connects over ssl:, and SIGINT exits 0', async () => {
+    const pki = join(work, 'pki');
+    mkdirSync(pki);
+    const ssl = async (...args: string[]) => run('openssl', args, { cwd: pki });
+    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+    await ssl('req', '-x509', ...ec, '-days', '2', '-subj', '/CN=cli-ca', '-keyout', 'ca.key', '-out', 'ca.crt');
+    for (const n of ['controller', 'switch']) {
+      await ssl('req', ...ec, '-subj', `/CN=${n}`, '-keyout', `${n}.key`, '-out', `${n}.csr`);
+      await ssl('x509', '-req', '-in', `${n}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', `${n}.crt`);
+    }
+    const dz = new Running(['--openflow-port', 'off', '--tls-port', '0', '--tls-key', join(pki, 'controller.key'),
+      '--tls-cert', join(pki, 'controller.crt'), '--tls-ca', join(pki, 'ca.crt'), '--data', join(work, 'data2')], work);
+    started.push(dz);
+    const ready = await dz.line((l) => l.msg === 'controller ready', 'controller ready');
+    expect(ready.openflowPort).toBeNull();
+    const tlsPort = ready.tlsPort as number;
+    await ovs.vsctl('set-ssl', join(pki, 'switch.key'), join(pki, 'switch.crt'), join(pki, 'ca.crt'));
+    await ovs.addBridge('br-clitls', 0xc12n, { controller: `ssl:127.0.0.1:${tlsPort}` });
+    await dz.line((l) => l.msg === 'switch connected' && l.dpid === '0000000000000c12', 'switch connected over TLS');
+    await until('OVSDB is_connected over TLS', () => ovs.isConnected('br-clitls'));
+    dz.signal('SIGINT');
+    expect(await dz.exited).toEqual({ code: 0, signal: null });
+    expect(dz.lines.at(-1)?.msg).toBe('stopped');
+  });
+});

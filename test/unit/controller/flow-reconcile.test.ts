@@ -1,0 +1,252 @@
+// The pure parts of flow ownership and reconciliation: normalisation, identity, the diff and its wire order, the
+// desired state's ownership rules. (Their behaviour against a real switch is in test/integration/flow-manager.)
+import { describe, expect, it } from 'vitest';
+import {
+  normaliseMatch, normaliseInstructions, normaliseFlow, flowKey, instructionsKey, meterKey, ownerCookie, ownerIdOf,
+  type FlowEntry, type GroupEntry, type MeterEntry,
+} from '../../../controller/flow-entry.js';
+import { compareFlow, diffFlows, diffMeters, diffGroups, planPhases, groupsInDependencyOrder } from '../../../controller/reconcile.js';
+import { DesiredState, OwnershipConflictError } from '../../../controller/desired-state.js';
+import { OFPFC, OFPMC, OFPGC, OFPGT, OFPMF, OFPFF, OFPP, OFPG, type Match, type Instruction, type OfpMessage } from '../../../controller/openflow/index.js';
+import type { FlowStats } from '../../../controller/openflow/multipart/flow.js';
+
+const C1 = ownerCookie(1);
+const out = (port: number) => ({ type: 'output' as const, port, maxLen: 0 });
+const apply = (port: number): Instruction => ({ type: 'applyActions', actions: [out(port)] });
+
+function entry(over: Partial<FlowEntry> = {}): FlowEntry {
+  return normaliseFlow({ tableId: 0, priority: 100, match: [{ field: 'in_port', value: 1 }], instructions: [apply(2)], cookie: C1, ...over });
+}
+
+/** What a switch reports for an entry: same content, its own field order, counters and timeouts. */
+function stats(e: FlowEntry, over: Partial<FlowStats> = {}): FlowStats {
+  return {
+    tableId: e.tableId, priority: e.priority, match: [...e.match].reverse(), instructions: e.instructions, cookie: e.cookie,
+    flags: e.flags, idleTimeout: e.idleTimeout, hardTimeout: e.hardTimeout, durationSec: 5, durationNsec: 0, packetCount: 9n, byteCount: 900n,
+    ...over,
+  };
+}
+
+const keyed = (...l: FlowEntry[]) => new Map(l.map((e) => [flowKey(e), e]));
+
+describe('normalisation', () => {
+  it('orders match fields so that prerequisites come first (OVS refuses them otherwise)', () => {
+    const m: Match = [{ field: 'tcp_dst', value: 80 }, { field: 'ipv4_dst', value: '10.0.0.1' }, { field: 'ip_proto', value: 6 }, { field: 'eth_type', value: 0x800 }, { field: 'in_port', value: 3 }];
+    expect(normaliseMatch(m).map((f) => f.field)).toEqual(['in_port', 'eth_type', 'ip_proto', 'ipv4_dst', 'tcp_dst']);
+  });
+
+  it('keeps experimenter (Nicira) fields after the basic ones, in their own order', () => {
+    const m: Match = [{ field: 'reg1', value: 1 }, { field: 'ct_state', value: 0x21, mask: 0x21 }, { field: 'in_port', value: 1 }];
+    expect(normaliseMatch(m).map((f) => f.field)).toEqual(['in_port', 'reg1', 'ct_state']);
+  });
+
+  it('clears value bits outside the mask, drops all-ones masks and all-zero-mask fields', () => {
+    const m = normaliseMatch([
+      { field: 'eth_type', value: 0x800 },
+      { field: 'ipv4_dst', value: '10.0.0.77', mask: '255.255.255.0' },
+      { field: 'ipv4_src', value: '10.1.2.3', mask: '255.255.255.255' },
+      { field: 'metadata', value: 0x1234n, mask: 0xff00n },
+      { field: 'eth_src', value: '02:00:00:00:00:01', mask: '00:00:00:00:00:00' },
+    ]);
+    // In field-number order: metadata (2), eth_type (5), ipv4_src (11), ipv4_dst (12).
+    expect(m).toEqual([
+      { field: 'metadata', value: 0x1200n, mask: 0xff00n },
+      { field: 'eth_type', value: 0x800 },
+      { field: 'ipv4_src', value: '10.1.2.3' },
+      { field: 'ipv4_dst', value: '10.0.0.0', mask: '255.255.255.0' },
+    ]);
+  });
+
+  it('puts instructions in execution order and drops an empty apply-actions', () => {
+    const list: Instruction[] = [
+      { type: 'gotoTable', tableId: 2 }, { type: 'writeMetadata', metadata: 1n, metadataMask: 1n }, apply(1),
+      { type: 'meter', meterId: 3 }, { type: 'applyActions', actions: [] }, { type: 'writeActions', actions: [out(4)] }, { type: 'clearActions' },
+    ];
+    expect(normaliseInstructions(list).map((i) => i.type)).toEqual(['meter', 'applyActions', 'clearActions', 'writeActions', 'writeMetadata', 'gotoTable']);
+    expect(instructionsKey(list)).toBe(instructionsKey(normaliseInstructions(list)));
+    expect(instructionsKey([{ type: 'applyActions', actions: [] }])).toBe(instructionsKey([]));
+  });
+
+  it('a flow identity is the same whatever the match order or mask spelling', () => {
+    const a = entry({ match: [{ field: 'eth_type', value: 0x800 }, { field: 'ipv4_dst', value: '10.0.0.0', mask: '255.255.255.0' }] });
+    const b = { ...a, match: [{ field: 'ipv4_dst', value: '10.0.0.9', mask: '255.255.255.0' }, { field: 'eth_type', value: 0x800 }] };
+    expect(flowKey(b)).toBe(flowKey(a));
+    expect(flowKey({ ...a, priority: 101 })).not.toBe(flowKey(a));
+    expect(flowKey({ ...a, tableId: 1 })).not.toBe(flowKey(a));
+  });
+
+  it('fills defaults and checks ranges', () => {
+    const e = normaliseFlow({ match: [] }, C1);
+    expect(e).toEqual({ tableId: 0, priority: 0x8000, match: [], instructions: [], cookie: C1, idleTimeout: 0, hardTimeout: 0, flags: 0 });
+    expect(() => normaliseFlow({ match: [], tableId: 255 })).toThrow(RangeError);
+    expect(() => normaliseFlow({ match: [], priority: 70000 })).toThrow(RangeError);
+  });
+
+  it('owner cookies carry the owner id in the top 16 bits', () => {
+    expect(ownerCookie(2, 7n)).toBe(0x0002000000000007n);
+    expect(ownerIdOf(0x0002000000000007n)).toBe(2);
+    expect(() => ownerCookie(0)).toThrow(RangeError);
+    expect(() => ownerCookie(0xffff)).toThrow(RangeError);
+    expect(() => ownerCookie(1, 1n << 48n)).toThrow(RangeError);
+  });
+});
+
+describe('diffFlows', () => {
+  it('a correct entry is unchanged even if its timeouts, counters and match order differ', () => {
+    const e = entry({ hardTimeout: 300 });
+    const d = diffFlows(keyed(e), [stats(e, { hardTimeout: 300, durationSec: 120 })]);
+    expect(d.unchanged).toHaveLength(1);
+    expect(d.add.length + d.modify.length + d.replace.length + d.remove.length).toBe(0);
+    // Timeouts are not compared.
+    expect(compareFlow(e, stats({ ...e, hardTimeout: 10, idleTimeout: 5 }))).toBe('unchanged');
+  });
+
+  it('instructions only -> modify; cookie or flags -> replace; reordered instructions -> unchanged', () => {
+    const e = entry({ instructions: [apply(2), { type: 'gotoTable', tableId: 3 }] });
+    expect(compareFlow(e, stats(e, { instructions: [apply(3), { type: 'gotoTable', tableId: 3 }] }))).toBe('modify');
+    expect(compareFlow(e, stats(e, { cookie: C1 + 1n }))).toBe('replace');
+    expect(compareFlow(e, stats(e, { flags: OFPFF.SEND_FLOW_REM }))).toBe('replace');
+    expect(compareFlow(e, stats(e, { instructions: [{ type: 'gotoTable', tableId: 3 }, apply(2)] }))).toBe('unchanged');
+  });
+
+  it('sorts every entry into add / modify / replace / remove / unchanged', () => {
+    const same = entry({ priority: 1 });
+    const changed = entry({ priority: 2 });
+    const recookied = entry({ priority: 3 });
+    const missing = entry({ priority: 4 });
+    const stale = stats(entry({ priority: 5, cookie: 0n }));
+    const d = diffFlows(keyed(same, changed, recookied, missing), [
+      stats(same), stats(changed, { instructions: [apply(9)] }), stats(recookied, { cookie: ownerCookie(1, 5n) }), stale,
+    ]);
+    expect(d.unchanged.map((p) => p.entry.priority)).toEqual([1]);
+    expect(d.modify.map((p) => p.entry.priority)).toEqual([2]);
+    expect(d.replace.map((p) => p.entry.priority)).toEqual([3]);
+    expect(d.add.map((e) => e.priority)).toEqual([4]);
+    expect(d.remove.map((f) => f.priority)).toEqual([5]);
+  });
+
+  it('an empty desired state makes everything on the switch stale', () => {
+    const d = diffFlows(new Map(), [stats(entry({ priority: 1 })), stats(entry({ priority: 2 }))]);
+    expect(d.remove).toHaveLength(2);
+  });
+});
+
+describe('meters and groups', () => {
+  const meter = (over: Partial<MeterEntry> = {}): MeterEntry => ({ meterId: 1, flags: OFPMF.KBPS, bands: [{ type: 'drop', rate: 1000, burstSize: 0 }], ...over });
+
+  it('ignores a burst size without OFPMF_BURST (OVS reports the rate there), compares it with', () => {
+    expect(meterKey(meter())).toBe(meterKey(meter({ bands: [{ type: 'drop', rate: 1000, burstSize: 1000 }] })));
+    const burst = meter({ flags: OFPMF.KBPS | OFPMF.BURST, bands: [{ type: 'drop', rate: 1000, burstSize: 10 }] });
+    expect(meterKey(burst)).not.toBe(meterKey({ ...burst, bands: [{ type: 'drop', rate: 1000, burstSize: 11 }] }));
+  });
+
+  it('diffMeters: add, modify, remove, unchanged', () => {
+    const d = diffMeters(new Map([[1, meter()], [2, meter({ meterId: 2 })], [3, meter({ meterId: 3 })]]), [
+      { meterId: 1, flags: OFPMF.KBPS, bands: [{ type: 'drop', rate: 1000, burstSize: 1000 }] },
+      { meterId: 2, flags: OFPMF.KBPS, bands: [{ type: 'drop', rate: 2000, burstSize: 2000 }] },
+      { meterId: 9, flags: OFPMF.PKTPS, bands: [] },
+    ]);
+    expect({ add: d.add.map((m) => m.meterId), modify: d.modify.map((m) => m.meterId), remove: d.remove, unchanged: d.unchanged.map((m) => m.meterId) })
+      .toEqual({ add: [3], modify: [2], remove: [9], unchanged: [1] });
+  });
+
+  const group = (groupId: number, ...targets: number[]): GroupEntry => ({
+    groupId, groupType: OFPGT.ALL,
+    buckets: [{ weight: 0, watchPort: OFPP.ANY, watchGroup: OFPG.ANY, actions: targets.length ? targets.map((g) => ({ type: 'group' as const, groupId: g })) : [out(1)] }],
+  });
+
+  it('diffGroups compares type and buckets', () => {
+    const d = diffGroups(new Map([[1, group(1)], [2, group(2)]]), [
+      { groupId: 1, groupType: OFPGT.ALL, buckets: group(1).buckets },
+      { groupId: 2, groupType: OFPGT.INDIRECT, buckets: group(2).buckets },
+    ]);
+    expect(d.unchanged.map((g) => g.groupId)).toEqual([1]);
+    expect(d.modify.map((g) => g.groupId)).toEqual([2]);
+  });
+
+  it('orders chained groups so a referenced group exists first', () => {
+    const order = groupsInDependencyOrder([group(3, 2), group(2, 1), group(1), group(4, 1, 3)]).map((g) => g.groupId);
+    expect(order.indexOf(1)).toBeLessThan(order.indexOf(2));
+    expect(order.indexOf(2)).toBeLessThan(order.indexOf(3));
+    expect(order.indexOf(3)).toBeLessThan(order.indexOf(4));
+    // A cycle does not hang.
+    expect(groupsInDependencyOrder([group(5, 6), group(6, 5)])).toHaveLength(2);
+  });
+});
+
+describe('planPhases: the wire order', () => {
+  it('meters/groups first, then stale flow deletes, then flow changes, then meter/group deletes', () => {
+    const keep = entry({ priority: 1 });
+    const mod = entry({ priority: 2 });
+    const rep = entry({ priority: 3 });
+    const add = entry({ priority: 4, hardTimeout: 300 });
+    const staleCookie = ownerCookie(5, 1n);
+    const stale = stats(entry({ priority: 5, cookie: staleCookie }));
+    const flows = diffFlows(keyed(keep, mod, rep, add), [stats(keep), stats(mod, { instructions: [apply(7)] }), stats(rep, { cookie: 0n }), stale]);
+    const phases = planPhases({
+      flows,
+      meters: { add: [{ meterId: 1, flags: OFPMF.KBPS, bands: [] }], modify: [{ meterId: 2, flags: OFPMF.KBPS, bands: [] }], remove: [9], unchanged: [] },
+      groups: { add: [{ groupId: 2, groupType: OFPGT.INDIRECT, buckets: [{ weight: 0, watchPort: OFPP.ANY, watchGroup: OFPG.ANY, actions: [{ type: 'group', groupId: 1 }] }] }, { groupId: 1, groupType: OFPGT.ALL, buckets: [] }], modify: [], remove: [7, 8], unchanged: [] },
+      currentGroups: [
+        { groupId: 7, groupType: OFPGT.ALL, buckets: [] },
+        { groupId: 8, groupType: OFPGT.INDIRECT, buckets: [{ weight: 0, watchPort: OFPP.ANY, watchGroup: OFPG.ANY, actions: [{ type: 'group', groupId: 7 }] }] },
+      ],
+      hardTimeoutFor: () => 120,
+    });
+    const brief = (m: OfpMessage): string => {
+      if (m.type === 'flowMod') return `flow ${['add', 'mod', 'modstrict', 'del', 'delstrict'][m.command]} ${m.priority}`;
+      if (m.type === 'meterMod') return `meter ${['add', 'mod', 'del'][m.command]} ${m.meterId}`;
+      if (m.type === 'groupMod') return `group ${['add', 'mod', 'del'][m.command]} ${m.groupId}`;
+      return m.type;
+    };
+    expect(phases.map((ph) => ph.map((p) => brief(p.msg)))).toEqual([
+      ['meter add 1', 'meter mod 2', 'group add 1', 'group add 2'],
+      ['flow delstrict 5'],
+      ['flow add 3', 'flow modstrict 2', 'flow add 4'],
+      ['group del 8', 'group del 7', 'meter del 9'],
+    ]);
+    const [del] = phases[1]!;
+    // A stale entry is deleted exactly: strict, and only while it still carries the cookie it was read with.
+    expect(del!.msg).toMatchObject({ command: OFPFC.DELETE_STRICT, cookie: staleCookie, cookieMask: 0xffffffffffffffffn, tableId: 0, priority: 5 });
+    const [replace, modify, added] = phases[2]!.map((p) => p.msg as Extract<OfpMessage, { type: 'flowMod' }>);
+    expect(replace).toMatchObject({ command: OFPFC.ADD, cookie: C1 });
+    expect(modify).toMatchObject({ command: OFPFC.MODIFY_STRICT, cookie: C1, instructions: mod.instructions });
+    expect(added).toMatchObject({ command: OFPFC.ADD, hardTimeout: 120 });
+    expect(phases[0]![0]!.msg).toMatchObject({ command: OFPMC.ADD });
+    expect(phases[3]![0]!.msg).toMatchObject({ command: OFPGC.DELETE });
+  });
+
+  it('nothing to do -> no phases (no barrier round trips)', () => {
+    const e = entry();
+    expect(planPhases({ flows: diffFlows(keyed(e), [stats(e)]) })).toEqual([]);
+  });
+});
+
+describe('DesiredState', () => {
+  it('checks cookies against the owner, duplicates and other owners\' identities', () => {
+    const s = new DesiredState();
+    const e = entry();
+    expect(() => s.setFlows(1n, 2, [e])).toThrow(OwnershipConflictError); // cookie names owner 1
+    s.setFlows(1n, 1, [e]);
+    expect(() => s.setFlows(1n, 1, [e, e])).toThrow(/twice/);
+    const other = { ...e, cookie: ownerCookie(2) };
+    expect(() => s.setFlows(1n, 2, [other])).toThrow(/belongs to owner 1/);
+    expect(() => s.updateFlows(1n, 2, [], [flowKey(e)])).toThrow(OwnershipConflictError);
+    s.setFlows(1n, 2, [{ ...other, priority: 7 }]);
+    expect(s.get(1n).ownerFlows(1)).toHaveLength(1);
+    expect(s.get(1n).ownerFlows(2)).toHaveLength(1);
+    s.setFlows(1n, 1, []);
+    expect(s.get(1n).flowMap().size).toBe(1);
+  });
+
+  it('keeps a flow\'s install time while it stays the same entry (same cookie)', () => {
+    const s = new DesiredState();
+    const e = entry({ hardTimeout: 60 });
+    s.setFlows(1n, 1, [e]);
+    s.get(1n).flows.get(flowKey(e))!.since = 1000;
+    s.setFlows(1n, 1, [{ ...e, instructions: [apply(5)] }]);
+    expect(s.get(1n).flows.get(flowKey(e))!.since).toBe(1000);
+    s.updateFlows(1n, 1, [{ ...e, cookie: ownerCookie(1, 2n) }], []);
+    expect(s.get(1n).flows.get(flowKey(e))!.since).toBeUndefined();
+  });
+});
