@@ -8,7 +8,7 @@ import {
   type OfpMessage, type MessageOf, type Port,
 } from './openflow/index.js';
 import { RequestTable } from './requests.js';
-import { SwitchError, ConnectionClosedError, dpidText } from './errors.js';
+import { SwitchError, dpidText } from './errors.js';
 import type { Logger } from './log.js';
 
 export interface ConnectionOptions {
@@ -55,7 +55,6 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
   private flushScheduled = false;
   private echoTimer: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
-  private closeReason = '';
 
   constructor(private readonly socket: Socket, private readonly opts: ConnectionOptions, log: Logger) {
     super();
@@ -89,39 +88,28 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
   send(msg: OfpMessage): number {
     if (this.state === 'closed') return msg.xid;
     if (msg.xid === 0) msg = { ...msg, xid: this.requests.allocXid() };
-    this.queue(msg);
-    return msg.xid;
-  }
-
-  /** Queues a message with its xid as it is: replies (echo, error) must carry the switch's xid, even 0. */
-  private queue(msg: OfpMessage): void {
-    if (this.state === 'closed') return;
     encodeInto(this.out, msg);
     this.requests.remember(msg);
     if (this.queuedBytes > this.opts.maxQueueBytes) {
       this.log.warn({ dpid: this.dpidText, queued: this.queuedBytes, bound: this.opts.maxQueueBytes }, 'switch is not reading: send queue over its bound, disconnecting');
-      this.out.reset(); // a switch that reads nothing will not read this batch either
       this.close('send queue over its bound (switch stalled)');
-      return;
+      return msg.xid;
     }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       // One write per event-loop turn, however many messages the turn produced.
       setImmediate(() => this.flush());
     }
+    return msg.xid;
   }
 
   /** Sends a request and resolves with its reply (all parts of a multipart reply), rejecting on OFPT_ERROR. */
   async request(msg: OfpMessage, timeoutMs?: number): Promise<OfpMessage[]> {
-    if (this.isClosed()) throw new ConnectionClosedError(this.dpid, this.closeReason);
     const xid = msg.xid === 0 ? this.requests.allocXid() : msg.xid;
     const withXid = { ...msg, xid } as OfpMessage;
-    // Sent before it is registered: an unencodable message throws here with nothing left waiting for a reply,
-    // and a send that overflows the queue closes the connection, which must reject this request at once.
-    // (No reply can arrive before add(): replies come in a later event-loop turn.)
+    const reply = this.requests.add(withXid, timeoutMs);
     this.send(withXid);
-    if (this.isClosed()) throw new ConnectionClosedError(this.dpid, this.closeReason);
-    return this.requests.add(withXid, timeoutMs);
+    return reply;
   }
 
   /** A multipart request; resolves with the concatenated bodies of every reply part. */
@@ -145,7 +133,6 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
     if (this.state === 'closed') return;
     const wasReady = this.state === 'ready';
     this.state = 'closed';
-    this.closeReason = reason;
     clearInterval(this.echoTimer);
     clearTimeout(this.handshakeTimer);
     if (this.out.pos > 0 && !this.socket.destroyed) this.socket.write(this.out.toBuffer());
@@ -171,12 +158,6 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
 
   private onData(chunk: Buffer): void {
     if (this.state === 'closed') return;
-    if (this.state === 'hello' && this.framer.buffered === 0 && chunk.length >= 2 && chunk[1] !== OFPT.HELLO) {
-      // Not OpenFlow at all (a port scan, an HTTP probe) or not starting with HELLO: refuse now rather than
-      // wait for whatever length its first bytes happen to spell, or for the handshake timeout.
-      this.refuse(`expected HELLO, got message type ${chunk[1]}`, chunk.length >= 8 ? chunk.readUInt32BE(4) : 0);
-      return;
-    }
     let frames: Buffer[];
     try {
       frames = this.framer.push(chunk);
@@ -207,7 +188,7 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
       // Tell the switch what was wrong with its message (OF1.3.5 §7.4.4), and carry on with the next one.
       const xid = frame.readUInt32BE(4);
       this.log.warn({ dpid: this.dpidText, xid, err: e.message }, 'undecodable message from switch');
-      this.queue({ type: 'error', xid, errType: e.errType, code: e.code, data: frame.subarray(0, Math.min(frame.length, 64)) });
+      this.send({ type: 'error', xid, errType: e.errType, code: e.code, data: frame.subarray(0, Math.min(frame.length, 64)) });
       return;
     }
     this.dispatch(msg);
@@ -215,7 +196,7 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
 
   private dispatch(msg: OfpMessage): void {
     if (msg.type === 'echoRequest') {
-      this.queue({ type: 'echoReply', xid: msg.xid, data: msg.data });
+      this.send({ type: 'echoReply', xid: msg.xid, data: msg.data });
       return;
     }
     if (this.requests.settle(msg)) return;
@@ -236,7 +217,7 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
   private onHello(frame: Buffer): void {
     const version = frame[0]!;
     if (frame[1] !== OFPT.HELLO) {
-      this.refuse(`expected HELLO, got message type ${frame[1]}`, frame.readUInt32BE(4));
+      this.refuse(`expected HELLO, got message type ${frame[1]}`);
       return;
     }
     let versions: number[] | undefined;
@@ -253,17 +234,16 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
     }
     const ok = versions ? versions.includes(OFP_VERSION) : version >= OFP_VERSION;
     if (!ok) {
-      this.refuse(`switch offers OpenFlow version 0x${version.toString(16)}${versions ? ` (bitmap ${versions.join(',')})` : ''}, we speak only 1.3 (0x04)`, frame.readUInt32BE(4));
+      this.refuse(`switch offers OpenFlow version 0x${version.toString(16)}${versions ? ` (bitmap ${versions.join(',')})` : ''}, we speak only 1.3 (0x04)`);
       return;
     }
     this.state = 'handshake';
     void this.handshake();
   }
 
-  /** OF1.3.5 §6.3.1: OFPET_HELLO_FAILED/OFPHFC_INCOMPATIBLE with an ASCII reason, answering the HELLO's xid. */
-  private refuse(why: string, xid: number): void {
+  private refuse(why: string): void {
     this.log.warn({ why }, 'refusing switch: incompatible OpenFlow version');
-    this.queue({ type: 'error', xid, errType: OFPET.HELLO_FAILED, code: OFPHFC.INCOMPATIBLE, data: Buffer.from(why, 'ascii') });
+    this.send({ type: 'error', xid: 0, errType: OFPET.HELLO_FAILED, code: OFPHFC.INCOMPATIBLE, data: Buffer.from(why, 'ascii') });
     this.close(`hello failed: ${why}`);
   }
 
@@ -308,9 +288,7 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
     const msg = e instanceof Error ? e.message : String(e);
     this.log.error({ dpid: this.dpidText, err: msg }, `protocol error from switch (${what}), closing its connection`);
     if (e instanceof OfpError) {
-      // Answer with the offending message's xid when its header is at hand (the framer includes it).
-      const xid = e.data && e.data.length >= 8 ? e.data.readUInt32BE(4) : 0;
-      this.queue({ type: 'error', xid, errType: e.errType, code: e.code, data: e.data ?? Buffer.alloc(0) });
+      this.send({ type: 'error', xid: 0, errType: e.errType, code: e.code, data: e.data ?? Buffer.alloc(0) });
     }
     this.close(`${what}: ${msg}`);
   }

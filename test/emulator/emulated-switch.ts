@@ -12,7 +12,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { EventEmitter } from 'node:events';
 import {
-  decode, encodeInto, Framer, Writer, OfpError, OFPET, OFPBRC, OFPHFC, OFPRRFC, OFPPMFC, OFPTMFC, OFPBAC, OFPT,
+  decode, encodeInto, format, Framer, Writer, OfpError, OFPET, OFPBRC, OFPHFC, OFPRRFC, OFPPMFC, OFPTMFC, OFPBAC, OFPT,
   OFPCR_ROLE, OFPC, OFPR, OFPPR, OFPPC, OFPPS, OFPPF, OFPP, OFPTT, OFPFF, OFPCML, OFP_VERSION,
   OFP_NO_BUFFER, ONF_EXPERIMENTER_ID,
 } from '../../controller/openflow/index.js';
@@ -52,6 +52,8 @@ export interface EmulatedSwitchOptions {
   /** Reconnect this long after losing the connection (not after disconnect()). Default: no reconnection. */
   reconnectDelayMs?: number;
   connectTimeoutMs?: number;
+  /** Gets every message in (`<- `) and out (`-> `) as ovs-ofctl-like text (format()); packet-ins excepted (they can be millions). */
+  trace?: (line: string) => void;
 }
 
 export interface SwitchCounters {
@@ -293,6 +295,7 @@ export class EmulatedSwitch extends EventEmitter {
   send(msg: OfpMessage, conn = this.conn): boolean {
     if (!conn || conn.closed) return false;
     encodeInto(conn.out, msg);
+    this.opts.trace?.(`${this.dpid} -> ${format(msg)}`);
     this.counters.messagesOut++;
     this.scheduleFlush(conn);
     return true;
@@ -366,6 +369,7 @@ export class EmulatedSwitch extends EventEmitter {
         continue;
       }
       this.emit('message', msg);
+      this.opts.trace?.(`${this.dpid} <- ${format(msg)}`);
       try {
         this.dispatch(conn, msg, raw);
       } catch (e) {
@@ -594,17 +598,18 @@ export class EmulatedSwitch extends EventEmitter {
   private transmit(port: number, inPort: number, bytes: number): number[] {
     const out: number[] = [];
     const send = (s: PortState) => {
+      if (s.desc.config & OFPPC.PORT_DOWN || s.desc.state & OFPPS.LINK_DOWN) return;
       s.txPackets++;
       s.txBytes += bytes;
       out.push(s.desc.portNo);
     };
     if (port === OFPP.FLOOD || port === OFPP.ALL) {
       for (const s of this.ports.values()) {
-        if (s.desc.portNo !== inPort && !(s.desc.config & (OFPPC.PORT_DOWN | OFPPC.NO_FWD))) send(s);
+        if (s.desc.portNo !== inPort && !(s.desc.config & OFPPC.NO_FWD)) send(s);
       }
     } else {
       const s = this.ports.get(port === OFPP.IN_PORT ? inPort : port);
-      if (s && !(s.desc.config & OFPPC.PORT_DOWN)) send(s);
+      if (s) send(s);
     }
     return out;
   }
@@ -702,6 +707,7 @@ export class EmulatedSwitch extends EventEmitter {
       get queuedBytes() { return self.queuedBytes; },
       get connected() { return self.connected && self.conn!.helloDone; },
       whenDrained: (cb) => this.whenDrained(cb),
+      noteDropped: () => void this.counters.packetInsDropped++,
     };
     this.traffic = new Traffic(sink, opts).start();
     return this.traffic;

@@ -11,6 +11,8 @@ export interface PacketInSink {
   readonly connected: boolean;
   /** Calls `cb` once the socket has drained (or the connection is gone). */
   whenDrained(cb: () => void): void;
+  /** A packet-in the generator dropped because the queue was over its high-water mark. */
+  noteDropped(): void;
 }
 
 export interface TrafficOptions {
@@ -67,8 +69,12 @@ export class Traffic {
         while (this.attempted < due && !this.stopped) {
           if (this.finished()) return this.stop();
           this.attempted++;
-          if (this.sink.queuedBytes > this.highWater) this.dropped++;
-          else this.emit();
+          if (this.sink.queuedBytes > this.highWater) {
+            this.dropped++;
+            this.sink.noteDropped();
+          } else {
+            this.emit();
+          }
         }
       }, tick);
     }

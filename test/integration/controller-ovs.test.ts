@@ -252,6 +252,35 @@ describe('controller against Open vSwitch', () => {
     expect(await ovs.isConnected('br-main')).toBe(true);
   });
 
+  it('replies carry the switch\'s xid, even 0; requests fail cleanly on unencodable messages and closed connections', async () => {
+    const dpid = 0xb4n;
+    const raw = await RawSwitch.ready(port, { dpid });
+    const conn = await switchUp(ctl, dpid);
+    // OF1.3.5 §7.5.2/§7.5.3: an echo reply carries the request's xid; 0 is a valid xid and must not be renumbered.
+    raw.send({ type: 'echoRequest', xid: 0, data: Buffer.from('ping') });
+    const reply = await raw.waitFor((m) => m.type === 'echoReply' && m.data.toString() === 'ping');
+    expect(reply.xid).toBe(0);
+    raw.sendRaw(Buffer.from([0x04, 0xc9, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00])); // unknown type, xid 0
+    const err = await raw.waitFor((m) => m.type === 'error' && m.code === OFPBRC.BAD_TYPE);
+    expect(err.xid).toBe(0);
+
+    // A message the codec cannot encode rejects its request at once and leaves nothing waiting (a leftover
+    // entry would time out later as an unhandled rejection, which fails this run).
+    const bad = flowMod({ match: [{ field: 'no_such_field', value: 1 }] });
+    await expect(conn.request(bad, 200)).rejects.toThrow();
+    expect(conn.outstandingRequests).toBe(0);
+    await sleep(400);
+
+    // A request on a closed connection rejects at once with the reason, not after the request timeout.
+    conn.close('closed by the test');
+    const t0 = Date.now();
+    const closedErr = await conn.barrier(10_000).then(() => undefined, (e: Error) => e);
+    expect(closedErr?.name).toBe('ConnectionClosedError');
+    expect(closedErr?.message).toContain('closed by the test');
+    expect(Date.now() - t0).toBeLessThan(100);
+    await raw.closed;
+  });
+
   it('garbage straight after connecting (no HELLO) is refused at once without harm', async () => {
     const t0 = Date.now();
     // Not OpenFlow: "GE" is version 0x47, type 0x45; refused on sight, not after the handshake timeout.

@@ -9,8 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  decode, encode, Framer, OFPET, OFPBRC, OFPBAC, OFPBMC, OFPFMFC, OFPHFC, OFPRRFC, OFPFC, OFPFF, OFPRR, OFPR, OFPP, OFPG,
-  OFPTT, OFPCR_ROLE, OFPGC, OFPGT, OFP_NO_BUFFER, ONF_EXPERIMENTER_ID,
+  decode, encode, Framer, OFPET, OFPBRC, OFPBAC, OFPBMC, OFPFMFC, OFPGMFC, OFPMMFC, OFPPMFC, OFPHFC, OFPRRFC, OFPFC, OFPFF,
+  OFPRR, OFPR, OFPP, OFPG, OFPM, OFPMC, OFPMF, OFPPC, OFPPR, OFPPS, OFPTT, OFPCR_ROLE, OFPGC, OFPGT, OFP_NO_BUFFER,
+  ONF_EXPERIMENTER_ID,
 } from '../../../controller/openflow/index.js';
 import type { OfpMessage, MessageOf, Match, Instruction } from '../../../controller/openflow/index.js';
 import {
@@ -323,6 +324,57 @@ describe('EmulatedSwitch', () => {
     expect(await peer.request({ type: 'groupMod', xid: 0, command: OFPGC.ADD, groupType: OFPGT.ALL, groupId: 5, buckets: [] })).toMatchObject({ errType: OFPET.GROUP_MOD_FAILED, code: 0 });
     await peer.barrier();
     expect(sw.flowCount()).toBe(2);
+    expect(peer.errors()).toEqual([]);
+  });
+
+  it('keeps groups and meters, with the spec errors, and reports ports', async () => {
+    const { sw, peer } = await connected();
+    const bucket = (port: number) => ({ weight: 1, watchPort: OFPP.ANY, watchGroup: OFPG.ANY, actions: [{ type: 'output' as const, port, maxLen: 0 }] });
+    const group = (command: number, groupId: number, ports: number[]): MessageOf<'groupMod'> =>
+      ({ type: 'groupMod', xid: 0, command, groupType: OFPGT.SELECT, groupId, buckets: ports.map(bucket) });
+    const meter = (command: number, meterId: number, rate = 1000): MessageOf<'meterMod'> =>
+      ({ type: 'meterMod', xid: 0, command, flags: OFPMF.KBPS, meterId, bands: [{ type: 'drop', rate, burstSize: 0 }] });
+    peer.send({ ...group(OFPGC.ADD, 1, [1, 2]), xid: peer.xid() }, { ...meter(OFPMC.ADD, 3), xid: peer.xid() });
+    expect(await peer.request(group(OFPGC.ADD, 1, [3]))).toMatchObject({ errType: OFPET.GROUP_MOD_FAILED, code: OFPGMFC.GROUP_EXISTS });
+    expect(await peer.request(group(OFPGC.MODIFY, 2, [3]))).toMatchObject({ errType: OFPET.GROUP_MOD_FAILED, code: OFPGMFC.UNKNOWN_GROUP });
+    expect(await peer.request(group(OFPGC.ADD, OFPG.ALL, [3]))).toMatchObject({ errType: OFPET.GROUP_MOD_FAILED, code: OFPGMFC.INVALID_GROUP });
+    expect(await peer.request(meter(OFPMC.ADD, 3))).toMatchObject({ errType: OFPET.METER_MOD_FAILED, code: OFPMMFC.METER_EXISTS });
+    expect(await peer.request(meter(OFPMC.MODIFY, 4))).toMatchObject({ errType: OFPET.METER_MOD_FAILED, code: OFPMMFC.UNKNOWN_METER });
+    expect(await peer.request(meter(OFPMC.ADD, 0))).toMatchObject({ errType: OFPET.METER_MOD_FAILED, code: OFPMMFC.INVALID_METER });
+    expect(await peer.request(meter(OFPMC.ADD, 5, 0))).toMatchObject({ errType: OFPET.METER_MOD_FAILED, code: OFPMMFC.BAD_RATE });
+    expect(await peer.request(flowMod({ instructions: [{ type: 'meter', meterId: 9 }] }))).toMatchObject({ errType: OFPET.METER_MOD_FAILED, code: OFPMMFC.INVALID_METER });
+    peer.send({ ...group(OFPGC.MODIFY, 1, [2, 3, 4]), xid: peer.xid() }, { ...meter(OFPMC.MODIFY, 3, 2000), xid: peer.xid() });
+    peer.send(
+      flowMod({ xid: peer.xid(), priority: 5, flags: OFPFF.SEND_FLOW_REM, instructions: [{ type: 'meter', meterId: 3 }, { type: 'applyActions', actions: [{ type: 'group', groupId: 1 }] }] }),
+    );
+    const groups = (await peer.request({ type: 'groupDescStatsRequest', xid: 0, flags: 0 })) as MessageOf<'groupDescStatsReply'>;
+    expect(groups.body).toEqual([{ groupType: OFPGT.SELECT, groupId: 1, buckets: [bucket(2), bucket(3), bucket(4)] }]);
+    expect(await peer.request({ type: 'groupStatsRequest', xid: 0, flags: 0, groupId: OFPG.ALL })).toMatchObject({ body: [{ groupId: 1, refCount: 1 }] });
+    const meters = (await peer.request({ type: 'meterConfigStatsRequest', xid: 0, flags: 0, meterId: OFPM.ALL })) as MessageOf<'meterConfigStatsReply'>;
+    expect(meters.body).toEqual([{ flags: OFPMF.KBPS, meterId: 3, bands: [{ type: 'drop', rate: 2000, burstSize: 0 }] }]);
+    expect(await peer.request({ type: 'meterConfigStatsRequest', xid: 0, flags: 0, meterId: 8 })).toMatchObject({ errType: OFPET.METER_MOD_FAILED, code: OFPMMFC.UNKNOWN_METER });
+    // Deleting a group takes the flows that use it along (reason GROUP_DELETE).
+    peer.send({ ...group(OFPGC.DELETE, 1, []), xid: peer.xid() });
+    expect(await peer.next('flowRemoved')).toMatchObject({ reason: OFPRR.GROUP_DELETE, priority: 5 });
+    expect(sw.flowCount()).toBe(0);
+    expect(sw.pipeline.meters.size).toBe(1);
+
+    // Ports: port-mod (with the port's address), link changes, OFPT_PORT_STATUS.
+    const p2 = sw.ports.get(2)!.desc;
+    peer.send({ type: 'portMod', xid: peer.xid(), portNo: 2, hwAddr: p2.hwAddr, config: OFPPC.NO_PACKET_IN, mask: OFPPC.NO_PACKET_IN, advertise: 0 });
+    expect(await peer.next('portStatus')).toMatchObject({ reason: OFPPR.MODIFY, desc: { portNo: 2, config: OFPPC.NO_PACKET_IN } });
+    expect(sw.sendPacketIn({ frame: Buffer.alloc(60), inPort: 2 })).toBe(false);
+    expect(await peer.request({ type: 'portMod', xid: 0, portNo: 9, hwAddr: p2.hwAddr, config: 0, mask: 0, advertise: 0 })).toMatchObject({ errType: OFPET.PORT_MOD_FAILED, code: OFPPMFC.BAD_PORT });
+    expect(await peer.request({ type: 'portMod', xid: 0, portNo: 3, hwAddr: p2.hwAddr, config: 0, mask: 0, advertise: 0 })).toMatchObject({ errType: OFPET.PORT_MOD_FAILED, code: OFPPMFC.BAD_HW_ADDR });
+    sw.setLink(3, false);
+    expect(await peer.next('portStatus')).toMatchObject({ reason: OFPPR.MODIFY, desc: { portNo: 3, state: OFPPS.LINK_DOWN } });
+    sw.addPort({ portNo: 7 });
+    expect(await peer.next('portStatus')).toMatchObject({ reason: OFPPR.ADD, desc: { portNo: 7, state: OFPPS.LIVE } });
+    // A packet-out to CONTROLLER comes back as an ACTION packet-in; outputs count as transmitted.
+    peer.send({ type: 'packetOut', xid: peer.xid(), bufferId: OFP_NO_BUFFER, inPort: OFPP.CONTROLLER, actions: [{ type: 'output', port: OFPP.CONTROLLER, maxLen: 10 }, { type: 'output', port: OFPP.FLOOD, maxLen: 0 }], data: Buffer.alloc(100) });
+    expect(await peer.next('packetIn')).toMatchObject({ reason: OFPR.ACTION, totalLen: 100, data: Buffer.alloc(10) });
+    expect([...sw.ports.values()].map((p) => p.txPackets)).toEqual([1, 1, 0, 1, 1]); // port 3 is down
+    expect(await peer.request({ type: 'packetOut', xid: 0, bufferId: 5, inPort: 1, actions: [], data: Buffer.alloc(0) })).toMatchObject({ errType: OFPET.BAD_REQUEST, code: OFPBRC.BUFFER_UNKNOWN });
     expect(peer.errors()).toEqual([]);
   });
 

@@ -1,0 +1,401 @@
+// The Science DMZ app at run time: it owns three kinds of flows on the site's switches (the enterprise-path
+// pipeline, lease bypasses, blocks), turns lease and block requests into atomic flow changes through the
+// controller's flow manager, follows leases through their end (controller timer and switch hard timeout both),
+// flow-removed messages and counters, and reloads the site config changing only what the change touches.
+import { EventEmitter } from 'node:events';
+import type { Controller } from '../../controller/controller.js';
+import type { FlowManager } from '../../controller/flow-manager.js';
+import type { FlowEntry, MeterEntry } from '../../controller/flow-entry.js';
+import { flowKey } from '../../controller/flow-entry.js';
+import { addFlowMsg, meterMsg } from '../../controller/reconcile.js';
+import { sendAll } from '../../controller/atomic.js';
+import type { Logger } from '../../controller/log.js';
+import { OFPMC, OFPMMFC, OFPTT, OFPP, OFPG, type MessageOf } from '../../controller/openflow/index.js';
+import type { FlowStats } from '../../controller/openflow/multipart/index.js';
+import { baseFlows, leaseFlows, blockFlows, OWNER, ownerOfCookie, LeaseRefused, type FlowSpec } from './pipeline.js';
+import { LeaseBook, checkAgainstSite, zeroCounters, type LeaseRecord, type BlockRecord, type LeaseRequest, type Counters } from './lease-book.js';
+import { switchByName, type Site } from './site.js';
+import type { Block } from './model.js';
+
+export const OWNER_NAMES = { pipeline: 'dmz-pipeline', leases: 'dmz-leases', blocks: 'dmz-blocks' } as const;
+
+export type DmzEvent =
+  | { type: 'lease.created' | 'lease.extended' | 'lease.closed'; lease: LeaseRecord }
+  | { type: 'block.created' | 'block.removed'; block: BlockRecord };
+
+export interface DmzAppEvents {
+  event: [DmzEvent];
+  /** Counters of active leases changed (after a poll or a flow-removed). */
+  counters: [LeaseRecord[]];
+}
+
+export interface DmzAppOptions {
+  site: Site;
+  controller: Controller;
+  flows: FlowManager;
+  logger: Logger;
+  now?: () => number;
+  /** How often lease counters are read from the switches (ms); 0 disables polling. */
+  pollIntervalMs?: number;
+}
+
+export class DmzApp extends EventEmitter<DmzAppEvents> {
+  site: Site;
+  readonly book = new LeaseBook();
+  private readonly controller: Controller;
+  private readonly flows: FlowManager;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Per lease: the latest counters of each of its flows (by flow key), and what earlier incarnations counted. */
+  private readonly flowCounters = new Map<number, Map<string, { inbound: boolean; packets: number; bytes: number }>>();
+  private readonly carried = new Map<number, Counters>();
+  private pollTimer: NodeJS.Timeout | undefined;
+  private readonly onFlowRemoved = (_conn: unknown, msg: MessageOf<'flowRemoved'>) => this.flowRemoved(msg);
+
+  constructor(private readonly opts: DmzAppOptions) {
+    super();
+    this.site = opts.site;
+    this.controller = opts.controller;
+    this.flows = opts.flows;
+    this.log = opts.logger.child({ component: 'dmz' });
+    this.now = opts.now ?? Date.now;
+    this.flows.registerOwner(OWNER_NAMES.pipeline, OWNER.PIPELINE);
+    this.flows.registerOwner(OWNER_NAMES.leases, OWNER.LEASES);
+    this.flows.registerOwner(OWNER_NAMES.blocks, OWNER.BLOCKS);
+  }
+
+  /**
+   * Declares the desired state of every site switch (pipeline, restored leases and blocks); the flow manager
+   * installs it as each switch connects, and reconciles switches already connected.
+   */
+  async start(restored: { leases?: LeaseRecord[]; blocks?: BlockRecord[] } = {}): Promise<void> {
+    const now = this.now();
+    this.book.restore(restored.leases ?? [], restored.blocks ?? []);
+    // What ended while we were down is closed, never re-installed.
+    for (const l of this.book.active()) if (l.end <= now) this.closeLease(l, 'expired', 'ended while the controller was down');
+    for (const b of this.book.activeBlocks()) if (b.end !== undefined && b.end <= now) this.closeBlock(b, 'expired');
+    for (const sw of this.site.switches) this.flows.setFlows(sw.dpid, OWNER_NAMES.pipeline, baseFlows(this.site, sw));
+    this.declareBlocks(now);
+    this.declareLeases(now);
+    for (const l of this.book.active()) this.scheduleEnd(l);
+    for (const b of this.book.activeBlocks()) this.scheduleBlockEnd(b);
+    this.controller.on('flowRemoved', this.onFlowRemoved);
+    if ((this.opts.pollIntervalMs ?? 5000) > 0) {
+      this.pollTimer = setInterval(() => void this.pollCounters().catch((e: Error) => this.log.warn({ err: e.message }, 'counter poll failed')), this.opts.pollIntervalMs ?? 5000);
+      this.pollTimer.unref();
+    }
+    await Promise.all(this.site.switches.filter((sw) => this.controller.get(sw.dpid)).map((sw) => this.flows.reconcile(sw.dpid)));
+  }
+
+  stop(): void {
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    clearInterval(this.pollTimer);
+    this.controller.off('flowRemoved', this.onFlowRemoved);
+  }
+
+  // ---- leases -------------------------------------------------------------------------------------------------
+
+  /** Validates, installs (atomically, barrier-confirmed) and records a lease. Throws LeaseRefused or a switch error. */
+  async requestLease(req: LeaseRequest): Promise<LeaseRecord> {
+    const now = this.now();
+    checkAgainstSite(this.site, req);
+    const lease = this.book.draft(req, now);
+    const { flows, meter } = leaseFlows(this.site, lease, now);
+    const dpid = this.leaseDpid(lease.dtn);
+    if (!this.controller.get(dpid)) throw new LeaseRefused('switch-down', `switch ${switchByName(this.site, this.dtnSwitch(lease.dtn)).name} is not connected`);
+    if (meter) await this.installMeter(dpid, meter);
+    try {
+      await this.flows.apply(dpid, OWNER_NAMES.leases, { add: flows }, { atomic: true });
+    } catch (e) {
+      if (meter) await this.removeMeter(dpid, meter.meterId).catch(() => undefined);
+      throw e;
+    }
+    const rec = this.book.add(lease, now);
+    this.declareMeters(dpid);
+    this.scheduleEnd(rec);
+    this.log.info({ lease: rec.id, project: rec.project, dtn: rec.dtn, remote: rec.remote, path: rec.path, flows: flows.length, end: new Date(rec.end).toISOString() }, 'lease installed');
+    this.emit('event', { type: 'lease.created', lease: rec });
+    return rec;
+  }
+
+  /** Moves a lease's end; the switch-side hard timeouts are re-armed by replacing its flows (no gap). */
+  async extendLease(id: number, end: number): Promise<LeaseRecord> {
+    const rec = this.activeLease(id);
+    const now = this.now();
+    if (end <= now) throw new LeaseRefused('expired', 'the new end is in the past');
+    if ((end - now) / 1000 > this.site.policy.maxLeaseSeconds) throw new LeaseRefused('duration', `a lease may run at most ${this.site.policy.maxLeaseSeconds} s from now`);
+    const { flows } = leaseFlows(this.site, { ...rec, end }, now);
+    const dpid = this.leaseDpid(rec.dtn);
+    const conn = this.controller.get(dpid);
+    if (!conn) throw new LeaseRefused('switch-down', 'the lease\'s switch is not connected');
+    // An OFPFC_ADD of an existing entry replaces it in place; counters may restart, so carry what they held.
+    await this.pollCounters([rec]);
+    this.carry(rec);
+    const entries = flows.map((f) => this.flows.entry(OWNER_NAMES.leases, f));
+    const errors = await sendAll(conn, entries.map((e) => addFlowMsg(e)));
+    if (errors.size > 0) throw [...errors.values()][0]!;
+    this.flows.updateFlows(dpid, OWNER_NAMES.leases, { add: flows });
+    rec.end = end;
+    this.scheduleEnd(rec);
+    this.emit('event', { type: 'lease.extended', lease: rec });
+    return rec;
+  }
+
+  /** Removes a lease's flows and closes it with its final counters. */
+  async releaseLease(id: number, state: 'released' | 'revoked' | 'expired' = 'released', reason = 'released by its holder'): Promise<LeaseRecord> {
+    const rec = this.activeLease(id);
+    await this.pollCounters([rec]).catch(() => undefined);
+    await this.removeLeaseFlows(rec);
+    this.closeLease(rec, state, reason);
+    return rec;
+  }
+
+  lease(id: number): LeaseRecord | undefined {
+    return this.book.leases.get(id);
+  }
+
+  // ---- blocks -------------------------------------------------------------------------------------------------
+
+  /** Installs a block on every connected site switch (atomically per switch) and records it. */
+  async addBlock(b: Omit<Block, 'id' | 'start'> & { start?: number }): Promise<BlockRecord> {
+    const now = this.now();
+    const block = this.book.draftBlock({ ...b, start: b.start ?? now });
+    const flows = blockFlows(block, now);
+    for (const sw of this.site.switches) {
+      if (this.controller.get(sw.dpid)) await this.flows.apply(sw.dpid, OWNER_NAMES.blocks, { add: flows }, { atomic: true });
+      else this.flows.updateFlows(sw.dpid, OWNER_NAMES.blocks, { add: flows }); // installed when it connects
+    }
+    const rec = this.book.addBlock(block);
+    this.scheduleBlockEnd(rec);
+    this.log.info({ block: rec.id, prefix: rec.prefix, reason: rec.reason }, 'block installed');
+    this.emit('event', { type: 'block.created', block: rec });
+    return rec;
+  }
+
+  async removeBlock(id: number, state: 'removed' | 'expired' = 'removed'): Promise<BlockRecord> {
+    const rec = this.book.blocks.get(id);
+    if (!rec || rec.state !== 'active') throw new LeaseRefused('not-found', `no active block ${id}`);
+    const flows = blockFlows({ ...rec, end: undefined }, this.now());
+    for (const sw of this.site.switches) {
+      if (this.controller.get(sw.dpid)) await this.flows.apply(sw.dpid, OWNER_NAMES.blocks, { remove: flows }, { atomic: false });
+      else this.flows.updateFlows(sw.dpid, OWNER_NAMES.blocks, { remove: flows });
+    }
+    this.closeBlock(rec, state);
+    return rec;
+  }
+
+  // ---- site reload --------------------------------------------------------------------------------------------
+
+  /**
+   * Adopts a new site config. Pipeline flows are reconciled by owner, so flows the change does not touch stay
+   * as they are (durations and counters keep running); leases the new site refuses are revoked.
+   */
+  async reloadSite(site: Site): Promise<{ revoked: number[] }> {
+    const now = this.now();
+    const revoked: number[] = [];
+    for (const l of this.book.active()) {
+      try {
+        checkAgainstSite(site, { ...l, durationSeconds: 0 });
+        leaseFlows(site, l, now);
+      } catch (e) {
+        await this.removeLeaseFlows(l).catch(() => undefined);
+        this.closeLease(l, 'revoked', `no longer valid under the reloaded site config: ${(e as Error).message}`);
+        revoked.push(l.id);
+      }
+    }
+    const gone = this.site.switches.filter((old) => !site.switches.some((s) => s.dpid === old.dpid));
+    this.site = site;
+    for (const sw of gone) for (const owner of Object.values(OWNER_NAMES)) this.flows.setFlows(sw.dpid, owner, []);
+    for (const sw of site.switches) this.flows.setFlows(sw.dpid, OWNER_NAMES.pipeline, baseFlows(site, sw));
+    this.declareLeases(now);
+    this.declareBlocks(now);
+    for (const sw of [...site.switches, ...gone]) {
+      if (!this.controller.get(sw.dpid)) continue;
+      for (const owner of Object.values(OWNER_NAMES)) await this.flows.reconcile(sw.dpid, { owner });
+    }
+    this.log.info({ site: site.name, revoked }, 'site config reloaded');
+    return { revoked };
+  }
+
+  // ---- counters -----------------------------------------------------------------------------------------------
+
+  /** Reads the lease flows' counters from the switches (all active leases, or the given ones). */
+  async pollCounters(only?: LeaseRecord[]): Promise<void> {
+    const leases = only ?? this.book.active();
+    const bySwitch = new Map<bigint, LeaseRecord[]>();
+    for (const l of leases) {
+      const dpid = this.leaseDpid(l.dtn);
+      bySwitch.set(dpid, [...(bySwitch.get(dpid) ?? []), l]);
+    }
+    for (const [dpid, list] of bySwitch) {
+      const conn = this.controller.get(dpid);
+      if (!conn) continue;
+      const single = list.length === 1 ? list[0]! : undefined;
+      const stats = await conn.multipart<FlowStats>({
+        type: 'flowStatsRequest', xid: 0, flags: 0, tableId: OFPTT.ALL, outPort: OFPP.ANY, outGroup: OFPG.ANY, match: [],
+        cookie: this.flows.cookie(OWNER_NAMES.leases, single ? BigInt(single.id) : 0n),
+        cookieMask: single ? 0xffffffffffffffffn : 0xffffn << 48n,
+      });
+      for (const s of stats) {
+        const id = Number(s.cookie & 0xffffffffffffn);
+        const rec = this.book.leases.get(id);
+        if (!rec) continue;
+        this.noteFlow(rec, s.match, flowKey({ tableId: s.tableId, priority: s.priority, match: s.match }), s.packetCount, s.byteCount);
+      }
+      for (const l of list) this.sumCounters(l);
+    }
+    this.emit('counters', leases);
+  }
+
+  // ---- internals ----------------------------------------------------------------------------------------------
+
+  private flowRemoved(msg: MessageOf<'flowRemoved'>): void {
+    if (ownerOfCookie(msg.cookie) === OWNER.LEASES) {
+      const rec = this.book.leases.get(Number(msg.cookie & 0xffffffffffffn));
+      if (!rec) return;
+      // The switch's final count for this flow (hard timeout at the lease end, or our delete).
+      this.noteFlow(rec, msg.match, flowKey({ tableId: msg.tableId, priority: msg.priority, match: msg.match }), msg.packetCount, msg.byteCount);
+      this.sumCounters(rec);
+      this.emit('counters', [rec]);
+      if (rec.state === 'active' && msg.reason === 1 /* OFPRR_HARD_TIMEOUT */ && rec.end <= this.now() + 1000) {
+        this.clearTimer(`lease:${rec.id}`);
+        void this.releaseLease(rec.id, 'expired', 'lease ended (switch hard timeout)').catch(() => undefined);
+      }
+    }
+  }
+
+  private noteFlow(rec: LeaseRecord, match: FlowEntry['match'], key: string, packets: bigint, bytes: bigint): void {
+    const dtn = this.site.dtns.find((d) => d.name === rec.dtn);
+    const inPort = match.find((m) => m.field === 'in_port')?.value;
+    const map = this.flowCounters.get(rec.id) ?? new Map();
+    map.set(key, { inbound: inPort !== dtn?.port, packets: Number(packets), bytes: Number(bytes) });
+    this.flowCounters.set(rec.id, map);
+  }
+
+  private sumCounters(rec: LeaseRecord): void {
+    const c = { ...(this.carried.get(rec.id) ?? zeroCounters()) };
+    for (const f of this.flowCounters.get(rec.id)?.values() ?? []) {
+      if (f.inbound) { c.packetsIn += f.packets; c.bytesIn += f.bytes; } else { c.packetsOut += f.packets; c.bytesOut += f.bytes; }
+    }
+    rec.counters = c;
+  }
+
+  /** Folds the current flow counters into the carried base (before flows are replaced). */
+  private carry(rec: LeaseRecord): void {
+    this.sumCounters(rec);
+    this.carried.set(rec.id, { ...rec.counters });
+    this.flowCounters.delete(rec.id);
+  }
+
+  private async removeLeaseFlows(rec: LeaseRecord): Promise<void> {
+    const dpid = this.leaseDpid(rec.dtn);
+    const specs = this.flows.desiredFlows(dpid, OWNER_NAMES.leases).filter((f) => (f.cookie & 0xffffffffffffn) === BigInt(rec.id));
+    if (this.controller.get(dpid)) {
+      await this.flows.apply(dpid, OWNER_NAMES.leases, { remove: specs }, { atomic: false });
+      if (rec.meterId) await this.removeMeter(dpid, rec.meterId).catch((e: Error) => this.log.warn({ err: e.message }, 'meter removal failed'));
+    } else {
+      this.flows.updateFlows(dpid, OWNER_NAMES.leases, { remove: specs });
+    }
+    this.declareMeters(dpid);
+  }
+
+  private closeLease(rec: LeaseRecord, state: 'released' | 'revoked' | 'expired', reason: string): void {
+    this.clearTimer(`lease:${rec.id}`);
+    if (!this.book.close(rec.id, state, reason, this.now())) return;
+    this.log.info({ lease: rec.id, state, reason, counters: rec.counters }, 'lease closed');
+    this.emit('event', { type: 'lease.closed', lease: rec });
+  }
+
+  private closeBlock(rec: BlockRecord, state: 'removed' | 'expired'): void {
+    this.clearTimer(`block:${rec.id}`);
+    rec.state = state;
+    rec.closedAt = this.now();
+    this.emit('event', { type: 'block.removed', block: rec });
+  }
+
+  private scheduleEnd(rec: LeaseRecord): void {
+    this.setTimer(`lease:${rec.id}`, rec.end - this.now(), () => {
+      void this.releaseLease(rec.id, 'expired', 'lease ended').catch((e: Error) => this.log.warn({ lease: rec.id, err: e.message }, 'closing an ended lease failed'));
+    });
+  }
+
+  private scheduleBlockEnd(rec: BlockRecord): void {
+    if (rec.end === undefined) return;
+    this.setTimer(`block:${rec.id}`, rec.end - this.now(), () => {
+      void this.removeBlock(rec.id, 'expired').catch((e: Error) => this.log.warn({ block: rec.id, err: e.message }, 'closing an ended block failed'));
+    });
+  }
+
+  private setTimer(key: string, ms: number, fn: () => void): void {
+    this.clearTimer(key);
+    const t = setTimeout(() => {
+      this.timers.delete(key);
+      fn();
+    }, Math.max(0, ms));
+    t.unref();
+    this.timers.set(key, t);
+  }
+
+  private clearTimer(key: string): void {
+    clearTimeout(this.timers.get(key));
+    this.timers.delete(key);
+  }
+
+  /** Desired lease flows and meters of every switch from the book (pure; after start or reload). */
+  private declareLeases(now: number): void {
+    const perSwitch = new Map<bigint, FlowSpec[]>(this.site.switches.map((s) => [s.dpid, []]));
+    for (const l of this.book.active()) perSwitch.get(this.leaseDpid(l.dtn))?.push(...leaseFlows(this.site, l, now).flows);
+    for (const [dpid, flows] of perSwitch) {
+      this.flows.setFlows(dpid, OWNER_NAMES.leases, flows);
+      this.declareMeters(dpid);
+    }
+  }
+
+  private declareBlocks(now: number): void {
+    const flows = this.book.activeBlocks().flatMap((b) => blockFlows(b, now));
+    for (const sw of this.site.switches) this.flows.setFlows(sw.dpid, OWNER_NAMES.blocks, flows);
+  }
+
+  private declareMeters(dpid: bigint): void {
+    const now = this.now();
+    const meters: MeterEntry[] = [];
+    for (const l of this.book.active()) {
+      if (this.leaseDpid(l.dtn) !== dpid || l.end <= now) continue;
+      const m = leaseFlows(this.site, l, now).meter;
+      if (m) meters.push(m as MeterEntry);
+    }
+    this.flows.setMeters(dpid, meters);
+  }
+
+  private async installMeter(dpid: bigint, meter: MeterEntry): Promise<void> {
+    const conn = this.controller.get(dpid)!;
+    let errors = await sendAll(conn, [meterMsg(OFPMC.ADD, meter)]);
+    // A meter left by an earlier run with the same id: take it over.
+    if (errors.size > 0 && [...errors.values()][0]!.code === OFPMMFC.METER_EXISTS) errors = await sendAll(conn, [meterMsg(OFPMC.MODIFY, meter)]);
+    if (errors.size > 0) throw [...errors.values()][0]!;
+  }
+
+  private async removeMeter(dpid: bigint, meterId: number): Promise<void> {
+    const conn = this.controller.get(dpid);
+    if (!conn) return;
+    await sendAll(conn, [meterMsg(OFPMC.DELETE, { meterId, flags: 0, bands: [] })]);
+  }
+
+  private activeLease(id: number): LeaseRecord {
+    const rec = this.book.leases.get(id);
+    if (!rec || rec.state !== 'active') throw new LeaseRefused('not-found', `no active lease ${id}`);
+    return rec;
+  }
+
+  private dtnSwitch(dtn: string): string {
+    const d = this.site.dtns.find((x) => x.name === dtn);
+    if (!d) throw new LeaseRefused('unknown-dtn', `${dtn} is not a configured DTN`);
+    return d.switch;
+  }
+
+  private leaseDpid(dtn: string): bigint {
+    return switchByName(this.site, this.dtnSwitch(dtn)).dpid;
+  }
+}

@@ -1,0 +1,64 @@
+// `dmzgate controller` option parsing and checking (bin/options.ts); the command itself is exercised by
+// test/integration/cli.test.ts.
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseControllerOptions, UsageError, type ControllerCommandOptions } from '../../bin/options.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'dmzgate-opts-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const pem = join(dir, 'x.pem');
+writeFileSync(pem, '-----BEGIN X-----\n-----END X-----\n');
+const data = ['--data', join(dir, 'data')];
+
+const parse = (...args: string[]) => parseControllerOptions([...data, ...args], {}) as ControllerCommandOptions;
+const refuse = (args: string[], why: RegExp) => {
+  expect(() => parseControllerOptions([...data, ...args], {})).toThrow(UsageError);
+  expect(() => parseControllerOptions([...data, ...args], {})).toThrow(why);
+};
+
+describe('dmzgate controller options', () => {
+  it('defaults: OpenFlow on 6653, API port 8080, info logs, ./data resolved and created', () => {
+    const o = parse();
+    expect(o).toMatchObject({ openflowPort: 6653, apiPort: 8080, logLevel: 'info', dataDir: join(dir, 'data') });
+    expect(o.tls).toBeUndefined();
+    expect(o.configFile).toBeUndefined();
+    expect(existsSync(join(dir, 'data'))).toBe(true);
+  });
+
+  it('takes every option', () => {
+    const cfg = join(dir, 'site.json');
+    writeFileSync(cfg, '{}');
+    const o = parse('--openflow-port', '0', '--api-port', '9090', '--config', cfg, '--log-level', 'debug',
+      '--tls-port', '6654', '--tls-key', pem, '--tls-cert', pem, '--tls-ca', pem);
+    expect(o).toMatchObject({ openflowPort: 0, apiPort: 9090, configFile: cfg, logLevel: 'debug' });
+    expect(o.tls?.port).toBe(6654);
+    expect(o.tls?.key.toString()).toContain('BEGIN X');
+    expect(parseControllerOptions(['--help'])).toBe('help');
+  });
+
+  it('the log level falls back to DMZGATE_LOG_LEVEL', () => {
+    expect((parseControllerOptions(data, { DMZGATE_LOG_LEVEL: 'warn' }) as ControllerCommandOptions).logLevel).toBe('warn');
+    expect((parseControllerOptions([...data, '--log-level', 'error'], { DMZGATE_LOG_LEVEL: 'warn' }) as ControllerCommandOptions).logLevel).toBe('error');
+  });
+
+  it('"--openflow-port off" listens on TLS only, and needs TLS', () => {
+    expect(parse('--openflow-port', 'off', '--tls-port', '6654', '--tls-key', pem, '--tls-cert', pem, '--tls-ca', pem).openflowPort).toBeNull();
+    refuse(['--openflow-port', 'off'], /nothing to listen on/);
+  });
+
+  it('refuses what cannot work', () => {
+    refuse(['--openflow-port', '65536'], /not a port number/);
+    refuse(['--openflow-port', '-1'], /not a port number|ambiguous|Option/);
+    refuse(['--api-port', '80a'], /not a port number/);
+    refuse(['--tls-key', pem], /missing --tls-port, --tls-cert, --tls-ca/);
+    refuse(['--tls-port', '6653', '--tls-key', pem, '--tls-cert', pem, '--tls-ca', pem], /both 6653/);
+    refuse(['--tls-port', '6654', '--tls-key', join(dir, 'none'), '--tls-cert', pem, '--tls-ca', pem], /--tls-key: cannot read/);
+    refuse(['--config', dir], /--config: cannot read .*not a file/);
+    refuse(['--config', join(dir, 'missing.json')], /--config: cannot read/);
+    refuse(['--data', pem], /--data: cannot use/);
+    refuse(['--log-level', 'verbose'], /not one of/);
+    refuse(['extra'], /positional|Unexpected argument/i);
+  });
+});
