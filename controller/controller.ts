@@ -90,7 +90,17 @@ export class Controller extends EventEmitter<ControllerEvents> {
       // Mutual authentication: a switch must present a certificate signed by our CA.
       this.tlsServer = createTlsServer({ key: tls.key, cert: tls.cert, ca: tls.ca, requestCert: true, rejectUnauthorized: true });
       this.tlsServer.on('secureConnection', (s: TLSSocket) => this.accept(s));
-      this.tlsServer.on('tlsClientError', (e, s) => this.log.warn({ remote: `${s.remoteAddress}:${s.remotePort}`, err: e.message }, 'TLS handshake with switch failed'));
+      // Node ends a connection whose client certificate fails verification without an error of its own (the
+      // event says only "socket hang up"): the reason is in authorizationError. By then both sockets have lost
+      // their handles and addresses, so the address is noted when the TCP connection arrives.
+      const remotes = new WeakMap<Socket, string>();
+      this.tlsServer.on('connection', (raw: Socket) => remotes.set(raw, `${raw.remoteAddress}:${raw.remotePort}`));
+      this.tlsServer.on('tlsClientError', (e, s) => {
+        const raw = (s as TLSSocket & { _parent?: Socket })._parent; // the TCP socket under a server-side TLSSocket
+        const remote = (raw && remotes.get(raw)) ?? '?';
+        const err = s.authorizationError ? `switch certificate rejected: ${String(s.authorizationError)}` : e.message;
+        this.log.warn({ remote, err }, 'TLS handshake with switch failed');
+      });
       out.tlsPort = await listenOn(this.tlsServer, tls.port, tls.host ?? this.options.host);
       this.log.info({ port: out.tlsPort }, 'listening for switches (TLS)');
     }

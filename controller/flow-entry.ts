@@ -167,11 +167,20 @@ export function flowKey(f: FlowIdentity): string {
   return `${f.tableId}/${f.priority}/${canonicalMatchKey(f.match)}`;
 }
 
+const keyWriter = new Writer(1024);
+/** Keys of instruction lists already computed: a desired entry's list is compared on every reconcile. */
+const instructionKeys = new WeakMap<Instruction[], string>();
+
 /** Encoded instructions, order-normalised: two lists that do the same thing on OVS give the same key. */
 export function instructionsKey(list: Instruction[]): string {
-  const w = new Writer(128);
-  writeInstructions(w, normaliseInstructions(list));
-  return w.view().toString('hex');
+  let key = instructionKeys.get(list);
+  if (key === undefined) {
+    keyWriter.reset();
+    writeInstructions(keyWriter, normaliseInstructions(list));
+    key = keyWriter.view().toString('hex');
+    instructionKeys.set(list, key);
+  }
+  return key;
 }
 
 /** The flags a switch keeps with a flow and reports in flow stats (all five OF1.3 bits; OVS reports each). */

@@ -30,6 +30,11 @@ export interface FlowManagerOptions {
   bundles?: boolean;
   /** Reconcile every switch as it connects or reconnects (default true). */
   reconcileOnConnect?: boolean;
+  /**
+   * Connect-time reconciles wait for this (e.g. the apps' state loaded from their database): a restarted
+   * controller must not reconcile a switch against an empty desired state, which would wipe it.
+   */
+  ready?: Promise<unknown>;
   logger?: Logger;
 }
 
@@ -66,7 +71,6 @@ export class SwitchNotConnectedError extends Error {
   }
 }
 
-const ALL_FLOWS = { tableId: OFPTT.ALL, outPort: OFPP.ANY, outGroup: OFPG.ANY, match: [] } as const;
 
 export class FlowManager extends EventEmitter<FlowManagerEvents> {
   readonly desired = new DesiredState();
@@ -77,11 +81,12 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
   /** Per connection: whether it took a bundle (undefined until tried). */
   private readonly bundleSupport = new WeakMap<FlowConn, boolean>();
   private readonly queues = new Map<bigint, Promise<unknown>>();
+  private readonly ready: Promise<unknown>;
   private readonly onSwitchUp = (conn: SwitchConnection): void => {
     // After the current turn, so that apps that declare state in their own switchUp handlers are included.
     setImmediate(() => {
       if (conn.isClosed() || conn.dpid === undefined) return;
-      this.reconcile(conn.dpid).catch((e: Error) => {
+      this.ready.then(() => (conn.isClosed() ? undefined : this.reconcile(conn.dpid!))).catch((e: Error) => {
         this.log.error({ dpid: conn.dpidText, err: e.message }, 'reconcile on connect failed');
         this.emit('reconcileError', conn.dpid!, e);
       });
@@ -102,6 +107,7 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     super();
     this.log = (opts.logger ?? controller.log).child({ component: 'flow-manager' });
     this.useBundles = opts.bundles ?? true;
+    this.ready = opts.ready ?? Promise.resolve();
     if (opts.reconcileOnConnect ?? true) controller.on('switchUp', this.onSwitchUp);
     controller.on('flowRemoved', this.onFlowRemoved);
   }
@@ -188,7 +194,10 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     const full = ownerId === undefined;
     const cookie = full ? 0n : BigInt(ownerId) << OWNER_SHIFT;
     const [flows, meters, groups] = await Promise.all([
-      conn.multipart<FlowStats>({ type: 'flowStatsRequest', xid: 0, flags: 0, ...ALL_FLOWS, match: [], cookie, cookieMask: full ? 0n : OWNER_MASK }),
+      conn.multipart<FlowStats>({
+        type: 'flowStatsRequest', xid: 0, flags: 0, tableId: OFPTT.ALL, outPort: OFPP.ANY, outGroup: OFPG.ANY, match: [],
+        cookie, cookieMask: full ? 0n : OWNER_MASK,
+      }),
       full ? this.readTable<MeterConfig>(conn, { type: 'meterConfigStatsRequest', xid: 0, flags: 0, meterId: OFPM.ALL }, state.meters.size, 'meters') : undefined,
       full ? this.readTable<GroupDesc>(conn, { type: 'groupDescStatsRequest', xid: 0, flags: 0 }, state.groups.size, 'groups') : undefined,
     ]);
@@ -217,19 +226,19 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
       hardTimeoutFor: (e) => (e.hardTimeout ? Math.ceil(remainingHard(state, e, now)) : 0),
     });
     const failed: ReconcileReport['failed'] = [];
+    const installed: FlowEntry[] = [];
     for (const phase of phases) {
       const errors = await sendAll(conn, phase.map((p) => p.msg));
       for (const [i, err] of errors) failed.push({ what: phase[i]!.what, error: err.message });
+      phase.forEach((p, i) => { if (p.entry && !errors.has(i)) installed.push(p.entry); });
     }
-    // Installed now (or replaced: a fresh entry): its hard timeout counts from here.
-    const added = Date.now();
-    for (const e of flowDiff.add) {
+    // An added entry's hard timeout counts from now (unless it was re-added with what it had left); a replaced
+    // entry is a fresh one.
+    const at = Date.now();
+    const replaced = new Set(flowDiff.replace.map((p) => p.entry));
+    for (const e of installed) {
       const rec = state.flows.get(flowKey(e));
-      if (rec && rec.since === undefined) rec.since = added;
-    }
-    for (const { entry } of flowDiff.replace) {
-      const rec = state.flows.get(flowKey(entry));
-      if (rec) rec.since = added;
+      if (rec && rec.entry === e && (rec.since === undefined || replaced.has(e))) rec.since = at;
     }
     const report: ReconcileReport = {
       dpid: dpidText(dpid),
@@ -276,7 +285,17 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     const ownerId = this.ownerId(owner);
     const add = (change.add ?? []).map((s) => this.entry(owner, s));
     const remove = (change.remove ?? []).map((s) => this.entry(owner, s));
-    return this.serial(dpid, () => this.applyNow(dpid, ownerId, add, remove, opts.atomic ?? true));
+    const atomic = opts.atomic ?? true;
+    return this.serial(dpid, async () => {
+      try {
+        const r = await this.applyNow(dpid, ownerId, add, remove, atomic);
+        this.log.debug({ dpid: dpidText(dpid), owner, ...r }, 'applied flow changes');
+        return r;
+      } catch (e) {
+        this.log.warn({ dpid: dpidText(dpid), owner, atomic, err: (e as Error).message }, 'flow changes refused');
+        throw e;
+      }
+    });
   }
 
   private async applyNow(dpid: bigint, ownerId: number, add: FlowEntry[], remove: FlowEntry[], atomic: boolean): Promise<ApplyResult> {

@@ -8,7 +8,7 @@ import {
   type OfpMessage, type MessageOf, type Port,
 } from './openflow/index.js';
 import { RequestTable } from './requests.js';
-import { SwitchError, dpidText } from './errors.js';
+import { SwitchError, ConnectionClosedError, dpidText } from './errors.js';
 import type { Logger } from './log.js';
 
 export interface ConnectionOptions {
@@ -28,6 +28,9 @@ export const DEFAULT_CONNECTION_OPTIONS: ConnectionOptions = {
 };
 
 type State = 'hello' | 'handshake' | 'ready' | 'closed';
+
+const BATCH_INITIAL_BYTES = 16 * 1024;
+const BATCH_KEEP_BYTES = 1024 * 1024;
 
 export interface ConnectionEvents {
   ready: [];
@@ -51,10 +54,11 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
   readonly log: Logger;
   private readonly framer = new Framer();
   private readonly requests: RequestTable;
-  private out = new Writer(16 * 1024);
+  private out = new Writer(BATCH_INITIAL_BYTES);
   private flushScheduled = false;
   private echoTimer: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
+  private closeReason = '';
 
   constructor(private readonly socket: Socket, private readonly opts: ConnectionOptions, log: Logger) {
     super();
@@ -88,28 +92,39 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
   send(msg: OfpMessage): number {
     if (this.state === 'closed') return msg.xid;
     if (msg.xid === 0) msg = { ...msg, xid: this.requests.allocXid() };
+    this.queue(msg);
+    return msg.xid;
+  }
+
+  /** Queues a message with its xid as it is: replies (echo, error) must carry the switch's xid, even 0. */
+  private queue(msg: OfpMessage): void {
+    if (this.state === 'closed') return;
     encodeInto(this.out, msg);
     this.requests.remember(msg);
     if (this.queuedBytes > this.opts.maxQueueBytes) {
       this.log.warn({ dpid: this.dpidText, queued: this.queuedBytes, bound: this.opts.maxQueueBytes }, 'switch is not reading: send queue over its bound, disconnecting');
+      this.out.reset(); // a switch that reads nothing will not read this batch either
       this.close('send queue over its bound (switch stalled)');
-      return msg.xid;
+      return;
     }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       // One write per event-loop turn, however many messages the turn produced.
       setImmediate(() => this.flush());
     }
-    return msg.xid;
   }
 
   /** Sends a request and resolves with its reply (all parts of a multipart reply), rejecting on OFPT_ERROR. */
   async request(msg: OfpMessage, timeoutMs?: number): Promise<OfpMessage[]> {
+    if (this.isClosed()) throw new ConnectionClosedError(this.dpid, this.closeReason);
     const xid = msg.xid === 0 ? this.requests.allocXid() : msg.xid;
     const withXid = { ...msg, xid } as OfpMessage;
-    const reply = this.requests.add(withXid, timeoutMs);
+    // Sent before it is registered: an unencodable message throws here with nothing left waiting for a reply,
+    // and a send that overflows the queue closes the connection, which must reject this request at once.
+    // (No reply can arrive before add(): replies come in a later event-loop turn.)
     this.send(withXid);
-    return reply;
+    if (this.isClosed()) throw new ConnectionClosedError(this.dpid, this.closeReason);
+    return this.requests.add(withXid, timeoutMs);
   }
 
   /** A multipart request; resolves with the concatenated bodies of every reply part. */
@@ -133,6 +148,7 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
     if (this.state === 'closed') return;
     const wasReady = this.state === 'ready';
     this.state = 'closed';
+    this.closeReason = reason;
     clearInterval(this.echoTimer);
     clearTimeout(this.handshakeTimer);
     if (this.out.pos > 0 && !this.socket.destroyed) this.socket.write(this.out.toBuffer());
@@ -153,11 +169,19 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
     this.flushScheduled = false;
     if (this.state === 'closed' || this.out.pos === 0) return;
     this.socket.write(this.out.toBuffer());
-    this.out.reset();
+    // A burst (a whole policy in one turn) grows the batch writer; do not keep megabytes per switch after it.
+    if (this.out.buf.length > BATCH_KEEP_BYTES) this.out = new Writer(BATCH_INITIAL_BYTES);
+    else this.out.reset();
   }
 
   private onData(chunk: Buffer): void {
     if (this.state === 'closed') return;
+    if (this.state === 'hello' && this.framer.buffered === 0 && chunk.length >= 2 && chunk[1] !== OFPT.HELLO) {
+      // Not OpenFlow at all (a port scan, an HTTP probe) or not starting with HELLO: refuse now rather than
+      // wait for whatever length its first bytes happen to spell, or for the handshake timeout.
+      this.refuse(`expected HELLO, got message type ${chunk[1]}`, chunk.length >= 8 ? chunk.readUInt32BE(4) : 0);
+      return;
+    }
     let frames: Buffer[];
     try {
       frames = this.framer.push(chunk);
@@ -188,7 +212,7 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
       // Tell the switch what was wrong with its message (OF1.3.5 §7.4.4), and carry on with the next one.
       const xid = frame.readUInt32BE(4);
       this.log.warn({ dpid: this.dpidText, xid, err: e.message }, 'undecodable message from switch');
-      this.send({ type: 'error', xid, errType: e.errType, code: e.code, data: frame.subarray(0, Math.min(frame.length, 64)) });
+      this.queue({ type: 'error', xid, errType: e.errType, code: e.code, data: frame.subarray(0, Math.min(frame.length, 64)) });
       return;
     }
     this.dispatch(msg);
@@ -196,7 +220,7 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
 
   private dispatch(msg: OfpMessage): void {
     if (msg.type === 'echoRequest') {
-      this.send({ type: 'echoReply', xid: msg.xid, data: msg.data });
+      this.queue({ type: 'echoReply', xid: msg.xid, data: msg.data });
       return;
     }
     if (this.requests.settle(msg)) return;
@@ -217,7 +241,7 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
   private onHello(frame: Buffer): void {
     const version = frame[0]!;
     if (frame[1] !== OFPT.HELLO) {
-      this.refuse(`expected HELLO, got message type ${frame[1]}`);
+      this.refuse(`expected HELLO, got message type ${frame[1]}`, frame.readUInt32BE(4));
       return;
     }
     let versions: number[] | undefined;
@@ -234,16 +258,17 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
     }
     const ok = versions ? versions.includes(OFP_VERSION) : version >= OFP_VERSION;
     if (!ok) {
-      this.refuse(`switch offers OpenFlow version 0x${version.toString(16)}${versions ? ` (bitmap ${versions.join(',')})` : ''}, we speak only 1.3 (0x04)`);
+      this.refuse(`switch offers OpenFlow version 0x${version.toString(16)}${versions ? ` (bitmap ${versions.join(',')})` : ''}, we speak only 1.3 (0x04)`, frame.readUInt32BE(4));
       return;
     }
     this.state = 'handshake';
     void this.handshake();
   }
 
-  private refuse(why: string): void {
+  /** OF1.3.5 §6.3.1: OFPET_HELLO_FAILED/OFPHFC_INCOMPATIBLE with an ASCII reason, answering the HELLO's xid. */
+  private refuse(why: string, xid: number): void {
     this.log.warn({ why }, 'refusing switch: incompatible OpenFlow version');
-    this.send({ type: 'error', xid: 0, errType: OFPET.HELLO_FAILED, code: OFPHFC.INCOMPATIBLE, data: Buffer.from(why, 'ascii') });
+    this.queue({ type: 'error', xid, errType: OFPET.HELLO_FAILED, code: OFPHFC.INCOMPATIBLE, data: Buffer.from(why, 'ascii') });
     this.close(`hello failed: ${why}`);
   }
 
@@ -288,7 +313,9 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
     const msg = e instanceof Error ? e.message : String(e);
     this.log.error({ dpid: this.dpidText, err: msg }, `protocol error from switch (${what}), closing its connection`);
     if (e instanceof OfpError) {
-      this.send({ type: 'error', xid: 0, errType: e.errType, code: e.code, data: e.data ?? Buffer.alloc(0) });
+      // Answer with the offending message's xid when its header is at hand (the framer includes it).
+      const xid = e.data && e.data.length >= 8 ? e.data.readUInt32BE(4) : 0;
+      this.queue({ type: 'error', xid, errType: e.errType, code: e.code, data: e.data ?? Buffer.alloc(0) });
     }
     this.close(`${what}: ${msg}`);
   }

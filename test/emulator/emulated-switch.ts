@@ -12,27 +12,18 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { EventEmitter } from 'node:events';
 import {
-  decode, encodeInto, format, Framer, Writer, OfpError, OFPET, OFPBRC, OFPHFC, OFPRRFC, OFPPMFC, OFPTMFC, OFPBAC, OFPT,
-  OFPCR_ROLE, OFPC, OFPR, OFPPR, OFPPC, OFPPS, OFPPF, OFPP, OFPTT, OFPFF, OFPCML, OFP_VERSION,
-  OFP_NO_BUFFER, ONF_EXPERIMENTER_ID,
+  decode, encodeInto, format, Framer, Writer, OfpError, OFPET, OFPBRC, OFPHFC, OFPRRFC, OFPTMFC, OFPT, OFPCR_ROLE, OFPC,
+  OFPR, OFPPC, OFPTT, OFPFF, OFPCML, OFP_VERSION, OFP_NO_BUFFER, ONF_EXPERIMENTER_ID,
 } from '../../controller/openflow/index.js';
 import type { OfpMessage, MessageOf, Port, Match } from '../../controller/openflow/index.js';
-import { Pipeline, FlowEntry, durationOf, isValidOutPort } from './flow-table.js';
+import { Pipeline, FlowEntry, durationOf } from './flow-table.js';
+import { Dataplane, InjectResult, PacketInRequest, PortSpec } from './dataplane.js';
 import type { PacketFields } from './match.js';
 import { PortState, StatsSource, SwitchDesc, answerMultipart, answerQueueConfig } from './multipart.js';
 import { OnfBundles } from './bundle-state.js';
 import { Traffic, TrafficOptions, LatencyRecorder, PacketInSink } from './traffic.js';
 
-export interface PortSpec {
-  portNo: number;
-  name?: string;
-  hwAddr?: string;
-  config?: number;
-  state?: number;
-  curr?: number;
-  currSpeed?: number;
-  maxSpeed?: number;
-}
+export type { PortSpec, InjectResult } from './dataplane.js';
 
 export interface EmulatedSwitchOptions {
   dpid: bigint;
@@ -62,9 +53,6 @@ export interface SwitchCounters {
   errorsSent: number; flowRemovedSent: number;
 }
 
-/** What the switch did with an injected packet. */
-export interface InjectResult { entries: FlowEntry[]; outputs: number[]; packetIn: boolean }
-
 type Deferred = { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void };
 
 function deferred(): Deferred {
@@ -77,7 +65,6 @@ function deferred(): Deferred {
 
 const ALL_ONES_64 = 0xffffffffffffffffn;
 const CAPABILITIES = OFPC.FLOW_STATS | OFPC.TABLE_STATS | OFPC.PORT_STATS | OFPC.GROUP_STATS;
-const PORT_FEATURES = OFPPF['1GB_FD'] | OFPPF.COPPER;
 
 /** One controller connection: what OpenFlow scopes to it (role, async config, bundles). */
 class Conn {
@@ -89,7 +76,7 @@ class Conn {
   handshakeDone = false;
   error: Error | undefined;
   role: number = OFPCR_ROLE.EQUAL;
-  // OF1.3.5 §7.3.10 defaults, [master/equal, slave]: everything but packet-ins and flow-removed for a slave.
+  // Async masks (§7.3.10), [master/equal, slave], with Open vSwitch's defaults: a slave gets port status only.
   packetInMask: [number, number] = [0x7, 0];
   portStatusMask: [number, number] = [0x7, 0x7];
   flowRemovedMask: [number, number] = [0xf, 0];
@@ -106,10 +93,16 @@ class Conn {
   }
 }
 
+/**
+ * Events: 'connect' (TCP/TLS up, HELLO sent), 'handshake' (features request answered), 'message' (every message
+ * decoded from the controller), 'protocolError' ({ xid, errType, code, message } of each OFPT_ERROR sent),
+ * 'flowRemoved' (entry, OFPRR_* reason; whether or not the controller is told), 'disconnect' (error, if any),
+ * 'internalError' (a bug of the emulator, also answered with OFPBRC_EPERM).
+ */
 export class EmulatedSwitch extends EventEmitter {
   readonly dpid: bigint;
   readonly pipeline: Pipeline;
-  readonly ports = new Map<number, PortState>();
+  readonly dataplane: Dataplane;
   readonly counters: SwitchCounters = {
     messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, packetInsSent: 0, packetInsDropped: 0,
     flowModsReceived: 0, packetOutsReceived: 0, errorsSent: 0, flowRemovedSent: 0,
@@ -139,10 +132,13 @@ export class EmulatedSwitch extends EventEmitter {
       nTables: opts.nTables ?? 254, maxFlows: opts.maxFlowsPerTable, onRemoved: (e, reason) => this.onFlowRemoved(e, reason),
     });
     const specs = typeof opts.ports === 'object' ? opts.ports : Array.from({ length: opts.ports ?? 4 }, (_, i) => ({ portNo: i + 1 }));
-    for (const s of specs) this.ports.set(s.portNo, this.makePort(s));
+    this.dataplane = new Dataplane(opts.dpid, specs, this.pipeline, {
+      packetIn: (p) => this.sendPacketIn(p),
+      portStatus: (reason, desc) => this.sendPortStatus(reason, desc),
+    });
     const hexDpid = opts.dpid.toString(16).padStart(16, '0');
     this.stats = {
-      pipeline: this.pipeline, ports: this.ports, maxReplyBody: opts.maxReplyBody,
+      pipeline: this.pipeline, ports: this.dataplane.ports, maxReplyBody: opts.maxReplyBody,
       desc: {
         mfrDesc: 'dmzgate', hwDesc: 'emulated OpenFlow 1.3 switch', swDesc: 'dmzgate test emulator', serialNum: hexDpid,
         dpDesc: `emulated switch dpid ${hexDpid}`, ...opts.desc,
@@ -468,7 +464,7 @@ export class EmulatedSwitch extends EventEmitter {
         this.counters.packetOutsReceived++;
         this.noteAnswer();
         this.requireWrite(conn);
-        return this.onPacketOut(msg);
+        return this.dataplane.packetOut(msg);
       case 'groupMod':
         this.requireWrite(conn);
         return this.pipeline.groupMod(msg);
@@ -477,7 +473,7 @@ export class EmulatedSwitch extends EventEmitter {
         return this.pipeline.meterMod(msg);
       case 'portMod':
         this.requireWrite(conn);
-        return this.onPortMod(msg);
+        return this.dataplane.portMod(msg);
       case 'tableMod':
         this.requireWrite(conn);
         if (msg.tableId !== OFPTT.ALL && msg.tableId >= this.pipeline.nTables) {
@@ -523,105 +519,39 @@ export class EmulatedSwitch extends EventEmitter {
 
   // ---- ports ----
 
-  private makePort(s: PortSpec): PortState {
-    const d = this.dpid;
-    const mac = [0x02, Number((d >> 24n) & 0xffn), Number((d >> 16n) & 0xffn), Number((d >> 8n) & 0xffn), Number(d & 0xffn), s.portNo & 0xff];
-    const desc: Port = {
-      portNo: s.portNo, hwAddr: s.hwAddr ?? mac.map((b) => b.toString(16).padStart(2, '0')).join(':'),
-      name: s.name ?? `s${d}-eth${s.portNo}`.slice(0, 15), config: s.config ?? 0, state: s.state ?? OFPPS.LIVE,
-      curr: s.curr ?? PORT_FEATURES, advertised: s.curr ?? PORT_FEATURES, supported: s.curr ?? PORT_FEATURES, peer: 0,
-      currSpeed: s.currSpeed ?? 1_000_000, maxSpeed: s.maxSpeed ?? 1_000_000,
-    };
-    return { desc, created: performance.now(), rxPackets: 0, txPackets: 0, rxBytes: 0, txBytes: 0 };
+  get ports(): Map<number, PortState> {
+    return this.dataplane.ports;
   }
 
   private sendPortStatus(reason: number, desc: Port): void {
     const c = this.conn;
-    if (!c || !c.helloDone || !(c.portStatusMask[c.maskIndex]! & (1 << reason))) return;
+    if (!c || c.closed || !c.helloDone || !(c.portStatusMask[c.maskIndex]! & (1 << reason))) return;
     this.send({ type: 'portStatus', xid: 0, reason, desc: { ...desc } }, c);
   }
 
   /** Adds a port and tells the controller (OFPPR_ADD). */
   addPort(spec: PortSpec): void {
-    const p = this.makePort(spec);
-    this.ports.set(spec.portNo, p);
-    this.sendPortStatus(OFPPR.ADD, p.desc);
+    this.dataplane.addPort(spec);
   }
 
+  /** Removes a port and tells the controller (OFPPR_DELETE). */
   removePort(portNo: number): void {
-    const p = this.ports.get(portNo);
-    if (!p) return;
-    this.ports.delete(portNo);
-    this.sendPortStatus(OFPPR.DELETE, p.desc);
+    this.dataplane.removePort(portNo);
   }
 
-  /** Link up/down, as a cable pulled or plugged: OFPPS_LINK_DOWN/LIVE and OFPPR_MODIFY. */
+  /** Link up/down, as a cable plugged or pulled: OFPPS_LIVE/LINK_DOWN and OFPPR_MODIFY. */
   setLink(portNo: number, up: boolean): void {
-    const p = this.ports.get(portNo);
-    if (!p) throw new Error(`no port ${portNo}`);
-    p.desc.state = up ? (p.desc.state & ~OFPPS.LINK_DOWN) | OFPPS.LIVE : (p.desc.state | OFPPS.LINK_DOWN) & ~OFPPS.LIVE;
-    this.sendPortStatus(OFPPR.MODIFY, p.desc);
-  }
-
-  private onPortMod(msg: MessageOf<'portMod'>): void {
-    const p = this.ports.get(msg.portNo);
-    if (!p) throw new OfpError(OFPET.PORT_MOD_FAILED, OFPPMFC.BAD_PORT, `port ${msg.portNo}`);
-    if (msg.hwAddr.toLowerCase() !== p.desc.hwAddr) throw new OfpError(OFPET.PORT_MOD_FAILED, OFPPMFC.BAD_HW_ADDR, `${msg.hwAddr} is not port ${msg.portNo}'s address`);
-    const config = (p.desc.config & ~msg.mask) | (msg.config & msg.mask);
-    if (msg.advertise) p.desc.advertised = msg.advertise;
-    if (config === p.desc.config && !msg.advertise) return;
-    p.desc.config = config;
-    this.sendPortStatus(OFPPR.MODIFY, p.desc);
+    this.dataplane.setLink(portNo, up);
   }
 
   // ---- packets ----
-
-  /** §7.3.7: packet-out. Outputs count as transmitted; an output to CONTROLLER comes back as a packet-in (ACTION). */
-  private onPacketOut(msg: MessageOf<'packetOut'>): void {
-    if (msg.bufferId !== OFP_NO_BUFFER) throw new OfpError(OFPET.BAD_REQUEST, OFPBRC.BUFFER_UNKNOWN, `buffer ${msg.bufferId}`);
-    // Open vSwitch's rule: a port number, or LOCAL, CONTROLLER or ANY ("none").
-    const p = msg.inPort;
-    if (!((p >= 1 && p <= OFPP.MAX) || p === OFPP.LOCAL || p === OFPP.CONTROLLER || p === OFPP.ANY)) {
-      throw new OfpError(OFPET.BAD_REQUEST, OFPBRC.BAD_PORT, `in_port ${p}`);
-    }
-    for (const a of msg.actions) {
-      if (a.type === 'output' && !isValidOutPort(a.port, true)) throw new OfpError(OFPET.BAD_ACTION, OFPBAC.BAD_OUT_PORT, `output to ${a.port}`);
-      if (a.type === 'group' && !this.pipeline.groups.has(a.groupId)) throw new OfpError(OFPET.BAD_ACTION, OFPBAC.BAD_OUT_GROUP, `group ${a.groupId}`);
-    }
-    for (const a of msg.actions) {
-      if (a.type !== 'output') continue;
-      if (a.port === OFPP.CONTROLLER) this.sendPacketIn({ frame: msg.data, inPort: p, reason: OFPR.ACTION, maxLen: a.maxLen });
-      else this.transmit(a.port, p, msg.data.length);
-    }
-  }
-
-  private transmit(port: number, inPort: number, bytes: number): number[] {
-    const out: number[] = [];
-    const send = (s: PortState) => {
-      if (s.desc.config & OFPPC.PORT_DOWN || s.desc.state & OFPPS.LINK_DOWN) return;
-      s.txPackets++;
-      s.txBytes += bytes;
-      out.push(s.desc.portNo);
-    };
-    if (port === OFPP.FLOOD || port === OFPP.ALL) {
-      for (const s of this.ports.values()) {
-        if (s.desc.portNo !== inPort && !(s.desc.config & OFPPC.NO_FWD)) send(s);
-      }
-    } else {
-      const s = this.ports.get(port === OFPP.IN_PORT ? inPort : port);
-      if (s) send(s);
-    }
-    return out;
-  }
 
   /**
    * Sends a packet-in (unless the async config, the role or the port's NO_PACKET_IN says not to). A table-miss
    * packet-in carries at most miss_send_len bytes of the frame, an action one at most max_len (§7.4.1);
    * total_len is always the frame's length. Returns whether it was sent.
    */
-  sendPacketIn(p: {
-    frame: Buffer; inPort?: number; reason?: number; tableId?: number; cookie?: bigint; maxLen?: number; match?: Match;
-  }): boolean {
+  sendPacketIn(p: Partial<PacketInRequest> & { frame: Buffer; match?: Match }): boolean {
     const c = this.conn;
     const inPort = p.inPort ?? 1;
     const reason = p.reason ?? OFPR.NO_MATCH;
@@ -645,7 +575,7 @@ export class EmulatedSwitch extends EventEmitter {
       });
       if (simple) this.template = { frame: p.frame, inPort, missSendLen: this.missSendLen, bytes: c.out.toBuffer(start) };
     }
-    if (port) {
+    if (port && p.countRx !== false) {
       port.rxPackets++;
       port.rxBytes += p.frame.length;
     }
@@ -663,37 +593,11 @@ export class EmulatedSwitch extends EventEmitter {
   }
 
   /**
-   * Runs a packet through the flow tables from table 0 (with its fields given: `in_port` is added), following
-   * goto_table; counts it; outputs to CONTROLLER become packet-ins (reason NO_MATCH from a table-miss entry, else
-   * ACTION). A miss without a table-miss entry drops the packet (OF1.3.5 §5.4). Other actions are not applied.
+   * Runs a packet received on `inPort` (with its fields given) through the flow tables; outputs are counted, and
+   * those to CONTROLLER become packet-ins. See Dataplane.inject.
    */
   injectPacket(inPort: number, frame: Buffer, fields: PacketFields = {}): InjectResult {
-    const result: InjectResult = { entries: [], outputs: [], packetIn: false };
-    const pkt = { ...fields, in_port: inPort };
-    let tableId = 0;
-    for (;;) {
-      const e = this.pipeline.lookup(pkt, tableId, frame.length);
-      if (!e) return result;
-      result.entries.push(e);
-      let next: number | undefined;
-      for (const i of e.instructions) {
-        if (i.type === 'gotoTable') next = i.tableId;
-        if (i.type !== 'applyActions' && i.type !== 'writeActions') continue;
-        for (const a of i.actions) {
-          if (a.type !== 'output') continue;
-          if (a.port === OFPP.CONTROLLER) {
-            const miss = e.priority === 0 && e.fields.length === 0;
-            result.packetIn = this.sendPacketIn({
-              frame, inPort, tableId, cookie: e.cookie, reason: miss ? OFPR.NO_MATCH : OFPR.ACTION, maxLen: a.maxLen,
-            }) || result.packetIn;
-          } else {
-            result.outputs.push(...this.transmit(a.port, inPort, frame.length));
-          }
-        }
-      }
-      if (next === undefined) return result;
-      tableId = next;
-    }
+    return this.dataplane.inject(inPort, frame, fields);
   }
 
   // ---- packet-in load ----

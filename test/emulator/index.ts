@@ -3,9 +3,12 @@ export { EmulatedSwitch } from './emulated-switch.js';
 export type { EmulatedSwitchOptions, PortSpec, SwitchCounters, InjectResult } from './emulated-switch.js';
 export { Fleet } from './fleet.js';
 export type { FleetOptions } from './fleet.js';
+export { Dataplane } from './dataplane.js';
+export type { PacketInRequest } from './dataplane.js';
 export { Pipeline, isValidOutPort } from './flow-table.js';
 export type { FlowEntry, GroupEntry, MeterEntry, FlowSelector } from './flow-table.js';
 export type { PacketFields } from './match.js';
+export type { PortState, SwitchDesc } from './multipart.js';
 export { Traffic, LatencyRecorder } from './traffic.js';
 export type { TrafficOptions, LatencySummary } from './traffic.js';
 export {

@@ -55,30 +55,38 @@ export class Traffic {
   }
 
   start(): this {
-    if (this.opts.durationMs !== undefined) this.deadline = setTimeout(() => this.stop(), this.opts.durationMs);
-    if (this.opts.rate === 'flood') {
+    const { rate, durationMs } = this.opts;
+    if (rate === 'flood') {
+      if (durationMs !== undefined) this.deadline = setTimeout(() => this.stop(), durationMs);
       this.pump();
-    } else {
-      const rate = this.opts.rate;
-      const began = performance.now();
-      // A tick every 10 ms at most (1 ms at least); each sends what is due since the start, so timer jitter
-      // does not change the average rate.
-      const tick = Math.max(1, Math.min(10, Math.floor(1000 / rate)));
-      this.timer = setInterval(() => {
-        const due = Math.floor((rate * (performance.now() - began)) / 1000);
-        while (this.attempted < due && !this.stopped) {
-          if (this.finished()) return this.stop();
-          this.attempted++;
-          if (this.sink.queuedBytes > this.highWater) {
-            this.dropped++;
-            this.sink.noteDropped();
-          } else {
-            this.emit();
-          }
-        }
-      }, tick);
+      return this;
+    }
+    // Each tick (every 10 ms at most, 1 ms at least) sends what is due since the start, so timer jitter does not
+    // change the rate; a run with a duration sends exactly rate x duration packet-ins even if the timers are late.
+    const began = performance.now();
+    const horizon = durationMs ?? Infinity;
+    const due = (elapsed: number) => Math.floor((rate * Math.min(elapsed, horizon)) / 1000);
+    this.timer = setInterval(() => this.sendDue(due(performance.now() - began)), Math.max(1, Math.min(10, Math.floor(1000 / rate))));
+    if (durationMs !== undefined) {
+      this.deadline = setTimeout(() => {
+        this.sendDue(due(durationMs));
+        this.stop();
+      }, durationMs);
     }
     return this;
+  }
+
+  private sendDue(due: number): void {
+    while (this.attempted < due && !this.stopped) {
+      if (this.finished()) return this.stop();
+      this.attempted++;
+      if (this.sink.queuedBytes > this.highWater) {
+        this.dropped++;
+        this.sink.noteDropped();
+      } else {
+        this.emit();
+      }
+    }
   }
 
   stop(): void {

@@ -19,15 +19,17 @@ const CLI = join(ROOT, 'dist', 'bin', 'dmzgate.js');
 
 type LogLine = { level: number; msg: string; [k: string]: unknown };
 
-/** The built command must exist and be newer than the sources it is built from. */
+/** What the command loads of ours besides the codec: dist/ must hold builds at least as new as these. */
+const SOURCES = [...readdirSync(join(ROOT, 'bin')).filter((n) => n.endsWith('.ts')).map((n) => `bin/${n}`),
+  ...['controller', 'switch-connection', 'requests', 'errors', 'log'].map((n) => `controller/${n}.ts`)];
+
+/** The built command must exist and not be older than its sources (a stale build would test old code). */
 function checkBuild(): void {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (scripts/test.sh does) before this test`);
-  for (const dir of ['bin', 'controller']) {
-    for (const f of readdirSync(join(ROOT, dir)).filter((n) => n.endsWith('.ts'))) {
-      const built = join(ROOT, 'dist', dir, f.replace(/\.ts$/, '.js'));
-      if (!existsSync(built) || statSync(built).mtimeMs < statSync(join(ROOT, dir, f)).mtimeMs) {
-        throw new Error(`dist/ is older than ${dir}/${f}: run \`npm run build\` before this test`);
-      }
+  for (const src of SOURCES) {
+    const built = join(ROOT, 'dist', src.replace(/\.ts$/, '.js'));
+    if (!existsSync(built) || statSync(built).mtimeMs < statSync(join(ROOT, src)).mtimeMs) {
+      throw new Error(`dist/ is older than ${src}: run \`npm run build\` before this test`);
     }
   }
 }
@@ -81,12 +83,14 @@ async function until(what: string, cond: () => Promise<boolean>, ms = 10_000): P
 }
 
 describe('dmzgate controller (the command)', () => {
-  const work = mkdtempSync(join(tmpdir(), 'dmzgate-cli-'));
-  const ovs = new PrivateOvs();
+  let work = '';
+  let ovs: PrivateOvs; // made in beforeAll: a describe that -t filters out runs no hooks, and would leak its dir
   const started: Running[] = [];
 
   beforeAll(async () => {
     checkBuild();
+    work = mkdtempSync(join(tmpdir(), 'dmzgate-cli-'));
+    ovs = new PrivateOvs();
     await ovs.start();
   });
 
@@ -97,8 +101,8 @@ describe('dmzgate controller (the command)', () => {
         await r.exited;
       }
     }
-    await ovs.stop();
-    rmSync(work, { recursive: true, force: true });
+    await ovs?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
   });
 
   it('--help describes every option; bad options exit with status 2 and say why', () => {

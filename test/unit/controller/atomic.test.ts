@@ -16,60 +16,7 @@ import {
   encode, OFPET, OFPBRC, OFPBIC, OFPFC, OFPBCT, parseBundleControl, parseBundleAdd, isBundleMsg, ONFT_BUNDLE_CONTROL,
   ONFT_BUNDLE_ADD_MESSAGE, ONF_EXPERIMENTER_ID, ONF_BUNDLE_ERROR_BASE, OFPBFC, type OfpMessage,
 } from '../../../controller/openflow/index.js';
-
-type Verdict = { errType: number; code: number } | undefined;
-
-/** A scripted switch: `judge` decides, per message, whether it is refused; requests get an empty reply. */
-class FakeConn extends EventEmitter implements FlowConn {
-  dpid = 0xabn;
-  log = silentLogger();
-  sent: OfpMessage[] = [];
-  private xid = 1;
-  constructor(public judge: (m: OfpMessage) => Verdict = () => undefined) {
-    super();
-  }
-  allocXid(): number {
-    return this.xid++;
-  }
-  send(msg: OfpMessage): number {
-    const m = msg.xid === 0 ? ({ ...msg, xid: this.allocXid() } as OfpMessage) : msg;
-    this.sent.push(m);
-    const v = this.judge(m);
-    // Like SwitchConnection: an error nobody waits for is a 'switchError' event, with the request when remembered.
-    if (v) this.emit('switchError', new SwitchError(this.dpid, v.errType, v.code, m, encode(m)));
-    return m.xid;
-  }
-  async request(msg: OfpMessage): Promise<OfpMessage[]> {
-    const m = msg.xid === 0 ? ({ ...msg, xid: this.allocXid() } as OfpMessage) : msg;
-    this.sent.push(m);
-    const v = this.judge(m);
-    if (v) throw new SwitchError(this.dpid, v.errType, v.code, m, encode(m));
-    return [{ ...m }];
-  }
-  async multipart<T>(): Promise<T[]> {
-    return [];
-  }
-  async barrier(): Promise<void> {
-    this.sent.push({ type: 'barrierRequest', xid: this.allocXid() });
-  }
-  isClosed(): boolean {
-    return false;
-  }
-  /** The sent messages, briefly: `open`, `add:ADD:5`, `commit`, `mod:DEL_STRICT:5`, `barrier`. */
-  trace(): string[] {
-    return this.sent.map((m) => {
-      if (m.type === 'barrierRequest') return 'barrier';
-      if (isBundleMsg(m, ONFT_BUNDLE_CONTROL)) return ['open', '', 'close', '', 'commit', '', 'discard'][parseBundleControl(m).ctrlType]!;
-      if (isBundleMsg(m, ONFT_BUNDLE_ADD_MESSAGE)) { const inner = parseBundleAdd(m).message; return `add:${brief(inner)}`; }
-      return `mod:${brief(m)}`;
-    });
-  }
-}
-
-const CMD = ['ADD', 'MOD', 'MOD_STRICT', 'DEL', 'DEL_STRICT'];
-function brief(m: OfpMessage): string {
-  return m.type === 'flowMod' ? `${CMD[m.command]}:${m.priority}` : m.type;
-}
+import { FakeConn } from './fake-conn.js';
 
 const flow = (priority: number) => normaliseFlow({ priority, match: [{ field: 'in_port', value: 1 }], instructions: [{ type: 'applyActions', actions: [{ type: 'output', port: 2, maxLen: 0 }] }] }, ownerCookie(1));
 /** Adding a new flow: undone by deleting it. */

@@ -603,8 +603,8 @@ describe('EmulatedSwitch', () => {
     const rated = sw.startPacketIns({ rate: 200, frame, durationMs: 500 });
     await rated.done;
     await settled();
-    expect(rated.sent).toBeGreaterThanOrEqual(80);
-    expect(rated.sent).toBeLessThanOrEqual(105);
+    expect(rated.sent).toBe(100); // 200/s for 0.5 s
+    expect(rated.dropped).toBe(0);
     expect(packetIns).toBe(rated.sent);
     expect(sw.counters.flowModsReceived).toBe(rated.sent);
     const lat = sw.latency.summary();
@@ -615,7 +615,7 @@ describe('EmulatedSwitch', () => {
     const flood = sw.startPacketIns({ rate: 'flood', frame, durationMs: 300 });
     await flood.done;
     await settled();
-    expect(flood.sent).toBeGreaterThan(1000);
+    expect(flood.sent).toBeGreaterThan(200);
     expect(packetIns).toBe(rated.sent + flood.sent);
     expect(sw.counters.packetInsSent).toBe(rated.sent + flood.sent);
     expect(sw.counters.flowModsReceived).toBe(packetIns);

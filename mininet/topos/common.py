@@ -1,0 +1,233 @@
+"""The lab topologies' shared model: a LabSpec describes one Science DMZ lab (the DMZ switch's ports and hosts, the
+remote site, the WAN and circuits, the firewall); build_topo() turns it into a Mininet Topo and site_yaml() into
+the controller's site config (apps/dmz/config-schema.ts), so the two never disagree.
+
+Addressing (one L2 segment inside, routed to the remote site):
+
+  inside    10.10.1.0/24, fd00:10:10:1::/64   border router .1/::1 (MAC 02:00:00:00:01:01) on DMZ port wan-routed;
+            inside hosts' MACs are 02:00:00:00:01:PP (PP = their DMZ port, hex); all reach the border router
+            through the transparent firewall (WAN <-> fw-outside, fw-inside <-> inside ports), ARP/ND included.
+  WAN       198.51.100.0/30, 2001:db8:ffff::/64   remote router .1, border router .2; the long-RTT link between
+            them is a delay line (or netem)
+  remote    192.0.2.0/24, 2001:db8:2::/64   remote router .1, rdtn .10 (more remote DTNs .11, .12, ...), rps .20;
+            a Linux bridge in the remote router joins them
+  circuits  a VLAN trunk port on the DMZ switch -> a delay line that pops the circuit's VLAN -> the remote DTN's
+            second interface, whose MAC is the circuit's far-end MAC (02:00:00:00:02:0a for the first). The remote
+            DTN answers over the circuit only once told to (Lab.circuit_route), as it would after a lease.
+
+Node names: dmz1 (switch), fw1 (firewall), brtr (border router), wdl (WAN delay line), rrtr (remote router),
+rdtn/rdtnN, rps (remote), cdl/cdlN (circuit delay lines), dtnN, ps1, lan1 (inside).
+"""
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+from mininet.link import Link, TCLink
+from mininet.node import OVSSwitch
+from mininet.topo import Topo
+
+from topos.nodes import LabNode, Router, Firewall, DelayNode
+
+INSIDE4, INSIDE6 = '10.10.1', 'fd00:10:10:1'
+REMOTE4, REMOTE6 = '192.0.2', '2001:db8:2'
+WAN4, WAN6 = '198.51.100', '2001:db8:ffff'
+BORDER_MAC = '02:00:00:00:01:01'
+REMOTE_ROUTER_MAC = '02:00:00:00:02:01'
+
+
+@dataclass
+class InsideHost:
+    name: str
+    role: str  # dtn | perfsonar | lan
+    port: int
+    last_octet: int
+    port_name: Optional[str] = None
+
+    @property
+    def mac(self):
+        return '02:00:00:00:01:%02x' % self.port
+
+    @property
+    def ipv4(self):
+        return '%s.%d' % (INSIDE4, self.last_octet)
+
+    @property
+    def ipv6(self):
+        return '%s::%d' % (INSIDE6, self.last_octet)
+
+
+@dataclass
+class RemoteHost:
+    name: str
+    last_octet: int
+    mac_octet: int
+
+    @property
+    def mac(self):
+        return '02:00:00:00:02:%02x' % self.mac_octet
+
+    @property
+    def ipv4(self):
+        return '%s.%d' % (REMOTE4, self.last_octet)
+
+    @property
+    def ipv6(self):
+        return '%s::%d' % (REMOTE6, self.last_octet)
+
+
+@dataclass
+class Circuit:
+    name: str
+    trunk_port: int
+    vlan: int
+    far_end_mac: str
+    remote: str  # the remote host whose second interface is the far end
+    rtt_ms: float
+    capacity_mbps: int
+    delay_node: str
+    port_name: str = 'circuit-trunk'
+
+
+@dataclass
+class LabSpec:
+    site: str
+    rtt_ms: float
+    inside: List[InsideHost]
+    remotes: List[RemoteHost]
+    circuits: List[Circuit]
+    remote_ps: List[RemoteHost] = field(default_factory=list)
+    switch: str = 'dmz1'
+    dpid: int = 1
+    wan_port: int = 1
+    fw_out_port: int = 3
+    fw_in_port: int = 4
+    wan_rate_mbps: float = 500
+    fw_rate_mbps: float = 500
+    loss_n: int = 22000
+    loss_dir: str = 'in'
+    cc: str = 'bbr'
+    policy_ports: tuple = ('50000-51000', 5201)
+    max_lease: str = '12h'
+
+    def host(self, name):
+        for h in self.inside:
+            if h.name == name:
+                return h
+        raise KeyError(name)
+
+    @property
+    def dtns(self):
+        return [h for h in self.inside if h.role == 'dtn']
+
+    def tcp_max_buffer(self):
+        """fasterdata: socket buffers >= 2x the bandwidth-delay product; at least 64 MiB (LAB.md: 64 MiB at
+        88 ms filled a 1 Gbit/s userspace-OVS path). The path rate here can reach ~1 Gbit/s, whatever the caps."""
+        rtt = max([self.rtt_ms] + [c.rtt_ms for c in self.circuits]) / 1000
+        rate = max(1000.0, self.wan_rate_mbps, self.fw_rate_mbps) * 1e6
+        return max(64 << 20, int(2 * rate * rtt / 8))
+
+
+def netem_available():
+    """True when the kernel has netem (tried in a throwaway network namespace)."""
+    import subprocess
+    p = subprocess.run(['unshare', '-n', 'tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '1ms'],
+                       capture_output=True)
+    return p.returncode == 0
+
+
+class DmzTopo(Topo):
+    """The Science DMZ lab described by a LabSpec. netem: use TCLink(delay=) for the WAN and circuit delays instead
+    of delay lines (circuits keep a VLAN-popping delay node with no delay). delayline: path of the binary."""
+
+    def build(self, spec: LabSpec, delayline: str, logdir: str, netem: bool = False):
+        tcp = {'max_buffer': spec.tcp_max_buffer(), 'cc': spec.cc}
+        sw = self.addSwitch(spec.switch, cls=OVSSwitch, dpid='%016x' % spec.dpid, datapath='user',
+                            protocols='OpenFlow13', failMode='secure')
+
+        # --- inside: the firewall's legs and the inside hosts ------------------------------------------------
+        policy = {'dtns': [], 'perfsonar': [], 'lan': []}
+        for h in spec.inside:
+            policy[{'dtn': 'dtns', 'perfsonar': 'perfsonar', 'lan': 'lan'}[h.role]].append(([h.ipv4], [h.ipv6]))
+        self.addHost('fw1', cls=Firewall, ip=None, outside='fw1-out', inside='fw1-in', policy=policy,
+                     rate_mbit=spec.fw_rate_mbps, loss_n=spec.loss_n, loss_dir=spec.loss_dir)
+        self.addLink('fw1', sw, port2=spec.fw_out_port, intfName1='fw1-out', cls=Link)
+        self.addLink('fw1', sw, port2=spec.fw_in_port, intfName1='fw1-in', cls=Link)
+        for h in spec.inside:
+            intf = '%s-eth0' % h.name
+            self.addHost(h.name, cls=LabNode, ip=None, tcp=tcp,
+                         addrs={intf: ['%s/24' % h.ipv4, '%s/64' % h.ipv6]},
+                         routes=[('default', '%s.1' % INSIDE4), ('default', '%s::1' % INSIDE6)])
+            self.addLink(h.name, sw, port2=h.port, intfName1=intf, addr1=h.mac, cls=Link)
+
+        # --- border router, WAN, remote router and the remote LAN ---------------------------------------------
+        self.addHost('brtr', cls=Router, ip=None, addrs={
+            'brtr-dmz': ['%s.1/24' % INSIDE4, '%s::1/64' % INSIDE6],
+            'brtr-wan': ['%s.2/30' % WAN4, '%s::2/64' % WAN6]},
+            routes=[('%s.0/24' % REMOTE4, '%s.1' % WAN4), ('%s::/64' % REMOTE6, '%s::1' % WAN6)])
+        self.addLink('brtr', sw, port2=spec.wan_port, intfName1='brtr-dmz', addr1=BORDER_MAC, cls=Link)
+        remote_hosts = spec.remotes + spec.remote_ps
+        lan_ports = ['rrtr-%s' % r.name for r in remote_hosts]
+        self.addHost('rrtr', cls=Router, ip=None, lan_bridge={'name': 'br-lan', 'ports': lan_ports}, addrs={
+            'br-lan': ['%s.1/24' % REMOTE4, '%s::1/64' % REMOTE6],
+            'rrtr-wan': ['%s.1/30' % WAN4, '%s::1/64' % WAN6]},
+            routes=[('%s.0/24' % INSIDE4, '%s.2' % WAN4), ('%s::/64' % INSIDE6, '%s::2' % WAN6)])
+        one_way = spec.rtt_ms / 2.0
+        if netem:
+            self.addLink('rrtr', 'brtr', intfName1='rrtr-wan', intfName2='brtr-wan', cls=TCLink, txo=False, rxo=False,
+                         delay='%gms' % one_way, bw=spec.wan_rate_mbps or None)
+        else:
+            self.addHost('wdl', cls=DelayNode, ip=None, a='wdl-r', b='wdl-l', binary=delayline, logdir=logdir,
+                         delay_ab=one_way, delay_ba=one_way, rate=spec.wan_rate_mbps)
+            self.addLink('rrtr', 'wdl', intfName1='rrtr-wan', intfName2='wdl-r', cls=Link)
+            self.addLink('wdl', 'brtr', intfName1='wdl-l', intfName2='brtr-wan', cls=Link)
+        for r in remote_hosts:
+            intf = '%s-eth0' % r.name
+            self.addHost(r.name, cls=LabNode, ip=None, tcp=tcp,
+                         addrs={intf: ['%s/24' % r.ipv4, '%s/64' % r.ipv6]},
+                         routes=[('default', '%s.1' % REMOTE4), ('default', '%s::1' % REMOTE6)])
+            self.addLink(r.name, 'rrtr', intfName1=intf, intfName2='rrtr-%s' % r.name, addr1=r.mac, cls=Link)
+
+        # --- circuits: DMZ trunk port -> delay node (pops the VLAN) -> the remote DTN's circuit interface -------
+        for c in spec.circuits:
+            d = c.delay_node
+            cintf = '%s-circ' % c.remote
+            self.addHost(d, cls=DelayNode, ip=None, a='%s-trunk' % d, b='%s-far' % d, binary=delayline, logdir=logdir,
+                         delay_ab=0 if netem else c.rtt_ms / 2.0, delay_ba=0 if netem else c.rtt_ms / 2.0,
+                         rate=0 if netem else c.capacity_mbps, vlan=c.vlan)
+            self.addLink(d, sw, port2=c.trunk_port, intfName1='%s-trunk' % d, cls=Link)
+            if netem:
+                self.addLink(d, c.remote, intfName1='%s-far' % d, intfName2=cintf, addr2=c.far_end_mac, cls=TCLink,
+                             txo=False, rxo=False, delay='%gms' % (c.rtt_ms / 2.0), bw=c.capacity_mbps or None)
+            else:
+                self.addLink(d, c.remote, intfName1='%s-far' % d, intfName2=cintf, addr2=c.far_end_mac, cls=Link)
+
+
+# --- the site config (YAML) --------------------------------------------------------------------------------------
+
+def site_yaml(spec: LabSpec):
+    """The controller's site config for this lab (format: apps/dmz/config-schema.ts)."""
+    out = ['# dmzgate site: %s (generated by mininet/sitegen.py from the lab topology)' % spec.site,
+           'site: %s' % spec.site, 'switches:', '  - name: %s' % spec.switch,
+           '    dpid: "%016x"' % spec.dpid, '    ports:']
+    ports = [(spec.wan_port, 'wan-routed', 'border-router')]
+    ports += [(c.trunk_port, 'wan-circuit', c.port_name) for c in spec.circuits]
+    ports += [(spec.fw_out_port, 'fw-outside', 'firewall-outside'), (spec.fw_in_port, 'fw-inside', 'firewall-inside')]
+    ports += [(h.port, h.role, h.port_name or h.name) for h in spec.inside]
+    for no, role, name in sorted(ports):
+        out.append('      - { port: %d, role: %s, name: %s }' % (no, role, name))
+    for key, role in (('dtns', 'dtn'), ('perfsonar', 'perfsonar'), ('lan', 'lan')):
+        hosts = [h for h in spec.inside if h.role == role]
+        if not hosts:
+            continue
+        out.append('%s:' % key)
+        for h in hosts:
+            out += ['  - name: %s' % h.name, '    switch: %s' % spec.switch, '    port: %d' % h.port,
+                    '    mac: "%s"' % h.mac, '    ipv4: [%s]' % h.ipv4, '    ipv6: ["%s"]' % h.ipv6]
+    if spec.circuits:
+        out.append('circuits:')
+        for c in spec.circuits:
+            out += ['  - name: %s' % c.name, '    switch: %s' % spec.switch, '    trunk-port: %d' % c.trunk_port,
+                    '    vlan: %d' % c.vlan, '    far-end-mac: "%s"' % c.far_end_mac,
+                    '    capacity-mbps: %d' % c.capacity_mbps]
+    out += ['policy:', '  max-lease: %s' % spec.max_lease,
+            '  ports: [%s]' % ', '.join(str(p) for p in spec.policy_ports), '  protocols: [tcp, udp]']
+    return '\n'.join(out) + '\n'

@@ -1,0 +1,189 @@
+// FlowManager's bookkeeping against a scripted switch: what a reconcile sends for what the switch reports,
+// hard timeouts across re-adds, expiry, ownership, and serialisation per switch.
+import { EventEmitter } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { FlowManager, SwitchNotConnectedError } from '../../../controller/flow-manager.js';
+import { OwnershipConflictError } from '../../../controller/desired-state.js';
+import type { Controller } from '../../../controller/controller.js';
+import { silentLogger } from '../../../controller/log.js';
+import { flowKey, type FlowEntry, type FlowSpec } from '../../../controller/flow-entry.js';
+import { OFPRR, OFPFC, isBundleMsg, parseBundleAdd, ONFT_BUNDLE_ADD_MESSAGE, type OfpMessage } from '../../../controller/openflow/index.js';
+import type { FlowStats } from '../../../controller/openflow/multipart/flow.js';
+import { FakeConn } from './fake-conn.js';
+
+const DPID = 0xabn;
+
+function setup(conn: FakeConn | undefined = new FakeConn()): { fm: FlowManager; ctl: EventEmitter; conn: FakeConn } {
+  const ctl = Object.assign(new EventEmitter(), { log: silentLogger(), get: () => conn });
+  const fm = new FlowManager(ctl as unknown as Controller, { reconcileOnConnect: false });
+  fm.registerOwner('app', 1);
+  fm.registerOwner('other', 2);
+  return { fm, ctl, conn: conn! };
+}
+
+const spec = (priority: number, over: Partial<FlowSpec> = {}): FlowSpec =>
+  ({ priority, match: [{ field: 'in_port', value: 1 }], instructions: [{ type: 'applyActions', actions: [{ type: 'output', port: 2, maxLen: 0 }] }], ...over });
+
+function onSwitch(e: FlowEntry, durationSec: number, over: Partial<FlowStats> = {}): FlowStats {
+  return { ...e, durationSec, durationNsec: 0, packetCount: 0n, byteCount: 0n, ...over };
+}
+
+type FlowMod = Extract<OfpMessage, { type: 'flowMod' }>;
+/** The flow-mods sent, plain or inside bundle adds. */
+const flowMods = (conn: FakeConn): FlowMod[] => conn.sent
+  .map((m) => (isBundleMsg(m, ONFT_BUNDLE_ADD_MESSAGE) ? parseBundleAdd(m).message : m))
+  .filter((m): m is FlowMod => m.type === 'flowMod');
+
+describe('FlowManager.reconcile', () => {
+  it('reads flows, meters and groups, then sends only the difference', async () => {
+    const { fm, conn } = setup();
+    fm.setFlows(DPID, 'app', [spec(1), spec(2)]);
+    const [right] = fm.desiredFlows(DPID, 'app');
+    conn.tables.flowStatsRequest = [onSwitch(right!, 30), onSwitch(fm.entry('other', spec(9)), 5)];
+    const r = await fm.reconcile(DPID);
+    expect(r).toMatchObject({ added: 1, modified: 0, deleted: 1, unchanged: 1, expired: 0, failed: [] });
+    expect(conn.trace()).toEqual([
+      'flowStatsRequest', 'meterConfigStatsRequest', 'groupDescStatsRequest',
+      'mod:DEL_STRICT:9', 'barrier', 'mod:ADD:2', 'barrier',
+    ]);
+    const read = conn.sent[0] as Extract<OfpMessage, { type: 'flowStatsRequest' }>;
+    expect(read).toMatchObject({ tableId: 0xff, cookie: 0n, cookieMask: 0n });
+  });
+
+  it('an owner-scoped reconcile reads by cookie/mask and skips meters and groups', async () => {
+    const { fm, conn } = setup();
+    fm.setFlows(DPID, 'other', [spec(1, { cookie: (2n << 48n) | 5n })]);
+    const r = await fm.reconcile(DPID, { owner: 'other' });
+    expect(r).toMatchObject({ owner: 'other', added: 1 });
+    expect(r.meters).toBeUndefined();
+    expect(conn.sent[0]).toMatchObject({ type: 'flowStatsRequest', cookie: 2n << 48n, cookieMask: 0xffffn << 48n });
+    expect(conn.trace()).toEqual(['flowStatsRequest', 'mod:ADD:1', 'barrier']);
+  });
+
+  it('a missing flow is re-added with what is left of its hard timeout', async () => {
+    const { fm, conn } = setup();
+    fm.setFlows(DPID, 'app', [spec(1, { hardTimeout: 100 })]);
+    const [e] = fm.desiredFlows(DPID, 'app');
+    conn.tables.flowStatsRequest = [onSwitch(e!, 40)]; // installed 40 s ago
+    expect(await fm.reconcile(DPID)).toMatchObject({ unchanged: 1 });
+    conn.tables.flowStatsRequest = []; // the switch restarted and lost it
+    conn.sent = [];
+    expect(await fm.reconcile(DPID)).toMatchObject({ added: 1 });
+    const [add] = flowMods(conn);
+    expect(add!.hardTimeout).toBeGreaterThanOrEqual(59);
+    expect(add!.hardTimeout).toBeLessThanOrEqual(60);
+  });
+
+  it('a flow missing after its hard timeout ran out has expired: forgotten, not re-added', async () => {
+    const { fm, conn } = setup();
+    fm.setFlows(DPID, 'app', [spec(1, { hardTimeout: 30 }), spec(2)]);
+    const [e] = fm.desiredFlows(DPID, 'app').filter((f) => f.hardTimeout);
+    conn.tables.flowStatsRequest = [onSwitch(e!, 31)];
+    await fm.reconcile(DPID); // learns it has been on the switch for 31 s
+    conn.tables.flowStatsRequest = [];
+    const expired: FlowEntry[] = [];
+    fm.on('flowExpired', (_d, owner, entry) => { expect(owner).toBe('app'); expired.push(entry); });
+    conn.sent = [];
+    expect(await fm.reconcile(DPID)).toMatchObject({ added: 1, expired: 1 });
+    expect(flowMods(conn).map((m) => m.priority)).toEqual([2]);
+    expect(expired.map((x) => x.priority)).toEqual([1]);
+    expect(fm.desiredFlows(DPID, 'app').map((f) => f.priority)).toEqual([2]);
+  });
+
+  it('forgets a flow the switch reports timed out (flow-removed), but not one deleted', () => {
+    const { fm, ctl } = setup();
+    fm.setFlows(DPID, 'app', [spec(1), spec(2)]);
+    const [a, b] = fm.desiredFlows(DPID, 'app');
+    const removed = (e: FlowEntry, reason: number) => ctl.emit('flowRemoved', { dpid: DPID }, {
+      type: 'flowRemoved', xid: 0, cookie: e.cookie, priority: e.priority, reason, tableId: e.tableId, durationSec: 1, durationNsec: 0,
+      idleTimeout: 0, hardTimeout: 0, packetCount: 0n, byteCount: 0n, match: [...e.match],
+    });
+    removed(a!, OFPRR.DELETE);
+    removed(b!, OFPRR.IDLE_TIMEOUT);
+    expect(fm.desiredFlows(DPID, 'app').map((f) => f.priority)).toEqual([1]);
+    // A flow-removed for a different cookie (someone else's entry at that identity) changes nothing.
+    removed({ ...a!, cookie: a!.cookie + 1n }, OFPRR.HARD_TIMEOUT);
+    expect(fm.desiredFlows(DPID, 'app')).toHaveLength(1);
+  });
+
+  it('refused messages are reported, the rest applied', async () => {
+    const conn = new FakeConn((m) => (m.type === 'flowMod' && m.priority === 2 ? { errType: 5, code: 1 } : undefined));
+    const { fm } = setup(conn);
+    fm.setFlows(DPID, 'app', [spec(1), spec(2), spec(3)]);
+    const r = await fm.reconcile(DPID);
+    expect(r.added).toBe(3);
+    expect(r.failed).toEqual([{ what: expect.stringContaining('priority=2') as string, error: expect.stringMatching(/OFPFMFC_TABLE_FULL/) as string }]);
+  });
+});
+
+describe('FlowManager ownership and plumbing', () => {
+  it('owners: ids are unique, names resolve, cookies carry the id', () => {
+    const { fm } = setup();
+    expect(() => fm.registerOwner('third', 1)).toThrow(/already registered/);
+    expect(() => fm.registerOwner('app', 3)).toThrow(/already registered/);
+    expect(fm.registerOwner('app', 1)).toBe(1); // idempotent
+    expect(fm.cookie('other', 7n)).toBe((2n << 48n) | 7n);
+    expect(() => fm.setFlows(DPID, 'nobody', [])).toThrow(/unknown flow owner/);
+    expect(fm.entry('app', { match: [] }).cookie).toBe(1n << 48n);
+  });
+
+  it('apply refuses to touch another owner\'s entry', async () => {
+    const { fm } = setup();
+    fm.setFlows(DPID, 'app', [spec(1)]);
+    await expect(fm.apply(DPID, 'other', { add: [spec(1)] })).rejects.toBeInstanceOf(OwnershipConflictError);
+    await expect(fm.apply(DPID, 'other', { remove: [spec(1)] })).rejects.toBeInstanceOf(OwnershipConflictError);
+  });
+
+  it('apply without a connection rejects; updateFlows queues the change for the next reconcile', async () => {
+    const ctl = Object.assign(new EventEmitter(), { log: silentLogger(), get: () => undefined });
+    const fm = new FlowManager(ctl as unknown as Controller);
+    fm.registerOwner('app', 1);
+    await expect(fm.apply(DPID, 'app', { add: [spec(1)] })).rejects.toBeInstanceOf(SwitchNotConnectedError);
+    expect(fm.desiredFlows(DPID)).toEqual([]);
+    fm.updateFlows(DPID, 'app', { add: [spec(1), spec(2)] });
+    fm.updateFlows(DPID, 'app', { remove: [spec(1)] });
+    expect(fm.desiredFlows(DPID).map((e) => e.priority)).toEqual([2]);
+  });
+
+  it('removing an entry the manager does not know deletes only this owner\'s flow there', async () => {
+    const { fm, conn } = setup();
+    await fm.apply(DPID, 'app', { remove: [spec(4)] });
+    const [del] = flowMods(conn);
+    expect(del).toMatchObject({ command: OFPFC.DELETE_STRICT, cookie: 1n << 48n, cookieMask: 0xffffn << 48n });
+  });
+
+  it('operations on one switch run one at a time, in call order', async () => {
+    const { fm, conn } = setup();
+    fm.setFlows(DPID, 'app', [spec(1)]);
+    const order: string[] = [];
+    const a = fm.reconcile(DPID).then(() => order.push('reconcile'));
+    const b = fm.apply(DPID, 'app', { add: [spec(5)] }).then(() => order.push('apply'));
+    const c = fm.apply(DPID, 'app', { add: [spec(5, { tableId: 9, match: [] })] }).then(() => order.push('apply 2'));
+    await Promise.all([a, b, c]);
+    expect(order).toEqual(['reconcile', 'apply', 'apply 2']);
+    // The reconcile's read came before the apply's messages.
+    expect(conn.trace().indexOf('flowStatsRequest')).toBeLessThan(conn.trace().indexOf('open'));
+    expect(fm.desiredFlows(DPID, 'app').map((e) => flowKey(e)).length).toBe(3);
+  });
+});
+
+describe('FlowManager on connect', () => {
+  it('reconciles a switch that comes up, after `ready` (the apps\' state) is settled', async () => {
+    const conn = new FakeConn();
+    const ctl = Object.assign(new EventEmitter(), { log: silentLogger(), get: () => conn });
+    let release!: () => void;
+    const ready = new Promise<void>((r) => { release = r; });
+    const fm = new FlowManager(ctl as unknown as Controller, { ready });
+    fm.registerOwner('app', 1);
+    const done = new Promise((r) => fm.once('reconciled', r));
+    ctl.emit('switchUp', Object.assign(conn, { dpidText: 'ab' }));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(conn.sent).toEqual([]); // waiting for the apps
+    fm.setFlows(DPID, 'app', [spec(1)]);
+    release();
+    await done;
+    expect(conn.trace()).toContain('mod:ADD:1');
+    fm.close();
+    expect(ctl.listenerCount('switchUp')).toBe(0);
+  });
+});
