@@ -15,8 +15,8 @@ Runs the OpenFlow 1.3 controller. Logs are JSON lines on standard output.
   --tls-cert FILE         the controller's certificate (PEM)
   --tls-ca FILE           the CA certificate(s) that sign switch certificates (PEM)
   --api-port PORT       port of the REST API once it exists (default 8080; checked, not served yet)
-  --config FILE         the site configuration (checked for readability; not used until the DMZ
-                        application exists)
+  --config FILE         the site configuration (YAML; default: the embedded prototype site).
+                        SIGHUP reloads it, changing only the flows the change touches
   --data DIR            state directory (default ./data; created if missing)
   --log-level LEVEL     fatal, error, warn, info, debug, trace or silent
                         (default info, or the DMZGATE_LOG_LEVEL environment variable)

@@ -13,6 +13,9 @@ interface Pending {
   parts: OfpMessage[];
 }
 
+/** Multipart parts accepted for one request: ~64 KB each, so ~1 GB at most (a 100k-flow table takes ~200). */
+const MAX_REPLY_PARTS = 16384;
+
 /** How many sent messages are remembered so that an asynchronous OFPT_ERROR can name what caused it. */
 const RECENT = 1024;
 
@@ -46,6 +49,10 @@ export class RequestTable {
   }
 
   add(request: OfpMessage, timeoutMs = this.timeoutMs): Promise<OfpMessage[]> {
+    if (this.pending.has(request.xid)) {
+      // Two requests under one xid could not be told apart: a caller's bug, refused loudly.
+      return Promise.reject(new Error(`xid ${request.xid} is already outstanding on switch ${this.dpid()?.toString(16) ?? '?'}`));
+    }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(request.xid);
@@ -67,6 +74,12 @@ export class RequestTable {
     }
     p.parts.push(msg);
     const more = isMultipartReply(msg) && ((msg as { flags: number }).flags & OFPMPF_REPLY_MORE) !== 0;
+    if (more && p.parts.length > MAX_REPLY_PARTS) {
+      // A switch that never ends a multipart reply must not grow our memory without limit.
+      this.finish(msg.xid, p);
+      p.reject(new Error(`switch ${this.dpid()?.toString(16) ?? '?'} sent more than ${MAX_REPLY_PARTS} parts for xid ${msg.xid}`));
+      return true;
+    }
     if (more) {
       p.timer.refresh(); // a long multipart reply is progress, not a stall
       return true;

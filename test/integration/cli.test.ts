@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrivateOvs } from '../helpers/ovs.js';
+import { DEFAULT_SITE_YAML } from '../../apps/dmz/default-site.js';
 
 const run = promisify(execFile);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -113,11 +114,17 @@ describe('dmzgate controller (the command)', () => {
     }
     expect(help.stdout).toMatch(/--api-port.*REST API once it exists/);
 
+    const brokenConfig = () => {
+      const file = join(work, 'broken.yaml');
+      writeFileSync(file, DEFAULT_SITE_YAML.replace('role: wan-routed', 'role: wan-rooted'));
+      return file;
+    };
     const bad = (args: string[]) => spawnSync(process.execPath, [CLI, 'controller', ...args], { encoding: 'utf8', cwd: work });
     const cases: [string[], RegExp][] = [
       [['--openflow-port', 'x'], /--openflow-port: "x" is not a port number/],
       [['--api-port', '70000'], /--api-port: "70000" is not a port number/],
       [['--config', join(work, 'nope.json')], /--config: cannot read .*nope\.json/],
+      [['--config', brokenConfig()], /broken\.yaml:\d+:\d+ switches\[0\]\.ports\[0\]\.role: must be equal to one of the allowed values/],
       [['--tls-port', '6654'], /missing --tls-key, --tls-cert, --tls-ca/],
       [['--log-level', 'loud'], /--log-level: "loud" is not one of/],
       [['--frobnicate'], /Unknown option '--frobnicate'/],
@@ -133,8 +140,9 @@ describe('dmzgate controller (the command)', () => {
   });
 
   it('runs the controller: an OVS bridge connects (log and OVSDB agree), the data dir is created, SIGTERM exits 0', async () => {
-    const config = join(work, 'site.json');
-    writeFileSync(config, '{}\n');
+    // The embedded prototype site, with this test bridge's datapath id.
+    const config = join(work, 'site.yaml');
+    writeFileSync(config, DEFAULT_SITE_YAML.replace('dpid: "0000000000000001"', 'dpid: "0000000000000c11"'));
     const data = join(work, 'state', 'nested');
     const dz = new Running(['--openflow-port', '0', '--api-port', '18080', '--config', config, '--data', data, '--log-level', 'debug'], work);
     started.push(dz);
@@ -143,8 +151,7 @@ describe('dmzgate controller (the command)', () => {
     expect(port).toBeGreaterThan(0);
     expect(ready.tlsPort).toBeNull();
     expect(statSync(data).isDirectory()).toBe(true);
-    expect(dz.lines.find((l) => l.config === config)?.msg).toMatch(/not used yet/);
-    expect(dz.lines.some((l) => l.apiPort === 18080 && /REST API not served yet/.test(l.msg))).toBe(true);
+    expect(dz.lines.find((l) => l.config === config)).toMatchObject({ msg: 'dmzgate controller starting', site: 'prototype' });
     // No placeholder HTTP server: nothing listens on the API port.
     const { stdout: listening } = await run('ss', ['-tlnH', `( sport = :18080 )`]);
     expect(listening.trim()).toBe('');
@@ -153,6 +160,12 @@ describe('dmzgate controller (the command)', () => {
     const connected = await dz.line((l) => l.msg === 'switch connected' && l.dpid === '0000000000000c11', 'switch connected');
     expect(connected.ports).toBe(3); // c1, c2 and the bridge's LOCAL port
     await until('OVSDB is_connected', () => ovs.isConnected('br-cli'));
+    // The DMZ app's pipeline is installed on connect: the enterprise path and the fail-secure table miss.
+    const reconciled = await dz.line((l) => l.msg === 'reconciled switch' && l.dpid === '0000000000000c11', 'reconciled switch');
+    expect(reconciled.added).toBeGreaterThan(10);
+    const flows = await ovs.ofctl('dump-flows', 'br-cli');
+    expect(flows, flows).toMatch(/priority=20000,in_port=1 actions=output:3\n/); // WAN -> firewall outside leg
+    expect(flows).toMatch(/priority=0 actions=drop/);
 
     dz.signal('SIGTERM');
     const { code, signal } = await dz.exited;
