@@ -30,18 +30,12 @@ export interface FlowConn {
   on(event: 'switchError', listener: (e: SwitchError) => void): unknown;
   off(event: 'switchError', listener: (e: SwitchError) => void): unknown;
   isClosed(): boolean;
+  /** A fresh xid: a bundled message's must be known before it is encoded (EXT-230: inner xid = outer xid). */
+  allocXid(): number;
 }
 
-/**
- * A fresh xid from the connection's own allocator. A bundled message's xid must be known before it is encoded
- * (EXT-230: the inner message's xid equals the outer one's), and SwitchConnection has no public allocator yet;
- * its request table's is used, which skips the xids of outstanding requests.
- */
 export function allocXid(conn: FlowConn): number {
-  const c = conn as FlowConn & { allocXid?: () => number; requests?: { allocXid(): number } };
-  if (typeof c.allocXid === 'function') return c.allocXid();
-  if (c.requests && typeof c.requests.allocXid === 'function') return c.requests.allocXid();
-  throw new Error('connection has no xid allocator');
+  return conn.allocXid();
 }
 
 /** The xid of the request an OFPT_ERROR answers: the remembered request's, else the header in the error's data. */

@@ -84,6 +84,11 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
     return this.out.pos + this.socket.writableLength;
   }
 
+  /** A fresh xid (never 0, never an outstanding request's), for messages whose xid must be known before sending. */
+  allocXid(): number {
+    return this.requests.allocXid();
+  }
+
   get outstandingRequests(): number {
     return this.requests.size;
   }

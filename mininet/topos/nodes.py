@@ -130,13 +130,13 @@ class Firewall(LabNode):
 class DelayNode(Node):
     """The WAN without netem: runs delayline between interfaces a and b (a: the remote side, or the VLAN trunk
     with vlan=). delay_ab/delay_ba one-way ms, loss 1 in N per direction, rate Mbit/s, backlog bytes.
-    binary: path of the compiled delayline; logdir: where its output and stats go."""
+    binary: path of the compiled delayline; logdir: where its output and stats go; rt: its SCHED_FIFO priority."""
 
     def config(self, a=None, b=None, binary=None, logdir='/tmp', delay_ab=0.0, delay_ba=0.0, loss_ab=0, loss_ba=0,
-               rate=0, backlog=None, vlan=None, **params):
+               rate=0, backlog=None, vlan=None, rt=10, **params):
         r = super().config(**params)
         self.dl_args = dict(a=a, b=b, binary=binary, logdir=logdir, delay_ab=delay_ab, delay_ba=delay_ba,
-                            loss_ab=loss_ab, loss_ba=loss_ba, rate=rate, backlog=backlog, vlan=vlan)
+                            loss_ab=loss_ab, loss_ba=loss_ba, rate=rate, backlog=backlog, vlan=vlan, rt=rt)
         self.proc = None
         self.cmd('sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1')
         for intf in (a, b):
@@ -164,6 +164,8 @@ class DelayNode(Node):
             argv += ['--backlog', str(int(a['backlog']))]
         if a['vlan']:
             argv += ['--vlan', str(int(a['vlan']))]
+        if a['rt']:
+            argv += ['--rt', str(int(a['rt']))]  # SCHED_FIFO: the wire keeps time on a busy machine
         self.log = open(os.path.join(a['logdir'], '%s.log' % self.name), 'ab')
         self.proc = self.popen(argv, stdout=subprocess.PIPE, stderr=self.log)
         line = self.proc.stdout.readline().decode()  # "delayline ready ..." once both sockets are bound

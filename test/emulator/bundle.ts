@@ -13,27 +13,20 @@
 //     /* properties after the message */ };
 //
 // The emulator and tests use the builders below to speak it, since the codec carries experimenter bodies as bytes.
-import { OfpError, OFPET, OFPBRC, OFP_VERSION, ONF_EXPERIMENTER_ID, encode, Reader } from '../../controller/openflow/index.js';
+import {
+  OfpError, OFPET, OFPBRC, OFP_VERSION, ONF_EXPERIMENTER_ID, Reader, OFPBCT, OFPBF, OFPBFC, ONF_BUNDLE_ERROR_BASE,
+  ONFT_BUNDLE_CONTROL, ONFT_BUNDLE_ADD_MESSAGE, bundleControlMsg, bundleAddMsg as codecBundleAdd,
+} from '../../controller/openflow/index.js';
 import type { OfpMessage, MessageOf } from '../../controller/openflow/index.js';
 
-export const ONF_ET_BUNDLE_CONTROL = 2300;
-export const ONF_ET_BUNDLE_ADD_MESSAGE = 2301;
-
-/** enum ofp_bundle_ctrl_type */
-export const OFPBCT = {
-  OPEN_REQUEST: 0, OPEN_REPLY: 1, CLOSE_REQUEST: 2, CLOSE_REPLY: 3, COMMIT_REQUEST: 4, COMMIT_REPLY: 5,
-  DISCARD_REQUEST: 6, DISCARD_REPLY: 7,
-} as const;
-
-/** enum ofp_bundle_flags */
-export const OFPBF = { ATOMIC: 1, ORDERED: 2 } as const;
+// The wire constants and builders are the codec's (controller/openflow/onf-bundle.ts); this file adds what a
+// switch needs: Open vSwitch's checks of incoming bundle messages and its experimenter errors.
+export { OFPBCT, OFPBF };
+export const ONF_ET_BUNDLE_CONTROL = ONFT_BUNDLE_CONTROL;
+export const ONF_ET_BUNDLE_ADD_MESSAGE = ONFT_BUNDLE_ADD_MESSAGE;
 
 /** enum ofp_bundle_failed_code (OF1.4), as ONF experimenter error types for OpenFlow 1.3: 2300 + code. */
-export const ONFBFC = {
-  UNKNOWN: 2300, EPERM: 2301, BAD_ID: 2302, BUNDLE_EXIST: 2303, BUNDLE_CLOSED: 2304, OUT_OF_BUNDLES: 2305,
-  BAD_TYPE: 2306, BAD_FLAGS: 2307, MSG_BAD_LEN: 2308, MSG_BAD_XID: 2309, MSG_UNSUP: 2310, MSG_CONFLICT: 2311,
-  MSG_TOO_MANY: 2312, MSG_FAILED: 2313, TIMEOUT: 2314, BUNDLE_IN_PROGRESS: 2315,
-} as const;
+export const ONFBFC = Object.fromEntries(Object.entries(OFPBFC).map(([k, v]) => [k, ONF_BUNDLE_ERROR_BASE + v])) as { [K in keyof typeof OFPBFC]: number };
 
 /** An OFPET_EXPERIMENTER error: `code` is the experimenter's error type. */
 export class ExperimenterError extends OfpError {
@@ -75,21 +68,12 @@ export function parseBundleAdd(data: Buffer, outerXid: number): BundleAdd {
 // ---- builders, for the switch's replies and for controllers under test ----
 
 export function bundleCtrlMsg(xid: number, bundleId: number, ctrlType: number, flags = 0): MessageOf<'experimenter'> {
-  const data = Buffer.alloc(8);
-  data.writeUInt32BE(bundleId, 0);
-  data.writeUInt16BE(ctrlType, 4);
-  data.writeUInt16BE(flags, 6);
-  return { type: 'experimenter', xid, experimenter: ONF_EXPERIMENTER_ID, expType: ONF_ET_BUNDLE_CONTROL, data };
+  return bundleControlMsg(xid, bundleId, ctrlType, flags);
 }
 
 /** Wraps `inner` (its xid is set to `xid`, as the extension requires) into a bundle add message. */
 export function bundleAddMsg(xid: number, bundleId: number, inner: OfpMessage, flags = 0): MessageOf<'experimenter'> {
-  const bytes = encode({ ...inner, xid } as OfpMessage);
-  const data = Buffer.alloc(8 + bytes.length);
-  data.writeUInt32BE(bundleId, 0);
-  data.writeUInt16BE(flags, 6);
-  bytes.copy(data, 8);
-  return { type: 'experimenter', xid, experimenter: ONF_EXPERIMENTER_ID, expType: ONF_ET_BUNDLE_ADD_MESSAGE, data };
+  return codecBundleAdd(xid, bundleId, flags, inner);
 }
 
 /** A decoded bundle control message, or undefined if `msg` is not one. */

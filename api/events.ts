@@ -1,0 +1,251 @@
+// The event log and its WebSocket stream (`/api/v1/events`). Lease and block changes (from the DMZ app) and
+// switch up/down (from the controller) become events with consecutive ids, stored in the state file with the
+// change they describe, and are sent to subscribers only once that write has resolved: an id a client has seen
+// is never reused after a crash, so a client that reconnects with `?since=ID` (or `Last-Event-ID: ID`) gets
+// exactly the events after the last one it saw, as long as they are among the N the store keeps; if some are
+// gone it is told (`{"control":"gap"}`) and should re-read the lists.
+//
+// Authentication (a WebSocket handshake from a browser cannot carry an Authorization header), any one of:
+//   - `Authorization: Bearer TOKEN` (non-browser clients);
+//   - the subprotocols `dmzgate.v1, bearer.TOKEN` (the server selects `dmzgate.v1`; the token is never echoed);
+//   - `?token=TOKEN` (last resort: URLs end up in proxy logs).
+// A token sees the lease events of its own project (all projects with `admin`) if it can read transfers, the
+// block events if it has `blocks:write`, and switch events in any case. A stream ends (close code 4401) when its
+// token expires or is revoked.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, WebSocket } from 'ws';
+import type { Logger } from '../controller/log.js';
+import type { Controller } from '../controller/controller.js';
+import type { SwitchConnection } from '../controller/switch-connection.js';
+import type { DmzApp, DmzEvent } from '../apps/dmz/dmz-app.js';
+import { ApiError } from './errors.js';
+import { hasScope, isAdmin, verifyToken } from './tokens.js';
+import type { FailureLimiter } from './rate-limit.js';
+import type { Store, StoredEvent, TokenRecord } from './store.js';
+import { transferView, blockView } from './views.js';
+
+export const EVENTS_PATH = '/api/v1/events';
+export const WS_PROTOCOL = 'dmzgate.v1';
+/** A subscriber this far behind (bytes queued in its socket) is dropped rather than buffered without bound. */
+const MAX_BUFFERED = 4 * 1024 * 1024;
+
+interface Client { ws: WebSocket; token: TokenRecord }
+
+export interface EventHubOptions {
+  store: Store;
+  logger: Logger;
+  limiter: FailureLimiter;
+  /** A refused authentication (for the audit trail and metrics). */
+  onAuthFailure?: (client: string, e: ApiError) => void;
+  /** Decides whether an event is about a lease closed by an API request (audited there, not as `system`). */
+  onAppEvent?: (e: DmzEvent) => void;
+}
+
+export class EventHub {
+  private readonly clients = new Set<Client>();
+  private readonly wss: WebSocketServer;
+  private readonly log: Logger;
+  private readonly store: Store;
+  /** The highest event id sent to subscribers (every event up to it is durable). */
+  private sent: number;
+  private readonly sweep: NodeJS.Timeout;
+
+  constructor(private readonly opts: EventHubOptions) {
+    this.store = opts.store;
+    this.log = opts.logger;
+    this.sent = this.store.lastEventId;
+    this.wss = new WebSocketServer({
+      noServer: true, maxPayload: 4096, clientTracking: false,
+      handleProtocols: (protocols) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
+    });
+    // Tokens expire and get revoked while their streams are open.
+    this.sweep = setInterval(() => { for (const c of this.clients) this.stillValid(c); }, 5000);
+    this.sweep.unref();
+  }
+
+  get subscribers(): number {
+    return this.clients.size;
+  }
+
+  /** Follows the app's and the controller's events, persisting the state they change. */
+  attach(app: DmzApp, controller: Controller, switchName: (dpid: bigint) => string | undefined): () => void {
+    const onEvent = (e: DmzEvent): void => {
+      if ('lease' in e) {
+        this.store.putLease(e.lease);
+        this.publish(e.type, { transfer: transferView(e.lease) }, e.lease.project);
+      } else {
+        this.store.putBlock(e.block);
+        this.publish(e.type, { block: blockView(e.block) });
+      }
+      this.opts.onAppEvent?.(e);
+    };
+    const onCounters = (leases: unknown[]): void => {
+      for (const l of leases as Parameters<Store['putLease']>[0][]) this.store.putLease(l);
+      if (leases.length) this.store.commitSoon();
+    };
+    const sw = (conn: SwitchConnection, reason?: string) => ({
+      switch: { dpid: conn.dpidText, ...(conn.dpid !== undefined && switchName(conn.dpid) ? { name: switchName(conn.dpid)! } : {}), ...(reason ? { reason } : {}) },
+    });
+    const onUp = (conn: SwitchConnection): void => void this.publish('switch.up', sw(conn));
+    const onDown = (conn: SwitchConnection, reason: string): void => void this.publish('switch.down', sw(conn, reason));
+    app.on('event', onEvent);
+    app.on('counters', onCounters);
+    controller.on('switchUp', onUp);
+    controller.on('switchDown', onDown);
+    return () => {
+      app.off('event', onEvent);
+      app.off('counters', onCounters);
+      controller.off('switchUp', onUp);
+      controller.off('switchDown', onDown);
+    };
+  }
+
+  /** Records an event; it is sent once the write holding it resolved. */
+  publish(type: StoredEvent['type'], data: Record<string, unknown>, project?: string): StoredEvent {
+    const ev = this.store.addEvent(type, data, project);
+    this.store.commit().then(() => this.sendUpTo(ev.id), (e: Error) => this.log.error({ err: e.message, event: ev.id }, 'event not persisted; it goes out with the next successful write'));
+    return ev;
+  }
+
+  private sendUpTo(id: number): void {
+    if (id <= this.sent) return;
+    const evs = this.store.eventsSince(this.sent).filter((e) => e.id <= id);
+    this.sent = id;
+    for (const e of evs) {
+      const text = JSON.stringify(wire(e));
+      for (const c of this.clients) if (this.visible(c.token, e) && this.stillValid(c)) this.deliver(c, text);
+    }
+  }
+
+  private deliver(c: Client, text: string): void {
+    if (c.ws.bufferedAmount > MAX_BUFFERED) {
+      c.ws.close(4008, 'too far behind; reconnect with since=');
+      this.clients.delete(c);
+      return;
+    }
+    c.ws.send(text);
+  }
+
+  private visible(t: TokenRecord, e: StoredEvent): boolean {
+    if (e.type.startsWith('lease.')) return hasScope(t, 'transfers:read') && (isAdmin(t) || t.project === e.project);
+    if (e.type.startsWith('block.')) return hasScope(t, 'blocks:write');
+    return true;
+  }
+
+  private stillValid(c: Client): boolean {
+    const err = this.tokenProblem(c.token.id);
+    if (!err) return true;
+    c.ws.close(4401, err.code);
+    this.clients.delete(c);
+    return false;
+  }
+
+  private tokenProblem(id: number): ApiError | undefined {
+    const t = this.store.token(id);
+    if (!t) return new ApiError('DMZ_TOKEN_INVALID');
+    if (t.revokedAt !== undefined) return new ApiError('DMZ_TOKEN_REVOKED');
+    if (t.expiresAt !== undefined && t.expiresAt <= Date.now()) return new ApiError('DMZ_TOKEN_EXPIRED');
+    return undefined;
+  }
+
+  /** The HTTP server's 'upgrade' handler. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname !== EVENTS_PATH) {
+      refuse(socket, new ApiError('DMZ_ROUTE_NOT_FOUND'));
+      return;
+    }
+    const client = req.socket.remoteAddress ?? 'unknown';
+    const wait = this.opts.limiter.retryAfter(client);
+    if (wait > 0) {
+      refuse(socket, new ApiError('DMZ_AUTH_RATE_LIMITED').withHeader('Retry-After', String(wait)));
+      return;
+    }
+    const text = bearerOf(req, url);
+    if (!text) {
+      refuse(socket, new ApiError('DMZ_TOKEN_MISSING'));
+      return;
+    }
+    const token = verifyToken(this.store, text);
+    if (token instanceof ApiError) {
+      this.opts.limiter.fail(client);
+      this.opts.onAuthFailure?.(client, token);
+      refuse(socket, token);
+      return;
+    }
+    let since: number | undefined;
+    for (const [k, v] of url.searchParams) {
+      if (k === 'since') since = parseId(v);
+      else if (k !== 'token') since = NaN;
+      if (Number.isNaN(since)) {
+        refuse(socket, new ApiError('DMZ_INVALID_FIELD', `bad query parameter ${k}`, { details: [{ path: `/${k}`, message: 'since must be a non-negative integer; the only parameters are since and token' }] }));
+        return;
+      }
+    }
+    const last = req.headers['last-event-id'];
+    if (since === undefined && typeof last === 'string') since = parseId(last);
+    if (Number.isNaN(since)) {
+      refuse(socket, new ApiError('DMZ_INVALID_FIELD', 'Last-Event-ID must be a non-negative integer'));
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.subscribe(ws, token, since));
+  }
+
+  private subscribe(ws: WebSocket, token: TokenRecord, since: number | undefined): void {
+    const c: Client = { ws, token };
+    ws.on('error', () => this.clients.delete(c));
+    ws.on('close', () => this.clients.delete(c));
+    ws.on('message', () => undefined); // nothing to say to us; pings are answered by ws itself
+    ws.send(JSON.stringify({ control: 'hello', last_event_id: this.sent }));
+    if (since !== undefined) {
+      const oldest = this.store.oldestEventId;
+      if (since < this.sent && (oldest === undefined || since + 1 < oldest)) {
+        ws.send(JSON.stringify({ control: 'gap', since, oldest: oldest ?? this.sent + 1 }));
+      }
+      // Replay and subscription happen in the same turn: nothing can be sent in between.
+      for (const e of this.store.eventsSince(since)) {
+        if (e.id > this.sent) break;
+        if (this.visible(token, e)) ws.send(JSON.stringify(wire(e)));
+      }
+    }
+    this.clients.add(c);
+  }
+
+  close(): void {
+    clearInterval(this.sweep);
+    for (const c of this.clients) c.ws.close(1001, 'server shutting down');
+    this.clients.clear();
+  }
+}
+
+function wire(e: StoredEvent): Record<string, unknown> {
+  return { id: e.id, at: new Date(e.at).toISOString(), type: e.type, ...e.data };
+}
+
+function parseId(v: string): number {
+  return /^\d{1,15}$/.test(v) ? Number(v) : NaN;
+}
+
+function bearerOf(req: IncomingMessage, url: URL): string | undefined {
+  const h = req.headers.authorization;
+  if (h) return /^Bearer\s+(\S+)$/i.exec(h)?.[1] ?? h; // a malformed header fails verification: DMZ_TOKEN_INVALID
+  const protos = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
+  const p = protos.find((s) => s.startsWith('bearer.'));
+  if (p) return p.slice('bearer.'.length);
+  return url.searchParams.get('token') ?? undefined;
+}
+
+/** Answers a refused upgrade with the API's error body, then closes. */
+function refuse(socket: Duplex, e: ApiError): void {
+  const body = JSON.stringify(e.body());
+  const extra = Object.entries(e.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${e.status} ${statusText(e.status)}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`);
+  }
+  socket.destroy();
+}
+
+function statusText(s: number): string {
+  return ({ 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 429: 'Too Many Requests' } as Record<number, string>)[s] ?? 'Error';
+}

@@ -1,0 +1,58 @@
+// Live counters of a lease for GET /api/v1/transfers/{id}: the lease's flows are read from the switch for the
+// request (at most once per `minIntervalMs` per lease, and one read at a time, so a dashboard refreshing fast
+// cannot flood a switch with flow-stats requests), and the rate is the byte delta between the last two reads
+// (this one and the previous one, whether a request's or the app's periodic poll) over the time between them.
+import type { DmzApp } from '../apps/dmz/dmz-app.js';
+import type { LeaseRecord } from '../apps/dmz/lease-book.js';
+import type { RateView } from './views.js';
+
+interface Sample { at: number; bytesIn: number; bytesOut: number }
+
+export class LiveCounters {
+  private readonly samples = new Map<number, [Sample | undefined, Sample]>();
+  private readonly inflight = new Map<number, Promise<void>>();
+  private readonly onCounters = (leases: LeaseRecord[]): void => {
+    const at = this.now();
+    for (const l of leases) {
+      if (l.state !== 'active') {
+        this.samples.delete(l.id);
+        continue;
+      }
+      const prev = this.samples.get(l.id)?.[1];
+      this.samples.set(l.id, [prev, { at, bytesIn: l.counters.bytesIn, bytesOut: l.counters.bytesOut }]);
+    }
+  };
+
+  constructor(private readonly app: DmzApp, private readonly minIntervalMs = 250, private readonly now: () => number = Date.now) {
+    app.on('counters', this.onCounters);
+  }
+
+  detach(): void {
+    this.app.off('counters', this.onCounters);
+  }
+
+  /** Reads the lease's counters from its switch unless a read is under way or just happened. */
+  refresh(rec: LeaseRecord): Promise<void> {
+    const running = this.inflight.get(rec.id);
+    if (running) return running;
+    const last = this.samples.get(rec.id)?.[1];
+    if (last && this.now() - last.at < this.minIntervalMs) return Promise.resolve();
+    const p = this.app.pollCounters([rec]).finally(() => this.inflight.delete(rec.id));
+    this.inflight.set(rec.id, p);
+    return p;
+  }
+
+  rate(id: number): RateView | undefined {
+    const s = this.samples.get(id);
+    if (!s) return undefined;
+    const [prev, cur] = s;
+    const view: RateView = { sampled_at: new Date(cur.at).toISOString(), interval_seconds: null, bps_in: null, bps_out: null };
+    if (!prev || cur.at <= prev.at) return view;
+    const secs = (cur.at - prev.at) / 1000;
+    view.interval_seconds = secs;
+    const bps = (a: number, b: number): number | null => (b >= a ? ((b - a) * 8) / secs : null);
+    view.bps_in = bps(prev.bytesIn, cur.bytesIn);
+    view.bps_out = bps(prev.bytesOut, cur.bytesOut);
+    return view;
+  }
+}

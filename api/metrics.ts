@@ -1,0 +1,113 @@
+// Prometheus metrics (prom-client), on a registry of our own (not the global one) so that several API instances
+// can live in one process (tests). Gauges that mirror state are computed at scrape time; nothing is polled from
+// the switches for a scrape: flows per switch are the flow manager's desired counts (what the controller keeps
+// the switch holding; /api/v1/switches also asks the switch itself).
+import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
+import type { Controller } from '../controller/controller.js';
+import type { FlowManager } from '../controller/flow-manager.js';
+import { dpidText } from '../controller/errors.js';
+import { errorTypeName, errorCodeName } from '../controller/openflow/index.js';
+import type { DmzApp } from '../apps/dmz/dmz-app.js';
+import { OWNER, ownerOfCookie } from '../apps/dmz/pipeline.js';
+import { OWNER_NAMES } from '../apps/dmz/dmz-app.js';
+import type { Store } from './store.js';
+
+export const OWNER_LABEL: Record<number, string> = {
+  [OWNER.PIPELINE]: OWNER_NAMES.pipeline, [OWNER.LEASES]: OWNER_NAMES.leases, [OWNER.BLOCKS]: OWNER_NAMES.blocks,
+};
+
+export const ownerLabel = (cookie: bigint): string => OWNER_LABEL[ownerOfCookie(cookie)] ?? `owner-0x${ownerOfCookie(cookie).toString(16)}`;
+
+export interface Metrics {
+  registry: Registry;
+  httpDuration: Histogram<'method' | 'route' | 'status'>;
+  authFailures: Counter<'code'>;
+  /** Stops following the controller and store. */
+  detach(): void;
+}
+
+export function createMetrics(deps: { app: DmzApp; controller: Controller; flows: FlowManager; store: Store }): Metrics {
+  const { app, controller, flows, store } = deps;
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'dmzgate_' });
+
+  new Gauge({
+    name: 'dmzgate_switches_connected', help: 'Switches connected (OpenFlow handshake done)', registers: [registry],
+    collect() { this.set(controller.switches().length); },
+  });
+  new Gauge({
+    name: 'dmzgate_leases_active', help: 'Active transfer leases, by project', labelNames: ['project'], registers: [registry],
+    collect() {
+      this.reset();
+      const by = new Map<string, number>();
+      for (const l of app.book.active()) by.set(l.project, (by.get(l.project) ?? 0) + 1);
+      for (const [project, n] of by) this.set({ project }, n);
+    },
+  });
+  new Gauge({
+    name: 'dmzgate_blocks_active', help: 'Active blocks', registers: [registry],
+    collect() { this.set(app.book.activeBlocks().length); },
+  });
+  new Gauge({
+    name: 'dmzgate_flows', help: 'Flows the flow manager keeps on each site switch (desired state), by owner', labelNames: ['dpid', 'owner'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const sw of app.site.switches) {
+        const by = new Map<string, number>();
+        for (const f of flows.desiredFlows(sw.dpid)) by.set(ownerLabel(f.cookie), (by.get(ownerLabel(f.cookie)) ?? 0) + 1);
+        for (const [owner, n] of by) this.set({ dpid: dpidText(sw.dpid), owner }, n);
+      }
+    },
+  });
+  new Gauge({
+    name: 'dmzgate_lease_bytes', help: 'Bytes counted by an active lease\'s flows (last poll), by direction (in: WAN to DTN)', labelNames: ['lease', 'project', 'direction'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const l of app.book.active()) {
+        this.set({ lease: String(l.id), project: l.project, direction: 'in' }, l.counters.bytesIn);
+        this.set({ lease: String(l.id), project: l.project, direction: 'out' }, l.counters.bytesOut);
+      }
+    },
+  });
+  new Gauge({
+    name: 'dmzgate_events_last_id', help: 'Id of the last event recorded', registers: [registry],
+    collect() { this.set(store.lastEventId); },
+  });
+
+  const ofErrors = new Counter({
+    name: 'dmzgate_openflow_errors_total', labelNames: ['dpid', 'type', 'code'], registers: [registry],
+    help: 'OFPT_ERROR messages from switches that answer no request of their own (refused flow-mods, bundle adds, ...)',
+  });
+  const onSwitchError = (_conn: unknown, e: { dpid: bigint | undefined; errType: number; code: number }): void => {
+    ofErrors.inc({ dpid: dpidText(e.dpid), type: errorTypeName(e.errType), code: errorCodeName(e.errType, e.code) });
+  };
+  controller.on('switchError', onSwitchError);
+
+  const httpDuration = new Histogram({
+    name: 'dmzgate_api_request_duration_seconds', help: 'API request latency, by route and status', labelNames: ['method', 'route', 'status'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry],
+  });
+  const authFailures = new Counter({ name: 'dmzgate_api_auth_failures_total', help: 'Refused authentications, by code', labelNames: ['code'], registers: [registry] });
+  const storeWrites = new Histogram({
+    name: 'dmzgate_store_write_seconds', help: 'State file writes (each holds every change made while the previous one was under way)',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry],
+  });
+  const storeBytes = new Gauge({ name: 'dmzgate_store_bytes', help: 'Size of the state file at its last write', registers: [registry] });
+  const storeErrors = new Counter({ name: 'dmzgate_store_write_errors_total', help: 'Failed state file writes', registers: [registry] });
+  const onWrite = (ms: number, bytes: number): void => {
+    storeWrites.observe(ms / 1000);
+    storeBytes.set(bytes);
+  };
+  const onWriteError = (): void => storeErrors.inc();
+  store.on('write', onWrite);
+  store.on('writeError', onWriteError);
+
+  return {
+    registry, httpDuration, authFailures,
+    detach() {
+      controller.off('switchError', onSwitchError);
+      store.off('write', onWrite);
+      store.off('writeError', onWriteError);
+    },
+  };
+}

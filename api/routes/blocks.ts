@@ -1,0 +1,96 @@
+// /api/v1/blocks: an operator's or an IDS's drop (or quarantine) of an address or prefix, on every site switch,
+// at the highest priority (it wins over any transfer), until removed or until its end.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { BlockRecord } from '../../apps/dmz/lease-book.js';
+import { ApiError, toApiError } from '../errors.js';
+import { checkBlock } from '../tokens.js';
+import { CREATE_BLOCK_BODY, ID_PARAMS, LIST_BLOCKS_QUERY, errorResponses } from '../schemas.js';
+import { blockView } from '../views.js';
+import { field, prefixField, rangesField, tokenOf, type ApiContext } from '../context.js';
+import { endFrom, persist } from './transfers.js';
+
+interface CreateBody { prefix: string; protocol?: 'tcp' | 'udp'; ports?: string[]; duration?: number; end?: string; reason: string }
+
+const TAG = ['blocks'];
+const AUTH = [{ bearer: [] }];
+
+export function blockRoutes(r: FastifyInstance, ctx: ApiContext): void {
+  const { app, store } = ctx;
+
+  const refused = async (req: FastifyRequest, action: string, e: unknown, block?: number): Promise<never> => {
+    const err = toApiError(e, 'DMZ_BLOCK_NOT_FOUND');
+    if (err.code === 'DMZ_INTERNAL') ctx.log.error({ err: e, reqId: req.id }, `${action} failed`);
+    ctx.audit(req, { action, decision: 'refused', code: err.code, reason: err.message, ...(block !== undefined ? { block } : {}) });
+    await store.commit().catch(() => undefined);
+    throw err;
+  };
+
+  r.post('/api/v1/blocks', {
+    config: { scope: ['blocks:write'] },
+    schema: {
+      tags: TAG, security: AUTH, summary: 'Block an address or prefix',
+      description: 'Drops the prefix as source and as destination on every site switch (optionally one protocol and some ports), until removed or until `duration`/`end`. A non-admin token may only block prefixes inside its `remotes`. Answers once connected switches hold the drop flows.',
+      body: CREATE_BLOCK_BODY,
+      response: { 201: { $ref: 'Block#' }, ...errorResponses(400, 401, 403, 413, 415, 429, 500, 502, 503, 504) },
+    },
+  }, async (req, reply) => {
+    const b = req.body as CreateBody;
+    let rec: BlockRecord;
+    try {
+      const prefix = prefixField(b.prefix, '/prefix');
+      if (b.ports && !b.protocol) throw field('/ports', 'ports need a protocol');
+      const ports = b.ports ? rangesField(b.ports, '/ports') : undefined;
+      const now = Date.now();
+      const end = endFrom(b, now, false);
+      if (end !== undefined && end <= now) throw new ApiError('DMZ_END_IN_PAST', 'the block\'s end is not in the future');
+      checkBlock(tokenOf(req), prefix);
+      rec = await app.addBlock({
+        prefix: prefix.text, reason: b.reason, ...(b.protocol ? { protocol: b.protocol } : {}), ...(ports ? { ports } : {}), ...(end !== undefined ? { end } : {}),
+      });
+    } catch (e) {
+      return refused(req, 'block.create', e);
+    }
+    ctx.audit(req, { action: 'block.create', decision: 'granted', block: rec.id, reason: rec.reason, details: { prefix: rec.prefix } });
+    await persist(ctx);
+    return reply.code(201).send(blockView(rec));
+  });
+
+  r.get('/api/v1/blocks', {
+    config: { scope: ['blocks:write'] },
+    schema: {
+      tags: TAG, security: AUTH, summary: 'List blocks', description: 'Newest first.',
+      querystring: LIST_BLOCKS_QUERY,
+      response: {
+        200: { type: 'object', additionalProperties: false, required: ['blocks', 'total'], properties: { blocks: { type: 'array', items: { $ref: 'Block#' } }, total: { type: 'integer' } } },
+        ...errorResponses(400, 401, 403, 429),
+      },
+    },
+  }, async (req) => {
+    const q = req.query as { state?: string; limit: number; offset: number };
+    const all = [...app.book.blocks.values()].filter((b) => q.state === undefined || b.state === q.state).sort((a, b) => b.id - a.id);
+    return { blocks: all.slice(q.offset, q.offset + q.limit).map(blockView), total: all.length };
+  });
+
+  r.delete('/api/v1/blocks/:id', {
+    config: { scope: ['blocks:write'] },
+    schema: {
+      tags: TAG, security: AUTH, summary: 'Remove a block', description: 'Answers once the drop flows are gone from the connected switches.',
+      params: ID_PARAMS,
+      response: { 200: { $ref: 'Block#' }, ...errorResponses(400, 401, 403, 404, 429, 502, 503, 504) },
+    },
+  }, async (req) => {
+    const id = (req.params as { id: number }).id;
+    let rec: BlockRecord;
+    try {
+      const existing = app.book.blocks.get(id);
+      if (!existing || existing.state !== 'active') throw new ApiError('DMZ_BLOCK_NOT_FOUND', `no active block ${id}`);
+      checkBlock(tokenOf(req), prefixField(existing.prefix, '/prefix'));
+      rec = await app.removeBlock(id);
+    } catch (e) {
+      return refused(req, 'block.remove', e, id);
+    }
+    ctx.audit(req, { action: 'block.remove', decision: 'done', block: id });
+    await persist(ctx);
+    return blockView(rec);
+  });
+}

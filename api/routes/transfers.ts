@@ -1,0 +1,210 @@
+// /api/v1/transfers: ask for a bypass (a lease), list and read them with live counters, extend, release.
+// A transfer is granted (201) only once the switch has confirmed its flows (the DMZ app resolves after the
+// bundle commit or barrier) and the lease is in the state file.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ANY_PORT, type PathName } from '../../apps/dmz/model.js';
+import type { LeaseRecord } from '../../apps/dmz/lease-book.js';
+import { ApiError, toApiError } from '../errors.js';
+import { checkExtension, checkTransfer, isAdmin, requireProject } from '../tokens.js';
+import { CREATE_TRANSFER_BODY, PATCH_TRANSFER_BODY, ID_PARAMS, LIST_TRANSFERS_QUERY, errorResponses } from '../schemas.js';
+import { transferView } from '../views.js';
+import { field, prefixField, rangesField, timeField, tokenOf, type ApiContext } from '../context.js';
+
+interface CreateBody {
+  dtn: string; remote: string; protocol: 'tcp' | 'udp'; local_ports: string[]; remote_ports?: string[]; path: string;
+  duration?: number; end?: string; rate_mbps?: number;
+}
+interface PatchBody { duration?: number; end?: string }
+interface ListQuery { state?: string; project?: string; limit: number; offset: number }
+
+const TAG = ['transfers'];
+const AUTH = [{ bearer: [] }];
+
+/** The new end a body asks for: exactly one of duration (seconds from now) and end. */
+export function endFrom(body: { duration?: number; end?: string }, now: number, required: boolean): number | undefined {
+  if (body.duration !== undefined && body.end !== undefined) throw field('/end', 'give duration or end, not both');
+  if (body.duration !== undefined) return now + body.duration * 1000;
+  if (body.end !== undefined) return timeField(body.end, '/end');
+  if (required) throw field('/duration', 'duration or end is required');
+  return undefined;
+}
+
+export function transferRoutes(r: FastifyInstance, ctx: ApiContext): void {
+  const { app, store } = ctx;
+
+  /** Audits and persists a refusal, then rethrows it as the API error it is. */
+  const refused = async (req: FastifyRequest, action: string, e: unknown, transfer?: number): Promise<never> => {
+    const err = toApiError(e);
+    if (err.code === 'DMZ_INTERNAL') ctx.log.error({ err: e, reqId: req.id }, `${action} failed`);
+    ctx.audit(req, {
+      action, decision: 'refused', code: err.code, reason: err.message, ...(transfer !== undefined ? { transfer } : {}),
+      ...(err.extra.switch_error ? { details: { switch_error: err.extra.switch_error } } : {}),
+    });
+    await store.commit().catch(() => undefined);
+    throw err;
+  };
+
+  /** The lease a path names, if the token may see it. */
+  const leaseFor = (req: FastifyRequest, id: number): LeaseRecord => {
+    const rec = app.lease(id);
+    if (!rec) throw new ApiError('DMZ_TRANSFER_NOT_FOUND', `no transfer ${id}`);
+    requireProject(tokenOf(req), rec.project);
+    return rec;
+  };
+
+  r.post('/api/v1/transfers', {
+    config: { scope: ['transfers:write'] },
+    schema: {
+      tags: TAG, security: AUTH, summary: 'Ask for a transfer bypass',
+      description: 'Checks the token\'s constraints (403 naming the constraint), the site policy (422), overlaps (409), then installs the flows atomically on the DTN\'s switch and answers 201 once the switch confirmed them (503 if the switch is not connected, 502 with the switch\'s OpenFlow error if it refused; nothing is left half-installed).',
+      body: CREATE_TRANSFER_BODY,
+      response: { 201: { $ref: 'Transfer#' }, ...errorResponses(400, 401, 403, 409, 413, 415, 422, 429, 500, 502, 503, 504) },
+    },
+  }, async (req, reply) => {
+    const t = tokenOf(req);
+    const b = req.body as CreateBody;
+    const now = Date.now();
+    let leaseReq;
+    try {
+      const remote = prefixField(b.remote, '/remote');
+      const localPorts = rangesField(b.local_ports, '/local_ports');
+      const remotePorts = b.remote_ports ? rangesField(b.remote_ports, '/remote_ports') : [ANY_PORT];
+      const end = endFrom(b, now, true)!;
+      const durationSeconds = Math.ceil((end - now) / 1000);
+      if (durationSeconds < 1) throw new ApiError('DMZ_END_IN_PAST', `end ${new Date(end).toISOString()} is not in the future`);
+      // A token with a rate cap gives every transfer a rate: its cap unless the request asks for less.
+      const rateMbps = b.rate_mbps ?? t.maxRateMbps;
+      checkTransfer(t, { dtn: b.dtn, remote, localPorts, path: b.path, durationSeconds, ...(rateMbps !== undefined ? { rateMbps } : {}) });
+      leaseReq = {
+        project: t.project, dtn: b.dtn, remote: remote.text, protocol: b.protocol, localPorts, remotePorts,
+        path: b.path as PathName, durationSeconds, ...(rateMbps !== undefined ? { rateMbps } : {}),
+      };
+    } catch (e) {
+      return refused(req, 'transfer.create', e);
+    }
+    let rec: LeaseRecord;
+    try {
+      rec = await app.requestLease(leaseReq);
+    } catch (e) {
+      return refused(req, 'transfer.create', e);
+    }
+    ctx.audit(req, { action: 'transfer.create', decision: 'granted', transfer: rec.id, details: { dtn: rec.dtn, remote: rec.remote, path: rec.path, end: new Date(rec.end).toISOString() } });
+    await persistOrRevoke(ctx, rec);
+    return reply.code(201).send(transferView(rec));
+  });
+
+  r.get('/api/v1/transfers', {
+    config: { scope: ['transfers:read'] },
+    schema: {
+      tags: TAG, security: AUTH, summary: 'List transfers',
+      description: 'Newest first. A token sees its own project\'s transfers; an admin token sees every project\'s (or one, with `project`).',
+      querystring: LIST_TRANSFERS_QUERY,
+      response: {
+        200: { type: 'object', additionalProperties: false, required: ['transfers', 'total'], properties: { transfers: { type: 'array', items: { $ref: 'Transfer#' } }, total: { type: 'integer' } } },
+        ...errorResponses(400, 401, 403, 429),
+      },
+    },
+  }, async (req) => {
+    const t = tokenOf(req);
+    const q = req.query as ListQuery;
+    if (q.project !== undefined) requireProject(t, q.project);
+    const project = q.project ?? (isAdmin(t) ? undefined : t.project);
+    const all = [...app.book.leases.values()]
+      .filter((l) => (project === undefined || l.project === project) && (q.state === undefined || l.state === q.state))
+      .sort((a, b) => b.id - a.id);
+    return { transfers: all.slice(q.offset, q.offset + q.limit).map(transferView), total: all.length };
+  });
+
+  r.get('/api/v1/transfers/:id', {
+    config: { scope: ['transfers:read'] },
+    schema: {
+      tags: TAG, security: AUTH, summary: 'One transfer, with live counters',
+      description: 'For an active transfer the counters are read from the switch for this request (at most every 250 ms per transfer); `rate` is the byte delta since the previous read over the time between the reads.',
+      params: ID_PARAMS,
+      response: { 200: { $ref: 'Transfer#' }, ...errorResponses(400, 401, 403, 404, 429) },
+    },
+  }, async (req) => {
+    const rec = leaseFor(req, (req.params as { id: number }).id);
+    if (rec.state !== 'active') return transferView(rec);
+    await ctx.live.refresh(rec).catch((e: Error) => ctx.log.warn({ lease: rec.id, err: e.message }, 'counter read failed; answering with the last counters'));
+    const rate = ctx.live.rate(rec.id);
+    return rate ? { ...transferView(rec), rate } : transferView(rec);
+  });
+
+  r.patch('/api/v1/transfers/:id', {
+    config: { scope: ['transfers:write'] },
+    schema: {
+      tags: TAG, security: AUTH, summary: 'Move a transfer\'s end',
+      description: 'The whole transfer, from its start to the new end, must fit the token\'s maxDurationSeconds (403 `duration`), and the new end the site\'s max-lease from now (422). The switch-side hard timeouts are re-armed without a gap.',
+      params: ID_PARAMS, body: PATCH_TRANSFER_BODY,
+      response: { 200: { $ref: 'Transfer#' }, ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422, 429, 502, 503, 504) },
+    },
+  }, async (req) => {
+    const id = (req.params as { id: number }).id;
+    let end: number;
+    let rec: LeaseRecord;
+    try {
+      rec = leaseFor(req, id);
+      if (rec.state !== 'active') throw new ApiError('DMZ_TRANSFER_NOT_ACTIVE', `transfer ${id} is ${rec.state}`);
+      end = endFrom(req.body as PatchBody, Date.now(), true)!;
+      checkExtension(tokenOf(req), rec, end);
+      rec = await app.extendLease(id, end);
+    } catch (e) {
+      return refused(req, 'transfer.extend', e, id);
+    }
+    ctx.audit(req, { action: 'transfer.extend', decision: 'granted', transfer: id, details: { end: new Date(rec.end).toISOString() } });
+    await persist(ctx);
+    return transferView(rec);
+  });
+
+  r.delete('/api/v1/transfers/:id', {
+    config: { scope: ['transfers:write'] },
+    schema: {
+      tags: TAG, security: AUTH, summary: 'Release a transfer',
+      description: 'Answers once the flows are gone from the switch, with the final counters. An admin ending another project\'s transfer revokes it.',
+      params: ID_PARAMS,
+      response: { 200: { $ref: 'Transfer#' }, ...errorResponses(400, 401, 403, 404, 409, 429, 502, 503, 504) },
+    },
+  }, async (req) => {
+    const id = (req.params as { id: number }).id;
+    const t = tokenOf(req);
+    let rec: LeaseRecord;
+    try {
+      rec = leaseFor(req, id);
+      if (rec.state !== 'active') throw new ApiError('DMZ_TRANSFER_NOT_ACTIVE', `transfer ${id} is already ${rec.state}`);
+      const own = rec.project === t.project;
+      ctx.closing.add(id);
+      try {
+        rec = await app.releaseLease(id, own ? 'released' : 'revoked', own ? `released by token ${t.id}` : `revoked by admin token ${t.id}`);
+      } finally {
+        ctx.closing.delete(id);
+      }
+    } catch (e) {
+      return refused(req, 'transfer.release', e, id);
+    }
+    ctx.audit(req, { action: 'transfer.release', decision: 'done', transfer: id, details: { state: rec.state, counters: { ...rec.counters } } });
+    await persist(ctx);
+    return transferView(rec);
+  });
+}
+
+/** Waits for the state write; a failure is a 500 (the change stands: flows were already changed). */
+export async function persist(ctx: ApiContext): Promise<void> {
+  try {
+    await ctx.store.commit();
+  } catch (e) {
+    ctx.log.error({ err: (e as Error).message }, 'state write failed');
+    throw new ApiError('DMZ_STORE_FAILED');
+  }
+}
+
+/** A granted lease must be on disk before it is acknowledged; if it cannot be, it is revoked. */
+async function persistOrRevoke(ctx: ApiContext, rec: LeaseRecord): Promise<void> {
+  try {
+    await ctx.store.commit();
+  } catch (e) {
+    ctx.log.error({ err: (e as Error).message, lease: rec.id }, 'state write failed; revoking the lease just granted');
+    await ctx.app.releaseLease(rec.id, 'revoked', 'the state could not be saved').catch(() => undefined);
+    throw new ApiError('DMZ_STORE_FAILED');
+  }
+}

@@ -1,0 +1,231 @@
+// The REST API: fastify with a JSON schema on every route (validation, serialisation and the OpenAPI document at
+// /openapi.json, browsable at /docs), bearer-token authentication with per-address limits on failures, every
+// error from the registry in errors.ts, the WebSocket event stream, and Prometheus metrics.
+//
+// Wiring (bin/dmzgate.ts): the store loads first; the API is built (it follows the app's and the controller's
+// events from then on, so the leases DmzApp.start closes as ended while we were down are recorded); then
+// DmzApp.start(store.load()); then controller.listen() and api.listen().
+//
+//   const store = await openStore(dataDir);
+//   const app = new DmzApp({ site, controller, flows, logger });
+//   const api = buildApi({ app, controller, flows, store, logger });
+//   await app.start(store.load());
+//   await controller.listen();
+//   await api.listen({ port: apiPort, host });
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { Ajv, type ErrorObject } from 'ajv';
+import type { Controller } from '../controller/controller.js';
+import type { FlowManager } from '../controller/flow-manager.js';
+import type { Logger } from '../controller/log.js';
+import type { DmzApp } from '../apps/dmz/dmz-app.js';
+import { ApiError, ERROR_CODES, ERRORS, toApiError } from './errors.js';
+import { EventHub } from './events.js';
+import { FailureLimiter, type FailureLimiterOptions } from './rate-limit.js';
+import { createMetrics } from './metrics.js';
+import { LiveCounters } from './live-counters.js';
+import { SHARED_SCHEMAS } from './schemas.js';
+import { hasScope, verifyToken } from './tokens.js';
+import { auditEntry, type ApiContext } from './context.js';
+import type { Store } from './store.js';
+import { transferRoutes } from './routes/transfers.js';
+import { blockRoutes } from './routes/blocks.js';
+import { viewRoutes } from './routes/views.js';
+import { opsRoutes } from './routes/ops.js';
+
+export interface ApiOptions {
+  app: DmzApp;
+  controller: Controller;
+  flows: FlowManager;
+  store: Store;
+  logger: Logger;
+  /** Largest request body accepted (bytes). Default 16 KiB: a transfer request is a few hundred bytes. */
+  bodyLimit?: number;
+  /** fastify's trustProxy: set it when a reverse proxy fronts the API, so the limits apply to real clients. */
+  trustProxy?: boolean | string | string[];
+  authLimit?: FailureLimiterOptions;
+  /** Whether the controller listens for switches (for /readyz). Default: asks the Controller's servers. */
+  controllerListening?: () => boolean;
+  /** Least time between two counter reads of one lease for GET /transfers/{id}. Default 250 ms. */
+  counterReadIntervalMs?: number;
+}
+
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+function makeAjv(coerce: boolean): Ajv {
+  // Bodies are never coerced ("100" is not a number); query strings and path parameters are text by nature.
+  const ajv = new Ajv({ allErrors: true, removeAdditional: false, useDefaults: true, coerceTypes: coerce, strict: true });
+  ajv.addFormat('date-time', { type: 'string', validate: (s: string) => ISO_TIME.test(s) && Number.isFinite(Date.parse(s)) });
+  return ajv;
+}
+
+function validationError(errors: ErrorObject[], part: string | undefined): ApiError {
+  const clip = (s: string) => (s.length > 64 ? `${s.slice(0, 64)}…` : s);
+  const details = errors.slice(0, 20).map((e) => {
+    if (e.keyword === 'additionalProperties') {
+      return { path: `/${part ?? ''}${e.instancePath}/${clip(String((e.params as { additionalProperty: string }).additionalProperty))}`, message: 'unknown field' };
+    }
+    const allowed = e.keyword === 'enum' ? `: ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}` : '';
+    return { path: `/${part ?? ''}${e.instancePath}`, message: `${e.message ?? 'invalid'}${allowed}` };
+  });
+  const unknown = errors.some((e) => e.keyword === 'additionalProperties');
+  return new ApiError(unknown ? 'DMZ_UNKNOWN_FIELD' : 'DMZ_INVALID_FIELD', details.map((d) => `${d.path}: ${d.message}`).join('; '), { details });
+}
+
+function controllerListeningByDefault(controller: Controller): () => boolean {
+  const c = controller as unknown as { listening?: boolean; tcpServer?: { listening: boolean }; tlsServer?: { listening: boolean } };
+  return () => (typeof c.listening === 'boolean' ? c.listening : !!(c.tcpServer?.listening || c.tlsServer?.listening));
+}
+
+export function buildApi(opts: ApiOptions): FastifyInstance {
+  const { app: dmz, controller, flows, store } = opts;
+  const log = opts.logger.child({ component: 'api' });
+  let reqSeq = 0;
+  const api = Fastify({
+    loggerInstance: log,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: opts.bodyLimit ?? 16 * 1024,
+    trustProxy: opts.trustProxy ?? false,
+    requestIdHeader: false,
+    genReqId: () => `req-${(++reqSeq).toString(36)}`,
+    maxParamLength: 100,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance;
+
+  const limiter = new FailureLimiter(opts.authLimit);
+  const metrics = createMetrics({ app: dmz, controller, flows, store });
+  const live = new LiveCounters(dmz, opts.counterReadIntervalMs ?? 250);
+  const closing = new Set<number>();
+  const audit: ApiContext['audit'] = (req, entry) => {
+    const e = store.addAudit(auditEntry(req, entry));
+    log.info({ audit: e }, `audit: ${e.action} ${e.decision}`);
+    return e;
+  };
+  const authFailed = (client: string, e: ApiError, req?: FastifyRequest): void => {
+    metrics.authFailures.inc({ code: e.code });
+    const entry = { action: 'auth', decision: 'refused' as const, code: e.code, reason: e.message };
+    if (req) audit(req, entry);
+    else log.info({ audit: store.addAudit({ actor: 'anonymous', client, ...entry }) }, 'audit: auth refused');
+    store.commitSoon();
+  };
+  const hub = new EventHub({
+    store, logger: log, limiter, onAuthFailure: (client, e) => authFailed(client, e),
+    onAppEvent: (e) => {
+      // Closes and expiries nobody asked the API for: the app's timers, a switch's hard timeout, a site reload.
+      if (e.type === 'lease.closed' && !closing.has(e.lease.id)) {
+        store.addAudit({ actor: 'system', project: e.lease.project, action: `transfer.${e.lease.state}`, decision: 'done', transfer: e.lease.id, ...(e.lease.closeReason ? { reason: e.lease.closeReason } : {}) });
+      } else if (e.type === 'block.removed' && e.block.state === 'expired') {
+        store.addAudit({ actor: 'system', action: 'block.expired', decision: 'done', block: e.block.id });
+      }
+    },
+  });
+  const detachHub = hub.attach(dmz, controller, (dpid) => dmz.site.switches.find((s) => s.dpid === dpid)?.name);
+  const listening = opts.controllerListening ?? controllerListeningByDefault(controller);
+  const ctx: ApiContext = {
+    app: dmz, controller, flows, store, log, hub, metrics, live, closing, audit,
+    ready: () => ({ store: store.loaded, controller: listening() }),
+  };
+
+  const bodyAjv = makeAjv(false);
+  const textAjv = makeAjv(true);
+  api.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
+  for (const s of SHARED_SCHEMAS) api.addSchema(s);
+  api.removeContentTypeParser('text/plain'); // JSON only: anything else is a 415
+
+  // Authentication and scopes, before the body is even read.
+  api.addHook('onRequest', async (req) => {
+    const scopes = req.routeOptions.config.scope;
+    if (!scopes) return;
+    const client = req.ip;
+    const wait = limiter.retryAfter(client);
+    if (wait > 0) {
+      metrics.authFailures.inc({ code: 'DMZ_AUTH_RATE_LIMITED' });
+      throw new ApiError('DMZ_AUTH_RATE_LIMITED', `too many failed authentications from ${client}; retry in ${wait} s`).withHeader('Retry-After', String(wait));
+    }
+    const h = req.headers.authorization;
+    if (h === undefined) throw new ApiError('DMZ_TOKEN_MISSING');
+    const token = verifyToken(store, /^Bearer\s+(\S+)$/i.exec(h)?.[1] ?? h);
+    if (token instanceof ApiError) {
+      limiter.fail(client);
+      authFailed(client, token, req);
+      throw token;
+    }
+    req.token = token;
+    if (!scopes.some((s) => hasScope(token, s))) {
+      const e = new ApiError('DMZ_SCOPE_DENIED', `${req.method} ${req.routeOptions.url} needs the scope ${scopes.join(' or ')}; the token has ${token.scopes.join(', ')}`);
+      audit(req, { action: 'scope', decision: 'refused', code: e.code, reason: e.message });
+      store.commitSoon();
+      throw e;
+    }
+  });
+
+  api.addHook('onResponse', async (req, reply) => {
+    metrics.httpDuration.observe({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    req.log.debug({ method: req.method, url: req.routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
+  });
+
+  api.setErrorHandler((err: FastifyError, req, reply) => {
+    let e: ApiError;
+    if (err instanceof ApiError) e = err;
+    else if (err.validation) e = validationError(err.validation as ErrorObject[], err.validationContext);
+    else {
+      switch (err.code) {
+        case 'FST_ERR_CTP_BODY_TOO_LARGE': e = new ApiError('DMZ_BODY_TOO_LARGE'); break;
+        case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': e = new ApiError('DMZ_UNSUPPORTED_MEDIA_TYPE'); break;
+        case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+        case 'FST_ERR_CTP_INVALID_JSON_BODY':
+        case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH': e = new ApiError('DMZ_MALFORMED_JSON'); break;
+        default:
+          if (err instanceof SyntaxError || /prototype|constructor/.test(err.message)) e = new ApiError('DMZ_MALFORMED_JSON', 'the body is not valid JSON or holds a forbidden key');
+          else if (err.statusCode !== undefined && err.statusCode < 500) e = new ApiError('DMZ_INVALID_FIELD', err.message);
+          else {
+            e = toApiError(err);
+            if (e.code === 'DMZ_INTERNAL') req.log.error({ err, reqId: req.id }, 'unhandled error');
+          }
+      }
+    }
+    void reply.code(e.status).headers(e.headers).send(e.body(req.id));
+  });
+
+  api.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send(new ApiError('DMZ_ROUTE_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}`).body(req.id));
+  });
+
+  void api.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'dmzgate API', version: '1',
+        description: 'Science DMZ transfer bypasses, blocks, and the views behind them. Errors: every error answer is an `Error` with a stable `code`; '
+          + `the codes are ${ERROR_CODES.map((c) => `\`${c}\` (${ERRORS[c].status})`).join(', ')}. See api/ERRORS.md.`,
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'dmzgate_<id>_<secret>, from `dmzgate token create`' } } },
+      tags: [
+        { name: 'transfers', description: 'Transfer bypasses (leases)' }, { name: 'blocks', description: 'Drops of addresses or prefixes' },
+        { name: 'switches', description: 'Read-only switch views' }, { name: 'audit', description: 'The decision log' },
+        { name: 'events', description: 'The event stream' }, { name: 'operations', description: 'Health, readiness, metrics, this document' },
+      ],
+    },
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+  void api.register(swaggerUi, { routePrefix: '/docs' });
+  void api.register(async (r) => {
+    transferRoutes(r, ctx);
+    blockRoutes(r, ctx);
+    viewRoutes(r, ctx);
+    opsRoutes(r, ctx);
+  });
+
+  api.server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
+  api.addHook('preClose', async () => hub.close());
+  api.addHook('onClose', async () => {
+    detachHub();
+    metrics.detach();
+    live.detach();
+    await store.close();
+  });
+  return api;
+}
