@@ -33,6 +33,12 @@ export interface ApiContext {
   live: LiveCounters;
   /** Leases an API request is closing right now (their lease.closed event is audited by the request). */
   closing: Set<number>;
+  /**
+   * Runs the app's lease and block creations one at a time. DmzApp drafts a lease (its id, meter id and the
+   * overlap check) before the switch round trips and records it only after them, so two requests in flight at
+   * once would get the same id and meter and could both pass the overlap check; in sequence they cannot.
+   */
+  serial<T>(queue: 'lease' | 'block', fn: () => Promise<T>): Promise<T>;
   /** Records a decision in the audit trail (and the log), with the request's token and client address. */
   audit(req: FastifyRequest, entry: Omit<AuditEntry, 'id' | 'at' | 'actor' | 'client'>): AuditEntry;
   ready(): { store: boolean; controller: boolean };

@@ -53,6 +53,7 @@ export const ERRORS = {
   DMZ_TRANSFER_NOT_FOUND: { status: 404, message: 'no such transfer', doc: 'No transfer has this id.' },
   DMZ_BLOCK_NOT_FOUND: { status: 404, message: 'no such active block', doc: 'No active block has this id.' },
   DMZ_SWITCH_NOT_FOUND: { status: 404, message: 'no such switch', doc: 'No connected switch has this datapath id.' },
+  DMZ_TOKEN_NOT_FOUND: { status: 404, message: 'no such token', doc: '`DELETE /api/v1/tokens/{id}` (admin) of a token that does not exist.' },
   // --- the switches ----------------------------------------------------------------------------------------------
   DMZ_SWITCH_DOWN: { status: 503, message: 'the switch is not connected', doc: 'The DTN\'s switch is not connected to the controller (or went away during the request). Nothing was installed; retry later.' },
   DMZ_SWITCH_REFUSED: { status: 502, message: 'a switch refused the flows', doc: 'A switch answered with OFPT_ERROR; `switch_error` carries its type and code names. Nothing was left half-installed (the group was atomic).' },
@@ -160,7 +161,8 @@ export function errorsMarkdown(): string {
   return [
     '# dmzgate API error codes',
     '',
-    '<!-- Generated from api/errors.ts by errorsMarkdown(); test/unit/api/errors.test.ts fails if this file and the registry differ. -->',
+    '<!-- Generated from api/errors.ts by errorsMarkdown(); test/unit/api/errors.test.ts fails if this file and the registry differ',
+    '     (DMZGATE_UPDATE_ERRORS_MD=1 npx vitest run test/unit/api/errors.test.ts rewrites it). -->',
     '',
     'Every error answer has the same JSON body:',
     '',

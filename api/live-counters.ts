@@ -18,12 +18,19 @@ export class LiveCounters {
         this.samples.delete(l.id);
         continue;
       }
+      if (!this.readable(l)) continue; // a poll skips a switch that is not connected: its counters are old, not idle
       const prev = this.samples.get(l.id)?.[1];
       this.samples.set(l.id, [prev, { at, bytesIn: l.counters.bytesIn, bytesOut: l.counters.bytesOut }]);
     }
   };
 
-  constructor(private readonly app: DmzApp, private readonly minIntervalMs = 250, private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly app: DmzApp,
+    /** Whether the lease's switch is connected (its counters can be read). */
+    private readonly readable: (l: LeaseRecord) => boolean,
+    private readonly minIntervalMs = 250,
+    private readonly now: () => number = Date.now,
+  ) {
     app.on('counters', this.onCounters);
   }
 

@@ -33,6 +33,7 @@ import { transferRoutes } from './routes/transfers.js';
 import { blockRoutes } from './routes/blocks.js';
 import { viewRoutes } from './routes/views.js';
 import { opsRoutes } from './routes/ops.js';
+import { tokenRoutes } from './routes/tokens.js';
 
 export interface ApiOptions {
   app: DmzApp;
@@ -89,7 +90,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     trustProxy: opts.trustProxy ?? false,
     requestIdHeader: false,
     genReqId: () => `req-${(++reqSeq).toString(36)}`,
-    maxParamLength: 100,
+    routerOptions: { maxParamLength: 100 },
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
@@ -97,8 +98,19 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
 
   const limiter = new FailureLimiter(opts.authLimit);
   const metrics = createMetrics({ app: dmz, controller, flows, store });
-  const live = new LiveCounters(dmz, opts.counterReadIntervalMs ?? 250);
+  const leaseSwitchUp = (l: { dtn: string }): boolean => {
+    const dtn = dmz.site.dtns.find((d) => d.name === l.dtn);
+    const sw = dtn && dmz.site.switches.find((s) => s.name === dtn.switch);
+    return !!sw && controller.get(sw.dpid) !== undefined;
+  };
+  const live = new LiveCounters(dmz, leaseSwitchUp, opts.counterReadIntervalMs ?? 250);
   const closing = new Set<number>();
+  const queues = { lease: Promise.resolve() as Promise<unknown>, block: Promise.resolve() as Promise<unknown> };
+  const serial: ApiContext['serial'] = (queue, fn) => {
+    const run = queues[queue].then(fn, fn);
+    queues[queue] = run.catch(() => undefined);
+    return run;
+  };
   const audit: ApiContext['audit'] = (req, entry) => {
     const e = store.addAudit(auditEntry(req, entry));
     log.info({ audit: e }, `audit: ${e.action} ${e.decision}`);
@@ -125,7 +137,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
   const detachHub = hub.attach(dmz, controller, (dpid) => dmz.site.switches.find((s) => s.dpid === dpid)?.name);
   const listening = opts.controllerListening ?? controllerListeningByDefault(controller);
   const ctx: ApiContext = {
-    app: dmz, controller, flows, store, log, hub, metrics, live, closing, audit,
+    app: dmz, controller, flows, store, log, hub, metrics, live, closing, serial, audit,
     ready: () => ({ store: store.loaded, controller: listening() }),
   };
 
@@ -133,6 +145,12 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
   const textAjv = makeAjv(true);
   api.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
   for (const s of SHARED_SCHEMAS) api.addSchema(s);
+  // Every route of ours has a schema with its responses (the contract and the documentation); the docs UI's
+  // own static routes are the exception.
+  api.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/docs')) return;
+    if (!route.schema?.response) throw new Error(`route ${String(route.method)} ${route.url} has no response schema`);
+  });
   api.removeContentTypeParser('text/plain'); // JSON only: anything else is a 415
 
   // Authentication and scopes, before the body is even read.
@@ -206,7 +224,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
       tags: [
         { name: 'transfers', description: 'Transfer bypasses (leases)' }, { name: 'blocks', description: 'Drops of addresses or prefixes' },
         { name: 'switches', description: 'Read-only switch views' }, { name: 'audit', description: 'The decision log' },
-        { name: 'events', description: 'The event stream' }, { name: 'operations', description: 'Health, readiness, metrics, this document' },
+        { name: 'events', description: 'The event stream' }, { name: 'tokens', description: 'Bearer tokens (admin)' }, { name: 'operations', description: 'Health, readiness, metrics, this document' },
       ],
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
@@ -216,6 +234,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     transferRoutes(r, ctx);
     blockRoutes(r, ctx);
     viewRoutes(r, ctx);
+    tokenRoutes(r, ctx);
     opsRoutes(r, ctx);
   });
 

@@ -41,7 +41,12 @@ controller.on('switchUp', (conn) => send({ up: conn.dpid!.toString() }));
 
 let owners = 0;
 
-async function install(n: number, how: 'bundle' | 'apply' | 'raw'): Promise<{ ms: number; path: string }> {
+function cpuMs(since: NodeJS.CpuUsage): number {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1000;
+}
+
+async function install(n: number, how: 'bundle' | 'apply' | 'raw'): Promise<{ ms: number; cpu: number; path: string }> {
   const conn = controller.switches()[0];
   if (!conn) throw new Error('no switch connected');
   const dpid = conn.dpid!;
@@ -55,16 +60,19 @@ async function install(n: number, how: 'bundle' | 'apply' | 'raw'): Promise<{ ms
       const cookie = fm.cookie(owner);
       const msgs: OfpMessage[] = tuples.map((t) => flowAdd(t, cookie));
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       for (const m of msgs) conn.send(m);
       await conn.barrier(120_000);
-      return { ms: performance.now() - t0, path: 'raw' };
+      return { ms: performance.now() - t0, cpu: cpuMs(c0), path: 'raw' };
     }
     const specs: FlowSpec[] = tuples.map(flowSpec);
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     const r = await fm.apply(dpid, owner, { add: specs }, { atomic: how === 'bundle' });
     const ms = performance.now() - t0;
+    const cpu = cpuMs(c0);
     if (r.added !== n) throw new Error(`apply added ${r.added} of ${n}`);
-    return { ms, path: r.path };
+    return { ms, cpu, path: r.path };
   } finally {
     fm.close();
   }

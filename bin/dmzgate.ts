@@ -3,13 +3,21 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { runController } from './run-controller.js';
+import { runClient } from './commands/common.js';
+import { transferCommand } from './commands/transfer.js';
+import { blockCommand } from './commands/block.js';
+import { tokenCommand } from './commands/token.js';
 import { CONTROLLER_HELP, UsageError, parseControllerOptions } from './options.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
 
-const USAGE = `usage: dmzgate controller [options]   run the OpenFlow 1.3 controller (dmzgate controller --help)
-       dmzgate version                 print the version`;
+const USAGE = `usage: dmzgate controller [options]   run the controller, the Science DMZ app and the REST API
+       dmzgate token create|list|revoke   manage API tokens (dmzgate token --help)
+       dmzgate transfer request|list|show|extend|release   a transfer's bypass, via the API
+       dmzgate block add|list|remove   drop an address or prefix, via the API
+       dmzgate version                 print the version
+Each command has --help.`;
 
 function main(argv: string[]): void {
   const [command, ...rest] = argv;
@@ -39,6 +47,15 @@ function main(argv: string[]): void {
       void runController(opts, pkg.version);
       return;
     }
+    case 'transfer':
+      void runClient(() => transferCommand(rest));
+      return;
+    case 'block':
+      void runClient(() => blockCommand(rest));
+      return;
+    case 'token':
+      void runClient(() => tokenCommand(rest));
+      return;
     default:
       console.error(command === undefined ? USAGE : `dmzgate: unknown command "${command}"\n${USAGE}`);
       process.exit(2);

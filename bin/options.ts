@@ -14,7 +14,8 @@ Runs the OpenFlow 1.3 controller. Logs are JSON lines on standard output.
   --tls-key FILE          the controller's private key (PEM)
   --tls-cert FILE         the controller's certificate (PEM)
   --tls-ca FILE           the CA certificate(s) that sign switch certificates (PEM)
-  --api-port PORT       port of the REST API once it exists (default 8080; checked, not served yet)
+  --api-port PORT       port of the REST API (default 8080; 0 picks a free port, logged at start)
+  --api-host HOST       address the REST API listens on (default 127.0.0.1; 0.0.0.0 for every interface)
   --config FILE         the site configuration (YAML; default: the embedded prototype site).
                         SIGHUP reloads it, changing only the flows the change touches
   --data DIR            state directory (default ./data; created if missing)
@@ -31,6 +32,7 @@ export interface ControllerCommandOptions {
   openflowPort: number | null;
   tls?: { port: number; key: Buffer; cert: Buffer; ca: Buffer; files: { key: string; cert: string; ca: string } };
   apiPort: number;
+  apiHost: string;
   configFile?: string;
   dataDir: string;
   logLevel: string;
@@ -69,6 +71,7 @@ export function parseControllerOptions(args: string[], env: NodeJS.ProcessEnv = 
         'tls-cert': { type: 'string' },
         'tls-ca': { type: 'string' },
         'api-port': { type: 'string', default: '8080' },
+        'api-host': { type: 'string', default: '127.0.0.1' },
         config: { type: 'string' },
         data: { type: 'string', default: './data' },
         'log-level': { type: 'string' },
@@ -118,5 +121,5 @@ export function parseControllerOptions(args: string[], env: NodeJS.ProcessEnv = 
   const logLevel = values['log-level'] ?? env.DMZGATE_LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
 
-  return { openflowPort, ...(tls ? { tls } : {}), apiPort, ...(configFile ? { configFile } : {}), dataDir, logLevel };
+  return { openflowPort, ...(tls ? { tls } : {}), apiPort, apiHost: values['api-host'], ...(configFile ? { configFile } : {}), dataDir, logLevel };
 }

@@ -7,7 +7,32 @@ import { createLogger } from '../controller/log.js';
 import { DmzApp } from '../apps/dmz/dmz-app.js';
 import { defaultSite, loadSiteConfig, SiteConfigError } from '../apps/dmz/config.js';
 import type { Site } from '../apps/dmz/site.js';
+import { openStore, buildApi, createToken } from '../api/index.js';
+import { verifyToken } from '../api/tokens.js';
+import type { Store } from '../api/store.js';
 import type { ControllerCommandOptions } from './options.js';
+import { claimDataDir, writeAdminToken, ADMIN_TOKEN_FILE } from './data-dir.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * The admin token local commands use (`dmzgate token create` while the controller runs): kept in the data
+ * directory, readable by its owner only; made anew if missing or no longer valid.
+ */
+async function ensureAdminToken(store: Store, dataDir: string): Promise<void> {
+  try {
+    const text = readFileSync(join(dataDir, ADMIN_TOKEN_FILE), 'utf8').trim();
+    const rec = verifyToken(store, text);
+    if (!(rec instanceof Error) && rec.scopes.includes('admin')) return;
+  } catch {
+    // missing or unreadable: make one
+  }
+  const { token } = await createToken(store, {
+    project: 'operators', dtns: ['*'], remotes: ['0.0.0.0/0', '::/0'], ports: ['0-65535'], paths: ['*'], maxDurationSeconds: 65535,
+    scopes: ['admin'], description: 'local administration (dmzgate token ...)',
+  });
+  writeAdminToken(dataDir, token);
+}
 
 /** How long a clean shutdown may take before the process gives up and exits with status 1. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -43,7 +68,19 @@ export async function runController(opts: ControllerCommandOptions, version: str
     ...(opts.tls ? { tls: { port: opts.tls.port, key: opts.tls.key, cert: opts.tls.cert, ca: opts.tls.ca } } : {}),
   });
   const flows = new FlowManager(controller, { logger: log });
+  let release: () => void;
+  let store: Store;
+  try {
+    release = claimDataDir(opts.dataDir, opts.apiPort);
+    store = await openStore(opts.dataDir);
+    await ensureAdminToken(store, opts.dataDir);
+  } catch (e) {
+    log.fatal({ err: (e as Error).message, dataDir: opts.dataDir }, 'cannot use the data directory');
+    process.exit(1);
+  }
   const app = new DmzApp({ site, controller, flows, logger: log });
+  // Built before the app starts, so that leases closed at start (ended while we were down) are recorded.
+  const api = buildApi({ app, controller, flows, store, logger: log });
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
@@ -56,7 +93,9 @@ export async function runController(opts: ControllerCommandOptions, version: str
     }, SHUTDOWN_GRACE_MS).unref();
     app.stop();
     flows.close();
-    controller.close().then(() => {
+    Promise.all([api.close(), controller.close()]).then(async () => {
+      await store.commit().catch(() => undefined);
+      release();
       log.info('stopped');
       process.exit(0);
     }, (e: unknown) => {
@@ -86,12 +125,14 @@ export async function runController(opts: ControllerCommandOptions, version: str
   });
 
   try {
-    await app.start();
+    await app.start(store.load());
     const bound = await controller.listen();
-    log.info({ openflowPort: bound.port ?? null, tlsPort: bound.tlsPort ?? null }, 'controller ready');
+    const apiAddress = await api.listen({ port: opts.apiPort, host: opts.apiHost });
+    log.info({ openflowPort: bound.port ?? null, tlsPort: bound.tlsPort ?? null, api: apiAddress }, 'controller ready');
   } catch (e) {
     log.fatal({ err: e }, `cannot start: ${(e as Error).message}`);
-    await controller.close().catch(() => {});
+    await Promise.all([controller.close().catch(() => {}), api.close().catch(() => {})]);
+    release();
     process.exit(1);
   }
 }

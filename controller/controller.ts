@@ -107,6 +107,11 @@ export class Controller extends EventEmitter<ControllerEvents> {
     return out;
   }
 
+  /** Whether a TCP or TLS listener is up (for readiness checks). */
+  get listening(): boolean {
+    return !!(this.tcpServer?.listening || this.tlsServer?.listening);
+  }
+
   /** Ready switches. */
   switches(): SwitchConnection[] {
     return [...this.datapaths.values()];

@@ -65,6 +65,8 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     this.log = log.child({ remote: this.remote });
     this.requests = new RequestTable(() => this.dpid, opts.requestTimeoutMs);
+    // Every concurrent atomic group listens for this switch's errors: many listeners at once are normal here.
+    this.setMaxListeners(0);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (e) => this.close(`socket error: ${e.message}`));

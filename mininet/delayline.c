@@ -190,6 +190,8 @@ static int receive(struct dir *d) {
     ssize_t len = recvmsg(d->in_fd, &mh, MSG_TRUNC);
     if (len < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) break;
+      // The interface went down (or away, at teardown): a cut wire carries nothing; keep waiting.
+      if (errno == ENETDOWN || errno == ENXIO || errno == ENODEV) break;
       die("recvmsg");
     }
     uint64_t now = now_ns();
@@ -347,7 +349,8 @@ static void usage(void) {
           "      --rate-ab MBIT, --rate-ba MBIT\n"
           "      --backlog BYTES    bytes queued behind the rate limit before tail drop (default: 25 ms at the rate,\n"
           "                         at least 256 KiB)\n"
-          "      --ring-mb MB       FIFO size per direction (default: fits delay x rate, or delay x 4 Gbit/s)\n"
+          "      --ring-mb MB       FIFO size per direction (default: 2 x (delay x rate + backlog) + 16 MiB; rate 4 Gbit/s\n"
+          "                         if unlimited). Frames that find it full are dropped (drop_ring)\n"
           "      --vlan VID         side A is a trunk carrying VID: popped A->B, pushed B->A, other frames dropped\n"
           "      --seed N           random seed for loss (default: time and pid)\n"
           "      --rt PRIO          run SCHED_FIFO at PRIO (1-99): frames leave on time on a busy machine\n"
@@ -416,7 +419,7 @@ int main(int argc, char **argv) {
     d[i].backlog_bytes = backlog >= 0 ? (uint64_t)backlog : (uint64_t)(rate[i] * 1e6 / 8 * 0.025);
     if (backlog < 0 && d[i].backlog_bytes < 256 * 1024) d[i].backlog_bytes = 256 * 1024;
     double bps = rate[i] > 0 ? rate[i] * 1e6 : 4e9;
-    double bytes = ring_mb > 0 ? ring_mb * 1048576 : (bps / 8 * delay[i] / 1e3 + (double)d[i].backlog_bytes) * 1.5 + 4 * 1048576;
+    double bytes = ring_mb > 0 ? ring_mb * 1048576 : (bps / 8 * delay[i] / 1e3 + (double)d[i].backlog_bytes) * 2 + 16 * 1048576;
     if (bytes < 16 * SLOT) bytes = 16 * SLOT;
     d[i].cap = ((size_t)bytes + 4095) & ~(size_t)4095; // 8-aligned, as records are
     // Anonymous memory: pages are only backed once a frame touches them.

@@ -6,8 +6,9 @@
 
 Starts a private OVS (temp dir; never the system one), the topology (topos/), points the DMZ switch at a
 controller on 127.0.0.1:P (spawning --controller-cmd first if given, and stopping it at the end), then runs a
-scenario, the Mininet CLI, or a JSON-lines service on stdin/stdout (serve.py) for the TypeScript tests. On exit it
-stops only what it started: its processes by PID, its namespaces, veths and bridges, its OVS.
+scenario, the Mininet CLI, or a JSON-lines service on stdin/stdout (serve.py) for the TypeScript tests. The lab
+lives in a network namespace of its own (labns.py; the switch reaches the controller through a relay). On exit it
+stops only what it started: its processes by PID, its namespaces, veths and bridges, its OVS. See README.md.
 
 Use the system python (/usr/bin/python3): Debian's mininet lives there. Must run as root.
 
@@ -20,7 +21,6 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,6 +40,7 @@ from mininet.link import Link  # noqa: E402
 
 import flows  # noqa: E402
 from privateovs import PrivateOvs  # noqa: E402
+from labns import LabNamespace, ControllerRelay  # noqa: E402
 from topos import make_spec  # noqa: E402
 from topos.common import DmzTopo, site_yaml, netem_available  # noqa: E402
 from topos.nodes import DelayNode  # noqa: E402
@@ -84,7 +85,7 @@ class Lab:
 
     def __init__(self, topo='prototype', rtt=88.0, circuit_rtt=None, loss='1/22000', loss_dir='in', wan_rate=500,
                  fw_rate=500, cc='bbr', projects=3, controller_port=6653, controller_cmd=None, controller=True,
-                 static_flows=False, emulation='auto', connect_timeout=30.0, keep_workdir=False):
+                 static_flows=False, emulation='auto', connect_timeout=30.0, keep_workdir=False, isolate=True):
         opts = dict(rtt=float(rtt), circuit_rtt=None if circuit_rtt is None else float(circuit_rtt),
                     wan_rate_mbps=float(wan_rate), fw_rate_mbps=float(fw_rate), loss_n=parse_loss(loss),
                     loss_dir=loss_dir, cc=cc)
@@ -99,6 +100,9 @@ class Lab:
         self.emulation = emulation
         self.connect_timeout = connect_timeout
         self.keep_workdir = keep_workdir
+        self.isolate = isolate
+        self.ns = None
+        self.relay = None
         self.net = None
         self.ovs = None
         self.workdir = None
@@ -121,11 +125,12 @@ class Lab:
             if not shutil.which(tool):
                 raise LabError('%s is missing (Debian packages: mininet openvswitch-switch nftables iproute2 ethtool '
                                'iperf3 gcc util-linux)' % tool)
+        if self.isolate:
+            return  # our interfaces live in our own namespace: nothing can clash
         # Names we create in the root namespace: the switch's tap and its port veths. Never delete what we did not
         # make: refuse to start instead.
-        have = set(os.listdir('/sys/class/net'))
-        ours = {self.spec.switch} | {n for n in have if n.startswith(self.spec.switch + '-eth')}
-        clash = sorted(n for n in ours if n in have)
+        sw = self.spec.switch
+        clash = sorted(n for n in os.listdir('/sys/class/net') if n == sw or n.startswith(sw + '-eth'))
         if clash:
             raise LabError('interfaces %s already exist in the root namespace (another lab, or a crashed one: '
                            'remove them with `ip link del`)' % ', '.join(clash))
@@ -142,18 +147,32 @@ class Lab:
         try:
             with open(self.site_file, 'w') as f:
                 f.write(site_yaml(self.spec))
-            self.ovs = PrivateOvs().start()
             if self.controller_cmd:
-                self._start_controller()
+                self._start_controller()  # first, and outside the lab's namespace (its REST API stays reachable)
+            if self.isolate:
+                self.ns = LabNamespace().enter()
+                # Ours alone: no IPv6 on the interfaces made here (switch ports), unless a node turns it on.
+                subprocess.run(['sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1',
+                                'net.ipv6.conf.all.disable_ipv6=1'], check=True)
+                if self.use_controller:
+                    self.relay = ControllerRelay(self.controller_port, self.ns.orig_fd)
+            self.ovs = PrivateOvs(lock=not self.isolate, nice=-10).start()
             topo = DmzTopo(spec=self.spec, delayline=binary, logdir=self.workdir, netem=self.netem)
+            # Mininet.init() would run fixLimits(), which raises host-wide sysctls (net.core.*mem_max,
+            # netdev_max_backlog, fs.file-max, ...): not ours to change. We tune each host's namespace instead.
+            Mininet.inited = True
             self.net = Mininet(topo=None, switch=OVSSwitch, controller=None, link=Link, build=False,
                                autoSetMacs=False)
             if self.use_controller:
-                self.net.addController(RemoteController('c0', ip='127.0.0.1', port=self.controller_port))
+                self.net.addController(QuietRemoteController('c0', ip='127.0.0.1', port=self.controller_port))
             self.net.topo = topo
             self.net.build()
             self.net.start()
             self.switch = self.net[self.spec.switch]
+            self.ovs.tune_packet_sockets()
+            # The switch's ports are wires: keep the kernel from sending its own IPv6 chatter (MLD, RS) out of them.
+            self.switch.cmd('for i in %s; do sysctl -qw net.ipv6.conf.$i.disable_ipv6=1; done'
+                            % ' '.join(i for i in self.switch.intfNames() if i != 'lo'))
             if self.static_flows:
                 self.add_flows(flows.base_flows(self.spec))
             if self.use_controller:
@@ -172,18 +191,13 @@ class Lab:
                                                 stdout=log, stderr=subprocess.STDOUT)
         log.close()
         until = time.monotonic() + self.connect_timeout
-        while True:
+        while not _listening(self.controller_port):  # read from /proc: a probe connection would look like a switch
             if self.controller_proc.poll() is not None:
-                raise LabError('controller exited with status %s; see %s' % (self.controller_proc.returncode,
-                                                                            self.controller_log))
-            try:
-                socket.create_connection(('127.0.0.1', self.controller_port), timeout=0.5).close()
-                return
-            except OSError:
-                pass
+                raise LabError('controller exited with status %s:\n%s' % (self.controller_proc.returncode,
+                                                                          _tail(self.controller_log)))
             if time.monotonic() > until:
-                raise LabError('controller does not listen on 127.0.0.1:%d after %g s' % (self.controller_port,
-                                                                                      self.connect_timeout))
+                raise LabError('controller does not listen on 127.0.0.1:%d after %g s:\n%s'
+                               % (self.controller_port, self.connect_timeout, _tail(self.controller_log)))
             time.sleep(0.1)
 
     def _wait_connected(self, strict):
@@ -200,22 +214,31 @@ class Lab:
 
     def stop(self):
         """Stops what this lab started, and only that: host processes by PID, the Mininet network (its veths,
-        namespaces, the DMZ bridge), the controller by PID, the private OVS."""
+        namespaces, the DMZ bridge), the private OVS, the relay, the controller by PID. Each step runs even if an
+        earlier one failed."""
+        def step(what, fn):
+            try:
+                fn()
+            except Exception as e:
+                _log('warning: stopping %s: %s: %s' % (what, type(e).__name__, e))
         for p in self.procs:
-            _kill(p)
+            step('a host process', lambda p=p: _kill(p))
         self.procs = []
         if self.net is not None:
-            try:
-                self.net.stop()
-            except Exception as e:  # keep going: the rest must still be stopped
-                _log('warning: mininet stop: %s' % e)
+            step('mininet', self.net.stop)
             self.net = None
-        if self.controller_proc is not None:
-            _kill(self.controller_proc, group=True)
-            self.controller_proc = None
         if self.ovs is not None:
-            self.ovs.stop()
+            step('ovs', self.ovs.stop)
             self.ovs = None
+        if self.relay is not None:
+            step('the controller relay', self.relay.stop)
+            self.relay = None
+        if self.ns is not None:
+            step('the lab namespace', self.ns.leave)  # it goes away with the last process in it
+            self.ns = None
+        if self.controller_proc is not None:
+            step('the controller', lambda: _kill(self.controller_proc, group=True))
+            self.controller_proc = None
         if self.workdir and not self.keep_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
@@ -249,6 +272,7 @@ class Lab:
             'hosts': hosts, 'site_file': self.site_file, 'workdir': self.workdir,
             'controller': '127.0.0.1:%d' % self.controller_port if self.use_controller else None,
             'ovs_dir': self.ovs.dir if self.ovs else None, 'tcp_max_buffer': s.tcp_max_buffer(),
+            'netns': self.ns.inode if self.ns else None,
         }
 
     @property
@@ -291,7 +315,7 @@ class Lab:
 
     def ping(self, src, dst, count=10, interval=0.2, family=4, warmup=True, timeout=None):
         """Pings dst (a host name or address) from src. A first ping resolves ARP/ND and is not counted.
-        Returns {'sent', 'received', 'loss', 'min', 'avg', 'max', 'mdev', 'rtts'} in ms."""
+        Returns {'sent', 'received', 'loss', 'min', 'avg', 'max', 'mdev', 'median', 'rtts'} in ms."""
         addr = self.ip(dst, family)
         fam = '-6' if family == 6 else '-4'
         if warmup:
@@ -303,6 +327,9 @@ class Lab:
         sent, rcvd = (int(m.group(1)), int(m.group(2))) if m else (count, len(rtts))
         res = {'src': src, 'dst': addr, 'sent': sent, 'received': rcvd, 'loss': 1 - rcvd / sent if sent else 1.0,
                'rtts': rtts}
+        if rtts:
+            res['median'] = sorted(rtts)[len(rtts) // 2] if len(rtts) % 2 else sum(sorted(rtts)[len(rtts) // 2 - 1:
+                                                                                          len(rtts) // 2 + 1]) / 2
         m = re.search(r'= ([\d.]+)/([\d.]+)/([\d.]+)/([\d.]+) ms', r['out'])
         if m:
             res.update(dict(zip(('min', 'avg', 'max', 'mdev'), map(float, m.groups()))))
@@ -452,6 +479,36 @@ class Lab:
         return bool(self.switch.connected())
 
 
+def _listening(port):
+    """Is a TCP socket listening on port (any address) in this thread's network namespace?"""
+    for path in ('/proc/thread-self/net/tcp', '/proc/thread-self/net/tcp6'):
+        try:
+            with open(path) as f:
+                for line in f.readlines()[1:]:
+                    cols = line.split()
+                    if cols[3] == '0A' and int(cols[1].rsplit(':', 1)[1], 16) == port:
+                        return True
+        except FileNotFoundError:
+            pass
+    return False
+
+
+def _tail(path, n=3000):
+    try:
+        with open(path, 'rb') as f:
+            return f.read()[-n:].decode(errors='replace')
+    except OSError:
+        return '(no log)'
+
+
+class QuietRemoteController(RemoteController):
+    """A RemoteController that does not probe the controller's port when created (a probe is a stray TCP
+    connection the controller would log; the switch's own connection is what counts)."""
+
+    def checkListening(self):
+        return
+
+
 def _kill(p, group=False, timeout=3.0):
     """Ends a process we started, by its PID (or its process group, which it leads)."""
     if p.poll() is not None:
@@ -499,6 +556,8 @@ def main(argv=None):
                     help='WAN delay: netem where the kernel has it (auto), else the userspace delay line')
     ap.add_argument('--connect-timeout', type=float, default=30.0)
     ap.add_argument('--keep-workdir', action='store_true', help='keep logs, stats and site.yaml after exit')
+    ap.add_argument('--no-isolate', action='store_true', help='build the lab in the root network namespace (then '
+                    'its OVS takes turns with other private OVS instances through a lock)')
     ap.add_argument('-v', '--verbose', action='store_true', help='Mininet info logging')
     mode = ap.add_mutually_exclusive_group()
     mode.add_argument('--scenario', help='run a named scenario (scenarios.py; "list" lists them) and print JSON')
@@ -520,13 +579,13 @@ def main(argv=None):
         out = os.fdopen(os.dup(1), 'w', buffering=1)
         os.dup2(2, 1)
         sys.stdout = sys.stderr
-    setLogLevel('info' if a.verbose else 'warning')
+    setLogLevel('info' if a.verbose else 'output' if a.cli else 'warning')
     static = (a.static_flows or a.no_controller) and not a.no_static_flows
     lab = Lab(topo=a.topo, rtt=a.rtt, circuit_rtt=a.circuit_rtt, loss=a.loss, loss_dir=a.loss_dir,
               wan_rate=a.wan_rate, fw_rate=a.fw_rate, cc=a.cc, projects=a.projects,
               controller_port=a.controller_port, controller_cmd=a.controller_cmd, controller=not a.no_controller,
               static_flows=static, emulation=a.emulation, connect_timeout=a.connect_timeout,
-              keep_workdir=a.keep_workdir)
+              keep_workdir=a.keep_workdir, isolate=not a.no_isolate)
 
     def on_signal(sig, _frame):
         raise SystemExit(128 + sig)

@@ -37,7 +37,11 @@ def _alive(pid):
 
 
 class PrivateOvs:
-    def __init__(self):
+    def __init__(self, lock=True, nice=0):
+        """lock=False: this OVS runs in a network namespace of its own (labns.py) and needs no turn.
+        nice: ovs-vswitchd's niceness (negative: it forwards promptly on a busy machine, as a switch's ASIC would)."""
+        self.use_lock = lock
+        self.nice = nice
         self.dir = None
         self.db = None
         self.vswitchd = None
@@ -112,7 +116,8 @@ class PrivateOvs:
     def start(self, lock_timeout=110):
         if not os.path.exists(SCHEMA):
             raise RuntimeError('Open vSwitch is not installed (apt-get install openvswitch-switch)')
-        self._acquire(lock_timeout)
+        if self.use_lock:
+            self._acquire(lock_timeout)
         try:
             self.dir = tempfile.mkdtemp(prefix='dmzgate-ovs-')
             env = dict(os.environ, **self.env)
@@ -130,7 +135,8 @@ class PrivateOvs:
                 ['ovs-vswitchd', self.db_socket, '--unixctl=' + os.path.join(d, 'ovs-vswitchd.ctl'),
                  '--pidfile=' + os.path.join(d, 'ovs-vswitchd.pid'),
                  '--log-file=' + os.path.join(d, 'ovs-vswitchd.log'), '-vconsole:off'],
-                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                preexec_fn=lambda: os.nice(self.nice) if self.nice else None)
             self._wait_for(os.path.join(d, 'ovs-vswitchd.ctl'), 'ovs-vswitchd', self.vswitchd)
             # Mininet's shells inherit this process's environment: point them at us.
             self._saved_env = {k: os.environ.get(k) for k in ENV_KEYS}
@@ -155,6 +161,51 @@ class PrivateOvs:
         return subprocess.run(['ovs-appctl', '--target=' + os.path.join(self.dir, 'ovs-vswitchd.ctl')]
                               + [str(a) for a in args], env=dict(os.environ, **self.env), check=True,
                               capture_output=True, text=True).stdout
+
+    def tune_packet_sockets(self, rcvbuf=8 << 20):
+        """Enlarges the receive buffers of ovs-vswitchd's AF_PACKET sockets (one per port of a userspace-datapath
+        bridge). They get the host's net.core.rmem_default (~208 KiB, about 90 full-size frames): the buffer is
+        the port's only queue, so a few milliseconds in which the daemon is not scheduled (2 cores shared with
+        senders, receivers and delay lines) overflow it and it drops frames nobody counts (ss: skmem d...), which
+        the labs would mistake for path loss. rmem_default is global (not settable in a namespace) and OVS does
+        not set SO_RCVBUF, so we set it on the sockets themselves: pidfd_getfd() gives us a duplicate of each
+        descriptor, and SO_RCVBUFFORCE on it changes the shared socket. Call after the ports exist (in the
+        namespace of the ports). Returns the number of sockets tuned."""
+        import ctypes
+        import socket as so
+        libc = ctypes.CDLL(None, use_errno=True)
+        SYS_pidfd_getfd = 438
+        pid = self.vswitchd.pid
+        inodes = set()
+        with open('/proc/net/packet') as f:
+            for line in f.readlines()[1:]:
+                cols = line.split()
+                if len(cols) >= 9:
+                    inodes.add(cols[8])
+        pidfd = os.pidfd_open(pid)
+        n = 0
+        try:
+            for fd in os.listdir('/proc/%d/fd' % pid):
+                try:
+                    target = os.readlink('/proc/%d/fd/%s' % (pid, fd))
+                except OSError:
+                    continue
+                m = target.startswith('socket:[') and target[8:-1]
+                if not m or m not in inodes:
+                    continue
+                dup = libc.syscall(SYS_pidfd_getfd, pidfd, int(fd), 0)
+                if dup < 0:
+                    raise OSError(ctypes.get_errno(), 'pidfd_getfd: %s' % os.strerror(ctypes.get_errno()))
+                try:
+                    s = so.socket(fileno=dup)
+                    s.setsockopt(so.SOL_SOCKET, 33, rcvbuf)  # SO_RCVBUFFORCE
+                    s.detach()
+                    n += 1
+                finally:
+                    os.close(dup)
+        finally:
+            os.close(pidfd)
+        return n
 
     @staticmethod
     def _stop(proc, timeout=5.0):

@@ -11,7 +11,7 @@ keyword arguments of the Lab method of the same name, lab.py):
 
   info                                    the lab's description (as in the ready event)
   cmd          host, command, timeout     {rc, out, err} of a shell command in a host
-  ping         src, dst, count, interval, family             {sent, received, loss, min, avg, max, mdev, rtts}
+  ping         src, dst, count, interval, family             {sent, received, loss, min, avg, max, mdev, median, rtts}
   iperf3       src, dst, port, seconds, cc, reverse, parallel, udp, bitrate, family   {ok, sent_mbps, received_mbps,
                                                                                    retransmits, cc, intervals_mbps}
   fw_counters                             {forwarded: {in, out, packets, bytes}, dropped: {...}, counters: {...}}

@@ -44,9 +44,10 @@ export function blockRoutes(r: FastifyInstance, ctx: ApiContext): void {
       const end = endFrom(b, now, false);
       if (end !== undefined && end <= now) throw new ApiError('DMZ_END_IN_PAST', 'the block\'s end is not in the future');
       checkBlock(tokenOf(req), prefix);
-      rec = await app.addBlock({
+      const block = {
         prefix: prefix.text, reason: b.reason, ...(b.protocol ? { protocol: b.protocol } : {}), ...(ports ? { ports } : {}), ...(end !== undefined ? { end } : {}),
-      });
+      };
+      rec = await ctx.serial('block', () => app.addBlock(block));
     } catch (e) {
       return refused(req, 'block.create', e);
     }

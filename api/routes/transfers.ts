@@ -84,6 +84,7 @@ export function transferRoutes(r: FastifyInstance, ctx: ApiContext): void {
     }
     let rec: LeaseRecord;
     try {
+      // DmzApp reserves ids, meters and overlaps for drafts in flight, so requests need not queue here.
       rec = await app.requestLease(leaseReq);
     } catch (e) {
       return refused(req, 'transfer.create', e);

@@ -10,9 +10,9 @@ import { flowKey } from '../../controller/flow-entry.js';
 import { addFlowMsg, meterMsg } from '../../controller/reconcile.js';
 import { sendAll } from '../../controller/atomic.js';
 import type { Logger } from '../../controller/log.js';
-import { OFPMC, OFPMMFC, OFPTT, OFPP, OFPG, type MessageOf } from '../../controller/openflow/index.js';
+import { OFPFF, OFPMC, OFPMMFC, OFPTT, OFPP, OFPG, type MessageOf } from '../../controller/openflow/index.js';
 import type { FlowStats } from '../../controller/openflow/multipart/index.js';
-import { baseFlows, leaseFlows, blockFlows, OWNER, ownerOfCookie, LeaseRefused, type FlowSpec } from './pipeline.js';
+import { baseFlows, leaseFlows, leaseMeter, blockFlows, OWNER, ownerOfCookie, LeaseRefused, type FlowSpec } from './pipeline.js';
 import { LeaseBook, checkAgainstSite, zeroCounters, type LeaseRecord, type BlockRecord, type LeaseRequest, type Counters } from './lease-book.js';
 import { switchByName, type Site } from './site.js';
 import type { Block } from './model.js';
@@ -50,6 +50,8 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   /** Per lease: the latest counters of each of its flows (by flow key), and what earlier incarnations counted. */
   private readonly flowCounters = new Map<number, Map<string, { inbound: boolean; packets: number; bytes: number }>>();
   private readonly carried = new Map<number, Counters>();
+  /** Per lease whose flows are being deleted: the flows whose flow-removed (final counts) has not come yet. */
+  private readonly awaitingRemoved = new Map<number, { keys: Set<string>; done: () => void }>();
   private pollTimer: NodeJS.Timeout | undefined;
   private readonly onFlowRemoved = (_conn: unknown, msg: MessageOf<'flowRemoved'>) => this.flowRemoved(msg);
 
@@ -102,20 +104,27 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     const now = this.now();
     checkAgainstSite(this.site, req);
     const lease = this.book.draft(req, now);
-    const { flows, meter } = leaseFlows(this.site, lease, now);
-    const dpid = this.leaseDpid(lease.dtn);
-    if (!this.controller.get(dpid)) throw new LeaseRefused('switch-down', `switch ${switchByName(this.site, this.dtnSwitch(lease.dtn)).name} is not connected`);
-    if (meter) await this.installMeter(dpid, meter);
     try {
-      await this.flows.apply(dpid, OWNER_NAMES.leases, { add: flows }, { atomic: true });
+      const { flows, meter } = leaseFlows(this.site, lease, now);
+      const dpid = this.leaseDpid(lease.dtn);
+      if (!this.controller.get(dpid)) throw new LeaseRefused('switch-down', `switch ${switchByName(this.site, this.dtnSwitch(lease.dtn)).name} is not connected`);
+      if (meter) await this.installMeter(dpid, meter);
+      try {
+        await this.flows.apply(dpid, OWNER_NAMES.leases, { add: flows }, { atomic: true });
+      } catch (e) {
+        if (meter) await this.removeMeter(dpid, meter.meterId).catch(() => undefined);
+        throw e;
+      }
     } catch (e) {
-      if (meter) await this.removeMeter(dpid, meter.meterId).catch(() => undefined);
+      this.book.abandon(lease);
       throw e;
     }
+    const dpid = this.leaseDpid(lease.dtn);
+    const flowCount = this.flows.desiredFlows(dpid, OWNER_NAMES.leases).length;
     const rec = this.book.add(lease, now);
     this.declareMeters(dpid);
     this.scheduleEnd(rec);
-    this.log.info({ lease: rec.id, project: rec.project, dtn: rec.dtn, remote: rec.remote, path: rec.path, flows: flows.length, end: new Date(rec.end).toISOString() }, 'lease installed');
+    this.log.info({ lease: rec.id, project: rec.project, dtn: rec.dtn, remote: rec.remote, path: rec.path, leaseFlowsOnSwitch: flowCount, end: new Date(rec.end).toISOString() }, 'lease installed');
     this.emit('event', { type: 'lease.created', lease: rec });
     return rec;
   }
@@ -149,6 +158,8 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     await this.pollCounters([rec]).catch(() => undefined);
     await this.removeLeaseFlows(rec);
     this.closeLease(rec, state, reason);
+    // Only now is the lease no longer active: its meter leaves the desired state (else a reconcile re-adds it).
+    this.declareMeters(this.leaseDpid(rec.dtn));
     return rec;
   }
 
@@ -256,9 +267,12 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
       const rec = this.book.leases.get(Number(msg.cookie & 0xffffffffffffn));
       if (!rec) return;
       // The switch's final count for this flow (hard timeout at the lease end, or our delete).
-      this.noteFlow(rec, msg.match, flowKey({ tableId: msg.tableId, priority: msg.priority, match: msg.match }), msg.packetCount, msg.byteCount);
+      const key = flowKey({ tableId: msg.tableId, priority: msg.priority, match: msg.match });
+      this.noteFlow(rec, msg.match, key, msg.packetCount, msg.byteCount);
       this.sumCounters(rec);
       this.emit('counters', [rec]);
+      const waiting = this.awaitingRemoved.get(rec.id);
+      if (waiting?.keys.delete(key) && waiting.keys.size === 0) waiting.done();
       if (rec.state === 'active' && msg.reason === 1 /* OFPRR_HARD_TIMEOUT */ && rec.end <= this.now() + 1000) {
         this.clearTimer(`lease:${rec.id}`);
         void this.releaseLease(rec.id, 'expired', 'lease ended (switch hard timeout)').catch(() => undefined);
@@ -293,12 +307,42 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     const dpid = this.leaseDpid(rec.dtn);
     const specs = this.flows.desiredFlows(dpid, OWNER_NAMES.leases).filter((f) => (f.cookie & 0xffffffffffffn) === BigInt(rec.id));
     if (this.controller.get(dpid)) {
-      await this.flows.apply(dpid, OWNER_NAMES.leases, { remove: specs }, { atomic: false });
+      // Open vSwitch sends the flow-removed of a delete after the barrier reply (it postpones them), so the
+      // delete's completion does not mean the final counts are in: wait for them, briefly, so that the lease
+      // closes with the switch's final numbers.
+      const finals = this.expectFlowRemoved(rec.id, specs.filter((f) => f.flags & OFPFF.SEND_FLOW_REM).map(flowKey));
+      try {
+        await this.flows.apply(dpid, OWNER_NAMES.leases, { remove: specs }, { atomic: false });
+      } catch (e) {
+        finals.cancel();
+        throw e;
+      }
+      await finals.wait(1000);
       if (rec.meterId) await this.removeMeter(dpid, rec.meterId).catch((e: Error) => this.log.warn({ err: e.message }, 'meter removal failed'));
     } else {
       this.flows.updateFlows(dpid, OWNER_NAMES.leases, { remove: specs });
     }
-    this.declareMeters(dpid);
+  }
+
+  /** Notes that the flow-removed of `keys` (a lease's deleted flows) are due; wait() resolves when all came. */
+  private expectFlowRemoved(id: number, keys: string[]): { wait: (ms: number) => Promise<void>; cancel: () => void } {
+    let resolve!: () => void;
+    const arrived = new Promise<void>((r) => { resolve = r; });
+    let timer: NodeJS.Timeout | undefined;
+    const done = (): void => {
+      clearTimeout(timer);
+      if (this.awaitingRemoved.get(id)?.done === done) this.awaitingRemoved.delete(id);
+      resolve();
+    };
+    if (keys.length === 0) done();
+    else this.awaitingRemoved.set(id, { keys: new Set(keys), done });
+    return {
+      wait: (ms) => {
+        if (this.awaitingRemoved.get(id)?.done === done) timer = setTimeout(done, ms);
+        return arrived;
+      },
+      cancel: done,
+    };
   }
 
   private closeLease(rec: LeaseRecord, state: 'released' | 'revoked' | 'expired', reason: string): void {
@@ -312,6 +356,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     this.clearTimer(`block:${rec.id}`);
     rec.state = state;
     rec.closedAt = this.now();
+    this.book.prune(this.book.blocks);
     this.emit('event', { type: 'block.removed', block: rec });
   }
 
@@ -362,9 +407,8 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     const now = this.now();
     const meters: MeterEntry[] = [];
     for (const l of this.book.active()) {
-      if (this.leaseDpid(l.dtn) !== dpid || l.end <= now) continue;
-      const m = leaseFlows(this.site, l, now).meter;
-      if (m) meters.push(m as MeterEntry);
+      if (!l.meterId || !l.rateMbps || l.end <= now || this.leaseDpid(l.dtn) !== dpid) continue;
+      meters.push(leaseMeter(l.meterId, l.rateMbps) as MeterEntry);
     }
     this.flows.setMeters(dpid, meters);
   }

@@ -72,9 +72,17 @@ export function leasesOverlap(a: Lease, b: Lease): boolean {
   return any(a.localPorts, b.localPorts) && any(a.remotePorts, b.remotePorts);
 }
 
+/** Closed leases and blocks kept in memory (the store keeps its own history). */
+const KEEP_CLOSED = 1000;
+
 export class LeaseBook {
   readonly leases = new Map<number, LeaseRecord>();
   readonly blocks = new Map<number, BlockRecord>();
+  /**
+   * Leases drafted but not yet installed (their switch round trip is under way): they hold their id and meter
+   * and count for overlaps, so concurrent requests can neither share an id nor both win an overlap.
+   */
+  private readonly pending = new Map<number, Lease>();
   private nextLeaseId = 1;
   private nextBlockId = 1;
 
@@ -98,7 +106,10 @@ export class LeaseBook {
     return [...this.blocks.values()].filter((b) => b.state === 'active');
   }
 
-  /** A new lease from a request, refused if it overlaps an active one. Not recorded until `add`. */
+  /**
+   * A new lease from a request, refused if it overlaps an active or pending one. It is pending until `add`
+   * (installed) or `abandon` (refused by the switch).
+   */
   draft(req: LeaseRequest, now: number): Lease {
     const lease: Lease = {
       id: this.nextLeaseId, project: req.project, dtn: req.dtn, remote: parsePrefix(req.remote).text, protocol: req.protocol,
@@ -108,12 +119,20 @@ export class LeaseBook {
       lease.rateMbps = req.rateMbps;
       lease.meterId = this.freeMeterId();
     }
-    const clash = this.active().find((l) => leasesOverlap(l, lease));
-    if (clash) throw new LeaseRefused('overlap', `overlaps active lease ${clash.id} (${clash.project}: ${clash.dtn} <-> ${clash.remote})`);
+    const clash = [...this.active(), ...this.pending.values()].find((l) => leasesOverlap(l, lease));
+    if (clash) throw new LeaseRefused('overlap', `overlaps lease ${clash.id} (${clash.project}: ${clash.dtn} <-> ${clash.remote})`);
+    this.nextLeaseId++;
+    this.pending.set(lease.id, lease);
     return lease;
   }
 
+  /** Forgets a draft the switch refused (its id is not reused). */
+  abandon(lease: Lease): void {
+    this.pending.delete(lease.id);
+  }
+
   add(lease: Lease, now: number): LeaseRecord {
+    this.pending.delete(lease.id);
     const rec: LeaseRecord = { ...lease, state: 'active', createdAt: now, counters: zeroCounters() };
     this.leases.set(lease.id, rec);
     this.nextLeaseId = Math.max(this.nextLeaseId, lease.id + 1);
@@ -126,12 +145,27 @@ export class LeaseBook {
     rec.state = state;
     rec.closedAt = now;
     rec.closeReason = reason;
+    this.prune(this.leases);
     return rec;
   }
 
+  /** Drops the oldest closed records beyond KEEP_CLOSED (Maps iterate in insertion order: oldest first). */
+  prune<T extends { state: string }>(map: Map<number, T>): void {
+    let closed = 0;
+    for (const r of map.values()) if (r.state !== 'active') closed++;
+    for (const [id, r] of map) {
+      if (closed <= KEEP_CLOSED) break;
+      if (r.state !== 'active') {
+        map.delete(id);
+        closed--;
+      }
+    }
+  }
+
+  /** A new block with its own id (taken now, so concurrent requests never share one). */
   draftBlock(b: Omit<Block, 'id'>): Block {
     parsePrefix(b.prefix); // throws on a bad prefix
-    return { ...b, id: this.nextBlockId };
+    return { ...b, id: this.nextBlockId++ };
   }
 
   addBlock(block: Block): BlockRecord {
@@ -141,9 +175,9 @@ export class LeaseBook {
     return rec;
   }
 
-  /** Meter ids of active leases are unique per site; 1 upwards. */
+  /** Meter ids of active and pending leases are unique per site; 1 upwards. */
   private freeMeterId(): number {
-    const used = new Set(this.active().map((l) => l.meterId).filter((m) => m !== undefined));
+    const used = new Set([...this.active(), ...this.pending.values()].map((l) => l.meterId).filter((m) => m !== undefined));
     let id = 1;
     while (used.has(id)) id++;
     return id;

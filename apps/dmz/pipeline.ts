@@ -115,6 +115,11 @@ function ipFields(family: 4 | 6, src: { value: string; mask?: string }, dst: { v
   return [field(s, src.value, src.mask), field(d, dst.value, dst.mask)];
 }
 
+/** A lease's rate as an OpenFlow meter: a drop band at the rate, in kbit/s. */
+export function leaseMeter(meterId: number, rateMbps: number): MeterSpec {
+  return { meterId, flags: OFPMF.KBPS | OFPMF.STATS, bands: [{ type: 'drop', rate: Math.round(rateMbps * 1000), burstSize: 0 }] };
+}
+
 /** The DTN a lease names, or a refusal: only configured DTNs can be on our side of a lease. */
 export function leaseDtn(site: Site, lease: Lease): Dtn {
   const dtn = site.dtns.find((d) => d.name === lease.dtn);
@@ -147,9 +152,7 @@ export function leaseFlows(site: Site, lease: Lease, now: number): { flows: Flow
   if (seconds > 65535) throw new LeaseRefused('too-long', 'a lease may last at most 65535 s (the switch-side hard timeout is 16 bits)');
 
   const cookie = cookieOf(OWNER.LEASES, lease.id);
-  const meter: MeterSpec | undefined = lease.rateMbps && lease.meterId
-    ? { meterId: lease.meterId, flags: OFPMF.KBPS | OFPMF.STATS, bands: [{ type: 'drop', rate: Math.round(lease.rateMbps * 1000), burstSize: 0 }] }
-    : undefined;
+  const meter = lease.rateMbps && lease.meterId ? leaseMeter(lease.meterId, lease.rateMbps) : undefined;
   const metered = (instr: Instruction[]): Instruction[] => (meter ? [{ type: 'meter', meterId: meter.meterId }, ...instr] : instr);
   const extra = { hardTimeout: seconds, flags: OFPFF.SEND_FLOW_REM };
   const eth = field('eth_type', remote.family === 4 ? ETH_IPV4 : ETH_IPV6);

@@ -134,6 +134,13 @@ def netem_available():
     return p.returncode == 0
 
 
+def netem_limit(rate_mbps, one_way_ms):
+    """netem's queue (packets) must hold a one-way delay's worth of full-size frames at the link rate (at least
+    ~1 Gbit/s without a cap), plus room for a burst: its default of 1000 would drop at long RTTs."""
+    rate = (rate_mbps or 1000) * 1e6
+    return int(rate * one_way_ms / 1000 / 8 / 1500 * 1.5) + 1000
+
+
 class DmzTopo(Topo):
     """The Science DMZ lab described by a LabSpec. netem: use TCLink(delay=) for the WAN and circuit delays instead
     of delay lines (circuits keep a VLAN-popping delay node with no delay). delayline: path of the binary."""
@@ -173,7 +180,8 @@ class DmzTopo(Topo):
         one_way = spec.rtt_ms / 2.0
         if netem:
             self.addLink('rrtr', 'brtr', intfName1='rrtr-wan', intfName2='brtr-wan', cls=TCLink, txo=False, rxo=False,
-                         delay='%gms' % one_way, bw=spec.wan_rate_mbps or None)
+                         delay='%gms' % one_way, bw=spec.wan_rate_mbps or None,
+                         max_queue_size=netem_limit(spec.wan_rate_mbps, one_way))
         else:
             self.addHost('wdl', cls=DelayNode, ip=None, a='wdl-r', b='wdl-l', binary=delayline, logdir=logdir,
                          delay_ab=one_way, delay_ba=one_way, rate=spec.wan_rate_mbps)
@@ -196,7 +204,8 @@ class DmzTopo(Topo):
             self.addLink(d, sw, port2=c.trunk_port, intfName1='%s-trunk' % d, cls=Link)
             if netem:
                 self.addLink(d, c.remote, intfName1='%s-far' % d, intfName2=cintf, addr2=c.far_end_mac, cls=TCLink,
-                             txo=False, rxo=False, delay='%gms' % (c.rtt_ms / 2.0), bw=c.capacity_mbps or None)
+                             txo=False, rxo=False, delay='%gms' % (c.rtt_ms / 2.0), bw=c.capacity_mbps or None,
+                             max_queue_size=netem_limit(c.capacity_mbps, c.rtt_ms / 2.0))
             else:
                 self.addLink(d, c.remote, intfName1='%s-far' % d, intfName2=cintf, addr2=c.far_end_mac, cls=Link)
 

@@ -58,9 +58,15 @@ class LabNode(Node):
         _sh(self, 'sysctl -qw ' + ' '.join('%s=%s' % kv for kv in s.items()))
         for intf in self.intfNames():
             self.cmd('ethtool -K %s tx off >/dev/null 2>&1' % intf)
+        for intf in addrs or {}:
+            self.cmd('sysctl -qw net.ipv6.conf.%s.disable_ipv6=0' % intf)
         for intf, cidrs in (addrs or {}).items():
             for cidr in cidrs:
                 _sh(self, 'ip addr add %s dev %s%s' % (cidr, intf, ' nodad' if ':' in cidr else ''))
+                mi = self.nameToIntf.get(intf)
+                if mi is not None and ':' not in cidr and mi.ip is None:
+                    # Mininet's own view (node.IP(), host names in the CLI), without it reconfiguring anything.
+                    mi.ip, mi.prefixLen = cidr.split('/')[0], int(cidr.split('/')[1])
             _sh(self, 'ip link set %s up' % intf)
         for dst, via in routes or []:
             fam = '-6 ' if ':' in via else ''

@@ -5,16 +5,20 @@
  * delay line at 10/50/88 ms, and that teardown leaves nothing behind. Here each of its checks is one assertion.
  *
  * Also: the site configs the lab generates for each topology (mininet/sitegen.py) are valid for the controller,
- * and the prototype's is the controller's embedded default site.
+ * and the prototype's is the controller's embedded default site; and the lab's machine interface (lab.py --serve,
+ * driven by test/helpers/lab.ts) with a stand-in controller spawned by the lab (mininet/hellocontroller.py).
  *
  * Needs root and the Debian packages mininet, openvswitch-switch, iperf3, ethtool, nftables, iputils-ping, gcc.
  * The selftest takes the same host-wide private-OVS turn as test/helpers/ovs.ts.
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultSite, parseSiteConfig } from '../../apps/dmz/config.js';
+import { Lab } from '../helpers/lab.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PYTHON = '/usr/bin/python3'; // Debian's mininet is a system-python package
@@ -94,4 +98,59 @@ describe('lab infrastructure selftest (mininet/selftest.py)', () => {
     expect(report?.ok, failure).toBe(true);
     expect(report!.seconds).toBeLessThan(150);
   });
+});
+
+describe('lab machine interface (lab.py --serve, test/helpers/lab.ts)', () => {
+  let lab: Lab | undefined;
+  const tmp = mkdtempSync(join(tmpdir(), 'dmzgate-labtest-'));
+  const pidFile = join(tmp, 'controller.pid');
+  const port = 20000 + (process.pid % 20000);
+
+  beforeAll(async () => {
+    if (process.getuid?.() !== 0) throw new Error('the lab needs root (namespaces, veths, OVS)');
+    lab = await Lab.start({
+      topo: 'prototype', rtt: 10, loss: '0', staticFlows: true, controllerPort: port,
+      controllerCmd: `exec ${PYTHON} ${join(ROOT, 'mininet', 'hellocontroller.py')} {port} ${pidFile}`,
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    await lab?.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }, 90_000);
+
+  it('describes the lab and writes its site config', () => {
+    expect(lab!.info.hosts.dtn1).toMatchObject({ port: 5, mac: '02:00:00:00:01:05', ipv4: '10.10.1.10' });
+    expect(lab!.info.controller).toBe(`127.0.0.1:${port}`);
+    expect(parseSiteConfig(readFileSync(lab!.info.site_file, 'utf8'))).toEqual(defaultSite());
+  });
+
+  it('the switch reaches the spawned controller through the namespace relay', async () => {
+    await lab!.waitConnected(20_000);
+  });
+
+  it('pings, iperf3 and the firewall counters', async () => {
+    const before = await lab!.fwCounters();
+    const p = await lab!.ping('rdtn', 'dtn1', { count: 3 });
+    expect(p.received).toBe(3);
+    expect(p.avg!).toBeGreaterThan(9.5);
+    const r = await lab!.iperf3('rdtn', 'dtn1', { seconds: 2, cc: 'cubic' });
+    expect(r.ok, r.error).toBe(true);
+    const after = await lab!.fwCounters();
+    expect(after.forwarded.in.packets - before.forwarded.in.packets).toBeGreaterThan(100);
+    expect(await lab!.dumpFlows()).toContain('priority=20000,in_port=1 actions=output:3');
+  }, 60_000);
+
+  it('reports a failed request and keeps serving', async () => {
+    await expect(lab!.request('no_such_op')).rejects.toThrow(/unknown op/);
+    await expect(lab!.cmd('nosuchhost', 'true')).rejects.toThrow(/no node/);
+    expect((await lab!.cmd('dtn1', 'echo hi')).out).toBe('hi\n');
+  });
+
+  it('stop ends the lab and the controller it spawned', async () => {
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    expect(await lab!.stop()).toBe(0);
+    expect(existsSync(`/proc/${pid}`)).toBe(false);
+    lab = undefined;
+  }, 90_000);
 });

@@ -112,7 +112,7 @@ describe('dmzgate controller (the command)', () => {
     for (const o of ['--openflow-port', '--api-port', '--config', '--data', '--tls-port', '--tls-key', '--tls-cert', '--tls-ca', '--log-level']) {
       expect(help.stdout).toContain(o);
     }
-    expect(help.stdout).toMatch(/--api-port.*REST API once it exists/);
+    expect(help.stdout).toMatch(/--api-port PORT +port of the REST API/);
 
     const brokenConfig = () => {
       const file = join(work, 'broken.yaml');
@@ -144,7 +144,7 @@ describe('dmzgate controller (the command)', () => {
     const config = join(work, 'site.yaml');
     writeFileSync(config, DEFAULT_SITE_YAML.replace('dpid: "0000000000000001"', 'dpid: "0000000000000c11"'));
     const data = join(work, 'state', 'nested');
-    const dz = new Running(['--openflow-port', '0', '--api-port', '18080', '--config', config, '--data', data, '--log-level', 'debug'], work);
+    const dz = new Running(['--openflow-port', '0', '--api-port', '0', '--config', config, '--data', data, '--log-level', 'debug'], work);
     started.push(dz);
     const ready = await dz.line((l) => l.msg === 'controller ready', 'controller ready');
     const port = ready.openflowPort as number;
@@ -152,9 +152,10 @@ describe('dmzgate controller (the command)', () => {
     expect(ready.tlsPort).toBeNull();
     expect(statSync(data).isDirectory()).toBe(true);
     expect(dz.lines.find((l) => l.config === config)).toMatchObject({ msg: 'dmzgate controller starting', site: 'prototype' });
-    // No placeholder HTTP server: nothing listens on the API port.
-    const { stdout: listening } = await run('ss', ['-tlnH', `( sport = :18080 )`]);
-    expect(listening.trim()).toBe('');
+    // The REST API answers, the state file and the local admin token exist.
+    expect(ready.api).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect((await fetch(`${ready.api as string}/healthz`)).status).toBe(200);
+    expect(statSync(join(data, 'admin.token')).mode & 0o077).toBe(0);
 
     await ovs.addBridge('br-cli', 0xc11n, { controller: `tcp:127.0.0.1:${port}`, ports: ['c1', 'c2'] });
     const connected = await dz.line((l) => l.msg === 'switch connected' && l.dpid === '0000000000000c11', 'switch connected');
@@ -188,7 +189,7 @@ describe('dmzgate controller (the command)', () => {
       await ssl('x509', '-req', '-in', `${n}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', `${n}.crt`);
     }
     const dz = new Running(['--openflow-port', 'off', '--tls-port', '0', '--tls-key', join(pki, 'controller.key'),
-      '--tls-cert', join(pki, 'controller.crt'), '--tls-ca', join(pki, 'ca.crt'), '--data', join(work, 'data2')], work);
+      '--tls-cert', join(pki, 'controller.crt'), '--tls-ca', join(pki, 'ca.crt'), '--data', join(work, 'data2'), '--api-port', '0'], work);
     started.push(dz);
     const ready = await dz.line((l) => l.msg === 'controller ready', 'controller ready');
     expect(ready.openflowPort).toBeNull();

@@ -11,7 +11,7 @@ import { silentLogger } from '../../../controller/log.js';
 import { DmzApp } from '../../../apps/dmz/dmz-app.js';
 import { parseSiteConfig } from '../../../apps/dmz/config.js';
 import { EmulatedSwitch } from '../../emulator/index.js';
-import { buildApi, openStore, createToken, type Store, type TokenSpec, type ApiOptions } from '../../../api/index.js';
+import { buildApi, openStore, createToken, type Store, type StoreOptions, type TokenSpec, type ApiOptions } from '../../../api/index.js';
 
 export const SITE_YAML = `site: test
 switches:
@@ -63,13 +63,22 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(opts: { api?: Partial<ApiOptions>; maxFlowsPerTable?: number; dataDir?: string } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  api?: Partial<ApiOptions>;
+  maxFlowsPerTable?: number;
+  dataDir?: string;
+  store?: StoreOptions;
+  siteYaml?: string;
+  requestTimeoutMs?: number;
+}
+
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const logger = silentLogger();
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'dmzgate-api-'));
-  const store = await openStore(dataDir, { fsync: false });
-  const controller = new Controller({ port: 0, host: '127.0.0.1', logger });
+  const store = await openStore(dataDir, { fsync: false, ...opts.store });
+  const controller = new Controller({ port: 0, host: '127.0.0.1', logger, ...(opts.requestTimeoutMs ? { requestTimeoutMs: opts.requestTimeoutMs } : {}) });
   const flows = new FlowManager(controller, { logger });
-  const site = parseSiteConfig(SITE_YAML, 'test site');
+  const site = parseSiteConfig(opts.siteYaml ?? SITE_YAML, 'test site');
   const app = new DmzApp({ site, controller, flows, logger, pollIntervalMs: 0 });
   const api = buildApi({ app, controller, flows, store, logger, ...opts.api });
   await app.start(store.load());

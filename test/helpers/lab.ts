@@ -1,0 +1,194 @@
+// A client for the Mininet lab (mininet/lab.py --serve): starts the lab as a child process and drives it over its
+// JSON-lines protocol (mininet/serve.py documents the ops). The lab runs in its own network namespace with its own
+// Open vSwitch; the DMZ switch connects to a controller on 127.0.0.1:controllerPort in this namespace (relayed),
+// or to one the lab spawns with controllerCmd. stop() makes the lab remove everything it made.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const LAB_PY = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'mininet', 'lab.py');
+const PYTHON = '/usr/bin/python3'; // Debian's mininet is a system-python package
+
+export interface LabOptions {
+  topo?: 'prototype' | 'circuit' | 'multiproject';
+  /** Routed WAN round-trip time, ms (default 88). */
+  rtt?: number;
+  circuitRtt?: number;
+  projects?: number;
+  /** Enterprise-path loss, "1/N" (default 1/22000; "0": none). */
+  loss?: string;
+  lossDir?: 'in' | 'out' | 'both';
+  wanRate?: number;
+  fwRate?: number;
+  /** The hosts' default congestion control (iperf3 picks its own per test). */
+  cc?: 'bbr' | 'reno';
+  controllerPort?: number;
+  /** Spawned by the lab before the switch starts, stopped at the end; {port}, {site}, {workdir} substituted. */
+  controllerCmd?: string;
+  noController?: boolean;
+  /** Install the enterprise-path flows with ovs-ofctl (for labs without the DMZ app). */
+  staticFlows?: boolean;
+  extraArgs?: string[];
+  /** ms to wait for the lab to come up (default 120 s). */
+  startTimeout?: number;
+}
+
+export interface LabHost { role: string; port?: number; mac: string; ipv4: string; ipv6: string }
+
+export interface LabInfo {
+  topo: string;
+  site: string;
+  switch: string;
+  dpid: string;
+  rtt_ms: number;
+  emulation: 'netem' | 'delayline';
+  hosts: Record<string, LabHost>;
+  circuits: { name: string; trunk_port: number; vlan: number; far_end_mac: string; remote: string; rtt_ms: number }[];
+  site_file: string;
+  workdir: string;
+  controller: string | null;
+  ovs_dir: string;
+  [k: string]: unknown;
+}
+
+export interface PingResult { sent: number; received: number; loss: number; min?: number; avg?: number; max?: number; mdev?: number; median?: number; rtts: number[] }
+export interface IperfResult { ok: boolean; error?: string; sent_mbps?: number; received_mbps?: number; retransmits?: number; cc?: string; intervals_mbps?: number[] }
+export interface Counter { packets: number; bytes: number }
+export interface FwCounters {
+  forwarded: { in: Counter; out: Counter; packets: number; bytes: number };
+  dropped: Record<'in_dropped' | 'invalid' | 'tagged_dropped' | 'unknown_dropped' | 'lost_in' | 'lost_out', Counter>;
+  counters: Record<string, Counter>;
+}
+
+export class LabError extends Error {
+  override name = 'LabError';
+}
+
+export class Lab {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private exited: Promise<number | null>;
+
+  private constructor(private readonly child: ChildProcessWithoutNullStreams, public info: LabInfo,
+    private readonly stderr: { text: string }) {
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
+  static async start(opts: LabOptions = {}): Promise<Lab> {
+    const args = [LAB_PY, '--serve', '--topo', opts.topo ?? 'prototype'];
+    const add = (flag: string, v: unknown) => v !== undefined && args.push(flag, String(v));
+    add('--rtt', opts.rtt);
+    add('--circuit-rtt', opts.circuitRtt);
+    add('--projects', opts.projects);
+    add('--loss', opts.loss);
+    add('--loss-dir', opts.lossDir);
+    add('--wan-rate', opts.wanRate);
+    add('--fw-rate', opts.fwRate);
+    add('--cc', opts.cc);
+    add('--controller-port', opts.controllerPort);
+    add('--controller-cmd', opts.controllerCmd);
+    if (opts.noController) args.push('--no-controller');
+    if (opts.staticFlows) args.push('--static-flows');
+    args.push(...(opts.extraArgs ?? []));
+    const child = spawn(PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const log = { text: '' };
+    child.stderr.on('data', (b: Buffer) => (log.text = (log.text + b.toString()).slice(-20_000)));
+    const lines = createInterface({ input: child.stdout });
+    let lab: Lab | undefined;
+    const ready = new Promise<Lab>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGTERM');
+        reject(new LabError(`the lab did not come up in ${opts.startTimeout ?? 120_000} ms:\n${log.text.slice(-3000)}`));
+      }, opts.startTimeout ?? 120_000);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new LabError(`the lab exited (${code}) before it was ready:\n${log.text.slice(-3000)}`));
+      });
+      lines.on('line', (line) => {
+        let msg: { event?: string; info?: LabInfo; id?: number; ok?: boolean; result?: unknown; error?: string };
+        try {
+          msg = JSON.parse(line) as typeof msg;
+        } catch {
+          return;
+        }
+        if (msg.event === 'ready' && msg.info) {
+          clearTimeout(timer);
+          lab = new Lab(child, msg.info, log);
+          resolve(lab);
+          return;
+        }
+        const p = msg.id !== undefined ? lab?.pending.get(msg.id) : undefined;
+        if (!p) return;
+        lab!.pending.delete(msg.id!);
+        if (msg.ok) p.resolve(msg.result);
+        else p.reject(new LabError(msg.error ?? 'lab request failed'));
+      });
+    });
+    const l = await ready;
+    child.once('exit', (code) => {
+      for (const p of l.pending.values()) p.reject(new LabError(`the lab exited (${code}):\n${log.text.slice(-3000)}`));
+      l.pending.clear();
+    });
+    return l;
+  }
+
+  /** The lab's standard error so far (Mininet, delay lines, tracebacks): for failure messages. */
+  get log(): string {
+    return this.stderr.text;
+  }
+
+  request<T>(op: string, args: Record<string, unknown> = {}): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.child.stdin.write(`${JSON.stringify({ id, op, args })}\n`);
+    });
+  }
+
+  cmd(host: string, command: string, timeout = 60): Promise<{ rc: number | null; out: string; err: string }> {
+    return this.request('cmd', { host, command, timeout });
+  }
+
+  ping(src: string, dst: string, opts: { count?: number; interval?: number; family?: 4 | 6 } = {}): Promise<PingResult> {
+    return this.request('ping', { src, dst, ...opts });
+  }
+
+  iperf3(src: string, dst: string, opts: { port?: number; seconds?: number; cc?: string; reverse?: boolean; parallel?: number; udp?: boolean; bitrate?: string; family?: 4 | 6 } = {}): Promise<IperfResult> {
+    return this.request('iperf3', { src, dst, ...opts });
+  }
+
+  fwCounters(): Promise<FwCounters> {
+    return this.request('fw_counters');
+  }
+
+  dumpFlows(): Promise<string> {
+    return this.request('dump_flows');
+  }
+
+  connected(): Promise<boolean> {
+    return this.request('connected');
+  }
+
+  /** Waits until the DMZ switch is connected to its controller. */
+  async waitConnected(ms = 30_000): Promise<void> {
+    const until = Date.now() + ms;
+    while (!(await this.connected())) {
+      if (Date.now() > until) throw new LabError(`the switch did not connect to the controller in ${ms} ms`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  /** Stops the lab (it removes its namespaces, veths, bridges, OVS and spawned controller) and waits for it. */
+  async stop(ms = 60_000): Promise<number | null> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.stdin.write(`${JSON.stringify({ id: this.nextId++, op: 'stop' })}\n`);
+      this.child.stdin.end();
+      const timer = setTimeout(() => this.child.kill('SIGTERM'), ms);
+      const code = await this.exited;
+      clearTimeout(timer);
+      return code;
+    }
+    return this.exited;
+  }
+}
