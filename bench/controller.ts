@@ -43,7 +43,7 @@ const CTL_CORE = '1';
 const HERE = dirname(fileURLToPath(import.meta.url));
 
 const CFG = QUICK
-  ? { switches: 16, warmMs: 700, windowMs: 1500, latWarmMs: 700, rtts: 2000, pacedRtts: 300, sizes: [1000, 5000], repeats: 1 }
+  ? { switches: 16, warmMs: 500, windowMs: 1000, latWarmMs: 500, rtts: 1000, pacedRtts: 200, sizes: [1000, 5000], repeats: 1 }
   : { switches: 16, warmMs: 2000, windowMs: 5000, latWarmMs: 2000, rtts: 10_000, pacedRtts: 2000, sizes: [1000, 10_000, 100_000], repeats: 3 };
 
 const GOAL_RATE = 1_000_000;
@@ -697,7 +697,8 @@ function reportB(b: { rows: Install[]; notes: string[] }): void {
 
 async function main(): Promise<void> {
   pinSelf();
-  console.log(`dmzgate controller benchmark: node ${process.version}, ${QUICK ? 'quick' : 'full'} run\n`);
+  const osken = spawnSync(PYTHON, ['-c', 'import os_ken, sys; print(os_ken.__version__, sys.version.split()[0])'], { encoding: 'utf8' }).stdout.trim().split(' ');
+  console.log(`dmzgate controller benchmark (${QUICK ? 'quick' : 'full'} run): node ${process.version}; os-ken ${osken[0] ?? '?'} on python ${osken[1] ?? '?'}\n`);
   if (ONLY === 'profile') {
     console.log('dmzgate CPU profile of the throughput case (self time, top functions):');
     console.log(await profileA());

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 export const PID_FILE = 'controller.pid';
 export const ADMIN_TOKEN_FILE = 'admin.token';
 
-export interface LiveController { pid: number; apiPort: number }
+export interface LiveController { pid: number; /** The API's URL once it listens. */ api?: string }
 
 function alive(pid: number): boolean {
   try {
@@ -27,12 +27,18 @@ export function liveController(dataDir: string): LiveController | undefined {
   }
 }
 
-export function claimDataDir(dataDir: string, apiPort: number): () => void {
+/** Claims the directory for this process; returns the release function. */
+export function claimDataDir(dataDir: string): () => void {
   const other = liveController(dataDir);
   if (other) throw new Error(`controller ${other.pid} already runs on ${dataDir}`);
   const file = join(dataDir, PID_FILE);
-  writeFileSync(file, JSON.stringify({ pid: process.pid, apiPort }), { mode: 0o644 });
+  writeFileSync(file, JSON.stringify({ pid: process.pid }), { mode: 0o644 });
   return () => rmSync(file, { force: true });
+}
+
+/** Records where this process's API listens, for local commands. */
+export function announceApi(dataDir: string, url: string): void {
+  writeFileSync(join(dataDir, PID_FILE), JSON.stringify({ pid: process.pid, api: url }), { mode: 0o644 });
 }
 
 export function writeAdminToken(dataDir: string, token: string): void {

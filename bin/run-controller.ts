@@ -11,7 +11,7 @@ import { openStore, buildApi, createToken } from '../api/index.js';
 import { verifyToken } from '../api/tokens.js';
 import type { Store } from '../api/store.js';
 import type { ControllerCommandOptions } from './options.js';
-import { claimDataDir, writeAdminToken, ADMIN_TOKEN_FILE } from './data-dir.js';
+import { claimDataDir, announceApi, writeAdminToken, ADMIN_TOKEN_FILE } from './data-dir.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -71,7 +71,7 @@ export async function runController(opts: ControllerCommandOptions, version: str
   let release: () => void;
   let store: Store;
   try {
-    release = claimDataDir(opts.dataDir, opts.apiPort);
+    release = claimDataDir(opts.dataDir);
     store = await openStore(opts.dataDir);
     await ensureAdminToken(store, opts.dataDir);
   } catch (e) {
@@ -128,6 +128,7 @@ export async function runController(opts: ControllerCommandOptions, version: str
     await app.start(store.load());
     const bound = await controller.listen();
     const apiAddress = await api.listen({ port: opts.apiPort, host: opts.apiHost });
+    announceApi(opts.dataDir, apiAddress);
     log.info({ openflowPort: bound.port ?? null, tlsPort: bound.tlsPort ?? null, api: apiAddress }, 'controller ready');
   } catch (e) {
     log.fatal({ err: e }, `cannot start: ${(e as Error).message}`);

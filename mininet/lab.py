@@ -21,6 +21,7 @@ import re
 import shlex
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -328,8 +329,7 @@ class Lab:
         res = {'src': src, 'dst': addr, 'sent': sent, 'received': rcvd, 'loss': 1 - rcvd / sent if sent else 1.0,
                'rtts': rtts}
         if rtts:
-            res['median'] = sorted(rtts)[len(rtts) // 2] if len(rtts) % 2 else sum(sorted(rtts)[len(rtts) // 2 - 1:
-                                                                                          len(rtts) // 2 + 1]) / 2
+            res['median'] = statistics.median(rtts)
         m = re.search(r'= ([\d.]+)/([\d.]+)/([\d.]+)/([\d.]+) ms', r['out'])
         if m:
             res.update(dict(zip(('min', 'avg', 'max', 'mdev'), map(float, m.groups()))))

@@ -82,7 +82,8 @@ export async function tokenCommand(args: string[]): Promise<void> {
   }
   const dataDir = resolve((values.data as string | undefined) ?? './data');
   const live = liveController(dataDir);
-  const api = live ? new ApiClient((values.api as string | undefined) ?? process.env.DMZGATE_API ?? `http://127.0.0.1:${live.apiPort}`, readFileSync(join(dataDir, ADMIN_TOKEN_FILE), 'utf8').trim()) : undefined;
+  if (live && !live.api && values.api === undefined) throw new UsageError(`controller ${live.pid} runs on ${dataDir} but its API is not up yet; try again`);
+  const api = live ? new ApiClient((values.api as string | undefined) ?? live.api!, readFileSync(join(dataDir, ADMIN_TOKEN_FILE), 'utf8').trim()) : undefined;
   const store = api ? undefined : await openStore(dataDir);
   switch (sub) {
     case 'create': {

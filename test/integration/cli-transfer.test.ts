@@ -1,0 +1,107 @@
+/**
+ * Issue 5's proof through the command line, against a private Open vSwitch: a token made with `dmzgate token
+ * create` (through the running controller's API), a transfer requested with `dmzgate transfer request`, its
+ * flows in `ovs-ofctl dump-flows`; the controller killed with SIGKILL and restarted on the same state: the lease
+ * and its flows are still there and their durations were not reset; `dmzgate transfer release` removes them.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PrivateOvs } from '../helpers/ovs.js';
+import { CLI, Running, checkBuild, until } from '../helpers/dmzgate-process.js';
+
+const run = promisify(execFile);
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function cli(...args: string[]): Promise<string> {
+  const { stdout } = await run(process.execPath, [CLI, ...args], { timeout: 30_000 });
+  return stdout;
+}
+
+/** The lease's flows on the switch: cookie and duration per flow. */
+async function leaseFlows(ovs: PrivateOvs, id: number): Promise<{ duration: number; line: string }[]> {
+  const cookie = `0xd1${id.toString(16).padStart(12, '0')}`;
+  return (await ovs.ofctl('dump-flows', 'br0')).split('\n').filter((l) => l.includes(`cookie=${cookie},`))
+    .map((line) => ({ line, duration: Number(/duration=([\d.]+)s/.exec(line)![1]) }));
+}
+
+describe('a transfer through the CLI survives a controller SIGKILL', () => {
+  let ovs: PrivateOvs;
+  let work: string;
+  const started: Running[] = [];
+
+  beforeAll(async () => {
+    checkBuild();
+    work = mkdtempSync(join(tmpdir(), 'dmzgate-cli-transfer-'));
+    ovs = await new PrivateOvs().start();
+  });
+
+  afterAll(async () => {
+    for (const p of started) if (p.running) p.signal('SIGKILL');
+    await ovs?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('token, request, kill -9, restart, still there with its durations counting, release', async () => {
+    const ofPort = await freePort();
+    const data = join(work, 'data');
+    const args = ['--openflow-port', String(ofPort), '--api-port', '0', '--data', data];
+    const first = new Running(args, work);
+    started.push(first);
+    const ready = await first.line((l) => l.msg === 'controller ready', 'controller ready');
+    const api = ready.api as string;
+    // The default site's switch: dpid 1, ports 1-7 with the roles of the prototype DMZ.
+    await ovs.addBridge('br0', 1n, { controller: `tcp:127.0.0.1:${ofPort}`, ports: ['wan', 'trunk', 'fwout', 'fwin', 'dtn1', 'ps1', 'lan1'] });
+    await first.line((l) => l.msg === 'reconciled switch' && l.dpid === '0000000000000001', 'first reconcile');
+
+    const made = JSON.parse(await cli('token', 'create', '--data', data, '--project', 'climate', '--dtn', 'dtn1', '--remote', '192.0.2.0/24',
+      '--ports', '50000-51000', '--paths', 'routed', '--max-duration', '2h', '--scope', 'transfers', '--json')) as { id: number; token: string };
+    expect(made.token).toMatch(/^dmzgate_\d+_/);
+    const lease = JSON.parse(await cli('transfer', 'request', '--api', api, '--token', made.token, '--dtn', 'dtn1', '--remote', '192.0.2.0/24',
+      '--ports', '50000-51000', '--duration', '1h', '--json')) as { id: number; state: string; path: string };
+    expect(lease).toMatchObject({ state: 'active', path: 'routed' });
+    const before = await leaseFlows(ovs, lease.id);
+    expect(before.length).toBeGreaterThanOrEqual(2); // both directions, the range as masked matches
+    expect(before.every((f) => /hard_timeout=3[56]\d\d/.test(f.line) && /send_flow_rem/.test(f.line))).toBe(true);
+
+    // A token beyond its limits is refused, with the constraint named.
+    await expect(cli('transfer', 'request', '--api', api, '--token', made.token, '--dtn', 'dtn1', '--remote', '198.51.100.0/24',
+      '--ports', '50000', '--duration', '10m')).rejects.toThrow(/DMZ_REMOTE_DENIED|remote/);
+
+    first.signal('SIGKILL');
+    expect((await first.exited).signal).toBe('SIGKILL');
+    // Fail-secure: the switch keeps forwarding with what it holds while no controller is there.
+    await new Promise((r) => setTimeout(r, 2000));
+    expect((await leaseFlows(ovs, lease.id)).length).toBe(before.length);
+
+    const second = new Running(args, work);
+    started.push(second);
+    const ready2 = await second.line((l) => l.msg === 'controller ready', 'controller ready (restart)');
+    const rec = await second.line((l) => l.msg === 'reconciled switch' && l.dpid === '0000000000000001', 'reconcile after restart', 30_000);
+    expect(rec.deleted).toBe(0);
+    const after = await leaseFlows(ovs, lease.id);
+    expect(after.length).toBe(before.length);
+    // Not deleted and re-added: every lease flow is older now than it was before the kill, by the downtime.
+    for (const f of after) expect(f.duration).toBeGreaterThanOrEqual(Math.min(...before.map((b) => b.duration)) + 2);
+
+    const listed = JSON.parse(await cli('transfer', 'list', '--api', ready2.api as string, '--token', made.token, '--json')) as { id: number; state: string }[];
+    expect(listed).toContainEqual(expect.objectContaining({ id: lease.id, state: 'active' }));
+
+    const released = JSON.parse(await cli('transfer', 'release', String(lease.id), '--api', ready2.api as string, '--token', made.token, '--json')) as { state: string };
+    expect(released.state).toBe('released');
+    await until('lease flows gone', async () => (await leaseFlows(ovs, lease.id)).length === 0);
+    second.signal('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+  });
+});
