@@ -13,7 +13,7 @@ import type { Logger } from '../../controller/log.js';
 import { OFPFF, OFPMC, OFPMMFC, OFPTT, OFPP, OFPG, type MessageOf } from '../../controller/openflow/index.js';
 import type { FlowStats } from '../../controller/openflow/multipart/index.js';
 import { baseFlows, leaseFlows, leaseMeter, blockFlows, OWNER, ownerOfCookie, LeaseRefused, type FlowSpec } from './pipeline.js';
-import { LeaseBook, checkAgainstSite, zeroCounters, type LeaseRecord, type BlockRecord, type LeaseRequest, type Counters } from './lease-book.js';
+import { LeaseBook, checkAgainstSite, zeroCounters, type LeaseRecord, type BlockRecord, type LeaseRequest } from './lease-book.js';
 import { switchByName, type Site } from './site.js';
 import type { Block } from './model.js';
 
@@ -47,9 +47,8 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  /** Per lease: the latest counters of each of its flows (by flow key), and what earlier incarnations counted. */
+  /** Per lease: the latest counters of each of its flows (by flow key). */
   private readonly flowCounters = new Map<number, Map<string, { inbound: boolean; packets: number; bytes: number }>>();
-  private readonly carried = new Map<number, Counters>();
   /** Per lease whose flows are being deleted: the flows whose flow-removed (final counts) has not come yet. */
   private readonly awaitingRemoved = new Map<number, { keys: Set<string>; done: () => void }>();
   private pollTimer: NodeJS.Timeout | undefined;
@@ -139,9 +138,10 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     const dpid = this.leaseDpid(rec.dtn);
     const conn = this.controller.get(dpid);
     if (!conn) throw new LeaseRefused('switch-down', 'the lease\'s switch is not connected');
-    // An OFPFC_ADD of an existing entry replaces it in place; counters may restart, so carry what they held.
+    // An OFPFC_ADD of an existing entry replaces it, duration and hard timeout restarting, and without
+    // OFPFF_RESET_COUNTS its counters are copied to the new entry (OF1.3.5 §6.4; OVS does so): the counts go on
+    // from where they were, so nothing is carried over here (doing so counted every packet twice on OVS).
     await this.pollCounters([rec]);
-    this.carry(rec);
     const entries = flows.map((f) => this.flows.entry(OWNER_NAMES.leases, f));
     const errors = await sendAll(conn, entries.map((e) => addFlowMsg(e)));
     if (errors.size > 0) throw [...errors.values()][0]!;
@@ -289,18 +289,11 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   }
 
   private sumCounters(rec: LeaseRecord): void {
-    const c = { ...(this.carried.get(rec.id) ?? zeroCounters()) };
+    const c = zeroCounters();
     for (const f of this.flowCounters.get(rec.id)?.values() ?? []) {
       if (f.inbound) { c.packetsIn += f.packets; c.bytesIn += f.bytes; } else { c.packetsOut += f.packets; c.bytesOut += f.bytes; }
     }
     rec.counters = c;
-  }
-
-  /** Folds the current flow counters into the carried base (before flows are replaced). */
-  private carry(rec: LeaseRecord): void {
-    this.sumCounters(rec);
-    this.carried.set(rec.id, { ...rec.counters });
-    this.flowCounters.delete(rec.id);
   }
 
   private async removeLeaseFlows(rec: LeaseRecord): Promise<void> {

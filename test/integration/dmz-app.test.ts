@@ -738,8 +738,10 @@ describe('lease counters with real frames through the bridge', () => {
     expect(h.app.lease(rec.id)!.counters).toEqual(counted);
     await h.app.extendLease(rec.id, Date.now() + 600_000);
     const mine = (await dump()).filter((f) => f.cookie === leaseCookie(rec.id));
-    console.log('DEBUG extend', mine.map((f) => `${f.hardTimeout} ${f.duration} ${f.packets}`).join(' | '));
+    // Replaced in place: the hard timeout restarts from the new end, the switch's counters are carried over.
+    expect(mine).toHaveLength(leaseFlows(h.app.site, rec, rec.start).flows.length);
     expect(mine.every((f) => f.hardTimeout >= 599 && f.hardTimeout <= 600)).toBe(true);
+    expect(mine.reduce((n, f) => n + f.packets, 0)).toBe(2);
     await settle();
     await h.app.pollCounters();
     expect(h.app.lease(rec.id)!.counters).toEqual(counted);
