@@ -10,7 +10,7 @@ function shortUrl(url: string): string {
   if (!url) return '';
   const path = url.replace(/^file:\/\//, '');
   const dist = path.indexOf('/dist/');
-  if (dist >= 0) return path.slice(dist + 6).replace(/\.js$/, '.ts');
+  if (dist >= 0) return path.slice(dist + 1); // compiled JS: its line numbers, not the .ts source's
   if (path.startsWith('node:')) return path;
   return relative(process.cwd(), path);
 }

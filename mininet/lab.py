@@ -28,6 +28,8 @@ import tempfile
 import time
 import warnings
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
@@ -43,7 +45,7 @@ import flows  # noqa: E402
 from privateovs import PrivateOvs  # noqa: E402
 from labns import LabNamespace, ControllerRelay  # noqa: E402
 from topos import make_spec  # noqa: E402
-from topos.common import DmzTopo, site_yaml, netem_available  # noqa: E402
+from topos.common import DmzTopo, site_yaml, netem_available, wan_backlog  # noqa: E402
 from topos.nodes import DelayNode  # noqa: E402
 
 DELAYLINE_SRC = os.path.join(HERE, 'delayline.c')
@@ -412,16 +414,19 @@ class Lab:
         lost."""
         if self.netem:
             raise LabError('set_rtt: not supported with netem links (restart the lab)')
+        rtt = float(rtt)
         if circuit is None:
-            self.spec.rtt_ms = float(rtt)
-            self.net['wdl'].start_delayline(delay_ab=rtt / 2.0, delay_ba=rtt / 2.0)
+            self.spec.rtt_ms = rtt
+            self.net['wdl'].start_delayline(delay_ab=rtt / 2.0, delay_ba=rtt / 2.0,
+                                            backlog=wan_backlog(self.spec.wan_rate_mbps, rtt))
         else:
             c = next((x for x in self.spec.circuits if x.name == circuit), None)
             if c is None:
                 raise LabError('no circuit %r' % circuit)
-            c.rtt_ms = float(rtt)
-            self.net[c.delay_node].start_delayline(delay_ab=rtt / 2.0, delay_ba=rtt / 2.0)
-        return {'rtt_ms': float(rtt), 'circuit': circuit}
+            c.rtt_ms = rtt
+            self.net[c.delay_node].start_delayline(delay_ab=rtt / 2.0, delay_ba=rtt / 2.0,
+                                                   backlog=wan_backlog(c.capacity_mbps, rtt))
+        return {'rtt_ms': rtt, 'circuit': circuit}
 
     def delay_stats(self, name='wdl'):
         return self.node(name).stats()

@@ -162,7 +162,7 @@ class PrivateOvs:
                               + [str(a) for a in args], env=dict(os.environ, **self.env), check=True,
                               capture_output=True, text=True).stdout
 
-    def tune_packet_sockets(self, rcvbuf=8 << 20):
+    def tune_packet_sockets(self, rcvbuf=4 << 20):
         """Enlarges the receive buffers of ovs-vswitchd's AF_PACKET sockets (one per port of a userspace-datapath
         bridge). They get the host's net.core.rmem_default (~208 KiB, about 90 full-size frames): the buffer is
         the port's only queue, so a few milliseconds in which the daemon is not scheduled (2 cores shared with
@@ -177,7 +177,7 @@ class PrivateOvs:
         SYS_pidfd_getfd = 438
         pid = self.vswitchd.pid
         inodes = set()
-        with open('/proc/net/packet') as f:
+        with open('/proc/thread-self/net/packet') as f:  # the packet sockets of this thread's namespace
             for line in f.readlines()[1:]:
                 cols = line.split()
                 if len(cols) >= 9:

@@ -60,4 +60,26 @@ def compare(lab, seconds=10, cc='cubic'):
     return out
 
 
-SCENARIOS = {'info': info, 'rtt': rtt, 'enterprise': enterprise, 'compare': compare}
+def shape(lab, seconds=8, cc='cubic', rtts=(10, 50, 88)):
+    """Without a controller: ESnet's loss-vs-RTT shape. At each RTT, iperf3 remote DTN -> dtn1 over the lossy
+    enterprise path and over a routed bypass, beside the Mathis et al. bound MSS / RTT / sqrt(p) for the loss."""
+    s = lab.spec
+    remote, dtn = s.remotes[0], s.dtns[0]
+    n = lab.firewall.loss_n
+    rows = []
+    for rtt_ms in rtts:
+        lab.set_rtt(rtt_ms)
+        ent = lab.iperf3(remote.name, dtn.name, seconds=seconds, cc=cc)
+        lab.add_flows(flows.routed_bypass(s, dtn.name, remote.ipv4, local_port=5201))
+        byp = lab.iperf3(remote.name, dtn.name, seconds=seconds, cc=cc)
+        lab.del_flows('cookie=%#x/-1' % flows.LEASE_COOKIE)
+        mathis = 1448 * 8 / (rtt_ms / 1000) * n ** 0.5 / 1e6 if n else None
+        rows.append({'rtt_ms': rtt_ms, 'enterprise_mbps': round(ent.get('received_mbps', 0), 1),
+                     'enterprise_retransmits': ent.get('retransmits'), 'bypass_mbps': round(byp.get('received_mbps', 0), 1),
+                     'bypass_retransmits': byp.get('retransmits'),
+                     'mathis_bound_mbps': round(mathis, 1) if mathis else None, 'ok': ent['ok'] and byp['ok']})
+    return {'ok': all(r['ok'] for r in rows), 'cc': cc, 'loss': '1/%d' % n if n else 0,
+            'wan_rate_mbps': s.wan_rate_mbps, 'fw_rate_mbps': s.fw_rate_mbps, 'rows': rows}
+
+
+SCENARIOS = {'info': info, 'rtt': rtt, 'enterprise': enterprise, 'compare': compare, 'shape': shape}

@@ -31,6 +31,8 @@ import sys
 import time
 import warnings
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 warnings.filterwarnings('ignore', category=DeprecationWarning)

@@ -12,6 +12,7 @@ import os
 import sys
 import warnings
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 warnings.filterwarnings('ignore', category=DeprecationWarning)
 

@@ -75,6 +75,16 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     this.book.restore(restored.leases ?? [], restored.blocks ?? []);
     // What ended while we were down is closed, never re-installed.
     for (const l of this.book.active()) if (l.end <= now) this.closeLease(l, 'expired', 'ended while the controller was down');
+    // What the site config (changed while we were down) no longer allows is revoked, as a reload would; its
+    // flows are stale to the connect-time reconcile. (Declaring a lease of a DTN the config lost would throw.)
+    for (const l of this.book.active()) {
+      try {
+        checkAgainstSite(this.site, { ...l, durationSeconds: 0 });
+        leaseFlows(this.site, l, now);
+      } catch (e) {
+        this.closeLease(l, 'revoked', `not valid under the site config: ${(e as Error).message}`);
+      }
+    }
     for (const b of this.book.activeBlocks()) if (b.end !== undefined && b.end <= now) this.closeBlock(b, 'expired');
     for (const sw of this.site.switches) this.flows.setFlows(sw.dpid, OWNER_NAMES.pipeline, baseFlows(this.site, sw));
     this.declareBlocks(now);

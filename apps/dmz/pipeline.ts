@@ -10,6 +10,7 @@
 // cannot open more than the enterprise firewall does, by construction.
 import { OFPFF, OFPMF, OFPVID_PRESENT, type Match, type Instruction, type Action, type OxmTlv } from '../../controller/openflow/index.js';
 import { compilePortRange, type MaskedPort } from './port-ranges.js';
+import type { FlowEntry, MeterEntry } from '../../controller/flow-entry.js';
 import { parsePrefix, prefixToOxm, prefixWithin, type Prefix } from './addresses.js';
 import { INSIDE_ROLES, insideHosts, portWithRole, portsWithRole, switchByName, type Site, type SiteSwitch, type Dtn } from './site.js';
 import type { Lease, Block } from './model.js';
@@ -27,22 +28,9 @@ export function ownerOfCookie(cookie: bigint): number {
   return Number(cookie >> 48n);
 }
 
-export interface FlowSpec {
-  tableId: number;
-  priority: number;
-  match: Match;
-  instructions: Instruction[];
-  cookie: bigint;
-  idleTimeout: number;
-  hardTimeout: number;
-  flags: number;
-}
-
-export interface MeterSpec {
-  meterId: number;
-  flags: number;
-  bands: { type: 'drop'; rate: number; burstSize: number }[];
-}
+/** A flow as the controller's flow manager takes it (every field given: the pipeline is explicit). */
+export type FlowSpec = FlowEntry;
+export type MeterSpec = MeterEntry & { bands: { type: 'drop'; rate: number; burstSize: number }[] };
 
 const ETH_IPV4 = 0x0800;
 const ETH_IPV6 = 0x86dd;

@@ -94,10 +94,16 @@ export function ipv4ToBytes(s: string, out: Uint8Array = new Uint8Array(4), o = 
   return out;
 }
 
-/** RFC 5952: lowercase, no leading zeros, the longest run (>= 2) of zero groups compressed, leftmost on ties. */
+/**
+ * RFC 5952: lowercase, no leading zeros (§4.1), the longest run (>= 2) of zero groups compressed, leftmost on
+ * ties (§4.2), and IPv4-mapped addresses with a dotted quad (§5), as inet_ntop (and so Ryu) writes them.
+ */
 export function ipv6ToString(b: Uint8Array, o: number): string {
   const g: number[] = [];
   for (let i = 0; i < 8; i++) g.push((b[o + 2 * i]! << 8) | b[o + 2 * i + 1]!);
+  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
+    return `::ffff:${DEC[b[o + 12]!]}.${DEC[b[o + 13]!]}.${DEC[b[o + 14]!]}.${DEC[b[o + 15]!]}`;
+  }
   let bestStart = -1;
   let bestLen = 1;
   for (let i = 0; i < 8; ) {

@@ -134,6 +134,13 @@ def netem_available():
     return p.returncode == 0
 
 
+def wan_backlog(rate_mbps, rtt_ms):
+    """Bytes of queue in front of a WAN link's rate limit: one bandwidth-delay product (at least 10 ms), the
+    buffering a science WAN's routers give a single large flow. A shallower queue makes loss-based TCP (cubic)
+    overflow it every cycle and measures the buffer, not the path."""
+    return int((rate_mbps or 0) * 1e6 / 8 * max(rtt_ms, 10.0) / 1000) or None
+
+
 def netem_limit(rate_mbps, one_way_ms):
     """netem's queue (packets) must hold a one-way delay's worth of full-size frames at the link rate (at least
     ~1 Gbit/s without a cap), plus room for a burst: its default of 1000 would drop at long RTTs."""
@@ -184,7 +191,8 @@ class DmzTopo(Topo):
                          max_queue_size=netem_limit(spec.wan_rate_mbps, one_way))
         else:
             self.addHost('wdl', cls=DelayNode, ip=None, a='wdl-r', b='wdl-l', binary=delayline, logdir=logdir,
-                         delay_ab=one_way, delay_ba=one_way, rate=spec.wan_rate_mbps)
+                         delay_ab=one_way, delay_ba=one_way, rate=spec.wan_rate_mbps,
+                         backlog=wan_backlog(spec.wan_rate_mbps, spec.rtt_ms))
             self.addLink('rrtr', 'wdl', intfName1='rrtr-wan', intfName2='wdl-r', cls=Link)
             self.addLink('wdl', 'brtr', intfName1='wdl-l', intfName2='brtr-wan', cls=Link)
         for r in remote_hosts:
@@ -200,7 +208,8 @@ class DmzTopo(Topo):
             cintf = '%s-circ' % c.remote
             self.addHost(d, cls=DelayNode, ip=None, a='%s-trunk' % d, b='%s-far' % d, binary=delayline, logdir=logdir,
                          delay_ab=0 if netem else c.rtt_ms / 2.0, delay_ba=0 if netem else c.rtt_ms / 2.0,
-                         rate=0 if netem else c.capacity_mbps, vlan=c.vlan)
+                         rate=0 if netem else c.capacity_mbps, vlan=c.vlan,
+                         backlog=wan_backlog(c.capacity_mbps, c.rtt_ms))
             self.addLink(d, sw, port2=c.trunk_port, intfName1='%s-trunk' % d, cls=Link)
             if netem:
                 self.addLink(d, c.remote, intfName1='%s-far' % d, intfName2=cintf, addr2=c.far_end_mac, cls=TCLink,
