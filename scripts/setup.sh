@@ -11,8 +11,9 @@ debs=()
 if [ "$profile" = test ]; then
   # openvswitch-switch: ovsdb-server/ovs-vswitchd for integration tests (private instance, userspace datapath);
   # openvswitch-common: ovs-ofctl, the independent OpenFlow decoder; tshark: independent packet dissector;
-  # python3-os-ken: the peer in benchmarks; iproute2/ethtool/nftables/iperf3/mininet: namespaces and the labs.
-  debs=(openvswitch-switch openvswitch-common tshark python3-os-ken iproute2 ethtool nftables iperf3 mininet)
+  # python3-os-ken: the peer in benchmarks; iproute2/iputils-ping/ethtool/nftables/iperf3/mininet: namespaces and
+  # the labs; gcc: the labs' userspace delay line (mininet/delayline.c), built at lab start.
+  debs=(openvswitch-switch openvswitch-common tshark python3-os-ken iproute2 iputils-ping ethtool nftables iperf3 mininet gcc)
 fi
 
 missing=()

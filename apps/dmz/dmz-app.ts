@@ -50,7 +50,9 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   /** Per lease: the latest counters of each of its flows (by flow key). */
   private readonly flowCounters = new Map<number, Map<string, { inbound: boolean; packets: number; bytes: number }>>();
   /** Per lease whose flows are being deleted: the flows whose flow-removed (final counts) has not come yet. */
-  private readonly awaitingRemoved = new Map<number, { keys: Set<string>; done: () => void }>();
+  private readonly awaitingRemoved = new Map<number, Set<{ keys: Set<string>; done: () => void }>>();
+  /** Lease removals under way. */
+  private readonly releasing = new Map<number, Promise<LeaseRecord>>();
   private pollTimer: NodeJS.Timeout | undefined;
   private readonly onFlowRemoved = (_conn: unknown, msg: MessageOf<'flowRemoved'>) => this.flowRemoved(msg);
 
@@ -163,7 +165,17 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   }
 
   /** Removes a lease's flows and closes it with its final counters. */
-  async releaseLease(id: number, state: 'released' | 'revoked' | 'expired' = 'released', reason = 'released by its holder'): Promise<LeaseRecord> {
+  releaseLease(id: number, state: 'released' | 'revoked' | 'expired' = 'released', reason = 'released by its holder'): Promise<LeaseRecord> {
+    // One removal per lease at a time: the end timer and the switch's hard timeout (its flow-removed) often
+    // both ask at once, and a second removal would close the lease before the first one's final counts are in.
+    const running = this.releasing.get(id);
+    if (running) return running;
+    const p = this.releaseNow(id, state, reason).finally(() => this.releasing.delete(id));
+    this.releasing.set(id, p);
+    return p;
+  }
+
+  private async releaseNow(id: number, state: 'released' | 'revoked' | 'expired', reason: string): Promise<LeaseRecord> {
     const rec = this.activeLease(id);
     await this.pollCounters([rec]).catch(() => undefined);
     await this.removeLeaseFlows(rec);
@@ -281,8 +293,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
       this.noteFlow(rec, msg.match, key, msg.packetCount, msg.byteCount);
       this.sumCounters(rec);
       this.emit('counters', [rec]);
-      const waiting = this.awaitingRemoved.get(rec.id);
-      if (waiting?.keys.delete(key) && waiting.keys.size === 0) waiting.done();
+      for (const w of this.awaitingRemoved.get(rec.id) ?? []) if (w.keys.delete(key) && w.keys.size === 0) w.done();
       if (rec.state === 'active' && msg.reason === 1 /* OFPRR_HARD_TIMEOUT */ && rec.end <= this.now() + 1000) {
         this.clearTimer(`lease:${rec.id}`);
         void this.releaseLease(rec.id, 'expired', 'lease ended (switch hard timeout)').catch(() => undefined);
@@ -332,19 +343,23 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     let resolve!: () => void;
     const arrived = new Promise<void>((r) => { resolve = r; });
     let timer: NodeJS.Timeout | undefined;
-    const done = (): void => {
+    let finished = false;
+    const waiter = { keys: new Set(keys), done: (): void => {
+      finished = true;
       clearTimeout(timer);
-      if (this.awaitingRemoved.get(id)?.done === done) this.awaitingRemoved.delete(id);
+      const set = this.awaitingRemoved.get(id);
+      set?.delete(waiter);
+      if (set?.size === 0) this.awaitingRemoved.delete(id);
       resolve();
-    };
-    if (keys.length === 0) done();
-    else this.awaitingRemoved.set(id, { keys: new Set(keys), done });
+    } };
+    if (keys.length === 0) waiter.done();
+    else this.awaitingRemoved.set(id, (this.awaitingRemoved.get(id) ?? new Set()).add(waiter));
     return {
       wait: (ms) => {
-        if (this.awaitingRemoved.get(id)?.done === done) timer = setTimeout(done, ms);
+        if (!finished) timer = setTimeout(waiter.done, ms);
         return arrived;
       },
-      cancel: done,
+      cancel: waiter.done,
     };
   }
 

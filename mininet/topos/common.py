@@ -1,5 +1,5 @@
 """The lab topologies' shared model: a LabSpec describes one Science DMZ lab (the DMZ switch's ports and hosts, the
-remote site, the WAN and circuits, the firewall); build_topo() turns it into a Mininet Topo and site_yaml() into
+remote site, the WAN and circuits, the firewall); DmzTopo turns it into a Mininet topology and site_yaml() into
 the controller's site config (apps/dmz/config-schema.ts), so the two never disagree.
 
 Addressing (one L2 segment inside, routed to the remote site):
@@ -31,7 +31,6 @@ INSIDE4, INSIDE6 = '10.10.1', 'fd00:10:10:1'
 REMOTE4, REMOTE6 = '192.0.2', '2001:db8:2'
 WAN4, WAN6 = '198.51.100', '2001:db8:ffff'
 BORDER_MAC = '02:00:00:00:01:01'
-REMOTE_ROUTER_MAC = '02:00:00:00:02:01'
 
 
 @dataclass
