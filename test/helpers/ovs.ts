@@ -154,6 +154,15 @@ export class PrivateOvs {
   }
 
   async stop(): Promise<void> {
+    // Deleting the bridges first makes ovs-vswitchd remove their tap devices from the host.
+    if (this.vswitchd && this.vswitchd.exitCode === null) {
+      try {
+        const bridges = (await this.vsctl('list-br')).split('\n').filter(Boolean);
+        for (const br of bridges) await this.vsctl('del-br', br);
+      } catch {
+        // a broken instance still gets stopped below
+      }
+    }
     await stopChild(this.vswitchd);
     await stopChild(this.db);
     rmSync(this.dir, { recursive: true, force: true });
