@@ -101,6 +101,18 @@ describe('dmzgate controller (the command)', () => {
     expect(flows, flows).toMatch(/priority=20000,in_port=1 actions=output:3\n/); // WAN -> firewall outside leg
     expect(flows).toMatch(/priority=0 actions=drop/);
 
+    // SIGHUP reloads the site config: a broken edit is refused and the running config kept; a good one applied.
+    writeFileSync(config, DEFAULT_SITE_YAML.replace('dpid: "0000000000000001"', 'dpid: "0000000000000c11"').replace('role: lan', 'role: lawn'));
+    dz.signal('SIGHUP');
+    const refused = await dz.line((l) => l.msg === 'SIGHUP: site config invalid; keeping the running config', 'reload refused');
+    expect(String(refused.err)).toMatch(/role: must be equal to one of the allowed values/);
+    writeFileSync(config, DEFAULT_SITE_YAML.replace('dpid: "0000000000000001"', 'dpid: "0000000000000c11"').replace('mac: "02:00:00:00:01:07"', 'mac: "02:00:00:00:01:77"'));
+    dz.signal('SIGHUP');
+    await dz.line((l) => l.msg === 'SIGHUP: site config reloaded', 'reload');
+    const reloaded = await ovs.ofctl('dump-flows', 'br-cli');
+    expect(reloaded).toMatch(/dl_dst=02:00:00:00:01:77 actions=output:7/);
+    expect(reloaded).not.toMatch(/dl_dst=02:00:00:00:01:07/);
+
     dz.signal('SIGTERM');
     const { code, signal } = await dz.exited;
     expect({ code, signal }).toEqual({ code: 0, signal: null });
