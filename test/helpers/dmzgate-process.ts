@@ -1,10 +1,12 @@
 // Running the built `dmzgate` command in tests: the process with its JSON-lines log parsed, and waiting helpers.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const UP2 = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The project root, from test/helpers/ or, compiled, from dist/test/helpers/ (bench scripts run from dist). */
+export const ROOT = basename(UP2) === 'dist' && existsSync(join(UP2, '..', 'package.json')) ? dirname(UP2) : UP2;
 export const CLI = join(ROOT, 'dist', 'bin', 'dmzgate.js');
 
 export type LogLine = { level: number; msg: string; [k: string]: unknown };

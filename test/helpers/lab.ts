@@ -4,10 +4,13 @@
 // or to one the lab spawns with controllerCmd. stop() makes the lab remove everything it made.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const LAB_PY = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'mininet', 'lab.py');
+const UP2 = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+// From test/helpers/ or, compiled, from dist/test/helpers/ (bench scripts run from dist).
+const LAB_PY = join(basename(UP2) === 'dist' && existsSync(join(UP2, '..', 'mininet')) ? dirname(UP2) : UP2, 'mininet', 'lab.py');
 const PYTHON = '/usr/bin/python3'; // Debian's mininet is a system-python package
 
 export interface LabOptions {
