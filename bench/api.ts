@@ -6,28 +6,38 @@
 // the barrier reply following its two flow-mods. Both install the same two flows per transfer (each direction of
 // the 5-tuple, priority 40000, hard timeout, send_flow_rem); the bench compares their shape on the switch.
 //
-// The servers under test: the built `dmzgate controller` command (dist/bin/dmzgate.js), its state directory on
-// disk (ext4: the fsync'd writes of api/store.ts) and, in a second run, on tmpfs (/dev/shm: the same writes with
-// no I/O wait), so the store's share shows; and the os-ken app under os_ken.cmd.manager. Each runs alone on CPU 1
-// (taskset); this process (the load generator) and ovs-vswitchd share CPU 0. Per system: a warm-up, then a round
-// at each concurrency (1, 10, 100): a fixed number of requests from N loops over keep-alive connections
-// (http.Agent), each request a distinct transfer (its own remote /32 in 198.18.0.0/15, within the token's
-// limits), timed from the request's start to its answer's end. After each round the switch's lease flows are
-// counted (2 per transfer) and the round's transfers are released (DELETE, not timed into the figures).
+// The servers under test, one at a time, each alone on CPU 1 (taskset; this process, the load generator, and
+// ovs-vswitchd share CPU 0):
+//   dmzgate, state on disk    the built `dmzgate controller` command (dist/bin/dmzgate.js), its data directory on
+//                             ext4 (/var/tmp): api/store.ts's fsync'd whole-document writes, as deployed;
+//   dmzgate, state on tmpfs   the same on /dev/shm (full run only): the same writes without the I/O wait;
+//   dmzgate, writes off       the same command (bench/api-server.ts) with the state file's writes replaced by
+//                             nothing: what dmzgate does when its state writes cost nothing;
+//   os-ken REST app           bench/osken_rest_app.py under os_ken.cmd.manager (no durable state at all).
+// Per system: a warm-up, then a round at each concurrency (1, 10, 100): N loops over keep-alive connections
+// (http.Agent), each request a new transfer (its own remote /32 in 198.18.0.0/15, within the token's limits),
+// timed from the request's start to its answer's end. A round lasts a fixed time or a fixed count, whichever
+// ends first (the systems differ by more than 10x); its transfers stay active until it ends. Then the switch's
+// lease flows are counted (2 per 201, or the run fails) and the round's transfers released (DELETE, not timed
+// into the figures).
 //
 // Store: dmzgate's /metrics (dmzgate_store_write_seconds, dmzgate_store_bytes) before and after each round give
 // the writes, their mean time and their busy share (write time / round time; writes are serialised and
 // coalesced, so a share near 100% means every request waits for whole writes); beside them the time this
 // process takes to JSON.stringify the state file as it was after the round (the part of a write that blocks the
-// server's event loop), and the disk/tmpfs comparison.
+// server's event loop), what the file is made of, and the goal: the rate with writes kept within 10% of the
+// rate with writes off.
 //
-// The machine may be shared: the other load on each core during each round is noted (like bench/controller.ts).
+// The machine may be shared: the other load on each core during each round is noted (like bench/controller.ts),
+// and each server's CPU time per request is given (the figure other load disturbs least).
 //
-// Usage: npm run bench:api [-- --quick] [--profile] [--verbose]
-//   --quick    small rounds (~20 s on an idle machine)
-//   --profile  also runs dmzgate (state on disk) under `node --cpu-prof` and summarises the samples taken
-//              during its concurrency-10 and -100 rounds (a separate run: the figures are not taken under it)
+// Usage: npm run bench:api [-- --quick] [--profile] [--verbose] [--keep]
+//   --quick    short rounds, no tmpfs run (~25 s on an idle machine)
+//   --profile  also runs dmzgate (state on disk, and writes off) under `node --cpu-prof` and summarises the
+//              samples taken during its concurrency-10 and -100 rounds (separate runs: the figures above are
+//              not taken under the profiler)
 //   --verbose  progress on stderr
+//   --keep     keep the servers' logs, state directories and profiles (their paths go to stderr)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -38,6 +48,7 @@ import { fileURLToPath } from 'node:url';
 import { PrivateOvs } from '../test/helpers/ovs.js';
 import { openStore, createToken } from '../api/index.js';
 import { summariseProfile, type CpuProfile } from './controller-profile.js';
+import { NO_STATE, pct, report, type Round, type StoreFigures, type SystemRun, type Usage } from './api-report.js';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -47,19 +58,19 @@ const GEN_CORE = '0';
 const SRV_CORE = '1';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CLI = join(HERE, '..', 'bin', 'dmzgate.js');
+const NO_WRITES = join(HERE, 'api-server.js'); // the same command with the state file's writes off
 const BRIDGE = 'br-api';
 const PORTS = ['wan', 'trunk', 'fwout', 'fwin', 'dtn1', 'ps1', 'lan1']; // the default site's roles, ports 1-7
 const LEASE_COOKIE = '0x00d1000000000000/0xffff000000000000'; // both systems: owner 0xd1 << 48 | transfer id
 
+/**
+ * Rounds last `seconds` (no request starts after that; the round ends with the last answer) or `max` requests,
+ * whichever comes first. Time-bound, because the systems differ by more than 10x in rate.
+ */
 const CFG = QUICK
-  ? { warm: 300, rounds: [[1, 150], [10, 400], [100, 400]] as const }
-  : { warm: 2000, rounds: [[1, 2000], [10, 5000], [100, 5000]] as const };
+  ? { warm: { seconds: 0.5, max: 300 }, rounds: [1, 10, 100], seconds: 1, max: 500, tmpfs: false }
+  : { warm: { seconds: 5, max: 2000 }, rounds: [1, 10, 100], seconds: 10, max: 5000, tmpfs: true };
 const RELEASE_CONCURRENCY = 10;
-const GOAL_P99_MS = 5;
-const GOAL_RATE = 1000;
-/** "State writes never the bottleneck": with the state on disk at least this fraction of the tmpfs rate. */
-const GOAL_STORE_RATIO = 0.9;
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const T0 = performance.now();
 const log = (what: string) => { if (argv.includes('--verbose')) console.error(`[${((performance.now() - T0) / 1000).toFixed(1)} s] ${what}`); };
@@ -116,8 +127,6 @@ function mark(srvPid: number, ovsPid: number): Mark {
   return { t: performance.now(), srv: cpuSeconds(srvPid), ovs: cpuSeconds(ovsPid), gen: (u.user + u.system) / 1e6, cores: coreBusySeconds() };
 }
 
-interface Usage { srv: number; ovs: number; gen: number; other: [number, number] }
-
 function usage(a: Mark, b: Mark): Usage {
   const s = (b.t - a.t) / 1000;
   const srv = (b.srv - a.srv) / s;
@@ -158,7 +167,7 @@ async function stopProc(proc: ChildProcess): Promise<void> {
 
 function fsType(dir: string): string {
   const r = spawnSync('findmnt', ['-n', '-o', 'FSTYPE', '-T', dir], { encoding: 'utf8' });
-  return r.stdout?.trim() || spawnSync('stat', ['-f', '-c', '%T', dir], { encoding: 'utf8' }).stdout?.trim() || '?';
+  return r.stdout?.trim().split('\n')[0] || spawnSync('stat', ['-f', '-c', '%T', dir], { encoding: 'utf8' }).stdout?.trim() || '?';
 }
 
 // ---- the servers under test -------------------------------------------------------------------------------------
@@ -210,7 +219,7 @@ async function waitFor(what: string, srv: { proc: ChildProcess; logFile: string 
   }
 }
 
-async function startDmzgate(work: string, dataDir: string, state: string, nodeArgs: string[] = []): Promise<Server> {
+async function startDmzgate(work: string, dataDir: string, state: string, nodeArgs: string[] = [], entry = CLI): Promise<Server> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`);
   mkdirSync(dataDir, { recursive: true });
   // A project token as an operator would make it (dmzgate token create), before the controller claims the directory.
@@ -224,17 +233,23 @@ async function startDmzgate(work: string, dataDir: string, state: string, nodeAr
   const logFile = join(work, `dmzgate-${state.replace(/\W+/g, '-')}.log`);
   const fd = openSync(logFile, 'w');
   // Logs at the default level (info) to a file: what a deployment pays, without a pipe this process must drain.
-  const proc = spawn('taskset', ['-c', SRV_CORE, process.execPath, ...nodeArgs, CLI, 'controller', '--openflow-port', String(ofPort),
+  const args = entry === CLI ? [CLI, 'controller'] : [entry];
+  const proc = spawn('taskset', ['-c', SRV_CORE, process.execPath, ...nodeArgs, ...args, '--openflow-port', String(ofPort),
     '--api-port', '0', '--data', dataDir], { stdio: ['ignore', fd, fd] });
   closeSync(fd);
   const srv = { proc, logFile };
   let api = 0;
-  await waitFor('dmzgate controller ready', srv, () => {
-    const ready = logLine(srv, (l) => l.msg === 'controller ready');
-    const url = /:(\d+)$/.exec(String(ready?.api ?? ''));
-    if (url) api = Number(url[1]);
-    return api > 0;
-  });
+  try {
+    await waitFor('dmzgate controller ready', srv, () => {
+      const ready = logLine(srv, (l) => l.msg === 'controller ready');
+      const url = /:(\d+)$/.exec(String(ready?.api ?? ''));
+      if (url) api = Number(url[1]);
+      return api > 0;
+    });
+  } catch (e) {
+    await stopProc(proc);
+    throw e;
+  }
   return {
     system: 'dmzgate', state, pid: proc.pid!, api, ofPort, token, proc, logFile, dataDir,
     switchReady: () => waitFor('dmzgate: switch reconciled', srv, () => logLine(srv, (l) => l.msg === 'reconciled switch' && l.dpid === '0000000000000001') !== undefined),
@@ -264,6 +279,7 @@ async function startOsken(work: string): Promise<Server> {
   try {
     await waitFor('os-ken REST app listening', srv, () => canConnect(api));
   } catch (e) {
+    await stopProc(proc);
     throw new Error(`${(e as Error).message}\nIs python3-os-ken installed? (apt-get install python3-os-ken; ${PYTHON})`);
   }
   return {
@@ -305,74 +321,64 @@ function transferBody(k: number): string {
   });
 }
 
-/** Runs `n` jobs from `c` loops; job i gets its own index. */
-async function loops(c: number, n: number, job: (i: number) => Promise<void>): Promise<void> {
+/** Runs up to `n` jobs from `c` loops, none started after `until` (performance.now()); job i gets its own index. Returns how many ran. */
+async function loops(c: number, n: number, job: (i: number) => Promise<void>, until = Infinity): Promise<number> {
   let next = 0;
   await Promise.all(Array.from({ length: c }, async () => {
-    for (let i = next++; i < n; i = next++) await job(i);
+    for (let i = next++; i < n && performance.now() < until; i = next++) await job(i);
   }));
+  return Math.min(next - c, n); // each loop took one index it did not run
 }
-
-interface Round {
-  c: number;
-  n: number;
-  p50: number;
-  p99: number;
-  max: number;
-  rate: number;
-  seconds: number;
-  use: Usage;
-  /** hrtime (µs, CLOCK_MONOTONIC) of the round's start and end, to cut a CPU profile. */
-  window: [number, number];
-  store?: StoreFigures;
-  releaseRate: number;
-}
-
-interface StoreFigures { writes: number; writeMs: number; busy: number; bytes: number; stringifyMs: number }
 
 const monoUs = () => Number(process.hrtime.bigint() / 1000n);
 
-/** One round: n creations from c loops, checked on the switch, then released. `base` numbers the transfers. */
-async function round(srv: Server, ovs: PrivateOvs, c: number, n: number, base: number): Promise<Round> {
+/** One round: creations from c loops for `seconds` (at most `max`), checked on the switch, then released. `base` numbers the transfers. */
+async function round(srv: Server, ovs: PrivateOvs, c: number, seconds: number, max: number, base: number): Promise<Round> {
   const agent = new Agent({ keepAlive: true, maxSockets: c });
   try {
     // The connections are opened before the clock starts.
     await loops(c, c, async () => { await call(agent, srv, 'GET', '/api/v1/switches'); });
-    const lat = new Float64Array(n);
+    const lat = new Float64Array(max);
+    const done = new Float64Array(max);
     const ids: number[] = [];
     const errors: string[] = [];
     const before = srv.system === 'dmzgate' ? await storeMetrics(srv) : undefined;
     const m0 = mark(srv.pid, ovs.vswitchdPid!);
     const w0 = monoUs();
-    await loops(c, n, async (i) => {
+    const n = await loops(c, max, async (i) => {
       const body = transferBody(base + i);
       const t0 = performance.now();
       const r = await call(agent, srv, 'POST', '/api/v1/transfers', body);
-      lat[i] = performance.now() - t0;
+      done[i] = performance.now();
+      lat[i] = done[i]! - t0;
       if (r.status === 201) ids.push((JSON.parse(r.body) as { id: number }).id);
       else if (errors.length < 5) errors.push(`${r.status} ${r.body.slice(0, 300)}`);
       else errors.push('');
-    });
+    }, m0.t + seconds * 1000);
     const w1 = monoUs();
     const m1 = mark(srv.pid, ovs.vswitchdPid!);
     if (errors.length) throw new Error(`${srv.system}: ${errors.length} of ${n} requests at concurrency ${c} were not 201: ${errors.filter(Boolean).join(' | ')}`);
     const after = before ? await storeMetrics(srv) : undefined;
-    const seconds = (m1.t - m0.t) / 1000;
+    const took = (m1.t - m0.t) / 1000;
     let store: StoreFigures | undefined;
     if (before && after) {
       const writes = after.count - before.count;
       store = {
-        writes, writeMs: writes ? ((after.sum - before.sum) * 1000) / writes : 0, busy: (after.sum - before.sum) / seconds,
-        bytes: after.bytes, stringifyMs: stringifyTime(srv.dataDir!),
+        writes, writeMs: writes ? ((after.sum - before.sum) * 1000) / writes : 0, busy: (after.sum - before.sum) / took,
+        bytes: after.bytes, ...stateFacts(srv.dataDir!),
       };
     }
     // Every 201 stands for two flows on the switch.
     const onSwitch = await leaseFlowCount(ovs);
     if (onSwitch !== 2 * n) throw new Error(`${srv.system}: after ${n} transfers the switch holds ${onSwitch} lease flows, not ${2 * n}`);
-    lat.sort();
-    const q = (x: number) => lat[Math.min(n - 1, Math.floor(x * n))]!;
+    const latN = lat.subarray(0, n).sort();
+    const doneN = done.subarray(0, n).sort();
+    const q = (x: number) => latN[Math.min(n - 1, Math.floor(x * n))]!;
+    const k = Math.max(1, Math.floor(n / 4));
+    const firstQ = (k * 1000) / (doneN[k - 1]! - m0.t);
+    const lastQ = (k * 1000) / (doneN[n - 1]! - doneN[n - 1 - k]!);
     const releaseRate = await release(srv, ovs, ids);
-    return { c, n, p50: q(0.5), p99: q(0.99), max: lat[n - 1]!, rate: n / seconds, seconds, use: usage(m0, m1), window: [w0, w1], releaseRate, ...(store ? { store } : {}) };
+    return { c, n, p50: q(0.5), p99: q(0.99), max: latN[n - 1]!, rate: n / took, firstQ, lastQ, seconds: took, use: usage(m0, m1), window: [w0, w1], releaseRate, ...(store ? { store } : {}) };
   } finally {
     agent.destroy();
   }
@@ -432,23 +438,37 @@ async function storeMetrics(srv: Server): Promise<{ sum: number; count: number; 
 }
 
 /**
- * What serialising the state document costs (median of 5, ms), on this process's V8: the synchronous part of
- * every state write, during which dmzgate's event loop does nothing else.
+ * What serialising the state document costs (the least of 7, ms), on this process's V8: the synchronous part of
+ * every state write, during which dmzgate's event loop does nothing else. What the document is made of, and
+ * what it would weigh at the store's retention caps (api/store.ts: 10000 audit entries, 1000 events, 1000
+ * ended leases; active leases as now), which a controller reaches after about 5000 transfers.
  */
-function stringifyTime(dataDir: string): number {
-  const doc = JSON.parse(readFileSync(join(dataDir, 'dmzgate-state.json'), 'utf8')) as unknown;
-  const t: number[] = [];
-  for (let i = 0; i < 5; i++) {
+function stateFacts(dataDir: string): Pick<StoreFigures, 'stringifyMs' | 'parts' | 'capBytes' | 'capMs'> {
+  const doc = JSON.parse(readFileSync(join(dataDir, 'dmzgate-state.json'), 'utf8')) as Record<string, unknown>;
+  let best = Infinity;
+  for (let i = 0; i < 7; i++) {
     const t0 = performance.now();
     JSON.stringify(doc);
-    t.push(performance.now() - t0);
+    best = Math.min(best, performance.now() - t0);
   }
-  return t.sort((a, b) => a - b)[2]!;
+  const size = (v: unknown) => JSON.stringify(v).length;
+  const total = size(doc);
+  const count = (v: unknown) => (Array.isArray(v) ? v.length : v && typeof v === 'object' ? Object.keys(v).length : 0);
+  const parts = Object.entries(doc).map(([k, v]) => ({ k, n: count(v), share: size(v) / total }))
+    .filter((x) => x.share >= 0.01).sort((a, b) => b.share - a.share)
+    .map((x) => `${x.k} ${x.n} (${pct(x.share)})`).join(', ');
+  // At the caps: each section scaled from its mean entry size.
+  const leases = Object.values((doc.leases ?? {}) as Record<string, { state: string }>);
+  const ended = leases.filter((l) => l.state !== 'active');
+  const scaled = (bytes: number, n: number, cap: number) => (n > 0 ? (bytes / n) * cap : 0);
+  const audit = (doc.audit ?? []) as unknown[];
+  const events = (doc.events ?? []) as unknown[];
+  const capBytes = total - size(audit) - size(events) - size(ended)
+    + scaled(size(audit), audit.length, 10_000) + scaled(size(events), events.length, 1000) + scaled(size(ended), ended.length, 1000);
+  return { stringifyMs: best, parts, capBytes, capMs: (best * capBytes) / total };
 }
 
 // ---- one system ---------------------------------------------------------------------------------------------------
-
-interface SystemRun { label: string; system: string; state: string; rounds: Round[]; warmRate: number; shape: string[]; profile?: string }
 
 async function runSystem(ovs: PrivateOvs, start: () => Promise<Server>, label: string, opts: { profile?: boolean } = {}): Promise<SystemRun> {
   const srv = await start();
@@ -459,15 +479,15 @@ async function runSystem(ovs: PrivateOvs, start: () => Promise<Server>, label: s
     log(`${label}: switch ready`);
     let base = 1;
     // Warm-up: the server's code is optimised before anything is timed (and the connections exist).
-    const warm = await round(srv, ovs, 10, CFG.warm, base);
-    base += CFG.warm;
+    const warm = await round(srv, ovs, 10, CFG.warm.seconds, CFG.warm.max, base);
+    base += warm.n;
     log(`${label}: warm-up ${warm.rate.toFixed(0)}/s`);
     const rounds: Round[] = [];
     let shape: string[] = [];
-    for (const [c, n] of CFG.rounds) {
+    for (const c of CFG.rounds) {
       if (opts.profile && c === 1) continue;
-      const r = await round(srv, ovs, c, n, base);
-      base += n;
+      const r = await round(srv, ovs, c, CFG.seconds, CFG.max, base);
+      base += r.n;
       rounds.push(r);
       log(`${label}: concurrency ${c}: p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, ${r.rate.toFixed(0)}/s; released at ${r.releaseRate.toFixed(0)}/s`);
     }
@@ -521,101 +541,6 @@ function profileSummary(dir: string, rounds: Round[]): string {
   return out.join('\n');
 }
 
-// ---- output ---------------------------------------------------------------------------------------------------------
-
-function printTable(rows: string[][], leftCols = 2): void {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  rows.forEach((r, k) => {
-    console.log(r.map((cell, i) => (i < leftCols || i === r.length - 1 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd());
-    if (k === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  });
-}
-
-const pct = (x: number) => `${Math.round(x * 100)}%`;
-const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
-
-function report(runs: SystemRun[], ovsNote: string): void {
-  console.log(`POST /api/v1/transfers -> 201 with the flows confirmed by ${ovsNote}`);
-  console.log(`server under test on CPU ${SRV_CORE}; load generator (this process, node http.Agent keep-alive) and ovs-vswitchd on CPU ${GEN_CORE}`);
-  console.log(`rounds after a warm-up of ${CFG.warm}: ${CFG.rounds.map(([c, n]) => `${n} requests at concurrency ${c}`).join(', ')}; each request a new transfer\n`);
-  const rows = [['system', 'state', 'concurrency', 'requests', 'p50 ms', 'p99 ms', 'max ms', 'req/s', 'server CPU', 'ovs CPU', 'gen CPU', 'goal', 'met']];
-  const disturbed: string[] = [];
-  for (const run of runs) {
-    for (const r of run.rounds) {
-      let goal = '';
-      let met = '';
-      if (run.system === 'dmzgate') {
-        const g: string[] = [];
-        const ok: boolean[] = [];
-        if (r.c === 10) { g.push(`p99 <= ${GOAL_P99_MS} ms`); ok.push(r.p99 <= GOAL_P99_MS); }
-        if (r.c >= 10) { g.push(`>= ${GOAL_RATE} req/s`); ok.push(r.rate >= GOAL_RATE); }
-        goal = g.join(', ');
-        met = ok.length ? ok.map((x) => (x ? 'yes' : 'NO')).join(', ') : '';
-      }
-      rows.push([run.label, run.state || '-', String(r.c), String(r.n), ms(r.p50), ms(r.p99), ms(r.max), r.rate.toFixed(0),
-        pct(r.use.srv), pct(r.use.ovs), pct(r.use.gen), goal, met]);
-      if (r.use.other[0] > 0.1 || r.use.other[1] > 0.1) disturbed.push(`${run.label} ${run.state} concurrency ${r.c}: other load CPU0 ${pct(r.use.other[0])}, CPU1 ${pct(r.use.other[1])}`);
-    }
-  }
-  printTable(rows);
-  console.log('\n  server CPU: the server process\'s CPU time over the round (one core = 100%); ovs CPU: ovs-vswitchd\'s;');
-  console.log('  gen CPU: this load generator\'s (ovs and gen share a core). Releases (DELETE, concurrency 10, not timed above):');
-  console.log(`  ${runs.map((r) => `${r.label}${r.state ? ` (${r.state})` : ''} ${r.rounds.map((x) => x.releaseRate.toFixed(0)).join('/')} per s`).join('; ')}`);
-
-  const dmz = runs.filter((r) => r.system === 'dmzgate');
-  if (dmz.length) {
-    console.log('\ndmzgate state writes (from /metrics: dmzgate_store_write_seconds, dmzgate_store_bytes):');
-    const srows = [['state', 'concurrency', 'writes', 'requests/write', 'ms/write', 'write busy', 'state bytes', 'stringify ms']];
-    for (const run of dmz) {
-      for (const r of run.rounds) {
-        const s = r.store!;
-        srows.push([run.state, String(r.c), String(s.writes), (r.n / Math.max(1, s.writes)).toFixed(1), ms(s.writeMs), pct(s.busy), String(s.bytes), ms(s.stringifyMs)]);
-      }
-    }
-    printTable(srows);
-    console.log('  write busy: write time / round time (writes are serialised and coalesced; near 100%, every request waits for');
-    console.log('  one to two whole writes). stringify ms: JSON.stringify of the state as it was after the round, timed here');
-    console.log('  (node, same V8): the part of each write during which the server\'s event loop is blocked.');
-  }
-
-  // Goals, for dmzgate with its state on disk (the deployment).
-  const disk = dmz.find((r) => r.state.startsWith('disk'));
-  const tmpfs = dmz.find((r) => r.state.startsWith('tmpfs'));
-  if (disk) {
-    console.log('\ngoals (dmzgate, state on disk):');
-    const at = (run: SystemRun, c: number) => run.rounds.find((r) => r.c === c);
-    const c10 = at(disk, 10);
-    const best = disk.rounds.reduce((a, b) => (b.rate > a.rate ? b : a));
-    const grows: string[][] = [['goal', 'measured', 'met']];
-    if (c10) grows.push([`p99 <= ${GOAL_P99_MS} ms at concurrency 10`, `${ms(c10.p99)} ms`, c10.p99 <= GOAL_P99_MS ? 'yes' : 'NO']);
-    grows.push([`>= ${GOAL_RATE.toLocaleString('en')} requests/s sustained`, `${best.rate.toFixed(0)}/s (concurrency ${best.c}, ${best.n} requests in ${best.seconds.toFixed(1)} s)`, best.rate >= GOAL_RATE ? 'yes' : 'NO']);
-    if (tmpfs) {
-      const ratios = disk.rounds.map((r) => ({ c: r.c, ratio: r.rate / (at(tmpfs, r.c)?.rate ?? NaN) }));
-      const worst = ratios.reduce((a, b) => (b.ratio < a.ratio ? b : a));
-      const maxBusy = Math.max(...disk.rounds.map((r) => r.store!.busy));
-      grows.push([`state writes never the bottleneck (disk >= ${GOAL_STORE_RATIO}x tmpfs req/s)`,
-        `disk/tmpfs req/s ${ratios.map((x) => `${x.ratio.toFixed(2)} (c=${x.c})`).join(', ')}; write busy up to ${pct(maxBusy)}`,
-        worst.ratio >= GOAL_STORE_RATIO ? 'yes' : 'NO']);
-    }
-    printTable(grows, 1);
-  }
-
-  console.log('\nflows of one transfer on the switch (cookie, timers, counters, addresses and ports blanked):');
-  for (const run of runs) {
-    console.log(`  ${run.label}${run.state ? ` (${run.state})` : ''}:`);
-    for (const l of run.shape) console.log(`    ${l}`);
-  }
-  const shapes = new Set(runs.map((r) => r.shape.join('\n')));
-  console.log(shapes.size === 1 ? '  the same on every system' : '  NOTE: the systems install different flows (above)');
-
-  for (const run of runs) if (run.profile) console.log(`\ndmzgate CPU profile (state on disk, samples within each round; separate run):\n${run.profile}`);
-  if (disturbed.length) {
-    console.log('\nWARNING: other processes (or the hypervisor) took over 10% of a benchmark core during these rounds; their');
-    console.log('figures are pessimistic. Rerun on an idle machine:');
-    for (const d of disturbed) console.log(`  ${d}`);
-  }
-}
-
 async function main(): Promise<void> {
   pinSelf();
   const osken = spawnSync(PYTHON, ['-c', 'import os_ken, sys; print(os_ken.__version__, sys.version.split()[0])'], { encoding: 'utf8' }).stdout.trim().split(' ');
@@ -626,10 +551,8 @@ async function main(): Promise<void> {
   const runs: SystemRun[] = [];
   try {
     await ovs.start();
-    for (const pid of [ovs.vswitchdPid!]) {
-      const pin = spawnSync('taskset', ['-a', '-cp', GEN_CORE, String(pid)], { encoding: 'utf8' });
-      if (pin.status !== 0) throw new Error(`taskset -a -cp ${GEN_CORE} ${pid}: ${pin.stderr}`);
-    }
+    const pin = spawnSync('taskset', ['-a', '-cp', GEN_CORE, String(ovs.vswitchdPid)], { encoding: 'utf8' });
+    if (pin.status !== 0) throw new Error(`taskset -a -cp ${GEN_CORE} ${ovs.vswitchdPid}: ${pin.stderr}`);
     const version = spawnSync('ovs-vswitchd', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0];
     const ovsNote = `${version} (private, userspace datapath) bridge dpid 1, 7 ports`;
     const diskDir = join(work, 'data-disk');
@@ -637,18 +560,27 @@ async function main(): Promise<void> {
     const diskState = `disk (${fsType(work)})`;
     const shmState = `tmpfs (${fsType(shm)})`;
     runs.push(await runSystem(ovs, () => startDmzgate(work, diskDir, diskState), 'dmzgate'));
-    runs.push(await runSystem(ovs, () => startDmzgate(work, shmDir, shmState), 'dmzgate'));
+    if (CFG.tmpfs) runs.push(await runSystem(ovs, () => startDmzgate(work, shmDir, shmState), 'dmzgate'));
+    runs.push(await runSystem(ovs, () => startDmzgate(work, join(work, 'data-none'), NO_STATE, [], NO_WRITES), 'dmzgate'));
     runs.push(await runSystem(ovs, () => startOsken(work), 'os-ken REST app'));
     if (PROFILE) {
-      const profDir = join(work, 'prof');
-      const profiled = await runSystem(ovs, () => startDmzgate(work, join(profDir, 'data'), diskState, ['--cpu-prof', `--cpu-prof-dir=${join(profDir, 'cpuprof')}`]), 'dmzgate (profiled)', { profile: true });
-      runs.push({ ...profiled, rounds: [] }); // its figures, taken under the profiler, are not reported
+      // Separate runs (the figures above are not taken under the profiler): state on disk, and without writes.
+      for (const [key, state, entry] of [['disk', diskState, CLI], ['none', NO_STATE, NO_WRITES]] as const) {
+        const profDir = join(work, `prof-${key}`);
+        const profiled = await runSystem(ovs, () => startDmzgate(work, join(profDir, 'data'), state,
+          ['--cpu-prof', `--cpu-prof-dir=${join(profDir, 'cpuprof')}`], entry), 'dmzgate (profiled)', { profile: true });
+        runs.push({ ...profiled, rounds: [] }); // its figures, taken under the profiler, are not reported
+      }
     }
-    report(runs, ovsNote);
+    report(runs, { ovsNote, serverCore: SRV_CORE, genCore: GEN_CORE, warmSeconds: CFG.warm.seconds, seconds: CFG.seconds, max: CFG.max });
   } finally {
     await ovs.stop();
-    rmSync(work, { recursive: true, force: true });
-    rmSync(shm, { recursive: true, force: true });
+    if (argv.includes('--keep')) {
+      console.error(`bench: kept the servers' logs and state in ${work} and ${shm}`);
+    } else {
+      rmSync(work, { recursive: true, force: true });
+      rmSync(shm, { recursive: true, force: true });
+    }
   }
 }
 

@@ -131,11 +131,10 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
       throw e;
     }
     const dpid = this.leaseDpid(lease.dtn);
-    const flowCount = this.flows.desiredFlows(dpid, OWNER_NAMES.leases).length;
     const rec = this.book.add(lease, now);
-    this.declareMeters(dpid);
+    if (rec.meterId) this.declareMeters(dpid);
     this.scheduleEnd(rec);
-    this.log.info({ lease: rec.id, project: rec.project, dtn: rec.dtn, remote: rec.remote, path: rec.path, leaseFlowsOnSwitch: flowCount, end: new Date(rec.end).toISOString() }, 'lease installed');
+    this.log.info({ lease: rec.id, project: rec.project, dtn: rec.dtn, remote: rec.remote, path: rec.path, end: new Date(rec.end).toISOString() }, 'lease installed');
     this.emit('event', { type: 'lease.created', lease: rec });
     return rec;
   }

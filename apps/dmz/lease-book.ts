@@ -64,10 +64,22 @@ export function checkAgainstSite(site: Site, req: LeaseRequest): void {
   }
 }
 
+// Parsed remote prefixes by lease text: the overlap check runs against every active lease on every request.
+const parsedRemote = new Map<string, ReturnType<typeof parsePrefix>>();
+function remoteOf(l: Lease): ReturnType<typeof parsePrefix> {
+  let p = parsedRemote.get(l.remote);
+  if (!p) {
+    p = parsePrefix(l.remote);
+    if (parsedRemote.size > 100_000) parsedRemote.clear();
+    parsedRemote.set(l.remote, p);
+  }
+  return p;
+}
+
 /** Two leases overlap when some packet could match both: they would program the same flows. */
 export function leasesOverlap(a: Lease, b: Lease): boolean {
   if (a.dtn !== b.dtn || a.protocol !== b.protocol) return false;
-  if (!prefixesOverlap(parsePrefix(a.remote), parsePrefix(b.remote))) return false;
+  if (!prefixesOverlap(remoteOf(a), remoteOf(b))) return false;
   const any = (xs: PortRange[], ys: PortRange[]) => xs.some((x) => ys.some((y) => rangesOverlap(x, y)));
   return any(a.localPorts, b.localPorts) && any(a.remotePorts, b.remotePorts);
 }
