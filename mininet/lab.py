@@ -554,6 +554,8 @@ def main(argv=None):
     ap.add_argument('--controller-cmd', help='command that starts the controller (spawned first, stopped at the end);'
                     ' {port}, {site} (the generated site YAML) and {workdir} are substituted. Default: the built dmzgate'
                     ' controller (dist/bin/dmzgate.js) on the generated site, its API on 127.0.0.1:--api-port')
+    ap.add_argument('--external-controller', action='store_true',
+                    help='a controller already listens on --controller-port: spawn none')
     ap.add_argument('--api-port', type=int, default=8080, help='the default controller\'s REST API port (default 8080)')
     ap.add_argument('--no-controller', action='store_true', help='no controller at all (implies --static-flows '
                     'unless --no-static-flows)')
@@ -571,7 +573,7 @@ def main(argv=None):
     mode.add_argument('--cli', action='store_true', help='the Mininet CLI')
     mode.add_argument('--serve', action='store_true', help='JSON lines on stdin/stdout (serve.py)')
     a = ap.parse_args(argv)
-    if a.controller_cmd is None and not a.no_controller:
+    if a.controller_cmd is None and not a.no_controller and not a.external_controller:
         cli = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'dist', 'bin', 'dmzgate.js')
         if not os.path.exists(cli):
             ap.error('%s is missing: run `npm run build` (npm run lab does), or give --controller-cmd' % cli)

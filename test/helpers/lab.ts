@@ -92,6 +92,8 @@ export class Lab {
     add('--controller-port', opts.controllerPort);
     add('--controller-cmd', opts.controllerCmd);
     if (opts.noController) args.push('--no-controller');
+    // A port without a command: the caller runs the controller itself (the lab would otherwise spawn dmzgate).
+    if (opts.controllerPort !== undefined && !opts.controllerCmd && !opts.noController) args.push('--external-controller');
     if (opts.staticFlows) args.push('--static-flows');
     args.push(...(opts.extraArgs ?? []));
     const child = spawn(PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'] });
