@@ -125,12 +125,14 @@ function loadMark(ours: () => [number, number]): LoadMark {
 const disturbed: string[] = [];
 
 function noteIfDisturbed(what: string, other: [number, number]): void {
+  // NaN (a window too short to tell) compares false.
   if (other[0] > 0.1 || other[1] > 0.1) disturbed.push(`${what}: other load CPU0 ${pct(other[0])}, CPU1 ${pct(other[1])}`);
 }
 
-/** Fraction of each core's time between two marks spent on other work. */
+/** Fraction of each core's time between two marks spent on other work; NaN if under 0.25 s (10 ms ticks). */
 function otherLoad(a: LoadMark, b: LoadMark): [number, number] {
   const s = (b.t - a.t) / 1000;
+  if (s < 0.25) return [NaN, NaN];
   const f = (i: 0 | 1) => Math.max(0, (b.cores[i] - a.cores[i] - (b.ours[i] - a.ours[i])) / s);
   return [f(0), f(1)];
 }
@@ -670,7 +672,7 @@ function printTable(rows: string[][], leftCols = 1): void {
 }
 
 const pct = (x: number) => `${Math.round(x * 100)}%`;
-const others = (o: [number, number]) => `${pct(o[0])}/${pct(o[1])}`;
+const others = (o: [number, number]) => (Number.isNaN(o[0]) ? '-' : `${pct(o[0])}/${pct(o[1])}`);
 const us = (x: number) => x.toFixed(1);
 
 function reportA(d: PartA, o: PartA, floors: { node: { b2b: Latency; paced: Latency }; python: { b2b: Latency; paced: Latency } }): void {
