@@ -136,20 +136,9 @@ export function writeActions(w: Writer, actions: Action[]): void {
 }
 
 function writeAction(w: Writer, a: Action): void {
+  // The two actions flow-mods carry most come first: a string switch tests its cases in order.
   switch (a.type) {
     case 'output': w.u16(OFPAT.OUTPUT); w.u16(16); w.u32(a.port); w.u16(a.maxLen); w.u16(0); w.u32(0); return;
-    case 'copyTtlOut': w.u16(OFPAT.COPY_TTL_OUT); w.u16(8); w.u32(0); return;
-    case 'copyTtlIn': w.u16(OFPAT.COPY_TTL_IN); w.u16(8); w.u32(0); return;
-    case 'setMplsTtl': w.u16(OFPAT.SET_MPLS_TTL); w.u16(8); w.u8(a.mplsTtl); w.u24(0); return;
-    case 'decMplsTtl': w.u16(OFPAT.DEC_MPLS_TTL); w.u16(8); w.u32(0); return;
-    case 'pushVlan': w.u16(OFPAT.PUSH_VLAN); w.u16(8); w.u16(a.ethertype); w.u16(0); return;
-    case 'popVlan': w.u16(OFPAT.POP_VLAN); w.u16(8); w.u32(0); return;
-    case 'pushMpls': w.u16(OFPAT.PUSH_MPLS); w.u16(8); w.u16(a.ethertype); w.u16(0); return;
-    case 'popMpls': w.u16(OFPAT.POP_MPLS); w.u16(8); w.u16(a.ethertype); w.u16(0); return;
-    case 'setQueue': w.u16(OFPAT.SET_QUEUE); w.u16(8); w.u32(a.queueId); return;
-    case 'group': w.u16(OFPAT.GROUP); w.u16(8); w.u32(a.groupId); return;
-    case 'setNwTtl': w.u16(OFPAT.SET_NW_TTL); w.u16(8); w.u8(a.nwTtl); w.u24(0); return;
-    case 'decNwTtl': w.u16(OFPAT.DEC_NW_TTL); w.u16(8); w.u32(0); return;
     case 'setField': {
       const f = a.field;
       if (f.mask !== undefined && f.mask !== null) badAction(OFPBAC.BAD_SET_ARGUMENT, `set-field of ${f.field} has a mask`);
@@ -166,6 +155,18 @@ function writeAction(w: Writer, a: Action): void {
       w.setU16(start + 2, w.pos - start);
       return;
     }
+    case 'copyTtlOut': w.u16(OFPAT.COPY_TTL_OUT); w.u16(8); w.u32(0); return;
+    case 'copyTtlIn': w.u16(OFPAT.COPY_TTL_IN); w.u16(8); w.u32(0); return;
+    case 'setMplsTtl': w.u16(OFPAT.SET_MPLS_TTL); w.u16(8); w.u8(a.mplsTtl); w.u24(0); return;
+    case 'decMplsTtl': w.u16(OFPAT.DEC_MPLS_TTL); w.u16(8); w.u32(0); return;
+    case 'pushVlan': w.u16(OFPAT.PUSH_VLAN); w.u16(8); w.u16(a.ethertype); w.u16(0); return;
+    case 'popVlan': w.u16(OFPAT.POP_VLAN); w.u16(8); w.u32(0); return;
+    case 'pushMpls': w.u16(OFPAT.PUSH_MPLS); w.u16(8); w.u16(a.ethertype); w.u16(0); return;
+    case 'popMpls': w.u16(OFPAT.POP_MPLS); w.u16(8); w.u16(a.ethertype); w.u16(0); return;
+    case 'setQueue': w.u16(OFPAT.SET_QUEUE); w.u16(8); w.u32(a.queueId); return;
+    case 'group': w.u16(OFPAT.GROUP); w.u16(8); w.u32(a.groupId); return;
+    case 'setNwTtl': w.u16(OFPAT.SET_NW_TTL); w.u16(8); w.u8(a.nwTtl); w.u24(0); return;
+    case 'decNwTtl': w.u16(OFPAT.DEC_NW_TTL); w.u16(8); w.u32(0); return;
     case 'pushPbb': w.u16(OFPAT.PUSH_PBB); w.u16(8); w.u16(a.ethertype); w.u16(0); return;
     case 'popPbb': w.u16(OFPAT.POP_PBB); w.u16(8); w.u32(0); return;
     case 'experimenter': {

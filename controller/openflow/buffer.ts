@@ -6,19 +6,43 @@
 // (OFPBRC_BAD_LEN for a message, OFPBAC_BAD_LEN for an action, OFPBMC_BAD_LEN for a match...).
 import { OfpError, OFPET, OFPBRC } from './errors.js';
 
+/**
+ * The big-endian u64 at `p` of `b` (the caller checks the bounds). V8 compiles this shape (BigInt.asUintN(64, ...)
+ * over shifts and ors of int32 halves) to 64-bit arithmetic and allocates only the result: measured on Node 20 about
+ * twice as fast as Buffer.readBigUInt64BE, which builds the value from several intermediate bigints. The int32
+ * halves may be negative; asUintN(64) makes the result unsigned again.
+ */
+export function u64At(b: Uint8Array, p: number): bigint {
+  const hi = (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
+  const lo = (b[p + 4]! << 24) | (b[p + 5]! << 16) | (b[p + 6]! << 8) | b[p + 7]!;
+  return BigInt.asUintN(64, (BigInt(hi) << 32n) | BigInt(lo >>> 0));
+}
+
 export class Reader {
-  readonly buf: Buffer;
+  buf: Buffer;
   pos: number;
   /** End of the structure being read; narrowed temporarily while reading a nested structure (see match.ts). */
   end: number;
   /** Error type and code reported when a read runs past `end`. */
-  errType: number = OFPET.BAD_REQUEST;
-  errCode: number = OFPBRC.BAD_LEN;
+  errType: number;
+  errCode: number;
 
   constructor(buf: Buffer, pos = 0, end = buf.length) {
     this.buf = buf;
     this.pos = pos;
     this.end = end;
+    // Assigned here rather than as field initialisers, which V8 runs as a separate function call per instance.
+    this.errType = OFPET.BAD_REQUEST;
+    this.errCode = OFPBRC.BAD_LEN;
+  }
+
+  /** Points this reader at another structure, with the default error (registry.ts reuses one reader). */
+  reset(buf: Buffer, pos: number, end: number): void {
+    this.buf = buf;
+    this.pos = pos;
+    this.end = end;
+    this.errType = OFPET.BAD_REQUEST;
+    this.errCode = OFPBRC.BAD_LEN;
   }
 
   get remaining(): number {
@@ -63,12 +87,7 @@ export class Reader {
     const p = this.pos;
     if (p + 8 > this.end) this.need(8);
     this.pos = p + 8;
-    // V8 compiles this shape (asUintN over shifts of int32 halves) to 64-bit arithmetic: several times faster
-    // than readBigUInt64BE. The halves may be negative as int32; asUintN(64) makes the result unsigned again.
-    const b = this.buf;
-    const hi = (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
-    const lo = (b[p + 4]! << 24) | (b[p + 5]! << 16) | (b[p + 6]! << 8) | b[p + 7]!;
-    return BigInt.asUintN(64, (BigInt(hi) << 32n) | BigInt(lo >>> 0));
+    return u64At(this.buf, p);
   }
 
   /** A view (not a copy) of the next `n` bytes: copy it if it must outlive the input buffer. */
@@ -176,14 +195,18 @@ export class Writer {
   }
 
   u64(v: bigint): void {
-    if (this.pos + 8 > this.buf.length) this.grow(8);
+    const p = this.pos;
+    if (p + 8 > this.buf.length) this.grow(8);
     if (v === 0n) {
-      // The common case (cookie masks, counters of new flows) without BigInt arithmetic.
-      this.buf.fill(0, this.pos, this.pos + 8);
+      // The common case (cookie masks, counters of new flows): eight stores beat a DataView call.
+      const b = this.buf;
+      for (let i = 0; i < 8; i++) b[p + i] = 0;
     } else {
-      this.view64.setBigUint64(this.pos, BigInt.asUintN(64, v));
+      // setBigUint64 takes the value modulo 2^64, as BigInt.asUintN(64, v) would; measured faster than splitting
+      // the bigint into halves.
+      this.view64.setBigUint64(p, v);
     }
-    this.pos += 8;
+    this.pos = p + 8;
   }
 
   /** Advances by `n` bytes and returns where they start, for callers that fill them in directly. */
@@ -222,7 +245,13 @@ export class Writer {
 
   /** Pads with zeros to the next multiple of 8 counted from `start`. */
   pad8(start: number): void {
-    this.zeros((8 - ((this.pos - start) % 8)) % 8);
+    const n = (8 - ((this.pos - start) & 7)) & 7;
+    if (n === 0) return;
+    const p = this.pos;
+    if (p + n > this.buf.length) this.grow(n);
+    const b = this.buf;
+    for (let i = 0; i < n; i++) b[p + i] = 0; // at most 7 bytes: a loop beats fill()'s call
+    this.pos = p + n;
   }
 
   setU16(at: number, v: number): void {

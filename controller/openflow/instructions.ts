@@ -7,7 +7,7 @@
 //   actions        { type; len; uint8_t pad[4]; struct ofp_action_header actions[0]; }   8 + actions
 //   meter          { type; len; uint32_t meter_id; }                                              8 bytes
 //   experimenter   { type; len; uint32_t experimenter; ...data }                             8 + data
-import { Reader, Writer } from './buffer.js';
+import { Reader, Writer, u64At } from './buffer.js';
 import { OfpError, OFPET, OFPBIC } from './errors.js';
 import { OFPIT } from './constants.js';
 import { Action, readActions, writeActions, actionsLength, actionsToRyu, actionsFromRyu, formatAction, formatActions, jUint } from './actions.js';
@@ -52,7 +52,7 @@ export function readInstructions(r: Reader, len: number): Instruction[] {
         break;
       case OFPIT.WRITE_METADATA:
         fixed(type, ilen, 24);
-        out.push({ type: 'writeMetadata', metadata: b.readBigUInt64BE(p + 8), metadataMask: b.readBigUInt64BE(p + 16) });
+        out.push({ type: 'writeMetadata', metadata: u64At(b, p + 8), metadataMask: u64At(b, p + 16) });
         break;
       case OFPIT.WRITE_ACTIONS:
       case OFPIT.APPLY_ACTIONS: {
@@ -84,11 +84,8 @@ export function readInstructions(r: Reader, len: number): Instruction[] {
 export function writeInstructions(w: Writer, list: Instruction[]): void {
   for (let i = 0; i < list.length; i++) {
     const ins = list[i]!;
+    // Most used first: a string switch tests its cases in order.
     switch (ins.type) {
-      case 'gotoTable': w.u16(OFPIT.GOTO_TABLE); w.u16(8); w.u8(ins.tableId); w.u24(0); break;
-      case 'writeMetadata':
-        w.u16(OFPIT.WRITE_METADATA); w.u16(24); w.u32(0); w.u64(ins.metadata); w.u64(ins.metadataMask);
-        break;
       case 'writeActions':
       case 'applyActions': {
         const start = w.pos;
@@ -103,6 +100,10 @@ export function writeInstructions(w: Writer, list: Instruction[]): void {
       }
       case 'clearActions': w.u16(OFPIT.CLEAR_ACTIONS); w.u16(8); w.u32(0); break;
       case 'meter': w.u16(OFPIT.METER); w.u16(8); w.u32(ins.meterId); break;
+      case 'gotoTable': w.u16(OFPIT.GOTO_TABLE); w.u16(8); w.u8(ins.tableId); w.u24(0); break;
+      case 'writeMetadata':
+        w.u16(OFPIT.WRITE_METADATA); w.u16(24); w.u32(0); w.u64(ins.metadata); w.u64(ins.metadataMask);
+        break;
       case 'experimenter': {
         const start = w.pos;
         w.u16(OFPIT.EXPERIMENTER);

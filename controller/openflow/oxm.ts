@@ -3,9 +3,10 @@
 // The table holds every OpenFlow-basic field with its width and spec maskability, plus the Nicira (NXM) and ONF
 // experimenter fields that Open vSwitch emits in OpenFlow 1.3 and that Ryu names. A field we do not know is
 // carried losslessly as raw bytes under a name that encodes its header, so decode then encode gives the same bytes.
-import { Reader, Writer } from './buffer.js';
+import { Reader, Writer, u64At } from './buffer.js';
 import { OfpError, OFPET, OFPBMC } from './errors.js';
 import { OFPXMC, ONF_EXPERIMENTER_ID } from './constants.js';
+import { NameTable } from './name-table.js';
 import { macToString, macToBytes, ipv4ToString, ipv4ToBytes, ipv6ToString, ipv6ToBytes } from './addr.js';
 
 /** number for fields up to 32 bits, bigint for 64/128-bit ones, text for addresses, bytes for unknown fields. */
@@ -88,66 +89,152 @@ const ONF: OxmDef[] = [
 
 export const OXM_FIELDS: readonly OxmDef[] = [...OPENFLOW_BASIC, ...NICIRA, ...ONF];
 
-const byName = new Map<string, OxmDef>();
-const byHeader = new Map<number, OxmDef>(); // (class << 7 | field) for non-experimenter fields
-const basicByField: (OxmDef | undefined)[] = [];
-const onfByType = new Map<number, OxmDef>();
-for (const d of OXM_FIELDS) {
-  if (byName.has(d.name)) throw new Error(`duplicate OXM field name ${d.name}`);
-  byName.set(d.name, d);
-  if (d.experimenter === undefined) {
-    d.header = ((d.oxmClass << 16) | (d.field << 9) | d.width) >>> 0;
-    d.maskedHeader = ((d.oxmClass << 16) | (d.field << 9) | 0x100 | (2 * d.width)) >>> 0;
-    const key = d.oxmClass * 128 + d.field;
-    if (byHeader.has(key)) throw new Error(`duplicate OXM field header for ${d.name}`);
-    byHeader.set(key, d);
-    if (d.oxmClass === B) basicByField[d.field] = d;
-  } else if (d.onfType !== undefined) {
-    onfByType.set(d.onfType, d);
+// How a field's value is encoded, as small integers so that the hot paths switch on a number.
+const V_U8 = 1;
+const V_U16 = 2;
+const V_U24 = 3;
+const V_U32 = 4;
+const V_U64 = 5;
+/** Integers wider than 64 bits (ct_label): bigint. */
+const V_WIDE = 6;
+const V_MAC = 7;
+const V_IPV4 = 8;
+const V_IPV6 = 9;
+
+/**
+ * What the encoder and decoder need of a field, in one class so that every field has the same hidden class (the
+ * OxmDef literals above come in several shapes, which made their property reads polymorphic on the hot paths).
+ */
+export class FieldCodec {
+  readonly def: OxmDef;
+  readonly name: string;
+  readonly width: number;
+  /** V_* */
+  readonly encoding: number;
+  /** The OXM header words (0 for experimenter fields, whose header is longer). */
+  readonly header: number;
+  readonly maskedHeader: number;
+  readonly isExperimenter: boolean;
+
+  constructor(d: OxmDef) {
+    this.def = d;
+    this.name = d.name;
+    this.width = d.width;
+    this.encoding = d.kind === 'mac' ? V_MAC : d.kind === 'ipv4' ? V_IPV4 : d.kind === 'ipv6' ? V_IPV6
+      : d.width <= 4 ? d.width : d.width === 8 ? V_U64 : V_WIDE;
+    this.isExperimenter = d.experimenter !== undefined;
+    this.header = this.isExperimenter ? 0 : ((d.oxmClass << 16) | (d.field << 9) | d.width) >>> 0;
+    this.maskedHeader = this.isExperimenter ? 0 : ((d.oxmClass << 16) | (d.field << 9) | 0x100 | (2 * d.width)) >>> 0;
   }
 }
 
+const byHeader = new Map<number, FieldCodec>(); // (class << 7 | field) for non-experimenter fields
+const basicByField: (FieldCodec | undefined)[] = new Array<FieldCodec | undefined>(128).fill(undefined);
+const onfByType = new Map<number, FieldCodec>();
+const codecs = OXM_FIELDS.map((d) => new FieldCodec(d));
+for (const c of codecs) {
+  const d = c.def;
+  if (!c.isExperimenter) {
+    d.header = c.header;
+    d.maskedHeader = c.maskedHeader;
+    const key = d.oxmClass * 128 + d.field;
+    if (byHeader.has(key)) throw new Error(`duplicate OXM field header for ${d.name}`);
+    byHeader.set(key, c);
+    if (d.oxmClass === B) basicByField[d.field] = c;
+  } else if (d.onfType !== undefined) {
+    onfByType.set(d.onfType, c);
+  }
+}
+/** Every TLV an encoder writes starts with this lookup; the NameTable also refuses duplicate names. */
+const byName = new NameTable<FieldCodec>(codecs.map((c) => [c.name, c] as const));
+
 export function oxmDef(name: string): OxmDef | undefined {
-  return byName.get(name);
+  return byName.get(name)?.def;
 }
 
 function badLen(detail: string): never {
   throw new OfpError(OFPET.BAD_MATCH, OFPBMC.BAD_LEN, detail);
 }
 
-function readValue(r: Reader, d: OxmDef): OxmValue {
-  const b = r.buf;
-  const p = r.pos;
-  r.skip(d.width);
-  switch (d.kind) {
-    case 'mac': return macToString(b, p);
-    case 'ipv4': return ipv4ToString(b, p);
-    case 'ipv6': return ipv6ToString(b, p);
-    default:
-      switch (d.width) {
-        case 1: return b[p]!;
-        case 2: return (b[p]! << 8) | b[p + 1]!;
-        case 3: return (b[p]! << 16) | (b[p + 1]! << 8) | b[p + 2]!;
-        case 4: return b[p]! * 0x1000000 + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
-        case 8: return b.readBigUInt64BE(p);
-        default: return BigInt(`0x${b.toString('hex', p, p + d.width)}`);
-      }
+/** The value of field `c` at `p`, which the caller has checked lies within the structure. */
+export function valueAt(b: Buffer, p: number, c: FieldCodec): OxmValue {
+  switch (c.encoding) {
+    case V_U8: return b[p]!;
+    case V_U16: return (b[p]! << 8) | b[p + 1]!;
+    case V_U24: return (b[p]! << 16) | (b[p + 1]! << 8) | b[p + 2]!;
+    case V_U32: return b[p]! * 0x1000000 + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
+    case V_U64: return u64At(b, p);
+    case V_MAC: return macToString(b, p);
+    case V_IPV4: return ipv4ToString(b, p);
+    case V_IPV6: return ipv6ToString(b, p);
+    default: return BigInt(`0x${b.toString('hex', p, p + c.width)}`);
   }
 }
 
-function badValue(d: OxmDef, v: unknown): never {
+/**
+ * The field of an OXM header word if it is a known OpenFlow-basic field with the length that field needs (masked
+ * or not); undefined for anything else (another class, an unknown field, a wrong length), which readOxm then
+ * decodes or reports. For match readers that decode the common TLVs in place (see match.ts).
+ */
+export function basicFieldOf(header: number): FieldCodec | undefined {
+  if (header >>> 16 !== B) return undefined;
+  const c = basicByField[(header >>> 9) & 0x7f];
+  if (c === undefined || (header & 0xff) !== ((header & 0x100) === 0 ? c.width : 2 * c.width)) return undefined;
+  return c;
+}
+
+function readValue(r: Reader, c: FieldCodec): OxmValue {
+  const p = r.pos;
+  r.skip(c.width);
+  return valueAt(r.buf, p, c);
+}
+
+function badValue(d: FieldCodec, v: unknown): never {
   throw new OfpError(OFPET.BAD_MATCH, OFPBMC.BAD_VALUE, `invalid value for ${d.name}: ${String(v)}`);
 }
 
 const INT_LIMIT = [1, 0x100, 0x10000, 0x1000000, 0x100000000];
 
-function writeValue(w: Writer, d: OxmDef, v: OxmValue): void {
-  switch (d.kind) {
-    case 'mac': { const at = w.reserve(6); macToBytes(v as string, w.buf, at); return; }
-    case 'ipv4': { const at = w.reserve(4); ipv4ToBytes(v as string, w.buf, at); return; }
-    case 'ipv6': { const at = w.reserve(16); ipv6ToBytes(v as string, w.buf, at); return; }
-    default: break;
+function writeValue(w: Writer, c: FieldCodec, v: OxmValue): void {
+  const p = w.reserve(c.width);
+  if (!putValue(w.buf, p, c, v)) {
+    w.pos = p;
+    writeOtherValue(w, c, v);
   }
+}
+
+/**
+ * Stores value `v` of field `c` at `p` (room for the field's width) if it is one of the fast cases: a number in
+ * range for the common integer widths, or address text (whose parsers throw OfpError for bad text). Returns false,
+ * having stored nothing, for everything else (bigints given for narrow fields, out-of-range values, wide fields),
+ * which writeOtherValue then writes or refuses.
+ */
+function putValue(b: Buffer, p: number, c: FieldCodec, v: OxmValue): boolean {
+  switch (c.encoding) {
+    case V_U8:
+      if (typeof v !== 'number' || (v | 0) !== v || v < 0 || v > 0xff) return false;
+      b[p] = v;
+      return true;
+    case V_U16:
+      if (typeof v !== 'number' || (v | 0) !== v || v < 0 || v > 0xffff) return false;
+      b[p] = v >>> 8;
+      b[p + 1] = v;
+      return true;
+    case V_U32:
+      if (typeof v !== 'number' || v >>> 0 !== v) return false;
+      b[p] = v >>> 24;
+      b[p + 1] = v >>> 16;
+      b[p + 2] = v >>> 8;
+      b[p + 3] = v;
+      return true;
+    case V_MAC: macToBytes(v as string, b, p); return true;
+    case V_IPV4: ipv4ToBytes(v as string, b, p); return true;
+    case V_IPV6: ipv6ToBytes(v as string, b, p); return true;
+    default: return false;
+  }
+}
+
+function writeOtherValue(w: Writer, d: FieldCodec, v: OxmValue): void {
   if (d.width <= 4) {
     const n = typeof v === 'bigint' ? Number(v) : v;
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n >= INT_LIMIT[d.width]!) badValue(d, v);
@@ -180,7 +267,7 @@ export function readOxm(r: Reader): OxmTlv {
   const hasMask = (header & 0x100) !== 0;
   let len = header & 0xff;
   r.need(len, 'OXM field');
-  let def: OxmDef | undefined;
+  let def: FieldCodec | undefined;
   let expName = '';
   if (cls === OFPXMC.EXPERIMENTER) {
     if (len < 4) badLen(`experimenter OXM field of length ${len}`);
@@ -214,9 +301,39 @@ export function readOxm(r: Reader): OxmTlv {
 
 /** Encodes one OXM TLV. */
 export function writeOxm(w: Writer, tlv: OxmTlv): void {
+  const c = byName.get(tlv.field);
+  if (c === undefined || c.isExperimenter || (tlv.mask !== undefined && tlv.mask !== null)) {
+    writeOtherOxm(w, tlv, c);
+    return;
+  }
+  // The common case (every flow-mod match field): the precomputed header word and the value, in one reserved
+  // block. A value the fast path does not take is written (or refused) by writeOtherValue in its place.
+  const p = w.reserve(4 + c.width);
+  const b = w.buf;
+  const h = c.header;
+  b[p] = h >>> 24;
+  b[p + 1] = h >>> 16;
+  b[p + 2] = h >>> 8;
+  b[p + 3] = h;
+  if (!putValue(b, p + 4, c, tlv.value)) {
+    w.pos = p + 4;
+    writeOtherValue(w, c, tlv.value);
+  }
+}
+
+/**
+ * Masked fields, experimenter fields and fields we do not know (carried as raw bytes under a name that holds their
+ * header).
+ */
+function writeOtherOxm(w: Writer, tlv: OxmTlv, c: FieldCodec | undefined): void {
   const hasMask = tlv.mask !== undefined && tlv.mask !== null;
-  const def = byName.get(tlv.field);
-  if (!def) {
+  if (c !== undefined && !c.isExperimenter) {
+    w.u32(c.maskedHeader);
+    writeValue(w, c, tlv.value);
+    writeValue(w, c, tlv.mask!);
+    return;
+  }
+  if (!c) {
     const exp = UNKNOWN_EXP_RE.exec(tlv.field);
     const plain = exp ? null : UNKNOWN_RE.exec(tlv.field);
     if ((!exp && !plain) || !Buffer.isBuffer(tlv.value) || (hasMask && !Buffer.isBuffer(tlv.mask))) {
@@ -233,23 +350,19 @@ export function writeOxm(w: Writer, tlv: OxmTlv): void {
     if (hasMask) w.bytes(tlv.mask as Buffer);
     return;
   }
-  if (def.experimenter === undefined) {
-    // The common case: one precomputed header word, then the value (and mask).
-    w.u32(hasMask ? def.maskedHeader! : def.header!);
-  } else {
-    const len = (hasMask ? 2 * def.width : def.width) + 4 + (def.onfType !== undefined ? 2 : 0);
-    w.u32(((def.oxmClass << 16) | (def.field << 9) | (hasMask ? 0x100 : 0) | len) >>> 0);
-    w.u32(def.experimenter);
-    if (def.onfType !== undefined) w.u16(def.onfType);
-  }
-  writeValue(w, def, tlv.value);
-  if (hasMask) writeValue(w, def, tlv.mask!);
+  const def = c.def;
+  const len = (hasMask ? 2 * def.width : def.width) + 4 + (def.onfType !== undefined ? 2 : 0);
+  w.u32(((def.oxmClass << 16) | (def.field << 9) | (hasMask ? 0x100 : 0) | len) >>> 0);
+  w.u32(def.experimenter!);
+  if (def.onfType !== undefined) w.u16(def.onfType);
+  writeValue(w, c, tlv.value);
+  if (hasMask) writeValue(w, c, tlv.mask!);
 }
 
 /** Encoded size of one TLV, header included. */
 export function oxmLength(tlv: OxmTlv): number {
   const hasMask = tlv.mask !== undefined && tlv.mask !== null;
-  const def = byName.get(tlv.field);
+  const def = byName.get(tlv.field)?.def;
   if (!def) {
     const v = Buffer.isBuffer(tlv.value) ? tlv.value.length : 0;
     return 4 + (UNKNOWN_EXP_RE.test(tlv.field) ? 4 : 0) + v * (hasMask ? 2 : 1);

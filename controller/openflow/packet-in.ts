@@ -9,7 +9,8 @@
 // allocates only the message, the match array and its TLVs.
 import { OFPT, OFPR, OFP_NO_BUFFER } from './constants.js';
 import { register } from './registry.js';
-import { Match, readMatch, writeMatch, matchToRyu, matchFromRyu, formatMatch } from './match.js';
+import { u64At } from './buffer.js';
+import { Match, readPacketInMatch, writeMatch, matchToRyu, matchFromRyu, formatMatch } from './match.js';
 import { b64, jBytes, jInt, jObj, jU64, u64ToJson } from './ryu-json.js';
 
 export interface PacketInMsg {
@@ -31,33 +32,27 @@ export interface PacketInMsg {
 
 const COOKIE_ALL_ONES = 0xffffffffffffffffn;
 
-/**
- * The u64 at `p`. Measured on Node 20 several times faster than Buffer.readBigUInt64BE (a few ns against 20-40 ns
- * more than no cookie at all): V8 compiles this shape (BigInt.asUintN(64, ...) over shifts and ors of int32s) to
- * 64-bit integer arithmetic and allocates only the result, where readBigUInt64BE allocates four bigints.
- * The int32 halves may be negative; asUintN(64) makes the result unsigned again.
- */
-function readCookie(b: Buffer, p: number): bigint {
-  const hi = (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
-  const lo = (b[p + 4]! << 24) | (b[p + 5]! << 16) | (b[p + 6]! << 8) | b[p + 7]!;
-  return BigInt.asUintN(64, (BigInt(hi) << 32n) | BigInt(lo >>> 0));
-}
-
 const REASONS = ['no_match', 'action', 'invalid_ttl'];
 
 register<PacketInMsg>({
   type: 'packetIn', ofpType: OFPT.PACKET_IN, ryuName: 'OFPPacketIn', ofpName: 'OFPT_PACKET_IN',
   decode: (r, xid) => {
-    const bufferId = r.u32();
-    const totalLen = r.u16();
-    const reason = r.u8();
-    const tableId = r.u8();
+    const b = r.buf;
     const p = r.pos;
-    r.skip(8);
-    const cookie = readCookie(r.buf, p);
-    const match = readMatch(r);
+    // The 16 fixed bytes after the header are read in place once they are known to be there; a shorter body is
+    // read field by field, which throws the Reader's error for the first field that is cut.
+    if (p + 16 > r.end) { r.u32(); r.u16(); r.u8(); r.u8(); r.skip(8); }
+    const bufferId = b[p]! * 0x1000000 + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
+    const totalLen = (b[p + 4]! << 8) | b[p + 5]!;
+    const reason = b[p + 6]!;
+    const tableId = b[p + 7]!;
+    const cookie = u64At(b, p + 8);
+    r.pos = p + 16;
+    const match = readPacketInMatch(r); // not readMatch: see there
     r.skip(2);
-    return { type: 'packetIn', xid, bufferId, totalLen, reason, tableId, cookie, match, data: r.rest() };
+    const data = b.subarray(r.pos, r.end);
+    r.pos = r.end;
+    return { type: 'packetIn', xid, bufferId, totalLen, reason, tableId, cookie, match, data };
   },
   encode: (w, m) => {
     w.u32(m.bufferId);

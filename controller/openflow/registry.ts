@@ -8,6 +8,7 @@ import { Reader, Writer } from './buffer.js';
 import { OfpError, OFPET, OFPBRC } from './errors.js';
 import { OFP_VERSION, OFPT, OFP_MAX_MESSAGE_LEN } from './constants.js';
 import { RyuDict, unwrap, jInt } from './ryu-json.js';
+import { NameTable } from './name-table.js';
 import type { OfpMessage, OfpMessageType } from './messages.js';
 
 export interface MessageCodec<M extends OfpMessage = OfpMessage> {
@@ -35,7 +36,11 @@ export interface MessageCodec<M extends OfpMessage = OfpMessage> {
 }
 
 const byWire = new Map<number, MessageCodec>();
+/** The decoders of non-multipart messages by OFPT_* (an array read is cheaper than a Map lookup on every decode). */
+const byOfpType: (MessageCodec | undefined)[] = new Array<MessageCodec | undefined>(256).fill(undefined);
 const byType = new Map<string, MessageCodec>();
+/** byType again, for the lookup at the start of every encodeInto (see name-table.ts). */
+const byTypeName = new NameTable<MessageCodec>();
 const byRyu = new Map<string, MessageCodec>();
 
 function wireKey(ofpType: number, mpType?: number): number {
@@ -50,13 +55,15 @@ export function register<M extends OfpMessage>(codec: MessageCodec<M>): void {
     const key = wireKey(c.ofpType, c.mpType);
     if (byWire.has(key)) throw new Error(`codec for OFPT ${c.ofpType}/${c.mpType} registered twice`);
     byWire.set(key, c);
+    if (c.mpType === undefined) byOfpType[c.ofpType] = c;
   }
   byType.set(c.type, c);
+  byTypeName.add(c.type, c);
   byRyu.set(c.ryuName, c);
 }
 
 export function codecFor(type: OfpMessageType): MessageCodec {
-  const c = byType.get(type);
+  const c = byTypeName.get(type);
   if (!c) throw new OfpError(OFPET.BAD_REQUEST, OFPBRC.BAD_TYPE, `no codec for message type ${type}`);
   return c;
 }
@@ -83,7 +90,12 @@ export function decode(bytes: Buffer): OfpMessage {
   if (length !== bytes.length) {
     throw new OfpError(OFPET.BAD_REQUEST, OFPBRC.BAD_LEN, `${length < bytes.length ? 'header length' : 'truncated message:'} ${length} vs ${bytes.length} bytes`, bytes.subarray(0, 64));
   }
-  const r = new Reader(bytes, 8, length);
+  let r = spareReader;
+  if (r === undefined) r = new Reader(bytes, 8, length);
+  else {
+    spareReader = undefined;
+    r.reset(bytes, 8, length);
+  }
   let codec: MessageCodec | undefined;
   let flags = 0;
   try {
@@ -94,7 +106,7 @@ export function decode(bytes: Buffer): OfpMessage {
       codec = byWire.get(wireKey(type, mpType));
       if (!codec) throw new OfpError(OFPET.BAD_REQUEST, OFPBRC.BAD_MULTIPART, `unknown multipart type ${mpType}`);
     } else {
-      codec = byWire.get(type);
+      codec = byOfpType[type];
       if (!codec) throw new OfpError(OFPET.BAD_REQUEST, OFPBRC.BAD_TYPE, `unknown message type ${type}`);
     }
     const msg = codec.decode(r, xid, flags);
@@ -106,8 +118,18 @@ export function decode(bytes: Buffer): OfpMessage {
     // The OFPT_ERROR a peer gets carries at least 64 bytes of the offending request (§7.4.4).
     if (e instanceof OfpError && e.data === undefined) e.data = bytes.subarray(0, Math.min(bytes.length, 64));
     throw e;
+  } finally {
+    spareReader = r;
   }
 }
+
+/**
+ * The Reader of the last decode, for the next one: one allocation less per message (packet-in decoding is hot).
+ * Codecs use their reader only while decoding; a nested decode (an ONF bundle's inner message) finds none spare
+ * while its outer decode runs, and allocates its own. Between decodes it still points at the last input, which
+ * it keeps from being collected until the next decode: one buffer at most.
+ */
+let spareReader: Reader | undefined;
 
 /** Appends the encoded message to `w` (which may already hold other messages); returns its length. */
 export function encodeInto(w: Writer, msg: OfpMessage): number {
@@ -129,10 +151,17 @@ export function encodeInto(w: Writer, msg: OfpMessage): number {
 }
 
 function writeMessage(w: Writer, codec: MessageCodec, msg: OfpMessage): void {
-  w.u8(OFP_VERSION);
-  w.u8(codec.ofpType);
-  w.u16(0);
-  w.u32(msg.xid >>> 0);
+  const p = w.reserve(8); // ofp_header; encodeInto sets the length when the body is written
+  const b = w.buf;
+  const xid = msg.xid >>> 0;
+  b[p] = OFP_VERSION;
+  b[p + 1] = codec.ofpType;
+  b[p + 2] = 0;
+  b[p + 3] = 0;
+  b[p + 4] = xid >>> 24;
+  b[p + 5] = xid >>> 16;
+  b[p + 6] = xid >>> 8;
+  b[p + 7] = xid;
   if (codec.mpType !== undefined) {
     w.u16(codec.mpType);
     w.u16((msg as { flags?: number }).flags ?? 0);

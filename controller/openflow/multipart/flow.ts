@@ -9,6 +9,7 @@
 // straight from the buffer once the entry's length has been checked, one bounded reader per entry keeps the
 // match and instructions inside it, and nothing is copied.
 import { OfpError, OFPET, OFPBRC } from '../errors.js';
+import { u64At } from '../buffer.js';
 import { OFPT, OFPMP, OFPFF, OFP_DEFAULT_PRIORITY, OFP_SIZES } from '../constants.js';
 import { register } from '../registry.js';
 import { Match, readMatch, writeMatch, matchToRyu, matchFromRyu, formatMatch } from '../match.js';
@@ -90,9 +91,9 @@ register<FlowStatsReplyMsg>({
         idleTimeout: (b[p + 14]! << 8) | b[p + 15]!,
         hardTimeout: (b[p + 16]! << 8) | b[p + 17]!,
         flags: (b[p + 18]! << 8) | b[p + 19]!,
-        cookie: b.readBigUInt64BE(p + 24),
-        packetCount: b.readBigUInt64BE(p + 32),
-        byteCount: b.readBigUInt64BE(p + 40),
+        cookie: u64At(b, p + 24),
+        packetCount: u64At(b, p + 32),
+        byteCount: u64At(b, p + 40),
         match,
         instructions: readInstructions(e, e.end - e.pos),
       });
