@@ -32,6 +32,14 @@ export interface FlowConn {
   isClosed(): boolean;
   /** A fresh xid: a bundled message's must be known before it is encoded (EXT-230: inner xid = outer xid). */
   allocXid(): number;
+  /** Sends `msg` in a bundle add under a fresh xid (returned); without it, send(bundleAddMsg(...)) is used. */
+  sendBundleAdd?(bundleId: number, flags: number, msg: OfpMessage): number;
+  /**
+   * Whether so much waits to be handed to the kernel that a bulk sender should stop until drained() resolves.
+   * With both, bulk sends are flow-controlled by the socket; without, they pause on a barrier every BATCH messages.
+   */
+  readonly backlogged?: boolean;
+  drained?(): Promise<void>;
 }
 
 export function allocXid(conn: FlowConn): number {
@@ -42,6 +50,11 @@ export function allocXid(conn: FlowConn): number {
 export function errorXid(e: SwitchError): number | undefined {
   if (e.request) return e.request.xid;
   return e.data.length >= 8 ? e.data.readUInt32BE(4) : undefined;
+}
+
+/** Sends `msg` under a fresh xid (a message given with an xid of its own is sent under a new one too). */
+function sendFresh(conn: FlowConn, msg: OfpMessage): number {
+  return conn.send(msg.xid === 0 ? msg : ({ ...msg, xid: 0 } as OfpMessage));
 }
 
 /** Collects the switch's unsolicited errors while a group of messages is in flight. */
@@ -61,8 +74,24 @@ export class ErrorCollector {
   }
 }
 
-/** Messages sent between barriers, so that a large batch never outgrows the connection's bounded send queue. */
+/**
+ * Bulk sends must not outgrow a connection's bounded send queue (SwitchConnection disconnects a switch whose queue
+ * passes maxQueueBytes, taking it for stalled). On a connection that says when it is backlogged, a sender checks
+ * every CHECK_EVERY messages and then waits until the socket drains: the switch reads as fast as it can and never
+ * waits for us. On one that does not (a test double), it waits for a barrier every BATCH messages.
+ */
 export const BATCH = 1000;
+const CHECK_EVERY = 64;
+
+/** Whether a bulk sender should pause after its i-th message (0-based); then await pause(conn). */
+function mustPause(conn: FlowConn, i: number): boolean {
+  if (conn.drained) return i % CHECK_EVERY === CHECK_EVERY - 1 && conn.backlogged === true;
+  return (i + 1) % BATCH === 0;
+}
+
+function pause(conn: FlowConn): Promise<void> {
+  return conn.drained ? conn.drained() : conn.barrier();
+}
 
 /**
  * Sends `msgs` in order (fresh xids), waits for a barrier, and returns the switch's error for each refused one,
@@ -73,8 +102,8 @@ export async function sendAll(conn: FlowConn, msgs: readonly OfpMessage[]): Prom
   const xids: number[] = [];
   try {
     for (let i = 0; i < msgs.length; i++) {
-      xids.push(conn.send({ ...msgs[i]!, xid: allocXid(conn) } as OfpMessage));
-      if ((i + 1) % BATCH === 0 && i + 1 < msgs.length) await conn.barrier();
+      xids.push(sendFresh(conn, msgs[i]!));
+      if (i + 1 < msgs.length && mustPause(conn, i)) await pause(conn);
     }
     await conn.barrier();
   } finally {
@@ -126,51 +155,145 @@ export function isBundleUnsupported(e: unknown): boolean {
 let nextBundleId = 1;
 
 /**
- * Applies `changes` in one atomic bundle. Resolves true on commit, false if the switch does not do bundles (and
- * then nothing was sent but the refused OPEN); rejects with AtomicGroupError if a change was refused.
+ * One atomic bundle being filled (ONF EXT-230 with OFPBF_ATOMIC): the OPEN goes out when it is created, then each
+ * add as it comes (flow-controlled), then commit(). What the switch does with it is described at the top of this
+ * file; commit() turns it into all or none:
+ *
+ * The OPEN, the adds and a barrier go out back to back; only the commit waits, for the barrier's reply: OVS refuses
+ * a bad add when it gets it and leaves it out of the bundle, and every such refusal arrives before the barrier's
+ * reply (OF1.3.5 §6.2), so the commit is sent only if no add was refused (else the bundle is discarded). When the
+ * OPEN fails, the adds went to no bundle (OVS refuses each, OFPBFC_BAD_ID) and nothing is committed either. A
+ * caller that does not yet know whether the switch does bundles awaits opened() before adding anything.
  */
-export async function applyInBundle(conn: FlowConn, changes: readonly Change[]): Promise<boolean> {
-  const id = nextBundleId;
-  nextBundleId = (nextBundleId + 1) >>> 0 || 1;
-  const errors = new ErrorCollector(conn);
-  try {
+export class BundleSession {
+  readonly id: number;
+  private readonly errors: ErrorCollector;
+  /** The OPEN's outcome, settled into a value at once: a refused OPEN is never an unhandled rejection. */
+  private readonly open: Promise<unknown>;
+  private readonly xids: number[] = [];
+  private readonly changes: Change[] = [];
+  private finished = false;
+
+  constructor(private readonly conn: FlowConn) {
+    this.id = nextBundleId;
+    nextBundleId = (nextBundleId + 1) >>> 0 || 1;
+    this.errors = new ErrorCollector(conn);
+    this.open = conn.request(bundleControlMsg(0, this.id, OFPBCT.OPEN_REQUEST, OFPBF.ATOMIC)).then(() => undefined, (e: unknown) => e);
+  }
+
+  /** Resolves with the OPEN's error (undefined once the switch accepted it). */
+  opened(): Promise<unknown> {
+    return this.open;
+  }
+
+  /**
+   * Sends `change` into the bundle. Returns a promise only when the connection's send queue must drain before
+   * more is sent (await it then); undefined otherwise, so that adding costs no promise per message.
+   */
+  add(change: Change): Promise<void> | undefined {
+    const conn = this.conn;
+    const msg = change.msg;
+    const xid = conn.sendBundleAdd ? conn.sendBundleAdd(this.id, OFPBF.ATOMIC, msg) : sendBundleAddMsg(conn, this.id, msg);
+    this.xids.push(xid);
+    this.changes.push(change);
+    return mustPause(conn, this.changes.length - 1) ? pause(conn) : undefined;
+  }
+
+  /**
+   * Commits if the switch took every add: resolves true; false if the OPEN was refused as unknown (the switch
+   * has no bundles; nothing was applied). Rejects with AtomicGroupError naming the refused change (the bundle is
+   * discarded, the table as it was), or with the OPEN's or the commit's own error. Ends the session either way.
+   */
+  async commit(): Promise<boolean> {
+    const { conn, errors, xids, changes, id } = this;
+    this.finished = true;
     try {
-      await conn.request(bundleControlMsg(0, id, OFPBCT.OPEN_REQUEST, OFPBF.ATOMIC));
-    } catch (e) {
-      if (isBundleUnsupported(e)) return false;
-      throw e;
+      // Errors of the adds themselves arrive before this barrier's reply; a refused add is not in the bundle.
+      const barrier = conn.barrier();
+      const openError = await this.open;
+      if (openError !== undefined) {
+        await barrier.catch(() => undefined); // the adds' refusals (no such bundle) land in the collector, not in logs
+        if (isBundleUnsupported(openError)) return false;
+        throw openError;
+      }
+      await barrier;
+      const refused = firstRefused(errors, xids);
+      if (refused) {
+        await this.sendDiscard();
+        throw groupError(refused.err, changes, refused.index, xids, 'bundle');
+      }
+      try {
+        await conn.request(bundleControlMsg(0, id, OFPBCT.COMMIT_REQUEST, OFPBF.ATOMIC));
+      } catch (e) {
+        // The failing message's own error (with its add's xid) came before the commit's OFPBFC_MSG_FAILED.
+        const failed = firstRefused(errors, xids);
+        if (failed) throw groupError(failed.err, changes, failed.index, xids, 'bundle');
+        throw e;
+      }
+      return true;
+    } finally {
+      errors.stop();
     }
-    const xids: number[] = [];
-    for (let i = 0; i < changes.length; i++) {
-      const xid = allocXid(conn);
-      xids.push(xid);
-      conn.send(bundleAddMsg(xid, id, OFPBF.ATOMIC, changes[i]!.msg));
-      if ((i + 1) % BATCH === 0) await conn.barrier();
-    }
-    // Errors of the adds themselves arrive before this barrier's reply; a refused add is not in the bundle.
-    await conn.barrier();
-    const refused = firstRefused(errors, xids);
-    if (refused) {
-      await conn.request(bundleControlMsg(0, id, OFPBCT.DISCARD_REQUEST, OFPBF.ATOMIC)).catch((e: Error) => {
-        conn.log.warn({ dpid: conn.dpid?.toString(16), bundle: id, err: e.message }, 'bundle discard failed (the switch drops it when the connection ends)');
-      });
-      throw groupError(refused.err, changes, refused.index, xids, 'bundle');
-    }
+  }
+
+  /** Abandons the bundle (the caller failed while filling it): nothing of it is applied. Idempotent. */
+  async discard(): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
     try {
-      await conn.request(bundleControlMsg(0, id, OFPBCT.COMMIT_REQUEST, OFPBF.ATOMIC));
-    } catch (e) {
-      // The failing message's own error (with its add's xid) came before the commit's OFPBFC_MSG_FAILED.
-      const failed = firstRefused(errors, xids);
-      if (failed) throw groupError(failed.err, changes, failed.index, xids, 'bundle');
-      throw e;
+      if ((await this.open) === undefined) await this.sendDiscard();
+    } finally {
+      this.errors.stop();
     }
-    return true;
-  } finally {
-    errors.stop();
+  }
+
+  /** Ends the session without a word to the switch (its OPEN was refused: there is nothing to discard). */
+  close(): void {
+    this.finished = true;
+    this.errors.stop();
+  }
+
+  private async sendDiscard(): Promise<void> {
+    await this.conn.request(bundleControlMsg(0, this.id, OFPBCT.DISCARD_REQUEST, OFPBF.ATOMIC)).catch((e: Error) => {
+      this.conn.log.warn({ dpid: this.conn.dpid?.toString(16), bundle: this.id, err: e.message }, 'bundle discard failed (the switch drops it when the connection ends)');
+    });
   }
 }
 
-function firstRefused(errors: ErrorCollector, xids: number[]): { err: SwitchError; index: number } | undefined {
+/**
+ * Applies `changes` in one atomic bundle (a BundleSession). Resolves true on commit, false if the switch does not
+ * do bundles (and then nothing was sent but the refused OPEN, unless `pipelined`); rejects with AtomicGroupError
+ * if a change was refused, and then the switch's table is as it was. `pipelined`: the switch is known to do
+ * bundles, so the adds follow the OPEN without waiting for its reply.
+ */
+export async function applyInBundle(conn: FlowConn, changes: readonly Change[], opts: { pipelined?: boolean } = {}): Promise<boolean> {
+  const bundle = new BundleSession(conn);
+  if (!opts.pipelined) {
+    const e = await bundle.opened();
+    if (e !== undefined) {
+      bundle.close();
+      if (isBundleUnsupported(e)) return false;
+      throw e;
+    }
+  }
+  try {
+    for (const c of changes) {
+      const p = bundle.add(c);
+      if (p) await p;
+    }
+  } catch (e) {
+    await bundle.discard(); // the connection failed while adding (the collector must stop listening too)
+    throw e;
+  }
+  return bundle.commit();
+}
+
+function sendBundleAddMsg(conn: FlowConn, bundleId: number, msg: OfpMessage): number {
+  const xid = allocXid(conn);
+  return conn.send(bundleAddMsg(xid, bundleId, OFPBF.ATOMIC, msg));
+}
+
+function firstRefused(errors: ErrorCollector, xids: readonly number[]): { err: SwitchError; index: number } | undefined {
   for (let i = 0; i < xids.length; i++) {
     const err = errors.byXid.get(xids[i]!);
     if (err) return { err, index: i };
@@ -178,7 +301,7 @@ function firstRefused(errors: ErrorCollector, xids: number[]): { err: SwitchErro
   return undefined;
 }
 
-function groupError(err: SwitchError, changes: readonly Change[], index: number, xids: number[], path: AtomicPath, undoFailures: SwitchError[] = []): AtomicGroupError {
+function groupError(err: SwitchError, changes: readonly Change[], index: number, xids: readonly number[], path: AtomicPath, undoFailures: SwitchError[] = []): AtomicGroupError {
   const c = changes[index]!;
   return new AtomicGroupError(err, { ...c.msg, xid: xids[index]! } as OfpMessage, index, c.what, path, undoFailures);
 }
@@ -192,8 +315,8 @@ export async function applyWithRollback(conn: FlowConn, changes: readonly Change
   const xids: number[] = [];
   try {
     for (let i = 0; i < changes.length; i++) {
-      xids.push(conn.send({ ...changes[i]!.msg, xid: allocXid(conn) } as OfpMessage));
-      if ((i + 1) % BATCH === 0) await conn.barrier();
+      xids.push(sendFresh(conn, changes[i]!.msg));
+      if (i + 1 < changes.length && mustPause(conn, i)) await pause(conn);
     }
     await conn.barrier();
   } finally {

@@ -127,7 +127,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
   }
 
   private accept(socket: Socket): void {
-    const conn = new SwitchConnection(socket, this.opts, this.log);
+    const conn: SwitchConnection = new SwitchConnection(socket, this.opts, this.log, (msg) => this.onMessage(conn, msg));
     this.connections.add(conn);
     conn.on('ready', () => this.onReady(conn));
     conn.on('close', (reason) => {
@@ -138,7 +138,6 @@ export class Controller extends EventEmitter<ControllerEvents> {
       }
     });
     conn.on('switchError', (e) => this.emit('switchError', conn, e));
-    conn.on('message', (msg) => this.onMessage(conn, msg));
   }
 
   private onReady(conn: SwitchConnection): void {

@@ -10,20 +10,20 @@ import type { Controller } from './controller.js';
 import type { SwitchConnection } from './switch-connection.js';
 import type { Logger } from './log.js';
 import { dpidText, SwitchError } from './errors.js';
-import { OFPTT, OFPP, OFPG, OFPM, OFPRR, type MessageOf } from './openflow/index.js';
+import { OFPTT, OFPP, OFPG, OFPM, OFPRR, type MessageOf, type OfpMessage } from './openflow/index.js';
 import type { FlowStats } from './openflow/multipart/flow.js';
 import type { MeterConfig } from './openflow/multipart/meter-config.js';
 import type { GroupDesc } from './openflow/multipart/group-desc.js';
 import {
   type FlowEntry, type FlowSpec, type MeterEntry, type GroupEntry,
-  normaliseFlow, flowKey, ownerCookie, checkEncodes, flowText, OWNER_MASK, OWNER_SHIFT,
+  normaliseFlow, flowKey, ownerCookie, checkEncodes, checkInstructions, flowText, OWNER_MASK, OWNER_SHIFT,
 } from './flow-entry.js';
-import { DesiredState, OwnershipConflictError, type SwitchDesiredState } from './desired-state.js';
+import { DesiredState, OwnershipConflictError, type SwitchDesiredState, type FlowRecord } from './desired-state.js';
 import {
   diffFlows, diffMeters, diffGroups, planPhases, compareFlow, addFlowMsg, modifyFlowMsg, deleteFlowMsg,
-  type TableDiff,
+  type TableDiff, type FlowVerdict,
 } from './reconcile.js';
-import { applyInBundle, applyWithRollback, sendAll, AtomicGroupError, type Change, type FlowConn, type AtomicPath } from './atomic.js';
+import { applyInBundle, applyWithRollback, sendAll, AtomicGroupError, BundleSession, type Change, type FlowConn, type AtomicPath } from './atomic.js';
 
 export interface FlowManagerOptions {
   /** Use ONF bundles for atomic groups where the switch has them (default true; false forces barrier + rollback). */
@@ -64,6 +64,9 @@ export interface FlowManagerEvents {
   flowExpired: [bigint, string, FlowEntry];
 }
 
+/** Whether each connection took a bundle; see FlowManager.bundleSupport. */
+const BUNDLE_SUPPORT = new WeakMap<FlowConn, boolean>();
+
 export class SwitchNotConnectedError extends Error {
   constructor(readonly dpid: bigint) {
     super(`switch ${dpidText(dpid)} is not connected`);
@@ -78,8 +81,12 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
   private readonly useBundles: boolean;
   private readonly ownersByName = new Map<string, number>();
   private readonly ownerNames = new Map<number, string>();
-  /** Per connection: whether it took a bundle (undefined until tried). */
-  private readonly bundleSupport = new WeakMap<FlowConn, boolean>();
+  /**
+   * Per connection: whether it took a bundle (undefined until tried). Shared by every manager (it is what the
+   * switch on that connection does, not a manager's state): a manager created later on a connection that has
+   * taken bundles does not ask again.
+   */
+  private readonly bundleSupport = BUNDLE_SUPPORT;
   private readonly queues = new Map<bigint, Promise<unknown>>();
   private readonly ready: Promise<unknown>;
   private readonly onSwitchUp = (conn: SwitchConnection): void => {
@@ -279,12 +286,14 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
    * desired state. Atomic by default: all or none (a bundle, else barrier + rollback); on failure the switch and
    * the desired state are as before and the promise rejects with an AtomicGroupError (a SwitchError) naming the
    * refused flow-mod. With `atomic: false` the changes the switch took are kept (and recorded) and the first
-   * refusal is thrown.
+   * refusal is thrown. A spec that is not valid (RangeError, OfpError) or an identity another owner holds
+   * (OwnershipConflictError) rejects too, with nothing applied. The work starts after every earlier operation on
+   * the switch; `change`'s arrays are read now, their specs when it starts.
    */
   apply(dpid: bigint, owner: string, change: { add?: readonly FlowSpec[]; remove?: readonly FlowSpec[] }, opts: { atomic?: boolean } = {}): Promise<ApplyResult> {
     const ownerId = this.ownerId(owner);
-    const add = (change.add ?? []).map((s) => this.entry(owner, s));
-    const remove = (change.remove ?? []).map((s) => this.entry(owner, s));
+    const add = change.add ? change.add.slice() : [];
+    const remove = change.remove ? change.remove.slice() : [];
     const atomic = opts.atomic ?? true;
     return this.serial(dpid, async () => {
       try {
@@ -298,45 +307,49 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     });
   }
 
-  private async applyNow(dpid: bigint, ownerId: number, add: FlowEntry[], remove: FlowEntry[], atomic: boolean): Promise<ApplyResult> {
+  private async applyNow(dpid: bigint, ownerId: number, addSpecs: FlowSpec[], removeSpecs: FlowSpec[], atomic: boolean): Promise<ApplyResult> {
     const conn = this.connection(dpid);
+    const cookie = ownerCookie(ownerId);
+    if (atomic && removeSpecs.length === 0 && this.useBundles && this.bundleSupport.get(conn) === true) {
+      return this.applyStreaming(conn, dpid, ownerId, addSpecs, cookie);
+    }
+    // Everything is validated and keyed before anything is sent.
+    const add = keyedEntries(addSpecs, cookie);
+    const remove = keyedEntries(removeSpecs, cookie);
     const state = this.desired.get(dpid);
     const now = Date.now();
-    // The final wish per identity: an add wins over a remove of the same entry.
-    const target = new Map<string, { want: FlowEntry | null; identity: FlowEntry }>();
-    for (const e of remove) target.set(flowKey(e), { want: null, identity: e });
-    for (const e of add) target.set(flowKey(e), { want: e, identity: e });
+    // The final wish per identity: an add wins over a remove of the same entry (in the remove's place).
+    const adds = new Map<string, FlowEntry>();
+    for (let i = 0; i < add.entries.length; i++) adds.set(add.keys[i]!, add.entries[i]!);
+    const removes = new Map<string, FlowEntry>();
+    for (let i = 0; i < remove.entries.length; i++) removes.set(remove.keys[i]!, remove.entries[i]!);
     const result: ApplyResult = { path: 'none', added: 0, modified: 0, deleted: 0, unchanged: 0 };
     const steps: Step[] = [];
-    for (const [key, { want, identity }] of target) {
+    const changes: Step[] = [];
+    const plan = (key: string, want: FlowEntry | null, identity: FlowEntry): void => {
       const prev = state.flows.get(key);
       if (prev && prev.owner !== ownerId) {
         throw new OwnershipConflictError(`flow ${flowText(identity)} belongs to owner ${this.ownerName(prev.owner)}, not ${this.ownerName(ownerId)}`);
       }
-      const restore = prev ? addFlowMsg(prev.entry, restoreHard(prev, now)) : undefined;
-      if (want === null) {
-        // The known entry exactly; else whatever of this owner's is there (nothing to restore then).
-        const msg = prev ? deleteFlowMsg(prev.entry, prev.entry.cookie) : deleteFlowMsg(identity, BigInt(ownerId) << OWNER_SHIFT, OWNER_MASK);
-        steps.push({ key, want, change: { msg, undo: restore ? [restore] : [], what: `delete flow ${flowText(prev?.entry ?? identity)}` } });
-        result.deleted++;
-      } else if (!prev) {
-        steps.push({ key, want, change: { msg: addFlowMsg(want), undo: [deleteFlowMsg(want, want.cookie)], what: `add flow ${flowText(want)}` } });
-        result.added++;
-      } else {
-        const v = compareFlow(want, prev.entry);
-        if (v === 'unchanged') {
-          steps.push({ key, want });
-          result.unchanged++;
-          continue;
-        }
-        const change = v === 'modify'
-          ? { msg: modifyFlowMsg(want), undo: [modifyFlowMsg(prev.entry)], what: `modify flow ${flowText(want)}` }
-          : { msg: addFlowMsg(want), undo: [restore!], what: `replace flow ${flowText(want)}` };
-        steps.push({ key, want, change });
-        result.modified++;
+      let kind: StepKind;
+      if (want === null) kind = 'delete';
+      else if (!prev) kind = 'add';
+      else kind = compareFlow(want, prev.entry);
+      const step = new Step(key, want, identity, kind, prev, ownerId, now);
+      steps.push(step);
+      if (kind === 'unchanged') result.unchanged++;
+      else {
+        changes.push(step);
+        if (kind === 'delete') result.deleted++;
+        else if (kind === 'add') result.added++;
+        else result.modified++;
       }
+    };
+    for (const [key, e] of removes) {
+      const instead = adds.get(key);
+      plan(key, instead ?? null, instead ?? e);
     }
-    const changes = steps.flatMap((s) => (s.change ? [s.change] : []));
+    for (const [key, e] of adds) if (!removes.has(key)) plan(key, e, e);
     if (changes.length === 0) {
       this.record(state, ownerId, steps, new Set(), now);
       return result;
@@ -344,7 +357,7 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     if (!atomic) {
       result.path = 'plain';
       const errors = await sendAll(conn, changes.map((c) => c.msg));
-      const refused = new Set([...errors.keys()].map((i) => changes[i]!));
+      const refused = new Set<Step>([...errors.keys()].map((i) => changes[i]!));
       this.record(state, ownerId, steps, refused, now);
       const first = [...errors.entries()].sort((a, b) => a[0] - b[0])[0];
       if (first) throw first[1];
@@ -355,11 +368,71 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     return result;
   }
 
+  /**
+   * An atomic group of adds on a switch known to take bundles: each spec is validated, keyed, compared with the
+   * desired state and, if it changes something, sent into the bundle at once, so that the switch works on the
+   * first flow-mods while the rest are still being prepared (a large group takes about as long as the switch
+   * needs, not our preparation plus that). Anything wrong on our side midway (a bad spec, another owner's
+   * identity) discards the bundle: nothing is applied, as if it had been found before sending. An identity given
+   * twice: the last spec wins, in the first one's place (its flow-mod follows the first in the bundle).
+   */
+  private async applyStreaming(conn: FlowConn, dpid: bigint, ownerId: number, specs: FlowSpec[], cookie: bigint): Promise<ApplyResult> {
+    const state = this.desired.get(dpid);
+    const now = Date.now();
+    const planned = new Map<string, Step>();
+    let bundle: BundleSession | undefined;
+    try {
+      for (const spec of specs) {
+        const e = normaliseFlow(spec, cookie);
+        const key = flowKey(e); // (encodes the match: validates it)
+        checkInstructions(e);
+        const prev = state.flows.get(key);
+        if (prev && prev.owner !== ownerId) {
+          throw new OwnershipConflictError(`flow ${flowText(e)} belongs to owner ${this.ownerName(prev.owner)}, not ${this.ownerName(ownerId)}`);
+        }
+        let kind: StepKind = prev ? compareFlow(e, prev.entry) : 'add';
+        // The same identity again, after a change to it went into the bundle: put the entry back as this one says.
+        if (kind === 'unchanged' && (planned.get(key)?.kind ?? 'unchanged') !== 'unchanged') kind = 'replace';
+        const step = new Step(key, e, e, kind, prev, ownerId, now);
+        planned.set(key, step);
+        if (kind === 'unchanged') continue;
+        bundle ??= new BundleSession(conn);
+        const pause = bundle.add(step);
+        if (pause) await pause;
+      }
+    } catch (err) {
+      await bundle?.discard();
+      throw err;
+    }
+    const steps = [...planned.values()];
+    const result: ApplyResult = { path: 'none', added: 0, modified: 0, deleted: 0, unchanged: 0 };
+    for (const st of steps) {
+      if (st.kind === 'add') result.added++;
+      else if (st.kind === 'unchanged') result.unchanged++;
+      else result.modified++;
+    }
+    if (bundle) {
+      if (await bundle.commit()) {
+        result.path = 'bundle';
+      } else {
+        // The OPEN refused as unknown on a connection that took bundles before: no bundles from now on.
+        this.bundleSupport.set(conn, false);
+        this.log.info({ dpid: dpidText(conn.dpid) }, 'switch refused a bundle: atomic groups use barrier + rollback on this connection');
+        await applyWithRollback(conn, steps.filter((st) => st.kind !== 'unchanged'));
+        result.path = 'fallback';
+      }
+    }
+    this.record(state, ownerId, steps, new Set(), now);
+    return result;
+  }
+
   private async applyAtomic(conn: FlowConn, changes: Change[]): Promise<AtomicPath> {
-    if (this.useBundles && this.bundleSupport.get(conn) !== false) {
+    const known = this.bundleSupport.get(conn);
+    if (this.useBundles && known !== false) {
       let took: boolean;
       try {
-        took = await applyInBundle(conn, changes);
+        // Once the connection has taken a bundle, the OPEN need not be answered before the adds go out.
+        took = await applyInBundle(conn, changes, { pipelined: known === true });
       } catch (e) {
         if (e instanceof AtomicGroupError) this.bundleSupport.set(conn, true); // the switch took the bundle, refused a change
         throw e;
@@ -373,9 +446,10 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
   }
 
   /** Records in the desired state the steps whose change the switch took (all but `refused`). */
-  private record(state: SwitchDesiredState, ownerId: number, steps: Step[], refused: Set<Change>, now: number): void {
-    for (const { key, want, change } of steps) {
-      if (change && refused.has(change)) continue;
+  private record(state: SwitchDesiredState, ownerId: number, steps: Step[], refused: Set<Step>, now: number): void {
+    for (const step of steps) {
+      if (refused.has(step)) continue;
+      const { key, want } = step;
       const prev = state.flows.get(key);
       if (want === null) {
         state.flows.delete(key);
@@ -416,6 +490,26 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
   }
 }
 
+/** Normalised entries and their flow keys, index by index. */
+interface KeyedEntries { entries: FlowEntry[]; keys: string[] }
+
+/**
+ * Normalises specs (a missing cookie becomes `cookie`) and keys them. What entry() checks is checked here too:
+ * the key's encoding of the match validates it, checkInstructions the instructions; both throw for what the codec
+ * cannot encode, so a bad spec fails before anything is sent.
+ */
+function keyedEntries(specs: readonly FlowSpec[] | undefined, cookie: bigint): KeyedEntries {
+  const n = specs?.length ?? 0;
+  const out: KeyedEntries = { entries: new Array<FlowEntry>(n), keys: new Array<string>(n) };
+  for (let i = 0; i < n; i++) {
+    const e = normaliseFlow(specs![i]!, cookie);
+    out.keys[i] = flowKey(e);
+    checkInstructions(e);
+    out.entries[i] = e;
+  }
+  return out;
+}
+
 function counts<T>(d: TableDiff<T>): Counts {
   return { added: d.add.length, modified: d.modify.length, deleted: d.remove.length, unchanged: d.unchanged.length };
 }
@@ -433,5 +527,50 @@ function restoreHard(rec: { entry: FlowEntry; since?: number }, now: number): nu
   return Math.max(1, Math.ceil(rec.entry.hardTimeout - (now - rec.since) / 1000));
 }
 
-/** One identity an apply() touches, and the change it needs (none if the switch already has it right). */
-interface Step { key: string; want: FlowEntry | null; change?: Change }
+type StepKind = 'add' | 'delete' | 'unchanged' | FlowVerdict;
+
+/**
+ * One identity an apply() touches and the change it needs ('unchanged': none, the switch has it right). It is the
+ * Change sent for it, built lazily: an atomic group of 100k flows should not hold 100k undo messages and texts it
+ * will most likely never use (and the garbage collector should not have to move them).
+ */
+class Step implements Change {
+  constructor(
+    readonly key: string,
+    readonly want: FlowEntry | null,
+    private readonly identity: FlowEntry,
+    readonly kind: StepKind,
+    private readonly prev: FlowRecord | undefined,
+    private readonly ownerId: number,
+    private readonly now: number,
+  ) {}
+
+  get msg(): OfpMessage {
+    const { want, prev } = this;
+    switch (this.kind) {
+      case 'delete':
+        // The known entry exactly; else whatever of this owner's is there (nothing to restore then).
+        return prev ? deleteFlowMsg(prev.entry, prev.entry.cookie) : deleteFlowMsg(this.identity, BigInt(this.ownerId) << OWNER_SHIFT, OWNER_MASK);
+      case 'modify': return modifyFlowMsg(want!);
+      default: return addFlowMsg(want!); // add, replace (and unchanged, never sent)
+    }
+  }
+
+  get undo(): OfpMessage[] {
+    const { want, prev } = this;
+    switch (this.kind) {
+      case 'add': return [deleteFlowMsg(want!, want!.cookie)];
+      case 'modify': return [modifyFlowMsg(prev!.entry)];
+      case 'unchanged': return [];
+      default: return prev ? [addFlowMsg(prev.entry, restoreHard(prev, this.now))] : []; // delete, replace
+    }
+  }
+
+  get what(): string {
+    switch (this.kind) {
+      case 'delete': return `delete flow ${flowText(this.prev?.entry ?? this.identity)}`;
+      case 'unchanged': return `keep flow ${flowText(this.want!)}`;
+      default: return `${this.kind} flow ${flowText(this.want!)}`;
+    }
+  }
+}

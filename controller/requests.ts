@@ -16,13 +16,9 @@ interface Pending {
 /** Multipart parts accepted for one request: ~64 KB each, so ~1 GB at most (a 100k-flow table takes ~200). */
 const MAX_REPLY_PARTS = 16384;
 
-/** How many sent messages are remembered so that an asynchronous OFPT_ERROR can name what caused it. */
-const RECENT = 1024;
-
 export class RequestTable {
   private readonly pending = new Map<number, Pending>();
   private nextXid = 1;
-  private readonly recent: (OfpMessage | undefined)[] = new Array(RECENT);
 
   constructor(private readonly dpid: () => bigint | undefined, private readonly timeoutMs: number) {}
 
@@ -36,16 +32,6 @@ export class RequestTable {
     while (xid === 0 || this.pending.has(xid)) xid = (xid + 1) >>> 0;
     this.nextXid = (xid + 1) >>> 0;
     return xid;
-  }
-
-  remember(msg: OfpMessage): void {
-    this.recent[msg.xid % RECENT] = msg;
-  }
-
-  /** The sent message with this xid, if still remembered. */
-  sentWith(xid: number): OfpMessage | undefined {
-    const m = this.recent[xid % RECENT];
-    return m && m.xid === xid ? m : undefined;
   }
 
   add(request: OfpMessage, timeoutMs = this.timeoutMs): Promise<OfpMessage[]> {

@@ -4,10 +4,13 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import {
-  Framer, Writer, decode, encodeInto, OfpError, OFPET, OFPHFC, OFP_VERSION, OFPT, OFPCML,
+  Writer, decode, encodeInto, OfpError, OFPET, OFPHFC, OFP_VERSION, OFPT, OFPCML,
   type OfpMessage, type MessageOf, type Port,
 } from './openflow/index.js';
 import { RequestTable } from './requests.js';
+import { writeBundleAdd } from './bundle-wire.js';
+import { FrameReader } from './frame-reader.js';
+import { SentLog } from './sent-log.js';
 import { SwitchError, ConnectionClosedError, dpidText } from './errors.js';
 import type { Logger } from './log.js';
 
@@ -31,6 +34,10 @@ type State = 'hello' | 'handshake' | 'ready' | 'closed';
 
 const BATCH_INITIAL_BYTES = 16 * 1024;
 const BATCH_KEEP_BYTES = 1024 * 1024;
+/** A batch this large is written at once rather than when the current code yields. */
+const FLUSH_BYTES = 64 * 1024;
+/** Bytes waiting for the switch past which bulk senders pause (see backlogged). */
+const BULK_HIGH_WATER = 1024 * 1024;
 
 export interface ConnectionEvents {
   ready: [];
@@ -52,7 +59,9 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
   readonly ports = new Map<number, Port>();
   readonly remote: string;
   readonly log: Logger;
-  private readonly framer = new Framer();
+  private readonly frames = new FrameReader();
+  /** The messages sent lately, to name the one an unsolicited OFPT_ERROR refers to. */
+  private readonly sent = new SentLog();
   private readonly requests: RequestTable;
   private out = new Writer(BATCH_INITIAL_BYTES);
   private flushScheduled = false;
@@ -60,7 +69,16 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
   private handshakeTimer: NodeJS.Timeout | undefined;
   private closeReason = '';
 
-  constructor(private readonly socket: Socket, private readonly opts: ConnectionOptions, log: Logger) {
+  /**
+   * @param onMessage called with each message from the ready switch before the 'message' event: the controller's
+   * own dispatch, one call per packet-in rather than an event hop.
+   */
+  constructor(
+    private readonly socket: Socket,
+    private readonly opts: ConnectionOptions,
+    log: Logger,
+    private readonly onMessage?: (msg: OfpMessage) => void,
+  ) {
     super();
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     this.log = log.child({ remote: this.remote });
@@ -86,6 +104,15 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
     return this.out.pos + this.socket.writableLength;
   }
 
+  /**
+   * Whether a bulk sender (atomic.ts) should wait for drained() before sending more: over 1 MB waits for the
+   * switch, or a quarter of maxQueueBytes if that is smaller, so that a bulk send never comes near the bound at
+   * which a switch is taken for stalled and disconnected.
+   */
+  get backlogged(): boolean {
+    return this.queuedBytes > Math.min(BULK_HIGH_WATER, this.opts.maxQueueBytes / 4);
+  }
+
   /** A fresh xid (never 0, never an outstanding request's), for messages whose xid must be known before sending. */
   allocXid(): number {
     return this.requests.allocXid();
@@ -98,28 +125,85 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
   /** Sends without waiting for an answer; an xid of 0 is replaced by a fresh one. Returns the xid. */
   send(msg: OfpMessage): number {
     if (this.state === 'closed') return msg.xid;
-    if (msg.xid === 0) msg = { ...msg, xid: this.requests.allocXid() };
-    this.queue(msg);
-    return msg.xid;
+    const xid = msg.xid === 0 ? this.requests.allocXid() : msg.xid;
+    this.queue(msg, xid);
+    return xid;
   }
 
-  /** Queues a message with its xid as it is: replies (echo, error) must carry the switch's xid, even 0. */
-  private queue(msg: OfpMessage): void {
+  /**
+   * Sends `msg` into the open bundle `bundleId` (an ONF EXT-230 bundle add with `flags`, under a fresh xid that
+   * the inner message carries too). Returns the xid. Written straight into the batch: no wrapper object.
+   */
+  sendBundleAdd(bundleId: number, flags: number, msg: OfpMessage): number {
+    const xid = this.requests.allocXid();
+    if (this.state === 'closed') return xid;
+    const start = this.out.pos;
+    writeBundleAdd(this.out, xid, bundleId, flags, msg);
+    this.sent.note(xid, start);
+    this.queued();
+    return xid;
+  }
+
+  /**
+   * Resolves when what was sent so far has been handed to the kernel (at once if nothing waits in the socket), or
+   * the connection closed. Bulk senders wait on it once queuedBytes grows, instead of queueing without bound.
+   */
+  drained(): Promise<void> {
+    if (this.state === 'closed' || !this.socket.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.socket.off('drain', done);
+        this.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.on('close', done);
+    });
+  }
+
+  /**
+   * Queues a message under `xid` (an xid of 0 stays 0: replies such as echo and error must carry the switch's xid,
+   * even 0). The message is encoded now, into the batch; encodeInto leaves nothing behind if it throws.
+   */
+  private queue(msg: OfpMessage, xid = msg.xid): void {
     if (this.state === 'closed') return;
+    const start = this.out.pos;
     encodeInto(this.out, msg);
-    this.requests.remember(msg);
+    if (xid !== msg.xid) {
+      const b = this.out.buf; // the header's xid (OF1.3.5 §7.1), for a message given with xid 0
+      b[start + 4] = xid >>> 24;
+      b[start + 5] = xid >>> 16;
+      b[start + 6] = xid >>> 8;
+      b[start + 7] = xid;
+    }
+    this.sent.note(xid, start);
+    this.queued();
+  }
+
+  /**
+   * After each queued message: a batch that reached FLUSH_BYTES is written at once (a bulk sender's bytes start
+   * moving while it encodes the rest, and no megabytes pile up in the batch); otherwise one write is scheduled
+   * for when the current code yields (a microtask), so that everything one callback sends (the answers to a whole
+   * chunk of packet-ins) goes in one write, and a lone message is still written without waiting for another turn
+   * of the event loop.
+   */
+  private queued(): void {
+    if (this.out.pos >= FLUSH_BYTES) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(this.flushTask);
+    }
     if (this.queuedBytes > this.opts.maxQueueBytes) {
       this.log.warn({ dpid: this.dpidText, queued: this.queuedBytes, bound: this.opts.maxQueueBytes }, 'switch is not reading: send queue over its bound, disconnecting');
       this.out.reset(); // a switch that reads nothing will not read this batch either
       this.close('send queue over its bound (switch stalled)');
-      return;
-    }
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      // One write per event-loop turn, however many messages the turn produced.
-      setImmediate(() => this.flush());
     }
   }
+
+  private readonly flushTask = (): void => {
+    this.flushScheduled = false;
+    this.flush();
+  };
 
   /** Sends a request and resolves with its reply (all parts of a multipart reply), rejecting on OFPT_ERROR. */
   async request(msg: OfpMessage, timeoutMs?: number): Promise<OfpMessage[]> {
@@ -158,7 +242,7 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
     this.closeReason = reason;
     clearInterval(this.echoTimer);
     clearTimeout(this.handshakeTimer);
-    if (this.out.pos > 0 && !this.socket.destroyed) this.socket.write(this.out.toBuffer());
+    if (this.out.pos > 0 && !this.socket.destroyed) this.write(this.out.toBuffer());
     this.socket.end();
     this.socket.destroySoon?.();
     setTimeout(() => this.socket.destroy(), 1000).unref();
@@ -173,35 +257,37 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
   }
 
   private flush(): void {
-    this.flushScheduled = false;
     if (this.state === 'closed' || this.out.pos === 0) return;
-    this.socket.write(this.out.toBuffer());
+    this.write(this.out.toBuffer());
     // A burst (a whole policy in one turn) grows the batch writer; do not keep megabytes per switch after it.
     if (this.out.buf.length > BATCH_KEEP_BYTES) this.out = new Writer(BATCH_INITIAL_BYTES);
     else this.out.reset();
   }
 
+  /** Writes one batch (the batch writer's copy): the sent log keeps it to name messages errors refer to. */
+  private write(bytes: Buffer): void {
+    this.socket.write(bytes);
+    this.sent.written(bytes);
+  }
+
   private onData(chunk: Buffer): void {
     if (this.state === 'closed') return;
-    if (this.state === 'hello' && this.framer.buffered === 0 && chunk.length >= 2 && chunk[1] !== OFPT.HELLO) {
+    if (this.state === 'hello' && this.frames.buffered === 0 && chunk.length >= 2 && chunk[1] !== OFPT.HELLO) {
       // Not OpenFlow at all (a port scan, an HTTP probe) or not starting with HELLO: refuse now rather than
       // wait for whatever length its first bytes happen to spell, or for the handshake timeout.
       this.refuse(`expected HELLO, got message type ${chunk[1]}`, chunk.length >= 8 ? chunk.readUInt32BE(4) : 0);
       return;
     }
-    let frames: Buffer[];
-    try {
-      frames = this.framer.push(chunk);
-    } catch (e) {
-      // A length below the header size: the stream cannot be resynchronised.
-      this.protocolError(e, 'broken framing');
-      return;
-    }
-    for (const frame of frames) {
-      if (this.isClosed()) return; // a frame's handling may have closed the connection
-      this.onFrame(frame);
-    }
+    const broken = this.frames.push(chunk, this.onFrameInStream);
+    // A length below the header size: the stream cannot be resynchronised.
+    if (broken && !this.isClosed()) this.protocolError(broken, 'broken framing');
   }
+
+  /** Each message of the stream, in order; false once the connection is closed (a message's handling may close it). */
+  private readonly onFrameInStream = (frame: Buffer): boolean => {
+    this.onFrame(frame);
+    return this.state !== 'closed';
+  };
 
   private onFrame(frame: Buffer): void {
     if (this.state === 'hello') {
@@ -230,9 +316,9 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
       this.queue({ type: 'echoReply', xid: msg.xid, data: msg.data });
       return;
     }
-    if (this.requests.settle(msg)) return;
+    if (this.requests.size !== 0 && this.requests.settle(msg)) return; // (most messages answer nothing)
     if (msg.type === 'error') {
-      const err = new SwitchError(this.dpid, msg.errType, msg.code, this.requests.sentWith(msg.xid), msg.data);
+      const err = new SwitchError(this.dpid, msg.errType, msg.code, this.sent.find(msg.xid), msg.data);
       this.log.warn({ dpid: this.dpidText, xid: msg.xid, err: err.message }, 'OFPT_ERROR from switch');
       this.emit('switchError', err);
       return;
@@ -241,7 +327,9 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
       if (msg.reason === 1) this.ports.delete(msg.desc.portNo);
       else this.ports.set(msg.desc.portNo, msg.desc);
     }
-    if (this.state === 'ready') this.emit('message', msg);
+    if (this.state !== 'ready') return;
+    this.onMessage?.(msg);
+    if (this.listenerCount('message') !== 0) this.emit('message', msg); // (emit allocates its arguments)
   }
 
   /** Version negotiation (OF1.3.5 §6.3.1): the highest version both bitmaps hold, else both headers' minimum. */
@@ -320,7 +408,7 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
     const msg = e instanceof Error ? e.message : String(e);
     this.log.error({ dpid: this.dpidText, err: msg }, `protocol error from switch (${what}), closing its connection`);
     if (e instanceof OfpError) {
-      // Answer with the offending message's xid when its header is at hand (the framer includes it).
+      // Answer with the offending message's xid when its header is at hand (the frame reader includes it).
       const xid = e.data && e.data.length >= 8 ? e.data.readUInt32BE(4) : 0;
       this.queue({ type: 'error', xid, errType: e.errType, code: e.code, data: e.data ?? Buffer.alloc(0) });
     }

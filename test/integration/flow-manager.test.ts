@@ -331,7 +331,7 @@ describe('FlowManager against Open vSwitch', () => {
     await expectTable('br0', expected);
   });
 
-  it('reconciles thousands of flows (batched, paced by barriers) and measures it', async () => {
+  it('reconciles thousands of flows (paced by the socket\'s flow control) and measures it', async () => {
     fm.registerOwner('bulk', 3);
     const N = 5000;
     const specs: FlowSpec[] = Array.from({ length: N }, (_, i) => ({
@@ -352,7 +352,7 @@ describe('FlowManager against Open vSwitch', () => {
     t = Date.now();
     expect(await fm.reconcile(DPID)).toMatchObject({ deleted: N, added: 0 });
     const deleteMs = Date.now() - t;
-    // An atomic group larger than one pacing batch (barriers inside an open bundle).
+    // An atomic group of thousands of flow-mods (one open bundle, its adds sent back to back).
     const M = 2500;
     t = Date.now();
     expect(await fm.apply(DPID, 'bulk', { add: specs.slice(0, M) })).toMatchObject({ path: 'bundle', added: M });
@@ -406,6 +406,9 @@ function atomicSuite(ctx: () => { fm: FlowManager; bridge: string; dpid: bigint;
   ] as [string, FlowSpec][]) {
     it(`a group with one flow-mod ${why} changes nothing`, async () => {
       const { fm, bridge, dpid, expected, path } = ctx();
+      // A connection that has taken a bundle before: the OPEN, the adds and the barrier go out back to back
+      // (applyInBundle's pipelined path), and the group must still fail whole.
+      if (path === 'bundle') expect(fm.bundlesSupported(dpid)).toBe(true);
       const before = await dump(bridge);
       const desiredBefore = fm.desiredFlows(dpid, LEASE);
       const e = await fm.apply(dpid, LEASE, { add: [newLease, lease1Changed, bad], remove: [lease2!] }).catch((x: unknown) => x);
@@ -420,6 +423,30 @@ function atomicSuite(ctx: () => { fm: FlowManager; bridge: string; dpid: bigint;
       expect(sorted(after).map(content)).toEqual(sorted(before).map(content));
       expect(fm.desiredFlows(dpid, LEASE)).toEqual(desiredBefore);
       expect(fm.bundlesSupported(dpid)).toBe(path === 'bundle');
+    });
+  }
+
+  for (const [why, bad] of [
+    ['refused when added (goto_table backwards)', { tableId: 4, priority: 1, match: [], instructions: [{ type: 'gotoTable', tableId: 2 }] }],
+    ['refused when applied (unknown group)', { tableId: 0, priority: 201, match: [{ field: 'in_port', value: 2 }], instructions: [apply({ type: 'group', groupId: 77 })] }],
+    ['that is not valid (a priority over 65535)', { tableId: 0, priority: 70_000, match: [] }],
+  ] as [string, FlowSpec][]) {
+    // Adds only: on the bundle path each flow-mod goes into the bundle as soon as it is prepared.
+    it(`a group of adds with one ${why}, after hundreds of good ones, changes nothing`, async () => {
+      const { fm, bridge, dpid, expected, path } = ctx();
+      if (path === 'bundle') expect(fm.bundlesSupported(dpid)).toBe(true); // FlowManager's streaming path
+      const before = await dump(bridge);
+      const desiredBefore = fm.desiredFlows(dpid, LEASE);
+      const many: FlowSpec[] = Array.from({ length: 300 }, (_, i) => ({
+        tableId: 3, priority: 300, cookie: (2n << 48n) | 9n, match: [{ field: 'eth_type', value: 0x800 }, { field: 'ipv4_dst', value: `198.51.100.${i % 250}` }, { field: 'ip_proto', value: 6 + (i >= 250 ? 11 : 0) }],
+        instructions: [apply(out(2))],
+      }));
+      const e = await fm.apply(dpid, LEASE, { add: [...many, newLease, bad, lease1Changed] }).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(Error);
+      if (bad.priority !== 70_000) expect(e).toMatchObject({ name: 'AtomicGroupError', request: { tableId: bad.tableId, priority: bad.priority } });
+      const after = await expectTable(bridge, expected);
+      expect(sorted(after).map(content)).toEqual(sorted(before).map(content));
+      expect(fm.desiredFlows(dpid, LEASE)).toEqual(desiredBefore);
     });
   }
 

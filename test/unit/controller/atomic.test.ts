@@ -8,6 +8,7 @@ import {
 } from '../../../controller/atomic.js';
 import { SwitchError } from '../../../controller/errors.js';
 import { FlowManager } from '../../../controller/flow-manager.js';
+import { OwnershipConflictError } from '../../../controller/desired-state.js';
 import type { Controller } from '../../../controller/controller.js';
 import { silentLogger } from '../../../controller/log.js';
 import { addFlowMsg, deleteFlowMsg } from '../../../controller/reconcile.js';
@@ -74,6 +75,103 @@ describe('bundles', () => {
     const conn = new FakeConn((m) => (m.type === 'experimenter' ? { errType: OFPET.EXPERIMENTER, code: ONF_BUNDLE_ERROR_BASE + OFPBFC.OUT_OF_BUNDLES } : undefined));
     await expect(applyInBundle(conn, [addChange(1)])).rejects.toBeInstanceOf(SwitchError);
     expect(isBundleUnsupported(new Error('x'))).toBe(false);
+  });
+});
+
+describe('bundles, pipelined (the switch is known to do bundles)', () => {
+  /** A FakeConn whose OPEN is answered only when the test says so: what went out before the answer shows. */
+  function heldOpen(judge?: (m: OfpMessage) => { errType: number; code: number } | undefined) {
+    const conn = new FakeConn(judge);
+    let answer!: (err?: Error) => void;
+    const request = conn.request.bind(conn);
+    conn.request = (msg: OfpMessage) => {
+      if (isBundleMsg(msg, ONFT_BUNDLE_CONTROL) && parseBundleControl(msg).ctrlType === OFPBCT.OPEN_REQUEST) {
+        conn.sent.push(msg);
+        return new Promise((resolve, reject) => { answer = (err) => (err ? reject(err) : resolve([msg])); });
+      }
+      return request(msg);
+    };
+    return { conn, answer: (err?: Error) => answer(err) };
+  }
+
+  it('sends the OPEN, the adds and the barrier without waiting for the OPEN\'s reply; commits after both', async () => {
+    const { conn, answer } = heldOpen();
+    const done = applyInBundle(conn, [addChange(1), addChange(2)], { pipelined: true });
+    await new Promise((r) => setImmediate(r));
+    expect(conn.trace()).toEqual(['open', 'add:ADD:1', 'add:ADD:2', 'barrier']);
+    answer();
+    expect(await done).toBe(true);
+    expect(conn.trace()).toEqual(['open', 'add:ADD:1', 'add:ADD:2', 'barrier', 'commit']);
+  });
+
+  it('without pipelined, nothing but the OPEN goes out until it is answered', async () => {
+    const { conn, answer } = heldOpen();
+    const done = applyInBundle(conn, [addChange(1)]);
+    await new Promise((r) => setImmediate(r));
+    expect(conn.trace()).toEqual(['open']);
+    answer();
+    expect(await done).toBe(true);
+  });
+
+  it('an OPEN refused after the adds went out: no commit, the group rejects with the OPEN\'s error', async () => {
+    const { conn, answer } = heldOpen();
+    const done = applyInBundle(conn, [addChange(1), addChange(2)], { pipelined: true }).catch((e: unknown) => e);
+    await new Promise((r) => setImmediate(r));
+    const refusal = new SwitchError(conn.dpid, OFPET.EXPERIMENTER, ONF_BUNDLE_ERROR_BASE + OFPBFC.OUT_OF_BUNDLES, undefined, Buffer.alloc(0));
+    answer(refusal);
+    expect(await done).toBe(refusal);
+    expect(conn.trace()).not.toContain('commit');
+  });
+
+  it('an OPEN refused as unknown after the adds went out: false (the caller falls back), no commit', async () => {
+    const { conn, answer } = heldOpen();
+    const done = applyInBundle(conn, [addChange(1)], { pipelined: true });
+    await new Promise((r) => setImmediate(r));
+    answer(new SwitchError(conn.dpid, OFPET.BAD_REQUEST, OFPBRC.BAD_EXPERIMENTER, undefined, Buffer.alloc(0)));
+    expect(await done).toBe(false);
+    expect(conn.trace()).not.toContain('commit');
+  });
+
+  it('a refused add still discards the bundle and names the add', async () => {
+    const conn = new FakeConn((m) => (isBundleMsg(m, ONFT_BUNDLE_ADD_MESSAGE) && innerPriority(m) === 2 ? BAD_TABLE : undefined));
+    const e = await applyInBundle(conn, [addChange(1), addChange(2), addChange(3)], { pipelined: true }).catch((x: unknown) => x);
+    expect(e).toMatchObject({ name: 'AtomicGroupError', index: 1, path: 'bundle' });
+    expect(conn.trace()).toEqual(['open', 'add:ADD:1', 'add:ADD:2', 'add:ADD:3', 'barrier', 'discard']);
+  });
+});
+
+describe('flow control of bulk sends', () => {
+  /** A FakeConn with a send queue (`queuedBytes`, backlogged past 1 MB), drained() counted. */
+  class QueuedConn extends FakeConn {
+    queuedBytes = 0;
+    drains = 0;
+    get backlogged(): boolean {
+      return this.queuedBytes > 1024 * 1024;
+    }
+    async drained(): Promise<void> {
+      this.drains++;
+      this.sent.push({ type: 'echoRequest', xid: 0, data: Buffer.alloc(0) }); // a marker in the trace
+      this.queuedBytes = 0;
+    }
+  }
+
+  it('on a connection that says when it is backlogged, pauses on drained(), never on barriers', async () => {
+    const conn = new QueuedConn();
+    const send = conn.send.bind(conn);
+    let most = 0;
+    conn.send = (m: OfpMessage) => { conn.queuedBytes += 1000; most = Math.max(most, conn.queuedBytes); return send(m); }; // as if the socket took nothing
+    const msgs = Array.from({ length: 3 * BATCH }, (_, i) => addFlowMsg(flow(i)));
+    await sendAll(conn, msgs);
+    expect(conn.trace().filter((t) => t === 'barrier')).toHaveLength(1); // the final one only
+    expect(conn.drains).toBe(2); // 3 MB sent, a pause after each ~1 MB
+    expect(most).toBeLessThanOrEqual(1024 * 1024 + 64 * 1000); // never more than 1 MB and one check interval waiting
+  });
+
+  it('a connection that keeps up is never paused', async () => {
+    const conn = new QueuedConn();
+    await applyInBundle(conn, Array.from({ length: 2 * BATCH }, (_, i) => addChange(i)), { pipelined: true });
+    expect(conn.drains).toBe(0);
+    expect(conn.trace().filter((t) => t === 'barrier')).toHaveLength(1);
   });
 });
 
@@ -152,6 +250,64 @@ describe('FlowManager.apply path selection', () => {
     await expect(fm.apply(0xabn, 'app', { add: [spec(9)], remove: [spec(1)] })).rejects.toBeInstanceOf(AtomicGroupError);
     expect(conn.trace()).toEqual(['mod:DEL_STRICT:1', 'mod:ADD:9', 'barrier', 'mod:ADD:1', 'barrier']);
     expect(fm.desiredFlows(0xabn, 'app').map((e) => e.priority)).toEqual([1]);
+  });
+
+  describe('adds on a switch known to take bundles (prepared and sent one by one)', () => {
+    /** A manager whose connection has taken a bundle already (the first apply). */
+    async function known(judge?: (m: OfpMessage) => { errType: number; code: number } | undefined) {
+      const conn = new FakeConn(judge);
+      const fm = manager(conn);
+      await fm.apply(0xabn, 'app', { add: [spec(1)] });
+      expect(fm.bundlesSupported(0xabn)).toBe(true);
+      conn.sent = [];
+      return { conn, fm };
+    }
+
+    it('goes out as the OPEN, each add, a barrier and the commit; unchanged entries send nothing', async () => {
+      const { conn, fm } = await known();
+      expect(await fm.apply(0xabn, 'app', { add: [spec(1), spec(2), spec(3)] })).toEqual({ path: 'bundle', added: 2, modified: 0, deleted: 0, unchanged: 1 });
+      expect(conn.trace()).toEqual(['open', 'add:ADD:2', 'add:ADD:3', 'barrier', 'commit']);
+      expect(fm.desiredFlows(0xabn, 'app').map((e) => e.priority).sort()).toEqual([1, 2, 3]);
+    });
+
+    it('a bad spec midway: the bundle is discarded, nothing recorded, the promise rejects', async () => {
+      const { conn, fm } = await known();
+      const bad = { ...spec(5), priority: 70_000 };
+      await expect(fm.apply(0xabn, 'app', { add: [spec(4), bad, spec(6)] })).rejects.toBeInstanceOf(RangeError);
+      expect(conn.trace()).toEqual(['open', 'add:ADD:4', 'discard']);
+      expect(fm.desiredFlows(0xabn, 'app').map((e) => e.priority)).toEqual([1]);
+    });
+
+    it('another owner\'s identity midway: discarded, OwnershipConflictError', async () => {
+      const { conn, fm } = await known();
+      fm.registerOwner('other', 2);
+      await fm.apply(0xabn, 'other', { add: [spec(9)] });
+      conn.sent = [];
+      await expect(fm.apply(0xabn, 'app', { add: [spec(8), spec(9)] })).rejects.toBeInstanceOf(OwnershipConflictError);
+      expect(conn.trace()).toEqual(['open', 'add:ADD:8', 'discard']);
+      expect(fm.desiredFlows(0xabn, 'app').map((e) => e.priority)).toEqual([1]);
+    });
+
+    it('a refused add fails the group whole: discarded, the desired state as before', async () => {
+      const { conn, fm } = await known((m) => (isBundleMsg(m, ONFT_BUNDLE_ADD_MESSAGE) && innerPriority(m) === 7 ? BAD_TABLE : undefined));
+      const e = await fm.apply(0xabn, 'app', { add: [spec(6), spec(7)] }).catch((x: unknown) => x);
+      expect(e).toMatchObject({ name: 'AtomicGroupError', path: 'bundle', index: 1, request: { priority: 7 } });
+      expect(conn.trace()).toEqual(['open', 'add:ADD:6', 'add:ADD:7', 'barrier', 'discard']);
+      expect(fm.desiredFlows(0xabn, 'app').map((e2) => e2.priority)).toEqual([1]);
+    });
+
+    it('an identity given twice: the last wins (both go into the bundle, in order), counted once', async () => {
+      const { conn, fm } = await known();
+      const a = { ...spec(5), instructions: [{ type: 'gotoTable' as const, tableId: 1 }] };
+      const b = { ...spec(5), instructions: [{ type: 'gotoTable' as const, tableId: 2 }] };
+      expect(await fm.apply(0xabn, 'app', { add: [a, b] })).toMatchObject({ path: 'bundle', added: 1 });
+      expect(conn.trace()).toEqual(['open', 'add:ADD:5', 'add:ADD:5', 'barrier', 'commit']);
+      expect(fm.desiredFlows(0xabn, 'app').find((e2) => e2.priority === 5)?.instructions).toEqual(b.instructions);
+      // Changed, then given again as it is on the switch: put back.
+      conn.sent = [];
+      expect(await fm.apply(0xabn, 'app', { add: [a, b] })).toMatchObject({ path: 'bundle', modified: 1 });
+      expect(conn.trace()).toEqual(['open', 'add:MOD_STRICT:5', 'add:ADD:5', 'barrier', 'commit']);
+    });
   });
 
   it('non-atomic: what the switch took is recorded, the first refusal is thrown', async () => {

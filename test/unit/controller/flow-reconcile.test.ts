@@ -2,12 +2,12 @@
 // desired state's ownership rules. (Their behaviour against a real switch is in test/integration/flow-manager.)
 import { describe, expect, it } from 'vitest';
 import {
-  normaliseMatch, normaliseInstructions, normaliseFlow, flowKey, instructionsKey, meterKey, ownerCookie, ownerIdOf,
+  normaliseMatch, normaliseInstructions, normaliseFlow, flowKey, matchKey, instructionsKey, meterKey, ownerCookie, ownerIdOf,
   type FlowEntry, type GroupEntry, type MeterEntry,
 } from '../../../controller/flow-entry.js';
 import { compareFlow, diffFlows, diffMeters, diffGroups, planPhases, groupsInDependencyOrder } from '../../../controller/reconcile.js';
 import { DesiredState, OwnershipConflictError } from '../../../controller/desired-state.js';
-import { OFPFC, OFPMC, OFPGC, OFPGT, OFPMF, OFPFF, OFPP, OFPG, type Match, type Instruction, type OfpMessage } from '../../../controller/openflow/index.js';
+import { OFPFC, OFPMC, OFPGC, OFPGT, OFPMF, OFPFF, OFPP, OFPG, canonicalMatchKey, type Match, type Instruction, type OfpMessage } from '../../../controller/openflow/index.js';
 import type { FlowStats } from '../../../controller/openflow/multipart/flow.js';
 
 const C1 = ownerCookie(1);
@@ -73,6 +73,46 @@ describe('normalisation', () => {
     expect(flowKey(b)).toBe(flowKey(a));
     expect(flowKey({ ...a, priority: 101 })).not.toBe(flowKey(a));
     expect(flowKey({ ...a, tableId: 1 })).not.toBe(flowKey(a));
+  });
+
+  it('flowKey is canonicalMatchKey\'s key (fast path and sorting path), for any field order, masks and classes', () => {
+    // A deterministic pseudo-random walk over basic, Nicira and ONF experimenter fields, masked and not.
+    let seed = 7;
+    const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+    const pick = [
+      () => ({ field: 'in_port', value: 1 + rnd(5) }),
+      () => ({ field: 'eth_type', value: 0x0800 }),
+      () => ({ field: 'ip_proto', value: 6 }),
+      () => ({ field: 'ipv4_src', value: `10.0.0.${rnd(255)}`, ...(rnd(2) ? { mask: ['255.255.255.0', '255.255.255.255', '0.0.0.0', '255.0.255.0'][rnd(4)] } : {}) }),
+      () => ({ field: 'eth_dst', value: `02:00:00:00:00:0${rnd(9)}`, ...(rnd(2) ? { mask: 'ff:ff:ff:ff:ff:ff' } : {}) }),
+      () => ({ field: 'reg1', value: rnd(1000), ...(rnd(2) ? { mask: 0xff } : {}) }),
+      () => ({ field: 'ct_state', value: 0x21, mask: 0x21 }),
+      () => ({ field: 'tcp_dst', value: 443 }),
+      () => ({ field: 'vlan_vid', value: 0x1005, ...(rnd(3) === 0 ? { mask: 0x1fff } : {}) }),
+      () => ({ field: 'pbb_uca', value: 1 }),
+      () => ({ field: 'metadata', value: 0x1234n, ...(rnd(2) ? { mask: 0xffffn } : {}) }),
+    ];
+    for (let t = 0; t < 3000; t++) {
+      const match = Array.from({ length: rnd(7) }, () => pick[rnd(pick.length)]!()) as Match;
+      const f = { tableId: rnd(255), priority: rnd(65536), match };
+      const want = `${f.tableId}/${f.priority}/${canonicalMatchKey(match)}`;
+      expect(flowKey(f)).toBe(want);
+      expect(flowKey({ ...f, match: [...match].reverse() })).toBe(want); // whatever the order
+      expect(matchKey(match)).toBe(canonicalMatchKey(match));
+    }
+    // A long match grows the shared buffers.
+    const long: Match = Array.from({ length: 80 }, (_, i) => ({ field: `reg${i % 16}`, value: i }));
+    expect(matchKey(long)).toBe(canonicalMatchKey(long));
+  });
+
+  it('normalising a match or instructions that need nothing copies them (the caller keeps its arrays)', () => {
+    const match: Match = [{ field: 'in_port', value: 1 }, { field: 'eth_type', value: 0x800 }];
+    const ins: Instruction[] = [apply(1), { type: 'gotoTable', tableId: 1 }];
+    const e = normaliseFlow({ match, instructions: ins });
+    expect(e.match).toEqual(match);
+    expect(e.match).not.toBe(match);
+    expect(e.instructions).toEqual(ins);
+    expect(e.instructions).not.toBe(ins);
   });
 
   it('fills defaults and checks ranges', () => {

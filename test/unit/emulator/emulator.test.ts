@@ -639,6 +639,28 @@ describe('EmulatedSwitch', () => {
     expect(sw.injectPacket(4, Buffer.alloc(80))).toMatchObject({ packetIn: false, outputs: [1] });
   });
 
+  it('expectFlowMods: byte-identical flow-mods (xid aside) are counted as answers without decoding; others take the full path', async () => {
+    const { sw, peer } = await connected();
+    const answer = flowMod({ xid: 0, match: [{ field: 'in_port', value: 1 }, { field: 'eth_dst', value: '00:00:00:00:00:01' }], instructions: output(2) });
+    sw.expectFlowMods(encode(answer));
+    let emitted = 0;
+    sw.on('message', (m: OfpMessage) => { if (m.type === 'flowMod') emitted++; });
+    for (let i = 0; i < 20; i++) peer.send({ ...answer, xid: 100 + i });
+    // Differing in one byte (the output port), or in length: full path, applied to the table.
+    const other = flowMod({ xid: 0, match: [{ field: 'in_port', value: 1 }, { field: 'eth_dst', value: '00:00:00:00:00:01' }], instructions: output(3) });
+    peer.send({ ...other, xid: 200 }, { ...other, xid: 201, match: [{ field: 'in_port', value: 1 }] });
+    await peer.barrier();
+    expect(sw.counters.flowModsReceived).toBe(22);
+    expect(sw.counters.flowModsAsExpected).toBe(20);
+    expect(emitted).toBe(2);
+    expect(sw.pipeline.flowCount(0)).toBe(2); // the two others only: the expected ones were not applied
+    sw.expectFlowMods(undefined);
+    peer.send({ ...answer, xid: 300 });
+    await peer.barrier();
+    expect(sw.counters.flowModsAsExpected).toBe(20);
+    expect(emitted).toBe(3);
+  });
+
   it('stalls: stops reading so that the controller\'s writes back up, then catches up', async () => {
     const { sw, peer } = await connected();
     sw.stall();
