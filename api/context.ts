@@ -34,9 +34,8 @@ export interface ApiContext {
   /** Leases an API request is closing right now (their lease.closed event is audited by the request). */
   closing: Set<number>;
   /**
-   * Runs the app's lease and block creations one at a time. DmzApp drafts a lease (its id, meter id and the
-   * overlap check) before the switch round trips and records it only after them, so two requests in flight at
-   * once would get the same id and meter and could both pass the overlap check; in sequence they cannot.
+   * Runs work of one kind one at a time (block creations use it). Lease creations do not need it: DmzApp's
+   * drafts reserve their id, meter and overlap before the switch round trips.
    */
   serial<T>(queue: 'lease' | 'block', fn: () => Promise<T>): Promise<T>;
   /** Records a decision in the audit trail (and the log), with the request's token and client address. */

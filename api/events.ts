@@ -19,6 +19,7 @@ import type { Logger } from '../controller/log.js';
 import type { Controller } from '../controller/controller.js';
 import type { SwitchConnection } from '../controller/switch-connection.js';
 import type { DmzApp, DmzEvent } from '../apps/dmz/dmz-app.js';
+import type { Counters, LeaseRecord } from '../apps/dmz/lease-book.js';
 import { ApiError } from './errors.js';
 import { hasScope, isAdmin, verifyToken } from './tokens.js';
 import type { FailureLimiter } from './rate-limit.js';
@@ -80,9 +81,16 @@ export class EventHub {
       }
       this.opts.onAppEvent?.(e);
     };
-    const onCounters = (leases: unknown[]): void => {
-      for (const l of leases as Parameters<Store['putLease']>[0][]) this.store.putLease(l);
-      if (leases.length) this.store.commitSoon();
+    const onCounters = (leases: LeaseRecord[]): void => {
+      // A poll reports every active lease; only those whose counters moved are stored (and journaled) again.
+      let changed = 0;
+      for (const l of leases) {
+        const stored = this.store.lease(l.id)?.counters;
+        if (stored && sameCounters(stored, l.counters)) continue;
+        this.store.putLease(l);
+        changed++;
+      }
+      if (changed) this.store.commitSoon();
     };
     const sw = (conn: SwitchConnection, reason?: string) => ({
       switch: { dpid: conn.dpidText, ...(conn.dpid !== undefined && switchName(conn.dpid) ? { name: switchName(conn.dpid)! } : {}), ...(reason ? { reason } : {}) },
@@ -217,6 +225,10 @@ export class EventHub {
     for (const c of this.clients) c.ws.close(1001, 'server shutting down');
     this.clients.clear();
   }
+}
+
+function sameCounters(a: Counters, b: Counters): boolean {
+  return a.bytesIn === b.bytesIn && a.bytesOut === b.bytesOut && a.packetsIn === b.packetsIn && a.packetsOut === b.packetsOut;
 }
 
 function wire(e: StoredEvent): Record<string, unknown> {

@@ -89,17 +89,31 @@ export function createMetrics(deps: { app: DmzApp; controller: Controller; flows
   });
   const authFailures = new Counter({ name: 'dmzgate_api_auth_failures_total', help: 'Refused authentications, by code', labelNames: ['code'], registers: [registry] });
   const storeWrites = new Histogram({
-    name: 'dmzgate_store_write_seconds', help: 'State file writes (each holds every change made while the previous one was under way)',
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry],
+    name: 'dmzgate_store_write_seconds', help: 'State journal records written, write and fdatasync (each holds every change made while the previous one was under way)',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry],
   });
-  const storeBytes = new Gauge({ name: 'dmzgate_store_bytes', help: 'Size of the state file at its last write', registers: [registry] });
-  const storeErrors = new Counter({ name: 'dmzgate_store_write_errors_total', help: 'Failed state file writes', registers: [registry] });
+  const storeFolds = new Histogram({
+    name: 'dmzgate_store_fold_seconds', help: 'Folds of the state journal into the state document (document write, then the journal replaced)',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry],
+  });
+  new Gauge({
+    name: 'dmzgate_store_bytes', help: 'Size of the state document (at its last read or fold)', registers: [registry],
+    collect() { this.set(store.documentBytes); },
+  });
+  new Gauge({
+    name: 'dmzgate_store_journal_bytes', help: 'Size of the state journal (folded into the document past a threshold)', registers: [registry],
+    collect() { this.set(store.journalBytes); },
+  });
+  const storeWritten = new Counter({ name: 'dmzgate_store_journal_written_bytes_total', help: 'Bytes of state journal records written', registers: [registry] });
+  const storeErrors = new Counter({ name: 'dmzgate_store_write_errors_total', help: 'Failed state journal or document writes', registers: [registry] });
   const onWrite = (ms: number, bytes: number): void => {
     storeWrites.observe(ms / 1000);
-    storeBytes.set(bytes);
+    storeWritten.inc(bytes);
   };
+  const onFold = (ms: number): void => storeFolds.observe(ms / 1000);
   const onWriteError = (): void => storeErrors.inc();
   store.on('write', onWrite);
+  store.on('fold', onFold);
   store.on('writeError', onWriteError);
 
   return {
@@ -107,6 +121,7 @@ export function createMetrics(deps: { app: DmzApp; controller: Controller; flows
     detach() {
       controller.off('switchError', onSwitchError);
       store.off('write', onWrite);
+      store.off('fold', onFold);
       store.off('writeError', onWriteError);
     },
   };

@@ -77,7 +77,8 @@ export async function createToken(store: Store, spec: TokenSpec): Promise<{ id: 
 export async function revokeToken(store: Store, id: number): Promise<boolean> {
   const rec = store.token(id);
   if (!rec) return false;
-  rec.revokedAt ??= Date.now();
+  // A new record put in its place: the stored one is never changed in place (store.ts keeps its journaled text).
+  if (rec.revokedAt === undefined) store.putToken({ ...rec, revokedAt: Date.now() });
   store.addAudit({ actor: 'system', action: 'token.revoke', decision: 'done', project: rec.project, details: { token: id } });
   await store.commit();
   return true;

@@ -23,16 +23,19 @@ export interface Round {
 }
 
 export interface StoreFigures {
+  /** Journal records written in the round, their mean time (write + fdatasync, ms) and size, busy share. */
   writes: number;
   writeMs: number;
   busy: number;
-  bytes: number;
-  stringifyMs: number;
-  /** What the state file is made of. */
+  recordBytes: number;
+  /** Folds of the journal into the document in the round, and their mean time (ms). */
+  folds: number;
+  foldMs: number;
+  /** The state document's size (at its last fold) and the journal's, after the round. */
+  docBytes: number;
+  journalBytes: number;
+  /** What the state is made of. */
   parts: string;
-  /** The state file's projected size at the store's retention caps, and its JSON.stringify time (ms). */
-  capBytes: number;
-  capMs: number;
 }
 
 /** The label of the reference run without state writes. */
@@ -93,28 +96,25 @@ export function report(runs: SystemRun[], setup: Setup): void {
 
   const dmz = runs.filter((r) => r.system === 'dmzgate');
   if (dmz.length) {
-    console.log('\ndmzgate state writes (from /metrics: dmzgate_store_write_seconds, dmzgate_store_bytes):');
-    const srows = [['state', 'concurrency', 'writes', 'requests/write', 'ms/write', 'write busy', 'state bytes', 'stringify ms', 'stringify CPU']];
+    console.log('\ndmzgate state writes (from /metrics: dmzgate_store_write_seconds, _journal_written_bytes_total, _fold_seconds):');
+    const srows = [['state', 'concurrency', 'records', 'requests/record', 'ms/record', 'record busy', 'bytes/record', 'folds', 'ms/fold', 'document bytes', 'journal bytes']];
     for (const run of dmz.filter((r) => r.state !== NO_STATE)) {
       for (const r of run.rounds) {
         const s = r.store!;
-        srows.push([run.state, String(r.c), String(s.writes), (r.n / Math.max(1, s.writes)).toFixed(1), ms(s.writeMs), pct(s.busy), String(s.bytes),
-          ms(s.stringifyMs), pct((s.writes * s.stringifyMs) / 1000 / (r.seconds * Math.max(r.use.srv, 0.01)))]);
+        srows.push([run.state, String(r.c), String(s.writes), (r.n / Math.max(1, s.writes)).toFixed(1), ms(s.writeMs), pct(s.busy), s.recordBytes.toFixed(0),
+          String(s.folds), s.folds ? ms(s.foldMs) : '-', String(s.docBytes), String(s.journalBytes)]);
       }
     }
     printTable(srows, 1);
     for (const run of dmz.filter((r) => r.state !== NO_STATE)) {
       const last = run.rounds.at(-1)?.store;
-      if (last) {
-        console.log(`  the state file (${run.state}) after the last round: ${last.bytes} bytes: ${last.parts}; at the store's caps`);
-        console.log(`    (10000 audit entries, 1000 events, 1000 ended leases: ~5000 transfers) ~${(last.capBytes / 1e6).toFixed(1)} MB, ~${ms(last.capMs)} ms of stringify per write`);
-      }
+      if (last) console.log(`  the state (${run.state}) after the last round, document + journal: ${last.parts}`);
     }
-    console.log('  write busy: write time / round time (writes are serialised and coalesced: near 100%, one write follows');
-    console.log('  the other and every request waits for one or two whole writes). stringify ms: JSON.stringify of the state');
-    console.log('  file as it was after the round, timed in this process (same node): the part of every write that runs on');
-    console.log('  the server\'s event loop. stringify CPU: writes x stringify ms / the server\'s CPU time in the round (an');
-    console.log('  estimate from below of the writes\' share of its CPU; --profile measures it).');
+    console.log('  records: journal records, each one write + fdatasync holding every change made while the previous one was');
+    console.log('  under way (group commit); a request is answered after the record holding its changes. record busy:');
+    console.log('  record time / round time (records go one at a time: near 100%, requests wait for whole records). folds:');
+    console.log('  the journal folded into the state document (written whole, fsync, rename) past its size threshold (8 MiB),');
+    console.log('  beside the records; document bytes: its size at its last fold (or read).');
   }
 
   // Goals, for dmzgate with its state on disk (the deployment).
@@ -134,7 +134,7 @@ export function report(runs: SystemRun[], setup: Setup): void {
       const worst = ratios.reduce((a, b) => (b.ratio < a.ratio ? b : a));
       const maxBusy = Math.max(...disk.rounds.map((r) => r.store!.busy));
       grows.push([`state writes never the bottleneck: req/s >= ${GOAL_STORE_RATIO}x without writes`,
-        `${ratios.map((x) => `${x.ratio.toFixed(2)}x (c=${x.c})`).join(', ')}; write busy up to ${pct(maxBusy)}`,
+        `${ratios.map((x) => `${x.ratio.toFixed(2)}x (c=${x.c})`).join(', ')}; record busy up to ${pct(maxBusy)}`,
         worst.ratio >= GOAL_STORE_RATIO ? 'yes' : 'NO']);
       if (tmpfs) {
         grows.push(['  (state on tmpfs instead of disk, req/s)', tmpfs.rounds.map((r) => `${(r.rate / (at(disk, r.c)?.rate ?? NaN)).toFixed(2)}x disk (c=${r.c})`).join(', '), '']);

@@ -2,17 +2,19 @@
 //
 // Each 201 means the transfer's flows are on a private Open vSwitch bridge (test/helpers/ovs.ts; the default
 // site's switch: dpid 1, 7 ports, apps/dmz/default-site.ts), confirmed by the switch: dmzgate answers after its
-// bundle commit (ONF EXT-230, atomic) and the state-file write; the os-ken app (bench/osken_rest_app.py) after
+// bundle commit (ONF EXT-230, atomic) and the state write; the os-ken app (bench/osken_rest_app.py) after
 // the barrier reply following its two flow-mods. Both install the same two flows per transfer (each direction of
 // the 5-tuple, priority 40000, hard timeout, send_flow_rem); the bench compares their shape on the switch.
 //
 // The servers under test, one at a time, each alone on CPU 1 (taskset; this process, the load generator, and
 // ovs-vswitchd share CPU 0):
 //   dmzgate, state on disk    the built `dmzgate controller` command (dist/bin/dmzgate.js), its data directory on
-//                             ext4 (/var/tmp): api/store.ts's fsync'd whole-document writes, as deployed;
+//                             ext4 (/var/tmp): api/store.ts's journal records (one write + fdatasync per group
+//                             commit) and folds into the state document, as deployed;
 //   dmzgate, state on tmpfs   the same on /dev/shm (full run only): the same writes without the I/O wait;
-//   dmzgate, writes off       the same command (bench/api-server.ts) with the state file's writes replaced by
-//                             nothing: what dmzgate does when its state writes cost nothing;
+//   dmzgate, writes off       the same command (bench/api-server.ts) with the journal's appends and fdatasyncs and
+//                             the folds replaced by nothing (the records' text is still made): what dmzgate does
+//                             when its state writes cost nothing;
 //   os-ken REST app           bench/osken_rest_app.py under os_ken.cmd.manager (no durable state at all).
 // Per system: a warm-up, then a round at each concurrency (1, 10, 100): N loops over keep-alive connections
 // (http.Agent), each request a new transfer (its own remote /32 in 198.18.0.0/15, within the token's limits),
@@ -21,11 +23,13 @@
 // lease flows are counted (2 per 201, or the run fails) and the round's transfers released (DELETE, not timed
 // into the figures).
 //
-// Store: dmzgate's /metrics (dmzgate_store_write_seconds, dmzgate_store_bytes) before and after each round give
-// the writes, their mean time and their busy share (write time / round time; writes are serialised and
-// coalesced, so a share near 100% means every request waits for whole writes); beside them the time this
-// process takes to JSON.stringify the state file as it was after the round (the part of a write that blocks the
-// server's event loop), what the file is made of, and the goal: the rate with writes kept within 10% of the
+// Store: dmzgate's /metrics before and after each round (dmzgate_store_write_seconds: journal records, each a
+// write + fdatasync holding every change made while the previous one was under way;
+// dmzgate_store_journal_written_bytes_total; dmzgate_store_fold_seconds: folds of the journal into the state
+// document) give the records, their mean time and size, their busy share (record time / round time: records are
+// written one at a time, so a share near 100% means requests wait for whole records) and the folds; beside them
+// the state document's and the journal's sizes, what the state is made of (read as a restart would: the document
+// with the journal replayed, api/store.ts readState), and the goal: the rate with writes kept within 10% of the
 // rate with writes off.
 //
 // The machine may be shared: the other load on each core during each round is noted (like bench/controller.ts),
@@ -35,7 +39,11 @@
 //   --quick    short rounds, no tmpfs run (~25 s on an idle machine)
 //   --profile  also runs dmzgate (state on disk, and writes off) under `node --cpu-prof` and summarises the
 //              samples taken during its concurrency-10 and -100 rounds (separate runs: the figures above are
-//              not taken under the profiler)
+//              not taken under the profiler). V8 samples by wall clock: on the one core the server is pinned to,
+//              a system call that wakes another thread (a socket or file write) tends to be charged with the
+//              time that thread then runs, so natives like writeString and writeBuffer are over-counted (making
+//              pino's writes asynchronous, 12% writeString here, saved no CPU time): decide between versions of
+//              the code by their CPU time per request, not by these shares
 //   --verbose  progress on stderr
 //   --keep     keep the servers' logs, state directories and profiles (their paths go to stderr)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -46,7 +54,7 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PrivateOvs } from '../test/helpers/ovs.js';
-import { openStore, createToken } from '../api/index.js';
+import { openStore, createToken, readState } from '../api/index.js';
 import { summariseProfile, type CpuProfile } from './controller-profile.js';
 import { NO_STATE, pct, report, type Round, type StoreFigures, type SystemRun, type Usage } from './api-report.js';
 
@@ -363,9 +371,11 @@ async function round(srv: Server, ovs: PrivateOvs, c: number, seconds: number, m
     let store: StoreFigures | undefined;
     if (before && after) {
       const writes = after.count - before.count;
+      const folds = after.folds - before.folds;
       store = {
         writes, writeMs: writes ? ((after.sum - before.sum) * 1000) / writes : 0, busy: (after.sum - before.sum) / took,
-        bytes: after.bytes, ...stateFacts(srv.dataDir!),
+        recordBytes: writes ? (after.written - before.written) / writes : 0, folds, foldMs: folds ? ((after.foldSum - before.foldSum) * 1000) / folds : 0,
+        docBytes: after.bytes, journalBytes: after.journal, parts: await stateParts(srv.dataDir!),
       };
     }
     // Every 201 stands for two flows on the switch.
@@ -426,46 +436,31 @@ async function flowShape(ovs: PrivateOvs): Promise<string[]> {
 }
 
 /** dmzgate's store figures from /metrics (no token needed). */
-async function storeMetrics(srv: Server): Promise<{ sum: number; count: number; bytes: number }> {
+async function storeMetrics(srv: Server): Promise<{ sum: number; count: number; written: number; foldSum: number; folds: number; bytes: number; journal: number }> {
   const agent = new Agent({ keepAlive: false });
   try {
     const r = await call(agent, srv, 'GET', '/metrics');
     const num = (name: string) => Number(new RegExp(`^${name} ([\\d.e+-]+)$`, 'm').exec(r.body)?.[1] ?? NaN);
-    return { sum: num('dmzgate_store_write_seconds_sum'), count: num('dmzgate_store_write_seconds_count'), bytes: num('dmzgate_store_bytes') };
+    return {
+      sum: num('dmzgate_store_write_seconds_sum'), count: num('dmzgate_store_write_seconds_count'),
+      written: num('dmzgate_store_journal_written_bytes_total'),
+      foldSum: num('dmzgate_store_fold_seconds_sum'), folds: num('dmzgate_store_fold_seconds_count'),
+      bytes: num('dmzgate_store_bytes'), journal: num('dmzgate_store_journal_bytes'),
+    };
   } finally {
     agent.destroy();
   }
 }
 
-/**
- * What serialising the state document costs (the least of 7, ms), on this process's V8: the synchronous part of
- * every state write, during which dmzgate's event loop does nothing else. What the document is made of, and
- * what it would weigh at the store's retention caps (api/store.ts: 10000 audit entries, 1000 events, 1000
- * ended leases; active leases as now), which a controller reaches after about 5000 transfers.
- */
-function stateFacts(dataDir: string): Pick<StoreFigures, 'stringifyMs' | 'parts' | 'capBytes' | 'capMs'> {
-  const doc = JSON.parse(readFileSync(join(dataDir, 'dmzgate-state.json'), 'utf8')) as Record<string, unknown>;
-  let best = Infinity;
-  for (let i = 0; i < 7; i++) {
-    const t0 = performance.now();
-    JSON.stringify(doc);
-    best = Math.min(best, performance.now() - t0);
-  }
+/** What the state is made of after the round, read as a restart would read it (document + journal). */
+async function stateParts(dataDir: string): Promise<string> {
+  const st = await readState(dataDir) as unknown as Record<string, unknown>;
   const size = (v: unknown) => JSON.stringify(v).length;
-  const total = size(doc);
+  const total = size(st);
   const count = (v: unknown) => (Array.isArray(v) ? v.length : v && typeof v === 'object' ? Object.keys(v).length : 0);
-  const parts = Object.entries(doc).map(([k, v]) => ({ k, n: count(v), share: size(v) / total }))
+  return Object.entries(st).map(([k, v]) => ({ k, n: count(v), share: size(v) / total }))
     .filter((x) => x.share >= 0.01).sort((a, b) => b.share - a.share)
     .map((x) => `${x.k} ${x.n} (${pct(x.share)})`).join(', ');
-  // At the caps: each section scaled from its mean entry size.
-  const leases = Object.values((doc.leases ?? {}) as Record<string, { state: string }>);
-  const ended = leases.filter((l) => l.state !== 'active');
-  const scaled = (bytes: number, n: number, cap: number) => (n > 0 ? (bytes / n) * cap : 0);
-  const audit = (doc.audit ?? []) as unknown[];
-  const events = (doc.events ?? []) as unknown[];
-  const capBytes = total - size(audit) - size(events) - size(ended)
-    + scaled(size(audit), audit.length, 10_000) + scaled(size(events), events.length, 1000) + scaled(size(ended), ended.length, 1000);
-  return { stringifyMs: best, parts, capBytes, capMs: (best * capBytes) / total };
 }
 
 // ---- one system ---------------------------------------------------------------------------------------------------

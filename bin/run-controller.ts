@@ -94,7 +94,8 @@ export async function runController(opts: ControllerCommandOptions, version: str
     app.stop();
     flows.close();
     Promise.all([api.close(), controller.close()]).then(async () => {
-      await store.commit().catch(() => undefined);
+      // Commits what the switches' departure changed and folds the state journal into the document.
+      await store.close().catch(() => undefined);
       release();
       log.info('stopped');
       process.exit(0);

@@ -27,8 +27,26 @@ function fromBigInt(v: bigint, family: 4 | 6): string {
   return new URL(`http://[${groups.join(':')}]`).hostname.slice(1, -1);
 }
 
+/**
+ * Parsed prefixes by their text: each lease request parses the same texts several times (its remote for the
+ * token check, the overlap check and its flows; the token's prefixes; the site's inside addresses). The parsed
+ * objects are shared: treat them as read-only. Bounded: cleared when full.
+ */
+const parsed = new Map<string, Prefix>();
+const PARSED_MAX = 10_000;
+
 /** Parses an address or prefix; a bare address is a host prefix (/32 or /128). Throws on anything else. */
 export function parsePrefix(text: string): Prefix {
+  let p = parsed.get(text);
+  if (p === undefined) {
+    p = Object.freeze(parsePrefixNow(text));
+    if (parsed.size >= PARSED_MAX) parsed.clear();
+    parsed.set(text, p);
+  }
+  return p;
+}
+
+function parsePrefixNow(text: string): Prefix {
   const [addr, lenText, extra] = String(text).split('/');
   if (extra !== undefined || !addr) throw new Error(`invalid prefix ${JSON.stringify(text)}`);
   const family = isIPv4(addr) ? 4 : isIPv6(addr) ? 6 : 0;

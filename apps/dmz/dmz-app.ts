@@ -15,9 +15,40 @@ import type { FlowStats } from '../../controller/openflow/multipart/index.js';
 import { baseFlows, leaseFlows, leaseMeter, blockFlows, OWNER, ownerOfCookie, LeaseRefused, type FlowSpec } from './pipeline.js';
 import { LeaseBook, checkAgainstSite, zeroCounters, type LeaseRecord, type BlockRecord, type LeaseRequest } from './lease-book.js';
 import { switchByName, type Site } from './site.js';
+import { LeaseInstalls } from './lease-installs.js';
 import type { Block } from './model.js';
 
 export const OWNER_NAMES = { pipeline: 'dmz-pipeline', leases: 'dmz-leases', blocks: 'dmz-blocks' } as const;
+
+/** The low 48 bits of a lease flow's cookie: the lease id (the top 16 are the owner's). */
+const LEASE_ID_MASK = 0xffffffffffffn;
+/** Flow-stats requests per switch per poll at most (see idBlocks). */
+const MAX_POLL_BLOCKS = 32;
+
+/**
+ * Leases in blocks of consecutive ids, each block read with one flow-stats request that matches the owner and
+ * the high bits of the id in the cookie (OF1.3.5 §7.3.5.2: cookie and cookie_mask): a poll of thousands of
+ * leases is then read and counted a block at a time, between which the event loop serves requests, not in one
+ * long turn. Blocks of 256 ids, or larger ones if the active ids are so spread that there would be more than
+ * MAX_POLL_BLOCKS. One lease: its exact cookie.
+ */
+export function idBlocks<L extends { id: number }>(list: L[]): { low: bigint; mask: bigint; leases: L[] }[] {
+  if (list.length === 1) return [{ low: BigInt(list[0]!.id), mask: 0xffffffffffffffffn, leases: list }];
+  for (let bits = 8; ; bits++) {
+    const size = 2 ** bits;
+    const blocks = new Map<number, L[]>();
+    for (const l of list) {
+      const b = Math.floor(l.id / size);
+      let part = blocks.get(b);
+      if (!part) blocks.set(b, (part = []));
+      part.push(l);
+    }
+    if (blocks.size <= MAX_POLL_BLOCKS || bits >= 48) {
+      const mask = (0xffffn << 48n) | (LEASE_ID_MASK & ~(BigInt(size) - 1n));
+      return [...blocks].map(([b, leases]) => ({ low: BigInt(b) * BigInt(size), mask, leases }));
+    }
+  }
+}
 
 export type DmzEvent =
   | { type: 'lease.created' | 'lease.extended' | 'lease.closed'; lease: LeaseRecord }
@@ -51,6 +82,13 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   private readonly flowCounters = new Map<number, Map<string, { inbound: boolean; packets: number; bytes: number }>>();
   /** Per lease whose flows are being deleted: the flows whose flow-removed (final counts) has not come yet. */
   private readonly awaitingRemoved = new Map<number, Set<{ keys: Set<string>; done: () => void }>>();
+  /**
+   * Per active lease: the keys (flowKey) of the flows it put on its switch, so that its removal finds them in the
+   * desired state without a scan of every lease's flows.
+   */
+  private readonly leaseFlowKeys = new Map<number, string[]>();
+  /** Lease flow installs, grouped per switch while one is under way. */
+  private readonly installs: LeaseInstalls;
   /** Lease removals under way. */
   private readonly releasing = new Map<number, Promise<LeaseRecord>>();
   private pollTimer: NodeJS.Timeout | undefined;
@@ -66,6 +104,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     this.flows.registerOwner(OWNER_NAMES.pipeline, OWNER.PIPELINE);
     this.flows.registerOwner(OWNER_NAMES.leases, OWNER.LEASES);
     this.flows.registerOwner(OWNER_NAMES.blocks, OWNER.BLOCKS);
+    this.installs = new LeaseInstalls(this.flows, OWNER_NAMES.leases);
   }
 
   /**
@@ -115,13 +154,16 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     const now = this.now();
     checkAgainstSite(this.site, req);
     const lease = this.book.draft(req, now);
+    let flows: FlowSpec[];
     try {
-      const { flows, meter } = leaseFlows(this.site, lease, now);
+      const planned = leaseFlows(this.site, lease, now);
+      flows = planned.flows;
+      const meter = planned.meter;
       const dpid = this.leaseDpid(lease.dtn);
       if (!this.controller.get(dpid)) throw new LeaseRefused('switch-down', `switch ${switchByName(this.site, this.dtnSwitch(lease.dtn)).name} is not connected`);
       if (meter) await this.installMeter(dpid, meter);
       try {
-        await this.flows.apply(dpid, OWNER_NAMES.leases, { add: flows }, { atomic: true });
+        await this.installs.install(dpid, flows);
       } catch (e) {
         if (meter) await this.removeMeter(dpid, meter.meterId).catch(() => undefined);
         throw e;
@@ -132,6 +174,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     }
     const dpid = this.leaseDpid(lease.dtn);
     const rec = this.book.add(lease, now);
+    this.noteLeaseFlows(rec.id, flows);
     if (rec.meterId) this.declareMeters(dpid);
     this.scheduleEnd(rec);
     this.log.info({ lease: rec.id, project: rec.project, dtn: rec.dtn, remote: rec.remote, path: rec.path, end: new Date(rec.end).toISOString() }, 'lease installed');
@@ -157,6 +200,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     const errors = await sendAll(conn, entries.map((e) => addFlowMsg(e)));
     if (errors.size > 0) throw [...errors.values()][0]!;
     this.flows.updateFlows(dpid, OWNER_NAMES.leases, { add: flows });
+    this.noteLeaseFlows(rec.id, flows);
     rec.end = end;
     this.scheduleEnd(rec);
     this.emit('event', { type: 'lease.extended', lease: rec });
@@ -180,7 +224,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     await this.removeLeaseFlows(rec);
     this.closeLease(rec, state, reason);
     // Only now is the lease no longer active: its meter leaves the desired state (else a reconcile re-adds it).
-    this.declareMeters(this.leaseDpid(rec.dtn));
+    if (rec.meterId) this.declareMeters(this.leaseDpid(rec.dtn));
     return rec;
   }
 
@@ -259,24 +303,32 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     const bySwitch = new Map<bigint, LeaseRecord[]>();
     for (const l of leases) {
       const dpid = this.leaseDpid(l.dtn);
-      bySwitch.set(dpid, [...(bySwitch.get(dpid) ?? []), l]);
+      let list = bySwitch.get(dpid);
+      if (!list) bySwitch.set(dpid, (list = []));
+      list.push(l);
     }
     for (const [dpid, list] of bySwitch) {
       const conn = this.controller.get(dpid);
       if (!conn) continue;
-      const single = list.length === 1 ? list[0]! : undefined;
-      const stats = await conn.multipart<FlowStats>({
-        type: 'flowStatsRequest', xid: 0, flags: 0, tableId: OFPTT.ALL, outPort: OFPP.ANY, outGroup: OFPG.ANY, match: [],
-        cookie: this.flows.cookie(OWNER_NAMES.leases, single ? BigInt(single.id) : 0n),
-        cookieMask: single ? 0xffffffffffffffffn : 0xffffn << 48n,
-      });
-      for (const s of stats) {
-        const id = Number(s.cookie & 0xffffffffffffn);
-        const rec = this.book.leases.get(id);
-        if (!rec) continue;
-        this.noteFlow(rec, s.match, flowKey({ tableId: s.tableId, priority: s.priority, match: s.match }), s.packetCount, s.byteCount);
+      for (const block of idBlocks(list)) {
+        const stats = await conn.multipart<FlowStats>({
+          type: 'flowStatsRequest', xid: 0, flags: 0, tableId: OFPTT.ALL, outPort: OFPP.ANY, outGroup: OFPG.ANY, match: [],
+          cookie: this.flows.cookie(OWNER_NAMES.leases, block.low), cookieMask: block.mask,
+        });
+        const byLease = new Map<number, FlowStats[]>();
+        for (const s of stats) {
+          const id = Number(s.cookie & LEASE_ID_MASK);
+          let list = byLease.get(id);
+          if (!list) byLease.set(id, (list = []));
+          list.push(s);
+        }
+        for (const [id, flows] of byLease) {
+          const rec = this.book.leases.get(id);
+          if (!rec || this.unchanged(rec, flows)) continue;
+          for (const s of flows) this.noteFlow(rec, s.match, flowKey({ tableId: s.tableId, priority: s.priority, match: s.match }), s.packetCount, s.byteCount);
+        }
+        for (const l of block.leases) this.sumCounters(l);
       }
-      for (const l of list) this.sumCounters(l);
     }
     this.emit('counters', leases);
   }
@@ -285,7 +337,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
 
   private flowRemoved(msg: MessageOf<'flowRemoved'>): void {
     if (ownerOfCookie(msg.cookie) === OWNER.LEASES) {
-      const rec = this.book.leases.get(Number(msg.cookie & 0xffffffffffffn));
+      const rec = this.book.leases.get(Number(msg.cookie & LEASE_ID_MASK));
       if (!rec) return;
       // The switch's final count for this flow (hard timeout at the lease end, or our delete).
       const key = flowKey({ tableId: msg.tableId, priority: msg.priority, match: msg.match });
@@ -298,6 +350,24 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
         void this.releaseLease(rec.id, 'expired', 'lease ended (switch hard timeout)').catch(() => undefined);
       }
     }
+  }
+
+  /**
+   * Whether a lease's flows report the totals it already has: a flow's counts only grow (and an ADD that re-arms
+   * a flow keeps them, OF1.3.5 §6.4), so equal totals mean no flow moved, and the per-flow bookkeeping (a
+   * canonical key per flow) is skipped for the idle leases that most polls find.
+   */
+  private unchanged(rec: LeaseRecord, flows: FlowStats[]): boolean {
+    let packets = 0;
+    let bytes = 0;
+    for (const s of flows) {
+      packets += Number(s.packetCount);
+      bytes += Number(s.byteCount);
+    }
+    const c = rec.counters;
+    if (packets !== c.packetsIn + c.packetsOut || bytes !== c.bytesIn + c.bytesOut) return false;
+    // ... and the same flows as last time (a flow gone or new, even with equal totals, is bookkept).
+    return packets + bytes === 0 || (this.flowCounters.get(rec.id)?.size ?? 0) === flows.length;
   }
 
   private noteFlow(rec: LeaseRecord, match: FlowEntry['match'], key: string, packets: bigint, bytes: bigint): void {
@@ -318,7 +388,14 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
 
   private async removeLeaseFlows(rec: LeaseRecord): Promise<void> {
     const dpid = this.leaseDpid(rec.dtn);
-    const specs = this.flows.desiredFlows(dpid, OWNER_NAMES.leases).filter((f) => (f.cookie & 0xffffffffffffn) === BigInt(rec.id));
+    // The lease's flows that are still desired (one its switch timed out is gone from the desired state already).
+    const desired = this.flows.desired.has(dpid) ? this.flows.desired.get(dpid).flows : undefined;
+    const cookie = this.flows.cookie(OWNER_NAMES.leases, BigInt(rec.id));
+    const specs: FlowEntry[] = [];
+    for (const key of this.leaseFlowKeys.get(rec.id) ?? []) {
+      const r = desired?.get(key);
+      if (r && r.entry.cookie === cookie) specs.push(r.entry);
+    }
     if (this.controller.get(dpid)) {
       // Open vSwitch sends the flow-removed of a delete after the barrier reply (it postpones them), so the
       // delete's completion does not mean the final counts are in: wait for them, briefly, so that the lease
@@ -365,6 +442,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   private closeLease(rec: LeaseRecord, state: 'released' | 'revoked' | 'expired', reason: string): void {
     this.clearTimer(`lease:${rec.id}`);
     if (!this.book.close(rec.id, state, reason, this.now())) return;
+    this.leaseFlowKeys.delete(rec.id);
     this.log.info({ lease: rec.id, state, reason, counters: rec.counters }, 'lease closed');
     this.emit('event', { type: 'lease.closed', lease: rec });
   }
@@ -373,8 +451,12 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     this.clearTimer(`block:${rec.id}`);
     rec.state = state;
     rec.closedAt = this.now();
-    this.book.prune(this.book.blocks);
+    this.book.pruneBlocks();
     this.emit('event', { type: 'block.removed', block: rec });
+  }
+
+  private noteLeaseFlows(id: number, flows: FlowSpec[]): void {
+    this.leaseFlowKeys.set(id, flows.map((f) => flowKey(this.flows.entry(OWNER_NAMES.leases, f))));
   }
 
   private scheduleEnd(rec: LeaseRecord): void {
@@ -408,7 +490,11 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   /** Desired lease flows and meters of every switch from the book (pure; after start or reload). */
   private declareLeases(now: number): void {
     const perSwitch = new Map<bigint, FlowSpec[]>(this.site.switches.map((s) => [s.dpid, []]));
-    for (const l of this.book.active()) perSwitch.get(this.leaseDpid(l.dtn))?.push(...leaseFlows(this.site, l, now).flows);
+    for (const l of this.book.active()) {
+      const { flows } = leaseFlows(this.site, l, now);
+      this.noteLeaseFlows(l.id, flows);
+      perSwitch.get(this.leaseDpid(l.dtn))?.push(...flows);
+    }
     for (const [dpid, flows] of perSwitch) {
       this.flows.setFlows(dpid, OWNER_NAMES.leases, flows);
       this.declareMeters(dpid);
@@ -423,7 +509,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   private declareMeters(dpid: bigint): void {
     const now = this.now();
     const meters: MeterEntry[] = [];
-    for (const l of this.book.active()) {
+    for (const l of this.book.metered()) {
       if (!l.meterId || !l.rateMbps || l.end <= now || this.leaseDpid(l.dtn) !== dpid) continue;
       meters.push(leaseMeter(l.meterId, l.rateMbps) as MeterEntry);
     }

@@ -1,7 +1,9 @@
 // The record of leases and blocks with their lifecycle and counters: pure bookkeeping, no I/O. It validates a
 // request against the site (not against a token: that is the API's job), finds overlaps, and allocates ids.
 import { parsePrefix, prefixesOverlap } from './addresses.js';
-import { rangesOverlap, rangeWithin, formatPortRange, type PortRange } from './port-ranges.js';
+import { rangeWithin, formatPortRange, type PortRange } from './port-ranges.js';
+import { OverlapIndex, portsOverlap } from './overlap-index.js';
+import { MinHeap } from './min-heap.js';
 import { LeaseRefused, leaseDtn } from './pipeline.js';
 import type { Site } from './site.js';
 import type { Lease, Block, PathName } from './model.js';
@@ -64,24 +66,11 @@ export function checkAgainstSite(site: Site, req: LeaseRequest): void {
   }
 }
 
-// Parsed remote prefixes by lease text: the overlap check runs against every active lease on every request.
-const parsedRemote = new Map<string, ReturnType<typeof parsePrefix>>();
-function remoteOf(l: Lease): ReturnType<typeof parsePrefix> {
-  let p = parsedRemote.get(l.remote);
-  if (!p) {
-    p = parsePrefix(l.remote);
-    if (parsedRemote.size > 100_000) parsedRemote.clear();
-    parsedRemote.set(l.remote, p);
-  }
-  return p;
-}
-
 /** Two leases overlap when some packet could match both: they would program the same flows. */
 export function leasesOverlap(a: Lease, b: Lease): boolean {
   if (a.dtn !== b.dtn || a.protocol !== b.protocol) return false;
-  if (!prefixesOverlap(remoteOf(a), remoteOf(b))) return false;
-  const any = (xs: PortRange[], ys: PortRange[]) => xs.some((x) => ys.some((y) => rangesOverlap(x, y)));
-  return any(a.localPorts, b.localPorts) && any(a.remotePorts, b.remotePorts);
+  if (!prefixesOverlap(parsePrefix(a.remote), parsePrefix(b.remote))) return false;
+  return portsOverlap(a, b);
 }
 
 /** Closed leases and blocks kept in memory (the store keeps its own history). */
@@ -95,6 +84,16 @@ export class LeaseBook {
    * and count for overlaps, so concurrent requests can neither share an id nor both win an overlap.
    */
   private readonly pending = new Map<number, Lease>();
+  /**
+   * What every request would otherwise find by scanning all leases, kept up to date as leases change state
+   * (only this class changes a lease's state): the active ones, those with a meter, the active and pending ones
+   * by prefix for the overlap check, the free meter ids, the closed ones in the order they closed.
+   */
+  private readonly activeLeases = new Map<number, LeaseRecord>();
+  private readonly meteredLeases = new Map<number, LeaseRecord>();
+  private readonly overlaps = new OverlapIndex();
+  private meters = new MeterIds();
+  private readonly closedLeases = new Set<number>();
   private nextLeaseId = 1;
   private nextBlockId = 1;
 
@@ -103,7 +102,10 @@ export class LeaseBook {
     for (const l of leases) {
       this.leases.set(l.id, l);
       this.nextLeaseId = Math.max(this.nextLeaseId, l.id + 1);
+      if (l.state === 'active') this.activate(l);
+      else this.closedLeases.add(l.id);
     }
+    this.meters = new MeterIds([...this.activeLeases.values(), ...this.pending.values()].flatMap((l) => (l.meterId ? [l.meterId] : [])));
     for (const b of blocks) {
       this.blocks.set(b.id, b);
       this.nextBlockId = Math.max(this.nextBlockId, b.id + 1);
@@ -111,7 +113,12 @@ export class LeaseBook {
   }
 
   active(): LeaseRecord[] {
-    return [...this.leases.values()].filter((l) => l.state === 'active');
+    return [...this.activeLeases.values()];
+  }
+
+  /** Active leases with a meter (a rate cap). */
+  metered(): LeaseRecord[] {
+    return [...this.meteredLeases.values()];
   }
 
   activeBlocks(): BlockRecord[] {
@@ -127,26 +134,30 @@ export class LeaseBook {
       id: this.nextLeaseId, project: req.project, dtn: req.dtn, remote: parsePrefix(req.remote).text, protocol: req.protocol,
       localPorts: req.localPorts, remotePorts: req.remotePorts, path: req.path, start: now, end: now + req.durationSeconds * 1000,
     };
+    const clash = this.overlaps.findOverlap(lease);
+    if (clash) throw new LeaseRefused('overlap', `overlaps lease ${clash.id} (${clash.project}: ${clash.dtn} <-> ${clash.remote})`);
     if (req.rateMbps !== undefined) {
       lease.rateMbps = req.rateMbps;
-      lease.meterId = this.freeMeterId();
+      lease.meterId = this.meters.take();
     }
-    const clash = [...this.active(), ...this.pending.values()].find((l) => leasesOverlap(l, lease));
-    if (clash) throw new LeaseRefused('overlap', `overlaps lease ${clash.id} (${clash.project}: ${clash.dtn} <-> ${clash.remote})`);
     this.nextLeaseId++;
     this.pending.set(lease.id, lease);
+    this.overlaps.add(lease);
     return lease;
   }
 
-  /** Forgets a draft the switch refused (its id is not reused). */
+  /** Forgets a draft the switch refused (its id is not reused; its meter id is). */
   abandon(lease: Lease): void {
-    this.pending.delete(lease.id);
+    if (!this.pending.delete(lease.id)) return;
+    this.overlaps.remove(lease.id);
+    if (lease.meterId) this.meters.give(lease.meterId);
   }
 
   add(lease: Lease, now: number): LeaseRecord {
     this.pending.delete(lease.id);
     const rec: LeaseRecord = { ...lease, state: 'active', createdAt: now, counters: zeroCounters() };
     this.leases.set(lease.id, rec);
+    this.activate(rec);
     this.nextLeaseId = Math.max(this.nextLeaseId, lease.id + 1);
     return rec;
   }
@@ -157,18 +168,28 @@ export class LeaseBook {
     rec.state = state;
     rec.closedAt = now;
     rec.closeReason = reason;
-    this.prune(this.leases);
+    this.activeLeases.delete(id);
+    this.meteredLeases.delete(id);
+    this.overlaps.remove(id);
+    if (rec.meterId) this.meters.give(rec.meterId);
+    this.closedLeases.add(id);
+    // The oldest closed leases beyond KEEP_CLOSED are forgotten (the store keeps its own history).
+    for (const old of this.closedLeases) {
+      if (this.closedLeases.size <= KEEP_CLOSED) break;
+      this.closedLeases.delete(old);
+      this.leases.delete(old);
+    }
     return rec;
   }
 
-  /** Drops the oldest closed records beyond KEEP_CLOSED (Maps iterate in insertion order: oldest first). */
-  prune<T extends { state: string }>(map: Map<number, T>): void {
+  /** Drops the oldest closed blocks beyond KEEP_CLOSED (Maps iterate in insertion order: oldest first). */
+  pruneBlocks(): void {
     let closed = 0;
-    for (const r of map.values()) if (r.state !== 'active') closed++;
-    for (const [id, r] of map) {
+    for (const r of this.blocks.values()) if (r.state !== 'active') closed++;
+    for (const [id, r] of this.blocks) {
       if (closed <= KEEP_CLOSED) break;
       if (r.state !== 'active') {
-        map.delete(id);
+        this.blocks.delete(id);
         closed--;
       }
     }
@@ -187,11 +208,35 @@ export class LeaseBook {
     return rec;
   }
 
-  /** Meter ids of active and pending leases are unique per site; 1 upwards. */
-  private freeMeterId(): number {
-    const used = new Set([...this.active(), ...this.pending.values()].map((l) => l.meterId).filter((m) => m !== undefined));
-    let id = 1;
-    while (used.has(id)) id++;
+  private activate(rec: LeaseRecord): void {
+    this.activeLeases.set(rec.id, rec);
+    if (rec.meterId) this.meteredLeases.set(rec.id, rec);
+    this.overlaps.add(rec);
+  }
+}
+
+/** Meter ids of active and pending leases are unique per site: each new one is the lowest free, from 1. */
+class MeterIds {
+  private readonly used = new Set<number>();
+  /** Every free id below `next`. */
+  private readonly free = new MinHeap();
+  private next = 1;
+
+  constructor(used: number[] = []) {
+    for (const id of used) {
+      this.used.add(id);
+      this.next = Math.max(this.next, id + 1);
+    }
+    for (let id = 1; id < this.next; id++) if (!this.used.has(id)) this.free.push(id);
+  }
+
+  take(): number {
+    const id = this.free.size > 0 ? this.free.pop()! : this.next++;
+    this.used.add(id);
     return id;
+  }
+
+  give(id: number): void {
+    if (this.used.delete(id)) this.free.push(id);
   }
 }

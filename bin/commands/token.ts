@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseDuration } from '../../apps/dmz/config.js';
-import { openStore, createToken, listTokens, revokeToken, SCOPES, type Scope, type TokenSpec } from '../../api/index.js';
+import { openStore, createToken, listTokens, revokeToken, SCOPES, type Scope, type Store, type TokenSpec } from '../../api/index.js';
 import { ApiClient } from '../api-client.js';
 import { UsageError } from '../options.js';
 import { table } from '../table.js';
@@ -85,6 +85,15 @@ export async function tokenCommand(args: string[]): Promise<void> {
   if (live && !live.api && values.api === undefined) throw new UsageError(`controller ${live.pid} runs on ${dataDir} but its API is not up yet; try again`);
   const api = live ? new ApiClient((values.api as string | undefined) ?? live.api!, readFileSync(join(dataDir, ADMIN_TOKEN_FILE), 'utf8').trim()) : undefined;
   const store = api ? undefined : await openStore(dataDir);
+  try {
+    await runTokenSubcommand(sub, values, positionals, api, store);
+  } finally {
+    // Folds the journal into the state document, so the file reads complete without a replay.
+    await store?.close();
+  }
+}
+
+async function runTokenSubcommand(sub: string | undefined, values: Values, positionals: string[], api: ApiClient | undefined, store: Store | undefined): Promise<void> {
   switch (sub) {
     case 'create': {
       const s = spec(values);

@@ -502,12 +502,21 @@ describe('the lease lifecycle on OVS', () => {
     const before = await dump();
     const conn = h.ctl.get(DPID)!;
     const send = conn.send.bind(conn);
-    // Drop the connection right after the first bundled flow-mod is sent (the meter is already on the switch).
+    // Drop the connection right after the first bundled flow-mod is sent (the meter is already on the switch),
+    // whichever way the connection sends bundle adds (a wrapped message, or written straight into its batch).
     conn.send = (msg: OfpMessage) => {
       const xid = send(msg);
       if (isBundleMsg(msg, ONFT_BUNDLE_ADD_MESSAGE)) conn.close('test: connection dropped mid-install');
       return xid;
     };
+    const sendBundleAdd = (conn as { sendBundleAdd?: (id: number, flags: number, msg: OfpMessage) => number }).sendBundleAdd?.bind(conn);
+    if (sendBundleAdd) {
+      (conn as { sendBundleAdd?: unknown }).sendBundleAdd = (id: number, flags: number, msg: OfpMessage) => {
+        const xid = sendBundleAdd(id, flags, msg);
+        conn.close('test: connection dropped mid-install');
+        return xid;
+      };
+    }
     const report = nextReport(h.fm);
     const e = await h.app.requestLease(req).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(ConnectionClosedError);

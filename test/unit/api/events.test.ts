@@ -2,10 +2,10 @@
 // events in order with consecutive ids, written to the state file before they are sent, resumed after a
 // reconnect (`since=`, Last-Event-ID) and across a controller restart, gaps reported, refused handshakes with
 // the API's error bodies, and streams ended when their token is revoked.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createToken, revokeToken, STATE_FILE } from '../../../api/index.js';
+import { createToken, readState, revokeToken } from '../../../api/index.js';
 import { startHarness, transferBody, WIDE, type Harness } from './harness.js';
 import { connectEvents, refusedHandshake, type EventClient, type Msg } from './ws-client.js';
 import { join } from 'node:path';
@@ -48,9 +48,9 @@ describe('event stream', () => {
 
     const t = (await api('POST', '/api/v1/transfers', tok, transferBody())).json();
     await astro.until((c) => c.events.length === 1);
-    // Sent only after the write: the file already has it.
-    const disk = JSON.parse(readFileSync(join(h.dataDir, STATE_FILE), 'utf8'));
-    expect(disk.events.map((e: { id: number }) => e.id)).toContain(astro.events[0]!.id);
+    // Sent only after the write: the state on disk (document and journal) already has it.
+    const disk = await readState(h.dataDir);
+    expect(disk.events.map((e) => e.id)).toContain(astro.events[0]!.id);
     expect(astro.events[0]).toMatchObject({ type: 'lease.created', transfer: { id: t.id, project: 'astro', state: 'active' } });
     expect(new Date(astro.events[0]!.at as string).toISOString()).toBe(astro.events[0]!.at);
 

@@ -180,9 +180,12 @@ describe('hostile requests', () => {
       expect(rv.json().code).toBe('DMZ_TOKEN_REVOKED');
     });
 
-    it('the state file holds only hashes of the secrets', async () => {
+    it('the state document and its journal hold only hashes of the secrets', async () => {
       const { readFileSync } = await import('node:fs');
-      const text = readFileSync(h.store.file, 'utf8');
+      await h.store.foldNow(); // the document, with every token in it
+      await revokeToken(h.store, (await createToken(h.store, { ...WIDE })).id); // and records in the journal
+      const text = readFileSync(h.store.file, 'utf8') + readFileSync(h.store.journalFile, 'utf8');
+      expect(text).toMatch(/"hash":"[0-9a-f]{64}"/);
       expect(text).not.toContain(/^dmzgate_\d+_(.+)$/.exec(tok)![1]!);
       expect(Object.values(h.store.data.tokens).every((t) => /^[0-9a-f]{64}$/.test(t.hash))).toBe(true);
     });

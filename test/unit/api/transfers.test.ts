@@ -1,18 +1,19 @@
 // /api/v1/transfers against the switch emulator: grants confirmed on the switch and on disk, every refusal with
 // its code (token constraints, site policy, overlap, switch down, switch refusal), live counters, extension,
 // release with final counters.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { STATE_FILE } from '../../../api/index.js';
+import { readState } from '../../../api/index.js';
 import { OWNER, ownerOfCookie } from '../../../apps/dmz/pipeline.js';
 import { startHarness, transferBody, SITE_YAML, type Harness } from './harness.js';
 
 const leaseFlows = (h: Harness, id?: number) =>
   h.sw.flows().filter((f) => ownerOfCookie(f.cookie) === OWNER.LEASES && (id === undefined || Number(f.cookie & 0xffffffffffffn) === id));
 
-const onDisk = (h: Harness) => JSON.parse(readFileSync(join(h.dataDir, STATE_FILE), 'utf8'));
+/** What a restart would read from the data directory (the state document and its journal). */
+const onDisk = (h: Harness) => readState(h.dataDir);
 
 /** A packet of a lease on 192.0.2.0/24 <-> dtn1 (10.10.1.10), WAN to DTN or back. */
 function inject(h: Harness, dir: 'in' | 'out', bytes: number, dstPort = 50050): void {
@@ -50,8 +51,8 @@ describe('transfers', () => {
     expect(leaseFlows(h, t.id).length).toBeGreaterThan(0);
     expect(h.sw.flowCount()).toBe(before + leaseFlows(h, t.id).length);
     expect(h.sw.pipeline.meters.has(h.app.lease(t.id)!.meterId!)).toBe(true);
-    // ... and after the write: the file on disk has the lease, its event and the audit entry.
-    const disk = onDisk(h);
+    // ... and after the write: the state on disk has the lease, its event and the audit entry.
+    const disk = await onDisk(h);
     expect(disk.leases[t.id]).toMatchObject({ id: t.id, state: 'active', project: 'astro' });
     expect(disk.events.some((e: { type: string; data: { transfer?: { id: number } } }) => e.type === 'lease.created' && e.data.transfer?.id === t.id)).toBe(true);
     expect(disk.audit.some((a: { action: string; decision: string; transfer?: number }) => a.action === 'transfer.create' && a.decision === 'granted' && a.transfer === t.id)).toBe(true);
@@ -260,7 +261,7 @@ describe('transfers', () => {
       expect(r.json()).toMatchObject({ id: t.id, state: 'released', counters: { bytes_in: 700, bytes_out: 300, packets_in: 1, packets_out: 1 } });
       expect(r.json().close_reason).toMatch(/released by token/);
       expect(leaseFlows(h, t.id)).toHaveLength(0);
-      expect(onDisk(h).leases[t.id].state).toBe('released');
+      expect((await onDisk(h)).leases[t.id]!.state).toBe('released');
       expect(h.store.data.audit.at(-1)).toMatchObject({ action: 'transfer.release', decision: 'done', transfer: t.id });
       const again = await h.api.inject({ method: 'DELETE', url: `/api/v1/transfers/${t.id}`, headers: h.auth(tok) });
       expect(again.statusCode).toBe(409);
@@ -286,7 +287,7 @@ describe('transfers', () => {
       await new Promise((r) => setTimeout(r, 1600));
       expect(h.app.lease(t.id)!.state).toBe('expired');
       await h.store.commit();
-      expect(onDisk(h).leases[t.id].state).toBe('expired');
+      expect((await onDisk(h)).leases[t.id]!.state).toBe('expired');
       expect(h.store.data.audit.some((a) => a.actor === 'system' && a.action === 'transfer.expired' && a.transfer === t.id)).toBe(true);
     });
   });
