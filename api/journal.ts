@@ -3,11 +3,12 @@
 // this file is the file-level part: reading the records back, appending durably, and replacing the file.
 //
 // A record is complete when its line ends with a newline: each record goes out in one write() of the line and
-// its newline, and is acknowledged only after that write and an fdatasync() returned. So a line without its
-// newline, or a final line that does not parse, is a record torn by a crash mid-append (or a power cut): never
-// acknowledged, it is ignored, and cut off before anything is appended after it. A bad line anywhere else is
+// its newline, and is acknowledged only after that write returned on a file opened with O_DSYNC (a write and an
+// fdatasync() in one). So a line without its newline, or a final line that does not parse, is a record torn by a
+// crash mid-append (or a power cut): never acknowledged, it is ignored, and cut off before anything is appended
+// after it. A bad line anywhere else is
 // damage no crash of ours can cause: reading fails, naming the file and the line, rather than dropping records.
-import { fstatSync } from 'node:fs';
+import { constants as FS, fstatSync } from 'node:fs';
 import { open, readFile, rename, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -117,8 +118,10 @@ export class Journal {
       this.partial = false;
     }
     try {
+      // With fsync on, the file is open with O_DSYNC: each write returns once its data (and the size) is on disk,
+      // as write() + fdatasync() would, in one trip to the thread pool instead of two (0.35-0.41 ms a record
+      // here, against 0.47-0.71 ms).
       for (let off = 0; off < buf.length;) off += (await fh.write(buf, off, buf.length - off)).bytesWritten;
-      if (this.fsync) await fh.datasync();
     } catch (e) {
       this.partial = true;
       throw e;
@@ -160,7 +163,8 @@ export class Journal {
   }
 
   private async openForAppend(creating: boolean): Promise<void> {
-    this.fh = await open(this.file, 'a', 0o600);
+    const dsync = this.fsync ? FS.O_DSYNC : 0;
+    this.fh = await open(this.file, FS.O_WRONLY | FS.O_APPEND | FS.O_CREAT | dsync, 0o600);
     if (creating && this.fsync) await syncDir(dirname(this.file));
   }
 

@@ -9,11 +9,11 @@
 //
 // Commits. Changes are made in memory through the methods below (which note what changed); commit() returns a
 // promise for the next journal record that holds them. Records are written one at a time, and every change made
-// while one is under way goes into the next (group commit): one record = one line of JSON = one write() and one
-// fdatasync() of JOURNAL_FILE, holding the sequence number, the next ids, the full current value of every token,
-// lease and block changed since the previous record, and the events and audit entries added since. A commit
-// resolves (and the API acknowledges the change) only after that fdatasync() returned, and only if the file
-// written is still the journal (one removed under us takes writes a restart would never see). Each item is
+// while one is under way goes into the next (group commit): one record = one line of JSON = one write() of
+// JOURNAL_FILE, opened with O_DSYNC (the write and an fdatasync() in one), holding the sequence number, the next
+// ids, the full current value of every token, lease and block changed since the previous record, and the events
+// and audit entries added since. A commit resolves (and the API acknowledges the change) only after that write
+// returned, and only if the file written is still the journal (one removed under us takes writes a restart would never see). Each item is
 // serialised once per version, and that text is kept (`texts`) for the folds: so a stored item is never changed
 // in place, a changed one is put again (a copy). Retention (the caps below) is applied after a record is built,
 // so that what it drops was journaled first (a lease dropped while its closing was not would replay as active).
