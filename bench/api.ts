@@ -53,6 +53,7 @@ import { connect, createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { allowedCpus, coreBusySeconds, cpuSeconds, pinSelf } from './cores.js';
 import { PrivateOvs } from '../test/helpers/ovs.js';
 import { openStore, createToken, readState } from '../api/index.js';
 import { summariseProfile, type CpuProfile } from './controller-profile.js';
@@ -84,48 +85,6 @@ const T0 = performance.now();
 const log = (what: string) => { if (argv.includes('--verbose')) console.error(`[${((performance.now() - T0) / 1000).toFixed(1)} s] ${what}`); };
 
 // ---- processes, cores, load ---------------------------------------------------------------------------------------
-
-function allowedCpus(pid: number | 'self' = 'self'): string {
-  return /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '?';
-}
-
-/** Re-executes this process under `taskset -c GEN_CORE` unless it already runs there. */
-function pinSelf(): void {
-  if (allowedCpus() === GEN_CORE) return;
-  if (process.env.DMZGATE_BENCH_PINNED) {
-    console.error(`bench: still on CPUs ${allowedCpus()} after taskset -c ${GEN_CORE}; refusing to report unpinned figures`);
-    process.exit(2);
-  }
-  const r = spawnSync('taskset', ['-c', GEN_CORE, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
-    stdio: 'inherit', env: { ...process.env, DMZGATE_BENCH_PINNED: '1' },
-  });
-  if (r.error) {
-    console.error(`bench: cannot run taskset (${r.error.message}); install util-linux`);
-    process.exit(2);
-  }
-  process.exit(r.status ?? 1);
-}
-
-/** CPU seconds (user + system, all threads) of a process so far. */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
-
-/** Busy seconds (user, nice, system, steal) of CPUs 0 and 1 since boot. */
-function coreBusySeconds(): [number, number] {
-  const out: [number, number] = [0, 0];
-  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
-    const m = /^cpu([01]) (\d+) (\d+) (\d+) \d+ \d+ \d+ \d+ (\d+)/.exec(line);
-    if (m) out[Number(m[1])] = (Number(m[2]) + Number(m[3]) + Number(m[4]) + Number(m[5])) / 100;
-  }
-  return out;
-}
 
 /** CPU use of our processes and of each core, to tell our work from other load. */
 interface Mark { t: number; srv: number; ovs: number; gen: number; cores: [number, number] }
@@ -537,7 +496,7 @@ function profileSummary(dir: string, rounds: Round[]): string {
 }
 
 async function main(): Promise<void> {
-  pinSelf();
+  pinSelf(GEN_CORE);
   const osken = spawnSync(PYTHON, ['-c', 'import os_ken, sys; print(os_ken.__version__, sys.version.split()[0])'], { encoding: 'utf8' }).stdout.trim().split(' ');
   console.log(`dmzgate REST API benchmark (${QUICK ? 'quick' : 'full'} run): node ${process.version}; os-ken ${osken[0] ?? '?'} on python ${osken[1] ?? '?'}\n`);
   const work = mkdtempSync(join('/var/tmp', 'dmzgate-bench-api-')); // on disk: /tmp may be tmpfs elsewhere

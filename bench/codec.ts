@@ -22,10 +22,11 @@
 // pinned to one core, and runs the Python peer pinned the same way.
 // Usage: npm run bench:codec [-- --seconds=2]
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { allowedCpus, pinSelf } from './cores.js';
 import { decode, encode, encodeInto, Writer } from '../controller/openflow/index.js';
 import type { MessageOf, OfpMessage } from '../controller/openflow/index.js';
 
@@ -34,27 +35,6 @@ const PYTHON = '/usr/bin/python3'; // the system python, where Debian's python3-
 const CORE = '0';
 
 // --- one core -----------------------------------------------------------------------------------------------------
-
-function allowedCpus(): string {
-  return /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '?';
-}
-
-function pinToOneCore(): void {
-  if (allowedCpus() === CORE) return;
-  if (process.env.DMZGATE_BENCH_PINNED) {
-    console.error(`bench: still on CPUs ${allowedCpus()} after taskset -c ${CORE}; refusing to report unpinned figures`);
-    process.exit(2);
-  }
-  const r = spawnSync('taskset', ['-c', CORE, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
-    stdio: 'inherit',
-    env: { ...process.env, DMZGATE_BENCH_PINNED: '1' },
-  });
-  if (r.error) {
-    console.error(`bench: cannot run taskset (${r.error.message}); install util-linux`);
-    process.exit(2);
-  }
-  process.exit(r.status ?? 1);
-}
 
 // --- inputs, byte by byte ------------------------------------------------------------------------------------------
 
@@ -282,7 +262,7 @@ function runPeer(dir: string): PeerResult[] {
 }
 
 function main(): void {
-  pinToOneCore();
+  pinSelf(CORE);
   const pktIns = Array.from({ length: SET_SIZE }, (_, i) => packetIn(i));
   const fmBytes = Array.from({ length: SET_SIZE }, (_, i) => flowMod(i));
   const fsrs = Array.from({ length: FSR_SET_SIZE }, (_, k) => flowStatsReply(k));

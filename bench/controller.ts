@@ -38,6 +38,7 @@ import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { allowedCpus, coreBusySeconds, cpuSeconds, pinSelf } from './cores.js';
 import { EmulatedSwitch, Fleet } from '../test/emulator/index.js';
 import { PrivateOvs } from '../test/helpers/ovs.js';
 import { buildPacket } from '../controller/packet/index.js';
@@ -78,34 +79,6 @@ const log = (what: string) => { if (argv.includes('--verbose')) console.error(`[
 
 // ---- processes and cores ------------------------------------------------------------------------------------------
 
-function allowedCpus(pid: number | 'self' = 'self'): string {
-  return /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '?';
-}
-
-/** Re-executes this process under `taskset -c 0` unless it already runs there. */
-function pinSelf(): void {
-  if (allowedCpus() === EMU_CORE) return;
-  if (process.env.DMZGATE_BENCH_PINNED) {
-    console.error(`bench: still on CPUs ${allowedCpus()} after taskset -c ${EMU_CORE}; refusing to report unpinned figures`);
-    process.exit(2);
-  }
-  const r = spawnSync('taskset', ['-c', EMU_CORE, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
-    stdio: 'inherit', env: { ...process.env, DMZGATE_BENCH_PINNED: '1' },
-  });
-  if (r.error) {
-    console.error(`bench: cannot run taskset (${r.error.message}); install util-linux`);
-    process.exit(2);
-  }
-  process.exit(r.status ?? 1);
-}
-
-/** CPU seconds (user + system, all threads) a process has used so far. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from 3 (state) on
-  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100 on Linux)
-}
-
 function selfCpuSeconds(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
@@ -114,16 +87,6 @@ function selfCpuSeconds(): number {
 // ---- other load ---------------------------------------------------------------------------------------------------
 // The machine may be shared: every measurement window also notes how busy each of the two cores was with work
 // that is not ours (another process, or the hypervisor's steal time), and the report says so if it was.
-
-/** Busy seconds (user, nice, system, steal) of CPUs 0 and 1 since boot. */
-function coreBusySeconds(): [number, number] {
-  const out: [number, number] = [0, 0];
-  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
-    const m = /^cpu([01]) (\d+) (\d+) (\d+) \d+ \d+ \d+ \d+ (\d+)/.exec(line);
-    if (m) out[Number(m[1])] = (Number(m[2]) + Number(m[3]) + Number(m[4]) + Number(m[5])) / 100;
-  }
-  return out;
-}
 
 interface LoadMark { t: number; cores: [number, number]; ours: [number, number] }
 
@@ -780,7 +743,7 @@ function reportB(b: { rows: Install[]; notes: string[] }): void {
 }
 
 async function main(): Promise<void> {
-  pinSelf();
+  pinSelf(EMU_CORE);
   const osken = spawnSync(PYTHON, ['-c', 'import os_ken, sys; print(os_ken.__version__, sys.version.split()[0])'], { encoding: 'utf8' }).stdout.trim().split(' ');
   console.log(`dmzgate controller benchmark (${QUICK ? 'quick' : 'full'} run): node ${process.version}; os-ken ${osken[0] ?? '?'} on python ${osken[1] ?? '?'}\n`);
   if (ONLY === 'profile') {
