@@ -1,7 +1,8 @@
 // The OpenFlow 1.3 codec's public surface. It imports nothing outside this folder.
 import './all-codecs.js';
 
-export { decode, encode, encodeInto, toRyuJson, fromRyuJson, format, registeredCodecs, isMultipartReply } from './registry.js';
+export { decode } from './decode.js';
+export { encode, encodeInto, toRyuJson, fromRyuJson, format, registeredCodecs, isMultipartReply } from './registry.js';
 export type { MessageCodec } from './registry.js';
 export { Framer } from './framer.js';
 export { Reader, Writer } from './buffer.js';

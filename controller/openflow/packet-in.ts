@@ -10,6 +10,7 @@
 import { OFPT, OFPR, OFP_NO_BUFFER } from './constants.js';
 import { register } from './registry.js';
 import { u64At } from './buffer.js';
+import type { Reader } from './buffer.js';
 import { Match, readPacketInMatch, writeMatch, matchToRyu, matchFromRyu, formatMatch } from './match.js';
 import { b64, jBytes, jInt, jObj, jU64, u64ToJson } from './ryu-json.js';
 
@@ -34,26 +35,31 @@ const COOKIE_ALL_ONES = 0xffffffffffffffffn;
 
 const REASONS = ['no_match', 'action', 'invalid_ttl'];
 
+/**
+ * The body of a packet-in, from `r` (positioned after the header) to its end. The 16 fixed bytes after the header are
+ * read in place once they are known to be there; a shorter body is read field by field, which throws the Reader's
+ * error for the first field that is cut. Used by the registry and by decode.ts's direct path for packet-ins.
+ */
+export function readPacketIn(r: Reader, xid: number): PacketInMsg {
+  const b = r.buf;
+  const p = r.pos;
+  if (p + 16 > r.end) { r.u32(); r.u16(); r.u8(); r.u8(); r.skip(8); }
+  const bufferId = b[p]! * 0x1000000 + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
+  const totalLen = (b[p + 4]! << 8) | b[p + 5]!;
+  const reason = b[p + 6]!;
+  const tableId = b[p + 7]!;
+  const cookie = u64At(b, p + 8);
+  r.pos = p + 16;
+  const match = readPacketInMatch(r); // not readMatch: see there
+  r.skip(2);
+  const data = b.subarray(r.pos, r.end);
+  r.pos = r.end;
+  return { type: 'packetIn', xid, bufferId, totalLen, reason, tableId, cookie, match, data };
+}
+
 register<PacketInMsg>({
   type: 'packetIn', ofpType: OFPT.PACKET_IN, ryuName: 'OFPPacketIn', ofpName: 'OFPT_PACKET_IN',
-  decode: (r, xid) => {
-    const b = r.buf;
-    const p = r.pos;
-    // The 16 fixed bytes after the header are read in place once they are known to be there; a shorter body is
-    // read field by field, which throws the Reader's error for the first field that is cut.
-    if (p + 16 > r.end) { r.u32(); r.u16(); r.u8(); r.u8(); r.skip(8); }
-    const bufferId = b[p]! * 0x1000000 + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
-    const totalLen = (b[p + 4]! << 8) | b[p + 5]!;
-    const reason = b[p + 6]!;
-    const tableId = b[p + 7]!;
-    const cookie = u64At(b, p + 8);
-    r.pos = p + 16;
-    const match = readPacketInMatch(r); // not readMatch: see there
-    r.skip(2);
-    const data = b.subarray(r.pos, r.end);
-    r.pos = r.end;
-    return { type: 'packetIn', xid, bufferId, totalLen, reason, tableId, cookie, match, data };
-  },
+  decode: (r, xid) => readPacketIn(r, xid),
   encode: (w, m) => {
     w.u32(m.bufferId);
     w.u16(m.totalLen);

@@ -7,6 +7,7 @@ import { decode, encode, encodeInto, Writer, OfpError, OFPET, OFPBMC, OXM_FIELDS
 import type { MessageOf, OxmTlv } from '../../../controller/openflow/index.js';
 import { macToString, macToBytes, ipv4ToString, ipv4ToBytes, ipv6ToString } from '../../../controller/openflow/addr.js';
 import { NameTable } from '../../../controller/openflow/name-table.js';
+import { decode as registryDecode } from '../../../controller/openflow/registry.js';
 
 const refMac = (b: number[]) => b.map((x) => x.toString(16).padStart(2, '0')).join(':');
 const refIpv4 = (b: number[]) => b.join('.');
@@ -131,6 +132,44 @@ describe('packet-in match', () => {
       expect(() => decode(cut)).toThrow(OfpError);
       expect((decode(good) as PacketIn).match).toEqual(TLVS.slice(0, 3));
     }
+  });
+});
+
+describe('packet-in direct path (decode.ts)', () => {
+  /** What a decode gives: the message, or the error's class, type, code, text and attached bytes. */
+  const outcome = (f: () => unknown) => {
+    try {
+      return { msg: f() };
+    } catch (e) {
+      const o = e as OfpError;
+      return { error: [o.constructor.name, o.errType, o.code, o.message, o.data?.toString('hex')] };
+    }
+  };
+
+  it('gives what the registry gives for packet-ins cut, stretched and mutated at every byte', () => {
+    const good = encode(packetIn(TLVS.slice(0, 4)));
+    const cases: Buffer[] = [good];
+    for (let len = 8; len < good.length; len++) {
+      const cut = Buffer.from(good.subarray(0, len));
+      cut.writeUInt16BE(len, 2); // a consistent header, so that the body is what is short
+      cases.push(cut);
+    }
+    for (let i = 8; i < good.length; i++) {
+      for (const v of [0, 1, 0x7f, 0xff]) {
+        const bad = Buffer.from(good);
+        bad[i] = v;
+        cases.push(bad);
+      }
+    }
+    let errors = 0;
+    for (const bytes of cases) {
+      const direct = outcome(() => decode(bytes));
+      expect(direct).toEqual(outcome(() => registryDecode(bytes)));
+      if ('error' in direct) errors++;
+    }
+    // The cases exercise both outcomes: every cut body fails, most mutated bytes (data, addresses) do not.
+    expect(errors).toBeGreaterThan(good.length - 8);
+    expect(errors).toBeLessThan(cases.length);
   });
 });
 
