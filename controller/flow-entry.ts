@@ -93,28 +93,37 @@ function isPlainAndSorted(match: Match): boolean {
   return true;
 }
 
+/** Where normaliseMatch encodes a masked field to canonicalise it (one TLV at a time; values are read out as copies). */
+const maskWriter = new Writer(64);
+
 /**
  * The match OVS would store: value bits outside a mask cleared, all-zero-mask fields dropped, all-ones masks
  * dropped, fields in OXM field-number order (a stable sort, so experimenter fields keep their relative order).
  * Throws OfpError for a field the codec cannot encode.
+ *
+ * The desired state keeps the result (it is what reconciliation compares with and what a later remove or re-add
+ * is keyed by), so it is never an array the caller could still change: a caller that reuses or changes its
+ * spec's array after declaring it must not change what the controller believes it asked for. A frozen array
+ * (Object.freeze: nobody can change it) that needs no change is kept as it is, saving a copy per flow (the DMZ
+ * app's lease matches are); any other is copied. (The TLV objects are shared either way, as they always were:
+ * plain values nothing changes.)
  */
 export function normaliseMatch(match: Match): Match {
-  if (isPlainAndSorted(match)) return match.slice();
-  const w = new Writer(64);
+  if (isPlainAndSorted(match)) return Object.isFrozen(match) ? match : match.slice();
   const out: OxmTlv[] = [];
   for (const f of match) {
     if (f.mask === undefined || f.mask === null) {
       out.push(f);
       continue;
     }
-    w.reset();
+    const w = maskWriter.reset();
     writeOxm(w, f);
-    const b = Buffer.from(w.view());
-    const cls = (b[0]! << 8) | b[1]!;
-    const head = cls === OFPXMC.EXPERIMENTER ? 8 : 4;
+    const b = w.buf;
+    const end = w.pos;
     // ONF experimenter fields carry a 2-byte type after the experimenter id: leave those alone (none is maskable).
-    if (cls === OFPXMC.EXPERIMENTER) { out.push(f); continue; }
-    const half = (b.length - head) / 2;
+    if (((b[0]! << 8) | b[1]!) === OFPXMC.EXPERIMENTER) { out.push(f); continue; }
+    const head = 4;
+    const half = (end - head) / 2;
     let zero = true;
     let ones = true;
     for (let i = 0; i < half; i++) {
@@ -129,11 +138,34 @@ export function normaliseMatch(match: Match): Match {
       b[3] = half;
       out.push(readOxm(new Reader(b, 0, head + half)));
     } else {
-      out.push(readOxm(new Reader(b)));
+      out.push(readOxm(new Reader(b, 0, end)));
     }
   }
-  // Stable sort by rank.
-  return out.map((f, i) => ({ f, i, r: fieldRank(f) })).sort((a, b) => a.r - b.r || a.i - b.i).map((x) => x.f);
+  sortByRank(out);
+  return out;
+}
+
+/** Stable in-place sort of a (short) match by fieldRank; a match already in order is only scanned. */
+function sortByRank(m: OxmTlv[]): void {
+  let prev = -1;
+  let sorted = true;
+  for (const f of m) {
+    const r = fieldRank(f);
+    if (r < prev) { sorted = false; break; }
+    prev = r;
+  }
+  if (sorted) return;
+  // Insertion sort: stable, no allocation, and a match has a handful of fields.
+  for (let i = 1; i < m.length; i++) {
+    const f = m[i]!;
+    const r = fieldRank(f);
+    let j = i - 1;
+    while (j >= 0 && fieldRank(m[j]!) > r) {
+      m[j + 1] = m[j]!;
+      j--;
+    }
+    m[j + 1] = f;
+  }
 }
 
 /** §5.9's execution order, which is the order OVS reports instructions in. */
@@ -141,9 +173,12 @@ const INSTRUCTION_ORDER: Record<Instruction['type'], number> = {
   meter: 0, applyActions: 1, clearActions: 2, writeActions: 3, writeMetadata: 4, gotoTable: 5, experimenter: 6,
 };
 
-/** Instructions in execution order, without an empty apply-actions (a no-op OVS drops). */
+/**
+ * Instructions in execution order, without an empty apply-actions (a no-op OVS drops). Like normaliseMatch: a
+ * frozen list already in order is kept as it is (e.g. one list shared by many leases' flows), any other copied.
+ */
 export function normaliseInstructions(list: Instruction[]): Instruction[] {
-  if (isInstructionOrder(list)) return list.slice();
+  if (isInstructionOrder(list)) return Object.isFrozen(list) ? list : list.slice();
   return list
     .filter((i) => !(i.type === 'applyActions' && i.actions.length === 0))
     .map((ins, i) => ({ ins, i }))

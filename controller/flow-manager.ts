@@ -289,15 +289,20 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
    * refusal is thrown. A spec that is not valid (RangeError, OfpError) or an identity another owner holds
    * (OwnershipConflictError) rejects too, with nothing applied. The work starts after every earlier operation on
    * the switch; `change`'s arrays are read now, their specs when it starts.
+   *
+   * `opts.keys`, if given, gets the flow key of each `add` spec pushed to it, in order, once they are validated:
+   * the very strings the desired state is keyed by, for an owner that looks its flows up later (a lease's
+   * removal) without computing and holding a second copy of each.
    */
-  apply(dpid: bigint, owner: string, change: { add?: readonly FlowSpec[]; remove?: readonly FlowSpec[] }, opts: { atomic?: boolean } = {}): Promise<ApplyResult> {
+  apply(dpid: bigint, owner: string, change: { add?: readonly FlowSpec[]; remove?: readonly FlowSpec[] }, opts: { atomic?: boolean; keys?: string[] } = {}): Promise<ApplyResult> {
     const ownerId = this.ownerId(owner);
     const add = change.add ? change.add.slice() : [];
     const remove = change.remove ? change.remove.slice() : [];
     const atomic = opts.atomic ?? true;
+    const keysOut = opts.keys;
     return this.serial(dpid, async () => {
       try {
-        const r = await this.applyNow(dpid, ownerId, add, remove, atomic);
+        const r = await this.applyNow(dpid, ownerId, add, remove, atomic, keysOut);
         this.log.debug({ dpid: dpidText(dpid), owner, ...r }, 'applied flow changes');
         return r;
       } catch (e) {
@@ -307,15 +312,16 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     });
   }
 
-  private async applyNow(dpid: bigint, ownerId: number, addSpecs: FlowSpec[], removeSpecs: FlowSpec[], atomic: boolean): Promise<ApplyResult> {
+  private async applyNow(dpid: bigint, ownerId: number, addSpecs: FlowSpec[], removeSpecs: FlowSpec[], atomic: boolean, keysOut: string[] | undefined): Promise<ApplyResult> {
     const conn = this.connection(dpid);
     const cookie = ownerCookie(ownerId);
     if (atomic && removeSpecs.length === 0 && this.useBundles && this.bundleSupport.get(conn) === true) {
-      return this.applyStreaming(conn, dpid, ownerId, addSpecs, cookie);
+      return this.applyStreaming(conn, dpid, ownerId, addSpecs, cookie, keysOut);
     }
     // Everything is validated and keyed before anything is sent.
     const add = keyedEntries(addSpecs, cookie);
     const remove = keyedEntries(removeSpecs, cookie);
+    if (keysOut) for (const k of add.keys) keysOut.push(k);
     const state = this.desired.get(dpid);
     const now = Date.now();
     // The final wish per identity: an add wins over a remove of the same entry (in the remove's place).
@@ -376,7 +382,7 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
    * identity) discards the bundle: nothing is applied, as if it had been found before sending. An identity given
    * twice: the last spec wins, in the first one's place (its flow-mod follows the first in the bundle).
    */
-  private async applyStreaming(conn: FlowConn, dpid: bigint, ownerId: number, specs: FlowSpec[], cookie: bigint): Promise<ApplyResult> {
+  private async applyStreaming(conn: FlowConn, dpid: bigint, ownerId: number, specs: FlowSpec[], cookie: bigint, keysOut: string[] | undefined): Promise<ApplyResult> {
     const state = this.desired.get(dpid);
     const now = Date.now();
     const planned = new Map<string, Step>();
@@ -386,6 +392,7 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
         const e = normaliseFlow(spec, cookie);
         const key = flowKey(e); // (encodes the match: validates it)
         checkInstructions(e);
+        keysOut?.push(key);
         const prev = state.flows.get(key);
         if (prev && prev.owner !== ownerId) {
           throw new OwnershipConflictError(`flow ${flowText(e)} belongs to owner ${this.ownerName(prev.owner)}, not ${this.ownerName(ownerId)}`);

@@ -39,11 +39,67 @@ const PARSED_MAX = 10_000;
 export function parsePrefix(text: string): Prefix {
   let p = parsed.get(text);
   if (p === undefined) {
-    p = Object.freeze(parsePrefixNow(text));
+    // IPv4 in its usual spelling is parsed by a scan of its characters (the general way splits, tests a regex
+    // and builds strings and bigints, ~3 KB of garbage). An IPv4 host address is not cached: it is most often
+    // a lease's remote, a new one per lease, which would hold a cache entry long after its request (and be
+    // copied by every scavenge meanwhile), while parsing it again costs about what the entry would.
+    const v4 = typeof text === 'string' ? parseIpv4Prefix(text) : undefined;
+    if (v4 !== undefined && v4.len === 32) return v4;
+    p = v4 ?? Object.freeze(parsePrefixNow(text));
     if (parsed.size >= PARSED_MAX) parsed.clear();
     parsed.set(text, p);
   }
   return p;
+}
+
+/**
+ * `a.b.c.d` or `a.b.c.d/len` with decimal octets 0-255 without leading zeros and a length 0-32 of one or two
+ * digits without a leading zero, as a Prefix equal to what parsePrefixNow makes of it; undefined for anything
+ * else (which parsePrefixNow then accepts or refuses with its own message).
+ */
+function parseIpv4Prefix(text: string): Prefix | undefined {
+  const n = text.length;
+  let addr = 0;
+  let i = 0;
+  for (let octet = 0; octet < 4; octet++) {
+    if (octet > 0) {
+      if (i >= n || text.charCodeAt(i) !== 0x2e /* . */) return undefined;
+      i++;
+    }
+    const start = i;
+    let v = 0;
+    while (i < n && i - start < 3) {
+      const c = text.charCodeAt(i) - 0x30;
+      if (c < 0 || c > 9) break;
+      v = v * 10 + c;
+      i++;
+    }
+    const digits = i - start;
+    if (digits === 0 || (digits > 1 && text.charCodeAt(start) === 0x30) || v > 255) return undefined;
+    addr = addr * 256 + v;
+  }
+  let len = 32;
+  const slash = i < n;
+  if (slash) {
+    if (text.charCodeAt(i) !== 0x2f /* / */) return undefined;
+    const start = ++i;
+    len = 0;
+    while (i < n && i - start < 2) {
+      const c = text.charCodeAt(i) - 0x30;
+      if (c < 0 || c > 9) return undefined;
+      len = len * 10 + c;
+      i++;
+    }
+    const digits = i - start;
+    if (i < n || digits === 0 || (digits > 1 && text.charCodeAt(start) === 0x30) || len > 32) return undefined;
+  }
+  // The network address: host bits cleared (in doubles, exactly: addr < 2 ** 32).
+  const net = len === 0 ? 0 : addr - (addr % 2 ** (32 - len));
+  // The canonical text is the input's (with /32 added to a bare address) unless host bits were set.
+  let out: string;
+  if (net === addr) out = slash ? text : `${text}/32`;
+  else out = `${Math.floor(net / 0x1000000)}.${Math.floor(net / 0x10000) & 0xff}.${Math.floor(net / 0x100) & 0xff}.${net & 0xff}/${len}`;
+  return Object.freeze({ family: 4, bits: BigInt(net), len, text: out });
 }
 
 function parsePrefixNow(text: string): Prefix {

@@ -16,6 +16,7 @@ import { baseFlows, leaseFlows, leaseMeter, blockFlows, OWNER, ownerOfCookie, Le
 import { LeaseBook, checkAgainstSite, zeroCounters, type LeaseRecord, type BlockRecord, type LeaseRequest } from './lease-book.js';
 import { switchByName, type Site } from './site.js';
 import { LeaseInstalls } from './lease-installs.js';
+import { DeadlineTimer } from './deadline-timer.js';
 import type { Block } from './model.js';
 
 export const OWNER_NAMES = { pipeline: 'dmz-pipeline', leases: 'dmz-leases', blocks: 'dmz-blocks' } as const;
@@ -77,7 +78,10 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   private readonly flows: FlowManager;
   private readonly log: Logger;
   private readonly now: () => number;
+  /** Block ends (few: a timer each). */
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Lease ends (one per active lease: one timer for all of them). */
+  private readonly leaseEnds = new DeadlineTimer((id) => this.leaseEnded(id));
   /** Per lease: the latest counters of each of its flows (by flow key). */
   private readonly flowCounters = new Map<number, Map<string, { inbound: boolean; packets: number; bytes: number }>>();
   /** Per lease whose flows are being deleted: the flows whose flow-removed (final counts) has not come yet. */
@@ -143,6 +147,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   stop(): void {
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
+    this.leaseEnds.stop();
     clearInterval(this.pollTimer);
     this.controller.off('flowRemoved', this.onFlowRemoved);
   }
@@ -154,16 +159,16 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     const now = this.now();
     checkAgainstSite(this.site, req);
     const lease = this.book.draft(req, now);
-    let flows: FlowSpec[];
+    let keys: string[];
     try {
       const planned = leaseFlows(this.site, lease, now);
-      flows = planned.flows;
+      const flows = planned.flows;
       const meter = planned.meter;
       const dpid = this.leaseDpid(lease.dtn);
       if (!this.controller.get(dpid)) throw new LeaseRefused('switch-down', `switch ${switchByName(this.site, this.dtnSwitch(lease.dtn)).name} is not connected`);
       if (meter) await this.installMeter(dpid, meter);
       try {
-        await this.installs.install(dpid, flows);
+        keys = await this.installs.install(dpid, flows);
       } catch (e) {
         if (meter) await this.removeMeter(dpid, meter.meterId).catch(() => undefined);
         throw e;
@@ -174,7 +179,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     }
     const dpid = this.leaseDpid(lease.dtn);
     const rec = this.book.add(lease, now);
-    this.noteLeaseFlows(rec.id, flows);
+    this.leaseFlowKeys.set(rec.id, keys);
     if (rec.meterId) this.declareMeters(dpid);
     this.scheduleEnd(rec);
     this.log.info({ lease: rec.id, project: rec.project, dtn: rec.dtn, remote: rec.remote, path: rec.path, end: new Date(rec.end).toISOString() }, 'lease installed');
@@ -346,7 +351,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
       this.emit('counters', [rec]);
       for (const w of this.awaitingRemoved.get(rec.id) ?? []) if (w.keys.delete(key) && w.keys.size === 0) w.done();
       if (rec.state === 'active' && msg.reason === 1 /* OFPRR_HARD_TIMEOUT */ && rec.end <= this.now() + 1000) {
-        this.clearTimer(`lease:${rec.id}`);
+        this.leaseEnds.clear(rec.id);
         void this.releaseLease(rec.id, 'expired', 'lease ended (switch hard timeout)').catch(() => undefined);
       }
     }
@@ -440,7 +445,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   }
 
   private closeLease(rec: LeaseRecord, state: 'released' | 'revoked' | 'expired', reason: string): void {
-    this.clearTimer(`lease:${rec.id}`);
+    this.leaseEnds.clear(rec.id);
     if (!this.book.close(rec.id, state, reason, this.now())) return;
     this.leaseFlowKeys.delete(rec.id);
     this.log.info({ lease: rec.id, state, reason, counters: rec.counters }, 'lease closed');
@@ -460,9 +465,11 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   }
 
   private scheduleEnd(rec: LeaseRecord): void {
-    this.setTimer(`lease:${rec.id}`, rec.end - this.now(), () => {
-      void this.releaseLease(rec.id, 'expired', 'lease ended').catch((e: Error) => this.log.warn({ lease: rec.id, err: e.message }, 'closing an ended lease failed'));
-    });
+    this.leaseEnds.set(rec.id, rec.end - this.now());
+  }
+
+  private leaseEnded(id: number): void {
+    void this.releaseLease(id, 'expired', 'lease ended').catch((e: Error) => this.log.warn({ lease: id, err: e.message }, 'closing an ended lease failed'));
   }
 
   private scheduleBlockEnd(rec: BlockRecord): void {

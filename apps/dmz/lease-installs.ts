@@ -13,15 +13,18 @@ import type { FlowSpec } from './pipeline.js';
 /** Leases per group at most (a lease is 2 flows, or up to ~60 with port ranges: a bundle stays well bounded). */
 const MAX_GROUP = 64;
 
-interface Waiting { flows: FlowSpec[]; resolve: () => void; reject: (e: unknown) => void }
+interface Waiting { flows: FlowSpec[]; resolve: (keys: string[]) => void; reject: (e: unknown) => void }
 
 export class LeaseInstalls {
   private readonly queues = new Map<bigint, Waiting[]>();
 
   constructor(private readonly flows: FlowManager, private readonly owner: string) {}
 
-  /** Installs one lease's flows atomically; resolves once the switch confirmed them (with others' or alone). */
-  install(dpid: bigint, flows: FlowSpec[]): Promise<void> {
+  /**
+   * Installs one lease's flows atomically; resolves once the switch confirmed them (with others' or alone), with
+   * their flow keys in order (the desired state's own strings: see FlowManager.apply's `keys`).
+   */
+  install(dpid: bigint, flows: FlowSpec[]): Promise<string[]> {
     return new Promise((resolve, reject) => {
       const waiting = this.queues.get(dpid);
       if (waiting) {
@@ -38,8 +41,13 @@ export class LeaseInstalls {
     while (queue.length > 0) {
       const group = queue.splice(0, MAX_GROUP);
       try {
-        await this.flows.apply(dpid, this.owner, { add: group.flatMap((w) => w.flows) }, { atomic: true });
-        for (const w of group) w.resolve();
+        const keys: string[] = [];
+        await this.flows.apply(dpid, this.owner, { add: group.flatMap((w) => w.flows) }, { atomic: true, keys });
+        let at = 0;
+        for (const w of group) {
+          w.resolve(keys.slice(at, at + w.flows.length));
+          at += w.flows.length;
+        }
       } catch (e) {
         if (group.length === 1 || !(e instanceof AtomicGroupError || e instanceof OwnershipConflictError)) {
           for (const w of group) w.reject(e);
@@ -48,8 +56,9 @@ export class LeaseInstalls {
         // One lease's flow was refused and nothing of the group applied: each on its own, for its own answer.
         for (const w of group) {
           try {
-            await this.flows.apply(dpid, this.owner, { add: w.flows }, { atomic: true });
-            w.resolve();
+            const keys: string[] = [];
+            await this.flows.apply(dpid, this.owner, { add: w.flows }, { atomic: true, keys });
+            w.resolve(keys);
           } catch (e1) {
             w.reject(e1);
           }

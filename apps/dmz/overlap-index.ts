@@ -10,18 +10,14 @@ import { parsePrefix } from './addresses.js';
 import { rangesOverlap, type PortRange } from './port-ranges.js';
 import type { Lease } from './model.js';
 
-interface Entry {
-  lease: Lease;
-  root: string;
-  /** The remote prefix's network bits, '0'/'1', as many as its length. */
-  path: string;
-}
-
 interface TrieNode {
   zero?: TrieNode;
   one?: TrieNode;
-  /** The leases whose prefix ends here. */
-  here?: Set<Entry>;
+  /**
+   * The leases whose prefix ends here (an array: most nodes hold one, and a Set's table costs ~0.15 KB; a lease
+   * leaves by a scan of its node's few).
+   */
+  here?: Lease[];
   /** Leases here and below (a node with none is unlinked). */
   count: number;
 }
@@ -33,6 +29,11 @@ export function portsOverlap(a: Lease, b: Lease): boolean {
   return anyOverlap(a.localPorts, b.localPorts) && anyOverlap(a.remotePorts, b.remotePorts);
 }
 
+/**
+ * A lease's trie and path: the root's key (DTN, protocol, family) and the remote prefix's network bits, '0'/'1',
+ * as many as its length. Computed when needed rather than kept per lease (both follow from the lease, which an
+ * indexed lease keeps: its DTN, protocol and remote never change under the same id, see add()).
+ */
 function locate(lease: Lease): { root: string; path: string } {
   const p = parsePrefix(lease.remote);
   const width = p.family === 4 ? 32 : 128;
@@ -41,7 +42,7 @@ function locate(lease: Lease): { root: string; path: string } {
 
 export class OverlapIndex {
   private readonly roots = new Map<string, TrieNode>();
-  private readonly byId = new Map<number, Entry>();
+  private readonly byId = new Map<number, Lease>();
 
   get size(): number {
     return this.byId.size;
@@ -54,60 +55,75 @@ export class OverlapIndex {
   /** Indexes a lease (by id: adding an id again replaces its record, e.g. a draft by the installed lease). */
   add(lease: Lease): void {
     const known = this.byId.get(lease.id);
-    if (known && known.lease.remote === lease.remote && known.lease.dtn === lease.dtn && known.lease.protocol === lease.protocol) {
-      known.lease = lease;
+    if (known && known.remote === lease.remote && known.dtn === lease.dtn && known.protocol === lease.protocol) {
+      const here = this.nodeOf(known)!.here!;
+      here[here.indexOf(known)] = lease;
+      this.byId.set(lease.id, lease);
       return;
     }
     if (known) this.remove(lease.id);
-    const entry: Entry = { lease, ...locate(lease) };
-    let node = this.roots.get(entry.root);
+    const { root, path } = locate(lease);
+    let node = this.roots.get(root);
     if (!node) {
       node = { count: 0 };
-      this.roots.set(entry.root, node);
+      this.roots.set(root, node);
     }
     node.count++;
-    for (const bit of entry.path) {
-      const next: TrieNode = (bit === '1' ? node.one : node.zero) ?? { count: 0 };
-      if (bit === '1') node.one = next;
+    for (let i = 0; i < path.length; i++) {
+      const one = path.charCodeAt(i) === 0x31;
+      const next: TrieNode = (one ? node.one : node.zero) ?? { count: 0 };
+      if (one) node.one = next;
       else node.zero = next;
       node = next;
       node.count++;
     }
-    (node.here ??= new Set()).add(entry);
-    this.byId.set(lease.id, entry);
+    if (node.here) node.here.push(lease);
+    else node.here = [lease]; // (sized 1, as most stay: a push into [] would reserve 17)
+    this.byId.set(lease.id, lease);
   }
 
   remove(id: number): void {
-    const entry = this.byId.get(id);
-    if (!entry) return;
+    const lease = this.byId.get(id);
+    if (!lease) return;
     this.byId.delete(id);
-    const root = this.roots.get(entry.root)!;
+    const { root: rootKey, path } = locate(lease);
+    const root = this.roots.get(rootKey)!;
     if (--root.count === 0) {
-      this.roots.delete(entry.root);
+      this.roots.delete(rootKey);
       return;
     }
     let node = root;
-    for (const bit of entry.path) {
-      const next = (bit === '1' ? node.one : node.zero)!;
+    for (let i = 0; i < path.length; i++) {
+      const one = path.charCodeAt(i) === 0x31;
+      const next = (one ? node.one : node.zero)!;
       if (--next.count === 0) {
         // Nothing left below: unlink the whole branch.
-        if (bit === '1') delete node.one;
+        if (one) delete node.one;
         else delete node.zero;
         return;
       }
       node = next;
     }
-    node.here!.delete(entry);
+    const here = node.here!;
+    here.splice(here.indexOf(lease), 1);
   }
 
-  /** The overlapping indexed lease with the lowest id, if any. */
+  /** The node an indexed lease is at. */
+  private nodeOf(lease: Lease): TrieNode | undefined {
+    const { root, path } = locate(lease);
+    let node = this.roots.get(root);
+    for (let i = 0; node && i < path.length; i++) node = path.charCodeAt(i) === 0x31 ? node.one : node.zero;
+    return node;
+  }
+
+/** The overlapping indexed lease with the lowest id, if any. */
   findOverlap(lease: Lease): Lease | undefined {
     const { root, path } = locate(lease);
     let best: Lease | undefined;
-    const consider = (set: Set<Entry> | undefined): void => {
-      if (!set) return;
-      for (const e of set) {
-        if (e.lease.id !== lease.id && (best === undefined || e.lease.id < best.id) && portsOverlap(e.lease, lease)) best = e.lease;
+    const consider = (here: Lease[] | undefined): void => {
+      if (!here) return;
+      for (const e of here) {
+        if (e.id !== lease.id && (best === undefined || e.id < best.id) && portsOverlap(e, lease)) best = e;
       }
     };
     let node = this.roots.get(root);

@@ -9,7 +9,7 @@
 // The only openings past the firewall legs are lease flows, and a lease can only name a configured DTN: a config
 // cannot open more than the enterprise firewall does, by construction.
 import { OFPFF, OFPMF, OFPVID_PRESENT, type Match, type Instruction, type Action, type OxmTlv } from '../../controller/openflow/index.js';
-import { compilePortRange, type MaskedPort } from './port-ranges.js';
+import { compilePortRange, type MaskedPort, type PortRange } from './port-ranges.js';
 import type { FlowEntry, MeterEntry } from '../../controller/flow-entry.js';
 import { parsePrefix, prefixToOxm, prefixWithin, type Prefix } from './addresses.js';
 import { INSIDE_ROLES, insideHosts, portWithRole, portsWithRole, switchByName, type Site, type SiteSwitch, type Dtn } from './site.js';
@@ -89,18 +89,16 @@ export class LeaseRefused extends Error {
   }
 }
 
-function l4Fields(proto: 'tcp' | 'udp', src: MaskedPort, dst: MaskedPort): OxmTlv[] {
-  const out: OxmTlv[] = [];
-  for (const [name, p] of [[`${proto}_src`, src], [`${proto}_dst`, dst]] as const) {
-    if (p.mask === 0) continue; // the whole 0-65535 range: no match field
-    out.push(p.mask === 0xffff ? field(name, p.value) : field(name, p.value, p.mask));
-  }
-  return out;
-}
-
-function ipFields(family: 4 | 6, src: { value: string; mask?: string }, dst: { value: string; mask?: string }): OxmTlv[] {
-  const [s, d] = family === 4 ? ['ipv4_src', 'ipv4_dst'] : ['ipv6_src', 'ipv6_dst'];
-  return [field(s, src.value, src.mask), field(d, dst.value, dst.mask)];
+/**
+ * A block's match in OXM field-number order (OF1.3.5 §7.2.3.7: eth_type 5, ip_proto 10, ipv4_src/dst 11-12,
+ * tcp/udp ports 13-16, ipv6_src/dst 26-27), the order the flow manager normalises a match into (every
+ * prerequisite first): a match given in it is taken as it is, not re-encoded and sorted per flow.
+ */
+function blockMatch(eth: OxmTlv, proto: OxmTlv | undefined, family: 4 | 6, addr: OxmTlv, l4: OxmTlv[]): Match {
+  const m: Match = proto ? [eth, proto] : [eth];
+  if (family === 4) m.push(addr, ...l4);
+  else m.push(...l4, addr);
+  return m;
 }
 
 /** A lease's rate as an OpenFlow meter: a drop band at the rate, in kbit/s. */
@@ -115,6 +113,117 @@ export function leaseDtn(site: Site, lease: Lease): Dtn {
   return dtn;
 }
 
+/** Every inside host's addresses, parsed, in host order (hosts' IPv4 then IPv6): per site, made once. */
+const insideAddressesOf = new WeakMap<Site, { host: string; text: string; prefix: Prefix }[]>();
+
+function insideAddresses(site: Site): { host: string; text: string; prefix: Prefix }[] {
+  let list = insideAddressesOf.get(site);
+  if (list === undefined) {
+    list = insideHosts(site).flatMap((h) => [...h.ipv4, ...h.ipv6].map((a) => ({ host: h.name, text: a, prefix: parsePrefix(a) })));
+    insideAddressesOf.set(site, list);
+  }
+  return list;
+}
+
+/**
+ * What every lease of one DTN over one path and address family has in common: its match fields other than the
+ * remote address and ports, and its actions. Made once per site (sites are not changed in place: a reload is a
+ * new Site) and shared by those leases' flow specs, so that a lease's desired flows hold only what is its own
+ * (the flow manager copies the match and instruction arrays; the TLV and instruction objects are plain values
+ * nothing changes).
+ */
+interface LeasePath {
+  /** WAN -> DTN: in_port (and the circuit's vlan_vid). */
+  inPort: OxmTlv;
+  inVlan: OxmTlv | undefined;
+  /** DTN -> WAN: in_port. */
+  outPort: OxmTlv;
+  eth: OxmTlv;
+  /** The DTN's addresses of the family, as a source and as a destination field. */
+  locals: { src: OxmTlv; dst: OxmTlv }[];
+  inApply: Instruction;
+  outApply: Instruction;
+  /** [inApply], [outApply]: the instructions of an unmetered lease (frozen: kept, not copied, by the flow manager). */
+  inInstructions: Instruction[];
+  outInstructions: Instruction[];
+}
+
+const leasePathsOf = new WeakMap<Site, Map<string, LeasePath>>();
+
+function leasePath(site: Site, sw: SiteSwitch, dtn: Dtn, path: Lease['path'], family: 4 | 6, locals: string[]): LeasePath {
+  let paths = leasePathsOf.get(site);
+  if (paths === undefined) leasePathsOf.set(site, (paths = new Map()));
+  const key = `${dtn.name}\n${path}\n${family}`;
+  let lp = paths.get(key);
+  if (lp !== undefined) return lp;
+  let inPort: OxmTlv;
+  let inVlan: OxmTlv | undefined;
+  let outActions: Action[];
+  let inActions: Action[];
+  if (path === 'routed') {
+    inPort = field('in_port', portWithRole(sw, 'wan-routed').portNo);
+    outActions = [output(portWithRole(sw, 'wan-routed').portNo)];
+    inActions = [output(dtn.port)];
+  } else {
+    const name = path.slice('circuit:'.length);
+    const circuit = site.circuits.find((c) => c.name === name);
+    if (!circuit) throw new LeaseRefused('unknown-path', `no circuit named ${name}`);
+    if (circuit.switch !== sw.name) throw new LeaseRefused('unknown-path', `circuit ${name} is not on ${dtn.name}'s switch`);
+    const vid = OFPVID_PRESENT | circuit.vlan;
+    inPort = field('in_port', circuit.trunkPort);
+    inVlan = field('vlan_vid', vid);
+    // Out: tag with the circuit's VLAN and address the circuit's far end; in: untag and deliver to the DTN.
+    outActions = [{ type: 'pushVlan', ethertype: 0x8100 }, { type: 'setField', field: field('vlan_vid', vid) },
+      { type: 'setField', field: field('eth_dst', circuit.farEndMac) }, output(circuit.trunkPort)];
+    inActions = [{ type: 'popVlan' }, { type: 'setField', field: field('eth_dst', dtn.mac) }, output(dtn.port)];
+  }
+  const [srcName, dstName] = family === 4 ? ['ipv4_src', 'ipv4_dst'] : ['ipv6_src', 'ipv6_dst'];
+  const inApply = apply(...inActions)[0]!;
+  const outApply = apply(...outActions)[0]!;
+  lp = {
+    inPort, inVlan, outPort: field('in_port', dtn.port), eth: field('eth_type', family === 4 ? ETH_IPV4 : ETH_IPV6),
+    locals: locals.map((a) => ({ src: field(srcName, a), dst: field(dstName, a) })),
+    inApply, outApply, inInstructions: Object.freeze([inApply]) as Instruction[], outInstructions: Object.freeze([outApply]) as Instruction[],
+  };
+  paths.set(key, lp);
+  return lp;
+}
+
+const PROTO_FIELD = { tcp: field('ip_proto', IPPROTO.tcp), udp: field('ip_proto', IPPROTO.udp) } as const;
+const L4_NAMES = { tcp: ['tcp_src', 'tcp_dst'], udp: ['udp_src', 'udp_dst'] } as const;
+
+/** A port as a match field (undefined for the whole 0-65535 range: no field). */
+function portField(name: string, p: MaskedPort): OxmTlv | undefined {
+  if (p.mask === 0) return undefined;
+  return p.mask === 0xffff ? field(name, p.value) : field(name, p.value, p.mask);
+}
+
+/** The ports of a lease side as (value, mask) blocks. */
+function portMasks(ranges: PortRange[]): MaskedPort[] {
+  return ranges.length === 1 ? compilePortRange(ranges[0]!) : ranges.flatMap(compilePortRange);
+}
+
+/**
+ * A lease flow's match in OXM field-number order (see blockMatch): in_port, eth_type, [vlan_vid], ip_proto, then
+ * for IPv4 the addresses and the ports, for IPv6 the ports and the addresses.
+ */
+function leaseMatch(inPort: OxmTlv, eth: OxmTlv, vlan: OxmTlv | undefined, proto: OxmTlv, family: 4 | 6,
+  src: OxmTlv, dst: OxmTlv, srcPort: OxmTlv | undefined, dstPort: OxmTlv | undefined): Match {
+  // Sized exactly (the desired state keeps this array: pushing into a literal would leave spare capacity).
+  const m = new Array<OxmTlv>(5 + (vlan ? 1 : 0) + (srcPort ? 1 : 0) + (dstPort ? 1 : 0));
+  let i = 0;
+  m[i++] = inPort;
+  m[i++] = eth;
+  if (vlan) m[i++] = vlan;
+  m[i++] = proto;
+  if (family === 4) { m[i++] = src; m[i++] = dst; }
+  if (srcPort) m[i++] = srcPort;
+  if (dstPort) m[i++] = dstPort;
+  if (family === 6) { m[i++] = src; m[i++] = dst; }
+  // Frozen: nothing can change it, so the flow manager keeps it as the desired entry's match (no copy per flow).
+  return Object.freeze(m) as Match;
+}
+
 /** Flows (both directions) and meter for a lease, or a LeaseRefused naming the rule it breaks. */
 export function leaseFlows(site: Site, lease: Lease, now: number): { flows: FlowSpec[]; meter?: MeterSpec } {
   const dtn = leaseDtn(site, lease);
@@ -126,57 +235,49 @@ export function leaseFlows(site: Site, lease: Lease, now: number): { flows: Flow
     throw new LeaseRefused('bad-remote', (e as Error).message);
   }
   // The remote side must really be remote: never one of our inside hosts.
-  for (const h of insideHosts(site)) {
-    for (const a of [...h.ipv4, ...h.ipv6]) {
-      if (prefixWithin(parsePrefix(a), remote)) {
-        throw new LeaseRefused('remote-is-local', `remote ${remote.text} covers ${h.name}'s address ${a}`);
-      }
+  for (const a of insideAddresses(site)) {
+    if (prefixWithin(a.prefix, remote)) {
+      throw new LeaseRefused('remote-is-local', `remote ${remote.text} covers ${a.host}'s address ${a.text}`);
     }
   }
-  const locals = (remote.family === 4 ? dtn.ipv4 : dtn.ipv6).map((a) => ({ value: a }));
-  if (locals.length === 0) throw new LeaseRefused('family-mismatch', `${dtn.name} has no IPv${remote.family} address for remote ${remote.text}`);
+  const localAddrs = remote.family === 4 ? dtn.ipv4 : dtn.ipv6;
+  if (localAddrs.length === 0) throw new LeaseRefused('family-mismatch', `${dtn.name} has no IPv${remote.family} address for remote ${remote.text}`);
   const seconds = Math.ceil((lease.end - now) / 1000);
   if (seconds <= 0) throw new LeaseRefused('expired', `lease ${lease.id} ended at ${new Date(lease.end).toISOString()}`);
   if (seconds > 65535) throw new LeaseRefused('too-long', 'a lease may last at most 65535 s (the switch-side hard timeout is 16 bits)');
 
   const cookie = cookieOf(OWNER.LEASES, lease.id);
   const meter = lease.rateMbps && lease.meterId ? leaseMeter(lease.meterId, lease.rateMbps) : undefined;
-  const metered = (instr: Instruction[]): Instruction[] => (meter ? [{ type: 'meter', meterId: meter.meterId }, ...instr] : instr);
-  const extra = { hardTimeout: seconds, flags: OFPFF.SEND_FLOW_REM };
-  const eth = field('eth_type', remote.family === 4 ? ETH_IPV4 : ETH_IPV6);
-  const proto = field('ip_proto', IPPROTO[lease.protocol]);
-  const remoteOxm = prefixToOxm(remote);
-  const localMasks = lease.localPorts.flatMap(compilePortRange);
-  const remoteMasks = lease.remotePorts.flatMap(compilePortRange);
-
-  let inPortIn: OxmTlv[];
-  let outActions: Action[];
-  let inActions: Action[];
-  if (lease.path === 'routed') {
-    inPortIn = [field('in_port', portWithRole(sw, 'wan-routed').portNo)];
-    outActions = [output(portWithRole(sw, 'wan-routed').portNo)];
-    inActions = [output(dtn.port)];
-  } else {
-    const name = lease.path.slice('circuit:'.length);
-    const circuit = site.circuits.find((c) => c.name === name);
-    if (!circuit) throw new LeaseRefused('unknown-path', `no circuit named ${name}`);
-    if (circuit.switch !== sw.name) throw new LeaseRefused('unknown-path', `circuit ${name} is not on ${dtn.name}'s switch`);
-    const vid = OFPVID_PRESENT | circuit.vlan;
-    inPortIn = [field('in_port', circuit.trunkPort), field('vlan_vid', vid)];
-    // Out: tag with the circuit's VLAN and address the circuit's far end; in: untag and deliver to the DTN.
-    outActions = [{ type: 'pushVlan', ethertype: 0x8100 }, { type: 'setField', field: field('vlan_vid', vid) },
-      { type: 'setField', field: field('eth_dst', circuit.farEndMac) }, output(circuit.trunkPort)];
-    inActions = [{ type: 'popVlan' }, { type: 'setField', field: field('eth_dst', dtn.mac) }, output(dtn.port)];
+  const path = leasePath(site, sw, dtn, lease.path, remote.family, localAddrs);
+  let inInstructions = path.inInstructions;
+  let outInstructions = path.outInstructions;
+  if (meter) {
+    const m: Instruction = { type: 'meter', meterId: meter.meterId };
+    inInstructions = Object.freeze([m, path.inApply]) as Instruction[];
+    outInstructions = Object.freeze([m, path.outApply]) as Instruction[];
   }
+  const proto = PROTO_FIELD[lease.protocol];
+  const [srcPortName, dstPortName] = L4_NAMES[lease.protocol];
+  const [srcName, dstName] = remote.family === 4 ? ['ipv4_src', 'ipv4_dst'] : ['ipv6_src', 'ipv6_dst'];
+  const remoteOxm = prefixToOxm(remote);
+  const remoteSrc = field(srcName, remoteOxm.value, remoteOxm.mask);
+  const remoteDst = field(dstName, remoteOxm.value, remoteOxm.mask);
+  const localMasks = portMasks(lease.localPorts);
+  const remoteMasks = portMasks(lease.remotePorts);
 
   const flows: FlowSpec[] = [];
-  for (const local of locals) {
+  const leaseFlow = (match: Match, instructions: Instruction[]): FlowSpec => ({
+    tableId: 0, priority: PRIORITY.LEASE, match, instructions, cookie, idleTimeout: 0, hardTimeout: seconds, flags: OFPFF.SEND_FLOW_REM,
+  });
+  for (const local of path.locals) {
     for (const lp of localMasks) {
       for (const rp of remoteMasks) {
         // WAN -> DTN
-        flows.push(flow(PRIORITY.LEASE, cookie, [...inPortIn, eth, ...ipFields(remote.family, remoteOxm, local), proto, ...l4Fields(lease.protocol, rp, lp)], metered(apply(...inActions)), extra));
+        flows.push(leaseFlow(leaseMatch(path.inPort, path.eth, path.inVlan, proto, remote.family, remoteSrc, local.dst,
+          portField(srcPortName, rp), portField(dstPortName, lp)), inInstructions));
         // DTN -> WAN
-        flows.push(flow(PRIORITY.LEASE, cookie, [field('in_port', dtn.port), eth, ...ipFields(remote.family, local, remoteOxm), proto, ...l4Fields(lease.protocol, lp, rp)], metered(apply(...outActions)), extra));
+        flows.push(leaseFlow(leaseMatch(path.outPort, path.eth, undefined, proto, remote.family, local.src, remoteDst,
+          portField(srcPortName, lp), portField(dstPortName, rp)), outInstructions));
       }
     }
   }
@@ -204,7 +305,7 @@ export function blockFlows(block: Block, now: number): FlowSpec[] {
   for (const name of [srcName, dstName]) {
     const addr = field(name, oxm.value, oxm.mask);
     if (protos.length === 0) {
-      flows.push(flow(PRIORITY.BLOCK, cookie, [eth, addr], [], extra));
+      flows.push(flow(PRIORITY.BLOCK, cookie, blockMatch(eth, undefined, p.family, addr, []), [], extra));
       continue;
     }
     const proto = protos[0]!;
@@ -213,7 +314,7 @@ export function blockFlows(block: Block, now: number): FlowSpec[] {
       // The blocked port on either end of the connection.
       for (const end of ['src', 'dst'] as const) {
         const l4 = pm.mask === 0 ? [] : [pm.mask === 0xffff ? field(`${proto}_${end}`, pm.value) : field(`${proto}_${end}`, pm.value, pm.mask)];
-        flows.push(flow(PRIORITY.BLOCK, cookie, [eth, addr, field('ip_proto', IPPROTO[proto]), ...l4], [], extra));
+        flows.push(flow(PRIORITY.BLOCK, cookie, blockMatch(eth, field('ip_proto', IPPROTO[proto]), p.family, addr, l4), [], extra));
         if (pm.mask === 0) break;
       }
     }

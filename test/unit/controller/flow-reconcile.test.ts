@@ -57,6 +57,35 @@ describe('normalisation', () => {
     ]);
   });
 
+  it('returns a new array (never the caller\'s) and leaves the caller\'s match as it was, sorted or not', () => {
+    const sorted: Match = [{ field: 'in_port', value: 1 }, { field: 'eth_type', value: 0x800 }, { field: 'ip_proto', value: 6 }];
+    const unsorted: Match = [{ field: 'ipv4_dst', value: '10.0.0.77', mask: '255.255.255.0' }, { field: 'eth_type', value: 0x800 }, { field: 'in_port', value: 2 }];
+    const before = structuredClone(unsorted);
+    const a = normaliseMatch(sorted);
+    const b = normaliseMatch(unsorted);
+    expect(a).not.toBe(sorted);
+    expect(a).toEqual(sorted);
+    expect(b).not.toBe(unsorted);
+    expect(unsorted).toEqual(before);
+    sorted.push({ field: 'tcp_dst', value: 80 });
+    expect(a).toHaveLength(3);
+    // A second masked match right after does not see the first one's bytes (one shared encoding buffer).
+    expect(normaliseMatch([{ field: 'ipv4_src', value: '10.9.9.9', mask: '255.0.0.0' }, { field: 'eth_type', value: 0x800 }]))
+      .toEqual([{ field: 'eth_type', value: 0x800 }, { field: 'ipv4_src', value: '10.0.0.0', mask: '255.0.0.0' }]);
+    expect(b).toEqual([{ field: 'in_port', value: 2 }, { field: 'eth_type', value: 0x800 }, { field: 'ipv4_dst', value: '10.0.0.0', mask: '255.255.255.0' }]);
+    // A frozen array (nobody can change it) that needs no change is kept; a frozen one that does is not changed.
+    const frozen = Object.freeze([{ field: 'in_port', value: 1 }, { field: 'eth_type', value: 0x800 }]) as Match;
+    expect(normaliseMatch(frozen)).toBe(frozen);
+    const frozenUnsorted = Object.freeze([{ field: 'eth_type', value: 0x800 }, { field: 'in_port', value: 1 }]) as Match;
+    expect(normaliseMatch(frozenUnsorted)).toEqual([{ field: 'in_port', value: 1 }, { field: 'eth_type', value: 0x800 }]);
+    const list = Object.freeze([{ type: 'applyActions', actions: [] }, { type: 'gotoTable', tableId: 1 }]) as Instruction[];
+    expect(normaliseInstructions(list)).toEqual([{ type: 'gotoTable', tableId: 1 }]);
+    const kept = Object.freeze([{ type: 'gotoTable', tableId: 1 }]) as Instruction[];
+    expect(normaliseInstructions(kept)).toBe(kept);
+    const open = [{ type: 'gotoTable', tableId: 1 }] as Instruction[];
+    expect(normaliseInstructions(open)).not.toBe(open);
+  });
+
   it('puts instructions in execution order and drops an empty apply-actions', () => {
     const list: Instruction[] = [
       { type: 'gotoTable', tableId: 2 }, { type: 'writeMetadata', metadata: 1n, metadataMask: 1n }, apply(1),

@@ -12,7 +12,9 @@ import type { FlowSpec } from '../../../apps/dmz/pipeline.js';
 function fakeFlows() {
   const calls: { dpid: bigint; flows: FlowSpec[]; settle: (e?: Error) => void }[] = [];
   const fm = {
-    apply(dpid: bigint, _owner: string, change: { add?: readonly FlowSpec[] }) {
+    apply(dpid: bigint, _owner: string, change: { add?: readonly FlowSpec[] }, opts: { keys?: string[] } = {}) {
+      // Like FlowManager.apply: the key of each add spec, in order (here a stand-in made from its cookie).
+      for (const f of change.add ?? []) opts.keys?.push(`key-${f.cookie}`);
       return new Promise<void>((resolve, reject) => {
         calls.push({ dpid, flows: [...(change.add ?? [])], settle: (e) => (e ? reject(e) : resolve()) });
       });
@@ -86,5 +88,24 @@ describe('lease installs', () => {
     expect(leasesIn(calls[2]!.flows)).toEqual([9]);
     calls[2]!.settle();
     await next;
+  });
+
+  it('resolves each lease with its own flow keys, in order, whether installed in a group or on its own', async () => {
+    const { fm, calls } = fakeFlows();
+    const li = new LeaseInstalls(fm, 'dmz-leases');
+    const first = li.install(1n, flowsOf(1));
+    const group = [2, 3, 4].map((l) => li.install(1n, flowsOf(l)).then((keys) => keys, (e: Error) => e.message));
+    await tick();
+    calls[0]!.settle();
+    expect(await first).toEqual(['key-11', 'key-12']);
+    await tick();
+    calls[1]!.settle(refusal()); // the group of 2, 3, 4: retried one by one
+    await tick();
+    calls[2]!.settle();
+    await tick();
+    calls[3]!.settle(new Error('refused'));
+    await tick();
+    calls[4]!.settle();
+    expect(await Promise.all(group)).toEqual([['key-21', 'key-22'], 'refused', ['key-41', 'key-42']]);
   });
 });

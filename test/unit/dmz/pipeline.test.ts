@@ -4,6 +4,8 @@ import { defaultSite } from '../../../apps/dmz/config.js';
 import { baseFlows, leaseFlows, blockFlows, LeaseRefused, PRIORITY, cookieOf, OWNER } from '../../../apps/dmz/pipeline.js';
 import type { Lease, Block } from '../../../apps/dmz/model.js';
 import { FlowSim, type SimPacket } from '../../helpers/flow-sim.js';
+import { oxmDef } from '../../../controller/openflow/oxm.js';
+import { normaliseMatch } from '../../../controller/flow-entry.js';
 
 const site = defaultSite();
 const sw = site.switches[0]!;
@@ -164,5 +166,48 @@ describe('safety rules', () => {
         expect(outs).toEqual([{ type: 'output', port: FW_OUT, maxLen: 0 }]);
       }
     }
+  });
+});
+
+describe('match field order', () => {
+  // The flow manager keeps a match given in OXM field-number order as it is (a copy) and re-encodes and sorts any
+  // other per flow: lease and block matches are built in that order (OF1.3.5 §7.2.3.7 field numbers).
+  const fieldNo = (name: string) => oxmDef(name)!.field;
+  const inOrder = (flows: { match: { field: string }[] }[]) => flows.every((f) => f.match.every((t, i, m) => i === 0 || fieldNo(m[i - 1]!.field) < fieldNo(t.field)));
+  const cases: [string, Partial<Lease>][] = [
+    ['routed IPv4 host, one port', { remote: '192.0.2.9', localPorts: [{ lo: 50000, hi: 50000 }], remotePorts: [{ lo: 33000, hi: 33000 }] }],
+    ['routed IPv4 prefix, port ranges (masked)', {}],
+    ['routed IPv6, udp, both sides ranged', { remote: '2001:db8::/32', protocol: 'udp', remotePorts: [{ lo: 1000, hi: 1100 }] }],
+    ['circuit IPv4, metered', { path: 'circuit:esnet', rateMbps: 100, meterId: 3 }],
+    ['circuit IPv6', { path: 'circuit:esnet', remote: '2001:db8::5', remotePorts: [{ lo: 5000, hi: 5000 }] }],
+  ];
+  for (const [what, over] of cases) {
+    it(`lease: ${what}`, () => {
+      const { flows } = leaseFlows(site, lease(over), NOW);
+      expect(flows.length).toBeGreaterThan(0);
+      expect(inOrder(flows)).toBe(true);
+      // ... so normalising leaves each as it is.
+      for (const f of flows) expect(normaliseMatch(f.match)).toEqual(f.match);
+    });
+  }
+  it('blocks, with and without protocol and ports, IPv4 and IPv6', () => {
+    for (const b of [
+      { id: 1, prefix: '192.0.2.0/28', start: NOW, reason: 'x' },
+      { id: 2, prefix: '2001:db8::/48', start: NOW, reason: 'x', protocol: 'tcp' as const, ports: [{ lo: 20, hi: 23 }] },
+      { id: 3, prefix: '192.0.2.1', start: NOW, reason: 'x', protocol: 'udp' as const },
+    ]) {
+      const flows = blockFlows(b, NOW);
+      expect(flows.length).toBeGreaterThan(0);
+      expect(inOrder(flows)).toBe(true);
+    }
+  });
+  it('leases of one DTN share their constant fields and actions, never their own', () => {
+    const a = leaseFlows(site, lease({ id: 1, remote: '192.0.2.1' }), NOW).flows;
+    const b = leaseFlows(site, lease({ id: 2, remote: '192.0.2.2' }), NOW).flows;
+    expect(a[0]!.match[0]).toBe(b[0]!.match[0]); // in_port
+    expect(a[0]!.instructions![0]).toBe(b[0]!.instructions![0]);
+    expect(a[0]!.match).not.toBe(b[0]!.match);
+    expect(a[0]!.match.find((t) => t.field === 'ipv4_src')).toEqual({ field: 'ipv4_src', value: '192.0.2.1' });
+    expect(b[0]!.match.find((t) => t.field === 'ipv4_src')).toEqual({ field: 'ipv4_src', value: '192.0.2.2' });
   });
 });

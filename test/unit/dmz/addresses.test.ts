@@ -1,0 +1,58 @@
+// parsePrefix's IPv4 scan (the usual spelling) gives what the general parser gives, and refuses (by handing over
+// to it) exactly what it refuses, with its messages.
+import { describe, expect, it } from 'vitest';
+import { parsePrefix, prefixToOxm } from '../../../apps/dmz/addresses.js';
+
+/** A parse's fields (or its error's message), for comparisons. */
+const fields = (text: string) => {
+  try {
+    const p = parsePrefix(text);
+    return { family: p.family, bits: p.bits, len: p.len, text: p.text };
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+};
+
+describe('parsePrefix (IPv4)', () => {
+  it('parses hosts and prefixes, clearing host bits', () => {
+    expect(fields('198.18.0.5')).toEqual({ family: 4, bits: 0xc6120005n, len: 32, text: '198.18.0.5/32' });
+    expect(fields('198.18.0.5/32')).toEqual({ family: 4, bits: 0xc6120005n, len: 32, text: '198.18.0.5/32' });
+    expect(fields('198.19.255.255/15')).toEqual({ family: 4, bits: 0xc6120000n, len: 15, text: '198.18.0.0/15' });
+    expect(fields('255.255.255.255/1')).toEqual({ family: 4, bits: 0x80000000n, len: 1, text: '128.0.0.0/1' });
+    expect(fields('10.1.2.3/0')).toEqual({ family: 4, bits: 0n, len: 0, text: '0.0.0.0/0' });
+    expect(fields('0.0.0.0')).toEqual({ family: 4, bits: 0n, len: 32, text: '0.0.0.0/32' });
+    expect(prefixToOxm(parsePrefix('192.0.2.0/24'))).toEqual({ value: '192.0.2.0', mask: '255.255.255.0' });
+    expect(prefixToOxm(parsePrefix('192.0.2.9'))).toEqual({ value: '192.0.2.9' });
+  });
+
+  it('refuses what is not an IPv4 address or prefix, with the general messages', () => {
+    expect(fields('256.1.1.1')).toEqual({ error: 'invalid address "256.1.1.1"' });
+    expect(fields('01.2.3.4')).toEqual({ error: 'invalid address "01.2.3.4"' });
+    expect(fields('1.2.3')).toEqual({ error: 'invalid address "1.2.3"' });
+    expect(fields('1.2.3.4.5')).toEqual({ error: 'invalid address "1.2.3.4.5"' });
+    expect(fields('1.2.3.4/33')).toEqual({ error: 'invalid prefix length in "1.2.3.4/33"' });
+    expect(fields('1.2.3.4/')).toEqual({ error: 'invalid prefix length in "1.2.3.4/"' });
+    expect(fields('1.2.3.4/1/2')).toEqual({ error: 'invalid prefix "1.2.3.4/1/2"' });
+    expect(fields('1.2.3.4 ')).toEqual({ error: 'invalid address "1.2.3.4 "' });
+  });
+
+  it('takes the lengths the general parser takes in other spellings (leading zeros)', () => {
+    expect(fields('10.0.0.0/08')).toEqual({ family: 4, bits: 0x0a000000n, len: 8, text: '10.0.0.0/8' });
+    expect(fields('10.0.0.1/032')).toEqual({ family: 4, bits: 0x0a000001n, len: 32, text: '10.0.0.1/32' });
+  });
+
+  it('agrees with itself on random addresses and lengths (scan vs cached general parse of the same prefix)', () => {
+    let s = 99;
+    const rnd = (n: number) => ((s = (s * 1103515245 + 12345) % 2 ** 31) % n);
+    for (let k = 0; k < 2000; k++) {
+      const a = [rnd(256), rnd(256), rnd(256), rnd(256)];
+      const len = rnd(33);
+      const p = parsePrefix(`${a.join('.')}/${len}`);
+      const full = a.reduce((acc, o) => acc * 256 + o, 0);
+      const net = len === 0 ? 0 : full - (full % 2 ** (32 - len));
+      expect(p.bits).toBe(BigInt(net));
+      expect(p.len).toBe(len);
+      expect(p.text).toBe(`${[24, 16, 8, 0].map((sh) => Math.floor(net / 2 ** sh) % 256).join('.')}/${len}`);
+    }
+  });
+});
