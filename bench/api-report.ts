@@ -1,41 +1,49 @@
-// The output of bench/api.ts: the table of rounds with the goals beside them, dmzgate's state writes, the goals,
-// the flows each system installed, the profiles, and which figures other load on the machine disturbed.
+// The output of bench/api.ts: the table of each system's figures per concurrency (pooled over its interleaved
+// rounds) with the goals beside them, dmzgate's state writes, the goals (the ratios between systems taken per
+// repetition, from rounds adjacent in time), the flows each system installed, the profiles, and which figures
+// other load on the machine disturbed.
 
-/** CPU use over a round, each as a fraction of one core: the server, ovs-vswitchd, the load generator; other load on CPU 0, 1. */
-export interface Usage { srv: number; ovs: number; gen: number; other: [number, number] }
+/**
+ * CPU use over a round, each as a fraction of one core: the server, ovs-vswitchd, the load generator, the other
+ * (idle) servers of the run; other load on CPU 0, 1.
+ */
+export interface Usage { srv: number; ovs: number; gen: number; idle: number; other: [number, number] }
+
+/** A count over a time: requests answered, releases made. */
+export interface Span { n: number; seconds: number }
 
 export interface Round {
   c: number;
+  /** Which repetition (0-based): rounds of the same repetition and concurrency are adjacent in time. */
+  rep: number;
   n: number;
-  p50: number;
-  p99: number;
-  max: number;
-  rate: number;
-  /** Rates over the first and the last quarter of the round's answers (the transfers accumulate as it goes). */
-  firstQ: number;
-  lastQ: number;
+  /** Every request's latency (ms), sorted. */
+  lat: Float64Array;
   seconds: number;
+  /** The first and the last quarter of the round's answers (the transfers accumulate as it goes). */
+  firstQ: Span;
+  lastQ: Span;
   use: Usage;
   /** hrtime (µs, CLOCK_MONOTONIC) of the round's start and end, to cut a CPU profile. */
   window: [number, number];
   store?: StoreFigures;
-  releaseRate: number;
+  /** The releases (DELETE) after the round, not timed into its figures. */
+  release: Span;
 }
 
 export interface StoreFigures {
-  /** Journal records written in the round, their mean time (write + fdatasync, ms) and size, busy share. */
+  /** Journal records written in the round, their total time (write + fdatasync) and bytes. */
   writes: number;
-  writeMs: number;
-  busy: number;
-  recordBytes: number;
-  /** Folds of the journal into the document in the round, and their mean time (ms). */
+  writeSeconds: number;
+  writtenBytes: number;
+  /** Folds of the journal into the document in the round, and their total time. */
   folds: number;
-  foldMs: number;
+  foldSeconds: number;
   /** The state document's size (at its last fold) and the journal's, after the round. */
   docBytes: number;
   journalBytes: number;
-  /** What the state is made of. */
-  parts: string;
+  /** What the state is made of (read after the run's last round only). */
+  parts?: string;
 }
 
 /** The label of the reference run without state writes. */
@@ -49,7 +57,111 @@ export const GOAL_RATE = 1000;
 export const GOAL_STORE_RATIO = 0.9;
 
 /** How the run was set up, for the header. */
-export interface Setup { ovsNote: string; serverCore: string; genCore: string; warmSeconds: number; seconds: number; max: number }
+export interface Setup {
+  ovsNote: string; serverCore: string; genCore: string;
+  warmSeconds: number; warmMax: number; reps: number;
+  /** How long a round lasts at each concurrency: a time or a count, whichever ends first. */
+  limits: string;
+  /** The systems in the order of a repetition's rounds (reversed every other repetition). */
+  order: string[];
+}
+
+/** One system's rounds at one concurrency, pooled. */
+export interface Pooled {
+  c: number;
+  rounds: Round[];
+  n: number;
+  seconds: number;
+  p50: number;
+  p99: number;
+  max: number;
+  /** All requests / all time. */
+  rate: number;
+  firstQ: number;
+  lastQ: number;
+  /** CPU use weighted by each round's time. */
+  use: Usage;
+  cpuMsPerReq: number;
+  releaseRate: number;
+  store?: StoreFigures;
+}
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+const spanRate = (xs: Span[]) => sum(xs.map((x) => x.n)) / sum(xs.map((x) => x.seconds));
+
+/** The latencies of all the rounds in one sorted array. */
+function allLatencies(rounds: Round[]): Float64Array {
+  const all = new Float64Array(sum(rounds.map((r) => r.n)));
+  let at = 0;
+  for (const r of rounds) {
+    all.set(r.lat, at);
+    at += r.n;
+  }
+  return all.sort();
+}
+
+function pooledStore(rounds: Round[]): StoreFigures | undefined {
+  const s = rounds.map((r) => r.store).filter((x): x is StoreFigures => x !== undefined);
+  if (s.length === 0) return undefined;
+  const last = s.at(-1)!; // the rounds are in time order
+  const total = (k: 'writes' | 'writeSeconds' | 'writtenBytes' | 'folds' | 'foldSeconds') => sum(s.map((x) => x[k]));
+  const parts = s.map((x) => x.parts).filter(Boolean).at(-1);
+  return {
+    writes: total('writes'), writeSeconds: total('writeSeconds'), writtenBytes: total('writtenBytes'), folds: total('folds'),
+    foldSeconds: total('foldSeconds'), docBytes: last.docBytes, journalBytes: last.journalBytes, ...(parts ? { parts } : {}),
+  };
+}
+
+/** Pools rounds at one concurrency: percentiles of all their latencies, rates as all counts over all time. */
+export function pool(rounds: Round[]): Pooled {
+  const n = sum(rounds.map((r) => r.n));
+  const seconds = sum(rounds.map((r) => r.seconds));
+  const lat = allLatencies(rounds);
+  const q = (x: number) => lat[Math.min(n - 1, Math.floor(x * n))]!;
+  const weighted = (f: (u: Usage) => number) => sum(rounds.map((r) => f(r.use) * r.seconds)) / seconds;
+  const use: Usage = {
+    srv: weighted((u) => u.srv), ovs: weighted((u) => u.ovs), gen: weighted((u) => u.gen), idle: weighted((u) => u.idle),
+    other: [weighted((u) => u.other[0]), weighted((u) => u.other[1])],
+  };
+  const store = pooledStore(rounds);
+  return {
+    c: rounds[0]!.c, rounds, n, seconds, p50: q(0.5), p99: q(0.99), max: lat[n - 1]!, rate: n / seconds,
+    firstQ: spanRate(rounds.map((r) => r.firstQ)), lastQ: spanRate(rounds.map((r) => r.lastQ)), use,
+    cpuMsPerReq: (use.srv * seconds * 1000) / n, releaseRate: spanRate(rounds.map((r) => r.release)), ...(store ? { store } : {}),
+  };
+}
+
+function concurrencies(run: SystemRun): number[] {
+  return [...new Set(run.rounds.map((r) => r.c))];
+}
+
+function pooledAt(run: SystemRun, c: number): Pooled | undefined {
+  const rounds = run.rounds.filter((r) => r.c === c);
+  return rounds.length ? pool(rounds) : undefined;
+}
+
+/** rate(a) / rate(b) in each repetition at concurrency c: two rounds adjacent in time, so the machine's drift cancels. */
+export function ratiosByRep(a: SystemRun, b: SystemRun, c: number): number[] {
+  const out: number[] = [];
+  for (const ra of a.rounds.filter((r) => r.c === c)) {
+    const rb = b.rounds.find((r) => r.c === c && r.rep === ra.rep);
+    if (rb) out.push(ra.n / ra.seconds / (rb.n / rb.seconds));
+  }
+  return out;
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** "0.93x (0.88-0.97)": the median over repetitions and their range. */
+function ratioText(xs: number[]): string {
+  if (xs.length === 0) return '-';
+  const range = xs.length > 1 ? ` (${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)})` : '';
+  return `${median(xs).toFixed(2)}x${range}`;
+}
 
 function printTable(rows: string[][], leftCols = 2): void {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
@@ -61,101 +173,144 @@ function printTable(rows: string[][], leftCols = 2): void {
 
 export const pct = (x: number) => `${Math.round(x * 100)}%`;
 export const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+const named = (run: SystemRun) => `${run.label}${run.state ? ` (${run.state})` : ''}`;
+const isDisk = (run: SystemRun) => run.system === 'dmzgate' && run.state.startsWith('disk');
 
-export function report(runs: SystemRun[], setup: Setup): void {
+function printHeader(setup: Setup): void {
   console.log(`POST /api/v1/transfers -> 201 with the flows confirmed by ${setup.ovsNote}`);
-  console.log(`server under test on CPU ${setup.serverCore}; load generator (this process, node http.Agent keep-alive) and ovs-vswitchd on CPU ${setup.genCore}`);
-  console.log(`after a warm-up (${setup.warmSeconds} s at concurrency 10), a round at each concurrency: ${setup.seconds} s or ${setup.max} requests,`);
-  console.log('whichever comes first; each request a new transfer, all of a round\'s active until it ends, then released\n');
-  const rows = [['system', 'state', 'concurrency', 'requests', 'p50 ms', 'p99 ms', 'max ms', 'req/s', 'first/last 1/4', 'server CPU', 'CPU ms/req', 'ovs CPU', 'gen CPU', 'goal', 'met']];
-  const disturbed: string[] = [];
+  console.log(`all servers running at once, each on its own bridge; the one measured alone on CPU ${setup.serverCore}, the others`);
+  console.log(`idle on CPU ${setup.genCore} with the load generator (this process, node http.Agent keep-alive) and ovs-vswitchd`);
+  console.log(`after a warm-up each (${setup.warmSeconds} s or ${setup.warmMax} requests at concurrency 10), at each concurrency ${plural(setup.reps, 'repetition')}`);
+  console.log(`of one round per system in turn (${setup.order.join(', ')}${setup.reps > 1 ? '; every other repetition in reverse' : ''}).`);
+  console.log(`a round: ${setup.limits}, whichever comes first;`);
+  console.log('each request a new transfer, all of a round\'s active until it ends, then released. Figures pooled over a');
+  console.log('system\'s rounds at a concurrency; ratios between systems taken per repetition\n');
+}
+
+/** The goals on dmzgate's row with its state on disk, from its pooled figures. */
+function rowGoal(run: SystemRun, p: Pooled): [string, string] {
+  if (!isDisk(run)) return ['', ''];
+  const g: string[] = [];
+  const ok: boolean[] = [];
+  if (p.c === 10) { g.push(`p99 <= ${GOAL_P99_MS} ms`); ok.push(p.p99 <= GOAL_P99_MS); }
+  if (p.c >= 10) { g.push(`>= ${GOAL_RATE} req/s`); ok.push(p.rate >= GOAL_RATE); }
+  return [g.join(', '), ok.map((x) => (x ? 'yes' : 'NO')).join(', ')];
+}
+
+function printRounds(runs: SystemRun[]): void {
+  const rows = [['system', 'state', 'concurrency', 'rounds', 'requests', 'p50 ms', 'p99 ms', 'max ms', 'req/s', 'req/s by round', 'first/last 1/4',
+    'server CPU', 'CPU ms/req', 'ovs CPU', 'gen CPU', 'goal', 'met']];
   for (const run of runs) {
-    for (const r of run.rounds) {
-      let goal = '';
-      let met = '';
-      if (run.system === 'dmzgate' && run.state !== NO_STATE) {
-        const g: string[] = [];
-        const ok: boolean[] = [];
-        if (r.c === 10) { g.push(`p99 <= ${GOAL_P99_MS} ms`); ok.push(r.p99 <= GOAL_P99_MS); }
-        if (r.c >= 10) { g.push(`>= ${GOAL_RATE} req/s`); ok.push(r.rate >= GOAL_RATE); }
-        goal = g.join(', ');
-        met = ok.length ? ok.map((x) => (x ? 'yes' : 'NO')).join(', ') : '';
-      }
-      rows.push([run.label, run.state || '-', String(r.c), String(r.n), ms(r.p50), ms(r.p99), ms(r.max), r.rate.toFixed(0),
-        `${r.firstQ.toFixed(0)}/${r.lastQ.toFixed(0)}`, pct(r.use.srv), ms((r.use.srv * r.seconds * 1000) / r.n), pct(r.use.ovs), pct(r.use.gen), goal, met]);
-      if (r.use.other[0] > 0.1 || r.use.other[1] > 0.1) disturbed.push(`${run.label} ${run.state} concurrency ${r.c}: other load CPU0 ${pct(r.use.other[0])}, CPU1 ${pct(r.use.other[1])}`);
+    for (const c of concurrencies(run)) {
+      const p = pooledAt(run, c)!;
+      const [goal, met] = rowGoal(run, p);
+      rows.push([run.label, run.state || '-', String(c), String(p.rounds.length), String(p.n), ms(p.p50), ms(p.p99), ms(p.max), p.rate.toFixed(0),
+        p.rounds.map((r) => (r.n / r.seconds).toFixed(0)).join(' '), `${p.firstQ.toFixed(0)}/${p.lastQ.toFixed(0)}`,
+        pct(p.use.srv), ms(p.cpuMsPerReq), pct(p.use.ovs), pct(p.use.gen), goal, met]);
     }
   }
   printTable(rows);
-  console.log('\n  server CPU: the server process\'s CPU time over the round (one core = 100%), and per request (CPU time is');
-  console.log('  the figure other load on the machine disturbs least); ovs CPU: ovs-vswitchd\'s;');
-  console.log('  gen CPU: this load generator\'s (ovs and gen share a core). first/last 1/4: req/s over the first and the last');
-  console.log('  quarter of the round\'s answers (the round\'s transfers stay active until it ends). Releases (DELETE,');
-  console.log('  concurrency 10, between rounds, not timed above), per second:');
-  for (const r of runs) if (r.rounds.length) console.log(`    ${r.label}${r.state ? ` (${r.state})` : ''}: ${r.rounds.map((x) => `${x.releaseRate.toFixed(0)} after c=${x.c}`).join(', ')}`);
-
-  const dmz = runs.filter((r) => r.system === 'dmzgate');
-  if (dmz.length) {
-    console.log('\ndmzgate state writes (from /metrics: dmzgate_store_write_seconds, _journal_written_bytes_total, _fold_seconds):');
-    const srows = [['state', 'concurrency', 'records', 'requests/record', 'ms/record', 'record busy', 'bytes/record', 'folds', 'ms/fold', 'document bytes', 'journal bytes']];
-    for (const run of dmz.filter((r) => r.state !== NO_STATE)) {
-      for (const r of run.rounds) {
-        const s = r.store!;
-        srows.push([run.state, String(r.c), String(s.writes), (r.n / Math.max(1, s.writes)).toFixed(1), ms(s.writeMs), pct(s.busy), s.recordBytes.toFixed(0),
-          String(s.folds), s.folds ? ms(s.foldMs) : '-', String(s.docBytes), String(s.journalBytes)]);
-      }
-    }
-    printTable(srows, 1);
-    for (const run of dmz.filter((r) => r.state !== NO_STATE)) {
-      const last = run.rounds.at(-1)?.store;
-      if (last) console.log(`  the state (${run.state}) after the last round, document + journal: ${last.parts}`);
-    }
-    console.log('  records: journal records, each one write + fdatasync holding every change made while the previous one was');
-    console.log('  under way (group commit); a request is answered after the record holding its changes. record busy:');
-    console.log('  record time / round time (records go one at a time: near 100%, requests wait for whole records). folds:');
-    console.log('  the journal folded into the state document (written whole, fsync, rename) past its size threshold (8 MiB),');
-    console.log('  beside the records; document bytes: its size at its last fold (or read).');
+  console.log('\n  p50/p99/max: of all the requests of the system\'s rounds at that concurrency; req/s: all of them over all');
+  console.log('  the rounds\' time (req/s by round: each round\'s, in time order, to see the drift). server CPU: the server');
+  console.log('  process\'s CPU time over the rounds (one core = 100%), and per request (CPU time is the figure other load on');
+  console.log('  the machine disturbs least); ovs CPU: ovs-vswitchd\'s; gen CPU: this load generator\'s (ovs and gen share a');
+  console.log('  core). first/last 1/4: req/s over the first and the last quarter of each round\'s answers (the round\'s');
+  console.log('  transfers stay active until it ends). Releases (DELETE, concurrency 10, after each round, not timed above),');
+  console.log('  per second:');
+  for (const run of runs) {
+    if (run.rounds.length) console.log(`    ${named(run)}: ${concurrencies(run).map((c) => `${pooledAt(run, c)!.releaseRate.toFixed(0)} after c=${c}`).join(', ')}`);
   }
+}
 
-  // Goals, for dmzgate with its state on disk (the deployment).
-  const disk = dmz.find((r) => r.state.startsWith('disk'));
-  const tmpfs = dmz.find((r) => r.state.startsWith('tmpfs'));
-  if (disk) {
-    console.log('\ngoals (dmzgate, state on disk):');
-    const at = (run: SystemRun, c: number) => run.rounds.find((r) => r.c === c);
-    const c10 = at(disk, 10);
-    const best = disk.rounds.reduce((a, b) => (b.rate > a.rate ? b : a));
-    const grows: string[][] = [['goal', 'measured', 'met']];
-    if (c10) grows.push([`p99 <= ${GOAL_P99_MS} ms at concurrency 10`, `${ms(c10.p99)} ms`, c10.p99 <= GOAL_P99_MS ? 'yes' : 'NO']);
-    grows.push([`>= ${GOAL_RATE.toLocaleString('en')} requests/s sustained`, `${best.rate.toFixed(0)}/s (concurrency ${best.c}, ${best.n} requests in ${best.seconds.toFixed(1)} s)`, best.rate >= GOAL_RATE ? 'yes' : 'NO']);
-    const none = dmz.find((r) => r.state === NO_STATE);
-    if (none) {
-      const ratios = disk.rounds.map((r) => ({ c: r.c, ratio: r.rate / (at(none, r.c)?.rate ?? NaN) }));
-      const worst = ratios.reduce((a, b) => (b.ratio < a.ratio ? b : a));
-      const maxBusy = Math.max(...disk.rounds.map((r) => r.store!.busy));
-      grows.push([`state writes never the bottleneck: req/s >= ${GOAL_STORE_RATIO}x without writes`,
-        `${ratios.map((x) => `${x.ratio.toFixed(2)}x (c=${x.c})`).join(', ')}; record busy up to ${pct(maxBusy)}`,
-        worst.ratio >= GOAL_STORE_RATIO ? 'yes' : 'NO']);
-      if (tmpfs) {
-        grows.push(['  (state on tmpfs instead of disk, req/s)', tmpfs.rounds.map((r) => `${(r.rate / (at(disk, r.c)?.rate ?? NaN)).toFixed(2)}x disk (c=${r.c})`).join(', '), '']);
-      }
+function printStore(dmz: SystemRun[]): void {
+  console.log('\ndmzgate state writes (from /metrics: dmzgate_store_write_seconds, _journal_written_bytes_total, _fold_seconds):');
+  const rows = [['state', 'concurrency', 'records', 'requests/record', 'ms/record', 'record busy', 'bytes/record', 'folds', 'ms/fold', 'document bytes', 'journal bytes']];
+  for (const run of dmz) {
+    for (const c of concurrencies(run)) {
+      const p = pooledAt(run, c)!;
+      const s = p.store!;
+      const per = (x: number) => x / Math.max(1, s.writes);
+      rows.push([run.state, String(c), String(s.writes), per(p.n).toFixed(1), ms(per(s.writeSeconds) * 1000), pct(s.writeSeconds / p.seconds),
+        per(s.writtenBytes).toFixed(0), String(s.folds), s.folds ? ms((s.foldSeconds * 1000) / s.folds) : '-', String(s.docBytes), String(s.journalBytes)]);
     }
-    printTable(grows, 1);
   }
+  printTable(rows, 1);
+  for (const run of dmz) {
+    const parts = run.rounds.map((r) => r.store?.parts).filter(Boolean).at(-1);
+    if (parts) console.log(`  the state (${run.state}) after the last round, document + journal: ${parts}`);
+  }
+  console.log('  records: journal records, each one write + fdatasync holding every change made while the previous one was');
+  console.log('  under way (group commit); a request is answered after the record holding its changes. record busy:');
+  console.log('  record time / round time (records go one at a time: near 100%, requests wait for whole records). folds:');
+  console.log('  the journal folded into the state document (written whole, fsync, rename) past its size threshold (8 MiB),');
+  console.log('  beside the records; document and journal bytes: after the last round at that concurrency (the document\'s');
+  console.log('  size at its last fold, or as read).');
+}
 
+function printGoals(disk: SystemRun, none: SystemRun | undefined, tmpfs: SystemRun | undefined): void {
+  console.log('\ngoals (dmzgate, state on disk):');
+  const cs = concurrencies(disk);
+  const pooled = cs.map((c) => pooledAt(disk, c)!);
+  const c10 = pooled.find((p) => p.c === 10);
+  const best = pooled.reduce((a, b) => (b.rate > a.rate ? b : a));
+  const rows: string[][] = [['goal', 'measured', 'met']];
+  if (c10) rows.push([`p99 <= ${GOAL_P99_MS} ms at concurrency 10`, `${ms(c10.p99)} ms (${c10.n} requests in ${plural(c10.rounds.length, 'round')})`, c10.p99 <= GOAL_P99_MS ? 'yes' : 'NO']);
+  rows.push([`>= ${GOAL_RATE.toLocaleString('en')} requests/s sustained`, `${best.rate.toFixed(0)}/s (concurrency ${best.c}, ${best.n} requests in ${best.seconds.toFixed(1)} s)`, best.rate >= GOAL_RATE ? 'yes' : 'NO']);
+  if (none) {
+    const byC = cs.map((c) => ({ c, ratios: ratiosByRep(disk, none, c) }));
+    const worst = Math.min(...byC.map((x) => median(x.ratios)));
+    const maxBusy = Math.max(...pooled.map((p) => p.store!.writeSeconds / p.seconds));
+    rows.push([`state writes never the bottleneck: req/s >= ${GOAL_STORE_RATIO}x without writes`,
+      `${byC.map((x) => `${ratioText(x.ratios)} (c=${x.c})`).join(', ')}; record busy up to ${pct(maxBusy)}`, worst >= GOAL_STORE_RATIO ? 'yes' : 'NO']);
+  }
+  if (tmpfs) rows.push(['  (state on tmpfs instead of disk, req/s)', cs.map((c) => `${ratioText(ratiosByRep(tmpfs, disk, c))} disk (c=${c})`).join(', '), '']);
+  printTable(rows, 1);
+  console.log('  ratios: the two systems\' req/s in the same repetition (adjacent rounds), median over the repetitions');
+  console.log('  (range in brackets); the goal is checked on the median at each concurrency.');
+}
+
+function printShapes(runs: SystemRun[]): void {
   console.log('\nflows of one transfer on the switch (cookie, timers, counters, addresses and ports blanked):');
   for (const run of runs.filter((r) => r.rounds.length)) {
-    console.log(`  ${run.label}${run.state ? ` (${run.state})` : ''}:`);
+    console.log(`  ${named(run)}:`);
     for (const l of run.shape) console.log(`    ${l}`);
   }
   const shapes = new Set(runs.map((r) => r.shape.join('\n')));
   console.log(shapes.size === 1 ? '  the same on every system' : '  NOTE: the systems install different flows (above)');
+}
 
-  for (const run of runs) if (run.profile) console.log(`\ndmzgate CPU profile, state ${run.state} (samples within each round; a separate run):\n${run.profile}`);
+/** Rounds where other load took over 10% of a benchmark core, or the idle servers over 5% of CPU 0. */
+function printDisturbed(runs: SystemRun[]): void {
+  const disturbed: string[] = [];
+  const idle: string[] = [];
+  for (const run of runs) {
+    for (const r of run.rounds) {
+      const at = `${named(run)} concurrency ${r.c} repetition ${r.rep + 1}`;
+      if (r.use.other[0] > 0.1 || r.use.other[1] > 0.1) disturbed.push(`${at}: other load CPU0 ${pct(r.use.other[0])}, CPU1 ${pct(r.use.other[1])}`);
+      if (r.use.idle > 0.05) idle.push(`${at}: the idle servers used ${pct(r.use.idle)} of CPU 0`);
+    }
+  }
   if (disturbed.length) {
     console.log('\nWARNING: other processes (or the hypervisor) took over 10% of a benchmark core during these rounds; their');
     console.log('figures are pessimistic. Rerun on an idle machine:');
     for (const d of disturbed) console.log(`  ${d}`);
   }
+  if (idle.length) {
+    console.log('\nNOTE: the servers not being measured used CPU during these rounds (on the generator\'s core):');
+    for (const d of idle) console.log(`  ${d}`);
+  }
 }
 
+export function report(runs: SystemRun[], setup: Setup): void {
+  printHeader(setup);
+  printRounds(runs);
+  const dmz = runs.filter((r) => r.system === 'dmzgate' && r.rounds.length);
+  const written = dmz.filter((r) => r.state !== NO_STATE);
+  if (written.length) printStore(written);
+  const disk = dmz.find(isDisk);
+  if (disk) printGoals(disk, dmz.find((r) => r.state === NO_STATE), dmz.find((r) => r.state.startsWith('tmpfs')));
+  printShapes(runs);
+  for (const run of runs) if (run.profile) console.log(`\ndmzgate CPU profile, state ${run.state} (samples within its rounds; a separate run):\n${run.profile}`);
+  printDisturbed(runs);
+}

@@ -6,8 +6,7 @@
 // the barrier reply following its two flow-mods. Both install the same two flows per transfer (each direction of
 // the 5-tuple, priority 40000, hard timeout, send_flow_rem); the bench compares their shape on the switch.
 //
-// The servers under test, one at a time, each alone on CPU 1 (taskset; this process, the load generator, and
-// ovs-vswitchd share CPU 0):
+// The systems (bench/api-servers.ts starts them):
 //   dmzgate, state on disk    the built `dmzgate controller` command (dist/bin/dmzgate.js), its data directory on
 //                             ext4 (/var/tmp): api/store.ts's journal records (one write + fdatasync per group
 //                             commit) and folds into the state document, as deployed;
@@ -16,12 +15,25 @@
 //                             the folds replaced by nothing (the records' text is still made): what dmzgate does
 //                             when its state writes cost nothing;
 //   os-ken REST app           bench/osken_rest_app.py under os_ken.cmd.manager (no durable state at all).
-// Per system: a warm-up, then a round at each concurrency (1, 10, 100): N loops over keep-alive connections
-// (http.Agent), each request a new transfer (its own remote /32 in 198.18.0.0/15, within the token's limits),
-// timed from the request's start to its answer's end. A round lasts a fixed time or a fixed count, whichever
-// ends first (the systems differ by more than 10x); its transfers stay active until it ends. Then the switch's
-// lease flows are counted (2 per 201, or the run fails) and the round's transfers released (DELETE, not timed
-// into the figures).
+//
+// Why the rounds are interleaved: on a shared VM the machine's speed drifts by up to 1.5x within a minute (two
+// runs two minutes apart once gave disk / writes-off ratios of 0.67x and 1.20x), so systems measured one after
+// the other, a minute apart, mostly compare the drift. So all the servers run from the start, each on its own
+// bridge of the one switch, and at each concurrency the bench makes R repetitions (3; 1 with --quick) of one
+// short round per system in turn, every other repetition in reverse order (a steady drift then favours no
+// system). Two systems' rounds of one repetition are seconds apart: the goals that compare systems (state on disk
+// against writes off) take the ratio per repetition and check its median; the other figures pool each system's
+// rounds at a concurrency (percentiles of all their latencies, req/s as all requests over all time).
+//
+// Cores: the server being measured is alone on CPU 1; the others wait on CPU 0 (taskset -a, every thread, checked),
+// where this process (the load generator) and ovs-vswitchd run. The idle servers take no requests; their CPU
+// time during each round is noted. Each system gets a warm-up (concurrency 10) before any round is timed.
+//
+// A round: N loops over keep-alive connections (http.Agent, opened before the clock starts), each request a new
+// transfer (its own remote /32 in 198.18.0.0/15, within the token's limits), timed from the request's start to
+// its answer's end. It lasts a fixed time or a fixed count, whichever ends first (the systems differ by more than
+// 10x); its transfers stay active until it ends. Then the switch's lease flows on the system's bridge are counted
+// (2 per 201, or the run fails) and the round's transfers released (DELETE, not timed into the figures).
 //
 // Store: dmzgate's /metrics before and after each round (dmzgate_store_write_seconds: journal records, each a
 // write + fdatasync holding every change made while the previous one was under way;
@@ -36,224 +48,108 @@
 // and each server's CPU time per request is given (the figure other load disturbs least).
 //
 // Usage: npm run bench:api [-- --quick] [--profile] [--verbose] [--keep]
-//   --quick    short rounds, no tmpfs run (~25 s on an idle machine)
-//   --profile  also runs dmzgate (state on disk, and writes off) under `node --cpu-prof` and summarises the
-//              samples taken during its concurrency-10 and -100 rounds (separate runs: the figures above are
-//              not taken under the profiler). V8 samples by wall clock: on the one core the server is pinned to,
-//              a system call that wakes another thread (a socket or file write) tends to be charged with the
-//              time that thread then runs, so natives like writeString and writeBuffer are over-counted (making
-//              pino's writes asynchronous, 12% writeString here, saved no CPU time): decide between versions of
-//              the code by their CPU time per request, not by these shares
+//   --quick    one repetition of short rounds, no tmpfs system (~25 s on an idle machine; full: ~90 s)
+//   --profile  then also runs dmzgate (state on disk, and writes off) under `node --cpu-prof`, interleaved the
+//              same way, and summarises the samples taken during its concurrency-10 and -100 rounds (separate
+//              servers: the figures above are not taken under the profiler). V8 samples by wall clock: on the one
+//              core the server is pinned to, a system call that wakes another thread (a socket or file write)
+//              tends to be charged with the time that thread then runs, so natives like writeString and
+//              writeBuffer are over-counted (making pino's writes asynchronous, 12% writeString here, saved no CPU
+//              time): decide between versions of the code by their CPU time per request, not by these shares
 //   --verbose  progress on stderr
 //   --keep     keep the servers' logs, state directories and profiles (their paths go to stderr)
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { connect, createServer } from 'node:net';
-import { randomBytes } from 'node:crypto';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { allowedCpus, coreBusySeconds, cpuSeconds, pinSelf } from './cores.js';
+import { join } from 'node:path';
+import { coreBusySeconds, cpuSeconds, pinSelf } from './cores.js';
 import { PrivateOvs } from '../test/helpers/ovs.js';
-import { openStore, createToken, readState } from '../api/index.js';
+import { readState } from '../api/index.js';
 import { summariseProfile, type CpuProfile } from './controller-profile.js';
-import { NO_STATE, pct, report, type Round, type StoreFigures, type SystemRun, type Usage } from './api-report.js';
+import { CLI, NO_WRITES, fsType, oskenVersion, placeOnCore, startDmzgate, startOsken, type Launch, type Server } from './api-servers.js';
+import { NO_STATE, pct, report, type Round, type Span, type StoreFigures, type SystemRun, type Usage } from './api-report.js';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const PROFILE = argv.includes('--profile');
-const PYTHON = '/usr/bin/python3'; // Debian's python3-os-ken, not a pyenv shim
 const GEN_CORE = '0';
 const SRV_CORE = '1';
-const HERE = dirname(fileURLToPath(import.meta.url));
-const CLI = join(HERE, '..', 'bin', 'dmzgate.js');
-const NO_WRITES = join(HERE, 'api-server.js'); // the same command with the state file's writes off
-const BRIDGE = 'br-api';
-const PORTS = ['wan', 'trunk', 'fwout', 'fwin', 'dtn1', 'ps1', 'lan1']; // the default site's roles, ports 1-7
+const ROLES = ['wan', 'trunk', 'fwout', 'fwin', 'dtn1', 'ps1', 'lan1']; // the default site's ports 1-7
 const LEASE_COOKIE = '0x00d1000000000000/0xffff000000000000'; // both systems: owner 0xd1 << 48 | transfer id
 
+/** A round ends after `seconds` (no request starts later; it ends with the last answer) or `max` requests. */
+interface Limits { seconds: number; max: number }
+
 /**
- * Rounds last `seconds` (no request starts after that; the round ends with the last answer) or `max` requests,
- * whichever comes first. Time-bound, because the systems differ by more than 10x in rate.
+ * Time-bound as well as count-bound, because the systems differ by more than 10x in rate; dmzgate's rounds mostly
+ * end on the count, so its variants hold as many transfers at a round's end. The full run's 3 repetitions of
+ * shorter rounds take about as long as its one round per system and concurrency did (5000 requests or 10 s, about
+ * 90 s in all): fewer requests at concurrency 1 (one at a time, the slowest), more at 10 and 100, whose rounds
+ * would otherwise be over in half a second, too short to average out the machine's jitter.
  */
-const CFG = QUICK
-  ? { warm: { seconds: 0.5, max: 300 }, rounds: [1, 10, 100], seconds: 1, max: 500, tmpfs: false }
-  : { warm: { seconds: 5, max: 2000 }, rounds: [1, 10, 100], seconds: 10, max: 5000, tmpfs: true };
+const CFG: { warm: Limits; rounds: Array<{ c: number } & Limits>; reps: number; tmpfs: boolean } = QUICK
+  ? { warm: { seconds: 0.5, max: 300 }, rounds: [1, 10, 100].map((c) => ({ c, seconds: 1, max: 500 })), reps: 1, tmpfs: false }
+  : { warm: { seconds: 3, max: 1500 }, rounds: [{ c: 1, seconds: 3, max: 1000 }, { c: 10, seconds: 3, max: 2500 }, { c: 100, seconds: 3, max: 2500 }], reps: 3, tmpfs: true };
+const PROFILED_CONCURRENCIES = [10, 100];
 const RELEASE_CONCURRENCY = 10;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const T0 = performance.now();
 const log = (what: string) => { if (argv.includes('--verbose')) console.error(`[${((performance.now() - T0) / 1000).toFixed(1)} s] ${what}`); };
 
-// ---- processes, cores, load ---------------------------------------------------------------------------------------
+// ---- the systems of a run -----------------------------------------------------------------------------------------
+
+/** A system to run: how to start its server, where its rounds come in a repetition (`turn`), its bridge's `key`. */
+interface Spec { key: string; label: string; turn: number; start(at: Launch): Promise<Server>; profileDir?: string }
+
+/** A running system and what it has measured so far. */
+interface Contender {
+  spec: Spec;
+  srv: Server;
+  bridge: string;
+  core: string;
+  /** The number of its next transfer (each transfer its own remote address). */
+  next: number;
+  rounds: Round[];
+  warmRate: number;
+  shape: string[];
+}
+
+const bridgeOf = (key: string) => `br-${key}`;
+
+/** Puts `measured` alone on the server core and every other server on the generator's core. */
+function placeFor(measured: Contender, all: Contender[]): void {
+  for (const x of all) {
+    const core = x === measured ? SRV_CORE : GEN_CORE;
+    if (x.core === core) continue;
+    placeOnCore(x.srv.pid, core);
+    x.core = core;
+  }
+}
+
+/** The order of the rounds in repetition `rep`: by turn, reversed every other time so a steady drift favours no one. */
+function turnOrder(all: Contender[], rep: number): Contender[] {
+  const order = [...all].sort((a, b) => a.spec.turn - b.spec.turn);
+  return rep % 2 ? order.reverse() : order;
+}
+
+// ---- CPU use --------------------------------------------------------------------------------------------------
 
 /** CPU use of our processes and of each core, to tell our work from other load. */
-interface Mark { t: number; srv: number; ovs: number; gen: number; cores: [number, number] }
+interface Mark { t: number; srv: number; ovs: number; gen: number; idle: number; cores: [number, number] }
 
-function mark(srvPid: number, ovsPid: number): Mark {
+function mark(srvPid: number, ovsPid: number, idlePids: number[]): Mark {
   const u = process.cpuUsage();
-  return { t: performance.now(), srv: cpuSeconds(srvPid), ovs: cpuSeconds(ovsPid), gen: (u.user + u.system) / 1e6, cores: coreBusySeconds() };
+  return {
+    t: performance.now(), srv: cpuSeconds(srvPid), ovs: cpuSeconds(ovsPid), gen: (u.user + u.system) / 1e6,
+    idle: idlePids.reduce((a, pid) => a + cpuSeconds(pid), 0), cores: coreBusySeconds(),
+  };
 }
 
 function usage(a: Mark, b: Mark): Usage {
   const s = (b.t - a.t) / 1000;
-  const srv = (b.srv - a.srv) / s;
-  const ovs = (b.ovs - a.ovs) / s;
-  const gen = (b.gen - a.gen) / s;
+  const per = (k: 'srv' | 'ovs' | 'gen' | 'idle') => (b[k] - a[k]) / s;
   const c0 = (b.cores[0] - a.cores[0]) / s;
   const c1 = (b.cores[1] - a.cores[1]) / s;
-  return { srv, ovs, gen, other: [Math.max(0, c0 - ovs - gen), Math.max(0, c1 - srv)] };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => { s.destroy(); resolve(true); });
-    s.once('error', () => resolve(false));
-  });
-}
-
-async function stopProc(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const done = new Promise<void>((r) => proc.once('exit', () => r()));
-  proc.kill('SIGTERM'); // our own child, by its handle
-  const t = setTimeout(() => proc.kill('SIGKILL'), 15_000);
-  await done;
-  clearTimeout(t);
-}
-
-function fsType(dir: string): string {
-  const r = spawnSync('findmnt', ['-n', '-o', 'FSTYPE', '-T', dir], { encoding: 'utf8' });
-  return r.stdout?.trim().split('\n')[0] || spawnSync('stat', ['-f', '-c', '%T', dir], { encoding: 'utf8' }).stdout?.trim() || '?';
-}
-
-// ---- the servers under test -------------------------------------------------------------------------------------
-
-interface Server {
-  system: string;
-  /** Where its state lives ('' for none). */
-  state: string;
-  pid: number;
-  api: number;
-  ofPort: number;
-  token: string;
-  proc: ChildProcess;
-  logFile: string;
-  dataDir?: string;
-  /** Resolves when the bridge is connected and the app's initial flows are in. */
-  switchReady(): Promise<void>;
-  stop(): Promise<void>;
-}
-
-function logText(s: { logFile: string }): string {
-  try {
-    return readFileSync(s.logFile, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-/** The first JSON log line (dmzgate's pino output) that `pred` accepts. */
-function logLine(s: { logFile: string }, pred: (l: Record<string, unknown>) => boolean): Record<string, unknown> | undefined {
-  for (const text of logText(s).split('\n')) {
-    if (!text.startsWith('{')) continue;
-    try {
-      const l = JSON.parse(text) as Record<string, unknown>;
-      if (pred(l)) return l;
-    } catch {
-      // a line being written
-    }
-  }
-  return undefined;
-}
-
-async function waitFor(what: string, srv: { proc: ChildProcess; logFile: string }, cond: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await cond())) {
-    if (srv.proc.exitCode !== null || srv.proc.signalCode !== null) throw new Error(`${what}: the server exited (${srv.proc.exitCode ?? srv.proc.signalCode}):\n${logText(srv).slice(-3000)}`);
-    if (Date.now() > until) throw new Error(`${what}: not within ${ms} ms:\n${logText(srv).slice(-3000)}`);
-    await sleep(50);
-  }
-}
-
-async function startDmzgate(work: string, dataDir: string, state: string, nodeArgs: string[] = [], entry = CLI): Promise<Server> {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`);
-  mkdirSync(dataDir, { recursive: true });
-  // A project token as an operator would make it (dmzgate token create), before the controller claims the directory.
-  const store = await openStore(dataDir);
-  const { token } = await createToken(store, {
-    project: 'bench', dtns: ['dtn1'], remotes: ['198.18.0.0/15'], ports: ['50000-51000'], paths: ['routed'],
-    maxDurationSeconds: 3600, scopes: ['transfers:write'], description: 'bench/api.ts',
-  });
-  await store.close();
-  const ofPort = await freePort();
-  const logFile = join(work, `dmzgate-${state.replace(/\W+/g, '-')}.log`);
-  const fd = openSync(logFile, 'w');
-  // Logs at the default level (info) to a file: what a deployment pays, without a pipe this process must drain.
-  const args = entry === CLI ? [CLI, 'controller'] : [entry];
-  const proc = spawn('taskset', ['-c', SRV_CORE, process.execPath, ...nodeArgs, ...args, '--openflow-port', String(ofPort),
-    '--api-port', '0', '--data', dataDir], { stdio: ['ignore', fd, fd] });
-  closeSync(fd);
-  const srv = { proc, logFile };
-  let api = 0;
-  try {
-    await waitFor('dmzgate controller ready', srv, () => {
-      const ready = logLine(srv, (l) => l.msg === 'controller ready');
-      const url = /:(\d+)$/.exec(String(ready?.api ?? ''));
-      if (url) api = Number(url[1]);
-      return api > 0;
-    });
-  } catch (e) {
-    await stopProc(proc);
-    throw e;
-  }
-  return {
-    system: 'dmzgate', state, pid: proc.pid!, api, ofPort, token, proc, logFile, dataDir,
-    switchReady: () => waitFor('dmzgate: switch reconciled', srv, () => logLine(srv, (l) => l.msg === 'reconciled switch' && l.dpid === '0000000000000001') !== undefined),
-    stop: () => stopProc(proc),
-  };
-}
-
-function appPath(name: string): string {
-  // Python files are not compiled: from dist/bench/ look in the source tree's bench/.
-  const p = [join(HERE, name), join(HERE, '../../bench', name)].find((f) => existsSync(f));
-  if (!p) throw new Error(`${name} not found next to ${HERE}`);
-  return p;
-}
-
-async function startOsken(work: string): Promise<Server> {
-  const ofPort = await freePort();
-  const api = await freePort();
-  const token = randomBytes(32).toString('base64url');
-  const logFile = join(work, 'osken.log');
-  const fd = openSync(logFile, 'w');
-  const proc = spawn('taskset', ['-c', SRV_CORE, PYTHON, '-m', 'os_ken.cmd.manager', '--ofp-listen-host', '127.0.0.1',
-    '--ofp-tcp-listen-port', String(ofPort), appPath('osken_rest_app.py')], {
-    stdio: ['ignore', fd, fd], env: { ...process.env, OSKEN_BENCH_HTTP_PORT: String(api), OSKEN_BENCH_TOKEN: token },
-  });
-  closeSync(fd);
-  const srv = { proc, logFile };
-  try {
-    await waitFor('os-ken REST app listening', srv, () => canConnect(api));
-  } catch (e) {
-    await stopProc(proc);
-    throw new Error(`${(e as Error).message}\nIs python3-os-ken installed? (apt-get install python3-os-ken; ${PYTHON})`);
-  }
-  return {
-    system: 'os-ken', state: '', pid: proc.pid!, api, ofPort, token, proc, logFile,
-    switchReady: () => waitFor('os-ken: switch connected', srv, () => logText(srv).includes('"ready": true')),
-    stop: () => stopProc(proc),
-  };
+  return { srv: per('srv'), ovs: per('ovs'), gen: per('gen'), idle: per('idle'), other: [Math.max(0, c0 - per('ovs') - per('gen') - per('idle')), Math.max(0, c1 - per('srv'))] };
 }
 
 // ---- the load generator -----------------------------------------------------------------------------------------
@@ -299,90 +195,94 @@ async function loops(c: number, n: number, job: (i: number) => Promise<void>, un
 
 const monoUs = () => Number(process.hrtime.bigint() / 1000n);
 
-/** One round: creations from c loops for `seconds` (at most `max`), checked on the switch, then released. `base` numbers the transfers. */
-async function round(srv: Server, ovs: PrivateOvs, c: number, seconds: number, max: number, base: number): Promise<Round> {
+/** What the timed part of a round saw: each answer's latency and time, the transfers made, the CPU marks. */
+interface Drive { n: number; lat: Float64Array; done: Float64Array; ids: number[]; m0: Mark; m1: Mark; window: [number, number] }
+
+/** The timed part of a round: creations from c loops until the time or the count runs out; all must be 201. */
+async function drive(x: Contender, agent: Agent, c: number, limits: Limits, ovsPid: number, idlePids: number[]): Promise<Drive> {
+  const lat = new Float64Array(limits.max);
+  const done = new Float64Array(limits.max);
+  const ids: number[] = [];
+  const errors: string[] = [];
+  const m0 = mark(x.srv.pid, ovsPid, idlePids);
+  const w0 = monoUs();
+  const n = await loops(c, limits.max, async (i) => {
+    const body = transferBody(x.next + i);
+    const t0 = performance.now();
+    const r = await call(agent, x.srv, 'POST', '/api/v1/transfers', body);
+    done[i] = performance.now();
+    lat[i] = done[i]! - t0;
+    if (r.status === 201) ids.push((JSON.parse(r.body) as { id: number }).id);
+    else if (errors.length < 5) errors.push(`${r.status} ${r.body.slice(0, 300)}`);
+    else errors.push('');
+  }, m0.t + limits.seconds * 1000);
+  const window: [number, number] = [w0, monoUs()];
+  const m1 = mark(x.srv.pid, ovsPid, idlePids);
+  x.next += n;
+  if (errors.length) throw new Error(`${x.spec.key}: ${errors.length} of ${n} requests at concurrency ${c} were not 201: ${errors.filter(Boolean).join(' | ')}`);
+  return { n, lat: lat.slice(0, n).sort(), done: done.slice(0, n).sort(), ids, m0, m1, window };
+}
+
+/** The first and the last quarter of a round's answers, as counts over times. */
+function quarters(d: Drive): { firstQ: Span; lastQ: Span } {
+  const k = Math.max(1, Math.floor(d.n / 4));
+  return {
+    firstQ: { n: k, seconds: (d.done[k - 1]! - d.m0.t) / 1000 },
+    lastQ: { n: k, seconds: (d.done[d.n - 1]! - d.done[d.n - 1 - k]!) / 1000 },
+  };
+}
+
+/** One round of system x at concurrency c: driven, its flows checked on the switch, then released. */
+async function round(x: Contender, all: Contender[], ovs: PrivateOvs, c: number, rep: number, limits: Limits, withParts = false): Promise<Round> {
+  placeFor(x, all);
   const agent = new Agent({ keepAlive: true, maxSockets: c });
   try {
     // The connections are opened before the clock starts.
-    await loops(c, c, async () => { await call(agent, srv, 'GET', '/api/v1/switches'); });
-    const lat = new Float64Array(max);
-    const done = new Float64Array(max);
-    const ids: number[] = [];
-    const errors: string[] = [];
-    const before = srv.system === 'dmzgate' ? await storeMetrics(srv) : undefined;
-    const m0 = mark(srv.pid, ovs.vswitchdPid!);
-    const w0 = monoUs();
-    const n = await loops(c, max, async (i) => {
-      const body = transferBody(base + i);
-      const t0 = performance.now();
-      const r = await call(agent, srv, 'POST', '/api/v1/transfers', body);
-      done[i] = performance.now();
-      lat[i] = done[i]! - t0;
-      if (r.status === 201) ids.push((JSON.parse(r.body) as { id: number }).id);
-      else if (errors.length < 5) errors.push(`${r.status} ${r.body.slice(0, 300)}`);
-      else errors.push('');
-    }, m0.t + seconds * 1000);
-    const w1 = monoUs();
-    const m1 = mark(srv.pid, ovs.vswitchdPid!);
-    if (errors.length) throw new Error(`${srv.system}: ${errors.length} of ${n} requests at concurrency ${c} were not 201: ${errors.filter(Boolean).join(' | ')}`);
-    const after = before ? await storeMetrics(srv) : undefined;
-    const took = (m1.t - m0.t) / 1000;
-    let store: StoreFigures | undefined;
-    if (before && after) {
-      const writes = after.count - before.count;
-      const folds = after.folds - before.folds;
-      store = {
-        writes, writeMs: writes ? ((after.sum - before.sum) * 1000) / writes : 0, busy: (after.sum - before.sum) / took,
-        recordBytes: writes ? (after.written - before.written) / writes : 0, folds, foldMs: folds ? ((after.foldSum - before.foldSum) * 1000) / folds : 0,
-        docBytes: after.bytes, journalBytes: after.journal, parts: await stateParts(srv.dataDir!),
-      };
-    }
+    await loops(c, c, async () => { await call(agent, x.srv, 'GET', '/api/v1/switches'); });
+    const before = x.srv.system === 'dmzgate' ? await storeMetrics(x.srv) : undefined;
+    const d = await drive(x, agent, c, limits, ovs.vswitchdPid!, all.filter((y) => y !== x).map((y) => y.srv.pid));
+    const seconds = (d.m1.t - d.m0.t) / 1000;
+    const store = before ? storeFigures(before, await storeMetrics(x.srv), withParts ? await stateParts(x.srv.dataDir!) : undefined) : undefined;
     // Every 201 stands for two flows on the switch.
-    const onSwitch = await leaseFlowCount(ovs);
-    if (onSwitch !== 2 * n) throw new Error(`${srv.system}: after ${n} transfers the switch holds ${onSwitch} lease flows, not ${2 * n}`);
-    const latN = lat.subarray(0, n).sort();
-    const doneN = done.subarray(0, n).sort();
-    const q = (x: number) => latN[Math.min(n - 1, Math.floor(x * n))]!;
-    const k = Math.max(1, Math.floor(n / 4));
-    const firstQ = (k * 1000) / (doneN[k - 1]! - m0.t);
-    const lastQ = (k * 1000) / (doneN[n - 1]! - doneN[n - 1 - k]!);
-    const releaseRate = await release(srv, ovs, ids);
-    return { c, n, p50: q(0.5), p99: q(0.99), max: latN[n - 1]!, rate: n / took, firstQ, lastQ, seconds: took, use: usage(m0, m1), window: [w0, w1], releaseRate, ...(store ? { store } : {}) };
+    const onSwitch = await leaseFlowCount(ovs, x.bridge);
+    if (onSwitch !== 2 * d.n) throw new Error(`${x.spec.key}: after ${d.n} transfers the switch holds ${onSwitch} lease flows, not ${2 * d.n}`);
+    const release = await releaseAll(x, ovs, d.ids);
+    return { c, rep, n: d.n, lat: d.lat, seconds, ...quarters(d), use: usage(d.m0, d.m1), window: d.window, release, ...(store ? { store } : {}) };
   } finally {
     agent.destroy();
   }
 }
 
-/** Releases the transfers (DELETE) and checks that the switch holds no lease flows; returns releases per second. */
-async function release(srv: Server, ovs: PrivateOvs, ids: number[]): Promise<number> {
+/** Releases the transfers (DELETE) and checks that the bridge holds no lease flows. */
+async function releaseAll(x: Contender, ovs: PrivateOvs, ids: number[]): Promise<Span> {
   const agent = new Agent({ keepAlive: true, maxSockets: RELEASE_CONCURRENCY });
   try {
     const bad: string[] = [];
     const t0 = performance.now();
     await loops(RELEASE_CONCURRENCY, ids.length, async (i) => {
-      const r = await call(agent, srv, 'DELETE', `/api/v1/transfers/${ids[i]}`);
+      const r = await call(agent, x.srv, 'DELETE', `/api/v1/transfers/${ids[i]}`);
       if (r.status !== 200 && bad.length < 5) bad.push(`${r.status} ${r.body.slice(0, 200)}`);
     });
-    const rate = (ids.length * 1000) / (performance.now() - t0);
-    if (bad.length) throw new Error(`${srv.system}: release refused: ${bad.join(' | ')}`);
-    const left = await leaseFlowCount(ovs);
-    if (left !== 0) throw new Error(`${srv.system}: ${left} lease flows left on the switch after the releases`);
-    return rate;
+    const seconds = (performance.now() - t0) / 1000;
+    if (bad.length) throw new Error(`${x.spec.key}: release refused: ${bad.join(' | ')}`);
+    const left = await leaseFlowCount(ovs, x.bridge);
+    if (left !== 0) throw new Error(`${x.spec.key}: ${left} lease flows left on the switch after the releases`);
+    return { n: ids.length, seconds };
   } finally {
     agent.destroy();
   }
 }
 
-async function leaseFlowCount(ovs: PrivateOvs): Promise<number> {
-  const out = await ovs.ofctl('dump-aggregate', BRIDGE, `cookie=${LEASE_COOKIE}`);
+async function leaseFlowCount(ovs: PrivateOvs, bridge: string): Promise<number> {
+  const out = await ovs.ofctl('dump-aggregate', bridge, `cookie=${LEASE_COOKIE}`);
   const m = /flow_count=(\d+)/.exec(out);
   if (!m) throw new Error(`dump-aggregate: ${out}`);
   return Number(m[1]);
 }
 
 /** The two flows of one transfer as the switch holds them, with what differs per transfer and per system blanked. */
-async function flowShape(ovs: PrivateOvs): Promise<string[]> {
-  const out = await ovs.ofctl('dump-flows', BRIDGE, `cookie=${LEASE_COOKIE}`);
+async function flowShape(ovs: PrivateOvs, bridge: string): Promise<string[]> {
+  const out = await ovs.ofctl('dump-flows', bridge, `cookie=${LEASE_COOKIE}`);
   const lines = out.split('\n').filter((l) => l.includes('cookie='));
   const first = /cookie=(0x[0-9a-f]+)/.exec(lines[0] ?? '')?.[1];
   return lines.filter((l) => l.includes(`cookie=${first},`)).map((l) => l
@@ -394,8 +294,21 @@ async function flowShape(ovs: PrivateOvs): Promise<string[]> {
     .trim()).sort();
 }
 
+/** One transfer made on the system's switch, to compare the flows the systems install. */
+async function shapeOf(x: Contender, ovs: PrivateOvs): Promise<string[]> {
+  const agent = new Agent({ keepAlive: false });
+  const r = await call(agent, x.srv, 'POST', '/api/v1/transfers', transferBody(x.next++));
+  agent.destroy();
+  if (r.status !== 201) throw new Error(`${x.spec.key}: ${r.status} ${r.body}`);
+  return flowShape(ovs, x.bridge);
+}
+
+// ---- dmzgate's state ------------------------------------------------------------------------------------------
+
+interface StoreMetrics { sum: number; count: number; written: number; foldSum: number; folds: number; bytes: number; journal: number }
+
 /** dmzgate's store figures from /metrics (no token needed). */
-async function storeMetrics(srv: Server): Promise<{ sum: number; count: number; written: number; foldSum: number; folds: number; bytes: number; journal: number }> {
+async function storeMetrics(srv: Server): Promise<StoreMetrics> {
   const agent = new Agent({ keepAlive: false });
   try {
     const r = await call(agent, srv, 'GET', '/metrics');
@@ -411,6 +324,13 @@ async function storeMetrics(srv: Server): Promise<{ sum: number; count: number; 
   }
 }
 
+function storeFigures(a: StoreMetrics, b: StoreMetrics, parts: string | undefined): StoreFigures {
+  return {
+    writes: b.count - a.count, writeSeconds: b.sum - a.sum, writtenBytes: b.written - a.written, folds: b.folds - a.folds,
+    foldSeconds: b.foldSum - a.foldSum, docBytes: b.bytes, journalBytes: b.journal, ...(parts ? { parts } : {}),
+  };
+}
+
 /** What the state is made of after the round, read as a restart would read it (document + journal). */
 async function stateParts(dataDir: string): Promise<string> {
   const st = await readState(dataDir) as unknown as Record<string, unknown>;
@@ -422,111 +342,170 @@ async function stateParts(dataDir: string): Promise<string> {
     .map((x) => `${x.k} ${x.n} (${pct(x.share)})`).join(', ');
 }
 
-// ---- one system ---------------------------------------------------------------------------------------------------
+// ---- a run of several systems ---------------------------------------------------------------------------------
 
-async function runSystem(ovs: PrivateOvs, start: () => Promise<Server>, label: string, opts: { profile?: boolean } = {}): Promise<SystemRun> {
-  const srv = await start();
-  let stopped = false;
-  try {
-    await ovs.addBridge(BRIDGE, 1n, { controller: `tcp:127.0.0.1:${srv.ofPort}`, ports: PORTS });
-    await srv.switchReady();
-    log(`${label}: switch ready`);
-    let base = 1;
-    // Warm-up: the server's code is optimised before anything is timed (and the connections exist).
-    const warm = await round(srv, ovs, 10, CFG.warm.seconds, CFG.warm.max, base);
-    base += warm.n;
-    log(`${label}: warm-up ${warm.rate.toFixed(0)}/s`);
-    const rounds: Round[] = [];
-    let shape: string[] = [];
-    for (const c of CFG.rounds) {
-      if (opts.profile && c === 1) continue;
-      const r = await round(srv, ovs, c, CFG.seconds, CFG.max, base);
-      base += r.n;
-      rounds.push(r);
-      log(`${label}: concurrency ${c}: p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, ${r.rate.toFixed(0)}/s; released at ${r.releaseRate.toFixed(0)}/s`);
-    }
-    // One transfer on the switch, to compare the flows the two systems install.
-    {
-      const agent = new Agent({ keepAlive: false });
-      const r = await call(agent, srv, 'POST', '/api/v1/transfers', transferBody(base));
-      agent.destroy();
-      if (r.status !== 201) throw new Error(`${label}: ${r.status} ${r.body}`);
-      shape = await flowShape(ovs);
-    }
-    let profile: string | undefined;
-    if (opts.profile) {
-      await srv.stop(); // the profile is written at exit
-      stopped = true;
-      profile = profileSummary(join(srv.dataDir!, '..', 'cpuprof'), rounds);
-    }
-    return { label, system: srv.system, state: srv.state, rounds, warmRate: warm.rate, shape, ...(profile ? { profile } : {}) };
-  } finally {
-    if (!stopped) await srv.stop();
-    await ovs.vsctl('--if-exists', 'del-br', BRIDGE);
+/** Starts every system's server (all at once, on the server core: start-up is not measured), each with its bridge. */
+async function startAll(ovs: PrivateOvs, specs: Spec[], at: Launch): Promise<Contender[]> {
+  const started = await Promise.allSettled(specs.map((s) => s.start(at)));
+  const servers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(servers.map((s) => s.stop()));
+    throw failed.reason;
   }
+  const all = specs.map((spec, i): Contender => ({ spec, srv: servers[i]!, bridge: bridgeOf(spec.key), core: at.core, next: 1, rounds: [], warmRate: 0, shape: [] }));
+  try {
+    for (const x of all) {
+      // Interface names are host-wide (the userspace datapath's taps): each bridge's ports get the system's key.
+      await ovs.addBridge(x.bridge, 1n, { controller: `tcp:127.0.0.1:${x.srv.ofPort}`, ports: ROLES.map((r) => `${x.spec.key}-${r}`) });
+    }
+    await Promise.all(all.map((x) => x.srv.switchReady()));
+  } catch (e) {
+    await stopAll(ovs, all);
+    throw e;
+  }
+  log(`${all.map((x) => x.spec.key).join(', ')}: switches ready`);
+  return all;
 }
 
-/** The samples of a --cpu-prof profile taken within each round's window, summarised. */
+async function stopAll(ovs: PrivateOvs, all: Contender[]): Promise<void> {
+  await Promise.all(all.map((x) => x.srv.stop()));
+  for (const x of all) await ovs.vsctl('--if-exists', 'del-br', x.bridge);
+}
+
+/** Runs `specs` together: a warm-up each, then at each concurrency the repetitions of one round per system in turn. */
+async function runTogether(ovs: PrivateOvs, specs: Spec[], at: Launch, rounds: Array<{ c: number } & Limits>): Promise<Contender[]> {
+  const all = await startAll(ovs, specs, at);
+  try {
+    for (const x of all) {
+      // The server's code is optimised before anything is timed. Not a repetition: its figures are not pooled.
+      const warm = await round(x, all, ovs, 10, -1, CFG.warm);
+      x.warmRate = warm.n / warm.seconds;
+      log(`${x.spec.key}: warm-up ${x.warmRate.toFixed(0)}/s`);
+    }
+    for (const limits of rounds) {
+      const c = limits.c;
+      for (let rep = 0; rep < CFG.reps; rep++) {
+        for (const x of turnOrder(all, rep)) {
+          const finalRound = limits === rounds.at(-1) && rep === CFG.reps - 1; // the state is read (slow) once, at the end
+          const r = await round(x, all, ovs, c, rep, limits, finalRound);
+          x.rounds.push(r);
+          log(`${x.spec.key}: c=${c} repetition ${rep + 1}: p50 ${r.lat[r.n >> 1]!.toFixed(2)} ms, ${(r.n / r.seconds).toFixed(0)}/s; idle servers ${pct(r.use.idle)} CPU`);
+        }
+      }
+    }
+    for (const x of all) x.shape = await shapeOf(x, ovs);
+  } finally {
+    await stopAll(ovs, all); // a profiled server writes its profile as it exits
+  }
+  return all;
+}
+
+function toRun(x: Contender): SystemRun {
+  const profile = x.spec.profileDir ? profileSummary(x.spec.profileDir, x.rounds) : undefined;
+  return { label: x.spec.label, system: x.srv.system, state: x.srv.state, rounds: x.rounds, warmRate: x.warmRate, shape: x.shape, ...(profile ? { profile } : {}) };
+}
+
+// ---- profiles -----------------------------------------------------------------------------------------------------
+
+/** The samples of a --cpu-prof profile taken within the rounds' windows, as a profile of its own. */
+function cut(p: CpuProfile, windows: Array<[number, number]>): CpuProfile {
+  // V8 profile times and process.hrtime are both CLOCK_MONOTONIC microseconds.
+  const samples: number[] = [];
+  const deltas: number[] = [];
+  let t = p.startTime;
+  let last = 0;
+  let lastWindow: [number, number] | undefined;
+  for (let i = 0; i < p.samples.length; i++) {
+    t += p.timeDeltas[i] ?? 0;
+    const w = windows.find(([a, b]) => t >= a && t <= b);
+    if (!w) continue;
+    if (w !== lastWindow) last = w[0]; // the time between windows is not this sample's
+    samples.push(p.samples[i]!);
+    deltas.push(t - last);
+    last = t;
+    lastWindow = w;
+  }
+  return { ...p, samples, timeDeltas: deltas };
+}
+
+/** The profile's samples within each concurrency's rounds, summarised. */
 function profileSummary(dir: string, rounds: Round[]): string {
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) return 'no profile was written';
   const p = JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile;
   const out: string[] = [];
-  for (const r of rounds) {
-    // V8 profile times and process.hrtime are both CLOCK_MONOTONIC microseconds.
-    const samples: number[] = [];
-    const deltas: number[] = [];
-    let t = p.startTime;
-    let last = r.window[0];
-    for (let i = 0; i < p.samples.length; i++) {
-      t += p.timeDeltas[i] ?? 0;
-      if (t < r.window[0] || t > r.window[1]) continue;
-      samples.push(p.samples[i]!);
-      deltas.push(t - last);
-      last = t;
-    }
-    if (samples.length === 0) {
-      out.push(`concurrency ${r.c}: no samples in the round's window (profile ${p.startTime}..${p.endTime} us, round ${r.window[0]}..${r.window[1]} us)`);
+  for (const c of [...new Set(rounds.map((r) => r.c))]) {
+    const at = rounds.filter((r) => r.c === c);
+    const part = cut(p, at.map((r) => r.window));
+    const n = at.reduce((a, r) => a + r.n, 0);
+    const seconds = at.reduce((a, r) => a + r.seconds, 0);
+    if (part.samples.length === 0) {
+      out.push(`concurrency ${c}: no samples in its rounds' windows (profile ${p.startTime}..${p.endTime} us)`);
       continue;
     }
-    out.push(`concurrency ${r.c} (${r.n} requests, ${r.rate.toFixed(0)}/s under the profiler):`);
-    out.push(summariseProfile({ ...p, samples, timeDeltas: deltas }, 22));
+    out.push(`concurrency ${c} (${at.length} round${at.length === 1 ? '' : 's'}, ${n} requests, ${(n / seconds).toFixed(0)}/s under the profiler):`);
+    out.push(summariseProfile(part, 22));
   }
   return out.join('\n');
 }
 
+// ---- main -------------------------------------------------------------------------------------------------------
+
+/** The systems compared, in the report's order; `turn` puts disk between writes-off and tmpfs, adjacent to both. */
+function systems(work: string, shm: string): Spec[] {
+  const diskState = `disk (${fsType(work)})`;
+  const shmState = `tmpfs (${fsType(shm)})`;
+  return [
+    { key: 'disk', label: 'dmzgate', turn: 1, start: (at) => startDmzgate(at, join(work, 'data-disk'), diskState) },
+    ...(CFG.tmpfs ? [{ key: 'tmpfs', label: 'dmzgate', turn: 2, start: (at: Launch) => startDmzgate(at, join(shm, 'data-tmpfs'), shmState) }] : []),
+    { key: 'none', label: 'dmzgate', turn: 0, start: (at) => startDmzgate(at, join(work, 'data-none'), NO_STATE, [], NO_WRITES) },
+    { key: 'osken', label: 'os-ken REST app', turn: 3, start: startOsken },
+  ];
+}
+
+/** dmzgate under the profiler, state on disk and writes off: separate servers, so the figures above are not profiled. */
+function profiledSystems(work: string): Spec[] {
+  return ([['disk', `disk (${fsType(work)})`, CLI], ['none', NO_STATE, NO_WRITES]] as const).map(([key, state, entry], turn) => {
+    const profileDir = join(work, `prof-${key}`, 'cpuprof');
+    return {
+      key: `p${key}`, label: 'dmzgate (profiled)', turn, profileDir,
+      start: (at: Launch) => startDmzgate(at, join(work, `prof-${key}`, 'data'), state, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`], entry),
+    };
+  });
+}
+
+/** "3 s or 1000 requests at concurrency 1, ...", or one phrase when every concurrency has the same limits. */
+function limitsText(rounds: Array<{ c: number } & Limits>): string {
+  const text = (r: Limits) => `${r.seconds} s or ${r.max} requests`;
+  const all = new Set(rounds.map(text));
+  return all.size === 1 ? [...all][0]! : rounds.map((r) => `${text(r)} at concurrency ${r.c}`).join(', ');
+}
+
 async function main(): Promise<void> {
   pinSelf(GEN_CORE);
-  const osken = spawnSync(PYTHON, ['-c', 'import os_ken, sys; print(os_ken.__version__, sys.version.split()[0])'], { encoding: 'utf8' }).stdout.trim().split(' ');
-  console.log(`dmzgate REST API benchmark (${QUICK ? 'quick' : 'full'} run): node ${process.version}; os-ken ${osken[0] ?? '?'} on python ${osken[1] ?? '?'}\n`);
+  const [oskenV, pythonV] = oskenVersion();
+  console.log(`dmzgate REST API benchmark (${QUICK ? 'quick' : 'full'} run): node ${process.version}; os-ken ${oskenV} on python ${pythonV}\n`);
   const work = mkdtempSync(join('/var/tmp', 'dmzgate-bench-api-')); // on disk: /tmp may be tmpfs elsewhere
   const shm = mkdtempSync(join('/dev/shm', 'dmzgate-bench-api-'));
+  const at: Launch = { work, core: SRV_CORE };
   const ovs = new PrivateOvs();
-  const runs: SystemRun[] = [];
   try {
     await ovs.start();
-    const pin = spawnSync('taskset', ['-a', '-cp', GEN_CORE, String(ovs.vswitchdPid)], { encoding: 'utf8' });
-    if (pin.status !== 0) throw new Error(`taskset -a -cp ${GEN_CORE} ${ovs.vswitchdPid}: ${pin.stderr}`);
+    placeOnCore(ovs.vswitchdPid!, GEN_CORE);
     const version = spawnSync('ovs-vswitchd', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0];
-    const ovsNote = `${version} (private, userspace datapath) bridge dpid 1, 7 ports`;
-    const diskDir = join(work, 'data-disk');
-    const shmDir = join(shm, 'data-tmpfs');
-    const diskState = `disk (${fsType(work)})`;
-    const shmState = `tmpfs (${fsType(shm)})`;
-    runs.push(await runSystem(ovs, () => startDmzgate(work, diskDir, diskState), 'dmzgate'));
-    if (CFG.tmpfs) runs.push(await runSystem(ovs, () => startDmzgate(work, shmDir, shmState), 'dmzgate'));
-    runs.push(await runSystem(ovs, () => startDmzgate(work, join(work, 'data-none'), NO_STATE, [], NO_WRITES), 'dmzgate'));
-    runs.push(await runSystem(ovs, () => startOsken(work), 'os-ken REST app'));
+    const specs = systems(work, shm);
+    const runs = (await runTogether(ovs, specs, at, CFG.rounds)).map(toRun);
     if (PROFILE) {
-      // Separate runs (the figures above are not taken under the profiler): state on disk, and without writes.
-      for (const [key, state, entry] of [['disk', diskState, CLI], ['none', NO_STATE, NO_WRITES]] as const) {
-        const profDir = join(work, `prof-${key}`);
-        const profiled = await runSystem(ovs, () => startDmzgate(work, join(profDir, 'data'), state,
-          ['--cpu-prof', `--cpu-prof-dir=${join(profDir, 'cpuprof')}`], entry), 'dmzgate (profiled)', { profile: true });
-        runs.push({ ...profiled, rounds: [] }); // its figures, taken under the profiler, are not reported
-      }
+      const profiled = (await runTogether(ovs, profiledSystems(work), at, CFG.rounds.filter((r) => PROFILED_CONCURRENCIES.includes(r.c)))).map(toRun);
+      runs.push(...profiled.map((r) => ({ ...r, rounds: [] }))); // their figures, taken under the profiler, are not reported
     }
-    report(runs, { ovsNote, serverCore: SRV_CORE, genCore: GEN_CORE, warmSeconds: CFG.warm.seconds, seconds: CFG.seconds, max: CFG.max });
+    const order = [...specs].sort((a, b) => a.turn - b.turn).map((s) => (s.key === 'osken' ? 'os-ken' : `dmzgate ${s.key}`));
+    report(runs, {
+      ovsNote: `${version} (private, userspace datapath), a bridge per system: dpid 1, 7 ports`, serverCore: SRV_CORE, genCore: GEN_CORE,
+      warmSeconds: CFG.warm.seconds, warmMax: CFG.warm.max, reps: CFG.reps, order,
+      limits: limitsText(CFG.rounds),
+    });
   } finally {
     await ovs.stop();
     if (argv.includes('--keep')) {
