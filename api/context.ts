@@ -45,7 +45,7 @@ export interface ApiContext {
 
 export function auditEntry(req: FastifyRequest, entry: Omit<AuditEntry, 'id' | 'at' | 'actor' | 'client'>): Omit<AuditEntry, 'id' | 'at'> {
   const t = req.token;
-  return { actor: t ? `token:${t.id}` : 'anonymous', ...(t ? { project: t.project } : {}), client: req.ip, ...entry };
+  return t ? { actor: `token:${t.id}`, project: t.project, client: req.ip, ...entry } : { actor: 'anonymous', client: req.ip, ...entry };
 }
 
 /** The token of an authenticated route (the onRequest hook put it there). */

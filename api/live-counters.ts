@@ -6,10 +6,23 @@ import type { DmzApp } from '../apps/dmz/dmz-app.js';
 import type { LeaseRecord } from '../apps/dmz/lease-book.js';
 import type { RateView } from './views.js';
 
-interface Sample { at: number; bytesIn: number; bytesOut: number }
+/**
+ * The last two reads of a lease's byte counters. One per active lease, changed in place by each read: a poll
+ * reads every active lease, and a new object per lease per poll would be garbage the next poll.
+ */
+interface Samples {
+  /** Whether there was a read before the last one. */
+  hasPrev: boolean;
+  prevAt: number;
+  prevIn: number;
+  prevOut: number;
+  at: number;
+  bytesIn: number;
+  bytesOut: number;
+}
 
 export class LiveCounters {
-  private readonly samples = new Map<number, [Sample | undefined, Sample]>();
+  private readonly samples = new Map<number, Samples>();
   private readonly inflight = new Map<number, Promise<void>>();
   private readonly onCounters = (leases: LeaseRecord[]): void => {
     const at = this.now();
@@ -19,8 +32,18 @@ export class LiveCounters {
         continue;
       }
       if (!this.readable(l)) continue; // a poll skips a switch that is not connected: its counters are old, not idle
-      const prev = this.samples.get(l.id)?.[1];
-      this.samples.set(l.id, [prev, { at, bytesIn: l.counters.bytesIn, bytesOut: l.counters.bytesOut }]);
+      const s = this.samples.get(l.id);
+      if (!s) {
+        this.samples.set(l.id, { hasPrev: false, prevAt: 0, prevIn: 0, prevOut: 0, at, bytesIn: l.counters.bytesIn, bytesOut: l.counters.bytesOut });
+        continue;
+      }
+      s.hasPrev = true;
+      s.prevAt = s.at;
+      s.prevIn = s.bytesIn;
+      s.prevOut = s.bytesOut;
+      s.at = at;
+      s.bytesIn = l.counters.bytesIn;
+      s.bytesOut = l.counters.bytesOut;
     }
   };
 
@@ -42,7 +65,7 @@ export class LiveCounters {
   refresh(rec: LeaseRecord): Promise<void> {
     const running = this.inflight.get(rec.id);
     if (running) return running;
-    const last = this.samples.get(rec.id)?.[1];
+    const last = this.samples.get(rec.id);
     if (last && this.now() - last.at < this.minIntervalMs) return Promise.resolve();
     const p = this.app.pollCounters([rec]).finally(() => this.inflight.delete(rec.id));
     this.inflight.set(rec.id, p);
@@ -52,14 +75,13 @@ export class LiveCounters {
   rate(id: number): RateView | undefined {
     const s = this.samples.get(id);
     if (!s) return undefined;
-    const [prev, cur] = s;
-    const view: RateView = { sampled_at: new Date(cur.at).toISOString(), interval_seconds: null, bps_in: null, bps_out: null };
-    if (!prev || cur.at <= prev.at) return view;
-    const secs = (cur.at - prev.at) / 1000;
+    const view: RateView = { sampled_at: new Date(s.at).toISOString(), interval_seconds: null, bps_in: null, bps_out: null };
+    if (!s.hasPrev || s.at <= s.prevAt) return view;
+    const secs = (s.at - s.prevAt) / 1000;
     view.interval_seconds = secs;
     const bps = (a: number, b: number): number | null => (b >= a ? ((b - a) * 8) / secs : null);
-    view.bps_in = bps(prev.bytesIn, cur.bytesIn);
-    view.bps_out = bps(prev.bytesOut, cur.bytesOut);
+    view.bps_in = bps(s.prevIn, s.bytesIn);
+    view.bps_out = bps(s.prevOut, s.bytesOut);
     return view;
   }
 }

@@ -182,7 +182,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
 
   api.addHook('onResponse', async (req, reply) => {
     metrics.httpDuration.observe({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
-    req.log.debug({ method: req.method, url: req.routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
+    if (log.isLevelEnabled('debug')) req.log.debug({ method: req.method, url: req.routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
   });
 
   api.setErrorHandler((err: FastifyError, req, reply) => {

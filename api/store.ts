@@ -7,6 +7,16 @@
 // disk ~95% busy at ~200 requests/s: the state writes were what limited the API. A request changes a few items
 // (its lease, an event, an audit entry), so that is what a commit writes now.
 //
+// What is held in memory. Leases, audit entries and events, the items that come with every transfer (kept up to
+// the caps: every active lease and the newest ended ones, 10000 audit entries, 1000 events), are held as their
+// JSON text: the text each journal record and each fold writes anyway, made once when the item is put, and
+// flattened into one string (JSON.stringify builds a tree of pieces): one string per item instead of a graph of
+// objects (and its text), which is what every garbage collection of the young generation copies while the item
+// is new. A lease also keeps its counters (every counter poll compares them), an event its id, time, type and
+// project (the stream filters and frames it by those; its `data` is the text). Reading one (lease(), load(),
+// eventsSince(), the audit route, `data`) parses its text. Tokens and blocks (few) are held as objects, each with
+// its text kept beside it once journaled.
+//
 // Commits. Changes are made in memory through the methods below (which note what changed); commit() returns a
 // promise for the next journal record that holds them. Records are written one at a time, and every change made
 // while one is under way goes into the next (group commit): one record = one line of JSON = one write() of
@@ -42,7 +52,7 @@ import { EventEmitter } from 'node:events';
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Low, type Adapter } from 'lowdb';
-import type { LeaseRecord, BlockRecord } from '../apps/dmz/lease-book.js';
+import type { Counters, LeaseRecord, BlockRecord } from '../apps/dmz/lease-book.js';
 import { MinHeap } from '../apps/dmz/min-heap.js';
 import { Journal, JournalError, parseJournal, syncDir, type JournalRecord } from './journal.js';
 
@@ -178,6 +188,41 @@ export interface StoreEvents {
   writeError: [Error];
 }
 
+/** A lease as the store holds it: its JSON text, and its counters (compared on every counter poll). */
+interface HeldLease {
+  readonly text: string;
+  readonly packetsIn: number;
+  readonly bytesIn: number;
+  readonly packetsOut: number;
+  readonly bytesOut: number;
+}
+
+/** An event as the store holds it: StoredEvent with its data as JSON text. */
+export interface HeldEvent {
+  readonly id: number;
+  readonly at: number;
+  readonly type: StoredEvent['type'];
+  readonly project: string | undefined;
+  /** JSON of the event's data. */
+  readonly data: string;
+  /** Whether the data has a key of the frame's own (id, at, type): then the wire text is made the long way. */
+  readonly clash: boolean;
+}
+
+/** The state in memory: StateData with the leases, the audit entries and the events held as their JSON texts. */
+interface Held {
+  version: number;
+  seq: number;
+  nextIds: StateData['nextIds'];
+  tokens: Record<string, TokenRecord>;
+  leases: Record<string, HeldLease>;
+  blocks: Record<string, BlockRecord>;
+  /** The audit entries' ids and texts, oldest first. */
+  auditIds: number[];
+  auditTexts: string[];
+  events: HeldEvent[];
+}
+
 /** What changed since the last journal record. */
 interface Changes {
   tokens: Set<number>;
@@ -194,11 +239,13 @@ export class Store extends EventEmitter<StoreEvents> {
   readonly file: string;
   readonly journalFile: string;
   loaded = false;
-  private readonly db: Low<StateData>;
-  private readonly adapter: DurableJsonFile<StateData>;
+  private held: Held = hold(emptyState());
+  private readonly adapter: DurableJsonFile<Held>;
+  /** The state document through lowdb: written (folds) from the held state, which becomes its data once read. */
+  private readonly document: Low<Held>;
   private readonly journal: Journal;
   private readonly opts: Required<StoreOptions>;
-  /** Each stored item's JSON text, made when it is first journaled (items are replaced, never changed, once stored). */
+  /** Each stored token's and block's JSON text, made when it is first journaled (they are replaced, never changed, once stored). */
   private readonly texts = new WeakMap<object, string>();
   private readonly closedLeases = new ClosedIds();
   private readonly closedBlocks = new ClosedIds();
@@ -219,13 +266,23 @@ export class Store extends EventEmitter<StoreEvents> {
     this.journalFile = join(dirname(file), JOURNAL_FILE);
     this.opts = { maxEvents: 1000, maxAudit: 10000, maxClosed: 1000, fsync: true, foldBytes: 8 * 1024 * 1024, ...opts };
     this.nextFoldAt = this.opts.foldBytes;
-    this.adapter = new DurableJsonFile<StateData>(file, this.opts.fsync, (d) => this.documentText(d));
+    this.adapter = new DurableJsonFile<Held>(file, this.opts.fsync, (h) => this.documentText(h));
+    this.document = new Low<Held>(this.adapter, this.held);
     this.journal = new Journal(this.journalFile, this.opts.fsync);
-    this.db = new Low<StateData>(this.adapter, emptyState());
   }
 
+  /**
+   * The state as StateData, for tests and tools: the leases and audit entries are parsed from their texts (every
+   * one, on every call: not for request paths); the rest are the store's own objects (do not change them).
+   */
   get data(): StateData {
-    return this.db.data;
+    const h = this.held;
+    const leases: Record<string, LeaseRecord> = {};
+    for (const id in h.leases) leases[id] = JSON.parse(h.leases[id]!.text) as LeaseRecord;
+    return {
+      version: h.version, seq: h.seq, nextIds: h.nextIds, tokens: h.tokens, leases, blocks: h.blocks,
+      audit: h.auditTexts.map((t) => JSON.parse(t) as AuditEntry), events: h.events.map(storedEvent),
+    };
   }
 
   /** Bytes of the journal's complete records. */
@@ -240,8 +297,12 @@ export class Store extends EventEmitter<StoreEvents> {
 
   /** Reads the document and replays the journal records it does not hold yet. */
   async read(): Promise<void> {
-    await this.db.read();
-    const d = this.db.data;
+    // Read as written (StateData, through lowdb with a plain JSON adapter); held as Held once the journal is replayed.
+    const reader = new DurableJsonFile<StateData>(this.file, this.opts.fsync);
+    const doc = new Low<StateData>(reader, emptyState());
+    await doc.read();
+    const d = doc.data;
+    this.adapter.lastBytes = reader.lastBytes;
     checkDocument(d, this.file);
     const { records } = await this.journal.open();
     this.seq = replay(d, records, this.journalFile);
@@ -249,6 +310,7 @@ export class Store extends EventEmitter<StoreEvents> {
     this.changes = { tokens: new Set(), leases: new Set(), blocks: new Set(), event: d.nextIds.event, audit: d.nextIds.audit };
     for (const l of Object.values(d.leases)) this.closedLeases.note(l.id, l.state !== 'active');
     for (const b of Object.values(d.blocks)) this.closedBlocks.note(b.id, b.state !== 'active');
+    this.held = hold(d);
     this.prune();
     this.nextFoldAt = this.journal.bytes + this.opts.foldBytes;
     this.loaded = true;
@@ -257,71 +319,104 @@ export class Store extends EventEmitter<StoreEvents> {
   /** The restored leases and blocks for DmzApp.start (copies: the app mutates its records). */
   load(): { leases: LeaseRecord[]; blocks: BlockRecord[] } {
     return {
-      leases: Object.values(this.data.leases).map((l) => structuredClone(l)),
-      blocks: Object.values(this.data.blocks).map((b) => structuredClone(b)),
+      leases: Object.values(this.held.leases).map((l) => JSON.parse(l.text) as LeaseRecord),
+      blocks: Object.values(this.held.blocks).map((b) => structuredClone(b)),
     };
   }
 
   // ---- changes (in memory; commit() makes them durable) ---------------------------------------------------------
 
   putLease(rec: LeaseRecord): void {
-    this.data.leases[rec.id] = copyJson(rec);
+    const c = rec.counters;
+    const held: HeldLease = { text: flat(JSON.stringify(rec)), packetsIn: c.packetsIn, bytesIn: c.bytesIn, packetsOut: c.packetsOut, bytesOut: c.bytesOut };
+    this.held.leases[rec.id] = held;
     this.changes.leases.add(rec.id);
     this.closedLeases.note(rec.id, rec.state !== 'active');
   }
 
   putBlock(rec: BlockRecord): void {
-    this.data.blocks[rec.id] = copyJson(rec);
+    this.held.blocks[rec.id] = copyJson(rec);
     this.changes.blocks.add(rec.id);
     this.closedBlocks.note(rec.id, rec.state !== 'active');
   }
 
   /** Stores (a copy of) a token record; a change to a token is a new record put again. */
   putToken(rec: TokenRecord): void {
-    this.data.tokens[rec.id] = copyJson(rec);
+    this.held.tokens[rec.id] = copyJson(rec);
     this.changes.tokens.add(rec.id);
   }
 
   /** The stored record (do not change it: put a changed copy). */
   token(id: number): TokenRecord | undefined {
-    return Object.hasOwn(this.data.tokens, id) ? this.data.tokens[id] : undefined;
+    return Object.hasOwn(this.held.tokens, id) ? this.held.tokens[id] : undefined;
   }
 
-  /** The stored lease record (do not change it). */
+  /** Every stored token record (do not change them). */
+  tokens(): TokenRecord[] {
+    return Object.values(this.held.tokens);
+  }
+
+  /** The stored lease record (a copy, parsed from its text). */
   lease(id: number): LeaseRecord | undefined {
-    return Object.hasOwn(this.data.leases, id) ? this.data.leases[id] : undefined;
+    return Object.hasOwn(this.held.leases, id) ? JSON.parse(this.held.leases[id]!.text) as LeaseRecord : undefined;
+  }
+
+  /** Whether lease `id` is stored with exactly these counters (a counter poll stores only the leases that moved). */
+  leaseHasCounters(id: number, c: Counters): boolean {
+    const l = Object.hasOwn(this.held.leases, id) ? this.held.leases[id]! : undefined;
+    return l !== undefined && l.bytesIn === c.bytesIn && l.bytesOut === c.bytesOut && l.packetsIn === c.packetsIn && l.packetsOut === c.packetsOut;
   }
 
   allocTokenId(): number {
-    return this.data.nextIds.token++;
+    return this.held.nextIds.token++;
   }
 
   addEvent(type: StoredEvent['type'], data: Record<string, unknown>, project?: string, at = Date.now()): StoredEvent {
-    const ev: StoredEvent = { id: this.data.nextIds.event++, at, type, ...(project !== undefined ? { project } : {}), data };
-    this.data.events.push(ev);
+    const ev: StoredEvent = project !== undefined ? { id: this.held.nextIds.event++, at, type, project, data } : { id: this.held.nextIds.event++, at, type, data };
+    this.held.events.push(holdEvent(ev));
     return ev;
   }
 
-  /** Events after `id`, oldest first. */
+  /** Events after `id`, oldest first (parsed from their texts: for tests and tools; the stream uses heldEventsSince). */
   eventsSince(id: number): StoredEvent[] {
-    const ev = this.data.events;
+    return this.heldEventsSince(id).map(storedEvent);
+  }
+
+  /** Events after `id`, oldest first, as the store holds them (do not change them). */
+  heldEventsSince(id: number): HeldEvent[] {
+    const ev = this.held.events;
     // Ids are consecutive within the kept window: index directly.
     const first = ev[0]?.id ?? 0;
     return ev.slice(Math.max(0, id + 1 - first));
   }
 
   get lastEventId(): number {
-    return this.data.nextIds.event - 1;
+    return this.held.nextIds.event - 1;
   }
 
   get oldestEventId(): number | undefined {
-    return this.data.events[0]?.id;
+    return this.held.events[0]?.id;
   }
 
+  /** Records an audit entry: held as its text from now on (the entry returned is the caller's, e.g. to log). */
   addAudit(entry: Omit<AuditEntry, 'id' | 'at'> & { at?: number }): AuditEntry {
-    const e: AuditEntry = { id: this.data.nextIds.audit++, at: entry.at ?? Date.now(), ...entry };
-    this.data.audit.push(e);
+    const e: AuditEntry = { id: this.held.nextIds.audit++, at: entry.at ?? Date.now(), ...entry };
+    this.held.auditIds.push(e.id);
+    this.held.auditTexts.push(flat(JSON.stringify(e)));
     return e;
+  }
+
+  /** The audit entries after id `after` (all if undefined), oldest first, as their JSON texts. */
+  *auditTexts(after?: number): IterableIterator<string> {
+    const { auditIds: ids, auditTexts: texts } = this.held;
+    let i = 0;
+    if (after !== undefined && ids.length) {
+      // Ids are consecutive within the kept window: index directly (then make sure).
+      i = Math.min(ids.length, Math.max(0, after + 1 - ids[0]!));
+      while (i > 0 && ids[i - 1]! > after) i--;
+      while (i < ids.length && ids[i]! <= after) i++;
+    }
+    for (; i < texts.length; i++) yield texts[i]!;
   }
 
   // ---- durability -----------------------------------------------------------------------------------------------
@@ -389,15 +484,15 @@ export class Store extends EventEmitter<StoreEvents> {
     const batch = this.waiters;
     this.waiters = [];
     const changes = this.changes;
-    const nextIds = JSON.stringify(this.data.nextIds);
+    const nextIds = JSON.stringify(this.held.nextIds);
     if (!changes.tokens.size && !changes.leases.size && !changes.blocks.size && nextIds === this.journaledIds) {
       for (const w of batch) w.resolve(); // nothing changed since the last record
       return;
     }
     if (this.fold === undefined && this.journal.bytes >= this.nextFoldAt) this.startFold();
     const seq = this.seq + 1;
-    const line = this.recordText(seq, changes);
-    this.changes = { tokens: new Set(), leases: new Set(), blocks: new Set(), event: this.data.nextIds.event, audit: this.data.nextIds.audit };
+    const line = this.recordText(seq, nextIds, changes);
+    this.changes = { tokens: new Set(), leases: new Set(), blocks: new Set(), event: this.held.nextIds.event, audit: this.held.nextIds.audit };
     const started = performance.now();
     try {
       await this.journal.append(line);
@@ -419,46 +514,61 @@ export class Store extends EventEmitter<StoreEvents> {
     for (const w of batch) w.resolve();
   }
 
-  /** One journal line: the sequence number, the next ids, and every item in `c` as it is now. */
-  private recordText(seq: number, c: Changes): string {
-    const d = this.data;
-    const items = (ids: Set<number>, map: Record<string, object>) => {
-      const out: string[] = [];
-      for (const id of ids) if (Object.hasOwn(map, id)) out.push(`"${id}":${this.text(map[id]!)}`);
-      return out.join(',');
-    };
-    const since = <T extends { id: number }>(list: T[], from: number) => {
-      const first = list[0]?.id ?? from;
-      return list.slice(Math.max(0, from - first)).map((x) => this.text(x)).join(',');
-    };
-    let out = `{"seq":${seq},"nextIds":${JSON.stringify(d.nextIds)}`;
-    if (c.tokens.size) out += `,"tokens":{${items(c.tokens, d.tokens)}}`;
-    if (c.leases.size) out += `,"leases":{${items(c.leases, d.leases)}}`;
-    if (c.blocks.size) out += `,"blocks":{${items(c.blocks, d.blocks)}}`;
-    if (d.nextIds.event > c.event) out += `,"events":[${since(d.events, c.event)}]`;
-    if (d.nextIds.audit > c.audit) out += `,"audit":[${since(d.audit, c.audit)}]`;
+  /** One journal line: the sequence number, the next ids (`nextIds`: their JSON), and every item in `c` as it is now. */
+  private recordText(seq: number, nextIds: string, c: Changes): string {
+    const h = this.held;
+    let out = `{"seq":${seq},"nextIds":${nextIds}`;
+    if (c.tokens.size) out += `,"tokens":{${this.itemTexts(c.tokens, h.tokens)}}`;
+    if (c.leases.size) {
+      let items = '';
+      for (const id of c.leases) {
+        if (!Object.hasOwn(h.leases, id)) continue;
+        items += `${items ? ',' : ''}"${id}":${h.leases[id]!.text}`;
+      }
+      out += `,"leases":{${items}}`;
+    }
+    if (c.blocks.size) out += `,"blocks":{${this.itemTexts(c.blocks, h.blocks)}}`;
+    if (h.nextIds.event > c.event) {
+      const ev = h.events;
+      let items = '';
+      for (let i = Math.max(0, c.event - (ev[0]?.id ?? c.event)); i < ev.length; i++) items += `${items ? ',' : ''}${eventText(ev[i]!)}`;
+      out += `,"events":[${items}]`;
+    }
+    if (h.nextIds.audit > c.audit) {
+      const texts = h.auditTexts;
+      let items = '';
+      for (let i = Math.max(0, c.audit - (h.auditIds[0] ?? c.audit)); i < texts.length; i++) items += `${items ? ',' : ''}${texts[i]!}`;
+      out += `,"audit":[${items}]`;
+    }
     return `${out}}\n`;
+  }
+
+  /** `"ID":TEXT,...` of the items of `map` named in `ids` (those still there). */
+  private itemTexts(ids: Set<number>, map: Record<string, object>): string {
+    let out = '';
+    for (const id of ids) if (Object.hasOwn(map, id)) out += `${out ? ',' : ''}"${id}":${this.text(map[id]!)}`;
+    return out;
   }
 
   private text(item: object): string {
     let t = this.texts.get(item);
     if (t === undefined) {
-      t = JSON.stringify(item);
+      t = flat(JSON.stringify(item));
       this.texts.set(item, t);
     }
     return t;
   }
 
-  /** The whole document as JSON, from the items' kept texts. */
-  private documentText(d: StateData): string {
-    const map = (m: Record<string, object>) => {
+  /** The whole document as JSON (StateData), from the items' kept texts. */
+  private documentText(h: Held): string {
+    const map = <T>(m: Record<string, T>, text: (x: T) => string) => {
       const out: string[] = [];
-      for (const id in m) out.push(`${JSON.stringify(id)}:${this.text(m[id]!)}`);
+      for (const id in m) out.push(`${JSON.stringify(id)}:${text(m[id]!)}`);
       return `{${out.join(',')}}`;
     };
-    const list = (l: object[]) => `[${l.map((x) => this.text(x)).join(',')}]`;
-    return `{"version":${d.version},"seq":${d.seq ?? 0},"nextIds":${JSON.stringify(d.nextIds)},"tokens":${map(d.tokens)},`
-      + `"leases":${map(d.leases)},"blocks":${map(d.blocks)},"audit":${list(d.audit)},"events":${list(d.events)}}`;
+    const item = (x: object) => this.text(x);
+    return `{"version":${h.version},"seq":${h.seq},"nextIds":${JSON.stringify(h.nextIds)},"tokens":${map(h.tokens, item)},`
+      + `"leases":${map(h.leases, (l) => l.text)},"blocks":${map(h.blocks, item)},"audit":[${h.auditTexts.join(',')}],"events":[${h.events.map(eventText).join(',')}]}`;
   }
 
   /**
@@ -472,8 +582,9 @@ export class Store extends EventEmitter<StoreEvents> {
     done.catch(() => undefined);
     const fold = { seq: this.seq, started: performance.now(), after: [] as { seq: number; line: string }[], written: false, done, finish };
     this.fold = fold;
-    this.data.seq = fold.seq;
-    this.db.write().then(() => {
+    this.held.seq = fold.seq;
+    this.document.data = this.held;
+    this.document.write().then(() => {
       fold.written = true;
       this.schedule();
     }, (e: Error) => {
@@ -508,17 +619,22 @@ export class Store extends EventEmitter<StoreEvents> {
    * what is not journaled yet (`changes`: the next record's).
    */
   private prune(): void {
-    const d = this.data;
+    const h = this.held;
     const c = this.changes;
-    const drop = <T extends { id: number }>(list: T[], keep: number, firstNew: number): void => {
-      const journaled = list.length === 0 ? 0 : Math.max(0, Math.min(list.length, firstNew - list[0]!.id));
-      const n = Math.min(journaled, list.length - keep);
-      if (n > 0) list.splice(0, n);
+    /** How many of the oldest to drop from a list (`first`: its first id), keeping `keep` and those from `firstNew` on. */
+    const excess = (length: number, first: number | undefined, keep: number, firstNew: number): number => {
+      const journaled = first === undefined ? 0 : Math.max(0, Math.min(length, firstNew - first));
+      return Math.min(journaled, length - keep);
     };
-    drop(d.events, this.opts.maxEvents, c.event);
-    drop(d.audit, this.opts.maxAudit, c.audit);
-    this.closedLeases.prune(d.leases, this.opts.maxClosed, c.leases);
-    this.closedBlocks.prune(d.blocks, this.opts.maxClosed, c.blocks);
+    const events = excess(h.events.length, h.events[0]?.id, this.opts.maxEvents, c.event);
+    if (events > 0) h.events.splice(0, events);
+    const audit = excess(h.auditIds.length, h.auditIds[0], this.opts.maxAudit, c.audit);
+    if (audit > 0) {
+      h.auditIds.splice(0, audit);
+      h.auditTexts.splice(0, audit);
+    }
+    this.closedLeases.prune(h.leases, this.opts.maxClosed, c.leases);
+    this.closedBlocks.prune(h.blocks, this.opts.maxClosed, c.blocks);
   }
 }
 
@@ -576,6 +692,50 @@ function mergeChanges(a: Changes, b: Changes): Changes {
   return {
     tokens: new Set([...a.tokens, ...b.tokens]), leases: new Set([...a.leases, ...b.leases]), blocks: new Set([...a.blocks, ...b.blocks]),
     event: Math.min(a.event, b.event), audit: Math.min(a.audit, b.audit),
+  };
+}
+
+/**
+ * The same string, made flat: JSON.stringify answers a tree of pieces (a cons string), which converting it to a
+ * number flattens in place (and the garbage collector then drops the tree), so that a text kept is one string.
+ */
+function flat(s: string): string {
+  void Number(s);
+  return s;
+}
+
+/** An event as held: its data as (flat) JSON text. */
+function holdEvent(e: StoredEvent): HeldEvent {
+  const data = e.data ?? {};
+  return {
+    id: e.id, at: e.at, type: e.type, project: e.project, data: flat(JSON.stringify(data)),
+    clash: Object.hasOwn(data, 'id') || Object.hasOwn(data, 'at') || Object.hasOwn(data, 'type'),
+  };
+}
+
+/** A held event as StoredEvent (its data parsed). */
+function storedEvent(h: HeldEvent): StoredEvent {
+  const data = JSON.parse(h.data) as Record<string, unknown>;
+  return h.project !== undefined ? { id: h.id, at: h.at, type: h.type, project: h.project, data } : { id: h.id, at: h.at, type: h.type, data };
+}
+
+/** A held event's JSON as StoredEvent (what JSON.stringify of storedEvent(h) gives, made from the kept data text). */
+export function eventText(h: HeldEvent): string {
+  const project = h.project !== undefined ? `,"project":${JSON.stringify(h.project)}` : '';
+  return `{"id":${h.id},"at":${JSON.stringify(h.at)},"type":${JSON.stringify(h.type)}${project},"data":${h.data}}`;
+}
+
+/** The state read from the document (and the journal), as the store holds it. */
+function hold(d: StateData): Held {
+  const leases: Record<string, HeldLease> = {};
+  for (const id in d.leases) {
+    const l = d.leases[id]!;
+    const c: Partial<Counters> = l.counters ?? {};
+    leases[id] = { text: flat(JSON.stringify(l)), packetsIn: c.packetsIn ?? NaN, bytesIn: c.bytesIn ?? NaN, packetsOut: c.packetsOut ?? NaN, bytesOut: c.bytesOut ?? NaN };
+  }
+  return {
+    version: d.version, seq: d.seq ?? 0, nextIds: d.nextIds, tokens: d.tokens, leases, blocks: d.blocks,
+    auditIds: d.audit.map((a) => a.id), auditTexts: d.audit.map((a) => flat(JSON.stringify(a))), events: d.events.map(holdEvent),
   };
 }
 

@@ -86,10 +86,21 @@ export async function revokeToken(store: Store, id: number): Promise<boolean> {
 
 /** Token records without their hashes (for a CLI listing). */
 export function listTokens(store: Store): Omit<TokenRecord, 'hash'>[] {
-  return Object.values(store.data.tokens).map(({ hash: _h, ...rest }) => rest);
+  return store.tokens().map(({ hash: _h, ...rest }) => rest);
 }
 
 const DUMMY = sha256('dmzgate: no such token');
+
+/** A stored record's digest as bytes, decoded once per record (a changed token is a new record). */
+const digests = new WeakMap<TokenRecord, Buffer>();
+function digestOf(rec: TokenRecord): Buffer {
+  let d = digests.get(rec);
+  if (d === undefined) {
+    d = Buffer.from(rec.hash, 'hex');
+    digests.set(rec, d);
+  }
+  return d;
+}
 
 /** The token a bearer string names, or the ApiError saying why it is refused. */
 export function verifyToken(store: Store, text: string, now = Date.now()): TokenRecord | ApiError {
@@ -98,7 +109,7 @@ export function verifyToken(store: Store, text: string, now = Date.now()): Token
   const rec = store.token(Number(m[1]));
   const presented = sha256(m[2]!);
   // Compare even when the id is unknown, so that both paths cost the same.
-  const expected = rec ? Buffer.from(rec.hash, 'hex') : DUMMY;
+  const expected = rec ? digestOf(rec) : DUMMY;
   const same = expected.length === presented.length && timingSafeEqual(expected, presented);
   if (!rec || !same) return new ApiError('DMZ_TOKEN_INVALID');
   if (rec.revokedAt !== undefined) return new ApiError('DMZ_TOKEN_REVOKED');

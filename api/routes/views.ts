@@ -12,6 +12,7 @@ import { ApiError, toApiError } from '../errors.js';
 import { DPID_PARAMS, AUDIT_QUERY, errorResponses } from '../schemas.js';
 import { ownerLabel } from '../metrics.js';
 import { parseDpid, type ApiContext } from '../context.js';
+import type { AuditEntry } from '../store.js';
 
 /** How long a view waits for a switch's statistics before answering without them. */
 const STATS_TIMEOUT_MS = 3000;
@@ -124,9 +125,13 @@ export function viewRoutes(r: FastifyInstance, ctx: ApiContext): void {
     },
   }, async (req) => {
     const q = req.query as { after?: number; decision?: string; project?: string; action?: string; limit: number };
+    // The store holds the entries as their JSON texts: a text without `"decision":"granted"` (say) cannot hold an
+    // entry with that decision (inside a JSON string a quote is escaped), so only likely matches are parsed.
+    const needles = (['decision', 'project', 'action'] as const).filter((k) => q[k]).map((k) => `"${k}":${JSON.stringify(q[k])}`);
     const out = [];
-    for (const e of store.data.audit) {
-      if (q.after !== undefined && e.id <= q.after) continue;
+    for (const text of store.auditTexts(q.after)) {
+      if (!needles.every((n) => text.includes(n))) continue;
+      const e = JSON.parse(text) as AuditEntry;
       if ((q.decision && e.decision !== q.decision) || (q.project && e.project !== q.project) || (q.action && e.action !== q.action)) continue;
       out.push({ ...e, at: new Date(e.at).toISOString() });
       if (out.length >= q.limit) break;

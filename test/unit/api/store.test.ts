@@ -21,7 +21,8 @@ export const lease = (id: number, state: LeaseRecord['state'] = 'active', bytesI
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 const mode = (file: string) => (statSync(file).mode & 0o777).toString(8);
-const journalLines = (dir: string) => readFileSync(join(dir, JOURNAL_FILE), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { seq: number });
+/** The journal's records (parsed as the store does: the zeros of its preallocated space are not records). */
+const journalLines = (dir: string) => parseJournal(readFileSync(join(dir, JOURNAL_FILE)), JOURNAL_FILE).records as { seq: number }[];
 
 let dir: string;
 /** Every store a test opened, closed at the end (their journal file handles). */
@@ -117,6 +118,40 @@ describe('store', () => {
     expect(Object.keys(u.data.leases)).toEqual(['3']);
   });
 
+  it('holds leases and audit entries as their texts: reads are copies; counters compare without parsing; audit read after an id', async () => {
+    const d = fresh('texts');
+    const s = await openStore(d, { maxAudit: 3 });
+    const rec = lease(4, 'active', 10);
+    s.putLease(rec);
+    rec.counters.bytesIn = 99; // the caller's record changes; the stored one does not
+    expect(s.lease(4)).toEqual(lease(4, 'active', 10));
+    s.lease(4)!.state = 'expired';
+    expect(s.lease(4)!.state).toBe('active');
+    expect(s.lease(5)).toBeUndefined();
+    expect(s.leaseHasCounters(4, lease(4, 'active', 10).counters)).toBe(true);
+    expect(s.leaseHasCounters(4, rec.counters)).toBe(false);
+    expect(s.leaseHasCounters(5, lease(5).counters)).toBe(false);
+    const entry = { actor: 'a', action: 'x', decision: 'done' as const, details: { n: 1 } };
+    for (let i = 0; i < 5; i++) s.addAudit({ ...entry, details: { n: i } });
+    await s.commit();
+    const ids = (after?: number) => [...s.auditTexts(after)].map((t) => (JSON.parse(t) as { id: number }).id);
+    expect(ids()).toEqual([3, 4, 5]); // the newest 3 kept
+    expect(ids(0)).toEqual([3, 4, 5]);
+    expect(ids(3)).toEqual([4, 5]);
+    expect(ids(5)).toEqual([]);
+    expect(ids(99)).toEqual([]);
+    expect(s.data.audit.map((a) => a.details)).toEqual([{ n: 2 }, { n: 3 }, { n: 4 }]);
+    // The same after a restart (read from the journal), and after a fold (from the document).
+    const t = await openStore(d, { maxAudit: 3 });
+    expect(t.lease(4)).toEqual(lease(4, 'active', 10));
+    expect(t.leaseHasCounters(4, lease(4, 'active', 10).counters)).toBe(true);
+    expect([...t.auditTexts(3)].map((x) => JSON.parse(x))).toEqual(s.data.audit.slice(1));
+    await t.close();
+    const u = await openStore(d, { maxAudit: 3 });
+    expect(u.load().leases).toEqual([lease(4, 'active', 10)]);
+    expect(u.data.audit.map((a) => a.id)).toEqual([3, 4, 5]);
+  });
+
   it('refuses a damaged or foreign document rather than starting over it', async () => {
     const d = fresh('d');
     const s = await openStore(d);
@@ -202,8 +237,8 @@ describe('store', () => {
     const proto = Object.getPrototypeOf(probe) as { write: (...a: unknown[]) => Promise<{ bytesWritten: number }> };
     await probe.close();
     const realWrite = proto.write;
-    vi.spyOn(proto, 'write').mockImplementationOnce(async function (this: unknown, buf: unknown, off: unknown, len: unknown) {
-      await realWrite.call(this, buf, off, Math.floor(Number(len) / 2));
+    vi.spyOn(proto, 'write').mockImplementationOnce(async function (this: unknown, buf: unknown, off: unknown, len: unknown, pos: unknown) {
+      await realWrite.call(this, buf, off, Math.floor(Number(len) / 2), pos);
       throw new Error('ENOSPC: injected');
     });
     s.putLease(lease(2));

@@ -70,6 +70,14 @@ describe('views', () => {
     const page = (await h.api.inject({ url: '/api/v1/audit?limit=1&action=transfer.create', headers: h.auth(admin) })).json().entries;
     expect(page).toHaveLength(1);
     expect((await h.api.inject({ url: '/api/v1/audit', headers: h.auth(tok) })).json().code).toBe('DMZ_SCOPE_DENIED');
+    // A filter's value inside another field (a reason, a nested detail) is not a match.
+    h.store.addAudit({ actor: 'system', action: 'probe', decision: 'done', reason: '"decision":"granted"', details: { decision: 'granted', project: 'astro' } });
+    const probe = (await h.api.inject({ url: '/api/v1/audit?action=probe', headers: h.auth(admin) })).json().entries;
+    expect(probe).toHaveLength(1);
+    for (const q of ['decision=granted', 'project=astro']) {
+      const got = (await h.api.inject({ url: `/api/v1/audit?${q}&after=${probe[0].id - 1}`, headers: h.auth(admin) })).json().entries;
+      expect(got).toEqual([]);
+    }
   });
 
   it('/healthz, and /readyz once the store is loaded and the controller listens', async () => {
