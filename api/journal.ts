@@ -78,6 +78,16 @@ export function parseJournal(file: Buffer, name: string): ParsedJournal {
   return { records, goodBytes: start, tornBytes: 0 };
 }
 
+/** A file's bytes; none if it does not exist (a journal not written yet). */
+async function readIfPresent(file: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    return Buffer.alloc(0);
+  }
+}
+
 /** fsync of a directory: a file created, renamed or removed in it is durable only then. */
 export async function syncDir(dir: string): Promise<void> {
   const d = await open(dir, 'r');
@@ -114,13 +124,7 @@ export class Journal {
    * records appended from now on follow the last complete one.
    */
   async open(): Promise<{ records: JournalRecord[]; tornBytes: number }> {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(this.file);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      bytes = Buffer.alloc(0);
-    }
+    const bytes = await readIfPresent(this.file);
     const parsed = parseJournal(bytes, this.file);
     await this.openForWrites(bytes.length === 0);
     this.size = bytes.length;
@@ -224,13 +228,7 @@ export class Journal {
    * record there is cut by the append, as after a failed write).
    */
   private async reopen(): Promise<void> {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(this.file);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      bytes = Buffer.alloc(0);
-    }
+    const bytes = await readIfPresent(this.file);
     const parsed = parseJournal(bytes, this.file);
     await this.openForWrites(false);
     this.size = bytes.length;
