@@ -518,16 +518,10 @@ export class Store extends EventEmitter<StoreEvents> {
   private recordText(seq: number, nextIds: string, c: Changes): string {
     const h = this.held;
     let out = `{"seq":${seq},"nextIds":${nextIds}`;
-    if (c.tokens.size) out += `,"tokens":{${this.itemTexts(c.tokens, h.tokens)}}`;
-    if (c.leases.size) {
-      let items = '';
-      for (const id of c.leases) {
-        if (!Object.hasOwn(h.leases, id)) continue;
-        items += `${items ? ',' : ''}"${id}":${h.leases[id]!.text}`;
-      }
-      out += `,"leases":{${items}}`;
-    }
-    if (c.blocks.size) out += `,"blocks":{${this.itemTexts(c.blocks, h.blocks)}}`;
+    const itemText = (x: object) => this.text(x);
+    if (c.tokens.size) out += `,"tokens":{${itemTexts(c.tokens, h.tokens, itemText)}}`;
+    if (c.leases.size) out += `,"leases":{${itemTexts(c.leases, h.leases, (l) => l.text)}}`;
+    if (c.blocks.size) out += `,"blocks":{${itemTexts(c.blocks, h.blocks, itemText)}}`;
     if (h.nextIds.event > c.event) {
       const ev = h.events;
       let items = '';
@@ -541,13 +535,6 @@ export class Store extends EventEmitter<StoreEvents> {
       out += `,"audit":[${items}]`;
     }
     return `${out}}\n`;
-  }
-
-  /** `"ID":TEXT,...` of the items of `map` named in `ids` (those still there). */
-  private itemTexts(ids: Set<number>, map: Record<string, object>): string {
-    let out = '';
-    for (const id of ids) if (Object.hasOwn(map, id)) out += `${out ? ',' : ''}"${id}":${this.text(map[id]!)}`;
-    return out;
   }
 
   private text(item: object): string {
@@ -806,4 +793,11 @@ export async function readState(dataDir: string): Promise<StateData> {
   }
   replay(doc, parseJournal(bytes, file).records, file);
   return doc;
+}
+
+/** `"ID":TEXT,...` of the items of `map` named in `ids` (those still there), each spelt by `text`. */
+function itemTexts<T>(ids: Set<number>, map: Record<string, T>, text: (item: T) => string): string {
+  let out = '';
+  for (const id of ids) if (Object.hasOwn(map, id)) out += `${out ? ',' : ''}"${id}":${text(map[id]!)}`;
+  return out;
 }

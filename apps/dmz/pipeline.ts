@@ -129,8 +129,8 @@ function insideAddresses(site: Site): { host: string; text: string; prefix: Pref
  * What every lease of one DTN over one path and address family has in common: its match fields other than the
  * remote address and ports, and its actions. Made once per site (sites are not changed in place: a reload is a
  * new Site) and shared by those leases' flow specs, so that a lease's desired flows hold only what is its own
- * (the flow manager copies the match and instruction arrays; the TLV and instruction objects are plain values
- * nothing changes).
+ * (the TLV, action and instruction objects are plain values nothing changes; the match and instruction arrays are
+ * frozen, which the flow manager keeps as they are instead of copying).
  */
 interface LeasePath {
   /** WAN -> DTN: in_port (and the circuit's vlan_vid). */
