@@ -9,7 +9,7 @@
 //     sorted into OXM field-number order, which puts every OF1.3 prerequisite first (§7.2.3.6);
 //   - value bits outside a mask are refused with OFPBMC_BAD_WILDCARDS, so they are cleared; an all-zero mask
 //     matches anything and OVS drops the field, so we drop it; an all-ones mask is reported without a mask;
-//   - match fields come back in OVS's own order: compared by matchKey() (canonicalMatchKey()'s key, faster);
+//   - match fields come back in OVS's own order: compared by flowKey() (the codec's canonicalMatchKey);
 //   - instructions come back in execution order (§5.9: meter, apply, clear, write, metadata, goto) whatever order
 //     they were sent in, and an empty apply-actions disappears: both normalised here;
 //   - a meter band's burst size without OFPMF_BURST comes back as the rate (ignored in comparisons);
@@ -22,6 +22,7 @@ import { readOxm, writeOxm, oxmDef } from './openflow/oxm.js';
 import { writeInstructions } from './openflow/instructions.js';
 import { writeBuckets } from './openflow/bucket.js';
 import { writeBands } from './openflow/meter-band.js';
+import { canonicalFlowKey } from './openflow/match-key.js';
 
 /** A flow entry as the controller wants it on a switch. */
 export interface FlowEntry {
@@ -223,137 +224,9 @@ export function normaliseFlow(spec: FlowSpec, defaultCookie = 0n): FlowEntry {
 /** What makes two flows the same entry of a switch (OF1.3.5 §6.4: table, priority and match). */
 export interface FlowIdentity { tableId: number; priority: number; match: Match }
 
+/** `table/priority/canonicalMatchKey(match)`: equal for two entries a switch would hold as one. */
 export function flowKey(f: FlowIdentity): string {
-  const n = canonicalTlvs(f.match);
-  let p = writeDecimal(0, f.tableId);
-  keyChars[p++] = SLASH;
-  p = writeDecimal(p, f.priority);
-  keyChars[p++] = SLASH;
-  p = writeTlvChars(p, n); // (may replace keyChars with a larger buffer: read it after)
-  return keyChars.toString('latin1', 0, p);
-}
-
-/**
- * canonicalMatchKey(match), the same string, computed with one encoding pass, no intermediate buffers and one
- * string allocation: the TLVs are encoded into a shared writer and canonicalised in place, then spelt in hex into
- * a shared character buffer. Every desired flow and every flow a switch reports is keyed (by flowKey), so this
- * is on the path of every apply and reconcile.
- */
-export function matchKey(match: Match): string {
-  const end = writeTlvChars(0, canonicalTlvs(match)); // first: it may replace keyChars with a larger buffer
-  return keyChars.toString('latin1', 0, end);
-}
-
-const matchWriter = new Writer(1024);
-/** Where each canonical TLV starts in matchWriter (and, at [n], where the last ends). */
-let fieldAt = new Int32Array(64);
-/** The order to spell the TLVs in (indexes into fieldAt). */
-let order = new Int32Array(64);
-let keyChars = Buffer.allocUnsafe(1024);
-const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
-const SLASH = 0x2f;
-const DOT = 0x2e;
-
-/**
- * Encodes each TLV of `match` into matchWriter, canonically (value bits outside the mask cleared, an all-ones
- * mask dropped), and puts them in byte order in `order` (byte order is the order of their hex strings, which
- * canonicalMatchKey sorts; a normalised match is in it already). Returns the number of TLVs.
- */
-function canonicalTlvs(match: Match): number {
-  const n = match.length;
-  if (n + 1 > fieldAt.length) {
-    fieldAt = new Int32Array(2 * (n + 1));
-    order = new Int32Array(2 * (n + 1));
-  }
-  const w = matchWriter.reset();
-  let sorted = true;
-  for (let i = 0; i < n; i++) {
-    const s = w.pos;
-    writeOxm(w, match[i]!);
-    const b = w.buf;
-    if (b[s + 2]! & 1) {
-      const head = ((b[s]! << 8) | b[s + 1]!) === OFPXMC.EXPERIMENTER ? 8 : 4;
-      const half = (w.pos - s - head) / 2;
-      const v = s + head;
-      let ones = true;
-      for (let k = 0; k < half; k++) {
-        const m = b[v + half + k]!;
-        b[v + k]! &= m;
-        if (m !== 0xff) ones = false;
-      }
-      if (ones) {
-        b[s + 2] = b[s + 2]! & 0xfe;
-        b[s + 3] = b[s + 3]! - half;
-        w.pos = v + half;
-      }
-    }
-    fieldAt[i] = s;
-    order[i] = i;
-    if (i > 0 && sorted && tlvAfter(b, i - 1, s, w.pos)) sorted = false;
-  }
-  fieldAt[n] = w.pos;
-  if (!sorted) {
-    const b = w.buf;
-    const idx = Array.from(order.subarray(0, n)).sort((x, y) => compareTlvs(b, x, y));
-    order.set(idx);
-  }
-  return n;
-}
-
-/** Whether TLV i (fieldAt[i]..its end) sorts after the bytes b[c..cEnd). */
-function tlvAfter(b: Buffer, i: number, c: number, cEnd: number): boolean {
-  const a = fieldAt[i]!;
-  const aEnd = c; // TLV i ends where the next one starts
-  const len = Math.min(aEnd - a, cEnd - c);
-  for (let k = 0; k < len; k++) {
-    const x = b[a + k]!;
-    const y = b[c + k]!;
-    if (x !== y) return x > y;
-  }
-  return aEnd - a > cEnd - c;
-}
-
-/** Bytewise comparison of TLVs x and y (a prefix first). */
-function compareTlvs(b: Buffer, x: number, y: number): number {
-  const a = fieldAt[x]!;
-  const aLen = fieldAt[x + 1]! - a;
-  const c = fieldAt[y]!;
-  const cLen = fieldAt[y + 1]! - c;
-  const len = Math.min(aLen, cLen);
-  for (let k = 0; k < len; k++) {
-    const d = b[a + k]! - b[c + k]!;
-    if (d !== 0) return d;
-  }
-  return aLen - cLen;
-}
-
-/** Spells the n canonical TLVs in hex, in `order`, separated by dots, into keyChars from p; returns the end. */
-function writeTlvChars(p: number, n: number): number {
-  const b = matchWriter.buf;
-  const need = p + 2 * matchWriter.pos + n;
-  if (need > keyChars.length) {
-    const next = Buffer.allocUnsafe(2 * need);
-    keyChars.copy(next, 0, 0, p);
-    keyChars = next;
-  }
-  const out = keyChars;
-  for (let j = 0; j < n; j++) {
-    if (j > 0) out[p++] = DOT;
-    const i = order[j]!;
-    for (let k = fieldAt[i]!, end = fieldAt[i + 1]!; k < end; k++) {
-      const v = b[k]!;
-      out[p++] = HEX_DIGITS[v >>> 4]!;
-      out[p++] = HEX_DIGITS[v & 15]!;
-    }
-  }
-  return p;
-}
-
-/** A non-negative integer's decimal digits into keyChars at p; returns the end (keyChars has room for 20). */
-function writeDecimal(p: number, v: number): number {
-  const s = String(v);
-  for (let k = 0; k < s.length; k++) keyChars[p++] = s.charCodeAt(k);
-  return p;
+  return canonicalFlowKey(f.tableId, f.priority, f.match);
 }
 
 const keyWriter = new Writer(1024);

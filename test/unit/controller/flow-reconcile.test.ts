@@ -2,13 +2,53 @@
 // desired state's ownership rules. (Their behaviour against a real switch is in test/integration/flow-manager.)
 import { describe, expect, it } from 'vitest';
 import {
-  normaliseMatch, normaliseInstructions, normaliseFlow, flowKey, matchKey, instructionsKey, meterKey, ownerCookie, ownerIdOf,
+  normaliseMatch, normaliseInstructions, normaliseFlow, flowKey, instructionsKey, meterKey, ownerCookie, ownerIdOf,
   type FlowEntry, type GroupEntry, type MeterEntry,
 } from '../../../controller/flow-entry.js';
 import { compareFlow, diffFlows, diffMeters, diffGroups, planPhases, groupsInDependencyOrder } from '../../../controller/reconcile.js';
 import { DesiredState, OwnershipConflictError } from '../../../controller/desired-state.js';
-import { OFPFC, OFPMC, OFPGC, OFPGT, OFPMF, OFPFF, OFPP, OFPG, canonicalMatchKey, type Match, type Instruction, type OfpMessage } from '../../../controller/openflow/index.js';
+import { OFPFC, OFPMC, OFPGC, OFPGT, OFPMF, OFPFF, OFPP, OFPG, Writer, canonicalMatchKey as matchKey, type Match, type Instruction, type OfpMessage } from '../../../controller/openflow/index.js';
 import type { FlowStats } from '../../../controller/openflow/multipart/flow.js';
+import { writeOxm } from '../../../controller/openflow/oxm.js';
+
+/**
+ * The reference the codec's one-pass canonicalMatchKey (imported here as matchKey) is checked against: the same
+ * definition spelt plainly, a string per TLV, sorted and joined. Each TLV is encoded, value bits outside its mask
+ * are cleared, an all-ones mask is dropped.
+ */
+function canonicalMatchKey(match: Match): string {
+  const w = new Writer(64);
+  const keys: string[] = [];
+  for (const f of match) {
+    w.reset();
+    writeOxm(w, f);
+    const b = w.view();
+    const hasMask = (b[2]! & 1) !== 0;
+    if (!hasMask) {
+      keys.push(b.toString('hex'));
+      continue;
+    }
+    const cls = (b[0]! << 8) | b[1]!;
+    const headerLen = cls === 0xffff ? 8 : 4;
+    const half = (b.length - headerLen) / 2;
+    const value = Buffer.from(b.subarray(headerLen, headerLen + half));
+    const mask = b.subarray(headerLen + half);
+    let allOnes = true;
+    for (let i = 0; i < half; i++) {
+      value[i]! &= mask[i]!;
+      if (mask[i] !== 0xff) allOnes = false;
+    }
+    const head = Buffer.from(b.subarray(0, headerLen));
+    if (allOnes) {
+      head[2] = head[2]! & 0xfe;
+      head[3] = head[3]! - half;
+      keys.push(head.toString('hex') + value.toString('hex'));
+    } else {
+      keys.push(head.toString('hex') + value.toString('hex') + mask.toString('hex'));
+    }
+  }
+  return keys.sort().join('.');
+}
 
 const C1 = ownerCookie(1);
 const out = (port: number) => ({ type: 'output' as const, port, maxLen: 0 });

@@ -1,0 +1,146 @@
+// Canonical keys of matches and flow entries: equal for two matches that select the same packets, so that a
+// controller can compare the flows it wants with the flows a switch reports. Computed with one encoding pass, no
+// intermediate buffers and one string allocation (the TLVs are encoded into a shared writer and canonicalised in
+// place, then spelt in hex into a shared character buffer): every desired flow and every flow a switch reports is
+// keyed, so this is on the path of every apply and reconcile.
+import { Writer } from './buffer.js';
+import { OFPXMC } from './constants.js';
+import { writeOxm } from './oxm.js';
+import type { Match } from './match.js';
+
+/**
+ * A key that is equal for two matches that select the same packets, whatever their field order or their spelling
+ * of masks: each TLV encoded, value bits outside its mask cleared, an all-ones mask dropped, the TLVs in byte
+ * order, spelt in hex and joined by dots. Switches return matches normalised this way (OVS reorders fields), so
+ * comparing a desired flow with what a switch holds needs it.
+ */
+export function canonicalMatchKey(match: Match): string {
+  const end = writeTlvChars(0, canonicalTlvs(match)); // first: it may replace keyChars with a larger buffer
+  return keyChars.toString('latin1', 0, end);
+}
+
+/**
+ * `table/priority/canonicalMatchKey(match)` (OF1.3.5 §6.4: what makes two flow entries the same entry of a
+ * switch), spelt in one pass into one string.
+ */
+export function canonicalFlowKey(tableId: number, priority: number, match: Match): string {
+  const n = canonicalTlvs(match);
+  let p = writeDecimal(0, tableId);
+  keyChars[p++] = SLASH;
+  p = writeDecimal(p, priority);
+  keyChars[p++] = SLASH;
+  p = writeTlvChars(p, n); // (may replace keyChars with a larger buffer: read it after)
+  return keyChars.toString('latin1', 0, p);
+}
+
+const matchWriter = new Writer(1024);
+/** Where each canonical TLV starts in matchWriter (and, at [n], where the last ends). */
+let fieldAt = new Int32Array(64);
+/** The order to spell the TLVs in (indexes into fieldAt). */
+let order = new Int32Array(64);
+let keyChars = Buffer.allocUnsafe(1024);
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+const SLASH = 0x2f;
+const DOT = 0x2e;
+
+/**
+ * Encodes each TLV of `match` into matchWriter, canonically (value bits outside the mask cleared, an all-ones
+ * mask dropped), and puts them in byte order in `order` (byte order is the order of their hex strings, which
+ * the key is spelt in; a normalised match is in it already). Returns the number of TLVs.
+ */
+function canonicalTlvs(match: Match): number {
+  const n = match.length;
+  if (n + 1 > fieldAt.length) {
+    fieldAt = new Int32Array(2 * (n + 1));
+    order = new Int32Array(2 * (n + 1));
+  }
+  const w = matchWriter.reset();
+  let sorted = true;
+  for (let i = 0; i < n; i++) {
+    const s = w.pos;
+    writeOxm(w, match[i]!);
+    const b = w.buf;
+    if (b[s + 2]! & 1) {
+      const head = ((b[s]! << 8) | b[s + 1]!) === OFPXMC.EXPERIMENTER ? 8 : 4;
+      const half = (w.pos - s - head) / 2;
+      const v = s + head;
+      let ones = true;
+      for (let k = 0; k < half; k++) {
+        const m = b[v + half + k]!;
+        b[v + k]! &= m;
+        if (m !== 0xff) ones = false;
+      }
+      if (ones) {
+        b[s + 2] = b[s + 2]! & 0xfe;
+        b[s + 3] = b[s + 3]! - half;
+        w.pos = v + half;
+      }
+    }
+    fieldAt[i] = s;
+    order[i] = i;
+    if (i > 0 && sorted && tlvAfter(b, i - 1, s, w.pos)) sorted = false;
+  }
+  fieldAt[n] = w.pos;
+  if (!sorted) {
+    const b = w.buf;
+    const idx = Array.from(order.subarray(0, n)).sort((x, y) => compareTlvs(b, x, y));
+    order.set(idx);
+  }
+  return n;
+}
+
+/** Whether TLV i (fieldAt[i]..its end) sorts after the bytes b[c..cEnd). */
+function tlvAfter(b: Buffer, i: number, c: number, cEnd: number): boolean {
+  const a = fieldAt[i]!;
+  const aEnd = c; // TLV i ends where the next one starts
+  const len = Math.min(aEnd - a, cEnd - c);
+  for (let k = 0; k < len; k++) {
+    const x = b[a + k]!;
+    const y = b[c + k]!;
+    if (x !== y) return x > y;
+  }
+  return aEnd - a > cEnd - c;
+}
+
+/** Bytewise comparison of TLVs x and y (a prefix first). */
+function compareTlvs(b: Buffer, x: number, y: number): number {
+  const a = fieldAt[x]!;
+  const aLen = fieldAt[x + 1]! - a;
+  const c = fieldAt[y]!;
+  const cLen = fieldAt[y + 1]! - c;
+  const len = Math.min(aLen, cLen);
+  for (let k = 0; k < len; k++) {
+    const d = b[a + k]! - b[c + k]!;
+    if (d !== 0) return d;
+  }
+  return aLen - cLen;
+}
+
+/** Spells the n canonical TLVs in hex, in `order`, separated by dots, into keyChars from p; returns the end. */
+function writeTlvChars(p: number, n: number): number {
+  const b = matchWriter.buf;
+  const need = p + 2 * matchWriter.pos + n;
+  if (need > keyChars.length) {
+    const next = Buffer.allocUnsafe(2 * need);
+    keyChars.copy(next, 0, 0, p);
+    keyChars = next;
+  }
+  const out = keyChars;
+  for (let j = 0; j < n; j++) {
+    if (j > 0) out[p++] = DOT;
+    const i = order[j]!;
+    for (let k = fieldAt[i]!, end = fieldAt[i + 1]!; k < end; k++) {
+      const v = b[k]!;
+      out[p++] = HEX_DIGITS[v >>> 4]!;
+      out[p++] = HEX_DIGITS[v & 15]!;
+    }
+  }
+  return p;
+}
+
+/** A non-negative integer's decimal digits into keyChars at p; returns the end (keyChars has room for 20). */
+function writeDecimal(p: number, v: number): number {
+  const s = String(v);
+  for (let k = 0; k < s.length; k++) keyChars[p++] = s.charCodeAt(k);
+  return p;
+}
