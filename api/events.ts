@@ -30,6 +30,8 @@ export const EVENTS_PATH = '/api/v1/events';
 export const WS_PROTOCOL = 'dmzgate.v1';
 /** A subscriber this far behind (bytes queued in its socket) is dropped rather than buffered without bound. */
 const MAX_BUFFERED = 4 * 1024 * 1024;
+/** How long a lease.created event may wait for a record another change causes before it gets one of its own. */
+const EVENT_RIDE_MS = 10;
 
 interface Client { ws: WebSocket; token: TokenRecord }
 
@@ -74,7 +76,9 @@ export class EventHub {
     const onEvent = (e: DmzEvent): void => {
       if ('lease' in e) {
         this.store.putLease(e.lease);
-        this.publish(e.type, { transfer: transferView(e.lease) }, e.lease.project);
+        // A new lease was written before the app resolved (its record went to disk while the switch installed
+        // it): its event may ride with the next record rather than cost one of its own.
+        this.publish(e.type, { transfer: transferView(e.lease) }, e.lease.project, e.type === 'lease.created' ? EVENT_RIDE_MS : undefined);
       } else {
         this.store.putBlock(e.block);
         this.publish(e.type, { block: blockView(e.block) });
@@ -108,10 +112,13 @@ export class EventHub {
     };
   }
 
-  /** Records an event; it is sent once the write holding it resolved. */
-  publish(type: StoredEvent['type'], data: Record<string, unknown>, project?: string): StoredEvent {
+  /**
+   * Records an event; it is sent once the write holding it resolved. With `rideMs`, that write is the next one
+   * anything causes, or one of its own after rideMs at the latest (store.commitWithin).
+   */
+  publish(type: StoredEvent['type'], data: Record<string, unknown>, project?: string, rideMs?: number): StoredEvent {
     const ev = this.store.addEvent(type, data, project);
-    this.store.commit().then(() => this.sendUpTo(ev.id), (e: Error) => this.log.error({ err: e.message, event: ev.id }, 'event not persisted; it goes out with the next successful write'));
+    (rideMs === undefined ? this.store.commit() : this.store.commitWithin(rideMs)).then(() => this.sendUpTo(ev.id), (e: Error) => this.log.error({ err: e.message, event: ev.id }, 'event not persisted; it goes out with the next successful write'));
     return ev;
   }
 

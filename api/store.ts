@@ -255,6 +255,9 @@ export class Store extends EventEmitter<StoreEvents> {
   /** The next ids as of that record (events and audit entries move them: a record with none changed nothing). */
   private journaledIds = '';
   private waiters: Waiter[] = [];
+  /** Commits that wait for a record others cause (commitWithin), and the timer that causes one if none comes. */
+  private riders: Waiter[] = [];
+  private riderTimer: NodeJS.Timeout | undefined;
   /** A journal operation (a record, or the journal's replacement after a fold) is under way or scheduled. */
   private busy = false;
   private nextFoldAt: number;
@@ -326,9 +329,13 @@ export class Store extends EventEmitter<StoreEvents> {
 
   // ---- changes (in memory; commit() makes them durable) ---------------------------------------------------------
 
+  /** Stores a lease record as it is now; a record identical to the stored one is not a change (not journaled again). */
   putLease(rec: LeaseRecord): void {
+    const text = flat(JSON.stringify(rec));
+    // (The API stores a new lease as its draft while the switch installs it; the app's lease.created brings it again.)
+    if (Object.hasOwn(this.held.leases, rec.id) && this.held.leases[rec.id]!.text === text) return;
     const c = rec.counters;
-    const held: HeldLease = { text: flat(JSON.stringify(rec)), packetsIn: c.packetsIn, bytesIn: c.bytesIn, packetsOut: c.packetsOut, bytesOut: c.bytesOut };
+    const held: HeldLease = { text, packetsIn: c.packetsIn, bytesIn: c.bytesIn, packetsOut: c.packetsOut, bytesOut: c.bytesOut };
     this.held.leases[rec.id] = held;
     this.changes.leases.add(rec.id);
     this.closedLeases.note(rec.id, rec.state !== 'active');
@@ -429,6 +436,24 @@ export class Store extends EventEmitter<StoreEvents> {
     });
   }
 
+  /**
+   * Like commit(), but without a record of its own unless no other commit causes one within `ms`: the change
+   * rides with the next record. For changes that may wait a little, such as the lease.created event that follows
+   * a lease already written (a write of its own per lease would double the records at concurrency 1).
+   */
+  commitWithin(ms: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.riders.push({ resolve, reject });
+      this.riderTimer ??= setTimeout(() => {
+        this.riderTimer = undefined;
+        if (this.riders.length === 0) return;
+        this.waiters.push(...this.riders);
+        this.riders = [];
+        this.schedule();
+      }, ms);
+    });
+  }
+
   /** A commit nobody waits for (counters): failures are reported by the 'writeError' event. */
   commitSoon(): void {
     this.commit().catch(() => undefined);
@@ -456,6 +481,7 @@ export class Store extends EventEmitter<StoreEvents> {
       // The journal still holds every acknowledged change: the next start replays it.
       if (this.listenerCount('writeError') > 0) this.emit('writeError', e as Error);
     }
+    clearTimeout(this.riderTimer);
     if (!this.busy && this.waiters.length === 0) await this.journal.close();
   }
 
@@ -481,8 +507,14 @@ export class Store extends EventEmitter<StoreEvents> {
   }
 
   private async writeRecord(): Promise<void> {
-    const batch = this.waiters;
+    // Riders go with this record: it holds every change made so far, theirs too.
+    const batch = this.riders.length ? this.waiters.concat(this.riders) : this.waiters;
     this.waiters = [];
+    if (this.riders.length) {
+      this.riders = [];
+      clearTimeout(this.riderTimer);
+      this.riderTimer = undefined;
+    }
     const changes = this.changes;
     const nextIds = JSON.stringify(this.held.nextIds);
     if (!changes.tokens.size && !changes.leases.size && !changes.blocks.size && nextIds === this.journaledIds) {

@@ -68,15 +68,28 @@ export function transferRoutes(r: FastifyInstance, ctx: ApiContext): void {
     } catch (e) {
       return refused(req, 'transfer.create', e);
     }
+    // The lease is written to the state file while the switch installs its flows (DmzApp calls `record` once
+    // every check passed): the 201 waits for the longer of the two, not for both in turn. Its audit entry goes
+    // in the same record. If the switch then refuses, the lease is kept as revoked (the record exists) and that
+    // is written before the 502; a crash between the two leaves a recorded lease that the restart installs.
+    let drafted: { rec: LeaseRecord; written: Promise<Error | undefined> } | undefined;
+    const record = (draft: LeaseRecord): Promise<Error | undefined> => {
+      store.putLease(draft);
+      auditCreated(ctx, req, draft);
+      drafted = { rec: draft, written: store.commit().then(() => undefined, (e: Error) => e) };
+      return drafted.written;
+    };
     let rec: LeaseRecord;
     try {
       // DmzApp reserves ids, meters and overlaps for drafts in flight, so requests need not queue here.
-      rec = await app.requestLease(leaseReq);
+      rec = await app.requestLease(leaseReq, record);
     } catch (e) {
-      return refused(req, 'transfer.create', e);
+      const closed = drafted && app.lease(drafted.rec.id);
+      if (closed) store.putLease(closed);
+      return refused(req, 'transfer.create', e, drafted?.rec.id);
     }
-    auditCreated(ctx, req, rec);
-    await persistOrRevoke(ctx, rec);
+    const writeError = await drafted?.written;
+    if (writeError) await revokeUnsaved(ctx, rec, writeError);
     return reply.code(201).send(transferView(rec));
   });
 
@@ -211,13 +224,9 @@ export async function persist(ctx: ApiContext): Promise<void> {
   }
 }
 
-/** A granted lease must be on disk before it is acknowledged; if it cannot be, it is revoked. */
-async function persistOrRevoke(ctx: ApiContext, rec: LeaseRecord): Promise<void> {
-  try {
-    await ctx.store.commit();
-  } catch (e) {
-    ctx.log.error({ err: (e as Error).message, lease: rec.id }, 'state write failed; revoking the lease just granted');
-    await ctx.app.releaseLease(rec.id, 'revoked', 'the state could not be saved').catch(() => undefined);
-    throw new ApiError('DMZ_STORE_FAILED');
-  }
+/** A granted lease must be on disk before it is acknowledged; if it could not be written, it is revoked. */
+async function revokeUnsaved(ctx: ApiContext, rec: LeaseRecord, e: Error): Promise<never> {
+  ctx.log.error({ err: e.message, lease: rec.id }, 'state write failed; revoking the lease just granted');
+  await ctx.app.releaseLease(rec.id, 'revoked', 'the state could not be saved').catch(() => undefined);
+  throw new ApiError('DMZ_STORE_FAILED');
 }

@@ -13,7 +13,7 @@ import type { Logger } from '../../controller/log.js';
 import { OFPFF, OFPMC, OFPMMFC, OFPTT, OFPP, OFPG, type MessageOf } from '../../controller/openflow/index.js';
 import type { FlowStats } from '../../controller/openflow/multipart/index.js';
 import { baseFlows, leaseFlows, leaseMeter, blockFlows, OWNER, ownerOfCookie, LeaseRefused, type FlowSpec } from './pipeline.js';
-import { LeaseBook, checkAgainstSite, zeroCounters, type LeaseRecord, type BlockRecord, type LeaseRequest } from './lease-book.js';
+import { LeaseBook, checkAgainstSite, leaseRecord, zeroCounters, type LeaseRecord, type BlockRecord, type LeaseRequest } from './lease-book.js';
 import { switchByName, type Site } from './site.js';
 import { LeaseInstalls } from './lease-installs.js';
 import { DeadlineTimer } from './deadline-timer.js';
@@ -154,12 +154,23 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
 
   // ---- leases -------------------------------------------------------------------------------------------------
 
-  /** Validates, installs (atomically, barrier-confirmed) and records a lease. Throws LeaseRefused or a switch error. */
-  async requestLease(req: LeaseRequest): Promise<LeaseRecord> {
+  /**
+   * Validates, installs (atomically, barrier-confirmed) and records a lease. Throws LeaseRefused or a switch error.
+   *
+   * `record`, if given, is handed the record the lease will have once installed, after every check passed, as
+   * its flows are sent (with the rest of their install group: lease-installs.ts), so that a caller that keeps
+   * leases durably (the API's store) writes it while the switch installs them, the group's leases in one write:
+   * a request then waits for the longer of the two, not for their sum. requestLease
+   * resolves once both are done (`record`'s promise must not reject; its result is the caller's to read). If the
+   * install then fails, the lease was recorded: it is kept as a revoked record (book.refuse), not forgotten, and
+   * the caller records that too. A crash between the two leaves a recorded lease that a restart installs.
+   */
+  async requestLease(req: LeaseRequest, record?: (draft: LeaseRecord) => Promise<unknown>): Promise<LeaseRecord> {
     const now = this.now();
     checkAgainstSite(this.site, req);
     const lease = this.book.draft(req, now);
     let keys: string[];
+    const draft: { recorded?: Promise<unknown> } = {};
     try {
       const planned = leaseFlows(this.site, lease, now);
       const flows = planned.flows;
@@ -168,15 +179,17 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
       if (!this.controller.get(dpid)) throw new LeaseRefused('switch-down', `switch ${switchByName(this.site, this.dtnSwitch(lease.dtn)).name} is not connected`);
       if (meter) await this.installMeter(dpid, meter);
       try {
-        keys = await this.installs.install(dpid, flows);
+        keys = await this.installs.install(dpid, flows, record && (() => { draft.recorded = record(leaseRecord(lease, now)); }));
       } catch (e) {
         if (meter) await this.removeMeter(dpid, meter.meterId).catch(() => undefined);
         throw e;
       }
     } catch (e) {
-      this.book.abandon(lease);
+      if (draft.recorded) this.book.refuse(lease, this.now(), `not installed: ${(e as Error).message}`);
+      else this.book.abandon(lease);
       throw e;
     }
+    if (draft.recorded) await draft.recorded;
     const dpid = this.leaseDpid(lease.dtn);
     const rec = this.book.add(lease, now);
     this.leaseFlowKeys.set(rec.id, keys);

@@ -142,7 +142,7 @@ export class LeaseBook {
 
   /**
    * A new lease from a request, refused if it overlaps an active or pending one. It is pending until `add`
-   * (installed) or `abandon` (refused by the switch).
+   * (installed), `abandon` (refused by the switch) or `refuse` (refused after its record was made durable).
    */
   draft(req: LeaseRequest, now: number): Lease {
     const lease: Lease = {
@@ -188,13 +188,22 @@ export class LeaseBook {
     this.meteredLeases.delete(id);
     this.overlaps.remove(id);
     if (rec.meterId) this.meters.give(rec.meterId);
-    this.closedLeases.add(id);
-    // The oldest closed leases beyond KEEP_CLOSED are forgotten (the store keeps its own history).
-    for (const old of this.closedLeases) {
-      if (this.closedLeases.size <= KEEP_CLOSED) break;
-      this.closedLeases.delete(old);
-      this.leases.delete(old);
-    }
+    this.keepClosed(id);
+    return rec;
+  }
+
+  /**
+   * Closes a draft that was recorded (made durable) before its flows were refused or not confirmed: like
+   * `abandon`, but the lease stays as a revoked record, as the record written for it will be read back.
+   */
+  refuse(lease: Lease, now: number, reason: string): LeaseRecord {
+    this.abandon(lease);
+    const rec = leaseRecord(lease, now);
+    rec.state = 'revoked';
+    rec.closedAt = now;
+    rec.closeReason = reason;
+    this.leases.set(lease.id, rec);
+    this.keepClosed(lease.id);
     return rec;
   }
 
@@ -222,6 +231,16 @@ export class LeaseBook {
     this.blocks.set(block.id, rec);
     this.nextBlockId = Math.max(this.nextBlockId, block.id + 1);
     return rec;
+  }
+
+  /** Notes a closed lease; the oldest closed leases beyond KEEP_CLOSED are forgotten (the store keeps its own history). */
+  private keepClosed(id: number): void {
+    this.closedLeases.add(id);
+    for (const old of this.closedLeases) {
+      if (this.closedLeases.size <= KEEP_CLOSED) break;
+      this.closedLeases.delete(old);
+      this.leases.delete(old);
+    }
   }
 
   private activate(rec: LeaseRecord): void {

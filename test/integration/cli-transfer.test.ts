@@ -3,6 +3,7 @@
  * create` (through the running controller's API), a transfer requested with `dmzgate transfer request`, its
  * flows in `ovs-ofctl dump-flows`; the controller killed with SIGKILL and restarted on the same state: the lease
  * and its flows are still there and their durations were not reset; `dmzgate transfer release` removes them.
+ * And a kill -9 between a lease's write and the switch's answer (the switch hung): the restart installs it.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrivateOvs } from '../helpers/ovs.js';
 import { CLI, Running, checkBuild, until } from '../helpers/dmzgate-process.js';
+import { readState } from '../../api/index.js';
 
 const run = promisify(execFile);
 
@@ -101,6 +103,52 @@ describe('a transfer through the CLI survives a controller SIGKILL', () => {
     const released = JSON.parse(await cli('transfer', 'release', String(lease.id), '--api', ready2.api as string, '--token', made.token, '--json')) as { state: string };
     expect(released.state).toBe('released');
     await until('lease flows gone', async () => (await leaseFlows(ovs, lease.id)).length === 0);
+    second.signal('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+  });
+
+  it('a kill -9 after the lease was written and before the switch answered: the restart installs it', async () => {
+    // The lease's record is written while the switch installs its flows; a crash between the two leaves a
+    // recorded lease that was never acknowledged. Here the switch is hung (SIGSTOP) so the crash lands there.
+    const ofPort = await freePort();
+    const data = join(work, 'data-crash');
+    const args = ['--openflow-port', String(ofPort), '--api-port', '0', '--data', data];
+    const first = new Running(args, work);
+    started.push(first);
+    const api = (await first.line((l) => l.msg === 'controller ready', 'controller ready')).api as string;
+    await ovs.vsctl('--if-exists', 'del-br', 'br0'); // a fresh switch: nothing of the test above
+    await ovs.addBridge('br0', 1n, { controller: `tcp:127.0.0.1:${ofPort}`, ports: ['wan', 'trunk', 'fwout', 'fwin', 'dtn1', 'ps1', 'lan1'] });
+    await first.line((l) => l.msg === 'reconciled switch' && l.dpid === '0000000000000001', 'first reconcile');
+    const made = JSON.parse(await cli('token', 'create', '--data', data, '--project', 'climate', '--dtn', 'dtn1', '--remote', '192.0.2.0/24',
+      '--ports', '50000-51000', '--paths', 'routed', '--max-duration', '2h', '--scope', 'transfers', '--json')) as { token: string };
+
+    const vswitchd = ovs.vswitchdPid!;
+    process.kill(vswitchd, 'SIGSTOP');
+    let lease: { id: number; state: string } | undefined;
+    try {
+      const request = fetch(`${api}/api/v1/transfers`, {
+        method: 'POST', headers: { authorization: `Bearer ${made.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ dtn: 'dtn1', remote: '192.0.2.0/24', protocol: 'tcp', local_ports: ['50000-50100'], path: 'routed', duration: 3600 }),
+      }).then((r) => r.status, () => 'no answer');
+      await until('the lease in the state file', async () => {
+        lease = Object.values((await readState(data)).leases).find((l) => l.state === 'active');
+        return lease !== undefined;
+      });
+      first.signal('SIGKILL');
+      expect((await first.exited).signal).toBe('SIGKILL');
+      expect(await request).toBe('no answer'); // never acknowledged
+    } finally {
+      process.kill(vswitchd, 'SIGCONT');
+    }
+    expect(await leaseFlows(ovs, lease!.id)).toHaveLength(0); // the bundle never committed
+
+    const second = new Running(args, work);
+    started.push(second);
+    const api2 = (await second.line((l) => l.msg === 'controller ready', 'controller ready (restart)')).api as string;
+    await second.line((l) => l.msg === 'reconciled switch' && l.dpid === '0000000000000001', 'reconcile after restart', 30_000);
+    expect((await leaseFlows(ovs, lease!.id)).length).toBeGreaterThanOrEqual(2);
+    const listed = JSON.parse(await cli('transfer', 'list', '--api', api2, '--token', made.token, '--json')) as { id: number; state: string }[];
+    expect(listed).toContainEqual(expect.objectContaining({ id: lease!.id, state: 'active' }));
     second.signal('SIGTERM');
     expect((await second.exited).code).toBe(0);
   });

@@ -90,6 +90,37 @@ describe('store', () => {
     expect(journalLines(d).map((r) => r.seq)).toEqual(Array.from({ length: writes }, (_, i) => i + 1));
   });
 
+  it('commitWithin rides with the next record another commit causes, or gets its own when none comes in time', async () => {
+    const d = fresh('ride');
+    const s = await openStore(d);
+    let writes = 0;
+    s.on('write', () => writes++);
+    s.addEvent('lease.created', { n: 1 });
+    let rode = false;
+    const ride = s.commitWithin(10_000).then(() => { rode = true; });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(rode).toBe(false); // no record of its own yet
+    expect(writes).toBe(0);
+    s.addAudit({ actor: 'a', action: 'other', decision: 'done' });
+    await s.commit();
+    await ride;
+    expect(writes).toBe(1); // one record held both
+    expect(readFileSync(join(d, JOURNAL_FILE), 'utf8')).toContain('"n":1');
+    s.addEvent('lease.created', { n: 2 });
+    const started = Date.now();
+    await s.commitWithin(30);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(25);
+    expect(writes).toBe(2);
+    expect(readFileSync(join(d, JOURNAL_FILE), 'utf8')).toContain('"n":2');
+    s.putLease(lease(3));
+    s.putLease(lease(3)); // the same record again is not a change
+    await s.commit();
+    expect(writes).toBe(3);
+    s.putLease(lease(3));
+    await s.commit();
+    expect(writes).toBe(3); // nothing changed: no record
+  });
+
   it('keeps the newest events and audit entries, and the newest closed leases (always the highest id)', async () => {
     const s = await openStore(fresh('c'), { maxEvents: 3, maxAudit: 2, maxClosed: 2 });
     for (let i = 0; i < 10; i++) s.addEvent('switch.up', {});

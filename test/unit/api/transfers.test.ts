@@ -1,7 +1,7 @@
 // /api/v1/transfers against the switch emulator: grants confirmed on the switch and on disk, every refusal with
 // its code (token constraints, site policy, overlap, switch down, switch refusal), live counters, extension,
 // release with final counters.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,15 @@ const leaseFlows = (h: Harness, id?: number) =>
 
 /** What a restart would read from the data directory (the state document and its journal). */
 const onDisk = (h: Harness) => readState(h.dataDir);
+
+/** The id of the one active lease in the state on disk, once there is one (polled: the write is under way). */
+async function activeOnDisk(h: Harness, dataDir = h.dataDir): Promise<number> {
+  for (const stop = Date.now() + 5000; Date.now() < stop; await new Promise((r) => setTimeout(r, 5))) {
+    const active = Object.values((await readState(dataDir)).leases).filter((l) => l.state === 'active');
+    if (active.length === 1) return active[0]!.id;
+  }
+  throw new Error('no active lease reached the state file');
+}
 
 /** A packet of a lease on 192.0.2.0/24 <-> dtn1 (10.10.1.10), WAN to DTN or back. */
 function inject(h: Harness, dir: 'in' | 'out', bytes: number, dstPort = 50050): void {
@@ -51,11 +60,32 @@ describe('transfers', () => {
     expect(leaseFlows(h, t.id).length).toBeGreaterThan(0);
     expect(h.sw.flowCount()).toBe(before + leaseFlows(h, t.id).length);
     expect(h.sw.pipeline.meters.has(h.app.lease(t.id)!.meterId!)).toBe(true);
-    // ... and after the write: the state on disk has the lease, its event and the audit entry.
-    const disk = await onDisk(h);
+    // ... and after the write: the state on disk has the lease and the audit entry.
+    let disk = await onDisk(h);
     expect(disk.leases[t.id]).toMatchObject({ id: t.id, state: 'active', project: 'astro' });
-    expect(disk.events.some((e: { type: string; data: { transfer?: { id: number } } }) => e.type === 'lease.created' && e.data.transfer?.id === t.id)).toBe(true);
     expect(disk.audit.some((a: { action: string; decision: string; transfer?: number }) => a.action === 'transfer.create' && a.decision === 'granted' && a.transfer === t.id)).toBe(true);
+    // Its lease.created event comes after the switch's answer, in a write of its own (not waited for by the 201).
+    await h.store.commit();
+    disk = await onDisk(h);
+    expect(disk.events.some((e: { type: string; data: { transfer?: { id: number } } }) => e.type === 'lease.created' && e.data.transfer?.id === t.id)).toBe(true);
+  });
+
+  it('writes the lease to the state file while the switch installs its flows, and answers when both are done', async () => {
+    // (No rate: a meter would be installed, and confirmed, before the flows and their record are sent.)
+    const unmetered = await h.token({ maxRateMbps: undefined });
+    h.sw.stall(); // the switch reads nothing: the bundle waits in the socket
+    let answered = false;
+    const pending = post(transferBody(), unmetered).then((r) => { answered = true; return r; });
+    const id = await activeOnDisk(h);
+    expect(answered).toBe(false);
+    expect(leaseFlows(h, id)).toHaveLength(0);
+    const disk = await onDisk(h);
+    expect(disk.audit.at(-1)).toMatchObject({ action: 'transfer.create', decision: 'granted', transfer: id });
+    h.sw.resume();
+    const r = await pending;
+    expect(r.statusCode).toBe(201);
+    expect(r.json().id).toBe(id);
+    expect(leaseFlows(h, id).length).toBeGreaterThan(0);
   });
 
   it('takes `end` instead of `duration`, and a circuit path', async () => {
@@ -316,7 +346,42 @@ describe('a switch that refuses the flows', () => {
     expect(h.sw.flows().map((f) => f.cookie).sort()).toEqual(before);
     expect(h.sw.pipeline.meters.size).toBe(meters);
     expect(h.app.book.active()).toHaveLength(1);
-    expect(h.store.data.audit.at(-1)).toMatchObject({ decision: 'refused', code: 'DMZ_SWITCH_REFUSED', details: { switch_error: { code: 'OFPFMFC_TABLE_FULL' } } });
+    // It was written while the switch had the flows, so it stays, revoked, in the app and on disk (and after a
+    // restart); the audit trail has the grant and then the switch's refusal.
+    const gone = [...h.app.book.leases.values()].find((l) => l.state !== 'active')!;
+    expect(gone).toMatchObject({ state: 'revoked', closeReason: expect.stringContaining('not installed') });
+    expect((await onDisk(h)).leases[gone.id]).toMatchObject({ state: 'revoked', closeReason: gone.closeReason });
+    expect(h.store.data.audit.at(-2)).toMatchObject({ action: 'transfer.create', decision: 'granted', transfer: gone.id });
+    expect(h.store.data.audit.at(-1)).toMatchObject({ decision: 'refused', code: 'DMZ_SWITCH_REFUSED', transfer: gone.id, details: { switch_error: { code: 'OFPFMFC_TABLE_FULL' } } });
+    const view = await h.api.inject({ method: 'GET', url: `/api/v1/transfers/${gone.id}`, headers: h.auth(tok) });
+    expect(view.json()).toMatchObject({ id: gone.id, state: 'revoked' });
+  });
+});
+
+describe('a crash while the switch installs a recorded lease', () => {
+  it('leaves the lease on disk, and the restart installs it', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'dmzgate-api-crash-'));
+    const crashDir = mkdtempSync(join(tmpdir(), 'dmzgate-api-crash-copy-'));
+    const h = await startHarness({ dataDir });
+    let h2: Harness | undefined;
+    try {
+      const tok = await h.token({ maxRateMbps: undefined }); // (no meter: see above)
+      h.sw.stall();
+      const pending = h.api.inject({ method: 'POST', url: '/api/v1/transfers', headers: h.auth(tok), payload: transferBody() });
+      const id = await activeOnDisk(h);
+      // What a kill -9 at this instant leaves: the data directory as it is now (the 201 not sent, no flows).
+      cpSync(dataDir, crashDir, { recursive: true });
+      h.sw.resume();
+      expect((await pending).statusCode).toBe(201);
+      await h.close();
+      h2 = await startHarness({ dataDir: crashDir });
+      expect(h2.app.lease(id)).toMatchObject({ state: 'active' });
+      expect(leaseFlows(h2, id).length).toBeGreaterThan(0);
+    } finally {
+      await h2?.close();
+      rmSync(dataDir, { recursive: true, force: true });
+      rmSync(crashDir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -376,12 +441,14 @@ describe('other sites and switches', () => {
   it('a switch that does not answer is 504 DMZ_SWITCH_TIMEOUT', async () => {
     const h = await startHarness({ requestTimeoutMs: 300 });
     try {
-      const tok = await h.token();
+      const tok = await h.token({ maxRateMbps: undefined }); // no meter: the flows' bundle is what times out
       h.sw.stall();
       const r = await h.api.inject({ method: 'POST', url: '/api/v1/transfers', headers: h.auth(tok), payload: transferBody({ rate_mbps: undefined }) });
       expect(r.statusCode).toBe(504);
       expect(r.json().code).toBe('DMZ_SWITCH_TIMEOUT');
       expect(h.app.book.active()).toHaveLength(0);
+      // Recorded while the switch was asked, so recorded as revoked before the 504.
+      expect(Object.values((await readState(h.dataDir)).leases)).toMatchObject([{ state: 'revoked', closeReason: expect.stringContaining('not installed') }]);
       h.sw.resume();
     } finally {
       await h.close();

@@ -47,6 +47,33 @@ describe('lease installs', () => {
     expect(done.sort()).toEqual([1, 2, 3, 4, 5]);
   });
 
+  it('tells each lease when its group is sent (all of a group in the same turn, before the switch is asked), once', async () => {
+    const { fm, calls } = fakeFlows();
+    const li = new LeaseInstalls(fm, 'dmz-leases');
+    const sent: number[][] = [];
+    let turn: number[] = [];
+    const note = (lease: number) => () => {
+      if (turn.length === 0) queueMicrotask(() => { sent.push(turn); turn = []; });
+      turn.push(lease);
+      expect(calls).toHaveLength(sent.length); // its group's apply() has not been called yet
+    };
+    const first = li.install(1n, flowsOf(1), note(1));
+    const rest = [2, 3].map((l) => li.install(1n, flowsOf(l), note(l)));
+    await tick();
+    expect(sent).toEqual([[1]]); // 2 and 3 wait for the group under way
+    calls[0]!.settle();
+    await first;
+    await tick();
+    expect(sent).toEqual([[1], [2, 3]]);
+    calls[1]!.settle(refusal()); // retried one by one: not sent (told) again
+    await tick();
+    calls[2]!.settle();
+    await tick();
+    calls[3]!.settle();
+    await Promise.all(rest);
+    expect(sent).toEqual([[1], [2, 3]]);
+  });
+
   it('a refused group is retried lease by lease: the refused lease gets its error, the others are installed', async () => {
     const { fm, calls } = fakeFlows();
     const li = new LeaseInstalls(fm, 'dmz-leases');
