@@ -49,7 +49,7 @@
 // lowdb's own JSONFile adapter (steno) renames without fsync: atomic against a kill, not a power cut; hence
 // DurableJsonFile. With `fsync: false` (tests) nothing is fsync'd: durable against a kill only.
 import { EventEmitter } from 'node:events';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Low, type Adapter } from 'lowdb';
 import type { Counters, LeaseRecord, BlockRecord } from '../apps/dmz/lease-book.js';
@@ -140,11 +140,20 @@ export interface StoreOptions {
 }
 
 /** Write-temp, fsync, rename, fsync-directory: the lowdb adapter of the state document. */
+/** Bytes per write() of a document written in parts (and so per turn of the event loop spent making them). */
+const DOCUMENT_CHUNK = 256 * 1024;
+
+/**
+ * A lowdb adapter: the document in one file, replaced atomically (temp file, fsync, rename, directory fsync).
+ * `serialise` gives the document's text whole, or in parts (an iterable over a snapshot taken when it is called):
+ * parts are written a chunk at a time, so that a document of megabytes is never made (nor copied to a buffer)
+ * in one turn of the event loop while requests wait.
+ */
 export class DurableJsonFile<T> implements Adapter<T> {
   readonly tmp: string;
   /** Bytes of the last document read or written. */
   lastBytes = 0;
-  constructor(readonly file: string, private readonly fsync = true, private readonly serialise: (data: T) => string = (d) => JSON.stringify(d)) {
+  constructor(readonly file: string, private readonly fsync = true, private readonly serialise: (data: T) => string | Iterable<string> = (d) => JSON.stringify(d)) {
     this.tmp = join(dirname(file), `.${basename(file)}.tmp`);
   }
 
@@ -166,18 +175,38 @@ export class DurableJsonFile<T> implements Adapter<T> {
   }
 
   async write(data: T): Promise<void> {
-    const text = this.serialise(data); // the snapshot: taken synchronously, before any await
+    const parts = this.serialise(data); // the snapshot: taken synchronously, before any await
     const fh = await open(this.tmp, 'w', 0o600);
+    let bytes = 0;
     try {
-      await fh.writeFile(text, 'utf8');
+      if (typeof parts === 'string') {
+        await fh.writeFile(parts, 'utf8');
+        bytes = Buffer.byteLength(parts);
+      } else {
+        let chunk = '';
+        for (const part of parts) {
+          chunk += part;
+          if (chunk.length < DOCUMENT_CHUNK) continue;
+          bytes += await writeText(fh, chunk);
+          chunk = '';
+        }
+        if (chunk) bytes += await writeText(fh, chunk);
+      }
       if (this.fsync) await fh.sync();
     } finally {
       await fh.close();
     }
     await rename(this.tmp, this.file);
     if (this.fsync) await syncDir(dirname(this.file)); // the rename itself is durable only once the directory is
-    this.lastBytes = Buffer.byteLength(text);
+    this.lastBytes = bytes;
   }
+}
+
+/** Writes `text` at the file's position (all of it: write() may take part); resolves with its bytes. */
+async function writeText(fh: FileHandle, text: string): Promise<number> {
+  const buf = Buffer.from(text, 'utf8');
+  for (let at = 0; at < buf.length;) at += (await fh.write(buf, at, buf.length - at)).bytesWritten;
+  return buf.length;
 }
 
 export interface StoreEvents {
@@ -269,7 +298,7 @@ export class Store extends EventEmitter<StoreEvents> {
     this.journalFile = join(dirname(file), JOURNAL_FILE);
     this.opts = { maxEvents: 1000, maxAudit: 10000, maxClosed: 1000, fsync: true, foldBytes: 8 * 1024 * 1024, ...opts };
     this.nextFoldAt = this.opts.foldBytes;
-    this.adapter = new DurableJsonFile<Held>(file, this.opts.fsync, (h) => this.documentText(h));
+    this.adapter = new DurableJsonFile<Held>(file, this.opts.fsync, (h) => this.documentParts(h));
     this.document = new Low<Held>(this.adapter, this.held);
     this.journal = new Journal(this.journalFile, this.opts.fsync);
   }
@@ -578,16 +607,34 @@ export class Store extends EventEmitter<StoreEvents> {
     return t;
   }
 
-  /** The whole document as JSON (StateData), from the items' kept texts. */
-  private documentText(h: Held): string {
-    const map = <T>(m: Record<string, T>, text: (x: T) => string) => {
+  /**
+   * The whole document as JSON (StateData), from the items' kept texts, in parts: the references to the texts
+   * are taken now (the snapshot), the text made as the parts are read (DurableJsonFile writes them a chunk at a
+   * time, between which requests are served).
+   */
+  private documentParts(h: Held): Iterable<string> {
+    const mapText = <V>(m: Record<string, V>, text: (x: V) => string) => {
       const out: string[] = [];
       for (const id in m) out.push(`${JSON.stringify(id)}:${text(m[id]!)}`);
       return `{${out.join(',')}}`;
     };
     const item = (x: object) => this.text(x);
-    return `{"version":${h.version},"seq":${h.seq},"nextIds":${JSON.stringify(h.nextIds)},"tokens":${map(h.tokens, item)},`
-      + `"leases":${map(h.leases, (l) => l.text)},"blocks":${map(h.blocks, item)},"audit":[${h.auditTexts.join(',')}],"events":[${h.events.map(eventText).join(',')}]}`;
+    // Tokens and blocks are few; leases, audit entries and events are what make a document megabytes.
+    const head = `{"version":${h.version},"seq":${h.seq},"nextIds":${JSON.stringify(h.nextIds)},"tokens":${mapText(h.tokens, item)},"leases":{`;
+    const blocks = mapText(h.blocks, item);
+    const leaseIds = Object.keys(h.leases);
+    const leaseTexts = leaseIds.map((id) => h.leases[id]!.text);
+    const audit = h.auditTexts.slice();
+    const events = h.events.slice();
+    return (function* parts() {
+      yield head;
+      for (let i = 0; i < leaseIds.length; i++) yield `${i ? ',' : ''}${JSON.stringify(leaseIds[i])}:${leaseTexts[i]}`;
+      yield `},"blocks":${blocks},"audit":[`;
+      for (let i = 0; i < audit.length; i++) yield i ? `,${audit[i]}` : audit[i]!;
+      yield '],"events":[';
+      for (let i = 0; i < events.length; i++) yield i ? `,${eventText(events[i]!)}` : eventText(events[i]!);
+      yield ']}';
+    })();
   }
 
   /**

@@ -364,6 +364,24 @@ describe('journal', () => {
     }
   });
 
+  it('a document of many chunks (written a part at a time) reads back as exactly the state held', async () => {
+    const d = fresh('chunks');
+    const s = await openStore(d);
+    s.putToken({ id: 1, hash: 'ab', project: 'p', dtns: ['*'], remotes: ['0.0.0.0/0'], ports: ['1-2'], paths: ['*'], maxDurationSeconds: 60, scopes: ['admin'], createdAt: 1 } as never);
+    s.putBlock({ id: 4, prefix: '203.0.113.0/24', reason: 'scan', start: 1, state: 'active' } as never);
+    for (let i = 1; i <= 3000; i++) {
+      s.putLease(lease(i, i % 3 ? 'active' : 'released', i));
+      s.addAudit({ actor: 'a', action: `x${i}`, decision: 'done', details: { pad: 'y'.repeat(200) } });
+      if (i % 4 === 0) s.addEvent('lease.created', { n: i });
+    }
+    await s.foldNow();
+    const held = s.data;
+    const bytes = statSync(join(d, STATE_FILE)).size;
+    expect(bytes).toBeGreaterThan(4 * 256 * 1024);
+    expect(JSON.parse(readFileSync(join(d, STATE_FILE), 'utf8'))).toEqual(JSON.parse(JSON.stringify(held)));
+    expect(await readState(d)).toEqual(JSON.parse(JSON.stringify(held)));
+  });
+
   it('folds past its size: the document takes the records, the journal keeps those written meanwhile, nothing is lost', async () => {
     const d = fresh('fold');
     const s = await openStore(d, { foldBytes: 20_000 });
