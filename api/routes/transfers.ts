@@ -68,10 +68,11 @@ export function transferRoutes(r: FastifyInstance, ctx: ApiContext): void {
     } catch (e) {
       return refused(req, 'transfer.create', e);
     }
-    // The lease is written to the state file while the switch installs its flows (DmzApp calls `record` once
-    // every check passed): the 201 waits for the longer of the two, not for both in turn. Its audit entry goes
-    // in the same record. If the switch then refuses, the lease is kept as revoked (the record exists) and that
-    // is written before the 502; a crash between the two leaves a recorded lease that the restart installs.
+    // The lease is written to the state file while the switch installs its flows (DmzApp calls `record` as they
+    // are sent, every check passed): the 201 waits for the longer of the two, not for both in turn. Its audit
+    // entry goes in the same record. If the switch then refuses (502) or does not answer (504), the lease is kept
+    // as revoked (its record exists) and that is written before the answer; a crash between the write and the
+    // switch's answer leaves a recorded lease that the restart installs.
     let drafted: { rec: LeaseRecord; written: Promise<Error | undefined> } | undefined;
     const record = (draft: LeaseRecord): Promise<Error | undefined> => {
       store.putLease(draft);

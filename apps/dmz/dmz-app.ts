@@ -160,10 +160,10 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
    * `record`, if given, is handed the record the lease will have once installed, after every check passed, as
    * its flows are sent (with the rest of their install group: lease-installs.ts), so that a caller that keeps
    * leases durably (the API's store) writes it while the switch installs them, the group's leases in one write:
-   * a request then waits for the longer of the two, not for their sum. requestLease
-   * resolves once both are done (`record`'s promise must not reject; its result is the caller's to read). If the
-   * install then fails, the lease was recorded: it is kept as a revoked record (book.refuse), not forgotten, and
-   * the caller records that too. A crash between the two leaves a recorded lease that a restart installs.
+   * a request then waits for the longer of the two, not for their sum. requestLease resolves once both are done
+   * (`record`'s promise must not reject; its result is the caller's to read). If the install then fails, the
+   * lease was recorded: it is kept as a revoked record (book.refuse), not forgotten, and the caller records that
+   * too. A crash between the two leaves a recorded lease that a restart installs.
    */
   async requestLease(req: LeaseRequest, record?: (draft: LeaseRecord) => Promise<unknown>): Promise<LeaseRecord> {
     const now = this.now();
