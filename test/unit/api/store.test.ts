@@ -149,6 +149,19 @@ describe('store', () => {
     expect(Object.keys(u.data.leases)).toEqual(['3']);
   });
 
+  it('trims the audit entries and events once an eighth over what it keeps, down to what it keeps', async () => {
+    const s = await openStore(fresh('slack'), { maxAudit: 16, maxEvents: 8 });
+    const add = async (n: number) => {
+      for (let i = 0; i < n; i++) { s.addAudit({ actor: 'a', action: 'x', decision: 'done' }); s.addEvent('switch.up', {}); }
+      await s.commit();
+    };
+    await add(18);
+    expect(s.data.audit).toHaveLength(18); // 16 + 2 (an eighth): not yet
+    expect(s.data.events).toHaveLength(8); // 8 + 1 would be the most; 18 is well over
+    await add(1);
+    expect(s.data.audit.map((a) => a.id)).toEqual(Array.from({ length: 16 }, (_, i) => i + 4));
+  });
+
   it('holds leases and audit entries as their texts: reads are copies; counters compare without parsing; audit read after an id', async () => {
     const d = fresh('texts');
     const s = await openStore(d, { maxAudit: 3 });
