@@ -55,20 +55,27 @@ describe('a transfer through the CLI survives a controller SIGKILL', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  it('token, request, kill -9, restart, still there with its durations counting, release', async () => {
+  /**
+   * A controller on a new data directory, a fresh switch br0 connected to it and reconciled (the default site's:
+   * dpid 1, ports 1-7 with the roles of the prototype DMZ), and a transfers token made with the CLI.
+   */
+  async function controllerOnFreshSwitch(dataName: string) {
     const ofPort = await freePort();
-    const data = join(work, 'data');
+    const data = join(work, dataName);
     const args = ['--openflow-port', String(ofPort), '--api-port', '0', '--data', data];
     const first = new Running(args, work);
     started.push(first);
-    const ready = await first.line((l) => l.msg === 'controller ready', 'controller ready');
-    const api = ready.api as string;
-    // The default site's switch: dpid 1, ports 1-7 with the roles of the prototype DMZ.
+    const api = (await first.line((l) => l.msg === 'controller ready', 'controller ready')).api as string;
+    await ovs.vsctl('--if-exists', 'del-br', 'br0'); // nothing of an earlier test
     await ovs.addBridge('br0', 1n, { controller: `tcp:127.0.0.1:${ofPort}`, ports: ['wan', 'trunk', 'fwout', 'fwin', 'dtn1', 'ps1', 'lan1'] });
     await first.line((l) => l.msg === 'reconciled switch' && l.dpid === '0000000000000001', 'first reconcile');
-
     const made = JSON.parse(await cli('token', 'create', '--data', data, '--project', 'climate', '--dtn', 'dtn1', '--remote', '192.0.2.0/24',
       '--ports', '50000-51000', '--paths', 'routed', '--max-duration', '2h', '--scope', 'transfers', '--json')) as { id: number; token: string };
+    return { first, api, args, data, made };
+  }
+
+  it('token, request, kill -9, restart, still there with its durations counting, release', async () => {
+    const { first, api, args, made } = await controllerOnFreshSwitch('data');
     expect(made.token).toMatch(/^dmzgate_\d+_/);
     const lease = JSON.parse(await cli('transfer', 'request', '--api', api, '--token', made.token, '--dtn', 'dtn1', '--remote', '192.0.2.0/24',
       '--ports', '50000-51000', '--duration', '1h', '--json')) as { id: number; state: string; path: string };
@@ -110,17 +117,7 @@ describe('a transfer through the CLI survives a controller SIGKILL', () => {
   it('a kill -9 after the lease was written and before the switch answered: the restart installs it', async () => {
     // The lease's record is written while the switch installs its flows; a crash between the two leaves a
     // recorded lease that was never acknowledged. Here the switch is hung (SIGSTOP) so the crash lands there.
-    const ofPort = await freePort();
-    const data = join(work, 'data-crash');
-    const args = ['--openflow-port', String(ofPort), '--api-port', '0', '--data', data];
-    const first = new Running(args, work);
-    started.push(first);
-    const api = (await first.line((l) => l.msg === 'controller ready', 'controller ready')).api as string;
-    await ovs.vsctl('--if-exists', 'del-br', 'br0'); // a fresh switch: nothing of the test above
-    await ovs.addBridge('br0', 1n, { controller: `tcp:127.0.0.1:${ofPort}`, ports: ['wan', 'trunk', 'fwout', 'fwin', 'dtn1', 'ps1', 'lan1'] });
-    await first.line((l) => l.msg === 'reconciled switch' && l.dpid === '0000000000000001', 'first reconcile');
-    const made = JSON.parse(await cli('token', 'create', '--data', data, '--project', 'climate', '--dtn', 'dtn1', '--remote', '192.0.2.0/24',
-      '--ports', '50000-51000', '--paths', 'routed', '--max-duration', '2h', '--scope', 'transfers', '--json')) as { token: string };
+    const { first, api, args, data, made } = await controllerOnFreshSwitch('data-crash');
 
     const vswitchd = ovs.vswitchdPid!;
     process.kill(vswitchd, 'SIGSTOP');
