@@ -29,6 +29,8 @@ export interface Round {
   store?: StoreFigures;
   /** The releases (DELETE) after the round, not timed into its figures. */
   release: Span;
+  /** This load generator's GC pauses during the timed part (they delay every answer then in flight). */
+  genGc: { n: number; ms: number; max: number };
 }
 
 export interface StoreFigures {
@@ -220,6 +222,16 @@ function printRounds(runs: SystemRun[]): void {
   console.log('  per second:');
   for (const run of runs) {
     if (run.rounds.length) console.log(`    ${named(run)}: ${concurrencies(run).map((c) => `${pooledAt(run, c)!.releaseRate.toFixed(0)} after c=${c}`).join(', ')}`);
+  }
+  console.log('  This load generator\'s own GC pauses during the timed rounds (each delays the answers then in flight; its');
+  console.log('  young generation is fixed at 64 MB a semi-space to keep them rare), count / longest:');
+  for (const run of runs) {
+    if (!run.rounds.length) continue;
+    const at = (c: number) => {
+      const rs = run.rounds.filter((r) => r.c === c);
+      return `${rs.reduce((a, r) => a + r.genGc.n, 0)} / ${Math.max(0, ...rs.map((r) => r.genGc.max)).toFixed(1)} ms at c=${c}`;
+    };
+    console.log(`    ${named(run)}: ${concurrencies(run).map(at).join(', ')}`);
   }
 }
 

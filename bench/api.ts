@@ -34,6 +34,8 @@
 // threads after a 1,500-request warm-up, 131 functions optimised during the next 3,000 requests; 0.01 ms and 14
 // after 12,000), and their work also made the scavenges' parallel tasks wait (minor GC mean 3.9-4.6 ms, then 2.7).
 // A controller runs for days: what is measured is the steady state it reaches. Every system gets the same warm-up.
+// This process times the requests, so its own GC pauses would count into them: it runs with a fixed 64 MB
+// semi-space (GENERATOR_NODE_FLAGS), and the report gives the pauses it still had during the timed rounds.
 //
 // A round: N loops over keep-alive connections (http.Agent, opened before the clock starts), each request a new
 // transfer (its own remote /32 in 198.18.0.0/15, within the token's limits), timed from the request's start to
@@ -54,7 +56,7 @@
 // and each server's CPU time per request is given (the figure other load disturbs least).
 //
 // Usage: npm run bench:api [-- --quick] [--profile] [--verbose] [--keep]
-//   --quick    one repetition of short rounds, no tmpfs system (~40 s on an idle machine; full: ~2 min)
+//   --quick    one repetition of short rounds, no tmpfs system (~25 s on an idle machine; full: ~2 min)
 //   --profile  then also runs dmzgate (state on disk, and writes off) under `node --cpu-prof`, interleaved the
 //              same way, and summarises the samples taken during its concurrency-10 and -100 rounds (separate
 //              servers: the figures above are not taken under the profiler). V8 samples by wall clock: on the one
@@ -64,6 +66,7 @@
 //              time): decide between versions of the code by their CPU time per request, not by these shares
 //   --verbose  progress on stderr
 //   --keep     keep the servers' logs, state directories and profiles (their paths go to stderr)
+import { PerformanceObserver } from 'node:perf_hooks';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -201,8 +204,18 @@ async function loops(c: number, n: number, job: (i: number) => Promise<void>, un
 
 const monoUs = () => Number(process.hrtime.bigint() / 1000n);
 
+/** This process's GC pauses (start, as performance.now(), and duration in ms), to count those inside timed rounds. */
+const gcPauses: Array<[number, number]> = [];
+new PerformanceObserver((list) => { for (const e of list.getEntries()) gcPauses.push([e.startTime, e.duration]); }).observe({ entryTypes: ['gc'] });
+
+/** The GC pauses that began between two performance.now() times. */
+function gcBetween(t0: number, t1: number): { n: number; ms: number; max: number } {
+  const within = gcPauses.filter(([t]) => t >= t0 && t <= t1).map(([, d]) => d);
+  return { n: within.length, ms: within.reduce((a, d) => a + d, 0), max: Math.max(0, ...within) };
+}
+
 /** What the timed part of a round saw: each answer's latency and time, the transfers made, the CPU marks. */
-interface Drive { n: number; lat: Float64Array; done: Float64Array; ids: number[]; m0: Mark; m1: Mark; window: [number, number] }
+interface Drive { n: number; lat: Float64Array; done: Float64Array; ids: number[]; m0: Mark; m1: Mark; window: [number, number]; genGc: Round['genGc'] }
 
 /** The timed part of a round: creations from c loops until the time or the count runs out; all must be 201. */
 async function drive(x: Contender, agent: Agent, c: number, limits: Limits, ovsPid: number, idlePids: number[]): Promise<Drive> {
@@ -226,7 +239,7 @@ async function drive(x: Contender, agent: Agent, c: number, limits: Limits, ovsP
   const m1 = mark(x.srv.pid, ovsPid, idlePids);
   x.next += n;
   if (errors.length) throw new Error(`${x.spec.key}: ${errors.length} of ${n} requests at concurrency ${c} were not 201: ${errors.filter(Boolean).join(' | ')}`);
-  return { n, lat: lat.slice(0, n).sort(), done: done.slice(0, n).sort(), ids, m0, m1, window };
+  return { n, lat: lat.slice(0, n).sort(), done: done.slice(0, n).sort(), ids, m0, m1, window, genGc: gcBetween(m0.t, m1.t) };
 }
 
 /** The first and the last quarter of a round's answers, as counts over times. */
@@ -253,7 +266,7 @@ async function round(x: Contender, all: Contender[], ovs: PrivateOvs, c: number,
     const onSwitch = await leaseFlowCount(ovs, x.bridge);
     if (onSwitch !== 2 * d.n) throw new Error(`${x.spec.key}: after ${d.n} transfers the switch holds ${onSwitch} lease flows, not ${2 * d.n}`);
     const release = await releaseAll(x, ovs, d.ids);
-    return { c, rep, n: d.n, lat: d.lat, seconds, ...quarters(d), use: usage(d.m0, d.m1), window: d.window, release, ...(store ? { store } : {}) };
+    return { c, rep, n: d.n, lat: d.lat, seconds, ...quarters(d), use: usage(d.m0, d.m1), window: d.window, release, genGc: d.genGc, ...(store ? { store } : {}) };
   } finally {
     agent.destroy();
   }
@@ -488,8 +501,16 @@ function limitsText(rounds: Array<{ c: number } & Limits>): string {
   return all.size === 1 ? [...all][0]! : rounds.map((r) => `${text(r)} at concurrency ${r.c}`).join(', ');
 }
 
+/**
+ * The load generator's young generation, fixed at 64 MB a semi-space: a request's latency is timed in this process,
+ * so its own scavenges count into every request in flight. With V8's default (growing from 1 MB) it paused 12 times
+ * in 5,000 requests at concurrency 10 (mean 2.0 ms, up to 5.8), which put ~2% of the latencies 2 ms late, every
+ * system's alike, right where p99 is read; with this, 2 pauses.
+ */
+const GENERATOR_NODE_FLAGS = ['--min-semi-space-size=64', '--max-semi-space-size=64'];
+
 async function main(): Promise<void> {
-  pinSelf(GEN_CORE);
+  pinSelf(GEN_CORE, GENERATOR_NODE_FLAGS);
   const [oskenV, pythonV] = oskenVersion();
   console.log(`dmzgate REST API benchmark (${QUICK ? 'quick' : 'full'} run): node ${process.version}; os-ken ${oskenV} on python ${pythonV}\n`);
   const work = mkdtempSync(join('/var/tmp', 'dmzgate-bench-api-')); // on disk: /tmp may be tmpfs elsewhere

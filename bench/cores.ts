@@ -9,16 +9,18 @@ export function allowedCpus(pid: number | 'self' = 'self'): string {
 }
 
 /**
- * Re-executes this process under `taskset -c core` unless it already runs there only, and exits with the child's
- * status. Refuses (exit 2) rather than report figures from a process that could not be pinned.
+ * Re-executes this process under `taskset -c core` (and with `nodeFlags`, Node options it must run with) unless it
+ * already runs so, and exits with the child's status. Refuses (exit 2) rather than report figures from a process
+ * that could not be pinned.
  */
-export function pinSelf(core: string): void {
-  if (allowedCpus() === core) return;
+export function pinSelf(core: string, nodeFlags: readonly string[] = []): void {
+  const missing = nodeFlags.filter((f) => !process.execArgv.includes(f));
+  if (allowedCpus() === core && missing.length === 0) return;
   if (process.env.DMZGATE_BENCH_PINNED) {
-    console.error(`bench: still on CPUs ${allowedCpus()} after taskset -c ${core}; refusing to report unpinned figures`);
+    console.error(`bench: still on CPUs ${allowedCpus()} after taskset -c ${core} (or without ${missing.join(' ')}); refusing to report these figures`);
     process.exit(2);
   }
-  const r = spawnSync('taskset', ['-c', core, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+  const r = spawnSync('taskset', ['-c', core, process.execPath, ...process.execArgv, ...missing, ...process.argv.slice(1)], {
     stdio: 'inherit', env: { ...process.env, DMZGATE_BENCH_PINNED: '1' },
   });
   if (r.error) {
