@@ -5,7 +5,7 @@
 import { Reader, Writer } from './buffer.js';
 import { OfpError, OFPET, OFPBMC } from './errors.js';
 import { OFPMT_OXM } from './constants.js';
-import { OxmTlv, OxmValue, readOxm, writeOxm, oxmDef, basicFieldOf, valueAt } from './oxm.js';
+import { OxmTlv, OxmValue, readOxm, writeOxm, oxmDef, basicFieldOf, valueAt, basicByTypeByte, basicLenByTypeByte } from './oxm.js';
 import { RyuDict, bad, b64, u64ToJson, unwrap, jArr, hex } from './ryu-json.js';
 import { ipv6ToBytes } from './addr.js';
 
@@ -35,37 +35,55 @@ export function readMatch(r: Reader): Match {
 }
 
 /**
- * readMatch for packet-ins: the same decoding, but its array and object literals are allocation sites of its own.
- * V8 decides per allocation site whether to create objects directly in the old generation ("pretenuring"), once
- * most objects from that site have survived a few collections. Decoded flow tables (flow-stats replies, flow-mods)
- * are kept, so readMatch's sites can be pretenured; packet-ins are dropped microseconds after decoding, and their
- * TLVs created in the old generation made every scavenge copy the strings they point to: packet-in decoding
- * measured 4 to 6 times slower after a program had kept a few thousand decoded flow-mods.
- * Also, the first four TLVs are held in locals and the array is made at the end at its exact size (pushing onto
- * an empty array allocates room for 17).
+ * readMatch for packet-ins: a plain match (only known OpenFlow-basic fields, what switches send) is read by
+ * readPlainPacketInMatch, whose literals are allocation sites of their own; anything else (Nicira or experimenter
+ * fields, and every error) by readMatch. Why own sites: V8 decides per allocation site whether to create objects
+ * directly in the old generation ("pretenuring"), once most objects from that site have survived a few
+ * collections. Decoded flow tables (flow-stats replies, flow-mods) are kept, so readMatch's sites can be
+ * pretenured; packet-ins are dropped microseconds after decoding, and their TLVs created in the old generation made
+ * every scavenge copy the strings they point to: packet-in decoding measured 4 to 6 times slower after a program
+ * had kept a few thousand decoded flow-mods.
  */
 export function readPacketInMatch(r: Reader): Match {
-  const fieldsEnd = openMatch(r);
-  const b = r.buf;
-  const first = r.pos;
+  const plain = readPlainPacketInMatch(r.buf, r.pos, r.end);
+  if (plain === undefined) return readMatch(r);
+  r.pos = plainMatchEnd;
+  return plain;
+}
+
+/** Where the match last read by readPlainPacketInMatch ends, padding included (read it right after the call). */
+export let plainMatchEnd = 0;
+
+/**
+ * The match at `start` of `b`, whose structure ends at `end`, if it is well formed and holds only known
+ * OpenFlow-basic fields (what a switch sends unless it adds Nicira fields such as registers or conntrack state);
+ * undefined for anything else, which the caller then reads with readMatch. Sets plainMatchEnd. Each TLV is checked
+ * from its header bytes and two byte-indexed tables (what basicFieldOf tells from the header word); the first four
+ * TLVs are held in locals and the array is made at the end at its exact size (pushing onto an empty array
+ * allocates room for 17). Its literals are the packet-in allocation sites (see readPacketInMatch).
+ */
+export function readPlainPacketInMatch(b: Buffer, start: number, end: number): Match | undefined {
+  const length = start + 4 <= end ? (b[start + 2]! << 8) | b[start + 3]! : 0;
+  const paddedEnd = start + ((length + 7) & ~7);
+  if (b[start] !== 0 || b[start + 1] !== OFPMT_OXM || length < 4 || paddedEnd > end) return undefined;
+  const fieldsEnd = start + length;
   let n = 0;
   let t0: OxmTlv | undefined;
   let t1: OxmTlv | undefined;
   let t2: OxmTlv | undefined;
   let t3: OxmTlv | undefined;
   let more: Match | undefined;
-  let p = first;
+  let p = start + 4;
   while (p < fieldsEnd) {
-    let tlv: OxmTlv;
-    const c = p + 4 <= fieldsEnd ? basicFieldOf(u32At(b, p)) : undefined;
-    if (c !== undefined && p + 4 + b[p + 3]! <= fieldsEnd) {
-      tlv = (b[p + 2]! & 1) === 0 ? { field: c.name, value: valueAt(b, p + 4, c) }
-        : { field: c.name, value: valueAt(b, p + 4, c), mask: valueAt(b, p + 4 + c.width, c) };
-      p += 4 + b[p + 3]!;
-    } else {
-      tlv = readOxmWithin(r, p, fieldsEnd);
-      p = r.pos;
+    const typeByte = b[p + 2]!;
+    const len = b[p + 3]!;
+    const c = basicByTypeByte[typeByte];
+    if (b[p] !== 0x80 || b[p + 1] !== 0 || c === undefined || len !== basicLenByTypeByte[typeByte] || p + 4 + len > fieldsEnd) {
+      return undefined;
     }
+    const tlv: OxmTlv = (typeByte & 1) === 0 ? { field: c.name, value: valueAt(b, p + 4, c) }
+      : { field: c.name, value: valueAt(b, p + 4, c), mask: valueAt(b, p + 4 + c.width, c) };
+    p += 4 + len;
     switch (n++) {
       case 0: t0 = tlv; break;
       case 1: t1 = tlv; break;
@@ -74,7 +92,7 @@ export function readPacketInMatch(r: Reader): Match {
       default: (more ??= []).push(tlv);
     }
   }
-  closeMatch(r, first, fieldsEnd);
+  plainMatchEnd = paddedEnd;
   switch (n) {
     case 0: return [];
     case 1: return [t0!];

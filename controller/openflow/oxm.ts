@@ -106,15 +106,17 @@ const V_IPV6 = 9;
  * OxmDef literals above come in several shapes, which made their property reads polymorphic on the hot paths).
  */
 export class FieldCodec {
-  readonly def: OxmDef;
-  readonly name: string;
-  readonly width: number;
+  // `declare`, as in buffer.ts's Reader: no class fields set to undefined first, so width, encoding and the header
+  // words stay small-integer fields.
+  declare readonly def: OxmDef;
+  declare readonly name: string;
+  declare readonly width: number;
   /** V_* */
-  readonly encoding: number;
+  declare readonly encoding: number;
   /** The OXM header words (0 for experimenter fields, whose header is longer). */
-  readonly header: number;
-  readonly maskedHeader: number;
-  readonly isExperimenter: boolean;
+  declare readonly header: number;
+  declare readonly maskedHeader: number;
+  declare readonly isExperimenter: boolean;
 
   constructor(d: OxmDef) {
     this.def = d;
@@ -145,6 +147,22 @@ for (const c of codecs) {
     onfByType.set(d.onfType, c);
   }
 }
+/**
+ * OpenFlow-basic fields by the third byte of their OXM header (field << 1 | hasmask), and the payload length that
+ * header must give (the width, twice it with a mask; 0 where no field is known). Packet-in match decoding tests a
+ * TLV against these two byte-indexed tables instead of assembling the 32-bit header word (see match.ts).
+ */
+export const basicByTypeByte: (FieldCodec | undefined)[] = new Array<FieldCodec | undefined>(256).fill(undefined);
+export const basicLenByTypeByte = new Uint8Array(256);
+for (let f = 0; f < 128; f++) {
+  const c = basicByField[f];
+  if (c === undefined) continue;
+  basicByTypeByte[f << 1] = c;
+  basicByTypeByte[(f << 1) | 1] = c;
+  basicLenByTypeByte[f << 1] = c.width;
+  basicLenByTypeByte[(f << 1) | 1] = 2 * c.width;
+}
+
 /** Every TLV an encoder writes starts with this lookup; the NameTable also refuses duplicate names. */
 const byName = new NameTable<FieldCodec>(codecs.map((c) => [c.name, c] as const));
 

@@ -5,13 +5,14 @@
 //     ofp_header header; uint32_t buffer_id; uint16_t total_len; uint8_t reason; uint8_t table_id;
 //     uint64_t cookie; struct ofp_match match; /* padded to 8 */ uint8_t pad[2]; uint8_t data[0]; };  // 34 + ...
 //
-// The hottest decoder of the controller: it does plain Reader calls, keeps `data` a view of the input, and
-// allocates only the message, the match array and its TLVs.
+// The hottest decoder of the controller: it reads in place (decode.ts's direct path, readPlainPacketIn) or with plain
+// Reader calls, keeps `data` a view of the input, and allocates only the message, the match array and its TLVs (and
+// the cookie, when it is not the last one's).
 import { OFPT, OFPR, OFP_NO_BUFFER } from './constants.js';
 import { register } from './registry.js';
 import { u64At } from './buffer.js';
 import type { Reader } from './buffer.js';
-import { Match, readPacketInMatch, writeMatch, matchToRyu, matchFromRyu, formatMatch } from './match.js';
+import { Match, readPacketInMatch, readPlainPacketInMatch, plainMatchEnd, writeMatch, matchToRyu, matchFromRyu, formatMatch } from './match.js';
 import { b64, jBytes, jInt, jObj, jU64, u64ToJson } from './ryu-json.js';
 
 export interface PacketInMsg {
@@ -33,6 +34,11 @@ export interface PacketInMsg {
 
 const COOKIE_ALL_ONES = 0xffffffffffffffffn;
 
+/** The last cookie decoded and its bytes as two int32 halves (bigints are immutable, so sharing one is safe). */
+let lastCookie = 0n;
+let lastCookieHi = 0;
+let lastCookieLo = 0;
+
 const REASONS = ['no_match', 'action', 'invalid_ttl'];
 
 /**
@@ -48,13 +54,50 @@ export function readPacketIn(r: Reader, xid: number): PacketInMsg {
   const totalLen = (b[p + 4]! << 8) | b[p + 5]!;
   const reason = b[p + 6]!;
   const tableId = b[p + 7]!;
-  const cookie = u64At(b, p + 8);
+  const cookie = cookieAt(b, p + 8);
   r.pos = p + 16;
   const match = readPacketInMatch(r); // not readMatch: see there
   r.skip(2);
   const data = b.subarray(r.pos, r.end);
   r.pos = r.end;
   return { type: 'packetIn', xid, bufferId, totalLen, reason, tableId, cookie, match, data };
+}
+
+/**
+ * readPacketIn without a reader, for decode.ts's direct path: the packet-in `b` (header included, `end` bytes, the
+ * header already checked) if it is well formed and its match plain (see readPlainPacketInMatch); undefined for
+ * anything else, which the caller then decodes with readPacketIn.
+ */
+export function readPlainPacketIn(b: Buffer, end: number, xid: number): PacketInMsg | undefined {
+  if (end < 8 + 16) return undefined;
+  const bufferId = b[8]! * 0x1000000 + ((b[9]! << 16) | (b[10]! << 8) | b[11]!);
+  const totalLen = (b[12]! << 8) | b[13]!;
+  const reason = b[14]!;
+  const tableId = b[15]!;
+  const cookie = cookieAt(b, 16);
+  const match = readPlainPacketInMatch(b, 8 + 16, end);
+  if (match === undefined) return undefined;
+  const dataStart = plainMatchEnd + 2;
+  if (dataStart > end) return undefined;
+  const data = b.subarray(dataStart, end);
+  return { type: 'packetIn', xid, bufferId, totalLen, reason, tableId, cookie, match, data };
+}
+
+/**
+ * The cookie at `p`. A packet-in's cookie is that of the flow entry that sent the packet, so a stream of packet-ins
+ * repeats a few cookies (a reactive controller's are nearly all its table-miss entry's). The last one is kept with
+ * its two halves: a repeat costs two compares instead of a new bigint (~40 bytes of garbage; 3-6% of a decode,
+ * measured).
+ */
+function cookieAt(b: Buffer, p: number): bigint {
+  const hi = (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
+  const lo = (b[p + 4]! << 24) | (b[p + 5]! << 16) | (b[p + 6]! << 8) | b[p + 7]!;
+  if (hi !== lastCookieHi || lo !== lastCookieLo) {
+    lastCookie = u64At(b, p);
+    lastCookieHi = hi;
+    lastCookieLo = lo;
+  }
+  return lastCookie;
 }
 
 register<PacketInMsg>({

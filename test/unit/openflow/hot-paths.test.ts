@@ -8,6 +8,8 @@ import type { MessageOf, OxmTlv } from '../../../controller/openflow/index.js';
 import { macToString, macToBytes, ipv4ToString, ipv4ToBytes, ipv6ToString } from '../../../controller/openflow/addr.js';
 import { NameTable } from '../../../controller/openflow/name-table.js';
 import { decode as registryDecode } from '../../../controller/openflow/registry.js';
+import { basicFieldOf, basicByTypeByte, basicLenByTypeByte } from '../../../controller/openflow/oxm.js';
+import { readPlainPacketIn } from '../../../controller/openflow/packet-in.js';
 
 const refMac = (b: number[]) => b.map((x) => x.toString(16).padStart(2, '0')).join(':');
 const refIpv4 = (b: number[]) => b.join('.');
@@ -124,6 +126,35 @@ describe('packet-in match', () => {
     expect([(e as OfpError).errType, (e as OfpError).code]).toEqual([OFPET.BAD_MATCH, OFPBMC.BAD_LEN]);
   });
 
+  it('finds the same OpenFlow-basic fields by header bytes as basicFieldOf does by header word', () => {
+    let known = 0;
+    for (let typeByte = 0; typeByte < 256; typeByte++) {
+      for (let len = 0; len < 256; len++) {
+        const header = ((0x8000 << 16) | (typeByte << 8) | len) >>> 0;
+        const c = basicByTypeByte[typeByte];
+        const byBytes = c !== undefined && len === basicLenByTypeByte[typeByte] ? c : undefined;
+        expect(byBytes, `header 0x${header.toString(16)}`).toBe(basicFieldOf(header));
+        if (byBytes) known++;
+      }
+    }
+    expect(known).toBe(2 * OXM_FIELDS.filter((d) => d.oxmClass === 0x8000).length); // each field, with and without mask
+  });
+
+  it('gives each packet-in its own cookie, whether it repeats the last one or differs from it in either half', () => {
+    const cookies = [0x0123456789abcdefn, 0x0123456789abcdefn, 0n, 0n, 0xffffffffffffffffn, 0xffffffff00000000n,
+      0xffffffff00000001n, 0x00000001ffffffffn, 0x80000000n, 0x8000000000000000n, 0x0123456789abcdefn, 1n];
+    const bytes = cookies.map((cookie) => encode({ ...packetIn(TLVS.slice(0, 3)), cookie }));
+    for (let round = 0; round < 2; round++) {
+      bytes.forEach((b, i) => expect((decode(b) as PacketIn).cookie, `cookie ${i}`).toBe(cookies[i]));
+      // A packet-in that fails after its cookie was read leaves no wrong cookie behind.
+      const cut = Buffer.from(bytes[4]!.subarray(0, 40));
+      cut.writeUInt16BE(cut.length, 2);
+      expect(() => decode(cut)).toThrow(OfpError);
+      expect((decode(bytes[0]!) as PacketIn).cookie).toBe(cookies[0]);
+      expect((decode(bytes[4]!) as PacketIn).cookie).toBe(cookies[4]);
+    }
+  });
+
   it('decodes correctly after a decode that failed half-way (the registry reuses its Reader)', () => {
     const good = encode(packetIn(TLVS.slice(0, 3)));
     const cut = Buffer.from(good.subarray(0, 40));
@@ -170,6 +201,28 @@ describe('packet-in direct path (decode.ts)', () => {
     // The cases exercise both outcomes: every cut body fails, most mutated bytes (data, addresses) do not.
     expect(errors).toBeGreaterThan(good.length - 8);
     expect(errors).toBeLessThan(cases.length);
+  });
+});
+
+describe('packet-in plain path (readPlainPacketIn)', () => {
+  it('reads packet-ins of OpenFlow-basic fields itself, and leaves every other one to the reader path', () => {
+    const basicOnly = TLVS.filter((t) => !['reg3', 'oxm_0x0005_9'].includes(t.field));
+    for (let n = 0; n <= TLVS.length; n++) {
+      for (const list of [basicOnly, TLVS]) {
+        const match = Array.from({ length: n }, (_, i) => list[i % list.length]!);
+        const bytes = encode(packetIn(match));
+        const plain = readPlainPacketIn(bytes, bytes.length, 7);
+        if (match.every((t) => basicOnly.includes(t))) expect(plain).toEqual(decode(bytes));
+        else expect(plain).toBeUndefined();
+      }
+    }
+    // Cut anywhere (with a consistent header), a packet-in is never read by the plain path.
+    const good = encode(packetIn(basicOnly));
+    for (let len = 8; len < good.length - 10; len++) {
+      const cut = Buffer.from(good.subarray(0, len));
+      cut.writeUInt16BE(len, 2);
+      expect(readPlainPacketIn(cut, len, 7), `cut at ${len}`).toBeUndefined();
+    }
   });
 });
 
