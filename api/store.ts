@@ -139,7 +139,6 @@ export interface StoreOptions {
   foldBytes?: number;
 }
 
-/** Write-temp, fsync, rename, fsync-directory: the lowdb adapter of the state document. */
 /** Bytes per write() of a document written in parts (and so per turn of the event loop spent making them). */
 const DOCUMENT_CHUNK = 256 * 1024;
 

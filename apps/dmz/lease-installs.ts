@@ -41,8 +41,16 @@ export class LeaseInstalls {
   private async drain(dpid: bigint): Promise<void> {
     const queue = this.queues.get(dpid)!;
     while (queue.length > 0) {
-      const group = queue.splice(0, MAX_GROUP);
-      for (const w of group) w.sending?.();
+      const group = queue.splice(0, MAX_GROUP).filter((w) => {
+        try {
+          w.sending?.();
+          return true;
+        } catch (e) {
+          w.reject(e); // its caller's own failure: that lease is not sent (the others are)
+          return false;
+        }
+      });
+      if (group.length === 0) continue;
       try {
         const keys: string[] = [];
         await this.flows.apply(dpid, this.owner, { add: group.flatMap((w) => w.flows) }, { atomic: true, keys });
