@@ -74,6 +74,19 @@ describe('lease installs', () => {
     expect(sent).toEqual([[1], [2, 3]]);
   });
 
+  it('a sending callback that throws fails its own lease only; the rest of the group is sent', async () => {
+    const { fm, calls } = fakeFlows();
+    const li = new LeaseInstalls(fm, 'dmz-leases');
+    const boom = new Error('caller failed');
+    const bad = li.install(1n, flowsOf(1), () => { throw boom; }).catch((e: unknown) => e);
+    const good = li.install(1n, flowsOf(2), () => undefined);
+    await tick();
+    expect(await bad).toBe(boom);
+    expect(calls.map((c) => leasesIn(c.flows))).toEqual([[2]]);
+    calls[0]!.settle();
+    expect(await good).toEqual(['key-21', 'key-22']);
+  });
+
   it('a refused group is retried lease by lease: the refused lease gets its error, the others are installed', async () => {
     const { fm, calls } = fakeFlows();
     const li = new LeaseInstalls(fm, 'dmz-leases');
