@@ -64,7 +64,7 @@ describe('transfers', () => {
     let disk = await onDisk(h);
     expect(disk.leases[t.id]).toMatchObject({ id: t.id, state: 'active', project: 'astro' });
     expect(disk.audit.some((a: { action: string; decision: string; transfer?: number }) => a.action === 'transfer.create' && a.decision === 'granted' && a.transfer === t.id)).toBe(true);
-    // Its lease.created event comes after the switch's answer, in a write of its own (not waited for by the 201).
+    // Its lease.created event comes after the switch's answer, in a later write (the 201 does not wait for it).
     await h.store.commit();
     disk = await onDisk(h);
     expect(disk.events.some((e: { type: string; data: { transfer?: { id: number } } }) => e.type === 'lease.created' && e.data.transfer?.id === t.id)).toBe(true);
