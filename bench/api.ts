@@ -507,7 +507,8 @@ function limitsText(rounds: Array<{ c: number } & Limits>): string {
  * so its own scavenges count into every request in flight. With V8's default (growing from 1 MB) it paused 12 times
  * in 5,000 requests at concurrency 10 (mean 2.0 ms, up to 5.8), which put ~2% of the latencies 2 ms late, every
  * system's alike, right where p99 is read; with this, 2 pauses. And a full collection before each timed round
- * (--expose-gc): a mark-compact of its old generation during a round paused it up to 8.5 ms.
+ * (--expose-gc): with the fixed semi-space alone, pauses of up to 8.5 ms were still left in rounds (their kind not
+ * recorded; with little surviving, a scavenge of 64 MB is short, so most likely old-generation work); with it, none.
  */
 const GENERATOR_NODE_FLAGS = ['--min-semi-space-size=64', '--max-semi-space-size=64', '--expose-gc'];
 
