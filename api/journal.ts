@@ -124,18 +124,13 @@ export class Journal {
    * records appended from now on follow the last complete one.
    */
   async open(): Promise<{ records: JournalRecord[]; tornBytes: number }> {
-    const bytes = await readIfPresent(this.file);
-    const parsed = parseJournal(bytes, this.file);
-    await this.openForWrites(bytes.length === 0);
-    this.size = bytes.length;
+    const parsed = await this.readAndOpen();
     if (parsed.tornBytes > 0) {
       // Cut with its zeros: the next chunk is zero-filled anew.
       await this.fh!.truncate(parsed.goodBytes);
       if (this.fsync) await this.fh!.datasync();
       this.size = parsed.goodBytes;
     }
-    this.bytes = parsed.goodBytes;
-    this.written = 0;
     return { records: parsed.records, tornBytes: parsed.tornBytes };
   }
 
@@ -228,13 +223,18 @@ export class Journal {
    * record there is cut by the append, as after a failed write).
    */
   private async reopen(): Promise<void> {
+    this.partial = (await this.readAndOpen()).tornBytes > 0;
+  }
+
+  /** Reads the file's records (none if there is none), opens it for writes, and sets where the next record goes. */
+  private async readAndOpen(): Promise<ParsedJournal> {
     const bytes = await readIfPresent(this.file);
     const parsed = parseJournal(bytes, this.file);
-    await this.openForWrites(false);
+    await this.openForWrites(bytes.length === 0);
     this.size = bytes.length;
     this.bytes = parsed.goodBytes;
-    this.partial = parsed.tornBytes > 0;
     this.written = 0;
+    return parsed;
   }
 
   private async openForWrites(creating: boolean): Promise<void> {

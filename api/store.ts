@@ -359,11 +359,9 @@ export class Store extends EventEmitter<StoreEvents> {
 
   /** Stores a lease record as it is now; a record identical to the stored one is not a change (not journaled again). */
   putLease(rec: LeaseRecord): void {
-    const text = flat(JSON.stringify(rec));
+    const held = holdLease(rec);
     // (The API stores a new lease as its draft while the switch installs it; the app's lease.created brings it again.)
-    if (Object.hasOwn(this.held.leases, rec.id) && this.held.leases[rec.id]!.text === text) return;
-    const c = rec.counters;
-    const held: HeldLease = { text, packetsIn: c.packetsIn, bytesIn: c.bytesIn, packetsOut: c.packetsOut, bytesOut: c.bytesOut };
+    if (Object.hasOwn(this.held.leases, rec.id) && this.held.leases[rec.id]!.text === held.text) return;
     this.held.leases[rec.id] = held;
     this.changes.leases.add(rec.id);
     this.closedLeases.note(rec.id, rec.state !== 'active');
@@ -774,6 +772,12 @@ function flat(s: string): string {
   return s;
 }
 
+/** A lease as held: its (flat) JSON text and its counters (NaN for any a record read from disk lacks: never equal). */
+function holdLease(l: LeaseRecord): HeldLease {
+  const c: Partial<Counters> = l.counters ?? {};
+  return { text: flat(JSON.stringify(l)), packetsIn: c.packetsIn ?? NaN, bytesIn: c.bytesIn ?? NaN, packetsOut: c.packetsOut ?? NaN, bytesOut: c.bytesOut ?? NaN };
+}
+
 /** An event as held: its data as (flat) JSON text. */
 function holdEvent(e: StoredEvent): HeldEvent {
   const data = e.data ?? {};
@@ -798,11 +802,7 @@ export function eventText(h: HeldEvent): string {
 /** The state read from the document (and the journal), as the store holds it. */
 function hold(d: StateData): Held {
   const leases: Record<string, HeldLease> = {};
-  for (const id in d.leases) {
-    const l = d.leases[id]!;
-    const c: Partial<Counters> = l.counters ?? {};
-    leases[id] = { text: flat(JSON.stringify(l)), packetsIn: c.packetsIn ?? NaN, bytesIn: c.bytesIn ?? NaN, packetsOut: c.packetsOut ?? NaN, bytesOut: c.bytesOut ?? NaN };
-  }
+  for (const id in d.leases) leases[id] = holdLease(d.leases[id]!);
   return {
     version: d.version, seq: d.seq ?? 0, nextIds: d.nextIds, tokens: d.tokens, leases, blocks: d.blocks,
     auditIds: d.audit.map((a) => a.id), auditTexts: d.audit.map((a) => flat(JSON.stringify(a))), events: d.events.map(holdEvent),

@@ -185,7 +185,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
         throw e;
       }
     } catch (e) {
-      if (draft.recorded) this.book.refuse(lease, this.now(), `not installed: ${(e as Error).message}`);
+      if (draft.recorded) this.book.refuse(lease, now, this.now(), `not installed: ${(e as Error).message}`);
       else this.book.abandon(lease);
       throw e;
     }

@@ -194,11 +194,12 @@ export class LeaseBook {
 
   /**
    * Closes a draft that was recorded (made durable) before its flows were refused or not confirmed: like
-   * `abandon`, but the lease stays as a revoked record, as the record written for it will be read back.
+   * `abandon`, but the lease stays as a revoked record, as the record written for it will be read back
+   * (`draftedAt`: the time that record was made with, its createdAt).
    */
-  refuse(lease: Lease, now: number, reason: string): LeaseRecord {
+  refuse(lease: Lease, draftedAt: number, now: number, reason: string): LeaseRecord {
     this.abandon(lease);
-    const rec = leaseRecord(lease, now);
+    const rec = leaseRecord(lease, draftedAt);
     rec.state = 'revoked';
     rec.closedAt = now;
     rec.closeReason = reason;

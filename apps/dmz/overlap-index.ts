@@ -116,7 +116,7 @@ export class OverlapIndex {
     return node;
   }
 
-/** The overlapping indexed lease with the lowest id, if any. */
+  /** The overlapping indexed lease with the lowest id, if any. */
   findOverlap(lease: Lease): Lease | undefined {
     const { root, path } = locate(lease);
     let best: Lease | undefined;

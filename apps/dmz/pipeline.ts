@@ -309,13 +309,12 @@ export function blockFlows(block: Block, now: number): FlowSpec[] {
       continue;
     }
     const proto = protos[0]!;
-    const ports = (block.ports ?? [{ lo: 0, hi: 65535 }]).flatMap(compilePortRange);
-    for (const pm of ports) {
-      // The blocked port on either end of the connection.
-      for (const end of ['src', 'dst'] as const) {
-        const l4 = pm.mask === 0 ? [] : [pm.mask === 0xffff ? field(`${proto}_${end}`, pm.value) : field(`${proto}_${end}`, pm.value, pm.mask)];
-        flows.push(flow(PRIORITY.BLOCK, cookie, blockMatch(eth, field('ip_proto', IPPROTO[proto]), p.family, addr, l4), [], extra));
-        if (pm.mask === 0) break;
+    for (const pm of portMasks(block.ports ?? [{ lo: 0, hi: 65535 }])) {
+      // The blocked port on either end of the connection (one flow when it is every port: no port field).
+      for (const name of L4_NAMES[proto]) {
+        const port = portField(name, pm);
+        flows.push(flow(PRIORITY.BLOCK, cookie, blockMatch(eth, PROTO_FIELD[proto], p.family, addr, port ? [port] : []), [], extra));
+        if (!port) break;
       }
     }
   }
