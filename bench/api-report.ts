@@ -182,7 +182,7 @@ const isDisk = (run: SystemRun) => run.system === 'dmzgate' && run.state.startsW
 function printHeader(setup: Setup): void {
   console.log(`POST /api/v1/transfers -> 201 with the flows confirmed by ${setup.ovsNote}`);
   console.log(`all servers running at once, each on its own bridge; the one measured alone on CPU ${setup.serverCore}, the others`);
-  console.log(`idle on CPU ${setup.genCore} with the load generator (this process, node http.Agent keep-alive) and ovs-vswitchd`);
+  console.log(`idle on CPU ${setup.genCore} with the load generator (this process: keep-alive connections, bench/http-conn.ts) and ovs-vswitchd`);
   console.log(`after a warm-up each (${setup.warmSeconds} s or ${setup.warmMax} requests at concurrency 10), at each concurrency ${plural(setup.reps, 'repetition')}`);
   console.log(`of one round per system in turn (${setup.order.join(', ')}${setup.reps > 1 ? '; every other repetition in reverse' : ''}).`);
   console.log(`a round: ${setup.limits}, whichever comes first;`);

@@ -37,7 +37,7 @@
 // This process times the requests, so its own GC pauses would count into them: it runs with a fixed 64 MB
 // semi-space (GENERATOR_NODE_FLAGS), and the report gives the pauses it still had during the timed rounds.
 //
-// A round: N loops over keep-alive connections (http.Agent, opened before the clock starts), each request a new
+// A round: N loops over keep-alive connections (bench/http-conn.ts, opened before the clock starts), each request a new
 // transfer (its own remote /32 in 198.18.0.0/15, within the token's limits), timed from the request's start to
 // its answer's end. It lasts a fixed time or a fixed count, whichever ends first (the systems differ by more than
 // 10x); its transfers stay active until it ends. Then the switch's lease flows on the system's bridge are counted
@@ -69,12 +69,12 @@
 import { PerformanceObserver } from 'node:perf_hooks';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { coreBusySeconds, cpuSeconds, pinSelf } from './cores.js';
 import { PrivateOvs } from '../test/helpers/ovs.js';
 import { readState } from '../api/index.js';
 import { summariseProfile, type CpuProfile } from './controller-profile.js';
+import { HttpConnection, requestOnce } from './http-conn.js';
 import { CLI, NO_WRITES, fsType, oskenVersion, placeOnCore, startDmzgate, startOsken, type Launch, type Server } from './api-servers.js';
 import { NO_STATE, pct, report, type Round, type Span, type StoreFigures, type SystemRun, type Usage } from './api-report.js';
 
@@ -163,25 +163,9 @@ function usage(a: Mark, b: Mark): Usage {
 
 // ---- the load generator -----------------------------------------------------------------------------------------
 
-interface Answer { status: number; body: string }
-
-function call(agent: Agent, srv: Server, method: string, path: string, body?: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string | number> = { authorization: `Bearer ${srv.token}` };
-    if (body !== undefined) {
-      headers['content-type'] = 'application/json';
-      headers['content-length'] = Buffer.byteLength(body);
-    }
-    const req = request({ host: '127.0.0.1', port: srv.api, method, path, agent, headers }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => { text += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+/** `n` keep-alive connections to a server's API, with its token. */
+function connections(srv: Server, n: number): HttpConnection[] {
+  return Array.from({ length: n }, () => new HttpConnection(srv.api, `Bearer ${srv.token}`));
 }
 
 /** Transfer number k: its own remote /32 in 198.18.0.0/15, a DTN-side port and a remote port. */
@@ -193,11 +177,11 @@ function transferBody(k: number): string {
   });
 }
 
-/** Runs up to `n` jobs from `c` loops, none started after `until` (performance.now()); job i gets its own index. Returns how many ran. */
-async function loops(c: number, n: number, job: (i: number) => Promise<void>, until = Infinity): Promise<number> {
+/** Runs up to `n` jobs from `c` loops, none started after `until` (performance.now()); job i gets its own index and its loop's. Returns how many ran. */
+async function loops(c: number, n: number, job: (i: number, loop: number) => Promise<void>, until = Infinity): Promise<number> {
   let next = 0;
-  await Promise.all(Array.from({ length: c }, async () => {
-    for (let i = next++; i < n && performance.now() < until; i = next++) await job(i);
+  await Promise.all(Array.from({ length: c }, async (_, loop) => {
+    for (let i = next++; i < n && performance.now() < until; i = next++) await job(i, loop);
   }));
   return Math.min(next - c, n); // each loop took one index it did not run
 }
@@ -218,17 +202,17 @@ function gcBetween(t0: number, t1: number): { n: number; ms: number; max: number
 interface Drive { n: number; lat: Float64Array; done: Float64Array; ids: number[]; m0: Mark; m1: Mark; window: [number, number]; genGc: Round['genGc'] }
 
 /** The timed part of a round: creations from c loops until the time or the count runs out; all must be 201. */
-async function drive(x: Contender, agent: Agent, c: number, limits: Limits, ovsPid: number, idlePids: number[]): Promise<Drive> {
+async function drive(x: Contender, conns: HttpConnection[], c: number, limits: Limits, ovsPid: number, idlePids: number[]): Promise<Drive> {
   const lat = new Float64Array(limits.max);
   const done = new Float64Array(limits.max);
   const ids: number[] = [];
   const errors: string[] = [];
   const m0 = mark(x.srv.pid, ovsPid, idlePids);
   const w0 = monoUs();
-  const n = await loops(c, limits.max, async (i) => {
+  const n = await loops(c, limits.max, async (i, loop) => {
     const body = transferBody(x.next + i);
     const t0 = performance.now();
-    const r = await call(agent, x.srv, 'POST', '/api/v1/transfers', body);
+    const r = await conns[loop]!.request('POST', '/api/v1/transfers', body);
     done[i] = performance.now();
     lat[i] = done[i]! - t0;
     if (r.status === 201) ids.push((JSON.parse(r.body) as { id: number }).id);
@@ -254,13 +238,13 @@ function quarters(d: Drive): { firstQ: Span; lastQ: Span } {
 /** One round of system x at concurrency c: driven, its flows checked on the switch, then released. */
 async function round(x: Contender, all: Contender[], ovs: PrivateOvs, c: number, rep: number, limits: Limits, withParts = false): Promise<Round> {
   placeFor(x, all);
-  const agent = new Agent({ keepAlive: true, maxSockets: c });
+  const conns = connections(x.srv, c);
   try {
     // The connections are opened before the clock starts.
-    await loops(c, c, async () => { await call(agent, x.srv, 'GET', '/api/v1/switches'); });
+    await loops(c, c, async (_, loop) => { await conns[loop]!.request('GET', '/api/v1/switches'); });
     const before = x.srv.system === 'dmzgate' ? await storeMetrics(x.srv) : undefined;
     (globalThis as { gc?: () => void }).gc?.(); // this process's own garbage, collected before the clock starts
-    const d = await drive(x, agent, c, limits, ovs.vswitchdPid!, all.filter((y) => y !== x).map((y) => y.srv.pid));
+    const d = await drive(x, conns, c, limits, ovs.vswitchdPid!, all.filter((y) => y !== x).map((y) => y.srv.pid));
     const seconds = (d.m1.t - d.m0.t) / 1000;
     const store = before ? storeFigures(before, await storeMetrics(x.srv), withParts ? await stateParts(x.srv.dataDir!) : undefined) : undefined;
     // Every 201 stands for two flows on the switch.
@@ -269,18 +253,18 @@ async function round(x: Contender, all: Contender[], ovs: PrivateOvs, c: number,
     const release = await releaseAll(x, ovs, d.ids);
     return { c, rep, n: d.n, lat: d.lat, seconds, ...quarters(d), use: usage(d.m0, d.m1), window: d.window, release, genGc: d.genGc, ...(store ? { store } : {}) };
   } finally {
-    agent.destroy();
+    for (const k of conns) k.close();
   }
 }
 
 /** Releases the transfers (DELETE) and checks that the bridge holds no lease flows. */
 async function releaseAll(x: Contender, ovs: PrivateOvs, ids: number[]): Promise<Span> {
-  const agent = new Agent({ keepAlive: true, maxSockets: RELEASE_CONCURRENCY });
+  const conns = connections(x.srv, RELEASE_CONCURRENCY);
   try {
     const bad: string[] = [];
     const t0 = performance.now();
-    await loops(RELEASE_CONCURRENCY, ids.length, async (i) => {
-      const r = await call(agent, x.srv, 'DELETE', `/api/v1/transfers/${ids[i]}`);
+    await loops(RELEASE_CONCURRENCY, ids.length, async (i, loop) => {
+      const r = await conns[loop]!.request('DELETE', `/api/v1/transfers/${ids[i]}`);
       if (r.status !== 200 && bad.length < 5) bad.push(`${r.status} ${r.body.slice(0, 200)}`);
     });
     const seconds = (performance.now() - t0) / 1000;
@@ -289,7 +273,7 @@ async function releaseAll(x: Contender, ovs: PrivateOvs, ids: number[]): Promise
     if (left !== 0) throw new Error(`${x.spec.key}: ${left} lease flows left on the switch after the releases`);
     return { n: ids.length, seconds };
   } finally {
-    agent.destroy();
+    for (const k of conns) k.close();
   }
 }
 
@@ -316,9 +300,7 @@ async function flowShape(ovs: PrivateOvs, bridge: string): Promise<string[]> {
 
 /** One transfer made on the system's switch, to compare the flows the systems install. */
 async function shapeOf(x: Contender, ovs: PrivateOvs): Promise<string[]> {
-  const agent = new Agent({ keepAlive: false });
-  const r = await call(agent, x.srv, 'POST', '/api/v1/transfers', transferBody(x.next++));
-  agent.destroy();
+  const r = await requestOnce(x.srv.api, `Bearer ${x.srv.token}`, 'POST', '/api/v1/transfers', transferBody(x.next++));
   if (r.status !== 201) throw new Error(`${x.spec.key}: ${r.status} ${r.body}`);
   return flowShape(ovs, x.bridge);
 }
@@ -329,19 +311,14 @@ interface StoreMetrics { sum: number; count: number; written: number; foldSum: n
 
 /** dmzgate's store figures from /metrics (no token needed). */
 async function storeMetrics(srv: Server): Promise<StoreMetrics> {
-  const agent = new Agent({ keepAlive: false });
-  try {
-    const r = await call(agent, srv, 'GET', '/metrics');
-    const num = (name: string) => Number(new RegExp(`^${name} ([\\d.e+-]+)$`, 'm').exec(r.body)?.[1] ?? NaN);
-    return {
-      sum: num('dmzgate_store_write_seconds_sum'), count: num('dmzgate_store_write_seconds_count'),
-      written: num('dmzgate_store_journal_written_bytes_total'),
-      foldSum: num('dmzgate_store_fold_seconds_sum'), folds: num('dmzgate_store_fold_seconds_count'),
-      bytes: num('dmzgate_store_bytes'), journal: num('dmzgate_store_journal_bytes'),
-    };
-  } finally {
-    agent.destroy();
-  }
+  const r = await requestOnce(srv.api, `Bearer ${srv.token}`, 'GET', '/metrics');
+  const num = (name: string) => Number(new RegExp(`^${name} ([\\d.e+-]+)$`, 'm').exec(r.body)?.[1] ?? NaN);
+  return {
+    sum: num('dmzgate_store_write_seconds_sum'), count: num('dmzgate_store_write_seconds_count'),
+    written: num('dmzgate_store_journal_written_bytes_total'),
+    foldSum: num('dmzgate_store_fold_seconds_sum'), folds: num('dmzgate_store_fold_seconds_count'),
+    bytes: num('dmzgate_store_bytes'), journal: num('dmzgate_store_journal_bytes'),
+  };
 }
 
 function storeFigures(a: StoreMetrics, b: StoreMetrics, parts: string | undefined): StoreFigures {
