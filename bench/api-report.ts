@@ -61,7 +61,7 @@ export const GOAL_STORE_RATIO = 0.9;
 /** How the run was set up, for the header. */
 export interface Setup {
   ovsNote: string; serverCore: string; genCore: string;
-  warmSeconds: number; warmMax: number; reps: number;
+  warmCycles: number; warmSeconds: number; warmMax: number; reps: number;
   /** How long a round lasts at each concurrency: a time or a count, whichever ends first. */
   limits: string;
   /** The systems in the order of a repetition's rounds (reversed every other repetition). */
@@ -183,7 +183,7 @@ function printHeader(setup: Setup): void {
   console.log(`POST /api/v1/transfers -> 201 with the flows confirmed by ${setup.ovsNote}`);
   console.log(`all servers running at once, each on its own bridge; the one measured alone on CPU ${setup.serverCore}, the others`);
   console.log(`idle on CPU ${setup.genCore} with the load generator (this process: keep-alive connections, bench/http-conn.ts) and ovs-vswitchd`);
-  console.log(`after a warm-up each (${setup.warmSeconds} s or ${setup.warmMax} requests at concurrency 10), at each concurrency ${plural(setup.reps, 'repetition')}`);
+  console.log(`after a warm-up each (${setup.warmCycles} cycles of ${setup.warmSeconds} s or ${setup.warmMax} requests at concurrency 10, then their release), at each concurrency ${plural(setup.reps, 'repetition')}`);
   console.log(`of one round per system in turn (${setup.order.join(', ')}${setup.reps > 1 ? '; every other repetition in reverse' : ''}).`);
   console.log(`a round: ${setup.limits}, whichever comes first;`);
   console.log('each request a new transfer, all of a round\'s active until it ends, then released. Figures pooled over a');
