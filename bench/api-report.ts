@@ -255,7 +255,7 @@ function printStore(dmz: SystemRun[]): void {
   console.log('  records: journal records, each one write + fdatasync holding every change made while the previous one was');
   console.log('  under way (group commit); a request is answered after the record holding its changes. record busy:');
   console.log('  record time / round time (records go one at a time: near 100%, requests wait for whole records). folds:');
-  console.log('  the journal folded into the state document (written whole, fsync, rename) past its size threshold (8 MiB),');
+  console.log('  the journal folded into the state document (written whole, fsync, rename) past 8 MiB once records pause (or at 32 MiB),');
   console.log('  beside the records; document and journal bytes: after the last round at that concurrency (the document\'s');
   console.log('  size at its last fold, or as read).');
 }

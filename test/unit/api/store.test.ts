@@ -397,7 +397,7 @@ describe('journal', () => {
 
   it('folds past its size: the document takes the records, the journal keeps those written meanwhile, nothing is lost', async () => {
     const d = fresh('fold');
-    const s = await openStore(d, { foldBytes: 20_000 });
+    const s = await openStore(d, { foldBytes: 20_000, foldIdleMs: 0 }); // each fold at once, as the records go on
     const folds: number[] = [];
     s.on('fold', (_ms, bytes) => folds.push(bytes));
     let written = 0;
@@ -427,6 +427,43 @@ describe('journal', () => {
     await s.close();
     expect(readFileSync(join(d, JOURNAL_FILE), 'utf8')).toBe('');
     check(JSON.parse(readFileSync(join(d, STATE_FILE), 'utf8')));
+  });
+
+  it('past foldBytes a fold waits for a pause in the records, or starts at once past foldMaxBytes', async () => {
+    const d = fresh('fold-idle');
+    const s = await openStore(d, { foldBytes: 4_000, foldIdleMs: 400, foldMaxBytes: 40_000 });
+    let folds = 0;
+    s.on('fold', () => folds++);
+    let journal = 0;
+    s.on('write', (_ms, _bytes, journalBytes) => { journal = journalBytes; });
+    let id = 0;
+    /** Records a few ms apart (never a pause of foldIdleMs) until `done`, at most 1,000. */
+    const recordsUntil = async (done: () => boolean) => {
+      for (let i = 0; i < 1000 && !done(); i++) {
+        s.putLease(lease(++id));
+        await s.commit();
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    };
+    // Past foldBytes while records keep coming: no fold.
+    await recordsUntil(() => journal >= 20_000 || folds > 0);
+    expect(folds).toBe(0);
+    expect(journal).toBeGreaterThanOrEqual(20_000);
+    // Past foldMaxBytes: a fold although the records never paused.
+    await recordsUntil(() => folds > 0);
+    expect(folds).toBe(1);
+    expect(journal).toBeLessThan(40_000 + 5_000); // the fold started at 40,000 (its records since stay in the journal)
+    // Past foldBytes again, then a pause: the fold starts without any record asking.
+    await recordsUntil(() => journal >= 6_000 || folds > 1);
+    expect(folds).toBe(1);
+    const folded = new Promise<void>((resolve) => s.once('fold', () => resolve()));
+    const t0 = performance.now();
+    await Promise.race([folded, new Promise((_, reject) => setTimeout(() => reject(new Error('no fold within 5 s of the pause')), 5000))]);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(390);
+    expect(folds).toBe(2);
+    const doc = JSON.parse(readFileSync(join(d, STATE_FILE), 'utf8')) as { leases: Record<string, unknown> };
+    expect(Object.keys(doc.leases)).toHaveLength(id);
+    await s.close();
   });
 
   it('folds asked for while threshold folds run (one after every record here) wait for them: one fold at a time, all kept', async () => {
