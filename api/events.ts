@@ -75,7 +75,9 @@ export class EventHub {
   attach(app: DmzApp, controller: Controller, switchName: (dpid: bigint) => string | undefined): () => void {
     const onEvent = (e: DmzEvent): void => {
       if ('lease' in e) {
-        this.store.putLease(e.lease);
+        // A new lease the API recorded as its flows were sent (requestLease's `record`) is that very record,
+        // unchanged: putting it again would only serialise it to find the text the store holds.
+        if (!(e.type === 'lease.created' && e.recorded)) this.store.putLease(e.lease);
         // A new lease was written before the app resolved (its record went to disk while the switch installed
         // it): its event may ride with the next record rather than cost one of its own.
         this.publish(e.type, { transfer: transferView(e.lease) }, e.lease.project, e.type === 'lease.created' ? EVENT_RIDE_MS : undefined);

@@ -374,7 +374,7 @@ export class Store extends EventEmitter<StoreEvents> {
   /** Stores a lease record as it is now; a record identical to the stored one is not a change (not journaled again). */
   putLease(rec: LeaseRecord): void {
     const held = holdLease(rec);
-    // (The API stores a new lease as its draft while the switch installs it; the app's lease.created brings it again.)
+    // (A counter poll puts every active lease; those whose counters did not move are skipped before this.)
     if (Object.hasOwn(this.held.leases, rec.id) && this.held.leases[rec.id]!.text === held.text) return;
     this.held.leases[rec.id] = held;
     this.changes.leases.add(rec.id);

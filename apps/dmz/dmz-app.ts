@@ -52,7 +52,12 @@ export function idBlocks<L extends { id: number }>(list: L[]): { low: bigint; ma
 }
 
 export type DmzEvent =
-  | { type: 'lease.created' | 'lease.extended' | 'lease.closed'; lease: LeaseRecord }
+  /**
+   * `recorded`: this very record was handed to requestLease's `record` and has not changed since (a store that
+   * kept it then holds it already).
+   */
+  | { type: 'lease.created'; lease: LeaseRecord; recorded: boolean }
+  | { type: 'lease.extended' | 'lease.closed'; lease: LeaseRecord }
   | { type: 'block.created' | 'block.removed'; block: BlockRecord };
 
 export interface DmzAppEvents {
@@ -170,7 +175,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     checkAgainstSite(this.site, req);
     const lease = this.book.draft(req, now);
     let keys: string[];
-    const draft: { recorded?: Promise<unknown> } = {};
+    const draft: { rec?: LeaseRecord; recorded?: Promise<unknown> } = {};
     try {
       const planned = leaseFlows(this.site, lease, now);
       const flows = planned.flows;
@@ -179,7 +184,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
       if (!this.controller.get(dpid)) throw new LeaseRefused('switch-down', `switch ${switchByName(this.site, this.dtnSwitch(lease.dtn)).name} is not connected`);
       if (meter) await this.installMeter(dpid, meter);
       try {
-        keys = await this.installs.install(dpid, flows, record && (() => { draft.recorded = record(leaseRecord(lease, now)); }));
+        keys = await this.installs.install(dpid, flows, record && (() => { draft.recorded = record((draft.rec = leaseRecord(lease, now))); }));
       } catch (e) {
         if (meter) await this.removeMeter(dpid, meter.meterId).catch(() => undefined);
         throw e;
@@ -191,12 +196,12 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     }
     if (draft.recorded) await draft.recorded;
     const dpid = this.leaseDpid(lease.dtn);
-    const rec = this.book.add(lease, now);
+    const rec = this.book.add(lease, now, draft.rec); // the record handed to `record`, if it was
     this.leaseFlowKeys.set(rec.id, keys);
     if (rec.meterId) this.declareMeters(dpid);
     this.scheduleEnd(rec);
     this.log.info({ lease: rec.id, project: rec.project, dtn: rec.dtn, remote: rec.remote, path: rec.path, end: new Date(rec.end).toISOString() }, 'lease installed');
-    this.emit('event', { type: 'lease.created', lease: rec });
+    this.emit('event', { type: 'lease.created', lease: rec, recorded: draft.rec !== undefined });
     return rec;
   }
 

@@ -169,9 +169,9 @@ export class LeaseBook {
     if (lease.meterId) this.meters.give(lease.meterId);
   }
 
-  add(lease: Lease, now: number): LeaseRecord {
+  /** The drafted lease, installed: its record (`rec`, if the caller made it already with leaseRecord(lease, now)). */
+  add(lease: Lease, now: number, rec: LeaseRecord = leaseRecord(lease, now)): LeaseRecord {
     this.pending.delete(lease.id);
-    const rec = leaseRecord(lease, now);
     this.leases.set(lease.id, rec);
     this.activate(rec);
     this.nextLeaseId = Math.max(this.nextLeaseId, lease.id + 1);

@@ -68,6 +68,16 @@ describe('transfers', () => {
     await h.store.commit();
     disk = await onDisk(h);
     expect(disk.events.some((e: { type: string; data: { transfer?: { id: number } } }) => e.type === 'lease.created' && e.data.transfer?.id === t.id)).toBe(true);
+    // The store holds the app's record as it is (its lease.created is not put again: the record went in as sent).
+    expect(h.store.lease(t.id)).toEqual(JSON.parse(JSON.stringify(h.app.lease(t.id))));
+    expect(disk.leases[t.id]).toEqual(JSON.parse(JSON.stringify(h.app.lease(t.id))));
+  });
+
+  it('a lease requested from the app without a record callback is stored by its lease.created event', async () => {
+    const rec = await h.app.requestLease({ project: 'astro', dtn: 'dtn1', remote: '198.51.100.7/32', protocol: 'tcp', localPorts: [{ lo: 50010, hi: 50010 }], remotePorts: [{ lo: 40000, hi: 40000 }], path: 'routed', durationSeconds: 60 });
+    expect(h.store.lease(rec.id)).toEqual(JSON.parse(JSON.stringify(rec)));
+    await h.store.commit();
+    expect((await onDisk(h)).leases[rec.id]).toEqual(JSON.parse(JSON.stringify(rec)));
   });
 
   it('writes the lease to the state file while the switch installs its flows, and answers when both are done', async () => {
