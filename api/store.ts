@@ -33,11 +33,11 @@
 // `foldMaxBytes` (4x foldBytes): a fold writes the whole document (megabytes) and its disk writes and final fsync
 // slow the records written meanwhile, so it waits for a pause in the requests rather than stalling a burst of
 // them (measured at concurrency 10: the ~80 requests during a fold's 50-60 ms document write took 8 ms on average,
-// against a median of 2.3-2.6 ms). The fold itself: the document is rewritten as before (the whole text to `.NAME.tmp`, fsync, rename over NAME,
-// fsync of the directory: DurableJsonFile) carrying `seq`, the last record it holds; then the journal is replaced
-// (temp, fsync, rename, directory fsync) by the records written after that point, while new records wait. The
-// document's text is put together from the items' kept texts, so a fold costs the event loop a string join, not
-// a JSON.stringify of megabytes, and the write itself runs beside the commits, not in their way.
+// against a median of 2.3-2.6 ms). The fold itself: the document is rewritten as before (the whole text to
+// `.NAME.tmp`, fsync, rename over NAME, fsync of the directory: DurableJsonFile) carrying `seq`, the last record it
+// holds; then the journal is replaced (temp, fsync, rename, directory fsync) by the records written after that
+// point, while new records wait. The document's text is put together from the items' kept texts, so a fold costs
+// the event loop a string join, not a JSON.stringify of megabytes, and the write itself runs beside the commits.
 //
 // Reading (openStore). The document, then every journal record with a higher seq, in order (each record holds
 // whole items, so replaying one twice changes nothing; events and audit entries already present are skipped).
