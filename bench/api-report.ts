@@ -31,7 +31,12 @@ export interface Round {
   release: Span;
   /** This load generator's GC pauses during the timed part (they delay every answer then in flight). */
   genGc: { n: number; ms: number; max: number };
+  /** dmzgate's own GC during the round (its /metrics before and after), by V8's kind: pauses and their total ms. */
+  srvGc?: Record<GcKind, { n: number; ms: number }>;
 }
+
+export const GC_KINDS = ['minor', 'major', 'incremental'] as const;
+export type GcKind = typeof GC_KINDS[number];
 
 export interface StoreFigures {
   /** Journal records written in the round, their total time (write + fdatasync) and bytes. */
@@ -232,6 +237,19 @@ function printRounds(runs: SystemRun[]): void {
       return `${rs.reduce((a, r) => a + r.genGc.n, 0)} / ${Math.max(0, ...rs.map((r) => r.genGc.max)).toFixed(1)} ms at c=${c}`;
     };
     console.log(`    ${named(run)}: ${concurrencies(run).map(at).join(', ')}`);
+  }
+  console.log('  The server\'s own GC during the timed rounds (dmzgate\'s /metrics, nodejs_gc_duration_seconds; each pause');
+  console.log('  delays the requests then in flight), scavenges (minor) and mark-compacts (major): count, mean ms; incremental');
+  console.log('  marking steps: total ms:');
+  for (const run of runs) {
+    if (!run.rounds.some((r) => r.srvGc)) continue;
+    const at = (c: number) => {
+      const rs = run.rounds.filter((r) => r.c === c && r.srvGc);
+      const sum = (k: GcKind) => rs.reduce((a, r) => ({ n: a.n + r.srvGc![k].n, ms: a.ms + r.srvGc![k].ms }), { n: 0, ms: 0 });
+      const mean = (g: { n: number; ms: number }) => `${g.n} / ${g.n ? (g.ms / g.n).toFixed(1) : '-'}`;
+      return `c=${c}: minor ${mean(sum('minor'))}, major ${mean(sum('major'))}, incremental ${sum('incremental').ms.toFixed(0)} ms`;
+    };
+    console.log(`    ${named(run)}: ${concurrencies(run).map(at).join('; ')}`);
   }
 }
 

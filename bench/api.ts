@@ -80,7 +80,7 @@ import { readState } from '../api/index.js';
 import { summariseProfile, type CpuProfile } from './controller-profile.js';
 import { HttpConnection, requestOnce } from './http-conn.js';
 import { CLI, NO_WRITES, fsType, oskenVersion, placeOnCore, startDmzgate, startOsken, type Launch, type Server } from './api-servers.js';
-import { NO_STATE, pct, report, type Round, type Span, type StoreFigures, type SystemRun, type Usage } from './api-report.js';
+import { GC_KINDS, NO_STATE, pct, report, type GcKind, type Round, type Span, type StoreFigures, type SystemRun, type Usage } from './api-report.js';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -250,12 +250,16 @@ async function round(x: Contender, all: Contender[], ovs: PrivateOvs, c: number,
     (globalThis as { gc?: () => void }).gc?.(); // this process's own garbage, collected before the clock starts
     const d = await drive(x, conns, c, limits, ovs.vswitchdPid!, all.filter((y) => y !== x).map((y) => y.srv.pid));
     const seconds = (d.m1.t - d.m0.t) / 1000;
-    const store = before ? storeFigures(before, await storeMetrics(x.srv), withParts ? await stateParts(x.srv.dataDir!) : undefined) : undefined;
+    const after = before ? await storeMetrics(x.srv) : undefined;
+    const store = before && after ? storeFigures(before, after, withParts ? await stateParts(x.srv.dataDir!) : undefined) : undefined;
     // Every 201 stands for two flows on the switch.
     const onSwitch = await leaseFlowCount(ovs, x.bridge);
     if (onSwitch !== 2 * d.n) throw new Error(`${x.spec.key}: after ${d.n} transfers the switch holds ${onSwitch} lease flows, not ${2 * d.n}`);
     const release = await releaseAll(x, ovs, d.ids);
-    return { c, rep, n: d.n, lat: d.lat, seconds, ...quarters(d), use: usage(d.m0, d.m1), window: d.window, release, genGc: d.genGc, ...(store ? { store } : {}) };
+    return {
+      c, rep, n: d.n, lat: d.lat, seconds, ...quarters(d), use: usage(d.m0, d.m1), window: d.window, release, genGc: d.genGc,
+      ...(store ? { store } : {}), ...(before && after ? { srvGc: gcBetweenScrapes(before, after) } : {}),
+    };
   } finally {
     for (const k of conns) k.close();
   }
@@ -311,7 +315,7 @@ async function shapeOf(x: Contender, ovs: PrivateOvs): Promise<string[]> {
 
 // ---- dmzgate's state ------------------------------------------------------------------------------------------
 
-interface StoreMetrics { sum: number; count: number; written: number; foldSum: number; folds: number; bytes: number; journal: number }
+interface StoreMetrics { sum: number; count: number; written: number; foldSum: number; folds: number; bytes: number; journal: number; gc: Record<GcKind, { n: number; ms: number }> }
 
 /** dmzgate's store figures from /metrics (no token needed). */
 async function storeMetrics(srv: Server): Promise<StoreMetrics> {
@@ -322,7 +326,16 @@ async function storeMetrics(srv: Server): Promise<StoreMetrics> {
     written: num('dmzgate_store_journal_written_bytes_total'),
     foldSum: num('dmzgate_store_fold_seconds_sum'), folds: num('dmzgate_store_fold_seconds_count'),
     bytes: num('dmzgate_store_bytes'), journal: num('dmzgate_store_journal_bytes'),
+    gc: Object.fromEntries(GC_KINDS.map((k) => [k, {
+      n: num(`dmzgate_nodejs_gc_duration_seconds_count\\{kind="${k}"\\}`) || 0,
+      ms: (num(`dmzgate_nodejs_gc_duration_seconds_sum\\{kind="${k}"\\}`) || 0) * 1000,
+    }])) as StoreMetrics['gc'],
   };
+}
+
+/** The server's GC between two scrapes of its /metrics. */
+function gcBetweenScrapes(a: StoreMetrics, b: StoreMetrics): Round['srvGc'] {
+  return Object.fromEntries(GC_KINDS.map((k) => [k, { n: b.gc[k].n - a.gc[k].n, ms: b.gc[k].ms - a.gc[k].ms }])) as Round['srvGc'];
 }
 
 function storeFigures(a: StoreMetrics, b: StoreMetrics, parts: string | undefined): StoreFigures {
