@@ -317,7 +317,7 @@ async function shapeOf(x: Contender, ovs: PrivateOvs): Promise<string[]> {
 
 interface StoreMetrics { sum: number; count: number; written: number; foldSum: number; folds: number; bytes: number; journal: number; gc: Record<GcKind, { n: number; ms: number }> }
 
-/** dmzgate's store figures from /metrics (no token needed). */
+/** dmzgate's store figures and its own GC so far, from /metrics (no token needed). */
 async function storeMetrics(srv: Server): Promise<StoreMetrics> {
   const r = await requestOnce(srv.api, `Bearer ${srv.token}`, 'GET', '/metrics');
   const num = (name: string) => Number(new RegExp(`^${name} ([\\d.e+-]+)$`, 'm').exec(r.body)?.[1] ?? NaN);
