@@ -88,6 +88,13 @@ async function readIfPresent(file: string): Promise<Buffer> {
   }
 }
 
+/** Writes all of `buf` (write() may take only part), at `position` or, without one, at the file's position. */
+export async function writeAll(fh: FileHandle, buf: Buffer, position?: number): Promise<void> {
+  for (let off = 0; off < buf.length;) {
+    off += (await fh.write(buf, off, buf.length - off, position === undefined ? null : position + off)).bytesWritten;
+  }
+}
+
 /** fsync of a directory: a file created, renamed or removed in it is durable only then. */
 export async function syncDir(dir: string): Promise<void> {
   const d = await open(dir, 'r');
@@ -153,7 +160,7 @@ export class Journal {
     try {
       // With fsync on, the file is open with O_DSYNC: each write returns once its data (and the size) is on disk,
       // as write() + fdatasync() would, in one trip to the thread pool instead of two.
-      for (let off = 0; off < buf.length;) off += (await fh.write(buf, off, buf.length - off, this.bytes + off)).bytesWritten;
+      await writeAll(fh, buf, this.bytes);
     } catch (e) {
       this.partial = true;
       throw e;

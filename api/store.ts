@@ -58,7 +58,7 @@ import { basename, dirname, join } from 'node:path';
 import { Low, type Adapter } from 'lowdb';
 import type { Counters, LeaseRecord, BlockRecord } from '../apps/dmz/lease-book.js';
 import { MinHeap } from '../apps/dmz/min-heap.js';
-import { Journal, JournalError, parseJournal, syncDir, type JournalRecord } from './journal.js';
+import { Journal, JournalError, parseJournal, syncDir, writeAll, type JournalRecord } from './journal.js';
 
 export const STATE_FILE = 'dmzgate-state.json';
 /** The write-ahead journal beside it. */
@@ -209,10 +209,10 @@ export class DurableJsonFile<T> implements Adapter<T> {
   }
 }
 
-/** Writes `text` at the file's position (all of it: write() may take part); resolves with its bytes. */
+/** Writes `text` at the file's position; resolves with its bytes. */
 async function writeText(fh: FileHandle, text: string): Promise<number> {
   const buf = Buffer.from(text, 'utf8');
-  for (let at = 0; at < buf.length;) at += (await fh.write(buf, at, buf.length - at)).bytesWritten;
+  await writeAll(fh, buf);
   return buf.length;
 }
 
@@ -653,7 +653,7 @@ export class Store extends EventEmitter<StoreEvents> {
 
   /** Starts a fold if the journal is past its threshold: at once past foldMaxBytes, else once records pause. */
   private considerFold(): void {
-    if (this.fold || this.closing || this.journal.bytes < this.nextFoldAt) return;
+    if (!this.foldDue()) return;
     const { foldBytes, foldMaxBytes, foldIdleMs } = this.opts;
     if (foldIdleMs <= 0 || this.journal.bytes >= this.nextFoldAt + foldMaxBytes - foldBytes) {
       this.startFold();
@@ -662,16 +662,17 @@ export class Store extends EventEmitter<StoreEvents> {
     if (this.idleFoldTimer) return;
     const check = (): void => {
       this.idleFoldTimer = undefined;
-      const quietFor = performance.now() - this.lastRecordAt;
-      if (quietFor >= foldIdleMs) {
-        if (!this.fold && !this.closing && this.journal.bytes >= this.nextFoldAt) this.startFold();
-        return;
-      }
-      this.idleFoldTimer = setTimeout(check, foldIdleMs - quietFor);
-      this.idleFoldTimer.unref();
+      if (!this.foldDue()) return; // folded meanwhile (past foldMaxBytes), or closing
+      const wait = foldIdleMs - (performance.now() - this.lastRecordAt);
+      if (wait <= 0) this.startFold();
+      else this.idleFoldTimer = setTimeout(check, wait).unref();
     };
-    this.idleFoldTimer = setTimeout(check, foldIdleMs);
-    this.idleFoldTimer.unref();
+    this.idleFoldTimer = setTimeout(check, foldIdleMs).unref();
+  }
+
+  /** The journal is past its fold threshold and no fold runs (nor will: closing). */
+  private foldDue(): boolean {
+    return !this.fold && !this.closing && this.journal.bytes >= this.nextFoldAt;
   }
 
   /**

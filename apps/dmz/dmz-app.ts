@@ -184,13 +184,17 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
       if (!this.controller.get(dpid)) throw new LeaseRefused('switch-down', `switch ${switchByName(this.site, this.dtnSwitch(lease.dtn)).name} is not connected`);
       if (meter) await this.installMeter(dpid, meter);
       try {
-        keys = await this.installs.install(dpid, flows, record && (() => { draft.recorded = record((draft.rec = leaseRecord(lease, now))); }));
+        keys = await this.installs.install(dpid, flows, record && (() => {
+          const rec = leaseRecord(lease, now);
+          draft.recorded = record(rec);
+          draft.rec = rec; // (only once `record` took it)
+        }));
       } catch (e) {
         if (meter) await this.removeMeter(dpid, meter.meterId).catch(() => undefined);
         throw e;
       }
     } catch (e) {
-      if (draft.recorded) this.book.refuse(lease, now, this.now(), `not installed: ${(e as Error).message}`);
+      if (draft.rec) this.book.refuse(lease, draft.rec, this.now(), `not installed: ${(e as Error).message}`);
       else this.book.abandon(lease);
       throw e;
     }

@@ -194,12 +194,10 @@ export class LeaseBook {
 
   /**
    * Closes a draft that was recorded (made durable) before its flows were refused or not confirmed: like
-   * `abandon`, but the lease stays as a revoked record, as the record written for it will be read back
-   * (`draftedAt`: the time that record was made with, its createdAt).
+   * `abandon`, but the lease stays, as `rec` (the record written for it, leaseRecord(lease, ...)) revoked.
    */
-  refuse(lease: Lease, draftedAt: number, now: number, reason: string): LeaseRecord {
+  refuse(lease: Lease, rec: LeaseRecord, now: number, reason: string): LeaseRecord {
     this.abandon(lease);
-    const rec = leaseRecord(lease, draftedAt);
     rec.state = 'revoked';
     rec.closedAt = now;
     rec.closeReason = reason;
