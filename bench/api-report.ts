@@ -2,6 +2,7 @@
 // rounds) with the goals beside them, dmzgate's state writes, the goals (the ratios between systems taken per
 // repetition, from rounds adjacent in time), the flows each system installed, the profiles, and which figures
 // other load on the machine disturbed.
+import type { IdleWait } from './cores.js';
 
 /**
  * CPU use over a round, each as a fraction of one core: the server, ovs-vswitchd, the load generator, the other
@@ -33,6 +34,8 @@ export interface Round {
   genGc: { n: number; ms: number; max: number };
   /** dmzgate's own GC during the round (its /metrics before and after), by V8's kind: pauses and their total ms. */
   srvGc?: Record<GcKind, { n: number; ms: number }>;
+  /** The wait, before the round, for every server to be idle (bench/api.ts settle). */
+  settle: IdleWait;
 }
 
 export const GC_KINDS = ['minor', 'major', 'incremental'] as const;
@@ -71,6 +74,8 @@ export interface Setup {
   limits: string;
   /** The systems in the order of a repetition's rounds (reversed every other repetition). */
   order: string[];
+  /** What counted as idle in the wait before each round. */
+  idle: { busyShare: number; windowMs: number };
 }
 
 /** One system's rounds at one concurrency, pooled. */
@@ -311,7 +316,7 @@ function printShapes(runs: SystemRun[]): void {
 }
 
 /** Rounds where other load took over 10% of a benchmark core, or the idle servers over 5% of CPU 0. */
-function printDisturbed(runs: SystemRun[]): void {
+function printDisturbed(runs: SystemRun[], setup: Setup): void {
   const disturbed: string[] = [];
   const idle: string[] = [];
   for (const run of runs) {
@@ -330,6 +335,17 @@ function printDisturbed(runs: SystemRun[]): void {
     console.log('\nNOTE: the servers not being measured used CPU during these rounds (on the generator\'s core):');
     for (const d of idle) console.log(`  ${d}`);
   }
+  printSettles(runs, setup);
+}
+
+/** The waits for idle servers before the rounds: how long, and the rounds whose wait found a server busy. */
+function printSettles(runs: SystemRun[], setup: Setup): void {
+  const all = runs.flatMap((run) => run.rounds.map((r) => ({ run, r })));
+  if (!all.length) return;
+  const waits = all.map(({ r }) => r.settle.ms).sort((a, b) => a - b);
+  const busy = all.filter(({ r }) => r.settle.busy.length);
+  console.log(`\nBefore each round the bench waited for every server to be idle (under ${pct(setup.idle.busyShare)} of a core over ${setup.idle.windowMs} ms): median ${waits[waits.length >> 1]!.toFixed(0)} ms, longest ${waits.at(-1)!.toFixed(0)} ms; a server was busy before ${busy.length} of ${all.length} rounds${busy.length ? ':' : ''}`);
+  for (const { run, r } of busy) console.log(`  before ${named(run)} concurrency ${r.c} repetition ${r.rep + 1}: ${r.settle.busy.join(', ')} busy, ${r.settle.ms.toFixed(0)} ms${r.settle.quiet ? '' : ' (still busy when the wait gave up)'}`);
 }
 
 export function report(runs: SystemRun[], setup: Setup): void {
@@ -342,5 +358,5 @@ export function report(runs: SystemRun[], setup: Setup): void {
   if (disk) printGoals(disk, dmz.find((r) => r.state === NO_STATE), dmz.find((r) => r.state.startsWith('tmpfs')));
   printShapes(runs);
   for (const run of runs) if (run.profile) console.log(`\ndmzgate CPU profile, state ${run.state} (samples within its rounds; a separate run):\n${run.profile}`);
-  printDisturbed(runs);
+  printDisturbed(runs, setup);
 }

@@ -27,7 +27,7 @@
 //
 // Cores: the server being measured is alone on CPU 1; the others wait on CPU 0 (taskset -a, every thread, checked),
 // where this process (the load generator) and ovs-vswitchd run. The idle servers take no requests; their CPU
-// time during each round is noted. Each system gets a warm-up (concurrency 10) before any round is timed: 4 cycles
+// time during each round is noted, and a round starts only once every server has been idle for 200 ms (settle). Each system gets a warm-up (concurrency 10) before any round is timed: 4 cycles
 // of up to 3,000 requests or 2.5 s, each then released as a round's are (--quick: 2 of 1,500 or 1 s). Why that
 // long: V8 goes on optimising a server's code for about ten thousand requests, on background threads that, with
 // every thread of the server on one core, take that core from the request path (measured with every thread's CPU
@@ -74,7 +74,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { coreBusySeconds, cpuSeconds, pinSelf } from './cores.js';
+import { coreBusySeconds, cpuSeconds, pinSelf, waitUntilIdle, type IdleWait } from './cores.js';
 import { PrivateOvs } from '../test/helpers/ovs.js';
 import { readState } from '../api/index.js';
 import { summariseProfile, type CpuProfile } from './controller-profile.js';
@@ -105,6 +105,8 @@ const CFG: { warm: Limits & { cycles: number }; rounds: Array<{ c: number } & Li
   : { warm: { cycles: 4, seconds: 2.5, max: 3000 }, rounds: [{ c: 1, seconds: 3, max: 1000 }, { c: 10, seconds: 3, max: 2500 }, { c: 100, seconds: 3, max: 2500 }], reps: 3, tmpfs: true };
 const PROFILED_CONCURRENCIES = [10, 100];
 const RELEASE_CONCURRENCY = 10;
+/** Idle before a round: each server under 5% of a core over 200 ms (a tick of /proc CPU time is 10 ms), waiting at most 5 s. */
+const IDLE = { busyShare: 0.05, windowMs: 200, maxMs: 5000 };
 const T0 = performance.now();
 const log = (what: string) => { if (argv.includes('--verbose')) console.error(`[${((performance.now() - T0) / 1000).toFixed(1)} s] ${what}`); };
 
@@ -246,6 +248,7 @@ async function round(x: Contender, all: Contender[], ovs: PrivateOvs, c: number,
   try {
     // The connections are opened before the clock starts.
     await loops(c, c, async (_, loop) => { await conns[loop]!.request('GET', '/api/v1/switches'); });
+    const quiet = await settle(all);
     const before = x.srv.system === 'dmzgate' ? await storeMetrics(x.srv) : undefined;
     (globalThis as { gc?: () => void }).gc?.(); // this process's own garbage, collected before the clock starts
     const d = await drive(x, conns, c, limits, ovs.vswitchdPid!, all.filter((y) => y !== x).map((y) => y.srv.pid));
@@ -257,12 +260,22 @@ async function round(x: Contender, all: Contender[], ovs: PrivateOvs, c: number,
     if (onSwitch !== 2 * d.n) throw new Error(`${x.spec.key}: after ${d.n} transfers the switch holds ${onSwitch} lease flows, not ${2 * d.n}`);
     const release = await releaseAll(x, ovs, d.ids);
     return {
-      c, rep, n: d.n, lat: d.lat, seconds, ...quarters(d), use: usage(d.m0, d.m1), window: d.window, release, genGc: d.genGc,
+      c, rep, n: d.n, lat: d.lat, seconds, ...quarters(d), use: usage(d.m0, d.m1), window: d.window, release, genGc: d.genGc, settle: quiet,
       ...(store ? { store } : {}), ...(before && after ? { srvGc: gcBetweenScrapes(before, after) } : {}),
     };
   } finally {
     for (const k of conns) k.close();
   }
+}
+
+/**
+ * Waits until every server is idle before a round (bench/cores.ts waitUntilIdle). Why: a server does work of its
+ * own after its round (dmzgate folds its journal into the state document at the first quiet moment once it is
+ * past 8 MiB: 50-60 ms of CPU), and that landed in the next system's round, on the core the load generator and
+ * ovs-vswitchd share (up to 14% of that core, noted as the idle servers' CPU).
+ */
+function settle(all: Contender[]): Promise<IdleWait> {
+  return waitUntilIdle(all.map((x) => ({ pid: x.srv.pid, name: x.spec.key })), IDLE);
 }
 
 /** Releases the transfers (DELETE) and checks that the bridge holds no lease flows. */
@@ -412,7 +425,7 @@ async function runTogether(ovs: PrivateOvs, specs: Spec[], at: Launch, rounds: A
           const finalRound = limits === rounds.at(-1) && rep === CFG.reps - 1; // the state is read (slow) once, at the end
           const r = await round(x, all, ovs, c, rep, limits, finalRound);
           x.rounds.push(r);
-          log(`${x.spec.key}: c=${c} repetition ${rep + 1}: p50 ${r.lat[r.n >> 1]!.toFixed(2)} ms, ${(r.n / r.seconds).toFixed(0)}/s; idle servers ${pct(r.use.idle)} CPU`);
+          log(`${x.spec.key}: c=${c} repetition ${rep + 1}: p50 ${r.lat[r.n >> 1]!.toFixed(2)} ms, ${(r.n / r.seconds).toFixed(0)}/s; idle servers ${pct(r.use.idle)} CPU; waited ${r.settle.ms.toFixed(0)} ms for idle servers${r.settle.busy.length ? ` (${r.settle.busy.join(', ')} busy)` : ''}`);
         }
       }
     }
@@ -536,7 +549,7 @@ async function main(): Promise<void> {
     report(runs, {
       ovsNote: `${version} (private, userspace datapath), a bridge per system: dpid 1, 7 ports`, serverCore: SRV_CORE, genCore: GEN_CORE,
       warmCycles: CFG.warm.cycles, warmSeconds: CFG.warm.seconds, warmMax: CFG.warm.max, reps: CFG.reps, order,
-      limits: limitsText(CFG.rounds),
+      limits: limitsText(CFG.rounds), idle: IDLE,
     });
   } finally {
     await ovs.stop();

@@ -50,3 +50,23 @@ export function coreBusySeconds(): [number, number] {
   }
   return out;
 }
+
+/** How long waitUntilIdle waited, the processes seen busy meanwhile, and whether it ended with all of them idle. */
+export interface IdleWait { ms: number; busy: string[]; quiet: boolean }
+
+/**
+ * Waits until none of `procs` used more than `busyShare` of a core over the last `windowMs` (CPU time from /proc,
+ * in 10 ms ticks: a window should span several), or until `maxMs` have passed. A process that is gone counts as idle.
+ */
+export async function waitUntilIdle(procs: ReadonlyArray<{ pid: number; name: string }>, opts: { busyShare: number; windowMs: number; maxMs: number }): Promise<IdleWait> {
+  const t0 = performance.now();
+  const busy = new Set<string>();
+  for (;;) {
+    const before = procs.map((p) => cpuSeconds(p.pid));
+    await new Promise((r) => setTimeout(r, opts.windowMs));
+    const still = procs.filter((p, i) => (cpuSeconds(p.pid) - before[i]!) / (opts.windowMs / 1000) > opts.busyShare);
+    for (const p of still) busy.add(p.name);
+    const ms = performance.now() - t0;
+    if (still.length === 0 || ms >= opts.maxMs) return { ms, busy: [...busy], quiet: still.length === 0 };
+  }
+}
