@@ -204,7 +204,10 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     this.leaseFlowKeys.set(rec.id, keys);
     if (rec.meterId) this.declareMeters(dpid);
     this.scheduleEnd(rec);
-    this.log.info({ lease: rec.id, project: rec.project, dtn: rec.dtn, remote: rec.remote, path: rec.path, end: new Date(rec.end).toISOString() }, 'lease installed');
+    // Debug, not info: every lease is requested through the API, whose audit line ("audit: transfer.create
+    // granted") logs the grant with these facts and who asked; at info each grant was logged twice (a line is a
+    // write to the log file in the request's path).
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ lease: rec.id, project: rec.project, dtn: rec.dtn, remote: rec.remote, path: rec.path, end: new Date(rec.end).toISOString() }, 'lease installed');
     this.emit('event', { type: 'lease.created', lease: rec, recorded: draft.rec !== undefined });
     return rec;
   }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Controller } from '../../../controller/controller.js';
 import { FlowManager } from '../../../controller/flow-manager.js';
-import { silentLogger } from '../../../controller/log.js';
+import { silentLogger, type Logger } from '../../../controller/log.js';
 import { DmzApp } from '../../../apps/dmz/dmz-app.js';
 import { parseSiteConfig } from '../../../apps/dmz/config.js';
 import { EmulatedSwitch } from '../../emulator/index.js';
@@ -70,10 +70,12 @@ export interface HarnessOptions {
   store?: StoreOptions;
   siteYaml?: string;
   requestTimeoutMs?: number;
+  /** Where every component logs (default: nowhere). */
+  logger?: Logger;
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
-  const logger = silentLogger();
+  const logger = opts.logger ?? silentLogger();
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'dmzgate-api-'));
   const store = await openStore(dataDir, { fsync: false, ...opts.store });
   const controller = new Controller({ port: 0, host: '127.0.0.1', logger, ...(opts.requestTimeoutMs ? { requestTimeoutMs: opts.requestTimeoutMs } : {}) });

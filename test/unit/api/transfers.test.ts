@@ -3,6 +3,8 @@
 // release with final counters.
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readState } from '../../../api/index.js';
@@ -391,6 +393,28 @@ describe('a crash while the switch installs a recorded lease', () => {
       await h2?.close();
       rmSync(dataDir, { recursive: true, force: true });
       rmSync(crashDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the log of a granted transfer', () => {
+  it('is one info line, the audit entry with who asked; the app\'s own line is at debug', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({ write(chunk: Buffer, _enc, done) { for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l)); done(); } });
+    const logger = pino({ level: 'debug' }, sink);
+    const h = await startHarness({ logger });
+    try {
+      const r = await h.api.inject({ method: 'POST', url: '/api/v1/transfers', headers: h.auth(await h.token()), payload: transferBody() });
+      expect(r.statusCode).toBe(201);
+      const id = r.json().id as number;
+      const about = lines.filter((l) => l.lease === id || (l.audit as { transfer?: number } | undefined)?.transfer === id);
+      const INFO = 30;
+      const DEBUG = 20;
+      expect(about.filter((l) => (l.level as number) >= INFO).map((l) => l.msg)).toEqual(['audit: transfer.create granted']);
+      expect(about.find((l) => l.msg === 'audit: transfer.create granted')!.audit).toMatchObject({ actor: expect.stringMatching(/^token:/), transfer: id, details: { dtn: 'dtn1', remote: '192.0.2.0/24', path: 'routed' } });
+      expect(about.filter((l) => l.level === DEBUG).map((l) => l.msg)).toContain('lease installed');
+    } finally {
+      await h.close();
     }
   });
 });
