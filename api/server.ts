@@ -28,7 +28,7 @@ import { LiveCounters } from './live-counters.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import { hasScope, verifyToken } from './tokens.js';
 import { auditEntry, type ApiContext } from './context.js';
-import type { Store } from './store.js';
+import type { AuditEntry, Store } from './store.js';
 import { transferRoutes } from './routes/transfers.js';
 import { blockRoutes } from './routes/blocks.js';
 import { viewRoutes } from './routes/views.js';
@@ -116,6 +116,11 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     log.info({ audit: e }, `audit: ${e.action} ${e.decision}`);
     return e;
   };
+  // What the system did by itself (an expiry, a switch's hard timeout): audited and logged as a request's are.
+  const auditSystem = (entry: Omit<AuditEntry, 'id' | 'at' | 'actor'>): void => {
+    const e = store.addAudit({ actor: 'system', ...entry });
+    log.info({ audit: e }, `audit: ${e.action} ${e.decision}`);
+  };
   const authFailed = (client: string, e: ApiError, req?: FastifyRequest): void => {
     metrics.authFailures.inc({ code: e.code });
     const entry = { action: 'auth', decision: 'refused' as const, code: e.code, reason: e.message };
@@ -128,9 +133,12 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     onAppEvent: (e) => {
       // Closes and expiries nobody asked the API for: the app's timers, a switch's hard timeout, a site reload.
       if (e.type === 'lease.closed' && !closing.has(e.lease.id)) {
-        store.addAudit({ actor: 'system', project: e.lease.project, action: `transfer.${e.lease.state}`, decision: 'done', transfer: e.lease.id, ...(e.lease.closeReason ? { reason: e.lease.closeReason } : {}) });
+        auditSystem({
+          project: e.lease.project, action: `transfer.${e.lease.state}`, decision: 'done', transfer: e.lease.id,
+          ...(e.lease.closeReason ? { reason: e.lease.closeReason } : {}), details: { state: e.lease.state, counters: { ...e.lease.counters } },
+        });
       } else if (e.type === 'block.removed' && e.block.state === 'expired') {
-        store.addAudit({ actor: 'system', action: 'block.expired', decision: 'done', block: e.block.id });
+        auditSystem({ action: 'block.expired', decision: 'done', block: e.block.id });
       }
     },
   });

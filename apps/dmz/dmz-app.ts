@@ -473,7 +473,9 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     this.leaseEnds.clear(rec.id);
     if (!this.book.close(rec.id, state, reason, this.now())) return;
     this.leaseFlowKeys.delete(rec.id);
-    this.log.info({ lease: rec.id, state, reason, counters: rec.counters }, 'lease closed');
+    // Debug, as 'lease installed' is: the API audits and logs every close, the ones it was asked for and those the
+    // system made (expiry, a switch's hard timeout, a site reload, at start), with the reason and final counters.
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ lease: rec.id, state, reason, counters: rec.counters }, 'lease closed');
     this.emit('event', { type: 'lease.closed', lease: rec });
   }
 

@@ -397,25 +397,47 @@ describe('a crash while the switch installs a recorded lease', () => {
   });
 });
 
-describe('the log of a granted transfer', () => {
-  it('is one info line, the audit entry with who asked; the app\'s own line is at debug', async () => {
-    const lines: Array<Record<string, unknown>> = [];
+describe('the log of a transfer', () => {
+  const INFO = 30;
+  const DEBUG = 20;
+  let h: Harness;
+  let tok: string;
+  const lines: Array<Record<string, unknown>> = [];
+  beforeAll(async () => {
     const sink = new Writable({ write(chunk: Buffer, _enc, done) { for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l)); done(); } });
-    const logger = pino({ level: 'debug' }, sink);
-    const h = await startHarness({ logger });
-    try {
-      const r = await h.api.inject({ method: 'POST', url: '/api/v1/transfers', headers: h.auth(await h.token()), payload: transferBody() });
-      expect(r.statusCode).toBe(201);
-      const id = r.json().id as number;
-      const about = lines.filter((l) => l.lease === id || (l.audit as { transfer?: number } | undefined)?.transfer === id);
-      const INFO = 30;
-      const DEBUG = 20;
-      expect(about.filter((l) => (l.level as number) >= INFO).map((l) => l.msg)).toEqual(['audit: transfer.create granted']);
-      expect(about.find((l) => l.msg === 'audit: transfer.create granted')!.audit).toMatchObject({ actor: expect.stringMatching(/^token:/), transfer: id, details: { dtn: 'dtn1', remote: '192.0.2.0/24', path: 'routed' } });
-      expect(about.filter((l) => l.level === DEBUG).map((l) => l.msg)).toContain('lease installed');
-    } finally {
-      await h.close();
-    }
+    h = await startHarness({ logger: pino({ level: 'debug' }, sink) });
+    tok = await h.token();
+  });
+  afterAll(async () => h.close());
+  /** The lines about transfer `id`: the app's (lease) and the audit entries (transfer). */
+  const about = (id: number) => lines.filter((l) => l.lease === id || (l.audit as { transfer?: number } | undefined)?.transfer === id);
+  const infoMsgs = (id: number) => about(id).filter((l) => (l.level as number) >= INFO).map((l) => l.msg);
+  const debugMsgs = (id: number) => about(id).filter((l) => l.level === DEBUG).map((l) => l.msg);
+  const create = async (extra: Record<string, unknown> = {}) => {
+    const r = await h.api.inject({ method: 'POST', url: '/api/v1/transfers', headers: h.auth(tok), payload: transferBody(extra) });
+    expect(r.statusCode).toBe(201);
+    return r.json().id as number;
+  };
+
+  it('a grant is one info line, the audit entry with who asked; the app\'s own line is at debug', async () => {
+    const id = await create();
+    expect(infoMsgs(id)).toEqual(['audit: transfer.create granted']);
+    expect(about(id).find((l) => l.msg === 'audit: transfer.create granted')!.audit).toMatchObject({ actor: expect.stringMatching(/^token:/), transfer: id, details: { dtn: 'dtn1', remote: '192.0.2.0/24', path: 'routed' } });
+    expect(debugMsgs(id)).toContain('lease installed');
+    const r = await h.api.inject({ method: 'DELETE', url: `/api/v1/transfers/${id}`, headers: h.auth(tok) });
+    expect(r.statusCode).toBe(200);
+    expect(infoMsgs(id)).toEqual(['audit: transfer.create granted', 'audit: transfer.release done']);
+    expect(debugMsgs(id)).toContain('lease closed');
+  });
+
+  it('an expiry is one info line too: the system\'s audit entry, with the reason and the final counters', async () => {
+    const id = await create({ duration: 1, remote: '192.0.2.77' });
+    await new Promise((r) => setTimeout(r, 1600));
+    expect(h.app.lease(id)!.state).toBe('expired');
+    expect(infoMsgs(id)).toEqual(['audit: transfer.create granted', 'audit: transfer.expired done']);
+    expect(about(id).find((l) => l.msg === 'audit: transfer.expired done')!.audit).toMatchObject({
+      actor: 'system', transfer: id, reason: expect.stringContaining('ended'), details: { state: 'expired', counters: { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 } },
+    });
   });
 });
 
