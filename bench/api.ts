@@ -27,8 +27,9 @@
 //
 // Cores: the server being measured is alone on CPU 1; the others wait on CPU 0 (taskset -a, every thread, checked),
 // where this process (the load generator) and ovs-vswitchd run. The idle servers take no requests; their CPU
-// time during each round is noted, and a round starts only once every server has been idle for 200 ms (settle). Each system gets a warm-up (concurrency 10) before any round is timed: 4 cycles
-// of up to 3,000 requests or 2.5 s, each then released as a round's are (--quick: 2 of 1,500 or 1 s). Why that
+// time during each round is noted, and a round starts only once every server has been idle for 200 ms (settle).
+// Each system gets a warm-up (concurrency 10) before any round is timed: 4 cycles of up to 3,000 requests or 2.5 s,
+// each then released as a round's are (--quick: 2 of 1,500 or 1 s). Why that
 // long: V8 goes on optimising a server's code for about ten thousand requests, on background threads that, with
 // every thread of the server on one core, take that core from the request path (measured with every thread's CPU
 // time from /proc: 0.13 ms per request in those threads after a 1,500-request warm-up, 131 functions optimised
