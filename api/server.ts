@@ -111,21 +111,21 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     queues[queue] = run.catch(() => undefined);
     return run;
   };
-  const audit: ApiContext['audit'] = (req, entry) => {
-    const e = store.addAudit(auditEntry(req, entry));
+  // Every audit entry, whoever made it (a request, an unauthenticated client, the system itself), is stored and
+  // logged once, here.
+  const addAudit = (entry: Omit<AuditEntry, 'id' | 'at'>): AuditEntry => {
+    const e = store.addAudit(entry);
     log.info({ audit: e }, `audit: ${e.action} ${e.decision}`);
     return e;
   };
-  // What the system did by itself (an expiry, a switch's hard timeout): audited and logged as a request's are.
-  const auditSystem = (entry: Omit<AuditEntry, 'id' | 'at' | 'actor'>): void => {
-    const e = store.addAudit({ actor: 'system', ...entry });
-    log.info({ audit: e }, `audit: ${e.action} ${e.decision}`);
-  };
+  const audit: ApiContext['audit'] = (req, entry) => addAudit(auditEntry(req, entry));
+  // What the system did by itself (an expiry, a switch's hard timeout).
+  const auditSystem = (entry: Omit<AuditEntry, 'id' | 'at' | 'actor'>): void => void addAudit({ actor: 'system', ...entry });
   const authFailed = (client: string, e: ApiError, req?: FastifyRequest): void => {
     metrics.authFailures.inc({ code: e.code });
     const entry = { action: 'auth', decision: 'refused' as const, code: e.code, reason: e.message };
     if (req) audit(req, entry);
-    else log.info({ audit: store.addAudit({ actor: 'anonymous', client, ...entry }) }, 'audit: auth refused');
+    else addAudit({ actor: 'anonymous', client, ...entry });
     store.commitSoon();
   };
   const hub = new EventHub({
