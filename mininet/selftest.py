@@ -8,7 +8,7 @@ installs the DMZ's default-path flows itself with ovs-ofctl (WAN <-> fw-outside,
 MAC, table miss drop, fail_mode=secure), and checks:
 
   flows          the switch holds exactly the flows installed, and is fail-secure
-  ping           remote DTN -> dtn1 through the firewall: no loss; RTT (median of 20) within 1 ms of 10 ms
+  ping           remote DTN -> dtn1 through the firewall: no loss; least RTT of 20 within 1 ms of 10 ms
   outbound       dtn1 -> remote DTN (the firewall admits everything outbound)
   iperf3         remote DTN -> dtn1 port 5201 through the firewall works (cubic)
   counters       the firewall's forwarded counters rose by at least the transfer's packets
@@ -16,8 +16,8 @@ MAC, table miss drop, fail_mode=secure), and checks:
   admitted-ssh   tcp 22 to lan1 is admitted (policy: ssh to LAN hosts)
   routed-bypass  with a lease-like flow pair WAN <-> dtn1, iperf3 works and the firewall sees none of it
   circuit        with circuit flows (VLAN 3001 pushed/popped, eth_dst = far end) and the remote DTN routing over
-                 the circuit: ping works, RTT within 1 ms of 20 ms, the circuit delay line carried it
-  rtt-50/88      the WAN delay line reconfigured: RTT within 1 ms of 50 and 88 ms
+                 the circuit: ping works, least RTT within 1 ms of 20 ms, the circuit delay line carried it
+  rtt-50/88      the WAN delay line reconfigured: least RTT within 1 ms of 50 and 88 ms
   teardown       no namespace, interface, bridge or process of the lab is left (before/after lists)
 
 Prints a report (or one JSON object with --json) and exits 0 when every check passed.
@@ -112,11 +112,15 @@ class Checks:
 
 
 def rtt_check(c, lab, name, src, dst, want, count=20):
-    """The path's RTT is the median of the pings: on a machine shared with other work, a ping now and then waits a
-    few ms for a CPU (OVS, a host), which says nothing about the emulated WAN; avg, min, max are reported too."""
+    """The path's RTT is the least of the pings: every frame waits the configured delay in the delay line, and on a
+    machine shared with other work a ping also waits for CPUs (OVS, a host, the delay node), which says nothing
+    about the emulated WAN. The median had that wait in it: under the test suite's parallel load it was 1.05 ms
+    over a 50 ms delay (min 0.72 over; 0.63-0.8 over when idle), failing a check of the delay itself. median, avg
+    and max are reported too."""
     p = lab.ping(src, dst, count=count, interval=0.1)
+    least = p.get('min')
     med = p.get('median')
-    ok = p['received'] == p['sent'] and med is not None and abs(med - want) <= TOLERANCE_MS
+    ok = p['received'] == p['sent'] and least is not None and abs(least - want) <= TOLERANCE_MS
     c.check(name, ok, configured_ms=want, median=med, min=p.get('min'), avg=p.get('avg'), max=p.get('max'),
             mdev=p.get('mdev'), sent=p['sent'], received=p['received'])
     return p
