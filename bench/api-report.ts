@@ -59,7 +59,14 @@ export interface StoreFigures {
 /** The label of the reference run without state writes. */
 export const NO_STATE = 'none (writes off)';
 
-export interface SystemRun { label: string; system: string; state: string; rounds: Round[]; warmRate: number; shape: string[]; profile?: string }
+export interface SystemRun {
+  label: string; system: string; state: string; rounds: Round[]; warmRate: number; shape: string[]; profile?: string;
+  /** The bare app's rounds paced to dmzgate's rate (state on disk) in the same repetition (bench/api.ts pacedRound). */
+  paced?: Round[];
+}
+
+/** The state column of the bare app's paced rounds. */
+const PACED = 'paced to disk\'s req/s';
 
 export const GOAL_P99_MS = 5;
 export const GOAL_RATE = 1000;
@@ -213,14 +220,15 @@ function rowGoal(run: SystemRun, p: Pooled): [string, string] {
 function printRounds(runs: SystemRun[]): void {
   const rows = [['system', 'state', 'concurrency', 'rounds', 'requests', 'p50 ms', 'p99 ms', 'max ms', 'req/s', 'req/s by round', 'first/last 1/4',
     'server CPU', 'CPU ms/req', 'ovs CPU', 'gen CPU', 'goal', 'met']];
+  const row = (run: SystemRun, state: string, p: Pooled, [goal, met]: [string, string]) => rows.push([run.label, state, String(p.c),
+    String(p.rounds.length), String(p.n), ms(p.p50), ms(p.p99), ms(p.max), p.rate.toFixed(0), p.rounds.map((r) => (r.n / r.seconds).toFixed(0)).join(' '),
+    `${p.firstQ.toFixed(0)}/${p.lastQ.toFixed(0)}`, pct(p.use.srv), ms(p.cpuMsPerReq), pct(p.use.ovs), pct(p.use.gen), goal, met]);
   for (const run of runs) {
     for (const c of concurrencies(run)) {
       const p = pooledAt(run, c)!;
-      const [goal, met] = rowGoal(run, p);
-      rows.push([run.label, run.state || '-', String(c), String(p.rounds.length), String(p.n), ms(p.p50), ms(p.p99), ms(p.max), p.rate.toFixed(0),
-        p.rounds.map((r) => (r.n / r.seconds).toFixed(0)).join(' '), `${p.firstQ.toFixed(0)}/${p.lastQ.toFixed(0)}`,
-        pct(p.use.srv), ms(p.cpuMsPerReq), pct(p.use.ovs), pct(p.use.gen), goal, met]);
+      row(run, run.state || '-', p, rowGoal(run, p));
     }
+    if (run.paced?.length) row(run, PACED, pool(run.paced), ['', '']);
   }
   printTable(rows);
   console.log('\n  p50/p99/max: of all the requests of the system\'s rounds at that concurrency; req/s: all of them over all');
@@ -228,7 +236,9 @@ function printRounds(runs: SystemRun[]): void {
   console.log('  process\'s CPU time over the rounds (one core = 100%), and per request (CPU time is the figure other load on');
   console.log('  the machine disturbs least); ovs CPU: ovs-vswitchd\'s; gen CPU: this load generator\'s (ovs and gen share a');
   console.log('  core). first/last 1/4: req/s over the first and the last quarter of each round\'s answers (the round\'s');
-  console.log('  transfers stay active until it ends). Releases (DELETE, concurrency 10, after each round, not timed above),');
+  console.log('  transfers stay active until it ends). The bare app\'s paced rounds (one after each repetition at concurrency');
+  console.log('  10): request i starts no earlier than i / R s into the round, R the req/s of dmzgate (state on disk) in that');
+  console.log('  repetition. Releases (DELETE, concurrency 10, after each round, not timed above),');
   console.log('  per second:');
   for (const run of runs) {
     if (run.rounds.length) console.log(`    ${named(run)}: ${concurrencies(run).map((c) => `${pooledAt(run, c)!.releaseRate.toFixed(0)} after c=${c}`).join(', ')}`);
@@ -283,7 +293,7 @@ function printStore(dmz: SystemRun[]): void {
   console.log('  size at its last fold, or as read).');
 }
 
-function printGoals(disk: SystemRun, none: SystemRun | undefined, tmpfs: SystemRun | undefined): void {
+function printGoals(disk: SystemRun, none: SystemRun | undefined, tmpfs: SystemRun | undefined, bare: SystemRun | undefined): void {
   console.log('\ngoals (dmzgate, state on disk):');
   const cs = concurrencies(disk);
   const pooled = cs.map((c) => pooledAt(disk, c)!);
@@ -291,6 +301,11 @@ function printGoals(disk: SystemRun, none: SystemRun | undefined, tmpfs: SystemR
   const best = pooled.reduce((a, b) => (b.rate > a.rate ? b : a));
   const rows: string[][] = [['goal', 'measured', 'met']];
   if (c10) rows.push([`p99 <= ${GOAL_P99_MS} ms at concurrency 10`, `${ms(c10.p99)} ms (${c10.n} requests in ${plural(c10.rounds.length, 'round')})`, c10.p99 <= GOAL_P99_MS ? 'yes' : 'NO']);
+  const bareC10 = bare && pooledAt(bare, 10);
+  const floor = (what: string, p: Pooled) => rows.push([`  (the bare REST app, ${what})`, `p99 ${ms(p.p99)} ms (p50 ${ms(p.p50)} ms, ${p.rate.toFixed(0)} req/s); dmzgate's p99 ${(c10!.p99 / p.p99).toFixed(2)}x`,
+    p.p99 <= GOAL_P99_MS ? '' : `over ${GOAL_P99_MS} ms too`]);
+  if (c10 && bare?.paced?.length) floor(`paced to dmzgate's rate`, pool(bare.paced));
+  if (c10 && bareC10) floor('unpaced, concurrency 10', bareC10);
   rows.push([`>= ${GOAL_RATE.toLocaleString('en')} requests/s sustained`, `${best.rate.toFixed(0)}/s (concurrency ${best.c}, ${best.n} requests in ${best.seconds.toFixed(1)} s)`, best.rate >= GOAL_RATE ? 'yes' : 'NO']);
   if (none) {
     const byC = cs.map((c) => ({ c, ratios: ratiosByRep(disk, none, c) }));
@@ -303,6 +318,11 @@ function printGoals(disk: SystemRun, none: SystemRun | undefined, tmpfs: SystemR
   printTable(rows, 1);
   console.log('  ratios: the two systems\' req/s in the same repetition (adjacent rounds), median over the repetitions');
   console.log('  (range in brackets); the goal is checked on the median at each concurrency.');
+  if (bareC10) {
+    console.log('  the bare REST app: two flow-mods and a barrier behind fastify and controller/, nothing kept (bench/bare-rest-app.ts):');
+    console.log('  what this machine gives any server on dmzgate\'s stack. Paced to dmzgate\'s rate, at the same offered load:');
+    console.log('  a p99 it cannot keep under the goal there, no server on that stack can on this machine.');
+  }
 }
 
 function printShapes(runs: SystemRun[]): void {
@@ -355,7 +375,7 @@ export function report(runs: SystemRun[], setup: Setup): void {
   const written = dmz.filter((r) => r.state !== NO_STATE);
   if (written.length) printStore(written);
   const disk = dmz.find(isDisk);
-  if (disk) printGoals(disk, dmz.find((r) => r.state === NO_STATE), dmz.find((r) => r.state.startsWith('tmpfs')));
+  if (disk) printGoals(disk, dmz.find((r) => r.state === NO_STATE), dmz.find((r) => r.state.startsWith('tmpfs')), runs.find((r) => r.system === 'bare' && r.rounds.length));
   printShapes(runs);
   for (const run of runs) if (run.profile) console.log(`\ndmzgate CPU profile, state ${run.state} (samples within its rounds; a separate run):\n${run.profile}`);
   printDisturbed(runs, setup);

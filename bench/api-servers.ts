@@ -1,6 +1,6 @@
 // The servers bench/api.ts measures, as processes: starting dmzgate (the built `dmzgate controller`, or
-// bench/api-server.ts without state writes) and the os-ken REST app, knowing when each is ready, moving each
-// between the server core and the shared core, and stopping them.
+// bench/api-server.ts without state writes), the bare REST app (bench/bare-rest-app.ts) and the os-ken REST app,
+// knowing when each is ready, moving each between the server core and the shared core, and stopping them.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { canConnect, freePort } from './local-ports.js';
@@ -13,10 +13,11 @@ const PYTHON = '/usr/bin/python3'; // Debian's python3-os-ken, not a pyenv shim
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const CLI = join(HERE, '..', 'bin', 'dmzgate.js');
 export const NO_WRITES = join(HERE, 'api-server.js'); // the same command with the state file's writes off
+const BARE = join(HERE, 'bare-rest-app.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface Server {
-  system: 'dmzgate' | 'os-ken';
+  system: 'dmzgate' | 'bare' | 'os-ken';
   /** Where its state lives ('' for none). */
   state: string;
   pid: number;
@@ -172,6 +173,35 @@ export async function startOsken(at: Launch): Promise<Server> {
   return {
     system: 'os-ken', state: '', pid: proc.pid!, api, ofPort, token, proc, logFile,
     switchReady: () => waitFor('os-ken: switch connected', srv, () => logText(srv).includes('"ready": true')),
+    stop: () => stopProc(proc),
+  };
+}
+
+/** The bare REST app (bench/bare-rest-app.ts): the os-ken app's program on dmzgate's stack, nothing kept. */
+export async function startBare(at: Launch): Promise<Server> {
+  const ofPort = await freePort();
+  const token = randomBytes(32).toString('base64url');
+  const logFile = join(at.work, 'bare.log');
+  const fd = openSync(logFile, 'w');
+  const proc = spawn('taskset', ['-c', at.core, process.execPath, BARE, '--openflow-port', String(ofPort)], {
+    stdio: ['ignore', fd, fd], env: { ...process.env, BARE_TOKEN: token },
+  });
+  closeSync(fd);
+  const srv = { proc, logFile };
+  let api = 0;
+  try {
+    await waitFor('bare REST app listening', srv, () => {
+      const url = /:(\d+)$/.exec(String(logLine(srv, (l) => l.msg === 'listening')?.api ?? ''));
+      if (url) api = Number(url[1]);
+      return api > 0;
+    });
+  } catch (e) {
+    await stopProc(proc);
+    throw e;
+  }
+  return {
+    system: 'bare', state: '', pid: proc.pid!, api, ofPort, token, proc, logFile,
+    switchReady: () => waitFor('bare REST app: switch connected', srv, () => logLine(srv, (l) => l.msg === 'switch ready') !== undefined),
     stop: () => stopProc(proc),
   };
 }

@@ -1,10 +1,11 @@
-// REST API benchmark: POST /api/v1/transfers -> 201, dmzgate beside an os-ken REST app, in one run.
+// REST API benchmark: POST /api/v1/transfers -> 201, dmzgate beside a bare REST app on its own stack and an os-ken
+// REST app, in one run.
 //
 // Each 201 means the transfer's flows are on a private Open vSwitch bridge (test/helpers/ovs.ts; the default
 // site's switch: dpid 1, 7 ports, apps/dmz/default-site.ts), confirmed by the switch: dmzgate answers after its
-// bundle commit (ONF EXT-230, atomic) and the state write; the os-ken app (bench/osken_rest_app.py) after
-// the barrier reply following its two flow-mods. Both install the same two flows per transfer (each direction of
-// the 5-tuple, priority 40000, hard timeout, send_flow_rem); the bench compares their shape on the switch.
+// bundle commit (ONF EXT-230, atomic) and the state write; the bare and os-ken apps after the barrier reply
+// following their two flow-mods. All install the same two flows per transfer (each direction of the 5-tuple,
+// priority 40000, hard timeout, send_flow_rem); the bench compares their shape on the switch.
 //
 // The systems (bench/api-servers.ts starts them):
 //   dmzgate, state on disk    the built `dmzgate controller` command (dist/bin/dmzgate.js), its data directory on
@@ -14,6 +15,10 @@
 //   dmzgate, writes off       the same command (bench/api-server.ts) with the journal's appends and fdatasyncs and
 //                             the folds replaced by nothing (the records' text is still made): what dmzgate does
 //                             when its state writes cost nothing;
+//   bare REST app             bench/bare-rest-app.ts: the os-ken app's program on dmzgate's stack (fastify and
+//                             controller/), nothing kept: the least a server built on that stack can take on this
+//                             machine, measured in the same run, so a goal dmzgate misses can be read against it
+//                             (if the bare app's p99 is over 5 ms, so must any server's be here);
 //   os-ken REST app           bench/osken_rest_app.py under os_ken.cmd.manager (no durable state at all).
 //
 // Why the rounds are interleaved: on a shared VM the machine's speed drifts by up to 1.5x within a minute (two
@@ -80,7 +85,7 @@ import { PrivateOvs } from '../test/helpers/ovs.js';
 import { readState } from '../api/index.js';
 import { summariseProfile, type CpuProfile } from './controller-profile.js';
 import { HttpConnection, requestOnce } from './http-conn.js';
-import { CLI, NO_WRITES, fsType, oskenVersion, placeOnCore, startDmzgate, startOsken, type Launch, type Server } from './api-servers.js';
+import { CLI, NO_WRITES, fsType, oskenVersion, placeOnCore, startBare, startDmzgate, startOsken, type Launch, type Server } from './api-servers.js';
 import { GC_KINDS, NO_STATE, pct, report, type GcKind, type Round, type Span, type StoreFigures, type SystemRun, type Usage } from './api-report.js';
 
 const argv = process.argv.slice(2);
@@ -91,8 +96,11 @@ const SRV_CORE = '1';
 const ROLES = ['wan', 'trunk', 'fwout', 'fwin', 'dtn1', 'ps1', 'lan1']; // the default site's ports 1-7
 const LEASE_COOKIE = '0x00d1000000000000/0xffff000000000000'; // both systems: owner 0xd1 << 48 | transfer id
 
-/** A round ends after `seconds` (no request starts later; it ends with the last answer) or `max` requests. */
-interface Limits { seconds: number; max: number }
+/**
+ * A round ends after `seconds` (no request starts later; it ends with the last answer) or `max` requests. With
+ * `pace` (requests/s), request i starts no earlier than i / pace seconds into the round (a paced round).
+ */
+interface Limits { seconds: number; max: number; pace?: number }
 
 /**
  * Time-bound as well as count-bound, because the systems differ by more than 10x in rate; dmzgate's rounds mostly
@@ -105,6 +113,8 @@ const CFG: { warm: Limits & { cycles: number }; rounds: Array<{ c: number } & Li
   ? { warm: { cycles: 2, seconds: 1, max: 1500 }, rounds: [1, 10, 100].map((c) => ({ c, seconds: 1, max: 500 })), reps: 1, tmpfs: false }
   : { warm: { cycles: 4, seconds: 2.5, max: 3000 }, rounds: [{ c: 1, seconds: 3, max: 1000 }, { c: 10, seconds: 3, max: 2500 }, { c: 100, seconds: 3, max: 2500 }], reps: 3, tmpfs: true };
 const PROFILED_CONCURRENCIES = [10, 100];
+/** The concurrency at which the bare app also gets a round paced to dmzgate's rate (the p99 goal's). */
+const PACED_AT = 10;
 const RELEASE_CONCURRENCY = 10;
 /** Idle before a round: each server under 5% of a core over 200 ms (a tick of /proc CPU time is 10 ms), waiting at most 5 s. */
 const IDLE = { busyShare: 0.05, windowMs: 200, maxMs: 5000 };
@@ -125,6 +135,8 @@ interface Contender {
   /** The number of its next transfer (each transfer its own remote address). */
   next: number;
   rounds: Round[];
+  /** The bare app's rounds paced to dmzgate's rate (PACED_AT), one per repetition. */
+  paced: Round[];
   warmRate: number;
   shape: string[];
 }
@@ -195,6 +207,12 @@ async function loops(c: number, n: number, job: (i: number, loop: number) => Pro
 
 const monoUs = () => Number(process.hrtime.bigint() / 1000n);
 
+/** Waits until performance.now() reaches `t` (timers fire on whole milliseconds: paced requests start in small bursts). */
+async function sleepUntil(t: number): Promise<void> {
+  const wait = t - performance.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+}
+
 /** This process's GC pauses (start, as performance.now(), and duration in ms), to count those inside timed rounds. */
 const gcPauses: Array<[number, number]> = [];
 new PerformanceObserver((list) => { for (const e of list.getEntries()) gcPauses.push([e.startTime, e.duration]); }).observe({ entryTypes: ['gc'] });
@@ -218,6 +236,7 @@ async function drive(x: Contender, conns: HttpConnection[], c: number, limits: L
   const w0 = monoUs();
   const n = await loops(c, limits.max, async (i, loop) => {
     const body = transferBody(x.next + i);
+    if (limits.pace) await sleepUntil(m0.t + (i * 1000) / limits.pace);
     const t0 = performance.now();
     const r = await conns[loop]!.request('POST', '/api/v1/transfers', body);
     done[i] = performance.now();
@@ -381,7 +400,7 @@ async function startAll(ovs: PrivateOvs, specs: Spec[], at: Launch): Promise<Con
     await Promise.all(servers.map((s) => s.stop()));
     throw failed.reason;
   }
-  const all = specs.map((spec, i): Contender => ({ spec, srv: servers[i]!, bridge: bridgeOf(spec.key), core: at.core, next: 1, rounds: [], warmRate: 0, shape: [] }));
+  const all = specs.map((spec, i): Contender => ({ spec, srv: servers[i]!, bridge: bridgeOf(spec.key), core: at.core, next: 1, rounds: [], paced: [], warmRate: 0, shape: [] }));
   try {
     for (const x of all) {
       // Interface names are host-wide (the userspace datapath's taps): each bridge's ports get the system's key.
@@ -426,8 +445,9 @@ async function runTogether(ovs: PrivateOvs, specs: Spec[], at: Launch, rounds: A
           const finalRound = limits === rounds.at(-1) && rep === CFG.reps - 1; // the state is read (slow) once, at the end
           const r = await round(x, all, ovs, c, rep, limits, finalRound);
           x.rounds.push(r);
-          log(`${x.spec.key}: c=${c} repetition ${rep + 1}: p50 ${r.lat[r.n >> 1]!.toFixed(2)} ms, ${(r.n / r.seconds).toFixed(0)}/s; idle servers ${pct(r.use.idle)} CPU; waited ${r.settle.ms.toFixed(0)} ms for idle servers${r.settle.busy.length ? ` (${r.settle.busy.join(', ')} busy)` : ''}`);
+          logRound(x, r);
         }
+        await pacedRound(all, ovs, limits, rep);
       }
     }
     for (const x of all) x.shape = await shapeOf(x, ovs);
@@ -437,9 +457,31 @@ async function runTogether(ovs: PrivateOvs, specs: Spec[], at: Launch, rounds: A
   return all;
 }
 
+function logRound(x: Contender, r: Round, what = ''): void {
+  log(`${x.spec.key}${what}: c=${r.c} repetition ${r.rep + 1}: p50 ${r.lat[r.n >> 1]!.toFixed(2)} ms, ${(r.n / r.seconds).toFixed(0)}/s; idle servers ${pct(r.use.idle)} CPU; waited ${r.settle.ms.toFixed(0)} ms for idle servers${r.settle.busy.length ? ` (${r.settle.busy.join(', ')} busy)` : ''}`);
+}
+
+/**
+ * After each repetition at concurrency PACED_AT: one more round of the bare app, paced to the rate dmzgate (state
+ * on disk) had in that repetition. Why: unpaced, the bare app runs at twice dmzgate's rate or more, and that load
+ * (its own, ovs-vswitchd's and the generator's, which share a core) makes its tail; paced, it answers what this
+ * machine gives a server on dmzgate's stack at the same offered load, the floor under dmzgate's p99 there.
+ */
+async function pacedRound(all: Contender[], ovs: PrivateOvs, limits: { c: number } & Limits, rep: number): Promise<void> {
+  const bare = all.find((x) => x.spec.key === 'bare');
+  const disk = all.find((x) => x.spec.key === 'disk')?.rounds.find((r) => r.c === limits.c && r.rep === rep);
+  if (limits.c !== PACED_AT || !bare || !disk) return;
+  const r = await round(bare, all, ovs, limits.c, rep, { ...limits, pace: disk.n / disk.seconds });
+  bare.paced.push(r);
+  logRound(bare, r, ' (paced)');
+}
+
 function toRun(x: Contender): SystemRun {
   const profile = x.spec.profileDir ? profileSummary(x.spec.profileDir, x.rounds) : undefined;
-  return { label: x.spec.label, system: x.srv.system, state: x.srv.state, rounds: x.rounds, warmRate: x.warmRate, shape: x.shape, ...(profile ? { profile } : {}) };
+  return {
+    label: x.spec.label, system: x.srv.system, state: x.srv.state, rounds: x.rounds, warmRate: x.warmRate, shape: x.shape,
+    ...(x.paced.length ? { paced: x.paced } : {}), ...(profile ? { profile } : {}),
+  };
 }
 
 // ---- profiles -----------------------------------------------------------------------------------------------------
@@ -488,7 +530,10 @@ function profileSummary(dir: string, rounds: Round[]): string {
 
 // ---- main -------------------------------------------------------------------------------------------------------
 
-/** The systems compared, in the report's order; `turn` puts disk between writes-off and tmpfs, adjacent to both. */
+/**
+ * The systems compared, in the report's order; `turn` puts disk between writes-off and tmpfs, adjacent to both,
+ * and the bare app next to writes-off (dmzgate's least work), two rounds from disk.
+ */
 function systems(work: string, shm: string): Spec[] {
   const diskState = `disk (${fsType(work)})`;
   const shmState = `tmpfs (${fsType(shm)})`;
@@ -496,6 +541,7 @@ function systems(work: string, shm: string): Spec[] {
     { key: 'disk', label: 'dmzgate', turn: 1, start: (at) => startDmzgate(at, join(work, 'data-disk'), diskState) },
     ...(CFG.tmpfs ? [{ key: 'tmpfs', label: 'dmzgate', turn: 2, start: (at: Launch) => startDmzgate(at, join(shm, 'data-tmpfs'), shmState) }] : []),
     { key: 'none', label: 'dmzgate', turn: 0, start: (at) => startDmzgate(at, join(work, 'data-none'), NO_STATE, [], NO_WRITES) },
+    { key: 'bare', label: 'bare REST app', turn: -1, start: startBare },
     { key: 'osken', label: 'os-ken REST app', turn: 3, start: startOsken },
   ];
 }
@@ -546,7 +592,7 @@ async function main(): Promise<void> {
       const profiled = (await runTogether(ovs, profiledSystems(work), at, CFG.rounds.filter((r) => PROFILED_CONCURRENCIES.includes(r.c)))).map(toRun);
       runs.push(...profiled.map((r) => ({ ...r, rounds: [] }))); // their figures, taken under the profiler, are not reported
     }
-    const order = [...specs].sort((a, b) => a.turn - b.turn).map((s) => (s.key === 'osken' ? 'os-ken' : `dmzgate ${s.key}`));
+    const order = [...specs].sort((a, b) => a.turn - b.turn).map((s) => (s.key === 'osken' ? 'os-ken' : s.key === 'bare' ? 'bare' : `dmzgate ${s.key}`));
     report(runs, {
       ovsNote: `${version} (private, userspace datapath), a bridge per system: dpid 1, 7 ports`, serverCore: SRV_CORE, genCore: GEN_CORE,
       warmCycles: CFG.warm.cycles, warmSeconds: CFG.warm.seconds, warmMax: CFG.warm.max, reps: CFG.reps, order,
