@@ -101,6 +101,25 @@ async function waitFor(what: string, srv: { proc: ChildProcess; logFile: string 
   }
 }
 
+/**
+ * Waits for the log line `msg` that gives the server's API URL (`api`: it listens on port 0) and returns the port;
+ * stops the server if that never comes.
+ */
+async function apiPortFromLog(what: string, srv: { proc: ChildProcess; logFile: string }, msg: string): Promise<number> {
+  let api = 0;
+  try {
+    await waitFor(what, srv, () => {
+      const url = /:(\d+)$/.exec(String(logLine(srv, (l) => l.msg === msg)?.api ?? ''));
+      if (url) api = Number(url[1]);
+      return api > 0;
+    });
+  } catch (e) {
+    await stopProc(srv.proc);
+    throw e;
+  }
+  return api;
+}
+
 /** dmzgate with its data in `dataDir`; `entry` is the CLI or bench/api-server.js, `nodeArgs` e.g. --cpu-prof. */
 export async function startDmzgate(at: Launch, dataDir: string, state: string, nodeArgs: string[] = [], entry = CLI): Promise<Server> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`);
@@ -121,18 +140,7 @@ export async function startDmzgate(at: Launch, dataDir: string, state: string, n
     '--api-port', '0', '--data', dataDir], { stdio: ['ignore', fd, fd] });
   closeSync(fd);
   const srv = { proc, logFile };
-  let api = 0;
-  try {
-    await waitFor('dmzgate controller ready', srv, () => {
-      const ready = logLine(srv, (l) => l.msg === 'controller ready');
-      const url = /:(\d+)$/.exec(String(ready?.api ?? ''));
-      if (url) api = Number(url[1]);
-      return api > 0;
-    });
-  } catch (e) {
-    await stopProc(proc);
-    throw e;
-  }
+  const api = await apiPortFromLog('dmzgate controller ready', srv, 'controller ready');
   return {
     system: 'dmzgate', state, pid: proc.pid!, api, ofPort, token, proc, logFile, dataDir,
     switchReady: () => waitFor('dmzgate: switch reconciled', srv, () => logLine(srv, (l) => l.msg === 'reconciled switch' && l.dpid === '0000000000000001') !== undefined),
@@ -188,17 +196,7 @@ export async function startBare(at: Launch): Promise<Server> {
   });
   closeSync(fd);
   const srv = { proc, logFile };
-  let api = 0;
-  try {
-    await waitFor('bare REST app listening', srv, () => {
-      const url = /:(\d+)$/.exec(String(logLine(srv, (l) => l.msg === 'listening')?.api ?? ''));
-      if (url) api = Number(url[1]);
-      return api > 0;
-    });
-  } catch (e) {
-    await stopProc(proc);
-    throw e;
-  }
+  const api = await apiPortFromLog('bare REST app listening', srv, 'listening');
   return {
     system: 'bare', state: '', pid: proc.pid!, api, ofPort, token, proc, logFile,
     switchReady: () => waitFor('bare REST app: switch connected', srv, () => logLine(srv, (l) => l.msg === 'switch ready') !== undefined),
