@@ -66,7 +66,7 @@
 // and each server's CPU time per request is given (the figure other load disturbs least).
 //
 // Usage: npm run bench:api [-- --quick] [--profile] [--verbose] [--keep]
-//   --quick    one repetition of short rounds, no tmpfs system (~30 s on an idle machine; full: ~2.5 min)
+//   --quick    one repetition of short rounds, no tmpfs system (~30 s on an idle machine; full: 2.5-3 min)
 //   --profile  then also runs dmzgate (state on disk, and writes off) under `node --cpu-prof`, interleaved the
 //              same way, and summarises the samples taken during its concurrency-10 and -100 rounds (separate
 //              servers: the figures above are not taken under the profiler). V8 samples by wall clock: on the one
