@@ -320,8 +320,8 @@ function printGoals(disk: SystemRun, none: SystemRun | undefined, tmpfs: SystemR
   console.log('  (range in brackets); the goal is checked on the median at each concurrency.');
   if (bareC10) {
     console.log('  the bare REST app: two flow-mods and a barrier behind fastify and controller/, nothing kept (bench/bare-rest-app.ts):');
-    console.log('  what this machine gives any server on dmzgate\'s stack. Paced to dmzgate\'s rate, at the same offered load:');
-    console.log('  a p99 it cannot keep under the goal there, no server on that stack can on this machine.');
+    console.log('  what this machine gives any server on dmzgate\'s stack. Paced to dmzgate\'s rate (the same offered load),');
+    console.log('  a p99 over the goal leaves the goal out of reach of any server on that stack here: each does at least that.');
   }
 }
 

@@ -16,9 +16,9 @@
 //                             the folds replaced by nothing (the records' text is still made): what dmzgate does
 //                             when its state writes cost nothing;
 //   bare REST app             bench/bare-rest-app.ts: the os-ken app's program on dmzgate's stack (fastify and
-//                             controller/), nothing kept: the least a server built on that stack can take on this
-//                             machine, measured in the same run, so a goal dmzgate misses can be read against it
-//                             (if the bare app's p99 is over 5 ms, so must any server's be here);
+//                             controller/), nothing kept: the least a server built on that stack does, measured
+//                             in the same run (also paced to dmzgate's rate: pacedRound), so a goal dmzgate misses
+//                             can be read against what this machine gives any server on that stack;
 //   os-ken REST app           bench/osken_rest_app.py under os_ken.cmd.manager (no durable state at all).
 //
 // Why the rounds are interleaved: on a shared VM the machine's speed drifts by up to 1.5x within a minute (two
@@ -94,7 +94,7 @@ const PROFILE = argv.includes('--profile');
 const GEN_CORE = '0';
 const SRV_CORE = '1';
 const ROLES = ['wan', 'trunk', 'fwout', 'fwin', 'dtn1', 'ps1', 'lan1']; // the default site's ports 1-7
-const LEASE_COOKIE = '0x00d1000000000000/0xffff000000000000'; // both systems: owner 0xd1 << 48 | transfer id
+const LEASE_COOKIE = '0x00d1000000000000/0xffff000000000000'; // every system: owner 0xd1 << 48 | transfer id
 
 /**
  * A round ends after `seconds` (no request starts later; it ends with the last answer) or `max` requests. With
