@@ -335,16 +335,19 @@ function printShapes(runs: SystemRun[]): void {
   console.log(shapes.size === 1 ? '  the same on every system' : '  NOTE: the systems install different flows (above)');
 }
 
+/** Every timed round of every run, the bare app's paced ones too, each with the words that name it. */
+function timedRounds(runs: SystemRun[]): Array<{ r: Round; at: string }> {
+  const label = (run: SystemRun, paced: boolean) => (r: Round) => ({ r, at: `${named(run)}${paced ? ' paced' : ''} concurrency ${r.c} repetition ${r.rep + 1}` });
+  return runs.flatMap((run) => [...run.rounds.map(label(run, false)), ...(run.paced ?? []).map(label(run, true))]);
+}
+
 /** Rounds where other load took over 10% of a benchmark core, or the idle servers over 5% of CPU 0. */
 function printDisturbed(runs: SystemRun[], setup: Setup): void {
   const disturbed: string[] = [];
   const idle: string[] = [];
-  for (const run of runs) {
-    for (const r of run.rounds) {
-      const at = `${named(run)} concurrency ${r.c} repetition ${r.rep + 1}`;
-      if (r.use.other[0] > 0.1 || r.use.other[1] > 0.1) disturbed.push(`${at}: other load CPU0 ${pct(r.use.other[0])}, CPU1 ${pct(r.use.other[1])}`);
-      if (r.use.idle > 0.05) idle.push(`${at}: the idle servers used ${pct(r.use.idle)} of CPU 0`);
-    }
+  for (const { r, at } of timedRounds(runs)) {
+    if (r.use.other[0] > 0.1 || r.use.other[1] > 0.1) disturbed.push(`${at}: other load CPU0 ${pct(r.use.other[0])}, CPU1 ${pct(r.use.other[1])}`);
+    if (r.use.idle > 0.05) idle.push(`${at}: the idle servers used ${pct(r.use.idle)} of CPU 0`);
   }
   if (disturbed.length) {
     console.log('\nWARNING: other processes (or the hypervisor) took over 10% of a benchmark core during these rounds; their');
@@ -360,12 +363,12 @@ function printDisturbed(runs: SystemRun[], setup: Setup): void {
 
 /** The waits for idle servers before the rounds: how long, and the rounds whose wait found a server busy. */
 function printSettles(runs: SystemRun[], setup: Setup): void {
-  const all = runs.flatMap((run) => run.rounds.map((r) => ({ run, r })));
+  const all = timedRounds(runs);
   if (!all.length) return;
   const waits = all.map(({ r }) => r.settle.ms).sort((a, b) => a - b);
   const busy = all.filter(({ r }) => r.settle.busy.length);
   console.log(`\nBefore each round the bench waited for every server to be idle (under ${pct(setup.idle.busyShare)} of a core over ${setup.idle.windowMs} ms): median ${waits[waits.length >> 1]!.toFixed(0)} ms, longest ${waits.at(-1)!.toFixed(0)} ms; a server was busy before ${busy.length} of ${all.length} rounds${busy.length ? ':' : ''}`);
-  for (const { run, r } of busy) console.log(`  before ${named(run)} concurrency ${r.c} repetition ${r.rep + 1}: ${r.settle.busy.join(', ')} busy, ${r.settle.ms.toFixed(0)} ms${r.settle.quiet ? '' : ' (still busy when the wait gave up)'}`);
+  for (const { r, at } of busy) console.log(`  before ${at}: ${r.settle.busy.join(', ')} busy, ${r.settle.ms.toFixed(0)} ms${r.settle.quiet ? '' : ' (still busy when the wait gave up)'}`);
 }
 
 export function report(runs: SystemRun[], setup: Setup): void {

@@ -121,7 +121,7 @@ def rtt_check(c, lab, name, src, dst, want, count=20):
     least = p.get('min')
     med = p.get('median')
     ok = p['received'] == p['sent'] and least is not None and abs(least - want) <= TOLERANCE_MS
-    c.check(name, ok, configured_ms=want, median=med, min=p.get('min'), avg=p.get('avg'), max=p.get('max'),
+    c.check(name, ok, configured_ms=want, median=med, min=least, avg=p.get('avg'), max=p.get('max'),
             mdev=p.get('mdev'), sent=p['sent'], received=p['received'])
     return p
 
