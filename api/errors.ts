@@ -47,6 +47,9 @@ export const ERRORS = {
   DMZ_REMOTE_IS_LOCAL: { status: 422, message: 'the remote prefix covers an inside host', doc: 'The remote side must be remote: the prefix covers one of the site\'s own hosts.' },
   DMZ_FAMILY_MISMATCH: { status: 422, message: 'the DTN has no address of the remote\'s family', doc: 'An IPv6 remote for a DTN without IPv6 (or IPv4 likewise).' },
   DMZ_END_IN_PAST: { status: 422, message: 'the end is not in the future', doc: 'The requested end (or duration) leaves no time.' },
+  DMZ_REQUEST_FLOW_BUDGET: { status: 422, message: 'the request would take more flows than the site allows per request', doc: 'A transfer expands to local addresses x local port masks x remote port masks x 2 flows (a block to its own drop flows on each switch); more than the site\'s `policy.lease-flow-budget` (default 256). `limit` has `flows` (what it would take) and `budget`. Ask for fewer or wider port ranges.' },
+  DMZ_SWITCH_FLOW_BUDGET: { status: 422, message: 'the switch has no room left for this request\'s flows', doc: 'The transfer and block flows the switch already holds plus this request\'s would exceed its budget: `policy.switch-flow-budget` (default 65536), capped by the table size the switch reports less the pipeline flows. `limit` has `flows`, `budget`, `in_use` and `switch`. Retry once other transfers end.' },
+  DMZ_CIRCUIT_CAPACITY: { status: 409, message: 'the circuit has not enough capacity left for this rate', doc: 'The rates of the transfers on a circuit never sum past its `capacity-mbps`; a transfer on such a circuit without `rate_mbps` carries `policy.circuit-default-rate-mbps` (default the whole capacity). `limit` has `circuit`, `capacity_mbps`, `capacity_left_mbps` and `rate_mbps`. Ask for at most the capacity left, or retry once other transfers end.' },
   DMZ_SITE_POLICY: { status: 422, message: 'the site policy refuses this request', doc: 'Another site-policy refusal; `reason` carries the DMZ app\'s reason code.' },
   DMZ_LEASE_OVERLAP: { status: 409, message: 'the transfer overlaps an active one', doc: 'Some packet would match both this transfer and an active one (same DTN and protocol, overlapping remote prefix and ports).' },
   DMZ_TRANSFER_NOT_ACTIVE: { status: 409, message: 'the transfer has ended', doc: 'PATCH or DELETE of a transfer that is already expired, released or revoked.' },
@@ -91,6 +94,8 @@ export interface ErrorBody {
   reason?: string;
   details?: { path: string; message: string }[];
   switch_error?: SwitchErrorView;
+  /** A refusal for a limit (a flow budget, a circuit's capacity): the numbers behind it. */
+  limit?: Record<string, number | string>;
   request_id?: string;
 }
 
@@ -125,7 +130,8 @@ const REFUSAL_CODES: Record<string, ErrorCode> = {
   'unknown-dtn': 'DMZ_UNKNOWN_DTN', 'unknown-path': 'DMZ_UNKNOWN_PATH', protocol: 'DMZ_POLICY_PROTOCOL', ports: 'DMZ_POLICY_PORTS',
   duration: 'DMZ_POLICY_DURATION', 'too-long': 'DMZ_POLICY_DURATION', 'remote-is-local': 'DMZ_REMOTE_IS_LOCAL',
   'family-mismatch': 'DMZ_FAMILY_MISMATCH', expired: 'DMZ_END_IN_PAST', 'bad-remote': 'DMZ_INVALID_FIELD',
-  overlap: 'DMZ_LEASE_OVERLAP', 'switch-down': 'DMZ_SWITCH_DOWN',
+  overlap: 'DMZ_LEASE_OVERLAP', 'switch-down': 'DMZ_SWITCH_DOWN', 'request-flow-budget': 'DMZ_REQUEST_FLOW_BUDGET',
+  'switch-flow-budget': 'DMZ_SWITCH_FLOW_BUDGET', 'circuit-capacity': 'DMZ_CIRCUIT_CAPACITY',
 };
 
 export function switchErrorView(e: SwitchError): SwitchErrorView {
@@ -143,7 +149,7 @@ export function toApiError(e: unknown, notFound: ErrorCode = 'DMZ_TRANSFER_NOT_F
   if (e instanceof ApiError) return e;
   if (e instanceof LeaseRefused) {
     if (e.reason === 'not-found') return new ApiError(notFound, e.message);
-    return new ApiError(REFUSAL_CODES[e.reason] ?? 'DMZ_SITE_POLICY', e.message, { reason: e.reason });
+    return new ApiError(REFUSAL_CODES[e.reason] ?? 'DMZ_SITE_POLICY', e.message, { reason: e.reason, ...(e.limit ? { limit: e.limit } : {}) });
   }
   if (e instanceof SwitchError) return new ApiError('DMZ_SWITCH_REFUSED', e.message, { switch_error: switchErrorView(e) });
   if (e instanceof RequestTimeoutError) return new ApiError('DMZ_SWITCH_TIMEOUT', e.message);
@@ -172,7 +178,8 @@ export function errorsMarkdown(): string {
     '',
     '`code` is stable: branch on it, never on `message`. Extra fields: `constraint` (403s: which token constraint refused),',
     '`reason` (site-policy refusals: the DMZ app\'s reason), `details` (400s: each schema problem with its path),',
-    '`switch_error` (502: the OpenFlow error type and code names, numbers, and the refused request\'s type).',
+    '`switch_error` (502: the OpenFlow error type and code names, numbers, and the refused request\'s type), `limit` (a',
+    'refusal for a flow budget or a circuit\'s capacity: the numbers behind it).',
     '',
     '| code | HTTP | message | when |',
     '|---|---|---|---|',

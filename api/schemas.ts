@@ -34,6 +34,20 @@ export const ERROR_SCHEMA = {
     reason: { type: 'string' },
     request_id: { type: 'string' },
     details: { type: 'array', items: { type: 'object', additionalProperties: false, properties: { path: { type: 'string' }, message: { type: 'string' } } } },
+    limit: {
+      type: 'object', additionalProperties: false,
+      description: 'a refusal for a limit: the numbers behind it (DMZ_REQUEST_FLOW_BUDGET, DMZ_SWITCH_FLOW_BUDGET, DMZ_CIRCUIT_CAPACITY)',
+      properties: {
+        flows: { type: 'integer', description: 'flows the request would take (per switch, for a block)' },
+        budget: { type: 'integer', description: 'the budget it would exceed' },
+        in_use: { type: 'integer', description: 'transfer and block flows the switch holds now' },
+        switch: { type: 'string' },
+        circuit: { type: 'string' },
+        capacity_mbps: { type: 'number' },
+        capacity_left_mbps: { type: 'number' },
+        rate_mbps: { type: 'number', description: 'the rate the transfer asked for (or the circuit default it got)' },
+      },
+    },
     switch_error: {
       type: 'object', additionalProperties: false,
       properties: {
@@ -178,7 +192,33 @@ export const EVENT_SCHEMA = {
   },
 } as const;
 
-export const SHARED_SCHEMAS = [ERROR_SCHEMA, TRANSFER_SCHEMA, BLOCK_SCHEMA, SWITCH_SCHEMA, FLOW_SCHEMA, AUDIT_SCHEMA, EVENT_SCHEMA];
+export const TRANSFER_PLAN_SCHEMA = {
+  $id: 'TransferPlan',
+  type: 'object',
+  additionalProperties: false,
+  description: 'What POST /transfers?dry_run=true found: the request passed every check a real one makes, and these are the flows it would install. Nothing was installed, recorded or audited.',
+  required: ['dry_run', 'switch', 'flow_count', 'flows', 'flow_budget'],
+  properties: {
+    dry_run: { type: 'boolean', enum: [true] },
+    switch: { type: 'string', description: 'the DTN\'s switch, by its name in the site config' },
+    rate_mbps: { type: 'number', description: 'the rate the transfer would carry (its own, the token\'s cap, or a circuit\'s default)' },
+    flow_count: { type: 'integer' },
+    flows: {
+      type: 'array', items: { type: 'string' },
+      description: 'the flows in ovs-ofctl text (the lease id in the cookie, and the meter id, are the next free ones: a real request may get others)',
+    },
+    flow_budget: {
+      type: 'object', additionalProperties: false, required: ['request', 'switch', 'switch_in_use'],
+      properties: {
+        request: { type: 'integer', description: 'policy.lease-flow-budget' },
+        switch: { type: 'integer', description: 'the switch\'s budget for transfer and block flows' },
+        switch_in_use: { type: 'integer', description: 'transfer and block flows the switch holds now' },
+      },
+    },
+  },
+} as const;
+
+export const SHARED_SCHEMAS = [ERROR_SCHEMA, TRANSFER_SCHEMA, TRANSFER_PLAN_SCHEMA, BLOCK_SCHEMA, SWITCH_SCHEMA, FLOW_SCHEMA, AUDIT_SCHEMA, EVENT_SCHEMA];
 
 // ---- requests ------------------------------------------------------------------------------------------------
 
@@ -197,6 +237,13 @@ export const CREATE_TRANSFER_BODY = {
     duration,
     end: { ...time, description: 'when the transfer ends (instead of duration)' },
     rate_mbps: { type: 'number', exclusiveMinimum: 0, maximum: 4_000_000, description: 'rate cap, Mbit/s (default: the token\'s maxRateMbps if it has one)' },
+  },
+} as const;
+
+export const CREATE_TRANSFER_QUERY = {
+  type: 'object', additionalProperties: false,
+  properties: {
+    dry_run: { type: 'boolean', default: false, description: 'check the request and answer 200 with the flows it would install, installing, recording and auditing nothing' },
   },
 } as const;
 

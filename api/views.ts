@@ -1,6 +1,8 @@
 // The API's JSON shapes of the DMZ app's records (snake_case, ISO times, port ranges as text).
 import { formatPortRange } from '../apps/dmz/port-ranges.js';
 import type { LeaseRecord, BlockRecord } from '../apps/dmz/lease-book.js';
+import type { LeasePlan } from '../apps/dmz/dmz-app.js';
+import { formatFlowEntry } from '../controller/openflow/multipart/flow.js';
 
 export interface RateView {
   sampled_at: string;
@@ -62,4 +64,23 @@ export function blockView(b: BlockRecord): BlockView {
   if (b.end !== undefined) v.end = iso(b.end);
   if (b.closedAt !== undefined) v.closed_at = iso(b.closedAt);
   return v;
+}
+
+export interface TransferPlanView {
+  dry_run: true;
+  switch: string;
+  rate_mbps?: number;
+  flow_count: number;
+  flows: string[];
+  flow_budget: { request: number; switch: number; switch_in_use: number };
+}
+
+/** A dry run's answer: the flows a transfer would install, in ovs-ofctl text, and the budgets they count against. */
+export function transferPlanView(plan: LeasePlan, requestBudget: number): TransferPlanView {
+  return {
+    dry_run: true, switch: plan.switchBudget.name,
+    ...(plan.lease.rateMbps !== undefined ? { rate_mbps: plan.lease.rateMbps } : {}),
+    flow_count: plan.flows.length, flows: plan.flows.map(formatFlowEntry),
+    flow_budget: { request: requestBudget, switch: plan.switchBudget.budget, switch_in_use: plan.flowsInUse },
+  };
 }

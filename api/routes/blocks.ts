@@ -29,9 +29,9 @@ export function blockRoutes(r: FastifyInstance, ctx: ApiContext): void {
     config: { scope: ['blocks:write'] },
     schema: {
       tags: TAG, security: AUTH, summary: 'Block an address or prefix',
-      description: 'Drops the prefix as source and as destination on every site switch (optionally one protocol and some ports), until removed or until `duration`/`end`. A non-admin token may only block prefixes inside its `remotes`. Answers once connected switches hold the drop flows.',
+      description: 'Drops the prefix as source and as destination on every site switch (optionally one protocol and some ports), until removed or until `duration`/`end`. Its flows count against the flow budgets as a transfer\'s do (422). A non-admin token may only block prefixes inside its `remotes`. Answers once connected switches hold the drop flows.',
       body: CREATE_BLOCK_BODY,
-      response: { 201: { $ref: 'Block#' }, ...errorResponses(400, 401, 403, 413, 415, 429, 500, 502, 503, 504) },
+      response: { 201: { $ref: 'Block#' }, ...errorResponses(400, 401, 403, 413, 415, 422, 429, 500, 502, 503, 504) },
     },
   }, async (req, reply) => {
     const b = req.body as CreateBody;

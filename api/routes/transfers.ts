@@ -6,8 +6,8 @@ import { ANY_PORT, type PathName } from '../../apps/dmz/model.js';
 import type { LeaseRecord, LeaseRequest } from '../../apps/dmz/lease-book.js';
 import { ApiError, toApiError } from '../errors.js';
 import { checkExtension, checkTransfer, isAdmin, requireProject } from '../tokens.js';
-import { CREATE_TRANSFER_BODY, PATCH_TRANSFER_BODY, ID_PARAMS, LIST_TRANSFERS_QUERY, errorResponses } from '../schemas.js';
-import { transferView } from '../views.js';
+import { CREATE_TRANSFER_BODY, CREATE_TRANSFER_QUERY, PATCH_TRANSFER_BODY, ID_PARAMS, LIST_TRANSFERS_QUERY, errorResponses } from '../schemas.js';
+import { transferPlanView, transferView } from '../views.js';
 import type { TokenRecord } from '../store.js';
 import { field, prefixField, rangesField, timeField, tokenOf, type ApiContext } from '../context.js';
 
@@ -57,11 +57,13 @@ export function transferRoutes(r: FastifyInstance, ctx: ApiContext): void {
     config: { scope: ['transfers:write'] },
     schema: {
       tags: TAG, security: AUTH, summary: 'Ask for a transfer bypass',
-      description: 'Checks the token\'s constraints (403 naming the constraint), the site policy (422), overlaps (409), then installs the flows atomically on the DTN\'s switch and answers 201 once the switch confirmed them (503 if the switch is not connected, 502 with the switch\'s OpenFlow error if it refused; nothing is left half-installed).',
+      description: 'Checks the token\'s constraints (403 naming the constraint), the site policy (422), overlaps (409), the flow budgets (422: per request and per switch) and the circuit\'s capacity (409), then installs the flows atomically on the DTN\'s switch and answers 201 once the switch confirmed them (503 if the switch is not connected, 502 with the switch\'s OpenFlow error if it refused; nothing is left half-installed). With `dry_run=true`, every check is made and the answer is 200 with the flows the request would install; nothing is installed, recorded or audited.',
+      querystring: CREATE_TRANSFER_QUERY,
       body: CREATE_TRANSFER_BODY,
-      response: { 201: { $ref: 'Transfer#' }, ...errorResponses(400, 401, 403, 409, 413, 415, 422, 429, 500, 502, 503, 504) },
+      response: { 200: { $ref: 'TransferPlan#' }, 201: { $ref: 'Transfer#' }, ...errorResponses(400, 401, 403, 409, 413, 415, 422, 429, 500, 502, 503, 504) },
     },
   }, async (req, reply) => {
+    if ((req.query as { dry_run: boolean }).dry_run) return dryRun(ctx, req);
     let leaseReq: LeaseRequest;
     try {
       leaseReq = leaseRequestOf(tokenOf(req), req.body as CreateBody, Date.now());
@@ -209,6 +211,22 @@ function leaseRequestOf(t: TokenRecord, b: CreateBody, now: number): LeaseReques
   };
   if (rateMbps !== undefined) leaseReq.rateMbps = rateMbps; // (absent, not undefined, when there is none)
   return leaseReq;
+}
+
+/**
+ * A create request checked as a real one is, answered with the flows it would install. Not audited, refusals
+ * included: the audit trail records decisions that changed something, and a dry run changes nothing (nor is
+ * anything written to the state).
+ */
+function dryRun(ctx: ApiContext, req: FastifyRequest): ReturnType<typeof transferPlanView> {
+  try {
+    const plan = ctx.app.planLease(leaseRequestOf(tokenOf(req), req.body as CreateBody, Date.now()));
+    return transferPlanView(plan, ctx.app.site.policy.leaseFlowBudget);
+  } catch (e) {
+    const err = toApiError(e);
+    if (err.code === 'DMZ_INTERNAL') ctx.log.error({ err: e, reqId: req.id }, 'transfer.create dry run failed');
+    throw err;
+  }
 }
 
 function auditCreated(ctx: ApiContext, req: FastifyRequest, rec: LeaseRecord): void {

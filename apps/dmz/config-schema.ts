@@ -69,7 +69,7 @@ export const SITE_SCHEMA = {
           name, switch: name, 'trunk-port': portNo,
           vlan: { type: 'integer', minimum: 1, maximum: 4094 },
           'far-end-mac': mac,
-          'capacity-mbps': { type: 'integer', minimum: 1 },
+          'capacity-mbps': { type: 'integer', minimum: 1, description: 'admission control: the rates of the transfers on the circuit never sum to more' },
         },
       },
     },
@@ -80,6 +80,18 @@ export const SITE_SCHEMA = {
         'max-lease': duration,
         ports: { type: 'array', items: portRange, minItems: 1 },
         protocols: { type: 'array', items: { enum: [...PROTOCOLS] }, minItems: 1, uniqueItems: true },
+        'lease-flow-budget': {
+          type: 'integer', minimum: 2, maximum: 1_000_000,
+          description: 'most flows one transfer (or one block, on each switch) may install; default 256',
+        },
+        'switch-flow-budget': {
+          type: 'integer', minimum: 2, maximum: 100_000_000,
+          description: 'most transfer and block flows one switch may hold in all; default 65536, capped by the table size the switch reports (OFPMP_TABLE_FEATURES max_entries) less the pipeline flows',
+        },
+        'circuit-default-rate-mbps': {
+          type: 'number', exclusiveMinimum: 0,
+          description: 'the rate of a transfer on a circuit with capacity-mbps that asks for none; default the circuit\'s whole capacity',
+        },
       },
     },
   },

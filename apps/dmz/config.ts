@@ -50,6 +50,14 @@ class Problems {
   }
 }
 
+/** A lease is locals x local port masks x remote port masks x 2 flows: this keeps one request from filling a switch. */
+export const DEFAULT_LEASE_FLOW_BUDGET = 256;
+/**
+ * Open vSwitch reports about a million entries per table, so the configured number is what bounds a software
+ * switch; a hardware switch's smaller table (as it reports it) bounds it below that.
+ */
+export const DEFAULT_SWITCH_FLOW_BUDGET = 65536;
+
 export function parseDuration(v: number | string): number {
   if (typeof v === 'number') return v;
   const m = /^(\d+)(s|m|h|d)?$/.exec(v);
@@ -106,7 +114,10 @@ interface RawSite {
   perfsonar?: RawHost[];
   lan?: RawHost[];
   circuits?: { name: string; switch: string; 'trunk-port': number; vlan: number; 'far-end-mac': string; 'capacity-mbps'?: number }[];
-  policy?: { 'max-lease'?: number | string; ports?: (number | string)[]; protocols?: Protocol[] };
+  policy?: {
+    'max-lease'?: number | string; ports?: (number | string)[]; protocols?: Protocol[];
+    'lease-flow-budget'?: number; 'switch-flow-budget'?: number; 'circuit-default-rate-mbps'?: number;
+  };
 }
 
 function buildSite(raw: RawSite, problems: Problems): Site {
@@ -217,7 +228,12 @@ function buildSite(raw: RawSite, problems: Problems): Site {
 
   return {
     name: raw.site, switches, dtns, perfsonar, lanHosts, circuits,
-    policy: { maxLeaseSeconds, ports, protocols: policyRaw.protocols ?? ['tcp', 'udp'] },
+    policy: {
+      maxLeaseSeconds, ports, protocols: policyRaw.protocols ?? ['tcp', 'udp'],
+      leaseFlowBudget: policyRaw['lease-flow-budget'] ?? DEFAULT_LEASE_FLOW_BUDGET,
+      switchFlowBudget: policyRaw['switch-flow-budget'] ?? DEFAULT_SWITCH_FLOW_BUDGET,
+      circuitDefaultRateMbps: policyRaw['circuit-default-rate-mbps'],
+    },
   };
 }
 

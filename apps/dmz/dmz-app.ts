@@ -12,12 +12,14 @@ import { sendAll } from '../../controller/atomic.js';
 import type { Logger } from '../../controller/log.js';
 import { OFPFF, OFPMC, OFPMMFC, OFPTT, OFPP, OFPG, type MessageOf } from '../../controller/openflow/index.js';
 import type { FlowStats } from '../../controller/openflow/multipart/index.js';
-import { baseFlows, leaseFlows, leaseMeter, blockFlows, OWNER, ownerOfCookie, LeaseRefused, type FlowSpec } from './pipeline.js';
+import { baseFlows, leaseFlows, leaseMeter, blockFlows, OWNER, ownerOfCookie, LeaseRefused, type FlowSpec, type MeterSpec } from './pipeline.js';
 import { LeaseBook, checkAgainstSite, leaseRecord, zeroCounters, type LeaseRecord, type BlockRecord, type LeaseRequest } from './lease-book.js';
 import { switchByName, type Site } from './site.js';
 import { LeaseInstalls } from './lease-installs.js';
 import { DeadlineTimer } from './deadline-timer.js';
-import type { Block } from './model.js';
+import { Admission, leaseRate, type SwitchBudget } from './admission.js';
+import { TableSizes } from './table-sizes.js';
+import type { Block, Lease } from './model.js';
 
 export const OWNER_NAMES = { pipeline: 'dmz-pipeline', leases: 'dmz-leases', blocks: 'dmz-blocks' } as const;
 
@@ -66,6 +68,18 @@ export interface DmzAppEvents {
   counters: [LeaseRecord[]];
 }
 
+/** What a lease request would install (a dry run): nothing of it is taken, installed or recorded. */
+export interface LeasePlan {
+  /** The lease as it would be drafted now (its id and meter id are the next free ones, not reserved). */
+  lease: Lease;
+  /** The flows as the flow manager would install them. */
+  flows: FlowEntry[];
+  meter?: MeterSpec;
+  switchBudget: SwitchBudget;
+  /** Transfer and block flows the switch holds now. */
+  flowsInUse: number;
+}
+
 export interface DmzAppOptions {
   site: Site;
   controller: Controller;
@@ -101,6 +115,11 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   /** Lease removals under way. */
   private readonly releasing = new Map<number, Promise<LeaseRecord>>();
   private pollTimer: NodeJS.Timeout | undefined;
+  /** What leases and blocks hold of the switches' flow budgets and of the circuits' capacity. */
+  private readonly admission = new Admission();
+  private readonly tableSizes: TableSizes;
+  /** Per switch: how many pipeline flows it holds (they take table space the flow budget does not count). */
+  private readonly pipelineFlows = new Map<bigint, number>();
   private readonly onFlowRemoved = (_conn: unknown, msg: MessageOf<'flowRemoved'>) => this.flowRemoved(msg);
 
   constructor(private readonly opts: DmzAppOptions) {
@@ -114,6 +133,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     this.flows.registerOwner(OWNER_NAMES.leases, OWNER.LEASES);
     this.flows.registerOwner(OWNER_NAMES.blocks, OWNER.BLOCKS);
     this.installs = new LeaseInstalls(this.flows, OWNER_NAMES.leases);
+    this.tableSizes = new TableSizes(this.controller, this.log);
   }
 
   /**
@@ -136,12 +156,13 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
       }
     }
     for (const b of this.book.activeBlocks()) if (b.end !== undefined && b.end <= now) this.closeBlock(b, 'expired');
-    for (const sw of this.site.switches) this.flows.setFlows(sw.dpid, OWNER_NAMES.pipeline, baseFlows(this.site, sw));
+    this.declarePipeline(this.site);
     this.declareBlocks(now);
     this.declareLeases(now);
     for (const l of this.book.active()) this.scheduleEnd(l);
     for (const b of this.book.activeBlocks()) this.scheduleBlockEnd(b);
     this.controller.on('flowRemoved', this.onFlowRemoved);
+    this.tableSizes.start();
     if ((this.opts.pollIntervalMs ?? 5000) > 0) {
       this.pollTimer = setInterval(() => void this.pollCounters().catch((e: Error) => this.log.warn({ err: e.message }, 'counter poll failed')), this.opts.pollIntervalMs ?? 5000);
       this.pollTimer.unref();
@@ -155,6 +176,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     this.leaseEnds.stop();
     clearInterval(this.pollTimer);
     this.controller.off('flowRemoved', this.onFlowRemoved);
+    this.tableSizes.stop();
   }
 
   // ---- leases -------------------------------------------------------------------------------------------------
@@ -170,9 +192,9 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
    * lease was recorded: it is kept as a revoked record (book.refuse), not forgotten, and the caller records that
    * too. A crash between the two leaves a recorded lease that a restart installs.
    */
-  async requestLease(req: LeaseRequest, record?: (draft: LeaseRecord) => Promise<unknown>): Promise<LeaseRecord> {
+  async requestLease(asked: LeaseRequest, record?: (draft: LeaseRecord) => Promise<unknown>): Promise<LeaseRecord> {
     const now = this.now();
-    checkAgainstSite(this.site, req);
+    const req = this.admissible(asked);
     const lease = this.book.draft(req, now);
     let keys: string[];
     const draft: { rec?: LeaseRecord; recorded?: Promise<unknown> } = {};
@@ -181,6 +203,8 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
       const flows = planned.flows;
       const meter = planned.meter;
       const dpid = this.leaseDpid(lease.dtn);
+      // Checked and held in the same turn: requests under way at once cannot together go past a limit.
+      this.admission.admitLease(this.site, lease.id, lease.path, lease.rateMbps, this.switchBudget(dpid), flows.length, true);
       if (!this.controller.get(dpid)) throw new LeaseRefused('switch-down', `switch ${switchByName(this.site, this.dtnSwitch(lease.dtn)).name} is not connected`);
       if (meter) await this.installMeter(dpid, meter);
       try {
@@ -194,6 +218,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
         throw e;
       }
     } catch (e) {
+      this.admission.release(lease.id);
       if (draft.rec) this.book.refuse(lease, draft.rec, this.now(), `not installed: ${(e as Error).message}`);
       else this.book.abandon(lease);
       throw e;
@@ -210,6 +235,33 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     if (this.log.isLevelEnabled('debug')) this.log.debug({ lease: rec.id, project: rec.project, dtn: rec.dtn, remote: rec.remote, path: rec.path, end: new Date(rec.end).toISOString() }, 'lease installed');
     this.emit('event', { type: 'lease.created', lease: rec, recorded: draft.rec !== undefined });
     return rec;
+  }
+
+  /**
+   * Every check requestLease makes (site policy, overlap, flow budgets, circuit capacity, the switch connected),
+   * in the same order, and the flows it would install; throws the same refusals. Nothing is held or installed.
+   */
+  planLease(asked: LeaseRequest): LeasePlan {
+    const now = this.now();
+    const req = this.admissible(asked);
+    const lease = this.book.preview(req, now);
+    const { flows, meter } = leaseFlows(this.site, lease, now);
+    const dpid = this.leaseDpid(lease.dtn);
+    const switchBudget = this.switchBudget(dpid);
+    this.admission.admitLease(this.site, lease.id, lease.path, lease.rateMbps, switchBudget, flows.length, false);
+    if (!this.controller.get(dpid)) throw new LeaseRefused('switch-down', `switch ${switchBudget.name} is not connected`);
+    const entries = flows.map((f) => this.flows.entry(OWNER_NAMES.leases, f));
+    return { lease, flows: entries, ...(meter ? { meter } : {}), switchBudget, flowsInUse: this.admission.flowsInUse(dpid) };
+  }
+
+  /** The budget of lease and block flows of a site switch: the policy's, capped by the table size it reported. */
+  switchBudget(dpid: bigint): SwitchBudget {
+    const sw = this.site.switches.find((s) => s.dpid === dpid);
+    if (!sw) throw new Error(`no site switch with datapath id ${dpid.toString(16)}`);
+    let budget = this.site.policy.switchFlowBudget;
+    const size = this.tableSizes.of(dpid);
+    if (size !== undefined) budget = Math.min(budget, Math.max(0, size - (this.pipelineFlows.get(dpid) ?? 0)));
+    return { name: sw.name, dpid, budget };
   }
 
   /** Moves a lease's end; the switch-side hard timeouts are re-armed by replacing its flows (no gap). */
@@ -269,9 +321,15 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     const now = this.now();
     const block = this.book.draftBlock({ ...b, start: b.start ?? now });
     const flows = blockFlows(block, now);
-    for (const sw of this.site.switches) {
-      if (this.controller.get(sw.dpid)) await this.flows.apply(sw.dpid, OWNER_NAMES.blocks, { add: flows }, { atomic: true });
-      else this.flows.updateFlows(sw.dpid, OWNER_NAMES.blocks, { add: flows }); // installed when it connects
+    this.admission.admitBlock(this.site, block.id, this.site.switches.map((sw) => this.switchBudget(sw.dpid)), flows.length, true);
+    try {
+      for (const sw of this.site.switches) {
+        if (this.controller.get(sw.dpid)) await this.flows.apply(sw.dpid, OWNER_NAMES.blocks, { add: flows }, { atomic: true });
+        else this.flows.updateFlows(sw.dpid, OWNER_NAMES.blocks, { add: flows }); // installed when it connects
+      }
+    } catch (e) {
+      this.admission.releaseBlock(block.id);
+      throw e;
     }
     const rec = this.book.addBlock(block);
     this.scheduleBlockEnd(rec);
@@ -314,7 +372,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     const gone = this.site.switches.filter((old) => !site.switches.some((s) => s.dpid === old.dpid));
     this.site = site;
     for (const sw of gone) for (const owner of Object.values(OWNER_NAMES)) this.flows.setFlows(sw.dpid, owner, []);
-    for (const sw of site.switches) this.flows.setFlows(sw.dpid, OWNER_NAMES.pipeline, baseFlows(site, sw));
+    this.declarePipeline(site);
     this.declareLeases(now);
     this.declareBlocks(now);
     for (const sw of [...site.switches, ...gone]) {
@@ -471,6 +529,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
 
   private closeLease(rec: LeaseRecord, state: 'released' | 'revoked' | 'expired', reason: string): void {
     this.leaseEnds.clear(rec.id);
+    this.admission.release(rec.id);
     if (!this.book.close(rec.id, state, reason, this.now())) return;
     this.leaseFlowKeys.delete(rec.id);
     // Debug, as 'lease installed' is: the API audits and logs every close, the ones it was asked for and those the
@@ -481,6 +540,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
 
   private closeBlock(rec: BlockRecord, state: 'removed' | 'expired'): void {
     this.clearTimer(`block:${rec.id}`);
+    this.admission.releaseBlock(rec.id);
     rec.state = state;
     rec.closedAt = this.now();
     this.book.pruneBlocks();
@@ -527,6 +587,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     for (const l of this.book.active()) {
       const { flows } = leaseFlows(this.site, l, now);
       this.noteLeaseFlows(l.id, flows);
+      this.admission.holdLease(this.site, l.id, l.path, l.rateMbps, this.leaseDpid(l.dtn), flows.length);
       perSwitch.get(this.leaseDpid(l.dtn))?.push(...flows);
     }
     for (const [dpid, flows] of perSwitch) {
@@ -535,8 +596,21 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     }
   }
 
+  private declarePipeline(site: Site): void {
+    for (const sw of site.switches) {
+      const flows = baseFlows(site, sw);
+      this.pipelineFlows.set(sw.dpid, flows.length);
+      this.flows.setFlows(sw.dpid, OWNER_NAMES.pipeline, flows);
+    }
+  }
+
   private declareBlocks(now: number): void {
-    const flows = this.book.activeBlocks().flatMap((b) => blockFlows(b, now));
+    const flows: FlowSpec[] = [];
+    for (const b of this.book.activeBlocks()) {
+      const own = blockFlows(b, now);
+      this.admission.holdBlock(b.id, own.length);
+      flows.push(...own);
+    }
     for (const sw of this.site.switches) this.flows.setFlows(sw.dpid, OWNER_NAMES.blocks, flows);
   }
 
@@ -562,6 +636,13 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     const conn = this.controller.get(dpid);
     if (!conn) return;
     await sendAll(conn, [meterMsg(OFPMC.DELETE, { meterId, flags: 0, bands: [] })]);
+  }
+
+  /** A request checked against the site policy, with the rate it will carry (leaseRate: a circuit's default). */
+  private admissible(req: LeaseRequest): LeaseRequest {
+    checkAgainstSite(this.site, req);
+    const rateMbps = leaseRate(this.site, req.path, req.rateMbps);
+    return rateMbps === req.rateMbps ? req : { ...req, rateMbps };
   }
 
   private activeLease(id: number): LeaseRecord {

@@ -145,6 +145,19 @@ export class LeaseBook {
    * (installed), `abandon` (refused by the switch) or `refuse` (refused after its record was made durable).
    */
   draft(req: LeaseRequest, now: number): Lease {
+    const lease = this.preview(req, now);
+    if (lease.meterId !== undefined) lease.meterId = this.meters.take();
+    this.nextLeaseId++;
+    this.pending.set(lease.id, lease);
+    this.overlaps.add(lease);
+    return lease;
+  }
+
+  /**
+   * The lease `draft` would make now, refused likewise if it overlaps, but nothing is taken: its id and meter id
+   * are the ones the next draft would get (a dry run's).
+   */
+  preview(req: LeaseRequest, now: number): Lease {
     const lease: Lease = {
       id: this.nextLeaseId, project: req.project, dtn: req.dtn, remote: parsePrefix(req.remote).text, protocol: req.protocol,
       localPorts: req.localPorts, remotePorts: req.remotePorts, path: req.path, start: now, end: now + req.durationSeconds * 1000,
@@ -154,11 +167,8 @@ export class LeaseBook {
     if (clash) throw new LeaseRefused('overlap', `overlaps lease ${clash.id} (${clash.project}: ${clash.dtn} <-> ${clash.remote})`);
     if (req.rateMbps !== undefined) {
       lease.rateMbps = req.rateMbps;
-      lease.meterId = this.meters.take();
+      lease.meterId = this.meters.peek();
     }
-    this.nextLeaseId++;
-    this.pending.set(lease.id, lease);
-    this.overlaps.add(lease);
     return lease;
   }
 
@@ -262,6 +272,11 @@ class MeterIds {
       this.next = Math.max(this.next, id + 1);
     }
     for (let id = 1; id < this.next; id++) if (!this.used.has(id)) this.free.push(id);
+  }
+
+  /** The id take() would return. */
+  peek(): number {
+    return this.free.size > 0 ? this.free.peek()! : this.next;
   }
 
   take(): number {

@@ -82,8 +82,11 @@ export function baseFlows(site: Site, sw: SiteSwitch): FlowSpec[] {
 
 // --- leases ------------------------------------------------------------------------------------------------------
 
+/** The numbers behind a refusal for a limit (a flow budget, a circuit's capacity), for the client to read. */
+export type RefusalLimit = Record<string, number | string>;
+
 export class LeaseRefused extends Error {
-  constructor(readonly reason: string, message: string) {
+  constructor(readonly reason: string, message: string, readonly limit?: RefusalLimit) {
     super(message);
     this.name = 'LeaseRefused';
   }

@@ -41,6 +41,7 @@ export interface Circuit {
   trunkPort: number;
   vlan: number;
   farEndMac: string;
+  /** 0: not given (no admission control on this circuit). */
   capacityMbps: number;
 }
 
@@ -50,6 +51,12 @@ export interface Policy {
   /** Local (DTN-side) port ranges a lease may open, e.g. the Globus data ports 50000-51000. */
   ports: PortRange[];
   protocols: Protocol[];
+  /** Most flows one request (a lease, or a block on each switch) may take. */
+  leaseFlowBudget: number;
+  /** Most lease and block flows one switch may hold, all requests together (the switch's table size caps it). */
+  switchFlowBudget: number;
+  /** The rate of a lease on a circuit with a capacity that asks for none; undefined: the circuit's capacity. */
+  circuitDefaultRateMbps: number | undefined;
 }
 
 export interface Site {

@@ -36,6 +36,11 @@ export interface EmulatedSwitchOptions {
   tls?: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer; rejectUnauthorized?: boolean; servername?: string };
   desc?: Partial<SwitchDesc>;
   maxFlowsPerTable?: number;
+  /**
+   * Answer OFPMP_TABLE_FEATURES requests with this max_entries for every table (no properties), as a switch with a
+   * fixed table size does. Default: the request is refused as unsupported (OFPBRC_BAD_MULTIPART).
+   */
+  reportTableSize?: number;
   /** Body bytes per multipart reply before it is split (default: as much as a message holds). */
   maxReplyBody?: number;
   /** Send an echo request after this long without input, and drop the connection after twice as long. 0: never. */
@@ -141,7 +146,7 @@ export class EmulatedSwitch extends EventEmitter {
     });
     const hexDpid = opts.dpid.toString(16).padStart(16, '0');
     this.stats = {
-      pipeline: this.pipeline, ports: this.dataplane.ports, maxReplyBody: opts.maxReplyBody,
+      pipeline: this.pipeline, ports: this.dataplane.ports, maxReplyBody: opts.maxReplyBody, tableSize: opts.reportTableSize,
       desc: {
         mfrDesc: 'dmzgate', hwDesc: 'emulated OpenFlow 1.3 switch', swDesc: 'dmzgate test emulator', serialNum: hexDpid,
         dpDesc: `emulated switch dpid ${hexDpid}`, ...opts.desc,

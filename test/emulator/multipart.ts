@@ -26,6 +26,8 @@ export interface StatsSource {
   desc: SwitchDesc;
   /** Body bytes per reply before splitting; the protocol maximum unless a test wants smaller pieces. */
   maxReplyBody?: number;
+  /** max_entries reported for every table (undefined: table features are not supported). */
+  tableSize?: number;
 }
 
 const MP_HEADER = 16;
@@ -166,6 +168,14 @@ export function answerMultipart(src: StatsSource, msg: OfpMessage): OfpMessage[]
         }],
       }];
     case 'tableFeaturesStatsRequest':
+      // Only the read (an empty body, OF1.3.5 §7.3.5.5.1); setting the tables' features is not emulated.
+      if (src.tableSize !== undefined && msg.body.length === 0) {
+        const body = Array.from({ length: pipeline.nTables }, (_, tableId) => ({
+          tableId, name: `table${tableId}`, metadataMatch: 0n, metadataWrite: 0n, config: 0, maxEntries: src.tableSize!, properties: [],
+        }));
+        return split(body, max, (b, flags) => ({ type: 'tableFeaturesStatsReply', xid, flags, body: b }));
+      }
+      throw new OfpError(OFPET.BAD_REQUEST, OFPBRC.BAD_MULTIPART, `${msg.type} is not supported by the emulator`);
     case 'experimenterStatsRequest':
     case 'onfFlowMonitorRequest':
       // Not emulated: the answer of a switch that does not support the multipart type (§7.3.5).

@@ -53,6 +53,22 @@ const FLAG_NAMES: [number, string][] = [
 ];
 
 /** One entry as ovs-ofctl prints it (without its leading space). */
+/**
+ * A flow entry as `ovs-ofctl --no-stats dump-flows` prints it (OVS ofputil_flow_stats_format without the stats):
+ * the cookie, a table other than 0, the timeouts and flags, then priority and match, then the instructions.
+ */
+export function formatFlowEntry(f: Pick<FlowStats, 'tableId' | 'priority' | 'idleTimeout' | 'hardTimeout' | 'flags' | 'cookie' | 'match' | 'instructions'>): string {
+  let s = f.cookie !== 0n ? `cookie=${hex(f.cookie)}, ` : '';
+  if (f.tableId !== 0) s += `table=${f.tableId}, `;
+  if (f.idleTimeout) s += `idle_timeout=${f.idleTimeout}, `;
+  if (f.hardTimeout) s += `hard_timeout=${f.hardTimeout}, `;
+  for (const [bit, name] of FLAG_NAMES) if (f.flags & bit) s += `${name} `;
+  const match = formatMatch(f.match);
+  const prio = f.priority !== OFP_DEFAULT_PRIORITY ? `priority=${f.priority}` : '';
+  const head = prio && match ? `${prio},${match}` : prio || match;
+  return `${s}${head ? `${head} ` : ''}${formatInstructions(f.instructions)}`;
+}
+
 export function formatFlowStats(f: FlowStats): string {
   let s = `cookie=${hex(f.cookie)}, duration=${durationText(f.durationSec, f.durationNsec)}, table=${f.tableId}, ` +
     `n_packets=${f.packetCount}, n_bytes=${f.byteCount}, `;

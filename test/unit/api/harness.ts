@@ -66,6 +66,8 @@ export interface Harness {
 export interface HarnessOptions {
   api?: Partial<ApiOptions>;
   maxFlowsPerTable?: number;
+  /** The table size the emulated switch reports (OFPMP_TABLE_FEATURES); default: it reports none. */
+  reportTableSize?: number;
   dataDir?: string;
   store?: StoreOptions;
   siteYaml?: string;
@@ -85,7 +87,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const api = buildApi({ app, controller, flows, store, logger, ...opts.api });
   await app.start(store.load());
   const { port } = await controller.listen();
-  const sw = new EmulatedSwitch({ dpid: 1n, ports: 6, port, ...(opts.maxFlowsPerTable ? { maxFlowsPerTable: opts.maxFlowsPerTable } : {}) });
+  const sw = new EmulatedSwitch({ dpid: 1n, ports: 6, port, ...(opts.maxFlowsPerTable ? { maxFlowsPerTable: opts.maxFlowsPerTable } : {}),
+    ...(opts.reportTableSize ? { reportTableSize: opts.reportTableSize } : {}) });
   const reconciled = new Promise<void>((resolve) => flows.once('reconciled', () => resolve()));
   await sw.connect();
   await reconciled;
