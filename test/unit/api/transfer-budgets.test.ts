@@ -1,6 +1,9 @@
 // Flow budgets (per request and per switch), circuit admission control and dry runs, through the API against the
 // switch emulator: a refusal names the numbers behind it and leaves nothing on the switch or in the state; a dry
 // run answers the flows a real request then installs, and changes nothing.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { OWNER, ownerOfCookie, baseFlows } from '../../../apps/dmz/pipeline.js';
 import { parseSiteConfig } from '../../../apps/dmz/config.js';
@@ -168,6 +171,38 @@ describe('flow budgets and circuit admission', () => {
 
     await h.app.releaseLease(first.json().id);
     expect((await circuit('192.0.2.4', 200)).statusCode).toBe(201);
+  });
+});
+
+describe('after a restart', () => {
+  it('the restored transfers and blocks hold their share of the budgets and of the circuit', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'dmzgate-api-budgets-'));
+    try {
+      const h = await startHarness({ siteYaml: BUDGET_SITE, dataDir });
+      const tok = await h.token({ maxRateMbps: undefined });
+      const body = (remote: string, ports: number, over: Record<string, unknown> = {}) =>
+        transferBody({ remote, local_ports: ['50000'], remote_ports: remotePorts(ports), ...over });
+      const post = (hh: Harness, b: Record<string, unknown>, query = '') =>
+        hh.api.inject({ method: 'POST', url: `/api/v1/transfers${query}`, headers: hh.auth(tok), payload: b });
+      expect((await post(h, body('192.0.2.1', 3))).statusCode).toBe(201); // 6 flows
+      expect((await post(h, body('192.0.2.2', 1, { path: 'circuit:esnet', rate_mbps: 400 }))).statusCode).toBe(201); // 2 flows
+      await h.app.addBlock({ prefix: '198.51.100.9', reason: 'test' }); // 2 flows
+      await h.store.commit();
+      await h.close();
+
+      const h2 = await startHarness({ siteYaml: BUDGET_SITE, dataDir });
+      try {
+        const dry = await post(h2, body('192.0.2.3', 1), '?dry_run=true');
+        expect(dry.json()).toMatchObject({ flow_count: 2, flow_budget: { switch: 12, switch_in_use: 10 } });
+        expect((await post(h2, body('192.0.2.3', 2))).json()).toMatchObject({ code: 'DMZ_SWITCH_FLOW_BUDGET', limit: { in_use: 10 } });
+        const circuit = await post(h2, body('192.0.2.4', 1, { path: 'circuit:esnet', rate_mbps: 150 }));
+        expect(circuit.json()).toMatchObject({ code: 'DMZ_CIRCUIT_CAPACITY', limit: { capacity_left_mbps: 100 } });
+      } finally {
+        await h2.close();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
 
