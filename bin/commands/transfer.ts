@@ -20,6 +20,8 @@ request options:
   --duration D          how long: seconds or 30m, 2h, 1d (default 1h)
   --end TIME            or when it ends (ISO 8601)
   --rate MBPS           rate cap in Mbit/s
+  --dry-run             check the request as a real one is and print the flows it would install (ovs-ofctl
+                        text); nothing is installed or recorded
 ${CLIENT_HELP}`;
 
 const COLUMNS = ['id', 'project', 'state', 'dtn', 'remote', 'protocol', 'local_ports', 'path', 'end'];
@@ -33,6 +35,19 @@ function show(values: Values, v: View | View[]): void {
   }
   if (Array.isArray(v)) console.log(table(v, COLUMNS));
   else console.log(record({ ...v, counters: v.counters ? `in ${v.counters.bytes_in} B / ${v.counters.packets_in} pkts, out ${v.counters.bytes_out} B / ${v.counters.packets_out} pkts` : '' }));
+}
+
+interface Plan { switch: string; flow_count: number; flows: string[]; rate_mbps?: number; flow_budget: { request: number; switch: number; switch_in_use: number } }
+
+function showPlan(values: Values, p: Plan): void {
+  if (values.json) {
+    console.log(JSON.stringify(p, null, 2));
+    return;
+  }
+  const b = p.flow_budget;
+  console.log(`would install ${p.flow_count} flows on ${p.switch}${p.rate_mbps !== undefined ? ` at ${p.rate_mbps} Mbit/s` : ''} `
+    + `(per request at most ${b.request}; the switch holds ${b.switch_in_use} of ${b.switch})`);
+  for (const f of p.flows) console.log(`  ${f}`);
 }
 
 function duration(text: string): number {
@@ -49,6 +64,7 @@ export async function transferCommand(args: string[]): Promise<void> {
     dtn: { type: 'string' }, remote: { type: 'string' }, ports: { type: 'string', multiple: true },
     'remote-ports': { type: 'string', multiple: true }, protocol: { type: 'string' }, path: { type: 'string' },
     duration: { type: 'string' }, end: { type: 'string' }, rate: { type: 'string' }, state: { type: 'string' }, project: { type: 'string' },
+    'dry-run': { type: 'boolean' },
   } as const;
   const { values, positionals } = parse(rest, opts, 1);
   if (values.help || sub === undefined || sub === 'help') {
@@ -68,6 +84,10 @@ export async function transferCommand(args: string[]): Promise<void> {
       if (values.end !== undefined) body.end = values.end;
       else body.duration = duration((values.duration as string) ?? '1h');
       if (values.rate !== undefined) body.rate_mbps = Number(values.rate);
+      if (values['dry-run']) {
+        showPlan(values, await api.request<Plan>('POST', '/api/v1/transfers?dry_run=true', body));
+        return;
+      }
       show(values, await api.request<View>('POST', '/api/v1/transfers', body));
       return;
     }

@@ -77,11 +77,23 @@ describe('a transfer through the CLI survives a controller SIGKILL', () => {
   it('token, request, kill -9, restart, still there with its durations counting, release', async () => {
     const { first, api, args, made } = await controllerOnFreshSwitch('data');
     expect(made.token).toMatch(/^dmzgate_\d+_/);
+    // A dry run first: it lists the flows and leaves the switch as it was.
+    const table = async () => (await ovs.ofctl('dump-flows', 'br0', '--no-stats')).split('\n').filter((l) => l.includes('cookie='));
+    const untouched = await table();
+    const plan = JSON.parse(await cli('transfer', 'request', '--dry-run', '--api', api, '--token', made.token, '--dtn', 'dtn1',
+      '--remote', '192.0.2.0/24', '--ports', '50000-51000', '--duration', '1h', '--json')) as { dry_run: boolean; flow_count: number; flows: string[] };
+    expect(plan).toMatchObject({ dry_run: true });
+    expect(plan.flows).toHaveLength(plan.flow_count);
+    expect(await table()).toEqual(untouched);
+    expect(await cli('transfer', 'request', '--dry-run', '--api', api, '--token', made.token, '--dtn', 'dtn1', '--remote', '192.0.2.0/24',
+      '--ports', '50000-51000', '--duration', '1h')).toMatch(new RegExp(`^would install ${plan.flow_count} flows on dmz1 `));
+
     const lease = JSON.parse(await cli('transfer', 'request', '--api', api, '--token', made.token, '--dtn', 'dtn1', '--remote', '192.0.2.0/24',
       '--ports', '50000-51000', '--duration', '1h', '--json')) as { id: number; state: string; path: string };
     expect(lease).toMatchObject({ state: 'active', path: 'routed' });
     const before = await leaseFlows(ovs, lease.id);
     expect(before.length).toBeGreaterThanOrEqual(2); // both directions, the range as masked matches
+    expect(before).toHaveLength(plan.flow_count);
     expect(before.every((f) => /hard_timeout=3[56]\d\d/.test(f.line) && /send_flow_rem/.test(f.line))).toBe(true);
 
     // A token beyond its limits is refused, with the constraint named.
