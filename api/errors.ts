@@ -45,6 +45,7 @@ export const ERRORS = {
   DMZ_POLICY_PORTS: { status: 422, message: 'the site policy does not allow these ports', doc: 'A local port range is outside the site\'s `policy.ports`.' },
   DMZ_POLICY_DURATION: { status: 422, message: 'the site policy does not allow a transfer this long', doc: 'Longer than the site\'s `policy.max-lease` (or the switch\'s 65535 s hard-timeout limit).' },
   DMZ_REMOTE_IS_LOCAL: { status: 422, message: 'the remote prefix covers an inside host', doc: 'The remote side must be remote: the prefix covers one of the site\'s own hosts.' },
+  DMZ_REMOTE_SPECIAL: { status: 422, message: 'the remote prefix is or covers a special-purpose address', doc: 'Loopback, link-local, multicast, this-network or reserved addresses (127.0.0.0/8, 169.254.0.0/16, 224.0.0.0/4, 0.0.0.0/8, 240.0.0.0/4, ::1, ::, fe80::/10, ff00::/8; IPv4-mapped spellings included) are never a transfer\'s remote end, and neither is a prefix covering one.' },
   DMZ_FAMILY_MISMATCH: { status: 422, message: 'the DTN has no address of the remote\'s family', doc: 'An IPv6 remote for a DTN without IPv6 (or IPv4 likewise).' },
   DMZ_END_IN_PAST: { status: 422, message: 'the end is not in the future', doc: 'The requested end (or duration) leaves no time.' },
   DMZ_SITE_POLICY: { status: 422, message: 'the site policy refuses this request', doc: 'Another site-policy refusal; `reason` carries the DMZ app\'s reason code.' },
@@ -123,7 +124,7 @@ export class ApiError extends Error {
 /** LeaseRefused reason codes (apps/dmz) and the API code each becomes. */
 const REFUSAL_CODES: Record<string, ErrorCode> = {
   'unknown-dtn': 'DMZ_UNKNOWN_DTN', 'unknown-path': 'DMZ_UNKNOWN_PATH', protocol: 'DMZ_POLICY_PROTOCOL', ports: 'DMZ_POLICY_PORTS',
-  duration: 'DMZ_POLICY_DURATION', 'too-long': 'DMZ_POLICY_DURATION', 'remote-is-local': 'DMZ_REMOTE_IS_LOCAL',
+  duration: 'DMZ_POLICY_DURATION', 'too-long': 'DMZ_POLICY_DURATION', 'remote-is-local': 'DMZ_REMOTE_IS_LOCAL', 'special-remote': 'DMZ_REMOTE_SPECIAL',
   'family-mismatch': 'DMZ_FAMILY_MISMATCH', expired: 'DMZ_END_IN_PAST', 'bad-remote': 'DMZ_INVALID_FIELD',
   overlap: 'DMZ_LEASE_OVERLAP', 'switch-down': 'DMZ_SWITCH_DOWN',
 };
