@@ -31,7 +31,7 @@ export const ERRORS = {
   DMZ_AUTH_RATE_LIMITED: { status: 429, message: 'too many failed authentications from this address', doc: 'The client address failed authentication too often; every authenticated request from it is refused until `Retry-After` seconds have passed.' },
   // --- authorisation: the token's constraints (403, `constraint` names which) -----------------------------------
   DMZ_SCOPE_DENIED: { status: 403, message: 'the token lacks the scope this route requires', doc: 'Constraint `scope`: the route needs a scope (`transfers:read`, `transfers:write`, `blocks:write`, `admin`) the token does not have.' },
-  DMZ_PROJECT_DENIED: { status: 403, message: 'the resource belongs to another project', doc: 'Constraint `project`: a non-admin token asked for, or acted on, another project\'s transfer.' },
+  DMZ_PROJECT_DENIED: { status: 403, message: 'the resource belongs to another project', doc: 'Constraint `project`: a non-admin token asked for another project\'s list (`GET /api/v1/transfers?project=`). Another project\'s transfer or block by id is 404, as a missing one.' },
   DMZ_DTN_DENIED: { status: 403, message: 'the token does not allow this DTN', doc: 'Constraint `dtn`: the requested DTN is not in the token\'s `dtns`.' },
   DMZ_REMOTE_DENIED: { status: 403, message: 'the token does not allow this remote address', doc: 'Constraint `remote`: the remote prefix (or a block\'s prefix) is not inside one of the token\'s `remotes` prefixes.' },
   DMZ_PORTS_DENIED: { status: 403, message: 'the token does not allow these local ports', doc: 'Constraint `ports`: a local port range is not inside one of the token\'s `ports` ranges.' },
@@ -51,8 +51,8 @@ export const ERRORS = {
   DMZ_SITE_POLICY: { status: 422, message: 'the site policy refuses this request', doc: 'Another site-policy refusal; `reason` carries the DMZ app\'s reason code.' },
   DMZ_LEASE_OVERLAP: { status: 409, message: 'the transfer overlaps an active one', doc: 'Some packet would match both this transfer and an active one (same DTN and protocol, overlapping remote prefix and ports).' },
   DMZ_TRANSFER_NOT_ACTIVE: { status: 409, message: 'the transfer has ended', doc: 'PATCH or DELETE of a transfer that is already expired, released or revoked.' },
-  DMZ_TRANSFER_NOT_FOUND: { status: 404, message: 'no such transfer', doc: 'No transfer has this id.' },
-  DMZ_BLOCK_NOT_FOUND: { status: 404, message: 'no such active block', doc: 'No active block has this id.' },
+  DMZ_TRANSFER_NOT_FOUND: { status: 404, message: 'no such transfer', doc: 'No transfer has this id, or (for a non-admin token) it is another project\'s: the answer does not tell which.' },
+  DMZ_BLOCK_NOT_FOUND: { status: 404, message: 'no such active block', doc: 'No active block has this id, or (for a non-admin token) it is another project\'s: the answer does not tell which.' },
   DMZ_SWITCH_NOT_FOUND: { status: 404, message: 'no such switch', doc: 'No connected switch has this datapath id.' },
   DMZ_TOKEN_NOT_FOUND: { status: 404, message: 'no such token', doc: '`DELETE /api/v1/tokens/{id}` (admin) of a token that does not exist.' },
   // --- the switches ----------------------------------------------------------------------------------------------

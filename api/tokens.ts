@@ -131,6 +131,11 @@ export function requireScope(t: TokenRecord, ...anyOf: Scope[]): void {
 
 export const isAdmin = (t: TokenRecord): boolean => t.scopes.includes('admin');
 
+/** Whether a token may see a project's transfers and blocks (admin: every project's, and the unowned). */
+export function sees(t: TokenRecord, project: string | undefined): boolean {
+  return isAdmin(t) || (project !== undefined && t.project === project);
+}
+
 /** A non-admin token acts on its own project only. */
 export function requireProject(t: TokenRecord, project: string): void {
   if (!isAdmin(t) && t.project !== project) throw new ApiError('DMZ_PROJECT_DENIED', `the transfer belongs to project ${project}, the token to ${t.project}`);
