@@ -37,6 +37,7 @@ export const ERRORS = {
   DMZ_PORTS_DENIED: { status: 403, message: 'the token does not allow these local ports', doc: 'Constraint `ports`: a local port range is not inside one of the token\'s `ports` ranges.' },
   DMZ_PATH_DENIED: { status: 403, message: 'the token does not allow this path', doc: 'Constraint `path`: the path (`routed` or `circuit:NAME`) is not in the token\'s `paths`.' },
   DMZ_DURATION_DENIED: { status: 403, message: 'the token does not allow a transfer this long', doc: 'Constraint `duration`: the transfer would last (from its start to its end) longer than the token\'s `maxDurationSeconds`; applies to extensions too.' },
+  DMZ_BLOCK_NEEDS_ADMIN: { status: 403, message: 'only an admin token may make or remove this block', doc: 'Constraint `scope`: the block is a site-wide decision (a default route, a prefix wider than /16 IPv4 or /32 IPv6, or one covering a DTN\'s or another inside host\'s address); the message says which.' },
   DMZ_RATE_DENIED: { status: 403, message: 'the token does not allow this rate', doc: 'Constraint `rate`: `rate_mbps` exceeds the token\'s `maxRateMbps`.' },
   // --- the site's policy and state -------------------------------------------------------------------------------
   DMZ_UNKNOWN_DTN: { status: 422, message: 'no such DTN in the site config', doc: 'The DTN is allowed by the token but is not configured at this site.' },
@@ -71,7 +72,7 @@ export const ERROR_CODES = Object.keys(ERRORS) as ErrorCode[];
 /** Which token constraint a 403 is about (also the `constraint` field of the answer). */
 export const CONSTRAINT_OF: Partial<Record<ErrorCode, string>> = {
   DMZ_SCOPE_DENIED: 'scope', DMZ_PROJECT_DENIED: 'project', DMZ_DTN_DENIED: 'dtn', DMZ_REMOTE_DENIED: 'remote',
-  DMZ_PORTS_DENIED: 'ports', DMZ_PATH_DENIED: 'path', DMZ_DURATION_DENIED: 'duration', DMZ_RATE_DENIED: 'rate',
+  DMZ_PORTS_DENIED: 'ports', DMZ_PATH_DENIED: 'path', DMZ_DURATION_DENIED: 'duration', DMZ_RATE_DENIED: 'rate', DMZ_BLOCK_NEEDS_ADMIN: 'scope',
 };
 
 export interface SwitchErrorView {
