@@ -31,12 +31,13 @@ export const ERRORS = {
   DMZ_AUTH_RATE_LIMITED: { status: 429, message: 'too many failed authentications from this address', doc: 'The client address failed authentication too often; every authenticated request from it is refused until `Retry-After` seconds have passed.' },
   // --- authorisation: the token's constraints (403, `constraint` names which) -----------------------------------
   DMZ_SCOPE_DENIED: { status: 403, message: 'the token lacks the scope this route requires', doc: 'Constraint `scope`: the route needs a scope (`transfers:read`, `transfers:write`, `blocks:write`, `admin`) the token does not have.' },
-  DMZ_PROJECT_DENIED: { status: 403, message: 'the resource belongs to another project', doc: 'Constraint `project`: a non-admin token asked for, or acted on, another project\'s transfer.' },
+  DMZ_PROJECT_DENIED: { status: 403, message: 'the resource belongs to another project', doc: 'Constraint `project`: a non-admin token asked for another project\'s list (`GET /api/v1/transfers?project=`). Another project\'s transfer or block by id is 404, as a missing one.' },
   DMZ_DTN_DENIED: { status: 403, message: 'the token does not allow this DTN', doc: 'Constraint `dtn`: the requested DTN is not in the token\'s `dtns`.' },
   DMZ_REMOTE_DENIED: { status: 403, message: 'the token does not allow this remote address', doc: 'Constraint `remote`: the remote prefix (or a block\'s prefix) is not inside one of the token\'s `remotes` prefixes.' },
   DMZ_PORTS_DENIED: { status: 403, message: 'the token does not allow these local ports', doc: 'Constraint `ports`: a local port range is not inside one of the token\'s `ports` ranges.' },
   DMZ_PATH_DENIED: { status: 403, message: 'the token does not allow this path', doc: 'Constraint `path`: the path (`routed` or `circuit:NAME`) is not in the token\'s `paths`.' },
   DMZ_DURATION_DENIED: { status: 403, message: 'the token does not allow a transfer this long', doc: 'Constraint `duration`: the transfer would last (from its start to its end) longer than the token\'s `maxDurationSeconds`; applies to extensions too.' },
+  DMZ_BLOCK_NEEDS_ADMIN: { status: 403, message: 'only an admin token may make or remove this block', doc: 'Constraint `scope`: the block is a site-wide decision (a default route, a prefix wider than /16 IPv4 or /32 IPv6, or one covering a DTN\'s or another inside host\'s address); the message says which.' },
   DMZ_RATE_DENIED: { status: 403, message: 'the token does not allow this rate', doc: 'Constraint `rate`: `rate_mbps` exceeds the token\'s `maxRateMbps`.' },
   // --- the site's policy and state -------------------------------------------------------------------------------
   DMZ_UNKNOWN_DTN: { status: 422, message: 'no such DTN in the site config', doc: 'The DTN is allowed by the token but is not configured at this site.' },
@@ -45,6 +46,7 @@ export const ERRORS = {
   DMZ_POLICY_PORTS: { status: 422, message: 'the site policy does not allow these ports', doc: 'A local port range is outside the site\'s `policy.ports`.' },
   DMZ_POLICY_DURATION: { status: 422, message: 'the site policy does not allow a transfer this long', doc: 'Longer than the site\'s `policy.max-lease` (or the switch\'s 65535 s hard-timeout limit).' },
   DMZ_REMOTE_IS_LOCAL: { status: 422, message: 'the remote prefix covers an inside host', doc: 'The remote side must be remote: the prefix covers one of the site\'s own hosts.' },
+  DMZ_REMOTE_SPECIAL: { status: 422, message: 'the remote prefix is or covers a special-purpose address', doc: 'Loopback, link-local, multicast, this-network or reserved addresses (127.0.0.0/8, 169.254.0.0/16, 224.0.0.0/4, 0.0.0.0/8, 240.0.0.0/4, ::1, ::, fe80::/10, ff00::/8; IPv4-mapped spellings included) are never a transfer\'s remote end, and neither is a prefix covering one.' },
   DMZ_FAMILY_MISMATCH: { status: 422, message: 'the DTN has no address of the remote\'s family', doc: 'An IPv6 remote for a DTN without IPv6 (or IPv4 likewise).' },
   DMZ_END_IN_PAST: { status: 422, message: 'the end is not in the future', doc: 'The requested end (or duration) leaves no time.' },
   DMZ_REQUEST_FLOW_BUDGET: { status: 422, message: 'the request would take more flows than the site allows per request', doc: 'A transfer expands to local addresses x local port masks x remote port masks x 2 flows (a block to its own drop flows on each switch); more than the site\'s `policy.lease-flow-budget` (default 256). `limit` has `flows` (what it would take) and `budget`. Ask for fewer or wider port ranges.' },
@@ -53,8 +55,8 @@ export const ERRORS = {
   DMZ_SITE_POLICY: { status: 422, message: 'the site policy refuses this request', doc: 'Another site-policy refusal; `reason` carries the DMZ app\'s reason code.' },
   DMZ_LEASE_OVERLAP: { status: 409, message: 'the transfer overlaps an active one', doc: 'Some packet would match both this transfer and an active one (same DTN and protocol, overlapping remote prefix and ports).' },
   DMZ_TRANSFER_NOT_ACTIVE: { status: 409, message: 'the transfer has ended', doc: 'PATCH or DELETE of a transfer that is already expired, released or revoked.' },
-  DMZ_TRANSFER_NOT_FOUND: { status: 404, message: 'no such transfer', doc: 'No transfer has this id.' },
-  DMZ_BLOCK_NOT_FOUND: { status: 404, message: 'no such active block', doc: 'No active block has this id.' },
+  DMZ_TRANSFER_NOT_FOUND: { status: 404, message: 'no such transfer', doc: 'No transfer has this id, or (for a non-admin token) it is another project\'s: the answer does not tell which.' },
+  DMZ_BLOCK_NOT_FOUND: { status: 404, message: 'no such active block', doc: 'No active block has this id, or (for a non-admin token) it is another project\'s: the answer does not tell which.' },
   DMZ_SWITCH_NOT_FOUND: { status: 404, message: 'no such switch', doc: 'No connected switch has this datapath id.' },
   DMZ_TOKEN_NOT_FOUND: { status: 404, message: 'no such token', doc: '`DELETE /api/v1/tokens/{id}` (admin) of a token that does not exist.' },
   // --- the switches ----------------------------------------------------------------------------------------------
@@ -73,7 +75,7 @@ export const ERROR_CODES = Object.keys(ERRORS) as ErrorCode[];
 /** Which token constraint a 403 is about (also the `constraint` field of the answer). */
 export const CONSTRAINT_OF: Partial<Record<ErrorCode, string>> = {
   DMZ_SCOPE_DENIED: 'scope', DMZ_PROJECT_DENIED: 'project', DMZ_DTN_DENIED: 'dtn', DMZ_REMOTE_DENIED: 'remote',
-  DMZ_PORTS_DENIED: 'ports', DMZ_PATH_DENIED: 'path', DMZ_DURATION_DENIED: 'duration', DMZ_RATE_DENIED: 'rate',
+  DMZ_PORTS_DENIED: 'ports', DMZ_PATH_DENIED: 'path', DMZ_DURATION_DENIED: 'duration', DMZ_RATE_DENIED: 'rate', DMZ_BLOCK_NEEDS_ADMIN: 'scope',
 };
 
 export interface SwitchErrorView {
@@ -128,7 +130,7 @@ export class ApiError extends Error {
 /** LeaseRefused reason codes (apps/dmz) and the API code each becomes. */
 const REFUSAL_CODES: Record<string, ErrorCode> = {
   'unknown-dtn': 'DMZ_UNKNOWN_DTN', 'unknown-path': 'DMZ_UNKNOWN_PATH', protocol: 'DMZ_POLICY_PROTOCOL', ports: 'DMZ_POLICY_PORTS',
-  duration: 'DMZ_POLICY_DURATION', 'too-long': 'DMZ_POLICY_DURATION', 'remote-is-local': 'DMZ_REMOTE_IS_LOCAL',
+  duration: 'DMZ_POLICY_DURATION', 'too-long': 'DMZ_POLICY_DURATION', 'remote-is-local': 'DMZ_REMOTE_IS_LOCAL', 'special-remote': 'DMZ_REMOTE_SPECIAL',
   'family-mismatch': 'DMZ_FAMILY_MISMATCH', expired: 'DMZ_END_IN_PAST', 'bad-remote': 'DMZ_INVALID_FIELD',
   overlap: 'DMZ_LEASE_OVERLAP', 'switch-down': 'DMZ_SWITCH_DOWN', 'request-flow-budget': 'DMZ_REQUEST_FLOW_BUDGET',
   'switch-flow-budget': 'DMZ_SWITCH_FLOW_BUDGET', 'circuit-capacity': 'DMZ_CIRCUIT_CAPACITY',

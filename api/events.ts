@@ -10,7 +10,7 @@
 //   - the subprotocols `dmzgate.v1, bearer.TOKEN` (the server selects `dmzgate.v1`; the token is never echoed);
 //   - `?token=TOKEN` (last resort: URLs end up in proxy logs).
 // A token sees the lease events of its own project (all projects with `admin`) if it can read transfers, the
-// block events if it has `blocks:write`, and switch events in any case. A stream ends (close code 4401) when its
+// block events of its own project (likewise) if it has `blocks:write`, and switch events in any case. A stream ends (close code 4401) when its
 // token expires or is revoked.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -21,7 +21,7 @@ import type { SwitchConnection } from '../controller/switch-connection.js';
 import type { DmzApp, DmzEvent } from '../apps/dmz/dmz-app.js';
 import type { LeaseRecord } from '../apps/dmz/lease-book.js';
 import { ApiError } from './errors.js';
-import { hasScope, isAdmin, verifyToken } from './tokens.js';
+import { hasScope, isAdmin, sees, verifyToken } from './tokens.js';
 import type { FailureLimiter } from './rate-limit.js';
 import type { HeldEvent, Store, StoredEvent, TokenRecord } from './store.js';
 import { transferView, blockView } from './views.js';
@@ -83,7 +83,7 @@ export class EventHub {
         this.publish(e.type, { transfer: transferView(e.lease) }, e.lease.project, e.type === 'lease.created' ? EVENT_RIDE_MS : undefined);
       } else {
         this.store.putBlock(e.block);
-        this.publish(e.type, { block: blockView(e.block) });
+        this.publish(e.type, { block: blockView(e.block) }, e.block.project);
       }
       this.opts.onAppEvent?.(e);
     };
@@ -149,7 +149,7 @@ export class EventHub {
 
   private visible(t: TokenRecord, e: HeldEvent): boolean {
     if (e.type.startsWith('lease.')) return hasScope(t, 'transfers:read') && (isAdmin(t) || t.project === e.project);
-    if (e.type.startsWith('block.')) return hasScope(t, 'blocks:write');
+    if (e.type.startsWith('block.')) return hasScope(t, 'blocks:write') && sees(t, e.project);
     return true;
   }
 

@@ -114,6 +114,8 @@ export const BLOCK_SCHEMA = {
     reason: { type: 'string' },
     state: { type: 'string', enum: ['active', 'expired', 'removed'] },
     closed_at: time,
+    project: { type: 'string', description: 'the project of the token that made it (absent: made before blocks had owners; admin\'s only)' },
+    created_by: { type: 'string', description: '`token:ID`' },
   },
 } as const;
 

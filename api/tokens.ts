@@ -7,6 +7,8 @@
 // guessed however fast the hash. The id finds the record; the digests are compared in constant time.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { parsePrefix, prefixWithin, type Prefix } from '../apps/dmz/addresses.js';
+import { siteWideBlock } from '../apps/dmz/site-wide-blocks.js';
+import type { Site } from '../apps/dmz/site.js';
 import { parsePortRange, rangeWithin, formatPortRange, type PortRange } from '../apps/dmz/port-ranges.js';
 import type { LeaseRecord } from '../apps/dmz/lease-book.js';
 import { ApiError } from './errors.js';
@@ -131,6 +133,11 @@ export function requireScope(t: TokenRecord, ...anyOf: Scope[]): void {
 
 export const isAdmin = (t: TokenRecord): boolean => t.scopes.includes('admin');
 
+/** Whether a token may see a project's transfers and blocks (admin: every project's, and the unowned). */
+export function sees(t: TokenRecord, project: string | undefined): boolean {
+  return isAdmin(t) || (project !== undefined && t.project === project);
+}
+
 /** A non-admin token acts on its own project only. */
 export function requireProject(t: TokenRecord, project: string): void {
   if (!isAdmin(t) && t.project !== project) throw new ApiError('DMZ_PROJECT_DENIED', `the transfer belongs to project ${project}, the token to ${t.project}`);
@@ -176,8 +183,14 @@ export function checkExtension(t: TokenRecord, lease: LeaseRecord, end: number):
   }
 }
 
-/** A block's prefix must lie inside the token's remotes (admin: anything). */
-export function checkBlock(t: TokenRecord, prefix: Prefix): void {
+/**
+ * Making or removing a block on `prefix`: a non-admin token's must lie inside its remotes and must not be a
+ * site-wide decision (a default route, a very wide prefix, the site's own inside hosts). Admin: anything.
+ */
+export function checkBlock(t: TokenRecord, prefix: Prefix, site: Site): void {
   requireScope(t, 'blocks:write');
-  if (!isAdmin(t) && !remoteAllowed(t, prefix)) throw new ApiError('DMZ_REMOTE_DENIED', `prefix ${prefix.text} is not inside the token's prefixes (${t.remotes.join(', ') || 'none'})`);
+  if (isAdmin(t)) return;
+  const why = siteWideBlock(site, prefix);
+  if (why) throw new ApiError('DMZ_BLOCK_NEEDS_ADMIN', `only an admin token may block ${prefix.text}: ${why}`);
+  if (!remoteAllowed(t, prefix)) throw new ApiError('DMZ_REMOTE_DENIED', `prefix ${prefix.text} is not inside the token's prefixes (${t.remotes.join(', ') || 'none'})`);
 }

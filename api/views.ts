@@ -40,6 +40,8 @@ export interface BlockView {
   reason: string;
   state: string;
   closed_at?: string;
+  project?: string;
+  created_by?: string;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -63,6 +65,8 @@ export function blockView(b: BlockRecord): BlockView {
   if (b.ports !== undefined) v.ports = b.ports.map(formatPortRange);
   if (b.end !== undefined) v.end = iso(b.end);
   if (b.closedAt !== undefined) v.closed_at = iso(b.closedAt);
+  if (b.project !== undefined) v.project = b.project;
+  if (b.createdBy !== undefined) v.created_by = b.createdBy;
   return v;
 }
 

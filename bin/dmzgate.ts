@@ -8,6 +8,7 @@ import { transferCommand } from './commands/transfer.js';
 import { blockCommand } from './commands/block.js';
 import { tokenCommand } from './commands/token.js';
 import { CONTROLLER_HELP, UsageError, parseControllerOptions } from './options.js';
+import { printable } from './printable.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
@@ -57,7 +58,7 @@ function main(argv: string[]): void {
       void runClient(() => tokenCommand(rest));
       return;
     default:
-      console.error(command === undefined ? USAGE : `dmzgate: unknown command "${command}"\n${USAGE}`);
+      console.error(command === undefined ? USAGE : `dmzgate: unknown command "${printable(command)}"\n${USAGE}`);
       process.exit(2);
   }
 }

@@ -1,7 +1,12 @@
-// Readable tables for people (`--json` gives scripts the API's JSON instead).
+// Readable tables for people (`--json` gives scripts the API's JSON instead). Every value is escaped (printable).
+import { printable } from './printable.js';
+
+function text(v: unknown): string {
+  return printable(v === undefined || v === null ? '' : Array.isArray(v) ? v.join(',') : typeof v === 'object' ? JSON.stringify(v) : String(v));
+}
 
 export function table(rows: Record<string, unknown>[], columns: string[]): string {
-  const cell = (v: unknown): string => (v === undefined || v === null ? '' : Array.isArray(v) ? v.join(',') : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  const cell = text;
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
   const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(columns.map((c) => c.toUpperCase())), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join('\n');
@@ -11,6 +16,6 @@ export function table(rows: Record<string, unknown>[], columns: string[]): strin
 export function record(r: Record<string, unknown>): string {
   const width = Math.max(...Object.keys(r).map((k) => k.length));
   return Object.entries(r)
-    .map(([k, v]) => `${k.padEnd(width)}  ${typeof v === 'object' && v !== null && !Array.isArray(v) ? JSON.stringify(v) : Array.isArray(v) ? v.join(',') : String(v)}`)
+    .map(([k, v]) => `${printable(k).padEnd(width)}  ${text(v === undefined || v === null ? String(v) : v)}`)
     .join('\n');
 }

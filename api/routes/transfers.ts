@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ANY_PORT, type PathName } from '../../apps/dmz/model.js';
 import type { LeaseRecord, LeaseRequest } from '../../apps/dmz/lease-book.js';
 import { ApiError, toApiError } from '../errors.js';
-import { checkExtension, checkTransfer, isAdmin, requireProject } from '../tokens.js';
+import { checkExtension, checkTransfer, isAdmin, requireProject, sees } from '../tokens.js';
 import { CREATE_TRANSFER_BODY, CREATE_TRANSFER_QUERY, PATCH_TRANSFER_BODY, ID_PARAMS, LIST_TRANSFERS_QUERY, errorResponses } from '../schemas.js';
 import { transferPlanView, transferView } from '../views.js';
 import type { TokenRecord } from '../store.js';
@@ -45,11 +45,13 @@ export function transferRoutes(r: FastifyInstance, ctx: ApiContext): void {
     throw err;
   };
 
-  /** The lease a path names, if the token may see it. */
+  /**
+   * The lease a path names, if the token may see it. Another project's lease is "not found", as a missing one
+   * is: a 403 would tell a caller that the id exists.
+   */
   const leaseFor = (req: FastifyRequest, id: number): LeaseRecord => {
     const rec = app.lease(id);
-    if (!rec) throw new ApiError('DMZ_TRANSFER_NOT_FOUND', `no transfer ${id}`);
-    requireProject(tokenOf(req), rec.project);
+    if (!rec || !sees(tokenOf(req), rec.project)) throw new ApiError('DMZ_TRANSFER_NOT_FOUND', `no transfer ${id}`);
     return rec;
   };
 

@@ -1,5 +1,7 @@
 // IPv4/IPv6 prefixes as the DMZ app uses them: parse "10.2.0.0/16" or "fd00::/48", test containment and
-// overlap, and turn a prefix into an OXM value/mask pair.
+// overlap, and turn a prefix into an OXM value/mask pair. Every address the API or the config accepts goes through
+// parsePrefix, so an IPv4-mapped IPv6 spelling (::ffff:a.b.c.d, RFC 4291 §2.5.5.2) is read as the IPv4 it names
+// once, here: on the wire an IPv4 host sends IPv4 packets, which IPv6 flows never match.
 import { isIPv4, isIPv6 } from 'node:net';
 
 export interface Prefix {
@@ -112,6 +114,10 @@ function parsePrefixNow(text: string): Prefix {
   if (!(len >= 0 && len <= width)) throw new Error(`invalid prefix length in ${JSON.stringify(text)}`);
   const mask = len === 0 ? 0n : ((1n << BigInt(len)) - 1n) << BigInt(width - len);
   const bits = toBigInt(addr, family) & mask;
+  if (family === 6 && len >= 96 && bits >> 32n === 0xffffn) {
+    const v4 = bits & 0xffffffffn;
+    return { family: 4, bits: v4, len: len - 96, text: `${fromBigInt(v4, 4)}/${len - 96}` };
+  }
   return { family, bits, len, text: `${fromBigInt(bits, family)}/${len}` };
 }
 
@@ -143,4 +149,19 @@ export function prefixToOxm(p: Prefix): { value: string; mask?: string } {
   const value = fromBigInt(p.bits, p.family);
   if (p.len === width) return { value };
   return { value, mask: fromBigInt(maskBits(p), p.family) };
+}
+
+/**
+ * Special-purpose ranges (RFC 6890) that are never a transfer's remote end: this-network, loopback, link-local,
+ * multicast and the reserved block (with the limited broadcast), and their IPv6 counterparts.
+ */
+const SPECIAL_USE: readonly { prefix: Prefix; name: string }[] = [
+  ['0.0.0.0/8', 'this network'], ['127.0.0.0/8', 'loopback'], ['169.254.0.0/16', 'link-local'], ['224.0.0.0/4', 'multicast'],
+  ['240.0.0.0/4', 'reserved'], ['::/128', 'unspecified'], ['::1/128', 'loopback'], ['fe80::/10', 'link-local'], ['ff00::/8', 'multicast'],
+].map(([text, name]) => ({ prefix: parsePrefixNow(text!), name: name! }));
+
+/** The first special-purpose range `p` lies in or covers (with its name), or undefined. */
+export function specialUse(p: Prefix): { text: string; name: string } | undefined {
+  const hit = SPECIAL_USE.find((s) => prefixesOverlap(p, s.prefix));
+  return hit && { text: hit.prefix.text, name: hit.name };
 }

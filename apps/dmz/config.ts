@@ -7,6 +7,7 @@ import { parseDocument, LineCounter, isNode, type Document } from 'yaml';
 import { Ajv } from 'ajv';
 import { SITE_SCHEMA } from './config-schema.js';
 import { parsePortRange, type PortRange } from './port-ranges.js';
+import { parsePrefix } from './addresses.js';
 import { DEFAULT_SITE_YAML } from './default-site.js';
 import { INSIDE_ROLES, type Site, type SiteHost, type SiteSwitch, type Circuit, type PortRole, type Protocol } from './site.js';
 
@@ -165,6 +166,8 @@ function buildSite(raw: RawSite, problems: Problems): Site {
       for (const [fam, addrs] of [['ipv4', h.ipv4 ?? []], ['ipv6', h.ipv6 ?? []]] as const) {
         addrs.forEach((a, j) => {
           const canon = fam === 'ipv6' ? new URL(`http://[${a}]`).hostname.slice(1, -1) : a;
+          const mapped = fam === 'ipv6' && isIPv6(a) ? parsePrefix(a) : undefined;
+          if (mapped?.family === 4) problems.add([...path, fam, j], `address ${a} is IPv4-mapped: list ${mapped.text.slice(0, -3)} under ipv4`);
           const prev = addresses.get(canon);
           if (prev) problems.add([...path, fam, j], `address ${a} is also ${prev}'s`);
           addresses.set(canon, h.name);

@@ -1,6 +1,6 @@
 // The record of leases and blocks with their lifecycle and counters: pure bookkeeping, no I/O. It validates a
 // request against the site (not against a token: that is the API's job), finds overlaps, and allocates ids.
-import { parsePrefix, prefixesOverlap } from './addresses.js';
+import { parsePrefix, prefixesOverlap, specialUse, type Prefix } from './addresses.js';
 import { rangeWithin, formatPortRange, type PortRange } from './port-ranges.js';
 import { OverlapIndex, portsOverlap } from './overlap-index.js';
 import { MinHeap } from './min-heap.js';
@@ -50,6 +50,14 @@ export const zeroCounters = (): Counters => ({ packetsIn: 0, bytesIn: 0, packets
 /** Checks a request against the site's policy; throws LeaseRefused with the rule it breaks. */
 export function checkAgainstSite(site: Site, req: LeaseRequest): void {
   leaseDtn(site, { dtn: req.dtn } as Lease);
+  let remote: Prefix;
+  try {
+    remote = parsePrefix(req.remote);
+  } catch (e) {
+    throw new LeaseRefused('bad-remote', (e as Error).message);
+  }
+  const special = specialUse(remote);
+  if (special) throw new LeaseRefused('special-remote', `remote ${remote.text} covers ${special.text} (${special.name}), which is never a transfer's remote end`);
   if (!site.policy.protocols.includes(req.protocol)) {
     throw new LeaseRefused('protocol', `protocol ${req.protocol} is not allowed by the site policy (${site.policy.protocols.join(', ')})`);
   }

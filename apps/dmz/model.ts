@@ -40,6 +40,10 @@ export interface Block {
   /** Epoch milliseconds; undefined for a block until removed. */
   end?: number;
   reason: string;
+  /** The project of the token that made it; absent on blocks stored before blocks had owners (admin's only). */
+  project?: string;
+  /** Who made it, as the audit trail names actors (`token:ID`). */
+  createdBy?: string;
 }
 
 export const ANY_PORT: PortRange = { lo: 0, hi: 65535 };

@@ -97,10 +97,11 @@ export class LeaseRefused extends Error {
  * tcp/udp ports 13-16, ipv6_src/dst 26-27), the order the flow manager normalises a match into (every
  * prerequisite first): a match given in it is taken as it is, not re-encoded and sorted per flow.
  */
-function blockMatch(eth: OxmTlv, proto: OxmTlv | undefined, family: 4 | 6, addr: OxmTlv, l4: OxmTlv[]): Match {
+function blockMatch(eth: OxmTlv, proto: OxmTlv | undefined, family: 4 | 6, addr: OxmTlv | undefined, l4: OxmTlv[]): Match {
   const m: Match = proto ? [eth, proto] : [eth];
-  if (family === 4) m.push(addr, ...l4);
-  else m.push(...l4, addr);
+  if (family === 4 && addr) m.push(addr);
+  m.push(...l4);
+  if (family === 6 && addr) m.push(addr);
   return m;
 }
 
@@ -305,8 +306,10 @@ export function blockFlows(block: Block, now: number): FlowSpec[] {
   const extra = { hardTimeout, flags: OFPFF.SEND_FLOW_REM };
   const protos = block.protocol ? [block.protocol] : [];
   const flows: FlowSpec[] = [];
-  for (const name of [srcName, dstName]) {
-    const addr = field(name, oxm.value, oxm.mask);
+  // A /0 has an all-zero mask, a wildcard (OF1.3.5 §7.2.3.5): its source and destination flows would be one flow,
+  // so it gets one set, without an address field.
+  for (const name of p.len === 0 ? [undefined] : [srcName, dstName]) {
+    const addr = name === undefined ? undefined : field(name, oxm.value, oxm.mask);
     if (protos.length === 0) {
       flows.push(flow(PRIORITY.BLOCK, cookie, blockMatch(eth, undefined, p.family, addr, []), [], extra));
       continue;

@@ -8,13 +8,16 @@ export const BLOCK_HELP = `usage: dmzgate block add --prefix PREFIX --reason TEX
        dmzgate block list [--state active|expired|removed]
        dmzgate block remove ID
 
+  A block is the token's project's; a non-admin token lists and removes its own project's only, and may not
+  block a default route, a prefix wider than /16 (IPv4) or /32 (IPv6), or the site's own hosts.
+
   --prefix PREFIX       address or prefix dropped as source and destination
-  --reason TEXT         why (kept in the audit log)
+  --reason TEXT         why (kept in the audit log; control characters are shown escaped)
   --protocol, --ports   limit the drop to a protocol and ports (either end)
   --duration D          until when: seconds or 30m, 2h, 1d (default: until removed)
 ${CLIENT_HELP}`;
 
-const COLUMNS = ['id', 'state', 'prefix', 'protocol', 'ports', 'end', 'reason'];
+const COLUMNS = ['id', 'state', 'project', 'prefix', 'protocol', 'ports', 'end', 'reason'];
 
 function show(values: Values, v: Record<string, unknown> | Record<string, unknown>[]): void {
   if (values.json) console.log(JSON.stringify(v, null, 2));

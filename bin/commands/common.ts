@@ -2,6 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ApiClient, ApiClientError } from '../api-client.js';
 import { UsageError } from '../options.js';
+import { printable } from '../printable.js';
 
 export const CLIENT_OPTIONS = {
   api: { type: 'string' },
@@ -58,11 +59,11 @@ export async function runClient(fn: () => Promise<void>): Promise<void> {
     await fn();
   } catch (e) {
     if (e instanceof UsageError) {
-      console.error(`dmzgate: ${e.message}`);
+      console.error(`dmzgate: ${printable(e.message)}`);
       process.exit(2);
     }
     if (e instanceof ApiClientError) {
-      console.error(`dmzgate: ${e.code}${e.status ? ` (HTTP ${e.status})` : ''}: ${e.message}`);
+      console.error(`dmzgate: ${printable(e.code)}${e.status ? ` (HTTP ${e.status})` : ''}: ${printable(e.message)}`);
       process.exit(1);
     }
     throw e;

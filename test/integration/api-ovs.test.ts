@@ -135,6 +135,30 @@ describe('REST API against Open vSwitch', () => {
     await ws2.close();
   });
 
+  it('a block on ::ffff:198.51.100.7 installs IPv4 drop flows, and OVS drops the IPv4 host', async () => {
+    const ids = (await createToken(store, {
+      project: 'ids', dtns: [], remotes: ['0.0.0.0/0', '::/0'], ports: [], paths: [], maxDurationSeconds: 60, scopes: ['blocks:write'],
+    })).token;
+    const trace = () => ovs.appctl('ofproto/trace', BRIDGE, 'in_port=1,tcp,nw_src=198.51.100.7,nw_dst=10.10.1.10,tcp_src=40000,tcp_dst=50000');
+    expect(await trace()).not.toMatch(/priority 60000/);
+    const r = await fetch(`http://${base}/api/v1/blocks`, {
+      method: 'POST', headers: { authorization: `Bearer ${ids}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ prefix: '::ffff:198.51.100.7', reason: 'mapped spelling' }),
+    });
+    expect(r.status).toBe(201);
+    const block = (await r.json()) as { id: number; prefix: string };
+    expect(block.prefix).toBe('198.51.100.7/32');
+    const cookie = `0xd2${block.id.toString(16).padStart(12, '0')}`;
+    const drops = (await ovs.ofctl('dump-flows', BRIDGE)).split('\n').filter((l) => l.includes(`cookie=${cookie},`));
+    expect(drops).toHaveLength(2);
+    expect(drops.some((l) => /priority=60000,ip,nw_src=198\.51\.100\.7 actions=drop/.test(l))).toBe(true);
+    expect(drops.some((l) => /priority=60000,ip,nw_dst=198\.51\.100\.7 actions=drop/.test(l))).toBe(true);
+    expect(drops.join('\n')).not.toMatch(/ipv6/);
+    const traced = await trace();
+    expect(traced).toMatch(new RegExp(`^ 0\\. .*priority 60000, cookie ${cookie}$`, 'm'));
+    expect(traced).toMatch(/^Datapath actions: drop$/m);
+  });
+
   it('a refusal by the token never reaches the switch', async () => {
     const before = await ovs.ofctl('dump-flows', BRIDGE);
     const r = await call('POST', '/api/v1/transfers', { dtn: 'dtn1', remote: '198.51.100.0/24', protocol: 'tcp', local_ports: ['50000'], path: 'routed', duration: 60 });

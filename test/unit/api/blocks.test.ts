@@ -69,10 +69,14 @@ describe('blocks', () => {
     expect(b.statusCode).toBe(403);
     expect(b.json()).toMatchObject({ code: 'DMZ_REMOTE_DENIED', constraint: 'remote' });
     const c = await post({ prefix: '10.10.1.30', reason: 'quarantine a LAN host' }, admin);
+    // A token of the same project whose prefixes do not hold it cannot remove it either (403 remote).
+    const sameNarrow = await h.token({ project: 'ops', scopes: ['blocks:write'], remotes: ['203.0.113.0/24'] });
+    const e = await h.api.inject({ method: 'DELETE', url: `/api/v1/blocks/${c.json().id}`, headers: h.auth(sameNarrow) });
+    expect(e.json()).toMatchObject({ code: 'DMZ_REMOTE_DENIED' });
     expect(c.statusCode).toBe(201);
-    // The narrow token cannot remove a block outside its prefixes either.
+    // The narrow token cannot remove it (another project's: not found).
     const d = await h.api.inject({ method: 'DELETE', url: `/api/v1/blocks/${c.json().id}`, headers: h.auth(narrow) });
-    expect(d.statusCode).toBe(403);
+    expect(d.statusCode).toBe(404);
     expect((await h.api.inject({ method: 'DELETE', url: `/api/v1/blocks/${c.json().id}`, headers: h.auth(admin) })).statusCode).toBe(200);
   });
 

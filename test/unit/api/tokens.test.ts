@@ -8,6 +8,9 @@ import { checkBlock, checkExtension, checkTransfer, hasScope, verifyToken } from
 import { FailureLimiter } from '../../../api/rate-limit.js';
 import { parsePrefix } from '../../../apps/dmz/addresses.js';
 import type { LeaseRecord } from '../../../apps/dmz/lease-book.js';
+import { defaultSite } from '../../../apps/dmz/config.js';
+
+const site = defaultSite();
 
 const SPEC: TokenSpec = {
   project: 'astro', dtns: ['dtn1'], remotes: ['192.0.2.0/24', '2001:db8::/32'], ports: ['50000-51000'], paths: ['routed'],
@@ -90,10 +93,10 @@ describe('tokens', () => {
     expect(codeOf(() => checkExtension(t, lease, Date.now() + 500_000))).toBeUndefined();
     expect(codeOf(() => checkExtension(t, lease, Date.now() + 700_000))).toBe('DMZ_DURATION_DENIED');
     expect(codeOf(() => checkExtension(t, { ...lease, project: 'bio' }, Date.now()))).toBe('DMZ_PROJECT_DENIED');
-    expect(codeOf(() => checkBlock(t, parsePrefix('192.0.2.1')))).toBe('DMZ_SCOPE_DENIED');
+    expect(codeOf(() => checkBlock(t, parsePrefix('192.0.2.1'), site))).toBe('DMZ_SCOPE_DENIED');
     const ids = (await createToken(store, { ...SPEC, scopes: ['blocks:write'] })).record;
-    expect(codeOf(() => checkBlock(ids, parsePrefix('192.0.2.1')))).toBeUndefined();
-    expect(codeOf(() => checkBlock(ids, parsePrefix('203.0.113.1')))).toBe('DMZ_REMOTE_DENIED');
+    expect(codeOf(() => checkBlock(ids, parsePrefix('192.0.2.1'), site))).toBeUndefined();
+    expect(codeOf(() => checkBlock(ids, parsePrefix('203.0.113.1'), site))).toBe('DMZ_REMOTE_DENIED');
   });
 });
 

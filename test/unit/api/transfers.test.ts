@@ -222,9 +222,12 @@ describe('transfers', () => {
       const peek = await h.api.inject({ url: '/api/v1/transfers?project=bio', headers: h.auth(tok) });
       expect(peek.statusCode).toBe(403);
       expect(peek.json()).toMatchObject({ code: 'DMZ_PROJECT_DENIED', constraint: 'project' });
+      // Another project's transfer answers as a missing one would: the id's existence is not told.
       const one = await h.api.inject({ url: `/api/v1/transfers/${theirs.id}`, headers: h.auth(tok) });
-      expect(one.statusCode).toBe(403);
-      expect(one.json().code).toBe('DMZ_PROJECT_DENIED');
+      const missing = await h.api.inject({ url: '/api/v1/transfers/777777', headers: h.auth(tok) });
+      expect(one.statusCode).toBe(404);
+      expect(one.json()).toMatchObject({ code: 'DMZ_TRANSFER_NOT_FOUND', message: `no transfer ${theirs.id}` });
+      expect({ ...one.json(), message: undefined, request_id: undefined }).toEqual({ ...missing.json(), message: undefined, request_id: undefined });
       expect((await h.api.inject({ url: `/api/v1/transfers/${theirs.id}`, headers: h.auth(admin) })).statusCode).toBe(200);
 
       const closed = (await h.api.inject({ url: '/api/v1/transfers?state=released&limit=2', headers: h.auth(admin) })).json();
@@ -274,7 +277,7 @@ describe('transfers', () => {
       expect(h.store.data.audit.at(-1)).toMatchObject({ action: 'transfer.extend', decision: 'refused', transfer: lease.id });
     });
 
-    it('refuses beyond the site\'s max-lease (422), another project\'s (403), an ended one (409)', async () => {
+    it('refuses beyond the site\'s max-lease (422), another project\'s (404), an ended one (409)', async () => {
       const big = await h.token({ maxDurationSeconds: 86400 });
       const lease = (await post(transferBody(), big)).json();
       const site = await h.api.inject({ method: 'PATCH', url: `/api/v1/transfers/${lease.id}`, headers: h.auth(big), payload: { duration: 14401 } });
@@ -282,8 +285,8 @@ describe('transfers', () => {
       expect(site.json().code).toBe('DMZ_POLICY_DURATION');
       const other = await h.token({ project: 'bio' });
       const foreign = await h.api.inject({ method: 'PATCH', url: `/api/v1/transfers/${lease.id}`, headers: h.auth(other), payload: { duration: 60 } });
-      expect(foreign.statusCode).toBe(403);
-      expect(foreign.json().code).toBe('DMZ_PROJECT_DENIED');
+      expect(foreign.statusCode).toBe(404);
+      expect(foreign.json().code).toBe('DMZ_TRANSFER_NOT_FOUND');
       await h.app.releaseLease(lease.id);
       const ended = await h.api.inject({ method: 'PATCH', url: `/api/v1/transfers/${lease.id}`, headers: h.auth(big), payload: { duration: 60 } });
       expect(ended.statusCode).toBe(409);
@@ -314,8 +317,9 @@ describe('transfers', () => {
       const t = (await post(transferBody())).json();
       const other = await h.token({ project: 'bio' });
       const r = await h.api.inject({ method: 'DELETE', url: `/api/v1/transfers/${t.id}`, headers: h.auth(other) });
-      expect(r.statusCode).toBe(403);
-      expect(r.json().code).toBe('DMZ_PROJECT_DENIED');
+      expect(r.statusCode).toBe(404);
+      expect(r.json().code).toBe('DMZ_TRANSFER_NOT_FOUND');
+      expect(h.app.lease(t.id)!.state).toBe('active');
       const admin = await h.token({ project: 'ops', scopes: ['admin'] });
       const rv = await h.api.inject({ method: 'DELETE', url: `/api/v1/transfers/${t.id}`, headers: h.auth(admin) });
       expect(rv.statusCode).toBe(200);

@@ -1,7 +1,7 @@
 // parsePrefix's IPv4 scan (the usual spelling) gives what the general parser gives, and refuses (by handing over
 // to it) exactly what it refuses, with its messages.
 import { describe, expect, it } from 'vitest';
-import { parsePrefix, prefixToOxm } from '../../../apps/dmz/addresses.js';
+import { parsePrefix, prefixToOxm, specialUse } from '../../../apps/dmz/addresses.js';
 
 /** A parse's fields (or its error's message), for comparisons. */
 const fields = (text: string) => {
@@ -54,5 +54,45 @@ describe('parsePrefix (IPv4)', () => {
       expect(p.len).toBe(len);
       expect(p.text).toBe(`${[24, 16, 8, 0].map((sh) => Math.floor(net / 2 ** sh) % 256).join('.')}/${len}`);
     }
+  });
+});
+
+describe('parsePrefix (IPv4-mapped IPv6)', () => {
+  it('reads ::ffff:a.b.c.d/N (N >= 96) as the IPv4 a.b.c.d/(N-96), in any spelling', () => {
+    const v4 = { family: 4, bits: 0xc6336407n, len: 32, text: '198.51.100.7/32' };
+    expect(fields('::ffff:198.51.100.7')).toEqual(v4);
+    expect(fields('::FFFF:198.51.100.7/128')).toEqual(v4);
+    expect(fields('::ffff:c633:6407')).toEqual(v4);
+    expect(fields('0:0:0:0:0:ffff:c633:6407')).toEqual(v4);
+    expect(fields('::ffff:198.51.100.0/120')).toEqual({ family: 4, bits: 0xc6336400n, len: 24, text: '198.51.100.0/24' });
+    // Every mapped address: the whole IPv4 space.
+    expect(fields('::ffff:0.0.0.0/96')).toEqual({ family: 4, bits: 0n, len: 0, text: '0.0.0.0/0' });
+    expect(prefixToOxm(parsePrefix('::ffff:198.51.100.7'))).toEqual({ value: '198.51.100.7' });
+  });
+
+  it('leaves IPv6 prefixes wider than the mapped block, and other IPv6 addresses, IPv6', () => {
+    expect(fields('::ffff:0:0/95')).toMatchObject({ family: 6, len: 95, text: '::fffe:0:0/95' });
+    expect(fields('::ffff:0:0/80')).toMatchObject({ family: 6, len: 80, text: '::/80' });
+    expect(fields('::fffe:c633:6407')).toMatchObject({ family: 6, len: 128 });
+    expect(fields('2001:db8::ffff:c633:6407')).toMatchObject({ family: 6, len: 128 });
+  });
+});
+
+describe('specialUse', () => {
+  it('names the special-purpose range a prefix lies in or covers', () => {
+    const name = (t: string) => specialUse(parsePrefix(t))?.text;
+    expect(name('127.0.0.1')).toBe('127.0.0.0/8');
+    expect(name('224.0.0.5')).toBe('224.0.0.0/4');
+    expect(name('239.255.255.250/32')).toBe('224.0.0.0/4');
+    expect(name('169.254.1.1')).toBe('169.254.0.0/16');
+    expect(name('fe80::1')).toBe('fe80::/10');
+    expect(name('ff02::1')).toBe('ff00::/8');
+    expect(name('::1')).toBe('::1/128');
+    expect(name('::ffff:127.0.0.1')).toBe('127.0.0.0/8');
+    expect(name('0.0.0.0/1')).toBe('0.0.0.0/8'); // covers this-network and loopback
+    expect(name('192.0.2.0/24')).toBeUndefined();
+    expect(name('198.51.100.7')).toBeUndefined();
+    expect(name('2001:db8::/32')).toBeUndefined();
+    expect(name('126.255.255.255')).toBeUndefined();
   });
 });

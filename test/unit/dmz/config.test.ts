@@ -43,6 +43,9 @@ describe('site config', () => {
     expect(problems(noFirewall)).toContainEqual(expect.objectContaining({ path: 'switches[0].ports', message: 'needs exactly one port with role fw-outside, has 0' }));
     const sameAddress = DEFAULT_SITE_YAML.replace('ipv4: [10.10.1.20]', 'ipv4: [10.10.1.10]');
     expect(problems(sameAddress)).toContainEqual(expect.objectContaining({ path: 'perfsonar[0].ipv4[0]', message: "address 10.10.1.10 is also dtn1's" }));
+    // An IPv4-mapped IPv6 address is an IPv4 host's (it sends IPv4): it belongs in ipv4, where the flows match it.
+    const mapped = DEFAULT_SITE_YAML.replace('ipv6: ["fd00:10:10:1::20"]', 'ipv6: ["::ffff:10.10.1.21"]');
+    expect(problems(mapped)).toContainEqual(expect.objectContaining({ path: 'perfsonar[0].ipv6[0]', message: 'address ::ffff:10.10.1.21 is IPv4-mapped: list 10.10.1.21 under ipv4' }));
     const badTrunk = DEFAULT_SITE_YAML.replace('trunk-port: 2', 'trunk-port: 1');
     expect(problems(badTrunk)).toContainEqual(expect.objectContaining({ path: 'circuits[0].trunk-port', message: 'port 1 of dmz1 is not a wan-circuit port' }));
   });
