@@ -62,6 +62,7 @@ describe('of-latency-client', () => {
     });
     const { port } = await controller.listen();
     cleanups.push(() => controller.close());
+    if (port === undefined) throw new Error('the controller listens on no TCP port');
     const r = await runClient({ ...SMALL, port, packetIn: PACKET_IN, expect: ANSWER, serverPid: process.pid });
     expect(r.b2b.n).toBe(200);
     expect(r.b2b.mismatched).toBe(0);
