@@ -15,10 +15,24 @@ export interface Ratio {
   better: 'higher' | 'lower';
   /** The goal on dmzgate / other, if there is one (>= for 'higher', <= for 'lower'). */
   goal?: number;
+  /**
+   * The ratio taken in each repetition (from rounds adjacent in time), where a bench repeats its rounds: the block
+   * then shows their median, and their range beside it, and ignores dmzgate / other.
+   */
+  byRep?: number[];
 }
 
-/** dmzgate / other; NaN if either is missing or the other is zero. */
-export const ratioOf = (r: Ratio): number => (Number.isFinite(r.dmzgate) && Number.isFinite(r.other) && r.other !== 0 ? r.dmzgate / r.other : NaN);
+function median(xs: number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** dmzgate / other (or the median of byRep); NaN if a figure is missing or the other is zero. */
+export function ratioOf(r: Ratio): number {
+  if (r.byRep) return r.byRep.length ? median(r.byRep) : NaN;
+  return Number.isFinite(r.dmzgate) && Number.isFinite(r.other) && r.other !== 0 ? r.dmzgate / r.other : NaN;
+}
 
 /** 'yes', 'NO', or '' without a goal ('NO' too when the ratio could not be taken). */
 export function metOf(r: Ratio): string {
@@ -34,11 +48,13 @@ function fmtRatio(x: number): string {
 
 /** The block's lines: a header, then one aligned row per ratio (measure, versus, ratio, better, goal, met). */
 export function ratioLines(ratios: readonly Ratio[]): string[] {
-  const rows = [['dmzgate / other', 'other', 'ratio', 'better', 'goal', 'met']];
+  const rows = [['dmzgate / other', 'other', 'ratio', 'better', 'goal', 'met', 'range over repetitions']];
   for (const r of ratios) {
     const op = r.better === 'higher' ? '>=' : '<=';
-    rows.push([r.measure, r.versus, fmtRatio(ratioOf(r)), r.better, r.goal === undefined ? '' : `${op} ${fmtRatio(r.goal)}`, metOf(r)]);
+    const range = r.byRep && r.byRep.length > 1 ? `${fmtRatio(Math.min(...r.byRep))}-${fmtRatio(Math.max(...r.byRep))} (${r.byRep.length})` : '';
+    rows.push([r.measure, r.versus, fmtRatio(ratioOf(r)), r.better, r.goal === undefined ? '' : `${op} ${fmtRatio(r.goal)}`, metOf(r), range]);
   }
+  if (!ratios.some((r) => r.byRep && r.byRep.length > 1)) for (const row of rows) row.pop();
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   const line = (row: string[]) => row.map((c, i) => (i === 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
   return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)];

@@ -35,4 +35,15 @@ describe('ratios', () => {
     const ratioCol = lines[0]!.indexOf('ratio') + 'ratio'.length;
     for (const l of lines.slice(2)) expect(l.slice(0, ratioCol)).toMatch(/\S$/); // right-aligned
   });
+
+  it('takes the median of the per-repetition ratios when there are some, and shows their range', () => {
+    const reps: Ratio = { measure: 'req/s, c=10', versus: 'writes off', dmzgate: NaN, other: NaN, better: 'higher', goal: 0.9, byRep: [0.95, 0.85, 0.92] };
+    expect(ratioOf(reps)).toBe(0.92);
+    expect(metOf(reps)).toBe('yes');
+    expect(metOf({ ...reps, byRep: [0.95, 0.85, 0.88] })).toBe('NO');
+    expect(metOf({ ...reps, byRep: [] })).toBe('NO');
+    const lines = ratioLines([rate, reps]);
+    expect(lines[0]).toMatch(/range over repetitions$/);
+    expect(lines[3]).toMatch(/0\.92x\s+higher\s+>= 0\.90x\s+yes\s+0\.85x-0\.95x \(3\)$/);
+  });
 });
