@@ -1,8 +1,8 @@
 // Controller benchmark: dmzgate beside an os-ken app with the same semantics, in one run.
 //
-//   (a) packet-in -> flow-mod. The switches are our emulator (test/emulator), in THIS process, pinned to CPU 0;
-//       the controller under test runs in its own process pinned to CPU 1 (taskset), so that the two never share
-//       a core. Both controllers answer every packet-in with the same flow-mod (bench/controller-flows.ts,
+//   (a) packet-in -> flow-mod. The switches are on CPU 0 (for throughput our emulator, test/emulator, in THIS
+//       process; for round trips a C client), the controller under test in its own process on CPU 1 (taskset),
+//       so that the two never share a core. Both controllers answer every packet-in with the same flow-mod (bench/controller-flows.ts,
 //       bench/osken_app.py; the bytes are compared) and face the same load:
 //         throughput  16 switches flooding packet-ins (each as fast as its socket drains); flow-mods received per
 //                     second, counted by the switches, over a window after a warm-up. "counted": the switches
@@ -17,6 +17,8 @@
 //                     Node harness's own round trip was as long as dmzgate's. Beside them the floors: the same
 //                     client against a C server on CPU 1 that answers each packet-in with the same bytes and does
 //                     nothing else, waiting in poll() (wake) or spinning (wire: the harness's own floor).
+//                     dmzgate, os-ken and the floors take turns within each round (bench/controller-latency.ts);
+//                     the C programs are built with `cc` when the bench runs (bench/c-programs.ts).
 //       Beside each figure, the CPU time each process used: it says which side was the limit.
 //   (b) time to install 1k / 10k / 100k 5-tuple flows into a private Open vSwitch (test/helpers/ovs.ts; its
 //       ovs-vswitchd pinned to CPU 0, every installer to CPU 1), confirmed by the switch (barrier or bundle commit
