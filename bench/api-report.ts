@@ -1,7 +1,6 @@
-// The output of bench/api.ts: the table of each system's figures per concurrency (pooled over its interleaved
-// rounds) with the goals beside them, dmzgate's state writes, the goals (the ratios between systems taken per
-// repetition, from rounds adjacent in time), the flows each system installed, the profiles, and which figures
-// other load on the machine disturbed.
+// The output of bench/api.ts after its ratios (bench/api-ratios.ts): the table of each system's figures per
+// concurrency (pooled over its interleaved rounds) with the goals beside them, dmzgate's state writes, the absolute
+// goals, the flows each system installed, the profiles, and which figures other load on the machine disturbed.
 import type { IdleWait } from './cores.js';
 
 /**
@@ -175,13 +174,6 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** "0.93x (0.88-0.97)": the median over repetitions and their range. */
-function ratioText(xs: number[]): string {
-  if (xs.length === 0) return '-';
-  const range = xs.length > 1 ? ` (${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)})` : '';
-  return `${median(xs).toFixed(2)}x${range}`;
-}
-
 function printTable(rows: string[][], leftCols = 2): void {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   rows.forEach((r, k) => {
@@ -293,7 +285,7 @@ function printStore(dmz: SystemRun[]): void {
   console.log('  size at its last fold, or as read).');
 }
 
-function printGoals(disk: SystemRun, none: SystemRun | undefined, tmpfs: SystemRun | undefined, bare: SystemRun | undefined): void {
+function printGoals(disk: SystemRun, none: SystemRun | undefined, bare: SystemRun | undefined): void {
   console.log('\ngoals (dmzgate, state on disk):');
   const cs = concurrencies(disk);
   const pooled = cs.map((c) => pooledAt(disk, c)!);
@@ -308,16 +300,12 @@ function printGoals(disk: SystemRun, none: SystemRun | undefined, tmpfs: SystemR
   if (c10 && bareC10) floor('unpaced, concurrency 10', bareC10);
   rows.push([`>= ${GOAL_RATE.toLocaleString('en')} requests/s sustained`, `${best.rate.toFixed(0)}/s (concurrency ${best.c}, ${best.n} requests in ${best.seconds.toFixed(1)} s)`, best.rate >= GOAL_RATE ? 'yes' : 'NO']);
   if (none) {
-    const byC = cs.map((c) => ({ c, ratios: ratiosByRep(disk, none, c) }));
-    const worst = Math.min(...byC.map((x) => median(x.ratios)));
     const maxBusy = Math.max(...pooled.map((p) => p.store!.writeSeconds / p.seconds));
-    rows.push([`state writes never the bottleneck: req/s >= ${GOAL_STORE_RATIO}x without writes`,
-      `${byC.map((x) => `${ratioText(x.ratios)} (c=${x.c})`).join(', ')}; record busy up to ${pct(maxBusy)}`, worst >= GOAL_STORE_RATIO ? 'yes' : 'NO']);
+    rows.push([`state writes never the bottleneck: req/s >= ${GOAL_STORE_RATIO}x without writes`, `a ratio: in RATIOS above; record busy up to ${pct(maxBusy)}`, '']);
   }
-  if (tmpfs) rows.push(['  (state on tmpfs instead of disk, req/s)', cs.map((c) => `${ratioText(ratiosByRep(tmpfs, disk, c))} disk (c=${c})`).join(', '), '']);
   printTable(rows, 1);
-  console.log('  ratios: the two systems\' req/s in the same repetition (adjacent rounds), median over the repetitions');
-  console.log('  (range in brackets); the goal is checked on the median at each concurrency.');
+  console.log('  RATIOS above: the two systems\' req/s in the same repetition (adjacent rounds), median over the repetitions');
+  console.log('  (their range beside it); the goal is checked on the median at each concurrency.');
   if (bareC10) {
     console.log('  the bare REST app: two flow-mods and a barrier behind fastify and controller/, nothing kept (bench/bare-rest-app.ts):');
     console.log('  what this machine gives any server on dmzgate\'s stack. Paced to dmzgate\'s rate (the same offered load),');
@@ -378,7 +366,7 @@ export function report(runs: SystemRun[], setup: Setup): void {
   const written = dmz.filter((r) => r.state !== NO_STATE);
   if (written.length) printStore(written);
   const disk = dmz.find(isDisk);
-  if (disk) printGoals(disk, dmz.find((r) => r.state === NO_STATE), dmz.find((r) => r.state.startsWith('tmpfs')), runs.find((r) => r.system === 'bare' && r.rounds.length));
+  if (disk) printGoals(disk, dmz.find((r) => r.state === NO_STATE), runs.find((r) => r.system === 'bare' && r.rounds.length));
   printShapes(runs);
   for (const run of runs) if (run.profile) console.log(`\ndmzgate CPU profile, state ${run.state} (samples within its rounds; a separate run):\n${run.profile}`);
   printDisturbed(runs, setup);

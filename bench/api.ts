@@ -28,7 +28,8 @@
 // short round per system in turn, every other repetition in reverse order (a steady drift then favours no
 // system). Two systems' rounds of one repetition are seconds apart: the goals that compare systems (state on disk
 // against writes off) take the ratio per repetition and check its median; the other figures pool each system's
-// rounds at a concurrency (percentiles of all their latencies, req/s as all requests over all time).
+// rounds at a concurrency (percentiles of all their latencies, req/s as all requests over all time). The ratios of
+// dmzgate (state on disk) to every other system are printed first (bench/api-ratios.ts): goals are read from them.
 //
 // Cores: the server being measured is alone on CPU 1; the others wait on CPU 0 (taskset -a, every thread, checked),
 // where this process (the load generator) and ovs-vswitchd run. The idle servers take no requests; their CPU
@@ -86,6 +87,8 @@ import { readState } from '../api/index.js';
 import { summariseProfile, type CpuProfile } from './controller-profile.js';
 import { HttpConnection, requestOnce } from './http-conn.js';
 import { CLI, NO_WRITES, fsType, oskenVersion, placeOnCore, startBare, startDmzgate, startOsken, type Launch, type Server } from './api-servers.js';
+import { apiRatios } from './api-ratios.js';
+import { printRatios } from './ratios.js';
 import { GC_KINDS, NO_STATE, pct, report, type GcKind, type Round, type Span, type StoreFigures, type SystemRun, type Usage } from './api-report.js';
 
 const argv = process.argv.slice(2);
@@ -593,6 +596,7 @@ async function main(): Promise<void> {
       runs.push(...profiled.map((r) => ({ ...r, rounds: [] }))); // their figures, taken under the profiler, are not reported
     }
     const order = [...specs].sort((a, b) => a.turn - b.turn).map((s) => (s.key === 'osken' ? 'os-ken' : s.key === 'bare' ? 'bare' : `dmzgate ${s.key}`));
+    printRatios(apiRatios(runs));
     report(runs, {
       ovsNote: `${version} (private, userspace datapath), a bridge per system: dpid 1, 7 ports`, serverCore: SRV_CORE, genCore: GEN_CORE,
       warmCycles: CFG.warm.cycles, warmSeconds: CFG.warm.seconds, warmMax: CFG.warm.max, reps: CFG.reps, order,
