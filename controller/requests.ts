@@ -52,7 +52,7 @@ export class RequestTable {
   /** Offers an incoming message; returns true if it answered (part of) an outstanding request. */
   settle(msg: OfpMessage): boolean {
     const p = this.pending.get(msg.xid);
-    if (!p) return false;
+    if (!p || !answers(p.request, msg)) return false;
     if (msg.type === 'error') {
       this.finish(msg.xid, p);
       p.reject(new SwitchError(this.dpid(), msg.errType, msg.code, p.request, msg.data));
@@ -88,5 +88,19 @@ export class RequestTable {
   private finish(xid: number, p: Pending): void {
     clearTimeout(p.timer);
     this.pending.delete(xid);
+  }
+}
+
+/**
+ * Whether `msg` can be the answer to `request`: an error, or the request's own reply type. A switch picks the xids
+ * of what it sends on its own (OF1.3.5 §6.1.2), so a packet-in or port-status that happens to carry an outstanding
+ * xid must not settle that request.
+ */
+function answers(request: OfpMessage, msg: OfpMessage): boolean {
+  if (msg.type === 'error') return true;
+  switch (request.type) {
+    case 'experimenter': return msg.type === 'experimenter'; // ONF bundle control (OF1.3.5 ext-230)
+    case 'onfFlowMonitorRequest': return msg.type === 'experimenterStatsReply';
+    default: return request.type.endsWith('Request') && msg.type === `${request.type.slice(0, -'Request'.length)}Reply`;
   }
 }
