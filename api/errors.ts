@@ -28,9 +28,10 @@ export const ERRORS = {
   DMZ_TOKEN_INVALID: { status: 401, message: 'the bearer token is not valid', doc: 'A token that is malformed, unknown, or whose secret does not match (forged). Counts towards the per-address failure limit.' },
   DMZ_TOKEN_EXPIRED: { status: 401, message: 'the bearer token has expired', doc: 'The token\'s `expiresAt` has passed; ask for a new one.' },
   DMZ_TOKEN_REVOKED: { status: 401, message: 'the bearer token has been revoked', doc: 'An operator revoked the token.' },
-  DMZ_AUTH_RATE_LIMITED: { status: 429, message: 'too many failed authentications from this address', doc: 'The client address failed authentication too often; every authenticated request from it is refused until `Retry-After` seconds have passed.' },
+  DMZ_AUTH_RATE_LIMITED: { status: 429, message: 'too many failed authentications from this address', doc: 'The client address failed authentication too often; its requests without a valid token are refused (instead of 401) until `Retry-After` seconds have passed. A valid token from it is still accepted.' },
+  DMZ_TOO_MANY_REQUESTS: { status: 429, message: 'the token made more requests than its rate allows', doc: 'The token\'s request rate (a token bucket per token: --api-rate-limit per second, bursts of --api-rate-burst) is used up; retry after `Retry-After` seconds.' },
   // --- authorisation: the token's constraints (403, `constraint` names which) -----------------------------------
-  DMZ_SCOPE_DENIED: { status: 403, message: 'the token lacks the scope this route requires', doc: 'Constraint `scope`: the route needs a scope (`transfers:read`, `transfers:write`, `blocks:write`, `admin`) the token does not have.' },
+  DMZ_SCOPE_DENIED: { status: 403, message: 'the token lacks the scope this route requires', doc: 'Constraint `scope`: the route needs a scope (`transfers:read`, `transfers:write`, `blocks:write`, `metrics`, `admin`) the token does not have.' },
   DMZ_PROJECT_DENIED: { status: 403, message: 'the resource belongs to another project', doc: 'Constraint `project`: a non-admin token asked for, or acted on, another project\'s transfer.' },
   DMZ_DTN_DENIED: { status: 403, message: 'the token does not allow this DTN', doc: 'Constraint `dtn`: the requested DTN is not in the token\'s `dtns`.' },
   DMZ_REMOTE_DENIED: { status: 403, message: 'the token does not allow this remote address', doc: 'Constraint `remote`: the remote prefix (or a block\'s prefix) is not inside one of the token\'s `remotes` prefixes.' },

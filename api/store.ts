@@ -65,8 +65,8 @@ export const STATE_FILE = 'dmzgate-state.json';
 export const JOURNAL_FILE = 'dmzgate-state.journal';
 const VERSION = 1;
 
-export type Scope = 'transfers:read' | 'transfers:write' | 'blocks:write' | 'admin';
-export const SCOPES: readonly Scope[] = ['transfers:read', 'transfers:write', 'blocks:write', 'admin'];
+export type Scope = 'transfers:read' | 'transfers:write' | 'blocks:write' | 'metrics' | 'admin';
+export const SCOPES: readonly Scope[] = ['transfers:read', 'transfers:write', 'blocks:write', 'metrics', 'admin'];
 
 export interface TokenRecord {
   id: number;
