@@ -74,7 +74,7 @@ export async function runController(opts: ControllerCommandOptions, version: str
     const problem = dataDirModeProblem(opts.dataDir);
     if (problem) log.warn({ dataDir: opts.dataDir }, problem);
     release = claimDataDir(opts.dataDir);
-    store = await openStore(opts.dataDir);
+    store = await openStore(opts.dataDir, { logger: log.child({ component: 'store' }) });
     await ensureAdminToken(store, opts.dataDir);
   } catch (e) {
     log.fatal({ err: (e as Error).message, dataDir: opts.dataDir }, 'cannot use the data directory');
