@@ -129,8 +129,8 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     queues[queue] = run.catch(() => undefined);
     return run;
   };
-  // Every audit entry, whoever made it (a request, an unauthenticated client, the system itself), is stored and
-  // logged once, here.
+  // Every audit entry, whoever made it (a request or the system itself), is stored and logged once, here.
+  // Requests without a valid token make none (authenticate.ts counts and logs them).
   const addAudit = (entry: Omit<AuditEntry, 'id' | 'at'>): AuditEntry => {
     const e = store.addAudit(entry);
     log.info({ audit: e }, `audit: ${e.action} ${e.decision}`);
