@@ -14,7 +14,7 @@ import type { AuditEntry, Scope, Store, TokenRecord } from './store.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** The scopes (any one of them) a route needs; unset: the route is public (health, metrics, docs). */
+    /** The scopes (any one of them) a route needs; unset: the route is public (health, docs; metrics unless metricsAuth). */
     scope?: Scope[];
   }
   interface FastifyRequest {
@@ -41,6 +41,8 @@ export interface ApiContext {
   /** Records a decision in the audit trail (and the log), with the request's token and client address. */
   audit(req: FastifyRequest, entry: Omit<AuditEntry, 'id' | 'at' | 'actor' | 'client'>): AuditEntry;
   ready(): { store: boolean; controller: boolean };
+  /** /metrics needs a token of scope `metrics`. */
+  metricsAuth: boolean;
 }
 
 export function auditEntry(req: FastifyRequest, entry: Omit<AuditEntry, 'id' | 'at' | 'actor' | 'client'>): Omit<AuditEntry, 'id' | 'at'> {

@@ -21,8 +21,7 @@ import type { SwitchConnection } from '../controller/switch-connection.js';
 import type { DmzApp, DmzEvent } from '../apps/dmz/dmz-app.js';
 import type { LeaseRecord } from '../apps/dmz/lease-book.js';
 import { ApiError } from './errors.js';
-import { hasScope, isAdmin, sees, verifyToken } from './tokens.js';
-import type { FailureLimiter } from './rate-limit.js';
+import { hasScope, isAdmin, sees } from './tokens.js';
 import type { HeldEvent, Store, StoredEvent, TokenRecord } from './store.js';
 import { transferView, blockView } from './views.js';
 
@@ -38,9 +37,8 @@ interface Client { ws: WebSocket; token: TokenRecord }
 export interface EventHubOptions {
   store: Store;
   logger: Logger;
-  limiter: FailureLimiter;
-  /** A refused authentication (for the audit trail and metrics). */
-  onAuthFailure?: (client: string, e: ApiError) => void;
+  /** The token a handshake's bearer text names, or why it is refused (the API's Authenticator). */
+  authenticate(req: IncomingMessage, text: string | undefined): TokenRecord | ApiError;
   /** Decides whether an event is about a lease closed by an API request (audited there, not as `system`). */
   onAppEvent?: (e: DmzEvent) => void;
 }
@@ -176,21 +174,8 @@ export class EventHub {
       refuse(socket, new ApiError('DMZ_ROUTE_NOT_FOUND'));
       return;
     }
-    const client = req.socket.remoteAddress ?? 'unknown';
-    const wait = this.opts.limiter.retryAfter(client);
-    if (wait > 0) {
-      refuse(socket, new ApiError('DMZ_AUTH_RATE_LIMITED').withHeader('Retry-After', String(wait)));
-      return;
-    }
-    const text = bearerOf(req, url);
-    if (!text) {
-      refuse(socket, new ApiError('DMZ_TOKEN_MISSING'));
-      return;
-    }
-    const token = verifyToken(this.store, text);
+    const token = this.opts.authenticate(req, bearerOf(req, url) || undefined);
     if (token instanceof ApiError) {
-      this.opts.limiter.fail(client);
-      this.opts.onAuthFailure?.(client, token);
       refuse(socket, token);
       return;
     }

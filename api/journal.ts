@@ -4,10 +4,12 @@
 //
 // A record is complete when its line ends with a newline: each record goes out in one write() of the line and
 // its newline, and is acknowledged only after that write returned on a file opened with O_DSYNC (a write and an
-// fdatasync() in one). So a line without its newline, or a final line that does not parse, is a record torn by a
-// crash mid-append (or a power cut): never acknowledged, it is ignored, and cut off before anything is appended
-// after it. A bad line anywhere else is
-// damage no crash of ours can cause: reading fails, naming the file and the line, rather than dropping records.
+// fdatasync() in one). So a line without its newline is a record torn by a crash mid-append: never acknowledged,
+// it is ignored, and cut off before anything is appended after it. A final line with its newline that does not
+// parse is dropped and cut off the same way (a power cut can leave a record's last block on disk without an
+// earlier one), but said loudly, with its text: it is also what damage to an acknowledged record looks like. A
+// bad line anywhere else is damage no crash of ours can cause: reading fails, naming the file and the line,
+// rather than dropping records.
 //
 // Space ahead of the records is preallocated: written with zeros (and on disk) before records go there, a
 // megabyte at a time, in the background. Why: an O_DSYNC write that appends must also commit the file's new size
@@ -38,7 +40,20 @@ export interface ParsedJournal {
   goodBytes: number;
   /** Bytes of a torn final record (0 if none). */
   tornBytes: number;
+  /** The final record when it was a whole line (it ended in a newline) that is not JSON: what was dropped. */
+  damaged?: DamagedLine;
 }
+
+export interface DamagedLine {
+  line: number;
+  /** Its first bytes, as text (NULs and all). */
+  text: string;
+  bytes: number;
+  error: string;
+}
+
+/** How much of a dropped line is shown. */
+const DAMAGED_TEXT_MAX = 200;
 
 /** Where a journal's content ends: before the zeros of its preallocated space (records end in a newline, never 0). */
 function contentEnd(bytes: Buffer): number {
@@ -62,7 +77,12 @@ export function parseJournal(file: Buffer, name: string): ParsedJournal {
     try {
       rec = JSON.parse(bytes.toString('utf8', start, end));
     } catch (e) {
-      if (last) return { records, goodBytes: start, tornBytes: bytes.length - start };
+      if (last) {
+        const torn = { records, goodBytes: start, tornBytes: bytes.length - start };
+        if (nl < 0) return torn;
+        const text = bytes.toString('utf8', start, Math.min(end, start + DAMAGED_TEXT_MAX));
+        return { ...torn, damaged: { line, text, bytes: end - start, error: (e as Error).message } };
+      }
       throw new JournalError(name, line, `not a JSON record (${(e as Error).message})`);
     }
     if (nl < 0) return { records, goodBytes: start, tornBytes: bytes.length - start }; // complete JSON, no newline: never acknowledged
@@ -130,7 +150,7 @@ export class Journal {
    * Reads the journal's complete records (none if there is no file) and cuts off a torn final record, so that
    * records appended from now on follow the last complete one.
    */
-  async open(): Promise<{ records: JournalRecord[]; tornBytes: number }> {
+  async open(): Promise<{ records: JournalRecord[]; tornBytes: number; damaged?: DamagedLine }> {
     const parsed = await this.readAndOpen();
     if (parsed.tornBytes > 0) {
       // Cut with its zeros: the next chunk is zero-filled anew.
@@ -138,7 +158,7 @@ export class Journal {
       if (this.fsync) await this.fh!.datasync();
       this.size = parsed.goodBytes;
     }
-    return { records: parsed.records, tornBytes: parsed.tornBytes };
+    return { records: parsed.records, tornBytes: parsed.tornBytes, ...(parsed.damaged ? { damaged: parsed.damaged } : {}) };
   }
 
   /** Writes one record (a line ending in a newline) after the last and waits until it is on disk. */

@@ -172,7 +172,7 @@ export const AUDIT_SCHEMA = {
   required: ['id', 'at', 'actor', 'action', 'decision'],
   properties: {
     id: { type: 'integer' }, at: time, actor: { type: 'string', description: '`token:ID` or `system`' }, project: { type: 'string' },
-    client: { type: 'string' }, action: { type: 'string', examples: ['transfer.create', 'transfer.release', 'block.create', 'auth'] },
+    client: { type: 'string' }, action: { type: 'string', examples: ['transfer.create', 'transfer.release', 'block.create', 'scope'] },
     decision: { type: 'string', enum: ['granted', 'refused', 'done'] }, code: { type: 'string' }, reason: { type: 'string' },
     transfer: { type: 'integer' }, block: { type: 'integer' }, details: { type: 'object', additionalProperties: true },
   },

@@ -1,6 +1,7 @@
 // The REST API: fastify with a JSON schema on every route (validation, serialisation and the OpenAPI document at
-// /openapi.json, browsable at /docs), bearer-token authentication with per-address limits on failures, every
-// error from the registry in errors.ts, the WebSocket event stream, and Prometheus metrics.
+// /openapi.json, browsable at /docs), bearer-token authentication (authenticate.ts: a request rate per token, a
+// failure limit per client address), every error from the registry in errors.ts, the WebSocket event stream,
+// and Prometheus metrics (behind a token of scope `metrics` with metricsAuth).
 //
 // Wiring (bin/dmzgate.ts): the store loads first; the API is built (it follows the app's and the controller's
 // events from then on, so the leases DmzApp.start closes as ended while we were down are recorded); then
@@ -12,7 +13,7 @@
 //   await app.start(store.load());
 //   await controller.listen();
 //   await api.listen({ port: apiPort, host });
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Ajv, type ErrorObject } from 'ajv';
@@ -22,11 +23,13 @@ import type { Logger } from '../controller/log.js';
 import type { DmzApp } from '../apps/dmz/dmz-app.js';
 import { ApiError, ERROR_CODES, ERRORS, toApiError } from './errors.js';
 import { EventHub } from './events.js';
-import { FailureLimiter, type FailureLimiterOptions } from './rate-limit.js';
+import { FailureLimiter, RequestLimiter, type FailureLimiterOptions, type RequestLimiterOptions } from './rate-limit.js';
+import { Authenticator } from './authenticate.js';
+import { clientAddress, trustProxies } from './client-address.js';
 import { createMetrics } from './metrics.js';
 import { LiveCounters } from './live-counters.js';
 import { SHARED_SCHEMAS } from './schemas.js';
-import { hasScope, verifyToken } from './tokens.js';
+import { hasScope } from './tokens.js';
 import { auditEntry, type ApiContext } from './context.js';
 import type { AuditEntry, Store } from './store.js';
 import { transferRoutes } from './routes/transfers.js';
@@ -43,9 +46,19 @@ export interface ApiOptions {
   logger: Logger;
   /** Largest request body accepted (bytes). Default 16 KiB: a transfer request is a few hundred bytes. */
   bodyLimit?: number;
-  /** fastify's trustProxy: set it when a reverse proxy fronts the API, so the limits apply to real clients. */
-  trustProxy?: boolean | string | string[];
+  /**
+   * Reverse proxies in front of the API (addresses or CIDR prefixes): X-Forwarded-For is honoured from these
+   * peers only, so that the limits and the audit trail name real clients. Default none.
+   */
+  trustedProxies?: readonly string[];
+  /** Serve HTTPS with this key and certificate (PEM). */
+  tls?: { key: Buffer | string; cert: Buffer | string };
+  /** Failed authentications per client address (only requests without a valid token are limited). */
   authLimit?: FailureLimiterOptions;
+  /** Requests per token (default 100/s, bursts of 200); false: none. */
+  requestLimit?: RequestLimiterOptions | false;
+  /** /metrics needs a token of scope `metrics` (or admin). Default false: public, like /healthz. */
+  metricsAuth?: boolean;
   /** Whether the controller listens for switches (for /readyz). Default: asks the Controller's servers. */
   controllerListening?: () => boolean;
   /** Least time between two counter reads of one lease for GET /transfers/{id}. Default 250 ms. */
@@ -83,11 +96,13 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
   const { app: dmz, controller, flows, store } = opts;
   const log = opts.logger.child({ component: 'api' });
   let reqSeq = 0;
+  const trust = opts.trustedProxies?.length ? trustProxies(opts.trustedProxies) : undefined;
   const api = Fastify({
     loggerInstance: log,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit ?? 16 * 1024,
-    trustProxy: opts.trustProxy ?? false,
+    trustProxy: trust ?? false,
+    ...(opts.tls ? { https: { key: opts.tls.key, cert: opts.tls.cert } } : {}),
     requestIdHeader: false,
     genReqId: () => `req-${(++reqSeq).toString(36)}`,
     routerOptions: { maxParamLength: 100 },
@@ -96,8 +111,11 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
 
-  const limiter = new FailureLimiter(opts.authLimit);
   const metrics = createMetrics({ app: dmz, controller, flows, store });
+  const auth = new Authenticator({
+    store, logger: log, failures: new FailureLimiter(opts.authLimit), ...(opts.requestLimit !== false ? { requests: new RequestLimiter(opts.requestLimit) } : {}),
+    count: (code) => metrics.authFailures.inc({ code }), ...(opts.authLimit?.now ? { now: opts.authLimit.now } : {}),
+  });
   const leaseSwitchUp = (l: { dtn: string }): boolean => {
     const dtn = dmz.site.dtns.find((d) => d.name === l.dtn);
     const sw = dtn && dmz.site.switches.find((s) => s.name === dtn.switch);
@@ -111,8 +129,8 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     queues[queue] = run.catch(() => undefined);
     return run;
   };
-  // Every audit entry, whoever made it (a request, an unauthenticated client, the system itself), is stored and
-  // logged once, here.
+  // Every audit entry, whoever made it (a request or the system itself), is stored and logged once, here.
+  // Requests without a valid token make none (authenticate.ts counts and logs them).
   const addAudit = (entry: Omit<AuditEntry, 'id' | 'at'>): AuditEntry => {
     const e = store.addAudit(entry);
     log.info({ audit: e }, `audit: ${e.action} ${e.decision}`);
@@ -121,15 +139,8 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
   const audit: ApiContext['audit'] = (req, entry) => addAudit(auditEntry(req, entry));
   // What the system did by itself (an expiry, a switch's hard timeout).
   const auditSystem = (entry: Omit<AuditEntry, 'id' | 'at' | 'actor'>): void => void addAudit({ actor: 'system', ...entry });
-  const authFailed = (client: string, e: ApiError, req?: FastifyRequest): void => {
-    metrics.authFailures.inc({ code: e.code });
-    const entry = { action: 'auth', decision: 'refused' as const, code: e.code, reason: e.message };
-    if (req) audit(req, entry);
-    else addAudit({ actor: 'anonymous', client, ...entry });
-    store.commitSoon();
-  };
   const hub = new EventHub({
-    store, logger: log, limiter, onAuthFailure: (client, e) => authFailed(client, e),
+    store, logger: log, authenticate: (req, text) => auth.check(clientAddress(req, trust), text),
     onAppEvent: (e) => {
       // Closes and expiries nobody asked the API for: the app's timers, a switch's hard timeout, a site reload.
       if (e.type === 'lease.closed' && !closing.has(e.lease.id)) {
@@ -145,7 +156,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
   const detachHub = hub.attach(dmz, controller, (dpid) => dmz.site.switches.find((s) => s.dpid === dpid)?.name);
   const listening = opts.controllerListening ?? controllerListeningByDefault(controller);
   const ctx: ApiContext = {
-    app: dmz, controller, flows, store, log, hub, metrics, live, closing, serial, audit,
+    app: dmz, controller, flows, store, log, hub, metrics, live, closing, serial, audit, metricsAuth: opts.metricsAuth ?? false,
     ready: () => ({ store: store.loaded, controller: listening() }),
   };
 
@@ -165,20 +176,9 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
   api.addHook('onRequest', async (req) => {
     const scopes = req.routeOptions.config.scope;
     if (!scopes) return;
-    const client = req.ip;
-    const wait = limiter.retryAfter(client);
-    if (wait > 0) {
-      metrics.authFailures.inc({ code: 'DMZ_AUTH_RATE_LIMITED' });
-      throw new ApiError('DMZ_AUTH_RATE_LIMITED', `too many failed authentications from ${client}; retry in ${wait} s`).withHeader('Retry-After', String(wait));
-    }
     const h = req.headers.authorization;
-    if (h === undefined) throw new ApiError('DMZ_TOKEN_MISSING');
-    const token = verifyToken(store, /^Bearer\s+(\S+)$/i.exec(h)?.[1] ?? h);
-    if (token instanceof ApiError) {
-      limiter.fail(client);
-      authFailed(client, token, req);
-      throw token;
-    }
+    const token = auth.check(req.ip, h === undefined ? undefined : /^Bearer\s+(\S+)$/i.exec(h)?.[1] ?? h);
+    if (token instanceof ApiError) throw token;
     req.token = token;
     if (!scopes.some((s) => hasScope(token, s))) {
       const e = new ApiError('DMZ_SCOPE_DENIED', `${req.method} ${req.routeOptions.url} needs the scope ${scopes.join(' or ')}; the token has ${token.scopes.join(', ')}`);
@@ -249,6 +249,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
   api.server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
   api.addHook('preClose', async () => hub.close());
   api.addHook('onClose', async () => {
+    auth.flush();
     detachHub();
     metrics.detach();
     live.detach();

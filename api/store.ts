@@ -58,6 +58,7 @@ import { basename, dirname, join } from 'node:path';
 import { Low, type Adapter } from 'lowdb';
 import type { Counters, LeaseRecord, BlockRecord } from '../apps/dmz/lease-book.js';
 import { MinHeap } from '../apps/dmz/min-heap.js';
+import type { Logger } from '../controller/log.js';
 import { Journal, JournalError, parseJournal, syncDir, writeAll, type JournalRecord } from './journal.js';
 
 export const STATE_FILE = 'dmzgate-state.json';
@@ -65,8 +66,8 @@ export const STATE_FILE = 'dmzgate-state.json';
 export const JOURNAL_FILE = 'dmzgate-state.journal';
 const VERSION = 1;
 
-export type Scope = 'transfers:read' | 'transfers:write' | 'blocks:write' | 'admin';
-export const SCOPES: readonly Scope[] = ['transfers:read', 'transfers:write', 'blocks:write', 'admin'];
+export type Scope = 'transfers:read' | 'transfers:write' | 'blocks:write' | 'metrics' | 'admin';
+export const SCOPES: readonly Scope[] = ['transfers:read', 'transfers:write', 'blocks:write', 'metrics', 'admin'];
 
 export interface TokenRecord {
   id: number;
@@ -145,6 +146,8 @@ export interface StoreOptions {
   foldIdleMs?: number;
   /** Journal size past which a fold starts at once, quiet or not. Default 4 x foldBytes. */
   foldMaxBytes?: number;
+  /** Where what reading the state finds wrong is said (a torn or damaged last journal record). Default: nowhere. */
+  logger?: Logger;
 }
 
 /** Bytes per write() of a document written in parts (and so per turn of the event loop spent making them). */
@@ -280,7 +283,7 @@ export class Store extends EventEmitter<StoreEvents> {
   /** The state document through lowdb: written (folds) from the held state, which becomes its data once read. */
   private readonly document: Low<Held>;
   private readonly journal: Journal;
-  private readonly opts: Required<StoreOptions>;
+  private readonly opts: Required<Omit<StoreOptions, 'logger'>> & Pick<StoreOptions, 'logger'>;
   /** Each stored token's and block's JSON text, made when it is first journaled (they are replaced, never changed, once stored). */
   private readonly texts = new WeakMap<object, string>();
   private readonly closedLeases = new ClosedIds();
@@ -349,7 +352,13 @@ export class Store extends EventEmitter<StoreEvents> {
     const d = doc.data;
     this.adapter.lastBytes = reader.lastBytes;
     checkDocument(d, this.file);
-    const { records } = await this.journal.open();
+    const { records, tornBytes, damaged } = await this.journal.open();
+    if (damaged) {
+      this.opts.logger?.error({ file: this.journalFile, line: damaged.line, bytes: damaged.bytes, text: damaged.text, err: damaged.error },
+        `state journal: dropped its last record, line ${damaged.line}: a whole line that is not JSON (a power cut mid-append, or damage: if it was acknowledged, its change is lost)`);
+    } else if (tornBytes > 0) {
+      this.opts.logger?.info({ file: this.journalFile, bytes: tornBytes }, 'state journal: cut a record torn by a crash mid-append (never acknowledged)');
+    }
     this.seq = replay(d, records, this.journalFile);
     this.journaledIds = JSON.stringify(d.nextIds);
     this.changes = { tokens: new Set(), leases: new Set(), blocks: new Set(), event: d.nextIds.event, audit: d.nextIds.audit };

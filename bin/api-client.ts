@@ -24,7 +24,10 @@ export class ApiClient {
         signal: AbortSignal.timeout(60_000),
       });
     } catch (e) {
-      throw new ApiClientError(0, 'DMZ_CLI_UNREACHABLE', `cannot reach the dmzgate API at ${this.baseUrl}: ${(e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message}`);
+      const why = (e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message;
+      // Node trusts the public CAs only; a site's own CA is added from a file named in the environment.
+      const hint = /certificate/i.test(why) ? ' (to trust the issuer of the API\'s certificate: NODE_EXTRA_CA_CERTS=ISSUER.pem)' : '';
+      throw new ApiClientError(0, 'DMZ_CLI_UNREACHABLE', `cannot reach the dmzgate API at ${this.baseUrl}: ${why}${hint}`);
     }
     const text = await res.text();
     let data: unknown;

@@ -3,6 +3,9 @@
 import { parseArgs } from 'node:util';
 import { accessSync, constants, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
+import { REQUEST_LIMIT_DEFAULTS } from '../api/rate-limit.js';
+import { trustProxies } from '../api/client-address.js';
 
 export const CONTROLLER_HELP = `usage: dmzgate controller [options]
 
@@ -16,9 +19,20 @@ Runs the OpenFlow 1.3 controller. Logs are JSON lines on standard output.
   --tls-ca FILE           the CA certificate(s) that sign switch certificates (PEM)
   --api-port PORT       port of the REST API (default 8080; 0 picks a free port, logged at start)
   --api-host HOST       address the REST API listens on (default 127.0.0.1; 0.0.0.0 for every interface)
+  --api-tls-key FILE    serve the REST API over HTTPS with this private key (PEM) and:
+  --api-tls-cert FILE     its certificate (PEM; clients of the dmzgate command that do not trust
+                          its issuer: NODE_EXTRA_CA_CERTS=ISSUER.pem)
+  --api-rate-limit N    requests per second each API token may make, in bursts of --api-rate-burst
+                        (default ${REQUEST_LIMIT_DEFAULTS.perSecond}; "off": no limit); past it, 429 with Retry-After
+  --api-rate-burst N    (default ${REQUEST_LIMIT_DEFAULTS.burst})
+  --trusted-proxy ADDRS reverse proxies in front of the API (addresses or CIDR prefixes, comma-separated):
+                        X-Forwarded-For is honoured from these peers only (default: from none)
+  --metrics-auth        /metrics needs a token of scope metrics (dmzgate token create --scope metrics);
+                        without it /metrics is public, like /healthz, /docs and /openapi.json
   --config FILE         the site configuration (YAML; default: the embedded prototype site).
                         SIGHUP reloads it, changing only the flows the change touches
-  --data DIR            state directory (default ./data; created if missing)
+  --data DIR            state directory (default ./data; created mode 0700 if missing; a warning
+                        if an existing one is open to other users)
   --log-level LEVEL     fatal, error, warn, info, debug, trace or silent
                         (default info, or the DMZGATE_LOG_LEVEL environment variable)
   -h, --help            this text
@@ -33,6 +47,11 @@ export interface ControllerCommandOptions {
   tls?: { port: number; key: Buffer; cert: Buffer; ca: Buffer; files: { key: string; cert: string; ca: string } };
   apiPort: number;
   apiHost: string;
+  apiTls?: { key: Buffer; cert: Buffer };
+  /** null: no per-token request limit. */
+  requestLimit: { perSecond: number; burst: number } | null;
+  trustedProxies: string[];
+  metricsAuth: boolean;
   configFile?: string;
   dataDir: string;
   logLevel: string;
@@ -46,6 +65,12 @@ export class UsageError extends Error {
 function port(name: string, text: string): number {
   if (!/^\d+$/.test(text) || Number(text) > 65535) throw new UsageError(`--${name}: "${text}" is not a port number (0-65535)`);
   return Number(text);
+}
+
+function positive(name: string, text: string): number {
+  const n = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || !(n > 0)) throw new UsageError(`--${name}: "${text}" is not a positive number`);
+  return n;
 }
 
 function readPem(name: string, file: string): Buffer {
@@ -72,6 +97,12 @@ export function parseControllerOptions(args: string[], env: NodeJS.ProcessEnv = 
         'tls-ca': { type: 'string' },
         'api-port': { type: 'string', default: '8080' },
         'api-host': { type: 'string', default: '127.0.0.1' },
+        'api-tls-key': { type: 'string' },
+        'api-tls-cert': { type: 'string' },
+        'api-rate-limit': { type: 'string' },
+        'api-rate-burst': { type: 'string' },
+        'trusted-proxy': { type: 'string', multiple: true },
+        'metrics-auth': { type: 'boolean', default: false },
         config: { type: 'string' },
         data: { type: 'string', default: './data' },
         'log-level': { type: 'string' },
@@ -99,6 +130,36 @@ export function parseControllerOptions(args: string[], env: NodeJS.ProcessEnv = 
   }
   if (openflowPort === null && !tls) throw new UsageError('--openflow-port off leaves nothing to listen on: give --tls-port and its files');
 
+  let apiTls: ControllerCommandOptions['apiTls'];
+  if (values['api-tls-key'] !== undefined || values['api-tls-cert'] !== undefined) {
+    if (values['api-tls-key'] === undefined || values['api-tls-cert'] === undefined) throw new UsageError('HTTPS for the API needs --api-tls-key and --api-tls-cert together');
+    apiTls = { key: readPem('api-tls-key', resolve(values['api-tls-key'])), cert: readPem('api-tls-cert', resolve(values['api-tls-cert'])) };
+    try {
+      createSecureContext(apiTls);
+    } catch (e) {
+      throw new UsageError(`--api-tls-key/--api-tls-cert: ${(e as Error).message}`);
+    }
+  }
+
+  let requestLimit: ControllerCommandOptions['requestLimit'] = { ...REQUEST_LIMIT_DEFAULTS };
+  if (values['api-rate-limit'] === 'off') {
+    if (values['api-rate-burst'] !== undefined) throw new UsageError('--api-rate-burst has no use with --api-rate-limit off');
+    requestLimit = null;
+  } else {
+    if (values['api-rate-limit'] !== undefined) requestLimit.perSecond = positive('api-rate-limit', values['api-rate-limit']);
+    if (values['api-rate-burst'] !== undefined) requestLimit.burst = positive('api-rate-burst', values['api-rate-burst']);
+    if (requestLimit.burst < 1) throw new UsageError(`--api-rate-burst: ${requestLimit.burst} is less than one request`);
+  }
+
+  const trustedProxies = (values['trusted-proxy'] ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  for (const p of trustedProxies) {
+    try {
+      trustProxies([p]);
+    } catch {
+      throw new UsageError(`--trusted-proxy: "${p}" is not an address or a CIDR prefix`);
+    }
+  }
+
   let configFile: string | undefined;
   if (values.config !== undefined) {
     configFile = resolve(values.config);
@@ -112,7 +173,7 @@ export function parseControllerOptions(args: string[], env: NodeJS.ProcessEnv = 
 
   const dataDir = resolve(values.data);
   try {
-    mkdirSync(dataDir, { recursive: true });
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     accessSync(dataDir, constants.R_OK | constants.W_OK);
   } catch (e) {
     throw new UsageError(`--data: cannot use ${dataDir} as the state directory: ${(e as Error).message}`);
@@ -121,5 +182,8 @@ export function parseControllerOptions(args: string[], env: NodeJS.ProcessEnv = 
   const logLevel = values['log-level'] ?? env.DMZGATE_LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
 
-  return { openflowPort, ...(tls ? { tls } : {}), apiPort, apiHost: values['api-host'], ...(configFile ? { configFile } : {}), dataDir, logLevel };
+  return {
+    openflowPort, ...(tls ? { tls } : {}), apiPort, apiHost: values['api-host'], ...(apiTls ? { apiTls } : {}), requestLimit, trustedProxies,
+    metricsAuth: values['metrics-auth'], ...(configFile ? { configFile } : {}), dataDir, logLevel,
+  };
 }

@@ -11,7 +11,7 @@ import { openStore, buildApi, createToken } from '../api/index.js';
 import { verifyToken } from '../api/tokens.js';
 import type { Store } from '../api/store.js';
 import type { ControllerCommandOptions } from './options.js';
-import { claimDataDir, announceApi, writeAdminToken, ADMIN_TOKEN_FILE } from './data-dir.js';
+import { claimDataDir, announceApi, writeAdminToken, dataDirModeProblem, ADMIN_TOKEN_FILE } from './data-dir.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -71,8 +71,10 @@ export async function runController(opts: ControllerCommandOptions, version: str
   let release: () => void;
   let store: Store;
   try {
+    const problem = dataDirModeProblem(opts.dataDir);
+    if (problem) log.warn({ dataDir: opts.dataDir }, problem);
     release = claimDataDir(opts.dataDir);
-    store = await openStore(opts.dataDir);
+    store = await openStore(opts.dataDir, { logger: log.child({ component: 'store' }) });
     await ensureAdminToken(store, opts.dataDir);
   } catch (e) {
     log.fatal({ err: (e as Error).message, dataDir: opts.dataDir }, 'cannot use the data directory');
@@ -80,7 +82,10 @@ export async function runController(opts: ControllerCommandOptions, version: str
   }
   const app = new DmzApp({ site, controller, flows, logger: log });
   // Built before the app starts, so that leases closed at start (ended while we were down) are recorded.
-  const api = buildApi({ app, controller, flows, store, logger: log });
+  const api = buildApi({
+    app, controller, flows, store, logger: log, requestLimit: opts.requestLimit ?? false, trustedProxies: opts.trustedProxies, metricsAuth: opts.metricsAuth,
+    ...(opts.apiTls ? { tls: opts.apiTls } : {}),
+  });
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

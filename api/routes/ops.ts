@@ -36,8 +36,11 @@ export function opsRoutes(r: FastifyInstance, ctx: ApiContext): void {
   r.get('/metrics', {
     schema: {
       tags: ['operations'], summary: 'Prometheus metrics (text exposition format)',
-      response: { 200: { type: 'string' } },
+      ...(ctx.metricsAuth
+        ? { security: [{ bearer: [] }], description: 'Needs a token of scope `metrics` (or `admin`): the controller runs with --metrics-auth.', response: { 200: { type: 'string' }, ...errorResponses(401, 403, 429) } }
+        : { response: { 200: { type: 'string' } } }),
     },
+    ...(ctx.metricsAuth ? { config: { scope: ['metrics' as const] } } : {}),
   }, async (_req, reply) => {
     const text = await ctx.metrics.registry.metrics();
     return reply.type(ctx.metrics.registry.contentType).send(text);

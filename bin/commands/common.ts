@@ -11,7 +11,8 @@ export const CLIENT_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export const CLIENT_HELP = `  --api URL             the dmzgate API (default $DMZGATE_API or http://127.0.0.1:8080)
+export const CLIENT_HELP = `  --api URL             the dmzgate API (default $DMZGATE_API or http://127.0.0.1:8080); an https
+                        URL whose certificate's issuer is not a public CA: NODE_EXTRA_CA_CERTS=ISSUER.pem
   --token TOKEN         bearer token (default $DMZGATE_TOKEN)
   --json                print the API's JSON instead of a table
   -h, --help            this text`;

@@ -23,8 +23,9 @@ create options:
   --paths PATHS         routed and/or circuit:NAME (default routed)
   --max-duration D      longest transfer: seconds or 30m, 12h, 1d (default 12h)
   --max-rate MBPS       highest rate cap it may ask for (default: no cap required)
-  --scope SCOPES        transfers (= transfers:read,transfers:write), blocks (= blocks:write), admin,
-                        or exact scopes (default transfers)
+  --scope SCOPES        transfers (= transfers:read,transfers:write), blocks (= blocks:write),
+                        metrics (reads /metrics under --metrics-auth), admin, or exact scopes
+                        (default transfers)
   --expires D           the token itself expires after D (default: never)
   --description TEXT
 common:

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseControllerOptions, UsageError, type ControllerCommandOptions } from '../../bin/options.js';
+import { selfSigned } from '../helpers/self-signed.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dmzgate-opts-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -60,5 +61,25 @@ describe('dmzgate controller options', () => {
     refuse(['--data', pem], /--data: cannot use/);
     refuse(['--log-level', 'verbose'], /not one of/);
     refuse(['extra'], /positional|Unexpected argument/i);
+  });
+
+  it('the API\'s exposure: HTTPS, the per-token request limit, trusted proxies, metrics behind a token', () => {
+    const d = mkdtempSync(join(dir, 'pki-'));
+    const { keyFile, certFile } = selfSigned(d);
+    const o = parse('--api-tls-key', keyFile, '--api-tls-cert', certFile, '--api-rate-limit', '20', '--api-rate-burst', '50',
+      '--trusted-proxy', '10.0.0.1,192.0.2.0/24', '--trusted-proxy', '::1', '--metrics-auth');
+    expect(o.apiTls?.cert.toString()).toContain('BEGIN CERTIFICATE');
+    expect(o).toMatchObject({ requestLimit: { perSecond: 20, burst: 50 }, trustedProxies: ['10.0.0.1', '192.0.2.0/24', '::1'], metricsAuth: true });
+    expect(parse()).toMatchObject({ requestLimit: { perSecond: 100, burst: 200 }, trustedProxies: [], metricsAuth: false });
+    expect(parse('--api-rate-limit', 'off').requestLimit).toBeNull();
+    expect(parse().apiTls).toBeUndefined();
+    refuse(['--api-tls-key', keyFile], /--api-tls-key and --api-tls-cert together/);
+    refuse(['--api-tls-key', pem, '--api-tls-cert', certFile], /--api-tls-key\/--api-tls-cert/);
+    refuse(['--api-tls-key', keyFile, '--api-tls-cert', join(d, 'missing.crt')], /--api-tls-cert: cannot read/);
+    refuse(['--trusted-proxy', '10.0.0.300'], /--trusted-proxy: "10.0.0.300" is not an address/);
+    refuse(['--api-rate-limit', '0'], /--api-rate-limit: "0" is not a positive number/);
+    refuse(['--api-rate-limit', 'fast'], /not a positive number/);
+    refuse(['--api-rate-burst', '0.5'], /less than one request/);
+    refuse(['--api-rate-limit', 'off', '--api-rate-burst', '5'], /no use with --api-rate-limit off/);
   });
 });

@@ -181,3 +181,24 @@ describe('event stream across restarts and pruning', () => {
     }
   });
 });
+
+describe('event stream handshakes and the failure limit', () => {
+  let h: Harness;
+  let url: string;
+  beforeAll(async () => {
+    h = await startHarness({ api: { authLimit: { burst: 2, perMinute: 1 } } });
+    url = await listen(h);
+  });
+  afterAll(async () => h.close());
+
+  it('an address over the limit gets 429 without a valid token, and its valid token still subscribes', async () => {
+    const tok = await h.token();
+    for (let i = 0; i < 2; i++) expect(await refusedHandshake(`${url}?token=guess${i}`)).toMatchObject({ status: 401 });
+    const limited = await refusedHandshake(`${url}?token=guess`);
+    expect(limited).toMatchObject({ status: 429, body: { code: 'DMZ_AUTH_RATE_LIMITED' } });
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    const c = await connectEvents(url, { headers: h.auth(tok) });
+    await c.close();
+    expect(h.store.data.audit.some((a) => a.action === 'auth')).toBe(false);
+  });
+});

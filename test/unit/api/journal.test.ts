@@ -87,7 +87,19 @@ describe('journal preallocation', () => {
     }
   });
 
-  it('damage before the last record is refused even with zeros after it', async () => {
+  it('a whole last line that is not JSON is dropped and reported with its text; a torn one (no newline) is not reported', () => {
+    const good = record(1) + record(2);
+    const damaged = parseJournal(Buffer.from(`${good}{"seq":3,"lea\u0000\u0000ses":{}}\n`), 'j');
+    expect(damaged.records.map((r) => r.seq)).toEqual([1, 2]);
+    expect(damaged.damaged).toMatchObject({ line: 3, text: '{"seq":3,"lea\u0000\u0000ses":{}}', bytes: 23 });
+    expect(damaged.damaged!.error).toMatch(/JSON/);
+    const long = parseJournal(Buffer.from(`${good}${'y'.repeat(5000)}\n`), 'j');
+    expect([long.damaged!.text.length, long.damaged!.bytes]).toEqual([200, 5000]);
+    const torn = parseJournal(Buffer.from(`${good}{"seq":3,"lea`), 'j');
+    expect([torn.records.length, torn.tornBytes, torn.damaged]).toEqual([2, 13, undefined]);
+  });
+
+    it('damage before the last record is refused even with zeros after it', async () => {
     const file = fresh();
     await written(file, 40);
     const bytes = readFileSync(file);

@@ -8,6 +8,8 @@ import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openStore as openStoreNow, readState, JOURNAL_FILE, STATE_FILE, type Store, type StoreOptions } from '../../../api/index.js';
 import { Journal, parseJournal } from '../../../api/journal.js';
@@ -338,7 +340,36 @@ describe('journal', () => {
     }
   });
 
-  it('refuses a damaged record that is not the last, naming the file and the line, and leaves the files as they are', async () => {
+  it('says what it dropped: a torn tail at info, a whole last line that is not JSON at error, with its text', async () => {
+    const cases: [string, string, number | undefined][] = [
+      ['torn', '{"seq":3,"leases":{"9":{"id":9,"sta', 30],
+      ['damaged', `{"seq":3,"leases":{"9":{"id":9,"state":"act\u0000\u0000\u0000${'x'.repeat(400)}\n`, 50],
+      ['zeros', '\u0000\u0000\u0000\n', 50],
+    ];
+    for (const [name, tail, level] of cases) {
+      const d = fresh(`log-${name}`);
+      const s = await openStore(d);
+      for (let i = 1; i <= 2; i++) {
+        s.putLease(lease(i));
+        await s.commit();
+      }
+      appendFileSync(join(d, JOURNAL_FILE), tail);
+      const lines: Record<string, unknown>[] = [];
+      const sink = new Writable({ write(chunk: Buffer, _enc, done) { for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l)); done(); } });
+      const t = await openStore(d, { logger: pino({ level: 'info' }, sink) });
+      expect(t.load().leases.map((l) => l.id), name).toEqual([1, 2]);
+      const said = lines.filter((l) => /^state journal/.test(l.msg as string));
+      expect(said.map((l) => l.level), name).toEqual([level]);
+      if (name === 'torn') {
+        expect(said[0]).toMatchObject({ bytes: Buffer.byteLength(tail) });
+        continue;
+      }
+      expect(said[0]).toMatchObject({ line: 3, bytes: Buffer.byteLength(tail) - 1, text: tail.slice(0, Math.min(200, tail.length - 1)) });
+      expect(said[0]!.msg).toMatch(/dropped its last record, line 3: a whole line that is not JSON/);
+    }
+  });
+
+    it('refuses a damaged record that is not the last, naming the file and the line, and leaves the files as they are', async () => {
     const d = fresh('m');
     const s = await openStore(d);
     for (let i = 1; i <= 3; i++) {
