@@ -1,4 +1,4 @@
-// Conformance against Ryu's OpenFlow 1.3 golden messages (/work/shared/conformance/ryu-of13, see its README).
+// Conformance against Ryu's OpenFlow 1.3 golden messages (test/fixtures/ryu-of13, see its README).
 //
 // For every `4-N-*` golden, as Ryu's own parser test does:
 //   1. decode(bytes) -> toRyuJson deep-equals json/NAME.json;
@@ -11,19 +11,14 @@
 // The directory is read at run time, one `it` per file; a missing directory fails the suite (never a skip).
 import { describe, it, expect, afterAll } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { parse as losslessParse, stringify as losslessStringify } from 'lossless-json';
 import { decode, encode, toRyuJson, fromRyuJson, OfpError } from '../../controller/openflow/index.js';
+import { RYU_PACKETS_DIR, RYU_JSON_DIR } from '../helpers/ryu-goldens.js';
 
-// test/conformance/ -> repo root -> ../shared/conformance/ryu-of13
-const GOLDEN_DIR = fileURLToPath(new URL('../../../shared/conformance/ryu-of13/', import.meta.url));
-const PACKETS = join(GOLDEN_DIR, 'packets');
-const JSON_DIR = join(GOLDEN_DIR, 'json');
-if (!existsSync(PACKETS) || !existsSync(JSON_DIR)) {
-  throw new Error(`Ryu OpenFlow 1.3 goldens not found at ${GOLDEN_DIR} (expected packets/ and json/): the conformance suite cannot run`);
-}
+const PACKETS = RYU_PACKETS_DIR;
+const JSON_DIR = RYU_JSON_DIR;
 
 /** JSON with integers beyond 2^53 kept exact as bigint (Ryu writes 64-bit cookies, datapath ids...). */
 function parseJson(text: string): unknown {

@@ -31,8 +31,7 @@ import {
   ONF_EXPERIMENTER_ID,
 } from '../../../controller/openflow/constants.js';
 import type { OfpMessage } from '../../../controller/openflow/messages.js';
-
-const GOLDEN = new URL('../../../../shared/conformance/ryu-of13/', import.meta.url);
+import { RYU_GOLDENS as GOLDEN } from '../../helpers/ryu-goldens.js';
 
 const readBytes = (name: string) => readFileSync(new URL(`packets/${name}`, GOLDEN));
 const readJson = (name: string): unknown =>
