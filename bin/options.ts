@@ -17,7 +17,9 @@ Runs the OpenFlow 1.3 controller. Logs are JSON lines on standard output.
   --api-port PORT       port of the REST API (default 8080; 0 picks a free port, logged at start)
   --api-host HOST       address the REST API listens on (default 127.0.0.1; 0.0.0.0 for every interface)
   --config FILE         the site configuration (YAML; default: the embedded prototype site).
-                        SIGHUP reloads it, changing only the flows the change touches
+                        SIGHUP reloads it, changing only the flows the change touches;
+                        an active lease the new config refuses is revoked at once (its
+                        flows removed, the reason in the audit trail); others keep going
   --data DIR            state directory (default ./data; created if missing)
   --log-level LEVEL     fatal, error, warn, info, debug, trace or silent
                         (default info, or the DMZGATE_LOG_LEVEL environment variable)

@@ -52,4 +52,9 @@ describe('dmzgate COMMAND --help (no token, no controller)', () => {
       expect(readdirSync(cwd), 'help touches no state directory').toStrictEqual([]);
     });
   }
+
+  it('controller --help says what a SIGHUP reload does to active leases', () => {
+    const r = spawnSync(process.execPath, [CLI, 'controller', '--help'], { env, encoding: 'utf8', timeout: 20_000 });
+    expect(r.stdout.replace(/\s+/g, ' ')).toMatch(/SIGHUP reloads it.*an active lease the new config refuses is revoked at once.*audit trail/);
+  });
 });
