@@ -28,6 +28,8 @@ const HELPS: [args: string[], usage: string][] = [
   [['block', 'add', '--help'], 'usage: dmzgate block add'],
   [['block', 'list', '--help'], 'usage: dmzgate block add'],
   [['block', 'remove', '--help'], 'usage: dmzgate block add'],
+  [['check-config', '--help'], 'usage: dmzgate check-config FILE'],
+  [['check-config', 'site.yaml', '-h'], 'usage: dmzgate check-config FILE'],
 ];
 
 describe('dmzgate COMMAND --help (no token, no controller)', () => {
