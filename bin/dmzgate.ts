@@ -1,4 +1,5 @@
-// The dmzgate command line: `dmzgate controller [options]` runs the OpenFlow controller; `dmzgate version`.
+// The dmzgate command line: `dmzgate controller [options]` runs the OpenFlow controller; the API clients (token,
+// transfer, block); `dmzgate check-config FILE`; `dmzgate version`.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -7,6 +8,7 @@ import { runClient } from './commands/common.js';
 import { transferCommand } from './commands/transfer.js';
 import { blockCommand } from './commands/block.js';
 import { tokenCommand } from './commands/token.js';
+import { checkConfigCommand } from './commands/check-config.js';
 import { CONTROLLER_HELP, UsageError, parseControllerOptions } from './options.js';
 import { printable } from './printable.js';
 
@@ -17,6 +19,7 @@ const USAGE = `usage: dmzgate controller [options]   run the controller, the Sci
        dmzgate token create|list|revoke   manage API tokens (dmzgate token --help)
        dmzgate transfer request|list|show|extend|release   a transfer's bypass, via the API
        dmzgate block add|list|remove   drop an address or prefix, via the API
+       dmzgate check-config FILE       validate a site config: every problem with line:column, or a summary
        dmzgate version                 print the version
 Each command has --help.`;
 
@@ -56,6 +59,11 @@ function main(argv: string[]): void {
       return;
     case 'token':
       void runClient(() => tokenCommand(rest));
+      return;
+    case 'check-config':
+      void runClient(async () => {
+        process.exitCode = checkConfigCommand(rest);
+      });
       return;
     default:
       console.error(command === undefined ? USAGE : `dmzgate: unknown command "${printable(command)}"\n${USAGE}`);

@@ -30,7 +30,9 @@ Runs the OpenFlow 1.3 controller. Logs are JSON lines on standard output.
   --metrics-auth        /metrics needs a token of scope metrics (dmzgate token create --scope metrics);
                         without it /metrics is public, like /healthz, /docs and /openapi.json
   --config FILE         the site configuration (YAML; default: the embedded prototype site).
-                        SIGHUP reloads it, changing only the flows the change touches
+                        SIGHUP reloads it, changing only the flows the change touches;
+                        an active lease the new config refuses is revoked at once (its
+                        flows removed, the reason in the audit trail); others keep going
   --data DIR            state directory (default ./data; created mode 0700 if missing; a warning
                         if an existing one is open to other users)
   --log-level LEVEL     fatal, error, warn, info, debug, trace or silent

@@ -25,12 +25,11 @@ function show(values: Values, v: Record<string, unknown> | Record<string, unknow
 }
 
 export async function blockCommand(args: string[]): Promise<void> {
-  const [sub, ...rest] = args;
   const opts = {
     prefix: { type: 'string' }, reason: { type: 'string' }, protocol: { type: 'string' }, ports: { type: 'string', multiple: true },
     duration: { type: 'string' }, state: { type: 'string' },
   } as const;
-  const { values, positionals } = parse(rest, opts, 1);
+  const { values, positionals: [sub, ...positionals] } = parse(args, opts, 2);
   if (values.help || sub === undefined || sub === 'help') {
     console.log(BLOCK_HELP);
     return;

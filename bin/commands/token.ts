@@ -70,13 +70,12 @@ function spec(values: Values): TokenSpec {
 }
 
 export async function tokenCommand(args: string[]): Promise<void> {
-  const [sub, ...rest] = args;
-  const { values, positionals } = parse(rest, {
+  const { values, positionals: [sub, ...positionals] } = parse(args, {
     project: { type: 'string' }, dtn: { type: 'string', multiple: true }, remote: { type: 'string', multiple: true },
     ports: { type: 'string', multiple: true }, paths: { type: 'string', multiple: true }, 'max-duration': { type: 'string' },
     'max-rate': { type: 'string' }, scope: { type: 'string', multiple: true }, expires: { type: 'string' },
     description: { type: 'string' }, data: { type: 'string' },
-  }, 1);
+  }, 2);
   if (values.help || sub === undefined || sub === 'help') {
     console.log(TOKEN_HELP);
     return;

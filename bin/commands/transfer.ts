@@ -59,14 +59,13 @@ function duration(text: string): number {
 }
 
 export async function transferCommand(args: string[]): Promise<void> {
-  const [sub, ...rest] = args;
   const opts = {
     dtn: { type: 'string' }, remote: { type: 'string' }, ports: { type: 'string', multiple: true },
     'remote-ports': { type: 'string', multiple: true }, protocol: { type: 'string' }, path: { type: 'string' },
     duration: { type: 'string' }, end: { type: 'string' }, rate: { type: 'string' }, state: { type: 'string' }, project: { type: 'string' },
     'dry-run': { type: 'boolean' },
   } as const;
-  const { values, positionals } = parse(rest, opts, 1);
+  const { values, positionals: [sub, ...positionals] } = parse(args, opts, 2);
   if (values.help || sub === undefined || sub === 'help') {
     console.log(TRANSFER_HELP);
     return;

@@ -167,7 +167,8 @@ function valueToJson(v: OxmValue): unknown {
 function valueFromJson(field: string, v: unknown): OxmValue {
   const def = oxmDef(field);
   if (!def) {
-    if (typeof v !== 'string') bad(`unknown OXM field ${field} needs a base64 value`);
+    // The name itself (field_N) is checked by the encoder, as for a decoded message.
+    if (typeof v !== 'string') bad(`OXM field ${field} needs a base64 value`);
     return Buffer.from(v, 'base64');
   }
   if (def.kind !== 'int') {

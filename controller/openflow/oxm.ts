@@ -2,7 +2,8 @@
 //
 // The table holds every OpenFlow-basic field with its width and spec maskability, plus the Nicira (NXM) and ONF
 // experimenter fields that Open vSwitch emits in OpenFlow 1.3 and that Ryu names. A field we do not know is
-// carried losslessly as raw bytes under a name that encodes its header, so decode then encode gives the same bytes.
+// carried losslessly as raw bytes under Ryu's name for it, `field_N` (N = class << 7 | field, see unknownFieldName),
+// so decode then encode gives the same bytes and Ryu's JSON for it reads back.
 import { Reader, Writer, u64At } from './buffer.js';
 import { OfpError, OFPET, OFPBMC } from './errors.js';
 import { OFPXMC, ONF_EXPERIMENTER_ID } from './constants.js';
@@ -273,9 +274,23 @@ function writeOtherValue(w: Writer, d: FieldCodec, v: OxmValue): void {
   else w.bytes(Buffer.from(big.toString(16).padStart(2 * d.width, '0'), 'hex'));
 }
 
-// Unknown fields keep their header in their name so that they re-encode to the same bytes.
-const UNKNOWN_RE = /^oxm_0x([0-9a-f]{4})_(\d+)$/;
-const UNKNOWN_EXP_RE = /^oxm_exp_0x([0-9a-f]{8})_(\d+)$/;
+/**
+ * Ryu's name for an OXM field it does not know: `field_N`, N = class << 7 | field (the header's top 23 bits). An
+ * experimenter field's value then starts with its experimenter id (the bytes after the 32-bit header), as Ryu
+ * writes a `field_N` value straight after that header.
+ */
+export function unknownFieldName(oxmClass: number, field: number): string {
+  return `field_${oxmClass * 128 + field}`;
+}
+
+/** The class and field a `field_N` name stands for, or undefined for any other name. */
+export function unknownFieldHeader(name: string): { oxmClass: number; field: number } | undefined {
+  const m = /^field_(\d{1,8})$/.exec(name);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  if (n > 0x7fffff) return undefined;
+  return { oxmClass: n >>> 7, field: n & 0x7f };
+}
 
 /** Decodes one OXM TLV at the reader's position. */
 export function readOxm(r: Reader): OxmTlv {
@@ -286,35 +301,36 @@ export function readOxm(r: Reader): OxmTlv {
   let len = header & 0xff;
   r.need(len, 'OXM field');
   let def: FieldCodec | undefined;
-  let expName = '';
   if (cls === OFPXMC.EXPERIMENTER) {
     if (len < 4) badLen(`experimenter OXM field of length ${len}`);
-    const exp = r.u32();
-    len -= 4;
-    if (exp === ONF_EXPERIMENTER_ID && len >= 2) {
-      const t = (r.buf[r.pos]! << 8) | r.buf[r.pos + 1]!;
-      def = onfByType.get(t);
-      if (def) { r.skip(2); len -= 2; }
+    if (r.buf.readUInt32BE(r.pos) === ONF_EXPERIMENTER_ID && len >= 6) {
+      def = onfByType.get(r.buf.readUInt16BE(r.pos + 4));
+      if (def) { r.skip(6); len -= 6; }
     }
-    if (!def) expName = `oxm_exp_0x${exp.toString(16).padStart(8, '0')}_${field}`;
   } else {
     def = cls === B ? basicByField[field] : byHeader.get(cls * 128 + field);
   }
-  if (!def) {
-    const name = expName || `oxm_0x${cls.toString(16).padStart(4, '0')}_${field}`;
-    if (hasMask) {
-      if (len % 2 !== 0) badLen(`masked OXM ${name} of odd length ${len}`);
-      const value = r.copy(len / 2);
-      return { field: name, value, mask: r.copy(len / 2) };
-    }
-    return { field: name, value: r.copy(len) };
-  }
+  if (!def) return readUnknownOxm(r, cls, field, hasMask, len);
   if (len !== (hasMask ? 2 * def.width : def.width)) {
     badLen(`OXM ${def.name} has length ${len}, expected ${hasMask ? 2 * def.width : def.width}`);
   }
   const value = readValue(r, def);
   if (!hasMask) return { field: def.name, value };
   return { field: def.name, value, mask: readValue(r, def) };
+}
+
+/**
+ * A field we do not know, as raw bytes under `field_N`. A masked experimenter field carries its experimenter id
+ * once, before value and mask; both get it here, so that value and mask have one length, as Ryu requires.
+ */
+function readUnknownOxm(r: Reader, cls: number, field: number, hasMask: boolean, len: number): OxmTlv {
+  const name = unknownFieldName(cls, field);
+  if (!hasMask) return { field: name, value: r.copy(len) };
+  const exp = cls === OFPXMC.EXPERIMENTER ? r.copy(4) : Buffer.alloc(0);
+  const half = len - exp.length;
+  if (half % 2 !== 0) badLen(`masked OXM ${name} of odd length ${len}`);
+  const value = Buffer.concat([exp, r.copy(half / 2)]);
+  return { field: name, value, mask: Buffer.concat([exp, r.copy(half / 2)]) };
 }
 
 /** Encodes one OXM TLV. */
@@ -352,20 +368,16 @@ function writeOtherOxm(w: Writer, tlv: OxmTlv, c: FieldCodec | undefined): void 
     return;
   }
   if (!c) {
-    const exp = UNKNOWN_EXP_RE.exec(tlv.field);
-    const plain = exp ? null : UNKNOWN_RE.exec(tlv.field);
-    if ((!exp && !plain) || !Buffer.isBuffer(tlv.value) || (hasMask && !Buffer.isBuffer(tlv.mask))) {
-      throw new OfpError(OFPET.BAD_MATCH, OFPBMC.BAD_FIELD, `unknown OXM field ${JSON.stringify(tlv.field)}`);
+    const h = unknownFieldHeader(tlv.field);
+    if (!h || !Buffer.isBuffer(tlv.value) || (hasMask && !Buffer.isBuffer(tlv.mask))) {
+      throw new OfpError(OFPET.BAD_MATCH, OFPBMC.BAD_FIELD, `unknown OXM field ${JSON.stringify(tlv.field)} (one we do not name is field_N, N = class << 7 | field, with a bytes value)`);
     }
-    const vlen = tlv.value.length * (hasMask ? 2 : 1);
-    if (exp) {
-      w.u32((OFPXMC.EXPERIMENTER << 16 | Number(exp[2]) << 9 | (hasMask ? 0x100 : 0) | (vlen + 4)) >>> 0);
-      w.u32(parseInt(exp[1]!, 16));
-    } else {
-      w.u32((parseInt(plain![1]!, 16) << 16 | Number(plain![2]) << 9 | (hasMask ? 0x100 : 0) | vlen) >>> 0);
-    }
+    const shared = sharedExperimenterId(tlv, h.oxmClass);
+    const len = unknownPayloadLength(tlv, shared);
+    if (len > 0xff) throw new OfpError(OFPET.BAD_MATCH, OFPBMC.BAD_LEN, `OXM ${tlv.field} of ${len} bytes (at most 255)`);
+    w.u32(((h.oxmClass << 16) | (h.field << 9) | (hasMask ? 0x100 : 0) | len) >>> 0);
     w.bytes(tlv.value);
-    if (hasMask) w.bytes(tlv.mask as Buffer);
+    if (hasMask) w.bytes((tlv.mask as Buffer).subarray(shared));
     return;
   }
   const def = c.def;
@@ -377,13 +389,39 @@ function writeOtherOxm(w: Writer, tlv: OxmTlv, c: FieldCodec | undefined): void 
   if (hasMask) writeValue(w, c, tlv.mask!);
 }
 
+/**
+ * How many leading bytes of a masked unknown experimenter field's value and mask are its experimenter id, written
+ * once (0 for anything else). The two must agree on it: it is one field of the TLV, not part of value or mask.
+ */
+function sharedExperimenterId(tlv: OxmTlv, oxmClass: number): number {
+  if (oxmClass !== OFPXMC.EXPERIMENTER) return 0;
+  const v = tlv.value as Buffer;
+  if (v.length < 4) throw new OfpError(OFPET.BAD_MATCH, OFPBMC.BAD_LEN, `experimenter OXM ${tlv.field} needs its 4-byte experimenter id first`);
+  if (tlv.mask === undefined || tlv.mask === null) return 0;
+  const m = tlv.mask as Buffer;
+  if (m.length !== v.length || !m.subarray(0, 4).equals(v.subarray(0, 4))) {
+    throw new OfpError(OFPET.BAD_MATCH, OFPBMC.BAD_MASK, `masked experimenter OXM ${tlv.field}: value and mask must both start with the experimenter id`);
+  }
+  return 4;
+}
+
+/** The OXM length byte of an unknown field: what follows the 32-bit header. */
+function unknownPayloadLength(tlv: OxmTlv, shared: number): number {
+  const v = Buffer.isBuffer(tlv.value) ? tlv.value.length : 0;
+  if (tlv.mask === undefined || tlv.mask === null) return v;
+  if (!Buffer.isBuffer(tlv.mask) || tlv.mask.length !== v) {
+    throw new OfpError(OFPET.BAD_MATCH, OFPBMC.BAD_MASK, `OXM ${tlv.field}: mask and value differ in length`);
+  }
+  return 2 * v - shared;
+}
+
 /** Encoded size of one TLV, header included. */
 export function oxmLength(tlv: OxmTlv): number {
   const hasMask = tlv.mask !== undefined && tlv.mask !== null;
   const def = byName.get(tlv.field)?.def;
   if (!def) {
-    const v = Buffer.isBuffer(tlv.value) ? tlv.value.length : 0;
-    return 4 + (UNKNOWN_EXP_RE.test(tlv.field) ? 4 : 0) + v * (hasMask ? 2 : 1);
+    const h = unknownFieldHeader(tlv.field);
+    return 4 + (h && Buffer.isBuffer(tlv.value) ? unknownPayloadLength(tlv, sharedExperimenterId(tlv, h.oxmClass)) : 0);
   }
   const extra = def.experimenter !== undefined ? 4 + (def.onfType !== undefined ? 2 : 0) : 0;
   return 4 + extra + def.width * (hasMask ? 2 : 1);

@@ -14,7 +14,9 @@ import { OFPT, OFPP, OFP_NO_BUFFER } from './constants.js';
 import { register } from './registry.js';
 import { formatPortNo } from './port.js';
 import { Action, readActions, writeActions, actionsLength, actionsToRyu, actionsFromRyu, formatActions, jUint } from './actions.js';
-import { b64, jArr, jBytes } from './ryu-json.js';
+import { b64, bad, jArr, jBytes, type RyuDict } from './ryu-json.js';
+import { packetFromRyuJson } from '../packet/ryu-packet.js';
+import { PacketError } from '../packet/errors.js';
 
 export interface PacketOutMsg {
   type: 'packetOut';
@@ -23,6 +25,17 @@ export interface PacketOutMsg {
   inPort: number;
   actions: Action[];
   data: Buffer;
+}
+
+/** `data` as base64, or as Ryu's packet library writes a packet (`{"Packet": {"protocols": [...]}}`): its frame. */
+function packetData(d: RyuDict): Buffer {
+  if (d.data === null || typeof d.data !== 'object') return jBytes(d, 'data');
+  try {
+    return Buffer.from(packetFromRyuJson(d.data));
+  } catch (e) {
+    if (e instanceof PacketError) bad(`OFPPacketOut.data: ${e.message}`);
+    throw e;
+  }
 }
 
 register<PacketOutMsg>({
@@ -56,7 +69,7 @@ register<PacketOutMsg>({
   }),
   fromRyu: (d, xid) => ({
     type: 'packetOut', xid, bufferId: jUint(d, 'buffer_id', 32, OFP_NO_BUFFER), inPort: jUint(d, 'in_port', 32, OFPP.CONTROLLER),
-    actions: actionsFromRyu(jArr(d, 'actions')), data: jBytes(d, 'data'),
+    actions: actionsFromRyu(jArr(d, 'actions')), data: packetData(d),
   }),
   // ovs-ofctl: `in_port=CONTROLLER actions=ALL data_len=98` (it then dissects the packet on further lines).
   format: (m) => {

@@ -9,14 +9,13 @@
 //     and what re-encodes must decode back to a deep-equal message (decoder and encoder agree);
 //   - the framer, fed the concatenated goldens split at every offset and in random chunks.
 import { describe, it, expect, afterAll } from 'vitest';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decode, encode, Framer, OfpError } from '../../controller/openflow/index.js';
 import type { OfpMessage } from '../../controller/openflow/index.js';
+import { RYU_PACKETS_DIR } from '../helpers/ryu-goldens.js';
 
-const PACKETS = fileURLToPath(new URL('../../../shared/conformance/ryu-of13/packets/', import.meta.url));
-if (!existsSync(PACKETS)) throw new Error(`Ryu OpenFlow 1.3 goldens not found at ${PACKETS}: the robustness suite cannot run`);
+const PACKETS = RYU_PACKETS_DIR;
 
 interface Golden { name: string; bytes: Buffer }
 const goldens: Golden[] = readdirSync(PACKETS)

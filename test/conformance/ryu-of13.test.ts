@@ -1,29 +1,23 @@
-// Conformance against Ryu's OpenFlow 1.3 golden messages (/work/shared/conformance/ryu-of13, see its README).
+// Conformance against Ryu's OpenFlow 1.3 golden messages (test/fixtures/ryu-of13, see its README).
 //
 // For every `4-N-*` golden, as Ryu's own parser test does:
 //   1. decode(bytes) -> toRyuJson deep-equals json/NAME.json;
 //   2. fromRyuJson(json) -> encode equals the bytes exactly;
 //   3. the same after deleting every `len`/`length` key (the encoder computes lengths itself).
-// For every `ovs-ofctl-of13-*` golden (Nicira/ONF extensions as Open vSwitch emits them) the requirement is a
-// lossless byte round trip; the JSON comparisons are run too but only reported (printed at the end), not asserted.
-// Any `*.truncated64` file must fail to decode with a typed truncation OfpError.
+// Every `ovs-ofctl-of13-*` golden (Nicira/ONF extensions as Open vSwitch emits them) is held to the same three.
+// Any `*.truncated64` file, and every golden cut short (below the header, to the header alone, by one byte, to 64
+// bytes) with its header still claiming the whole message, must fail to decode with a typed truncation OfpError.
 //
 // The directory is read at run time, one `it` per file; a missing directory fails the suite (never a skip).
-import { describe, it, expect, afterAll } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
 import { parse as losslessParse, stringify as losslessStringify } from 'lossless-json';
 import { decode, encode, toRyuJson, fromRyuJson, OfpError } from '../../controller/openflow/index.js';
+import { RYU_PACKETS_DIR, RYU_JSON_DIR } from '../helpers/ryu-goldens.js';
 
-// test/conformance/ -> repo root -> ../shared/conformance/ryu-of13
-const GOLDEN_DIR = fileURLToPath(new URL('../../../shared/conformance/ryu-of13/', import.meta.url));
-const PACKETS = join(GOLDEN_DIR, 'packets');
-const JSON_DIR = join(GOLDEN_DIR, 'json');
-if (!existsSync(PACKETS) || !existsSync(JSON_DIR)) {
-  throw new Error(`Ryu OpenFlow 1.3 goldens not found at ${GOLDEN_DIR} (expected packets/ and json/): the conformance suite cannot run`);
-}
+const PACKETS = RYU_PACKETS_DIR;
+const JSON_DIR = RYU_JSON_DIR;
 
 /** JSON with integers beyond 2^53 kept exact as bigint (Ryu writes 64-bit cookies, datapath ids...). */
 function parseJson(text: string): unknown {
@@ -93,10 +87,7 @@ describe('Ryu OpenFlow 1.3 goldens: 4-N-* (JSON both ways, bytes exact)', () => 
   }
 });
 
-/** ovs-ofctl goldens whose JSON comparisons do not hold (reported, not asserted). */
-const jsonMismatches: string[] = [];
-
-describe('Open vSwitch extension goldens: ovs-ofctl-of13-* (lossless bytes)', () => {
+describe('Open vSwitch extension goldens: ovs-ofctl-of13-* (JSON both ways, bytes exact)', () => {
   it('has the goldens', () => {
     expect(ovsFiles.length).toBeGreaterThan(10);
   });
@@ -105,37 +96,44 @@ describe('Open vSwitch extension goldens: ovs-ofctl-of13-* (lossless bytes)', ()
       const { bytes, json, xid } = load(name);
       const msg = decode(bytes);
       expectBytes(encode(msg), bytes, 'decode -> encode');
-      // Informational: where our Ryu JSON differs from Ryu's for the extension, record it.
-      const problems: string[] = [];
-      try {
-        if (!isDeepStrictEqual(asJson(toRyuJson(msg)), json)) problems.push('decode->toRyuJson differs');
-      } catch (e) {
-        problems.push(`toRyuJson threw ${(e as Error).message}`);
-      }
-      for (const [label, j] of [['fromRyuJson->encode', json], ['fromRyuJson(no len)->encode', withoutLengths(json)]] as const) {
-        try {
-          if (!encode(fromRyuJson(j, xid)).equals(bytes)) problems.push(`${label} differs`);
-        } catch (e) {
-          problems.push(`${label} threw ${(e as Error).message}`);
-        }
-      }
-      if (problems.length) jsonMismatches.push(`${name}: ${problems.join('; ')}`);
+      expect(asJson(toRyuJson(msg)), 'decode -> toRyuJson').toStrictEqual(json);
+      expectBytes(encode(fromRyuJson(json, xid)), bytes, 'fromRyuJson -> encode');
+      expectBytes(encode(fromRyuJson(withoutLengths(json), xid)), bytes, 'fromRyuJson (no len/length keys) -> encode');
     });
   }
-  afterAll(() => {
-    const ok = ovsFiles.length - jsonMismatches.length;
-    console.log(`[ryu-of13] ovs-ofctl-of13-* Ryu JSON agreement (not asserted): ${ok}/${ovsFiles.length} match` +
-      (jsonMismatches.length ? `; differing:\n  ${jsonMismatches.join('\n  ')}` : ''));
-  });
 });
 
-describe('truncated goldens: *.truncated64 (typed truncation error)', () => {
-  it(`lists ${truncatedFiles.length} truncated golden(s)`, () => {
-    expect(truncatedFiles.length).toBeGreaterThanOrEqual(0);
+/** A golden cut short, the way Ryu's `*.truncated64` files are: the header still claims the whole message. */
+interface TruncatedCase { name: string; bytes: Buffer }
+
+const TRUNCATE_AT = 64;
+const truncatedCases: TruncatedCase[] = [
+  ...truncatedFiles.map((name) => ({ name, bytes: readFileSync(join(PACKETS, name)) })),
+  ...[...ryuFiles, ...ovsFiles].flatMap((name) => {
+    const bytes = readFileSync(join(PACKETS, name));
+    const cuts = [
+      // shorter than the 8-byte header
+      { name: `${name} cut to 7 bytes`, bytes: bytes.subarray(0, 7) },
+      // a header alone for a message that has a body
+      ...(bytes.length > 8 ? [{ name: `${name} cut to 8 bytes`, bytes: bytes.subarray(0, 8) }] : []),
+      // one byte short
+      ...(bytes.length > 8 ? [{ name: `${name} cut by one byte`, bytes: bytes.subarray(0, bytes.length - 1) }] : []),
+      ...(bytes.length > TRUNCATE_AT ? [{ name: `${name} cut to ${TRUNCATE_AT} bytes`, bytes: bytes.subarray(0, TRUNCATE_AT) }] : []),
+    ];
+    return cuts;
+  }),
+];
+
+describe('truncated messages: Ryu-style *.truncated64 files and cuts of every golden (typed truncation error)', () => {
+  it('has truncated cases of every kind', () => {
+    const count = (suffix: string) => truncatedCases.filter((c) => c.name.endsWith(suffix)).length;
+    expect(count(`cut to ${TRUNCATE_AT} bytes`)).toBeGreaterThan(40);
+    expect(count('cut to 8 bytes')).toBeGreaterThan(60);
+    expect(count('cut by one byte')).toBeGreaterThan(60);
+    expect(count('cut to 7 bytes')).toBe(ryuFiles.length + ovsFiles.length);
   });
-  for (const name of truncatedFiles) {
+  for (const { name, bytes } of truncatedCases) {
     it(name, () => {
-      const bytes = readFileSync(join(PACKETS, name));
       let err: unknown;
       try {
         decode(bytes);

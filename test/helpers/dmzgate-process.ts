@@ -12,7 +12,7 @@ export const CLI = join(ROOT, 'dist', 'bin', 'dmzgate.js');
 export type LogLine = { level: number; msg: string; [k: string]: unknown };
 
 /** What the command loads of ours besides the codec: dist/ must hold builds at least as new as these. */
-const SOURCES = [...readdirSync(join(ROOT, 'bin')).filter((n) => n.endsWith('.ts')).map((n) => `bin/${n}`),
+const SOURCES = [...['bin', 'bin/commands'].flatMap((dir) => readdirSync(join(ROOT, dir)).filter((n) => n.endsWith('.ts')).map((n) => `${dir}/${n}`)),
   ...['controller', 'switch-connection', 'requests', 'errors', 'log', 'flow-manager'].map((n) => `controller/${n}.ts`),
   'apps/dmz/dmz-app.ts', 'api/server.ts'];
 

@@ -13,7 +13,7 @@
 import { Reader, Writer } from '../buffer.js';
 import { OfpError, OFPET, OFPTFFC, OFPBMC } from '../errors.js';
 import { OFPTFPT, OFPXMC, OFPIT } from '../constants.js';
-import { OXM_FIELDS, oxmDef } from '../oxm.js';
+import { OXM_FIELDS, oxmDef, unknownFieldHeader, unknownFieldName } from '../oxm.js';
 import { RyuDict, bad, b64, jArr, jBytes, unwrap } from '../ryu-json.js';
 import { actionTypeText, jU8, jU16, jU32 } from './common.js';
 
@@ -26,9 +26,14 @@ export interface FeatureId {
   data?: Buffer;
 }
 
-/** An OXM id: a field name as in match.ts (`oxm_0x..._n` / `oxm_exp_0x..._n` for unknown ones). */
+/**
+ * An OXM id: a field name as in match.ts. As Ryu names them, a non-experimenter field we do not know and every
+ * experimenter one (known or not) is `field_N` (N = class << 7 | field), the latter with its experimenter id.
+ */
 export interface OxmId {
   field: string;
+  /** Experimenter fields (class 0xffff) only. */
+  experimenter?: number;
   hasMask: boolean;
   /** The header's length byte, kept as sent: switches disagree on what it should hold (Ryu sends 0). */
   length: number;
@@ -119,8 +124,6 @@ function featureIdFromRyu(o: unknown, cls: string): FeatureId {
 // OXM ids: class:field -> name for the non-experimenter fields match.ts knows.
 const OXM_NAMES = new Map<number, string>();
 for (const d of OXM_FIELDS) if (d.experimenter === undefined) OXM_NAMES.set(d.oxmClass * 128 + d.field, d.name);
-const UNKNOWN_RE = /^oxm_0x([0-9a-f]{4})_(\d+)$/;
-const UNKNOWN_EXP_RE = /^oxm_exp_0x([0-9a-f]{8})_(\d+)$/;
 
 function readOxmIds(r: Reader): OxmId[] {
   const ids: OxmId[] = [];
@@ -128,40 +131,36 @@ function readOxmIds(r: Reader): OxmId[] {
     const h = r.u32();
     const cls = h >>> 16;
     const field = (h >>> 9) & 0x7f;
-    let name: string;
-    if (cls === OFPXMC.EXPERIMENTER) name = `oxm_exp_0x${r.u32().toString(16).padStart(8, '0')}_${field}`;
-    else name = OXM_NAMES.get(cls * 128 + field) ?? `oxm_0x${cls.toString(16).padStart(4, '0')}_${field}`;
-    ids.push({ field: name, hasMask: (h & 0x100) !== 0, length: h & 0xff });
+    const id: OxmId = { field: OXM_NAMES.get(cls * 128 + field) ?? unknownFieldName(cls, field), hasMask: (h & 0x100) !== 0, length: h & 0xff };
+    if (cls === OFPXMC.EXPERIMENTER) id.experimenter = r.u32();
+    ids.push(id);
   }
   return ids;
 }
 
-/** [class, field, experimenter id or undefined] for an OXM id's name. */
-function oxmIdHeader(name: string): [number, number, number | undefined] {
-  const def = oxmDef(name);
-  if (def) return [def.oxmClass, def.field, def.experimenter];
-  const exp = UNKNOWN_EXP_RE.exec(name);
-  if (exp && Number(exp[2]) < 128) return [OFPXMC.EXPERIMENTER, Number(exp[2]), parseInt(exp[1]!, 16)];
-  const plain = UNKNOWN_RE.exec(name);
-  if (plain && Number(plain[2]) < 128 && parseInt(plain[1]!, 16) !== OFPXMC.EXPERIMENTER) {
-    return [parseInt(plain[1]!, 16), Number(plain[2]), undefined];
+/** [class, field] of an OXM id; an experimenter one must carry its experimenter id, any other none. */
+function oxmIdHeader(id: OxmId): [number, number] {
+  const def = oxmDef(id.field);
+  const h = def && def.experimenter === undefined ? { oxmClass: def.oxmClass, field: def.field } : unknownFieldHeader(id.field);
+  if (!h) throw new OfpError(OFPET.BAD_MATCH, OFPBMC.BAD_FIELD, `unknown OXM field ${JSON.stringify(id.field)} (an OXM id we do not name is field_N)`);
+  if ((h.oxmClass === OFPXMC.EXPERIMENTER) !== (id.experimenter !== undefined)) {
+    throw new OfpError(OFPET.BAD_MATCH, OFPBMC.BAD_FIELD, `OXM id ${id.field}: an experimenter id goes with class 0xffff (experimenter) and only there`);
   }
-  throw new OfpError(OFPET.BAD_MATCH, OFPBMC.BAD_FIELD, `unknown OXM field ${JSON.stringify(name)}`);
+  return [h.oxmClass, h.field];
 }
 
 function writeOxmIds(w: Writer, ids: OxmId[]): void {
   for (const id of ids) {
-    const [cls, field, exp] = oxmIdHeader(id.field);
+    const [cls, field] = oxmIdHeader(id);
     w.u32(((cls << 16) | (field << 9) | (id.hasMask ? 0x100 : 0) | (id.length & 0xff)) >>> 0);
-    if (exp !== undefined) w.u32(exp);
+    if (id.experimenter !== undefined) w.u32(id.experimenter);
   }
 }
 
 function oxmIdToRyu(id: OxmId): RyuDict {
-  const exp = oxmIdHeader(id.field)[2];
   const d: RyuDict = { type: id.field, hasmask: id.hasMask ? 1 : 0, length: id.length };
-  if (exp === undefined) return { OFPOxmId: d };
-  d.exp_id = exp;
+  if (id.experimenter === undefined) return { OFPOxmId: d };
+  d.exp_id = id.experimenter;
   return { OFPExperimenterOxmId: d };
 }
 
@@ -169,12 +168,13 @@ function oxmIdFromRyu(o: unknown): OxmId {
   const [cls, d] = unwrap(o);
   if (cls !== 'OFPOxmId' && cls !== 'OFPExperimenterOxmId') bad(`expected OFPOxmId, got ${cls}`);
   if (typeof d.type !== 'string') bad(`${cls}.type is not a field name`);
-  const exp = oxmIdHeader(d.type)[2];
-  if (d.exp_id !== undefined && d.exp_id !== null && jU32(d, 'exp_id') !== exp) bad(`${cls}.exp_id does not match ${d.type}`);
   const m = d.hasmask;
   if (m !== undefined && m !== null && m !== 0 && m !== 1 && typeof m !== 'boolean') bad(`${cls}.hasmask is not 0 or 1`);
   // Ryu writes 0 for the length byte; a length given in the dict is kept (it is data here, not computed).
-  return { field: d.type, hasMask: m === 1 || m === true, length: jU8(d, 'length', 0) };
+  const id: OxmId = { field: d.type, hasMask: m === 1 || m === true, length: jU8(d, 'length', 0) };
+  if (cls === 'OFPExperimenterOxmId') id.experimenter = jU32(d, 'exp_id');
+  oxmIdHeader(id);
+  return id;
 }
 
 // ---- properties ----
@@ -185,7 +185,7 @@ export function propLength(p: TableFeatureProp): number {
     case 'instructions': return p.instructionIds.reduce<number>((n, id) => n + idLength(id), 4);
     case 'actions': return p.actionIds.reduce<number>((n, id) => n + idLength(id), 4);
     case 'nextTables': return 4 + p.tableIds.length;
-    case 'oxm': return p.oxmIds.reduce<number>((n, id) => n + (oxmIdHeader(id.field)[2] === undefined ? 4 : 8), 4);
+    case 'oxm': return p.oxmIds.reduce<number>((n, id) => n + (id.experimenter === undefined ? 4 : 8), 4);
     case 'experimenter': return 12 + 4 * p.data.length;
     case 'unknown': return 4 + p.data.length;
   }

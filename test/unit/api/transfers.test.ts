@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readState } from '../../../api/index.js';
 import { OWNER, ownerOfCookie } from '../../../apps/dmz/pipeline.js';
+import { parseSiteConfig } from '../../../apps/dmz/config.js';
 import { startHarness, transferBody, SITE_YAML, type Harness } from './harness.js';
 
 const leaseFlows = (h: Harness, id?: number) =>
@@ -510,6 +511,35 @@ describe('other sites and switches', () => {
       // Recorded while the switch was asked, so recorded as revoked before the 504.
       expect(Object.values((await readState(h.dataDir)).leases)).toMatchObject([{ state: 'revoked', closeReason: expect.stringContaining('not installed') }]);
       h.sw.resume();
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('a site reload (what SIGHUP runs)', () => {
+  it('revokes at once a lease the new config refuses, with the reason in the audit trail; keeps the others', async () => {
+    const h = await startHarness();
+    try {
+      const tok = await h.token();
+      const post = (body: Record<string, unknown>) => h.api.inject({ method: 'POST', url: '/api/v1/transfers', headers: h.auth(tok), payload: body });
+      const refused = (await post(transferBody())).json();
+      const kept = (await post(transferBody({ local_ports: ['5201'] }))).json();
+      expect([refused.state, kept.state]).toEqual(['active', 'active']);
+
+      const { revoked } = await h.app.reloadSite(parseSiteConfig(SITE_YAML.replace('ports: [50000-51000, 5201]', 'ports: [5201]'), '(reloaded)'));
+      expect(revoked).toEqual([refused.id]);
+      expect(leaseFlows(h, refused.id)).toEqual([]);
+      expect(leaseFlows(h, kept.id).length).toBeGreaterThan(0);
+
+      const shown = (await h.api.inject({ method: 'GET', url: `/api/v1/transfers/${refused.id}`, headers: h.auth(tok) })).json();
+      expect(shown.state).toBe('revoked');
+      expect(h.app.lease(kept.id)!.state).toBe('active');
+      expect(h.store.data.audit).toContainEqual(expect.objectContaining({
+        actor: 'system', action: 'transfer.revoked', transfer: refused.id, reason: expect.stringMatching(/reloaded site config: .*port/),
+      }));
+      await h.store.commit();
+      expect((await onDisk(h)).leases[refused.id]).toMatchObject({ state: 'revoked', closeReason: expect.stringContaining('reloaded site config') });
     } finally {
       await h.close();
     }

@@ -26,8 +26,7 @@ import { OFP_SIZES, OFP_NO_BUFFER } from '../../../controller/openflow/constants
 import { Reader, Writer } from '../../../controller/openflow/buffer.js';
 import { Port, readPort, writePort, portToRyu, portFromRyu, formatPort } from '../../../controller/openflow/port.js';
 import type { OfpMessage } from '../../../controller/openflow/messages.js';
-
-const GOLDEN = new URL('../../../../shared/conformance/ryu-of13/', import.meta.url);
+import { RYU_GOLDENS as GOLDEN } from '../../helpers/ryu-goldens.js';
 
 const readBytes = (name: string) => readFileSync(new URL(`packets/${name}`, GOLDEN));
 const readJson = (name: string): unknown =>

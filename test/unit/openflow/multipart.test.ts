@@ -31,8 +31,7 @@ import {
   ONF_EXPERIMENTER_ID,
 } from '../../../controller/openflow/constants.js';
 import type { OfpMessage } from '../../../controller/openflow/messages.js';
-
-const GOLDEN = new URL('../../../../shared/conformance/ryu-of13/', import.meta.url);
+import { RYU_GOLDENS as GOLDEN } from '../../helpers/ryu-goldens.js';
 
 const readBytes = (name: string) => readFileSync(new URL(`packets/${name}`, GOLDEN));
 const readJson = (name: string): unknown =>
@@ -396,8 +395,8 @@ const everyProp: TableFeatureProp[] = [
     oxmIds: [{ field: 'in_port', hasMask: false, length: 0 }, { field: 'eth_dst', hasMask: true, length: 0 }, { field: 'reg3', hasMask: false, length: 0 }],
   },
   { kind: 'oxm', type: OFPTFPT.WILDCARDS, oxmIds: [{ field: 'ipv4_src', hasMask: false, length: 0 }] },
-  { kind: 'oxm', type: OFPTFPT.WRITE_SETFIELD, oxmIds: [{ field: 'oxm_exp_0x4f4e4600_0', hasMask: false, length: 0 }] },
-  { kind: 'oxm', type: OFPTFPT.WRITE_SETFIELD_MISS, oxmIds: [{ field: 'oxm_0x0005_9', hasMask: true, length: 0 }] },
+  { kind: 'oxm', type: OFPTFPT.WRITE_SETFIELD, oxmIds: [{ field: 'field_8388480', experimenter: ONF_EXPERIMENTER_ID, hasMask: false, length: 0 }] },
+  { kind: 'oxm', type: OFPTFPT.WRITE_SETFIELD_MISS, oxmIds: [{ field: 'field_649', hasMask: true, length: 0 }] },
   { kind: 'oxm', type: OFPTFPT.APPLY_SETFIELD, oxmIds: [{ field: 'vlan_vid', hasMask: false, length: 0 }] },
   { kind: 'oxm', type: OFPTFPT.APPLY_SETFIELD_MISS, oxmIds: [] },
   { kind: 'experimenter', type: OFPTFPT.EXPERIMENTER, experimenter: 101, expType: 5, data: [1, 0xffffffff] },
@@ -471,14 +470,14 @@ describe('table features', () => {
       },
     });
     expect(props[10]).toEqual({
-      OFPTableFeaturePropOxm: { type: 12, length: 12, oxm_ids: [{ OFPExperimenterOxmId: { type: 'oxm_exp_0x4f4e4600_0', exp_id: ONF_EXPERIMENTER_ID, hasmask: 0, length: 0 } }] },
+      OFPTableFeaturePropOxm: { type: 12, length: 12, oxm_ids: [{ OFPExperimenterOxmId: { type: 'field_8388480', exp_id: ONF_EXPERIMENTER_ID, hasmask: 0, length: 0 } }] },
     });
     expect(props[14]).toEqual({ OFPTableFeaturePropExperimenter: { type: 0xfffe, length: 20, experimenter: 101, exp_type: 5, data: [1, 0xffffffff] } });
     expect(props[16]).toEqual({ OFPTableFeaturePropUnknown: { type: 9, length: 7, data: 'q83v' } });
   });
 
   it('keeps the length byte of OXM ids as sent (Ryu sends 0, others the payload length)', () => {
-    const ids = [{ field: 'eth_dst', hasMask: true, length: 12 }, { field: 'oxm_exp_0x00002320_5', hasMask: false, length: 8 }];
+    const ids = [{ field: 'eth_dst', hasMask: true, length: 12 }, { field: 'field_8388485', experimenter: 0x2320, hasMask: false, length: 8 }];
     const m: MultipartMsg = { type: 'tableFeaturesStatsReply', xid: 0, flags: 0, body: [table(0, [{ kind: 'oxm', type: OFPTFPT.MATCH, oxmIds: ids }])] };
     const b = encode(m);
     expect(hex(b.subarray(16 + 64))).toBe('0008' + '0010' + '8000070c' + 'ffff0a08' + '00002320');

@@ -21,8 +21,8 @@ import { Bucket, readBuckets, writeBuckets, bucketsToRyu, bucketsFromRyu } from 
 import { MeterBand, readBands, writeBands, bandsToRyu, bandsFromRyu } from '../../../controller/openflow/meter-band.js';
 import type { OfpMessage } from '../../../controller/openflow/messages.js';
 import type { RyuDict } from '../../../controller/openflow/ryu-json.js';
+import { RYU_GOLDENS as GOLDEN } from '../../helpers/ryu-goldens.js';
 
-const GOLDEN = new URL('../../../../shared/conformance/ryu-of13/', import.meta.url);
 const packet = (name: string) => readFileSync(new URL(`packets/${name}`, GOLDEN));
 const json = (name: string): unknown =>
   parse(readFileSync(new URL(`json/${name}.json`, GOLDEN), 'utf8'), undefined, (s) => {
