@@ -351,7 +351,7 @@ function mutate(rng: XorShift32, g: Buffer): Buffer {
     const at = b.length > 8 ? 8 + rng.int(b.length - 8) : rng.int(Math.max(1, b.length));
     switch (rng.int(6)) {
       case 0: // bit flip
-        if (b.length) b[at] ^= 1 << rng.int(8);
+        if (b.length) b[at] = b.readUInt8(at) ^ (1 << rng.int(8));
         break;
       case 1: // byte write
         if (b.length) b[at] = rng.next() & 0xff;

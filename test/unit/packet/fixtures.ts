@@ -223,3 +223,10 @@ export function errorCode(fn: () => unknown): string {
 }
 
 export const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
+
+/** XORs `mask` into byte `at` (to corrupt a copy for a negative test); throws past the end. */
+export function flipBits(b: Uint8Array, at: number, mask: number): void {
+  const v = b[at];
+  if (v === undefined) throw new RangeError(`byte ${at} outside a ${b.length}-byte buffer`);
+  b[at] = v ^ mask;
+}
