@@ -454,7 +454,7 @@ function atomicSuite(ctx: () => { fm: FlowManager; bridge: string; dpid: bigint;
     const { fm, bridge, dpid, expected, path } = ctx();
     const r = await fm.apply(dpid, LEASE, { add: [newLease, lease1Changed], remove: [lease2] });
     expect(r).toEqual({ path, added: 1, modified: 1, deleted: 1, unchanged: 0 });
-    const now = expected.filter((f) => id(f) !== id(lease2Text!)).map((f) => (f.priority === 200 && f.match.includes('nw_src=192.0.2.10')) ? { ...f, actions: 'output:3' } : f);
+    const now = expected.filter((f) => id(f) !== id(lease2Text)).map((f) => (f.priority === 200 && f.match.includes('nw_src=192.0.2.10')) ? { ...f, actions: 'output:3' } : f);
     now.push({ table: 0, priority: 200, cookie: cookieText(2, 8), match: 'ip,nw_src=192.0.2.11', actions: 'output:2' });
     await expectTable(bridge, now);
     expect((await fm.reconcile(dpid)).unchanged).toBe(ALL);

@@ -216,7 +216,7 @@ export function errorCode(fn: () => unknown): string {
   try {
     fn();
   } catch (e) {
-    if (!(e instanceof PacketError)) throw new Error(`expected PacketError, got ${String(e)}`);
+    if (!(e instanceof PacketError)) throw new Error(`expected PacketError, got ${String(e)}`, { cause: e });
     return e.code;
   }
   throw new Error('expected a PacketError, nothing was thrown');

@@ -25,7 +25,7 @@ function run(buf: Uint8Array, codes: Map<string, number>): Packet | undefined {
     return p;
   } catch (e) {
     if (!(e instanceof PacketError)) {
-      throw new Error(`non-PacketError on ${Buffer.from(buf).toString('hex')}: ${String(e)}`);
+      throw new Error(`non-PacketError on ${Buffer.from(buf).toString('hex')}: ${String(e)}`, { cause: e });
     }
     codes.set(e.code, (codes.get(e.code) ?? 0) + 1);
     return undefined;
