@@ -180,7 +180,7 @@ export class DurableJsonFile<T> implements Adapter<T> {
       return JSON.parse(text) as T;
     } catch (e) {
       // Never start over an unreadable state file: that would forget tokens, leases and blocks.
-      throw new Error(`state file ${this.file} is not valid JSON (${(e as Error).message}); refusing to start over it`);
+      throw new Error(`state file ${this.file} is not valid JSON (${(e as Error).message}); refusing to start over it`, { cause: e });
     }
   }
 

@@ -109,7 +109,8 @@ async function apiPortFromLog(what: string, srv: { proc: ChildProcess; logFile: 
   let api = 0;
   try {
     await waitFor(what, srv, () => {
-      const url = /:(\d+)$/.exec(String(logLine(srv, (l) => l.msg === msg)?.api ?? ''));
+      const logged = logLine(srv, (l) => l.msg === msg)?.api;
+      const url = typeof logged === 'string' ? /:(\d+)$/.exec(logged) : null;
       if (url) api = Number(url[1]);
       return api > 0;
     });
@@ -178,7 +179,7 @@ export async function startOsken(at: Launch): Promise<Server> {
     await waitFor('os-ken REST app listening', srv, () => canConnect(api));
   } catch (e) {
     await stopProc(proc);
-    throw new Error(`${(e as Error).message}\nIs python3-os-ken installed? (apt-get install python3-os-ken; ${PYTHON})`);
+    throw new Error(`${(e as Error).message}\nIs python3-os-ken installed? (apt-get install python3-os-ken; ${PYTHON})`, { cause: e });
   }
   return {
     system: 'os-ken', state: '', pid: proc.pid!, api, ofPort, token, proc, logFile,

@@ -182,7 +182,7 @@ function measure(batch: (n: number) => number): Result {
   while (performance.now() < warmUntil) checksum = (checksum + batch(1000)) | 0;
   let n = 0;
   const start = performance.now();
-  let elapsed = 0;
+  let elapsed: number;
   do {
     checksum = (checksum + batch(2000)) | 0;
     n += 2000;

@@ -28,8 +28,8 @@ export interface LatencyPlan {
   answer: Buffer;
   clientCore: string; serverCore: string;
   rounds: number; warmMs: number; b2b: number; paced: number;
-  startDmzgate(): Promise<Server>;
-  startOsken(): Promise<Server>;
+  startDmzgate: () => Promise<Server>;
+  startOsken: () => Promise<Server>;
   /** Registers a child process to be killed if the bench dies. */
   track(proc: ChildProcess): void;
   log(what: string): void;

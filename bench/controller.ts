@@ -51,7 +51,7 @@ import { PrivateOvs } from '../test/helpers/ovs.js';
 import { buildPacket } from '../controller/packet/index.js';
 import { encode, OFP_NO_BUFFER, OFPR, type OfpMessage } from '../controller/openflow/index.js';
 import { answerFlowMod, fiveTuple, flowLine, flowRow } from './controller-flows.js';
-import { summariseProfile } from './controller-profile.js';
+import { summariseProfile, type CpuProfile } from './controller-profile.js';
 import { measureLatencies, type Floors, type LatencyPair, type Latencies } from './controller-latency.js';
 import { printRatios, type Ratio } from './ratios.js';
 
@@ -181,7 +181,7 @@ async function startDmzgate(mode: 'packet-in' | 'flows', nodeArgs: string[] = []
       const i = inbox.findIndex((m) => pred(m) || 'error' in m);
       if (i >= 0) {
         const [m] = inbox.splice(i, 1);
-        if ('error' in m!) throw new Error(`dmzgate: ${String(m!.error)}`);
+        if ('error' in m!) throw new Error(`dmzgate: ${String(m.error)}`);
         return m!;
       }
       if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`dmzgate controller exited (${proc.exitCode ?? proc.signalCode})`);
@@ -368,7 +368,7 @@ async function profileA(): Promise<string> {
     }
     const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
     if (!file) return 'no profile was written';
-    return summariseProfile(JSON.parse(readFileSync(join(dir, file), 'utf8')), 25);
+    return summariseProfile(JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile, 25);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

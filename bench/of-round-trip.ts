@@ -76,11 +76,11 @@ export async function runClient(o: ClientOptions): Promise<RoundTripRun> {
  * The floor's controller: of-fixed-reply on `core`, answering every packet-in with `reply`; waiting in poll() as a
  * controller does, or with `spin` polling without a wait (no wake-up: only the client's and loopback's cost left).
  */
-export async function startFixedReply(reply: Buffer, core: string, spin = false): Promise<{ port: number; pid: number; proc: ChildProcess; stop(): Promise<void> }> {
+export async function startFixedReply(reply: Buffer, core: string, spin = false): Promise<{ port: number; pid: number; proc: ChildProcess; stop: () => Promise<void> }> {
   const args = ['-c', core, cProgram('of-fixed-reply'), '--reply', reply.toString('hex'), ...(spin ? ['--spin'] : [])];
   const proc = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
-    proc.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+    proc.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
     proc.once('error', reject);
     proc.once('exit', (c) => reject(new Error(`of-fixed-reply exited (${c})`)));
   });

@@ -2,7 +2,9 @@
 import { printable } from './printable.js';
 
 function text(v: unknown): string {
-  return printable(v === undefined || v === null ? '' : Array.isArray(v) ? v.join(',') : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  if (v === undefined || v === null) return '';
+  if (Array.isArray(v)) return printable(v.join(','));
+  return printable(typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' ? String(v) : JSON.stringify(v));
 }
 
 export function table(rows: Record<string, unknown>[], columns: string[]): string {

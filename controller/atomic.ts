@@ -54,7 +54,7 @@ export function errorXid(e: SwitchError): number | undefined {
 
 /** Sends `msg` under a fresh xid (a message given with an xid of its own is sent under a new one too). */
 function sendFresh(conn: FlowConn, msg: OfpMessage): number {
-  return conn.send(msg.xid === 0 ? msg : ({ ...msg, xid: 0 } as OfpMessage));
+  return conn.send(msg.xid === 0 ? msg : { ...msg, xid: 0 });
 }
 
 /** Collects the switch's unsolicited errors while a group of messages is in flight. */
@@ -169,7 +169,7 @@ export class BundleSession {
   readonly id: number;
   private readonly errors: ErrorCollector;
   /** The OPEN's outcome, settled into a value at once: a refused OPEN is never an unhandled rejection. */
-  private readonly open: Promise<unknown>;
+  private readonly open: Promise<Error | undefined>;
   private readonly xids: number[] = [];
   private readonly changes: Change[] = [];
   private finished = false;
@@ -178,11 +178,14 @@ export class BundleSession {
     this.id = nextBundleId;
     nextBundleId = (nextBundleId + 1) >>> 0 || 1;
     this.errors = new ErrorCollector(conn);
-    this.open = conn.request(bundleControlMsg(0, this.id, OFPBCT.OPEN_REQUEST, OFPBF.ATOMIC)).then(() => undefined, (e: unknown) => e);
+    this.open = conn.request(bundleControlMsg(0, this.id, OFPBCT.OPEN_REQUEST, OFPBF.ATOMIC)).then(
+      () => undefined,
+      (e: unknown) => (e instanceof Error ? e : new Error(`bundle OPEN failed: ${String(e)}`)),
+    );
   }
 
   /** Resolves with the OPEN's error (undefined once the switch accepted it). */
-  opened(): Promise<unknown> {
+  opened(): Promise<Error | undefined> {
     return this.open;
   }
 
@@ -303,7 +306,7 @@ function firstRefused(errors: ErrorCollector, xids: readonly number[]): { err: S
 
 function groupError(err: SwitchError, changes: readonly Change[], index: number, xids: readonly number[], path: AtomicPath, undoFailures: SwitchError[] = []): AtomicGroupError {
   const c = changes[index]!;
-  return new AtomicGroupError(err, { ...c.msg, xid: xids[index]! } as OfpMessage, index, c.what, path, undoFailures);
+  return new AtomicGroupError(err, { ...c.msg, xid: xids[index]! }, index, c.what, path, undoFailures);
 }
 
 /**

@@ -209,7 +209,7 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
   async request(msg: OfpMessage, timeoutMs?: number): Promise<OfpMessage[]> {
     if (this.isClosed()) throw new ConnectionClosedError(this.dpid, this.closeReason);
     const xid = msg.xid === 0 ? this.requests.allocXid() : msg.xid;
-    const withXid = { ...msg, xid } as OfpMessage;
+    const withXid = { ...msg, xid };
     // Sent before it is registered: an unencodable message throws here with nothing left waiting for a reply,
     // and a send that overflows the queue closes the connection, which must reject this request at once.
     // (No reply can arrive before add(): replies come in a later event-loop turn.)

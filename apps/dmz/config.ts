@@ -92,7 +92,7 @@ export function parseSiteConfig(text: string, source = 'site config'): Site {
     }
     throw new SiteConfigError(source, problems.list);
   }
-  const site = buildSite(raw as unknown as RawSite, problems);
+  const site = buildSite(raw, problems);
   if (problems.list.length > 0) throw new SiteConfigError(source, problems.list);
   return site;
 }

@@ -461,7 +461,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   private noteFlow(rec: LeaseRecord, match: FlowEntry['match'], key: string, packets: bigint, bytes: bigint): void {
     const dtn = this.site.dtns.find((d) => d.name === rec.dtn);
     const inPort = match.find((m) => m.field === 'in_port')?.value;
-    const map = this.flowCounters.get(rec.id) ?? new Map();
+    const map = this.flowCounters.get(rec.id) ?? new Map<string, { inbound: boolean; packets: number; bytes: number }>();
     map.set(key, { inbound: inPort !== dtn?.port, packets: Number(packets), bytes: Number(bytes) });
     this.flowCounters.set(rec.id, map);
   }
@@ -619,7 +619,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     const meters: MeterEntry[] = [];
     for (const l of this.book.metered()) {
       if (!l.meterId || !l.rateMbps || l.end <= now || this.leaseDpid(l.dtn) !== dpid) continue;
-      meters.push(leaseMeter(l.meterId, l.rateMbps) as MeterEntry);
+      meters.push(leaseMeter(l.meterId, l.rateMbps));
     }
     this.flows.setMeters(dpid, meters);
   }

@@ -156,7 +156,7 @@ const leasePathsOf = new WeakMap<Site, Map<string, LeasePath>>();
 
 function leasePath(site: Site, sw: SiteSwitch, dtn: Dtn, path: Lease['path'], family: 4 | 6, locals: string[]): LeasePath {
   let paths = leasePathsOf.get(site);
-  if (paths === undefined) leasePathsOf.set(site, (paths = new Map()));
+  if (paths === undefined) leasePathsOf.set(site, (paths = new Map<string, LeasePath>()));
   const key = `${dtn.name}\n${path}\n${family}`;
   let lp = paths.get(key);
   if (lp !== undefined) return lp;
@@ -224,6 +224,7 @@ function leaseMatch(inPort: OxmTlv, eth: OxmTlv, vlan: OxmTlv | undefined, proto
   if (srcPort) m[i++] = srcPort;
   if (dstPort) m[i++] = dstPort;
   if (family === 6) { m[i++] = src; m[i++] = dst; }
+  if (i !== m.length) throw new Error(`lease match sized ${m.length}, filled ${i}`);
   // Frozen: nothing can change it, so the flow manager keeps it as the desired entry's match (no copy per flow).
   return Object.freeze(m) as Match;
 }

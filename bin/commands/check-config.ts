@@ -40,7 +40,7 @@ function summarize(site: Site): Summary {
     switches: site.switches.map((sw) => ({
       name: sw.name,
       dpid: sw.dpid.toString(16).padStart(16, '0'),
-      ports: Object.fromEntries(PORT_ROLES.map((r) => [r, sw.ports.filter((p) => p.role === r).map((p) => p.portNo)]).filter(([, ps]) => ps.length > 0)),
+      ports: Object.fromEntries(PORT_ROLES.map((r) => [r, sw.ports.filter((p) => p.role === r).map((p) => p.portNo)] as const).filter(([, ps]) => ps.length > 0)),
       baseFlows: baseFlows(site, sw).length,
     })),
     dtns: site.dtns.map((d) => ({ name: d.name, switch: d.switch, port: d.port, addresses: [...d.ipv4, ...d.ipv6] })),

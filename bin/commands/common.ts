@@ -27,7 +27,7 @@ export function parse(args: string[], options: NonNullable<ParseArgsConfig['opti
     throw new UsageError((e as Error).message);
   }
   if (out.positionals.length > positionals) throw new UsageError(`unexpected argument ${out.positionals[positionals]}`);
-  return { values: out.values as Values, positionals: out.positionals };
+  return { values: out.values, positionals: out.positionals };
 }
 
 export function client(values: Values, env: NodeJS.ProcessEnv = process.env): ApiClient {

@@ -74,8 +74,8 @@ export async function transferCommand(args: string[]): Promise<void> {
   switch (sub) {
     case 'request': {
       const body: Record<string, unknown> = {
-        dtn: required(values, 'dtn'), remote: required(values, 'remote'), protocol: (values.protocol as string) ?? 'tcp',
-        local_ports: list(values.ports), path: (values.path as string) ?? 'routed',
+        dtn: required(values, 'dtn'), remote: required(values, 'remote'), protocol: values.protocol ?? 'tcp',
+        local_ports: list(values.ports), path: values.path ?? 'routed',
       };
       if ((body.local_ports as string[]).length === 0) throw new UsageError('--ports is required');
       const remotePorts = list(values['remote-ports']);

@@ -234,7 +234,7 @@ function isAllOnes(mask: OxmValue): boolean {
 
 /** The prefix length of a contiguous address mask (255.255.255.0 -> 24, ffff:ffff:: -> 32), or -1. */
 function prefixLength(mask: string): number {
-  let bits = '';
+  let bits: string;
   if (/^\d+\.\d+\.\d+\.\d+$/.test(mask)) bits = mask.split('.').map((o) => Number(o).toString(2).padStart(8, '0')).join('');
   else {
     const b = Buffer.alloc(16);

@@ -112,7 +112,7 @@ const nat: NxCodec = {
     return d;
   },
   encode: (w, d) => {
-    const s = (k: string) => (typeof d[k] === 'string' && d[k] !== '' ? (d[k] as string) : undefined);
+    const s = (k: string) => (typeof d[k] === 'string' && d[k] !== '' ? d[k] : undefined);
     const p = (k: string) => (d[k] === null || d[k] === undefined ? undefined : jUint(d, k, 16));
     const v4min = s('range_ipv4_min'), v4max = s('range_ipv4_max'), v6min = s('range_ipv6_min'), v6max = s('range_ipv6_max');
     const pmin = p('range_proto_min'), pmax = p('range_proto_max');

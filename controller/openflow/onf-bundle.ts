@@ -48,7 +48,7 @@ export function bundleAddMsg(xid: number, bundleId: number, flags: number, messa
   w.u32(bundleId >>> 0);
   w.u16(0);
   w.u16(flags);
-  encodeInto(w, { ...message, xid } as OfpMessage);
+  encodeInto(w, { ...message, xid });
   return { type: 'experimenter', xid, experimenter: ONF_EXPERIMENTER_ID, expType: ONFT_BUNDLE_ADD_MESSAGE, data: w.toBuffer() };
 }
 

@@ -55,6 +55,7 @@ function readName(r: Reader): string {
  */
 function writeName(w: Writer, name: string): void {
   let b = Buffer.from(name, 'utf8');
+  // eslint-disable-next-line no-control-regex -- the range is every Latin-1 code point, NUL included
   if (b.length > OFP_MAX_PORT_NAME_LEN - 1 && name.length <= OFP_MAX_PORT_NAME_LEN - 1 && /^[\u0000-\u00ff]*$/.test(name)) {
     b = Buffer.from(name, 'latin1');
   }

@@ -2,17 +2,24 @@
  * Big-endian (network byte order) field access on plain Uint8Arrays.
  *
  * We use byte arithmetic instead of DataView: no extra object per packet, and
- * callers check lengths up front (out-of-range indexes on a Uint8Array would
- * silently read `undefined`, which is why every parser bounds-checks first).
+ * callers check lengths up front with a layer-specific error. A read past the
+ * end still throws TRUNCATED here rather than reading `undefined` as 0, so a
+ * parser's missed bounds check cannot turn into a silently wrong field.
  */
 import { PacketError } from './errors.js';
 
+export function get8(b: Uint8Array, o: number): number {
+  const v = b[o];
+  if (v === undefined) throw new PacketError('TRUNCATED', 'bytes', `read at offset ${o} of a ${b.length}-byte buffer`);
+  return v;
+}
+
 export function get16(b: Uint8Array, o: number): number {
-  return (b[o] << 8) | b[o + 1];
+  return (get8(b, o) << 8) | get8(b, o + 1);
 }
 
 export function get32(b: Uint8Array, o: number): number {
-  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+  return ((get8(b, o) << 24) | (get8(b, o + 1) << 16) | (get8(b, o + 2) << 8) | get8(b, o + 3)) >>> 0;
 }
 
 export function put16(b: Uint8Array, o: number, v: number): void {

@@ -10,13 +10,14 @@
  * To verify, sum the data *including* the transmitted checksum: a correct
  * packet folds to 0xffff (RFC 1071 §1 (2)).
  */
+import { get16, get8 } from './bytes.js';
 
 /** Unfolded one's-complement sum of b[start..end). */
 export function onesSum(b: Uint8Array, start = 0, end = b.length, acc = 0): number {
   let i = start;
   const last = end - 1;
-  for (; i < last; i += 2) acc += (b[i] << 8) | b[i + 1];
-  if (i < end) acc += b[i] << 8; // odd length: pad with a zero byte
+  for (; i < last; i += 2) acc += get16(b, i);
+  if (i < end) acc += get8(b, i) << 8; // odd length: pad with a zero byte
   return acc;
 }
 

@@ -3,7 +3,7 @@
  * then data. The checksum covers the whole message and, unlike ICMPv6, no
  * pseudo-header.
  */
-import { checkUint, get16, get32, put16, put32 } from './bytes.js';
+import { checkUint, get16, get32, get8, put16, put32 } from './bytes.js';
 import { internetChecksum } from './checksum.js';
 import { needBytes } from './errors.js';
 
@@ -45,8 +45,8 @@ export interface IcmpSpec {
 
 export function parseIcmp(b: Uint8Array): Icmp {
   needBytes(b.length, ICMP_HEADER_LENGTH, 'icmp');
-  const type = b[0];
-  const code = b[1];
+  const type = get8(b, 0);
+  const code = get8(b, 1);
   const checksum = get16(b, 2);
   const data = b.subarray(ICMP_HEADER_LENGTH);
   if (type === ICMP_TYPE.ECHO_REQUEST || type === ICMP_TYPE.ECHO_REPLY) {

@@ -2,7 +2,7 @@
  * ICMPv6 (RFC 4443), with Neighbor Discovery messages decoded by ndp.ts.
  * The checksum covers the IPv6 pseudo-header (RFC 4443 §2.3, RFC 8200 §8.1).
  */
-import { checkUint, get16, get32, put16, put32 } from './bytes.js';
+import { checkUint, get16, get32, get8, put16, put32 } from './bytes.js';
 import { transportChecksum } from './checksum.js';
 import { needBytes } from './errors.js';
 import { IPPROTO } from './ip-proto.js';
@@ -49,9 +49,9 @@ export type Icmpv6Spec = (
 /** `cut`: the message may have been cut by capture (relaxes ND option parsing). */
 export function parseIcmpv6(b: Uint8Array, cut = false): Icmpv6 {
   needBytes(b.length, ICMPV6_HEADER_LENGTH, 'icmpv6');
-  const type = b[0];
+  const type = get8(b, 0);
   if (isNdpType(type)) return parseNdp(b, cut);
-  const code = b[1];
+  const code = get8(b, 1);
   const checksum = get16(b, 2);
   const data = b.subarray(ICMPV6_HEADER_LENGTH);
   if (type === ICMPV6_TYPE.ECHO_REQUEST || type === ICMPV6_TYPE.ECHO_REPLY) {

@@ -1,6 +1,6 @@
 /** IPv4 header (RFC 791 §3.1). */
 import { ipv4ToString, writeIpv4 as writeIpv4Addr } from './addr.js';
-import { EMPTY, checkUint, get16, padTo, put16 } from './bytes.js';
+import { EMPTY, checkUint, get16, get8, padTo, put16 } from './bytes.js';
 import { internetChecksum } from './checksum.js';
 import { PacketError, needBytes } from './errors.js';
 
@@ -59,8 +59,9 @@ export interface Ipv4Spec {
  */
 export function parseIpv4(b: Uint8Array, mayBeCut = true): Ipv4 {
   needBytes(b.length, IPV4_MIN_HEADER, 'ipv4');
-  if (b[0] >>> 4 !== 4) throw new PacketError('BAD_VERSION', 'ipv4', `version ${b[0] >>> 4}, expected 4`);
-  const headerLength = (b[0] & 0x0f) * 4;
+  const versionIhl = get8(b, 0);
+  if (versionIhl >>> 4 !== 4) throw new PacketError('BAD_VERSION', 'ipv4', `version ${versionIhl >>> 4}, expected 4`);
+  const headerLength = (versionIhl & 0x0f) * 4;
   if (headerLength < IPV4_MIN_HEADER) throw new PacketError('BAD_LENGTH', 'ipv4', `IHL ${headerLength / 4} < 5`);
   needBytes(b.length, headerLength, 'ipv4', 'header with options');
   const totalLength = get16(b, 2);
@@ -78,16 +79,16 @@ export function parseIpv4(b: Uint8Array, mayBeCut = true): Ipv4 {
   return {
     version: 4,
     headerLength,
-    dscp: b[1] >>> 2,
-    ecn: b[1] & 3,
+    dscp: get8(b, 1) >>> 2,
+    ecn: get8(b, 1) & 3,
     totalLength,
     identification: get16(b, 4),
     // bit 0 of the flags is reserved (must be zero, RFC 791) and ignored here
     dontFragment: (frag & 0x4000) !== 0,
     moreFragments: (frag & 0x2000) !== 0,
     fragmentOffset: frag & 0x1fff,
-    ttl: b[8],
-    protocol: b[9],
+    ttl: get8(b, 8),
+    protocol: get8(b, 9),
     checksum: get16(b, 10),
     src: ipv4ToString(b, 12),
     dst: ipv4ToString(b, 16),
@@ -141,11 +142,11 @@ export function parseIpv4Options(opts: Uint8Array): Ipv4Option[] {
   const out: Ipv4Option[] = [];
   let i = 0;
   while (i < opts.length) {
-    const type = opts[i];
+    const type = get8(opts, i);
     if (type === 0) break;
     if (type === 1) { i++; continue; }
     if (i + 2 > opts.length) throw new PacketError('TRUNCATED', 'ipv4', `option ${type} has no length octet`);
-    const len = opts[i + 1];
+    const len = get8(opts, i + 1);
     if (len < 2 || i + len > opts.length) throw new PacketError('BAD_LENGTH', 'ipv4', `option ${type} length ${len}`);
     out.push({ type, data: opts.subarray(i + 2, i + len) });
     i += len;

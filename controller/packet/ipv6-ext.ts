@@ -3,7 +3,7 @@
  * upper-layer protocol, and building Hop-by-Hop, Routing, Fragment and
  * Destination Options headers.
  */
-import { checkUint, get32, put32 } from './bytes.js';
+import { checkUint, get16, get32, get8, put32 } from './bytes.js';
 import { PacketError } from './errors.js';
 import { IPPROTO } from './ip-proto.js';
 
@@ -77,17 +77,17 @@ export function walkIpv6Extensions(b: Uint8Array, off: number, first: number, cu
     }
     if (off + 2 > b.length) throw fail(`extension header ${next}`);
     const len =
-      next === IPPROTO.FRAGMENT ? 8 : next === IPPROTO.AH ? (b[off + 1] + 2) * 4 : (b[off + 1] + 1) * 8; // AH: RFC 4302 §2.2
+      next === IPPROTO.FRAGMENT ? 8 : next === IPPROTO.AH ? (get8(b, off + 1) + 2) * 4 : (get8(b, off + 1) + 1) * 8; // AH: RFC 4302 §2.2
     if (off + len > b.length) throw fail(`extension header ${next}`);
-    const nextHeader = b[off];
+    const nextHeader = get8(b, off);
     let ext: Ipv6Extension;
     if (next === IPPROTO.HOPOPTS || next === IPPROTO.DSTOPTS) {
       const kind = next === IPPROTO.HOPOPTS ? 'hop-by-hop' : 'destination';
       ext = { kind, nextHeader, options: parseOptions(b, off + 2, off + len) };
     } else if (next === IPPROTO.ROUTING) {
-      ext = { kind: 'routing', nextHeader, routingType: b[off + 2], segmentsLeft: b[off + 3], data: b.subarray(off + 4, off + len) };
+      ext = { kind: 'routing', nextHeader, routingType: get8(b, off + 2), segmentsLeft: get8(b, off + 3), data: b.subarray(off + 4, off + len) };
     } else if (next === IPPROTO.FRAGMENT) {
-      const w = (b[off + 2] << 8) | b[off + 3];
+      const w = get16(b, off + 2);
       fragment = { kind: 'fragment', nextHeader, offset: w >>> 3, more: (w & 1) !== 0, identification: get32(b, off + 4) };
       ext = fragment;
     } else {
@@ -105,12 +105,12 @@ export function walkIpv6Extensions(b: Uint8Array, off: number, first: number, cu
 function parseOptions(b: Uint8Array, i: number, end: number): Ipv6Option[] {
   const out: Ipv6Option[] = [];
   while (i < end) {
-    const type = b[i];
+    const type = get8(b, i);
     if (type === 0) { i++; continue; } // Pad1
-    if (i + 2 > end || i + 2 + b[i + 1] > end) {
+    if (i + 2 > end || i + 2 + get8(b, i + 1) > end) {
       throw new PacketError('BAD_LENGTH', 'ipv6', `option ${type} overruns its extension header`);
     }
-    const dataEnd = i + 2 + b[i + 1];
+    const dataEnd = i + 2 + get8(b, i + 1);
     if (type !== 1) out.push({ type, data: b.subarray(i + 2, dataEnd) }); // 1 = PadN
     i = dataEnd;
   }

@@ -1,6 +1,6 @@
 /** IPv6 fixed header (RFC 8200 §3) plus its extension-header chain (§4). */
 import { ipv6ToString, writeIpv6 as writeIpv6Addr } from './addr.js';
-import { checkUint, get16, put16 } from './bytes.js';
+import { checkUint, get16, get8, put16 } from './bytes.js';
 import { PacketError, needBytes } from './errors.js';
 import {
   type Ipv6Extension,
@@ -56,7 +56,8 @@ export interface Ipv6Spec {
  */
 export function parseIpv6(b: Uint8Array, mayBeCut = true): Ipv6 {
   needBytes(b.length, IPV6_HEADER_LENGTH, 'ipv6');
-  if (b[0] >>> 4 !== 6) throw new PacketError('BAD_VERSION', 'ipv6', `version ${b[0] >>> 4}, expected 6`);
+  const version = get8(b, 0) >>> 4;
+  if (version !== 6) throw new PacketError('BAD_VERSION', 'ipv6', `version ${version}, expected 6`);
   const payloadLength = get16(b, 4);
   let end = IPV6_HEADER_LENGTH + payloadLength;
   let truncated = false;
@@ -65,15 +66,15 @@ export function parseIpv6(b: Uint8Array, mayBeCut = true): Ipv6 {
     truncated = true;
     end = b.length;
   }
-  const nextHeader = b[6];
+  const nextHeader = get8(b, 6);
   const walk = walkIpv6Extensions(b.subarray(0, end), IPV6_HEADER_LENGTH, nextHeader, truncated);
   return {
     version: 6,
-    trafficClass: ((b[0] & 0x0f) << 4) | (b[1] >>> 4),
-    flowLabel: ((b[1] & 0x0f) << 16) | get16(b, 2),
+    trafficClass: ((get8(b, 0) & 0x0f) << 4) | (get8(b, 1) >>> 4),
+    flowLabel: ((get8(b, 1) & 0x0f) << 16) | get16(b, 2),
     payloadLength,
     nextHeader,
-    hopLimit: b[7],
+    hopLimit: get8(b, 7),
     src: ipv6ToString(b, 8),
     dst: ipv6ToString(b, 24),
     extensions: walk.extensions,
@@ -104,13 +105,15 @@ export function writeIpv6(out: Uint8Array, off: number, spec: Ipv6Spec, protocol
   out[off + 1] = ((tc & 0x0f) << 4) | (fl >>> 16);
   put16(out, off + 2, fl & 0xffff);
   put16(out, off + 4, payloadLength);
-  out[off + 6] = exts.length > 0 ? extensionProtocol(exts[0]) : upper;
+  const [first] = exts;
+  out[off + 6] = first !== undefined ? extensionProtocol(first) : upper;
   out[off + 7] = checkUint(spec.hopLimit ?? 64, 255, 'ipv6', 'hopLimit');
   writeIpv6Addr(out, off + 8, spec.src);
   writeIpv6Addr(out, off + 24, spec.dst);
   let o = off + IPV6_HEADER_LENGTH;
-  for (let i = 0; i < exts.length; i++) {
-    o = writeExtension(out, o, exts[i], i + 1 < exts.length ? extensionProtocol(exts[i + 1]) : upper);
+  for (const [i, ext] of exts.entries()) {
+    const following = exts[i + 1];
+    o = writeExtension(out, o, ext, following !== undefined ? extensionProtocol(following) : upper);
   }
   return o;
 }

@@ -5,7 +5,7 @@
  * length 0) is optional since the 2016 revision, so a PDU may also just end.
  */
 import { ipv4ToString, ipv6ToString, macToBytes, macToString, ipv4ToBytes, ipv6ToBytes } from './addr.js';
-import { EMPTY, checkUint, decodeUtf8, encodeUtf8, get16, put16 } from './bytes.js';
+import { EMPTY, checkUint, decodeUtf8, encodeUtf8, get16, get8, put16 } from './bytes.js';
 import { PacketError, needBytes } from './errors.js';
 
 /** Nearest-bridge group address: not forwarded by 802.1D/Q bridges (802.1AB §7.1). */
@@ -75,11 +75,11 @@ export interface LldpSpec {
   end?: boolean;
 }
 
-const STRING_TLV: Record<number, 'portDescription' | 'systemName' | 'systemDescription'> = {
-  4: 'portDescription',
-  5: 'systemName',
-  6: 'systemDescription',
-};
+const STRING_TLV = new Map<number, 'portDescription' | 'systemName' | 'systemDescription'>([
+  [4, 'portDescription'],
+  [5, 'systemName'],
+  [6, 'systemDescription'],
+]);
 
 export function parseLldp(b: Uint8Array): Lldp {
   let chassisId: LldpId | undefined;
@@ -91,8 +91,9 @@ export function parseLldp(b: Uint8Array): Lldp {
   let off = 0;
   for (let index = 0; off < b.length; index++) {
     needBytes(b.length - off, 2, 'lldp', 'TLV header');
-    const type = b[off] >>> 1;
-    const len = ((b[off] & 1) << 8) | b[off + 1];
+    const head = get16(b, off);
+    const type = head >>> 9;
+    const len = head & 0x1ff;
     needBytes(b.length - off - 2, len, 'lldp', `TLV ${type} value`);
     const v = b.subarray(off + 2, off + 2 + len);
     off += 2 + len;
@@ -106,6 +107,7 @@ export function parseLldp(b: Uint8Array): Lldp {
       hasEnd = true;
       break;
     }
+    const stringField = STRING_TLV.get(type);
     if (type === LLDP_TLV.CHASSIS_ID || type === LLDP_TLV.PORT_ID) {
       // §8.5.2/§8.5.3: subtype octet plus 1..255 octets of id
       if (len < 2 || len > 256) throw new PacketError('BAD_LENGTH', 'lldp', `ID TLV ${type} length ${len}`);
@@ -115,8 +117,8 @@ export function parseLldp(b: Uint8Array): Lldp {
     } else if (type === LLDP_TLV.TTL) {
       if (len < 2) throw new PacketError('BAD_LENGTH', 'lldp', `TTL TLV length ${len}`);
       ttl = get16(v, 0);
-    } else if (STRING_TLV[type] !== undefined) {
-      strings[STRING_TLV[type]] = decodeUtf8(v);
+    } else if (stringField !== undefined) {
+      strings[stringField] = decodeUtf8(v);
     } else {
       tlvs.push({ type, value: v });
     }
@@ -135,7 +137,7 @@ function isNetworkSubtype(subtype: number, chassis: boolean): boolean {
 }
 
 function readId(v: Uint8Array, chassis: boolean): LldpId {
-  const subtype = v[0];
+  const subtype = get8(v, 0);
   const id = v.subarray(1);
   let text: string;
   if (isMacSubtype(subtype, chassis) && id.length === 6) text = macToString(id);
@@ -173,11 +175,11 @@ export function encodeLldp(spec: LldpSpec): Uint8Array {
     { type: LLDP_TLV.TTL, value: new Uint8Array([spec.ttl >>> 8, spec.ttl & 0xff]) },
   ];
   checkUint(spec.ttl, 0xffff, 'lldp', 'ttl');
-  for (const t of [4, 5, 6] as const) {
-    const s = spec[STRING_TLV[t]];
+  for (const [t, field] of STRING_TLV) {
+    const s = spec[field];
     if (s === undefined) continue;
     const value = encodeUtf8(s);
-    if (value.length > 255) throw new PacketError('BAD_LENGTH', 'lldp', `${STRING_TLV[t]} longer than 255 bytes`);
+    if (value.length > 255) throw new PacketError('BAD_LENGTH', 'lldp', `${field} longer than 255 bytes`);
     parts.push({ type: t, value });
   }
   for (const t of spec.tlvs ?? []) {

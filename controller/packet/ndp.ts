@@ -7,7 +7,7 @@
  * caller's to enforce; this module only decodes.
  */
 import { ipv6ToString, macToString, writeIpv6, writeMac } from './addr.js';
-import { checkUint, get16, get32, put16, put32 } from './bytes.js';
+import { checkUint, get16, get32, get8, put16, put32 } from './bytes.js';
 import { PacketError, needBytes } from './errors.js';
 
 export const NDP_TYPE = { RS: 133, RA: 134, NS: 135, NA: 136, REDIRECT: 137 } as const;
@@ -87,12 +87,18 @@ export function isNdpType(type: number): boolean {
   return type >= NDP_TYPE.RS && type <= NDP_TYPE.REDIRECT;
 }
 
+function fixedLength(type: number): number {
+  const n = NDP_FIXED_LENGTH[type];
+  if (n === undefined) throw new PacketError('BAD_VALUE', 'ndp', `ICMPv6 type ${type} is not a Neighbor Discovery message`);
+  return n;
+}
+
 /** Parses an ND message whose ICMPv6 type is 133..137; `cut` as in parseIcmpv6. */
 export function parseNdp(b: Uint8Array, cut: boolean): NdpMessage {
-  const type = b[0];
-  const fixed = NDP_FIXED_LENGTH[type];
+  const type = get8(b, 0);
+  const fixed = fixedLength(type);
   needBytes(b.length, fixed, 'ndp', 'fixed fields');
-  const code = b[1];
+  const code = get8(b, 1);
   const checksum = get16(b, 2);
   const options = parseNdpOptions(b, fixed, cut);
   switch (type) {
@@ -101,9 +107,9 @@ export function parseNdp(b: Uint8Array, cut: boolean): NdpMessage {
     case NDP_TYPE.RA:
       return {
         kind: 'router-advertisement', type, code, checksum, options,
-        curHopLimit: b[4],
-        managed: (b[5] & 0x80) !== 0,
-        other: (b[5] & 0x40) !== 0,
+        curHopLimit: get8(b, 4),
+        managed: (get8(b, 5) & 0x80) !== 0,
+        other: (get8(b, 5) & 0x40) !== 0,
         routerLifetime: get16(b, 6),
         reachableTime: get32(b, 8),
         retransTimer: get32(b, 12),
@@ -113,9 +119,9 @@ export function parseNdp(b: Uint8Array, cut: boolean): NdpMessage {
     case NDP_TYPE.NA:
       return {
         kind: 'neighbor-advertisement', type, code, checksum, options,
-        router: (b[4] & 0x80) !== 0,
-        solicited: (b[4] & 0x40) !== 0,
-        override: (b[4] & 0x20) !== 0,
+        router: (get8(b, 4) & 0x80) !== 0,
+        solicited: (get8(b, 4) & 0x40) !== 0,
+        override: (get8(b, 4) & 0x20) !== 0,
         target: ipv6ToString(b, 8),
       };
     default:
@@ -136,8 +142,8 @@ export function parseNdpOptions(b: Uint8Array, i: number, cut: boolean): NdpOpti
       if (cut) break;
       throw new PacketError('BAD_LENGTH', 'ndp', 'trailing byte after options');
     }
-    const type = b[i];
-    const len = b[i + 1] * 8;
+    const type = get8(b, i);
+    const len = get8(b, i + 1) * 8;
     if (len === 0) throw new PacketError('BAD_LENGTH', 'ndp', `option ${type} has length 0`);
     if (i + len > b.length) {
       if (cut) break;
@@ -148,9 +154,9 @@ export function parseNdpOptions(b: Uint8Array, i: number, cut: boolean): NdpOpti
     } else if (type === 3 && len === 32) {
       out.push({
         kind: 'prefix-information',
-        prefixLength: b[i + 2],
-        onLink: (b[i + 3] & 0x80) !== 0,
-        autonomous: (b[i + 3] & 0x40) !== 0,
+        prefixLength: get8(b, i + 2),
+        onLink: (get8(b, i + 3) & 0x80) !== 0,
+        autonomous: (get8(b, i + 3) & 0x40) !== 0,
         validLifetime: get32(b, i + 4),
         preferredLifetime: get32(b, i + 8),
         prefix: ipv6ToString(b, i + 16),
@@ -174,7 +180,7 @@ function optionLength(o: NdpOption): number {
 }
 
 export function ndpLength(spec: NdpSpec): number {
-  let n = NDP_FIXED_LENGTH[TYPE_OF[spec.kind]];
+  let n = fixedLength(TYPE_OF[spec.kind]);
   for (const o of spec.options ?? []) n += optionLength(o);
   return n;
 }
@@ -182,7 +188,7 @@ export function ndpLength(spec: NdpSpec): number {
 /** Writes the whole ND message with a zero checksum; returns the end offset. */
 export function writeNdp(out: Uint8Array, off: number, spec: NdpSpec, code: number): number {
   const type = TYPE_OF[spec.kind];
-  const fixed = NDP_FIXED_LENGTH[type];
+  const fixed = fixedLength(type);
   out.fill(0, off, off + fixed); // reserved fields are zero (RFC 4861 §4)
   out[off] = type;
   out[off + 1] = code;

@@ -192,7 +192,7 @@ export function buildPacket(spec: PacketSpec): Uint8Array {
   if (etherType > 0xffff || etherType < 0) throw specError(`bad etherType ${etherType}`);
   if (etherType < MIN_ETHERTYPE && (arp || lldp || ipv4 || ipv6)) throw specError('etherType is an 802.3 length');
   let off = writeEthernetAddrs(out, 0, spec.eth.dst, spec.eth.src);
-  for (let i = 0; i < vlans.length; i++) off = writeVlanTag(out, off, vlans[i], i === vlans.length - 1);
+  for (const [i, vlan] of vlans.entries()) off = writeVlanTag(out, off, vlan, i === vlans.length - 1);
   off = writeEtherType(out, off, etherType);
 
   const l3 = off;

@@ -1,5 +1,5 @@
 /** TCP header (RFC 9293 §3.1, formerly RFC 793 §3.1). Options are kept as raw bytes. */
-import { EMPTY, checkUint, get16, get32, padTo, put16, put32 } from './bytes.js';
+import { EMPTY, checkUint, get16, get32, get8, padTo, put16, put32 } from './bytes.js';
 import { transportChecksum } from './checksum.js';
 import { PacketError, needBytes } from './errors.js';
 import { IPPROTO } from './ip-proto.js';
@@ -55,7 +55,7 @@ export interface TcpSpec {
 /** `b` is the whole segment (IP payload); TCP has no length of its own. */
 export function parseTcp(b: Uint8Array): Tcp {
   needBytes(b.length, TCP_MIN_HEADER, 'tcp');
-  const headerLength = (b[12] >>> 4) * 4;
+  const headerLength = (get8(b, 12) >>> 4) * 4;
   if (headerLength < TCP_MIN_HEADER) throw new PacketError('BAD_LENGTH', 'tcp', `data offset ${headerLength / 4} < 5`);
   needBytes(b.length, headerLength, 'tcp', 'header with options');
   return {
@@ -64,7 +64,7 @@ export function parseTcp(b: Uint8Array): Tcp {
     seq: get32(b, 4),
     ack: get32(b, 8),
     headerLength,
-    flags: ((b[12] & 1) << 8) | b[13],
+    flags: get16(b, 12) & 0x1ff,
     window: get16(b, 14),
     checksum: get16(b, 16),
     urgentPointer: get16(b, 18),
@@ -114,11 +114,11 @@ export function parseTcpOptions(opts: Uint8Array): TcpOption[] {
   const out: TcpOption[] = [];
   let i = 0;
   while (i < opts.length) {
-    const kind = opts[i];
+    const kind = get8(opts, i);
     if (kind === 0) break;
     if (kind === 1) { i++; continue; }
     if (i + 2 > opts.length) throw new PacketError('TRUNCATED', 'tcp', `option ${kind} has no length octet`);
-    const len = opts[i + 1];
+    const len = get8(opts, i + 1);
     if (len < 2 || i + len > opts.length) throw new PacketError('BAD_LENGTH', 'tcp', `option ${kind} length ${len}`);
     out.push({ kind, data: opts.subarray(i + 2, i + len) });
     i += len;

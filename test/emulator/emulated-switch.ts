@@ -636,7 +636,8 @@ export class EmulatedSwitch extends EventEmitter {
   /** Starts sending packet-ins at `rate` per second, or as fast as the socket drains ('flood'). */
   startPacketIns(opts: TrafficOptions): Traffic {
     this.stopPacketIns();
-    const self = this; // the sink's getters have their own `this`
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the sink's getters have their own `this`
+    const self = this;
     const sink: PacketInSink = {
       emitPacketIn: (frame, inPort) => this.sendPacketIn({ frame, inPort }),
       get queuedBytes() { return self.queuedBytes; },

@@ -80,7 +80,7 @@ export class Lab {
 
   static async start(opts: LabOptions = {}): Promise<Lab> {
     const args = [LAB_PY, '--serve', '--topo', opts.topo ?? 'prototype'];
-    const add = (flag: string, v: unknown) => v !== undefined && args.push(flag, String(v));
+    const add = (flag: string, v: string | number | undefined) => v !== undefined && args.push(flag, String(v));
     add('--rtt', opts.rtt);
     add('--circuit-rtt', opts.circuitRtt);
     add('--projects', opts.projects);

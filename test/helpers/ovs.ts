@@ -26,7 +26,7 @@ async function acquireTurn(token: string, ms = 110_000): Promise<void> {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
-    let holder = '';
+    let holder: string;
     try {
       holder = readFileSync(LOCK, 'utf8');
     } catch {

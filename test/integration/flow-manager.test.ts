@@ -87,7 +87,7 @@ function baseFlows(): [FlowSpec, Expect][] {
 }
 
 /** The lease app's flows: a lease (number 7) with a hard timeout. */
-function leaseFlows(): [FlowSpec, Expect][] {
+function leaseFlows(): [[FlowSpec, Expect], [FlowSpec, Expect]] {
   return [
     [{ tableId: 0, priority: 200, cookie: (2n << 48n) | 7n, hardTimeout: 300, match: [{ field: 'eth_type', value: 0x800 }, { field: 'ipv4_src', value: '192.0.2.10' }, { field: 'ip_proto', value: 6 }, { field: 'tcp_dst', value: 22 }], instructions: [apply(out(2))] },
       { table: 0, priority: 200, cookie: cookieText(2, 7), match: 'tcp,nw_src=192.0.2.10,tp_dst=22', actions: 'output:2' }],
@@ -398,7 +398,7 @@ describe('FlowManager without bundles (barrier + rollback)', () => {
 function atomicSuite(ctx: () => { fm: FlowManager; bridge: string; dpid: bigint; expected: Expect[]; path: 'bundle' | 'fallback' }): void {
   const [[lease1], [lease2, lease2Text]] = leaseFlows();
   const newLease: FlowSpec = { tableId: 0, priority: 200, cookie: (2n << 48n) | 8n, match: [{ field: 'eth_type', value: 0x800 }, { field: 'ipv4_src', value: '192.0.2.11' }], instructions: [apply(out(2))] };
-  const lease1Changed: FlowSpec = { ...lease1!, instructions: [apply(out(3))] };
+  const lease1Changed: FlowSpec = { ...lease1, instructions: [apply(out(3))] };
 
   for (const [why, bad] of [
     ['refused when added (goto_table backwards)', { tableId: 4, priority: 1, match: [], instructions: [{ type: 'gotoTable', tableId: 2 }] }],
@@ -411,7 +411,7 @@ function atomicSuite(ctx: () => { fm: FlowManager; bridge: string; dpid: bigint;
       if (path === 'bundle') expect(fm.bundlesSupported(dpid)).toBe(true);
       const before = await dump(bridge);
       const desiredBefore = fm.desiredFlows(dpid, LEASE);
-      const e = await fm.apply(dpid, LEASE, { add: [newLease, lease1Changed, bad], remove: [lease2!] }).catch((x: unknown) => x);
+      const e = await fm.apply(dpid, LEASE, { add: [newLease, lease1Changed, bad], remove: [lease2] }).catch((x: unknown) => x);
       expect(e).toBeInstanceOf(AtomicGroupError);
       expect(e).toBeInstanceOf(SwitchError);
       const err = e as AtomicGroupError;
@@ -452,14 +452,14 @@ function atomicSuite(ctx: () => { fm: FlowManager; bridge: string; dpid: bigint;
 
   it('a group that succeeds is applied whole and recorded', async () => {
     const { fm, bridge, dpid, expected, path } = ctx();
-    const r = await fm.apply(dpid, LEASE, { add: [newLease, lease1Changed], remove: [lease2!] });
+    const r = await fm.apply(dpid, LEASE, { add: [newLease, lease1Changed], remove: [lease2] });
     expect(r).toEqual({ path, added: 1, modified: 1, deleted: 1, unchanged: 0 });
-    const now = expected.filter((f) => id(f) !== id(lease2Text!)).map((f) => (f.priority === 200 && f.match.includes('nw_src=192.0.2.10')) ? { ...f, actions: 'output:3' } : f);
+    const now = expected.filter((f) => id(f) !== id(lease2Text)).map((f) => (f.priority === 200 && f.match.includes('nw_src=192.0.2.10')) ? { ...f, actions: 'output:3' } : f);
     now.push({ table: 0, priority: 200, cookie: cookieText(2, 8), match: 'ip,nw_src=192.0.2.11', actions: 'output:2' });
     await expectTable(bridge, now);
     expect((await fm.reconcile(dpid)).unchanged).toBe(ALL);
     // And back, so later tests see the declared state.
-    const back = await fm.apply(dpid, LEASE, { add: [lease1!, lease2!], remove: [newLease] });
+    const back = await fm.apply(dpid, LEASE, { add: [lease1, lease2], remove: [newLease] });
     expect(back).toEqual({ path, added: 1, modified: 1, deleted: 1, unchanged: 0 });
     await expectTable(bridge, expected);
   });

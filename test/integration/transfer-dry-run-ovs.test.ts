@@ -72,7 +72,7 @@ describe('transfer dry run against Open vSwitch', () => {
     const meters = await ovs.ofctl('dump-meters', BRIDGE);
     const dry = await post('?dry_run=true');
     expect(dry.statusCode).toBe(200);
-    const plan = dry.json() as { flow_count: number; flows: string[] };
+    const plan = dry.json<{ flow_count: number; flows: string[] }>();
     expect(plan.flow_count).toBe(6); // one address, one local mask, three remote ports, both directions
     expect(await table()).toEqual(before);
     expect(await ovs.ofctl('dump-meters', BRIDGE)).toBe(meters);
@@ -80,7 +80,7 @@ describe('transfer dry run against Open vSwitch', () => {
 
     const real = await post('');
     expect(real.statusCode).toBe(201);
-    const cookie = `cookie=0xd1${(real.json() as { id: number }).id.toString(16).padStart(12, '0')},`;
+    const cookie = `cookie=0xd1${real.json<{ id: number }>().id.toString(16).padStart(12, '0')},`;
     const installed = (await table()).filter((l) => l.startsWith(cookie));
     expect(installed).toHaveLength(plan.flow_count);
     expect(installed.sort()).toEqual([...plan.flows].sort());

@@ -58,7 +58,7 @@ describe('the API over HTTPS', () => {
     const tok = await h.token();
     const ws = new WebSocket(`wss://127.0.0.1:${port}/api/v1/events`, { headers: h.auth(tok), ca: pki.cert });
     const hello = await new Promise<Record<string, unknown>>((resolve, reject) => {
-      ws.once('message', (m) => resolve(JSON.parse(String(m)) as Record<string, unknown>));
+      ws.once('message', (m: Buffer) => resolve(JSON.parse(m.toString()) as Record<string, unknown>));
       ws.once('error', reject);
     });
     expect(hello.control).toBe('hello');

@@ -207,7 +207,7 @@ describe('hostile requests', () => {
         [blocks, 'GET', '/api/v1/transfers'], [blocks, 'GET', '/api/v1/transfers/1'], [tok, 'GET', '/api/v1/audit'],
       ];
       for (const [t, method, url, payload] of cases) {
-        const r = await h.api.inject({ method: method as 'GET', url, headers: h.auth(t), ...(payload ? { payload: payload as object } : {}) });
+        const r = await h.api.inject({ method: method as 'GET', url, headers: h.auth(t), ...(payload ? { payload } : {}) });
         expect(r.statusCode, `${method} ${url}`).toBe(403);
         expect(r.json()).toMatchObject({ code: 'DMZ_SCOPE_DENIED', constraint: 'scope' });
       }

@@ -143,7 +143,7 @@ describe('transfers', () => {
     ];
     for (const [what, spec, body, code, constraint] of cases) {
       it(`refuses ${what}`, async () => {
-        const t = await h.token(spec as never);
+        const t = await h.token(spec);
         const before = h.sw.flowCount();
         const r = await post(transferBody(body), t);
         expect(r.statusCode).toBe(403);
@@ -180,7 +180,7 @@ describe('transfers', () => {
     ];
     for (const [what, spec, body, code] of cases) {
       it(`refuses ${what}`, async () => {
-        const t = await h.token(spec as never);
+        const t = await h.token(spec);
         const r = await post(transferBody(body), t);
         expect(r.statusCode).toBe(422);
         expect(r.json().code).toBe(code);

@@ -18,7 +18,8 @@ export class EventClient {
 
   constructor(readonly ws: WebSocket) {
     ws.on('message', (d) => {
-      this.messages.push(JSON.parse(String(d)) as Msg);
+      const text = Buffer.isBuffer(d) ? d.toString() : Array.isArray(d) ? Buffer.concat(d).toString() : Buffer.from(d).toString();
+      this.messages.push(JSON.parse(text) as Msg);
       this.wake();
     });
     ws.on('close', (code, reason) => {

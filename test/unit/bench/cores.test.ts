@@ -15,7 +15,7 @@ async function burner(busyMs: number): Promise<ChildProcess> {
   `], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(p);
   await new Promise<void>((resolve, reject) => {
-    p.stdout!.once('data', () => resolve());
+    p.stdout.once('data', () => resolve());
     p.once('error', reject);
   });
   return p;

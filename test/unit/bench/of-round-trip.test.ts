@@ -46,7 +46,7 @@ describe('of-latency-client', () => {
 
   it('counts answers that differ from the expected bytes', async () => {
     const other = Buffer.from(ANSWER);
-    other[other.length - 1] ^= 1;
+    other.writeUInt8(other.readUInt8(other.length - 1) ^ 1, other.length - 1);
     const srv = await startFixedReply(other, '0');
     cleanups.push(srv.stop);
     const r = await runClient({ ...SMALL, paced: 0, port: srv.port, packetIn: PACKET_IN, expect: ANSWER, serverPid: srv.pid });

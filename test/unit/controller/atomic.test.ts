@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import {
-  applyInBundle, applyWithRollback, sendAll, isBundleUnsupported, errorXid, AtomicGroupError, BATCH, type Change, type FlowConn,
+  applyInBundle, applyWithRollback, sendAll, isBundleUnsupported, errorXid, AtomicGroupError, BATCH, type Change,
 } from '../../../controller/atomic.js';
 import { SwitchError } from '../../../controller/errors.js';
 import { FlowManager } from '../../../controller/flow-manager.js';

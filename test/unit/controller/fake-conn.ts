@@ -4,7 +4,7 @@ import type { FlowConn } from '../../../controller/atomic.js';
 import { SwitchError } from '../../../controller/errors.js';
 import { silentLogger } from '../../../controller/log.js';
 import {
-  encode, OFPBCT, parseBundleControl, parseBundleAdd, isBundleMsg, ONFT_BUNDLE_CONTROL, ONFT_BUNDLE_ADD_MESSAGE,
+  encode, parseBundleControl, parseBundleAdd, isBundleMsg, ONFT_BUNDLE_CONTROL, ONFT_BUNDLE_ADD_MESSAGE,
   type OfpMessage,
 } from '../../../controller/openflow/index.js';
 
@@ -23,7 +23,7 @@ export class FakeConn extends EventEmitter implements FlowConn {
     return this.xid++;
   }
   send(msg: OfpMessage): number {
-    const m = msg.xid === 0 ? ({ ...msg, xid: this.allocXid() } as OfpMessage) : msg;
+    const m = msg.xid === 0 ? { ...msg, xid: this.allocXid() } : msg;
     this.sent.push(m);
     const v = this.judge(m);
     // Like SwitchConnection: an error nobody waits for is a 'switchError' event, with the request when remembered.
@@ -31,7 +31,7 @@ export class FakeConn extends EventEmitter implements FlowConn {
     return m.xid;
   }
   async request(msg: OfpMessage): Promise<OfpMessage[]> {
-    const m = msg.xid === 0 ? ({ ...msg, xid: this.allocXid() } as OfpMessage) : msg;
+    const m = msg.xid === 0 ? { ...msg, xid: this.allocXid() } : msg;
     this.sent.push(m);
     const v = this.judge(m);
     if (v) throw new SwitchError(this.dpid, v.errType, v.code, m, encode(m));

@@ -18,7 +18,7 @@ function setup(conn: FakeConn | undefined = new FakeConn()): { fm: FlowManager; 
   const fm = new FlowManager(ctl as unknown as Controller, { reconcileOnConnect: false });
   fm.registerOwner('app', 1);
   fm.registerOwner('other', 2);
-  return { fm, ctl, conn: conn! };
+  return { fm, ctl, conn };
 }
 
 const spec = (priority: number, over: Partial<FlowSpec> = {}): FlowSpec =>

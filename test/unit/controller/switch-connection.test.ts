@@ -107,7 +107,7 @@ describe('SwitchConnection writes', () => {
     await microtasks();
     expect(Buffer.concat(sock.writes)).toEqual(encode(bundleAddMsg(xid, 33, OFPBF.ATOMIC, inner)));
     const [sent] = sock.messages();
-    expect(isBundleMsg(sent!, ONFT_BUNDLE_ADD_MESSAGE) && parseBundleAdd(sent!).message.xid).toBe(xid);
+    expect(isBundleMsg(sent!, ONFT_BUNDLE_ADD_MESSAGE) && parseBundleAdd(sent).message.xid).toBe(xid);
     // The switch takes the HELLO, then refuses the add: the unsolicited error carries the add as its request.
     sock.emit('data', encode({ type: 'hello', xid: 1, elements: [{ type: 'versionBitmap', versions: [4] }] }));
     const errors: SwitchError[] = [];

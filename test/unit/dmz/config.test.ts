@@ -35,7 +35,7 @@ describe('site config', () => {
   });
 
   it('checks references and consistency', () => {
-    const wrongPort = DEFAULT_SITE_YAML.replace(/(dtns:\n  - name: dtn1\n    switch: dmz1\n    port:) 5/, '$1 7');
+    const wrongPort = DEFAULT_SITE_YAML.replace(/(dtns:\n {2}- name: dtn1\n {4}switch: dmz1\n {4}port:) 5/, '$1 7');
     expect(problems(wrongPort)).toContainEqual(expect.objectContaining({ path: 'dtns[0].port', message: 'port 7 of dmz1 has role lan, not dtn' }));
     const dupName = DEFAULT_SITE_YAML.replace('name: ps1', 'name: dtn1');
     expect(problems(dupName)).toContainEqual(expect.objectContaining({ path: 'perfsonar[0].name', message: expect.stringMatching(/already used/) }));

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { LeaseBook, type LeaseRequest } from '../../../apps/dmz/lease-book.js';
 
 v8.setFlagsFromString('--allow-natives-syntax');
+// eslint-disable-next-line @typescript-eslint/no-implied-eval -- %-natives syntax only parses in code compiled after the flag
 const haveSameMap = new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: object, b: object) => boolean;
 
 const req = (k: number, rate: boolean): LeaseRequest => ({

@@ -205,7 +205,7 @@ describe('match field order', () => {
     const a = leaseFlows(site, lease({ id: 1, remote: '192.0.2.1' }), NOW).flows;
     const b = leaseFlows(site, lease({ id: 2, remote: '192.0.2.2' }), NOW).flows;
     expect(a[0]!.match[0]).toBe(b[0]!.match[0]); // in_port
-    expect(a[0]!.instructions![0]).toBe(b[0]!.instructions![0]);
+    expect(a[0]!.instructions[0]).toBe(b[0]!.instructions[0]);
     expect(a[0]!.match).not.toBe(b[0]!.match);
     expect(a[0]!.match.find((t) => t.field === 'ipv4_src')).toEqual({ field: 'ipv4_src', value: '192.0.2.1' });
     expect(b[0]!.match.find((t) => t.field === 'ipv4_src')).toEqual({ field: 'ipv4_src', value: '192.0.2.2' });

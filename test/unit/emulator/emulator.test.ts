@@ -79,14 +79,14 @@ class Peer {
   /** Sends with a fresh xid and waits for the message (reply or error) with that xid. */
   async request(msg: OfpMessage): Promise<OfpMessage> {
     const xid = this.xid();
-    this.send({ ...msg, xid } as OfpMessage);
+    this.send({ ...msg, xid });
     return (await this.nextEntry((m) => m.xid === xid)).msg;
   }
 
   /** A multipart request: every reply up to the one without OFPMPF_REPLY_MORE, with their encoded lengths. */
   async multipart(msg: OfpMessage): Promise<Entry[]> {
     const xid = this.xid();
-    this.send({ ...msg, xid } as OfpMessage);
+    this.send({ ...msg, xid });
     const out: Entry[] = [];
     for (;;) {
       const e = await this.nextEntry((m) => m.xid === xid);
@@ -121,7 +121,6 @@ class TestController {
   private constructor(readonly server: net.Server) {}
 
   static async start(tlsOpts?: tls.TlsOptions): Promise<TestController> {
-    let ctl!: TestController;
     const accept = (s: net.Socket) => {
       const p = new Peer(s);
       ctl.peers.push(p);
@@ -130,7 +129,7 @@ class TestController {
       if (w) w(p);
     };
     const server = tlsOpts ? tls.createServer(tlsOpts, accept) : net.createServer(accept);
-    ctl = new TestController(server);
+    const ctl = new TestController(server);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     return ctl;
   }

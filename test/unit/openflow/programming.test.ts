@@ -10,9 +10,6 @@ import '../../../controller/openflow/packet-out.js';
 import '../../../controller/openflow/group-mod.js';
 import '../../../controller/openflow/meter-mod.js';
 import type { FlowModMsg } from '../../../controller/openflow/flow-mod.js';
-import type { PacketOutMsg } from '../../../controller/openflow/packet-out.js';
-import type { GroupModMsg } from '../../../controller/openflow/group-mod.js';
-import type { MeterModMsg } from '../../../controller/openflow/meter-mod.js';
 import { Reader, Writer } from '../../../controller/openflow/buffer.js';
 import { OfpError, OFPET, OFPBAC, OFPBIC, OFPBRC, OFPGMFC, OFPMMFC } from '../../../controller/openflow/errors.js';
 import { Action, readActions, writeActions, actionsToRyu, actionsFromRyu, formatActions } from '../../../controller/openflow/actions.js';
@@ -467,12 +464,12 @@ const FLOW_MOD: FlowModMsg = {
 const MESSAGES: OfpMessage[] = [
   FLOW_MOD,
   { ...FLOW_MOD, command: 3, tableId: 0xff, cookie: 0x10n, cookieMask: 0xffn, priority: 0x8000, outPort: 5, outGroup: 6, instructions: [] },
-  { type: 'packetOut', xid: 9, bufferId: 0x100, inPort: 1, actions: [{ type: 'output', port: 0xfffffffb, maxLen: 0 }], data: Buffer.alloc(0) } as PacketOutMsg,
-  { type: 'packetOut', xid: 10, bufferId: 0xffffffff, inPort: 0xfffffffd, actions: [], data: Buffer.from('hello') } as PacketOutMsg,
-  { type: 'groupMod', xid: 11, command: 1, groupType: 1, groupId: 5, buckets: [{ weight: 3, watchPort: 0xffffffff, watchGroup: 0xffffffff, actions: [{ type: 'output', port: 4, maxLen: 0 }] }] } as GroupModMsg,
-  { type: 'groupMod', xid: 12, command: 2, groupType: 0, groupId: 0xfffffffc, buckets: [] } as GroupModMsg,
-  { type: 'meterMod', xid: 13, command: 0, flags: 1, meterId: 7, bands: [{ type: 'drop', rate: 100, burstSize: 0 }] } as MeterModMsg,
-  { type: 'meterMod', xid: 14, command: 2, flags: 0, meterId: 0xffffffff, bands: [] } as MeterModMsg,
+  { type: 'packetOut', xid: 9, bufferId: 0x100, inPort: 1, actions: [{ type: 'output', port: 0xfffffffb, maxLen: 0 }], data: Buffer.alloc(0) },
+  { type: 'packetOut', xid: 10, bufferId: 0xffffffff, inPort: 0xfffffffd, actions: [], data: Buffer.from('hello') },
+  { type: 'groupMod', xid: 11, command: 1, groupType: 1, groupId: 5, buckets: [{ weight: 3, watchPort: 0xffffffff, watchGroup: 0xffffffff, actions: [{ type: 'output', port: 4, maxLen: 0 }] }] },
+  { type: 'groupMod', xid: 12, command: 2, groupType: 0, groupId: 0xfffffffc, buckets: [] },
+  { type: 'meterMod', xid: 13, command: 0, flags: 1, meterId: 7, bands: [{ type: 'drop', rate: 100, burstSize: 0 }] },
+  { type: 'meterMod', xid: 14, command: 2, flags: 0, meterId: 0xffffffff, bands: [] },
 ];
 
 describe('messages', () => {

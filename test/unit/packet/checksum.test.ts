@@ -12,6 +12,7 @@ import {
   verifyPacketChecksums,
   verifyTransportChecksum,
 } from '../../../controller/packet/index.js';
+import { flipBits } from './fixtures.js';
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 
@@ -34,7 +35,7 @@ describe('Internet checksum known answers', () => {
     h[10] = 0xb8;
     h[11] = 0x61;
     expect(verifyIpv4Checksum(h)).toBe(true);
-    h[19] ^= 0x01;
+    flipBits(h, 19, 0x01);
     expect(verifyIpv4Checksum(h)).toBe(false);
   });
 

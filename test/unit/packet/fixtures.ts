@@ -216,10 +216,17 @@ export function errorCode(fn: () => unknown): string {
   try {
     fn();
   } catch (e) {
-    if (!(e instanceof PacketError)) throw new Error(`expected PacketError, got ${String(e)}`);
+    if (!(e instanceof PacketError)) throw new Error(`expected PacketError, got ${String(e)}`, { cause: e });
     return e.code;
   }
   throw new Error('expected a PacketError, nothing was thrown');
 }
 
 export const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
+
+/** XORs `mask` into byte `at` (to corrupt a copy for a negative test); throws past the end. */
+export function flipBits(b: Uint8Array, at: number, mask: number): void {
+  const v = b[at];
+  if (v === undefined) throw new RangeError(`byte ${at} outside a ${b.length}-byte buffer`);
+  b[at] = v ^ mask;
+}

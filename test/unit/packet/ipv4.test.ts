@@ -32,7 +32,7 @@ describe('IPv4 (RFC 791)', () => {
     expect(ip.options.length).toBe(0);
     expect(ip.header.length).toBe(20);
     expect(verifyIpv4Checksum(ip.header)).toBe(true);
-    expect(ip.checksum).toBe(((ip.header[10] << 8) | ip.header[11]));
+    expect(ip.checksum).toBe(Buffer.from(ip.header).readUInt16BE(10));
   });
 
   it('pads options to 4 bytes with End of Option List and splits them back', () => {

@@ -3,7 +3,6 @@ import {
   buildPacket,
   parsePacket,
   verifyPacketChecksums,
-  type Icmpv6Spec,
   type Ipv6ExtensionSpec,
   type Packet,
   type PacketSpec,
@@ -49,7 +48,7 @@ function specFromPacket(p: Packet, frameLength: number): PacketSpec {
     const m = p.icmpv6;
     if (m.kind === 'packet-too-big') s.icmpv6 = { kind: 'other', type: m.type, code: m.code, rest: m.mtu };
     else if (m.kind === 'other') s.icmpv6 = { kind: 'other', type: m.type, code: m.code, rest: m.rest };
-    else s.icmpv6 = { ...m, checksum: undefined } as Icmpv6Spec;
+    else s.icmpv6 = { ...m, checksum: undefined };
   }
   if (s.tcp) s.tcp = { ...s.tcp, checksum: undefined };
   return s;

@@ -9,7 +9,7 @@ import {
   parseUdp,
   verifyPacketChecksums,
 } from '../../../controller/packet/index.js';
-import { MAC_A, MAC_B, SYN_OPTIONS, V4_A, V4_B, V6_A, V6_B, errorCode, hex, text } from './fixtures.js';
+import { MAC_A, MAC_B, SYN_OPTIONS, V4_A, V4_B, V6_A, V6_B, errorCode, flipBits, hex, text } from './fixtures.js';
 
 const eth = { src: MAC_A, dst: MAC_B };
 const nets = { ipv4: { ipv4: { src: V4_A, dst: V4_B } }, ipv6: { ipv6: { src: V6_A, dst: V6_B } } };
@@ -24,7 +24,7 @@ describe.each(Object.entries(nets))('TCP over %s (RFC 9293 §3.1)', (_, net) => 
     expect(Buffer.from(p.payload).toString()).toBe('segment');
     expect(verifyPacketChecksums(p).transport).toBe('ok');
     const bad = f.slice();
-    bad[bad.length - 1] ^= 0x20; // flip one data bit
+    flipBits(bad, bad.length - 1, 0x20); // one data bit
     expect(verifyPacketChecksums(parsePacket(bad)).transport).toBe('bad');
   });
 

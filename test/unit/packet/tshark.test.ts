@@ -55,9 +55,8 @@ describe('tshark agrees with our frames', () => {
     expect(blocks).toHaveLength(FIXTURES.length);
   });
 
-  it.each(FIXTURES.map((f, i) => [f.name, i] as const))('%s', (name, i) => {
+  it.each(FIXTURES.map((fx, i) => [fx.name, fx, i] as const))('%s', (name, fx, i) => {
     const b = blocks[i];
-    const fx = FIXTURES[i];
     expect(b).toContain(`[Protocols in frame: ${fx.protocols}]`);
     for (const re of FORBIDDEN) expect(b, `${name} matched ${re}`).not.toMatch(re);
     if (fx.spec.ipv4) expect(b).toContain('[Header checksum status: Good]');
