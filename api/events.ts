@@ -17,6 +17,8 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket } from 'ws';
 import type { Logger } from '../controller/log.js';
 import type { Controller } from '../controller/controller.js';
+import { dpidText } from '../controller/errors.js';
+import { flowText } from '../controller/flow-entry.js';
 import type { SwitchConnection } from '../controller/switch-connection.js';
 import type { DmzApp, DmzEvent } from '../apps/dmz/dmz-app.js';
 import type { LeaseRecord } from '../apps/dmz/lease-book.js';
@@ -74,7 +76,14 @@ export class EventHub {
   /** Follows the app's and the controller's events, persisting the state they change. */
   attach(app: DmzApp, controller: Controller, switchName: (dpid: bigint) => string | undefined): () => void {
     const onEvent = (e: DmzEvent): void => {
-      if ('lease' in e) {
+      if (e.type === 'flow.lost') {
+        const name = switchName(e.dpid);
+        this.publish('flow.lost', {
+          switch: { dpid: dpidText(e.dpid), ...(name ? { name } : {}) }, owner: e.owner,
+          ...(e.lease !== undefined ? { transfer: e.lease } : {}), ...(e.block !== undefined ? { block: e.block } : {}),
+          reason: e.reason, flow: flowText(e.flow), reinstalled: true,
+        });
+      } else if ('lease' in e) {
         // A new lease the API recorded as its flows were sent (requestLease's `record`) is that very record,
         // unchanged: putting it again would only serialise it to find the text the store holds.
         if (!(e.type === 'lease.created' && e.recorded)) this.store.putLease(e.lease);
@@ -150,6 +159,7 @@ export class EventHub {
   private visible(t: TokenRecord, e: HeldEvent): boolean {
     if (e.type.startsWith('lease.')) return hasScope(t, 'transfers:read') && (isAdmin(t) || t.project === e.project);
     if (e.type.startsWith('block.')) return hasScope(t, 'blocks:write');
+    if (e.type === 'flow.lost') return isAdmin(t); // (about any owner's flows: blocks, leases, the pipeline)
     return true;
   }
 
