@@ -171,6 +171,16 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     this.flows.off('flowLost', this.onFlowLost);
   }
 
+  /**
+   * Entries held per lease or block beyond the book's records, by structure: all return to their baseline once
+   * the leases and blocks of a run have closed (the per-lease state must not outlive its lease).
+   */
+  internalSizes(): Record<string, number> {
+    return {
+      flowCounters: this.flowCounters.size, awaitingRemoved: this.awaitingRemoved.size, leaseFlowKeys: this.leaseFlowKeys.size,
+      releasing: this.releasing.size, leaseEnds: this.leaseEnds.size, blockEnds: this.blockEnds.size, ...this.book.internalSizes(),
+    };
+  }
 
   // ---- leases -------------------------------------------------------------------------------------------------
 
@@ -494,6 +504,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     this.leaseEnds.clear(rec.id);
     if (!this.book.close(rec.id, state, reason, this.now())) return;
     this.leaseFlowKeys.delete(rec.id);
+    this.flowCounters.delete(rec.id);
     // Debug, as 'lease installed' is: the API audits and logs every close, the ones it was asked for and those the
     // system made (expiry, a switch's hard timeout, a site reload, at start), with the reason and final counters.
     if (this.log.isLevelEnabled('debug')) this.log.debug({ lease: rec.id, state, reason, counters: rec.counters }, 'lease closed');

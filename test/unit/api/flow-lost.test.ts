@@ -1,12 +1,13 @@
 // A switch that reports flows removed while they should still be there (forged, or lost by the switch): the
 // controller re-installs them and raises an alarm (event, metric), and never forgets them, so that a reconcile
 // does not lift a block and the API never calls active what the switch does not hold. Also: a block of any
-// duration the API takes lasts that long.
+// duration the API takes lasts that long, and nothing kept per lease outlives its lease.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OWNER, ownerOfCookie } from '../../../apps/dmz/pipeline.js';
 import { OFPRR } from '../../../controller/openflow/index.js';
 import type { FlowEntry } from '../../../controller/flow-entry.js';
 import { deleteFlowMsg } from '../../../controller/reconcile.js';
+import { LiveCounters } from '../../../api/live-counters.js';
 import type { DmzEvent } from '../../../apps/dmz/dmz-app.js';
 import { startHarness, transferBody, type Harness } from './harness.js';
 
@@ -103,5 +104,36 @@ describe('flow-removed for flows that should still exist', () => {
       expect(h.app.book.blocks.get(b.id)!.state).toBe('active');
       expect(owned(OWNER.BLOCKS, b.id).length).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('per-lease state', () => {
+  let h: Harness;
+  beforeAll(async () => { h = await startHarness(); });
+  afterAll(async () => h.close());
+
+  it('returns to its baseline once churned leases closed (app, book, live counters)', async () => {
+    const live = new LiveCounters(h.app, () => true, 0);
+    const t = await h.token({ maxRateMbps: 1000 });
+    const churn = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const r = await h.api.inject({ method: 'POST', url: '/api/v1/transfers', headers: h.auth(t), payload: transferBody({ remote: `198.51.100.${i % 200}`, rate_mbps: i % 2 ? 100 : undefined }) });
+        expect(r.statusCode).toBe(201);
+        const id = r.json().id as number;
+        await live.refresh(h.app.lease(id)!);
+        await h.app.pollCounters();
+        expect((await h.api.inject({ method: 'DELETE', url: `/api/v1/transfers/${id}`, headers: h.auth(t) })).statusCode).toBe(200);
+      }
+    };
+    await churn(5);
+    const sizes = (): Record<string, number> => ({ ...h.app.internalSizes(), live: live.size, desired: h.flows.desiredFlows(1n).length });
+    const base = sizes();
+    await churn(60);
+    const after = sizes();
+    // The book keeps closed records up to a bound (KEEP_CLOSED): those grow by the churn, nothing else does.
+    expect({ ...after, leases: 0, closedLeases: 0 }).toEqual({ ...base, leases: 0, closedLeases: 0 });
+    expect(after['flowCounters']).toBe(0);
+    expect(after.live).toBe(0);
+    live.detach();
   });
 });
