@@ -1,5 +1,5 @@
-// The event log and its WebSocket stream (`/api/v1/events`). Lease and block changes (from the DMZ app) and
-// switch up/down (from the controller) become events with consecutive ids, stored in the state file with the
+// The event log and its WebSocket stream (`/api/v1/events`). Lease and block changes and lost-flow alarms (from
+// the DMZ app) and switch up/down (from the controller) become events with consecutive ids, stored in the state file with the
 // change they describe, and are sent to subscribers only once that write has resolved: an id a client has seen
 // is never reused after a crash, so a client that reconnects with `?since=ID` (or `Last-Event-ID: ID`) gets
 // exactly the events after the last one it saw, as long as they are among the N the store keeps; if some are
@@ -10,8 +10,8 @@
 //   - the subprotocols `dmzgate.v1, bearer.TOKEN` (the server selects `dmzgate.v1`; the token is never echoed);
 //   - `?token=TOKEN` (last resort: URLs end up in proxy logs).
 // A token sees the lease events of its own project (all projects with `admin`) if it can read transfers, the
-// block events if it has `blocks:write`, and switch events in any case. A stream ends (close code 4401) when its
-// token expires or is revoked.
+// block events if it has `blocks:write`, the `flow.lost` alarms if it is an admin token, and switch events in any
+// case. A stream ends (close code 4401) when its token expires or is revoked.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket } from 'ws';

@@ -117,8 +117,13 @@ function keepSince(prev: FlowRecord | undefined, entry: FlowEntry, owner: number
   return rec;
 }
 
-/** The install time that makes `entry`'s hard timeout end when the switch's entry (recorded as `prev`) does. */
+/**
+ * The install time that makes `entry`'s hard timeout end when the switch's entry (recorded as `prev`) does;
+ * undefined (not known) when that entry has no hard timeout and `entry` has one (a block declared without one
+ * while it had more than 65535 s left): the switch never times it out.
+ */
 export function sameEnd(prev: FlowRecord, entry: FlowEntry): number | undefined {
+  if (!prev.entry.hardTimeout && entry.hardTimeout) return undefined;
   if (prev.since === undefined || !prev.entry.hardTimeout || !entry.hardTimeout) return prev.since;
   return prev.since + (prev.entry.hardTimeout - entry.hardTimeout) * 1000;
 }

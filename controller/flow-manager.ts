@@ -241,12 +241,13 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     // Hard-timeout bookkeeping: learn when present flows were installed; drop desired flows that expired. The
     // entry on the switch times out at (its install) + (its own hard timeout), which after a restart is not the
     // desired entry's (declared with the time left then): `since` is set so that since + the desired hard
-    // timeout is that moment, at the earliest (the switch read its duration after `started`).
+    // timeout is that moment, at the earliest (the switch read its duration after `started`). An entry without a
+    // hard timeout never times out: its `since` stays unknown.
     for (const { entry, current } of [...flowDiff.unchanged, ...flowDiff.modify]) {
       const rec = state.flows.get(flowKey(entry));
-      if (rec && rec.since === undefined) {
+      if (rec && rec.since === undefined && (current.hardTimeout || !entry.hardTimeout)) {
         const installed = started - current.durationSec * 1000 - Math.ceil(current.durationNsec / 1e6);
-        rec.since = installed + ((current.hardTimeout || entry.hardTimeout) - entry.hardTimeout) * 1000;
+        rec.since = installed + (current.hardTimeout - entry.hardTimeout) * 1000;
       }
     }
     let expired = 0;

@@ -112,7 +112,6 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     const kind = ownerOfCookie(flow.cookie);
     const id = Number(flow.cookie & LEASE_ID_MASK);
     const ours = kind === OWNER.LEASES ? { lease: id } : kind === OWNER.BLOCKS ? { block: id } : {};
-    this.log.warn({ dpid: `0x${dpid.toString(16)}`, owner, ...ours, reason }, 'a switch lost a flow that should be there');
     this.emit('event', { type: 'flow.lost', dpid, owner, ...ours, reason, flow });
   };
 

@@ -140,6 +140,17 @@ describe('FlowManager.reconcile', () => {
       });
     }
     expect(lost).toEqual([[1, 'hard timeout 500 s before its time'], [2, 'hard timeout 900 s before its time']]);
+    // A flow the switch holds without a hard timeout, re-declared with one (the time left has come under 65535 s):
+    // the switch still never times it out.
+    await fm.apply(DPID, 'app', { add: [spec(3)] });
+    rec(3).since! -= 100_000;
+    fm.setFlows(DPID, 'app', [spec(1, { hardTimeout: 500 }), spec(2, { hardTimeout: 900 }), spec(3, { hardTimeout: 60_000 })]);
+    const e3 = rec(3).entry;
+    ctl.emit('flowRemoved', { dpid: DPID }, {
+      type: 'flowRemoved', xid: 0, cookie: e3.cookie, priority: 3, reason: OFPRR.HARD_TIMEOUT, tableId: 0, durationSec: 1, durationNsec: 0,
+      idleTimeout: 0, hardTimeout: 0, packetCount: 0n, byteCount: 0n, match: [...e3.match],
+    });
+    expect(lost.at(-1)).toEqual([3, 'hard timeout before the flow was known installed']);
   });
 
   it('a flow-removed of a delete it is sending is its own, not a loss', async () => {
