@@ -68,6 +68,8 @@ export interface FlowManagerEvents {
    * says why the report was not taken as an expiry.
    */
   flowLost: [bigint, string, FlowEntry, string];
+  /** The switch refused to take back a flow it lost (flowLost): it stays desired, and is not on the switch. */
+  flowNotRestored: [bigint, string, FlowEntry, SwitchError];
 }
 
 /**
@@ -132,7 +134,10 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     // next reconcile. The flow goes back on the switch; the report is an alarm.
     this.log.warn({ dpid: dpidText(dpid), owner, flow: flowText(rec.entry), reason: lost }, 'switch removed a flow that should still be there: re-installing it');
     this.emit('flowLost', dpid, owner, rec.entry, lost);
-    this.reinstall(dpid, key, rec.entry).catch((e: Error) => this.log.error({ dpid: dpidText(dpid), owner, flow: flowText(rec.entry), err: e.message }, 're-installing a lost flow failed (the next reconcile retries)'));
+    this.reinstall(dpid, key, rec.entry).catch((e: Error) => {
+      this.log.error({ dpid: dpidText(dpid), owner, flow: flowText(rec.entry), err: e.message }, 're-installing a lost flow failed (the next reconcile retries)');
+      if (e instanceof SwitchError) this.emit('flowNotRestored', dpid, owner, rec.entry, e);
+    });
   };
 
   constructor(private readonly controller: Controller, opts: FlowManagerOptions = {}) {

@@ -114,6 +114,17 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     const ours = kind === OWNER.LEASES ? { lease: id } : kind === OWNER.BLOCKS ? { block: id } : {};
     this.emit('event', { type: 'flow.lost', dpid, owner, ...ours, reason, flow });
   };
+  /**
+   * A lease whose lost flow the switch refused to take back is not in force: it is revoked (its other flows
+   * removed), so that the API does not call it active. A block stays (the next reconcile retries its flows).
+   */
+  private readonly onFlowNotRestored = (_dpid: bigint, _owner: string, flow: FlowEntry, e: Error): void => {
+    if (ownerOfCookie(flow.cookie) !== OWNER.LEASES) return;
+    const id = Number(flow.cookie & LEASE_ID_MASK);
+    if (this.book.leases.get(id)?.state !== 'active') return;
+    void this.releaseLease(id, 'revoked', `the switch lost a flow of this lease and refused it back: ${e.message}`)
+      .catch((err: Error) => this.log.warn({ lease: id, err: err.message }, 'revoking a lease whose flow was lost failed'));
+  };
 
   constructor(private readonly opts: DmzAppOptions) {
     super();
@@ -155,6 +166,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     for (const b of this.book.activeBlocks()) this.scheduleBlockEnd(b);
     this.controller.on('flowRemoved', this.onFlowRemoved);
     this.flows.on('flowLost', this.onFlowLost);
+    this.flows.on('flowNotRestored', this.onFlowNotRestored);
     if ((this.opts.pollIntervalMs ?? 5000) > 0) {
       this.pollTimer = setInterval(() => void this.pollCounters().catch((e: Error) => this.log.warn({ err: e.message }, 'counter poll failed')), this.opts.pollIntervalMs ?? 5000);
       this.pollTimer.unref();
@@ -168,6 +180,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     clearInterval(this.pollTimer);
     this.controller.off('flowRemoved', this.onFlowRemoved);
     this.flows.off('flowLost', this.onFlowLost);
+    this.flows.off('flowNotRestored', this.onFlowNotRestored);
   }
 
   /**

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OWNER, ownerOfCookie } from '../../../apps/dmz/pipeline.js';
 import { OFPRR } from '../../../controller/openflow/index.js';
 import type { FlowEntry } from '../../../controller/flow-entry.js';
-import { deleteFlowMsg } from '../../../controller/reconcile.js';
+import { addFlowMsg, deleteFlowMsg } from '../../../controller/reconcile.js';
 import { LiveCounters } from '../../../api/live-counters.js';
 import type { DmzEvent } from '../../../apps/dmz/dmz-app.js';
 import { startHarness, transferBody, type Harness } from './harness.js';
@@ -104,6 +104,30 @@ describe('flow-removed for flows that should still exist', () => {
       expect(h.app.book.blocks.get(b.id)!.state).toBe('active');
       expect(owned(OWNER.BLOCKS, b.id).length).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('a lost flow the switch refuses back', () => {
+  let h: Harness;
+  const MAX = 300;
+  beforeAll(async () => { h = await startHarness({ maxFlowsPerTable: MAX }); });
+  afterAll(async () => h.close());
+
+  it('revokes its lease (the API does not call active what the switch does not hold)', async () => {
+    const t = await h.token();
+    const x = (await h.api.inject({ method: 'POST', url: '/api/v1/transfers', headers: h.auth(t), payload: transferBody() })).json();
+    const mine = () => h.sw.flows().filter((f) => ownerOfCookie(f.cookie) === OWNER.LEASES && Number(f.cookie & 0xffffffffffffn) === x.id);
+    const [lostFlow] = mine();
+    const filler = (i: number) => addFlowMsg({ tableId: 0, priority: 1 + i, match: [{ field: 'in_port', value: 7 }], instructions: [], cookie: 0n, idleTimeout: 0, hardTimeout: 0, flags: 0 });
+    let i = 0;
+    while (h.sw.flowCount(0) < MAX) h.sw.pipeline.flowMod(filler(i++));
+    // The switch drops one of the lease's flows (and says so), and its table fills up before the flow comes back.
+    h.sw.pipeline.flowMod(deleteFlowMsg(lostFlow!, lostFlow!.cookie));
+    h.sw.pipeline.flowMod(filler(i++));
+    for (let n = 0; n < 40 && h.app.lease(x.id)!.state === 'active'; n++) await sleep(50);
+    expect(h.app.lease(x.id)).toMatchObject({ state: 'revoked', closeReason: expect.stringMatching(/refused it back.*TABLE_FULL/) as string });
+    expect(mine()).toHaveLength(0);
+    expect((await h.api.inject({ url: `/api/v1/transfers/${x.id}`, headers: h.auth(t) })).json().state).toBe('revoked');
   });
 });
 
