@@ -89,7 +89,7 @@ async function flowsByOwner(ovs: PrivateOvs): Promise<Map<string, number>> {
 }
 
 /** What the API calls active against what the switch holds: '' when they agree, else the differences. */
-async function agreement(srv: Server, admin: HttpConnection, ovs: PrivateOvs, tally: Tally): Promise<{ active: number; blocks: number; diff: string }> {
+async function agreement(admin: HttpConnection, ovs: PrivateOvs, tally: Tally): Promise<{ active: number; blocks: number; diff: string }> {
   const xfers = JSON.parse(tally.note('list transfers', await admin.request('GET', '/api/v1/transfers?state=active&limit=1000')).body) as { transfers: { id: number }[]; total: number };
   const blocks = JSON.parse(tally.note('list blocks', await admin.request('GET', '/api/v1/blocks?state=active&limit=1000')).body) as { blocks: { id: number }[] };
   const flows = await flowsByOwner(ovs);
@@ -103,7 +103,6 @@ async function agreement(srv: Server, admin: HttpConnection, ovs: PrivateOvs, ta
     if ((owner === OWNER.LEASES || owner === OWNER.BLOCKS) && !want.has(k)) diff.push(`${k}: ${n} flows, not active`);
   }
   if (xfers.total !== xfers.transfers.length) diff.push(`more than 1000 active transfers (${xfers.total})`);
-  void srv;
   return { active: xfers.transfers.length, blocks: blocks.blocks.length, diff: diff.slice(0, 5).join('; ') };
 }
 
@@ -195,7 +194,7 @@ async function main(): Promise<void> {
       const requests = tally.ok + tally.bad;
       const rss = rssKb(s.pid);
       const heap = metric(tally.note('metrics', await admin.request('GET', '/metrics')).body, 'dmzgate_nodejs_heap_size_used_bytes') / 1024;
-      const a = await agreement(s, admin, ovs, tally);
+      const a = await agreement(admin, ovs, tally);
       samples.push({ t, requests, rssKb: rss, heapKb: heap, active: a.active, blocks: a.blocks, agree: a.diff });
       log(`${t.toFixed(0)} s: ${requests} requests, RSS ${(rss / 1024).toFixed(1)} MB, heap ${(heap / 1024).toFixed(1)} MB, ${a.active} active${a.diff ? `, DIFFER: ${a.diff}` : ''}`);
       gate = undefined;
