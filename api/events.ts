@@ -1,5 +1,5 @@
-// The event log and its WebSocket stream (`/api/v1/events`). Lease and block changes (from the DMZ app) and
-// switch up/down (from the controller) become events with consecutive ids, stored in the state file with the
+// The event log and its WebSocket stream (`/api/v1/events`). Lease and block changes and lost-flow alarms (from
+// the DMZ app) and switch up/down (from the controller) become events with consecutive ids, stored in the state file with the
 // change they describe, and are sent to subscribers only once that write has resolved: an id a client has seen
 // is never reused after a crash, so a client that reconnects with `?since=ID` (or `Last-Event-ID: ID`) gets
 // exactly the events after the last one it saw, as long as they are among the N the store keeps; if some are
@@ -10,13 +10,15 @@
 //   - the subprotocols `dmzgate.v1, bearer.TOKEN` (the server selects `dmzgate.v1`; the token is never echoed);
 //   - `?token=TOKEN` (last resort: URLs end up in proxy logs).
 // A token sees the lease events of its own project (all projects with `admin`) if it can read transfers, the
-// block events of its own project (likewise) if it has `blocks:write`, and switch events in any case. A stream ends (close code 4401) when its
-// token expires or is revoked.
+// block events of its own project (likewise) if it has `blocks:write`, the `flow.lost` alarms if it is an admin token,
+// and switch events in any case. A stream ends (close code 4401) when its token expires or is revoked.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket } from 'ws';
 import type { Logger } from '../controller/log.js';
 import type { Controller } from '../controller/controller.js';
+import { dpidText } from '../controller/errors.js';
+import { flowText } from '../controller/flow-entry.js';
 import type { SwitchConnection } from '../controller/switch-connection.js';
 import type { DmzApp, DmzEvent } from '../apps/dmz/dmz-app.js';
 import type { LeaseRecord } from '../apps/dmz/lease-book.js';
@@ -72,7 +74,14 @@ export class EventHub {
   /** Follows the app's and the controller's events, persisting the state they change. */
   attach(app: DmzApp, controller: Controller, switchName: (dpid: bigint) => string | undefined): () => void {
     const onEvent = (e: DmzEvent): void => {
-      if ('lease' in e) {
+      if (e.type === 'flow.lost') {
+        const name = switchName(e.dpid);
+        this.publish('flow.lost', {
+          switch: { dpid: dpidText(e.dpid), ...(name ? { name } : {}) }, owner: e.owner,
+          ...(e.lease !== undefined ? { transfer: e.lease } : {}), ...(e.block !== undefined ? { block: e.block } : {}),
+          reason: e.reason, flow: flowText(e.flow), reinstalled: true,
+        });
+      } else if ('lease' in e) {
         // A new lease the API recorded as its flows were sent (requestLease's `record`) is that very record,
         // unchanged: putting it again would only serialise it to find the text the store holds.
         if (!(e.type === 'lease.created' && e.recorded)) this.store.putLease(e.lease);
@@ -148,6 +157,7 @@ export class EventHub {
   private visible(t: TokenRecord, e: HeldEvent): boolean {
     if (e.type.startsWith('lease.')) return hasScope(t, 'transfers:read') && (isAdmin(t) || t.project === e.project);
     if (e.type.startsWith('block.')) return hasScope(t, 'blocks:write') && sees(t, e.project);
+    if (e.type === 'flow.lost') return isAdmin(t); // (about any owner's flows: blocks, leases, the pipeline)
     return true;
   }
 

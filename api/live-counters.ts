@@ -2,7 +2,7 @@
 // request (at most once per `minIntervalMs` per lease, and one read at a time, so a dashboard refreshing fast
 // cannot flood a switch with flow-stats requests), and the rate is the byte delta between the last two reads
 // (this one and the previous one, whether a request's or the app's periodic poll) over the time between them.
-import type { DmzApp } from '../apps/dmz/dmz-app.js';
+import type { DmzApp, DmzEvent } from '../apps/dmz/dmz-app.js';
 import type { LeaseRecord } from '../apps/dmz/lease-book.js';
 import type { RateView } from './views.js';
 
@@ -47,6 +47,11 @@ export class LiveCounters {
     }
   };
 
+  /** A closed lease's samples go with it (its last counters event came while it was still active). */
+  private readonly onEvent = (e: DmzEvent): void => {
+    if (e.type === 'lease.closed') this.samples.delete(e.lease.id);
+  };
+
   constructor(
     private readonly app: DmzApp,
     /** Whether the lease's switch is connected (its counters can be read). */
@@ -55,10 +60,17 @@ export class LiveCounters {
     private readonly now: () => number = Date.now,
   ) {
     app.on('counters', this.onCounters);
+    app.on('event', this.onEvent);
+  }
+
+  /** Leases with samples (for checks that nothing per lease outlives it). */
+  get size(): number {
+    return this.samples.size + this.inflight.size;
   }
 
   detach(): void {
     this.app.off('counters', this.onCounters);
+    this.app.off('event', this.onEvent);
   }
 
   /** Reads the lease's counters from its switch unless a read is under way or just happened. */

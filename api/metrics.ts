@@ -7,7 +7,7 @@ import type { Controller } from '../controller/controller.js';
 import type { FlowManager } from '../controller/flow-manager.js';
 import { dpidText } from '../controller/errors.js';
 import { errorTypeName, errorCodeName } from '../controller/openflow/index.js';
-import type { DmzApp } from '../apps/dmz/dmz-app.js';
+import type { DmzApp, DmzEvent } from '../apps/dmz/dmz-app.js';
 import { OWNER, ownerOfCookie } from '../apps/dmz/pipeline.js';
 import { OWNER_NAMES } from '../apps/dmz/dmz-app.js';
 import type { Store } from './store.js';
@@ -83,6 +83,15 @@ export function createMetrics(deps: { app: DmzApp; controller: Controller; flows
   };
   controller.on('switchError', onSwitchError);
 
+  const flowsLost = new Counter({
+    name: 'dmzgate_flows_lost_total', labelNames: ['dpid', 'owner'], registers: [registry],
+    help: 'Flows a switch reported removed while they should still be there (re-installed): a switch losing flows, or forging the reports',
+  });
+  const onAppEvent = (e: DmzEvent): void => {
+    if (e.type === 'flow.lost') flowsLost.inc({ dpid: dpidText(e.dpid), owner: e.owner });
+  };
+  app.on('event', onAppEvent);
+
   const httpDuration = new Histogram({
     name: 'dmzgate_api_request_duration_seconds', help: 'API request latency, by route and status', labelNames: ['method', 'route', 'status'],
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry],
@@ -120,6 +129,7 @@ export function createMetrics(deps: { app: DmzApp; controller: Controller; flows
     registry, httpDuration, authFailures,
     detach() {
       controller.off('switchError', onSwitchError);
+      app.off('event', onAppEvent);
       store.off('write', onWrite);
       store.off('fold', onFold);
       store.off('writeError', onWriteError);

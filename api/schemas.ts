@@ -187,7 +187,7 @@ export const EVENT_SCHEMA = {
   properties: {
     id: { type: 'integer', description: 'increases by one per event, persisted with the state' },
     at: time,
-    type: { type: 'string', enum: ['lease.created', 'lease.extended', 'lease.closed', 'block.created', 'block.removed', 'switch.up', 'switch.down'] },
+    type: { type: 'string', enum: ['lease.created', 'lease.extended', 'lease.closed', 'block.created', 'block.removed', 'switch.up', 'switch.down', 'flow.lost'] },
     transfer: { $ref: 'Transfer#' },
     block: { $ref: 'Block#' },
     switch: { type: 'object', additionalProperties: false, properties: { dpid: { type: 'string' }, name: { type: 'string' }, reason: { type: 'string' } } },

@@ -24,6 +24,8 @@ export interface Server {
   api: number;
   ofPort: number;
   token: string;
+  /** An admin token too (startDmzgate with `admin`: for blocks and every project's lists). */
+  adminToken?: string;
   proc: ChildProcess;
   logFile: string;
   dataDir?: string;
@@ -121,8 +123,11 @@ async function apiPortFromLog(what: string, srv: { proc: ChildProcess; logFile: 
   return api;
 }
 
-/** dmzgate with its data in `dataDir`; `entry` is the CLI or bench/api-server.js, `nodeArgs` e.g. --cpu-prof. */
-export async function startDmzgate(at: Launch, dataDir: string, state: string, nodeArgs: string[] = [], entry = CLI): Promise<Server> {
+/**
+ * dmzgate with its data in `dataDir`; `entry` is the CLI or bench/api-server.js, `nodeArgs` e.g. --cpu-prof;
+ * `admin`: also make an admin token (Server.adminToken).
+ */
+export async function startDmzgate(at: Launch, dataDir: string, state: string, nodeArgs: string[] = [], entry = CLI, opts: { admin?: boolean } = {}): Promise<Server> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`);
   mkdirSync(dataDir, { recursive: true });
   // A project token as an operator would make it (dmzgate token create), before the controller claims the directory.
@@ -131,6 +136,10 @@ export async function startDmzgate(at: Launch, dataDir: string, state: string, n
     project: 'bench', dtns: ['dtn1'], remotes: ['198.18.0.0/15'], ports: ['50000-51000'], paths: ['routed'],
     maxDurationSeconds: 3600, scopes: ['transfers:write'], description: 'bench/api.ts',
   });
+  const adminToken = opts.admin ? (await createToken(store, {
+    project: 'bench-ops', dtns: ['dtn1'], remotes: ['0.0.0.0/0', '::/0'], ports: ['0-65535'], paths: ['routed'],
+    maxDurationSeconds: 3600, scopes: ['admin'], description: 'bench admin',
+  })).token : undefined;
   await store.close();
   const ofPort = await freePort();
   const logFile = join(at.work, `dmzgate-${state.replace(/\W+/g, '-')}${nodeArgs.length ? '-profiled' : ''}.log`);
@@ -145,7 +154,7 @@ export async function startDmzgate(at: Launch, dataDir: string, state: string, n
   const srv = { proc, logFile };
   const api = await apiPortFromLog('dmzgate controller ready', srv, 'controller ready');
   return {
-    system: 'dmzgate', state, pid: proc.pid!, api, ofPort, token, proc, logFile, dataDir,
+    system: 'dmzgate', state, pid: proc.pid!, api, ofPort, token, ...(adminToken ? { adminToken } : {}), proc, logFile, dataDir,
     switchReady: () => waitFor('dmzgate: switch reconciled', srv, () => logLine(srv, (l) => l.msg === 'reconciled switch' && l.dpid === '0000000000000001') !== undefined),
     stop: () => stopProc(proc),
   };

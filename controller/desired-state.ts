@@ -64,8 +64,11 @@ export class DesiredState {
     for (const [k, e] of next) s.flows.set(k, keepSince(s.flows.get(k), e, owner));
   }
 
-  /** Adds (or changes) and removes some of an owner's flows; `remove` holds flow keys. */
-  updateFlows(dpid: bigint, owner: number, add: readonly FlowEntry[], remove: readonly string[]): void {
+  /**
+   * Adds (or changes) and removes some of an owner's flows; `remove` holds flow keys. `sentAt`: the added
+   * entries were just put on the switch (an OFPFC_ADD sent then: their hard timeouts count from there).
+   */
+  updateFlows(dpid: bigint, owner: number, add: readonly FlowEntry[], remove: readonly string[], sentAt?: number): void {
     const s = this.get(dpid);
     const removing = new Set(remove);
     const next = checkEntries(s, owner, add, removing);
@@ -74,7 +77,7 @@ export class DesiredState {
       if (r && r.owner !== owner) throw new OwnershipConflictError(`flow ${k} belongs to owner ${r.owner}, not ${owner}`);
     }
     for (const k of removing) if (!next.has(k)) s.flows.delete(k);
-    for (const [k, e] of next) s.flows.set(k, keepSince(s.flows.get(k), e, owner));
+    for (const [k, e] of next) s.flows.set(k, sentAt === undefined ? keepSince(s.flows.get(k), e, owner) : { entry: e, owner, since: sentAt });
   }
 
   setMeters(dpid: bigint, meters: readonly MeterEntry[]): void {
@@ -103,11 +106,26 @@ function checkEntries(s: SwitchDesiredState, owner: number, entries: readonly Fl
   return next;
 }
 
-/** A record for `e`, keeping the install time when the entry that was there is the same flow (same cookie). */
+/**
+ * A record for `e`, keeping the time the switch's entry runs out when the entry that was there is the same flow
+ * (same cookie): a re-declared flow that differs only in its hard timeout (declared with the time left) is not
+ * sent again, so the switch's entry still ends when the previous one said; `since` moves to match.
+ */
 function keepSince(prev: FlowRecord | undefined, entry: FlowEntry, owner: number): FlowRecord {
   const rec: FlowRecord = { entry, owner };
-  if (prev && prev.entry.cookie === entry.cookie && prev.since !== undefined) rec.since = prev.since;
+  if (prev && prev.entry.cookie === entry.cookie && prev.since !== undefined) rec.since = sameEnd(prev, entry);
   return rec;
+}
+
+/**
+ * The install time that makes `entry`'s hard timeout end when the switch's entry (recorded as `prev`) does;
+ * undefined (not known) when that entry has no hard timeout and `entry` has one (a block declared without one
+ * while it had more than 65535 s left): the switch never times it out.
+ */
+export function sameEnd(prev: FlowRecord, entry: FlowEntry): number | undefined {
+  if (!prev.entry.hardTimeout && entry.hardTimeout) return undefined;
+  if (prev.since === undefined || !prev.entry.hardTimeout || !entry.hardTimeout) return prev.since;
+  return prev.since + (prev.entry.hardTimeout - entry.hardTimeout) * 1000;
 }
 
 function uniqueBy<T>(items: readonly T[], id: (t: T) => number, what: string): Map<number, T> {

@@ -18,7 +18,7 @@ import {
   type FlowEntry, type FlowSpec, type MeterEntry, type GroupEntry,
   normaliseFlow, flowKey, ownerCookie, checkEncodes, checkInstructions, flowText, OWNER_MASK, OWNER_SHIFT,
 } from './flow-entry.js';
-import { DesiredState, OwnershipConflictError, type SwitchDesiredState, type FlowRecord } from './desired-state.js';
+import { DesiredState, OwnershipConflictError, sameEnd, type SwitchDesiredState, type FlowRecord } from './desired-state.js';
 import {
   diffFlows, diffMeters, diffGroups, planPhases, compareFlow, addFlowMsg, modifyFlowMsg, deleteFlowMsg,
   type TableDiff, type FlowVerdict,
@@ -62,7 +62,21 @@ export interface FlowManagerEvents {
   reconcileError: [bigint, Error];
   /** A desired flow the switch timed out (flow-removed with an idle/hard timeout reason, or hard timeout run out). */
   flowExpired: [bigint, string, FlowEntry];
+  /**
+   * The switch reported a desired flow removed that should still be there (a hard timeout before its time, a
+   * timeout it does not have, a delete we did not send): the flow is re-installed, never forgotten. The string
+   * says why the report was not taken as an expiry.
+   */
+  flowLost: [bigint, string, FlowEntry, string];
+  /** The switch refused to take back a flow it lost (flowLost): it stays desired, and is not on the switch. */
+  flowNotRestored: [bigint, string, FlowEntry, SwitchError];
 }
+
+/**
+ * A hard-timeout flow-removed this close to the earliest time the flow can have timed out is its expiry: the
+ * switch counts from its own install time and checks timeouts about once a second.
+ */
+export const HARD_TIMEOUT_TOLERANCE_MS = 1000;
 
 /** Whether each connection took a bundle; see FlowManager.bundleSupport. */
 const BUNDLE_SUPPORT = new WeakMap<FlowConn, boolean>();
@@ -99,15 +113,31 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
       });
     });
   };
+  /** Per switch: the flow keys an apply() under way is deleting (their flow-removed is ours, not a loss). */
+  private readonly deleting = new Map<bigint, Set<string>>();
   private readonly onFlowRemoved = (conn: SwitchConnection, msg: MessageOf<'flowRemoved'>): void => {
-    if (msg.reason !== OFPRR.IDLE_TIMEOUT && msg.reason !== OFPRR.HARD_TIMEOUT) return;
-    if (conn.dpid === undefined || !this.desired.has(conn.dpid)) return;
-    const s = this.desired.get(conn.dpid);
+    const dpid = conn.dpid;
+    if (dpid === undefined || !this.desired.has(dpid)) return;
+    const s = this.desired.get(dpid);
     const key = flowKey(msg);
     const rec = s.flows.get(key);
-    if (!rec || rec.entry.cookie !== msg.cookie) return;
-    s.flows.delete(key);
-    this.emit('flowExpired', conn.dpid, this.ownerName(rec.owner), rec.entry);
+    if (!rec || rec.entry.cookie !== msg.cookie || this.deleting.get(dpid)?.has(key)) return;
+    const owner = this.ownerName(rec.owner);
+    const lost = lossReason(rec, msg.reason, Date.now());
+    if (lost === undefined) {
+      s.flows.delete(key);
+      this.emit('flowExpired', dpid, owner, rec.entry);
+      return;
+    }
+    // A switch that drops a flow it should hold, or one that forges the report (OF1.3.5 §6.5 lets any switch
+    // send one), must not make the controller forget a flow it still wants: that would lift a block at the
+    // next reconcile. The flow goes back on the switch; the report is an alarm.
+    this.log.warn({ dpid: dpidText(dpid), owner, flow: flowText(rec.entry), reason: lost }, 'switch removed a flow that should still be there: re-installing it');
+    this.emit('flowLost', dpid, owner, rec.entry, lost);
+    this.reinstall(dpid, key, rec.entry).catch((e: Error) => {
+      this.log.error({ dpid: dpidText(dpid), owner, flow: flowText(rec.entry), err: e.message }, 're-installing a lost flow failed (the next reconcile retries)');
+      if (e instanceof SwitchError) this.emit('flowNotRestored', dpid, owner, rec.entry, e);
+    });
   };
 
   constructor(private readonly controller: Controller, opts: FlowManagerOptions = {}) {
@@ -155,11 +185,14 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     this.desired.setFlows(dpid, this.ownerId(owner), specs.map((s) => this.entry(owner, s)));
   }
 
-  /** Incremental pure update of an owner's flows (no switch traffic; see apply() for that). */
-  updateFlows(dpid: bigint, owner: string, change: { add?: readonly FlowSpec[]; remove?: readonly FlowSpec[] }): void {
+  /**
+   * Incremental pure update of an owner's flows (no switch traffic; see apply() for that). `sentAt`: the caller
+   * sent the added flows to the switch itself (OFPFC_ADD) then, which restarts their hard timeouts.
+   */
+  updateFlows(dpid: bigint, owner: string, change: { add?: readonly FlowSpec[]; remove?: readonly FlowSpec[] }, sentAt?: number): void {
     const add = (change.add ?? []).map((s) => this.entry(owner, s));
     const remove = (change.remove ?? []).map((s) => flowKey(this.entry(owner, s)));
-    this.desired.updateFlows(dpid, this.ownerId(owner), add, remove);
+    this.desired.updateFlows(dpid, this.ownerId(owner), add, remove, sentAt);
   }
 
   setMeters(dpid: bigint, meters: readonly MeterEntry[]): void {
@@ -210,10 +243,17 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     ]);
     const now = Date.now();
     const flowDiff = diffFlows(state.flowMap(ownerId), flows);
-    // Hard-timeout bookkeeping: learn when present flows were installed; drop desired flows that expired.
+    // Hard-timeout bookkeeping: learn when present flows were installed; drop desired flows that expired. The
+    // entry on the switch times out at (its install) + (its own hard timeout), which after a restart is not the
+    // desired entry's (declared with the time left then): `since` is set so that since + the desired hard
+    // timeout is that moment, at the earliest (the switch read its duration after `started`). An entry without a
+    // hard timeout never times out: its `since` stays unknown.
     for (const { entry, current } of [...flowDiff.unchanged, ...flowDiff.modify]) {
       const rec = state.flows.get(flowKey(entry));
-      if (rec && rec.since === undefined) rec.since = now - current.durationSec * 1000 - Math.floor(current.durationNsec / 1e6);
+      if (rec && rec.since === undefined && (current.hardTimeout || !entry.hardTimeout)) {
+        const installed = started - current.durationSec * 1000 - Math.ceil(current.durationNsec / 1e6);
+        rec.since = installed + (current.hardTimeout - entry.hardTimeout) * 1000;
+      }
     }
     let expired = 0;
     flowDiff.add = flowDiff.add.filter((e) => {
@@ -234,14 +274,16 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     });
     const failed: ReconcileReport['failed'] = [];
     const installed: FlowEntry[] = [];
+    // Before anything is sent: the switch's install times are later, so hard timeouts counted from here end no
+    // later than the switch's.
+    const at = Date.now();
     for (const phase of phases) {
       const errors = await sendAll(conn, phase.map((p) => p.msg));
       for (const [i, err] of errors) failed.push({ what: phase[i]!.what, error: err.message });
       phase.forEach((p, i) => { if (p.entry && !errors.has(i)) installed.push(p.entry); });
     }
-    // An added entry's hard timeout counts from now (unless it was re-added with what it had left); a replaced
-    // entry is a fresh one.
-    const at = Date.now();
+    // An added entry's hard timeout counts from its sending (unless it was re-added with what it had left); a
+    // replaced entry is a fresh one.
     const replaced = new Set(flowDiff.replace.map((p) => p.entry));
     for (const e of installed) {
       const rec = state.flows.get(flowKey(e));
@@ -360,18 +402,45 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
       this.record(state, ownerId, steps, new Set(), now);
       return result;
     }
-    if (!atomic) {
-      result.path = 'plain';
-      const errors = await sendAll(conn, changes.map((c) => c.msg));
-      const refused = new Set<Step>([...errors.keys()].map((i) => changes[i]!));
-      this.record(state, ownerId, steps, refused, now);
-      const first = [...errors.entries()].sort((a, b) => a[0] - b[0])[0];
-      if (first) throw first[1];
+    // A switch may send the flow-removed of our deletes before the barrier reply, while they are still desired.
+    const deleting = new Set<string>();
+    for (const c of changes) if (c.kind === 'delete') deleting.add(c.key);
+    if (deleting.size > 0) this.deleting.set(dpid, deleting);
+    try {
+      if (!atomic) {
+        result.path = 'plain';
+        const errors = await sendAll(conn, changes.map((c) => c.msg));
+        const refused = new Set<Step>([...errors.keys()].map((i) => changes[i]!));
+        this.record(state, ownerId, steps, refused, now);
+        const first = [...errors.entries()].sort((a, b) => a[0] - b[0])[0];
+        if (first) throw first[1];
+        return result;
+      }
+      result.path = await this.applyAtomic(conn, changes);
+      this.record(state, ownerId, steps, new Set(), now);
       return result;
+    } finally {
+      if (this.deleting.get(dpid) === deleting) this.deleting.delete(dpid);
     }
-    result.path = await this.applyAtomic(conn, changes);
-    this.record(state, ownerId, steps, new Set(), now);
-    return result;
+  }
+
+  /**
+   * Puts a desired flow the switch lost back on it, with the hard timeout it has left (the desired record keeps
+   * its install time: the flow still ends when it was meant to). Nothing if it stopped being desired meanwhile.
+   */
+  private reinstall(dpid: bigint, key: string, entry: FlowEntry): Promise<void> {
+    return this.serial(dpid, async () => {
+      const state = this.desired.get(dpid);
+      const rec = state.flows.get(key);
+      if (!rec || rec.entry !== entry) return;
+      const conn = this.connection(dpid);
+      const sent = Date.now();
+      const left = remainingHard(state, entry, sent);
+      if (left <= 0) return; // its time ran out meanwhile: the next reconcile sees it expired
+      const errors = await sendAll(conn, [addFlowMsg(entry, entry.hardTimeout ? Math.ceil(left) : 0)]);
+      if (errors.size > 0) throw [...errors.values()][0]!;
+      rec.since ??= sent;
+    });
   }
 
   /**
@@ -462,9 +531,10 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
         state.flows.delete(key);
         continue;
       }
-      // An unchanged or modified entry is the same switch entry: it keeps its install time; a new or replaced one starts now.
+      // An unchanged or modified entry is the same switch entry: it still ends when it did (a different hard
+      // timeout in `want` was not sent); a new or replaced one starts now.
       const same = prev !== undefined && prev.entry.cookie === want.cookie && prev.entry.flags === want.flags;
-      state.flows.set(key, { entry: want, owner: ownerId, since: same ? prev.since : now });
+      state.flows.set(key, { entry: want, owner: ownerId, since: same ? sameEnd(prev, want) : now });
     }
   }
 
@@ -495,6 +565,24 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     void tail.then(() => { if (this.queues.get(dpid) === tail) this.queues.delete(dpid); });
     return run;
   }
+}
+
+/**
+ * Why a flow-removed for a desired flow is not its expiry (undefined when it is): only a timeout the flow has, and
+ * for a hard timeout only once it can have run out (its install time unknown: not yet, the flow is kept).
+ */
+function lossReason(rec: FlowRecord, reason: number, now: number): string | undefined {
+  const e = rec.entry;
+  if (reason === OFPRR.IDLE_TIMEOUT) return e.idleTimeout ? undefined : 'idle timeout on a flow without one';
+  if (reason === OFPRR.HARD_TIMEOUT) {
+    if (!e.hardTimeout) return 'hard timeout on a flow without one';
+    if (rec.since === undefined) return 'hard timeout before the flow was known installed';
+    const early = rec.since + e.hardTimeout * 1000 - now;
+    return early > HARD_TIMEOUT_TOLERANCE_MS ? `hard timeout ${Math.ceil(early / 1000)} s before its time` : undefined;
+  }
+  if (reason === OFPRR.DELETE) return 'deleted, but not by us';
+  if (reason === OFPRR.GROUP_DELETE) return 'removed with a group';
+  return `removed (reason ${reason})`;
 }
 
 /** Normalised entries and their flow keys, index by index. */

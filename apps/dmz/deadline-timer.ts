@@ -22,6 +22,8 @@ export class DeadlineTimer {
   private timer: NodeJS.Timeout | undefined;
   /** The due time the Node timer is armed for (Infinity when not armed). */
   private armedFor = Infinity;
+  /** Whether the Node timer fires before `armedFor` (a wait beyond MAX_TIMEOUT_MS, re-armed when it fires). */
+  private armedShort = false;
   private readonly onTimer = (): void => this.run();
 
   constructor(private readonly fire: (id: number) => void, private readonly clock: () => number = () => performance.now()) {}
@@ -64,20 +66,24 @@ export class DeadlineTimer {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.armedFor = Infinity;
+    this.armedShort = false;
   }
 
   private arm(due: number): void {
     clearTimeout(this.timer);
     this.armedFor = due;
-    this.timer = setTimeout(this.onTimer, Math.min(MAX_TIMEOUT_MS, Math.max(0, due - this.clock())));
+    const wait = Math.max(0, due - this.clock());
+    this.armedShort = wait > MAX_TIMEOUT_MS;
+    this.timer = setTimeout(this.onTimer, Math.min(MAX_TIMEOUT_MS, wait));
     this.timer.unref();
   }
 
   /** Fires every live deadline that is due, then arms the timer for the next one. */
   private run(): void {
     this.timer = undefined;
-    // The timer fired for `armedFor`: that deadline is due even if the clock reads a hair earlier.
-    const now = Math.max(this.clock(), this.armedFor === Infinity ? -Infinity : this.armedFor);
+    // The timer fired for `armedFor`: that deadline is due even if the clock reads a hair earlier (unless the
+    // wait was cut to MAX_TIMEOUT_MS: then only what the clock says is due fires, and the rest is re-armed).
+    const now = this.armedShort ? this.clock() : Math.max(this.clock(), this.armedFor);
     this.armedFor = Infinity;
     try {
       while (this.due.length > 0 && this.due[0]! <= now) {

@@ -8,9 +8,10 @@ import type { FlowManager } from '../../controller/flow-manager.js';
 import type { FlowEntry, MeterEntry } from '../../controller/flow-entry.js';
 import { flowKey } from '../../controller/flow-entry.js';
 import { addFlowMsg, meterMsg } from '../../controller/reconcile.js';
+import { HARD_TIMEOUT_TOLERANCE_MS } from '../../controller/flow-manager.js';
 import { sendAll } from '../../controller/atomic.js';
 import type { Logger } from '../../controller/log.js';
-import { OFPFF, OFPMC, OFPMMFC, OFPTT, OFPP, OFPG, type MessageOf } from '../../controller/openflow/index.js';
+import { OFPFF, OFPMC, OFPMMFC, OFPTT, OFPP, OFPG, OFPRR, type MessageOf } from '../../controller/openflow/index.js';
 import type { FlowStats } from '../../controller/openflow/multipart/index.js';
 import { baseFlows, leaseFlows, leaseMeter, blockFlows, OWNER, ownerOfCookie, LeaseRefused, type FlowSpec, type MeterSpec } from './pipeline.js';
 import { LeaseBook, checkAgainstSite, leaseRecord, zeroCounters, type LeaseRecord, type BlockRecord, type LeaseRequest } from './lease-book.js';
@@ -60,7 +61,12 @@ export type DmzEvent =
    */
   | { type: 'lease.created'; lease: LeaseRecord; recorded: boolean }
   | { type: 'lease.extended' | 'lease.closed'; lease: LeaseRecord }
-  | { type: 'block.created' | 'block.removed'; block: BlockRecord };
+  | { type: 'block.created' | 'block.removed'; block: BlockRecord }
+  /**
+   * A switch reported one of our flows removed while it should still be there (see FlowManager's flowLost): it
+   * is being re-installed. `lease` or `block` names the owner's record when the flow is one of theirs.
+   */
+  | { type: 'flow.lost'; dpid: bigint; owner: string; lease?: number; block?: number; reason: string; flow: FlowEntry };
 
 export interface DmzAppEvents {
   event: [DmzEvent];
@@ -97,10 +103,10 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   private readonly flows: FlowManager;
   private readonly log: Logger;
   private readonly now: () => number;
-  /** Block ends (few: a timer each). */
-  private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Lease ends (one per active lease: one timer for all of them). */
   private readonly leaseEnds = new DeadlineTimer((id) => this.leaseEnded(id));
+  /** Block ends (a block may last a year: far beyond what one Node timer can wait). */
+  private readonly blockEnds = new DeadlineTimer((id) => this.blockEnded(id));
   /** Per lease: the latest counters of each of its flows (by flow key). */
   private readonly flowCounters = new Map<number, Map<string, { inbound: boolean; packets: number; bytes: number }>>();
   /** Per lease whose flows are being deleted: the flows whose flow-removed (final counts) has not come yet. */
@@ -121,6 +127,23 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   /** Per switch: how many pipeline flows it holds (they take table space the flow budget does not count). */
   private readonly pipelineFlows = new Map<bigint, number>();
   private readonly onFlowRemoved = (_conn: unknown, msg: MessageOf<'flowRemoved'>) => this.flowRemoved(msg);
+  private readonly onFlowLost = (dpid: bigint, owner: string, flow: FlowEntry, reason: string): void => {
+    const kind = ownerOfCookie(flow.cookie);
+    const id = Number(flow.cookie & LEASE_ID_MASK);
+    const ours = kind === OWNER.LEASES ? { lease: id } : kind === OWNER.BLOCKS ? { block: id } : {};
+    this.emit('event', { type: 'flow.lost', dpid, owner, ...ours, reason, flow });
+  };
+  /**
+   * A lease whose lost flow the switch refused to take back is not in force: it is revoked (its other flows
+   * removed), so that the API does not call it active. A block stays (the next reconcile retries its flows).
+   */
+  private readonly onFlowNotRestored = (_dpid: bigint, _owner: string, flow: FlowEntry, e: Error): void => {
+    if (ownerOfCookie(flow.cookie) !== OWNER.LEASES) return;
+    const id = Number(flow.cookie & LEASE_ID_MASK);
+    if (this.book.leases.get(id)?.state !== 'active') return;
+    void this.releaseLease(id, 'revoked', `the switch lost a flow of this lease and refused it back: ${e.message}`)
+      .catch((err: Error) => this.log.warn({ lease: id, err: err.message }, 'revoking a lease whose flow was lost failed'));
+  };
 
   constructor(private readonly opts: DmzAppOptions) {
     super();
@@ -163,6 +186,8 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     for (const b of this.book.activeBlocks()) this.scheduleBlockEnd(b);
     this.controller.on('flowRemoved', this.onFlowRemoved);
     this.tableSizes.start();
+    this.flows.on('flowLost', this.onFlowLost);
+    this.flows.on('flowNotRestored', this.onFlowNotRestored);
     if ((this.opts.pollIntervalMs ?? 5000) > 0) {
       this.pollTimer = setInterval(() => void this.pollCounters().catch((e: Error) => this.log.warn({ err: e.message }, 'counter poll failed')), this.opts.pollIntervalMs ?? 5000);
       this.pollTimer.unref();
@@ -171,12 +196,24 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   }
 
   stop(): void {
-    for (const t of this.timers.values()) clearTimeout(t);
-    this.timers.clear();
     this.leaseEnds.stop();
+    this.blockEnds.stop();
     clearInterval(this.pollTimer);
     this.controller.off('flowRemoved', this.onFlowRemoved);
     this.tableSizes.stop();
+    this.flows.off('flowLost', this.onFlowLost);
+    this.flows.off('flowNotRestored', this.onFlowNotRestored);
+  }
+
+  /**
+   * Entries held per lease or block beyond the book's records, by structure: all return to their baseline once
+   * the leases and blocks of a run have closed (the per-lease state must not outlive its lease).
+   */
+  internalSizes(): Record<string, number> {
+    return {
+      flowCounters: this.flowCounters.size, awaitingRemoved: this.awaitingRemoved.size, leaseFlowKeys: this.leaseFlowKeys.size,
+      releasing: this.releasing.size, leaseEnds: this.leaseEnds.size, blockEnds: this.blockEnds.size, ...this.book.internalSizes(),
+    };
   }
 
   // ---- leases -------------------------------------------------------------------------------------------------
@@ -279,9 +316,10 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     // from where they were, so nothing is carried over here (doing so counted every packet twice on OVS).
     await this.pollCounters([rec]);
     const entries = flows.map((f) => this.flows.entry(OWNER_NAMES.leases, f));
+    const sentAt = Date.now(); // (the flow manager's clock: it times the switch's hard timeouts)
     const errors = await sendAll(conn, entries.map((e) => addFlowMsg(e)));
     if (errors.size > 0) throw [...errors.values()][0]!;
-    this.flows.updateFlows(dpid, OWNER_NAMES.leases, { add: flows });
+    this.flows.updateFlows(dpid, OWNER_NAMES.leases, { add: flows }, sentAt);
     this.noteLeaseFlows(rec.id, flows);
     rec.end = end;
     this.scheduleEnd(rec);
@@ -424,19 +462,24 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   // ---- internals ----------------------------------------------------------------------------------------------
 
   private flowRemoved(msg: MessageOf<'flowRemoved'>): void {
-    if (ownerOfCookie(msg.cookie) === OWNER.LEASES) {
-      const rec = this.book.leases.get(Number(msg.cookie & LEASE_ID_MASK));
-      if (!rec) return;
-      // The switch's final count for this flow (hard timeout at the lease end, or our delete).
-      const key = flowKey({ tableId: msg.tableId, priority: msg.priority, match: msg.match });
-      this.noteFlow(rec, msg.match, key, msg.packetCount, msg.byteCount);
-      this.sumCounters(rec);
-      this.emit('counters', [rec]);
-      for (const w of this.awaitingRemoved.get(rec.id) ?? []) if (w.keys.delete(key) && w.keys.size === 0) w.done();
-      if (rec.state === 'active' && msg.reason === 1 /* OFPRR_HARD_TIMEOUT */ && rec.end <= this.now() + 1000) {
-        this.leaseEnds.clear(rec.id);
-        void this.releaseLease(rec.id, 'expired', 'lease ended (switch hard timeout)').catch(() => undefined);
-      }
+    if (ownerOfCookie(msg.cookie) !== OWNER.LEASES) return;
+    const rec = this.book.leases.get(Number(msg.cookie & LEASE_ID_MASK));
+    if (!rec || rec.state !== 'active') return; // (closed: its counts are final, and its per-lease state gone)
+    const key = flowKey({ tableId: msg.tableId, priority: msg.priority, match: msg.match });
+    const awaited = this.awaitingRemoved.get(rec.id);
+    let ours = false;
+    for (const w of awaited ?? []) if (w.keys.has(key)) ours = true;
+    const ended = msg.reason === OFPRR.HARD_TIMEOUT && rec.end <= this.now() + HARD_TIMEOUT_TOLERANCE_MS;
+    // Only the report of our delete or of the lease's end carries the flow's final counts. Any other (the flow
+    // manager re-installs the flow, see onFlowLost) is not believed: the poll reads the flow's counters again.
+    if (!ours && !ended) return;
+    this.noteFlow(rec, msg.match, key, msg.packetCount, msg.byteCount);
+    this.sumCounters(rec);
+    this.emit('counters', [rec]);
+    for (const w of awaited ?? []) if (w.keys.delete(key) && w.keys.size === 0) w.done();
+    if (ended) {
+      this.leaseEnds.clear(rec.id);
+      void this.releaseLease(rec.id, 'expired', 'lease ended (switch hard timeout)').catch(() => undefined);
     }
   }
 
@@ -532,6 +575,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     this.admission.release(rec.id);
     if (!this.book.close(rec.id, state, reason, this.now())) return;
     this.leaseFlowKeys.delete(rec.id);
+    this.flowCounters.delete(rec.id);
     // Debug, as 'lease installed' is: the API audits and logs every close, the ones it was asked for and those the
     // system made (expiry, a switch's hard timeout, a site reload, at start), with the reason and final counters.
     if (this.log.isLevelEnabled('debug')) this.log.debug({ lease: rec.id, state, reason, counters: rec.counters }, 'lease closed');
@@ -539,7 +583,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   }
 
   private closeBlock(rec: BlockRecord, state: 'removed' | 'expired'): void {
-    this.clearTimer(`block:${rec.id}`);
+    this.blockEnds.clear(rec.id);
     this.admission.releaseBlock(rec.id);
     rec.state = state;
     rec.closedAt = this.now();
@@ -560,25 +604,11 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   }
 
   private scheduleBlockEnd(rec: BlockRecord): void {
-    if (rec.end === undefined) return;
-    this.setTimer(`block:${rec.id}`, rec.end - this.now(), () => {
-      void this.removeBlock(rec.id, 'expired').catch((e: Error) => this.log.warn({ block: rec.id, err: e.message }, 'closing an ended block failed'));
-    });
+    if (rec.end !== undefined) this.blockEnds.set(rec.id, rec.end - this.now());
   }
 
-  private setTimer(key: string, ms: number, fn: () => void): void {
-    this.clearTimer(key);
-    const t = setTimeout(() => {
-      this.timers.delete(key);
-      fn();
-    }, Math.max(0, ms));
-    t.unref();
-    this.timers.set(key, t);
-  }
-
-  private clearTimer(key: string): void {
-    clearTimeout(this.timers.get(key));
-    this.timers.delete(key);
+  private blockEnded(id: number): void {
+    void this.removeBlock(id, 'expired').catch((e: Error) => this.log.warn({ block: id, err: e.message }, 'closing an ended block failed'));
   }
 
   /** Desired lease flows and meters of every switch from the book (pure; after start or reload). */

@@ -250,6 +250,14 @@ export class LeaseBook {
     return rec;
   }
 
+  /** Entries in each index (for checks that nothing per lease outlives it: see DmzApp.internalSizes). */
+  internalSizes(): Record<string, number> {
+    return {
+      leases: this.leases.size, blocks: this.blocks.size, pending: this.pending.size, activeLeases: this.activeLeases.size,
+      meteredLeases: this.meteredLeases.size, overlaps: this.overlaps.size, closedLeases: this.closedLeases.size, freeMeterIds: this.meters.freeCount,
+    };
+  }
+
   /** Notes a closed lease; the oldest closed leases beyond KEEP_CLOSED are forgotten (the store keeps its own history). */
   private keepClosed(id: number): void {
     this.closedLeases.add(id);
@@ -295,5 +303,9 @@ class MeterIds {
 
   give(id: number): void {
     if (this.used.delete(id)) this.free.push(id);
+  }
+
+  get freeCount(): number {
+    return this.free.size;
   }
 }

@@ -90,20 +90,86 @@ describe('FlowManager.reconcile', () => {
     expect(fm.desiredFlows(DPID, 'app').map((f) => f.priority)).toEqual([2]);
   });
 
-  it('forgets a flow the switch reports timed out (flow-removed), but not one deleted', () => {
-    const { fm, ctl } = setup();
-    fm.setFlows(DPID, 'app', [spec(1), spec(2)]);
-    const [a, b] = fm.desiredFlows(DPID, 'app');
+  it('forgets a flow the switch reports timed out when it can have; re-installs one reported removed too early', async () => {
+    const { fm, ctl, conn } = setup();
+    fm.setFlows(DPID, 'app', [spec(1, { idleTimeout: 30 }), spec(2, { hardTimeout: 10 }), spec(3, { hardTimeout: 600 }), spec(4), spec(5, { hardTimeout: 600 })]);
+    const [idle, hard, early, none, del] = fm.desiredFlows(DPID, 'app');
+    const rec = (e: FlowEntry) => fm.desired.get(DPID).flows.get(flowKey(e))!;
+    rec(hard!).since = Date.now() - 10_500; // its 10 s have run out
+    rec(early!).since = Date.now() - 10_000; // 590 s left
+    rec(del!).since = Date.now() - 10_000;
     const removed = (e: FlowEntry, reason: number) => ctl.emit('flowRemoved', { dpid: DPID }, {
       type: 'flowRemoved', xid: 0, cookie: e.cookie, priority: e.priority, reason, tableId: e.tableId, durationSec: 1, durationNsec: 0,
       idleTimeout: 0, hardTimeout: 0, packetCount: 0n, byteCount: 0n, match: [...e.match],
     });
-    removed(a!, OFPRR.DELETE);
-    removed(b!, OFPRR.IDLE_TIMEOUT);
-    expect(fm.desiredFlows(DPID, 'app').map((f) => f.priority)).toEqual([1]);
+    const expired: number[] = [];
+    const lost: [number, string][] = [];
+    fm.on('flowExpired', (_d, _o, e) => expired.push(e.priority));
+    fm.on('flowLost', (_d, owner, e, why) => { expect(owner).toBe('app'); lost.push([e.priority, why]); });
+    removed(idle!, OFPRR.IDLE_TIMEOUT);
+    removed(hard!, OFPRR.HARD_TIMEOUT);
+    removed(early!, OFPRR.HARD_TIMEOUT);
+    removed(none!, OFPRR.IDLE_TIMEOUT);
+    removed(del!, OFPRR.DELETE);
     // A flow-removed for a different cookie (someone else's entry at that identity) changes nothing.
-    removed({ ...a!, cookie: a!.cookie + 1n }, OFPRR.HARD_TIMEOUT);
-    expect(fm.desiredFlows(DPID, 'app')).toHaveLength(1);
+    removed({ ...none!, cookie: none!.cookie + 1n }, OFPRR.HARD_TIMEOUT);
+    expect(expired).toEqual([1, 2]);
+    expect(lost).toEqual([[3, 'hard timeout 590 s before its time'], [4, 'idle timeout on a flow without one'], [5, 'deleted, but not by us']]);
+    expect(fm.desiredFlows(DPID, 'app').map((f) => f.priority)).toEqual([3, 4, 5]);
+    await fm.reconcile(DPID, { owner: 'other' }); // (after the re-installs: operations on a switch are serial)
+    const adds = flowMods(conn).filter((m) => m.command === OFPFC.ADD);
+    expect(adds.map((m) => [m.priority, m.hardTimeout])).toEqual([[3, 590], [4, 0], [5, 590]]);
+  });
+
+  it('keeps each flow\'s end through a re-declaration with the time left, and a re-armed hard timeout', async () => {
+    const { fm, ctl } = setup();
+    await fm.apply(DPID, 'app', { add: [spec(1, { hardTimeout: 600 }), spec(2, { hardTimeout: 600 })] });
+    const rec = (p: number) => fm.desired.get(DPID).flows.get(flowKey(fm.entry('app', spec(p))))!;
+    for (const p of [1, 2]) rec(p).since! -= 100_000; // installed 100 s ago: 500 s left
+    // Re-declared with the time left (as after a reload): not sent again, so still ending in 500 s.
+    fm.setFlows(DPID, 'app', [spec(1, { hardTimeout: 500 }), spec(2, { hardTimeout: 600 })]);
+    // Flow 2 re-armed by its owner (an OFPFC_ADD sent now): 900 s from now.
+    fm.updateFlows(DPID, 'app', { add: [spec(2, { hardTimeout: 900 })] }, Date.now());
+    const lost: [number, string][] = [];
+    fm.on('flowLost', (_d, _o, e, why) => lost.push([e.priority, why]));
+    for (const p of [1, 2]) {
+      const e = rec(p).entry;
+      ctl.emit('flowRemoved', { dpid: DPID }, {
+        type: 'flowRemoved', xid: 0, cookie: e.cookie, priority: p, reason: OFPRR.HARD_TIMEOUT, tableId: 0, durationSec: 1, durationNsec: 0,
+        idleTimeout: 0, hardTimeout: 0, packetCount: 0n, byteCount: 0n, match: [...e.match],
+      });
+    }
+    expect(lost).toEqual([[1, 'hard timeout 500 s before its time'], [2, 'hard timeout 900 s before its time']]);
+    // A flow the switch holds without a hard timeout, re-declared with one (the time left has come under 65535 s):
+    // the switch still never times it out.
+    await fm.apply(DPID, 'app', { add: [spec(3)] });
+    rec(3).since! -= 100_000;
+    fm.setFlows(DPID, 'app', [spec(1, { hardTimeout: 500 }), spec(2, { hardTimeout: 900 }), spec(3, { hardTimeout: 60_000 })]);
+    const e3 = rec(3).entry;
+    ctl.emit('flowRemoved', { dpid: DPID }, {
+      type: 'flowRemoved', xid: 0, cookie: e3.cookie, priority: 3, reason: OFPRR.HARD_TIMEOUT, tableId: 0, durationSec: 1, durationNsec: 0,
+      idleTimeout: 0, hardTimeout: 0, packetCount: 0n, byteCount: 0n, match: [...e3.match],
+    });
+    expect(lost.at(-1)).toEqual([3, 'hard timeout before the flow was known installed']);
+  });
+
+  it('a flow-removed of a delete it is sending is its own, not a loss', async () => {
+    const { fm, ctl, conn } = setup();
+    await fm.apply(DPID, 'app', { add: [spec(1)] });
+    const [e] = fm.desiredFlows(DPID, 'app');
+    const lost: number[] = [];
+    fm.on('flowLost', (_d, _o, x) => lost.push(x.priority));
+    // A switch that reports the delete before it answers the barrier.
+    conn.judge = (m) => {
+      if (m.type === 'flowMod' && m.command === OFPFC.DELETE_STRICT) ctl.emit('flowRemoved', { dpid: DPID }, {
+        type: 'flowRemoved', xid: 0, cookie: e!.cookie, priority: 1, reason: OFPRR.DELETE, tableId: 0, durationSec: 1, durationNsec: 0,
+        idleTimeout: 0, hardTimeout: 0, packetCount: 0n, byteCount: 0n, match: [...e!.match],
+      });
+      return undefined;
+    };
+    await fm.apply(DPID, 'app', { remove: [spec(1)] }, { atomic: false });
+    expect(lost).toEqual([]);
+    expect(fm.desiredFlows(DPID, 'app')).toEqual([]);
   });
 
   it('refused messages are reported, the rest applied', async () => {

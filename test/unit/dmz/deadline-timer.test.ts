@@ -99,4 +99,21 @@ describe('DeadlineTimer', () => {
     expect(fired.map(([, at]) => at)).toEqual(expected.map((e) => e.ms));
     expect(new Set(fired.map(([id, at]) => `${id}@${at}`))).toEqual(new Set(expected.map((e) => `${e.id}@${e.ms}`)));
   });
+
+  it('waits out deadlines beyond a 32-bit count of ms (Node cuts longer timeouts), a year included', () => {
+    const { t, fired } = make();
+    const day = 86_400_000;
+    t.set(1, 25 * day); // just past 2^31 ms (24.86 days)
+    t.set(2, 365 * day);
+    vi.advanceTimersByTime(2 ** 31 - 1);
+    expect(fired).toEqual([]);
+    vi.advanceTimersByTime(25 * day - (2 ** 31 - 1) - 1);
+    expect(fired).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(fired).toEqual([[1, 25 * day]]);
+    vi.advanceTimersByTime(365 * day - 25 * day - 1);
+    expect(fired).toEqual([[1, 25 * day]]);
+    vi.advanceTimersByTime(1);
+    expect(fired).toEqual([[1, 25 * day], [2, 365 * day]]);
+  });
 });
