@@ -21,6 +21,7 @@ import type { Controller } from '../controller/controller.js';
 import type { FlowManager } from '../controller/flow-manager.js';
 import type { Logger } from '../controller/log.js';
 import type { DmzApp } from '../apps/dmz/dmz-app.js';
+import { switchOfDtn } from '../apps/dmz/site.js';
 import { ApiError, ERROR_CODES, ERRORS, toApiError } from './errors.js';
 import { EventHub } from './events.js';
 import { FailureLimiter, RequestLimiter, type FailureLimiterOptions, type RequestLimiterOptions } from './rate-limit.js';
@@ -59,7 +60,7 @@ export interface ApiOptions {
   requestLimit?: RequestLimiterOptions | false;
   /** /metrics needs a token of scope `metrics` (or admin). Default false: public, like /healthz. */
   metricsAuth?: boolean;
-  /** Whether the controller listens for switches (for /readyz). Default: asks the Controller's servers. */
+  /** Whether the controller listens for switches (for /readyz). Default: Controller.listening. */
   controllerListening?: () => boolean;
   /** Least time between two counter reads of one lease for GET /transfers/{id}. Default 250 ms. */
   counterReadIntervalMs?: number;
@@ -87,11 +88,6 @@ function validationError(errors: ErrorObject[], part: string | undefined): ApiEr
   return new ApiError(unknown ? 'DMZ_UNKNOWN_FIELD' : 'DMZ_INVALID_FIELD', details.map((d) => `${d.path}: ${d.message}`).join('; '), { details });
 }
 
-function controllerListeningByDefault(controller: Controller): () => boolean {
-  const c = controller as unknown as { listening?: boolean; tcpServer?: { listening: boolean }; tlsServer?: { listening: boolean } };
-  return () => (typeof c.listening === 'boolean' ? c.listening : !!(c.tcpServer?.listening || c.tlsServer?.listening));
-}
-
 export function buildApi(opts: ApiOptions): FastifyInstance {
   const { app: dmz, controller, flows, store } = opts;
   const log = opts.logger.child({ component: 'api' });
@@ -117,8 +113,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     count: (code) => metrics.authFailures.inc({ code }), ...(opts.authLimit?.now ? { now: opts.authLimit.now } : {}),
   });
   const leaseSwitchUp = (l: { dtn: string }): boolean => {
-    const dtn = dmz.site.dtns.find((d) => d.name === l.dtn);
-    const sw = dtn && dmz.site.switches.find((s) => s.name === dtn.switch);
+    const sw = switchOfDtn(dmz.site, l.dtn);
     return !!sw && controller.get(sw.dpid) !== undefined;
   };
   const live = new LiveCounters(dmz, leaseSwitchUp, opts.counterReadIntervalMs ?? 250);
@@ -154,7 +149,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     },
   });
   const detachHub = hub.attach(dmz, controller, (dpid) => dmz.site.switches.find((s) => s.dpid === dpid)?.name);
-  const listening = opts.controllerListening ?? controllerListeningByDefault(controller);
+  const listening = opts.controllerListening ?? (() => controller.listening);
   const ctx: ApiContext = {
     app: dmz, controller, flows, store, log, hub, metrics, live, closing, serial, audit, metricsAuth: opts.metricsAuth ?? false,
     ready: () => ({ store: store.loaded, controller: listening() }),

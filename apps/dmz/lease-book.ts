@@ -49,13 +49,19 @@ export const zeroCounters = (): Counters => ({ packetsIn: 0, bytesIn: 0, packets
 
 /** Checks a request against the site's policy; throws LeaseRefused with the rule it breaks. */
 export function checkAgainstSite(site: Site, req: LeaseRequest): void {
-  leaseDtn(site, { dtn: req.dtn } as Lease);
   let remote: Prefix;
   try {
     remote = parsePrefix(req.remote);
   } catch (e) {
+    leaseDtn(site, req);
     throw new LeaseRefused('bad-remote', (e as Error).message);
   }
+  checkParsedAgainstSite(site, req, remote);
+}
+
+/** checkAgainstSite for a request whose remote prefix is parsed already. */
+export function checkParsedAgainstSite(site: Site, req: Omit<LeaseRequest, 'remote'>, remote: Prefix): void {
+  leaseDtn(site, req);
   const special = specialUse(remote);
   if (special) throw new LeaseRefused('special-remote', `remote ${remote.text} covers ${special.text} (${special.name}), which is never a transfer's remote end`);
   if (!site.policy.protocols.includes(req.protocol)) {

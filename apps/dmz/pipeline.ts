@@ -111,7 +111,7 @@ export function leaseMeter(meterId: number, rateMbps: number): MeterSpec {
 }
 
 /** The DTN a lease names, or a refusal: only configured DTNs can be on our side of a lease. */
-export function leaseDtn(site: Site, lease: Lease): Dtn {
+export function leaseDtn(site: Site, lease: Pick<Lease, 'dtn'>): Dtn {
   const dtn = site.dtns.find((d) => d.name === lease.dtn);
   if (!dtn) throw new LeaseRefused('unknown-dtn', `${lease.dtn} is not a configured DTN`);
   return dtn;
@@ -231,14 +231,19 @@ function leaseMatch(inPort: OxmTlv, eth: OxmTlv, vlan: OxmTlv | undefined, proto
 
 /** Flows (both directions) and meter for a lease, or a LeaseRefused naming the rule it breaks. */
 export function leaseFlows(site: Site, lease: Lease, now: number): { flows: FlowSpec[]; meter?: MeterSpec } {
-  const dtn = leaseDtn(site, lease);
-  const sw = switchByName(site, dtn.switch);
   let remote: Prefix;
   try {
     remote = parsePrefix(lease.remote);
   } catch (e) {
     throw new LeaseRefused('bad-remote', (e as Error).message);
   }
+  return leaseFlowsOf(site, lease, remote, now);
+}
+
+/** leaseFlows for a lease whose remote prefix is parsed already (the core's: its values travel parsed). */
+export function leaseFlowsOf(site: Site, lease: Omit<Lease, 'remote'>, remote: Prefix, now: number): { flows: FlowSpec[]; meter?: MeterSpec } {
+  const dtn = leaseDtn(site, lease);
+  const sw = switchByName(site, dtn.switch);
   // The remote side must really be remote: never one of our inside hosts.
   for (const a of insideAddresses(site)) {
     if (prefixWithin(a.prefix, remote)) {
@@ -293,7 +298,11 @@ export function leaseFlows(site: Site, lease: Lease, now: number): { flows: Flow
 
 /** Drop flows for a block, as source and as destination, on every switch (they are installed everywhere). */
 export function blockFlows(block: Block, now: number): FlowSpec[] {
-  const p = parsePrefix(block.prefix);
+  return blockFlowsOf(block, parsePrefix(block.prefix), now);
+}
+
+/** blockFlows for a block whose prefix is parsed already. */
+export function blockFlowsOf(block: Omit<Block, 'prefix'>, p: Prefix, now: number): FlowSpec[] {
   const oxm = prefixToOxm(p);
   const eth = field('eth_type', p.family === 4 ? ETH_IPV4 : ETH_IPV6);
   const [srcName, dstName] = p.family === 4 ? ['ipv4_src', 'ipv4_dst'] : ['ipv6_src', 'ipv6_dst'];

@@ -86,6 +86,12 @@ export function switchByName(site: Site, name: string): SiteSwitch {
   return sw;
 }
 
+/** The switch a DTN is wired to (undefined: no such DTN, or its switch is not in the site). */
+export function switchOfDtn(site: Site, dtn: string): SiteSwitch | undefined {
+  const d = site.dtns.find((x) => x.name === dtn);
+  return d && site.switches.find((s) => s.name === d.switch);
+}
+
 export function insideHosts(site: Site): SiteHost[] {
   return [...site.dtns, ...site.perfsonar, ...site.lanHosts];
 }

@@ -1,0 +1,67 @@
+// The block commands: block, unblock, expire. A block's drop flows go on every switch of the site.
+import { HARD_TIMEOUT_TOLERANCE_MS } from '../../../controller/flow-manager.js';
+import { blockFlowsOf, LeaseRefused, type FlowSpec } from '../pipeline.js';
+import type { PortRange } from '../port-ranges.js';
+import type { Actor, BlockSpec } from './commands.js';
+import { emptyPlan, OWNERS, type SwitchChange } from './plan.js';
+import { blockRecordOf } from './records.js';
+import { blockOf, ruleKey, type BlockRule, type State } from './state.js';
+import { checkRequestBudget, checkSwitchBudget, flowsInUse } from './budgets.js';
+import { refused, withRules, type Decision } from './leases.js';
+
+export function flowsOfBlock(b: BlockRule, now: number): FlowSpec[] {
+  return blockFlowsOf({ id: b.id, protocol: b.protocol, ports: b.ports as PortRange[] | undefined, start: b.start, end: b.end, reason: b.reason }, b.prefix, now);
+}
+
+export function block(state: State, by: Actor, spec: BlockSpec, now: number): Decision {
+  try {
+    const rule: BlockRule = {
+      kind: 'block', id: state.nextId.block, prefix: spec.prefix, protocol: spec.protocol, ports: spec.ports, start: now, end: spec.end,
+      reason: spec.reason, project: spec.project, createdBy: spec.createdBy, flows: 0,
+    };
+    const flows = flowsOfBlock(rule, now);
+    rule.flows = flows.length;
+    checkRequestBudget(state.site, flows.length, 'block');
+    for (const sw of state.site.switches) checkSwitchBudget(state.site, sw, flows.length, flowsInUse(state, sw.dpid));
+    const next = withRules(state, (rules) => rules.set(ruleKey('block', rule.id), rule));
+    const record = blockRecordOf(rule);
+    return {
+      state: { ...next, nextId: { ...state.nextId, block: rule.id + 1 } },
+      plan: {
+        ...emptyPlan(), steps: [state.site.switches.map((sw): SwitchChange => ({ dpid: sw.dpid, owner: OWNERS.blocks, add: flows }))], atomicity: 'per-switch',
+        records: [{ kind: 'block', record }],
+        audit: [{ ...by, action: 'block.create', decision: 'granted', block: rule.id, reason: rule.reason, details: { prefix: record.prefix } }],
+        events: [{ type: 'block.created', block: record }], timers: rule.end !== undefined ? [{ key: ruleKey('block', rule.id), at: rule.end }] : [],
+      },
+    };
+  } catch (e) {
+    return refused(state, e);
+  }
+}
+
+function remove(state: State, b: BlockRule, how: 'removed' | 'expired', by: Actor, now: number): Decision {
+  const flows = flowsOfBlock({ ...b, end: undefined }, now);
+  const next = withRules(state, (rules) => rules.delete(ruleKey('block', b.id)));
+  const record = blockRecordOf(b, { state: how, at: now });
+  return {
+    state: next,
+    plan: {
+      ...emptyPlan(), steps: [state.site.switches.map((sw): SwitchChange => ({ dpid: sw.dpid, owner: OWNERS.blocks, remove: flows }))],
+      records: [{ kind: 'block', record }],
+      audit: [how === 'expired' ? { ...by, action: 'block.expired', decision: 'done', block: b.id } : { ...by, action: 'block.remove', decision: 'done', block: b.id }],
+      events: [{ type: 'block.removed', block: record }], timers: [{ key: ruleKey('block', b.id), at: undefined }],
+    },
+  };
+}
+
+export function unblock(state: State, by: Actor, id: number, now: number): Decision {
+  const b = blockOf(state, id);
+  if (!b) return refused(state, new LeaseRefused('not-found', `no active block ${id}`));
+  return remove(state, b, 'removed', by, now);
+}
+
+export function expireBlock(state: State, id: number, now: number): Decision {
+  const b = blockOf(state, id);
+  if (!b || b.end === undefined || b.end > now + HARD_TIMEOUT_TOLERANCE_MS) return { state, plan: emptyPlan() };
+  return remove(state, b, 'expired', { actor: 'system' }, now);
+}

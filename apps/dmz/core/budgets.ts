@@ -1,0 +1,32 @@
+// What the live rules take of each switch's flow budget (policy.switchFlowBudget), checked before a rule is taken.
+import { LeaseRefused } from '../pipeline.js';
+import type { Site, SiteSwitch } from '../site.js';
+import type { State } from './state.js';
+
+/** Lease and block flows the live rules hold on a switch. */
+export function flowsInUse(state: State, dpid: bigint): number {
+  let n = 0;
+  for (const r of state.rules.values()) {
+    if (r.kind === 'block') n += r.flows;
+    else if (r.hops.some((h) => h.dpid === dpid)) n += r.flows;
+  }
+  return n;
+}
+
+export function checkRequestBudget(site: Site, flows: number, what: 'transfer' | 'block'): void {
+  const budget = site.policy.leaseFlowBudget;
+  if (flows > budget) {
+    throw new LeaseRefused('request-flow-budget', `the ${what} would take ${flows} flows${what === 'block' ? ' on each switch' : ''}; the site allows ${budget} per request (policy.lease-flow-budget)`, {
+      flows, budget,
+    });
+  }
+}
+
+export function checkSwitchBudget(site: Site, sw: SiteSwitch, flows: number, inUse: number): void {
+  const budget = site.policy.switchFlowBudget;
+  if (inUse + flows > budget) {
+    throw new LeaseRefused('switch-flow-budget', `switch ${sw.name} holds ${inUse} of its ${budget} transfer and block flows; this request would take ${flows} more`, {
+      flows, budget, in_use: inUse, switch: sw.name,
+    });
+  }
+}

@@ -1,0 +1,191 @@
+// The lease commands: request (then installed / install-failed, the executor's report), extend, release, expire.
+import { HARD_TIMEOUT_TOLERANCE_MS } from '../../../controller/flow-manager.js';
+import { prefixesOverlap } from '../addresses.js';
+import { checkParsedAgainstSite } from '../lease-book.js';
+import { leaseFlowsOf, LeaseRefused, type FlowSpec, type MeterSpec } from '../pipeline.js';
+import { leaseRate, circuitOf } from '../admission.js';
+import { rangesOverlap, type PortRange } from '../port-ranges.js';
+import { switchOfDtn, type Site } from '../site.js';
+import type { Lease } from '../model.js';
+import type { Actor, LeaseSpec } from './commands.js';
+import { emptyPlan, OWNERS, type Plan, type SwitchChange } from './plan.js';
+import { leaseRecordOf, type LeaseClose } from './records.js';
+import { leaseOf, ruleKey, rulesOf, type LeaseRule, type Rule, type State } from './state.js';
+import { flowsInUse, checkRequestBudget, checkSwitchBudget } from './budgets.js';
+
+export interface Decision {
+  state: State;
+  plan: Plan;
+}
+
+const anyOverlap = (xs: readonly PortRange[], ys: readonly PortRange[]): boolean => xs.some((x) => ys.some((y) => rangesOverlap(x, y)));
+
+/** The pipeline's view of a lease rule (pipeline.ts takes model Leases; the prefix goes beside it, parsed). */
+function asLease(l: Omit<LeaseRule, 'remote' | 'kind' | 'status' | 'hops' | 'flows' | 'createdAt'>): Omit<Lease, 'remote'> {
+  return {
+    id: l.id, project: l.project, dtn: l.dtn, protocol: l.protocol, localPorts: l.localPorts as PortRange[], remotePorts: l.remotePorts as PortRange[],
+    path: l.path, start: l.start, end: l.end, rateMbps: l.rateMbps, meterId: l.meterId,
+  };
+}
+
+/** A lease's flows and meter under `site` at `now` (throws LeaseRefused). */
+export function flowsOfLease(site: Site, l: LeaseRule, now: number): { flows: FlowSpec[]; meter?: MeterSpec } {
+  return leaseFlowsOf(site, asLease(l), l.remote, now);
+}
+
+export function refused(state: State, e: unknown): Decision {
+  if (!(e instanceof LeaseRefused)) throw e;
+  return { state, plan: { ...emptyPlan(), refused: { reason: e.reason, message: e.message, ...(e.limit ? { limit: e.limit } : {}) } } };
+}
+
+export function withRules(state: State, edit: (rules: Map<string, Rule>) => void): State {
+  const rules = new Map(state.rules);
+  edit(rules);
+  return { ...state, rules };
+}
+
+/** The lowest meter id no live lease holds. */
+function freeMeterId(state: State): number {
+  const used = new Set<number>();
+  for (const l of rulesOf(state, 'lease')) if (l.meterId !== undefined) used.add(l.meterId);
+  let id = 1;
+  while (used.has(id)) id++;
+  return id;
+}
+
+export function request(state: State, by: Actor, spec: LeaseSpec, now: number): Decision {
+  const { site } = state;
+  try {
+    const durationSeconds = Math.ceil((spec.end - now) / 1000);
+    const asked = { ...spec, localPorts: spec.localPorts as PortRange[], remotePorts: spec.remotePorts as PortRange[], durationSeconds };
+    checkParsedAgainstSite(site, asked, spec.remote);
+    const rateMbps = leaseRate(site, spec.path, spec.rateMbps);
+    for (const o of rulesOf(state, 'lease')) {
+      if (o.dtn === spec.dtn && o.protocol === spec.protocol && prefixesOverlap(o.remote, spec.remote) && anyOverlap(o.localPorts, spec.localPorts)
+        && anyOverlap(o.remotePorts, spec.remotePorts)) {
+        throw new LeaseRefused('overlap', `overlaps lease ${o.id} (${o.project}: ${o.dtn} <-> ${o.remote.text})`);
+      }
+    }
+    const sw = switchOfDtn(site, spec.dtn)!;
+    const lease: LeaseRule = {
+      kind: 'lease', id: state.nextId.lease, status: 'installing', project: spec.project, dtn: spec.dtn, remote: spec.remote, protocol: spec.protocol,
+      localPorts: spec.localPorts, remotePorts: spec.remotePorts, path: spec.path, hops: [{ dpid: sw.dpid, switch: sw.name }], start: now, end: spec.end,
+      rateMbps, meterId: rateMbps !== undefined ? freeMeterId(state) : undefined, flows: 0, createdAt: now,
+    };
+    const { flows, meter } = flowsOfLease(site, lease, now);
+    lease.flows = flows.length;
+    checkRequestBudget(site, flows.length, 'transfer');
+    checkSwitchBudget(site, sw, flows.length, flowsInUse(state, sw.dpid));
+    const circuit = circuitOf(site, spec.path);
+    if (circuit && circuit.capacityMbps > 0) {
+      let inUse = 0;
+      for (const o of rulesOf(state, 'lease')) if (o.path === spec.path) inUse += o.rateMbps ?? 0;
+      const left = circuit.capacityMbps - inUse;
+      const rate = rateMbps ?? 0;
+      if (rate > left + 1e-6) {
+        const fmt = (x: number): string => String(Math.round(x * 1000) / 1000);
+        throw new LeaseRefused('circuit-capacity', `circuit ${circuit.name} has ${fmt(left)} Mbit/s of its ${circuit.capacityMbps} left; the transfer asks for ${fmt(rate)}`, {
+          circuit: circuit.name, capacity_mbps: circuit.capacityMbps, capacity_left_mbps: Math.max(0, Number(fmt(left))), rate_mbps: rate,
+        });
+      }
+    }
+    if (!state.up.has(sw.dpid)) throw new LeaseRefused('switch-down', `switch ${sw.name} is not connected`);
+    const next = withRules(state, (rules) => rules.set(ruleKey('lease', lease.id), lease));
+    const change: SwitchChange = { dpid: sw.dpid, owner: OWNERS.leases, add: flows, ...(meter ? { meters: { add: [meter] } } : {}) };
+    const record = leaseRecordOf(lease);
+    return {
+      state: { ...next, nextId: { ...state.nextId, lease: lease.id + 1 } },
+      plan: {
+        ...emptyPlan(), steps: [[change]], atomicity: 'per-switch', records: [{ kind: 'lease', record }],
+        // The grant is audited in the same write as its record (api/README.md: the crash guarantees).
+        audit: [{ ...by, action: 'transfer.create', decision: 'granted', transfer: lease.id, details: { dtn: record.dtn, remote: record.remote, path: record.path, end: new Date(record.end).toISOString() } }],
+      },
+    };
+  } catch (e) {
+    return refused(state, e);
+  }
+}
+
+/** The executor's report that a requested lease's flows are confirmed: it is active from now, and announced. */
+export function installed(state: State, id: number): Decision {
+  const l = leaseOf(state, id);
+  if (!l || l.status !== 'installing') return { state, plan: emptyPlan() };
+  const active: LeaseRule = { ...l, status: 'active' };
+  const next = withRules(state, (rules) => rules.set(ruleKey('lease', id), active));
+  return { state: next, plan: { ...emptyPlan(), events: [{ type: 'lease.created', lease: leaseRecordOf(active) }], timers: [{ key: ruleKey('lease', id), at: active.end }] } };
+}
+
+/** The executor's report that a requested lease's flows were refused: recorded already, it is kept revoked. */
+export function installFailed(state: State, id: number, reason: string, now: number): Decision {
+  const l = leaseOf(state, id);
+  if (!l || l.status !== 'installing') return { state, plan: emptyPlan() };
+  const next = withRules(state, (rules) => rules.delete(ruleKey('lease', id)));
+  const record = leaseRecordOf(l, { state: 'revoked', at: now, reason: `not installed: ${reason}` });
+  // Nothing of it is on the switch (the install was atomic), but its meter may be.
+  const change: SwitchChange | undefined = l.meterId !== undefined ? { dpid: l.hops[0]!.dpid, owner: OWNERS.leases, meters: { remove: [l.meterId] } } : undefined;
+  return { state: next, plan: { ...emptyPlan(), steps: change ? [[change]] : [], records: [{ kind: 'lease', record }] } };
+}
+
+export function extend(state: State, by: Actor, id: number, end: number, now: number): Decision {
+  try {
+    const l = leaseOf(state, id);
+    if (!l || l.status !== 'active') throw new LeaseRefused('not-found', `no active lease ${id}`);
+    if (end <= now) throw new LeaseRefused('expired', 'the new end is in the past');
+    if ((end - now) / 1000 > state.site.policy.maxLeaseSeconds) throw new LeaseRefused('duration', `a lease may run at most ${state.site.policy.maxLeaseSeconds} s from now`);
+    const longer: LeaseRule = { ...l, end };
+    const { flows } = flowsOfLease(state.site, longer, now);
+    const hop = l.hops[0]!;
+    if (!state.up.has(hop.dpid)) throw new LeaseRefused('switch-down', 'the lease\'s switch is not connected');
+    const next = withRules(state, (rules) => rules.set(ruleKey('lease', id), longer));
+    const record = leaseRecordOf(longer);
+    return {
+      state: next,
+      plan: {
+        ...emptyPlan(), steps: [[{ dpid: hop.dpid, owner: OWNERS.leases, add: flows }]], records: [{ kind: 'lease', record }],
+        audit: [{ ...by, action: 'transfer.extend', decision: 'granted', transfer: id, details: { end: new Date(end).toISOString() } }],
+        events: [{ type: 'lease.extended', lease: record }], timers: [{ key: ruleKey('lease', id), at: end }],
+      },
+    };
+  } catch (e) {
+    return refused(state, e);
+  }
+}
+
+/** Closes a lease: its flows and meter leave its switches, its last record is persisted, and it leaves the state. */
+export function close(state: State, l: LeaseRule, how: LeaseClose, by: Actor, now: number, site: Site = state.site): Decision {
+  let flows: FlowSpec[] = [];
+  try {
+    flows = flowsOfLease(site, l, Math.min(now, l.end - 1000)).flows;
+  } catch {
+    flows = []; // (not expressible under this site: nothing of it can be on the switch either)
+  }
+  const steps: SwitchChange[][] = [l.hops.map((h) => ({
+    dpid: h.dpid, owner: OWNERS.leases, remove: flows, ...(l.meterId !== undefined ? { meters: { remove: [l.meterId] } } : {}),
+  }))];
+  const next = withRules(state, (rules) => rules.delete(ruleKey('lease', l.id)));
+  const record = leaseRecordOf(l, how);
+  const system = by.actor === 'system';
+  return {
+    state: next,
+    plan: {
+      ...emptyPlan(), steps, records: [{ kind: 'lease', record }],
+      audit: [system
+        ? { ...by, project: l.project, action: `transfer.${how.state}`, decision: 'done', transfer: l.id, reason: how.reason, details: { state: how.state } }
+        : { ...by, action: 'transfer.release', decision: 'done', transfer: l.id, details: { state: how.state } }],
+      events: [{ type: 'lease.closed', lease: record }], timers: [{ key: ruleKey('lease', l.id), at: undefined }],
+    },
+  };
+}
+
+export function release(state: State, by: Actor, id: number, how: 'released' | 'revoked', reason: string, now: number): Decision {
+  const l = leaseOf(state, id);
+  if (!l || l.status !== 'active') return refused(state, new LeaseRefused('not-found', `no active lease ${id}`));
+  return close(state, l, { state: how, at: now, reason }, by, now);
+}
+
+/** A lease's end (its timer, or its switch's hard timeout): closed unless it was extended meanwhile. */
+export function expire(state: State, id: number, now: number, reason = 'lease ended'): Decision {
+  const l = leaseOf(state, id);
+  if (!l || l.status !== 'active' || l.end > now + HARD_TIMEOUT_TOLERANCE_MS) return { state, plan: emptyPlan() };
+  return close(state, l, { state: 'expired', at: now, reason }, { actor: 'system' }, now);
+}

@@ -1,0 +1,84 @@
+// The core's state: the site and the live rules (leases being installed or active, blocks), nothing else. Closed
+// rules leave it (their last record is persisted); counters, sockets and timers are the runtime's. Rules are a
+// discriminated union so that other kinds (IDS drop/shunt/redirect rules) join without a redesign, and a lease
+// holds its path as hops (one today: its DTN's switch) so that a path across several switches fits.
+import type { Prefix } from '../addresses.js';
+import type { PortRange } from '../port-ranges.js';
+import type { PathName } from '../model.js';
+import type { Protocol, Site } from '../site.js';
+
+/** One switch a rule's flows are on. */
+export interface Hop {
+  dpid: bigint;
+  switch: string;
+}
+
+export interface LeaseRule {
+  kind: 'lease';
+  id: number;
+  /** installing: its flows are on their way (it holds its id, meter, overlap and budgets); active: confirmed. */
+  status: 'installing' | 'active';
+  project: string;
+  dtn: string;
+  remote: Prefix;
+  protocol: Protocol;
+  localPorts: readonly PortRange[];
+  remotePorts: readonly PortRange[];
+  path: PathName;
+  hops: readonly Hop[];
+  start: number;
+  end: number;
+  rateMbps: number | undefined;
+  meterId: number | undefined;
+  /** Flows it takes on each hop (for the flow budgets). */
+  flows: number;
+  createdAt: number;
+}
+
+export interface BlockRule {
+  kind: 'block';
+  id: number;
+  prefix: Prefix;
+  protocol: Protocol | undefined;
+  ports: readonly PortRange[] | undefined;
+  start: number;
+  /** undefined: until removed. */
+  end: number | undefined;
+  reason: string;
+  project: string | undefined;
+  createdBy: string | undefined;
+  /** Flows it takes on every switch. */
+  flows: number;
+}
+
+export type Rule = LeaseRule | BlockRule;
+export type RuleKind = Rule['kind'];
+
+export interface State {
+  site: Site;
+  /** Live rules by ruleKey(kind, id). */
+  rules: ReadonlyMap<string, Rule>;
+  /** Switches connected now. */
+  up: ReadonlySet<bigint>;
+  nextId: Readonly<Record<RuleKind, number>>;
+}
+
+export const ruleKey = (kind: RuleKind, id: number): string => `${kind}/${id}`;
+
+export function initialState(site: Site, nextId: Partial<Record<RuleKind, number>> = {}): State {
+  return { site, rules: new Map(), up: new Set(), nextId: { lease: nextId.lease ?? 1, block: nextId.block ?? 1 } };
+}
+
+export function leaseOf(state: State, id: number): LeaseRule | undefined {
+  const r = state.rules.get(ruleKey('lease', id));
+  return r?.kind === 'lease' ? r : undefined;
+}
+
+export function blockOf(state: State, id: number): BlockRule | undefined {
+  const r = state.rules.get(ruleKey('block', id));
+  return r?.kind === 'block' ? r : undefined;
+}
+
+export function* rulesOf<K extends RuleKind>(state: State, kind: K): Iterable<Extract<Rule, { kind: K }>> {
+  for (const r of state.rules.values()) if (r.kind === kind) yield r as Extract<Rule, { kind: K }>;
+}
