@@ -5,7 +5,8 @@ import type { PortRange } from '../port-ranges.js';
 import type { Actor, BlockSpec } from './commands.js';
 import { emptyPlan, OWNERS, type SwitchChange } from './plan.js';
 import { blockRecordOf } from './records.js';
-import { blockOf, ruleKey, type BlockRule, type State } from './state.js';
+import { blockOf, ruleKey, rulesOf, type BlockRule, type State } from './state.js';
+import { flowKey } from '../../../controller/flow-entry.js';
 import { checkRequestBudget, checkSwitchBudget, flowsInUse } from './budgets.js';
 import { refused, withRules, type Decision } from './leases.js';
 
@@ -40,13 +41,23 @@ export function block(state: State, by: Actor, spec: BlockSpec, now: number): De
 }
 
 function remove(state: State, b: BlockRule, how: 'removed' | 'expired', by: Actor, now: number): Decision {
-  const flows = flowsOfBlock({ ...b, end: undefined }, now);
   const next = withRules(state, (rules) => rules.delete(ruleKey('block', b.id)));
+  // Two blocks may drop the same packets with the same flows (same match and priority: one entry on the switch,
+  // OF1.3.5 §6.4): such a flow stays, handed to the block that remains, and only the others go.
+  const kept = new Map<string, FlowSpec>();
+  for (const o of rulesOf(next, 'block')) for (const f of flowsOfBlock(o, now)) kept.set(flowKey(f), f);
+  const remove: FlowSpec[] = [];
+  const add: FlowSpec[] = [];
+  for (const f of flowsOfBlock({ ...b, end: undefined }, now)) {
+    const other = kept.get(flowKey(f));
+    if (other) add.push(other);
+    else remove.push(f);
+  }
   const record = blockRecordOf(b, { state: how, at: now });
   return {
     state: next,
     plan: {
-      ...emptyPlan(), steps: [state.site.switches.map((sw): SwitchChange => ({ dpid: sw.dpid, owner: OWNERS.blocks, remove: flows }))],
+      ...emptyPlan(), steps: [state.site.switches.map((sw): SwitchChange => ({ dpid: sw.dpid, owner: OWNERS.blocks, remove, ...(add.length ? { add } : {}) }))],
       records: [{ kind: 'block', record }],
       audit: [how === 'expired' ? { ...by, action: 'block.expired', decision: 'done', block: b.id } : { ...by, action: 'block.remove', decision: 'done', block: b.id }],
       events: [{ type: 'block.removed', block: record }], timers: [{ key: ruleKey('block', b.id), at: undefined }],

@@ -25,6 +25,8 @@ export class World {
   lastRefusal: Refusal | undefined;
   /** Requested leases' install steps, until the install is confirmed or refused. */
   private readonly inFlight = new Map<number, Plan['steps']>();
+  /** Each switch's simulator, built when first asked after a change. */
+  private readonly sims = new Map<bigint, FlowSim>();
 
   constructor(site: Site, now: number) {
     this.state = initialState(site);
@@ -63,6 +65,7 @@ export class World {
   }
 
   private apply(plan: Plan): void {
+    this.sims.clear();
     for (const step of plan.steps) {
       for (const c of step) {
         if (!this.state.up.has(c.dpid)) continue;
@@ -88,7 +91,9 @@ export class World {
   }
 
   verdict(dpid: bigint, p: SimPacket, ports: { dtn: number; fw: number }): Verdict {
-    const out = new FlowSim().install(this.flows(dpid)).ports(p);
+    let sim = this.sims.get(dpid);
+    if (!sim) this.sims.set(dpid, (sim = new FlowSim().install(this.flows(dpid))));
+    const out = sim.ports(p);
     if (out.length === 0) return 'drop';
     if (out.includes(ports.dtn)) return 'bypass';
     if (out.includes(ports.fw)) return 'firewall';
