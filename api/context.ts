@@ -10,6 +10,7 @@ import { ApiError } from './errors.js';
 import type { EventHub } from './events.js';
 import type { LiveCounters } from './live-counters.js';
 import type { Metrics } from './metrics.js';
+import type { Actor, TransfersService } from './transfers-service.js';
 import type { AuditEntry, Scope, Store, TokenRecord } from './store.js';
 
 declare module 'fastify' {
@@ -31,13 +32,8 @@ export interface ApiContext {
   hub: EventHub;
   metrics: Metrics;
   live: LiveCounters;
-  /** Leases an API request is closing right now (their lease.closed event is audited by the request). */
-  closing: Set<number>;
-  /**
-   * Runs work of one kind one at a time (block creations use it). Lease creations do not need it: DmzApp's
-   * drafts reserve their id, meter and overlap before the switch round trips.
-   */
-  serial<T>(queue: 'lease' | 'block', fn: () => Promise<T>): Promise<T>;
+  /** The one executor of lease and block changes: persists, audits and publishes them. */
+  transfers: TransfersService;
   /** Records a decision in the audit trail (and the log), with the request's token and client address. */
   audit(req: FastifyRequest, entry: Omit<AuditEntry, 'id' | 'at' | 'actor' | 'client'>): AuditEntry;
   ready(): { store: boolean; controller: boolean };
@@ -46,8 +42,13 @@ export interface ApiContext {
 }
 
 export function auditEntry(req: FastifyRequest, entry: Omit<AuditEntry, 'id' | 'at' | 'actor' | 'client'>): Omit<AuditEntry, 'id' | 'at'> {
+  return { ...actorOf(req), ...entry };
+}
+
+/** Who a request is, as the audit trail names it. */
+export function actorOf(req: FastifyRequest): Actor {
   const t = req.token;
-  return t ? { actor: `token:${t.id}`, project: t.project, client: req.ip, ...entry } : { actor: 'anonymous', client: req.ip, ...entry };
+  return t ? { actor: `token:${t.id}`, project: t.project, client: req.ip } : { actor: 'anonymous', client: req.ip };
 }
 
 /** The token of an authenticated route (the onRequest hook put it there). */

@@ -1,5 +1,5 @@
-// The event log and its WebSocket stream (`/api/v1/events`). Lease and block changes and lost-flow alarms (from
-// the DMZ app) and switch up/down (from the controller) become events with consecutive ids, stored in the state file with the
+// The event log and its WebSocket stream (`/api/v1/events`). Lease and block changes and lost-flow alarms (published
+// by the transfers service) and switch up/down (from the controller) become events with consecutive ids, stored in the state file with the
 // change they describe, and are sent to subscribers only once that write has resolved: an id a client has seen
 // is never reused after a crash, so a client that reconnects with `?since=ID` (or `Last-Event-ID: ID`) gets
 // exactly the events after the last one it saw, as long as they are among the N the store keeps; if some are
@@ -17,22 +17,15 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket } from 'ws';
 import type { Logger } from '../controller/log.js';
 import type { Controller } from '../controller/controller.js';
-import { dpidText } from '../controller/errors.js';
-import { flowText } from '../controller/flow-entry.js';
 import type { SwitchConnection } from '../controller/switch-connection.js';
-import type { DmzApp, DmzEvent } from '../apps/dmz/dmz-app.js';
-import type { LeaseRecord } from '../apps/dmz/lease-book.js';
 import { ApiError } from './errors.js';
 import { hasScope, isAdmin, sees } from './tokens.js';
 import type { HeldEvent, Store, StoredEvent, TokenRecord } from './store.js';
-import { transferView, blockView } from './views.js';
 
 export const EVENTS_PATH = '/api/v1/events';
 export const WS_PROTOCOL = 'dmzgate.v1';
 /** A subscriber this far behind (bytes queued in its socket) is dropped rather than buffered without bound. */
 const MAX_BUFFERED = 4 * 1024 * 1024;
-/** How long a lease.created event may wait for a record another change causes before it gets one of its own. */
-const EVENT_RIDE_MS = 10;
 
 interface Client { ws: WebSocket; token: TokenRecord }
 
@@ -41,8 +34,6 @@ export interface EventHubOptions {
   logger: Logger;
   /** The token a handshake's bearer text names, or why it is refused (the API's Authenticator). */
   authenticate(req: IncomingMessage, text: string | undefined): TokenRecord | ApiError;
-  /** Decides whether an event is about a lease closed by an API request (audited there, not as `system`). */
-  onAppEvent?: (e: DmzEvent) => void;
 }
 
 export class EventHub {
@@ -71,51 +62,16 @@ export class EventHub {
     return this.clients.size;
   }
 
-  /** Follows the app's and the controller's events, persisting the state they change. */
-  attach(app: DmzApp, controller: Controller, switchName: (dpid: bigint) => string | undefined): () => void {
-    const onEvent = (e: DmzEvent): void => {
-      if (e.type === 'flow.lost') {
-        const name = switchName(e.dpid);
-        this.publish('flow.lost', {
-          switch: { dpid: dpidText(e.dpid), ...(name ? { name } : {}) }, owner: e.owner,
-          ...(e.lease !== undefined ? { transfer: e.lease } : {}), ...(e.block !== undefined ? { block: e.block } : {}),
-          reason: e.reason, flow: flowText(e.flow), reinstalled: true,
-        });
-      } else if ('lease' in e) {
-        // A new lease the API recorded as its flows were sent (requestLease's `record`) is that very record,
-        // unchanged: putting it again would only serialise it to find the text the store holds.
-        if (!(e.type === 'lease.created' && e.recorded)) this.store.putLease(e.lease);
-        // A new lease was written before the app resolved (its record went to disk while the switch installed
-        // it): its event may ride with the next record rather than cost one of its own.
-        this.publish(e.type, { transfer: transferView(e.lease) }, e.lease.project, e.type === 'lease.created' ? EVENT_RIDE_MS : undefined);
-      } else {
-        this.store.putBlock(e.block);
-        this.publish(e.type, { block: blockView(e.block) }, e.block.project);
-      }
-      this.opts.onAppEvent?.(e);
-    };
-    const onCounters = (leases: LeaseRecord[]): void => {
-      // A poll reports every active lease; only those whose counters moved are stored (and journaled) again.
-      let changed = 0;
-      for (const l of leases) {
-        if (this.store.leaseHasCounters(l.id, l.counters)) continue;
-        this.store.putLease(l);
-        changed++;
-      }
-      if (changed) this.store.commitSoon();
-    };
+  /** Publishes the controller's switch up/down events; returns the detach. */
+  attach(controller: Controller, switchName: (dpid: bigint) => string | undefined): () => void {
     const sw = (conn: SwitchConnection, reason?: string) => ({
       switch: { dpid: conn.dpidText, ...(conn.dpid !== undefined && switchName(conn.dpid) ? { name: switchName(conn.dpid)! } : {}), ...(reason ? { reason } : {}) },
     });
     const onUp = (conn: SwitchConnection): void => void this.publish('switch.up', sw(conn));
     const onDown = (conn: SwitchConnection, reason: string): void => void this.publish('switch.down', sw(conn, reason));
-    app.on('event', onEvent);
-    app.on('counters', onCounters);
     controller.on('switchUp', onUp);
     controller.on('switchDown', onDown);
     return () => {
-      app.off('event', onEvent);
-      app.off('counters', onCounters);
       controller.off('switchUp', onUp);
       controller.off('switchDown', onDown);
     };

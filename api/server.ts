@@ -24,6 +24,7 @@ import type { DmzApp } from '../apps/dmz/dmz-app.js';
 import { switchOfDtn } from '../apps/dmz/site.js';
 import { ApiError, ERROR_CODES, ERRORS, toApiError } from './errors.js';
 import { EventHub } from './events.js';
+import { TransfersService } from './transfers-service.js';
 import { FailureLimiter, RequestLimiter, type FailureLimiterOptions, type RequestLimiterOptions } from './rate-limit.js';
 import { Authenticator } from './authenticate.js';
 import { clientAddress, trustProxies } from './client-address.js';
@@ -117,13 +118,6 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     return !!sw && controller.get(sw.dpid) !== undefined;
   };
   const live = new LiveCounters(dmz, leaseSwitchUp, opts.counterReadIntervalMs ?? 250);
-  const closing = new Set<number>();
-  const queues = { lease: Promise.resolve() as Promise<unknown>, block: Promise.resolve() as Promise<unknown> };
-  const serial: ApiContext['serial'] = (queue, fn) => {
-    const run = queues[queue].then(fn, fn);
-    queues[queue] = run.catch(() => undefined);
-    return run;
-  };
   // Every audit entry, whoever made it (a request or the system itself), is stored and logged once, here.
   // Requests without a valid token make none (authenticate.ts counts and logs them).
   const addAudit = (entry: Omit<AuditEntry, 'id' | 'at'>): AuditEntry => {
@@ -132,26 +126,14 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     return e;
   };
   const audit: ApiContext['audit'] = (req, entry) => addAudit(auditEntry(req, entry));
-  // What the system did by itself (an expiry, a switch's hard timeout).
-  const auditSystem = (entry: Omit<AuditEntry, 'id' | 'at' | 'actor'>): void => void addAudit({ actor: 'system', ...entry });
-  const hub = new EventHub({
-    store, logger: log, authenticate: (req, text) => auth.check(clientAddress(req, trust), text),
-    onAppEvent: (e) => {
-      // Closes and expiries nobody asked the API for: the app's timers, a switch's hard timeout, a site reload.
-      if (e.type === 'lease.closed' && !closing.has(e.lease.id)) {
-        auditSystem({
-          project: e.lease.project, action: `transfer.${e.lease.state}`, decision: 'done', transfer: e.lease.id,
-          ...(e.lease.closeReason ? { reason: e.lease.closeReason } : {}), details: { state: e.lease.state, counters: { ...e.lease.counters } },
-        });
-      } else if (e.type === 'block.removed' && e.block.state === 'expired') {
-        auditSystem({ action: 'block.expired', decision: 'done', block: e.block.id });
-      }
-    },
-  });
-  const detachHub = hub.attach(dmz, controller, (dpid) => dmz.site.switches.find((s) => s.dpid === dpid)?.name);
+  const hub = new EventHub({ store, logger: log, authenticate: (req, text) => auth.check(clientAddress(req, trust), text) });
+  const switchName = (dpid: bigint): string | undefined => dmz.site.switches.find((s) => s.dpid === dpid)?.name;
+  const detachHub = hub.attach(controller, switchName);
+  const transfers = new TransfersService({ app: dmz, store, hub, logger: log, audit: addAudit, switchName });
+  const detachTransfers = transfers.attach();
   const listening = opts.controllerListening ?? (() => controller.listening);
   const ctx: ApiContext = {
-    app: dmz, controller, flows, store, log, hub, metrics, live, closing, serial, audit, metricsAuth: opts.metricsAuth ?? false,
+    app: dmz, controller, flows, store, log, hub, metrics, live, transfers, audit, metricsAuth: opts.metricsAuth ?? false,
     ready: () => ({ store: store.loaded, controller: listening() }),
   };
 
@@ -246,6 +228,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
   api.addHook('onClose', async () => {
     auth.flush();
     detachHub();
+    detachTransfers();
     metrics.detach();
     live.detach();
     await store.close();

@@ -1,13 +1,13 @@
 // /api/v1/blocks: an operator's or an IDS's drop (or quarantine) of an address or prefix, on every site switch,
 // at the highest priority (it wins over any transfer), until removed or until its end.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { BlockRecord } from '../../apps/dmz/lease-book.js';
-import { ApiError, toApiError } from '../errors.js';
+import type { Block } from '../../apps/dmz/model.js';
+import { ApiError } from '../errors.js';
 import { checkBlock, sees } from '../tokens.js';
 import { CREATE_BLOCK_BODY, ID_PARAMS, LIST_BLOCKS_QUERY, errorResponses } from '../schemas.js';
 import { blockView } from '../views.js';
-import { field, prefixField, rangesField, tokenOf, type ApiContext } from '../context.js';
-import { endFrom, persist } from './transfers.js';
+import { actorOf, field, prefixField, rangesField, tokenOf, type ApiContext } from '../context.js';
+import { endFrom } from './transfers.js';
 
 interface CreateBody { prefix: string; protocol?: 'tcp' | 'udp'; ports?: string[]; duration?: number; end?: string; reason: string }
 
@@ -15,15 +15,11 @@ const TAG = ['blocks'];
 const AUTH = [{ bearer: [] }];
 
 export function blockRoutes(r: FastifyInstance, ctx: ApiContext): void {
-  const { app, store } = ctx;
+  const { app } = ctx;
 
-  const refused = async (req: FastifyRequest, action: string, e: unknown, block?: number): Promise<never> => {
-    const err = toApiError(e, 'DMZ_BLOCK_NOT_FOUND');
-    if (err.code === 'DMZ_INTERNAL') ctx.log.error({ err: e, reqId: req.id }, `${action} failed`);
-    ctx.audit(req, { action, decision: 'refused', code: err.code, reason: err.message, ...(block !== undefined ? { block } : {}) });
-    await store.commit().catch(() => undefined);
-    throw err;
-  };
+  /** Audits and persists a refusal; the API error to throw. */
+  const refused = (req: FastifyRequest, action: string, e: unknown, block?: number): Promise<ApiError> =>
+    ctx.transfers.refused(actorOf(req), action, e, block !== undefined ? { block } : {}, 'DMZ_BLOCK_NOT_FOUND');
 
   r.post('/api/v1/blocks', {
     config: { scope: ['blocks:write'] },
@@ -35,7 +31,7 @@ export function blockRoutes(r: FastifyInstance, ctx: ApiContext): void {
     },
   }, async (req, reply) => {
     const b = req.body as CreateBody;
-    let rec: BlockRecord;
+    let block: Omit<Block, 'id' | 'start'>;
     try {
       const prefix = prefixField(b.prefix, '/prefix');
       if (b.ports && !b.protocol) throw field('/ports', 'ports need a protocol');
@@ -45,16 +41,13 @@ export function blockRoutes(r: FastifyInstance, ctx: ApiContext): void {
       if (end !== undefined && end <= now) throw new ApiError('DMZ_END_IN_PAST', 'the block\'s end is not in the future');
       const t = tokenOf(req);
       checkBlock(t, prefix, app.site);
-      const block = {
+      block = {
         prefix: prefix.text, reason: b.reason, project: t.project, createdBy: `token:${t.id}`, ...(b.protocol ? { protocol: b.protocol } : {}), ...(ports ? { ports } : {}), ...(end !== undefined ? { end } : {}),
       };
-      rec = await ctx.serial('block', () => app.addBlock(block));
     } catch (e) {
-      return refused(req, 'block.create', e);
+      throw await refused(req, 'block.create', e);
     }
-    ctx.audit(req, { action: 'block.create', decision: 'granted', block: rec.id, reason: rec.reason, details: { prefix: rec.prefix } });
-    await persist(ctx);
-    return reply.code(201).send(blockView(rec));
+    return reply.code(201).send(blockView(await ctx.transfers.addBlock(block, actorOf(req))));
   });
 
   r.get('/api/v1/blocks', {
@@ -83,18 +76,14 @@ export function blockRoutes(r: FastifyInstance, ctx: ApiContext): void {
     },
   }, async (req) => {
     const id = (req.params as { id: number }).id;
-    let rec: BlockRecord;
     try {
       const t = tokenOf(req);
       const existing = app.book.blocks.get(id);
       if (!existing || existing.state !== 'active' || !sees(t, existing.project)) throw new ApiError('DMZ_BLOCK_NOT_FOUND', `no active block ${id}`);
       checkBlock(t, prefixField(existing.prefix, '/prefix'), app.site);
-      rec = await app.removeBlock(id);
     } catch (e) {
-      return refused(req, 'block.remove', e, id);
+      throw await refused(req, 'block.remove', e, id);
     }
-    ctx.audit(req, { action: 'block.remove', decision: 'done', block: id });
-    await persist(ctx);
-    return blockView(rec);
+    return blockView(await ctx.transfers.removeBlock(id, actorOf(req)));
   });
 }

@@ -9,7 +9,7 @@ import { checkExtension, checkTransfer, isAdmin, requireProject, sees } from '..
 import { CREATE_TRANSFER_BODY, CREATE_TRANSFER_QUERY, PATCH_TRANSFER_BODY, ID_PARAMS, LIST_TRANSFERS_QUERY, errorResponses } from '../schemas.js';
 import { transferPlanView, transferView } from '../views.js';
 import type { TokenRecord } from '../store.js';
-import { field, prefixField, rangesField, timeField, tokenOf, type ApiContext } from '../context.js';
+import { actorOf, field, prefixField, rangesField, timeField, tokenOf, type ApiContext } from '../context.js';
 
 interface CreateBody {
   dtn: string; remote: string; protocol: 'tcp' | 'udp'; local_ports: string[]; remote_ports?: string[]; path: string;
@@ -31,19 +31,11 @@ export function endFrom(body: { duration?: number; end?: string }, now: number, 
 }
 
 export function transferRoutes(r: FastifyInstance, ctx: ApiContext): void {
-  const { app, store } = ctx;
+  const { app } = ctx;
 
-  /** Audits and persists a refusal, then rethrows it as the API error it is. */
-  const refused = async (req: FastifyRequest, action: string, e: unknown, transfer?: number): Promise<never> => {
-    const err = toApiError(e);
-    if (err.code === 'DMZ_INTERNAL') ctx.log.error({ err: e, reqId: req.id }, `${action} failed`);
-    ctx.audit(req, {
-      action, decision: 'refused', code: err.code, reason: err.message, ...(transfer !== undefined ? { transfer } : {}),
-      ...(err.extra.switch_error ? { details: { switch_error: err.extra.switch_error } } : {}),
-    });
-    await store.commit().catch(() => undefined);
-    throw err;
-  };
+  /** Audits and persists a refusal; the API error to throw. */
+  const refused = (req: FastifyRequest, action: string, e: unknown, transfer?: number): Promise<ApiError> =>
+    ctx.transfers.refused(actorOf(req), action, e, transfer !== undefined ? { transfer } : {});
 
   /**
    * The lease a path names, if the token may see it. Another project's lease is "not found", as a missing one
@@ -70,31 +62,10 @@ export function transferRoutes(r: FastifyInstance, ctx: ApiContext): void {
     try {
       leaseReq = leaseRequestOf(tokenOf(req), req.body as CreateBody, Date.now());
     } catch (e) {
-      return refused(req, 'transfer.create', e);
+      throw await refused(req, 'transfer.create', e);
     }
-    // The lease is written to the state file while the switch installs its flows (DmzApp calls `record` as they
-    // are sent, every check passed): the 201 waits for the longer of the two, not for both in turn. Its audit
-    // entry goes in the same record. If the switch then refuses (502) or does not answer (504), the lease is kept
-    // as revoked (its record exists) and that is written before the answer; a crash between the write and the
-    // switch's answer leaves a recorded lease that the restart installs.
-    let drafted: { rec: LeaseRecord; written: Promise<Error | undefined> } | undefined;
-    const record = (draft: LeaseRecord): Promise<Error | undefined> => {
-      store.putLease(draft);
-      auditCreated(ctx, req, draft);
-      drafted = { rec: draft, written: store.commit().then(() => undefined, (e: Error) => e) };
-      return drafted.written;
-    };
-    let rec: LeaseRecord;
-    try {
-      // DmzApp reserves ids, meters and overlaps for drafts in flight, so requests need not queue here.
-      rec = await app.requestLease(leaseReq, record);
-    } catch (e) {
-      const closed = drafted && app.lease(drafted.rec.id);
-      if (closed) store.putLease(closed);
-      return refused(req, 'transfer.create', e, drafted?.rec.id);
-    }
-    const writeError = await drafted?.written;
-    if (writeError) await revokeUnsaved(ctx, rec, writeError);
+    // Recorded while the switch installs it; refusals from here on are audited by the service.
+    const rec = await ctx.transfers.create(leaseReq, actorOf(req));
     return reply.code(201).send(transferView(rec));
   });
 
@@ -147,19 +118,15 @@ export function transferRoutes(r: FastifyInstance, ctx: ApiContext): void {
   }, async (req) => {
     const id = (req.params as { id: number }).id;
     let end: number;
-    let rec: LeaseRecord;
     try {
-      rec = leaseFor(req, id);
+      const rec = leaseFor(req, id);
       if (rec.state !== 'active') throw new ApiError('DMZ_TRANSFER_NOT_ACTIVE', `transfer ${id} is ${rec.state}`);
       end = endFrom(req.body as PatchBody, Date.now(), true)!;
       checkExtension(tokenOf(req), rec, end);
-      rec = await app.extendLease(id, end);
     } catch (e) {
-      return refused(req, 'transfer.extend', e, id);
+      throw await refused(req, 'transfer.extend', e, id);
     }
-    ctx.audit(req, { action: 'transfer.extend', decision: 'granted', transfer: id, details: { end: new Date(rec.end).toISOString() } });
-    await persist(ctx);
-    return transferView(rec);
+    return transferView(await ctx.transfers.extend(id, end, actorOf(req)));
   });
 
   r.delete('/api/v1/transfers/:id', {
@@ -173,22 +140,15 @@ export function transferRoutes(r: FastifyInstance, ctx: ApiContext): void {
   }, async (req) => {
     const id = (req.params as { id: number }).id;
     const t = tokenOf(req);
-    let rec: LeaseRecord;
+    let own: boolean;
     try {
-      rec = leaseFor(req, id);
+      const rec = leaseFor(req, id);
       if (rec.state !== 'active') throw new ApiError('DMZ_TRANSFER_NOT_ACTIVE', `transfer ${id} is already ${rec.state}`);
-      const own = rec.project === t.project;
-      ctx.closing.add(id);
-      try {
-        rec = await app.releaseLease(id, own ? 'released' : 'revoked', own ? `released by token ${t.id}` : `revoked by admin token ${t.id}`);
-      } finally {
-        ctx.closing.delete(id);
-      }
+      own = rec.project === t.project;
     } catch (e) {
-      return refused(req, 'transfer.release', e, id);
+      throw await refused(req, 'transfer.release', e, id);
     }
-    ctx.audit(req, { action: 'transfer.release', decision: 'done', transfer: id, details: { state: rec.state, counters: { ...rec.counters } } });
-    await persist(ctx);
+    const rec = await ctx.transfers.release(id, own ? 'released' : 'revoked', own ? `released by token ${t.id}` : `revoked by admin token ${t.id}`, actorOf(req));
     return transferView(rec);
   });
 }
@@ -229,25 +189,4 @@ function dryRun(ctx: ApiContext, req: FastifyRequest): ReturnType<typeof transfe
     if (err.code === 'DMZ_INTERNAL') ctx.log.error({ err: e, reqId: req.id }, 'transfer.create dry run failed');
     throw err;
   }
-}
-
-function auditCreated(ctx: ApiContext, req: FastifyRequest, rec: LeaseRecord): void {
-  ctx.audit(req, { action: 'transfer.create', decision: 'granted', transfer: rec.id, details: { dtn: rec.dtn, remote: rec.remote, path: rec.path, end: new Date(rec.end).toISOString() } });
-}
-
-/** Waits for the state write; a failure is a 500 (the change stands: flows were already changed). */
-export async function persist(ctx: ApiContext): Promise<void> {
-  try {
-    await ctx.store.commit();
-  } catch (e) {
-    ctx.log.error({ err: (e as Error).message }, 'state write failed');
-    throw new ApiError('DMZ_STORE_FAILED');
-  }
-}
-
-/** A granted lease must be on disk before it is acknowledged; if it could not be written, it is revoked. */
-async function revokeUnsaved(ctx: ApiContext, rec: LeaseRecord, e: Error): Promise<never> {
-  ctx.log.error({ err: e.message, lease: rec.id }, 'state write failed; revoking the lease just granted');
-  await ctx.app.releaseLease(rec.id, 'revoked', 'the state could not be saved').catch(() => undefined);
-  throw new ApiError('DMZ_STORE_FAILED');
 }

@@ -55,12 +55,7 @@ export function idBlocks<L extends { id: number }>(list: L[]): { low: bigint; ma
 }
 
 export type DmzEvent =
-  /**
-   * `recorded`: this very record was handed to requestLease's `record` and has not changed since (a store that
-   * kept it then holds it already).
-   */
-  | { type: 'lease.created'; lease: LeaseRecord; recorded: boolean }
-  | { type: 'lease.extended' | 'lease.closed'; lease: LeaseRecord }
+  | { type: 'lease.created' | 'lease.extended' | 'lease.closed'; lease: LeaseRecord }
   | { type: 'block.created' | 'block.removed'; block: BlockRecord }
   /**
    * A switch reported one of our flows removed while it should still be there (see FlowManager's flowLost): it
@@ -218,51 +213,62 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
 
   // ---- leases -------------------------------------------------------------------------------------------------
 
+  /** Validates, installs (atomically, barrier-confirmed) and records a lease. Throws LeaseRefused or a switch error. */
+  async requestLease(asked: LeaseRequest): Promise<LeaseRecord> {
+    return this.draftLease(asked, false).installed;
+  }
+
   /**
-   * Validates, installs (atomically, barrier-confirmed) and records a lease. Throws LeaseRefused or a switch error.
-   *
-   * `record`, if given, is handed the record the lease will have once installed, after every check passed, as
-   * its flows are sent (with the rest of their install group: lease-installs.ts), so that a caller that keeps
-   * leases durably (the API's store) writes it while the switch installs them, the group's leases in one write:
-   * a request then waits for the longer of the two, not for their sum. requestLease resolves once both are done
-   * (`record`'s promise must not reject; its result is the caller's to read). If the install then fails, the
-   * lease was recorded: it is kept as a revoked record (book.refuse), not forgotten, and the caller records that
-   * too. A crash between the two leaves a recorded lease that a restart installs.
+   * Checks a request and takes what the lease needs (its id, meter, overlap and budget shares) in this turn, so
+   * that requests under way at once can neither share them nor together go past a limit; `record` is the record
+   * the lease will have once installed, made before its flows are sent, so that a caller that keeps leases
+   * durably (the API's transfers service) writes it while the switch installs them: a request then waits for the
+   * longer of the two, not for their sum. `installed` resolves once the switch confirmed the flows. Throws
+   * LeaseRefused for a refused request; `installed` rejects with the switch's error, and then, with
+   * `keepRefused` (the record may be durable already), the lease stays as a revoked record (book.refuse), not
+   * forgotten. A crash between the two leaves a recorded lease that a restart installs.
    */
-  async requestLease(asked: LeaseRequest, record?: (draft: LeaseRecord) => Promise<unknown>): Promise<LeaseRecord> {
+  draftLease(asked: LeaseRequest, keepRefused = true): { record: LeaseRecord; installed: Promise<LeaseRecord> } {
     const now = this.now();
     const req = this.admissible(asked);
     const lease = this.book.draft(req, now);
-    let keys: string[];
-    const draft: { rec?: LeaseRecord; recorded?: Promise<unknown> } = {};
+    let planned: ReturnType<typeof leaseFlows>;
+    let dpid: bigint;
     try {
-      const planned = leaseFlows(this.site, lease, now);
-      const flows = planned.flows;
-      const meter = planned.meter;
-      const dpid = this.leaseDpid(lease.dtn);
-      // Checked and held in the same turn: requests under way at once cannot together go past a limit.
-      this.admission.admitLease(this.site, lease.id, lease.path, lease.rateMbps, this.switchBudget(dpid), flows.length, true);
-      if (!this.controller.get(dpid)) throw new LeaseRefused('switch-down', `switch ${switchByName(this.site, this.dtnSwitch(lease.dtn)).name} is not connected`);
+      planned = leaseFlows(this.site, lease, now);
+      dpid = this.leaseDpid(lease.dtn);
+      this.admission.admitLease(this.site, lease.id, lease.path, lease.rateMbps, this.switchBudget(dpid), planned.flows.length, true);
+    } catch (e) {
+      this.book.abandon(lease);
+      throw e;
+    }
+    if (!this.controller.get(dpid)) {
+      this.admission.release(lease.id);
+      this.book.abandon(lease);
+      throw new LeaseRefused('switch-down', `switch ${switchByName(this.site, this.dtnSwitch(lease.dtn)).name} is not connected`);
+    }
+    const record = leaseRecord(lease, now);
+    return { record, installed: this.install(lease, record, dpid, planned, keepRefused) };
+  }
+
+  private async install(lease: Lease, rec: LeaseRecord, dpid: bigint, planned: ReturnType<typeof leaseFlows>, keepRefused: boolean): Promise<LeaseRecord> {
+    const { flows, meter } = planned;
+    let keys: string[];
+    try {
       if (meter) await this.installMeter(dpid, meter);
       try {
-        keys = await this.installs.install(dpid, flows, record && (() => {
-          const rec = leaseRecord(lease, now);
-          draft.recorded = record(rec);
-          draft.rec = rec; // (only once `record` took it)
-        }));
+        keys = await this.installs.install(dpid, flows);
       } catch (e) {
         if (meter) await this.removeMeter(dpid, meter.meterId).catch(() => undefined);
         throw e;
       }
     } catch (e) {
       this.admission.release(lease.id);
-      if (draft.rec) this.book.refuse(lease, draft.rec, this.now(), `not installed: ${(e as Error).message}`);
+      if (keepRefused) this.book.refuse(lease, rec, this.now(), `not installed: ${(e as Error).message}`);
       else this.book.abandon(lease);
       throw e;
     }
-    if (draft.recorded) await draft.recorded;
-    const dpid = this.leaseDpid(lease.dtn);
-    const rec = this.book.add(lease, now, draft.rec); // the record handed to `record`, if it was
+    this.book.add(lease, rec.createdAt, rec);
     this.leaseFlowKeys.set(rec.id, keys);
     if (rec.meterId) this.declareMeters(dpid);
     this.scheduleEnd(rec);
@@ -270,7 +276,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     // granted") logs the grant with these facts and who asked; at info each grant was logged twice (a line is a
     // write to the log file in the request's path).
     if (this.log.isLevelEnabled('debug')) this.log.debug({ lease: rec.id, project: rec.project, dtn: rec.dtn, remote: rec.remote, path: rec.path, end: new Date(rec.end).toISOString() }, 'lease installed');
-    this.emit('event', { type: 'lease.created', lease: rec, recorded: draft.rec !== undefined });
+    this.emit('event', { type: 'lease.created', lease: rec });
     return rec;
   }
 

@@ -13,7 +13,7 @@ import type { FlowSpec } from './pipeline.js';
 /** Leases per group at most (a lease is 2 flows, or up to ~60 with port ranges: a bundle stays well bounded). */
 const MAX_GROUP = 64;
 
-interface Waiting { flows: FlowSpec[]; sending: (() => void) | undefined; resolve: (keys: string[]) => void; reject: (e: unknown) => void }
+interface Waiting { flows: FlowSpec[]; resolve: (keys: string[]) => void; reject: (e: unknown) => void }
 
 export class LeaseInstalls {
   private readonly queues = new Map<bigint, Waiting[]>();
@@ -22,18 +22,16 @@ export class LeaseInstalls {
 
   /**
    * Installs one lease's flows atomically; resolves once the switch confirmed them (with others' or alone), with
-   * their flow keys in order (the desired state's own strings: see FlowManager.apply's `keys`). `sending`, if
-   * given, is called when the lease's group is about to go to the switch (synchronously, with the rest of its
-   * group: what it starts, the group's leases start together).
+   * their flow keys in order (the desired state's own strings: see FlowManager.apply's `keys`).
    */
-  install(dpid: bigint, flows: FlowSpec[], sending?: () => void): Promise<string[]> {
+  install(dpid: bigint, flows: FlowSpec[]): Promise<string[]> {
     return new Promise((resolve, reject) => {
       const waiting = this.queues.get(dpid);
       if (waiting) {
-        waiting.push({ flows, sending, resolve, reject });
+        waiting.push({ flows, resolve, reject });
         return;
       }
-      this.queues.set(dpid, [{ flows, sending, resolve, reject }]);
+      this.queues.set(dpid, [{ flows, resolve, reject }]);
       void this.drain(dpid);
     });
   }
@@ -41,16 +39,7 @@ export class LeaseInstalls {
   private async drain(dpid: bigint): Promise<void> {
     const queue = this.queues.get(dpid)!;
     while (queue.length > 0) {
-      const group = queue.splice(0, MAX_GROUP).filter((w) => {
-        try {
-          w.sending?.();
-          return true;
-        } catch (e) {
-          w.reject(e); // its caller's own failure: that lease is not sent (the others are)
-          return false;
-        }
-      });
-      if (group.length === 0) continue;
+      const group = queue.splice(0, MAX_GROUP);
       try {
         const keys: string[] = [];
         await this.flows.apply(dpid, this.owner, { add: group.flatMap((w) => w.flows) }, { atomic: true, keys });

@@ -1,0 +1,219 @@
+// The one executor of lease and block changes: every change of a lease or a block, whoever asked for it (an API
+// request, or the DMZ app itself: an end timer, a switch's hard timeout, a site reload, the start), is persisted,
+// audited and published here, and nowhere else. A new lease's record is written while the switch installs its
+// flows (the 201 waits for the longer of the two, not their sum); see api/README.md for the crash guarantees.
+import type { Logger } from '../controller/log.js';
+import { dpidText } from '../controller/errors.js';
+import { flowText } from '../controller/flow-entry.js';
+import type { DmzApp, DmzEvent } from '../apps/dmz/dmz-app.js';
+import type { BlockRecord, LeaseRecord, LeaseRequest } from '../apps/dmz/lease-book.js';
+import type { Block } from '../apps/dmz/model.js';
+import { ApiError, toApiError, type ErrorCode } from './errors.js';
+import type { EventHub } from './events.js';
+import type { AuditEntry, Store } from './store.js';
+import { blockView, transferView } from './views.js';
+
+/** Who asks, as the audit trail names them: a token (with its project and the client's address), or `system`. */
+export type Actor = Pick<AuditEntry, 'actor' | 'project' | 'client'>;
+
+type AuditDraft = Omit<AuditEntry, 'id' | 'at' | 'actor'>;
+
+/** How long a lease.created event may wait for a record another change causes before it gets one of its own. */
+const EVENT_RIDE_MS = 10;
+
+export interface TransfersServiceOptions {
+  app: DmzApp;
+  store: Store;
+  hub: EventHub;
+  logger: Logger;
+  /** Stores and logs an audit entry (the API's one audit writer). */
+  audit(entry: Omit<AuditEntry, 'id' | 'at'>): AuditEntry;
+  switchName(dpid: bigint): string | undefined;
+}
+
+export class TransfersService {
+  private readonly app: DmzApp;
+  private readonly store: Store;
+  private readonly hub: EventHub;
+  private readonly log: Logger;
+  /** Leases this service is creating: their record is written already (their lease.created needs no other). */
+  private readonly creating = new Set<number>();
+  /** Leases this service is closing for a request: audited as the request, not as `system`. */
+  private readonly closing = new Set<number>();
+  /** Block creations, one at a time (each checks the budgets against those before it). */
+  private blocks: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly opts: TransfersServiceOptions) {
+    this.app = opts.app;
+    this.store = opts.store;
+    this.hub = opts.hub;
+    this.log = opts.logger;
+  }
+
+  /** Follows the app's own changes (and its counters); returns the detach. */
+  attach(): () => void {
+    const onEvent = (e: DmzEvent): void => this.applied(e);
+    const onCounters = (leases: LeaseRecord[]): void => {
+      // A poll reports every active lease; only those whose counters moved are stored (and journaled) again.
+      let changed = 0;
+      for (const l of leases) {
+        if (this.store.leaseHasCounters(l.id, l.counters)) continue;
+        this.store.putLease(l);
+        changed++;
+      }
+      if (changed) this.store.commitSoon();
+    };
+    this.app.on('event', onEvent);
+    this.app.on('counters', onCounters);
+    return () => {
+      this.app.off('event', onEvent);
+      this.app.off('counters', onCounters);
+    };
+  }
+
+  /**
+   * Grants a lease: its record and audit entry are written while the switch installs its flows. If the switch
+   * refuses, the lease was recorded: it is kept revoked (and that written before the refusal is answered); if the
+   * write fails, the installed lease is revoked (DMZ_STORE_FAILED).
+   */
+  async create(req: LeaseRequest, by: Actor): Promise<LeaseRecord> {
+    let draft: ReturnType<DmzApp['draftLease']>;
+    try {
+      draft = this.app.draftLease(req);
+    } catch (e) {
+      throw await this.refused(by, 'transfer.create', e);
+    }
+    const rec = draft.record;
+    this.creating.add(rec.id);
+    this.store.putLease(rec);
+    this.audit(by, { action: 'transfer.create', decision: 'granted', transfer: rec.id, details: { dtn: rec.dtn, remote: rec.remote, path: rec.path, end: new Date(rec.end).toISOString() } });
+    const written = this.store.commit().then(() => undefined, (e: Error) => e);
+    try {
+      await draft.installed;
+    } catch (e) {
+      const closed = this.app.lease(rec.id);
+      if (closed) this.store.putLease(closed);
+      throw await this.refused(by, 'transfer.create', e, { transfer: rec.id });
+    } finally {
+      this.creating.delete(rec.id);
+    }
+    const writeError = await written;
+    if (writeError) {
+      this.log.error({ err: writeError.message, lease: rec.id }, 'state write failed; revoking the lease just granted');
+      await this.app.releaseLease(rec.id, 'revoked', 'the state could not be saved').catch(() => undefined);
+      throw new ApiError('DMZ_STORE_FAILED');
+    }
+    return rec;
+  }
+
+  async extend(id: number, end: number, by: Actor): Promise<LeaseRecord> {
+    let rec: LeaseRecord;
+    try {
+      rec = await this.app.extendLease(id, end);
+    } catch (e) {
+      throw await this.refused(by, 'transfer.extend', e, { transfer: id });
+    }
+    this.audit(by, { action: 'transfer.extend', decision: 'granted', transfer: id, details: { end: new Date(rec.end).toISOString() } });
+    await this.persist();
+    return rec;
+  }
+
+  async release(id: number, state: 'released' | 'revoked', reason: string, by: Actor): Promise<LeaseRecord> {
+    this.closing.add(id);
+    let rec: LeaseRecord;
+    try {
+      rec = await this.app.releaseLease(id, state, reason);
+    } catch (e) {
+      throw await this.refused(by, 'transfer.release', e, { transfer: id });
+    } finally {
+      this.closing.delete(id);
+    }
+    this.audit(by, { action: 'transfer.release', decision: 'done', transfer: id, details: { state: rec.state, counters: { ...rec.counters } } });
+    await this.persist();
+    return rec;
+  }
+
+  async addBlock(block: Omit<Block, 'id' | 'start'>, by: Actor): Promise<BlockRecord> {
+    const run = this.blocks.then(() => this.app.addBlock(block));
+    this.blocks = run.catch(() => undefined);
+    let rec: BlockRecord;
+    try {
+      rec = await run;
+    } catch (e) {
+      throw await this.refused(by, 'block.create', e, {}, 'DMZ_BLOCK_NOT_FOUND');
+    }
+    this.audit(by, { action: 'block.create', decision: 'granted', block: rec.id, reason: rec.reason, details: { prefix: rec.prefix } });
+    await this.persist();
+    return rec;
+  }
+
+  async removeBlock(id: number, by: Actor): Promise<BlockRecord> {
+    let rec: BlockRecord;
+    try {
+      rec = await this.app.removeBlock(id);
+    } catch (e) {
+      throw await this.refused(by, 'block.remove', e, { block: id }, 'DMZ_BLOCK_NOT_FOUND');
+    }
+    this.audit(by, { action: 'block.remove', decision: 'done', block: id });
+    await this.persist();
+    return rec;
+  }
+
+  /** Audits and persists a refusal; returns it as the API error it is (for the caller to throw). */
+  async refused(by: Actor, action: string, e: unknown, ids: { transfer?: number; block?: number } = {}, notFound?: ErrorCode): Promise<ApiError> {
+    const err = toApiError(e, notFound);
+    if (err.code === 'DMZ_INTERNAL') this.log.error({ err: e }, `${action} failed`);
+    this.audit(by, {
+      action, decision: 'refused', code: err.code, reason: err.message, ...(ids.transfer !== undefined ? { transfer: ids.transfer } : {}), ...(ids.block !== undefined ? { block: ids.block } : {}),
+      ...(err.extra.switch_error ? { details: { switch_error: err.extra.switch_error } } : {}),
+    });
+    await this.store.commit().catch(() => undefined);
+    return err;
+  }
+
+  /** Waits for the state write; a failure is a 500 (the change stands: flows were already changed). */
+  private async persist(): Promise<void> {
+    try {
+      await this.store.commit();
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, 'state write failed');
+      throw new ApiError('DMZ_STORE_FAILED');
+    }
+  }
+
+  private audit(by: Actor, entry: AuditDraft): void {
+    this.opts.audit({ ...by, ...entry });
+  }
+
+  /** A change the app made: persisted (unless written already), published, and audited if nobody asked for it. */
+  private applied(e: DmzEvent): void {
+    if (e.type === 'flow.lost') {
+      const name = this.opts.switchName(e.dpid);
+      this.hub.publish('flow.lost', {
+        switch: { dpid: dpidText(e.dpid), ...(name ? { name } : {}) }, owner: e.owner,
+        ...(e.lease !== undefined ? { transfer: e.lease } : {}), ...(e.block !== undefined ? { block: e.block } : {}),
+        reason: e.reason, flow: flowText(e.flow), reinstalled: true,
+      });
+      return;
+    }
+    if ('lease' in e) {
+      const l = e.lease;
+      const created = e.type === 'lease.created';
+      // A lease this service is creating was written as its flows were sent: putting it again would only
+      // serialise it to find the text the store holds. Its event may ride with the next record.
+      if (!(created && this.creating.has(l.id))) this.store.putLease(l);
+      this.hub.publish(e.type, { transfer: transferView(l) }, l.project, created ? EVENT_RIDE_MS : undefined);
+      // Closes nobody asked the API for: the app's timers, a switch's hard timeout, a site reload, the start.
+      if (e.type === 'lease.closed' && !this.closing.has(l.id)) {
+        this.audit({ actor: 'system' }, {
+          project: l.project, action: `transfer.${l.state}`, decision: 'done', transfer: l.id,
+          ...(l.closeReason ? { reason: l.closeReason } : {}), details: { state: l.state, counters: { ...l.counters } },
+        });
+      }
+      return;
+    }
+    this.store.putBlock(e.block);
+    this.hub.publish(e.type, { block: blockView(e.block) }, e.block.project);
+    if (e.type === 'block.removed' && e.block.state === 'expired') this.audit({ actor: 'system' }, { action: 'block.expired', decision: 'done', block: e.block.id });
+  }
+}
