@@ -5,6 +5,7 @@
 // changes (a lease's flows) go through apply(), atomically by default.
 //
 // Every operation on a switch is serialised per datapath, so a reconcile never interleaves with an apply.
+import { systemClock, type Clock } from './clock.js';
 import { EventEmitter } from 'node:events';
 import type { Controller } from './controller.js';
 import type { SwitchConnection } from './switch-connection.js';
@@ -26,6 +27,8 @@ import {
 import { applyInBundle, applyWithRollback, sendAll, AtomicGroupError, BundleSession, type Change, type FlowConn, type AtomicPath } from './atomic.js';
 
 export interface FlowManagerOptions {
+  /** Default: the system clock. */
+  clock?: Clock;
   /** Use ONF bundles for atomic groups where the switch has them (default true; false forces barrier + rollback). */
   bundles?: boolean;
   /** Reconcile every switch as it connects or reconnects (default true). */
@@ -123,7 +126,7 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     const rec = s.flows.get(key);
     if (!rec || rec.entry.cookie !== msg.cookie || this.deleting.get(dpid)?.has(key)) return;
     const owner = this.ownerName(rec.owner);
-    const lost = lossReason(rec, msg.reason, Date.now());
+    const lost = lossReason(rec, msg.reason, this.clock.now());
     if (lost === undefined) {
       s.flows.delete(key);
       this.emit('flowExpired', dpid, owner, rec.entry);
@@ -140,8 +143,12 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     });
   };
 
+  /** Epoch time: what the switches' hard timeouts are measured against. */
+  readonly clock: Clock;
+
   constructor(private readonly controller: Controller, opts: FlowManagerOptions = {}) {
     super();
+    this.clock = opts.clock ?? systemClock;
     this.log = (opts.logger ?? controller.log).child({ component: 'flow-manager' });
     this.useBundles = opts.bundles ?? true;
     this.ready = opts.ready ?? Promise.resolve();
@@ -228,7 +235,7 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
   }
 
   private async reconcileNow(dpid: bigint, ownerId: number | undefined): Promise<ReconcileReport> {
-    const started = Date.now();
+    const started = this.clock.now();
     const conn = this.connection(dpid);
     const state = this.desired.get(dpid);
     const full = ownerId === undefined;
@@ -241,7 +248,7 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
       full ? this.readTable<MeterConfig>(conn, { type: 'meterConfigStatsRequest', xid: 0, flags: 0, meterId: OFPM.ALL }, state.meters.size, 'meters') : undefined,
       full ? this.readTable<GroupDesc>(conn, { type: 'groupDescStatsRequest', xid: 0, flags: 0 }, state.groups.size, 'groups') : undefined,
     ]);
-    const now = Date.now();
+    const now = this.clock.now();
     const flowDiff = diffFlows(state.flowMap(ownerId), flows);
     // Hard-timeout bookkeeping: learn when present flows were installed; drop desired flows that expired. The
     // entry on the switch times out at (its install) + (its own hard timeout), which after a restart is not the
@@ -276,7 +283,7 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     const installed: FlowEntry[] = [];
     // Before anything is sent: the switch's install times are later, so hard timeouts counted from here end no
     // later than the switch's.
-    const at = Date.now();
+    const at = this.clock.now();
     for (const phase of phases) {
       const errors = await sendAll(conn, phase.map((p) => p.msg));
       for (const [i, err] of errors) failed.push({ what: phase[i]!.what, error: err.message });
@@ -298,7 +305,7 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
       unchanged: flowDiff.unchanged.length,
       expired,
       failed,
-      durationMs: Date.now() - started,
+      durationMs: this.clock.now() - started,
     };
     if (ownerId !== undefined) report.owner = this.ownerName(ownerId);
     if (meterDiff) report.meters = counts(meterDiff);
@@ -365,7 +372,7 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     const remove = keyedEntries(removeSpecs, cookie);
     if (keysOut) for (const k of add.keys) keysOut.push(k);
     const state = this.desired.get(dpid);
-    const now = Date.now();
+    const now = this.clock.now();
     // The final wish per identity: an add wins over a remove of the same entry (in the remove's place).
     const adds = new Map<string, FlowEntry>();
     for (let i = 0; i < add.entries.length; i++) adds.set(add.keys[i]!, add.entries[i]!);
@@ -434,7 +441,7 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
       const rec = state.flows.get(key);
       if (!rec || rec.entry !== entry) return;
       const conn = this.connection(dpid);
-      const sent = Date.now();
+      const sent = this.clock.now();
       const left = remainingHard(state, entry, sent);
       if (left <= 0) return; // its time ran out meanwhile: the next reconcile sees it expired
       const errors = await sendAll(conn, [addFlowMsg(entry, entry.hardTimeout ? Math.ceil(left) : 0)]);
@@ -453,7 +460,7 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
    */
   private async applyStreaming(conn: FlowConn, dpid: bigint, ownerId: number, specs: FlowSpec[], cookie: bigint, keysOut: string[] | undefined): Promise<ApplyResult> {
     const state = this.desired.get(dpid);
-    const now = Date.now();
+    const now = this.clock.now();
     const planned = new Map<string, Step>();
     let bundle: BundleSession | undefined;
     try {

@@ -8,6 +8,8 @@
 // Node's timers use (monotonic), deadlines due together fire in the order they were set, and an id set again (or
 // cleared) before it fires only fires for its latest setting.
 
+import { monotonicClock, type Cancel, type Clock } from '../../controller/clock.js';
+
 /** Node refuses (and replaces by 1 ms) timeouts beyond a signed 32-bit count of ms: longer waits are re-armed. */
 const MAX_TIMEOUT_MS = 0x7fffffff;
 
@@ -19,14 +21,14 @@ export class DeadlineTimer {
   /** Each pending id's current setting; a heap entry whose seq is not its id's is stale (cleared or re-set). */
   private readonly live = new Map<number, number>();
   private nextSeq = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private cancel: Cancel | undefined;
   /** The due time the Node timer is armed for (Infinity when not armed). */
   private armedFor = Infinity;
   /** Whether the Node timer fires before `armedFor` (a wait beyond MAX_TIMEOUT_MS, re-armed when it fires). */
   private armedShort = false;
   private readonly onTimer = (): void => this.run();
 
-  constructor(private readonly fire: (id: number) => void, private readonly clock: () => number = () => performance.now()) {}
+  constructor(private readonly fire: (id: number) => void, private readonly clock: Clock = monotonicClock) {}
 
   /** Pending deadlines. */
   get size(): number {
@@ -39,7 +41,7 @@ export class DeadlineTimer {
 
   /** Fires `id` in `ms` (at once, on the next turn, if ms <= 0); replaces its earlier setting. */
   set(id: number, ms: number): void {
-    const due = this.clock() + Math.max(0, ms);
+    const due = this.clock.now() + Math.max(0, ms);
     const seq = this.nextSeq++;
     this.live.set(id, seq);
     this.push(due, id, seq);
@@ -63,27 +65,26 @@ export class DeadlineTimer {
     this.due.length = 0;
     this.ids.length = 0;
     this.seqs.length = 0;
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.cancel?.();
+    this.cancel = undefined;
     this.armedFor = Infinity;
     this.armedShort = false;
   }
 
   private arm(due: number): void {
-    clearTimeout(this.timer);
+    this.cancel?.();
     this.armedFor = due;
-    const wait = Math.max(0, due - this.clock());
+    const wait = Math.max(0, due - this.clock.now());
     this.armedShort = wait > MAX_TIMEOUT_MS;
-    this.timer = setTimeout(this.onTimer, Math.min(MAX_TIMEOUT_MS, wait));
-    this.timer.unref();
+    this.cancel = this.clock.setTimer(Math.min(MAX_TIMEOUT_MS, wait), this.onTimer);
   }
 
   /** Fires every live deadline that is due, then arms the timer for the next one. */
   private run(): void {
-    this.timer = undefined;
+    this.cancel = undefined;
     // The timer fired for `armedFor`: that deadline is due even if the clock reads a hair earlier (unless the
     // wait was cut to MAX_TIMEOUT_MS: then only what the clock says is due fires, and the rest is re-armed).
-    const now = this.armedShort ? this.clock() : Math.max(this.clock(), this.armedFor);
+    const now = this.armedShort ? this.clock.now() : Math.max(this.clock.now(), this.armedFor);
     this.armedFor = Infinity;
     try {
       while (this.due.length > 0 && this.due[0]! <= now) {

@@ -2,6 +2,7 @@
 // pipeline, lease bypasses, blocks), turns lease and block requests into atomic flow changes through the
 // controller's flow manager, follows leases through their end (controller timer and switch hard timeout both),
 // flow-removed messages and counters, and reloads the site config changing only what the change touches.
+import { monotonicClock, systemClock, type Cancel, type Clock } from '../../controller/clock.js';
 import { EventEmitter } from 'node:events';
 import type { Controller } from '../../controller/controller.js';
 import type { FlowManager } from '../../controller/flow-manager.js';
@@ -86,7 +87,8 @@ export interface DmzAppOptions {
   controller: Controller;
   flows: FlowManager;
   logger: Logger;
-  now?: () => number;
+  /** Epoch time and timers (default: the system's); lease and block ends are timed on it. */
+  clock?: Clock;
   /** How often lease counters are read from the switches (ms); 0 disables polling. */
   pollIntervalMs?: number;
 }
@@ -97,11 +99,11 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   private readonly controller: Controller;
   private readonly flows: FlowManager;
   private readonly log: Logger;
-  private readonly now: () => number;
+  private readonly clock: Clock;
   /** Lease ends (one per active lease: one timer for all of them). */
-  private readonly leaseEnds = new DeadlineTimer((id) => this.leaseEnded(id));
+  private readonly leaseEnds: DeadlineTimer;
   /** Block ends (a block may last a year: far beyond what one Node timer can wait). */
-  private readonly blockEnds = new DeadlineTimer((id) => this.blockEnded(id));
+  private readonly blockEnds: DeadlineTimer;
   /** Per lease: the latest counters of each of its flows (by flow key). */
   private readonly flowCounters = new Map<number, Map<string, { inbound: boolean; packets: number; bytes: number }>>();
   /** Per lease whose flows are being deleted: the flows whose flow-removed (final counts) has not come yet. */
@@ -115,7 +117,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   private readonly installs: LeaseInstalls;
   /** Lease removals under way. */
   private readonly releasing = new Map<number, Promise<LeaseRecord>>();
-  private pollTimer: NodeJS.Timeout | undefined;
+  private stopPolling: Cancel | undefined;
   /** What leases and blocks hold of the switches' flow budgets and of the circuits' capacity. */
   private readonly admission = new Admission();
   private readonly tableSizes: TableSizes;
@@ -146,7 +148,11 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     this.controller = opts.controller;
     this.flows = opts.flows;
     this.log = opts.logger.child({ component: 'dmz' });
-    this.now = opts.now ?? Date.now;
+    this.clock = opts.clock ?? systemClock;
+    // Durations on a monotonic clock (a wall clock may step), unless a clock is given (a test's).
+    const timers = opts.clock ?? monotonicClock;
+    this.leaseEnds = new DeadlineTimer((id) => this.leaseEnded(id), timers);
+    this.blockEnds = new DeadlineTimer((id) => this.blockEnded(id), timers);
     this.flows.registerOwner(OWNER_NAMES.pipeline, OWNER.PIPELINE);
     this.flows.registerOwner(OWNER_NAMES.leases, OWNER.LEASES);
     this.flows.registerOwner(OWNER_NAMES.blocks, OWNER.BLOCKS);
@@ -159,7 +165,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
    * installs it as each switch connects, and reconciles switches already connected.
    */
   async start(restored: { leases?: LeaseRecord[]; blocks?: BlockRecord[] } = {}): Promise<void> {
-    const now = this.now();
+    const now = this.clock.now();
     this.book.restore(restored.leases ?? [], restored.blocks ?? []);
     // What ended while we were down is closed, never re-installed.
     for (const l of this.book.active()) if (l.end <= now) this.closeLease(l, 'expired', 'ended while the controller was down');
@@ -183,9 +189,13 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     this.tableSizes.start();
     this.flows.on('flowLost', this.onFlowLost);
     this.flows.on('flowNotRestored', this.onFlowNotRestored);
-    if ((this.opts.pollIntervalMs ?? 5000) > 0) {
-      this.pollTimer = setInterval(() => void this.pollCounters().catch((e: Error) => this.log.warn({ err: e.message }, 'counter poll failed')), this.opts.pollIntervalMs ?? 5000);
-      this.pollTimer.unref();
+    const every = this.opts.pollIntervalMs ?? 5000;
+    if (every > 0) {
+      const poll = (): void => {
+        this.stopPolling = this.clock.setTimer(every, poll);
+        void this.pollCounters().catch((e: Error) => this.log.warn({ err: e.message }, 'counter poll failed'));
+      };
+      this.stopPolling = this.clock.setTimer(every, poll);
     }
     await Promise.all(this.site.switches.filter((sw) => this.controller.get(sw.dpid)).map((sw) => this.flows.reconcile(sw.dpid)));
   }
@@ -193,7 +203,8 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   stop(): void {
     this.leaseEnds.stop();
     this.blockEnds.stop();
-    clearInterval(this.pollTimer);
+    this.stopPolling?.();
+    this.stopPolling = undefined;
     this.controller.off('flowRemoved', this.onFlowRemoved);
     this.tableSizes.stop();
     this.flows.off('flowLost', this.onFlowLost);
@@ -229,7 +240,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
    * forgotten. A crash between the two leaves a recorded lease that a restart installs.
    */
   draftLease(asked: LeaseRequest, keepRefused = true): { record: LeaseRecord; installed: Promise<LeaseRecord> } {
-    const now = this.now();
+    const now = this.clock.now();
     const req = this.admissible(asked);
     const lease = this.book.draft(req, now);
     let planned: ReturnType<typeof leaseFlows>;
@@ -264,7 +275,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
       }
     } catch (e) {
       this.admission.release(lease.id);
-      if (keepRefused) this.book.refuse(lease, rec, this.now(), `not installed: ${(e as Error).message}`);
+      if (keepRefused) this.book.refuse(lease, rec, this.clock.now(), `not installed: ${(e as Error).message}`);
       else this.book.abandon(lease);
       throw e;
     }
@@ -285,7 +296,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
    * in the same order, and the flows it would install; throws the same refusals. Nothing is held or installed.
    */
   planLease(asked: LeaseRequest): LeasePlan {
-    const now = this.now();
+    const now = this.clock.now();
     const req = this.admissible(asked);
     const lease = this.book.preview(req, now);
     const { flows, meter } = leaseFlows(this.site, lease, now);
@@ -310,7 +321,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   /** Moves a lease's end; the switch-side hard timeouts are re-armed by replacing its flows (no gap). */
   async extendLease(id: number, end: number): Promise<LeaseRecord> {
     const rec = this.activeLease(id);
-    const now = this.now();
+    const now = this.clock.now();
     if (end <= now) throw new LeaseRefused('expired', 'the new end is in the past');
     if ((end - now) / 1000 > this.site.policy.maxLeaseSeconds) throw new LeaseRefused('duration', `a lease may run at most ${this.site.policy.maxLeaseSeconds} s from now`);
     const { flows } = leaseFlows(this.site, { ...rec, end }, now);
@@ -322,7 +333,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     // from where they were, so nothing is carried over here (doing so counted every packet twice on OVS).
     await this.pollCounters([rec]);
     const entries = flows.map((f) => this.flows.entry(OWNER_NAMES.leases, f));
-    const sentAt = Date.now(); // (the flow manager's clock: it times the switch's hard timeouts)
+    const sentAt = this.flows.clock.now(); // (the flow manager's clock: it times the switch's hard timeouts)
     const errors = await sendAll(conn, entries.map((e) => addFlowMsg(e)));
     if (errors.size > 0) throw [...errors.values()][0]!;
     this.flows.updateFlows(dpid, OWNER_NAMES.leases, { add: flows }, sentAt);
@@ -362,7 +373,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
 
   /** Installs a block on every connected site switch (atomically per switch) and records it. */
   async addBlock(b: Omit<Block, 'id' | 'start'> & { start?: number }): Promise<BlockRecord> {
-    const now = this.now();
+    const now = this.clock.now();
     const block = this.book.draftBlock({ ...b, start: b.start ?? now });
     const flows = blockFlows(block, now);
     this.admission.admitBlock(this.site, block.id, this.site.switches.map((sw) => this.switchBudget(sw.dpid)), flows.length, true);
@@ -385,7 +396,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   async removeBlock(id: number, state: 'removed' | 'expired' = 'removed'): Promise<BlockRecord> {
     const rec = this.book.blocks.get(id);
     if (!rec || rec.state !== 'active') throw new LeaseRefused('not-found', `no active block ${id}`);
-    const flows = blockFlows({ ...rec, end: undefined }, this.now());
+    const flows = blockFlows({ ...rec, end: undefined }, this.clock.now());
     for (const sw of this.site.switches) {
       if (this.controller.get(sw.dpid)) await this.flows.apply(sw.dpid, OWNER_NAMES.blocks, { remove: flows }, { atomic: false });
       else this.flows.updateFlows(sw.dpid, OWNER_NAMES.blocks, { remove: flows });
@@ -401,7 +412,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
    * as they are (durations and counters keep running); leases the new site refuses are revoked.
    */
   async reloadSite(site: Site): Promise<{ revoked: number[] }> {
-    const now = this.now();
+    const now = this.clock.now();
     const revoked: number[] = [];
     for (const l of this.book.active()) {
       try {
@@ -475,7 +486,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     const awaited = this.awaitingRemoved.get(rec.id);
     let ours = false;
     for (const w of awaited ?? []) if (w.keys.has(key)) ours = true;
-    const ended = msg.reason === OFPRR.HARD_TIMEOUT && rec.end <= this.now() + HARD_TIMEOUT_TOLERANCE_MS;
+    const ended = msg.reason === OFPRR.HARD_TIMEOUT && rec.end <= this.clock.now() + HARD_TIMEOUT_TOLERANCE_MS;
     // Only the report of our delete or of the lease's end carries the flow's final counts. Any other (the flow
     // manager re-installs the flow, see onFlowLost) is not believed: the poll reads the flow's counters again.
     if (!ours && !ended) return;
@@ -555,11 +566,11 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   private expectFlowRemoved(id: number, keys: string[]): { wait: (ms: number) => Promise<void>; cancel: () => void } {
     let resolve!: () => void;
     const arrived = new Promise<void>((r) => { resolve = r; });
-    let timer: NodeJS.Timeout | undefined;
+    let cancel: Cancel | undefined;
     let finished = false;
     const waiter = { keys: new Set(keys), done: (): void => {
       finished = true;
-      clearTimeout(timer);
+      cancel?.();
       const set = this.awaitingRemoved.get(id);
       set?.delete(waiter);
       if (set?.size === 0) this.awaitingRemoved.delete(id);
@@ -569,7 +580,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     else this.awaitingRemoved.set(id, (this.awaitingRemoved.get(id) ?? new Set()).add(waiter));
     return {
       wait: (ms) => {
-        if (!finished) timer = setTimeout(waiter.done, ms);
+        if (!finished) cancel = this.clock.setTimer(ms, waiter.done);
         return arrived;
       },
       cancel: waiter.done,
@@ -579,7 +590,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   private closeLease(rec: LeaseRecord, state: 'released' | 'revoked' | 'expired', reason: string): void {
     this.leaseEnds.clear(rec.id);
     this.admission.release(rec.id);
-    if (!this.book.close(rec.id, state, reason, this.now())) return;
+    if (!this.book.close(rec.id, state, reason, this.clock.now())) return;
     this.leaseFlowKeys.delete(rec.id);
     this.flowCounters.delete(rec.id);
     // Debug, as 'lease installed' is: the API audits and logs every close, the ones it was asked for and those the
@@ -592,7 +603,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     this.blockEnds.clear(rec.id);
     this.admission.releaseBlock(rec.id);
     rec.state = state;
-    rec.closedAt = this.now();
+    rec.closedAt = this.clock.now();
     this.book.pruneBlocks();
     this.emit('event', { type: 'block.removed', block: rec });
   }
@@ -602,7 +613,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   }
 
   private scheduleEnd(rec: LeaseRecord): void {
-    this.leaseEnds.set(rec.id, rec.end - this.now());
+    this.leaseEnds.set(rec.id, rec.end - this.clock.now());
   }
 
   private leaseEnded(id: number): void {
@@ -610,7 +621,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   }
 
   private scheduleBlockEnd(rec: BlockRecord): void {
-    if (rec.end !== undefined) this.blockEnds.set(rec.id, rec.end - this.now());
+    if (rec.end !== undefined) this.blockEnds.set(rec.id, rec.end - this.clock.now());
   }
 
   private blockEnded(id: number): void {
@@ -651,7 +662,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   }
 
   private declareMeters(dpid: bigint): void {
-    const now = this.now();
+    const now = this.clock.now();
     const meters: MeterEntry[] = [];
     for (const l of this.book.metered()) {
       if (!l.meterId || !l.rateMbps || l.end <= now || this.leaseDpid(l.dtn) !== dpid) continue;

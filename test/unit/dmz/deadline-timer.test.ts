@@ -3,6 +3,8 @@
 // timer. Fake timers and a fake clock: the tests run in no time and do not depend on the machine's load.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DeadlineTimer } from '../../../apps/dmz/deadline-timer.js';
+import { systemClock } from '../../../controller/clock.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
 
 describe('DeadlineTimer', () => {
   beforeEach(() => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'], now: 1_000_000 }));
@@ -10,7 +12,7 @@ describe('DeadlineTimer', () => {
 
   const make = () => {
     const fired: [number, number][] = [];
-    const t = new DeadlineTimer((id) => fired.push([id, Date.now() - 1_000_000]), () => Date.now());
+    const t = new DeadlineTimer((id) => fired.push([id, Date.now() - 1_000_000]), { now: () => Date.now(), setTimer: (ms, fn) => systemClock.setTimer(ms, fn) });
     return { t, fired };
   };
 
@@ -65,7 +67,7 @@ describe('DeadlineTimer', () => {
     const t: DeadlineTimer = new DeadlineTimer((id) => {
       fired.push(Date.now() - 1_000_000);
       if (fired.length < 3) t.set(id, 10);
-    }, () => Date.now());
+    }, { now: () => Date.now(), setTimer: (ms, fn) => systemClock.setTimer(ms, fn) });
     t.set(7, 10);
     vi.advanceTimersByTime(100);
     expect(fired).toEqual([10, 20, 30]);
@@ -115,5 +117,19 @@ describe('DeadlineTimer', () => {
     expect(fired).toEqual([[1, 25 * day]]);
     vi.advanceTimersByTime(1);
     expect(fired).toEqual([[1, 25 * day], [2, 365 * day]]);
+  });
+
+  it('runs on the clock it is given (no Node timer)', () => {
+    const clock = new FakeClock(500);
+    const fired: [number, number][] = [];
+    const t = new DeadlineTimer((id) => fired.push([id, clock.now()]), clock);
+    t.set(1, 100);
+    t.set(2, 50);
+    expect(vi.getTimerCount()).toBe(0);
+    clock.advance(60);
+    expect(fired).toEqual([[2, 550]]);
+    clock.advance(40);
+    expect(fired).toEqual([[2, 550], [1, 600]]);
+    expect(clock.pending).toBe(0);
   });
 });
