@@ -343,7 +343,7 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
    * the very strings the desired state is keyed by, for an owner that looks its flows up later (a lease's
    * removal) without computing and holding a second copy of each.
    */
-  apply(dpid: bigint, owner: string, change: { add?: readonly FlowSpec[]; remove?: readonly FlowSpec[] }, opts: { atomic?: boolean; keys?: string[] } = {}): Promise<ApplyResult> {
+  apply(dpid: bigint, owner: string, change: { add?: readonly FlowSpec[]; remove?: readonly FlowSpec[] }, opts: { atomic?: boolean; keys?: string[]; rearm?: boolean } = {}): Promise<ApplyResult> {
     const ownerId = this.ownerId(owner);
     const add = change.add ? change.add.slice() : [];
     const remove = change.remove ? change.remove.slice() : [];
@@ -351,7 +351,7 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     const keysOut = opts.keys;
     return this.serial(dpid, async () => {
       try {
-        const r = await this.applyNow(dpid, ownerId, add, remove, atomic, keysOut);
+        const r = await this.applyNow(dpid, ownerId, add, remove, atomic, keysOut, opts.rearm ?? false);
         this.log.debug({ dpid: dpidText(dpid), owner, ...r }, 'applied flow changes');
         return r;
       } catch (e) {
@@ -361,10 +361,10 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     });
   }
 
-  private async applyNow(dpid: bigint, ownerId: number, addSpecs: FlowSpec[], removeSpecs: FlowSpec[], atomic: boolean, keysOut: string[] | undefined): Promise<ApplyResult> {
+  private async applyNow(dpid: bigint, ownerId: number, addSpecs: FlowSpec[], removeSpecs: FlowSpec[], atomic: boolean, keysOut: string[] | undefined, rearm: boolean): Promise<ApplyResult> {
     const conn = this.connection(dpid);
     const cookie = ownerCookie(ownerId);
-    if (atomic && removeSpecs.length === 0 && this.useBundles && this.bundleSupport.get(conn) === true) {
+    if (atomic && !rearm && removeSpecs.length === 0 && this.useBundles && this.bundleSupport.get(conn) === true) {
       return this.applyStreaming(conn, dpid, ownerId, addSpecs, cookie, keysOut);
     }
     // Everything is validated and keyed before anything is sent.
@@ -390,6 +390,9 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
       if (want === null) kind = 'delete';
       else if (!prev) kind = 'add';
       else kind = compareFlow(want, prev.entry);
+      // Re-armed: sent again as an add, which replaces the entry with its hard timeout restarting and its
+      // counters kept (OF1.3.5 §6.4, without OFPFF_RESET_COUNTS), even where nothing else changed.
+      if (rearm && want !== null && kind !== 'add') kind = 'replace';
       const step = new Step(key, want, identity, kind, prev, ownerId, now);
       steps.push(step);
       if (kind === 'unchanged') result.unchanged++;
@@ -539,8 +542,9 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
         continue;
       }
       // An unchanged or modified entry is the same switch entry: it still ends when it did (a different hard
-      // timeout in `want` was not sent); a new or replaced one starts now.
-      const same = prev !== undefined && prev.entry.cookie === want.cookie && prev.entry.flags === want.flags;
+      // timeout in `want` was not sent); a new or replaced (re-added) one starts now.
+      const kept = step.kind === 'unchanged' || step.kind === 'modify';
+      const same = kept && prev !== undefined && prev.entry.cookie === want.cookie && prev.entry.flags === want.flags;
       state.flows.set(key, { entry: want, owner: ownerId, since: same ? sameEnd(prev, want) : now });
     }
   }

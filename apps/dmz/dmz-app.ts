@@ -8,7 +8,7 @@ import type { Controller } from '../../controller/controller.js';
 import type { FlowManager } from '../../controller/flow-manager.js';
 import type { FlowEntry, MeterEntry } from '../../controller/flow-entry.js';
 import { flowKey } from '../../controller/flow-entry.js';
-import { addFlowMsg, meterMsg } from '../../controller/reconcile.js';
+import { meterMsg } from '../../controller/reconcile.js';
 import { HARD_TIMEOUT_TOLERANCE_MS } from '../../controller/flow-manager.js';
 import { sendAll } from '../../controller/atomic.js';
 import type { Logger } from '../../controller/log.js';
@@ -326,17 +326,12 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     if ((end - now) / 1000 > this.site.policy.maxLeaseSeconds) throw new LeaseRefused('duration', `a lease may run at most ${this.site.policy.maxLeaseSeconds} s from now`);
     const { flows } = leaseFlows(this.site, { ...rec, end }, now);
     const dpid = this.leaseDpid(rec.dtn);
-    const conn = this.controller.get(dpid);
-    if (!conn) throw new LeaseRefused('switch-down', 'the lease\'s switch is not connected');
-    // An OFPFC_ADD of an existing entry replaces it, duration and hard timeout restarting, and without
-    // OFPFF_RESET_COUNTS its counters are copied to the new entry (OF1.3.5 §6.4; OVS does so): the counts go on
-    // from where they were, so nothing is carried over here (doing so counted every packet twice on OVS).
+    if (!this.controller.get(dpid)) throw new LeaseRefused('switch-down', 'the lease\'s switch is not connected');
+    // Re-armed through the flow manager: each flow sent again as an OFPFC_ADD, which replaces it with its hard
+    // timeout restarting and, without OFPFF_RESET_COUNTS, its counters copied (OF1.3.5 §6.4; OVS does so): the
+    // counts go on from where they were, so nothing is carried over here (doing so counted every packet twice).
     await this.pollCounters([rec]);
-    const entries = flows.map((f) => this.flows.entry(OWNER_NAMES.leases, f));
-    const sentAt = this.flows.clock.now(); // (the flow manager's clock: it times the switch's hard timeouts)
-    const errors = await sendAll(conn, entries.map((e) => addFlowMsg(e)));
-    if (errors.size > 0) throw [...errors.values()][0]!;
-    this.flows.updateFlows(dpid, OWNER_NAMES.leases, { add: flows }, sentAt);
+    await this.flows.apply(dpid, OWNER_NAMES.leases, { add: flows }, { atomic: false, rearm: true });
     this.noteLeaseFlows(rec.id, flows);
     rec.end = end;
     this.scheduleEnd(rec);

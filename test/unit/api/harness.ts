@@ -1,6 +1,7 @@
 // The API wired as the CLI wires it, against the switch emulator (a faithful OF1.3 switch on our codec): a real
 // Controller, FlowManager and DmzApp, a store in a temp dir, and tokens. Two site switches: dmz1 (an emulated
 // switch, connected) and dmz2 (never connected: its DTN's requests get 503).
+import type { Clock } from '../../../controller/clock.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,6 +75,8 @@ export interface HarnessOptions {
   requestTimeoutMs?: number;
   /** Where every component logs (default: nowhere). */
   logger?: Logger;
+  /** The DMZ app's clock (default: the system's). */
+  clock?: Clock;
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -83,7 +86,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const controller = new Controller({ port: 0, host: '127.0.0.1', logger, ...(opts.requestTimeoutMs ? { requestTimeoutMs: opts.requestTimeoutMs } : {}) });
   const flows = new FlowManager(controller, { logger });
   const site = parseSiteConfig(opts.siteYaml ?? SITE_YAML, 'test site');
-  const app = new DmzApp({ site, controller, flows, logger, pollIntervalMs: 0 });
+  const app = new DmzApp({ site, controller, flows, logger, pollIntervalMs: 0, ...(opts.clock ? { clock: opts.clock } : {}) });
   const api = buildApi({ app, controller, flows, store, logger, ...opts.api });
   await app.start(store.load());
   const { port } = await controller.listen();

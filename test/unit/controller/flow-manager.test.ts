@@ -10,6 +10,7 @@ import { flowKey, type FlowEntry, type FlowSpec } from '../../../controller/flow
 import { OFPRR, OFPFC, isBundleMsg, parseBundleAdd, ONFT_BUNDLE_ADD_MESSAGE, type OfpMessage } from '../../../controller/openflow/index.js';
 import type { FlowStats } from '../../../controller/openflow/multipart/flow.js';
 import { FakeConn } from './fake-conn.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
 
 const DPID = 0xabn;
 
@@ -151,6 +152,22 @@ describe('FlowManager.reconcile', () => {
       idleTimeout: 0, hardTimeout: 0, packetCount: 0n, byteCount: 0n, match: [...e3.match],
     });
     expect(lost.at(-1)).toEqual([3, 'hard timeout before the flow was known installed']);
+  });
+
+  it('re-arms a flow on request: sent again as an add with the new hard timeout, timed on its clock', async () => {
+    const conn = new FakeConn();
+    const ctl = Object.assign(new EventEmitter(), { log: silentLogger(), get: () => conn });
+    const clock = new FakeClock(1_000_000);
+    const fm = new FlowManager(ctl as unknown as Controller, { reconcileOnConnect: false, clock });
+    fm.registerOwner('app', 1);
+    await fm.apply(DPID, 'app', { add: [spec(1, { hardTimeout: 60 })] }, { atomic: false });
+    clock.advance(30_000);
+    // Unchanged but for its timeout: without rearm nothing is sent (the switch keeps the old 60 s).
+    await fm.apply(DPID, 'app', { add: [spec(1, { hardTimeout: 600 })] }, { atomic: false });
+    expect(flowMods(conn).map((m) => [m.command, m.hardTimeout])).toEqual([[OFPFC.ADD, 60]]);
+    await fm.apply(DPID, 'app', { add: [spec(1, { hardTimeout: 600 })] }, { atomic: false, rearm: true });
+    expect(flowMods(conn).map((m) => [m.command, m.hardTimeout])).toEqual([[OFPFC.ADD, 60], [OFPFC.ADD, 600]]);
+    expect(fm.desired.get(DPID).flows.get(flowKey(fm.entry('app', spec(1))))!.since).toBe(1_030_000);
   });
 
   it('a flow-removed of a delete it is sending is its own, not a loss', async () => {
