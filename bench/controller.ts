@@ -1,6 +1,6 @@
 // Controller benchmark: dmzgate beside an os-ken app with the same semantics, in one run.
 //
-//   (a) packet-in -> flow-mod. The switches are our emulator (test/emulator), in THIS process, pinned to CPU 0;
+//   (a) packet-in -> flow-mod. The switches are our emulator (emulator/), in THIS process, pinned to CPU 0;
 //       the controller under test runs in its own process pinned to CPU 1 (taskset), so that the two never share
 //       a core. Both controllers answer every packet-in with the same flow-mod (bench/controller-flows.ts,
 //       bench/osken_app.py; the bytes are compared) and face the same load:
@@ -15,7 +15,7 @@
 //                     idle in between, so wake-ups are included). Median and p99 in microseconds. Beside them the
 //                     same ping-pong against a bare TCP echo server (node, python) on CPU 1: this machine's floor.
 //       Beside each figure, the CPU time each process used: it says which side was the limit.
-//   (b) time to install 1k / 10k / 100k 5-tuple flows into a private Open vSwitch (test/helpers/ovs.ts; its
+//   (b) time to install 1k / 10k / 100k 5-tuple flows into a private Open vSwitch (lab/private-ovs.ts; its
 //       ovs-vswitchd pinned to CPU 0, every installer to CPU 1), confirmed by the switch (barrier or bundle commit
 //       reply), each run on an empty table and checked with dump-aggregate afterwards: dmzgate (FlowManager.apply
 //       in a bundle, FlowManager.apply non-atomic, plain flow-mods + one barrier; each path timed after one untimed
@@ -40,8 +40,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { allowedCpus, coreBusySeconds, cpuSeconds, pinSelf } from './cores.js';
-import { EmulatedSwitch, Fleet } from '../test/emulator/index.js';
-import { PrivateOvs } from '../test/helpers/ovs.js';
+import { EmulatedSwitch, Fleet } from '../emulator/index.js';
+import { PrivateOvs } from '../lab/private-ovs.js';
 import { buildPacket } from '../controller/packet/index.js';
 import { encode, type OfpMessage } from '../controller/openflow/index.js';
 import { answerFlowMod, fiveTuple, flowLine, flowRow } from './controller-flows.js';

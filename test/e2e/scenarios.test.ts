@@ -20,9 +20,9 @@
  */
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkBuild, until, type LogLine } from '../helpers/dmzgate-process.js';
-import { DmzLab, OWNER, cookieOf, labProcesses, sleep, snapshot, sumFlows, type HostSnapshot, type TransferView } from '../helpers/dmz-lab.js';
-import type { FwCounters, IperfResult } from '../helpers/lab.js';
+import { checkBuild, until, type LogLine } from '../../lab/dmzgate-process.js';
+import { DmzLab, OWNER, cookieOf, labProcesses, sleep, snapshot, sumFlows, type HostSnapshot, type TransferView } from '../../lab/dmz-lab.js';
+import type { FwCounters, IperfResult } from '../../lab/mininet-lab.js';
 
 const ROUTED_RTT = 20;
 const CIRCUIT_RTT = 10;

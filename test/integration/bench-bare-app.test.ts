@@ -9,8 +9,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PrivateOvs } from '../helpers/ovs.js';
-import { ROOT, until } from '../helpers/dmzgate-process.js';
+import { PrivateOvs } from '../../lab/private-ovs.js';
+import { ROOT, until } from '../../lab/dmzgate-process.js';
 import { freePort } from '../../bench/local-ports.js';
 import { requestOnce } from '../../bench/http-conn.js';
 

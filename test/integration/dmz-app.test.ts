@@ -1,5 +1,5 @@
 /**
- * The Science DMZ app on real Open vSwitch (issue 4's proof): a private OVS (test/helpers/ovs.ts, userspace
+ * The Science DMZ app on real Open vSwitch (issue 4's proof): a private OVS (lab/private-ovs.ts, userspace
  * datapath) with one bridge of datapath id 1 whose internal ports 1..7 carry the embedded default site's port
  * roles, connected to a Controller with a FlowManager and a DmzApp(defaultSite()).
  *
@@ -34,7 +34,7 @@ import { compilePortRange } from '../../apps/dmz/port-ranges.js';
 import type { LeaseRecord, LeaseRequest, BlockRecord } from '../../apps/dmz/lease-book.js';
 import type { Site } from '../../apps/dmz/site.js';
 import { FlowSim, type SimPacket, type SimFlow } from '../helpers/flow-sim.js';
-import { PrivateOvs } from '../helpers/ovs.js';
+import { PrivateOvs } from '../../lab/private-ovs.js';
 
 const HELPERS = join(dirname(fileURLToPath(import.meta.url)), '..', 'helpers');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CLI, ROOT, Running, until, type LogLine } from './dmzgate-process.js';
-import { Lab, type LabOptions } from './lab.js';
+import { Lab, type LabOptions } from './mininet-lab.js';
 
 const run = promisify(execFile);
 const PYTHON = '/usr/bin/python3';
