@@ -1,5 +1,6 @@
 /**
- * The import rules of README.md ("What is here"), read from the sources: nothing outside test/ imports from it.
+ * The import rules of README.md ("What is here"), read from the sources: nothing outside test/ imports from it,
+ * and the codec has no import cycles (a cycle makes module start-up order decide what is defined).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -14,6 +15,16 @@ function sources(dir: string): string[] {
     if (statSync(p).isDirectory()) return sources(p);
     return n.endsWith('.ts') ? [p] : [];
   });
+}
+
+/** The files a source imports at run time (type-only imports are erased and cannot form a cycle). */
+function runtimeImports(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const out: string[] = [];
+  for (const m of text.matchAll(/^import\s+(type\s+)?(?:[^;]*?\s+from\s+)?'(\.[^']+)'/gm)) {
+    if (!m[1]) out.push(resolve(dirname(file), m[2]!.replace(/\.js$/, '.ts')));
+  }
+  return out;
 }
 
 function allImports(file: string): string[] {
@@ -34,4 +45,20 @@ describe('import layers', () => {
     expect(offenders).toEqual([]);
   });
 
+  it('the codec (controller/openflow) has no import cycle', () => {
+    const files = sources(join(ROOT, 'controller', 'openflow'));
+    const graph = new Map(files.map((f) => [f, runtimeImports(f)]));
+    const cycles: string[] = [];
+    const state = new Map<string, 'open' | 'done'>();
+    const visit = (f: string, path: string[]) => {
+      state.set(f, 'open');
+      for (const g of graph.get(f) ?? []) {
+        if (state.get(g) === 'open') cycles.push([...path.slice(path.indexOf(g)), g].map((p) => relative(ROOT, p)).join(' -> '));
+        else if (!state.has(g)) visit(g, [...path, g]);
+      }
+      state.set(f, 'done');
+    };
+    for (const f of files) if (!state.has(f)) visit(f, [f]);
+    expect(cycles).toEqual([]);
+  });
 });
