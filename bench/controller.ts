@@ -44,6 +44,7 @@ import { EmulatedSwitch, Fleet } from '../emulator/index.js';
 import { PrivateOvs } from '../lab/private-ovs.js';
 import { buildPacket } from '../controller/packet/index.js';
 import { encode, type OfpMessage } from '../controller/openflow/index.js';
+import { ownerCookie } from '../controller/cookie.js';
 import { answerFlowMod, fiveTuple, flowLine, flowRow } from './controller-flows.js';
 import { summariseProfile } from './controller-profile.js';
 
@@ -481,7 +482,7 @@ interface Install { who: string; n: number; runs: Run[] }
 
 const BRIDGE = 'br0';
 const DPID = 0xb0n;
-const FLOW_COOKIE = 1n << 48n; // FlowManager's cookie for owner id 1 (bench/controller-app.ts); the same everywhere
+const FLOW_COOKIE = ownerCookie(1); // FlowManager's cookie for owner id 1 (bench/controller-app.ts); the same everywhere
 
 async function flowCount(ovs: PrivateOvs): Promise<number> {
   const out = await ovs.ofctl('dump-aggregate', BRIDGE);

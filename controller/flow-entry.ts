@@ -55,23 +55,8 @@ export interface GroupEntry {
   buckets: Bucket[];
 }
 
-// ---- owners and cookies ---------------------------------------------------------------------------------------
-
-export const OWNER_SHIFT = 48n;
-export const OWNER_MASK = 0xffffn << OWNER_SHIFT;
-export const LOW_MASK = (1n << OWNER_SHIFT) - 1n;
+/** The cookie mask that selects one exact cookie. */
 export const ALL_ONES_64 = 0xffffffffffffffffn;
-
-/** The cookie of an owner's flow: the owner id in the top 16 bits, `low` (48 bits) below. */
-export function ownerCookie(ownerId: number, low = 0n): bigint {
-  if (!Number.isInteger(ownerId) || ownerId < 1 || ownerId > 0xfffe) throw new RangeError(`owner id ${ownerId} is not in 1..0xfffe`);
-  if (low < 0n || low > LOW_MASK) throw new RangeError(`cookie low part ${low} does not fit 48 bits`);
-  return (BigInt(ownerId) << OWNER_SHIFT) | low;
-}
-
-export function ownerIdOf(cookie: bigint): number {
-  return Number(cookie >> OWNER_SHIFT);
-}
 
 // ---- normalisation ------------------------------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 /**
  * The import rules of README.md ("What is here"), read from the sources: nothing outside test/ imports from it,
- * and the codec has no import cycles (a cycle makes module start-up order decide what is defined).
+ * and the codec has no import cycles (a cycle makes module start-up order decide what is defined). And one
+ * layout rule: a flow cookie's owner bits are spelt in one module, which every other calls.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -40,6 +41,17 @@ describe('import layers', () => {
         for (const target of allImports(f)) {
           if (relative(ROOT, target).startsWith('test/')) offenders.push(`${relative(ROOT, f)} -> ${relative(ROOT, target)}`);
         }
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+
+  it('the cookie layout (owner in the top 16 bits) is spelt only in controller/cookie.ts', () => {
+    const layout = /<<\s*48n|>>\s*48n|0xffffffffffffn|0xffffn\s*<</;
+    const offenders: string[] = [];
+    for (const top of ['controller', 'apps', 'api', 'bin', 'bench', 'emulator', 'lab']) {
+      for (const f of sources(join(ROOT, top))) {
+        if (relative(ROOT, f) !== 'controller/cookie.ts' && layout.test(readFileSync(f, 'utf8'))) offenders.push(relative(ROOT, f));
       }
     }
     expect(offenders).toEqual([]);

@@ -2,9 +2,10 @@
 // desired state's ownership rules. (Their behaviour against a real switch is in test/integration/flow-manager.)
 import { describe, expect, it } from 'vitest';
 import {
-  normaliseMatch, normaliseInstructions, normaliseFlow, flowKey, instructionsKey, meterKey, ownerCookie, ownerIdOf,
+  normaliseMatch, normaliseInstructions, normaliseFlow, flowKey, instructionsKey, meterKey,
   type FlowEntry, type GroupEntry, type MeterEntry,
 } from '../../../controller/flow-entry.js';
+import { cookieId, ownerCookie, ownerIdOf } from '../../../controller/cookie.js';
 import { compareFlow, diffFlows, diffMeters, diffGroups, planPhases, groupsInDependencyOrder } from '../../../controller/reconcile.js';
 import { DesiredState, OwnershipConflictError } from '../../../controller/desired-state.js';
 import { OFPFC, OFPMC, OFPGC, OFPGT, OFPMF, OFPFF, OFPP, OFPG, Writer, canonicalMatchKey as matchKey, type Match, type Instruction, type OfpMessage } from '../../../controller/openflow/index.js';
@@ -241,6 +242,9 @@ describe('normalisation', () => {
     expect(() => ownerCookie(0)).toThrow(RangeError);
     expect(() => ownerCookie(0xffff)).toThrow(RangeError);
     expect(() => ownerCookie(1, 1n << 48n)).toThrow(RangeError);
+    expect(ownerCookie(0xd1, 0xffffffffffff)).toBe(0x00d1ffffffffffffn);
+    expect(cookieId(0x00d1ffffffffffffn)).toBe(0xffffffffffff);
+    expect(cookieId(ownerCookie(3, 42))).toBe(42);
   });
 });
 
