@@ -18,7 +18,7 @@ import Fastify, { type FastifyReply } from 'fastify';
 import { Controller } from '../controller/controller.js';
 import type { SwitchConnection } from '../controller/switch-connection.js';
 import type { SwitchError } from '../controller/errors.js';
-import { OFPFC, OFPFF, OFPG, OFPP, OFP_NO_BUFFER, type MessageOf } from '../controller/openflow/index.js';
+import { OFPFC, OFPFF, OFPG, OFPP, OFP_NO_BUFFER, parseIpv4, type MessageOf } from '../controller/openflow/index.js';
 import { ownerCookie } from '../controller/cookie.js';
 import { OWNER } from '../apps/dmz/owners.js';
 
@@ -50,8 +50,11 @@ class HttpError extends Error {
   }
 }
 
+const quad = new Uint8Array(4);
+/** The address as a number, NaN if it is not a dotted quad. */
 function ipv4(text: string): number {
-  return text.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+  if (!parseIpv4(text, 0, text.length, quad, 0)) return NaN;
+  return quad[0]! * 0x1000000 + ((quad[1]! << 16) | (quad[2]! << 8) | quad[3]!);
 }
 
 function port(text: string, field: string): number {
