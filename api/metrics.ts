@@ -8,15 +8,11 @@ import type { FlowManager } from '../controller/flow-manager.js';
 import { dpidText } from '../controller/errors.js';
 import { errorTypeName, errorCodeName } from '../controller/openflow/index.js';
 import type { DmzApp, DmzEvent } from '../apps/dmz/dmz-app.js';
-import { OWNER, ownerOfCookie } from '../apps/dmz/pipeline.js';
-import { OWNER_NAMES } from '../apps/dmz/dmz-app.js';
+import { ownerIdOf } from '../controller/cookie.js';
+import { ownerName } from '../apps/dmz/owners.js';
 import type { Store } from './store.js';
 
-export const OWNER_LABEL: Record<number, string> = {
-  [OWNER.PIPELINE]: OWNER_NAMES.pipeline, [OWNER.LEASES]: OWNER_NAMES.leases, [OWNER.BLOCKS]: OWNER_NAMES.blocks,
-};
-
-export const ownerLabel = (cookie: bigint): string => OWNER_LABEL[ownerOfCookie(cookie)] ?? `owner-0x${ownerOfCookie(cookie).toString(16)}`;
+export const ownerLabel = (cookie: bigint): string => ownerName(ownerIdOf(cookie)) ?? `owner-0x${ownerIdOf(cookie).toString(16)}`;
 
 export interface Metrics {
   registry: Registry;

@@ -1,7 +1,7 @@
 // REST API benchmark: POST /api/v1/transfers -> 201, dmzgate beside a bare REST app on its own stack and an os-ken
 // REST app, in one run.
 //
-// Each 201 means the transfer's flows are on a private Open vSwitch bridge (test/helpers/ovs.ts; the default
+// Each 201 means the transfer's flows are on a private Open vSwitch bridge (lab/private-ovs.ts; the default
 // site's switch: dpid 1, 7 ports, apps/dmz/default-site.ts), confirmed by the switch: dmzgate answers after its
 // bundle commit (ONF EXT-230, atomic) and the state write; the bare and os-ken apps after the barrier reply
 // following their two flow-mods. All install the same two flows per transfer (each direction of the 5-tuple,
@@ -82,7 +82,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { coreBusySeconds, cpuSeconds, pinSelf, waitUntilIdle, type IdleWait } from './cores.js';
-import { PrivateOvs } from '../test/helpers/ovs.js';
+import { PrivateOvs } from '../lab/private-ovs.js';
 import { readState } from '../api/index.js';
 import { summariseProfile, type CpuProfile } from './controller-profile.js';
 import { HttpConnection, requestOnce } from './http-conn.js';

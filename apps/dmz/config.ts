@@ -1,13 +1,13 @@
 // Loads and validates the site config (YAML). Every problem is reported with the line, column and field path it
 // concerns, all at once, so an engineer fixes a config in one pass. Shapes are checked by the JSON schema
 // (config-schema.ts), references and consistency here.
-import { isIPv4, isIPv6 } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { parseDocument, LineCounter, isNode, type Document } from 'yaml';
 import { Ajv } from 'ajv';
 import { SITE_SCHEMA } from './config-schema.js';
 import { parsePortRange, type PortRange } from './port-ranges.js';
-import { parsePrefix } from './addresses.js';
+import { isAddress, parsePrefix } from './addresses.js';
+import { canonicalIpv6 } from '../../controller/packet/index.js';
 import { DEFAULT_SITE_YAML } from './default-site.js';
 import { INSIDE_ROLES, type Site, type SiteHost, type SiteSwitch, type Circuit, type PortRole, type Protocol } from './site.js';
 
@@ -27,8 +27,8 @@ export class SiteConfigError extends Error {
 }
 
 const ajv = new Ajv({ allErrors: true, strict: true });
-ajv.addFormat('ipv4', isIPv4);
-ajv.addFormat('ipv6', isIPv6);
+ajv.addFormat('ipv4', (s: string) => isAddress(s, 4));
+ajv.addFormat('ipv6', (s: string) => isAddress(s, 6));
 const validateShape = ajv.compile(SITE_SCHEMA);
 
 type Path = (string | number)[];
@@ -165,15 +165,15 @@ function buildSite(raw: RawSite, problems: Problems): Site {
       }
       for (const [fam, addrs] of [['ipv4', h.ipv4 ?? []], ['ipv6', h.ipv6 ?? []]] as const) {
         addrs.forEach((a, j) => {
-          const canon = fam === 'ipv6' ? new URL(`http://[${a}]`).hostname.slice(1, -1) : a;
-          const mapped = fam === 'ipv6' && isIPv6(a) ? parsePrefix(a) : undefined;
+          const canon = fam === 'ipv6' ? canonicalIpv6(a) : a;
+          const mapped = fam === 'ipv6' ? parsePrefix(a) : undefined;
           if (mapped?.family === 4) problems.add([...path, fam, j], `address ${a} is IPv4-mapped: list ${mapped.text.slice(0, -3)} under ipv4`);
           const prev = addresses.get(canon);
           if (prev) problems.add([...path, fam, j], `address ${a} is also ${prev}'s`);
           addresses.set(canon, h.name);
         });
       }
-      const ipv6 = (h.ipv6 ?? []).map((a) => new URL(`http://[${a}]`).hostname.slice(1, -1));
+      const ipv6 = (h.ipv6 ?? []).map(canonicalIpv6);
       return { name: h.name, switch: h.switch, port: h.port, mac: h.mac.toLowerCase(), ipv4: h.ipv4 ?? [], ipv6 };
     });
 

@@ -1,6 +1,6 @@
 /**
  * The REST API as a client uses it, over real HTTP and WebSocket, with the DMZ app driving a private Open vSwitch
- * (test/helpers/ovs.ts) through the controller. OVS is the judge: a granted transfer's flows are in
+ * (lab/private-ovs.ts) through the controller. OVS is the judge: a granted transfer's flows are in
  * `ovs-ofctl dump-flows` when the 201 arrives, and gone when the DELETE answers; the event stream delivers the
  * lease's events in order, across a reconnect with `since=`.
  */
@@ -15,7 +15,7 @@ import { silentLogger } from '../../controller/log.js';
 import { DmzApp } from '../../apps/dmz/dmz-app.js';
 import { defaultSite } from '../../apps/dmz/config.js';
 import { buildApi, openStore, createToken, type Store } from '../../api/index.js';
-import { PrivateOvs } from '../helpers/ovs.js';
+import { PrivateOvs } from '../../lab/private-ovs.js';
 import { connectEvents } from '../unit/api/ws-client.js';
 
 const BRIDGE = 'br-api';

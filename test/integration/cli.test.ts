@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PrivateOvs } from '../helpers/ovs.js';
+import { PrivateOvs } from '../../lab/private-ovs.js';
 import { DEFAULT_SITE_YAML } from '../../apps/dmz/default-site.js';
-import { CLI, Running, checkBuild, until } from '../helpers/dmzgate-process.js';
+import { CLI, Running, checkBuild, until } from '../../lab/dmzgate-process.js';
 
 const run = promisify(execFile);
 

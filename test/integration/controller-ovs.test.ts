@@ -1,6 +1,6 @@
 /**
  * The controller's connection layer against real Open vSwitch (a private ovsdb-server + ovs-vswitchd per
- * test/helpers/ovs.ts, userspace datapath): handshake, flow programming, errors, multipart reassembly, echo
+ * lab/private-ovs.ts, userspace datapath): handshake, flow programming, errors, multipart reassembly, echo
  * liveness, reconnects, mutual TLS, version negotiation, and robustness against a misbehaving peer.
  * OVS is the independent judge: what it reports (ovs-vsctl is_connected, ovs-ofctl dump-flows) is the proof.
  */
@@ -17,7 +17,7 @@ import type { SwitchConnection } from '../../controller/switch-connection.js';
 import type { Logger } from '../../controller/log.js';
 import { OFPET, OFPBRC, OFPHFC, OFPFC, OFPP, OFPG, OFPMPF_REPLY_MORE, type MessageOf } from '../../controller/openflow/index.js';
 import type { FlowStats } from '../../controller/openflow/multipart/flow.js';
-import { PrivateOvs } from '../helpers/ovs.js';
+import { PrivateOvs } from '../../lab/private-ovs.js';
 import { RawSwitch } from '../helpers/raw-switch.js';
 
 const run = promisify(execFile);

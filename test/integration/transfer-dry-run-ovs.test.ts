@@ -16,7 +16,7 @@ import { parseSiteConfig } from '../../apps/dmz/config.js';
 import { DEFAULT_SITE_YAML } from '../../apps/dmz/default-site.js';
 import { baseFlows } from '../../apps/dmz/pipeline.js';
 import { buildApi, openStore, createToken, type Store } from '../../api/index.js';
-import { PrivateOvs } from '../helpers/ovs.js';
+import { PrivateOvs } from '../../lab/private-ovs.js';
 
 const BRIDGE = 'br-dry';
 /** Larger than any table OVS reports, so that the budget is OVS's table size less the pipeline. */

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, ROOT, checkBuild } from '../helpers/dmzgate-process.js';
+import { CLI, ROOT, checkBuild } from '../../lab/dmzgate-process.js';
 import { DEFAULT_SITE_YAML } from '../../apps/dmz/default-site.js';
 import { defaultSite } from '../../apps/dmz/config.js';
 import { baseFlows } from '../../apps/dmz/pipeline.js';

@@ -10,7 +10,7 @@ import { FlowManager } from '../../../controller/flow-manager.js';
 import { silentLogger, type Logger } from '../../../controller/log.js';
 import { DmzApp } from '../../../apps/dmz/dmz-app.js';
 import { parseSiteConfig } from '../../../apps/dmz/config.js';
-import { EmulatedSwitch } from '../../emulator/index.js';
+import { EmulatedSwitch } from '../../../emulator/index.js';
 import { buildApi, openStore, createToken, type Store, type StoreOptions, type TokenSpec, type ApiOptions } from '../../../api/index.js';
 
 export const SITE_YAML = `site: test

@@ -8,12 +8,13 @@ import { pino } from 'pino';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readState } from '../../../api/index.js';
-import { OWNER, ownerOfCookie } from '../../../apps/dmz/pipeline.js';
+import { OWNER } from '../../../apps/dmz/owners.js';
+import { cookieId, ownerIdOf } from '../../../controller/cookie.js';
 import { parseSiteConfig } from '../../../apps/dmz/config.js';
 import { startHarness, transferBody, SITE_YAML, type Harness } from './harness.js';
 
 const leaseFlows = (h: Harness, id?: number) =>
-  h.sw.flows().filter((f) => ownerOfCookie(f.cookie) === OWNER.LEASES && (id === undefined || Number(f.cookie & 0xffffffffffffn) === id));
+  h.sw.flows().filter((f) => ownerIdOf(f.cookie) === OWNER.LEASES && (id === undefined || cookieId(f.cookie) === id));
 
 /** What a restart would read from the data directory (the state document and its journal). */
 const onDisk = (h: Harness) => readState(h.dataDir);
