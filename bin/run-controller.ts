@@ -64,6 +64,9 @@ export async function runController(opts: ControllerCommandOptions, version: str
 
   const controller = new Controller({
     port: opts.openflowPort,
+    ...(opts.openflowHost !== undefined ? { host: opts.openflowHost } : {}),
+    maxPending: opts.maxPending,
+    maxPendingPerSource: opts.maxPendingPerSource,
     logger: log,
     ...(opts.tls ? { tls: { port: opts.tls.port, key: opts.tls.key, cert: opts.tls.cert, ca: opts.tls.ca } } : {}),
   });
