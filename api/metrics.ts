@@ -83,6 +83,18 @@ export function createMetrics(deps: { app: DmzApp; controller: Controller; flows
   };
   controller.on('switchError', onSwitchError);
 
+  const refused = new Counter({
+    name: 'dmzgate_openflow_refused_total', labelNames: ['reason'], registers: [registry],
+    help: 'Switch connections refused: over the caps on unfinished handshakes (pending-cap, pending-cap-per-source), claiming a connected datapath id (datapath-in-use), or a datapath id their certificate is not bound to (identity)',
+  });
+  for (const reason of ['pending-cap', 'pending-cap-per-source', 'datapath-in-use', 'identity']) refused.inc({ reason }, 0);
+  const onRefused = (r: { reason: string }): void => refused.inc({ reason: r.reason });
+  controller.on('refused', onRefused);
+  new Gauge({
+    name: 'dmzgate_openflow_pending_connections', help: 'Switch connections that have not finished their handshake (TCP or TLS)', registers: [registry],
+    collect() { this.set(controller.pendingConnections); },
+  });
+
   const httpDuration = new Histogram({
     name: 'dmzgate_api_request_duration_seconds', help: 'API request latency, by route and status', labelNames: ['method', 'route', 'status'],
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry],
@@ -120,6 +132,7 @@ export function createMetrics(deps: { app: DmzApp; controller: Controller; flows
     registry, httpDuration, authFailures,
     detach() {
       controller.off('switchError', onSwitchError);
+      controller.off('refused', onRefused);
       store.off('write', onWrite);
       store.off('fold', onFold);
       store.off('writeError', onWriteError);

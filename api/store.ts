@@ -94,7 +94,7 @@ export interface TokenRecord {
 export interface StoredEvent {
   id: number;
   at: number;
-  type: 'lease.created' | 'lease.extended' | 'lease.closed' | 'block.created' | 'block.removed' | 'switch.up' | 'switch.down';
+  type: 'lease.created' | 'lease.extended' | 'lease.closed' | 'block.created' | 'block.removed' | 'switch.up' | 'switch.down' | 'switch.refused';
   /** The lease's project, for lease events (whose tokens may see them). */
   project?: string;
   data: Record<string, unknown>;
