@@ -6,6 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,8 @@ import type { Logger } from '../../controller/log.js';
 import { OFPET, OFPBRC, OFPHFC, OFPFC, OFPP, OFPG, OFPMPF_REPLY_MORE, type MessageOf } from '../../controller/openflow/index.js';
 import type { FlowStats } from '../../controller/openflow/multipart/flow.js';
 import { PrivateOvs } from '../helpers/ovs.js';
+import { parseSiteConfig } from '../../apps/dmz/config.js';
+import { refuseClaim } from '../../apps/dmz/switch-identity.js';
 import { RawSwitch } from '../helpers/raw-switch.js';
 
 const run = promisify(execFile);
@@ -562,5 +565,82 @@ describe('mutual TLS with Open vSwitch', () => {
     await ovs.vsctl('set-ssl', join(certs, 'switch.key'), join(certs, 'switch.crt'), join(certs, 'ca.crt'));
     await up;
     await until('br-rogue is_connected with a good certificate', () => ovs.isConnected('br-rogue'));
+  });
+});
+
+// ------------------------------------------------------------------------------------------------------------
+// Certificates bound to datapath ids (the site config's switches[].certificate), made with ovs-pki as the README
+// tells an operator to: a switch CA and a controller CA, a certificate per switch.
+
+describe('switch certificates bound to datapath ids (ovs-pki)', () => {
+  let pki = '';
+  let ovs: PrivateOvs; // made in beforeAll: a describe that -t filters out runs no hooks, and would leak its dir
+  const { logger, lines } = captureLogger();
+  let ctl: Controller;
+  let tlsPort = 0;
+  let tcpPort = 0;
+  const refusals: Refusal[] = [];
+  const file = (f: string) => join(pki, f);
+
+  beforeAll(async () => {
+    pki = mkdtempSync(join(tmpdir(), 'dmzgate-ovs-pki-'));
+    const ovsPki = (...args: string[]) => run('ovs-pki', [`--dir=${file('pki')}`, `--log=${file('ovs-pki.log')}`, ...args], { cwd: pki });
+    await ovsPki('init');
+    await ovsPki('req+sign', 'controller', 'controller');
+    await ovsPki('req+sign', 'sw1', 'switch');
+    await ovsPki('req+sign', 'sw2', 'switch');
+    // What an operator copies into the site config: `ovs-pki fingerprint sw1-cert.pem`, and sw2's subject CN.
+    const { stdout } = await ovsPki('fingerprint', file('sw1-cert.pem'));
+    const sha1 = /fingerprint ([0-9A-Fa-f]{40})/.exec(stdout)![1]!;
+    const cn2 = /^CN=(.*)$/m.exec(new X509Certificate(readFileSync(file('sw2-cert.pem'))).subject)![1]!;
+    const ports = '[{ port: 1, role: wan-routed }, { port: 2, role: fw-outside }, { port: 3, role: fw-inside }]';
+    const site = parseSiteConfig(`site: pki
+switches:
+  - { name: sw1, dpid: "1", ports: ${ports}, certificate: { fingerprint: "${sha1}" } }
+  - { name: sw2, dpid: "2", ports: ${ports}, certificate: { subject: "CN=${cn2}" } }
+`, 'pki-site.yaml');
+    ctl = new Controller({
+      port: 0, host: '127.0.0.1', logger, echoIntervalMs: 1000, echoTimeoutMs: 2000, authorize: (claim) => refuseClaim(site, claim),
+      tls: { port: 0, key: readFileSync(file('controller-privkey.pem')), cert: readFileSync(file('controller-cert.pem')), ca: readFileSync(file('pki/switchca/cacert.pem')) },
+    });
+    ctl.on('refused', (r) => refusals.push(r));
+    ({ port: tcpPort, tlsPort } = await ctl.listen() as { port: number; tlsPort: number });
+    ovs = new PrivateOvs();
+    await ovs.start();
+  });
+
+  afterAll(async () => {
+    await ctl?.close();
+    await ovs?.stop();
+    if (pki) rmSync(pki, { recursive: true, force: true });
+  });
+
+  it('a switch with the certificate made for dpid 2 cannot connect as dpid 1; with dpid 1\'s it can; plain TCP cannot claim dpid 1', async () => {
+    await ovs.vsctl('set-ssl', file('sw2-privkey.pem'), file('sw2-cert.pem'), file('pki/controllerca/cacert.pem'));
+    await ovs.addBridge('br-one', 1n, { controller: `ssl:127.0.0.1:${tlsPort}` });
+    await until('a refusal for dpid 1', () => refusals.some((r) => r.dpid === 1n));
+    for (let i = 0; i < 4; i++) {
+      expect(await ovs.isConnected('br-one')).toBe(false);
+      await sleep(500);
+    }
+    expect(ctl.get(1n)).toBeUndefined();
+    expect(refusals.filter((r) => r.dpid === 1n).length).toBeGreaterThan(1); // OVS kept retrying, and kept being refused
+    expect(refusals[0]).toMatchObject({ reason: 'identity', dpid: 1n });
+    expect(refusals[0]!.detail).toMatch(/^datapath 0000000000000001 \(sw1\) is bound to another certificate than CN=sw2 id:/);
+    expect(lines.some((l) => l.msg === 'switch connection refused' && l.reason === 'identity' && l.dpid === '0000000000000001')).toBe(true);
+
+    // Control: the same bridge with dpid 1's certificate is let in, so the binding was the reason.
+    const up = switchUp(ctl, 1n);
+    await ovs.vsctl('set-ssl', file('sw1-privkey.pem'), file('sw1-cert.pem'), file('pki/controllerca/cacert.pem'));
+    const conn = await up;
+    expect(conn.state).toBe('ready');
+    await until('br-one is_connected', () => ovs.isConnected('br-one'));
+
+    // Plain TCP may not claim a datapath id bound to a certificate (it is connected, but that is not the reason).
+    refusals.length = 0;
+    const raw = await RawSwitch.connect(tcpPort, { dpid: 1n });
+    await raw.closed;
+    expect(refusals).toEqual([expect.objectContaining({ reason: 'identity', dpid: 1n, detail: expect.stringMatching(/cannot connect over plain TCP/) })]);
+    expect(ctl.get(1n)).toBe(conn);
   });
 });
