@@ -97,6 +97,8 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
   private echoTimer: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private closeReason = '';
+  /** Closed for a reason its owner reports (throttled) itself: the close is logged at debug only. */
+  private refused = false;
 
   constructor(
     private readonly socket: Socket,
@@ -272,7 +274,7 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
     this.socket.destroySoon?.();
     setTimeout(() => this.socket.destroy(), 1000).unref();
     this.requests.failAll(reason);
-    this.log[wasReady ? 'info' : 'warn']({ dpid: this.dpidText, reason }, 'switch connection closed');
+    this.log[this.refused ? 'debug' : wasReady ? 'info' : 'warn']({ dpid: this.dpidText, reason }, 'switch connection closed');
     this.emit('close', reason);
   }
 
@@ -437,7 +439,10 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
     this.state = 'ready';
     this.sent.grow();
     this.startEcho();
-    this.log.info({ dpid: this.dpidText, ports: this.ports.size, tables: this.features?.nTables }, 'switch connected');
+    this.log.info({
+      dpid: this.dpidText, ports: this.ports.size, tables: this.features?.nTables,
+      ...(this.packetInsBeforeReady ? { packetInsBeforeReady: this.packetInsBeforeReady } : {}),
+    }, 'switch connected');
     this.emit('ready');
   }
 
@@ -448,6 +453,7 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
    */
   private refuseDatapath(why: string, xid: number): void {
     this.queue({ type: 'error', xid, errType: OFPET.HELLO_FAILED, code: OFPHFC.EPERM, data: Buffer.from(why, 'ascii') });
+    this.refused = true;
     this.close(`refused: ${why}`);
   }
 

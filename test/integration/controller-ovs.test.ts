@@ -332,6 +332,8 @@ describe('controller against Open vSwitch', () => {
     expect((err as MessageOf<'error'>).data.toString('ascii')).toMatch(/^datapath 00000000000000a1 is connected from 127\.0\.0\.1:\d+, which still answers echo requests$/);
     expect(refusals).toEqual([expect.objectContaining({ reason: 'datapath-in-use', dpid: DPID_MAIN, remote: expect.stringMatching(/127\.0\.0\.1:\d+$/) })]);
     expect(lines.some((l) => l.msg === 'switch connection refused' && l.reason === 'datapath-in-use' && l.dpid === '00000000000000a1')).toBe(true);
+    // That throttled line is the warning; the refused connection's close is only a debug line.
+    expect(lines.filter((l) => l.msg === 'switch connection closed' && /^refused: /.test(String(l.reason))).map((l) => l.level)).toEqual([20]);
     // The real bridge is still the datapath: what the controller sends lands on it, and the rogue got nothing.
     expect(ctl.get(DPID_MAIN)).toBe(main);
     expect(main.state).toBe('ready');
