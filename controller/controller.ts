@@ -110,6 +110,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
   private readonly pending: PendingConnections;
   /** The pending slot of each TCP socket a TLS connection runs on, given back when its switch is ready. */
   private readonly tlsSlots = new WeakMap<Socket, () => void>();
+  /** TCP sockets whose TLS handshake is under way (no SwitchConnection yet): ended by close(). */
+  private readonly tlsHandshaking = new Set<Socket>();
   private readonly refusalLog: Throttle<Refusal>;
   private tcpServer: Server | undefined;
   private tlsTcpServer: Server | undefined;
@@ -153,10 +155,13 @@ export class Controller extends EventEmitter<ControllerEvents> {
         const release = this.takeSlot(raw);
         if (!release) return;
         this.tlsSlots.set(raw, release);
+        this.tlsHandshaking.add(raw);
+        raw.once('close', () => this.tlsHandshaking.delete(raw));
         this.tlsServer!.emit('connection', raw);
       });
       this.tlsServer.on('secureConnection', (s: TLSSocket) => {
         const raw = (s as TLSSocket & { _parent?: Socket })._parent; // the TCP socket under a server-side TLSSocket
+        if (raw) this.tlsHandshaking.delete(raw);
         this.accept(s, (raw && this.tlsSlots.get(raw)) ?? (() => undefined), certificateOf(s));
       });
       // Node ends a connection whose client certificate fails verification without an error of its own (the
@@ -193,6 +198,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
   async close(): Promise<void> {
     this.refusalLog.close();
     for (const c of this.connections) c.close('controller shutting down');
+    for (const raw of this.tlsHandshaking) raw.destroy();
     await Promise.all([closeServer(this.tcpServer), closeServer(this.tlsTcpServer), closeServer(this.tlsServer)]);
   }
 

@@ -643,4 +643,13 @@ switches:
     expect(refusals).toEqual([expect.objectContaining({ reason: 'identity', dpid: 1n, detail: expect.stringMatching(/cannot connect over plain TCP/) })]);
     expect(ctl.get(1n)).toBe(conn);
   });
+
+  it('close() ends connections still in their TLS handshake at once (it does not wait for their deadline)', async () => {
+    const idle = await idleConnection(tlsPort, '127.0.0.1'); // TCP up, no TLS ClientHello
+    await until('the idle connection to be pending', () => ctl.pendingConnections === 1);
+    const t0 = Date.now();
+    await ctl.close();
+    expect(Date.now() - t0).toBeLessThan(1000);
+    await until('the idle connection to be closed', () => idle.closed, 2000);
+  });
 });
