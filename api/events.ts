@@ -26,6 +26,8 @@ import { ApiError } from './errors.js';
 import { hasScope, isAdmin, sees } from './tokens.js';
 import type { HeldEvent, Store, StoredEvent, TokenRecord } from './store.js';
 import { transferView, blockView } from './views.js';
+import { Throttle } from '../controller/throttle.js';
+import type { Refusal } from '../controller/controller.js';
 
 export const EVENTS_PATH = '/api/v1/events';
 export const WS_PROTOCOL = 'dmzgate.v1';
@@ -33,6 +35,8 @@ export const WS_PROTOCOL = 'dmzgate.v1';
 const MAX_BUFFERED = 4 * 1024 * 1024;
 /** How long a lease.created event may wait for a record another change causes before it gets one of its own. */
 const EVENT_RIDE_MS = 10;
+/** switch.refused events: one at once, then at most one per window per reason and datapath (a flood is counted). */
+const REFUSED_EVENT_WINDOW_MS = 10_000;
 
 interface Client { ws: WebSocket; token: TokenRecord }
 
@@ -109,15 +113,26 @@ export class EventHub {
     });
     const onUp = (conn: SwitchConnection): void => void this.publish('switch.up', sw(conn));
     const onDown = (conn: SwitchConnection, reason: string): void => void this.publish('switch.down', sw(conn, reason));
+    const refusals = new Throttle<Refusal>(REFUSED_EVENT_WINDOW_MS, (_key, count, r) => {
+      const name = r.dpid !== undefined ? switchName(r.dpid) : undefined;
+      void this.publish('switch.refused', {
+        ...(r.dpid !== undefined ? { switch: { dpid: dpidText(r.dpid), ...(name ? { name } : {}) } } : {}),
+        refused: { reason: r.reason, remote: r.remote, detail: r.detail, count },
+      });
+    });
+    const onRefused = (r: Refusal): void => refusals.note(r.dpid === undefined ? r.reason : `${r.reason} ${r.dpid}`, r);
     app.on('event', onEvent);
     app.on('counters', onCounters);
     controller.on('switchUp', onUp);
     controller.on('switchDown', onDown);
+    controller.on('refused', onRefused);
     return () => {
       app.off('event', onEvent);
       app.off('counters', onCounters);
       controller.off('switchUp', onUp);
       controller.off('switchDown', onDown);
+      controller.off('refused', onRefused);
+      refusals.close();
     };
   }
 
@@ -158,6 +173,7 @@ export class EventHub {
     if (e.type.startsWith('lease.')) return hasScope(t, 'transfers:read') && (isAdmin(t) || t.project === e.project);
     if (e.type.startsWith('block.')) return hasScope(t, 'blocks:write') && sees(t, e.project);
     if (e.type === 'flow.lost') return isAdmin(t); // (about any owner's flows: blocks, leases, the pipeline)
+    if (e.type === 'switch.refused') return isAdmin(t); // peers' addresses, and what they claimed
     return true;
   }
 

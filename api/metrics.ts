@@ -87,6 +87,17 @@ export function createMetrics(deps: { app: DmzApp; controller: Controller; flows
     if (e.type === 'flow.lost') flowsLost.inc({ dpid: dpidText(e.dpid), owner: e.owner });
   };
   app.on('event', onAppEvent);
+  const refused = new Counter({
+    name: 'dmzgate_openflow_refused_total', labelNames: ['reason'], registers: [registry],
+    help: 'Switch connections refused: over the caps on unfinished handshakes (pending-cap, pending-cap-per-source), claiming a connected datapath id (datapath-in-use), or a datapath id their certificate is not bound to (identity)',
+  });
+  for (const reason of ['pending-cap', 'pending-cap-per-source', 'datapath-in-use', 'identity']) refused.inc({ reason }, 0);
+  const onRefused = (r: { reason: string }): void => refused.inc({ reason: r.reason });
+  controller.on('refused', onRefused);
+  new Gauge({
+    name: 'dmzgate_openflow_pending_connections', help: 'Switch connections that have not finished their handshake (TCP or TLS)', registers: [registry],
+    collect() { this.set(controller.pendingConnections); },
+  });
 
   const httpDuration = new Histogram({
     name: 'dmzgate_api_request_duration_seconds', help: 'API request latency, by route and status', labelNames: ['method', 'route', 'status'],
@@ -126,6 +137,7 @@ export function createMetrics(deps: { app: DmzApp; controller: Controller; flows
     detach() {
       controller.off('switchError', onSwitchError);
       app.off('event', onAppEvent);
+      controller.off('refused', onRefused);
       store.off('write', onWrite);
       store.off('fold', onFold);
       store.off('writeError', onWriteError);

@@ -95,7 +95,7 @@ export interface TokenRecord {
 export interface StoredEvent {
   id: number;
   at: number;
-  type: 'lease.created' | 'lease.extended' | 'lease.closed' | 'block.created' | 'block.removed' | 'switch.up' | 'switch.down' | 'flow.lost';
+  type: 'lease.created' | 'lease.extended' | 'lease.closed' | 'block.created' | 'block.removed' | 'switch.up' | 'switch.down' | 'flow.lost' | 'switch.refused';
   /** The lease's project, for lease events (whose tokens may see them). */
   project?: string;
   data: Record<string, unknown>;

@@ -5,6 +5,7 @@ import { Controller } from '../controller/controller.js';
 import { FlowManager } from '../controller/flow-manager.js';
 import { createLogger } from '../controller/log.js';
 import { DmzApp } from '../apps/dmz/dmz-app.js';
+import { refuseClaim } from '../apps/dmz/switch-identity.js';
 import { defaultSite, loadSiteConfig, SiteConfigError } from '../apps/dmz/config.js';
 import type { Site } from '../apps/dmz/site.js';
 import { openStore, buildApi, createToken } from '../api/index.js';
@@ -64,8 +65,13 @@ export async function runController(opts: ControllerCommandOptions, version: str
 
   const controller = new Controller({
     port: opts.openflowPort,
+    ...(opts.openflowHost !== undefined ? { host: opts.openflowHost } : {}),
+    maxPending: opts.maxPending,
+    maxPendingPerSource: opts.maxPendingPerSource,
     logger: log,
     ...(opts.tls ? { tls: { port: opts.tls.port, key: opts.tls.key, cert: opts.tls.cert, ca: opts.tls.ca } } : {}),
+    // The running site's bindings (SIGHUP may change them); no switch connects before the app has started.
+    authorize: (claim) => refuseClaim(app.site, claim),
   });
   const flows = new FlowManager(controller, { logger: log });
   let release: () => void;
@@ -80,7 +86,9 @@ export async function runController(opts: ControllerCommandOptions, version: str
     log.fatal({ err: (e as Error).message, dataDir: opts.dataDir }, 'cannot use the data directory');
     process.exit(1);
   }
-  const app = new DmzApp({ site, controller, flows, logger: log });
+  const app: DmzApp = new DmzApp({ site, controller, flows, logger: log });
+  const unbound = site.switches.filter((s) => !s.certificate).map((s) => s.name);
+  if (opts.tls && unbound.length) log.warn({ switches: unbound }, 'switches without a certificate binding: any certificate our CA signed may claim their datapath ids (site config: certificate under each switch)');
   // Built before the app starts, so that leases closed at start (ended while we were down) are recorded.
   const api = buildApi({
     app, controller, flows, store, logger: log, requestLimit: opts.requestLimit ?? false, trustedProxies: opts.trustedProxies, metricsAuth: opts.metricsAuth,

@@ -9,7 +9,7 @@ import { parsePortRange, type PortRange } from './port-ranges.js';
 import { isAddress, parsePrefix } from './addresses.js';
 import { canonicalIpv6 } from '../../controller/packet/index.js';
 import { DEFAULT_SITE_YAML } from './default-site.js';
-import { INSIDE_ROLES, type Site, type SiteHost, type SiteSwitch, type Circuit, type PortRole, type Protocol } from './site.js';
+import { INSIDE_ROLES, type Site, type SiteHost, type SiteSwitch, type Circuit, type PortRole, type Protocol, type CertificateBinding } from './site.js';
 
 export interface ConfigProblem {
   line: number;
@@ -110,7 +110,7 @@ export function defaultSite(): Site {
 interface RawHost { name: string; switch: string; port: number; mac: string; ipv4?: string[]; ipv6?: string[] }
 interface RawSite {
   site: string;
-  switches: { name: string; dpid: number | string; ports: { port: number; role: PortRole; name?: string }[] }[];
+  switches: { name: string; dpid: number | string; ports: { port: number; role: PortRole; name?: string }[]; certificate?: { subject?: string; fingerprint?: string } }[];
   dtns?: RawHost[];
   perfsonar?: RawHost[];
   lan?: RawHost[];
@@ -121,9 +121,23 @@ interface RawSite {
   };
 }
 
+/** "CN=sw1, O=Example" or "/CN=sw1/O=Example" (the schema checked the form) as its attributes. */
+function certificateBinding(c: { subject?: string; fingerprint?: string }): CertificateBinding {
+  const out: CertificateBinding = {};
+  if (c.subject !== undefined) {
+    out.subject = Object.fromEntries(c.subject.replace(/^\//, '').split(/[,/]/).map((kv) => {
+      const at = kv.indexOf('=');
+      return [kv.slice(0, at).trim(), kv.slice(at + 1).trim()];
+    }));
+  }
+  if (c.fingerprint !== undefined) out.fingerprint = c.fingerprint.replace(/:/g, '').toUpperCase();
+  return out;
+}
+
 function buildSite(raw: RawSite, problems: Problems): Site {
   const switches: SiteSwitch[] = [];
   const dpids = new Map<bigint, number>();
+  const bindings = new Map<string, number>();
   const names = new Map<string, string>();
   const claimName = (name: string, path: Path) => {
     const prev = names.get(name);
@@ -148,7 +162,14 @@ function buildSite(raw: RawSite, problems: Problems): Site {
       // The default path needs exactly one of each: the enterprise firewall's legs and the routed uplink.
       if (n !== 1) problems.add(['switches', i, 'ports'], `needs exactly one port with role ${role}, has ${n}`);
     }
-    switches.push({ name: s.name, dpid, ports });
+    const certificate = s.certificate ? certificateBinding(s.certificate) : undefined;
+    if (certificate) {
+      const text = JSON.stringify(certificate);
+      const other = bindings.get(text);
+      if (other !== undefined) problems.add(['switches', i, 'certificate'], `the same certificate is bound to switches[${other}]`);
+      bindings.set(text, i);
+    }
+    switches.push({ name: s.name, dpid, ports, ...(certificate ? { certificate } : {}) });
   });
 
   const addresses = new Map<string, string>();

@@ -42,7 +42,7 @@ describe('dmzgate controller (the command)', () => {
   it('--help describes every option; bad options exit with status 2 and say why', () => {
     const help = spawnSync(process.execPath, [CLI, 'controller', '--help'], { encoding: 'utf8' });
     expect(help.status).toBe(0);
-    for (const o of ['--openflow-port', '--api-port', '--config', '--data', '--tls-port', '--tls-key', '--tls-cert', '--tls-ca', '--log-level']) {
+    for (const o of ['--openflow-port', '--openflow-host', '--openflow-max-pending', '--openflow-max-pending-per-source', '--api-port', '--config', '--data', '--tls-port', '--tls-key', '--tls-cert', '--tls-ca', '--log-level']) {
       expect(help.stdout).toContain(o);
     }
     expect(help.stdout).toMatch(/--api-port PORT +port of the REST API/);

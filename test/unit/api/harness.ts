@@ -57,6 +57,8 @@ export interface Harness {
   flows: FlowManager;
   store: Store;
   sw: EmulatedSwitch;
+  /** The controller's OpenFlow (TCP) port. */
+  controllerPort: number;
   dataDir: string;
   token(spec?: Partial<TokenSpec>): Promise<string>;
   auth(token: string): { authorization: string };
@@ -94,7 +96,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   await reconciled;
   await api.ready();
   return {
-    api, app, controller, flows, store, sw, dataDir,
+    api, app, controller, flows, store, sw, controllerPort: port!, dataDir,
     async token(spec = {}) {
       return (await createToken(store, { ...WIDE, ...spec })).token;
     },
