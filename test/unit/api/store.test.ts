@@ -1,7 +1,8 @@
-// The journal backend of the state store: a change is acknowledged once a journal record holding it is on disk; records are written one
-// at a time and coalesced; the journal is folded into the state document past a size and at close; reading
-// replays the journal over the document, ignores a torn final record and refuses a damaged one (naming the file
-// and the line); the state is bounded; a damaged file is never overwritten.
+// The journal backend of the state store: a batch is acknowledged once a journal record holding it is on disk;
+// records are written one at a time and coalesced; the journal is folded into the state document past a size and
+// at close; reading replays the journal over the document, ignores a torn final record and refuses a damaged one
+// (naming the file and the line); the state is bounded; a damaged file is never overwritten. (What every backend
+// must do is state-store-contract.ts.)
 import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
