@@ -2,18 +2,16 @@
 // trip through load(), each a revision above the last, resolving in the order they were made; subscribers get
 // every batch after the revision they name, in order, then follow; a batch that cannot be applied changes
 // nothing; and a batch is all there or not at all after a kill -9 mid-commit.
-import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CommittedBatch, StateRecord, StateStore } from '../../../api/state/state-store.js';
 import type { AuditEntry, StoredEvent, TokenRecord } from '../../../api/state/types.js';
 import type { BlockRecord, LeaseRecord } from '../../../apps/dmz/records.js';
 import type { BackendUnderTest } from './state-backends.js';
+import { compileChildren, runAndKill } from './kill-child.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 /** As in fixtures/state-batch-hammer.ts. */
 const WRITERS = 8;
 const LEASES_PER_BATCH = 5;
@@ -166,43 +164,18 @@ export function stateStoreContract(backend: BackendUnderTest): void {
     });
 
     describe('under kill -9', () => {
-      let build: string;
-      beforeAll(() => {
-        // The child runs the backend's own code, compiled (Node 20 runs no TypeScript) into a folder under
-        // node_modules so that it resolves its dependencies from there.
-        build = join(ROOT, 'node_modules', '.cache', `dmzgate-contract-${process.pid}`);
-        execFileSync(join(ROOT, 'node_modules', '.bin', 'tsc'), [
-          '--ignoreConfig', join(ROOT, 'test/unit/api/fixtures/state-batch-hammer.ts'), '--outDir', build, '--rootDir', ROOT,
-          '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', '--skipLibCheck',
-        ], { cwd: ROOT, stdio: 'pipe' });
-      });
-      afterAll(() => rmSync(build, { recursive: true, force: true }));
+      let children: ReturnType<typeof compileChildren>;
+      beforeAll(() => { children = compileChildren('contract', ['test/unit/api/fixtures/state-batch-hammer.ts']); });
+      afterAll(() => children.remove());
 
-      /** Starts the hammer on `dir`, kills it at a random instant once it writes, and returns what it acknowledged. */
+      /** Starts the hammer on `dir`, kills it at a random instant once it writes; the newest version each writer acknowledged. */
       async function hammerAndKill(dir: string, round: number): Promise<Map<number, number>> {
-        const child = spawn(process.execPath, [join(build, 'test/unit/api/fixtures/state-batch-hammer.js'), backend.name, dir, String(round)], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const lines = await runAndKill(join(children.build, 'test/unit/api/fixtures/state-batch-hammer.js'), [backend.name, dir, String(round)], 250);
         const acked = new Map<number, number>();
-        let stderr = '';
-        let buf = '';
-        let ready!: () => void;
-        const isReady = new Promise<void>((r) => { ready = r; });
-        child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
-        child.stdout.setEncoding('utf8').on('data', (s: string) => {
-          buf += s;
-          const lines = buf.split('\n');
-          buf = lines.pop()!;
-          for (const l of lines) {
-            if (l === 'ready') ready();
-            const [, w, v] = l.split(' ');
-            if (l.startsWith('ack ')) acked.set(Number(w), Math.max(acked.get(Number(w)) ?? -1, Number(v)));
-          }
-        });
-        const exited = new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_c, sig) => r(sig)));
-        await Promise.race([isReady, exited.then(() => { throw new Error(`hammer died: ${stderr}`); })]);
-        await new Promise((r) => setTimeout(r, 40 + Math.random() * 250));
-        child.kill('SIGKILL');
-        expect(await exited).toBe('SIGKILL');
-        await new Promise((r) => setImmediate(r));
+        for (const l of lines) {
+          const [, w, v] = l.split(' ');
+          acked.set(Number(w), Math.max(acked.get(Number(w)) ?? -1, Number(v)));
+        }
         return acked;
       }
 

@@ -3,26 +3,24 @@
 // at close; reading replays the journal over the document, ignores a torn final record and refuses a damaged one
 // (naming the file and the line); the state is bounded; a damaged file is never overwritten. (What every backend
 // must do is state-store-contract.ts.)
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openJournalStore as openStoreNow, readState, JOURNAL_FILE, STATE_FILE, type JournalStateStore as Store, type JournalStoreOptions as StoreOptions } from '../../../api/index.js';
 import { Journal, parseJournal } from '../../../api/state/journal-file.js';
 import { addAudit, addEvent, putBlock, putLease, putToken } from './state-shorthand.js';
+import { compileChildren, runAndKill } from './kill-child.js';
 import type { LeaseRecord } from '../../../apps/dmz/records.js';
 
 export const lease = (id: number, state: LeaseRecord['state'] = 'active', bytesIn = 0): LeaseRecord => ({
   id, project: 'p', dtn: 'dtn1', remote: '192.0.2.0/24', protocol: 'tcp', localPorts: [{ lo: 1, hi: 2 }], remotePorts: [{ lo: 0, hi: 65535 }],
   path: 'routed', start: 1, end: 2, state, createdAt: 1, counters: { packetsIn: 0, bytesIn, packetsOut: 0, bytesOut: 0 },
 });
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 const mode = (file: string) => (statSync(file).mode & 0o777).toString(8);
 /** The journal's records (parsed as the store does: the zeros of its preallocated space are not records). */
@@ -541,50 +539,19 @@ describe('journal', () => {
 });
 
 describe('store under SIGKILL', () => {
-  let build: string;
+  let children: ReturnType<typeof compileChildren>;
   let kdir: string;
   beforeAll(() => {
-    // The children run the store's own code, compiled (Node 20 runs no TypeScript) into a folder under
-    // node_modules so that it resolves lowdb from there.
-    build = join(ROOT, 'node_modules', '.cache', `dmzgate-store-kill-${process.pid}`);
-    execFileSync(join(ROOT, 'node_modules', '.bin', 'tsc'), [
-      '--ignoreConfig', join(ROOT, 'test/unit/api/fixtures/store-hammer.ts'), join(ROOT, 'test/unit/api/fixtures/store-hammer-mixed.ts'),
-      '--outDir', build, '--rootDir', ROOT,
-      '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', '--skipLibCheck',
-    ], { cwd: ROOT, stdio: 'pipe' });
+    children = compileChildren('store-kill', ['test/unit/api/fixtures/store-hammer.ts', 'test/unit/api/fixtures/store-hammer-mixed.ts']);
     kdir = mkdtempSync(join(tmpdir(), 'dmzgate-kill-'));
   });
   afterAll(() => {
-    rmSync(build, { recursive: true, force: true });
+    children.remove();
     rmSync(kdir, { recursive: true, force: true });
   });
 
-  /** Runs the hammer until a random instant, kills it with SIGKILL, and returns the lines it printed. */
-  async function hammerAndKill(script: string, args: string[], maxMs: number): Promise<string[]> {
-    const child = spawn(process.execPath, [join(build, script), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const lines: string[] = [];
-    let stderr = '';
-    let buf = '';
-    let ready!: () => void;
-    const isReady = new Promise<void>((r) => { ready = r; });
-    child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
-    child.stdout.setEncoding('utf8').on('data', (s: string) => {
-      buf += s;
-      const parts = buf.split('\n');
-      buf = parts.pop()!;
-      for (const l of parts) {
-        if (l.startsWith('ready')) ready();
-        else lines.push(l);
-      }
-    });
-    const exited = new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_c, sig) => r(sig)));
-    await Promise.race([isReady, exited.then(() => { throw new Error(`hammer died: ${stderr}`); })]);
-    await new Promise((r) => setTimeout(r, 30 + Math.random() * maxMs));
-    child.kill('SIGKILL');
-    expect(await exited).toBe('SIGKILL');
-    await new Promise((r) => setImmediate(r)); // the pipe's last data
-    return lines;
-  }
+  /** Runs a hammer until a random instant, kills it with SIGKILL, and returns the lines it printed. */
+  const hammerAndKill = (script: string, args: string[], maxMs: number) => runAndKill(join(children.build, script), args, maxMs);
 
   const tornBytes = (d: string) => (existsSync(join(d, JOURNAL_FILE)) ? parseJournal(readFileSync(join(d, JOURNAL_FILE)), 'j').tornBytes : 0);
 
