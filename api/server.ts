@@ -60,7 +60,7 @@ export interface ApiOptions {
   requestLimit?: RequestLimiterOptions | false;
   /** /metrics needs a token of scope `metrics` (or admin). Default false: public, like /healthz. */
   metricsAuth?: boolean;
-  /** Whether the controller listens for switches (for /readyz). Default: asks the Controller's servers. */
+  /** Whether the controller listens for switches (for /readyz). Default: Controller.listening. */
   controllerListening?: () => boolean;
   /** Least time between two counter reads of one lease for GET /transfers/{id}. Default 250 ms. */
   counterReadIntervalMs?: number;
@@ -86,11 +86,6 @@ function validationError(errors: ErrorObject[], part: string | undefined): ApiEr
   });
   const unknown = errors.some((e) => e.keyword === 'additionalProperties');
   return new ApiError(unknown ? 'DMZ_UNKNOWN_FIELD' : 'DMZ_INVALID_FIELD', details.map((d) => `${d.path}: ${d.message}`).join('; '), { details });
-}
-
-function controllerListeningByDefault(controller: Controller): () => boolean {
-  const c = controller as unknown as { listening?: boolean; tcpServer?: { listening: boolean }; tlsServer?: { listening: boolean } };
-  return () => (typeof c.listening === 'boolean' ? c.listening : !!(c.tcpServer?.listening || c.tlsServer?.listening));
 }
 
 export function buildApi(opts: ApiOptions): FastifyInstance {
@@ -155,7 +150,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     },
   });
   const detachHub = hub.attach(dmz, controller, (dpid) => dmz.site.switches.find((s) => s.dpid === dpid)?.name);
-  const listening = opts.controllerListening ?? controllerListeningByDefault(controller);
+  const listening = opts.controllerListening ?? (() => controller.listening);
   const ctx: ApiContext = {
     app: dmz, controller, flows, store, log, hub, metrics, live, closing, serial, audit, metricsAuth: opts.metricsAuth ?? false,
     auditRecord: (req, entry) => auditRecord(auditEntry(req, entry)),
