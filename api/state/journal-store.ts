@@ -51,7 +51,7 @@ import type { Logger } from '../../controller/log.js';
 import { DurableJsonFile } from './durable-json-file.js';
 import { Journal, parseJournal } from './journal-file.js';
 import {
-  checkDocument, documentParts, documentSnapshot, emptyState, mergeChanges, recordText, replay, type Changes, type StateData,
+  checkDocument, documentParts, documentSnapshot, emptyState, mergeChanges, recordText, replay, VERSION, type Changes, type StateData,
 } from './state-document.js';
 import type { CommitOptions, CommittedBatch, Snapshot, StateBackend, StateRecord, Unsubscribe } from './state-store.js';
 import { StateView, storedEvent, type HeldEvent, type HeldLease, type Retention } from './state-view.js';
@@ -102,8 +102,8 @@ export class JournalStateStore extends EventEmitter<JournalStoreEvents> implemen
   readonly file: string;
   readonly journalFile: string;
   loaded = false;
-  /** The state as committed so far (durable or on its way): what the API reads. */
-  view = new StateView(documentSnapshot(emptyState(), 0));
+  /** The state as committed so far (durable or on its way): what the API reads. Replaced by read(). */
+  private current = new StateView(documentSnapshot(emptyState(), 0));
   private readonly adapter: DurableJsonFile<StateView>;
   /** The state document through lowdb: written (folds) from the view. */
   private readonly document: Low<StateView>;
@@ -145,9 +145,16 @@ export class JournalStateStore extends EventEmitter<JournalStoreEvents> implemen
     const foldBytes = opts.foldBytes ?? 8 * 1024 * 1024;
     this.opts = { fsync: true, foldIdleMs: 200, foldMaxBytes: 4 * foldBytes, keepBatches: 256, ...opts, foldBytes };
     this.nextFoldAt = this.opts.foldBytes;
+    // A fold's document may hold batches applied but not journaled yet, under the revision last journaled: if the
+    // process dies before their record, they were never acknowledged nor sent to subscribers, so a revision they
+    // had may be given again.
     this.adapter = new DurableJsonFile<StateView>(file, this.opts.fsync, (v) => documentParts(v, this.fold?.seq ?? this.seq, this.durable));
-    this.document = new Low<StateView>(this.adapter, this.view);
+    this.document = new Low<StateView>(this.adapter, this.current);
     this.journal = new Journal(this.journalFile, this.opts.fsync);
+  }
+
+  get view(): StateView {
+    return this.current;
   }
 
   /**
@@ -159,7 +166,7 @@ export class JournalStateStore extends EventEmitter<JournalStoreEvents> implemen
     const leases: Record<string, LeaseRecord> = {};
     for (const id in v.leases) leases[id] = JSON.parse(v.leases[id]!.text) as LeaseRecord;
     return {
-      version: 1, seq: this.seq, rev: this.durable, nextIds: v.nextIds, tokens: { ...v.tokensById }, leases, blocks: v.blocks,
+      version: VERSION, seq: this.seq, rev: this.durable, nextIds: v.nextIds, tokens: { ...v.tokensById }, leases, blocks: v.blocks,
       audit: v.auditTexts.map((t) => JSON.parse(t) as AuditEntry), events: v.events.map(storedEvent),
     };
   }
@@ -195,7 +202,7 @@ export class JournalStateStore extends EventEmitter<JournalStoreEvents> implemen
     this.revision = this.durable = revision;
     this.journaledIds = JSON.stringify(d.nextIds);
     this.changes = { tokens: new Set(), leases: new Set(), blocks: new Set(), event: d.nextIds.event, audit: d.nextIds.audit };
-    this.view = new StateView(documentSnapshot(d, revision), this.opts);
+    this.current = new StateView(documentSnapshot(d, revision), this.opts);
     this.document.data = this.view;
     this.view.prune(this.changes);
     this.nextFoldAt = this.journal.bytes + this.opts.foldBytes;

@@ -58,8 +58,9 @@ export interface StateStore {
    */
   commit(batch: readonly StateRecord[], opts?: CommitOptions): Promise<{ revision: number }>;
   /**
-   * Calls `listener` with every batch committed after `fromRevision`, in revision order, each once it is durable:
-   * those already committed first (throws if the backend no longer has them all), then each new one.
+   * Calls `listener` with every batch committed after `fromRevision`, in revision order, each once it is durable
+   * and no later than its commit resolves: those already durable first (perhaps before subscribe returns; throws
+   * if the backend no longer has them all), then each new one.
    */
   subscribe(fromRevision: number, listener: (batch: CommittedBatch) => void): Unsubscribe;
   /** Makes everything committed durable and releases the backend; no commit is accepted after it. */
