@@ -124,6 +124,15 @@ export class StateView {
   }
 
   /**
+   * Applies a committed batch (a replica following a store: StateStore.subscribe); throws, changing nothing, if it
+   * does not follow what is held.
+   */
+  applyBatch(batch: readonly StateRecord[]): void {
+    this.check(batch);
+    for (const r of batch) this.apply(r);
+  }
+
+  /**
    * Applies one record; returns whether it changed the state (a lease put exactly as it is held does not, nor a
    * revocation of a token already revoked or unknown), and so whether a durable write must hold it.
    */

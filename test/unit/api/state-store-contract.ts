@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CommittedBatch, StateRecord, StateStore } from '../../../api/state/state-store.js';
+import { StateView } from '../../../api/state/state-view.js';
 import type { AuditEntry, StoredEvent, TokenRecord } from '../../../api/state/types.js';
 import type { BlockRecord, LeaseRecord } from '../../../apps/dmz/records.js';
 import type { BackendUnderTest } from './state-backends.js';
@@ -137,6 +138,22 @@ export function stateStoreContract(backend: BackendUnderTest): void {
       stopNow();
       const all = got.map((b) => b.revision);
       for (let i = 1; i < all.length; i++) expect(all[i]).toBeGreaterThan(all[i - 1]!);
+    });
+
+    it('a StateView made from load() and fed by subscribe holds what load() says (a replica following the store)', async () => {
+      const { store } = await fresh();
+      await store.commit([{ kind: 'token.put', token: token(1) }, { kind: 'audit.append', entry: audit(1) }]);
+      const snap = await store.load();
+      const replica = new StateView(snap);
+      let revision = snap.revision;
+      store.subscribe(snap.revision, (b) => {
+        replica.applyBatch(b.records);
+        revision = b.revision;
+      });
+      await store.commit([{ kind: 'lease.put', lease: lease(1) }, { kind: 'event.append', event: event(1) }]);
+      await store.commit([{ kind: 'token.revoke', id: 1, at: 9 }, { kind: 'block.put', block: block(2) }, { kind: 'audit.append', entry: audit(2) }]);
+      await store.commit([{ kind: 'lease.put', lease: lease(1, 50, 'released') }]);
+      expect(replica.snapshot(revision)).toEqual(await store.load());
     });
 
     it('after a restart, subscribing from an older revision replays every batch since, or throws: never a silent gap', async () => {
