@@ -16,18 +16,10 @@ import type { StateBackend } from './state/state-store.js';
 import type { StateView } from './state/state-view.js';
 import { SCOPES, type Scope, type TokenRecord } from './state/types.js';
 
-export interface TokenSpec {
-  project: string;
-  dtns: string[];
-  remotes: string[];
-  ports: string[];
-  paths: string[];
-  maxDurationSeconds: number;
-  maxRateMbps?: number;
-  scopes: Scope[];
+/** What a token is made from: its record's constraints, as given (normalised into the record by createToken). */
+export interface TokenSpec extends Pick<TokenRecord, 'project' | 'dtns' | 'remotes' | 'ports' | 'paths' | 'maxDurationSeconds' | 'maxRateMbps' | 'scopes' | 'description'> {
   /** Epoch ms, or a Date. */
   expiresAt?: number | Date;
-  description?: string;
 }
 
 const TOKEN_RE = /^dmzgate_([1-9]\d{0,9})_([A-Za-z0-9_-]{43})$/;

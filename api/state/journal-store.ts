@@ -46,7 +46,7 @@ import { EventEmitter } from 'node:events';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Low } from 'lowdb';
-import type { BlockRecord, LeaseRecord } from '../../apps/dmz/records.js';
+import type { LeaseRecord } from '../../apps/dmz/records.js';
 import type { Logger } from '../../controller/log.js';
 import { DurableJsonFile } from './durable-json-file.js';
 import { Journal, parseJournal } from './journal-file.js';
@@ -54,8 +54,9 @@ import {
   checkDocument, documentParts, documentSnapshot, emptyState, mergeChanges, recordText, replay, VERSION, type Changes, type StateData,
 } from './state-document.js';
 import type { CommitOptions, CommittedBatch, Snapshot, StateBackend, StateRecord, Unsubscribe } from './state-store.js';
-import { StateView, storedEvent, type HeldEvent, type HeldLease, type Retention } from './state-view.js';
-import type { AuditEntry, TokenRecord } from './types.js';
+import { StateView, storedEvent, type Retention } from './state-view.js';
+import { BatchLog, keptRecord, type KeptRecord } from './batch-log.js';
+import type { AuditEntry } from './types.js';
 
 export const STATE_FILE = 'dmzgate-state.json';
 /** The write-ahead journal beside it. */
@@ -86,18 +87,6 @@ export interface JournalStoreEvents {
 
 interface Waiter { revision: number; resolve: (r: { revision: number }) => void; reject: (e: Error) => void }
 
-/** A batch's records as kept for subscribers: the view's own (immutable) forms, made into records when delivered. */
-type KeptRecord =
-  | { kind: 'lease.put'; held: HeldLease }
-  | { kind: 'block.put'; block: BlockRecord }
-  | { kind: 'token.put'; token: TokenRecord }
-  | { kind: 'token.revoke'; id: number; at: number }
-  | { kind: 'audit.append'; text: string }
-  | { kind: 'event.append'; held: HeldEvent };
-interface KeptBatch { revision: number; records: KeptRecord[] }
-
-interface Subscriber { from: number; listener: (b: CommittedBatch) => void }
-
 export class JournalStateStore extends EventEmitter<JournalStoreEvents> implements StateBackend {
   readonly file: string;
   readonly journalFile: string;
@@ -113,10 +102,8 @@ export class JournalStateStore extends EventEmitter<JournalStoreEvents> implemen
   /** The last revision given to a batch, and the last one on disk. */
   private revision = 0;
   private durable = 0;
-  /** Batches applied but not on disk yet, in order; the newest durable ones (for subscribers from the past). */
-  private unwritten: KeptBatch[] = [];
-  private readonly recent: KeptBatch[] = [];
-  private readonly subscribers = new Set<Subscriber>();
+  /** The batches for subscribers (replaced by read(), which knows the revision loaded). */
+  private log: BatchLog;
   /** The last journal record written (or read). */
   private seq = 0;
   /** The next ids as of that record (events and audit entries move them: a record with none changed nothing). */
@@ -151,6 +138,7 @@ export class JournalStateStore extends EventEmitter<JournalStoreEvents> implemen
     this.adapter = new DurableJsonFile<StateView>(file, this.opts.fsync, (v) => documentParts(v, this.fold?.seq ?? this.seq, this.durable));
     this.document = new Low<StateView>(this.adapter, this.current);
     this.journal = new Journal(this.journalFile, this.opts.fsync);
+    this.log = new BatchLog(this.opts.keepBatches, 0, this.opts.logger);
   }
 
   get view(): StateView {
@@ -203,6 +191,7 @@ export class JournalStateStore extends EventEmitter<JournalStoreEvents> implemen
     this.journaledIds = JSON.stringify(d.nextIds);
     this.changes = { tokens: new Set(), leases: new Set(), blocks: new Set(), event: d.nextIds.event, audit: d.nextIds.audit };
     this.current = new StateView(documentSnapshot(d, revision), this.opts);
+    this.log = new BatchLog(this.opts.keepBatches, revision, this.opts.logger);
     this.document.data = this.view;
     this.view.prune(this.changes);
     this.nextFoldAt = this.journal.bytes + this.opts.foldBytes;
@@ -215,13 +204,13 @@ export class JournalStateStore extends EventEmitter<JournalStoreEvents> implemen
 
   commit(batch: readonly StateRecord[], opts: CommitOptions = {}): Promise<{ revision: number }> {
     if (this.closed) return Promise.reject(new Error('the state store is closed'));
-    let kept: KeptBatch | undefined;
+    let applied: number | undefined;
     try {
-      kept = this.apply(batch);
+      applied = this.apply(batch);
     } catch (e) {
       return Promise.reject(e as Error);
     }
-    const revision = kept?.revision ?? this.revision;
+    const revision = applied ?? this.revision;
     return new Promise((resolve, reject) => {
       const w: Waiter = { revision, resolve, reject };
       if (opts.maxDelayMs === undefined) {
@@ -241,16 +230,7 @@ export class JournalStateStore extends EventEmitter<JournalStoreEvents> implemen
   }
 
   subscribe(fromRevision: number, listener: (b: CommittedBatch) => void): Unsubscribe {
-    if (fromRevision < this.durable) {
-      const first = this.recent[0]?.revision;
-      if (first === undefined || first > fromRevision + 1) {
-        throw new Error(`the state store no longer has the batches after revision ${fromRevision}: it keeps those from ${first ?? this.durable + 1} on`);
-      }
-      for (const b of this.recent) if (b.revision > fromRevision) listener(delivered(b));
-    }
-    const s: Subscriber = { from: fromRevision, listener };
-    this.subscribers.add(s);
-    return () => void this.subscribers.delete(s);
+    return this.log.subscribe(fromRevision, listener);
   }
 
   /**
@@ -296,42 +276,24 @@ export class JournalStateStore extends EventEmitter<JournalStoreEvents> implemen
   }
 
   /** Applies a batch to the view, noting what the next record must hold; its revision, if it changed anything. */
-  private apply(batch: readonly StateRecord[]): KeptBatch | undefined {
+  private apply(batch: readonly StateRecord[]): number | undefined {
     const v = this.view;
     v.check(batch);
-    const records: KeptRecord[] = [];
+    const kept: KeptRecord[] = [];
     let changed = false;
     for (const r of batch) {
-      const did = v.apply(r);
-      changed ||= did;
-      switch (r.kind) {
-        case 'lease.put':
-          if (did) this.changes.leases.add(r.lease.id);
-          records.push({ kind: r.kind, held: v.leases[r.lease.id]! });
-          break;
-        case 'block.put':
-          this.changes.blocks.add(r.block.id);
-          records.push({ kind: r.kind, block: v.blocks[r.block.id]! });
-          break;
-        case 'token.put':
-          this.changes.tokens.add(r.token.id);
-          records.push({ kind: r.kind, token: v.token(r.token.id)! });
-          break;
-        case 'token.revoke':
-          if (did) this.changes.tokens.add(r.id);
-          records.push(r);
-          break;
-        case 'audit.append':
-          records.push({ kind: r.kind, text: v.auditTexts.at(-1)! });
-          break;
-        case 'event.append':
-          records.push({ kind: r.kind, held: v.events.at(-1)! });
+      if (v.apply(r)) {
+        changed = true;
+        if (r.kind === 'lease.put') this.changes.leases.add(r.lease.id);
+        else if (r.kind === 'block.put') this.changes.blocks.add(r.block.id);
+        else if (r.kind === 'token.put') this.changes.tokens.add(r.token.id);
+        else if (r.kind === 'token.revoke') this.changes.tokens.add(r.id);
       }
+      kept.push(keptRecord(r, v));
     }
     if (!changed) return undefined;
-    const kept = { revision: ++this.revision, records };
-    this.unwritten.push(kept);
-    return kept;
+    this.log.applied(++this.revision, kept);
+    return this.revision;
   }
 
   private schedule(): void {
@@ -395,29 +357,8 @@ export class JournalStateStore extends EventEmitter<JournalStoreEvents> implemen
     // journaled would replay as active. What changed since (the next record's) is kept until then.
     this.view.prune(this.changes);
     this.durable = revision;
-    this.publish(revision);
+    this.log.durable(revision);
     for (const w of batch) w.resolve({ revision: w.revision });
-  }
-
-  /** Hands the batches now durable to the subscribers, and keeps them for those who come later. */
-  private publish(upTo: number): void {
-    let n = 0;
-    while (n < this.unwritten.length && this.unwritten[n]!.revision <= upTo) n++;
-    const done = this.unwritten.splice(0, n);
-    this.recent.push(...done);
-    if (this.recent.length > this.opts.keepBatches) this.recent.splice(0, this.recent.length - this.opts.keepBatches);
-    if (this.subscribers.size === 0) return;
-    for (const b of done) {
-      const out = delivered(b);
-      for (const s of this.subscribers) {
-        if (b.revision <= s.from) continue;
-        try {
-          s.listener(out);
-        } catch (e) {
-          this.opts.logger?.error({ err: (e as Error).message, revision: b.revision }, 'state subscriber failed');
-        }
-      }
-    }
   }
 
   /** Starts a fold if the journal is past its threshold: at once past foldMaxBytes, else once records pause. */
@@ -485,23 +426,6 @@ export class JournalStateStore extends EventEmitter<JournalStoreEvents> implemen
     this.emit('fold', performance.now() - fold.started, this.adapter.lastBytes);
     fold.finish();
   }
-}
-
-/** A kept batch as the records a subscriber gets (parsed now: copies of their own). */
-function delivered(b: KeptBatch): CommittedBatch {
-  return {
-    revision: b.revision,
-    records: b.records.map((r): StateRecord => {
-      switch (r.kind) {
-        case 'lease.put': return { kind: r.kind, lease: JSON.parse(r.held.text) as LeaseRecord };
-        case 'block.put': return { kind: r.kind, block: structuredClone(r.block) };
-        case 'token.put': return { kind: r.kind, token: structuredClone(r.token) };
-        case 'token.revoke': return r;
-        case 'audit.append': return { kind: r.kind, entry: JSON.parse(r.text) as AuditEntry };
-        case 'event.append': return { kind: r.kind, event: storedEvent(r.held) };
-      }
-    }),
-  };
 }
 
 /** Opens (creating if needed) the state under `dataDir` and reads it. */
