@@ -79,7 +79,7 @@ export function stateStoreContract(backend: BackendUnderTest): void {
       expect((await store.load()).leases).toEqual([lease(1)]);
     });
 
-    it('each batch is a revision above the last; one that changes nothing gets none, and waits for those before it', async () => {
+    it('each batch is a revision above the last; one that changes nothing gets none, and waits for those before it; none after close', async () => {
       const { dir, store } = await fresh();
       const revs: number[] = [];
       for (let i = 1; i <= 3; i++) revs.push((await store.commit([{ kind: 'lease.put', lease: lease(i) }])).revision);
@@ -91,6 +91,7 @@ export function stateStoreContract(backend: BackendUnderTest): void {
       const flushed = await store.commit([]);
       expect(flushed.revision).toBe((await pending).revision);
       const again = await reopen(store, dir);
+      await expect(store.commit([{ kind: 'lease.put', lease: lease(6) }])).rejects.toThrow(); // closed
       expect(await revisionOf(again)).toBe(flushed.revision);
       expect((await again.commit([{ kind: 'lease.put', lease: lease(5) }])).revision).toBeGreaterThan(flushed.revision);
     });
