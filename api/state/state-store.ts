@@ -52,9 +52,9 @@ export interface StateStore {
   load(): Promise<Snapshot>;
   /**
    * Writes a batch atomically: after a crash, all of it or none of it is there. Resolves once it is durable,
-   * with its revision (each batch a revision above the previous one; an empty batch gets none: it resolves, with
-   * the current revision, once every batch committed before it is durable). Commits resolve in the order they
-   * were made. A rejected batch is not known to be durable.
+   * with its revision (each batch a revision above the previous one; one that changes nothing, an empty one
+   * included, gets none: it resolves with the current revision once every batch committed before it is
+   * durable). Commits resolve in the order they were made. A rejected batch is not known to be durable.
    */
   commit(batch: readonly StateRecord[], opts?: CommitOptions): Promise<{ revision: number }>;
   /**
