@@ -1,6 +1,6 @@
-// The event log and its WebSocket stream (`/api/v1/events`). Lease and block changes and lost-flow alarms (from
-// the DMZ app) and switch up/down (from the controller) become events with consecutive ids, stored in the state file with the
-// change they describe, and are sent to subscribers only once that write has resolved: an id a client has seen
+// The event log and its WebSocket stream (`/api/v1/events`). Lease and block changes and lost-flow alarms (from the DMZ app) and
+// switch up/down (from the controller) become events with consecutive ids, committed to the state store in one
+// batch with the change they describe, and are sent to subscribers only once that write has resolved: an id a client has seen
 // is never reused after a crash, so a client that reconnects with `?since=ID` (or `Last-Event-ID: ID`) gets
 // exactly the events after the last one it saw, as long as they are among the N the store keeps; if some are
 // gone it is told (`{"control":"gap"}`) and should re-read the lists.
@@ -21,10 +21,12 @@ import { dpidText } from '../controller/errors.js';
 import { flowText } from '../controller/flow-entry.js';
 import type { SwitchConnection } from '../controller/switch-connection.js';
 import type { DmzApp, DmzEvent } from '../apps/dmz/dmz-app.js';
-import type { LeaseRecord } from '../apps/dmz/lease-book.js';
+import type { LeaseRecord } from '../apps/dmz/records.js';
 import { ApiError } from './errors.js';
 import { hasScope, isAdmin, sees } from './tokens.js';
-import type { HeldEvent, Store, StoredEvent, TokenRecord } from './store.js';
+import type { StateBackend, StateRecord } from './state/state-store.js';
+import type { HeldEvent, StateView } from './state/state-view.js';
+import type { EventType, StoredEvent, TokenRecord } from './state/types.js';
 import { transferView, blockView } from './views.js';
 import { Throttle } from '../controller/throttle.js';
 import type { Refusal } from '../controller/controller.js';
@@ -41,7 +43,7 @@ const REFUSED_EVENT_WINDOW_MS = 10_000;
 interface Client { ws: WebSocket; token: TokenRecord }
 
 export interface EventHubOptions {
-  store: Store;
+  store: StateBackend;
   logger: Logger;
   /** The token a handshake's bearer text names, or why it is refused (the API's Authenticator). */
   authenticate(req: IncomingMessage, text: string | undefined): TokenRecord | ApiError;
@@ -53,15 +55,17 @@ export class EventHub {
   private readonly clients = new Set<Client>();
   private readonly wss: WebSocketServer;
   private readonly log: Logger;
-  private readonly store: Store;
+  private readonly store: StateBackend;
+  private readonly view: StateView;
   /** The highest event id sent to subscribers (every event up to it is durable). */
   private sent: number;
   private readonly sweep: NodeJS.Timeout;
 
   constructor(private readonly opts: EventHubOptions) {
     this.store = opts.store;
+    this.view = opts.store.view;
     this.log = opts.logger;
-    this.sent = this.store.lastEventId;
+    this.sent = this.view.lastEventId;
     this.wss = new WebSocketServer({
       noServer: true, maxPayload: 4096, clientTracking: false,
       handleProtocols: (protocols) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
@@ -88,25 +92,21 @@ export class EventHub {
       } else if ('lease' in e) {
         // A new lease the API recorded as its flows were sent (requestLease's `record`) is that very record,
         // unchanged: putting it again would only serialise it to find the text the store holds.
-        if (!(e.type === 'lease.created' && e.recorded)) this.store.putLease(e.lease);
+        const put: StateRecord[] = e.type === 'lease.created' && e.recorded ? [] : [{ kind: 'lease.put', lease: e.lease }];
         // A new lease was written before the app resolved (its record went to disk while the switch installed
-        // it): its event may ride with the next record rather than cost one of its own.
-        this.publish(e.type, { transfer: transferView(e.lease) }, e.lease.project, e.type === 'lease.created' ? EVENT_RIDE_MS : undefined);
+        // it): its event may ride with the next write rather than cost one of its own.
+        this.publish(e.type, { transfer: transferView(e.lease) }, e.lease.project, e.type === 'lease.created' ? EVENT_RIDE_MS : undefined, put);
       } else {
-        this.store.putBlock(e.block);
-        this.publish(e.type, { block: blockView(e.block) }, e.block.project);
+        this.publish(e.type, { block: blockView(e.block) }, e.block.project, undefined, [{ kind: 'block.put', block: e.block }]);
       }
       this.opts.onAppEvent?.(e);
     };
     const onCounters = (leases: LeaseRecord[]): void => {
       // A poll reports every active lease; only those whose counters moved are stored (and journaled) again.
-      let changed = 0;
-      for (const l of leases) {
-        if (this.store.leaseHasCounters(l.id, l.counters)) continue;
-        this.store.putLease(l);
-        changed++;
-      }
-      if (changed) this.store.commitSoon();
+      const moved: StateRecord[] = [];
+      for (const l of leases) if (!this.view.leaseHasCounters(l.id, l.counters)) moved.push({ kind: 'lease.put', lease: l });
+      // Nobody waits for counters: a failed write is counted and logged by the store.
+      if (moved.length) this.store.commit(moved).catch(() => undefined);
     };
     const sw = (conn: SwitchConnection, reason?: string) => ({
       switch: { dpid: conn.dpidText, ...(conn.dpid !== undefined && switchName(conn.dpid) ? { name: switchName(conn.dpid)! } : {}), ...(reason ? { reason } : {}) },
@@ -137,12 +137,14 @@ export class EventHub {
   }
 
   /**
-   * Records an event; it is sent once the write holding it resolved. With `rideMs`, that write is the next one
-   * anything causes, or one of its own after rideMs at the latest (store.commitWithin).
+   * Commits an event, in one batch after the records of the change it describes (`with`); it is sent once that
+   * batch is durable. With `rideMs`, the batch may wait that long to share another's write (CommitOptions).
    */
-  publish(type: StoredEvent['type'], data: Record<string, unknown>, project?: string, rideMs?: number): StoredEvent {
-    const ev = this.store.addEvent(type, data, project);
-    (rideMs === undefined ? this.store.commit() : this.store.commitWithin(rideMs)).then(() => this.sendUpTo(ev.id), (e: Error) => this.log.error({ err: e.message, event: ev.id }, 'event not persisted; it goes out with the next successful write'));
+  publish(type: EventType, data: Record<string, unknown>, project?: string, rideMs?: number, withRecords: StateRecord[] = []): StoredEvent {
+    const ev = this.view.newEvent(type, data, project);
+    withRecords.push({ kind: 'event.append', event: ev });
+    this.store.commit(withRecords, rideMs === undefined ? {} : { maxDelayMs: rideMs })
+      .then(() => this.sendUpTo(ev.id), (e: Error) => this.log.error({ err: e.message, event: ev.id }, 'event not persisted; it goes out with the next successful write'));
     return ev;
   }
 
@@ -152,7 +154,7 @@ export class EventHub {
       this.sent = id; // nobody to send them to (a client subscribing later is sent what it asks for)
       return;
     }
-    const evs = this.store.heldEventsSince(this.sent).filter((e) => e.id <= id);
+    const evs = this.view.heldEventsSince(this.sent).filter((e) => e.id <= id);
     this.sent = id;
     for (const e of evs) {
       const text = wireText(e);
@@ -186,7 +188,7 @@ export class EventHub {
   }
 
   private tokenProblem(id: number): ApiError | undefined {
-    const t = this.store.token(id);
+    const t = this.view.token(id);
     if (!t) return new ApiError('DMZ_TOKEN_INVALID');
     if (t.revokedAt !== undefined) return new ApiError('DMZ_TOKEN_REVOKED');
     if (t.expiresAt !== undefined && t.expiresAt <= Date.now()) return new ApiError('DMZ_TOKEN_EXPIRED');
@@ -230,12 +232,12 @@ export class EventHub {
     ws.on('message', () => undefined); // nothing to say to us; pings are answered by ws itself
     ws.send(JSON.stringify({ control: 'hello', last_event_id: this.sent }));
     if (since !== undefined) {
-      const oldest = this.store.oldestEventId;
+      const oldest = this.view.oldestEventId;
       if (since < this.sent && (oldest === undefined || since + 1 < oldest)) {
         ws.send(JSON.stringify({ control: 'gap', since, oldest: oldest ?? this.sent + 1 }));
       }
       // Replay and subscription happen in the same turn: nothing can be sent in between.
-      for (const e of this.store.heldEventsSince(since)) {
+      for (const e of this.view.heldEventsSince(since)) {
         if (e.id > this.sent) break;
         if (this.visible(token, e)) ws.send(wireText(e));
       }

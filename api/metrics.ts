@@ -10,7 +10,8 @@ import { errorTypeName, errorCodeName } from '../controller/openflow/index.js';
 import type { DmzApp, DmzEvent } from '../apps/dmz/dmz-app.js';
 import { ownerIdOf } from '../controller/cookie.js';
 import { ownerName } from '../apps/dmz/owners.js';
-import type { Store } from './store.js';
+import { JournalStateStore } from './state/journal-store.js';
+import type { StateBackend } from './state/state-store.js';
 
 export const ownerLabel = (cookie: bigint): string => ownerName(ownerIdOf(cookie)) ?? `owner-0x${ownerIdOf(cookie).toString(16)}`;
 
@@ -22,7 +23,7 @@ export interface Metrics {
   detach(): void;
 }
 
-export function createMetrics(deps: { app: DmzApp; controller: Controller; flows: FlowManager; store: Store }): Metrics {
+export function createMetrics(deps: { app: DmzApp; controller: Controller; flows: FlowManager; store: StateBackend }): Metrics {
   const { app, controller, flows, store } = deps;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'dmzgate_' });
@@ -67,7 +68,7 @@ export function createMetrics(deps: { app: DmzApp; controller: Controller; flows
   });
   new Gauge({
     name: 'dmzgate_events_last_id', help: 'Id of the last event recorded', registers: [registry],
-    collect() { this.set(store.lastEventId); },
+    collect() { this.set(store.view.lastEventId); },
   });
 
   const ofErrors = new Counter({
@@ -104,6 +105,21 @@ export function createMetrics(deps: { app: DmzApp; controller: Controller; flows
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry],
   });
   const authFailures = new Counter({ name: 'dmzgate_api_auth_failures_total', help: 'Refused authentications, by code', labelNames: ['code'], registers: [registry] });
+  const detachJournal = store instanceof JournalStateStore ? journalMetrics(registry, store) : () => undefined;
+
+  return {
+    registry, httpDuration, authFailures,
+    detach() {
+      controller.off('switchError', onSwitchError);
+      app.off('event', onAppEvent);
+      controller.off('refused', onRefused);
+      detachJournal();
+    },
+  };
+}
+
+/** The embedded backend's own figures: its journal records, folds and files. Returns what stops following it. */
+function journalMetrics(registry: Registry, store: JournalStateStore): () => void {
   const storeWrites = new Histogram({
     name: 'dmzgate_store_write_seconds', help: 'State journal records written, write and fdatasync (each holds every change made while the previous one was under way)',
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry],
@@ -131,16 +147,9 @@ export function createMetrics(deps: { app: DmzApp; controller: Controller; flows
   store.on('write', onWrite);
   store.on('fold', onFold);
   store.on('writeError', onWriteError);
-
-  return {
-    registry, httpDuration, authFailures,
-    detach() {
-      controller.off('switchError', onSwitchError);
-      app.off('event', onAppEvent);
-      controller.off('refused', onRefused);
-      store.off('write', onWrite);
-      store.off('fold', onFold);
-      store.off('writeError', onWriteError);
-    },
+  return () => {
+    store.off('write', onWrite);
+    store.off('fold', onFold);
+    store.off('writeError', onWriteError);
   };
 }

@@ -2,7 +2,7 @@
 // these. Every object says additionalProperties: false, so a misspelt field is a 400 (DMZ_UNKNOWN_FIELD), not
 // silently ignored; strings have lengths and patterns, numbers ranges, arrays sizes.
 import { ERROR_CODES, ERRORS } from './errors.js';
-import { SCOPES } from './store.js';
+import { SCOPES } from './state/types.js';
 
 const NAME = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
 const PORT_RANGE = '^[0-9]{1,5}(-[0-9]{1,5})?$';

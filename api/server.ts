@@ -3,14 +3,14 @@
 // failure limit per client address), every error from the registry in errors.ts, the WebSocket event stream,
 // and Prometheus metrics (behind a token of scope `metrics` with metricsAuth).
 //
-// Wiring (bin/dmzgate.ts): the store loads first; the API is built (it follows the app's and the controller's
-// events from then on, so the leases DmzApp.start closes as ended while we were down are recorded); then
-// DmzApp.start(store.load()); then controller.listen() and api.listen().
+// Wiring (bin/run-controller.ts): the state store loads first; the API is built (it follows the app's and the
+// controller's events from then on, so the leases DmzApp.start closes as ended while we were down are recorded);
+// then DmzApp.start with the stored leases and blocks; then controller.listen() and api.listen().
 //
-//   const store = await openStore(dataDir);
+//   const store = await openJournalStore(dataDir);
 //   const app = new DmzApp({ site, controller, flows, logger });
 //   const api = buildApi({ app, controller, flows, store, logger });
-//   await app.start(store.load());
+//   await app.start(await store.load());
 //   await controller.listen();
 //   await api.listen({ port: apiPort, host });
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
@@ -31,7 +31,8 @@ import { LiveCounters } from './live-counters.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import { hasScope } from './tokens.js';
 import { auditEntry, type ApiContext } from './context.js';
-import type { AuditEntry, Store } from './store.js';
+import type { StateBackend, StateRecord } from './state/state-store.js';
+import type { AuditEntry } from './state/types.js';
 import { transferRoutes } from './routes/transfers.js';
 import { blockRoutes } from './routes/blocks.js';
 import { viewRoutes } from './routes/views.js';
@@ -42,7 +43,7 @@ export interface ApiOptions {
   app: DmzApp;
   controller: Controller;
   flows: FlowManager;
-  store: Store;
+  store: StateBackend;
   logger: Logger;
   /** Largest request body accepted (bytes). Default 16 KiB: a transfer request is a few hundred bytes. */
   bodyLimit?: number;
@@ -59,7 +60,7 @@ export interface ApiOptions {
   requestLimit?: RequestLimiterOptions | false;
   /** /metrics needs a token of scope `metrics` (or admin). Default false: public, like /healthz. */
   metricsAuth?: boolean;
-  /** Whether the controller listens for switches (for /readyz). Default: asks the Controller's servers. */
+  /** Whether the controller listens for switches (for /readyz). Default: Controller.listening. */
   controllerListening?: () => boolean;
   /** Least time between two counter reads of one lease for GET /transfers/{id}. Default 250 ms. */
   counterReadIntervalMs?: number;
@@ -87,11 +88,6 @@ function validationError(errors: ErrorObject[], part: string | undefined): ApiEr
   return new ApiError(unknown ? 'DMZ_UNKNOWN_FIELD' : 'DMZ_INVALID_FIELD', details.map((d) => `${d.path}: ${d.message}`).join('; '), { details });
 }
 
-function controllerListeningByDefault(controller: Controller): () => boolean {
-  const c = controller as unknown as { listening?: boolean; tcpServer?: { listening: boolean }; tlsServer?: { listening: boolean } };
-  return () => (typeof c.listening === 'boolean' ? c.listening : !!(c.tcpServer?.listening || c.tlsServer?.listening));
-}
-
 export function buildApi(opts: ApiOptions): FastifyInstance {
   const { app: dmz, controller, flows, store } = opts;
   const log = opts.logger.child({ component: 'api' });
@@ -113,7 +109,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
 
   const metrics = createMetrics({ app: dmz, controller, flows, store });
   const auth = new Authenticator({
-    store, logger: log, failures: new FailureLimiter(opts.authLimit), ...(opts.requestLimit !== false ? { requests: new RequestLimiter(opts.requestLimit) } : {}),
+    view: store.view, logger: log, failures: new FailureLimiter(opts.authLimit), ...(opts.requestLimit !== false ? { requests: new RequestLimiter(opts.requestLimit) } : {}),
     count: (code) => metrics.authFailures.inc({ code }), ...(opts.authLimit?.now ? { now: opts.authLimit.now } : {}),
   });
   const leaseSwitchUp = (l: { dtn: string }): boolean => {
@@ -129,16 +125,16 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     queues[queue] = run.catch(() => undefined);
     return run;
   };
-  // Every audit entry, whoever made it (a request or the system itself), is stored and logged once, here.
+  // Every audit entry, whoever made it (a request or the system itself), is numbered and logged once, here.
   // Requests without a valid token make none (authenticate.ts counts and logs them).
-  const addAudit = (entry: Omit<AuditEntry, 'id' | 'at'>): AuditEntry => {
-    const e = store.addAudit(entry);
+  const auditRecord = (entry: Omit<AuditEntry, 'id' | 'at'>): StateRecord => {
+    const e = store.view.newAudit(entry);
     log.info({ audit: e }, `audit: ${e.action} ${e.decision}`);
-    return e;
+    return { kind: 'audit.append', entry: e };
   };
-  const audit: ApiContext['audit'] = (req, entry) => addAudit(auditEntry(req, entry));
-  // What the system did by itself (an expiry, a switch's hard timeout).
-  const auditSystem = (entry: Omit<AuditEntry, 'id' | 'at' | 'actor'>): void => void addAudit({ actor: 'system', ...entry });
+  const audit: ApiContext['audit'] = (req, entry) => store.commit([auditRecord(auditEntry(req, entry))]);
+  // What the system did by itself (an expiry, a switch's hard timeout); a failed write is counted and logged by the store.
+  const auditSystem = (entry: Omit<AuditEntry, 'id' | 'at' | 'actor'>): void => void store.commit([auditRecord({ actor: 'system', ...entry })]).catch(() => undefined);
   const hub = new EventHub({
     store, logger: log, authenticate: (req, text) => auth.check(clientAddress(req, trust), text),
     onAppEvent: (e) => {
@@ -154,10 +150,11 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     },
   });
   const detachHub = hub.attach(dmz, controller, (dpid) => dmz.site.switches.find((s) => s.dpid === dpid)?.name);
-  const listening = opts.controllerListening ?? controllerListeningByDefault(controller);
+  const listening = opts.controllerListening ?? (() => controller.listening);
   const ctx: ApiContext = {
     app: dmz, controller, flows, store, log, hub, metrics, live, closing, serial, audit, metricsAuth: opts.metricsAuth ?? false,
-    ready: () => ({ store: store.loaded, controller: listening() }),
+    auditRecord: (req, entry) => auditRecord(auditEntry(req, entry)),
+    ready: () => ({ store: true, controller: listening() }),
   };
 
   const bodyAjv = makeAjv(false);
@@ -182,8 +179,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     req.token = token;
     if (!scopes.some((s) => hasScope(token, s))) {
       const e = new ApiError('DMZ_SCOPE_DENIED', `${req.method} ${req.routeOptions.url} needs the scope ${scopes.join(' or ')}; the token has ${token.scopes.join(', ')}`);
-      audit(req, { action: 'scope', decision: 'refused', code: e.code, reason: e.message });
-      store.commitSoon();
+      void audit(req, { action: 'scope', decision: 'refused', code: e.code, reason: e.message }).catch(() => undefined);
       throw e;
     }
   });

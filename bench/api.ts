@@ -9,7 +9,7 @@
 //
 // The systems (bench/api-servers.ts starts them):
 //   dmzgate, state on disk    the built `dmzgate controller` command (dist/bin/dmzgate.js), its data directory on
-//                             ext4 (/var/tmp): api/store.ts's journal records (one write + fdatasync per group
+//                             ext4 (/var/tmp): api/state/journal-store.ts's journal records (one write + fdatasync per group
 //                             commit) and folds into the state document, as deployed;
 //   dmzgate, state on tmpfs   the same on /dev/shm (full run only): the same writes without the I/O wait;
 //   dmzgate, writes off       the same command (bench/api-server.ts) with the journal's appends and fdatasyncs and
@@ -60,7 +60,7 @@
 // document) give the records, their mean time and size, their busy share (record time / round time: records are
 // written one at a time, so a share near 100% means requests wait for whole records) and the folds; beside them
 // the state document's and the journal's sizes, what the state is made of (read as a restart would: the document
-// with the journal replayed, api/store.ts readState), and the goal: the rate with writes kept within 10% of the
+// with the journal replayed, api/state/journal-store.ts readState), and the goal: the rate with writes kept within 10% of the
 // rate with writes off.
 //
 // The machine may be shared: the other load on each core during each round is noted (like bench/controller.ts),

@@ -1,7 +1,7 @@
 // /api/v1/blocks: an operator's or an IDS's drop (or quarantine) of an address or prefix, on every site switch,
 // at the highest priority (it wins over any transfer), until removed or until its end.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { BlockRecord } from '../../apps/dmz/lease-book.js';
+import type { BlockRecord } from '../../apps/dmz/records.js';
 import { ApiError, toApiError } from '../errors.js';
 import { checkBlock, sees } from '../tokens.js';
 import { CREATE_BLOCK_BODY, ID_PARAMS, LIST_BLOCKS_QUERY, errorResponses } from '../schemas.js';
@@ -15,13 +15,12 @@ const TAG = ['blocks'];
 const AUTH = [{ bearer: [] }];
 
 export function blockRoutes(r: FastifyInstance, ctx: ApiContext): void {
-  const { app, store } = ctx;
+  const { app } = ctx;
 
   const refused = async (req: FastifyRequest, action: string, e: unknown, block?: number): Promise<never> => {
     const err = toApiError(e, 'DMZ_BLOCK_NOT_FOUND');
     if (err.code === 'DMZ_INTERNAL') ctx.log.error({ err: e, reqId: req.id }, `${action} failed`);
-    ctx.audit(req, { action, decision: 'refused', code: err.code, reason: err.message, ...(block !== undefined ? { block } : {}) });
-    await store.commit().catch(() => undefined);
+    await ctx.audit(req, { action, decision: 'refused', code: err.code, reason: err.message, ...(block !== undefined ? { block } : {}) }).catch(() => undefined);
     throw err;
   };
 
@@ -52,8 +51,7 @@ export function blockRoutes(r: FastifyInstance, ctx: ApiContext): void {
     } catch (e) {
       return refused(req, 'block.create', e);
     }
-    ctx.audit(req, { action: 'block.create', decision: 'granted', block: rec.id, reason: rec.reason, details: { prefix: rec.prefix } });
-    await persist(ctx);
+    await persist(ctx, ctx.audit(req, { action: 'block.create', decision: 'granted', block: rec.id, reason: rec.reason, details: { prefix: rec.prefix } }));
     return reply.code(201).send(blockView(rec));
   });
 
@@ -93,8 +91,7 @@ export function blockRoutes(r: FastifyInstance, ctx: ApiContext): void {
     } catch (e) {
       return refused(req, 'block.remove', e, id);
     }
-    ctx.audit(req, { action: 'block.remove', decision: 'done', block: id });
-    await persist(ctx);
+    await persist(ctx, ctx.audit(req, { action: 'block.remove', decision: 'done', block: id }));
     return blockView(rec);
   });
 }

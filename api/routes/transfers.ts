@@ -3,12 +3,14 @@
 // bundle commit or barrier) and the lease is in the state file.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ANY_PORT, type PathName } from '../../apps/dmz/model.js';
-import type { LeaseRecord, LeaseRequest } from '../../apps/dmz/lease-book.js';
+import type { LeaseRequest } from '../../apps/dmz/lease-book.js';
+import type { LeaseRecord } from '../../apps/dmz/records.js';
 import { ApiError, toApiError } from '../errors.js';
 import { checkExtension, checkTransfer, isAdmin, requireProject, sees } from '../tokens.js';
 import { CREATE_TRANSFER_BODY, CREATE_TRANSFER_QUERY, PATCH_TRANSFER_BODY, ID_PARAMS, LIST_TRANSFERS_QUERY, errorResponses } from '../schemas.js';
 import { transferPlanView, transferView } from '../views.js';
-import type { TokenRecord } from '../store.js';
+import type { StateRecord } from '../state/state-store.js';
+import type { TokenRecord } from '../state/types.js';
 import { field, prefixField, rangesField, timeField, tokenOf, type ApiContext } from '../context.js';
 
 interface CreateBody {
@@ -33,15 +35,15 @@ export function endFrom(body: { duration?: number; end?: string }, now: number, 
 export function transferRoutes(r: FastifyInstance, ctx: ApiContext): void {
   const { app, store } = ctx;
 
-  /** Audits and persists a refusal, then rethrows it as the API error it is. */
-  const refused = async (req: FastifyRequest, action: string, e: unknown, transfer?: number): Promise<never> => {
+  /** Audits and persists a refusal (in one batch after `records`), then rethrows it as the API error it is. */
+  const refused = async (req: FastifyRequest, action: string, e: unknown, transfer?: number, records: StateRecord[] = []): Promise<never> => {
     const err = toApiError(e);
     if (err.code === 'DMZ_INTERNAL') ctx.log.error({ err: e, reqId: req.id }, `${action} failed`);
-    ctx.audit(req, {
+    records.push(ctx.auditRecord(req, {
       action, decision: 'refused', code: err.code, reason: err.message, ...(transfer !== undefined ? { transfer } : {}),
       ...(err.extra.switch_error ? { details: { switch_error: err.extra.switch_error } } : {}),
-    });
-    await store.commit().catch(() => undefined);
+    }));
+    await store.commit(records).catch(() => undefined);
     throw err;
   };
 
@@ -79,10 +81,9 @@ export function transferRoutes(r: FastifyInstance, ctx: ApiContext): void {
     // switch's answer leaves a recorded lease that the restart installs.
     let drafted: { rec: LeaseRecord; written: Promise<Error | undefined> } | undefined;
     const record = (draft: LeaseRecord): Promise<Error | undefined> => {
-      store.putLease(draft);
-      auditCreated(ctx, req, draft);
-      drafted = { rec: draft, written: store.commit().then(() => undefined, (e: Error) => e) };
-      return drafted.written;
+      const written = store.commit([{ kind: 'lease.put', lease: draft }, auditCreated(ctx, req, draft)]).then(() => undefined, (e: Error) => e);
+      drafted = { rec: draft, written };
+      return written;
     };
     let rec: LeaseRecord;
     try {
@@ -90,8 +91,7 @@ export function transferRoutes(r: FastifyInstance, ctx: ApiContext): void {
       rec = await app.requestLease(leaseReq, record);
     } catch (e) {
       const closed = drafted && app.lease(drafted.rec.id);
-      if (closed) store.putLease(closed);
-      return refused(req, 'transfer.create', e, drafted?.rec.id);
+      return refused(req, 'transfer.create', e, drafted?.rec.id, closed ? [{ kind: 'lease.put', lease: closed }] : []);
     }
     const writeError = await drafted?.written;
     if (writeError) await revokeUnsaved(ctx, rec, writeError);
@@ -157,8 +157,7 @@ export function transferRoutes(r: FastifyInstance, ctx: ApiContext): void {
     } catch (e) {
       return refused(req, 'transfer.extend', e, id);
     }
-    ctx.audit(req, { action: 'transfer.extend', decision: 'granted', transfer: id, details: { end: new Date(rec.end).toISOString() } });
-    await persist(ctx);
+    await persist(ctx, ctx.audit(req, { action: 'transfer.extend', decision: 'granted', transfer: id, details: { end: new Date(rec.end).toISOString() } }));
     return transferView(rec);
   });
 
@@ -187,8 +186,7 @@ export function transferRoutes(r: FastifyInstance, ctx: ApiContext): void {
     } catch (e) {
       return refused(req, 'transfer.release', e, id);
     }
-    ctx.audit(req, { action: 'transfer.release', decision: 'done', transfer: id, details: { state: rec.state, counters: { ...rec.counters } } });
-    await persist(ctx);
+    await persist(ctx, ctx.audit(req, { action: 'transfer.release', decision: 'done', transfer: id, details: { state: rec.state, counters: { ...rec.counters } } }));
     return transferView(rec);
   });
 }
@@ -231,14 +229,14 @@ function dryRun(ctx: ApiContext, req: FastifyRequest): ReturnType<typeof transfe
   }
 }
 
-function auditCreated(ctx: ApiContext, req: FastifyRequest, rec: LeaseRecord): void {
-  ctx.audit(req, { action: 'transfer.create', decision: 'granted', transfer: rec.id, details: { dtn: rec.dtn, remote: rec.remote, path: rec.path, end: new Date(rec.end).toISOString() } });
+function auditCreated(ctx: ApiContext, req: FastifyRequest, rec: LeaseRecord): StateRecord {
+  return ctx.auditRecord(req, { action: 'transfer.create', decision: 'granted', transfer: rec.id, details: { dtn: rec.dtn, remote: rec.remote, path: rec.path, end: new Date(rec.end).toISOString() } });
 }
 
-/** Waits for the state write; a failure is a 500 (the change stands: flows were already changed). */
-export async function persist(ctx: ApiContext): Promise<void> {
+/** Waits for a commit (the audit entry of a change); a failure is a 500 (the change stands: flows were already changed). */
+export async function persist(ctx: ApiContext, written: Promise<unknown>): Promise<void> {
   try {
-    await ctx.store.commit();
+    await written;
   } catch (e) {
     ctx.log.error({ err: (e as Error).message }, 'state write failed');
     throw new ApiError('DMZ_STORE_FAILED');

@@ -14,7 +14,7 @@ import { FlowManager } from '../../controller/flow-manager.js';
 import { silentLogger } from '../../controller/log.js';
 import { DmzApp } from '../../apps/dmz/dmz-app.js';
 import { defaultSite } from '../../apps/dmz/config.js';
-import { buildApi, openStore, createToken, type Store } from '../../api/index.js';
+import { buildApi, openJournalStore, createToken, type JournalStateStore } from '../../api/index.js';
 import { PrivateOvs } from '../../lab/private-ovs.js';
 import { RawSwitch } from '../helpers/raw-switch.js';
 import { connectEvents } from '../unit/api/ws-client.js';
@@ -32,7 +32,7 @@ describe('REST API against Open vSwitch', () => {
   let controller: Controller;
   let flows: FlowManager;
   let app: DmzApp;
-  let store: Store;
+  let store: JournalStateStore;
   let api: FastifyInstance;
   let dataDir: string;
   let base: string;
@@ -43,12 +43,12 @@ describe('REST API against Open vSwitch', () => {
     const logger = silentLogger();
     dataDir = mkdtempSync(join(tmpdir(), 'dmzgate-api-ovs-'));
     // Wired as bin/dmzgate.ts wires it: state first, API (following the app's events), app start, listeners.
-    store = await openStore(dataDir);
+    store = await openJournalStore(dataDir);
     controller = new Controller({ port: 0, host: '127.0.0.1', logger });
     flows = new FlowManager(controller, { logger });
     app = new DmzApp({ site: defaultSite(), controller, flows, logger, pollIntervalMs: 0 });
     api = buildApi({ app, controller, flows, store, logger });
-    await app.start(store.load());
+    await app.start(await store.load());
     const { port } = await controller.listen();
     ofPort = port!;
     await api.listen({ port: 0, host: '127.0.0.1' });

@@ -19,7 +19,7 @@ import { DmzApp, type DmzEvent } from '../../apps/dmz/dmz-app.js';
 import { defaultSite } from '../../apps/dmz/config.js';
 import { OWNER } from '../../apps/dmz/owners.js';
 import { cookieId, ownerCookie, ownerIdOf } from '../../controller/cookie.js';
-import { buildApi, openStore, createToken, type Store } from '../../api/index.js';
+import { buildApi, openJournalStore, createToken, type JournalStateStore } from '../../api/index.js';
 import { PrivateOvs } from '../../lab/private-ovs.js';
 
 const BRIDGE = 'br-lost';
@@ -30,7 +30,7 @@ describe('flow-removed for flows that should still exist, on Open vSwitch', () =
   let controller: Controller;
   let flows: FlowManager;
   let app: DmzApp;
-  let store: Store;
+  let store: JournalStateStore;
   let api: FastifyInstance;
   let dataDir: string;
   let admin: string;
@@ -40,13 +40,13 @@ describe('flow-removed for flows that should still exist, on Open vSwitch', () =
   beforeAll(async () => {
     const logger = silentLogger();
     dataDir = mkdtempSync(join(tmpdir(), 'dmzgate-flow-lost-'));
-    store = await openStore(dataDir);
+    store = await openJournalStore(dataDir);
     controller = new Controller({ port: 0, host: '127.0.0.1', logger });
     flows = new FlowManager(controller, { logger });
     app = new DmzApp({ site: defaultSite(), controller, flows, logger, pollIntervalMs: 0 });
     api = buildApi({ app, controller, flows, store, logger });
     app.on('event', (e) => { if (e.type === 'flow.lost') lost.push(e); });
-    await app.start(store.load());
+    await app.start(await store.load());
     const { port } = await controller.listen();
     await api.ready();
     admin = (await createToken(store, {

@@ -22,7 +22,7 @@ const BUDGET_SITE = SITE_YAML.replace('  protocols: [tcp, udp]\n', `  protocols:
 const remotePorts = (n: number) => Array.from({ length: n }, (_, i) => String(1000 + 2 * i));
 
 const leaseFlowsOn = (h: Harness) => h.sw.flows().filter((f) => ownerIdOf(f.cookie) === OWNER.LEASES);
-const auditCount = (h: Harness) => [...h.store.auditTexts()].length;
+const auditCount = (h: Harness) => [...h.store.view.auditTextsAfter()].length;
 
 describe('flow budgets and circuit admission', () => {
   let h: Harness;
@@ -90,7 +90,7 @@ describe('flow budgets and circuit admission', () => {
     const onSwitch = h.sw.flowCount();
     const audits = auditCount(h);
     const leases = h.app.book.leases.size;
-    const events = h.store.lastEventId;
+    const events = h.store.view.lastEventId;
     const dry = await post(transfer(3), tok, '?dry_run=true');
     expect(dry.statusCode).toBe(200);
     const plan = dry.json();
@@ -102,8 +102,8 @@ describe('flow budgets and circuit admission', () => {
     expect(h.app.book.leases.size).toBe(leases);
     expect(h.app.book.active()).toEqual([]);
     expect(auditCount(h)).toBe(audits);
-    expect(h.store.lastEventId).toBe(events);
-    await h.store.commit();
+    expect(h.store.view.lastEventId).toBe(events);
+    await h.store.commit([]);
     expect(Object.keys(h.store.data.leases)).toHaveLength(leases);
 
     // The real request installs exactly those flows (the same lease id and meter id: nothing was taken meanwhile).
@@ -189,7 +189,7 @@ describe('after a restart', () => {
       expect((await post(h, body('192.0.2.1', 3))).statusCode).toBe(201); // 6 flows
       expect((await post(h, body('192.0.2.2', 1, { path: 'circuit:esnet', rate_mbps: 400 }))).statusCode).toBe(201); // 2 flows
       await h.app.addBlock({ prefix: '198.51.100.9', reason: 'test' }); // 2 flows
-      await h.store.commit();
+      await h.store.commit([]);
       await h.close();
 
       const h2 = await startHarness({ siteYaml: BUDGET_SITE, dataDir });
