@@ -9,10 +9,12 @@ import type { Logger } from '../controller/log.js';
 import { ApiError } from './errors.js';
 import { verifyToken } from './tokens.js';
 import type { FailureLimiter, RequestLimiter } from './rate-limit.js';
-import type { Store, TokenRecord } from './store.js';
+import type { StateView } from './state/state-view.js';
+import type { TokenRecord } from './state/types.js';
 
 export interface AuthenticatorOptions {
-  store: Store;
+  /** Where the tokens are read. */
+  view: StateView;
   failures: FailureLimiter;
   /** None: no request limit. */
   requests?: RequestLimiter;
@@ -34,7 +36,7 @@ export class Authenticator {
   /** The token `text` names, if valid and within its request rate; else the error to answer with. */
   check(client: string, text: string | undefined): TokenRecord | ApiError {
     if (text === undefined) return new ApiError('DMZ_TOKEN_MISSING');
-    const token = verifyToken(this.opts.store, text);
+    const token = verifyToken(this.opts.view, text);
     if (!(token instanceof ApiError)) {
       const wait = this.opts.requests?.take(token.id) ?? 0;
       if (wait === 0) return token;

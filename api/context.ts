@@ -1,4 +1,4 @@
-// What the route modules share: the app, controller and store, and the helpers every decision goes through.
+// What the route modules share: the app, controller and state store, and the helpers every decision goes through.
 import type { FastifyRequest } from 'fastify';
 import type { Controller } from '../controller/controller.js';
 import type { FlowManager } from '../controller/flow-manager.js';
@@ -11,7 +11,8 @@ import type { EventHub } from './events.js';
 import type { LiveCounters } from './live-counters.js';
 import type { Metrics } from './metrics.js';
 import type { Actor, TransfersService } from './transfers-service.js';
-import type { AuditEntry, Scope, Store, TokenRecord } from './store.js';
+import type { StateBackend, StateRecord } from './state/state-store.js';
+import type { AuditEntry, Scope, TokenRecord } from './state/types.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -27,15 +28,21 @@ export interface ApiContext {
   app: DmzApp;
   controller: Controller;
   flows: FlowManager;
-  store: Store;
+  /** Writes go through commit(); reads from store.view. */
+  store: StateBackend;
   log: Logger;
   hub: EventHub;
   metrics: Metrics;
   live: LiveCounters;
   /** The one executor of lease and block changes: persists, audits and publishes them. */
   transfers: TransfersService;
-  /** Records a decision in the audit trail (and the log), with the request's token and client address. */
-  audit(req: FastifyRequest, entry: Omit<AuditEntry, 'id' | 'at' | 'actor' | 'client'>): AuditEntry;
+  /**
+   * Records a decision in the audit trail (and the log), with the request's token and client address: commits
+   * it, resolving once it (and everything committed before it) is durable.
+   */
+  audit(req: FastifyRequest, entry: Omit<AuditEntry, 'id' | 'at' | 'actor' | 'client'>): Promise<unknown>;
+  /** The same decision as a record (logged now), for a batch that holds the change it decided. */
+  auditRecord(req: FastifyRequest, entry: Omit<AuditEntry, 'id' | 'at' | 'actor' | 'client'>): StateRecord;
   ready(): { store: boolean; controller: boolean };
   /** /metrics needs a token of scope `metrics`. */
   metricsAuth: boolean;

@@ -1,6 +1,6 @@
-// The event log and its WebSocket stream (`/api/v1/events`). Lease and block changes and lost-flow alarms (published
-// by the transfers service) and switch up/down (from the controller) become events with consecutive ids, stored in the state file with the
-// change they describe, and are sent to subscribers only once that write has resolved: an id a client has seen
+// The event log and its WebSocket stream (`/api/v1/events`). Lease and block changes and lost-flow alarms (published by
+// the transfers service) and switch up/down (from the controller) become events with consecutive ids, committed to the state store in one
+// batch with the change they describe, and are sent to subscribers only once that write has resolved: an id a client has seen
 // is never reused after a crash, so a client that reconnects with `?since=ID` (or `Last-Event-ID: ID`) gets
 // exactly the events after the last one it saw, as long as they are among the N the store keeps; if some are
 // gone it is told (`{"control":"gap"}`) and should re-read the lists.
@@ -17,20 +17,27 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket } from 'ws';
 import type { Logger } from '../controller/log.js';
 import type { Controller } from '../controller/controller.js';
+import { dpidText } from '../controller/errors.js';
 import type { SwitchConnection } from '../controller/switch-connection.js';
 import { ApiError } from './errors.js';
 import { hasScope, isAdmin, sees } from './tokens.js';
-import type { HeldEvent, Store, StoredEvent, TokenRecord } from './store.js';
+import type { StateBackend, StateRecord } from './state/state-store.js';
+import type { HeldEvent, StateView } from './state/state-view.js';
+import type { EventType, StoredEvent, TokenRecord } from './state/types.js';
+import { Throttle } from '../controller/throttle.js';
+import type { Refusal } from '../controller/controller.js';
 
 export const EVENTS_PATH = '/api/v1/events';
 export const WS_PROTOCOL = 'dmzgate.v1';
 /** A subscriber this far behind (bytes queued in its socket) is dropped rather than buffered without bound. */
 const MAX_BUFFERED = 4 * 1024 * 1024;
+/** switch.refused events: one at once, then at most one per window per reason and datapath (a flood is counted). */
+const REFUSED_EVENT_WINDOW_MS = 10_000;
 
 interface Client { ws: WebSocket; token: TokenRecord }
 
 export interface EventHubOptions {
-  store: Store;
+  store: StateBackend;
   logger: Logger;
   /** The token a handshake's bearer text names, or why it is refused (the API's Authenticator). */
   authenticate(req: IncomingMessage, text: string | undefined): TokenRecord | ApiError;
@@ -40,15 +47,17 @@ export class EventHub {
   private readonly clients = new Set<Client>();
   private readonly wss: WebSocketServer;
   private readonly log: Logger;
-  private readonly store: Store;
+  private readonly store: StateBackend;
+  private readonly view: StateView;
   /** The highest event id sent to subscribers (every event up to it is durable). */
   private sent: number;
   private readonly sweep: NodeJS.Timeout;
 
   constructor(private readonly opts: EventHubOptions) {
     this.store = opts.store;
+    this.view = opts.store.view;
     this.log = opts.logger;
-    this.sent = this.store.lastEventId;
+    this.sent = this.view.lastEventId;
     this.wss = new WebSocketServer({
       noServer: true, maxPayload: 4096, clientTracking: false,
       handleProtocols: (protocols) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
@@ -62,28 +71,41 @@ export class EventHub {
     return this.clients.size;
   }
 
-  /** Publishes the controller's switch up/down events; returns the detach. */
+  /** Publishes the controller's switch events (up, down, refused); returns the detach. */
   attach(controller: Controller, switchName: (dpid: bigint) => string | undefined): () => void {
     const sw = (conn: SwitchConnection, reason?: string) => ({
       switch: { dpid: conn.dpidText, ...(conn.dpid !== undefined && switchName(conn.dpid) ? { name: switchName(conn.dpid)! } : {}), ...(reason ? { reason } : {}) },
     });
     const onUp = (conn: SwitchConnection): void => void this.publish('switch.up', sw(conn));
     const onDown = (conn: SwitchConnection, reason: string): void => void this.publish('switch.down', sw(conn, reason));
+    const refusals = new Throttle<Refusal>(REFUSED_EVENT_WINDOW_MS, (_key, count, r) => {
+      const name = r.dpid !== undefined ? switchName(r.dpid) : undefined;
+      void this.publish('switch.refused', {
+        ...(r.dpid !== undefined ? { switch: { dpid: dpidText(r.dpid), ...(name ? { name } : {}) } } : {}),
+        refused: { reason: r.reason, remote: r.remote, detail: r.detail, count },
+      });
+    });
+    const onRefused = (r: Refusal): void => refusals.note(r.dpid === undefined ? r.reason : `${r.reason} ${r.dpid}`, r);
     controller.on('switchUp', onUp);
     controller.on('switchDown', onDown);
+    controller.on('refused', onRefused);
     return () => {
       controller.off('switchUp', onUp);
       controller.off('switchDown', onDown);
+      controller.off('refused', onRefused);
+      refusals.close();
     };
   }
 
   /**
-   * Records an event; it is sent once the write holding it resolved. With `rideMs`, that write is the next one
-   * anything causes, or one of its own after rideMs at the latest (store.commitWithin).
+   * Commits an event, in one batch after the records of the change it describes (`with`); it is sent once that
+   * batch is durable. With `rideMs`, the batch may wait that long to share another's write (CommitOptions).
    */
-  publish(type: StoredEvent['type'], data: Record<string, unknown>, project?: string, rideMs?: number): StoredEvent {
-    const ev = this.store.addEvent(type, data, project);
-    (rideMs === undefined ? this.store.commit() : this.store.commitWithin(rideMs)).then(() => this.sendUpTo(ev.id), (e: Error) => this.log.error({ err: e.message, event: ev.id }, 'event not persisted; it goes out with the next successful write'));
+  publish(type: EventType, data: Record<string, unknown>, project?: string, rideMs?: number, withRecords: StateRecord[] = []): StoredEvent {
+    const ev = this.view.newEvent(type, data, project);
+    withRecords.push({ kind: 'event.append', event: ev });
+    this.store.commit(withRecords, rideMs === undefined ? {} : { maxDelayMs: rideMs })
+      .then(() => this.sendUpTo(ev.id), (e: Error) => this.log.error({ err: e.message, event: ev.id }, 'event not persisted; it goes out with the next successful write'));
     return ev;
   }
 
@@ -93,7 +115,7 @@ export class EventHub {
       this.sent = id; // nobody to send them to (a client subscribing later is sent what it asks for)
       return;
     }
-    const evs = this.store.heldEventsSince(this.sent).filter((e) => e.id <= id);
+    const evs = this.view.heldEventsSince(this.sent).filter((e) => e.id <= id);
     this.sent = id;
     for (const e of evs) {
       const text = wireText(e);
@@ -114,6 +136,7 @@ export class EventHub {
     if (e.type.startsWith('lease.')) return hasScope(t, 'transfers:read') && (isAdmin(t) || t.project === e.project);
     if (e.type.startsWith('block.')) return hasScope(t, 'blocks:write') && sees(t, e.project);
     if (e.type === 'flow.lost') return isAdmin(t); // (about any owner's flows: blocks, leases, the pipeline)
+    if (e.type === 'switch.refused') return isAdmin(t); // peers' addresses, and what they claimed
     return true;
   }
 
@@ -126,7 +149,7 @@ export class EventHub {
   }
 
   private tokenProblem(id: number): ApiError | undefined {
-    const t = this.store.token(id);
+    const t = this.view.token(id);
     if (!t) return new ApiError('DMZ_TOKEN_INVALID');
     if (t.revokedAt !== undefined) return new ApiError('DMZ_TOKEN_REVOKED');
     if (t.expiresAt !== undefined && t.expiresAt <= Date.now()) return new ApiError('DMZ_TOKEN_EXPIRED');
@@ -170,12 +193,12 @@ export class EventHub {
     ws.on('message', () => undefined); // nothing to say to us; pings are answered by ws itself
     ws.send(JSON.stringify({ control: 'hello', last_event_id: this.sent }));
     if (since !== undefined) {
-      const oldest = this.store.oldestEventId;
+      const oldest = this.view.oldestEventId;
       if (since < this.sent && (oldest === undefined || since + 1 < oldest)) {
         ws.send(JSON.stringify({ control: 'gap', since, oldest: oldest ?? this.sent + 1 }));
       }
       // Replay and subscription happen in the same turn: nothing can be sent in between.
-      for (const e of this.store.heldEventsSince(since)) {
+      for (const e of this.view.heldEventsSince(since)) {
         if (e.id > this.sent) break;
         if (this.visible(token, e)) ws.send(wireText(e));
       }

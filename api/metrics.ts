@@ -8,15 +8,12 @@ import type { FlowManager } from '../controller/flow-manager.js';
 import { dpidText } from '../controller/errors.js';
 import { errorTypeName, errorCodeName } from '../controller/openflow/index.js';
 import type { DmzApp, DmzEvent } from '../apps/dmz/dmz-app.js';
-import { OWNER, ownerOfCookie } from '../apps/dmz/pipeline.js';
-import { OWNER_NAMES } from '../apps/dmz/dmz-app.js';
-import type { Store } from './store.js';
+import { ownerIdOf } from '../controller/cookie.js';
+import { ownerName } from '../apps/dmz/owners.js';
+import { JournalStateStore } from './state/journal-store.js';
+import type { StateBackend } from './state/state-store.js';
 
-export const OWNER_LABEL: Record<number, string> = {
-  [OWNER.PIPELINE]: OWNER_NAMES.pipeline, [OWNER.LEASES]: OWNER_NAMES.leases, [OWNER.BLOCKS]: OWNER_NAMES.blocks,
-};
-
-export const ownerLabel = (cookie: bigint): string => OWNER_LABEL[ownerOfCookie(cookie)] ?? `owner-0x${ownerOfCookie(cookie).toString(16)}`;
+export const ownerLabel = (cookie: bigint): string => ownerName(ownerIdOf(cookie)) ?? `owner-0x${ownerIdOf(cookie).toString(16)}`;
 
 export interface Metrics {
   registry: Registry;
@@ -26,7 +23,7 @@ export interface Metrics {
   detach(): void;
 }
 
-export function createMetrics(deps: { app: DmzApp; controller: Controller; flows: FlowManager; store: Store }): Metrics {
+export function createMetrics(deps: { app: DmzApp; controller: Controller; flows: FlowManager; store: StateBackend }): Metrics {
   const { app, controller, flows, store } = deps;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'dmzgate_' });
@@ -71,7 +68,7 @@ export function createMetrics(deps: { app: DmzApp; controller: Controller; flows
   });
   new Gauge({
     name: 'dmzgate_events_last_id', help: 'Id of the last event recorded', registers: [registry],
-    collect() { this.set(store.lastEventId); },
+    collect() { this.set(store.view.lastEventId); },
   });
 
   const ofErrors = new Counter({
@@ -91,12 +88,38 @@ export function createMetrics(deps: { app: DmzApp; controller: Controller; flows
     if (e.type === 'flow.lost') flowsLost.inc({ dpid: dpidText(e.dpid), owner: e.owner });
   };
   app.on('event', onAppEvent);
+  const refused = new Counter({
+    name: 'dmzgate_openflow_refused_total', labelNames: ['reason'], registers: [registry],
+    help: 'Switch connections refused: over the caps on unfinished handshakes (pending-cap, pending-cap-per-source), claiming a connected datapath id (datapath-in-use), or a datapath id their certificate is not bound to (identity)',
+  });
+  for (const reason of ['pending-cap', 'pending-cap-per-source', 'datapath-in-use', 'identity']) refused.inc({ reason }, 0);
+  const onRefused = (r: { reason: string }): void => refused.inc({ reason: r.reason });
+  controller.on('refused', onRefused);
+  new Gauge({
+    name: 'dmzgate_openflow_pending_connections', help: 'Switch connections that have not finished their handshake (TCP or TLS)', registers: [registry],
+    collect() { this.set(controller.pendingConnections); },
+  });
 
   const httpDuration = new Histogram({
     name: 'dmzgate_api_request_duration_seconds', help: 'API request latency, by route and status', labelNames: ['method', 'route', 'status'],
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry],
   });
   const authFailures = new Counter({ name: 'dmzgate_api_auth_failures_total', help: 'Refused authentications, by code', labelNames: ['code'], registers: [registry] });
+  const detachJournal = store instanceof JournalStateStore ? journalMetrics(registry, store) : () => undefined;
+
+  return {
+    registry, httpDuration, authFailures,
+    detach() {
+      controller.off('switchError', onSwitchError);
+      app.off('event', onAppEvent);
+      controller.off('refused', onRefused);
+      detachJournal();
+    },
+  };
+}
+
+/** The embedded backend's own figures: its journal records, folds and files. Returns what stops following it. */
+function journalMetrics(registry: Registry, store: JournalStateStore): () => void {
   const storeWrites = new Histogram({
     name: 'dmzgate_store_write_seconds', help: 'State journal records written, write and fdatasync (each holds every change made while the previous one was under way)',
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry],
@@ -124,15 +147,9 @@ export function createMetrics(deps: { app: DmzApp; controller: Controller; flows
   store.on('write', onWrite);
   store.on('fold', onFold);
   store.on('writeError', onWriteError);
-
-  return {
-    registry, httpDuration, authFailures,
-    detach() {
-      controller.off('switchError', onSwitchError);
-      app.off('event', onAppEvent);
-      store.off('write', onWrite);
-      store.off('fold', onFold);
-      store.off('writeError', onWriteError);
-    },
+  return () => {
+    store.off('write', onWrite);
+    store.off('fold', onFold);
+    store.off('writeError', onWriteError);
   };
 }

@@ -2,7 +2,7 @@
 // these. Every object says additionalProperties: false, so a misspelt field is a 400 (DMZ_UNKNOWN_FIELD), not
 // silently ignored; strings have lengths and patterns, numbers ranges, arrays sizes.
 import { ERROR_CODES, ERRORS } from './errors.js';
-import { SCOPES } from './store.js';
+import { SCOPES } from './state/types.js';
 
 const NAME = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
 const PORT_RANGE = '^[0-9]{1,5}(-[0-9]{1,5})?$';
@@ -187,10 +187,20 @@ export const EVENT_SCHEMA = {
   properties: {
     id: { type: 'integer', description: 'increases by one per event, persisted with the state' },
     at: time,
-    type: { type: 'string', enum: ['lease.created', 'lease.extended', 'lease.closed', 'block.created', 'block.removed', 'switch.up', 'switch.down', 'flow.lost'] },
+    type: { type: 'string', enum: ['lease.created', 'lease.extended', 'lease.closed', 'block.created', 'block.removed', 'switch.up', 'switch.down', 'flow.lost', 'switch.refused'] },
     transfer: { $ref: 'Transfer#' },
     block: { $ref: 'Block#' },
     switch: { type: 'object', additionalProperties: false, properties: { dpid: { type: 'string' }, name: { type: 'string' }, reason: { type: 'string' } } },
+    refused: {
+      type: 'object', additionalProperties: false, required: ['reason', 'remote', 'detail', 'count'],
+      description: 'switch.refused: connections the controller refused (the first at once, then at most one event per 10 s per reason and datapath, counting those since the last)',
+      properties: {
+        reason: { type: 'string', enum: ['datapath-in-use', 'identity', 'pending-cap', 'pending-cap-per-source'] },
+        remote: { type: 'string', description: 'the address:port of the latest one' },
+        detail: { type: 'string' },
+        count: { type: 'integer', minimum: 1 },
+      },
+    },
   },
 } as const;
 

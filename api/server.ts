@@ -3,14 +3,14 @@
 // failure limit per client address), every error from the registry in errors.ts, the WebSocket event stream,
 // and Prometheus metrics (behind a token of scope `metrics` with metricsAuth).
 //
-// Wiring (bin/dmzgate.ts): the store loads first; the API is built (it follows the app's and the controller's
-// events from then on, so the leases DmzApp.start closes as ended while we were down are recorded); then
-// DmzApp.start(store.load()); then controller.listen() and api.listen().
+// Wiring (bin/run-controller.ts): the state store loads first; the API is built (it follows the app's and the
+// controller's events from then on, so the leases DmzApp.start closes as ended while we were down are recorded);
+// then DmzApp.start with the stored leases and blocks; then controller.listen() and api.listen().
 //
-//   const store = await openStore(dataDir);
+//   const store = await openJournalStore(dataDir);
 //   const app = new DmzApp({ site, controller, flows, logger });
 //   const api = buildApi({ app, controller, flows, store, logger });
-//   await app.start(store.load());
+//   await app.start(await store.load());
 //   await controller.listen();
 //   await api.listen({ port: apiPort, host });
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
@@ -33,7 +33,8 @@ import { LiveCounters } from './live-counters.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import { hasScope } from './tokens.js';
 import { auditEntry, type ApiContext } from './context.js';
-import type { AuditEntry, Store } from './store.js';
+import type { StateBackend, StateRecord } from './state/state-store.js';
+import type { AuditEntry } from './state/types.js';
 import { transferRoutes } from './routes/transfers.js';
 import { blockRoutes } from './routes/blocks.js';
 import { viewRoutes } from './routes/views.js';
@@ -44,7 +45,7 @@ export interface ApiOptions {
   app: DmzApp;
   controller: Controller;
   flows: FlowManager;
-  store: Store;
+  store: StateBackend;
   logger: Logger;
   /** Largest request body accepted (bytes). Default 16 KiB: a transfer request is a few hundred bytes. */
   bodyLimit?: number;
@@ -110,7 +111,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
 
   const metrics = createMetrics({ app: dmz, controller, flows, store });
   const auth = new Authenticator({
-    store, logger: log, failures: new FailureLimiter(opts.authLimit), ...(opts.requestLimit !== false ? { requests: new RequestLimiter(opts.requestLimit) } : {}),
+    view: store.view, logger: log, failures: new FailureLimiter(opts.authLimit), ...(opts.requestLimit !== false ? { requests: new RequestLimiter(opts.requestLimit) } : {}),
     count: (code) => metrics.authFailures.inc({ code }), ...(opts.authLimit?.now ? { now: opts.authLimit.now } : {}),
   });
   const leaseSwitchUp = (l: { dtn: string }): boolean => {
@@ -118,23 +119,24 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     return !!sw && controller.get(sw.dpid) !== undefined;
   };
   const live = new LiveCounters(dmz, leaseSwitchUp, opts.counterReadIntervalMs ?? 250);
-  // Every audit entry, whoever made it (a request or the system itself), is stored and logged once, here.
+  // Every audit entry, whoever made it (a request or the system itself), is numbered and logged once, here.
   // Requests without a valid token make none (authenticate.ts counts and logs them).
-  const addAudit = (entry: Omit<AuditEntry, 'id' | 'at'>): AuditEntry => {
-    const e = store.addAudit(entry);
+  const auditRecord = (entry: Omit<AuditEntry, 'id' | 'at'>): StateRecord => {
+    const e = store.view.newAudit(entry);
     log.info({ audit: e }, `audit: ${e.action} ${e.decision}`);
-    return e;
+    return { kind: 'audit.append', entry: e };
   };
-  const audit: ApiContext['audit'] = (req, entry) => addAudit(auditEntry(req, entry));
+  const audit: ApiContext['audit'] = (req, entry) => store.commit([auditRecord(auditEntry(req, entry))]);
   const hub = new EventHub({ store, logger: log, authenticate: (req, text) => auth.check(clientAddress(req, trust), text) });
   const switchName = (dpid: bigint): string | undefined => dmz.site.switches.find((s) => s.dpid === dpid)?.name;
   const detachHub = hub.attach(controller, switchName);
-  const transfers = new TransfersService({ app: dmz, store, hub, logger: log, audit: addAudit, switchName });
+  const transfers = new TransfersService({ app: dmz, store, hub, logger: log, auditRecord, switchName });
   const detachTransfers = transfers.attach();
   const listening = opts.controllerListening ?? (() => controller.listening);
   const ctx: ApiContext = {
     app: dmz, controller, flows, store, log, hub, metrics, live, transfers, audit, metricsAuth: opts.metricsAuth ?? false,
-    ready: () => ({ store: store.loaded, controller: listening() }),
+    auditRecord: (req, entry) => auditRecord(auditEntry(req, entry)),
+    ready: () => ({ store: true, controller: listening() }),
   };
 
   const bodyAjv = makeAjv(false);
@@ -159,8 +161,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     req.token = token;
     if (!scopes.some((s) => hasScope(token, s))) {
       const e = new ApiError('DMZ_SCOPE_DENIED', `${req.method} ${req.routeOptions.url} needs the scope ${scopes.join(' or ')}; the token has ${token.scopes.join(', ')}`);
-      audit(req, { action: 'scope', decision: 'refused', code: e.code, reason: e.message });
-      store.commitSoon();
+      void audit(req, { action: 'scope', decision: 'refused', code: e.code, reason: e.message }).catch(() => undefined);
       throw e;
     }
   });

@@ -10,22 +10,16 @@ import { parsePrefix, prefixWithin, type Prefix } from '../apps/dmz/addresses.js
 import { siteWideBlock } from '../apps/dmz/site-wide-blocks.js';
 import type { Site } from '../apps/dmz/site.js';
 import { parsePortRange, rangeWithin, formatPortRange, type PortRange } from '../apps/dmz/port-ranges.js';
-import type { LeaseRecord } from '../apps/dmz/lease-book.js';
+import type { LeaseRecord } from '../apps/dmz/records.js';
 import { ApiError } from './errors.js';
-import { SCOPES, type Scope, type Store, type TokenRecord } from './store.js';
+import type { StateBackend } from './state/state-store.js';
+import type { StateView } from './state/state-view.js';
+import { SCOPES, type Scope, type TokenRecord } from './state/types.js';
 
-export interface TokenSpec {
-  project: string;
-  dtns: string[];
-  remotes: string[];
-  ports: string[];
-  paths: string[];
-  maxDurationSeconds: number;
-  maxRateMbps?: number;
-  scopes: Scope[];
+/** What a token is made from: its record's constraints, as given (normalised into the record by createToken). */
+export interface TokenSpec extends Pick<TokenRecord, 'project' | 'dtns' | 'remotes' | 'ports' | 'paths' | 'maxDurationSeconds' | 'maxRateMbps' | 'scopes' | 'description'> {
   /** Epoch ms, or a Date. */
   expiresAt?: number | Date;
-  description?: string;
 }
 
 const TOKEN_RE = /^dmzgate_([1-9]\d{0,9})_([A-Za-z0-9_-]{43})$/;
@@ -57,10 +51,10 @@ export function validateTokenSpec(spec: TokenSpec): void {
  * Creates a token and stores its hash (durably: resolves after the write). The returned `token` is the only
  * copy of the secret: hand it to its holder, it cannot be shown again.
  */
-export async function createToken(store: Store, spec: TokenSpec): Promise<{ id: number; token: string; record: TokenRecord }> {
+export async function createToken(state: StateBackend, spec: TokenSpec): Promise<{ id: number; token: string; record: TokenRecord }> {
   validateTokenSpec(spec);
   const secret = randomBytes(32).toString('base64url');
-  const id = store.allocTokenId();
+  const id = state.view.newTokenId();
   const record: TokenRecord = {
     id, hash: sha256(secret).toString('hex'), project: spec.project, dtns: [...spec.dtns],
     remotes: spec.remotes.map((r) => parsePrefix(r).text), ports: spec.ports.map((p) => formatPortRange(parsePortRange(p))),
@@ -69,26 +63,23 @@ export async function createToken(store: Store, spec: TokenSpec): Promise<{ id: 
     ...(spec.expiresAt !== undefined ? { expiresAt: +spec.expiresAt } : {}),
     ...(spec.description !== undefined ? { description: spec.description } : {}),
   };
-  store.putToken(record);
-  store.addAudit({ actor: 'system', action: 'token.create', decision: 'done', project: record.project, details: { token: id, scopes: record.scopes } });
-  await store.commit();
+  const entry = state.view.newAudit({ actor: 'system', action: 'token.create', decision: 'done', project: record.project, details: { token: id, scopes: record.scopes } });
+  await state.commit([{ kind: 'token.put', token: record }, { kind: 'audit.append', entry }]);
   return { id, token: `dmzgate_${id}_${secret}`, record };
 }
 
 /** Revokes a token (durably). Returns false if there is no such token. */
-export async function revokeToken(store: Store, id: number): Promise<boolean> {
-  const rec = store.token(id);
+export async function revokeToken(state: StateBackend, id: number): Promise<boolean> {
+  const rec = state.view.token(id);
   if (!rec) return false;
-  // A new record put in its place: the stored one is never changed in place (store.ts keeps its journaled text).
-  if (rec.revokedAt === undefined) store.putToken({ ...rec, revokedAt: Date.now() });
-  store.addAudit({ actor: 'system', action: 'token.revoke', decision: 'done', project: rec.project, details: { token: id } });
-  await store.commit();
+  const entry = state.view.newAudit({ actor: 'system', action: 'token.revoke', decision: 'done', project: rec.project, details: { token: id } });
+  await state.commit([{ kind: 'token.revoke', id, at: Date.now() }, { kind: 'audit.append', entry }]);
   return true;
 }
 
 /** Token records without their hashes (for a CLI listing). */
-export function listTokens(store: Store): Omit<TokenRecord, 'hash'>[] {
-  return store.tokens().map(({ hash: _h, ...rest }) => rest);
+export function listTokens(view: StateView): Omit<TokenRecord, 'hash'>[] {
+  return view.tokens().map(({ hash: _h, ...rest }) => rest);
 }
 
 const DUMMY = sha256('dmzgate: no such token');
@@ -105,10 +96,10 @@ function digestOf(rec: TokenRecord): Buffer {
 }
 
 /** The token a bearer string names, or the ApiError saying why it is refused. */
-export function verifyToken(store: Store, text: string, now = Date.now()): TokenRecord | ApiError {
+export function verifyToken(view: StateView, text: string, now = Date.now()): TokenRecord | ApiError {
   const m = TOKEN_RE.exec(text);
   if (!m) return new ApiError('DMZ_TOKEN_INVALID', 'the bearer token is malformed');
-  const rec = store.token(Number(m[1]));
+  const rec = view.token(Number(m[1]));
   const presented = sha256(m[2]!);
   // Compare even when the id is unknown, so that both paths cost the same.
   const expected = rec ? digestOf(rec) : DUMMY;

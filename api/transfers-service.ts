@@ -6,15 +6,21 @@ import type { Logger } from '../controller/log.js';
 import { dpidText } from '../controller/errors.js';
 import { flowText } from '../controller/flow-entry.js';
 import type { DmzApp, DmzEvent } from '../apps/dmz/dmz-app.js';
-import type { BlockRecord, LeaseRecord, LeaseRequest } from '../apps/dmz/lease-book.js';
+import type { LeaseRequest } from '../apps/dmz/lease-book.js';
+import type { BlockRecord, LeaseRecord } from '../apps/dmz/records.js';
 import type { Block } from '../apps/dmz/model.js';
 import { ApiError, toApiError, type ErrorCode } from './errors.js';
 import type { EventHub } from './events.js';
-import type { AuditEntry, Store } from './store.js';
+import type { StateBackend, StateRecord } from './state/state-store.js';
+import type { AuditEntry } from './state/types.js';
 import { blockView, transferView } from './views.js';
 
 /** Who asks, as the audit trail names them: a token (with its project and the client's address), or `system`. */
-export type Actor = Pick<AuditEntry, 'actor' | 'project' | 'client'>;
+export interface Actor {
+  actor: string;
+  project?: string;
+  client?: string;
+}
 
 type AuditDraft = Omit<AuditEntry, 'id' | 'at' | 'actor'>;
 
@@ -23,17 +29,17 @@ const EVENT_RIDE_MS = 10;
 
 export interface TransfersServiceOptions {
   app: DmzApp;
-  store: Store;
+  store: StateBackend;
   hub: EventHub;
   logger: Logger;
-  /** Stores and logs an audit entry (the API's one audit writer). */
-  audit(entry: Omit<AuditEntry, 'id' | 'at'>): AuditEntry;
+  /** An audit entry as a record (numbered and logged now), for the batch that holds the change it decided. */
+  auditRecord(entry: Omit<AuditEntry, 'id' | 'at'>): StateRecord;
   switchName(dpid: bigint): string | undefined;
 }
 
 export class TransfersService {
   private readonly app: DmzApp;
-  private readonly store: Store;
+  private readonly store: StateBackend;
   private readonly hub: EventHub;
   private readonly log: Logger;
   /** Leases this service is creating: their record is written already (their lease.created needs no other). */
@@ -55,13 +61,10 @@ export class TransfersService {
     const onEvent = (e: DmzEvent): void => this.applied(e);
     const onCounters = (leases: LeaseRecord[]): void => {
       // A poll reports every active lease; only those whose counters moved are stored (and journaled) again.
-      let changed = 0;
-      for (const l of leases) {
-        if (this.store.leaseHasCounters(l.id, l.counters)) continue;
-        this.store.putLease(l);
-        changed++;
-      }
-      if (changed) this.store.commitSoon();
+      const moved: StateRecord[] = [];
+      for (const l of leases) if (!this.store.view.leaseHasCounters(l.id, l.counters)) moved.push({ kind: 'lease.put', lease: l });
+      // Nobody waits for counters: a failed write is counted and logged by the store.
+      if (moved.length) this.store.commit(moved).catch(() => undefined);
     };
     this.app.on('event', onEvent);
     this.app.on('counters', onCounters);
@@ -85,15 +88,15 @@ export class TransfersService {
     }
     const rec = draft.record;
     this.creating.add(rec.id);
-    this.store.putLease(rec);
-    this.audit(by, { action: 'transfer.create', decision: 'granted', transfer: rec.id, details: { dtn: rec.dtn, remote: rec.remote, path: rec.path, end: new Date(rec.end).toISOString() } });
-    const written = this.store.commit().then(() => undefined, (e: Error) => e);
+    const written = this.store.commit([
+      { kind: 'lease.put', lease: rec },
+      this.auditRecord(by, { action: 'transfer.create', decision: 'granted', transfer: rec.id, details: { dtn: rec.dtn, remote: rec.remote, path: rec.path, end: new Date(rec.end).toISOString() } }),
+    ]).then(() => undefined, (e: Error) => e);
     try {
       await draft.installed;
     } catch (e) {
       const closed = this.app.lease(rec.id);
-      if (closed) this.store.putLease(closed);
-      throw await this.refused(by, 'transfer.create', e, { transfer: rec.id });
+      throw await this.refused(by, 'transfer.create', e, { transfer: rec.id }, undefined, closed ? [{ kind: 'lease.put', lease: closed }] : []);
     } finally {
       this.creating.delete(rec.id);
     }
@@ -113,8 +116,7 @@ export class TransfersService {
     } catch (e) {
       throw await this.refused(by, 'transfer.extend', e, { transfer: id });
     }
-    this.audit(by, { action: 'transfer.extend', decision: 'granted', transfer: id, details: { end: new Date(rec.end).toISOString() } });
-    await this.persist();
+    await this.persist([this.auditRecord(by, { action: 'transfer.extend', decision: 'granted', transfer: id, details: { end: new Date(rec.end).toISOString() } })]);
     return rec;
   }
 
@@ -128,8 +130,7 @@ export class TransfersService {
     } finally {
       this.closing.delete(id);
     }
-    this.audit(by, { action: 'transfer.release', decision: 'done', transfer: id, details: { state: rec.state, counters: { ...rec.counters } } });
-    await this.persist();
+    await this.persist([this.auditRecord(by, { action: 'transfer.release', decision: 'done', transfer: id, details: { state: rec.state, counters: { ...rec.counters } } })]);
     return rec;
   }
 
@@ -142,8 +143,7 @@ export class TransfersService {
     } catch (e) {
       throw await this.refused(by, 'block.create', e, {}, 'DMZ_BLOCK_NOT_FOUND');
     }
-    this.audit(by, { action: 'block.create', decision: 'granted', block: rec.id, reason: rec.reason, details: { prefix: rec.prefix } });
-    await this.persist();
+    await this.persist([this.auditRecord(by, { action: 'block.create', decision: 'granted', block: rec.id, reason: rec.reason, details: { prefix: rec.prefix } })]);
     return rec;
   }
 
@@ -154,35 +154,42 @@ export class TransfersService {
     } catch (e) {
       throw await this.refused(by, 'block.remove', e, { block: id }, 'DMZ_BLOCK_NOT_FOUND');
     }
-    this.audit(by, { action: 'block.remove', decision: 'done', block: id });
-    await this.persist();
+    await this.persist([this.auditRecord(by, { action: 'block.remove', decision: 'done', block: id })]);
     return rec;
   }
 
-  /** Audits and persists a refusal; returns it as the API error it is (for the caller to throw). */
-  async refused(by: Actor, action: string, e: unknown, ids: { transfer?: number; block?: number } = {}, notFound?: ErrorCode): Promise<ApiError> {
+  /**
+   * Audits and persists a refusal (in one batch after `records`, the change it leaves); returns it as the API
+   * error it is (for the caller to throw).
+   */
+  async refused(by: Actor, action: string, e: unknown, ids: { transfer?: number; block?: number } = {}, notFound?: ErrorCode, records: StateRecord[] = []): Promise<ApiError> {
     const err = toApiError(e, notFound);
     if (err.code === 'DMZ_INTERNAL') this.log.error({ err: e }, `${action} failed`);
-    this.audit(by, {
+    records.push(this.auditRecord(by, {
       action, decision: 'refused', code: err.code, reason: err.message, ...(ids.transfer !== undefined ? { transfer: ids.transfer } : {}), ...(ids.block !== undefined ? { block: ids.block } : {}),
       ...(err.extra.switch_error ? { details: { switch_error: err.extra.switch_error } } : {}),
-    });
-    await this.store.commit().catch(() => undefined);
+    }));
+    await this.store.commit(records).catch(() => undefined);
     return err;
   }
 
-  /** Waits for the state write; a failure is a 500 (the change stands: flows were already changed). */
-  private async persist(): Promise<void> {
+  /** Commits the records of a change (its audit entry); a failure is a 500 (the change stands: flows were already changed). */
+  private async persist(records: StateRecord[]): Promise<void> {
     try {
-      await this.store.commit();
+      await this.store.commit(records);
     } catch (e) {
       this.log.error({ err: (e as Error).message }, 'state write failed');
       throw new ApiError('DMZ_STORE_FAILED');
     }
   }
 
-  private audit(by: Actor, entry: AuditDraft): void {
-    this.opts.audit({ ...by, ...entry });
+  private auditRecord(by: Actor, entry: AuditDraft): StateRecord {
+    return this.opts.auditRecord({ ...by, ...entry });
+  }
+
+  /** What the system did by itself: a failed write is counted and logged by the store. */
+  private auditSystem(entry: AuditDraft): void {
+    this.store.commit([this.auditRecord({ actor: 'system' }, entry)]).catch(() => undefined);
   }
 
   /** A change the app made: persisted (unless written already), published, and audited if nobody asked for it. */
@@ -201,19 +208,18 @@ export class TransfersService {
       const created = e.type === 'lease.created';
       // A lease this service is creating was written as its flows were sent: putting it again would only
       // serialise it to find the text the store holds. Its event may ride with the next record.
-      if (!(created && this.creating.has(l.id))) this.store.putLease(l);
-      this.hub.publish(e.type, { transfer: transferView(l) }, l.project, created ? EVENT_RIDE_MS : undefined);
+      const put: StateRecord[] = created && this.creating.has(l.id) ? [] : [{ kind: 'lease.put', lease: l }];
+      this.hub.publish(e.type, { transfer: transferView(l) }, l.project, created ? EVENT_RIDE_MS : undefined, put);
       // Closes nobody asked the API for: the app's timers, a switch's hard timeout, a site reload, the start.
       if (e.type === 'lease.closed' && !this.closing.has(l.id)) {
-        this.audit({ actor: 'system' }, {
+        this.auditSystem({
           project: l.project, action: `transfer.${l.state}`, decision: 'done', transfer: l.id,
           ...(l.closeReason ? { reason: l.closeReason } : {}), details: { state: l.state, counters: { ...l.counters } },
         });
       }
       return;
     }
-    this.store.putBlock(e.block);
-    this.hub.publish(e.type, { block: blockView(e.block) }, e.block.project);
-    if (e.type === 'block.removed' && e.block.state === 'expired') this.audit({ actor: 'system' }, { action: 'block.expired', decision: 'done', block: e.block.id });
+    this.hub.publish(e.type, { block: blockView(e.block) }, e.block.project, undefined, [{ kind: 'block.put', block: e.block }]);
+    if (e.type === 'block.removed' && e.block.state === 'expired') this.auditSystem({ action: 'block.expired', decision: 'done', block: e.block.id });
   }
 }

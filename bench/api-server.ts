@@ -4,8 +4,8 @@
 // resolves once its journal record is built (the record's text is still made: that is in-memory work of the
 // request path, not a write), so the run shows what dmzgate does when its state writes cost nothing (the API,
 // the app, the switch). Never a way to run a controller: the state it acknowledges is not kept.
-import { DurableJsonFile } from '../api/store.js';
-import { Journal } from '../api/journal.js';
+import { DurableJsonFile } from '../api/state/durable-json-file.js';
+import { Journal } from '../api/state/journal-file.js';
 import { runController } from '../bin/run-controller.js';
 import { parseControllerOptions } from '../bin/options.js';
 

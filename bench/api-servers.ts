@@ -7,7 +7,7 @@ import { canConnect, freePort } from './local-ports.js';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openStore, createToken } from '../api/index.js';
+import { openJournalStore, createToken } from '../api/index.js';
 
 const PYTHON = '/usr/bin/python3'; // Debian's python3-os-ken, not a pyenv shim
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -131,7 +131,7 @@ export async function startDmzgate(at: Launch, dataDir: string, state: string, n
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`);
   mkdirSync(dataDir, { recursive: true });
   // A project token as an operator would make it (dmzgate token create), before the controller claims the directory.
-  const store = await openStore(dataDir);
+  const store = await openJournalStore(dataDir);
   const { token } = await createToken(store, {
     project: 'bench', dtns: ['dtn1'], remotes: ['198.18.0.0/15'], ports: ['50000-51000'], paths: ['routed'],
     maxDurationSeconds: 3600, scopes: ['transfers:write'], description: 'bench/api.ts',

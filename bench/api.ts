@@ -1,7 +1,7 @@
 // REST API benchmark: POST /api/v1/transfers -> 201, dmzgate beside a bare REST app on its own stack and an os-ken
 // REST app, in one run.
 //
-// Each 201 means the transfer's flows are on a private Open vSwitch bridge (test/helpers/ovs.ts; the default
+// Each 201 means the transfer's flows are on a private Open vSwitch bridge (lab/private-ovs.ts; the default
 // site's switch: dpid 1, 7 ports, apps/dmz/default-site.ts), confirmed by the switch: dmzgate answers after its
 // bundle commit (ONF EXT-230, atomic) and the state write; the bare and os-ken apps after the barrier reply
 // following their two flow-mods. All install the same two flows per transfer (each direction of the 5-tuple,
@@ -9,7 +9,7 @@
 //
 // The systems (bench/api-servers.ts starts them):
 //   dmzgate, state on disk    the built `dmzgate controller` command (dist/bin/dmzgate.js), its data directory on
-//                             ext4 (/var/tmp): api/store.ts's journal records (one write + fdatasync per group
+//                             ext4 (/var/tmp): api/state/journal-store.ts's journal records (one write + fdatasync per group
 //                             commit) and folds into the state document, as deployed;
 //   dmzgate, state on tmpfs   the same on /dev/shm (full run only): the same writes without the I/O wait;
 //   dmzgate, writes off       the same command (bench/api-server.ts) with the journal's appends and fdatasyncs and
@@ -60,7 +60,7 @@
 // document) give the records, their mean time and size, their busy share (record time / round time: records are
 // written one at a time, so a share near 100% means requests wait for whole records) and the folds; beside them
 // the state document's and the journal's sizes, what the state is made of (read as a restart would: the document
-// with the journal replayed, api/store.ts readState), and the goal: the rate with writes kept within 10% of the
+// with the journal replayed, api/state/journal-store.ts readState), and the goal: the rate with writes kept within 10% of the
 // rate with writes off.
 //
 // The machine may be shared: the other load on each core during each round is noted (like bench/controller.ts),
@@ -82,7 +82,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { coreBusySeconds, cpuSeconds, pinSelf, waitUntilIdle, type IdleWait } from './cores.js';
-import { PrivateOvs } from '../test/helpers/ovs.js';
+import { PrivateOvs } from '../lab/private-ovs.js';
 import { readState } from '../api/index.js';
 import { summariseProfile, type CpuProfile } from './controller-profile.js';
 import { HttpConnection, requestOnce } from './http-conn.js';

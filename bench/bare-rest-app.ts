@@ -18,14 +18,15 @@ import Fastify, { type FastifyReply } from 'fastify';
 import { Controller } from '../controller/controller.js';
 import type { SwitchConnection } from '../controller/switch-connection.js';
 import type { SwitchError } from '../controller/errors.js';
-import { OFPFC, OFPFF, OFPG, OFPP, OFP_NO_BUFFER, type MessageOf } from '../controller/openflow/index.js';
+import { OFPFC, OFPFF, OFPG, OFPP, OFP_NO_BUFFER, parseIpv4, type MessageOf } from '../controller/openflow/index.js';
+import { ownerCookie } from '../controller/cookie.js';
+import { OWNER } from '../apps/dmz/owners.js';
 
 const DPID = 1n;
 const WAN_PORT = 1;
 const DTN_PORT = 5;
 const DTN_IPV4 = '10.10.1.10';
 const LEASE_PRIORITY = 40000;
-const LEASE_OWNER = 0xd1n;
 const BARRIER_TIMEOUT_MS = 10_000;
 const IP_PROTO = { tcp: 6, udp: 17 } as const;
 /** The token's one constraint, as the os-ken app checks it: the remote is in 198.18.0.0/15. */
@@ -49,8 +50,11 @@ class HttpError extends Error {
   }
 }
 
+const quad = new Uint8Array(4);
+/** The address as a number, NaN if it is not a dotted quad. */
 function ipv4(text: string): number {
-  return text.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+  if (!parseIpv4(text, 0, text.length, quad, 0)) return NaN;
+  return quad[0]! * 0x1000000 + ((quad[1]! << 16) | (quad[2]! << 8) | quad[3]!);
 }
 
 function port(text: string, field: string): number {
@@ -62,7 +66,7 @@ function port(text: string, field: string): number {
 function flowMods(t: Transfer, command: number): Array<MessageOf<'flowMod'>> {
   const l4 = t.protocol;
   const mod = (inPort: number, src: string, dst: string, sport: number, dport: number, out: number): MessageOf<'flowMod'> => ({
-    type: 'flowMod', xid: 0, cookie: (LEASE_OWNER << 48n) | BigInt(t.id), cookieMask: 0n, tableId: 0, command, idleTimeout: 0,
+    type: 'flowMod', xid: 0, cookie: ownerCookie(OWNER.LEASES, t.id), cookieMask: 0n, tableId: 0, command, idleTimeout: 0,
     hardTimeout: t.duration, priority: LEASE_PRIORITY, bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: OFPG.ANY,
     flags: OFPFF.SEND_FLOW_REM,
     match: [

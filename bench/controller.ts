@@ -1,6 +1,6 @@
 // Controller benchmark: dmzgate beside an os-ken app with the same semantics, in one run.
 //
-//   (a) packet-in -> flow-mod. The switches are on CPU 0 (for throughput our emulator, test/emulator, in THIS
+//   (a) packet-in -> flow-mod. The switches are on CPU 0 (for throughput our emulator, emulator/, in THIS
 //       process; for round trips a C client), the controller under test in its own process on CPU 1 (taskset),
 //       so that the two never share a core. Both controllers answer every packet-in with the same flow-mod (bench/controller-flows.ts,
 //       bench/osken_app.py; the bytes are compared) and face the same load:
@@ -20,7 +20,7 @@
 //                     dmzgate, os-ken and the floors take turns within each round (bench/controller-latency.ts);
 //                     the C programs are built with `cc` when the bench runs (bench/c-programs.ts).
 //       Beside each figure, the CPU time each process used: it says which side was the limit.
-//   (b) time to install 1k / 10k / 100k 5-tuple flows into a private Open vSwitch (test/helpers/ovs.ts; its
+//   (b) time to install 1k / 10k / 100k 5-tuple flows into a private Open vSwitch (lab/private-ovs.ts; its
 //       ovs-vswitchd pinned to CPU 0, every installer to CPU 1), confirmed by the switch (barrier or bundle commit
 //       reply), each run on an empty table and checked with dump-aggregate afterwards: dmzgate (FlowManager.apply
 //       in a bundle, FlowManager.apply non-atomic, plain flow-mods + one barrier; each path timed after one untimed
@@ -46,10 +46,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { allowedCpus, coreBusySeconds, cpuSeconds, pinSelf } from './cores.js';
-import { EmulatedSwitch, Fleet } from '../test/emulator/index.js';
-import { PrivateOvs } from '../test/helpers/ovs.js';
+import { EmulatedSwitch, Fleet } from '../emulator/index.js';
+import { PrivateOvs } from '../lab/private-ovs.js';
 import { buildPacket } from '../controller/packet/index.js';
 import { encode, OFP_NO_BUFFER, OFPR, type OfpMessage } from '../controller/openflow/index.js';
+import { ownerCookie } from '../controller/cookie.js';
 import { answerFlowMod, fiveTuple, flowLine, flowRow } from './controller-flows.js';
 import { summariseProfile, type CpuProfile } from './controller-profile.js';
 import { measureLatencies, type Floors, type LatencyPair, type Latencies } from './controller-latency.js';
@@ -382,7 +383,7 @@ interface Install { who: string; n: number; runs: Run[] }
 
 const BRIDGE = 'br0';
 const DPID = 0xb0n;
-const FLOW_COOKIE = 1n << 48n; // FlowManager's cookie for owner id 1 (bench/controller-app.ts); the same everywhere
+const FLOW_COOKIE = ownerCookie(1); // FlowManager's cookie for owner id 1 (bench/controller-app.ts); the same everywhere
 
 async function flowCount(ovs: PrivateOvs): Promise<number> {
   const out = await ovs.ofctl('dump-aggregate', BRIDGE);

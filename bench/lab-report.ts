@@ -19,9 +19,9 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DmzLab } from '../test/helpers/dmz-lab.js';
-import { checkBuild, ROOT } from '../test/helpers/dmzgate-process.js';
-import type { FwCounters, IperfResult } from '../test/helpers/lab.js';
+import { DmzLab } from '../lab/dmz-lab.js';
+import { checkBuild, ROOT } from '../lab/dmzgate-process.js';
+import type { FwCounters, IperfResult } from '../lab/mininet-lab.js';
 import { Canvas, type Rgba } from './png.js';
 
 const LOSS_N = 22000;

@@ -7,7 +7,7 @@
 //
 // Usage: node --expose-gc dist/bench/lease-heap.js [--leases N]   (npm run bench:lease-heap; default 10,000)
 import { mkdtempSync, rmSync } from 'node:fs';
-import { PrivateOvs } from '../test/helpers/ovs.js';
+import { PrivateOvs } from '../lab/private-ovs.js';
 import { Controller } from '../controller/controller.js';
 import { FlowManager } from '../controller/flow-manager.js';
 import { silentLogger } from '../controller/log.js';
@@ -16,7 +16,7 @@ import { defaultSite } from '../apps/dmz/config.js';
 import { parsePrefix } from '../apps/dmz/addresses.js';
 import { decide } from '../apps/dmz/core/decide.js';
 import { initialState, type State } from '../apps/dmz/core/state.js';
-import { buildApi, openStore, createToken } from '../api/index.js';
+import { buildApi, openJournalStore, createToken } from '../api/index.js';
 
 const argv = process.argv.slice(2);
 const at = argv.indexOf('--leases');
@@ -38,12 +38,12 @@ async function viaApi(): Promise<number> {
   const dataDir = mkdtempSync('/dev/shm/dmzgate-lease-heap-');
   const ovs = await new PrivateOvs().start();
   try {
-    const store = await openStore(dataDir, { fsync: false });
+    const store = await openJournalStore(dataDir, { fsync: false });
     const controller = new Controller({ port: 0, host: '127.0.0.1', logger });
     const flows = new FlowManager(controller, { logger });
     const app = new DmzApp({ site: defaultSite(), controller, flows, logger, pollIntervalMs: 0 });
     const api = buildApi({ app, controller, flows, store, logger, requestLimit: false });
-    await app.start(store.load());
+    await app.start(await store.load());
     const { port } = await controller.listen();
     const reconciled = new Promise<void>((resolve) => flows.once('reconciled', () => resolve()));
     await ovs.addBridge('br-heap', 1n, { controller: `tcp:127.0.0.1:${port}`, ports: ['heap-p1', 'heap-p2', 'heap-p3', 'heap-p4', 'heap-p5', 'heap-p6', 'heap-p7'] });
@@ -59,7 +59,7 @@ async function viaApi(): Promise<number> {
     const run = async (from: number, to: number): Promise<void> => {
       let next = from;
       await Promise.all(Array.from({ length: CONCURRENCY }, async () => { while (next < to) await post(next++); }));
-      await store.commit();
+      await store.commit([]);
     };
     await run(N, N + 500); // warm-up: code optimised, pools and caches at their steady size
     const before = heap();

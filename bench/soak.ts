@@ -16,8 +16,9 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PrivateOvs } from '../test/helpers/ovs.js';
-import { OWNER } from '../apps/dmz/pipeline.js';
+import { PrivateOvs } from '../lab/private-ovs.js';
+import { OWNER } from '../apps/dmz/owners.js';
+import { cookieId, ownerIdOf } from '../controller/cookie.js';
 import { allowedCpus } from './cores.js';
 import { HttpConnection, type Answer } from './http-conn.js';
 import { CLI, startDmzgate, type Server } from './api-servers.js';
@@ -82,7 +83,7 @@ async function flowsByOwner(ovs: PrivateOvs): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const m of (await ovs.ofctl('dump-flows', BRIDGE)).matchAll(/cookie=0x([0-9a-f]+),/g)) {
     const c = BigInt(`0x${m[1]}`);
-    const key = `${Number(c >> 48n)}:${Number(c & 0xffffffffffffn)}`;
+    const key = `${ownerIdOf(c)}:${cookieId(c)}`;
     out.set(key, (out.get(key) ?? 0) + 1);
   }
   return out;

@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { REQUEST_LIMIT_DEFAULTS } from '../api/rate-limit.js';
 import { trustProxies } from '../api/client-address.js';
+import { DEFAULT_PENDING_LIMITS } from '../controller/pending-connections.js';
 
 export const CONTROLLER_HELP = `usage: dmzgate controller [options]
 
@@ -13,10 +14,19 @@ Runs the OpenFlow 1.3 controller. Logs are JSON lines on standard output.
 
   --openflow-port PORT  TCP port switches connect to (default 6653, the IANA OpenFlow port;
                         0 picks a free port, logged at start; "off" listens on TLS only)
+  --openflow-host HOST  address the OpenFlow listeners (TCP and TLS) bind to (default: every address;
+                        e.g. the management network's address)
   --tls-port PORT       TLS port switches connect to, with mutual authentication; needs:
   --tls-key FILE          the controller's private key (PEM)
   --tls-cert FILE         the controller's certificate (PEM)
   --tls-ca FILE           the CA certificate(s) that sign switch certificates (PEM)
+                        The site config can bind each switch's datapath id to its certificate
+                        (switches[].certificate): a bound datapath id is then refused to any other.
+  --openflow-max-pending N
+                        connections that have not finished the OpenFlow (or TLS) handshake, at most;
+                        more are closed at once (default ${DEFAULT_PENDING_LIMITS.maxPending})
+  --openflow-max-pending-per-source N
+                        ...and from one address (default ${DEFAULT_PENDING_LIMITS.maxPendingPerSource})
   --api-port PORT       port of the REST API (default 8080; 0 picks a free port, logged at start)
   --api-host HOST       address the REST API listens on (default 127.0.0.1; 0.0.0.0 for every interface)
   --api-tls-key FILE    serve the REST API over HTTPS with this private key (PEM) and:
@@ -46,6 +56,10 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 export interface ControllerCommandOptions {
   /** null: no plain-TCP listener. */
   openflowPort: number | null;
+  /** undefined: every address. */
+  openflowHost?: string;
+  maxPending: number;
+  maxPendingPerSource: number;
   tls?: { port: number; key: Buffer; cert: Buffer; ca: Buffer; files: { key: string; cert: string; ca: string } };
   apiPort: number;
   apiHost: string;
@@ -75,6 +89,11 @@ function positive(name: string, text: string): number {
   return n;
 }
 
+function count(name: string, text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 1_000_000) throw new UsageError(`--${name}: "${text}" is not a count (1-1000000)`);
+  return Number(text);
+}
+
 function readPem(name: string, file: string): Buffer {
   try {
     return readFileSync(file);
@@ -93,6 +112,9 @@ export function parseControllerOptions(args: string[], env: NodeJS.ProcessEnv = 
       allowPositionals: false,
       options: {
         'openflow-port': { type: 'string', default: '6653' },
+        'openflow-host': { type: 'string' },
+        'openflow-max-pending': { type: 'string', default: String(DEFAULT_PENDING_LIMITS.maxPending) },
+        'openflow-max-pending-per-source': { type: 'string', default: String(DEFAULT_PENDING_LIMITS.maxPendingPerSource) },
         'tls-port': { type: 'string' },
         'tls-key': { type: 'string' },
         'tls-cert': { type: 'string' },
@@ -118,6 +140,10 @@ export function parseControllerOptions(args: string[], env: NodeJS.ProcessEnv = 
 
   const openflowPort = values['openflow-port'] === 'off' ? null : port('openflow-port', values['openflow-port']);
   const apiPort = port('api-port', values['api-port']);
+  const openflowHost = values['openflow-host'];
+  if (openflowHost !== undefined && openflowHost.trim() === '') throw new UsageError('--openflow-host: give an address (or leave the option out for every address)');
+  const maxPending = count('openflow-max-pending', values['openflow-max-pending']);
+  const maxPendingPerSource = count('openflow-max-pending-per-source', values['openflow-max-pending-per-source']);
 
   const tlsFiles = { key: values['tls-key'], cert: values['tls-cert'], ca: values['tls-ca'] };
   const anyTls = values['tls-port'] !== undefined || Object.values(tlsFiles).some((v) => v !== undefined);
@@ -185,7 +211,8 @@ export function parseControllerOptions(args: string[], env: NodeJS.ProcessEnv = 
   if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
 
   return {
-    openflowPort, ...(tls ? { tls } : {}), apiPort, apiHost: values['api-host'], ...(apiTls ? { apiTls } : {}), requestLimit, trustedProxies,
+    openflowPort, ...(openflowHost !== undefined ? { openflowHost } : {}), maxPending, maxPendingPerSource, ...(tls ? { tls } : {}),
+    apiPort, apiHost: values['api-host'], ...(apiTls ? { apiTls } : {}), requestLimit, trustedProxies,
     metricsAuth: values['metrics-auth'], ...(configFile ? { configFile } : {}), dataDir, logLevel,
   };
 }

@@ -5,11 +5,11 @@ import { Controller } from '../controller/controller.js';
 import { FlowManager } from '../controller/flow-manager.js';
 import { createLogger } from '../controller/log.js';
 import { DmzApp } from '../apps/dmz/dmz-app.js';
+import { refuseClaim } from '../apps/dmz/switch-identity.js';
 import { defaultSite, loadSiteConfig, SiteConfigError } from '../apps/dmz/config.js';
 import type { Site } from '../apps/dmz/site.js';
-import { openStore, buildApi, createToken } from '../api/index.js';
+import { openJournalStore, buildApi, createToken, type JournalStateStore } from '../api/index.js';
 import { verifyToken } from '../api/tokens.js';
-import type { Store } from '../api/store.js';
 import type { ControllerCommandOptions } from './options.js';
 import { claimDataDir, announceApi, writeAdminToken, dataDirModeProblem, ADMIN_TOKEN_FILE } from './data-dir.js';
 import { readFileSync } from 'node:fs';
@@ -19,10 +19,10 @@ import { join } from 'node:path';
  * The admin token local commands use (`dmzgate token create` while the controller runs): kept in the data
  * directory, readable by its owner only; made anew if missing or no longer valid.
  */
-async function ensureAdminToken(store: Store, dataDir: string): Promise<void> {
+async function ensureAdminToken(store: JournalStateStore, dataDir: string): Promise<void> {
   try {
     const text = readFileSync(join(dataDir, ADMIN_TOKEN_FILE), 'utf8').trim();
-    const rec = verifyToken(store, text);
+    const rec = verifyToken(store.view, text);
     if (!(rec instanceof Error) && rec.scopes.includes('admin')) return;
   } catch {
     // missing or unreadable: make one
@@ -64,23 +64,30 @@ export async function runController(opts: ControllerCommandOptions, version: str
 
   const controller = new Controller({
     port: opts.openflowPort,
+    ...(opts.openflowHost !== undefined ? { host: opts.openflowHost } : {}),
+    maxPending: opts.maxPending,
+    maxPendingPerSource: opts.maxPendingPerSource,
     logger: log,
     ...(opts.tls ? { tls: { port: opts.tls.port, key: opts.tls.key, cert: opts.tls.cert, ca: opts.tls.ca } } : {}),
+    // The running site's bindings (SIGHUP may change them); no switch connects before the app has started.
+    authorize: (claim) => refuseClaim(app.site, claim),
   });
   const flows = new FlowManager(controller, { logger: log });
   let release: () => void;
-  let store: Store;
+  let store: JournalStateStore;
   try {
     const problem = dataDirModeProblem(opts.dataDir);
     if (problem) log.warn({ dataDir: opts.dataDir }, problem);
     release = claimDataDir(opts.dataDir);
-    store = await openStore(opts.dataDir, { logger: log.child({ component: 'store' }) });
+    store = await openJournalStore(opts.dataDir, { logger: log.child({ component: 'store' }) });
     await ensureAdminToken(store, opts.dataDir);
   } catch (e) {
     log.fatal({ err: (e as Error).message, dataDir: opts.dataDir }, 'cannot use the data directory');
     process.exit(1);
   }
-  const app = new DmzApp({ site, controller, flows, logger: log });
+  const app: DmzApp = new DmzApp({ site, controller, flows, logger: log });
+  const unbound = site.switches.filter((s) => !s.certificate).map((s) => s.name);
+  if (opts.tls && unbound.length) log.warn({ switches: unbound }, 'switches without a certificate binding: any certificate our CA signed may claim their datapath ids (site config: certificate under each switch)');
   // Built before the app starts, so that leases closed at start (ended while we were down) are recorded.
   const api = buildApi({
     app, controller, flows, store, logger: log, requestLimit: opts.requestLimit ?? false, trustedProxies: opts.trustedProxies, metricsAuth: opts.metricsAuth,
@@ -131,7 +138,7 @@ export async function runController(opts: ControllerCommandOptions, version: str
   });
 
   try {
-    await app.start(store.load());
+    await app.start(await store.load());
     const bound = await controller.listen();
     const apiAddress = await api.listen({ port: opts.apiPort, host: opts.apiHost });
     announceApi(opts.dataDir, apiAddress);

@@ -3,7 +3,8 @@
 //
 // A flow's identity (table, priority, match) belongs to one owner at a time: two apps wanting different things
 // from the same entry is a bug to report when it is declared, not a fight to lose silently on the switch.
-import { flowKey, ownerIdOf, type FlowEntry, type MeterEntry, type GroupEntry } from './flow-entry.js';
+import { flowKey, type FlowEntry, type MeterEntry, type GroupEntry } from './flow-entry.js';
+import { ownerIdOf } from './cookie.js';
 
 export interface FlowRecord {
   entry: FlowEntry;

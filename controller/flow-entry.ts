@@ -22,7 +22,7 @@ import { readOxm, writeOxm, oxmDef } from './openflow/oxm.js';
 import { writeInstructions } from './openflow/instructions.js';
 import { writeBuckets } from './openflow/bucket.js';
 import { writeBands } from './openflow/meter-band.js';
-import { canonicalFlowKey } from './openflow/match-key.js';
+import { canonicalFlowKey, canonicaliseTlv } from './openflow/match-key.js';
 
 /** A flow entry as the controller wants it on a switch. */
 export interface FlowEntry {
@@ -55,23 +55,8 @@ export interface GroupEntry {
   buckets: Bucket[];
 }
 
-// ---- owners and cookies ---------------------------------------------------------------------------------------
-
-export const OWNER_SHIFT = 48n;
-export const OWNER_MASK = 0xffffn << OWNER_SHIFT;
-export const LOW_MASK = (1n << OWNER_SHIFT) - 1n;
+/** The cookie mask that selects one exact cookie. */
 export const ALL_ONES_64 = 0xffffffffffffffffn;
-
-/** The cookie of an owner's flow: the owner id in the top 16 bits, `low` (48 bits) below. */
-export function ownerCookie(ownerId: number, low = 0n): bigint {
-  if (!Number.isInteger(ownerId) || ownerId < 1 || ownerId > 0xfffe) throw new RangeError(`owner id ${ownerId} is not in 1..0xfffe`);
-  if (low < 0n || low > LOW_MASK) throw new RangeError(`cookie low part ${low} does not fit 48 bits`);
-  return (BigInt(ownerId) << OWNER_SHIFT) | low;
-}
-
-export function ownerIdOf(cookie: bigint): number {
-  return Number(cookie >> OWNER_SHIFT);
-}
 
 // ---- normalisation ------------------------------------------------------------------------------------------------
 
@@ -98,8 +83,9 @@ function isPlainAndSorted(match: Match): boolean {
 const maskWriter = new Writer(64);
 
 /**
- * The match OVS would store: value bits outside a mask cleared, all-zero-mask fields dropped, all-ones masks
- * dropped, fields in OXM field-number order (a stable sort, so experimenter fields keep their relative order).
+ * The match OVS would store: each masked field canonicalised as canonicalMatchKey does (canonicaliseTlv: value
+ * bits outside the mask cleared, an all-ones mask dropped, an all-zero-mask field dropped), fields in OXM
+ * field-number order (a stable sort, so experimenter fields keep their relative order).
  * Throws OfpError for a field the codec cannot encode.
  *
  * The desired state keeps the result (it is what reconciliation compares with and what a later remove or re-add
@@ -119,28 +105,8 @@ export function normaliseMatch(match: Match): Match {
     }
     const w = maskWriter.reset();
     writeOxm(w, f);
-    const b = w.buf;
-    const end = w.pos;
-    // ONF experimenter fields carry a 2-byte type after the experimenter id: leave those alone (none is maskable).
-    if (((b[0]! << 8) | b[1]!) === OFPXMC.EXPERIMENTER) { out.push(f); continue; }
-    const head = 4;
-    const half = (end - head) / 2;
-    let zero = true;
-    let ones = true;
-    for (let i = 0; i < half; i++) {
-      const m = b[head + half + i]!;
-      b[head + i]! &= m;
-      if (m !== 0) zero = false;
-      if (m !== 0xff) ones = false;
-    }
-    if (zero) continue;
-    if (ones) {
-      b[2] = b[2]! & 0xfe;
-      b[3] = half;
-      out.push(readOxm(new Reader(b, 0, head + half)));
-    } else {
-      out.push(readOxm(new Reader(b, 0, end)));
-    }
+    const end = canonicaliseTlv(w.buf, 0, w.pos);
+    if (end > 0) out.push(readOxm(new Reader(w.buf, 0, end)));
   }
   sortByRank(out);
   return out;

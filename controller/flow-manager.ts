@@ -17,8 +17,9 @@ import type { MeterConfig } from './openflow/multipart/meter-config.js';
 import type { GroupDesc } from './openflow/multipart/group-desc.js';
 import {
   type FlowEntry, type FlowSpec, type MeterEntry, type GroupEntry,
-  normaliseFlow, flowKey, ownerCookie, checkEncodes, checkInstructions, flowText, OWNER_MASK, OWNER_SHIFT,
+  normaliseFlow, flowKey, checkEncodes, checkInstructions, flowText,
 } from './flow-entry.js';
+import { ownerCookie, OWNER_MASK } from './cookie.js';
 import { DesiredState, OwnershipConflictError, sameEnd, type SwitchDesiredState, type FlowRecord } from './desired-state.js';
 import {
   diffFlows, diffMeters, diffGroups, planPhases, compareFlow, addFlowMsg, modifyFlowMsg, deleteFlowMsg,
@@ -239,7 +240,7 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     const conn = this.connection(dpid);
     const state = this.desired.get(dpid);
     const full = ownerId === undefined;
-    const cookie = full ? 0n : BigInt(ownerId) << OWNER_SHIFT;
+    const cookie = full ? 0n : ownerCookie(ownerId);
     const [flows, meters, groups] = await Promise.all([
       conn.multipart<FlowStats>({
         type: 'flowStatsRequest', xid: 0, flags: 0, tableId: OFPTT.ALL, outPort: OFPP.ANY, outGroup: OFPG.ANY, match: [],
@@ -656,7 +657,7 @@ class Step implements Change {
     switch (this.kind) {
       case 'delete':
         // The known entry exactly; else whatever of this owner's is there (nothing to restore then).
-        return prev ? deleteFlowMsg(prev.entry, prev.entry.cookie) : deleteFlowMsg(this.identity, BigInt(this.ownerId) << OWNER_SHIFT, OWNER_MASK);
+        return prev ? deleteFlowMsg(prev.entry, prev.entry.cookie) : deleteFlowMsg(this.identity, ownerCookie(this.ownerId), OWNER_MASK);
       case 'modify': return modifyFlowMsg(want!);
       default: return addFlowMsg(want!); // add, replace (and unchanged, never sent)
     }

@@ -13,19 +13,54 @@ const BATCHES = 1024;
 const BATCH_BYTES = 256 * 1024;
 
 export class SentLog {
-  private readonly xids = new Float64Array(MESSAGES).fill(-1);
+  private messages: number;
+  private batchSlots: number;
+  private xids: Float64Array;
   /** Sequence number of the batch each message went out in, and its offset there. */
-  private readonly batchOf = new Float64Array(MESSAGES);
-  private readonly offsets = new Int32Array(MESSAGES);
-  private readonly batches: (Buffer | undefined)[] = new Array<Buffer | undefined>(BATCHES);
+  private batchOf: Float64Array;
+  private offsets: Int32Array;
+  private batches: (Buffer | undefined)[];
   /** The sequence number of the batch being filled (not written yet); batches [oldest, current) are held. */
   private current = 0;
   private oldest = 0;
   private heldBytes = 0;
 
+  /**
+   * Remembers `messages` messages in `batches` batches. A connection starts small (a handshake sends a few
+   * messages, and thousands of connections may be handshaking at once) and grows once its switch is ready.
+   */
+  constructor(messages = MESSAGES, batches = BATCHES) {
+    this.messages = messages;
+    this.batchSlots = batches;
+    this.xids = new Float64Array(messages).fill(-1);
+    this.batchOf = new Float64Array(messages);
+    this.offsets = new Int32Array(messages);
+    this.batches = new Array<Buffer | undefined>(batches);
+  }
+
+  /** Grows to the full size (what it holds is kept, where the larger rings have room for it). */
+  grow(): void {
+    if (this.messages >= MESSAGES && this.batchSlots >= BATCHES) return;
+    const { xids, batchOf, offsets, batches, batchSlots } = this;
+    this.messages = MESSAGES;
+    this.batchSlots = BATCHES;
+    this.xids = new Float64Array(MESSAGES).fill(-1);
+    this.batchOf = new Float64Array(MESSAGES);
+    this.offsets = new Int32Array(MESSAGES);
+    this.batches = new Array<Buffer | undefined>(BATCHES);
+    for (let i = 0; i < xids.length; i++) {
+      if (xids[i]! < 0) continue;
+      const j = xids[i]! % MESSAGES;
+      this.xids[j] = xids[i]!;
+      this.batchOf[j] = batchOf[i]!;
+      this.offsets[j] = offsets[i]!;
+    }
+    for (let seq = this.oldest; seq < this.current; seq++) this.batches[seq % BATCHES] = batches[seq % batchSlots];
+  }
+
   /** A message starting at `offset` in the batch being filled went out under `xid`. */
   note(xid: number, offset: number): void {
-    const i = xid % MESSAGES;
+    const i = xid % this.messages;
     this.xids[i] = xid;
     this.batchOf[i] = this.current;
     this.offsets[i] = offset;
@@ -33,15 +68,15 @@ export class SentLog {
 
   /** The batch being filled was written as `bytes` (its offsets are `bytes`'); the next one starts. */
   written(bytes: Buffer): void {
-    if (this.current - this.oldest === BATCHES) this.dropOldest(); // its slot is the one to fill
-    this.batches[this.current % BATCHES] = bytes;
+    if (this.current - this.oldest === this.batchSlots) this.dropOldest(); // its slot is the one to fill
+    this.batches[this.current % this.batchSlots] = bytes;
     this.heldBytes += bytes.length;
     this.current++;
     while (this.current - this.oldest > 1 && this.heldBytes > BATCH_BYTES) this.dropOldest();
   }
 
   private dropOldest(): void {
-    const k = this.oldest % BATCHES;
+    const k = this.oldest % this.batchSlots;
     this.heldBytes -= this.batches[k]!.length;
     this.batches[k] = undefined;
     this.oldest++;
@@ -49,11 +84,11 @@ export class SentLog {
 
   /** The message sent under `xid`, decoded from the bytes written, if they are still held. */
   find(xid: number): OfpMessage | undefined {
-    const i = xid % MESSAGES;
+    const i = xid % this.messages;
     if (this.xids[i] !== xid) return undefined;
     const seq = this.batchOf[i]!;
     if (seq < this.oldest || seq >= this.current) return undefined;
-    const bytes = this.batches[seq % BATCHES]!;
+    const bytes = this.batches[seq % this.batchSlots]!;
     const at = this.offsets[i]!;
     if (at + 8 > bytes.length) return undefined;
     const len = (bytes[at + 2]! << 8) | bytes[at + 3]!;

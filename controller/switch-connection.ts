@@ -30,9 +30,34 @@ export const DEFAULT_CONNECTION_OPTIONS: ConnectionOptions = {
   maxQueueBytes: 16 * 1024 * 1024, missSendLen: OFPCML.NO_BUFFER,
 };
 
+/** What the owner of a connection is asked and told during its life. */
+export interface ConnectionHooks {
+  /**
+   * Called with each message from the ready switch before the 'message' event: the controller's own dispatch,
+   * one call per packet-in rather than an event hop.
+   */
+  onMessage?: (msg: OfpMessage) => void;
+  /**
+   * Called once the features reply has named the datapath, before the switch is ready: resolves with the reason
+   * to refuse it, or undefined to let it in.
+   */
+  admit?: (conn: SwitchConnection) => Promise<string | undefined>;
+}
+
+/** The parts of a switch's TLS certificate that identify it (node:tls names). */
+export interface SwitchCertificate {
+  subject: Record<string, string | string[]>;
+  /** SHA-1 and SHA-256 fingerprints, colon-separated upper-case hex. */
+  fingerprint: string;
+  fingerprint256: string;
+}
+
 type State = 'hello' | 'handshake' | 'ready' | 'closed';
 
 const BATCH_INITIAL_BYTES = 16 * 1024;
+/** A connection's first batch holds its handshake: small, as thousands of connections may be handshaking. */
+const HANDSHAKE_BATCH_BYTES = 512;
+const HANDSHAKE_SENT_LOG = 16;
 const BATCH_KEEP_BYTES = 1024 * 1024;
 /** A batch this large is written at once rather than when the current code yields. */
 const FLUSH_BYTES = 64 * 1024;
@@ -59,25 +84,27 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
   readonly ports = new Map<number, Port>();
   readonly remote: string;
   readonly log: Logger;
+  /** The certificate a TLS switch presented (set by the controller before the handshake). */
+  certificate: SwitchCertificate | undefined;
+  /** Packet-ins that arrived before the switch was ready: dropped undecoded (they cannot hold up the handshake). */
+  packetInsBeforeReady = 0;
   private readonly frames = new FrameReader();
   /** The messages sent lately, to name the one an unsolicited OFPT_ERROR refers to. */
-  private readonly sent = new SentLog();
+  private readonly sent = new SentLog(HANDSHAKE_SENT_LOG, HANDSHAKE_SENT_LOG);
   private readonly requests: RequestTable;
-  private out = new Writer(BATCH_INITIAL_BYTES);
+  private out = new Writer(HANDSHAKE_BATCH_BYTES);
   private flushScheduled = false;
   private echoTimer: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private closeReason = '';
+  /** Closed for a reason its owner reports (throttled) itself: the close is logged at debug only. */
+  private refused = false;
 
-  /**
-   * @param onMessage called with each message from the ready switch before the 'message' event: the controller's
-   * own dispatch, one call per packet-in rather than an event hop.
-   */
   constructor(
     private readonly socket: Socket,
     private readonly opts: ConnectionOptions,
     log: Logger,
-    private readonly onMessage?: (msg: OfpMessage) => void,
+    private readonly hooks: ConnectionHooks = {},
   ) {
     super();
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
@@ -247,7 +274,7 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
     this.socket.destroySoon?.();
     setTimeout(() => this.socket.destroy(), 1000).unref();
     this.requests.failAll(reason);
-    this.log[wasReady ? 'info' : 'warn']({ dpid: this.dpidText, reason }, 'switch connection closed');
+    this.log[this.refused ? 'debug' : wasReady ? 'info' : 'warn']({ dpid: this.dpidText, reason }, 'switch connection closed');
     this.emit('close', reason);
   }
 
@@ -294,6 +321,13 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
       this.onHello(frame);
       return;
     }
+    if (this.state !== 'ready' && frame[1] === OFPT.PACKET_IN) {
+      // A switch may send packet-ins from its first reply on; nobody takes them before it is ready, and the
+      // handshake's replies may be queued behind thousands of them: skipping them undecoded is what lets it
+      // come up under any packet-in load.
+      this.packetInsBeforeReady++;
+      return;
+    }
     let msg: OfpMessage;
     try {
       msg = decode(frame);
@@ -328,7 +362,7 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
       else this.ports.set(msg.desc.portNo, msg.desc);
     }
     if (this.state !== 'ready') return;
-    this.onMessage?.(msg);
+    this.hooks.onMessage?.(msg);
     if (this.listenerCount('message') !== 0) this.emit('message', msg); // (emit allocates its arguments)
   }
 
@@ -367,21 +401,34 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
     this.close(`hello failed: ${why}`);
   }
 
+  /**
+   * The whole set-up goes out in one write, so that every reply it needs follows the features reply closely:
+   * a switch that floods packet-ins from its first reply on would otherwise queue each later request's reply
+   * behind everything it sent meanwhile. No closing barrier: nothing waits on setConfig or setAsync taking
+   * effect, and an error for either comes as a switchError.
+   */
   private async handshake(): Promise<void> {
     try {
-      const [features] = await this.request({ type: 'featuresRequest', xid: 0 });
-      if (features?.type !== 'featuresReply') throw new Error(`unexpected ${features?.type} to FEATURES_REQUEST`);
-      this.features = features;
-      this.dpid = features.datapathId;
-      if (features.auxiliaryId !== 0) throw new Error(`auxiliary connection ${features.auxiliaryId} (not supported)`);
+      const featuresReply = this.request({ type: 'featuresRequest', xid: 0 });
       this.send({ type: 'setConfig', xid: 0, flags: 0, missSendLen: this.opts.missSendLen });
-      const ports = await this.multipart<Port>({ type: 'portDescStatsRequest', xid: 0, flags: 0 });
-      for (const p of ports) this.ports.set(p.portNo, p);
+      const portsReply = this.multipart<Port>({ type: 'portDescStatsRequest', xid: 0, flags: 0 });
+      portsReply.catch(() => undefined); // awaited below, unless the features reply already failed the handshake
       this.send({
         type: 'setAsync', xid: 0, packetInMask: [ALL_PACKET_IN_REASONS, 0], portStatusMask: [ALL_PORT_REASONS, ALL_PORT_REASONS],
         flowRemovedMask: [ALL_FLOW_REMOVED_REASONS, 0],
       });
-      await this.barrier();
+      const [features] = await featuresReply;
+      if (features?.type !== 'featuresReply') throw new Error(`unexpected ${features?.type} to FEATURES_REQUEST`);
+      this.features = features;
+      this.dpid = features.datapathId;
+      if (features.auxiliaryId !== 0) throw new Error(`auxiliary connection ${features.auxiliaryId} (not supported)`);
+      const refusal = this.hooks.admit ? await this.hooks.admit(this) : undefined;
+      if (this.isClosed()) return;
+      if (refusal !== undefined) {
+        this.refuseDatapath(refusal, features.xid);
+        return;
+      }
+      for (const p of await portsReply) this.ports.set(p.portNo, p);
     } catch (e) {
       this.log.warn({ dpid: this.dpidText, err: (e as Error).message }, 'handshake failed');
       this.close(`handshake failed: ${(e as Error).message}`);
@@ -390,9 +437,24 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
     if (this.isClosed()) return; // closed while awaiting the handshake's replies
     clearTimeout(this.handshakeTimer);
     this.state = 'ready';
+    this.sent.grow();
     this.startEcho();
-    this.log.info({ dpid: this.dpidText, ports: this.ports.size, tables: this.features?.nTables }, 'switch connected');
+    this.log.info({
+      dpid: this.dpidText, ports: this.ports.size, tables: this.features?.nTables,
+      ...(this.packetInsBeforeReady ? { packetInsBeforeReady: this.packetInsBeforeReady } : {}),
+    }, 'switch connected');
     this.emit('ready');
+  }
+
+  /**
+   * A switch the controller will not take (its datapath id is held by a live connection, or its certificate is
+   * not that datapath's): OFPET_HELLO_FAILED/OFPHFC_EPERM, the connection set-up's "permissions error"
+   * (OF1.3.5 §7.4.4.1), with the reason in ASCII for the switch's log.
+   */
+  private refuseDatapath(why: string, xid: number): void {
+    this.queue({ type: 'error', xid, errType: OFPET.HELLO_FAILED, code: OFPHFC.EPERM, data: Buffer.from(why, 'ascii') });
+    this.refused = true;
+    this.close(`refused: ${why}`);
   }
 
   private startEcho(): void {

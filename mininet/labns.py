@@ -1,7 +1,7 @@
 """The lab's own network namespace, and a relay that lets its switch reach a controller outside it.
 
 Why: the OVS userspace datapath creates host-wide-named devices (its tap "ovs-netdev", one tap per bridge) in the
-network namespace of ovs-vswitchd, so two private OVS instances in one namespace collide; test/helpers/ovs.ts
+network namespace of ovs-vswitchd, so two private OVS instances in one namespace collide; lab/private-ovs.ts
 therefore takes turns through a lock. The lab instead moves itself (its main thread, and every process it starts
 from then on: ovsdb-server, ovs-vswitchd, Mininet's shells and veths) into a fresh network namespace. Its OVS
 then collides with nobody, needs no turn, and nothing of the lab is ever visible in the root namespace; when the

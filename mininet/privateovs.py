@@ -1,6 +1,6 @@
 """A private Open vSwitch for the labs: its own ovsdb-server and ovs-vswitchd in a temp dir.
 
-The Python twin of test/helpers/ovs.ts, and it takes turns with it: the userspace datapath's devices are
+The Python twin of lab/private-ovs.ts, and it takes turns with it: the userspace datapath's devices are
 host-wide (its tap "ovs-netdev", one tap per bridge), so only one private ovs-vswitchd may run at a time. Both
 sides hold the same lock file, /tmp/dmzgate-private-ovs.lock, containing "PID token"; a lock whose PID no
 longer exists is taken over.

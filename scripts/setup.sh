@@ -43,7 +43,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 # Build only when a source is newer than the build (the command wrapper runs this on every call).
-if [ ! -f dist/bin/dmzgate.js ] || [ -n "$(find controller apps api bin bench test mininet -name '*.ts' -newer dist/bin/dmzgate.js -print -quit 2>/dev/null)" ] \
+if [ ! -f dist/bin/dmzgate.js ] || [ -n "$(find controller apps api bin bench emulator lab test mininet -name '*.ts' -newer dist/bin/dmzgate.js -print -quit 2>/dev/null)" ] \
    || [ tsconfig.json -nt dist/bin/dmzgate.js ] || [ package-lock.json -nt dist/bin/dmzgate.js ]; then
   npm run --silent build
   touch dist/bin/dmzgate.js

@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../errors.js';
 import { createToken, listTokens, revokeToken, validateTokenSpec, type TokenSpec } from '../tokens.js';
-import { SCOPES } from '../store.js';
+import { SCOPES } from '../state/types.js';
 import { ID_PARAMS, errorResponses } from '../schemas.js';
 import type { ApiContext } from '../context.js';
 
@@ -60,7 +60,7 @@ export function tokenRoutes(r: FastifyInstance, ctx: ApiContext): void {
       tags: TAG, security: AUTH, summary: 'List tokens (never their secrets or hashes)',
       response: { 200: { type: 'array', items: TOKEN_VIEW }, ...errorResponses(401, 403, 429) },
     },
-  }, async () => listTokens(ctx.store));
+  }, async () => listTokens(ctx.store.view));
 
   r.delete('/api/v1/tokens/:id', {
     config: { scope: ['admin'] },

@@ -3,12 +3,13 @@
 // bundle commit or barrier) and the lease is in the state file.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ANY_PORT, type PathName } from '../../apps/dmz/model.js';
-import type { LeaseRecord, LeaseRequest } from '../../apps/dmz/lease-book.js';
+import type { LeaseRequest } from '../../apps/dmz/lease-book.js';
+import type { LeaseRecord } from '../../apps/dmz/records.js';
 import { ApiError, toApiError } from '../errors.js';
 import { checkExtension, checkTransfer, isAdmin, requireProject, sees } from '../tokens.js';
 import { CREATE_TRANSFER_BODY, CREATE_TRANSFER_QUERY, PATCH_TRANSFER_BODY, ID_PARAMS, LIST_TRANSFERS_QUERY, errorResponses } from '../schemas.js';
 import { transferPlanView, transferView } from '../views.js';
-import type { TokenRecord } from '../store.js';
+import type { TokenRecord } from '../state/types.js';
 import { actorOf, field, prefixField, rangesField, timeField, tokenOf, type ApiContext } from '../context.js';
 
 interface CreateBody {
@@ -64,7 +65,7 @@ export function transferRoutes(r: FastifyInstance, ctx: ApiContext): void {
     } catch (e) {
       throw await refused(req, 'transfer.create', e);
     }
-    // Recorded while the switch installs it; refusals from here on are audited by the service.
+    // Recorded while the switch installs it (transfers-service.ts); refusals from here on are audited there.
     const rec = await ctx.transfers.create(leaseReq, actorOf(req));
     return reply.code(201).send(transferView(rec));
   });

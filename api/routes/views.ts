@@ -12,7 +12,7 @@ import { ApiError, toApiError } from '../errors.js';
 import { DPID_PARAMS, AUDIT_QUERY, errorResponses } from '../schemas.js';
 import { ownerLabel } from '../metrics.js';
 import { parseDpid, type ApiContext } from '../context.js';
-import type { AuditEntry } from '../store.js';
+import type { AuditEntry } from '../state/types.js';
 
 /** How long a view waits for a switch's statistics before answering without them. */
 const STATS_TIMEOUT_MS = 3000;
@@ -129,7 +129,7 @@ export function viewRoutes(r: FastifyInstance, ctx: ApiContext): void {
     // entry with that decision (inside a JSON string a quote is escaped), so only likely matches are parsed.
     const needles = (['decision', 'project', 'action'] as const).filter((k) => q[k]).map((k) => `"${k}":${JSON.stringify(q[k])}`);
     const out = [];
-    for (const text of store.auditTexts(q.after)) {
+    for (const text of store.view.auditTextsAfter(q.after)) {
       if (!needles.every((n) => text.includes(n))) continue;
       const e = JSON.parse(text) as AuditEntry;
       if ((q.decision && e.decision !== q.decision) || (q.project && e.project !== q.project) || (q.action && e.action !== q.action)) continue;

@@ -1,8 +1,9 @@
 // IPv4/IPv6 prefixes as the DMZ app uses them: parse "10.2.0.0/16" or "fd00::/48", test containment and
 // overlap, and turn a prefix into an OXM value/mask pair. Every address the API or the config accepts goes through
 // parsePrefix, so an IPv4-mapped IPv6 spelling (::ffff:a.b.c.d, RFC 4291 §2.5.5.2) is read as the IPv4 it names
-// once, here: on the wire an IPv4 host sends IPv4 packets, which IPv6 flows never match.
-import { isIPv4, isIPv6 } from 'node:net';
+// once, here: on the wire an IPv4 host sends IPv4 packets, which IPv6 flows never match. The address text itself
+// is read and written by the codec's parser and printer (controller/openflow/addr.ts), the project's only ones.
+import { parseIpv4, ipv4ToString, ipv6ToBytes, ipv6ToString } from '../../controller/openflow/addr.js';
 
 export interface Prefix {
   family: 4 | 6;
@@ -12,21 +13,37 @@ export interface Prefix {
   text: string;
 }
 
+/** Scratch bytes of the address being read or written (16: room for IPv6). */
+const addrBytes = new Uint8Array(16);
+
+/** Reads `addr` of `family` into addrBytes; false if it is not one. */
+function readAddress(addr: string, family: 4 | 6): boolean {
+  if (family === 4) return parseIpv4(addr, 0, addr.length, addrBytes, 0);
+  try {
+    ipv6ToBytes(addr, addrBytes, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The address `addr` of `family` as a bigint (32 or 128 bits). */
 function toBigInt(addr: string, family: 4 | 6): bigint {
-  if (family === 4) return addr.split('.').reduce((acc, o) => (acc << 8n) | BigInt(Number(o)), 0n);
-  const url = new URL(`http://[${addr}]`).hostname.slice(1, -1);
-  const [head, tail] = url.includes('::') ? url.split('::') : [url, undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  return groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
+  if (!readAddress(addr, family)) throw new Error(`invalid address ${JSON.stringify(addr)}`);
+  let v = 0n;
+  for (let i = 0; i < (family === 4 ? 4 : 16); i++) v = (v << 8n) | BigInt(addrBytes[i]!);
+  return v;
 }
 
 function fromBigInt(v: bigint, family: 4 | 6): string {
-  if (family === 4) return [24n, 16n, 8n, 0n].map((s) => String((v >> s) & 0xffn)).join('.');
-  const groups: string[] = [];
-  for (let i = 7; i >= 0; i--) groups.push(((v >> BigInt(16 * i)) & 0xffffn).toString(16));
-  return new URL(`http://[${groups.join(':')}]`).hostname.slice(1, -1);
+  const n = family === 4 ? 4 : 16;
+  for (let i = n - 1; i >= 0; i--, v >>= 8n) addrBytes[i] = Number(v & 0xffn);
+  return family === 4 ? ipv4ToString(addrBytes, 0) : ipv6ToString(addrBytes, 0);
+}
+
+/** Whether `text` is one address of `family` (no prefix length, no zone id). */
+export function isAddress(text: string, family: 4 | 6): boolean {
+  return typeof text === 'string' && readAddress(text, family);
 }
 
 /**
@@ -61,29 +78,13 @@ export function parsePrefix(text: string): Prefix {
  */
 function parseIpv4Prefix(text: string): Prefix | undefined {
   const n = text.length;
-  let addr = 0;
-  let i = 0;
-  for (let octet = 0; octet < 4; octet++) {
-    if (octet > 0) {
-      if (i >= n || text.charCodeAt(i) !== 0x2e /* . */) return undefined;
-      i++;
-    }
-    const start = i;
-    let v = 0;
-    while (i < n && i - start < 3) {
-      const c = text.charCodeAt(i) - 0x30;
-      if (c < 0 || c > 9) break;
-      v = v * 10 + c;
-      i++;
-    }
-    const digits = i - start;
-    if (digits === 0 || (digits > 1 && text.charCodeAt(start) === 0x30) || v > 255) return undefined;
-    addr = addr * 256 + v;
-  }
+  const slashAt = text.indexOf('/');
+  let i = slashAt < 0 ? n : slashAt;
+  if (!parseIpv4(text, 0, i, addrBytes, 0)) return undefined;
+  const addr = addrBytes[0]! * 0x1000000 + ((addrBytes[1]! << 16) | (addrBytes[2]! << 8) | addrBytes[3]!);
   let len = 32;
   const slash = i < n;
   if (slash) {
-    if (text.charCodeAt(i) !== 0x2f /* / */) return undefined;
     const start = ++i;
     len = 0;
     while (i < n && i - start < 2) {
@@ -100,20 +101,20 @@ function parseIpv4Prefix(text: string): Prefix | undefined {
   // The canonical text is the input's (with /32 added to a bare address) unless host bits were set.
   let out: string;
   if (net === addr) out = slash ? text : `${text}/32`;
-  else out = `${Math.floor(net / 0x1000000)}.${Math.floor(net / 0x10000) & 0xff}.${Math.floor(net / 0x100) & 0xff}.${net & 0xff}/${len}`;
+  else out = `${fromBigInt(BigInt(net), 4)}/${len}`;
   return Object.freeze({ family: 4, bits: BigInt(net), len, text: out });
 }
 
 function parsePrefixNow(text: string): Prefix {
   const [addr, lenText, extra] = String(text).split('/');
   if (extra !== undefined || !addr) throw new Error(`invalid prefix ${JSON.stringify(text)}`);
-  const family = isIPv4(addr) ? 4 : isIPv6(addr) ? 6 : 0;
-  if (family === 0) throw new Error(`invalid address ${JSON.stringify(addr)}`);
+  const family = addr.includes(':') ? 6 : 4;
+  const full = toBigInt(addr, family);
   const width = family === 4 ? 32 : 128;
   const len = lenText === undefined ? width : /^\d{1,3}$/.test(lenText) ? Number(lenText) : NaN;
   if (!(len >= 0 && len <= width)) throw new Error(`invalid prefix length in ${JSON.stringify(text)}`);
   const mask = len === 0 ? 0n : ((1n << BigInt(len)) - 1n) << BigInt(width - len);
-  const bits = toBigInt(addr, family) & mask;
+  const bits = full & mask;
   if (family === 6 && len >= 96 && bits >> 32n === 0xffffn) {
     const v4 = bits & 0xffffffffn;
     return { family: 4, bits: v4, len: len - 96, text: `${fromBigInt(v4, 4)}/${len - 96}` };

@@ -53,6 +53,22 @@ export const SITE_SCHEMA = {
               properties: { port: portNo, role: { enum: [...PORT_ROLES] }, name },
             },
           },
+          certificate: {
+            type: 'object',
+            additionalProperties: false,
+            minProperties: 1,
+            description: 'the TLS certificate this switch connects with: its datapath id is refused to any other (and to plain TCP)',
+            properties: {
+              subject: {
+                type: 'string', pattern: '^/?[A-Za-z.0-9]+=[^,/]+([,/] *[A-Za-z.0-9]+=[^,/]+)*$',
+                description: 'attributes the subject must have, e.g. "CN=sw1 id:551fcfcb-..." or "CN=sw1, O=Example"',
+              },
+              fingerprint: {
+                type: 'string', pattern: '^([0-9a-fA-F]{2}:?){19}[0-9a-fA-F]{2}$|^([0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}$',
+                description: 'SHA-1 (as `ovs-pki fingerprint` prints it) or SHA-256 fingerprint, hex, colons optional',
+              },
+            },
+          },
         },
       },
     },

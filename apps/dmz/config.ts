@@ -1,15 +1,15 @@
 // Loads and validates the site config (YAML). Every problem is reported with the line, column and field path it
 // concerns, all at once, so an engineer fixes a config in one pass. Shapes are checked by the JSON schema
 // (config-schema.ts), references and consistency here.
-import { isIPv4, isIPv6 } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { parseDocument, LineCounter, isNode, type Document } from 'yaml';
 import { Ajv } from 'ajv';
 import { SITE_SCHEMA } from './config-schema.js';
 import { parsePortRange, type PortRange } from './port-ranges.js';
-import { parsePrefix } from './addresses.js';
+import { isAddress, parsePrefix } from './addresses.js';
+import { canonicalIpv6 } from '../../controller/packet/index.js';
 import { DEFAULT_SITE_YAML } from './default-site.js';
-import { INSIDE_ROLES, type Site, type SiteHost, type SiteSwitch, type Circuit, type PortRole, type Protocol } from './site.js';
+import { INSIDE_ROLES, type Site, type SiteHost, type SiteSwitch, type Circuit, type PortRole, type Protocol, type CertificateBinding } from './site.js';
 
 export interface ConfigProblem {
   line: number;
@@ -27,8 +27,8 @@ export class SiteConfigError extends Error {
 }
 
 const ajv = new Ajv({ allErrors: true, strict: true });
-ajv.addFormat('ipv4', isIPv4);
-ajv.addFormat('ipv6', isIPv6);
+ajv.addFormat('ipv4', (s: string) => isAddress(s, 4));
+ajv.addFormat('ipv6', (s: string) => isAddress(s, 6));
 const validateShape = ajv.compile(SITE_SCHEMA);
 
 type Path = (string | number)[];
@@ -110,7 +110,7 @@ export function defaultSite(): Site {
 interface RawHost { name: string; switch: string; port: number; mac: string; ipv4?: string[]; ipv6?: string[] }
 interface RawSite {
   site: string;
-  switches: { name: string; dpid: number | string; ports: { port: number; role: PortRole; name?: string }[] }[];
+  switches: { name: string; dpid: number | string; ports: { port: number; role: PortRole; name?: string }[]; certificate?: { subject?: string; fingerprint?: string } }[];
   dtns?: RawHost[];
   perfsonar?: RawHost[];
   lan?: RawHost[];
@@ -121,9 +121,23 @@ interface RawSite {
   };
 }
 
+/** "CN=sw1, O=Example" or "/CN=sw1/O=Example" (the schema checked the form) as its attributes. */
+function certificateBinding(c: { subject?: string; fingerprint?: string }): CertificateBinding {
+  const out: CertificateBinding = {};
+  if (c.subject !== undefined) {
+    out.subject = Object.fromEntries(c.subject.replace(/^\//, '').split(/[,/]/).map((kv) => {
+      const at = kv.indexOf('=');
+      return [kv.slice(0, at).trim(), kv.slice(at + 1).trim()];
+    }));
+  }
+  if (c.fingerprint !== undefined) out.fingerprint = c.fingerprint.replace(/:/g, '').toUpperCase();
+  return out;
+}
+
 function buildSite(raw: RawSite, problems: Problems): Site {
   const switches: SiteSwitch[] = [];
   const dpids = new Map<bigint, number>();
+  const bindings = new Map<string, number>();
   const names = new Map<string, string>();
   const claimName = (name: string, path: Path) => {
     const prev = names.get(name);
@@ -148,7 +162,14 @@ function buildSite(raw: RawSite, problems: Problems): Site {
       // The default path needs exactly one of each: the enterprise firewall's legs and the routed uplink.
       if (n !== 1) problems.add(['switches', i, 'ports'], `needs exactly one port with role ${role}, has ${n}`);
     }
-    switches.push({ name: s.name, dpid, ports });
+    const certificate = s.certificate ? certificateBinding(s.certificate) : undefined;
+    if (certificate) {
+      const text = JSON.stringify(certificate);
+      const other = bindings.get(text);
+      if (other !== undefined) problems.add(['switches', i, 'certificate'], `the same certificate is bound to switches[${other}]`);
+      bindings.set(text, i);
+    }
+    switches.push({ name: s.name, dpid, ports, ...(certificate ? { certificate } : {}) });
   });
 
   const addresses = new Map<string, string>();
@@ -165,15 +186,15 @@ function buildSite(raw: RawSite, problems: Problems): Site {
       }
       for (const [fam, addrs] of [['ipv4', h.ipv4 ?? []], ['ipv6', h.ipv6 ?? []]] as const) {
         addrs.forEach((a, j) => {
-          const canon = fam === 'ipv6' ? new URL(`http://[${a}]`).hostname.slice(1, -1) : a;
-          const mapped = fam === 'ipv6' && isIPv6(a) ? parsePrefix(a) : undefined;
+          const canon = fam === 'ipv6' ? canonicalIpv6(a) : a;
+          const mapped = fam === 'ipv6' ? parsePrefix(a) : undefined;
           if (mapped?.family === 4) problems.add([...path, fam, j], `address ${a} is IPv4-mapped: list ${mapped.text.slice(0, -3)} under ipv4`);
           const prev = addresses.get(canon);
           if (prev) problems.add([...path, fam, j], `address ${a} is also ${prev}'s`);
           addresses.set(canon, h.name);
         });
       }
-      const ipv6 = (h.ipv6 ?? []).map((a) => new URL(`http://[${a}]`).hostname.slice(1, -1));
+      const ipv6 = (h.ipv6 ?? []).map(canonicalIpv6);
       return { name: h.name, switch: h.switch, port: h.port, mac: h.mac.toLowerCase(), ipv4: h.ipv4 ?? [], ipv6 };
     });
 

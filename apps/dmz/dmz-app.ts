@@ -7,14 +7,16 @@ import { EventEmitter } from 'node:events';
 import type { Controller } from '../../controller/controller.js';
 import type { FlowManager } from '../../controller/flow-manager.js';
 import type { FlowEntry, MeterEntry } from '../../controller/flow-entry.js';
-import { flowKey } from '../../controller/flow-entry.js';
+import { flowKey, ALL_ONES_64 } from '../../controller/flow-entry.js';
+import { ID_MASK, OWNER_MASK, cookieId, ownerIdOf } from '../../controller/cookie.js';
 import { meterMsg } from '../../controller/reconcile.js';
 import { HARD_TIMEOUT_TOLERANCE_MS } from '../../controller/flow-manager.js';
 import { sendAll } from '../../controller/atomic.js';
 import type { Logger } from '../../controller/log.js';
 import { OFPFF, OFPMC, OFPMMFC, OFPTT, OFPP, OFPG, OFPRR, type MessageOf } from '../../controller/openflow/index.js';
 import type { FlowStats } from '../../controller/openflow/multipart/index.js';
-import { baseFlows, leaseFlows, leaseMeter, blockFlows, OWNER, ownerOfCookie, LeaseRefused, type FlowSpec, type MeterSpec } from './pipeline.js';
+import { baseFlows, leaseFlows, leaseMeter, blockFlows, LeaseRefused, type FlowSpec, type MeterSpec } from './pipeline.js';
+import { OWNER, OWNER_NAMES } from './owners.js';
 import { LeaseBook, checkAgainstSite, leaseRecord, zeroCounters, type LeaseRecord, type BlockRecord, type LeaseRequest } from './lease-book.js';
 import { switchByName, type Site } from './site.js';
 import { LeaseInstalls } from './lease-installs.js';
@@ -23,10 +25,6 @@ import { Admission, leaseRate, type SwitchBudget } from './admission.js';
 import { TableSizes } from './table-sizes.js';
 import type { Block, Lease } from './model.js';
 
-export const OWNER_NAMES = { pipeline: 'dmz-pipeline', leases: 'dmz-leases', blocks: 'dmz-blocks' } as const;
-
-/** The low 48 bits of a lease flow's cookie: the lease id (the top 16 are the owner's). */
-const LEASE_ID_MASK = 0xffffffffffffn;
 /** Flow-stats requests per switch per poll at most (see idBlocks). */
 const MAX_POLL_BLOCKS = 32;
 
@@ -38,7 +36,7 @@ const MAX_POLL_BLOCKS = 32;
  * MAX_POLL_BLOCKS. One lease: its exact cookie.
  */
 export function idBlocks<L extends { id: number }>(list: L[]): { low: bigint; mask: bigint; leases: L[] }[] {
-  if (list.length === 1) return [{ low: BigInt(list[0]!.id), mask: 0xffffffffffffffffn, leases: list }];
+  if (list.length === 1) return [{ low: BigInt(list[0]!.id), mask: ALL_ONES_64, leases: list }];
   for (let bits = 8; ; bits++) {
     const size = 2 ** bits;
     const blocks = new Map<number, L[]>();
@@ -49,7 +47,7 @@ export function idBlocks<L extends { id: number }>(list: L[]): { low: bigint; ma
       part.push(l);
     }
     if (blocks.size <= MAX_POLL_BLOCKS || bits >= 48) {
-      const mask = (0xffffn << 48n) | (LEASE_ID_MASK & ~(BigInt(size) - 1n));
+      const mask = OWNER_MASK | (ID_MASK & ~(BigInt(size) - 1n));
       return [...blocks].map(([b, leases]) => ({ low: BigInt(b) * BigInt(size), mask, leases }));
     }
   }
@@ -125,8 +123,8 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   private readonly pipelineFlows = new Map<bigint, number>();
   private readonly onFlowRemoved = (_conn: unknown, msg: MessageOf<'flowRemoved'>) => this.flowRemoved(msg);
   private readonly onFlowLost = (dpid: bigint, owner: string, flow: FlowEntry, reason: string): void => {
-    const kind = ownerOfCookie(flow.cookie);
-    const id = Number(flow.cookie & LEASE_ID_MASK);
+    const kind = ownerIdOf(flow.cookie);
+    const id = cookieId(flow.cookie);
     const ours = kind === OWNER.LEASES ? { lease: id } : kind === OWNER.BLOCKS ? { block: id } : {};
     this.emit('event', { type: 'flow.lost', dpid, owner, ...ours, reason, flow });
   };
@@ -135,8 +133,8 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
    * removed), so that the API does not call it active. A block stays (the next reconcile retries its flows).
    */
   private readonly onFlowNotRestored = (_dpid: bigint, _owner: string, flow: FlowEntry, e: Error): void => {
-    if (ownerOfCookie(flow.cookie) !== OWNER.LEASES) return;
-    const id = Number(flow.cookie & LEASE_ID_MASK);
+    if (ownerIdOf(flow.cookie) !== OWNER.LEASES) return;
+    const id = cookieId(flow.cookie);
     if (this.book.leases.get(id)?.state !== 'active') return;
     void this.releaseLease(id, 'revoked', `the switch lost a flow of this lease and refused it back: ${e.message}`)
       .catch((err: Error) => this.log.warn({ lease: id, err: err.message }, 'revoking a lease whose flow was lost failed'));
@@ -455,7 +453,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
         });
         const byLease = new Map<number, FlowStats[]>();
         for (const s of stats) {
-          const id = Number(s.cookie & LEASE_ID_MASK);
+          const id = cookieId(s.cookie);
           let list = byLease.get(id);
           if (!list) byLease.set(id, (list = []));
           list.push(s);
@@ -474,8 +472,8 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   // ---- internals ----------------------------------------------------------------------------------------------
 
   private flowRemoved(msg: MessageOf<'flowRemoved'>): void {
-    if (ownerOfCookie(msg.cookie) !== OWNER.LEASES) return;
-    const rec = this.book.leases.get(Number(msg.cookie & LEASE_ID_MASK));
+    if (ownerIdOf(msg.cookie) !== OWNER.LEASES) return;
+    const rec = this.book.leases.get(cookieId(msg.cookie));
     if (!rec || rec.state !== 'active') return; // (closed: its counts are final, and its per-lease state gone)
     const key = flowKey({ tableId: msg.tableId, priority: msg.priority, match: msg.match });
     const awaited = this.awaitingRemoved.get(rec.id);

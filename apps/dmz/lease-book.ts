@@ -8,30 +8,9 @@ import { LeaseRefused, leaseDtn } from './pipeline.js';
 import type { Site } from './site.js';
 import type { Lease, Block, PathName } from './model.js';
 import type { Protocol } from './site.js';
+import type { Counters, LeaseRecord, LeaseState, BlockRecord } from './records.js';
 
-export type LeaseState = 'active' | 'expired' | 'released' | 'revoked';
-
-export interface Counters {
-  /** WAN -> DTN */
-  packetsIn: number;
-  bytesIn: number;
-  /** DTN -> WAN */
-  packetsOut: number;
-  bytesOut: number;
-}
-
-export interface LeaseRecord extends Lease {
-  state: LeaseState;
-  createdAt: number;
-  closedAt?: number;
-  closeReason?: string;
-  counters: Counters;
-}
-
-export interface BlockRecord extends Block {
-  state: 'active' | 'expired' | 'removed';
-  closedAt?: number;
-}
+export type { LeaseState, Counters, LeaseRecord, BlockRecord } from './records.js';
 
 export interface LeaseRequest {
   project: string;

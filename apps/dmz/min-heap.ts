@@ -1,5 +1,5 @@
 // A binary min-heap of numbers: the smallest free meter id (lease-book.ts) and the oldest closed records to drop
-// (api/store.ts) in O(log n), where a scan over every record would make each request cost more as records grow.
+// (api/state/state-view.ts) in O(log n), where a scan over every record would make each request cost more as records grow.
 
 export class MinHeap {
   private readonly a: number[] = [];

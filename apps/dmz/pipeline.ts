@@ -14,19 +14,11 @@ import type { FlowEntry, MeterEntry } from '../../controller/flow-entry.js';
 import { parsePrefix, prefixToOxm, prefixWithin, type Prefix } from './addresses.js';
 import { INSIDE_ROLES, insideHosts, portWithRole, portsWithRole, switchByName, type Site, type SiteSwitch, type Dtn } from './site.js';
 import type { Lease, Block } from './model.js';
+import { OWNER } from './owners.js';
+import { ownerCookie } from '../../controller/cookie.js';
 
 export const PRIORITY = { BLOCK: 60000, LEASE: 40000, INSIDE_DELIVERY: 20010, ENTERPRISE: 20000, MISS: 0 } as const;
 
-/** Cookie owners (top 16 bits of a cookie): the app's three kinds of flows. */
-export const OWNER = { PIPELINE: 0xd0, LEASES: 0xd1, BLOCKS: 0xd2 } as const;
-
-export function cookieOf(owner: number, n: number): bigint {
-  return (BigInt(owner) << 48n) | BigInt(n);
-}
-
-export function ownerOfCookie(cookie: bigint): number {
-  return Number(cookie >> 48n);
-}
 
 /** A flow as the controller's flow manager takes it (every field given: the pipeline is explicit). */
 export type FlowSpec = FlowEntry;
@@ -49,7 +41,7 @@ function flow(priority: number, cookie: bigint, match: Match, instructions: Inst
 
 /** The flows every DMZ switch holds whatever leases and blocks exist. */
 export function baseFlows(site: Site, sw: SiteSwitch): FlowSpec[] {
-  const c = cookieOf(OWNER.PIPELINE, 0);
+  const c = ownerCookie(OWNER.PIPELINE, 0);
   const wan = portWithRole(sw, 'wan-routed').portNo;
   const fwOut = portWithRole(sw, 'fw-outside').portNo;
   const fwIn = portWithRole(sw, 'fw-inside').portNo;
@@ -256,7 +248,7 @@ export function leaseFlowsOf(site: Site, lease: Omit<Lease, 'remote'>, remote: P
   if (seconds <= 0) throw new LeaseRefused('expired', `lease ${lease.id} ended at ${new Date(lease.end).toISOString()}`);
   if (seconds > 65535) throw new LeaseRefused('too-long', 'a lease may last at most 65535 s (the switch-side hard timeout is 16 bits)');
 
-  const cookie = cookieOf(OWNER.LEASES, lease.id);
+  const cookie = ownerCookie(OWNER.LEASES, lease.id);
   const meter = lease.rateMbps && lease.meterId ? leaseMeter(lease.meterId, lease.rateMbps) : undefined;
   const path = leasePath(site, sw, dtn, lease.path, remote.family, localAddrs);
   let inInstructions = path.inInstructions;
@@ -306,7 +298,7 @@ export function blockFlowsOf(block: Omit<Block, 'prefix'>, p: Prefix, now: numbe
   const oxm = prefixToOxm(p);
   const eth = field('eth_type', p.family === 4 ? ETH_IPV4 : ETH_IPV6);
   const [srcName, dstName] = p.family === 4 ? ['ipv4_src', 'ipv4_dst'] : ['ipv6_src', 'ipv6_dst'];
-  const cookie = cookieOf(OWNER.BLOCKS, block.id);
+  const cookie = ownerCookie(OWNER.BLOCKS, block.id);
   let hardTimeout = 0;
   if (block.end !== undefined) {
     hardTimeout = Math.ceil((block.end - now) / 1000);

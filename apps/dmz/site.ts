@@ -21,6 +21,15 @@ export interface SiteSwitch {
   name: string;
   dpid: bigint;
   ports: SitePort[];
+  /** The TLS certificate bound to this datapath id (switch-identity.ts). */
+  certificate?: CertificateBinding;
+}
+
+export interface CertificateBinding {
+  /** Subject attributes the certificate must carry, with exactly these values. */
+  subject?: Record<string, string>;
+  /** SHA-1 or SHA-256 fingerprint: upper-case hex, no colons. */
+  fingerprint?: string;
 }
 
 /** A host on a port: a DTN, a perfSONAR node or a LAN host. */

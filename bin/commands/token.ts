@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseDuration } from '../../apps/dmz/config.js';
-import { openStore, createToken, listTokens, revokeToken, SCOPES, type Scope, type Store, type TokenSpec } from '../../api/index.js';
+import { openJournalStore, createToken, listTokens, revokeToken, SCOPES, type Scope, type JournalStateStore, type TokenSpec } from '../../api/index.js';
 import { ApiClient } from '../api-client.js';
 import { UsageError } from '../options.js';
 import { table } from '../table.js';
@@ -84,7 +84,7 @@ export async function tokenCommand(args: string[]): Promise<void> {
   const live = liveController(dataDir);
   if (live && !live.api && values.api === undefined) throw new UsageError(`controller ${live.pid} runs on ${dataDir} but its API is not up yet; try again`);
   const api = live ? new ApiClient((values.api as string | undefined) ?? live.api!, readFileSync(join(dataDir, ADMIN_TOKEN_FILE), 'utf8').trim()) : undefined;
-  const store = api ? undefined : await openStore(dataDir);
+  const store = api ? undefined : await openJournalStore(dataDir);
   try {
     await runTokenSubcommand(sub, values, positionals, api, store);
   } finally {
@@ -93,7 +93,7 @@ export async function tokenCommand(args: string[]): Promise<void> {
   }
 }
 
-async function runTokenSubcommand(sub: string | undefined, values: Values, positionals: string[], api: ApiClient | undefined, store: Store | undefined): Promise<void> {
+async function runTokenSubcommand(sub: string | undefined, values: Values, positionals: string[], api: ApiClient | undefined, store: JournalStateStore | undefined): Promise<void> {
   switch (sub) {
     case 'create': {
       const s = spec(values);
@@ -105,7 +105,7 @@ async function runTokenSubcommand(sub: string | undefined, values: Values, posit
       return;
     }
     case 'list': {
-      const rows = api ? await api.request<Record<string, unknown>[]>('GET', '/api/v1/tokens') : listTokens(store!);
+      const rows = api ? await api.request<Record<string, unknown>[]>('GET', '/api/v1/tokens') : listTokens(store!.view);
       if (values.json) console.log(JSON.stringify(rows, null, 2));
       else console.log(table(rows.map((r) => ({ ...r, state: r.revokedAt ? 'revoked' : 'active' })), ['id', 'project', 'state', 'scopes', 'dtns', 'remotes', 'ports', 'paths', 'maxDurationSeconds', 'maxRateMbps']));
       return;

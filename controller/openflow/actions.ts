@@ -4,15 +4,16 @@
 //
 // Every standard action has a fixed size except set-field (an OXM TLV padded to 8) and experimenter actions,
 // which we carry as raw bytes so that Nicira/OVS actions (ct, learn, resubmit...) decode and re-encode to the
-// identical bytes; their Ryu JSON forms (NXAction*) are built from those bytes in nx-actions.ts.
+// identical bytes; their Ryu JSON and text forms come from the experimenter's codec registered in
+// experimenter-actions.ts (nx-actions.ts for Nicira's NXAction*).
 import { Reader, Writer } from './buffer.js';
 import { OfpError, OFPET, OFPBAC, OFPBMC } from './errors.js';
-import { OFPAT, OFPP, NX_EXPERIMENTER_ID } from './constants.js';
+import { OFPAT, OFPP } from './constants.js';
 import { OxmTlv, readOxm, writeOxm, oxmLength } from './oxm.js';
 import { oxmToRyu, oxmFromRyu } from './match.js';
-import { RyuDict, bad, b64, unwrap, jObj, jBytes, hex } from './ryu-json.js';
+import { RyuDict, bad, b64, unwrap, jObj, jBytes, jUint, hex } from './ryu-json.js';
 import { formatPortNo } from './port.js';
-import { nxToRyu, nxFromRyu, formatNx } from './nx-actions.js';
+import { experimenterActions, experimenterActionsForRyu } from './experimenter-actions.js';
 
 export type Action =
   | { type: 'output'; port: number; maxLen: number }
@@ -230,8 +231,8 @@ export function actionToRyu(a: Action): RyuDict {
     case 'setNwTtl': return { OFPActionSetNwTtl: { len, nw_ttl: a.nwTtl, type: OFPAT.SET_NW_TTL } };
     case 'setField': return { OFPActionSetField: { field: oxmToRyu(a.field), len, type: OFPAT.SET_FIELD } };
     case 'experimenter': {
-      const nx = a.experimenter === NX_EXPERIMENTER_ID ? nxToRyu(a.data, len) : undefined;
-      if (nx) return nx;
+      const known = experimenterActions(a.experimenter)?.toRyu(a.data, len);
+      if (known) return known;
       return { OFPActionExperimenterUnknown: { data: b64(a.data), experimenter: a.experimenter, len, type: OFPAT.EXPERIMENTER } };
     }
     default: {
@@ -246,15 +247,6 @@ export function actionToRyu(a: Action): RyuDict {
 
 export function actionsToRyu(actions: Action[]): RyuDict[] {
   return actions.map(actionToRyu);
-}
-
-/** An unsigned integer of at most `bits` bits from a Ryu dict; absent means `def`. */
-export function jUint(d: RyuDict, key: string, bits: number, def?: number): number {
-  const v = d[key] ?? def;
-  if (v === undefined || v === null) bad(`missing integer field ${key}`);
-  const n = typeof v === 'bigint' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n >= 2 ** bits) bad(`field ${key} is not a ${bits}-bit unsigned integer: ${String(v)}`);
-  return n;
 }
 
 export function actionFromRyu(obj: unknown): Action {
@@ -273,7 +265,8 @@ export function actionFromRyu(obj: unknown): Action {
       if (eth) return { type: eth, ethertype: jUint(d, 'ethertype', 16) };
       const bare = BARE_BY_RYU.get(name);
       if (bare) return { type: bare } as Action;
-      if (name.startsWith('NXAction')) return { type: 'experimenter', experimenter: NX_EXPERIMENTER_ID, data: nxFromRyu(name, d) };
+      const exp = experimenterActionsForRyu(name);
+      if (exp) return { type: 'experimenter', experimenter: exp.experimenter, data: exp.fromRyu(name, d) };
       return bad(`unknown Ryu action class ${name}`);
     }
   }
@@ -329,7 +322,7 @@ export function formatAction(a: Action): string {
     case 'pushPbb': return `push_pbb:${ethertype(a.ethertype)}`;
     case 'popPbb': return 'pop_pbb';
     case 'experimenter':
-      return (a.experimenter === NX_EXPERIMENTER_ID ? formatNx(a.data) : undefined)
+      return experimenterActions(a.experimenter)?.format(a.data)
         ?? `experimenter(${hex(a.experimenter)},data=${a.data.toString('hex')})`;
     default: return `unknown(${JSON.stringify((a as { type?: unknown }).type)})`;
   }

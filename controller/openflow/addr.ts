@@ -136,23 +136,35 @@ export function ipv4ToString(b: Uint8Array, o: number): string {
   }
 }
 
-export function ipv4ToBytes(s: string, out: Uint8Array = new Uint8Array(4), o = 0): Uint8Array {
-  if (typeof s !== 'string') badValue('IPv4 address', s);
-  let i = 0;
+/**
+ * Reads the dotted quad s[start..end) into `out` at `o`: four decimal octets 0-255 without leading zeros (a
+ * leading zero is octal to some parsers; inet_pton refuses it). False if it is not one. The project's one IPv4
+ * text parser: prefixes, config and packet building all call it.
+ */
+export function parseIpv4(s: string, start: number, end: number, out: Uint8Array, o: number): boolean {
+  let i = start;
   for (let k = 0; k < 4; k++) {
+    if (k > 0) {
+      if (i >= end || s.charCodeAt(i) !== DOT) return false;
+      i++;
+    }
+    const first = i;
     let v = 0;
-    let digits = 0;
-    for (; i < s.length; i++) {
+    while (i < end && i - first < 3) {
       const c = s.charCodeAt(i) - 48;
       if (c < 0 || c > 9) break;
       v = v * 10 + c;
-      if (++digits > 3) badValue('IPv4 address', s);
+      i++;
     }
-    if (digits === 0 || v > 255) badValue('IPv4 address', s);
+    const digits = i - first;
+    if (digits === 0 || v > 255 || (digits > 1 && s.charCodeAt(first) === 48)) return false;
     out[o + k] = v;
-    if (k < 3 && s.charCodeAt(i++) !== 46) badValue('IPv4 address', s);
   }
-  if (i !== s.length) badValue('IPv4 address', s);
+  return i === end;
+}
+
+export function ipv4ToBytes(s: string, out: Uint8Array = new Uint8Array(4), o = 0): Uint8Array {
+  if (typeof s !== 'string' || !parseIpv4(s, 0, s.length, out, o)) badValue('IPv4 address', s);
   return out;
 }
 
@@ -182,6 +194,7 @@ export function ipv6ToString(b: Uint8Array, o: number): string {
   return `${head}::${tail}`;
 }
 
+/** RFC 4291 §2.2's three text forms, without a zone id. The project's one IPv6 text parser. */
 export function ipv6ToBytes(s: string, out: Uint8Array = new Uint8Array(16), o = 0): Uint8Array {
   if (typeof s !== 'string' || s.length > 45) badValue('IPv6 address', s);
   let text = s;

@@ -6,8 +6,9 @@
 import { Reader, Writer } from './buffer.js';
 import { OfpError, OFPET, OFPGMFC } from './errors.js';
 import { OFPP, OFPG, OFPGT } from './constants.js';
-import { Action, readActions, writeActions, actionsLength, actionsToRyu, actionsFromRyu, formatAction, jUint } from './actions.js';
-import { RyuDict, bad, unwrap, jArr } from './ryu-json.js';
+import { Action, readActions, writeActions, actionsLength, actionsToRyu, actionsFromRyu, formatAction } from './actions.js';
+import './nx-actions.js'; // registers the Nicira actions a list may hold (experimenter-actions.ts)
+import { RyuDict, bad, unwrap, jArr, jUint } from './ryu-json.js';
 import { formatPortNo } from './port.js';
 
 export interface Bucket {

@@ -18,8 +18,7 @@ import { register } from './registry.js';
 import { formatPortNo } from './port.js';
 import { Match, readMatch, writeMatch, matchToRyu, matchFromRyu, formatMatch } from './match.js';
 import { Instruction, readInstructions, writeInstructions, instructionsToRyu, instructionsFromRyu, formatInstructions } from './instructions.js';
-import { jUint } from './actions.js';
-import { jU64, jArr, jObj, u64ToJson, hex } from './ryu-json.js';
+import { jU64, jArr, jObj, u64ToJson, hex, jUint } from './ryu-json.js';
 
 export interface FlowModMsg {
   type: 'flowMod';

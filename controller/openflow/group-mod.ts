@@ -11,8 +11,7 @@
 import { OFPT, OFPGC, OFPGT } from './constants.js';
 import { register } from './registry.js';
 import { Bucket, readBuckets, writeBuckets, bucketsToRyu, bucketsFromRyu, formatBuckets } from './bucket.js';
-import { jUint } from './actions.js';
-import { jArr } from './ryu-json.js';
+import { jArr, jUint } from './ryu-json.js';
 
 export interface GroupModMsg {
   type: 'groupMod';

@@ -10,8 +10,9 @@
 import { Reader, Writer, u64At } from './buffer.js';
 import { OfpError, OFPET, OFPBIC } from './errors.js';
 import { OFPIT } from './constants.js';
-import { Action, readActions, writeActions, actionsLength, actionsToRyu, actionsFromRyu, formatAction, formatActions, jUint } from './actions.js';
-import { RyuDict, bad, b64, unwrap, jArr, jBytes, jU64, u64ToJson, hex } from './ryu-json.js';
+import { Action, readActions, writeActions, actionsLength, actionsToRyu, actionsFromRyu, formatAction, formatActions } from './actions.js';
+import './nx-actions.js'; // registers the Nicira actions a list may hold (experimenter-actions.ts)
+import { RyuDict, bad, b64, unwrap, jArr, jBytes, jU64, u64ToJson, hex, jUint } from './ryu-json.js';
 
 export type Instruction =
   | { type: 'gotoTable'; tableId: number }

@@ -10,8 +10,8 @@ import type { Match } from './match.js';
 
 /**
  * A key that is equal for two matches that select the same packets, whatever their field order or their spelling
- * of masks: each TLV encoded, value bits outside its mask cleared, an all-ones mask dropped, the TLVs in byte
- * order, spelt in hex and joined by dots. Switches return matches normalised this way (OVS reorders fields), so
+ * of masks: each TLV encoded and canonicalised (canonicaliseTlv), the TLVs in byte order, spelt in hex and joined
+ * by dots. Switches return matches normalised this way (OVS reorders fields), so
  * comparing a desired flow with what a switch holds needs it.
  */
 export function canonicalMatchKey(match: Match): string {
@@ -33,6 +33,31 @@ export function canonicalFlowKey(tableId: number, priority: number, match: Match
   return keyChars.toString('latin1', 0, p);
 }
 
+/**
+ * Canonicalises the OXM TLV at b[s..end) in place: value bits outside its mask cleared (OF1.3.5 §7.2.3.5 makes
+ * them an error, OFPBMC_BAD_WILDCARDS), an all-ones mask dropped (OVS reports such a field unmasked). Returns the
+ * TLV's new end, or `s` for an all-zero mask: the field matches anything, and OVS drops it.
+ */
+export function canonicaliseTlv(b: Buffer, s: number, end: number): number {
+  if (!(b[s + 2]! & 1)) return end;
+  const head = ((b[s]! << 8) | b[s + 1]!) === OFPXMC.EXPERIMENTER ? 8 : 4;
+  const half = (end - s - head) / 2;
+  const v = s + head;
+  let ones = true;
+  let zero = true;
+  for (let k = 0; k < half; k++) {
+    const m = b[v + half + k]!;
+    b[v + k]! &= m;
+    if (m !== 0xff) ones = false;
+    if (m !== 0) zero = false;
+  }
+  if (zero) return s;
+  if (!ones) return end;
+  b[s + 2] = b[s + 2]! & 0xfe;
+  b[s + 3] = b[s + 3]! - half;
+  return v + half;
+}
+
 const matchWriter = new Writer(1024);
 /** Where each canonical TLV starts in matchWriter (and, at [n], where the last ends). */
 let fieldAt = new Int32Array(64);
@@ -44,41 +69,27 @@ const SLASH = 0x2f;
 const DOT = 0x2e;
 
 /**
- * Encodes each TLV of `match` into matchWriter, canonically (value bits outside the mask cleared, an all-ones
- * mask dropped), and puts them in byte order in `order` (byte order is the order of their hex strings, which
- * the key is spelt in; a normalised match is in it already). Returns the number of TLVs.
+ * Encodes each TLV of `match` into matchWriter, canonically (canonicaliseTlv), and puts them in byte order in
+ * `order` (byte order is the order of their hex strings, which the key is spelt in; a match a switch reports is
+ * often in it already). Returns the number of TLVs kept.
  */
 function canonicalTlvs(match: Match): number {
-  const n = match.length;
-  if (n + 1 > fieldAt.length) {
-    fieldAt = new Int32Array(2 * (n + 1));
-    order = new Int32Array(2 * (n + 1));
+  if (match.length + 1 > fieldAt.length) {
+    fieldAt = new Int32Array(2 * (match.length + 1));
+    order = new Int32Array(2 * (match.length + 1));
   }
   const w = matchWriter.reset();
   let sorted = true;
-  for (let i = 0; i < n; i++) {
+  let n = 0;
+  for (let i = 0; i < match.length; i++) {
     const s = w.pos;
     writeOxm(w, match[i]!);
-    const b = w.buf;
-    if (b[s + 2]! & 1) {
-      const head = ((b[s]! << 8) | b[s + 1]!) === OFPXMC.EXPERIMENTER ? 8 : 4;
-      const half = (w.pos - s - head) / 2;
-      const v = s + head;
-      let ones = true;
-      for (let k = 0; k < half; k++) {
-        const m = b[v + half + k]!;
-        b[v + k]! &= m;
-        if (m !== 0xff) ones = false;
-      }
-      if (ones) {
-        b[s + 2] = b[s + 2]! & 0xfe;
-        b[s + 3] = b[s + 3]! - half;
-        w.pos = v + half;
-      }
-    }
-    fieldAt[i] = s;
-    order[i] = i;
-    if (i > 0 && sorted && tlvAfter(b, i - 1, s, w.pos)) sorted = false;
+    w.pos = canonicaliseTlv(w.buf, s, w.pos);
+    if (w.pos === s) continue;
+    fieldAt[n] = s;
+    order[n] = n;
+    if (n > 0 && sorted && tlvAfter(w.buf, n - 1, s, w.pos)) sorted = false;
+    n++;
   }
   fieldAt[n] = w.pos;
   if (!sorted) {

@@ -7,7 +7,7 @@ import { OfpError, OFPET, OFPBMC } from './errors.js';
 import { OFPMT_OXM } from './constants.js';
 import { OxmTlv, OxmValue, readOxm, writeOxm, oxmDef, basicFieldOf, valueAt, basicByTypeByte, basicLenByTypeByte } from './oxm.js';
 import { RyuDict, bad, b64, u64ToJson, unwrap, jArr, hex } from './ryu-json.js';
-import { ipv6ToBytes } from './addr.js';
+import { ipv4ToBytes, ipv6ToBytes } from './addr.js';
 
 export type Match = OxmTlv[];
 
@@ -234,17 +234,15 @@ function isAllOnes(mask: OxmValue): boolean {
 
 /** The prefix length of a contiguous address mask (255.255.255.0 -> 24, ffff:ffff:: -> 32), or -1. */
 function prefixLength(mask: string): number {
-  let bits: string;
-  if (/^\d+\.\d+\.\d+\.\d+$/.test(mask)) bits = mask.split('.').map((o) => Number(o).toString(2).padStart(8, '0')).join('');
-  else {
-    const b = Buffer.alloc(16);
-    try {
-      ipv6ToBytes(mask, b, 0);
-    } catch {
-      return -1;
-    }
-    bits = [...b].map((x) => x.toString(2).padStart(8, '0')).join('');
+  const b = Buffer.alloc(16);
+  const width = mask.includes(':') ? 16 : 4;
+  try {
+    if (width === 4) ipv4ToBytes(mask, b, 0);
+    else ipv6ToBytes(mask, b, 0);
+  } catch {
+    return -1;
   }
+  const bits = [...b.subarray(0, width)].map((x) => x.toString(2).padStart(8, '0')).join('');
   const n = bits.indexOf('0');
   if (n < 0) return bits.length;
   return bits.slice(n).includes('1') ? -1 : n;

@@ -7,8 +7,7 @@
 import { Reader, Writer } from './buffer.js';
 import { OfpError, OFPET, OFPMMFC } from './errors.js';
 import { OFPMBT, OFPMF } from './constants.js';
-import { jUint } from './actions.js';
-import { RyuDict, bad, b64, unwrap, jBytes } from './ryu-json.js';
+import { RyuDict, bad, b64, unwrap, jBytes, jUint } from './ryu-json.js';
 
 export type MeterBand =
   | { type: 'drop'; rate: number; burstSize: number }

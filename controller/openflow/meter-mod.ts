@@ -10,8 +10,7 @@
 import { OFPT, OFPMC, OFPMF, OFPM } from './constants.js';
 import { register } from './registry.js';
 import { MeterBand, readBands, writeBands, bandsToRyu, bandsFromRyu, formatBands } from './meter-band.js';
-import { jUint } from './actions.js';
-import { jArr } from './ryu-json.js';
+import { jArr, jUint } from './ryu-json.js';
 
 export interface MeterModMsg {
   type: 'meterMod';

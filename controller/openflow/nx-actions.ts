@@ -11,8 +11,9 @@ import { Reader, Writer } from './buffer.js';
 import { OFPAT, NX_EXPERIMENTER_ID, OFPXMC } from './constants.js';
 import { OXM_FIELDS } from './oxm.js';
 import { ipv4ToString, ipv4ToBytes, ipv6ToString, ipv6ToBytes } from './addr.js';
-import { RyuDict, bad, b64, jBytes, jArr, jU64, u64ToJson, unwrap, hex } from './ryu-json.js';
-import { Action, readActions, writeActions, actionsToRyu, actionsFromRyu, formatAction, jUint } from './actions.js';
+import { RyuDict, bad, b64, jBytes, jArr, jU64, jUint, u64ToJson, unwrap, hex } from './ryu-json.js';
+import { Action, readActions, writeActions, actionsToRyu, actionsFromRyu, formatAction } from './actions.js';
+import { registerExperimenterActions } from './experimenter-actions.js';
 
 // ---- field references -----------------------------------------------------------------------------------------
 
@@ -464,7 +465,7 @@ function decodeExact(data: Buffer): [NxCodec, RyuDict] | undefined {
 }
 
 /** Ryu's dict for a Nicira action, or undefined if the bytes are too short to hold a subtype. */
-export function nxToRyu(data: Buffer, len: number): RyuDict | undefined {
+function nxToRyu(data: Buffer, len: number): RyuDict | undefined {
   if (data.length < 2) return undefined;
   const std = { experimenter: NX_EXPERIMENTER_ID, len, subtype: data.readUInt16BE(0), type: OFPAT.EXPERIMENTER };
   const known = decodeExact(data);
@@ -473,7 +474,7 @@ export function nxToRyu(data: Buffer, len: number): RyuDict | undefined {
 }
 
 /** The experimenter data (subtype first) for a Ryu NXAction* dict. */
-export function nxFromRyu(name: string, d: RyuDict): Buffer {
+function nxFromRyu(name: string, d: RyuDict): Buffer {
   if (name === 'NXActionUnknown') {
     const body = jBytes(d, 'data');
     const out = Buffer.alloc(2 + body.length);
@@ -487,7 +488,7 @@ export function nxFromRyu(name: string, d: RyuDict): Buffer {
 }
 
 /** ovs-ofctl's text for a Nicira action, or undefined to fall back to the generic experimenter text. */
-export function formatNx(data: Buffer): string | undefined {
+function formatNx(data: Buffer): string | undefined {
   if (data.length < 2) return undefined;
   const known = decodeExact(data);
   if (!known?.[0].format) return undefined;
@@ -497,3 +498,5 @@ export function formatNx(data: Buffer): string | undefined {
     return undefined;
   }
 }
+
+registerExperimenterActions({ experimenter: NX_EXPERIMENTER_ID, ryuPrefix: 'NXAction', toRyu: nxToRyu, fromRyu: nxFromRyu, format: formatNx });

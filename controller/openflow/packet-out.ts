@@ -13,8 +13,9 @@ import { OfpError, OFPET, OFPBRC } from './errors.js';
 import { OFPT, OFPP, OFP_NO_BUFFER } from './constants.js';
 import { register } from './registry.js';
 import { formatPortNo } from './port.js';
-import { Action, readActions, writeActions, actionsLength, actionsToRyu, actionsFromRyu, formatActions, jUint } from './actions.js';
-import { b64, bad, jArr, jBytes, type RyuDict } from './ryu-json.js';
+import { Action, readActions, writeActions, actionsLength, actionsToRyu, actionsFromRyu, formatActions } from './actions.js';
+import './nx-actions.js'; // registers the Nicira actions a list may hold (experimenter-actions.ts)
+import { b64, bad, jArr, jBytes, jUint, type RyuDict } from './ryu-json.js';
 import { packetFromRyuJson } from '../packet/ryu-packet.js';
 import { PacketError } from '../packet/errors.js';
 

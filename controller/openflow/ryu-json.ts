@@ -83,6 +83,15 @@ export function unwrap(obj: unknown, expected?: string): [string, RyuDict] {
   return [name, inner as RyuDict];
 }
 
+/** An unsigned integer of at most `bits` bits from a Ryu dict; absent means `def`. */
+export function jUint(d: RyuDict, key: string, bits: number, def?: number): number {
+  const v = d[key] ?? def;
+  if (v === undefined || v === null) bad(`missing integer field ${key}`);
+  const n = typeof v === 'bigint' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n >= 2 ** bits) bad(`field ${key} is not a ${bits}-bit unsigned integer: ${String(v)}`);
+  return n;
+}
+
 /** Hex as ovs-ofctl prints it (`0x1f`). */
 export function hex(v: number | bigint): string {
   return `0x${v.toString(16)}`;

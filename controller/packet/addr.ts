@@ -46,9 +46,8 @@ export function ipv4ToString(b: Uint8Array, off = 0): string {
   return text.ipv4ToString(b, off);
 }
 
-/** Decimal octets 0..255 without leading zeros (a leading zero is octal to some parsers). */
+/** Decimal octets 0..255 without leading zeros (see controller/openflow/addr.ts parseIpv4). */
 export function writeIpv4(out: Uint8Array, off: number, ip: string): void {
-  if (typeof ip !== 'string' || ip.split('.').some((p) => p.length > 1 && p.startsWith('0'))) throw bad('IPv4', ip);
   parse('IPv4', ip, () => text.ipv4ToBytes(ip, out, off));
 }
 

@@ -6,10 +6,10 @@
  *
  * Also: the site configs the lab generates for each topology (mininet/sitegen.py) are valid for the controller,
  * and the prototype's is the controller's embedded default site; and the lab's machine interface (lab.py --serve,
- * driven by test/helpers/lab.ts) with a stand-in controller spawned by the lab (mininet/hellocontroller.py).
+ * driven by lab/mininet-lab.ts) with a stand-in controller spawned by the lab (mininet/hellocontroller.py).
  *
  * Needs root and the Debian packages mininet, openvswitch-switch, iperf3, ethtool, nftables, iputils-ping, gcc.
- * The selftest takes the same host-wide private-OVS turn as test/helpers/ovs.ts.
+ * The selftest takes the same host-wide private-OVS turn as lab/private-ovs.ts.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -18,7 +18,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultSite, parseSiteConfig } from '../../apps/dmz/config.js';
-import { Lab } from '../helpers/lab.js';
+import { Lab } from '../../lab/mininet-lab.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PYTHON = '/usr/bin/python3'; // Debian's mininet is a system-python package
@@ -100,7 +100,7 @@ describe('lab infrastructure selftest (mininet/selftest.py)', () => {
   });
 });
 
-describe('lab machine interface (lab.py --serve, test/helpers/lab.ts)', () => {
+describe('lab machine interface (lab.py --serve, lab/mininet-lab.ts)', () => {
   let lab: Lab | undefined;
   const tmp = mkdtempSync(join(tmpdir(), 'dmzgate-labtest-'));
   const pidFile = join(tmp, 'controller.pid');

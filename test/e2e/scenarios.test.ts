@@ -20,9 +20,11 @@
  */
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkBuild, until, type LogLine } from '../helpers/dmzgate-process.js';
-import { DmzLab, OWNER, cookieOf, labProcesses, sleep, snapshot, sumFlows, type HostSnapshot, type TransferView } from '../helpers/dmz-lab.js';
-import type { FwCounters, IperfResult } from '../helpers/lab.js';
+import { checkBuild, until, type LogLine } from '../../lab/dmzgate-process.js';
+import { DmzLab, labProcesses, sleep, snapshot, sumFlows, type HostSnapshot, type TransferView } from '../../lab/dmz-lab.js';
+import type { FwCounters, IperfResult } from '../../lab/mininet-lab.js';
+import { OWNER } from '../../apps/dmz/owners.js';
+import { ownerCookie } from '../../controller/cookie.js';
 
 const ROUTED_RTT = 20;
 const CIRCUIT_RTT = 10;
@@ -297,7 +299,7 @@ describe('Science DMZ end to end: controller, REST API and the Mininet lab', () 
     expect(b.status, JSON.stringify(b.body)).toBe(201);
     const blockFlows = await d.flowsOf(OWNER.BLOCKS, b.body.id);
     expect(blockFlows.length).toBe(2); // as source and as destination
-    expect(blockFlows.every((f) => f.priority === 60000 && f.cookie === cookieOf(OWNER.BLOCKS, b.body.id) && /actions=drop/.test(f.line))).toBe(true);
+    expect(blockFlows.every((f) => f.priority === 60000 && f.cookie === ownerCookie(OWNER.BLOCKS, b.body.id) && /actions=drop/.test(f.line))).toBe(true);
     const c0 = await d.settledTransfer(l.id, token);
     const fw0 = await d.lab.fwCounters();
     const r = await iperf(DTN, 5201, 2);

@@ -9,6 +9,11 @@ export interface RawSwitchOptions {
   nPorts?: number;
   /** Answer echo requests (true until `goSilent()`). */
   answerEcho?: boolean;
+  /**
+   * A load generator that does not wait for its reader: once it has answered the chunk that held the features
+   * request, it queues this many bytes of packet-ins, and as many again before answering each later chunk.
+   */
+  floodBytes?: number;
 }
 
 export class RawSwitch {
@@ -20,6 +25,8 @@ export class RawSwitch {
   readonly closed: Promise<void>;
   private readonly framer = new Framer();
   private silent = false;
+  private flooding = false;
+  private answeredFeatures = false;
   private waiters: { pred: (m: OfpMessage) => boolean; resolve: (m: OfpMessage) => void }[] = [];
 
   private constructor(socket: Socket, private readonly opts: RawSwitchOptions) {
@@ -27,7 +34,12 @@ export class RawSwitch {
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('error', () => {}); // a reset by the controller is an expected outcome in these tests
     socket.on('data', (chunk: Buffer) => {
+      if (this.flooding) this.flood();
       for (const frame of this.framer.push(chunk)) this.onFrame(frame);
+      if (this.answeredFeatures && opts.floodBytes && !this.flooding) {
+        this.flooding = true;
+        this.flood();
+      }
     });
   }
 
@@ -43,11 +55,22 @@ export class RawSwitch {
     return sw;
   }
 
-  /** Connects and completes the handshake: resolves once the controller's closing barrier is answered. */
+  /** Connects and completes the handshake: resolves once the controller's port description request is answered. */
   static async ready(port: number, opts: RawSwitchOptions): Promise<RawSwitch> {
     const sw = await RawSwitch.connect(port, opts);
-    await sw.waitFor((m) => m.type === 'barrierRequest');
+    await sw.waitFor((m) => m.type === 'portDescStatsRequest');
     return sw;
+  }
+
+  private flood(): void {
+    const one = encode({
+      type: 'packetIn', xid: 0, bufferId: 0xffffffff, totalLen: 60, reason: 0, tableId: 0, cookie: 0xffffffffffffffffn,
+      match: [{ field: 'in_port', value: 1 }], data: Buffer.alloc(60, 0xab),
+    });
+    const n = Math.ceil(this.opts.floodBytes! / one.length);
+    const bytes = Buffer.allocUnsafe(n * one.length);
+    for (let i = 0; i < n; i++) one.copy(bytes, i * one.length);
+    this.socket.write(bytes);
   }
 
   /** Stops answering anything (a hung switch whose TCP connection stays up). */
@@ -92,7 +115,7 @@ export class RawSwitch {
       return false;
     });
     if (this.silent) return;
-    // The barrier is answered after the waiters ran, so that `ready()` resolves before the controller's 'ready'.
+    // Answered after the waiters ran, so that `ready()` resolves before the controller's 'ready'.
     this.answer(msg);
   }
 
@@ -100,6 +123,7 @@ export class RawSwitch {
     switch (msg.type) {
       case 'featuresRequest':
         this.send({ type: 'featuresReply', xid: msg.xid, datapathId: this.opts.dpid, nBuffers: 0, nTables: 254, auxiliaryId: 0, capabilities: 0x4f });
+        this.answeredFeatures = true;
         return;
       case 'portDescStatsRequest': {
         const body: Port[] = [];

@@ -1,6 +1,6 @@
 /**
  * The REST API as a client uses it, over real HTTP and WebSocket, with the DMZ app driving a private Open vSwitch
- * (test/helpers/ovs.ts) through the controller. OVS is the judge: a granted transfer's flows are in
+ * (lab/private-ovs.ts) through the controller. OVS is the judge: a granted transfer's flows are in
  * `ovs-ofctl dump-flows` when the 201 arrives, and gone when the DELETE answers; the event stream delivers the
  * lease's events in order, across a reconnect with `since=`.
  */
@@ -14,8 +14,9 @@ import { FlowManager } from '../../controller/flow-manager.js';
 import { silentLogger } from '../../controller/log.js';
 import { DmzApp } from '../../apps/dmz/dmz-app.js';
 import { defaultSite } from '../../apps/dmz/config.js';
-import { buildApi, openStore, createToken, type Store } from '../../api/index.js';
-import { PrivateOvs } from '../helpers/ovs.js';
+import { buildApi, openJournalStore, createToken, type JournalStateStore } from '../../api/index.js';
+import { PrivateOvs } from '../../lab/private-ovs.js';
+import { RawSwitch } from '../helpers/raw-switch.js';
 import { connectEvents } from '../unit/api/ws-client.js';
 
 const BRIDGE = 'br-api';
@@ -31,23 +32,25 @@ describe('REST API against Open vSwitch', () => {
   let controller: Controller;
   let flows: FlowManager;
   let app: DmzApp;
-  let store: Store;
+  let store: JournalStateStore;
   let api: FastifyInstance;
   let dataDir: string;
   let base: string;
   let token: string;
+  let ofPort: number;
 
   beforeAll(async () => {
     const logger = silentLogger();
     dataDir = mkdtempSync(join(tmpdir(), 'dmzgate-api-ovs-'));
     // Wired as bin/dmzgate.ts wires it: state first, API (following the app's events), app start, listeners.
-    store = await openStore(dataDir);
+    store = await openJournalStore(dataDir);
     controller = new Controller({ port: 0, host: '127.0.0.1', logger });
     flows = new FlowManager(controller, { logger });
     app = new DmzApp({ site: defaultSite(), controller, flows, logger, pollIntervalMs: 0 });
     api = buildApi({ app, controller, flows, store, logger });
-    await app.start(store.load());
+    await app.start(await store.load());
     const { port } = await controller.listen();
+    ofPort = port!;
     await api.listen({ port: 0, host: '127.0.0.1' });
     base = `127.0.0.1:${(api.server.address() as { port: number }).port}`;
     token = (await createToken(store, {
@@ -157,6 +160,23 @@ describe('REST API against Open vSwitch', () => {
     const traced = await trace();
     expect(traced).toMatch(new RegExp(`^ 0\\. .*priority 60000, cookie ${cookie}$`, 'm'));
     expect(traced).toMatch(/^Datapath actions: drop$/m);
+  });
+
+  it('a rogue client claiming the bridge\'s datapath id is refused: the bridge keeps its flows, and the next lease lands on it', async () => {
+    const before = (await ovs.ofctl('dump-flows', BRIDGE)).split('\n').filter((l) => l.includes('cookie=')).length;
+    const real = controller.get(1n)!;
+    const rogue = await RawSwitch.connect(ofPort, { dpid: 1n, nPorts: 7 });
+    await rogue.closed;
+    expect(controller.get(1n)).toBe(real);
+    const created = await call('POST', '/api/v1/transfers', { dtn: 'dtn1', remote: '192.0.2.77', protocol: 'tcp', local_ports: ['50200'], path: 'routed', duration: 60 });
+    expect(created.status).toBe(201);
+    // On the real switch when the 201 arrives, beside everything it held before; the rogue got no flow-mod.
+    expect(await leaseFlows(ovs, created.json.id as number)).toHaveLength(2);
+    expect((await ovs.ofctl('dump-flows', BRIDGE)).split('\n').filter((l) => l.includes('cookie=')).length).toBe(before + 2);
+    expect(rogue.received.filter((m) => m.type === 'flowMod')).toEqual([]);
+    const metrics = await (await fetch(`http://${base}/metrics`)).text();
+    expect(metrics).toMatch(/dmzgate_openflow_refused_total\{reason="datapath-in-use"\} 1\n/);
+    expect((await call('DELETE', `/api/v1/transfers/${created.json.id as number}`)).status).toBe(200);
   });
 
   it('a refusal by the token never reaches the switch', async () => {

@@ -9,10 +9,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PrivateOvs } from '../helpers/ovs.js';
-import { ROOT, until } from '../helpers/dmzgate-process.js';
+import { PrivateOvs } from '../../lab/private-ovs.js';
+import { ROOT, until } from '../../lab/dmzgate-process.js';
 import { freePort } from '../../bench/local-ports.js';
 import { requestOnce } from '../../bench/http-conn.js';
+import { ownerCookie } from '../../controller/cookie.js';
+import { OWNER } from '../../apps/dmz/owners.js';
 
 const BARE = join(ROOT, 'dist', 'bench', 'bare-rest-app.js');
 const BRIDGE = 'br-bare';
@@ -62,7 +64,7 @@ describe('the bench\'s bare REST app against Open vSwitch', () => {
     expect(t.state).toBe('active');
     const flows = await leaseFlows();
     expect(flows).toHaveLength(2);
-    const cookie = `0x${((0xd1n << 48n) | BigInt(t.id)).toString(16)}`;
+    const cookie = `0x${ownerCookie(OWNER.LEASES, t.id).toString(16)}`;
     for (const f of flows) expect(f).toMatch(new RegExp(`cookie=${cookie},.*hard_timeout=600, send_flow_rem priority=40000,tcp`));
     expect(flows.some((f) => /in_port=1,nw_src=198\.18\.0\.7,nw_dst=10\.10\.1\.10,tp_src=33000,tp_dst=50000 actions=output:5/.test(f))).toBe(true);
     expect(flows.some((f) => /in_port=5,nw_src=10\.10\.1\.10,nw_dst=198\.18\.0\.7,tp_src=50000,tp_dst=33000 actions=output:1/.test(f))).toBe(true);

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, Running, checkBuild } from '../helpers/dmzgate-process.js';
+import { CLI, Running, checkBuild } from '../../lab/dmzgate-process.js';
 import { selfSigned } from '../helpers/self-signed.js';
 
 const run = promisify(execFile);

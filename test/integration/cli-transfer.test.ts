@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PrivateOvs } from '../helpers/ovs.js';
-import { CLI, Running, checkBuild, until } from '../helpers/dmzgate-process.js';
+import { PrivateOvs } from '../../lab/private-ovs.js';
+import { CLI, Running, checkBuild, until } from '../../lab/dmzgate-process.js';
 import { readState } from '../../api/index.js';
 
 const run = promisify(execFile);

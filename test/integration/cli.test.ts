@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PrivateOvs } from '../helpers/ovs.js';
+import { PrivateOvs } from '../../lab/private-ovs.js';
 import { DEFAULT_SITE_YAML } from '../../apps/dmz/default-site.js';
-import { CLI, Running, checkBuild, until } from '../helpers/dmzgate-process.js';
+import { CLI, Running, checkBuild, until } from '../../lab/dmzgate-process.js';
 
 const run = promisify(execFile);
 
@@ -42,7 +42,7 @@ describe('dmzgate controller (the command)', () => {
   it('--help describes every option; bad options exit with status 2 and say why', () => {
     const help = spawnSync(process.execPath, [CLI, 'controller', '--help'], { encoding: 'utf8' });
     expect(help.status).toBe(0);
-    for (const o of ['--openflow-port', '--api-port', '--config', '--data', '--tls-port', '--tls-key', '--tls-cert', '--tls-ca', '--log-level']) {
+    for (const o of ['--openflow-port', '--openflow-host', '--openflow-max-pending', '--openflow-max-pending-per-source', '--api-port', '--config', '--data', '--tls-port', '--tls-key', '--tls-cert', '--tls-ca', '--log-level']) {
       expect(help.stdout).toContain(o);
     }
     expect(help.stdout).toMatch(/--api-port PORT +port of the REST API/);

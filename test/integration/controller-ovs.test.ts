@@ -1,23 +1,27 @@
 /**
  * The controller's connection layer against real Open vSwitch (a private ovsdb-server + ovs-vswitchd per
- * test/helpers/ovs.ts, userspace datapath): handshake, flow programming, errors, multipart reassembly, echo
+ * lab/private-ovs.ts, userspace datapath): handshake, flow programming, errors, multipart reassembly, echo
  * liveness, reconnects, mutual TLS, version negotiation, and robustness against a misbehaving peer.
  * OVS is the independent judge: what it reports (ovs-vsctl is_connected, ovs-ofctl dump-flows) is the proof.
  */
 import { execFile } from 'node:child_process';
+import { connect, type Socket } from 'node:net';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Controller } from '../../controller/controller.js';
+import { Controller, type Refusal } from '../../controller/controller.js';
 import { SwitchError } from '../../controller/errors.js';
 import type { SwitchConnection } from '../../controller/switch-connection.js';
 import type { Logger } from '../../controller/log.js';
 import { OFPET, OFPBRC, OFPHFC, OFPFC, OFPP, OFPG, OFPMPF_REPLY_MORE, type MessageOf } from '../../controller/openflow/index.js';
 import type { FlowStats } from '../../controller/openflow/multipart/flow.js';
-import { PrivateOvs } from '../helpers/ovs.js';
+import { PrivateOvs } from '../../lab/private-ovs.js';
+import { parseSiteConfig } from '../../apps/dmz/config.js';
+import { refuseClaim } from '../../apps/dmz/switch-identity.js';
 import { RawSwitch } from '../helpers/raw-switch.js';
 
 const run = promisify(execFile);
@@ -76,6 +80,21 @@ async function establishedTo(port: number): Promise<number> {
   return stdout.split('\n').filter((l) => l.trim()).length;
 }
 
+interface IdleConnection { socket: Socket; closed: boolean }
+
+/** A TCP connection from `localAddress` that sends nothing (it reads, so that it sees the controller close it). */
+function idleConnection(port: number, localAddress: string): Promise<IdleConnection> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ port, host: '127.0.0.1', localAddress });
+    const c: IdleConnection = { socket, closed: false };
+    socket.on('data', () => undefined);
+    socket.on('error', () => undefined);
+    socket.once('close', () => { c.closed = true; });
+    socket.once('connect', () => resolve(c));
+    socket.once('error', reject);
+  });
+}
+
 function flowMod(over: Partial<MessageOf<'flowMod'>>): MessageOf<'flowMod'> {
   return {
     type: 'flowMod', xid: 0, cookie: 0n, cookieMask: 0n, tableId: 0, command: OFPFC.ADD, idleTimeout: 0, hardTimeout: 0,
@@ -84,12 +103,14 @@ function flowMod(over: Partial<MessageOf<'flowMod'>>): MessageOf<'flowMod'> {
 }
 
 const DPID_MAIN = 0x00000000000000a1n;
+const ECHO_INTERVAL_MS = 1000;
+const TAKEOVER_ECHO_MS = 500;
 const DPID_RAW_NEIGHBOUR = 0x00000000000000a2n;
 
 describe('controller against Open vSwitch', () => {
   let ovs: PrivateOvs; // made in beforeAll: a describe that -t filters out runs no hooks, and would leak its dir
   const { logger, lines } = captureLogger();
-  const ctl = new Controller({ port: 0, host: '127.0.0.1', logger, echoIntervalMs: 1000, echoTimeoutMs: 2000 });
+  const ctl = new Controller({ port: 0, host: '127.0.0.1', logger, echoIntervalMs: ECHO_INTERVAL_MS, echoTimeoutMs: 2000, takeoverEchoMs: TAKEOVER_ECHO_MS });
   let port = 0;
   let main: SwitchConnection;
 
@@ -297,7 +318,36 @@ describe('controller against Open vSwitch', () => {
     await main.barrier(3000);
   });
 
-  it('a reconnecting datapath replaces the old connection: one entry, the old socket closed', async () => {
+  it('a rogue connection claiming a connected datapath id is refused (HELLO_FAILED/EPERM, logged, a refused event); the bridge keeps its channel and its flows', async () => {
+    const refusals: Refusal[] = [];
+    const onRefused = (r: Refusal) => refusals.push(r);
+    ctl.on('refused', onRefused);
+    const flowsBefore = await ovs.ofctl('dump-flows', 'br-main');
+    expect(flowsBefore).toContain('priority=1234');
+    // Plain TCP, the right protocol, the bridge's datapath id: today's impersonation.
+    const rogue = await RawSwitch.connect(port, { dpid: DPID_MAIN });
+    await rogue.closed;
+    const err = rogue.received.find((m) => m.type === 'error');
+    expect(err).toMatchObject({ errType: OFPET.HELLO_FAILED, code: OFPHFC.EPERM });
+    expect((err as MessageOf<'error'>).data.toString('ascii')).toMatch(/^datapath 00000000000000a1 is connected from 127\.0\.0\.1:\d+, which still answers echo requests$/);
+    expect(refusals).toEqual([expect.objectContaining({ reason: 'datapath-in-use', dpid: DPID_MAIN, remote: expect.stringMatching(/127\.0\.0\.1:\d+$/) })]);
+    expect(lines.some((l) => l.msg === 'switch connection refused' && l.reason === 'datapath-in-use' && l.dpid === '00000000000000a1')).toBe(true);
+    // That throttled line is the warning; the refused connection's close is only a debug line.
+    expect(lines.filter((l) => l.msg === 'switch connection closed' && /^refused: /.test(String(l.reason))).map((l) => l.level)).toEqual([20]);
+    // The real bridge is still the datapath: what the controller sends lands on it, and the rogue got nothing.
+    expect(ctl.get(DPID_MAIN)).toBe(main);
+    expect(main.state).toBe('ready');
+    main.send(flowMod({ priority: 4321, match: [{ field: 'in_port', value: 3 }], instructions: [] }));
+    await main.barrier();
+    const flows = await ovs.ofctl('dump-flows', 'br-main');
+    expect(flows).toContain('priority=1234');
+    expect(flows).toMatch(/priority=4321,in_port=(3|"?p3"?) actions=drop/);
+    expect(rogue.received.filter((m) => m.type === 'flowMod')).toEqual([]);
+    expect(await ovs.isConnected('br-main')).toBe(true);
+    ctl.off('refused', onRefused);
+  });
+
+  it('a datapath whose old connection no longer answers echoes is taken over by its new connection within the takeover echo deadline', async () => {
     const dpid = 0x00000000000000c1n;
     const old = await RawSwitch.ready(port, { dpid });
     const oldConn = await switchUp(ctl, dpid);
@@ -305,10 +355,13 @@ describe('controller against Open vSwitch', () => {
     const ups: SwitchConnection[] = [];
     const onUp = (c: SwitchConnection) => { if (c.dpid === dpid) ups.push(c); };
     ctl.on('switchUp', onUp);
-    // The same datapath comes back (e.g. rebooted) while the old channel still looks alive: real OVS this time.
+    // The datapath comes back (rebooted: no FIN reached us) while the old channel's TCP connection looks alive.
+    old.goSilent();
+    const t0 = Date.now();
     await ovs.addBridge('br-re', dpid, { controller: `tcp:127.0.0.1:${port}`, ports: ['q1'] });
     await until('the new connection to come up', () => ups.length === 1);
-    expect(await oldDown).toMatch(/replaced/);
+    expect(Date.now() - t0).toBeLessThan(TAKEOVER_ECHO_MS + 1500);
+    expect(await oldDown).toMatch(/^replaced by a new connection from the same datapath \(no echo reply within \d+ ms\)$/);
     await old.closed; // the old socket was closed by the controller
     const now = ctl.switches().filter((c) => c.dpid === dpid);
     expect(now).toHaveLength(1);
@@ -322,6 +375,54 @@ describe('controller against Open vSwitch', () => {
     const dpids = ctl.switches().map((c) => c.dpid);
     expect(new Set(dpids).size).toBe(dpids.length);
     await ovs.vsctl('del-br', 'br-re');
+  });
+
+  it('connections over the caps on unfinished handshakes are closed at once (overall, per source); idle ones end at the deadline; then a bridge connects', async () => {
+    const capLog = captureLogger();
+    const HANDSHAKE_MS = 3000;
+    const capped = new Controller({ port: 0, host: '127.0.0.1', logger: capLog.logger, maxPending: 50, maxPendingPerSource: 20, handshakeTimeoutMs: HANDSHAKE_MS });
+    const refusals: Refusal[] = [];
+    capped.on('refused', (r) => refusals.push(r));
+    const cport = (await capped.listen()).port!;
+    try {
+      const held: IdleConnection[] = [];
+      // Three source addresses (all loopback), 30 idle connections each, one address after the other.
+      for (const [from, pendingAfter] of [['127.0.0.2', 20], ['127.0.0.3', 40], ['127.0.0.4', 50]] as const) {
+        held.push(...await Promise.all(Array.from({ length: 30 }, () => idleConnection(cport, from))));
+        await until(`${pendingAfter} pending connections`, () => capped.pendingConnections === pendingAfter && refusals.length === held.length - pendingAfter, 5000);
+      }
+      await until('the refused connections to be closed', () => held.filter((c) => c.closed).length === 40, 3000);
+      expect(refusals.filter((r) => r.reason === 'pending-cap-per-source').map((r) => r.remote.replace(/:\d+$/, ''))).toEqual([
+        ...Array(10).fill('127.0.0.2'), ...Array(10).fill('127.0.0.3'),
+      ]);
+      expect(refusals.filter((r) => r.reason === 'pending-cap')).toHaveLength(20);
+      // Logged once per reason, not once per connection.
+      expect(capLog.lines.filter((l) => l.msg === 'switch connection refused').map((l) => l.reason).sort()).toEqual(['pending-cap', 'pending-cap-per-source']);
+
+      // A real bridge is refused too while the caps are full, and gets in once the idle ones reach the deadline.
+      const up = switchUp(capped, 0xcafen, HANDSHAKE_MS + 8000);
+      await ovs.addBridge('br-cap', 0xcafen, { controller: `tcp:127.0.0.1:${cport}` });
+      const conn = await up;
+      expect(held.every((c) => c.closed)).toBe(true);
+      expect(conn.state).toBe('ready');
+      expect(capped.pendingConnections).toBe(0);
+      await ovs.vsctl('del-br', 'br-cap');
+    } finally {
+      await capped.close();
+    }
+  });
+
+  it('a restarted ovs-vswitchd reconnects its bridge within the echo interval', async () => {
+    const down = switchDown(ctl, main);
+    await ovs.stopVswitchd();
+    await down;
+    const up = switchUp(ctl, DPID_MAIN);
+    await ovs.startVswitchd();
+    const t0 = Date.now();
+    main = await up;
+    expect(Date.now() - t0).toBeLessThan(ECHO_INTERVAL_MS);
+    expect(main.state).toBe('ready');
+    expect(ctl.switches().filter((c) => c.dpid === DPID_MAIN)).toEqual([main]);
   });
 });
 
@@ -466,5 +567,89 @@ describe('mutual TLS with Open vSwitch', () => {
     await ovs.vsctl('set-ssl', join(certs, 'switch.key'), join(certs, 'switch.crt'), join(certs, 'ca.crt'));
     await up;
     await until('br-rogue is_connected with a good certificate', () => ovs.isConnected('br-rogue'));
+  });
+});
+
+// ------------------------------------------------------------------------------------------------------------
+// Certificates bound to datapath ids (the site config's switches[].certificate), made with ovs-pki as the README
+// tells an operator to: a switch CA and a controller CA, a certificate per switch.
+
+describe('switch certificates bound to datapath ids (ovs-pki)', () => {
+  let pki = '';
+  let ovs: PrivateOvs; // made in beforeAll: a describe that -t filters out runs no hooks, and would leak its dir
+  const { logger, lines } = captureLogger();
+  let ctl: Controller;
+  let tlsPort = 0;
+  let tcpPort = 0;
+  const refusals: Refusal[] = [];
+  const file = (f: string) => join(pki, f);
+
+  beforeAll(async () => {
+    pki = mkdtempSync(join(tmpdir(), 'dmzgate-ovs-pki-'));
+    const ovsPki = (...args: string[]) => run('ovs-pki', [`--dir=${file('pki')}`, `--log=${file('ovs-pki.log')}`, ...args], { cwd: pki });
+    await ovsPki('init');
+    await ovsPki('req+sign', 'controller', 'controller');
+    await ovsPki('req+sign', 'sw1', 'switch');
+    await ovsPki('req+sign', 'sw2', 'switch');
+    // What an operator copies into the site config: `ovs-pki fingerprint sw1-cert.pem`, and sw2's subject CN.
+    const { stdout } = await ovsPki('fingerprint', file('sw1-cert.pem'));
+    const sha1 = /fingerprint ([0-9A-Fa-f]{40})/.exec(stdout)![1]!;
+    const cn2 = /^CN=(.*)$/m.exec(new X509Certificate(readFileSync(file('sw2-cert.pem'))).subject)![1]!;
+    const ports = '[{ port: 1, role: wan-routed }, { port: 2, role: fw-outside }, { port: 3, role: fw-inside }]';
+    const site = parseSiteConfig(`site: pki
+switches:
+  - { name: sw1, dpid: "1", ports: ${ports}, certificate: { fingerprint: "${sha1}" } }
+  - { name: sw2, dpid: "2", ports: ${ports}, certificate: { subject: "CN=${cn2}" } }
+`, 'pki-site.yaml');
+    ctl = new Controller({
+      port: 0, host: '127.0.0.1', logger, echoIntervalMs: 1000, echoTimeoutMs: 2000, authorize: (claim) => refuseClaim(site, claim),
+      tls: { port: 0, key: readFileSync(file('controller-privkey.pem')), cert: readFileSync(file('controller-cert.pem')), ca: readFileSync(file('pki/switchca/cacert.pem')) },
+    });
+    ctl.on('refused', (r) => refusals.push(r));
+    ({ port: tcpPort, tlsPort } = await ctl.listen() as { port: number; tlsPort: number });
+    ovs = new PrivateOvs();
+    await ovs.start();
+  });
+
+  afterAll(async () => {
+    await ctl?.close();
+    await ovs?.stop();
+    if (pki) rmSync(pki, { recursive: true, force: true });
+  });
+
+  it('a switch with the certificate made for dpid 2 cannot connect as dpid 1; with dpid 1\'s it can; plain TCP cannot claim dpid 1', async () => {
+    await ovs.vsctl('set-ssl', file('sw2-privkey.pem'), file('sw2-cert.pem'), file('pki/controllerca/cacert.pem'));
+    await ovs.addBridge('br-one', 1n, { controller: `ssl:127.0.0.1:${tlsPort}` });
+    await until('a refusal for dpid 1', () => refusals.some((r) => r.dpid === 1n));
+    // OVS keeps retrying (after its backoff), and keeps being refused.
+    await until('a second refusal for dpid 1', () => refusals.filter((r) => r.dpid === 1n).length > 1, 15_000);
+    expect(await ovs.isConnected('br-one')).toBe(false);
+    expect(ctl.get(1n)).toBeUndefined();
+    expect(refusals[0]).toMatchObject({ reason: 'identity', dpid: 1n });
+    expect(refusals[0]!.detail).toMatch(/^datapath 0000000000000001 \(sw1\) is bound to another certificate than CN=sw2 id:/);
+    expect(lines.some((l) => l.msg === 'switch connection refused' && l.reason === 'identity' && l.dpid === '0000000000000001')).toBe(true);
+
+    // Control: the same bridge with dpid 1's certificate is let in, so the binding was the reason.
+    const up = switchUp(ctl, 1n);
+    await ovs.vsctl('set-ssl', file('sw1-privkey.pem'), file('sw1-cert.pem'), file('pki/controllerca/cacert.pem'));
+    const conn = await up;
+    expect(conn.state).toBe('ready');
+    await until('br-one is_connected', () => ovs.isConnected('br-one'));
+
+    // Plain TCP may not claim a datapath id bound to a certificate (it is connected, but that is not the reason).
+    refusals.length = 0;
+    const raw = await RawSwitch.connect(tcpPort, { dpid: 1n });
+    await raw.closed;
+    expect(refusals).toEqual([expect.objectContaining({ reason: 'identity', dpid: 1n, detail: expect.stringMatching(/cannot connect over plain TCP/) })]);
+    expect(ctl.get(1n)).toBe(conn);
+  });
+
+  it('close() ends connections still in their TLS handshake at once (it does not wait for their deadline)', async () => {
+    const idle = await idleConnection(tlsPort, '127.0.0.1'); // TCP up, no TLS ClientHello
+    await until('the idle connection to be pending', () => ctl.pendingConnections === 1);
+    const t0 = Date.now();
+    await ctl.close();
+    expect(Date.now() - t0).toBeLessThan(1000);
+    await until('the idle connection to be closed', () => idle.closed, 2000);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * The Science DMZ app on real Open vSwitch (issue 4's proof): a private OVS (test/helpers/ovs.ts, userspace
+ * The Science DMZ app on real Open vSwitch (issue 4's proof): a private OVS (lab/private-ovs.ts, userspace
  * datapath) with one bridge of datapath id 1 whose internal ports 1..7 carry the embedded default site's port
  * roles, connected to a Controller with a FlowManager and a DmzApp(defaultSite()).
  *
@@ -26,15 +26,17 @@ import { ConnectionClosedError, SwitchError } from '../../controller/errors.js';
 import { silentLogger } from '../../controller/log.js';
 import { OFPET, OFPFMFC, OFPMMFC, OFPRR, ONFT_BUNDLE_ADD_MESSAGE, isBundleMsg, type MessageOf, type OfpMessage } from '../../controller/openflow/index.js';
 import { buildPacket } from '../../controller/packet/index.js';
-import { DmzApp, OWNER_NAMES, type DmzEvent } from '../../apps/dmz/dmz-app.js';
+import { DmzApp, type DmzEvent } from '../../apps/dmz/dmz-app.js';
+import { OWNER, OWNER_NAMES } from '../../apps/dmz/owners.js';
+import { ownerCookie, ownerIdOf } from '../../controller/cookie.js';
 import { defaultSite, parseSiteConfig } from '../../apps/dmz/config.js';
 import { DEFAULT_SITE_YAML } from '../../apps/dmz/default-site.js';
-import { baseFlows, leaseFlows, blockFlows, cookieOf, LeaseRefused, OWNER } from '../../apps/dmz/pipeline.js';
+import { baseFlows, leaseFlows, blockFlows, LeaseRefused } from '../../apps/dmz/pipeline.js';
 import { compilePortRange } from '../../apps/dmz/port-ranges.js';
 import type { LeaseRecord, LeaseRequest, BlockRecord } from '../../apps/dmz/lease-book.js';
 import type { Site } from '../../apps/dmz/site.js';
 import { FlowSim, type SimPacket, type SimFlow } from '../helpers/flow-sim.js';
-import { PrivateOvs } from '../helpers/ovs.js';
+import { PrivateOvs } from '../../lab/private-ovs.js';
 
 const HELPERS = join(dirname(fileURLToPath(import.meta.url)), '..', 'helpers');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -140,7 +142,7 @@ const identity = (f: Dumped) => `${f.priority}/${f.match}`;
 /** What a flow is, without what changes while it sits there (duration, counters, remaining time). */
 const content = (f: Dumped) => `${f.cookie.toString(16)} ${f.priority} ${f.match} ${f.flags.join('+')} -> ${f.actions}`;
 const contents = (l: Dumped[]) => l.map(content).sort();
-const leaseCookie = (id: number) => cookieOf(OWNER.LEASES, id);
+const leaseCookie = (id: number) => ownerCookie(OWNER.LEASES, id);
 const meterLines = async () => (await ovs.ofctl('dump-meters', BRIDGE)).split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('OFPST_'));
 
 // ---- one packet, two oracles -------------------------------------------------------------------------------------
@@ -348,7 +350,7 @@ describe('the pipeline on OVS: ofproto/trace agrees with the simulator', () => {
     const flows = await dump();
     const base = baseFlows(h.app.site, h.app.site.switches[0]!);
     expect(flows).toHaveLength(base.length);
-    expect(flows.every((f) => f.cookie === cookieOf(OWNER.PIPELINE, 0) && f.hardTimeout === 0)).toBe(true);
+    expect(flows.every((f) => f.cookie === ownerCookie(OWNER.PIPELINE, 0) && f.hardTimeout === 0)).toBe(true);
     // A few entries in OVS's own words.
     expect(contents(flows)).toEqual(expect.arrayContaining([
       'd0000000000000 20000 in_port=1  -> output:3',
@@ -367,8 +369,8 @@ describe('the pipeline on OVS: ofproto/trace agrees with the simulator', () => {
     expect(ports(v['fw-inside -> dtn1']!)).toEqual([to(DTN)]);
     expect(ports(v['circuit trunk VLAN 3001 -> dtn1']!)).toEqual([to(FW_OUT, 3001)]);
     expect(v['unknown in_port 42']).toEqual([]);
-    expect(rule('no lease', 'unknown in_port 42')).toBe(ruleText(0, cookieOf(OWNER.PIPELINE, 0)));
-    expect(rule('no lease', 'fw-inside -> dtn1')).toBe(ruleText(20010, cookieOf(OWNER.PIPELINE, 0)));
+    expect(rule('no lease', 'unknown in_port 42')).toBe(ruleText(0, ownerCookie(OWNER.PIPELINE, 0)));
+    expect(rule('no lease', 'fw-inside -> dtn1')).toBe(ruleText(20010, ownerCookie(OWNER.PIPELINE, 0)));
     expect(ports(v['IPv6 UDP WAN -> dtn1 5201']!)).toEqual([to(FW_OUT)]);
   });
 
@@ -403,7 +405,7 @@ describe('the pipeline on OVS: ofproto/trace agrees with the simulator', () => {
   it('a block during the leases drops both directions and wins over the bypass', async () => {
     const block = await h.app.addBlock({ prefix: '192.0.2.0/28', reason: 'IDS: scanning' });
     const v = await phase('block during leases');
-    expect(rule('block during leases', 'WAN -> dtn1 data port')).toBe(ruleText(60000, cookieOf(OWNER.BLOCKS, block.id)));
+    expect(rule('block during leases', 'WAN -> dtn1 data port')).toBe(ruleText(60000, ownerCookie(OWNER.BLOCKS, block.id)));
     expect(v['WAN -> dtn1 data port']).toEqual([]);
     expect(v['dtn1 -> WAN data port']).toEqual([]);
     expect(v['fw-outside -> WAN']).toEqual([]);
@@ -523,7 +525,7 @@ describe('the lease lifecycle on OVS', () => {
     expect(h.app.book.active()).toEqual([]);
     expect(h.fm.desiredFlows(DPID, OWNER_NAMES.leases)).toEqual([]);
     // OVS dropped the uncommitted bundle with the connection: no lease flow at any time.
-    expect((await dump()).filter((f) => f.cookie >> 48n === BigInt(OWNER.LEASES))).toEqual([]);
+    expect((await dump()).filter((f) => ownerIdOf(f.cookie) === OWNER.LEASES)).toEqual([]);
     // The switch reconnects; the reconcile removes the meter the failed request left behind.
     expect(await report).toMatchObject({ added: 0, deleted: 0, modified: 0, failed: [] });
     expect(contents(await dump())).toEqual(contents(before));
@@ -626,7 +628,7 @@ describe('site reload on OVS: only what the change touches changes', () => {
     for (const f of r.added) expect(f.duration).toBeLessThanOrEqual(r.sinceReload + 0.1);
     expectUntouched(r.kept);
     expect(r.kept.filter(([f]) => f.cookie === leaseCookie(lease.id)).length).toBeGreaterThan(0);
-    expect(r.kept.filter(([f]) => f.cookie >> 48n === BigInt(OWNER.BLOCKS))).toHaveLength(2);
+    expect(r.kept.filter(([f]) => ownerIdOf(f.cookie) === OWNER.BLOCKS)).toHaveLength(2);
   });
 
   it('a new LAN host adds its delivery flows and touches nothing else', async () => {

@@ -1,5 +1,5 @@
 /**
- * 100 emulated switches (test/emulator, a faithful OF1.3 switch on our codec) connect to the real Controller and
+ * 100 emulated switches (emulator/, a faithful OF1.3 switch on our codec) connect to the real Controller and
  * FlowManager at once; every one is reconciled to exactly its desired flows, and a second reconcile of each
  * finds nothing to change.
  */
@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Controller } from '../../controller/controller.js';
 import { FlowManager, type ReconcileReport } from '../../controller/flow-manager.js';
 import { silentLogger } from '../../controller/log.js';
-import { Fleet } from '../emulator/index.js';
+import { Fleet } from '../../emulator/index.js';
 
 const N = 100;
 const FLOWS_PER_SWITCH = 5;

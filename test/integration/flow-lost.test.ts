@@ -17,9 +17,10 @@ import { silentLogger } from '../../controller/log.js';
 import { OFPRR, encode } from '../../controller/openflow/index.js';
 import { DmzApp, type DmzEvent } from '../../apps/dmz/dmz-app.js';
 import { defaultSite } from '../../apps/dmz/config.js';
-import { OWNER, ownerOfCookie } from '../../apps/dmz/pipeline.js';
-import { buildApi, openStore, createToken, type Store } from '../../api/index.js';
-import { PrivateOvs } from '../helpers/ovs.js';
+import { OWNER } from '../../apps/dmz/owners.js';
+import { cookieId, ownerCookie, ownerIdOf } from '../../controller/cookie.js';
+import { buildApi, openJournalStore, createToken, type JournalStateStore } from '../../api/index.js';
+import { PrivateOvs } from '../../lab/private-ovs.js';
 
 const BRIDGE = 'br-lost';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -29,7 +30,7 @@ describe('flow-removed for flows that should still exist, on Open vSwitch', () =
   let controller: Controller;
   let flows: FlowManager;
   let app: DmzApp;
-  let store: Store;
+  let store: JournalStateStore;
   let api: FastifyInstance;
   let dataDir: string;
   let admin: string;
@@ -39,13 +40,13 @@ describe('flow-removed for flows that should still exist, on Open vSwitch', () =
   beforeAll(async () => {
     const logger = silentLogger();
     dataDir = mkdtempSync(join(tmpdir(), 'dmzgate-flow-lost-'));
-    store = await openStore(dataDir);
+    store = await openJournalStore(dataDir);
     controller = new Controller({ port: 0, host: '127.0.0.1', logger });
     flows = new FlowManager(controller, { logger });
     app = new DmzApp({ site: defaultSite(), controller, flows, logger, pollIntervalMs: 0 });
     api = buildApi({ app, controller, flows, store, logger });
     app.on('event', (e) => { if (e.type === 'flow.lost') lost.push(e); });
-    await app.start(store.load());
+    await app.start(await store.load());
     const { port } = await controller.listen();
     await api.ready();
     admin = (await createToken(store, {
@@ -79,7 +80,7 @@ describe('flow-removed for flows that should still exist, on Open vSwitch', () =
     const cookie = `0x${((BigInt(owner) << 48n) | BigInt(id)).toString(16)}`;
     return (await ovs.ofctl('dump-flows', BRIDGE)).split('\n').filter((l) => l.includes(`cookie=${cookie},`));
   };
-  const desired = (owner: number, id: number) => flows.desiredFlows(1n).filter((f) => ownerOfCookie(f.cookie) === owner && Number(f.cookie & 0xffffffffffffn) === id);
+  const desired = (owner: number, id: number) => flows.desiredFlows(1n).filter((f) => ownerIdOf(f.cookie) === owner && cookieId(f.cookie) === id);
   /**
    * A flow-removed for each of the desired flows, as bytes arriving on the switch's real connection (its socket's
    * 'data': framing, decoding and dispatch as for what OVS sends).
@@ -146,7 +147,7 @@ describe('flow-removed for flows that should still exist, on Open vSwitch', () =
   it('a block deleted behind the controller\'s back (ovs-ofctl del-flows) is back on OVS at once', async () => {
     const b = (await call('POST', '/api/v1/blocks', admin, { prefix: '203.0.113.10', reason: 'scan' })).json.id as number;
     expect(await onSwitch(OWNER.BLOCKS, b)).toHaveLength(2);
-    await ovs.ofctl('del-flows', BRIDGE, `cookie=0x${((BigInt(OWNER.BLOCKS) << 48n) | BigInt(b)).toString(16)}/-1`);
+    await ovs.ofctl('del-flows', BRIDGE, `cookie=0x${ownerCookie(OWNER.BLOCKS, b).toString(16)}/-1`);
     await until('the block re-installed', async () => (await onSwitch(OWNER.BLOCKS, b)).length === 2);
     expect(lost.map((e) => e.type === 'flow.lost' && [e.block, e.reason])).toEqual([[b, 'deleted, but not by us'], [b, 'deleted, but not by us']]);
     expect(await activeBlocks()).toContain(b);

@@ -1,6 +1,6 @@
 /**
  * Flow ownership, reconciliation and atomic change groups against real Open vSwitch (a private ovsdb-server +
- * ovs-vswitchd, userspace datapath, test/helpers/ovs.ts). OVS is the judge: what `ovs-ofctl dump-flows`,
+ * ovs-vswitchd, userspace datapath, lab/private-ovs.ts). OVS is the judge: what `ovs-ofctl dump-flows`,
  * `dump-meters` and `dump-groups` print (parsed here, compared with expectations written by hand in OVS's own
  * text) is the proof, and the flows' `duration` proves that correct flows are left alone.
  */
@@ -11,7 +11,7 @@ import { FlowManager, type ReconcileReport } from '../../controller/flow-manager
 import { AtomicGroupError } from '../../controller/atomic.js';
 import type { FlowSpec, GroupEntry, MeterEntry } from '../../controller/flow-entry.js';
 import { OFPET, OFPBIC, OFPMMFC, OFPBAC, OFPFF, OFPMF, OFPGT, OFPP, OFPG, type Instruction, type Action } from '../../controller/openflow/index.js';
-import { PrivateOvs } from '../helpers/ovs.js';
+import { PrivateOvs } from '../../lab/private-ovs.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -15,8 +15,8 @@ import { DmzApp } from '../../apps/dmz/dmz-app.js';
 import { parseSiteConfig } from '../../apps/dmz/config.js';
 import { DEFAULT_SITE_YAML } from '../../apps/dmz/default-site.js';
 import { baseFlows } from '../../apps/dmz/pipeline.js';
-import { buildApi, openStore, createToken, type Store } from '../../api/index.js';
-import { PrivateOvs } from '../helpers/ovs.js';
+import { buildApi, openJournalStore, createToken, type JournalStateStore } from '../../api/index.js';
+import { PrivateOvs } from '../../lab/private-ovs.js';
 
 const BRIDGE = 'br-dry';
 /** Larger than any table OVS reports, so that the budget is OVS's table size less the pipeline. */
@@ -27,7 +27,7 @@ describe('transfer dry run against Open vSwitch', () => {
   let controller: Controller;
   let flows: FlowManager;
   let app: DmzApp;
-  let store: Store;
+  let store: JournalStateStore;
   let api: FastifyInstance;
   let dataDir: string;
   let token: string;
@@ -35,12 +35,12 @@ describe('transfer dry run against Open vSwitch', () => {
   beforeAll(async () => {
     const logger = silentLogger();
     dataDir = mkdtempSync(join(tmpdir(), 'dmzgate-dry-ovs-'));
-    store = await openStore(dataDir);
+    store = await openJournalStore(dataDir);
     controller = new Controller({ port: 0, host: '127.0.0.1', logger });
     flows = new FlowManager(controller, { logger });
     app = new DmzApp({ site: parseSiteConfig(SITE), controller, flows, logger, pollIntervalMs: 0 });
     api = buildApi({ app, controller, flows, store, logger });
-    await app.start(store.load());
+    await app.start(await store.load());
     const { port } = await controller.listen();
     token = (await createToken(store, {
       project: 'astro', dtns: ['dtn1'], remotes: ['192.0.2.0/24'], ports: ['50000-51000'], paths: ['routed'],

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PrivateOvs } from '../helpers/ovs.js';
-import { CLI, ROOT, Running, checkBuild, until } from '../helpers/dmzgate-process.js';
+import { PrivateOvs } from '../../lab/private-ovs.js';
+import { CLI, ROOT, Running, checkBuild, until } from '../../lab/dmzgate-process.js';
 
 const run = promisify(execFile);
 const PRE = join(ROOT, 'examples', 'hooks', 'dmzgate-pre-transfer');

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, checkBuild } from '../helpers/dmzgate-process.js';
+import { CLI, ROOT, checkBuild } from '../../lab/dmzgate-process.js';
 import { DEFAULT_SITE_YAML } from '../../apps/dmz/default-site.js';
 import { defaultSite } from '../../apps/dmz/config.js';
 import { baseFlows } from '../../apps/dmz/pipeline.js';
@@ -90,5 +90,12 @@ describe('dmzgate check-config', () => {
     expect(run().status).toBe(2);
     expect(run().stderr).toContain('check-config needs a FILE');
     expect(run('--bogus', 'x').status).toBe(2);
+  });
+
+  it('the ./dmzgate wrapper reads a relative FILE from the caller\'s directory, not the repository\'s', () => {
+    file('relative.yaml', 'site: x\n');
+    const r = spawnSync('bash', [join(ROOT, 'dmzgate'), 'check-config', 'relative.yaml'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).toContain("relative.yaml:1:1 (top): must have required property 'switches'");
+    expect(r.status).toBe(1);
   });
 });

@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, checkBuild } from '../helpers/dmzgate-process.js';
+import { CLI, checkBuild } from '../../lab/dmzgate-process.js';
 
 const HELPS: [args: string[], usage: string][] = [
   [['--help'], 'usage: dmzgate controller'],

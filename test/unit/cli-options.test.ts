@@ -25,6 +25,8 @@ describe('dmzgate controller options', () => {
     expect(o).toMatchObject({ openflowPort: 6653, apiPort: 8080, logLevel: 'info', dataDir: join(dir, 'data') });
     expect(o.tls).toBeUndefined();
     expect(o.configFile).toBeUndefined();
+    expect(o.openflowHost).toBeUndefined(); // every address
+    expect(o).toMatchObject({ maxPending: 1024, maxPendingPerSource: 128 });
     expect(existsSync(join(dir, 'data'))).toBe(true);
   });
 
@@ -35,6 +37,8 @@ describe('dmzgate controller options', () => {
       '--tls-port', '6654', '--tls-key', pem, '--tls-cert', pem, '--tls-ca', pem);
     expect(o).toMatchObject({ openflowPort: 0, apiPort: 9090, configFile: cfg, logLevel: 'debug' });
     expect(o.tls?.port).toBe(6654);
+    expect(parse('--openflow-host', '10.0.0.1', '--openflow-max-pending', '50', '--openflow-max-pending-per-source', '5'))
+      .toMatchObject({ openflowHost: '10.0.0.1', maxPending: 50, maxPendingPerSource: 5 });
     expect(o.tls?.key.toString()).toContain('BEGIN X');
     expect(parseControllerOptions(['--help'])).toBe('help');
   });
@@ -53,6 +57,9 @@ describe('dmzgate controller options', () => {
     refuse(['--openflow-port', '65536'], /not a port number/);
     refuse(['--openflow-port', '-1'], /not a port number|ambiguous|Option/);
     refuse(['--api-port', '80a'], /not a port number/);
+    refuse(['--openflow-max-pending', '0'], /--openflow-max-pending: "0" is not a count/);
+    refuse(['--openflow-max-pending-per-source', 'many'], /is not a count/);
+    refuse(['--openflow-host', ''], /--openflow-host: give an address/);
     refuse(['--tls-key', pem], /missing --tls-port, --tls-cert, --tls-ca/);
     refuse(['--tls-port', '6653', '--tls-key', pem, '--tls-cert', pem, '--tls-ca', pem], /both 6653/);
     refuse(['--tls-port', '6654', '--tls-key', join(dir, 'none'), '--tls-cert', pem, '--tls-ca', pem], /--tls-key: cannot read/);

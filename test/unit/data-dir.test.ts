@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseControllerOptions, type ControllerCommandOptions } from '../../bin/options.js';
 import { announceApi, claimDataDir, dataDirModeProblem, writeAdminToken, PID_FILE, ADMIN_TOKEN_FILE } from '../../bin/data-dir.js';
-import { openStore, createToken, STATE_FILE, JOURNAL_FILE } from '../../api/index.js';
+import { openJournalStore, createToken, STATE_FILE, JOURNAL_FILE } from '../../api/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dmzgate-datadir-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -36,7 +36,7 @@ describe('data directory modes', () => {
 
   it('the state document and its journal are 0600', async () => {
     const data = join(dir, 'c');
-    const store = await openStore(data);
+    const store = await openJournalStore(data);
     await createToken(store, { project: 'p', dtns: [], remotes: [], ports: [], paths: [], maxDurationSeconds: 1, scopes: ['metrics'] });
     await store.close();
     expect(modeOf(data)).toBe(0o700);

@@ -2,7 +2,7 @@
 // atomicity they need), the records to persist, the audit entries and the events to publish, and the timers to
 // set. The executor runs it; the core never does I/O.
 import type { FlowSpec, MeterSpec } from '../pipeline.js';
-import type { LeaseRecord, BlockRecord } from '../lease-book.js';
+import type { LeaseRecord, BlockRecord } from '../records.js';
 import type { RefusalLimit } from '../pipeline.js';
 
 /** The app's flow owners (the cookie's owner, controller/cookie.ts). */

@@ -1,6 +1,7 @@
 // The core's rules as the records the store keeps (the domain types the API and the journal know). Counters are
 // the runtime's (read from the switches): a record leaves the core with zeros, and the executor fills them in.
-import { zeroCounters, type BlockRecord, type LeaseRecord } from '../lease-book.js';
+import { zeroCounters } from '../lease-book.js';
+import type { BlockRecord, LeaseRecord } from '../records.js';
 import type { BlockRule, LeaseRule } from './state.js';
 
 export type LeaseClose = { state: 'released' | 'revoked' | 'expired'; at: number; reason: string };

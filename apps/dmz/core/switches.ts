@@ -1,6 +1,8 @@
 // What switches report (up, down, a flow removed or lost) and a site reload: the desired tables of a switch are
 // the pipeline plus the live rules on it, all derived from the state.
-import { baseFlows, OWNER, ownerOfCookie, type FlowSpec, type MeterSpec } from '../pipeline.js';
+import { baseFlows, type FlowSpec, type MeterSpec } from '../pipeline.js';
+import { OWNER } from '../owners.js';
+import { cookieId, ownerIdOf } from '../../../controller/cookie.js';
 import { checkParsedAgainstSite } from '../lease-book.js';
 import { switchOfDtn, type Site, type SiteSwitch } from '../site.js';
 import type { PortRange } from '../port-ranges.js';
@@ -9,9 +11,6 @@ import { emptyPlan, OWNERS, type OwnerName, type Plan, type SwitchChange } from 
 import { blockOf, leaseOf, rulesOf, type LeaseRule, type State } from './state.js';
 import { close, expire, flowsOfLease, withRules, type Decision } from './leases.js';
 import { expireBlock, flowsOfBlock } from './blocks.js';
-
-/** The low 48 bits of a rule flow's cookie: the rule's id (the top 16 are the owner's). */
-const ID_MASK = 0xffffffffffffn;
 
 /** Every owner's desired table on one switch, whole (`replace`). */
 export function switchTables(state: State, sw: SiteSwitch, now: number): SwitchChange[] {
@@ -48,8 +47,8 @@ export function switchDown(state: State, dpid: bigint): Decision {
 /** Only a hard timeout at a rule's end means anything here: the rule ended on the switch (OF1.3.5 §6.4). */
 export function flowRemoved(state: State, cookie: bigint, reason: RemovedReason, now: number): Decision {
   if (reason !== 'hard-timeout') return { state, plan: emptyPlan() };
-  const id = Number(cookie & ID_MASK);
-  const owner = ownerOfCookie(cookie);
+  const id = cookieId(cookie);
+  const owner = ownerIdOf(cookie);
   if (owner === OWNER.LEASES) return expire(state, id, now, 'lease ended (switch hard timeout)');
   if (owner === OWNER.BLOCKS) return expireBlock(state, id, now);
   return { state, plan: emptyPlan() };
@@ -57,8 +56,8 @@ export function flowRemoved(state: State, cookie: bigint, reason: RemovedReason,
 
 /** A flow of ours the switch no longer has: it is put back, and the loss announced. */
 export function flowLost(state: State, dpid: bigint, cookie: bigint, reason: string, now: number): Decision {
-  const id = Number(cookie & ID_MASK);
-  const owner = ownerOfCookie(cookie);
+  const id = cookieId(cookie);
+  const owner = ownerIdOf(cookie);
   const plan: Plan = emptyPlan();
   const ownerName: OwnerName = owner === OWNER.LEASES ? OWNERS.leases : owner === OWNER.BLOCKS ? OWNERS.blocks : OWNERS.pipeline;
   const lease = owner === OWNER.LEASES ? leaseOf(state, id) : undefined;

@@ -2,7 +2,8 @@
 // in blocks, transfers and tokens alike; special-purpose ranges are never a transfer's remote.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../../../api/index.js';
-import { OWNER, ownerOfCookie } from '../../../apps/dmz/pipeline.js';
+import { OWNER } from '../../../apps/dmz/owners.js';
+import { cookieId, ownerIdOf } from '../../../controller/cookie.js';
 import { startHarness, transferBody, WIDE, type Harness } from './harness.js';
 
 describe('address forms', () => {
@@ -27,7 +28,7 @@ describe('address forms', () => {
     const r = await post('/api/v1/blocks', ids, { prefix: '::ffff:198.51.100.7', reason: 'mapped' });
     expect(r.statusCode).toBe(201);
     expect(r.json().prefix).toBe('198.51.100.7/32');
-    const flows = h.sw.flows().filter((f) => ownerOfCookie(f.cookie) === OWNER.BLOCKS && Number(f.cookie & 0xffffn) === r.json().id);
+    const flows = h.sw.flows().filter((f) => ownerIdOf(f.cookie) === OWNER.BLOCKS && cookieId(f.cookie) === r.json().id);
     expect(flows).toHaveLength(2);
     for (const f of flows) expect(f.match.find((m) => m.field === 'eth_type')?.value).toBe(0x0800);
     expect(fromWan('198.51.100.7').outputs).toEqual([]);
@@ -49,7 +50,7 @@ describe('address forms', () => {
     expect(record.remotes).toEqual(['192.0.2.0/24', '203.0.113.9/32']);
     const viaApi = await post('/api/v1/tokens', await h.token({ project: 'ops', scopes: ['admin'] }), { ...WIDE, remotes: ['::ffff:192.0.2.0/120'] });
     expect(viaApi.statusCode).toBe(201);
-    expect(h.store.token(viaApi.json().id)!.remotes).toEqual(['192.0.2.0/24']);
+    expect(h.store.view.token(viaApi.json().id)!.remotes).toEqual(['192.0.2.0/24']);
   });
 
   const special: [string, string][] = [

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore } from '../../../api/index.js';
+import { openJournalStore } from '../../../api/index.js';
 import { startHarness, type Harness } from './harness.js';
 import { connectEvents } from './ws-client.js';
 
@@ -18,8 +18,8 @@ describe('block owners and reach', () => {
   const OLD = 9; // a block stored before blocks had owners
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'dmzgate-block-owners-'));
-    const old = await openStore(dataDir, { fsync: false });
-    old.putBlock({ id: OLD, prefix: '203.0.113.99/32', reason: 'from before owners', start: Date.now(), state: 'active' });
+    const old = await openJournalStore(dataDir, { fsync: false });
+    await old.commit([{ kind: 'block.put', block: { id: OLD, prefix: '203.0.113.99/32', reason: 'from before owners', start: Date.now(), state: 'active' } }]);
     await old.close();
     h = await startHarness({ dataDir });
     const anywhere = { scopes: ['blocks:write'] as never, remotes: ['0.0.0.0/0', '::/0'] };

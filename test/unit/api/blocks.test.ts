@@ -1,7 +1,8 @@
 // /api/v1/blocks against the switch emulator: drops installed before the answer, winning over a transfer;
 // scopes and prefix constraints; expiry; removal.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OWNER, ownerOfCookie } from '../../../apps/dmz/pipeline.js';
+import { OWNER } from '../../../apps/dmz/owners.js';
+import { cookieId, ownerIdOf } from '../../../controller/cookie.js';
 import { startHarness, transferBody, type Harness } from './harness.js';
 
 describe('blocks', () => {
@@ -15,7 +16,7 @@ describe('blocks', () => {
   });
   afterAll(async () => h.close());
 
-  const blockFlows = (id?: number) => h.sw.flows().filter((f) => ownerOfCookie(f.cookie) === OWNER.BLOCKS && (id === undefined || Number(f.cookie & 0xffffn) === id));
+  const blockFlows = (id?: number) => h.sw.flows().filter((f) => ownerIdOf(f.cookie) === OWNER.BLOCKS && (id === undefined || cookieId(f.cookie) === id));
   const post = (payload: Record<string, unknown>, token = ids) => h.api.inject({ method: 'POST', url: '/api/v1/blocks', headers: h.auth(token), payload });
   const wanPacket = () => h.sw.injectPacket(1, Buffer.alloc(100), { eth_type: 0x0800, ipv4_src: '192.0.2.7', ipv4_dst: '10.10.1.10', ip_proto: 6, tcp_src: 33333, tcp_dst: 50050 });
 

@@ -4,8 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openStore, type StoredEvent } from '../../../api/store.js';
-import { eventText } from '../../../api/store.js';
+import { openJournalStore as openStore } from '../../../api/state/journal-store.js';
+import { eventText } from '../../../api/state/state-view.js';
+import type { StoredEvent } from '../../../api/state/types.js';
+import { addEvent } from './state-shorthand.js';
 import { wireText } from '../../../api/events.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dmzgate-event-texts-'));
@@ -23,17 +25,17 @@ describe('event texts', () => {
   it('journal text and wire text are what JSON.stringify gives, for every shape of data', async () => {
     const s = await openStore(join(dir, 'a'), { fsync: false });
     for (const [type, data, project] of cases) {
-      const ev = s.addEvent(type, data, project, 1_764_000_000_123);
-      const held = s.heldEventsSince(ev.id - 1)[0]!;
+      const ev = addEvent(s, type, data, project, 1_764_000_000_123);
+      const held = s.view.heldEventsSince(ev.id - 1)[0]!;
       expect(held.id).toBe(ev.id);
       expect(eventText(held)).toBe(JSON.stringify(ev));
       expect(wireText(held)).toBe(JSON.stringify({ id: ev.id, at: new Date(ev.at).toISOString(), type, ...data }));
-      expect(s.eventsSince(ev.id - 1)).toEqual([JSON.parse(JSON.stringify(ev))]);
+      expect(s.view.eventsSince(ev.id - 1)).toEqual([JSON.parse(JSON.stringify(ev))]);
     }
     await s.close();
     // Read back from the document: the same events.
     const t = await openStore(join(dir, 'a'), { fsync: false });
-    expect(t.eventsSince(0).map((e) => JSON.stringify(e))).toEqual(s.eventsSince(0).map((e) => JSON.stringify(e)));
+    expect(t.view.eventsSince(0).map((e) => JSON.stringify(e))).toEqual(s.view.eventsSince(0).map((e) => JSON.stringify(e)));
     await t.close();
   });
 });

@@ -44,7 +44,7 @@ describe('event stream', () => {
     expect(ops.ws.protocol).toBe('dmzgate.v1'); // the token is never echoed
     const zeek = await connectEvents(`${url}?token=${encodeURIComponent(ids)}`);
     const other = await connectEvents(url, { headers: h.auth(bio) });
-    expect(astro.messages[0]).toMatchObject({ control: 'hello', last_event_id: h.store.lastEventId });
+    expect(astro.messages[0]).toMatchObject({ control: 'hello', last_event_id: h.store.view.lastEventId });
 
     const t = (await api('POST', '/api/v1/transfers', tok, transferBody())).json();
     await astro.until((c) => c.events.length === 1);
@@ -168,12 +168,12 @@ describe('event stream across restarts and pruning', () => {
         const x = (await h2.api.inject({ method: 'POST', url: '/api/v1/transfers', headers: h2.auth(tok), payload: transferBody() })).json();
         await h2.api.inject({ method: 'DELETE', url: `/api/v1/transfers/${x.id}`, headers: h2.auth(tok) });
       }
-      await h2.store.commit();
+      await h2.store.commit([]);
       const c3 = await connectEvents(`${url2}?since=${seen}`, { headers: h2.auth(tok) });
       await c3.until((x) => x.events.length > 0);
       const gap = c3.messages.find((m) => m.control === 'gap');
-      expect(gap).toMatchObject({ since: seen, oldest: h2.store.oldestEventId });
-      expect(c3.events[0]!.id).toBe(h2.store.oldestEventId);
+      expect(gap).toMatchObject({ since: seen, oldest: h2.store.view.oldestEventId });
+      expect(c3.events[0]!.id).toBe(h2.store.view.oldestEventId);
       await c3.close();
     } finally {
       await h2.close();

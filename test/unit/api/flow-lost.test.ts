@@ -3,7 +3,8 @@
 // does not lift a block and the API never calls active what the switch does not hold. Also: a block of any
 // duration the API takes lasts that long, and nothing kept per lease outlives its lease.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OWNER, ownerOfCookie } from '../../../apps/dmz/pipeline.js';
+import { OWNER } from '../../../apps/dmz/owners.js';
+import { cookieId, ownerIdOf } from '../../../controller/cookie.js';
 import { OFPRR } from '../../../controller/openflow/index.js';
 import type { FlowEntry } from '../../../controller/flow-entry.js';
 import { addFlowMsg, deleteFlowMsg } from '../../../controller/reconcile.js';
@@ -24,7 +25,7 @@ describe('flow-removed for flows that should still exist', () => {
   });
   afterAll(async () => h.close());
 
-  const owned = (owner: number, id: number) => h.sw.flows().filter((f) => ownerOfCookie(f.cookie) === owner && Number(f.cookie & 0xffffffffffffn) === id);
+  const owned = (owner: number, id: number) => h.sw.flows().filter((f) => ownerIdOf(f.cookie) === owner && cookieId(f.cookie) === id);
   /** What a switch (or a rogue one on its connection) would say: this flow is gone. */
   const forge = (f: FlowEntry, reason: number) => h.sw.send({
     type: 'flowRemoved', xid: 0, cookie: f.cookie, priority: f.priority, reason, tableId: f.tableId, durationSec: 5, durationNsec: 0,
@@ -116,7 +117,7 @@ describe('a lost flow the switch refuses back', () => {
   it('revokes its lease (the API does not call active what the switch does not hold)', async () => {
     const t = await h.token();
     const x = (await h.api.inject({ method: 'POST', url: '/api/v1/transfers', headers: h.auth(t), payload: transferBody() })).json();
-    const mine = () => h.sw.flows().filter((f) => ownerOfCookie(f.cookie) === OWNER.LEASES && Number(f.cookie & 0xffffffffffffn) === x.id);
+    const mine = () => h.sw.flows().filter((f) => ownerIdOf(f.cookie) === OWNER.LEASES && cookieId(f.cookie) === x.id);
     const [lostFlow] = mine();
     const filler = (i: number) => addFlowMsg({ tableId: 0, priority: 1 + i, match: [{ field: 'in_port', value: 7 }], instructions: [], cookie: 0n, idleTimeout: 0, hardTimeout: 0, flags: 0 });
     let i = 0;

@@ -11,8 +11,8 @@ import { FlowManager } from '../../../controller/flow-manager.js';
 import { silentLogger, type Logger } from '../../../controller/log.js';
 import { DmzApp } from '../../../apps/dmz/dmz-app.js';
 import { parseSiteConfig } from '../../../apps/dmz/config.js';
-import { EmulatedSwitch } from '../../emulator/index.js';
-import { buildApi, openStore, createToken, type Store, type StoreOptions, type TokenSpec, type ApiOptions } from '../../../api/index.js';
+import { EmulatedSwitch } from '../../../emulator/index.js';
+import { buildApi, openJournalStore, createToken, type JournalStateStore, type JournalStoreOptions, type TokenSpec, type ApiOptions } from '../../../api/index.js';
 
 export const SITE_YAML = `site: test
 switches:
@@ -56,8 +56,10 @@ export interface Harness {
   app: DmzApp;
   controller: Controller;
   flows: FlowManager;
-  store: Store;
+  store: JournalStateStore;
   sw: EmulatedSwitch;
+  /** The controller's OpenFlow (TCP) port. */
+  controllerPort: number;
   dataDir: string;
   token(spec?: Partial<TokenSpec>): Promise<string>;
   auth(token: string): { authorization: string };
@@ -70,7 +72,7 @@ export interface HarnessOptions {
   /** The table size the emulated switch reports (OFPMP_TABLE_FEATURES); default: it reports none. */
   reportTableSize?: number;
   dataDir?: string;
-  store?: StoreOptions;
+  store?: JournalStoreOptions;
   siteYaml?: string;
   requestTimeoutMs?: number;
   /** Where every component logs (default: nowhere). */
@@ -82,13 +84,13 @@ export interface HarnessOptions {
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const logger = opts.logger ?? silentLogger();
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'dmzgate-api-'));
-  const store = await openStore(dataDir, { fsync: false, ...opts.store });
+  const store = await openJournalStore(dataDir, { fsync: false, ...opts.store });
   const controller = new Controller({ port: 0, host: '127.0.0.1', logger, ...(opts.requestTimeoutMs ? { requestTimeoutMs: opts.requestTimeoutMs } : {}) });
   const flows = new FlowManager(controller, { logger });
   const site = parseSiteConfig(opts.siteYaml ?? SITE_YAML, 'test site');
   const app = new DmzApp({ site, controller, flows, logger, pollIntervalMs: 0, ...(opts.clock ? { clock: opts.clock } : {}) });
   const api = buildApi({ app, controller, flows, store, logger, ...opts.api });
-  await app.start(store.load());
+  await app.start(await store.load());
   const { port } = await controller.listen();
   const sw = new EmulatedSwitch({ dpid: 1n, ports: 6, port, ...(opts.maxFlowsPerTable ? { maxFlowsPerTable: opts.maxFlowsPerTable } : {}),
     ...(opts.reportTableSize ? { reportTableSize: opts.reportTableSize } : {}) });
@@ -97,7 +99,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   await reconciled;
   await api.ready();
   return {
-    api, app, controller, flows, store, sw, dataDir,
+    api, app, controller, flows, store, sw, controllerPort: port!, dataDir,
     async token(spec = {}) {
       return (await createToken(store, { ...WIDE, ...spec })).token;
     },

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Journal, JournalError, parseJournal } from '../../../api/journal.js';
+import { Journal, JournalError, parseJournal } from '../../../api/state/journal-file.js';
 
 let dir: string;
 let n = 0;

@@ -21,8 +21,8 @@ describe('a lease on the app\'s clock', () => {
     expect(h.app.lease(rec.id)!.state).toBe('active');
     clock.advance(1_000);
     await vi.waitFor(() => expect(h.app.lease(rec.id)!.state).toBe('expired'));
-    await h.store.commit();
-    expect(h.store.lease(rec.id)!.state).toBe('expired');
+    await h.store.commit([]);
+    expect(h.store.view.lease(rec.id)!.state).toBe('expired');
     expect(h.store.data.audit.some((a) => a.actor === 'system' && a.action === 'transfer.expired' && a.transfer === rec.id)).toBe(true);
   });
 });

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createToken, listTokens, openStore, revokeToken, validateTokenSpec, ApiError, type Store, type TokenSpec } from '../../../api/index.js';
+import { createToken, listTokens, openJournalStore, revokeToken, validateTokenSpec, ApiError, type JournalStateStore, type TokenSpec } from '../../../api/index.js';
 import { checkBlock, checkExtension, checkTransfer, hasScope, verifyToken } from '../../../api/tokens.js';
 import { FailureLimiter } from '../../../api/rate-limit.js';
 import { parsePrefix } from '../../../apps/dmz/addresses.js';
@@ -28,10 +28,10 @@ const codeOf = (f: () => void): string | undefined => {
 
 describe('tokens', () => {
   let dir: string;
-  let store: Store;
+  let store: JournalStateStore;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'dmzgate-tokens-'));
-    store = await openStore(dir, { fsync: false });
+    store = await openJournalStore(dir, { fsync: false });
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -40,11 +40,11 @@ describe('tokens', () => {
     expect(token).toMatch(/^dmzgate_\d+_[A-Za-z0-9_-]{43}$/);
     expect(record).toMatchObject({ id, project: 'astro', scopes: ['transfers:write'], remotes: ['192.0.2.0/24', '2001:db8::/32'] });
     expect(JSON.stringify(store.data)).not.toContain(/^dmzgate_\d+_(.+)$/.exec(token)![1]!);
-    expect(verifyToken(store, token)).toMatchObject({ id });
-    expect(listTokens(store).find((t) => t.id === id)).not.toHaveProperty('hash');
+    expect(verifyToken(store.view, token)).toMatchObject({ id });
+    expect(listTokens(store.view).find((t) => t.id === id)).not.toHaveProperty('hash');
     expect(store.data.audit.some((a) => a.action === 'token.create')).toBe(true);
     expect(await revokeToken(store, id)).toBe(true);
-    expect((verifyToken(store, token) as ApiError).code).toBe('DMZ_TOKEN_REVOKED');
+    expect((verifyToken(store.view, token) as ApiError).code).toBe('DMZ_TOKEN_REVOKED');
     expect(await revokeToken(store, 9999)).toBe(false);
   });
 
@@ -52,10 +52,10 @@ describe('tokens', () => {
     const { token } = await createToken(store, SPEC);
     const { token: old } = await createToken(store, { ...SPEC, expiresAt: new Date(Date.now() + 1000) });
     for (const t of ['', 'x', token.slice(0, -1), `${token}A`, token.replace(/_(\d+)_/, '_999_'), token.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'))]) {
-      expect((verifyToken(store, t) as ApiError).code, t).toBe('DMZ_TOKEN_INVALID');
+      expect((verifyToken(store.view, t) as ApiError).code, t).toBe('DMZ_TOKEN_INVALID');
     }
-    expect(verifyToken(store, old, Date.now())).not.toBeInstanceOf(ApiError);
-    expect((verifyToken(store, old, Date.now() + 2000) as ApiError).code).toBe('DMZ_TOKEN_EXPIRED');
+    expect(verifyToken(store.view, old, Date.now())).not.toBeInstanceOf(ApiError);
+    expect((verifyToken(store.view, old, Date.now() + 2000) as ApiError).code).toBe('DMZ_TOKEN_EXPIRED');
   });
 
   it('validates specs with messages a CLI can print', () => {

@@ -5,7 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { OWNER, ownerOfCookie, baseFlows } from '../../../apps/dmz/pipeline.js';
+import { baseFlows } from '../../../apps/dmz/pipeline.js';
+import { OWNER } from '../../../apps/dmz/owners.js';
+import { ownerCookie, ownerIdOf } from '../../../controller/cookie.js';
 import { parseSiteConfig } from '../../../apps/dmz/config.js';
 import { formatFlowEntry } from '../../../controller/openflow/multipart/flow.js';
 import { startHarness, transferBody, SITE_YAML, type Harness } from './harness.js';
@@ -19,8 +21,8 @@ const BUDGET_SITE = SITE_YAML.replace('  protocols: [tcp, udp]\n', `  protocols:
 /** dtn1 has one IPv4 address and one local port is one mask: a transfer takes 2 flows per remote port. */
 const remotePorts = (n: number) => Array.from({ length: n }, (_, i) => String(1000 + 2 * i));
 
-const leaseFlowsOn = (h: Harness) => h.sw.flows().filter((f) => ownerOfCookie(f.cookie) === OWNER.LEASES);
-const auditCount = (h: Harness) => [...h.store.auditTexts()].length;
+const leaseFlowsOn = (h: Harness) => h.sw.flows().filter((f) => ownerIdOf(f.cookie) === OWNER.LEASES);
+const auditCount = (h: Harness) => [...h.store.view.auditTextsAfter()].length;
 
 describe('flow budgets and circuit admission', () => {
   let h: Harness;
@@ -81,14 +83,14 @@ describe('flow budgets and circuit admission', () => {
     const r = await block({ prefix: '198.51.100.66', protocol: 'tcp', ports: ['1', '3', '5'] });
     expect(r.statusCode).toBe(422);
     expect(r.json()).toMatchObject({ code: 'DMZ_REQUEST_FLOW_BUDGET', limit: { flows: 12, budget: 8 } });
-    expect(h.sw.flows().filter((f) => ownerOfCookie(f.cookie) === OWNER.BLOCKS)).toEqual([]);
+    expect(h.sw.flows().filter((f) => ownerIdOf(f.cookie) === OWNER.BLOCKS)).toEqual([]);
   });
 
   it('a dry run answers the flows a request would install, and installs, records and audits nothing', async () => {
     const onSwitch = h.sw.flowCount();
     const audits = auditCount(h);
     const leases = h.app.book.leases.size;
-    const events = h.store.lastEventId;
+    const events = h.store.view.lastEventId;
     const dry = await post(transfer(3), tok, '?dry_run=true');
     expect(dry.statusCode).toBe(200);
     const plan = dry.json();
@@ -100,8 +102,8 @@ describe('flow budgets and circuit admission', () => {
     expect(h.app.book.leases.size).toBe(leases);
     expect(h.app.book.active()).toEqual([]);
     expect(auditCount(h)).toBe(audits);
-    expect(h.store.lastEventId).toBe(events);
-    await h.store.commit();
+    expect(h.store.view.lastEventId).toBe(events);
+    await h.store.commit([]);
     expect(Object.keys(h.store.data.leases)).toHaveLength(leases);
 
     // The real request installs exactly those flows (the same lease id and meter id: nothing was taken meanwhile).
@@ -109,7 +111,7 @@ describe('flow budgets and circuit admission', () => {
     expect(real.statusCode).toBe(201);
     const installed = leaseFlowsOn(h).map((f) => formatFlowEntry(f));
     expect(installed.sort()).toEqual([...plan.flows].sort());
-    expect(plan.flows[0]).toContain(`cookie=0x${((0xd1n << 48n) | BigInt(real.json().id)).toString(16)},`);
+    expect(plan.flows[0]).toContain(`cookie=0x${ownerCookie(OWNER.LEASES, real.json().id).toString(16)},`);
   });
 
   it('a dry run makes every check a real request makes, and audits none of its refusals', async () => {
@@ -187,7 +189,7 @@ describe('after a restart', () => {
       expect((await post(h, body('192.0.2.1', 3))).statusCode).toBe(201); // 6 flows
       expect((await post(h, body('192.0.2.2', 1, { path: 'circuit:esnet', rate_mbps: 400 }))).statusCode).toBe(201); // 2 flows
       await h.app.addBlock({ prefix: '198.51.100.9', reason: 'test' }); // 2 flows
-      await h.store.commit();
+      await h.store.commit([]);
       await h.close();
 
       const h2 = await startHarness({ siteYaml: BUDGET_SITE, dataDir });

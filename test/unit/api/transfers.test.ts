@@ -8,12 +8,13 @@ import { pino } from 'pino';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readState } from '../../../api/index.js';
-import { OWNER, ownerOfCookie } from '../../../apps/dmz/pipeline.js';
+import { OWNER } from '../../../apps/dmz/owners.js';
+import { cookieId, ownerIdOf } from '../../../controller/cookie.js';
 import { parseSiteConfig } from '../../../apps/dmz/config.js';
 import { startHarness, transferBody, SITE_YAML, type Harness } from './harness.js';
 
 const leaseFlows = (h: Harness, id?: number) =>
-  h.sw.flows().filter((f) => ownerOfCookie(f.cookie) === OWNER.LEASES && (id === undefined || Number(f.cookie & 0xffffffffffffn) === id));
+  h.sw.flows().filter((f) => ownerIdOf(f.cookie) === OWNER.LEASES && (id === undefined || cookieId(f.cookie) === id));
 
 /** What a restart would read from the data directory (the state document and its journal). */
 const onDisk = (h: Harness) => readState(h.dataDir);
@@ -68,18 +69,18 @@ describe('transfers', () => {
     expect(disk.leases[t.id]).toMatchObject({ id: t.id, state: 'active', project: 'astro' });
     expect(disk.audit.some((a: { action: string; decision: string; transfer?: number }) => a.action === 'transfer.create' && a.decision === 'granted' && a.transfer === t.id)).toBe(true);
     // Its lease.created event comes after the switch's answer, in a later write (the 201 does not wait for it).
-    await h.store.commit();
+    await h.store.commit([]);
     disk = await onDisk(h);
     expect(disk.events.some((e: { type: string; data: { transfer?: { id: number } } }) => e.type === 'lease.created' && e.data.transfer?.id === t.id)).toBe(true);
     // The store holds the app's record as it is (its lease.created is not put again: the record went in as sent).
-    expect(h.store.lease(t.id)).toEqual(JSON.parse(JSON.stringify(h.app.lease(t.id))));
+    expect(h.store.view.lease(t.id)).toEqual(JSON.parse(JSON.stringify(h.app.lease(t.id))));
     expect(disk.leases[t.id]).toEqual(JSON.parse(JSON.stringify(h.app.lease(t.id))));
   });
 
   it('a lease requested from the app without a record callback is stored by its lease.created event', async () => {
     const rec = await h.app.requestLease({ project: 'astro', dtn: 'dtn1', remote: '198.51.100.7/32', protocol: 'tcp', localPorts: [{ lo: 50010, hi: 50010 }], remotePorts: [{ lo: 40000, hi: 40000 }], path: 'routed', durationSeconds: 60 });
-    expect(h.store.lease(rec.id)).toEqual(JSON.parse(JSON.stringify(rec)));
-    await h.store.commit();
+    expect(h.store.view.lease(rec.id)).toEqual(JSON.parse(JSON.stringify(rec)));
+    await h.store.commit([]);
     expect((await onDisk(h)).leases[rec.id]).toEqual(JSON.parse(JSON.stringify(rec)));
   });
 
@@ -333,7 +334,7 @@ describe('transfers', () => {
       const t = (await post(transferBody({ duration: 1 }))).json();
       await new Promise((r) => setTimeout(r, 1600));
       expect(h.app.lease(t.id)!.state).toBe('expired');
-      await h.store.commit();
+      await h.store.commit([]);
       expect((await onDisk(h)).leases[t.id]!.state).toBe('expired');
       expect(h.store.data.audit.some((a) => a.actor === 'system' && a.action === 'transfer.expired' && a.transfer === t.id)).toBe(true);
     });
@@ -538,7 +539,7 @@ describe('a site reload (what SIGHUP runs)', () => {
       expect(h.store.data.audit).toContainEqual(expect.objectContaining({
         actor: 'system', action: 'transfer.revoked', transfer: refused.id, reason: expect.stringMatching(/reloaded site config: .*port/),
       }));
-      await h.store.commit();
+      await h.store.commit([]);
       expect((await onDisk(h)).leases[refused.id]).toMatchObject({ state: 'revoked', closeReason: expect.stringContaining('reloaded site config') });
     } finally {
       await h.close();

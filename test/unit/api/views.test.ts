@@ -71,7 +71,8 @@ describe('views', () => {
     expect(page).toHaveLength(1);
     expect((await h.api.inject({ url: '/api/v1/audit', headers: h.auth(tok) })).json().code).toBe('DMZ_SCOPE_DENIED');
     // A filter's value inside another field (a reason, a nested detail) is not a match.
-    h.store.addAudit({ actor: 'system', action: 'probe', decision: 'done', reason: '"decision":"granted"', details: { decision: 'granted', project: 'astro' } });
+    const entry = h.store.view.newAudit({ actor: 'system', action: 'probe', decision: 'done', reason: '"decision":"granted"', details: { decision: 'granted', project: 'astro' } });
+    await h.store.commit([{ kind: 'audit.append', entry }]);
     const probe = (await h.api.inject({ url: '/api/v1/audit?action=probe', headers: h.auth(admin) })).json().entries;
     expect(probe).toHaveLength(1);
     for (const q of ['decision=granted', 'project=astro']) {

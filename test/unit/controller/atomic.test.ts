@@ -12,7 +12,8 @@ import { OwnershipConflictError } from '../../../controller/desired-state.js';
 import type { Controller } from '../../../controller/controller.js';
 import { silentLogger } from '../../../controller/log.js';
 import { addFlowMsg, deleteFlowMsg } from '../../../controller/reconcile.js';
-import { normaliseFlow, ownerCookie } from '../../../controller/flow-entry.js';
+import { normaliseFlow } from '../../../controller/flow-entry.js';
+import { ownerCookie } from '../../../controller/cookie.js';
 import {
   encode, OFPET, OFPBRC, OFPBIC, OFPFC, OFPBCT, parseBundleControl, parseBundleAdd, isBundleMsg, ONFT_BUNDLE_CONTROL,
   ONFT_BUNDLE_ADD_MESSAGE, ONF_EXPERIMENTER_ID, ONF_BUNDLE_ERROR_BASE, OFPBFC, type OfpMessage,

@@ -2,9 +2,10 @@
 // desired state's ownership rules. (Their behaviour against a real switch is in test/integration/flow-manager.)
 import { describe, expect, it } from 'vitest';
 import {
-  normaliseMatch, normaliseInstructions, normaliseFlow, flowKey, instructionsKey, meterKey, ownerCookie, ownerIdOf,
+  normaliseMatch, normaliseInstructions, normaliseFlow, flowKey, instructionsKey, meterKey,
   type FlowEntry, type GroupEntry, type MeterEntry,
 } from '../../../controller/flow-entry.js';
+import { cookieId, ownerCookie, ownerIdOf } from '../../../controller/cookie.js';
 import { compareFlow, diffFlows, diffMeters, diffGroups, planPhases, groupsInDependencyOrder } from '../../../controller/reconcile.js';
 import { DesiredState, OwnershipConflictError } from '../../../controller/desired-state.js';
 import { OFPFC, OFPMC, OFPGC, OFPGT, OFPMF, OFPFF, OFPP, OFPG, Writer, canonicalMatchKey as matchKey, type Match, type Instruction, type OfpMessage } from '../../../controller/openflow/index.js';
@@ -14,9 +15,13 @@ import { writeOxm } from '../../../controller/openflow/oxm.js';
 /**
  * The reference the codec's one-pass canonicalMatchKey (imported here as matchKey) is checked against: the same
  * definition spelt plainly, a string per TLV, sorted and joined. Each TLV is encoded, value bits outside its mask
- * are cleared, an all-ones mask is dropped.
+ * are cleared, an all-ones mask is dropped, a field whose mask is all zeros is dropped.
  */
 function canonicalMatchKey(match: Match): string {
+  return canonicalTlvStrings(match).sort().join('.');
+}
+
+function canonicalTlvStrings(match: Match): string[] {
   const w = new Writer(64);
   const keys: string[] = [];
   for (const f of match) {
@@ -38,6 +43,7 @@ function canonicalMatchKey(match: Match): string {
       value[i]! &= mask[i]!;
       if (mask[i] !== 0xff) allOnes = false;
     }
+    if (mask.every((x) => x === 0)) continue;
     const head = Buffer.from(b.subarray(0, headerLen));
     if (allOnes) {
       head[2] = head[2]! & 0xfe;
@@ -47,7 +53,15 @@ function canonicalMatchKey(match: Match): string {
       keys.push(head.toString('hex') + value.toString('hex') + mask.toString('hex'));
     }
   }
-  return keys.sort().join('.');
+  return keys;
+}
+
+/** A deterministic pseudo-random integer below n (an LCG's high bits: its low bits only alternate). */
+function random(seed: number): (n: number) => number {
+  return (n) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return Math.floor(seed / 65536) % n;
+  };
 }
 
 const C1 = ownerCookie(1);
@@ -146,8 +160,7 @@ describe('normalisation', () => {
 
   it('flowKey is canonicalMatchKey\'s key (fast path and sorting path), for any field order, masks and classes', () => {
     // A deterministic pseudo-random walk over basic, Nicira and ONF experimenter fields, masked and not.
-    let seed = 7;
-    const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+    const rnd = random(7);
     const pick = [
       () => ({ field: 'in_port', value: 1 + rnd(5) }),
       () => ({ field: 'eth_type', value: 0x0800 }),
@@ -174,6 +187,38 @@ describe('normalisation', () => {
     expect(matchKey(long)).toBe(canonicalMatchKey(long));
   });
 
+  it('normaliseMatch canonicalises each field as canonicalMatchKey does, and orders them for prerequisites', () => {
+    const rnd = random(11);
+    const masked = <T>(f: { field: string; value: unknown }, masks: T[]) => (rnd(2) ? { ...f, mask: masks[rnd(masks.length)] } : f);
+    const pick = [
+      () => ({ field: 'in_port', value: 1 + rnd(5) }),
+      () => ({ field: 'eth_type', value: 0x0800 }),
+      () => masked({ field: 'ipv4_src', value: `10.${rnd(255)}.0.${rnd(255)}` }, ['255.255.255.0', '255.255.255.255', '0.0.0.0', '255.0.255.0']),
+      () => masked({ field: 'ipv6_dst', value: `2001:db8::${rnd(65535).toString(16)}` }, ['ffff:ffff::', '::', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff']),
+      () => masked({ field: 'eth_dst', value: `02:00:00:00:00:0${rnd(9)}` }, ['ff:ff:ff:ff:ff:ff', 'ff:ff:ff:00:00:00', '00:00:00:00:00:00']),
+      () => masked({ field: 'reg1', value: rnd(1000) }, [0xff, 0, 0xffffffff]),
+      () => ({ field: 'ct_state', value: 0x21, mask: 0x21 }),
+      () => masked({ field: 'tcp_dst', value: rnd(65536) }, [0xff00, 0xffff, 0]),
+      () => masked({ field: 'metadata', value: BigInt(rnd(1 << 30)) }, [0xffffn, 0n, 0xffffffffffffffffn]),
+      () => ({ field: 'pbb_uca', value: 1 }),
+    ];
+    const rank = (field: string) => ['in_port', 'metadata', 'eth_dst', 'eth_type', 'ipv4_src', 'tcp_dst', 'ipv6_dst'].indexOf(field);
+    for (let t = 0; t < 3000; t++) {
+      const match = Array.from({ length: rnd(7) }, () => pick[rnd(pick.length)]!()) as Match;
+      const m = normaliseMatch(match);
+      // Every field is already canonical, none was lost or added, and the key is unchanged.
+      expect(m.map((f) => canonicalTlvStrings([f])[0])).toEqual(m.map((f) => { const w = new Writer(64); writeOxm(w, f); return w.view().toString('hex'); }));
+      expect(canonicalTlvStrings(m).sort()).toEqual(canonicalTlvStrings(match).sort());
+      expect(matchKey(m)).toBe(matchKey(match));
+      expect(normaliseMatch(m)).toEqual(m);
+      // OpenFlow-basic fields in field-number order (prerequisites first), the Nicira and ONF ones after them.
+      const basic = m.filter((f) => rank(f.field) >= 0).map((f) => rank(f.field));
+      expect(basic).toEqual([...basic].sort((a, b) => a - b));
+      const firstNx = m.findIndex((f) => rank(f.field) < 0);
+      if (firstNx >= 0) expect(m.slice(firstNx).every((f) => rank(f.field) < 0)).toBe(true);
+    }
+  });
+
   it('normalising a match or instructions that need nothing copies them (the caller keeps its arrays)', () => {
     const match: Match = [{ field: 'in_port', value: 1 }, { field: 'eth_type', value: 0x800 }];
     const ins: Instruction[] = [apply(1), { type: 'gotoTable', tableId: 1 }];
@@ -197,6 +242,9 @@ describe('normalisation', () => {
     expect(() => ownerCookie(0)).toThrow(RangeError);
     expect(() => ownerCookie(0xffff)).toThrow(RangeError);
     expect(() => ownerCookie(1, 1n << 48n)).toThrow(RangeError);
+    expect(ownerCookie(0xd1, 0xffffffffffff)).toBe(0x00d1ffffffffffffn);
+    expect(cookieId(0x00d1ffffffffffffn)).toBe(0xffffffffffff);
+    expect(cookieId(ownerCookie(3, 42))).toBe(42);
   });
 });
 

@@ -42,6 +42,21 @@ function connection(): { conn: SwitchConnection; sock: ScriptedSocket } {
   return { conn, sock };
 }
 
+/** Plays the switch's side of the handshake (hello, features reply, port description) until `conn` is ready. */
+async function makeReady(conn: SwitchConnection, sock: ScriptedSocket): Promise<void> {
+  sock.emit('data', encode({ type: 'hello', xid: 1, elements: [{ type: 'versionBitmap', versions: [4] }] }));
+  await microtasks();
+  const sent = sock.messages();
+  const features = sent.find((m) => m.type === 'featuresRequest')!;
+  const ports = sent.find((m) => m.type === 'portDescStatsRequest')!;
+  const ready = new Promise<void>((r) => conn.once('ready', r));
+  sock.emit('data', Buffer.concat([
+    encode({ type: 'featuresReply', xid: features.xid, datapathId: 7n, nBuffers: 0, nTables: 254, auxiliaryId: 0, capabilities: 0 }),
+    encode({ type: 'portDescStatsReply', xid: ports.xid, flags: 0, body: [] }),
+  ]));
+  await ready;
+}
+
 /** Lets the microtasks queued so far run (not a turn of the event loop: no I/O, no timers, no setImmediate). */
 const microtasks = () => new Promise<void>((r) => queueMicrotask(r));
 const nextTurn = () => new Promise<void>((r) => setImmediate(r));
@@ -123,7 +138,7 @@ describe('SwitchConnection writes', () => {
   it('an unsolicited error names the fire-and-forget message it refers to (sent with xid 0, under a fresh one)', async () => {
     const { conn, sock } = connection();
     await nextTurn();
-    sock.emit('data', encode({ type: 'hello', xid: 1, elements: [{ type: 'versionBitmap', versions: [4] }] }));
+    await makeReady(conn, sock);
     const xids = Array.from({ length: 300 }, (_, i) => conn.send(flowMod(i)));
     await microtasks();
     const errors: SwitchError[] = [];

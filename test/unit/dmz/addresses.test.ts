@@ -78,6 +78,17 @@ describe('parsePrefix (IPv4-mapped IPv6)', () => {
   });
 });
 
+describe('parsePrefix (IPv6)', () => {
+  it('writes the RFC 5952 text and refuses what the codec refuses, with the same message', () => {
+    expect(fields('2001:0DB8:0:0::1/64')).toEqual({ family: 6, bits: 0x20010db8n << 96n, len: 64, text: '2001:db8::/64' });
+    expect(fields('2001:db8:0:1:1:1:1:1')).toMatchObject({ text: '2001:db8:0:1:1:1:1:1/128' });
+    for (const bad of ['fe80::1%eth0', '1::2::3', '12345::1', '2001:db8::/129', 'g::1', '::1.2.3']) {
+      expect(fields(bad).error, bad).toMatch(/^invalid (address|prefix length in) /);
+    }
+    expect(fields('fe80::1%eth0')).toEqual({ error: 'invalid address "fe80::1%eth0"' });
+  });
+});
+
 describe('specialUse', () => {
   it('names the special-purpose range a prefix lies in or covers', () => {
     const name = (t: string) => specialUse(parsePrefix(t))?.text;

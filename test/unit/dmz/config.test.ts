@@ -46,6 +46,9 @@ describe('site config', () => {
     // An IPv4-mapped IPv6 address is an IPv4 host's (it sends IPv4): it belongs in ipv4, where the flows match it.
     const mapped = DEFAULT_SITE_YAML.replace('ipv6: ["fd00:10:10:1::20"]', 'ipv6: ["::ffff:10.10.1.21"]');
     expect(problems(mapped)).toContainEqual(expect.objectContaining({ path: 'perfsonar[0].ipv6[0]', message: 'address ::ffff:10.10.1.21 is IPv4-mapped: list 10.10.1.21 under ipv4' }));
+    // A zone id names an interface of one host: no address for a site's config (node:net's isIPv6 took it).
+    const zoned = DEFAULT_SITE_YAML.replace('ipv6: ["fd00:10:10:1::20"]', 'ipv6: ["fe80::20%eth0"]');
+    expect(problems(zoned)).toContainEqual(expect.objectContaining({ path: 'perfsonar[0].ipv6[0]', message: 'must match format "ipv6"' }));
     const badTrunk = DEFAULT_SITE_YAML.replace('trunk-port: 2', 'trunk-port: 1');
     expect(problems(badTrunk)).toContainEqual(expect.objectContaining({ path: 'circuits[0].trunk-port', message: 'port 1 of dmz1 is not a wan-circuit port' }));
   });

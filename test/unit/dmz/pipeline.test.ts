@@ -1,7 +1,9 @@
 // Behavioural tests of the DMZ pipeline: flows applied to a table simulator, asked where packets go.
 import { describe, it, expect } from 'vitest';
 import { defaultSite } from '../../../apps/dmz/config.js';
-import { baseFlows, leaseFlows, blockFlows, LeaseRefused, PRIORITY, cookieOf, OWNER } from '../../../apps/dmz/pipeline.js';
+import { baseFlows, leaseFlows, blockFlows, LeaseRefused, PRIORITY } from '../../../apps/dmz/pipeline.js';
+import { OWNER } from '../../../apps/dmz/owners.js';
+import { ownerCookie } from '../../../controller/cookie.js';
 import type { Lease, Block } from '../../../apps/dmz/model.js';
 import { FlowSim, type SimPacket } from '../../helpers/flow-sim.js';
 import { oxmDef } from '../../../controller/openflow/oxm.js';
@@ -73,7 +75,7 @@ describe('routed lease', () => {
     expect(t.ports(fromWan(50123, { ipSrc: '198.51.100.1' }))).toEqual([FW_OUT]); // other remote
     expect(t.ports(fromWan(50123, { ipProto: 17 }))).toEqual([FW_OUT]); // other protocol
     expect(t.ports({ inPort: LAN, ethDst: '02:00:00:00:09:01', ethType: 0x0800, ipSrc: '10.10.1.30', ipDst: REMOTE, ipProto: 6, srcPort: 50123, dstPort: 40000 })).toEqual([FW_IN]);
-    t.removeCookie(cookieOf(OWNER.LEASES, 7));
+    t.removeCookie(ownerCookie(OWNER.LEASES, 7));
     expect(t.ports(fromWan(50123))).toEqual([FW_OUT]); // after
   });
 
@@ -83,7 +85,7 @@ describe('routed lease', () => {
     for (const f of flows) {
       expect(f.hardTimeout).toBe(3000);
       expect(f.flags & 1).toBe(1);
-      expect(f.cookie).toBe(cookieOf(OWNER.LEASES, 7));
+      expect(f.cookie).toBe(ownerCookie(OWNER.LEASES, 7));
       expect(f.instructions[0]).toEqual({ type: 'meter', meterId: 3 });
     }
     expect(meter).toMatchObject({ meterId: 3, bands: [{ type: 'drop', rate: 500_000 }] });

@@ -2,9 +2,10 @@
 // lease ids of its range (as a switch applies them: cookie & mask == flow cookie & mask), at most 32 blocks.
 import { describe, expect, it } from 'vitest';
 import { idBlocks } from '../../../apps/dmz/dmz-app.js';
-import { OWNER, cookieOf } from '../../../apps/dmz/pipeline.js';
+import { OWNER } from '../../../apps/dmz/owners.js';
+import { ownerCookie } from '../../../controller/cookie.js';
 
-const owner = BigInt(OWNER.LEASES) << 48n;
+const owner = ownerCookie(OWNER.LEASES);
 
 describe('counter poll blocks', () => {
   for (const [name, ids] of [
@@ -19,11 +20,11 @@ describe('counter poll blocks', () => {
       expect(blocks.flatMap((b) => b.leases.map((l) => l.id)).sort((a, b) => a - b)).toEqual([...ids].sort((a, b) => a - b));
       for (const b of blocks) {
         const cookie = owner | b.low;
-        const matches = (id: number) => (cookieOf(OWNER.LEASES, id) & b.mask) === (cookie & b.mask);
+        const matches = (id: number) => (ownerCookie(OWNER.LEASES, id) & b.mask) === (cookie & b.mask);
         for (const l of b.leases) expect(matches(l.id)).toBe(true);
         // ... and no lease of another block, nor a flow of another owner.
         for (const o of blocks) if (o !== b) for (const l of o.leases) expect(matches(l.id)).toBe(false);
-        expect((cookieOf(OWNER.BLOCKS, b.leases[0]!.id) & b.mask) === (cookie & b.mask)).toBe(false);
+        expect((ownerCookie(OWNER.BLOCKS, b.leases[0]!.id) & b.mask) === (cookie & b.mask)).toBe(false);
       }
     });
   }

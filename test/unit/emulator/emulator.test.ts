@@ -16,7 +16,7 @@ import {
 import type { OfpMessage, MessageOf, Match, Instruction } from '../../../controller/openflow/index.js';
 import {
   EmulatedSwitch, EmulatedSwitchOptions, Fleet, OFPBCT, OFPBF, ONFBFC, bundleAddMsg, bundleCtrlMsg, asBundleCtrl,
-} from '../../emulator/index.js';
+} from '../../../emulator/index.js';
 
 type FlowMod = MessageOf<'flowMod'>;
 interface Entry { msg: OfpMessage; len: number; seq: number }

@@ -4,7 +4,8 @@ import { defaultSite } from '../../../../apps/dmz/config.js';
 import { parsePrefix } from '../../../../apps/dmz/addresses.js';
 import type { Command, LeaseSpec } from '../../../../apps/dmz/core/commands.js';
 import type { Site } from '../../../../apps/dmz/site.js';
-import { cookieOf, OWNER } from '../../../../apps/dmz/pipeline.js';
+import { OWNER } from '../../../../apps/dmz/owners.js';
+import { ownerCookie } from '../../../../controller/cookie.js';
 import type { SimPacket } from '../../../helpers/flow-sim.js';
 import { World, type Verdict } from './world.js';
 
@@ -67,7 +68,7 @@ const cases: { name: string; steps: Step[] }[] = [
       { cmd: lease() },
       { after: 30_000, cmd: { type: 'extend', by: USER, id: 1, end: T0 + 7_200_000 } },
       // The switch's first hard timeout (armed for 60 s) is not the lease's end any more.
-      { after: 31_000, cmd: { type: 'flow-removed', dpid: DPID, cookie: cookieOf(OWNER.LEASES, 1), reason: 'hard-timeout' }, active: [1] },
+      { after: 31_000, cmd: { type: 'flow-removed', dpid: DPID, cookie: ownerCookie(OWNER.LEASES, 1), reason: 'hard-timeout' }, active: [1] },
       { cmd: { type: 'expire', kind: 'lease', id: 1 }, active: [1], verdicts: [[fromWan(50500), 'bypass']] },
       { after: 7_200_000 - 61_000, active: [], verdicts: [[fromWan(50500), 'firewall']] },
     ],

@@ -6,8 +6,8 @@
 //  - COMMIT applies every message atomically: on the first failure everything is rolled back, that message's
 //    error is sent (with the ADD's xid), then MSG_FAILED answers the commit. The bundle is gone either way.
 // Bundles die with the connection. Flow-mods and group-mods can be bundled; anything else is MSG_UNSUP.
-import { OfpError, OFPET, OFPBRC, decode } from '../../controller/openflow/index.js';
-import type { OfpMessage, MessageOf } from '../../controller/openflow/index.js';
+import { OfpError, OFPET, OFPBRC, decode } from '../controller/openflow/index.js';
+import type { OfpMessage, MessageOf } from '../controller/openflow/index.js';
 import type { Pipeline } from './flow-table.js';
 import {
   ONF_ET_BUNDLE_CONTROL, ONF_ET_BUNDLE_ADD_MESSAGE, OFPBCT, ONFBFC, bundleError, bundleCtrlMsg, parseBundleAdd, parseBundleCtrl,

@@ -4,9 +4,9 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const UP2 = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** The project root, from test/helpers/ or, compiled, from dist/test/helpers/ (bench scripts run from dist). */
-export const ROOT = basename(UP2) === 'dist' && existsSync(join(UP2, '..', 'package.json')) ? dirname(UP2) : UP2;
+const UP1 = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** The project root, from lab/ or, compiled, from dist/lab/ (bench scripts run from dist). */
+export const ROOT = basename(UP1) === 'dist' && existsSync(join(UP1, '..', 'package.json')) ? dirname(UP1) : UP1;
 export const CLI = join(ROOT, 'dist', 'bin', 'dmzgate.js');
 
 export type LogLine = { level: number; msg: string; [k: string]: unknown };

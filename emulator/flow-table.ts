@@ -8,8 +8,8 @@
 import {
   OfpError, OFPET, OFPFMFC, OFPBRC, OFPBIC, OFPBAC, OFPGMFC, OFPMMFC, OFPFC, OFPFF, OFPTT, OFPP, OFPG, OFPM, OFPRR,
   OFPGC, OFPGT, OFPMC, OFPMF, OFP_NO_BUFFER, NX_EXPERIMENTER_ID,
-} from '../../controller/openflow/index.js';
-import type { Match, Instruction, Action, Bucket, MeterBand, MessageOf } from '../../controller/openflow/index.js';
+} from '../controller/openflow/index.js';
+import type { Match, Instruction, Action, Bucket, MeterBand, MessageOf } from '../controller/openflow/index.js';
 import { CField, CompiledMatch, PacketFields, compileMatch, compilePacket, covers, overlaps, packetMatches } from './match.js';
 
 type FlowModMsg = MessageOf<'flowMod'>;

@@ -2,8 +2,8 @@
 // counters, port-mod (§7.3.4.3), link changes reported by OFPT_PORT_STATUS (§7.4.3), packet-out (§7.3.7), and
 // packets injected through the flow tables. Packets are not parsed or rewritten: a packet's fields are given by
 // the caller, and only output actions have an effect (counters, and packet-ins for OFPP_CONTROLLER).
-import { OfpError, OFPET, OFPBRC, OFPBAC, OFPPMFC, OFPR, OFPPR, OFPPC, OFPPS, OFPPF, OFPP, OFP_NO_BUFFER } from '../../controller/openflow/index.js';
-import type { MessageOf, Port } from '../../controller/openflow/index.js';
+import { OfpError, OFPET, OFPBRC, OFPBAC, OFPPMFC, OFPR, OFPPR, OFPPC, OFPPS, OFPPF, OFPP, OFP_NO_BUFFER } from '../controller/openflow/index.js';
+import type { MessageOf, Port } from '../controller/openflow/index.js';
 import { Pipeline, FlowEntry, isValidOutPort } from './flow-table.js';
 import type { PacketFields } from './match.js';
 import type { PortState } from './multipart.js';

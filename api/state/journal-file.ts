@@ -1,5 +1,5 @@
 // The state's write-ahead journal: one file of JSON lines beside the state document, one line per group commit
-// (a record: its sequence number and every item that changed since the previous record). store.ts says why;
+// (a record: its sequence number and every item that changed since the previous record). journal-store.ts says why;
 // this file is the file-level part: reading the records back, appending durably, and replacing the file.
 //
 // A record is complete when its line ends with a newline: each record goes out in one write() of the line and

@@ -14,8 +14,8 @@ import { EventEmitter } from 'node:events';
 import {
   decode, encodeInto, format, Framer, Writer, OfpError, OFPET, OFPBRC, OFPHFC, OFPRRFC, OFPTMFC, OFPT, OFPCR_ROLE, OFPC,
   OFPR, OFPPC, OFPTT, OFPFF, OFPCML, OFP_VERSION, OFP_NO_BUFFER, ONF_EXPERIMENTER_ID,
-} from '../../controller/openflow/index.js';
-import type { OfpMessage, MessageOf, Port, Match } from '../../controller/openflow/index.js';
+} from '../controller/openflow/index.js';
+import type { OfpMessage, MessageOf, Port, Match } from '../controller/openflow/index.js';
 import { Pipeline, FlowEntry, durationOf } from './flow-table.js';
 import { Dataplane, InjectResult, PacketInRequest, PortSpec } from './dataplane.js';
 import type { PacketFields } from './match.js';

@@ -5,8 +5,8 @@
 //   matches  - a packet's field values hit an entry (lookup).
 // Every value is turned into a bigint with its mask (all ones when exact), so that MACs, IPv4/IPv6 addresses and
 // integers of any width compare the same way.
-import { OfpError, OFPET, OFPBMC, oxmDef, macToBytes, ipv4ToBytes, ipv6ToBytes } from '../../controller/openflow/index.js';
-import type { Match, OxmValue, OxmDef } from '../../controller/openflow/index.js';
+import { OfpError, OFPET, OFPBMC, oxmDef, macToBytes, ipv4ToBytes, ipv6ToBytes } from '../controller/openflow/index.js';
+import type { Match, OxmValue, OxmDef } from '../controller/openflow/index.js';
 
 export interface CField {
   name: string;

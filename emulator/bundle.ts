@@ -16,8 +16,8 @@
 import {
   OfpError, OFPET, OFPBRC, OFP_VERSION, ONF_EXPERIMENTER_ID, Reader, OFPBCT, OFPBF, OFPBFC, ONF_BUNDLE_ERROR_BASE,
   ONFT_BUNDLE_CONTROL, ONFT_BUNDLE_ADD_MESSAGE, bundleControlMsg, bundleAddMsg as codecBundleAdd,
-} from '../../controller/openflow/index.js';
-import type { OfpMessage, MessageOf } from '../../controller/openflow/index.js';
+} from '../controller/openflow/index.js';
+import type { OfpMessage, MessageOf } from '../controller/openflow/index.js';
 
 // The wire constants and builders are the codec's (controller/openflow/onf-bundle.ts); this file adds what a
 // switch needs: Open vSwitch's checks of incoming bundle messages and its experimenter errors.

@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CLI, ROOT, Running, until, type LogLine } from './dmzgate-process.js';
-import { Lab, type LabOptions } from './lab.js';
+import { Lab, type LabOptions } from './mininet-lab.js';
+import { ownerCookie, ownerIdOf } from '../controller/cookie.js';
 
 const run = promisify(execFile);
 const PYTHON = '/usr/bin/python3';
@@ -55,9 +56,6 @@ export function parseFlows(text: string): DumpedFlow[] {
   return out;
 }
 
-/** The DMZ app's cookie owners (apps/dmz/pipeline.ts OWNER): 0xd0 pipeline, 0xd1 leases, 0xd2 blocks. */
-export const OWNER = { PIPELINE: 0xd0n, LEASES: 0xd1n, BLOCKS: 0xd2n } as const;
-export const cookieOf = (owner: bigint, id: number): bigint => (owner << 48n) | BigInt(id);
 
 export const sumFlows = (flows: DumpedFlow[]): { packets: number; bytes: number; flows: number } =>
   flows.reduce((a, f) => ({ packets: a.packets + f.packets, bytes: a.bytes + f.bytes, flows: a.flows + 1 }), { packets: 0, bytes: 0, flows: 0 });
@@ -170,13 +168,13 @@ export class DmzLab {
     return parseFlows(await this.lab.dumpFlows());
   }
 
-  async flowsOf(owner: bigint, id?: number): Promise<DumpedFlow[]> {
+  async flowsOf(owner: number, id?: number): Promise<DumpedFlow[]> {
     const all = await this.flows();
-    return all.filter((f) => (id === undefined ? f.cookie >> 48n === owner : f.cookie === cookieOf(owner, id)));
+    return all.filter((f) => (id === undefined ? ownerIdOf(f.cookie) === owner : f.cookie === ownerCookie(owner, id)));
   }
 
   /** dump-flows counters of an owner's flows once the switch has settled (see settledTransfer). */
-  async settledFlowsOf(owner: bigint, id?: number, ms = 6000): Promise<DumpedFlow[]> {
+  async settledFlowsOf(owner: number, id?: number, ms = 6000): Promise<DumpedFlow[]> {
     const deadline = Date.now() + ms;
     let prev = await this.flowsOf(owner, id);
     for (;;) {

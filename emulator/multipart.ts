@@ -4,8 +4,8 @@
 import {
   OfpError, OFPET, OFPBRC, OFPMMFC, OFPQOFC, OFPP, OFPG, OFPM, OFPGT, OFPMBT, OFPMF, OFPAT, OFPMPF_REPLY_MORE,
   OFP_MAX_MESSAGE_LEN, Writer, encodeInto,
-} from '../../controller/openflow/index.js';
-import type { OfpMessage, MessageOf, Port } from '../../controller/openflow/index.js';
+} from '../controller/openflow/index.js';
+import type { OfpMessage, MessageOf, Port } from '../controller/openflow/index.js';
 import { Pipeline, durationOf } from './flow-table.js';
 
 type Body<T extends 'flowStatsReply' | 'portStatsReply' | 'tableStatsReply' | 'groupDescStatsReply' | 'groupStatsReply' |

@@ -4,13 +4,10 @@
 // or to one the lab spawns with controllerCmd. stop() makes the lab remove everything it made.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { existsSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { ROOT } from './dmzgate-process.js';
 
-const UP2 = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-// From test/helpers/ or, compiled, from dist/test/helpers/ (bench scripts run from dist).
-const LAB_PY = join(basename(UP2) === 'dist' && existsSync(join(UP2, '..', 'mininet')) ? dirname(UP2) : UP2, 'mininet', 'lab.py');
+const LAB_PY = join(ROOT, 'mininet', 'lab.py');
 const PYTHON = '/usr/bin/python3'; // Debian's mininet is a system-python package
 
 export interface LabOptions {
