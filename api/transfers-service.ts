@@ -88,15 +88,17 @@ export class TransfersService {
     }
     const rec = draft.record;
     this.creating.add(rec.id);
-    const written = this.store.commit([
+    // Written as its flows go to the switch: the leases of one install group in one write.
+    const written = draft.sent.then(() => this.store.commit([
       { kind: 'lease.put', lease: rec },
       this.auditRecord(by, { action: 'transfer.create', decision: 'granted', transfer: rec.id, details: { dtn: rec.dtn, remote: rec.remote, path: rec.path, end: new Date(rec.end).toISOString() } }),
-    ]).then(() => undefined, (e: Error) => e);
+    ]).then(() => undefined, (e: Error) => e), () => undefined);
     try {
       await draft.installed;
     } catch (e) {
+      // Recorded (its flows were sent) and refused: kept revoked, and that written with the refusal.
       const closed = this.app.lease(rec.id);
-      throw await this.refused(by, 'transfer.create', e, { transfer: rec.id }, undefined, closed ? [{ kind: 'lease.put', lease: closed }] : []);
+      throw await this.refused(by, 'transfer.create', e, closed ? { transfer: rec.id } : {}, undefined, closed ? [{ kind: 'lease.put', lease: closed }] : []);
     } finally {
       this.creating.delete(rec.id);
     }

@@ -62,6 +62,9 @@ export type DmzEvent =
    */
   | { type: 'flow.lost'; dpid: bigint; owner: string; lease?: number; block?: number; reason: string; flow: FlowEntry };
 
+/** Whether a drafted lease's flows went to the switch, and the settling of its `sent` promise. */
+interface Sending { sent: boolean; resolve: () => void; reject: (e: unknown) => void }
+
 export interface DmzAppEvents {
   event: [DmzEvent];
   /** Counters of active leases changed (after a poll or a flow-removed). */
@@ -229,15 +232,17 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
 
   /**
    * Checks a request and takes what the lease needs (its id, meter, overlap and budget shares) in this turn, so
-   * that requests under way at once can neither share them nor together go past a limit; `record` is the record
-   * the lease will have once installed, made before its flows are sent, so that a caller that keeps leases
-   * durably (the API's transfers service) writes it while the switch installs them: a request then waits for the
-   * longer of the two, not for their sum. `installed` resolves once the switch confirmed the flows. Throws
-   * LeaseRefused for a refused request; `installed` rejects with the switch's error, and then, with
-   * `keepRefused` (the record may be durable already), the lease stays as a revoked record (book.refuse), not
-   * forgotten. A crash between the two leaves a recorded lease that a restart installs.
+   * that requests under way at once can neither share them nor together go past a limit. `record` is the record
+   * the lease will have once installed; `sent` resolves as its flows go to the switch, with the rest of their
+   * install group (lease-installs.ts) in the same turn, so that a caller that keeps leases durably (the API's
+   * transfers service) writes the group's records in one write while the switch installs them: a request then
+   * waits for the longer of the two, not for their sum. `installed` resolves once the switch confirmed the flows.
+   * Throws LeaseRefused for a refused request; `installed` rejects with the switch's error (and `sent` too if the
+   * flows never went), and then, with `keepRefused`, a lease whose flows were sent (its record may be durable)
+   * stays as a revoked record (book.refuse), not forgotten. A crash between the two leaves a recorded lease that
+   * a restart installs.
    */
-  draftLease(asked: LeaseRequest, keepRefused = true): { record: LeaseRecord; installed: Promise<LeaseRecord> } {
+  draftLease(asked: LeaseRequest, keepRefused = true): { record: LeaseRecord; sent: Promise<void>; installed: Promise<LeaseRecord> } {
     const now = this.clock.now();
     const req = this.admissible(asked);
     const lease = this.book.draft(req, now);
@@ -257,24 +262,31 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
       throw new LeaseRefused('switch-down', `switch ${switchByName(this.site, this.dtnSwitch(lease.dtn)).name} is not connected`);
     }
     const record = leaseRecord(lease, now);
-    return { record, installed: this.install(lease, record, dpid, planned, keepRefused) };
+    const sending: Sending = { sent: false, resolve: () => undefined, reject: () => undefined };
+    const sent = new Promise<void>((resolve, reject) => Object.assign(sending, { resolve, reject }));
+    sent.catch(() => undefined); // (a caller may wait only for `installed`)
+    return { record, sent, installed: this.install(lease, record, dpid, planned, keepRefused, sending) };
   }
 
-  private async install(lease: Lease, rec: LeaseRecord, dpid: bigint, planned: ReturnType<typeof leaseFlows>, keepRefused: boolean): Promise<LeaseRecord> {
+  private async install(lease: Lease, rec: LeaseRecord, dpid: bigint, planned: ReturnType<typeof leaseFlows>, keepRefused: boolean, sending: Sending): Promise<LeaseRecord> {
     const { flows, meter } = planned;
     let keys: string[];
     try {
       if (meter) await this.installMeter(dpid, meter);
       try {
-        keys = await this.installs.install(dpid, flows);
+        keys = await this.installs.install(dpid, flows, () => {
+          sending.sent = true;
+          sending.resolve();
+        });
       } catch (e) {
         if (meter) await this.removeMeter(dpid, meter.meterId).catch(() => undefined);
         throw e;
       }
     } catch (e) {
       this.admission.release(lease.id);
-      if (keepRefused) this.book.refuse(lease, rec, this.clock.now(), `not installed: ${(e as Error).message}`);
+      if (keepRefused && sending.sent) this.book.refuse(lease, rec, this.clock.now(), `not installed: ${(e as Error).message}`);
       else this.book.abandon(lease);
+      if (!sending.sent) sending.reject(e);
       throw e;
     }
     this.book.add(lease, rec.createdAt, rec);

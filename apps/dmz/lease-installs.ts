@@ -13,7 +13,7 @@ import type { FlowSpec } from './pipeline.js';
 /** Leases per group at most (a lease is 2 flows, or up to ~60 with port ranges: a bundle stays well bounded). */
 const MAX_GROUP = 64;
 
-interface Waiting { flows: FlowSpec[]; resolve: (keys: string[]) => void; reject: (e: unknown) => void }
+interface Waiting { flows: FlowSpec[]; sent: (() => void) | undefined; resolve: (keys: string[]) => void; reject: (e: unknown) => void }
 
 export class LeaseInstalls {
   private readonly queues = new Map<bigint, Waiting[]>();
@@ -22,16 +22,17 @@ export class LeaseInstalls {
 
   /**
    * Installs one lease's flows atomically; resolves once the switch confirmed them (with others' or alone), with
-   * their flow keys in order (the desired state's own strings: see FlowManager.apply's `keys`).
+   * their flow keys in order (the desired state's own strings: see FlowManager.apply's `keys`). `sent`, if given,
+   * is called as the lease's group goes to the switch (with the rest of its group, in the same turn).
    */
-  install(dpid: bigint, flows: FlowSpec[]): Promise<string[]> {
+  install(dpid: bigint, flows: FlowSpec[], sent?: () => void): Promise<string[]> {
     return new Promise((resolve, reject) => {
       const waiting = this.queues.get(dpid);
       if (waiting) {
-        waiting.push({ flows, resolve, reject });
+        waiting.push({ flows, sent, resolve, reject });
         return;
       }
-      this.queues.set(dpid, [{ flows, resolve, reject }]);
+      this.queues.set(dpid, [{ flows, sent, resolve, reject }]);
       void this.drain(dpid);
     });
   }
@@ -40,6 +41,7 @@ export class LeaseInstalls {
     const queue = this.queues.get(dpid)!;
     while (queue.length > 0) {
       const group = queue.splice(0, MAX_GROUP);
+      for (const w of group) w.sent?.();
       try {
         const keys: string[] = [];
         await this.flows.apply(dpid, this.owner, { add: group.flatMap((w) => w.flows) }, { atomic: true, keys });
