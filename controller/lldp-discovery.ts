@@ -70,6 +70,8 @@ export interface LinkDiscoveryOptions {
 export interface LinkDiscoveryEvents {
   linkUp: [DiscoveredLink];
   linkDown: [DiscoveredLink, LinkLossReason];
+  /** An interval passed: lost links were dropped and probes sent. */
+  tick: [];
 }
 
 /** The flow a switch needs for discovery: every LLDP frame to the controller, whole (never buffered). */
@@ -95,9 +97,9 @@ function portUsable(p: Port): boolean {
 export class LinkDiscovery extends EventEmitter<LinkDiscoveryEvents> {
   readonly intervalMs: number;
   readonly lossIntervals: number;
+  readonly clock: DiscoveryClock;
   private readonly controller: Controller;
   private readonly log: Logger;
-  private readonly clock: DiscoveryClock;
   private readonly token = randomBytes(8);
   /** By receiving end (one sender per receiving port: a port has one cable). */
   private readonly byDst = new Map<string, DiscoveredLink>();
@@ -157,6 +159,7 @@ export class LinkDiscovery extends EventEmitter<LinkDiscoveryEvents> {
     const deadline = this.clock.now() - this.lossIntervals * this.intervalMs;
     this.dropWhere((l) => l.lastSeen <= deadline, 'timeout');
     for (const conn of this.controller.switches()) this.probe(conn);
+    this.emit('tick');
   }
 
   /** Sends an LLDP frame out of every usable port of a switch. */
