@@ -88,7 +88,7 @@ export async function runController(opts: ControllerCommandOptions, version: str
     process.exit(1);
   }
   const app: DmzApp = new DmzApp({ site, controller, flows, logger: log });
-  const discovery = new LinkDiscovery({ controller, logger: log });
+  const discovery = new LinkDiscovery({ controller, logger: log, intervalMs: opts.lldpIntervalMs });
   const fabric = { discovery, monitor: new FabricMonitor({ site: () => app.site, controller, discovery, logger: log }) };
   const unbound = site.switches.filter((s) => !s.certificate).map((s) => s.name);
   if (opts.tls && unbound.length) log.warn({ switches: unbound }, 'switches without a certificate binding: any certificate our CA signed may claim their datapath ids (site config: certificate under each switch)');
