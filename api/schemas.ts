@@ -256,7 +256,7 @@ export const LINK_SCHEMA = {
     up: { type: 'boolean', description: 'usable: configured and seen' },
     state: {
       type: 'string', enum: ['up', 'pending', 'down', 'missing', 'miscabled', 'unexpected'],
-      description: 'pending: not seen yet, its switches up for less than 3 discovery intervals; missing: not seen since; down: was up, lost; '
+      description: 'pending: not seen yet, and its two switches not both connected for 3 discovery intervals yet (or not connected); missing: not seen since; down: was up, lost; '
         + 'miscabled: its ports hear other ports than each other (a seen link touching a configured port has it too); unexpected: seen, not configured',
     },
     seen_instead: {

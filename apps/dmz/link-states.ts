@@ -3,7 +3,8 @@
 // seen but not configured is listed (never used):
 //
 //   up          configured, seen both ways as configured
-//   pending     configured, not seen yet, its switches connected for less than the grace time (no alarm yet)
+//   pending     configured, not seen yet, its switches not both connected for the grace time (no alarm: a
+//               switch that is not connected is its own alarm, switch.down)
 //   down        configured, was up, lost since (LLDP silent, a port down, a switch gone)
 //   missing     configured, not seen though both its switches have been connected for the grace time
 //   miscabled   a configured link's port hears another port than its configured peer, or is heard by one (both
