@@ -187,8 +187,14 @@ export const EVENT_SCHEMA = {
   properties: {
     id: { type: 'integer', description: 'increases by one per event, persisted with the state' },
     at: time,
-    type: { type: 'string', enum: ['lease.created', 'lease.extended', 'lease.closed', 'block.created', 'block.removed', 'switch.up', 'switch.down', 'flow.lost', 'switch.refused'] },
+    type: {
+      type: 'string',
+      enum: ['lease.created', 'lease.extended', 'lease.closed', 'block.created', 'block.removed', 'switch.up', 'switch.down', 'flow.lost', 'switch.refused',
+        'link.up', 'link.down', 'link.missing', 'link.miscabled', 'link.unexpected'],
+    },
     transfer: { $ref: 'Transfer#' },
+    link: { $ref: 'Link#' },
+    reason: { type: 'string', description: 'link.down: why the link was lost (timeout: no LLDP frame for 3 intervals; port-down; switch-down; recabled)' },
     block: { $ref: 'Block#' },
     switch: { type: 'object', additionalProperties: false, properties: { dpid: { type: 'string' }, name: { type: 'string' }, reason: { type: 'string' } } },
     refused: {
@@ -230,7 +236,78 @@ export const TRANSFER_PLAN_SCHEMA = {
   },
 } as const;
 
-export const SHARED_SCHEMAS = [ERROR_SCHEMA, TRANSFER_SCHEMA, TRANSFER_PLAN_SCHEMA, BLOCK_SCHEMA, SWITCH_SCHEMA, FLOW_SCHEMA, AUDIT_SCHEMA, EVENT_SCHEMA];
+const linkEnd = {
+  type: 'object', additionalProperties: false, required: ['dpid', 'port'],
+  properties: { switch: { type: 'string', description: 'the name in the site config (absent: not a site switch)' }, dpid: { type: 'string' }, port: { type: 'integer' } },
+} as const;
+
+export const LINK_SCHEMA = {
+  $id: 'Link',
+  type: 'object',
+  additionalProperties: false,
+  description: 'A link between two switches: configured in the site config, seen by LLDP, or both.',
+  required: ['name', 'a', 'b', 'configured', 'seen', 'up', 'state'],
+  properties: {
+    name: { type: 'string', description: 'SWITCH:PORT-SWITCH:PORT as configured; `seen:` and the ends for a link the config does not name' },
+    a: linkEnd,
+    b: linkEnd,
+    configured: { type: 'boolean' },
+    seen: { type: 'boolean', description: 'LLDP frames cross it (a configured link: both ways, between exactly its ports)' },
+    up: { type: 'boolean', description: 'usable: configured and seen' },
+    state: {
+      type: 'string', enum: ['up', 'pending', 'down', 'missing', 'miscabled', 'unexpected'],
+      description: 'pending: not seen yet, and its two switches not both connected for 3 discovery intervals yet (or not connected); missing: not seen since; down: was up, lost; '
+        + 'miscabled: its ports hear other ports than each other (a seen link touching a configured port has it too); unexpected: seen, not configured',
+    },
+    seen_instead: {
+      type: 'array', description: 'miscabled configured link: the cables LLDP sees on its ports instead',
+      items: { type: 'object', additionalProperties: false, required: ['a', 'b'], properties: { a: linkEnd, b: linkEnd } },
+    },
+    capacity_mbps: { type: 'integer', description: 'configured links' },
+    cost: { type: 'integer', description: 'configured links' },
+    reserved_mbps: {
+      type: 'number',
+      description: 'configured links: the rates of the leases whose path crosses it. Today a lease is installed on its DTN\'s switch only and crosses no link, so this is 0',
+    },
+  },
+} as const;
+
+export const TOPOLOGY_SCHEMA = {
+  $id: 'Topology',
+  type: 'object',
+  additionalProperties: false,
+  required: ['switches', 'links', 'discovery'],
+  properties: {
+    switches: {
+      type: 'array',
+      items: {
+        type: 'object', additionalProperties: false, required: ['dpid', 'connected', 'ports'],
+        properties: {
+          name: { type: 'string', description: 'absent for a connected switch the site does not know' },
+          dpid: { type: 'string' },
+          connected: { type: 'boolean' },
+          ports: {
+            type: 'array',
+            items: {
+              type: 'object', additionalProperties: false, required: ['port_no'],
+              properties: {
+                port_no: { type: 'integer' }, name: { type: 'string' }, role: { type: 'string', description: 'from the site config' },
+                link_up: { type: 'boolean', description: 'as the connected switch reports it' },
+              },
+            },
+          },
+        },
+      },
+    },
+    links: { type: 'array', items: { $ref: 'Link#' } },
+    discovery: {
+      type: 'object', additionalProperties: false, required: ['interval_ms', 'loss_intervals'],
+      properties: { interval_ms: { type: 'integer' }, loss_intervals: { type: 'integer', description: 'silent intervals before a link is lost' } },
+    },
+  },
+} as const;
+
+export const SHARED_SCHEMAS = [ERROR_SCHEMA, TRANSFER_SCHEMA, TRANSFER_PLAN_SCHEMA, BLOCK_SCHEMA, SWITCH_SCHEMA, FLOW_SCHEMA, AUDIT_SCHEMA, EVENT_SCHEMA, LINK_SCHEMA, TOPOLOGY_SCHEMA];
 
 // ---- requests ------------------------------------------------------------------------------------------------
 

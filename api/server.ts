@@ -40,6 +40,7 @@ import { blockRoutes } from './routes/blocks.js';
 import { viewRoutes } from './routes/views.js';
 import { opsRoutes } from './routes/ops.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { topologyRoutes, publishLinkEvents, registerLinkMetrics, type Fabric } from './topology.js';
 
 export interface ApiOptions {
   app: DmzApp;
@@ -66,6 +67,8 @@ export interface ApiOptions {
   controllerListening?: () => boolean;
   /** Least time between two counter reads of one lease for GET /transfers/{id}. Default 250 ms. */
   counterReadIntervalMs?: number;
+  /** LLDP discovery and the link monitor: GET /api/v1/topology, link.* events, dmzgate_links (absent: none of these). */
+  fabric?: Fabric;
 }
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
@@ -132,6 +135,8 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
   const detachHub = hub.attach(controller, switchName);
   const transfers = new TransfersService({ app: dmz, store, hub, logger: log, auditRecord, switchName });
   const detachTransfers = transfers.attach();
+  const detachLinks = opts.fabric ? publishLinkEvents(hub, opts.fabric.monitor) : () => undefined;
+  if (opts.fabric) registerLinkMetrics(metrics.registry, opts.fabric.monitor);
   const listening = opts.controllerListening ?? (() => controller.listening);
   const ctx: ApiContext = {
     app: dmz, controller, flows, store, log, hub, metrics, live, transfers, audit, metricsAuth: opts.metricsAuth ?? false,
@@ -222,6 +227,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     viewRoutes(r, ctx);
     tokenRoutes(r, ctx);
     opsRoutes(r, ctx);
+    if (opts.fabric) topologyRoutes(r, ctx, opts.fabric);
   });
 
   api.server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
@@ -230,6 +236,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     auth.flush();
     detachHub();
     detachTransfers();
+    detachLinks();
     metrics.detach();
     live.detach();
     await store.close();

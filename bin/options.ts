@@ -39,6 +39,8 @@ Runs the OpenFlow 1.3 controller. Logs are JSON lines on standard output.
                         X-Forwarded-For is honoured from these peers only (default: from none)
   --metrics-auth        /metrics needs a token of scope metrics (dmzgate token create --scope metrics);
                         without it /metrics is public, like /healthz, /docs and /openapi.json
+  --lldp-interval MS    LLDP link discovery: every live port of every switch is probed this often
+                        (default 1000, at least 100); a link is lost after 3 intervals without a frame
   --config FILE         the site configuration (YAML; default: the embedded prototype site).
                         SIGHUP reloads it, changing only the flows the change touches;
                         an active lease the new config refuses is revoked at once (its
@@ -68,6 +70,8 @@ export interface ControllerCommandOptions {
   requestLimit: { perSecond: number; burst: number } | null;
   trustedProxies: string[];
   metricsAuth: boolean;
+  /** LLDP discovery's probe interval (ms). */
+  lldpIntervalMs: number;
   configFile?: string;
   dataDir: string;
   logLevel: string;
@@ -127,6 +131,7 @@ export function parseControllerOptions(args: string[], env: NodeJS.ProcessEnv = 
         'api-rate-burst': { type: 'string' },
         'trusted-proxy': { type: 'string', multiple: true },
         'metrics-auth': { type: 'boolean', default: false },
+        'lldp-interval': { type: 'string', default: '1000' },
         config: { type: 'string' },
         data: { type: 'string', default: './data' },
         'log-level': { type: 'string' },
@@ -188,6 +193,9 @@ export function parseControllerOptions(args: string[], env: NodeJS.ProcessEnv = 
     }
   }
 
+  const lldpIntervalMs = count('lldp-interval', values['lldp-interval']);
+  if (lldpIntervalMs < 100) throw new UsageError(`--lldp-interval: ${lldpIntervalMs} ms is under 100 ms (a probe per port per interval)`);
+
   let configFile: string | undefined;
   if (values.config !== undefined) {
     configFile = resolve(values.config);
@@ -213,6 +221,6 @@ export function parseControllerOptions(args: string[], env: NodeJS.ProcessEnv = 
   return {
     openflowPort, ...(openflowHost !== undefined ? { openflowHost } : {}), maxPending, maxPendingPerSource, ...(tls ? { tls } : {}),
     apiPort, apiHost: values['api-host'], ...(apiTls ? { apiTls } : {}), requestLimit, trustedProxies,
-    metricsAuth: values['metrics-auth'], ...(configFile ? { configFile } : {}), dataDir, logLevel,
+    metricsAuth: values['metrics-auth'], lldpIntervalMs, ...(configFile ? { configFile } : {}), dataDir, logLevel,
   };
 }

@@ -5,6 +5,8 @@ import { Controller } from '../controller/controller.js';
 import { FlowManager } from '../controller/flow-manager.js';
 import { createLogger } from '../controller/log.js';
 import { DmzApp } from '../apps/dmz/dmz-app.js';
+import { FabricMonitor } from '../apps/dmz/fabric-monitor.js';
+import { LinkDiscovery } from '../controller/lldp-discovery.js';
 import { refuseClaim } from '../apps/dmz/switch-identity.js';
 import { defaultSite, loadSiteConfig, SiteConfigError } from '../apps/dmz/config.js';
 import type { Site } from '../apps/dmz/site.js';
@@ -86,11 +88,13 @@ export async function runController(opts: ControllerCommandOptions, version: str
     process.exit(1);
   }
   const app: DmzApp = new DmzApp({ site, controller, flows, logger: log });
+  const discovery = new LinkDiscovery({ controller, logger: log, intervalMs: opts.lldpIntervalMs });
+  const fabric = { discovery, monitor: new FabricMonitor({ site: () => app.site, controller, discovery, logger: log }) };
   const unbound = site.switches.filter((s) => !s.certificate).map((s) => s.name);
   if (opts.tls && unbound.length) log.warn({ switches: unbound }, 'switches without a certificate binding: any certificate our CA signed may claim their datapath ids (site config: certificate under each switch)');
   // Built before the app starts, so that leases closed at start (ended while we were down) are recorded.
   const api = buildApi({
-    app, controller, flows, store, logger: log, requestLimit: opts.requestLimit ?? false, trustedProxies: opts.trustedProxies, metricsAuth: opts.metricsAuth,
+    app, controller, flows, store, fabric, logger: log, requestLimit: opts.requestLimit ?? false, trustedProxies: opts.trustedProxies, metricsAuth: opts.metricsAuth,
     ...(opts.apiTls ? { tls: opts.apiTls } : {}),
   });
 
@@ -104,6 +108,8 @@ export async function runController(opts: ControllerCommandOptions, version: str
       process.exit(1);
     }, SHUTDOWN_GRACE_MS).unref();
     app.stop();
+    discovery.stop();
+    fabric.monitor.stop();
     flows.close();
     Promise.all([api.close(), controller.close()]).then(async () => {
       // Commits what the switches' departure changed and folds the state journal into the document.
@@ -139,6 +145,8 @@ export async function runController(opts: ControllerCommandOptions, version: str
 
   try {
     await app.start(await store.load());
+    fabric.monitor.start();
+    discovery.start();
     const bound = await controller.listen();
     const apiAddress = await api.listen({ port: opts.apiPort, host: opts.apiHost });
     announceApi(opts.dataDir, apiAddress);

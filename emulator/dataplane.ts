@@ -38,6 +38,8 @@ const PORT_FEATURES = OFPPF['1GB_FD'] | OFPPF.COPPER;
 
 export class Dataplane {
   readonly ports = new Map<number, PortState>();
+  /** Ports with a cable to another switch (cable.ts): what is sent out of them is handed to the far end. */
+  private readonly cables = new Map<number, (frame: Buffer) => void>();
 
   constructor(private readonly dpid: bigint, specs: PortSpec[], private readonly pipeline: Pipeline, private readonly hooks: DataplaneHooks) {
     for (const s of specs) this.ports.set(s.portNo, this.makePort(s));
@@ -76,6 +78,12 @@ export class Dataplane {
     this.hooks.portStatus(OFPPR.MODIFY, p.desc);
   }
 
+  /** Plugs a cable into a port (undefined: unplugs it): frames sent out of the port go to `deliver`. */
+  setCable(portNo: number, deliver: ((frame: Buffer) => void) | undefined): void {
+    if (deliver) this.cables.set(portNo, deliver);
+    else this.cables.delete(portNo);
+  }
+
   /** Only the config bits in `mask` change; the address must be the port's (OFPPMFC_BAD_HW_ADDR otherwise). */
   portMod(msg: MessageOf<'portMod'>): void {
     const p = this.ports.get(msg.portNo);
@@ -103,18 +111,22 @@ export class Dataplane {
     for (const a of msg.actions) {
       if (a.type !== 'output') continue;
       if (a.port === OFPP.CONTROLLER) this.hooks.packetIn({ frame: msg.data, inPort: p, reason: OFPR.ACTION, maxLen: a.maxLen, countRx: false });
-      else this.transmit(a.port, p, msg.data.length);
+      else this.transmit(a.port, p, msg.data.length, msg.data);
     }
   }
 
-  /** Counts a packet sent out of `port` (FLOOD/ALL: every other forwarding port); returns the ports used. */
-  transmit(port: number, inPort: number, bytes: number): number[] {
+  /**
+   * Counts a packet sent out of `port` (FLOOD/ALL: every other forwarding port), and hands the frame to the
+   * cable of each port it leaves by; returns the ports used.
+   */
+  transmit(port: number, inPort: number, bytes: number, frame?: Buffer): number[] {
     const out: number[] = [];
     const send = (s: PortState) => {
       if (s.desc.config & OFPPC.PORT_DOWN || s.desc.state & OFPPS.LINK_DOWN) return;
       s.txPackets++;
       s.txBytes += bytes;
       out.push(s.desc.portNo);
+      if (frame) this.cables.get(s.desc.portNo)?.(frame);
     };
     if (port === OFPP.FLOOD || port === OFPP.ALL) {
       for (const s of this.ports.values()) if (s.desc.portNo !== inPort && !(s.desc.config & OFPPC.NO_FWD)) send(s);
@@ -156,7 +168,7 @@ export class Dataplane {
             });
             result.packetIn ||= sent;
           } else {
-            result.outputs.push(...this.transmit(a.port, inPort, frame.length));
+            result.outputs.push(...this.transmit(a.port, inPort, frame.length, frame));
           }
         }
       }

@@ -575,6 +575,11 @@ export class EmulatedSwitch extends EventEmitter {
     this.dataplane.setLink(portNo, up);
   }
 
+  /** Plugs a cable into a port (see cable.ts; undefined unplugs it). */
+  setCable(portNo: number, deliver: ((frame: Buffer) => void) | undefined): void {
+    this.dataplane.setCable(portNo, deliver);
+  }
+
   // ---- packets ----
 
   /**

@@ -2,6 +2,7 @@
 export { EmulatedSwitch } from './emulated-switch.js';
 export type { EmulatedSwitchOptions, PortSpec, SwitchCounters, InjectResult } from './emulated-switch.js';
 export { Fleet } from './fleet.js';
+export { Cable, ethernetFields } from './cable.js';
 export type { FleetOptions } from './fleet.js';
 export { Dataplane } from './dataplane.js';
 export type { PacketInRequest } from './dataplane.js';

@@ -13,6 +13,8 @@ const duration = {
 };
 const portRange = { anyOf: [{ type: 'integer', minimum: 0, maximum: 65535 }, { type: 'string', pattern: '^\\d{1,5}(-\\d{1,5})?$' }] };
 
+const linkEnd = { type: 'string', pattern: '^[a-zA-Z][a-zA-Z0-9_.-]{0,62}:[1-9][0-9]{0,9}$', description: 'SWITCH:PORT, e.g. core1:3' };
+
 const host = {
   type: 'object',
   additionalProperties: false,
@@ -86,6 +88,20 @@ export const SITE_SCHEMA = {
           vlan: { type: 'integer', minimum: 1, maximum: 4094 },
           'far-end-mac': mac,
           'capacity-mbps': { type: 'integer', minimum: 1, description: 'admission control: the rates of the transfers on the circuit never sum to more' },
+        },
+      },
+    },
+    links: {
+      type: 'array',
+      description: 'cables between site switches: both ends are ports with role fabric; LLDP checks them',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['a', 'b', 'capacity-mbps'],
+        properties: {
+          a: linkEnd, b: linkEnd,
+          'capacity-mbps': { type: 'integer', minimum: 1 },
+          cost: { type: 'integer', minimum: 1, maximum: 65535, description: 'for path selection, lower preferred; default 1' },
         },
       },
     },

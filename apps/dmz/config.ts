@@ -9,7 +9,7 @@ import { parsePortRange, type PortRange } from './port-ranges.js';
 import { isAddress, parsePrefix } from './addresses.js';
 import { canonicalIpv6 } from '../../controller/packet/index.js';
 import { DEFAULT_SITE_YAML } from './default-site.js';
-import { INSIDE_ROLES, type Site, type SiteHost, type SiteSwitch, type Circuit, type PortRole, type Protocol, type CertificateBinding } from './site.js';
+import { INSIDE_ROLES, type LinkEnd, type SiteLink, type Site, type SiteHost, type SiteSwitch, type Circuit, type PortRole, type Protocol, type CertificateBinding } from './site.js';
 
 export interface ConfigProblem {
   line: number;
@@ -115,6 +115,7 @@ interface RawSite {
   perfsonar?: RawHost[];
   lan?: RawHost[];
   circuits?: { name: string; switch: string; 'trunk-port': number; vlan: number; 'far-end-mac': string; 'capacity-mbps'?: number }[];
+  links?: { a: string; b: string; 'capacity-mbps': number; cost?: number }[];
   policy?: {
     'max-lease'?: number | string; ports?: (number | string)[]; protocols?: Protocol[];
     'lease-flow-budget'?: number; 'switch-flow-budget'?: number; 'circuit-default-rate-mbps'?: number;
@@ -227,6 +228,8 @@ function buildSite(raw: RawSite, problems: Problems): Site {
     vlans.set(key, c.name);
   }
 
+  const links = buildLinks(raw.links ?? [], switches, problems);
+
   // Inside hosts must sit behind the firewall: a port with an inside role on a switch with the firewall's legs.
   for (const sw of switches) {
     for (const p of sw.ports) {
@@ -251,7 +254,7 @@ function buildSite(raw: RawSite, problems: Problems): Site {
   });
 
   return {
-    name: raw.site, switches, dtns, perfsonar, lanHosts, circuits,
+    name: raw.site, switches, dtns, perfsonar, lanHosts, circuits, links,
     policy: {
       maxLeaseSeconds, ports, protocols: policyRaw.protocols ?? ['tcp', 'udp'],
       leaseFlowBudget: policyRaw['lease-flow-budget'] ?? DEFAULT_LEASE_FLOW_BUDGET,
@@ -259,6 +262,42 @@ function buildSite(raw: RawSite, problems: Problems): Site {
       circuitDefaultRateMbps: policyRaw['circuit-default-rate-mbps'],
     },
   };
+}
+
+/** Links between site switches: each end a fabric port of a site switch, no port in two links. */
+function buildLinks(raw: NonNullable<RawSite['links']>, switches: SiteSwitch[], problems: Problems): SiteLink[] {
+  const used = new Map<string, number>();
+  const links: SiteLink[] = [];
+  raw.forEach((l, i) => {
+    let ok = true;
+    const ends = (['a', 'b'] as const).map((side) => {
+      const text = l[side];
+      const at = text.lastIndexOf(':');
+      const end: LinkEnd = { switch: text.slice(0, at), port: Number(text.slice(at + 1)) };
+      const sw = switches.find((s) => s.name === end.switch);
+      const port = sw?.ports.find((p) => p.portNo === end.port);
+      const fail = (message: string) => {
+        problems.add(['links', i, side], message);
+        ok = false;
+      };
+      if (!sw) fail(`no switch named ${end.switch}`);
+      else if (!port) fail(`switch ${sw.name} has no port ${end.port}`);
+      else if (port.role !== 'fabric') fail(`port ${end.port} of ${sw.name} has role ${port.role}, not fabric`);
+      else {
+        const prev = used.get(text);
+        if (prev !== undefined) fail(`${text} is already an end of links[${prev}]`);
+        used.set(text, i);
+      }
+      return end;
+    });
+    const [a, b] = ends as [LinkEnd, LinkEnd];
+    if (ok && a.switch === b.switch) {
+      problems.add(['links', i], `a link joins two switches; both ends are on ${a.switch}`);
+      ok = false;
+    }
+    if (ok) links.push({ name: `${l.a}-${l.b}`, a, b, capacityMbps: l['capacity-mbps'], cost: l.cost ?? 1 });
+  });
+  return links;
 }
 
 export type { Site };

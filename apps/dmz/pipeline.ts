@@ -1,5 +1,8 @@
 // The DMZ pipeline as flow entries: a pure function of (site, leases, blocks, now). One table:
 //
+//   priority 65000  LLDP (eth_type 0x88cc) from any port: to the controller only, for link discovery. Above
+//                   everything, so that no path (enterprise or bypass) ever forwards it; with no controller
+//                   (fail_mode=secure) the packet-in goes nowhere and the frame is dropped.
 //   priority 60000  blocks: drop, counted (they win over everything)
 //   priority 40000  lease bypass flows: WAN <-> DTN directly (routed), or over a circuit VLAN
 //   priority 20010  inside delivery: from fw-inside (or another inside port) to a known inside host by MAC
@@ -16,8 +19,9 @@ import { INSIDE_ROLES, insideHosts, portWithRole, portsWithRole, switchByName, t
 import type { Lease, Block } from './model.js';
 import { OWNER } from './owners.js';
 import { ownerCookie } from '../../controller/cookie.js';
+import { lldpToControllerFlow } from '../../controller/lldp-discovery.js';
 
-export const PRIORITY = { BLOCK: 60000, LEASE: 40000, INSIDE_DELIVERY: 20010, ENTERPRISE: 20000, MISS: 0 } as const;
+export const PRIORITY = { LLDP: 65000, BLOCK: 60000, LEASE: 40000, INSIDE_DELIVERY: 20010, ENTERPRISE: 20000, MISS: 0 } as const;
 
 
 /** A flow as the controller's flow manager takes it (every field given: the pipeline is explicit). */
@@ -47,6 +51,7 @@ export function baseFlows(site: Site, sw: SiteSwitch): FlowSpec[] {
   const fwIn = portWithRole(sw, 'fw-inside').portNo;
   const inside = sw.ports.filter((p) => INSIDE_ROLES.includes(p.role)).map((p) => p.portNo);
   const flows: FlowSpec[] = [
+    lldpToControllerFlow(PRIORITY.LLDP, c),
     flow(PRIORITY.ENTERPRISE, c, [field('in_port', wan)], apply(output(fwOut))),
     flow(PRIORITY.ENTERPRISE, c, [field('in_port', fwOut)], apply(output(wan))),
     // Without a lease, circuit traffic is treated like any WAN traffic: through the firewall.

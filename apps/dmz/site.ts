@@ -1,8 +1,8 @@
 // The site model: what a network engineer describes in the site config (switches, port roles, DTNs, perfSONAR
-// hosts, circuits, policy defaults), after validation. Everything the DMZ app decides is computed from this.
+// hosts, circuits, links between switches, policy defaults), after validation. Everything the DMZ app decides is computed from this.
 import type { PortRange } from './port-ranges.js';
 
-export const PORT_ROLES = ['wan-routed', 'wan-circuit', 'fw-outside', 'fw-inside', 'dtn', 'perfsonar', 'lan'] as const;
+export const PORT_ROLES = ['wan-routed', 'wan-circuit', 'fw-outside', 'fw-inside', 'dtn', 'perfsonar', 'lan', 'fabric'] as const;
 export type PortRole = (typeof PORT_ROLES)[number];
 
 /** Roles of ports on the inside of the enterprise firewall: reached from fw-inside, never directly from the WAN. */
@@ -54,6 +54,23 @@ export interface Circuit {
   capacityMbps: number;
 }
 
+/** One end of a link between two site switches: a port with role `fabric`. */
+export interface LinkEnd {
+  switch: string;
+  port: number;
+}
+
+/** A cable between two site switches, as the config declares it (LLDP checks that it is really there). */
+export interface SiteLink {
+  /** `SWITCH:PORT-SWITCH:PORT`, the ends in the order the config gives them. */
+  name: string;
+  a: LinkEnd;
+  b: LinkEnd;
+  capacityMbps: number;
+  /** For path selection: lower is preferred (default 1). */
+  cost: number;
+}
+
 export interface Policy {
   /** Longest lease a token may ask for, in seconds. */
   maxLeaseSeconds: number;
@@ -75,6 +92,7 @@ export interface Site {
   perfsonar: SiteHost[];
   lanHosts: SiteHost[];
   circuits: Circuit[];
+  links: SiteLink[];
   policy: Policy;
 }
 

@@ -31,6 +31,7 @@ interface Summary {
   perfsonar: string[];
   lan: string[];
   circuits: { name: string; switch: string; trunkPort: number; vlan: number; farEndMac: string; capacityMbps: number }[];
+  links: { a: string; b: string; capacityMbps: number; cost: number }[];
   policy: { maxLeaseSeconds: number; ports: string[]; protocols: string[] };
 }
 
@@ -47,6 +48,7 @@ function summarize(site: Site): Summary {
     perfsonar: site.perfsonar.map((h) => h.name),
     lan: site.lanHosts.map((h) => h.name),
     circuits: site.circuits.map((c) => ({ name: c.name, switch: c.switch, trunkPort: c.trunkPort, vlan: c.vlan, farEndMac: c.farEndMac, capacityMbps: c.capacityMbps })),
+    links: site.links.map((l) => ({ a: `${l.a.switch}:${l.a.port}`, b: `${l.b.switch}:${l.b.port}`, capacityMbps: l.capacityMbps, cost: l.cost })),
     policy: { maxLeaseSeconds: site.policy.maxLeaseSeconds, ports: site.policy.ports.map(formatPortRange), protocols: site.policy.protocols },
   };
 }
@@ -55,7 +57,7 @@ function summaryText(file: string, s: Summary): string {
   const count = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
   const lines = [
     `${file}: valid site config "${s.site}": ${count(s.switches.length, 'switch')}, ${count(s.dtns.length, 'DTN')}, ` +
-      `${s.perfsonar.length} perfSONAR, ${count(s.lan.length, 'LAN host')}, ${count(s.circuits.length, 'circuit')}`,
+      `${s.perfsonar.length} perfSONAR, ${count(s.lan.length, 'LAN host')}, ${count(s.circuits.length, 'circuit')}, ${count(s.links.length, 'link')}`,
   ];
   for (const sw of s.switches) {
     lines.push(`switch ${sw.name} (dpid ${sw.dpid}): ${count(sw.baseFlows, 'base flow')}`);
@@ -68,6 +70,7 @@ function summaryText(file: string, s: Summary): string {
     lines.push(`circuit ${c.name} on ${c.switch} trunk port ${c.trunkPort}, VLAN ${c.vlan}, far end ${c.farEndMac}` +
       (c.capacityMbps ? `, ${c.capacityMbps} Mbit/s` : ''));
   }
+  for (const l of s.links) lines.push(`link ${l.a} <-> ${l.b}, ${l.capacityMbps} Mbit/s, cost ${l.cost}`);
   lines.push(`policy: leases up to ${s.policy.maxLeaseSeconds} s, local ports ${s.policy.ports.join(', ')}, ${s.policy.protocols.join(', ')}`);
   return lines.join('\n');
 }

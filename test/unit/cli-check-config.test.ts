@@ -37,7 +37,7 @@ describe('dmzgate check-config', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const flows = baseFlows(defaultSite(), defaultSite().switches[0]!).length;
-    expect(r.stdout).toContain(`${f}: valid site config "prototype": 1 switch, 1 DTN, 1 perfSONAR, 1 LAN host, 1 circuit`);
+    expect(r.stdout).toContain(`${f}: valid site config "prototype": 1 switch, 1 DTN, 1 perfSONAR, 1 LAN host, 1 circuit, 0 links`);
     expect(r.stdout).toContain(`switch dmz1 (dpid 0000000000000001): ${flows} base flows`);
     expect(r.stdout).toMatch(/ {2}wan-routed +1\n {2}wan-circuit +2\n {2}fw-outside +3\n {2}fw-inside +4\n {2}dtn +5\n {2}perfsonar +6\n {2}lan +7/);
     expect(r.stdout).toContain('DTN dtn1 on dmz1 port 5: 10.10.1.10, fd00:10:10:1::10');
@@ -60,7 +60,7 @@ describe('dmzgate check-config', () => {
     expect(r.status).toBe(1);
     expect(r.stdout).toBe('');
     const lines = r.stderr.trim().split('\n');
-    expect(lines).toContain(`${f}:${where(text, 'fw-insde')} switches[0].ports[3].role: must be equal to one of the allowed values: wan-routed, wan-circuit, fw-outside, fw-inside, dtn, perfsonar, lan`);
+    expect(lines).toContain(`${f}:${where(text, 'fw-insde')} switches[0].ports[3].role: must be equal to one of the allowed values: wan-routed, wan-circuit, fw-outside, fw-inside, dtn, perfsonar, lan, fabric`);
     expect(lines).toContain(`${f}:${where(text, '5000')} circuits[0].vlan: must be <= 4094`);
     expect(lines.at(-1)).toBe(`${f}: 2 problems`);
   });

@@ -26,7 +26,7 @@ describe('dmzgate controller options', () => {
     expect(o.tls).toBeUndefined();
     expect(o.configFile).toBeUndefined();
     expect(o.openflowHost).toBeUndefined(); // every address
-    expect(o).toMatchObject({ maxPending: 1024, maxPendingPerSource: 128 });
+    expect(o).toMatchObject({ maxPending: 1024, maxPendingPerSource: 128, lldpIntervalMs: 1000 });
     expect(existsSync(join(dir, 'data'))).toBe(true);
   });
 
@@ -39,6 +39,7 @@ describe('dmzgate controller options', () => {
     expect(o.tls?.port).toBe(6654);
     expect(parse('--openflow-host', '10.0.0.1', '--openflow-max-pending', '50', '--openflow-max-pending-per-source', '5'))
       .toMatchObject({ openflowHost: '10.0.0.1', maxPending: 50, maxPendingPerSource: 5 });
+    expect(parse('--lldp-interval', '250').lldpIntervalMs).toBe(250);
     expect(o.tls?.key.toString()).toContain('BEGIN X');
     expect(parseControllerOptions(['--help'])).toBe('help');
   });
@@ -67,6 +68,8 @@ describe('dmzgate controller options', () => {
     refuse(['--config', join(dir, 'missing.json')], /--config: cannot read/);
     refuse(['--data', pem], /--data: cannot use/);
     refuse(['--log-level', 'verbose'], /not one of/);
+    refuse(['--lldp-interval', '50'], /--lldp-interval: 50 ms is under 100 ms/);
+    refuse(['--lldp-interval', '1s'], /--lldp-interval: "1s" is not a count/);
     refuse(['extra'], /positional|Unexpected argument/i);
   });
 

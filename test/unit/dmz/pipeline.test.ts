@@ -63,6 +63,18 @@ describe('enterprise path (no lease)', () => {
   });
 });
 
+describe('LLDP', () => {
+  it('goes to the controller only, from every port, whatever leases and blocks say (never forwarded)', () => {
+    const t = table();
+    t.install(leaseFlows(site, lease(), NOW).flows);
+    t.install(blockFlows({ id: 1, prefix: '0.0.0.0/0', start: NOW, reason: 'all' }, NOW));
+    for (const inPort of [WAN, TRUNK, FW_OUT, FW_IN, DTN, 6, LAN, 42]) {
+      const v = t.lookup({ inPort, ethDst: '01:80:c2:00:00:0e', ethType: 0x88cc });
+      expect(v).toMatchObject({ priority: PRIORITY.LLDP, outputs: [{ port: 0xfffffffd }] });
+    }
+  });
+});
+
 describe('routed lease', () => {
   it('bypasses the firewall during the lease only, for the leased ports only', () => {
     const t = table();

@@ -1,0 +1,120 @@
+// Watches the site's links: compares the configured links with what LLDP discovery sees (link-states.ts) each
+// time either changes or an interval passes, and raises every change of state as an event and a log line, so
+// that a link that is missing, miscabled or not configured is an alarm, never silently used.
+import { EventEmitter } from 'node:events';
+import type { Controller } from '../../controller/controller.js';
+import type { SwitchConnection } from '../../controller/switch-connection.js';
+import type { Logger } from '../../controller/log.js';
+import type { LinkDiscovery, DiscoveredLink, LinkLossReason } from '../../controller/lldp-discovery.js';
+import { compareLinks, type LinkStatus, type LinkState } from './link-states.js';
+import type { Site } from './site.js';
+
+export type LinkEventType = 'link.up' | 'link.down' | 'link.missing' | 'link.miscabled' | 'link.unexpected';
+
+export interface LinkEvent {
+  type: LinkEventType;
+  link: LinkStatus;
+  /** link.down: why it was lost (LLDP silent: timeout; port-down; switch-down; recabled). */
+  reason?: string;
+}
+
+const ALARM: Partial<Record<LinkState, LinkEventType>> = {
+  missing: 'link.missing', miscabled: 'link.miscabled', unexpected: 'link.unexpected',
+};
+
+export interface FabricMonitorOptions {
+  /** The site as it is now (a reload gives a new one). */
+  site: () => Site;
+  controller: Controller;
+  discovery: LinkDiscovery;
+  logger: Logger;
+}
+
+export class FabricMonitor extends EventEmitter<{ event: [LinkEvent] }> {
+  private readonly log: Logger;
+  private readonly connectedSince = new Map<bigint, number>();
+  private readonly everUp = new Set<string>();
+  private states = new Map<string, LinkState>();
+  /** Why each end last lost a link (for link.down). */
+  private readonly lossAt = new Map<string, LinkLossReason>();
+  private readonly evaluate = (): void => void this.refresh();
+  private readonly onUp = (conn: SwitchConnection): void => {
+    if (conn.dpid !== undefined) this.connectedSince.set(conn.dpid, this.opts.discovery.clock.now());
+    this.refresh();
+  };
+  private readonly onDown = (conn: SwitchConnection): void => {
+    if (conn.dpid !== undefined) this.connectedSince.delete(conn.dpid);
+    this.refresh();
+  };
+  private readonly onLost = (l: DiscoveredLink, reason: LinkLossReason): void => {
+    for (const e of [l.src, l.dst]) this.lossAt.set(`${e.dpid}:${e.port}`, reason);
+    this.refresh();
+  };
+
+  constructor(private readonly opts: FabricMonitorOptions) {
+    super();
+    this.log = opts.logger.child({ component: 'fabric' });
+  }
+
+  start(): void {
+    const now = this.opts.discovery.clock.now();
+    for (const c of this.opts.controller.switches()) if (c.dpid !== undefined) this.connectedSince.set(c.dpid, now);
+    this.opts.controller.on('switchUp', this.onUp);
+    this.opts.controller.on('switchDown', this.onDown);
+    this.opts.discovery.on('linkUp', this.evaluate);
+    this.opts.discovery.on('linkDown', this.onLost);
+    this.opts.discovery.on('tick', this.evaluate);
+    this.refresh();
+  }
+
+  stop(): void {
+    this.opts.controller.off('switchUp', this.onUp);
+    this.opts.controller.off('switchDown', this.onDown);
+    this.opts.discovery.off('linkUp', this.evaluate);
+    this.opts.discovery.off('linkDown', this.onLost);
+    this.opts.discovery.off('tick', this.evaluate);
+  }
+
+  /** Every configured link and every link seen, with its state now. */
+  links(): LinkStatus[] {
+    const d = this.opts.discovery;
+    return compareLinks(this.opts.site(), d.links(), {
+      connectedSince: this.connectedSince, everUp: this.everUp, now: d.clock.now(), graceMs: d.lossIntervals * d.intervalMs,
+    });
+  }
+
+  /** Re-compares and raises each change of state; returns the links. */
+  refresh(): LinkStatus[] {
+    const links = this.links();
+    const next = new Map<string, LinkState>();
+    for (const l of links) {
+      next.set(l.name, l.state);
+      const before = this.states.get(l.name);
+      if (before === l.state) continue;
+      if (l.state === 'up') {
+        this.everUp.add(l.name);
+        this.raise({ type: 'link.up', link: l });
+        continue;
+      }
+      if (before === 'up') {
+        const reason = this.lossAt.get(`${l.a.dpid}:${l.a.port}`) ?? this.lossAt.get(`${l.b.dpid}:${l.b.port}`) ?? 'not seen';
+        this.raise({ type: 'link.down', link: l, reason });
+      }
+      const alarm = ALARM[l.state];
+      if (alarm) this.raise({ type: alarm, link: l });
+    }
+    this.states = next;
+    return links;
+  }
+
+  private raise(e: LinkEvent): void {
+    const l = e.link;
+    const fields = {
+      link: l.name, state: l.state, configured: l.configured, ...(e.reason ? { reason: e.reason } : {}),
+      ...(l.seenInstead ? { seenInstead: l.seenInstead.map((s) => `${s.a.switch ?? s.a.dpid}:${s.a.port}-${s.b.switch ?? s.b.dpid}:${s.b.port}`) } : {}),
+    };
+    if (e.type === 'link.up') this.log.info(fields, 'link up');
+    else this.log.warn(fields, `${e.type.slice('link.'.length)} link: not used`);
+    this.emit('event', e);
+  }
+}

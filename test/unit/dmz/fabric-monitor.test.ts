@@ -1,0 +1,95 @@
+// Configured links against what LLDP sees, on two emulated switches (dmz1 = dpid 1, core1 = dpid 2) cabled by
+// the test: a configured link found is up; a cable on other ports, a link not cabled, and a cable the config does
+// not name are alarms (events and states), and a link lost after 3 silent intervals is down.
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseSiteConfig } from '../../../apps/dmz/config.js';
+import { FabricMonitor, type LinkEvent } from '../../../apps/dmz/fabric-monitor.js';
+import { silentLogger } from '../../../controller/log.js';
+import type { Cable } from '../../../emulator/index.js';
+import { emulatedFabric, until, type EmulatedFabric } from '../../helpers/emulated-fabric.js';
+import { fabricSiteYaml } from '../../helpers/fabric-site.js';
+
+describe('FabricMonitor', () => {
+  let f: EmulatedFabric;
+  let monitor: FabricMonitor;
+  let events: LinkEvent[];
+  afterEach(async () => {
+    monitor?.stop();
+    await f?.close();
+  });
+
+  async function start(links?: string[], cables: [[number, number], [number, number]][] = []): Promise<Cable[]> {
+    f = await emulatedFabric(2, 6);
+    const made = cables.map(([a, b]) => f.cable(a, b));
+    const site = parseSiteConfig(fabricSiteYaml(links));
+    monitor = new FabricMonitor({ site: () => site, controller: f.controller, discovery: f.discovery, logger: silentLogger() });
+    events = [];
+    monitor.on('event', (e) => events.push(e));
+    monitor.start();
+    f.discovery.start();
+    return made;
+  }
+  const state = (name: string) => monitor.links().find((l) => l.name === name);
+  const types = () => events.map((e) => `${e.type} ${e.link.name}`);
+
+  it('a configured link cabled as configured is up (seen both ways), with its capacity', async () => {
+    await start(undefined, [[[1, 5], [2, 5]]]);
+    await until(() => state('dmz1:5-core1:5')?.state === 'up');
+    expect(state('dmz1:5-core1:5')).toMatchObject({
+      configured: true, seen: true, up: true, capacityMbps: 10000, cost: 1,
+      a: { switch: 'dmz1', dpid: 1n, port: 5 }, b: { switch: 'core1', dpid: 2n, port: 5 },
+    });
+    expect(types()).toEqual(['link.up dmz1:5-core1:5']);
+    expect(monitor.links()).toHaveLength(1);
+  });
+
+  it('a cable on other ports than configured: the configured link and the seen one are miscabled, neither up', async () => {
+    await start(undefined, [[[1, 5], [2, 6]]]);
+    await until(() => events.length >= 2);
+    expect(state('dmz1:5-core1:5')).toMatchObject({
+      state: 'miscabled', up: false, seen: false,
+      seenInstead: [{ a: { switch: 'dmz1', port: 5 }, b: { switch: 'core1', port: 6 } }],
+    });
+    expect(state('seen:dmz1:5-core1:6')).toMatchObject({ state: 'miscabled', configured: false, seen: true, up: false });
+    expect(types().sort()).toEqual(['link.miscabled dmz1:5-core1:5', 'link.miscabled seen:dmz1:5-core1:6']);
+  });
+
+  it('a configured link not cabled is pending, then missing once both switches have been up 3 intervals', async () => {
+    await start();
+    expect(state('dmz1:5-core1:5')).toMatchObject({ state: 'pending', up: false });
+    f.clock.t += 2000;
+    f.discovery.tick();
+    expect(state('dmz1:5-core1:5')?.state).toBe('pending');
+    f.clock.t += 1000;
+    f.discovery.tick();
+    expect(state('dmz1:5-core1:5')?.state).toBe('missing');
+    expect(types()).toEqual(['link.missing dmz1:5-core1:5']);
+  });
+
+  it('a cable the config does not name is unexpected', async () => {
+    await start([], [[[1, 6], [2, 6]]]);
+    await until(() => events.length === 1);
+    expect(types()).toEqual(['link.unexpected seen:dmz1:6-core1:6']);
+    expect(monitor.links()).toEqual([expect.objectContaining({ configured: false, seen: true, up: false, state: 'unexpected' })]);
+  });
+
+  it('a link silent for 3 intervals goes down (reason timeout); a pulled cable at once (port-down)', async () => {
+    const [c] = await start(undefined, [[[1, 5], [2, 5]]]);
+    await until(() => state('dmz1:5-core1:5')?.state === 'up');
+    // Severed: the switches keep their ports up, so only the silence tells.
+    c!.sever();
+    for (let i = 0; i < 3; i++) {
+      f.clock.t += 1000;
+      f.discovery.tick();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(state('dmz1:5-core1:5')).toMatchObject({ state: 'down', up: false });
+    expect(events.at(-1)).toMatchObject({ type: 'link.down', reason: 'timeout' });
+    c!.mend();
+    f.discovery.tick();
+    await until(() => state('dmz1:5-core1:5')?.state === 'up');
+    c!.unplug();
+    await until(() => state('dmz1:5-core1:5')?.state === 'down');
+    expect(events.at(-1)).toMatchObject({ type: 'link.down', reason: 'port-down' });
+  });
+});
