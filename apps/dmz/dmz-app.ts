@@ -401,10 +401,20 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   async removeBlock(id: number, state: 'removed' | 'expired' = 'removed'): Promise<BlockRecord> {
     const rec = this.book.blocks.get(id);
     if (!rec || rec.state !== 'active') throw new LeaseRefused('not-found', `no active block ${id}`);
-    const flows = blockFlows({ ...rec, end: undefined }, this.clock.now());
+    const now = this.clock.now();
+    // A switch holds one flow per match and priority (OF1.3.5 §6.4), so another active block with the same match
+    // shares this block's flows: those stay, re-added as the other block's (its cookie and its end).
+    const others = new Map<string, FlowSpec>();
+    for (const b of this.book.activeBlocks()) if (b.id !== id) for (const f of blockFlows(b, now)) others.set(this.blockFlowKey(f), f);
+    const change = { remove: [] as FlowSpec[], add: [] as FlowSpec[] };
+    for (const f of blockFlows({ ...rec, end: undefined }, now)) {
+      const kept = others.get(this.blockFlowKey(f));
+      if (kept) change.add.push(kept);
+      else change.remove.push(f);
+    }
     for (const sw of this.site.switches) {
-      if (this.controller.get(sw.dpid)) await this.flows.apply(sw.dpid, OWNER_NAMES.blocks, { remove: flows }, { atomic: false });
-      else this.flows.updateFlows(sw.dpid, OWNER_NAMES.blocks, { remove: flows });
+      if (this.controller.get(sw.dpid)) await this.flows.apply(sw.dpid, OWNER_NAMES.blocks, change, { atomic: false });
+      else this.flows.updateFlows(sw.dpid, OWNER_NAMES.blocks, change);
     }
     this.closeBlock(rec, state);
     return rec;
@@ -657,13 +667,18 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   }
 
   private declareBlocks(now: number): void {
-    const flows: FlowSpec[] = [];
+    // Blocks with the same match share one flow (the later block's, as the switch kept it when it was added).
+    const flows = new Map<string, FlowSpec>();
     for (const b of this.book.activeBlocks()) {
       const own = blockFlows(b, now);
       this.admission.holdBlock(b.id, own.length);
-      flows.push(...own);
+      for (const f of own) flows.set(this.blockFlowKey(f), f);
     }
-    for (const sw of this.site.switches) this.flows.setFlows(sw.dpid, OWNER_NAMES.blocks, flows);
+    for (const sw of this.site.switches) this.flows.setFlows(sw.dpid, OWNER_NAMES.blocks, [...flows.values()]);
+  }
+
+  private blockFlowKey(f: FlowSpec): string {
+    return flowKey(this.flows.entry(OWNER_NAMES.blocks, f));
   }
 
   private declareMeters(dpid: bigint): void {

@@ -1,5 +1,8 @@
 // /api/v1/blocks against the switch emulator: drops installed before the answer, winning over a transfer;
 // scopes and prefix constraints; expiry; removal.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OWNER } from '../../../apps/dmz/owners.js';
 import { cookieId, ownerIdOf } from '../../../controller/cookie.js';
@@ -45,6 +48,38 @@ describe('blocks', () => {
     const again = await h.api.inject({ method: 'DELETE', url: `/api/v1/blocks/${b.id}`, headers: h.auth(ids) });
     expect(again.statusCode).toBe(404);
     expect(again.json().code).toBe('DMZ_BLOCK_NOT_FOUND');
+  });
+
+  it('two blocks of the same prefix: removing one leaves the other\'s drop on the switch', async () => {
+    const first = (await post({ prefix: '192.0.2.7', reason: 'zeek: scan' })).json();
+    const second = await post({ prefix: '192.0.2.7', reason: 'operator: keep out' });
+    expect(second.statusCode).toBe(201);
+    expect(wanPacket().outputs).toEqual([]);
+    expect((await h.api.inject({ method: 'DELETE', url: `/api/v1/blocks/${first.id}`, headers: h.auth(ids) })).statusCode).toBe(200);
+    expect(wanPacket().outputs).toEqual([]);
+    expect(blockFlows().length).toBeGreaterThan(0);
+    expect((await h.api.inject({ method: 'DELETE', url: `/api/v1/blocks/${second.json().id}`, headers: h.auth(ids) })).statusCode).toBe(200);
+    expect(blockFlows()).toHaveLength(0);
+    expect(wanPacket().outputs).toEqual([5]);
+  });
+
+  it('two blocks of the same prefix survive a restart: the controller starts, and the switch drops the prefix', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'dmzgate-blocks-restart-'));
+    const h1 = await startHarness({ dataDir });
+    const tok = await h1.token({ project: 'ids', scopes: ['blocks:write'], remotes: ['0.0.0.0/0'] });
+    for (const reason of ['zeek: scan', 'operator: keep out']) {
+      const r = await h1.api.inject({ method: 'POST', url: '/api/v1/blocks', headers: h1.auth(tok), payload: { prefix: '192.0.2.9', reason } });
+      expect(r.statusCode).toBe(201);
+    }
+    await h1.close();
+    const h2 = await startHarness({ dataDir });
+    try {
+      const packet = () => h2.sw.injectPacket(1, Buffer.alloc(100), { eth_type: 0x0800, ipv4_src: '192.0.2.9', ipv4_dst: '10.10.1.10', ip_proto: 6, tcp_src: 33333, tcp_dst: 50050 });
+      expect(packet().outputs).toEqual([]);
+    } finally {
+      await h2.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('takes a protocol and ports, and a duration after which it expires by itself', async () => {
