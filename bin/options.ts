@@ -39,7 +39,8 @@ Runs the OpenFlow 1.3 controller. Logs are JSON lines on standard output.
                         X-Forwarded-For is honoured from these peers only (default: from none)
   --metrics-auth        /metrics needs a token of scope metrics (dmzgate token create --scope metrics);
                         without it /metrics is public, like /healthz, /docs and /openapi.json
-  --lldp-interval MS    LLDP link discovery: every live port of every switch is probed this often
+  --lldp-interval MS    LLDP link discovery: every live fabric port (and port the config does not
+                        name) of every switch is probed this often
                         (default 1000, at least 100); a link is lost after 3 intervals without a frame
   --config FILE         the site configuration (YAML; default: the embedded prototype site).
                         SIGHUP reloads it, changing only the flows the change touches;

@@ -6,6 +6,7 @@ import { FlowManager } from '../controller/flow-manager.js';
 import { createLogger } from '../controller/log.js';
 import { DmzApp } from '../apps/dmz/dmz-app.js';
 import { FabricMonitor } from '../apps/dmz/fabric-monitor.js';
+import { probesPort } from '../apps/dmz/link-states.js';
 import { LinkDiscovery } from '../controller/lldp-discovery.js';
 import { refuseClaim } from '../apps/dmz/switch-identity.js';
 import { defaultSite, loadSiteConfig, SiteConfigError } from '../apps/dmz/config.js';
@@ -88,7 +89,7 @@ export async function runController(opts: ControllerCommandOptions, version: str
     process.exit(1);
   }
   const app: DmzApp = new DmzApp({ site, controller, flows, logger: log });
-  const discovery = new LinkDiscovery({ controller, logger: log, intervalMs: opts.lldpIntervalMs });
+  const discovery = new LinkDiscovery({ controller, logger: log, intervalMs: opts.lldpIntervalMs, probes: (dpid, port) => probesPort(app.site, dpid, port) });
   const fabric = { discovery, monitor: new FabricMonitor({ site: () => app.site, controller, discovery, logger: log }) };
   const unbound = site.switches.filter((s) => !s.certificate).map((s) => s.name);
   if (opts.tls && unbound.length) log.warn({ switches: unbound }, 'switches without a certificate binding: any certificate our CA signed may claim their datapath ids (site config: certificate under each switch)');

@@ -65,6 +65,8 @@ export interface LinkDiscoveryOptions {
   /** Intervals without a frame before a link is lost; default 3. */
   lossIntervals?: number;
   clock?: DiscoveryClock;
+  /** Whether a port gets probes; default every usable port. An app keeps them off ports facing other networks. */
+  probes?: (dpid: bigint, portNo: number) => boolean;
 }
 
 export interface LinkDiscoveryEvents {
@@ -97,6 +99,7 @@ function portUsable(p: Port): boolean {
 export class LinkDiscovery extends EventEmitter<LinkDiscoveryEvents> {
   readonly intervalMs: number;
   readonly lossIntervals: number;
+  private readonly probes: (dpid: bigint, portNo: number) => boolean;
   readonly clock: DiscoveryClock;
   private readonly controller: Controller;
   private readonly log: Logger;
@@ -114,7 +117,7 @@ export class LinkDiscovery extends EventEmitter<LinkDiscoveryEvents> {
     if (conn.dpid === undefined) return;
     if (msg.reason !== OFPPR.DELETE && portUsable(msg.desc)) {
       // A port that came up is probed at once, not an interval later.
-      this.sendProbe(conn, msg.desc);
+      if (this.probes(conn.dpid, msg.desc.portNo)) this.sendProbe(conn, msg.desc);
       return;
     }
     const at = { dpid: conn.dpid, port: msg.desc.portNo };
@@ -130,6 +133,7 @@ export class LinkDiscovery extends EventEmitter<LinkDiscoveryEvents> {
     this.clock = opts.clock ?? SYSTEM_CLOCK;
     this.intervalMs = opts.intervalMs ?? DEFAULT_DISCOVERY_INTERVAL_MS;
     this.lossIntervals = opts.lossIntervals ?? DEFAULT_LOSS_INTERVALS;
+    this.probes = opts.probes ?? (() => true);
   }
 
   start(): void {
@@ -165,7 +169,8 @@ export class LinkDiscovery extends EventEmitter<LinkDiscoveryEvents> {
   /** Sends an LLDP frame out of every usable port of a switch. */
   probe(conn: SwitchConnection): void {
     if (conn.dpid === undefined || conn.isClosed()) return;
-    for (const p of conn.ports.values()) if (portUsable(p)) this.sendProbe(conn, p);
+    const dpid = conn.dpid;
+    for (const p of conn.ports.values()) if (portUsable(p) && this.probes(dpid, p.portNo)) this.sendProbe(conn, p);
   }
 
   private sendProbe(conn: SwitchConnection, p: Port): void {

@@ -14,6 +14,16 @@ import type { DiscoveredLink, LinkEndpoint } from '../../controller/lldp-discove
 import type { Site, SiteLink } from './site.js';
 
 export type LinkState = 'up' | 'pending' | 'down' | 'missing' | 'miscabled' | 'unexpected';
+
+/**
+ * Whether a port gets LLDP probes: a fabric port, or one the site config does not name (where an unplanned cable
+ * would show). Never a port facing the WAN, a circuit, the firewall or a host: our frames stay inside the site.
+ */
+export function probesPort(site: Site, dpid: bigint, portNo: number): boolean {
+  const sw = site.switches.find((s) => s.dpid === dpid);
+  const role = sw?.ports.find((p) => p.portNo === portNo)?.role;
+  return sw !== undefined && (role === undefined || role === 'fabric');
+}
 export const LINK_STATES: readonly LinkState[] = ['up', 'pending', 'down', 'missing', 'miscabled', 'unexpected'];
 
 export interface LinkEndView {

@@ -2,7 +2,7 @@
 // that have been up, without switches.
 import { describe, expect, it } from 'vitest';
 import { parseSiteConfig } from '../../../apps/dmz/config.js';
-import { compareLinks, type LinkContext } from '../../../apps/dmz/link-states.js';
+import { compareLinks, probesPort, type LinkContext } from '../../../apps/dmz/link-states.js';
 import type { DiscoveredLink } from '../../../controller/lldp-discovery.js';
 import { fabricSiteYaml } from '../../helpers/fabric-site.js';
 
@@ -38,5 +38,13 @@ describe('compareLinks', () => {
     const out = compareLinks(site, [seen([1n, 6], [0xabn, 2])], ctx());
     expect(out.find((l) => !l.configured)).toMatchObject({ name: 'seen:dmz1:6-ab:2', state: 'unexpected', b: { dpid: 0xabn, port: 2 } });
     expect(out.find((l) => !l.configured)!.b.switch).toBeUndefined();
+  });
+});
+
+describe('probesPort', () => {
+  it('probes fabric ports and ports the config does not name; never the WAN, firewall or host ports', () => {
+    expect([5, 6, 7].map((p) => probesPort(site, 1n, p))).toEqual([true, true, true]);
+    expect([1, 2, 3, 4].map((p) => probesPort(site, 1n, p))).toEqual([false, false, false, false]);
+    expect(probesPort(site, 99n, 5)).toBe(false);
   });
 });
