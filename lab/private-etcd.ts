@@ -26,15 +26,37 @@ export interface EtcdMember {
   process: ChildProcess | undefined;
 }
 
-/** A loopback port free right now (the kernel's pick). */
+/** The kernel's range of ports for outgoing connections (their source ports). */
+function ephemeralRange(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (lo && hi) return [lo, hi];
+  } catch {
+    // not Linux: the IANA range
+  }
+  return [49152, 65535];
+}
+
+/**
+ * A loopback port free right now, below the ephemeral range: a member's port must stay ours while the member is
+ * down (a restart binds it again), and a port in that range can meanwhile become the source port of some outgoing
+ * connection, a client's reconnection to that very port included (TCP's self-connect on loopback).
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  const [ephemeralLow] = ephemeralRange();
+  const lo = Math.min(20_000, ephemeralLow - 2_000);
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = lo + Math.floor(Math.random() * (ephemeralLow - lo));
+    if (await canBind(port)) return port;
+  }
+  throw new Error(`no free loopback port found in ${lo}-${ephemeralLow - 1}`);
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
 }
 
