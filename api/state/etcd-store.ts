@@ -233,7 +233,7 @@ export class EtcdStateStore implements StateBackend {
       if (!res.succeeded) {
         throw new Error(`another writer committed to ${this.keys.prefix} after revision ${this.expected}: this store's state is stale (reopen it)`);
       }
-      this.expected = Number(res.header.revision);
+      this.expected = Math.max(this.expected, Number(res.header.revision)); // the watch may have shown a later batch already
     } catch (e) {
       this.fail(e instanceof Error ? e : new Error(String(e)));
     }
