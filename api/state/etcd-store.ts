@@ -15,8 +15,9 @@
 // Writers. Every transaction compares the mod revision of `batch` with the last one this store saw: if another
 // writer committed since, the transaction does nothing and this store fails (its view and ids are stale: reopen
 // it). So event, audit and token ids, taken from the view, are never given twice, and a deposed writer cannot
-// overwrite the state: the fence issue 19's leader needs. A failed transaction (refused, or no answer: perhaps
-// applied) also fails the store, since its view may hold what etcd does not.
+// overwrite the state: the fence issue 19's leader needs. A transaction etcd does not answer (a member down, a
+// lost answer) is sent again, up to retryMs: a refused resend that finds its own batch in `batch` was applied.
+// Past that, the store fails too, since its view holds what etcd may not.
 //
 // Acknowledgement and subscribers. The store watches `batch` from the revision it loaded, so it sees every batch,
 // its own and other writers' (those it applies to its view: a follower's replica). A commit resolves once the
@@ -45,6 +46,8 @@ export interface EtcdStoreOptions extends Retention {
    * is refused before it changes anything. A counter poll puts every lease that moved: run etcd with more.
    */
   maxTxnOps?: number;
+  /** How long a batch's transaction is sent again while etcd does not answer it (ms), before the store fails. Default 10000. */
+  retryMs?: number;
   /** How long to wait for a connection to etcd (ms). Default 5000. */
   dialTimeoutMs?: number;
   logger?: Logger;
@@ -137,7 +140,7 @@ export class EtcdStateStore implements StateBackend {
       const w: Waiter = { seq: ++this.seq, resolve, reject };
       this.waiters.push(w);
       ops.push(this.client.put(this.keys.meta).value(JSON.stringify({ nextIds: v.nextIds })), this.client.put(this.keys.batch).value(text));
-      this.txns.push(() => this.send(ops));
+      this.txns.push(() => this.send(ops, w.seq!));
       void this.pump();
     });
   }
@@ -226,16 +229,37 @@ export class EtcdStateStore implements StateBackend {
     this.sending = false;
   }
 
-  private async send(ops: Op[]): Promise<void> {
-    if (this.failed) return;
-    try {
-      const res = await this.client.if(this.keys.batch, 'Mod', '==', this.expected).then(...ops).commit();
-      if (!res.succeeded) {
-        throw new Error(`another writer committed to ${this.keys.prefix} after revision ${this.expected}: this store's state is stale (reopen it)`);
+  /**
+   * Sends a batch's transaction until etcd answers it (the client moves to another member when one is down),
+   * for up to `retryMs`. A transaction sent twice cannot apply twice (the second compares stale): a refused one
+   * reads `batch` in the same transaction, and if that is this very batch, the first one was applied.
+   */
+  private async send(ops: Op[], seq: number): Promise<void> {
+    const until = Date.now() + (this.opts.retryMs ?? 10_000);
+    for (let attempt = 0; !this.failed; attempt++) {
+      try {
+        const res = await this.client.if(this.keys.batch, 'Mod', '==', this.expected).then(...ops).else(this.client.get(this.keys.batch))
+          .options({ deadline: Date.now() + 5_000 }).commit();
+        let revision = Number(res.header.revision);
+        if (!res.succeeded) {
+          const kv = res.responses[0]?.response_range?.kvs[0];
+          const last = kv ? (JSON.parse(kv.value.toString()) as BatchValue) : undefined;
+          if (last?.writer !== this.writer || last.seq !== seq) {
+            this.fail(new Error(`another writer committed to ${this.keys.prefix} after revision ${this.expected}: this store's state is stale (reopen it)`));
+            return;
+          }
+          revision = Number(kv!.mod_revision);
+        }
+        this.expected = Math.max(this.expected, revision); // the watch may have shown a later batch already
+        return;
+      } catch (e) {
+        if (Date.now() >= until) {
+          this.fail(new Error(`etcd did not take the batch within ${this.opts.retryMs ?? 10_000} ms: ${(e as Error).message}`));
+          return;
+        }
+        this.opts.logger?.warn({ err: (e as Error).message, attempt }, 'etcd state: transaction failed; sending it again');
+        await new Promise((r) => setTimeout(r, Math.min(1_000, 50 * 2 ** attempt)));
       }
-      this.expected = Math.max(this.expected, Number(res.header.revision)); // the watch may have shown a later batch already
-    } catch (e) {
-      this.fail(e instanceof Error ? e : new Error(String(e)));
     }
   }
 
