@@ -270,6 +270,8 @@ export class EtcdStateStore implements StateBackend {
     if (value.writer !== this.writer) {
       try {
         this.view.applyBatch(value.records);
+        // The writer applied retention too (its deletes are in etcd, not in the records): the same caps here.
+        this.view.prune({ leases: new Set(), blocks: new Set(), event: Infinity, audit: Infinity });
         this.expected = revision;
       } catch (e) {
         this.fail(new Error(`batch at revision ${revision} by another writer does not follow this store's state: ${(e as Error).message}`));

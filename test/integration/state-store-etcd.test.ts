@@ -70,6 +70,7 @@ describe('etcd backend', () => {
     const prefix = '/dmzgate/retention/';
     const caps = { maxEvents: 8, maxAudit: 8, maxClosed: 4 };
     const store = await openEtcdStore({ hosts: etcd.endpoints, prefix, ...caps });
+    const follower = await openEtcdStore({ hosts: etcd.endpoints, prefix, ...caps });
     let revision = 0;
     for (let i = 1; i <= 40; i++) {
       ({ revision } = await store.commit([
@@ -83,6 +84,10 @@ describe('etcd backend', () => {
     expect(snap.audit.length).toBeLessThanOrEqual(9);
     expect(snap.leases.length).toBeLessThanOrEqual(5);
     expect(snap.events.at(-1)!.id).toBe(40);
+    // A follower (another store on the prefix, fed by its watch) keeps the same caps.
+    await expect.poll(() => follower.view.lastEventId).toBe(40);
+    expect(follower.view.snapshot(revision)).toEqual(snap);
+    await follower.close();
     await store.close();
     const again = await openEtcdStore({ hosts: etcd.endpoints, prefix, ...caps });
     expect(await again.load()).toEqual(snap);
