@@ -90,8 +90,16 @@ export class EtcdStateStore implements StateBackend {
 
   constructor(private readonly opts: EtcdStoreOptions) {
     this.keys = etcdKeys(opts.prefix ?? '/dmzgate/default/');
-    // A load() is one range response holding the whole state (megabytes with the caps full): above gRPC's 4 MiB default.
-    const options: IOptions = { hosts: opts.hosts, dialTimeout: opts.dialTimeoutMs ?? 5_000, grpcOptions: { 'grpc.max_receive_message_length': 256 * 1024 * 1024 } };
+    const options: IOptions = {
+      hosts: opts.hosts, dialTimeout: opts.dialTimeoutMs ?? 5_000,
+      grpcOptions: {
+        // A load() is one range response holding the whole state (megabytes with the caps full): above gRPC's 4 MiB default.
+        'grpc.max_receive_message_length': 256 * 1024 * 1024,
+        // Connections of our own: grpc-js shares them process-wide by default, so a store opened after another
+        // saw the member die got that one's connection, still backing off, and failed at once (UNAVAILABLE).
+        'grpc.use_local_subchannel_pool': 1,
+      },
+    };
     this.client = new Etcd3(options);
   }
 
