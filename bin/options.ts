@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { REQUEST_LIMIT_DEFAULTS } from '../api/rate-limit.js';
 import { trustProxies } from '../api/client-address.js';
+import { parseEtcdUrl } from '../api/state/etcd-keys.js';
 import { DEFAULT_PENDING_LIMITS } from '../controller/pending-connections.js';
 
 export const CONTROLLER_HELP = `usage: dmzgate controller [options]
@@ -48,6 +49,11 @@ Runs the OpenFlow 1.3 controller. Logs are JSON lines on standard output.
                         flows removed, the reason in the audit trail); others keep going
   --data DIR            state directory (default ./data; created mode 0700 if missing; a warning
                         if an existing one is open to other users)
+  --state URL           where tokens, leases, blocks, the audit trail and events are kept:
+                        "data" (default: a journal in the --data directory), or
+                        etcd://HOST:PORT[,HOST:PORT...] (etcd v3 endpoints, plain HTTP; keys under
+                        /dmzgate/SITE/; one controller per site: several are not supported yet).
+                        --data still holds the local admin token and the API address
   --log-level LEVEL     fatal, error, warn, info, debug, trace or silent
                         (default info, or the DMZGATE_LOG_LEVEL environment variable)
   -h, --help            this text
@@ -75,6 +81,8 @@ export interface ControllerCommandOptions {
   lldpIntervalMs: number;
   configFile?: string;
   dataDir: string;
+  /** etcd endpoints (`http://HOST:PORT`) of --state etcd://...; absent: the journal in dataDir. */
+  etcd?: string[];
   logLevel: string;
 }
 
@@ -135,6 +143,7 @@ export function parseControllerOptions(args: string[], env: NodeJS.ProcessEnv = 
         'lldp-interval': { type: 'string', default: '1000' },
         config: { type: 'string' },
         data: { type: 'string', default: './data' },
+        state: { type: 'string', default: 'data' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -216,12 +225,21 @@ export function parseControllerOptions(args: string[], env: NodeJS.ProcessEnv = 
     throw new UsageError(`--data: cannot use ${dataDir} as the state directory: ${(e as Error).message}`);
   }
 
+  let etcd: string[] | undefined;
+  if (values.state !== 'data') {
+    try {
+      etcd = parseEtcdUrl(values.state);
+    } catch (e) {
+      throw new UsageError(`--state: ${(e as Error).message}, nor "data"`);
+    }
+  }
+
   const logLevel = values['log-level'] ?? env.DMZGATE_LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
 
   return {
     openflowPort, ...(openflowHost !== undefined ? { openflowHost } : {}), maxPending, maxPendingPerSource, ...(tls ? { tls } : {}),
     apiPort, apiHost: values['api-host'], ...(apiTls ? { apiTls } : {}), requestLimit, trustedProxies,
-    metricsAuth: values['metrics-auth'], lldpIntervalMs, ...(configFile ? { configFile } : {}), dataDir, logLevel,
+    metricsAuth: values['metrics-auth'], lldpIntervalMs, ...(configFile ? { configFile } : {}), dataDir, ...(etcd ? { etcd } : {}), logLevel,
   };
 }

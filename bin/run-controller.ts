@@ -11,7 +11,7 @@ import { LinkDiscovery } from '../controller/lldp-discovery.js';
 import { refuseClaim } from '../apps/dmz/switch-identity.js';
 import { defaultSite, loadSiteConfig, SiteConfigError } from '../apps/dmz/config.js';
 import type { Site } from '../apps/dmz/site.js';
-import { openJournalStore, buildApi, createToken, type JournalStateStore } from '../api/index.js';
+import { openEtcdStore, openJournalStore, buildApi, createToken, type StateBackend } from '../api/index.js';
 import { verifyToken } from '../api/tokens.js';
 import type { ControllerCommandOptions } from './options.js';
 import { claimDataDir, announceApi, writeAdminToken, dataDirModeProblem, ADMIN_TOKEN_FILE } from './data-dir.js';
@@ -22,7 +22,7 @@ import { join } from 'node:path';
  * The admin token local commands use (`dmzgate token create` while the controller runs): kept in the data
  * directory, readable by its owner only; made anew if missing or no longer valid.
  */
-async function ensureAdminToken(store: JournalStateStore, dataDir: string): Promise<void> {
+async function ensureAdminToken(store: StateBackend, dataDir: string): Promise<void> {
   try {
     const text = readFileSync(join(dataDir, ADMIN_TOKEN_FILE), 'utf8').trim();
     const rec = verifyToken(store.view, text);
@@ -77,15 +77,18 @@ export async function runController(opts: ControllerCommandOptions, version: str
   });
   const flows = new FlowManager(controller, { logger: log });
   let release: () => void;
-  let store: JournalStateStore;
+  let store: StateBackend;
   try {
     const problem = dataDirModeProblem(opts.dataDir);
     if (problem) log.warn({ dataDir: opts.dataDir }, problem);
     release = claimDataDir(opts.dataDir);
-    store = await openJournalStore(opts.dataDir, { logger: log.child({ component: 'store' }) });
+    const storeLog = log.child({ component: 'store' });
+    store = opts.etcd
+      ? await openEtcdStore({ hosts: opts.etcd, prefix: `/dmzgate/${encodeURIComponent(site.name)}/`, logger: storeLog })
+      : await openJournalStore(opts.dataDir, { logger: storeLog });
     await ensureAdminToken(store, opts.dataDir);
   } catch (e) {
-    log.fatal({ err: (e as Error).message, dataDir: opts.dataDir }, 'cannot use the data directory');
+    log.fatal({ err: (e as Error).message, dataDir: opts.dataDir, ...(opts.etcd ? { etcd: opts.etcd } : {}) }, opts.etcd ? 'cannot use the etcd state or the data directory' : 'cannot use the data directory');
     process.exit(1);
   }
   const app: DmzApp = new DmzApp({ site, controller, flows, logger: log });

@@ -12,8 +12,9 @@ if [ "$profile" = test ]; then
   # openvswitch-switch: ovsdb-server/ovs-vswitchd for integration tests (private instance, userspace datapath);
   # openvswitch-common: ovs-ofctl, the independent OpenFlow decoder; tshark: independent packet dissector;
   # python3-os-ken: the peer in benchmarks; iproute2/iputils-ping/ethtool/nftables/iperf3/mininet: namespaces and
-  # the labs; gcc: the labs' userspace delay line (mininet/delayline.c), built at lab start.
-  debs=(openvswitch-switch openvswitch-common tshark python3-os-ken iproute2 iputils-ping ethtool nftables iperf3 mininet gcc)
+  # the labs; gcc: the labs' userspace delay line (mininet/delayline.c), built at lab start; etcd-server: the
+  # private etcd clusters of the etcd state backend's tests (lab/private-etcd.ts, on free loopback ports).
+  debs=(openvswitch-switch openvswitch-common tshark python3-os-ken iproute2 iputils-ping ethtool nftables iperf3 mininet gcc etcd-server)
 fi
 
 missing=()
@@ -31,6 +32,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   # tshark asks whether non-root users may capture; the default (no) is right for us.
   echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # etcd-server's postinst enables (and on a systemd host starts) a system etcd on 2379/2380. We installed it just
+  # now for the tests' private clusters, so nobody uses that one yet: stop it and keep it off.
+  if [[ " ${missing[*]} " == *" etcd-server "* ]] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    systemctl disable --now etcd.service >/dev/null 2>&1 || true
+  fi
 fi
 
 if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then

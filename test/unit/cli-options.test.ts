@@ -54,6 +54,16 @@ describe('dmzgate controller options', () => {
     refuse(['--openflow-port', 'off'], /nothing to listen on/);
   });
 
+  it('--state: the data directory by default, or etcd endpoints', () => {
+    expect(parse().etcd).toBeUndefined();
+    expect(parse('--state', 'data').etcd).toBeUndefined();
+    expect(parse('--state', 'etcd://10.0.0.1:2379,etcd2.example.org:2379').etcd).toEqual(['http://10.0.0.1:2379', 'http://etcd2.example.org:2379']);
+    expect(parse('--state', 'etcd://[::1]:2379').etcd).toEqual(['http://[::1]:2379']);
+    refuse(['--state', 'etcd://10.0.0.1'], /--state: "10.0.0.1" in "etcd:\/\/10.0.0.1" is not HOST:PORT/);
+    refuse(['--state', 'http://10.0.0.1:2379'], /--state: "http:\/\/10.0.0.1:2379" is not etcd:\/\/HOST:PORT/);
+    refuse(['--state', 'etcd://a:1,'], /is not HOST:PORT/);
+  });
+
   it('refuses what cannot work', () => {
     refuse(['--openflow-port', '65536'], /not a port number/);
     refuse(['--openflow-port', '-1'], /not a port number|ambiguous|Option/);

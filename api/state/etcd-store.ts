@@ -1,0 +1,352 @@
+// The StateStore backend on etcd (a replicated key-value store with Raft consensus): the foundation for several
+// controllers sharing one state (issue 19). Keys: etcd-keys.ts (one per item under /dmzgate/SITE/).
+//
+// Commits. A batch is checked and applied to the read model (the StateView the API reads) when commit() is called,
+// as in the journal backend, then written as ONE etcd transaction: a put of every item it changed (its whole
+// current value), the next ids (`meta`), the batch itself (`batch`: who wrote it and its records) and the range
+// deletes and deletes of what retention drops; all of it or none of it. Transactions go one at a time, in commit
+// order (a batch per transaction: each needs a revision of its own).
+//
+// Revisions. The store's revision is the etcd revision of the batch's transaction (the mod revision of `batch`),
+// not a counter of our own: etcd gives it atomically with the write, a watch starts at it, and a read at one
+// revision is a snapshot; it rises with every transaction, so batches get increasing revisions, though not
+// consecutive ones when other keys of the cluster change too (the interface asks only "above the previous").
+//
+// Writers. Every transaction compares the mod revision of `batch` with the last one this store saw: if another
+// writer committed since, the transaction does nothing and this store fails (its view and ids are stale: reopen
+// it). So event, audit and token ids, taken from the view, are never given twice, and a deposed writer cannot
+// overwrite the state: the fence issue 19's leader needs. A transaction etcd does not answer (a member down, a
+// lost answer) is sent again, up to retryMs: a refused resend that finds its own batch in `batch` was applied.
+// Past that, the store fails too, since its view holds what etcd may not.
+//
+// Acknowledgement and subscribers. The store watches `batch` from the revision it loaded, so it sees every batch,
+// its own and other writers' (those it applies to its view: a follower's replica). A commit resolves once the
+// watch delivered it (etcd answered it from a quorum, and every subscriber has it), in commit order; one that
+// changes nothing resolves once those before it did. subscribe(from) replays the batches kept in memory since
+// `from` (the last `keepBatches` seen since this open), or throws if it no longer has them all.
+//
+// Retention is the view's (the caps of JournalStoreOptions); what it drops is deleted in the same transaction.
+// etcd keeps old revisions of every key until compacted: run etcd with --auto-compaction-retention.
+import { randomUUID } from 'node:crypto';
+import { Etcd3, Range, type IOptions, type Watcher } from 'etcd3';
+import type { Logger } from '../../controller/log.js';
+import { etcdKeys, snapshotFromKvs, type BatchValue, type EtcdKeys } from './etcd-keys.js';
+import type { CommittedBatch, Snapshot, StateBackend, StateRecord, Unsubscribe } from './state-store.js';
+import { eventText, StateView, type Retention } from './state-view.js';
+
+export interface EtcdStoreOptions extends Retention {
+  /** Client endpoints, `http://HOST:PORT`. */
+  hosts: string[];
+  /** Where this site's state is kept, ending in '/'. Default `/dmzgate/default/`. */
+  prefix?: string;
+  /** Batches kept for subscribe() from an older revision (since this open). Default 256. */
+  keepBatches?: number;
+  /**
+   * The most operations etcd takes in one transaction (its --max-txn-ops, default 128): a batch of more records
+   * is refused before it changes anything. A counter poll puts every lease that moved: run etcd with more.
+   */
+  maxTxnOps?: number;
+  /** How long a batch's transaction is sent again while etcd does not answer it (ms), before the store fails. Default 10000. */
+  retryMs?: number;
+  /** How long to wait for a connection to etcd (ms). Default 5000. */
+  dialTimeoutMs?: number;
+  logger?: Logger;
+}
+
+interface Waiter {
+  /** The batch's sequence number in this store, or undefined for a commit that changed nothing. */
+  seq: number | undefined;
+  revision?: number;
+  resolve: (r: { revision: number }) => void;
+  reject: (e: Error) => void;
+}
+
+interface SeenBatch { revision: number; text: string }
+interface Subscriber { from: number; listener: (b: CommittedBatch) => void }
+
+type Op = ReturnType<Etcd3['put']> | ReturnType<Etcd3['delete']>;
+
+export class EtcdStateStore implements StateBackend {
+  readonly keys: EtcdKeys;
+  private readonly client: Etcd3;
+  private readonly writer = randomUUID();
+  private current = new StateView({ nextIds: { token: 1, event: 1, audit: 1 }, tokens: [], leases: [], blocks: [], audit: [], events: [] });
+  private watcher: Watcher | undefined;
+  private seq = 0;
+  /** The mod revision of `batch` as this store last saw it: what its next transaction compares with. */
+  private expected = 0;
+  /** The revision of the last batch the watch delivered (or the one loaded). */
+  private delivered = 0;
+  private waiters: Waiter[] = [];
+  private txns: (() => Promise<void>)[] = [];
+  private sending = false;
+  private recent: SeenBatch[] = [];
+  /** Subscribers from a revision below this one cannot be served from `recent`. */
+  private recentFrom = 0;
+  private readonly subscribers = new Set<Subscriber>();
+  private failed: Error | undefined;
+  private closed = false;
+  private closeDone: Promise<void> | undefined;
+
+  constructor(private readonly opts: EtcdStoreOptions) {
+    this.keys = etcdKeys(opts.prefix ?? '/dmzgate/default/');
+    const options: IOptions = {
+      hosts: opts.hosts, dialTimeout: opts.dialTimeoutMs ?? 5_000,
+      grpcOptions: {
+        // A load() is one range response holding the whole state (megabytes with the caps full): above gRPC's 4 MiB default.
+        'grpc.max_receive_message_length': 256 * 1024 * 1024,
+        // Connections of our own: grpc-js shares them process-wide by default, so a store opened after another
+        // saw the member die got that one's connection, still backing off, and failed at once (UNAVAILABLE).
+        'grpc.use_local_subchannel_pool': 1,
+      },
+    };
+    this.client = new Etcd3(options);
+  }
+
+  get view(): StateView {
+    return this.current;
+  }
+
+  /** Reads the state (one snapshot) and starts following `batch` from its revision. */
+  async open(): Promise<void> {
+    const snap = await this.load();
+    this.current = new StateView(snap, this.opts);
+    this.expected = this.delivered = this.recentFrom = snap.revision;
+    this.watcher = await this.client.watch().key(this.keys.batch).startRevision(String(snap.revision + 1)).create();
+    this.watcher.on('put', (kv) => this.seen(Number(kv.mod_revision), kv.value.toString()));
+    this.watcher.on('error', (e) => this.fail(new Error(`etcd watch of ${this.keys.batch} failed: ${e.message}`)));
+  }
+
+  /** Everything under the prefix, read at one etcd revision (one range request). */
+  async load(): Promise<Snapshot> {
+    const res = await this.client.getAll().prefix(this.keys.prefix).exec();
+    return snapshotFromKvs(this.keys, res.kvs);
+  }
+
+  commit(batch: readonly StateRecord[]): Promise<{ revision: number }> {
+    if (this.closed) return Promise.reject(new Error('the state store is closed'));
+    if (this.failed) return Promise.reject(this.failed);
+    const v = this.view;
+    let ops: Op[] | undefined;
+    let text: string;
+    try {
+      // Its puts, `meta` and `batch` (retention's deletes are a few more: one per lease or block dropped, one per range).
+      const max = this.opts.maxTxnOps ?? 128;
+      if (batch.length + 2 > max) throw new Error(`a batch of ${batch.length} records needs more than etcd's ${max} operations per transaction (--max-txn-ops)`);
+      v.check(batch);
+      text = JSON.stringify({ writer: this.writer, seq: this.seq + 1, records: batch } satisfies BatchValue);
+      ops = this.apply(batch);
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+    return new Promise((resolve, reject) => {
+      if (!ops) {
+        this.waiters.push({ seq: undefined, resolve, reject });
+        this.settle();
+        return;
+      }
+      const w: Waiter = { seq: ++this.seq, resolve, reject };
+      this.waiters.push(w);
+      ops.push(this.client.put(this.keys.meta).value(JSON.stringify({ nextIds: v.nextIds })), this.client.put(this.keys.batch).value(text));
+      this.txns.push(() => this.send(ops, w.seq!));
+      void this.pump();
+    });
+  }
+
+  subscribe(fromRevision: number, listener: (b: CommittedBatch) => void): Unsubscribe {
+    if (fromRevision < this.recentFrom) {
+      throw new Error(`the state store no longer has the batches after revision ${fromRevision}: it keeps those after ${this.recentFrom}`);
+    }
+    for (const b of this.recent) if (b.revision > fromRevision) listener(delivered(b));
+    const s: Subscriber = { from: fromRevision, listener };
+    this.subscribers.add(s);
+    return () => void this.subscribers.delete(s);
+  }
+
+  /** Waits for the commits under way, stops the watch and closes the connection; no commit is accepted after it. */
+  close(): Promise<void> {
+    this.closeDone ??= this.shutDown();
+    return this.closeDone;
+  }
+
+  private async shutDown(): Promise<void> {
+    this.closed = true;
+    await new Promise<void>((resolve) => {
+      this.waiters.push({ seq: undefined, resolve: () => resolve(), reject: () => resolve() });
+      this.settle();
+    });
+    await this.watcher?.cancel().catch(() => undefined);
+    this.client.close();
+  }
+
+  /** Applies a batch to the view; the transaction's operations (puts, then retention's deletes), or none if it changed nothing. */
+  private apply(batch: readonly StateRecord[]): Op[] | undefined {
+    const v = this.view;
+    const puts = new Map<string, string>();
+    const leases = new Set<number>();
+    const blocks = new Set<number>();
+    let firstEvent = Infinity;
+    let firstAudit = Infinity;
+    for (const r of batch) {
+      if (!v.apply(r)) continue;
+      switch (r.kind) {
+        case 'lease.put': puts.set(this.keys.item('leases', r.lease.id), v.leases[r.lease.id]!.text); leases.add(r.lease.id); break;
+        case 'block.put': puts.set(this.keys.item('blocks', r.block.id), v.textOf(v.blocks[r.block.id]!)); blocks.add(r.block.id); break;
+        case 'token.put': puts.set(this.keys.item('tokens', r.token.id), v.textOf(v.token(r.token.id)!)); break;
+        case 'token.revoke': puts.set(this.keys.item('tokens', r.id), v.textOf(v.token(r.id)!)); break;
+        case 'audit.append': puts.set(this.keys.item('audit', r.entry.id), v.auditTexts.at(-1)!); firstAudit = Math.min(firstAudit, r.entry.id); break;
+        case 'event.append': puts.set(this.keys.item('events', r.event.id), eventText(v.events.at(-1)!)); firstEvent = Math.min(firstEvent, r.event.id); break;
+      }
+    }
+    if (puts.size === 0) return undefined;
+    const ops: Op[] = [...puts].map(([k, text]) => this.client.put(k).value(text));
+    ops.push(...this.prune({ leases, blocks, event: firstEvent, audit: firstAudit }));
+    return ops;
+  }
+
+  /** Applies retention to the view; deletes of what it dropped (never this batch's own items: a txn may not touch a key twice). */
+  private prune(pending: { leases: Set<number>; blocks: Set<number>; event: number; audit: number }): Op[] {
+    const v = this.view;
+    const leaseCount = countKeys(v.leases);
+    const blockCount = countKeys(v.blocks);
+    const leasesBefore = leaseCount > 0 ? Object.keys(v.leases) : [];
+    const blocksBefore = blockCount > 0 ? Object.keys(v.blocks) : [];
+    const firstEvent = v.events[0]?.id;
+    const firstAudit = v.auditIds[0];
+    v.prune(pending);
+    const ops: Op[] = [];
+    const dropped = (before: string[], now: Record<string, unknown>, kind: 'leases' | 'blocks') => {
+      for (const id of before) if (!Object.hasOwn(now, id)) ops.push(this.client.delete().key(this.keys.item(kind, Number(id))));
+    };
+    if (countKeys(v.leases) !== leaseCount) dropped(leasesBefore, v.leases, 'leases');
+    if (countKeys(v.blocks) !== blockCount) dropped(blocksBefore, v.blocks, 'blocks');
+    if (firstEvent !== undefined && v.events[0]?.id !== firstEvent) {
+      ops.push(this.client.delete().range(new Range(this.keys.first('events'), this.keys.item('events', v.events[0]?.id ?? v.nextIds.event))));
+    }
+    if (firstAudit !== undefined && v.auditIds[0] !== firstAudit) {
+      ops.push(this.client.delete().range(new Range(this.keys.first('audit'), this.keys.item('audit', v.auditIds[0] ?? v.nextIds.audit))));
+    }
+    return ops;
+  }
+
+  /** Sends the queued transactions one at a time, in commit order. */
+  private async pump(): Promise<void> {
+    if (this.sending) return;
+    this.sending = true;
+    for (let next = this.txns.shift(); next; next = this.txns.shift()) await next();
+    this.sending = false;
+  }
+
+  /**
+   * Sends a batch's transaction until etcd answers it (the client moves to another member when one is down),
+   * for up to `retryMs`. A transaction sent twice cannot apply twice (the second compares stale): a refused one
+   * reads `batch` in the same transaction, and if that is this very batch, the first one was applied.
+   */
+  private async send(ops: Op[], seq: number): Promise<void> {
+    const until = Date.now() + (this.opts.retryMs ?? 10_000);
+    for (let attempt = 0; !this.failed; attempt++) {
+      try {
+        const res = await this.client.if(this.keys.batch, 'Mod', '==', this.expected).then(...ops).else(this.client.get(this.keys.batch))
+          .options({ deadline: Date.now() + 5_000 }).commit();
+        let revision = Number(res.header.revision);
+        if (!res.succeeded) {
+          const kv = res.responses[0]?.response_range?.kvs[0];
+          const last = kv ? (JSON.parse(kv.value.toString()) as BatchValue) : undefined;
+          if (last?.writer !== this.writer || last.seq !== seq) {
+            this.fail(new Error(`another writer committed to ${this.keys.prefix} after revision ${this.expected}: this store's state is stale (reopen it)`));
+            return;
+          }
+          revision = Number(kv!.mod_revision);
+        }
+        this.expected = Math.max(this.expected, revision); // the watch may have shown a later batch already
+        return;
+      } catch (e) {
+        if (Date.now() >= until) {
+          this.fail(new Error(`etcd did not take the batch within ${this.opts.retryMs ?? 10_000} ms: ${(e as Error).message}`));
+          return;
+        }
+        this.opts.logger?.warn({ err: (e as Error).message, attempt }, 'etcd state: transaction failed; sending it again');
+        await new Promise((r) => setTimeout(r, Math.min(1_000, 50 * 2 ** attempt)));
+      }
+    }
+  }
+
+  /** The watch saw a batch: apply it if another writer's, hand it to the subscribers, resolve its commit. */
+  private seen(revision: number, text: string): void {
+    if (revision <= this.delivered) return;
+    const value = JSON.parse(text) as BatchValue;
+    if (value.writer !== this.writer) {
+      try {
+        this.view.applyBatch(value.records);
+        // The writer applied retention too (its deletes are in etcd, not in the records): the same caps here.
+        this.view.prune({ leases: new Set(), blocks: new Set(), event: Infinity, audit: Infinity });
+        this.expected = revision;
+      } catch (e) {
+        this.fail(new Error(`batch at revision ${revision} by another writer does not follow this store's state: ${(e as Error).message}`));
+        return;
+      }
+    } else {
+      const w = this.waiters.find((x) => x.seq === value.seq);
+      if (w) w.revision = revision;
+    }
+    this.delivered = revision;
+    const b = { revision, text };
+    this.recent.push(b);
+    if (this.recent.length > (this.opts.keepBatches ?? 256)) this.recentFrom = this.recent.shift()!.revision;
+    for (const s of this.subscribers) {
+      if (revision <= s.from) continue;
+      try {
+        s.listener(delivered(b));
+      } catch (e) {
+        this.opts.logger?.error({ err: (e as Error).message, revision }, 'state subscriber failed');
+      }
+    }
+    this.settle();
+  }
+
+  /** Resolves the commits at the head of the queue that are done (their batch delivered, or changing nothing). */
+  private settle(): void {
+    while (this.waiters.length) {
+      const w = this.waiters[0]!;
+      if (w.seq !== undefined && w.revision === undefined) return;
+      this.waiters.shift();
+      w.resolve({ revision: w.revision ?? this.delivered });
+    }
+  }
+
+  /** The store can no longer write: every commit not acknowledged yet, and every later one, is rejected. */
+  private fail(e: Error): void {
+    if (this.failed) return;
+    this.failed = e;
+    this.opts.logger?.error({ err: e.message, prefix: this.keys.prefix }, 'etcd state store failed');
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const w of waiting) {
+      if (w.seq === undefined || w.revision !== undefined) w.resolve({ revision: w.revision ?? this.delivered });
+      else w.reject(e);
+    }
+  }
+}
+
+function countKeys(o: object): number {
+  let n = 0;
+  for (const _ in o) n++;
+  return n;
+}
+
+/** A batch as the records a subscriber gets (parsed now: copies of its own). */
+function delivered(b: SeenBatch): CommittedBatch {
+  return { revision: b.revision, records: (JSON.parse(b.text) as BatchValue).records };
+}
+
+/** Connects to etcd, reads the site's state and follows it. */
+export async function openEtcdStore(opts: EtcdStoreOptions): Promise<EtcdStateStore> {
+  const store = new EtcdStateStore(opts);
+  try {
+    await store.open();
+  } catch (e) {
+    await store.close().catch(() => undefined);
+    throw e;
+  }
+  return store;
+}

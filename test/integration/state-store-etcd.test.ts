@@ -1,0 +1,96 @@
+// The StateStore contract (test/unit/api/state-store-contract.ts) against the etcd backend, on a private etcd
+// (lab/private-etcd.ts); and what durability means there: an acknowledged commit survives the etcd member's
+// kill -9 and restart.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openEtcdStore } from '../../api/state/etcd-store.js';
+import type { LeaseRecord } from '../../apps/dmz/records.js';
+import { PrivateEtcd } from '../../lab/private-etcd.js';
+import { BACKENDS, ETCD_ENDPOINTS_ENV } from '../unit/api/state-backends.js';
+import { stateStoreContract } from '../unit/api/state-store-contract.js';
+
+const etcd = new PrivateEtcd({ members: 1 });
+beforeAll(async () => {
+  await etcd.start();
+  process.env[ETCD_ENDPOINTS_ENV] = etcd.endpoints.join(','); // the kill -9 children inherit it
+});
+afterAll(async () => {
+  delete process.env[ETCD_ENDPOINTS_ENV];
+  await etcd.stop();
+});
+
+stateStoreContract(BACKENDS.etcd!);
+
+const lease = (id: number, bytesIn: number): LeaseRecord => ({
+  id, project: 'p', dtn: 'dtn1', remote: '192.0.2.0/24', protocol: 'tcp', localPorts: [{ lo: 1, hi: 2 }], remotePorts: [{ lo: 0, hi: 65535 }],
+  path: 'routed', start: 1, end: 2, state: 'active', createdAt: 1, counters: { packetsIn: 0, bytesIn, packetsOut: 0, bytesOut: 0 },
+});
+
+describe('etcd backend', () => {
+  it('an acknowledged commit survives kill -9 of the etcd member and its restart', async () => {
+    const prefix = '/dmzgate/kill9/';
+    const store = await openEtcdStore({ hosts: etcd.endpoints, prefix });
+    const acked: Promise<{ revision: number }>[] = [];
+    for (let i = 1; i <= 20; i++) acked.push(store.commit([{ kind: 'lease.put', lease: lease(i, i) }]));
+    const last = (await Promise.all(acked)).at(-1)!.revision;
+    const pid = etcd.pid(0)!;
+    await etcd.kill(0);
+    expect(() => process.kill(pid, 0)).toThrow(); // gone
+    await store.close().catch(() => undefined);
+    await etcd.restart(0);
+    const again = await openEtcdStore({ hosts: etcd.endpoints, prefix });
+    const snap = await again.load();
+    expect(snap.revision).toBe(last);
+    expect(snap.leases.map((l) => l.counters.bytesIn)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    await again.close();
+  });
+
+  it('two writers: each follows the other through its watch; of two commits on one revision, one is refused', async () => {
+    const prefix = '/dmzgate/fence/';
+    const a = await openEtcdStore({ hosts: etcd.endpoints, prefix });
+    await a.commit([{ kind: 'lease.put', lease: lease(1, 1) }]);
+    const b = await openEtcdStore({ hosts: etcd.endpoints, prefix });
+    const seen: number[] = [];
+    a.subscribe((await a.load()).revision, (batch) => seen.push(batch.revision));
+    const { revision } = await b.commit([{ kind: 'lease.put', lease: lease(2, 2) }]);
+    await expect.poll(() => a.view.lease(2)?.counters.bytesIn).toBe(2); // a follows b's batch through its watch
+    expect(seen).toEqual([revision]);
+    // Both write at once on the same revision: etcd takes one transaction; the other compares stale and is refused.
+    const outcomes = await Promise.allSettled([a.commit([{ kind: 'lease.put', lease: lease(3, 30) }]), b.commit([{ kind: 'lease.put', lease: lease(3, 31) }])]);
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const refused = outcomes.findIndex((o) => o.status === 'rejected');
+    expect((outcomes[refused] as PromiseRejectedResult).reason.message).toMatch(/another writer committed/);
+    const leases = (await b.load()).leases;
+    expect(leases.find((l) => l.id === 3)!.counters.bytesIn).toBe(refused === 0 ? 31 : 30);
+    await expect([a, b][refused]!.commit([{ kind: 'lease.put', lease: lease(4, 4) }])).rejects.toThrow(/another writer/); // stale until reopened
+    await a.close();
+    await b.close();
+  });
+
+  it('retention: what the caps drop from the view is deleted from etcd in the same transaction', async () => {
+    const prefix = '/dmzgate/retention/';
+    const caps = { maxEvents: 8, maxAudit: 8, maxClosed: 4 };
+    const store = await openEtcdStore({ hosts: etcd.endpoints, prefix, ...caps });
+    const follower = await openEtcdStore({ hosts: etcd.endpoints, prefix, ...caps });
+    let revision = 0;
+    for (let i = 1; i <= 40; i++) {
+      ({ revision } = await store.commit([
+        { kind: 'lease.put', lease: { ...lease(i, i), state: 'released' } }, { kind: 'audit.append', entry: { id: i, at: 1, actor: 'system', action: 'x', decision: 'done' } },
+        { kind: 'event.append', event: { id: i, at: 1, type: 'switch.up', data: { i } } },
+      ]));
+    }
+    const snap = await store.load();
+    expect(snap).toEqual(store.view.snapshot(revision));
+    expect(snap.events.length).toBeLessThanOrEqual(9); // the view drops in steps, an eighth over the cap
+    expect(snap.audit.length).toBeLessThanOrEqual(9);
+    expect(snap.leases.length).toBeLessThanOrEqual(5);
+    expect(snap.events.at(-1)!.id).toBe(40);
+    // A follower (another store on the prefix, fed by its watch) keeps the same caps.
+    await expect.poll(() => follower.view.lastEventId).toBe(40);
+    expect(follower.view.snapshot(revision)).toEqual(snap);
+    await follower.close();
+    await store.close();
+    const again = await openEtcdStore({ hosts: etcd.endpoints, prefix, ...caps });
+    expect(await again.load()).toEqual(snap);
+    await again.close();
+  });
+});
