@@ -41,12 +41,19 @@ export class Authenticator {
       const wait = this.opts.requests?.take(token.id) ?? 0;
       if (wait === 0) return token;
       this.opts.count('DMZ_TOO_MANY_REQUESTS');
-      return new ApiError('DMZ_TOO_MANY_REQUESTS', `token ${token.id} made more requests than its rate allows; retry in ${wait} s`).withHeader('Retry-After', String(wait));
+      return new ApiError('DMZ_TOO_MANY_REQUESTS', `token ${token.id} made more requests than its rate allows; retry in ${wait} s`).withHeader(
+        'Retry-After',
+        String(wait),
+      );
     }
     const wait = this.opts.failures.retryAfter(client);
-    const refusal = wait > 0
-      ? new ApiError('DMZ_AUTH_RATE_LIMITED', `too many failed authentications from ${client}; retry in ${wait} s`).withHeader('Retry-After', String(wait))
-      : token;
+    const refusal =
+      wait > 0
+        ? new ApiError('DMZ_AUTH_RATE_LIMITED', `too many failed authentications from ${client}; retry in ${wait} s`).withHeader(
+            'Retry-After',
+            String(wait),
+          )
+        : token;
     if (wait === 0) this.opts.failures.fail(client);
     this.opts.count(refusal.code);
     this.failureLog.note(client, refusal);
@@ -65,7 +72,11 @@ class FailureLog {
   private unlogged = 0;
   private readonly unloggedClients = new Set<string>();
 
-  constructor(private readonly log: Logger, private readonly intervalMs: number, private readonly now: () => number) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly intervalMs: number,
+    private readonly now: () => number,
+  ) {}
 
   note(client: string, e: ApiError): void {
     const t = this.now();

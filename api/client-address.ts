@@ -15,5 +15,5 @@ export function trustProxies(proxies: readonly string[]): ProxyTrust {
 
 /** The client's address: the peer's, or with trusted proxies the last X-Forwarded-For hop they did not add. */
 export function clientAddress(req: IncomingMessage, trust: ProxyTrust | undefined): string {
-  return trust ? proxyAddr(req, trust) : req.socket.remoteAddress ?? 'unknown';
+  return trust ? proxyAddr(req, trust) : (req.socket.remoteAddress ?? 'unknown');
 }

@@ -16,57 +16,205 @@ export interface ErrorDef {
 
 export const ERRORS = {
   // --- the request itself ----------------------------------------------------------------------------------------
-  DMZ_INVALID_FIELD: { status: 400, message: 'a field has the wrong type or value', doc: 'The body, query or path does not match the route\'s schema (wrong type, out of range, bad format, missing field). `details` lists each problem with its path.' },
-  DMZ_UNKNOWN_FIELD: { status: 400, message: 'the request has a field this route does not know', doc: 'A field that is not in the route\'s schema (additionalProperties is false everywhere): a typo or a client built for another version. `details` names it.' },
-  DMZ_MALFORMED_JSON: { status: 400, message: 'the body is not valid JSON', doc: 'The body could not be parsed as JSON, is empty while the content type says JSON, or holds a forbidden `__proto__`/`constructor` key.' },
-  DMZ_BODY_TOO_LARGE: { status: 413, message: 'the request body is larger than the API accepts', doc: 'The body exceeds the body limit (16 KiB by default); no route needs more.' },
-  DMZ_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'the body must be application/json', doc: 'A body with a content type other than `application/json`.' },
+  DMZ_INVALID_FIELD: {
+    status: 400,
+    message: 'a field has the wrong type or value',
+    doc: "The body, query or path does not match the route's schema (wrong type, out of range, bad format, missing field). `details` lists each problem with its path.",
+  },
+  DMZ_UNKNOWN_FIELD: {
+    status: 400,
+    message: 'the request has a field this route does not know',
+    doc: "A field that is not in the route's schema (additionalProperties is false everywhere): a typo or a client built for another version. `details` names it.",
+  },
+  DMZ_MALFORMED_JSON: {
+    status: 400,
+    message: 'the body is not valid JSON',
+    doc: 'The body could not be parsed as JSON, is empty while the content type says JSON, or holds a forbidden `__proto__`/`constructor` key.',
+  },
+  DMZ_BODY_TOO_LARGE: {
+    status: 413,
+    message: 'the request body is larger than the API accepts',
+    doc: 'The body exceeds the body limit (16 KiB by default); no route needs more.',
+  },
+  DMZ_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    message: 'the body must be application/json',
+    doc: 'A body with a content type other than `application/json`.',
+  },
   DMZ_ROUTE_NOT_FOUND: { status: 404, message: 'no such route', doc: 'No route has this method and path.' },
-  DMZ_UPGRADE_REQUIRED: { status: 426, message: 'this endpoint speaks WebSocket only', doc: '`/api/v1/events` was requested without a WebSocket upgrade.' },
+  DMZ_UPGRADE_REQUIRED: {
+    status: 426,
+    message: 'this endpoint speaks WebSocket only',
+    doc: '`/api/v1/events` was requested without a WebSocket upgrade.',
+  },
   // --- authentication --------------------------------------------------------------------------------------------
-  DMZ_TOKEN_MISSING: { status: 401, message: 'a bearer token is required', doc: 'No `Authorization: Bearer …` header (or, for the event stream, no token in the query or subprotocol).' },
-  DMZ_TOKEN_INVALID: { status: 401, message: 'the bearer token is not valid', doc: 'A token that is malformed, unknown, or whose secret does not match (forged). Counts towards the per-address failure limit.' },
-  DMZ_TOKEN_EXPIRED: { status: 401, message: 'the bearer token has expired', doc: 'The token\'s `expiresAt` has passed; ask for a new one.' },
+  DMZ_TOKEN_MISSING: {
+    status: 401,
+    message: 'a bearer token is required',
+    doc: 'No `Authorization: Bearer …` header (or, for the event stream, no token in the query or subprotocol).',
+  },
+  DMZ_TOKEN_INVALID: {
+    status: 401,
+    message: 'the bearer token is not valid',
+    doc: 'A token that is malformed, unknown, or whose secret does not match (forged). Counts towards the per-address failure limit.',
+  },
+  DMZ_TOKEN_EXPIRED: { status: 401, message: 'the bearer token has expired', doc: "The token's `expiresAt` has passed; ask for a new one." },
   DMZ_TOKEN_REVOKED: { status: 401, message: 'the bearer token has been revoked', doc: 'An operator revoked the token.' },
-  DMZ_AUTH_RATE_LIMITED: { status: 429, message: 'too many failed authentications from this address', doc: 'The client address failed authentication too often; its requests without a valid token are refused (instead of 401) until `Retry-After` seconds have passed. A valid token from it is still accepted.' },
-  DMZ_TOO_MANY_REQUESTS: { status: 429, message: 'the token made more requests than its rate allows', doc: 'The token\'s request rate (a token bucket per token: --api-rate-limit per second, bursts of --api-rate-burst) is used up; retry after `Retry-After` seconds.' },
+  DMZ_AUTH_RATE_LIMITED: {
+    status: 429,
+    message: 'too many failed authentications from this address',
+    doc: 'The client address failed authentication too often; its requests without a valid token are refused (instead of 401) until `Retry-After` seconds have passed. A valid token from it is still accepted.',
+  },
+  DMZ_TOO_MANY_REQUESTS: {
+    status: 429,
+    message: 'the token made more requests than its rate allows',
+    doc: "The token's request rate (a token bucket per token: --api-rate-limit per second, bursts of --api-rate-burst) is used up; retry after `Retry-After` seconds.",
+  },
   // --- authorisation: the token's constraints (403, `constraint` names which) -----------------------------------
-  DMZ_SCOPE_DENIED: { status: 403, message: 'the token lacks the scope this route requires', doc: 'Constraint `scope`: the route needs a scope (`transfers:read`, `transfers:write`, `blocks:write`, `metrics`, `admin`) the token does not have.' },
-  DMZ_PROJECT_DENIED: { status: 403, message: 'the resource belongs to another project', doc: 'Constraint `project`: a non-admin token asked for another project\'s list (`GET /api/v1/transfers?project=`). Another project\'s transfer or block by id is 404, as a missing one.' },
-  DMZ_DTN_DENIED: { status: 403, message: 'the token does not allow this DTN', doc: 'Constraint `dtn`: the requested DTN is not in the token\'s `dtns`.' },
-  DMZ_REMOTE_DENIED: { status: 403, message: 'the token does not allow this remote address', doc: 'Constraint `remote`: the remote prefix (or a block\'s prefix) is not inside one of the token\'s `remotes` prefixes.' },
-  DMZ_PORTS_DENIED: { status: 403, message: 'the token does not allow these local ports', doc: 'Constraint `ports`: a local port range is not inside one of the token\'s `ports` ranges.' },
-  DMZ_PATH_DENIED: { status: 403, message: 'the token does not allow this path', doc: 'Constraint `path`: the path (`routed` or `circuit:NAME`) is not in the token\'s `paths`.' },
-  DMZ_DURATION_DENIED: { status: 403, message: 'the token does not allow a transfer this long', doc: 'Constraint `duration`: the transfer would last (from its start to its end) longer than the token\'s `maxDurationSeconds`; applies to extensions too.' },
-  DMZ_BLOCK_NEEDS_ADMIN: { status: 403, message: 'only an admin token may make or remove this block', doc: 'Constraint `scope`: the block is a site-wide decision (a default route, a prefix wider than /16 IPv4 or /32 IPv6, or one covering a DTN\'s or another inside host\'s address); the message says which.' },
-  DMZ_RATE_DENIED: { status: 403, message: 'the token does not allow this rate', doc: 'Constraint `rate`: `rate_mbps` exceeds the token\'s `maxRateMbps`.' },
+  DMZ_SCOPE_DENIED: {
+    status: 403,
+    message: 'the token lacks the scope this route requires',
+    doc: 'Constraint `scope`: the route needs a scope (`transfers:read`, `transfers:write`, `blocks:write`, `metrics`, `admin`) the token does not have.',
+  },
+  DMZ_PROJECT_DENIED: {
+    status: 403,
+    message: 'the resource belongs to another project',
+    doc: "Constraint `project`: a non-admin token asked for another project's list (`GET /api/v1/transfers?project=`). Another project's transfer or block by id is 404, as a missing one.",
+  },
+  DMZ_DTN_DENIED: {
+    status: 403,
+    message: 'the token does not allow this DTN',
+    doc: "Constraint `dtn`: the requested DTN is not in the token's `dtns`.",
+  },
+  DMZ_REMOTE_DENIED: {
+    status: 403,
+    message: 'the token does not allow this remote address',
+    doc: "Constraint `remote`: the remote prefix (or a block's prefix) is not inside one of the token's `remotes` prefixes.",
+  },
+  DMZ_PORTS_DENIED: {
+    status: 403,
+    message: 'the token does not allow these local ports',
+    doc: "Constraint `ports`: a local port range is not inside one of the token's `ports` ranges.",
+  },
+  DMZ_PATH_DENIED: {
+    status: 403,
+    message: 'the token does not allow this path',
+    doc: "Constraint `path`: the path (`routed` or `circuit:NAME`) is not in the token's `paths`.",
+  },
+  DMZ_DURATION_DENIED: {
+    status: 403,
+    message: 'the token does not allow a transfer this long',
+    doc: "Constraint `duration`: the transfer would last (from its start to its end) longer than the token's `maxDurationSeconds`; applies to extensions too.",
+  },
+  DMZ_BLOCK_NEEDS_ADMIN: {
+    status: 403,
+    message: 'only an admin token may make or remove this block',
+    doc: "Constraint `scope`: the block is a site-wide decision (a default route, a prefix wider than /16 IPv4 or /32 IPv6, or one covering a DTN's or another inside host's address); the message says which.",
+  },
+  DMZ_RATE_DENIED: {
+    status: 403,
+    message: 'the token does not allow this rate',
+    doc: "Constraint `rate`: `rate_mbps` exceeds the token's `maxRateMbps`.",
+  },
   // --- the site's policy and state -------------------------------------------------------------------------------
-  DMZ_UNKNOWN_DTN: { status: 422, message: 'no such DTN in the site config', doc: 'The DTN is allowed by the token but is not configured at this site.' },
-  DMZ_UNKNOWN_PATH: { status: 422, message: 'no such path at this site', doc: 'The circuit does not exist, or is not on the DTN\'s switch.' },
-  DMZ_POLICY_PROTOCOL: { status: 422, message: 'the site policy does not allow this protocol', doc: 'The site\'s `policy.protocols` does not list the protocol.' },
-  DMZ_POLICY_PORTS: { status: 422, message: 'the site policy does not allow these ports', doc: 'A local port range is outside the site\'s `policy.ports`.' },
-  DMZ_POLICY_DURATION: { status: 422, message: 'the site policy does not allow a transfer this long', doc: 'Longer than the site\'s `policy.max-lease` (or the switch\'s 65535 s hard-timeout limit).' },
-  DMZ_REMOTE_IS_LOCAL: { status: 422, message: 'the remote prefix covers an inside host', doc: 'The remote side must be remote: the prefix covers one of the site\'s own hosts.' },
-  DMZ_REMOTE_SPECIAL: { status: 422, message: 'the remote prefix is or covers a special-purpose address', doc: 'Loopback, link-local, multicast, this-network or reserved addresses (127.0.0.0/8, 169.254.0.0/16, 224.0.0.0/4, 0.0.0.0/8, 240.0.0.0/4, ::1, ::, fe80::/10, ff00::/8; IPv4-mapped spellings included) are never a transfer\'s remote end, and neither is a prefix covering one.' },
-  DMZ_FAMILY_MISMATCH: { status: 422, message: 'the DTN has no address of the remote\'s family', doc: 'An IPv6 remote for a DTN without IPv6 (or IPv4 likewise).' },
+  DMZ_UNKNOWN_DTN: {
+    status: 422,
+    message: 'no such DTN in the site config',
+    doc: 'The DTN is allowed by the token but is not configured at this site.',
+  },
+  DMZ_UNKNOWN_PATH: { status: 422, message: 'no such path at this site', doc: "The circuit does not exist, or is not on the DTN's switch." },
+  DMZ_POLICY_PROTOCOL: {
+    status: 422,
+    message: 'the site policy does not allow this protocol',
+    doc: "The site's `policy.protocols` does not list the protocol.",
+  },
+  DMZ_POLICY_PORTS: {
+    status: 422,
+    message: 'the site policy does not allow these ports',
+    doc: "A local port range is outside the site's `policy.ports`.",
+  },
+  DMZ_POLICY_DURATION: {
+    status: 422,
+    message: 'the site policy does not allow a transfer this long',
+    doc: "Longer than the site's `policy.max-lease` (or the switch's 65535 s hard-timeout limit).",
+  },
+  DMZ_REMOTE_IS_LOCAL: {
+    status: 422,
+    message: 'the remote prefix covers an inside host',
+    doc: "The remote side must be remote: the prefix covers one of the site's own hosts.",
+  },
+  DMZ_REMOTE_SPECIAL: {
+    status: 422,
+    message: 'the remote prefix is or covers a special-purpose address',
+    doc: "Loopback, link-local, multicast, this-network or reserved addresses (127.0.0.0/8, 169.254.0.0/16, 224.0.0.0/4, 0.0.0.0/8, 240.0.0.0/4, ::1, ::, fe80::/10, ff00::/8; IPv4-mapped spellings included) are never a transfer's remote end, and neither is a prefix covering one.",
+  },
+  DMZ_FAMILY_MISMATCH: {
+    status: 422,
+    message: "the DTN has no address of the remote's family",
+    doc: 'An IPv6 remote for a DTN without IPv6 (or IPv4 likewise).',
+  },
   DMZ_END_IN_PAST: { status: 422, message: 'the end is not in the future', doc: 'The requested end (or duration) leaves no time.' },
-  DMZ_REQUEST_FLOW_BUDGET: { status: 422, message: 'the request would take more flows than the site allows per request', doc: 'A transfer expands to local addresses x local port masks x remote port masks x 2 flows (a block to its own drop flows on each switch); more than the site\'s `policy.lease-flow-budget` (default 256). `limit` has `flows` (what it would take) and `budget`. Ask for fewer or wider port ranges.' },
-  DMZ_SWITCH_FLOW_BUDGET: { status: 422, message: 'the switch has no room left for this request\'s flows', doc: 'The transfer and block flows the switch already holds plus this request\'s would exceed its budget: `policy.switch-flow-budget` (default 65536), capped by the table size the switch reports less the pipeline flows. `limit` has `flows`, `budget`, `in_use` and `switch`. Retry once other transfers end.' },
-  DMZ_CIRCUIT_CAPACITY: { status: 409, message: 'the circuit has not enough capacity left for this rate', doc: 'The rates of the transfers on a circuit never sum past its `capacity-mbps`; a transfer on such a circuit without `rate_mbps` carries `policy.circuit-default-rate-mbps` (default the whole capacity). `limit` has `circuit`, `capacity_mbps`, `capacity_left_mbps` and `rate_mbps`. Ask for at most the capacity left, or retry once other transfers end.' },
-  DMZ_SITE_POLICY: { status: 422, message: 'the site policy refuses this request', doc: 'Another site-policy refusal; `reason` carries the DMZ app\'s reason code.' },
-  DMZ_LEASE_OVERLAP: { status: 409, message: 'the transfer overlaps an active one', doc: 'Some packet would match both this transfer and an active one (same DTN and protocol, overlapping remote prefix and ports).' },
-  DMZ_TRANSFER_NOT_ACTIVE: { status: 409, message: 'the transfer has ended', doc: 'PATCH or DELETE of a transfer that is already expired, released or revoked.' },
-  DMZ_TRANSFER_NOT_FOUND: { status: 404, message: 'no such transfer', doc: 'No transfer has this id, or (for a non-admin token) it is another project\'s: the answer does not tell which.' },
-  DMZ_BLOCK_NOT_FOUND: { status: 404, message: 'no such active block', doc: 'No active block has this id, or (for a non-admin token) it is another project\'s: the answer does not tell which.' },
+  DMZ_REQUEST_FLOW_BUDGET: {
+    status: 422,
+    message: 'the request would take more flows than the site allows per request',
+    doc: "A transfer expands to local addresses x local port masks x remote port masks x 2 flows (a block to its own drop flows on each switch); more than the site's `policy.lease-flow-budget` (default 256). `limit` has `flows` (what it would take) and `budget`. Ask for fewer or wider port ranges.",
+  },
+  DMZ_SWITCH_FLOW_BUDGET: {
+    status: 422,
+    message: "the switch has no room left for this request's flows",
+    doc: "The transfer and block flows the switch already holds plus this request's would exceed its budget: `policy.switch-flow-budget` (default 65536), capped by the table size the switch reports less the pipeline flows. `limit` has `flows`, `budget`, `in_use` and `switch`. Retry once other transfers end.",
+  },
+  DMZ_CIRCUIT_CAPACITY: {
+    status: 409,
+    message: 'the circuit has not enough capacity left for this rate',
+    doc: 'The rates of the transfers on a circuit never sum past its `capacity-mbps`; a transfer on such a circuit without `rate_mbps` carries `policy.circuit-default-rate-mbps` (default the whole capacity). `limit` has `circuit`, `capacity_mbps`, `capacity_left_mbps` and `rate_mbps`. Ask for at most the capacity left, or retry once other transfers end.',
+  },
+  DMZ_SITE_POLICY: {
+    status: 422,
+    message: 'the site policy refuses this request',
+    doc: "Another site-policy refusal; `reason` carries the DMZ app's reason code.",
+  },
+  DMZ_LEASE_OVERLAP: {
+    status: 409,
+    message: 'the transfer overlaps an active one',
+    doc: 'Some packet would match both this transfer and an active one (same DTN and protocol, overlapping remote prefix and ports).',
+  },
+  DMZ_TRANSFER_NOT_ACTIVE: {
+    status: 409,
+    message: 'the transfer has ended',
+    doc: 'PATCH or DELETE of a transfer that is already expired, released or revoked.',
+  },
+  DMZ_TRANSFER_NOT_FOUND: {
+    status: 404,
+    message: 'no such transfer',
+    doc: "No transfer has this id, or (for a non-admin token) it is another project's: the answer does not tell which.",
+  },
+  DMZ_BLOCK_NOT_FOUND: {
+    status: 404,
+    message: 'no such active block',
+    doc: "No active block has this id, or (for a non-admin token) it is another project's: the answer does not tell which.",
+  },
   DMZ_SWITCH_NOT_FOUND: { status: 404, message: 'no such switch', doc: 'No connected switch has this datapath id.' },
   DMZ_TOKEN_NOT_FOUND: { status: 404, message: 'no such token', doc: '`DELETE /api/v1/tokens/{id}` (admin) of a token that does not exist.' },
   // --- the switches ----------------------------------------------------------------------------------------------
-  DMZ_SWITCH_DOWN: { status: 503, message: 'the switch is not connected', doc: 'The DTN\'s switch is not connected to the controller (or went away during the request). Nothing was installed; retry later.' },
-  DMZ_SWITCH_REFUSED: { status: 502, message: 'a switch refused the flows', doc: 'A switch answered with OFPT_ERROR; `switch_error` carries its type and code names. Nothing was left half-installed (the group was atomic).' },
+  DMZ_SWITCH_DOWN: {
+    status: 503,
+    message: 'the switch is not connected',
+    doc: "The DTN's switch is not connected to the controller (or went away during the request). Nothing was installed; retry later.",
+  },
+  DMZ_SWITCH_REFUSED: {
+    status: 502,
+    message: 'a switch refused the flows',
+    doc: 'A switch answered with OFPT_ERROR; `switch_error` carries its type and code names. Nothing was left half-installed (the group was atomic).',
+  },
   DMZ_SWITCH_TIMEOUT: { status: 504, message: 'a switch did not answer in time', doc: 'A switch did not answer a request (or its barrier) in time.' },
   // --- the server ------------------------------------------------------------------------------------------------
   DMZ_NOT_READY: { status: 503, message: 'not ready', doc: '`/readyz`: the state store is not loaded or the controller is not listening yet.' },
-  DMZ_STORE_FAILED: { status: 500, message: 'the state could not be saved', doc: 'Writing the state file failed (disk full, permissions). A transfer granted meanwhile is revoked, since it could not be recorded.' },
+  DMZ_STORE_FAILED: {
+    status: 500,
+    message: 'the state could not be saved',
+    doc: 'Writing the state file failed (disk full, permissions). A transfer granted meanwhile is revoked, since it could not be recorded.',
+  },
   DMZ_INTERNAL: { status: 500, message: 'internal error', doc: 'A bug; the log has the details (by request id).' },
 } as const satisfies Record<string, ErrorDef>;
 
@@ -75,8 +223,15 @@ export const ERROR_CODES = Object.keys(ERRORS) as ErrorCode[];
 
 /** Which token constraint a 403 is about (also the `constraint` field of the answer). */
 export const CONSTRAINT_OF: Partial<Record<ErrorCode, string>> = {
-  DMZ_SCOPE_DENIED: 'scope', DMZ_PROJECT_DENIED: 'project', DMZ_DTN_DENIED: 'dtn', DMZ_REMOTE_DENIED: 'remote',
-  DMZ_PORTS_DENIED: 'ports', DMZ_PATH_DENIED: 'path', DMZ_DURATION_DENIED: 'duration', DMZ_RATE_DENIED: 'rate', DMZ_BLOCK_NEEDS_ADMIN: 'scope',
+  DMZ_SCOPE_DENIED: 'scope',
+  DMZ_PROJECT_DENIED: 'project',
+  DMZ_DTN_DENIED: 'dtn',
+  DMZ_REMOTE_DENIED: 'remote',
+  DMZ_PORTS_DENIED: 'ports',
+  DMZ_PATH_DENIED: 'path',
+  DMZ_DURATION_DENIED: 'duration',
+  DMZ_RATE_DENIED: 'rate',
+  DMZ_BLOCK_NEEDS_ADMIN: 'scope',
 };
 
 export interface SwitchErrorView {
@@ -106,12 +261,17 @@ export class ApiError extends Error {
   readonly status: number;
   /** HTTP headers the answer carries (Retry-After, WWW-Authenticate). */
   readonly headers: Record<string, string> = {};
-  constructor(readonly code: ErrorCode, message?: string, readonly extra: Omit<ErrorBody, 'code' | 'message' | 'status'> = {}) {
+  constructor(
+    readonly code: ErrorCode,
+    message?: string,
+    readonly extra: Omit<ErrorBody, 'code' | 'message' | 'status'> = {},
+  ) {
     super(message ?? ERRORS[code].message);
     this.name = 'ApiError';
     this.status = ERRORS[code].status;
     // RFC 6750 §3: a 401 for a bearer-protected resource says so.
-    if (this.status === 401) this.headers['WWW-Authenticate'] = `Bearer realm="dmzgate"${code === 'DMZ_TOKEN_MISSING' ? '' : ', error="invalid_token"'}`;
+    if (this.status === 401)
+      this.headers['WWW-Authenticate'] = `Bearer realm="dmzgate"${code === 'DMZ_TOKEN_MISSING' ? '' : ', error="invalid_token"'}`;
   }
 
   withHeader(name: string, value: string): this {
@@ -122,25 +282,44 @@ export class ApiError extends Error {
   body(requestId?: string): ErrorBody {
     const constraint = CONSTRAINT_OF[this.code];
     return {
-      code: this.code, message: this.message, status: this.status,
-      ...(constraint ? { constraint } : {}), ...this.extra, ...(requestId ? { request_id: requestId } : {}),
+      code: this.code,
+      message: this.message,
+      status: this.status,
+      ...(constraint ? { constraint } : {}),
+      ...this.extra,
+      ...(requestId ? { request_id: requestId } : {}),
     };
   }
 }
 
 /** LeaseRefused reason codes (apps/dmz) and the API code each becomes. */
 const REFUSAL_CODES: Record<string, ErrorCode> = {
-  'unknown-dtn': 'DMZ_UNKNOWN_DTN', 'unknown-path': 'DMZ_UNKNOWN_PATH', protocol: 'DMZ_POLICY_PROTOCOL', ports: 'DMZ_POLICY_PORTS',
-  duration: 'DMZ_POLICY_DURATION', 'too-long': 'DMZ_POLICY_DURATION', 'remote-is-local': 'DMZ_REMOTE_IS_LOCAL', 'special-remote': 'DMZ_REMOTE_SPECIAL',
-  'family-mismatch': 'DMZ_FAMILY_MISMATCH', expired: 'DMZ_END_IN_PAST', 'bad-remote': 'DMZ_INVALID_FIELD',
-  overlap: 'DMZ_LEASE_OVERLAP', 'switch-down': 'DMZ_SWITCH_DOWN', 'request-flow-budget': 'DMZ_REQUEST_FLOW_BUDGET',
-  'switch-flow-budget': 'DMZ_SWITCH_FLOW_BUDGET', 'circuit-capacity': 'DMZ_CIRCUIT_CAPACITY',
+  'unknown-dtn': 'DMZ_UNKNOWN_DTN',
+  'unknown-path': 'DMZ_UNKNOWN_PATH',
+  protocol: 'DMZ_POLICY_PROTOCOL',
+  ports: 'DMZ_POLICY_PORTS',
+  duration: 'DMZ_POLICY_DURATION',
+  'too-long': 'DMZ_POLICY_DURATION',
+  'remote-is-local': 'DMZ_REMOTE_IS_LOCAL',
+  'special-remote': 'DMZ_REMOTE_SPECIAL',
+  'family-mismatch': 'DMZ_FAMILY_MISMATCH',
+  expired: 'DMZ_END_IN_PAST',
+  'bad-remote': 'DMZ_INVALID_FIELD',
+  overlap: 'DMZ_LEASE_OVERLAP',
+  'switch-down': 'DMZ_SWITCH_DOWN',
+  'request-flow-budget': 'DMZ_REQUEST_FLOW_BUDGET',
+  'switch-flow-budget': 'DMZ_SWITCH_FLOW_BUDGET',
+  'circuit-capacity': 'DMZ_CIRCUIT_CAPACITY',
 };
 
 export function switchErrorView(e: SwitchError): SwitchErrorView {
   return {
-    dpid: dpidText(e.dpid), type: errorTypeName(e.errType), code: errorCodeName(e.errType, e.code),
-    type_num: e.errType, code_num: e.code, ...(e.request ? { request: e.request.type } : {}),
+    dpid: dpidText(e.dpid),
+    type: errorTypeName(e.errType),
+    code: errorCodeName(e.errType, e.code),
+    type_num: e.errType,
+    code_num: e.code,
+    ...(e.request ? { request: e.request.type } : {}),
   };
 }
 
@@ -180,9 +359,9 @@ export function errorsMarkdown(): string {
     '```',
     '',
     '`code` is stable: branch on it, never on `message`. Extra fields: `constraint` (403s: which token constraint refused),',
-    '`reason` (site-policy refusals: the DMZ app\'s reason), `details` (400s: each schema problem with its path),',
-    '`switch_error` (502: the OpenFlow error type and code names, numbers, and the refused request\'s type), `limit` (a',
-    'refusal for a flow budget or a circuit\'s capacity: the numbers behind it).',
+    "`reason` (site-policy refusals: the DMZ app's reason), `details` (400s: each schema problem with its path),",
+    "`switch_error` (502: the OpenFlow error type and code names, numbers, and the refused request's type), `limit` (a",
+    "refusal for a flow budget or a circuit's capacity: the numbers behind it).",
     '',
     '| code | HTTP | message | when |',
     '|---|---|---|---|',

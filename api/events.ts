@@ -34,7 +34,10 @@ const MAX_BUFFERED = 4 * 1024 * 1024;
 /** switch.refused events: one at once, then at most one per window per reason and datapath (a flood is counted). */
 const REFUSED_EVENT_WINDOW_MS = 10_000;
 
-interface Client { ws: WebSocket; token: TokenRecord }
+interface Client {
+  ws: WebSocket;
+  token: TokenRecord;
+}
 
 export interface EventHubOptions {
   store: StateBackend;
@@ -59,11 +62,15 @@ export class EventHub {
     this.log = opts.logger;
     this.sent = this.view.lastEventId;
     this.wss = new WebSocketServer({
-      noServer: true, maxPayload: 4096, clientTracking: false,
+      noServer: true,
+      maxPayload: 4096,
+      clientTracking: false,
       handleProtocols: (protocols) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
     });
     // Tokens expire and get revoked while their streams are open.
-    this.sweep = setInterval(() => { for (const c of this.clients) this.stillValid(c); }, 5000);
+    this.sweep = setInterval(() => {
+      for (const c of this.clients) this.stillValid(c);
+    }, 5000);
     this.sweep.unref();
   }
 
@@ -74,7 +81,11 @@ export class EventHub {
   /** Publishes the controller's switch events (up, down, refused); returns the detach. */
   attach(controller: Controller, switchName: (dpid: bigint) => string | undefined): () => void {
     const sw = (conn: SwitchConnection, reason?: string) => ({
-      switch: { dpid: conn.dpidText, ...(conn.dpid !== undefined && switchName(conn.dpid) ? { name: switchName(conn.dpid)! } : {}), ...(reason ? { reason } : {}) },
+      switch: {
+        dpid: conn.dpidText,
+        ...(conn.dpid !== undefined && switchName(conn.dpid) ? { name: switchName(conn.dpid)! } : {}),
+        ...(reason ? { reason } : {}),
+      },
     });
     const onUp = (conn: SwitchConnection): void => void this.publish('switch.up', sw(conn));
     const onDown = (conn: SwitchConnection, reason: string): void => void this.publish('switch.down', sw(conn, reason));
@@ -104,8 +115,10 @@ export class EventHub {
   publish(type: EventType, data: Record<string, unknown>, project?: string, rideMs?: number, withRecords: StateRecord[] = []): StoredEvent {
     const ev = this.view.newEvent(type, data, project);
     withRecords.push({ kind: 'event.append', event: ev });
-    this.store.commit(withRecords, rideMs === undefined ? {} : { maxDelayMs: rideMs })
-      .then(() => this.sendUpTo(ev.id), (e: Error) => this.log.error({ err: e.message, event: ev.id }, 'event not persisted; it goes out with the next successful write'));
+    this.store.commit(withRecords, rideMs === undefined ? {} : { maxDelayMs: rideMs }).then(
+      () => this.sendUpTo(ev.id),
+      (e: Error) => this.log.error({ err: e.message, event: ev.id }, 'event not persisted; it goes out with the next successful write'),
+    );
     return ev;
   }
 
@@ -173,7 +186,12 @@ export class EventHub {
       if (k === 'since') since = parseId(v);
       else if (k !== 'token') since = NaN;
       if (Number.isNaN(since)) {
-        refuse(socket, new ApiError('DMZ_INVALID_FIELD', `bad query parameter ${k}`, { details: [{ path: `/${k}`, message: 'since must be a non-negative integer; the only parameters are since and token' }] }));
+        refuse(
+          socket,
+          new ApiError('DMZ_INVALID_FIELD', `bad query parameter ${k}`, {
+            details: [{ path: `/${k}`, message: 'since must be a non-negative integer; the only parameters are since and token' }],
+          }),
+        );
         return;
       }
     }
@@ -240,9 +258,13 @@ function bearerOf(req: IncomingMessage, url: URL): string | undefined {
 /** Answers a refused upgrade with the API's error body, then closes. */
 function refuse(socket: Duplex, e: ApiError): void {
   const body = JSON.stringify(e.body());
-  const extra = Object.entries(e.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  const extra = Object.entries(e.headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
   if (socket.writable) {
-    socket.write(`HTTP/1.1 ${e.status} ${statusText(e.status)}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`);
+    socket.write(
+      `HTTP/1.1 ${e.status} ${statusText(e.status)}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`,
+    );
   }
   socket.destroy();
 }

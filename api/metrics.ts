@@ -29,11 +29,18 @@ export function createMetrics(deps: { app: DmzApp; controller: Controller; flows
   collectDefaultMetrics({ register: registry, prefix: 'dmzgate_' });
 
   new Gauge({
-    name: 'dmzgate_switches_connected', help: 'Switches connected (OpenFlow handshake done)', registers: [registry],
-    collect() { this.set(controller.switches().length); },
+    name: 'dmzgate_switches_connected',
+    help: 'Switches connected (OpenFlow handshake done)',
+    registers: [registry],
+    collect() {
+      this.set(controller.switches().length);
+    },
   });
   new Gauge({
-    name: 'dmzgate_leases_active', help: 'Active transfer leases, by project', labelNames: ['project'], registers: [registry],
+    name: 'dmzgate_leases_active',
+    help: 'Active transfer leases, by project',
+    labelNames: ['project'],
+    registers: [registry],
     collect() {
       this.reset();
       const by = new Map<string, number>();
@@ -42,11 +49,18 @@ export function createMetrics(deps: { app: DmzApp; controller: Controller; flows
     },
   });
   new Gauge({
-    name: 'dmzgate_blocks_active', help: 'Active blocks', registers: [registry],
-    collect() { this.set(app.book.activeBlocks().length); },
+    name: 'dmzgate_blocks_active',
+    help: 'Active blocks',
+    registers: [registry],
+    collect() {
+      this.set(app.book.activeBlocks().length);
+    },
   });
   new Gauge({
-    name: 'dmzgate_flows', help: 'Flows the flow manager keeps on each site switch (desired state), by owner', labelNames: ['dpid', 'owner'], registers: [registry],
+    name: 'dmzgate_flows',
+    help: 'Flows the flow manager keeps on each site switch (desired state), by owner',
+    labelNames: ['dpid', 'owner'],
+    registers: [registry],
     collect() {
       this.reset();
       for (const sw of app.site.switches) {
@@ -57,7 +71,10 @@ export function createMetrics(deps: { app: DmzApp; controller: Controller; flows
     },
   });
   new Gauge({
-    name: 'dmzgate_lease_bytes', help: 'Bytes counted by an active lease\'s flows (last poll), by direction (in: WAN to DTN)', labelNames: ['lease', 'project', 'direction'], registers: [registry],
+    name: 'dmzgate_lease_bytes',
+    help: "Bytes counted by an active lease's flows (last poll), by direction (in: WAN to DTN)",
+    labelNames: ['lease', 'project', 'direction'],
+    registers: [registry],
     collect() {
       this.reset();
       for (const l of app.book.active()) {
@@ -67,12 +84,18 @@ export function createMetrics(deps: { app: DmzApp; controller: Controller; flows
     },
   });
   new Gauge({
-    name: 'dmzgate_events_last_id', help: 'Id of the last event recorded', registers: [registry],
-    collect() { this.set(store.view.lastEventId); },
+    name: 'dmzgate_events_last_id',
+    help: 'Id of the last event recorded',
+    registers: [registry],
+    collect() {
+      this.set(store.view.lastEventId);
+    },
   });
 
   const ofErrors = new Counter({
-    name: 'dmzgate_openflow_errors_total', labelNames: ['dpid', 'type', 'code'], registers: [registry],
+    name: 'dmzgate_openflow_errors_total',
+    labelNames: ['dpid', 'type', 'code'],
+    registers: [registry],
     help: 'OFPT_ERROR messages from switches that answer no request of their own (refused flow-mods, bundle adds, ...)',
   });
   const onSwitchError = (_conn: unknown, e: { dpid: bigint | undefined; errType: number; code: number }): void => {
@@ -81,7 +104,9 @@ export function createMetrics(deps: { app: DmzApp; controller: Controller; flows
   controller.on('switchError', onSwitchError);
 
   const flowsLost = new Counter({
-    name: 'dmzgate_flows_lost_total', labelNames: ['dpid', 'owner'], registers: [registry],
+    name: 'dmzgate_flows_lost_total',
+    labelNames: ['dpid', 'owner'],
+    registers: [registry],
     help: 'Flows a switch reported removed while they should still be there (re-installed): a switch losing flows, or forging the reports',
   });
   const onAppEvent = (e: DmzEvent): void => {
@@ -89,26 +114,42 @@ export function createMetrics(deps: { app: DmzApp; controller: Controller; flows
   };
   app.on('event', onAppEvent);
   const refused = new Counter({
-    name: 'dmzgate_openflow_refused_total', labelNames: ['reason'], registers: [registry],
+    name: 'dmzgate_openflow_refused_total',
+    labelNames: ['reason'],
+    registers: [registry],
     help: 'Switch connections refused: over the caps on unfinished handshakes (pending-cap, pending-cap-per-source), claiming a connected datapath id (datapath-in-use), or a datapath id their certificate is not bound to (identity)',
   });
   for (const reason of ['pending-cap', 'pending-cap-per-source', 'datapath-in-use', 'identity']) refused.inc({ reason }, 0);
   const onRefused = (r: { reason: string }): void => refused.inc({ reason: r.reason });
   controller.on('refused', onRefused);
   new Gauge({
-    name: 'dmzgate_openflow_pending_connections', help: 'Switch connections that have not finished their handshake (TCP or TLS)', registers: [registry],
-    collect() { this.set(controller.pendingConnections); },
+    name: 'dmzgate_openflow_pending_connections',
+    help: 'Switch connections that have not finished their handshake (TCP or TLS)',
+    registers: [registry],
+    collect() {
+      this.set(controller.pendingConnections);
+    },
   });
 
   const httpDuration = new Histogram({
-    name: 'dmzgate_api_request_duration_seconds', help: 'API request latency, by route and status', labelNames: ['method', 'route', 'status'],
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry],
+    name: 'dmzgate_api_request_duration_seconds',
+    help: 'API request latency, by route and status',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
   });
-  const authFailures = new Counter({ name: 'dmzgate_api_auth_failures_total', help: 'Refused authentications, by code', labelNames: ['code'], registers: [registry] });
+  const authFailures = new Counter({
+    name: 'dmzgate_api_auth_failures_total',
+    help: 'Refused authentications, by code',
+    labelNames: ['code'],
+    registers: [registry],
+  });
   const detachJournal = store instanceof JournalStateStore ? journalMetrics(registry, store) : () => undefined;
 
   return {
-    registry, httpDuration, authFailures,
+    registry,
+    httpDuration,
+    authFailures,
     detach() {
       controller.off('switchError', onSwitchError);
       app.off('event', onAppEvent);
@@ -121,23 +162,43 @@ export function createMetrics(deps: { app: DmzApp; controller: Controller; flows
 /** The embedded backend's own figures: its journal records, folds and files. Returns what stops following it. */
 function journalMetrics(registry: Registry, store: JournalStateStore): () => void {
   const storeWrites = new Histogram({
-    name: 'dmzgate_store_write_seconds', help: 'State journal records written, write and fdatasync (each holds every change made while the previous one was under way)',
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry],
+    name: 'dmzgate_store_write_seconds',
+    help: 'State journal records written, write and fdatasync (each holds every change made while the previous one was under way)',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
   });
   const storeFolds = new Histogram({
-    name: 'dmzgate_store_fold_seconds', help: 'Folds of the state journal into the state document (document write, then the journal replaced)',
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry],
+    name: 'dmzgate_store_fold_seconds',
+    help: 'Folds of the state journal into the state document (document write, then the journal replaced)',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
   });
   new Gauge({
-    name: 'dmzgate_store_bytes', help: 'Size of the state document (at its last read or fold)', registers: [registry],
-    collect() { this.set(store.documentBytes); },
+    name: 'dmzgate_store_bytes',
+    help: 'Size of the state document (at its last read or fold)',
+    registers: [registry],
+    collect() {
+      this.set(store.documentBytes);
+    },
   });
   new Gauge({
-    name: 'dmzgate_store_journal_bytes', help: 'Size of the state journal (folded into the document past a threshold)', registers: [registry],
-    collect() { this.set(store.journalBytes); },
+    name: 'dmzgate_store_journal_bytes',
+    help: 'Size of the state journal (folded into the document past a threshold)',
+    registers: [registry],
+    collect() {
+      this.set(store.journalBytes);
+    },
   });
-  const storeWritten = new Counter({ name: 'dmzgate_store_journal_written_bytes_total', help: 'Bytes of state journal records written', registers: [registry] });
-  const storeErrors = new Counter({ name: 'dmzgate_store_write_errors_total', help: 'Failed state journal or document writes', registers: [registry] });
+  const storeWritten = new Counter({
+    name: 'dmzgate_store_journal_written_bytes_total',
+    help: 'Bytes of state journal records written',
+    registers: [registry],
+  });
+  const storeErrors = new Counter({
+    name: 'dmzgate_store_write_errors_total',
+    help: 'Failed state journal or document writes',
+    registers: [registry],
+  });
   const onWrite = (ms: number, bytes: number): void => {
     storeWrites.observe(ms / 1000);
     storeWritten.inc(bytes);

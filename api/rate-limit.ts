@@ -20,7 +20,10 @@ export interface BucketOptions {
   now?: () => number;
 }
 
-interface Bucket { tokens: number; at: number }
+interface Bucket {
+  tokens: number;
+  at: number;
+}
 
 /** Token buckets by key; a full bucket is not kept (an unknown key is a full bucket). */
 export class KeyedBuckets {
@@ -31,7 +34,8 @@ export class KeyedBuckets {
   private readonly now: () => number;
 
   constructor(opts: BucketOptions) {
-    if (!(opts.burst >= 1) || !(opts.perSecond > 0)) throw new Error(`a token bucket needs burst >= 1 and a positive rate (burst ${opts.burst}, ${opts.perSecond}/s)`);
+    if (!(opts.burst >= 1) || !(opts.perSecond > 0))
+      throw new Error(`a token bucket needs burst >= 1 and a positive rate (burst ${opts.burst}, ${opts.perSecond}/s)`);
     this.burst = opts.burst;
     this.perMs = opts.perSecond / 1000;
     this.maxTracked = opts.maxTracked ?? 10_000;
@@ -103,7 +107,10 @@ export class FailureLimiter {
 
   constructor(opts: FailureLimiterOptions = {}) {
     this.buckets = new KeyedBuckets({
-      burst: opts.burst ?? 10, perSecond: (opts.perMinute ?? 10) / 60, maxTracked: opts.maxTracked ?? 10_000, ...(opts.now ? { now: opts.now } : {}),
+      burst: opts.burst ?? 10,
+      perSecond: (opts.perMinute ?? 10) / 60,
+      maxTracked: opts.maxTracked ?? 10_000,
+      ...(opts.now ? { now: opts.now } : {}),
     });
   }
 
@@ -138,8 +145,10 @@ export class RequestLimiter {
 
   constructor(opts: RequestLimiterOptions = {}) {
     this.buckets = new KeyedBuckets({
-      perSecond: opts.perSecond ?? REQUEST_LIMIT_DEFAULTS.perSecond, burst: opts.burst ?? REQUEST_LIMIT_DEFAULTS.burst,
-      maxTracked: 100_000, ...(opts.now ? { now: opts.now } : {}),
+      perSecond: opts.perSecond ?? REQUEST_LIMIT_DEFAULTS.perSecond,
+      burst: opts.burst ?? REQUEST_LIMIT_DEFAULTS.burst,
+      maxTracked: 100_000,
+      ...(opts.now ? { now: opts.now } : {}),
     });
   }
 

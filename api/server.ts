@@ -84,7 +84,10 @@ function validationError(errors: ErrorObject[], part: string | undefined): ApiEr
   const clip = (s: string) => (s.length > 64 ? `${s.slice(0, 64)}…` : s);
   const details = errors.slice(0, 20).map((e) => {
     if (e.keyword === 'additionalProperties') {
-      return { path: `/${part ?? ''}${e.instancePath}/${clip(String((e.params as { additionalProperty: string }).additionalProperty))}`, message: 'unknown field' };
+      return {
+        path: `/${part ?? ''}${e.instancePath}/${clip(String((e.params as { additionalProperty: string }).additionalProperty))}`,
+        message: 'unknown field',
+      };
     }
     const allowed = e.keyword === 'enum' ? `: ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}` : '';
     return { path: `/${part ?? ''}${e.instancePath}`, message: `${e.message ?? 'invalid'}${allowed}` };
@@ -114,8 +117,12 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
 
   const metrics = createMetrics({ app: dmz, controller, flows, store });
   const auth = new Authenticator({
-    view: store.view, logger: log, failures: new FailureLimiter(opts.authLimit), ...(opts.requestLimit !== false ? { requests: new RequestLimiter(opts.requestLimit) } : {}),
-    count: (code) => metrics.authFailures.inc({ code }), ...(opts.authLimit?.now ? { now: opts.authLimit.now } : {}),
+    view: store.view,
+    logger: log,
+    failures: new FailureLimiter(opts.authLimit),
+    ...(opts.requestLimit !== false ? { requests: new RequestLimiter(opts.requestLimit) } : {}),
+    count: (code) => metrics.authFailures.inc({ code }),
+    ...(opts.authLimit?.now ? { now: opts.authLimit.now } : {}),
   });
   const leaseSwitchUp = (l: { dtn: string }): boolean => {
     const sw = switchOfDtn(dmz.site, l.dtn);
@@ -139,7 +146,17 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
   if (opts.fabric) registerLinkMetrics(metrics.registry, opts.fabric.monitor);
   const listening = opts.controllerListening ?? (() => controller.listening);
   const ctx: ApiContext = {
-    app: dmz, controller, flows, store, log, hub, metrics, live, transfers, audit, metricsAuth: opts.metricsAuth ?? false,
+    app: dmz,
+    controller,
+    flows,
+    store,
+    log,
+    hub,
+    metrics,
+    live,
+    transfers,
+    audit,
+    metricsAuth: opts.metricsAuth ?? false,
     auditRecord: (req, entry) => auditRecord(auditEntry(req, entry)),
     ready: () => ({ store: true, controller: listening() }),
   };
@@ -161,19 +178,26 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     const scopes = req.routeOptions.config.scope;
     if (!scopes) return;
     const h = req.headers.authorization;
-    const token = auth.check(req.ip, h === undefined ? undefined : /^Bearer\s+(\S+)$/i.exec(h)?.[1] ?? h);
+    const token = auth.check(req.ip, h === undefined ? undefined : (/^Bearer\s+(\S+)$/i.exec(h)?.[1] ?? h));
     if (token instanceof ApiError) throw token;
     req.token = token;
     if (!scopes.some((s) => hasScope(token, s))) {
-      const e = new ApiError('DMZ_SCOPE_DENIED', `${req.method} ${req.routeOptions.url} needs the scope ${scopes.join(' or ')}; the token has ${token.scopes.join(', ')}`);
+      const e = new ApiError(
+        'DMZ_SCOPE_DENIED',
+        `${req.method} ${req.routeOptions.url} needs the scope ${scopes.join(' or ')}; the token has ${token.scopes.join(', ')}`,
+      );
       void audit(req, { action: 'scope', decision: 'refused', code: e.code, reason: e.message }).catch(() => undefined);
       throw e;
     }
   });
 
   api.addHook('onResponse', async (req, reply) => {
-    metrics.httpDuration.observe({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
-    if (log.isLevelEnabled('debug')) req.log.debug({ method: req.method, url: req.routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
+    metrics.httpDuration.observe(
+      { method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+    if (log.isLevelEnabled('debug'))
+      req.log.debug({ method: req.method, url: req.routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
   });
 
   api.setErrorHandler((err: FastifyError, req, reply) => {
@@ -182,13 +206,20 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     else if (err.validation) e = validationError(err.validation as ErrorObject[], err.validationContext);
     else {
       switch (err.code) {
-        case 'FST_ERR_CTP_BODY_TOO_LARGE': e = new ApiError('DMZ_BODY_TOO_LARGE'); break;
-        case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': e = new ApiError('DMZ_UNSUPPORTED_MEDIA_TYPE'); break;
+        case 'FST_ERR_CTP_BODY_TOO_LARGE':
+          e = new ApiError('DMZ_BODY_TOO_LARGE');
+          break;
+        case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+          e = new ApiError('DMZ_UNSUPPORTED_MEDIA_TYPE');
+          break;
         case 'FST_ERR_CTP_EMPTY_JSON_BODY':
         case 'FST_ERR_CTP_INVALID_JSON_BODY':
-        case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH': e = new ApiError('DMZ_MALFORMED_JSON'); break;
+        case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+          e = new ApiError('DMZ_MALFORMED_JSON');
+          break;
         default:
-          if (err instanceof SyntaxError || /prototype|constructor/.test(err.message)) e = new ApiError('DMZ_MALFORMED_JSON', 'the body is not valid JSON or holds a forbidden key');
+          if (err instanceof SyntaxError || /prototype|constructor/.test(err.message))
+            e = new ApiError('DMZ_MALFORMED_JSON', 'the body is not valid JSON or holds a forbidden key');
           else if (err.statusCode !== undefined && err.statusCode < 500) e = new ApiError('DMZ_INVALID_FIELD', err.message);
           else {
             e = toApiError(err);
@@ -207,15 +238,23 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     openapi: {
       openapi: '3.1.0',
       info: {
-        title: 'dmzgate API', version: '1',
-        description: 'Science DMZ transfer bypasses, blocks, and the views behind them. Errors: every error answer is an `Error` with a stable `code`; '
-          + `the codes are ${ERROR_CODES.map((c) => `\`${c}\` (${ERRORS[c].status})`).join(', ')}. See api/ERRORS.md.`,
+        title: 'dmzgate API',
+        version: '1',
+        description:
+          'Science DMZ transfer bypasses, blocks, and the views behind them. Errors: every error answer is an `Error` with a stable `code`; ' +
+          `the codes are ${ERROR_CODES.map((c) => `\`${c}\` (${ERRORS[c].status})`).join(', ')}. See api/ERRORS.md.`,
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'dmzgate_<id>_<secret>, from `dmzgate token create`' } } },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'dmzgate_<id>_<secret>, from `dmzgate token create`' } },
+      },
       tags: [
-        { name: 'transfers', description: 'Transfer bypasses (leases)' }, { name: 'blocks', description: 'Drops of addresses or prefixes' },
-        { name: 'switches', description: 'Read-only switch views' }, { name: 'audit', description: 'The decision log' },
-        { name: 'events', description: 'The event stream' }, { name: 'tokens', description: 'Bearer tokens (admin)' }, { name: 'operations', description: 'Health, readiness, metrics, this document' },
+        { name: 'transfers', description: 'Transfer bypasses (leases)' },
+        { name: 'blocks', description: 'Drops of addresses or prefixes' },
+        { name: 'switches', description: 'Read-only switch views' },
+        { name: 'audit', description: 'The decision log' },
+        { name: 'events', description: 'The event stream' },
+        { name: 'tokens', description: 'Bearer tokens (admin)' },
+        { name: 'operations', description: 'Health, readiness, metrics, this document' },
       ],
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },

@@ -17,7 +17,10 @@ import type { StateView } from './state/state-view.js';
 import { SCOPES, type Scope, type TokenRecord } from './state/types.js';
 
 /** What a token is made from: its record's constraints, as given (normalised into the record by createToken). */
-export interface TokenSpec extends Pick<TokenRecord, 'project' | 'dtns' | 'remotes' | 'ports' | 'paths' | 'maxDurationSeconds' | 'maxRateMbps' | 'scopes' | 'description'> {
+export interface TokenSpec extends Pick<
+  TokenRecord,
+  'project' | 'dtns' | 'remotes' | 'ports' | 'paths' | 'maxDurationSeconds' | 'maxRateMbps' | 'scopes' | 'description'
+> {
   /** Epoch ms, or a Date. */
   expiresAt?: number | Date;
 }
@@ -30,20 +33,31 @@ const sha256 = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 /** Checks a spec; throws an Error saying what is wrong (the CLI prints it). */
 export function validateTokenSpec(spec: TokenSpec): void {
-  const fail = (m: string): never => { throw new Error(`invalid token: ${m}`); };
+  const fail = (m: string): never => {
+    throw new Error(`invalid token: ${m}`);
+  };
   if (!NAME_RE.test(spec.project ?? '')) fail(`project ${JSON.stringify(spec.project)} must be 1-64 of [A-Za-z0-9._-]`);
   if (!Array.isArray(spec.scopes) || spec.scopes.length === 0) fail('at least one scope is needed');
   for (const s of spec.scopes) if (!SCOPES.includes(s)) fail(`unknown scope ${JSON.stringify(s)} (${SCOPES.join(', ')})`);
   for (const d of spec.dtns ?? fail('dtns is required')) if (d !== '*' && !NAME_RE.test(d)) fail(`bad DTN name ${JSON.stringify(d)}`);
   for (const r of spec.remotes ?? fail('remotes is required')) {
-    try { parsePrefix(r); } catch (e) { fail(`remotes: ${(e as Error).message}`); }
+    try {
+      parsePrefix(r);
+    } catch (e) {
+      fail(`remotes: ${(e as Error).message}`);
+    }
   }
   for (const p of spec.ports ?? fail('ports is required')) {
-    try { parsePortRange(p); } catch (e) { fail(`ports: ${(e as Error).message}`); }
+    try {
+      parsePortRange(p);
+    } catch (e) {
+      fail(`ports: ${(e as Error).message}`);
+    }
   }
   for (const p of spec.paths ?? fail('paths is required')) if (!PATH_RE.test(p)) fail(`bad path ${JSON.stringify(p)} (routed, circuit:NAME or *)`);
   if (!Number.isInteger(spec.maxDurationSeconds) || spec.maxDurationSeconds < 1) fail('maxDurationSeconds must be a positive integer');
-  if (spec.maxRateMbps !== undefined && !(typeof spec.maxRateMbps === 'number' && spec.maxRateMbps > 0 && Number.isFinite(spec.maxRateMbps))) fail('maxRateMbps must be a positive number');
+  if (spec.maxRateMbps !== undefined && !(typeof spec.maxRateMbps === 'number' && spec.maxRateMbps > 0 && Number.isFinite(spec.maxRateMbps)))
+    fail('maxRateMbps must be a positive number');
   if (spec.expiresAt !== undefined && !Number.isFinite(+spec.expiresAt)) fail('expiresAt is not a time');
 }
 
@@ -56,15 +70,31 @@ export async function createToken(state: StateBackend, spec: TokenSpec): Promise
   const secret = randomBytes(32).toString('base64url');
   const id = state.view.newTokenId();
   const record: TokenRecord = {
-    id, hash: sha256(secret).toString('hex'), project: spec.project, dtns: [...spec.dtns],
-    remotes: spec.remotes.map((r) => parsePrefix(r).text), ports: spec.ports.map((p) => formatPortRange(parsePortRange(p))),
-    paths: [...spec.paths], maxDurationSeconds: spec.maxDurationSeconds, scopes: [...new Set(spec.scopes)], createdAt: Date.now(),
+    id,
+    hash: sha256(secret).toString('hex'),
+    project: spec.project,
+    dtns: [...spec.dtns],
+    remotes: spec.remotes.map((r) => parsePrefix(r).text),
+    ports: spec.ports.map((p) => formatPortRange(parsePortRange(p))),
+    paths: [...spec.paths],
+    maxDurationSeconds: spec.maxDurationSeconds,
+    scopes: [...new Set(spec.scopes)],
+    createdAt: Date.now(),
     ...(spec.maxRateMbps !== undefined ? { maxRateMbps: spec.maxRateMbps } : {}),
     ...(spec.expiresAt !== undefined ? { expiresAt: +spec.expiresAt } : {}),
     ...(spec.description !== undefined ? { description: spec.description } : {}),
   };
-  const entry = state.view.newAudit({ actor: 'system', action: 'token.create', decision: 'done', project: record.project, details: { token: id, scopes: record.scopes } });
-  await state.commit([{ kind: 'token.put', token: record }, { kind: 'audit.append', entry }]);
+  const entry = state.view.newAudit({
+    actor: 'system',
+    action: 'token.create',
+    decision: 'done',
+    project: record.project,
+    details: { token: id, scopes: record.scopes },
+  });
+  await state.commit([
+    { kind: 'token.put', token: record },
+    { kind: 'audit.append', entry },
+  ]);
   return { id, token: `dmzgate_${id}_${secret}`, record };
 }
 
@@ -73,7 +103,10 @@ export async function revokeToken(state: StateBackend, id: number): Promise<bool
   const rec = state.view.token(id);
   if (!rec) return false;
   const entry = state.view.newAudit({ actor: 'system', action: 'token.revoke', decision: 'done', project: rec.project, details: { token: id } });
-  await state.commit([{ kind: 'token.revoke', id, at: Date.now() }, { kind: 'audit.append', entry }]);
+  await state.commit([
+    { kind: 'token.revoke', id, at: Date.now() },
+    { kind: 'audit.append', entry },
+  ]);
   return true;
 }
 
@@ -106,7 +139,8 @@ export function verifyToken(view: StateView, text: string, now = Date.now()): To
   const same = expected.length === presented.length && timingSafeEqual(expected, presented);
   if (!rec || !same) return new ApiError('DMZ_TOKEN_INVALID');
   if (rec.revokedAt !== undefined) return new ApiError('DMZ_TOKEN_REVOKED');
-  if (rec.expiresAt !== undefined && rec.expiresAt <= now) return new ApiError('DMZ_TOKEN_EXPIRED', `the bearer token expired at ${new Date(rec.expiresAt).toISOString()}`);
+  if (rec.expiresAt !== undefined && rec.expiresAt <= now)
+    return new ApiError('DMZ_TOKEN_EXPIRED', `the bearer token expired at ${new Date(rec.expiresAt).toISOString()}`);
   return rec;
 }
 
@@ -119,7 +153,8 @@ export function hasScope(t: TokenRecord, scope: Scope): boolean {
 }
 
 export function requireScope(t: TokenRecord, ...anyOf: Scope[]): void {
-  if (!anyOf.some((s) => hasScope(t, s))) throw new ApiError('DMZ_SCOPE_DENIED', `this needs the scope ${anyOf.join(' or ')}; the token has ${t.scopes.join(', ')}`);
+  if (!anyOf.some((s) => hasScope(t, s)))
+    throw new ApiError('DMZ_SCOPE_DENIED', `this needs the scope ${anyOf.join(' or ')}; the token has ${t.scopes.join(', ')}`);
 }
 
 export const isAdmin = (t: TokenRecord): boolean => t.scopes.includes('admin');
@@ -131,7 +166,8 @@ export function sees(t: TokenRecord, project: string | undefined): boolean {
 
 /** A non-admin token acts on its own project only. */
 export function requireProject(t: TokenRecord, project: string): void {
-  if (!isAdmin(t) && t.project !== project) throw new ApiError('DMZ_PROJECT_DENIED', `the transfer belongs to project ${project}, the token to ${t.project}`);
+  if (!isAdmin(t) && t.project !== project)
+    throw new ApiError('DMZ_PROJECT_DENIED', `the transfer belongs to project ${project}, the token to ${t.project}`);
 }
 
 export interface TransferAsk {
@@ -150,15 +186,19 @@ function remoteAllowed(t: TokenRecord, p: Prefix): boolean {
 /** Every constraint of the token a new transfer must meet; throws the first it breaks. */
 export function checkTransfer(t: TokenRecord, ask: TransferAsk): void {
   requireScope(t, 'transfers:write');
-  if (!t.dtns.includes('*') && !t.dtns.includes(ask.dtn)) throw new ApiError('DMZ_DTN_DENIED', `the token allows DTNs ${t.dtns.join(', ') || '(none)'}, not ${ask.dtn}`);
-  if (!remoteAllowed(t, ask.remote)) throw new ApiError('DMZ_REMOTE_DENIED', `remote ${ask.remote.text} is not inside the token's prefixes (${t.remotes.join(', ') || 'none'})`);
+  if (!t.dtns.includes('*') && !t.dtns.includes(ask.dtn))
+    throw new ApiError('DMZ_DTN_DENIED', `the token allows DTNs ${t.dtns.join(', ') || '(none)'}, not ${ask.dtn}`);
+  if (!remoteAllowed(t, ask.remote))
+    throw new ApiError('DMZ_REMOTE_DENIED', `remote ${ask.remote.text} is not inside the token's prefixes (${t.remotes.join(', ') || 'none'})`);
   for (const r of ask.localPorts) {
     if (!t.ports.some((p) => rangeWithin(r, parsePortRange(p)))) {
       throw new ApiError('DMZ_PORTS_DENIED', `local ports ${formatPortRange(r)} are not inside the token's ranges (${t.ports.join(', ') || 'none'})`);
     }
   }
-  if (!t.paths.includes('*') && !t.paths.includes(ask.path)) throw new ApiError('DMZ_PATH_DENIED', `the token allows paths ${t.paths.join(', ') || '(none)'}, not ${ask.path}`);
-  if (ask.durationSeconds > t.maxDurationSeconds) throw new ApiError('DMZ_DURATION_DENIED', `${ask.durationSeconds} s is longer than the token's ${t.maxDurationSeconds} s`);
+  if (!t.paths.includes('*') && !t.paths.includes(ask.path))
+    throw new ApiError('DMZ_PATH_DENIED', `the token allows paths ${t.paths.join(', ') || '(none)'}, not ${ask.path}`);
+  if (ask.durationSeconds > t.maxDurationSeconds)
+    throw new ApiError('DMZ_DURATION_DENIED', `${ask.durationSeconds} s is longer than the token's ${t.maxDurationSeconds} s`);
   if (ask.rateMbps !== undefined && t.maxRateMbps !== undefined && ask.rateMbps > t.maxRateMbps) {
     throw new ApiError('DMZ_RATE_DENIED', `${ask.rateMbps} Mbit/s is more than the token's ${t.maxRateMbps} Mbit/s`);
   }
@@ -183,5 +223,6 @@ export function checkBlock(t: TokenRecord, prefix: Prefix, site: Site): void {
   if (isAdmin(t)) return;
   const why = siteWideBlock(site, prefix);
   if (why) throw new ApiError('DMZ_BLOCK_NEEDS_ADMIN', `only an admin token may block ${prefix.text}: ${why}`);
-  if (!remoteAllowed(t, prefix)) throw new ApiError('DMZ_REMOTE_DENIED', `prefix ${prefix.text} is not inside the token's prefixes (${t.remotes.join(', ') || 'none'})`);
+  if (!remoteAllowed(t, prefix))
+    throw new ApiError('DMZ_REMOTE_DENIED', `prefix ${prefix.text} is not inside the token's prefixes (${t.remotes.join(', ') || 'none'})`);
 }

@@ -27,7 +27,13 @@ const endView = (e: LinkEndView) => ({ ...(e.switch ? { switch: e.switch } : {})
 
 export function linkView(l: LinkStatus): Record<string, unknown> {
   return {
-    name: l.name, a: endView(l.a), b: endView(l.b), configured: l.configured, seen: l.seen, up: l.up, state: l.state,
+    name: l.name,
+    a: endView(l.a),
+    b: endView(l.b),
+    configured: l.configured,
+    seen: l.seen,
+    up: l.up,
+    state: l.state,
     ...(l.seenInstead ? { seen_instead: l.seenInstead.map((s) => ({ a: endView(s.a), b: endView(s.b) })) } : {}),
     // No lease crosses a link yet (a lease is installed on its DTN's switch only): nothing is reserved on one.
     ...(l.configured ? { capacity_mbps: l.capacityMbps, cost: l.cost, reserved_mbps: 0 } : {}),
@@ -36,38 +42,49 @@ export function linkView(l: LinkStatus): Record<string, unknown> {
 
 export function topologyRoutes(r: FastifyInstance, ctx: ApiContext, fabric: Fabric): void {
   const { app, controller } = ctx;
-  r.get('/api/v1/topology', {
-    config: { scope: ['transfers:read'] },
-    schema: {
-      tags: ['switches'], security: [{ bearer: [] }], summary: 'Switches, their ports\' roles, and the links between them',
-      description: 'Links as the site config declares them beside what LLDP discovery sees: only a link in state `up` is used. '
-        + '`reserved_mbps` is 0 on every link today (a lease is installed on its DTN\'s switch only and crosses no link). Scope transfers:read (or admin).',
-      response: { 200: { $ref: 'Topology#' }, ...errorResponses(401, 403, 429) },
+  r.get(
+    '/api/v1/topology',
+    {
+      config: { scope: ['transfers:read'] },
+      schema: {
+        tags: ['switches'],
+        security: [{ bearer: [] }],
+        summary: "Switches, their ports' roles, and the links between them",
+        description:
+          'Links as the site config declares them beside what LLDP discovery sees: only a link in state `up` is used. ' +
+          "`reserved_mbps` is 0 on every link today (a lease is installed on its DTN's switch only and crosses no link). Scope transfers:read (or admin).",
+        response: { 200: { $ref: 'Topology#' }, ...errorResponses(401, 403, 429) },
+      },
     },
-  }, async () => {
-    const site = app.site;
-    const switches: TopologySwitch[] = site.switches.map((sw) => {
-      const conn = controller.get(sw.dpid);
-      return {
-        name: sw.name, dpid: dpidText(sw.dpid), connected: !!conn,
-        ports: sw.ports.map((p) => {
-          const live = conn?.ports.get(p.portNo);
-          return { port_no: p.portNo, name: p.name, role: p.role, ...(live ? { link_up: (live.state & OFPPS.LINK_DOWN) === 0 } : {}) };
-        }),
-      };
-    });
-    for (const conn of controller.switches()) {
-      if (conn.dpid === undefined || site.switches.some((s) => s.dpid === conn.dpid)) continue;
-      switches.push({
-        dpid: conn.dpidText, connected: true,
-        ports: [...conn.ports.values()].map((p) => ({ port_no: p.portNo, name: p.name, link_up: (p.state & OFPPS.LINK_DOWN) === 0 })),
+    async () => {
+      const site = app.site;
+      const switches: TopologySwitch[] = site.switches.map((sw) => {
+        const conn = controller.get(sw.dpid);
+        return {
+          name: sw.name,
+          dpid: dpidText(sw.dpid),
+          connected: !!conn,
+          ports: sw.ports.map((p) => {
+            const live = conn?.ports.get(p.portNo);
+            return { port_no: p.portNo, name: p.name, role: p.role, ...(live ? { link_up: (live.state & OFPPS.LINK_DOWN) === 0 } : {}) };
+          }),
+        };
       });
-    }
-    return {
-      switches, links: fabric.monitor.links().map(linkView),
-      discovery: { interval_ms: fabric.discovery.intervalMs, loss_intervals: fabric.discovery.lossIntervals },
-    };
-  });
+      for (const conn of controller.switches()) {
+        if (conn.dpid === undefined || site.switches.some((s) => s.dpid === conn.dpid)) continue;
+        switches.push({
+          dpid: conn.dpidText,
+          connected: true,
+          ports: [...conn.ports.values()].map((p) => ({ port_no: p.portNo, name: p.name, link_up: (p.state & OFPPS.LINK_DOWN) === 0 })),
+        });
+      }
+      return {
+        switches,
+        links: fabric.monitor.links().map(linkView),
+        discovery: { interval_ms: fabric.discovery.intervalMs, loss_intervals: fabric.discovery.lossIntervals },
+      };
+    },
+  );
 }
 
 /** Publishes the monitor's link events on the stream (every token sees them, as switch events); returns a detach. */
@@ -80,7 +97,10 @@ export function publishLinkEvents(hub: EventHub, monitor: FabricMonitor): () => 
 /** dmzgate_links{state}: links per state, computed at scrape time. */
 export function registerLinkMetrics(registry: Registry, monitor: FabricMonitor): void {
   new Gauge({
-    name: 'dmzgate_links', help: 'Links between switches by state (up; pending; down, missing, miscabled, unexpected are alarms)', labelNames: ['state'], registers: [registry],
+    name: 'dmzgate_links',
+    help: 'Links between switches by state (up; pending; down, missing, miscabled, unexpected are alarms)',
+    labelNames: ['state'],
+    registers: [registry],
     collect() {
       const by = new Map<string, number>(LINK_STATES.map((s) => [s, 0]));
       for (const l of monitor.links()) by.set(l.state, by.get(l.state)! + 1);

@@ -89,16 +89,37 @@ export class TransfersService {
     const rec = draft.record;
     this.creating.add(rec.id);
     // Written as its flows go to the switch: the leases of one install group in one write.
-    const written = draft.sent.then(() => this.store.commit([
-      { kind: 'lease.put', lease: rec },
-      this.auditRecord(by, { action: 'transfer.create', decision: 'granted', transfer: rec.id, details: { dtn: rec.dtn, remote: rec.remote, path: rec.path, end: new Date(rec.end).toISOString() } }),
-    ]).then(() => undefined, (e: Error) => e), () => undefined);
+    const written = draft.sent.then(
+      () =>
+        this.store
+          .commit([
+            { kind: 'lease.put', lease: rec },
+            this.auditRecord(by, {
+              action: 'transfer.create',
+              decision: 'granted',
+              transfer: rec.id,
+              details: { dtn: rec.dtn, remote: rec.remote, path: rec.path, end: new Date(rec.end).toISOString() },
+            }),
+          ])
+          .then(
+            () => undefined,
+            (e: Error) => e,
+          ),
+      () => undefined,
+    );
     try {
       await draft.installed;
     } catch (e) {
       // Recorded (its flows were sent) and refused: kept revoked, and that written with the refusal.
       const closed = this.app.lease(rec.id);
-      throw await this.refused(by, 'transfer.create', e, closed ? { transfer: rec.id } : {}, undefined, closed ? [{ kind: 'lease.put', lease: closed }] : []);
+      throw await this.refused(
+        by,
+        'transfer.create',
+        e,
+        closed ? { transfer: rec.id } : {},
+        undefined,
+        closed ? [{ kind: 'lease.put', lease: closed }] : [],
+      );
     } finally {
       this.creating.delete(rec.id);
     }
@@ -118,7 +139,9 @@ export class TransfersService {
     } catch (e) {
       throw await this.refused(by, 'transfer.extend', e, { transfer: id });
     }
-    await this.persist([this.auditRecord(by, { action: 'transfer.extend', decision: 'granted', transfer: id, details: { end: new Date(rec.end).toISOString() } })]);
+    await this.persist([
+      this.auditRecord(by, { action: 'transfer.extend', decision: 'granted', transfer: id, details: { end: new Date(rec.end).toISOString() } }),
+    ]);
     return rec;
   }
 
@@ -132,7 +155,14 @@ export class TransfersService {
     } finally {
       this.closing.delete(id);
     }
-    await this.persist([this.auditRecord(by, { action: 'transfer.release', decision: 'done', transfer: id, details: { state: rec.state, counters: { ...rec.counters } } })]);
+    await this.persist([
+      this.auditRecord(by, {
+        action: 'transfer.release',
+        decision: 'done',
+        transfer: id,
+        details: { state: rec.state, counters: { ...rec.counters } },
+      }),
+    ]);
     return rec;
   }
 
@@ -145,7 +175,9 @@ export class TransfersService {
     } catch (e) {
       throw await this.refused(by, 'block.create', e, {}, 'DMZ_BLOCK_NOT_FOUND');
     }
-    await this.persist([this.auditRecord(by, { action: 'block.create', decision: 'granted', block: rec.id, reason: rec.reason, details: { prefix: rec.prefix } })]);
+    await this.persist([
+      this.auditRecord(by, { action: 'block.create', decision: 'granted', block: rec.id, reason: rec.reason, details: { prefix: rec.prefix } }),
+    ]);
     return rec;
   }
 
@@ -164,13 +196,27 @@ export class TransfersService {
    * Audits and persists a refusal (in one batch after `records`, the change it leaves); returns it as the API
    * error it is (for the caller to throw).
    */
-  async refused(by: Actor, action: string, e: unknown, ids: { transfer?: number; block?: number } = {}, notFound?: ErrorCode, records: StateRecord[] = []): Promise<ApiError> {
+  async refused(
+    by: Actor,
+    action: string,
+    e: unknown,
+    ids: { transfer?: number; block?: number } = {},
+    notFound?: ErrorCode,
+    records: StateRecord[] = [],
+  ): Promise<ApiError> {
     const err = toApiError(e, notFound);
     if (err.code === 'DMZ_INTERNAL') this.log.error({ err: e }, `${action} failed`);
-    records.push(this.auditRecord(by, {
-      action, decision: 'refused', code: err.code, reason: err.message, ...(ids.transfer !== undefined ? { transfer: ids.transfer } : {}), ...(ids.block !== undefined ? { block: ids.block } : {}),
-      ...(err.extra.switch_error ? { details: { switch_error: err.extra.switch_error } } : {}),
-    }));
+    records.push(
+      this.auditRecord(by, {
+        action,
+        decision: 'refused',
+        code: err.code,
+        reason: err.message,
+        ...(ids.transfer !== undefined ? { transfer: ids.transfer } : {}),
+        ...(ids.block !== undefined ? { block: ids.block } : {}),
+        ...(err.extra.switch_error ? { details: { switch_error: err.extra.switch_error } } : {}),
+      }),
+    );
     await this.store.commit(records).catch(() => undefined);
     return err;
   }
@@ -199,9 +245,13 @@ export class TransfersService {
     if (e.type === 'flow.lost') {
       const name = this.opts.switchName(e.dpid);
       this.hub.publish('flow.lost', {
-        switch: { dpid: dpidText(e.dpid), ...(name ? { name } : {}) }, owner: e.owner,
-        ...(e.lease !== undefined ? { transfer: e.lease } : {}), ...(e.block !== undefined ? { block: e.block } : {}),
-        reason: e.reason, flow: flowText(e.flow), reinstalled: true,
+        switch: { dpid: dpidText(e.dpid), ...(name ? { name } : {}) },
+        owner: e.owner,
+        ...(e.lease !== undefined ? { transfer: e.lease } : {}),
+        ...(e.block !== undefined ? { block: e.block } : {}),
+        reason: e.reason,
+        flow: flowText(e.flow),
+        reinstalled: true,
       });
       return;
     }
@@ -215,8 +265,12 @@ export class TransfersService {
       // Closes nobody asked the API for: the app's timers, a switch's hard timeout, a site reload, the start.
       if (e.type === 'lease.closed' && !this.closing.has(l.id)) {
         this.auditSystem({
-          project: l.project, action: `transfer.${l.state}`, decision: 'done', transfer: l.id,
-          ...(l.closeReason ? { reason: l.closeReason } : {}), details: { state: l.state, counters: { ...l.counters } },
+          project: l.project,
+          action: `transfer.${l.state}`,
+          decision: 'done',
+          transfer: l.id,
+          ...(l.closeReason ? { reason: l.closeReason } : {}),
+          details: { state: l.state, counters: { ...l.counters } },
         });
       }
       return;

@@ -48,9 +48,17 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 
 export function transferView(l: LeaseRecord): TransferView {
   const v: TransferView = {
-    id: l.id, project: l.project, dtn: l.dtn, remote: l.remote, protocol: l.protocol,
-    local_ports: l.localPorts.map(formatPortRange), remote_ports: l.remotePorts.map(formatPortRange), path: l.path,
-    start: iso(l.start), end: iso(l.end), state: l.state,
+    id: l.id,
+    project: l.project,
+    dtn: l.dtn,
+    remote: l.remote,
+    protocol: l.protocol,
+    local_ports: l.localPorts.map(formatPortRange),
+    remote_ports: l.remotePorts.map(formatPortRange),
+    path: l.path,
+    start: iso(l.start),
+    end: iso(l.end),
+    state: l.state,
     counters: { bytes_in: l.counters.bytesIn, bytes_out: l.counters.bytesOut, packets_in: l.counters.packetsIn, packets_out: l.counters.packetsOut },
   };
   if (l.rateMbps !== undefined) v.rate_mbps = l.rateMbps;
@@ -82,9 +90,11 @@ export interface TransferPlanView {
 /** A dry run's answer: the flows a transfer would install, in ovs-ofctl text, and the budgets they count against. */
 export function transferPlanView(plan: LeasePlan, requestBudget: number): TransferPlanView {
   return {
-    dry_run: true, switch: plan.switchBudget.name,
+    dry_run: true,
+    switch: plan.switchBudget.name,
     ...(plan.lease.rateMbps !== undefined ? { rate_mbps: plan.lease.rateMbps } : {}),
-    flow_count: plan.flows.length, flows: plan.flows.map(formatFlowEntry),
+    flow_count: plan.flows.length,
+    flows: plan.flows.map(formatFlowEntry),
     flow_budget: { request: requestBudget, switch: plan.switchBudget.budget, switch_in_use: plan.flowsInUse },
   };
 }

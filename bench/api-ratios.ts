@@ -17,7 +17,8 @@ export function apiRatios(runs: SystemRun[]): Ratio[] {
   const cs = [...new Set(disk.rounds.map((r) => r.c))];
   const perRep = (other: SystemRun | undefined, versus: string, goal?: number) => {
     if (!other) return;
-    for (const c of cs) out.push({ measure: `req/s, concurrency ${c}`, versus, dmzgate: NaN, other: NaN, better: 'higher', goal, byRep: ratiosByRep(disk, other, c) });
+    for (const c of cs)
+      out.push({ measure: `req/s, concurrency ${c}`, versus, dmzgate: NaN, other: NaN, better: 'higher', goal, byRep: ratiosByRep(disk, other, c) });
   };
   // The goal "state writes never the bottleneck": with its state on disk, dmzgate keeps this share of its rate.
   perRep(none, 'dmzgate, writes off', GOAL_STORE_RATIO);
@@ -29,7 +30,8 @@ export function apiRatios(runs: SystemRun[]): Ratio[] {
     return rounds.length ? pool(rounds).p99 : NaN;
   };
   const d10 = p99At10(disk);
-  if (bare?.paced?.length) out.push({ measure: 'p99, concurrency 10', versus: 'floor: bare app paced', dmzgate: d10, other: pool(bare.paced).p99, better: 'lower' });
+  if (bare?.paced?.length)
+    out.push({ measure: 'p99, concurrency 10', versus: 'floor: bare app paced', dmzgate: d10, other: pool(bare.paced).p99, better: 'lower' });
   if (bare) out.push({ measure: 'p99, concurrency 10', versus: 'floor: bare REST app', dmzgate: d10, other: p99At10(bare), better: 'lower' });
   if (osken) out.push({ measure: 'p99, concurrency 10', versus: 'os-ken REST app', dmzgate: d10, other: p99At10(osken), better: 'lower' });
   return out;

@@ -7,10 +7,19 @@ import type { IdleWait } from './cores.js';
  * CPU use over a round, each as a fraction of one core: the server, ovs-vswitchd, the load generator, the other
  * (idle) servers of the run; other load on CPU 0, 1.
  */
-export interface Usage { srv: number; ovs: number; gen: number; idle: number; other: [number, number] }
+export interface Usage {
+  srv: number;
+  ovs: number;
+  gen: number;
+  idle: number;
+  other: [number, number];
+}
 
 /** A count over a time: requests answered, releases made. */
-export interface Span { n: number; seconds: number }
+export interface Span {
+  n: number;
+  seconds: number;
+}
 
 export interface Round {
   c: number;
@@ -38,7 +47,7 @@ export interface Round {
 }
 
 export const GC_KINDS = ['minor', 'major', 'incremental'] as const;
-export type GcKind = typeof GC_KINDS[number];
+export type GcKind = (typeof GC_KINDS)[number];
 
 export interface StoreFigures {
   /** Journal records written in the round, their total time (write + fdatasync) and bytes. */
@@ -59,13 +68,19 @@ export interface StoreFigures {
 export const NO_STATE = 'none (writes off)';
 
 export interface SystemRun {
-  label: string; system: string; state: string; rounds: Round[]; warmRate: number; shape: string[]; profile?: string;
+  label: string;
+  system: string;
+  state: string;
+  rounds: Round[];
+  warmRate: number;
+  shape: string[];
+  profile?: string;
   /** The bare app's rounds paced to dmzgate's rate (state on disk) in the same repetition (bench/api.ts pacedRound). */
   paced?: Round[];
 }
 
 /** The state column of the bare app's paced rounds. */
-const PACED = 'paced to disk\'s req/s';
+const PACED = "paced to disk's req/s";
 
 export const GOAL_P99_MS = 5;
 export const GOAL_RATE = 1000;
@@ -74,8 +89,13 @@ export const GOAL_STORE_RATIO = 0.9;
 
 /** How the run was set up, for the header. */
 export interface Setup {
-  ovsNote: string; serverCore: string; genCore: string;
-  warmCycles: number; warmSeconds: number; warmMax: number; reps: number;
+  ovsNote: string;
+  serverCore: string;
+  genCore: string;
+  warmCycles: number;
+  warmSeconds: number;
+  warmMax: number;
+  reps: number;
   /** How long a round lasts at each concurrency: a time or a count, whichever ends first. */
   limits: string;
   /** The systems in the order of a repetition's rounds (reversed every other repetition). */
@@ -123,10 +143,19 @@ function pooledStore(rounds: Round[]): StoreFigures | undefined {
   if (s.length === 0) return undefined;
   const last = s.at(-1)!; // the rounds are in time order
   const total = (k: 'writes' | 'writeSeconds' | 'writtenBytes' | 'folds' | 'foldSeconds') => sum(s.map((x) => x[k]));
-  const parts = s.map((x) => x.parts).filter(Boolean).at(-1);
+  const parts = s
+    .map((x) => x.parts)
+    .filter(Boolean)
+    .at(-1);
   return {
-    writes: total('writes'), writeSeconds: total('writeSeconds'), writtenBytes: total('writtenBytes'), folds: total('folds'),
-    foldSeconds: total('foldSeconds'), docBytes: last.docBytes, journalBytes: last.journalBytes, ...(parts ? { parts } : {}),
+    writes: total('writes'),
+    writeSeconds: total('writeSeconds'),
+    writtenBytes: total('writtenBytes'),
+    folds: total('folds'),
+    foldSeconds: total('foldSeconds'),
+    docBytes: last.docBytes,
+    journalBytes: last.journalBytes,
+    ...(parts ? { parts } : {}),
   };
 }
 
@@ -138,14 +167,28 @@ export function pool(rounds: Round[]): Pooled {
   const q = (x: number) => lat[Math.min(n - 1, Math.floor(x * n))]!;
   const weighted = (f: (u: Usage) => number) => sum(rounds.map((r) => f(r.use) * r.seconds)) / seconds;
   const use: Usage = {
-    srv: weighted((u) => u.srv), ovs: weighted((u) => u.ovs), gen: weighted((u) => u.gen), idle: weighted((u) => u.idle),
+    srv: weighted((u) => u.srv),
+    ovs: weighted((u) => u.ovs),
+    gen: weighted((u) => u.gen),
+    idle: weighted((u) => u.idle),
     other: [weighted((u) => u.other[0]), weighted((u) => u.other[1])],
   };
   const store = pooledStore(rounds);
   return {
-    c: rounds[0]!.c, rounds, n, seconds, p50: q(0.5), p99: q(0.99), max: lat[n - 1]!, rate: n / seconds,
-    firstQ: spanRate(rounds.map((r) => r.firstQ)), lastQ: spanRate(rounds.map((r) => r.lastQ)), use,
-    cpuMsPerReq: (use.srv * seconds * 1000) / n, releaseRate: spanRate(rounds.map((r) => r.release)), ...(store ? { store } : {}),
+    c: rounds[0]!.c,
+    rounds,
+    n,
+    seconds,
+    p50: q(0.5),
+    p99: q(0.99),
+    max: lat[n - 1]!,
+    rate: n / seconds,
+    firstQ: spanRate(rounds.map((r) => r.firstQ)),
+    lastQ: spanRate(rounds.map((r) => r.lastQ)),
+    use,
+    cpuMsPerReq: (use.srv * seconds * 1000) / n,
+    releaseRate: spanRate(rounds.map((r) => r.release)),
+    ...(store ? { store } : {}),
   };
 }
 
@@ -177,7 +220,12 @@ export function median(xs: number[]): number {
 function printTable(rows: string[][], leftCols = 2): void {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   rows.forEach((r, k) => {
-    console.log(r.map((cell, i) => (i < leftCols || i === r.length - 1 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd());
+    console.log(
+      r
+        .map((cell, i) => (i < leftCols || i === r.length - 1 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    );
     if (k === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   });
 }
@@ -192,11 +240,13 @@ function printHeader(setup: Setup): void {
   console.log(`POST /api/v1/transfers -> 201 with the flows confirmed by ${setup.ovsNote}`);
   console.log(`all servers running at once, each on its own bridge; the one measured alone on CPU ${setup.serverCore}, the others`);
   console.log(`idle on CPU ${setup.genCore} with the load generator (this process: keep-alive connections, bench/http-conn.ts) and ovs-vswitchd`);
-  console.log(`after a warm-up each (${setup.warmCycles} cycles of ${setup.warmSeconds} s or ${setup.warmMax} requests at concurrency 10, then their release), at each concurrency ${plural(setup.reps, 'repetition')}`);
+  console.log(
+    `after a warm-up each (${setup.warmCycles} cycles of ${setup.warmSeconds} s or ${setup.warmMax} requests at concurrency 10, then their release), at each concurrency ${plural(setup.reps, 'repetition')}`,
+  );
   console.log(`of one round per system in turn (${setup.order.join(', ')}${setup.reps > 1 ? '; every other repetition in reverse' : ''}).`);
   console.log(`a round: ${setup.limits}, whichever comes first;`);
-  console.log('each request a new transfer, all of a round\'s active until it ends, then released. Figures pooled over a');
-  console.log('system\'s rounds at a concurrency; ratios between systems taken per repetition\n');
+  console.log("each request a new transfer, all of a round's active until it ends, then released. Figures pooled over a");
+  console.log("system's rounds at a concurrency; ratios between systems taken per repetition\n");
 }
 
 /** The goals on dmzgate's row with its state on disk, from its pooled figures. */
@@ -204,17 +254,59 @@ function rowGoal(run: SystemRun, p: Pooled): [string, string] {
   if (!isDisk(run)) return ['', ''];
   const g: string[] = [];
   const ok: boolean[] = [];
-  if (p.c === 10) { g.push(`p99 <= ${GOAL_P99_MS} ms`); ok.push(p.p99 <= GOAL_P99_MS); }
-  if (p.c >= 10) { g.push(`>= ${GOAL_RATE} req/s`); ok.push(p.rate >= GOAL_RATE); }
+  if (p.c === 10) {
+    g.push(`p99 <= ${GOAL_P99_MS} ms`);
+    ok.push(p.p99 <= GOAL_P99_MS);
+  }
+  if (p.c >= 10) {
+    g.push(`>= ${GOAL_RATE} req/s`);
+    ok.push(p.rate >= GOAL_RATE);
+  }
   return [g.join(', '), ok.map((x) => (x ? 'yes' : 'NO')).join(', ')];
 }
 
 function printRounds(runs: SystemRun[]): void {
-  const rows = [['system', 'state', 'concurrency', 'rounds', 'requests', 'p50 ms', 'p99 ms', 'max ms', 'req/s', 'req/s by round', 'first/last 1/4',
-    'server CPU', 'CPU ms/req', 'ovs CPU', 'gen CPU', 'goal', 'met']];
-  const row = (run: SystemRun, state: string, p: Pooled, [goal, met]: [string, string]) => rows.push([run.label, state, String(p.c),
-    String(p.rounds.length), String(p.n), ms(p.p50), ms(p.p99), ms(p.max), p.rate.toFixed(0), p.rounds.map((r) => (r.n / r.seconds).toFixed(0)).join(' '),
-    `${p.firstQ.toFixed(0)}/${p.lastQ.toFixed(0)}`, pct(p.use.srv), ms(p.cpuMsPerReq), pct(p.use.ovs), pct(p.use.gen), goal, met]);
+  const rows = [
+    [
+      'system',
+      'state',
+      'concurrency',
+      'rounds',
+      'requests',
+      'p50 ms',
+      'p99 ms',
+      'max ms',
+      'req/s',
+      'req/s by round',
+      'first/last 1/4',
+      'server CPU',
+      'CPU ms/req',
+      'ovs CPU',
+      'gen CPU',
+      'goal',
+      'met',
+    ],
+  ];
+  const row = (run: SystemRun, state: string, p: Pooled, [goal, met]: [string, string]) =>
+    rows.push([
+      run.label,
+      state,
+      String(p.c),
+      String(p.rounds.length),
+      String(p.n),
+      ms(p.p50),
+      ms(p.p99),
+      ms(p.max),
+      p.rate.toFixed(0),
+      p.rounds.map((r) => (r.n / r.seconds).toFixed(0)).join(' '),
+      `${p.firstQ.toFixed(0)}/${p.lastQ.toFixed(0)}`,
+      pct(p.use.srv),
+      ms(p.cpuMsPerReq),
+      pct(p.use.ovs),
+      pct(p.use.gen),
+      goal,
+      met,
+    ]);
   for (const run of runs) {
     for (const c of concurrencies(run)) {
       const p = pooledAt(run, c)!;
@@ -223,19 +315,24 @@ function printRounds(runs: SystemRun[]): void {
     if (run.paced?.length) row(run, PACED, pool(run.paced), ['', '']);
   }
   printTable(rows);
-  console.log('\n  p50/p99/max: of all the requests of the system\'s rounds at that concurrency; req/s: all of them over all');
-  console.log('  the rounds\' time (req/s by round: each round\'s, in time order, to see the drift). server CPU: the server');
-  console.log('  process\'s CPU time over the rounds (one core = 100%), and per request (CPU time is the figure other load on');
-  console.log('  the machine disturbs least); ovs CPU: ovs-vswitchd\'s; gen CPU: this load generator\'s (ovs and gen share a');
-  console.log('  core). first/last 1/4: req/s over the first and the last quarter of each round\'s answers (the round\'s');
-  console.log('  transfers stay active until it ends). The bare app\'s paced rounds (one after each repetition at concurrency');
+  console.log("\n  p50/p99/max: of all the requests of the system's rounds at that concurrency; req/s: all of them over all");
+  console.log("  the rounds' time (req/s by round: each round's, in time order, to see the drift). server CPU: the server");
+  console.log("  process's CPU time over the rounds (one core = 100%), and per request (CPU time is the figure other load on");
+  console.log("  the machine disturbs least); ovs CPU: ovs-vswitchd's; gen CPU: this load generator's (ovs and gen share a");
+  console.log("  core). first/last 1/4: req/s over the first and the last quarter of each round's answers (the round's");
+  console.log("  transfers stay active until it ends). The bare app's paced rounds (one after each repetition at concurrency");
   console.log('  10): request i starts no earlier than i / R s into the round, R the req/s of dmzgate (state on disk) in that');
   console.log('  repetition. Releases (DELETE, concurrency 10, after each round, not timed above),');
   console.log('  per second:');
   for (const run of runs) {
-    if (run.rounds.length) console.log(`    ${named(run)}: ${concurrencies(run).map((c) => `${pooledAt(run, c)!.releaseRate.toFixed(0)} after c=${c}`).join(', ')}`);
+    if (run.rounds.length)
+      console.log(
+        `    ${named(run)}: ${concurrencies(run)
+          .map((c) => `${pooledAt(run, c)!.releaseRate.toFixed(0)} after c=${c}`)
+          .join(', ')}`,
+      );
   }
-  console.log('  This load generator\'s own GC pauses during the timed rounds (each delays the answers then in flight; its');
+  console.log("  This load generator's own GC pauses during the timed rounds (each delays the answers then in flight; its");
   console.log('  young generation is fixed at 64 MB a semi-space to keep them rare), count / longest:');
   for (const run of runs) {
     if (!run.rounds.length) continue;
@@ -245,7 +342,7 @@ function printRounds(runs: SystemRun[]): void {
     };
     console.log(`    ${named(run)}: ${concurrencies(run).map(at).join(', ')}`);
   }
-  console.log('  The server\'s own GC during the timed rounds (dmzgate\'s /metrics, nodejs_gc_duration_seconds; each pause');
+  console.log("  The server's own GC during the timed rounds (dmzgate's /metrics, nodejs_gc_duration_seconds; each pause");
   console.log('  delays the requests then in flight), scavenges (minor) and mark-compacts (major): count, mean ms; incremental');
   console.log('  marking steps: total ms:');
   for (const run of runs) {
@@ -262,26 +359,54 @@ function printRounds(runs: SystemRun[]): void {
 
 function printStore(dmz: SystemRun[]): void {
   console.log('\ndmzgate state writes (from /metrics: dmzgate_store_write_seconds, _journal_written_bytes_total, _fold_seconds):');
-  const rows = [['state', 'concurrency', 'records', 'requests/record', 'ms/record', 'record busy', 'bytes/record', 'folds', 'ms/fold', 'document bytes', 'journal bytes']];
+  const rows = [
+    [
+      'state',
+      'concurrency',
+      'records',
+      'requests/record',
+      'ms/record',
+      'record busy',
+      'bytes/record',
+      'folds',
+      'ms/fold',
+      'document bytes',
+      'journal bytes',
+    ],
+  ];
   for (const run of dmz) {
     for (const c of concurrencies(run)) {
       const p = pooledAt(run, c)!;
       const s = p.store!;
       const per = (x: number) => x / Math.max(1, s.writes);
-      rows.push([run.state, String(c), String(s.writes), per(p.n).toFixed(1), ms(per(s.writeSeconds) * 1000), pct(s.writeSeconds / p.seconds),
-        per(s.writtenBytes).toFixed(0), String(s.folds), s.folds ? ms((s.foldSeconds * 1000) / s.folds) : '-', String(s.docBytes), String(s.journalBytes)]);
+      rows.push([
+        run.state,
+        String(c),
+        String(s.writes),
+        per(p.n).toFixed(1),
+        ms(per(s.writeSeconds) * 1000),
+        pct(s.writeSeconds / p.seconds),
+        per(s.writtenBytes).toFixed(0),
+        String(s.folds),
+        s.folds ? ms((s.foldSeconds * 1000) / s.folds) : '-',
+        String(s.docBytes),
+        String(s.journalBytes),
+      ]);
     }
   }
   printTable(rows, 1);
   for (const run of dmz) {
-    const parts = run.rounds.map((r) => r.store?.parts).filter(Boolean).at(-1);
+    const parts = run.rounds
+      .map((r) => r.store?.parts)
+      .filter(Boolean)
+      .at(-1);
     if (parts) console.log(`  the state (${run.state}) after the last round, document + journal: ${parts}`);
   }
   console.log('  records: journal records, each one write + fdatasync holding every change made while the previous one was');
   console.log('  under way (group commit); a request is answered after the record holding its changes. record busy:');
   console.log('  record time / round time (records go one at a time: near 100%, requests wait for whole records). folds:');
   console.log('  the journal folded into the state document (written whole, fsync, rename) past 8 MiB once records pause (or at 32 MiB),');
-  console.log('  beside the records; document and journal bytes: after the last round at that concurrency (the document\'s');
+  console.log("  beside the records; document and journal bytes: after the last round at that concurrency (the document's");
   console.log('  size at its last fold, or as read).');
 }
 
@@ -292,23 +417,40 @@ function printGoals(disk: SystemRun, none: SystemRun | undefined, bare: SystemRu
   const c10 = pooled.find((p) => p.c === 10);
   const best = pooled.reduce((a, b) => (b.rate > a.rate ? b : a));
   const rows: string[][] = [['goal', 'measured', 'met']];
-  if (c10) rows.push([`p99 <= ${GOAL_P99_MS} ms at concurrency 10`, `${ms(c10.p99)} ms (${c10.n} requests in ${plural(c10.rounds.length, 'round')})`, c10.p99 <= GOAL_P99_MS ? 'yes' : 'NO']);
+  if (c10)
+    rows.push([
+      `p99 <= ${GOAL_P99_MS} ms at concurrency 10`,
+      `${ms(c10.p99)} ms (${c10.n} requests in ${plural(c10.rounds.length, 'round')})`,
+      c10.p99 <= GOAL_P99_MS ? 'yes' : 'NO',
+    ]);
   const bareC10 = bare && pooledAt(bare, 10);
-  const floor = (what: string, p: Pooled) => rows.push([`  (the bare REST app, ${what})`, `p99 ${ms(p.p99)} ms (p50 ${ms(p.p50)} ms, ${p.rate.toFixed(0)} req/s); dmzgate's p99 ${(c10!.p99 / p.p99).toFixed(2)}x`,
-    p.p99 <= GOAL_P99_MS ? '' : `over ${GOAL_P99_MS} ms too`]);
+  const floor = (what: string, p: Pooled) =>
+    rows.push([
+      `  (the bare REST app, ${what})`,
+      `p99 ${ms(p.p99)} ms (p50 ${ms(p.p50)} ms, ${p.rate.toFixed(0)} req/s); dmzgate's p99 ${(c10!.p99 / p.p99).toFixed(2)}x`,
+      p.p99 <= GOAL_P99_MS ? '' : `over ${GOAL_P99_MS} ms too`,
+    ]);
   if (c10 && bare?.paced?.length) floor(`paced to dmzgate's rate`, pool(bare.paced));
   if (c10 && bareC10) floor('unpaced, concurrency 10', bareC10);
-  rows.push([`>= ${GOAL_RATE.toLocaleString('en')} requests/s sustained`, `${best.rate.toFixed(0)}/s (concurrency ${best.c}, ${best.n} requests in ${best.seconds.toFixed(1)} s)`, best.rate >= GOAL_RATE ? 'yes' : 'NO']);
+  rows.push([
+    `>= ${GOAL_RATE.toLocaleString('en')} requests/s sustained`,
+    `${best.rate.toFixed(0)}/s (concurrency ${best.c}, ${best.n} requests in ${best.seconds.toFixed(1)} s)`,
+    best.rate >= GOAL_RATE ? 'yes' : 'NO',
+  ]);
   if (none) {
     const maxBusy = Math.max(...pooled.map((p) => p.store!.writeSeconds / p.seconds));
-    rows.push([`state writes never the bottleneck: req/s >= ${GOAL_STORE_RATIO}x without writes`, `a ratio: in RATIOS above; record busy up to ${pct(maxBusy)}`, '']);
+    rows.push([
+      `state writes never the bottleneck: req/s >= ${GOAL_STORE_RATIO}x without writes`,
+      `a ratio: in RATIOS above; record busy up to ${pct(maxBusy)}`,
+      '',
+    ]);
   }
   printTable(rows, 1);
-  console.log('  RATIOS above: the two systems\' req/s in the same repetition (adjacent rounds), median over the repetitions');
+  console.log("  RATIOS above: the two systems' req/s in the same repetition (adjacent rounds), median over the repetitions");
   console.log('  (their range beside it); the goal is checked on the median at each concurrency.');
   if (bareC10) {
     console.log('  the bare REST app: two flow-mods and a barrier behind fastify and controller/, nothing kept (bench/bare-rest-app.ts):');
-    console.log('  what this machine gives any server on dmzgate\'s stack. Paced to dmzgate\'s rate (the same offered load),');
+    console.log("  what this machine gives any server on dmzgate's stack. Paced to dmzgate's rate (the same offered load),");
     console.log('  a p99 over the goal leaves the goal out of reach of any server on that stack here: each does at least that.');
   }
 }
@@ -325,7 +467,10 @@ function printShapes(runs: SystemRun[]): void {
 
 /** Every timed round of every run, the bare app's paced ones too, each with the words that name it. */
 function timedRounds(runs: SystemRun[]): Array<{ r: Round; at: string }> {
-  const label = (run: SystemRun, paced: boolean) => (r: Round) => ({ r, at: `${named(run)}${paced ? ' paced' : ''} concurrency ${r.c} repetition ${r.rep + 1}` });
+  const label = (run: SystemRun, paced: boolean) => (r: Round) => ({
+    r,
+    at: `${named(run)}${paced ? ' paced' : ''} concurrency ${r.c} repetition ${r.rep + 1}`,
+  });
   return runs.flatMap((run) => [...run.rounds.map(label(run, false)), ...(run.paced ?? []).map(label(run, true))]);
 }
 
@@ -343,7 +488,7 @@ function printDisturbed(runs: SystemRun[], setup: Setup): void {
     for (const d of disturbed) console.log(`  ${d}`);
   }
   if (idle.length) {
-    console.log('\nNOTE: the servers not being measured used CPU during these rounds (on the generator\'s core):');
+    console.log("\nNOTE: the servers not being measured used CPU during these rounds (on the generator's core):");
     for (const d of idle) console.log(`  ${d}`);
   }
   printSettles(runs, setup);
@@ -355,8 +500,13 @@ function printSettles(runs: SystemRun[], setup: Setup): void {
   if (!all.length) return;
   const waits = all.map(({ r }) => r.settle.ms).sort((a, b) => a - b);
   const busy = all.filter(({ r }) => r.settle.busy.length);
-  console.log(`\nBefore each round the bench waited for every server to be idle (under ${pct(setup.idle.busyShare)} of a core over ${setup.idle.windowMs} ms): median ${waits[waits.length >> 1]!.toFixed(0)} ms, longest ${waits.at(-1)!.toFixed(0)} ms; a server was busy before ${busy.length} of ${all.length} rounds${busy.length ? ':' : ''}`);
-  for (const { r, at } of busy) console.log(`  before ${at}: ${r.settle.busy.join(', ')} busy, ${r.settle.ms.toFixed(0)} ms${r.settle.quiet ? '' : ' (still busy when the wait gave up)'}`);
+  console.log(
+    `\nBefore each round the bench waited for every server to be idle (under ${pct(setup.idle.busyShare)} of a core over ${setup.idle.windowMs} ms): median ${waits[waits.length >> 1]!.toFixed(0)} ms, longest ${waits.at(-1)!.toFixed(0)} ms; a server was busy before ${busy.length} of ${all.length} rounds${busy.length ? ':' : ''}`,
+  );
+  for (const { r, at } of busy)
+    console.log(
+      `  before ${at}: ${r.settle.busy.join(', ')} busy, ${r.settle.ms.toFixed(0)} ms${r.settle.quiet ? '' : ' (still busy when the wait gave up)'}`,
+    );
 }
 
 export function report(runs: SystemRun[], setup: Setup): void {
@@ -366,8 +516,14 @@ export function report(runs: SystemRun[], setup: Setup): void {
   const written = dmz.filter((r) => r.state !== NO_STATE);
   if (written.length) printStore(written);
   const disk = dmz.find(isDisk);
-  if (disk) printGoals(disk, dmz.find((r) => r.state === NO_STATE), runs.find((r) => r.system === 'bare' && r.rounds.length));
+  if (disk)
+    printGoals(
+      disk,
+      dmz.find((r) => r.state === NO_STATE),
+      runs.find((r) => r.system === 'bare' && r.rounds.length),
+    );
   printShapes(runs);
-  for (const run of runs) if (run.profile) console.log(`\ndmzgate CPU profile, state ${run.state} (samples within its rounds; a separate run):\n${run.profile}`);
+  for (const run of runs)
+    if (run.profile) console.log(`\ndmzgate CPU profile, state ${run.state} (samples within its rounds; a separate run):\n${run.profile}`);
   printDisturbed(runs, setup);
 }

@@ -35,9 +35,10 @@ export interface Server {
 }
 
 /** How a server is started: on `core`, its log in `work`. */
-export interface Launch { work: string; core: string }
-
-
+export interface Launch {
+  work: string;
+  core: string;
+}
 
 async function stopProc(proc: ChildProcess): Promise<void> {
   if (proc.exitCode !== null || proc.signalCode !== null) return;
@@ -94,10 +95,16 @@ function logLine(s: { logFile: string }, pred: (l: Record<string, unknown>) => b
   return undefined;
 }
 
-async function waitFor(what: string, srv: { proc: ChildProcess; logFile: string }, cond: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
+async function waitFor(
+  what: string,
+  srv: { proc: ChildProcess; logFile: string },
+  cond: () => boolean | Promise<boolean>,
+  ms = 30_000,
+): Promise<void> {
   const until = Date.now() + ms;
   while (!(await cond())) {
-    if (srv.proc.exitCode !== null || srv.proc.signalCode !== null) throw new Error(`${what}: the server exited (${srv.proc.exitCode ?? srv.proc.signalCode}):\n${logText(srv).slice(-3000)}`);
+    if (srv.proc.exitCode !== null || srv.proc.signalCode !== null)
+      throw new Error(`${what}: the server exited (${srv.proc.exitCode ?? srv.proc.signalCode}):\n${logText(srv).slice(-3000)}`);
     if (Date.now() > until) throw new Error(`${what}: not within ${ms} ms:\n${logText(srv).slice(-3000)}`);
     await sleep(50);
   }
@@ -127,19 +134,42 @@ async function apiPortFromLog(what: string, srv: { proc: ChildProcess; logFile: 
  * dmzgate with its data in `dataDir`; `entry` is the CLI or bench/api-server.js, `nodeArgs` e.g. --cpu-prof;
  * `admin`: also make an admin token (Server.adminToken).
  */
-export async function startDmzgate(at: Launch, dataDir: string, state: string, nodeArgs: string[] = [], entry = CLI, opts: { admin?: boolean } = {}): Promise<Server> {
+export async function startDmzgate(
+  at: Launch,
+  dataDir: string,
+  state: string,
+  nodeArgs: string[] = [],
+  entry = CLI,
+  opts: { admin?: boolean } = {},
+): Promise<Server> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`);
   mkdirSync(dataDir, { recursive: true });
   // A project token as an operator would make it (dmzgate token create), before the controller claims the directory.
   const store = await openJournalStore(dataDir);
   const { token } = await createToken(store, {
-    project: 'bench', dtns: ['dtn1'], remotes: ['198.18.0.0/15'], ports: ['50000-51000'], paths: ['routed'],
-    maxDurationSeconds: 3600, scopes: ['transfers:write'], description: 'bench/api.ts',
+    project: 'bench',
+    dtns: ['dtn1'],
+    remotes: ['198.18.0.0/15'],
+    ports: ['50000-51000'],
+    paths: ['routed'],
+    maxDurationSeconds: 3600,
+    scopes: ['transfers:write'],
+    description: 'bench/api.ts',
   });
-  const adminToken = opts.admin ? (await createToken(store, {
-    project: 'bench-ops', dtns: ['dtn1'], remotes: ['0.0.0.0/0', '::/0'], ports: ['0-65535'], paths: ['routed'],
-    maxDurationSeconds: 3600, scopes: ['admin'], description: 'bench admin',
-  })).token : undefined;
+  const adminToken = opts.admin
+    ? (
+        await createToken(store, {
+          project: 'bench-ops',
+          dtns: ['dtn1'],
+          remotes: ['0.0.0.0/0', '::/0'],
+          ports: ['0-65535'],
+          paths: ['routed'],
+          maxDurationSeconds: 3600,
+          scopes: ['admin'],
+          description: 'bench admin',
+        })
+      ).token
+    : undefined;
   await store.close();
   const ofPort = await freePort();
   const logFile = join(at.work, `dmzgate-${state.replace(/\W+/g, '-')}${nodeArgs.length ? '-profiled' : ''}.log`);
@@ -148,14 +178,47 @@ export async function startDmzgate(at: Launch, dataDir: string, state: string, n
   const args = entry === CLI ? [CLI, 'controller'] : [entry];
   // One token makes every request: its request limit (100/s by default) is raised out of reach, not turned off,
   // so that its bookkeeping is still measured.
-  const proc = spawn('taskset', ['-c', at.core, process.execPath, ...nodeArgs, ...args, '--openflow-port', String(ofPort),
-    '--api-port', '0', '--data', dataDir, '--api-rate-limit', '1000000000', '--api-rate-burst', '1000000000'], { stdio: ['ignore', fd, fd] });
+  const proc = spawn(
+    'taskset',
+    [
+      '-c',
+      at.core,
+      process.execPath,
+      ...nodeArgs,
+      ...args,
+      '--openflow-port',
+      String(ofPort),
+      '--api-port',
+      '0',
+      '--data',
+      dataDir,
+      '--api-rate-limit',
+      '1000000000',
+      '--api-rate-burst',
+      '1000000000',
+    ],
+    { stdio: ['ignore', fd, fd] },
+  );
   closeSync(fd);
   const srv = { proc, logFile };
   const api = await apiPortFromLog('dmzgate controller ready', srv, 'controller ready');
   return {
-    system: 'dmzgate', state, pid: proc.pid!, api, ofPort, token, ...(adminToken ? { adminToken } : {}), proc, logFile, dataDir,
-    switchReady: () => waitFor('dmzgate: switch reconciled', srv, () => logLine(srv, (l) => l.msg === 'reconciled switch' && l.dpid === '0000000000000001') !== undefined),
+    system: 'dmzgate',
+    state,
+    pid: proc.pid!,
+    api,
+    ofPort,
+    token,
+    ...(adminToken ? { adminToken } : {}),
+    proc,
+    logFile,
+    dataDir,
+    switchReady: () =>
+      waitFor(
+        'dmzgate: switch reconciled',
+        srv,
+        () => logLine(srv, (l) => l.msg === 'reconciled switch' && l.dpid === '0000000000000001') !== undefined,
+      ),
     stop: () => stopProc(proc),
   };
 }
@@ -168,7 +231,9 @@ function appPath(name: string): string {
 }
 
 export function oskenVersion(): [string, string] {
-  const out = spawnSync(PYTHON, ['-c', 'import os_ken, sys; print(os_ken.__version__, sys.version.split()[0])'], { encoding: 'utf8' }).stdout.trim().split(' ');
+  const out = spawnSync(PYTHON, ['-c', 'import os_ken, sys; print(os_ken.__version__, sys.version.split()[0])'], { encoding: 'utf8' })
+    .stdout.trim()
+    .split(' ');
   return [out[0] || '?', out[1] || '?'];
 }
 
@@ -178,10 +243,25 @@ export async function startOsken(at: Launch): Promise<Server> {
   const token = randomBytes(32).toString('base64url');
   const logFile = join(at.work, 'osken.log');
   const fd = openSync(logFile, 'w');
-  const proc = spawn('taskset', ['-c', at.core, PYTHON, '-m', 'os_ken.cmd.manager', '--ofp-listen-host', '127.0.0.1',
-    '--ofp-tcp-listen-port', String(ofPort), appPath('osken_rest_app.py')], {
-    stdio: ['ignore', fd, fd], env: { ...process.env, OSKEN_BENCH_HTTP_PORT: String(api), OSKEN_BENCH_TOKEN: token },
-  });
+  const proc = spawn(
+    'taskset',
+    [
+      '-c',
+      at.core,
+      PYTHON,
+      '-m',
+      'os_ken.cmd.manager',
+      '--ofp-listen-host',
+      '127.0.0.1',
+      '--ofp-tcp-listen-port',
+      String(ofPort),
+      appPath('osken_rest_app.py'),
+    ],
+    {
+      stdio: ['ignore', fd, fd],
+      env: { ...process.env, OSKEN_BENCH_HTTP_PORT: String(api), OSKEN_BENCH_TOKEN: token },
+    },
+  );
   closeSync(fd);
   const srv = { proc, logFile };
   try {
@@ -191,7 +271,14 @@ export async function startOsken(at: Launch): Promise<Server> {
     throw new Error(`${(e as Error).message}\nIs python3-os-ken installed? (apt-get install python3-os-ken; ${PYTHON})`, { cause: e });
   }
   return {
-    system: 'os-ken', state: '', pid: proc.pid!, api, ofPort, token, proc, logFile,
+    system: 'os-ken',
+    state: '',
+    pid: proc.pid!,
+    api,
+    ofPort,
+    token,
+    proc,
+    logFile,
     switchReady: () => waitFor('os-ken: switch connected', srv, () => logText(srv).includes('"ready": true')),
     stop: () => stopProc(proc),
   };
@@ -204,13 +291,21 @@ export async function startBare(at: Launch): Promise<Server> {
   const logFile = join(at.work, 'bare.log');
   const fd = openSync(logFile, 'w');
   const proc = spawn('taskset', ['-c', at.core, process.execPath, BARE, '--openflow-port', String(ofPort)], {
-    stdio: ['ignore', fd, fd], env: { ...process.env, BARE_TOKEN: token },
+    stdio: ['ignore', fd, fd],
+    env: { ...process.env, BARE_TOKEN: token },
   });
   closeSync(fd);
   const srv = { proc, logFile };
   const api = await apiPortFromLog('bare REST app listening', srv, 'listening');
   return {
-    system: 'bare', state: '', pid: proc.pid!, api, ofPort, token, proc, logFile,
+    system: 'bare',
+    state: '',
+    pid: proc.pid!,
+    api,
+    ofPort,
+    token,
+    proc,
+    logFile,
     switchReady: () => waitFor('bare REST app: switch connected', srv, () => logLine(srv, (l) => l.msg === 'switch ready') !== undefined),
     stop: () => stopProc(proc),
   };

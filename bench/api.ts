@@ -103,7 +103,11 @@ const LEASE_COOKIE = '0x00d1000000000000/0xffff000000000000'; // every system: o
  * A round ends after `seconds` (no request starts later; it ends with the last answer) or `max` requests. With
  * `pace` (requests/s), request i starts no earlier than i / pace seconds into the round (a paced round).
  */
-interface Limits { seconds: number; max: number; pace?: number }
+interface Limits {
+  seconds: number;
+  max: number;
+  pace?: number;
+}
 
 /**
  * Time-bound as well as count-bound, because the systems differ by more than 10x in rate; dmzgate's rounds mostly
@@ -114,7 +118,16 @@ interface Limits { seconds: number; max: number; pace?: number }
  */
 const CFG: { warm: Limits & { cycles: number }; rounds: Array<{ c: number } & Limits>; reps: number; tmpfs: boolean } = QUICK
   ? { warm: { cycles: 2, seconds: 1, max: 1500 }, rounds: [1, 10, 100].map((c) => ({ c, seconds: 1, max: 500 })), reps: 1, tmpfs: false }
-  : { warm: { cycles: 4, seconds: 2.5, max: 3000 }, rounds: [{ c: 1, seconds: 3, max: 1000 }, { c: 10, seconds: 3, max: 2500 }, { c: 100, seconds: 3, max: 2500 }], reps: 3, tmpfs: true };
+  : {
+      warm: { cycles: 4, seconds: 2.5, max: 3000 },
+      rounds: [
+        { c: 1, seconds: 3, max: 1000 },
+        { c: 10, seconds: 3, max: 2500 },
+        { c: 100, seconds: 3, max: 2500 },
+      ],
+      reps: 3,
+      tmpfs: true,
+    };
 const PROFILED_CONCURRENCIES = [10, 100];
 /** The concurrency at which the bare app also gets a round paced to dmzgate's rate (the p99 goal's). */
 const PACED_AT = 10;
@@ -122,12 +135,20 @@ const RELEASE_CONCURRENCY = 10;
 /** Idle before a round: each server under 5% of a core over 200 ms (a tick of /proc CPU time is 10 ms), waiting at most 5 s. */
 const IDLE = { busyShare: 0.05, windowMs: 200, maxMs: 5000 };
 const T0 = performance.now();
-const log = (what: string) => { if (argv.includes('--verbose')) console.error(`[${((performance.now() - T0) / 1000).toFixed(1)} s] ${what}`); };
+const log = (what: string) => {
+  if (argv.includes('--verbose')) console.error(`[${((performance.now() - T0) / 1000).toFixed(1)} s] ${what}`);
+};
 
 // ---- the systems of a run -----------------------------------------------------------------------------------------
 
 /** A system to run: how to start its server, where its rounds come in a repetition (`turn`), its bridge's `key`. */
-interface Spec { key: string; label: string; turn: number; start(at: Launch): Promise<Server>; profileDir?: string }
+interface Spec {
+  key: string;
+  label: string;
+  turn: number;
+  start(at: Launch): Promise<Server>;
+  profileDir?: string;
+}
 
 /** A running system and what it has measured so far. */
 interface Contender {
@@ -165,13 +186,24 @@ function turnOrder(all: Contender[], rep: number): Contender[] {
 // ---- CPU use --------------------------------------------------------------------------------------------------
 
 /** CPU use of our processes and of each core, to tell our work from other load. */
-interface Mark { t: number; srv: number; ovs: number; gen: number; idle: number; cores: [number, number] }
+interface Mark {
+  t: number;
+  srv: number;
+  ovs: number;
+  gen: number;
+  idle: number;
+  cores: [number, number];
+}
 
 function mark(srvPid: number, ovsPid: number, idlePids: number[]): Mark {
   const u = process.cpuUsage();
   return {
-    t: performance.now(), srv: cpuSeconds(srvPid), ovs: cpuSeconds(ovsPid), gen: (u.user + u.system) / 1e6,
-    idle: idlePids.reduce((a, pid) => a + cpuSeconds(pid), 0), cores: coreBusySeconds(),
+    t: performance.now(),
+    srv: cpuSeconds(srvPid),
+    ovs: cpuSeconds(ovsPid),
+    gen: (u.user + u.system) / 1e6,
+    idle: idlePids.reduce((a, pid) => a + cpuSeconds(pid), 0),
+    cores: coreBusySeconds(),
   };
 }
 
@@ -180,7 +212,13 @@ function usage(a: Mark, b: Mark): Usage {
   const per = (k: 'srv' | 'ovs' | 'gen' | 'idle') => (b[k] - a[k]) / s;
   const c0 = (b.cores[0] - a.cores[0]) / s;
   const c1 = (b.cores[1] - a.cores[1]) / s;
-  return { srv: per('srv'), ovs: per('ovs'), gen: per('gen'), idle: per('idle'), other: [Math.max(0, c0 - per('ovs') - per('gen') - per('idle')), Math.max(0, c1 - per('srv'))] };
+  return {
+    srv: per('srv'),
+    ovs: per('ovs'),
+    gen: per('gen'),
+    idle: per('idle'),
+    other: [Math.max(0, c0 - per('ovs') - per('gen') - per('idle')), Math.max(0, c1 - per('srv'))],
+  };
 }
 
 // ---- the load generator -----------------------------------------------------------------------------------------
@@ -194,17 +232,24 @@ function connections(srv: Server, n: number): HttpConnection[] {
 function transferBody(k: number): string {
   const remote = `198.${18 + ((k >> 16) & 1)}.${(k >> 8) & 0xff}.${k & 0xff}`;
   return JSON.stringify({
-    dtn: 'dtn1', remote, protocol: 'tcp', local_ports: [String(50000 + (k % 1001))], remote_ports: [String(33000 + (k % 20000))],
-    path: 'routed', duration: 600,
+    dtn: 'dtn1',
+    remote,
+    protocol: 'tcp',
+    local_ports: [String(50000 + (k % 1001))],
+    remote_ports: [String(33000 + (k % 20000))],
+    path: 'routed',
+    duration: 600,
   });
 }
 
 /** Runs up to `n` jobs from `c` loops, none started after `until` (performance.now()); job i gets its own index and its loop's. Returns how many ran. */
 async function loops(c: number, n: number, job: (i: number, loop: number) => Promise<void>, until = Infinity): Promise<number> {
   let next = 0;
-  await Promise.all(Array.from({ length: c }, async (_, loop) => {
-    for (let i = next++; i < n && performance.now() < until; i = next++) await job(i, loop);
-  }));
+  await Promise.all(
+    Array.from({ length: c }, async (_, loop) => {
+      for (let i = next++; i < n && performance.now() < until; i = next++) await job(i, loop);
+    }),
+  );
   return Math.min(next - c, n); // each loop took one index it did not run
 }
 
@@ -218,7 +263,9 @@ async function sleepUntil(t: number): Promise<void> {
 
 /** This process's GC pauses (start, as performance.now(), and duration in ms), to count those inside timed rounds. */
 const gcPauses: Array<[number, number]> = [];
-new PerformanceObserver((list) => { for (const e of list.getEntries()) gcPauses.push([e.startTime, e.duration]); }).observe({ entryTypes: ['gc'] });
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcPauses.push([e.startTime, e.duration]);
+}).observe({ entryTypes: ['gc'] });
 
 /** The GC pauses that began between two performance.now() times. */
 function gcBetween(t0: number, t1: number): { n: number; ms: number; max: number } {
@@ -227,7 +274,16 @@ function gcBetween(t0: number, t1: number): { n: number; ms: number; max: number
 }
 
 /** What the timed part of a round saw: each answer's latency and time, the transfers made, the CPU marks. */
-interface Drive { n: number; lat: Float64Array; done: Float64Array; ids: number[]; m0: Mark; m1: Mark; window: [number, number]; genGc: Round['genGc'] }
+interface Drive {
+  n: number;
+  lat: Float64Array;
+  done: Float64Array;
+  ids: number[];
+  m0: Mark;
+  m1: Mark;
+  window: [number, number];
+  genGc: Round['genGc'];
+}
 
 /** The timed part of a round: creations from c loops until the time or the count runs out; all must be 201. */
 async function drive(x: Contender, conns: HttpConnection[], c: number, limits: Limits, ovsPid: number, idlePids: number[]): Promise<Drive> {
@@ -237,21 +293,27 @@ async function drive(x: Contender, conns: HttpConnection[], c: number, limits: L
   const errors: string[] = [];
   const m0 = mark(x.srv.pid, ovsPid, idlePids);
   const w0 = monoUs();
-  const n = await loops(c, limits.max, async (i, loop) => {
-    const body = transferBody(x.next + i);
-    if (limits.pace) await sleepUntil(m0.t + (i * 1000) / limits.pace);
-    const t0 = performance.now();
-    const r = await conns[loop]!.request('POST', '/api/v1/transfers', body);
-    done[i] = performance.now();
-    lat[i] = done[i] - t0;
-    if (r.status === 201) ids.push((JSON.parse(r.body) as { id: number }).id);
-    else if (errors.length < 5) errors.push(`${r.status} ${r.body.slice(0, 300)}`);
-    else errors.push('');
-  }, m0.t + limits.seconds * 1000);
+  const n = await loops(
+    c,
+    limits.max,
+    async (i, loop) => {
+      const body = transferBody(x.next + i);
+      if (limits.pace) await sleepUntil(m0.t + (i * 1000) / limits.pace);
+      const t0 = performance.now();
+      const r = await conns[loop]!.request('POST', '/api/v1/transfers', body);
+      done[i] = performance.now();
+      lat[i] = done[i] - t0;
+      if (r.status === 201) ids.push((JSON.parse(r.body) as { id: number }).id);
+      else if (errors.length < 5) errors.push(`${r.status} ${r.body.slice(0, 300)}`);
+      else errors.push('');
+    },
+    m0.t + limits.seconds * 1000,
+  );
   const window: [number, number] = [w0, monoUs()];
   const m1 = mark(x.srv.pid, ovsPid, idlePids);
   x.next += n;
-  if (errors.length) throw new Error(`${x.spec.key}: ${errors.length} of ${n} requests at concurrency ${c} were not 201: ${errors.filter(Boolean).join(' | ')}`);
+  if (errors.length)
+    throw new Error(`${x.spec.key}: ${errors.length} of ${n} requests at concurrency ${c} were not 201: ${errors.filter(Boolean).join(' | ')}`);
   return { n, lat: lat.slice(0, n).sort(), done: done.slice(0, n).sort(), ids, m0, m1, window, genGc: gcBetween(m0.t, m1.t) };
 }
 
@@ -270,11 +332,20 @@ async function round(x: Contender, all: Contender[], ovs: PrivateOvs, c: number,
   const conns = connections(x.srv, c);
   try {
     // The connections are opened before the clock starts.
-    await loops(c, c, async (_, loop) => { await conns[loop]!.request('GET', '/api/v1/switches'); });
+    await loops(c, c, async (_, loop) => {
+      await conns[loop]!.request('GET', '/api/v1/switches');
+    });
     const quiet = await settle(all);
     const before = x.srv.system === 'dmzgate' ? await storeMetrics(x.srv) : undefined;
     (globalThis as { gc?: () => void }).gc?.(); // this process's own garbage, collected before the clock starts
-    const d = await drive(x, conns, c, limits, ovs.vswitchdPid!, all.filter((y) => y !== x).map((y) => y.srv.pid));
+    const d = await drive(
+      x,
+      conns,
+      c,
+      limits,
+      ovs.vswitchdPid!,
+      all.filter((y) => y !== x).map((y) => y.srv.pid),
+    );
     const seconds = (d.m1.t - d.m0.t) / 1000;
     const after = before ? await storeMetrics(x.srv) : undefined;
     const store = before && after ? storeFigures(before, after, withParts ? await stateParts(x.srv.dataDir!) : undefined) : undefined;
@@ -283,8 +354,19 @@ async function round(x: Contender, all: Contender[], ovs: PrivateOvs, c: number,
     if (onSwitch !== 2 * d.n) throw new Error(`${x.spec.key}: after ${d.n} transfers the switch holds ${onSwitch} lease flows, not ${2 * d.n}`);
     const release = await releaseAll(x, ovs, d.ids);
     return {
-      c, rep, n: d.n, lat: d.lat, seconds, ...quarters(d), use: usage(d.m0, d.m1), window: d.window, release, genGc: d.genGc, settle: quiet,
-      ...(store ? { store } : {}), ...(before && after ? { srvGc: gcBetweenScrapes(before, after) } : {}),
+      c,
+      rep,
+      n: d.n,
+      lat: d.lat,
+      seconds,
+      ...quarters(d),
+      use: usage(d.m0, d.m1),
+      window: d.window,
+      release,
+      genGc: d.genGc,
+      settle: quiet,
+      ...(store ? { store } : {}),
+      ...(before && after ? { srvGc: gcBetweenScrapes(before, after) } : {}),
     };
   } finally {
     for (const k of conns) k.close();
@@ -298,7 +380,10 @@ async function round(x: Contender, all: Contender[], ovs: PrivateOvs, c: number,
  * ovs-vswitchd share (up to 14% of that core, noted as the idle servers' CPU).
  */
 function settle(all: Contender[]): Promise<IdleWait> {
-  return waitUntilIdle(all.map((x) => ({ pid: x.srv.pid, name: x.spec.key })), IDLE);
+  return waitUntilIdle(
+    all.map((x) => ({ pid: x.srv.pid, name: x.spec.key })),
+    IDLE,
+  );
 }
 
 /** Releases the transfers (DELETE) and checks that the bridge holds no lease flows. */
@@ -333,13 +418,18 @@ async function flowShape(ovs: PrivateOvs, bridge: string): Promise<string[]> {
   const out = await ovs.ofctl('dump-flows', bridge, `cookie=${LEASE_COOKIE}`);
   const lines = out.split('\n').filter((l) => l.includes('cookie='));
   const first = /cookie=(0x[0-9a-f]+)/.exec(lines[0] ?? '')?.[1];
-  return lines.filter((l) => l.includes(`cookie=${first},`)).map((l) => l
-    .replace(/cookie=0x[0-9a-f]+, duration=[\d.]+s, /, '')
-    .replace(/n_packets=\d+, n_bytes=\d+, /, '')
-    .replace(/hard_timeout=\d+/, 'hard_timeout=T')
-    .replace(/198\.1[89]\.\d+\.\d+/g, 'REMOTE')
-    .replace(/tp_(src|dst)=\d+/g, 'tp_$1=P')
-    .trim()).sort();
+  return lines
+    .filter((l) => l.includes(`cookie=${first},`))
+    .map((l) =>
+      l
+        .replace(/cookie=0x[0-9a-f]+, duration=[\d.]+s, /, '')
+        .replace(/n_packets=\d+, n_bytes=\d+, /, '')
+        .replace(/hard_timeout=\d+/, 'hard_timeout=T')
+        .replace(/198\.1[89]\.\d+\.\d+/g, 'REMOTE')
+        .replace(/tp_(src|dst)=\d+/g, 'tp_$1=P')
+        .trim(),
+    )
+    .sort();
 }
 
 /** One transfer made on the system's switch, to compare the flows the systems install. */
@@ -351,21 +441,38 @@ async function shapeOf(x: Contender, ovs: PrivateOvs): Promise<string[]> {
 
 // ---- dmzgate's state ------------------------------------------------------------------------------------------
 
-interface StoreMetrics { sum: number; count: number; written: number; foldSum: number; folds: number; bytes: number; journal: number; gc: Record<GcKind, { n: number; ms: number }> }
+interface StoreMetrics {
+  sum: number;
+  count: number;
+  written: number;
+  foldSum: number;
+  folds: number;
+  bytes: number;
+  journal: number;
+  gc: Record<GcKind, { n: number; ms: number }>;
+}
 
 /** dmzgate's store figures and its own GC so far, from /metrics (no token needed). */
 async function storeMetrics(srv: Server): Promise<StoreMetrics> {
   const r = await requestOnce(srv.api, `Bearer ${srv.token}`, 'GET', '/metrics');
   const num = (name: string) => Number(new RegExp(`^${name} ([\\d.e+-]+)$`, 'm').exec(r.body)?.[1] ?? NaN);
   return {
-    sum: num('dmzgate_store_write_seconds_sum'), count: num('dmzgate_store_write_seconds_count'),
+    sum: num('dmzgate_store_write_seconds_sum'),
+    count: num('dmzgate_store_write_seconds_count'),
     written: num('dmzgate_store_journal_written_bytes_total'),
-    foldSum: num('dmzgate_store_fold_seconds_sum'), folds: num('dmzgate_store_fold_seconds_count'),
-    bytes: num('dmzgate_store_bytes'), journal: num('dmzgate_store_journal_bytes'),
-    gc: Object.fromEntries(GC_KINDS.map((k) => [k, {
-      n: num(`dmzgate_nodejs_gc_duration_seconds_count\\{kind="${k}"\\}`) || 0,
-      ms: (num(`dmzgate_nodejs_gc_duration_seconds_sum\\{kind="${k}"\\}`) || 0) * 1000,
-    }])) as StoreMetrics['gc'],
+    foldSum: num('dmzgate_store_fold_seconds_sum'),
+    folds: num('dmzgate_store_fold_seconds_count'),
+    bytes: num('dmzgate_store_bytes'),
+    journal: num('dmzgate_store_journal_bytes'),
+    gc: Object.fromEntries(
+      GC_KINDS.map((k) => [
+        k,
+        {
+          n: num(`dmzgate_nodejs_gc_duration_seconds_count\\{kind="${k}"\\}`) || 0,
+          ms: (num(`dmzgate_nodejs_gc_duration_seconds_sum\\{kind="${k}"\\}`) || 0) * 1000,
+        },
+      ]),
+    ) as StoreMetrics['gc'],
   };
 }
 
@@ -376,20 +483,29 @@ function gcBetweenScrapes(a: StoreMetrics, b: StoreMetrics): Round['srvGc'] {
 
 function storeFigures(a: StoreMetrics, b: StoreMetrics, parts: string | undefined): StoreFigures {
   return {
-    writes: b.count - a.count, writeSeconds: b.sum - a.sum, writtenBytes: b.written - a.written, folds: b.folds - a.folds,
-    foldSeconds: b.foldSum - a.foldSum, docBytes: b.bytes, journalBytes: b.journal, ...(parts ? { parts } : {}),
+    writes: b.count - a.count,
+    writeSeconds: b.sum - a.sum,
+    writtenBytes: b.written - a.written,
+    folds: b.folds - a.folds,
+    foldSeconds: b.foldSum - a.foldSum,
+    docBytes: b.bytes,
+    journalBytes: b.journal,
+    ...(parts ? { parts } : {}),
   };
 }
 
 /** What the state is made of after the round, read as a restart would read it (document + journal). */
 async function stateParts(dataDir: string): Promise<string> {
-  const st = await readState(dataDir) as unknown as Record<string, unknown>;
+  const st = (await readState(dataDir)) as unknown as Record<string, unknown>;
   const size = (v: unknown) => JSON.stringify(v).length;
   const total = size(st);
   const count = (v: unknown) => (Array.isArray(v) ? v.length : v && typeof v === 'object' ? Object.keys(v).length : 0);
-  return Object.entries(st).map(([k, v]) => ({ k, n: count(v), share: size(v) / total }))
-    .filter((x) => x.share >= 0.01).sort((a, b) => b.share - a.share)
-    .map((x) => `${x.k} ${x.n} (${pct(x.share)})`).join(', ');
+  return Object.entries(st)
+    .map(([k, v]) => ({ k, n: count(v), share: size(v) / total }))
+    .filter((x) => x.share >= 0.01)
+    .sort((a, b) => b.share - a.share)
+    .map((x) => `${x.k} ${x.n} (${pct(x.share)})`)
+    .join(', ');
 }
 
 // ---- a run of several systems ---------------------------------------------------------------------------------
@@ -403,7 +519,17 @@ async function startAll(ovs: PrivateOvs, specs: Spec[], at: Launch): Promise<Con
     await Promise.all(servers.map((s) => s.stop()));
     throw failed.reason;
   }
-  const all = specs.map((spec, i): Contender => ({ spec, srv: servers[i]!, bridge: bridgeOf(spec.key), core: at.core, next: 1, rounds: [], paced: [], warmRate: 0, shape: [] }));
+  const all = specs.map((spec, i): Contender => ({
+    spec,
+    srv: servers[i]!,
+    bridge: bridgeOf(spec.key),
+    core: at.core,
+    next: 1,
+    rounds: [],
+    paced: [],
+    warmRate: 0,
+    shape: [],
+  }));
   try {
     for (const x of all) {
       // Interface names are host-wide (the userspace datapath's taps): each bridge's ports get the system's key.
@@ -461,7 +587,9 @@ async function runTogether(ovs: PrivateOvs, specs: Spec[], at: Launch, rounds: A
 }
 
 function logRound(x: Contender, r: Round, what = ''): void {
-  log(`${x.spec.key}${what}: c=${r.c} repetition ${r.rep + 1}: p50 ${r.lat[r.n >> 1]!.toFixed(2)} ms, ${(r.n / r.seconds).toFixed(0)}/s; idle servers ${pct(r.use.idle)} CPU; waited ${r.settle.ms.toFixed(0)} ms for idle servers${r.settle.busy.length ? ` (${r.settle.busy.join(', ')} busy)` : ''}`);
+  log(
+    `${x.spec.key}${what}: c=${r.c} repetition ${r.rep + 1}: p50 ${r.lat[r.n >> 1]!.toFixed(2)} ms, ${(r.n / r.seconds).toFixed(0)}/s; idle servers ${pct(r.use.idle)} CPU; waited ${r.settle.ms.toFixed(0)} ms for idle servers${r.settle.busy.length ? ` (${r.settle.busy.join(', ')} busy)` : ''}`,
+  );
 }
 
 /**
@@ -482,8 +610,14 @@ async function pacedRound(all: Contender[], ovs: PrivateOvs, limits: { c: number
 function toRun(x: Contender): SystemRun {
   const profile = x.spec.profileDir ? profileSummary(x.spec.profileDir, x.rounds) : undefined;
   return {
-    label: x.spec.label, system: x.srv.system, state: x.srv.state, rounds: x.rounds, warmRate: x.warmRate, shape: x.shape,
-    ...(x.paced.length ? { paced: x.paced } : {}), ...(profile ? { profile } : {}),
+    label: x.spec.label,
+    system: x.srv.system,
+    state: x.srv.state,
+    rounds: x.rounds,
+    warmRate: x.warmRate,
+    shape: x.shape,
+    ...(x.paced.length ? { paced: x.paced } : {}),
+    ...(profile ? { profile } : {}),
   };
 }
 
@@ -518,7 +652,10 @@ function profileSummary(dir: string, rounds: Round[]): string {
   const out: string[] = [];
   for (const c of [...new Set(rounds.map((r) => r.c))]) {
     const at = rounds.filter((r) => r.c === c);
-    const part = cut(p, at.map((r) => r.window));
+    const part = cut(
+      p,
+      at.map((r) => r.window),
+    );
     const n = at.reduce((a, r) => a + r.n, 0);
     const seconds = at.reduce((a, r) => a + r.seconds, 0);
     if (part.samples.length === 0) {
@@ -551,10 +688,18 @@ function systems(work: string, shm: string): Spec[] {
 
 /** dmzgate under the profiler, state on disk and writes off: separate servers, so the figures above are not profiled. */
 function profiledSystems(work: string): Spec[] {
-  return ([['disk', `disk (${fsType(work)})`, CLI], ['none', NO_STATE, NO_WRITES]] as const).map(([key, state, entry], turn) => {
+  return (
+    [
+      ['disk', `disk (${fsType(work)})`, CLI],
+      ['none', NO_STATE, NO_WRITES],
+    ] as const
+  ).map(([key, state, entry], turn) => {
     const profileDir = join(work, `prof-${key}`, 'cpuprof');
     return {
-      key: `p${key}`, label: 'dmzgate (profiled)', turn, profileDir,
+      key: `p${key}`,
+      label: 'dmzgate (profiled)',
+      turn,
+      profileDir,
       start: (at: Launch) => startDmzgate(at, join(work, `prof-${key}`, 'data'), state, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`], entry),
     };
   });
@@ -592,15 +737,31 @@ async function main(): Promise<void> {
     const specs = systems(work, shm);
     const runs = (await runTogether(ovs, specs, at, CFG.rounds)).map(toRun);
     if (PROFILE) {
-      const profiled = (await runTogether(ovs, profiledSystems(work), at, CFG.rounds.filter((r) => PROFILED_CONCURRENCIES.includes(r.c)))).map(toRun);
+      const profiled = (
+        await runTogether(
+          ovs,
+          profiledSystems(work),
+          at,
+          CFG.rounds.filter((r) => PROFILED_CONCURRENCIES.includes(r.c)),
+        )
+      ).map(toRun);
       runs.push(...profiled.map((r) => ({ ...r, rounds: [] }))); // their figures, taken under the profiler, are not reported
     }
-    const order = [...specs].sort((a, b) => a.turn - b.turn).map((s) => (s.key === 'osken' ? 'os-ken' : s.key === 'bare' ? 'bare' : `dmzgate ${s.key}`));
+    const order = [...specs]
+      .sort((a, b) => a.turn - b.turn)
+      .map((s) => (s.key === 'osken' ? 'os-ken' : s.key === 'bare' ? 'bare' : `dmzgate ${s.key}`));
     printRatios(apiRatios(runs));
     report(runs, {
-      ovsNote: `${version} (private, userspace datapath), a bridge per system: dpid 1, 7 ports`, serverCore: SRV_CORE, genCore: GEN_CORE,
-      warmCycles: CFG.warm.cycles, warmSeconds: CFG.warm.seconds, warmMax: CFG.warm.max, reps: CFG.reps, order,
-      limits: limitsText(CFG.rounds), idle: IDLE,
+      ovsNote: `${version} (private, userspace datapath), a bridge per system: dpid 1, 7 ports`,
+      serverCore: SRV_CORE,
+      genCore: GEN_CORE,
+      warmCycles: CFG.warm.cycles,
+      warmSeconds: CFG.warm.seconds,
+      warmMax: CFG.warm.max,
+      reps: CFG.reps,
+      order,
+      limits: limitsText(CFG.rounds),
+      idle: IDLE,
     });
   } finally {
     await ovs.stop();
@@ -613,7 +774,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (e: Error) => {
-  console.error(`bench: ${e.stack ?? e.message}`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (e: Error) => {
+    console.error(`bench: ${e.stack ?? e.message}`);
+    process.exit(1);
+  },
+);

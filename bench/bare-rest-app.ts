@@ -32,20 +32,46 @@ const IP_PROTO = { tcp: 6, udp: 17 } as const;
 /** The token's one constraint, as the os-ken app checks it: the remote is in 198.18.0.0/15. */
 const ALLOWED = { net: 0xc6120000, mask: 0xfffe0000 };
 
-interface Transfer { id: number; remote: string; protocol: 'tcp' | 'udp'; lport: number; rport: number; duration: number }
-interface CreateBody { dtn: string; remote: string; protocol: 'tcp' | 'udp'; local_ports: string[]; remote_ports: string[]; path: string; duration: number }
+interface Transfer {
+  id: number;
+  remote: string;
+  protocol: 'tcp' | 'udp';
+  lport: number;
+  rport: number;
+  duration: number;
+}
+interface CreateBody {
+  dtn: string;
+  remote: string;
+  protocol: 'tcp' | 'udp';
+  local_ports: string[];
+  remote_ports: string[];
+  path: string;
+  duration: number;
+}
 
 const ONE_PORT = { type: 'array', minItems: 1, maxItems: 1, items: { type: 'string', pattern: '^[0-9]{1,5}$' } };
 const CREATE_BODY = {
-  type: 'object', additionalProperties: false, required: ['dtn', 'remote', 'protocol', 'local_ports', 'remote_ports', 'path', 'duration'],
+  type: 'object',
+  additionalProperties: false,
+  required: ['dtn', 'remote', 'protocol', 'local_ports', 'remote_ports', 'path', 'duration'],
   properties: {
-    dtn: { type: 'string', maxLength: 64 }, remote: { type: 'string', format: 'ipv4' }, protocol: { enum: ['tcp', 'udp'] },
-    local_ports: ONE_PORT, remote_ports: ONE_PORT, path: { type: 'string', maxLength: 64 }, duration: { type: 'integer', minimum: 1, maximum: 65535 },
+    dtn: { type: 'string', maxLength: 64 },
+    remote: { type: 'string', format: 'ipv4' },
+    protocol: { enum: ['tcp', 'udp'] },
+    local_ports: ONE_PORT,
+    remote_ports: ONE_PORT,
+    path: { type: 'string', maxLength: 64 },
+    duration: { type: 'integer', minimum: 1, maximum: 65535 },
   },
 };
 
 class HttpError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -66,20 +92,31 @@ function port(text: string, field: string): number {
 function flowMods(t: Transfer, command: number): Array<MessageOf<'flowMod'>> {
   const l4 = t.protocol;
   const mod = (inPort: number, src: string, dst: string, sport: number, dport: number, out: number): MessageOf<'flowMod'> => ({
-    type: 'flowMod', xid: 0, cookie: ownerCookie(OWNER.LEASES, t.id), cookieMask: 0n, tableId: 0, command, idleTimeout: 0,
-    hardTimeout: t.duration, priority: LEASE_PRIORITY, bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: OFPG.ANY,
+    type: 'flowMod',
+    xid: 0,
+    cookie: ownerCookie(OWNER.LEASES, t.id),
+    cookieMask: 0n,
+    tableId: 0,
+    command,
+    idleTimeout: 0,
+    hardTimeout: t.duration,
+    priority: LEASE_PRIORITY,
+    bufferId: OFP_NO_BUFFER,
+    outPort: OFPP.ANY,
+    outGroup: OFPG.ANY,
     flags: OFPFF.SEND_FLOW_REM,
     match: [
-      { field: 'in_port', value: inPort }, { field: 'eth_type', value: 0x0800 }, { field: 'ipv4_src', value: src },
-      { field: 'ipv4_dst', value: dst }, { field: 'ip_proto', value: IP_PROTO[l4] }, { field: `${l4}_src`, value: sport },
+      { field: 'in_port', value: inPort },
+      { field: 'eth_type', value: 0x0800 },
+      { field: 'ipv4_src', value: src },
+      { field: 'ipv4_dst', value: dst },
+      { field: 'ip_proto', value: IP_PROTO[l4] },
+      { field: `${l4}_src`, value: sport },
       { field: `${l4}_dst`, value: dport },
     ],
     instructions: [{ type: 'applyActions', actions: [{ type: 'output', port: out, maxLen: 0 }] }],
   });
-  return [
-    mod(WAN_PORT, t.remote, DTN_IPV4, t.rport, t.lport, DTN_PORT),
-    mod(DTN_PORT, DTN_IPV4, t.remote, t.lport, t.rport, WAN_PORT),
-  ];
+  return [mod(WAN_PORT, t.remote, DTN_IPV4, t.rport, t.lport, DTN_PORT), mod(DTN_PORT, DTN_IPV4, t.remote, t.lport, t.rport, WAN_PORT)];
 }
 
 class BareApp {
@@ -100,7 +137,9 @@ class BareApp {
       });
       console.log(JSON.stringify({ msg: 'switch ready', dpid: conn.dpidText }));
     });
-    ctl.on('switchDown', (conn) => { if (this.sw === conn) this.sw = undefined; });
+    ctl.on('switchDown', (conn) => {
+      if (this.sw === conn) this.sw = undefined;
+    });
   }
 
   get connected(): boolean {
@@ -124,10 +163,14 @@ class BareApp {
 
   async grant(b: CreateBody): Promise<Record<string, unknown>> {
     if (b.dtn !== 'dtn1' || b.path !== 'routed') throw new HttpError(422, 'DMZ_POLICY', 'only dtn1 over the routed path');
-    if (((ipv4(b.remote) & ALLOWED.mask) >>> 0) !== ALLOWED.net) throw new HttpError(403, 'DMZ_REMOTE_DENIED', '/remote: outside the token\'s remotes');
+    if ((ipv4(b.remote) & ALLOWED.mask) >>> 0 !== ALLOWED.net) throw new HttpError(403, 'DMZ_REMOTE_DENIED', "/remote: outside the token's remotes");
     const t: Transfer = {
-      id: this.nextId, remote: b.remote, protocol: b.protocol, lport: port(b.local_ports[0]!, '/local_ports'),
-      rport: port(b.remote_ports[0]!, '/remote_ports'), duration: b.duration,
+      id: this.nextId,
+      remote: b.remote,
+      protocol: b.protocol,
+      lport: port(b.local_ports[0]!, '/local_ports'),
+      rport: port(b.remote_ports[0]!, '/remote_ports'),
+      duration: b.duration,
     };
     const key = `${t.remote} ${t.protocol} ${t.lport} ${t.rport}`;
     const held = this.byTuple.get(key);
@@ -149,8 +192,15 @@ class BareApp {
     }
     this.active.set(t.id, t);
     return {
-      id: t.id, state: 'active', dtn: 'dtn1', remote: t.remote, protocol: t.protocol, local_ports: [String(t.lport)],
-      remote_ports: [String(t.rport)], path: 'routed', duration: t.duration,
+      id: t.id,
+      state: 'active',
+      dtn: 'dtn1',
+      remote: t.remote,
+      protocol: t.protocol,
+      local_ports: [String(t.lport)],
+      remote_ports: [String(t.rport)],
+      path: 'routed',
+      duration: t.duration,
     };
   }
 
@@ -202,7 +252,9 @@ async function main(): Promise<void> {
   api.get('/api/v1/switches', async () => ({ switches: [{ dpid: '0000000000000001', connected: app.connected }] }));
   const url = await api.listen({ port: 0, host: '127.0.0.1' });
   console.log(JSON.stringify({ msg: 'listening', api: url }));
-  const stop = () => { void Promise.all([api.close(), ctl.close()]).then(() => process.exit(0)); };
+  const stop = () => {
+    void Promise.all([api.close(), ctl.close()]).then(() => process.exit(0));
+  };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
 }

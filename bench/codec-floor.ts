@@ -53,7 +53,8 @@ export function floorFlowStats(set: Buffer[]): (n: number) => number {
     let s = 0;
     for (let i = 0; i < n; i++) {
       const b = set[k++ & mask]!;
-      for (let p = 16; p < b.length; p += b.readUInt16BE(p)) { // header (8) + multipart header (8)
+      for (let p = 16; p < b.length; p += b.readUInt16BE(p)) {
+        // header (8) + multipart header (8)
         const inst = p + 48 + paddedMatch(b, p + 48); // ofp_flow_stats' fixed part is 48 bytes
         s = (s + b.readUInt16BE(p + 12) + b.readUInt32BE(inst + 8 + 4)) | 0; // apply-actions (8), output: type, len, port
       }

@@ -45,14 +45,33 @@ const CORE = '0';
 
 class Bytes {
   private readonly parts: number[] = [];
-  u8(v: number): this { this.parts.push(v & 0xff); return this; }
-  u16(v: number): this { return this.u8(v >>> 8).u8(v); }
-  u32(v: number): this { return this.u16(v >>> 16).u16(v & 0xffff); }
-  u64(v: bigint): this { return this.u32(Number(v >> 32n)).u32(Number(v & 0xffffffffn)); }
-  raw(b: ArrayLike<number>): this { for (let i = 0; i < b.length; i++) this.u8(b[i]!); return this; }
-  zeros(n: number): this { for (let i = 0; i < n; i++) this.u8(0); return this; }
-  get length(): number { return this.parts.length; }
-  buffer(): Buffer { return Buffer.from(this.parts); }
+  u8(v: number): this {
+    this.parts.push(v & 0xff);
+    return this;
+  }
+  u16(v: number): this {
+    return this.u8(v >>> 8).u8(v);
+  }
+  u32(v: number): this {
+    return this.u16(v >>> 16).u16(v & 0xffff);
+  }
+  u64(v: bigint): this {
+    return this.u32(Number(v >> 32n)).u32(Number(v & 0xffffffffn));
+  }
+  raw(b: ArrayLike<number>): this {
+    for (let i = 0; i < b.length; i++) this.u8(b[i]!);
+    return this;
+  }
+  zeros(n: number): this {
+    for (let i = 0; i < n; i++) this.u8(0);
+    return this;
+  }
+  get length(): number {
+    return this.parts.length;
+  }
+  buffer(): Buffer {
+    return Buffer.from(this.parts);
+  }
 }
 
 const mac = (s: string) => s.split(':').map((h) => parseInt(h, 16));
@@ -100,8 +119,20 @@ type Variant = ReturnType<typeof variant>;
 function tcpSynFrame(v: Variant): Buffer {
   const ip = new Bytes().u8(0x45).u8(0).u16(44).u16(0x1c46).u16(0x4000).u8(64).u8(6).u16(0).raw(ip4(v.srcIp)).raw(ip4(v.dstIp)).buffer();
   ip.writeUInt16BE(inetChecksum(ip), 10);
-  const tcp = new Bytes().u16(v.sport).u16(v.dport).u32(0x1a2b3c4d).u32(0).u8(6 << 4).u8(0x02).u16(64240).u16(0).u16(0)
-    .u8(2).u8(4).u16(1460).buffer(); // option: MSS 1460
+  const tcp = new Bytes()
+    .u16(v.sport)
+    .u16(v.dport)
+    .u32(0x1a2b3c4d)
+    .u32(0)
+    .u8(6 << 4)
+    .u8(0x02)
+    .u16(64240)
+    .u16(0)
+    .u16(0)
+    .u8(2)
+    .u8(4)
+    .u16(1460)
+    .buffer(); // option: MSS 1460
   const pseudo = new Bytes().raw(ip4(v.srcIp)).raw(ip4(v.dstIp)).u8(0).u8(6).u16(tcp.length).raw(tcp).buffer();
   tcp.writeUInt16BE(inetChecksum(pseudo), 16);
   const frame = new Bytes().raw(mac(v.gwMac)).raw(mac(v.hostMac)).u16(0x0800).raw(ip).raw(tcp).zeros(6).buffer();
@@ -116,14 +147,30 @@ const oxm = (field: number, len: number) => ((0x8000 << 16) | (field << 9) | len
 function match(fields: (b: Bytes) => void): Buffer {
   const body = new Bytes();
   fields(body);
-  const m = new Bytes().u16(1).u16(4 + body.length).raw(body.buffer());
+  const m = new Bytes()
+    .u16(1)
+    .u16(4 + body.length)
+    .raw(body.buffer());
   return m.zeros((8 - (m.length % 8)) % 8).buffer();
 }
 
 /** eth_type=0x0800, ip_proto=6, ipv4_src, ipv4_dst, tcp_src, tcp_dst (43 bytes, padded to 48). */
-const fiveTuple = (v: Variant) => match((b) => b
-  .u32(oxm(5, 2)).u16(0x0800).u32(oxm(10, 1)).u8(6).u32(oxm(11, 4)).raw(ip4(v.srcIp)).u32(oxm(12, 4)).raw(ip4(v.dstIp))
-  .u32(oxm(13, 2)).u16(v.sport).u32(oxm(14, 2)).u16(v.dport));
+const fiveTuple = (v: Variant) =>
+  match((b) =>
+    b
+      .u32(oxm(5, 2))
+      .u16(0x0800)
+      .u32(oxm(10, 1))
+      .u8(6)
+      .u32(oxm(11, 4))
+      .raw(ip4(v.srcIp))
+      .u32(oxm(12, 4))
+      .raw(ip4(v.dstIp))
+      .u32(oxm(13, 2))
+      .u16(v.sport)
+      .u32(oxm(14, 2))
+      .u16(v.dport),
+  );
 
 /** OFPT_PACKET_IN (§7.4.1), table-miss, no buffer, match in_port, eth_dst, ipv4_src. 122 bytes. */
 function packetIn(i: number): Buffer {
@@ -131,7 +178,13 @@ function packetIn(i: number): Buffer {
   const m = match((b) => b.u32(oxm(0, 4)).u32(v.inPort).u32(oxm(3, 6)).raw(mac(v.gwMac)).u32(oxm(11, 4)).raw(ip4(v.srcIp)));
   const frame = tcpSynFrame(v);
   const body = new Bytes().u32(0xffffffff).u16(frame.length).u8(0).u8(0).u64(0xc0ffeen).raw(m).zeros(2).raw(frame);
-  return new Bytes().u8(4).u8(10).u16(8 + body.length).u32(0x100 + i).raw(body.buffer()).buffer();
+  return new Bytes()
+    .u8(4)
+    .u8(10)
+    .u16(8 + body.length)
+    .u32(0x100 + i)
+    .raw(body.buffer())
+    .buffer();
 }
 
 /** The flow-mod parameters that vary with `i`; the same go to the os-ken peer, which builds its own flow-mods. */
@@ -145,11 +198,36 @@ function flowMod(i: number): Buffer {
   const p = flowModParams(i);
   const setField = new Bytes().u16(25).u16(16).u32(oxm(3, 6)).raw(mac(p.hostMac)).zeros(2);
   const output = new Bytes().u16(0).u16(16).u32(p.outPort).u16(0).zeros(6);
-  const apply = new Bytes().u16(4).u16(8 + setField.length + output.length).zeros(4).raw(setField.buffer()).raw(output.buffer());
+  const apply = new Bytes()
+    .u16(4)
+    .u16(8 + setField.length + output.length)
+    .zeros(4)
+    .raw(setField.buffer())
+    .raw(output.buffer());
   const meter = new Bytes().u16(6).u16(8).u32(p.meterId);
-  const body = new Bytes().u64(BigInt(p.cookie)).u64(0n).u8(0).u8(0).u16(60).u16(300).u16(p.priority).u32(0xffffffff)
-    .u32(0xffffffff).u32(0xffffffff).u16(1).zeros(2).raw(fiveTuple(p)).raw(meter.buffer()).raw(apply.buffer());
-  return new Bytes().u8(4).u8(14).u16(8 + body.length).u32(i).raw(body.buffer()).buffer();
+  const body = new Bytes()
+    .u64(BigInt(p.cookie))
+    .u64(0n)
+    .u8(0)
+    .u8(0)
+    .u16(60)
+    .u16(300)
+    .u16(p.priority)
+    .u32(0xffffffff)
+    .u32(0xffffffff)
+    .u32(0xffffffff)
+    .u16(1)
+    .zeros(2)
+    .raw(fiveTuple(p))
+    .raw(meter.buffer())
+    .raw(apply.buffer());
+  return new Bytes()
+    .u8(4)
+    .u8(14)
+    .u16(8 + body.length)
+    .u32(i)
+    .raw(body.buffer())
+    .buffer();
 }
 
 /**
@@ -160,20 +238,55 @@ function flowStatsReply(k: number): Buffer {
   const body = new Bytes();
   for (let i = 0; i < 100; i++) {
     const m = fiveTuple(variant(k * 100 + i));
-    const output = new Bytes().u16(0).u16(16).u32(1 + (i % 4)).u16(0xffe5).zeros(6);
-    const apply = new Bytes().u16(4).u16(8 + output.length).zeros(4).raw(output.buffer());
+    const output = new Bytes()
+      .u16(0)
+      .u16(16)
+      .u32(1 + (i % 4))
+      .u16(0xffe5)
+      .zeros(6);
+    const apply = new Bytes()
+      .u16(4)
+      .u16(8 + output.length)
+      .zeros(4)
+      .raw(output.buffer());
     const len = 48 + m.length + apply.length;
-    body.u16(len).u8(0).u8(0).u32(3600 + i).u32(500_000_000).u16(1000 + i).u16(60).u16(300).u16(1).zeros(4)
-      .u64(BigInt(0x1000 + i)).u64(BigInt(10 * i)).u64(BigInt(1500 * i)).raw(m).raw(apply.buffer());
+    body
+      .u16(len)
+      .u8(0)
+      .u8(0)
+      .u32(3600 + i)
+      .u32(500_000_000)
+      .u16(1000 + i)
+      .u16(60)
+      .u16(300)
+      .u16(1)
+      .zeros(4)
+      .u64(BigInt(0x1000 + i))
+      .u64(BigInt(10 * i))
+      .u64(BigInt(1500 * i))
+      .raw(m)
+      .raw(apply.buffer());
   }
-  const all = new Bytes().u8(4).u8(19).u16(0).u32(0x200 + k).u16(1).u16(0).zeros(4).raw(body.buffer()).buffer();
+  const all = new Bytes()
+    .u8(4)
+    .u8(19)
+    .u16(0)
+    .u32(0x200 + k)
+    .u16(1)
+    .u16(0)
+    .zeros(4)
+    .raw(body.buffer())
+    .buffer();
   all.writeUInt16BE(all.length, 2);
   return all;
 }
 
 // --- measurement ---------------------------------------------------------------------------------------------------
 
-interface Result { rate: number; checksum: number }
+interface Result {
+  rate: number;
+  checksum: number;
+}
 
 /** Runs `batch` until SECONDS have passed, after a warm-up of a fifth of that; returns messages/s. */
 function measure(batch: (n: number) => number): Result {
@@ -206,8 +319,7 @@ function decodePacketIns(set: Buffer[]): (n: number) => number {
     for (let i = 0; i < n; i++) {
       const m = decode(set[k++ & mask]!) as PacketIn;
       const ip = m.match[2]!.value as string;
-      s = (s + m.totalLen + m.data.length + (m.match[0]!.value as number) + (m.match[1]!.value as string).length
-        + ip.charCodeAt(ip.length - 1)) | 0;
+      s = (s + m.totalLen + m.data.length + (m.match[0]!.value as number) + (m.match[1]!.value as string).length + ip.charCodeAt(ip.length - 1)) | 0;
     }
     return s;
   };
@@ -247,8 +359,12 @@ function decodeFlowStats(set: Buffer[]): (n: number) => number {
 // --- main ----------------------------------------------------------------------------------------------------------
 
 interface PeerResult {
-  case: string; msgs_per_s: number; checksum: number; one_pass: number;
-  identical_encodings?: number; first_difference?: string;
+  case: string;
+  msgs_per_s: number;
+  checksum: number;
+  one_pass: number;
+  identical_encodings?: number;
+  first_difference?: string;
 }
 
 function runPeer(dir: string): PeerResult[] {
@@ -257,7 +373,10 @@ function runPeer(dir: string): PeerResult[] {
   const script = [join(here, 'osken_codec.py'), join(here, '../../bench/osken_codec.py')].find((p) => existsSync(p));
   if (!script) throw new Error(`osken_codec.py not found next to ${here}`);
   const r = spawnSync('taskset', ['-c', CORE, PYTHON, script, dir, String(SECONDS)], { encoding: 'utf8', timeout: 300_000 });
-  const lines = (r.stdout ?? '').split('\n').filter((l) => l.trim().startsWith('{')).map((l) => JSON.parse(l) as PeerResult & { error?: string });
+  const lines = (r.stdout ?? '')
+    .split('\n')
+    .filter((l) => l.trim().startsWith('{'))
+    .map((l) => JSON.parse(l) as PeerResult & { error?: string });
   const err = lines.find((l) => l.error)?.error;
   if (err || r.status !== 0) {
     console.error(`bench: the os-ken peer failed: ${err ?? `exit ${r.status}`}${r.error ? ` (${r.error.message})` : ''}\n${r.stderr ?? ''}`);
@@ -294,17 +413,40 @@ function main(): void {
     writeFileSync(join(dir, 'flow_mods.bin'), Buffer.concat(fmBytes));
     writeFileSync(join(dir, 'flow_mod_params.json'), JSON.stringify(fmBytes.map((_, i) => flowModParams(i))));
     writeFileSync(join(dir, 'flow_stats_replies.bin'), Buffer.concat(fsrs));
-    console.log(`dmzgate codec benchmark: node ${process.version}, CPU ${allowedCpus()} only, ~${SECONDS} s per case,`
-      + ` cycling through ${SET_SIZE} distinct packet-ins, ${SET_SIZE} distinct flow-mods, ${FSR_SET_SIZE} distinct flow-stats replies\n`);
+    console.log(
+      `dmzgate codec benchmark: node ${process.version}, CPU ${allowedCpus()} only, ~${SECONDS} s per case,` +
+        ` cycling through ${SET_SIZE} distinct packet-ins, ${SET_SIZE} distinct flow-mods, ${FSR_SET_SIZE} distinct flow-stats replies\n`,
+    );
     peer = runPeer(dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 
   const cases = [
-    { name: 'packet-in decode', bytes: pktIns[0]!.length, size: pktIns.length, goal: 5_000_000, batch: () => decodePacketIns(pktIns), floor: () => floorPacketIns(pktIns) },
-    { name: 'flow-mod encode', bytes: fmBytes[0]!.length, size: fmBytes.length, goal: 2_000_000, batch: () => encodeFlowMods(fmBytes.map(decode)), floor: () => floorFlowMods(fmBytes) },
-    { name: 'flow-stats-reply decode', bytes: fsrs[0]!.length, size: fsrs.length, goal: 0, batch: () => decodeFlowStats(fsrs), floor: () => floorFlowStats(fsrs) },
+    {
+      name: 'packet-in decode',
+      bytes: pktIns[0]!.length,
+      size: pktIns.length,
+      goal: 5_000_000,
+      batch: () => decodePacketIns(pktIns),
+      floor: () => floorPacketIns(pktIns),
+    },
+    {
+      name: 'flow-mod encode',
+      bytes: fmBytes[0]!.length,
+      size: fmBytes.length,
+      goal: 2_000_000,
+      batch: () => encodeFlowMods(fmBytes.map(decode)),
+      floor: () => floorFlowMods(fmBytes),
+    },
+    {
+      name: 'flow-stats-reply decode',
+      bytes: fsrs[0]!.length,
+      size: fsrs.length,
+      goal: 0,
+      batch: () => decodeFlowStats(fsrs),
+      floor: () => floorFlowStats(fsrs),
+    },
   ];
   const RATIO_GOAL = 30;
   const rows: string[][] = [['case', 'bytes', 'dmzgate msgs/s', 'MB/s', 'os-ken msgs/s', 'floor msgs/s', 'goal', 'met']];
@@ -323,7 +465,8 @@ function main(): void {
     // equal sums mean both read the same values. The floor folds them from the bytes and must agree too.
     const onePass = batch(c.size) >>> 0;
     passSums.push(onePass.toString(16));
-    if (onePass !== theirs.one_pass >>> 0) disagreements.push(`${c.name}: dmzgate ${onePass.toString(16)}, os-ken ${(theirs.one_pass >>> 0).toString(16)}`);
+    if (onePass !== theirs.one_pass >>> 0)
+      disagreements.push(`${c.name}: dmzgate ${onePass.toString(16)}, os-ken ${(theirs.one_pass >>> 0).toString(16)}`);
     const floorBatch = c.floor();
     const floorPass = floorBatch(c.size) >>> 0;
     if (onePass !== floorPass) disagreements.push(`${c.name}: dmzgate ${onePass.toString(16)}, floor ${floorPass.toString(16)}`);
@@ -331,21 +474,33 @@ function main(): void {
     const floor = measure(floorBatch);
     ratios.push({ measure: `${c.name}, msgs/s`, versus: 'os-ken', dmzgate: ours.rate, other: theirs.msgs_per_s, better: 'higher', goal: RATIO_GOAL });
     ratios.push({ measure: `${c.name}, msgs/s`, versus: 'floor (bytes only)', dmzgate: ours.rate, other: floor.rate, better: 'higher' });
-    rows.push([c.name, String(c.bytes), fmtRate(ours.rate), (ours.rate * c.bytes / 1e6).toFixed(1), fmtRate(theirs.msgs_per_s), fmtRate(floor.rate),
-      c.goal ? `>= ${fmtRate(c.goal)}/s` : '', c.goal ? (ours.rate >= c.goal ? 'yes' : 'NO') : '']);
+    rows.push([
+      c.name,
+      String(c.bytes),
+      fmtRate(ours.rate),
+      ((ours.rate * c.bytes) / 1e6).toFixed(1),
+      fmtRate(theirs.msgs_per_s),
+      fmtRate(floor.rate),
+      c.goal ? `>= ${fmtRate(c.goal)}/s` : '',
+      c.goal ? (ours.rate >= c.goal ? 'yes' : 'NO') : '',
+    ]);
     runSums.push((ours.checksum >>> 0).toString(16), (floor.checksum >>> 0).toString(16));
   }
   printRatios(ratios);
   printTable(rows);
-  console.log('\nfloor: the same fields folded straight from the bytes at these inputs\' offsets (bench/codec-floor.ts), or for');
-  console.log('the encode the finished bytes copied: no codec can do less; it moves with the machine\'s speed as the codec does.');
+  console.log("\nfloor: the same fields folded straight from the bytes at these inputs' offsets (bench/codec-floor.ts), or for");
+  console.log("the encode the finished bytes copied: no codec can do less; it moves with the machine's speed as the codec does.");
   const fmPeer = peer.find((p) => p.case === 'flow-mod encode');
-  console.log(fmPeer?.identical_encodings === SET_SIZE
-    ? `os-ken serialises all ${SET_SIZE} flow-mods to bytes identical to dmzgate's`
-    : `os-ken serialises only ${fmPeer?.identical_encodings} of ${SET_SIZE} flow-mods identically; first difference: ${fmPeer?.first_difference}`);
-  console.log(disagreements.length
-    ? `decoded values DISAGREE (one-pass checksums): ${disagreements.join('; ')}`
-    : `one-pass checksums of the decoded/encoded fields agree with os-ken and the floor for all three cases: ${passSums.join(' ')}`);
+  console.log(
+    fmPeer?.identical_encodings === SET_SIZE
+      ? `os-ken serialises all ${SET_SIZE} flow-mods to bytes identical to dmzgate's`
+      : `os-ken serialises only ${fmPeer?.identical_encodings} of ${SET_SIZE} flow-mods identically; first difference: ${fmPeer?.first_difference}`,
+  );
+  console.log(
+    disagreements.length
+      ? `decoded values DISAGREE (one-pass checksums): ${disagreements.join('; ')}`
+      : `one-pass checksums of the decoded/encoded fields agree with os-ken and the floor for all three cases: ${passSums.join(' ')}`,
+  );
   console.log(`run checksums: ${runSums.join(' ')}`);
 }
 

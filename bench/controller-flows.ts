@@ -20,9 +20,24 @@ export const answerOutPort = (inPort: number): number => (inPort === 1 ? 2 : 1);
  */
 export function answerFlowMod(inPort: number, ethDst: string, ethSrc: string): MessageOf<'flowMod'> {
   return {
-    type: 'flowMod', xid: 0, cookie: ANSWER_COOKIE, cookieMask: 0n, tableId: 0, command: OFPFC.ADD, idleTimeout: 0,
-    hardTimeout: 0, priority: ANSWER_PRIORITY, bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: OFPG.ANY, flags: 0,
-    match: [{ field: 'in_port', value: inPort }, { field: 'eth_dst', value: ethDst }, { field: 'eth_src', value: ethSrc }],
+    type: 'flowMod',
+    xid: 0,
+    cookie: ANSWER_COOKIE,
+    cookieMask: 0n,
+    tableId: 0,
+    command: OFPFC.ADD,
+    idleTimeout: 0,
+    hardTimeout: 0,
+    priority: ANSWER_PRIORITY,
+    bufferId: OFP_NO_BUFFER,
+    outPort: OFPP.ANY,
+    outGroup: OFPG.ANY,
+    flags: 0,
+    match: [
+      { field: 'in_port', value: inPort },
+      { field: 'eth_dst', value: ethDst },
+      { field: 'eth_src', value: ethSrc },
+    ],
     instructions: [{ type: 'applyActions', actions: [{ type: 'output', port: answerOutPort(inPort), maxLen: 0 }] }],
   };
 }
@@ -32,7 +47,12 @@ export function answerFlowMod(inPort: number, ethDst: string, ethSrc: string): M
 export const FLOW_PRIORITY = 1000;
 export const FLOW_OUT_PORT = 2;
 
-export interface FiveTuple { src: string; dst: string; sport: number; dport: number }
+export interface FiveTuple {
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+}
 
 /** Distinct for i < 2^24: the source address walks 10.0.0.0/8, ports vary so that no two flows share a field pattern. */
 export function fiveTuple(i: number): FiveTuple {
@@ -47,10 +67,15 @@ export function fiveTuple(i: number): FiveTuple {
 /** As FlowManager takes it (the cookie is the owner's). */
 export function flowSpec(t: FiveTuple): FlowSpec {
   return {
-    tableId: 0, priority: FLOW_PRIORITY,
+    tableId: 0,
+    priority: FLOW_PRIORITY,
     match: [
-      { field: 'eth_type', value: 0x0800 }, { field: 'ip_proto', value: 6 }, { field: 'ipv4_src', value: t.src },
-      { field: 'ipv4_dst', value: t.dst }, { field: 'tcp_src', value: t.sport }, { field: 'tcp_dst', value: t.dport },
+      { field: 'eth_type', value: 0x0800 },
+      { field: 'ip_proto', value: 6 },
+      { field: 'ipv4_src', value: t.src },
+      { field: 'ipv4_dst', value: t.dst },
+      { field: 'tcp_src', value: t.sport },
+      { field: 'tcp_dst', value: t.dport },
     ],
     instructions: [{ type: 'applyActions', actions: [{ type: 'output', port: FLOW_OUT_PORT, maxLen: 0 }] }],
   };
@@ -60,9 +85,21 @@ export function flowSpec(t: FiveTuple): FlowSpec {
 export function flowAdd(t: FiveTuple, cookie: bigint): MessageOf<'flowMod'> {
   const s = flowSpec(t);
   return {
-    type: 'flowMod', xid: 0, cookie, cookieMask: 0n, tableId: 0, command: OFPFC.ADD, idleTimeout: 0, hardTimeout: 0,
-    priority: FLOW_PRIORITY, bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: OFPG.ANY, flags: 0,
-    match: s.match, instructions: s.instructions!,
+    type: 'flowMod',
+    xid: 0,
+    cookie,
+    cookieMask: 0n,
+    tableId: 0,
+    command: OFPFC.ADD,
+    idleTimeout: 0,
+    hardTimeout: 0,
+    priority: FLOW_PRIORITY,
+    bufferId: OFP_NO_BUFFER,
+    outPort: OFPP.ANY,
+    outGroup: OFPG.ANY,
+    flags: 0,
+    match: s.match,
+    instructions: s.instructions!,
   };
 }
 

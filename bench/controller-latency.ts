@@ -7,7 +7,10 @@ import { runClient, startFixedReply, type RoundTrips } from './of-round-trip.js'
 
 /** One timed phase of the C client, with the share of each core other work took while it ran (NaN: too short). */
 export type Latency = RoundTrips & { other: [number, number] };
-export interface LatencyPair { b2b: Latency; paced: Latency }
+export interface LatencyPair {
+  b2b: Latency;
+  paced: Latency;
+}
 
 /**
  * The floors: the same client against a controller that does no work (bench/c/of-fixed-reply.c).
@@ -15,19 +18,34 @@ export interface LatencyPair { b2b: Latency; paced: Latency }
  * wire: it spins instead (loopback TCP and the client alone: the harness's own floor; back-to-back only, as a
  * spinning server is descheduled by the kernel when it has nothing to do for a millisecond).
  */
-export interface Floors { wake: LatencyPair; wire: Latency }
+export interface Floors {
+  wake: LatencyPair;
+  wire: Latency;
+}
 
-export interface Latencies { dmzgate: LatencyPair; osken: LatencyPair; floors: Floors }
+export interface Latencies {
+  dmzgate: LatencyPair;
+  osken: LatencyPair;
+  floors: Floors;
+}
 
 /** A controller under test, started fresh for each round. */
-export interface Server { port: number; pid: number; stop(): Promise<void> }
+export interface Server {
+  port: number;
+  pid: number;
+  stop(): Promise<void>;
+}
 
 export interface LatencyPlan {
   packetIn: Buffer;
   /** The answer every server must give (xid aside); the floors' server sends exactly these bytes. */
   answer: Buffer;
-  clientCore: string; serverCore: string;
-  rounds: number; warmMs: number; b2b: number; paced: number;
+  clientCore: string;
+  serverCore: string;
+  rounds: number;
+  warmMs: number;
+  b2b: number;
+  paced: number;
   startDmzgate: () => Promise<Server>;
   startOsken: () => Promise<Server>;
   /** Registers a child process to be killed if the bench dies. */
@@ -55,7 +73,17 @@ export async function measureLatencies(p: LatencyPlan): Promise<Latencies> {
   // One switch, one packet-in outstanding: a warm-up back-to-back (a JIT's code must be optimised before it is
   // timed), then back-to-back and paced at one every millisecond (both sides idle in between: wake-ups included).
   const pair = async (s: Server): Promise<LatencyPair> => {
-    const r = await runClient({ port: s.port, packetIn: p.packetIn, expect: p.answer, serverPid: s.pid, core: p.clientCore, warmMs: p.warmMs, b2b: p.b2b, paced: p.paced, gapUs: 1000 });
+    const r = await runClient({
+      port: s.port,
+      packetIn: p.packetIn,
+      expect: p.answer,
+      serverPid: s.pid,
+      core: p.clientCore,
+      warmMs: p.warmMs,
+      b2b: p.b2b,
+      paced: p.paced,
+      gapUs: 1000,
+    });
     return { b2b: withOtherLoad(r.b2b), paced: withOtherLoad(r.paced!) };
   };
   const fixed = (spin: boolean) => async (): Promise<Server> => {
@@ -65,9 +93,23 @@ export async function measureLatencies(p: LatencyPlan): Promise<Latencies> {
   };
   const floors = async (): Promise<Floors> => ({
     wake: await on(fixed(false), pair),
-    wire: await on(fixed(true), async (s) => withOtherLoad((await runClient({
-      port: s.port, packetIn: p.packetIn, expect: p.answer, serverPid: s.pid, core: p.clientCore, warmMs: p.warmMs / 4, b2b: p.b2b, paced: 0, gapUs: 1000,
-    })).b2b)),
+    wire: await on(fixed(true), async (s) =>
+      withOtherLoad(
+        (
+          await runClient({
+            port: s.port,
+            packetIn: p.packetIn,
+            expect: p.answer,
+            serverPid: s.pid,
+            core: p.clientCore,
+            warmMs: p.warmMs / 4,
+            b2b: p.b2b,
+            paced: 0,
+            gapUs: 1000,
+          })
+        ).b2b,
+      ),
+    ),
   });
   let best: Latencies | undefined;
   const better = (a: LatencyPair, b: LatencyPair | undefined) => (b === undefined || a.b2b.p50 < b.b2b.p50 ? a : b);
@@ -84,7 +126,9 @@ export async function measureLatencies(p: LatencyPlan): Promise<Latencies> {
       osken: better(got.osken!, best?.osken),
       floors: best === undefined || got.floors!.wake.b2b.p50 < best.floors.wake.b2b.p50 ? got.floors! : best.floors,
     };
-    p.log(`latency round ${k + 1}: medians dmzgate ${got.dmzgate!.b2b.p50} us, os-ken ${got.osken!.b2b.p50} us, floor ${got.floors!.wake.b2b.p50}/${got.floors!.wire.p50} us`);
+    p.log(
+      `latency round ${k + 1}: medians dmzgate ${got.dmzgate!.b2b.p50} us, os-ken ${got.osken!.b2b.p50} us, floor ${got.floors!.wake.b2b.p50}/${got.floors!.wire.p50} us`,
+    );
   }
   return best!;
 }

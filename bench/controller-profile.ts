@@ -2,9 +2,24 @@
 // source file, and inclusive time per function (a sample counts once for every distinct function on its stack).
 import { relative } from 'node:path';
 
-interface CallFrame { functionName: string; url: string; lineNumber: number; columnNumber: number }
-interface ProfileNode { id: number; callFrame: CallFrame; children?: number[] }
-export interface CpuProfile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number }
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+  columnNumber: number;
+}
+interface ProfileNode {
+  id: number;
+  callFrame: CallFrame;
+  children?: number[];
+}
+export interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
 
 function shortUrl(url: string): string {
   if (!url) return '';
@@ -51,11 +66,18 @@ export function summariseProfile(p: CpuProfile, top = 20): string {
   }
   const pct = (v: number) => `${((100 * v) / total).toFixed(1).padStart(5)}%`;
   const list = (m: Map<string, number>, n: number) =>
-    [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `  ${pct(v)}  ${k}`).join('\n');
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, v]) => `  ${pct(v)}  ${k}`)
+      .join('\n');
   return [
     `  ${(total / 1e6).toFixed(1)} s sampled`,
-    `self time by function:`, list(self, top),
-    `self time by file:`, list(file, 12),
-    `inclusive time by function:`, list(incl, top),
+    `self time by function:`,
+    list(self, top),
+    `self time by file:`,
+    list(file, 12),
+    `inclusive time by function:`,
+    list(incl, top),
   ].join('\n');
 }

@@ -67,9 +67,23 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 
 const CFG = QUICK
   ? { switches: 16, warmMs: 500, windowMs: 1000, latWarmMs: 500, rtts: 1000, pacedRtts: 200, runs: 1, sizes: [1000, 5000], repeats: 1 }
-  : { switches: 16, warmMs: 2000, windowMs: 5000, latWarmMs: 2000, rtts: 10_000, pacedRtts: 2000, runs: 3, sizes: [1000, 10_000, 100_000], repeats: 3 };
+  : {
+      switches: 16,
+      warmMs: 2000,
+      windowMs: 5000,
+      latWarmMs: 2000,
+      rtts: 10_000,
+      pacedRtts: 2000,
+      runs: 3,
+      sizes: [1000, 10_000, 100_000],
+      repeats: 3,
+    };
 // --sizes=1000,10000: (b) with these flow counts only (e.g. 100k on its own, to keep one run short).
-const SIZES = argv.find((a) => a.startsWith('--sizes='))?.slice(8).split(',').map(Number);
+const SIZES = argv
+  .find((a) => a.startsWith('--sizes='))
+  ?.slice(8)
+  .split(',')
+  .map(Number);
 if (SIZES) {
   if (SIZES.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--sizes: positive integers, got ${SIZES.join(',')}`);
   CFG.sizes = SIZES;
@@ -78,14 +92,16 @@ if (SIZES) {
 const GOAL_RATE = 1_000_000;
 const GOAL_P50_US = 30;
 const GOAL_RATIO = 40;
-const GOAL_OVS_SLACK = 0.10;
+const GOAL_OVS_SLACK = 0.1;
 /** Flows of the untimed warm-up install by each dmzgate path in (b). */
 const WARM_FLOWS = 2000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const T0 = performance.now();
 /** Progress on stderr with --verbose. */
-const log = (what: string) => { if (argv.includes('--verbose')) console.error(`[${((performance.now() - T0) / 1000).toFixed(1)} s] ${what}`); };
+const log = (what: string) => {
+  if (argv.includes('--verbose')) console.error(`[${((performance.now() - T0) / 1000).toFixed(1)} s] ${what}`);
+};
 
 // ---- processes and cores ------------------------------------------------------------------------------------------
 
@@ -98,7 +114,11 @@ function selfCpuSeconds(): number {
 // The machine may be shared: every measurement window also notes how busy each of the two cores was with work
 // that is not ours (another process, or the hypervisor's steal time), and the report says so if it was.
 
-interface LoadMark { t: number; cores: [number, number]; ours: [number, number] }
+interface LoadMark {
+  t: number;
+  cores: [number, number];
+  ours: [number, number];
+}
 
 /** `ours`: CPU seconds so far of our processes on CPU 0 and on CPU 1. */
 function loadMark(ours: () => [number, number]): LoadMark {
@@ -120,8 +140,6 @@ function otherLoad(a: LoadMark, b: LoadMark): [number, number] {
   const f = (i: 0 | 1) => Math.max(0, (b.cores[i] - a.cores[i] - (b.ours[i] - a.ours[i])) / s);
   return [f(0), f(1)];
 }
-
-
 
 /** A controller under test, in its own process on CPU 1. */
 interface Peer {
@@ -169,13 +187,20 @@ function appPath(name: string): string {
 }
 
 async function startDmzgate(mode: 'packet-in' | 'flows', nodeArgs: string[] = []): Promise<Peer> {
-  const proc = track(spawn('taskset', ['-c', CTL_CORE, process.execPath, ...nodeArgs, join(HERE, 'controller-app.js'), mode], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  }));
+  const proc = track(
+    spawn('taskset', ['-c', CTL_CORE, process.execPath, ...nodeArgs, join(HERE, 'controller-app.js'), mode], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
+  );
   const inbox: Record<string, unknown>[] = [];
   const waiters: (() => void)[] = [];
-  proc.on('message', (m: Record<string, unknown>) => { inbox.push(m); for (const w of waiters.splice(0)) w(); });
-  proc.on('exit', () => { for (const w of waiters.splice(0)) w(); });
+  proc.on('message', (m: Record<string, unknown>) => {
+    inbox.push(m);
+    for (const w of waiters.splice(0)) w();
+  });
+  proc.on('exit', () => {
+    for (const w of waiters.splice(0)) w();
+  });
   const next = async (pred: (m: Record<string, unknown>) => boolean, ms = 300_000) => {
     const until = Date.now() + ms;
     for (;;) {
@@ -187,31 +212,53 @@ async function startDmzgate(mode: 'packet-in' | 'flows', nodeArgs: string[] = []
       }
       if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`dmzgate controller exited (${proc.exitCode ?? proc.signalCode})`);
       if (Date.now() > until) throw new Error('dmzgate controller: no answer in time');
-      await new Promise<void>((r) => { waiters.push(r); setTimeout(r, 200); });
+      await new Promise<void>((r) => {
+        waiters.push(r);
+        setTimeout(r, 200);
+      });
     }
   };
   const ready = await next((m) => m.ready === true, 20_000);
   return {
-    name: 'dmzgate', pid: proc.pid!, port: ready.port as number, proc, next,
-    stop: () => stopProc(proc, () => proc.send({ cmd: 'exit' })), output: () => '',
+    name: 'dmzgate',
+    pid: proc.pid!,
+    port: ready.port as number,
+    proc,
+    next,
+    stop: () => stopProc(proc, () => proc.send({ cmd: 'exit' })),
+    output: () => '',
   };
 }
 
 async function startOsken(script: string, env: Record<string, string> = {}): Promise<Peer> {
   const port = await freePort();
-  const proc = track(spawn('taskset', ['-c', CTL_CORE, PYTHON, '-m', 'os_ken.cmd.manager', '--ofp-listen-host', '127.0.0.1',
-    '--ofp-tcp-listen-port', String(port), appPath(script)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }));
+  const proc = track(
+    spawn(
+      'taskset',
+      ['-c', CTL_CORE, PYTHON, '-m', 'os_ken.cmd.manager', '--ofp-listen-host', '127.0.0.1', '--ofp-tcp-listen-port', String(port), appPath(script)],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
+    ),
+  );
   let out = '';
-  proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  proc.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+  proc.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  proc.stderr!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   const until = Date.now() + 30_000;
   while (!(await canConnect(port))) {
-    if (proc.exitCode !== null) throw new Error(`os-ken exited (${proc.exitCode}):\n${out}\nIs python3-os-ken installed? (apt-get install python3-os-ken; ${PYTHON})`);
+    if (proc.exitCode !== null)
+      throw new Error(`os-ken exited (${proc.exitCode}):\n${out}\nIs python3-os-ken installed? (apt-get install python3-os-ken; ${PYTHON})`);
     if (Date.now() > until) throw new Error(`os-ken did not listen on ${port} within 30 s:\n${out}`);
     await sleep(100);
   }
   return {
-    name: 'os-ken', pid: proc.pid!, port, proc, output: () => out,
+    name: 'os-ken',
+    pid: proc.pid!,
+    port,
+    proc,
+    output: () => out,
     next: () => Promise.reject(new Error('os-ken has no IPC channel')),
     stop: () => stopProc(proc),
   };
@@ -220,12 +267,14 @@ async function startOsken(script: string, env: Record<string, string> = {}): Pro
 // ---- (a) packet-in -> flow-mod --------------------------------------------------------------------------------------
 
 /** A 64-byte TCP SYN (what a firewall controller sees first of a flow). */
-const FRAME = Buffer.from(buildPacket({
-  eth: { dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01' },
-  ipv4: { src: '192.0.2.10', dst: '198.51.100.20' },
-  tcp: { srcPort: 49152, dstPort: 443, flags: 0x02, window: 64240 },
-  minLength: 64,
-}));
+const FRAME = Buffer.from(
+  buildPacket({
+    eth: { dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01' },
+    ipv4: { src: '192.0.2.10', dst: '198.51.100.20' },
+    tcp: { srcPort: 49152, dstPort: 443, flags: 0x02, window: 64240 },
+    minLength: 64,
+  }),
+);
 const IN_PORT = 3;
 const EXPECTED_ANSWER = encode({ ...answerFlowMod(IN_PORT, '02:00:00:00:00:02', '02:00:00:00:00:01'), xid: 0 });
 
@@ -266,9 +315,16 @@ function captureAnswer(sw: EmulatedSwitch): Promise<Buffer> {
 }
 
 interface Throughput {
-  rate: number; ctlCpu: number; emuCpu: number; answerOk: boolean; min: number; max: number; other: [number, number];
+  rate: number;
+  ctlCpu: number;
+  emuCpu: number;
+  answerOk: boolean;
+  min: number;
+  max: number;
+  other: [number, number];
   /** Of the answers counted in the window, how many were byte-identical to the expected flow-mod (count mode). */
-  asExpected: number; counted: number;
+  asExpected: number;
+  counted: number;
 }
 
 async function throughput(peer: Peer, tables: Tables): Promise<Throughput> {
@@ -302,8 +358,15 @@ async function throughput(peer: Peer, tables: Tables): Promise<Throughput> {
     fleet.stopPacketIns();
     const s = (b.t - a.t) / 1000;
     return {
-      rate: (b.fm - a.fm) / s, ctlCpu: (b.ctl - a.ctl) / s, emuCpu: (b.emu - a.emu) / s, answerOk,
-      min: Math.min(...steps), max: Math.max(...steps), other, asExpected: b.same - a.same, counted: b.fm - a.fm,
+      rate: (b.fm - a.fm) / s,
+      ctlCpu: (b.ctl - a.ctl) / s,
+      emuCpu: (b.emu - a.emu) / s,
+      answerOk,
+      min: Math.min(...steps),
+      max: Math.max(...steps),
+      other,
+      asExpected: b.same - a.same,
+      counted: b.fm - a.fm,
     };
   } finally {
     await fleet.stop();
@@ -312,19 +375,38 @@ async function throughput(peer: Peer, tables: Tables): Promise<Throughput> {
 
 /** The packet-in the emulated switches send for FRAME (a table miss; OF1.3.5 §7.4.1), for the C client. */
 const PACKET_IN = encode({
-  type: 'packetIn', xid: 0, bufferId: OFP_NO_BUFFER, totalLen: FRAME.length, reason: OFPR.NO_MATCH, tableId: 0,
-  cookie: (1n << 64n) - 1n, match: [{ field: 'in_port', value: IN_PORT }], data: FRAME,
+  type: 'packetIn',
+  xid: 0,
+  bufferId: OFP_NO_BUFFER,
+  totalLen: FRAME.length,
+  reason: OFPR.NO_MATCH,
+  tableId: 0,
+  cookie: (1n << 64n) - 1n,
+  match: [{ field: 'in_port', value: IN_PORT }],
+  data: FRAME,
 });
 
 function latencies(): Promise<Latencies> {
   return measureLatencies({
-    packetIn: PACKET_IN, answer: EXPECTED_ANSWER, clientCore: EMU_CORE, serverCore: CTL_CORE,
-    rounds: CFG.runs, warmMs: CFG.latWarmMs, b2b: CFG.rtts, paced: CFG.pacedRtts,
-    startDmzgate: () => startDmzgate('packet-in'), startOsken: () => startOsken('osken_app.py'), track, log,
+    packetIn: PACKET_IN,
+    answer: EXPECTED_ANSWER,
+    clientCore: EMU_CORE,
+    serverCore: CTL_CORE,
+    rounds: CFG.runs,
+    warmMs: CFG.latWarmMs,
+    b2b: CFG.rtts,
+    paced: CFG.pacedRtts,
+    startDmzgate: () => startDmzgate('packet-in'),
+    startOsken: () => startOsken('osken_app.py'),
+    track,
+    log,
   });
 }
 
-interface PartA { count: Throughput; apply: Throughput }
+interface PartA {
+  count: Throughput;
+  apply: Throughput;
+}
 
 /**
  * Runs a case `k` times and keeps the best figure: on a shared machine other work can only make a run slower, so
@@ -378,8 +460,17 @@ async function profileA(): Promise<string> {
 // ---- (b) flow installation into Open vSwitch --------------------------------------------------------------------
 
 /** Per run: wall time, the installer's CPU time and ovs-vswitchd's (ms; NaN where not measured). */
-interface Run { ms: number; cpu: number; sw: number; other: [number, number] }
-interface Install { who: string; n: number; runs: Run[] }
+interface Run {
+  ms: number;
+  cpu: number;
+  sw: number;
+  other: [number, number];
+}
+interface Install {
+  who: string;
+  n: number;
+  runs: Run[];
+}
 
 const BRIDGE = 'br0';
 const DPID = 0xb0n;
@@ -397,7 +488,6 @@ async function emptyTable(ovs: PrivateOvs): Promise<void> {
   const n = await flowCount(ovs);
   if (n !== 0) throw new Error(`del-flows left ${n} flows`);
 }
-
 
 async function partB(): Promise<{ rows: Install[]; notes: string[] }> {
   const notes: string[] = [];
@@ -437,20 +527,42 @@ async function partB(): Promise<{ rows: Install[]; notes: string[] }> {
 
     // ovs-ofctl, from its flows file, over the bridge's management socket.
     for (const n of CFG.sizes) {
-      for (const [who, extra] of [['ovs-ofctl add-flows', []], ['ovs-ofctl --bundle add-flows', ['--bundle']]] as const) {
+      for (const [who, extra] of [
+        ['ovs-ofctl add-flows', []],
+        ['ovs-ofctl --bundle add-flows', ['--bundle']],
+      ] as const) {
         for (let k = 0; k < repeats(n, who); k++) {
           await emptyTable(ovs);
           const sw0 = swCpu();
           const m0 = loadMark(() => [sw0 / 1000, 0]);
           const t0 = performance.now();
-          const r = spawnSync('taskset', ['-c', CTL_CORE, '/usr/bin/time', '-f', 'cpu %U %S', 'ovs-ofctl', '-O', 'OpenFlow13', ...extra,
-            'add-flows', `unix:${join(ovs.dir, `${BRIDGE}.mgmt`)}`, files.get(n)!], { encoding: 'utf8', maxBuffer: 64 << 20 });
+          const r = spawnSync(
+            'taskset',
+            [
+              '-c',
+              CTL_CORE,
+              '/usr/bin/time',
+              '-f',
+              'cpu %U %S',
+              'ovs-ofctl',
+              '-O',
+              'OpenFlow13',
+              ...extra,
+              'add-flows',
+              `unix:${join(ovs.dir, `${BRIDGE}.mgmt`)}`,
+              files.get(n)!,
+            ],
+            { encoding: 'utf8', maxBuffer: 64 << 20 },
+          );
           const ms = performance.now() - t0;
           const sw = swCpu() - sw0;
           if (r.status !== 0) throw new Error(`${who}: ${r.stderr}`);
           const t = /cpu ([\d.]+) ([\d.]+)/.exec(r.stderr);
           const cpu = t ? (Number(t[1]) + Number(t[2])) * 1000 : NaN;
-          const other = otherLoad(m0, loadMark(() => [(sw0 + sw) / 1000, cpu / 1000]));
+          const other = otherLoad(
+            m0,
+            loadMark(() => [(sw0 + sw) / 1000, cpu / 1000]),
+          );
           const got = await flowCount(ovs);
           if (got !== n) throw new Error(`${who} ${n}: the switch holds ${got} flows`);
           record(who, n, { ms, cpu, sw, other });
@@ -478,8 +590,11 @@ async function partB(): Promise<{ rows: Install[]; notes: string[] }> {
       }
       notes.push(`dmzgate warm-up before the timed runs (the first, cold install of ${WARM_FLOWS} flows by each path): ${cold.join(', ')}`);
       for (const n of CFG.sizes) {
-        for (const [who, mode] of [['dmzgate FlowManager.apply (bundle)', 'bundle'], ['dmzgate FlowManager.apply atomic:false', 'apply'],
-          ['dmzgate flow-mods + barrier', 'raw']] as const) {
+        for (const [who, mode] of [
+          ['dmzgate FlowManager.apply (bundle)', 'bundle'],
+          ['dmzgate FlowManager.apply atomic:false', 'apply'],
+          ['dmzgate flow-mods + barrier', 'raw'],
+        ] as const) {
           for (let k = 0; k < repeats(n); k++) {
             await emptyTable(ovs);
             const ours = (): [number, number] => [cpuSeconds(pid), cpuSeconds(dmz.pid)];
@@ -504,7 +619,11 @@ async function partB(): Promise<{ rows: Install[]; notes: string[] }> {
     // os-ken: the app runs every size itself (emptying the table first) and prints one JSON line per run.
     try {
       const plan = CFG.sizes.flatMap((n) => Array.from({ length: repeats(n) }, () => n));
-      const osk = await startOsken('osken_flows.py', { OSKEN_BENCH_FLOWS: rowsFile, OSKEN_BENCH_PLAN: plan.join(','), OSKEN_BENCH_COOKIE: String(FLOW_COOKIE) });
+      const osk = await startOsken('osken_flows.py', {
+        OSKEN_BENCH_FLOWS: rowsFile,
+        OSKEN_BENCH_PLAN: plan.join(','),
+        OSKEN_BENCH_COOKIE: String(FLOW_COOKIE),
+      });
       try {
         log('os-ken: connecting the bridge');
         await ovs.setController(BRIDGE, `tcp:127.0.0.1:${osk.port}`);
@@ -544,7 +663,12 @@ function fmtRate(r: number): string {
 function printTable(rows: string[][], leftCols = 1): void {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   rows.forEach((r, k) => {
-    console.log(r.map((cell, i) => (i < leftCols || i === r.length - 1 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd());
+    console.log(
+      r
+        .map((cell, i) => (i < leftCols || i === r.length - 1 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    );
     if (k === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   });
 }
@@ -563,7 +687,14 @@ function ratiosA(ta: PartA, tb: PartA, lat: Latencies): Ratio[] {
     { measure, versus: 'os-ken', dmzgate: pick(d), other: pick(o), better: 'lower' },
   ];
   return [
-    { measure: `flow-mods/s, ${CFG.switches} switches (counted)`, versus: 'os-ken', dmzgate: ta.count.rate, other: tb.count.rate, better: 'higher', goal: GOAL_RATIO },
+    {
+      measure: `flow-mods/s, ${CFG.switches} switches (counted)`,
+      versus: 'os-ken',
+      dmzgate: ta.count.rate,
+      other: tb.count.rate,
+      better: 'higher',
+      goal: GOAL_RATIO,
+    },
     { measure: `flow-mods/s, ${CFG.switches} switches (applied)`, versus: 'os-ken', dmzgate: ta.apply.rate, other: tb.apply.rate, better: 'higher' },
     { measure: 'RTT median, back-to-back', versus: 'floor (wire)', dmzgate: d.b2b.p50, other: fl.wire.p50, better: 'lower' },
     ...rtt('RTT median, back-to-back', (x) => x.b2b.p50),
@@ -585,9 +716,22 @@ function ratiosB(b: { rows: Install[] }): Ratio[] {
     };
     const ref = ms('ovs-ofctl --bundle add-flows');
     for (const r of b.rows.filter((x) => x.n === n && x.who.startsWith('dmzgate '))) {
-      out.push({ measure: `install ${n} flows, ${r.who.slice(8)}: time`, versus: 'ovs-ofctl --bundle', dmzgate: bestRun(r).ms, other: ref, better: 'lower', goal: 1 + GOAL_OVS_SLACK });
+      out.push({
+        measure: `install ${n} flows, ${r.who.slice(8)}: time`,
+        versus: 'ovs-ofctl --bundle',
+        dmzgate: bestRun(r).ms,
+        other: ref,
+        better: 'lower',
+        goal: 1 + GOAL_OVS_SLACK,
+      });
     }
-    out.push({ measure: `install ${n} flows, flow-mods + barrier: time`, versus: 'os-ken', dmzgate: ms('dmzgate flow-mods + barrier'), other: ms('os-ken flow-mods + barrier'), better: 'lower' });
+    out.push({
+      measure: `install ${n} flows, flow-mods + barrier: time`,
+      versus: 'os-ken',
+      dmzgate: ms('dmzgate flow-mods + barrier'),
+      other: ms('os-ken flow-mods + barrier'),
+      better: 'lower',
+    });
   }
   return out;
 }
@@ -597,14 +741,33 @@ function reportA(ta: PartA, tb: PartA, rtt: Latencies): void {
   const o = { ...tb, ...rtt.osken };
   const fl: Floors = rtt.floors;
   const f = fl.wake;
-  console.log(`(a) packet-in -> flow-mod: switches (this process's emulator; the C client for round trips) on CPU ${EMU_CORE}, controller on CPU ${CTL_CORE}, 64-byte TCP SYN frames`);
-  console.log(`    throughput: ${CFG.switches} switches flooding, ${CFG.windowMs / 1000} s window after ${CFG.warmMs / 1000} s; ` +
-    `latency: 1 switch, 1 outstanding, ${CFG.rtts} back-to-back (after ${CFG.latWarmMs / 1000} s warm-up) and ${CFG.pacedRtts} paced at 1/ms\n`);
-  const lat = (name: string, pick: (x: LatencyPair) => number, goal = '', met = '', wire = '') =>
-    [name, us(pick(d)), us(pick(o)), us(pick(f)), wire, goal, met];
+  console.log(
+    `(a) packet-in -> flow-mod: switches (this process's emulator; the C client for round trips) on CPU ${EMU_CORE}, controller on CPU ${CTL_CORE}, 64-byte TCP SYN frames`,
+  );
+  console.log(
+    `    throughput: ${CFG.switches} switches flooding, ${CFG.windowMs / 1000} s window after ${CFG.warmMs / 1000} s; ` +
+      `latency: 1 switch, 1 outstanding, ${CFG.rtts} back-to-back (after ${CFG.latWarmMs / 1000} s warm-up) and ${CFG.pacedRtts} paced at 1/ms\n`,
+  );
+  const lat = (name: string, pick: (x: LatencyPair) => number, goal = '', met = '', wire = '') => [
+    name,
+    us(pick(d)),
+    us(pick(o)),
+    us(pick(f)),
+    wire,
+    goal,
+    met,
+  ];
   const rows = [
     ['measure', 'dmzgate', 'os-ken', 'floor wake', 'floor wire', 'goal', 'met'],
-    ['flow-mods/s, 16 switches (counted)', fmtRate(d.count.rate), fmtRate(o.count.rate), '', '', `>= ${fmtRate(GOAL_RATE)}/s`, d.count.rate >= GOAL_RATE ? 'yes' : 'NO'],
+    [
+      'flow-mods/s, 16 switches (counted)',
+      fmtRate(d.count.rate),
+      fmtRate(o.count.rate),
+      '',
+      '',
+      `>= ${fmtRate(GOAL_RATE)}/s`,
+      d.count.rate >= GOAL_RATE ? 'yes' : 'NO',
+    ],
     ['  per 0.5 s: min..max', `${fmtRate(d.count.min)}..${fmtRate(d.count.max)}`, `${fmtRate(o.count.min)}..${fmtRate(o.count.max)}`, '', '', '', ''],
     ['  controller CPU', pct(d.count.ctlCpu), pct(o.count.ctlCpu), '', '', '', ''],
     ['  emulator CPU', pct(d.count.emuCpu), pct(o.count.emuCpu), '', '', '', ''],
@@ -622,27 +785,39 @@ function reportA(ta: PartA, tb: PartA, rtt: Latencies): void {
     ['other load CPU0/CPU1, b2b', others(d.b2b.other), others(o.b2b.other), others(f.b2b.other), others(fl.wire.other), '', ''],
   ];
   printTable(rows);
-  for (const [who, x] of [['dmzgate', d], ['os-ken', o]] as const) {
+  for (const [who, x] of [
+    ['dmzgate', d],
+    ['os-ken', o],
+  ] as const) {
     noteIfDisturbed(`${who} throughput (counted)`, x.count.other);
     noteIfDisturbed(`${who} throughput (applied)`, x.apply.other);
   }
-  for (const [who, x] of [['dmzgate', d], ['os-ken', o], ['floor (wake)', f]] as const) {
+  for (const [who, x] of [
+    ['dmzgate', d],
+    ['os-ken', o],
+    ['floor (wake)', f],
+  ] as const) {
     noteIfDisturbed(`${who} latency back-to-back`, x.b2b.other);
     noteIfDisturbed(`${who} latency paced`, x.paced.other);
   }
   noteIfDisturbed('floor (wire) latency back-to-back', fl.wire.other);
-  const bound = (t: Throughput) => (t.ctlCpu >= 0.9 ? 'controller-bound' : t.emuCpu >= 0.9 ? 'EMULATOR-bound (a floor for the controller)' : 'neither core saturated');
+  const bound = (t: Throughput) =>
+    t.ctlCpu >= 0.9 ? 'controller-bound' : t.emuCpu >= 0.9 ? 'EMULATOR-bound (a floor for the controller)' : 'neither core saturated';
   console.log(`\n    counted: the emulated switches compare each flow-mod byte for byte with the expected answer and count it,`);
   console.log(`    without decoding it or updating their flow tables; applied: they decode and install each one (the same match`);
-  console.log(`    every time: a replace). Limits: counted dmzgate ${bound(d.count)}, ` +
-    `os-ken ${bound(o.count)}; applied dmzgate ${bound(d.apply)}, os-ken ${bound(o.apply)}.`);
+  console.log(
+    `    every time: a replace). Limits: counted dmzgate ${bound(d.count)}, ` +
+      `os-ken ${bound(o.count)}; applied dmzgate ${bound(d.apply)}, os-ken ${bound(o.apply)}.`,
+  );
   console.log(`    Round trips: timed by a C client (bench/c/of-latency-client.c) that plays the switch and busy-polls its socket,`);
   console.log(`    from sending the packet-in to reading the whole flow-mod (CLOCK_MONOTONIC). The floors: the same client against`);
   console.log(`    a C "controller" on CPU ${CTL_CORE} that answers every packet-in with the same flow-mod bytes and does nothing else`);
   console.log(`    (bench/c/of-fixed-reply.c); wake: it waits in poll() as a controller does (loopback TCP and the server's`);
   console.log(`    wake-up); wire: it spins (loopback TCP and the client alone: the harness's own floor; back-to-back only).`);
-  console.log(`    answers: dmzgate ${d.count.answerOk ? 'as expected' : 'DIFFERENT from the expected flow-mod'}, ` +
-    `os-ken ${o.count.answerOk ? 'byte-identical to it (xid aside)' : 'DIFFERENT from the expected flow-mod'}; counted in the window and`);
+  console.log(
+    `    answers: dmzgate ${d.count.answerOk ? 'as expected' : 'DIFFERENT from the expected flow-mod'}, ` +
+      `os-ken ${o.count.answerOk ? 'byte-identical to it (xid aside)' : 'DIFFERENT from the expected flow-mod'}; counted in the window and`,
+  );
   const same = (t: Throughput) => `${t.asExpected} of ${t.counted}${t.asExpected === t.counted ? '' : ' (SOME DIFFERENT)'}`;
   console.log(`    byte-identical to the expected flow-mod (xid aside): dmzgate ${same(d.count)}, os-ken ${same(o.count)}`);
   const off = (x: LatencyPair) => {
@@ -654,7 +829,9 @@ function reportA(ta: PartA, tb: PartA, rtt: Latencies): void {
 
 function reportB(b: { rows: Install[]; notes: string[] }): void {
   console.log(`\n(b) install n 5-tuple flows into a private Open vSwitch, confirmed by the switch; each run on an empty table,`);
-  console.log(`    checked with dump-aggregate after it (${CFG.repeats > 1 ? `best of ${CFG.repeats} runs; of 2 for 100k, 1 for plain ovs-ofctl` : '1 run each'})`);
+  console.log(
+    `    checked with dump-aggregate after it (${CFG.repeats > 1 ? `best of ${CFG.repeats} runs; of 2 for 100k, 1 for plain ovs-ofctl` : '1 run each'})`,
+  );
   for (const n of b.notes) console.log(`    ${n}`);
   console.log('');
   const rows = [['installer', 'flows', 'seconds', 'flows/s', 'installer CPU s', 'ovs CPU s']];
@@ -673,8 +850,12 @@ function reportB(b: { rows: Install[]; notes: string[] }): void {
 
 async function main(): Promise<void> {
   pinSelf(EMU_CORE);
-  const osken = spawnSync(PYTHON, ['-c', 'import os_ken, sys; print(os_ken.__version__, sys.version.split()[0])'], { encoding: 'utf8' }).stdout.trim().split(' ');
-  console.log(`dmzgate controller benchmark (${QUICK ? 'quick' : 'full'} run): node ${process.version}; os-ken ${osken[0] ?? '?'} on python ${osken[1] ?? '?'}\n`);
+  const osken = spawnSync(PYTHON, ['-c', 'import os_ken, sys; print(os_ken.__version__, sys.version.split()[0])'], { encoding: 'utf8' })
+    .stdout.trim()
+    .split(' ');
+  console.log(
+    `dmzgate controller benchmark (${QUICK ? 'quick' : 'full'} run): node ${process.version}; os-ken ${osken[0] ?? '?'} on python ${osken[1] ?? '?'}\n`,
+  );
   if (ONLY === 'profile') {
     console.log('dmzgate CPU profile of the throughput case (self time, top functions):');
     console.log(await profileA());
@@ -700,7 +881,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (e: Error) => {
-  console.error(`bench: ${e.stack ?? e.message}`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (e: Error) => {
+    console.error(`bench: ${e.stack ?? e.message}`);
+    process.exit(1);
+  },
+);

@@ -17,11 +17,14 @@ export function pinSelf(core: string, nodeFlags: readonly string[] = []): void {
   const missing = nodeFlags.filter((f) => !process.execArgv.includes(f));
   if (allowedCpus() === core && missing.length === 0) return;
   if (process.env.DMZGATE_BENCH_PINNED) {
-    console.error(`bench: still on CPUs ${allowedCpus()} after taskset -c ${core} (or without ${missing.join(' ')}); refusing to report these figures`);
+    console.error(
+      `bench: still on CPUs ${allowedCpus()} after taskset -c ${core} (or without ${missing.join(' ')}); refusing to report these figures`,
+    );
     process.exit(2);
   }
   const r = spawnSync('taskset', ['-c', core, process.execPath, ...process.execArgv, ...missing, ...process.argv.slice(1)], {
-    stdio: 'inherit', env: { ...process.env, DMZGATE_BENCH_PINNED: '1' },
+    stdio: 'inherit',
+    env: { ...process.env, DMZGATE_BENCH_PINNED: '1' },
   });
   if (r.error) {
     console.error(`bench: cannot run taskset (${r.error.message}); install util-linux`);
@@ -52,13 +55,20 @@ export function coreBusySeconds(): [number, number] {
 }
 
 /** How long waitUntilIdle waited, the processes seen busy meanwhile, and whether it ended with all of them idle. */
-export interface IdleWait { ms: number; busy: string[]; quiet: boolean }
+export interface IdleWait {
+  ms: number;
+  busy: string[];
+  quiet: boolean;
+}
 
 /**
  * Waits until none of `procs` used more than `busyShare` of a core over the last `windowMs` (CPU time from /proc,
  * in 10 ms ticks: a window should span several), or until `maxMs` have passed. A process that is gone counts as idle.
  */
-export async function waitUntilIdle(procs: ReadonlyArray<{ pid: number; name: string }>, opts: { busyShare: number; windowMs: number; maxMs: number }): Promise<IdleWait> {
+export async function waitUntilIdle(
+  procs: ReadonlyArray<{ pid: number; name: string }>,
+  opts: { busyShare: number; windowMs: number; maxMs: number },
+): Promise<IdleWait> {
   const t0 = performance.now();
   const busy = new Set<string>();
   for (;;) {

@@ -8,11 +8,17 @@
 // The same client drives every system.
 import { connect, type Socket } from 'node:net';
 
-export interface Answer { status: number; body: string }
+export interface Answer {
+  status: number;
+  body: string;
+}
 
 const HEADER_END = Buffer.from('\r\n\r\n');
 
-interface Waiting { resolve: (a: Answer) => void; reject: (e: Error) => void }
+interface Waiting {
+  resolve: (a: Answer) => void;
+  reject: (e: Error) => void;
+}
 
 export class HttpConnection {
   private socket: Socket | undefined;
@@ -21,14 +27,17 @@ export class HttpConnection {
   /** The server said it closes the connection after this answer (or did): the next request opens a new one. */
   private closing = false;
 
-  constructor(private readonly port: number, private readonly authorization: string, private readonly host = '127.0.0.1') {}
+  constructor(
+    private readonly port: number,
+    private readonly authorization: string,
+    private readonly host = '127.0.0.1',
+  ) {}
 
   request(method: string, path: string, body?: string): Promise<Answer> {
     if (this.waiting) return Promise.reject(new Error('HttpConnection: one request at a time'));
     const head = `${method} ${path} HTTP/1.1\r\nhost: ${this.host}:${this.port}\r\nauthorization: ${this.authorization}\r\n`;
-    const text = body === undefined
-      ? `${head}\r\n`
-      : `${head}content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    const text =
+      body === undefined ? `${head}\r\n` : `${head}content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
     return new Promise<Answer>((resolve, reject) => {
       this.waiting = { resolve, reject };
       this.open().write(text);
@@ -53,8 +62,12 @@ export class HttpConnection {
       this.data = this.data.length === 0 ? chunk : Buffer.concat([this.data, chunk]);
       this.parse(false);
     });
-    s.on('end', () => { if (this.socket === s) this.parse(true); });
-    s.on('error', (e) => { if (this.socket === s) this.fail(e); });
+    s.on('end', () => {
+      if (this.socket === s) this.parse(true);
+    });
+    s.on('error', (e) => {
+      if (this.socket === s) this.fail(e);
+    });
     s.on('close', () => {
       if (this.socket !== s) return;
       this.socket = undefined;

@@ -33,11 +33,24 @@ const PATHS = ['firewall', 'bypass'] as const;
 type Cc = (typeof CCS)[number];
 type PathName = (typeof PATHS)[number];
 
-interface Run { mbps: number; retransmits: number | undefined; fwInBytes: number; fwForwardedPackets: number; lostIn: number; onPath: boolean; error?: string }
-interface Row { rtt: number; pingMedian: number | undefined; mathis: number; cells: Record<`${Cc}-${PathName}`, { mbps: number; runs: Run[] }> }
+interface Run {
+  mbps: number;
+  retransmits: number | undefined;
+  fwInBytes: number;
+  fwForwardedPackets: number;
+  lostIn: number;
+  onPath: boolean;
+  error?: string;
+}
+interface Row {
+  rtt: number;
+  pingMedian: number | undefined;
+  mathis: number;
+  cells: Record<`${Cc}-${PathName}`, { mbps: number; runs: Run[] }>;
+}
 
 function mathisMbps(rttMs: number, lossN = LOSS_N, mss = MSS): number {
-  return (mss * 8) / (rttMs / 1000) * Math.sqrt(lossN) / 1e6;
+  return (((mss * 8) / (rttMs / 1000)) * Math.sqrt(lossN)) / 1e6;
 }
 
 const median = (xs: number[]): number => {
@@ -52,8 +65,12 @@ function log(msg: string): void {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      seconds: { type: 'string', default: '10' }, omit: { type: 'string', default: '2' }, rtts: { type: 'string', default: '1,10,50,88' },
-      runs: { type: 'string', default: '1' }, out: { type: 'string', default: join(ROOT, 'dist', 'lab-report.png') }, replot: { type: 'string' },
+      seconds: { type: 'string', default: '10' },
+      omit: { type: 'string', default: '2' },
+      rtts: { type: 'string', default: '1,10,50,88' },
+      runs: { type: 'string', default: '1' },
+      out: { type: 'string', default: join(ROOT, 'dist', 'lab-report.png') },
+      replot: { type: 'string' },
     },
   });
   if (values.replot) {
@@ -66,7 +83,8 @@ async function main(): Promise<void> {
   const omit = Number(values.omit);
   const runs = Number(values.runs);
   const rtts = values.rtts.split(',').map(Number);
-  if (![seconds, omit, runs, ...rtts].every((x) => Number.isFinite(x) && x >= 0) || seconds < 1 || runs < 1) throw new Error('bad --seconds, --omit, --runs or --rtts');
+  if (![seconds, omit, runs, ...rtts].every((x) => Number.isFinite(x) && x >= 0) || seconds < 1 || runs < 1)
+    throw new Error('bad --seconds, --omit, --runs or --rtts');
   if (process.getuid?.() !== 0) throw new Error('the lab needs root');
   checkBuild();
   const out = resolve(values.out);
@@ -76,10 +94,29 @@ async function main(): Promise<void> {
   const d = await DmzLab.start({ topo: 'prototype', rtt: rtts[0], loss: `1/${LOSS_N}`, lossDir: 'in' });
   const rows: Row[] = [];
   try {
-    const { token } = await d.createToken('--project', 'lab-report', '--dtn', 'dtn1', '--remote', '192.0.2.0/24', '--ports', '50000-51000',
-      '--paths', 'routed', '--max-duration', '3h', '--scope', 'transfers');
+    const { token } = await d.createToken(
+      '--project',
+      'lab-report',
+      '--dtn',
+      'dtn1',
+      '--remote',
+      '192.0.2.0/24',
+      '--ports',
+      '50000-51000',
+      '--paths',
+      'routed',
+      '--max-duration',
+      '3h',
+      '--scope',
+      'transfers',
+    );
     const lease = await d.request<{ id: number }>('POST', '/api/v1/transfers', token, {
-      dtn: 'dtn1', remote: '192.0.2.10/32', protocol: 'tcp', local_ports: ['50000-51000'], path: 'routed', duration: 3 * 3600,
+      dtn: 'dtn1',
+      remote: '192.0.2.10/32',
+      protocol: 'tcp',
+      local_ports: ['50000-51000'],
+      path: 'routed',
+      duration: 3 * 3600,
     });
     if (lease.status !== 201) throw new Error(`the bypass lease was refused: ${lease.status} ${JSON.stringify(lease.body)}`);
     log(`bypass lease ${lease.body.id}: dtn1 ports 50000-51000 <-> 192.0.2.10, routed`);
@@ -94,14 +131,21 @@ async function main(): Promise<void> {
           for (let i = 0; i < runs; i++) {
             const fw0 = await d.lab.fwCounters();
             const r = await d.lab.request<IperfResult>('iperf3', {
-              src: 'rdtn', dst: 'dtn1', port: path === 'bypass' ? LEASE_PORT : FIREWALL_PORT, seconds, cc, extra: omit ? ['-O', String(omit)] : [],
+              src: 'rdtn',
+              dst: 'dtn1',
+              port: path === 'bypass' ? LEASE_PORT : FIREWALL_PORT,
+              seconds,
+              cc,
+              extra: omit ? ['-O', String(omit)] : [],
             });
             await d.drained('rdtn');
             const fw1 = await d.lab.fwCounters();
             list.push(runOf(r, fw0, fw1, path, seconds));
             const last = list[list.length - 1]!;
-            log(`RTT ${rtt} ms (ping ${ping.median?.toFixed(1)}), ${cc}, ${path}: ${last.mbps.toFixed(1)} Mbit/s, ${last.retransmits ?? '?'} retransmits, ` +
-              `firewall lost ${last.lostIn}${last.onPath ? '' : ' -- NOT ON ITS PATH'}${last.error ? ` (${last.error})` : ''}`);
+            log(
+              `RTT ${rtt} ms (ping ${ping.median?.toFixed(1)}), ${cc}, ${path}: ${last.mbps.toFixed(1)} Mbit/s, ${last.retransmits ?? '?'} retransmits, ` +
+                `firewall lost ${last.lostIn}${last.onPath ? '' : ' -- NOT ON ITS PATH'}${last.error ? ` (${last.error})` : ''}`,
+            );
           }
           row.cells[`${cc}-${path}`] = { mbps: median(list.map((x) => x.mbps)), runs: list };
         }
@@ -112,13 +156,17 @@ async function main(): Promise<void> {
     await d.stop();
   }
 
-  const header = `iperf3 remote DTN -> local DTN, ${seconds} s measured (${omit} s omitted), loss 1/${LOSS_N} inbound on the enterprise path; ` +
+  const header =
+    `iperf3 remote DTN -> local DTN, ${seconds} s measured (${omit} s omitted), loss 1/${LOSS_N} inbound on the enterprise path; ` +
     `WAN 500 Mbit/s, firewall 500 Mbit/s; Mbit/s${runs > 1 ? `, median of ${runs} runs` : ''}`;
   const table = [
     '| RTT ms | ping ms | cubic firewall | cubic bypass | BBR firewall | BBR bypass | Mathis bound |',
     '|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows.map((r) => `| ${r.rtt} | ${r.pingMedian?.toFixed(1) ?? '-'} | ${cell(r, 'cubic-firewall')} | ${cell(r, 'cubic-bypass')} | ` +
-      `${cell(r, 'bbr-firewall')} | ${cell(r, 'bbr-bypass')} | ${r.mathis.toFixed(1)} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.rtt} | ${r.pingMedian?.toFixed(1) ?? '-'} | ${cell(r, 'cubic-firewall')} | ${cell(r, 'cubic-bypass')} | ` +
+        `${cell(r, 'bbr-firewall')} | ${cell(r, 'bbr-bypass')} | ${r.mathis.toFixed(1)} |`,
+    ),
   ].join('\n');
   console.log(`${header}\n\n${table}\n`);
   const offPath = rows.flatMap((r) => Object.entries(r.cells).flatMap(([k, c]) => c.runs.filter((x) => !x.onPath).map(() => `RTT ${r.rtt} ${k}`)));
@@ -127,7 +175,10 @@ async function main(): Promise<void> {
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, plot(rows, subtitleOf(seconds)));
   const json = out.replace(/\.png$/, '') + '.json';
-  writeFileSync(json, JSON.stringify({ header, seconds, omit, runs, lossN: LOSS_N, mss: MSS, rows, offPath, minutes: (Date.now() - started) / 60000 }, null, 2));
+  writeFileSync(
+    json,
+    JSON.stringify({ header, seconds, omit, runs, lossN: LOSS_N, mss: MSS, rows, offPath, minutes: (Date.now() - started) / 60000 }, null, 2),
+  );
   console.log(`plot: ${out}\ndata: ${json}\n(${((Date.now() - started) / 60000).toFixed(1)} min)`);
 }
 
@@ -143,12 +194,17 @@ function cell(r: Row, k: keyof Row['cells']): string {
 function runOf(r: IperfResult, fw0: FwCounters, fw1: FwCounters, path: PathName, seconds: number): Run {
   const fwInBytes = fw1.forwarded.in.bytes - fw0.forwarded.in.bytes;
   const fwForwardedPackets = fw1.forwarded.packets - fw0.forwarded.packets;
-  const mbps = r.ok ? r.received_mbps ?? 0 : 0;
+  const mbps = r.ok ? (r.received_mbps ?? 0) : 0;
   // On the enterprise path the firewall forwarded (at least) what iperf3 measured in its counted seconds; on the
   // bypass it forwarded next to nothing.
-  const onPath = path === 'firewall' ? fwInBytes >= mbps * 1e6 / 8 * seconds * 0.9 : fwForwardedPackets <= 10;
+  const onPath = path === 'firewall' ? fwInBytes >= ((mbps * 1e6) / 8) * seconds * 0.9 : fwForwardedPackets <= 10;
   return {
-    mbps, retransmits: r.retransmits, fwInBytes, fwForwardedPackets, lostIn: fw1.dropped.lost_in.packets - fw0.dropped.lost_in.packets, onPath,
+    mbps,
+    retransmits: r.retransmits,
+    fwInBytes,
+    fwForwardedPackets,
+    lostIn: fw1.dropped.lost_in.packets - fw0.dropped.lost_in.packets,
+    onPath,
     ...(r.ok ? {} : { error: r.error ?? 'failed' }),
   };
 }
@@ -196,7 +252,13 @@ function plot(rows: Row[], subtitle: string): Buffer {
     }
   }
   c.line(left, Y(yMax), left + pw, Y(yMax), [200, 200, 200]);
-  c.text(left - 10 - Canvas.textWidth(`${yMax >= 1000 ? `${yMax / 1000}K` : yMax}`), Y(yMax) - 7, yMax >= 1000 ? `${yMax / 1000}K` : String(yMax), ink, 2);
+  c.text(
+    left - 10 - Canvas.textWidth(`${yMax >= 1000 ? `${yMax / 1000}K` : yMax}`),
+    Y(yMax) - 7,
+    yMax >= 1000 ? `${yMax / 1000}K` : String(yMax),
+    ink,
+    2,
+  );
   for (let x = 0; x <= xMax; x += 10) {
     c.line(X(x), top, X(x), top + ph, grid);
     c.text(X(x) - Canvas.textWidth(String(x)) / 2, top + ph + 10, String(x), ink, 2);
@@ -239,14 +301,26 @@ function plot(rows: Row[], subtitle: string): Buffer {
   c.text(lx, ly, 'RTT  FW CUB BYP CUB', ink, 2);
   ly += 22;
   for (const r of rows) {
-    c.text(lx, ly, `${String(r.rtt).padStart(3)} ${r.cells['cubic-firewall'].mbps.toFixed(0).padStart(6)} ${r.cells['cubic-bypass'].mbps.toFixed(0).padStart(7)}`, ink, 2);
+    c.text(
+      lx,
+      ly,
+      `${String(r.rtt).padStart(3)} ${r.cells['cubic-firewall'].mbps.toFixed(0).padStart(6)} ${r.cells['cubic-bypass'].mbps.toFixed(0).padStart(7)}`,
+      ink,
+      2,
+    );
     ly += 20;
   }
   ly += 10;
   c.text(lx, ly, 'RTT  FW BBR BYP BBR', ink, 2);
   ly += 22;
   for (const r of rows) {
-    c.text(lx, ly, `${String(r.rtt).padStart(3)} ${r.cells['bbr-firewall'].mbps.toFixed(0).padStart(6)} ${r.cells['bbr-bypass'].mbps.toFixed(0).padStart(7)}`, ink, 2);
+    c.text(
+      lx,
+      ly,
+      `${String(r.rtt).padStart(3)} ${r.cells['bbr-firewall'].mbps.toFixed(0).padStart(6)} ${r.cells['bbr-bypass'].mbps.toFixed(0).padStart(7)}`,
+      ink,
+      2,
+    );
     ly += 20;
   }
   return c.png();

@@ -46,19 +46,37 @@ async function viaApi(): Promise<number> {
     await app.start(await store.load());
     const { port } = await controller.listen();
     const reconciled = new Promise<void>((resolve) => flows.once('reconciled', () => resolve()));
-    await ovs.addBridge('br-heap', 1n, { controller: `tcp:127.0.0.1:${port}`, ports: ['heap-p1', 'heap-p2', 'heap-p3', 'heap-p4', 'heap-p5', 'heap-p6', 'heap-p7'] });
+    await ovs.addBridge('br-heap', 1n, {
+      controller: `tcp:127.0.0.1:${port}`,
+      ports: ['heap-p1', 'heap-p2', 'heap-p3', 'heap-p4', 'heap-p5', 'heap-p6', 'heap-p7'],
+    });
     await reconciled;
     const { token } = await createToken(store, {
-      project: 'bench', dtns: ['dtn1'], remotes: ['198.18.0.0/15'], ports: ['50000-51000'], paths: ['routed'], maxDurationSeconds: 43200, scopes: ['transfers:write'],
+      project: 'bench',
+      dtns: ['dtn1'],
+      remotes: ['198.18.0.0/15'],
+      ports: ['50000-51000'],
+      paths: ['routed'],
+      maxDurationSeconds: 43200,
+      scopes: ['transfers:write'],
     });
     const headers = { authorization: `Bearer ${token}` };
     const post = async (i: number): Promise<void> => {
-      const r = await api.inject({ method: 'POST', url: '/api/v1/transfers', headers, payload: { dtn: 'dtn1', remote: remote(i), protocol: 'tcp', local_ports: ['50000'], path: 'routed', duration: 40000 } });
+      const r = await api.inject({
+        method: 'POST',
+        url: '/api/v1/transfers',
+        headers,
+        payload: { dtn: 'dtn1', remote: remote(i), protocol: 'tcp', local_ports: ['50000'], path: 'routed', duration: 40000 },
+      });
       if (r.statusCode !== 201) throw new Error(`transfer ${i}: ${r.statusCode} ${r.body}`);
     };
     const run = async (from: number, to: number): Promise<void> => {
       let next = from;
-      await Promise.all(Array.from({ length: CONCURRENCY }, async () => { while (next < to) await post(next++); }));
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (next < to) await post(next++);
+        }),
+      );
       await store.commit([]);
     };
     await run(N, N + 500); // warm-up: code optimised, pools and caches at their steady size
@@ -84,7 +102,16 @@ function coreOnly(): number {
   const before = heap();
   const now = Date.UTC(2026, 0, 1);
   for (let i = 0; i < N; i++) {
-    const lease = { project: 'bench', dtn: 'dtn1', remote: parsePrefix(remote(i)), protocol: 'tcp' as const, localPorts: [{ lo: 50000, hi: 50000 }], remotePorts: [{ lo: 0, hi: 65535 }], path: 'routed' as const, end: now + 40_000_000 };
+    const lease = {
+      project: 'bench',
+      dtn: 'dtn1',
+      remote: parsePrefix(remote(i)),
+      protocol: 'tcp' as const,
+      localPorts: [{ lo: 50000, hi: 50000 }],
+      remotePorts: [{ lo: 0, hi: 65535 }],
+      path: 'routed' as const,
+      end: now + 40_000_000,
+    };
     const d = decide(state, { type: 'request', by: { actor: 'token:1' }, lease }, now);
     if (d.plan.refused) throw new Error(d.plan.refused.message);
     state = decide(d.state, { type: 'installed', id: i + 1 }, now).state;
@@ -98,4 +125,6 @@ const core = coreOnly();
 const full = await viaApi();
 console.log(`retained heap per active lease (${N} leases)`);
 console.log(`  dmzgate (API + transfers service + DMZ app + controller + state on tmpfs): ${(full / 1024).toFixed(2)} KB`);
-console.log(`  the pure core's state alone (apps/dmz/core):                                ${(core / 1024).toFixed(2)} KB  (${(core / full).toFixed(2)}x of the whole)`);
+console.log(
+  `  the pure core's state alone (apps/dmz/core):                                ${(core / 1024).toFixed(2)} KB  (${(core / full).toFixed(2)}x of the whole)`,
+);

@@ -22,34 +22,41 @@ function rssMb(pid: number): number {
 
 /** This process's soft limit on open files (each connection costs one here and one in the controller). */
 function fdLimit(): number {
-  const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+  const line = readFileSync('/proc/self/limits', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('Max open files'));
   return Number(line?.split(/\s+/)[3] ?? 1024);
 }
 
-interface Held { sockets: Socket[]; closedByServer: number; failed: number }
+interface Held {
+  sockets: Socket[];
+  closedByServer: number;
+  failed: number;
+}
 
 /** Opens `n` connections, `parallel` at a time, and keeps those the controller does not close. */
 async function openIdle(port: number, n: number, parallel: number): Promise<Held> {
   const held: Held = { sockets: [], closedByServer: 0, failed: 0 };
   let next = 0;
-  const one = (): Promise<void> => new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    let open = false;
-    s.on('error', () => undefined);
-    s.on('data', () => undefined); // reading, to see the controller close it
-    s.once('connect', () => {
-      open = true;
-      held.sockets.push(s);
-      resolve();
-    });
-    s.once('close', () => {
-      if (open) held.closedByServer++;
-      else {
-        held.failed++;
+  const one = (): Promise<void> =>
+    new Promise((resolve) => {
+      const s = connect({ host: '127.0.0.1', port });
+      let open = false;
+      s.on('error', () => undefined);
+      s.on('data', () => undefined); // reading, to see the controller close it
+      s.once('connect', () => {
+        open = true;
+        held.sockets.push(s);
         resolve();
-      }
+      });
+      s.once('close', () => {
+        if (open) held.closedByServer++;
+        else {
+          held.failed++;
+          resolve();
+        }
+      });
     });
-  });
   const worker = async () => {
     while (next < n) {
       next++;
@@ -68,8 +75,11 @@ async function main(): Promise<void> {
   const ofPort = await freePort();
   const apiPort = await freePort();
   const extra = values['controller-args'].split(/\s+/).filter(Boolean);
-  const proc: ChildProcess = spawn(process.execPath, [CLI, 'controller', '--openflow-port', String(ofPort), '--api-port', String(apiPort),
-    '--data', dataDir, '--log-level', 'error', ...extra], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const proc: ChildProcess = spawn(
+    process.execPath,
+    [CLI, 'controller', '--openflow-port', String(ofPort), '--api-port', String(apiPort), '--data', dataDir, '--log-level', 'error', ...extra],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   try {
     const until = Date.now() + 20_000;
     while (!(await canConnect(ofPort))) {
@@ -92,8 +102,10 @@ async function main(): Promise<void> {
     console.log(`bench:connections: ${n} idle TCP connections to the OpenFlow port (fd limit ${limit}), opened in ${(openMs / 1000).toFixed(1)} s`);
     console.log(`  accepted by TCP       ${held.sockets.length} (failed to connect: ${held.failed})`);
     console.log(`  closed by controller  ${closedByServer} while opening; ${stillOpen} still open 0.5 s after the last`);
-    console.log(`  controller RSS        before ${before.toFixed(0)} MB, during ${during.toFixed(0)} MB (+${(during - before).toFixed(0)}), ` +
-      `5 s after closing ${after.toFixed(0)} MB (+${(after - before).toFixed(0)})`);
+    console.log(
+      `  controller RSS        before ${before.toFixed(0)} MB, during ${during.toFixed(0)} MB (+${(during - before).toFixed(0)}), ` +
+        `5 s after closing ${after.toFixed(0)} MB (+${(after - before).toFixed(0)})`,
+    );
   } finally {
     proc.kill('SIGTERM'); // our own child, by its handle
     await new Promise((r) => proc.once('exit', r));

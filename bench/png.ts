@@ -8,7 +8,11 @@ export type Rgba = readonly [number, number, number, number?];
 export class Canvas {
   readonly px: Uint8Array;
 
-  constructor(readonly width: number, readonly height: number, bg: Rgba = [255, 255, 255]) {
+  constructor(
+    readonly width: number,
+    readonly height: number,
+    bg: Rgba = [255, 255, 255],
+  ) {
     this.px = new Uint8Array(width * height * 4);
     for (let i = 0; i < width * height; i++) this.px.set([bg[0], bg[1], bg[2], bg[3] ?? 255], i * 4);
   }
@@ -111,8 +115,12 @@ export class Canvas {
     ihdr.writeUInt32BE(this.width, 0);
     ihdr.writeUInt32BE(this.height, 4);
     ihdr.set([8, 6, 0, 0, 0], 8); // 8 bits per sample, RGBA, deflate, no filter method variants, no interlace
-    return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-      chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw, { level: 9 })), chunk('IEND', Buffer.alloc(0))]);
+    return Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      chunk('IHDR', ihdr),
+      chunk('IDAT', deflateSync(raw, { level: 9 })),
+      chunk('IEND', Buffer.alloc(0)),
+    ]);
   }
 }
 
@@ -196,5 +204,5 @@ const FONT: Record<string, string[]> = {
   '<': G('...#.', '..#..', '.#...', '#....', '.#...', '..#..', '...#.'),
   '>': G('.#...', '..#..', '...#.', '....#', '...#.', '..#..', '.#...'),
   "'": G('..#..', '..#..', '.#...', '.....', '.....', '.....', '.....'),
-  '_': G('.....', '.....', '.....', '.....', '.....', '.....', '#####'),
+  _: G('.....', '.....', '.....', '.....', '.....', '.....', '#####'),
 };

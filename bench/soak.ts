@@ -38,10 +38,20 @@ const EXTEND_EVERY_MS = 60_000;
 const BRIDGE = 'br-soak';
 const PORTS = ['wan', 'trunk', 'fwout', 'fwin', 'dtn1', 'ps1', 'lan1'].map((r) => `soak-${r}`); // the default site's ports 1-7
 const T0 = performance.now();
-const log = (what: string) => { if (argv.includes('--verbose')) console.error(`[${((performance.now() - T0) / 1000).toFixed(1)} s] ${what}`); };
+const log = (what: string) => {
+  if (argv.includes('--verbose')) console.error(`[${((performance.now() - T0) / 1000).toFixed(1)} s] ${what}`);
+};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Sample { t: number; requests: number; rssKb: number; heapKb: number; active: number; blocks: number; agree: string }
+interface Sample {
+  t: number;
+  requests: number;
+  rssKb: number;
+  heapKb: number;
+  active: number;
+  blocks: number;
+  agree: string;
+}
 
 /** Request counts by outcome; a non-2xx stops nothing but is reported (with the first few answers). */
 class Tally {
@@ -91,8 +101,13 @@ async function flowsByOwner(ovs: PrivateOvs): Promise<Map<string, number>> {
 
 /** What the API calls active against what the switch holds: '' when they agree, else the differences. */
 async function agreement(admin: HttpConnection, ovs: PrivateOvs, tally: Tally): Promise<{ active: number; blocks: number; diff: string }> {
-  const xfers = JSON.parse(tally.note('list transfers', await admin.request('GET', '/api/v1/transfers?state=active&limit=1000')).body) as { transfers: { id: number }[]; total: number };
-  const blocks = JSON.parse(tally.note('list blocks', await admin.request('GET', '/api/v1/blocks?state=active&limit=1000')).body) as { blocks: { id: number }[] };
+  const xfers = JSON.parse(tally.note('list transfers', await admin.request('GET', '/api/v1/transfers?state=active&limit=1000')).body) as {
+    transfers: { id: number }[];
+    total: number;
+  };
+  const blocks = JSON.parse(tally.note('list blocks', await admin.request('GET', '/api/v1/blocks?state=active&limit=1000')).body) as {
+    blocks: { id: number }[];
+  };
   const flows = await flowsByOwner(ovs);
   const diff: string[] = [];
   const want = new Map<string, number>();
@@ -112,7 +127,9 @@ function fit(xs: number[], ys: number[]): { slope: number; se: number; r2: numbe
   const n = xs.length;
   const mx = xs.reduce((s, v) => s + v, 0) / n;
   const my = ys.reduce((s, v) => s + v, 0) / n;
-  let sxx = 0, sxy = 0, syy = 0;
+  let sxx = 0,
+    sxy = 0,
+    syy = 0;
   for (let i = 0; i < n; i++) {
     sxx += (xs[i]! - mx) ** 2;
     sxy += (xs[i]! - mx) * (ys[i]! - my);
@@ -145,7 +162,10 @@ async function main(): Promise<void> {
 
     const loop = async (conn: HttpConnection): Promise<void> => {
       while (!stopping) {
-        if (gate) { await gate; continue; }
+        if (gate) {
+          await gate;
+          continue;
+        }
         inside++;
         try {
           const k = next++;
@@ -172,7 +192,10 @@ async function main(): Promise<void> {
         const now = performance.now();
         if (now - lastBlock >= BLOCK_EVERY_MS) {
           lastBlock = now;
-          const r = tally.note('block', await conn.request('POST', '/api/v1/blocks', JSON.stringify({ prefix: `203.0.113.${b++ % 256}`, duration: 3600, reason: 'soak' })));
+          const r = tally.note(
+            'block',
+            await conn.request('POST', '/api/v1/blocks', JSON.stringify({ prefix: `203.0.113.${b++ % 256}`, duration: 3600, reason: 'soak' })),
+          );
           if (block !== undefined) tally.note('unblock', await conn.request('DELETE', `/api/v1/blocks/${block}`));
           block = r.status === 201 ? (JSON.parse(r.body) as { id: number }).id : undefined;
         }
@@ -188,8 +211,13 @@ async function main(): Promise<void> {
     let start = performance.now();
     const takeSample = async (): Promise<void> => {
       let open!: () => void;
-      gate = new Promise<void>((r) => { open = r; });
-      if (inside > 0) await new Promise<void>((r) => { idle = r; });
+      gate = new Promise<void>((r) => {
+        open = r;
+      });
+      if (inside > 0)
+        await new Promise<void>((r) => {
+          idle = r;
+        });
       idle = undefined;
       const t = (performance.now() - start) / 1000;
       const requests = tally.ok + tally.bad;
@@ -197,7 +225,9 @@ async function main(): Promise<void> {
       const heap = metric(tally.note('metrics', await admin.request('GET', '/metrics')).body, 'dmzgate_nodejs_heap_size_used_bytes') / 1024;
       const a = await agreement(admin, ovs, tally);
       samples.push({ t, requests, rssKb: rss, heapKb: heap, active: a.active, blocks: a.blocks, agree: a.diff });
-      log(`${t.toFixed(0)} s: ${requests} requests, RSS ${(rss / 1024).toFixed(1)} MB, heap ${(heap / 1024).toFixed(1)} MB, ${a.active} active${a.diff ? `, DIFFER: ${a.diff}` : ''}`);
+      log(
+        `${t.toFixed(0)} s: ${requests} requests, RSS ${(rss / 1024).toFixed(1)} MB, heap ${(heap / 1024).toFixed(1)} MB, ${a.active} active${a.diff ? `, DIFFER: ${a.diff}` : ''}`,
+      );
       gate = undefined;
       open();
     };
@@ -231,17 +261,26 @@ function report(samples: Sample[], tally: Tally, seconds: number): void {
     `bench:soak: ${MINUTES} min, concurrency ${CONCURRENCY}, ~${ACTIVE} active transfers churned (create, read, release), a block added and removed every ${BLOCK_EVERY_MS / 1000} s, an extend every ${EXTEND_EVERY_MS / 1000} s; one dmzgate (state on disk), one OVS bridge`,
     '',
     '  load s   requests   RSS MB  heap MB  active  blocks  API = switch',
-    ...samples.map((x) => `${x.t.toFixed(0).padStart(8)} ${String(x.requests).padStart(10)} ${mb(x.rssKb).padStart(8)} ${mb(x.heapKb).padStart(8)} ${String(x.active).padStart(7)} ${String(x.blocks).padStart(7)}  ${x.agree ? `NO: ${x.agree}` : 'yes'}`),
+    ...samples.map(
+      (x) =>
+        `${x.t.toFixed(0).padStart(8)} ${String(x.requests).padStart(10)} ${mb(x.rssKb).padStart(8)} ${mb(x.heapKb).padStart(8)} ${String(x.active).padStart(7)} ${String(x.blocks).padStart(7)}  ${x.agree ? `NO: ${x.agree}` : 'yes'}`,
+    ),
     '',
   ];
   const requests = tally.ok + tally.bad;
   const disagree = samples.filter((x) => x.agree).length;
-  lines.push(`requests: ${requests.toLocaleString('en-US')} in ${seconds.toFixed(0)} s (${(requests / seconds).toFixed(0)} req/s), ${tally.bad === 0 ? 'all 2xx' : `${tally.bad} not 2xx: ${tally.firstBad.join(' | ')}`}`);
-  lines.push(`API and switch: ${disagree === 0 ? `in agreement at all ${samples.length} samples` : `DIFFERENT at ${disagree} of ${samples.length} samples`}`);
+  lines.push(
+    `requests: ${requests.toLocaleString('en-US')} in ${seconds.toFixed(0)} s (${(requests / seconds).toFixed(0)} req/s), ${tally.bad === 0 ? 'all 2xx' : `${tally.bad} not 2xx: ${tally.firstBad.join(' | ')}`}`,
+  );
+  lines.push(
+    `API and switch: ${disagree === 0 ? `in agreement at all ${samples.length} samples` : `DIFFERENT at ${disagree} of ${samples.length} samples`}`,
+  );
   const first = samples[0]!;
   const last = samples[samples.length - 1]!;
   lines.push(`RSS:  ${mb(first.rssKb)} MB at the start, ${mb(last.rssKb)} MB at the end, ${mb(Math.max(...samples.map((x) => x.rssKb)))} MB at most`);
-  lines.push(`heap: ${mb(first.heapKb)} MB at the start, ${mb(last.heapKb)} MB at the end, ${mb(Math.max(...samples.map((x) => x.heapKb)))} MB at most`);
+  lines.push(
+    `heap: ${mb(first.heapKb)} MB at the start, ${mb(last.heapKb)} MB at the end, ${mb(Math.max(...samples.map((x) => x.heapKb)))} MB at most`,
+  );
   const half = samples.filter((x) => x.t >= last.t / 2);
   let met = true;
   if (half.length < 3) {
@@ -250,12 +289,20 @@ function report(samples: Sample[], tally: Tally, seconds: number): void {
   } else {
     const span = half[half.length - 1]!.requests - half[0]!.requests;
     lines.push(`second half (${half[0]!.t.toFixed(0)}-${last.t.toFixed(0)} s, ${half.length} samples, ${span.toLocaleString('en-US')} requests):`);
-    for (const [name, key] of [['RSS ', 'rssKb'], ['heap', 'heapKb']] as const) {
-      const f = fit(half.map((x) => x.requests / 1000), half.map((x) => x[key]));
+    for (const [name, key] of [
+      ['RSS ', 'rssKb'],
+      ['heap', 'heapKb'],
+    ] as const) {
+      const f = fit(
+        half.map((x) => x.requests / 1000),
+        half.map((x) => x[key]),
+      );
       const growthMb = (f.slope * span) / 1000 / 1024;
       const verdict = Math.abs(f.slope) <= 2 * f.se ? 'within noise of zero' : growthMb < 0 ? 'shrinking' : growthMb < 2 ? 'under 2 MB' : 'GROWING';
       met &&= verdict !== 'GROWING';
-      lines.push(`  ${name} slope ${f.slope.toFixed(2)} KB per 1,000 requests (standard error ${f.se.toFixed(2)}, r^2 ${f.r2.toFixed(2)}): ${growthMb.toFixed(1)} MB over the half: ${verdict}`);
+      lines.push(
+        `  ${name} slope ${f.slope.toFixed(2)} KB per 1,000 requests (standard error ${f.se.toFixed(2)}, r^2 ${f.r2.toFixed(2)}): ${growthMb.toFixed(1)} MB over the half: ${verdict}`,
+      );
     }
   }
   lines.push(`goal: no growth over the second half (slope within noise of zero, negative, or under 2 MB in all): ${met ? 'met' : 'NO'}`);

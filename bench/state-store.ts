@@ -14,11 +14,27 @@ import { PrivateEtcd } from '../lab/private-etcd.js';
 
 const N = Number(process.env.BENCH_STATE_COMMITS ?? 500);
 
-interface Figures { p50: number; p99: number; sequentialPerS: number; concurrentPerS: number }
+interface Figures {
+  p50: number;
+  p99: number;
+  sequentialPerS: number;
+  concurrentPerS: number;
+}
 
 const lease = (id: number, v: number): LeaseRecord => ({
-  id, project: 'bench', dtn: 'dtn1', remote: '192.0.2.0/24', protocol: 'tcp', localPorts: [{ lo: 50000, hi: 51000 }], remotePorts: [{ lo: 0, hi: 65535 }],
-  path: 'routed', start: 1, end: 2, state: 'active', createdAt: 1, counters: { packetsIn: v, bytesIn: v, packetsOut: 0, bytesOut: 0 },
+  id,
+  project: 'bench',
+  dtn: 'dtn1',
+  remote: '192.0.2.0/24',
+  protocol: 'tcp',
+  localPorts: [{ lo: 50000, hi: 51000 }],
+  remotePorts: [{ lo: 0, hi: 65535 }],
+  path: 'routed',
+  start: 1,
+  end: 2,
+  state: 'active',
+  createdAt: 1,
+  counters: { packetsIn: v, bytesIn: v, packetsOut: 0, bytesOut: 0 },
 });
 
 async function measure(store: StateStore): Promise<Figures> {
@@ -43,7 +59,12 @@ async function measure(store: StateStore): Promise<Figures> {
   await Promise.all(Array.from({ length: N }, (_, i) => store.commit(batch(N + i))));
   const concurrent = performance.now() - t;
   await store.close();
-  return { p50: latencies[N >> 1]!, p99: latencies[Math.floor(N * 0.99)]!, sequentialPerS: (N / sequential) * 1000, concurrentPerS: (N / concurrent) * 1000 };
+  return {
+    p50: latencies[N >> 1]!,
+    p99: latencies[Math.floor(N * 0.99)]!,
+    sequentialPerS: (N / sequential) * 1000,
+    concurrentPerS: (N / concurrent) * 1000,
+  };
 }
 
 async function onEtcd(members: 1 | 3): Promise<Figures> {
@@ -63,9 +84,17 @@ try {
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
-const rows: [string, Figures][] = [['journal (fsync)', journal], ['etcd, 1 member', await onEtcd(1)], ['etcd, 3 members', await onEtcd(3)]];
+const rows: [string, Figures][] = [
+  ['journal (fsync)', journal],
+  ['etcd, 1 member', await onEtcd(1)],
+  ['etcd, 3 members', await onEtcd(3)],
+];
 console.log(`StateStore commits (${N} sequential, then ${N} at once; a batch = lease + event + audit entry)`);
 for (const [name, f] of rows) {
-  const ratio = name.startsWith('etcd') ? `  | p50 x${(f.p50 / journal.p50).toFixed(1)} of the journal's, at once x${(f.concurrentPerS / journal.concurrentPerS).toFixed(3)}` : '';
-  console.log(`${name.padEnd(16)} p50 ${f.p50.toFixed(2)} ms  p99 ${f.p99.toFixed(2)} ms  ${f.sequentialPerS.toFixed(0)}/s sequential  ${f.concurrentPerS.toFixed(0)}/s at once${ratio}`);
+  const ratio = name.startsWith('etcd')
+    ? `  | p50 x${(f.p50 / journal.p50).toFixed(1)} of the journal's, at once x${(f.concurrentPerS / journal.concurrentPerS).toFixed(3)}`
+    : '';
+  console.log(
+    `${name.padEnd(16)} p50 ${f.p50.toFixed(2)} ms  p99 ${f.p99.toFixed(2)} ms  ${f.sequentialPerS.toFixed(0)}/s sequential  ${f.concurrentPerS.toFixed(0)}/s at once${ratio}`,
+  );
 }

@@ -2,14 +2,21 @@
 // hooks call). Errors come back as ApiClientError carrying the API's stable code.
 
 export class ApiClientError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'ApiClientError';
   }
 }
 
 export class ApiClient {
-  constructor(readonly baseUrl: string, private readonly token: string | undefined) {}
+  constructor(
+    readonly baseUrl: string,
+    private readonly token: string | undefined,
+  ) {}
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     let res: Response;
@@ -26,7 +33,7 @@ export class ApiClient {
     } catch (e) {
       const why = (e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message;
       // Node trusts the public CAs only; a site's own CA is added from a file named in the environment.
-      const hint = /certificate/i.test(why) ? ' (to trust the issuer of the API\'s certificate: NODE_EXTRA_CA_CERTS=ISSUER.pem)' : '';
+      const hint = /certificate/i.test(why) ? " (to trust the issuer of the API's certificate: NODE_EXTRA_CA_CERTS=ISSUER.pem)" : '';
       throw new ApiClientError(0, 'DMZ_CLI_UNREACHABLE', `cannot reach the dmzgate API at ${this.baseUrl}: ${why}${hint}`);
     }
     const text = await res.text();

@@ -7,7 +7,10 @@ import { join } from 'node:path';
 export const PID_FILE = 'controller.pid';
 export const ADMIN_TOKEN_FILE = 'admin.token';
 
-export interface LiveController { pid: number; /** The API's URL once it listens. */ api?: string }
+export interface LiveController {
+  pid: number;
+  /** The API's URL once it listens. */ api?: string;
+}
 
 function alive(pid: number): boolean {
   try {

@@ -156,7 +156,8 @@ export function parseControllerOptions(args: string[], env: NodeJS.ProcessEnv = 
   const openflowPort = values['openflow-port'] === 'off' ? null : port('openflow-port', values['openflow-port']);
   const apiPort = port('api-port', values['api-port']);
   const openflowHost = values['openflow-host'];
-  if (openflowHost !== undefined && openflowHost.trim() === '') throw new UsageError('--openflow-host: give an address (or leave the option out for every address)');
+  if (openflowHost !== undefined && openflowHost.trim() === '')
+    throw new UsageError('--openflow-host: give an address (or leave the option out for every address)');
   const maxPending = count('openflow-max-pending', values['openflow-max-pending']);
   const maxPendingPerSource = count('openflow-max-pending-per-source', values['openflow-max-pending-per-source']);
 
@@ -165,9 +166,11 @@ export function parseControllerOptions(args: string[], env: NodeJS.ProcessEnv = 
   let tls: ControllerCommandOptions['tls'];
   if (anyTls) {
     const missing = ['tls-port', 'tls-key', 'tls-cert', 'tls-ca'].filter((k) => values[k as keyof typeof values] === undefined);
-    if (missing.length) throw new UsageError(`TLS needs --tls-port, --tls-key, --tls-cert and --tls-ca together; missing ${missing.map((m) => `--${m}`).join(', ')}`);
+    if (missing.length)
+      throw new UsageError(`TLS needs --tls-port, --tls-key, --tls-cert and --tls-ca together; missing ${missing.map((m) => `--${m}`).join(', ')}`);
     const tlsPort = port('tls-port', values['tls-port']!);
-    if (openflowPort !== null && tlsPort !== 0 && tlsPort === openflowPort) throw new UsageError(`--tls-port and --openflow-port are both ${tlsPort}`);
+    if (openflowPort !== null && tlsPort !== 0 && tlsPort === openflowPort)
+      throw new UsageError(`--tls-port and --openflow-port are both ${tlsPort}`);
     const files = { key: resolve(tlsFiles.key!), cert: resolve(tlsFiles.cert!), ca: resolve(tlsFiles.ca!) };
     tls = { port: tlsPort, key: readPem('tls-key', files.key), cert: readPem('tls-cert', files.cert), ca: readPem('tls-ca', files.ca), files };
   }
@@ -175,7 +178,8 @@ export function parseControllerOptions(args: string[], env: NodeJS.ProcessEnv = 
 
   let apiTls: ControllerCommandOptions['apiTls'];
   if (values['api-tls-key'] !== undefined || values['api-tls-cert'] !== undefined) {
-    if (values['api-tls-key'] === undefined || values['api-tls-cert'] === undefined) throw new UsageError('HTTPS for the API needs --api-tls-key and --api-tls-cert together');
+    if (values['api-tls-key'] === undefined || values['api-tls-cert'] === undefined)
+      throw new UsageError('HTTPS for the API needs --api-tls-key and --api-tls-cert together');
     apiTls = { key: readPem('api-tls-key', resolve(values['api-tls-key'])), cert: readPem('api-tls-cert', resolve(values['api-tls-cert'])) };
     try {
       createSecureContext(apiTls);
@@ -194,7 +198,10 @@ export function parseControllerOptions(args: string[], env: NodeJS.ProcessEnv = 
     if (requestLimit.burst < 1) throw new UsageError(`--api-rate-burst: ${requestLimit.burst} is less than one request`);
   }
 
-  const trustedProxies = (values['trusted-proxy'] ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  const trustedProxies = (values['trusted-proxy'] ?? [])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
   for (const p of trustedProxies) {
     try {
       trustProxies([p]);
@@ -238,8 +245,21 @@ export function parseControllerOptions(args: string[], env: NodeJS.ProcessEnv = 
   if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
 
   return {
-    openflowPort, ...(openflowHost !== undefined ? { openflowHost } : {}), maxPending, maxPendingPerSource, ...(tls ? { tls } : {}),
-    apiPort, apiHost: values['api-host'], ...(apiTls ? { apiTls } : {}), requestLimit, trustedProxies,
-    metricsAuth: values['metrics-auth'], lldpIntervalMs, ...(configFile ? { configFile } : {}), dataDir, ...(etcd ? { etcd } : {}), logLevel,
+    openflowPort,
+    ...(openflowHost !== undefined ? { openflowHost } : {}),
+    maxPending,
+    maxPendingPerSource,
+    ...(tls ? { tls } : {}),
+    apiPort,
+    apiHost: values['api-host'],
+    ...(apiTls ? { apiTls } : {}),
+    requestLimit,
+    trustedProxies,
+    metricsAuth: values['metrics-auth'],
+    lldpIntervalMs,
+    ...(configFile ? { configFile } : {}),
+    dataDir,
+    ...(etcd ? { etcd } : {}),
+    logLevel,
   };
 }

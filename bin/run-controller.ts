@@ -31,8 +31,14 @@ async function ensureAdminToken(store: StateBackend, dataDir: string): Promise<v
     // missing or unreadable: make one
   }
   const { token } = await createToken(store, {
-    project: 'operators', dtns: ['*'], remotes: ['0.0.0.0/0', '::/0'], ports: ['0-65535'], paths: ['*'], maxDurationSeconds: 65535,
-    scopes: ['admin'], description: 'local administration (dmzgate token ...)',
+    project: 'operators',
+    dtns: ['*'],
+    remotes: ['0.0.0.0/0', '::/0'],
+    ports: ['0-65535'],
+    paths: ['*'],
+    maxDurationSeconds: 65535,
+    scopes: ['admin'],
+    description: 'local administration (dmzgate token ...)',
   });
   writeAdminToken(dataDir, token);
 }
@@ -63,7 +69,17 @@ export async function runController(opts: ControllerCommandOptions, version: str
     console.error(e instanceof SiteConfigError ? e.message : `cannot load the site config: ${(e as Error).message}`);
     process.exit(2);
   }
-  log.info({ version, site: site.name, config: opts.configFile ?? '(embedded default)', switches: site.switches.length, dtns: site.dtns.length, dataDir: opts.dataDir }, 'dmzgate controller starting');
+  log.info(
+    {
+      version,
+      site: site.name,
+      config: opts.configFile ?? '(embedded default)',
+      switches: site.switches.length,
+      dtns: site.dtns.length,
+      dataDir: opts.dataDir,
+    },
+    'dmzgate controller starting',
+  );
 
   const controller = new Controller({
     port: opts.openflowPort,
@@ -88,17 +104,37 @@ export async function runController(opts: ControllerCommandOptions, version: str
       : await openJournalStore(opts.dataDir, { logger: storeLog });
     await ensureAdminToken(store, opts.dataDir);
   } catch (e) {
-    log.fatal({ err: (e as Error).message, dataDir: opts.dataDir, ...(opts.etcd ? { etcd: opts.etcd } : {}) }, opts.etcd ? 'cannot use the etcd state or the data directory' : 'cannot use the data directory');
+    log.fatal(
+      { err: (e as Error).message, dataDir: opts.dataDir, ...(opts.etcd ? { etcd: opts.etcd } : {}) },
+      opts.etcd ? 'cannot use the etcd state or the data directory' : 'cannot use the data directory',
+    );
     process.exit(1);
   }
   const app: DmzApp = new DmzApp({ site, controller, flows, logger: log });
-  const discovery = new LinkDiscovery({ controller, logger: log, intervalMs: opts.lldpIntervalMs, probes: (dpid, port) => probesPort(app.site, dpid, port) });
+  const discovery = new LinkDiscovery({
+    controller,
+    logger: log,
+    intervalMs: opts.lldpIntervalMs,
+    probes: (dpid, port) => probesPort(app.site, dpid, port),
+  });
   const fabric = { discovery, monitor: new FabricMonitor({ site: () => app.site, controller, discovery, logger: log }) };
   const unbound = site.switches.filter((s) => !s.certificate).map((s) => s.name);
-  if (opts.tls && unbound.length) log.warn({ switches: unbound }, 'switches without a certificate binding: any certificate our CA signed may claim their datapath ids (site config: certificate under each switch)');
+  if (opts.tls && unbound.length)
+    log.warn(
+      { switches: unbound },
+      'switches without a certificate binding: any certificate our CA signed may claim their datapath ids (site config: certificate under each switch)',
+    );
   // Built before the app starts, so that leases closed at start (ended while we were down) are recorded.
   const api = buildApi({
-    app, controller, flows, store, fabric, logger: log, requestLimit: opts.requestLimit ?? false, trustedProxies: opts.trustedProxies, metricsAuth: opts.metricsAuth,
+    app,
+    controller,
+    flows,
+    store,
+    fabric,
+    logger: log,
+    requestLimit: opts.requestLimit ?? false,
+    trustedProxies: opts.trustedProxies,
+    metricsAuth: opts.metricsAuth,
     ...(opts.apiTls ? { tls: opts.apiTls } : {}),
   });
 
@@ -115,16 +151,19 @@ export async function runController(opts: ControllerCommandOptions, version: str
     discovery.stop();
     fabric.monitor.stop();
     flows.close();
-    Promise.all([api.close(), controller.close()]).then(async () => {
-      // Commits what the switches' departure changed and folds the state journal into the document.
-      await store.close().catch(() => undefined);
-      release();
-      log.info('stopped');
-      process.exit(0);
-    }, (e: unknown) => {
-      log.error({ err: e }, 'error while shutting down');
-      process.exit(1);
-    });
+    Promise.all([api.close(), controller.close()]).then(
+      async () => {
+        // Commits what the switches' departure changed and folds the state journal into the document.
+        await store.close().catch(() => undefined);
+        release();
+        log.info('stopped');
+        process.exit(0);
+      },
+      (e: unknown) => {
+        log.error({ err: e }, 'error while shutting down');
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

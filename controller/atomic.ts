@@ -12,10 +12,7 @@
 //   - a flow-mod that fails when the commit applies it (an unknown meter or group) gets an error with its add's
 //     xid, then the commit fails with ONF experimenter error 2313 (OFPBFC_MSG_FAILED) and nothing is applied;
 //   - meter-mods cannot be bundled (OFPBFC_MSG_UNSUP): atomic groups carry flow-mods (and group-mods) only.
-import {
-  OFPET, OFPBRC, OFPBCT, OFPBF, bundleControlMsg, bundleAddMsg,
-  type OfpMessage,
-} from './openflow/index.js';
+import { OFPET, OFPBRC, OFPBCT, OFPBF, bundleControlMsg, bundleAddMsg, type OfpMessage } from './openflow/index.js';
 import { SwitchError } from './errors.js';
 import type { Logger } from './log.js';
 
@@ -148,8 +145,7 @@ export class AtomicGroupError extends SwitchError {
 /** OPEN refused this way means the switch has no bundles (OF1.3.5 §7.4.4: unknown experimenter or type). */
 export function isBundleUnsupported(e: unknown): boolean {
   if (!(e instanceof SwitchError)) return false;
-  return e.errType === OFPET.BAD_REQUEST &&
-    (e.code === OFPBRC.BAD_TYPE || e.code === OFPBRC.BAD_EXPERIMENTER || e.code === OFPBRC.BAD_EXP_TYPE);
+  return e.errType === OFPET.BAD_REQUEST && (e.code === OFPBRC.BAD_TYPE || e.code === OFPBRC.BAD_EXPERIMENTER || e.code === OFPBRC.BAD_EXP_TYPE);
 }
 
 let nextBundleId = 1;
@@ -258,7 +254,10 @@ export class BundleSession {
 
   private async sendDiscard(): Promise<void> {
     await this.conn.request(bundleControlMsg(0, this.id, OFPBCT.DISCARD_REQUEST, OFPBF.ATOMIC)).catch((e: Error) => {
-      this.conn.log.warn({ dpid: this.conn.dpid?.toString(16), bundle: this.id, err: e.message }, 'bundle discard failed (the switch drops it when the connection ends)');
+      this.conn.log.warn(
+        { dpid: this.conn.dpid?.toString(16), bundle: this.id, err: e.message },
+        'bundle discard failed (the switch drops it when the connection ends)',
+      );
     });
   }
 }
@@ -304,7 +303,14 @@ function firstRefused(errors: ErrorCollector, xids: readonly number[]): { err: S
   return undefined;
 }
 
-function groupError(err: SwitchError, changes: readonly Change[], index: number, xids: readonly number[], path: AtomicPath, undoFailures: SwitchError[] = []): AtomicGroupError {
+function groupError(
+  err: SwitchError,
+  changes: readonly Change[],
+  index: number,
+  xids: readonly number[],
+  path: AtomicPath,
+  undoFailures: SwitchError[] = [],
+): AtomicGroupError {
   const c = changes[index]!;
   return new AtomicGroupError(err, { ...c.msg, xid: xids[index]! }, index, c.what, path, undoFailures);
 }
@@ -335,7 +341,10 @@ export async function applyWithRollback(conn: FlowConn, changes: readonly Change
   const undoErrors = undo.length ? await sendAll(conn, undo) : new Map<number, SwitchError>();
   const failures = [...undoErrors.values()];
   if (failures.length) {
-    conn.log.error({ dpid: conn.dpid?.toString(16), refused: failures.map((e) => e.message) }, 'rollback of a failed atomic group was partly refused');
+    conn.log.error(
+      { dpid: conn.dpid?.toString(16), refused: failures.map((e) => e.message) },
+      'rollback of a failed atomic group was partly refused',
+    );
   }
   throw groupError(refused.err, changes, refused.index, xids, 'fallback', failures);
 }

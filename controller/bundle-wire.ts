@@ -7,8 +7,17 @@
 //
 // EXT-230 (like OF1.4 §7.3.9.7): the inner message's xid must equal the outer one's.
 import {
-  Writer, encodeInto, OfpError, OFPET, OFPBRC, OFPT, OFP_VERSION, OFP_MAX_MESSAGE_LEN, ONF_EXPERIMENTER_ID,
-  ONFT_BUNDLE_ADD_MESSAGE, type OfpMessage,
+  Writer,
+  encodeInto,
+  OfpError,
+  OFPET,
+  OFPBRC,
+  OFPT,
+  OFP_VERSION,
+  OFP_MAX_MESSAGE_LEN,
+  ONF_EXPERIMENTER_ID,
+  ONFT_BUNDLE_ADD_MESSAGE,
+  type OfpMessage,
 } from './openflow/index.js';
 
 const OUTER_HEADER = 24; // experimenter header (16) + bundle_id, pad, flags (8)

@@ -63,7 +63,10 @@ const REFUSAL_LOG_WINDOW_MS = 10_000;
 /** A packet-in with its frame parsed on first use (parsing costs more than most apps need). */
 export class PacketIn {
   private parsed: Packet | null | undefined;
-  constructor(readonly conn: SwitchConnection, readonly msg: MessageOf<'packetIn'>) {}
+  constructor(
+    readonly conn: SwitchConnection,
+    readonly msg: MessageOf<'packetIn'>,
+  ) {}
 
   /** The parsed frame, or null if it could not be parsed. */
   get packet(): Packet | null {
@@ -121,9 +124,15 @@ export class Controller extends EventEmitter<ControllerEvents> {
     super();
     this.log = options.logger ?? silentLogger();
     this.opts = { ...DEFAULT_CONNECTION_OPTIONS, ...stripUndefined(options) };
-    this.pending = new PendingConnections({ ...DEFAULT_PENDING_LIMITS, ...stripUndefined({ maxPending: options.maxPending, maxPendingPerSource: options.maxPendingPerSource }) });
+    this.pending = new PendingConnections({
+      ...DEFAULT_PENDING_LIMITS,
+      ...stripUndefined({ maxPending: options.maxPending, maxPendingPerSource: options.maxPendingPerSource }),
+    });
     this.refusalLog = new Throttle<Refusal>(REFUSAL_LOG_WINDOW_MS, (_key, count, r) => {
-      this.log.warn({ reason: r.reason, remote: r.remote, ...(r.dpid !== undefined ? { dpid: dpidText(r.dpid) } : {}), detail: r.detail, count }, 'switch connection refused');
+      this.log.warn(
+        { reason: r.reason, remote: r.remote, ...(r.dpid !== undefined ? { dpid: dpidText(r.dpid) } : {}), detail: r.detail, count },
+        'switch connection refused',
+      );
     });
   }
 
@@ -149,7 +158,12 @@ export class Controller extends EventEmitter<ControllerEvents> {
       // Mutual authentication: a switch must present a certificate signed by our CA. A TCP server of our own
       // takes the connections, so that one over the caps is refused before any TLS state is made for it.
       this.tlsServer = createTlsServer({
-        key: tls.key, cert: tls.cert, ca: tls.ca, requestCert: true, rejectUnauthorized: true, handshakeTimeout: this.opts.handshakeTimeoutMs,
+        key: tls.key,
+        cert: tls.cert,
+        ca: tls.ca,
+        requestCert: true,
+        rejectUnauthorized: true,
+        handshakeTimeout: this.opts.handshakeTimeoutMs,
       });
       this.tlsTcpServer = createServer((raw) => {
         const release = this.takeSlot(raw);
@@ -209,9 +223,15 @@ export class Controller extends EventEmitter<ControllerEvents> {
       const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
       socket.on('error', () => undefined);
       socket.destroy();
-      const limit = release === 'pending-cap' ? this.options.maxPending ?? DEFAULT_PENDING_LIMITS.maxPending
-        : this.options.maxPendingPerSource ?? DEFAULT_PENDING_LIMITS.maxPendingPerSource;
-      this.refuse({ reason: release, remote, detail: `${limit} connections ${release === 'pending-cap' ? '' : 'from this address '}have not finished their handshake` });
+      const limit =
+        release === 'pending-cap'
+          ? (this.options.maxPending ?? DEFAULT_PENDING_LIMITS.maxPending)
+          : (this.options.maxPendingPerSource ?? DEFAULT_PENDING_LIMITS.maxPendingPerSource);
+      this.refuse({
+        reason: release,
+        remote,
+        detail: `${limit} connections ${release === 'pending-cap' ? '' : 'from this address '}have not finished their handshake`,
+      });
       return undefined;
     }
     socket.once('close', release);
@@ -271,13 +291,19 @@ export class Controller extends EventEmitter<ControllerEvents> {
       // A switch that restarted comes back while its old connection looks up (no FIN reached us): the old one
       // is asked to prove it is alive before anyone is believed.
       const ms = this.options.takeoverEchoMs ?? DEFAULT_TAKEOVER_ECHO_MS;
-      const alive = await holder.request({ type: 'echoRequest', xid: 0, data: Buffer.alloc(0) }, ms).then(() => true, () => false);
+      const alive = await holder.request({ type: 'echoRequest', xid: 0, data: Buffer.alloc(0) }, ms).then(
+        () => true,
+        () => false,
+      );
       if (alive && !holder.isClosed()) {
         const why = `datapath ${dpidText(dpid)} is connected from ${holder.remote}, which still answers echo requests`;
         this.refuse({ reason: 'datapath-in-use', remote: conn.remote, dpid, detail: why });
         return why;
       }
-      this.log.info({ dpid: dpidText(dpid), old: holder.remote, new: conn.remote }, 'datapath reconnected; its old connection did not answer an echo request');
+      this.log.info(
+        { dpid: dpidText(dpid), old: holder.remote, new: conn.remote },
+        'datapath reconnected; its old connection did not answer an echo request',
+      );
       holder.close(`replaced by a new connection from the same datapath (no echo reply within ${ms} ms)`);
     }
     if (conn.isClosed()) return 'closed';
@@ -297,10 +323,17 @@ export class Controller extends EventEmitter<ControllerEvents> {
 
   private onMessage(conn: SwitchConnection, msg: OfpMessage): void {
     switch (msg.type) {
-      case 'packetIn': this.emit('packetIn', new PacketIn(conn, msg)); return;
-      case 'portStatus': this.emit('portStatus', conn, msg); return;
-      case 'flowRemoved': this.emit('flowRemoved', conn, msg); return;
-      default: this.emit('message', conn, msg);
+      case 'packetIn':
+        this.emit('packetIn', new PacketIn(conn, msg));
+        return;
+      case 'portStatus':
+        this.emit('portStatus', conn, msg);
+        return;
+      case 'flowRemoved':
+        this.emit('flowRemoved', conn, msg);
+        return;
+      default:
+        this.emit('message', conn, msg);
     }
   }
 }

@@ -24,7 +24,11 @@ export class SwitchError extends Error {
 
 /** The switch did not answer in time. */
 export class RequestTimeoutError extends Error {
-  constructor(readonly dpid: bigint | undefined, readonly request: OfpMessage, ms: number) {
+  constructor(
+    readonly dpid: bigint | undefined,
+    readonly request: OfpMessage,
+    ms: number,
+  ) {
     super(`switch ${dpidText(dpid)} did not answer ${request.type} (xid ${request.xid}) within ${ms} ms`);
     this.name = 'RequestTimeoutError';
   }
@@ -32,7 +36,10 @@ export class RequestTimeoutError extends Error {
 
 /** The connection went away while the request was outstanding. */
 export class ConnectionClosedError extends Error {
-  constructor(readonly dpid: bigint | undefined, reason: string) {
+  constructor(
+    readonly dpid: bigint | undefined,
+    reason: string,
+  ) {
     super(`connection to switch ${dpidText(dpid)} closed: ${reason}`);
     this.name = 'ConnectionClosedError';
   }

@@ -15,8 +15,18 @@
 //   - a meter band's burst size without OFPMF_BURST comes back as the rate (ignored in comparisons);
 //   - actions, output max_len, other meter band fields and buckets come back as sent.
 import {
-  Writer, Reader, writeMatch, OFP_DEFAULT_PRIORITY, OFPXMC, OFPFF, OFPMF,
-  type Match, type Instruction, type Bucket, type MeterBand, type OxmTlv,
+  Writer,
+  Reader,
+  writeMatch,
+  OFP_DEFAULT_PRIORITY,
+  OFPXMC,
+  OFPFF,
+  OFPMF,
+  type Match,
+  type Instruction,
+  type Bucket,
+  type MeterBand,
+  type OxmTlv,
 } from './openflow/index.js';
 import { readOxm, writeOxm, oxmDef } from './openflow/oxm.js';
 import { writeInstructions } from './openflow/instructions.js';
@@ -118,7 +128,10 @@ function sortByRank(m: OxmTlv[]): void {
   let sorted = true;
   for (const f of m) {
     const r = fieldRank(f);
-    if (r < prev) { sorted = false; break; }
+    if (r < prev) {
+      sorted = false;
+      break;
+    }
     prev = r;
   }
   if (sorted) return;
@@ -137,7 +150,13 @@ function sortByRank(m: OxmTlv[]): void {
 
 /** §5.9's execution order, which is the order OVS reports instructions in. */
 const INSTRUCTION_ORDER: Record<Instruction['type'], number> = {
-  meter: 0, applyActions: 1, clearActions: 2, writeActions: 3, writeMetadata: 4, gotoTable: 5, experimenter: 6,
+  meter: 0,
+  applyActions: 1,
+  clearActions: 2,
+  writeActions: 3,
+  writeMetadata: 4,
+  gotoTable: 5,
+  experimenter: 6,
 };
 
 /**
@@ -188,7 +207,11 @@ export function normaliseFlow(spec: FlowSpec, defaultCookie = 0n): FlowEntry {
 // ---- identity and equality ----------------------------------------------------------------------------------------
 
 /** What makes two flows the same entry of a switch (OF1.3.5 §6.4: table, priority and match). */
-export interface FlowIdentity { tableId: number; priority: number; match: Match }
+export interface FlowIdentity {
+  tableId: number;
+  priority: number;
+  match: Match;
+}
 
 /** `table/priority/canonicalMatchKey(match)`: equal for two entries a switch would hold as one. */
 export function flowKey(f: FlowIdentity): string {

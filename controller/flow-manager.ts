@@ -16,14 +16,29 @@ import type { FlowStats } from './openflow/multipart/flow.js';
 import type { MeterConfig } from './openflow/multipart/meter-config.js';
 import type { GroupDesc } from './openflow/multipart/group-desc.js';
 import {
-  type FlowEntry, type FlowSpec, type MeterEntry, type GroupEntry,
-  normaliseFlow, flowKey, checkEncodes, checkInstructions, flowText,
+  type FlowEntry,
+  type FlowSpec,
+  type MeterEntry,
+  type GroupEntry,
+  normaliseFlow,
+  flowKey,
+  checkEncodes,
+  checkInstructions,
+  flowText,
 } from './flow-entry.js';
 import { ownerCookie, OWNER_MASK } from './cookie.js';
 import { DesiredState, OwnershipConflictError, sameEnd, type SwitchDesiredState, type FlowRecord } from './desired-state.js';
 import {
-  diffFlows, diffMeters, diffGroups, planPhases, compareFlow, addFlowMsg, modifyFlowMsg, deleteFlowMsg,
-  type TableDiff, type FlowVerdict,
+  diffFlows,
+  diffMeters,
+  diffGroups,
+  planPhases,
+  compareFlow,
+  addFlowMsg,
+  modifyFlowMsg,
+  deleteFlowMsg,
+  type TableDiff,
+  type FlowVerdict,
 } from './reconcile.js';
 import { applyInBundle, applyWithRollback, sendAll, AtomicGroupError, BundleSession, type Change, type FlowConn, type AtomicPath } from './atomic.js';
 
@@ -42,7 +57,12 @@ export interface FlowManagerOptions {
   logger?: Logger;
 }
 
-export interface Counts { added: number; modified: number; deleted: number; unchanged: number }
+export interface Counts {
+  added: number;
+  modified: number;
+  deleted: number;
+  unchanged: number;
+}
 
 export interface ReconcileReport extends Counts {
   dpid: string;
@@ -59,7 +79,13 @@ export interface ReconcileReport extends Counts {
   durationMs: number;
 }
 
-export interface ApplyResult { path: AtomicPath | 'plain' | 'none'; added: number; modified: number; deleted: number; unchanged: number }
+export interface ApplyResult {
+  path: AtomicPath | 'plain' | 'none';
+  added: number;
+  modified: number;
+  deleted: number;
+  unchanged: number;
+}
 
 export interface FlowManagerEvents {
   reconciled: [bigint, ReconcileReport];
@@ -92,7 +118,6 @@ export class SwitchNotConnectedError extends Error {
   }
 }
 
-
 export class FlowManager extends EventEmitter<FlowManagerEvents> {
   readonly desired = new DesiredState();
   private readonly log: Logger;
@@ -111,10 +136,12 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     // After the current turn, so that apps that declare state in their own switchUp handlers are included.
     setImmediate(() => {
       if (conn.isClosed() || conn.dpid === undefined) return;
-      this.ready.then(() => (conn.isClosed() ? undefined : this.reconcile(conn.dpid!))).catch((e: Error) => {
-        this.log.error({ dpid: conn.dpidText, err: e.message }, 'reconcile on connect failed');
-        this.emit('reconcileError', conn.dpid!, e);
-      });
+      this.ready
+        .then(() => (conn.isClosed() ? undefined : this.reconcile(conn.dpid!)))
+        .catch((e: Error) => {
+          this.log.error({ dpid: conn.dpidText, err: e.message }, 'reconcile on connect failed');
+          this.emit('reconcileError', conn.dpid!, e);
+        });
     });
   };
   /** Per switch: the flow keys an apply() under way is deleting (their flow-removed is ours, not a loss). */
@@ -136,10 +163,16 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     // A switch that drops a flow it should hold, or one that forges the report (OF1.3.5 §6.5 lets any switch
     // send one), must not make the controller forget a flow it still wants: that would lift a block at the
     // next reconcile. The flow goes back on the switch; the report is an alarm.
-    this.log.warn({ dpid: dpidText(dpid), owner, flow: flowText(rec.entry), reason: lost }, 'switch removed a flow that should still be there: re-installing it');
+    this.log.warn(
+      { dpid: dpidText(dpid), owner, flow: flowText(rec.entry), reason: lost },
+      'switch removed a flow that should still be there: re-installing it',
+    );
     this.emit('flowLost', dpid, owner, rec.entry, lost);
     this.reinstall(dpid, key, rec.entry).catch((e: Error) => {
-      this.log.error({ dpid: dpidText(dpid), owner, flow: flowText(rec.entry), err: e.message }, 're-installing a lost flow failed (the next reconcile retries)');
+      this.log.error(
+        { dpid: dpidText(dpid), owner, flow: flowText(rec.entry), err: e.message },
+        're-installing a lost flow failed (the next reconcile retries)',
+      );
       if (e instanceof SwitchError) this.emit('flowNotRestored', dpid, owner, rec.entry, e);
     });
   };
@@ -147,7 +180,10 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
   /** Epoch time: what the switches' hard timeouts are measured against. */
   readonly clock: Clock;
 
-  constructor(private readonly controller: Controller, opts: FlowManagerOptions = {}) {
+  constructor(
+    private readonly controller: Controller,
+    opts: FlowManagerOptions = {},
+  ) {
     super();
     this.clock = opts.clock ?? systemClock;
     this.log = (opts.logger ?? controller.log).child({ component: 'flow-manager' });
@@ -190,7 +226,11 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
   }
 
   setFlows(dpid: bigint, owner: string, specs: readonly FlowSpec[]): void {
-    this.desired.setFlows(dpid, this.ownerId(owner), specs.map((s) => this.entry(owner, s)));
+    this.desired.setFlows(
+      dpid,
+      this.ownerId(owner),
+      specs.map((s) => this.entry(owner, s)),
+    );
   }
 
   /**
@@ -213,7 +253,12 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
 
   desiredFlows(dpid: bigint, owner?: string): FlowEntry[] {
     if (!this.desired.has(dpid)) return [];
-    return [...this.desired.get(dpid).flowMap(owner === undefined ? undefined : this.ownerId(owner)).values()];
+    return [
+      ...this.desired
+        .get(dpid)
+        .flowMap(owner === undefined ? undefined : this.ownerId(owner))
+        .values(),
+    ];
   }
 
   /** Whether atomic groups go in bundles on the switch's current connection; undefined if not yet tried (or not connected). */
@@ -243,10 +288,19 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     const cookie = full ? 0n : ownerCookie(ownerId);
     const [flows, meters, groups] = await Promise.all([
       conn.multipart<FlowStats>({
-        type: 'flowStatsRequest', xid: 0, flags: 0, tableId: OFPTT.ALL, outPort: OFPP.ANY, outGroup: OFPG.ANY, match: [],
-        cookie, cookieMask: full ? 0n : OWNER_MASK,
+        type: 'flowStatsRequest',
+        xid: 0,
+        flags: 0,
+        tableId: OFPTT.ALL,
+        outPort: OFPP.ANY,
+        outGroup: OFPG.ANY,
+        match: [],
+        cookie,
+        cookieMask: full ? 0n : OWNER_MASK,
       }),
-      full ? this.readTable<MeterConfig>(conn, { type: 'meterConfigStatsRequest', xid: 0, flags: 0, meterId: OFPM.ALL }, state.meters.size, 'meters') : undefined,
+      full
+        ? this.readTable<MeterConfig>(conn, { type: 'meterConfigStatsRequest', xid: 0, flags: 0, meterId: OFPM.ALL }, state.meters.size, 'meters')
+        : undefined,
       full ? this.readTable<GroupDesc>(conn, { type: 'groupDescStatsRequest', xid: 0, flags: 0 }, state.groups.size, 'groups') : undefined,
     ]);
     const now = this.clock.now();
@@ -277,7 +331,10 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     const meterDiff = meters && diffMeters(state.meters, meters);
     const groupDiff = groups && diffGroups(state.groups, groups);
     const phases = planPhases({
-      flows: flowDiff, meters: meterDiff, groups: groupDiff, currentGroups: groups,
+      flows: flowDiff,
+      meters: meterDiff,
+      groups: groupDiff,
+      currentGroups: groups,
       hardTimeoutFor: (e) => (e.hardTimeout ? Math.ceil(remainingHard(state, e, now)) : 0),
     });
     const failed: ReconcileReport['failed'] = [];
@@ -286,9 +343,14 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     // later than the switch's.
     const at = this.clock.now();
     for (const phase of phases) {
-      const errors = await sendAll(conn, phase.map((p) => p.msg));
+      const errors = await sendAll(
+        conn,
+        phase.map((p) => p.msg),
+      );
       for (const [i, err] of errors) failed.push({ what: phase[i]!.what, error: err.message });
-      phase.forEach((p, i) => { if (p.entry && !errors.has(i)) installed.push(p.entry); });
+      phase.forEach((p, i) => {
+        if (p.entry && !errors.has(i)) installed.push(p.entry);
+      });
     }
     // An added entry's hard timeout counts from its sending (unless it was re-added with what it had left); a
     // replaced entry is a fresh one.
@@ -317,7 +379,12 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
   }
 
   /** Reads meters or groups; a switch without them (an error) is fine when none are desired. */
-  private async readTable<T>(conn: FlowConn, req: MessageOf<'meterConfigStatsRequest'> | MessageOf<'groupDescStatsRequest'>, desired: number, what: string): Promise<T[] | undefined> {
+  private async readTable<T>(
+    conn: FlowConn,
+    req: MessageOf<'meterConfigStatsRequest'> | MessageOf<'groupDescStatsRequest'>,
+    desired: number,
+    what: string,
+  ): Promise<T[] | undefined> {
     try {
       return await conn.multipart<T>(req);
     } catch (e) {
@@ -344,7 +411,12 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
    * the very strings the desired state is keyed by, for an owner that looks its flows up later (a lease's
    * removal) without computing and holding a second copy of each.
    */
-  apply(dpid: bigint, owner: string, change: { add?: readonly FlowSpec[]; remove?: readonly FlowSpec[] }, opts: { atomic?: boolean; keys?: string[]; rearm?: boolean } = {}): Promise<ApplyResult> {
+  apply(
+    dpid: bigint,
+    owner: string,
+    change: { add?: readonly FlowSpec[]; remove?: readonly FlowSpec[] },
+    opts: { atomic?: boolean; keys?: string[]; rearm?: boolean } = {},
+  ): Promise<ApplyResult> {
     const ownerId = this.ownerId(owner);
     const add = change.add ? change.add.slice() : [];
     const remove = change.remove ? change.remove.slice() : [];
@@ -362,7 +434,15 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     });
   }
 
-  private async applyNow(dpid: bigint, ownerId: number, addSpecs: FlowSpec[], removeSpecs: FlowSpec[], atomic: boolean, keysOut: string[] | undefined, rearm: boolean): Promise<ApplyResult> {
+  private async applyNow(
+    dpid: bigint,
+    ownerId: number,
+    addSpecs: FlowSpec[],
+    removeSpecs: FlowSpec[],
+    atomic: boolean,
+    keysOut: string[] | undefined,
+    rearm: boolean,
+  ): Promise<ApplyResult> {
     const conn = this.connection(dpid);
     const cookie = ownerCookie(ownerId);
     if (atomic && !rearm && removeSpecs.length === 0 && this.useBundles && this.bundleSupport.get(conn) === true) {
@@ -420,7 +500,10 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     try {
       if (!atomic) {
         result.path = 'plain';
-        const errors = await sendAll(conn, changes.map((c) => c.msg));
+        const errors = await sendAll(
+          conn,
+          changes.map((c) => c.msg),
+        );
         const refused = new Set<Step>([...errors.keys()].map((i) => changes[i]!));
         this.record(state, ownerId, steps, refused, now);
         const first = [...errors.entries()].sort((a, b) => a[0] - b[0])[0];
@@ -462,7 +545,14 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
    * identity) discards the bundle: nothing is applied, as if it had been found before sending. An identity given
    * twice: the last spec wins, in the first one's place (its flow-mod follows the first in the bundle).
    */
-  private async applyStreaming(conn: FlowConn, dpid: bigint, ownerId: number, specs: FlowSpec[], cookie: bigint, keysOut: string[] | undefined): Promise<ApplyResult> {
+  private async applyStreaming(
+    conn: FlowConn,
+    dpid: bigint,
+    ownerId: number,
+    specs: FlowSpec[],
+    cookie: bigint,
+    keysOut: string[] | undefined,
+  ): Promise<ApplyResult> {
     const state = this.desired.get(dpid);
     const now = this.clock.now();
     const planned = new Map<string, Step>();
@@ -505,7 +595,10 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
         // The OPEN refused as unknown on a connection that took bundles before: no bundles from now on.
         this.bundleSupport.set(conn, false);
         this.log.info({ dpid: dpidText(conn.dpid) }, 'switch refused a bundle: atomic groups use barrier + rollback on this connection');
-        await applyWithRollback(conn, steps.filter((st) => st.kind !== 'unchanged'));
+        await applyWithRollback(
+          conn,
+          steps.filter((st) => st.kind !== 'unchanged'),
+        );
         result.path = 'fallback';
       }
     }
@@ -574,7 +667,9 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     const run = prev.then(fn, fn);
     const tail = run.catch(() => undefined);
     this.queues.set(dpid, tail);
-    void tail.then(() => { if (this.queues.get(dpid) === tail) this.queues.delete(dpid); });
+    void tail.then(() => {
+      if (this.queues.get(dpid) === tail) this.queues.delete(dpid);
+    });
     return run;
   }
 }
@@ -598,7 +693,10 @@ function lossReason(rec: FlowRecord, reason: number, now: number): string | unde
 }
 
 /** Normalised entries and their flow keys, index by index. */
-interface KeyedEntries { entries: FlowEntry[]; keys: string[] }
+interface KeyedEntries {
+  entries: FlowEntry[];
+  keys: string[];
+}
 
 /**
  * Normalises specs (a missing cookie becomes `cookie`) and keys them. What entry() checks is checked here too:
@@ -658,26 +756,35 @@ class Step implements Change {
       case 'delete':
         // The known entry exactly; else whatever of this owner's is there (nothing to restore then).
         return prev ? deleteFlowMsg(prev.entry, prev.entry.cookie) : deleteFlowMsg(this.identity, ownerCookie(this.ownerId), OWNER_MASK);
-      case 'modify': return modifyFlowMsg(want!);
-      default: return addFlowMsg(want!); // add, replace (and unchanged, never sent)
+      case 'modify':
+        return modifyFlowMsg(want!);
+      default:
+        return addFlowMsg(want!); // add, replace (and unchanged, never sent)
     }
   }
 
   get undo(): OfpMessage[] {
     const { want, prev } = this;
     switch (this.kind) {
-      case 'add': return [deleteFlowMsg(want!, want!.cookie)];
-      case 'modify': return [modifyFlowMsg(prev!.entry)];
-      case 'unchanged': return [];
-      default: return prev ? [addFlowMsg(prev.entry, restoreHard(prev, this.now))] : []; // delete, replace
+      case 'add':
+        return [deleteFlowMsg(want!, want!.cookie)];
+      case 'modify':
+        return [modifyFlowMsg(prev!.entry)];
+      case 'unchanged':
+        return [];
+      default:
+        return prev ? [addFlowMsg(prev.entry, restoreHard(prev, this.now))] : []; // delete, replace
     }
   }
 
   get what(): string {
     switch (this.kind) {
-      case 'delete': return `delete flow ${flowText(this.prev?.entry ?? this.identity)}`;
-      case 'unchanged': return `keep flow ${flowText(this.want!)}`;
-      default: return `${this.kind} flow ${flowText(this.want!)}`;
+      case 'delete':
+        return `delete flow ${flowText(this.prev?.entry ?? this.identity)}`;
+      case 'unchanged':
+        return `keep flow ${flowText(this.want!)}`;
+      default:
+        return `${this.kind} flow ${flowText(this.want!)}`;
     }
   }
 }

@@ -79,7 +79,12 @@ export interface LinkDiscoveryEvents {
 /** The flow a switch needs for discovery: every LLDP frame to the controller, whole (never buffered). */
 export function lldpToControllerFlow(priority: number, cookie: bigint, tableId = 0): FlowEntry {
   return {
-    tableId, priority, cookie, idleTimeout: 0, hardTimeout: 0, flags: 0,
+    tableId,
+    priority,
+    cookie,
+    idleTimeout: 0,
+    hardTimeout: 0,
+    flags: 0,
     match: [{ field: 'eth_type', value: ETH_TYPE_LLDP }],
     instructions: [{ type: 'applyActions', actions: [{ type: 'output', port: OFPP.CONTROLLER, maxLen: OFPCML.NO_BUFFER }] }],
   };
@@ -176,24 +181,30 @@ export class LinkDiscovery extends EventEmitter<LinkDiscoveryEvents> {
   private sendProbe(conn: SwitchConnection, p: Port): void {
     if (conn.dpid === undefined || conn.isClosed()) return;
     conn.send({
-      type: 'packetOut', xid: 0, bufferId: OFP_NO_BUFFER, inPort: OFPP.CONTROLLER,
-      actions: [{ type: 'output', port: p.portNo, maxLen: 0 }], data: this.frame(conn.dpid, p),
+      type: 'packetOut',
+      xid: 0,
+      bufferId: OFP_NO_BUFFER,
+      inPort: OFPP.CONTROLLER,
+      actions: [{ type: 'output', port: p.portNo, maxLen: 0 }],
+      data: this.frame(conn.dpid, p),
     });
   }
 
   private frame(dpid: bigint, port: Port): Buffer {
     const portId = Buffer.alloc(4);
     portId.writeUInt32BE(port.portNo);
-    return Buffer.from(buildPacket({
-      eth: { dst: LLDP_MULTICAST, src: port.hwAddr },
-      lldp: {
-        chassisId: { subtype: CHASSIS_ID_SUBTYPE.LOCAL, id: `${CHASSIS_PREFIX}${dpidText(dpid)}` },
-        portId: { subtype: PORT_ID_SUBTYPE.PORT_COMPONENT, id: portId },
-        // Seconds a neighbour may keep it: a few of our intervals.
-        ttl: Math.max(1, Math.ceil((this.lossIntervals * this.intervalMs) / 1000)),
-        tlvs: [{ type: LLDP_TLV.ORG_SPECIFIC, value: Uint8Array.from([...TOKEN_OUI, TOKEN_SUBTYPE, ...this.token]) }],
-      },
-    }));
+    return Buffer.from(
+      buildPacket({
+        eth: { dst: LLDP_MULTICAST, src: port.hwAddr },
+        lldp: {
+          chassisId: { subtype: CHASSIS_ID_SUBTYPE.LOCAL, id: `${CHASSIS_PREFIX}${dpidText(dpid)}` },
+          portId: { subtype: PORT_ID_SUBTYPE.PORT_COMPONENT, id: portId },
+          // Seconds a neighbour may keep it: a few of our intervals.
+          ttl: Math.max(1, Math.ceil((this.lossIntervals * this.intervalMs) / 1000)),
+          tlvs: [{ type: LLDP_TLV.ORG_SPECIFIC, value: Uint8Array.from([...TOKEN_OUI, TOKEN_SUBTYPE, ...this.token]) }],
+        },
+      }),
+    );
   }
 
   /** The sending end an LLDP frame of ours names, or undefined for anyone else's. */

@@ -20,7 +20,10 @@ export class RequestTable {
   private readonly pending = new Map<number, Pending>();
   private nextXid = 1;
 
-  constructor(private readonly dpid: () => bigint | undefined, private readonly timeoutMs: number) {}
+  constructor(
+    private readonly dpid: () => bigint | undefined,
+    private readonly timeoutMs: number,
+  ) {}
 
   get size(): number {
     return this.pending.size;
@@ -99,8 +102,11 @@ export class RequestTable {
 function answers(request: OfpMessage, msg: OfpMessage): boolean {
   if (msg.type === 'error') return true;
   switch (request.type) {
-    case 'experimenter': return msg.type === 'experimenter'; // ONF bundle control (OF1.3.5 ext-230)
-    case 'onfFlowMonitorRequest': return msg.type === 'experimenterStatsReply';
-    default: return request.type.endsWith('Request') && msg.type === `${request.type.slice(0, -'Request'.length)}Reply`;
+    case 'experimenter':
+      return msg.type === 'experimenter'; // ONF bundle control (OF1.3.5 ext-230)
+    case 'onfFlowMonitorRequest':
+      return msg.type === 'experimenterStatsReply';
+    default:
+      return request.type.endsWith('Request') && msg.type === `${request.type.slice(0, -'Request'.length)}Reply`;
   }
 }

@@ -4,8 +4,18 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import {
-  Writer, decode, encodeInto, OfpError, OFPET, OFPHFC, OFP_VERSION, OFPT, OFPCML,
-  type OfpMessage, type MessageOf, type Port,
+  Writer,
+  decode,
+  encodeInto,
+  OfpError,
+  OFPET,
+  OFPHFC,
+  OFP_VERSION,
+  OFPT,
+  OFPCML,
+  type OfpMessage,
+  type MessageOf,
+  type Port,
 } from './openflow/index.js';
 import { RequestTable } from './requests.js';
 import { writeBundleAdd } from './bundle-wire.js';
@@ -26,8 +36,12 @@ export interface ConnectionOptions {
 }
 
 export const DEFAULT_CONNECTION_OPTIONS: ConnectionOptions = {
-  echoIntervalMs: 5_000, echoTimeoutMs: 5_000, requestTimeoutMs: 15_000, handshakeTimeoutMs: 10_000,
-  maxQueueBytes: 16 * 1024 * 1024, missSendLen: OFPCML.NO_BUFFER,
+  echoIntervalMs: 5_000,
+  echoTimeoutMs: 5_000,
+  requestTimeoutMs: 15_000,
+  handshakeTimeoutMs: 10_000,
+  maxQueueBytes: 16 * 1024 * 1024,
+  missSendLen: OFPCML.NO_BUFFER,
 };
 
 /** What the owner of a connection is asked and told during its life. */
@@ -221,7 +235,10 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
       queueMicrotask(this.flushTask);
     }
     if (this.queuedBytes > this.opts.maxQueueBytes) {
-      this.log.warn({ dpid: this.dpidText, queued: this.queuedBytes, bound: this.opts.maxQueueBytes }, 'switch is not reading: send queue over its bound, disconnecting');
+      this.log.warn(
+        { dpid: this.dpidText, queued: this.queuedBytes, bound: this.opts.maxQueueBytes },
+        'switch is not reading: send queue over its bound, disconnecting',
+      );
       this.out.reset(); // a switch that reads nothing will not read this batch either
       this.close('send queue over its bound (switch stalled)');
     }
@@ -387,7 +404,10 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
     }
     const ok = versions ? versions.includes(OFP_VERSION) : version >= OFP_VERSION;
     if (!ok) {
-      this.refuse(`switch offers OpenFlow version 0x${version.toString(16)}${versions ? ` (bitmap ${versions.join(',')})` : ''}, we speak only 1.3 (0x04)`, frame.readUInt32BE(4));
+      this.refuse(
+        `switch offers OpenFlow version 0x${version.toString(16)}${versions ? ` (bitmap ${versions.join(',')})` : ''}, we speak only 1.3 (0x04)`,
+        frame.readUInt32BE(4),
+      );
       return;
     }
     this.state = 'handshake';
@@ -414,7 +434,10 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
       const portsReply = this.multipart<Port>({ type: 'portDescStatsRequest', xid: 0, flags: 0 });
       portsReply.catch(() => undefined); // awaited below, unless the features reply already failed the handshake
       this.send({
-        type: 'setAsync', xid: 0, packetInMask: [ALL_PACKET_IN_REASONS, 0], portStatusMask: [ALL_PORT_REASONS, ALL_PORT_REASONS],
+        type: 'setAsync',
+        xid: 0,
+        packetInMask: [ALL_PACKET_IN_REASONS, 0],
+        portStatusMask: [ALL_PORT_REASONS, ALL_PORT_REASONS],
         flowRemovedMask: [ALL_FLOW_REMOVED_REASONS, 0],
       });
       const [features] = await featuresReply;
@@ -439,10 +462,15 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
     this.state = 'ready';
     this.sent.grow();
     this.startEcho();
-    this.log.info({
-      dpid: this.dpidText, ports: this.ports.size, tables: this.features?.nTables,
-      ...(this.packetInsBeforeReady ? { packetInsBeforeReady: this.packetInsBeforeReady } : {}),
-    }, 'switch connected');
+    this.log.info(
+      {
+        dpid: this.dpidText,
+        ports: this.ports.size,
+        tables: this.features?.nTables,
+        ...(this.packetInsBeforeReady ? { packetInsBeforeReady: this.packetInsBeforeReady } : {}),
+      },
+      'switch connected',
+    );
     this.emit('ready');
   }
 

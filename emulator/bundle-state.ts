@@ -10,7 +10,14 @@ import { OfpError, OFPET, OFPBRC, decode } from '../controller/openflow/index.js
 import type { OfpMessage, MessageOf } from '../controller/openflow/index.js';
 import type { Pipeline } from './flow-table.js';
 import {
-  ONF_ET_BUNDLE_CONTROL, ONF_ET_BUNDLE_ADD_MESSAGE, OFPBCT, ONFBFC, bundleError, bundleCtrlMsg, parseBundleAdd, parseBundleCtrl,
+  ONF_ET_BUNDLE_CONTROL,
+  ONF_ET_BUNDLE_ADD_MESSAGE,
+  OFPBCT,
+  ONFBFC,
+  bundleError,
+  bundleCtrlMsg,
+  parseBundleAdd,
+  parseBundleCtrl,
 } from './bundle.js';
 
 type Bundlable = MessageOf<'flowMod'> | MessageOf<'groupMod'>;
@@ -54,7 +61,9 @@ export class OnfBundles {
         if (!b) throw bundleError(ONFBFC.BAD_ID, `no bundle ${c.bundleId}`);
         if (b.closed || b.flags !== c.flags) {
           this.bundles.delete(c.bundleId);
-          throw b.closed ? bundleError(ONFBFC.BUNDLE_CLOSED, `bundle ${c.bundleId} is closed`) : bundleError(ONFBFC.BAD_FLAGS, 'flags differ from the open');
+          throw b.closed
+            ? bundleError(ONFBFC.BUNDLE_CLOSED, `bundle ${c.bundleId} is closed`)
+            : bundleError(ONFBFC.BAD_FLAGS, 'flags differ from the open');
         }
         b.closed = true;
         reply = OFPBCT.CLOSE_REPLY;
@@ -100,7 +109,9 @@ export class OnfBundles {
       this.bundles.set(a.bundleId, b);
     } else if (b.closed || b.flags !== a.flags) {
       this.bundles.delete(a.bundleId);
-      throw b.closed ? bundleError(ONFBFC.BUNDLE_CLOSED, `bundle ${a.bundleId} is closed`) : bundleError(ONFBFC.BAD_FLAGS, 'flags differ from the open');
+      throw b.closed
+        ? bundleError(ONFBFC.BUNDLE_CLOSED, `bundle ${a.bundleId} is closed`)
+        : bundleError(ONFBFC.BAD_FLAGS, 'flags differ from the open');
     }
     b.entries.push({ msg: inner, xid: msg.xid, head: Buffer.from(raw.subarray(0, Math.min(raw.length, 64))) });
   }

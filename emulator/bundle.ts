@@ -14,8 +14,20 @@
 //
 // The emulator and tests use the builders below to speak it, since the codec carries experimenter bodies as bytes.
 import {
-  OfpError, OFPET, OFPBRC, OFP_VERSION, ONF_EXPERIMENTER_ID, Reader, OFPBCT, OFPBF, OFPBFC, ONF_BUNDLE_ERROR_BASE,
-  ONFT_BUNDLE_CONTROL, ONFT_BUNDLE_ADD_MESSAGE, bundleControlMsg, bundleAddMsg as codecBundleAdd,
+  OfpError,
+  OFPET,
+  OFPBRC,
+  OFP_VERSION,
+  ONF_EXPERIMENTER_ID,
+  Reader,
+  OFPBCT,
+  OFPBF,
+  OFPBFC,
+  ONF_BUNDLE_ERROR_BASE,
+  ONFT_BUNDLE_CONTROL,
+  ONFT_BUNDLE_ADD_MESSAGE,
+  bundleControlMsg,
+  bundleAddMsg as codecBundleAdd,
 } from '../controller/openflow/index.js';
 import type { OfpMessage, MessageOf } from '../controller/openflow/index.js';
 
@@ -26,7 +38,9 @@ export const ONF_ET_BUNDLE_CONTROL = ONFT_BUNDLE_CONTROL;
 export const ONF_ET_BUNDLE_ADD_MESSAGE = ONFT_BUNDLE_ADD_MESSAGE;
 
 /** enum ofp_bundle_failed_code (OF1.4), as ONF experimenter error types for OpenFlow 1.3: 2300 + code. */
-export const ONFBFC = Object.fromEntries(Object.entries(OFPBFC).map(([k, v]) => [k, ONF_BUNDLE_ERROR_BASE + v])) as { [K in keyof typeof OFPBFC]: number };
+export const ONFBFC = Object.fromEntries(Object.entries(OFPBFC).map(([k, v]) => [k, ONF_BUNDLE_ERROR_BASE + v])) as {
+  [K in keyof typeof OFPBFC]: number;
+};
 
 /** An OFPET_EXPERIMENTER error: `code` is the experimenter's error type. */
 export class ExperimenterError extends OfpError {
@@ -39,7 +53,11 @@ export class ExperimenterError extends OfpError {
 
 export const bundleError = (code: number, detail: string): ExperimenterError => new ExperimenterError(ONF_EXPERIMENTER_ID, code, detail);
 
-export interface BundleCtrl { bundleId: number; ctrlType: number; flags: number }
+export interface BundleCtrl {
+  bundleId: number;
+  ctrlType: number;
+  flags: number;
+}
 
 /** The body of a bundle control message (after experimenter and exp_type). */
 export function parseBundleCtrl(data: Buffer): BundleCtrl {
@@ -47,7 +65,11 @@ export function parseBundleCtrl(data: Buffer): BundleCtrl {
   return { bundleId: data.readUInt32BE(0), ctrlType: data.readUInt16BE(4), flags: data.readUInt16BE(6) };
 }
 
-export interface BundleAdd { bundleId: number; flags: number; /** The inner message's bytes (a copy). */ inner: Buffer }
+export interface BundleAdd {
+  bundleId: number;
+  flags: number;
+  /** The inner message's bytes (a copy). */ inner: Buffer;
+}
 
 /** The body of a bundle add message, with Open vSwitch's checks of the inner message's header. */
 export function parseBundleAdd(data: Buffer, outerXid: number): BundleAdd {

@@ -25,7 +25,12 @@ export function ethernetFields(frame: Buffer): PacketFields {
 export class Cable {
   private cut = false;
 
-  constructor(readonly a: EmulatedSwitch, readonly aPort: number, readonly b: EmulatedSwitch, readonly bPort: number) {
+  constructor(
+    readonly a: EmulatedSwitch,
+    readonly aPort: number,
+    readonly b: EmulatedSwitch,
+    readonly bPort: number,
+  ) {
     a.setCable(aPort, (frame) => this.carry(b, bPort, frame));
     b.setCable(bPort, (frame) => this.carry(a, aPort, frame));
   }

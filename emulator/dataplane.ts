@@ -20,10 +20,19 @@ export interface PortSpec {
 }
 
 /** What the switch did with an injected packet. */
-export interface InjectResult { entries: FlowEntry[]; outputs: number[]; packetIn: boolean }
+export interface InjectResult {
+  entries: FlowEntry[];
+  outputs: number[];
+  packetIn: boolean;
+}
 
 export interface PacketInRequest {
-  frame: Buffer; inPort: number; reason: number; tableId?: number; cookie?: bigint; maxLen?: number;
+  frame: Buffer;
+  inPort: number;
+  reason: number;
+  tableId?: number;
+  cookie?: bigint;
+  maxLen?: number;
   /** Whether the packet-in also counts as a packet received on `inPort` (not when it already was). */
   countRx?: boolean;
 }
@@ -41,7 +50,12 @@ export class Dataplane {
   /** Ports with a cable to another switch (cable.ts): what is sent out of them is handed to the far end. */
   private readonly cables = new Map<number, (frame: Buffer) => void>();
 
-  constructor(private readonly dpid: bigint, specs: PortSpec[], private readonly pipeline: Pipeline, private readonly hooks: DataplaneHooks) {
+  constructor(
+    private readonly dpid: bigint,
+    specs: PortSpec[],
+    private readonly pipeline: Pipeline,
+    private readonly hooks: DataplaneHooks,
+  ) {
     for (const s of specs) this.ports.set(s.portNo, this.makePort(s));
   }
 
@@ -50,10 +64,17 @@ export class Dataplane {
     const d = this.dpid;
     const mac = [0x02, Number((d >> 24n) & 0xffn), Number((d >> 16n) & 0xffn), Number((d >> 8n) & 0xffn), Number(d & 0xffn), s.portNo & 0xff];
     const desc: Port = {
-      portNo: s.portNo, hwAddr: s.hwAddr ?? mac.map((b) => b.toString(16).padStart(2, '0')).join(':'),
-      name: s.name ?? `s${d}-eth${s.portNo}`.slice(0, 15), config: s.config ?? 0, state: s.state ?? OFPPS.LIVE,
-      curr: s.curr ?? PORT_FEATURES, advertised: s.curr ?? PORT_FEATURES, supported: s.curr ?? PORT_FEATURES, peer: 0,
-      currSpeed: s.currSpeed ?? 1_000_000, maxSpeed: s.maxSpeed ?? 1_000_000,
+      portNo: s.portNo,
+      hwAddr: s.hwAddr ?? mac.map((b) => b.toString(16).padStart(2, '0')).join(':'),
+      name: s.name ?? `s${d}-eth${s.portNo}`.slice(0, 15),
+      config: s.config ?? 0,
+      state: s.state ?? OFPPS.LIVE,
+      curr: s.curr ?? PORT_FEATURES,
+      advertised: s.curr ?? PORT_FEATURES,
+      supported: s.curr ?? PORT_FEATURES,
+      peer: 0,
+      currSpeed: s.currSpeed ?? 1_000_000,
+      maxSpeed: s.maxSpeed ?? 1_000_000,
     };
     return { desc, created: performance.now(), rxPackets: 0, txPackets: 0, rxBytes: 0, txBytes: 0 };
   }
@@ -88,7 +109,8 @@ export class Dataplane {
   portMod(msg: MessageOf<'portMod'>): void {
     const p = this.ports.get(msg.portNo);
     if (!p) throw new OfpError(OFPET.PORT_MOD_FAILED, OFPPMFC.BAD_PORT, `port ${msg.portNo}`);
-    if (msg.hwAddr.toLowerCase() !== p.desc.hwAddr) throw new OfpError(OFPET.PORT_MOD_FAILED, OFPPMFC.BAD_HW_ADDR, `${msg.hwAddr} is not port ${msg.portNo}'s address`);
+    if (msg.hwAddr.toLowerCase() !== p.desc.hwAddr)
+      throw new OfpError(OFPET.PORT_MOD_FAILED, OFPPMFC.BAD_HW_ADDR, `${msg.hwAddr} is not port ${msg.portNo}'s address`);
     const config = (p.desc.config & ~msg.mask) | (msg.config & msg.mask);
     if (msg.advertise) p.desc.advertised = msg.advertise;
     if (config === p.desc.config && !msg.advertise) return;
@@ -106,7 +128,8 @@ export class Dataplane {
     }
     for (const a of msg.actions) {
       if (a.type === 'output' && !isValidOutPort(a.port, true)) throw new OfpError(OFPET.BAD_ACTION, OFPBAC.BAD_OUT_PORT, `output to ${a.port}`);
-      if (a.type === 'group' && !this.pipeline.groups.has(a.groupId)) throw new OfpError(OFPET.BAD_ACTION, OFPBAC.BAD_OUT_GROUP, `group ${a.groupId}`);
+      if (a.type === 'group' && !this.pipeline.groups.has(a.groupId))
+        throw new OfpError(OFPET.BAD_ACTION, OFPBAC.BAD_OUT_GROUP, `group ${a.groupId}`);
     }
     for (const a of msg.actions) {
       if (a.type !== 'output') continue;
@@ -164,7 +187,13 @@ export class Dataplane {
           if (a.port === OFPP.CONTROLLER) {
             const miss = e.priority === 0 && e.fields.length === 0;
             const sent = this.hooks.packetIn({
-              frame, inPort, tableId, cookie: e.cookie, reason: miss ? OFPR.NO_MATCH : OFPR.ACTION, maxLen: a.maxLen, countRx: false,
+              frame,
+              inPort,
+              tableId,
+              cookie: e.cookie,
+              reason: miss ? OFPR.NO_MATCH : OFPR.ACTION,
+              maxLen: a.maxLen,
+              countRx: false,
             });
             result.packetIn ||= sent;
           } else {

@@ -12,8 +12,28 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { EventEmitter } from 'node:events';
 import {
-  decode, encodeInto, format, Framer, Writer, OfpError, OFPET, OFPBRC, OFPHFC, OFPRRFC, OFPTMFC, OFPT, OFPCR_ROLE, OFPC,
-  OFPR, OFPPC, OFPTT, OFPFF, OFPCML, OFP_VERSION, OFP_NO_BUFFER, ONF_EXPERIMENTER_ID,
+  decode,
+  encodeInto,
+  format,
+  Framer,
+  Writer,
+  OfpError,
+  OFPET,
+  OFPBRC,
+  OFPHFC,
+  OFPRRFC,
+  OFPTMFC,
+  OFPT,
+  OFPCR_ROLE,
+  OFPC,
+  OFPR,
+  OFPPC,
+  OFPTT,
+  OFPFF,
+  OFPCML,
+  OFP_VERSION,
+  OFP_NO_BUFFER,
+  ONF_EXPERIMENTER_ID,
 } from '../controller/openflow/index.js';
 import type { OfpMessage, MessageOf, Port, Match } from '../controller/openflow/index.js';
 import { Pipeline, FlowEntry, durationOf } from './flow-table.js';
@@ -53,9 +73,16 @@ export interface EmulatedSwitchOptions {
 }
 
 export interface SwitchCounters {
-  messagesIn: number; messagesOut: number; bytesIn: number; bytesOut: number;
-  packetInsSent: number; packetInsDropped: number; flowModsReceived: number; packetOutsReceived: number;
-  errorsSent: number; flowRemovedSent: number;
+  messagesIn: number;
+  messagesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  packetInsSent: number;
+  packetInsDropped: number;
+  flowModsReceived: number;
+  packetOutsReceived: number;
+  errorsSent: number;
+  flowRemovedSent: number;
   /** Flow-mods found byte-identical (xid aside) to the one set with expectFlowMods(), and so not decoded. */
   flowModsAsExpected: number;
 }
@@ -65,7 +92,10 @@ type Deferred = { promise: Promise<void>; resolve: () => void; reject: (e: Error
 function deferred(): Deferred {
   let resolve!: () => void;
   let reject!: (e: Error) => void;
-  const promise = new Promise<void>((a, b) => { resolve = a; reject = b; });
+  const promise = new Promise<void>((a, b) => {
+    resolve = a;
+    reject = b;
+  });
   promise.catch(() => {}); // nobody may be waiting
   return { promise, resolve, reject };
 }
@@ -111,8 +141,17 @@ export class EmulatedSwitch extends EventEmitter {
   readonly pipeline: Pipeline;
   readonly dataplane: Dataplane;
   readonly counters: SwitchCounters = {
-    messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, packetInsSent: 0, packetInsDropped: 0,
-    flowModsReceived: 0, packetOutsReceived: 0, errorsSent: 0, flowRemovedSent: 0, flowModsAsExpected: 0,
+    messagesIn: 0,
+    messagesOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    packetInsSent: 0,
+    packetInsDropped: 0,
+    flowModsReceived: 0,
+    packetOutsReceived: 0,
+    errorsSent: 0,
+    flowRemovedSent: 0,
+    flowModsAsExpected: 0,
   };
   /** packet-in -> flow-mod/packet-out round trips, when exactly one packet-in was outstanding. */
   readonly latency = new LatencyRecorder();
@@ -137,7 +176,9 @@ export class EmulatedSwitch extends EventEmitter {
     this.opts = opts;
     this.dpid = opts.dpid;
     this.pipeline = new Pipeline({
-      nTables: opts.nTables ?? 254, maxFlows: opts.maxFlowsPerTable, onRemoved: (e, reason) => this.onFlowRemoved(e, reason),
+      nTables: opts.nTables ?? 254,
+      maxFlows: opts.maxFlowsPerTable,
+      onRemoved: (e, reason) => this.onFlowRemoved(e, reason),
     });
     const specs = typeof opts.ports === 'object' ? opts.ports : Array.from({ length: opts.ports ?? 4 }, (_, i) => ({ portNo: i + 1 }));
     this.dataplane = new Dataplane(opts.dpid, specs, this.pipeline, {
@@ -146,10 +187,17 @@ export class EmulatedSwitch extends EventEmitter {
     });
     const hexDpid = opts.dpid.toString(16).padStart(16, '0');
     this.stats = {
-      pipeline: this.pipeline, ports: this.dataplane.ports, maxReplyBody: opts.maxReplyBody, tableSize: opts.reportTableSize,
+      pipeline: this.pipeline,
+      ports: this.dataplane.ports,
+      maxReplyBody: opts.maxReplyBody,
+      tableSize: opts.reportTableSize,
       desc: {
-        mfrDesc: 'dmzgate', hwDesc: 'emulated OpenFlow 1.3 switch', swDesc: 'dmzgate test emulator', serialNum: hexDpid,
-        dpDesc: `emulated switch dpid ${hexDpid}`, ...opts.desc,
+        mfrDesc: 'dmzgate',
+        hwDesc: 'emulated OpenFlow 1.3 switch',
+        swDesc: 'dmzgate test emulator',
+        serialNum: hexDpid,
+        dpDesc: `emulated switch dpid ${hexDpid}`,
+        ...opts.desc,
       },
     };
   }
@@ -183,15 +231,22 @@ export class EmulatedSwitch extends EventEmitter {
     const t = this.opts.tls;
     const socket = t
       ? tls.connect({
-        host, port, key: t.key, cert: t.cert, ca: t.ca, rejectUnauthorized: t.rejectUnauthorized ?? true,
-        servername: t.servername ?? (net.isIP(host) ? undefined : host),
-      })
+          host,
+          port,
+          key: t.key,
+          cert: t.cert,
+          ca: t.ca,
+          rejectUnauthorized: t.rejectUnauthorized ?? true,
+          servername: t.servername ?? (net.isIP(host) ? undefined : host),
+        })
       : net.connect({ host, port });
     const conn = new Conn(socket);
     this.conn = conn;
     this.isStalled = false;
     socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
-    socket.on('error', (e) => { conn.error = e; });
+    socket.on('error', (e) => {
+      conn.error = e;
+    });
     socket.on('close', () => this.onClose(conn));
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => socket.destroy(new Error(`connect to ${host}:${port} timed out`)), this.opts.connectTimeoutMs ?? 10_000);
@@ -423,7 +478,12 @@ export class EmulatedSwitch extends EventEmitter {
       return this.helloFailed(conn, raw, 'unreadable hello');
     }
     const ok = versions ? versions.includes(OFP_VERSION) : raw[0]! >= OFP_VERSION;
-    if (!ok) return this.helloFailed(conn, raw, `no common version: we support 0x04, peer ${versions ? `offers ${versions.join(',')}` : `sent 0x${raw[0]!.toString(16)}`}`);
+    if (!ok)
+      return this.helloFailed(
+        conn,
+        raw,
+        `no common version: we support 0x04, peer ${versions ? `offers ${versions.join(',')}` : `sent 0x${raw[0]!.toString(16)}`}`,
+      );
     conn.helloDone = true;
     conn.hello.resolve();
   }
@@ -451,10 +511,18 @@ export class EmulatedSwitch extends EventEmitter {
         this.send({ type: 'echoReply', xid, data: msg.data }, conn);
         return;
       case 'featuresRequest':
-        this.send({
-          type: 'featuresReply', xid, datapathId: this.dpid, nBuffers: 0, nTables: this.pipeline.nTables, auxiliaryId: 0,
-          capabilities: CAPABILITIES,
-        }, conn);
+        this.send(
+          {
+            type: 'featuresReply',
+            xid,
+            datapathId: this.dpid,
+            nBuffers: 0,
+            nTables: this.pipeline.nTables,
+            auxiliaryId: 0,
+            capabilities: CAPABILITIES,
+          },
+          conn,
+        );
         if (!conn.handshakeDone) {
           conn.handshakeDone = true;
           conn.handshake.resolve();
@@ -475,10 +543,16 @@ export class EmulatedSwitch extends EventEmitter {
       case 'roleRequest':
         return this.onRole(conn, msg);
       case 'getAsyncRequest':
-        this.send({
-          type: 'getAsyncReply', xid, packetInMask: [...conn.packetInMask], portStatusMask: [...conn.portStatusMask],
-          flowRemovedMask: [...conn.flowRemovedMask],
-        }, conn);
+        this.send(
+          {
+            type: 'getAsyncReply',
+            xid,
+            packetInMask: [...conn.packetInMask],
+            portStatusMask: [...conn.portStatusMask],
+            flowRemovedMask: [...conn.flowRemovedMask],
+          },
+          conn,
+        );
         return;
       case 'setAsync':
         conn.packetInMask = [...msg.packetInMask];
@@ -596,7 +670,7 @@ export class EmulatedSwitch extends EventEmitter {
       this.counters.packetInsDropped++;
       return false;
     }
-    const limit = reason === OFPR.NO_MATCH ? this.missSendLen : p.maxLen ?? OFPCML.NO_BUFFER;
+    const limit = reason === OFPR.NO_MATCH ? this.missSendLen : (p.maxLen ?? OFPCML.NO_BUFFER);
     const simple = reason === OFPR.NO_MATCH && p.tableId === undefined && p.cookie === undefined && p.match === undefined;
     const t = this.template;
     if (simple && t && t.frame === p.frame && t.inPort === inPort && t.missSendLen === this.missSendLen) {
@@ -605,8 +679,14 @@ export class EmulatedSwitch extends EventEmitter {
     } else {
       const start = c.out.pos;
       encodeInto(c.out, {
-        type: 'packetIn', xid: 0, bufferId: OFP_NO_BUFFER, totalLen: p.frame.length, reason, tableId: p.tableId ?? 0,
-        cookie: p.cookie ?? ALL_ONES_64, match: [{ field: 'in_port', value: inPort }, ...(p.match ?? [])],
+        type: 'packetIn',
+        xid: 0,
+        bufferId: OFP_NO_BUFFER,
+        totalLen: p.frame.length,
+        reason,
+        tableId: p.tableId ?? 0,
+        cookie: p.cookie ?? ALL_ONES_64,
+        match: [{ field: 'in_port', value: inPort }, ...(p.match ?? [])],
         data: limit === OFPCML.NO_BUFFER || limit >= p.frame.length ? p.frame : p.frame.subarray(0, limit),
       });
       if (simple) this.template = { frame: p.frame, inPort, missSendLen: this.missSendLen, bytes: c.out.toBuffer(start) };
@@ -645,8 +725,12 @@ export class EmulatedSwitch extends EventEmitter {
     const self = this;
     const sink: PacketInSink = {
       emitPacketIn: (frame, inPort) => this.sendPacketIn({ frame, inPort }),
-      get queuedBytes() { return self.queuedBytes; },
-      get connected() { return self.connected && self.conn!.helloDone; },
+      get queuedBytes() {
+        return self.queuedBytes;
+      },
+      get connected() {
+        return self.connected && self.conn!.helloDone;
+      },
       whenDrained: (cb) => this.whenDrained(cb),
       noteDropped: () => void this.counters.packetInsDropped++,
     };
@@ -690,11 +774,24 @@ export class EmulatedSwitch extends EventEmitter {
     if (!c || c.closed || !c.helloDone || !(e.flags & OFPFF.SEND_FLOW_REM)) return;
     if (!(c.flowRemovedMask[c.maskIndex]! & (1 << reason))) return;
     const d = durationOf(e.created);
-    this.send({
-      type: 'flowRemoved', xid: 0, cookie: e.cookie, priority: e.priority, reason, tableId: e.tableId,
-      durationSec: d.sec, durationNsec: d.nsec, idleTimeout: e.idleTimeout, hardTimeout: e.hardTimeout,
-      packetCount: BigInt(e.packetCount), byteCount: BigInt(e.byteCount), match: e.match,
-    }, c);
+    this.send(
+      {
+        type: 'flowRemoved',
+        xid: 0,
+        cookie: e.cookie,
+        priority: e.priority,
+        reason,
+        tableId: e.tableId,
+        durationSec: d.sec,
+        durationNsec: d.nsec,
+        idleTimeout: e.idleTimeout,
+        hardTimeout: e.hardTimeout,
+        packetCount: BigInt(e.packetCount),
+        byteCount: BigInt(e.byteCount),
+        match: e.match,
+      },
+      c,
+    );
     this.counters.flowRemovedSent++;
   }
 

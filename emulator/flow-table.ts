@@ -6,8 +6,27 @@
 // rolls all of them back; flow-removed notifications of a transaction are only delivered once it has succeeded.
 // That is what an ONF bundle commit needs (bundle.ts).
 import {
-  OfpError, OFPET, OFPFMFC, OFPBRC, OFPBIC, OFPBAC, OFPGMFC, OFPMMFC, OFPFC, OFPFF, OFPTT, OFPP, OFPG, OFPM, OFPRR,
-  OFPGC, OFPGT, OFPMC, OFPMF, OFP_NO_BUFFER, NX_EXPERIMENTER_ID,
+  OfpError,
+  OFPET,
+  OFPFMFC,
+  OFPBRC,
+  OFPBIC,
+  OFPBAC,
+  OFPGMFC,
+  OFPMMFC,
+  OFPFC,
+  OFPFF,
+  OFPTT,
+  OFPP,
+  OFPG,
+  OFPM,
+  OFPRR,
+  OFPGC,
+  OFPGT,
+  OFPMC,
+  OFPMF,
+  OFP_NO_BUFFER,
+  NX_EXPERIMENTER_ID,
 } from '../controller/openflow/index.js';
 import type { Match, Instruction, Action, Bucket, MeterBand, MessageOf } from '../controller/openflow/index.js';
 import { CField, CompiledMatch, PacketFields, compileMatch, compilePacket, covers, overlaps, packetMatches } from './match.js';
@@ -35,12 +54,27 @@ export interface FlowEntry {
   lastUsed: number;
 }
 
-export interface GroupEntry { groupId: number; groupType: number; buckets: Bucket[]; created: number }
-export interface MeterEntry { meterId: number; flags: number; bands: MeterBand[]; created: number }
+export interface GroupEntry {
+  groupId: number;
+  groupType: number;
+  buckets: Bucket[];
+  created: number;
+}
+export interface MeterEntry {
+  meterId: number;
+  flags: number;
+  bands: MeterBand[];
+  created: number;
+}
 
 /** The flow selector of delete commands and of flow/aggregate stats requests. */
 export interface FlowSelector {
-  tableId: number; outPort: number; outGroup: number; cookie: bigint; cookieMask: bigint; match: Match;
+  tableId: number;
+  outPort: number;
+  outGroup: number;
+  cookie: bigint;
+  cookieMask: bigint;
+  match: Match;
   /** Strict selection (DELETE_STRICT): identical match and this priority. */
   strictPriority?: number;
 }
@@ -260,10 +294,13 @@ export class Pipeline {
   flowMod(m: FlowModMsg): void {
     const cm = this.checkFlowMod(m);
     switch (m.command) {
-      case OFPFC.ADD: return this.addFlow(m, cm);
+      case OFPFC.ADD:
+        return this.addFlow(m, cm);
       case OFPFC.MODIFY:
-      case OFPFC.MODIFY_STRICT: return this.modifyFlows(m, cm);
-      default: return this.deleteFlows({ ...m, strictPriority: m.command === OFPFC.DELETE_STRICT ? m.priority : undefined }, cm);
+      case OFPFC.MODIFY_STRICT:
+        return this.modifyFlows(m, cm);
+      default:
+        return this.deleteFlows({ ...m, strictPriority: m.command === OFPFC.DELETE_STRICT ? m.priority : undefined }, cm);
     }
   }
 
@@ -277,13 +314,25 @@ export class Pipeline {
           if (overlaps(cm.fields, e.fields)) fail(OFPET.FLOW_MOD_FAILED, OFPFMFC.OVERLAP, 'overlapping entry of the same priority');
         }
       }
-      if (this.opts.maxFlows !== undefined && t.size >= this.opts.maxFlows) fail(OFPET.FLOW_MOD_FAILED, OFPFMFC.TABLE_FULL, `table ${m.tableId} is full`);
+      if (this.opts.maxFlows !== undefined && t.size >= this.opts.maxFlows)
+        fail(OFPET.FLOW_MOD_FAILED, OFPFMFC.TABLE_FULL, `table ${m.tableId} is full`);
     }
     const now = performance.now();
     const e: FlowEntry = {
-      tableId: m.tableId, priority: m.priority, cookie: m.cookie, idleTimeout: m.idleTimeout, hardTimeout: m.hardTimeout,
-      flags: m.flags, match: m.match, instructions: m.instructions, fields: cm.fields, key: cm.key,
-      packetCount: 0, byteCount: 0, created: now, lastUsed: now,
+      tableId: m.tableId,
+      priority: m.priority,
+      cookie: m.cookie,
+      idleTimeout: m.idleTimeout,
+      hardTimeout: m.hardTimeout,
+      flags: m.flags,
+      match: m.match,
+      instructions: m.instructions,
+      fields: cm.fields,
+      key: cm.key,
+      packetCount: 0,
+      byteCount: 0,
+      created: now,
+      lastUsed: now,
     };
     // An identical entry is replaced, without a flow-removed; its counters carry over unless RESET_COUNTS.
     if (old) {
@@ -338,9 +387,11 @@ export class Pipeline {
   }
 
   private filters(e: FlowEntry, s: FlowSelector): boolean {
-    return cookieMatches(e, s.cookie, s.cookieMask) &&
+    return (
+      cookieMatches(e, s.cookie, s.cookieMask) &&
       (s.outPort === OFPP.ANY || outputsTo(e, s.outPort)) &&
-      (s.outGroup === OFPG.ANY || usesGroup(e, s.outGroup));
+      (s.outGroup === OFPG.ANY || usesGroup(e, s.outGroup))
+    );
   }
 
   private deleteFlows(s: FlowSelector, cm: CompiledMatch): void {
@@ -365,7 +416,8 @@ export class Pipeline {
       if (m.groupId > OFPG.MAX) fail(OFPET.GROUP_MOD_FAILED, OFPGMFC.INVALID_GROUP, `group id ${m.groupId}`);
       if (m.groupType > OFPGT.FF) fail(OFPET.GROUP_MOD_FAILED, OFPGMFC.BAD_TYPE, `group type ${m.groupType}`);
       for (const b of m.buckets) {
-        for (const a of b.actions) if (a.type === 'output' && !isValidOutPort(a.port)) fail(OFPET.BAD_ACTION, OFPBAC.BAD_OUT_PORT, `output to port ${a.port}`);
+        for (const a of b.actions)
+          if (a.type === 'output' && !isValidOutPort(a.port)) fail(OFPET.BAD_ACTION, OFPBAC.BAD_OUT_PORT, `output to port ${a.port}`);
       }
     }
   }
@@ -375,7 +427,8 @@ export class Pipeline {
     const old = this.groups.get(m.groupId);
     if (m.command === OFPGC.ADD) {
       if (old) fail(OFPET.GROUP_MOD_FAILED, OFPGMFC.GROUP_EXISTS, `group ${m.groupId} exists`);
-      if (this.opts.maxGroups !== undefined && this.groups.size >= this.opts.maxGroups) fail(OFPET.GROUP_MOD_FAILED, OFPGMFC.OUT_OF_GROUPS, 'no more groups');
+      if (this.opts.maxGroups !== undefined && this.groups.size >= this.opts.maxGroups)
+        fail(OFPET.GROUP_MOD_FAILED, OFPGMFC.OUT_OF_GROUPS, 'no more groups');
       this.setGroup(m.groupId, { groupId: m.groupId, groupType: m.groupType, buckets: m.buckets, created: performance.now() });
     } else if (m.command === OFPGC.MODIFY) {
       if (!old) fail(OFPET.GROUP_MOD_FAILED, OFPGMFC.UNKNOWN_GROUP, `group ${m.groupId} does not exist`);

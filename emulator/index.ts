@@ -13,6 +13,14 @@ export type { PortState, SwitchDesc } from './multipart.js';
 export { Traffic, LatencyRecorder } from './traffic.js';
 export type { TrafficOptions, LatencySummary } from './traffic.js';
 export {
-  ONF_ET_BUNDLE_CONTROL, ONF_ET_BUNDLE_ADD_MESSAGE, OFPBCT, OFPBF, ONFBFC, ExperimenterError, bundleCtrlMsg, bundleAddMsg,
-  asBundleCtrl, parseBundleCtrl,
+  ONF_ET_BUNDLE_CONTROL,
+  ONF_ET_BUNDLE_ADD_MESSAGE,
+  OFPBCT,
+  OFPBF,
+  ONFBFC,
+  ExperimenterError,
+  bundleCtrlMsg,
+  bundleAddMsg,
+  asBundleCtrl,
+  parseBundleCtrl,
 } from './bundle.js';

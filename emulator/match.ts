@@ -36,10 +36,14 @@ function toBig(def: OxmDef | undefined, v: OxmValue): bigint {
   if (typeof v === 'bigint') return v;
   if (typeof v === 'number') return BigInt(v);
   switch (def?.kind) {
-    case 'mac': return bytesToBig(macToBytes(v));
-    case 'ipv4': return bytesToBig(ipv4ToBytes(v));
-    case 'ipv6': return bytesToBig(ipv6ToBytes(v));
-    default: throw new OfpError(OFPET.BAD_MATCH, OFPBMC.BAD_VALUE, `text value for integer field ${def?.name}`);
+    case 'mac':
+      return bytesToBig(macToBytes(v));
+    case 'ipv4':
+      return bytesToBig(ipv4ToBytes(v));
+    case 'ipv6':
+      return bytesToBig(ipv6ToBytes(v));
+    default:
+      throw new OfpError(OFPET.BAD_MATCH, OFPBMC.BAD_VALUE, `text value for integer field ${def?.name}`);
   }
 }
 
@@ -54,19 +58,48 @@ const OVS_MASKABLE = new Set(['tcp_src', 'tcp_dst', 'udp_src', 'udp_dst', 'sctp_
 const IP = [0x0800, 0x86dd];
 /** OF1.3.5 Table 12 prerequisites: the field that must be matched exactly (earlier in the list), and its values. */
 const PREREQS: Record<string, [string, number[]][]> = {
-  ip_dscp: [['eth_type', IP]], ip_ecn: [['eth_type', IP]], ip_proto: [['eth_type', IP]],
-  ipv4_src: [['eth_type', [0x0800]]], ipv4_dst: [['eth_type', [0x0800]]],
-  tcp_src: [['ip_proto', [6]]], tcp_dst: [['ip_proto', [6]]],
-  udp_src: [['ip_proto', [17]]], udp_dst: [['ip_proto', [17]]],
-  sctp_src: [['ip_proto', [132]]], sctp_dst: [['ip_proto', [132]]],
-  icmpv4_type: [['eth_type', [0x0800]], ['ip_proto', [1]]], icmpv4_code: [['eth_type', [0x0800]], ['ip_proto', [1]]],
-  arp_op: [['eth_type', [0x0806]]], arp_spa: [['eth_type', [0x0806]]], arp_tpa: [['eth_type', [0x0806]]],
-  arp_sha: [['eth_type', [0x0806]]], arp_tha: [['eth_type', [0x0806]]],
-  ipv6_src: [['eth_type', [0x86dd]]], ipv6_dst: [['eth_type', [0x86dd]]], ipv6_flabel: [['eth_type', [0x86dd]]],
+  ip_dscp: [['eth_type', IP]],
+  ip_ecn: [['eth_type', IP]],
+  ip_proto: [['eth_type', IP]],
+  ipv4_src: [['eth_type', [0x0800]]],
+  ipv4_dst: [['eth_type', [0x0800]]],
+  tcp_src: [['ip_proto', [6]]],
+  tcp_dst: [['ip_proto', [6]]],
+  udp_src: [['ip_proto', [17]]],
+  udp_dst: [['ip_proto', [17]]],
+  sctp_src: [['ip_proto', [132]]],
+  sctp_dst: [['ip_proto', [132]]],
+  icmpv4_type: [
+    ['eth_type', [0x0800]],
+    ['ip_proto', [1]],
+  ],
+  icmpv4_code: [
+    ['eth_type', [0x0800]],
+    ['ip_proto', [1]],
+  ],
+  arp_op: [['eth_type', [0x0806]]],
+  arp_spa: [['eth_type', [0x0806]]],
+  arp_tpa: [['eth_type', [0x0806]]],
+  arp_sha: [['eth_type', [0x0806]]],
+  arp_tha: [['eth_type', [0x0806]]],
+  ipv6_src: [['eth_type', [0x86dd]]],
+  ipv6_dst: [['eth_type', [0x86dd]]],
+  ipv6_flabel: [['eth_type', [0x86dd]]],
   ipv6_exthdr: [['eth_type', [0x86dd]]],
-  icmpv6_type: [['eth_type', [0x86dd]], ['ip_proto', [58]]], icmpv6_code: [['eth_type', [0x86dd]], ['ip_proto', [58]]],
-  ipv6_nd_target: [['icmpv6_type', [135, 136]]], ipv6_nd_sll: [['icmpv6_type', [135]]], ipv6_nd_tll: [['icmpv6_type', [136]]],
-  mpls_label: [['eth_type', [0x8847, 0x8848]]], mpls_tc: [['eth_type', [0x8847, 0x8848]]], mpls_bos: [['eth_type', [0x8847, 0x8848]]],
+  icmpv6_type: [
+    ['eth_type', [0x86dd]],
+    ['ip_proto', [58]],
+  ],
+  icmpv6_code: [
+    ['eth_type', [0x86dd]],
+    ['ip_proto', [58]],
+  ],
+  ipv6_nd_target: [['icmpv6_type', [135, 136]]],
+  ipv6_nd_sll: [['icmpv6_type', [135]]],
+  ipv6_nd_tll: [['icmpv6_type', [136]]],
+  mpls_label: [['eth_type', [0x8847, 0x8848]]],
+  mpls_tc: [['eth_type', [0x8847, 0x8848]]],
+  mpls_bos: [['eth_type', [0x8847, 0x8848]]],
   pbb_isid: [['eth_type', [0x88e7]]],
 };
 

@@ -2,22 +2,54 @@
 // A reply whose body would not fit one message (65535 bytes) is split into several, each but the last flagged
 // OFPMPF_REPLY_MORE, so that a controller has to reassemble them (§7.3.5: "multipart messages").
 import {
-  OfpError, OFPET, OFPBRC, OFPMMFC, OFPQOFC, OFPP, OFPG, OFPM, OFPGT, OFPMBT, OFPMF, OFPAT, OFPMPF_REPLY_MORE,
-  OFP_MAX_MESSAGE_LEN, Writer, encodeInto,
+  OfpError,
+  OFPET,
+  OFPBRC,
+  OFPMMFC,
+  OFPQOFC,
+  OFPP,
+  OFPG,
+  OFPM,
+  OFPGT,
+  OFPMBT,
+  OFPMF,
+  OFPAT,
+  OFPMPF_REPLY_MORE,
+  OFP_MAX_MESSAGE_LEN,
+  Writer,
+  encodeInto,
 } from '../controller/openflow/index.js';
 import type { OfpMessage, MessageOf, Port } from '../controller/openflow/index.js';
 import { Pipeline, durationOf } from './flow-table.js';
 
-type Body<T extends 'flowStatsReply' | 'portStatsReply' | 'tableStatsReply' | 'groupDescStatsReply' | 'groupStatsReply' |
-  'meterConfigStatsReply' | 'meterStatsReply' | 'portDescStatsReply'> = MessageOf<T>['body'][number];
+type Body<
+  T extends
+    | 'flowStatsReply'
+    | 'portStatsReply'
+    | 'tableStatsReply'
+    | 'groupDescStatsReply'
+    | 'groupStatsReply'
+    | 'meterConfigStatsReply'
+    | 'meterStatsReply'
+    | 'portDescStatsReply',
+> = MessageOf<T>['body'][number];
 
 export interface PortState {
   desc: Port;
   created: number;
-  rxPackets: number; txPackets: number; rxBytes: number; txBytes: number;
+  rxPackets: number;
+  txPackets: number;
+  rxBytes: number;
+  txBytes: number;
 }
 
-export interface SwitchDesc { mfrDesc: string; hwDesc: string; swDesc: string; serialNum: string; dpDesc: string }
+export interface SwitchDesc {
+  mfrDesc: string;
+  hwDesc: string;
+  swDesc: string;
+  serialNum: string;
+  dpDesc: string;
+}
 
 /** What the replies are made from. */
 export interface StatsSource {
@@ -65,15 +97,27 @@ export function answerMultipart(src: StatsSource, msg: OfpMessage): OfpMessage[]
     case 'descStatsRequest':
       return [{ type: 'descStatsReply', xid, flags: 0, ...src.desc }];
     case 'portDescStatsRequest':
-      return split<Body<'portDescStatsReply'>>([...src.ports.values()].map((p) => p.desc), max,
-        (body, flags) => ({ type: 'portDescStatsReply', xid, flags, body }));
+      return split<Body<'portDescStatsReply'>>(
+        [...src.ports.values()].map((p) => p.desc),
+        max,
+        (body, flags) => ({ type: 'portDescStatsReply', xid, flags, body }),
+      );
     case 'flowStatsRequest': {
       const body = pipeline.select(msg).map((e): Body<'flowStatsReply'> => {
         const d = durationOf(e.created, now);
         return {
-          tableId: e.tableId, durationSec: d.sec, durationNsec: d.nsec, priority: e.priority, idleTimeout: e.idleTimeout,
-          hardTimeout: e.hardTimeout, flags: e.flags, cookie: e.cookie, packetCount: u64(e.packetCount),
-          byteCount: u64(e.byteCount), match: e.match, instructions: e.instructions,
+          tableId: e.tableId,
+          durationSec: d.sec,
+          durationNsec: d.nsec,
+          priority: e.priority,
+          idleTimeout: e.idleTimeout,
+          hardTimeout: e.hardTimeout,
+          flags: e.flags,
+          cookie: e.cookie,
+          packetCount: u64(e.packetCount),
+          byteCount: u64(e.byteCount),
+          match: e.match,
+          instructions: e.instructions,
         };
       });
       return split(body, max, (b, flags) => ({ type: 'flowStatsReply', xid, flags, body: b }));
@@ -102,9 +146,21 @@ export function answerMultipart(src: StatsSource, msg: OfpMessage): OfpMessage[]
       const body = ports.map((p): Body<'portStatsReply'> => {
         const d = durationOf(p.created, now);
         return {
-          portNo: p.desc.portNo, rxPackets: u64(p.rxPackets), txPackets: u64(p.txPackets), rxBytes: u64(p.rxBytes),
-          txBytes: u64(p.txBytes), rxDropped: 0n, txDropped: 0n, rxErrors: 0n, txErrors: 0n, rxFrameErr: 0n,
-          rxOverErr: 0n, rxCrcErr: 0n, collisions: 0n, durationSec: d.sec, durationNsec: d.nsec,
+          portNo: p.desc.portNo,
+          rxPackets: u64(p.rxPackets),
+          txPackets: u64(p.txPackets),
+          rxBytes: u64(p.rxBytes),
+          txBytes: u64(p.txBytes),
+          rxDropped: 0n,
+          txDropped: 0n,
+          rxErrors: 0n,
+          txErrors: 0n,
+          rxFrameErr: 0n,
+          rxOverErr: 0n,
+          rxCrcErr: 0n,
+          collisions: 0n,
+          durationSec: d.sec,
+          durationNsec: d.nsec,
         };
       });
       return split(body, max, (b, flags) => ({ type: 'portStatsReply', xid, flags, body: b }));
@@ -112,7 +168,8 @@ export function answerMultipart(src: StatsSource, msg: OfpMessage): OfpMessage[]
     case 'queueStatsRequest':
       return [{ type: 'queueStatsReply', xid, flags: 0, body: [] }];
     case 'groupDescStatsRequest': {
-      const body = [...pipeline.groups.values()].sort((a, b) => a.groupId - b.groupId)
+      const body = [...pipeline.groups.values()]
+        .sort((a, b) => a.groupId - b.groupId)
         .map((g): Body<'groupDescStatsReply'> => ({ groupType: g.groupType, groupId: g.groupId, buckets: g.buckets }));
       return split(body, max, (b, flags) => ({ type: 'groupDescStatsReply', xid, flags, body: b }));
     }
@@ -121,21 +178,33 @@ export function answerMultipart(src: StatsSource, msg: OfpMessage): OfpMessage[]
       const body = groups.map((g): Body<'groupStatsReply'> => {
         const d = durationOf(g.created, now);
         return {
-          groupId: g.groupId, refCount: pipeline.groupRefCount(g.groupId), packetCount: 0n, byteCount: 0n,
-          durationSec: d.sec, durationNsec: d.nsec, bucketStats: g.buckets.map(() => ({ packetCount: 0n, byteCount: 0n })),
+          groupId: g.groupId,
+          refCount: pipeline.groupRefCount(g.groupId),
+          packetCount: 0n,
+          byteCount: 0n,
+          durationSec: d.sec,
+          durationNsec: d.nsec,
+          bucketStats: g.buckets.map(() => ({ packetCount: 0n, byteCount: 0n })),
         };
       });
       return split(body, max, (b, flags) => ({ type: 'groupStatsReply', xid, flags, body: b }));
     }
     case 'groupFeaturesStatsRequest': {
-      const actions = [OFPAT.OUTPUT, OFPAT.PUSH_VLAN, OFPAT.POP_VLAN, OFPAT.GROUP, OFPAT.SET_FIELD, OFPAT.DEC_NW_TTL]
-        .reduce<number>((bits, a) => (bits | (1 << a)) >>> 0, 0);
-      return [{
-        type: 'groupFeaturesStatsReply', xid, flags: 0,
-        types: (1 << OFPGT.ALL) | (1 << OFPGT.SELECT) | (1 << OFPGT.INDIRECT) | (1 << OFPGT.FF),
-        capabilities: 0x7, // SELECT_WEIGHT | SELECT_LIVENESS | CHAINING
-        maxGroups: [0xffffff00, 0xffffff00, 0xffffff00, 0xffffff00], actions: [actions, actions, actions, actions],
-      }];
+      const actions = [OFPAT.OUTPUT, OFPAT.PUSH_VLAN, OFPAT.POP_VLAN, OFPAT.GROUP, OFPAT.SET_FIELD, OFPAT.DEC_NW_TTL].reduce<number>(
+        (bits, a) => (bits | (1 << a)) >>> 0,
+        0,
+      );
+      return [
+        {
+          type: 'groupFeaturesStatsReply',
+          xid,
+          flags: 0,
+          types: (1 << OFPGT.ALL) | (1 << OFPGT.SELECT) | (1 << OFPGT.INDIRECT) | (1 << OFPGT.FF),
+          capabilities: 0x7, // SELECT_WEIGHT | SELECT_LIVENESS | CHAINING
+          maxGroups: [0xffffff00, 0xffffff00, 0xffffff00, 0xffffff00],
+          actions: [actions, actions, actions, actions],
+        },
+      ];
     }
     case 'meterConfigStatsRequest':
     case 'meterStatsRequest': {
@@ -153,25 +222,45 @@ export function answerMultipart(src: StatsSource, msg: OfpMessage): OfpMessage[]
       const body = meters.map((m): Body<'meterStatsReply'> => {
         const d = durationOf(m.created, now);
         return {
-          meterId: m.meterId, flowCount: pipeline.meterFlowCount(m.meterId), packetInCount: 0n, byteInCount: 0n,
-          durationSec: d.sec, durationNsec: d.nsec, bandStats: m.bands.map(() => ({ packetBandCount: 0n, byteBandCount: 0n })),
+          meterId: m.meterId,
+          flowCount: pipeline.meterFlowCount(m.meterId),
+          packetInCount: 0n,
+          byteInCount: 0n,
+          durationSec: d.sec,
+          durationNsec: d.nsec,
+          bandStats: m.bands.map(() => ({ packetBandCount: 0n, byteBandCount: 0n })),
         };
       });
       return split(body, max, (b, flags) => ({ type: 'meterStatsReply', xid, flags, body: b }));
     }
     case 'meterFeaturesStatsRequest':
-      return [{
-        type: 'meterFeaturesStatsReply', xid, flags: 0,
-        body: [{
-          maxMeter: 65536, bandTypes: (1 << OFPMBT.DROP) | (1 << OFPMBT.DSCP_REMARK),
-          capabilities: OFPMF.KBPS | OFPMF.PKTPS | OFPMF.BURST | OFPMF.STATS, maxBands: 8, maxColor: 0,
-        }],
-      }];
+      return [
+        {
+          type: 'meterFeaturesStatsReply',
+          xid,
+          flags: 0,
+          body: [
+            {
+              maxMeter: 65536,
+              bandTypes: (1 << OFPMBT.DROP) | (1 << OFPMBT.DSCP_REMARK),
+              capabilities: OFPMF.KBPS | OFPMF.PKTPS | OFPMF.BURST | OFPMF.STATS,
+              maxBands: 8,
+              maxColor: 0,
+            },
+          ],
+        },
+      ];
     case 'tableFeaturesStatsRequest':
       // Only the read (an empty body, OF1.3.5 §7.3.5.5.1); setting the tables' features is not emulated.
       if (src.tableSize !== undefined && msg.body.length === 0) {
         const body = Array.from({ length: pipeline.nTables }, (_, tableId) => ({
-          tableId, name: `table${tableId}`, metadataMatch: 0n, metadataWrite: 0n, config: 0, maxEntries: src.tableSize!, properties: [],
+          tableId,
+          name: `table${tableId}`,
+          metadataMatch: 0n,
+          metadataWrite: 0n,
+          config: 0,
+          maxEntries: src.tableSize!,
+          properties: [],
         }));
         return split(body, max, (b, flags) => ({ type: 'tableFeaturesStatsReply', xid, flags, body: b }));
       }

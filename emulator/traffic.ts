@@ -121,7 +121,14 @@ export class Traffic {
   };
 }
 
-export interface LatencySummary { count: number; min: number; mean: number; p50: number; p99: number; max: number }
+export interface LatencySummary {
+  count: number;
+  min: number;
+  mean: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
 
 /** The last `capacity` latency samples (ms), in a fixed ring so that memory stays bounded. */
 export class LatencyRecorder {

@@ -56,14 +56,22 @@ export function parseFlows(text: string): DumpedFlow[] {
   return out;
 }
 
-
 export const sumFlows = (flows: DumpedFlow[]): { packets: number; bytes: number; flows: number } =>
   flows.reduce((a, f) => ({ packets: a.packets + f.packets, bytes: a.bytes + f.bytes, flows: a.flows + 1 }), { packets: 0, bytes: 0, flows: 0 });
 
-export interface ApiAnswer<T = Record<string, unknown>> { status: number; body: T }
+export interface ApiAnswer<T = Record<string, unknown>> {
+  status: number;
+  body: T;
+}
 
 export interface TransferView {
-  id: number; state: string; path: string; dtn: string; remote: string; local_ports: string[]; end: string;
+  id: number;
+  state: string;
+  path: string;
+  dtn: string;
+  remote: string;
+  local_ports: string[];
+  end: string;
   counters: { bytes_in: number; bytes_out: number; packets_in: number; packets_out: number };
   [k: string]: unknown;
 }
@@ -78,7 +86,13 @@ export class DmzLab {
   readonly controllers: Running[] = [];
   api = '';
 
-  private constructor(readonly lab: Lab, readonly work: string, readonly data: string, readonly ofPort: number, private readonly args: string[]) {}
+  private constructor(
+    readonly lab: Lab,
+    readonly work: string,
+    readonly data: string,
+    readonly ofPort: number,
+    private readonly args: string[],
+  ) {}
 
   /** Starts the controller on the lab topology's site config, then the lab; resolves once the switch is reconciled. */
   static async start(opts: DmzLabOptions = {}): Promise<DmzLab> {
@@ -91,8 +105,14 @@ export class DmzLab {
     try {
       // The site config of the topology, as the lab writes it (mininet/sitegen.py); the lab's own copy only
       // exists once the lab runs, and the controller must be up before the switch.
-      await run(PYTHON, [join(ROOT, 'mininet', 'sitegen.py'), '--topo', labOpts.topo ?? 'prototype',
-        ...(labOpts.projects !== undefined ? ['--projects', String(labOpts.projects)] : []), '-o', site]);
+      await run(PYTHON, [
+        join(ROOT, 'mininet', 'sitegen.py'),
+        '--topo',
+        labOpts.topo ?? 'prototype',
+        ...(labOpts.projects !== undefined ? ['--projects', String(labOpts.projects)] : []),
+        '-o',
+        site,
+      ]);
       const ofPort = await freePort();
       const args = ['--openflow-port', String(ofPort), '--api-port', '0', '--data', data, '--config', site, ...(controllerArgs ?? [])];
       controller = new Running(args, work);
@@ -224,10 +244,14 @@ export class DmzLab {
    * made next).
    */
   async drained(host: string, ms = 10_000): Promise<void> {
-    await until(`${host}'s connections to close`, async () => {
-      const out = (await this.lab.cmd(host, 'ss -Htna')).out;
-      return out.split('\n').every((l) => !l.trim() || /^(LISTEN|TIME-WAIT)\s/.test(l.trim()));
-    }, ms);
+    await until(
+      `${host}'s connections to close`,
+      async () => {
+        const out = (await this.lab.cmd(host, 'ss -Htna')).out;
+        return out.split('\n').every((l) => !l.trim() || /^(LISTEN|TIME-WAIT)\s/.test(l.trim()));
+      },
+      ms,
+    );
     await sleep(Math.max(250, 3 * Number(this.lab.info.rtt_ms)));
   }
 
@@ -237,13 +261,23 @@ export class DmzLab {
    */
   async tcpRtt(src: string, dst: string, port: number, count = 15): Promise<{ median: number; min: number; rtts: number[] }> {
     const addr = this.lab.info.hosts[dst]!.ipv4;
-    const listener = this.lab.cmd(dst, `exec ${PYTHON} -c ${shq(
-      `import socket\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('0.0.0.0',${port}))\n` +
-      `s.listen(64)\ns.settimeout(20)\nfor i in range(${count}):\n  c,_=s.accept()\n  c.close()\n`)}`, 30);
+    const listener = this.lab.cmd(
+      dst,
+      `exec ${PYTHON} -c ${shq(
+        `import socket\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('0.0.0.0',${port}))\n` +
+          `s.listen(64)\ns.settimeout(20)\nfor i in range(${count}):\n  c,_=s.accept()\n  c.close()\n`,
+      )}`,
+      30,
+    );
     await until(`a listener on ${dst}:${port}`, async () => new RegExp(`:${port}\\s`).test((await this.lab.cmd(dst, 'ss -H -tln')).out), 5000);
-    const probe = await this.lab.cmd(src, `${PYTHON} -c ${shq(
-      `import socket,time,json\nr=[]\nfor i in range(${count}):\n  s=socket.socket()\n  s.settimeout(5)\n  t=time.perf_counter()\n` +
-      `  s.connect(('${addr}',${port}))\n  r.append((time.perf_counter()-t)*1000)\n  s.close()\n  time.sleep(0.05)\nprint(json.dumps(r))\n`)}`, 60);
+    const probe = await this.lab.cmd(
+      src,
+      `${PYTHON} -c ${shq(
+        `import socket,time,json\nr=[]\nfor i in range(${count}):\n  s=socket.socket()\n  s.settimeout(5)\n  t=time.perf_counter()\n` +
+          `  s.connect(('${addr}',${port}))\n  r.append((time.perf_counter()-t)*1000)\n  s.close()\n  time.sleep(0.05)\nprint(json.dumps(r))\n`,
+      )}`,
+      60,
+    );
     const l = await listener;
     if (probe.rc !== 0) throw new Error(`tcp rtt probe ${src} -> ${dst}:${port} failed: ${probe.err}`);
     if (l.rc !== 0) throw new Error(`listener on ${dst}:${port} failed: ${l.err}`);

@@ -12,9 +12,16 @@ export const CLI = join(ROOT, 'dist', 'bin', 'dmzgate.js');
 export type LogLine = { level: number; msg: string; [k: string]: unknown };
 
 /** What the command loads of ours besides the codec: dist/ must hold builds at least as new as these. */
-const SOURCES = [...['bin', 'bin/commands'].flatMap((dir) => readdirSync(join(ROOT, dir)).filter((n) => n.endsWith('.ts')).map((n) => `${dir}/${n}`)),
+const SOURCES = [
+  ...['bin', 'bin/commands'].flatMap((dir) =>
+    readdirSync(join(ROOT, dir))
+      .filter((n) => n.endsWith('.ts'))
+      .map((n) => `${dir}/${n}`),
+  ),
   ...['controller', 'switch-connection', 'requests', 'errors', 'log', 'flow-manager'].map((n) => `controller/${n}.ts`),
-  'apps/dmz/dmz-app.ts', 'api/server.ts'];
+  'apps/dmz/dmz-app.ts',
+  'api/server.ts',
+];
 
 /** The built command must exist and not be older than its sources (a stale build would test old code). */
 export function checkBuild(): void {
@@ -74,4 +81,3 @@ export async function until(what: string, cond: () => Promise<boolean>, ms = 10_
     await new Promise((r) => setTimeout(r, 100));
   }
 }
-

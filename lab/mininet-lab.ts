@@ -34,7 +34,13 @@ export interface LabOptions {
   startTimeout?: number;
 }
 
-export interface LabHost { role: string; port?: number; mac: string; ipv4: string; ipv6: string }
+export interface LabHost {
+  role: string;
+  port?: number;
+  mac: string;
+  ipv4: string;
+  ipv6: string;
+}
 
 export interface LabInfo {
   topo: string;
@@ -52,9 +58,30 @@ export interface LabInfo {
   [k: string]: unknown;
 }
 
-export interface PingResult { sent: number; received: number; loss: number; min?: number; avg?: number; max?: number; mdev?: number; median?: number; rtts: number[] }
-export interface IperfResult { ok: boolean; error?: string; sent_mbps?: number; received_mbps?: number; retransmits?: number; cc?: string; intervals_mbps?: number[] }
-export interface Counter { packets: number; bytes: number }
+export interface PingResult {
+  sent: number;
+  received: number;
+  loss: number;
+  min?: number;
+  avg?: number;
+  max?: number;
+  mdev?: number;
+  median?: number;
+  rtts: number[];
+}
+export interface IperfResult {
+  ok: boolean;
+  error?: string;
+  sent_mbps?: number;
+  received_mbps?: number;
+  retransmits?: number;
+  cc?: string;
+  intervals_mbps?: number[];
+}
+export interface Counter {
+  packets: number;
+  bytes: number;
+}
 export interface FwCounters {
   forwarded: { in: Counter; out: Counter; packets: number; bytes: number };
   dropped: Record<'in_dropped' | 'invalid' | 'tagged_dropped' | 'unknown_dropped' | 'lost_in' | 'lost_out', Counter>;
@@ -70,8 +97,11 @@ export class Lab {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private exited: Promise<number | null>;
 
-  private constructor(private readonly child: ChildProcessWithoutNullStreams, public info: LabInfo,
-    private readonly stderr: { text: string }) {
+  private constructor(
+    private readonly child: ChildProcessWithoutNullStreams,
+    public info: LabInfo,
+    private readonly stderr: { text: string },
+  ) {
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
 
@@ -156,7 +186,20 @@ export class Lab {
     return this.request('ping', { src, dst, ...opts });
   }
 
-  iperf3(src: string, dst: string, opts: { port?: number; seconds?: number; cc?: string; reverse?: boolean; parallel?: number; udp?: boolean; bitrate?: string; family?: 4 | 6 } = {}): Promise<IperfResult> {
+  iperf3(
+    src: string,
+    dst: string,
+    opts: {
+      port?: number;
+      seconds?: number;
+      cc?: string;
+      reverse?: boolean;
+      parallel?: number;
+      udp?: boolean;
+      bitrate?: string;
+      family?: 4 | 6;
+    } = {},
+  ): Promise<IperfResult> {
     return this.request('iperf3', { src, dst, ...opts });
   }
 

@@ -85,7 +85,13 @@ export class PrivateEtcd {
   /** Starts every member and waits until each answers healthy (a quorum exists). */
   async start(): Promise<void> {
     for (let i = 0; i < this.opts.members; i++) {
-      this.members.push({ name: `m${i}`, dataDir: join(this.dir, `m${i}`), clientPort: await freePort(), peerPort: await freePort(), process: undefined });
+      this.members.push({
+        name: `m${i}`,
+        dataDir: join(this.dir, `m${i}`),
+        clientPort: await freePort(),
+        peerPort: await freePort(),
+        process: undefined,
+      });
     }
     try {
       for (const m of this.members) this.spawn(m);
@@ -140,7 +146,10 @@ export class PrivateEtcd {
   /** The last lines of member `i`'s log (for a test's failure message). */
   log(i: number, lines = 20): string {
     try {
-      return readFileSync(join(this.dir, `${this.member(i).name}.log`), 'utf8').split('\n').slice(-lines).join('\n');
+      return readFileSync(join(this.dir, `${this.member(i).name}.log`), 'utf8')
+        .split('\n')
+        .slice(-lines)
+        .join('\n');
     } catch {
       return '';
     }
@@ -155,21 +164,50 @@ export class PrivateEtcd {
   private spawn(m: EtcdMember): void {
     const peers = this.members.map((p) => `${p.name}=http://127.0.0.1:${p.peerPort}`).join(',');
     const log = openSync(join(this.dir, `${m.name}.log`), 'a');
-    const child = spawn(ETCD_BIN, [
-      '--name', m.name, '--data-dir', m.dataDir,
-      '--listen-client-urls', `http://127.0.0.1:${m.clientPort}`, '--advertise-client-urls', `http://127.0.0.1:${m.clientPort}`,
-      '--listen-peer-urls', `http://127.0.0.1:${m.peerPort}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${m.peerPort}`,
-      // Read only on the first start (a data dir that exists holds the membership).
-      '--initial-cluster', peers, '--initial-cluster-state', 'new', '--initial-cluster-token', this.clusterToken,
-      // Loopback: shorter than the defaults (100/1000 ms), so a killed member's absence shows quickly in tests.
-      '--heartbeat-interval', '50', '--election-timeout', '500',
-      // A counter poll's batch puts every lease that moved, one operation each (etcd's default allows 128).
-      '--max-txn-ops', '16384', '--max-request-bytes', String(16 * 1024 * 1024),
-      // Old revisions of every key are kept until compacted.
-      '--auto-compaction-mode', 'periodic', '--auto-compaction-retention', '1h',
-    ], { stdio: ['ignore', log, log] });
+    const child = spawn(
+      ETCD_BIN,
+      [
+        '--name',
+        m.name,
+        '--data-dir',
+        m.dataDir,
+        '--listen-client-urls',
+        `http://127.0.0.1:${m.clientPort}`,
+        '--advertise-client-urls',
+        `http://127.0.0.1:${m.clientPort}`,
+        '--listen-peer-urls',
+        `http://127.0.0.1:${m.peerPort}`,
+        '--initial-advertise-peer-urls',
+        `http://127.0.0.1:${m.peerPort}`,
+        // Read only on the first start (a data dir that exists holds the membership).
+        '--initial-cluster',
+        peers,
+        '--initial-cluster-state',
+        'new',
+        '--initial-cluster-token',
+        this.clusterToken,
+        // Loopback: shorter than the defaults (100/1000 ms), so a killed member's absence shows quickly in tests.
+        '--heartbeat-interval',
+        '50',
+        '--election-timeout',
+        '500',
+        // A counter poll's batch puts every lease that moved, one operation each (etcd's default allows 128).
+        '--max-txn-ops',
+        '16384',
+        '--max-request-bytes',
+        String(16 * 1024 * 1024),
+        // Old revisions of every key are kept until compacted.
+        '--auto-compaction-mode',
+        'periodic',
+        '--auto-compaction-retention',
+        '1h',
+      ],
+      { stdio: ['ignore', log, log] },
+    );
     closeSync(log);
-    child.once('exit', () => { if (m.process === child) m.process = undefined; });
+    child.once('exit', () => {
+      if (m.process === child) m.process = undefined;
+    });
     m.process = child;
   }
 

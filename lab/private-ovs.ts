@@ -89,9 +89,17 @@ export class PrivateOvs {
     if (!existsSync(SCHEMA)) throw new Error('Open vSwitch is not installed (apt-get install openvswitch-switch)');
     await acquireTurn(this.token);
     await run('ovsdb-tool', ['create', join(this.dir, 'conf.db'), SCHEMA], { env: this.env });
-    this.db = spawn('ovsdb-server', [join(this.dir, 'conf.db'), `--remote=punix:${join(this.dir, 'db.sock')}`,
-      `--unixctl=${join(this.dir, 'ovsdb-server.ctl')}`, `--log-file=${join(this.dir, 'ovsdb-server.log')}`, '-vconsole:off'],
-      { env: this.env, stdio: 'ignore' });
+    this.db = spawn(
+      'ovsdb-server',
+      [
+        join(this.dir, 'conf.db'),
+        `--remote=punix:${join(this.dir, 'db.sock')}`,
+        `--unixctl=${join(this.dir, 'ovsdb-server.ctl')}`,
+        `--log-file=${join(this.dir, 'ovsdb-server.log')}`,
+        '-vconsole:off',
+      ],
+      { env: this.env, stdio: 'ignore' },
+    );
     await waitFor(join(this.dir, 'db.sock'), 'ovsdb-server');
     await this.vsctl('--no-wait', 'init');
     await this.startVswitchd();
@@ -100,8 +108,11 @@ export class PrivateOvs {
 
   /** (Re)starts ovs-vswitchd against the same database, as after a switch crash. */
   async startVswitchd(): Promise<void> {
-    this.vswitchd = spawn('ovs-vswitchd', [this.dbSocket, `--unixctl=${join(this.dir, 'ovs-vswitchd.ctl')}`,
-      `--log-file=${join(this.dir, 'ovs-vswitchd.log')}`, '-vconsole:off'], { env: this.env, stdio: 'ignore' });
+    this.vswitchd = spawn(
+      'ovs-vswitchd',
+      [this.dbSocket, `--unixctl=${join(this.dir, 'ovs-vswitchd.ctl')}`, `--log-file=${join(this.dir, 'ovs-vswitchd.log')}`, '-vconsole:off'],
+      { env: this.env, stdio: 'ignore' },
+    );
     await waitFor(join(this.dir, 'ovs-vswitchd.ctl'), 'ovs-vswitchd');
   }
 
@@ -118,8 +129,10 @@ export class PrivateOvs {
 
   /** Runs ovs-ofctl against a bridge's management socket (no controller connection needed). */
   async ofctl(command: string, bridge: string, ...args: string[]): Promise<string> {
-    const { stdout } = await run('ovs-ofctl', ['-O', 'OpenFlow13', command, `unix:${join(this.dir, `${bridge}.mgmt`)}`, ...args],
-      { env: this.env, maxBuffer: 256 * 1024 * 1024 });
+    const { stdout } = await run('ovs-ofctl', ['-O', 'OpenFlow13', command, `unix:${join(this.dir, `${bridge}.mgmt`)}`, ...args], {
+      env: this.env,
+      maxBuffer: 256 * 1024 * 1024,
+    });
     return stdout;
   }
 
@@ -130,8 +143,18 @@ export class PrivateOvs {
 
   /** A userspace-datapath bridge in fail-secure mode speaking OpenFlow 1.3, with a fixed datapath id. */
   async addBridge(name: string, dpid: bigint, opts: { controller?: string; ports?: string[] } = {}): Promise<void> {
-    const args = ['add-br', name, '--', 'set', 'bridge', name, 'datapath_type=netdev', 'protocols=OpenFlow13',
-      'fail_mode=secure', `other-config:datapath-id=${dpid.toString(16).padStart(16, '0')}`];
+    const args = [
+      'add-br',
+      name,
+      '--',
+      'set',
+      'bridge',
+      name,
+      'datapath_type=netdev',
+      'protocols=OpenFlow13',
+      'fail_mode=secure',
+      `other-config:datapath-id=${dpid.toString(16).padStart(16, '0')}`,
+    ];
     for (const [i, port] of (opts.ports ?? []).entries()) {
       args.push('--', 'add-port', name, port, '--', 'set', 'interface', port, 'type=internal', `ofport_request=${i + 1}`);
     }
@@ -141,12 +164,14 @@ export class PrivateOvs {
 
   async setController(bridge: string, target: string): Promise<void> {
     // A low max_backoff: the controller may start after the switch, and OVS otherwise waits up to 8 s to retry.
-    await this.vsctl('set-controller', bridge, target, '--', 'set', 'controller', bridge, 'max_backoff=1000',
-      'inactivity_probe=0');
+    await this.vsctl('set-controller', bridge, target, '--', 'set', 'controller', bridge, 'max_backoff=1000', 'inactivity_probe=0');
   }
 
   async isConnected(bridge: string): Promise<boolean> {
-    const uuids = (await this.vsctl('get', 'bridge', bridge, 'controller')).replace(/[[\]\s]/g, '').split(',').filter(Boolean);
+    const uuids = (await this.vsctl('get', 'bridge', bridge, 'controller'))
+      .replace(/[[\]\s]/g, '')
+      .split(',')
+      .filter(Boolean);
     for (const uuid of uuids) {
       if ((await this.vsctl('get', 'controller', uuid, 'is_connected')).trim() === 'true') return true;
     }

@@ -14,8 +14,14 @@ export type KeptRecord =
   | { kind: 'lease.put'; held: HeldLease }
   | { kind: 'audit.append'; text: string }
   | { kind: 'event.append'; held: HeldEvent };
-interface KeptBatch { revision: number; records: KeptRecord[] }
-interface Subscriber { from: number; listener: (b: CommittedBatch) => void }
+interface KeptBatch {
+  revision: number;
+  records: KeptRecord[];
+}
+interface Subscriber {
+  from: number;
+  listener: (b: CommittedBatch) => void;
+}
 
 export class BatchLog {
   private unwritten: KeptBatch[] = [];
@@ -25,7 +31,11 @@ export class BatchLog {
   private durableUpTo: number;
 
   /** `keep`: how many durable batches are kept for subscribers from the past; `from`: the revision loaded. */
-  constructor(private readonly keep: number, from: number, private readonly logger?: Logger) {
+  constructor(
+    private readonly keep: number,
+    from: number,
+    private readonly logger?: Logger,
+  ) {
     this.durableUpTo = from;
   }
 
@@ -61,7 +71,9 @@ export class BatchLog {
     if (fromRevision < this.durableUpTo) {
       const first = this.recent[0]?.revision;
       if (first === undefined || first > fromRevision + 1) {
-        throw new Error(`the state store no longer has the batches after revision ${fromRevision}: it keeps those from ${first ?? this.durableUpTo + 1} on`);
+        throw new Error(
+          `the state store no longer has the batches after revision ${fromRevision}: it keeps those from ${first ?? this.durableUpTo + 1} on`,
+        );
       }
       for (const b of this.recent) if (b.revision > fromRevision) listener(delivered(b));
     }
@@ -74,12 +86,18 @@ export class BatchLog {
 /** A record as the view holds it right after applying it (the newest audit entry or event is the one appended). */
 export function keptRecord(r: StateRecord, v: StateView): KeptRecord {
   switch (r.kind) {
-    case 'lease.put': return { kind: r.kind, held: v.leases[r.lease.id]! };
-    case 'block.put': return { kind: r.kind, block: v.blocks[r.block.id]! };
-    case 'token.put': return { kind: r.kind, token: v.token(r.token.id)! };
-    case 'token.revoke': return r;
-    case 'audit.append': return { kind: r.kind, text: v.auditTexts.at(-1)! };
-    case 'event.append': return { kind: r.kind, held: v.events.at(-1)! };
+    case 'lease.put':
+      return { kind: r.kind, held: v.leases[r.lease.id]! };
+    case 'block.put':
+      return { kind: r.kind, block: v.blocks[r.block.id]! };
+    case 'token.put':
+      return { kind: r.kind, token: v.token(r.token.id)! };
+    case 'token.revoke':
+      return r;
+    case 'audit.append':
+      return { kind: r.kind, text: v.auditTexts.at(-1)! };
+    case 'event.append':
+      return { kind: r.kind, held: v.events.at(-1)! };
   }
 }
 
@@ -89,12 +107,18 @@ function delivered(b: KeptBatch): CommittedBatch {
     revision: b.revision,
     records: b.records.map((r): StateRecord => {
       switch (r.kind) {
-        case 'lease.put': return { kind: r.kind, lease: JSON.parse(r.held.text) as LeaseRecord };
-        case 'block.put': return { kind: r.kind, block: structuredClone(r.block) };
-        case 'token.put': return { kind: r.kind, token: structuredClone(r.token) };
-        case 'token.revoke': return r;
-        case 'audit.append': return { kind: r.kind, entry: JSON.parse(r.text) as AuditEntry };
-        case 'event.append': return { kind: r.kind, event: storedEvent(r.held) };
+        case 'lease.put':
+          return { kind: r.kind, lease: JSON.parse(r.held.text) as LeaseRecord };
+        case 'block.put':
+          return { kind: r.kind, block: structuredClone(r.block) };
+        case 'token.put':
+          return { kind: r.kind, token: structuredClone(r.token) };
+        case 'token.revoke':
+          return r;
+        case 'audit.append':
+          return { kind: r.kind, entry: JSON.parse(r.text) as AuditEntry };
+        case 'event.append':
+          return { kind: r.kind, event: storedEvent(r.held) };
       }
     }),
   };

@@ -18,7 +18,11 @@ export class DurableJsonFile<T> implements Adapter<T> {
   readonly tmp: string;
   /** Bytes of the last document read or written. */
   lastBytes = 0;
-  constructor(readonly file: string, private readonly fsync = true, private readonly serialise: (data: T) => string | Iterable<string> = (d) => JSON.stringify(d)) {
+  constructor(
+    readonly file: string,
+    private readonly fsync = true,
+    private readonly serialise: (data: T) => string | Iterable<string> = (d) => JSON.stringify(d),
+  ) {
     this.tmp = join(dirname(file), `.${basename(file)}.tmp`);
   }
 

@@ -61,8 +61,14 @@ interface Waiter {
   reject: (e: Error) => void;
 }
 
-interface SeenBatch { revision: number; text: string }
-interface Subscriber { from: number; listener: (b: CommittedBatch) => void }
+interface SeenBatch {
+  revision: number;
+  text: string;
+}
+interface Subscriber {
+  from: number;
+  listener: (b: CommittedBatch) => void;
+}
 
 type Op = ReturnType<Etcd3['put']> | ReturnType<Etcd3['delete']>;
 
@@ -91,7 +97,8 @@ export class EtcdStateStore implements StateBackend {
   constructor(private readonly opts: EtcdStoreOptions) {
     this.keys = etcdKeys(opts.prefix ?? '/dmzgate/default/');
     const options: IOptions = {
-      hosts: opts.hosts, dialTimeout: opts.dialTimeoutMs ?? 5_000,
+      hosts: opts.hosts,
+      dialTimeout: opts.dialTimeoutMs ?? 5_000,
       grpcOptions: {
         // A load() is one range response holding the whole state (megabytes with the caps full): above gRPC's 4 MiB default.
         'grpc.max_receive_message_length': 256 * 1024 * 1024,
@@ -112,7 +119,11 @@ export class EtcdStateStore implements StateBackend {
     const snap = await this.load();
     this.current = new StateView(snap, this.opts);
     this.expected = this.delivered = this.recentFrom = snap.revision;
-    this.watcher = await this.client.watch().key(this.keys.batch).startRevision(String(snap.revision + 1)).create();
+    this.watcher = await this.client
+      .watch()
+      .key(this.keys.batch)
+      .startRevision(String(snap.revision + 1))
+      .create();
     this.watcher.on('put', (kv) => this.seen(Number(kv.mod_revision), kv.value.toString()));
     this.watcher.on('error', (e) => this.fail(new Error(`etcd watch of ${this.keys.batch} failed: ${e.message}`)));
   }
@@ -132,7 +143,8 @@ export class EtcdStateStore implements StateBackend {
     try {
       // Its puts, `meta` and `batch` (retention's deletes are a few more: one per lease or block dropped, one per range).
       const max = this.opts.maxTxnOps ?? 128;
-      if (batch.length + 2 > max) throw new Error(`a batch of ${batch.length} records needs more than etcd's ${max} operations per transaction (--max-txn-ops)`);
+      if (batch.length + 2 > max)
+        throw new Error(`a batch of ${batch.length} records needs more than etcd's ${max} operations per transaction (--max-txn-ops)`);
       v.check(batch);
       text = JSON.stringify({ writer: this.writer, seq: this.seq + 1, records: batch } satisfies BatchValue);
       ops = this.apply(batch);
@@ -190,12 +202,28 @@ export class EtcdStateStore implements StateBackend {
     for (const r of batch) {
       if (!v.apply(r)) continue;
       switch (r.kind) {
-        case 'lease.put': puts.set(this.keys.item('leases', r.lease.id), v.leases[r.lease.id]!.text); leases.add(r.lease.id); break;
-        case 'block.put': puts.set(this.keys.item('blocks', r.block.id), v.textOf(v.blocks[r.block.id]!)); blocks.add(r.block.id); break;
-        case 'token.put': puts.set(this.keys.item('tokens', r.token.id), v.textOf(v.token(r.token.id)!)); break;
-        case 'token.revoke': puts.set(this.keys.item('tokens', r.id), v.textOf(v.token(r.id)!)); break;
-        case 'audit.append': puts.set(this.keys.item('audit', r.entry.id), v.auditTexts.at(-1)!); firstAudit = Math.min(firstAudit, r.entry.id); break;
-        case 'event.append': puts.set(this.keys.item('events', r.event.id), eventText(v.events.at(-1)!)); firstEvent = Math.min(firstEvent, r.event.id); break;
+        case 'lease.put':
+          puts.set(this.keys.item('leases', r.lease.id), v.leases[r.lease.id]!.text);
+          leases.add(r.lease.id);
+          break;
+        case 'block.put':
+          puts.set(this.keys.item('blocks', r.block.id), v.textOf(v.blocks[r.block.id]!));
+          blocks.add(r.block.id);
+          break;
+        case 'token.put':
+          puts.set(this.keys.item('tokens', r.token.id), v.textOf(v.token(r.token.id)!));
+          break;
+        case 'token.revoke':
+          puts.set(this.keys.item('tokens', r.id), v.textOf(v.token(r.id)!));
+          break;
+        case 'audit.append':
+          puts.set(this.keys.item('audit', r.entry.id), v.auditTexts.at(-1)!);
+          firstAudit = Math.min(firstAudit, r.entry.id);
+          break;
+        case 'event.append':
+          puts.set(this.keys.item('events', r.event.id), eventText(v.events.at(-1)!));
+          firstEvent = Math.min(firstEvent, r.event.id);
+          break;
       }
     }
     if (puts.size === 0) return undefined;
@@ -246,14 +274,20 @@ export class EtcdStateStore implements StateBackend {
     const until = Date.now() + (this.opts.retryMs ?? 10_000);
     for (let attempt = 0; !this.failed; attempt++) {
       try {
-        const res = await this.client.if(this.keys.batch, 'Mod', '==', this.expected).then(...ops).else(this.client.get(this.keys.batch))
-          .options({ deadline: Date.now() + 5_000 }).commit();
+        const res = await this.client
+          .if(this.keys.batch, 'Mod', '==', this.expected)
+          .then(...ops)
+          .else(this.client.get(this.keys.batch))
+          .options({ deadline: Date.now() + 5_000 })
+          .commit();
         let revision = Number(res.header.revision);
         if (!res.succeeded) {
           const kv = res.responses[0]?.response_range?.kvs[0];
           const last = kv ? (JSON.parse(kv.value.toString()) as BatchValue) : undefined;
           if (last?.writer !== this.writer || last.seq !== seq) {
-            this.fail(new Error(`another writer committed to ${this.keys.prefix} after revision ${this.expected}: this store's state is stale (reopen it)`));
+            this.fail(
+              new Error(`another writer committed to ${this.keys.prefix} after revision ${this.expected}: this store's state is stale (reopen it)`),
+            );
             return;
           }
           revision = Number(kv!.mod_revision);

@@ -28,8 +28,14 @@ export interface JournalRecord {
 }
 
 export class JournalError extends Error {
-  constructor(readonly file: string, readonly line: number, detail: string) {
-    super(`${file} line ${line}: ${detail}; refusing to start over it (move the file aside to start from the state document alone, losing its changes)`);
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    detail: string,
+  ) {
+    super(
+      `${file} line ${line}: ${detail}; refusing to start over it (move the file aside to start from the state document alone, losing its changes)`,
+    );
     this.name = 'JournalError';
   }
 }
@@ -144,7 +150,10 @@ export class Journal {
   /** Records written since the file was opened or replaced. */
   private written = 0;
 
-  constructor(readonly file: string, private readonly fsync = true) {}
+  constructor(
+    readonly file: string,
+    private readonly fsync = true,
+  ) {}
 
   /**
    * Reads the journal's complete records (none if there is no file) and cuts off a torn final record, so that

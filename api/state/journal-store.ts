@@ -51,7 +51,16 @@ import type { Logger } from '../../controller/log.js';
 import { DurableJsonFile } from './durable-json-file.js';
 import { Journal, parseJournal } from './journal-file.js';
 import {
-  checkDocument, documentParts, documentSnapshot, emptyState, mergeChanges, recordText, replay, VERSION, type Changes, type StateData,
+  checkDocument,
+  documentParts,
+  documentSnapshot,
+  emptyState,
+  mergeChanges,
+  recordText,
+  replay,
+  VERSION,
+  type Changes,
+  type StateData,
 } from './state-document.js';
 import type { CommitOptions, CommittedBatch, Snapshot, StateBackend, StateRecord, Unsubscribe } from './state-store.js';
 import { StateView, storedEvent, type Retention } from './state-view.js';
@@ -85,7 +94,11 @@ export interface JournalStoreEvents {
   writeError: [Error];
 }
 
-interface Waiter { revision: number; resolve: (r: { revision: number }) => void; reject: (e: Error) => void }
+interface Waiter {
+  revision: number;
+  resolve: (r: { revision: number }) => void;
+  reject: (e: Error) => void;
+}
 
 export class JournalStateStore extends EventEmitter<JournalStoreEvents> implements StateBackend {
   readonly file: string;
@@ -123,7 +136,9 @@ export class JournalStateStore extends EventEmitter<JournalStoreEvents> implemen
   /** close() finished: no commit is taken. */
   private closed = false;
   private closeDone: Promise<void> | undefined;
-  private fold: { seq: number; started: number; after: { seq: number; line: string }[]; written: boolean; done: Promise<void>; finish: (e?: Error) => void } | undefined;
+  private fold:
+    | { seq: number; started: number; after: { seq: number; line: string }[]; written: boolean; done: Promise<void>; finish: (e?: Error) => void }
+    | undefined;
 
   constructor(file: string, opts: JournalStoreOptions = {}) {
     super();
@@ -154,8 +169,15 @@ export class JournalStateStore extends EventEmitter<JournalStoreEvents> implemen
     const leases: Record<string, LeaseRecord> = {};
     for (const id in v.leases) leases[id] = JSON.parse(v.leases[id]!.text) as LeaseRecord;
     return {
-      version: VERSION, seq: this.seq, rev: this.durable, nextIds: v.nextIds, tokens: { ...v.tokensById }, leases, blocks: v.blocks,
-      audit: v.auditTexts.map((t) => JSON.parse(t) as AuditEntry), events: v.events.map(storedEvent),
+      version: VERSION,
+      seq: this.seq,
+      rev: this.durable,
+      nextIds: v.nextIds,
+      tokens: { ...v.tokensById },
+      leases,
+      blocks: v.blocks,
+      audit: v.auditTexts.map((t) => JSON.parse(t) as AuditEntry),
+      events: v.events.map(storedEvent),
     };
   }
 
@@ -180,10 +202,15 @@ export class JournalStateStore extends EventEmitter<JournalStoreEvents> implemen
     checkDocument(d, this.file);
     const { records, tornBytes, damaged } = await this.journal.open();
     if (damaged) {
-      this.opts.logger?.error({ file: this.journalFile, line: damaged.line, bytes: damaged.bytes, text: damaged.text, err: damaged.error },
-        `state journal: dropped its last record, line ${damaged.line}: a whole line that is not JSON (a power cut mid-append, or damage: if it was acknowledged, its change is lost)`);
+      this.opts.logger?.error(
+        { file: this.journalFile, line: damaged.line, bytes: damaged.bytes, text: damaged.text, err: damaged.error },
+        `state journal: dropped its last record, line ${damaged.line}: a whole line that is not JSON (a power cut mid-append, or damage: if it was acknowledged, its change is lost)`,
+      );
     } else if (tornBytes > 0) {
-      this.opts.logger?.info({ file: this.journalFile, bytes: tornBytes }, 'state journal: cut a record torn by a crash mid-append (never acknowledged)');
+      this.opts.logger?.info(
+        { file: this.journalFile, bytes: tornBytes },
+        'state journal: cut a record torn by a crash mid-append (never acknowledged)',
+      );
     }
     const { seq, revision } = replay(d, records, this.journalFile);
     this.seq = seq;
@@ -392,21 +419,26 @@ export class JournalStateStore extends EventEmitter<JournalStoreEvents> implemen
   private startFold(): void {
     if (this.fold) return; // one at a time: the document has one temp file
     let finish!: (e?: Error) => void;
-    const done = new Promise<void>((resolve, reject) => { finish = (e) => (e ? reject(e) : resolve()); });
+    const done = new Promise<void>((resolve, reject) => {
+      finish = (e) => (e ? reject(e) : resolve());
+    });
     done.catch(() => undefined);
     const fold = { seq: this.seq, started: performance.now(), after: [] as { seq: number; line: string }[], written: false, done, finish };
     this.fold = fold;
     this.document.data = this.view;
-    this.document.write().then(() => {
-      fold.written = true;
-      this.schedule();
-    }, (e: Error) => {
-      // The journal still holds everything: try again once it has grown a quarter more.
-      this.fold = undefined;
-      this.nextFoldAt = this.journal.bytes + this.opts.foldBytes / 4;
-      if (this.listenerCount('writeError') > 0) this.emit('writeError', e);
-      finish(e);
-    });
+    this.document.write().then(
+      () => {
+        fold.written = true;
+        this.schedule();
+      },
+      (e: Error) => {
+        // The journal still holds everything: try again once it has grown a quarter more.
+        this.fold = undefined;
+        this.nextFoldAt = this.journal.bytes + this.opts.foldBytes / 4;
+        if (this.listenerCount('writeError') > 0) this.emit('writeError', e);
+        finish(e);
+      },
+    );
   }
 
   /** The document holds records up to the fold's seq: the journal keeps only those after it. */
@@ -441,7 +473,7 @@ export async function openJournalStore(dataDir: string, opts: JournalStoreOption
  * caps are applied), read without changing any file: for tests and tools looking at a live data directory.
  */
 export async function readState(dataDir: string): Promise<StateData> {
-  const doc = await new DurableJsonFile<StateData>(join(dataDir, STATE_FILE)).read() ?? emptyState();
+  const doc = (await new DurableJsonFile<StateData>(join(dataDir, STATE_FILE)).read()) ?? emptyState();
   checkDocument(doc, join(dataDir, STATE_FILE));
   const file = join(dataDir, JOURNAL_FILE);
   let bytes: Buffer;

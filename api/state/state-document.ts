@@ -40,8 +40,17 @@ export function emptyState(): StateData {
 }
 
 export function checkDocument(d: StateData, file: string): void {
-  if (typeof d !== 'object' || d === null || d.version !== VERSION || typeof d.nextIds !== 'object'
-    || typeof d.tokens !== 'object' || typeof d.leases !== 'object' || typeof d.blocks !== 'object' || !Array.isArray(d.audit) || !Array.isArray(d.events)) {
+  if (
+    typeof d !== 'object' ||
+    d === null ||
+    d.version !== VERSION ||
+    typeof d.nextIds !== 'object' ||
+    typeof d.tokens !== 'object' ||
+    typeof d.leases !== 'object' ||
+    typeof d.blocks !== 'object' ||
+    !Array.isArray(d.audit) ||
+    !Array.isArray(d.events)
+  ) {
     throw new Error(`state file ${file} is not a dmzgate state file of version ${VERSION}`);
   }
 }
@@ -57,7 +66,11 @@ export function replay(d: StateData, records: JournalRecord[], file: string): { 
   const fresh = records.filter((r) => r.seq > seq);
   if (fresh.length && fresh[0]!.seq !== seq + 1) {
     const line = records.indexOf(fresh[0]!) + 1;
-    throw new JournalError(file, line, `record ${fresh[0]!.seq} does not follow the state document, which holds records up to ${seq}: records are missing`);
+    throw new JournalError(
+      file,
+      line,
+      `record ${fresh[0]!.seq} does not follow the state document, which holds records up to ${seq}: records are missing`,
+    );
   }
   for (const r of fresh as (JournalRecord & RecordBody)[]) {
     if (r.nextIds) for (const k of ['token', 'event', 'audit'] as const) d.nextIds[k] = Math.max(d.nextIds[k], r.nextIds[k] ?? 0);
@@ -77,8 +90,13 @@ export function replay(d: StateData, records: JournalRecord[], file: string): { 
 /** The document's content as a snapshot (the document's own objects: it is read once, then dropped). */
 export function documentSnapshot(d: StateData, revision: number): Snapshot {
   return {
-    revision, nextIds: d.nextIds, tokens: Object.values(d.tokens), leases: Object.values(d.leases), blocks: Object.values(d.blocks),
-    audit: d.audit, events: d.events,
+    revision,
+    nextIds: d.nextIds,
+    tokens: Object.values(d.tokens),
+    leases: Object.values(d.leases),
+    blocks: Object.values(d.blocks),
+    audit: d.audit,
+    events: d.events,
   };
 }
 
@@ -124,8 +142,11 @@ export interface Changes {
 
 export function mergeChanges(a: Changes, b: Changes): Changes {
   return {
-    tokens: new Set([...a.tokens, ...b.tokens]), leases: new Set([...a.leases, ...b.leases]), blocks: new Set([...a.blocks, ...b.blocks]),
-    event: Math.min(a.event, b.event), audit: Math.min(a.audit, b.audit),
+    tokens: new Set([...a.tokens, ...b.tokens]),
+    leases: new Set([...a.leases, ...b.leases]),
+    blocks: new Set([...a.blocks, ...b.blocks]),
+    event: Math.min(a.event, b.event),
+    audit: Math.min(a.audit, b.audit),
   };
 }
 

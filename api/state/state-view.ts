@@ -217,7 +217,7 @@ export class StateView {
 
   /** The stored lease record (a copy, parsed from its text). */
   lease(id: number): LeaseRecord | undefined {
-    return Object.hasOwn(this.leases, id) ? JSON.parse(this.leases[id]!.text) as LeaseRecord : undefined;
+    return Object.hasOwn(this.leases, id) ? (JSON.parse(this.leases[id]!.text) as LeaseRecord) : undefined;
   }
 
   /** Whether lease `id` is stored with exactly these counters (a counter poll stores only the leases that moved). */
@@ -272,9 +272,13 @@ export class StateView {
   /** Everything held, parsed (copies, every item on every call: for load(), tests and tools, not request paths). */
   snapshot(revision: number): Snapshot {
     return {
-      revision, nextIds: { ...this.nextIds }, tokens: this.tokens().map((t) => copyJson(t)),
-      leases: Object.values(this.leases).map((l) => JSON.parse(l.text) as LeaseRecord), blocks: Object.values(this.blocks).map((b) => copyJson(b)),
-      audit: this.auditTexts.map((t) => JSON.parse(t) as AuditEntry), events: this.events.map(storedEvent),
+      revision,
+      nextIds: { ...this.nextIds },
+      tokens: this.tokens().map((t) => copyJson(t)),
+      leases: Object.values(this.leases).map((l) => JSON.parse(l.text) as LeaseRecord),
+      blocks: Object.values(this.blocks).map((b) => copyJson(b)),
+      audit: this.auditTexts.map((t) => JSON.parse(t) as AuditEntry),
+      events: this.events.map(storedEvent),
     };
   }
 }
@@ -341,14 +345,24 @@ function flat(s: string): string {
 /** A lease as held: its (flat) JSON text and its counters (NaN for any a record read from disk lacks: never equal). */
 function holdLease(l: LeaseRecord): HeldLease {
   const c: Partial<Counters> = l.counters ?? {};
-  return { text: flat(JSON.stringify(l)), packetsIn: c.packetsIn ?? NaN, bytesIn: c.bytesIn ?? NaN, packetsOut: c.packetsOut ?? NaN, bytesOut: c.bytesOut ?? NaN };
+  return {
+    text: flat(JSON.stringify(l)),
+    packetsIn: c.packetsIn ?? NaN,
+    bytesIn: c.bytesIn ?? NaN,
+    packetsOut: c.packetsOut ?? NaN,
+    bytesOut: c.bytesOut ?? NaN,
+  };
 }
 
 /** An event as held: its data as (flat) JSON text. */
 function holdEvent(e: StoredEvent): HeldEvent {
   const data = e.data ?? {};
   return {
-    id: e.id, at: e.at, type: e.type, project: e.project, data: flat(JSON.stringify(data)),
+    id: e.id,
+    at: e.at,
+    type: e.type,
+    project: e.project,
+    data: flat(JSON.stringify(data)),
     clash: Object.hasOwn(data, 'id') || Object.hasOwn(data, 'at') || Object.hasOwn(data, 'type'),
   };
 }

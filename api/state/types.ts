@@ -27,8 +27,21 @@ export interface TokenRecord {
   revokedAt?: number;
 }
 
-export type EventType = 'lease.created' | 'lease.extended' | 'lease.closed' | 'block.created' | 'block.removed' | 'switch.up' | 'switch.down' | 'flow.lost' | 'switch.refused'
-  | 'link.up' | 'link.down' | 'link.missing' | 'link.miscabled' | 'link.unexpected';
+export type EventType =
+  | 'lease.created'
+  | 'lease.extended'
+  | 'lease.closed'
+  | 'block.created'
+  | 'block.removed'
+  | 'switch.up'
+  | 'switch.down'
+  | 'flow.lost'
+  | 'switch.refused'
+  | 'link.up'
+  | 'link.down'
+  | 'link.missing'
+  | 'link.miscabled'
+  | 'link.unexpected';
 
 export interface StoredEvent {
   id: number;

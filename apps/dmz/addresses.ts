@@ -157,8 +157,15 @@ export function prefixToOxm(p: Prefix): { value: string; mask?: string } {
  * multicast and the reserved block (with the limited broadcast), and their IPv6 counterparts.
  */
 const SPECIAL_USE: readonly { prefix: Prefix; name: string }[] = [
-  ['0.0.0.0/8', 'this network'], ['127.0.0.0/8', 'loopback'], ['169.254.0.0/16', 'link-local'], ['224.0.0.0/4', 'multicast'],
-  ['240.0.0.0/4', 'reserved'], ['::/128', 'unspecified'], ['::1/128', 'loopback'], ['fe80::/10', 'link-local'], ['ff00::/8', 'multicast'],
+  ['0.0.0.0/8', 'this network'],
+  ['127.0.0.0/8', 'loopback'],
+  ['169.254.0.0/16', 'link-local'],
+  ['224.0.0.0/4', 'multicast'],
+  ['240.0.0.0/4', 'reserved'],
+  ['::/128', 'unspecified'],
+  ['::1/128', 'loopback'],
+  ['fe80::/10', 'link-local'],
+  ['ff00::/8', 'multicast'],
 ].map(([text, name]) => ({ prefix: parsePrefixNow(text!), name: name! }));
 
 /** The first special-purpose range `p` lies in or covers (with its name), or undefined. */

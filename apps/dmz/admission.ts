@@ -68,9 +68,16 @@ export class Admission {
       const left = circuit.capacityMbps - this.rateInUse(circuit.name);
       // (a tolerance for the sum of fractional rates, far below any rate a meter can tell apart)
       if (rate > left + 1e-6) {
-        throw new LeaseRefused('circuit-capacity', `circuit ${circuit.name} has ${formatMbps(left)} Mbit/s of its ${circuit.capacityMbps} left; the transfer asks for ${formatMbps(rate)}`, {
-          circuit: circuit.name, capacity_mbps: circuit.capacityMbps, capacity_left_mbps: Math.max(0, Number(formatMbps(left))), rate_mbps: rate,
-        });
+        throw new LeaseRefused(
+          'circuit-capacity',
+          `circuit ${circuit.name} has ${formatMbps(left)} Mbit/s of its ${circuit.capacityMbps} left; the transfer asks for ${formatMbps(rate)}`,
+          {
+            circuit: circuit.name,
+            capacity_mbps: circuit.capacityMbps,
+            capacity_left_mbps: Math.max(0, Number(formatMbps(left))),
+            rate_mbps: rate,
+          },
+        );
       }
     }
     if (hold) this.holdLease(site, id, path, rateMbps, sw.dpid, flows);
@@ -121,17 +128,29 @@ export class Admission {
 function checkRequest(site: Site, flows: number, what: string): void {
   const budget = site.policy.leaseFlowBudget;
   if (flows > budget) {
-    throw new LeaseRefused('request-flow-budget', `the ${what} would take ${flows} flows${what === 'block' ? ' on each switch' : ''}; the site allows ${budget} per request (policy.lease-flow-budget)`, {
-      flows, budget,
-    });
+    throw new LeaseRefused(
+      'request-flow-budget',
+      `the ${what} would take ${flows} flows${what === 'block' ? ' on each switch' : ''}; the site allows ${budget} per request (policy.lease-flow-budget)`,
+      {
+        flows,
+        budget,
+      },
+    );
   }
 }
 
 function checkSwitch(sw: SwitchBudget, flows: number, inUse: number): void {
   if (inUse + flows > sw.budget) {
-    throw new LeaseRefused('switch-flow-budget', `switch ${sw.name} holds ${inUse} of its ${sw.budget} transfer and block flows; this request would take ${flows} more`, {
-      flows, budget: sw.budget, in_use: inUse, switch: sw.name,
-    });
+    throw new LeaseRefused(
+      'switch-flow-budget',
+      `switch ${sw.name} holds ${inUse} of its ${sw.budget} transfer and block flows; this request would take ${flows} more`,
+      {
+        flows,
+        budget: sw.budget,
+        in_use: inUse,
+        switch: sw.name,
+      },
+    );
   }
 }
 

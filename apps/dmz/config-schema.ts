@@ -8,10 +8,18 @@ const portNo = { type: 'integer', minimum: 1, maximum: 0xffffff00 };
 const ipv4 = { type: 'string', format: 'ipv4' };
 const ipv6 = { type: 'string', format: 'ipv6' };
 const duration = {
-  anyOf: [{ type: 'integer', minimum: 1 }, { type: 'string', pattern: '^\\d+(s|m|h|d)?$' }],
+  anyOf: [
+    { type: 'integer', minimum: 1 },
+    { type: 'string', pattern: '^\\d+(s|m|h|d)?$' },
+  ],
   description: 'seconds, or a number with unit s/m/h/d (e.g. 12h)',
 };
-const portRange = { anyOf: [{ type: 'integer', minimum: 0, maximum: 65535 }, { type: 'string', pattern: '^\\d{1,5}(-\\d{1,5})?$' }] };
+const portRange = {
+  anyOf: [
+    { type: 'integer', minimum: 0, maximum: 65535 },
+    { type: 'string', pattern: '^\\d{1,5}(-\\d{1,5})?$' },
+  ],
+};
 
 const linkEnd = { type: 'string', pattern: '^[a-zA-Z][a-zA-Z0-9_.-]{0,62}:[1-9][0-9]{0,9}$', description: 'SWITCH:PORT, e.g. core1:3' };
 
@@ -20,7 +28,10 @@ const host = {
   additionalProperties: false,
   required: ['name', 'switch', 'port', 'mac'],
   properties: {
-    name, switch: name, port: portNo, mac,
+    name,
+    switch: name,
+    port: portNo,
+    mac,
     ipv4: { type: 'array', items: ipv4, uniqueItems: true },
     ipv6: { type: 'array', items: ipv6, uniqueItems: true },
   },
@@ -42,7 +53,10 @@ export const SITE_SCHEMA = {
         properties: {
           name,
           dpid: {
-            anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^(0x)?[0-9a-fA-F]{1,16}$|^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){7}$' }],
+            anyOf: [
+              { type: 'integer', minimum: 0 },
+              { type: 'string', pattern: '^(0x)?[0-9a-fA-F]{1,16}$|^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){7}$' },
+            ],
             description: 'datapath id: hex (0x1, 0000000000000001) or 8 colon-separated bytes',
           },
           ports: {
@@ -62,11 +76,13 @@ export const SITE_SCHEMA = {
             description: 'the TLS certificate this switch connects with: its datapath id is refused to any other (and to plain TCP)',
             properties: {
               subject: {
-                type: 'string', pattern: '^/?[A-Za-z.0-9]+=[^,/]+([,/] *[A-Za-z.0-9]+=[^,/]+)*$',
+                type: 'string',
+                pattern: '^/?[A-Za-z.0-9]+=[^,/]+([,/] *[A-Za-z.0-9]+=[^,/]+)*$',
                 description: 'attributes the subject must have, e.g. "CN=sw1 id:551fcfcb-..." or "CN=sw1, O=Example"',
               },
               fingerprint: {
-                type: 'string', pattern: '^([0-9a-fA-F]{2}:?){19}[0-9a-fA-F]{2}$|^([0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}$',
+                type: 'string',
+                pattern: '^([0-9a-fA-F]{2}:?){19}[0-9a-fA-F]{2}$|^([0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}$',
                 description: 'SHA-1 (as `ovs-pki fingerprint` prints it) or SHA-256 fingerprint, hex, colons optional',
               },
             },
@@ -84,10 +100,16 @@ export const SITE_SCHEMA = {
         additionalProperties: false,
         required: ['name', 'switch', 'trunk-port', 'vlan', 'far-end-mac'],
         properties: {
-          name, switch: name, 'trunk-port': portNo,
+          name,
+          switch: name,
+          'trunk-port': portNo,
           vlan: { type: 'integer', minimum: 1, maximum: 4094 },
           'far-end-mac': mac,
-          'capacity-mbps': { type: 'integer', minimum: 1, description: 'admission control: the rates of the transfers on the circuit never sum to more' },
+          'capacity-mbps': {
+            type: 'integer',
+            minimum: 1,
+            description: 'admission control: the rates of the transfers on the circuit never sum to more',
+          },
         },
       },
     },
@@ -99,7 +121,8 @@ export const SITE_SCHEMA = {
         additionalProperties: false,
         required: ['a', 'b', 'capacity-mbps'],
         properties: {
-          a: linkEnd, b: linkEnd,
+          a: linkEnd,
+          b: linkEnd,
           'capacity-mbps': { type: 'integer', minimum: 1 },
           cost: { type: 'integer', minimum: 1, maximum: 65535, description: 'for path selection, lower preferred; default 1' },
         },
@@ -113,16 +136,22 @@ export const SITE_SCHEMA = {
         ports: { type: 'array', items: portRange, minItems: 1 },
         protocols: { type: 'array', items: { enum: [...PROTOCOLS] }, minItems: 1, uniqueItems: true },
         'lease-flow-budget': {
-          type: 'integer', minimum: 2, maximum: 1_000_000,
+          type: 'integer',
+          minimum: 2,
+          maximum: 1_000_000,
           description: 'most flows one transfer (or one block, on each switch) may install; default 256',
         },
         'switch-flow-budget': {
-          type: 'integer', minimum: 2, maximum: 100_000_000,
-          description: 'most transfer and block flows one switch may hold in all; default 65536, capped by the table size the switch reports (OFPMP_TABLE_FEATURES max_entries) less the pipeline flows',
+          type: 'integer',
+          minimum: 2,
+          maximum: 100_000_000,
+          description:
+            'most transfer and block flows one switch may hold in all; default 65536, capped by the table size the switch reports (OFPMP_TABLE_FEATURES max_entries) less the pipeline flows',
         },
         'circuit-default-rate-mbps': {
-          type: 'number', exclusiveMinimum: 0,
-          description: 'the rate of a transfer on a circuit with capacity-mbps that asks for none; default the circuit\'s whole capacity',
+          type: 'number',
+          exclusiveMinimum: 0,
+          description: "the rate of a transfer on a circuit with capacity-mbps that asks for none; default the circuit's whole capacity",
         },
       },
     },

@@ -9,7 +9,18 @@ import { parsePortRange, type PortRange } from './port-ranges.js';
 import { isAddress, parsePrefix } from './addresses.js';
 import { canonicalIpv6 } from '../../controller/packet/index.js';
 import { DEFAULT_SITE_YAML } from './default-site.js';
-import { INSIDE_ROLES, type LinkEnd, type SiteLink, type Site, type SiteHost, type SiteSwitch, type Circuit, type PortRole, type Protocol, type CertificateBinding } from './site.js';
+import {
+  INSIDE_ROLES,
+  type LinkEnd,
+  type SiteLink,
+  type Site,
+  type SiteHost,
+  type SiteSwitch,
+  type Circuit,
+  type PortRole,
+  type Protocol,
+  type CertificateBinding,
+} from './site.js';
 
 export interface ConfigProblem {
   line: number;
@@ -20,7 +31,10 @@ export interface ConfigProblem {
 }
 
 export class SiteConfigError extends Error {
-  constructor(readonly source: string, readonly problems: ConfigProblem[]) {
+  constructor(
+    readonly source: string,
+    readonly problems: ConfigProblem[],
+  ) {
     super(`${source}: invalid site config:\n${problems.map((p) => `  ${source}:${p.line}:${p.column} ${p.path}: ${p.message}`).join('\n')}`);
     this.name = 'SiteConfigError';
   }
@@ -39,7 +53,10 @@ function pathText(path: Path): string {
 
 class Problems {
   readonly list: ConfigProblem[] = [];
-  constructor(private readonly doc: Document, private readonly lines: LineCounter) {}
+  constructor(
+    private readonly doc: Document,
+    private readonly lines: LineCounter,
+  ) {}
 
   add(path: Path, message: string): void {
     // Point at the deepest node of the path that exists (a missing key points at its parent).
@@ -76,18 +93,29 @@ export function parseSiteConfig(text: string, source = 'site config'): Site {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    throw new SiteConfigError(source, doc.errors.map((e) => {
-      const pos = lines.linePos(e.pos[0]);
-      return { line: pos.line, column: pos.col, path: '(yaml)', message: e.message.split('\n')[0]! };
-    }));
+    throw new SiteConfigError(
+      source,
+      doc.errors.map((e) => {
+        const pos = lines.linePos(e.pos[0]);
+        return { line: pos.line, column: pos.col, path: '(yaml)', message: e.message.split('\n')[0]! };
+      }),
+    );
   }
   const problems = new Problems(doc, lines);
   const raw = doc.toJS() as Record<string, unknown>;
   if (!validateShape(raw)) {
     for (const e of validateShape.errors ?? []) {
-      const path: Path = e.instancePath.split('/').slice(1).map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
+      const path: Path = e.instancePath
+        .split('/')
+        .slice(1)
+        .map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
       if (e.keyword === 'additionalProperties') path.push((e.params as { additionalProperty: string }).additionalProperty);
-      const message = e.keyword === 'additionalProperties' ? 'unknown field' : e.keyword === 'enum' ? `${e.message}: ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}` : e.message ?? 'invalid';
+      const message =
+        e.keyword === 'additionalProperties'
+          ? 'unknown field'
+          : e.keyword === 'enum'
+            ? `${e.message}: ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`
+            : (e.message ?? 'invalid');
       problems.add(path, message);
     }
     throw new SiteConfigError(source, problems.list);
@@ -107,18 +135,34 @@ export function defaultSite(): Site {
 
 // --- the validated-shape input and its consistency checks ----------------------------------------------------------
 
-interface RawHost { name: string; switch: string; port: number; mac: string; ipv4?: string[]; ipv6?: string[] }
+interface RawHost {
+  name: string;
+  switch: string;
+  port: number;
+  mac: string;
+  ipv4?: string[];
+  ipv6?: string[];
+}
 interface RawSite {
   site: string;
-  switches: { name: string; dpid: number | string; ports: { port: number; role: PortRole; name?: string }[]; certificate?: { subject?: string; fingerprint?: string } }[];
+  switches: {
+    name: string;
+    dpid: number | string;
+    ports: { port: number; role: PortRole; name?: string }[];
+    certificate?: { subject?: string; fingerprint?: string };
+  }[];
   dtns?: RawHost[];
   perfsonar?: RawHost[];
   lan?: RawHost[];
   circuits?: { name: string; switch: string; 'trunk-port': number; vlan: number; 'far-end-mac': string; 'capacity-mbps'?: number }[];
   links?: { a: string; b: string; 'capacity-mbps': number; cost?: number }[];
   policy?: {
-    'max-lease'?: number | string; ports?: (number | string)[]; protocols?: Protocol[];
-    'lease-flow-budget'?: number; 'switch-flow-budget'?: number; 'circuit-default-rate-mbps'?: number;
+    'max-lease'?: number | string;
+    ports?: (number | string)[];
+    protocols?: Protocol[];
+    'lease-flow-budget'?: number;
+    'switch-flow-budget'?: number;
+    'circuit-default-rate-mbps'?: number;
   };
 }
 
@@ -126,10 +170,15 @@ interface RawSite {
 function certificateBinding(c: { subject?: string; fingerprint?: string }): CertificateBinding {
   const out: CertificateBinding = {};
   if (c.subject !== undefined) {
-    out.subject = Object.fromEntries(c.subject.replace(/^\//, '').split(/[,/]/).map((kv) => {
-      const at = kv.indexOf('=');
-      return [kv.slice(0, at).trim(), kv.slice(at + 1).trim()];
-    }));
+    out.subject = Object.fromEntries(
+      c.subject
+        .replace(/^\//, '')
+        .split(/[,/]/)
+        .map((kv) => {
+          const at = kv.indexOf('=');
+          return [kv.slice(0, at).trim(), kv.slice(at + 1).trim()];
+        }),
+    );
   }
   if (c.fingerprint !== undefined) out.fingerprint = c.fingerprint.replace(/:/g, '').toUpperCase();
   return out;
@@ -185,7 +234,10 @@ function buildSite(raw: RawSite, problems: Problems): Site {
         if (!port) problems.add([...path, 'port'], `switch ${sw.name} has no port ${h.port}`);
         else if (port.role !== role) problems.add([...path, 'port'], `port ${h.port} of ${sw.name} has role ${port.role}, not ${role}`);
       }
-      for (const [fam, addrs] of [['ipv4', h.ipv4 ?? []], ['ipv6', h.ipv6 ?? []]] as const) {
+      for (const [fam, addrs] of [
+        ['ipv4', h.ipv4 ?? []],
+        ['ipv6', h.ipv6 ?? []],
+      ] as const) {
         addrs.forEach((a, j) => {
           const canon = fam === 'ipv6' ? canonicalIpv6(a) : a;
           const mapped = fam === 'ipv6' ? parsePrefix(a) : undefined;
@@ -217,9 +269,17 @@ function buildSite(raw: RawSite, problems: Problems): Site {
     if (!sw) problems.add(['circuits', i, 'switch'], `no switch named ${c.switch}`);
     else {
       const port = sw.ports.find((p) => p.portNo === c['trunk-port']);
-      if (port?.role !== 'wan-circuit') problems.add(['circuits', i, 'trunk-port'], `port ${c['trunk-port']} of ${sw.name} is not a wan-circuit port`);
+      if (port?.role !== 'wan-circuit')
+        problems.add(['circuits', i, 'trunk-port'], `port ${c['trunk-port']} of ${sw.name} is not a wan-circuit port`);
     }
-    return { name: c.name, switch: c.switch, trunkPort: c['trunk-port'], vlan: c.vlan, farEndMac: c['far-end-mac'].toLowerCase(), capacityMbps: c['capacity-mbps'] ?? 0 };
+    return {
+      name: c.name,
+      switch: c.switch,
+      trunkPort: c['trunk-port'],
+      vlan: c.vlan,
+      farEndMac: c['far-end-mac'].toLowerCase(),
+      capacityMbps: c['capacity-mbps'] ?? 0,
+    };
   });
   const vlans = new Map<string, string>();
   for (const c of circuits) {
@@ -254,9 +314,17 @@ function buildSite(raw: RawSite, problems: Problems): Site {
   });
 
   return {
-    name: raw.site, switches, dtns, perfsonar, lanHosts, circuits, links,
+    name: raw.site,
+    switches,
+    dtns,
+    perfsonar,
+    lanHosts,
+    circuits,
+    links,
     policy: {
-      maxLeaseSeconds, ports, protocols: policyRaw.protocols ?? ['tcp', 'udp'],
+      maxLeaseSeconds,
+      ports,
+      protocols: policyRaw.protocols ?? ['tcp', 'udp'],
       leaseFlowBudget: policyRaw['lease-flow-budget'] ?? DEFAULT_LEASE_FLOW_BUDGET,
       switchFlowBudget: policyRaw['switch-flow-budget'] ?? DEFAULT_SWITCH_FLOW_BUDGET,
       circuitDefaultRateMbps: policyRaw['circuit-default-rate-mbps'],

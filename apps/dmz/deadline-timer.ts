@@ -28,7 +28,10 @@ export class DeadlineTimer {
   private armedShort = false;
   private readonly onTimer = (): void => this.run();
 
-  constructor(private readonly fire: (id: number) => void, private readonly clock: Clock = monotonicClock) {}
+  constructor(
+    private readonly fire: (id: number) => void,
+    private readonly clock: Clock = monotonicClock,
+  ) {}
 
   /** Pending deadlines. */
   get size(): number {
@@ -152,9 +155,15 @@ export class DeadlineTimer {
 
   private swap(i: number, j: number): void {
     const { due, ids, seqs } = this;
-    const d = due[i]!; due[i] = due[j]!; due[j] = d;
-    const k = ids[i]!; ids[i] = ids[j]!; ids[j] = k;
-    const s = seqs[i]!; seqs[i] = seqs[j]!; seqs[j] = s;
+    const d = due[i]!;
+    due[i] = due[j]!;
+    due[j] = d;
+    const k = ids[i]!;
+    ids[i] = ids[j]!;
+    ids[j] = k;
+    const s = seqs[i]!;
+    seqs[i] = seqs[j]!;
+    seqs[j] = s;
   }
 
   private move(from: number, to: number): void {

@@ -63,7 +63,11 @@ export type DmzEvent =
   | { type: 'flow.lost'; dpid: bigint; owner: string; lease?: number; block?: number; reason: string; flow: FlowEntry };
 
 /** Whether a drafted lease's flows went to the switch, and the settling of its `sent` promise. */
-interface Sending { sent: boolean; resolve: () => void; reject: (e: unknown) => void }
+interface Sending {
+  sent: boolean;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
 
 export interface DmzAppEvents {
   event: [DmzEvent];
@@ -139,8 +143,9 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     if (ownerIdOf(flow.cookie) !== OWNER.LEASES) return;
     const id = cookieId(flow.cookie);
     if (this.book.leases.get(id)?.state !== 'active') return;
-    void this.releaseLease(id, 'revoked', `the switch lost a flow of this lease and refused it back: ${e.message}`)
-      .catch((err: Error) => this.log.warn({ lease: id, err: err.message }, 'revoking a lease whose flow was lost failed'));
+    void this.releaseLease(id, 'revoked', `the switch lost a flow of this lease and refused it back: ${e.message}`).catch((err: Error) =>
+      this.log.warn({ lease: id, err: err.message }, 'revoking a lease whose flow was lost failed'),
+    );
   };
 
   constructor(private readonly opts: DmzAppOptions) {
@@ -218,8 +223,13 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
    */
   internalSizes(): Record<string, number> {
     return {
-      flowCounters: this.flowCounters.size, awaitingRemoved: this.awaitingRemoved.size, leaseFlowKeys: this.leaseFlowKeys.size,
-      releasing: this.releasing.size, leaseEnds: this.leaseEnds.size, blockEnds: this.blockEnds.size, ...this.book.internalSizes(),
+      flowCounters: this.flowCounters.size,
+      awaitingRemoved: this.awaitingRemoved.size,
+      leaseFlowKeys: this.leaseFlowKeys.size,
+      releasing: this.releasing.size,
+      leaseEnds: this.leaseEnds.size,
+      blockEnds: this.blockEnds.size,
+      ...this.book.internalSizes(),
     };
   }
 
@@ -268,7 +278,14 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     return { record, sent, installed: this.install(lease, record, dpid, planned, keepRefused, sending) };
   }
 
-  private async install(lease: Lease, rec: LeaseRecord, dpid: bigint, planned: ReturnType<typeof leaseFlows>, keepRefused: boolean, sending: Sending): Promise<LeaseRecord> {
+  private async install(
+    lease: Lease,
+    rec: LeaseRecord,
+    dpid: bigint,
+    planned: ReturnType<typeof leaseFlows>,
+    keepRefused: boolean,
+    sending: Sending,
+  ): Promise<LeaseRecord> {
     const { flows, meter } = planned;
     let keys: string[];
     try {
@@ -296,7 +313,11 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     // Debug, not info: every lease is requested through the API, whose audit line ("audit: transfer.create
     // granted") logs the grant with these facts and who asked; at info each grant was logged twice (a line is a
     // write to the log file in the request's path).
-    if (this.log.isLevelEnabled('debug')) this.log.debug({ lease: rec.id, project: rec.project, dtn: rec.dtn, remote: rec.remote, path: rec.path, end: new Date(rec.end).toISOString() }, 'lease installed');
+    if (this.log.isLevelEnabled('debug'))
+      this.log.debug(
+        { lease: rec.id, project: rec.project, dtn: rec.dtn, remote: rec.remote, path: rec.path, end: new Date(rec.end).toISOString() },
+        'lease installed',
+      );
     this.emit('event', { type: 'lease.created', lease: rec });
     return rec;
   }
@@ -333,10 +354,11 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     const rec = this.activeLease(id);
     const now = this.clock.now();
     if (end <= now) throw new LeaseRefused('expired', 'the new end is in the past');
-    if ((end - now) / 1000 > this.site.policy.maxLeaseSeconds) throw new LeaseRefused('duration', `a lease may run at most ${this.site.policy.maxLeaseSeconds} s from now`);
+    if ((end - now) / 1000 > this.site.policy.maxLeaseSeconds)
+      throw new LeaseRefused('duration', `a lease may run at most ${this.site.policy.maxLeaseSeconds} s from now`);
     const { flows } = leaseFlows(this.site, { ...rec, end }, now);
     const dpid = this.leaseDpid(rec.dtn);
-    if (!this.controller.get(dpid)) throw new LeaseRefused('switch-down', 'the lease\'s switch is not connected');
+    if (!this.controller.get(dpid)) throw new LeaseRefused('switch-down', "the lease's switch is not connected");
     // Re-armed through the flow manager: each flow sent again as an OFPFC_ADD, which replaces it with its hard
     // timeout restarting and, without OFPFF_RESET_COUNTS, its counters copied (OF1.3.5 §6.4; OVS does so): the
     // counts go on from where they were, so nothing is carried over here (doing so counted every packet twice).
@@ -381,7 +403,13 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     const now = this.clock.now();
     const block = this.book.draftBlock({ ...b, start: b.start ?? now });
     const flows = blockFlows(block, now);
-    this.admission.admitBlock(this.site, block.id, this.site.switches.map((sw) => this.switchBudget(sw.dpid)), flows.length, true);
+    this.admission.admitBlock(
+      this.site,
+      block.id,
+      this.site.switches.map((sw) => this.switchBudget(sw.dpid)),
+      flows.length,
+      true,
+    );
     try {
       for (const sw of this.site.switches) {
         if (this.controller.get(sw.dpid)) await this.flows.apply(sw.dpid, OWNER_NAMES.blocks, { add: flows }, { atomic: true });
@@ -470,8 +498,15 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
       if (!conn) continue;
       for (const block of idBlocks(list)) {
         const stats = await conn.multipart<FlowStats>({
-          type: 'flowStatsRequest', xid: 0, flags: 0, tableId: OFPTT.ALL, outPort: OFPP.ANY, outGroup: OFPG.ANY, match: [],
-          cookie: this.flows.cookie(OWNER_NAMES.leases, block.low), cookieMask: block.mask,
+          type: 'flowStatsRequest',
+          xid: 0,
+          flags: 0,
+          tableId: OFPTT.ALL,
+          outPort: OFPP.ANY,
+          outGroup: OFPG.ANY,
+          match: [],
+          cookie: this.flows.cookie(OWNER_NAMES.leases, block.low),
+          cookieMask: block.mask,
         });
         const byLease = new Map<number, FlowStats[]>();
         for (const s of stats) {
@@ -483,7 +518,8 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
         for (const [id, flows] of byLease) {
           const rec = this.book.leases.get(id);
           if (!rec || this.unchanged(rec, flows)) continue;
-          for (const s of flows) this.noteFlow(rec, s.match, flowKey({ tableId: s.tableId, priority: s.priority, match: s.match }), s.packetCount, s.byteCount);
+          for (const s of flows)
+            this.noteFlow(rec, s.match, flowKey({ tableId: s.tableId, priority: s.priority, match: s.match }), s.packetCount, s.byteCount);
         }
         for (const l of block.leases) this.sumCounters(l);
       }
@@ -544,7 +580,13 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   private sumCounters(rec: LeaseRecord): void {
     const c = zeroCounters();
     for (const f of this.flowCounters.get(rec.id)?.values() ?? []) {
-      if (f.inbound) { c.packetsIn += f.packets; c.bytesIn += f.bytes; } else { c.packetsOut += f.packets; c.bytesOut += f.bytes; }
+      if (f.inbound) {
+        c.packetsIn += f.packets;
+        c.bytesIn += f.bytes;
+      } else {
+        c.packetsOut += f.packets;
+        c.bytesOut += f.bytes;
+      }
     }
     rec.counters = c;
   }
@@ -580,17 +622,22 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   /** Notes that the flow-removed of `keys` (a lease's deleted flows) are due; wait() resolves when all came. */
   private expectFlowRemoved(id: number, keys: string[]): { wait: (ms: number) => Promise<void>; cancel: () => void } {
     let resolve!: () => void;
-    const arrived = new Promise<void>((r) => { resolve = r; });
+    const arrived = new Promise<void>((r) => {
+      resolve = r;
+    });
     let cancel: Cancel | undefined;
     let finished = false;
-    const waiter = { keys: new Set(keys), done: (): void => {
-      finished = true;
-      cancel?.();
-      const set = this.awaitingRemoved.get(id);
-      set?.delete(waiter);
-      if (set?.size === 0) this.awaitingRemoved.delete(id);
-      resolve();
-    } };
+    const waiter = {
+      keys: new Set(keys),
+      done: (): void => {
+        finished = true;
+        cancel?.();
+        const set = this.awaitingRemoved.get(id);
+        set?.delete(waiter);
+        if (set?.size === 0) this.awaitingRemoved.delete(id);
+        resolve();
+      },
+    };
     if (keys.length === 0) waiter.done();
     else this.awaitingRemoved.set(id, (this.awaitingRemoved.get(id) ?? new Set()).add(waiter));
     return {
@@ -624,7 +671,10 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   }
 
   private noteLeaseFlows(id: number, flows: FlowSpec[]): void {
-    this.leaseFlowKeys.set(id, flows.map((f) => flowKey(this.flows.entry(OWNER_NAMES.leases, f))));
+    this.leaseFlowKeys.set(
+      id,
+      flows.map((f) => flowKey(this.flows.entry(OWNER_NAMES.leases, f))),
+    );
   }
 
   private scheduleEnd(rec: LeaseRecord): void {
@@ -632,7 +682,9 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   }
 
   private leaseEnded(id: number): void {
-    void this.releaseLease(id, 'expired', 'lease ended').catch((e: Error) => this.log.warn({ lease: id, err: e.message }, 'closing an ended lease failed'));
+    void this.releaseLease(id, 'expired', 'lease ended').catch((e: Error) =>
+      this.log.warn({ lease: id, err: e.message }, 'closing an ended lease failed'),
+    );
   }
 
   private scheduleBlockEnd(rec: BlockRecord): void {

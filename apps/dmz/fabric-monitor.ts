@@ -19,7 +19,9 @@ export interface LinkEvent {
 }
 
 const ALARM: Partial<Record<LinkState, LinkEventType>> = {
-  missing: 'link.missing', miscabled: 'link.miscabled', unexpected: 'link.unexpected',
+  missing: 'link.missing',
+  miscabled: 'link.miscabled',
+  unexpected: 'link.unexpected',
 };
 
 export interface FabricMonitorOptions {
@@ -79,7 +81,10 @@ export class FabricMonitor extends EventEmitter<{ event: [LinkEvent] }> {
   links(): LinkStatus[] {
     const d = this.opts.discovery;
     return compareLinks(this.opts.site(), d.links(), {
-      connectedSince: this.connectedSince, everUp: this.everUp, now: d.clock.now(), graceMs: d.lossIntervals * d.intervalMs,
+      connectedSince: this.connectedSince,
+      everUp: this.everUp,
+      now: d.clock.now(),
+      graceMs: d.lossIntervals * d.intervalMs,
     });
   }
 
@@ -110,8 +115,13 @@ export class FabricMonitor extends EventEmitter<{ event: [LinkEvent] }> {
   private raise(e: LinkEvent): void {
     const l = e.link;
     const fields = {
-      link: l.name, state: l.state, configured: l.configured, ...(e.reason ? { reason: e.reason } : {}),
-      ...(l.seenInstead ? { seenInstead: l.seenInstead.map((s) => `${s.a.switch ?? s.a.dpid}:${s.a.port}-${s.b.switch ?? s.b.dpid}:${s.b.port}`) } : {}),
+      link: l.name,
+      state: l.state,
+      configured: l.configured,
+      ...(e.reason ? { reason: e.reason } : {}),
+      ...(l.seenInstead
+        ? { seenInstead: l.seenInstead.map((s) => `${s.a.switch ?? s.a.dpid}:${s.a.port}-${s.b.switch ?? s.b.dpid}:${s.b.port}`) }
+        : {}),
     };
     if (e.type === 'link.up') this.log.info(fields, 'link up');
     else this.log.warn(fields, `${e.type.slice('link.'.length)} link: not used`);

@@ -42,13 +42,20 @@ export function checkAgainstSite(site: Site, req: LeaseRequest): void {
 export function checkParsedAgainstSite(site: Site, req: Omit<LeaseRequest, 'remote'>, remote: Prefix): void {
   leaseDtn(site, req);
   const special = specialUse(remote);
-  if (special) throw new LeaseRefused('special-remote', `remote ${remote.text} covers ${special.text} (${special.name}), which is never a transfer's remote end`);
+  if (special)
+    throw new LeaseRefused(
+      'special-remote',
+      `remote ${remote.text} covers ${special.text} (${special.name}), which is never a transfer's remote end`,
+    );
   if (!site.policy.protocols.includes(req.protocol)) {
     throw new LeaseRefused('protocol', `protocol ${req.protocol} is not allowed by the site policy (${site.policy.protocols.join(', ')})`);
   }
   for (const r of req.localPorts) {
     if (!site.policy.ports.some((allowed) => rangeWithin(r, allowed))) {
-      throw new LeaseRefused('ports', `local ports ${formatPortRange(r)} are outside the site policy (${site.policy.ports.map(formatPortRange).join(', ')})`);
+      throw new LeaseRefused(
+        'ports',
+        `local ports ${formatPortRange(r)} are outside the site policy (${site.policy.ports.map(formatPortRange).join(', ')})`,
+      );
     }
   }
   if (req.durationSeconds > site.policy.maxLeaseSeconds) {
@@ -74,10 +81,23 @@ export function leasesOverlap(a: Lease, b: Lease): boolean {
  */
 export function leaseRecord(lease: Lease, now: number): LeaseRecord {
   return {
-    id: lease.id, project: lease.project, dtn: lease.dtn, remote: lease.remote, protocol: lease.protocol,
-    localPorts: lease.localPorts, remotePorts: lease.remotePorts, path: lease.path, start: lease.start, end: lease.end,
-    rateMbps: lease.rateMbps, meterId: lease.meterId,
-    state: 'active', createdAt: now, closedAt: undefined, closeReason: undefined, counters: zeroCounters(),
+    id: lease.id,
+    project: lease.project,
+    dtn: lease.dtn,
+    remote: lease.remote,
+    protocol: lease.protocol,
+    localPorts: lease.localPorts,
+    remotePorts: lease.remotePorts,
+    path: lease.path,
+    start: lease.start,
+    end: lease.end,
+    rateMbps: lease.rateMbps,
+    meterId: lease.meterId,
+    state: 'active',
+    createdAt: now,
+    closedAt: undefined,
+    closeReason: undefined,
+    counters: zeroCounters(),
   };
 }
 
@@ -152,9 +172,18 @@ export class LeaseBook {
    */
   preview(req: LeaseRequest, now: number): Lease {
     const lease: Lease = {
-      id: this.nextLeaseId, project: req.project, dtn: req.dtn, remote: parsePrefix(req.remote).text, protocol: req.protocol,
-      localPorts: req.localPorts, remotePorts: req.remotePorts, path: req.path, start: now, end: now + req.durationSeconds * 1000,
-      rateMbps: undefined, meterId: undefined, // (present from the start: every draft has the same shape)
+      id: this.nextLeaseId,
+      project: req.project,
+      dtn: req.dtn,
+      remote: parsePrefix(req.remote).text,
+      protocol: req.protocol,
+      localPorts: req.localPorts,
+      remotePorts: req.remotePorts,
+      path: req.path,
+      start: now,
+      end: now + req.durationSeconds * 1000,
+      rateMbps: undefined,
+      meterId: undefined, // (present from the start: every draft has the same shape)
     };
     const clash = this.overlaps.findOverlap(lease);
     if (clash) throw new LeaseRefused('overlap', `overlaps lease ${clash.id} (${clash.project}: ${clash.dtn} <-> ${clash.remote})`);
@@ -238,8 +267,14 @@ export class LeaseBook {
   /** Entries in each index (for checks that nothing per lease outlives it: see DmzApp.internalSizes). */
   internalSizes(): Record<string, number> {
     return {
-      leases: this.leases.size, blocks: this.blocks.size, pending: this.pending.size, activeLeases: this.activeLeases.size,
-      meteredLeases: this.meteredLeases.size, overlaps: this.overlaps.size, closedLeases: this.closedLeases.size, freeMeterIds: this.meters.freeCount,
+      leases: this.leases.size,
+      blocks: this.blocks.size,
+      pending: this.pending.size,
+      activeLeases: this.activeLeases.size,
+      meteredLeases: this.meteredLeases.size,
+      overlaps: this.overlaps.size,
+      closedLeases: this.closedLeases.size,
+      freeMeterIds: this.meters.freeCount,
     };
   }
 

@@ -13,12 +13,20 @@ import type { FlowSpec } from './pipeline.js';
 /** Leases per group at most (a lease is 2 flows, or up to ~60 with port ranges: a bundle stays well bounded). */
 const MAX_GROUP = 64;
 
-interface Waiting { flows: FlowSpec[]; sent: (() => void) | undefined; resolve: (keys: string[]) => void; reject: (e: unknown) => void }
+interface Waiting {
+  flows: FlowSpec[];
+  sent: (() => void) | undefined;
+  resolve: (keys: string[]) => void;
+  reject: (e: unknown) => void;
+}
 
 export class LeaseInstalls {
   private readonly queues = new Map<bigint, Waiting[]>();
 
-  constructor(private readonly flows: FlowManager, private readonly owner: string) {}
+  constructor(
+    private readonly flows: FlowManager,
+    private readonly owner: string,
+  ) {}
 
   /**
    * Installs one lease's flows atomically; resolves once the switch confirmed them (with others' or alone), with

@@ -95,16 +95,28 @@ export function compareLinks(site: Site, seen: readonly DiscoveredLink[], ctx: L
       state = ctx.now - since >= ctx.graceMs ? 'missing' : 'pending';
     }
     out.push({
-      name: l.name, a: view(a), b: view(b), configured: true, seen: !!(ab && ba), up: state === 'up', state,
+      name: l.name,
+      a: view(a),
+      b: view(b),
+      configured: true,
+      seen: !!(ab && ba),
+      up: state === 'up',
+      state,
       ...(state === 'miscabled' ? { seenInstead: undirected(instead).map(([x, y]) => ({ a: view(x), b: view(y) })) } : {}),
-      capacityMbps: l.capacityMbps, cost: l.cost,
+      capacityMbps: l.capacityMbps,
+      cost: l.cost,
     });
   }
   for (const [p, q] of undirected(seen.filter((s) => !matched.has(s)))) {
     const touches = configuredEnds.has(endKey(p)) || configuredEnds.has(endKey(q));
     out.push({
       name: `seen:${nameOf.get(p.dpid) ?? p.dpid.toString(16)}:${p.port}-${nameOf.get(q.dpid) ?? q.dpid.toString(16)}:${q.port}`,
-      a: view(p), b: view(q), configured: false, seen: true, up: false, state: touches ? 'miscabled' : 'unexpected',
+      a: view(p),
+      b: view(q),
+      configured: false,
+      seen: true,
+      up: false,
+      state: touches ? 'miscabled' : 'unexpected',
     });
   }
   return out;

@@ -23,7 +23,6 @@ import { lldpToControllerFlow } from '../../controller/lldp-discovery.js';
 
 export const PRIORITY = { LLDP: 65000, BLOCK: 60000, LEASE: 40000, INSIDE_DELIVERY: 20010, ENTERPRISE: 20000, MISS: 0 } as const;
 
-
 /** A flow as the controller's flow manager takes it (every field given: the pipeline is explicit). */
 export type FlowSpec = FlowEntry;
 export type MeterSpec = MeterEntry & { bands: { type: 'drop'; rate: number; burstSize: number }[] };
@@ -71,7 +70,9 @@ export function baseFlows(site: Site, sw: SiteSwitch): FlowSpec[] {
   }
   // Unicast from an inside host to anything else goes to the firewall only (not flooded to other inside hosts).
   for (const p of inside) {
-    flows.push(flow(PRIORITY.INSIDE_DELIVERY - 5, c, [field('in_port', p), field('eth_dst', '00:00:00:00:00:00', '01:00:00:00:00:00')], apply(output(fwIn))));
+    flows.push(
+      flow(PRIORITY.INSIDE_DELIVERY - 5, c, [field('in_port', p), field('eth_dst', '00:00:00:00:00:00', '01:00:00:00:00:00')], apply(output(fwIn))),
+    );
   }
   flows.push(flow(PRIORITY.MISS, c, [], [])); // explicit drop: fail-secure
   return flows;
@@ -83,7 +84,11 @@ export function baseFlows(site: Site, sw: SiteSwitch): FlowSpec[] {
 export type RefusalLimit = Record<string, number | string>;
 
 export class LeaseRefused extends Error {
-  constructor(readonly reason: string, message: string, readonly limit?: RefusalLimit) {
+  constructor(
+    readonly reason: string,
+    message: string,
+    readonly limit?: RefusalLimit,
+  ) {
     super(message);
     this.name = 'LeaseRefused';
   }
@@ -174,17 +179,27 @@ function leasePath(site: Site, sw: SiteSwitch, dtn: Dtn, path: Lease['path'], fa
     inPort = field('in_port', circuit.trunkPort);
     inVlan = field('vlan_vid', vid);
     // Out: tag with the circuit's VLAN and address the circuit's far end; in: untag and deliver to the DTN.
-    outActions = [{ type: 'pushVlan', ethertype: 0x8100 }, { type: 'setField', field: field('vlan_vid', vid) },
-      { type: 'setField', field: field('eth_dst', circuit.farEndMac) }, output(circuit.trunkPort)];
+    outActions = [
+      { type: 'pushVlan', ethertype: 0x8100 },
+      { type: 'setField', field: field('vlan_vid', vid) },
+      { type: 'setField', field: field('eth_dst', circuit.farEndMac) },
+      output(circuit.trunkPort),
+    ];
     inActions = [{ type: 'popVlan' }, { type: 'setField', field: field('eth_dst', dtn.mac) }, output(dtn.port)];
   }
   const [srcName, dstName] = family === 4 ? ['ipv4_src', 'ipv4_dst'] : ['ipv6_src', 'ipv6_dst'];
   const inApply = apply(...inActions)[0]!;
   const outApply = apply(...outActions)[0]!;
   lp = {
-    inPort, inVlan, outPort: field('in_port', dtn.port), eth: field('eth_type', family === 4 ? ETH_IPV4 : ETH_IPV6),
+    inPort,
+    inVlan,
+    outPort: field('in_port', dtn.port),
+    eth: field('eth_type', family === 4 ? ETH_IPV4 : ETH_IPV6),
     locals: locals.map((a) => ({ src: field(srcName, a), dst: field(dstName, a) })),
-    inApply, outApply, inInstructions: Object.freeze([inApply]) as Instruction[], outInstructions: Object.freeze([outApply]) as Instruction[],
+    inApply,
+    outApply,
+    inInstructions: Object.freeze([inApply]) as Instruction[],
+    outInstructions: Object.freeze([outApply]) as Instruction[],
   };
   paths.set(key, lp);
   return lp;
@@ -208,8 +223,17 @@ function portMasks(ranges: PortRange[]): MaskedPort[] {
  * A lease flow's match in OXM field-number order (see blockMatch): in_port, eth_type, [vlan_vid], ip_proto, then
  * for IPv4 the addresses and the ports, for IPv6 the ports and the addresses.
  */
-function leaseMatch(inPort: OxmTlv, eth: OxmTlv, vlan: OxmTlv | undefined, proto: OxmTlv, family: 4 | 6,
-  src: OxmTlv, dst: OxmTlv, srcPort: OxmTlv | undefined, dstPort: OxmTlv | undefined): Match {
+function leaseMatch(
+  inPort: OxmTlv,
+  eth: OxmTlv,
+  vlan: OxmTlv | undefined,
+  proto: OxmTlv,
+  family: 4 | 6,
+  src: OxmTlv,
+  dst: OxmTlv,
+  srcPort: OxmTlv | undefined,
+  dstPort: OxmTlv | undefined,
+): Match {
   // Sized exactly (the desired state keeps this array: pushing into a literal would leave spare capacity).
   const m = new Array<OxmTlv>(5 + (vlan ? 1 : 0) + (srcPort ? 1 : 0) + (dstPort ? 1 : 0));
   let i = 0;
@@ -217,10 +241,16 @@ function leaseMatch(inPort: OxmTlv, eth: OxmTlv, vlan: OxmTlv | undefined, proto
   m[i++] = eth;
   if (vlan) m[i++] = vlan;
   m[i++] = proto;
-  if (family === 4) { m[i++] = src; m[i++] = dst; }
+  if (family === 4) {
+    m[i++] = src;
+    m[i++] = dst;
+  }
   if (srcPort) m[i++] = srcPort;
   if (dstPort) m[i++] = dstPort;
-  if (family === 6) { m[i++] = src; m[i++] = dst; }
+  if (family === 6) {
+    m[i++] = src;
+    m[i++] = dst;
+  }
   if (i !== m.length) throw new Error(`lease match sized ${m.length}, filled ${i}`);
   // Frozen: nothing can change it, so the flow manager keeps it as the desired entry's match (no copy per flow).
   return Object.freeze(m) as Match;
@@ -274,17 +304,52 @@ export function leaseFlowsOf(site: Site, lease: Omit<Lease, 'remote'>, remote: P
 
   const flows: FlowSpec[] = [];
   const leaseFlow = (match: Match, instructions: Instruction[]): FlowSpec => ({
-    tableId: 0, priority: PRIORITY.LEASE, match, instructions, cookie, idleTimeout: 0, hardTimeout: seconds, flags: OFPFF.SEND_FLOW_REM,
+    tableId: 0,
+    priority: PRIORITY.LEASE,
+    match,
+    instructions,
+    cookie,
+    idleTimeout: 0,
+    hardTimeout: seconds,
+    flags: OFPFF.SEND_FLOW_REM,
   });
   for (const local of path.locals) {
     for (const lp of localMasks) {
       for (const rp of remoteMasks) {
         // WAN -> DTN
-        flows.push(leaseFlow(leaseMatch(path.inPort, path.eth, path.inVlan, proto, remote.family, remoteSrc, local.dst,
-          portField(srcPortName, rp), portField(dstPortName, lp)), inInstructions));
+        flows.push(
+          leaseFlow(
+            leaseMatch(
+              path.inPort,
+              path.eth,
+              path.inVlan,
+              proto,
+              remote.family,
+              remoteSrc,
+              local.dst,
+              portField(srcPortName, rp),
+              portField(dstPortName, lp),
+            ),
+            inInstructions,
+          ),
+        );
         // DTN -> WAN
-        flows.push(leaseFlow(leaseMatch(path.outPort, path.eth, undefined, proto, remote.family, local.src, remoteDst,
-          portField(srcPortName, lp), portField(dstPortName, rp)), outInstructions));
+        flows.push(
+          leaseFlow(
+            leaseMatch(
+              path.outPort,
+              path.eth,
+              undefined,
+              proto,
+              remote.family,
+              local.src,
+              remoteDst,
+              portField(srcPortName, lp),
+              portField(dstPortName, rp),
+            ),
+            outInstructions,
+          ),
+        );
       }
     }
   }
@@ -333,4 +398,3 @@ export function blockFlowsOf(block: Omit<Block, 'prefix'>, p: Prefix, now: numbe
   }
   return flows;
 }
-

@@ -31,7 +31,8 @@ export function refuseClaim(site: Site, claim: DatapathClaim): string | undefine
   }
   if (!claim.certificate) return undefined;
   const bound = site.switches.find((s) => s.certificate && certificateMatches(s.certificate, claim.certificate!));
-  if (bound) return `certificate ${describe(claim.certificate)} is bound to datapath ${dpidText(bound.dpid)} (${bound.name}), not ${dpidText(claim.dpid)}`;
+  if (bound)
+    return `certificate ${describe(claim.certificate)} is bound to datapath ${dpidText(bound.dpid)} (${bound.name}), not ${dpidText(claim.dpid)}`;
   return undefined;
 }
 

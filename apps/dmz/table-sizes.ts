@@ -11,7 +11,10 @@ export class TableSizes {
   private readonly sizes = new Map<bigint, number>();
   private readonly onUp = (conn: SwitchConnection): void => void this.read(conn);
 
-  constructor(private readonly controller: Controller, private readonly log: Logger) {}
+  constructor(
+    private readonly controller: Controller,
+    private readonly log: Logger,
+  ) {}
 
   start(): void {
     this.controller.on('switchUp', this.onUp);

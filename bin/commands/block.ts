@@ -26,10 +26,17 @@ function show(values: Values, v: Record<string, unknown> | Record<string, unknow
 
 export async function blockCommand(args: string[]): Promise<void> {
   const opts = {
-    prefix: { type: 'string' }, reason: { type: 'string' }, protocol: { type: 'string' }, ports: { type: 'string', multiple: true },
-    duration: { type: 'string' }, state: { type: 'string' },
+    prefix: { type: 'string' },
+    reason: { type: 'string' },
+    protocol: { type: 'string' },
+    ports: { type: 'string', multiple: true },
+    duration: { type: 'string' },
+    state: { type: 'string' },
   } as const;
-  const { values, positionals: [sub, ...positionals] } = parse(args, opts, 2);
+  const {
+    values,
+    positionals: [sub, ...positionals],
+  } = parse(args, opts, 2);
   if (values.help || sub === undefined || sub === 'help') {
     console.log(BLOCK_HELP);
     return;
@@ -52,8 +59,11 @@ export async function blockCommand(args: string[]): Promise<void> {
       return;
     }
     case 'list': {
-      const res = await api.request<{ blocks?: Record<string, unknown>[] } | Record<string, unknown>[]>('GET', `/api/v1/blocks${values.state ? `?state=${encodeURIComponent(values.state as string)}` : ''}`);
-      show(values, Array.isArray(res) ? res : res.blocks ?? []);
+      const res = await api.request<{ blocks?: Record<string, unknown>[] } | Record<string, unknown>[]>(
+        'GET',
+        `/api/v1/blocks${values.state ? `?state=${encodeURIComponent(values.state as string)}` : ''}`,
+      );
+      show(values, Array.isArray(res) ? res : (res.blocks ?? []));
       return;
     }
     case 'remove':

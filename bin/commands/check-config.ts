@@ -41,13 +41,22 @@ function summarize(site: Site): Summary {
     switches: site.switches.map((sw) => ({
       name: sw.name,
       dpid: sw.dpid.toString(16).padStart(16, '0'),
-      ports: Object.fromEntries(PORT_ROLES.map((r) => [r, sw.ports.filter((p) => p.role === r).map((p) => p.portNo)] as const).filter(([, ps]) => ps.length > 0)),
+      ports: Object.fromEntries(
+        PORT_ROLES.map((r) => [r, sw.ports.filter((p) => p.role === r).map((p) => p.portNo)] as const).filter(([, ps]) => ps.length > 0),
+      ),
       baseFlows: baseFlows(site, sw).length,
     })),
     dtns: site.dtns.map((d) => ({ name: d.name, switch: d.switch, port: d.port, addresses: [...d.ipv4, ...d.ipv6] })),
     perfsonar: site.perfsonar.map((h) => h.name),
     lan: site.lanHosts.map((h) => h.name),
-    circuits: site.circuits.map((c) => ({ name: c.name, switch: c.switch, trunkPort: c.trunkPort, vlan: c.vlan, farEndMac: c.farEndMac, capacityMbps: c.capacityMbps })),
+    circuits: site.circuits.map((c) => ({
+      name: c.name,
+      switch: c.switch,
+      trunkPort: c.trunkPort,
+      vlan: c.vlan,
+      farEndMac: c.farEndMac,
+      capacityMbps: c.capacityMbps,
+    })),
     links: site.links.map((l) => ({ a: `${l.a.switch}:${l.a.port}`, b: `${l.b.switch}:${l.b.port}`, capacityMbps: l.capacityMbps, cost: l.cost })),
     policy: { maxLeaseSeconds: site.policy.maxLeaseSeconds, ports: site.policy.ports.map(formatPortRange), protocols: site.policy.protocols },
   };
@@ -67,8 +76,10 @@ function summaryText(file: string, s: Summary): string {
   if (s.perfsonar.length) lines.push(`perfSONAR: ${s.perfsonar.join(', ')}`);
   if (s.lan.length) lines.push(`LAN hosts: ${s.lan.join(', ')}`);
   for (const c of s.circuits) {
-    lines.push(`circuit ${c.name} on ${c.switch} trunk port ${c.trunkPort}, VLAN ${c.vlan}, far end ${c.farEndMac}` +
-      (c.capacityMbps ? `, ${c.capacityMbps} Mbit/s` : ''));
+    lines.push(
+      `circuit ${c.name} on ${c.switch} trunk port ${c.trunkPort}, VLAN ${c.vlan}, far end ${c.farEndMac}` +
+        (c.capacityMbps ? `, ${c.capacityMbps} Mbit/s` : ''),
+    );
   }
   for (const l of s.links) lines.push(`link ${l.a} <-> ${l.b}, ${l.capacityMbps} Mbit/s, cost ${l.cost}`);
   lines.push(`policy: leases up to ${s.policy.maxLeaseSeconds} s, local ports ${s.policy.ports.join(', ')}, ${s.policy.protocols.join(', ')}`);
@@ -79,7 +90,12 @@ function summaryText(file: string, s: Summary): string {
 export function checkConfigCommand(args: string[]): number {
   let values, positionals;
   try {
-    ({ values, positionals } = parseArgs({ args, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true }));
+    ({ values, positionals } = parseArgs({
+      args,
+      options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    }));
   } catch (e) {
     throw new UsageError((e as Error).message);
   }

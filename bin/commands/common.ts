@@ -40,7 +40,10 @@ export function client(values: Values, env: NodeJS.ProcessEnv = process.env): Ap
 /** A list option that may be repeated and/or comma-separated. */
 export function list(v: string | boolean | string[] | undefined): string[] {
   if (v === undefined || typeof v === 'boolean') return [];
-  return (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  return (Array.isArray(v) ? v : [v])
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 export function required(values: Values, name: string): string {

@@ -4,7 +4,16 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseDuration } from '../../apps/dmz/config.js';
-import { openJournalStore, createToken, listTokens, revokeToken, SCOPES, type Scope, type JournalStateStore, type TokenSpec } from '../../api/index.js';
+import {
+  openJournalStore,
+  createToken,
+  listTokens,
+  revokeToken,
+  SCOPES,
+  type Scope,
+  type JournalStateStore,
+  type TokenSpec,
+} from '../../api/index.js';
 import { ApiClient } from '../api-client.js';
 import { UsageError } from '../options.js';
 import { table } from '../table.js';
@@ -36,8 +45,15 @@ common:
 function scopes(text: string[]): Scope[] {
   const out = new Set<Scope>();
   for (const s of text.length ? text : ['transfers']) {
-    if (s === 'transfers') { out.add('transfers:read'); out.add('transfers:write'); continue; }
-    if (s === 'blocks') { out.add('blocks:write'); continue; }
+    if (s === 'transfers') {
+      out.add('transfers:read');
+      out.add('transfers:write');
+      continue;
+    }
+    if (s === 'blocks') {
+      out.add('blocks:write');
+      continue;
+    }
     if (!(SCOPES as readonly string[]).includes(s)) throw new UsageError(`--scope: "${s}" is not one of transfers, blocks, ${SCOPES.join(', ')}`);
     out.add(s as Scope);
   }
@@ -54,7 +70,10 @@ function seconds(name: string, text: string): number {
 
 function spec(values: Values): TokenSpec {
   const s: TokenSpec = {
-    project: required(values, 'project'), dtns: list(values.dtn), remotes: list(values.remote), ports: list(values.ports),
+    project: required(values, 'project'),
+    dtns: list(values.dtn),
+    remotes: list(values.remote),
+    ports: list(values.ports),
     paths: list(values.paths).length ? list(values.paths) : ['routed'],
     maxDurationSeconds: seconds('max-duration', (values['max-duration'] as string) ?? '12h'),
     scopes: scopes(list(values.scope)),
@@ -70,20 +89,37 @@ function spec(values: Values): TokenSpec {
 }
 
 export async function tokenCommand(args: string[]): Promise<void> {
-  const { values, positionals: [sub, ...positionals] } = parse(args, {
-    project: { type: 'string' }, dtn: { type: 'string', multiple: true }, remote: { type: 'string', multiple: true },
-    ports: { type: 'string', multiple: true }, paths: { type: 'string', multiple: true }, 'max-duration': { type: 'string' },
-    'max-rate': { type: 'string' }, scope: { type: 'string', multiple: true }, expires: { type: 'string' },
-    description: { type: 'string' }, data: { type: 'string' },
-  }, 2);
+  const {
+    values,
+    positionals: [sub, ...positionals],
+  } = parse(
+    args,
+    {
+      project: { type: 'string' },
+      dtn: { type: 'string', multiple: true },
+      remote: { type: 'string', multiple: true },
+      ports: { type: 'string', multiple: true },
+      paths: { type: 'string', multiple: true },
+      'max-duration': { type: 'string' },
+      'max-rate': { type: 'string' },
+      scope: { type: 'string', multiple: true },
+      expires: { type: 'string' },
+      description: { type: 'string' },
+      data: { type: 'string' },
+    },
+    2,
+  );
   if (values.help || sub === undefined || sub === 'help') {
     console.log(TOKEN_HELP);
     return;
   }
   const dataDir = resolve((values.data as string | undefined) ?? './data');
   const live = liveController(dataDir);
-  if (live && !live.api && values.api === undefined) throw new UsageError(`controller ${live.pid} runs on ${dataDir} but its API is not up yet; try again`);
-  const api = live ? new ApiClient((values.api as string | undefined) ?? live.api!, readFileSync(join(dataDir, ADMIN_TOKEN_FILE), 'utf8').trim()) : undefined;
+  if (live && !live.api && values.api === undefined)
+    throw new UsageError(`controller ${live.pid} runs on ${dataDir} but its API is not up yet; try again`);
+  const api = live
+    ? new ApiClient((values.api as string | undefined) ?? live.api!, readFileSync(join(dataDir, ADMIN_TOKEN_FILE), 'utf8').trim())
+    : undefined;
   const store = api ? undefined : await openJournalStore(dataDir);
   try {
     await runTokenSubcommand(sub, values, positionals, api, store);
@@ -93,7 +129,13 @@ export async function tokenCommand(args: string[]): Promise<void> {
   }
 }
 
-async function runTokenSubcommand(sub: string | undefined, values: Values, positionals: string[], api: ApiClient | undefined, store: JournalStateStore | undefined): Promise<void> {
+async function runTokenSubcommand(
+  sub: string | undefined,
+  values: Values,
+  positionals: string[],
+  api: ApiClient | undefined,
+  store: JournalStateStore | undefined,
+): Promise<void> {
   switch (sub) {
     case 'create': {
       const s = spec(values);
@@ -107,7 +149,13 @@ async function runTokenSubcommand(sub: string | undefined, values: Values, posit
     case 'list': {
       const rows = api ? await api.request<Record<string, unknown>[]>('GET', '/api/v1/tokens') : listTokens(store!.view);
       if (values.json) console.log(JSON.stringify(rows, null, 2));
-      else console.log(table(rows.map((r) => ({ ...r, state: r.revokedAt ? 'revoked' : 'active' })), ['id', 'project', 'state', 'scopes', 'dtns', 'remotes', 'ports', 'paths', 'maxDurationSeconds', 'maxRateMbps']));
+      else
+        console.log(
+          table(
+            rows.map((r) => ({ ...r, state: r.revokedAt ? 'revoked' : 'active' })),
+            ['id', 'project', 'state', 'scopes', 'dtns', 'remotes', 'ports', 'paths', 'maxDurationSeconds', 'maxRateMbps'],
+          ),
+        );
       return;
     }
     case 'revoke': {

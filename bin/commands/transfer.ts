@@ -34,10 +34,24 @@ function show(values: Values, v: View | View[]): void {
     return;
   }
   if (Array.isArray(v)) console.log(table(v, COLUMNS));
-  else console.log(record({ ...v, counters: v.counters ? `in ${v.counters.bytes_in} B / ${v.counters.packets_in} pkts, out ${v.counters.bytes_out} B / ${v.counters.packets_out} pkts` : '' }));
+  else
+    console.log(
+      record({
+        ...v,
+        counters: v.counters
+          ? `in ${v.counters.bytes_in} B / ${v.counters.packets_in} pkts, out ${v.counters.bytes_out} B / ${v.counters.packets_out} pkts`
+          : '',
+      }),
+    );
 }
 
-interface Plan { switch: string; flow_count: number; flows: string[]; rate_mbps?: number; flow_budget: { request: number; switch: number; switch_in_use: number } }
+interface Plan {
+  switch: string;
+  flow_count: number;
+  flows: string[];
+  rate_mbps?: number;
+  flow_budget: { request: number; switch: number; switch_in_use: number };
+}
 
 function showPlan(values: Values, p: Plan): void {
   if (values.json) {
@@ -45,8 +59,10 @@ function showPlan(values: Values, p: Plan): void {
     return;
   }
   const b = p.flow_budget;
-  console.log(`would install ${p.flow_count} flows on ${p.switch}${p.rate_mbps !== undefined ? ` at ${p.rate_mbps} Mbit/s` : ''} `
-    + `(per request at most ${b.request}; the switch holds ${b.switch_in_use} of ${b.switch})`);
+  console.log(
+    `would install ${p.flow_count} flows on ${p.switch}${p.rate_mbps !== undefined ? ` at ${p.rate_mbps} Mbit/s` : ''} ` +
+      `(per request at most ${b.request}; the switch holds ${b.switch_in_use} of ${b.switch})`,
+  );
   for (const f of p.flows) console.log(`  ${f}`);
 }
 
@@ -60,12 +76,23 @@ function duration(text: string): number {
 
 export async function transferCommand(args: string[]): Promise<void> {
   const opts = {
-    dtn: { type: 'string' }, remote: { type: 'string' }, ports: { type: 'string', multiple: true },
-    'remote-ports': { type: 'string', multiple: true }, protocol: { type: 'string' }, path: { type: 'string' },
-    duration: { type: 'string' }, end: { type: 'string' }, rate: { type: 'string' }, state: { type: 'string' }, project: { type: 'string' },
+    dtn: { type: 'string' },
+    remote: { type: 'string' },
+    ports: { type: 'string', multiple: true },
+    'remote-ports': { type: 'string', multiple: true },
+    protocol: { type: 'string' },
+    path: { type: 'string' },
+    duration: { type: 'string' },
+    end: { type: 'string' },
+    rate: { type: 'string' },
+    state: { type: 'string' },
+    project: { type: 'string' },
     'dry-run': { type: 'boolean' },
   } as const;
-  const { values, positionals: [sub, ...positionals] } = parse(args, opts, 2);
+  const {
+    values,
+    positionals: [sub, ...positionals],
+  } = parse(args, opts, 2);
   if (values.help || sub === undefined || sub === 'help') {
     console.log(TRANSFER_HELP);
     return;
@@ -74,8 +101,11 @@ export async function transferCommand(args: string[]): Promise<void> {
   switch (sub) {
     case 'request': {
       const body: Record<string, unknown> = {
-        dtn: required(values, 'dtn'), remote: required(values, 'remote'), protocol: values.protocol ?? 'tcp',
-        local_ports: list(values.ports), path: values.path ?? 'routed',
+        dtn: required(values, 'dtn'),
+        remote: required(values, 'remote'),
+        protocol: values.protocol ?? 'tcp',
+        local_ports: list(values.ports),
+        path: values.path ?? 'routed',
       };
       if ((body.local_ports as string[]).length === 0) throw new UsageError('--ports is required');
       const remotePorts = list(values['remote-ports']);
@@ -95,7 +125,7 @@ export async function transferCommand(args: string[]): Promise<void> {
       if (values.state) q.set('state', values.state as string);
       if (values.project) q.set('project', values.project as string);
       const res = await api.request<{ transfers?: View[] } | View[]>('GET', `/api/v1/transfers${q.size ? `?${q}` : ''}`);
-      show(values, Array.isArray(res) ? res : res.transfers ?? []);
+      show(values, Array.isArray(res) ? res : (res.transfers ?? []));
       return;
     }
     case 'show':

@@ -80,28 +80,61 @@ function fixed(type: number, alen: number, want: number): void {
 function readOne(b: Buffer, p: number, type: number, alen: number): Action {
   switch (type) {
     // struct ofp_action_output { type; len; uint32_t port; uint16_t max_len; uint8_t pad[6]; }  16 bytes
-    case OFPAT.OUTPUT: fixed(type, alen, 16); return { type: 'output', port: u32At(b, p + 4), maxLen: u16At(b, p + 8) };
-    case OFPAT.COPY_TTL_OUT: fixed(type, alen, 8); return { type: 'copyTtlOut' };
-    case OFPAT.COPY_TTL_IN: fixed(type, alen, 8); return { type: 'copyTtlIn' };
+    case OFPAT.OUTPUT:
+      fixed(type, alen, 16);
+      return { type: 'output', port: u32At(b, p + 4), maxLen: u16At(b, p + 8) };
+    case OFPAT.COPY_TTL_OUT:
+      fixed(type, alen, 8);
+      return { type: 'copyTtlOut' };
+    case OFPAT.COPY_TTL_IN:
+      fixed(type, alen, 8);
+      return { type: 'copyTtlIn' };
     // struct ofp_action_mpls_ttl / ofp_action_nw_ttl { type; len; uint8_t ttl; uint8_t pad[3]; }
-    case OFPAT.SET_MPLS_TTL: fixed(type, alen, 8); return { type: 'setMplsTtl', mplsTtl: b[p + 4]! };
-    case OFPAT.DEC_MPLS_TTL: fixed(type, alen, 8); return { type: 'decMplsTtl' };
+    case OFPAT.SET_MPLS_TTL:
+      fixed(type, alen, 8);
+      return { type: 'setMplsTtl', mplsTtl: b[p + 4]! };
+    case OFPAT.DEC_MPLS_TTL:
+      fixed(type, alen, 8);
+      return { type: 'decMplsTtl' };
     // struct ofp_action_push { type; len; uint16_t ethertype; uint8_t pad[2]; } (also ofp_action_pop_mpls)
-    case OFPAT.PUSH_VLAN: fixed(type, alen, 8); return { type: 'pushVlan', ethertype: u16At(b, p + 4) };
-    case OFPAT.POP_VLAN: fixed(type, alen, 8); return { type: 'popVlan' };
-    case OFPAT.PUSH_MPLS: fixed(type, alen, 8); return { type: 'pushMpls', ethertype: u16At(b, p + 4) };
-    case OFPAT.POP_MPLS: fixed(type, alen, 8); return { type: 'popMpls', ethertype: u16At(b, p + 4) };
+    case OFPAT.PUSH_VLAN:
+      fixed(type, alen, 8);
+      return { type: 'pushVlan', ethertype: u16At(b, p + 4) };
+    case OFPAT.POP_VLAN:
+      fixed(type, alen, 8);
+      return { type: 'popVlan' };
+    case OFPAT.PUSH_MPLS:
+      fixed(type, alen, 8);
+      return { type: 'pushMpls', ethertype: u16At(b, p + 4) };
+    case OFPAT.POP_MPLS:
+      fixed(type, alen, 8);
+      return { type: 'popMpls', ethertype: u16At(b, p + 4) };
     // struct ofp_action_set_queue / ofp_action_group { type; len; uint32_t id; }
-    case OFPAT.SET_QUEUE: fixed(type, alen, 8); return { type: 'setQueue', queueId: u32At(b, p + 4) };
-    case OFPAT.GROUP: fixed(type, alen, 8); return { type: 'group', groupId: u32At(b, p + 4) };
-    case OFPAT.SET_NW_TTL: fixed(type, alen, 8); return { type: 'setNwTtl', nwTtl: b[p + 4]! };
-    case OFPAT.DEC_NW_TTL: fixed(type, alen, 8); return { type: 'decNwTtl' };
-    case OFPAT.SET_FIELD: return readSetField(b, p, alen);
-    case OFPAT.PUSH_PBB: fixed(type, alen, 8); return { type: 'pushPbb', ethertype: u16At(b, p + 4) };
-    case OFPAT.POP_PBB: fixed(type, alen, 8); return { type: 'popPbb' };
+    case OFPAT.SET_QUEUE:
+      fixed(type, alen, 8);
+      return { type: 'setQueue', queueId: u32At(b, p + 4) };
+    case OFPAT.GROUP:
+      fixed(type, alen, 8);
+      return { type: 'group', groupId: u32At(b, p + 4) };
+    case OFPAT.SET_NW_TTL:
+      fixed(type, alen, 8);
+      return { type: 'setNwTtl', nwTtl: b[p + 4]! };
+    case OFPAT.DEC_NW_TTL:
+      fixed(type, alen, 8);
+      return { type: 'decNwTtl' };
+    case OFPAT.SET_FIELD:
+      return readSetField(b, p, alen);
+    case OFPAT.PUSH_PBB:
+      fixed(type, alen, 8);
+      return { type: 'pushPbb', ethertype: u16At(b, p + 4) };
+    case OFPAT.POP_PBB:
+      fixed(type, alen, 8);
+      return { type: 'popPbb' };
     // struct ofp_action_experimenter_header { type; len; uint32_t experimenter; }  + experimenter data
-    case OFPAT.EXPERIMENTER: return { type: 'experimenter', experimenter: u32At(b, p + 4), data: b.subarray(p + 8, p + alen) };
-    default: return badAction(OFPBAC.BAD_TYPE, `unknown action type ${type}`);
+    case OFPAT.EXPERIMENTER:
+      return { type: 'experimenter', experimenter: u32At(b, p + 4), data: b.subarray(p + 8, p + alen) };
+    default:
+      return badAction(OFPBAC.BAD_TYPE, `unknown action type ${type}`);
   }
 }
 
@@ -139,7 +172,14 @@ export function writeActions(w: Writer, actions: Action[]): void {
 function writeAction(w: Writer, a: Action): void {
   // The two actions flow-mods carry most come first: a string switch tests its cases in order.
   switch (a.type) {
-    case 'output': w.u16(OFPAT.OUTPUT); w.u16(16); w.u32(a.port); w.u16(a.maxLen); w.u16(0); w.u32(0); return;
+    case 'output':
+      w.u16(OFPAT.OUTPUT);
+      w.u16(16);
+      w.u32(a.port);
+      w.u16(a.maxLen);
+      w.u16(0);
+      w.u32(0);
+      return;
     case 'setField': {
       const f = a.field;
       if (f.mask !== undefined && f.mask !== null) badAction(OFPBAC.BAD_SET_ARGUMENT, `set-field of ${f.field} has a mask`);
@@ -156,20 +196,82 @@ function writeAction(w: Writer, a: Action): void {
       w.setU16(start + 2, w.pos - start);
       return;
     }
-    case 'copyTtlOut': w.u16(OFPAT.COPY_TTL_OUT); w.u16(8); w.u32(0); return;
-    case 'copyTtlIn': w.u16(OFPAT.COPY_TTL_IN); w.u16(8); w.u32(0); return;
-    case 'setMplsTtl': w.u16(OFPAT.SET_MPLS_TTL); w.u16(8); w.u8(a.mplsTtl); w.u24(0); return;
-    case 'decMplsTtl': w.u16(OFPAT.DEC_MPLS_TTL); w.u16(8); w.u32(0); return;
-    case 'pushVlan': w.u16(OFPAT.PUSH_VLAN); w.u16(8); w.u16(a.ethertype); w.u16(0); return;
-    case 'popVlan': w.u16(OFPAT.POP_VLAN); w.u16(8); w.u32(0); return;
-    case 'pushMpls': w.u16(OFPAT.PUSH_MPLS); w.u16(8); w.u16(a.ethertype); w.u16(0); return;
-    case 'popMpls': w.u16(OFPAT.POP_MPLS); w.u16(8); w.u16(a.ethertype); w.u16(0); return;
-    case 'setQueue': w.u16(OFPAT.SET_QUEUE); w.u16(8); w.u32(a.queueId); return;
-    case 'group': w.u16(OFPAT.GROUP); w.u16(8); w.u32(a.groupId); return;
-    case 'setNwTtl': w.u16(OFPAT.SET_NW_TTL); w.u16(8); w.u8(a.nwTtl); w.u24(0); return;
-    case 'decNwTtl': w.u16(OFPAT.DEC_NW_TTL); w.u16(8); w.u32(0); return;
-    case 'pushPbb': w.u16(OFPAT.PUSH_PBB); w.u16(8); w.u16(a.ethertype); w.u16(0); return;
-    case 'popPbb': w.u16(OFPAT.POP_PBB); w.u16(8); w.u32(0); return;
+    case 'copyTtlOut':
+      w.u16(OFPAT.COPY_TTL_OUT);
+      w.u16(8);
+      w.u32(0);
+      return;
+    case 'copyTtlIn':
+      w.u16(OFPAT.COPY_TTL_IN);
+      w.u16(8);
+      w.u32(0);
+      return;
+    case 'setMplsTtl':
+      w.u16(OFPAT.SET_MPLS_TTL);
+      w.u16(8);
+      w.u8(a.mplsTtl);
+      w.u24(0);
+      return;
+    case 'decMplsTtl':
+      w.u16(OFPAT.DEC_MPLS_TTL);
+      w.u16(8);
+      w.u32(0);
+      return;
+    case 'pushVlan':
+      w.u16(OFPAT.PUSH_VLAN);
+      w.u16(8);
+      w.u16(a.ethertype);
+      w.u16(0);
+      return;
+    case 'popVlan':
+      w.u16(OFPAT.POP_VLAN);
+      w.u16(8);
+      w.u32(0);
+      return;
+    case 'pushMpls':
+      w.u16(OFPAT.PUSH_MPLS);
+      w.u16(8);
+      w.u16(a.ethertype);
+      w.u16(0);
+      return;
+    case 'popMpls':
+      w.u16(OFPAT.POP_MPLS);
+      w.u16(8);
+      w.u16(a.ethertype);
+      w.u16(0);
+      return;
+    case 'setQueue':
+      w.u16(OFPAT.SET_QUEUE);
+      w.u16(8);
+      w.u32(a.queueId);
+      return;
+    case 'group':
+      w.u16(OFPAT.GROUP);
+      w.u16(8);
+      w.u32(a.groupId);
+      return;
+    case 'setNwTtl':
+      w.u16(OFPAT.SET_NW_TTL);
+      w.u16(8);
+      w.u8(a.nwTtl);
+      w.u24(0);
+      return;
+    case 'decNwTtl':
+      w.u16(OFPAT.DEC_NW_TTL);
+      w.u16(8);
+      w.u32(0);
+      return;
+    case 'pushPbb':
+      w.u16(OFPAT.PUSH_PBB);
+      w.u16(8);
+      w.u16(a.ethertype);
+      w.u16(0);
+      return;
+    case 'popPbb':
+      w.u16(OFPAT.POP_PBB);
+      w.u16(8);
+      w.u32(0);
+      return;
     case 'experimenter': {
       const start = w.pos;
       w.u16(OFPAT.EXPERIMENTER);
@@ -177,7 +279,10 @@ function writeAction(w: Writer, a: Action): void {
       w.u32(a.experimenter);
       w.bytes(a.data);
       w.pad8(start);
-      if (w.pos - start > 0xfff8) { w.pos = start; badAction(OFPBAC.BAD_LEN, `experimenter action of ${a.data.length} bytes`); }
+      if (w.pos - start > 0xfff8) {
+        w.pos = start;
+        badAction(OFPBAC.BAD_LEN, `experimenter action of ${a.data.length} bytes`);
+      }
       w.setU16(start + 2, w.pos - start);
       return;
     }
@@ -189,10 +294,14 @@ function writeAction(w: Writer, a: Action): void {
 /** Encoded length of one action. */
 export function actionLength(a: Action): number {
   switch (a.type) {
-    case 'output': return 16;
-    case 'setField': return (4 + oxmLength(a.field) + 7) & ~7;
-    case 'experimenter': return (8 + a.data.length + 7) & ~7;
-    default: return 8;
+    case 'output':
+      return 16;
+    case 'setField':
+      return (4 + oxmLength(a.field) + 7) & ~7;
+    case 'experimenter':
+      return (8 + a.data.length + 7) & ~7;
+    default:
+      return 8;
   }
 }
 
@@ -206,17 +315,22 @@ export function actionsLength(actions: Action[]): number {
 
 /** Ryu class name and our discriminator for each action that has no arguments. */
 const BARE: [string, Action['type'], number][] = [
-  ['OFPActionCopyTtlOut', 'copyTtlOut', OFPAT.COPY_TTL_OUT], ['OFPActionCopyTtlIn', 'copyTtlIn', OFPAT.COPY_TTL_IN],
-  ['OFPActionDecMplsTtl', 'decMplsTtl', OFPAT.DEC_MPLS_TTL], ['OFPActionPopVlan', 'popVlan', OFPAT.POP_VLAN],
-  ['OFPActionDecNwTtl', 'decNwTtl', OFPAT.DEC_NW_TTL], ['OFPActionPopPbb', 'popPbb', OFPAT.POP_PBB],
+  ['OFPActionCopyTtlOut', 'copyTtlOut', OFPAT.COPY_TTL_OUT],
+  ['OFPActionCopyTtlIn', 'copyTtlIn', OFPAT.COPY_TTL_IN],
+  ['OFPActionDecMplsTtl', 'decMplsTtl', OFPAT.DEC_MPLS_TTL],
+  ['OFPActionPopVlan', 'popVlan', OFPAT.POP_VLAN],
+  ['OFPActionDecNwTtl', 'decNwTtl', OFPAT.DEC_NW_TTL],
+  ['OFPActionPopPbb', 'popPbb', OFPAT.POP_PBB],
 ];
 const BARE_BY_TYPE = new Map(BARE.map(([ryu, t, n]) => [t, [ryu, n] as const]));
 const BARE_BY_RYU = new Map(BARE.map(([ryu, t]) => [ryu, t]));
 
 /** The four actions whose one argument is an ethertype. */
 const ETH: [string, 'pushVlan' | 'pushMpls' | 'popMpls' | 'pushPbb', number][] = [
-  ['OFPActionPushVlan', 'pushVlan', OFPAT.PUSH_VLAN], ['OFPActionPushMpls', 'pushMpls', OFPAT.PUSH_MPLS],
-  ['OFPActionPopMpls', 'popMpls', OFPAT.POP_MPLS], ['OFPActionPushPbb', 'pushPbb', OFPAT.PUSH_PBB],
+  ['OFPActionPushVlan', 'pushVlan', OFPAT.PUSH_VLAN],
+  ['OFPActionPushMpls', 'pushMpls', OFPAT.PUSH_MPLS],
+  ['OFPActionPopMpls', 'popMpls', OFPAT.POP_MPLS],
+  ['OFPActionPushPbb', 'pushPbb', OFPAT.PUSH_PBB],
 ];
 const ETH_BY_TYPE = new Map(ETH.map(([ryu, t, n]) => [t as string, [ryu, n] as const]));
 const ETH_BY_RYU = new Map(ETH.map(([ryu, t]) => [ryu, t]));
@@ -224,12 +338,18 @@ const ETH_BY_RYU = new Map(ETH.map(([ryu, t]) => [ryu, t]));
 export function actionToRyu(a: Action): RyuDict {
   const len = actionLength(a);
   switch (a.type) {
-    case 'output': return { OFPActionOutput: { len, max_len: a.maxLen, port: a.port, type: OFPAT.OUTPUT } };
-    case 'setMplsTtl': return { OFPActionSetMplsTtl: { len, mpls_ttl: a.mplsTtl, type: OFPAT.SET_MPLS_TTL } };
-    case 'setQueue': return { OFPActionSetQueue: { len, queue_id: a.queueId, type: OFPAT.SET_QUEUE } };
-    case 'group': return { OFPActionGroup: { group_id: a.groupId, len, type: OFPAT.GROUP } };
-    case 'setNwTtl': return { OFPActionSetNwTtl: { len, nw_ttl: a.nwTtl, type: OFPAT.SET_NW_TTL } };
-    case 'setField': return { OFPActionSetField: { field: oxmToRyu(a.field), len, type: OFPAT.SET_FIELD } };
+    case 'output':
+      return { OFPActionOutput: { len, max_len: a.maxLen, port: a.port, type: OFPAT.OUTPUT } };
+    case 'setMplsTtl':
+      return { OFPActionSetMplsTtl: { len, mpls_ttl: a.mplsTtl, type: OFPAT.SET_MPLS_TTL } };
+    case 'setQueue':
+      return { OFPActionSetQueue: { len, queue_id: a.queueId, type: OFPAT.SET_QUEUE } };
+    case 'group':
+      return { OFPActionGroup: { group_id: a.groupId, len, type: OFPAT.GROUP } };
+    case 'setNwTtl':
+      return { OFPActionSetNwTtl: { len, nw_ttl: a.nwTtl, type: OFPAT.SET_NW_TTL } };
+    case 'setField':
+      return { OFPActionSetField: { field: oxmToRyu(a.field), len, type: OFPAT.SET_FIELD } };
     case 'experimenter': {
       const known = experimenterActions(a.experimenter)?.toRyu(a.data, len);
       if (known) return known;
@@ -252,12 +372,18 @@ export function actionsToRyu(actions: Action[]): RyuDict[] {
 export function actionFromRyu(obj: unknown): Action {
   const [name, d] = unwrap(obj);
   switch (name) {
-    case 'OFPActionOutput': return { type: 'output', port: jUint(d, 'port', 32), maxLen: jUint(d, 'max_len', 16, 0xffe5) };
-    case 'OFPActionSetMplsTtl': return { type: 'setMplsTtl', mplsTtl: jUint(d, 'mpls_ttl', 8) };
-    case 'OFPActionSetQueue': return { type: 'setQueue', queueId: jUint(d, 'queue_id', 32) };
-    case 'OFPActionGroup': return { type: 'group', groupId: jUint(d, 'group_id', 32) };
-    case 'OFPActionSetNwTtl': return { type: 'setNwTtl', nwTtl: jUint(d, 'nw_ttl', 8) };
-    case 'OFPActionSetField': return { type: 'setField', field: oxmFromRyu(jObj(d, 'field')) };
+    case 'OFPActionOutput':
+      return { type: 'output', port: jUint(d, 'port', 32), maxLen: jUint(d, 'max_len', 16, 0xffe5) };
+    case 'OFPActionSetMplsTtl':
+      return { type: 'setMplsTtl', mplsTtl: jUint(d, 'mpls_ttl', 8) };
+    case 'OFPActionSetQueue':
+      return { type: 'setQueue', queueId: jUint(d, 'queue_id', 32) };
+    case 'OFPActionGroup':
+      return { type: 'group', groupId: jUint(d, 'group_id', 32) };
+    case 'OFPActionSetNwTtl':
+      return { type: 'setNwTtl', nwTtl: jUint(d, 'nw_ttl', 8) };
+    case 'OFPActionSetField':
+      return { type: 'setField', field: oxmFromRyu(jObj(d, 'field')) };
     case 'OFPActionExperimenterUnknown':
       return { type: 'experimenter', experimenter: jUint(d, 'experimenter', 32), data: jBytes(d, 'data') };
     default: {
@@ -281,9 +407,18 @@ export function actionsFromRyu(list: unknown[]): Action[] {
 
 // ovs-ofctl's names for the fields of a set_field, where they differ from the OXM names.
 const OVS_SET_FIELD_NAMES: Record<string, string> = {
-  ipv4_src: 'ip_src', ipv4_dst: 'ip_dst', tunnel_id: 'tun_id', icmpv4_type: 'icmp_type', icmpv4_code: 'icmp_code',
-  ip_ecn: 'nw_ecn', ipv6_nd_target: 'nd_target', ipv6_nd_sll: 'nd_sll', ipv6_nd_tll: 'nd_tll', ipv6_flabel: 'ipv6_label',
-  tun_ipv4_src: 'tun_src', tun_ipv4_dst: 'tun_dst',
+  ipv4_src: 'ip_src',
+  ipv4_dst: 'ip_dst',
+  tunnel_id: 'tun_id',
+  icmpv4_type: 'icmp_type',
+  icmpv4_code: 'icmp_code',
+  ip_ecn: 'nw_ecn',
+  ipv6_nd_target: 'nd_target',
+  ipv6_nd_sll: 'nd_sll',
+  ipv6_nd_tll: 'nd_tll',
+  ipv6_flabel: 'ipv6_label',
+  tun_ipv4_src: 'tun_src',
+  tun_ipv4_dst: 'tun_dst',
 };
 // Integer fields ovs-ofctl prints in hex (its MFS_HEXADECIMAL fields); the others are decimal.
 const HEX_FIELDS = /^(metadata|tunnel_id|ipv6_flabel|pkt_mark|ct_mark|ct_label|reg\d+|tun_.*|pbb_isid|ipv6_exthdr|tcp_flags)$/;
@@ -306,25 +441,40 @@ export function formatAction(a: Action): string {
     case 'output':
       if (a.port === OFPP.CONTROLLER) return `CONTROLLER:${a.maxLen}`;
       return a.port >= OFPP.IN_PORT ? formatPortNo(a.port) : `output:${a.port}`;
-    case 'copyTtlOut': return 'copy_ttl_out';
-    case 'copyTtlIn': return 'copy_ttl_in';
-    case 'setMplsTtl': return `set_mpls_ttl(${a.mplsTtl})`;
-    case 'decMplsTtl': return 'dec_mpls_ttl';
-    case 'pushVlan': return `push_vlan:${ethertype(a.ethertype)}`;
-    case 'popVlan': return 'pop_vlan';
-    case 'pushMpls': return `push_mpls:${ethertype(a.ethertype)}`;
-    case 'popMpls': return `pop_mpls:${ethertype(a.ethertype)}`;
-    case 'setQueue': return `set_queue:${a.queueId}`;
-    case 'group': return `group:${a.groupId}`;
-    case 'setNwTtl': return `mod_nw_ttl:${a.nwTtl}`;
-    case 'decNwTtl': return 'dec_ttl';
-    case 'setField': return formatSetField(a.field);
-    case 'pushPbb': return `push_pbb:${ethertype(a.ethertype)}`;
-    case 'popPbb': return 'pop_pbb';
+    case 'copyTtlOut':
+      return 'copy_ttl_out';
+    case 'copyTtlIn':
+      return 'copy_ttl_in';
+    case 'setMplsTtl':
+      return `set_mpls_ttl(${a.mplsTtl})`;
+    case 'decMplsTtl':
+      return 'dec_mpls_ttl';
+    case 'pushVlan':
+      return `push_vlan:${ethertype(a.ethertype)}`;
+    case 'popVlan':
+      return 'pop_vlan';
+    case 'pushMpls':
+      return `push_mpls:${ethertype(a.ethertype)}`;
+    case 'popMpls':
+      return `pop_mpls:${ethertype(a.ethertype)}`;
+    case 'setQueue':
+      return `set_queue:${a.queueId}`;
+    case 'group':
+      return `group:${a.groupId}`;
+    case 'setNwTtl':
+      return `mod_nw_ttl:${a.nwTtl}`;
+    case 'decNwTtl':
+      return 'dec_ttl';
+    case 'setField':
+      return formatSetField(a.field);
+    case 'pushPbb':
+      return `push_pbb:${ethertype(a.ethertype)}`;
+    case 'popPbb':
+      return 'pop_pbb';
     case 'experimenter':
-      return experimenterActions(a.experimenter)?.format(a.data)
-        ?? `experimenter(${hex(a.experimenter)},data=${a.data.toString('hex')})`;
-    default: return `unknown(${JSON.stringify((a as { type?: unknown }).type)})`;
+      return experimenterActions(a.experimenter)?.format(a.data) ?? `experimenter(${hex(a.experimenter)},data=${a.data.toString('hex')})`;
+    default:
+      return `unknown(${JSON.stringify((a as { type?: unknown }).type)})`;
   }
 }
 

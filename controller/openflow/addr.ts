@@ -29,10 +29,31 @@ function badValue(what: string, text: unknown): never {
 }
 
 export function macToString(b: Uint8Array, o: number): string {
-  const c0 = HEX_CODES[b[o]!]!, c1 = HEX_CODES[b[o + 1]!]!, c2 = HEX_CODES[b[o + 2]!]!;
-  const c3 = HEX_CODES[b[o + 3]!]!, c4 = HEX_CODES[b[o + 4]!]!, c5 = HEX_CODES[b[o + 5]!]!;
-  return fromCodes(c0 & 0xff, c0 >>> 8, COLON, c1 & 0xff, c1 >>> 8, COLON, c2 & 0xff, c2 >>> 8, COLON,
-    c3 & 0xff, c3 >>> 8, COLON, c4 & 0xff, c4 >>> 8, COLON, c5 & 0xff, c5 >>> 8);
+  const c0 = HEX_CODES[b[o]!]!,
+    c1 = HEX_CODES[b[o + 1]!]!,
+    c2 = HEX_CODES[b[o + 2]!]!;
+  const c3 = HEX_CODES[b[o + 3]!]!,
+    c4 = HEX_CODES[b[o + 4]!]!,
+    c5 = HEX_CODES[b[o + 5]!]!;
+  return fromCodes(
+    c0 & 0xff,
+    c0 >>> 8,
+    COLON,
+    c1 & 0xff,
+    c1 >>> 8,
+    COLON,
+    c2 & 0xff,
+    c2 >>> 8,
+    COLON,
+    c3 & 0xff,
+    c3 >>> 8,
+    COLON,
+    c4 & 0xff,
+    c4 >>> 8,
+    COLON,
+    c5 & 0xff,
+    c5 >>> 8,
+  );
 }
 
 function hexDigit(c: number): number {
@@ -124,15 +145,24 @@ export function ipv4ToString(b: Uint8Array, o: number): string {
   const q = quad;
   // One call per length (7 to 15 characters): fromCharCode with a fixed argument count is what V8 compiles well.
   switch (k) {
-    case 7: return fromCodes(q[0]!, q[1]!, q[2]!, q[3]!, q[4]!, q[5]!, q[6]!);
-    case 8: return fromCodes(q[0]!, q[1]!, q[2]!, q[3]!, q[4]!, q[5]!, q[6]!, q[7]!);
-    case 9: return fromCodes(q[0]!, q[1]!, q[2]!, q[3]!, q[4]!, q[5]!, q[6]!, q[7]!, q[8]!);
-    case 10: return fromCodes(q[0]!, q[1]!, q[2]!, q[3]!, q[4]!, q[5]!, q[6]!, q[7]!, q[8]!, q[9]!);
-    case 11: return fromCodes(q[0]!, q[1]!, q[2]!, q[3]!, q[4]!, q[5]!, q[6]!, q[7]!, q[8]!, q[9]!, q[10]!);
-    case 12: return fromCodes(q[0]!, q[1]!, q[2]!, q[3]!, q[4]!, q[5]!, q[6]!, q[7]!, q[8]!, q[9]!, q[10]!, q[11]!);
-    case 13: return fromCodes(q[0]!, q[1]!, q[2]!, q[3]!, q[4]!, q[5]!, q[6]!, q[7]!, q[8]!, q[9]!, q[10]!, q[11]!, q[12]!);
-    case 14: return fromCodes(q[0]!, q[1]!, q[2]!, q[3]!, q[4]!, q[5]!, q[6]!, q[7]!, q[8]!, q[9]!, q[10]!, q[11]!, q[12]!, q[13]!);
-    default: return fromCodes(q[0]!, q[1]!, q[2]!, q[3]!, q[4]!, q[5]!, q[6]!, q[7]!, q[8]!, q[9]!, q[10]!, q[11]!, q[12]!, q[13]!, q[14]!);
+    case 7:
+      return fromCodes(q[0]!, q[1]!, q[2]!, q[3]!, q[4]!, q[5]!, q[6]!);
+    case 8:
+      return fromCodes(q[0]!, q[1]!, q[2]!, q[3]!, q[4]!, q[5]!, q[6]!, q[7]!);
+    case 9:
+      return fromCodes(q[0]!, q[1]!, q[2]!, q[3]!, q[4]!, q[5]!, q[6]!, q[7]!, q[8]!);
+    case 10:
+      return fromCodes(q[0]!, q[1]!, q[2]!, q[3]!, q[4]!, q[5]!, q[6]!, q[7]!, q[8]!, q[9]!);
+    case 11:
+      return fromCodes(q[0]!, q[1]!, q[2]!, q[3]!, q[4]!, q[5]!, q[6]!, q[7]!, q[8]!, q[9]!, q[10]!);
+    case 12:
+      return fromCodes(q[0]!, q[1]!, q[2]!, q[3]!, q[4]!, q[5]!, q[6]!, q[7]!, q[8]!, q[9]!, q[10]!, q[11]!);
+    case 13:
+      return fromCodes(q[0]!, q[1]!, q[2]!, q[3]!, q[4]!, q[5]!, q[6]!, q[7]!, q[8]!, q[9]!, q[10]!, q[11]!, q[12]!);
+    case 14:
+      return fromCodes(q[0]!, q[1]!, q[2]!, q[3]!, q[4]!, q[5]!, q[6]!, q[7]!, q[8]!, q[9]!, q[10]!, q[11]!, q[12]!, q[13]!);
+    default:
+      return fromCodes(q[0]!, q[1]!, q[2]!, q[3]!, q[4]!, q[5]!, q[6]!, q[7]!, q[8]!, q[9]!, q[10]!, q[11]!, q[12]!, q[13]!, q[14]!);
   }
 }
 
@@ -180,17 +210,26 @@ export function ipv6ToString(b: Uint8Array, o: number): string {
   }
   let bestStart = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) { i++; continue; }
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) { bestStart = i; bestLen = j - i; }
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   const hex = (x: number) => x.toString(16);
   if (bestStart < 0) return g.map(hex).join(':');
   const head = g.slice(0, bestStart).map(hex).join(':');
-  const tail = g.slice(bestStart + bestLen).map(hex).join(':');
+  const tail = g
+    .slice(bestStart + bestLen)
+    .map(hex)
+    .join(':');
   return `${head}::${tail}`;
 }
 
@@ -208,10 +247,12 @@ export function ipv6ToBytes(s: string, out: Uint8Array = new Uint8Array(16), o =
   const halves = text.split('::');
   if (halves.length > 2) badValue('IPv6 address', s);
   const parse = (part: string): number[] =>
-    part === '' ? [] : part.split(':').map((h) => {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(h)) badValue('IPv6 address', s);
-      return parseInt(h, 16);
-    });
+    part === ''
+      ? []
+      : part.split(':').map((h) => {
+          if (!/^[0-9a-fA-F]{1,4}$/.test(h)) badValue('IPv6 address', s);
+          return parseInt(h, 16);
+        });
   const head = parse(halves[0]!);
   if (halves.length === 2) {
     const tail = parse(halves[1]!);

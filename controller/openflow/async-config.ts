@@ -13,7 +13,10 @@ import { bitNames } from './port.js';
 /** [master or equal, slave] */
 export type AsyncMask = [number, number];
 
-export interface GetAsyncRequestMsg { type: 'getAsyncRequest'; xid: number }
+export interface GetAsyncRequestMsg {
+  type: 'getAsyncRequest';
+  xid: number;
+}
 
 interface AsyncConfig {
   /** Bit (1 << OFPR_*) per packet-in reason. */
@@ -24,8 +27,14 @@ interface AsyncConfig {
   flowRemovedMask: AsyncMask;
 }
 
-export interface GetAsyncReplyMsg extends AsyncConfig { type: 'getAsyncReply'; xid: number }
-export interface SetAsyncMsg extends AsyncConfig { type: 'setAsync'; xid: number }
+export interface GetAsyncReplyMsg extends AsyncConfig {
+  type: 'getAsyncReply';
+  xid: number;
+}
+export interface SetAsyncMsg extends AsyncConfig {
+  type: 'setAsync';
+  xid: number;
+}
 
 function readAsync<T extends 'getAsyncReply' | 'setAsync'>(type: T, r: Reader, xid: number) {
   const packetInMask: AsyncMask = [r.u32(), r.u32()];
@@ -42,7 +51,9 @@ function writeAsync(w: Writer, m: AsyncConfig): void {
 }
 
 const asyncToRyu = (m: AsyncConfig): RyuDict => ({
-  packet_in_mask: [...m.packetInMask], port_status_mask: [...m.portStatusMask], flow_removed_mask: [...m.flowRemovedMask],
+  packet_in_mask: [...m.packetInMask],
+  port_status_mask: [...m.portStatusMask],
+  flow_removed_mask: [...m.flowRemovedMask],
 });
 
 function jMask(d: RyuDict, key: string): AsyncMask {
@@ -55,8 +66,11 @@ function jMask(d: RyuDict, key: string): AsyncMask {
 
 function asyncFromRyu<T extends 'getAsyncReply' | 'setAsync'>(type: T, d: RyuDict, xid: number) {
   return {
-    type, xid,
-    packetInMask: jMask(d, 'packet_in_mask'), portStatusMask: jMask(d, 'port_status_mask'), flowRemovedMask: jMask(d, 'flow_removed_mask'),
+    type,
+    xid,
+    packetInMask: jMask(d, 'packet_in_mask'),
+    portStatusMask: jMask(d, 'port_status_mask'),
+    flowRemovedMask: jMask(d, 'flow_removed_mask'),
   };
 }
 
@@ -66,14 +80,21 @@ const FLOW_REMOVED_REASONS = ['idle', 'hard', 'delete', 'group_delete'];
 
 // ovs-ofctl prints a block per role; here it is one line.
 function formatAsync(m: AsyncConfig): string {
-  return (['primary', 'secondary'] as const).map((role, i) =>
-    `${role}: PACKET_IN: ${bitNames(m.packetInMask[i]!, PACKET_IN_REASONS, '(off)')}` +
-    ` PORT_STATUS: ${bitNames(m.portStatusMask[i]!, PORT_STATUS_REASONS, '(off)')}` +
-    ` FLOW_REMOVED: ${bitNames(m.flowRemovedMask[i]!, FLOW_REMOVED_REASONS, '(off)')}`).join(' ');
+  return (['primary', 'secondary'] as const)
+    .map(
+      (role, i) =>
+        `${role}: PACKET_IN: ${bitNames(m.packetInMask[i]!, PACKET_IN_REASONS, '(off)')}` +
+        ` PORT_STATUS: ${bitNames(m.portStatusMask[i]!, PORT_STATUS_REASONS, '(off)')}` +
+        ` FLOW_REMOVED: ${bitNames(m.flowRemovedMask[i]!, FLOW_REMOVED_REASONS, '(off)')}`,
+    )
+    .join(' ');
 }
 
 register<GetAsyncRequestMsg>({
-  type: 'getAsyncRequest', ofpType: OFPT.GET_ASYNC_REQUEST, ryuName: 'OFPGetAsyncRequest', ofpName: 'OFPT_GET_ASYNC_REQUEST',
+  type: 'getAsyncRequest',
+  ofpType: OFPT.GET_ASYNC_REQUEST,
+  ryuName: 'OFPGetAsyncRequest',
+  ofpName: 'OFPT_GET_ASYNC_REQUEST',
   decode: (_r, xid) => ({ type: 'getAsyncRequest', xid }),
   encode: () => {},
   toRyu: () => ({}),
@@ -82,7 +103,10 @@ register<GetAsyncRequestMsg>({
 });
 
 register<GetAsyncReplyMsg>({
-  type: 'getAsyncReply', ofpType: OFPT.GET_ASYNC_REPLY, ryuName: 'OFPGetAsyncReply', ofpName: 'OFPT_GET_ASYNC_REPLY',
+  type: 'getAsyncReply',
+  ofpType: OFPT.GET_ASYNC_REPLY,
+  ryuName: 'OFPGetAsyncReply',
+  ofpName: 'OFPT_GET_ASYNC_REPLY',
   decode: (r, xid) => readAsync('getAsyncReply', r, xid),
   encode: writeAsync,
   toRyu: asyncToRyu,
@@ -91,7 +115,10 @@ register<GetAsyncReplyMsg>({
 });
 
 register<SetAsyncMsg>({
-  type: 'setAsync', ofpType: OFPT.SET_ASYNC, ryuName: 'OFPSetAsync', ofpName: 'OFPT_SET_ASYNC',
+  type: 'setAsync',
+  ofpType: OFPT.SET_ASYNC,
+  ryuName: 'OFPSetAsync',
+  ofpName: 'OFPT_SET_ASYNC',
   decode: (r, xid) => readAsync('setAsync', r, xid),
   encode: writeAsync,
   toRyu: asyncToRyu,

@@ -3,11 +3,20 @@
 import { OFPT } from './constants.js';
 import { register } from './registry.js';
 
-export interface BarrierRequestMsg { type: 'barrierRequest'; xid: number }
-export interface BarrierReplyMsg { type: 'barrierReply'; xid: number }
+export interface BarrierRequestMsg {
+  type: 'barrierRequest';
+  xid: number;
+}
+export interface BarrierReplyMsg {
+  type: 'barrierReply';
+  xid: number;
+}
 
 register<BarrierRequestMsg>({
-  type: 'barrierRequest', ofpType: OFPT.BARRIER_REQUEST, ryuName: 'OFPBarrierRequest', ofpName: 'OFPT_BARRIER_REQUEST',
+  type: 'barrierRequest',
+  ofpType: OFPT.BARRIER_REQUEST,
+  ryuName: 'OFPBarrierRequest',
+  ofpName: 'OFPT_BARRIER_REQUEST',
   decode: (_r, xid) => ({ type: 'barrierRequest', xid }),
   encode: () => {},
   toRyu: () => ({}),
@@ -16,7 +25,10 @@ register<BarrierRequestMsg>({
 });
 
 register<BarrierReplyMsg>({
-  type: 'barrierReply', ofpType: OFPT.BARRIER_REPLY, ryuName: 'OFPBarrierReply', ofpName: 'OFPT_BARRIER_REPLY',
+  type: 'barrierReply',
+  ofpType: OFPT.BARRIER_REPLY,
+  ryuName: 'OFPBarrierReply',
+  ofpName: 'OFPT_BARRIER_REPLY',
   decode: (_r, xid) => ({ type: 'barrierReply', xid }),
   encode: () => {},
   toRyu: () => ({}),

@@ -57,7 +57,10 @@ export function writeBuckets(w: Writer, list: Bucket[]): void {
     w.u32(0);
     writeActions(w, bk.actions);
     const len = w.pos - start;
-    if (len > 0xffff) { w.pos = start; badBucket(`bucket of ${len} bytes`); }
+    if (len > 0xffff) {
+      w.pos = start;
+      badBucket(`bucket of ${len} bytes`);
+    }
     w.setU16(start, len);
   }
 }
@@ -75,7 +78,10 @@ export function bucketsLength(list: Bucket[]): number {
 export function bucketsToRyu(list: Bucket[]): RyuDict[] {
   return list.map((bk) => ({
     OFPBucket: {
-      actions: actionsToRyu(bk.actions), len: bucketLength(bk), watch_group: bk.watchGroup, watch_port: bk.watchPort,
+      actions: actionsToRyu(bk.actions),
+      len: bucketLength(bk),
+      watch_group: bk.watchGroup,
+      watch_port: bk.watchPort,
       weight: bk.weight,
     },
   }));
@@ -87,8 +93,10 @@ export function bucketsFromRyu(list: unknown[]): Bucket[] {
     const [, d] = unwrap(obj, 'OFPBucket');
     // Ryu's defaults: weight 0, watch_port OFPP_ANY, watch_group OFPG_ANY.
     return {
-      weight: jUint(d, 'weight', 16, 0), watchPort: jUint(d, 'watch_port', 32, OFPP.ANY),
-      watchGroup: jUint(d, 'watch_group', 32, OFPG.ANY), actions: actionsFromRyu(jArr(d, 'actions')),
+      weight: jUint(d, 'weight', 16, 0),
+      watchPort: jUint(d, 'watch_port', 32, OFPP.ANY),
+      watchGroup: jUint(d, 'watch_group', 32, OFPG.ANY),
+      actions: actionsFromRyu(jArr(d, 'actions')),
     };
   });
 }
@@ -98,11 +106,13 @@ export function bucketsFromRyu(list: unknown[]): Bucket[] {
  * shows the weight of a select group's buckets, and other groups' only when it is not 0.
  */
 export function formatBuckets(list: Bucket[], groupType?: number): string {
-  return list.map((bk) => {
-    let s = 'bucket=';
-    if (bk.weight !== 0 || groupType === OFPGT.SELECT) s += `weight:${bk.weight},`;
-    if (bk.watchPort !== OFPP.ANY) s += `watch_port:${formatPortNo(bk.watchPort)},`;
-    if (bk.watchGroup !== OFPG.ANY) s += `watch_group:${bk.watchGroup},`;
-    return `${s}actions=${bk.actions.length === 0 ? 'drop' : bk.actions.map(formatAction).join(',')}`;
-  }).join(',');
+  return list
+    .map((bk) => {
+      let s = 'bucket=';
+      if (bk.weight !== 0 || groupType === OFPGT.SELECT) s += `weight:${bk.weight},`;
+      if (bk.watchPort !== OFPP.ANY) s += `watch_port:${formatPortNo(bk.watchPort)},`;
+      if (bk.watchGroup !== OFPG.ANY) s += `watch_group:${bk.watchGroup},`;
+      return `${s}actions=${bk.actions.length === 0 ? 'drop' : bk.actions.map(formatAction).join(',')}`;
+    })
+    .join(',');
 }

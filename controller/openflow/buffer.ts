@@ -84,7 +84,7 @@ export class Reader {
     if (p + 4 > this.end) this.need(4);
     this.pos = p + 4;
     const b = this.buf;
-    return (b[p]! * 0x1000000) + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
+    return b[p]! * 0x1000000 + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
   }
 
   u64(): bigint {

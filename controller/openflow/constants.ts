@@ -8,22 +8,54 @@ export const OFP_MAX_MESSAGE_LEN = 0xffff;
 
 /** enum ofp_type (§7.1) */
 export const OFPT = {
-  HELLO: 0, ERROR: 1, ECHO_REQUEST: 2, ECHO_REPLY: 3, EXPERIMENTER: 4,
-  FEATURES_REQUEST: 5, FEATURES_REPLY: 6, GET_CONFIG_REQUEST: 7, GET_CONFIG_REPLY: 8, SET_CONFIG: 9,
-  PACKET_IN: 10, FLOW_REMOVED: 11, PORT_STATUS: 12,
-  PACKET_OUT: 13, FLOW_MOD: 14, GROUP_MOD: 15, PORT_MOD: 16, TABLE_MOD: 17,
-  MULTIPART_REQUEST: 18, MULTIPART_REPLY: 19,
-  BARRIER_REQUEST: 20, BARRIER_REPLY: 21,
-  QUEUE_GET_CONFIG_REQUEST: 22, QUEUE_GET_CONFIG_REPLY: 23,
-  ROLE_REQUEST: 24, ROLE_REPLY: 25,
-  GET_ASYNC_REQUEST: 26, GET_ASYNC_REPLY: 27, SET_ASYNC: 28,
+  HELLO: 0,
+  ERROR: 1,
+  ECHO_REQUEST: 2,
+  ECHO_REPLY: 3,
+  EXPERIMENTER: 4,
+  FEATURES_REQUEST: 5,
+  FEATURES_REPLY: 6,
+  GET_CONFIG_REQUEST: 7,
+  GET_CONFIG_REPLY: 8,
+  SET_CONFIG: 9,
+  PACKET_IN: 10,
+  FLOW_REMOVED: 11,
+  PORT_STATUS: 12,
+  PACKET_OUT: 13,
+  FLOW_MOD: 14,
+  GROUP_MOD: 15,
+  PORT_MOD: 16,
+  TABLE_MOD: 17,
+  MULTIPART_REQUEST: 18,
+  MULTIPART_REPLY: 19,
+  BARRIER_REQUEST: 20,
+  BARRIER_REPLY: 21,
+  QUEUE_GET_CONFIG_REQUEST: 22,
+  QUEUE_GET_CONFIG_REPLY: 23,
+  ROLE_REQUEST: 24,
+  ROLE_REPLY: 25,
+  GET_ASYNC_REQUEST: 26,
+  GET_ASYNC_REPLY: 27,
+  SET_ASYNC: 28,
   METER_MOD: 29,
 } as const;
 
 /** enum ofp_multipart_type (§7.3.5) */
 export const OFPMP = {
-  DESC: 0, FLOW: 1, AGGREGATE: 2, TABLE: 3, PORT_STATS: 4, QUEUE: 5, GROUP: 6, GROUP_DESC: 7,
-  GROUP_FEATURES: 8, METER: 9, METER_CONFIG: 10, METER_FEATURES: 11, TABLE_FEATURES: 12, PORT_DESC: 13,
+  DESC: 0,
+  FLOW: 1,
+  AGGREGATE: 2,
+  TABLE: 3,
+  PORT_STATS: 4,
+  QUEUE: 5,
+  GROUP: 6,
+  GROUP_DESC: 7,
+  GROUP_FEATURES: 8,
+  METER: 9,
+  METER_CONFIG: 10,
+  METER_FEATURES: 11,
+  TABLE_FEATURES: 12,
+  PORT_DESC: 13,
   EXPERIMENTER: 0xffff,
 } as const;
 
@@ -64,7 +96,11 @@ export const OFPFC = { ADD: 0, MODIFY: 1, MODIFY_STRICT: 2, DELETE: 3, DELETE_ST
 
 /** enum ofp_flow_mod_flags */
 export const OFPFF = {
-  SEND_FLOW_REM: 1 << 0, CHECK_OVERLAP: 1 << 1, RESET_COUNTS: 1 << 2, NO_PKT_COUNTS: 1 << 3, NO_BYT_COUNTS: 1 << 4,
+  SEND_FLOW_REM: 1 << 0,
+  CHECK_OVERLAP: 1 << 1,
+  RESET_COUNTS: 1 << 2,
+  NO_PKT_COUNTS: 1 << 3,
+  NO_BYT_COUNTS: 1 << 4,
 } as const;
 
 /** Default flow priority, and the spec's OFP_FLOW_PERMANENT timeout value. */
@@ -88,15 +124,33 @@ export const OFPPS = { LINK_DOWN: 1 << 0, BLOCKED: 1 << 1, LIVE: 1 << 2 } as con
 
 /** enum ofp_port_features */
 export const OFPPF = {
-  '10MB_HD': 1 << 0, '10MB_FD': 1 << 1, '100MB_HD': 1 << 2, '100MB_FD': 1 << 3, '1GB_HD': 1 << 4, '1GB_FD': 1 << 5,
-  '10GB_FD': 1 << 6, '40GB_FD': 1 << 7, '100GB_FD': 1 << 8, '1TB_FD': 1 << 9, OTHER: 1 << 10, COPPER: 1 << 11,
-  FIBER: 1 << 12, AUTONEG: 1 << 13, PAUSE: 1 << 14, PAUSE_ASYM: 1 << 15,
+  '10MB_HD': 1 << 0,
+  '10MB_FD': 1 << 1,
+  '100MB_HD': 1 << 2,
+  '100MB_FD': 1 << 3,
+  '1GB_HD': 1 << 4,
+  '1GB_FD': 1 << 5,
+  '10GB_FD': 1 << 6,
+  '40GB_FD': 1 << 7,
+  '100GB_FD': 1 << 8,
+  '1TB_FD': 1 << 9,
+  OTHER: 1 << 10,
+  COPPER: 1 << 11,
+  FIBER: 1 << 12,
+  AUTONEG: 1 << 13,
+  PAUSE: 1 << 14,
+  PAUSE_ASYM: 1 << 15,
 } as const;
 
 /** enum ofp_capabilities */
 export const OFPC = {
-  FLOW_STATS: 1 << 0, TABLE_STATS: 1 << 1, PORT_STATS: 1 << 2, GROUP_STATS: 1 << 3, IP_REASM: 1 << 5,
-  QUEUE_STATS: 1 << 6, PORT_BLOCKED: 1 << 8,
+  FLOW_STATS: 1 << 0,
+  TABLE_STATS: 1 << 1,
+  PORT_STATS: 1 << 2,
+  GROUP_STATS: 1 << 3,
+  IP_REASM: 1 << 5,
+  QUEUE_STATS: 1 << 6,
+  PORT_BLOCKED: 1 << 8,
 } as const;
 
 /** enum ofp_config_flags */
@@ -110,14 +164,33 @@ export const OFPHET_VERSIONBITMAP = 1;
 
 /** enum ofp_action_type (§7.2.5) */
 export const OFPAT = {
-  OUTPUT: 0, COPY_TTL_OUT: 11, COPY_TTL_IN: 12, SET_MPLS_TTL: 15, DEC_MPLS_TTL: 16, PUSH_VLAN: 17,
-  POP_VLAN: 18, PUSH_MPLS: 19, POP_MPLS: 20, SET_QUEUE: 21, GROUP: 22, SET_NW_TTL: 23, DEC_NW_TTL: 24,
-  SET_FIELD: 25, PUSH_PBB: 26, POP_PBB: 27, EXPERIMENTER: 0xffff,
+  OUTPUT: 0,
+  COPY_TTL_OUT: 11,
+  COPY_TTL_IN: 12,
+  SET_MPLS_TTL: 15,
+  DEC_MPLS_TTL: 16,
+  PUSH_VLAN: 17,
+  POP_VLAN: 18,
+  PUSH_MPLS: 19,
+  POP_MPLS: 20,
+  SET_QUEUE: 21,
+  GROUP: 22,
+  SET_NW_TTL: 23,
+  DEC_NW_TTL: 24,
+  SET_FIELD: 25,
+  PUSH_PBB: 26,
+  POP_PBB: 27,
+  EXPERIMENTER: 0xffff,
 } as const;
 
 /** enum ofp_instruction_type (§7.2.4) */
 export const OFPIT = {
-  GOTO_TABLE: 1, WRITE_METADATA: 2, WRITE_ACTIONS: 3, APPLY_ACTIONS: 4, CLEAR_ACTIONS: 5, METER: 6,
+  GOTO_TABLE: 1,
+  WRITE_METADATA: 2,
+  WRITE_ACTIONS: 3,
+  APPLY_ACTIONS: 4,
+  CLEAR_ACTIONS: 5,
+  METER: 6,
   EXPERIMENTER: 0xffff,
 } as const;
 
@@ -135,9 +208,21 @@ export const OFPTC_DEPRECATED_MASK = 3;
 
 /** enum ofp_table_feature_prop_type (§7.3.5.5.2) */
 export const OFPTFPT = {
-  INSTRUCTIONS: 0, INSTRUCTIONS_MISS: 1, NEXT_TABLES: 2, NEXT_TABLES_MISS: 3, WRITE_ACTIONS: 4,
-  WRITE_ACTIONS_MISS: 5, APPLY_ACTIONS: 6, APPLY_ACTIONS_MISS: 7, MATCH: 8, WILDCARDS: 10, WRITE_SETFIELD: 12,
-  WRITE_SETFIELD_MISS: 13, APPLY_SETFIELD: 14, APPLY_SETFIELD_MISS: 15, EXPERIMENTER: 0xfffe,
+  INSTRUCTIONS: 0,
+  INSTRUCTIONS_MISS: 1,
+  NEXT_TABLES: 2,
+  NEXT_TABLES_MISS: 3,
+  WRITE_ACTIONS: 4,
+  WRITE_ACTIONS_MISS: 5,
+  APPLY_ACTIONS: 6,
+  APPLY_ACTIONS_MISS: 7,
+  MATCH: 8,
+  WILDCARDS: 10,
+  WRITE_SETFIELD: 12,
+  WRITE_SETFIELD_MISS: 13,
+  APPLY_SETFIELD: 14,
+  APPLY_SETFIELD_MISS: 15,
+  EXPERIMENTER: 0xfffe,
   EXPERIMENTER_MISS: 0xffff,
 } as const;
 
@@ -160,11 +245,45 @@ export const ONF_EXPERIMENTER_ID = 0x4f4e4600; // Open Networking Foundation
 
 /** Sizes of fixed structures (asserted by tests against what the encoders write). */
 export const OFP_SIZES = {
-  header: 8, switchFeatures: 32, switchConfig: 12, port: 64, packetIn: 34, packetOut: 24, flowMod: 56,
-  flowRemoved: 56, portStatus: 80, groupMod: 16, bucket: 16, portMod: 40, tableMod: 16, meterMod: 16,
-  multipartHeader: 16, flowStatsRequest: 40, flowStats: 56, aggregateStatsReply: 24, tableStats: 24,
-  portStats: 112, queueStats: 40, groupStats: 40, bucketCounter: 16, groupDesc: 8, groupFeatures: 40,
-  meterStats: 40, meterBandStats: 16, meterConfig: 8, meterFeatures: 16, tableFeatures: 64, desc: 1056,
-  roleRequest: 24, asyncConfig: 32, queueGetConfigRequest: 16, queueGetConfigReply: 16, packetQueue: 16,
-  errorMsg: 12, experimenterHeader: 16, match: 8, actionOutput: 16, instructionActions: 8,
+  header: 8,
+  switchFeatures: 32,
+  switchConfig: 12,
+  port: 64,
+  packetIn: 34,
+  packetOut: 24,
+  flowMod: 56,
+  flowRemoved: 56,
+  portStatus: 80,
+  groupMod: 16,
+  bucket: 16,
+  portMod: 40,
+  tableMod: 16,
+  meterMod: 16,
+  multipartHeader: 16,
+  flowStatsRequest: 40,
+  flowStats: 56,
+  aggregateStatsReply: 24,
+  tableStats: 24,
+  portStats: 112,
+  queueStats: 40,
+  groupStats: 40,
+  bucketCounter: 16,
+  groupDesc: 8,
+  groupFeatures: 40,
+  meterStats: 40,
+  meterBandStats: 16,
+  meterConfig: 8,
+  meterFeatures: 16,
+  tableFeatures: 64,
+  desc: 1056,
+  roleRequest: 24,
+  asyncConfig: 32,
+  queueGetConfigRequest: 16,
+  queueGetConfigReply: 16,
+  packetQueue: 16,
+  errorMsg: 12,
+  experimenterHeader: 16,
+  match: 8,
+  actionOutput: 16,
+  instructionActions: 8,
 } as const;

@@ -32,7 +32,10 @@ function formatData(m: ErrorMsg): string {
 }
 
 register<ErrorMsg>({
-  type: 'error', ofpType: OFPT.ERROR, ryuName: 'OFPErrorMsg', ofpName: 'OFPT_ERROR',
+  type: 'error',
+  ofpType: OFPT.ERROR,
+  ryuName: 'OFPErrorMsg',
+  ofpName: 'OFPT_ERROR',
   decode: (r, xid) => {
     const errType = r.u16();
     const code = r.u16();

@@ -16,7 +16,10 @@ export interface ExperimenterMsg {
 }
 
 register<ExperimenterMsg>({
-  type: 'experimenter', ofpType: OFPT.EXPERIMENTER, ryuName: 'OFPExperimenter', ofpName: 'OFPT_EXPERIMENTER',
+  type: 'experimenter',
+  ofpType: OFPT.EXPERIMENTER,
+  ryuName: 'OFPExperimenter',
+  ofpName: 'OFPT_EXPERIMENTER',
   decode: (r, xid) => {
     const experimenter = r.u32();
     const expType = r.u32();
@@ -29,7 +32,11 @@ register<ExperimenterMsg>({
   },
   toRyu: (m) => ({ experimenter: m.experimenter, exp_type: m.expType, data: b64(m.data) }),
   fromRyu: (d, xid) => ({
-    type: 'experimenter', xid, experimenter: jInt(d, 'experimenter'), expType: jInt(d, 'exp_type'), data: jBytes(d, 'data'),
+    type: 'experimenter',
+    xid,
+    experimenter: jInt(d, 'experimenter'),
+    expType: jInt(d, 'exp_type'),
+    data: jBytes(d, 'data'),
   }),
   format: (m) => `experimenter=0x${m.experimenter.toString(16)} exp_type=${m.expType} data_len=${m.data.length}`,
 });

@@ -9,7 +9,10 @@ import { register } from './registry.js';
 import { jInt, jU64, u64ToJson } from './ryu-json.js';
 import { bitNames } from './port.js';
 
-export interface FeaturesRequestMsg { type: 'featuresRequest'; xid: number }
+export interface FeaturesRequestMsg {
+  type: 'featuresRequest';
+  xid: number;
+}
 
 export interface FeaturesReplyMsg {
   type: 'featuresReply';
@@ -25,12 +28,13 @@ export interface FeaturesReplyMsg {
 }
 
 /** OFPC_* bit names, as ovs-ofctl prints them. */
-const CAPABILITY_NAMES = [
-  'FLOW_STATS', 'TABLE_STATS', 'PORT_STATS', 'GROUP_STATS', undefined, 'IP_REASM', 'QUEUE_STATS', undefined, 'PORT_BLOCKED',
-];
+const CAPABILITY_NAMES = ['FLOW_STATS', 'TABLE_STATS', 'PORT_STATS', 'GROUP_STATS', undefined, 'IP_REASM', 'QUEUE_STATS', undefined, 'PORT_BLOCKED'];
 
 register<FeaturesRequestMsg>({
-  type: 'featuresRequest', ofpType: OFPT.FEATURES_REQUEST, ryuName: 'OFPFeaturesRequest', ofpName: 'OFPT_FEATURES_REQUEST',
+  type: 'featuresRequest',
+  ofpType: OFPT.FEATURES_REQUEST,
+  ryuName: 'OFPFeaturesRequest',
+  ofpName: 'OFPT_FEATURES_REQUEST',
   decode: (_r, xid) => ({ type: 'featuresRequest', xid }),
   encode: () => {},
   toRyu: () => ({}),
@@ -39,7 +43,10 @@ register<FeaturesRequestMsg>({
 });
 
 register<FeaturesReplyMsg>({
-  type: 'featuresReply', ofpType: OFPT.FEATURES_REPLY, ryuName: 'OFPSwitchFeatures', ofpName: 'OFPT_FEATURES_REPLY',
+  type: 'featuresReply',
+  ofpType: OFPT.FEATURES_REPLY,
+  ryuName: 'OFPSwitchFeatures',
+  ofpName: 'OFPT_FEATURES_REPLY',
   decode: (r, xid) => {
     const datapathId = r.u64();
     const nBuffers = r.u32();
@@ -60,12 +67,20 @@ register<FeaturesReplyMsg>({
     w.zeros(4);
   },
   toRyu: (m) => ({
-    datapath_id: u64ToJson(m.datapathId), n_buffers: m.nBuffers, n_tables: m.nTables, auxiliary_id: m.auxiliaryId,
+    datapath_id: u64ToJson(m.datapathId),
+    n_buffers: m.nBuffers,
+    n_tables: m.nTables,
+    auxiliary_id: m.auxiliaryId,
     capabilities: m.capabilities,
   }),
   fromRyu: (d, xid) => ({
-    type: 'featuresReply', xid, datapathId: jU64(d, 'datapath_id'), nBuffers: jInt(d, 'n_buffers', 0),
-    nTables: jInt(d, 'n_tables', 0), auxiliaryId: jInt(d, 'auxiliary_id', 0), capabilities: jInt(d, 'capabilities', 0),
+    type: 'featuresReply',
+    xid,
+    datapathId: jU64(d, 'datapath_id'),
+    nBuffers: jInt(d, 'n_buffers', 0),
+    nTables: jInt(d, 'n_tables', 0),
+    auxiliaryId: jInt(d, 'auxiliary_id', 0),
+    capabilities: jInt(d, 'capabilities', 0),
   }),
   format: (m) =>
     `dpid:${m.datapathId.toString(16).padStart(16, '0')} n_tables:${m.nTables}, n_buffers:${m.nBuffers}` +

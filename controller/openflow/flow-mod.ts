@@ -42,8 +42,11 @@ export interface FlowModMsg {
 
 const COMMANDS = ['ADD', 'MOD', 'MOD_STRICT', 'DEL', 'DEL_STRICT'];
 const FLAG_NAMES: [number, string][] = [
-  [OFPFF.SEND_FLOW_REM, 'send_flow_rem'], [OFPFF.CHECK_OVERLAP, 'check_overlap'], [OFPFF.RESET_COUNTS, 'reset_counts'],
-  [OFPFF.NO_PKT_COUNTS, 'no_packet_counts'], [OFPFF.NO_BYT_COUNTS, 'no_byte_counts'],
+  [OFPFF.SEND_FLOW_REM, 'send_flow_rem'],
+  [OFPFF.CHECK_OVERLAP, 'check_overlap'],
+  [OFPFF.RESET_COUNTS, 'reset_counts'],
+  [OFPFF.NO_PKT_COUNTS, 'no_packet_counts'],
+  [OFPFF.NO_BYT_COUNTS, 'no_byte_counts'],
 ];
 const U64_MAX = 0xffffffffffffffffn;
 
@@ -96,7 +99,10 @@ function writeU64(w: Writer, v: bigint): void {
 }
 
 register<FlowModMsg>({
-  type: 'flowMod', ofpType: OFPT.FLOW_MOD, ryuName: 'OFPFlowMod', ofpName: 'OFPT_FLOW_MOD',
+  type: 'flowMod',
+  ofpType: OFPT.FLOW_MOD,
+  ryuName: 'OFPFlowMod',
+  ofpName: 'OFPT_FLOW_MOD',
   decode: (r, xid) => {
     const cookie = r.u64();
     const cookieMask = r.u64();
@@ -113,8 +119,21 @@ register<FlowModMsg>({
     const match = readMatch(r);
     const instructions = readInstructions(r, r.remaining);
     return {
-      type: 'flowMod', xid, cookie, cookieMask, tableId, command, idleTimeout, hardTimeout, priority, bufferId, outPort,
-      outGroup, flags, match, instructions,
+      type: 'flowMod',
+      xid,
+      cookie,
+      cookieMask,
+      tableId,
+      command,
+      idleTimeout,
+      hardTimeout,
+      priority,
+      bufferId,
+      outPort,
+      outGroup,
+      flags,
+      match,
+      instructions,
     };
   },
   encode: (w, m) => {
@@ -142,17 +161,35 @@ register<FlowModMsg>({
     writeInstructions(w, m.instructions);
   },
   toRyu: (m) => ({
-    buffer_id: m.bufferId, command: m.command, cookie: u64ToJson(m.cookie), cookie_mask: u64ToJson(m.cookieMask),
-    flags: m.flags, hard_timeout: m.hardTimeout, idle_timeout: m.idleTimeout, instructions: instructionsToRyu(m.instructions),
-    match: matchToRyu(m.match), out_group: m.outGroup, out_port: m.outPort, priority: m.priority, table_id: m.tableId,
+    buffer_id: m.bufferId,
+    command: m.command,
+    cookie: u64ToJson(m.cookie),
+    cookie_mask: u64ToJson(m.cookieMask),
+    flags: m.flags,
+    hard_timeout: m.hardTimeout,
+    idle_timeout: m.idleTimeout,
+    instructions: instructionsToRyu(m.instructions),
+    match: matchToRyu(m.match),
+    out_group: m.outGroup,
+    out_port: m.outPort,
+    priority: m.priority,
+    table_id: m.tableId,
   }),
   // Ryu's OFPFlowMod defaults for absent keys.
   fromRyu: (d, xid) => ({
-    type: 'flowMod', xid, cookie: jU64(d, 'cookie', 0n), cookieMask: jU64(d, 'cookie_mask', 0n),
-    tableId: jUint(d, 'table_id', 8, 0), command: jUint(d, 'command', 8, OFPFC.ADD),
-    idleTimeout: jUint(d, 'idle_timeout', 16, 0), hardTimeout: jUint(d, 'hard_timeout', 16, 0),
-    priority: jUint(d, 'priority', 16, OFP_DEFAULT_PRIORITY), bufferId: jUint(d, 'buffer_id', 32, OFP_NO_BUFFER),
-    outPort: jUint(d, 'out_port', 32, 0), outGroup: jUint(d, 'out_group', 32, 0), flags: jUint(d, 'flags', 16, 0),
+    type: 'flowMod',
+    xid,
+    cookie: jU64(d, 'cookie', 0n),
+    cookieMask: jU64(d, 'cookie_mask', 0n),
+    tableId: jUint(d, 'table_id', 8, 0),
+    command: jUint(d, 'command', 8, OFPFC.ADD),
+    idleTimeout: jUint(d, 'idle_timeout', 16, 0),
+    hardTimeout: jUint(d, 'hard_timeout', 16, 0),
+    priority: jUint(d, 'priority', 16, OFP_DEFAULT_PRIORITY),
+    bufferId: jUint(d, 'buffer_id', 32, OFP_NO_BUFFER),
+    outPort: jUint(d, 'out_port', 32, 0),
+    outGroup: jUint(d, 'out_group', 32, 0),
+    flags: jUint(d, 'flags', 16, 0),
     match: d.match === undefined || d.match === null ? [] : matchFromRyu(jObj(d, 'match')),
     instructions: instructionsFromRyu(jArr(d, 'instructions')),
   }),

@@ -38,7 +38,10 @@ export function formatDuration(sec: number, nsec: number): string {
 }
 
 register<FlowRemovedMsg>({
-  type: 'flowRemoved', ofpType: OFPT.FLOW_REMOVED, ryuName: 'OFPFlowRemoved', ofpName: 'OFPT_FLOW_REMOVED',
+  type: 'flowRemoved',
+  ofpType: OFPT.FLOW_REMOVED,
+  ryuName: 'OFPFlowRemoved',
+  ofpName: 'OFPT_FLOW_REMOVED',
   decode: (r, xid) => {
     const cookie = r.u64();
     const priority = r.u16();
@@ -52,8 +55,19 @@ register<FlowRemovedMsg>({
     const byteCount = r.u64();
     const match = readMatch(r);
     return {
-      type: 'flowRemoved', xid, cookie, priority, reason, tableId, durationSec, durationNsec, idleTimeout, hardTimeout,
-      packetCount, byteCount, match,
+      type: 'flowRemoved',
+      xid,
+      cookie,
+      priority,
+      reason,
+      tableId,
+      durationSec,
+      durationNsec,
+      idleTimeout,
+      hardTimeout,
+      packetCount,
+      byteCount,
+      match,
     };
   },
   encode: (w, m) => {
@@ -70,16 +84,32 @@ register<FlowRemovedMsg>({
     writeMatch(w, m.match);
   },
   toRyu: (m) => ({
-    cookie: u64ToJson(m.cookie), priority: m.priority, reason: m.reason, table_id: m.tableId,
-    duration_sec: m.durationSec, duration_nsec: m.durationNsec, idle_timeout: m.idleTimeout, hard_timeout: m.hardTimeout,
-    packet_count: u64ToJson(m.packetCount), byte_count: u64ToJson(m.byteCount), match: matchToRyu(m.match),
+    cookie: u64ToJson(m.cookie),
+    priority: m.priority,
+    reason: m.reason,
+    table_id: m.tableId,
+    duration_sec: m.durationSec,
+    duration_nsec: m.durationNsec,
+    idle_timeout: m.idleTimeout,
+    hard_timeout: m.hardTimeout,
+    packet_count: u64ToJson(m.packetCount),
+    byte_count: u64ToJson(m.byteCount),
+    match: matchToRyu(m.match),
   }),
   fromRyu: (d, xid) => ({
-    type: 'flowRemoved', xid, cookie: jU64(d, 'cookie', 0n), priority: jInt(d, 'priority', OFP_DEFAULT_PRIORITY),
-    reason: jInt(d, 'reason', 0), tableId: jInt(d, 'table_id', 0), durationSec: jInt(d, 'duration_sec', 0),
-    durationNsec: jInt(d, 'duration_nsec', 0), idleTimeout: jInt(d, 'idle_timeout', 0),
-    hardTimeout: jInt(d, 'hard_timeout', 0), packetCount: jU64(d, 'packet_count', 0n),
-    byteCount: jU64(d, 'byte_count', 0n), match: matchFromRyu(jObj(d, 'match')),
+    type: 'flowRemoved',
+    xid,
+    cookie: jU64(d, 'cookie', 0n),
+    priority: jInt(d, 'priority', OFP_DEFAULT_PRIORITY),
+    reason: jInt(d, 'reason', 0),
+    tableId: jInt(d, 'table_id', 0),
+    durationSec: jInt(d, 'duration_sec', 0),
+    durationNsec: jInt(d, 'duration_nsec', 0),
+    idleTimeout: jInt(d, 'idle_timeout', 0),
+    hardTimeout: jInt(d, 'hard_timeout', 0),
+    packetCount: jU64(d, 'packet_count', 0n),
+    byteCount: jU64(d, 'byte_count', 0n),
+    match: matchFromRyu(jObj(d, 'match')),
   }),
   // ovs-ofctl: `priority=65535,dl_dst=... reason=idle table_id=0 duration3.048825s idle3 pkts1 bytes86`
   format: (m) => {

@@ -28,7 +28,10 @@ const COMMANDS = ['ADD', 'MOD', 'DEL'];
 const TYPES = ['all', 'select', 'indirect', 'ff'];
 
 register<GroupModMsg>({
-  type: 'groupMod', ofpType: OFPT.GROUP_MOD, ryuName: 'OFPGroupMod', ofpName: 'OFPT_GROUP_MOD',
+  type: 'groupMod',
+  ofpType: OFPT.GROUP_MOD,
+  ryuName: 'OFPGroupMod',
+  ofpName: 'OFPT_GROUP_MOD',
   decode: (r, xid) => {
     const command = r.u16();
     const groupType = r.u8();
@@ -47,8 +50,12 @@ register<GroupModMsg>({
   toRyu: (m) => ({ buckets: bucketsToRyu(m.buckets), command: m.command, group_id: m.groupId, type: m.groupType }),
   // Ryu's OFPGroupMod defaults: command ADD, type ALL, group_id 0.
   fromRyu: (d, xid) => ({
-    type: 'groupMod', xid, command: jUint(d, 'command', 16, OFPGC.ADD), groupType: jUint(d, 'type', 8, OFPGT.ALL),
-    groupId: jUint(d, 'group_id', 32, 0), buckets: bucketsFromRyu(jArr(d, 'buckets')),
+    type: 'groupMod',
+    xid,
+    command: jUint(d, 'command', 16, OFPGC.ADD),
+    groupType: jUint(d, 'type', 8, OFPGT.ALL),
+    groupId: jUint(d, 'group_id', 32, 0),
+    buckets: bucketsFromRyu(jArr(d, 'buckets')),
   }),
   // ovs-ofctl: `ADD group_id=1,type=all,bucket=weight:1,watch_port:1,watch_group:1,actions=output:2`.
   format: (m) => {

@@ -117,7 +117,10 @@ function formatElem(e: HelloElem): string {
 }
 
 register<HelloMsg>({
-  type: 'hello', ofpType: OFPT.HELLO, ryuName: 'OFPHello', ofpName: 'OFPT_HELLO',
+  type: 'hello',
+  ofpType: OFPT.HELLO,
+  ryuName: 'OFPHello',
+  ofpName: 'OFPT_HELLO',
   decode: (r, xid) => {
     const elements: HelloElem[] = [];
     while (r.remaining > 0) elements.push(readElem(r));

@@ -95,15 +95,35 @@ export function writeInstructions(w: Writer, list: Instruction[]): void {
         w.u32(0);
         writeActions(w, ins.actions);
         const len = w.pos - start;
-        if (len > 0xffff) { w.pos = start; badInst(OFPBIC.BAD_LEN, `instruction of ${len} bytes`); }
+        if (len > 0xffff) {
+          w.pos = start;
+          badInst(OFPBIC.BAD_LEN, `instruction of ${len} bytes`);
+        }
         w.setU16(start + 2, len);
         break;
       }
-      case 'clearActions': w.u16(OFPIT.CLEAR_ACTIONS); w.u16(8); w.u32(0); break;
-      case 'meter': w.u16(OFPIT.METER); w.u16(8); w.u32(ins.meterId); break;
-      case 'gotoTable': w.u16(OFPIT.GOTO_TABLE); w.u16(8); w.u8(ins.tableId); w.u24(0); break;
+      case 'clearActions':
+        w.u16(OFPIT.CLEAR_ACTIONS);
+        w.u16(8);
+        w.u32(0);
+        break;
+      case 'meter':
+        w.u16(OFPIT.METER);
+        w.u16(8);
+        w.u32(ins.meterId);
+        break;
+      case 'gotoTable':
+        w.u16(OFPIT.GOTO_TABLE);
+        w.u16(8);
+        w.u8(ins.tableId);
+        w.u24(0);
+        break;
       case 'writeMetadata':
-        w.u16(OFPIT.WRITE_METADATA); w.u16(24); w.u32(0); w.u64(ins.metadata); w.u64(ins.metadataMask);
+        w.u16(OFPIT.WRITE_METADATA);
+        w.u16(24);
+        w.u32(0);
+        w.u64(ins.metadata);
+        w.u64(ins.metadataMask);
         break;
       case 'experimenter': {
         const start = w.pos;
@@ -112,7 +132,10 @@ export function writeInstructions(w: Writer, list: Instruction[]): void {
         w.u32(ins.experimenter);
         w.bytes(ins.data);
         w.pad8(start);
-        if (w.pos - start > 0xfff8) { w.pos = start; badInst(OFPBIC.BAD_LEN, `experimenter instruction of ${ins.data.length} bytes`); }
+        if (w.pos - start > 0xfff8) {
+          w.pos = start;
+          badInst(OFPBIC.BAD_LEN, `experimenter instruction of ${ins.data.length} bytes`);
+        }
         w.setU16(start + 2, w.pos - start);
         break;
       }
@@ -124,11 +147,15 @@ export function writeInstructions(w: Writer, list: Instruction[]): void {
 
 export function instructionLength(ins: Instruction): number {
   switch (ins.type) {
-    case 'writeMetadata': return 24;
+    case 'writeMetadata':
+      return 24;
     case 'writeActions':
-    case 'applyActions': return 8 + actionsLength(ins.actions);
-    case 'experimenter': return (8 + ins.data.length + 7) & ~7;
-    default: return 8;
+    case 'applyActions':
+      return 8 + actionsLength(ins.actions);
+    case 'experimenter':
+      return (8 + ins.data.length + 7) & ~7;
+    default:
+      return 8;
   }
 }
 
@@ -143,16 +170,29 @@ export function instructionsLength(list: Instruction[]): number {
 export function instructionToRyu(ins: Instruction): RyuDict {
   const len = instructionLength(ins);
   switch (ins.type) {
-    case 'gotoTable': return { OFPInstructionGotoTable: { len, table_id: ins.tableId, type: OFPIT.GOTO_TABLE } };
+    case 'gotoTable':
+      return { OFPInstructionGotoTable: { len, table_id: ins.tableId, type: OFPIT.GOTO_TABLE } };
     case 'writeMetadata':
-      return { OFPInstructionWriteMetadata: { len, metadata: u64ToJson(ins.metadata), metadata_mask: u64ToJson(ins.metadataMask), type: OFPIT.WRITE_METADATA } };
-    case 'writeActions': return { OFPInstructionActions: { actions: actionsToRyu(ins.actions), len, type: OFPIT.WRITE_ACTIONS } };
-    case 'applyActions': return { OFPInstructionActions: { actions: actionsToRyu(ins.actions), len, type: OFPIT.APPLY_ACTIONS } };
-    case 'clearActions': return { OFPInstructionActions: { actions: [], len, type: OFPIT.CLEAR_ACTIONS } };
-    case 'meter': return { OFPInstructionMeter: { len, meter_id: ins.meterId, type: OFPIT.METER } };
+      return {
+        OFPInstructionWriteMetadata: {
+          len,
+          metadata: u64ToJson(ins.metadata),
+          metadata_mask: u64ToJson(ins.metadataMask),
+          type: OFPIT.WRITE_METADATA,
+        },
+      };
+    case 'writeActions':
+      return { OFPInstructionActions: { actions: actionsToRyu(ins.actions), len, type: OFPIT.WRITE_ACTIONS } };
+    case 'applyActions':
+      return { OFPInstructionActions: { actions: actionsToRyu(ins.actions), len, type: OFPIT.APPLY_ACTIONS } };
+    case 'clearActions':
+      return { OFPInstructionActions: { actions: [], len, type: OFPIT.CLEAR_ACTIONS } };
+    case 'meter':
+      return { OFPInstructionMeter: { len, meter_id: ins.meterId, type: OFPIT.METER } };
     case 'experimenter':
       return { OFPInstructionExperimenter: { data: b64(ins.data), experimenter: ins.experimenter, len, type: OFPIT.EXPERIMENTER } };
-    default: return badInst(OFPBIC.UNKNOWN_INST, `unknown instruction type ${JSON.stringify((ins as { type?: unknown }).type)}`);
+    default:
+      return badInst(OFPBIC.UNKNOWN_INST, `unknown instruction type ${JSON.stringify((ins as { type?: unknown }).type)}`);
   }
 }
 
@@ -163,10 +203,12 @@ export function instructionsToRyu(list: Instruction[]): RyuDict[] {
 export function instructionFromRyu(obj: unknown): Instruction {
   const [name, d] = unwrap(obj);
   switch (name) {
-    case 'OFPInstructionGotoTable': return { type: 'gotoTable', tableId: jUint(d, 'table_id', 8) };
+    case 'OFPInstructionGotoTable':
+      return { type: 'gotoTable', tableId: jUint(d, 'table_id', 8) };
     case 'OFPInstructionWriteMetadata':
       return { type: 'writeMetadata', metadata: jU64(d, 'metadata'), metadataMask: jU64(d, 'metadata_mask', 0xffffffffffffffffn) };
-    case 'OFPInstructionMeter': return { type: 'meter', meterId: jUint(d, 'meter_id', 32) };
+    case 'OFPInstructionMeter':
+      return { type: 'meter', meterId: jUint(d, 'meter_id', 32) };
     case 'OFPInstructionExperimenter':
       return { type: 'experimenter', experimenter: jUint(d, 'experimenter', 32), data: jBytes(d, 'data') };
     case 'OFPInstructionActions': {
@@ -177,7 +219,8 @@ export function instructionFromRyu(obj: unknown): Instruction {
       if (type === OFPIT.WRITE_ACTIONS) return { type: 'writeActions', actions };
       return bad(`OFPInstructionActions of type ${type}`);
     }
-    default: return bad(`unknown Ryu instruction class ${name}`);
+    default:
+      return bad(`unknown Ryu instruction class ${name}`);
   }
 }
 
@@ -190,15 +233,24 @@ export function instructionsFromRyu(list: unknown[]): Instruction[] {
 
 function formatInstruction(ins: Instruction): string {
   switch (ins.type) {
-    case 'gotoTable': return `goto_table:${ins.tableId}`;
+    case 'gotoTable':
+      return `goto_table:${ins.tableId}`;
     case 'writeMetadata':
-      return ins.metadataMask === 0xffffffffffffffffn ? `write_metadata:${hex(ins.metadata)}` : `write_metadata:${hex(ins.metadata)}/${hex(ins.metadataMask)}`;
-    case 'writeActions': return `write_actions(${ins.actions.map(formatAction).join(',')})`;
-    case 'applyActions': return ins.actions.length === 0 ? '' : formatActions(ins.actions);
-    case 'clearActions': return 'clear_actions';
-    case 'meter': return `meter:${ins.meterId}`;
-    case 'experimenter': return `experimenter(${hex(ins.experimenter)},data=${ins.data.toString('hex')})`;
-    default: return 'unknown';
+      return ins.metadataMask === 0xffffffffffffffffn
+        ? `write_metadata:${hex(ins.metadata)}`
+        : `write_metadata:${hex(ins.metadata)}/${hex(ins.metadataMask)}`;
+    case 'writeActions':
+      return `write_actions(${ins.actions.map(formatAction).join(',')})`;
+    case 'applyActions':
+      return ins.actions.length === 0 ? '' : formatActions(ins.actions);
+    case 'clearActions':
+      return 'clear_actions';
+    case 'meter':
+      return `meter:${ins.meterId}`;
+    case 'experimenter':
+      return `experimenter(${hex(ins.experimenter)},data=${ins.data.toString('hex')})`;
+    default:
+      return 'unknown';
   }
 }
 

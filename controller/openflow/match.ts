@@ -22,8 +22,11 @@ export function readMatch(r: Reader): Match {
   while (p < fieldsEnd) {
     const c = p + 4 <= fieldsEnd ? basicFieldOf(u32At(b, p)) : undefined;
     if (c !== undefined && p + 4 + b[p + 3]! <= fieldsEnd) {
-      fields.push((b[p + 2]! & 1) === 0 ? { field: c.name, value: valueAt(b, p + 4, c) }
-        : { field: c.name, value: valueAt(b, p + 4, c), mask: valueAt(b, p + 4 + c.width, c) });
+      fields.push(
+        (b[p + 2]! & 1) === 0
+          ? { field: c.name, value: valueAt(b, p + 4, c) }
+          : { field: c.name, value: valueAt(b, p + 4, c), mask: valueAt(b, p + 4 + c.width, c) },
+      );
       p += 4 + b[p + 3]!;
     } else {
       fields.push(readOxmWithin(r, p, fieldsEnd));
@@ -81,25 +84,42 @@ export function readPlainPacketInMatch(b: Buffer, start: number, end: number): M
     if (b[p] !== 0x80 || b[p + 1] !== 0 || c === undefined || len !== basicLenByTypeByte[typeByte] || p + 4 + len > fieldsEnd) {
       return undefined;
     }
-    const tlv: OxmTlv = (typeByte & 1) === 0 ? { field: c.name, value: valueAt(b, p + 4, c) }
-      : { field: c.name, value: valueAt(b, p + 4, c), mask: valueAt(b, p + 4 + c.width, c) };
+    const tlv: OxmTlv =
+      (typeByte & 1) === 0
+        ? { field: c.name, value: valueAt(b, p + 4, c) }
+        : { field: c.name, value: valueAt(b, p + 4, c), mask: valueAt(b, p + 4 + c.width, c) };
     p += 4 + len;
     switch (n++) {
-      case 0: t0 = tlv; break;
-      case 1: t1 = tlv; break;
-      case 2: t2 = tlv; break;
-      case 3: t3 = tlv; break;
-      default: (more ??= []).push(tlv);
+      case 0:
+        t0 = tlv;
+        break;
+      case 1:
+        t1 = tlv;
+        break;
+      case 2:
+        t2 = tlv;
+        break;
+      case 3:
+        t3 = tlv;
+        break;
+      default:
+        (more ??= []).push(tlv);
     }
   }
   plainMatchEnd = paddedEnd;
   switch (n) {
-    case 0: return [];
-    case 1: return [t0!];
-    case 2: return [t0!, t1!];
-    case 3: return [t0!, t1!, t2!];
-    case 4: return [t0!, t1!, t2!, t3!];
-    default: return [t0!, t1!, t2!, t3!, ...more!];
+    case 0:
+      return [];
+    case 1:
+      return [t0!];
+    case 2:
+      return [t0!, t1!];
+    case 3:
+      return [t0!, t1!, t2!];
+    case 4:
+      return [t0!, t1!, t2!, t3!];
+    default:
+      return [t0!, t1!, t2!, t3!, ...more!];
   }
 }
 
@@ -211,9 +231,19 @@ export function matchFromRyu(obj: unknown): Match {
 
 // ovs-ofctl's shorthand for an eth_type (and ip_proto) pair, as it prints them first in a match.
 const SHORTHAND: Record<string, string> = {
-  '2048': 'ip', '2048/1': 'icmp', '2048/6': 'tcp', '2048/17': 'udp', '2048/132': 'sctp',
-  '34525': 'ipv6', '34525/58': 'icmp6', '34525/6': 'tcp6', '34525/17': 'udp6', '34525/132': 'sctp6',
-  '2054': 'arp', '34887': 'mpls', '34888': 'mplsm',
+  '2048': 'ip',
+  '2048/1': 'icmp',
+  '2048/6': 'tcp',
+  '2048/17': 'udp',
+  '2048/132': 'sctp',
+  '34525': 'ipv6',
+  '34525/58': 'icmp6',
+  '34525/6': 'tcp6',
+  '34525/17': 'udp6',
+  '34525/132': 'sctp6',
+  '2054': 'arp',
+  '34887': 'mpls',
+  '34888': 'mplsm',
 };
 
 function formatValue(field: string, v: OxmValue): string {
@@ -256,7 +286,10 @@ export function formatMatch(match: Match): string {
   let skipProto = false;
   if (ethType !== undefined) {
     const withProto = proto !== undefined ? SHORTHAND[`${String(ethType)}/${String(proto)}`] : undefined;
-    if (withProto) { parts.push(withProto); skipProto = true; } else parts.push(SHORTHAND[String(ethType)] ?? `dl_type=${formatValue('eth_type', ethType)}`);
+    if (withProto) {
+      parts.push(withProto);
+      skipProto = true;
+    } else parts.push(SHORTHAND[String(ethType)] ?? `dl_type=${formatValue('eth_type', ethType)}`);
   }
   for (const f of match) {
     if (f.field === 'eth_type' && f.mask === undefined && ethType !== undefined) continue;
@@ -269,7 +302,8 @@ export function formatMatch(match: Match): string {
     const kind = oxmDef(f.field)?.kind;
     const prefix = typeof f.mask === 'string' && (kind === 'ipv4' || kind === 'ipv6') ? prefixLength(f.mask) : -1;
     if (f.mask === undefined || isAllOnes(f.mask)) parts.push(`${name}=${formatValue(f.field, f.value)}`);
-    else if (prefix >= 0) parts.push(`${name}=${formatValue(f.field, f.value)}/${prefix}`); // ovs-ofctl writes CIDR masks as /N
+    else if (prefix >= 0)
+      parts.push(`${name}=${formatValue(f.field, f.value)}/${prefix}`); // ovs-ofctl writes CIDR masks as /N
     else if (typeof f.value === 'number') parts.push(`${name}=${hex(f.value)}/${hex(f.mask as number)}`);
     else parts.push(`${name}=${formatValue(f.field, f.value)}/${formatValue(f.field, f.mask)}`);
   }

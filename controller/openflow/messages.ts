@@ -22,12 +22,34 @@ import type { MeterModMsg } from './meter-mod.js';
 import type { MultipartMsg } from './multipart/index.js';
 
 export type OfpMessage =
-  | HelloMsg | ErrorMsg | EchoRequestMsg | EchoReplyMsg | ExperimenterMsg
-  | FeaturesRequestMsg | FeaturesReplyMsg | GetConfigRequestMsg | GetConfigReplyMsg | SetConfigMsg
-  | PacketInMsg | FlowRemovedMsg | PortStatusMsg
-  | PacketOutMsg | FlowModMsg | GroupModMsg | PortModMsg | TableModMsg | MeterModMsg
-  | BarrierRequestMsg | BarrierReplyMsg | QueueGetConfigRequestMsg | QueueGetConfigReplyMsg
-  | RoleRequestMsg | RoleReplyMsg | GetAsyncRequestMsg | GetAsyncReplyMsg | SetAsyncMsg
+  | HelloMsg
+  | ErrorMsg
+  | EchoRequestMsg
+  | EchoReplyMsg
+  | ExperimenterMsg
+  | FeaturesRequestMsg
+  | FeaturesReplyMsg
+  | GetConfigRequestMsg
+  | GetConfigReplyMsg
+  | SetConfigMsg
+  | PacketInMsg
+  | FlowRemovedMsg
+  | PortStatusMsg
+  | PacketOutMsg
+  | FlowModMsg
+  | GroupModMsg
+  | PortModMsg
+  | TableModMsg
+  | MeterModMsg
+  | BarrierRequestMsg
+  | BarrierReplyMsg
+  | QueueGetConfigRequestMsg
+  | QueueGetConfigReplyMsg
+  | RoleRequestMsg
+  | RoleReplyMsg
+  | GetAsyncRequestMsg
+  | GetAsyncReplyMsg
+  | SetAsyncMsg
   | MultipartMsg;
 
 export type OfpMessageType = OfpMessage['type'];

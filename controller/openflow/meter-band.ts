@@ -63,17 +63,33 @@ export function writeBands(w: Writer, list: MeterBand[]): void {
   for (const band of list) {
     switch (band.type) {
       case 'drop':
-        w.u16(OFPMBT.DROP); w.u16(BAND_LEN); w.u32(band.rate); w.u32(band.burstSize); w.u32(0);
+        w.u16(OFPMBT.DROP);
+        w.u16(BAND_LEN);
+        w.u32(band.rate);
+        w.u32(band.burstSize);
+        w.u32(0);
         break;
       case 'dscpRemark':
-        w.u16(OFPMBT.DSCP_REMARK); w.u16(BAND_LEN); w.u32(band.rate); w.u32(band.burstSize); w.u8(band.precLevel); w.u24(0);
+        w.u16(OFPMBT.DSCP_REMARK);
+        w.u16(BAND_LEN);
+        w.u32(band.rate);
+        w.u32(band.burstSize);
+        w.u8(band.precLevel);
+        w.u24(0);
         break;
       case 'experimenter': {
         const start = w.pos;
-        w.u16(OFPMBT.EXPERIMENTER); w.u16(0); w.u32(band.rate); w.u32(band.burstSize); w.u32(band.experimenter);
+        w.u16(OFPMBT.EXPERIMENTER);
+        w.u16(0);
+        w.u32(band.rate);
+        w.u32(band.burstSize);
+        w.u32(band.experimenter);
         if (band.data) w.bytes(band.data);
         w.pad8(start);
-        if (w.pos - start > 0xfff8) { w.pos = start; badBand(`experimenter band of ${band.data?.length} bytes`); }
+        if (w.pos - start > 0xfff8) {
+          w.pos = start;
+          badBand(`experimenter band of ${band.data?.length} bytes`);
+        }
         w.setU16(start + 2, w.pos - start);
         break;
       }
@@ -97,7 +113,8 @@ export function bandsToRyu(list: MeterBand[]): RyuDict[] {
   return list.map((band): RyuDict => {
     const len = bandLength(band);
     switch (band.type) {
-      case 'drop': return { OFPMeterBandDrop: { burst_size: band.burstSize, len, rate: band.rate, type: OFPMBT.DROP } };
+      case 'drop':
+        return { OFPMeterBandDrop: { burst_size: band.burstSize, len, rate: band.rate, type: OFPMBT.DROP } };
       case 'dscpRemark':
         return { OFPMeterBandDscpRemark: { burst_size: band.burstSize, len, prec_level: band.precLevel, rate: band.rate, type: OFPMBT.DSCP_REMARK } };
       case 'experimenter': {
@@ -106,7 +123,8 @@ export function bandsToRyu(list: MeterBand[]): RyuDict[] {
         if (band.data && band.data.length > 0) d.data = b64(band.data);
         return { OFPMeterBandExperimenter: d };
       }
-      default: return badBand(`unknown meter band type ${JSON.stringify((band as { type?: unknown }).type)}`);
+      default:
+        return badBand(`unknown meter band type ${JSON.stringify((band as { type?: unknown }).type)}`);
     }
   });
 }
@@ -118,15 +136,18 @@ export function bandsFromRyu(list: unknown[]): MeterBand[] {
     const rate = jUint(d, 'rate', 32, 0);
     const burstSize = jUint(d, 'burst_size', 32, 0);
     switch (name) {
-      case 'OFPMeterBandDrop': return { type: 'drop', rate, burstSize };
-      case 'OFPMeterBandDscpRemark': return { type: 'dscpRemark', rate, burstSize, precLevel: jUint(d, 'prec_level', 8, 0) };
+      case 'OFPMeterBandDrop':
+        return { type: 'drop', rate, burstSize };
+      case 'OFPMeterBandDscpRemark':
+        return { type: 'dscpRemark', rate, burstSize, precLevel: jUint(d, 'prec_level', 8, 0) };
       case 'OFPMeterBandExperimenter': {
         const band: MeterBand = { type: 'experimenter', rate, burstSize, experimenter: jUint(d, 'experimenter', 32, 0) };
         const data = jBytes(d, 'data');
         if (data.length > 0) band.data = data;
         return band;
       }
-      default: return bad(`unknown Ryu meter band class ${name}`);
+      default:
+        return bad(`unknown Ryu meter band class ${name}`);
     }
   });
 }
@@ -137,12 +158,17 @@ export function bandsFromRyu(list: unknown[]): MeterBand[] {
  */
 export function formatBands(list: MeterBand[], meterFlags?: number): string {
   const showBurst = meterFlags === undefined || (meterFlags & OFPMF.BURST) !== 0;
-  return list.map((band) => {
-    const common = showBurst ? `rate=${band.rate} burst_size=${band.burstSize}` : `rate=${band.rate}`;
-    switch (band.type) {
-      case 'drop': return `type=drop ${common}`;
-      case 'dscpRemark': return `type=dscp_remark ${common} prec_level=${band.precLevel}`;
-      default: return `type=experimenter ${common} experimenter=0x${band.experimenter.toString(16)}`;
-    }
-  }).join(' ');
+  return list
+    .map((band) => {
+      const common = showBurst ? `rate=${band.rate} burst_size=${band.burstSize}` : `rate=${band.rate}`;
+      switch (band.type) {
+        case 'drop':
+          return `type=drop ${common}`;
+        case 'dscpRemark':
+          return `type=dscp_remark ${common} prec_level=${band.precLevel}`;
+        default:
+          return `type=experimenter ${common} experimenter=0x${band.experimenter.toString(16)}`;
+      }
+    })
+    .join(' ');
 }

@@ -24,11 +24,19 @@ export interface MeterModMsg {
 }
 
 const COMMANDS = ['ADD', 'MOD', 'DEL'];
-const FLAG_NAMES: [number, string][] = [[OFPMF.KBPS, 'kbps'], [OFPMF.PKTPS, 'pktps'], [OFPMF.BURST, 'burst'], [OFPMF.STATS, 'stats']];
+const FLAG_NAMES: [number, string][] = [
+  [OFPMF.KBPS, 'kbps'],
+  [OFPMF.PKTPS, 'pktps'],
+  [OFPMF.BURST, 'burst'],
+  [OFPMF.STATS, 'stats'],
+];
 const METER_NAMES: Record<number, string> = { [OFPM.SLOWPATH]: 'slowpath', [OFPM.CONTROLLER]: 'controller', [OFPM.ALL]: 'all' };
 
 register<MeterModMsg>({
-  type: 'meterMod', ofpType: OFPT.METER_MOD, ryuName: 'OFPMeterMod', ofpName: 'OFPT_METER_MOD',
+  type: 'meterMod',
+  ofpType: OFPT.METER_MOD,
+  ryuName: 'OFPMeterMod',
+  ofpName: 'OFPT_METER_MOD',
   decode: (r, xid) => {
     const command = r.u16();
     const flags = r.u16();
@@ -45,8 +53,12 @@ register<MeterModMsg>({
   toRyu: (m) => ({ bands: bandsToRyu(m.bands), command: m.command, flags: m.flags, meter_id: m.meterId }),
   // Ryu's OFPMeterMod defaults: command ADD, flags KBPS, meter_id 1.
   fromRyu: (d, xid) => ({
-    type: 'meterMod', xid, command: jUint(d, 'command', 16, OFPMC.ADD), flags: jUint(d, 'flags', 16, OFPMF.KBPS),
-    meterId: jUint(d, 'meter_id', 32, 1), bands: bandsFromRyu(jArr(d, 'bands')),
+    type: 'meterMod',
+    xid,
+    command: jUint(d, 'command', 16, OFPMC.ADD),
+    flags: jUint(d, 'flags', 16, OFPMF.KBPS),
+    meterId: jUint(d, 'meter_id', 32, 1),
+    bands: bandsFromRyu(jArr(d, 'bands')),
   }),
   // ovs-ofctl: `ADD meter=100 kbps burst stats bands=type=drop rate=1000 burst_size=10` (bands on one line here).
   format: (m) => {

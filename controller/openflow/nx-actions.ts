@@ -26,9 +26,14 @@ function addField(name: string, header: number): void {
 }
 // Ryu's names for the NXM fields that duplicate OpenFlow-basic ones, then every field of the OXM table.
 for (const [name, cls, field, width] of [
-  ['eth_dst_nxm', 0, 1, 6], ['eth_src_nxm', 0, 2, 6], ['eth_type_nxm', 0, 3, 2], ['ip_proto_nxm', 0, 6, 1],
-  ['tunnel_id_nxm', 1, 16, 8], ['tcp_flags_nxm', 1, 34, 2],
-] as const) addField(name, nxmHeader(cls, field, width));
+  ['eth_dst_nxm', 0, 1, 6],
+  ['eth_src_nxm', 0, 2, 6],
+  ['eth_type_nxm', 0, 3, 2],
+  ['ip_proto_nxm', 0, 6, 1],
+  ['tunnel_id_nxm', 1, 16, 8],
+  ['tcp_flags_nxm', 1, 34, 2],
+] as const)
+  addField(name, nxmHeader(cls, field, width));
 for (const d of OXM_FIELDS) if (d.experimenter === undefined) addField(d.name, nxmHeader(d.oxmClass, d.field, d.width));
 
 /** A field header as Ryu names it; one we do not know keeps its header in its name. */
@@ -46,8 +51,26 @@ function fieldHeader(name: unknown): number {
   return m ? parseInt(m[1]!, 16) : bad(`unknown field ${name}`);
 }
 
-const NXM_OF = ['IN_PORT', 'ETH_DST', 'ETH_SRC', 'ETH_TYPE', 'VLAN_TCI', 'IP_TOS', 'IP_PROTO', 'IP_SRC', 'IP_DST',
-  'TCP_SRC', 'TCP_DST', 'UDP_SRC', 'UDP_DST', 'ICMP_TYPE', 'ICMP_CODE', 'ARP_OP', 'ARP_SPA', 'ARP_TPA'];
+const NXM_OF = [
+  'IN_PORT',
+  'ETH_DST',
+  'ETH_SRC',
+  'ETH_TYPE',
+  'VLAN_TCI',
+  'IP_TOS',
+  'IP_PROTO',
+  'IP_SRC',
+  'IP_DST',
+  'TCP_SRC',
+  'TCP_DST',
+  'UDP_SRC',
+  'UDP_DST',
+  'ICMP_TYPE',
+  'ICMP_CODE',
+  'ARP_OP',
+  'ARP_SPA',
+  'ARP_TPA',
+];
 
 /** ovs-ofctl's name for a field header: `NXM_NX_REG0`, `OXM_OF_VLAN_VID`, `NXM_OF_ETH_DST`. */
 function ovsField(header: number): string {
@@ -63,8 +86,17 @@ function ovsField(header: number): string {
 
 // Fields narrower than their OXM bytes, by their width in bits (for ovs-ofctl's `FIELD[]` shorthand).
 const BIT_WIDTHS: Record<string, number> = {
-  vlan_vid: 12, vlan_pcp: 3, ip_dscp: 6, ip_ecn: 2, mpls_label: 20, mpls_tc: 3, mpls_bos: 1, ipv6_flabel: 20,
-  ipv6_exthdr: 9, tcp_flags: 12, tcp_flags_nxm: 12,
+  vlan_vid: 12,
+  vlan_pcp: 3,
+  ip_dscp: 6,
+  ip_ecn: 2,
+  mpls_label: 20,
+  mpls_tc: 3,
+  mpls_bos: 1,
+  ipv6_flabel: 20,
+  ipv6_exthdr: 9,
+  tcp_flags: 12,
+  tcp_flags_nxm: 12,
 };
 
 /** `FIELD[]` for a whole field, `FIELD[a..b]` for a part: ovs-ofctl's subfield syntax. */
@@ -98,12 +130,21 @@ const imm = (v: unknown) => (v === 0 || v === 0n ? '0' : hex(v as number | bigin
 const REASONS = ['no_match', 'action', 'invalid_ttl', 'action_set', 'group', 'packet_out'];
 
 const nat: NxCodec = {
-  subtype: 36, name: 'NXActionNAT',
+  subtype: 36,
+  name: 'NXActionNAT',
   decode: (r) => {
     r.skip(2);
     const flags = r.u16();
     const present = r.u16();
-    const d: RyuDict = { flags, range_ipv4_max: '', range_ipv4_min: '', range_ipv6_max: '', range_ipv6_min: '', range_proto_max: null, range_proto_min: null };
+    const d: RyuDict = {
+      flags,
+      range_ipv4_max: '',
+      range_ipv4_min: '',
+      range_ipv6_max: '',
+      range_ipv6_min: '',
+      range_proto_max: null,
+      range_proto_min: null,
+    };
     if (present & 1) d.range_ipv4_min = ipv4ToString(r.bytes(4), 0);
     if (present & 2) d.range_ipv4_max = ipv4ToString(r.bytes(4), 0);
     if (present & 4) d.range_ipv6_min = ipv6ToString(r.bytes(16), 0);
@@ -115,8 +156,12 @@ const nat: NxCodec = {
   encode: (w, d) => {
     const s = (k: string) => (typeof d[k] === 'string' && d[k] !== '' ? d[k] : undefined);
     const p = (k: string) => (d[k] === null || d[k] === undefined ? undefined : jUint(d, k, 16));
-    const v4min = s('range_ipv4_min'), v4max = s('range_ipv4_max'), v6min = s('range_ipv6_min'), v6max = s('range_ipv6_max');
-    const pmin = p('range_proto_min'), pmax = p('range_proto_max');
+    const v4min = s('range_ipv4_min'),
+      v4max = s('range_ipv4_max'),
+      v6min = s('range_ipv6_min'),
+      v6max = s('range_ipv6_max');
+    const pmin = p('range_proto_min'),
+      pmax = p('range_proto_max');
     w.u16(0);
     w.u16(int(d, 'flags', 16));
     w.u16((v4min ? 1 : 0) | (v4max ? 2 : 0) | (v6min ? 4 : 0) | (v6max ? 8 : 0) | (pmin !== undefined ? 16 : 0) | (pmax !== undefined ? 32 : 0));
@@ -147,70 +192,135 @@ const nat: NxCodec = {
 
 const CODECS: NxCodec[] = [
   {
-    subtype: 1, name: 'NXActionResubmit',
-    decode: (r) => { const d = { in_port: r.u16() }; r.skip(4); return d; },
-    encode: (w, d) => { w.u16(int(d, 'in_port', 16)); w.u32(0); },
+    subtype: 1,
+    name: 'NXActionResubmit',
+    decode: (r) => {
+      const d = { in_port: r.u16() };
+      r.skip(4);
+      return d;
+    },
+    encode: (w, d) => {
+      w.u16(int(d, 'in_port', 16));
+      w.u32(0);
+    },
     format: (d) => `resubmit:${d.in_port}`,
   },
   {
-    subtype: 2, name: 'NXActionSetTunnel',
-    decode: (r) => { r.skip(2); return { tun_id: r.u32() }; },
-    encode: (w, d) => { w.u16(0); w.u32(int(d, 'tun_id', 32)); },
+    subtype: 2,
+    name: 'NXActionSetTunnel',
+    decode: (r) => {
+      r.skip(2);
+      return { tun_id: r.u32() };
+    },
+    encode: (w, d) => {
+      w.u16(0);
+      w.u32(int(d, 'tun_id', 32));
+    },
     format: (d) => `set_tunnel:${hex(d.tun_id as number)}`,
   },
   {
-    subtype: 4, name: 'NXActionSetQueue',
-    decode: (r) => { r.skip(2); return { queue_id: r.u32() }; },
-    encode: (w, d) => { w.u16(0); w.u32(int(d, 'queue_id', 32)); },
+    subtype: 4,
+    name: 'NXActionSetQueue',
+    decode: (r) => {
+      r.skip(2);
+      return { queue_id: r.u32() };
+    },
+    encode: (w, d) => {
+      w.u16(0);
+      w.u32(int(d, 'queue_id', 32));
+    },
     format: (d) => `set_queue:${d.queue_id}`,
   },
-  { subtype: 5, name: 'NXActionPopQueue', decode: (r) => { r.skip(6); return {}; }, encode: (w) => w.zeros(6), format: () => 'pop_queue' },
   {
-    subtype: 6, name: 'NXActionRegMove',
+    subtype: 5,
+    name: 'NXActionPopQueue',
     decode: (r) => {
-      const n_bits = r.u16(), src_ofs = r.u16(), dst_ofs = r.u16();
+      r.skip(6);
+      return {};
+    },
+    encode: (w) => w.zeros(6),
+    format: () => 'pop_queue',
+  },
+  {
+    subtype: 6,
+    name: 'NXActionRegMove',
+    decode: (r) => {
+      const n_bits = r.u16(),
+        src_ofs = r.u16(),
+        dst_ofs = r.u16();
       return { n_bits, src_ofs, dst_ofs, src_field: fieldName(r.u32()), dst_field: fieldName(r.u32()) };
     },
     encode: (w, d) => {
-      w.u16(int(d, 'n_bits', 16)); w.u16(int(d, 'src_ofs', 16)); w.u16(int(d, 'dst_ofs', 16));
-      w.u32(fieldHeader(d.src_field)); w.u32(fieldHeader(d.dst_field));
+      w.u16(int(d, 'n_bits', 16));
+      w.u16(int(d, 'src_ofs', 16));
+      w.u16(int(d, 'dst_ofs', 16));
+      w.u32(fieldHeader(d.src_field));
+      w.u32(fieldHeader(d.dst_field));
     },
-    format: (d) => `move:${ovsSubfield(fieldHeader(d.src_field), d.src_ofs as number, d.n_bits as number)}->`
-      + ovsSubfield(fieldHeader(d.dst_field), d.dst_ofs as number, d.n_bits as number),
+    format: (d) =>
+      `move:${ovsSubfield(fieldHeader(d.src_field), d.src_ofs as number, d.n_bits as number)}->` +
+      ovsSubfield(fieldHeader(d.dst_field), d.dst_ofs as number, d.n_bits as number),
   },
   {
-    subtype: 7, name: 'NXActionRegLoad',
+    subtype: 7,
+    name: 'NXActionRegLoad',
     decode: (r) => ({ ofs_nbits: r.u16(), dst: fieldName(r.u32()), value: u64ToJson(r.u64()) }),
-    encode: (w, d) => { w.u16(int(d, 'ofs_nbits', 16)); w.u32(fieldHeader(d.dst)); w.u64(jU64(d, 'value', 0n)); },
+    encode: (w, d) => {
+      w.u16(int(d, 'ofs_nbits', 16));
+      w.u32(fieldHeader(d.dst));
+      w.u64(jU64(d, 'value', 0n));
+    },
     format: (d) => {
       const [ofs, n] = bitsOf(d.ofs_nbits as number);
       return `load:${imm(d.value)}->${ovsSubfield(fieldHeader(d.dst), ofs, n)}`;
     },
   },
   {
-    subtype: 8, name: 'NXActionNote',
+    subtype: 8,
+    name: 'NXActionNote',
     decode: (r) => ({ note: [...r.rest()] }),
     encode: (w, d) => w.bytes(Buffer.from(jArr(d, 'note').map((x) => jUint({ x }, 'x', 8)))),
     format: (d) => `note:${(d.note as number[]).map((x) => x.toString(16).padStart(2, '0')).join('.')}`,
   },
   {
-    subtype: 9, name: 'NXActionSetTunnel64',
-    decode: (r) => { r.skip(6); return { tun_id: u64ToJson(r.u64()) }; },
-    encode: (w, d) => { w.zeros(6); w.u64(jU64(d, 'tun_id', 0n)); },
+    subtype: 9,
+    name: 'NXActionSetTunnel64',
+    decode: (r) => {
+      r.skip(6);
+      return { tun_id: u64ToJson(r.u64()) };
+    },
+    encode: (w, d) => {
+      w.zeros(6);
+      w.u64(jU64(d, 'tun_id', 0n));
+    },
     format: (d) => `set_tunnel64:${hex(d.tun_id as number)}`,
   },
   {
-    subtype: 14, name: 'NXActionResubmitTable',
-    decode: (r) => { const d = { in_port: r.u16(), table_id: r.u8() }; r.skip(3); return d; },
-    encode: (w, d) => { w.u16(int(d, 'in_port', 16)); w.u8(int(d, 'table_id', 8)); w.u24(0); },
+    subtype: 14,
+    name: 'NXActionResubmitTable',
+    decode: (r) => {
+      const d = { in_port: r.u16(), table_id: r.u8() };
+      r.skip(3);
+      return d;
+    },
+    encode: (w, d) => {
+      w.u16(int(d, 'in_port', 16));
+      w.u8(int(d, 'table_id', 8));
+      w.u24(0);
+    },
     // 0xfff8 is OpenFlow 1.0's OFPP_IN_PORT: "the packet's own in_port".
     format: (d) => `resubmit(${d.in_port === 0xfff8 ? '' : d.in_port},${d.table_id === 255 ? '' : d.table_id})`,
   },
   {
-    subtype: 16, name: 'NXActionLearn',
+    subtype: 16,
+    name: 'NXActionLearn',
     decode: (r) => {
       const d: RyuDict = {
-        idle_timeout: r.u16(), hard_timeout: r.u16(), priority: r.u16(), cookie: u64ToJson(r.u64()), flags: r.u16(),
+        idle_timeout: r.u16(),
+        hard_timeout: r.u16(),
+        priority: r.u16(),
+        cookie: u64ToJson(r.u64()),
+        flags: r.u16(),
         table_id: r.u8(),
       };
       r.skip(1);
@@ -238,9 +348,15 @@ const CODECS: NxCodec[] = [
       return d;
     },
     encode: (w, d) => {
-      w.u16(int(d, 'idle_timeout', 16)); w.u16(int(d, 'hard_timeout', 16)); w.u16(jUint(d, 'priority', 16, 0x8000));
-      w.u64(jU64(d, 'cookie', 0n)); w.u16(int(d, 'flags', 16)); w.u8(int(d, 'table_id', 8)); w.u8(0);
-      w.u16(int(d, 'fin_idle_timeout', 16)); w.u16(int(d, 'fin_hard_timeout', 16));
+      w.u16(int(d, 'idle_timeout', 16));
+      w.u16(int(d, 'hard_timeout', 16));
+      w.u16(jUint(d, 'priority', 16, 0x8000));
+      w.u64(jU64(d, 'cookie', 0n));
+      w.u16(int(d, 'flags', 16));
+      w.u8(int(d, 'table_id', 8));
+      w.u8(0);
+      w.u16(int(d, 'fin_idle_timeout', 16));
+      w.u16(int(d, 'fin_hard_timeout', 16));
       for (const obj of jArr(d, 'specs')) {
         const [cls, s] = unwrap(obj);
         const dstType = ['NXFlowSpecMatch', 'NXFlowSpecLoad', 'NXFlowSpecOutput'].indexOf(cls);
@@ -251,12 +367,26 @@ const CODECS: NxCodec[] = [
         if (immediate) {
           const width = 2 * Math.ceil(nBits / 16);
           const v = jU64(s, 'src', 0n);
-          if (width) w.bytes(Buffer.from(v.toString(16).padStart(2 * width, '0').slice(-2 * width), 'hex'));
+          if (width)
+            w.bytes(
+              Buffer.from(
+                v
+                  .toString(16)
+                  .padStart(2 * width, '0')
+                  .slice(-2 * width),
+                'hex',
+              ),
+            );
         } else {
           const [h, ofs] = pair(s.src);
-          w.u32(h); w.u16(ofs);
+          w.u32(h);
+          w.u16(ofs);
         }
-        if (dstType !== 2) { const [h, ofs] = pair(s.dst); w.u32(h); w.u16(ofs); }
+        if (dstType !== 2) {
+          const [h, ofs] = pair(s.dst);
+          w.u32(h);
+          w.u16(ofs);
+        }
       }
     },
     format: (d) => {
@@ -279,22 +409,61 @@ const CODECS: NxCodec[] = [
       return `learn(${parts.join(',')})`;
     },
   },
-  { subtype: 17, name: 'NXActionExit', decode: (r) => { r.skip(6); return {}; }, encode: (w) => w.zeros(6), format: () => 'exit' },
-  { subtype: 18, name: 'NXActionDecTtl', decode: (r) => { r.skip(6); return {}; }, encode: (w) => w.zeros(6), format: () => 'dec_ttl' },
   {
-    subtype: 19, name: 'NXActionFinTimeout',
-    decode: (r) => { const d = { fin_idle_timeout: r.u16(), fin_hard_timeout: r.u16() }; r.skip(2); return d; },
-    encode: (w, d) => { w.u16(int(d, 'fin_idle_timeout', 16)); w.u16(int(d, 'fin_hard_timeout', 16)); w.u16(0); },
-    format: (d) => `fin_timeout(${[d.fin_idle_timeout ? `idle_timeout=${d.fin_idle_timeout}` : '', d.fin_hard_timeout ? `hard_timeout=${d.fin_hard_timeout}` : ''].filter(Boolean).join(',')})`,
+    subtype: 17,
+    name: 'NXActionExit',
+    decode: (r) => {
+      r.skip(6);
+      return {};
+    },
+    encode: (w) => w.zeros(6),
+    format: () => 'exit',
   },
   {
-    subtype: 20, name: 'NXActionController',
-    decode: (r) => { const d = { max_len: r.u16(), controller_id: r.u16(), reason: r.u8() }; r.skip(1); return d; },
-    encode: (w, d) => { w.u16(int(d, 'max_len', 16)); w.u16(int(d, 'controller_id', 16)); w.u8(int(d, 'reason', 8)); w.u8(0); },
+    subtype: 18,
+    name: 'NXActionDecTtl',
+    decode: (r) => {
+      r.skip(6);
+      return {};
+    },
+    encode: (w) => w.zeros(6),
+    format: () => 'dec_ttl',
+  },
+  {
+    subtype: 19,
+    name: 'NXActionFinTimeout',
+    decode: (r) => {
+      const d = { fin_idle_timeout: r.u16(), fin_hard_timeout: r.u16() };
+      r.skip(2);
+      return d;
+    },
+    encode: (w, d) => {
+      w.u16(int(d, 'fin_idle_timeout', 16));
+      w.u16(int(d, 'fin_hard_timeout', 16));
+      w.u16(0);
+    },
+    format: (d) =>
+      `fin_timeout(${[d.fin_idle_timeout ? `idle_timeout=${d.fin_idle_timeout}` : '', d.fin_hard_timeout ? `hard_timeout=${d.fin_hard_timeout}` : ''].filter(Boolean).join(',')})`,
+  },
+  {
+    subtype: 20,
+    name: 'NXActionController',
+    decode: (r) => {
+      const d = { max_len: r.u16(), controller_id: r.u16(), reason: r.u8() };
+      r.skip(1);
+      return d;
+    },
+    encode: (w, d) => {
+      w.u16(int(d, 'max_len', 16));
+      w.u16(int(d, 'controller_id', 16));
+      w.u8(int(d, 'reason', 8));
+      w.u8(0);
+    },
     format: (d) => formatController(d),
   },
   {
-    subtype: 21, name: 'NXActionDecTtlCntIds',
+    subtype: 21,
+    name: 'NXActionDecTtlCntIds',
     decode: (r) => {
       const n = r.u16();
       r.skip(4);
@@ -304,13 +473,20 @@ const CODECS: NxCodec[] = [
     },
     encode: (w, d) => {
       const ids = jArr(d, 'cnt_ids').map((x) => jUint({ x }, 'x', 16));
-      w.u16(ids.length); w.u32(0);
+      w.u16(ids.length);
+      w.u32(0);
       for (const id of ids) w.u16(id);
     },
     format: (d) => `dec_ttl(${(d.cnt_ids as number[]).join(',')})`,
   },
-  ...([[27, 'NXActionStackPush', 'push'], [28, 'NXActionStackPop', 'pop']] as const).map(([subtype, name, verb]): NxCodec => ({
-    subtype, name,
+  ...(
+    [
+      [27, 'NXActionStackPush', 'push'],
+      [28, 'NXActionStackPop', 'pop'],
+    ] as const
+  ).map(([subtype, name, verb]): NxCodec => ({
+    subtype,
+    name,
     decode: (r) => {
       const start = r.u16();
       const field = fieldName(r.u32());
@@ -320,33 +496,57 @@ const CODECS: NxCodec[] = [
     },
     encode: (w, d) => {
       const start = int(d, 'start', 16);
-      w.u16(start); w.u32(fieldHeader(d.field)); w.u16(int(d, 'end', 16) - start + 1); w.zeros(6);
+      w.u16(start);
+      w.u32(fieldHeader(d.field));
+      w.u16(int(d, 'end', 16) - start + 1);
+      w.zeros(6);
     },
     format: (d) => `${verb}:${ovsSubfield(fieldHeader(d.field), d.start as number, (d.end as number) - (d.start as number) + 1)}`,
   })),
-  ...([[29, 'NXActionSample'], [38, 'NXActionSample2']] as const).map(([subtype, name]): NxCodec => ({
-    subtype, name,
+  ...(
+    [
+      [29, 'NXActionSample'],
+      [38, 'NXActionSample2'],
+    ] as const
+  ).map(([subtype, name]): NxCodec => ({
+    subtype,
+    name,
     decode: (r) => {
       const d: RyuDict = { probability: r.u16(), collector_set_id: r.u32(), obs_domain_id: r.u32(), obs_point_id: r.u32() };
-      if (subtype === 38) { d.sampling_port = r.u16(); r.skip(6); }
+      if (subtype === 38) {
+        d.sampling_port = r.u16();
+        r.skip(6);
+      }
       return d;
     },
     encode: (w, d) => {
-      w.u16(int(d, 'probability', 16)); w.u32(int(d, 'collector_set_id', 32)); w.u32(int(d, 'obs_domain_id', 32));
+      w.u16(int(d, 'probability', 16));
+      w.u32(int(d, 'collector_set_id', 32));
+      w.u32(int(d, 'obs_domain_id', 32));
       w.u32(int(d, 'obs_point_id', 32));
-      if (subtype === 38) { w.u16(int(d, 'sampling_port', 16)); w.zeros(6); }
+      if (subtype === 38) {
+        w.u16(int(d, 'sampling_port', 16));
+        w.zeros(6);
+      }
     },
-    format: (d) => `sample(probability=${d.probability},collector_set_id=${d.collector_set_id},obs_domain_id=${d.obs_domain_id},`
-      + `obs_point_id=${d.obs_point_id}${subtype === 38 ? `,sampling_port=${d.sampling_port}` : ''})`,
+    format: (d) =>
+      `sample(probability=${d.probability},collector_set_id=${d.collector_set_id},obs_domain_id=${d.obs_domain_id},` +
+      `obs_point_id=${d.obs_point_id}${subtype === 38 ? `,sampling_port=${d.sampling_port}` : ''})`,
   })),
   {
-    subtype: 34, name: 'NXActionConjunction',
+    subtype: 34,
+    name: 'NXActionConjunction',
     decode: (r) => ({ clause: r.u8(), n_clauses: r.u8(), id: r.u32() }),
-    encode: (w, d) => { w.u8(int(d, 'clause', 8)); w.u8(int(d, 'n_clauses', 8)); w.u32(int(d, 'id', 32)); },
+    encode: (w, d) => {
+      w.u8(int(d, 'clause', 8));
+      w.u8(int(d, 'n_clauses', 8));
+      w.u32(int(d, 'id', 32));
+    },
     format: (d) => `conjunction(${d.id},${(d.clause as number) + 1}/${d.n_clauses})`,
   },
   {
-    subtype: 35, name: 'NXActionCT',
+    subtype: 35,
+    name: 'NXActionCT',
     decode: (r) => {
       const flags = r.u16();
       const zoneSrc = r.u32();
@@ -359,7 +559,10 @@ const CODECS: NxCodec[] = [
     encode: (w, d) => {
       w.u16(int(d, 'flags', 16));
       w.u32(d.zone_src === '' || d.zone_src === undefined || d.zone_src === null ? 0 : fieldHeader(d.zone_src));
-      w.u16(int(d, 'zone_ofs_nbits', 16)); w.u8(jUint(d, 'recirc_table', 8, 255)); w.u24(0); w.u16(int(d, 'alg', 16));
+      w.u16(int(d, 'zone_ofs_nbits', 16));
+      w.u8(jUint(d, 'recirc_table', 8, 255));
+      w.u24(0);
+      w.u16(int(d, 'alg', 16));
       writeActions(w, actionsFromRyu(jArr(d, 'actions')));
     },
     format: (d) => {
@@ -374,7 +577,8 @@ const CODECS: NxCodec[] = [
       } else if (d.zone_ofs_nbits) parts.push(`zone=${d.zone_ofs_nbits}`);
       // Nested NAT actions print on their own; the others inside exec(...).
       const nested = actionsFromRyu(d.actions as unknown[]);
-      const isNat = (a: Action) => a.type === 'experimenter' && a.experimenter === NX_EXPERIMENTER_ID && a.data.length >= 2 && a.data.readUInt16BE(0) === 36;
+      const isNat = (a: Action) =>
+        a.type === 'experimenter' && a.experimenter === NX_EXPERIMENTER_ID && a.data.length >= 2 && a.data.readUInt16BE(0) === 36;
       const exec = nested.filter((a) => !isNat(a)).map(formatAction);
       if (exec.length) parts.push(`exec(${exec.join(',')})`);
       for (const a of nested.filter(isNat)) parts.push(formatAction(a));
@@ -384,7 +588,8 @@ const CODECS: NxCodec[] = [
   },
   nat,
   {
-    subtype: 37, name: 'NXActionController2',
+    subtype: 37,
+    name: 'NXActionController2',
     decode: (r) => {
       r.skip(6);
       const d: RyuDict = { controller_id: null, max_len: null, pause: false, reason: null, userdata: null };
@@ -395,12 +600,25 @@ const CODECS: NxCodec[] = [
         const body = r.sub(len - 4);
         r.skip(((len + 7) & ~7) - len);
         switch (type) {
-          case 0: d.max_len = body.u16(); body.skip(2); break;
-          case 1: d.controller_id = body.u16(); body.skip(2); break;
-          case 2: d.reason = body.u8(); break;
-          case 3: d.userdata = [...body.rest()]; break;
-          case 4: d.pause = true; break;
-          default: throw new Error(`unknown controller2 property ${type}`);
+          case 0:
+            d.max_len = body.u16();
+            body.skip(2);
+            break;
+          case 1:
+            d.controller_id = body.u16();
+            body.skip(2);
+            break;
+          case 2:
+            d.reason = body.u8();
+            break;
+          case 3:
+            d.userdata = [...body.rest()];
+            break;
+          case 4:
+            d.pause = true;
+            break;
+          default:
+            throw new Error(`unknown controller2 property ${type}`);
         }
         if (body.remaining) throw new Error('bad property length');
       }
@@ -410,12 +628,22 @@ const CODECS: NxCodec[] = [
       w.zeros(6);
       const prop = (type: number, body: () => void) => {
         const start = w.pos;
-        w.u16(type); w.u16(0); body();
+        w.u16(type);
+        w.u16(0);
+        body();
         w.setU16(start + 2, w.pos - start);
         w.pad8(start);
       };
-      if (d.max_len !== null && d.max_len !== undefined) prop(0, () => { w.u16(jUint(d, 'max_len', 16)); w.u16(0); });
-      if (d.controller_id !== null && d.controller_id !== undefined) prop(1, () => { w.u16(jUint(d, 'controller_id', 16)); w.u16(0); });
+      if (d.max_len !== null && d.max_len !== undefined)
+        prop(0, () => {
+          w.u16(jUint(d, 'max_len', 16));
+          w.u16(0);
+        });
+      if (d.controller_id !== null && d.controller_id !== undefined)
+        prop(1, () => {
+          w.u16(jUint(d, 'controller_id', 16));
+          w.u16(0);
+        });
       if (d.reason !== null && d.reason !== undefined) prop(2, () => w.u8(jUint(d, 'reason', 8)));
       if (Array.isArray(d.userdata)) prop(3, () => w.bytes(Buffer.from((d.userdata as unknown[]).map((x) => jUint({ x }, 'x', 8)))));
       if (d.pause === true) prop(4, () => {});
@@ -423,12 +651,25 @@ const CODECS: NxCodec[] = [
     format: (d) => formatController(d),
   },
   {
-    subtype: 39, name: 'NXActionOutputTrunc',
+    subtype: 39,
+    name: 'NXActionOutputTrunc',
     decode: (r) => ({ port: r.u16(), max_len: r.u32() }),
-    encode: (w, d) => { w.u16(int(d, 'port', 16)); w.u32(int(d, 'max_len', 32)); },
+    encode: (w, d) => {
+      w.u16(int(d, 'port', 16));
+      w.u32(int(d, 'max_len', 32));
+    },
     format: (d) => `output(port=${d.port},max_len=${d.max_len})`,
   },
-  { subtype: 43, name: 'NXActionCTClear', decode: (r) => { r.skip(6); return {}; }, encode: (w) => w.zeros(6), format: () => 'ct_clear' },
+  {
+    subtype: 43,
+    name: 'NXActionCTClear',
+    decode: (r) => {
+      r.skip(6);
+      return {};
+    },
+    encode: (w) => w.zeros(6),
+    format: () => 'ct_clear',
+  },
 ];
 
 function formatController(d: RyuDict): string {

@@ -16,8 +16,14 @@ export const ONFT_BUNDLE_ADD_MESSAGE = 2301;
 
 /** enum ofp_bundle_ctrl_type */
 export const OFPBCT = {
-  OPEN_REQUEST: 0, OPEN_REPLY: 1, CLOSE_REQUEST: 2, CLOSE_REPLY: 3,
-  COMMIT_REQUEST: 4, COMMIT_REPLY: 5, DISCARD_REQUEST: 6, DISCARD_REPLY: 7,
+  OPEN_REQUEST: 0,
+  OPEN_REPLY: 1,
+  CLOSE_REQUEST: 2,
+  CLOSE_REPLY: 3,
+  COMMIT_REQUEST: 4,
+  COMMIT_REPLY: 5,
+  DISCARD_REQUEST: 6,
+  DISCARD_REPLY: 7,
 } as const;
 
 /** enum ofp_bundle_flags */
@@ -25,14 +31,37 @@ export const OFPBF = { ATOMIC: 1, ORDERED: 2 } as const;
 
 /** OF1.4 OFPET_BUNDLE_FAILED codes; in OpenFlow 1.3 Open vSwitch sends them as ONF experimenter errors 2300+code. */
 export const OFPBFC = {
-  UNKNOWN: 0, EPERM: 1, BAD_ID: 2, BUNDLE_EXIST: 3, BUNDLE_CLOSED: 4, OUT_OF_BUNDLES: 5, BAD_TYPE: 6, BAD_FLAGS: 7,
-  MSG_BAD_LEN: 8, MSG_BAD_XID: 9, MSG_UNSUP: 10, MSG_CONFLICT: 11, MSG_TOO_MANY: 12, MSG_FAILED: 13, TIMEOUT: 14,
+  UNKNOWN: 0,
+  EPERM: 1,
+  BAD_ID: 2,
+  BUNDLE_EXIST: 3,
+  BUNDLE_CLOSED: 4,
+  OUT_OF_BUNDLES: 5,
+  BAD_TYPE: 6,
+  BAD_FLAGS: 7,
+  MSG_BAD_LEN: 8,
+  MSG_BAD_XID: 9,
+  MSG_UNSUP: 10,
+  MSG_CONFLICT: 11,
+  MSG_TOO_MANY: 12,
+  MSG_FAILED: 13,
+  TIMEOUT: 14,
   BUNDLE_IN_PROGRESS: 15,
 } as const;
 export const ONF_BUNDLE_ERROR_BASE = 2300;
 
-export interface BundleControl { bundleId: number; ctrlType: number; flags: number; properties: Buffer }
-export interface BundleAdd { bundleId: number; flags: number; message: OfpMessage; properties: Buffer }
+export interface BundleControl {
+  bundleId: number;
+  ctrlType: number;
+  flags: number;
+  properties: Buffer;
+}
+export interface BundleAdd {
+  bundleId: number;
+  flags: number;
+  message: OfpMessage;
+  properties: Buffer;
+}
 
 export function bundleControlMsg(xid: number, bundleId: number, ctrlType: number, flags: number): ExperimenterMsg {
   const data = Buffer.alloc(8);

@@ -42,50 +42,120 @@ export interface OxmDef {
 }
 
 const B = OFPXMC.OPENFLOW_BASIC;
-const basic = (name: string, field: number, width: number, maskable: boolean, kind: Kind = 'int', ovsName?: string): OxmDef =>
-  ({ name, oxmClass: B, field, width, maskable, kind, ...(ovsName ? { ovsName } : {}) });
-const nx0 = (name: string, field: number, width: number, kind: Kind = 'int'): OxmDef =>
-  ({ name, oxmClass: OFPXMC.NXM_0, field, width, maskable: true, kind });
-const nx1 = (name: string, field: number, width: number, kind: Kind = 'int'): OxmDef =>
-  ({ name, oxmClass: OFPXMC.NXM_1, field, width, maskable: true, kind });
+const basic = (name: string, field: number, width: number, maskable: boolean, kind: Kind = 'int', ovsName?: string): OxmDef => ({
+  name,
+  oxmClass: B,
+  field,
+  width,
+  maskable,
+  kind,
+  ...(ovsName ? { ovsName } : {}),
+});
+const nx0 = (name: string, field: number, width: number, kind: Kind = 'int'): OxmDef => ({
+  name,
+  oxmClass: OFPXMC.NXM_0,
+  field,
+  width,
+  maskable: true,
+  kind,
+});
+const nx1 = (name: string, field: number, width: number, kind: Kind = 'int'): OxmDef => ({
+  name,
+  oxmClass: OFPXMC.NXM_1,
+  field,
+  width,
+  maskable: true,
+  kind,
+});
 
 /** OF1.3.5 §7.2.3.7, Table 12: OXM_OF_* fields. */
 const OPENFLOW_BASIC: OxmDef[] = [
-  basic('in_port', 0, 4, false), basic('in_phy_port', 1, 4, false), basic('metadata', 2, 8, true),
-  basic('eth_dst', 3, 6, true, 'mac', 'dl_dst'), basic('eth_src', 4, 6, true, 'mac', 'dl_src'),
-  basic('eth_type', 5, 2, false, 'int', 'dl_type'), basic('vlan_vid', 6, 2, true), basic('vlan_pcp', 7, 1, false, 'int', 'dl_vlan_pcp'),
-  basic('ip_dscp', 8, 1, false), basic('ip_ecn', 9, 1, false, 'int', 'nw_ecn'), basic('ip_proto', 10, 1, false, 'int', 'nw_proto'),
-  basic('ipv4_src', 11, 4, true, 'ipv4', 'nw_src'), basic('ipv4_dst', 12, 4, true, 'ipv4', 'nw_dst'),
-  basic('tcp_src', 13, 2, false, 'int', 'tp_src'), basic('tcp_dst', 14, 2, false, 'int', 'tp_dst'),
-  basic('udp_src', 15, 2, false, 'int', 'tp_src'), basic('udp_dst', 16, 2, false, 'int', 'tp_dst'),
-  basic('sctp_src', 17, 2, false, 'int', 'tp_src'), basic('sctp_dst', 18, 2, false, 'int', 'tp_dst'),
-  basic('icmpv4_type', 19, 1, false, 'int', 'icmp_type'), basic('icmpv4_code', 20, 1, false, 'int', 'icmp_code'),
-  basic('arp_op', 21, 2, false), basic('arp_spa', 22, 4, true, 'ipv4'), basic('arp_tpa', 23, 4, true, 'ipv4'),
-  basic('arp_sha', 24, 6, true, 'mac'), basic('arp_tha', 25, 6, true, 'mac'),
-  basic('ipv6_src', 26, 16, true, 'ipv6'), basic('ipv6_dst', 27, 16, true, 'ipv6'), basic('ipv6_flabel', 28, 4, true, 'int', 'ipv6_label'),
-  basic('icmpv6_type', 29, 1, false, 'int', 'icmp_type'), basic('icmpv6_code', 30, 1, false, 'int', 'icmp_code'),
-  basic('ipv6_nd_target', 31, 16, false, 'ipv6', 'nd_target'), basic('ipv6_nd_sll', 32, 6, false, 'mac', 'nd_sll'),
+  basic('in_port', 0, 4, false),
+  basic('in_phy_port', 1, 4, false),
+  basic('metadata', 2, 8, true),
+  basic('eth_dst', 3, 6, true, 'mac', 'dl_dst'),
+  basic('eth_src', 4, 6, true, 'mac', 'dl_src'),
+  basic('eth_type', 5, 2, false, 'int', 'dl_type'),
+  basic('vlan_vid', 6, 2, true),
+  basic('vlan_pcp', 7, 1, false, 'int', 'dl_vlan_pcp'),
+  basic('ip_dscp', 8, 1, false),
+  basic('ip_ecn', 9, 1, false, 'int', 'nw_ecn'),
+  basic('ip_proto', 10, 1, false, 'int', 'nw_proto'),
+  basic('ipv4_src', 11, 4, true, 'ipv4', 'nw_src'),
+  basic('ipv4_dst', 12, 4, true, 'ipv4', 'nw_dst'),
+  basic('tcp_src', 13, 2, false, 'int', 'tp_src'),
+  basic('tcp_dst', 14, 2, false, 'int', 'tp_dst'),
+  basic('udp_src', 15, 2, false, 'int', 'tp_src'),
+  basic('udp_dst', 16, 2, false, 'int', 'tp_dst'),
+  basic('sctp_src', 17, 2, false, 'int', 'tp_src'),
+  basic('sctp_dst', 18, 2, false, 'int', 'tp_dst'),
+  basic('icmpv4_type', 19, 1, false, 'int', 'icmp_type'),
+  basic('icmpv4_code', 20, 1, false, 'int', 'icmp_code'),
+  basic('arp_op', 21, 2, false),
+  basic('arp_spa', 22, 4, true, 'ipv4'),
+  basic('arp_tpa', 23, 4, true, 'ipv4'),
+  basic('arp_sha', 24, 6, true, 'mac'),
+  basic('arp_tha', 25, 6, true, 'mac'),
+  basic('ipv6_src', 26, 16, true, 'ipv6'),
+  basic('ipv6_dst', 27, 16, true, 'ipv6'),
+  basic('ipv6_flabel', 28, 4, true, 'int', 'ipv6_label'),
+  basic('icmpv6_type', 29, 1, false, 'int', 'icmp_type'),
+  basic('icmpv6_code', 30, 1, false, 'int', 'icmp_code'),
+  basic('ipv6_nd_target', 31, 16, false, 'ipv6', 'nd_target'),
+  basic('ipv6_nd_sll', 32, 6, false, 'mac', 'nd_sll'),
   basic('ipv6_nd_tll', 33, 6, false, 'mac', 'nd_tll'),
-  basic('mpls_label', 34, 4, false), basic('mpls_tc', 35, 1, false), basic('mpls_bos', 36, 1, false),
-  basic('pbb_isid', 37, 3, true), basic('tunnel_id', 38, 8, true, 'int', 'tun_id'), basic('ipv6_exthdr', 39, 2, true),
+  basic('mpls_label', 34, 4, false),
+  basic('mpls_tc', 35, 1, false),
+  basic('mpls_bos', 36, 1, false),
+  basic('pbb_isid', 37, 3, true),
+  basic('tunnel_id', 38, 8, true, 'int', 'tun_id'),
+  basic('ipv6_exthdr', 39, 2, true),
 ];
 
 /** Nicira extensible match fields (Open vSwitch's meta-flow), under the names Ryu gives them. */
 const NICIRA: OxmDef[] = [
-  { ...nx1('tun_ipv4_src', 31, 4, 'ipv4'), ovsName: 'tun_src' }, { ...nx1('tun_ipv4_dst', 32, 4, 'ipv4'), ovsName: 'tun_dst' }, nx1('pkt_mark', 33, 4),
-  nx1('tcp_flags', 34, 2), nx1('_recirc_id', 36, 4), nx1('conj_id', 37, 4), nx1('tun_gbp_id', 38, 2),
-  nx1('tun_gbp_flags', 39, 1), nx1('tun_flags', 104, 2), nx1('ct_state', 105, 4), nx1('ct_zone', 106, 2),
-  nx1('ct_mark', 107, 4), nx1('ct_label', 108, 16), nx1('tun_ipv6_src', 109, 16, 'ipv6'),
-  nx1('tun_ipv6_dst', 110, 16, 'ipv6'), nx1('ct_nw_proto', 111, 1), nx1('ct_nw_src', 112, 4, 'ipv4'),
-  nx1('ct_nw_dst', 113, 4, 'ipv4'), nx1('ct_ipv6_src', 114, 16, 'ipv6'), nx1('ct_ipv6_dst', 115, 16, 'ipv6'),
-  nx1('ct_tp_src', 116, 2), nx1('ct_tp_dst', 117, 2),
+  { ...nx1('tun_ipv4_src', 31, 4, 'ipv4'), ovsName: 'tun_src' },
+  { ...nx1('tun_ipv4_dst', 32, 4, 'ipv4'), ovsName: 'tun_dst' },
+  nx1('pkt_mark', 33, 4),
+  nx1('tcp_flags', 34, 2),
+  nx1('_recirc_id', 36, 4),
+  nx1('conj_id', 37, 4),
+  nx1('tun_gbp_id', 38, 2),
+  nx1('tun_gbp_flags', 39, 1),
+  nx1('tun_flags', 104, 2),
+  nx1('ct_state', 105, 4),
+  nx1('ct_zone', 106, 2),
+  nx1('ct_mark', 107, 4),
+  nx1('ct_label', 108, 16),
+  nx1('tun_ipv6_src', 109, 16, 'ipv6'),
+  nx1('tun_ipv6_dst', 110, 16, 'ipv6'),
+  nx1('ct_nw_proto', 111, 1),
+  nx1('ct_nw_src', 112, 4, 'ipv4'),
+  nx1('ct_nw_dst', 113, 4, 'ipv4'),
+  nx1('ct_ipv6_src', 114, 16, 'ipv6'),
+  nx1('ct_ipv6_dst', 115, 16, 'ipv6'),
+  nx1('ct_tp_src', 116, 2),
+  nx1('ct_tp_dst', 117, 2),
   ...Array.from({ length: 16 }, (_, i) => nx1(`reg${i}`, i, 4)),
-  nx0('vlan_tci', 4, 2), nx0('nw_tos', 5, 1), nx1('ip_frag', 26, 1), nx1('nw_ttl', 29, 1), nx1('mpls_ttl', 30, 1),
+  nx0('vlan_tci', 4, 2),
+  nx0('nw_tos', 5, 1),
+  nx1('ip_frag', 26, 1),
+  nx1('nw_ttl', 29, 1),
+  nx1('mpls_ttl', 30, 1),
 ];
 
 /** ONF experimenter fields of OpenFlow 1.3 extensions (EXT-256: PBB UCA). */
 const ONF: OxmDef[] = [
-  { name: 'pbb_uca', oxmClass: OFPXMC.EXPERIMENTER, field: 0, width: 1, maskable: false, kind: 'int', experimenter: ONF_EXPERIMENTER_ID, onfType: 2560 },
+  {
+    name: 'pbb_uca',
+    oxmClass: OFPXMC.EXPERIMENTER,
+    field: 0,
+    width: 1,
+    maskable: false,
+    kind: 'int',
+    experimenter: ONF_EXPERIMENTER_ID,
+    onfType: 2560,
+  },
 ];
 
 export const OXM_FIELDS: readonly OxmDef[] = [...OPENFLOW_BASIC, ...NICIRA, ...ONF];
@@ -123,8 +193,8 @@ export class FieldCodec {
     this.def = d;
     this.name = d.name;
     this.width = d.width;
-    this.encoding = d.kind === 'mac' ? V_MAC : d.kind === 'ipv4' ? V_IPV4 : d.kind === 'ipv6' ? V_IPV6
-      : d.width <= 4 ? d.width : d.width === 8 ? V_U64 : V_WIDE;
+    this.encoding =
+      d.kind === 'mac' ? V_MAC : d.kind === 'ipv4' ? V_IPV4 : d.kind === 'ipv6' ? V_IPV6 : d.width <= 4 ? d.width : d.width === 8 ? V_U64 : V_WIDE;
     this.isExperimenter = d.experimenter !== undefined;
     this.header = this.isExperimenter ? 0 : ((d.oxmClass << 16) | (d.field << 9) | d.width) >>> 0;
     this.maskedHeader = this.isExperimenter ? 0 : ((d.oxmClass << 16) | (d.field << 9) | 0x100 | (2 * d.width)) >>> 0;
@@ -178,15 +248,24 @@ function badLen(detail: string): never {
 /** The value of field `c` at `p`, which the caller has checked lies within the structure. */
 export function valueAt(b: Buffer, p: number, c: FieldCodec): OxmValue {
   switch (c.encoding) {
-    case V_U8: return b[p]!;
-    case V_U16: return (b[p]! << 8) | b[p + 1]!;
-    case V_U24: return (b[p]! << 16) | (b[p + 1]! << 8) | b[p + 2]!;
-    case V_U32: return b[p]! * 0x1000000 + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
-    case V_U64: return u64At(b, p);
-    case V_MAC: return macToString(b, p);
-    case V_IPV4: return ipv4ToString(b, p);
-    case V_IPV6: return ipv6ToString(b, p);
-    default: return BigInt(`0x${b.toString('hex', p, p + c.width)}`);
+    case V_U8:
+      return b[p]!;
+    case V_U16:
+      return (b[p]! << 8) | b[p + 1]!;
+    case V_U24:
+      return (b[p]! << 16) | (b[p + 1]! << 8) | b[p + 2]!;
+    case V_U32:
+      return b[p]! * 0x1000000 + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
+    case V_U64:
+      return u64At(b, p);
+    case V_MAC:
+      return macToString(b, p);
+    case V_IPV4:
+      return ipv4ToString(b, p);
+    case V_IPV6:
+      return ipv6ToString(b, p);
+    default:
+      return BigInt(`0x${b.toString('hex', p, p + c.width)}`);
   }
 }
 
@@ -246,10 +325,17 @@ function putValue(b: Buffer, p: number, c: FieldCodec, v: OxmValue): boolean {
       b[p + 2] = v >>> 8;
       b[p + 3] = v;
       return true;
-    case V_MAC: macToBytes(v as string, b, p); return true;
-    case V_IPV4: ipv4ToBytes(v as string, b, p); return true;
-    case V_IPV6: ipv6ToBytes(v as string, b, p); return true;
-    default: return false;
+    case V_MAC:
+      macToBytes(v as string, b, p);
+      return true;
+    case V_IPV4:
+      ipv4ToBytes(v as string, b, p);
+      return true;
+    case V_IPV6:
+      ipv6ToBytes(v as string, b, p);
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -305,7 +391,10 @@ export function readOxm(r: Reader): OxmTlv {
     if (len < 4) badLen(`experimenter OXM field of length ${len}`);
     if (r.buf.readUInt32BE(r.pos) === ONF_EXPERIMENTER_ID && len >= 6) {
       def = onfByType.get(r.buf.readUInt16BE(r.pos + 4));
-      if (def) { r.skip(6); len -= 6; }
+      if (def) {
+        r.skip(6);
+        len -= 6;
+      }
     }
   } else {
     def = cls === B ? basicByField[field] : byHeader.get(cls * 128 + field);
@@ -370,7 +459,11 @@ function writeOtherOxm(w: Writer, tlv: OxmTlv, c: FieldCodec | undefined): void 
   if (!c) {
     const h = unknownFieldHeader(tlv.field);
     if (!h || !Buffer.isBuffer(tlv.value) || (hasMask && !Buffer.isBuffer(tlv.mask))) {
-      throw new OfpError(OFPET.BAD_MATCH, OFPBMC.BAD_FIELD, `unknown OXM field ${JSON.stringify(tlv.field)} (one we do not name is field_N, N = class << 7 | field, with a bytes value)`);
+      throw new OfpError(
+        OFPET.BAD_MATCH,
+        OFPBMC.BAD_FIELD,
+        `unknown OXM field ${JSON.stringify(tlv.field)} (one we do not name is field_N, N = class << 7 | field, with a bytes value)`,
+      );
     }
     const shared = sharedExperimenterId(tlv, h.oxmClass);
     const len = unknownPayloadLength(tlv, shared);
@@ -400,7 +493,11 @@ function sharedExperimenterId(tlv: OxmTlv, oxmClass: number): number {
   if (tlv.mask === undefined || tlv.mask === null) return 0;
   const m = tlv.mask as Buffer;
   if (m.length !== v.length || !m.subarray(0, 4).equals(v.subarray(0, 4))) {
-    throw new OfpError(OFPET.BAD_MATCH, OFPBMC.BAD_MASK, `masked experimenter OXM ${tlv.field}: value and mask must both start with the experimenter id`);
+    throw new OfpError(
+      OFPET.BAD_MATCH,
+      OFPBMC.BAD_MASK,
+      `masked experimenter OXM ${tlv.field}: value and mask must both start with the experimenter id`,
+    );
   }
   return 4;
 }
@@ -426,4 +523,3 @@ export function oxmLength(tlv: OxmTlv): number {
   const extra = def.experimenter !== undefined ? 4 + (def.onfType !== undefined ? 2 : 0) : 0;
   return 4 + extra + def.width * (hasMask ? 2 : 1);
 }
-

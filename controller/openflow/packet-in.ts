@@ -49,7 +49,13 @@ const REASONS = ['no_match', 'action', 'invalid_ttl'];
 export function readPacketIn(r: Reader, xid: number): PacketInMsg {
   const b = r.buf;
   const p = r.pos;
-  if (p + 16 > r.end) { r.u32(); r.u16(); r.u8(); r.u8(); r.skip(8); }
+  if (p + 16 > r.end) {
+    r.u32();
+    r.u16();
+    r.u8();
+    r.u8();
+    r.skip(8);
+  }
   const bufferId = b[p]! * 0x1000000 + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
   const totalLen = (b[p + 4]! << 8) | b[p + 5]!;
   const reason = b[p + 6]!;
@@ -101,7 +107,10 @@ function cookieAt(b: Buffer, p: number): bigint {
 }
 
 register<PacketInMsg>({
-  type: 'packetIn', ofpType: OFPT.PACKET_IN, ryuName: 'OFPPacketIn', ofpName: 'OFPT_PACKET_IN',
+  type: 'packetIn',
+  ofpType: OFPT.PACKET_IN,
+  ryuName: 'OFPPacketIn',
+  ofpName: 'OFPT_PACKET_IN',
   decode: (r, xid) => readPacketIn(r, xid),
   encode: (w, m) => {
     w.u32(m.bufferId);
@@ -114,13 +123,24 @@ register<PacketInMsg>({
     w.bytes(m.data);
   },
   toRyu: (m) => ({
-    buffer_id: m.bufferId, total_len: m.totalLen, reason: m.reason, table_id: m.tableId, cookie: u64ToJson(m.cookie),
-    match: matchToRyu(m.match), data: b64(m.data),
+    buffer_id: m.bufferId,
+    total_len: m.totalLen,
+    reason: m.reason,
+    table_id: m.tableId,
+    cookie: u64ToJson(m.cookie),
+    match: matchToRyu(m.match),
+    data: b64(m.data),
   }),
   fromRyu: (d, xid) => ({
-    type: 'packetIn', xid, bufferId: jInt(d, 'buffer_id', OFP_NO_BUFFER), totalLen: jInt(d, 'total_len', 0),
-    reason: jInt(d, 'reason', OFPR.NO_MATCH), tableId: jInt(d, 'table_id', 0), cookie: jU64(d, 'cookie', 0n),
-    match: matchFromRyu(jObj(d, 'match')), data: jBytes(d, 'data'),
+    type: 'packetIn',
+    xid,
+    bufferId: jInt(d, 'buffer_id', OFP_NO_BUFFER),
+    totalLen: jInt(d, 'total_len', 0),
+    reason: jInt(d, 'reason', OFPR.NO_MATCH),
+    tableId: jInt(d, 'table_id', 0),
+    cookie: jU64(d, 'cookie', 0n),
+    match: matchFromRyu(jObj(d, 'match')),
+    data: jBytes(d, 'data'),
   }),
   // ovs-ofctl: `table_id=1 cookie=0x... total_len=42 in_port=6,... (via action) data_len=42 buffer=0x00000002`
   format: (m) => {

@@ -40,7 +40,10 @@ function packetData(d: RyuDict): Buffer {
 }
 
 register<PacketOutMsg>({
-  type: 'packetOut', ofpType: OFPT.PACKET_OUT, ryuName: 'OFPPacketOut', ofpName: 'OFPT_PACKET_OUT',
+  type: 'packetOut',
+  ofpType: OFPT.PACKET_OUT,
+  ryuName: 'OFPPacketOut',
+  ofpName: 'OFPT_PACKET_OUT',
   decode: (r, xid) => {
     const bufferId = r.u32();
     const inPort = r.u32();
@@ -65,12 +68,19 @@ register<PacketOutMsg>({
     w.bytes(m.data);
   },
   toRyu: (m) => ({
-    actions: actionsToRyu(m.actions), actions_len: actionsLength(m.actions), buffer_id: m.bufferId, data: b64(m.data),
+    actions: actionsToRyu(m.actions),
+    actions_len: actionsLength(m.actions),
+    buffer_id: m.bufferId,
+    data: b64(m.data),
     in_port: m.inPort,
   }),
   fromRyu: (d, xid) => ({
-    type: 'packetOut', xid, bufferId: jUint(d, 'buffer_id', 32, OFP_NO_BUFFER), inPort: jUint(d, 'in_port', 32, OFPP.CONTROLLER),
-    actions: actionsFromRyu(jArr(d, 'actions')), data: packetData(d),
+    type: 'packetOut',
+    xid,
+    bufferId: jUint(d, 'buffer_id', 32, OFP_NO_BUFFER),
+    inPort: jUint(d, 'in_port', 32, OFPP.CONTROLLER),
+    actions: actionsFromRyu(jArr(d, 'actions')),
+    data: packetData(d),
   }),
   // ovs-ofctl: `in_port=CONTROLLER actions=ALL data_len=98` (it then dissects the packet on further lines).
   format: (m) => {

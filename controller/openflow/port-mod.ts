@@ -22,7 +22,10 @@ export interface PortModMsg {
 }
 
 register<PortModMsg>({
-  type: 'portMod', ofpType: OFPT.PORT_MOD, ryuName: 'OFPPortMod', ofpName: 'OFPT_PORT_MOD',
+  type: 'portMod',
+  ofpType: OFPT.PORT_MOD,
+  ryuName: 'OFPPortMod',
+  ofpName: 'OFPT_PORT_MOD',
   decode: (r, xid) => {
     const portNo = r.u32();
     r.skip(4);
@@ -47,8 +50,13 @@ register<PortModMsg>({
   },
   toRyu: (m) => ({ port_no: m.portNo, hw_addr: m.hwAddr, config: m.config, mask: m.mask, advertise: m.advertise }),
   fromRyu: (d, xid) => ({
-    type: 'portMod', xid, portNo: jInt(d, 'port_no'), hwAddr: jStr(d, 'hw_addr', '00:00:00:00:00:00'),
-    config: jInt(d, 'config', 0), mask: jInt(d, 'mask', 0), advertise: jInt(d, 'advertise', 0),
+    type: 'portMod',
+    xid,
+    portNo: jInt(d, 'port_no'),
+    hwAddr: jStr(d, 'hw_addr', '00:00:00:00:00:00'),
+    config: jInt(d, 'config', 0),
+    mask: jInt(d, 'mask', 0),
+    advertise: jInt(d, 'advertise', 0),
   }),
   format: (m) =>
     `port: ${formatPortNo(m.portNo)}: addr:${m.hwAddr} config: ${bitNames(m.config, PORT_CONFIG_NAMES)}` +

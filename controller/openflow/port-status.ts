@@ -17,7 +17,10 @@ export interface PortStatusMsg {
 const REASONS: Record<number, string> = { [OFPPR.ADD]: 'ADD', [OFPPR.DELETE]: 'DEL', [OFPPR.MODIFY]: 'MOD' };
 
 register<PortStatusMsg>({
-  type: 'portStatus', ofpType: OFPT.PORT_STATUS, ryuName: 'OFPPortStatus', ofpName: 'OFPT_PORT_STATUS',
+  type: 'portStatus',
+  ofpType: OFPT.PORT_STATUS,
+  ryuName: 'OFPPortStatus',
+  ofpName: 'OFPT_PORT_STATUS',
   decode: (r, xid) => {
     const reason = r.u8();
     r.skip(7);

@@ -76,9 +76,17 @@ export function readPort(r: Reader): Port {
   r.skip(8);
   const name = readName(r);
   return {
-    portNo, hwAddr, name,
-    config: r.u32(), state: r.u32(), curr: r.u32(), advertised: r.u32(), supported: r.u32(), peer: r.u32(),
-    currSpeed: r.u32(), maxSpeed: r.u32(),
+    portNo,
+    hwAddr,
+    name,
+    config: r.u32(),
+    state: r.u32(),
+    curr: r.u32(),
+    advertised: r.u32(),
+    supported: r.u32(),
+    peer: r.u32(),
+    currSpeed: r.u32(),
+    maxSpeed: r.u32(),
   };
 }
 
@@ -102,8 +110,17 @@ export function writePort(w: Writer, p: Port): void {
 export function portToRyu(p: Port): RyuDict {
   return {
     OFPPort: {
-      port_no: p.portNo, hw_addr: p.hwAddr, name: p.name, config: p.config, state: p.state, curr: p.curr,
-      advertised: p.advertised, supported: p.supported, peer: p.peer, curr_speed: p.currSpeed, max_speed: p.maxSpeed,
+      port_no: p.portNo,
+      hw_addr: p.hwAddr,
+      name: p.name,
+      config: p.config,
+      state: p.state,
+      curr: p.curr,
+      advertised: p.advertised,
+      supported: p.supported,
+      peer: p.peer,
+      curr_speed: p.currSpeed,
+      max_speed: p.maxSpeed,
     },
   };
 }
@@ -111,18 +128,31 @@ export function portToRyu(p: Port): RyuDict {
 export function portFromRyu(obj: unknown): Port {
   const [, d] = unwrap(obj, 'OFPPort');
   return {
-    portNo: jInt(d, 'port_no'), hwAddr: jStr(d, 'hw_addr', '00:00:00:00:00:00'), name: jStr(d, 'name'),
-    config: jInt(d, 'config', 0), state: jInt(d, 'state', 0), curr: jInt(d, 'curr', 0),
-    advertised: jInt(d, 'advertised', 0), supported: jInt(d, 'supported', 0), peer: jInt(d, 'peer', 0),
-    currSpeed: jInt(d, 'curr_speed', 0), maxSpeed: jInt(d, 'max_speed', 0),
+    portNo: jInt(d, 'port_no'),
+    hwAddr: jStr(d, 'hw_addr', '00:00:00:00:00:00'),
+    name: jStr(d, 'name'),
+    config: jInt(d, 'config', 0),
+    state: jInt(d, 'state', 0),
+    curr: jInt(d, 'curr', 0),
+    advertised: jInt(d, 'advertised', 0),
+    supported: jInt(d, 'supported', 0),
+    peer: jInt(d, 'peer', 0),
+    currSpeed: jInt(d, 'curr_speed', 0),
+    maxSpeed: jInt(d, 'max_speed', 0),
   };
 }
 
 // ---- text, as ovs-ofctl prints it ----
 
 const RESERVED_PORTS: Record<number, string> = {
-  [OFPP.IN_PORT]: 'IN_PORT', [OFPP.TABLE]: 'TABLE', [OFPP.NORMAL]: 'NORMAL', [OFPP.FLOOD]: 'FLOOD',
-  [OFPP.ALL]: 'ALL', [OFPP.CONTROLLER]: 'CONTROLLER', [OFPP.LOCAL]: 'LOCAL', [OFPP.ANY]: 'ANY',
+  [OFPP.IN_PORT]: 'IN_PORT',
+  [OFPP.TABLE]: 'TABLE',
+  [OFPP.NORMAL]: 'NORMAL',
+  [OFPP.FLOOD]: 'FLOOD',
+  [OFPP.ALL]: 'ALL',
+  [OFPP.CONTROLLER]: 'CONTROLLER',
+  [OFPP.LOCAL]: 'LOCAL',
+  [OFPP.ANY]: 'ANY',
 };
 
 /** A port number, reserved ones by name: `7`, `LOCAL`, `ANY`. */
@@ -151,8 +181,22 @@ export const PORT_CONFIG_NAMES = ['PORT_DOWN', undefined, 'NO_RECV', undefined, 
 export const PORT_STATE_NAMES = ['LINK_DOWN', 'BLOCKED', 'LIVE'];
 /** OFPPF_* bit names, spelled as ovs-ofctl does. */
 export const PORT_FEATURE_NAMES = [
-  '10MB-HD', '10MB-FD', '100MB-HD', '100MB-FD', '1GB-HD', '1GB-FD', '10GB-FD', '40GB-FD', '100GB-FD', '1TB-FD',
-  'OTHER', 'COPPER', 'FIBER', 'AUTO_NEG', 'AUTO_PAUSE', 'AUTO_PAUSE_ASYM',
+  '10MB-HD',
+  '10MB-FD',
+  '100MB-HD',
+  '100MB-FD',
+  '1GB-HD',
+  '1GB-FD',
+  '10GB-FD',
+  '40GB-FD',
+  '100GB-FD',
+  '1TB-FD',
+  'OTHER',
+  'COPPER',
+  'FIBER',
+  'AUTO_NEG',
+  'AUTO_PAUSE',
+  'AUTO_PAUSE_ASYM',
 ];
 
 /** One line with what `ovs-ofctl` prints over several for a port: `7(eth0): addr:... config: 0 state: LIVE ...`. */

@@ -20,7 +20,11 @@ import { register } from './registry.js';
 import { RyuDict, bad, b64, jArr, jInt, unwrap } from './ryu-json.js';
 import { formatPortNo } from './port.js';
 
-export interface QueueGetConfigRequestMsg { type: 'queueGetConfigRequest'; xid: number; port: number }
+export interface QueueGetConfigRequestMsg {
+  type: 'queueGetConfigRequest';
+  xid: number;
+  port: number;
+}
 
 export type QueueProp =
   /** Guaranteed / maximum rate in 1/10 of a percent of the port's speed; > 1000 means disabled. */
@@ -37,7 +41,12 @@ export interface PacketQueue {
   properties: QueueProp[];
 }
 
-export interface QueueGetConfigReplyMsg { type: 'queueGetConfigReply'; xid: number; port: number; queues: PacketQueue[] }
+export interface QueueGetConfigReplyMsg {
+  type: 'queueGetConfigReply';
+  xid: number;
+  port: number;
+  queues: PacketQueue[];
+}
 
 function badLen(detail: string): never {
   throw new OfpError(OFPET.BAD_REQUEST, OFPBRC.BAD_LEN, detail);
@@ -70,9 +79,13 @@ function readProp(r: Reader): QueueProp {
 
 function propLength(p: QueueProp): number {
   switch (p.type) {
-    case 'minRate': case 'maxRate': return 16;
-    case 'experimenter': return 16 + p.data.length;
-    default: return 8 + p.data.length;
+    case 'minRate':
+    case 'maxRate':
+      return 16;
+    case 'experimenter':
+      return 16 + p.data.length;
+    default:
+      return 8 + p.data.length;
   }
 }
 
@@ -80,7 +93,8 @@ function writeProp(w: Writer, p: QueueProp): void {
   const len = propLength(p);
   if (len > 0xffff) badLen('queue property too long');
   switch (p.type) {
-    case 'minRate': case 'maxRate':
+    case 'minRate':
+    case 'maxRate':
       w.u16(p.type === 'minRate' ? OFPQT.MIN_RATE : OFPQT.MAX_RATE);
       w.u16(len);
       w.zeros(4);
@@ -136,12 +150,16 @@ function writeQueue(w: Writer, q: PacketQueue): void {
 function propToRyu(p: QueueProp): RyuDict {
   const len = propLength(p);
   switch (p.type) {
-    case 'minRate': return { OFPQueuePropMinRate: { len, property: OFPQT.MIN_RATE, rate: p.rate } };
-    case 'maxRate': return { OFPQueuePropMaxRate: { len, property: OFPQT.MAX_RATE, rate: p.rate } };
+    case 'minRate':
+      return { OFPQueuePropMinRate: { len, property: OFPQT.MIN_RATE, rate: p.rate } };
+    case 'maxRate':
+      return { OFPQueuePropMaxRate: { len, property: OFPQT.MAX_RATE, rate: p.rate } };
     // Ryu keeps this property's data as a list of byte values.
-    case 'experimenter': return { OFPQueuePropExperimenter: { len, property: OFPQT.EXPERIMENTER, experimenter: p.experimenter, data: [...p.data] } };
+    case 'experimenter':
+      return { OFPQueuePropExperimenter: { len, property: OFPQT.EXPERIMENTER, experimenter: p.experimenter, data: [...p.data] } };
     // Not a Ryu class (Ryu cannot parse unknown properties): our name, so the JSON form stays lossless.
-    default: return { OFPQueuePropUnknown: { len, property: p.property, data: b64(p.data) } };
+    default:
+      return { OFPQueuePropUnknown: { len, property: p.property, data: b64(p.data) } };
   }
 }
 
@@ -159,11 +177,16 @@ function jByteList(d: RyuDict, key: string): Buffer {
 function propFromRyu(obj: unknown): QueueProp {
   const [name, d] = unwrap(obj);
   switch (name) {
-    case 'OFPQueuePropMinRate': return { type: 'minRate', rate: jInt(d, 'rate') };
-    case 'OFPQueuePropMaxRate': return { type: 'maxRate', rate: jInt(d, 'rate') };
-    case 'OFPQueuePropExperimenter': return { type: 'experimenter', experimenter: jInt(d, 'experimenter'), data: jByteList(d, 'data') };
-    case 'OFPQueuePropUnknown': return { type: 'unknown', property: jInt(d, 'property'), data: jByteList(d, 'data') };
-    default: bad(`unknown queue property class ${name}`);
+    case 'OFPQueuePropMinRate':
+      return { type: 'minRate', rate: jInt(d, 'rate') };
+    case 'OFPQueuePropMaxRate':
+      return { type: 'maxRate', rate: jInt(d, 'rate') };
+    case 'OFPQueuePropExperimenter':
+      return { type: 'experimenter', experimenter: jInt(d, 'experimenter'), data: jByteList(d, 'data') };
+    case 'OFPQueuePropUnknown':
+      return { type: 'unknown', property: jInt(d, 'property'), data: jByteList(d, 'data') };
+    default:
+      bad(`unknown queue property class ${name}`);
   }
 }
 
@@ -189,17 +212,26 @@ function formatQueue(q: PacketQueue, port: number): string {
   if (q.port !== port) parts.push(`port=${formatPortNo(q.port)}`);
   for (const p of q.properties) {
     switch (p.type) {
-      case 'minRate': parts.push(...formatRate('min_rate', p.rate)); break;
-      case 'maxRate': parts.push(...formatRate('max_rate', p.rate)); break;
-      case 'experimenter': parts.push(`experimenter=0x${p.experimenter.toString(16)}(${p.data.length} bytes)`); break;
-      default: parts.push(`property${p.property}(${p.data.length} bytes)`);
+      case 'minRate':
+        parts.push(...formatRate('min_rate', p.rate));
+        break;
+      case 'maxRate':
+        parts.push(...formatRate('max_rate', p.rate));
+        break;
+      case 'experimenter':
+        parts.push(`experimenter=0x${p.experimenter.toString(16)}(${p.data.length} bytes)`);
+        break;
+      default:
+        parts.push(`property${p.property}(${p.data.length} bytes)`);
     }
   }
   return parts.join(' ');
 }
 
 register<QueueGetConfigRequestMsg>({
-  type: 'queueGetConfigRequest', ofpType: OFPT.QUEUE_GET_CONFIG_REQUEST, ryuName: 'OFPQueueGetConfigRequest',
+  type: 'queueGetConfigRequest',
+  ofpType: OFPT.QUEUE_GET_CONFIG_REQUEST,
+  ryuName: 'OFPQueueGetConfigRequest',
   ofpName: 'OFPT_QUEUE_GET_CONFIG_REQUEST',
   decode: (r, xid) => {
     const port = r.u32();
@@ -216,7 +248,9 @@ register<QueueGetConfigRequestMsg>({
 });
 
 register<QueueGetConfigReplyMsg>({
-  type: 'queueGetConfigReply', ofpType: OFPT.QUEUE_GET_CONFIG_REPLY, ryuName: 'OFPQueueGetConfigReply',
+  type: 'queueGetConfigReply',
+  ofpType: OFPT.QUEUE_GET_CONFIG_REPLY,
+  ryuName: 'OFPQueueGetConfigReply',
   ofpName: 'OFPT_QUEUE_GET_CONFIG_REPLY',
   decode: (r, xid) => {
     const port = r.u32();

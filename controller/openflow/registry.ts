@@ -88,7 +88,12 @@ export function decode(bytes: Buffer): OfpMessage {
     throw new OfpError(OFPET.BAD_REQUEST, OFPBRC.BAD_VERSION, `version 0x${version.toString(16)} is not OpenFlow 1.3`, bytes.subarray(0, 64));
   }
   if (length !== bytes.length) {
-    throw new OfpError(OFPET.BAD_REQUEST, OFPBRC.BAD_LEN, `${length < bytes.length ? 'header length' : 'truncated message:'} ${length} vs ${bytes.length} bytes`, bytes.subarray(0, 64));
+    throw new OfpError(
+      OFPET.BAD_REQUEST,
+      OFPBRC.BAD_LEN,
+      `${length < bytes.length ? 'header length' : 'truncated message:'} ${length} vs ${bytes.length} bytes`,
+      bytes.subarray(0, 64),
+    );
   }
   let r = spareReader;
   if (r === undefined) r = new Reader(bytes, 8, length);

@@ -13,14 +13,23 @@ interface Role {
   generationId: bigint;
 }
 
-export interface RoleRequestMsg extends Role { type: 'roleRequest'; xid: number }
-export interface RoleReplyMsg extends Role { type: 'roleReply'; xid: number }
+export interface RoleRequestMsg extends Role {
+  type: 'roleRequest';
+  xid: number;
+}
+export interface RoleReplyMsg extends Role {
+  type: 'roleReply';
+  xid: number;
+}
 
 const NO_GENERATION_ID = 0xffffffffffffffffn;
 
 // ovs-ofctl's names (it calls master and slave primary and secondary).
 const ROLE_NAMES: Record<number, string> = {
-  [OFPCR_ROLE.NOCHANGE]: 'nochange', [OFPCR_ROLE.EQUAL]: 'equal', [OFPCR_ROLE.MASTER]: 'primary', [OFPCR_ROLE.SLAVE]: 'secondary',
+  [OFPCR_ROLE.NOCHANGE]: 'nochange',
+  [OFPCR_ROLE.EQUAL]: 'equal',
+  [OFPCR_ROLE.MASTER]: 'primary',
+  [OFPCR_ROLE.SLAVE]: 'secondary',
 };
 
 function readRole<T extends 'roleRequest' | 'roleReply'>(type: T, r: Reader, xid: number) {
@@ -46,7 +55,10 @@ function formatRole(m: Role): string {
 }
 
 register<RoleRequestMsg>({
-  type: 'roleRequest', ofpType: OFPT.ROLE_REQUEST, ryuName: 'OFPRoleRequest', ofpName: 'OFPT_ROLE_REQUEST',
+  type: 'roleRequest',
+  ofpType: OFPT.ROLE_REQUEST,
+  ryuName: 'OFPRoleRequest',
+  ofpName: 'OFPT_ROLE_REQUEST',
   decode: (r, xid) => readRole('roleRequest', r, xid),
   encode: writeRole,
   toRyu: roleToRyu,
@@ -55,7 +67,10 @@ register<RoleRequestMsg>({
 });
 
 register<RoleReplyMsg>({
-  type: 'roleReply', ofpType: OFPT.ROLE_REPLY, ryuName: 'OFPRoleReply', ofpName: 'OFPT_ROLE_REPLY',
+  type: 'roleReply',
+  ofpType: OFPT.ROLE_REPLY,
+  ryuName: 'OFPRoleReply',
+  ofpName: 'OFPT_ROLE_REPLY',
   decode: (r, xid) => readRole('roleReply', r, xid),
   encode: writeRole,
   toRyu: roleToRyu,

@@ -88,7 +88,8 @@ export function jUint(d: RyuDict, key: string, bits: number, def?: number): numb
   const v = d[key] ?? def;
   if (v === undefined || v === null) bad(`missing integer field ${key}`);
   const n = typeof v === 'bigint' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n >= 2 ** bits) bad(`field ${key} is not a ${bits}-bit unsigned integer: ${String(v)}`);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n >= 2 ** bits)
+    bad(`field ${key} is not a ${bits}-bit unsigned integer: ${String(v)}`);
   return n;
 }
 

@@ -7,7 +7,10 @@ import { register } from './registry.js';
 import type { Reader, Writer } from './buffer.js';
 import { RyuDict, jInt } from './ryu-json.js';
 
-export interface GetConfigRequestMsg { type: 'getConfigRequest'; xid: number }
+export interface GetConfigRequestMsg {
+  type: 'getConfigRequest';
+  xid: number;
+}
 
 interface SwitchConfig {
   /** OFPC_FRAG_* in the low two bits. */
@@ -16,8 +19,14 @@ interface SwitchConfig {
   missSendLen: number;
 }
 
-export interface GetConfigReplyMsg extends SwitchConfig { type: 'getConfigReply'; xid: number }
-export interface SetConfigMsg extends SwitchConfig { type: 'setConfig'; xid: number }
+export interface GetConfigReplyMsg extends SwitchConfig {
+  type: 'getConfigReply';
+  xid: number;
+}
+export interface SetConfigMsg extends SwitchConfig {
+  type: 'setConfig';
+  xid: number;
+}
 
 const FRAG_NAMES = ['normal', 'drop', 'reassemble', 'nx-match'];
 
@@ -40,7 +49,10 @@ function formatConfig(m: SwitchConfig): string {
 }
 
 register<GetConfigRequestMsg>({
-  type: 'getConfigRequest', ofpType: OFPT.GET_CONFIG_REQUEST, ryuName: 'OFPGetConfigRequest', ofpName: 'OFPT_GET_CONFIG_REQUEST',
+  type: 'getConfigRequest',
+  ofpType: OFPT.GET_CONFIG_REQUEST,
+  ryuName: 'OFPGetConfigRequest',
+  ofpName: 'OFPT_GET_CONFIG_REQUEST',
   decode: (_r, xid) => ({ type: 'getConfigRequest', xid }),
   encode: () => {},
   toRyu: () => ({}),
@@ -49,7 +61,10 @@ register<GetConfigRequestMsg>({
 });
 
 register<GetConfigReplyMsg>({
-  type: 'getConfigReply', ofpType: OFPT.GET_CONFIG_REPLY, ryuName: 'OFPGetConfigReply', ofpName: 'OFPT_GET_CONFIG_REPLY',
+  type: 'getConfigReply',
+  ofpType: OFPT.GET_CONFIG_REPLY,
+  ryuName: 'OFPGetConfigReply',
+  ofpName: 'OFPT_GET_CONFIG_REPLY',
   decode: (r, xid) => readConfig('getConfigReply', r, xid),
   encode: writeConfig,
   toRyu: configToRyu,
@@ -58,7 +73,10 @@ register<GetConfigReplyMsg>({
 });
 
 register<SetConfigMsg>({
-  type: 'setConfig', ofpType: OFPT.SET_CONFIG, ryuName: 'OFPSetConfig', ofpName: 'OFPT_SET_CONFIG',
+  type: 'setConfig',
+  ofpType: OFPT.SET_CONFIG,
+  ryuName: 'OFPSetConfig',
+  ofpName: 'OFPT_SET_CONFIG',
   decode: (r, xid) => readConfig('setConfig', r, xid),
   encode: writeConfig,
   toRyu: configToRyu,

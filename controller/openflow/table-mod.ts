@@ -16,7 +16,10 @@ export interface TableModMsg {
 }
 
 register<TableModMsg>({
-  type: 'tableMod', ofpType: OFPT.TABLE_MOD, ryuName: 'OFPTableMod', ofpName: 'OFPT_TABLE_MOD',
+  type: 'tableMod',
+  ofpType: OFPT.TABLE_MOD,
+  ryuName: 'OFPTableMod',
+  ofpName: 'OFPT_TABLE_MOD',
   decode: (r, xid) => {
     const tableId = r.u8();
     r.skip(3);

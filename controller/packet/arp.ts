@@ -38,11 +38,7 @@ export function parseArp(b: Uint8Array): Arp {
   const hardwareType = get16(b, 0);
   const protocolType = get16(b, 2);
   if (hardwareType !== ARP_HTYPE_ETHERNET || protocolType !== ETHERTYPE.IPV4 || b[4] !== 6 || b[5] !== 4) {
-    throw new PacketError(
-      'BAD_VALUE',
-      'arp',
-      `unsupported ARP hrd=${hardwareType} pro=0x${protocolType.toString(16)} hln=${b[4]} pln=${b[5]}`,
-    );
+    throw new PacketError('BAD_VALUE', 'arp', `unsupported ARP hrd=${hardwareType} pro=0x${protocolType.toString(16)} hln=${b[4]} pln=${b[5]}`);
   }
   needBytes(b.length, ARP_LENGTH, 'arp', 'Ethernet/IPv4 body');
   return {

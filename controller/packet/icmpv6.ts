@@ -64,9 +64,7 @@ export function parseIcmpv6(b: Uint8Array, cut = false): Icmpv6 {
 
 /** Bytes the message itself occupies before any caller payload (ND messages take none). */
 export function icmpv6HeaderLength(spec: Icmpv6Spec): number {
-  return spec.kind === 'echo-request' || spec.kind === 'echo-reply' || spec.kind === 'other'
-    ? ICMPV6_HEADER_LENGTH
-    : ndpLength(spec);
+  return spec.kind === 'echo-request' || spec.kind === 'echo-reply' || spec.kind === 'other' ? ICMPV6_HEADER_LENGTH : ndpLength(spec);
 }
 
 /** Writes the message with a zero checksum; call finishIcmpv6 once any payload is in place. */
@@ -90,13 +88,6 @@ export function writeIcmpv6(out: Uint8Array, off: number, spec: Icmpv6Spec): num
   return writeNdp(out, off, spec, code);
 }
 
-export function finishIcmpv6(
-  out: Uint8Array,
-  off: number,
-  end: number,
-  spec: Icmpv6Spec,
-  src: Uint8Array,
-  dst: Uint8Array,
-): void {
+export function finishIcmpv6(out: Uint8Array, off: number, end: number, spec: Icmpv6Spec, src: Uint8Array, dst: Uint8Array): void {
   put16(out, off + 2, spec.checksum ?? transportChecksum(src, dst, IPPROTO.ICMPV6, out.subarray(off, end)));
 }

@@ -13,13 +13,7 @@ export { type Arp, type ArpSpec, ARP_OP, ARP_LENGTH, parseArp } from './arp.js';
 export { IPPROTO } from './ip-proto.js';
 export { type Ipv4, type Ipv4Spec, type Ipv4Option, parseIpv4, parseIpv4Options } from './ipv4.js';
 export { type Ipv6, type Ipv6Spec, IPV6_HEADER_LENGTH, parseIpv6 } from './ipv6.js';
-export {
-  type Ipv6Extension,
-  type Ipv6ExtensionSpec,
-  type Ipv6Fragment,
-  type Ipv6Option,
-  MAX_IPV6_EXTENSIONS,
-} from './ipv6-ext.js';
+export { type Ipv6Extension, type Ipv6ExtensionSpec, type Ipv6Fragment, type Ipv6Option, MAX_IPV6_EXTENSIONS } from './ipv6-ext.js';
 export { type Icmp, type IcmpSpec, ICMP_TYPE, parseIcmp } from './icmp.js';
 export { type Icmpv6, type Icmpv6Spec, ICMPV6_TYPE, parseIcmpv6 } from './icmpv6.js';
 export { type NdpMessage, type NdpOption, type NdpSpec, NDP_TYPE } from './ndp.js';

@@ -144,7 +144,10 @@ export function parseIpv4Options(opts: Uint8Array): Ipv4Option[] {
   while (i < opts.length) {
     const type = get8(opts, i);
     if (type === 0) break;
-    if (type === 1) { i++; continue; }
+    if (type === 1) {
+      i++;
+      continue;
+    }
     if (i + 2 > opts.length) throw new PacketError('TRUNCATED', 'ipv4', `option ${type} has no length octet`);
     const len = get8(opts, i + 1);
     if (len < 2 || i + len > opts.length) throw new PacketError('BAD_LENGTH', 'ipv4', `option ${type} length ${len}`);

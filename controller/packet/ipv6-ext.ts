@@ -76,8 +76,7 @@ export function walkIpv6Extensions(b: Uint8Array, off: number, first: number, cu
       throw new PacketError('TOO_MANY_HEADERS', 'ipv6', `more than ${MAX_IPV6_EXTENSIONS} extension headers`);
     }
     if (off + 2 > b.length) throw fail(`extension header ${next}`);
-    const len =
-      next === IPPROTO.FRAGMENT ? 8 : next === IPPROTO.AH ? (get8(b, off + 1) + 2) * 4 : (get8(b, off + 1) + 1) * 8; // AH: RFC 4302 §2.2
+    const len = next === IPPROTO.FRAGMENT ? 8 : next === IPPROTO.AH ? (get8(b, off + 1) + 2) * 4 : (get8(b, off + 1) + 1) * 8; // AH: RFC 4302 §2.2
     if (off + len > b.length) throw fail(`extension header ${next}`);
     const nextHeader = get8(b, off);
     let ext: Ipv6Extension;
@@ -106,7 +105,10 @@ function parseOptions(b: Uint8Array, i: number, end: number): Ipv6Option[] {
   const out: Ipv6Option[] = [];
   while (i < end) {
     const type = get8(b, i);
-    if (type === 0) { i++; continue; } // Pad1
+    if (type === 0) {
+      i++;
+      continue;
+    } // Pad1
     if (i + 2 > end || i + 2 + get8(b, i + 1) > end) {
       throw new PacketError('BAD_LENGTH', 'ipv6', `option ${type} overruns its extension header`);
     }
@@ -119,10 +121,14 @@ function parseOptions(b: Uint8Array, i: number, end: number): Ipv6Option[] {
 
 export function extensionProtocol(spec: Ipv6ExtensionSpec): number {
   switch (spec.kind) {
-    case 'hop-by-hop': return IPPROTO.HOPOPTS;
-    case 'destination': return IPPROTO.DSTOPTS;
-    case 'routing': return IPPROTO.ROUTING;
-    case 'fragment': return IPPROTO.FRAGMENT;
+    case 'hop-by-hop':
+      return IPPROTO.HOPOPTS;
+    case 'destination':
+      return IPPROTO.DSTOPTS;
+    case 'routing':
+      return IPPROTO.ROUTING;
+    case 'fragment':
+      return IPPROTO.FRAGMENT;
   }
 }
 
@@ -170,6 +176,9 @@ export function writeExtension(out: Uint8Array, off: number, spec: Ipv6Extension
   }
   // RFC 8200 §4.2: fill to the 8-octet boundary with Pad1 (one byte) or PadN
   const pad = off + len - i;
-  if (pad >= 2) { out[i] = 1; out[i + 1] = pad - 2; } // PadN; the data bytes are already zero
+  if (pad >= 2) {
+    out[i] = 1;
+    out[i + 1] = pad - 2;
+  } // PadN; the data bytes are already zero
   return off + len;
 }

@@ -27,7 +27,15 @@ export const LLDP_TLV = {
 /** Chassis ID subtypes (802.1AB §8.5.2.2, Table 8-2). */
 export const CHASSIS_ID_SUBTYPE = { COMPONENT: 1, INTERFACE_ALIAS: 2, PORT_COMPONENT: 3, MAC: 4, NETWORK: 5, INTERFACE_NAME: 6, LOCAL: 7 } as const;
 /** Port ID subtypes (802.1AB §8.5.3.2, Table 8-3). */
-export const PORT_ID_SUBTYPE = { INTERFACE_ALIAS: 1, PORT_COMPONENT: 2, MAC: 3, NETWORK: 4, INTERFACE_NAME: 5, AGENT_CIRCUIT_ID: 6, LOCAL: 7 } as const;
+export const PORT_ID_SUBTYPE = {
+  INTERFACE_ALIAS: 1,
+  PORT_COMPONENT: 2,
+  MAC: 3,
+  NETWORK: 4,
+  INTERFACE_NAME: 5,
+  AGENT_CIRCUIT_ID: 6,
+  LOCAL: 7,
+} as const;
 
 export interface LldpId {
   subtype: number;

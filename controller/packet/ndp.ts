@@ -106,7 +106,11 @@ export function parseNdp(b: Uint8Array, cut: boolean): NdpMessage {
       return { kind: 'router-solicitation', type, code, checksum, options };
     case NDP_TYPE.RA:
       return {
-        kind: 'router-advertisement', type, code, checksum, options,
+        kind: 'router-advertisement',
+        type,
+        code,
+        checksum,
+        options,
         curHopLimit: get8(b, 4),
         managed: (get8(b, 5) & 0x80) !== 0,
         other: (get8(b, 5) & 0x40) !== 0,
@@ -118,7 +122,11 @@ export function parseNdp(b: Uint8Array, cut: boolean): NdpMessage {
       return { kind: 'neighbor-solicitation', type, code, checksum, options, target: ipv6ToString(b, 8) };
     case NDP_TYPE.NA:
       return {
-        kind: 'neighbor-advertisement', type, code, checksum, options,
+        kind: 'neighbor-advertisement',
+        type,
+        code,
+        checksum,
+        options,
         router: (get8(b, 4) & 0x80) !== 0,
         solicited: (get8(b, 4) & 0x40) !== 0,
         override: (get8(b, 4) & 0x20) !== 0,
@@ -173,9 +181,14 @@ export function parseNdpOptions(b: Uint8Array, i: number, cut: boolean): NdpOpti
 
 function optionLength(o: NdpOption): number {
   switch (o.kind) {
-    case 'source-link-layer': case 'target-link-layer': case 'mtu': return 8;
-    case 'prefix-information': return 32;
-    case 'unknown': return Math.ceil((2 + o.data.length) / 8) * 8;
+    case 'source-link-layer':
+    case 'target-link-layer':
+    case 'mtu':
+      return 8;
+    case 'prefix-information':
+      return 32;
+    case 'unknown':
+      return Math.ceil((2 + o.data.length) / 8) * 8;
   }
 }
 

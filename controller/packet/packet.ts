@@ -69,8 +69,18 @@ export function parsePacket(buf: Uint8Array): Packet {
   eth.etherType = type;
   // Every key present from the start keeps one object shape for the JIT.
   const p: Packet = {
-    eth, vlans, arp: undefined, ipv4: undefined, ipv6: undefined, icmp: undefined, icmpv6: undefined,
-    tcp: undefined, udp: undefined, lldp: undefined, payload: EMPTY, truncated: false,
+    eth,
+    vlans,
+    arp: undefined,
+    ipv4: undefined,
+    ipv6: undefined,
+    icmp: undefined,
+    icmpv6: undefined,
+    tcp: undefined,
+    udp: undefined,
+    lldp: undefined,
+    payload: EMPTY,
+    truncated: false,
   };
   const l3 = buf.subarray(off);
   if (type === ETHERTYPE.IPV4) {
@@ -185,9 +195,7 @@ export function buildPacket(spec: PacketSpec): Uint8Array {
   const total = ETHERNET_HEADER_LENGTH + 4 * vlans.length + l3Len + upperLen;
   const out = new Uint8Array(Math.max(total, spec.minLength ?? 0));
 
-  const etherType =
-    spec.eth.etherType ??
-    (arp ? ETHERTYPE.ARP : lldp ? ETHERTYPE.LLDP : ipv4 ? ETHERTYPE.IPV4 : ipv6 ? ETHERTYPE.IPV6 : undefined);
+  const etherType = spec.eth.etherType ?? (arp ? ETHERTYPE.ARP : lldp ? ETHERTYPE.LLDP : ipv4 ? ETHERTYPE.IPV4 : ipv6 ? ETHERTYPE.IPV6 : undefined);
   if (etherType === undefined) throw specError('eth.etherType is required without a network layer');
   if (etherType > 0xffff || etherType < 0) throw specError(`bad etherType ${etherType}`);
   if (etherType < MIN_ETHERTYPE && (arp || lldp || ipv4 || ipv6)) throw specError('etherType is an 802.3 length');
@@ -200,8 +208,7 @@ export function buildPacket(spec: PacketSpec): Uint8Array {
   else if (lldp) {
     out.set(lldpBytes, off);
     off += lldpBytes.length;
-  }
-  else if (ipv4) off = writeIpv4(out, off, ipv4, protocol, upperLen);
+  } else if (ipv4) off = writeIpv4(out, off, ipv4, protocol, upperLen);
   else if (ipv6) off = writeIpv6(out, off, ipv6, protocol, upperLen);
 
   const l4 = off;

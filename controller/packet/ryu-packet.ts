@@ -57,7 +57,13 @@ function checkLength(given: number, actual: number, what: string): void {
   if (given !== 0 && given !== actual) fail(`${what} is ${given}, but the frame built from the protocols gives ${actual}`);
 }
 
-interface Lengths { ipv4Total?: number; ipv4HeaderWords?: number; ipv6Payload?: number; udpTotal?: number; tcpOffset?: number }
+interface Lengths {
+  ipv4Total?: number;
+  ipv4HeaderWords?: number;
+  ipv6Payload?: number;
+  udpTotal?: number;
+  tcpOffset?: number;
+}
 
 /** The frame of a Ryu `{"Packet": {"protocols": [...]}}` dict. */
 export function packetFromRyuJson(obj: unknown): Uint8Array {
@@ -92,10 +98,17 @@ export function packetFromRyuJson(obj: unknown): Uint8Array {
         const flags = uint(d, 'flags', 7, name, 0);
         ipProto = uint(d, 'proto', 0xff, name);
         spec.ipv4 = {
-          src: text(d, 'src', name), dst: text(d, 'dst', name), protocol: ipProto, ttl: uint(d, 'ttl', 0xff, name, 255),
-          dscp: tos >>> 2, ecn: tos & 3, identification: uint(d, 'identification', 0xffff, name, 0),
+          src: text(d, 'src', name),
+          dst: text(d, 'dst', name),
+          protocol: ipProto,
+          ttl: uint(d, 'ttl', 0xff, name, 255),
+          dscp: tos >>> 2,
+          ecn: tos & 3,
+          identification: uint(d, 'identification', 0xffff, name, 0),
           // Ryu's 3-bit flags field: 0b010 Don't Fragment, 0b001 More Fragments (RFC 791 §3.1)
-          dontFragment: (flags & 2) !== 0, moreFragments: (flags & 1) !== 0, fragmentOffset: uint(d, 'offset', 0x1fff, name, 0),
+          dontFragment: (flags & 2) !== 0,
+          moreFragments: (flags & 1) !== 0,
+          fragmentOffset: uint(d, 'offset', 0x1fff, name, 0),
           checksum: checksum(d, 'csum', name),
         };
         lengths.ipv4Total = uint(d, 'total_length', 0xffff, name, 0);
@@ -108,18 +121,30 @@ export function packetFromRyuJson(obj: unknown): Uint8Array {
         none(d, 'ext_hdrs', name);
         ipProto = uint(d, 'nxt', 0xff, name);
         spec.ipv6 = {
-          src: text(d, 'src', name), dst: text(d, 'dst', name), trafficClass: uint(d, 'traffic_class', 0xff, name, 0),
-          flowLabel: uint(d, 'flow_label', 0xfffff, name, 0), hopLimit: uint(d, 'hop_limit', 0xff, name, 255), nextHeader: ipProto,
+          src: text(d, 'src', name),
+          dst: text(d, 'dst', name),
+          trafficClass: uint(d, 'traffic_class', 0xff, name, 0),
+          flowLabel: uint(d, 'flow_label', 0xfffff, name, 0),
+          hopLimit: uint(d, 'hop_limit', 0xff, name, 255),
+          nextHeader: ipProto,
         };
         lengths.ipv6Payload = uint(d, 'payload_length', 0xffff, name, 0);
         break;
       case 'arp':
         if (etherType !== ETHERTYPE.ARP) fail(`arp follows ethertype 0x${etherType.toString(16)}`);
-        if (uint(d, 'hwtype', 0xffff, name, 1) !== 1 || uint(d, 'proto', 0xffff, name, ETHERTYPE.IPV4) !== ETHERTYPE.IPV4
-          || uint(d, 'hlen', 0xff, name, 6) !== 6 || uint(d, 'plen', 0xff, name, 4) !== 4) fail('arp is not Ethernet/IPv4');
+        if (
+          uint(d, 'hwtype', 0xffff, name, 1) !== 1 ||
+          uint(d, 'proto', 0xffff, name, ETHERTYPE.IPV4) !== ETHERTYPE.IPV4 ||
+          uint(d, 'hlen', 0xff, name, 6) !== 6 ||
+          uint(d, 'plen', 0xff, name, 4) !== 4
+        )
+          fail('arp is not Ethernet/IPv4');
         spec.arp = {
-          opcode: uint(d, 'opcode', 0xffff, name), senderMac: text(d, 'src_mac', name), senderIp: text(d, 'src_ip', name),
-          targetMac: text(d, 'dst_mac', name), targetIp: text(d, 'dst_ip', name),
+          opcode: uint(d, 'opcode', 0xffff, name),
+          senderMac: text(d, 'src_mac', name),
+          senderIp: text(d, 'src_ip', name),
+          targetMac: text(d, 'dst_mac', name),
+          targetIp: text(d, 'dst_ip', name),
         };
         break;
       case 'icmp': {
@@ -141,9 +166,14 @@ export function packetFromRyuJson(obj: unknown): Uint8Array {
         if (ipProto !== IPPROTO.TCP) fail('tcp needs an IP header with protocol 6 before it');
         none(d, 'option', name);
         spec.tcp = {
-          srcPort: uint(d, 'src_port', 0xffff, name), dstPort: uint(d, 'dst_port', 0xffff, name), seq: uint(d, 'seq', 0xffffffff, name, 0),
-          ack: uint(d, 'ack', 0xffffffff, name, 0), flags: uint(d, 'bits', 0x1ff, name, 0), window: uint(d, 'window_size', 0xffff, name, 0),
-          urgentPointer: uint(d, 'urgent', 0xffff, name, 0), checksum: checksum(d, 'csum', name),
+          srcPort: uint(d, 'src_port', 0xffff, name),
+          dstPort: uint(d, 'dst_port', 0xffff, name),
+          seq: uint(d, 'seq', 0xffffffff, name, 0),
+          ack: uint(d, 'ack', 0xffffffff, name, 0),
+          flags: uint(d, 'bits', 0x1ff, name, 0),
+          window: uint(d, 'window_size', 0xffff, name, 0),
+          urgentPointer: uint(d, 'urgent', 0xffff, name, 0),
+          checksum: checksum(d, 'csum', name),
         };
         lengths.tcpOffset = uint(d, 'offset', 15, name, 0);
         break;

@@ -116,7 +116,10 @@ export function parseTcpOptions(opts: Uint8Array): TcpOption[] {
   while (i < opts.length) {
     const kind = get8(opts, i);
     if (kind === 0) break;
-    if (kind === 1) { i++; continue; }
+    if (kind === 1) {
+      i++;
+      continue;
+    }
     if (i + 2 > opts.length) throw new PacketError('TRUNCATED', 'tcp', `option ${kind} has no length octet`);
     const len = get8(opts, i + 1);
     if (len < 2 || i + len > opts.length) throw new PacketError('BAD_LENGTH', 'tcp', `option ${kind} length ${len}`);

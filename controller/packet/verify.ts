@@ -1,9 +1,5 @@
 /** Checksum verification of a parsed packet, using the layer views parsePacket returns. */
-import {
-  verifyIcmpChecksum,
-  verifyIpv4Checksum,
-  verifyTransportChecksum,
-} from './checksum.js';
+import { verifyIcmpChecksum, verifyIpv4Checksum, verifyTransportChecksum } from './checksum.js';
 import { IPPROTO } from './ip-proto.js';
 import type { Packet } from './packet.js';
 

@@ -11,7 +11,27 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encode, format, OFPP, OFPG, OFPM, OFPTT, OFPFC, OFPFF, OFPGC, OFPGT, OFPMC, OFPMF, OFPPC, OFPPF, OFPCR_ROLE, OFP_NO_BUFFER, OFPCML, OFPQ_ALL, NX_EXPERIMENTER_ID } from '../../controller/openflow/index.js';
+import {
+  encode,
+  format,
+  OFPP,
+  OFPG,
+  OFPM,
+  OFPTT,
+  OFPFC,
+  OFPFF,
+  OFPGC,
+  OFPGT,
+  OFPMC,
+  OFPMF,
+  OFPPC,
+  OFPPF,
+  OFPCR_ROLE,
+  OFP_NO_BUFFER,
+  OFPCML,
+  OFPQ_ALL,
+  NX_EXPERIMENTER_ID,
+} from '../../controller/openflow/index.js';
 import type { OfpMessage, Match, Instruction } from '../../controller/openflow/index.js';
 
 const which = spawnSync('ovs-ofctl', ['--version'], { encoding: 'utf8' });
@@ -76,17 +96,29 @@ const vlan100: Match = [
 ];
 
 const flowModBase = {
-  type: 'flowMod', cookie: 0n, cookieMask: 0n, tableId: 0, idleTimeout: 0, hardTimeout: 0, priority: 1000,
-  bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: OFPG.ANY, flags: 0,
+  type: 'flowMod',
+  cookie: 0n,
+  cookieMask: 0n,
+  tableId: 0,
+  idleTimeout: 0,
+  hardTimeout: 0,
+  priority: 1000,
+  bufferId: OFP_NO_BUFFER,
+  outPort: OFPP.ANY,
+  outGroup: OFPG.ANY,
+  flags: 0,
 } as const;
 
 const fullInstructions: Instruction[] = [
   { type: 'meter', meterId: 1 },
-  { type: 'applyActions', actions: [
-    { type: 'setField', field: { field: 'eth_dst', value: '02:00:00:00:00:99' } },
-    { type: 'setField', field: { field: 'ipv4_dst', value: '198.51.100.21' } },
-    { type: 'output', port: 2, maxLen: 0 },
-  ] },
+  {
+    type: 'applyActions',
+    actions: [
+      { type: 'setField', field: { field: 'eth_dst', value: '02:00:00:00:00:99' } },
+      { type: 'setField', field: { field: 'ipv4_dst', value: '198.51.100.21' } },
+      { type: 'output', port: 2, maxLen: 0 },
+    ],
+  },
   { type: 'writeMetadata', metadata: 0x10n, metadataMask: 0xffn },
   { type: 'gotoTable', tableId: 1 },
 ];
@@ -112,24 +144,49 @@ const cases: Case[] = [
   { name: 'set-config', msg: { type: 'setConfig', xid: next(), flags: 0, missSendLen: 128 }, shared: ['frags', 'miss_send_len'] },
   {
     name: 'packet-out (TCP SYN frame)',
-    msg: { type: 'packetOut', xid: next(), bufferId: OFP_NO_BUFFER, inPort: OFPP.CONTROLLER, actions: [{ type: 'output', port: 2, maxLen: 0 }], data: tcpSyn() },
+    msg: {
+      type: 'packetOut',
+      xid: next(),
+      bufferId: OFP_NO_BUFFER,
+      inPort: OFPP.CONTROLLER,
+      actions: [{ type: 'output', port: 2, maxLen: 0 }],
+      data: tcpSyn(),
+    },
     shared: ['in_port', 'actions', 'data_len'],
   },
   {
     name: 'flow-mod ADD: IPv4 5-tuple, masked ports; meter, apply [set-field, output], write-metadata, goto-table',
-    msg: { ...flowModBase, xid: next(), command: OFPFC.ADD, cookie: 0x1234n, idleTimeout: 60, hardTimeout: 300, flags: OFPFF.SEND_FLOW_REM, match: tcp4, instructions: fullInstructions },
+    msg: {
+      ...flowModBase,
+      xid: next(),
+      command: OFPFC.ADD,
+      cookie: 0x1234n,
+      idleTimeout: 60,
+      hardTimeout: 300,
+      flags: OFPFF.SEND_FLOW_REM,
+      match: tcp4,
+      instructions: fullInstructions,
+    },
     shared: ['priority', 'in_port', 'nw_src', 'nw_dst', 'tp_src', 'tp_dst', 'cookie', 'idle', 'hard', 'actions'],
   },
   {
     name: 'flow-mod ADD: IPv6 match; push-vlan, set vlan_vid, output; write-actions [group]',
     msg: {
-      ...flowModBase, xid: next(), command: OFPFC.ADD, tableId: 1, priority: 2000, match: tcp6,
+      ...flowModBase,
+      xid: next(),
+      command: OFPFC.ADD,
+      tableId: 1,
+      priority: 2000,
+      match: tcp6,
       instructions: [
-        { type: 'applyActions', actions: [
-          { type: 'pushVlan', ethertype: 0x8100 },
-          { type: 'setField', field: { field: 'vlan_vid', value: 0x1000 | 10 } },
-          { type: 'output', port: 3, maxLen: 0 },
-        ] },
+        {
+          type: 'applyActions',
+          actions: [
+            { type: 'pushVlan', ethertype: 0x8100 },
+            { type: 'setField', field: { field: 'vlan_vid', value: 0x1000 | 10 } },
+            { type: 'output', port: 3, maxLen: 0 },
+          ],
+        },
         { type: 'writeActions', actions: [{ type: 'group', groupId: 1 }] },
       ],
     },
@@ -138,7 +195,10 @@ const cases: Case[] = [
   {
     name: 'flow-mod MODIFY: UDP, masked port; pop-vlan, output to controller',
     msg: {
-      ...flowModBase, xid: next(), command: OFPFC.MODIFY, match: udp4,
+      ...flowModBase,
+      xid: next(),
+      command: OFPFC.MODIFY,
+      match: udp4,
       instructions: [{ type: 'applyActions', actions: [{ type: 'output', port: OFPP.CONTROLLER, maxLen: OFPCML.NO_BUFFER }] }],
     },
     shared: ['nw_dst', 'tp_dst', 'actions'],
@@ -146,14 +206,28 @@ const cases: Case[] = [
   {
     name: 'flow-mod MODIFY_STRICT: VLAN + ARP; pop-vlan, output',
     msg: {
-      ...flowModBase, xid: next(), command: OFPFC.MODIFY_STRICT, priority: 500, match: vlan100,
+      ...flowModBase,
+      xid: next(),
+      command: OFPFC.MODIFY_STRICT,
+      priority: 500,
+      match: vlan100,
       instructions: [{ type: 'applyActions', actions: [{ type: 'popVlan' }, { type: 'output', port: 4, maxLen: 0 }] }],
     },
     shared: ['priority', 'in_port', 'dl_vlan', 'actions'],
   },
   {
     name: 'flow-mod DELETE: all tables, by out_port and cookie mask',
-    msg: { ...flowModBase, xid: next(), command: OFPFC.DELETE, tableId: OFPTT.ALL, outPort: 2, cookie: 0x1200n, cookieMask: 0xff00n, match: [], instructions: [] },
+    msg: {
+      ...flowModBase,
+      xid: next(),
+      command: OFPFC.DELETE,
+      tableId: OFPTT.ALL,
+      outPort: 2,
+      cookie: 0x1200n,
+      cookieMask: 0xff00n,
+      match: [],
+      instructions: [],
+    },
     shared: ['table', 'out_port', 'cookie'],
   },
   {
@@ -164,7 +238,12 @@ const cases: Case[] = [
   {
     name: 'group-mod ADD all',
     msg: {
-      type: 'groupMod', xid: next(), command: OFPGC.ADD, groupType: OFPGT.ALL, groupId: 1, buckets: [
+      type: 'groupMod',
+      xid: next(),
+      command: OFPGC.ADD,
+      groupType: OFPGT.ALL,
+      groupId: 1,
+      buckets: [
         { weight: 0, watchPort: OFPP.ANY, watchGroup: OFPG.ANY, actions: [{ type: 'output', port: 1, maxLen: 0 }] },
         { weight: 0, watchPort: OFPP.ANY, watchGroup: OFPG.ANY, actions: [{ type: 'output', port: 2, maxLen: 0 }] },
       ],
@@ -174,8 +253,21 @@ const cases: Case[] = [
   {
     name: 'group-mod ADD select (weights)',
     msg: {
-      type: 'groupMod', xid: next(), command: OFPGC.ADD, groupType: OFPGT.SELECT, groupId: 2, buckets: [
-        { weight: 70, watchPort: OFPP.ANY, watchGroup: OFPG.ANY, actions: [{ type: 'setField', field: { field: 'eth_dst', value: '02:00:00:00:01:01' } }, { type: 'output', port: 1, maxLen: 0 }] },
+      type: 'groupMod',
+      xid: next(),
+      command: OFPGC.ADD,
+      groupType: OFPGT.SELECT,
+      groupId: 2,
+      buckets: [
+        {
+          weight: 70,
+          watchPort: OFPP.ANY,
+          watchGroup: OFPG.ANY,
+          actions: [
+            { type: 'setField', field: { field: 'eth_dst', value: '02:00:00:00:01:01' } },
+            { type: 'output', port: 1, maxLen: 0 },
+          ],
+        },
         { weight: 30, watchPort: OFPP.ANY, watchGroup: OFPG.ANY, actions: [{ type: 'output', port: 2, maxLen: 0 }] },
       ],
     },
@@ -184,7 +276,12 @@ const cases: Case[] = [
   {
     name: 'group-mod MODIFY fast-failover (watch ports)',
     msg: {
-      type: 'groupMod', xid: next(), command: OFPGC.MODIFY, groupType: OFPGT.FF, groupId: 3, buckets: [
+      type: 'groupMod',
+      xid: next(),
+      command: OFPGC.MODIFY,
+      groupType: OFPGT.FF,
+      groupId: 3,
+      buckets: [
         { weight: 0, watchPort: 1, watchGroup: OFPG.ANY, actions: [{ type: 'output', port: 1, maxLen: 0 }] },
         { weight: 0, watchPort: 2, watchGroup: OFPG.ANY, actions: [{ type: 'output', port: 2, maxLen: 0 }] },
       ],
@@ -193,13 +290,26 @@ const cases: Case[] = [
   },
   {
     name: 'port-mod',
-    msg: { type: 'portMod', xid: next(), portNo: 1, hwAddr: '02:00:00:00:00:01', config: OFPPC.NO_PACKET_IN, mask: OFPPC.NO_PACKET_IN, advertise: OFPPF['1GB_FD'] | OFPPF.COPPER },
+    msg: {
+      type: 'portMod',
+      xid: next(),
+      portNo: 1,
+      hwAddr: '02:00:00:00:00:01',
+      config: OFPPC.NO_PACKET_IN,
+      mask: OFPPC.NO_PACKET_IN,
+      advertise: OFPPF['1GB_FD'] | OFPPF.COPPER,
+    },
   },
   { name: 'table-mod', msg: { type: 'tableMod', xid: next(), tableId: 1, config: 0 } },
   {
     name: 'meter-mod ADD: drop + dscp remark bands',
     msg: {
-      type: 'meterMod', xid: next(), command: OFPMC.ADD, flags: OFPMF.KBPS | OFPMF.BURST | OFPMF.STATS, meterId: 1, bands: [
+      type: 'meterMod',
+      xid: next(),
+      command: OFPMC.ADD,
+      flags: OFPMF.KBPS | OFPMF.BURST | OFPMF.STATS,
+      meterId: 1,
+      bands: [
         { type: 'drop', rate: 10_000, burstSize: 1_000 },
         { type: 'dscpRemark', rate: 5_000, burstSize: 500, precLevel: 1 },
       ],
@@ -209,17 +319,41 @@ const cases: Case[] = [
   { name: 'multipart: desc request', msg: { type: 'descStatsRequest', xid: next(), flags: 0 } },
   {
     name: 'multipart: flow stats request',
-    msg: { type: 'flowStatsRequest', xid: next(), flags: 0, tableId: OFPTT.ALL, outPort: OFPP.ANY, outGroup: OFPG.ANY, cookie: 0n, cookieMask: 0n, match: tcp4.slice(1) },
+    msg: {
+      type: 'flowStatsRequest',
+      xid: next(),
+      flags: 0,
+      tableId: OFPTT.ALL,
+      outPort: OFPP.ANY,
+      outGroup: OFPG.ANY,
+      cookie: 0n,
+      cookieMask: 0n,
+      match: tcp4.slice(1),
+    },
     shared: ['nw_src', 'nw_dst', 'tp_dst'],
   },
   {
     name: 'multipart: aggregate stats request',
-    msg: { type: 'aggregateStatsRequest', xid: next(), flags: 0, tableId: 0, outPort: 2, outGroup: OFPG.ANY, cookie: 0n, cookieMask: 0n, match: udp4 },
+    msg: {
+      type: 'aggregateStatsRequest',
+      xid: next(),
+      flags: 0,
+      tableId: 0,
+      outPort: 2,
+      outGroup: OFPG.ANY,
+      cookie: 0n,
+      cookieMask: 0n,
+      match: udp4,
+    },
     shared: ['nw_dst', 'tp_dst'],
   },
   { name: 'multipart: table stats request', msg: { type: 'tableStatsRequest', xid: next(), flags: 0 } },
   { name: 'multipart: port stats request', msg: { type: 'portStatsRequest', xid: next(), flags: 0, portNo: OFPP.ANY }, shared: ['port_no'] },
-  { name: 'multipart: queue stats request', msg: { type: 'queueStatsRequest', xid: next(), flags: 0, portNo: 1, queueId: OFPQ_ALL }, shared: ['port', 'queue'] },
+  {
+    name: 'multipart: queue stats request',
+    msg: { type: 'queueStatsRequest', xid: next(), flags: 0, portNo: 1, queueId: OFPQ_ALL },
+    shared: ['port', 'queue'],
+  },
   { name: 'multipart: group stats request', msg: { type: 'groupStatsRequest', xid: next(), flags: 0, groupId: OFPG.ALL }, shared: ['group_id'] },
   { name: 'multipart: group desc request', msg: { type: 'groupDescStatsRequest', xid: next(), flags: 0 } },
   { name: 'multipart: group features request', msg: { type: 'groupFeaturesStatsRequest', xid: next(), flags: 0 } },
@@ -294,7 +428,10 @@ function fieldTokens(text: string): Map<string, Set<string>> {
 
 // --- run OVS once over all the messages --------------------------------------------------------------------------
 
-interface Parsed { header: string; text: string }
+interface Parsed {
+  header: string;
+  text: string;
+}
 const blocks = new Map<number, Parsed>();
 let ovsStderr = '';
 let ovsBlockCount = 0;

@@ -17,7 +17,10 @@ import { RYU_PACKETS_DIR } from '../helpers/ryu-goldens.js';
 
 const PACKETS = RYU_PACKETS_DIR;
 
-interface Golden { name: string; bytes: Buffer }
+interface Golden {
+  name: string;
+  bytes: Buffer;
+}
 const goldens: Golden[] = readdirSync(PACKETS)
   .filter((n) => !n.endsWith('.truncated64'))
   .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
@@ -66,14 +69,20 @@ class Violations {
       k.count++;
       return;
     }
-    const detail = e instanceof Error ? `${e.constructor.name}: ${e.message}\n      ${(e.stack ?? '').split('\n').slice(1, 4).join('\n      ')}` : String(e);
+    const detail =
+      e instanceof Error ? `${e.constructor.name}: ${e.message}\n      ${(e.stack ?? '').split('\n').slice(1, 4).join('\n      ')}` : String(e);
     const hex = bytes ? ` [${bytes.toString('hex').slice(0, 400)}${bytes.length > 200 ? '…' : ''}]` : '';
     this.kinds.set(kind, { count: 1, example: `${what}${hex}\n      ${detail}` });
   }
   report(): string {
     const kinds = [...this.kinds.entries()].sort((a, b) => b[1].count - a[1].count);
-    return `${this.count} contract violation(s) of ${kinds.length} kind(s):\n` +
-      kinds.slice(0, 20).map(([kind, k]) => `  [${k.count}x] ${kind}\n    e.g. ${k.example}`).join('\n');
+    return (
+      `${this.count} contract violation(s) of ${kinds.length} kind(s):\n` +
+      kinds
+        .slice(0, 20)
+        .map(([kind, k]) => `  [${k.count}x] ${kind}\n    e.g. ${k.example}`)
+        .join('\n')
+    );
   }
 }
 
@@ -132,7 +141,8 @@ function firstDifference(a: unknown, b: unknown, path = 'msg'): string {
       if (d) return d;
     }
   }
-  const show = (x: unknown) => (x instanceof Uint8Array ? `<${Buffer.from(x).toString('hex')}>` : typeof x === 'bigint' ? `${x}n` : JSON.stringify(x));
+  const show = (x: unknown) =>
+    x instanceof Uint8Array ? `<${Buffer.from(x).toString('hex')}>` : typeof x === 'bigint' ? `${x}n` : JSON.stringify(x);
   return `${path}: ${show(a)} vs ${show(b)}`;
 }
 
@@ -151,7 +161,12 @@ function checkReencode(msg: OfpMessage, from: Buffer, v: Violations, what: strin
       stats.encodeOfpError++;
       return;
     }
-    v.add(`encode threw ${errorKind(e)}`, `${what}: encode of a decoded message threw something other than OfpError`, from, withStack(() => encode(msg)) ?? e);
+    v.add(
+      `encode threw ${errorKind(e)}`,
+      `${what}: encode of a decoded message threw something other than OfpError`,
+      from,
+      withStack(() => encode(msg)) ?? e,
+    );
     return;
   }
   stats.reencoded++;
@@ -159,13 +174,22 @@ function checkReencode(msg: OfpMessage, from: Buffer, v: Violations, what: strin
   try {
     back = decode(again);
   } catch (e) {
-    v.add(`${msg.type}: decode(encode(msg)) threw ${errorKind(e)}`, `${what}: decode(encode(msg)) failed (re-encoded ${again.toString('hex').slice(0, 160)})`, from, withStack(() => decode(again)) ?? e);
+    v.add(
+      `${msg.type}: decode(encode(msg)) threw ${errorKind(e)}`,
+      `${what}: decode(encode(msg)) failed (re-encoded ${again.toString('hex').slice(0, 160)})`,
+      from,
+      withStack(() => decode(again)) ?? e,
+    );
     return;
   }
   if (!deepEqual(back, msg)) {
     const diff = firstDifference(back, msg);
-    v.add(`${msg.type}: decode(encode(msg)) differs at ${diff.slice(0, diff.indexOf(':')).replace(/\.\d+/g, '[]')}`,
-      `${what}: decode(encode(msg)) differs from msg at ${diff} (round-tripped vs as decoded)`, from, '');
+    v.add(
+      `${msg.type}: decode(encode(msg)) differs at ${diff.slice(0, diff.indexOf(':')).replace(/\.\d+/g, '[]')}`,
+      `${what}: decode(encode(msg)) differs from msg at ${diff} (round-tripped vs as decoded)`,
+      from,
+      '',
+    );
   }
 }
 
@@ -235,7 +259,8 @@ describe('truncation', () => {
           const cut = Buffer.from(g.bytes.subarray(0, n));
           const out = tryDecode(cut, v, `${g.name} cut to ${n}`);
           if (!out) continue;
-          if (out.ok) v.add('a truncated message decoded', `${g.name} cut to ${n} bytes (header says ${g.bytes.length}) decoded as ${out.msg.type}`, cut, '');
+          if (out.ok)
+            v.add('a truncated message decoded', `${g.name} cut to ${n} bytes (header says ${g.bytes.length}) decoded as ${out.msg.type}`, cut, '');
           else if (!out.err.truncated) v.add('OfpError for a truncated message not marked truncated', `${g.name} cut to ${n}`, cut, out.err);
           else errors++;
         }
@@ -355,12 +380,14 @@ function mutate(rng: XorShift32, g: Buffer): Buffer {
       case 1: // byte write
         if (b.length) b[at] = rng.next() & 0xff;
         break;
-      case 2: { // 16-bit write of an interesting value (lengths, counts)
+      case 2: {
+        // 16-bit write of an interesting value (lengths, counts)
         const vals = [0, 1, 4, 7, 8, 0xff, 0x100, 0x7fff, 0x8000, 0xfffe, 0xffff, rng.next() & 0xffff];
         if (at + 2 <= b.length) setU16(b, at & ~1, vals[rng.int(vals.length)]!);
         break;
       }
-      case 3: { // insertion of 1-16 random bytes (8 keeps the 8-byte alignment of most structures)
+      case 3: {
+        // insertion of 1-16 random bytes (8 keeps the 8-byte alignment of most structures)
         const n = rng.int(3) === 0 ? 8 : 1 + rng.int(16);
         const ins = Buffer.allocUnsafe(n);
         rng.fill(ins);
@@ -368,7 +395,8 @@ function mutate(rng: XorShift32, g: Buffer): Buffer {
         b = Buffer.concat([b.subarray(0, at), ins, b.subarray(at)]);
         break;
       }
-      case 4: { // deletion of 1-16 bytes
+      case 4: {
+        // deletion of 1-16 bytes
         const n = rng.int(3) === 0 ? 8 : 1 + rng.int(16);
         if (at >= 8) b = Buffer.concat([b.subarray(0, at), b.subarray(Math.min(b.length, at + n))]);
         break;
@@ -418,9 +446,11 @@ describe('random and mutated buffers (seeded xorshift32)', () => {
         } else count.mutErr++;
       }
     });
-    console.log(`[robustness] seed 0x${SEED.toString(16)}: random ${count.pureOk} decoded / ${count.pureErr} OfpError; ` +
-      `mutated ${count.mutOk} decoded / ${count.mutErr} OfpError; re-encoded ${stats.reencoded}, encode OfpError ` +
-      `${stats.encodeOfpError}; ${okTypes.size} message types decoded; ${Date.now() - t0} ms`);
+    console.log(
+      `[robustness] seed 0x${SEED.toString(16)}: random ${count.pureOk} decoded / ${count.pureErr} OfpError; ` +
+        `mutated ${count.mutOk} decoded / ${count.mutErr} OfpError; re-encoded ${stats.reencoded}, encode OfpError ` +
+        `${stats.encodeOfpError}; ${okTypes.size} message types decoded; ${Date.now() - t0} ms`,
+    );
     expect(v.count, v.report()).toBe(0);
     const total = count.pureOk + count.pureErr + count.mutOk + count.mutErr;
     expect(total).toBeGreaterThanOrEqual(1_000_000);
@@ -466,7 +496,7 @@ describe('framer', () => {
       const f = new Framer();
       const frames: Buffer[] = [];
       const maxChunk = run === 0 ? 1 : [3, 17, 64, 300, 4096][run % 5]!;
-      for (let pos = 0; pos < stream.length; ) {
+      for (let pos = 0; pos < stream.length;) {
         const n = run === 0 ? 1 : 1 + rng.int(maxChunk);
         // Copy each chunk, as a socket would hand out fresh memory.
         frames.push(...f.push(Buffer.from(stream.subarray(pos, pos + n))));

@@ -43,7 +43,11 @@ function withoutLengths(v: unknown): unknown {
   return v;
 }
 
-const hexdump = (b: Buffer) => b.toString('hex').replace(/(.{16})/g, '$1 ').trim();
+const hexdump = (b: Buffer) =>
+  b
+    .toString('hex')
+    .replace(/(.{16})/g, '$1 ')
+    .trim();
 
 const files = readdirSync(PACKETS).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
 if (files.length === 0) throw new Error(`no golden messages in ${PACKETS}`);
@@ -104,7 +108,10 @@ describe('Open vSwitch extension goldens: ovs-ofctl-of13-* (JSON both ways, byte
 });
 
 /** A golden cut short, the way Ryu's `*.truncated64` files are: the header still claims the whole message. */
-interface TruncatedCase { name: string; bytes: Buffer }
+interface TruncatedCase {
+  name: string;
+  bytes: Buffer;
+}
 
 const TRUNCATE_AT = 64;
 const truncatedCases: TruncatedCase[] = [

@@ -28,7 +28,7 @@ function sitegen(...args: string[]): string {
 }
 
 describe('lab site configs (mininet/sitegen.py)', () => {
-  it('the prototype topology is the controller\'s embedded default site', () => {
+  it("the prototype topology is the controller's embedded default site", () => {
     expect(parseSiteConfig(sitegen('--topo', 'prototype'), 'prototype')).toEqual(defaultSite());
   });
 
@@ -40,11 +40,16 @@ describe('lab site configs (mininet/sitegen.py)', () => {
   it('the multiproject topology: several DTNs, each with its own circuit', () => {
     const site = parseSiteConfig(sitegen('--topo', 'multiproject', '--projects', '4'), 'multiproject');
     expect(site.dtns.map((d) => [d.name, d.port, d.ipv4[0]])).toEqual([
-      ['dtn1', 5, '10.10.1.10'], ['dtn2', 8, '10.10.1.11'], ['dtn3', 9, '10.10.1.12'], ['dtn4', 10, '10.10.1.13'],
+      ['dtn1', 5, '10.10.1.10'],
+      ['dtn2', 8, '10.10.1.11'],
+      ['dtn3', 9, '10.10.1.12'],
+      ['dtn4', 10, '10.10.1.13'],
     ]);
     expect(site.circuits.map((c) => [c.name, c.trunkPort, c.vlan, c.farEndMac])).toEqual([
-      ['esnet', 2, 3001, '02:00:00:00:02:0a'], ['project2', 22, 3002, '02:00:00:00:02:0b'],
-      ['project3', 23, 3003, '02:00:00:00:02:0c'], ['project4', 24, 3004, '02:00:00:00:02:0d'],
+      ['esnet', 2, 3001, '02:00:00:00:02:0a'],
+      ['project2', 22, 3002, '02:00:00:00:02:0b'],
+      ['project3', 23, 3003, '02:00:00:00:02:0c'],
+      ['project4', 24, 3004, '02:00:00:00:02:0d'],
     ]);
   });
 });
@@ -86,8 +91,22 @@ describe('lab infrastructure selftest (mininet/selftest.py)', () => {
     return c!;
   };
 
-  for (const name of ['start', 'flows', 'ping', 'outbound', 'iperf3', 'counters', 'blocked', 'admitted-ssh', 'routed-bypass',
-    'circuit', 'circuit-path', 'rtt-50', 'rtt-88', 'teardown']) {
+  for (const name of [
+    'start',
+    'flows',
+    'ping',
+    'outbound',
+    'iperf3',
+    'counters',
+    'blocked',
+    'admitted-ssh',
+    'routed-bypass',
+    'circuit',
+    'circuit-path',
+    'rtt-50',
+    'rtt-88',
+    'teardown',
+  ]) {
     it(name, () => {
       const c = check(name);
       expect(c.ok, JSON.stringify(c)).toBe(true);
@@ -109,7 +128,11 @@ describe('lab machine interface (lab.py --serve, lab/mininet-lab.ts)', () => {
   beforeAll(async () => {
     if (process.getuid?.() !== 0) throw new Error('the lab needs root (namespaces, veths, OVS)');
     lab = await Lab.start({
-      topo: 'prototype', rtt: 10, loss: '0', staticFlows: true, controllerPort: port,
+      topo: 'prototype',
+      rtt: 10,
+      loss: '0',
+      staticFlows: true,
+      controllerPort: port,
       controllerCmd: `exec ${PYTHON} ${join(ROOT, 'mininet', 'hellocontroller.py')} {port} ${pidFile}`,
     });
   }, 180_000);

@@ -51,8 +51,10 @@ const fwDelta = (a: FwCounters, b: FwCounters) => ({
   taggedDropped: b.dropped.tagged_dropped.packets - a.dropped.tagged_dropped.packets,
 });
 const leaseDelta = (a: TransferView, b: TransferView) => ({
-  bytesIn: b.counters.bytes_in - a.counters.bytes_in, packetsIn: b.counters.packets_in - a.counters.packets_in,
-  bytesOut: b.counters.bytes_out - a.counters.bytes_out, packetsOut: b.counters.packets_out - a.counters.packets_out,
+  bytesIn: b.counters.bytes_in - a.counters.bytes_in,
+  packetsIn: b.counters.packets_in - a.counters.packets_in,
+  bytesOut: b.counters.bytes_out - a.counters.bytes_out,
+  packetsOut: b.counters.packets_out - a.counters.packets_out,
 });
 const received = (r: Iperf): number => r.raw?.sum_received?.bytes ?? 0;
 const mbps = (r: Iperf): number => Math.round((r.received_mbps ?? 0) * 10) / 10;
@@ -89,12 +91,48 @@ describe('Science DMZ end to end: controller, REST API and the Mininet lab', () 
     mine = { ...procs, paths: [d.lab.info.workdir, d.lab.info.ovs_dir, d.work], links: names };
     // A project's token, limited to its DTN, the remote site, the policy's ports and its paths; and an IDS's
     // token that may only block (inside the remote site).
-    ({ token } = await d.createToken('--project', 'climate', '--dtn', DTN, '--remote', '192.0.2.0/24', '--ports', '5201',
-      '--ports', '50000-51000', '--paths', 'routed', '--paths', 'circuit:esnet', '--max-duration', '2h', '--scope', 'transfers'));
-    ({ token: blockToken } = await d.createToken('--project', 'security', '--dtn', DTN, '--remote', '192.0.2.0/24', '--ports', '0-65535',
-      '--scope', 'blocks', '--description', 'the IDS'));
+    ({ token } = await d.createToken(
+      '--project',
+      'climate',
+      '--dtn',
+      DTN,
+      '--remote',
+      '192.0.2.0/24',
+      '--ports',
+      '5201',
+      '--ports',
+      '50000-51000',
+      '--paths',
+      'routed',
+      '--paths',
+      'circuit:esnet',
+      '--max-duration',
+      '2h',
+      '--scope',
+      'transfers',
+    ));
+    ({ token: blockToken } = await d.createToken(
+      '--project',
+      'security',
+      '--dtn',
+      DTN,
+      '--remote',
+      '192.0.2.0/24',
+      '--ports',
+      '0-65535',
+      '--scope',
+      'blocks',
+      '--description',
+      'the IDS',
+    ));
     expect(token).toMatch(/^dmzgate_\d+_/);
-    figures.lab = { rtt_ms: ROUTED_RTT, circuit_rtt_ms: CIRCUIT_RTT, emulation: d.lab.info.emulation, loss: d.lab.info.loss, lab_processes: mine.pids.size };
+    figures.lab = {
+      rtt_ms: ROUTED_RTT,
+      circuit_rtt_ms: CIRCUIT_RTT,
+      emulation: d.lab.info.emulation,
+      loss: d.lab.info.loss,
+      lab_processes: mine.pids.size,
+    };
   }, 180_000);
 
   afterAll(async () => {
@@ -102,7 +140,7 @@ describe('Science DMZ end to end: controller, REST API and the Mininet lab', () 
     console.log(`scenario figures:\n${JSON.stringify(figures, null, 2)}`);
   }, 90_000);
 
-  it('1. no lease: the remote DTN\'s transfer crosses the firewall, and the firewall\'s policy applies', async () => {
+  it("1. no lease: the remote DTN's transfer crosses the firewall, and the firewall's policy applies", async () => {
     expect(await d.flowsOf(OWNER.LEASES)).toEqual([]); // no lease flow on the switch at all
     const fw0 = await d.lab.fwCounters();
     const r = await iperf(DTN, 5201, 3);
@@ -112,7 +150,7 @@ describe('Science DMZ end to end: controller, REST API and the Mininet lab', () 
     const fw = fwDelta(fw0, fw1);
     // Every byte iperf3 received went through the firewall's forward chain (its counters count IP packets).
     expect(fw.inBytes).toBeGreaterThanOrEqual(received(r));
-    expect(fw.inPackets).toBeGreaterThan(received(r) / MSS * 0.95);
+    expect(fw.inPackets).toBeGreaterThan((received(r) / MSS) * 0.95);
     expect(leases).toEqual({ packets: 0, bytes: 0, flows: 0 });
 
     // Ports the firewall does not admit: 8080 on the DTN, 5201 on a LAN host (admitted for DTNs only).
@@ -121,7 +159,13 @@ describe('Science DMZ end to end: controller, REST API and the Mininet lab', () 
     expect(closed.ok).toBe(false);
     expect(lan.ok).toBe(false);
     expect(fwDelta(fw1, fw2).inDropped).toBeGreaterThanOrEqual(2); // at least each one's SYN
-    figures.s1_no_lease = { iperf_mbps: mbps(r), received_bytes: received(r), fw: fw, refused: { dtn_8080: closed.error, lan_5201: lan.error }, fw_in_dropped: fwDelta(fw1, fw2).inDropped };
+    figures.s1_no_lease = {
+      iperf_mbps: mbps(r),
+      received_bytes: received(r),
+      fw: fw,
+      refused: { dtn_8080: closed.error, lan_5201: lan.error },
+      fw_in_dropped: fwDelta(fw1, fw2).inDropped,
+    };
   });
 
   it('2. a routed lease through the REST API: the transfer bypasses the firewall and the lease counts its bytes', async () => {
@@ -160,10 +204,19 @@ describe('Science DMZ end to end: controller, REST API and the Mininet lab', () 
     expect(packetRatio).toBeLessThan(1.05);
     expect(lc.packetsOut).toBeGreaterThan(0); // the DTN's ACKs went back over the bypass too
     figures.s2_routed_lease = {
-      lease: l.id, lease_flows: flows.length, iperf_mbps: mbps(r), retransmits: r.retransmits, iperf_received_bytes: received(r),
-      iperf_sent_bytes: r.raw?.sum_sent?.bytes, lease_bytes_in: lc.bytesIn, lease_packets_in: lc.packetsIn, lease_bytes_out: lc.bytesOut,
-      lease_packets_out: lc.packetsOut, mean_frame_in: Math.round(lc.bytesIn / lc.packetsIn * 10) / 10,
-      payload_over_received: Math.round(byteRatio * 10000) / 10000, packets_over_segments: Math.round(packetRatio * 10000) / 10000,
+      lease: l.id,
+      lease_flows: flows.length,
+      iperf_mbps: mbps(r),
+      retransmits: r.retransmits,
+      iperf_received_bytes: received(r),
+      iperf_sent_bytes: r.raw?.sum_sent?.bytes,
+      lease_bytes_in: lc.bytesIn,
+      lease_packets_in: lc.packetsIn,
+      lease_bytes_out: lc.bytesOut,
+      lease_packets_out: lc.packetsOut,
+      mean_frame_in: Math.round((lc.bytesIn / lc.packetsIn) * 10) / 10,
+      payload_over_received: Math.round(byteRatio * 10000) / 10000,
+      packets_over_segments: Math.round(packetRatio * 10000) / 10000,
       fw_forwarded_packets: fw.forwardedPackets,
     };
 
@@ -183,10 +236,15 @@ describe('Science DMZ end to end: controller, REST API and the Mininet lab', () 
     expect(lan.ok, lan.error).toBe(true);
     expect(fwDelta(fw3, fw4).inBytes).toBeGreaterThanOrEqual(received(lan));
     expect(leaseDelta(c2, c3)).toEqual({ bytesIn: 0, packetsIn: 0, bytesOut: 0, packetsOut: 0 });
-    figures.s2_not_leased = { dtn_5201_mbps: mbps(other), dtn_5201_fw_in_bytes: fwDelta(fw2, fw3).inBytes, lan1_443_mbps: mbps(lan), lan1_443_fw_in_bytes: fwDelta(fw3, fw4).inBytes };
+    figures.s2_not_leased = {
+      dtn_5201_mbps: mbps(other),
+      dtn_5201_fw_in_bytes: fwDelta(fw2, fw3).inBytes,
+      lan1_443_mbps: mbps(lan),
+      lan1_443_fw_in_bytes: fwDelta(fw3, fw4).inBytes,
+    };
   });
 
-  it('3. a circuit lease: the traffic rides the circuit\'s VLAN, at the circuit\'s RTT', async () => {
+  it("3. a circuit lease: the traffic rides the circuit's VLAN, at the circuit's RTT", async () => {
     // The routed path first (through the firewall, which admits 5201): ICMP and TCP handshake round trips.
     const ping = await d.lab.ping(REMOTE, DTN, { count: 10, interval: 0.1 });
     const routed = await d.tcpRtt(REMOTE, DTN, 5201);
@@ -202,8 +260,14 @@ describe('Science DMZ end to end: controller, REST API and the Mininet lab', () 
     const circuit = d.lab.info.circuits.find((c) => c.name === 'esnet')!;
     // In: from the trunk with the circuit's VLAN, popped; out: VLAN pushed, to the far end, out of the trunk.
     expect(flows.some((f) => new RegExp(`in_port=${circuit.trunk_port},dl_vlan=${circuit.vlan}`).test(f.line) && /pop_vlan/.test(f.line))).toBe(true);
-    expect(flows.some((f) => /push_vlan:0x8100/.test(f.line) && new RegExp(`set_field:${4096 + circuit.vlan}->vlan_vid`).test(f.line)
-      && new RegExp(`output:${circuit.trunk_port}$`).test(f.line))).toBe(true);
+    expect(
+      flows.some(
+        (f) =>
+          /push_vlan:0x8100/.test(f.line) &&
+          new RegExp(`set_field:${4096 + circuit.vlan}->vlan_vid`).test(f.line) &&
+          new RegExp(`output:${circuit.trunk_port}$`).test(f.line),
+      ),
+    ).toBe(true);
     // The remote DTN sends to dtn1 over the circuit from now on (as it would once told of the lease).
     await d.lab.request('circuit_route', { remote: REMOTE, local: DTN, enable: true });
     try {
@@ -228,7 +292,7 @@ describe('Science DMZ end to end: controller, REST API and the Mininet lab', () 
       const ba = { rx: cdl1.ba.rx - cdl0.ba.rx, tx: cdl1.ba.tx - cdl0.ba.tx };
       expect(ab.rx).toBeGreaterThan(1000);
       expect(ab.dropVlan).toBe(0);
-      expect(ba.tx).toBeGreaterThan(received(r) / MSS * 0.95);
+      expect(ba.tx).toBeGreaterThan((received(r) / MSS) * 0.95);
       expect(lc.packetsIn).toBeGreaterThanOrEqual(Math.min(ba.tx, received(r) / MSS) * 0.95);
       expect(lc.packetsOut).toBeGreaterThanOrEqual(ab.rx * 0.95);
       // Nothing of it crossed the firewall (the remote's circuit interface may send a stray frame of its own, e.g.
@@ -243,10 +307,19 @@ describe('Science DMZ end to end: controller, REST API and the Mininet lab', () 
       expect(icmp.received).toBe(0);
       expect(fwDelta(fw1, fw2).taggedDropped).toBeGreaterThanOrEqual(3);
       figures.s3_circuit_lease = {
-        lease: l.id, routed_icmp_ping_median_ms: ping.median, routed_tcp_rtt_median_ms: round2(routed.median),
-        circuit_tcp_rtt_median_ms: round2(viaCircuit.median), circuit_tcp_rtts: viaCircuit.rtts, iperf_mbps: mbps(r),
-        trunk_switch_to_remote: ab, trunk_remote_to_switch: ba, lease_packets_in: lc.packetsIn, lease_packets_out: lc.packetsOut,
-        fw_forwarded_packets: fw.forwardedPackets, fw_tagged_dropped: fw.taggedDropped, unleased_icmp_tagged_dropped: fwDelta(fw1, fw2).taggedDropped,
+        lease: l.id,
+        routed_icmp_ping_median_ms: ping.median,
+        routed_tcp_rtt_median_ms: round2(routed.median),
+        circuit_tcp_rtt_median_ms: round2(viaCircuit.median),
+        circuit_tcp_rtts: viaCircuit.rtts,
+        iperf_mbps: mbps(r),
+        trunk_switch_to_remote: ab,
+        trunk_remote_to_switch: ba,
+        lease_packets_in: lc.packetsIn,
+        lease_packets_out: lc.packetsOut,
+        fw_forwarded_packets: fw.forwardedPackets,
+        fw_tagged_dropped: fw.taggedDropped,
+        unleased_icmp_tagged_dropped: fwDelta(fw1, fw2).taggedDropped,
       };
     } finally {
       await d.lab.request('circuit_route', { remote: REMOTE, local: DTN, enable: false });
@@ -286,20 +359,37 @@ describe('Science DMZ end to end: controller, REST API and the Mininet lab', () 
     expect(after.ok, after.error).toBe(true);
     expect(fwDelta(fw3, fw4).inBytes).toBeGreaterThanOrEqual(received(after));
     figures.s4_release_and_expiry = {
-      released: { lease: l.id, final_counters: del.body.counters, after_mbps: mbps(r), fw_in_bytes: fwDelta(fw0, fw1).inBytes, iperf_received_bytes: received(r) },
-      expired: { lease: short.id, close_reason: ended!.close_reason, during_fw_packets: fwDelta(fw2, fw3).forwardedPackets, during_mbps: mbps(during),
-        after_mbps: mbps(after), after_fw_in_bytes: fwDelta(fw3, fw4).inBytes },
+      released: {
+        lease: l.id,
+        final_counters: del.body.counters,
+        after_mbps: mbps(r),
+        fw_in_bytes: fwDelta(fw0, fw1).inBytes,
+        iperf_received_bytes: received(r),
+      },
+      expired: {
+        lease: short.id,
+        close_reason: ended!.close_reason,
+        during_fw_packets: fwDelta(fw2, fw3).forwardedPackets,
+        during_mbps: mbps(during),
+        after_mbps: mbps(after),
+        after_fw_in_bytes: fwDelta(fw3, fw4).inBytes,
+      },
     };
   });
 
   it('5. a block (POST /api/v1/blocks) drops the address even during a lease, and its drop flow counts', async () => {
     const l = await requestLease({ local_ports: ['5201'], path: 'routed', duration: 900 });
     lease.kill = l;
-    const b = await d.request<{ id: number; state: string }>('POST', '/api/v1/blocks', blockToken, { prefix: `${REMOTE_IP}/32`, reason: 'e2e: IDS alert on rdtn' });
+    const b = await d.request<{ id: number; state: string }>('POST', '/api/v1/blocks', blockToken, {
+      prefix: `${REMOTE_IP}/32`,
+      reason: 'e2e: IDS alert on rdtn',
+    });
     expect(b.status, JSON.stringify(b.body)).toBe(201);
     const blockFlows = await d.flowsOf(OWNER.BLOCKS, b.body.id);
     expect(blockFlows.length).toBe(2); // as source and as destination
-    expect(blockFlows.every((f) => f.priority === 60000 && f.cookie === ownerCookie(OWNER.BLOCKS, b.body.id) && /actions=drop/.test(f.line))).toBe(true);
+    expect(blockFlows.every((f) => f.priority === 60000 && f.cookie === ownerCookie(OWNER.BLOCKS, b.body.id) && /actions=drop/.test(f.line))).toBe(
+      true,
+    );
     const c0 = await d.settledTransfer(l.id, token);
     const fw0 = await d.lab.fwCounters();
     const r = await iperf(DTN, 5201, 2);
@@ -319,8 +409,17 @@ describe('Science DMZ end to end: controller, REST API and the Mininet lab', () 
     expect(removed.status).toBe(200);
     expect(removed.body.state).toBe('removed');
     expect(await d.flowsOf(OWNER.BLOCKS, b.body.id)).toEqual([]);
-    figures.s5_block = { block: b.body.id, lease: l.id, iperf_error: r.error, ping_received: ping.received, rps_ping_received: other.received,
-      block_flow_packets: dropped, lease_packets_in: leaseDelta(c0, c1).packetsIn, lease_counters_at_start: c0.counters, lease_counters_at_end: c1.counters };
+    figures.s5_block = {
+      block: b.body.id,
+      lease: l.id,
+      iperf_error: r.error,
+      ping_received: ping.received,
+      rps_ping_received: other.received,
+      block_flow_packets: dropped,
+      lease_packets_in: leaseDelta(c0, c1).packetsIn,
+      lease_counters_at_start: c0.counters,
+      lease_counters_at_end: c1.counters,
+    };
   });
 
   it('6. the controller killed (SIGKILL) during a transfer: it goes on, and the restarted controller leaves its flows alone', async () => {
@@ -376,13 +475,22 @@ describe('Science DMZ end to end: controller, REST API and the Mininet lab', () 
     expect(view.state).toBe('active');
     expect(view.counters.bytes_in).toBeGreaterThanOrEqual(received(r));
     figures.s6_controller_kill = {
-      lease: l.id, lease_packets_before: pre.packets, iperf_mbps: mbps(r), intervals_mbps: intervals, killed_at_s: round2(killedAt), restarted_ready_at_s: round2(readyAt), reconciled_at_s: round2(reconciledAt),
-      reconcile: { added: rec.added, modified: rec.modified, deleted: rec.deleted, unchanged: rec.unchanged }, lease_flows: afterRestart.length,
-      duration_growth_s: grew.map(round2), wall_elapsed_s: round2(elapsed), fw_forwarded_packets: fwDelta(fw0, fw1).forwardedPackets,
+      lease: l.id,
+      lease_packets_before: pre.packets,
+      iperf_mbps: mbps(r),
+      intervals_mbps: intervals,
+      killed_at_s: round2(killedAt),
+      restarted_ready_at_s: round2(readyAt),
+      reconciled_at_s: round2(reconciledAt),
+      reconcile: { added: rec.added, modified: rec.modified, deleted: rec.deleted, unchanged: rec.unchanged },
+      lease_flows: afterRestart.length,
+      duration_growth_s: grew.map(round2),
+      wall_elapsed_s: round2(elapsed),
+      fw_forwarded_packets: fwDelta(fw0, fw1).forwardedPackets,
     };
   });
 
-  it('7. no OpenFlow error in the controller\'s log; teardown leaves no namespace, bridge or process of the lab', async () => {
+  it("7. no OpenFlow error in the controller's log; teardown leaves no namespace, bridge or process of the lab", async () => {
     const lines: LogLine[] = d.logLines;
     expect(lines.length).toBeGreaterThan(10);
     const bad = lines.filter((l) => /OFPT_ERROR|switchError|switch_error|refused/i.test(JSON.stringify(l)) || l.level >= 50);
@@ -402,16 +510,32 @@ describe('Science DMZ end to end: controller, REST API and the Mininet lab', () 
     const newLinks = [...after.links].filter((n) => !before.links.has(n));
     const labLinks = newLinks.filter((n) => mine!.links.some((h) => n === h || n.startsWith(`${h}-`)));
     const leftPaths = mine!.paths.filter((p) => p && existsSync(p));
-    expect({ leftProcs, leftByPath, leftNetns, labLinks, leftPaths }).toEqual({ leftProcs: [], leftByPath: [], leftNetns: [], labLinks: [], leftPaths: [] });
+    expect({ leftProcs, leftByPath, leftNetns, labLinks, leftPaths }).toEqual({
+      leftProcs: [],
+      leftByPath: [],
+      leftNetns: [],
+      labLinks: [],
+      leftPaths: [],
+    });
     figures.s7_teardown = {
-      log_lines: lines.length, lab_processes: mine!.pids.size, lab_netns: mine!.netns.size,
+      log_lines: lines.length,
+      lab_processes: mine!.pids.size,
+      lab_netns: mine!.netns.size,
       other_changes_on_machine: { netns: [...after.netns.keys()].filter((n) => !before.netns.has(n)).length, links: newLinks },
     };
   }, 90_000);
 });
 
-interface DelayDir { rx: number; tx: number; drop_vlan: number; drop_backlog: number }
-interface DelayStats { ab: DelayDir; ba: DelayDir }
+interface DelayDir {
+  rx: number;
+  tx: number;
+  drop_vlan: number;
+  drop_backlog: number;
+}
+interface DelayStats {
+  ab: DelayDir;
+  ba: DelayDir;
+}
 
 function round2(x: number): number {
   return Math.round(x * 100) / 100;

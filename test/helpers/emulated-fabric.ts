@@ -44,7 +44,9 @@ export async function emulatedFabric(n = 2, ports = 4, withLldpFlow = true): Pro
   const { port } = await controller.listen();
   const up = new Promise<void>((resolve) => {
     let reconciled = 0;
-    flows.on('reconciled', () => { if (++reconciled === n) resolve(); });
+    flows.on('reconciled', () => {
+      if (++reconciled === n) resolve();
+    });
   });
   const switches = Array.from({ length: n }, (_, i) => new EmulatedSwitch({ dpid: BigInt(i + 1), ports, port }));
   for (const s of switches) {
@@ -57,7 +59,11 @@ export async function emulatedFabric(n = 2, ports = 4, withLldpFlow = true): Pro
   const discovery = new LinkDiscovery({ controller, logger, clock, intervalMs: 1000 });
   const bySwitch = (d: number) => switches[d - 1]!;
   return {
-    controller, flows, switches, discovery, clock,
+    controller,
+    flows,
+    switches,
+    discovery,
+    clock,
     cable: ([da, pa], [db, pb]) => new Cable(bySwitch(da), pa, bySwitch(db), pb),
     close: async () => {
       discovery.stop();

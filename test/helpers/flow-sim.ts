@@ -56,21 +56,36 @@ function asBits(field: string, v: OxmValue): bigint {
 function packetField(p: SimPacket, field: string): bigint | undefined {
   const v4 = p.ipSrc?.includes('.') ?? p.ipDst?.includes('.');
   switch (field) {
-    case 'in_port': return BigInt(p.inPort);
-    case 'eth_src': return p.ethSrc ? macBits(p.ethSrc) : undefined;
-    case 'eth_dst': return p.ethDst ? macBits(p.ethDst) : undefined;
-    case 'eth_type': return p.ethType === undefined ? undefined : BigInt(p.ethType);
-    case 'vlan_vid': return p.vlan === undefined ? 0n : BigInt(0x1000 | p.vlan);
-    case 'ip_proto': return p.ipProto === undefined ? undefined : BigInt(p.ipProto);
-    case 'ipv4_src': return v4 && p.ipSrc ? parsePrefix(p.ipSrc).bits : undefined;
-    case 'ipv4_dst': return v4 && p.ipDst ? parsePrefix(p.ipDst).bits : undefined;
-    case 'ipv6_src': return !v4 && p.ipSrc ? parsePrefix(p.ipSrc).bits : undefined;
-    case 'ipv6_dst': return !v4 && p.ipDst ? parsePrefix(p.ipDst).bits : undefined;
-    case 'tcp_src': return p.ipProto === 6 && p.srcPort !== undefined ? BigInt(p.srcPort) : undefined;
-    case 'tcp_dst': return p.ipProto === 6 && p.dstPort !== undefined ? BigInt(p.dstPort) : undefined;
-    case 'udp_src': return p.ipProto === 17 && p.srcPort !== undefined ? BigInt(p.srcPort) : undefined;
-    case 'udp_dst': return p.ipProto === 17 && p.dstPort !== undefined ? BigInt(p.dstPort) : undefined;
-    default: throw new Error(`flow-sim does not model field ${field}`);
+    case 'in_port':
+      return BigInt(p.inPort);
+    case 'eth_src':
+      return p.ethSrc ? macBits(p.ethSrc) : undefined;
+    case 'eth_dst':
+      return p.ethDst ? macBits(p.ethDst) : undefined;
+    case 'eth_type':
+      return p.ethType === undefined ? undefined : BigInt(p.ethType);
+    case 'vlan_vid':
+      return p.vlan === undefined ? 0n : BigInt(0x1000 | p.vlan);
+    case 'ip_proto':
+      return p.ipProto === undefined ? undefined : BigInt(p.ipProto);
+    case 'ipv4_src':
+      return v4 && p.ipSrc ? parsePrefix(p.ipSrc).bits : undefined;
+    case 'ipv4_dst':
+      return v4 && p.ipDst ? parsePrefix(p.ipDst).bits : undefined;
+    case 'ipv6_src':
+      return !v4 && p.ipSrc ? parsePrefix(p.ipSrc).bits : undefined;
+    case 'ipv6_dst':
+      return !v4 && p.ipDst ? parsePrefix(p.ipDst).bits : undefined;
+    case 'tcp_src':
+      return p.ipProto === 6 && p.srcPort !== undefined ? BigInt(p.srcPort) : undefined;
+    case 'tcp_dst':
+      return p.ipProto === 6 && p.dstPort !== undefined ? BigInt(p.dstPort) : undefined;
+    case 'udp_src':
+      return p.ipProto === 17 && p.srcPort !== undefined ? BigInt(p.srcPort) : undefined;
+    case 'udp_dst':
+      return p.ipProto === 17 && p.dstPort !== undefined ? BigInt(p.dstPort) : undefined;
+    default:
+      throw new Error(`flow-sim does not model field ${field}`);
   }
 }
 

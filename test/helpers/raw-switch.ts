@@ -29,7 +29,10 @@ export class RawSwitch {
   private answeredFeatures = false;
   private waiters: { pred: (m: OfpMessage) => boolean; resolve: (m: OfpMessage) => void }[] = [];
 
-  private constructor(socket: Socket, private readonly opts: RawSwitchOptions) {
+  private constructor(
+    socket: Socket,
+    private readonly opts: RawSwitchOptions,
+  ) {
     this.socket = socket;
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('error', () => {}); // a reset by the controller is an expected outcome in these tests
@@ -64,8 +67,15 @@ export class RawSwitch {
 
   private flood(): void {
     const one = encode({
-      type: 'packetIn', xid: 0, bufferId: 0xffffffff, totalLen: 60, reason: 0, tableId: 0, cookie: 0xffffffffffffffffn,
-      match: [{ field: 'in_port', value: 1 }], data: Buffer.alloc(60, 0xab),
+      type: 'packetIn',
+      xid: 0,
+      bufferId: 0xffffffff,
+      totalLen: 60,
+      reason: 0,
+      tableId: 0,
+      cookie: 0xffffffffffffffffn,
+      match: [{ field: 'in_port', value: 1 }],
+      data: Buffer.alloc(60, 0xab),
     });
     const n = Math.ceil(this.opts.floodBytes! / one.length);
     const bytes = Buffer.allocUnsafe(n * one.length);
@@ -92,7 +102,13 @@ export class RawSwitch {
     if (have) return Promise.resolve(have);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`raw switch: no matching message within ${ms} ms`)), ms);
-      this.waiters.push({ pred, resolve: (m) => { clearTimeout(timer); resolve(m); } });
+      this.waiters.push({
+        pred,
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+      });
     });
   }
 
@@ -128,9 +144,33 @@ export class RawSwitch {
       case 'portDescStatsRequest': {
         const body: Port[] = [];
         for (let i = 1; i <= (this.opts.nPorts ?? 2); i++) {
-          body.push({ portNo: i, hwAddr: `02:00:00:00:00:${i.toString(16).padStart(2, '0')}`, name: `p${i}`, config: 0, state: 4, curr: 0x2820, advertised: 0, supported: 0, peer: 0, currSpeed: 10_000_000, maxSpeed: 0 });
+          body.push({
+            portNo: i,
+            hwAddr: `02:00:00:00:00:${i.toString(16).padStart(2, '0')}`,
+            name: `p${i}`,
+            config: 0,
+            state: 4,
+            curr: 0x2820,
+            advertised: 0,
+            supported: 0,
+            peer: 0,
+            currSpeed: 10_000_000,
+            maxSpeed: 0,
+          });
         }
-        body.push({ portNo: OFPP.LOCAL, hwAddr: '02:00:00:00:00:fe', name: 'raw', config: 0, state: 0, curr: 0, advertised: 0, supported: 0, peer: 0, currSpeed: 0, maxSpeed: 0 });
+        body.push({
+          portNo: OFPP.LOCAL,
+          hwAddr: '02:00:00:00:00:fe',
+          name: 'raw',
+          config: 0,
+          state: 0,
+          curr: 0,
+          advertised: 0,
+          supported: 0,
+          peer: 0,
+          currSpeed: 0,
+          maxSpeed: 0,
+        });
         this.send({ type: 'portDescStatsReply', xid: msg.xid, flags: 0, body });
         return;
       }

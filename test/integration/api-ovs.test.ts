@@ -53,10 +53,18 @@ describe('REST API against Open vSwitch', () => {
     ofPort = port!;
     await api.listen({ port: 0, host: '127.0.0.1' });
     base = `127.0.0.1:${(api.server.address() as { port: number }).port}`;
-    token = (await createToken(store, {
-      project: 'astro', dtns: ['dtn1'], remotes: ['192.0.2.0/24'], ports: ['50000-51000'], paths: ['routed', 'circuit:esnet'],
-      maxDurationSeconds: 3600, maxRateMbps: 2000, scopes: ['transfers:write'],
-    })).token;
+    token = (
+      await createToken(store, {
+        project: 'astro',
+        dtns: ['dtn1'],
+        remotes: ['192.0.2.0/24'],
+        ports: ['50000-51000'],
+        paths: ['routed', 'circuit:esnet'],
+        maxDurationSeconds: 3600,
+        maxRateMbps: 2000,
+        scopes: ['transfers:write'],
+      })
+    ).token;
 
     ovs = await new PrivateOvs().start();
     const reconciled = new Promise<void>((resolve) => flows.once('reconciled', () => resolve()));
@@ -75,7 +83,9 @@ describe('REST API against Open vSwitch', () => {
 
   const call = async (method: string, path: string, body?: object) => {
     const r = await fetch(`http://${base}${path}`, {
-      method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}),
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
     });
     return { status: r.status, json: (await r.json()) as Record<string, unknown> };
   };
@@ -91,7 +101,13 @@ describe('REST API against Open vSwitch', () => {
     const ws1 = await connectEvents(`ws://${base}/api/v1/events`, { headers: { authorization: `Bearer ${token}` } });
 
     const created = await call('POST', '/api/v1/transfers', {
-      dtn: 'dtn1', remote: '192.0.2.0/24', protocol: 'tcp', local_ports: ['50000-50015'], path: 'routed', duration: 600, rate_mbps: 500,
+      dtn: 'dtn1',
+      remote: '192.0.2.0/24',
+      protocol: 'tcp',
+      local_ports: ['50000-50015'],
+      path: 'routed',
+      duration: 600,
+      rate_mbps: 500,
     });
     expect(created.status).toBe(201);
     const id = created.json.id as number;
@@ -99,10 +115,14 @@ describe('REST API against Open vSwitch', () => {
     const lines = await leaseFlows(ovs, id);
     expect(lines).toHaveLength(2);
     const inbound = lines.find((l) => l.includes('in_port=1'))!;
-    expect(inbound).toMatch(/priority=40000,tcp,in_port=1,nw_src=192\.0\.2\.0\/24,nw_dst=10\.10\.1\.10,tp_dst=0xc350\/0xfff0 actions=meter:\d+,output:5/);
+    expect(inbound).toMatch(
+      /priority=40000,tcp,in_port=1,nw_src=192\.0\.2\.0\/24,nw_dst=10\.10\.1\.10,tp_dst=0xc350\/0xfff0 actions=meter:\d+,output:5/,
+    );
     expect(inbound).toMatch(/hard_timeout=600/);
     expect(inbound).toContain('send_flow_rem');
-    expect(lines.find((l) => l.includes('in_port=5'))).toMatch(/nw_src=10\.10\.1\.10,nw_dst=192\.0\.2\.0\/24,tp_src=0xc350\/0xfff0 actions=meter:\d+,output:1/);
+    expect(lines.find((l) => l.includes('in_port=5'))).toMatch(
+      /nw_src=10\.10\.1\.10,nw_dst=192\.0\.2\.0\/24,tp_src=0xc350\/0xfff0 actions=meter:\d+,output:1/,
+    );
     expect(await ovs.ofctl('dump-meters', BRIDGE)).toMatch(/rate=500000/);
 
     // The API's own view of the switch reads the same table.
@@ -126,11 +146,21 @@ describe('REST API against Open vSwitch', () => {
 
     const ws2 = await connectEvents(`ws://${base}/api/v1/events?since=${seen}`, { headers: { authorization: `Bearer ${token}` } });
     await ws2.until((c) => c.events.length === 2);
-    expect(ws2.events.map((e) => [e.id, e.type])).toEqual([[seen + 1, 'lease.extended'], [seen + 2, 'lease.closed']]);
+    expect(ws2.events.map((e) => [e.id, e.type])).toEqual([
+      [seen + 1, 'lease.extended'],
+      [seen + 2, 'lease.closed'],
+    ]);
     expect(ws2.events[1]!.transfer).toMatchObject({ id, state: 'released' });
 
     // And live again after the replay.
-    const next = await call('POST', '/api/v1/transfers', { dtn: 'dtn1', remote: '192.0.2.9', protocol: 'udp', local_ports: ['50100'], path: 'routed', duration: 60 });
+    const next = await call('POST', '/api/v1/transfers', {
+      dtn: 'dtn1',
+      remote: '192.0.2.9',
+      protocol: 'udp',
+      local_ports: ['50100'],
+      path: 'routed',
+      duration: 60,
+    });
     expect(next.status).toBe(201);
     await ws2.until((c) => c.events.length === 3);
     expect(ws2.events[2]).toMatchObject({ id: seen + 3, type: 'lease.created', transfer: { id: next.json.id } });
@@ -139,13 +169,22 @@ describe('REST API against Open vSwitch', () => {
   });
 
   it('a block on ::ffff:198.51.100.7 installs IPv4 drop flows, and OVS drops the IPv4 host', async () => {
-    const ids = (await createToken(store, {
-      project: 'ids', dtns: [], remotes: ['0.0.0.0/0', '::/0'], ports: [], paths: [], maxDurationSeconds: 60, scopes: ['blocks:write'],
-    })).token;
+    const ids = (
+      await createToken(store, {
+        project: 'ids',
+        dtns: [],
+        remotes: ['0.0.0.0/0', '::/0'],
+        ports: [],
+        paths: [],
+        maxDurationSeconds: 60,
+        scopes: ['blocks:write'],
+      })
+    ).token;
     const trace = () => ovs.appctl('ofproto/trace', BRIDGE, 'in_port=1,tcp,nw_src=198.51.100.7,nw_dst=10.10.1.10,tcp_src=40000,tcp_dst=50000');
     expect(await trace()).not.toMatch(/priority 60000/);
     const r = await fetch(`http://${base}/api/v1/blocks`, {
-      method: 'POST', headers: { authorization: `Bearer ${ids}`, 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { authorization: `Bearer ${ids}`, 'content-type': 'application/json' },
       body: JSON.stringify({ prefix: '::ffff:198.51.100.7', reason: 'mapped spelling' }),
     });
     expect(r.status).toBe(201);
@@ -162,13 +201,20 @@ describe('REST API against Open vSwitch', () => {
     expect(traced).toMatch(/^Datapath actions: drop$/m);
   });
 
-  it('a rogue client claiming the bridge\'s datapath id is refused: the bridge keeps its flows, and the next lease lands on it', async () => {
+  it("a rogue client claiming the bridge's datapath id is refused: the bridge keeps its flows, and the next lease lands on it", async () => {
     const before = (await ovs.ofctl('dump-flows', BRIDGE)).split('\n').filter((l) => l.includes('cookie=')).length;
     const real = controller.get(1n)!;
     const rogue = await RawSwitch.connect(ofPort, { dpid: 1n, nPorts: 7 });
     await rogue.closed;
     expect(controller.get(1n)).toBe(real);
-    const created = await call('POST', '/api/v1/transfers', { dtn: 'dtn1', remote: '192.0.2.77', protocol: 'tcp', local_ports: ['50200'], path: 'routed', duration: 60 });
+    const created = await call('POST', '/api/v1/transfers', {
+      dtn: 'dtn1',
+      remote: '192.0.2.77',
+      protocol: 'tcp',
+      local_ports: ['50200'],
+      path: 'routed',
+      duration: 60,
+    });
     expect(created.status).toBe(201);
     // On the real switch when the 201 arrives, beside everything it held before; the rogue got no flow-mod.
     expect(await leaseFlows(ovs, created.json.id as number)).toHaveLength(2);
@@ -181,11 +227,23 @@ describe('REST API against Open vSwitch', () => {
 
   it('a refusal by the token never reaches the switch', async () => {
     const before = await ovs.ofctl('dump-flows', BRIDGE);
-    const r = await call('POST', '/api/v1/transfers', { dtn: 'dtn1', remote: '198.51.100.0/24', protocol: 'tcp', local_ports: ['50000'], path: 'routed', duration: 60 });
+    const r = await call('POST', '/api/v1/transfers', {
+      dtn: 'dtn1',
+      remote: '198.51.100.0/24',
+      protocol: 'tcp',
+      local_ports: ['50000'],
+      path: 'routed',
+      duration: 60,
+    });
     expect(r.status).toBe(403);
     expect(r.json).toMatchObject({ code: 'DMZ_REMOTE_DENIED', constraint: 'remote' });
     const after = await ovs.ofctl('dump-flows', BRIDGE);
-    const cookies = (t: string) => t.split('\n').map((l) => /cookie=(0x[0-9a-f]+)/.exec(l)?.[1]).filter(Boolean).sort();
+    const cookies = (t: string) =>
+      t
+        .split('\n')
+        .map((l) => /cookie=(0x[0-9a-f]+)/.exec(l)?.[1])
+        .filter(Boolean)
+        .sort();
     expect(cookies(after)).toEqual(cookies(before));
   });
 });

@@ -20,27 +20,42 @@ const BARE = join(ROOT, 'dist', 'bench', 'bare-rest-app.js');
 const BRIDGE = 'br-bare';
 const TOKEN = 'bare-test-token';
 
-describe('the bench\'s bare REST app against Open vSwitch', () => {
+describe("the bench's bare REST app against Open vSwitch", () => {
   let ovs: PrivateOvs;
   let proc: ChildProcess | undefined;
   let out = '';
   let api = 0;
 
-  const post = (body: Record<string, unknown>, token = TOKEN) => requestOnce(api, `Bearer ${token}`, 'POST', '/api/v1/transfers', JSON.stringify(body));
+  const post = (body: Record<string, unknown>, token = TOKEN) =>
+    requestOnce(api, `Bearer ${token}`, 'POST', '/api/v1/transfers', JSON.stringify(body));
   const transfer = (remote: string, over: Record<string, unknown> = {}) => ({
-    dtn: 'dtn1', remote, protocol: 'tcp', local_ports: ['50000'], remote_ports: ['33000'], path: 'routed', duration: 600, ...over,
+    dtn: 'dtn1',
+    remote,
+    protocol: 'tcp',
+    local_ports: ['50000'],
+    remote_ports: ['33000'],
+    path: 'routed',
+    duration: 600,
+    ...over,
   });
-  const leaseFlows = async () => (await ovs.ofctl('dump-flows', BRIDGE, 'cookie=0x00d1000000000000/0xffff000000000000'))
-    .split('\n').filter((l) => l.includes('cookie='));
+  const leaseFlows = async () =>
+    (await ovs.ofctl('dump-flows', BRIDGE, 'cookie=0x00d1000000000000/0xffff000000000000')).split('\n').filter((l) => l.includes('cookie='));
 
   beforeAll(async () => {
     if (!existsSync(BARE)) throw new Error(`${BARE} is missing: run \`npm run build\` (scripts/test.sh does) before this test`);
     ovs = await new PrivateOvs().start();
     const ofPort = await freePort();
-    proc = spawn(process.execPath, [BARE, '--openflow-port', String(ofPort)], { env: { ...process.env, BARE_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] });
-    proc.stdout!.setEncoding('utf8').on('data', (s: string) => { out += s; });
-    proc.stderr!.setEncoding('utf8').on('data', (s: string) => { out += s; });
-    await until('the bare app\'s API', async () => /"api":"[^"]*:(\d+)"/.test(out) || proc!.exitCode !== null);
+    proc = spawn(process.execPath, [BARE, '--openflow-port', String(ofPort)], {
+      env: { ...process.env, BARE_TOKEN: TOKEN },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    proc.stdout!.setEncoding('utf8').on('data', (s: string) => {
+      out += s;
+    });
+    proc.stderr!.setEncoding('utf8').on('data', (s: string) => {
+      out += s;
+    });
+    await until("the bare app's API", async () => /"api":"[^"]*:(\d+)"/.test(out) || proc!.exitCode !== null);
     const listening = /"api":"[^"]*:(\d+)"/.exec(out);
     if (!listening) throw new Error(`the bare app exited: ${out}`);
     api = Number(listening[1]);

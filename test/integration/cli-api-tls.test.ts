@@ -21,7 +21,12 @@ function get(url: string, ca: Buffer, headers: Record<string, string> = {}): Pro
   return new Promise((resolve, reject) => {
     const req = request(url, { ca, headers, timeout: 5000 }, (res) => {
       let body = '';
-      res.setEncoding('utf8').on('data', (s: string) => { body += s; }).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res
+        .setEncoding('utf8')
+        .on('data', (s: string) => {
+          body += s;
+        })
+        .on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
@@ -42,7 +47,10 @@ describe('dmzgate controller --api-tls-key/--api-tls-cert --metrics-auth', () =>
     checkBuild();
     work = mkdtempSync(join(tmpdir(), 'dmzgate-cli-tls-'));
     pki = selfSigned(work);
-    proc = new Running(['--openflow-port', '0', '--api-port', '0', '--data', data(), '--api-tls-key', pki.keyFile, '--api-tls-cert', pki.certFile, '--metrics-auth'], work);
+    proc = new Running(
+      ['--openflow-port', '0', '--api-port', '0', '--data', data(), '--api-tls-key', pki.keyFile, '--api-tls-cert', pki.certFile, '--metrics-auth'],
+      work,
+    );
     api = (await proc.line((l) => l.msg === 'controller ready', 'controller ready')).api as string;
   });
 
@@ -60,14 +68,17 @@ describe('dmzgate controller --api-tls-key/--api-tls-cert --metrics-auth', () =>
     for (const f of ['controller.pid', 'admin.token', 'dmzgate-state.journal']) expect(statSync(join(data(), f)).mode & 0o777, f).toBe(0o600);
   });
 
-  it('the command\'s clients speak HTTPS when they trust the issuer, and say why not when they do not', async () => {
+  it("the command's clients speak HTTPS when they trust the issuer, and say why not when they do not", async () => {
     const trust = { NODE_EXTRA_CA_CERTS: pki.certFile };
     const created = await cli(trust, 'token', 'create', '--data', data(), '--project', 'prometheus', '--scope', 'metrics');
     const metricsToken = /dmzgate_\d+_\S+/.exec(created.stdout)![0];
     const admin = readFileSync(join(data(), 'admin.token'), 'utf8').trim();
     const listed = await cli({ ...trust, DMZGATE_TOKEN: admin }, 'transfer', 'list', '--api', api, '--json');
     expect(JSON.parse(listed.stdout)).toEqual([]);
-    const refused = await cli({ DMZGATE_TOKEN: admin }, 'transfer', 'list', '--api', api).then(() => undefined, (e: { code: number; stderr: string }) => e);
+    const refused = await cli({ DMZGATE_TOKEN: admin }, 'transfer', 'list', '--api', api).then(
+      () => undefined,
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(refused?.code).toBe(1);
     expect(refused?.stderr).toMatch(/DMZ_CLI_UNREACHABLE.*self-signed certificate.*NODE_EXTRA_CA_CERTS/);
 

@@ -34,7 +34,9 @@ async function cli(...args: string[]): Promise<string> {
 /** The lease's flows on the switch: cookie and duration per flow. */
 async function leaseFlows(ovs: PrivateOvs, id: number): Promise<{ duration: number; line: string }[]> {
   const cookie = `0xd1${id.toString(16).padStart(12, '0')}`;
-  return (await ovs.ofctl('dump-flows', 'br0')).split('\n').filter((l) => l.includes(`cookie=${cookie},`))
+  return (await ovs.ofctl('dump-flows', 'br0'))
+    .split('\n')
+    .filter((l) => l.includes(`cookie=${cookie},`))
     .map((line) => ({ line, duration: Number(/duration=([\d.]+)s/.exec(line)![1]) }));
 }
 
@@ -69,8 +71,29 @@ describe('a transfer through the CLI survives a controller SIGKILL', () => {
     await ovs.vsctl('--if-exists', 'del-br', 'br0'); // nothing of an earlier test
     await ovs.addBridge('br0', 1n, { controller: `tcp:127.0.0.1:${ofPort}`, ports: ['wan', 'trunk', 'fwout', 'fwin', 'dtn1', 'ps1', 'lan1'] });
     await first.line((l) => l.msg === 'reconciled switch' && l.dpid === '0000000000000001', 'first reconcile');
-    const made = JSON.parse(await cli('token', 'create', '--data', data, '--project', 'climate', '--dtn', 'dtn1', '--remote', '192.0.2.0/24',
-      '--ports', '50000-51000', '--paths', 'routed', '--max-duration', '2h', '--scope', 'transfers', '--json')) as { id: number; token: string };
+    const made = JSON.parse(
+      await cli(
+        'token',
+        'create',
+        '--data',
+        data,
+        '--project',
+        'climate',
+        '--dtn',
+        'dtn1',
+        '--remote',
+        '192.0.2.0/24',
+        '--ports',
+        '50000-51000',
+        '--paths',
+        'routed',
+        '--max-duration',
+        '2h',
+        '--scope',
+        'transfers',
+        '--json',
+      ),
+    ) as { id: number; token: string };
     return { first, api, args, data, made };
   }
 
@@ -80,16 +103,68 @@ describe('a transfer through the CLI survives a controller SIGKILL', () => {
     // A dry run first: it lists the flows and leaves the switch as it was.
     const table = async () => (await ovs.ofctl('dump-flows', 'br0', '--no-stats')).split('\n').filter((l) => l.includes('cookie='));
     const untouched = await table();
-    const plan = JSON.parse(await cli('transfer', 'request', '--dry-run', '--api', api, '--token', made.token, '--dtn', 'dtn1',
-      '--remote', '192.0.2.0/24', '--ports', '50000-51000', '--duration', '1h', '--json')) as { dry_run: boolean; flow_count: number; flows: string[] };
+    const plan = JSON.parse(
+      await cli(
+        'transfer',
+        'request',
+        '--dry-run',
+        '--api',
+        api,
+        '--token',
+        made.token,
+        '--dtn',
+        'dtn1',
+        '--remote',
+        '192.0.2.0/24',
+        '--ports',
+        '50000-51000',
+        '--duration',
+        '1h',
+        '--json',
+      ),
+    ) as { dry_run: boolean; flow_count: number; flows: string[] };
     expect(plan).toMatchObject({ dry_run: true });
     expect(plan.flows).toHaveLength(plan.flow_count);
     expect(await table()).toEqual(untouched);
-    expect(await cli('transfer', 'request', '--dry-run', '--api', api, '--token', made.token, '--dtn', 'dtn1', '--remote', '192.0.2.0/24',
-      '--ports', '50000-51000', '--duration', '1h')).toMatch(new RegExp(`^would install ${plan.flow_count} flows on dmz1 `));
+    expect(
+      await cli(
+        'transfer',
+        'request',
+        '--dry-run',
+        '--api',
+        api,
+        '--token',
+        made.token,
+        '--dtn',
+        'dtn1',
+        '--remote',
+        '192.0.2.0/24',
+        '--ports',
+        '50000-51000',
+        '--duration',
+        '1h',
+      ),
+    ).toMatch(new RegExp(`^would install ${plan.flow_count} flows on dmz1 `));
 
-    const lease = JSON.parse(await cli('transfer', 'request', '--api', api, '--token', made.token, '--dtn', 'dtn1', '--remote', '192.0.2.0/24',
-      '--ports', '50000-51000', '--duration', '1h', '--json')) as { id: number; state: string; path: string };
+    const lease = JSON.parse(
+      await cli(
+        'transfer',
+        'request',
+        '--api',
+        api,
+        '--token',
+        made.token,
+        '--dtn',
+        'dtn1',
+        '--remote',
+        '192.0.2.0/24',
+        '--ports',
+        '50000-51000',
+        '--duration',
+        '1h',
+        '--json',
+      ),
+    ) as { id: number; state: string; path: string };
     expect(lease).toMatchObject({ state: 'active', path: 'routed' });
     const before = await leaseFlows(ovs, lease.id);
     expect(before.length).toBeGreaterThanOrEqual(2); // both directions, the range as masked matches
@@ -97,8 +172,24 @@ describe('a transfer through the CLI survives a controller SIGKILL', () => {
     expect(before.every((f) => /hard_timeout=3[56]\d\d/.test(f.line) && /send_flow_rem/.test(f.line))).toBe(true);
 
     // A token beyond its limits is refused, with the constraint named.
-    await expect(cli('transfer', 'request', '--api', api, '--token', made.token, '--dtn', 'dtn1', '--remote', '198.51.100.0/24',
-      '--ports', '50000', '--duration', '10m')).rejects.toThrow(/DMZ_REMOTE_DENIED|remote/);
+    await expect(
+      cli(
+        'transfer',
+        'request',
+        '--api',
+        api,
+        '--token',
+        made.token,
+        '--dtn',
+        'dtn1',
+        '--remote',
+        '198.51.100.0/24',
+        '--ports',
+        '50000',
+        '--duration',
+        '10m',
+      ),
+    ).rejects.toThrow(/DMZ_REMOTE_DENIED|remote/);
 
     first.signal('SIGKILL');
     expect((await first.exited).signal).toBe('SIGKILL');
@@ -116,10 +207,15 @@ describe('a transfer through the CLI survives a controller SIGKILL', () => {
     // Not deleted and re-added: every lease flow is older now than it was before the kill, by the downtime.
     for (const f of after) expect(f.duration).toBeGreaterThanOrEqual(Math.min(...before.map((b) => b.duration)) + 2);
 
-    const listed = JSON.parse(await cli('transfer', 'list', '--api', ready2.api as string, '--token', made.token, '--json')) as { id: number; state: string }[];
+    const listed = JSON.parse(await cli('transfer', 'list', '--api', ready2.api as string, '--token', made.token, '--json')) as {
+      id: number;
+      state: string;
+    }[];
     expect(listed).toContainEqual(expect.objectContaining({ id: lease.id, state: 'active' }));
 
-    const released = JSON.parse(await cli('transfer', 'release', String(lease.id), '--api', ready2.api as string, '--token', made.token, '--json')) as { state: string };
+    const released = JSON.parse(
+      await cli('transfer', 'release', String(lease.id), '--api', ready2.api as string, '--token', made.token, '--json'),
+    ) as { state: string };
     expect(released.state).toBe('released');
     await until('lease flows gone', async () => (await leaseFlows(ovs, lease.id)).length === 0);
     second.signal('SIGTERM');
@@ -136,9 +232,13 @@ describe('a transfer through the CLI survives a controller SIGKILL', () => {
     let lease: { id: number; state: string } | undefined;
     try {
       const request = fetch(`${api}/api/v1/transfers`, {
-        method: 'POST', headers: { authorization: `Bearer ${made.token}`, 'content-type': 'application/json' },
+        method: 'POST',
+        headers: { authorization: `Bearer ${made.token}`, 'content-type': 'application/json' },
         body: JSON.stringify({ dtn: 'dtn1', remote: '192.0.2.0/24', protocol: 'tcp', local_ports: ['50000-50100'], path: 'routed', duration: 3600 }),
-      }).then((r) => r.status, () => 'no answer');
+      }).then(
+        (r) => r.status,
+        () => 'no answer',
+      );
       await until('the lease in the state file', async () => {
         lease = Object.values((await readState(data)).leases).find((l) => l.state === 'active');
         return lease !== undefined;

@@ -42,7 +42,20 @@ describe('dmzgate controller (the command)', () => {
   it('--help describes every option; bad options exit with status 2 and say why', () => {
     const help = spawnSync(process.execPath, [CLI, 'controller', '--help'], { encoding: 'utf8' });
     expect(help.status).toBe(0);
-    for (const o of ['--openflow-port', '--openflow-host', '--openflow-max-pending', '--openflow-max-pending-per-source', '--api-port', '--config', '--data', '--tls-port', '--tls-key', '--tls-cert', '--tls-ca', '--log-level']) {
+    for (const o of [
+      '--openflow-port',
+      '--openflow-host',
+      '--openflow-max-pending',
+      '--openflow-max-pending-per-source',
+      '--api-port',
+      '--config',
+      '--data',
+      '--tls-port',
+      '--tls-key',
+      '--tls-cert',
+      '--tls-ca',
+      '--log-level',
+    ]) {
       expect(help.stdout).toContain(o);
     }
     expect(help.stdout).toMatch(/--api-port PORT +port of the REST API/);
@@ -106,7 +119,13 @@ describe('dmzgate controller (the command)', () => {
     dz.signal('SIGHUP');
     const refused = await dz.line((l) => l.msg === 'SIGHUP: site config invalid; keeping the running config', 'reload refused');
     expect(String(refused.err)).toMatch(/role: must be equal to one of the allowed values/);
-    writeFileSync(config, DEFAULT_SITE_YAML.replace('dpid: "0000000000000001"', 'dpid: "0000000000000c11"').replace('mac: "02:00:00:00:01:07"', 'mac: "02:00:00:00:01:77"'));
+    writeFileSync(
+      config,
+      DEFAULT_SITE_YAML.replace('dpid: "0000000000000001"', 'dpid: "0000000000000c11"').replace(
+        'mac: "02:00:00:00:01:07"',
+        'mac: "02:00:00:00:01:77"',
+      ),
+    );
     dz.signal('SIGHUP');
     await dz.line((l) => l.msg === 'SIGHUP: site config reloaded', 'reload');
     const reloaded = await ovs.ofctl('dump-flows', 'br-cli');
@@ -133,8 +152,25 @@ describe('dmzgate controller (the command)', () => {
       await ssl('req', ...ec, '-subj', `/CN=${n}`, '-keyout', `${n}.key`, '-out', `${n}.csr`);
       await ssl('x509', '-req', '-in', `${n}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', `${n}.crt`);
     }
-    const dz = new Running(['--openflow-port', 'off', '--tls-port', '0', '--tls-key', join(pki, 'controller.key'),
-      '--tls-cert', join(pki, 'controller.crt'), '--tls-ca', join(pki, 'ca.crt'), '--data', join(work, 'data2'), '--api-port', '0'], work);
+    const dz = new Running(
+      [
+        '--openflow-port',
+        'off',
+        '--tls-port',
+        '0',
+        '--tls-key',
+        join(pki, 'controller.key'),
+        '--tls-cert',
+        join(pki, 'controller.crt'),
+        '--tls-ca',
+        join(pki, 'ca.crt'),
+        '--data',
+        join(work, 'data2'),
+        '--api-port',
+        '0',
+      ],
+      work,
+    );
     started.push(dz);
     const ready = await dz.line((l) => l.msg === 'controller ready', 'controller ready');
     expect(ready.openflowPort).toBeNull();

@@ -22,7 +22,17 @@ type LogLine = { level: number; msg: string; [k: string]: unknown };
 
 function captureLogger(): { logger: Logger; lines: LogLine[] } {
   const lines: LogLine[] = [];
-  return { logger: pino({ level: 'info' }, { write: (s: string) => { lines.push(JSON.parse(s) as LogLine); } }), lines };
+  return {
+    logger: pino(
+      { level: 'info' },
+      {
+        write: (s: string) => {
+          lines.push(JSON.parse(s) as LogLine);
+        },
+      },
+    ),
+    lines,
+  };
 }
 
 /** Live memory after a full collection: what the process really holds, not garbage awaiting collection. */
@@ -37,15 +47,33 @@ const MB = 1024 * 1024;
 
 function flowMod(i: number): MessageOf<'flowMod'> {
   return {
-    type: 'flowMod', xid: 0, cookie: BigInt(i), cookieMask: 0n, tableId: 0, command: OFPFC.ADD, idleTimeout: 0, hardTimeout: 0,
-    priority: 100, bufferId: 0xffffffff, outPort: OFPP.ANY, outGroup: OFPG.ANY, flags: 0,
-    match: [{ field: 'eth_type', value: 0x0800 }, { field: 'ipv4_dst', value: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` }],
+    type: 'flowMod',
+    xid: 0,
+    cookie: BigInt(i),
+    cookieMask: 0n,
+    tableId: 0,
+    command: OFPFC.ADD,
+    idleTimeout: 0,
+    hardTimeout: 0,
+    priority: 100,
+    bufferId: 0xffffffff,
+    outPort: OFPP.ANY,
+    outGroup: OFPG.ANY,
+    flags: 0,
+    match: [
+      { field: 'eth_type', value: 0x0800 },
+      { field: 'ipv4_dst', value: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` },
+    ],
     instructions: [{ type: 'applyActions', actions: [{ type: 'output', port: 1, maxLen: 0 }] }],
   };
 }
 
 async function readyPair(ctl: Controller, port: number, dpid: bigint): Promise<{ raw: RawSwitch; conn: SwitchConnection }> {
-  const up = new Promise<SwitchConnection>((resolve) => ctl.on('switchUp', (c) => { if (c.dpid === dpid) resolve(c); }));
+  const up = new Promise<SwitchConnection>((resolve) =>
+    ctl.on('switchUp', (c) => {
+      if (c.dpid === dpid) resolve(c);
+    }),
+  );
   const raw = await RawSwitch.ready(port, { dpid });
   return { raw, conn: await up };
 }
@@ -67,7 +95,11 @@ describe('a stalled switch and the send-queue bound', () => {
     const healthy = await readyPair(ctl, port, 0x600dn);
     cleanup.push(() => healthy.raw.destroy());
 
-    const down = new Promise<string>((resolve) => ctl.on('switchDown', (c, why) => { if (c === stalled.conn) resolve(why); }));
+    const down = new Promise<string>((resolve) =>
+      ctl.on('switchDown', (c, why) => {
+        if (c === stalled.conn) resolve(why);
+      }),
+    );
     stalled.raw.socket.pause(); // from here on the switch reads nothing
 
     const baseline = liveBytes();

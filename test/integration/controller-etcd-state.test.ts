@@ -40,7 +40,10 @@ afterAll(async () => {
 it('a token and a transfer kept in etcd survive a kill -9 and a restart on an empty data directory', async () => {
   const ofPort = await freePort();
   const controller = (data: string) => {
-    const p = new Running(['--openflow-port', String(ofPort), '--api-port', '0', '--data', join(work, data), '--state', `etcd://${etcd.hosts}`], work);
+    const p = new Running(
+      ['--openflow-port', String(ofPort), '--api-port', '0', '--data', join(work, data), '--state', `etcd://${etcd.hosts}`],
+      work,
+    );
     started.push(p);
     return p;
   };
@@ -48,10 +51,48 @@ it('a token and a transfer kept in etcd survive a kill -9 and a restart on an em
   const api = (await first.line((l) => l.msg === 'controller ready', 'controller ready')).api as string;
   await ovs.addBridge('br0', 1n, { controller: `tcp:127.0.0.1:${ofPort}`, ports: ['wan', 'trunk', 'fwout', 'fwin', 'dtn1', 'ps1', 'lan1'] });
   await first.line((l) => l.msg === 'reconciled switch' && l.dpid === '0000000000000001', 'first reconcile');
-  const made = JSON.parse(await cli('token', 'create', '--data', join(work, 'data1'), '--project', 'climate', '--dtn', 'dtn1', '--remote', '192.0.2.0/24',
-    '--ports', '50000-51000', '--paths', 'routed', '--max-duration', '2h', '--scope', 'transfers', '--json')) as { id: number; token: string };
-  const lease = JSON.parse(await cli('transfer', 'request', '--api', api, '--token', made.token, '--dtn', 'dtn1', '--remote', '192.0.2.0/24',
-    '--ports', '50000-51000', '--duration', '1h', '--json')) as { id: number; state: string };
+  const made = JSON.parse(
+    await cli(
+      'token',
+      'create',
+      '--data',
+      join(work, 'data1'),
+      '--project',
+      'climate',
+      '--dtn',
+      'dtn1',
+      '--remote',
+      '192.0.2.0/24',
+      '--ports',
+      '50000-51000',
+      '--paths',
+      'routed',
+      '--max-duration',
+      '2h',
+      '--scope',
+      'transfers',
+      '--json',
+    ),
+  ) as { id: number; token: string };
+  const lease = JSON.parse(
+    await cli(
+      'transfer',
+      'request',
+      '--api',
+      api,
+      '--token',
+      made.token,
+      '--dtn',
+      'dtn1',
+      '--remote',
+      '192.0.2.0/24',
+      '--ports',
+      '50000-51000',
+      '--duration',
+      '1h',
+      '--json',
+    ),
+  ) as { id: number; state: string };
   expect(lease.state).toBe('active');
 
   first.signal('SIGKILL');
@@ -74,7 +115,9 @@ it('a token and a transfer kept in etcd survive a kill -9 and a restart on an em
   const cookie = `cookie=0xd1${lease.id.toString(16).padStart(12, '0')},`;
   expect((await ovs.ofctl('dump-flows', 'br0')).split('\n').filter((l) => l.includes(cookie)).length).toBeGreaterThanOrEqual(2);
 
-  const released = JSON.parse(await cli('transfer', 'release', String(lease.id), '--api', api2, '--token', made.token, '--json')) as { state: string };
+  const released = JSON.parse(await cli('transfer', 'release', String(lease.id), '--api', api2, '--token', made.token, '--json')) as {
+    state: string;
+  };
   expect(released.state).toBe('released');
   await until('lease flows gone', async () => !(await ovs.ofctl('dump-flows', 'br0')).includes(cookie));
   second.signal('SIGTERM');

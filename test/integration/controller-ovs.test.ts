@@ -31,7 +31,14 @@ type LogLine = { level: number; msg: string; [k: string]: unknown };
 /** A JSON-lines logger whose output the test can read. */
 function captureLogger(): { logger: Logger; lines: LogLine[] } {
   const lines: LogLine[] = [];
-  const logger = pino({ level: 'debug' }, { write: (s: string) => { lines.push(JSON.parse(s) as LogLine); } });
+  const logger = pino(
+    { level: 'debug' },
+    {
+      write: (s: string) => {
+        lines.push(JSON.parse(s) as LogLine);
+      },
+    },
+  );
   return { logger, lines };
 }
 
@@ -50,7 +57,10 @@ function switchUp(ctl: Controller, dpid: bigint, ms = 15_000): Promise<SwitchCon
   const have = ctl.get(dpid);
   if (have) return Promise.resolve(have);
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { ctl.off('switchUp', on); reject(new Error(`switch ${dpid.toString(16)} did not come up within ${ms} ms`)); }, ms);
+    const timer = setTimeout(() => {
+      ctl.off('switchUp', on);
+      reject(new Error(`switch ${dpid.toString(16)} did not come up within ${ms} ms`));
+    }, ms);
     const on = (c: SwitchConnection) => {
       if (c.dpid !== dpid) return;
       clearTimeout(timer);
@@ -80,7 +90,10 @@ async function establishedTo(port: number): Promise<number> {
   return stdout.split('\n').filter((l) => l.trim()).length;
 }
 
-interface IdleConnection { socket: Socket; closed: boolean }
+interface IdleConnection {
+  socket: Socket;
+  closed: boolean;
+}
 
 /** A TCP connection from `localAddress` that sends nothing (it reads, so that it sees the controller close it). */
 function idleConnection(port: number, localAddress: string): Promise<IdleConnection> {
@@ -89,7 +102,9 @@ function idleConnection(port: number, localAddress: string): Promise<IdleConnect
     const c: IdleConnection = { socket, closed: false };
     socket.on('data', () => undefined);
     socket.on('error', () => undefined);
-    socket.once('close', () => { c.closed = true; });
+    socket.once('close', () => {
+      c.closed = true;
+    });
     socket.once('connect', () => resolve(c));
     socket.once('error', reject);
   });
@@ -97,8 +112,22 @@ function idleConnection(port: number, localAddress: string): Promise<IdleConnect
 
 function flowMod(over: Partial<MessageOf<'flowMod'>>): MessageOf<'flowMod'> {
   return {
-    type: 'flowMod', xid: 0, cookie: 0n, cookieMask: 0n, tableId: 0, command: OFPFC.ADD, idleTimeout: 0, hardTimeout: 0,
-    priority: 100, bufferId: 0xffffffff, outPort: OFPP.ANY, outGroup: OFPG.ANY, flags: 0, match: [], instructions: [], ...over,
+    type: 'flowMod',
+    xid: 0,
+    cookie: 0n,
+    cookieMask: 0n,
+    tableId: 0,
+    command: OFPFC.ADD,
+    idleTimeout: 0,
+    hardTimeout: 0,
+    priority: 100,
+    bufferId: 0xffffffff,
+    outPort: OFPP.ANY,
+    outGroup: OFPG.ANY,
+    flags: 0,
+    match: [],
+    instructions: [],
+    ...over,
   };
 }
 
@@ -110,7 +139,14 @@ const DPID_RAW_NEIGHBOUR = 0x00000000000000a2n;
 describe('controller against Open vSwitch', () => {
   let ovs: PrivateOvs; // made in beforeAll: a describe that -t filters out runs no hooks, and would leak its dir
   const { logger, lines } = captureLogger();
-  const ctl = new Controller({ port: 0, host: '127.0.0.1', logger, echoIntervalMs: ECHO_INTERVAL_MS, echoTimeoutMs: 2000, takeoverEchoMs: TAKEOVER_ECHO_MS });
+  const ctl = new Controller({
+    port: 0,
+    host: '127.0.0.1',
+    logger,
+    echoIntervalMs: ECHO_INTERVAL_MS,
+    echoTimeoutMs: 2000,
+    takeoverEchoMs: TAKEOVER_ECHO_MS,
+  });
   let port = 0;
   let main: SwitchConnection;
 
@@ -136,18 +172,32 @@ describe('controller against Open vSwitch', () => {
     expect(main.features?.nTables).toBeGreaterThan(1);
     // Three internal ports plus the bridge's LOCAL port, named as OVS named them.
     const names = new Map([...main.ports.values()].map((p) => [p.portNo, p.name]));
-    expect(names).toEqual(new Map([[1, 'p1'], [2, 'p2'], [3, 'p3'], [OFPP.LOCAL, 'br-main']]));
+    expect(names).toEqual(
+      new Map([
+        [1, 'p1'],
+        [2, 'p2'],
+        [3, 'p3'],
+        [OFPP.LOCAL, 'br-main'],
+      ]),
+    );
     await until('OVSDB is_connected', () => ovs.isConnected('br-main'));
     expect(ctl.switches()).toEqual([main]);
     expect(lines.some((l) => l.msg === 'switch connected' && l.dpid === '00000000000000a1')).toBe(true);
   });
 
   it('a flow-mod sent by the controller is installed (ovs-ofctl dump-flows shows it)', async () => {
-    main.send(flowMod({
-      tableId: 0, priority: 1234, cookie: 0xc0ffeen,
-      match: [{ field: 'eth_type', value: 0x0800 }, { field: 'ipv4_dst', value: '10.1.2.3' }],
-      instructions: [{ type: 'applyActions', actions: [{ type: 'output', port: 2, maxLen: 0 }] }],
-    }));
+    main.send(
+      flowMod({
+        tableId: 0,
+        priority: 1234,
+        cookie: 0xc0ffeen,
+        match: [
+          { field: 'eth_type', value: 0x0800 },
+          { field: 'ipv4_dst', value: '10.1.2.3' },
+        ],
+        instructions: [{ type: 'applyActions', actions: [{ type: 'output', port: 2, maxLen: 0 }] }],
+      }),
+    );
     await main.barrier();
     const flows = await ovs.ofctl('dump-flows', 'br-main');
     const line = flows.split('\n').find((l) => l.includes('priority=1234'));
@@ -159,7 +209,10 @@ describe('controller against Open vSwitch', () => {
   it('a flow-mod OVS refuses rejects its request with the decoded OFPT_ERROR, and is reported as switchError when sent fire-and-forget', async () => {
     // OF1.3.5 §5.1: goto_table must go forward; table 3 -> table 3 is refused with OFPBIC_BAD_TABLE_ID.
     const bad = flowMod({ tableId: 3, priority: 7, instructions: [{ type: 'gotoTable', tableId: 3 }] });
-    const err = await main.request(bad, 5000).then(() => undefined, (e: unknown) => e);
+    const err = await main.request(bad, 5000).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(SwitchError);
     const se = err as SwitchError;
     expect(se.errType).toBe(OFPET.BAD_INSTRUCTION);
@@ -190,7 +243,15 @@ describe('controller against Open vSwitch', () => {
       rmSync(dir, { recursive: true, force: true });
     }
     const req: MessageOf<'flowStatsRequest'> = {
-      type: 'flowStatsRequest', xid: 0, flags: 0, tableId: 1, outPort: OFPP.ANY, outGroup: OFPG.ANY, cookie: 0n, cookieMask: 0n, match: [],
+      type: 'flowStatsRequest',
+      xid: 0,
+      flags: 0,
+      tableId: 1,
+      outPort: OFPP.ANY,
+      outGroup: OFPG.ANY,
+      cookie: 0n,
+      cookieMask: 0n,
+      match: [],
     };
     const parts = await main.request(req, 10_000);
     expect(parts.length).toBeGreaterThan(1); // 3000 entries of ~88 bytes cannot fit one 64 KB message
@@ -207,8 +268,18 @@ describe('controller against Open vSwitch', () => {
   });
 
   it('refuses a bridge that offers only OpenFlow 1.0 (HELLO_FAILED): it never becomes connected', async () => {
-    await ovs.vsctl('add-br', 'br-v10', '--', 'set', 'bridge', 'br-v10', 'datapath_type=netdev', 'protocols=OpenFlow10',
-      'fail_mode=secure', 'other-config:datapath-id=00000000000000b0');
+    await ovs.vsctl(
+      'add-br',
+      'br-v10',
+      '--',
+      'set',
+      'bridge',
+      'br-v10',
+      'datapath_type=netdev',
+      'protocols=OpenFlow10',
+      'fail_mode=secure',
+      'other-config:datapath-id=00000000000000b0',
+    );
     await ovs.setController('br-v10', `tcp:127.0.0.1:${port}`);
     await until('the controller to refuse the OF1.0 switch', () => lines.some((l) => l.msg === 'refusing switch: incompatible OpenFlow version'));
     // OVS retries (max_backoff 1 s): it must stay refused, never connected.
@@ -274,7 +345,7 @@ describe('controller against Open vSwitch', () => {
     expect(await ovs.isConnected('br-main')).toBe(true);
   });
 
-  it('replies carry the switch\'s xid, even 0; requests fail cleanly on unencodable messages and closed connections', async () => {
+  it("replies carry the switch's xid, even 0; requests fail cleanly on unencodable messages and closed connections", async () => {
     const dpid = 0xb4n;
     const raw = await RawSwitch.ready(port, { dpid });
     const conn = await switchUp(ctl, dpid);
@@ -296,7 +367,10 @@ describe('controller against Open vSwitch', () => {
     // A request on a closed connection rejects at once with the reason, not after the request timeout.
     conn.close('closed by the test');
     const t0 = Date.now();
-    const closedErr = await conn.barrier(10_000).then(() => undefined, (e: Error) => e);
+    const closedErr = await conn.barrier(10_000).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(closedErr?.name).toBe('ConnectionClosedError');
     expect(closedErr?.message).toContain('closed by the test');
     expect(Date.now() - t0).toBeLessThan(100);
@@ -329,8 +403,12 @@ describe('controller against Open vSwitch', () => {
     await rogue.closed;
     const err = rogue.received.find((m) => m.type === 'error');
     expect(err).toMatchObject({ errType: OFPET.HELLO_FAILED, code: OFPHFC.EPERM });
-    expect((err as MessageOf<'error'>).data.toString('ascii')).toMatch(/^datapath 00000000000000a1 is connected from 127\.0\.0\.1:\d+, which still answers echo requests$/);
-    expect(refusals).toEqual([expect.objectContaining({ reason: 'datapath-in-use', dpid: DPID_MAIN, remote: expect.stringMatching(/127\.0\.0\.1:\d+$/) })]);
+    expect((err as MessageOf<'error'>).data.toString('ascii')).toMatch(
+      /^datapath 00000000000000a1 is connected from 127\.0\.0\.1:\d+, which still answers echo requests$/,
+    );
+    expect(refusals).toEqual([
+      expect.objectContaining({ reason: 'datapath-in-use', dpid: DPID_MAIN, remote: expect.stringMatching(/127\.0\.0\.1:\d+$/) }),
+    ]);
     expect(lines.some((l) => l.msg === 'switch connection refused' && l.reason === 'datapath-in-use' && l.dpid === '00000000000000a1')).toBe(true);
     // That throttled line is the warning; the refused connection's close is only a debug line.
     expect(lines.filter((l) => l.msg === 'switch connection closed' && /^refused: /.test(String(l.reason))).map((l) => l.level)).toEqual([20]);
@@ -353,7 +431,9 @@ describe('controller against Open vSwitch', () => {
     const oldConn = await switchUp(ctl, dpid);
     const oldDown = switchDown(ctl, oldConn);
     const ups: SwitchConnection[] = [];
-    const onUp = (c: SwitchConnection) => { if (c.dpid === dpid) ups.push(c); };
+    const onUp = (c: SwitchConnection) => {
+      if (c.dpid === dpid) ups.push(c);
+    };
     ctl.on('switchUp', onUp);
     // The datapath comes back (rebooted: no FIN reached us) while the old channel's TCP connection looks alive.
     old.goSilent();
@@ -380,24 +460,45 @@ describe('controller against Open vSwitch', () => {
   it('connections over the caps on unfinished handshakes are closed at once (overall, per source); idle ones end at the deadline; then a bridge connects', async () => {
     const capLog = captureLogger();
     const HANDSHAKE_MS = 3000;
-    const capped = new Controller({ port: 0, host: '127.0.0.1', logger: capLog.logger, maxPending: 50, maxPendingPerSource: 20, handshakeTimeoutMs: HANDSHAKE_MS });
+    const capped = new Controller({
+      port: 0,
+      host: '127.0.0.1',
+      logger: capLog.logger,
+      maxPending: 50,
+      maxPendingPerSource: 20,
+      handshakeTimeoutMs: HANDSHAKE_MS,
+    });
     const refusals: Refusal[] = [];
     capped.on('refused', (r) => refusals.push(r));
     const cport = (await capped.listen()).port!;
     try {
       const held: IdleConnection[] = [];
       // Three source addresses (all loopback), 30 idle connections each, one address after the other.
-      for (const [from, pendingAfter] of [['127.0.0.2', 20], ['127.0.0.3', 40], ['127.0.0.4', 50]] as const) {
-        held.push(...await Promise.all(Array.from({ length: 30 }, () => idleConnection(cport, from))));
-        await until(`${pendingAfter} pending connections`, () => capped.pendingConnections === pendingAfter && refusals.length === held.length - pendingAfter, 5000);
+      for (const [from, pendingAfter] of [
+        ['127.0.0.2', 20],
+        ['127.0.0.3', 40],
+        ['127.0.0.4', 50],
+      ] as const) {
+        held.push(...(await Promise.all(Array.from({ length: 30 }, () => idleConnection(cport, from)))));
+        await until(
+          `${pendingAfter} pending connections`,
+          () => capped.pendingConnections === pendingAfter && refusals.length === held.length - pendingAfter,
+          5000,
+        );
       }
       await until('the refused connections to be closed', () => held.filter((c) => c.closed).length === 40, 3000);
       expect(refusals.filter((r) => r.reason === 'pending-cap-per-source').map((r) => r.remote.replace(/:\d+$/, ''))).toEqual([
-        ...Array(10).fill('127.0.0.2'), ...Array(10).fill('127.0.0.3'),
+        ...Array(10).fill('127.0.0.2'),
+        ...Array(10).fill('127.0.0.3'),
       ]);
       expect(refusals.filter((r) => r.reason === 'pending-cap')).toHaveLength(20);
       // Logged once per reason, not once per connection.
-      expect(capLog.lines.filter((l) => l.msg === 'switch connection refused').map((l) => l.reason).sort()).toEqual(['pending-cap', 'pending-cap-per-source']);
+      expect(
+        capLog.lines
+          .filter((l) => l.msg === 'switch connection refused')
+          .map((l) => l.reason)
+          .sort(),
+      ).toEqual(['pending-cap', 'pending-cap-per-source']);
 
       // A real bridge is refused too while the caps are full, and gets in once the idle ones reach the deadline.
       const up = switchUp(capped, 0xcafen, HANDSHAKE_MS + 8000);
@@ -487,15 +588,58 @@ async function openssl(cwd: string, ...args: string[]): Promise<void> {
 }
 
 async function makeCa(dir: string, name: string): Promise<void> {
-  await openssl(dir, 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-    '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.crt`);
+  await openssl(
+    dir,
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${name}`,
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.crt`,
+  );
 }
 
 async function makeLeaf(dir: string, name: string, ca: string): Promise<void> {
-  await openssl(dir, 'req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', `/CN=${name}`,
-    '-keyout', `${name}.key`, '-out', `${name}.csr`);
-  await openssl(dir, 'x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial',
-    '-days', '2', '-out', `${name}.crt`);
+  await openssl(
+    dir,
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-subj',
+    `/CN=${name}`,
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.csr`,
+  );
+  await openssl(
+    dir,
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    `${ca}.crt`,
+    '-CAkey',
+    `${ca}.key`,
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-out',
+    `${name}.crt`,
+  );
 }
 
 describe('mutual TLS with Open vSwitch', () => {
@@ -517,7 +661,10 @@ describe('mutual TLS with Open vSwitch', () => {
     await makeLeaf(certs, 'rogue', 'other-ca');
     const read = (f: string) => readFileSync(join(certs, f));
     ctl = new Controller({
-      port: null, logger, echoIntervalMs: 1000, echoTimeoutMs: 2000,
+      port: null,
+      logger,
+      echoIntervalMs: 1000,
+      echoTimeoutMs: 2000,
       tls: { port: 0, host: '127.0.0.1', key: read('controller.key'), cert: read('controller.crt'), ca: read('ca.crt') },
     });
     tlsPort = (await ctl.listen()).tlsPort!;
@@ -596,17 +743,30 @@ describe('switch certificates bound to datapath ids (ovs-pki)', () => {
     const sha1 = /fingerprint ([0-9A-Fa-f]{40})/.exec(stdout)![1]!;
     const cn2 = /^CN=(.*)$/m.exec(new X509Certificate(readFileSync(file('sw2-cert.pem'))).subject)![1]!;
     const ports = '[{ port: 1, role: wan-routed }, { port: 2, role: fw-outside }, { port: 3, role: fw-inside }]';
-    const site = parseSiteConfig(`site: pki
+    const site = parseSiteConfig(
+      `site: pki
 switches:
   - { name: sw1, dpid: "1", ports: ${ports}, certificate: { fingerprint: "${sha1}" } }
   - { name: sw2, dpid: "2", ports: ${ports}, certificate: { subject: "CN=${cn2}" } }
-`, 'pki-site.yaml');
+`,
+      'pki-site.yaml',
+    );
     ctl = new Controller({
-      port: 0, host: '127.0.0.1', logger, echoIntervalMs: 1000, echoTimeoutMs: 2000, authorize: (claim) => refuseClaim(site, claim),
-      tls: { port: 0, key: readFileSync(file('controller-privkey.pem')), cert: readFileSync(file('controller-cert.pem')), ca: readFileSync(file('pki/switchca/cacert.pem')) },
+      port: 0,
+      host: '127.0.0.1',
+      logger,
+      echoIntervalMs: 1000,
+      echoTimeoutMs: 2000,
+      authorize: (claim) => refuseClaim(site, claim),
+      tls: {
+        port: 0,
+        key: readFileSync(file('controller-privkey.pem')),
+        cert: readFileSync(file('controller-cert.pem')),
+        ca: readFileSync(file('pki/switchca/cacert.pem')),
+      },
     });
     ctl.on('refused', (r) => refusals.push(r));
-    ({ port: tcpPort, tlsPort } = await ctl.listen() as { port: number; tlsPort: number });
+    ({ port: tcpPort, tlsPort } = (await ctl.listen()) as { port: number; tlsPort: number });
     ovs = new PrivateOvs();
     await ovs.start();
   });
@@ -617,7 +777,7 @@ switches:
     if (pki) rmSync(pki, { recursive: true, force: true });
   });
 
-  it('a switch with the certificate made for dpid 2 cannot connect as dpid 1; with dpid 1\'s it can; plain TCP cannot claim dpid 1', async () => {
+  it("a switch with the certificate made for dpid 2 cannot connect as dpid 1; with dpid 1's it can; plain TCP cannot claim dpid 1", async () => {
     await ovs.vsctl('set-ssl', file('sw2-privkey.pem'), file('sw2-cert.pem'), file('pki/controllerca/cacert.pem'));
     await ovs.addBridge('br-one', 1n, { controller: `ssl:127.0.0.1:${tlsPort}` });
     await until('a refusal for dpid 1', () => refusals.some((r) => r.dpid === 1n));
@@ -640,7 +800,9 @@ switches:
     refusals.length = 0;
     const raw = await RawSwitch.connect(tcpPort, { dpid: 1n });
     await raw.closed;
-    expect(refusals).toEqual([expect.objectContaining({ reason: 'identity', dpid: 1n, detail: expect.stringMatching(/cannot connect over plain TCP/) })]);
+    expect(refusals).toEqual([
+      expect.objectContaining({ reason: 'identity', dpid: 1n, detail: expect.stringMatching(/cannot connect over plain TCP/) }),
+    ]);
     expect(ctl.get(1n)).toBe(conn);
   });
 

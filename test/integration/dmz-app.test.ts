@@ -24,7 +24,16 @@ import { FlowManager, type ReconcileReport } from '../../controller/flow-manager
 import { AtomicGroupError } from '../../controller/atomic.js';
 import { ConnectionClosedError, SwitchError } from '../../controller/errors.js';
 import { silentLogger } from '../../controller/log.js';
-import { OFPET, OFPFMFC, OFPMMFC, OFPRR, ONFT_BUNDLE_ADD_MESSAGE, isBundleMsg, type MessageOf, type OfpMessage } from '../../controller/openflow/index.js';
+import {
+  OFPET,
+  OFPFMFC,
+  OFPMMFC,
+  OFPRR,
+  ONFT_BUNDLE_ADD_MESSAGE,
+  isBundleMsg,
+  type MessageOf,
+  type OfpMessage,
+} from '../../controller/openflow/index.js';
 import { buildPacket } from '../../controller/packet/index.js';
 import { DmzApp, type DmzEvent } from '../../apps/dmz/dmz-app.js';
 import { OWNER, OWNER_NAMES } from '../../apps/dmz/owners.js';
@@ -47,30 +56,79 @@ const DPID = 1n;
 const BRIDGE = 'br0';
 /** Internal ports 1..7 (ofport = index + 1): the default site's port numbers. Host-wide tap names, so unusual. */
 const IFACES = ['dmzp1', 'dmzp2', 'dmzp3', 'dmzp4', 'dmzp5', 'dmzp6', 'dmzp7'];
-const WAN = 1, TRUNK = 2, FW_OUT = 3, FW_IN = 4, DTN = 5, PS = 6, LAN = 7;
+const WAN = 1,
+  TRUNK = 2,
+  FW_OUT = 3,
+  FW_IN = 4,
+  DTN = 5,
+  PS = 6,
+  LAN = 7;
 const ifaceOf = (port: number) => IFACES[port - 1]!;
 const MAC = {
-  dtn: '02:00:00:00:01:05', ps: '02:00:00:00:01:06', lan: '02:00:00:00:01:07', farEnd: '02:00:00:00:02:0a',
-  router: '02:00:00:00:09:01', firewall: '02:00:00:00:09:04', circuitPeer: '02:00:00:00:09:02', unknown: '02:00:00:00:99:99',
+  dtn: '02:00:00:00:01:05',
+  ps: '02:00:00:00:01:06',
+  lan: '02:00:00:00:01:07',
+  farEnd: '02:00:00:00:02:0a',
+  router: '02:00:00:00:09:01',
+  firewall: '02:00:00:00:09:04',
+  circuitPeer: '02:00:00:00:09:02',
+  unknown: '02:00:00:00:99:99',
 };
-const DTN_V4 = '10.10.1.10', DTN_V6 = 'fd00:10:10:1::10';
+const DTN_V4 = '10.10.1.10',
+  DTN_V6 = 'fd00:10:10:1::10';
 
 const ANY = { lo: 0, hi: 65535 };
 const DATA_PORTS = { lo: 50000, hi: 51000 };
-const ROUTED: LeaseRequest = { project: 'climate', dtn: 'dtn1', remote: '192.0.2.0/24', protocol: 'tcp', localPorts: [DATA_PORTS], remotePorts: [ANY], path: 'routed', durationSeconds: 600 };
-const ROUTED_V6: LeaseRequest = { project: 'genomics', dtn: 'dtn1', remote: '2001:db8:5::/48', protocol: 'udp', localPorts: [{ lo: 5201, hi: 5201 }], remotePorts: [{ lo: 40000, hi: 40999 }], path: 'routed', durationSeconds: 600 };
-const CIRCUIT: LeaseRequest = { project: 'hep', dtn: 'dtn1', remote: '198.51.100.0/24', protocol: 'tcp', localPorts: [DATA_PORTS], remotePorts: [ANY], path: 'circuit:esnet', durationSeconds: 600 };
+const ROUTED: LeaseRequest = {
+  project: 'climate',
+  dtn: 'dtn1',
+  remote: '192.0.2.0/24',
+  protocol: 'tcp',
+  localPorts: [DATA_PORTS],
+  remotePorts: [ANY],
+  path: 'routed',
+  durationSeconds: 600,
+};
+const ROUTED_V6: LeaseRequest = {
+  project: 'genomics',
+  dtn: 'dtn1',
+  remote: '2001:db8:5::/48',
+  protocol: 'udp',
+  localPorts: [{ lo: 5201, hi: 5201 }],
+  remotePorts: [{ lo: 40000, hi: 40999 }],
+  path: 'routed',
+  durationSeconds: 600,
+};
+const CIRCUIT: LeaseRequest = {
+  project: 'hep',
+  dtn: 'dtn1',
+  remote: '198.51.100.0/24',
+  protocol: 'tcp',
+  localPorts: [DATA_PORTS],
+  remotePorts: [ANY],
+  path: 'circuit:esnet',
+  durationSeconds: 600,
+};
 
 // ---- the harness: OVS, and a controller with the app (restartable) ------------------------------------------------
 
 let ovs: PrivateOvs;
 let ofPort = 0;
-interface Harness { ctl: Controller; fm: FlowManager; app: DmzApp; events: DmzEvent[]; removed: MessageOf<'flowRemoved'>[] }
+interface Harness {
+  ctl: Controller;
+  fm: FlowManager;
+  app: DmzApp;
+  events: DmzEvent[];
+  removed: MessageOf<'flowRemoved'>[];
+}
 let h: Harness;
 
 function nextReport(fm: FlowManager, ms = 20_000): Promise<ReconcileReport> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { fm.off('reconciled', on); reject(new Error(`no reconcile of the switch within ${ms} ms`)); }, ms);
+    const timer = setTimeout(() => {
+      fm.off('reconciled', on);
+      reject(new Error(`no reconcile of the switch within ${ms} ms`));
+    }, ms);
     const on = (d: bigint, r: ReconcileReport) => {
       if (d !== DPID || r.owner !== undefined) return;
       clearTimeout(timer);
@@ -85,7 +143,10 @@ function nextReport(fm: FlowManager, ms = 20_000): Promise<ReconcileReport> {
  * Starts a controller with a flow manager and the app (restored from earlier records, as after a restart), on
  * the same TCP port as before if there was one; resolves with the connect-time reconcile of the switch.
  */
-async function startController(restored: { leases?: LeaseRecord[]; blocks?: BlockRecord[] } = {}, site: Site = defaultSite()): Promise<ReconcileReport> {
+async function startController(
+  restored: { leases?: LeaseRecord[]; blocks?: BlockRecord[] } = {},
+  site: Site = defaultSite(),
+): Promise<ReconcileReport> {
   const ctl = new Controller({ port: ofPort, host: '127.0.0.1' });
   const fm = new FlowManager(ctl);
   const app = new DmzApp({ site, controller: ctl, flows: fm, logger: silentLogger(), pollIntervalMs: 0 });
@@ -111,7 +172,17 @@ async function stopController(): Promise<void> {
 
 // ---- reading OVS ---------------------------------------------------------------------------------------------------
 
-interface Dumped { cookie: bigint; duration: number; packets: number; bytes: number; priority: number; hardTimeout: number; flags: string[]; match: string; actions: string }
+interface Dumped {
+  cookie: bigint;
+  duration: number;
+  packets: number;
+  bytes: number;
+  priority: number;
+  hardTimeout: number;
+  flags: string[];
+  match: string;
+  actions: string;
+}
 
 /** Parses `ovs-ofctl -O OpenFlow13 dump-flows` (one table here). */
 function parseFlows(text: string): Dumped[] {
@@ -125,14 +196,28 @@ function parseFlows(text: string): Dumped[] {
       if (t[1] === 'hard_timeout') hardTimeout = Number(t[2]);
     }
     const flags: string[] = [];
-    for (let t; (t = /^(send_flow_rem|check_overlap|reset_counts|no_packet_counts|no_byte_counts) /.exec(rest)); rest = rest.slice(t[0].length)) flags.push(t[1]!);
+    for (let t; (t = /^(send_flow_rem|check_overlap|reset_counts|no_packet_counts|no_byte_counts) /.exec(rest)); rest = rest.slice(t[0].length))
+      flags.push(t[1]!);
     const at = rest.lastIndexOf(' actions=');
     let match = at >= 0 ? rest.slice(0, at) : '';
     const actions = at >= 0 ? rest.slice(at + ' actions='.length) : rest.slice('actions='.length);
     let priority = 32768;
     const p = /^priority=(\d+),?/.exec(match);
-    if (p) { priority = Number(p[1]); match = match.slice(p[0].length); }
-    out.push({ cookie: BigInt(m[1]!), duration: Number(m[2]), packets: Number(m[3]), bytes: Number(m[4]), priority, hardTimeout, flags, match, actions });
+    if (p) {
+      priority = Number(p[1]);
+      match = match.slice(p[0].length);
+    }
+    out.push({
+      cookie: BigInt(m[1]!),
+      duration: Number(m[2]),
+      packets: Number(m[3]),
+      bytes: Number(m[4]),
+      priority,
+      hardTimeout,
+      flags,
+      match,
+      actions,
+    });
   }
   return out;
 }
@@ -143,7 +228,11 @@ const identity = (f: Dumped) => `${f.priority}/${f.match}`;
 const content = (f: Dumped) => `${f.cookie.toString(16)} ${f.priority} ${f.match} ${f.flags.join('+')} -> ${f.actions}`;
 const contents = (l: Dumped[]) => l.map(content).sort();
 const leaseCookie = (id: number) => ownerCookie(OWNER.LEASES, id);
-const meterLines = async () => (await ovs.ofctl('dump-meters', BRIDGE)).split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('OFPST_'));
+const meterLines = async () =>
+  (await ovs.ofctl('dump-meters', BRIDGE))
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('OFPST_'));
 
 // ---- one packet, two oracles -------------------------------------------------------------------------------------
 
@@ -162,7 +251,10 @@ interface Pkt {
 /** Where a packet goes: each copy's port, VLAN (null: untagged) and destination MAC. Empty: dropped. */
 type Verdict = { port: number; vlan: number | null; ethDst: string }[];
 /** The verdict, and the entry that decided it (`PRIORITY cookie=0x...`, or `miss`). */
-interface Judged { rule: string; out: Verdict }
+interface Judged {
+  rule: string;
+  out: Verdict;
+}
 const ruleText = (priority: number, cookie: bigint) => `${priority} cookie=0x${cookie.toString(16)}`;
 
 const isV6 = (p: Pkt) => p.ipSrc.includes(':');
@@ -170,7 +262,15 @@ const isV6 = (p: Pkt) => p.ipSrc.includes(':');
 function simPacket(p: Pkt): SimPacket {
   const base = { inPort: p.inPort, ethSrc: p.ethSrc, ethDst: p.ethDst, ...(p.vlan !== undefined ? { vlan: p.vlan } : {}) };
   if (p.kind === 'arp') return { ...base, ethType: 0x0806 };
-  return { ...base, ethType: isV6(p) ? 0x86dd : 0x0800, ipSrc: p.ipSrc, ipDst: p.ipDst, ipProto: p.kind === 'tcp' ? 6 : 17, srcPort: p.srcPort, dstPort: p.dstPort };
+  return {
+    ...base,
+    ethType: isV6(p) ? 0x86dd : 0x0800,
+    ipSrc: p.ipSrc,
+    ipDst: p.ipDst,
+    ipProto: p.kind === 'tcp' ? 6 : 17,
+    srcPort: p.srcPort,
+    dstPort: p.dstPort,
+  };
 }
 
 /** The packet in ovs-ofctl flow syntax, for ofproto/trace. */
@@ -203,7 +303,10 @@ function topLevel(list: string): string[] {
   for (let i = 0; i < list.length; i++) {
     if (list[i] === '(') depth++;
     else if (list[i] === ')') depth--;
-    else if (list[i] === ',' && depth === 0) { out.push(list.slice(start, i)); start = i + 1; }
+    else if (list[i] === ',' && depth === 0) {
+      out.push(list.slice(start, i));
+      start = i + 1;
+    }
   }
   if (start < list.length) out.push(list.slice(start));
   return out;
@@ -259,12 +362,35 @@ function appFlows(app: DmzApp): SimFlow[] {
   ];
 }
 
-const tcp = (inPort: number, ethSrc: string, ethDst: string, ipSrc: string, srcPort: number, ipDst: string, dstPort: number, vlan?: number): Pkt =>
-  ({ inPort, ethSrc, ethDst, kind: 'tcp', ipSrc, ipDst, srcPort, dstPort, ...(vlan !== undefined ? { vlan } : {}) });
-const udp = (inPort: number, ethSrc: string, ethDst: string, ipSrc: string, srcPort: number, ipDst: string, dstPort: number): Pkt =>
-  ({ inPort, ethSrc, ethDst, kind: 'udp', ipSrc, ipDst, srcPort, dstPort });
-const arp = (inPort: number, ethSrc: string, ipSrc: string, ipDst: string): Pkt =>
-  ({ inPort, ethSrc, ethDst: 'ff:ff:ff:ff:ff:ff', kind: 'arp', ipSrc, ipDst });
+const tcp = (inPort: number, ethSrc: string, ethDst: string, ipSrc: string, srcPort: number, ipDst: string, dstPort: number, vlan?: number): Pkt => ({
+  inPort,
+  ethSrc,
+  ethDst,
+  kind: 'tcp',
+  ipSrc,
+  ipDst,
+  srcPort,
+  dstPort,
+  ...(vlan !== undefined ? { vlan } : {}),
+});
+const udp = (inPort: number, ethSrc: string, ethDst: string, ipSrc: string, srcPort: number, ipDst: string, dstPort: number): Pkt => ({
+  inPort,
+  ethSrc,
+  ethDst,
+  kind: 'udp',
+  ipSrc,
+  ipDst,
+  srcPort,
+  dstPort,
+});
+const arp = (inPort: number, ethSrc: string, ipSrc: string, ipDst: string): Pkt => ({
+  inPort,
+  ethSrc,
+  ethDst: 'ff:ff:ff:ff:ff:ff',
+  kind: 'arp',
+  ipSrc,
+  ipDst,
+});
 
 const PACKETS: Record<string, Pkt> = {
   'WAN -> dtn1 data port': tcp(WAN, MAC.router, MAC.dtn, '192.0.2.10', 40000, DTN_V4, 50123),
@@ -316,7 +442,10 @@ const ports = (v: Verdict) => v.map((o) => ({ port: o.port, vlan: o.vlan }));
 
 beforeAll(async () => {
   if (process.getuid?.() !== 0) throw new Error('the DMZ app integration test needs root (OVS, AF_PACKET): run it as root');
-  for (const [cmd, hint] of [['ip', 'apt-get install -y iproute2'], ['python3', 'apt-get install -y python3']]) {
+  for (const [cmd, hint] of [
+    ['ip', 'apt-get install -y iproute2'],
+    ['python3', 'apt-get install -y python3'],
+  ]) {
     if (spawnSync(cmd!, ['-V'], { encoding: 'utf8' }).error) throw new Error(`${cmd} is required for this test (${hint})`);
   }
   ovs = await new PrivateOvs().start();
@@ -338,8 +467,11 @@ describe('the pipeline on OVS: ofproto/trace agrees with the simulator', () => {
   /** Both oracles on every packet: the same deciding entry and the same outputs. Returns the outputs. */
   async function phase(name: string): Promise<Record<string, Verdict>> {
     const v = await verdicts();
-    const text = (j: Judged) => `${j.rule} -> [${j.out.map((o) => `${o.port}${o.vlan === null ? '' : ` vlan ${o.vlan}`} to ${o.ethDst}`).join(', ')}]`;
-    const differ = Object.keys(PACKETS).filter((k) => !isDeepStrictEqual(v.ovs[k], v.sim[k])).map((k) => `${k}: OVS ${text(v.ovs[k]!)}, simulator ${text(v.sim[k]!)}`);
+    const text = (j: Judged) =>
+      `${j.rule} -> [${j.out.map((o) => `${o.port}${o.vlan === null ? '' : ` vlan ${o.vlan}`} to ${o.ethDst}`).join(', ')}]`;
+    const differ = Object.keys(PACKETS)
+      .filter((k) => !isDeepStrictEqual(v.ovs[k], v.sim[k]))
+      .map((k) => `${k}: OVS ${text(v.ovs[k]!)}, simulator ${text(v.sim[k]!)}`);
     expect(differ, `phase "${name}": OVS's verdicts differ from the simulator's`).toEqual([]);
     phases[name] = v.ovs;
     return Object.fromEntries(Object.entries(v.ovs).map(([k, j]) => [k, j.out]));
@@ -352,15 +484,17 @@ describe('the pipeline on OVS: ofproto/trace agrees with the simulator', () => {
     expect(flows).toHaveLength(base.length);
     expect(flows.every((f) => f.cookie === ownerCookie(OWNER.PIPELINE, 0) && f.hardTimeout === 0)).toBe(true);
     // A few entries in OVS's own words.
-    expect(contents(flows)).toEqual(expect.arrayContaining([
-      'd0000000000000 20000 in_port=1  -> output:3',
-      'd0000000000000 20000 in_port=3  -> output:1',
-      'd0000000000000 20000 in_port=2  -> output:3',
-      'd0000000000000 20000 in_port=4  -> output:5,output:6,output:7',
-      'd0000000000000 20000 in_port=5  -> output:4,output:6,output:7',
-      'd0000000000000 20010 in_port=4,dl_dst=02:00:00:00:01:05  -> output:5',
-      'd0000000000000 0   -> drop',
-    ]));
+    expect(contents(flows)).toEqual(
+      expect.arrayContaining([
+        'd0000000000000 20000 in_port=1  -> output:3',
+        'd0000000000000 20000 in_port=3  -> output:1',
+        'd0000000000000 20000 in_port=2  -> output:3',
+        'd0000000000000 20000 in_port=4  -> output:5,output:6,output:7',
+        'd0000000000000 20000 in_port=5  -> output:4,output:6,output:7',
+        'd0000000000000 20010 in_port=4,dl_dst=02:00:00:00:01:05  -> output:5',
+        'd0000000000000 0   -> drop',
+      ]),
+    );
     const v = await phase('no lease');
     expect(ports(v['WAN -> dtn1 data port']!)).toEqual([to(FW_OUT)]);
     expect(ports(v['dtn1 -> WAN data port']!)).toEqual([to(FW_IN)]);
@@ -451,7 +585,12 @@ describe('the lease lifecycle on OVS', () => {
     expect(contents(await dump())).toEqual(contents(before));
     expect(await meterLines()).toEqual([]);
     // A full reconcile afterwards brings nothing back (the released lease's meter is no longer desired).
-    expect(await h.fm.reconcile(DPID)).toMatchObject({ added: 0, deleted: 0, modified: 0, meters: { added: 0, modified: 0, deleted: 0, unchanged: 0 } });
+    expect(await h.fm.reconcile(DPID)).toMatchObject({
+      added: 0,
+      deleted: 0,
+      modified: 0,
+      meters: { added: 0, modified: 0, deleted: 0, unchanged: 0 },
+    });
     expect(await meterLines()).toEqual([]);
   });
 
@@ -459,7 +598,9 @@ describe('the lease lifecycle on OVS', () => {
     const first = await h.app.requestLease(req);
     const before = contents(await dump());
     const meters = await meterLines();
-    const e = await h.app.requestLease({ ...req, project: 'other', remote: '203.0.113.128/25', localPorts: [{ lo: 50500, hi: 50600 }], rateMbps: undefined }).catch((x: unknown) => x);
+    const e = await h.app
+      .requestLease({ ...req, project: 'other', remote: '203.0.113.128/25', localPorts: [{ lo: 50500, hi: 50600 }], rateMbps: undefined })
+      .catch((x: unknown) => x);
     expect(e).toBeInstanceOf(LeaseRefused);
     expect((e as LeaseRefused).reason).toBe('overlap');
     expect(contents(await dump())).toEqual(before);
@@ -472,7 +613,19 @@ describe('the lease lifecycle on OVS', () => {
     const before = await dump();
     const desired = h.fm.desiredFlows(DPID, OWNER_NAMES.leases);
     // Room for three more flows in table 0: the lease needs more, so a flow-mod of its bundle is refused.
-    await ovs.vsctl('--', '--id=@t', 'create', 'flow_table', `flow_limit=${before.length + 3}`, 'overflow_policy=refuse', '--', 'set', 'bridge', BRIDGE, 'flow_tables:0=@t');
+    await ovs.vsctl(
+      '--',
+      '--id=@t',
+      'create',
+      'flow_table',
+      `flow_limit=${before.length + 3}`,
+      'overflow_policy=refuse',
+      '--',
+      'set',
+      'bridge',
+      BRIDGE,
+      'flow_tables:0=@t',
+    );
     try {
       const e = await h.app.requestLease(req).catch((x: unknown) => x);
       expect(e).toBeInstanceOf(AtomicGroupError);
@@ -535,7 +688,9 @@ describe('the lease lifecycle on OVS', () => {
   it('a 2 s lease disappears by the switch hard timeout even with the controller stopped; a restart does not bring it back', async () => {
     const requestedAt = Date.now(); // before the install: the switch removes the flows 2 s after it, or later
     const rec = await h.app.requestLease({ ...req, rateMbps: undefined, durationSeconds: 2 });
-    expect((await dump()).filter((f) => f.cookie === leaseCookie(rec.id)).map((f) => f.hardTimeout)).toEqual(new Array(2 * compilePortRange(DATA_PORTS).length).fill(2));
+    expect((await dump()).filter((f) => f.cookie === leaseCookie(rec.id)).map((f) => f.hardTimeout)).toEqual(
+      new Array(2 * compilePortRange(DATA_PORTS).length).fill(2),
+    );
     const records = structuredClone([...h.app.book.leases.values()]);
     const blocks = structuredClone([...h.app.book.blocks.values()]);
     await stopController();
@@ -558,7 +713,9 @@ describe('the lease lifecycle on OVS', () => {
     const report = await startController({ leases: records, blocks });
     expect(report).toMatchObject({ added: 0, deleted: 0, modified: 0, failed: [] });
     expect(h.app.lease(rec.id)).toMatchObject({ state: 'expired' });
-    expect(h.events).toContainEqual(expect.objectContaining({ type: 'lease.closed', lease: expect.objectContaining({ id: rec.id, state: 'expired' }) }));
+    expect(h.events).toContainEqual(
+      expect.objectContaining({ type: 'lease.closed', lease: expect.objectContaining({ id: rec.id, state: 'expired' }) }),
+    );
     expect(contents(await dump())).toEqual(contents(base));
     console.log(`a 2 s lease left the switch ${goneAfter} ms after it was requested, with the controller stopped`);
   });
@@ -574,7 +731,9 @@ describe('a restart under a changed site config', () => {
     const report = await startController({ leases: structuredClone([...h.app.book.leases.values()]) }, narrowed);
     expect(report).toMatchObject({ added: 0, deleted: n, modified: 0, failed: [] });
     expect(h.app.lease(rec.id)).toMatchObject({ state: 'revoked' });
-    expect(h.events).toContainEqual(expect.objectContaining({ type: 'lease.closed', lease: expect.objectContaining({ id: rec.id, state: 'revoked' }) }));
+    expect(h.events).toContainEqual(
+      expect.objectContaining({ type: 'lease.closed', lease: expect.objectContaining({ id: rec.id, state: 'revoked' }) }),
+    );
     const after = await dump();
     expect(contents(after)).toEqual(contents(before.filter((f) => f.cookie !== leaseCookie(rec.id))));
     // The pipeline was not touched by the restart: its entries kept running.
@@ -588,10 +747,13 @@ describe('site reload on OVS: only what the change touches changes', () => {
   const LAN_MAC_NEW = '02:00:00:00:01:77';
   const yamlWith = (edit: (y: string) => string) => parseSiteConfig(edit(DEFAULT_SITE_YAML), '(test site)');
   const lanMacChanged = (y: string) => y.replace('mac: "02:00:00:00:01:07"', `mac: "${LAN_MAC_NEW}"`);
-  const lan2Added = (y: string) => y.replace('circuits:\n', '  - name: lan2\n    switch: dmz1\n    port: 7\n    mac: "02:00:00:00:01:08"\n    ipv4: [10.10.1.31]\ncircuits:\n');
+  const lan2Added = (y: string) =>
+    y.replace('circuits:\n', '  - name: lan2\n    switch: dmz1\n    port: 7\n    mac: "02:00:00:00:01:08"\n    ipv4: [10.10.1.31]\ncircuits:\n');
 
   /** Reloads after a wait; returns the flows before and after, split into kept, removed and added. */
-  async function reload(site: Site): Promise<{ kept: [Dumped, Dumped][]; removed: Dumped[]; added: Dumped[]; revoked: number[]; sinceReload: number }> {
+  async function reload(
+    site: Site,
+  ): Promise<{ kept: [Dumped, Dumped][]; removed: Dumped[]; added: Dumped[]; revoked: number[]; sinceReload: number }> {
     const before = await dump();
     await sleep(WAIT_MS);
     const at = Date.now();
@@ -603,7 +765,10 @@ describe('site reload on OVS: only what the change touches changes', () => {
     const added: Dumped[] = [];
     for (const f of after) {
       const was = byId.get(identity(f));
-      if (was) { kept.push([was, f]); byId.delete(identity(f)); } else added.push(f);
+      if (was) {
+        kept.push([was, f]);
+        byId.delete(identity(f));
+      } else added.push(f);
     }
     return { kept, removed: [...byId.values()], added, revoked, sinceReload };
   }
@@ -623,7 +788,11 @@ describe('site reload on OVS: only what the change touches changes', () => {
     const r = await reload(yamlWith(lanMacChanged));
     expect(r.revoked).toEqual([]);
     // From fw-inside, dtn1 and ps1 to lan1 by MAC: three flows, each replaced by one with the new MAC.
-    expect(r.removed.map((f) => f.match).sort()).toEqual(['in_port=4,dl_dst=02:00:00:00:01:07', 'in_port=5,dl_dst=02:00:00:00:01:07', 'in_port=6,dl_dst=02:00:00:00:01:07']);
+    expect(r.removed.map((f) => f.match).sort()).toEqual([
+      'in_port=4,dl_dst=02:00:00:00:01:07',
+      'in_port=5,dl_dst=02:00:00:00:01:07',
+      'in_port=6,dl_dst=02:00:00:00:01:07',
+    ]);
     expect(r.added.map((f) => `${f.match} -> ${f.actions}`).sort()).toEqual([4, 5, 6].map((p) => `in_port=${p},dl_dst=${LAN_MAC_NEW} -> output:7`));
     for (const f of r.added) expect(f.duration).toBeLessThanOrEqual(r.sinceReload + 0.1);
     expectUntouched(r.kept);
@@ -634,7 +803,9 @@ describe('site reload on OVS: only what the change touches changes', () => {
   it('a new LAN host adds its delivery flows and touches nothing else', async () => {
     const r = await reload(yamlWith((y) => lan2Added(lanMacChanged(y))));
     expect(r.removed).toEqual([]);
-    expect(r.added.map((f) => `${f.match} -> ${f.actions}`).sort()).toEqual([4, 5, 6].map((p) => `in_port=${p},dl_dst=02:00:00:00:01:08 -> output:7`));
+    expect(r.added.map((f) => `${f.match} -> ${f.actions}`).sort()).toEqual(
+      [4, 5, 6].map((p) => `in_port=${p},dl_dst=02:00:00:00:01:08 -> output:7`),
+    );
     expectUntouched(r.kept);
   });
 
@@ -650,7 +821,9 @@ describe('site reload on OVS: only what the change touches changes', () => {
 
   it('back to the default site: the LAN flows revert, the rest keeps counting', async () => {
     const r = await reload(defaultSite());
-    expect(r.removed.map((f) => f.match).sort()).toEqual([4, 5, 6].flatMap((p) => [`in_port=${p},dl_dst=02:00:00:00:01:08`, `in_port=${p},dl_dst=${LAN_MAC_NEW}`]).sort());
+    expect(r.removed.map((f) => f.match).sort()).toEqual(
+      [4, 5, 6].flatMap((p) => [`in_port=${p},dl_dst=02:00:00:00:01:08`, `in_port=${p},dl_dst=${LAN_MAC_NEW}`]).sort(),
+    );
     expect(r.added.map((f) => f.match).sort()).toEqual([4, 5, 6].map((p) => `in_port=${p},dl_dst=02:00:00:00:01:07`));
     expectUntouched(r.kept);
     for (const b of h.app.book.activeBlocks()) await h.app.removeBlock(b.id);
@@ -683,11 +856,17 @@ describe('lease counters with real frames through the bridge', () => {
    * function that waits for them (at most `seconds`: each send is a python process, slow on a loaded machine).
    */
   async function capture(port: number, mac: string, count: number, seconds = 15): Promise<() => Promise<string[]>> {
-    const child: ChildProcess = spawn('python3', [CAPTURE, ifaceOf(port), String(seconds), mac, String(count)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child: ChildProcess = spawn('python3', [CAPTURE, ifaceOf(port), String(seconds), mac, String(count)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
-    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     for (let i = 0; i < 100 && !out.startsWith('ready\n'); i++) await sleep(20);
     if (!out.startsWith('ready\n')) throw new Error(`capture on ${ifaceOf(port)} did not start: ${err}`);
@@ -697,23 +876,32 @@ describe('lease counters with real frames through the bridge', () => {
     };
   }
 
-  const inbound = (remote: string, dstPort: number, size: number) => buildPacket({
-    eth: { src: MAC.router, dst: MAC.dtn }, ipv4: { src: remote, dst: DTN_V4 },
-    tcp: { srcPort: 40000, dstPort, flags: 0x18 }, payload: new Uint8Array(size).fill(0x5a),
-  });
-  const outbound = (remote: string, srcPort: number, size: number) => buildPacket({
-    eth: { src: MAC.dtn, dst: MAC.router }, ipv4: { src: DTN_V4, dst: remote },
-    tcp: { srcPort, dstPort: 40000, flags: 0x18 }, payload: new Uint8Array(size).fill(0xa5),
-  });
+  const inbound = (remote: string, dstPort: number, size: number) =>
+    buildPacket({
+      eth: { src: MAC.router, dst: MAC.dtn },
+      ipv4: { src: remote, dst: DTN_V4 },
+      tcp: { srcPort: 40000, dstPort, flags: 0x18 },
+      payload: new Uint8Array(size).fill(0x5a),
+    });
+  const outbound = (remote: string, srcPort: number, size: number) =>
+    buildPacket({
+      eth: { src: MAC.dtn, dst: MAC.router },
+      ipv4: { src: DTN_V4, dst: remote },
+      tcp: { srcPort, dstPort: 40000, flags: 0x18 },
+      payload: new Uint8Array(size).fill(0xa5),
+    });
   const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
   /**
    * The userspace datapath counts packets on its cached megaflows; revalidator threads credit the OpenFlow
    * entries later (every ~500 ms). Counters read right after a send, and the flow-removed of a delete right
    * after one, can miss the newest packets: wait for a revalidation round, then the switch's numbers are current.
    */
-  const settle = async () => { await ovs.appctl('revalidator/wait'); };
+  const settle = async () => {
+    await ovs.appctl('revalidator/wait');
+  };
   /** What the switch itself counted on a lease's flows (dump-flows): packets, bytes. */
-  const switchCount = async (id: number) => (await dump()).filter((f) => f.cookie === leaseCookie(id)).reduce((n, f) => [n[0]! + f.packets, n[1]! + f.bytes], [0, 0]);
+  const switchCount = async (id: number) =>
+    (await dump()).filter((f) => f.cookie === leaseCookie(id)).reduce((n, f) => [n[0]! + f.packets, n[1]! + f.bytes], [0, 0]);
   const sum = (l: Uint8Array[]) => l.reduce((n, f) => n + f.length, 0);
 
   it('pollCounters shows the lease counters rise by the frames sent through its flows; release keeps the final count', async () => {
@@ -784,7 +972,12 @@ describe('lease counters with real frames through the bridge', () => {
   it('a lease that ends on its own closes with the final counts the switch reported in flow-removed', async () => {
     const rec = await h.app.requestLease({ ...ROUTED, remote: '198.51.100.0/24', durationSeconds: 2 });
     const closed = new Promise<LeaseRecord>((resolve) => {
-      const on = (e: DmzEvent) => { if (e.type === 'lease.closed' && e.lease.id === rec.id) { h.app.off('event', on); resolve(e.lease); } };
+      const on = (e: DmzEvent) => {
+        if (e.type === 'lease.closed' && e.lease.id === rec.id) {
+          h.app.off('event', on);
+          resolve(e.lease);
+        }
+      };
       h.app.on('event', on);
     });
     const ins = [inbound('198.51.100.9', 50077, 120), inbound('198.51.100.9', 50078, 700)];
@@ -799,6 +992,8 @@ describe('lease counters with real frames through the bridge', () => {
     expect(flowRemoved.length).toBe(leaseFlows(h.app.site, rec, rec.start).flows.length);
     expect(flowRemoved.reduce((n, m) => n + Number(m.packetCount), 0)).toBe(2);
     expect((await dump()).filter((f) => f.cookie === leaseCookie(rec.id))).toEqual([]);
-    console.log(`a 2 s lease closed by ${[...new Set(flowRemoved.map((m) => ['idle', 'hard timeout', 'delete'][m.reason]))].join(' + ')} with ${lease.counters.packetsIn} packets / ${lease.counters.bytesIn} bytes`);
+    console.log(
+      `a 2 s lease closed by ${[...new Set(flowRemoved.map((m) => ['idle', 'hard timeout', 'delete'][m.reason]))].join(' + ')} with ${lease.counters.packetsIn} packets / ${lease.counters.bytesIn} bytes`,
+    );
   });
 });

@@ -23,11 +23,19 @@ describe(`${N} emulated switches connect and reconcile`, () => {
     flows = new FlowManager(controller, { logger: silentLogger() });
     flows.registerOwner('fleet-test', 0x77);
     for (let d = 1n; d <= BigInt(N); d++) {
-      flows.setFlows(d, 'fleet-test', Array.from({ length: FLOWS_PER_SWITCH }, (_, i) => ({
-        priority: 100 + i,
-        match: [{ field: 'in_port', value: i + 1 }, { field: 'eth_type', value: 0x0800 }, { field: 'ipv4_dst', value: `10.${Number(d)}.0.${i}` }],
-        instructions: [{ type: 'applyActions' as const, actions: [{ type: 'output' as const, port: ((i + 1) % 2) + 1, maxLen: 0 }] }],
-      })));
+      flows.setFlows(
+        d,
+        'fleet-test',
+        Array.from({ length: FLOWS_PER_SWITCH }, (_, i) => ({
+          priority: 100 + i,
+          match: [
+            { field: 'in_port', value: i + 1 },
+            { field: 'eth_type', value: 0x0800 },
+            { field: 'ipv4_dst', value: `10.${Number(d)}.0.${i}` },
+          ],
+          instructions: [{ type: 'applyActions' as const, actions: [{ type: 'output' as const, port: ((i + 1) % 2) + 1, maxLen: 0 }] }],
+        })),
+      );
     }
     flows.on('reconciled', (dpid, r) => reports.set(dpid, r));
     const { port } = await controller.listen();

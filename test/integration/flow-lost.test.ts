@@ -45,17 +45,34 @@ describe('flow-removed for flows that should still exist, on Open vSwitch', () =
     flows = new FlowManager(controller, { logger });
     app = new DmzApp({ site: defaultSite(), controller, flows, logger, pollIntervalMs: 0 });
     api = buildApi({ app, controller, flows, store, logger });
-    app.on('event', (e) => { if (e.type === 'flow.lost') lost.push(e); });
+    app.on('event', (e) => {
+      if (e.type === 'flow.lost') lost.push(e);
+    });
     await app.start(await store.load());
     const { port } = await controller.listen();
     await api.ready();
-    admin = (await createToken(store, {
-      project: 'ops', dtns: [], remotes: ['0.0.0.0/0', '::/0'], ports: [], paths: [], maxDurationSeconds: 3600, scopes: ['admin'],
-    })).token;
-    user = (await createToken(store, {
-      project: 'astro', dtns: ['dtn1'], remotes: ['192.0.2.0/24'], ports: ['50000-51000'], paths: ['routed'],
-      maxDurationSeconds: 3600, scopes: ['transfers:write'],
-    })).token;
+    admin = (
+      await createToken(store, {
+        project: 'ops',
+        dtns: [],
+        remotes: ['0.0.0.0/0', '::/0'],
+        ports: [],
+        paths: [],
+        maxDurationSeconds: 3600,
+        scopes: ['admin'],
+      })
+    ).token;
+    user = (
+      await createToken(store, {
+        project: 'astro',
+        dtns: ['dtn1'],
+        remotes: ['192.0.2.0/24'],
+        ports: ['50000-51000'],
+        paths: ['routed'],
+        maxDurationSeconds: 3600,
+        scopes: ['transfers:write'],
+      })
+    ).token;
     ovs = await new PrivateOvs().start();
     const reconciled = new Promise<void>((resolve) => flows.once('reconciled', () => resolve()));
     await ovs.addBridge(BRIDGE, 1n, { controller: `tcp:127.0.0.1:${port}`, ports: ['flp1', 'flp2', 'flp3', 'flp4', 'flp5', 'flp6', 'flp7'] });
@@ -88,10 +105,24 @@ describe('flow-removed for flows that should still exist, on Open vSwitch', () =
   const forge = (owner: number, id: number, reason: number) => {
     const socket = (controller.get(1n) as unknown as { socket: Socket }).socket;
     for (const f of desired(owner, id)) {
-      socket.emit('data', encode({
-        type: 'flowRemoved', xid: 0, cookie: f.cookie, priority: f.priority, reason, tableId: f.tableId, durationSec: 3, durationNsec: 0,
-        idleTimeout: 0, hardTimeout: f.hardTimeout, packetCount: 0n, byteCount: 0n, match: [...f.match],
-      }));
+      socket.emit(
+        'data',
+        encode({
+          type: 'flowRemoved',
+          xid: 0,
+          cookie: f.cookie,
+          priority: f.priority,
+          reason,
+          tableId: f.tableId,
+          durationSec: 3,
+          durationNsec: 0,
+          idleTimeout: 0,
+          hardTimeout: f.hardTimeout,
+          packetCount: 0n,
+          byteCount: 0n,
+          match: [...f.match],
+        }),
+      );
     }
   };
   const activeBlocks = async () => ((await call('GET', '/api/v1/blocks?state=active', admin)).json.blocks as { id: number }[]).map((x) => x.id);
@@ -107,7 +138,14 @@ describe('flow-removed for flows that should still exist, on Open vSwitch', () =
     const block = await call('POST', '/api/v1/blocks', admin, { prefix: '203.0.113.9', duration: 600, reason: 'scan' });
     expect(block.status).toBe(201);
     const b = block.json.id as number;
-    const xfer = await call('POST', '/api/v1/transfers', user, { dtn: 'dtn1', remote: '192.0.2.0/24', protocol: 'tcp', local_ports: ['50000-50015'], path: 'routed', duration: 600 });
+    const xfer = await call('POST', '/api/v1/transfers', user, {
+      dtn: 'dtn1',
+      remote: '192.0.2.0/24',
+      protocol: 'tcp',
+      local_ports: ['50000-50015'],
+      path: 'routed',
+      duration: 600,
+    });
     expect(xfer.status).toBe(201);
     const x = xfer.json.id as number;
     const blockLines = (await onSwitch(OWNER.BLOCKS, b)).length;
@@ -144,20 +182,32 @@ describe('flow-removed for flows that should still exist, on Open vSwitch', () =
     expect(lost).toEqual([]); // (the flow-removed of our own deletes)
   });
 
-  it('a block deleted behind the controller\'s back (ovs-ofctl del-flows) is back on OVS at once', async () => {
+  it("a block deleted behind the controller's back (ovs-ofctl del-flows) is back on OVS at once", async () => {
     const b = (await call('POST', '/api/v1/blocks', admin, { prefix: '203.0.113.10', reason: 'scan' })).json.id as number;
     expect(await onSwitch(OWNER.BLOCKS, b)).toHaveLength(2);
     await ovs.ofctl('del-flows', BRIDGE, `cookie=0x${ownerCookie(OWNER.BLOCKS, b).toString(16)}/-1`);
     await until('the block re-installed', async () => (await onSwitch(OWNER.BLOCKS, b)).length === 2);
-    expect(lost.map((e) => e.type === 'flow.lost' && [e.block, e.reason])).toEqual([[b, 'deleted, but not by us'], [b, 'deleted, but not by us']]);
+    expect(lost.map((e) => e.type === 'flow.lost' && [e.block, e.reason])).toEqual([
+      [b, 'deleted, but not by us'],
+      [b, 'deleted, but not by us'],
+    ]);
     expect(await activeBlocks()).toContain(b);
     expect(await flows.reconcile(1n)).toMatchObject({ added: 0, deleted: 0 });
     lost.length = 0;
   });
 
-  it('real ends are still ends: OVS\'s hard timeouts at a block\'s and a lease\'s end raise no alarm', async () => {
+  it("real ends are still ends: OVS's hard timeouts at a block's and a lease's end raise no alarm", async () => {
     const b = (await call('POST', '/api/v1/blocks', admin, { prefix: '203.0.113.11', duration: 2, reason: 'short' })).json.id as number;
-    const x = (await call('POST', '/api/v1/transfers', user, { dtn: 'dtn1', remote: '192.0.2.0/24', protocol: 'tcp', local_ports: ['50100'], path: 'routed', duration: 2 })).json.id as number;
+    const x = (
+      await call('POST', '/api/v1/transfers', user, {
+        dtn: 'dtn1',
+        remote: '192.0.2.0/24',
+        protocol: 'tcp',
+        local_ports: ['50100'],
+        path: 'routed',
+        duration: 2,
+      })
+    ).json.id as number;
     expect(await onSwitch(OWNER.BLOCKS, b)).toHaveLength(2);
     await until('the ends', async () => app.book.blocks.get(b)?.state === 'expired' && app.lease(x)?.state === 'expired', 8000);
     await sleep(1500); // OVS's own hard timeouts (it checks about once a second) come in too

@@ -17,7 +17,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ---- reading OVS's answers ----------------------------------------------------------------------------------------
 
-interface Dumped { cookie: string; duration: number; table: number; priority: number; hardTimeout: number; flags: string[]; match: string; actions: string }
+interface Dumped {
+  cookie: string;
+  duration: number;
+  table: number;
+  priority: number;
+  hardTimeout: number;
+  flags: string[];
+  match: string;
+  actions: string;
+}
 
 /** Parses `ovs-ofctl -O OpenFlow13 dump-flows` lines. */
 function parseFlows(text: string): Dumped[] {
@@ -31,24 +40,42 @@ function parseFlows(text: string): Dumped[] {
       if (t[1] === 'hard_timeout') hardTimeout = Number(t[2]);
     }
     const flags: string[] = [];
-    for (let t; (t = /^(send_flow_rem|check_overlap|reset_counts|no_packet_counts|no_byte_counts) /.exec(rest)); rest = rest.slice(t[0].length)) flags.push(t[1]!);
+    for (let t; (t = /^(send_flow_rem|check_overlap|reset_counts|no_packet_counts|no_byte_counts) /.exec(rest)); rest = rest.slice(t[0].length))
+      flags.push(t[1]!);
     const at = rest.lastIndexOf(' actions=');
     let matchText = at >= 0 ? rest.slice(0, at) : rest;
     const actions = at >= 0 ? rest.slice(at + ' actions='.length) : '';
     if (matchText.startsWith('actions=')) matchText = '';
     let priority = 32768;
     const p = /^priority=(\d+),?/.exec(matchText);
-    if (p) { priority = Number(p[1]); matchText = matchText.slice(p[0].length); }
+    if (p) {
+      priority = Number(p[1]);
+      matchText = matchText.slice(p[0].length);
+    }
     out.push({ cookie: m[1]!, duration: Number(m[2]), table: Number(m[3]), priority, hardTimeout, flags, match: matchText, actions });
   }
   return out;
 }
 
 /** A flow as the test expects OVS to print it. */
-interface Expect { table: number; priority: number; cookie: string; match: string; actions: string; flags?: string[] }
+interface Expect {
+  table: number;
+  priority: number;
+  cookie: string;
+  match: string;
+  actions: string;
+  flags?: string[];
+}
 
 const id = (f: { table: number; priority: number; match: string }) => `${f.table}/${f.priority}/${f.match}`;
-const content = (f: Dumped | Expect) => ({ table: f.table, priority: f.priority, cookie: f.cookie, match: f.match, actions: f.actions, flags: f.flags ?? [] });
+const content = (f: Dumped | Expect) => ({
+  table: f.table,
+  priority: f.priority,
+  cookie: f.cookie,
+  match: f.match,
+  actions: f.actions,
+  flags: f.flags ?? [],
+});
 const sorted = <T extends { table: number; priority: number; match: string }>(l: T[]) => [...l].sort((a, b) => id(a).localeCompare(id(b)));
 
 // ---- what the apps want --------------------------------------------------------------------------------------------
@@ -63,36 +90,175 @@ const cookieText = (owner: number, low = 0) => `0x${((BigInt(owner) << 48n) | Bi
 /** The base app's flows, written the way an app might (fields out of order, sloppy masks), and OVS's text for each. */
 function baseFlows(): [FlowSpec, Expect][] {
   return [
-    [{ tableId: 0, priority: 100, match: [{ field: 'ipv4_dst', value: '10.0.0.77', mask: '255.255.255.0' }, { field: 'eth_type', value: 0x800 }, { field: 'in_port', value: 1 }], instructions: [apply(out(2))] },
-      { table: 0, priority: 100, cookie: cookieText(1), match: 'ip,in_port=1,nw_dst=10.0.0.0/24', actions: 'output:2' }],
-    [{ tableId: 0, priority: 50, match: [{ field: 'in_port', value: 2 }], instructions: [{ type: 'gotoTable', tableId: 1 }, apply(out(OFPP.CONTROLLER, 0xffe5))] },
-      { table: 0, priority: 50, cookie: cookieText(1), match: 'in_port=2', actions: 'CONTROLLER:65509,goto_table:1' }],
-    [{ tableId: 0, priority: 0, match: [], instructions: [] },
-      { table: 0, priority: 0, cookie: cookieText(1), match: '', actions: 'drop' }],
-    [{ tableId: 1, priority: 10, match: [{ field: 'tcp_dst', value: 80 }, { field: 'ip_proto', value: 6 }, { field: 'eth_type', value: 0x800 }], instructions: [apply(out(1)), { type: 'meter', meterId: 1 }] },
-      { table: 1, priority: 10, cookie: cookieText(1), match: 'tcp,tp_dst=80', actions: 'meter:1,output:1' }],
-    [{ tableId: 1, priority: 5, flags: OFPFF.SEND_FLOW_REM, match: [{ field: 'vlan_vid', value: 0x1005 }, { field: 'eth_dst', value: '01:00:00:00:00:00', mask: '01:00:00:00:00:00' }], instructions: [{ type: 'writeMetadata', metadata: 5n, metadataMask: 0xffn }, apply({ type: 'popVlan' }, out(1))] },
-      { table: 1, priority: 5, cookie: cookieText(1), match: 'dl_vlan=5,dl_dst=01:00:00:00:00:00/01:00:00:00:00:00', actions: 'pop_vlan,output:1,write_metadata:0x5/0xff', flags: ['send_flow_rem'] }],
-    [{ tableId: 1, priority: 20, match: [{ field: 'eth_type', value: 0x800 }, { field: 'ip_proto', value: 17 }], instructions: [apply({ type: 'group', groupId: 1 })] },
-      { table: 1, priority: 20, cookie: cookieText(1), match: 'udp', actions: 'group:1' }],
-    [{ tableId: 1, priority: 30, cookie: (1n << 48n) | 3n, match: [{ field: 'eth_type', value: 0x800 }, { field: 'ipv4_src', value: '10.1.2.3', mask: '255.255.255.255' }, { field: 'ipv4_dst', value: '9.9.9.9', mask: '0.0.0.0' }], instructions: [apply({ type: 'setField', field: { field: 'eth_dst', value: '02:00:00:00:00:01' } }, out(2))] },
-      { table: 1, priority: 30, cookie: cookieText(1, 3), match: 'ip,nw_src=10.1.2.3', actions: 'set_field:02:00:00:00:00:01->eth_dst,output:2' }],
-    [{ tableId: 1, priority: 40, match: [{ field: 'in_port', value: 3 }], instructions: [apply({ type: 'pushVlan', ethertype: 0x8100 }, { type: 'setField', field: { field: 'vlan_vid', value: 0x1064 } }, out(2)), { type: 'writeActions', actions: [out(1)] }] },
-      { table: 1, priority: 40, cookie: cookieText(1), match: 'in_port=3', actions: 'push_vlan:0x8100,set_field:4196->vlan_vid,output:2,write_actions(output:1)' }],
-    [{ tableId: 1, priority: 50, match: [{ field: 'udp_dst', value: 53 }, { field: 'ipv6_src', value: '2001:db8::1', mask: 'ffff:ffff::' }, { field: 'ip_proto', value: 17 }, { field: 'eth_type', value: 0x86dd }], instructions: [apply({ type: 'decNwTtl' }, out(2))] },
-      { table: 1, priority: 50, cookie: cookieText(1), match: 'udp6,ipv6_src=2001:db8::/32,tp_dst=53', actions: 'dec_ttl,output:2' }],
-    [{ tableId: 1, priority: 51, match: [{ field: 'ipv6_nd_target', value: 'fe80::1' }, { field: 'icmpv6_type', value: 135 }, { field: 'ip_proto', value: 58 }, { field: 'eth_type', value: 0x86dd }], instructions: [apply(out(OFPP.CONTROLLER, 0), out(OFPP.IN_PORT))] },
-      { table: 1, priority: 51, cookie: cookieText(1), match: 'icmp6,icmp_type=135,nd_target=fe80::1', actions: 'CONTROLLER:0,IN_PORT' }],
+    [
+      {
+        tableId: 0,
+        priority: 100,
+        match: [
+          { field: 'ipv4_dst', value: '10.0.0.77', mask: '255.255.255.0' },
+          { field: 'eth_type', value: 0x800 },
+          { field: 'in_port', value: 1 },
+        ],
+        instructions: [apply(out(2))],
+      },
+      { table: 0, priority: 100, cookie: cookieText(1), match: 'ip,in_port=1,nw_dst=10.0.0.0/24', actions: 'output:2' },
+    ],
+    [
+      {
+        tableId: 0,
+        priority: 50,
+        match: [{ field: 'in_port', value: 2 }],
+        instructions: [{ type: 'gotoTable', tableId: 1 }, apply(out(OFPP.CONTROLLER, 0xffe5))],
+      },
+      { table: 0, priority: 50, cookie: cookieText(1), match: 'in_port=2', actions: 'CONTROLLER:65509,goto_table:1' },
+    ],
+    [
+      { tableId: 0, priority: 0, match: [], instructions: [] },
+      { table: 0, priority: 0, cookie: cookieText(1), match: '', actions: 'drop' },
+    ],
+    [
+      {
+        tableId: 1,
+        priority: 10,
+        match: [
+          { field: 'tcp_dst', value: 80 },
+          { field: 'ip_proto', value: 6 },
+          { field: 'eth_type', value: 0x800 },
+        ],
+        instructions: [apply(out(1)), { type: 'meter', meterId: 1 }],
+      },
+      { table: 1, priority: 10, cookie: cookieText(1), match: 'tcp,tp_dst=80', actions: 'meter:1,output:1' },
+    ],
+    [
+      {
+        tableId: 1,
+        priority: 5,
+        flags: OFPFF.SEND_FLOW_REM,
+        match: [
+          { field: 'vlan_vid', value: 0x1005 },
+          { field: 'eth_dst', value: '01:00:00:00:00:00', mask: '01:00:00:00:00:00' },
+        ],
+        instructions: [{ type: 'writeMetadata', metadata: 5n, metadataMask: 0xffn }, apply({ type: 'popVlan' }, out(1))],
+      },
+      {
+        table: 1,
+        priority: 5,
+        cookie: cookieText(1),
+        match: 'dl_vlan=5,dl_dst=01:00:00:00:00:00/01:00:00:00:00:00',
+        actions: 'pop_vlan,output:1,write_metadata:0x5/0xff',
+        flags: ['send_flow_rem'],
+      },
+    ],
+    [
+      {
+        tableId: 1,
+        priority: 20,
+        match: [
+          { field: 'eth_type', value: 0x800 },
+          { field: 'ip_proto', value: 17 },
+        ],
+        instructions: [apply({ type: 'group', groupId: 1 })],
+      },
+      { table: 1, priority: 20, cookie: cookieText(1), match: 'udp', actions: 'group:1' },
+    ],
+    [
+      {
+        tableId: 1,
+        priority: 30,
+        cookie: (1n << 48n) | 3n,
+        match: [
+          { field: 'eth_type', value: 0x800 },
+          { field: 'ipv4_src', value: '10.1.2.3', mask: '255.255.255.255' },
+          { field: 'ipv4_dst', value: '9.9.9.9', mask: '0.0.0.0' },
+        ],
+        instructions: [apply({ type: 'setField', field: { field: 'eth_dst', value: '02:00:00:00:00:01' } }, out(2))],
+      },
+      { table: 1, priority: 30, cookie: cookieText(1, 3), match: 'ip,nw_src=10.1.2.3', actions: 'set_field:02:00:00:00:00:01->eth_dst,output:2' },
+    ],
+    [
+      {
+        tableId: 1,
+        priority: 40,
+        match: [{ field: 'in_port', value: 3 }],
+        instructions: [
+          apply({ type: 'pushVlan', ethertype: 0x8100 }, { type: 'setField', field: { field: 'vlan_vid', value: 0x1064 } }, out(2)),
+          { type: 'writeActions', actions: [out(1)] },
+        ],
+      },
+      {
+        table: 1,
+        priority: 40,
+        cookie: cookieText(1),
+        match: 'in_port=3',
+        actions: 'push_vlan:0x8100,set_field:4196->vlan_vid,output:2,write_actions(output:1)',
+      },
+    ],
+    [
+      {
+        tableId: 1,
+        priority: 50,
+        match: [
+          { field: 'udp_dst', value: 53 },
+          { field: 'ipv6_src', value: '2001:db8::1', mask: 'ffff:ffff::' },
+          { field: 'ip_proto', value: 17 },
+          { field: 'eth_type', value: 0x86dd },
+        ],
+        instructions: [apply({ type: 'decNwTtl' }, out(2))],
+      },
+      { table: 1, priority: 50, cookie: cookieText(1), match: 'udp6,ipv6_src=2001:db8::/32,tp_dst=53', actions: 'dec_ttl,output:2' },
+    ],
+    [
+      {
+        tableId: 1,
+        priority: 51,
+        match: [
+          { field: 'ipv6_nd_target', value: 'fe80::1' },
+          { field: 'icmpv6_type', value: 135 },
+          { field: 'ip_proto', value: 58 },
+          { field: 'eth_type', value: 0x86dd },
+        ],
+        instructions: [apply(out(OFPP.CONTROLLER, 0), out(OFPP.IN_PORT))],
+      },
+      { table: 1, priority: 51, cookie: cookieText(1), match: 'icmp6,icmp_type=135,nd_target=fe80::1', actions: 'CONTROLLER:0,IN_PORT' },
+    ],
   ];
 }
 
 /** The lease app's flows: a lease (number 7) with a hard timeout. */
 function leaseFlows(): [[FlowSpec, Expect], [FlowSpec, Expect]] {
   return [
-    [{ tableId: 0, priority: 200, cookie: (2n << 48n) | 7n, hardTimeout: 300, match: [{ field: 'eth_type', value: 0x800 }, { field: 'ipv4_src', value: '192.0.2.10' }, { field: 'ip_proto', value: 6 }, { field: 'tcp_dst', value: 22 }], instructions: [apply(out(2))] },
-      { table: 0, priority: 200, cookie: cookieText(2, 7), match: 'tcp,nw_src=192.0.2.10,tp_dst=22', actions: 'output:2' }],
-    [{ tableId: 0, priority: 200, cookie: (2n << 48n) | 7n, hardTimeout: 300, match: [{ field: 'eth_type', value: 0x800 }, { field: 'ipv4_dst', value: '192.0.2.10' }, { field: 'ip_proto', value: 6 }, { field: 'tcp_src', value: 22 }], instructions: [apply(out(1))] },
-      { table: 0, priority: 200, cookie: cookieText(2, 7), match: 'tcp,nw_dst=192.0.2.10,tp_src=22', actions: 'output:1' }],
+    [
+      {
+        tableId: 0,
+        priority: 200,
+        cookie: (2n << 48n) | 7n,
+        hardTimeout: 300,
+        match: [
+          { field: 'eth_type', value: 0x800 },
+          { field: 'ipv4_src', value: '192.0.2.10' },
+          { field: 'ip_proto', value: 6 },
+          { field: 'tcp_dst', value: 22 },
+        ],
+        instructions: [apply(out(2))],
+      },
+      { table: 0, priority: 200, cookie: cookieText(2, 7), match: 'tcp,nw_src=192.0.2.10,tp_dst=22', actions: 'output:2' },
+    ],
+    [
+      {
+        tableId: 0,
+        priority: 200,
+        cookie: (2n << 48n) | 7n,
+        hardTimeout: 300,
+        match: [
+          { field: 'eth_type', value: 0x800 },
+          { field: 'ipv4_dst', value: '192.0.2.10' },
+          { field: 'ip_proto', value: 6 },
+          { field: 'tcp_src', value: 22 },
+        ],
+        instructions: [apply(out(1))],
+      },
+      { table: 0, priority: 200, cookie: cookieText(2, 7), match: 'tcp,nw_dst=192.0.2.10,tp_src=22', actions: 'output:1' },
+    ],
   ];
 }
 
@@ -106,7 +272,14 @@ const METERS: MeterEntry[] = [
 const bucket = (...actions: Action[]) => ({ weight: 0, watchPort: OFPP.ANY, watchGroup: OFPG.ANY, actions });
 const GROUPS: GroupEntry[] = [
   { groupId: 1, groupType: OFPGT.ALL, buckets: [bucket(out(1)), bucket(out(2))] },
-  { groupId: 2, groupType: OFPGT.SELECT, buckets: [{ ...bucket(out(1)), weight: 50 }, { ...bucket(out(2)), weight: 50 }] },
+  {
+    groupId: 2,
+    groupType: OFPGT.SELECT,
+    buckets: [
+      { ...bucket(out(1)), weight: 50 },
+      { ...bucket(out(2)), weight: 50 },
+    ],
+  },
   { groupId: 3, groupType: OFPGT.INDIRECT, buckets: [bucket({ type: 'group', groupId: 1 })] },
 ];
 
@@ -118,7 +291,10 @@ let ovs: PrivateOvs;
 
 function nextReport(fm: FlowManager, dpid: bigint, ms = 20_000): Promise<ReconcileReport> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { fm.off('reconciled', on); reject(new Error(`no reconcile of ${dpid.toString(16)} within ${ms} ms`)); }, ms);
+    const timer = setTimeout(() => {
+      fm.off('reconciled', on);
+      reject(new Error(`no reconcile of ${dpid.toString(16)} within ${ms} ms`));
+    }, ms);
     const on = (d: bigint, r: ReconcileReport) => {
       if (d !== dpid) return;
       clearTimeout(timer);
@@ -142,8 +318,16 @@ async function expectTable(bridge: string, want: Expect[]): Promise<Dumped[]> {
 function declare(fm: FlowManager, dpid: bigint, opts: { base?: [FlowSpec, Expect][]; lease?: [FlowSpec, Expect][] } = {}): Expect[] {
   const base = opts.base ?? baseFlows();
   const lease = opts.lease ?? leaseFlows();
-  fm.setFlows(dpid, BASE, base.map(([s]) => s));
-  fm.setFlows(dpid, LEASE, lease.map(([s]) => s));
+  fm.setFlows(
+    dpid,
+    BASE,
+    base.map(([s]) => s),
+  );
+  fm.setFlows(
+    dpid,
+    LEASE,
+    lease.map(([s]) => s),
+  );
   fm.setMeters(dpid, METERS);
   fm.setGroups(dpid, GROUPS);
   return [...base, ...lease].map(([, e]) => e);
@@ -156,16 +340,17 @@ function newManager(ctl: Controller, opts: { bundles?: boolean } = {}): FlowMana
   return fm;
 }
 
-const METER_TEXT = [
-  'meter=1 kbps burst stats bands=', 'type=drop rate=1000 burst_size=100',
-  'meter=2 pktps bands=', 'type=drop rate=50',
-];
+const METER_TEXT = ['meter=1 kbps burst stats bands=', 'type=drop rate=1000 burst_size=100', 'meter=2 pktps bands=', 'type=drop rate=50'];
 const GROUP_TEXT = [
   'group_id=1,type=all,bucket=actions=output:1,bucket=actions=output:2',
   'group_id=2,type=select,bucket=weight:50,actions=output:1,bucket=weight:50,actions=output:2',
   'group_id=3,type=indirect,bucket=actions=group:1',
 ];
-const lines = (s: string) => s.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('OFPST_'));
+const lines = (s: string) =>
+  s
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('OFPST_'));
 
 beforeAll(async () => {
   ovs = await new PrivateOvs().start();
@@ -238,7 +423,7 @@ describe('FlowManager against Open vSwitch', () => {
     }
   });
 
-  it('an owner-scoped reconcile reads and fixes only that owner\'s flows', async () => {
+  it("an owner-scoped reconcile reads and fixes only that owner's flows", async () => {
     await ovs.ofctl('del-flows', 'br0', '--strict', `table=0,priority=200,tcp,nw_dst=192.0.2.10,tp_src=22`);
     await ovs.ofctl('add-flow', 'br0', 'cookie=0x2000000000063,table=0,priority=9,in_port=1,actions=drop'); // the lease owner's, stale
     await ovs.ofctl('add-flow', 'br0', 'cookie=0x5000000000000,table=0,priority=8,in_port=1,actions=drop'); // someone else's
@@ -257,10 +442,20 @@ describe('FlowManager against Open vSwitch', () => {
     const e1 = await fm.apply(DPID, BASE, { add: [gotoBack] }, { atomic: false }).catch((e: unknown) => e);
     expect(e1).toBeInstanceOf(SwitchError);
     expect(e1).toMatchObject({ errType: OFPET.BAD_INSTRUCTION, code: OFPBIC.BAD_TABLE_ID, request: { type: 'flowMod', tableId: 3 } });
-    const noMeter: FlowSpec = { tableId: 0, priority: 3, match: [{ field: 'in_port', value: 3 }], instructions: [{ type: 'meter', meterId: 99 }, apply(out(1))] };
+    const noMeter: FlowSpec = {
+      tableId: 0,
+      priority: 3,
+      match: [{ field: 'in_port', value: 3 }],
+      instructions: [{ type: 'meter', meterId: 99 }, apply(out(1))],
+    };
     const e2 = await fm.apply(DPID, BASE, { add: [noMeter] }, { atomic: false }).catch((e: unknown) => e);
     expect(e2).toMatchObject({ errType: OFPET.METER_MOD_FAILED, code: OFPMMFC.INVALID_METER });
-    const noGroup: FlowSpec = { tableId: 0, priority: 4, match: [{ field: 'in_port', value: 3 }], instructions: [apply({ type: 'group', groupId: 77 })] };
+    const noGroup: FlowSpec = {
+      tableId: 0,
+      priority: 4,
+      match: [{ field: 'in_port', value: 3 }],
+      instructions: [apply({ type: 'group', groupId: 77 })],
+    };
     const e3 = await fm.apply(DPID, BASE, { add: [noGroup] }).catch((e: unknown) => e);
     expect(e3).toBeInstanceOf(AtomicGroupError);
     expect(e3).toMatchObject({ errType: OFPET.BAD_ACTION, code: OFPBAC.BAD_OUT_GROUP, path: 'bundle' });
@@ -281,8 +476,10 @@ describe('FlowManager against Open vSwitch', () => {
     const restartedAt = Date.now();
     // The new controller wants the same, except one base flow less (now stale) and one more (missing).
     const base = baseFlows().filter(([, e]) => e.priority !== 30);
-    base.push([{ tableId: 0, priority: 60, match: [{ field: 'in_port', value: 3 }], instructions: [apply(out(1))] },
-      { table: 0, priority: 60, cookie: cookieText(1), match: 'in_port=3', actions: 'output:1' }]);
+    base.push([
+      { tableId: 0, priority: 60, match: [{ field: 'in_port', value: 3 }], instructions: [apply(out(1))] },
+      { table: 0, priority: 60, cookie: cookieText(1), match: 'in_port=3', actions: 'output:1' },
+    ]);
     ctl = new Controller({ port, host: '127.0.0.1' });
     fm = newManager(ctl);
     expected = declare(fm, DPID, { base });
@@ -322,7 +519,19 @@ describe('FlowManager against Open vSwitch', () => {
 
   it('forgets a desired flow the switch timed out, and does not re-add it', async () => {
     const expired = new Promise<string>((resolve) => fm.once('flowExpired', (_d, owner) => resolve(owner)));
-    const r = await fm.apply(DPID, LEASE, { add: [{ tableId: 0, priority: 210, cookie: (2n << 48n) | 8n, hardTimeout: 1, flags: OFPFF.SEND_FLOW_REM, match: [{ field: 'in_port', value: 1 }], instructions: [apply(out(3))] }] });
+    const r = await fm.apply(DPID, LEASE, {
+      add: [
+        {
+          tableId: 0,
+          priority: 210,
+          cookie: (2n << 48n) | 8n,
+          hardTimeout: 1,
+          flags: OFPFF.SEND_FLOW_REM,
+          match: [{ field: 'in_port', value: 1 }],
+          instructions: [apply(out(3))],
+        },
+      ],
+    });
     expect(r).toMatchObject({ path: 'bundle', added: 1 });
     expect(fm.desiredFlows(DPID, LEASE)).toHaveLength(3);
     expect(await expired).toBe(LEASE);
@@ -331,12 +540,18 @@ describe('FlowManager against Open vSwitch', () => {
     await expectTable('br0', expected);
   });
 
-  it('reconciles thousands of flows (paced by the socket\'s flow control) and measures it', async () => {
+  it("reconciles thousands of flows (paced by the socket's flow control) and measures it", async () => {
     fm.registerOwner('bulk', 3);
     const N = 5000;
     const specs: FlowSpec[] = Array.from({ length: N }, (_, i) => ({
-      tableId: 5, priority: 100, match: [{ field: 'eth_type', value: 0x800 }, { field: 'ipv4_src', value: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` }],
-      cookie: (3n << 48n) | BigInt(i), instructions: [apply(out(2))],
+      tableId: 5,
+      priority: 100,
+      match: [
+        { field: 'eth_type', value: 0x800 },
+        { field: 'ipv4_src', value: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` },
+      ],
+      cookie: (3n << 48n) | BigInt(i),
+      instructions: [apply(out(2))],
     }));
     fm.setFlows(DPID, 'bulk', specs);
     let t = Date.now();
@@ -357,15 +572,26 @@ describe('FlowManager against Open vSwitch', () => {
     t = Date.now();
     expect(await fm.apply(DPID, 'bulk', { add: specs.slice(0, M) })).toMatchObject({ path: 'bundle', added: M });
     const bundleMs = Date.now() - t;
-    const table5 = async () => (await dump('br0')).filter((f) => f.table === 5).map((f) => `${f.cookie} ${f.match} ${f.actions}`).sort();
+    const table5 = async () =>
+      (await dump('br0'))
+        .filter((f) => f.table === 5)
+        .map((f) => `${f.cookie} ${f.match} ${f.actions}`)
+        .sort();
     const before = await table5();
     expect(before).toHaveLength(M);
-    const e = await fm.apply(DPID, 'bulk', { add: [...specs.slice(M, 2 * M), { tableId: 5, priority: 1, match: [], instructions: [{ type: 'meter', meterId: 99 }] }], remove: specs.slice(0, M) }).catch((x: unknown) => x);
+    const e = await fm
+      .apply(DPID, 'bulk', {
+        add: [...specs.slice(M, 2 * M), { tableId: 5, priority: 1, match: [], instructions: [{ type: 'meter', meterId: 99 }] }],
+        remove: specs.slice(0, M),
+      })
+      .catch((x: unknown) => x);
     expect(e).toBeInstanceOf(AtomicGroupError);
     expect(await table5()).toEqual(before); // 2500 deletes and 2500 adds, none applied
     expect(fm.desiredFlows(DPID, 'bulk')).toHaveLength(M);
     expect(await fm.apply(DPID, 'bulk', { remove: specs.slice(0, M) })).toMatchObject({ path: 'bundle', deleted: M });
-    console.log(`${N} flows against OVS: install ${installMs} ms, verify (all unchanged) ${checkMs} ms, delete ${deleteMs} ms; atomic group of ${M} adds ${bundleMs} ms`);
+    console.log(
+      `${N} flows against OVS: install ${installMs} ms, verify (all unchanged) ${checkMs} ms, delete ${deleteMs} ms; atomic group of ${M} adds ${bundleMs} ms`,
+    );
     await expectTable('br0', expected);
   });
 });
@@ -397,12 +623,24 @@ describe('FlowManager without bundles (barrier + rollback)', () => {
 /** The same atomic-group cases for both paths. */
 function atomicSuite(ctx: () => { fm: FlowManager; bridge: string; dpid: bigint; expected: Expect[]; path: 'bundle' | 'fallback' }): void {
   const [[lease1], [lease2, lease2Text]] = leaseFlows();
-  const newLease: FlowSpec = { tableId: 0, priority: 200, cookie: (2n << 48n) | 8n, match: [{ field: 'eth_type', value: 0x800 }, { field: 'ipv4_src', value: '192.0.2.11' }], instructions: [apply(out(2))] };
+  const newLease: FlowSpec = {
+    tableId: 0,
+    priority: 200,
+    cookie: (2n << 48n) | 8n,
+    match: [
+      { field: 'eth_type', value: 0x800 },
+      { field: 'ipv4_src', value: '192.0.2.11' },
+    ],
+    instructions: [apply(out(2))],
+  };
   const lease1Changed: FlowSpec = { ...lease1, instructions: [apply(out(3))] };
 
   for (const [why, bad] of [
     ['refused when added (goto_table backwards)', { tableId: 4, priority: 1, match: [], instructions: [{ type: 'gotoTable', tableId: 2 }] }],
-    ['refused when applied (unknown group)', { tableId: 0, priority: 201, match: [{ field: 'in_port', value: 2 }], instructions: [apply({ type: 'group', groupId: 77 })] }],
+    [
+      'refused when applied (unknown group)',
+      { tableId: 0, priority: 201, match: [{ field: 'in_port', value: 2 }], instructions: [apply({ type: 'group', groupId: 77 })] },
+    ],
   ] as [string, FlowSpec][]) {
     it(`a group with one flow-mod ${why} changes nothing`, async () => {
       const { fm, bridge, dpid, expected, path } = ctx();
@@ -428,7 +666,10 @@ function atomicSuite(ctx: () => { fm: FlowManager; bridge: string; dpid: bigint;
 
   for (const [why, bad] of [
     ['refused when added (goto_table backwards)', { tableId: 4, priority: 1, match: [], instructions: [{ type: 'gotoTable', tableId: 2 }] }],
-    ['refused when applied (unknown group)', { tableId: 0, priority: 201, match: [{ field: 'in_port', value: 2 }], instructions: [apply({ type: 'group', groupId: 77 })] }],
+    [
+      'refused when applied (unknown group)',
+      { tableId: 0, priority: 201, match: [{ field: 'in_port', value: 2 }], instructions: [apply({ type: 'group', groupId: 77 })] },
+    ],
     ['that is not valid (a priority over 65535)', { tableId: 0, priority: 70_000, match: [] }],
   ] as [string, FlowSpec][]) {
     // Adds only: on the bundle path each flow-mod goes into the bundle as soon as it is prepared.
@@ -438,7 +679,14 @@ function atomicSuite(ctx: () => { fm: FlowManager; bridge: string; dpid: bigint;
       const before = await dump(bridge);
       const desiredBefore = fm.desiredFlows(dpid, LEASE);
       const many: FlowSpec[] = Array.from({ length: 300 }, (_, i) => ({
-        tableId: 3, priority: 300, cookie: (2n << 48n) | 9n, match: [{ field: 'eth_type', value: 0x800 }, { field: 'ipv4_dst', value: `198.51.100.${i % 250}` }, { field: 'ip_proto', value: 6 + (i >= 250 ? 11 : 0) }],
+        tableId: 3,
+        priority: 300,
+        cookie: (2n << 48n) | 9n,
+        match: [
+          { field: 'eth_type', value: 0x800 },
+          { field: 'ipv4_dst', value: `198.51.100.${i % 250}` },
+          { field: 'ip_proto', value: 6 + (i >= 250 ? 11 : 0) },
+        ],
         instructions: [apply(out(2))],
       }));
       const e = await fm.apply(dpid, LEASE, { add: [...many, newLease, bad, lease1Changed] }).catch((x: unknown) => x);
@@ -454,7 +702,9 @@ function atomicSuite(ctx: () => { fm: FlowManager; bridge: string; dpid: bigint;
     const { fm, bridge, dpid, expected, path } = ctx();
     const r = await fm.apply(dpid, LEASE, { add: [newLease, lease1Changed], remove: [lease2] });
     expect(r).toEqual({ path, added: 1, modified: 1, deleted: 1, unchanged: 0 });
-    const now = expected.filter((f) => id(f) !== id(lease2Text)).map((f) => (f.priority === 200 && f.match.includes('nw_src=192.0.2.10')) ? { ...f, actions: 'output:3' } : f);
+    const now = expected
+      .filter((f) => id(f) !== id(lease2Text))
+      .map((f) => (f.priority === 200 && f.match.includes('nw_src=192.0.2.10') ? { ...f, actions: 'output:3' } : f));
     now.push({ table: 0, priority: 200, cookie: cookieText(2, 8), match: 'ip,nw_src=192.0.2.11', actions: 'output:2' });
     await expectTable(bridge, now);
     expect((await fm.reconcile(dpid)).unchanged).toBe(ALL);

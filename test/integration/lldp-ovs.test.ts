@@ -80,12 +80,31 @@ describe('LLDP discovery on Open vSwitch (two bridges, patch ports)', () => {
     const { port } = await controller.listen();
     await ovs.addBridge('lldpbr1', 1n, { ports: ['lldpa1', 'lldpa2', 'lldpa3', 'lldpa4'] });
     await ovs.addBridge('lldpbr2', 2n, { ports: ['lldpb1', 'lldpb2', 'lldpb3', 'lldpb4'] });
-    const patch = (br: string, name: string, peer: string, ofport: number) =>
-      ['--', 'add-port', br, name, '--', 'set', 'interface', name, 'type=patch', `options:peer=${peer}`, `ofport_request=${ofport}`];
-    await ovs.vsctl(...patch('lldpbr1', 'lldpa5', 'lldpb5', 5).slice(1), ...patch('lldpbr2', 'lldpb5', 'lldpa5', 5),
-      ...patch('lldpbr1', 'lldpa6', 'lldpb7', 6), ...patch('lldpbr2', 'lldpb7', 'lldpa6', 7));
+    const patch = (br: string, name: string, peer: string, ofport: number) => [
+      '--',
+      'add-port',
+      br,
+      name,
+      '--',
+      'set',
+      'interface',
+      name,
+      'type=patch',
+      `options:peer=${peer}`,
+      `ofport_request=${ofport}`,
+    ];
+    await ovs.vsctl(
+      ...patch('lldpbr1', 'lldpa5', 'lldpb5', 5).slice(1),
+      ...patch('lldpbr2', 'lldpb5', 'lldpa5', 5),
+      ...patch('lldpbr1', 'lldpa6', 'lldpb7', 6),
+      ...patch('lldpbr2', 'lldpb7', 'lldpa6', 7),
+    );
     let reconciled = 0;
-    const both = new Promise<void>((resolve) => flows.on('reconciled', () => { if (++reconciled === 2) resolve(); }));
+    const both = new Promise<void>((resolve) =>
+      flows.on('reconciled', () => {
+        if (++reconciled === 2) resolve();
+      }),
+    );
     await ovs.setController('lldpbr1', `tcp:127.0.0.1:${port}`);
     await ovs.setController('lldpbr2', `tcp:127.0.0.1:${port}`);
     await both;
@@ -113,10 +132,14 @@ describe('LLDP discovery on Open vSwitch (two bridges, patch ports)', () => {
   it('flags the link cabled to other ports than configured, and never calls it up', async () => {
     await until(() => link('dmz1:6-core1:6')?.state === 'miscabled', 5000, 'dmz1:6-core1:6 miscabled');
     expect(link('dmz1:6-core1:6')).toMatchObject({
-      up: false, seenInstead: [{ a: { switch: 'dmz1', port: 6 }, b: { switch: 'core1', port: 7 } }],
+      up: false,
+      seenInstead: [{ a: { switch: 'dmz1', port: 6 }, b: { switch: 'core1', port: 7 } }],
     });
     expect(link('seen:dmz1:6-core1:7')).toMatchObject({ configured: false, seen: true, up: false, state: 'miscabled' });
-    const alarms = events.filter((e) => e.type === 'link.miscabled').map((e) => e.link.name).sort();
+    const alarms = events
+      .filter((e) => e.type === 'link.miscabled')
+      .map((e) => e.link.name)
+      .sort();
     expect(alarms).toEqual(['dmz1:6-core1:6', 'seen:dmz1:6-core1:7']);
   });
 

@@ -125,8 +125,13 @@ describe('the kernel answers frames we build', () => {
     });
     expectFromNs(p);
     expect(p.arp).toEqual({
-      hardwareType: 1, protocolType: 0x0800, opcode: 2,
-      senderMac: NS_MAC, senderIp: NS_V4, targetMac: OUR_MAC, targetIp: OUR_V4,
+      hardwareType: 1,
+      protocolType: 0x0800,
+      opcode: 2,
+      senderMac: NS_MAC,
+      senderIp: NS_V4,
+      targetMac: OUR_MAC,
+      targetIp: OUR_V4,
     });
   });
 
@@ -161,7 +166,10 @@ describe('the kernel answers frames we build', () => {
     expectFromNs(p);
     expect(p.ipv6?.hopLimit).toBe(255);
     expect(p.icmpv6).toMatchObject({
-      kind: 'neighbor-advertisement', target: NS_V6, solicited: true, override: true,
+      kind: 'neighbor-advertisement',
+      target: NS_V6,
+      solicited: true,
+      override: true,
       options: [{ kind: 'target-link-layer', mac: NS_MAC }],
     });
     expect(verifyPacketChecksums(p)).toEqual({ transport: 'ok' });
@@ -191,11 +199,31 @@ describe('the kernel answers frames we build', () => {
 
 describe('negative controls: the same frame with only its checksum wrong gets no answer', () => {
   const cases: [string, PacketSpec, PacketSpec][] = [
-    ['ICMP checksum', { ...toNs4, icmp: { type: 8, identifier: 11, sequence: 1 } }, { ...toNs4, icmp: { type: 8, identifier: 11, sequence: 1, checksum: 0xbad0 } }],
-    ['IPv4 header checksum', { ...toNs4, icmp: { type: 8, identifier: 12 } }, { ...toNs4, ipv4: { ...toNs4.ipv4, checksum: 0xbad0 }, icmp: { type: 8, identifier: 12 } }],
-    ['TCP checksum', { ...toNs4, tcp: { srcPort: 40125, dstPort: 9, flags: TCP_FLAG.SYN } }, { ...toNs4, tcp: { srcPort: 40125, dstPort: 9, flags: TCP_FLAG.SYN, checksum: 0xbad0 } }],
-    ['ICMPv6 checksum', { ...toNs6, icmpv6: { kind: 'echo-request', identifier: 13 } }, { ...toNs6, icmpv6: { kind: 'echo-request', identifier: 13, checksum: 0xbad0 } }],
-    ['TCP/IPv6 checksum', { ...toNs6, tcp: { srcPort: 40126, dstPort: 9, flags: TCP_FLAG.SYN } }, { ...toNs6, tcp: { srcPort: 40126, dstPort: 9, flags: TCP_FLAG.SYN, checksum: 0xbad0 } }],
+    [
+      'ICMP checksum',
+      { ...toNs4, icmp: { type: 8, identifier: 11, sequence: 1 } },
+      { ...toNs4, icmp: { type: 8, identifier: 11, sequence: 1, checksum: 0xbad0 } },
+    ],
+    [
+      'IPv4 header checksum',
+      { ...toNs4, icmp: { type: 8, identifier: 12 } },
+      { ...toNs4, ipv4: { ...toNs4.ipv4, checksum: 0xbad0 }, icmp: { type: 8, identifier: 12 } },
+    ],
+    [
+      'TCP checksum',
+      { ...toNs4, tcp: { srcPort: 40125, dstPort: 9, flags: TCP_FLAG.SYN } },
+      { ...toNs4, tcp: { srcPort: 40125, dstPort: 9, flags: TCP_FLAG.SYN, checksum: 0xbad0 } },
+    ],
+    [
+      'ICMPv6 checksum',
+      { ...toNs6, icmpv6: { kind: 'echo-request', identifier: 13 } },
+      { ...toNs6, icmpv6: { kind: 'echo-request', identifier: 13, checksum: 0xbad0 } },
+    ],
+    [
+      'TCP/IPv6 checksum',
+      { ...toNs6, tcp: { srcPort: 40126, dstPort: 9, flags: TCP_FLAG.SYN } },
+      { ...toNs6, tcp: { srcPort: 40126, dstPort: 9, flags: TCP_FLAG.SYN, checksum: 0xbad0 } },
+    ],
   ];
   it.each(cases)('%s', (_, good, bad) => {
     expect(exchange(buildPacket(bad), 1)).toBeUndefined();

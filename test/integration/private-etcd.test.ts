@@ -24,7 +24,10 @@ const alive = (pid: number): boolean => {
 const put = async (i: number, key: string, ms?: number): Promise<void> => {
   const one = new Etcd3({ hosts: etcd.endpoints[i]! });
   try {
-    await one.put(key).value('v').options(ms ? { deadline: Date.now() + ms } : undefined);
+    await one
+      .put(key)
+      .value('v')
+      .options(ms ? { deadline: Date.now() + ms } : undefined);
   } finally {
     one.close();
   }

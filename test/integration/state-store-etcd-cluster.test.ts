@@ -10,8 +10,19 @@ beforeAll(() => etcd.start());
 afterAll(() => etcd.stop());
 
 const lease = (id: number, bytesIn: number): LeaseRecord => ({
-  id, project: 'p', dtn: 'dtn1', remote: '192.0.2.0/24', protocol: 'tcp', localPorts: [{ lo: 1, hi: 2 }], remotePorts: [{ lo: 0, hi: 65535 }],
-  path: 'routed', start: 1, end: 2, state: 'active', createdAt: 1, counters: { packetsIn: 0, bytesIn, packetsOut: 0, bytesOut: 0 },
+  id,
+  project: 'p',
+  dtn: 'dtn1',
+  remote: '192.0.2.0/24',
+  protocol: 'tcp',
+  localPorts: [{ lo: 1, hi: 2 }],
+  remotePorts: [{ lo: 0, hi: 65535 }],
+  path: 'routed',
+  start: 1,
+  end: 2,
+  state: 'active',
+  createdAt: 1,
+  counters: { packetsIn: 0, bytesIn, packetsOut: 0, bytesOut: 0 },
 });
 
 it('commits go on while one member after another is killed and restarted (a quorum always left)', async () => {
@@ -20,7 +31,10 @@ it('commits go on while one member after another is killed and restarted (a quor
   let stop = false;
   const writer = (async () => {
     for (let i = 1; !stop; i++) {
-      await store.commit([{ kind: 'lease.put', lease: lease(1, i) }, { kind: 'event.append', event: { id: i, at: 1, type: 'switch.up', data: {} } }]);
+      await store.commit([
+        { kind: 'lease.put', lease: lease(1, i) },
+        { kind: 'event.append', event: { id: i, at: 1, type: 'switch.up', data: {} } },
+      ]);
       acked.push(i);
     }
   })();

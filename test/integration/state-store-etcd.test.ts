@@ -21,8 +21,19 @@ afterAll(async () => {
 stateStoreContract(BACKENDS.etcd!);
 
 const lease = (id: number, bytesIn: number): LeaseRecord => ({
-  id, project: 'p', dtn: 'dtn1', remote: '192.0.2.0/24', protocol: 'tcp', localPorts: [{ lo: 1, hi: 2 }], remotePorts: [{ lo: 0, hi: 65535 }],
-  path: 'routed', start: 1, end: 2, state: 'active', createdAt: 1, counters: { packetsIn: 0, bytesIn, packetsOut: 0, bytesOut: 0 },
+  id,
+  project: 'p',
+  dtn: 'dtn1',
+  remote: '192.0.2.0/24',
+  protocol: 'tcp',
+  localPorts: [{ lo: 1, hi: 2 }],
+  remotePorts: [{ lo: 0, hi: 65535 }],
+  path: 'routed',
+  start: 1,
+  end: 2,
+  state: 'active',
+  createdAt: 1,
+  counters: { packetsIn: 0, bytesIn, packetsOut: 0, bytesOut: 0 },
 });
 
 describe('etcd backend', () => {
@@ -55,7 +66,10 @@ describe('etcd backend', () => {
     await expect.poll(() => a.view.lease(2)?.counters.bytesIn).toBe(2); // a follows b's batch through its watch
     expect(seen).toEqual([revision]);
     // Both write at once on the same revision: etcd takes one transaction; the other compares stale and is refused.
-    const outcomes = await Promise.allSettled([a.commit([{ kind: 'lease.put', lease: lease(3, 30) }]), b.commit([{ kind: 'lease.put', lease: lease(3, 31) }])]);
+    const outcomes = await Promise.allSettled([
+      a.commit([{ kind: 'lease.put', lease: lease(3, 30) }]),
+      b.commit([{ kind: 'lease.put', lease: lease(3, 31) }]),
+    ]);
     expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
     const refused = outcomes.findIndex((o) => o.status === 'rejected');
     expect((outcomes[refused] as PromiseRejectedResult).reason.message).toMatch(/another writer committed/);
@@ -74,7 +88,8 @@ describe('etcd backend', () => {
     let revision = 0;
     for (let i = 1; i <= 40; i++) {
       ({ revision } = await store.commit([
-        { kind: 'lease.put', lease: { ...lease(i, i), state: 'released' } }, { kind: 'audit.append', entry: { id: i, at: 1, actor: 'system', action: 'x', decision: 'done' } },
+        { kind: 'lease.put', lease: { ...lease(i, i), state: 'released' } },
+        { kind: 'audit.append', entry: { id: i, at: 1, actor: 'system', action: 'x', decision: 'done' } },
         { kind: 'event.append', event: { id: i, at: 1, type: 'switch.up', data: { i } } },
       ]));
     }

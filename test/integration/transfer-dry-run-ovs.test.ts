@@ -42,10 +42,18 @@ describe('transfer dry run against Open vSwitch', () => {
     api = buildApi({ app, controller, flows, store, logger });
     await app.start(await store.load());
     const { port } = await controller.listen();
-    token = (await createToken(store, {
-      project: 'astro', dtns: ['dtn1'], remotes: ['192.0.2.0/24'], ports: ['50000-51000'], paths: ['routed'],
-      maxDurationSeconds: 3600, maxRateMbps: 500, scopes: ['transfers:write'],
-    })).token;
+    token = (
+      await createToken(store, {
+        project: 'astro',
+        dtns: ['dtn1'],
+        remotes: ['192.0.2.0/24'],
+        ports: ['50000-51000'],
+        paths: ['routed'],
+        maxDurationSeconds: 3600,
+        maxRateMbps: 500,
+        scopes: ['transfers:write'],
+      })
+    ).token;
     ovs = await new PrivateOvs().start();
     const reconciled = new Promise<void>((resolve) => flows.once('reconciled', () => resolve()));
     await ovs.addBridge(BRIDGE, 1n, { controller: `tcp:127.0.0.1:${port}`, ports: ['dp1', 'dp2', 'dp3', 'dp4', 'dp5', 'dp6', 'dp7'] });
@@ -61,11 +69,26 @@ describe('transfer dry run against Open vSwitch', () => {
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const post = (query: string) => api.inject({
-    method: 'POST', url: `/api/v1/transfers${query}`, headers: { authorization: `Bearer ${token}` },
-    payload: { dtn: 'dtn1', remote: '192.0.2.0/24', protocol: 'tcp', local_ports: ['50000-50015'], remote_ports: ['1000', '2000', '3000'], path: 'routed', duration: 600 },
-  });
-  const table = async () => (await ovs.ofctl('dump-flows', BRIDGE, '--no-stats')).split('\n').filter((l) => l.includes('cookie=')).map((l) => l.trim());
+  const post = (query: string) =>
+    api.inject({
+      method: 'POST',
+      url: `/api/v1/transfers${query}`,
+      headers: { authorization: `Bearer ${token}` },
+      payload: {
+        dtn: 'dtn1',
+        remote: '192.0.2.0/24',
+        protocol: 'tcp',
+        local_ports: ['50000-50015'],
+        remote_ports: ['1000', '2000', '3000'],
+        path: 'routed',
+        duration: 600,
+      },
+    });
+  const table = async () =>
+    (await ovs.ofctl('dump-flows', BRIDGE, '--no-stats'))
+      .split('\n')
+      .filter((l) => l.includes('cookie='))
+      .map((l) => l.trim());
 
   it('leaves the switch as it was; the real request installs exactly the flows it listed', async () => {
     const before = await table();

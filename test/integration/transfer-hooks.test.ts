@@ -26,7 +26,11 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-interface Ran { status: number; stdout: string; stderr: string }
+interface Ran {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs a hook script; resolves with its exit status and output, whatever the status. */
 function hook(script: string, args: string[], env: Record<string, string | undefined>): Promise<Ran> {
@@ -60,8 +64,28 @@ describe('examples/hooks: pre- and post-transfer against the running API', () =>
     const api = (await controller.line((l) => l.msg === 'controller ready', 'controller ready')).api as string;
     await ovs.addBridge('br0', 1n, { controller: `tcp:127.0.0.1:${ofPort}`, ports: ['wan', 'trunk', 'fwout', 'fwin', 'dtn1', 'ps1', 'lan1'] });
     await controller.line((l) => l.msg === 'reconciled switch' && l.dpid === '0000000000000001', 'first reconcile');
-    const { stdout } = await run(process.execPath, [CLI, 'token', 'create', '--data', data, '--project', 'climate', '--dtn', 'dtn1',
-      '--remote', '192.0.2.0/24', '--ports', '50000-51000', '--paths', 'routed', '--max-duration', '2h', '--scope', 'transfers', '--json']);
+    const { stdout } = await run(process.execPath, [
+      CLI,
+      'token',
+      'create',
+      '--data',
+      data,
+      '--project',
+      'climate',
+      '--dtn',
+      'dtn1',
+      '--remote',
+      '192.0.2.0/24',
+      '--ports',
+      '50000-51000',
+      '--paths',
+      'routed',
+      '--max-duration',
+      '2h',
+      '--scope',
+      'transfers',
+      '--json',
+    ]);
     const token = (JSON.parse(stdout) as { token: string }).token;
     env = { DMZGATE_API: api, DMZGATE_TOKEN: token, DMZGATE_CLI: `${process.execPath} ${CLI}` };
   });
@@ -77,8 +101,10 @@ describe('examples/hooks: pre- and post-transfer against the running API', () =>
 
   it('pre gets a lease for the GridFTP data ports (id on stdout and in the lease file); post releases it', async () => {
     const leaseFile = join(work, 'lease.id');
-    const pre = await hook(PRE, ['--dtn', 'dtn1', '--remote', '192.0.2.0/24', '--duration', '30m', '--lease-file', leaseFile],
-      { ...env, GLOBUS_TCP_PORT_RANGE: '50000,50999' });
+    const pre = await hook(PRE, ['--dtn', 'dtn1', '--remote', '192.0.2.0/24', '--duration', '30m', '--lease-file', leaseFile], {
+      ...env,
+      GLOBUS_TCP_PORT_RANGE: '50000,50999',
+    });
     expect(pre.stderr).toMatch(/lease \d+ for dtn1 <-> 192\.0\.2\.0\/24 ports 50000-50999, until /);
     expect(pre.status).toBe(0);
     expect(pre.stdout).toMatch(/^\d+\n$/);
@@ -124,15 +150,22 @@ describe('examples/hooks: pre- and post-transfer against the running API', () =>
 
   it('exit 4: the API unreachable, or unable now (the switch is down)', async () => {
     const closed = await freePort();
-    const unreachable = await hook(PRE, ['--dtn', 'dtn1', '--remote', '192.0.2.0/24', '--ports', '50000'], { ...env, DMZGATE_API: `http://127.0.0.1:${closed}` });
+    const unreachable = await hook(PRE, ['--dtn', 'dtn1', '--remote', '192.0.2.0/24', '--ports', '50000'], {
+      ...env,
+      DMZGATE_API: `http://127.0.0.1:${closed}`,
+    });
     expect(unreachable.status).toBe(4);
     expect(unreachable.stderr).toContain('DMZ_CLI_UNREACHABLE');
     expect((await hook(POST, ['1'], { ...env, DMZGATE_API: `http://127.0.0.1:${closed}` })).status).toBe(4);
 
     await ovs.vsctl('del-br', 'br0');
-    await until('the API says the switch is down', async () => {
-      const r = await hook(PRE, ['--dtn', 'dtn1', '--remote', '192.0.2.0/24', '--ports', '50000'], env);
-      return r.status === 4 && r.stderr.includes('DMZ_SWITCH_DOWN');
-    }, 20_000);
+    await until(
+      'the API says the switch is down',
+      async () => {
+        const r = await hook(PRE, ['--dtn', 'dtn1', '--remote', '192.0.2.0/24', '--ports', '50000'], env);
+        return r.status === 4 && r.stderr.includes('DMZ_SWITCH_DOWN');
+      },
+      20_000,
+    );
   });
 });

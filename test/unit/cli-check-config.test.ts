@@ -49,7 +49,8 @@ describe('dmzgate check-config', () => {
     expect(JSON.parse(j.stdout)).toMatchObject({
       site: 'prototype',
       switches: [{ name: 'dmz1', dpid: '0000000000000001', baseFlows: flows, ports: { 'wan-routed': [1], dtn: [5], lan: [7] } }],
-      dtns: [{ name: 'dtn1', switch: 'dmz1', port: 5 }], circuits: [{ name: 'esnet', vlan: 3001 }],
+      dtns: [{ name: 'dtn1', switch: 'dmz1', port: 5 }],
+      circuits: [{ name: 'esnet', vlan: 3001 }],
     });
   });
 
@@ -60,7 +61,9 @@ describe('dmzgate check-config', () => {
     expect(r.status).toBe(1);
     expect(r.stdout).toBe('');
     const lines = r.stderr.trim().split('\n');
-    expect(lines).toContain(`${f}:${where(text, 'fw-insde')} switches[0].ports[3].role: must be equal to one of the allowed values: wan-routed, wan-circuit, fw-outside, fw-inside, dtn, perfsonar, lan, fabric`);
+    expect(lines).toContain(
+      `${f}:${where(text, 'fw-insde')} switches[0].ports[3].role: must be equal to one of the allowed values: wan-routed, wan-circuit, fw-outside, fw-inside, dtn, perfsonar, lan, fabric`,
+    );
     expect(lines).toContain(`${f}:${where(text, '5000')} circuits[0].vlan: must be <= 4094`);
     expect(lines.at(-1)).toBe(`${f}: 2 problems`);
   });
@@ -92,7 +95,7 @@ describe('dmzgate check-config', () => {
     expect(run('--bogus', 'x').status).toBe(2);
   });
 
-  it('the ./dmzgate wrapper reads a relative FILE from the caller\'s directory, not the repository\'s', () => {
+  it("the ./dmzgate wrapper reads a relative FILE from the caller's directory, not the repository's", () => {
     file('relative.yaml', 'site: x\n');
     const r = spawnSync('bash', [join(ROOT, 'dmzgate'), 'check-config', 'relative.yaml'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
     expect(r.stderr).toContain("relative.yaml:1:1 (top): must have required property 'switches'");

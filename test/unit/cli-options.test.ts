@@ -33,12 +33,31 @@ describe('dmzgate controller options', () => {
   it('takes every option', () => {
     const cfg = join(dir, 'site.json');
     writeFileSync(cfg, '{}');
-    const o = parse('--openflow-port', '0', '--api-port', '9090', '--config', cfg, '--log-level', 'debug',
-      '--tls-port', '6654', '--tls-key', pem, '--tls-cert', pem, '--tls-ca', pem);
+    const o = parse(
+      '--openflow-port',
+      '0',
+      '--api-port',
+      '9090',
+      '--config',
+      cfg,
+      '--log-level',
+      'debug',
+      '--tls-port',
+      '6654',
+      '--tls-key',
+      pem,
+      '--tls-cert',
+      pem,
+      '--tls-ca',
+      pem,
+    );
     expect(o).toMatchObject({ openflowPort: 0, apiPort: 9090, configFile: cfg, logLevel: 'debug' });
     expect(o.tls?.port).toBe(6654);
-    expect(parse('--openflow-host', '10.0.0.1', '--openflow-max-pending', '50', '--openflow-max-pending-per-source', '5'))
-      .toMatchObject({ openflowHost: '10.0.0.1', maxPending: 50, maxPendingPerSource: 5 });
+    expect(parse('--openflow-host', '10.0.0.1', '--openflow-max-pending', '50', '--openflow-max-pending-per-source', '5')).toMatchObject({
+      openflowHost: '10.0.0.1',
+      maxPending: 50,
+      maxPendingPerSource: 5,
+    });
     expect(parse('--lldp-interval', '250').lldpIntervalMs).toBe(250);
     expect(o.tls?.key.toString()).toContain('BEGIN X');
     expect(parseControllerOptions(['--help'])).toBe('help');
@@ -46,7 +65,9 @@ describe('dmzgate controller options', () => {
 
   it('the log level falls back to DMZGATE_LOG_LEVEL', () => {
     expect((parseControllerOptions(data, { DMZGATE_LOG_LEVEL: 'warn' }) as ControllerCommandOptions).logLevel).toBe('warn');
-    expect((parseControllerOptions([...data, '--log-level', 'error'], { DMZGATE_LOG_LEVEL: 'warn' }) as ControllerCommandOptions).logLevel).toBe('error');
+    expect((parseControllerOptions([...data, '--log-level', 'error'], { DMZGATE_LOG_LEVEL: 'warn' }) as ControllerCommandOptions).logLevel).toBe(
+      'error',
+    );
   });
 
   it('"--openflow-port off" listens on TLS only, and needs TLS', () => {
@@ -83,11 +104,24 @@ describe('dmzgate controller options', () => {
     refuse(['extra'], /positional|Unexpected argument/i);
   });
 
-  it('the API\'s exposure: HTTPS, the per-token request limit, trusted proxies, metrics behind a token', () => {
+  it("the API's exposure: HTTPS, the per-token request limit, trusted proxies, metrics behind a token", () => {
     const d = mkdtempSync(join(dir, 'pki-'));
     const { keyFile, certFile } = selfSigned(d);
-    const o = parse('--api-tls-key', keyFile, '--api-tls-cert', certFile, '--api-rate-limit', '20', '--api-rate-burst', '50',
-      '--trusted-proxy', '10.0.0.1,192.0.2.0/24', '--trusted-proxy', '::1', '--metrics-auth');
+    const o = parse(
+      '--api-tls-key',
+      keyFile,
+      '--api-tls-cert',
+      certFile,
+      '--api-rate-limit',
+      '20',
+      '--api-rate-burst',
+      '50',
+      '--trusted-proxy',
+      '10.0.0.1,192.0.2.0/24',
+      '--trusted-proxy',
+      '::1',
+      '--metrics-auth',
+    );
     expect(o.apiTls?.cert.toString()).toContain('BEGIN CERTIFICATE');
     expect(o).toMatchObject({ requestLimit: { perSecond: 20, burst: 50 }, trustedProxies: ['10.0.0.1', '192.0.2.0/24', '::1'], metricsAuth: true });
     expect(parse()).toMatchObject({ requestLimit: { perSecond: 100, burst: 200 }, trustedProxies: [], metricsAuth: false });

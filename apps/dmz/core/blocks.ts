@@ -11,14 +11,27 @@ import { checkRequestBudget, checkSwitchBudget, flowsInUse } from './budgets.js'
 import { refused, withRules, type Decision } from './leases.js';
 
 export function flowsOfBlock(b: BlockRule, now: number): FlowSpec[] {
-  return blockFlowsOf({ id: b.id, protocol: b.protocol, ports: b.ports as PortRange[] | undefined, start: b.start, end: b.end, reason: b.reason }, b.prefix, now);
+  return blockFlowsOf(
+    { id: b.id, protocol: b.protocol, ports: b.ports as PortRange[] | undefined, start: b.start, end: b.end, reason: b.reason },
+    b.prefix,
+    now,
+  );
 }
 
 export function block(state: State, by: Actor, spec: BlockSpec, now: number): Decision {
   try {
     const rule: BlockRule = {
-      kind: 'block', id: state.nextId.block, prefix: spec.prefix, protocol: spec.protocol, ports: spec.ports, start: now, end: spec.end,
-      reason: spec.reason, project: spec.project, createdBy: spec.createdBy, flows: 0,
+      kind: 'block',
+      id: state.nextId.block,
+      prefix: spec.prefix,
+      protocol: spec.protocol,
+      ports: spec.ports,
+      start: now,
+      end: spec.end,
+      reason: spec.reason,
+      project: spec.project,
+      createdBy: spec.createdBy,
+      flows: 0,
     };
     const flows = flowsOfBlock(rule, now);
     rule.flows = flows.length;
@@ -29,10 +42,13 @@ export function block(state: State, by: Actor, spec: BlockSpec, now: number): De
     return {
       state: { ...next, nextId: { ...state.nextId, block: rule.id + 1 } },
       plan: {
-        ...emptyPlan(), steps: [state.site.switches.map((sw): SwitchChange => ({ dpid: sw.dpid, owner: OWNERS.blocks, add: flows }))], atomicity: 'per-switch',
+        ...emptyPlan(),
+        steps: [state.site.switches.map((sw): SwitchChange => ({ dpid: sw.dpid, owner: OWNERS.blocks, add: flows }))],
+        atomicity: 'per-switch',
         records: [{ kind: 'block', record }],
         audit: [{ ...by, action: 'block.create', decision: 'granted', block: rule.id, reason: rule.reason, details: { prefix: record.prefix } }],
-        events: [{ type: 'block.created', block: record }], timers: rule.end !== undefined ? [{ key: ruleKey('block', rule.id), at: rule.end }] : [],
+        events: [{ type: 'block.created', block: record }],
+        timers: rule.end !== undefined ? [{ key: ruleKey('block', rule.id), at: rule.end }] : [],
       },
     };
   } catch (e) {
@@ -57,10 +73,16 @@ function remove(state: State, b: BlockRule, how: 'removed' | 'expired', by: Acto
   return {
     state: next,
     plan: {
-      ...emptyPlan(), steps: [state.site.switches.map((sw): SwitchChange => ({ dpid: sw.dpid, owner: OWNERS.blocks, remove, ...(add.length ? { add } : {}) }))],
+      ...emptyPlan(),
+      steps: [state.site.switches.map((sw): SwitchChange => ({ dpid: sw.dpid, owner: OWNERS.blocks, remove, ...(add.length ? { add } : {}) }))],
       records: [{ kind: 'block', record }],
-      audit: [how === 'expired' ? { ...by, action: 'block.expired', decision: 'done', block: b.id } : { ...by, action: 'block.remove', decision: 'done', block: b.id }],
-      events: [{ type: 'block.removed', block: record }], timers: [{ key: ruleKey('block', b.id), at: undefined }],
+      audit: [
+        how === 'expired'
+          ? { ...by, action: 'block.expired', decision: 'done', block: b.id }
+          : { ...by, action: 'block.remove', decision: 'done', block: b.id },
+      ],
+      events: [{ type: 'block.removed', block: record }],
+      timers: [{ key: ruleKey('block', b.id), at: undefined }],
     },
   };
 }

@@ -16,17 +16,29 @@ export function flowsInUse(state: State, dpid: bigint): number {
 export function checkRequestBudget(site: Site, flows: number, what: 'transfer' | 'block'): void {
   const budget = site.policy.leaseFlowBudget;
   if (flows > budget) {
-    throw new LeaseRefused('request-flow-budget', `the ${what} would take ${flows} flows${what === 'block' ? ' on each switch' : ''}; the site allows ${budget} per request (policy.lease-flow-budget)`, {
-      flows, budget,
-    });
+    throw new LeaseRefused(
+      'request-flow-budget',
+      `the ${what} would take ${flows} flows${what === 'block' ? ' on each switch' : ''}; the site allows ${budget} per request (policy.lease-flow-budget)`,
+      {
+        flows,
+        budget,
+      },
+    );
   }
 }
 
 export function checkSwitchBudget(site: Site, sw: SiteSwitch, flows: number, inUse: number): void {
   const budget = site.policy.switchFlowBudget;
   if (inUse + flows > budget) {
-    throw new LeaseRefused('switch-flow-budget', `switch ${sw.name} holds ${inUse} of its ${budget} transfer and block flows; this request would take ${flows} more`, {
-      flows, budget, in_use: inUse, switch: sw.name,
-    });
+    throw new LeaseRefused(
+      'switch-flow-budget',
+      `switch ${sw.name} holds ${inUse} of its ${budget} transfer and block flows; this request would take ${flows} more`,
+      {
+        flows,
+        budget,
+        in_use: inUse,
+        switch: sw.name,
+      },
+    );
   }
 }

@@ -23,8 +23,17 @@ const anyOverlap = (xs: readonly PortRange[], ys: readonly PortRange[]): boolean
 /** The pipeline's view of a lease rule (pipeline.ts takes model Leases; the prefix goes beside it, parsed). */
 function asLease(l: Omit<LeaseRule, 'remote' | 'kind' | 'status' | 'hops' | 'flows' | 'createdAt'>): Omit<Lease, 'remote'> {
   return {
-    id: l.id, project: l.project, dtn: l.dtn, protocol: l.protocol, localPorts: l.localPorts as PortRange[], remotePorts: l.remotePorts as PortRange[],
-    path: l.path, start: l.start, end: l.end, rateMbps: l.rateMbps, meterId: l.meterId,
+    id: l.id,
+    project: l.project,
+    dtn: l.dtn,
+    protocol: l.protocol,
+    localPorts: l.localPorts as PortRange[],
+    remotePorts: l.remotePorts as PortRange[],
+    path: l.path,
+    start: l.start,
+    end: l.end,
+    rateMbps: l.rateMbps,
+    meterId: l.meterId,
   };
 }
 
@@ -61,16 +70,35 @@ export function request(state: State, by: Actor, spec: LeaseSpec, now: number): 
     checkParsedAgainstSite(site, asked, spec.remote);
     const rateMbps = leaseRate(site, spec.path, spec.rateMbps);
     for (const o of rulesOf(state, 'lease')) {
-      if (o.dtn === spec.dtn && o.protocol === spec.protocol && prefixesOverlap(o.remote, spec.remote) && anyOverlap(o.localPorts, spec.localPorts)
-        && anyOverlap(o.remotePorts, spec.remotePorts)) {
+      if (
+        o.dtn === spec.dtn &&
+        o.protocol === spec.protocol &&
+        prefixesOverlap(o.remote, spec.remote) &&
+        anyOverlap(o.localPorts, spec.localPorts) &&
+        anyOverlap(o.remotePorts, spec.remotePorts)
+      ) {
         throw new LeaseRefused('overlap', `overlaps lease ${o.id} (${o.project}: ${o.dtn} <-> ${o.remote.text})`);
       }
     }
     const sw = switchOfDtn(site, spec.dtn)!;
     const lease: LeaseRule = {
-      kind: 'lease', id: state.nextId.lease, status: 'installing', project: spec.project, dtn: spec.dtn, remote: spec.remote, protocol: spec.protocol,
-      localPorts: spec.localPorts, remotePorts: spec.remotePorts, path: spec.path, hops: [{ dpid: sw.dpid, switch: sw.name }], start: now, end: spec.end,
-      rateMbps, meterId: rateMbps !== undefined ? freeMeterId(state) : undefined, flows: 0, createdAt: now,
+      kind: 'lease',
+      id: state.nextId.lease,
+      status: 'installing',
+      project: spec.project,
+      dtn: spec.dtn,
+      remote: spec.remote,
+      protocol: spec.protocol,
+      localPorts: spec.localPorts,
+      remotePorts: spec.remotePorts,
+      path: spec.path,
+      hops: [{ dpid: sw.dpid, switch: sw.name }],
+      start: now,
+      end: spec.end,
+      rateMbps,
+      meterId: rateMbps !== undefined ? freeMeterId(state) : undefined,
+      flows: 0,
+      createdAt: now,
     };
     const { flows, meter } = flowsOfLease(site, lease, now);
     lease.flows = flows.length;
@@ -84,9 +112,16 @@ export function request(state: State, by: Actor, spec: LeaseSpec, now: number): 
       const rate = rateMbps ?? 0;
       if (rate > left + 1e-6) {
         const fmt = (x: number): string => String(Math.round(x * 1000) / 1000);
-        throw new LeaseRefused('circuit-capacity', `circuit ${circuit.name} has ${fmt(left)} Mbit/s of its ${circuit.capacityMbps} left; the transfer asks for ${fmt(rate)}`, {
-          circuit: circuit.name, capacity_mbps: circuit.capacityMbps, capacity_left_mbps: Math.max(0, Number(fmt(left))), rate_mbps: rate,
-        });
+        throw new LeaseRefused(
+          'circuit-capacity',
+          `circuit ${circuit.name} has ${fmt(left)} Mbit/s of its ${circuit.capacityMbps} left; the transfer asks for ${fmt(rate)}`,
+          {
+            circuit: circuit.name,
+            capacity_mbps: circuit.capacityMbps,
+            capacity_left_mbps: Math.max(0, Number(fmt(left))),
+            rate_mbps: rate,
+          },
+        );
       }
     }
     if (!state.up.has(sw.dpid)) throw new LeaseRefused('switch-down', `switch ${sw.name} is not connected`);
@@ -96,9 +131,20 @@ export function request(state: State, by: Actor, spec: LeaseSpec, now: number): 
     return {
       state: { ...next, nextId: { ...state.nextId, lease: lease.id + 1 } },
       plan: {
-        ...emptyPlan(), steps: [[change]], atomicity: 'per-switch', records: [{ kind: 'lease', record }],
+        ...emptyPlan(),
+        steps: [[change]],
+        atomicity: 'per-switch',
+        records: [{ kind: 'lease', record }],
         // The grant is audited in the same write as its record (api/README.md: the crash guarantees).
-        audit: [{ ...by, action: 'transfer.create', decision: 'granted', transfer: lease.id, details: { dtn: record.dtn, remote: record.remote, path: record.path, end: new Date(record.end).toISOString() } }],
+        audit: [
+          {
+            ...by,
+            action: 'transfer.create',
+            decision: 'granted',
+            transfer: lease.id,
+            details: { dtn: record.dtn, remote: record.remote, path: record.path, end: new Date(record.end).toISOString() },
+          },
+        ],
       },
     };
   } catch (e) {
@@ -112,7 +158,14 @@ export function installed(state: State, id: number): Decision {
   if (!l || l.status !== 'installing') return { state, plan: emptyPlan() };
   const active: LeaseRule = { ...l, status: 'active' };
   const next = withRules(state, (rules) => rules.set(ruleKey('lease', id), active));
-  return { state: next, plan: { ...emptyPlan(), events: [{ type: 'lease.created', lease: leaseRecordOf(active) }], timers: [{ key: ruleKey('lease', id), at: active.end }] } };
+  return {
+    state: next,
+    plan: {
+      ...emptyPlan(),
+      events: [{ type: 'lease.created', lease: leaseRecordOf(active) }],
+      timers: [{ key: ruleKey('lease', id), at: active.end }],
+    },
+  };
 }
 
 /** The executor's report that a requested lease's flows were refused: recorded already, it is kept revoked. */
@@ -122,7 +175,8 @@ export function installFailed(state: State, id: number, reason: string, now: num
   const next = withRules(state, (rules) => rules.delete(ruleKey('lease', id)));
   const record = leaseRecordOf(l, { state: 'revoked', at: now, reason: `not installed: ${reason}` });
   // Nothing of it is on the switch (the install was atomic), but its meter may be.
-  const change: SwitchChange | undefined = l.meterId !== undefined ? { dpid: l.hops[0]!.dpid, owner: OWNERS.leases, meters: { remove: [l.meterId] } } : undefined;
+  const change: SwitchChange | undefined =
+    l.meterId !== undefined ? { dpid: l.hops[0]!.dpid, owner: OWNERS.leases, meters: { remove: [l.meterId] } } : undefined;
   return { state: next, plan: { ...emptyPlan(), steps: change ? [[change]] : [], records: [{ kind: 'lease', record }] } };
 }
 
@@ -131,19 +185,23 @@ export function extend(state: State, by: Actor, id: number, end: number, now: nu
     const l = leaseOf(state, id);
     if (!l || l.status !== 'active') throw new LeaseRefused('not-found', `no active lease ${id}`);
     if (end <= now) throw new LeaseRefused('expired', 'the new end is in the past');
-    if ((end - now) / 1000 > state.site.policy.maxLeaseSeconds) throw new LeaseRefused('duration', `a lease may run at most ${state.site.policy.maxLeaseSeconds} s from now`);
+    if ((end - now) / 1000 > state.site.policy.maxLeaseSeconds)
+      throw new LeaseRefused('duration', `a lease may run at most ${state.site.policy.maxLeaseSeconds} s from now`);
     const longer: LeaseRule = { ...l, end };
     const { flows } = flowsOfLease(state.site, longer, now);
     const hop = l.hops[0]!;
-    if (!state.up.has(hop.dpid)) throw new LeaseRefused('switch-down', 'the lease\'s switch is not connected');
+    if (!state.up.has(hop.dpid)) throw new LeaseRefused('switch-down', "the lease's switch is not connected");
     const next = withRules(state, (rules) => rules.set(ruleKey('lease', id), longer));
     const record = leaseRecordOf(longer);
     return {
       state: next,
       plan: {
-        ...emptyPlan(), steps: [[{ dpid: hop.dpid, owner: OWNERS.leases, add: flows }]], records: [{ kind: 'lease', record }],
+        ...emptyPlan(),
+        steps: [[{ dpid: hop.dpid, owner: OWNERS.leases, add: flows }]],
+        records: [{ kind: 'lease', record }],
         audit: [{ ...by, action: 'transfer.extend', decision: 'granted', transfer: id, details: { end: new Date(end).toISOString() } }],
-        events: [{ type: 'lease.extended', lease: record }], timers: [{ key: ruleKey('lease', id), at: end }],
+        events: [{ type: 'lease.extended', lease: record }],
+        timers: [{ key: ruleKey('lease', id), at: end }],
       },
     };
   } catch (e) {
@@ -159,20 +217,38 @@ export function close(state: State, l: LeaseRule, how: LeaseClose, by: Actor, no
   } catch {
     flows = []; // (not expressible under this site: nothing of it can be on the switch either)
   }
-  const steps: SwitchChange[][] = [l.hops.map((h) => ({
-    dpid: h.dpid, owner: OWNERS.leases, remove: flows, ...(l.meterId !== undefined ? { meters: { remove: [l.meterId] } } : {}),
-  }))];
+  const steps: SwitchChange[][] = [
+    l.hops.map((h) => ({
+      dpid: h.dpid,
+      owner: OWNERS.leases,
+      remove: flows,
+      ...(l.meterId !== undefined ? { meters: { remove: [l.meterId] } } : {}),
+    })),
+  ];
   const next = withRules(state, (rules) => rules.delete(ruleKey('lease', l.id)));
   const record = leaseRecordOf(l, how);
   const system = by.actor === 'system';
   return {
     state: next,
     plan: {
-      ...emptyPlan(), steps, records: [{ kind: 'lease', record }],
-      audit: [system
-        ? { ...by, project: l.project, action: `transfer.${how.state}`, decision: 'done', transfer: l.id, reason: how.reason, details: { state: how.state } }
-        : { ...by, action: 'transfer.release', decision: 'done', transfer: l.id, details: { state: how.state } }],
-      events: [{ type: 'lease.closed', lease: record }], timers: [{ key: ruleKey('lease', l.id), at: undefined }],
+      ...emptyPlan(),
+      steps,
+      records: [{ kind: 'lease', record }],
+      audit: [
+        system
+          ? {
+              ...by,
+              project: l.project,
+              action: `transfer.${how.state}`,
+              decision: 'done',
+              transfer: l.id,
+              reason: how.reason,
+              details: { state: how.state },
+            }
+          : { ...by, action: 'transfer.release', decision: 'done', transfer: l.id, details: { state: how.state } },
+      ],
+      events: [{ type: 'lease.closed', lease: record }],
+      timers: [{ key: ruleKey('lease', l.id), at: undefined }],
     },
   };
 }

@@ -8,10 +8,23 @@ export type LeaseClose = { state: 'released' | 'revoked' | 'expired'; at: number
 
 export function leaseRecordOf(l: LeaseRule, closed?: LeaseClose): LeaseRecord {
   return {
-    id: l.id, project: l.project, dtn: l.dtn, remote: l.remote.text, protocol: l.protocol,
-    localPorts: [...l.localPorts], remotePorts: [...l.remotePorts], path: l.path, start: l.start, end: l.end,
-    rateMbps: l.rateMbps, meterId: l.meterId,
-    state: closed ? closed.state : 'active', createdAt: l.createdAt, closedAt: closed?.at, closeReason: closed?.reason, counters: zeroCounters(),
+    id: l.id,
+    project: l.project,
+    dtn: l.dtn,
+    remote: l.remote.text,
+    protocol: l.protocol,
+    localPorts: [...l.localPorts],
+    remotePorts: [...l.remotePorts],
+    path: l.path,
+    start: l.start,
+    end: l.end,
+    rateMbps: l.rateMbps,
+    meterId: l.meterId,
+    state: closed ? closed.state : 'active',
+    createdAt: l.createdAt,
+    closedAt: closed?.at,
+    closeReason: closed?.reason,
+    counters: zeroCounters(),
   };
 }
 

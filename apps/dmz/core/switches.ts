@@ -77,7 +77,11 @@ export function flowLost(state: State, dpid: bigint, cookie: bigint, reason: str
 /** Whether a lease is still valid under a site (the checks a new request meets, but its duration). */
 function validUnder(site: Site, l: LeaseRule, now: number): string | undefined {
   try {
-    checkParsedAgainstSite(site, { ...l, localPorts: l.localPorts as PortRange[], remotePorts: l.remotePorts as PortRange[], durationSeconds: 0 }, l.remote);
+    checkParsedAgainstSite(
+      site,
+      { ...l, localPorts: l.localPorts as PortRange[], remotePorts: l.remotePorts as PortRange[], durationSeconds: 0 },
+      l.remote,
+    );
     flowsOfLease(site, l, now);
     return undefined;
   } catch (e) {
@@ -114,7 +118,8 @@ export function configReload(state: State, site: Site, now: number): Decision {
   const tables: SwitchChange[] = site.switches.flatMap((sw) => switchTables(s, sw, now));
   for (const old of state.site.switches) {
     if (site.switches.some((x) => x.dpid === old.dpid)) continue;
-    for (const owner of Object.values(OWNERS)) tables.push({ dpid: old.dpid, owner, replace: [], ...(owner === OWNERS.leases ? { meters: { add: [] } } : {}) });
+    for (const owner of Object.values(OWNERS))
+      tables.push({ dpid: old.dpid, owner, replace: [], ...(owner === OWNERS.leases ? { meters: { add: [] } } : {}) });
   }
   plan.steps.push(tables);
   return { state: s, plan };

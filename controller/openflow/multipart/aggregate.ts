@@ -9,16 +9,27 @@ import { jU64, u64ToJson } from '../ryu-json.js';
 import { bodyOne, jU32 } from './common.js';
 import { FlowFilter, readFlowFilter, writeFlowFilter, flowFilterToRyu, flowFilterFromRyu, formatFlowFilter } from './flow-filter.js';
 
-export interface AggregateStatsRequestMsg extends FlowFilter { type: 'aggregateStatsRequest'; xid: number; flags: number }
+export interface AggregateStatsRequestMsg extends FlowFilter {
+  type: 'aggregateStatsRequest';
+  xid: number;
+  flags: number;
+}
 
 export interface AggregateStatsReplyMsg {
-  type: 'aggregateStatsReply'; xid: number; flags: number;
-  packetCount: bigint; byteCount: bigint; flowCount: number;
+  type: 'aggregateStatsReply';
+  xid: number;
+  flags: number;
+  packetCount: bigint;
+  byteCount: bigint;
+  flowCount: number;
 }
 
 register<AggregateStatsRequestMsg>({
-  type: 'aggregateStatsRequest', ofpType: OFPT.MULTIPART_REQUEST, mpType: OFPMP.AGGREGATE,
-  ryuName: 'OFPAggregateStatsRequest', ofpName: 'OFPST_AGGREGATE request',
+  type: 'aggregateStatsRequest',
+  ofpType: OFPT.MULTIPART_REQUEST,
+  mpType: OFPMP.AGGREGATE,
+  ryuName: 'OFPAggregateStatsRequest',
+  ofpName: 'OFPST_AGGREGATE request',
   decode: (r, xid, flags) => ({ type: 'aggregateStatsRequest', xid, flags, ...readFlowFilter(r) }),
   encode: writeFlowFilter,
   toRyu: flowFilterToRyu,
@@ -27,8 +38,11 @@ register<AggregateStatsRequestMsg>({
 });
 
 register<AggregateStatsReplyMsg>({
-  type: 'aggregateStatsReply', ofpType: OFPT.MULTIPART_REPLY, mpType: OFPMP.AGGREGATE,
-  ryuName: 'OFPAggregateStatsReply', ofpName: 'OFPST_AGGREGATE reply',
+  type: 'aggregateStatsReply',
+  ofpType: OFPT.MULTIPART_REPLY,
+  mpType: OFPMP.AGGREGATE,
+  ryuName: 'OFPAggregateStatsReply',
+  ofpName: 'OFPST_AGGREGATE reply',
   decode: (r, xid, flags) => {
     const packetCount = r.u64();
     const byteCount = r.u64();
@@ -48,8 +62,12 @@ register<AggregateStatsReplyMsg>({
   fromRyu: (d, xid, flags) => {
     const b = bodyOne(d, 'OFPAggregateStats');
     return {
-      type: 'aggregateStatsReply', xid, flags,
-      packetCount: jU64(b, 'packet_count'), byteCount: jU64(b, 'byte_count'), flowCount: jU32(b, 'flow_count'),
+      type: 'aggregateStatsReply',
+      xid,
+      flags,
+      packetCount: jU64(b, 'packet_count'),
+      byteCount: jU64(b, 'byte_count'),
+      flowCount: jU32(b, 'flow_count'),
     };
   },
   format: (m) => `packet_count=${m.packetCount} byte_count=${m.byteCount} flow_count=${m.flowCount}`,

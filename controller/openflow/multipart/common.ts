@@ -11,8 +11,14 @@ import { RyuDict, bad, jArr, jInt, jObj, unwrap } from '../ryu-json.js';
  * checked (at least `min`, at most what is left) before it is used, so a lying length can neither loop nor read
  * into the next entry.
  */
-export function entry(r: Reader, lenAt: number, min: number, what: string,
-  errType: number = OFPET.BAD_REQUEST, errCode: number = OFPBRC.BAD_LEN): Reader {
+export function entry(
+  r: Reader,
+  lenAt: number,
+  min: number,
+  what: string,
+  errType: number = OFPET.BAD_REQUEST,
+  errCode: number = OFPBRC.BAD_LEN,
+): Reader {
   if (r.pos + lenAt + 2 > r.end) {
     throw new OfpError(errType, errCode, `truncated ${what}: ${r.end - r.pos} bytes left`);
   }
@@ -67,8 +73,14 @@ export function durationText(sec: number, nsec: number): string {
 }
 
 const PORT_NAMES: Record<number, string> = {
-  [OFPP.IN_PORT]: 'IN_PORT', [OFPP.TABLE]: 'TABLE', [OFPP.NORMAL]: 'NORMAL', [OFPP.FLOOD]: 'FLOOD',
-  [OFPP.ALL]: 'ALL', [OFPP.CONTROLLER]: 'CONTROLLER', [OFPP.LOCAL]: 'LOCAL', [OFPP.ANY]: 'ANY',
+  [OFPP.IN_PORT]: 'IN_PORT',
+  [OFPP.TABLE]: 'TABLE',
+  [OFPP.NORMAL]: 'NORMAL',
+  [OFPP.FLOOD]: 'FLOOD',
+  [OFPP.ALL]: 'ALL',
+  [OFPP.CONTROLLER]: 'CONTROLLER',
+  [OFPP.LOCAL]: 'LOCAL',
+  [OFPP.ANY]: 'ANY',
 };
 
 /** A port number as ovs-ofctl prints it: reserved ports by name. */
@@ -90,9 +102,23 @@ export function tableText(t: number): string {
 
 /** ovs-ofctl's names for OpenFlow 1.3 action types (group features, table features). */
 const ACTION_NAMES: Record<number, string> = {
-  0: 'output', 11: 'copy_ttl_out', 12: 'copy_ttl_in', 15: 'set_mpls_ttl', 16: 'dec_mpls_ttl', 17: 'push_vlan',
-  18: 'strip_vlan', 19: 'push_mpls', 20: 'pop_mpls', 21: 'set_queue', 22: 'group', 23: 'mod_nw_ttl', 24: 'dec_ttl',
-  25: 'set_field', 26: 'push_pbb', 27: 'pop_pbb', 0xffff: 'experimenter',
+  0: 'output',
+  11: 'copy_ttl_out',
+  12: 'copy_ttl_in',
+  15: 'set_mpls_ttl',
+  16: 'dec_mpls_ttl',
+  17: 'push_vlan',
+  18: 'strip_vlan',
+  19: 'push_mpls',
+  20: 'pop_mpls',
+  21: 'set_queue',
+  22: 'group',
+  23: 'mod_nw_ttl',
+  24: 'dec_ttl',
+  25: 'set_field',
+  26: 'push_pbb',
+  27: 'pop_pbb',
+  0xffff: 'experimenter',
 };
 
 export function actionTypeText(t: number): string {

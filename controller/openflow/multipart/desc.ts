@@ -11,16 +11,29 @@ import { bodyOne } from './common.js';
 const DESC_STR_LEN = 256;
 const SERIAL_NUM_LEN = 32;
 
-export interface DescStatsRequestMsg { type: 'descStatsRequest'; xid: number; flags: number }
+export interface DescStatsRequestMsg {
+  type: 'descStatsRequest';
+  xid: number;
+  flags: number;
+}
 
 export interface DescStatsReplyMsg {
-  type: 'descStatsReply'; xid: number; flags: number;
-  mfrDesc: string; hwDesc: string; swDesc: string; serialNum: string; dpDesc: string;
+  type: 'descStatsReply';
+  xid: number;
+  flags: number;
+  mfrDesc: string;
+  hwDesc: string;
+  swDesc: string;
+  serialNum: string;
+  dpDesc: string;
 }
 
 register<DescStatsRequestMsg>({
-  type: 'descStatsRequest', ofpType: OFPT.MULTIPART_REQUEST, mpType: OFPMP.DESC,
-  ryuName: 'OFPDescStatsRequest', ofpName: 'OFPST_DESC request',
+  type: 'descStatsRequest',
+  ofpType: OFPT.MULTIPART_REQUEST,
+  mpType: OFPMP.DESC,
+  ryuName: 'OFPDescStatsRequest',
+  ofpName: 'OFPST_DESC request',
   decode: (_r, xid, flags) => ({ type: 'descStatsRequest', xid, flags }),
   encode: () => {},
   toRyu: () => ({}),
@@ -29,12 +42,20 @@ register<DescStatsRequestMsg>({
 });
 
 register<DescStatsReplyMsg>({
-  type: 'descStatsReply', ofpType: OFPT.MULTIPART_REPLY, mpType: OFPMP.DESC,
-  ryuName: 'OFPDescStatsReply', ofpName: 'OFPST_DESC reply',
+  type: 'descStatsReply',
+  ofpType: OFPT.MULTIPART_REPLY,
+  mpType: OFPMP.DESC,
+  ryuName: 'OFPDescStatsReply',
+  ofpName: 'OFPST_DESC reply',
   decode: (r, xid, flags) => ({
-    type: 'descStatsReply', xid, flags,
-    mfrDesc: r.str(DESC_STR_LEN), hwDesc: r.str(DESC_STR_LEN), swDesc: r.str(DESC_STR_LEN),
-    serialNum: r.str(SERIAL_NUM_LEN), dpDesc: r.str(DESC_STR_LEN),
+    type: 'descStatsReply',
+    xid,
+    flags,
+    mfrDesc: r.str(DESC_STR_LEN),
+    hwDesc: r.str(DESC_STR_LEN),
+    swDesc: r.str(DESC_STR_LEN),
+    serialNum: r.str(SERIAL_NUM_LEN),
+    dpDesc: r.str(DESC_STR_LEN),
   }),
   encode: (w, m) => {
     w.str(m.mfrDesc, DESC_STR_LEN);
@@ -49,11 +70,15 @@ register<DescStatsReplyMsg>({
   fromRyu: (d, xid, flags) => {
     const b = bodyOne(d, 'OFPDescStats');
     return {
-      type: 'descStatsReply', xid, flags,
-      mfrDesc: jStr(b, 'mfr_desc'), hwDesc: jStr(b, 'hw_desc'), swDesc: jStr(b, 'sw_desc'),
-      serialNum: jStr(b, 'serial_num'), dpDesc: jStr(b, 'dp_desc'),
+      type: 'descStatsReply',
+      xid,
+      flags,
+      mfrDesc: jStr(b, 'mfr_desc'),
+      hwDesc: jStr(b, 'hw_desc'),
+      swDesc: jStr(b, 'sw_desc'),
+      serialNum: jStr(b, 'serial_num'),
+      dpDesc: jStr(b, 'dp_desc'),
     };
   },
-  format: (m) =>
-    `Manufacturer: ${m.mfrDesc}, Hardware: ${m.hwDesc}, Software: ${m.swDesc}, Serial Num: ${m.serialNum}, DP Description: ${m.dpDesc}`,
+  format: (m) => `Manufacturer: ${m.mfrDesc}, Hardware: ${m.hwDesc}, Software: ${m.swDesc}, Serial Num: ${m.serialNum}, DP Description: ${m.dpDesc}`,
 });

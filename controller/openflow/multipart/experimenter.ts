@@ -12,11 +12,21 @@ import { bodyOne, jU32 } from './common.js';
 import { ONFMP_FLOW_MONITOR, OnfFlowMonitorRequestMsg, decodeOnfFlowMonitor } from './onf-flow-monitor.js';
 
 export interface ExperimenterStatsRequestMsg {
-  type: 'experimenterStatsRequest'; xid: number; flags: number; experimenter: number; expType: number; data: Buffer;
+  type: 'experimenterStatsRequest';
+  xid: number;
+  flags: number;
+  experimenter: number;
+  expType: number;
+  data: Buffer;
 }
 
 export interface ExperimenterStatsReplyMsg {
-  type: 'experimenterStatsReply'; xid: number; flags: number; experimenter: number; expType: number; data: Buffer;
+  type: 'experimenterStatsReply';
+  xid: number;
+  flags: number;
+  experimenter: number;
+  expType: number;
+  data: Buffer;
 }
 
 const formatExp = (m: { experimenter: number; expType: number; data: Buffer }) =>
@@ -30,8 +40,11 @@ function decodeRequest(r: Reader, xid: number, flags: number): ExperimenterStats
 }
 
 register<ExperimenterStatsRequestMsg>({
-  type: 'experimenterStatsRequest', ofpType: OFPT.MULTIPART_REQUEST, mpType: OFPMP.EXPERIMENTER,
-  ryuName: 'OFPExperimenterStatsRequest', ofpName: 'OFPST_EXPERIMENTER request',
+  type: 'experimenterStatsRequest',
+  ofpType: OFPT.MULTIPART_REQUEST,
+  mpType: OFPMP.EXPERIMENTER,
+  ryuName: 'OFPExperimenterStatsRequest',
+  ofpName: 'OFPST_EXPERIMENTER request',
   // The registry types decode() by this codec's message; the ONF monitor is the one other result it may give.
   decode: decodeRequest as (r: Reader, xid: number, flags: number) => ExperimenterStatsRequestMsg,
   encode: (w, m) => {
@@ -41,14 +54,22 @@ register<ExperimenterStatsRequestMsg>({
   },
   toRyu: (m) => ({ experimenter: m.experimenter, exp_type: m.expType, data: b64(m.data) }),
   fromRyu: (d, xid, flags) => ({
-    type: 'experimenterStatsRequest', xid, flags, experimenter: jU32(d, 'experimenter'), expType: jU32(d, 'exp_type'), data: jBytes(d, 'data'),
+    type: 'experimenterStatsRequest',
+    xid,
+    flags,
+    experimenter: jU32(d, 'experimenter'),
+    expType: jU32(d, 'exp_type'),
+    data: jBytes(d, 'data'),
   }),
   format: formatExp,
 });
 
 register<ExperimenterStatsReplyMsg>({
-  type: 'experimenterStatsReply', ofpType: OFPT.MULTIPART_REPLY, mpType: OFPMP.EXPERIMENTER,
-  ryuName: 'OFPExperimenterStatsReply', ofpName: 'OFPST_EXPERIMENTER reply',
+  type: 'experimenterStatsReply',
+  ofpType: OFPT.MULTIPART_REPLY,
+  mpType: OFPMP.EXPERIMENTER,
+  ryuName: 'OFPExperimenterStatsReply',
+  ofpName: 'OFPST_EXPERIMENTER reply',
   decode: (r, xid, flags) => {
     const experimenter = r.u32();
     const expType = r.u32();
@@ -63,7 +84,12 @@ register<ExperimenterStatsReplyMsg>({
   fromRyu: (d, xid, flags) => {
     const b = bodyOne(d, 'OFPExperimenterMultipart');
     return {
-      type: 'experimenterStatsReply', xid, flags, experimenter: jU32(b, 'experimenter'), expType: jU32(b, 'exp_type'), data: jBytes(b, 'data'),
+      type: 'experimenterStatsReply',
+      xid,
+      flags,
+      experimenter: jU32(b, 'experimenter'),
+      expType: jU32(b, 'exp_type'),
+      data: jBytes(b, 'data'),
     };
   },
   format: formatExp,

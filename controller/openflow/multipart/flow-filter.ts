@@ -45,16 +45,23 @@ export function writeFlowFilter(w: Writer, f: FlowFilter): void {
 
 export function flowFilterToRyu(f: FlowFilter): RyuDict {
   return {
-    table_id: f.tableId, out_port: f.outPort, out_group: f.outGroup,
-    cookie: u64ToJson(f.cookie), cookie_mask: u64ToJson(f.cookieMask), match: matchToRyu(f.match),
+    table_id: f.tableId,
+    out_port: f.outPort,
+    out_group: f.outGroup,
+    cookie: u64ToJson(f.cookie),
+    cookie_mask: u64ToJson(f.cookieMask),
+    match: matchToRyu(f.match),
   };
 }
 
 /** Ryu's defaults: every table, any port and group, no cookie restriction, the empty match. */
 export function flowFilterFromRyu(d: RyuDict): FlowFilter {
   return {
-    tableId: jU8(d, 'table_id', OFPTT.ALL), outPort: jU32(d, 'out_port', OFPP.ANY), outGroup: jU32(d, 'out_group', OFPG.ANY),
-    cookie: jU64(d, 'cookie', 0n), cookieMask: jU64(d, 'cookie_mask', 0n),
+    tableId: jU8(d, 'table_id', OFPTT.ALL),
+    outPort: jU32(d, 'out_port', OFPP.ANY),
+    outGroup: jU32(d, 'out_group', OFPG.ANY),
+    cookie: jU64(d, 'cookie', 0n),
+    cookieMask: jU64(d, 'cookie_mask', 0n),
     match: d.match === undefined || d.match === null ? [] : matchFromRyu(d.match),
   };
 }

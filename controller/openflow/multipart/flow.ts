@@ -13,27 +13,56 @@ import { u64At } from '../buffer.js';
 import { OFPT, OFPMP, OFPFF, OFP_DEFAULT_PRIORITY, OFP_SIZES } from '../constants.js';
 import { register } from '../registry.js';
 import { Match, readMatch, writeMatch, matchToRyu, matchFromRyu, formatMatch } from '../match.js';
-import { Instruction, readInstructions, writeInstructions, instructionsLength, instructionsToRyu, instructionsFromRyu, formatInstructions } from '../instructions.js';
+import {
+  Instruction,
+  readInstructions,
+  writeInstructions,
+  instructionsLength,
+  instructionsToRyu,
+  instructionsFromRyu,
+  formatInstructions,
+} from '../instructions.js';
 import { RyuDict, hex, jArr, jU64, u64ToJson } from '../ryu-json.js';
 import { bodyList, counted, durationText, jU8, jU16, jU32 } from './common.js';
 import { FlowFilter, readFlowFilter, writeFlowFilter, flowFilterToRyu, flowFilterFromRyu, formatFlowFilter } from './flow-filter.js';
 
 export interface FlowStats {
-  tableId: number; durationSec: number; durationNsec: number; priority: number; idleTimeout: number; hardTimeout: number;
+  tableId: number;
+  durationSec: number;
+  durationNsec: number;
+  priority: number;
+  idleTimeout: number;
+  hardTimeout: number;
   /** OFPFF_* bits. */
   flags: number;
-  cookie: bigint; packetCount: bigint; byteCount: bigint; match: Match; instructions: Instruction[];
+  cookie: bigint;
+  packetCount: bigint;
+  byteCount: bigint;
+  match: Match;
+  instructions: Instruction[];
 }
 
-export interface FlowStatsRequestMsg extends FlowFilter { type: 'flowStatsRequest'; xid: number; flags: number }
-export interface FlowStatsReplyMsg { type: 'flowStatsReply'; xid: number; flags: number; body: FlowStats[] }
+export interface FlowStatsRequestMsg extends FlowFilter {
+  type: 'flowStatsRequest';
+  xid: number;
+  flags: number;
+}
+export interface FlowStatsReplyMsg {
+  type: 'flowStatsReply';
+  xid: number;
+  flags: number;
+  body: FlowStats[];
+}
 
 /** Bytes before the match. */
 const FIXED = 48;
 
 register<FlowStatsRequestMsg>({
-  type: 'flowStatsRequest', ofpType: OFPT.MULTIPART_REQUEST, mpType: OFPMP.FLOW,
-  ryuName: 'OFPFlowStatsRequest', ofpName: 'OFPST_FLOW request',
+  type: 'flowStatsRequest',
+  ofpType: OFPT.MULTIPART_REQUEST,
+  mpType: OFPMP.FLOW,
+  ryuName: 'OFPFlowStatsRequest',
+  ofpName: 'OFPST_FLOW request',
   decode: (r, xid, flags) => ({ type: 'flowStatsRequest', xid, flags, ...readFlowFilter(r) }),
   encode: writeFlowFilter,
   toRyu: flowFilterToRyu,
@@ -48,8 +77,11 @@ function flowStatsLength(f: FlowStats): number {
 }
 
 const FLAG_NAMES: [number, string][] = [
-  [OFPFF.SEND_FLOW_REM, 'send_flow_rem'], [OFPFF.CHECK_OVERLAP, 'check_overlap'], [OFPFF.RESET_COUNTS, 'reset_counts'],
-  [OFPFF.NO_PKT_COUNTS, 'no_packet_counts'], [OFPFF.NO_BYT_COUNTS, 'no_byte_counts'],
+  [OFPFF.SEND_FLOW_REM, 'send_flow_rem'],
+  [OFPFF.CHECK_OVERLAP, 'check_overlap'],
+  [OFPFF.RESET_COUNTS, 'reset_counts'],
+  [OFPFF.NO_PKT_COUNTS, 'no_packet_counts'],
+  [OFPFF.NO_BYT_COUNTS, 'no_byte_counts'],
 ];
 
 /** One entry as ovs-ofctl prints it (without its leading space). */
@@ -57,7 +89,9 @@ const FLAG_NAMES: [number, string][] = [
  * A flow entry as `ovs-ofctl --no-stats dump-flows` prints it (OVS ofputil_flow_stats_format without the stats):
  * the cookie, a table other than 0, the timeouts and flags, then priority and match, then the instructions.
  */
-export function formatFlowEntry(f: Pick<FlowStats, 'tableId' | 'priority' | 'idleTimeout' | 'hardTimeout' | 'flags' | 'cookie' | 'match' | 'instructions'>): string {
+export function formatFlowEntry(
+  f: Pick<FlowStats, 'tableId' | 'priority' | 'idleTimeout' | 'hardTimeout' | 'flags' | 'cookie' | 'match' | 'instructions'>,
+): string {
   let s = f.cookie !== 0n ? `cookie=${hex(f.cookie)}, ` : '';
   if (f.tableId !== 0) s += `table=${f.tableId}, `;
   if (f.idleTimeout) s += `idle_timeout=${f.idleTimeout}, `;
@@ -70,7 +104,8 @@ export function formatFlowEntry(f: Pick<FlowStats, 'tableId' | 'priority' | 'idl
 }
 
 export function formatFlowStats(f: FlowStats): string {
-  let s = `cookie=${hex(f.cookie)}, duration=${durationText(f.durationSec, f.durationNsec)}, table=${f.tableId}, ` +
+  let s =
+    `cookie=${hex(f.cookie)}, duration=${durationText(f.durationSec, f.durationNsec)}, table=${f.tableId}, ` +
     `n_packets=${f.packetCount}, n_bytes=${f.byteCount}, `;
   if (f.idleTimeout) s += `idle_timeout=${f.idleTimeout}, `;
   if (f.hardTimeout) s += `hard_timeout=${f.hardTimeout}, `;
@@ -82,8 +117,11 @@ export function formatFlowStats(f: FlowStats): string {
 }
 
 register<FlowStatsReplyMsg>({
-  type: 'flowStatsReply', ofpType: OFPT.MULTIPART_REPLY, mpType: OFPMP.FLOW,
-  ryuName: 'OFPFlowStatsReply', ofpName: 'OFPST_FLOW reply',
+  type: 'flowStatsReply',
+  ofpType: OFPT.MULTIPART_REPLY,
+  mpType: OFPMP.FLOW,
+  ryuName: 'OFPFlowStatsReply',
+  ofpName: 'OFPST_FLOW reply',
   decode: (r, xid, flags) => {
     const body: FlowStats[] = [];
     const b = r.buf;
@@ -93,7 +131,11 @@ register<FlowStatsReplyMsg>({
       if (left < OFP_SIZES.flowStats) throw new OfpError(OFPET.BAD_REQUEST, OFPBRC.BAD_LEN, `truncated flow stats: ${left} bytes left`);
       const len = (b[p]! << 8) | b[p + 1]!;
       if (len < OFP_SIZES.flowStats || len > left) {
-        throw new OfpError(OFPET.BAD_REQUEST, OFPBRC.BAD_LEN, `${len > left ? 'truncated flow stats: length' : 'flow stats length'} ${len}, ${left} bytes left`);
+        throw new OfpError(
+          OFPET.BAD_REQUEST,
+          OFPBRC.BAD_LEN,
+          `${len > left ? 'truncated flow stats: length' : 'flow stats length'} ${len}, ${left} bytes left`,
+        );
       }
       // The fixed 48 bytes are inside the checked length: read them directly.
       const e = r.sub(len);
@@ -142,20 +184,39 @@ register<FlowStatsReplyMsg>({
   toRyu: (m) => ({
     body: m.body.map((f) => ({
       OFPFlowStats: {
-        length: flowStatsLength(f), table_id: f.tableId, duration_sec: f.durationSec, duration_nsec: f.durationNsec,
-        priority: f.priority, idle_timeout: f.idleTimeout, hard_timeout: f.hardTimeout, flags: f.flags,
-        cookie: u64ToJson(f.cookie), packet_count: u64ToJson(f.packetCount), byte_count: u64ToJson(f.byteCount),
-        match: matchToRyu(f.match), instructions: instructionsToRyu(f.instructions),
+        length: flowStatsLength(f),
+        table_id: f.tableId,
+        duration_sec: f.durationSec,
+        duration_nsec: f.durationNsec,
+        priority: f.priority,
+        idle_timeout: f.idleTimeout,
+        hard_timeout: f.hardTimeout,
+        flags: f.flags,
+        cookie: u64ToJson(f.cookie),
+        packet_count: u64ToJson(f.packetCount),
+        byte_count: u64ToJson(f.byteCount),
+        match: matchToRyu(f.match),
+        instructions: instructionsToRyu(f.instructions),
       },
     })),
   }),
   fromRyu: (d, xid, flags) => ({
-    type: 'flowStatsReply', xid, flags,
+    type: 'flowStatsReply',
+    xid,
+    flags,
     body: bodyList(d, 'OFPFlowStats').map((f) => ({
-      tableId: jU8(f, 'table_id'), durationSec: jU32(f, 'duration_sec'), durationNsec: jU32(f, 'duration_nsec'),
-      priority: jU16(f, 'priority'), idleTimeout: jU16(f, 'idle_timeout', 0), hardTimeout: jU16(f, 'hard_timeout', 0),
-      flags: jU16(f, 'flags', 0), cookie: jU64(f, 'cookie', 0n), packetCount: jU64(f, 'packet_count'), byteCount: jU64(f, 'byte_count'),
-      match: f.match === undefined || f.match === null ? [] : matchFromRyu(f.match), instructions: instructionsFromRyu(jArr(f, 'instructions')),
+      tableId: jU8(f, 'table_id'),
+      durationSec: jU32(f, 'duration_sec'),
+      durationNsec: jU32(f, 'duration_nsec'),
+      priority: jU16(f, 'priority'),
+      idleTimeout: jU16(f, 'idle_timeout', 0),
+      hardTimeout: jU16(f, 'hard_timeout', 0),
+      flags: jU16(f, 'flags', 0),
+      cookie: jU64(f, 'cookie', 0n),
+      packetCount: jU64(f, 'packet_count'),
+      byteCount: jU64(f, 'byte_count'),
+      match: f.match === undefined || f.match === null ? [] : matchFromRyu(f.match),
+      instructions: instructionsFromRyu(jArr(f, 'instructions')),
     })),
   }),
   format: (m) => counted(m.body.map(formatFlowStats), 'flows'),

@@ -16,14 +16,26 @@ export interface GroupDesc {
   buckets: Bucket[];
 }
 
-export interface GroupDescStatsRequestMsg { type: 'groupDescStatsRequest'; xid: number; flags: number }
-export interface GroupDescStatsReplyMsg { type: 'groupDescStatsReply'; xid: number; flags: number; body: GroupDesc[] }
+export interface GroupDescStatsRequestMsg {
+  type: 'groupDescStatsRequest';
+  xid: number;
+  flags: number;
+}
+export interface GroupDescStatsReplyMsg {
+  type: 'groupDescStatsReply';
+  xid: number;
+  flags: number;
+  body: GroupDesc[];
+}
 
 const GROUP_TYPE_NAMES = ['all', 'select', 'indirect', 'ff'];
 
 register<GroupDescStatsRequestMsg>({
-  type: 'groupDescStatsRequest', ofpType: OFPT.MULTIPART_REQUEST, mpType: OFPMP.GROUP_DESC,
-  ryuName: 'OFPGroupDescStatsRequest', ofpName: 'OFPST_GROUP_DESC request',
+  type: 'groupDescStatsRequest',
+  ofpType: OFPT.MULTIPART_REQUEST,
+  mpType: OFPMP.GROUP_DESC,
+  ryuName: 'OFPGroupDescStatsRequest',
+  ofpName: 'OFPST_GROUP_DESC request',
   decode: (_r, xid, flags) => ({ type: 'groupDescStatsRequest', xid, flags }),
   encode: () => {},
   toRyu: () => ({}),
@@ -32,8 +44,11 @@ register<GroupDescStatsRequestMsg>({
 });
 
 register<GroupDescStatsReplyMsg>({
-  type: 'groupDescStatsReply', ofpType: OFPT.MULTIPART_REPLY, mpType: OFPMP.GROUP_DESC,
-  ryuName: 'OFPGroupDescStatsReply', ofpName: 'OFPST_GROUP_DESC reply',
+  type: 'groupDescStatsReply',
+  ofpType: OFPT.MULTIPART_REPLY,
+  mpType: OFPMP.GROUP_DESC,
+  ryuName: 'OFPGroupDescStatsReply',
+  ofpName: 'OFPST_GROUP_DESC reply',
   decode: (r, xid, flags) => {
     const body: GroupDesc[] = [];
     while (r.pos < r.end) {
@@ -62,17 +77,29 @@ register<GroupDescStatsReplyMsg>({
   toRyu: (m) => ({
     body: m.body.map((g) => ({
       OFPGroupDescStats: {
-        length: OFP_SIZES.groupDesc + bucketsLength(g.buckets), type: g.groupType, group_id: g.groupId, buckets: bucketsToRyu(g.buckets),
+        length: OFP_SIZES.groupDesc + bucketsLength(g.buckets),
+        type: g.groupType,
+        group_id: g.groupId,
+        buckets: bucketsToRyu(g.buckets),
       },
     })),
   }),
   fromRyu: (d, xid, flags) => ({
-    type: 'groupDescStatsReply', xid, flags,
+    type: 'groupDescStatsReply',
+    xid,
+    flags,
     body: bodyList(d, 'OFPGroupDescStats').map((g) => ({
-      groupType: jU8(g, 'type'), groupId: jU32(g, 'group_id'), buckets: bucketsFromRyu(jArr(g, 'buckets')),
+      groupType: jU8(g, 'type'),
+      groupId: jU32(g, 'group_id'),
+      buckets: bucketsFromRyu(jArr(g, 'buckets')),
     })),
   }),
-  format: (m) => m.body.map((g) =>
-    `group_id=${groupText(g.groupId)},type=${GROUP_TYPE_NAMES[g.groupType] ?? g.groupType}` +
-    `${g.buckets.length ? `,${formatBuckets(g.buckets)}` : ''}`).join('; '),
+  format: (m) =>
+    m.body
+      .map(
+        (g) =>
+          `group_id=${groupText(g.groupId)},type=${GROUP_TYPE_NAMES[g.groupType] ?? g.groupType}` +
+          `${g.buckets.length ? `,${formatBuckets(g.buckets)}` : ''}`,
+      )
+      .join('; '),
 });

@@ -8,13 +8,21 @@ import { register } from '../registry.js';
 import { RyuDict, bad, hex, jArr } from '../ryu-json.js';
 import { actionBitsText, bodyOne, jU32 } from './common.js';
 
-export interface GroupFeaturesStatsRequestMsg { type: 'groupFeaturesStatsRequest'; xid: number; flags: number }
+export interface GroupFeaturesStatsRequestMsg {
+  type: 'groupFeaturesStatsRequest';
+  xid: number;
+  flags: number;
+}
 
 export interface GroupFeaturesStatsReplyMsg {
-  type: 'groupFeaturesStatsReply'; xid: number; flags: number;
-  types: number; capabilities: number;
+  type: 'groupFeaturesStatsReply';
+  xid: number;
+  flags: number;
+  types: number;
+  capabilities: number;
   /** Four entries each, indexed by group type. */
-  maxGroups: number[]; actions: number[];
+  maxGroups: number[];
+  actions: number[];
 }
 
 const GROUP_TYPES = ['all', 'select', 'indirect', 'fast failover'];
@@ -31,8 +39,11 @@ function writeFour(w: { u32(v: number): void }, v: number[], key: string): void 
 }
 
 register<GroupFeaturesStatsRequestMsg>({
-  type: 'groupFeaturesStatsRequest', ofpType: OFPT.MULTIPART_REQUEST, mpType: OFPMP.GROUP_FEATURES,
-  ryuName: 'OFPGroupFeaturesStatsRequest', ofpName: 'OFPST_GROUP_FEATURES request',
+  type: 'groupFeaturesStatsRequest',
+  ofpType: OFPT.MULTIPART_REQUEST,
+  mpType: OFPMP.GROUP_FEATURES,
+  ryuName: 'OFPGroupFeaturesStatsRequest',
+  ofpName: 'OFPST_GROUP_FEATURES request',
   decode: (_r, xid, flags) => ({ type: 'groupFeaturesStatsRequest', xid, flags }),
   encode: () => {},
   toRyu: () => ({}),
@@ -41,11 +52,19 @@ register<GroupFeaturesStatsRequestMsg>({
 });
 
 register<GroupFeaturesStatsReplyMsg>({
-  type: 'groupFeaturesStatsReply', ofpType: OFPT.MULTIPART_REPLY, mpType: OFPMP.GROUP_FEATURES,
-  ryuName: 'OFPGroupFeaturesStatsReply', ofpName: 'OFPST_GROUP_FEATURES reply',
+  type: 'groupFeaturesStatsReply',
+  ofpType: OFPT.MULTIPART_REPLY,
+  mpType: OFPMP.GROUP_FEATURES,
+  ryuName: 'OFPGroupFeaturesStatsReply',
+  ofpName: 'OFPST_GROUP_FEATURES reply',
   decode: (r, xid, flags) => ({
-    type: 'groupFeaturesStatsReply', xid, flags, types: r.u32(), capabilities: r.u32(),
-    maxGroups: [r.u32(), r.u32(), r.u32(), r.u32()], actions: [r.u32(), r.u32(), r.u32(), r.u32()],
+    type: 'groupFeaturesStatsReply',
+    xid,
+    flags,
+    types: r.u32(),
+    capabilities: r.u32(),
+    maxGroups: [r.u32(), r.u32(), r.u32(), r.u32()],
+    actions: [r.u32(), r.u32(), r.u32(), r.u32()],
   }),
   encode: (w, m) => {
     w.u32(m.types);
@@ -59,16 +78,20 @@ register<GroupFeaturesStatsReplyMsg>({
   fromRyu: (d, xid, flags) => {
     const b = bodyOne(d, 'OFPGroupFeaturesStats');
     return {
-      type: 'groupFeaturesStatsReply', xid, flags, types: jU32(b, 'types'), capabilities: jU32(b, 'capabilities'),
-      maxGroups: four(b, 'max_groups'), actions: four(b, 'actions'),
+      type: 'groupFeaturesStatsReply',
+      xid,
+      flags,
+      types: jU32(b, 'types'),
+      capabilities: jU32(b, 'capabilities'),
+      maxGroups: four(b, 'max_groups'),
+      actions: four(b, 'actions'),
     };
   },
   format: (m) => {
-    const groups = GROUP_TYPES.filter((_, i) => m.types & (1 << i))
-      .map((name) => {
-        const i = GROUP_TYPES.indexOf(name);
-        return `${name} group: max_groups=${hex(m.maxGroups[i] ?? 0)} actions: ${actionBitsText(m.actions[i] ?? 0)}`;
-      });
+    const groups = GROUP_TYPES.filter((_, i) => m.types & (1 << i)).map((name) => {
+      const i = GROUP_TYPES.indexOf(name);
+      return `${name} group: max_groups=${hex(m.maxGroups[i] ?? 0)} actions: ${actionBitsText(m.actions[i] ?? 0)}`;
+    });
     return [`Types: ${hex(m.types)} Capabilities: ${hex(m.capabilities)}`, ...groups].join('; ');
   },
 });

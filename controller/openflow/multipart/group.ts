@@ -11,19 +11,40 @@ import { register } from '../registry.js';
 import { jArr, jU64, u64ToJson, unwrap } from '../ryu-json.js';
 import { bodyList, durationText, entry, groupText, jU32 } from './common.js';
 
-export interface BucketCounter { packetCount: bigint; byteCount: bigint }
-
-export interface GroupStats {
-  groupId: number; refCount: number; packetCount: bigint; byteCount: bigint;
-  durationSec: number; durationNsec: number; bucketStats: BucketCounter[];
+export interface BucketCounter {
+  packetCount: bigint;
+  byteCount: bigint;
 }
 
-export interface GroupStatsRequestMsg { type: 'groupStatsRequest'; xid: number; flags: number; groupId: number }
-export interface GroupStatsReplyMsg { type: 'groupStatsReply'; xid: number; flags: number; body: GroupStats[] }
+export interface GroupStats {
+  groupId: number;
+  refCount: number;
+  packetCount: bigint;
+  byteCount: bigint;
+  durationSec: number;
+  durationNsec: number;
+  bucketStats: BucketCounter[];
+}
+
+export interface GroupStatsRequestMsg {
+  type: 'groupStatsRequest';
+  xid: number;
+  flags: number;
+  groupId: number;
+}
+export interface GroupStatsReplyMsg {
+  type: 'groupStatsReply';
+  xid: number;
+  flags: number;
+  body: GroupStats[];
+}
 
 register<GroupStatsRequestMsg>({
-  type: 'groupStatsRequest', ofpType: OFPT.MULTIPART_REQUEST, mpType: OFPMP.GROUP,
-  ryuName: 'OFPGroupStatsRequest', ofpName: 'OFPST_GROUP request',
+  type: 'groupStatsRequest',
+  ofpType: OFPT.MULTIPART_REQUEST,
+  mpType: OFPMP.GROUP,
+  ryuName: 'OFPGroupStatsRequest',
+  ofpName: 'OFPST_GROUP request',
   decode: (r, xid, flags) => {
     const groupId = r.u32();
     r.skip(4);
@@ -39,8 +60,11 @@ register<GroupStatsRequestMsg>({
 });
 
 register<GroupStatsReplyMsg>({
-  type: 'groupStatsReply', ofpType: OFPT.MULTIPART_REPLY, mpType: OFPMP.GROUP,
-  ryuName: 'OFPGroupStatsReply', ofpName: 'OFPST_GROUP reply',
+  type: 'groupStatsReply',
+  ofpType: OFPT.MULTIPART_REPLY,
+  mpType: OFPMP.GROUP,
+  ryuName: 'OFPGroupStatsReply',
+  ofpName: 'OFPST_GROUP reply',
   decode: (r, xid, flags) => {
     const body: GroupStats[] = [];
     while (r.pos < r.end) {
@@ -53,7 +77,13 @@ register<GroupStatsReplyMsg>({
       const refCount = e.u32();
       e.skip(4);
       const g: GroupStats = {
-        groupId, refCount, packetCount: e.u64(), byteCount: e.u64(), durationSec: e.u32(), durationNsec: e.u32(), bucketStats: [],
+        groupId,
+        refCount,
+        packetCount: e.u64(),
+        byteCount: e.u64(),
+        durationSec: e.u32(),
+        durationNsec: e.u32(),
+        bucketStats: [],
       };
       while (e.pos < e.end) g.bucketStats.push({ packetCount: e.u64(), byteCount: e.u64() });
       body.push(g);
@@ -81,8 +111,12 @@ register<GroupStatsReplyMsg>({
     body: m.body.map((g) => ({
       OFPGroupStats: {
         length: OFP_SIZES.groupStats + OFP_SIZES.bucketCounter * g.bucketStats.length,
-        group_id: g.groupId, ref_count: g.refCount, packet_count: u64ToJson(g.packetCount), byte_count: u64ToJson(g.byteCount),
-        duration_sec: g.durationSec, duration_nsec: g.durationNsec,
+        group_id: g.groupId,
+        ref_count: g.refCount,
+        packet_count: u64ToJson(g.packetCount),
+        byte_count: u64ToJson(g.byteCount),
+        duration_sec: g.durationSec,
+        duration_nsec: g.durationNsec,
         bucket_stats: g.bucketStats.map((b) => ({
           OFPBucketCounter: { packet_count: u64ToJson(b.packetCount), byte_count: u64ToJson(b.byteCount) },
         })),
@@ -90,18 +124,29 @@ register<GroupStatsReplyMsg>({
     })),
   }),
   fromRyu: (d, xid, flags) => ({
-    type: 'groupStatsReply', xid, flags,
+    type: 'groupStatsReply',
+    xid,
+    flags,
     body: bodyList(d, 'OFPGroupStats').map((g) => ({
-      groupId: jU32(g, 'group_id'), refCount: jU32(g, 'ref_count'), packetCount: jU64(g, 'packet_count'),
-      byteCount: jU64(g, 'byte_count'), durationSec: jU32(g, 'duration_sec'), durationNsec: jU32(g, 'duration_nsec'),
+      groupId: jU32(g, 'group_id'),
+      refCount: jU32(g, 'ref_count'),
+      packetCount: jU64(g, 'packet_count'),
+      byteCount: jU64(g, 'byte_count'),
+      durationSec: jU32(g, 'duration_sec'),
+      durationNsec: jU32(g, 'duration_nsec'),
       bucketStats: jArr(g, 'bucket_stats').map((o) => {
         const [, b] = unwrap(o, 'OFPBucketCounter');
         return { packetCount: jU64(b, 'packet_count'), byteCount: jU64(b, 'byte_count') };
       }),
     })),
   }),
-  format: (m) => m.body.map((g) =>
-    `group_id=${g.groupId},duration=${durationText(g.durationSec, g.durationNsec)},ref_count=${g.refCount},` +
-    `packet_count=${g.packetCount},byte_count=${g.byteCount}` +
-    g.bucketStats.map((b, i) => `,bucket${i}:packet_count=${b.packetCount},byte_count=${b.byteCount}`).join('')).join('; '),
+  format: (m) =>
+    m.body
+      .map(
+        (g) =>
+          `group_id=${g.groupId},duration=${durationText(g.durationSec, g.durationNsec)},ref_count=${g.refCount},` +
+          `packet_count=${g.packetCount},byte_count=${g.byteCount}` +
+          g.bucketStats.map((b, i) => `,bucket${i}:packet_count=${b.packetCount},byte_count=${b.byteCount}`).join(''),
+      )
+      .join('; '),
 });

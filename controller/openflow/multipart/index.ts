@@ -47,25 +47,47 @@ export type { GroupFeaturesStatsRequestMsg, GroupFeaturesStatsReplyMsg } from '.
 export type { MeterStats, MeterBandStats, MeterStatsRequestMsg, MeterStatsReplyMsg } from './meter.js';
 export type { MeterConfig, MeterConfigStatsRequestMsg, MeterConfigStatsReplyMsg } from './meter-config.js';
 export type { MeterFeatures, MeterFeaturesStatsRequestMsg, MeterFeaturesStatsReplyMsg } from './meter-features.js';
-export type { TableFeatures, TableFeatureProp, FeatureId, OxmId, TableFeaturesStatsRequestMsg, TableFeaturesStatsReplyMsg } from './table-features.js';
+export type {
+  TableFeatures,
+  TableFeatureProp,
+  FeatureId,
+  OxmId,
+  TableFeaturesStatsRequestMsg,
+  TableFeaturesStatsReplyMsg,
+} from './table-features.js';
 export type { PortDescStatsRequestMsg, PortDescStatsReplyMsg } from './port-desc.js';
 export type { ExperimenterStatsRequestMsg, ExperimenterStatsReplyMsg } from './experimenter.js';
 export type { OnfFlowMonitorRequest, OnfFlowMonitorRequestMsg } from './onf-flow-monitor.js';
 
 export type MultipartMsg =
-  | DescStatsRequestMsg | DescStatsReplyMsg
-  | FlowStatsRequestMsg | FlowStatsReplyMsg
-  | AggregateStatsRequestMsg | AggregateStatsReplyMsg
-  | TableStatsRequestMsg | TableStatsReplyMsg
-  | PortStatsRequestMsg | PortStatsReplyMsg
-  | QueueStatsRequestMsg | QueueStatsReplyMsg
-  | GroupStatsRequestMsg | GroupStatsReplyMsg
-  | GroupDescStatsRequestMsg | GroupDescStatsReplyMsg
-  | GroupFeaturesStatsRequestMsg | GroupFeaturesStatsReplyMsg
-  | MeterStatsRequestMsg | MeterStatsReplyMsg
-  | MeterConfigStatsRequestMsg | MeterConfigStatsReplyMsg
-  | MeterFeaturesStatsRequestMsg | MeterFeaturesStatsReplyMsg
-  | TableFeaturesStatsRequestMsg | TableFeaturesStatsReplyMsg
-  | PortDescStatsRequestMsg | PortDescStatsReplyMsg
-  | ExperimenterStatsRequestMsg | ExperimenterStatsReplyMsg
+  | DescStatsRequestMsg
+  | DescStatsReplyMsg
+  | FlowStatsRequestMsg
+  | FlowStatsReplyMsg
+  | AggregateStatsRequestMsg
+  | AggregateStatsReplyMsg
+  | TableStatsRequestMsg
+  | TableStatsReplyMsg
+  | PortStatsRequestMsg
+  | PortStatsReplyMsg
+  | QueueStatsRequestMsg
+  | QueueStatsReplyMsg
+  | GroupStatsRequestMsg
+  | GroupStatsReplyMsg
+  | GroupDescStatsRequestMsg
+  | GroupDescStatsReplyMsg
+  | GroupFeaturesStatsRequestMsg
+  | GroupFeaturesStatsReplyMsg
+  | MeterStatsRequestMsg
+  | MeterStatsReplyMsg
+  | MeterConfigStatsRequestMsg
+  | MeterConfigStatsReplyMsg
+  | MeterFeaturesStatsRequestMsg
+  | MeterFeaturesStatsReplyMsg
+  | TableFeaturesStatsRequestMsg
+  | TableFeaturesStatsReplyMsg
+  | PortDescStatsRequestMsg
+  | PortDescStatsReplyMsg
+  | ExperimenterStatsRequestMsg
+  | ExperimenterStatsReplyMsg
   | OnfFlowMonitorRequestMsg;

@@ -17,14 +17,32 @@ export interface MeterConfig {
   bands: MeterBand[];
 }
 
-export interface MeterConfigStatsRequestMsg { type: 'meterConfigStatsRequest'; xid: number; flags: number; meterId: number }
-export interface MeterConfigStatsReplyMsg { type: 'meterConfigStatsReply'; xid: number; flags: number; body: MeterConfig[] }
+export interface MeterConfigStatsRequestMsg {
+  type: 'meterConfigStatsRequest';
+  xid: number;
+  flags: number;
+  meterId: number;
+}
+export interface MeterConfigStatsReplyMsg {
+  type: 'meterConfigStatsReply';
+  xid: number;
+  flags: number;
+  body: MeterConfig[];
+}
 
-const FLAG_NAMES: [number, string][] = [[OFPMF.KBPS, 'kbps'], [OFPMF.PKTPS, 'pktps'], [OFPMF.BURST, 'burst'], [OFPMF.STATS, 'stats']];
+const FLAG_NAMES: [number, string][] = [
+  [OFPMF.KBPS, 'kbps'],
+  [OFPMF.PKTPS, 'pktps'],
+  [OFPMF.BURST, 'burst'],
+  [OFPMF.STATS, 'stats'],
+];
 
 register<MeterConfigStatsRequestMsg>({
-  type: 'meterConfigStatsRequest', ofpType: OFPT.MULTIPART_REQUEST, mpType: OFPMP.METER_CONFIG,
-  ryuName: 'OFPMeterConfigStatsRequest', ofpName: 'OFPST_METER_CONFIG request',
+  type: 'meterConfigStatsRequest',
+  ofpType: OFPT.MULTIPART_REQUEST,
+  mpType: OFPMP.METER_CONFIG,
+  ryuName: 'OFPMeterConfigStatsRequest',
+  ofpName: 'OFPST_METER_CONFIG request',
   decode: (r, xid, flags) => {
     const meterId = r.u32();
     r.skip(4);
@@ -40,8 +58,11 @@ register<MeterConfigStatsRequestMsg>({
 });
 
 register<MeterConfigStatsReplyMsg>({
-  type: 'meterConfigStatsReply', ofpType: OFPT.MULTIPART_REPLY, mpType: OFPMP.METER_CONFIG,
-  ryuName: 'OFPMeterConfigStatsReply', ofpName: 'OFPST_METER_CONFIG reply',
+  type: 'meterConfigStatsReply',
+  ofpType: OFPT.MULTIPART_REPLY,
+  mpType: OFPMP.METER_CONFIG,
+  ryuName: 'OFPMeterConfigStatsReply',
+  ofpName: 'OFPST_METER_CONFIG reply',
   decode: (r, xid, flags) => {
     const body: MeterConfig[] = [];
     while (r.pos < r.end) {
@@ -71,13 +92,22 @@ register<MeterConfigStatsReplyMsg>({
     })),
   }),
   fromRyu: (d, xid, flags) => ({
-    type: 'meterConfigStatsReply', xid, flags,
+    type: 'meterConfigStatsReply',
+    xid,
+    flags,
     body: bodyList(d, 'OFPMeterConfigStats').map((c) => ({
-      flags: jU16(c, 'flags', 0), meterId: jU32(c, 'meter_id'), bands: bandsFromRyu(jArr(c, 'bands')),
+      flags: jU16(c, 'flags', 0),
+      meterId: jU32(c, 'meter_id'),
+      bands: bandsFromRyu(jArr(c, 'bands')),
     })),
   }),
-  format: (m) => m.body.map((c) => {
-    const flags = FLAG_NAMES.filter(([bit]) => c.flags & bit).map(([, name]) => ` ${name}`).join('');
-    return `meter=${meterText(c.meterId)}${flags} bands=${c.bands.length ? ` ${formatBands(c.bands)}` : ''}`;
-  }).join('; '),
+  format: (m) =>
+    m.body
+      .map((c) => {
+        const flags = FLAG_NAMES.filter(([bit]) => c.flags & bit)
+          .map(([, name]) => ` ${name}`)
+          .join('');
+        return `meter=${meterText(c.meterId)}${flags} bands=${c.bands.length ? ` ${formatBands(c.bands)}` : ''}`;
+      })
+      .join('; '),
 });

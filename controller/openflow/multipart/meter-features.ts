@@ -14,11 +14,21 @@ export interface MeterFeatures {
   bandTypes: number;
   /** Bitmap of OFPMF_*. */
   capabilities: number;
-  maxBands: number; maxColor: number;
+  maxBands: number;
+  maxColor: number;
 }
 
-export interface MeterFeaturesStatsRequestMsg { type: 'meterFeaturesStatsRequest'; xid: number; flags: number }
-export interface MeterFeaturesStatsReplyMsg { type: 'meterFeaturesStatsReply'; xid: number; flags: number; body: MeterFeatures[] }
+export interface MeterFeaturesStatsRequestMsg {
+  type: 'meterFeaturesStatsRequest';
+  xid: number;
+  flags: number;
+}
+export interface MeterFeaturesStatsReplyMsg {
+  type: 'meterFeaturesStatsReply';
+  xid: number;
+  flags: number;
+  body: MeterFeatures[];
+}
 
 /** Names for set bits, in bit order; bits without a name print as hex, as ovs-ofctl does. */
 function bitNames(bits: number, names: Record<number, string>): string {
@@ -32,12 +42,18 @@ function bitNames(bits: number, names: Record<number, string>): string {
 
 const BAND_BITS: Record<number, string> = { 2: 'drop', 4: 'dscp_remark' };
 const CAPABILITY_BITS: Record<number, string> = {
-  [OFPMF.KBPS]: 'kbps', [OFPMF.PKTPS]: 'pktps', [OFPMF.BURST]: 'burst', [OFPMF.STATS]: 'stats',
+  [OFPMF.KBPS]: 'kbps',
+  [OFPMF.PKTPS]: 'pktps',
+  [OFPMF.BURST]: 'burst',
+  [OFPMF.STATS]: 'stats',
 };
 
 register<MeterFeaturesStatsRequestMsg>({
-  type: 'meterFeaturesStatsRequest', ofpType: OFPT.MULTIPART_REQUEST, mpType: OFPMP.METER_FEATURES,
-  ryuName: 'OFPMeterFeaturesStatsRequest', ofpName: 'OFPST_METER_FEATURES request',
+  type: 'meterFeaturesStatsRequest',
+  ofpType: OFPT.MULTIPART_REQUEST,
+  mpType: OFPMP.METER_FEATURES,
+  ryuName: 'OFPMeterFeaturesStatsRequest',
+  ofpName: 'OFPST_METER_FEATURES request',
   decode: (_r, xid, flags) => ({ type: 'meterFeaturesStatsRequest', xid, flags }),
   encode: () => {},
   toRyu: () => ({}),
@@ -46,8 +62,11 @@ register<MeterFeaturesStatsRequestMsg>({
 });
 
 register<MeterFeaturesStatsReplyMsg>({
-  type: 'meterFeaturesStatsReply', ofpType: OFPT.MULTIPART_REPLY, mpType: OFPMP.METER_FEATURES,
-  ryuName: 'OFPMeterFeaturesStatsReply', ofpName: 'OFPST_METER_FEATURES reply',
+  type: 'meterFeaturesStatsReply',
+  ofpType: OFPT.MULTIPART_REPLY,
+  mpType: OFPMP.METER_FEATURES,
+  ryuName: 'OFPMeterFeaturesStatsReply',
+  ofpName: 'OFPST_METER_FEATURES reply',
   decode: (r, xid, flags) => {
     const body: MeterFeatures[] = [];
     while (r.pos < r.end) {
@@ -70,18 +89,32 @@ register<MeterFeaturesStatsReplyMsg>({
   toRyu: (m) => ({
     body: m.body.map((f) => ({
       OFPMeterFeaturesStats: {
-        max_meter: f.maxMeter, band_types: f.bandTypes, capabilities: f.capabilities, max_bands: f.maxBands, max_color: f.maxColor,
+        max_meter: f.maxMeter,
+        band_types: f.bandTypes,
+        capabilities: f.capabilities,
+        max_bands: f.maxBands,
+        max_color: f.maxColor,
       },
     })),
   }),
   fromRyu: (d, xid, flags) => ({
-    type: 'meterFeaturesStatsReply', xid, flags,
+    type: 'meterFeaturesStatsReply',
+    xid,
+    flags,
     body: bodyList(d, 'OFPMeterFeaturesStats').map((f) => ({
-      maxMeter: jU32(f, 'max_meter'), bandTypes: jU32(f, 'band_types'), capabilities: jU32(f, 'capabilities'),
-      maxBands: jU8(f, 'max_bands'), maxColor: jU8(f, 'max_color'),
+      maxMeter: jU32(f, 'max_meter'),
+      bandTypes: jU32(f, 'band_types'),
+      capabilities: jU32(f, 'capabilities'),
+      maxBands: jU8(f, 'max_bands'),
+      maxColor: jU8(f, 'max_color'),
     })),
   }),
-  format: (m) => m.body.map((f) =>
-    `max_meter:${f.maxMeter} max_bands:${f.maxBands} max_color:${f.maxColor} ` +
-    `band_types: ${bitNames(f.bandTypes, BAND_BITS)} capabilities: ${bitNames(f.capabilities, CAPABILITY_BITS)}`).join('; '),
+  format: (m) =>
+    m.body
+      .map(
+        (f) =>
+          `max_meter:${f.maxMeter} max_bands:${f.maxBands} max_color:${f.maxColor} ` +
+          `band_types: ${bitNames(f.bandTypes, BAND_BITS)} capabilities: ${bitNames(f.capabilities, CAPABILITY_BITS)}`,
+      )
+      .join('; '),
 });

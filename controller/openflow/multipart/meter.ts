@@ -11,21 +11,42 @@ import { register } from '../registry.js';
 import { jArr, jU64, u64ToJson, unwrap } from '../ryu-json.js';
 import { bodyList, durationText, entry, jU32, meterText } from './common.js';
 
-export interface MeterBandStats { packetBandCount: bigint; byteBandCount: bigint }
-
-export interface MeterStats {
-  meterId: number; flowCount: number; packetInCount: bigint; byteInCount: bigint;
-  durationSec: number; durationNsec: number; bandStats: MeterBandStats[];
+export interface MeterBandStats {
+  packetBandCount: bigint;
+  byteBandCount: bigint;
 }
 
-export interface MeterStatsRequestMsg { type: 'meterStatsRequest'; xid: number; flags: number; meterId: number }
-export interface MeterStatsReplyMsg { type: 'meterStatsReply'; xid: number; flags: number; body: MeterStats[] }
+export interface MeterStats {
+  meterId: number;
+  flowCount: number;
+  packetInCount: bigint;
+  byteInCount: bigint;
+  durationSec: number;
+  durationNsec: number;
+  bandStats: MeterBandStats[];
+}
+
+export interface MeterStatsRequestMsg {
+  type: 'meterStatsRequest';
+  xid: number;
+  flags: number;
+  meterId: number;
+}
+export interface MeterStatsReplyMsg {
+  type: 'meterStatsReply';
+  xid: number;
+  flags: number;
+  body: MeterStats[];
+}
 
 const statsLen = (m: MeterStats) => OFP_SIZES.meterStats + OFP_SIZES.meterBandStats * m.bandStats.length;
 
 register<MeterStatsRequestMsg>({
-  type: 'meterStatsRequest', ofpType: OFPT.MULTIPART_REQUEST, mpType: OFPMP.METER,
-  ryuName: 'OFPMeterStatsRequest', ofpName: 'OFPST_METER request',
+  type: 'meterStatsRequest',
+  ofpType: OFPT.MULTIPART_REQUEST,
+  mpType: OFPMP.METER,
+  ryuName: 'OFPMeterStatsRequest',
+  ofpName: 'OFPST_METER request',
   decode: (r, xid, flags) => {
     const meterId = r.u32();
     r.skip(4);
@@ -41,8 +62,11 @@ register<MeterStatsRequestMsg>({
 });
 
 register<MeterStatsReplyMsg>({
-  type: 'meterStatsReply', ofpType: OFPT.MULTIPART_REPLY, mpType: OFPMP.METER,
-  ryuName: 'OFPMeterStatsReply', ofpName: 'OFPST_METER reply',
+  type: 'meterStatsReply',
+  ofpType: OFPT.MULTIPART_REPLY,
+  mpType: OFPMP.METER,
+  ryuName: 'OFPMeterStatsReply',
+  ofpName: 'OFPST_METER reply',
   decode: (r, xid, flags) => {
     const body: MeterStats[] = [];
     while (r.pos < r.end) {
@@ -53,7 +77,12 @@ register<MeterStatsReplyMsg>({
       const meterId = e.u32();
       e.skip(8);
       const s: MeterStats = {
-        meterId, flowCount: e.u32(), packetInCount: e.u64(), byteInCount: e.u64(), durationSec: e.u32(), durationNsec: e.u32(),
+        meterId,
+        flowCount: e.u32(),
+        packetInCount: e.u64(),
+        byteInCount: e.u64(),
+        durationSec: e.u32(),
+        durationNsec: e.u32(),
         bandStats: [],
       };
       while (e.pos < e.end) s.bandStats.push({ packetBandCount: e.u64(), byteBandCount: e.u64() });
@@ -80,8 +109,13 @@ register<MeterStatsReplyMsg>({
   toRyu: (m) => ({
     body: m.body.map((s) => ({
       OFPMeterStats: {
-        meter_id: s.meterId, len: statsLen(s), flow_count: s.flowCount, packet_in_count: u64ToJson(s.packetInCount),
-        byte_in_count: u64ToJson(s.byteInCount), duration_sec: s.durationSec, duration_nsec: s.durationNsec,
+        meter_id: s.meterId,
+        len: statsLen(s),
+        flow_count: s.flowCount,
+        packet_in_count: u64ToJson(s.packetInCount),
+        byte_in_count: u64ToJson(s.byteInCount),
+        duration_sec: s.durationSec,
+        duration_nsec: s.durationNsec,
         band_stats: s.bandStats.map((b) => ({
           OFPMeterBandStats: { packet_band_count: u64ToJson(b.packetBandCount), byte_band_count: u64ToJson(b.byteBandCount) },
         })),
@@ -89,18 +123,29 @@ register<MeterStatsReplyMsg>({
     })),
   }),
   fromRyu: (d, xid, flags) => ({
-    type: 'meterStatsReply', xid, flags,
+    type: 'meterStatsReply',
+    xid,
+    flags,
     body: bodyList(d, 'OFPMeterStats').map((s) => ({
-      meterId: jU32(s, 'meter_id'), flowCount: jU32(s, 'flow_count'), packetInCount: jU64(s, 'packet_in_count'),
-      byteInCount: jU64(s, 'byte_in_count'), durationSec: jU32(s, 'duration_sec'), durationNsec: jU32(s, 'duration_nsec'),
+      meterId: jU32(s, 'meter_id'),
+      flowCount: jU32(s, 'flow_count'),
+      packetInCount: jU64(s, 'packet_in_count'),
+      byteInCount: jU64(s, 'byte_in_count'),
+      durationSec: jU32(s, 'duration_sec'),
+      durationNsec: jU32(s, 'duration_nsec'),
       bandStats: jArr(s, 'band_stats').map((o) => {
         const [, b] = unwrap(o, 'OFPMeterBandStats');
         return { packetBandCount: jU64(b, 'packet_band_count'), byteBandCount: jU64(b, 'byte_band_count') };
       }),
     })),
   }),
-  format: (m) => m.body.map((s) =>
-    `meter:${s.meterId} flow_count:${s.flowCount} packet_in_count:${s.packetInCount} byte_in_count:${s.byteInCount} ` +
-    `duration:${durationText(s.durationSec, s.durationNsec)} bands: ` +
-    s.bandStats.map((b, i) => `${i}: packet_count:${b.packetBandCount} byte_count:${b.byteBandCount}`).join(' ')).join('; '),
+  format: (m) =>
+    m.body
+      .map(
+        (s) =>
+          `meter:${s.meterId} flow_count:${s.flowCount} packet_in_count:${s.packetInCount} byte_in_count:${s.byteInCount} ` +
+          `duration:${durationText(s.durationSec, s.durationNsec)} bands: ` +
+          s.bandStats.map((b, i) => `${i}: packet_count:${b.packetBandCount} byte_count:${b.byteBandCount}`).join(' '),
+      )
+      .join('; '),
 });

@@ -22,10 +22,17 @@ export interface OnfFlowMonitorRequest {
   id: number;
   /** ONFFMF_* bits. */
   flags: number;
-  outPort: number; tableId: number; match: Match;
+  outPort: number;
+  tableId: number;
+  match: Match;
 }
 
-export interface OnfFlowMonitorRequestMsg { type: 'onfFlowMonitorRequest'; xid: number; flags: number; body: OnfFlowMonitorRequest[] }
+export interface OnfFlowMonitorRequestMsg {
+  type: 'onfFlowMonitorRequest';
+  xid: number;
+  flags: number;
+  body: OnfFlowMonitorRequest[];
+}
 
 /** Decodes the data after the experimenter multipart header (experimenter id and exp_type already read). */
 export function decodeOnfFlowMonitor(r: Reader, xid: number, flags: number): OnfFlowMonitorRequestMsg {
@@ -75,7 +82,7 @@ const FLAG_NAMES = ['initial', 'add', 'delete', 'modify', 'actions', 'own'];
 
 function formatEntry(e: OnfFlowMonitorRequest): string {
   const flags = FLAG_NAMES.filter((_, i) => e.flags & (1 << i));
-  if (e.flags >>> FLAG_NAMES.length) flags.push(`0x${(e.flags >>> FLAG_NAMES.length << FLAG_NAMES.length).toString(16)}`);
+  if (e.flags >>> FLAG_NAMES.length) flags.push(`0x${((e.flags >>> FLAG_NAMES.length) << FLAG_NAMES.length).toString(16)}`);
   const parts = [`id=${e.id}`, `flags=${flags.join(',')}`];
   if (e.outPort !== OFPP.ANY) parts.push(`out_port=${portText(e.outPort)}`);
   if (e.tableId !== OFPTT.ALL) parts.push(`table=${tableText(e.tableId)}`);
@@ -85,8 +92,12 @@ function formatEntry(e: OnfFlowMonitorRequest): string {
 }
 
 register<OnfFlowMonitorRequestMsg>({
-  type: 'onfFlowMonitorRequest', ofpType: OFPT.MULTIPART_REQUEST, mpType: OFPMP.EXPERIMENTER, encodeOnly: true,
-  ryuName: 'ONFFlowMonitorStatsRequest', ofpName: 'ONFST_FLOW_MONITOR request',
+  type: 'onfFlowMonitorRequest',
+  ofpType: OFPT.MULTIPART_REQUEST,
+  mpType: OFPMP.EXPERIMENTER,
+  encodeOnly: true,
+  ryuName: 'ONFFlowMonitorStatsRequest',
+  ofpName: 'ONFST_FLOW_MONITOR request',
   decode: (r, xid, flags) => {
     // Only reached by a direct call: the registry routes this wire type to the experimenter request codec.
     if (r.u32() !== ONF_EXPERIMENTER_ID || r.u32() !== ONFMP_FLOW_MONITOR) bad('not an ONF flow monitor request');
@@ -94,10 +105,16 @@ register<OnfFlowMonitorRequestMsg>({
   },
   encode,
   toRyu: (m) => ({
-    experimenter: ONF_EXPERIMENTER_ID, exp_type: ONFMP_FLOW_MONITOR,
+    experimenter: ONF_EXPERIMENTER_ID,
+    exp_type: ONFMP_FLOW_MONITOR,
     body: m.body.map((e) => ({
       ONFFlowMonitorRequest: {
-        id: e.id, flags: e.flags, match_len: matchLen(e.match), out_port: e.outPort, table_id: e.tableId, match: matchToRyu(e.match),
+        id: e.id,
+        flags: e.flags,
+        match_len: matchLen(e.match),
+        out_port: e.outPort,
+        table_id: e.tableId,
+        match: matchToRyu(e.match),
       },
     })),
   }),
@@ -105,9 +122,14 @@ register<OnfFlowMonitorRequestMsg>({
     if (jInt(d, 'experimenter', ONF_EXPERIMENTER_ID) !== ONF_EXPERIMENTER_ID) bad('ONFFlowMonitorStatsRequest.experimenter must be ONF');
     if (jInt(d, 'exp_type', ONFMP_FLOW_MONITOR) !== ONFMP_FLOW_MONITOR) bad('ONFFlowMonitorStatsRequest.exp_type must be 1870');
     return {
-      type: 'onfFlowMonitorRequest', xid, flags,
+      type: 'onfFlowMonitorRequest',
+      xid,
+      flags,
       body: bodyList(d, 'ONFFlowMonitorRequest').map((e) => ({
-        id: jU32(e, 'id'), flags: jU16(e, 'flags'), outPort: jU32(e, 'out_port', OFPP.ANY), tableId: jU8(e, 'table_id', OFPTT.ALL),
+        id: jU32(e, 'id'),
+        flags: jU16(e, 'flags'),
+        outPort: jU32(e, 'out_port', OFPP.ANY),
+        tableId: jU8(e, 'table_id', OFPTT.ALL),
         match: e.match === undefined || e.match === null ? [] : matchFromRyu(e.match),
       })),
     };

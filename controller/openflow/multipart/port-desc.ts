@@ -6,12 +6,24 @@ import { Port, readPort, writePort, portToRyu, portFromRyu, formatPort } from '.
 import { jArr } from '../ryu-json.js';
 import { counted } from './common.js';
 
-export interface PortDescStatsRequestMsg { type: 'portDescStatsRequest'; xid: number; flags: number }
-export interface PortDescStatsReplyMsg { type: 'portDescStatsReply'; xid: number; flags: number; body: Port[] }
+export interface PortDescStatsRequestMsg {
+  type: 'portDescStatsRequest';
+  xid: number;
+  flags: number;
+}
+export interface PortDescStatsReplyMsg {
+  type: 'portDescStatsReply';
+  xid: number;
+  flags: number;
+  body: Port[];
+}
 
 register<PortDescStatsRequestMsg>({
-  type: 'portDescStatsRequest', ofpType: OFPT.MULTIPART_REQUEST, mpType: OFPMP.PORT_DESC,
-  ryuName: 'OFPPortDescStatsRequest', ofpName: 'OFPST_PORT_DESC request',
+  type: 'portDescStatsRequest',
+  ofpType: OFPT.MULTIPART_REQUEST,
+  mpType: OFPMP.PORT_DESC,
+  ryuName: 'OFPPortDescStatsRequest',
+  ofpName: 'OFPST_PORT_DESC request',
   decode: (_r, xid, flags) => ({ type: 'portDescStatsRequest', xid, flags }),
   encode: () => {},
   toRyu: () => ({}),
@@ -20,8 +32,11 @@ register<PortDescStatsRequestMsg>({
 });
 
 register<PortDescStatsReplyMsg>({
-  type: 'portDescStatsReply', ofpType: OFPT.MULTIPART_REPLY, mpType: OFPMP.PORT_DESC,
-  ryuName: 'OFPPortDescStatsReply', ofpName: 'OFPST_PORT_DESC reply',
+  type: 'portDescStatsReply',
+  ofpType: OFPT.MULTIPART_REPLY,
+  mpType: OFPMP.PORT_DESC,
+  ryuName: 'OFPPortDescStatsReply',
+  ofpName: 'OFPST_PORT_DESC reply',
   decode: (r, xid, flags) => {
     const body: Port[] = [];
     while (r.pos < r.end) body.push(readPort(r));

@@ -52,15 +52,29 @@ type Kind = TableFeatureProp['kind'];
 /** The property kind that a property type's body has. */
 export function propKind(type: number): Kind {
   switch (type) {
-    case OFPTFPT.INSTRUCTIONS: case OFPTFPT.INSTRUCTIONS_MISS: return 'instructions';
-    case OFPTFPT.NEXT_TABLES: case OFPTFPT.NEXT_TABLES_MISS: return 'nextTables';
-    case OFPTFPT.WRITE_ACTIONS: case OFPTFPT.WRITE_ACTIONS_MISS: case OFPTFPT.APPLY_ACTIONS: case OFPTFPT.APPLY_ACTIONS_MISS:
+    case OFPTFPT.INSTRUCTIONS:
+    case OFPTFPT.INSTRUCTIONS_MISS:
+      return 'instructions';
+    case OFPTFPT.NEXT_TABLES:
+    case OFPTFPT.NEXT_TABLES_MISS:
+      return 'nextTables';
+    case OFPTFPT.WRITE_ACTIONS:
+    case OFPTFPT.WRITE_ACTIONS_MISS:
+    case OFPTFPT.APPLY_ACTIONS:
+    case OFPTFPT.APPLY_ACTIONS_MISS:
       return 'actions';
-    case OFPTFPT.MATCH: case OFPTFPT.WILDCARDS: case OFPTFPT.WRITE_SETFIELD: case OFPTFPT.WRITE_SETFIELD_MISS:
-    case OFPTFPT.APPLY_SETFIELD: case OFPTFPT.APPLY_SETFIELD_MISS:
+    case OFPTFPT.MATCH:
+    case OFPTFPT.WILDCARDS:
+    case OFPTFPT.WRITE_SETFIELD:
+    case OFPTFPT.WRITE_SETFIELD_MISS:
+    case OFPTFPT.APPLY_SETFIELD:
+    case OFPTFPT.APPLY_SETFIELD_MISS:
       return 'oxm';
-    case OFPTFPT.EXPERIMENTER: case OFPTFPT.EXPERIMENTER_MISS: return 'experimenter';
-    default: return 'unknown';
+    case OFPTFPT.EXPERIMENTER:
+    case OFPTFPT.EXPERIMENTER_MISS:
+      return 'experimenter';
+    default:
+      return 'unknown';
   }
 }
 
@@ -142,9 +156,14 @@ function readOxmIds(r: Reader): OxmId[] {
 function oxmIdHeader(id: OxmId): [number, number] {
   const def = oxmDef(id.field);
   const h = def && def.experimenter === undefined ? { oxmClass: def.oxmClass, field: def.field } : unknownFieldHeader(id.field);
-  if (!h) throw new OfpError(OFPET.BAD_MATCH, OFPBMC.BAD_FIELD, `unknown OXM field ${JSON.stringify(id.field)} (an OXM id we do not name is field_N)`);
+  if (!h)
+    throw new OfpError(OFPET.BAD_MATCH, OFPBMC.BAD_FIELD, `unknown OXM field ${JSON.stringify(id.field)} (an OXM id we do not name is field_N)`);
   if ((h.oxmClass === OFPXMC.EXPERIMENTER) !== (id.experimenter !== undefined)) {
-    throw new OfpError(OFPET.BAD_MATCH, OFPBMC.BAD_FIELD, `OXM id ${id.field}: an experimenter id goes with class 0xffff (experimenter) and only there`);
+    throw new OfpError(
+      OFPET.BAD_MATCH,
+      OFPBMC.BAD_FIELD,
+      `OXM id ${id.field}: an experimenter id goes with class 0xffff (experimenter) and only there`,
+    );
   }
   return [h.oxmClass, h.field];
 }
@@ -182,12 +201,18 @@ function oxmIdFromRyu(o: unknown): OxmId {
 /** The property's length field: header and body, without the padding. */
 export function propLength(p: TableFeatureProp): number {
   switch (p.kind) {
-    case 'instructions': return p.instructionIds.reduce<number>((n, id) => n + idLength(id), 4);
-    case 'actions': return p.actionIds.reduce<number>((n, id) => n + idLength(id), 4);
-    case 'nextTables': return 4 + p.tableIds.length;
-    case 'oxm': return p.oxmIds.reduce<number>((n, id) => n + (id.experimenter === undefined ? 4 : 8), 4);
-    case 'experimenter': return 12 + 4 * p.data.length;
-    case 'unknown': return 4 + p.data.length;
+    case 'instructions':
+      return p.instructionIds.reduce<number>((n, id) => n + idLength(id), 4);
+    case 'actions':
+      return p.actionIds.reduce<number>((n, id) => n + idLength(id), 4);
+    case 'nextTables':
+      return 4 + p.tableIds.length;
+    case 'oxm':
+      return p.oxmIds.reduce<number>((n, id) => n + (id.experimenter === undefined ? 4 : 8), 4);
+    case 'experimenter':
+      return 12 + 4 * p.data.length;
+    case 'unknown':
+      return 4 + p.data.length;
   }
 }
 
@@ -201,14 +226,17 @@ export function readProp(r: Reader): TableFeatureProp {
   const b = r.sub(length - 4, OFPET.TABLE_FEATURES_FAILED, OFPTFFC.BAD_LEN);
   r.skip(padded - length);
   switch (propKind(type)) {
-    case 'instructions': return { kind: 'instructions', type, instructionIds: readFeatureIds(b, 'instruction') };
-    case 'actions': return { kind: 'actions', type, actionIds: readFeatureIds(b, 'action') };
+    case 'instructions':
+      return { kind: 'instructions', type, instructionIds: readFeatureIds(b, 'instruction') };
+    case 'actions':
+      return { kind: 'actions', type, actionIds: readFeatureIds(b, 'action') };
     case 'nextTables': {
       const tableIds: number[] = [];
       while (b.pos < b.end) tableIds.push(b.u8());
       return { kind: 'nextTables', type, tableIds };
     }
-    case 'oxm': return { kind: 'oxm', type, oxmIds: readOxmIds(b) };
+    case 'oxm':
+      return { kind: 'oxm', type, oxmIds: readOxmIds(b) };
     case 'experimenter': {
       if (length < 12 || length % 4 !== 0) badLen(`experimenter table feature property has length ${length}`);
       const experimenter = b.u32();
@@ -217,7 +245,8 @@ export function readProp(r: Reader): TableFeatureProp {
       while (b.pos < b.end) data.push(b.u32());
       return { kind: 'experimenter', type, experimenter, expType, data };
     }
-    default: return { kind: 'unknown', type, data: b.rest() };
+    default:
+      return { kind: 'unknown', type, data: b.rest() };
   }
 }
 
@@ -229,16 +258,26 @@ export function writeProp(w: Writer, p: TableFeatureProp): void {
   w.u16(p.type);
   w.u16(0);
   switch (p.kind) {
-    case 'instructions': writeFeatureIds(w, p.instructionIds); break;
-    case 'actions': writeFeatureIds(w, p.actionIds); break;
-    case 'nextTables': for (const t of p.tableIds) w.u8(t); break;
-    case 'oxm': writeOxmIds(w, p.oxmIds); break;
+    case 'instructions':
+      writeFeatureIds(w, p.instructionIds);
+      break;
+    case 'actions':
+      writeFeatureIds(w, p.actionIds);
+      break;
+    case 'nextTables':
+      for (const t of p.tableIds) w.u8(t);
+      break;
+    case 'oxm':
+      writeOxmIds(w, p.oxmIds);
+      break;
     case 'experimenter':
       w.u32(p.experimenter);
       w.u32(p.expType);
       for (const x of p.data) w.u32(x);
       break;
-    case 'unknown': w.bytes(p.data); break;
+    case 'unknown':
+      w.bytes(p.data);
+      break;
   }
   const length = w.pos - start;
   if (length > 0xffff) throw new OfpError(OFPET.TABLE_FEATURES_FAILED, OFPTFFC.BAD_LEN, `table feature property of ${length} bytes`);
@@ -247,20 +286,37 @@ export function writeProp(w: Writer, p: TableFeatureProp): void {
 }
 
 const RYU_CLASS: Record<Kind, string> = {
-  instructions: 'OFPTableFeaturePropInstructions', nextTables: 'OFPTableFeaturePropNextTables',
-  actions: 'OFPTableFeaturePropActions', oxm: 'OFPTableFeaturePropOxm',
-  experimenter: 'OFPTableFeaturePropExperimenter', unknown: 'OFPTableFeaturePropUnknown',
+  instructions: 'OFPTableFeaturePropInstructions',
+  nextTables: 'OFPTableFeaturePropNextTables',
+  actions: 'OFPTableFeaturePropActions',
+  oxm: 'OFPTableFeaturePropOxm',
+  experimenter: 'OFPTableFeaturePropExperimenter',
+  unknown: 'OFPTableFeaturePropUnknown',
 };
 
 export function propToRyu(p: TableFeatureProp): RyuDict {
   const d: RyuDict = { type: p.type, length: propLength(p) };
   switch (p.kind) {
-    case 'instructions': d.instruction_ids = p.instructionIds.map((id) => featureIdToRyu(id, 'OFPInstructionId')); break;
-    case 'actions': d.action_ids = p.actionIds.map((id) => featureIdToRyu(id, 'OFPActionId')); break;
-    case 'nextTables': d.table_ids = [...p.tableIds]; break;
-    case 'oxm': d.oxm_ids = p.oxmIds.map(oxmIdToRyu); break;
-    case 'experimenter': d.experimenter = p.experimenter; d.exp_type = p.expType; d.data = [...p.data]; break;
-    case 'unknown': d.data = b64(p.data); break;
+    case 'instructions':
+      d.instruction_ids = p.instructionIds.map((id) => featureIdToRyu(id, 'OFPInstructionId'));
+      break;
+    case 'actions':
+      d.action_ids = p.actionIds.map((id) => featureIdToRyu(id, 'OFPActionId'));
+      break;
+    case 'nextTables':
+      d.table_ids = [...p.tableIds];
+      break;
+    case 'oxm':
+      d.oxm_ids = p.oxmIds.map(oxmIdToRyu);
+      break;
+    case 'experimenter':
+      d.experimenter = p.experimenter;
+      d.exp_type = p.expType;
+      d.data = [...p.data];
+      break;
+    case 'unknown':
+      d.data = b64(p.data);
+      break;
   }
   return { [RYU_CLASS[p.kind]]: d };
 }
@@ -275,15 +331,22 @@ export function propFromRyu(o: unknown): TableFeatureProp {
   switch (kind) {
     case 'instructions':
       return { kind, type, instructionIds: jArr(d, 'instruction_ids').map((x) => featureIdFromRyu(x, 'OFPInstructionId')) };
-    case 'actions': return { kind, type, actionIds: jArr(d, 'action_ids').map((x) => featureIdFromRyu(x, 'OFPActionId')) };
-    case 'nextTables': return { kind, type, tableIds: u8s('table_ids') };
-    case 'oxm': return { kind, type, oxmIds: jArr(d, 'oxm_ids').map(oxmIdFromRyu) };
+    case 'actions':
+      return { kind, type, actionIds: jArr(d, 'action_ids').map((x) => featureIdFromRyu(x, 'OFPActionId')) };
+    case 'nextTables':
+      return { kind, type, tableIds: u8s('table_ids') };
+    case 'oxm':
+      return { kind, type, oxmIds: jArr(d, 'oxm_ids').map(oxmIdFromRyu) };
     case 'experimenter':
       return {
-        kind, type, experimenter: jU32(d, 'experimenter'), expType: jU32(d, 'exp_type'),
+        kind,
+        type,
+        experimenter: jU32(d, 'experimenter'),
+        expType: jU32(d, 'exp_type'),
         data: jArr(d, 'data').map((x) => jU32({ data: x }, 'data')),
       };
-    case 'unknown': return { kind, type, data: jBytes(d, 'data') };
+    case 'unknown':
+      return { kind, type, data: jBytes(d, 'data') };
   }
 }
 
@@ -312,11 +375,15 @@ export function formatProp(p: TableFeatureProp): string {
   switch (p.kind) {
     case 'instructions':
       return `${name}=${p.instructionIds.map((id) => INSTRUCTION_NAMES[id.type] ?? `0x${id.type.toString(16)}`).join(',')}`;
-    case 'actions': return `${name}=${p.actionIds.map((id) => actionTypeText(id.type)).join(',')}`;
-    case 'nextTables': return `${name}=${ranges(p.tableIds)}`;
-    case 'oxm': return `${name}=${p.oxmIds.map((id) => (id.hasMask ? `${id.field}/mask` : id.field)).join(',')}`;
+    case 'actions':
+      return `${name}=${p.actionIds.map((id) => actionTypeText(id.type)).join(',')}`;
+    case 'nextTables':
+      return `${name}=${ranges(p.tableIds)}`;
+    case 'oxm':
+      return `${name}=${p.oxmIds.map((id) => (id.hasMask ? `${id.field}/mask` : id.field)).join(',')}`;
     case 'experimenter':
       return `${name}=0x${p.experimenter.toString(16)}:0x${p.expType.toString(16)}${p.data.length ? `(${p.data.join(',')})` : ''}`;
-    case 'unknown': return `${name}=0x${p.data.toString('hex')}`;
+    case 'unknown':
+      return `${name}=0x${p.data.toString('hex')}`;
   }
 }

@@ -18,12 +18,27 @@ export type { TableFeatureProp, FeatureId, OxmId } from './table-feature-props.j
 const OFP_MAX_TABLE_NAME_LEN = 32;
 
 export interface TableFeatures {
-  tableId: number; name: string; metadataMatch: bigint; metadataWrite: bigint; config: number; maxEntries: number;
+  tableId: number;
+  name: string;
+  metadataMatch: bigint;
+  metadataWrite: bigint;
+  config: number;
+  maxEntries: number;
   properties: TableFeatureProp[];
 }
 
-export interface TableFeaturesStatsRequestMsg { type: 'tableFeaturesStatsRequest'; xid: number; flags: number; body: TableFeatures[] }
-export interface TableFeaturesStatsReplyMsg { type: 'tableFeaturesStatsReply'; xid: number; flags: number; body: TableFeatures[] }
+export interface TableFeaturesStatsRequestMsg {
+  type: 'tableFeaturesStatsRequest';
+  xid: number;
+  flags: number;
+  body: TableFeatures[];
+}
+export interface TableFeaturesStatsReplyMsg {
+  type: 'tableFeaturesStatsReply';
+  xid: number;
+  flags: number;
+  body: TableFeatures[];
+}
 
 function readName(r: Reader): string {
   const b = r.bytes(OFP_MAX_TABLE_NAME_LEN);
@@ -51,7 +66,13 @@ function readBody(r: Reader): TableFeatures[] {
     const tableId = e.u8();
     e.skip(5);
     const t: TableFeatures = {
-      tableId, name: readName(e), metadataMatch: e.u64(), metadataWrite: e.u64(), config: e.u32(), maxEntries: e.u32(), properties: [],
+      tableId,
+      name: readName(e),
+      metadataMatch: e.u64(),
+      metadataWrite: e.u64(),
+      config: e.u32(),
+      maxEntries: e.u32(),
+      properties: [],
     };
     while (e.pos < e.end) t.properties.push(readProp(e));
     body.push(t);
@@ -82,8 +103,14 @@ function bodyToRyu(body: TableFeatures[]): RyuDict {
   return {
     body: body.map((t) => ({
       OFPTableFeaturesStats: {
-        length: entryLength(t), table_id: t.tableId, name: t.name, metadata_match: u64ToJson(t.metadataMatch),
-        metadata_write: u64ToJson(t.metadataWrite), config: t.config, max_entries: t.maxEntries, properties: t.properties.map(propToRyu),
+        length: entryLength(t),
+        table_id: t.tableId,
+        name: t.name,
+        metadata_match: u64ToJson(t.metadataMatch),
+        metadata_write: u64ToJson(t.metadataWrite),
+        config: t.config,
+        max_entries: t.maxEntries,
+        properties: t.properties.map(propToRyu),
       },
     })),
   };
@@ -91,20 +118,33 @@ function bodyToRyu(body: TableFeatures[]): RyuDict {
 
 function bodyFromRyu(d: RyuDict): TableFeatures[] {
   return bodyList(d, 'OFPTableFeaturesStats').map((t) => ({
-    tableId: jU8(t, 'table_id'), name: jStr(t, 'name'), metadataMatch: jU64(t, 'metadata_match'), metadataWrite: jU64(t, 'metadata_write'),
-    config: jU32(t, 'config'), maxEntries: jU32(t, 'max_entries'), properties: jArr(t, 'properties').map(propFromRyu),
+    tableId: jU8(t, 'table_id'),
+    name: jStr(t, 'name'),
+    metadataMatch: jU64(t, 'metadata_match'),
+    metadataWrite: jU64(t, 'metadata_write'),
+    config: jU32(t, 'config'),
+    maxEntries: jU32(t, 'max_entries'),
+    properties: jArr(t, 'properties').map(propFromRyu),
   }));
 }
 
 function formatBody(body: TableFeatures[]): string {
-  return counted(body.map((t) =>
-    `table ${t.tableId} (${JSON.stringify(t.name)}): metadata:match=${hex(t.metadataMatch)},write=${hex(t.metadataWrite)} ` +
-    `config=${hex(t.config)} max_entries=${t.maxEntries}${t.properties.map((p) => ` ${formatProp(p)}`).join('')}`), 'tables');
+  return counted(
+    body.map(
+      (t) =>
+        `table ${t.tableId} (${JSON.stringify(t.name)}): metadata:match=${hex(t.metadataMatch)},write=${hex(t.metadataWrite)} ` +
+        `config=${hex(t.config)} max_entries=${t.maxEntries}${t.properties.map((p) => ` ${formatProp(p)}`).join('')}`,
+    ),
+    'tables',
+  );
 }
 
 register<TableFeaturesStatsRequestMsg>({
-  type: 'tableFeaturesStatsRequest', ofpType: OFPT.MULTIPART_REQUEST, mpType: OFPMP.TABLE_FEATURES,
-  ryuName: 'OFPTableFeaturesStatsRequest', ofpName: 'OFPST_TABLE_FEATURES request',
+  type: 'tableFeaturesStatsRequest',
+  ofpType: OFPT.MULTIPART_REQUEST,
+  mpType: OFPMP.TABLE_FEATURES,
+  ryuName: 'OFPTableFeaturesStatsRequest',
+  ofpName: 'OFPST_TABLE_FEATURES request',
   decode: (r, xid, flags) => ({ type: 'tableFeaturesStatsRequest', xid, flags, body: readBody(r) }),
   encode: (w, m) => writeBody(w, m.body),
   toRyu: (m) => bodyToRyu(m.body),
@@ -113,8 +153,11 @@ register<TableFeaturesStatsRequestMsg>({
 });
 
 register<TableFeaturesStatsReplyMsg>({
-  type: 'tableFeaturesStatsReply', ofpType: OFPT.MULTIPART_REPLY, mpType: OFPMP.TABLE_FEATURES,
-  ryuName: 'OFPTableFeaturesStatsReply', ofpName: 'OFPST_TABLE_FEATURES reply',
+  type: 'tableFeaturesStatsReply',
+  ofpType: OFPT.MULTIPART_REPLY,
+  mpType: OFPMP.TABLE_FEATURES,
+  ryuName: 'OFPTableFeaturesStatsReply',
+  ofpName: 'OFPST_TABLE_FEATURES reply',
   decode: (r, xid, flags) => ({ type: 'tableFeaturesStatsReply', xid, flags, body: readBody(r) }),
   encode: (w, m) => writeBody(w, m.body),
   toRyu: (m) => bodyToRyu(m.body),

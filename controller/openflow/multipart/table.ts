@@ -7,14 +7,31 @@ import { register } from '../registry.js';
 import { jU64, u64ToJson } from '../ryu-json.js';
 import { bodyList, counted, jU8, jU32 } from './common.js';
 
-export interface TableStats { tableId: number; activeCount: number; lookupCount: bigint; matchedCount: bigint }
+export interface TableStats {
+  tableId: number;
+  activeCount: number;
+  lookupCount: bigint;
+  matchedCount: bigint;
+}
 
-export interface TableStatsRequestMsg { type: 'tableStatsRequest'; xid: number; flags: number }
-export interface TableStatsReplyMsg { type: 'tableStatsReply'; xid: number; flags: number; body: TableStats[] }
+export interface TableStatsRequestMsg {
+  type: 'tableStatsRequest';
+  xid: number;
+  flags: number;
+}
+export interface TableStatsReplyMsg {
+  type: 'tableStatsReply';
+  xid: number;
+  flags: number;
+  body: TableStats[];
+}
 
 register<TableStatsRequestMsg>({
-  type: 'tableStatsRequest', ofpType: OFPT.MULTIPART_REQUEST, mpType: OFPMP.TABLE,
-  ryuName: 'OFPTableStatsRequest', ofpName: 'OFPST_TABLE request',
+  type: 'tableStatsRequest',
+  ofpType: OFPT.MULTIPART_REQUEST,
+  mpType: OFPMP.TABLE,
+  ryuName: 'OFPTableStatsRequest',
+  ofpName: 'OFPST_TABLE request',
   decode: (_r, xid, flags) => ({ type: 'tableStatsRequest', xid, flags }),
   encode: () => {},
   toRyu: () => ({}),
@@ -23,8 +40,11 @@ register<TableStatsRequestMsg>({
 });
 
 register<TableStatsReplyMsg>({
-  type: 'tableStatsReply', ofpType: OFPT.MULTIPART_REPLY, mpType: OFPMP.TABLE,
-  ryuName: 'OFPTableStatsReply', ofpName: 'OFPST_TABLE reply',
+  type: 'tableStatsReply',
+  ofpType: OFPT.MULTIPART_REPLY,
+  mpType: OFPMP.TABLE,
+  ryuName: 'OFPTableStatsReply',
+  ofpName: 'OFPST_TABLE reply',
   decode: (r, xid, flags) => {
     const body: TableStats[] = [];
     while (r.pos < r.end) {
@@ -47,14 +67,28 @@ register<TableStatsReplyMsg>({
   },
   toRyu: (m) => ({
     body: m.body.map((t) => ({
-      OFPTableStats: { table_id: t.tableId, active_count: t.activeCount, lookup_count: u64ToJson(t.lookupCount), matched_count: u64ToJson(t.matchedCount) },
+      OFPTableStats: {
+        table_id: t.tableId,
+        active_count: t.activeCount,
+        lookup_count: u64ToJson(t.lookupCount),
+        matched_count: u64ToJson(t.matchedCount),
+      },
     })),
   }),
   fromRyu: (d, xid, flags) => ({
-    type: 'tableStatsReply', xid, flags,
+    type: 'tableStatsReply',
+    xid,
+    flags,
     body: bodyList(d, 'OFPTableStats').map((t) => ({
-      tableId: jU8(t, 'table_id'), activeCount: jU32(t, 'active_count'), lookupCount: jU64(t, 'lookup_count'), matchedCount: jU64(t, 'matched_count'),
+      tableId: jU8(t, 'table_id'),
+      activeCount: jU32(t, 'active_count'),
+      lookupCount: jU64(t, 'lookup_count'),
+      matchedCount: jU64(t, 'matched_count'),
     })),
   }),
-  format: (m) => counted(m.body.map((t) => `table ${t.tableId}: active=${t.activeCount}, lookup=${t.lookupCount}, matched=${t.matchedCount}`), 'tables'),
+  format: (m) =>
+    counted(
+      m.body.map((t) => `table ${t.tableId}: active=${t.activeCount}, lookup=${t.lookupCount}, matched=${t.matchedCount}`),
+      'tables',
+    ),
 });

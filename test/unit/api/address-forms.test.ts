@@ -17,8 +17,10 @@ describe('address forms', () => {
   });
   afterAll(async () => h.close());
 
-  const post = (url: string, token: string, payload: Record<string, unknown>) => h.api.inject({ method: 'POST', url, headers: h.auth(token), payload });
-  const fromWan = (src: string) => h.sw.injectPacket(1, Buffer.alloc(100), { eth_type: 0x0800, ipv4_src: src, ipv4_dst: '10.10.1.10', ip_proto: 6, tcp_src: 33333, tcp_dst: 50050 });
+  const post = (url: string, token: string, payload: Record<string, unknown>) =>
+    h.api.inject({ method: 'POST', url, headers: h.auth(token), payload });
+  const fromWan = (src: string) =>
+    h.sw.injectPacket(1, Buffer.alloc(100), { eth_type: 0x0800, ipv4_src: src, ipv4_dst: '10.10.1.10', ip_proto: 6, tcp_src: 33333, tcp_dst: 50050 });
 
   it('a block on ::ffff:198.51.100.7 is a block on the IPv4 host: IPv4 drop flows, its packets dropped', async () => {
     const xfer = await post('/api/v1/transfers', await h.token(), transferBody({ remote: '198.51.100.0/24' }));
@@ -34,7 +36,9 @@ describe('address forms', () => {
     expect(fromWan('198.51.100.7').outputs).toEqual([]);
     expect(fromWan('198.51.100.8').outputs).toEqual([5]);
     expect((await h.api.inject({ method: 'DELETE', url: `/api/v1/blocks/${r.json().id}`, headers: h.auth(ids) })).statusCode).toBe(200);
-    expect((await h.api.inject({ method: 'DELETE', url: `/api/v1/transfers/${xfer.json().id}`, headers: h.auth(await h.token()) })).statusCode).toBe(200);
+    expect((await h.api.inject({ method: 'DELETE', url: `/api/v1/transfers/${xfer.json().id}`, headers: h.auth(await h.token()) })).statusCode).toBe(
+      200,
+    );
   });
 
   it('a transfer to ::ffff:192.0.2.5 is a transfer to 192.0.2.5 (a token with IPv4 remotes allows it)', async () => {
@@ -42,10 +46,12 @@ describe('address forms', () => {
     expect(r.statusCode).toBe(201);
     expect(r.json().remote).toBe('192.0.2.5/32');
     expect(fromWan('192.0.2.5').outputs).toEqual([5]);
-    expect((await h.api.inject({ method: 'DELETE', url: `/api/v1/transfers/${r.json().id}`, headers: h.auth(await h.token()) })).statusCode).toBe(200);
+    expect((await h.api.inject({ method: 'DELETE', url: `/api/v1/transfers/${r.json().id}`, headers: h.auth(await h.token()) })).statusCode).toBe(
+      200,
+    );
   });
 
-  it('a token\'s mapped remotes are stored as IPv4', async () => {
+  it("a token's mapped remotes are stored as IPv4", async () => {
     const { record } = await createToken(h.store, { ...WIDE, remotes: ['::ffff:192.0.2.0/120', '::ffff:203.0.113.9'] });
     expect(record.remotes).toEqual(['192.0.2.0/24', '203.0.113.9/32']);
     const viaApi = await post('/api/v1/tokens', await h.token({ project: 'ops', scopes: ['admin'] }), { ...WIDE, remotes: ['::ffff:192.0.2.0/120'] });
@@ -54,9 +60,16 @@ describe('address forms', () => {
   });
 
   const special: [string, string][] = [
-    ['127.0.0.1', '127.0.0.0/8'], ['127.0.0.0/8', '127.0.0.0/8'], ['224.0.0.5', '224.0.0.0/4'], ['239.1.2.0/24', '224.0.0.0/4'],
-    ['169.254.10.1', '169.254.0.0/16'], ['fe80::1', 'fe80::/10'], ['ff02::1', 'ff00::/8'], ['::1', '::1/128'],
-    ['::ffff:127.0.0.1', '127.0.0.0/8'], ['0.0.0.0/1', '0.0.0.0/8'],
+    ['127.0.0.1', '127.0.0.0/8'],
+    ['127.0.0.0/8', '127.0.0.0/8'],
+    ['224.0.0.5', '224.0.0.0/4'],
+    ['239.1.2.0/24', '224.0.0.0/4'],
+    ['169.254.10.1', '169.254.0.0/16'],
+    ['fe80::1', 'fe80::/10'],
+    ['ff02::1', 'ff00::/8'],
+    ['::1', '::1/128'],
+    ['::ffff:127.0.0.1', '127.0.0.0/8'],
+    ['0.0.0.0/1', '0.0.0.0/8'],
   ];
   for (const [remote, range] of special) {
     it(`a transfer to ${remote} is 422 DMZ_REMOTE_SPECIAL naming ${range}`, async () => {

@@ -13,10 +13,19 @@ import { selfSigned } from '../../helpers/self-signed.js';
 
 function get(url: string, opts: { ca?: Buffer; headers?: Record<string, string> } = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = (url.startsWith('https:') ? httpsRequest : httpRequest)(url, { ...(opts.ca ? { ca: opts.ca } : {}), headers: opts.headers ?? {}, timeout: 5000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (s: string) => { body += s; }).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = (url.startsWith('https:') ? httpsRequest : httpRequest)(
+      url,
+      { ...(opts.ca ? { ca: opts.ca } : {}), headers: opts.headers ?? {}, timeout: 5000 },
+      (res) => {
+        let body = '';
+        res
+          .setEncoding('utf8')
+          .on('data', (s: string) => {
+            body += s;
+          })
+          .on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
     req.end();

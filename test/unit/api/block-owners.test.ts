@@ -19,7 +19,9 @@ describe('block owners and reach', () => {
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'dmzgate-block-owners-'));
     const old = await openJournalStore(dataDir, { fsync: false });
-    await old.commit([{ kind: 'block.put', block: { id: OLD, prefix: '203.0.113.99/32', reason: 'from before owners', start: Date.now(), state: 'active' } }]);
+    await old.commit([
+      { kind: 'block.put', block: { id: OLD, prefix: '203.0.113.99/32', reason: 'from before owners', start: Date.now(), state: 'active' } },
+    ]);
     await old.close();
     h = await startHarness({ dataDir });
     const anywhere = { scopes: ['blocks:write'] as never, remotes: ['0.0.0.0/0', '::/0'] };
@@ -32,9 +34,11 @@ describe('block owners and reach', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const post = (token: string, payload: Record<string, unknown>) => h.api.inject({ method: 'POST', url: '/api/v1/blocks', headers: h.auth(token), payload });
+  const post = (token: string, payload: Record<string, unknown>) =>
+    h.api.inject({ method: 'POST', url: '/api/v1/blocks', headers: h.auth(token), payload });
   const del = (token: string, id: number) => h.api.inject({ method: 'DELETE', url: `/api/v1/blocks/${id}`, headers: h.auth(token) });
-  const listed = async (token: string) => ((await h.api.inject({ url: '/api/v1/blocks', headers: h.auth(token) })).json().blocks as { id: number }[]).map((b) => b.id);
+  const listed = async (token: string) =>
+    ((await h.api.inject({ url: '/api/v1/blocks', headers: h.auth(token) })).json().blocks as { id: number }[]).map((b) => b.id);
 
   it('records who made a block; each non-admin project sees and removes its own only, admin all', async () => {
     const mine = await post(ids, { prefix: '192.0.2.66', reason: 'scanner' });
@@ -61,7 +65,7 @@ describe('block owners and reach', () => {
     expect((await del(admin, admins.id)).statusCode).toBe(200);
   });
 
-  it('a block stored without an owner loads as the admin\'s: shown to admin without a project, removable by admin', async () => {
+  it("a block stored without an owner loads as the admin's: shown to admin without a project, removable by admin", async () => {
     const all = (await h.api.inject({ url: '/api/v1/blocks', headers: h.auth(admin) })).json().blocks as Record<string, unknown>[];
     const old = all.find((b) => b.id === OLD)!;
     expect(old).toMatchObject({ prefix: '203.0.113.99/32', state: 'active' });
@@ -95,7 +99,7 @@ describe('block owners and reach', () => {
     });
   }
 
-  it('an admin may block a DTN\'s address and a default route', async () => {
+  it("an admin may block a DTN's address and a default route", async () => {
     for (const prefix of ['10.10.1.10', '::/0']) {
       const r = await post(admin, { prefix, reason: 'quarantine' });
       expect(r.statusCode).toBe(201);
@@ -103,7 +107,7 @@ describe('block owners and reach', () => {
     }
   });
 
-  it('a project\'s token in the same project as an admin-only block may not remove it', async () => {
+  it("a project's token in the same project as an admin-only block may not remove it", async () => {
     const opsIds = await h.token({ project: 'ops', scopes: ['blocks:write'], remotes: ['0.0.0.0/0'] });
     const b = (await post(admin, { prefix: '10.10.1.11', reason: 'quarantine dtn6' })).json();
     expect(await listed(opsIds)).toContain(b.id);
@@ -113,7 +117,7 @@ describe('block owners and reach', () => {
     expect((await del(admin, b.id)).statusCode).toBe(200);
   });
 
-  it('the event stream shows a non-admin token its own project\'s block events only', async () => {
+  it("the event stream shows a non-admin token its own project's block events only", async () => {
     await h.api.listen({ port: 0, host: '127.0.0.1' });
     const url = `ws://127.0.0.1:${(h.api.server.address() as { port: number }).port}/api/v1/events`;
     const zeek = await connectEvents(url, { headers: h.auth(ids) });

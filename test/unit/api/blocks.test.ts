@@ -19,9 +19,19 @@ describe('blocks', () => {
   });
   afterAll(async () => h.close());
 
-  const blockFlows = (id?: number) => h.sw.flows().filter((f) => ownerIdOf(f.cookie) === OWNER.BLOCKS && (id === undefined || cookieId(f.cookie) === id));
-  const post = (payload: Record<string, unknown>, token = ids) => h.api.inject({ method: 'POST', url: '/api/v1/blocks', headers: h.auth(token), payload });
-  const wanPacket = () => h.sw.injectPacket(1, Buffer.alloc(100), { eth_type: 0x0800, ipv4_src: '192.0.2.7', ipv4_dst: '10.10.1.10', ip_proto: 6, tcp_src: 33333, tcp_dst: 50050 });
+  const blockFlows = (id?: number) =>
+    h.sw.flows().filter((f) => ownerIdOf(f.cookie) === OWNER.BLOCKS && (id === undefined || cookieId(f.cookie) === id));
+  const post = (payload: Record<string, unknown>, token = ids) =>
+    h.api.inject({ method: 'POST', url: '/api/v1/blocks', headers: h.auth(token), payload });
+  const wanPacket = () =>
+    h.sw.injectPacket(1, Buffer.alloc(100), {
+      eth_type: 0x0800,
+      ipv4_src: '192.0.2.7',
+      ipv4_dst: '10.10.1.10',
+      ip_proto: 6,
+      tcp_src: 33333,
+      tcp_dst: 50050,
+    });
 
   it('installs a drop that wins over an active transfer, answered after the switch has it', async () => {
     const xfer = await h.api.inject({ method: 'POST', url: '/api/v1/transfers', headers: h.auth(await h.token()), payload: transferBody() });
@@ -50,7 +60,7 @@ describe('blocks', () => {
     expect(again.json().code).toBe('DMZ_BLOCK_NOT_FOUND');
   });
 
-  it('two blocks of the same prefix: removing one leaves the other\'s drop on the switch', async () => {
+  it("two blocks of the same prefix: removing one leaves the other's drop on the switch", async () => {
     const first = (await post({ prefix: '192.0.2.7', reason: 'zeek: scan' })).json();
     const second = await post({ prefix: '192.0.2.7', reason: 'operator: keep out' });
     expect(second.statusCode).toBe(201);
@@ -74,7 +84,15 @@ describe('blocks', () => {
     await h1.close();
     const h2 = await startHarness({ dataDir });
     try {
-      const packet = () => h2.sw.injectPacket(1, Buffer.alloc(100), { eth_type: 0x0800, ipv4_src: '192.0.2.9', ipv4_dst: '10.10.1.10', ip_proto: 6, tcp_src: 33333, tcp_dst: 50050 });
+      const packet = () =>
+        h2.sw.injectPacket(1, Buffer.alloc(100), {
+          eth_type: 0x0800,
+          ipv4_src: '192.0.2.9',
+          ipv4_dst: '10.10.1.10',
+          ip_proto: 6,
+          tcp_src: 33333,
+          tcp_dst: 50050,
+        });
       expect(packet().outputs).toEqual([]);
     } finally {
       await h2.close();
@@ -95,7 +113,7 @@ describe('blocks', () => {
     expect(h.store.data.audit.some((a) => a.actor === 'system' && a.action === 'block.expired' && a.block === b.id)).toBe(true);
   });
 
-  it('refuses without blocks:write (403 scope) and outside the token\'s prefixes (403 remote); admin blocks anything', async () => {
+  it("refuses without blocks:write (403 scope) and outside the token's prefixes (403 remote); admin blocks anything", async () => {
     const xfer = await h.token();
     const a = await post({ prefix: '192.0.2.1', reason: 'x' }, xfer);
     expect(a.statusCode).toBe(403);

@@ -43,7 +43,7 @@ describe('CLI output with control characters', () => {
     for (const l of lines) expect(l).not.toMatch(CONTROL);
   });
 
-  it('`block list --json` is the API\'s JSON, the reason exact', async () => {
+  it("`block list --json` is the API's JSON, the reason exact", async () => {
     const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
     await blockCommand(['list', '--api', base, '--token', ids, '--json']);
     expect(JSON.parse(captured(log))[0].reason).toBe(HOSTILE);
@@ -58,20 +58,24 @@ describe('CLI output with control characters', () => {
     expect(out.replace(/\n/g, '')).not.toMatch(CONTROL);
   });
 
-  it('an error message echoing the caller\'s text is escaped on stderr', async () => {
+  it("an error message echoing the caller's text is escaped on stderr", async () => {
     const err = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     const exit = vi.spyOn(process, 'exit').mockImplementation((() => undefined) as never);
     // (process.exit is stubbed, so runClient goes on to rethrow.)
-    await runClient(() => blockCommand(['add', '--api', base, '--token', ids, '--prefix', '192.0.2.8', '--reason', 'x', '--duration', '1h\n\u202Ex'])).catch(() => undefined);
+    await runClient(() =>
+      blockCommand(['add', '--api', base, '--token', ids, '--prefix', '192.0.2.8', '--reason', 'x', '--duration', '1h\n\u202Ex']),
+    ).catch(() => undefined);
     expect(exit).toHaveBeenCalledWith(2);
     expect(captured(err)).toContain('1h\\n\\u202ex');
     expect(captured(err)).not.toMatch(CONTROL);
   });
 
-  it('an API refusal\'s code and message are escaped on stderr', async () => {
+  it("an API refusal's code and message are escaped on stderr", async () => {
     const err = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     vi.spyOn(process, 'exit').mockImplementation((() => undefined) as never);
-    await runClient(async () => { throw new ApiClientError(400, 'DMZ_X\n', 'bad "a\u202Eb\u0000"'); }).catch(() => undefined);
+    await runClient(async () => {
+      throw new ApiClientError(400, 'DMZ_X\n', 'bad "a\u202Eb\u0000"');
+    }).catch(() => undefined);
     expect(captured(err)).toBe('dmzgate: DMZ_X\\n (HTTP 400): bad "a\\u202eb\\x00"');
   });
 

@@ -34,7 +34,7 @@ describe('error registry', () => {
     for (const c of ERROR_CODES) expect(md).toContain(`| \`${c}\` | ${ERRORS[c].status} |`);
   });
 
-  it('maps the app\'s and the controller\'s errors to codes', () => {
+  it("maps the app's and the controller's errors to codes", () => {
     expect(toApiError(new LeaseRefused('overlap', 'x')).code).toBe('DMZ_LEASE_OVERLAP');
     expect(toApiError(new LeaseRefused('switch-down', 'x')).code).toBe('DMZ_SWITCH_DOWN');
     expect(toApiError(new LeaseRefused('not-found', 'x'), 'DMZ_BLOCK_NOT_FOUND').code).toBe('DMZ_BLOCK_NOT_FOUND');
@@ -52,7 +52,10 @@ describe('error registry', () => {
 
 describe('OpenAPI document', () => {
   let h: Harness;
-  let doc: { paths: Record<string, Record<string, { responses?: Record<string, unknown>; security?: unknown }>>; components: { schemas: Record<string, { properties: { code: { enum: string[] } }; description: string }> } };
+  let doc: {
+    paths: Record<string, Record<string, { responses?: Record<string, unknown>; security?: unknown }>>;
+    components: { schemas: Record<string, { properties: { code: { enum: string[] } }; description: string }> };
+  };
   beforeAll(async () => {
     h = await startHarness();
     const r = await h.api.inject({ method: 'GET', url: '/openapi.json' });
@@ -61,7 +64,7 @@ describe('OpenAPI document', () => {
   });
   afterAll(async () => h.close());
 
-  it('documents every error code (the Error schema\'s enum and description)', () => {
+  it("documents every error code (the Error schema's enum and description)", () => {
     const err = doc.components.schemas.Error!;
     expect([...err.properties.code.enum].sort()).toEqual([...ERROR_CODES].sort());
     for (const c of ERROR_CODES) expect(err.description).toContain(`\`${c}\` (${ERRORS[c].status})`);
@@ -69,11 +72,25 @@ describe('OpenAPI document', () => {
 
   it('has every route, each with responses, the protected ones with bearer security', () => {
     const expected: [string, string][] = [
-      ['post', '/api/v1/transfers'], ['get', '/api/v1/transfers'], ['get', '/api/v1/transfers/{id}'], ['patch', '/api/v1/transfers/{id}'],
-      ['delete', '/api/v1/transfers/{id}'], ['post', '/api/v1/blocks'], ['get', '/api/v1/blocks'], ['delete', '/api/v1/blocks/{id}'],
-      ['get', '/api/v1/switches'], ['get', '/api/v1/switches/{dpid}/flows'], ['get', '/api/v1/audit'], ['get', '/api/v1/events'],
-      ['post', '/api/v1/tokens'], ['get', '/api/v1/tokens'], ['delete', '/api/v1/tokens/{id}'],
-      ['get', '/healthz'], ['get', '/readyz'], ['get', '/metrics'], ['get', '/openapi.json'],
+      ['post', '/api/v1/transfers'],
+      ['get', '/api/v1/transfers'],
+      ['get', '/api/v1/transfers/{id}'],
+      ['patch', '/api/v1/transfers/{id}'],
+      ['delete', '/api/v1/transfers/{id}'],
+      ['post', '/api/v1/blocks'],
+      ['get', '/api/v1/blocks'],
+      ['delete', '/api/v1/blocks/{id}'],
+      ['get', '/api/v1/switches'],
+      ['get', '/api/v1/switches/{dpid}/flows'],
+      ['get', '/api/v1/audit'],
+      ['get', '/api/v1/events'],
+      ['post', '/api/v1/tokens'],
+      ['get', '/api/v1/tokens'],
+      ['delete', '/api/v1/tokens/{id}'],
+      ['get', '/healthz'],
+      ['get', '/readyz'],
+      ['get', '/metrics'],
+      ['get', '/openapi.json'],
     ];
     for (const [m, p] of expected) {
       const op = doc.paths[p]?.[m];

@@ -14,7 +14,11 @@ const dir = mkdtempSync(join(tmpdir(), 'dmzgate-event-texts-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const cases: [StoredEvent['type'], Record<string, unknown>, string | undefined][] = [
-  ['lease.created', { transfer: { id: 7, project: 'astro', local_ports: ['5000-5010'], counters: { bytes_in: 0 }, note: 'quote " and \u00e9 and \u2028' } }, 'astro'],
+  [
+    'lease.created',
+    { transfer: { id: 7, project: 'astro', local_ports: ['5000-5010'], counters: { bytes_in: 0 }, note: 'quote " and \u00e9 and \u2028' } },
+    'astro',
+  ],
   ['switch.up', { switch: { dpid: '0000000000000001', name: 'sw1' } }, undefined],
   ['switch.down', {}, undefined],
   ['block.created', { block: { id: 3 }, skipped: undefined }, undefined],

@@ -90,7 +90,10 @@ describe('event stream', () => {
     await api('DELETE', `/api/v1/transfers/${t.id}`, tok);
     const c2 = await connectEvents(`${url}?since=${seen}`, { headers: h.auth(tok) });
     await c2.until((c) => c.events.length === 2);
-    expect(c2.events.map((e) => [e.type, e.transfer?.id])).toEqual([['lease.extended', t.id], ['lease.closed', t.id]]);
+    expect(c2.events.map((e) => [e.type, e.transfer?.id])).toEqual([
+      ['lease.extended', t.id],
+      ['lease.closed', t.id],
+    ]);
     expect(c2.events[0]!.id).toBeGreaterThan(seen);
     expect(c2.events[1]!.id).toBeGreaterThan(c2.events[0]!.id!);
     // Then live ones, after the replayed ones.
@@ -105,7 +108,7 @@ describe('event stream', () => {
     await c3.close();
   });
 
-  it('refused handshakes answer with the API\'s error bodies', async () => {
+  it("refused handshakes answer with the API's error bodies", async () => {
     expect(await refusedHandshake(url)).toMatchObject({ status: 401, body: { code: 'DMZ_TOKEN_MISSING' } });
     const forged = await refusedHandshake(url, { headers: { authorization: `Bearer ${tok.slice(0, -2)}xx` } });
     expect(forged).toMatchObject({ status: 401, body: { code: 'DMZ_TOKEN_INVALID' } });
@@ -115,7 +118,10 @@ describe('event stream', () => {
     expect(await refusedHandshake(`${url}?since=abc`, { headers: h.auth(tok) })).toMatchObject({ status: 400, body: { code: 'DMZ_INVALID_FIELD' } });
     expect(await refusedHandshake(`${url}?since=1&admin=1`, { headers: h.auth(tok) })).toMatchObject({ status: 400 });
     expect(await refusedHandshake(url, { headers: { ...h.auth(tok), 'last-event-id': '-3' } })).toMatchObject({ status: 400 });
-    expect(await refusedHandshake(url.replace('/events', '/nope'), { headers: h.auth(tok) })).toMatchObject({ status: 404, body: { code: 'DMZ_ROUTE_NOT_FOUND' } });
+    expect(await refusedHandshake(url.replace('/events', '/nope'), { headers: h.auth(tok) })).toMatchObject({
+      status: 404,
+      body: { code: 'DMZ_ROUTE_NOT_FOUND' },
+    });
     const expired = (await createToken(h.store, { ...WIDE, expiresAt: Date.now() - 5 })).token;
     expect(await refusedHandshake(url, { headers: h.auth(expired) })).toMatchObject({ status: 401, body: { code: 'DMZ_TOKEN_EXPIRED' } });
   });

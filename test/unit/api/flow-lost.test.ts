@@ -27,17 +27,39 @@ describe('flow-removed for flows that should still exist', () => {
 
   const owned = (owner: number, id: number) => h.sw.flows().filter((f) => ownerIdOf(f.cookie) === owner && cookieId(f.cookie) === id);
   /** What a switch (or a rogue one on its connection) would say: this flow is gone. */
-  const forge = (f: FlowEntry, reason: number) => h.sw.send({
-    type: 'flowRemoved', xid: 0, cookie: f.cookie, priority: f.priority, reason, tableId: f.tableId, durationSec: 5, durationNsec: 0,
-    idleTimeout: f.idleTimeout, hardTimeout: f.hardTimeout, packetCount: 0n, byteCount: 0n, match: [...f.match],
-  });
-  const wanPacket = (src: string) => h.sw.injectPacket(1, Buffer.alloc(100), { eth_type: 0x0800, ipv4_src: src, ipv4_dst: '10.10.1.10', ip_proto: 6, tcp_src: 33333, tcp_dst: 50050 });
+  const forge = (f: FlowEntry, reason: number) =>
+    h.sw.send({
+      type: 'flowRemoved',
+      xid: 0,
+      cookie: f.cookie,
+      priority: f.priority,
+      reason,
+      tableId: f.tableId,
+      durationSec: 5,
+      durationNsec: 0,
+      idleTimeout: f.idleTimeout,
+      hardTimeout: f.hardTimeout,
+      packetCount: 0n,
+      byteCount: 0n,
+      match: [...f.match],
+    });
+  const wanPacket = (src: string) =>
+    h.sw.injectPacket(1, Buffer.alloc(100), { eth_type: 0x0800, ipv4_src: src, ipv4_dst: '10.10.1.10', ip_proto: 6, tcp_src: 33333, tcp_dst: 50050 });
   const metric = async (): Promise<string> => (await h.api.inject({ url: '/metrics', headers: h.auth(admin) })).body;
 
   it('a forged hard timeout or delete of a due block is answered by re-installing it, with an alarm', async () => {
     const lost: DmzEvent[] = [];
-    h.app.on('event', (e) => { if (e.type === 'flow.lost') lost.push(e); });
-    const b = (await h.api.inject({ method: 'POST', url: '/api/v1/blocks', headers: h.auth(ids), payload: { prefix: '192.0.2.66', duration: 600, reason: 'scan' } })).json();
+    h.app.on('event', (e) => {
+      if (e.type === 'flow.lost') lost.push(e);
+    });
+    const b = (
+      await h.api.inject({
+        method: 'POST',
+        url: '/api/v1/blocks',
+        headers: h.auth(ids),
+        payload: { prefix: '192.0.2.66', duration: 600, reason: 'scan' },
+      })
+    ).json();
     const flows = owned(OWNER.BLOCKS, b.id);
     expect(flows).toHaveLength(2);
     expect(wanPacket('192.0.2.66').outputs).toEqual([]);
@@ -63,7 +85,9 @@ describe('flow-removed for flows that should still exist', () => {
   });
 
   it('a block that really was lost by the switch comes back at once, not at the next reconcile', async () => {
-    const b = (await h.api.inject({ method: 'POST', url: '/api/v1/blocks', headers: h.auth(ids), payload: { prefix: '192.0.2.67', reason: 'scan' } })).json();
+    const b = (
+      await h.api.inject({ method: 'POST', url: '/api/v1/blocks', headers: h.auth(ids), payload: { prefix: '192.0.2.67', reason: 'scan' } })
+    ).json();
     const [f] = owned(OWNER.BLOCKS, b.id);
     // The switch loses it (a delete that did not come from us, reported as such), then reports it timed out,
     // which a block without end cannot.
@@ -79,13 +103,32 @@ describe('flow-removed for flows that should still exist', () => {
 
   it('a forged hard timeout of an active lease keeps it on the switch, active, with its counts', async () => {
     const t = await h.token();
-    const x = (await h.api.inject({ method: 'POST', url: '/api/v1/transfers', headers: h.auth(t), payload: transferBody({ remote: '198.51.100.0/24', duration: 600 }) })).json();
+    const x = (
+      await h.api.inject({
+        method: 'POST',
+        url: '/api/v1/transfers',
+        headers: h.auth(t),
+        payload: transferBody({ remote: '198.51.100.0/24', duration: 600 }),
+      })
+    ).json();
     const flows = owned(OWNER.LEASES, x.id);
     expect(flows.length).toBeGreaterThan(0);
-    for (const f of flows) h.sw.send({
-      type: 'flowRemoved', xid: 0, cookie: f.cookie, priority: f.priority, reason: OFPRR.HARD_TIMEOUT, tableId: f.tableId, durationSec: 600, durationNsec: 0,
-      idleTimeout: 0, hardTimeout: f.hardTimeout, packetCount: 10n ** 9n, byteCount: 10n ** 12n, match: [...f.match],
-    });
+    for (const f of flows)
+      h.sw.send({
+        type: 'flowRemoved',
+        xid: 0,
+        cookie: f.cookie,
+        priority: f.priority,
+        reason: OFPRR.HARD_TIMEOUT,
+        tableId: f.tableId,
+        durationSec: 600,
+        durationNsec: 0,
+        idleTimeout: 0,
+        hardTimeout: f.hardTimeout,
+        packetCount: 10n ** 9n,
+        byteCount: 10n ** 12n,
+        match: [...f.match],
+      });
     await sleep(100);
     await h.flows.reconcile(1n);
     expect(owned(OWNER.LEASES, x.id)).toHaveLength(flows.length);
@@ -99,7 +142,14 @@ describe('flow-removed for flows that should still exist', () => {
 
   it('a block of any duration the API takes (a year) stays until its end', async () => {
     for (const duration of [2_147_484, 31_536_000]) {
-      const b = (await h.api.inject({ method: 'POST', url: '/api/v1/blocks', headers: h.auth(ids), payload: { prefix: '192.0.2.68', protocol: 'udp', ports: [String(duration % 60000)], duration, reason: 'long' } })).json();
+      const b = (
+        await h.api.inject({
+          method: 'POST',
+          url: '/api/v1/blocks',
+          headers: h.auth(ids),
+          payload: { prefix: '192.0.2.68', protocol: 'udp', ports: [String(duration % 60000)], duration, reason: 'long' },
+        })
+      ).json();
       expect(b.state).toBe('active');
       await sleep(50);
       expect(h.app.book.blocks.get(b.id)!.state).toBe('active');
@@ -111,7 +161,9 @@ describe('flow-removed for flows that should still exist', () => {
 describe('a lost flow the switch refuses back', () => {
   let h: Harness;
   const MAX = 300;
-  beforeAll(async () => { h = await startHarness({ maxFlowsPerTable: MAX }); });
+  beforeAll(async () => {
+    h = await startHarness({ maxFlowsPerTable: MAX });
+  });
   afterAll(async () => h.close());
 
   it('revokes its lease (the API does not call active what the switch does not hold)', async () => {
@@ -119,7 +171,17 @@ describe('a lost flow the switch refuses back', () => {
     const x = (await h.api.inject({ method: 'POST', url: '/api/v1/transfers', headers: h.auth(t), payload: transferBody() })).json();
     const mine = () => h.sw.flows().filter((f) => ownerIdOf(f.cookie) === OWNER.LEASES && cookieId(f.cookie) === x.id);
     const [lostFlow] = mine();
-    const filler = (i: number) => addFlowMsg({ tableId: 0, priority: 1 + i, match: [{ field: 'in_port', value: 7 }], instructions: [], cookie: 0n, idleTimeout: 0, hardTimeout: 0, flags: 0 });
+    const filler = (i: number) =>
+      addFlowMsg({
+        tableId: 0,
+        priority: 1 + i,
+        match: [{ field: 'in_port', value: 7 }],
+        instructions: [],
+        cookie: 0n,
+        idleTimeout: 0,
+        hardTimeout: 0,
+        flags: 0,
+      });
     let i = 0;
     while (h.sw.flowCount(0) < MAX) h.sw.pipeline.flowMod(filler(i++));
     // The switch drops one of the lease's flows (and says so), and its table fills up before the flow comes back.
@@ -134,7 +196,9 @@ describe('a lost flow the switch refuses back', () => {
 
 describe('per-lease state', () => {
   let h: Harness;
-  beforeAll(async () => { h = await startHarness(); });
+  beforeAll(async () => {
+    h = await startHarness();
+  });
   afterAll(async () => h.close());
 
   it('returns to its baseline once churned leases closed (app, book, live counters)', async () => {
@@ -142,7 +206,12 @@ describe('per-lease state', () => {
     const t = await h.token({ maxRateMbps: 1000 });
     const churn = async (n: number) => {
       for (let i = 0; i < n; i++) {
-        const r = await h.api.inject({ method: 'POST', url: '/api/v1/transfers', headers: h.auth(t), payload: transferBody({ remote: `198.51.100.${i % 200}`, rate_mbps: i % 2 ? 100 : undefined }) });
+        const r = await h.api.inject({
+          method: 'POST',
+          url: '/api/v1/transfers',
+          headers: h.auth(t),
+          payload: transferBody({ remote: `198.51.100.${i % 200}`, rate_mbps: i % 2 ? 100 : undefined }),
+        });
         expect(r.statusCode).toBe(201);
         const id = r.json().id as number;
         await live.refresh(h.app.lease(id)!);

@@ -12,7 +12,15 @@ import { silentLogger, type Logger } from '../../../controller/log.js';
 import { DmzApp } from '../../../apps/dmz/dmz-app.js';
 import { parseSiteConfig } from '../../../apps/dmz/config.js';
 import { EmulatedSwitch } from '../../../emulator/index.js';
-import { buildApi, openJournalStore, createToken, type JournalStateStore, type JournalStoreOptions, type TokenSpec, type ApiOptions } from '../../../api/index.js';
+import {
+  buildApi,
+  openJournalStore,
+  createToken,
+  type JournalStateStore,
+  type JournalStoreOptions,
+  type TokenSpec,
+  type ApiOptions,
+} from '../../../api/index.js';
 
 export const SITE_YAML = `site: test
 switches:
@@ -46,8 +54,13 @@ policy:
 
 /** A token allowing everything the test site has (tests narrow it). */
 export const WIDE: TokenSpec = {
-  project: 'astro', dtns: ['dtn1', 'dtn2', 'dtn6'], remotes: ['192.0.2.0/24', '198.51.100.0/24', '2001:db8::/32'],
-  ports: ['50000-51000', '5201'], paths: ['routed', 'circuit:esnet'], maxDurationSeconds: 3600, maxRateMbps: 1000,
+  project: 'astro',
+  dtns: ['dtn1', 'dtn2', 'dtn6'],
+  remotes: ['192.0.2.0/24', '198.51.100.0/24', '2001:db8::/32'],
+  ports: ['50000-51000', '5201'],
+  paths: ['routed', 'circuit:esnet'],
+  maxDurationSeconds: 3600,
+  maxRateMbps: 1000,
   scopes: ['transfers:write'],
 };
 
@@ -85,21 +98,38 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const logger = opts.logger ?? silentLogger();
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'dmzgate-api-'));
   const store = await openJournalStore(dataDir, { fsync: false, ...opts.store });
-  const controller = new Controller({ port: 0, host: '127.0.0.1', logger, ...(opts.requestTimeoutMs ? { requestTimeoutMs: opts.requestTimeoutMs } : {}) });
+  const controller = new Controller({
+    port: 0,
+    host: '127.0.0.1',
+    logger,
+    ...(opts.requestTimeoutMs ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
+  });
   const flows = new FlowManager(controller, { logger });
   const site = parseSiteConfig(opts.siteYaml ?? SITE_YAML, 'test site');
   const app = new DmzApp({ site, controller, flows, logger, pollIntervalMs: 0, ...(opts.clock ? { clock: opts.clock } : {}) });
   const api = buildApi({ app, controller, flows, store, logger, ...opts.api });
   await app.start(await store.load());
   const { port } = await controller.listen();
-  const sw = new EmulatedSwitch({ dpid: 1n, ports: 6, port, ...(opts.maxFlowsPerTable ? { maxFlowsPerTable: opts.maxFlowsPerTable } : {}),
-    ...(opts.reportTableSize ? { reportTableSize: opts.reportTableSize } : {}) });
+  const sw = new EmulatedSwitch({
+    dpid: 1n,
+    ports: 6,
+    port,
+    ...(opts.maxFlowsPerTable ? { maxFlowsPerTable: opts.maxFlowsPerTable } : {}),
+    ...(opts.reportTableSize ? { reportTableSize: opts.reportTableSize } : {}),
+  });
   const reconciled = new Promise<void>((resolve) => flows.once('reconciled', () => resolve()));
   await sw.connect();
   await reconciled;
   await api.ready();
   return {
-    api, app, controller, flows, store, sw, controllerPort: port!, dataDir,
+    api,
+    app,
+    controller,
+    flows,
+    store,
+    sw,
+    controllerPort: port!,
+    dataDir,
     async token(spec = {}) {
       return (await createToken(store, { ...WIDE, ...spec })).token;
     },

@@ -82,8 +82,16 @@ describe('hostile requests', () => {
   });
 
   const injections = [
-    "dtn1'; DROP TABLE leases;--", '../../etc/passwd', '<script>alert(1)</script>', 'dtn1\u0000', '${jndi:ldap://x/a}',
-    'dtn1\nX-Injected: 1', '{{7*7}}', 'dtn1 OR 1=1', 'ｄｔｎ１', ' ',
+    "dtn1'; DROP TABLE leases;--",
+    '../../etc/passwd',
+    '<script>alert(1)</script>',
+    'dtn1\u0000',
+    '${jndi:ldap://x/a}',
+    'dtn1\nX-Injected: 1',
+    '{{7*7}}',
+    'dtn1 OR 1=1',
+    'ｄｔｎ１',
+    ' ',
   ];
   for (const s of injections) {
     it(`an injection string in a name (${JSON.stringify(s).slice(0, 30)}) is a 400`, async () => {
@@ -98,7 +106,13 @@ describe('hostile requests', () => {
 
   it('malformed JSON, an empty JSON body and prototype pollution are 400 DMZ_MALFORMED_JSON', async () => {
     const json = { 'content-type': 'application/json' };
-    for (const payload of ['{"dtn": "dtn1",', '', 'null x', '{"__proto__": {"scopes": ["admin"]}, "dtn": "dtn1"}', '{"constructor": {"prototype": {"admin": true}}}']) {
+    for (const payload of [
+      '{"dtn": "dtn1",',
+      '',
+      'null x',
+      '{"__proto__": {"scopes": ["admin"]}, "dtn": "dtn1"}',
+      '{"constructor": {"prototype": {"admin": true}}}',
+    ]) {
       const r = await post(payload, json);
       expect(r.statusCode, payload).toBe(400);
       expect(r.json().code, payload).toBe('DMZ_MALFORMED_JSON');
@@ -121,9 +135,18 @@ describe('hostile requests', () => {
   });
 
   it('bad path parameters and query values are 400', async () => {
-    for (const url of ['/api/v1/transfers/abc', '/api/v1/transfers/0', '/api/v1/transfers/1.5', '/api/v1/transfers/99999999999999999999',
-      "/api/v1/transfers/1;DROP", '/api/v1/transfers?limit=0', '/api/v1/transfers?limit=abc', '/api/v1/transfers?limit=100000',
-      '/api/v1/transfers?state=exploded', '/api/v1/transfers?project=../x']) {
+    for (const url of [
+      '/api/v1/transfers/abc',
+      '/api/v1/transfers/0',
+      '/api/v1/transfers/1.5',
+      '/api/v1/transfers/99999999999999999999',
+      '/api/v1/transfers/1;DROP',
+      '/api/v1/transfers?limit=0',
+      '/api/v1/transfers?limit=abc',
+      '/api/v1/transfers?limit=100000',
+      '/api/v1/transfers?state=exploded',
+      '/api/v1/transfers?project=../x',
+    ]) {
       const r = await h.api.inject({ url, headers: h.auth(tok) });
       expect(r.statusCode, url).toBe(400);
       expect(r.json().code, url).toBe('DMZ_INVALID_FIELD');
@@ -131,7 +154,11 @@ describe('hostile requests', () => {
   });
 
   it('an unknown route or method is 404 DMZ_ROUTE_NOT_FOUND', async () => {
-    for (const [method, url] of [['GET', '/api/v2/transfers'], ['PUT', '/api/v1/transfers'], ['GET', '/..%2f..%2fetc/passwd']] as const) {
+    for (const [method, url] of [
+      ['GET', '/api/v2/transfers'],
+      ['PUT', '/api/v1/transfers'],
+      ['GET', '/..%2f..%2fetc/passwd'],
+    ] as const) {
       const r = await h.api.inject({ method, url, headers: h.auth(tok) });
       expect(r.statusCode).toBe(404);
       expect(r.json().code).toBe('DMZ_ROUTE_NOT_FOUND');
@@ -155,9 +182,15 @@ describe('hostile requests', () => {
       const flipped = secret!.slice(0, -1) + (secret!.endsWith('A') ? 'B' : 'A');
       const other = (await createToken(h.store, { ...WIDE, project: 'bio' })).token;
       const cases = [
-        `Bearer ${tok.slice(0, -1)}`, `Bearer dmzgate_${id}_${flipped}`, `Bearer dmzgate_99999_${secret}`,
-        `Bearer dmzgate_${/^dmzgate_(\d+)_/.exec(other)![1]}_${secret}`, `Basic ${Buffer.from('a:b').toString('base64')}`,
-        `Bearer ${'x'.repeat(4000)}`, 'Bearer', `bearer ${tok}x`, `Bearer dmzgate_0_${secret}`,
+        `Bearer ${tok.slice(0, -1)}`,
+        `Bearer dmzgate_${id}_${flipped}`,
+        `Bearer dmzgate_99999_${secret}`,
+        `Bearer dmzgate_${/^dmzgate_(\d+)_/.exec(other)![1]}_${secret}`,
+        `Basic ${Buffer.from('a:b').toString('base64')}`,
+        `Bearer ${'x'.repeat(4000)}`,
+        'Bearer',
+        `bearer ${tok}x`,
+        `Bearer dmzgate_0_${secret}`,
       ];
       for (const c of cases) {
         const r = await h.api.inject({ url: '/api/v1/transfers', headers: { authorization: c }, remoteAddress: `198.18.1.${cases.indexOf(c)}` });
@@ -201,10 +234,16 @@ describe('hostile requests', () => {
       const ro = await h.token({ scopes: ['transfers:read'] });
       const blocks = await h.token({ scopes: ['blocks:write'] });
       const cases: [string, string, string, unknown?][] = [
-        [ro, 'POST', '/api/v1/transfers', transferBody()], [ro, 'PATCH', '/api/v1/transfers/1', { duration: 5 }],
-        [ro, 'DELETE', '/api/v1/transfers/1'], [ro, 'POST', '/api/v1/blocks', { prefix: '192.0.2.1', reason: 'x' }],
-        [ro, 'GET', '/api/v1/blocks'], [ro, 'GET', '/api/v1/audit'], [ro, 'GET', '/api/v1/switches/1/flows'],
-        [blocks, 'GET', '/api/v1/transfers'], [blocks, 'GET', '/api/v1/transfers/1'], [tok, 'GET', '/api/v1/audit'],
+        [ro, 'POST', '/api/v1/transfers', transferBody()],
+        [ro, 'PATCH', '/api/v1/transfers/1', { duration: 5 }],
+        [ro, 'DELETE', '/api/v1/transfers/1'],
+        [ro, 'POST', '/api/v1/blocks', { prefix: '192.0.2.1', reason: 'x' }],
+        [ro, 'GET', '/api/v1/blocks'],
+        [ro, 'GET', '/api/v1/audit'],
+        [ro, 'GET', '/api/v1/switches/1/flows'],
+        [blocks, 'GET', '/api/v1/transfers'],
+        [blocks, 'GET', '/api/v1/transfers/1'],
+        [tok, 'GET', '/api/v1/audit'],
       ];
       for (const [t, method, url, payload] of cases) {
         const r = await h.api.inject({ method: method as 'GET', url, headers: h.auth(t), ...(payload ? { payload } : {}) });
@@ -220,14 +259,20 @@ describe('failed authentication is limited per client address', () => {
   let now = 1_000_000;
   const lines: Array<Record<string, unknown>> = [];
   beforeAll(async () => {
-    const sink = new Writable({ write(chunk: Buffer, _enc, done) { for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l)); done(); } });
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l));
+        done();
+      },
+    });
     h = await startHarness({ logger: pino({ level: 'info' }, sink), api: { authLimit: { burst: 3, perMinute: 6, now: () => now } } });
   });
   afterAll(async () => h.close());
 
   it('over the limit, requests without a valid token get 429 with Retry-After; a valid token from there still works', async () => {
     const good = await h.token();
-    const from = (remoteAddress: string, authorization: string) => h.api.inject({ url: '/api/v1/transfers', headers: { authorization }, remoteAddress });
+    const from = (remoteAddress: string, authorization: string) =>
+      h.api.inject({ url: '/api/v1/transfers', headers: { authorization }, remoteAddress });
     for (let i = 0; i < 3; i++) expect((await from('203.0.113.9', 'Bearer dmzgate_1_guess')).statusCode).toBe(401);
     const limited = await from('203.0.113.9', 'Bearer dmzgate_1_guess');
     expect(limited.statusCode).toBe(429);
@@ -254,7 +299,8 @@ describe('failed authentication is limited per client address', () => {
     const refused = () => lines.filter((l) => /^authentication refused/.test(l.msg as string));
     const before = refused().length;
     now += 60_000;
-    for (let i = 0; i < 50; i++) await h.api.inject({ url: '/api/v1/transfers', headers: { authorization: 'Bearer flood' }, remoteAddress: `198.18.7.${i}` });
+    for (let i = 0; i < 50; i++)
+      await h.api.inject({ url: '/api/v1/transfers', headers: { authorization: 'Bearer flood' }, remoteAddress: `198.18.7.${i}` });
     now += 10_000;
     await h.api.inject({ url: '/api/v1/transfers', headers: { authorization: 'Bearer flood' }, remoteAddress: '198.18.8.1' });
     const logged = refused().slice(before);

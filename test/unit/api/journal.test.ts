@@ -9,8 +9,12 @@ import { Journal, JournalError, parseJournal } from '../../../api/state/journal-
 
 let dir: string;
 let n = 0;
-beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'dmzgate-journal-')); });
-afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'dmzgate-journal-'));
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
 const fresh = () => join(dir, `j${n++}`);
 
 const record = (seq: number) => `${JSON.stringify({ seq, leases: { [seq]: { id: seq, remote: '198.18.0.1/32', note: 'é✓' } } })}\n`;
@@ -99,7 +103,7 @@ describe('journal preallocation', () => {
     expect([torn.records.length, torn.tornBytes, torn.damaged]).toEqual([2, 13, undefined]);
   });
 
-    it('damage before the last record is refused even with zeros after it', async () => {
+  it('damage before the last record is refused even with zeros after it', async () => {
     const file = fresh();
     await written(file, 40);
     const bytes = readFileSync(file);
@@ -115,7 +119,7 @@ describe('journal preallocation', () => {
     await written(file, 20); // 20 records: preallocation starts after the 16th
     const bytes = readFileSync(file);
     const ends: number[] = [];
-    for (let seq = 1, at = 0; seq <= 20; seq++) ends.push(at += Buffer.byteLength(record(seq)));
+    for (let seq = 1, at = 0; seq <= 20; seq++) ends.push((at += Buffer.byteLength(record(seq))));
     expect(bytes.length).toBeGreaterThan(ends.at(-1)!);
     for (let cut = ends[14]!; cut <= ends.at(-1)! + 64; cut++) {
       const p = parseJournal(bytes.subarray(0, cut), 'j');

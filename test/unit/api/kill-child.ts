@@ -11,10 +11,27 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 /** Compiles the children (paths from the repository's root); returns where their .js files are, and a cleanup. */
 export function compileChildren(tag: string, sources: string[]): { build: string; remove(): void } {
   const build = join(ROOT, 'node_modules', '.cache', `dmzgate-${tag}-${process.pid}`);
-  execFileSync(join(ROOT, 'node_modules', '.bin', 'tsc'), [
-    '--ignoreConfig', ...sources.map((s) => join(ROOT, s)), '--outDir', build, '--rootDir', ROOT,
-    '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', '--skipLibCheck',
-  ], { cwd: ROOT, stdio: 'pipe' });
+  execFileSync(
+    join(ROOT, 'node_modules', '.bin', 'tsc'),
+    [
+      '--ignoreConfig',
+      ...sources.map((s) => join(ROOT, s)),
+      '--outDir',
+      build,
+      '--rootDir',
+      ROOT,
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--target',
+      'es2022',
+      '--types',
+      'node',
+      '--skipLibCheck',
+    ],
+    { cwd: ROOT, stdio: 'pipe' },
+  );
   return { build, remove: () => rmSync(build, { recursive: true, force: true }) };
 }
 
@@ -28,8 +45,12 @@ export async function runAndKill(script: string, args: string[], maxMs: number):
   let stderr = '';
   let buf = '';
   let ready!: () => void;
-  const isReady = new Promise<void>((r) => { ready = r; });
-  child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+  const isReady = new Promise<void>((r) => {
+    ready = r;
+  });
+  child.stderr.setEncoding('utf8').on('data', (s: string) => {
+    stderr += s;
+  });
   child.stdout.setEncoding('utf8').on('data', (s: string) => {
     buf += s;
     const parts = buf.split('\n');
@@ -40,7 +61,12 @@ export async function runAndKill(script: string, args: string[], maxMs: number):
     }
   });
   const exited = new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_c, sig) => r(sig)));
-  await Promise.race([isReady, exited.then(() => { throw new Error(`child died: ${stderr}`); })]);
+  await Promise.race([
+    isReady,
+    exited.then(() => {
+      throw new Error(`child died: ${stderr}`);
+    }),
+  ]);
   await new Promise((r) => setTimeout(r, 30 + Math.random() * maxMs));
   child.kill('SIGKILL');
   expect(await exited).toBe('SIGKILL');

@@ -7,17 +7,37 @@ import type { DmzApp } from '../../../apps/dmz/dmz-app.js';
 import type { LeaseRecord } from '../../../apps/dmz/lease-book.js';
 
 const rec = (id: number, bytesIn: number, bytesOut: number, state: LeaseRecord['state'] = 'active'): LeaseRecord => ({
-  id, project: 'p', dtn: 'dtn1', remote: '192.0.2.0/24', protocol: 'tcp', localPorts: [], remotePorts: [], path: 'routed',
-  start: 0, end: 1, state, createdAt: 0, counters: { packetsIn: 0, bytesIn, packetsOut: 0, bytesOut },
+  id,
+  project: 'p',
+  dtn: 'dtn1',
+  remote: '192.0.2.0/24',
+  protocol: 'tcp',
+  localPorts: [],
+  remotePorts: [],
+  path: 'routed',
+  start: 0,
+  end: 1,
+  state,
+  createdAt: 0,
+  counters: { packetsIn: 0, bytesIn, packetsOut: 0, bytesOut },
 });
 
 function setup(readable: (l: LeaseRecord) => boolean = () => true) {
   const app = new EventEmitter() as EventEmitter & { pollCounters: (l: LeaseRecord[]) => Promise<void> };
   let polls = 0;
-  app.pollCounters = async () => { polls++; };
+  app.pollCounters = async () => {
+    polls++;
+  };
   let now = 1_000_000;
   const live = new LiveCounters(app as unknown as DmzApp, readable, 250, () => now);
-  return { live, poll: (...ls: LeaseRecord[]) => app.emit('counters', ls), at: (t: number) => { now = t; }, polls: () => polls };
+  return {
+    live,
+    poll: (...ls: LeaseRecord[]) => app.emit('counters', ls),
+    at: (t: number) => {
+      now = t;
+    },
+    polls: () => polls,
+  };
 }
 
 describe('LiveCounters', () => {

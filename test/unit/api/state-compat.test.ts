@@ -19,20 +19,52 @@ describe('a data directory from before revisions', () => {
     const snap = await s.load();
     expect(snap.revision).toBe(3);
     expect(snap.nextIds).toEqual({ token: 3, event: 7, audit: 6 });
-    expect(snap.tokens.map((t) => [t.id, t.project, t.revokedAt])).toEqual([[1, 'operators', undefined], [2, 'astro', 1_764_000_400_000]]);
-    expect(snap.leases.map((l) => [l.id, l.state, l.counters.bytesIn])).toEqual([[1, 'released', 123_000], [2, 'active', 55_000], [3, 'active', 0], [4, 'active', 0]]);
+    expect(snap.tokens.map((t) => [t.id, t.project, t.revokedAt])).toEqual([
+      [1, 'operators', undefined],
+      [2, 'astro', 1_764_000_400_000],
+    ]);
+    expect(snap.leases.map((l) => [l.id, l.state, l.counters.bytesIn])).toEqual([
+      [1, 'released', 123_000],
+      [2, 'active', 55_000],
+      [3, 'active', 0],
+      [4, 'active', 0],
+    ]);
     expect(snap.leases[1]).toMatchObject({ rateMbps: 100, meterId: 1, localPorts: [{ lo: 50000, hi: 50010 }] });
-    expect(snap.blocks.map((b) => [b.id, b.state])).toEqual([[1, 'active'], [2, 'expired']]);
+    expect(snap.blocks.map((b) => [b.id, b.state])).toEqual([
+      [1, 'active'],
+      [2, 'expired'],
+    ]);
     expect(snap.blocks[1]).toMatchObject({ protocol: 'udp', ports: [{ lo: 53, hi: 53 }], end: 1_764_000_200_000 });
-    expect(snap.audit.map((a) => [a.id, a.action])).toEqual([[1, 'transfer.create'], [2, 'transfer.create'], [3, 'transfer.create'], [4, 'transfer.create'], [5, 'transfer.release']]);
-    expect(snap.events.map((e) => [e.id, e.type])).toEqual([[1, 'lease.created'], [2, 'lease.created'], [3, 'lease.created'], [4, 'lease.created'], [5, 'lease.closed'], [6, 'switch.down']]);
+    expect(snap.audit.map((a) => [a.id, a.action])).toEqual([
+      [1, 'transfer.create'],
+      [2, 'transfer.create'],
+      [3, 'transfer.create'],
+      [4, 'transfer.create'],
+      [5, 'transfer.release'],
+    ]);
+    expect(snap.events.map((e) => [e.id, e.type])).toEqual([
+      [1, 'lease.created'],
+      [2, 'lease.created'],
+      [3, 'lease.created'],
+      [4, 'lease.created'],
+      [5, 'lease.closed'],
+      [6, 'switch.down'],
+    ]);
     expect(s.view.token(2)?.revokedAt).toBe(1_764_000_400_000);
-    expect(s.view.eventsSince(4).map((e) => e.data)).toEqual([{ transfer: { id: 1, state: 'released' } }, { switch: { dpid: '0000000000000001', reason: 'echo timeout' } }]);
+    expect(s.view.eventsSince(4).map((e) => e.data)).toEqual([
+      { transfer: { id: 1, state: 'released' } },
+      { switch: { dpid: '0000000000000001', reason: 'echo timeout' } },
+    ]);
 
     // New commits continue it: the next revision, the next ids; then a restart, and a fold at close.
     const entry = s.view.newAudit({ actor: 'system', action: 'probe', decision: 'done' });
     expect(entry.id).toBe(6);
-    expect(await s.commit([{ kind: 'lease.put', lease: { ...snap.leases[2]!, state: 'expired' } }, { kind: 'audit.append', entry }])).toEqual({ revision: 4 });
+    expect(
+      await s.commit([
+        { kind: 'lease.put', lease: { ...snap.leases[2]!, state: 'expired' } },
+        { kind: 'audit.append', entry },
+      ]),
+    ).toEqual({ revision: 4 });
     const t = await openJournalStore(d, { fsync: false });
     expect((await t.load()).revision).toBe(4);
     expect(t.view.lease(3)?.state).toBe('expired');

@@ -18,12 +18,32 @@ const WRITERS = 8;
 const LEASES_PER_BATCH = 5;
 
 const lease = (id: number, bytesIn = 0, state: LeaseRecord['state'] = 'active'): LeaseRecord => ({
-  id, project: 'p', dtn: 'dtn1', remote: '192.0.2.0/24', protocol: 'tcp', localPorts: [{ lo: 1, hi: 2 }], remotePorts: [{ lo: 0, hi: 65535 }],
-  path: 'routed', start: 1, end: 2, state, createdAt: 1, counters: { packetsIn: 0, bytesIn, packetsOut: 0, bytesOut: 0 },
+  id,
+  project: 'p',
+  dtn: 'dtn1',
+  remote: '192.0.2.0/24',
+  protocol: 'tcp',
+  localPorts: [{ lo: 1, hi: 2 }],
+  remotePorts: [{ lo: 0, hi: 65535 }],
+  path: 'routed',
+  start: 1,
+  end: 2,
+  state,
+  createdAt: 1,
+  counters: { packetsIn: 0, bytesIn, packetsOut: 0, bytesOut: 0 },
 });
 const block = (id: number): BlockRecord => ({ id, prefix: '198.51.100.7/32', start: 1, reason: 'scan', state: 'active', project: 'ids' });
 const token = (id: number): TokenRecord => ({
-  id, hash: 'ab'.repeat(32), project: 'p', dtns: ['*'], remotes: ['0.0.0.0/0'], ports: ['1-2'], paths: ['*'], maxDurationSeconds: 60, scopes: ['admin'], createdAt: 1,
+  id,
+  hash: 'ab'.repeat(32),
+  project: 'p',
+  dtns: ['*'],
+  remotes: ['0.0.0.0/0'],
+  ports: ['1-2'],
+  paths: ['*'],
+  maxDurationSeconds: 60,
+  scopes: ['admin'],
+  createdAt: 1,
 });
 const audit = (id: number, action = 'x'): AuditEntry => ({ id, at: 1, actor: 'system', action, decision: 'done' });
 const event = (id: number, data: Record<string, unknown> = {}): StoredEvent => ({ id, at: 1, type: 'switch.up', data });
@@ -47,7 +67,9 @@ export function stateStoreContract(backend: BackendUnderTest): void {
       open.push(again);
       return again;
     };
-    beforeAll(() => { root = mkdtempSync(join(tmpdir(), `dmzgate-contract-${backend.name}-`)); });
+    beforeAll(() => {
+      root = mkdtempSync(join(tmpdir(), `dmzgate-contract-${backend.name}-`));
+    });
     afterAll(async () => {
       for (const s of open) await s.close().catch(() => undefined);
       rmSync(root, { recursive: true, force: true });
@@ -55,16 +77,36 @@ export function stateStoreContract(backend: BackendUnderTest): void {
 
     it('a batch of every kind of record round-trips through load(), at its revision, before and after a restart', async () => {
       const { dir, store } = await fresh();
-      expect(await store.load()).toEqual({ revision: 0, nextIds: { token: 1, event: 1, audit: 1 }, tokens: [], leases: [], blocks: [], audit: [], events: [] });
+      expect(await store.load()).toEqual({
+        revision: 0,
+        nextIds: { token: 1, event: 1, audit: 1 },
+        tokens: [],
+        leases: [],
+        blocks: [],
+        audit: [],
+        events: [],
+      });
       const { revision } = await store.commit([
-        { kind: 'token.put', token: token(1) }, { kind: 'token.put', token: token(2) }, { kind: 'lease.put', lease: lease(7) },
-        { kind: 'block.put', block: block(3) }, { kind: 'audit.append', entry: audit(1) }, { kind: 'event.append', event: event(1, { switch: { dpid: '1' } }) },
+        { kind: 'token.put', token: token(1) },
+        { kind: 'token.put', token: token(2) },
+        { kind: 'lease.put', lease: lease(7) },
+        { kind: 'block.put', block: block(3) },
+        { kind: 'audit.append', entry: audit(1) },
+        { kind: 'event.append', event: event(1, { switch: { dpid: '1' } }) },
       ]);
       expect(revision).toBeGreaterThan(0);
-      const more = await store.commit([{ kind: 'token.revoke', id: 2, at: 5 }, { kind: 'lease.put', lease: lease(7, 100, 'released') }]);
+      const more = await store.commit([
+        { kind: 'token.revoke', id: 2, at: 5 },
+        { kind: 'lease.put', lease: lease(7, 100, 'released') },
+      ]);
       const expected = {
-        revision: more.revision, nextIds: { token: 3, event: 2, audit: 2 }, tokens: [token(1), { ...token(2), revokedAt: 5 }], leases: [lease(7, 100, 'released')],
-        blocks: [block(3)], audit: [audit(1)], events: [event(1, { switch: { dpid: '1' } })],
+        revision: more.revision,
+        nextIds: { token: 3, event: 2, audit: 2 },
+        tokens: [token(1), { ...token(2), revokedAt: 5 }],
+        leases: [lease(7, 100, 'released')],
+        blocks: [block(3)],
+        audit: [audit(1)],
+        events: [event(1, { switch: { dpid: '1' } })],
       };
       expect(await store.load()).toEqual(expected);
       expect(await (await reopen(store, dir)).load()).toEqual(expected);
@@ -101,7 +143,10 @@ export function stateStoreContract(backend: BackendUnderTest): void {
       const made: Promise<{ revision: number }>[] = [];
       const resolved: number[] = [];
       for (let i = 1; i <= 60; i++) {
-        const p = store.commit([{ kind: 'audit.append', entry: audit(i, `a${i}`) }, { kind: 'lease.put', lease: lease(i % 7 + 1, i) }]);
+        const p = store.commit([
+          { kind: 'audit.append', entry: audit(i, `a${i}`) },
+          { kind: 'lease.put', lease: lease((i % 7) + 1, i) },
+        ]);
         void p.then(() => resolved.push(i));
         made.push(p);
         if (i % 9 === 0) await new Promise((r) => setImmediate(r)); // some in later turns, while writes are under way
@@ -113,12 +158,15 @@ export function stateStoreContract(backend: BackendUnderTest): void {
       const snap = await store.load();
       expect(snap.revision).toBe(revs.at(-1));
       expect(snap.audit.map((a) => a.action)).toEqual(Array.from({ length: 60 }, (_, i) => `a${i + 1}`));
-      expect(snap.leases.find((l) => l.id === 60 % 7 + 1)!.counters.bytesIn).toBe(60); // the last put of that lease
+      expect(snap.leases.find((l) => l.id === (60 % 7) + 1)!.counters.bytesIn).toBe(60); // the last put of that lease
     });
 
     it('subscribe replays the batches after a revision, in order, then follows new ones; unsubscribed, it stops', async () => {
       const { store } = await fresh();
-      const batches: StateRecord[][] = [1, 2, 3].map((i) => [{ kind: 'lease.put', lease: lease(i) }, { kind: 'event.append', event: event(i, { n: i }) }]);
+      const batches: StateRecord[][] = [1, 2, 3].map((i) => [
+        { kind: 'lease.put', lease: lease(i) },
+        { kind: 'event.append', event: event(i, { n: i }) },
+      ]);
       const revs: number[] = [];
       for (const b of batches) revs.push((await store.commit(b)).revision);
       const got: CommittedBatch[] = [];
@@ -126,7 +174,10 @@ export function stateStoreContract(backend: BackendUnderTest): void {
       await new Promise((r) => setImmediate(r));
       expect(got.map((b) => b.revision)).toEqual(revs.slice(1));
       expect(got.map((b) => b.records)).toEqual(batches.slice(1));
-      const next: StateRecord[] = [{ kind: 'audit.append', entry: audit(1) }, { kind: 'block.put', block: block(1) }];
+      const next: StateRecord[] = [
+        { kind: 'audit.append', entry: audit(1) },
+        { kind: 'block.put', block: block(1) },
+      ];
       const seenBeforeResolve = store.commit(next).then(({ revision }) => got.some((b) => b.revision === revision));
       expect(await seenBeforeResolve).toBe(true); // a subscriber hears of a batch no later than its committer
       expect(got.at(-1)!.records).toEqual(next);
@@ -143,7 +194,10 @@ export function stateStoreContract(backend: BackendUnderTest): void {
 
     it('a StateView made from load() and fed by subscribe holds what load() says (a replica following the store)', async () => {
       const { store } = await fresh();
-      await store.commit([{ kind: 'token.put', token: token(1) }, { kind: 'audit.append', entry: audit(1) }]);
+      await store.commit([
+        { kind: 'token.put', token: token(1) },
+        { kind: 'audit.append', entry: audit(1) },
+      ]);
       const snap = await store.load();
       const replica = new StateView(snap);
       let revision = snap.revision;
@@ -151,8 +205,15 @@ export function stateStoreContract(backend: BackendUnderTest): void {
         replica.applyBatch(b.records);
         revision = b.revision;
       });
-      await store.commit([{ kind: 'lease.put', lease: lease(1) }, { kind: 'event.append', event: event(1) }]);
-      await store.commit([{ kind: 'token.revoke', id: 1, at: 9 }, { kind: 'block.put', block: block(2) }, { kind: 'audit.append', entry: audit(2) }]);
+      await store.commit([
+        { kind: 'lease.put', lease: lease(1) },
+        { kind: 'event.append', event: event(1) },
+      ]);
+      await store.commit([
+        { kind: 'token.revoke', id: 1, at: 9 },
+        { kind: 'block.put', block: block(2) },
+        { kind: 'audit.append', entry: audit(2) },
+      ]);
       await store.commit([{ kind: 'lease.put', lease: lease(1, 50, 'released') }]);
       expect(replica.snapshot(revision)).toEqual(await store.load());
     });
@@ -174,16 +235,31 @@ export function stateStoreContract(backend: BackendUnderTest): void {
 
     it('a batch that cannot be applied (appends out of id order) is refused whole and changes nothing', async () => {
       const { store } = await fresh();
-      await store.commit([{ kind: 'audit.append', entry: audit(5) }, { kind: 'event.append', event: event(5) }]);
+      await store.commit([
+        { kind: 'audit.append', entry: audit(5) },
+        { kind: 'event.append', event: event(5) },
+      ]);
       const before = await store.load();
-      await expect(store.commit([{ kind: 'lease.put', lease: lease(1) }, { kind: 'audit.append', entry: audit(5) }])).rejects.toThrow(/audit entry 5/);
-      await expect(store.commit([{ kind: 'event.append', event: event(7) }, { kind: 'event.append', event: event(6) }])).rejects.toThrow(/event 6/);
+      await expect(
+        store.commit([
+          { kind: 'lease.put', lease: lease(1) },
+          { kind: 'audit.append', entry: audit(5) },
+        ]),
+      ).rejects.toThrow(/audit entry 5/);
+      await expect(
+        store.commit([
+          { kind: 'event.append', event: event(7) },
+          { kind: 'event.append', event: event(6) },
+        ]),
+      ).rejects.toThrow(/event 6/);
       expect(await store.load()).toEqual(before);
     });
 
     describe('under kill -9', () => {
       let children: ReturnType<typeof compileChildren>;
-      beforeAll(() => { children = compileChildren('contract', ['test/unit/api/fixtures/state-batch-hammer.ts']); });
+      beforeAll(() => {
+        children = compileChildren('contract', ['test/unit/api/fixtures/state-batch-hammer.ts']);
+      });
       afterAll(() => children.remove());
 
       /** Starts the hammer on `dir`, kills it at a random instant once it writes; the newest version each writer acknowledged. */
@@ -202,7 +278,7 @@ export function stateStoreContract(backend: BackendUnderTest): void {
         let acks = 0;
         for (let round = 0; round < 8; round++) {
           const acked = await hammerAndKill(dir, round);
-          acks += [...acked.values()].reduce((sum, v) => sum + v % 1_000_000 + 1, 0);
+          acks += [...acked.values()].reduce((sum, v) => sum + (v % 1_000_000) + 1, 0);
           const store = await backend.open(dir);
           const snap = await store.load();
           for (let w = 0; w < WRITERS; w++) {
@@ -216,7 +292,8 @@ export function stateStoreContract(backend: BackendUnderTest): void {
             }
             expect([...versions], `round ${round} writer ${w}: a batch split`).toEqual([lastAudit]);
             expect(lastEvent, `round ${round} writer ${w}: a batch split`).toBe(lastAudit);
-            if (acked.has(w)) expect(lastAudit as number, `round ${round} writer ${w}: acknowledged, not there`).toBeGreaterThanOrEqual(acked.get(w)!);
+            if (acked.has(w))
+              expect(lastAudit as number, `round ${round} writer ${w}: acknowledged, not there`).toBeGreaterThanOrEqual(acked.get(w)!);
           }
           await store.close();
         }

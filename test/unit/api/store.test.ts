@@ -11,15 +11,33 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { openJournalStore as openStoreNow, readState, JOURNAL_FILE, STATE_FILE, type JournalStateStore as Store, type JournalStoreOptions as StoreOptions } from '../../../api/index.js';
+import {
+  openJournalStore as openStoreNow,
+  readState,
+  JOURNAL_FILE,
+  STATE_FILE,
+  type JournalStateStore as Store,
+  type JournalStoreOptions as StoreOptions,
+} from '../../../api/index.js';
 import { Journal, parseJournal } from '../../../api/state/journal-file.js';
 import { addAudit, addEvent, putBlock, putLease, putToken } from './state-shorthand.js';
 import { compileChildren, runAndKill } from './kill-child.js';
 import type { LeaseRecord } from '../../../apps/dmz/records.js';
 
 export const lease = (id: number, state: LeaseRecord['state'] = 'active', bytesIn = 0): LeaseRecord => ({
-  id, project: 'p', dtn: 'dtn1', remote: '192.0.2.0/24', protocol: 'tcp', localPorts: [{ lo: 1, hi: 2 }], remotePorts: [{ lo: 0, hi: 65535 }],
-  path: 'routed', start: 1, end: 2, state, createdAt: 1, counters: { packetsIn: 0, bytesIn, packetsOut: 0, bytesOut: 0 },
+  id,
+  project: 'p',
+  dtn: 'dtn1',
+  remote: '192.0.2.0/24',
+  protocol: 'tcp',
+  localPorts: [{ lo: 1, hi: 2 }],
+  remotePorts: [{ lo: 0, hi: 65535 }],
+  path: 'routed',
+  start: 1,
+  end: 2,
+  state,
+  createdAt: 1,
+  counters: { packetsIn: 0, bytesIn, packetsOut: 0, bytesOut: 0 },
 });
 
 const mode = (file: string) => (statSync(file).mode & 0o777).toString(8);
@@ -34,12 +52,16 @@ async function openStore(d: string, opts?: StoreOptions): Promise<Store> {
   opened.push(s);
   return s;
 }
-beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'dmzgate-store-')); });
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'dmzgate-store-'));
+});
 afterAll(async () => {
   for (const s of opened) await s.close().catch(() => undefined);
   rmSync(dir, { recursive: true, force: true });
 });
-afterEach(() => { vi.restoreAllMocks(); });
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 const fresh = (name: string) => join(dir, name);
 
 describe('store', () => {
@@ -47,7 +69,15 @@ describe('store', () => {
     const d = fresh('a');
     const s = await openStore(d);
     expect(s.loaded).toBe(true);
-    expect(await s.load()).toEqual({ revision: 0, nextIds: { token: 1, event: 1, audit: 1 }, tokens: [], leases: [], blocks: [], audit: [], events: [] });
+    expect(await s.load()).toEqual({
+      revision: 0,
+      nextIds: { token: 1, event: 1, audit: 1 },
+      tokens: [],
+      leases: [],
+      blocks: [],
+      audit: [],
+      events: [],
+    });
     putLease(s, lease(7));
     addAudit(s, { actor: 'system', action: 'x', decision: 'done' });
     const ev = addEvent(s, 'switch.up', { switch: { dpid: '1' } });
@@ -81,9 +111,11 @@ describe('store', () => {
     const acks: Promise<void>[] = [];
     for (let i = 0; i < 500; i++) {
       addAudit(s, { actor: 'a', action: `n${i}`, decision: 'done' });
-      acks.push(s.commit([]).then(() => {
-        expect(readFileSync(join(d, JOURNAL_FILE), 'utf8')).toContain(`"action":"n${i}"`);
-      }));
+      acks.push(
+        s.commit([]).then(() => {
+          expect(readFileSync(join(d, JOURNAL_FILE), 'utf8')).toContain(`"action":"n${i}"`);
+        }),
+      );
       if (i % 50 === 0) await new Promise((r) => setImmediate(r));
     }
     await Promise.all(acks);
@@ -99,7 +131,9 @@ describe('store', () => {
     s.on('write', () => writes++);
     const event = (n: number) => ({ kind: 'event.append' as const, event: s.view.newEvent('lease.created', { n }) });
     let rode = false;
-    const ride = s.commit([event(1)], { maxDelayMs: 10_000 }).then(() => { rode = true; });
+    const ride = s.commit([event(1)], { maxDelayMs: 10_000 }).then(() => {
+      rode = true;
+    });
     await new Promise((r) => setTimeout(r, 50));
     expect(rode).toBe(false); // no record of its own yet
     expect(writes).toBe(0);
@@ -153,7 +187,10 @@ describe('store', () => {
   it('trims the audit entries and events once an eighth over what it keeps, down to what it keeps', async () => {
     const s = await openStore(fresh('slack'), { maxAudit: 16, maxEvents: 8 });
     const add = async (n: number) => {
-      for (let i = 0; i < n; i++) { addAudit(s, { actor: 'a', action: 'x', decision: 'done' }); addEvent(s, 'switch.up', {}); }
+      for (let i = 0; i < n; i++) {
+        addAudit(s, { actor: 'a', action: 'x', decision: 'done' });
+        addEvent(s, 'switch.up', {});
+      }
       await s.commit([]);
     };
     await add(18);
@@ -238,7 +275,7 @@ describe('store', () => {
     expect(errors).toHaveLength(1);
     putLease(s, lease(4));
     await s.commit([]);
-    const recs = journalLines(d) as ({ seq: number; leases?: Record<string, unknown>; audit?: { action: string }[] })[];
+    const recs = journalLines(d) as { seq: number; leases?: Record<string, unknown>; audit?: { action: string }[] }[];
     expect(recs.map((r) => r.seq)).toEqual([1, 2]);
     expect(Object.keys(recs[1]!.leases!).sort()).toEqual(['3', '4']);
     expect(recs[1]!.audit!.map((a) => a.action)).toEqual(['lost?']);
@@ -310,12 +347,22 @@ describe('journal', () => {
     const journal = readFileSync(join(d, JOURNAL_FILE), 'utf8');
     await s.foldNow();
     // As if killed after the document's rename and before the journal's: records 1-3 again, then a new one.
-    const four = JSON.stringify({ seq: 4, nextIds: { token: 1, event: 5, audit: 5 }, leases: { 2: lease(2, 'released') }, events: [{ id: 4, at: 1, type: 'switch.down', data: {} }], audit: [{ id: 4, at: 1, actor: 'a', action: 'a4', decision: 'done' }] });
+    const four = JSON.stringify({
+      seq: 4,
+      nextIds: { token: 1, event: 5, audit: 5 },
+      leases: { 2: lease(2, 'released') },
+      events: [{ id: 4, at: 1, type: 'switch.down', data: {} }],
+      audit: [{ id: 4, at: 1, actor: 'a', action: 'a4', decision: 'done' }],
+    });
     writeFileSync(join(d, JOURNAL_FILE), `${journal}${four}\n`);
     const t = await openStore(d);
     expect(t.data.events.map((e) => e.id)).toEqual([1, 2, 3, 4]);
     expect(t.data.audit.map((a) => a.action)).toEqual(['a1', 'a2', 'a3', 'a4']);
-    expect((await t.load()).leases.map((l) => [l.id, l.state])).toEqual([[1, 'active'], [2, 'released'], [3, 'active']]);
+    expect((await t.load()).leases.map((l) => [l.id, l.state])).toEqual([
+      [1, 'active'],
+      [2, 'released'],
+      [3, 'active'],
+    ]);
     addAudit(t, { actor: 'a', action: 'a5', decision: 'done' });
     await t.commit([]);
     expect(journalLines(d).at(-1)!.seq).toBe(5);
@@ -354,11 +401,22 @@ describe('journal', () => {
       }
       appendFileSync(join(d, JOURNAL_FILE), tail);
       const lines: Record<string, unknown>[] = [];
-      const sink = new Writable({ write(chunk: Buffer, _enc, done) { for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l)); done(); } });
+      const sink = new Writable({
+        write(chunk: Buffer, _enc, done) {
+          for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l));
+          done();
+        },
+      });
       const t = await openStore(d, { logger: pino({ level: 'info' }, sink) });
-      expect((await t.load()).leases.map((l) => l.id), name).toEqual([1, 2]);
+      expect(
+        (await t.load()).leases.map((l) => l.id),
+        name,
+      ).toEqual([1, 2]);
       const said = lines.filter((l) => /^state journal/.test(l.msg as string));
-      expect(said.map((l) => l.level), name).toEqual([level]);
+      expect(
+        said.map((l) => l.level),
+        name,
+      ).toEqual([level]);
       if (name === 'torn') {
         expect(said[0]).toMatchObject({ bytes: Buffer.byteLength(tail) });
         continue;
@@ -368,7 +426,7 @@ describe('journal', () => {
     }
   });
 
-    it('refuses a damaged record that is not the last, naming the file and the line, and leaves the files as they are', async () => {
+  it('refuses a damaged record that is not the last, naming the file and the line, and leaves the files as they are', async () => {
     const d = fresh('m');
     const s = await openStore(d);
     for (let i = 1; i <= 3; i++) {
@@ -397,11 +455,14 @@ describe('journal', () => {
     const recs = [1, 2, 3, 4].map((seq) => JSON.stringify({ seq, leases: { [seq]: lease(seq) }, audit: [{ id: seq, note: 'é✓' }] }) + '\n');
     const bytes = Buffer.from(recs.join(''));
     const ends: number[] = [];
-    for (let n = 0, at = 0; n < recs.length; n++) ends.push(at += Buffer.byteLength(recs[n]!));
+    for (let n = 0, at = 0; n < recs.length; n++) ends.push((at += Buffer.byteLength(recs[n]!)));
     for (let cut = 0; cut <= bytes.length; cut++) {
       const p = parseJournal(bytes.subarray(0, cut), 'j');
       const whole = ends.filter((e) => e <= cut).length;
-      expect(p.records.map((r) => r.seq), `cut at ${cut}`).toEqual([1, 2, 3, 4].slice(0, whole));
+      expect(
+        p.records.map((r) => r.seq),
+        `cut at ${cut}`,
+      ).toEqual([1, 2, 3, 4].slice(0, whole));
       expect(p.goodBytes).toBe(whole ? ends[whole - 1] : 0);
       expect(p.tornBytes).toBe(cut - p.goodBytes);
     }
@@ -410,7 +471,18 @@ describe('journal', () => {
   it('a document of many chunks (written a part at a time) reads back as exactly the state held', async () => {
     const d = fresh('chunks');
     const s = await openStore(d);
-    putToken(s, { id: 1, hash: 'ab', project: 'p', dtns: ['*'], remotes: ['0.0.0.0/0'], ports: ['1-2'], paths: ['*'], maxDurationSeconds: 60, scopes: ['admin'], createdAt: 1 } as never);
+    putToken(s, {
+      id: 1,
+      hash: 'ab',
+      project: 'p',
+      dtns: ['*'],
+      remotes: ['0.0.0.0/0'],
+      ports: ['1-2'],
+      paths: ['*'],
+      maxDurationSeconds: 60,
+      scopes: ['admin'],
+      createdAt: 1,
+    } as never);
     putBlock(s, { id: 4, prefix: '203.0.113.0/24', reason: 'scan', start: 1, state: 'active' } as never);
     for (let i = 1; i <= 3000; i++) {
       putLease(s, lease(i, i % 3 ? 'active' : 'released', i));
@@ -431,7 +503,9 @@ describe('journal', () => {
     const folds: number[] = [];
     s.on('fold', (_ms, bytes) => folds.push(bytes));
     let written = 0;
-    s.on('write', (_ms, bytes) => { written += bytes; });
+    s.on('write', (_ms, bytes) => {
+      written += bytes;
+    });
     const writers = Array.from({ length: 8 }, async (_, w) => {
       for (let i = 0; i < 150; i++) {
         const id = w * 1000 + i;
@@ -465,7 +539,9 @@ describe('journal', () => {
     let folds = 0;
     s.on('fold', () => folds++);
     let journal = 0;
-    s.on('write', (_ms, _bytes, journalBytes) => { journal = journalBytes; });
+    s.on('write', (_ms, _bytes, journalBytes) => {
+      journal = journalBytes;
+    });
     let id = 0;
     /** Records a few ms apart (never a pause of foldIdleMs) until `done`, at most 1,000. */
     const recordsUntil = async (done: () => boolean) => {
@@ -560,11 +636,16 @@ describe('store under SIGKILL', () => {
     let totalAcked = 0;
     let torn = 0;
     for (let round = 0; round < 12; round++) {
-      const acked = (await hammerAndKill('test/unit/api/fixtures/store-hammer.js', [d], 300)).filter((l) => l.startsWith('ack ')).map((l) => Number(l.slice(4)));
+      const acked = (await hammerAndKill('test/unit/api/fixtures/store-hammer.js', [d], 300))
+        .filter((l) => l.startsWith('ack '))
+        .map((l) => Number(l.slice(4)));
       if (tornBytes(d) > 0) torn++;
       // Whatever the child printed before it died was acknowledged after its record was on disk.
       const onDisk = new Set((await readState(d)).audit.map((a) => a.id));
-      expect(acked.filter((id) => !onDisk.has(id)), `round ${round}: acknowledged but not in the state`).toEqual([]);
+      expect(
+        acked.filter((id) => !onDisk.has(id)),
+        `round ${round}: acknowledged but not in the state`,
+      ).toEqual([]);
       expect(acked.length).toBeGreaterThan(0);
       totalAcked += acked.length;
     }
@@ -596,8 +677,14 @@ describe('store under SIGKILL', () => {
       const ids = (xs: { id: number }[]) => new Set(xs.map((x) => x.id));
       const a = ids(st.audit);
       const e = ids(st.events);
-      expect([...audit].filter((id) => !a.has(id)), `round ${round}: audit entries lost`).toEqual([]);
-      expect([...events].filter((id) => !e.has(id)), `round ${round}: events lost`).toEqual([]);
+      expect(
+        [...audit].filter((id) => !a.has(id)),
+        `round ${round}: audit entries lost`,
+      ).toEqual([]);
+      expect(
+        [...events].filter((id) => !e.has(id)),
+        `round ${round}: events lost`,
+      ).toEqual([]);
       // Each item at least at its last acknowledged version (a later, unacknowledged one may be there too).
       for (const [id, v] of latest.lease) expect(st.leases[id]?.counters.bytesIn, `round ${round}: lease ${id}`).toBeGreaterThanOrEqual(v);
       for (const [id, v] of latest.token) expect(st.tokens[id]?.maxDurationSeconds, `round ${round}: token ${id}`).toBeGreaterThanOrEqual(60 + v);
@@ -612,7 +699,9 @@ describe('store under SIGKILL', () => {
     expect(readFileSync(join(d, JOURNAL_FILE), 'utf8')).toBe('');
     const doc = JSON.parse(readFileSync(join(d, STATE_FILE), 'utf8')) as { audit: { id: number }[] };
     expect(new Set(doc.audit.map((x) => x.id)).size).toBe(doc.audit.length);
-    console.log(`SIGKILL mixed test: ${acks} acknowledged changes over 16 kills; ${midFold} landed mid-fold, ${torn} left a torn record (a kill cannot split one write(); torn records are tested above)`);
+    console.log(
+      `SIGKILL mixed test: ${acks} acknowledged changes over 16 kills; ${midFold} landed mid-fold, ${torn} left a torn record (a kill cannot split one write(); torn records are tested above)`,
+    );
     expect(acks).toBeGreaterThan(2000);
   });
 });

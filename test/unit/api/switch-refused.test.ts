@@ -16,7 +16,7 @@ describe('refused switch connections', () => {
   });
   afterAll(async () => h.close());
 
-  it('a connection claiming dmz1\'s datapath id: one switch.refused event for admins (later ones counted), the metric by reason', async () => {
+  it("a connection claiming dmz1's datapath id: one switch.refused event for admins (later ones counted), the metric by reason", async () => {
     const admin = await connectEvents(url, { headers: h.auth(await h.token({ project: 'ops', scopes: ['admin'] })) });
     const user = await connectEvents(url, { headers: h.auth(await h.token()) });
     const real = h.controller.get(1n)!;
@@ -28,8 +28,14 @@ describe('refused switch connections', () => {
     }
     await admin.until((c) => c.events.length === 1);
     expect(admin.events[0]).toMatchObject({
-      type: 'switch.refused', switch: { dpid: '0000000000000001', name: 'dmz1' },
-      refused: { reason: 'datapath-in-use', remote: expect.stringMatching(/127\.0\.0\.1:\d+$/), count: 1, detail: expect.stringContaining('still answers echo requests') },
+      type: 'switch.refused',
+      switch: { dpid: '0000000000000001', name: 'dmz1' },
+      refused: {
+        reason: 'datapath-in-use',
+        remote: expect.stringMatching(/127\.0\.0\.1:\d+$/),
+        count: 1,
+        detail: expect.stringContaining('still answers echo requests'),
+      },
     });
     // The second refusal, within the 10 s window, is counted for the next event rather than sent at once.
     const metrics = (await h.api.inject({ url: '/metrics' })).body;

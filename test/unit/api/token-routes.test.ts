@@ -11,7 +11,15 @@ describe('token routes', () => {
   });
   afterAll(async () => h.close());
 
-  const spec = { project: 'astro', dtns: ['dtn1'], remotes: ['192.0.2.0/24'], ports: ['50000-51000'], paths: ['routed'], maxDurationSeconds: 600, scopes: ['transfers:write'] };
+  const spec = {
+    project: 'astro',
+    dtns: ['dtn1'],
+    remotes: ['192.0.2.0/24'],
+    ports: ['50000-51000'],
+    paths: ['routed'],
+    maxDurationSeconds: 600,
+    scopes: ['transfers:write'],
+  };
 
   it('creates a token that works at once, lists it without secrets, revokes it', async () => {
     const c = await h.api.inject({ method: 'POST', url: '/api/v1/tokens', headers: h.auth(admin), payload: spec });
@@ -37,7 +45,12 @@ describe('token routes', () => {
     const r = await h.api.inject({ method: 'POST', url: '/api/v1/tokens', headers: h.auth(user), payload: { ...spec, scopes: ['admin'] } });
     expect(r.statusCode).toBe(403);
     expect(r.json().code).toBe('DMZ_SCOPE_DENIED');
-    for (const bad of [{ ...spec, remotes: ['nope'] }, { ...spec, scopes: ['root'] }, { ...spec, hash: 'x' }, { ...spec, maxDurationSeconds: 0 }]) {
+    for (const bad of [
+      { ...spec, remotes: ['nope'] },
+      { ...spec, scopes: ['root'] },
+      { ...spec, hash: 'x' },
+      { ...spec, maxDurationSeconds: 0 },
+    ]) {
       const b = await h.api.inject({ method: 'POST', url: '/api/v1/tokens', headers: h.auth(admin), payload: bad });
       expect(b.statusCode, JSON.stringify(bad)).toBe(400);
     }

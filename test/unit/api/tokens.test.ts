@@ -3,7 +3,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createToken, listTokens, openJournalStore, revokeToken, validateTokenSpec, ApiError, type JournalStateStore, type TokenSpec } from '../../../api/index.js';
+import {
+  createToken,
+  listTokens,
+  openJournalStore,
+  revokeToken,
+  validateTokenSpec,
+  ApiError,
+  type JournalStateStore,
+  type TokenSpec,
+} from '../../../api/index.js';
 import { checkBlock, checkExtension, checkTransfer, hasScope, verifyToken } from '../../../api/tokens.js';
 import { FailureLimiter } from '../../../api/rate-limit.js';
 import { parsePrefix } from '../../../apps/dmz/addresses.js';
@@ -13,8 +22,14 @@ import { defaultSite } from '../../../apps/dmz/config.js';
 const site = defaultSite();
 
 const SPEC: TokenSpec = {
-  project: 'astro', dtns: ['dtn1'], remotes: ['192.0.2.0/24', '2001:db8::/32'], ports: ['50000-51000'], paths: ['routed'],
-  maxDurationSeconds: 3600, maxRateMbps: 100, scopes: ['transfers:write'],
+  project: 'astro',
+  dtns: ['dtn1'],
+  remotes: ['192.0.2.0/24', '2001:db8::/32'],
+  ports: ['50000-51000'],
+  paths: ['routed'],
+  maxDurationSeconds: 3600,
+  maxRateMbps: 100,
+  scopes: ['transfers:write'],
 };
 
 const codeOf = (f: () => void): string | undefined => {
@@ -51,7 +66,14 @@ describe('tokens', () => {
   it('verify refuses malformed, unknown, forged and expired tokens', async () => {
     const { token } = await createToken(store, SPEC);
     const { token: old } = await createToken(store, { ...SPEC, expiresAt: new Date(Date.now() + 1000) });
-    for (const t of ['', 'x', token.slice(0, -1), `${token}A`, token.replace(/_(\d+)_/, '_999_'), token.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'))]) {
+    for (const t of [
+      '',
+      'x',
+      token.slice(0, -1),
+      `${token}A`,
+      token.replace(/_(\d+)_/, '_999_'),
+      token.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')),
+    ]) {
       expect((verifyToken(store.view, t) as ApiError).code, t).toBe('DMZ_TOKEN_INVALID');
     }
     expect(verifyToken(store.view, old, Date.now())).not.toBeInstanceOf(ApiError);
@@ -60,10 +82,18 @@ describe('tokens', () => {
 
   it('validates specs with messages a CLI can print', () => {
     const bad: [Partial<TokenSpec>, RegExp][] = [
-      [{ project: '' }, /project/], [{ project: 'a b' }, /project/], [{ scopes: [] }, /scope/], [{ scopes: ['root' as never] }, /unknown scope/],
-      [{ remotes: ['10.0.0.0/33'] }, /remotes/], [{ ports: ['9-1'] }, /ports/], [{ paths: ['circuit:'] }, /path/],
-      [{ maxDurationSeconds: 0 }, /maxDurationSeconds/], [{ maxDurationSeconds: 1.5 }, /maxDurationSeconds/], [{ maxRateMbps: -1 }, /maxRateMbps/],
-      [{ dtns: ['a/b'] }, /DTN/], [{ expiresAt: Number.NaN }, /expiresAt/],
+      [{ project: '' }, /project/],
+      [{ project: 'a b' }, /project/],
+      [{ scopes: [] }, /scope/],
+      [{ scopes: ['root' as never] }, /unknown scope/],
+      [{ remotes: ['10.0.0.0/33'] }, /remotes/],
+      [{ ports: ['9-1'] }, /ports/],
+      [{ paths: ['circuit:'] }, /path/],
+      [{ maxDurationSeconds: 0 }, /maxDurationSeconds/],
+      [{ maxDurationSeconds: 1.5 }, /maxDurationSeconds/],
+      [{ maxRateMbps: -1 }, /maxRateMbps/],
+      [{ dtns: ['a/b'] }, /DTN/],
+      [{ expiresAt: Number.NaN }, /expiresAt/],
     ];
     for (const [over, msg] of bad) expect(() => validateTokenSpec({ ...SPEC, ...over }), JSON.stringify(over)).toThrow(msg);
     expect(() => validateTokenSpec({ ...SPEC, dtns: ['*'], paths: ['*', 'circuit:esnet'] })).not.toThrow();
@@ -81,7 +111,14 @@ describe('tokens', () => {
 
   it('constraints: each refusal names its constraint', async () => {
     const t = (await createToken(store, SPEC)).record;
-    const ask = { dtn: 'dtn1', remote: parsePrefix('192.0.2.128/25'), localPorts: [{ lo: 50000, hi: 50010 }], path: 'routed', durationSeconds: 60, rateMbps: 10 };
+    const ask = {
+      dtn: 'dtn1',
+      remote: parsePrefix('192.0.2.128/25'),
+      localPorts: [{ lo: 50000, hi: 50010 }],
+      path: 'routed',
+      durationSeconds: 60,
+      rateMbps: 10,
+    };
     expect(codeOf(() => checkTransfer(t, ask))).toBeUndefined();
     expect(codeOf(() => checkTransfer(t, { ...ask, remote: parsePrefix('2001:db8:1::/48') }))).toBeUndefined();
     expect(codeOf(() => checkTransfer(t, { ...ask, remote: parsePrefix('2001:db9::/48') }))).toBe('DMZ_REMOTE_DENIED');

@@ -36,10 +36,9 @@ describe('GET /api/v1/topology', () => {
     store = await openJournalStore(dataDir, { fsync: false });
     controller = new Controller({ port: 0, host: '127.0.0.1', logger });
     flows = new FlowManager(controller, { logger });
-    const site = parseSiteConfig(fabricSiteYaml([
-      '  - { a: "dmz1:5", b: "core1:5", capacity-mbps: 10000, cost: 2 }',
-      '  - { a: "dmz1:6", b: "core1:6", capacity-mbps: 40000 }',
-    ]));
+    const site = parseSiteConfig(
+      fabricSiteYaml(['  - { a: "dmz1:5", b: "core1:5", capacity-mbps: 10000, cost: 2 }', '  - { a: "dmz1:6", b: "core1:6", capacity-mbps: 40000 }']),
+    );
     app = new DmzApp({ site, controller, flows, logger, pollIntervalMs: 0 });
     discovery = new LinkDiscovery({ controller, logger, clock });
     monitor = new FabricMonitor({ site: () => app.site, controller, discovery, logger });
@@ -51,7 +50,11 @@ describe('GET /api/v1/topology', () => {
     new Cable(switches[0]!, 5, switches[1]!, 5);
     new Cable(switches[0]!, 6, switches[1]!, 4);
     let reconciled = 0;
-    const both = new Promise<void>((resolve) => flows.on('reconciled', () => { if (++reconciled === 2) resolve(); }));
+    const both = new Promise<void>((resolve) =>
+      flows.on('reconciled', () => {
+        if (++reconciled === 2) resolve();
+      }),
+    );
     for (const s of switches) await s.connect();
     await both;
     discovery.start();
@@ -74,25 +77,45 @@ describe('GET /api/v1/topology', () => {
     return api.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
   };
 
-  it('lists the switches with their ports\' roles, and every link with its state, capacity and reservation', async () => {
+  it("lists the switches with their ports' roles, and every link with its state, capacity and reservation", async () => {
     const r = await get(['transfers:read']);
     expect(r.statusCode).toBe(200);
     const body = r.json();
     expect(body.discovery).toEqual({ interval_ms: 1000, loss_intervals: 3 });
-    expect(body.switches.map((s: { name: string; connected: boolean }) => [s.name, s.connected])).toEqual([['dmz1', true], ['core1', true]]);
+    expect(body.switches.map((s: { name: string; connected: boolean }) => [s.name, s.connected])).toEqual([
+      ['dmz1', true],
+      ['core1', true],
+    ]);
     expect(body.switches[0].ports).toContainEqual({ port_no: 5, name: 'fabric-5', role: 'fabric', link_up: true });
     const byName = Object.fromEntries(body.links.map((l: { name: string }) => [l.name, l]));
     expect(byName['dmz1:5-core1:5']).toEqual({
-      name: 'dmz1:5-core1:5', a: { switch: 'dmz1', dpid: '0000000000000001', port: 5 }, b: { switch: 'core1', dpid: '0000000000000002', port: 5 },
-      configured: true, seen: true, up: true, state: 'up', capacity_mbps: 10000, cost: 2, reserved_mbps: 0,
+      name: 'dmz1:5-core1:5',
+      a: { switch: 'dmz1', dpid: '0000000000000001', port: 5 },
+      b: { switch: 'core1', dpid: '0000000000000002', port: 5 },
+      configured: true,
+      seen: true,
+      up: true,
+      state: 'up',
+      capacity_mbps: 10000,
+      cost: 2,
+      reserved_mbps: 0,
     });
     expect(byName['dmz1:6-core1:6']).toMatchObject({
-      configured: true, seen: false, up: false, state: 'miscabled', reserved_mbps: 0,
+      configured: true,
+      seen: false,
+      up: false,
+      state: 'miscabled',
+      reserved_mbps: 0,
       seen_instead: [{ a: { switch: 'dmz1', port: 6 }, b: { switch: 'core1', port: 4 } }],
     });
     expect(byName['seen:dmz1:6-core1:4']).toEqual({
-      name: 'seen:dmz1:6-core1:4', a: { switch: 'dmz1', dpid: '0000000000000001', port: 6 }, b: { switch: 'core1', dpid: '0000000000000002', port: 4 },
-      configured: false, seen: true, up: false, state: 'miscabled',
+      name: 'seen:dmz1:6-core1:4',
+      a: { switch: 'dmz1', dpid: '0000000000000001', port: 6 },
+      b: { switch: 'core1', dpid: '0000000000000002', port: 4 },
+      configured: false,
+      seen: true,
+      up: false,
+      state: 'miscabled',
     });
   });
 
@@ -103,8 +126,11 @@ describe('GET /api/v1/topology', () => {
 
   it('raises link.* events on the stream and counts links by state in dmzgate_links', async () => {
     await until(() => store.view.heldEventsSince(0).filter((e) => e.type.startsWith('link.')).length === 3);
-    const events = store.view.heldEventsSince(0).filter((e) => e.type.startsWith('link.'))
-      .map((e) => `${e.type} ${(JSON.parse(e.data) as { link: { name: string } }).link.name}`).sort();
+    const events = store.view
+      .heldEventsSince(0)
+      .filter((e) => e.type.startsWith('link.'))
+      .map((e) => `${e.type} ${(JSON.parse(e.data) as { link: { name: string } }).link.name}`)
+      .sort();
     expect(events).toEqual(['link.miscabled dmz1:6-core1:6', 'link.miscabled seen:dmz1:6-core1:4', 'link.up dmz1:5-core1:5']);
     const metrics = (await api.inject({ method: 'GET', url: '/metrics' })).body;
     expect(metrics).toContain('dmzgate_links{state="up"} 1');

@@ -12,11 +12,14 @@ import { parseSiteConfig } from '../../../apps/dmz/config.js';
 import { formatFlowEntry } from '../../../controller/openflow/multipart/flow.js';
 import { startHarness, transferBody, SITE_YAML, type Harness } from './harness.js';
 
-const BUDGET_SITE = SITE_YAML.replace('  protocols: [tcp, udp]\n', `  protocols: [tcp, udp]
+const BUDGET_SITE = SITE_YAML.replace(
+  '  protocols: [tcp, udp]\n',
+  `  protocols: [tcp, udp]
   lease-flow-budget: 8
   switch-flow-budget: 12
   circuit-default-rate-mbps: 200
-`);
+`,
+);
 
 /** dtn1 has one IPv4 address and one local port is one mask: a transfer takes 2 flows per remote port. */
 const remotePorts = (n: number) => Array.from({ length: n }, (_, i) => String(1000 + 2 * i));
@@ -94,9 +97,16 @@ describe('flow budgets and circuit admission', () => {
     const dry = await post(transfer(3), tok, '?dry_run=true');
     expect(dry.statusCode).toBe(200);
     const plan = dry.json();
-    expect(plan).toMatchObject({ dry_run: true, switch: 'dmz1', flow_count: 6, rate_mbps: 1000, flow_budget: { request: 8, switch: 12, switch_in_use: 0 } });
+    expect(plan).toMatchObject({
+      dry_run: true,
+      switch: 'dmz1',
+      flow_count: 6,
+      rate_mbps: 1000,
+      flow_budget: { request: 8, switch: 12, switch_in_use: 0 },
+    });
     expect(plan.flows).toHaveLength(6);
-    for (const f of plan.flows) expect(f).toMatch(/^cookie=0xd1[0-9a-f]+, hard_timeout=600, send_flow_rem priority=40000,tcp,in_port=[15],.* actions=meter:\d+,output:[15]$/);
+    for (const f of plan.flows)
+      expect(f).toMatch(/^cookie=0xd1[0-9a-f]+, hard_timeout=600, send_flow_rem priority=40000,tcp,in_port=[15],.* actions=meter:\d+,output:[15]$/);
     // Nothing changed: the switch, the app, the state (leases, audit trail, events).
     expect(h.sw.flowCount()).toBe(onSwitch);
     expect(h.app.book.leases.size).toBe(leases);
@@ -157,11 +167,16 @@ describe('flow budgets and circuit admission', () => {
     const full = await circuit('192.0.2.3', 100);
     expect(full.statusCode).toBe(409);
     expect(full.json()).toMatchObject({
-      code: 'DMZ_CIRCUIT_CAPACITY', reason: 'circuit-capacity',
+      code: 'DMZ_CIRCUIT_CAPACITY',
+      reason: 'circuit-capacity',
       limit: { circuit: 'esnet', capacity_mbps: 500, capacity_left_mbps: 50, rate_mbps: 100 },
     });
     expect(full.json().message).toContain('50 Mbit/s of its 500 left');
-    const dry = await post(transferBody({ remote: '192.0.2.3', path: 'circuit:esnet', local_ports: ['50000'], rate_mbps: 100 }), uncapped, '?dry_run=true');
+    const dry = await post(
+      transferBody({ remote: '192.0.2.3', path: 'circuit:esnet', local_ports: ['50000'], rate_mbps: 100 }),
+      uncapped,
+      '?dry_run=true',
+    );
     expect(dry.json()).toMatchObject({ code: 'DMZ_CIRCUIT_CAPACITY', limit: { capacity_left_mbps: 50 } });
 
     expect((await circuit('192.0.2.3', 50)).statusCode).toBe(201); // exactly full
@@ -223,10 +238,13 @@ describe('the switch budget under a table size the switch reports', () => {
     // A switch that reports nothing has the configured budget.
     expect(h.app.switchBudget(2n).budget).toBe(1000);
     const tok = await h.token();
-    const post = (remote: string, n: number) => h.api.inject({
-      method: 'POST', url: '/api/v1/transfers', headers: h.auth(tok),
-      payload: transferBody({ remote, local_ports: ['50000'], remote_ports: remotePorts(n) }),
-    });
+    const post = (remote: string, n: number) =>
+      h.api.inject({
+        method: 'POST',
+        url: '/api/v1/transfers',
+        headers: h.auth(tok),
+        payload: transferBody({ remote, local_ports: ['50000'], remote_ports: remotePorts(n) }),
+      });
     expect((await post('192.0.2.1', 4)).statusCode).toBe(201);
     const r = await post('192.0.2.2', 2);
     expect(r.statusCode).toBe(422);

@@ -30,9 +30,10 @@ async function activeOnDisk(h: Harness, dataDir = h.dataDir): Promise<number> {
 
 /** A packet of a lease on 192.0.2.0/24 <-> dtn1 (10.10.1.10), WAN to DTN or back. */
 function inject(h: Harness, dir: 'in' | 'out', bytes: number, dstPort = 50050): void {
-  const f = dir === 'in'
-    ? { eth_type: 0x0800, ipv4_src: '192.0.2.7', ipv4_dst: '10.10.1.10', ip_proto: 6, tcp_src: 33333, tcp_dst: dstPort }
-    : { eth_type: 0x0800, ipv4_src: '10.10.1.10', ipv4_dst: '192.0.2.7', ip_proto: 6, tcp_src: dstPort, tcp_dst: 33333 };
+  const f =
+    dir === 'in'
+      ? { eth_type: 0x0800, ipv4_src: '192.0.2.7', ipv4_dst: '10.10.1.10', ip_proto: 6, tcp_src: 33333, tcp_dst: dstPort }
+      : { eth_type: 0x0800, ipv4_src: '10.10.1.10', ipv4_dst: '192.0.2.7', ip_proto: 6, tcp_src: dstPort, tcp_dst: 33333 };
   const r = h.sw.injectPacket(dir === 'in' ? 1 : 5, Buffer.alloc(bytes), f);
   expect(r.outputs).toEqual([dir === 'in' ? 5 : 1]); // the bypass, not the firewall
 }
@@ -58,7 +59,17 @@ describe('transfers', () => {
     const r = await post(transferBody());
     expect(r.statusCode).toBe(201);
     const t = r.json();
-    expect(t).toMatchObject({ project: 'astro', dtn: 'dtn1', remote: '192.0.2.0/24', protocol: 'tcp', local_ports: ['50000-50100'], remote_ports: ['0-65535'], path: 'routed', state: 'active', rate_mbps: 1000 });
+    expect(t).toMatchObject({
+      project: 'astro',
+      dtn: 'dtn1',
+      remote: '192.0.2.0/24',
+      protocol: 'tcp',
+      local_ports: ['50000-50100'],
+      remote_ports: ['0-65535'],
+      path: 'routed',
+      state: 'active',
+      rate_mbps: 1000,
+    });
     expect(Date.parse(t.end) - Date.parse(t.start)).toBe(600_000);
     // Answered after the switch confirmed: the flows are there now, both directions, with the lease's cookie.
     expect(leaseFlows(h, t.id).length).toBeGreaterThan(0);
@@ -67,18 +78,34 @@ describe('transfers', () => {
     // ... and after the write: the state on disk has the lease and the audit entry.
     let disk = await onDisk(h);
     expect(disk.leases[t.id]).toMatchObject({ id: t.id, state: 'active', project: 'astro' });
-    expect(disk.audit.some((a: { action: string; decision: string; transfer?: number }) => a.action === 'transfer.create' && a.decision === 'granted' && a.transfer === t.id)).toBe(true);
+    expect(
+      disk.audit.some(
+        (a: { action: string; decision: string; transfer?: number }) =>
+          a.action === 'transfer.create' && a.decision === 'granted' && a.transfer === t.id,
+      ),
+    ).toBe(true);
     // Its lease.created event comes after the switch's answer, in a later write (the 201 does not wait for it).
     await h.store.commit([]);
     disk = await onDisk(h);
-    expect(disk.events.some((e: { type: string; data: { transfer?: { id: number } } }) => e.type === 'lease.created' && e.data.transfer?.id === t.id)).toBe(true);
+    expect(
+      disk.events.some((e: { type: string; data: { transfer?: { id: number } } }) => e.type === 'lease.created' && e.data.transfer?.id === t.id),
+    ).toBe(true);
     // The store holds the app's record as it is (its lease.created is not put again: the record went in as sent).
     expect(h.store.view.lease(t.id)).toEqual(JSON.parse(JSON.stringify(h.app.lease(t.id))));
     expect(disk.leases[t.id]).toEqual(JSON.parse(JSON.stringify(h.app.lease(t.id))));
   });
 
   it('a lease requested from the app without a record callback is stored by its lease.created event', async () => {
-    const rec = await h.app.requestLease({ project: 'astro', dtn: 'dtn1', remote: '198.51.100.7/32', protocol: 'tcp', localPorts: [{ lo: 50010, hi: 50010 }], remotePorts: [{ lo: 40000, hi: 40000 }], path: 'routed', durationSeconds: 60 });
+    const rec = await h.app.requestLease({
+      project: 'astro',
+      dtn: 'dtn1',
+      remote: '198.51.100.7/32',
+      protocol: 'tcp',
+      localPorts: [{ lo: 50010, hi: 50010 }],
+      remotePorts: [{ lo: 40000, hi: 40000 }],
+      path: 'routed',
+      durationSeconds: 60,
+    });
     expect(h.store.view.lease(rec.id)).toEqual(JSON.parse(JSON.stringify(rec)));
     await h.store.commit([]);
     expect((await onDisk(h)).leases[rec.id]).toEqual(JSON.parse(JSON.stringify(rec)));
@@ -89,7 +116,10 @@ describe('transfers', () => {
     const unmetered = await h.token({ maxRateMbps: undefined });
     h.sw.stall(); // the switch reads nothing: the bundle waits in the socket
     let answered = false;
-    const pending = post(transferBody(), unmetered).then((r) => { answered = true; return r; });
+    const pending = post(transferBody(), unmetered).then((r) => {
+      answered = true;
+      return r;
+    });
     const id = await activeOnDisk(h);
     expect(answered).toBe(false);
     expect(leaseFlows(h, id)).toHaveLength(0);
@@ -121,7 +151,7 @@ describe('transfers', () => {
     expect((await post(transferBody({ local_ports: ['50200-50300'] }))).statusCode).toBe(201);
   });
 
-  it('answers 503 DMZ_SWITCH_DOWN when the DTN\'s switch is not connected, installing nothing', async () => {
+  it("answers 503 DMZ_SWITCH_DOWN when the DTN's switch is not connected, installing nothing", async () => {
     const r = await post(transferBody({ dtn: 'dtn2' }));
     expect(r.statusCode).toBe(503);
     expect(r.json().code).toBe('DMZ_SWITCH_DOWN');
@@ -137,7 +167,13 @@ describe('transfers', () => {
       ['a second range beyond', { ports: ['50000-50100'] }, { local_ports: ['50000-50010', '5201'] }, 'DMZ_PORTS_DENIED', 'ports'],
       ['a path beyond its paths', { paths: ['routed'] }, { path: 'circuit:esnet' }, 'DMZ_PATH_DENIED', 'path'],
       ['a duration beyond its maximum', { maxDurationSeconds: 300 }, { duration: 301 }, 'DMZ_DURATION_DENIED', 'duration'],
-      ['an end beyond its maximum', { maxDurationSeconds: 300 }, { duration: undefined, end: new Date(Date.now() + 3_600_000).toISOString() }, 'DMZ_DURATION_DENIED', 'duration'],
+      [
+        'an end beyond its maximum',
+        { maxDurationSeconds: 300 },
+        { duration: undefined, end: new Date(Date.now() + 3_600_000).toISOString() },
+        'DMZ_DURATION_DENIED',
+        'duration',
+      ],
       ['a rate beyond its maximum', { maxRateMbps: 100 }, { rate_mbps: 100.5 }, 'DMZ_RATE_DENIED', 'rate'],
       ['a read-only token', { scopes: ['transfers:read'] }, {}, 'DMZ_SCOPE_DENIED', 'scope'],
       ['a blocks-only token', { scopes: ['blocks:write'] }, {}, 'DMZ_SCOPE_DENIED', 'scope'],
@@ -175,7 +211,7 @@ describe('transfers', () => {
       ['a DTN the site does not have', { dtns: ['*'] }, { dtn: 'nosuch' }, 'DMZ_UNKNOWN_DTN'],
       ['a circuit the site does not have', { paths: ['*'] }, { path: 'circuit:nosuch' }, 'DMZ_UNKNOWN_PATH'],
       ['ports outside the site policy', { ports: ['40000-60000'] }, { local_ports: ['40000-40010'] }, 'DMZ_POLICY_PORTS'],
-      ['longer than the site\'s max-lease', { maxDurationSeconds: 86400 }, { duration: 14401 }, 'DMZ_POLICY_DURATION'],
+      ["longer than the site's max-lease", { maxDurationSeconds: 86400 }, { duration: 14401 }, 'DMZ_POLICY_DURATION'],
       ['a remote covering an inside host', { remotes: ['10.0.0.0/8'] }, { remote: '10.10.1.0/24' }, 'DMZ_REMOTE_IS_LOCAL'],
       ['IPv6 for a DTN without IPv6', {}, { dtn: 'dtn6', remote: '2001:db8::/64' }, 'DMZ_FAMILY_MISMATCH'],
     ];
@@ -206,7 +242,7 @@ describe('transfers', () => {
   });
 
   describe('reading', () => {
-    it('lists a token\'s own project only; admin sees all and can filter', async () => {
+    it("lists a token's own project only; admin sees all and can filter", async () => {
       const mine = (await post(transferBody())).json();
       const other = await h.token({ project: 'bio' });
       const theirs = (await post(transferBody({ local_ports: ['50500-50600'] }), other)).json();
@@ -265,7 +301,7 @@ describe('transfers', () => {
   });
 
   describe('extending', () => {
-    it('moves the end within the token\'s limit; beyond it is 403 DMZ_DURATION_DENIED', async () => {
+    it("moves the end within the token's limit; beyond it is 403 DMZ_DURATION_DENIED", async () => {
       const t = await h.token({ maxDurationSeconds: 900 });
       const lease = (await post(transferBody({ duration: 300 }), t)).json();
       const ok = await h.api.inject({ method: 'PATCH', url: `/api/v1/transfers/${lease.id}`, headers: h.auth(t), payload: { duration: 800 } });
@@ -279,14 +315,19 @@ describe('transfers', () => {
       expect(h.store.data.audit.at(-1)).toMatchObject({ action: 'transfer.extend', decision: 'refused', transfer: lease.id });
     });
 
-    it('refuses beyond the site\'s max-lease (422), another project\'s (404), an ended one (409)', async () => {
+    it("refuses beyond the site's max-lease (422), another project's (404), an ended one (409)", async () => {
       const big = await h.token({ maxDurationSeconds: 86400 });
       const lease = (await post(transferBody(), big)).json();
       const site = await h.api.inject({ method: 'PATCH', url: `/api/v1/transfers/${lease.id}`, headers: h.auth(big), payload: { duration: 14401 } });
       expect(site.statusCode).toBe(422);
       expect(site.json().code).toBe('DMZ_POLICY_DURATION');
       const other = await h.token({ project: 'bio' });
-      const foreign = await h.api.inject({ method: 'PATCH', url: `/api/v1/transfers/${lease.id}`, headers: h.auth(other), payload: { duration: 60 } });
+      const foreign = await h.api.inject({
+        method: 'PATCH',
+        url: `/api/v1/transfers/${lease.id}`,
+        headers: h.auth(other),
+        payload: { duration: 60 },
+      });
       expect(foreign.statusCode).toBe(404);
       expect(foreign.json().code).toBe('DMZ_TRANSFER_NOT_FOUND');
       await h.app.releaseLease(lease.id);
@@ -330,7 +371,7 @@ describe('transfers', () => {
       expect(none.statusCode).toBe(404);
     });
 
-    it('a lease that ends by itself is closed and audited as the system\'s', async () => {
+    it("a lease that ends by itself is closed and audited as the system's", async () => {
       const t = (await post(transferBody({ duration: 1 }))).json();
       await new Promise((r) => setTimeout(r, 1600));
       expect(h.app.lease(t.id)!.state).toBe('expired');
@@ -349,19 +390,37 @@ describe('a switch that refuses the flows', () => {
   });
   afterAll(async () => h.close());
 
-  it('answers 502 with the switch\'s error names, leaving nothing half-installed', async () => {
+  it("answers 502 with the switch's error names, leaving nothing half-installed", async () => {
     const tok = await h.token();
-    const small = await h.api.inject({ method: 'POST', url: '/api/v1/transfers', headers: h.auth(tok), payload: transferBody({ local_ports: ['5201'], rate_mbps: undefined }) });
+    const small = await h.api.inject({
+      method: 'POST',
+      url: '/api/v1/transfers',
+      headers: h.auth(tok),
+      payload: transferBody({ local_ports: ['5201'], rate_mbps: undefined }),
+    });
     expect(small.statusCode).toBe(201);
-    const before = h.sw.flows().map((f) => f.cookie).sort();
+    const before = h.sw
+      .flows()
+      .map((f) => f.cookie)
+      .sort();
     const meters = h.sw.pipeline.meters.size;
-    const r = await h.api.inject({ method: 'POST', url: '/api/v1/transfers', headers: h.auth(tok), payload: transferBody({ local_ports: ['50000-51000'] }) });
+    const r = await h.api.inject({
+      method: 'POST',
+      url: '/api/v1/transfers',
+      headers: h.auth(tok),
+      payload: transferBody({ local_ports: ['50000-51000'] }),
+    });
     expect(r.statusCode).toBe(502);
     expect(r.json()).toMatchObject({
       code: 'DMZ_SWITCH_REFUSED',
       switch_error: { dpid: '0000000000000001', type: 'OFPET_FLOW_MOD_FAILED', code: 'OFPFMFC_TABLE_FULL' },
     });
-    expect(h.sw.flows().map((f) => f.cookie).sort()).toEqual(before);
+    expect(
+      h.sw
+        .flows()
+        .map((f) => f.cookie)
+        .sort(),
+    ).toEqual(before);
     expect(h.sw.pipeline.meters.size).toBe(meters);
     expect(h.app.book.active()).toHaveLength(1);
     // It was written while the switch had the flows, so it stays, revoked, in the app and on disk (and after a
@@ -370,7 +429,12 @@ describe('a switch that refuses the flows', () => {
     expect(gone).toMatchObject({ state: 'revoked', closeReason: expect.stringContaining('not installed') });
     expect((await onDisk(h)).leases[gone.id]).toMatchObject({ state: 'revoked', closeReason: gone.closeReason });
     expect(h.store.data.audit.at(-2)).toMatchObject({ action: 'transfer.create', decision: 'granted', transfer: gone.id });
-    expect(h.store.data.audit.at(-1)).toMatchObject({ decision: 'refused', code: 'DMZ_SWITCH_REFUSED', transfer: gone.id, details: { switch_error: { code: 'OFPFMFC_TABLE_FULL' } } });
+    expect(h.store.data.audit.at(-1)).toMatchObject({
+      decision: 'refused',
+      code: 'DMZ_SWITCH_REFUSED',
+      transfer: gone.id,
+      details: { switch_error: { code: 'OFPFMFC_TABLE_FULL' } },
+    });
     const view = await h.api.inject({ method: 'GET', url: `/api/v1/transfers/${gone.id}`, headers: h.auth(tok) });
     expect(view.json()).toMatchObject({ id: gone.id, state: 'revoked' });
   });
@@ -410,25 +474,40 @@ describe('the log of a transfer', () => {
   let tok: string;
   const lines: Array<Record<string, unknown>> = [];
   beforeAll(async () => {
-    const sink = new Writable({ write(chunk: Buffer, _enc, done) { for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l)); done(); } });
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l));
+        done();
+      },
+    });
     h = await startHarness({ logger: pino({ level: 'debug' }, sink) });
     tok = await h.token();
   });
   afterAll(async () => h.close());
   /** The lines about transfer `id`: the app's (lease) and the audit entries (transfer). */
   const about = (id: number) => lines.filter((l) => l.lease === id || (l.audit as { transfer?: number } | undefined)?.transfer === id);
-  const infoMsgs = (id: number) => about(id).filter((l) => (l.level as number) >= INFO).map((l) => l.msg);
-  const debugMsgs = (id: number) => about(id).filter((l) => l.level === DEBUG).map((l) => l.msg);
+  const infoMsgs = (id: number) =>
+    about(id)
+      .filter((l) => (l.level as number) >= INFO)
+      .map((l) => l.msg);
+  const debugMsgs = (id: number) =>
+    about(id)
+      .filter((l) => l.level === DEBUG)
+      .map((l) => l.msg);
   const create = async (extra: Record<string, unknown> = {}) => {
     const r = await h.api.inject({ method: 'POST', url: '/api/v1/transfers', headers: h.auth(tok), payload: transferBody(extra) });
     expect(r.statusCode).toBe(201);
     return r.json().id as number;
   };
 
-  it('a grant is one info line, the audit entry with who asked; the app\'s own line is at debug', async () => {
+  it("a grant is one info line, the audit entry with who asked; the app's own line is at debug", async () => {
     const id = await create();
     expect(infoMsgs(id)).toEqual(['audit: transfer.create granted']);
-    expect(about(id).find((l) => l.msg === 'audit: transfer.create granted')!.audit).toMatchObject({ actor: expect.stringMatching(/^token:/), transfer: id, details: { dtn: 'dtn1', remote: '192.0.2.0/24', path: 'routed' } });
+    expect(about(id).find((l) => l.msg === 'audit: transfer.create granted')!.audit).toMatchObject({
+      actor: expect.stringMatching(/^token:/),
+      transfer: id,
+      details: { dtn: 'dtn1', remote: '192.0.2.0/24', path: 'routed' },
+    });
     expect(debugMsgs(id)).toContain('lease installed');
     const r = await h.api.inject({ method: 'DELETE', url: `/api/v1/transfers/${id}`, headers: h.auth(tok) });
     expect(r.statusCode).toBe(200);
@@ -436,26 +515,33 @@ describe('the log of a transfer', () => {
     expect(debugMsgs(id)).toContain('lease closed');
   });
 
-  it('an expiry is one info line too: the system\'s audit entry, with the reason and the final counters', async () => {
+  it("an expiry is one info line too: the system's audit entry, with the reason and the final counters", async () => {
     const id = await create({ duration: 1, remote: '192.0.2.77' });
     await new Promise((r) => setTimeout(r, 1600));
     expect(h.app.lease(id)!.state).toBe('expired');
     expect(infoMsgs(id)).toEqual(['audit: transfer.create granted', 'audit: transfer.expired done']);
     expect(about(id).find((l) => l.msg === 'audit: transfer.expired done')!.audit).toMatchObject({
-      actor: 'system', transfer: id, reason: expect.stringContaining('ended'), details: { state: 'expired', counters: { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 } },
+      actor: 'system',
+      transfer: id,
+      reason: expect.stringContaining('ended'),
+      details: { state: 'expired', counters: { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 } },
     });
   });
 });
 
 describe('requests in flight at once', () => {
   let h: Harness;
-  beforeAll(async () => { h = await startHarness(); });
+  beforeAll(async () => {
+    h = await startHarness();
+  });
   afterAll(async () => h.close());
 
   it('get distinct ids and meters, and of overlapping ones exactly one is granted', async () => {
     const tok = await h.token();
     const post = (body: Record<string, unknown>) => h.api.inject({ method: 'POST', url: '/api/v1/transfers', headers: h.auth(tok), payload: body });
-    const rs = await Promise.all(Array.from({ length: 40 }, (_, i) => post(transferBody({ remote: `192.0.2.${i + 1}`, local_ports: ['5201'], rate_mbps: 10 }))));
+    const rs = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => post(transferBody({ remote: `192.0.2.${i + 1}`, local_ports: ['5201'], rate_mbps: 10 }))),
+    );
     expect(rs.map((r) => r.statusCode)).toEqual(rs.map(() => 201));
     const ids = rs.map((r) => r.json().id as number);
     expect(new Set(ids).size).toBe(40);
@@ -492,7 +578,12 @@ describe('other sites and switches', () => {
   it('a protocol the site does not allow is 422 DMZ_POLICY_PROTOCOL', async () => {
     const h = await startHarness({ siteYaml: SITE_YAML.replace('protocols: [tcp, udp]', 'protocols: [tcp]') });
     try {
-      const r = await h.api.inject({ method: 'POST', url: '/api/v1/transfers', headers: h.auth(await h.token()), payload: transferBody({ protocol: 'udp' }) });
+      const r = await h.api.inject({
+        method: 'POST',
+        url: '/api/v1/transfers',
+        headers: h.auth(await h.token()),
+        payload: transferBody({ protocol: 'udp' }),
+      });
       expect(r.statusCode).toBe(422);
       expect(r.json()).toMatchObject({ code: 'DMZ_POLICY_PROTOCOL', reason: 'protocol' });
     } finally {
@@ -505,12 +596,19 @@ describe('other sites and switches', () => {
     try {
       const tok = await h.token({ maxRateMbps: undefined }); // no meter: the flows' bundle is what times out
       h.sw.stall();
-      const r = await h.api.inject({ method: 'POST', url: '/api/v1/transfers', headers: h.auth(tok), payload: transferBody({ rate_mbps: undefined }) });
+      const r = await h.api.inject({
+        method: 'POST',
+        url: '/api/v1/transfers',
+        headers: h.auth(tok),
+        payload: transferBody({ rate_mbps: undefined }),
+      });
       expect(r.statusCode).toBe(504);
       expect(r.json().code).toBe('DMZ_SWITCH_TIMEOUT');
       expect(h.app.book.active()).toHaveLength(0);
       // Recorded while the switch was asked, so recorded as revoked before the 504.
-      expect(Object.values((await readState(h.dataDir)).leases)).toMatchObject([{ state: 'revoked', closeReason: expect.stringContaining('not installed') }]);
+      expect(Object.values((await readState(h.dataDir)).leases)).toMatchObject([
+        { state: 'revoked', closeReason: expect.stringContaining('not installed') },
+      ]);
       h.sw.resume();
     } finally {
       await h.close();
@@ -536,9 +634,14 @@ describe('a site reload (what SIGHUP runs)', () => {
       const shown = (await h.api.inject({ method: 'GET', url: `/api/v1/transfers/${refused.id}`, headers: h.auth(tok) })).json();
       expect(shown.state).toBe('revoked');
       expect(h.app.lease(kept.id)!.state).toBe('active');
-      expect(h.store.data.audit).toContainEqual(expect.objectContaining({
-        actor: 'system', action: 'transfer.revoked', transfer: refused.id, reason: expect.stringMatching(/reloaded site config: .*port/),
-      }));
+      expect(h.store.data.audit).toContainEqual(
+        expect.objectContaining({
+          actor: 'system',
+          action: 'transfer.revoked',
+          transfer: refused.id,
+          reason: expect.stringMatching(/reloaded site config: .*port/),
+        }),
+      );
       await h.store.commit([]);
       expect((await onDisk(h)).leases[refused.id]).toMatchObject({ state: 'revoked', closeReason: expect.stringContaining('reloaded site config') });
     } finally {

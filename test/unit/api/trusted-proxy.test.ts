@@ -28,7 +28,7 @@ describe('with a trusted proxy', () => {
     expect((await guess(h, '10.0.0.1', '198.51.100.1, 203.0.113.5')).statusCode).toBe(429);
   });
 
-  it('the event stream\'s handshakes read it alike', async () => {
+  it("the event stream's handshakes read it alike", async () => {
     const from = (client: string) => refusedHandshake(`${url}?token=guess`, { headers: { 'x-forwarded-for': client } });
     for (let i = 0; i < 2; i++) expect(await from('192.0.2.77')).toMatchObject({ status: 401 });
     expect(await from('192.0.2.77')).toMatchObject({ status: 429 });
@@ -51,7 +51,7 @@ describe('without a trusted proxy', () => {
     expect((await guess(h, '10.0.0.1', '203.0.113.99')).statusCode).toBe(429);
   });
 
-  it('nor in the event stream\'s handshakes', async () => {
+  it("nor in the event stream's handshakes", async () => {
     const from = (client: string) => refusedHandshake(`${url}?token=guess`, { headers: { 'x-forwarded-for': client } });
     for (let i = 0; i < 2; i++) expect(await from(`192.0.2.${i}`)).toMatchObject({ status: 401 });
     expect(await from('192.0.2.99')).toMatchObject({ status: 429 });

@@ -12,7 +12,9 @@ describe('views', () => {
     tok = await h.token();
     admin = await h.token({ project: 'ops', scopes: ['admin'] });
     expect((await h.api.inject({ method: 'POST', url: '/api/v1/transfers', headers: h.auth(tok), payload: transferBody() })).statusCode).toBe(201);
-    expect((await h.api.inject({ method: 'POST', url: '/api/v1/transfers', headers: h.auth(tok), payload: transferBody({ dtn: 'dtn2' }) })).statusCode).toBe(503);
+    expect(
+      (await h.api.inject({ method: 'POST', url: '/api/v1/transfers', headers: h.auth(tok), payload: transferBody({ dtn: 'dtn2' }) })).statusCode,
+    ).toBe(503);
   });
   afterAll(async () => h.close());
 
@@ -59,7 +61,12 @@ describe('views', () => {
     expect(r.statusCode).toBe(200);
     const { entries, last_id } = r.json();
     expect(entries.some((e: { action: string; decision: string }) => e.action === 'transfer.create' && e.decision === 'granted')).toBe(true);
-    expect(entries.find((e: { code?: string }) => e.code === 'DMZ_SWITCH_DOWN')).toMatchObject({ decision: 'refused', project: 'astro', actor: expect.stringMatching(/^token:\d+$/), client: '127.0.0.1' });
+    expect(entries.find((e: { code?: string }) => e.code === 'DMZ_SWITCH_DOWN')).toMatchObject({
+      decision: 'refused',
+      project: 'astro',
+      actor: expect.stringMatching(/^token:\d+$/),
+      client: '127.0.0.1',
+    });
     expect(entries.some((e: { action: string }) => e.action === 'token.create')).toBe(true);
     expect(new Date(entries[0].at).toISOString()).toBe(entries[0].at);
     const refused = (await h.api.inject({ url: '/api/v1/audit?decision=refused', headers: h.auth(admin) })).json().entries;
@@ -71,7 +78,13 @@ describe('views', () => {
     expect(page).toHaveLength(1);
     expect((await h.api.inject({ url: '/api/v1/audit', headers: h.auth(tok) })).json().code).toBe('DMZ_SCOPE_DENIED');
     // A filter's value inside another field (a reason, a nested detail) is not a match.
-    const entry = h.store.view.newAudit({ actor: 'system', action: 'probe', decision: 'done', reason: '"decision":"granted"', details: { decision: 'granted', project: 'astro' } });
+    const entry = h.store.view.newAudit({
+      actor: 'system',
+      action: 'probe',
+      decision: 'done',
+      reason: '"decision":"granted"',
+      details: { decision: 'granted', project: 'astro' },
+    });
     await h.store.commit([{ kind: 'audit.append', entry }]);
     const probe = (await h.api.inject({ url: '/api/v1/audit?action=probe', headers: h.auth(admin) })).json().entries;
     expect(probe).toHaveLength(1);

@@ -46,7 +46,10 @@ export class EventClient {
       if (left <= 0) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.messages)}`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
-        this.waiters.push(() => { clearTimeout(t); resolve(); });
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
       });
     }
   }
@@ -74,7 +77,10 @@ export async function connectEvents(url: string, opts: { headers?: Record<string
 }
 
 /** A refused handshake's status, headers and JSON body. */
-export function refusedHandshake(url: string, opts: { headers?: Record<string, string>; protocols?: string[] } = {}): Promise<{ status: number; headers: Record<string, unknown>; body: { code: string } }> {
+export function refusedHandshake(
+  url: string,
+  opts: { headers?: Record<string, string>; protocols?: string[] } = {},
+): Promise<{ status: number; headers: Record<string, unknown>; body: { code: string } }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, opts.protocols ?? [], { headers: opts.headers ?? {} });
     ws.once('open', () => {
@@ -85,7 +91,9 @@ export function refusedHandshake(url: string, opts: { headers?: Record<string, s
     ws.once('unexpected-response', (_req, res) => {
       let text = '';
       res.setEncoding('utf8');
-      res.on('data', (s: string) => { text += s; });
+      res.on('data', (s: string) => {
+        text += s;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(text) as { code: string } }));
     });
   });

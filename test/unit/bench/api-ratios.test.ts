@@ -8,14 +8,30 @@ import { metOf, ratioOf } from '../../../bench/ratios.js';
 function round(c: number, rep: number, n: number, seconds: number, ms: number): Round {
   const span = { n, seconds };
   return {
-    c, rep, n, lat: new Float64Array(n).fill(ms), seconds, firstQ: span, lastQ: span,
-    use: { srv: 0.5, ovs: 0.1, gen: 0.2, idle: 0, other: [0, 0] }, window: [0, 0], release: span,
-    genGc: { n: 0, ms: 0, max: 0 }, settle: { ms: 0, busy: [], quiet: true },
+    c,
+    rep,
+    n,
+    lat: new Float64Array(n).fill(ms),
+    seconds,
+    firstQ: span,
+    lastQ: span,
+    use: { srv: 0.5, ovs: 0.1, gen: 0.2, idle: 0, other: [0, 0] },
+    window: [0, 0],
+    release: span,
+    genGc: { n: 0, ms: 0, max: 0 },
+    settle: { ms: 0, busy: [], quiet: true },
   };
 }
 
-const run = (system: SystemRun['system'], state: string, rounds: Round[], paced?: Round[]): SystemRun =>
-  ({ label: system, system, state, rounds, warmRate: 0, shape: [], ...(paced ? { paced } : {}) });
+const run = (system: SystemRun['system'], state: string, rounds: Round[], paced?: Round[]): SystemRun => ({
+  label: system,
+  system,
+  state,
+  rounds,
+  warmRate: 0,
+  shape: [],
+  ...(paced ? { paced } : {}),
+});
 
 describe('apiRatios', () => {
   const disk = run('dmzgate', 'disk (ext4)', [round(10, 0, 1000, 1, 4), round(10, 1, 1200, 1, 4)]);

@@ -3,15 +3,38 @@ import { describe, expect, it } from 'vitest';
 import { decode, encode, type MessageOf } from '../../../controller/openflow/index.js';
 import { floorFlowMods, floorFlowStats, floorPacketIns } from '../../../bench/codec-floor.js';
 
-const packetIn = (inPort: number, mac: string, ip: string, frameLen: number) => encode({
-  type: 'packetIn', xid: 7, bufferId: 0xffffffff, totalLen: frameLen + 10, reason: 0, tableId: 0, cookie: 1n,
-  match: [{ field: 'in_port', value: inPort }, { field: 'eth_dst', value: mac }, { field: 'ipv4_src', value: ip }],
-  data: Buffer.alloc(frameLen, 0xab),
-});
+const packetIn = (inPort: number, mac: string, ip: string, frameLen: number) =>
+  encode({
+    type: 'packetIn',
+    xid: 7,
+    bufferId: 0xffffffff,
+    totalLen: frameLen + 10,
+    reason: 0,
+    tableId: 0,
+    cookie: 1n,
+    match: [
+      { field: 'in_port', value: inPort },
+      { field: 'eth_dst', value: mac },
+      { field: 'ipv4_src', value: ip },
+    ],
+    data: Buffer.alloc(frameLen, 0xab),
+  });
 
 const entry = (priority: number, port: number, src: string) => ({
-  tableId: 0, durationSec: 1, durationNsec: 2, priority, idleTimeout: 0, hardTimeout: 0, flags: 0, cookie: 3n, packetCount: 4n, byteCount: 5n,
-  match: [{ field: 'eth_type' as const, value: 0x0800 }, { field: 'ipv4_src' as const, value: src }],
+  tableId: 0,
+  durationSec: 1,
+  durationNsec: 2,
+  priority,
+  idleTimeout: 0,
+  hardTimeout: 0,
+  flags: 0,
+  cookie: 3n,
+  packetCount: 4n,
+  byteCount: 5n,
+  match: [
+    { field: 'eth_type' as const, value: 0x0800 },
+    { field: 'ipv4_src' as const, value: src },
+  ],
   instructions: [{ type: 'applyActions' as const, actions: [{ type: 'output' as const, port, maxLen: 0 }] }],
 });
 

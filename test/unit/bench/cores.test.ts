@@ -7,12 +7,19 @@ const children: ChildProcess[] = [];
 
 /** A node process that spins for `busyMs` (after it has started), then sleeps until killed. */
 async function burner(busyMs: number): Promise<ChildProcess> {
-  const p = spawn(process.execPath, ['-e', `
+  const p = spawn(
+    process.execPath,
+    [
+      '-e',
+      `
     process.stdout.write('up\\n');
     const end = Date.now() + ${busyMs};
     while (Date.now() < end) {}
     setInterval(() => {}, 1000);
-  `], { stdio: ['ignore', 'pipe', 'inherit'] });
+  `,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   children.push(p);
   await new Promise<void>((resolve, reject) => {
     p.stdout.once('data', () => resolve());
@@ -30,11 +37,23 @@ describe('waitUntilIdle', () => {
     const busy = await burner(700);
     const idle = await burner(0);
     await new Promise((r) => setTimeout(r, 300)); // the idle one's start-up CPU is behind it
-    const w = await waitUntilIdle([{ pid: busy.pid!, name: 'busy' }, { pid: idle.pid!, name: 'idle' }], { busyShare: 0.2, windowMs: 200, maxMs: 5000 });
+    const w = await waitUntilIdle(
+      [
+        { pid: busy.pid!, name: 'busy' },
+        { pid: idle.pid!, name: 'idle' },
+      ],
+      { busyShare: 0.2, windowMs: 200, maxMs: 5000 },
+    );
     expect(w.quiet).toBe(true);
     expect(w.busy).toEqual(['busy']);
     expect(w.ms).toBeGreaterThanOrEqual(400); // at least two windows: the first saw it spinning
-    const again = await waitUntilIdle([{ pid: busy.pid!, name: 'busy' }, { pid: idle.pid!, name: 'idle' }], { busyShare: 0.2, windowMs: 200, maxMs: 5000 });
+    const again = await waitUntilIdle(
+      [
+        { pid: busy.pid!, name: 'busy' },
+        { pid: idle.pid!, name: 'idle' },
+      ],
+      { busyShare: 0.2, windowMs: 200, maxMs: 5000 },
+    );
     expect(again).toMatchObject({ quiet: true, busy: [] });
     expect(again.ms).toBeLessThan(400);
   });

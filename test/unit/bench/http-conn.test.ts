@@ -25,7 +25,9 @@ async function httpServer(handle: (req: IncomingMessage, body: string, res: Serv
   const srv = createHttpServer((req, res) => {
     let body = '';
     req.setEncoding('utf8');
-    req.on('data', (d: string) => { body += d; });
+    req.on('data', (d: string) => {
+      body += d;
+    });
     req.on('end', () => {
       if (!conns.has(req.socket)) conns.set(req.socket, ++nconn);
       seen.push({ method: req.method!, url: req.url!, auth: req.headers.authorization, body, conn: conns.get(req.socket)! });
@@ -52,7 +54,13 @@ async function tcpServer(answer: (s: Socket) => void) {
     s.on('error', () => undefined);
   });
   const port = await listen(srv);
-  return { port, sockets, close: () => { for (const s of sockets) s.destroy(); } };
+  return {
+    port,
+    sockets,
+    close: () => {
+      for (const s of sockets) s.destroy();
+    },
+  };
 }
 
 describe('HttpConnection', () => {
@@ -96,7 +104,10 @@ describe('HttpConnection', () => {
     const { port, srv } = await httpServer((_req, _body, res) => {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.write('first part, ');
-      setTimeout(() => { res.write('second part, '); res.end('end'); }, 20);
+      setTimeout(() => {
+        res.write('second part, ');
+        res.end('end');
+      }, 20);
     });
     const c = new HttpConnection(port, 'Bearer t');
     const a = await c.request('GET', '/');
@@ -125,11 +136,21 @@ describe('HttpConnection', () => {
       (s: Socket) => {
         const text = 'HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{"id":4242}';
         let at = 0;
-        const next = () => { if (at < text.length) { s.write(text.slice(at, at + 7)); at += 7; setTimeout(next, 2); } };
+        const next = () => {
+          if (at < text.length) {
+            s.write(text.slice(at, at + 7));
+            at += 7;
+            setTimeout(next, 2);
+          }
+        };
         next();
       },
-      (s: Socket) => { s.write('HTTP/1.1 204 No Content\r\n\r\n'); },
-      (s: Socket) => { s.end('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nuntil the end'); },
+      (s: Socket) => {
+        s.write('HTTP/1.1 204 No Content\r\n\r\n');
+      },
+      (s: Socket) => {
+        s.end('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nuntil the end');
+      },
     ];
     let k = 0;
     const t = await tcpServer((s) => answers[k++]!(s));
@@ -143,9 +164,16 @@ describe('HttpConnection', () => {
 
   it('rejects when the server cuts the connection mid-answer, or sends something that is not HTTP, and recovers on a new connection', async () => {
     const answers = [
-      (s: Socket) => { s.write('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly part'); setTimeout(() => s.destroy(), 10); },
-      (s: Socket) => { s.write('SSH-2.0-OpenSSH\r\n\r\n'); },
-      (s: Socket) => { s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok'); },
+      (s: Socket) => {
+        s.write('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly part');
+        setTimeout(() => s.destroy(), 10);
+      },
+      (s: Socket) => {
+        s.write('SSH-2.0-OpenSSH\r\n\r\n');
+      },
+      (s: Socket) => {
+        s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+      },
     ];
     let k = 0;
     const t = await tcpServer((s) => answers[k++]!(s));
@@ -158,7 +186,9 @@ describe('HttpConnection', () => {
   });
 
   it('takes one request at a time', async () => {
-    const t = await tcpServer((s) => { setTimeout(() => s.write('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n'), 20); });
+    const t = await tcpServer((s) => {
+      setTimeout(() => s.write('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n'), 20);
+    });
     const c = new HttpConnection(t.port, 'Bearer t');
     const first = c.request('GET', '/');
     await expect(c.request('GET', '/')).rejects.toThrow(/one request at a time/);
@@ -168,7 +198,10 @@ describe('HttpConnection', () => {
   });
 
   it('requestOnce makes one request on a connection of its own and closes it', async () => {
-    const { port, seen } = await httpServer((_req, _body, res) => { res.writeHead(200); res.end('metrics'); });
+    const { port, seen } = await httpServer((_req, _body, res) => {
+      res.writeHead(200);
+      res.end('metrics');
+    });
     expect(await requestOnce(port, 'Bearer t', 'GET', '/metrics')).toEqual({ status: 200, body: 'metrics' });
     expect(await requestOnce(port, 'Bearer t', 'GET', '/metrics')).toEqual({ status: 200, body: 'metrics' });
     expect(seen.map((s) => s.conn)).toEqual([1, 2]);

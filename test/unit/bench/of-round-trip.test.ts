@@ -8,13 +8,24 @@ import { encode, OFP_NO_BUFFER } from '../../../controller/openflow/index.js';
 import { answerFlowMod } from '../../../bench/controller-flows.js';
 import { parsePhase, runClient, startFixedReply } from '../../../bench/of-round-trip.js';
 
-const FRAME = Buffer.from(buildPacket({
-  eth: { dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01' }, ipv4: { src: '192.0.2.10', dst: '198.51.100.20' },
-  tcp: { srcPort: 49152, dstPort: 443, flags: 0x02, window: 64240 }, minLength: 64,
-}));
+const FRAME = Buffer.from(
+  buildPacket({
+    eth: { dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01' },
+    ipv4: { src: '192.0.2.10', dst: '198.51.100.20' },
+    tcp: { srcPort: 49152, dstPort: 443, flags: 0x02, window: 64240 },
+    minLength: 64,
+  }),
+);
 const PACKET_IN = encode({
-  type: 'packetIn', xid: 0, bufferId: OFP_NO_BUFFER, totalLen: FRAME.length, reason: 0, tableId: 0, cookie: (1n << 64n) - 1n,
-  match: [{ field: 'in_port', value: 3 }], data: FRAME,
+  type: 'packetIn',
+  xid: 0,
+  bufferId: OFP_NO_BUFFER,
+  totalLen: FRAME.length,
+  reason: 0,
+  tableId: 0,
+  cookie: (1n << 64n) - 1n,
+  match: [{ field: 'in_port', value: 3 }],
+  data: FRAME,
 });
 const ANSWER = encode({ ...answerFlowMod(3, '02:00:00:00:00:02', '02:00:00:00:00:01'), xid: 0 });
 const SMALL = { warmMs: 50, b2b: 200, paced: 20, gapUs: 200, core: '0' };
@@ -73,11 +84,25 @@ describe('of-latency-client', () => {
 
 describe('parsePhase', () => {
   it('reads a line of the client and refuses one without a figure', () => {
-    const line = '{"phase":"b2b","n":3,"min":1,"p50":2,"p90":2.5,"p99":3,"max":4,"mismatched":0,"errors":0,"wall_s":0.1,' +
+    const line =
+      '{"phase":"b2b","n":3,"min":1,"p50":2,"p90":2.5,"p99":3,"max":4,"mismatched":0,"errors":0,"wall_s":0.1,' +
       '"self_cpu_s":0.05,"server_cpu_s":0.01,"core_busy_s":[0.1,0.2]}';
     expect(parsePhase(line)).toEqual({
       phase: 'b2b',
-      trips: { n: 3, min: 1, p50: 2, p90: 2.5, p99: 3, max: 4, mismatched: 0, errors: 0, wallS: 0.1, clientCpuS: 0.05, serverCpuS: 0.01, coreBusyS: [0.1, 0.2] },
+      trips: {
+        n: 3,
+        min: 1,
+        p50: 2,
+        p90: 2.5,
+        p99: 3,
+        max: 4,
+        mismatched: 0,
+        errors: 0,
+        wallS: 0.1,
+        clientCpuS: 0.05,
+        serverCpuS: 0.01,
+        coreBusyS: [0.1, 0.2],
+      },
     });
     expect(() => parsePhase(line.replace('"p99":3,', ''))).toThrow(/p99/);
   });

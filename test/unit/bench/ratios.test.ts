@@ -37,7 +37,15 @@ describe('ratios', () => {
   });
 
   it('takes the median of the per-repetition ratios when there are some, and shows their range', () => {
-    const reps: Ratio = { measure: 'req/s, c=10', versus: 'writes off', dmzgate: NaN, other: NaN, better: 'higher', goal: 0.9, byRep: [0.95, 0.85, 0.92] };
+    const reps: Ratio = {
+      measure: 'req/s, c=10',
+      versus: 'writes off',
+      dmzgate: NaN,
+      other: NaN,
+      better: 'higher',
+      goal: 0.9,
+      byRep: [0.95, 0.85, 0.92],
+    };
     expect(ratioOf(reps)).toBe(0.92);
     expect(metOf(reps)).toBe('yes');
     expect(metOf({ ...reps, byRep: [0.95, 0.85, 0.88] })).toBe('NO');

@@ -4,7 +4,14 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import {
-  applyInBundle, applyWithRollback, sendAll, isBundleUnsupported, errorXid, AtomicGroupError, BATCH, type Change,
+  applyInBundle,
+  applyWithRollback,
+  sendAll,
+  isBundleUnsupported,
+  errorXid,
+  AtomicGroupError,
+  BATCH,
+  type Change,
 } from '../../../controller/atomic.js';
 import { SwitchError } from '../../../controller/errors.js';
 import { FlowManager } from '../../../controller/flow-manager.js';
@@ -15,24 +22,52 @@ import { addFlowMsg, deleteFlowMsg } from '../../../controller/reconcile.js';
 import { normaliseFlow } from '../../../controller/flow-entry.js';
 import { ownerCookie } from '../../../controller/cookie.js';
 import {
-  encode, OFPET, OFPBRC, OFPBIC, OFPFC, OFPBCT, parseBundleControl, parseBundleAdd, isBundleMsg, ONFT_BUNDLE_CONTROL,
-  ONFT_BUNDLE_ADD_MESSAGE, ONF_EXPERIMENTER_ID, ONF_BUNDLE_ERROR_BASE, OFPBFC, type OfpMessage,
+  encode,
+  OFPET,
+  OFPBRC,
+  OFPBIC,
+  OFPFC,
+  OFPBCT,
+  parseBundleControl,
+  parseBundleAdd,
+  isBundleMsg,
+  ONFT_BUNDLE_CONTROL,
+  ONFT_BUNDLE_ADD_MESSAGE,
+  ONF_EXPERIMENTER_ID,
+  ONF_BUNDLE_ERROR_BASE,
+  OFPBFC,
+  type OfpMessage,
 } from '../../../controller/openflow/index.js';
 import { FakeConn } from './fake-conn.js';
 
-const flow = (priority: number) => normaliseFlow({ priority, match: [{ field: 'in_port', value: 1 }], instructions: [{ type: 'applyActions', actions: [{ type: 'output', port: 2, maxLen: 0 }] }] }, ownerCookie(1));
+const flow = (priority: number) =>
+  normaliseFlow(
+    {
+      priority,
+      match: [{ field: 'in_port', value: 1 }],
+      instructions: [{ type: 'applyActions', actions: [{ type: 'output', port: 2, maxLen: 0 }] }],
+    },
+    ownerCookie(1),
+  );
 /** Adding a new flow: undone by deleting it. */
-const addChange = (priority: number): Change => ({ msg: addFlowMsg(flow(priority)), undo: [deleteFlowMsg(flow(priority), ownerCookie(1))], what: `add ${priority}` });
+const addChange = (priority: number): Change => ({
+  msg: addFlowMsg(flow(priority)),
+  undo: [deleteFlowMsg(flow(priority), ownerCookie(1))],
+  what: `add ${priority}`,
+});
 
 const BAD_TABLE = { errType: OFPET.BAD_INSTRUCTION, code: OFPBIC.BAD_TABLE_ID };
 const innerPriority = (m: OfpMessage): number | undefined => {
   if (m.type === 'flowMod') return m.priority;
-  if (isBundleMsg(m, ONFT_BUNDLE_ADD_MESSAGE)) { const i = parseBundleAdd(m).message; return i.type === 'flowMod' ? i.priority : undefined; }
+  if (isBundleMsg(m, ONFT_BUNDLE_ADD_MESSAGE)) {
+    const i = parseBundleAdd(m).message;
+    return i.type === 'flowMod' ? i.priority : undefined;
+  }
   return undefined;
 };
 
 describe('bundles', () => {
-  it('opens, adds each change, waits for the adds\' errors, then commits', async () => {
+  it("opens, adds each change, waits for the adds' errors, then commits", async () => {
     const conn = new FakeConn();
     expect(await applyInBundle(conn, [addChange(1), addChange(2)])).toBe(true);
     expect(conn.trace()).toEqual(['open', 'add:ADD:1', 'add:ADD:2', 'barrier', 'commit']);
@@ -43,7 +78,7 @@ describe('bundles', () => {
 
   it('an add refused at add time (OVS leaves it out and would commit the rest): discard, reject naming it', async () => {
     const conn = new FakeConn((m) => (isBundleMsg(m, ONFT_BUNDLE_ADD_MESSAGE) && innerPriority(m) === 2 ? BAD_TABLE : undefined));
-    const e = await applyInBundle(conn, [addChange(1), addChange(2), addChange(3)]).catch((x: unknown) => x) as AtomicGroupError;
+    const e = (await applyInBundle(conn, [addChange(1), addChange(2), addChange(3)]).catch((x: unknown) => x)) as AtomicGroupError;
     expect(e).toBeInstanceOf(AtomicGroupError);
     expect(e).toMatchObject({ errType: OFPET.BAD_INSTRUCTION, code: OFPBIC.BAD_TABLE_ID, index: 1, path: 'bundle', what: 'add 2' });
     expect(e.request).toMatchObject({ type: 'flowMod', priority: 2, command: OFPFC.ADD });
@@ -73,7 +108,9 @@ describe('bundles', () => {
       expect(conn.trace()).toEqual(['open']);
     }
     // Other refusals of OPEN are errors, not a missing feature.
-    const conn = new FakeConn((m) => (m.type === 'experimenter' ? { errType: OFPET.EXPERIMENTER, code: ONF_BUNDLE_ERROR_BASE + OFPBFC.OUT_OF_BUNDLES } : undefined));
+    const conn = new FakeConn((m) =>
+      m.type === 'experimenter' ? { errType: OFPET.EXPERIMENTER, code: ONF_BUNDLE_ERROR_BASE + OFPBFC.OUT_OF_BUNDLES } : undefined,
+    );
     await expect(applyInBundle(conn, [addChange(1)])).rejects.toBeInstanceOf(SwitchError);
     expect(isBundleUnsupported(new Error('x'))).toBe(false);
   });
@@ -88,14 +125,16 @@ describe('bundles, pipelined (the switch is known to do bundles)', () => {
     conn.request = (msg: OfpMessage) => {
       if (isBundleMsg(msg, ONFT_BUNDLE_CONTROL) && parseBundleControl(msg).ctrlType === OFPBCT.OPEN_REQUEST) {
         conn.sent.push(msg);
-        return new Promise((resolve, reject) => { answer = (err) => (err ? reject(err) : resolve([msg])); });
+        return new Promise((resolve, reject) => {
+          answer = (err) => (err ? reject(err) : resolve([msg]));
+        });
       }
       return request(msg);
     };
     return { conn, answer: (err?: Error) => answer(err) };
   }
 
-  it('sends the OPEN, the adds and the barrier without waiting for the OPEN\'s reply; commits after both', async () => {
+  it("sends the OPEN, the adds and the barrier without waiting for the OPEN's reply; commits after both", async () => {
     const { conn, answer } = heldOpen();
     const done = applyInBundle(conn, [addChange(1), addChange(2)], { pipelined: true });
     await new Promise((r) => setImmediate(r));
@@ -114,7 +153,7 @@ describe('bundles, pipelined (the switch is known to do bundles)', () => {
     expect(await done).toBe(true);
   });
 
-  it('an OPEN refused after the adds went out: no commit, the group rejects with the OPEN\'s error', async () => {
+  it("an OPEN refused after the adds went out: no commit, the group rejects with the OPEN's error", async () => {
     const { conn, answer } = heldOpen();
     const done = applyInBundle(conn, [addChange(1), addChange(2)], { pipelined: true }).catch((e: unknown) => e);
     await new Promise((r) => setImmediate(r));
@@ -160,7 +199,11 @@ describe('flow control of bulk sends', () => {
     const conn = new QueuedConn();
     const send = conn.send.bind(conn);
     let most = 0;
-    conn.send = (m: OfpMessage) => { conn.queuedBytes += 1000; most = Math.max(most, conn.queuedBytes); return send(m); }; // as if the socket took nothing
+    conn.send = (m: OfpMessage) => {
+      conn.queuedBytes += 1000;
+      most = Math.max(most, conn.queuedBytes);
+      return send(m);
+    }; // as if the socket took nothing
     const msgs = Array.from({ length: 3 * BATCH }, (_, i) => addFlowMsg(flow(i)));
     await sendAll(conn, msgs);
     expect(conn.trace().filter((t) => t === 'barrier')).toHaveLength(1); // the final one only
@@ -170,7 +213,11 @@ describe('flow control of bulk sends', () => {
 
   it('a connection that keeps up is never paused', async () => {
     const conn = new QueuedConn();
-    await applyInBundle(conn, Array.from({ length: 2 * BATCH }, (_, i) => addChange(i)), { pipelined: true });
+    await applyInBundle(
+      conn,
+      Array.from({ length: 2 * BATCH }, (_, i) => addChange(i)),
+      { pipelined: true },
+    );
     expect(conn.drains).toBe(0);
     expect(conn.trace().filter((t) => t === 'barrier')).toHaveLength(1);
   });
@@ -186,14 +233,26 @@ describe('barrier + rollback', () => {
   it('one refused: the others are undone in reverse order, then it rejects with the refusal', async () => {
     const conn = new FakeConn((m) => (m.type === 'flowMod' && m.command === OFPFC.ADD && m.priority === 3 ? BAD_TABLE : undefined));
     const changes = [addChange(1), addChange(2), addChange(3), addChange(4)];
-    const e = await applyWithRollback(conn, changes).catch((x: unknown) => x) as AtomicGroupError;
+    const e = (await applyWithRollback(conn, changes).catch((x: unknown) => x)) as AtomicGroupError;
     expect(e).toMatchObject({ name: 'AtomicGroupError', path: 'fallback', index: 2, request: { priority: 3 }, rollbackFailures: [] });
-    expect(conn.trace()).toEqual(['mod:ADD:1', 'mod:ADD:2', 'mod:ADD:3', 'mod:ADD:4', 'barrier', 'mod:DEL_STRICT:4', 'mod:DEL_STRICT:2', 'mod:DEL_STRICT:1', 'barrier']);
+    expect(conn.trace()).toEqual([
+      'mod:ADD:1',
+      'mod:ADD:2',
+      'mod:ADD:3',
+      'mod:ADD:4',
+      'barrier',
+      'mod:DEL_STRICT:4',
+      'mod:DEL_STRICT:2',
+      'mod:DEL_STRICT:1',
+      'barrier',
+    ]);
   });
 
   it('an undo the switch refuses is reported on the error', async () => {
-    const conn = new FakeConn((m) => (m.type === 'flowMod' && ((m.command === OFPFC.ADD && m.priority === 2) || m.command === OFPFC.DELETE_STRICT) ? BAD_TABLE : undefined));
-    const e = await applyWithRollback(conn, [addChange(1), addChange(2)]).catch((x: unknown) => x) as AtomicGroupError;
+    const conn = new FakeConn((m) =>
+      m.type === 'flowMod' && ((m.command === OFPFC.ADD && m.priority === 2) || m.command === OFPFC.DELETE_STRICT) ? BAD_TABLE : undefined,
+    );
+    const e = (await applyWithRollback(conn, [addChange(1), addChange(2)]).catch((x: unknown) => x)) as AtomicGroupError;
     expect(e.rollbackFailures).toHaveLength(1);
     expect(e.message).toMatch(/undo messages refused/);
   });
@@ -224,14 +283,21 @@ describe('FlowManager.apply path selection', () => {
   const spec = (priority: number) => ({ priority, match: [{ field: 'in_port', value: 1 }], instructions: [] });
 
   it('remembers a switch without bundles: later groups go straight to barrier + rollback', async () => {
-    const conn = new FakeConn((m) => (m.type === 'experimenter' && m.experimenter === ONF_EXPERIMENTER_ID ? { errType: OFPET.BAD_REQUEST, code: OFPBRC.BAD_EXPERIMENTER } : undefined));
+    const conn = new FakeConn((m) =>
+      m.type === 'experimenter' && m.experimenter === ONF_EXPERIMENTER_ID ? { errType: OFPET.BAD_REQUEST, code: OFPBRC.BAD_EXPERIMENTER } : undefined,
+    );
     const fm = manager(conn);
     expect(await fm.apply(0xabn, 'app', { add: [spec(1)] })).toMatchObject({ path: 'fallback', added: 1 });
     expect(fm.bundlesSupported(0xabn)).toBe(false);
     conn.sent = [];
     expect(await fm.apply(0xabn, 'app', { add: [spec(2)] })).toMatchObject({ path: 'fallback', added: 1 });
     expect(conn.trace()).toEqual(['mod:ADD:2', 'barrier']);
-    expect(fm.desiredFlows(0xabn, 'app').map((e) => e.priority).sort()).toEqual([1, 2]);
+    expect(
+      fm
+        .desiredFlows(0xabn, 'app')
+        .map((e) => e.priority)
+        .sort(),
+    ).toEqual([1, 2]);
   });
 
   it('a repeated apply of what is already there sends nothing', async () => {
@@ -266,9 +332,20 @@ describe('FlowManager.apply path selection', () => {
 
     it('goes out as the OPEN, each add, a barrier and the commit; unchanged entries send nothing', async () => {
       const { conn, fm } = await known();
-      expect(await fm.apply(0xabn, 'app', { add: [spec(1), spec(2), spec(3)] })).toEqual({ path: 'bundle', added: 2, modified: 0, deleted: 0, unchanged: 1 });
+      expect(await fm.apply(0xabn, 'app', { add: [spec(1), spec(2), spec(3)] })).toEqual({
+        path: 'bundle',
+        added: 2,
+        modified: 0,
+        deleted: 0,
+        unchanged: 1,
+      });
       expect(conn.trace()).toEqual(['open', 'add:ADD:2', 'add:ADD:3', 'barrier', 'commit']);
-      expect(fm.desiredFlows(0xabn, 'app').map((e) => e.priority).sort()).toEqual([1, 2, 3]);
+      expect(
+        fm
+          .desiredFlows(0xabn, 'app')
+          .map((e) => e.priority)
+          .sort(),
+      ).toEqual([1, 2, 3]);
     });
 
     it('a bad spec midway: the bundle is discarded, nothing recorded, the promise rejects', async () => {
@@ -279,7 +356,7 @@ describe('FlowManager.apply path selection', () => {
       expect(fm.desiredFlows(0xabn, 'app').map((e) => e.priority)).toEqual([1]);
     });
 
-    it('another owner\'s identity midway: discarded, OwnershipConflictError', async () => {
+    it("another owner's identity midway: discarded, OwnershipConflictError", async () => {
       const { conn, fm } = await known();
       fm.registerOwner('other', 2);
       await fm.apply(0xabn, 'other', { add: [spec(9)] });

@@ -4,7 +4,12 @@ import type { FlowConn } from '../../../controller/atomic.js';
 import { SwitchError } from '../../../controller/errors.js';
 import { silentLogger } from '../../../controller/log.js';
 import {
-  encode, parseBundleControl, parseBundleAdd, isBundleMsg, ONFT_BUNDLE_CONTROL, ONFT_BUNDLE_ADD_MESSAGE,
+  encode,
+  parseBundleControl,
+  parseBundleAdd,
+  isBundleMsg,
+  ONFT_BUNDLE_CONTROL,
+  ONFT_BUNDLE_ADD_MESSAGE,
   type OfpMessage,
 } from '../../../controller/openflow/index.js';
 
@@ -55,7 +60,10 @@ export class FakeConn extends EventEmitter implements FlowConn {
       if (m.type === 'barrierRequest') return 'barrier';
       if (m.type.endsWith('StatsRequest')) return m.type;
       if (isBundleMsg(m, ONFT_BUNDLE_CONTROL)) return ['open', '', 'close', '', 'commit', '', 'discard'][parseBundleControl(m).ctrlType]!;
-      if (isBundleMsg(m, ONFT_BUNDLE_ADD_MESSAGE)) { const inner = parseBundleAdd(m).message; return `add:${brief(inner)}`; }
+      if (isBundleMsg(m, ONFT_BUNDLE_ADD_MESSAGE)) {
+        const inner = parseBundleAdd(m).message;
+        return `add:${brief(inner)}`;
+      }
       return `mod:${brief(m)}`;
     });
   }
@@ -65,4 +73,3 @@ const CMD = ['ADD', 'MOD', 'MOD_STRICT', 'DEL', 'DEL_STRICT'];
 export function brief(m: OfpMessage): string {
   return m.type === 'flowMod' ? `${CMD[m.command]}:${m.priority}` : m.type;
 }
-

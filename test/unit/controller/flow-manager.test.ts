@@ -22,8 +22,12 @@ function setup(conn: FakeConn | undefined = new FakeConn()): { fm: FlowManager; 
   return { fm, ctl, conn };
 }
 
-const spec = (priority: number, over: Partial<FlowSpec> = {}): FlowSpec =>
-  ({ priority, match: [{ field: 'in_port', value: 1 }], instructions: [{ type: 'applyActions', actions: [{ type: 'output', port: 2, maxLen: 0 }] }], ...over });
+const spec = (priority: number, over: Partial<FlowSpec> = {}): FlowSpec => ({
+  priority,
+  match: [{ field: 'in_port', value: 1 }],
+  instructions: [{ type: 'applyActions', actions: [{ type: 'output', port: 2, maxLen: 0 }] }],
+  ...over,
+});
 
 function onSwitch(e: FlowEntry, durationSec: number, over: Partial<FlowStats> = {}): FlowStats {
   return { ...e, durationSec, durationNsec: 0, packetCount: 0n, byteCount: 0n, ...over };
@@ -31,9 +35,8 @@ function onSwitch(e: FlowEntry, durationSec: number, over: Partial<FlowStats> = 
 
 type FlowMod = Extract<OfpMessage, { type: 'flowMod' }>;
 /** The flow-mods sent, plain or inside bundle adds. */
-const flowMods = (conn: FakeConn): FlowMod[] => conn.sent
-  .map((m) => (isBundleMsg(m, ONFT_BUNDLE_ADD_MESSAGE) ? parseBundleAdd(m).message : m))
-  .filter((m): m is FlowMod => m.type === 'flowMod');
+const flowMods = (conn: FakeConn): FlowMod[] =>
+  conn.sent.map((m) => (isBundleMsg(m, ONFT_BUNDLE_ADD_MESSAGE) ? parseBundleAdd(m).message : m)).filter((m): m is FlowMod => m.type === 'flowMod');
 
 describe('FlowManager.reconcile', () => {
   it('reads flows, meters and groups, then sends only the difference', async () => {
@@ -44,8 +47,13 @@ describe('FlowManager.reconcile', () => {
     const r = await fm.reconcile(DPID);
     expect(r).toMatchObject({ added: 1, modified: 0, deleted: 1, unchanged: 1, expired: 0, failed: [] });
     expect(conn.trace()).toEqual([
-      'flowStatsRequest', 'meterConfigStatsRequest', 'groupDescStatsRequest',
-      'mod:DEL_STRICT:9', 'barrier', 'mod:ADD:2', 'barrier',
+      'flowStatsRequest',
+      'meterConfigStatsRequest',
+      'groupDescStatsRequest',
+      'mod:DEL_STRICT:9',
+      'barrier',
+      'mod:ADD:2',
+      'barrier',
     ]);
     const read = conn.sent[0] as Extract<OfpMessage, { type: 'flowStatsRequest' }>;
     expect(read).toMatchObject({ tableId: 0xff, cookie: 0n, cookieMask: 0n });
@@ -83,7 +91,10 @@ describe('FlowManager.reconcile', () => {
     await fm.reconcile(DPID); // learns it has been on the switch for 31 s
     conn.tables.flowStatsRequest = [];
     const expired: FlowEntry[] = [];
-    fm.on('flowExpired', (_d, owner, entry) => { expect(owner).toBe('app'); expired.push(entry); });
+    fm.on('flowExpired', (_d, owner, entry) => {
+      expect(owner).toBe('app');
+      expired.push(entry);
+    });
     conn.sent = [];
     expect(await fm.reconcile(DPID)).toMatchObject({ added: 1, expired: 1 });
     expect(flowMods(conn).map((m) => m.priority)).toEqual([2]);
@@ -93,20 +104,45 @@ describe('FlowManager.reconcile', () => {
 
   it('forgets a flow the switch reports timed out when it can have; re-installs one reported removed too early', async () => {
     const { fm, ctl, conn } = setup();
-    fm.setFlows(DPID, 'app', [spec(1, { idleTimeout: 30 }), spec(2, { hardTimeout: 10 }), spec(3, { hardTimeout: 600 }), spec(4), spec(5, { hardTimeout: 600 })]);
+    fm.setFlows(DPID, 'app', [
+      spec(1, { idleTimeout: 30 }),
+      spec(2, { hardTimeout: 10 }),
+      spec(3, { hardTimeout: 600 }),
+      spec(4),
+      spec(5, { hardTimeout: 600 }),
+    ]);
     const [idle, hard, early, none, del] = fm.desiredFlows(DPID, 'app');
     const rec = (e: FlowEntry) => fm.desired.get(DPID).flows.get(flowKey(e))!;
     rec(hard!).since = Date.now() - 10_500; // its 10 s have run out
     rec(early!).since = Date.now() - 10_000; // 590 s left
     rec(del!).since = Date.now() - 10_000;
-    const removed = (e: FlowEntry, reason: number) => ctl.emit('flowRemoved', { dpid: DPID }, {
-      type: 'flowRemoved', xid: 0, cookie: e.cookie, priority: e.priority, reason, tableId: e.tableId, durationSec: 1, durationNsec: 0,
-      idleTimeout: 0, hardTimeout: 0, packetCount: 0n, byteCount: 0n, match: [...e.match],
-    });
+    const removed = (e: FlowEntry, reason: number) =>
+      ctl.emit(
+        'flowRemoved',
+        { dpid: DPID },
+        {
+          type: 'flowRemoved',
+          xid: 0,
+          cookie: e.cookie,
+          priority: e.priority,
+          reason,
+          tableId: e.tableId,
+          durationSec: 1,
+          durationNsec: 0,
+          idleTimeout: 0,
+          hardTimeout: 0,
+          packetCount: 0n,
+          byteCount: 0n,
+          match: [...e.match],
+        },
+      );
     const expired: number[] = [];
     const lost: [number, string][] = [];
     fm.on('flowExpired', (_d, _o, e) => expired.push(e.priority));
-    fm.on('flowLost', (_d, owner, e, why) => { expect(owner).toBe('app'); lost.push([e.priority, why]); });
+    fm.on('flowLost', (_d, owner, e, why) => {
+      expect(owner).toBe('app');
+      lost.push([e.priority, why]);
+    });
     removed(idle!, OFPRR.IDLE_TIMEOUT);
     removed(hard!, OFPRR.HARD_TIMEOUT);
     removed(early!, OFPRR.HARD_TIMEOUT);
@@ -115,14 +151,22 @@ describe('FlowManager.reconcile', () => {
     // A flow-removed for a different cookie (someone else's entry at that identity) changes nothing.
     removed({ ...none!, cookie: none!.cookie + 1n }, OFPRR.HARD_TIMEOUT);
     expect(expired).toEqual([1, 2]);
-    expect(lost).toEqual([[3, 'hard timeout 590 s before its time'], [4, 'idle timeout on a flow without one'], [5, 'deleted, but not by us']]);
+    expect(lost).toEqual([
+      [3, 'hard timeout 590 s before its time'],
+      [4, 'idle timeout on a flow without one'],
+      [5, 'deleted, but not by us'],
+    ]);
     expect(fm.desiredFlows(DPID, 'app').map((f) => f.priority)).toEqual([3, 4, 5]);
     await fm.reconcile(DPID, { owner: 'other' }); // (after the re-installs: operations on a switch are serial)
     const adds = flowMods(conn).filter((m) => m.command === OFPFC.ADD);
-    expect(adds.map((m) => [m.priority, m.hardTimeout])).toEqual([[3, 590], [4, 0], [5, 590]]);
+    expect(adds.map((m) => [m.priority, m.hardTimeout])).toEqual([
+      [3, 590],
+      [4, 0],
+      [5, 590],
+    ]);
   });
 
-  it('keeps each flow\'s end through a re-declaration with the time left, and a re-armed hard timeout', async () => {
+  it("keeps each flow's end through a re-declaration with the time left, and a re-armed hard timeout", async () => {
     const { fm, ctl } = setup();
     await fm.apply(DPID, 'app', { add: [spec(1, { hardTimeout: 600 }), spec(2, { hardTimeout: 600 })] });
     const rec = (p: number) => fm.desired.get(DPID).flows.get(flowKey(fm.entry('app', spec(p))))!;
@@ -135,22 +179,55 @@ describe('FlowManager.reconcile', () => {
     fm.on('flowLost', (_d, _o, e, why) => lost.push([e.priority, why]));
     for (const p of [1, 2]) {
       const e = rec(p).entry;
-      ctl.emit('flowRemoved', { dpid: DPID }, {
-        type: 'flowRemoved', xid: 0, cookie: e.cookie, priority: p, reason: OFPRR.HARD_TIMEOUT, tableId: 0, durationSec: 1, durationNsec: 0,
-        idleTimeout: 0, hardTimeout: 0, packetCount: 0n, byteCount: 0n, match: [...e.match],
-      });
+      ctl.emit(
+        'flowRemoved',
+        { dpid: DPID },
+        {
+          type: 'flowRemoved',
+          xid: 0,
+          cookie: e.cookie,
+          priority: p,
+          reason: OFPRR.HARD_TIMEOUT,
+          tableId: 0,
+          durationSec: 1,
+          durationNsec: 0,
+          idleTimeout: 0,
+          hardTimeout: 0,
+          packetCount: 0n,
+          byteCount: 0n,
+          match: [...e.match],
+        },
+      );
     }
-    expect(lost).toEqual([[1, 'hard timeout 500 s before its time'], [2, 'hard timeout 900 s before its time']]);
+    expect(lost).toEqual([
+      [1, 'hard timeout 500 s before its time'],
+      [2, 'hard timeout 900 s before its time'],
+    ]);
     // A flow the switch holds without a hard timeout, re-declared with one (the time left has come under 65535 s):
     // the switch still never times it out.
     await fm.apply(DPID, 'app', { add: [spec(3)] });
     rec(3).since! -= 100_000;
     fm.setFlows(DPID, 'app', [spec(1, { hardTimeout: 500 }), spec(2, { hardTimeout: 900 }), spec(3, { hardTimeout: 60_000 })]);
     const e3 = rec(3).entry;
-    ctl.emit('flowRemoved', { dpid: DPID }, {
-      type: 'flowRemoved', xid: 0, cookie: e3.cookie, priority: 3, reason: OFPRR.HARD_TIMEOUT, tableId: 0, durationSec: 1, durationNsec: 0,
-      idleTimeout: 0, hardTimeout: 0, packetCount: 0n, byteCount: 0n, match: [...e3.match],
-    });
+    ctl.emit(
+      'flowRemoved',
+      { dpid: DPID },
+      {
+        type: 'flowRemoved',
+        xid: 0,
+        cookie: e3.cookie,
+        priority: 3,
+        reason: OFPRR.HARD_TIMEOUT,
+        tableId: 0,
+        durationSec: 1,
+        durationNsec: 0,
+        idleTimeout: 0,
+        hardTimeout: 0,
+        packetCount: 0n,
+        byteCount: 0n,
+        match: [...e3.match],
+      },
+    );
     expect(lost.at(-1)).toEqual([3, 'hard timeout before the flow was known installed']);
   });
 
@@ -166,7 +243,10 @@ describe('FlowManager.reconcile', () => {
     await fm.apply(DPID, 'app', { add: [spec(1, { hardTimeout: 600 })] }, { atomic: false });
     expect(flowMods(conn).map((m) => [m.command, m.hardTimeout])).toEqual([[OFPFC.ADD, 60]]);
     await fm.apply(DPID, 'app', { add: [spec(1, { hardTimeout: 600 })] }, { atomic: false, rearm: true });
-    expect(flowMods(conn).map((m) => [m.command, m.hardTimeout])).toEqual([[OFPFC.ADD, 60], [OFPFC.ADD, 600]]);
+    expect(flowMods(conn).map((m) => [m.command, m.hardTimeout])).toEqual([
+      [OFPFC.ADD, 60],
+      [OFPFC.ADD, 600],
+    ]);
     expect(fm.desired.get(DPID).flows.get(flowKey(fm.entry('app', spec(1))))!.since).toBe(1_030_000);
   });
 
@@ -178,10 +258,26 @@ describe('FlowManager.reconcile', () => {
     fm.on('flowLost', (_d, _o, x) => lost.push(x.priority));
     // A switch that reports the delete before it answers the barrier.
     conn.judge = (m) => {
-      if (m.type === 'flowMod' && m.command === OFPFC.DELETE_STRICT) ctl.emit('flowRemoved', { dpid: DPID }, {
-        type: 'flowRemoved', xid: 0, cookie: e!.cookie, priority: 1, reason: OFPRR.DELETE, tableId: 0, durationSec: 1, durationNsec: 0,
-        idleTimeout: 0, hardTimeout: 0, packetCount: 0n, byteCount: 0n, match: [...e!.match],
-      });
+      if (m.type === 'flowMod' && m.command === OFPFC.DELETE_STRICT)
+        ctl.emit(
+          'flowRemoved',
+          { dpid: DPID },
+          {
+            type: 'flowRemoved',
+            xid: 0,
+            cookie: e!.cookie,
+            priority: 1,
+            reason: OFPRR.DELETE,
+            tableId: 0,
+            durationSec: 1,
+            durationNsec: 0,
+            idleTimeout: 0,
+            hardTimeout: 0,
+            packetCount: 0n,
+            byteCount: 0n,
+            match: [...e!.match],
+          },
+        );
       return undefined;
     };
     await fm.apply(DPID, 'app', { remove: [spec(1)] }, { atomic: false });
@@ -195,7 +291,9 @@ describe('FlowManager.reconcile', () => {
     fm.setFlows(DPID, 'app', [spec(1), spec(2), spec(3)]);
     const r = await fm.reconcile(DPID);
     expect(r.added).toBe(3);
-    expect(r.failed).toEqual([{ what: expect.stringContaining('priority=2') as string, error: expect.stringMatching(/OFPFMFC_TABLE_FULL/) as string }]);
+    expect(r.failed).toEqual([
+      { what: expect.stringContaining('priority=2') as string, error: expect.stringMatching(/OFPFMFC_TABLE_FULL/) as string },
+    ]);
   });
 });
 
@@ -210,7 +308,7 @@ describe('FlowManager ownership and plumbing', () => {
     expect(fm.entry('app', { match: [] }).cookie).toBe(1n << 48n);
   });
 
-  it('apply refuses to touch another owner\'s entry', async () => {
+  it("apply refuses to touch another owner's entry", async () => {
     const { fm } = setup();
     fm.setFlows(DPID, 'app', [spec(1)]);
     await expect(fm.apply(DPID, 'other', { add: [spec(1)] })).rejects.toBeInstanceOf(OwnershipConflictError);
@@ -219,7 +317,16 @@ describe('FlowManager ownership and plumbing', () => {
 
   it('apply gives the flow key of each added spec, in order, the keys the desired state holds them by', async () => {
     const { fm } = setup();
-    const specs = [spec(3, { match: [{ field: 'eth_type', value: 0x800 }, { field: 'in_port', value: 4 }] }), spec(1), spec(2)];
+    const specs = [
+      spec(3, {
+        match: [
+          { field: 'eth_type', value: 0x800 },
+          { field: 'in_port', value: 4 },
+        ],
+      }),
+      spec(1),
+      spec(2),
+    ];
     const keys: string[] = [];
     await fm.apply(DPID, 'app', { add: specs }, { keys });
     expect(keys).toEqual(specs.map((s) => flowKey(fm.entry('app', s))));
@@ -245,7 +352,7 @@ describe('FlowManager ownership and plumbing', () => {
     expect(fm.desiredFlows(DPID).map((e) => e.priority)).toEqual([2]);
   });
 
-  it('removing an entry the manager does not know deletes only this owner\'s flow there', async () => {
+  it("removing an entry the manager does not know deletes only this owner's flow there", async () => {
     const { fm, conn } = setup();
     await fm.apply(DPID, 'app', { remove: [spec(4)] });
     const [del] = flowMods(conn);
@@ -268,11 +375,13 @@ describe('FlowManager ownership and plumbing', () => {
 });
 
 describe('FlowManager on connect', () => {
-  it('reconciles a switch that comes up, after `ready` (the apps\' state) is settled', async () => {
+  it("reconciles a switch that comes up, after `ready` (the apps' state) is settled", async () => {
     const conn = new FakeConn();
     const ctl = Object.assign(new EventEmitter(), { log: silentLogger(), get: () => conn });
     let release!: () => void;
-    const ready = new Promise<void>((r) => { release = r; });
+    const ready = new Promise<void>((r) => {
+      release = r;
+    });
     const fm = new FlowManager(ctl as unknown as Controller, { ready });
     fm.registerOwner('app', 1);
     const done = new Promise((r) => fm.once('reconciled', r));

@@ -2,13 +2,34 @@
 // desired state's ownership rules. (Their behaviour against a real switch is in test/integration/flow-manager.)
 import { describe, expect, it } from 'vitest';
 import {
-  normaliseMatch, normaliseInstructions, normaliseFlow, flowKey, instructionsKey, meterKey,
-  type FlowEntry, type GroupEntry, type MeterEntry,
+  normaliseMatch,
+  normaliseInstructions,
+  normaliseFlow,
+  flowKey,
+  instructionsKey,
+  meterKey,
+  type FlowEntry,
+  type GroupEntry,
+  type MeterEntry,
 } from '../../../controller/flow-entry.js';
 import { cookieId, ownerCookie, ownerIdOf } from '../../../controller/cookie.js';
 import { compareFlow, diffFlows, diffMeters, diffGroups, planPhases, groupsInDependencyOrder } from '../../../controller/reconcile.js';
 import { DesiredState, OwnershipConflictError } from '../../../controller/desired-state.js';
-import { OFPFC, OFPMC, OFPGC, OFPGT, OFPMF, OFPFF, OFPP, OFPG, Writer, canonicalMatchKey as matchKey, type Match, type Instruction, type OfpMessage } from '../../../controller/openflow/index.js';
+import {
+  OFPFC,
+  OFPMC,
+  OFPGC,
+  OFPGT,
+  OFPMF,
+  OFPFF,
+  OFPP,
+  OFPG,
+  Writer,
+  canonicalMatchKey as matchKey,
+  type Match,
+  type Instruction,
+  type OfpMessage,
+} from '../../../controller/openflow/index.js';
 import type { FlowStats } from '../../../controller/openflow/multipart/flow.js';
 import { writeOxm } from '../../../controller/openflow/oxm.js';
 
@@ -75,8 +96,18 @@ function entry(over: Partial<FlowEntry> = {}): FlowEntry {
 /** What a switch reports for an entry: same content, its own field order, counters and timeouts. */
 function stats(e: FlowEntry, over: Partial<FlowStats> = {}): FlowStats {
   return {
-    tableId: e.tableId, priority: e.priority, match: [...e.match].reverse(), instructions: e.instructions, cookie: e.cookie,
-    flags: e.flags, idleTimeout: e.idleTimeout, hardTimeout: e.hardTimeout, durationSec: 5, durationNsec: 0, packetCount: 9n, byteCount: 900n,
+    tableId: e.tableId,
+    priority: e.priority,
+    match: [...e.match].reverse(),
+    instructions: e.instructions,
+    cookie: e.cookie,
+    flags: e.flags,
+    idleTimeout: e.idleTimeout,
+    hardTimeout: e.hardTimeout,
+    durationSec: 5,
+    durationNsec: 0,
+    packetCount: 9n,
+    byteCount: 900n,
     ...over,
   };
 }
@@ -85,12 +116,22 @@ const keyed = (...l: FlowEntry[]) => new Map(l.map((e) => [flowKey(e), e]));
 
 describe('normalisation', () => {
   it('orders match fields so that prerequisites come first (OVS refuses them otherwise)', () => {
-    const m: Match = [{ field: 'tcp_dst', value: 80 }, { field: 'ipv4_dst', value: '10.0.0.1' }, { field: 'ip_proto', value: 6 }, { field: 'eth_type', value: 0x800 }, { field: 'in_port', value: 3 }];
+    const m: Match = [
+      { field: 'tcp_dst', value: 80 },
+      { field: 'ipv4_dst', value: '10.0.0.1' },
+      { field: 'ip_proto', value: 6 },
+      { field: 'eth_type', value: 0x800 },
+      { field: 'in_port', value: 3 },
+    ];
     expect(normaliseMatch(m).map((f) => f.field)).toEqual(['in_port', 'eth_type', 'ip_proto', 'ipv4_dst', 'tcp_dst']);
   });
 
   it('keeps experimenter (Nicira) fields after the basic ones, in their own order', () => {
-    const m: Match = [{ field: 'reg1', value: 1 }, { field: 'ct_state', value: 0x21, mask: 0x21 }, { field: 'in_port', value: 1 }];
+    const m: Match = [
+      { field: 'reg1', value: 1 },
+      { field: 'ct_state', value: 0x21, mask: 0x21 },
+      { field: 'in_port', value: 1 },
+    ];
     expect(normaliseMatch(m).map((f) => f.field)).toEqual(['in_port', 'reg1', 'ct_state']);
   });
 
@@ -111,9 +152,17 @@ describe('normalisation', () => {
     ]);
   });
 
-  it('returns a new array (never the caller\'s) and leaves the caller\'s match as it was, sorted or not', () => {
-    const sorted: Match = [{ field: 'in_port', value: 1 }, { field: 'eth_type', value: 0x800 }, { field: 'ip_proto', value: 6 }];
-    const unsorted: Match = [{ field: 'ipv4_dst', value: '10.0.0.77', mask: '255.255.255.0' }, { field: 'eth_type', value: 0x800 }, { field: 'in_port', value: 2 }];
+  it("returns a new array (never the caller's) and leaves the caller's match as it was, sorted or not", () => {
+    const sorted: Match = [
+      { field: 'in_port', value: 1 },
+      { field: 'eth_type', value: 0x800 },
+      { field: 'ip_proto', value: 6 },
+    ];
+    const unsorted: Match = [
+      { field: 'ipv4_dst', value: '10.0.0.77', mask: '255.255.255.0' },
+      { field: 'eth_type', value: 0x800 },
+      { field: 'in_port', value: 2 },
+    ];
     const before = structuredClone(unsorted);
     const a = normaliseMatch(sorted);
     const b = normaliseMatch(unsorted);
@@ -124,15 +173,38 @@ describe('normalisation', () => {
     sorted.push({ field: 'tcp_dst', value: 80 });
     expect(a).toHaveLength(3);
     // A second masked match right after does not see the first one's bytes (one shared encoding buffer).
-    expect(normaliseMatch([{ field: 'ipv4_src', value: '10.9.9.9', mask: '255.0.0.0' }, { field: 'eth_type', value: 0x800 }]))
-      .toEqual([{ field: 'eth_type', value: 0x800 }, { field: 'ipv4_src', value: '10.0.0.0', mask: '255.0.0.0' }]);
-    expect(b).toEqual([{ field: 'in_port', value: 2 }, { field: 'eth_type', value: 0x800 }, { field: 'ipv4_dst', value: '10.0.0.0', mask: '255.255.255.0' }]);
+    expect(
+      normaliseMatch([
+        { field: 'ipv4_src', value: '10.9.9.9', mask: '255.0.0.0' },
+        { field: 'eth_type', value: 0x800 },
+      ]),
+    ).toEqual([
+      { field: 'eth_type', value: 0x800 },
+      { field: 'ipv4_src', value: '10.0.0.0', mask: '255.0.0.0' },
+    ]);
+    expect(b).toEqual([
+      { field: 'in_port', value: 2 },
+      { field: 'eth_type', value: 0x800 },
+      { field: 'ipv4_dst', value: '10.0.0.0', mask: '255.255.255.0' },
+    ]);
     // A frozen array (nobody can change it) that needs no change is kept; a frozen one that does is not changed.
-    const frozen = Object.freeze([{ field: 'in_port', value: 1 }, { field: 'eth_type', value: 0x800 }]) as Match;
+    const frozen = Object.freeze([
+      { field: 'in_port', value: 1 },
+      { field: 'eth_type', value: 0x800 },
+    ]) as Match;
     expect(normaliseMatch(frozen)).toBe(frozen);
-    const frozenUnsorted = Object.freeze([{ field: 'eth_type', value: 0x800 }, { field: 'in_port', value: 1 }]) as Match;
-    expect(normaliseMatch(frozenUnsorted)).toEqual([{ field: 'in_port', value: 1 }, { field: 'eth_type', value: 0x800 }]);
-    const list = Object.freeze([{ type: 'applyActions', actions: [] }, { type: 'gotoTable', tableId: 1 }]) as Instruction[];
+    const frozenUnsorted = Object.freeze([
+      { field: 'eth_type', value: 0x800 },
+      { field: 'in_port', value: 1 },
+    ]) as Match;
+    expect(normaliseMatch(frozenUnsorted)).toEqual([
+      { field: 'in_port', value: 1 },
+      { field: 'eth_type', value: 0x800 },
+    ]);
+    const list = Object.freeze([
+      { type: 'applyActions', actions: [] },
+      { type: 'gotoTable', tableId: 1 },
+    ]) as Instruction[];
     expect(normaliseInstructions(list)).toEqual([{ type: 'gotoTable', tableId: 1 }]);
     const kept = Object.freeze([{ type: 'gotoTable', tableId: 1 }]) as Instruction[];
     expect(normaliseInstructions(kept)).toBe(kept);
@@ -142,30 +214,57 @@ describe('normalisation', () => {
 
   it('puts instructions in execution order and drops an empty apply-actions', () => {
     const list: Instruction[] = [
-      { type: 'gotoTable', tableId: 2 }, { type: 'writeMetadata', metadata: 1n, metadataMask: 1n }, apply(1),
-      { type: 'meter', meterId: 3 }, { type: 'applyActions', actions: [] }, { type: 'writeActions', actions: [out(4)] }, { type: 'clearActions' },
+      { type: 'gotoTable', tableId: 2 },
+      { type: 'writeMetadata', metadata: 1n, metadataMask: 1n },
+      apply(1),
+      { type: 'meter', meterId: 3 },
+      { type: 'applyActions', actions: [] },
+      { type: 'writeActions', actions: [out(4)] },
+      { type: 'clearActions' },
     ];
-    expect(normaliseInstructions(list).map((i) => i.type)).toEqual(['meter', 'applyActions', 'clearActions', 'writeActions', 'writeMetadata', 'gotoTable']);
+    expect(normaliseInstructions(list).map((i) => i.type)).toEqual([
+      'meter',
+      'applyActions',
+      'clearActions',
+      'writeActions',
+      'writeMetadata',
+      'gotoTable',
+    ]);
     expect(instructionsKey(list)).toBe(instructionsKey(normaliseInstructions(list)));
     expect(instructionsKey([{ type: 'applyActions', actions: [] }])).toBe(instructionsKey([]));
   });
 
   it('a flow identity is the same whatever the match order or mask spelling', () => {
-    const a = entry({ match: [{ field: 'eth_type', value: 0x800 }, { field: 'ipv4_dst', value: '10.0.0.0', mask: '255.255.255.0' }] });
-    const b = { ...a, match: [{ field: 'ipv4_dst', value: '10.0.0.9', mask: '255.255.255.0' }, { field: 'eth_type', value: 0x800 }] };
+    const a = entry({
+      match: [
+        { field: 'eth_type', value: 0x800 },
+        { field: 'ipv4_dst', value: '10.0.0.0', mask: '255.255.255.0' },
+      ],
+    });
+    const b = {
+      ...a,
+      match: [
+        { field: 'ipv4_dst', value: '10.0.0.9', mask: '255.255.255.0' },
+        { field: 'eth_type', value: 0x800 },
+      ],
+    };
     expect(flowKey(b)).toBe(flowKey(a));
     expect(flowKey({ ...a, priority: 101 })).not.toBe(flowKey(a));
     expect(flowKey({ ...a, tableId: 1 })).not.toBe(flowKey(a));
   });
 
-  it('flowKey is canonicalMatchKey\'s key (fast path and sorting path), for any field order, masks and classes', () => {
+  it("flowKey is canonicalMatchKey's key (fast path and sorting path), for any field order, masks and classes", () => {
     // A deterministic pseudo-random walk over basic, Nicira and ONF experimenter fields, masked and not.
     const rnd = random(7);
     const pick = [
       () => ({ field: 'in_port', value: 1 + rnd(5) }),
       () => ({ field: 'eth_type', value: 0x0800 }),
       () => ({ field: 'ip_proto', value: 6 }),
-      () => ({ field: 'ipv4_src', value: `10.0.0.${rnd(255)}`, ...(rnd(2) ? { mask: ['255.255.255.0', '255.255.255.255', '0.0.0.0', '255.0.255.0'][rnd(4)] } : {}) }),
+      () => ({
+        field: 'ipv4_src',
+        value: `10.0.0.${rnd(255)}`,
+        ...(rnd(2) ? { mask: ['255.255.255.0', '255.255.255.255', '0.0.0.0', '255.0.255.0'][rnd(4)] } : {}),
+      }),
       () => ({ field: 'eth_dst', value: `02:00:00:00:00:0${rnd(9)}`, ...(rnd(2) ? { mask: 'ff:ff:ff:ff:ff:ff' } : {}) }),
       () => ({ field: 'reg1', value: rnd(1000), ...(rnd(2) ? { mask: 0xff } : {}) }),
       () => ({ field: 'ct_state', value: 0x21, mask: 0x21 }),
@@ -194,7 +293,12 @@ describe('normalisation', () => {
       () => ({ field: 'in_port', value: 1 + rnd(5) }),
       () => ({ field: 'eth_type', value: 0x0800 }),
       () => masked({ field: 'ipv4_src', value: `10.${rnd(255)}.0.${rnd(255)}` }, ['255.255.255.0', '255.255.255.255', '0.0.0.0', '255.0.255.0']),
-      () => masked({ field: 'ipv6_dst', value: `2001:db8::${rnd(65535).toString(16)}` }, ['ffff:ffff::', '::', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff']),
+      () =>
+        masked({ field: 'ipv6_dst', value: `2001:db8::${rnd(65535).toString(16)}` }, [
+          'ffff:ffff::',
+          '::',
+          'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+        ]),
       () => masked({ field: 'eth_dst', value: `02:00:00:00:00:0${rnd(9)}` }, ['ff:ff:ff:ff:ff:ff', 'ff:ff:ff:00:00:00', '00:00:00:00:00:00']),
       () => masked({ field: 'reg1', value: rnd(1000) }, [0xff, 0, 0xffffffff]),
       () => ({ field: 'ct_state', value: 0x21, mask: 0x21 }),
@@ -207,7 +311,13 @@ describe('normalisation', () => {
       const match = Array.from({ length: rnd(7) }, () => pick[rnd(pick.length)]!()) as Match;
       const m = normaliseMatch(match);
       // Every field is already canonical, none was lost or added, and the key is unchanged.
-      expect(m.map((f) => canonicalTlvStrings([f])[0])).toEqual(m.map((f) => { const w = new Writer(64); writeOxm(w, f); return w.view().toString('hex'); }));
+      expect(m.map((f) => canonicalTlvStrings([f])[0])).toEqual(
+        m.map((f) => {
+          const w = new Writer(64);
+          writeOxm(w, f);
+          return w.view().toString('hex');
+        }),
+      );
       expect(canonicalTlvStrings(m).sort()).toEqual(canonicalTlvStrings(match).sort());
       expect(matchKey(m)).toBe(matchKey(match));
       expect(normaliseMatch(m)).toEqual(m);
@@ -220,7 +330,10 @@ describe('normalisation', () => {
   });
 
   it('normalising a match or instructions that need nothing copies them (the caller keeps its arrays)', () => {
-    const match: Match = [{ field: 'in_port', value: 1 }, { field: 'eth_type', value: 0x800 }];
+    const match: Match = [
+      { field: 'in_port', value: 1 },
+      { field: 'eth_type', value: 0x800 },
+    ];
     const ins: Instruction[] = [apply(1), { type: 'gotoTable', tableId: 1 }];
     const e = normaliseFlow({ match, instructions: ins });
     expect(e.match).toEqual(match);
@@ -273,7 +386,10 @@ describe('diffFlows', () => {
     const missing = entry({ priority: 4 });
     const stale = stats(entry({ priority: 5, cookie: 0n }));
     const d = diffFlows(keyed(same, changed, recookied, missing), [
-      stats(same), stats(changed, { instructions: [apply(9)] }), stats(recookied, { cookie: ownerCookie(1, 5n) }), stale,
+      stats(same),
+      stats(changed, { instructions: [apply(9)] }),
+      stats(recookied, { cookie: ownerCookie(1, 5n) }),
+      stale,
     ]);
     expect(d.unchanged.map((p) => p.entry.priority)).toEqual([1]);
     expect(d.modify.map((p) => p.entry.priority)).toEqual([2]);
@@ -289,7 +405,12 @@ describe('diffFlows', () => {
 });
 
 describe('meters and groups', () => {
-  const meter = (over: Partial<MeterEntry> = {}): MeterEntry => ({ meterId: 1, flags: OFPMF.KBPS, bands: [{ type: 'drop', rate: 1000, burstSize: 0 }], ...over });
+  const meter = (over: Partial<MeterEntry> = {}): MeterEntry => ({
+    meterId: 1,
+    flags: OFPMF.KBPS,
+    bands: [{ type: 'drop', rate: 1000, burstSize: 0 }],
+    ...over,
+  });
 
   it('ignores a burst size without OFPMF_BURST (OVS reports the rate there), compares it with', () => {
     expect(meterKey(meter())).toBe(meterKey(meter({ bands: [{ type: 'drop', rate: 1000, burstSize: 1000 }] })));
@@ -298,25 +419,50 @@ describe('meters and groups', () => {
   });
 
   it('diffMeters: add, modify, remove, unchanged', () => {
-    const d = diffMeters(new Map([[1, meter()], [2, meter({ meterId: 2 })], [3, meter({ meterId: 3 })]]), [
-      { meterId: 1, flags: OFPMF.KBPS, bands: [{ type: 'drop', rate: 1000, burstSize: 1000 }] },
-      { meterId: 2, flags: OFPMF.KBPS, bands: [{ type: 'drop', rate: 2000, burstSize: 2000 }] },
-      { meterId: 9, flags: OFPMF.PKTPS, bands: [] },
-    ]);
-    expect({ add: d.add.map((m) => m.meterId), modify: d.modify.map((m) => m.meterId), remove: d.remove, unchanged: d.unchanged.map((m) => m.meterId) })
-      .toEqual({ add: [3], modify: [2], remove: [9], unchanged: [1] });
+    const d = diffMeters(
+      new Map([
+        [1, meter()],
+        [2, meter({ meterId: 2 })],
+        [3, meter({ meterId: 3 })],
+      ]),
+      [
+        { meterId: 1, flags: OFPMF.KBPS, bands: [{ type: 'drop', rate: 1000, burstSize: 1000 }] },
+        { meterId: 2, flags: OFPMF.KBPS, bands: [{ type: 'drop', rate: 2000, burstSize: 2000 }] },
+        { meterId: 9, flags: OFPMF.PKTPS, bands: [] },
+      ],
+    );
+    expect({
+      add: d.add.map((m) => m.meterId),
+      modify: d.modify.map((m) => m.meterId),
+      remove: d.remove,
+      unchanged: d.unchanged.map((m) => m.meterId),
+    }).toEqual({ add: [3], modify: [2], remove: [9], unchanged: [1] });
   });
 
   const group = (groupId: number, ...targets: number[]): GroupEntry => ({
-    groupId, groupType: OFPGT.ALL,
-    buckets: [{ weight: 0, watchPort: OFPP.ANY, watchGroup: OFPG.ANY, actions: targets.length ? targets.map((g) => ({ type: 'group' as const, groupId: g })) : [out(1)] }],
+    groupId,
+    groupType: OFPGT.ALL,
+    buckets: [
+      {
+        weight: 0,
+        watchPort: OFPP.ANY,
+        watchGroup: OFPG.ANY,
+        actions: targets.length ? targets.map((g) => ({ type: 'group' as const, groupId: g })) : [out(1)],
+      },
+    ],
   });
 
   it('diffGroups compares type and buckets', () => {
-    const d = diffGroups(new Map([[1, group(1)], [2, group(2)]]), [
-      { groupId: 1, groupType: OFPGT.ALL, buckets: group(1).buckets },
-      { groupId: 2, groupType: OFPGT.INDIRECT, buckets: group(2).buckets },
-    ]);
+    const d = diffGroups(
+      new Map([
+        [1, group(1)],
+        [2, group(2)],
+      ]),
+      [
+        { groupId: 1, groupType: OFPGT.ALL, buckets: group(1).buckets },
+        { groupId: 2, groupType: OFPGT.INDIRECT, buckets: group(2).buckets },
+      ],
+    );
     expect(d.unchanged.map((g) => g.groupId)).toEqual([1]);
     expect(d.modify.map((g) => g.groupId)).toEqual([2]);
   });
@@ -342,11 +488,32 @@ describe('planPhases: the wire order', () => {
     const flows = diffFlows(keyed(keep, mod, rep, add), [stats(keep), stats(mod, { instructions: [apply(7)] }), stats(rep, { cookie: 0n }), stale]);
     const phases = planPhases({
       flows,
-      meters: { add: [{ meterId: 1, flags: OFPMF.KBPS, bands: [] }], modify: [{ meterId: 2, flags: OFPMF.KBPS, bands: [] }], remove: [9], unchanged: [] },
-      groups: { add: [{ groupId: 2, groupType: OFPGT.INDIRECT, buckets: [{ weight: 0, watchPort: OFPP.ANY, watchGroup: OFPG.ANY, actions: [{ type: 'group', groupId: 1 }] }] }, { groupId: 1, groupType: OFPGT.ALL, buckets: [] }], modify: [], remove: [7, 8], unchanged: [] },
+      meters: {
+        add: [{ meterId: 1, flags: OFPMF.KBPS, bands: [] }],
+        modify: [{ meterId: 2, flags: OFPMF.KBPS, bands: [] }],
+        remove: [9],
+        unchanged: [],
+      },
+      groups: {
+        add: [
+          {
+            groupId: 2,
+            groupType: OFPGT.INDIRECT,
+            buckets: [{ weight: 0, watchPort: OFPP.ANY, watchGroup: OFPG.ANY, actions: [{ type: 'group', groupId: 1 }] }],
+          },
+          { groupId: 1, groupType: OFPGT.ALL, buckets: [] },
+        ],
+        modify: [],
+        remove: [7, 8],
+        unchanged: [],
+      },
       currentGroups: [
         { groupId: 7, groupType: OFPGT.ALL, buckets: [] },
-        { groupId: 8, groupType: OFPGT.INDIRECT, buckets: [{ weight: 0, watchPort: OFPP.ANY, watchGroup: OFPG.ANY, actions: [{ type: 'group', groupId: 7 }] }] },
+        {
+          groupId: 8,
+          groupType: OFPGT.INDIRECT,
+          buckets: [{ weight: 0, watchPort: OFPP.ANY, watchGroup: OFPG.ANY, actions: [{ type: 'group', groupId: 7 }] }],
+        },
       ],
       hardTimeoutFor: () => 120,
     });
@@ -380,7 +547,7 @@ describe('planPhases: the wire order', () => {
 });
 
 describe('DesiredState', () => {
-  it('checks cookies against the owner, duplicates and other owners\' identities', () => {
+  it("checks cookies against the owner, duplicates and other owners' identities", () => {
     const s = new DesiredState();
     const e = entry();
     expect(() => s.setFlows(1n, 2, [e])).toThrow(OwnershipConflictError); // cookie names owner 1
@@ -396,7 +563,7 @@ describe('DesiredState', () => {
     expect(s.get(1n).flowMap().size).toBe(1);
   });
 
-  it('keeps a flow\'s install time while it stays the same entry (same cookie)', () => {
+  it("keeps a flow's install time while it stays the same entry (same cookie)", () => {
     const s = new DesiredState();
     const e = entry({ hardTimeout: 60 });
     s.setFlows(1n, 1, [e]);

@@ -24,7 +24,11 @@ function feed(stream: Buffer, cuts: number[]): { frames: Buffer[]; views: Buffer
   for (const cut of [...cuts, stream.length]) {
     // Each read in a fresh buffer, as a socket delivers them.
     const piece = Buffer.from(stream.subarray(at, cut));
-    const err = r.push(piece, (f) => { frames.push(Buffer.from(f)); views.push(f); return true; });
+    const err = r.push(piece, (f) => {
+      frames.push(Buffer.from(f));
+      views.push(f);
+      return true;
+    });
     expect(err).toBeUndefined();
     at = cut;
   }
@@ -47,7 +51,15 @@ describe('FrameReader', () => {
     for (const m of [1, 2, 3, 5, 7, 9]) {
       const cuts: number[] = [];
       for (let c = m; c < stream.length; c += m * 97) cuts.push(c, c + 1, c + 3);
-      expect(same(feed(stream, cuts.filter((c, i, a) => c < stream.length && (i === 0 || c > a[i - 1]!))).frames, msgs)).toBe(true);
+      expect(
+        same(
+          feed(
+            stream,
+            cuts.filter((c, i, a) => c < stream.length && (i === 0 || c > a[i - 1]!)),
+          ).frames,
+          msgs,
+        ),
+      ).toBe(true);
     }
     // A deliberately wrong expectation is caught (the comparison can fail).
     expect(same(feed(stream, [50]).frames, [...msgs].reverse())).toBe(false);
@@ -55,7 +67,15 @@ describe('FrameReader', () => {
 
   it('one byte per read', () => {
     const small = Buffer.concat([message(8, 1), message(20, 2), message(9, 3)]);
-    expect(same(feed(small, Array.from({ length: small.length - 1 }, (_, i) => i + 1)).frames, [message(8, 1), message(20, 2), message(9, 3)])).toBe(true);
+    expect(
+      same(
+        feed(
+          small,
+          Array.from({ length: small.length - 1 }, (_, i) => i + 1),
+        ).frames,
+        [message(8, 1), message(20, 2), message(9, 3)],
+      ),
+    ).toBe(true);
   });
 
   it('frames handed on are not overwritten by later reads (decoders keep views into them; the reader reuses no buffer)', () => {
@@ -75,7 +95,10 @@ describe('FrameReader', () => {
       const pieces = cut ? [all.subarray(0, 10 + cut), all.subarray(10 + cut)] : [all];
       let err: OfpError | undefined;
       for (const p of pieces) {
-        err = r.push(Buffer.from(p), (f) => { seen.push(f.readUInt32BE(4)); return true; });
+        err = r.push(Buffer.from(p), (f) => {
+          seen.push(f.readUInt32BE(4));
+          return true;
+        });
         if (err) break;
       }
       expect(seen).toEqual([1]);
@@ -88,12 +111,19 @@ describe('FrameReader', () => {
   it('stops when the handler says the connection is gone', () => {
     const r = new FrameReader();
     const seen: number[] = [];
-    r.push(stream, (f) => { seen.push(f.readUInt32BE(4)); return seen.length < 2; });
+    r.push(stream, (f) => {
+      seen.push(f.readUInt32BE(4));
+      return seen.length < 2;
+    });
     expect(seen).toEqual([1, 2]);
   });
 
   it('what the handler throws passes through (it is not a framing error)', () => {
     const r = new FrameReader();
-    expect(() => r.push(stream, () => { throw new Error('app bug'); })).toThrow('app bug');
+    expect(() =>
+      r.push(stream, () => {
+        throw new Error('app bug');
+      }),
+    ).toThrow('app bug');
   });
 });

@@ -24,10 +24,12 @@ describe('connection set-up under packet-in load', () => {
     ctl = new Controller({ port: 0, host: '127.0.0.1' });
     const { port } = await ctl.listen();
     let unreadAtUp = -1;
-    const up = new Promise<SwitchConnection>((resolve) => ctl!.once('switchUp', (c) => {
-      unreadAtUp = raws[0]!.socket.writableLength; // what the switch queued and the controller has not read
-      resolve(c);
-    }));
+    const up = new Promise<SwitchConnection>((resolve) =>
+      ctl!.once('switchUp', (c) => {
+        unreadAtUp = raws[0]!.socket.writableLength; // what the switch queued and the controller has not read
+        resolve(c);
+      }),
+    );
     raws.push(await RawSwitch.connect(port!, { dpid: 0x51n, floodBytes: FLOOD }));
     const conn = await up;
     expect(conn.ports.size).toBe(3);

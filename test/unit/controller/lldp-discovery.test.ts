@@ -107,10 +107,16 @@ describe('LinkDiscovery', () => {
     f.discovery.start();
     const port = Buffer.alloc(4);
     port.writeUInt32BE(3);
-    const forged = Buffer.from(buildPacket({
-      eth: { dst: LLDP_MULTICAST, src: '02:00:00:00:00:99' },
-      lldp: { chassisId: { subtype: CHASSIS_ID_SUBTYPE.LOCAL, id: 'dpid:0000000000000001' }, portId: { subtype: PORT_ID_SUBTYPE.PORT_COMPONENT, id: port }, ttl: 3 },
-    }));
+    const forged = Buffer.from(
+      buildPacket({
+        eth: { dst: LLDP_MULTICAST, src: '02:00:00:00:00:99' },
+        lldp: {
+          chassisId: { subtype: CHASSIS_ID_SUBTYPE.LOCAL, id: 'dpid:0000000000000001' },
+          portId: { subtype: PORT_ID_SUBTYPE.PORT_COMPONENT, id: port },
+          ttl: 3,
+        },
+      }),
+    );
     f.switches[1]!.injectPacket(2, forged, ethernetFields(forged));
     await until(() => f.discovery.foreignFrames === 1);
     expect(f.discovery.links()).toEqual([]);

@@ -5,13 +5,27 @@ import type { OfpMessage } from '../../../controller/openflow/index.js';
 import { bundleControlMsg } from '../../../controller/openflow/onf-bundle.js';
 
 const packetIn = (xid: number): OfpMessage => ({
-  type: 'packetIn', xid, bufferId: 0xffffffff, totalLen: 0, reason: 0, tableId: 0, cookie: 0n, match: [], data: Buffer.alloc(0),
+  type: 'packetIn',
+  xid,
+  bufferId: 0xffffffff,
+  totalLen: 0,
+  reason: 0,
+  tableId: 0,
+  cookie: 0n,
+  match: [],
+  data: Buffer.alloc(0),
 });
 const featuresReply = (xid: number): OfpMessage => ({
-  type: 'featuresReply', xid, datapathId: 1n, nBuffers: 0, nTables: 254, auxiliaryId: 0, capabilities: 0,
+  type: 'featuresReply',
+  xid,
+  datapathId: 1n,
+  nBuffers: 0,
+  nTables: 254,
+  auxiliaryId: 0,
+  capabilities: 0,
 });
 
-describe('RequestTable: only a reply of the request\'s kind answers it', () => {
+describe("RequestTable: only a reply of the request's kind answers it", () => {
   it('a packet-in or another reply under an outstanding xid does not settle the request', async () => {
     const t = new RequestTable(() => 1n, 1000);
     const reply = t.add({ type: 'featuresRequest', xid: 1 });
@@ -22,7 +36,7 @@ describe('RequestTable: only a reply of the request\'s kind answers it', () => {
     expect(await reply).toEqual([featuresReply(1)]);
   });
 
-  it('multipart replies of the request\'s own kind, errors, and ONF bundle replies settle', async () => {
+  it("multipart replies of the request's own kind, errors, and ONF bundle replies settle", async () => {
     const t = new RequestTable(() => 1n, 1000);
     const ports = t.add({ type: 'portDescStatsRequest', xid: 7, flags: 0 });
     expect(t.settle({ type: 'flowStatsReply', xid: 7, flags: 0, body: [] })).toBe(false);

@@ -9,8 +9,22 @@ import { SwitchConnection, DEFAULT_CONNECTION_OPTIONS } from '../../../controlle
 import { SwitchError } from '../../../controller/errors.js';
 import { silentLogger } from '../../../controller/log.js';
 import {
-  Framer, decode, encode, bundleAddMsg, parseBundleAdd, isBundleMsg, OFPBF, OFPET, OFPBIC, OFPFC, OFPP, OFPG,
-  OFP_NO_BUFFER, ONFT_BUNDLE_ADD_MESSAGE, type OfpMessage, type MessageOf,
+  Framer,
+  decode,
+  encode,
+  bundleAddMsg,
+  parseBundleAdd,
+  isBundleMsg,
+  OFPBF,
+  OFPET,
+  OFPBIC,
+  OFPFC,
+  OFPP,
+  OFPG,
+  OFP_NO_BUFFER,
+  ONFT_BUNDLE_ADD_MESSAGE,
+  type OfpMessage,
+  type MessageOf,
 } from '../../../controller/openflow/index.js';
 
 /** Records every write; `needDrain` plays a socket whose buffer is over its high-water mark. */
@@ -27,7 +41,9 @@ class ScriptedSocket extends EventEmitter {
     return true;
   }
   end(): void {}
-  destroy(): void { this.destroyed = true; }
+  destroy(): void {
+    this.destroyed = true;
+  }
   destroySoon(): void {}
   /** Every message written so far, decoded, in order. */
   messages(): OfpMessage[] {
@@ -50,10 +66,13 @@ async function makeReady(conn: SwitchConnection, sock: ScriptedSocket): Promise<
   const features = sent.find((m) => m.type === 'featuresRequest')!;
   const ports = sent.find((m) => m.type === 'portDescStatsRequest')!;
   const ready = new Promise<void>((r) => conn.once('ready', r));
-  sock.emit('data', Buffer.concat([
-    encode({ type: 'featuresReply', xid: features.xid, datapathId: 7n, nBuffers: 0, nTables: 254, auxiliaryId: 0, capabilities: 0 }),
-    encode({ type: 'portDescStatsReply', xid: ports.xid, flags: 0, body: [] }),
-  ]));
+  sock.emit(
+    'data',
+    Buffer.concat([
+      encode({ type: 'featuresReply', xid: features.xid, datapathId: 7n, nBuffers: 0, nTables: 254, auxiliaryId: 0, capabilities: 0 }),
+      encode({ type: 'portDescStatsReply', xid: ports.xid, flags: 0, body: [] }),
+    ]),
+  );
   await ready;
 }
 
@@ -62,9 +81,23 @@ const microtasks = () => new Promise<void>((r) => queueMicrotask(r));
 const nextTurn = () => new Promise<void>((r) => setImmediate(r));
 
 const flowMod = (priority: number): MessageOf<'flowMod'> => ({
-  type: 'flowMod', xid: 0, cookie: 1n, cookieMask: 0n, tableId: 0, command: OFPFC.ADD, idleTimeout: 0, hardTimeout: 0, priority,
-  bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: OFPG.ANY, flags: 0,
-  match: [{ field: 'in_port', value: 1 }, { field: 'eth_dst', value: '02:00:00:00:00:02' }],
+  type: 'flowMod',
+  xid: 0,
+  cookie: 1n,
+  cookieMask: 0n,
+  tableId: 0,
+  command: OFPFC.ADD,
+  idleTimeout: 0,
+  hardTimeout: 0,
+  priority,
+  bufferId: OFP_NO_BUFFER,
+  outPort: OFPP.ANY,
+  outGroup: OFPG.ANY,
+  flags: 0,
+  match: [
+    { field: 'in_port', value: 1 },
+    { field: 'eth_dst', value: '02:00:00:00:00:02' },
+  ],
   instructions: [{ type: 'applyActions', actions: [{ type: 'output', port: 2, maxLen: 0 }] }],
 });
 
@@ -79,7 +112,7 @@ describe('SwitchConnection writes', () => {
     expect(sock.writes).toHaveLength(1);
   });
 
-  it('sends everything one callback sends in one write, in order, each under a fresh xid (the caller\'s object untouched)', async () => {
+  it("sends everything one callback sends in one write, in order, each under a fresh xid (the caller's object untouched)", async () => {
     const { conn, sock } = connection();
     await nextTurn();
     sock.writes = [];
@@ -99,7 +132,7 @@ describe('SwitchConnection writes', () => {
     expect(sock.messages().at(-1)).toEqual({ type: 'barrierRequest', xid: 4242 });
   });
 
-  it('writes a batch at once when it reaches 64 KB (a bulk sender\'s bytes start moving while it encodes the rest)', async () => {
+  it("writes a batch at once when it reaches 64 KB (a bulk sender's bytes start moving while it encodes the rest)", async () => {
     const { conn, sock } = connection();
     await nextTurn();
     sock.writes = [];
@@ -131,7 +164,11 @@ describe('SwitchConnection writes', () => {
     expect(errors).toHaveLength(1);
     const req = errors[0]!.request!;
     expect(req.xid).toBe(xid);
-    expect(isBundleMsg(req, ONFT_BUNDLE_ADD_MESSAGE) && parseBundleAdd(req)).toMatchObject({ bundleId: 33, flags: OFPBF.ATOMIC, message: { type: 'flowMod', priority: 7, xid } });
+    expect(isBundleMsg(req, ONFT_BUNDLE_ADD_MESSAGE) && parseBundleAdd(req)).toMatchObject({
+      bundleId: 33,
+      flags: OFPBF.ATOMIC,
+      message: { type: 'flowMod', priority: 7, xid },
+    });
     conn.close('test over');
   });
 
@@ -165,7 +202,11 @@ describe('SwitchConnection writes', () => {
 
   it('is backlogged for bulk senders past 1 MB waiting, or a quarter of a smaller maxQueueBytes', async () => {
     const { conn, sock } = connection();
-    const small = new SwitchConnection(new ScriptedSocket() as unknown as Socket, { ...DEFAULT_CONNECTION_OPTIONS, maxQueueBytes: 400_000 }, silentLogger());
+    const small = new SwitchConnection(
+      new ScriptedSocket() as unknown as Socket,
+      { ...DEFAULT_CONNECTION_OPTIONS, maxQueueBytes: 400_000 },
+      silentLogger(),
+    );
     await nextTurn(); // the HELLOs written
     sock.writableLength = 1024 * 1024;
     expect(conn.backlogged).toBe(false);
@@ -183,7 +224,9 @@ describe('SwitchConnection writes', () => {
     await conn.drained();
     sock.writableNeedDrain = true;
     let done = false;
-    const p = conn.drained().then(() => { done = true; });
+    const p = conn.drained().then(() => {
+      done = true;
+    });
     await nextTurn();
     expect(done).toBe(false);
     sock.writableNeedDrain = false;

@@ -14,9 +14,16 @@ describe('Throttle', () => {
     expect(reports).toEqual([['a', 1, 1]]);
     for (let i = 2; i <= 50; i++) t.note('a', i);
     t.note('b', 100);
-    expect(reports).toEqual([['a', 1, 1], ['b', 1, 100]]);
+    expect(reports).toEqual([
+      ['a', 1, 1],
+      ['b', 1, 100],
+    ]);
     vi.advanceTimersByTime(1000);
-    expect(reports).toEqual([['a', 1, 1], ['b', 1, 100], ['a', 49, 50]]);
+    expect(reports).toEqual([
+      ['a', 1, 1],
+      ['b', 1, 100],
+      ['a', 49, 50],
+    ]);
     t.note('a', 51);
     vi.advanceTimersByTime(1000);
     expect(reports.at(-1)).toEqual(['a', 1, 51]);

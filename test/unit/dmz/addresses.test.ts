@@ -43,7 +43,7 @@ describe('parsePrefix (IPv4)', () => {
 
   it('agrees with itself on random addresses and lengths (scan vs cached general parse of the same prefix)', () => {
     let s = 99;
-    const rnd = (n: number) => ((s = (s * 1103515245 + 12345) % 2 ** 31) % n);
+    const rnd = (n: number) => (s = (s * 1103515245 + 12345) % 2 ** 31) % n;
     for (let k = 0; k < 2000; k++) {
       const a = [rnd(256), rnd(256), rnd(256), rnd(256)];
       const len = rnd(33);

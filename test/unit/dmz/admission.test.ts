@@ -17,7 +17,7 @@ const refusal = (fn: () => void): LeaseRefused => {
 };
 
 describe('flow budget and circuit policy keys', () => {
-  it('default to 256 flows per request, 65536 per switch, and a circuit\'s whole capacity', () => {
+  it("default to 256 flows per request, 65536 per switch, and a circuit's whole capacity", () => {
     const site = withPolicy('');
     expect(site.policy).toMatchObject({ leaseFlowBudget: 256, switchFlowBudget: 65536, circuitDefaultRateMbps: undefined });
     expect(leaseRate(site, 'circuit:esnet', undefined)).toBe(500);
@@ -46,7 +46,12 @@ describe('Admission', () => {
     a.admitBlock(site, 7, [sw], 4, true);
     expect(a.flowsInUse(1n)).toBe(14);
     expect(a.flowsInUse(2n)).toBe(4); // blocks are on every switch
-    expect(refusal(() => a.admitLease(site, 2, 'routed', undefined, sw, 8, true)).limit).toEqual({ flows: 8, budget: 20, in_use: 14, switch: 'dmz1' });
+    expect(refusal(() => a.admitLease(site, 2, 'routed', undefined, sw, 8, true)).limit).toEqual({
+      flows: 8,
+      budget: 20,
+      in_use: 14,
+      switch: 'dmz1',
+    });
     a.release(1);
     a.release(1); // twice: no effect
     expect(a.flowsInUse(1n)).toBe(4);

@@ -18,10 +18,9 @@ const lineOf = (yaml: string, text: string) => yaml.slice(0, yaml.indexOf(text))
 
 describe('site config links', () => {
   it('parses a link between fabric ports, with its capacity and a default cost of 1', () => {
-    const site = parseSiteConfig(fabricSiteYaml([
-      '  - { a: "dmz1:5", b: "core1:5", capacity-mbps: 10000 }',
-      '  - { a: "dmz1:6", b: "core1:6", capacity-mbps: 40000, cost: 5 }',
-    ]));
+    const site = parseSiteConfig(
+      fabricSiteYaml(['  - { a: "dmz1:5", b: "core1:5", capacity-mbps: 10000 }', '  - { a: "dmz1:6", b: "core1:6", capacity-mbps: 40000, cost: 5 }']),
+    );
     expect(site.links).toEqual([
       { name: 'dmz1:5-core1:5', a: { switch: 'dmz1', port: 5 }, b: { switch: 'core1', port: 5 }, capacityMbps: 10000, cost: 1 },
       { name: 'dmz1:6-core1:6', a: { switch: 'dmz1', port: 6 }, b: { switch: 'core1', port: 6 }, capacityMbps: 40000, cost: 5 },

@@ -12,7 +12,10 @@ describe('DeadlineTimer', () => {
 
   const make = () => {
     const fired: [number, number][] = [];
-    const t = new DeadlineTimer((id) => fired.push([id, Date.now() - 1_000_000]), { now: () => Date.now(), setTimer: (ms, fn) => systemClock.setTimer(ms, fn) });
+    const t = new DeadlineTimer((id) => fired.push([id, Date.now() - 1_000_000]), {
+      now: () => Date.now(),
+      setTimer: (ms, fn) => systemClock.setTimer(ms, fn),
+    });
     return { t, fired };
   };
 
@@ -27,9 +30,18 @@ describe('DeadlineTimer', () => {
     vi.advanceTimersByTime(99);
     expect(fired).toEqual([[5, 0]]);
     vi.advanceTimersByTime(1);
-    expect(fired).toEqual([[5, 0], [1, 100]]);
+    expect(fired).toEqual([
+      [5, 0],
+      [1, 100],
+    ]);
     vi.advanceTimersByTime(1000);
-    expect(fired).toEqual([[5, 0], [1, 100], [2, 200], [4, 200], [3, 300]]);
+    expect(fired).toEqual([
+      [5, 0],
+      [1, 100],
+      [2, 200],
+      [4, 200],
+      [3, 300],
+    ]);
     expect(t.size).toBe(0);
     expect(vi.getTimerCount()).toBe(0);
   });
@@ -57,17 +69,23 @@ describe('DeadlineTimer', () => {
     vi.advanceTimersByTime(50);
     expect(fired).toEqual([[2, 50]]);
     vi.advanceTimersByTime(450);
-    expect(fired).toEqual([[2, 50], [1, 500]]);
+    expect(fired).toEqual([
+      [2, 50],
+      [1, 500],
+    ]);
     vi.advanceTimersByTime(1000);
     expect(fired).toHaveLength(2);
   });
 
   it('can set a deadline again from its own firing, and after stop() fires nothing', () => {
     const fired: number[] = [];
-    const t: DeadlineTimer = new DeadlineTimer((id) => {
-      fired.push(Date.now() - 1_000_000);
-      if (fired.length < 3) t.set(id, 10);
-    }, { now: () => Date.now(), setTimer: (ms, fn) => systemClock.setTimer(ms, fn) });
+    const t: DeadlineTimer = new DeadlineTimer(
+      (id) => {
+        fired.push(Date.now() - 1_000_000);
+        if (fired.length < 3) t.set(id, 10);
+      },
+      { now: () => Date.now(), setTimer: (ms, fn) => systemClock.setTimer(ms, fn) },
+    );
     t.set(7, 10);
     vi.advanceTimersByTime(100);
     expect(fired).toEqual([10, 20, 30]);
@@ -82,7 +100,7 @@ describe('DeadlineTimer', () => {
     const { t, fired } = make();
     const want = new Map<number, number>();
     let s = 12345;
-    const rnd = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rnd = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let k = 0; k < 5000; k++) {
       const id = Math.floor(rnd() * 300);
       if (rnd() < 0.3) {
@@ -116,7 +134,10 @@ describe('DeadlineTimer', () => {
     vi.advanceTimersByTime(365 * day - 25 * day - 1);
     expect(fired).toEqual([[1, 25 * day]]);
     vi.advanceTimersByTime(1);
-    expect(fired).toEqual([[1, 25 * day], [2, 365 * day]]);
+    expect(fired).toEqual([
+      [1, 25 * day],
+      [2, 365 * day],
+    ]);
   });
 
   it('runs on the clock it is given (no Node timer)', () => {
@@ -129,7 +150,10 @@ describe('DeadlineTimer', () => {
     clock.advance(60);
     expect(fired).toEqual([[2, 550]]);
     clock.advance(40);
-    expect(fired).toEqual([[2, 550], [1, 600]]);
+    expect(fired).toEqual([
+      [2, 550],
+      [1, 600],
+    ]);
     expect(clock.pending).toBe(0);
   });
 });

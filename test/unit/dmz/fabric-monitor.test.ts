@@ -33,21 +33,38 @@ describe('FabricMonitor', () => {
   const types = () => events.map((e) => `${e.type} ${e.link.name}`);
 
   it('a configured link cabled as configured is up (seen both ways), with its capacity', async () => {
-    await start(undefined, [[[1, 5], [2, 5]]]);
+    await start(undefined, [
+      [
+        [1, 5],
+        [2, 5],
+      ],
+    ]);
     await until(() => state('dmz1:5-core1:5')?.state === 'up');
     expect(state('dmz1:5-core1:5')).toMatchObject({
-      configured: true, seen: true, up: true, capacityMbps: 10000, cost: 1,
-      a: { switch: 'dmz1', dpid: 1n, port: 5 }, b: { switch: 'core1', dpid: 2n, port: 5 },
+      configured: true,
+      seen: true,
+      up: true,
+      capacityMbps: 10000,
+      cost: 1,
+      a: { switch: 'dmz1', dpid: 1n, port: 5 },
+      b: { switch: 'core1', dpid: 2n, port: 5 },
     });
     expect(types()).toEqual(['link.up dmz1:5-core1:5']);
     expect(monitor.links()).toHaveLength(1);
   });
 
   it('a cable on other ports than configured: the configured link and the seen one are miscabled, neither up', async () => {
-    await start(undefined, [[[1, 5], [2, 6]]]);
+    await start(undefined, [
+      [
+        [1, 5],
+        [2, 6],
+      ],
+    ]);
     await until(() => events.length >= 2);
     expect(state('dmz1:5-core1:5')).toMatchObject({
-      state: 'miscabled', up: false, seen: false,
+      state: 'miscabled',
+      up: false,
+      seen: false,
       seenInstead: [{ a: { switch: 'dmz1', port: 5 }, b: { switch: 'core1', port: 6 } }],
     });
     expect(state('seen:dmz1:5-core1:6')).toMatchObject({ state: 'miscabled', configured: false, seen: true, up: false });
@@ -67,14 +84,27 @@ describe('FabricMonitor', () => {
   });
 
   it('a cable the config does not name is unexpected', async () => {
-    await start([], [[[1, 6], [2, 6]]]);
+    await start(
+      [],
+      [
+        [
+          [1, 6],
+          [2, 6],
+        ],
+      ],
+    );
     await until(() => events.length === 1);
     expect(types()).toEqual(['link.unexpected seen:dmz1:6-core1:6']);
     expect(monitor.links()).toEqual([expect.objectContaining({ configured: false, seen: true, up: false, state: 'unexpected' })]);
   });
 
   it('a link silent for 3 intervals goes down (reason timeout); a pulled cable at once (port-down)', async () => {
-    const [c] = await start(undefined, [[[1, 5], [2, 5]]]);
+    const [c] = await start(undefined, [
+      [
+        [1, 5],
+        [2, 5],
+      ],
+    ]);
     await until(() => state('dmz1:5-core1:5')?.state === 'up');
     // Severed: the switches keep their ports up, so only the silence tells.
     c!.sever();

@@ -10,14 +10,25 @@ import type { Lease } from '../../../apps/dmz/model.js';
 function seeded(seed: number): () => number {
   let s = seed >>> 0;
   return () => {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
     return s / 0x100000000;
   };
 }
 
 const req = (over: Partial<LeaseRequest> = {}): LeaseRequest => ({
-  project: 'p', dtn: 'dtn1', remote: '192.0.2.0/24', protocol: 'tcp', localPorts: [{ lo: 50000, hi: 50000 }],
-  remotePorts: [{ lo: 0, hi: 65535 }], path: 'routed', durationSeconds: 60, ...over,
+  project: 'p',
+  dtn: 'dtn1',
+  remote: '192.0.2.0/24',
+  protocol: 'tcp',
+  localPorts: [{ lo: 50000, hi: 50000 }],
+  remotePorts: [{ lo: 0, hi: 65535 }],
+  path: 'routed',
+  durationSeconds: 60,
+  ...over,
 });
 
 /** A random request from a small space, so that overlaps (and misses) are frequent: nested v4 and v6 prefixes. */
@@ -34,7 +45,9 @@ function randomRequest(rnd: () => number): LeaseRequest {
     return { lo, hi: lo + Math.floor(rnd() * span) };
   };
   return req({
-    dtn: pick(['dtn1', 'dtn2']), protocol: pick(['tcp', 'udp'] as const), remote: rnd() < 0.75 ? v4() : v6(),
+    dtn: pick(['dtn1', 'dtn2']),
+    protocol: pick(['tcp', 'udp'] as const),
+    remote: rnd() < 0.75 ? v4() : v6(),
     localPorts: rnd() < 0.8 ? [range(5)] : [range(3), range(20)],
     remotePorts: rnd() < 0.5 ? [{ lo: 0, hi: 65535 }] : [{ lo: 33000 + Math.floor(rnd() * 10), hi: 33000 + Math.floor(rnd() * 10) + 5 }],
     ...(rnd() < 0.3 ? { rateMbps: 100 } : {}),

@@ -23,10 +23,12 @@ function fakeFlows() {
   return { fm: fm as unknown as FlowManager, calls };
 }
 
-const flowsOf = (lease: number): FlowSpec[] => [1, 2].map((dir) => ({ tableId: 0, priority: 40000, match: [], instructions: [], cookie: BigInt(lease * 10 + dir) }) as unknown as FlowSpec);
-const leasesIn = (flows: FlowSpec[]) => [...new Set(flows.map((f) => Number(f.cookie) / 10 | 0))];
+const flowsOf = (lease: number): FlowSpec[] =>
+  [1, 2].map((dir) => ({ tableId: 0, priority: 40000, match: [], instructions: [], cookie: BigInt(lease * 10 + dir) }) as unknown as FlowSpec);
+const leasesIn = (flows: FlowSpec[]) => [...new Set(flows.map((f) => (Number(f.cookie) / 10) | 0))];
 const tick = () => new Promise((r) => setImmediate(r));
-const refusal = () => new AtomicGroupError(new SwitchError(1n, 5, 6, undefined, Buffer.alloc(0)), { type: 'barrierRequest', xid: 1 } as never, 0, 'add flow x', 'bundle');
+const refusal = () =>
+  new AtomicGroupError(new SwitchError(1n, 5, 6, undefined, Buffer.alloc(0)), { type: 'barrierRequest', xid: 1 } as never, 0, 'add flow x', 'bundle');
 
 describe('lease installs', () => {
   it('the first goes at once; those arriving while it is under way go together next; switches are independent', async () => {
@@ -36,7 +38,10 @@ describe('lease installs', () => {
     const install = (dpid: bigint, lease: number) => li.install(dpid, flowsOf(lease)).then(() => done.push(lease));
     const all = [install(1n, 1), install(1n, 2), install(1n, 3), install(2n, 4), install(1n, 5)];
     await tick();
-    expect(calls.map((c) => [c.dpid, leasesIn(c.flows)])).toEqual([[1n, [1]], [2n, [4]]]);
+    expect(calls.map((c) => [c.dpid, leasesIn(c.flows)])).toEqual([
+      [1n, [1]],
+      [2n, [4]],
+    ]);
     calls[0]!.settle();
     await tick();
     expect(done).toEqual([1]);
@@ -66,14 +71,23 @@ describe('lease installs', () => {
     const { fm, calls } = fakeFlows();
     const li = new LeaseInstalls(fm, 'dmz-leases');
     const first = li.install(1n, flowsOf(1));
-    const group = [2, 3, 4].map((l) => li.install(1n, flowsOf(l)).then(() => 'ok', (e: Error) => e));
+    const group = [2, 3, 4].map((l) =>
+      li.install(1n, flowsOf(l)).then(
+        () => 'ok',
+        (e: Error) => e,
+      ),
+    );
     await tick();
     calls[0]!.settle();
     await tick();
     expect(leasesIn(calls[1]!.flows)).toEqual([2, 3, 4]);
     const refused = refusal();
     calls[1]!.settle(refused);
-    for (const [k, lease] of [[2, 2], [3, 3], [4, 4]] as const) {
+    for (const [k, lease] of [
+      [2, 2],
+      [3, 3],
+      [4, 4],
+    ] as const) {
       await tick();
       expect(leasesIn(calls[k]!.flows)).toEqual([lease]);
       calls[k]!.settle(lease === 3 ? refusal() : undefined);
@@ -89,7 +103,12 @@ describe('lease installs', () => {
     const { fm, calls } = fakeFlows();
     const li = new LeaseInstalls(fm, 'dmz-leases');
     const first = li.install(1n, flowsOf(1));
-    const group = [2, 3].map((l) => li.install(1n, flowsOf(l)).then(() => 'ok', (e: Error) => e.message));
+    const group = [2, 3].map((l) =>
+      li.install(1n, flowsOf(l)).then(
+        () => 'ok',
+        (e: Error) => e.message,
+      ),
+    );
     await tick();
     calls[0]!.settle();
     await tick();
@@ -109,7 +128,12 @@ describe('lease installs', () => {
     const { fm, calls } = fakeFlows();
     const li = new LeaseInstalls(fm, 'dmz-leases');
     const first = li.install(1n, flowsOf(1));
-    const group = [2, 3, 4].map((l) => li.install(1n, flowsOf(l)).then((keys) => keys, (e: Error) => e.message));
+    const group = [2, 3, 4].map((l) =>
+      li.install(1n, flowsOf(l)).then(
+        (keys) => keys,
+        (e: Error) => e.message,
+      ),
+    );
     await tick();
     calls[0]!.settle();
     expect(await first).toEqual(['key-11', 'key-12']);

@@ -10,8 +10,15 @@ v8.setFlagsFromString('--allow-natives-syntax');
 const haveSameMap = new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: object, b: object) => boolean;
 
 const req = (k: number, rate: boolean): LeaseRequest => ({
-  project: 'p', dtn: 'dtn1', remote: `198.18.${k >> 8}.${k & 0xff}`, protocol: k % 2 ? 'tcp' : 'udp', localPorts: [{ lo: 50000 + k, hi: 50000 + k }],
-  remotePorts: [{ lo: 0, hi: 65535 }], path: 'routed', durationSeconds: 60, ...(rate ? { rateMbps: 10 + k } : {}),
+  project: 'p',
+  dtn: 'dtn1',
+  remote: `198.18.${k >> 8}.${k & 0xff}`,
+  protocol: k % 2 ? 'tcp' : 'udp',
+  localPorts: [{ lo: 50000 + k, hi: 50000 + k }],
+  remotePorts: [{ lo: 0, hi: 65535 }],
+  path: 'routed',
+  durationSeconds: 60,
+  ...(rate ? { rateMbps: 10 + k } : {}),
 });
 
 describe('lease record shape', () => {

@@ -12,23 +12,52 @@ import { normaliseMatch } from '../../../controller/flow-entry.js';
 const site = defaultSite();
 const sw = site.switches[0]!;
 // The embedded default site's ports.
-const WAN = 1, TRUNK = 2, FW_OUT = 3, FW_IN = 4, DTN = 5, LAN = 7;
+const WAN = 1,
+  TRUNK = 2,
+  FW_OUT = 3,
+  FW_IN = 4,
+  DTN = 5,
+  LAN = 7;
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
 const REMOTE = '192.0.2.10';
 
 function lease(over: Partial<Lease> = {}): Lease {
   return {
-    id: 7, project: 'climate', dtn: 'dtn1', remote: '192.0.2.0/24', protocol: 'tcp',
-    localPorts: [{ lo: 50000, hi: 51000 }], remotePorts: [{ lo: 0, hi: 65535 }], path: 'routed',
-    start: NOW, end: NOW + 3600_000, ...over,
+    id: 7,
+    project: 'climate',
+    dtn: 'dtn1',
+    remote: '192.0.2.0/24',
+    protocol: 'tcp',
+    localPorts: [{ lo: 50000, hi: 51000 }],
+    remotePorts: [{ lo: 0, hi: 65535 }],
+    path: 'routed',
+    start: NOW,
+    end: NOW + 3600_000,
+    ...over,
   };
 }
 
 const fromWan = (dstPort: number, over: Partial<SimPacket> = {}): SimPacket => ({
-  inPort: WAN, ethDst: '02:00:00:00:01:05', ethType: 0x0800, ipSrc: REMOTE, ipDst: '10.10.1.10', ipProto: 6, srcPort: 40000, dstPort, ...over,
+  inPort: WAN,
+  ethDst: '02:00:00:00:01:05',
+  ethType: 0x0800,
+  ipSrc: REMOTE,
+  ipDst: '10.10.1.10',
+  ipProto: 6,
+  srcPort: 40000,
+  dstPort,
+  ...over,
 });
 const fromDtn = (srcPort: number, over: Partial<SimPacket> = {}): SimPacket => ({
-  inPort: DTN, ethDst: '02:00:00:00:09:01', ethType: 0x0800, ipSrc: '10.10.1.10', ipDst: REMOTE, ipProto: 6, srcPort, dstPort: 40000, ...over,
+  inPort: DTN,
+  ethDst: '02:00:00:00:09:01',
+  ethType: 0x0800,
+  ipSrc: '10.10.1.10',
+  ipDst: REMOTE,
+  ipProto: 6,
+  srcPort,
+  dstPort: 40000,
+  ...over,
 });
 
 function table(): FlowSim {
@@ -86,7 +115,18 @@ describe('routed lease', () => {
     expect(t.ports(fromWan(22))).toEqual([FW_OUT]); // other port, same remote host
     expect(t.ports(fromWan(50123, { ipSrc: '198.51.100.1' }))).toEqual([FW_OUT]); // other remote
     expect(t.ports(fromWan(50123, { ipProto: 17 }))).toEqual([FW_OUT]); // other protocol
-    expect(t.ports({ inPort: LAN, ethDst: '02:00:00:00:09:01', ethType: 0x0800, ipSrc: '10.10.1.30', ipDst: REMOTE, ipProto: 6, srcPort: 50123, dstPort: 40000 })).toEqual([FW_IN]);
+    expect(
+      t.ports({
+        inPort: LAN,
+        ethDst: '02:00:00:00:09:01',
+        ethType: 0x0800,
+        ipSrc: '10.10.1.30',
+        ipDst: REMOTE,
+        ipProto: 6,
+        srcPort: 50123,
+        dstPort: 40000,
+      }),
+    ).toEqual([FW_IN]);
     t.removeCookie(ownerCookie(OWNER.LEASES, 7));
     expect(t.ports(fromWan(50123))).toEqual([FW_OUT]); // after
   });
@@ -126,7 +166,9 @@ describe('blocks', () => {
   const block: Block = { id: 1, prefix: '192.0.2.0/28', start: NOW, reason: 'IDS: scanning' };
 
   it('drop even during a lease, in both directions', () => {
-    const t = table().install(leaseFlows(site, lease(), NOW).flows).install(blockFlows(block, NOW));
+    const t = table()
+      .install(leaseFlows(site, lease(), NOW).flows)
+      .install(blockFlows(block, NOW));
     expect(t.lookup(fromWan(50123))).toMatchObject({ priority: PRIORITY.BLOCK, outputs: [] });
     expect(t.lookup(fromDtn(50123))).toMatchObject({ priority: PRIORITY.BLOCK, outputs: [] });
     expect(t.ports(fromWan(50123, { ipSrc: '192.0.2.200' }))).toEqual([DTN]); // outside the /28
@@ -187,7 +229,8 @@ describe('match field order', () => {
   // The flow manager keeps a match given in OXM field-number order as it is (a copy) and re-encodes and sorts any
   // other per flow: lease and block matches are built in that order (OF1.3.5 §7.2.3.7 field numbers).
   const fieldNo = (name: string) => oxmDef(name)!.field;
-  const inOrder = (flows: { match: { field: string }[] }[]) => flows.every((f) => f.match.every((t, i, m) => i === 0 || fieldNo(m[i - 1]!.field) < fieldNo(t.field)));
+  const inOrder = (flows: { match: { field: string }[] }[]) =>
+    flows.every((f) => f.match.every((t, i, m) => i === 0 || fieldNo(m[i - 1]!.field) < fieldNo(t.field)));
   const cases: [string, Partial<Lease>][] = [
     ['routed IPv4 host, one port', { remote: '192.0.2.9', localPorts: [{ lo: 50000, hi: 50000 }], remotePorts: [{ lo: 33000, hi: 33000 }] }],
     ['routed IPv4 prefix, port ranges (masked)', {}],

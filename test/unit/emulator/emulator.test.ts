@@ -9,17 +9,57 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  decode, encode, Framer, OFPET, OFPBRC, OFPBAC, OFPBMC, OFPFMFC, OFPGMFC, OFPMMFC, OFPPMFC, OFPHFC, OFPRRFC, OFPFC, OFPFF,
-  OFPRR, OFPR, OFPP, OFPG, OFPM, OFPMC, OFPMF, OFPPC, OFPPR, OFPPS, OFPTT, OFPCR_ROLE, OFPGC, OFPGT, OFP_NO_BUFFER,
+  decode,
+  encode,
+  Framer,
+  OFPET,
+  OFPBRC,
+  OFPBAC,
+  OFPBMC,
+  OFPFMFC,
+  OFPGMFC,
+  OFPMMFC,
+  OFPPMFC,
+  OFPHFC,
+  OFPRRFC,
+  OFPFC,
+  OFPFF,
+  OFPRR,
+  OFPR,
+  OFPP,
+  OFPG,
+  OFPM,
+  OFPMC,
+  OFPMF,
+  OFPPC,
+  OFPPR,
+  OFPPS,
+  OFPTT,
+  OFPCR_ROLE,
+  OFPGC,
+  OFPGT,
+  OFP_NO_BUFFER,
   ONF_EXPERIMENTER_ID,
 } from '../../../controller/openflow/index.js';
 import type { OfpMessage, MessageOf, Match, Instruction } from '../../../controller/openflow/index.js';
 import {
-  EmulatedSwitch, EmulatedSwitchOptions, Fleet, OFPBCT, OFPBF, ONFBFC, bundleAddMsg, bundleCtrlMsg, asBundleCtrl,
+  EmulatedSwitch,
+  EmulatedSwitchOptions,
+  Fleet,
+  OFPBCT,
+  OFPBF,
+  ONFBFC,
+  bundleAddMsg,
+  bundleCtrlMsg,
+  asBundleCtrl,
 } from '../../../emulator/index.js';
 
 type FlowMod = MessageOf<'flowMod'>;
-interface Entry { msg: OfpMessage; len: number; seq: number }
+interface Entry {
+  msg: OfpMessage;
+  len: number;
+  seq: number;
+}
 type Pred = (m: OfpMessage) => boolean;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -152,14 +192,29 @@ class TestController {
 // ---- message builders ----
 
 const ipv4Dst = (addr: string, mask?: string): Match => [
-  { field: 'eth_type', value: 0x0800 }, mask ? { field: 'ipv4_dst', value: addr, mask } : { field: 'ipv4_dst', value: addr },
+  { field: 'eth_type', value: 0x0800 },
+  mask ? { field: 'ipv4_dst', value: addr, mask } : { field: 'ipv4_dst', value: addr },
 ];
 const output = (port: number): Instruction[] => [{ type: 'applyActions', actions: [{ type: 'output', port, maxLen: 0xffe5 }] }];
 
 function flowMod(p: Partial<FlowMod>): FlowMod {
   return {
-    type: 'flowMod', xid: 0, cookie: 0n, cookieMask: 0n, tableId: 0, command: OFPFC.ADD, idleTimeout: 0, hardTimeout: 0,
-    priority: 100, bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: OFPG.ANY, flags: 0, match: [], instructions: [], ...p,
+    type: 'flowMod',
+    xid: 0,
+    cookie: 0n,
+    cookieMask: 0n,
+    tableId: 0,
+    command: OFPFC.ADD,
+    idleTimeout: 0,
+    hardTimeout: 0,
+    priority: 100,
+    bufferId: OFP_NO_BUFFER,
+    outPort: OFPP.ANY,
+    outGroup: OFPG.ANY,
+    flags: 0,
+    match: [],
+    instructions: [],
+    ...p,
   };
 }
 
@@ -229,7 +284,9 @@ describe('EmulatedSwitch', () => {
     peer.send({ type: 'echoRequest', xid: 77, data: Buffer.from('ping') });
     expect(await peer.next('echoReply')).toEqual({ type: 'echoReply', xid: 77, data: Buffer.from('ping') });
     expect(await peer.request({ type: 'getAsyncRequest', xid: 0 })).toMatchObject({
-      packetInMask: [7, 0], portStatusMask: [7, 7], flowRemovedMask: [15, 0],
+      packetInMask: [7, 0],
+      portStatusMask: [7, 7],
+      flowRemovedMask: [15, 0],
     });
     peer.send({ type: 'setAsync', xid: peer.xid(), packetInMask: [1, 0], portStatusMask: [0, 0], flowRemovedMask: [4, 4] });
     expect(await peer.request({ type: 'getAsyncRequest', xid: 0 })).toMatchObject({ packetInMask: [1, 0], flowRemovedMask: [4, 4] });
@@ -267,7 +324,9 @@ describe('EmulatedSwitch', () => {
     expect(sw.lookup({ eth_type: 0x86dd })).toBeUndefined();
 
     // CHECK_OVERLAP: same priority and a packet could match both -> OVERLAP; disjoint is fine.
-    const overlap = await peer.request(flowMod({ match: ipv4Dst('10.0.0.128', '255.255.255.128'), flags: OFPFF.CHECK_OVERLAP, instructions: output(4) }));
+    const overlap = await peer.request(
+      flowMod({ match: ipv4Dst('10.0.0.128', '255.255.255.128'), flags: OFPFF.CHECK_OVERLAP, instructions: output(4) }),
+    );
     expect(overlap).toMatchObject({ type: 'error', errType: OFPET.FLOW_MOD_FAILED, code: OFPFMFC.OVERLAP });
     peer.send(flowMod({ xid: 5, match: ipv4Dst('10.0.1.0', '255.255.255.0'), flags: OFPFF.CHECK_OVERLAP, instructions: output(4) }));
     // An identical match and priority replaces the entry (and keeps its counters).
@@ -280,17 +339,40 @@ describe('EmulatedSwitch', () => {
     expect(replaced.packetCount).toBe(1);
 
     // MODIFY (non-strict) with a cookie mask: every IPv4 entry whose cookie is 0x1?.
-    peer.send(flowMod({ xid: 7, command: OFPFC.MODIFY, match: [{ field: 'eth_type', value: 0x0800 }], cookie: 0x10n, cookieMask: 0xf0n, instructions: output(7) }));
+    peer.send(
+      flowMod({
+        xid: 7,
+        command: OFPFC.MODIFY,
+        match: [{ field: 'eth_type', value: 0x0800 }],
+        cookie: 0x10n,
+        cookieMask: 0xf0n,
+        instructions: output(7),
+      }),
+    );
     await peer.barrier();
     const byCookie = () => new Map(sw.flows().map((e) => [e.cookie, outPortOf(e)]));
-    expect(byCookie()).toEqual(new Map([[0x21n, 5], [0x11n, 7], [0x12n, 7], [0n, 4]]));
+    expect(byCookie()).toEqual(
+      new Map([
+        [0x21n, 5],
+        [0x11n, 7],
+        [0x12n, 7],
+        [0n, 4],
+      ]),
+    );
     // MODIFY_STRICT needs the same match and priority.
     peer.send(
       flowMod({ xid: 8, command: OFPFC.MODIFY_STRICT, match: ipv4Dst('10.0.0.0', '255.255.255.0'), priority: 101, instructions: output(8) }),
       flowMod({ xid: 9, command: OFPFC.MODIFY_STRICT, match: ipv4Dst('10.0.0.0', '255.255.255.0'), priority: 100, instructions: output(9) }),
     );
     await peer.barrier();
-    expect(byCookie()).toEqual(new Map([[0x21n, 5], [0x11n, 7], [0x12n, 9], [0n, 4]]));
+    expect(byCookie()).toEqual(
+      new Map([
+        [0x21n, 5],
+        [0x11n, 7],
+        [0x12n, 9],
+        [0n, 4],
+      ]),
+    );
 
     // DELETE_STRICT: wrong priority deletes nothing; DELETE with out_port; DELETE with a cookie mask.
     peer.send(flowMod({ xid: 10, command: OFPFC.DELETE_STRICT, match: ipv4Dst('10.0.0.1'), priority: 99 }));
@@ -309,18 +391,38 @@ describe('EmulatedSwitch', () => {
 
     // Errors: bad table ids, a missing prerequisite, an unknown group, an unknown buffer.
     const err = async (m: FlowMod) => (await peer.request(m)) as MessageOf<'error'>;
-    expect(await err(flowMod({ tableId: 254, instructions: output(1) }))).toMatchObject({ errType: OFPET.FLOW_MOD_FAILED, code: OFPFMFC.BAD_TABLE_ID });
-    expect(await err(flowMod({ tableId: OFPTT.ALL, instructions: output(1) }))).toMatchObject({ errType: OFPET.FLOW_MOD_FAILED, code: OFPFMFC.BAD_TABLE_ID });
-    expect(await err(flowMod({ match: [{ field: 'ipv4_dst', value: '1.2.3.4' }] }))).toMatchObject({ errType: OFPET.BAD_MATCH, code: OFPBMC.BAD_PREREQ });
+    expect(await err(flowMod({ tableId: 254, instructions: output(1) }))).toMatchObject({
+      errType: OFPET.FLOW_MOD_FAILED,
+      code: OFPFMFC.BAD_TABLE_ID,
+    });
+    expect(await err(flowMod({ tableId: OFPTT.ALL, instructions: output(1) }))).toMatchObject({
+      errType: OFPET.FLOW_MOD_FAILED,
+      code: OFPFMFC.BAD_TABLE_ID,
+    });
+    expect(await err(flowMod({ match: [{ field: 'ipv4_dst', value: '1.2.3.4' }] }))).toMatchObject({
+      errType: OFPET.BAD_MATCH,
+      code: OFPBMC.BAD_PREREQ,
+    });
     expect(await err(flowMod({ instructions: [{ type: 'applyActions', actions: [{ type: 'group', groupId: 5 }] }] }))).toMatchObject({
-      errType: OFPET.BAD_ACTION, code: OFPBAC.BAD_OUT_GROUP,
+      errType: OFPET.BAD_ACTION,
+      code: OFPBAC.BAD_OUT_GROUP,
     });
     expect(await err(flowMod({ bufferId: 7 }))).toMatchObject({ errType: OFPET.BAD_REQUEST, code: OFPBRC.BUFFER_UNKNOWN });
     expect(sw.flowCount()).toBe(1);
     // With the group in place the same flow-mod is accepted.
-    peer.send({ type: 'groupMod', xid: peer.xid(), command: OFPGC.ADD, groupType: OFPGT.ALL, groupId: 5, buckets: [{ weight: 0, watchPort: OFPP.ANY, watchGroup: OFPG.ANY, actions: [{ type: 'output', port: 1, maxLen: 0 }] }] });
+    peer.send({
+      type: 'groupMod',
+      xid: peer.xid(),
+      command: OFPGC.ADD,
+      groupType: OFPGT.ALL,
+      groupId: 5,
+      buckets: [{ weight: 0, watchPort: OFPP.ANY, watchGroup: OFPG.ANY, actions: [{ type: 'output', port: 1, maxLen: 0 }] }],
+    });
     peer.send(flowMod({ xid: peer.xid(), priority: 1, instructions: [{ type: 'applyActions', actions: [{ type: 'group', groupId: 5 }] }] }));
-    expect(await peer.request({ type: 'groupMod', xid: 0, command: OFPGC.ADD, groupType: OFPGT.ALL, groupId: 5, buckets: [] })).toMatchObject({ errType: OFPET.GROUP_MOD_FAILED, code: 0 });
+    expect(await peer.request({ type: 'groupMod', xid: 0, command: OFPGC.ADD, groupType: OFPGT.ALL, groupId: 5, buckets: [] })).toMatchObject({
+      errType: OFPET.GROUP_MOD_FAILED,
+      code: 0,
+    });
     await peer.barrier();
     expect(sw.flowCount()).toBe(2);
     expect(peer.errors()).toEqual([]);
@@ -328,11 +430,28 @@ describe('EmulatedSwitch', () => {
 
   it('keeps groups and meters, with the spec errors, and reports ports', async () => {
     const { sw, peer } = await connected();
-    const bucket = (port: number) => ({ weight: 1, watchPort: OFPP.ANY, watchGroup: OFPG.ANY, actions: [{ type: 'output' as const, port, maxLen: 0 }] });
-    const group = (command: number, groupId: number, ports: number[]): MessageOf<'groupMod'> =>
-      ({ type: 'groupMod', xid: 0, command, groupType: OFPGT.SELECT, groupId, buckets: ports.map(bucket) });
-    const meter = (command: number, meterId: number, rate = 1000): MessageOf<'meterMod'> =>
-      ({ type: 'meterMod', xid: 0, command, flags: OFPMF.KBPS, meterId, bands: [{ type: 'drop', rate, burstSize: 0 }] });
+    const bucket = (port: number) => ({
+      weight: 1,
+      watchPort: OFPP.ANY,
+      watchGroup: OFPG.ANY,
+      actions: [{ type: 'output' as const, port, maxLen: 0 }],
+    });
+    const group = (command: number, groupId: number, ports: number[]): MessageOf<'groupMod'> => ({
+      type: 'groupMod',
+      xid: 0,
+      command,
+      groupType: OFPGT.SELECT,
+      groupId,
+      buckets: ports.map(bucket),
+    });
+    const meter = (command: number, meterId: number, rate = 1000): MessageOf<'meterMod'> => ({
+      type: 'meterMod',
+      xid: 0,
+      command,
+      flags: OFPMF.KBPS,
+      meterId,
+      bands: [{ type: 'drop', rate, burstSize: 0 }],
+    });
     peer.send({ ...group(OFPGC.ADD, 1, [1, 2]), xid: peer.xid() }, { ...meter(OFPMC.ADD, 3), xid: peer.xid() });
     expect(await peer.request(group(OFPGC.ADD, 1, [3]))).toMatchObject({ errType: OFPET.GROUP_MOD_FAILED, code: OFPGMFC.GROUP_EXISTS });
     expect(await peer.request(group(OFPGC.MODIFY, 2, [3]))).toMatchObject({ errType: OFPET.GROUP_MOD_FAILED, code: OFPGMFC.UNKNOWN_GROUP });
@@ -341,17 +460,38 @@ describe('EmulatedSwitch', () => {
     expect(await peer.request(meter(OFPMC.MODIFY, 4))).toMatchObject({ errType: OFPET.METER_MOD_FAILED, code: OFPMMFC.UNKNOWN_METER });
     expect(await peer.request(meter(OFPMC.ADD, 0))).toMatchObject({ errType: OFPET.METER_MOD_FAILED, code: OFPMMFC.INVALID_METER });
     expect(await peer.request(meter(OFPMC.ADD, 5, 0))).toMatchObject({ errType: OFPET.METER_MOD_FAILED, code: OFPMMFC.BAD_RATE });
-    expect(await peer.request(flowMod({ instructions: [{ type: 'meter', meterId: 9 }] }))).toMatchObject({ errType: OFPET.METER_MOD_FAILED, code: OFPMMFC.INVALID_METER });
+    expect(await peer.request(flowMod({ instructions: [{ type: 'meter', meterId: 9 }] }))).toMatchObject({
+      errType: OFPET.METER_MOD_FAILED,
+      code: OFPMMFC.INVALID_METER,
+    });
     peer.send({ ...group(OFPGC.MODIFY, 1, [2, 3, 4]), xid: peer.xid() }, { ...meter(OFPMC.MODIFY, 3, 2000), xid: peer.xid() });
     peer.send(
-      flowMod({ xid: peer.xid(), priority: 5, flags: OFPFF.SEND_FLOW_REM, instructions: [{ type: 'meter', meterId: 3 }, { type: 'applyActions', actions: [{ type: 'group', groupId: 1 }] }] }),
+      flowMod({
+        xid: peer.xid(),
+        priority: 5,
+        flags: OFPFF.SEND_FLOW_REM,
+        instructions: [
+          { type: 'meter', meterId: 3 },
+          { type: 'applyActions', actions: [{ type: 'group', groupId: 1 }] },
+        ],
+      }),
     );
     const groups = (await peer.request({ type: 'groupDescStatsRequest', xid: 0, flags: 0 })) as MessageOf<'groupDescStatsReply'>;
     expect(groups.body).toEqual([{ groupType: OFPGT.SELECT, groupId: 1, buckets: [bucket(2), bucket(3), bucket(4)] }]);
-    expect(await peer.request({ type: 'groupStatsRequest', xid: 0, flags: 0, groupId: OFPG.ALL })).toMatchObject({ body: [{ groupId: 1, refCount: 1 }] });
-    const meters = (await peer.request({ type: 'meterConfigStatsRequest', xid: 0, flags: 0, meterId: OFPM.ALL })) as MessageOf<'meterConfigStatsReply'>;
+    expect(await peer.request({ type: 'groupStatsRequest', xid: 0, flags: 0, groupId: OFPG.ALL })).toMatchObject({
+      body: [{ groupId: 1, refCount: 1 }],
+    });
+    const meters = (await peer.request({
+      type: 'meterConfigStatsRequest',
+      xid: 0,
+      flags: 0,
+      meterId: OFPM.ALL,
+    })) as MessageOf<'meterConfigStatsReply'>;
     expect(meters.body).toEqual([{ flags: OFPMF.KBPS, meterId: 3, bands: [{ type: 'drop', rate: 2000, burstSize: 0 }] }]);
-    expect(await peer.request({ type: 'meterConfigStatsRequest', xid: 0, flags: 0, meterId: 8 })).toMatchObject({ errType: OFPET.METER_MOD_FAILED, code: OFPMMFC.UNKNOWN_METER });
+    expect(await peer.request({ type: 'meterConfigStatsRequest', xid: 0, flags: 0, meterId: 8 })).toMatchObject({
+      errType: OFPET.METER_MOD_FAILED,
+      code: OFPMMFC.UNKNOWN_METER,
+    });
     // Deleting a group takes the flows that use it along (reason GROUP_DELETE).
     peer.send({ ...group(OFPGC.DELETE, 1, []), xid: peer.xid() });
     expect(await peer.next('flowRemoved')).toMatchObject({ reason: OFPRR.GROUP_DELETE, priority: 5 });
@@ -363,17 +503,36 @@ describe('EmulatedSwitch', () => {
     peer.send({ type: 'portMod', xid: peer.xid(), portNo: 2, hwAddr: p2.hwAddr, config: OFPPC.NO_PACKET_IN, mask: OFPPC.NO_PACKET_IN, advertise: 0 });
     expect(await peer.next('portStatus')).toMatchObject({ reason: OFPPR.MODIFY, desc: { portNo: 2, config: OFPPC.NO_PACKET_IN } });
     expect(sw.sendPacketIn({ frame: Buffer.alloc(60), inPort: 2 })).toBe(false);
-    expect(await peer.request({ type: 'portMod', xid: 0, portNo: 9, hwAddr: p2.hwAddr, config: 0, mask: 0, advertise: 0 })).toMatchObject({ errType: OFPET.PORT_MOD_FAILED, code: OFPPMFC.BAD_PORT });
-    expect(await peer.request({ type: 'portMod', xid: 0, portNo: 3, hwAddr: p2.hwAddr, config: 0, mask: 0, advertise: 0 })).toMatchObject({ errType: OFPET.PORT_MOD_FAILED, code: OFPPMFC.BAD_HW_ADDR });
+    expect(await peer.request({ type: 'portMod', xid: 0, portNo: 9, hwAddr: p2.hwAddr, config: 0, mask: 0, advertise: 0 })).toMatchObject({
+      errType: OFPET.PORT_MOD_FAILED,
+      code: OFPPMFC.BAD_PORT,
+    });
+    expect(await peer.request({ type: 'portMod', xid: 0, portNo: 3, hwAddr: p2.hwAddr, config: 0, mask: 0, advertise: 0 })).toMatchObject({
+      errType: OFPET.PORT_MOD_FAILED,
+      code: OFPPMFC.BAD_HW_ADDR,
+    });
     sw.setLink(3, false);
     expect(await peer.next('portStatus')).toMatchObject({ reason: OFPPR.MODIFY, desc: { portNo: 3, state: OFPPS.LINK_DOWN } });
     sw.addPort({ portNo: 7 });
     expect(await peer.next('portStatus')).toMatchObject({ reason: OFPPR.ADD, desc: { portNo: 7, state: OFPPS.LIVE } });
     // A packet-out to CONTROLLER comes back as an ACTION packet-in; outputs count as transmitted.
-    peer.send({ type: 'packetOut', xid: peer.xid(), bufferId: OFP_NO_BUFFER, inPort: OFPP.CONTROLLER, actions: [{ type: 'output', port: OFPP.CONTROLLER, maxLen: 10 }, { type: 'output', port: OFPP.FLOOD, maxLen: 0 }], data: Buffer.alloc(100) });
+    peer.send({
+      type: 'packetOut',
+      xid: peer.xid(),
+      bufferId: OFP_NO_BUFFER,
+      inPort: OFPP.CONTROLLER,
+      actions: [
+        { type: 'output', port: OFPP.CONTROLLER, maxLen: 10 },
+        { type: 'output', port: OFPP.FLOOD, maxLen: 0 },
+      ],
+      data: Buffer.alloc(100),
+    });
     expect(await peer.next('packetIn')).toMatchObject({ reason: OFPR.ACTION, totalLen: 100, data: Buffer.alloc(10) });
     expect([...sw.ports.values()].map((p) => p.txPackets)).toEqual([1, 1, 0, 1, 1]); // port 3 is down
-    expect(await peer.request({ type: 'packetOut', xid: 0, bufferId: 5, inPort: 1, actions: [], data: Buffer.alloc(0) })).toMatchObject({ errType: OFPET.BAD_REQUEST, code: OFPBRC.BUFFER_UNKNOWN });
+    expect(await peer.request({ type: 'packetOut', xid: 0, bufferId: 5, inPort: 1, actions: [], data: Buffer.alloc(0) })).toMatchObject({
+      errType: OFPET.BAD_REQUEST,
+      code: OFPBRC.BUFFER_UNKNOWN,
+    });
     expect(peer.errors()).toEqual([]);
   });
 
@@ -401,15 +560,29 @@ describe('EmulatedSwitch', () => {
     const { sw, peer } = await connected();
     const mods: FlowMod[] = [];
     for (let i = 0; i < 3000; i++) {
-      mods.push(flowMod({
-        xid: i + 1, cookie: BigInt(i), match: [{ field: 'in_port', value: 1 + (i % 4) }, ...ipv4Dst(`10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`)],
-        instructions: output(2),
-      }));
+      mods.push(
+        flowMod({
+          xid: i + 1,
+          cookie: BigInt(i),
+          match: [{ field: 'in_port', value: 1 + (i % 4) }, ...ipv4Dst(`10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`)],
+          instructions: output(2),
+        }),
+      );
     }
     peer.send(...mods);
     await peer.barrier();
     expect(sw.flowCount()).toBe(3000);
-    const replies = await peer.multipart({ type: 'flowStatsRequest', xid: 0, flags: 0, tableId: OFPTT.ALL, outPort: OFPP.ANY, outGroup: OFPG.ANY, cookie: 0n, cookieMask: 0n, match: [] });
+    const replies = await peer.multipart({
+      type: 'flowStatsRequest',
+      xid: 0,
+      flags: 0,
+      tableId: OFPTT.ALL,
+      outPort: OFPP.ANY,
+      outGroup: OFPG.ANY,
+      cookie: 0n,
+      cookieMask: 0n,
+      match: [],
+    });
     expect(replies.length).toBeGreaterThan(3);
     for (const [i, r] of replies.entries()) {
       expect(r.msg.type).toBe('flowStatsReply');
@@ -421,9 +594,29 @@ describe('EmulatedSwitch', () => {
     expect(new Set(all.map((f) => f.cookie)).size).toBe(3000);
     expect(all[0]).toMatchObject({ tableId: 0, priority: 100, instructions: output(2) });
     // Filters: a cookie mask and a match select a subset.
-    const some = await peer.multipart({ type: 'flowStatsRequest', xid: 0, flags: 0, tableId: 0, outPort: OFPP.ANY, outGroup: OFPG.ANY, cookie: 0n, cookieMask: 0n, match: [{ field: 'in_port', value: 3 }] });
+    const some = await peer.multipart({
+      type: 'flowStatsRequest',
+      xid: 0,
+      flags: 0,
+      tableId: 0,
+      outPort: OFPP.ANY,
+      outGroup: OFPG.ANY,
+      cookie: 0n,
+      cookieMask: 0n,
+      match: [{ field: 'in_port', value: 3 }],
+    });
     expect(some.flatMap((r) => (r.msg as MessageOf<'flowStatsReply'>).body)).toHaveLength(750);
-    const agg = (await peer.request({ type: 'aggregateStatsRequest', xid: 0, flags: 0, tableId: OFPTT.ALL, outPort: OFPP.ANY, outGroup: OFPG.ANY, cookie: 0x100n, cookieMask: 0xf00n, match: [] })) as MessageOf<'aggregateStatsReply'>;
+    const agg = (await peer.request({
+      type: 'aggregateStatsRequest',
+      xid: 0,
+      flags: 0,
+      tableId: OFPTT.ALL,
+      outPort: OFPP.ANY,
+      outGroup: OFPG.ANY,
+      cookie: 0x100n,
+      cookieMask: 0xf00n,
+      match: [],
+    })) as MessageOf<'aggregateStatsReply'>;
     expect(agg.flowCount).toBe(256);
     const tables = await peer.multipart({ type: 'tableStatsRequest', xid: 0, flags: 0 });
     const tbody = tables.flatMap((r) => (r.msg as MessageOf<'tableStatsReply'>).body);
@@ -436,7 +629,8 @@ describe('EmulatedSwitch', () => {
   it('answers a barrier only after everything before it, errors included', async () => {
     const { sw, peer } = await connected();
     const mods = Array.from({ length: 200 }, (_, i) =>
-      flowMod({ xid: 1000 + i, tableId: i === 100 ? 254 : 0, match: ipv4Dst(`10.2.${i >> 8}.${i & 255}`), instructions: output(1) }));
+      flowMod({ xid: 1000 + i, tableId: i === 100 ? 254 : 0, match: ipv4Dst(`10.2.${i >> 8}.${i & 255}`), instructions: output(1) }),
+    );
     let countAtBarrier = -1;
     peer.onMessage = (m) => {
       if (m.type === 'barrierReply') countAtBarrier = sw.flowCount();
@@ -484,7 +678,12 @@ describe('EmulatedSwitch', () => {
     const failing = await peer.nextEntry((m) => m.type === 'error' && m.xid === addXids[3]);
     const commitErr = await peer.nextEntry((m) => m.xid === commitXid);
     expect(failing.msg).toMatchObject({ errType: OFPET.BAD_ACTION, code: OFPBAC.BAD_OUT_GROUP });
-    expect(commitErr.msg).toMatchObject({ type: 'error', errType: OFPET.EXPERIMENTER, expType: ONFBFC.MSG_FAILED, experimenter: ONF_EXPERIMENTER_ID });
+    expect(commitErr.msg).toMatchObject({
+      type: 'error',
+      errType: OFPET.EXPERIMENTER,
+      expType: ONFBFC.MSG_FAILED,
+      experimenter: ONF_EXPERIMENTER_ID,
+    });
     expect(failing.seq).toBeLessThan(commitErr.seq);
     await peer.barrier();
     expect(sw.flows().map((e) => e.cookie)).toEqual([0x99n]); // the delete was rolled back too
@@ -497,7 +696,12 @@ describe('EmulatedSwitch', () => {
     await peer.barrier();
     expect(sw.flowCount()).toBe(1);
     expect(asBundleCtrl(await ctrl(2, OFPBCT.COMMIT_REQUEST, 0))?.ctrlType).toBe(OFPBCT.COMMIT_REPLY);
-    expect(sw.flows().map((e) => outPortOf(e)).sort()).toEqual([1, 2]);
+    expect(
+      sw
+        .flows()
+        .map((e) => outPortOf(e))
+        .sort(),
+    ).toEqual([1, 2]);
     expect(await peer.next('flowRemoved')).toMatchObject({ cookie: 0x99n, reason: OFPRR.DELETE });
 
     // Discard, unknown ids, mismatched flags, unknown control types, unbundlable messages.
@@ -540,7 +744,17 @@ describe('EmulatedSwitch', () => {
     expect(await errorFor(6)).toMatchObject({ errType: OFPET.BAD_REQUEST, code: OFPBRC.BAD_EXPERIMENTER });
     peer.send({ type: 'experimenter', xid: 7, experimenter: ONF_EXPERIMENTER_ID, expType: 1, data: Buffer.alloc(0) });
     expect(await errorFor(7)).toMatchObject({ errType: OFPET.BAD_REQUEST, code: OFPBRC.BAD_EXP_TYPE });
-    peer.send({ type: 'packetIn', xid: 8, bufferId: OFP_NO_BUFFER, totalLen: 0, reason: 0, tableId: 0, cookie: 0n, match: [], data: Buffer.alloc(0) });
+    peer.send({
+      type: 'packetIn',
+      xid: 8,
+      bufferId: OFP_NO_BUFFER,
+      totalLen: 0,
+      reason: 0,
+      tableId: 0,
+      cookie: 0n,
+      match: [],
+      data: Buffer.alloc(0),
+    });
     expect(await errorFor(8)).toMatchObject({ errType: OFPET.BAD_REQUEST, code: OFPBRC.BAD_TYPE });
     peer.send({ type: 'tableFeaturesStatsRequest', xid: 9, flags: 0, body: [] });
     expect(await errorFor(9)).toMatchObject({ errType: OFPET.BAD_REQUEST, code: OFPBRC.BAD_MULTIPART });
@@ -577,7 +791,10 @@ describe('EmulatedSwitch', () => {
     const peer2 = await peerP;
     await peer2.handshake();
     await again;
-    expect(await peer2.request({ type: 'roleRequest', xid: 0, role: OFPCR_ROLE.NOCHANGE, generationId: 0n })).toMatchObject({ role: OFPCR_ROLE.EQUAL, generationId: 3n });
+    expect(await peer2.request({ type: 'roleRequest', xid: 0, role: OFPCR_ROLE.NOCHANGE, generationId: 0n })).toMatchObject({
+      role: OFPCR_ROLE.EQUAL,
+      generationId: 3n,
+    });
     expect(await peer2.request({ type: 'roleRequest', xid: 0, role: OFPCR_ROLE.MASTER, generationId: 2n })).toMatchObject({ code: OFPRRFC.STALE });
   });
 
@@ -589,7 +806,16 @@ describe('EmulatedSwitch', () => {
       if (m.type !== 'packetIn') return false;
       packetIns++;
       // A learning-switch-like answer: one flow-mod per packet-in.
-      peer.send(flowMod({ xid: ++answer, match: [{ field: 'in_port', value: 1 }, { field: 'eth_dst', value: '00:00:00:00:00:01' }], instructions: output(2) }));
+      peer.send(
+        flowMod({
+          xid: ++answer,
+          match: [
+            { field: 'in_port', value: 1 },
+            { field: 'eth_dst', value: '00:00:00:00:00:01' },
+          ],
+          instructions: output(2),
+        }),
+      );
       return true;
     };
     const frame = Buffer.alloc(60, 0xab);
@@ -640,13 +866,29 @@ describe('EmulatedSwitch', () => {
 
   it('expectFlowMods: byte-identical flow-mods (xid aside) are counted as answers without decoding; others take the full path', async () => {
     const { sw, peer } = await connected();
-    const answer = flowMod({ xid: 0, match: [{ field: 'in_port', value: 1 }, { field: 'eth_dst', value: '00:00:00:00:00:01' }], instructions: output(2) });
+    const answer = flowMod({
+      xid: 0,
+      match: [
+        { field: 'in_port', value: 1 },
+        { field: 'eth_dst', value: '00:00:00:00:00:01' },
+      ],
+      instructions: output(2),
+    });
     sw.expectFlowMods(encode(answer));
     let emitted = 0;
-    sw.on('message', (m: OfpMessage) => { if (m.type === 'flowMod') emitted++; });
+    sw.on('message', (m: OfpMessage) => {
+      if (m.type === 'flowMod') emitted++;
+    });
     for (let i = 0; i < 20; i++) peer.send({ ...answer, xid: 100 + i });
     // Differing in one byte (the output port), or in length: full path, applied to the table.
-    const other = flowMod({ xid: 0, match: [{ field: 'in_port', value: 1 }, { field: 'eth_dst', value: '00:00:00:00:00:01' }], instructions: output(3) });
+    const other = flowMod({
+      xid: 0,
+      match: [
+        { field: 'in_port', value: 1 },
+        { field: 'eth_dst', value: '00:00:00:00:00:01' },
+      ],
+      instructions: output(3),
+    });
     peer.send({ ...other, xid: 200 }, { ...other, xid: 201, match: [{ field: 'in_port', value: 1 }] });
     await peer.barrier();
     expect(sw.counters.flowModsReceived).toBe(22);
@@ -660,7 +902,7 @@ describe('EmulatedSwitch', () => {
     expect(emitted).toBe(3);
   });
 
-  it('stalls: stops reading so that the controller\'s writes back up, then catches up', async () => {
+  it("stalls: stops reading so that the controller's writes back up, then catches up", async () => {
     const { sw, peer } = await connected();
     sw.stall();
     const data = Buffer.alloc(60_000, 7);
@@ -684,7 +926,10 @@ describe('EmulatedSwitch', () => {
     const fleetCtl = await TestController.start();
     const seen: bigint[] = [];
     fleetCtl.onPeer = (p) => {
-      p.handshake().then((f) => seen.push(f.datapathId), () => {});
+      p.handshake().then(
+        (f) => seen.push(f.datapathId),
+        () => {},
+      );
     };
     const fleet = new Fleet({ count: 25, port: fleetCtl.port, ports: 2 });
     try {
@@ -710,7 +955,17 @@ describe('EmulatedSwitch', () => {
     peer.socket.destroy(); // the controller goes away
     const peer2 = await peerP;
     await peer2.handshake();
-    const stats = await peer2.multipart({ type: 'flowStatsRequest', xid: 0, flags: 0, tableId: OFPTT.ALL, outPort: OFPP.ANY, outGroup: OFPG.ANY, cookie: 0n, cookieMask: 0n, match: [] });
+    const stats = await peer2.multipart({
+      type: 'flowStatsRequest',
+      xid: 0,
+      flags: 0,
+      tableId: OFPTT.ALL,
+      outPort: OFPP.ANY,
+      outGroup: OFPG.ANY,
+      cookie: 0n,
+      cookieMask: 0n,
+      match: [],
+    });
     expect((stats[0]!.msg as MessageOf<'flowStatsReply'>).body.map((f) => f.match)).toEqual([ipv4Dst('10.4.0.1')]);
     expect(sw.handshaken).toBe(true);
   });
@@ -727,14 +982,36 @@ describe('EmulatedSwitch', () => {
       writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
       for (const who of ['ctl', 'sw']) {
         ssl('req', ...ec, '-keyout', `${who}.key`, '-out', `${who}.csr`, '-subj', `/CN=${who}`);
-        ssl('x509', '-req', '-in', `${who}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${who}.crt`, '-days', '1', '-extfile', 'san.ext');
+        ssl(
+          'x509',
+          '-req',
+          '-in',
+          `${who}.csr`,
+          '-CA',
+          'ca.crt',
+          '-CAkey',
+          'ca.key',
+          '-CAcreateserial',
+          '-out',
+          `${who}.crt`,
+          '-days',
+          '1',
+          '-extfile',
+          'san.ext',
+        );
       }
     });
 
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
     it('does the handshake with mutual authentication', async () => {
-      const tctl = await TestController.start({ key: pem('ctl.key'), cert: pem('ctl.crt'), ca: pem('ca.crt'), requestCert: true, rejectUnauthorized: true });
+      const tctl = await TestController.start({
+        key: pem('ctl.key'),
+        cert: pem('ctl.crt'),
+        ca: pem('ca.crt'),
+        requestCert: true,
+        rejectUnauthorized: true,
+      });
       const sw = new EmulatedSwitch({ dpid: 5n, port: tctl.port, tls: { key: pem('sw.key'), cert: pem('sw.crt'), ca: pem('ca.crt') } });
       switches.push(sw);
       try {

@@ -39,7 +39,11 @@ const readJson = (name: string): unknown =>
 function withoutLengths(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(withoutLengths);
   if (v !== null && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v).filter(([k]) => k !== 'len' && k !== 'length').map(([k, x]) => [k, withoutLengths(x)]));
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([k]) => k !== 'len' && k !== 'length')
+        .map(([k, x]) => [k, withoutLengths(x)]),
+    );
   }
   return v;
 }
@@ -148,8 +152,17 @@ function roundTrip(m: OfpMessage, ofpName: string): Buffer {
 }
 
 const port: Port = {
-  portNo: 3, hwAddr: '0a:1b:2c:3d:4e:5f', name: 'eth3', config: 0x41, state: 0x5, curr: 0x2820, advertised: 0x2820,
-  supported: 0x283f, peer: 0x2020, currSpeed: 1_000_000, maxSpeed: 10_000_000,
+  portNo: 3,
+  hwAddr: '0a:1b:2c:3d:4e:5f',
+  name: 'eth3',
+  config: 0x41,
+  state: 0x5,
+  curr: 0x2820,
+  advertised: 0x2820,
+  supported: 0x283f,
+  peer: 0x2020,
+  currSpeed: 1_000_000,
+  maxSpeed: 10_000_000,
 };
 
 describe('hand-built round trips', () => {
@@ -164,13 +177,15 @@ describe('hand-built round trips', () => {
   it('hello with an unknown element keeps it losslessly', () => {
     const bytes = Buffer.from(
       '04000020000000070007000761626300' + // unknown element type 7, "abc", padded to 8
-      '0001000800000010' + // version bitmap {4}
-      '0009000c0102030405060708', // unknown element type 9, 8 bytes, unpadded at the end
-      'hex');
+        '0001000800000010' + // version bitmap {4}
+        '0009000c0102030405060708', // unknown element type 9, 8 bytes, unpadded at the end
+      'hex',
+    );
     bytes.writeUInt16BE(bytes.length, 2);
     const m = decode(bytes);
     expect(m).toEqual({
-      type: 'hello', xid: 7,
+      type: 'hello',
+      xid: 7,
       elements: [
         { type: 'unknown', elemType: 7, data: Buffer.from('abc') },
         { type: 'versionBitmap', versions: [4] },
@@ -223,10 +238,22 @@ describe('hand-built round trips', () => {
 
   it('features', () => {
     roundTrip({ type: 'featuresRequest', xid: 5 }, 'OFPT_FEATURES_REQUEST');
-    const m = { type: 'featuresReply' as const, xid: 5, datapathId: 0xfedcba9876543210n, nBuffers: 256, nTables: 254, auxiliaryId: 0, capabilities: 0x14f };
+    const m = {
+      type: 'featuresReply' as const,
+      xid: 5,
+      datapathId: 0xfedcba9876543210n,
+      nBuffers: 256,
+      nTables: 254,
+      auxiliaryId: 0,
+      capabilities: 0x14f,
+    };
     expect(roundTrip(m, 'OFPT_FEATURES_REPLY').length).toBe(OFP_SIZES.switchFeatures);
-    expect(toRyuJson(m)).toEqual({ OFPSwitchFeatures: { auxiliary_id: 0, capabilities: 0x14f, datapath_id: 0xfedcba9876543210n, n_buffers: 256, n_tables: 254 } });
-    expect(format(m)).toContain('dpid:fedcba9876543210 n_tables:254, n_buffers:256 capabilities: FLOW_STATS TABLE_STATS PORT_STATS GROUP_STATS QUEUE_STATS PORT_BLOCKED');
+    expect(toRyuJson(m)).toEqual({
+      OFPSwitchFeatures: { auxiliary_id: 0, capabilities: 0x14f, datapath_id: 0xfedcba9876543210n, n_buffers: 256, n_tables: 254 },
+    });
+    expect(format(m)).toContain(
+      'dpid:fedcba9876543210 n_tables:254, n_buffers:256 capabilities: FLOW_STATS TABLE_STATS PORT_STATS GROUP_STATS QUEUE_STATS PORT_BLOCKED',
+    );
   });
 
   it('switch config', () => {
@@ -244,21 +271,32 @@ describe('hand-built round trips', () => {
 
   it('async config', () => {
     roundTrip({ type: 'getAsyncRequest', xid: 8 }, 'OFPT_GET_ASYNC_REQUEST');
-    const cfg = { packetInMask: [3, 0] as [number, number], portStatusMask: [7, 7] as [number, number], flowRemovedMask: [0xffffffff, 0] as [number, number] };
+    const cfg = {
+      packetInMask: [3, 0] as [number, number],
+      portStatusMask: [7, 7] as [number, number],
+      flowRemovedMask: [0xffffffff, 0] as [number, number],
+    };
     expect(roundTrip({ type: 'getAsyncReply', xid: 8, ...cfg }, 'OFPT_GET_ASYNC_REPLY').length).toBe(OFP_SIZES.asyncConfig);
     roundTrip({ type: 'setAsync', xid: 8, ...cfg }, 'OFPT_SET_ASYNC');
     expectOfpError(() => fromRyuJson({ OFPSetAsync: { packet_in_mask: [1], port_status_mask: [0, 0], flow_removed_mask: [0, 0] } }));
   });
 
   it('queue config', () => {
-    expect(roundTrip({ type: 'queueGetConfigRequest', xid: 9, port: 1 }, 'OFPT_QUEUE_GET_CONFIG_REQUEST').length).toBe(OFP_SIZES.queueGetConfigRequest);
+    expect(roundTrip({ type: 'queueGetConfigRequest', xid: 9, port: 1 }, 'OFPT_QUEUE_GET_CONFIG_REQUEST').length).toBe(
+      OFP_SIZES.queueGetConfigRequest,
+    );
     const m = {
-      type: 'queueGetConfigReply' as const, xid: 9, port: 1,
+      type: 'queueGetConfigReply' as const,
+      xid: 9,
+      port: 1,
       queues: [
         { queueId: 0, port: 1, properties: [] },
         {
-          queueId: 1, port: 1, properties: [
-            { type: 'minRate' as const, rate: 100 }, { type: 'maxRate' as const, rate: 0xffff },
+          queueId: 1,
+          port: 1,
+          properties: [
+            { type: 'minRate' as const, rate: 100 },
+            { type: 'maxRate' as const, rate: 0xffff },
             { type: 'experimenter' as const, experimenter: 0x2320, data: Buffer.from('abcdefgh') },
             { type: 'unknown' as const, property: 77, data: Buffer.from([9, 9, 9, 9, 9, 9, 9, 9]) },
           ],
@@ -270,8 +308,21 @@ describe('hand-built round trips', () => {
   });
 
   it('queue config rejects lying lengths without looping', () => {
-    const good = encode({ type: 'queueGetConfigReply', xid: 0, port: 1, queues: [{ queueId: 1, port: 1, properties: [{ type: 'minRate', rate: 5 }] }] });
-    for (const [at, value] of [[24, 0], [24, 15], [24, 40], [34, 0], [34, 4], [34, 8], [34, 24]] as const) {
+    const good = encode({
+      type: 'queueGetConfigReply',
+      xid: 0,
+      port: 1,
+      queues: [{ queueId: 1, port: 1, properties: [{ type: 'minRate', rate: 5 }] }],
+    });
+    for (const [at, value] of [
+      [24, 0],
+      [24, 15],
+      [24, 40],
+      [34, 0],
+      [34, 4],
+      [34, 8],
+      [34, 24],
+    ] as const) {
       const b = Buffer.from(good);
       b.writeUInt16BE(value, at);
       expectOfpError(() => decode(b), OFPET.BAD_REQUEST, OFPBRC.BAD_LEN);
@@ -280,12 +331,24 @@ describe('hand-built round trips', () => {
 
   it('packet-in', () => {
     const m = {
-      type: 'packetIn' as const, xid: 0x1234, bufferId: OFP_NO_BUFFER, totalLen: 64, reason: 0, tableId: 3, cookie: 0xffffffffffffffffn,
-      match: [{ field: 'in_port', value: 7 }, { field: 'eth_type', value: 0x0800 }, { field: 'ipv4_src', value: '10.1.2.3' }],
+      type: 'packetIn' as const,
+      xid: 0x1234,
+      bufferId: OFP_NO_BUFFER,
+      totalLen: 64,
+      reason: 0,
+      tableId: 3,
+      cookie: 0xffffffffffffffffn,
+      match: [
+        { field: 'in_port', value: 7 },
+        { field: 'eth_type', value: 0x0800 },
+        { field: 'ipv4_src', value: '10.1.2.3' },
+      ],
       data: Buffer.alloc(64, 0xab),
     };
     roundTrip(m, 'OFPT_PACKET_IN');
-    expect(format(m)).toBe('OFPT_PACKET_IN (OF1.3) (xid=0x1234): table_id=3 total_len=64 ip,in_port=7,nw_src=10.1.2.3 (via no_match) data_len=64 (unbuffered)');
+    expect(format(m)).toBe(
+      'OFPT_PACKET_IN (OF1.3) (xid=0x1234): table_id=3 total_len=64 ip,in_port=7,nw_src=10.1.2.3 (via no_match) data_len=64 (unbuffered)',
+    );
     for (const cookie of [0n, 1n, 0x8000000000000000n, 0xfffffffffffffffen, 0x00000001ffffffffn]) roundTrip({ ...m, cookie }, 'OFPT_PACKET_IN');
     const empty = { ...m, match: [], data: Buffer.alloc(0) };
     expect(roundTrip(empty, 'OFPT_PACKET_IN').length).toBe(OFP_SIZES.packetIn);
@@ -298,7 +361,17 @@ describe('hand-built round trips', () => {
   it('packet-in cookies decode exactly once the decoder is optimized', () => {
     // The cookie reader relies on V8 compiling BigInt.asUintN(64, ...) to 64-bit arithmetic: check it against
     // Buffer.readBigUInt64BE over enough decodes for the optimizing compiler to have taken over.
-    const bytes = encode({ type: 'packetIn', xid: 0, bufferId: 1, totalLen: 0, reason: 1, tableId: 0, cookie: 0n, match: [{ field: 'in_port', value: 1 }], data: Buffer.alloc(0) });
+    const bytes = encode({
+      type: 'packetIn',
+      xid: 0,
+      bufferId: 1,
+      totalLen: 0,
+      reason: 1,
+      tableId: 0,
+      cookie: 0n,
+      match: [{ field: 'in_port', value: 1 }],
+      data: Buffer.alloc(0),
+    });
     let seed = 12345;
     const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
     for (let i = 0; i < 50_000; i++) {
@@ -310,7 +383,17 @@ describe('hand-built round trips', () => {
   });
 
   it('packet-in with a bad match length is a match error', () => {
-    const bytes = encode({ type: 'packetIn', xid: 0, bufferId: 1, totalLen: 0, reason: 1, tableId: 0, cookie: 0n, match: [{ field: 'in_port', value: 1 }], data: Buffer.alloc(0) });
+    const bytes = encode({
+      type: 'packetIn',
+      xid: 0,
+      bufferId: 1,
+      totalLen: 0,
+      reason: 1,
+      tableId: 0,
+      cookie: 0n,
+      match: [{ field: 'in_port', value: 1 }],
+      data: Buffer.alloc(0),
+    });
     const b = Buffer.from(bytes);
     b.writeUInt16BE(3, 26); // ofp_match.length < 4
     expectOfpError(() => decode(b), OFPET.BAD_MATCH, OFPBMC.BAD_LEN);
@@ -320,14 +403,25 @@ describe('hand-built round trips', () => {
 
   it('flow-removed', () => {
     const m = {
-      type: 'flowRemoved' as const, xid: 11, cookie: 0xabcdef0123456789n, priority: 100, reason: 2, tableId: 5, durationSec: 10,
-      durationNsec: 500_000_000, idleTimeout: 0, hardTimeout: 30, packetCount: 2n ** 60n, byteCount: 12345n,
+      type: 'flowRemoved' as const,
+      xid: 11,
+      cookie: 0xabcdef0123456789n,
+      priority: 100,
+      reason: 2,
+      tableId: 5,
+      durationSec: 10,
+      durationNsec: 500_000_000,
+      idleTimeout: 0,
+      hardTimeout: 30,
+      packetCount: 2n ** 60n,
+      byteCount: 12345n,
       match: [{ field: 'eth_dst', value: '00:00:00:00:00:01', mask: 'ff:ff:ff:00:00:00' }],
     };
     roundTrip(m, 'OFPT_FLOW_REMOVED');
     expect(format(m)).toBe(
       'OFPT_FLOW_REMOVED (OF1.3) (xid=0xb): priority=100,dl_dst=00:00:00:00:00:01/ff:ff:ff:00:00:00 reason=delete table_id=5 ' +
-      'cookie:0xabcdef0123456789 duration10.500s idle0 hard30 pkts1152921504606846976 bytes12345');
+        'cookie:0xabcdef0123456789 duration10.500s idle0 hard30 pkts1152921504606846976 bytes12345',
+    );
     expect(roundTrip({ ...m, match: [] }, 'OFPT_FLOW_REMOVED').length).toBe(OFP_SIZES.flowRemoved);
   });
 
@@ -335,8 +429,9 @@ describe('hand-built round trips', () => {
     expect(roundTrip({ type: 'portStatus', xid: 12, reason: 2, desc: port }, 'OFPT_PORT_STATUS').length).toBe(OFP_SIZES.portStatus);
     expect(format({ type: 'portStatus', xid: 12, reason: 2, desc: port })).toBe(
       'OFPT_PORT_STATUS (OF1.3) (xid=0xc): MOD: 3(eth3): addr:0a:1b:2c:3d:4e:5f config: PORT_DOWN NO_PACKET_IN state: LINK_DOWN LIVE ' +
-      'current: 1GB-FD COPPER AUTO_NEG advertised: 1GB-FD COPPER AUTO_NEG ' +
-      'supported: 10MB-HD 10MB-FD 100MB-HD 100MB-FD 1GB-HD 1GB-FD COPPER AUTO_NEG peer: 1GB-FD AUTO_NEG speed: 1000 Mbps now, 10000 Mbps max');
+        'current: 1GB-FD COPPER AUTO_NEG advertised: 1GB-FD COPPER AUTO_NEG ' +
+        'supported: 10MB-HD 10MB-FD 100MB-HD 100MB-FD 1GB-HD 1GB-FD COPPER AUTO_NEG peer: 1GB-FD AUTO_NEG speed: 1000 Mbps now, 10000 Mbps max',
+    );
     const pm = { type: 'portMod' as const, xid: 13, portNo: 0xfffffffe, hwAddr: 'aa:bb:cc:dd:ee:ff', config: 1, mask: 1, advertise: 0 };
     expect(roundTrip(pm, 'OFPT_PORT_MOD').length).toBe(OFP_SIZES.portMod);
     expect(format(pm)).toContain('port: LOCAL: addr:aa:bb:cc:dd:ee:ff config: PORT_DOWN mask: PORT_DOWN advertise: UNCHANGED');
@@ -383,8 +478,9 @@ describe('fixed message sizes', () => {
     expect(encode({ type: 'error', xid: 0, errType: 1, code: 6, data: Buffer.alloc(0) }).length).toBe(OFP_SIZES.errorMsg);
     expect(encode({ type: 'experimenter', xid: 0, experimenter: 1, expType: 1, data: Buffer.alloc(0) }).length).toBe(OFP_SIZES.experimenterHeader);
     expect(encode({ type: 'queueGetConfigReply', xid: 0, port: 1, queues: [] }).length).toBe(OFP_SIZES.queueGetConfigReply);
-    expect(encode({ type: 'queueGetConfigReply', xid: 0, port: 1, queues: [{ queueId: 1, port: 1, properties: [] }] }).length)
-      .toBe(OFP_SIZES.queueGetConfigReply + OFP_SIZES.packetQueue);
+    expect(encode({ type: 'queueGetConfigReply', xid: 0, port: 1, queues: [{ queueId: 1, port: 1, properties: [] }] }).length).toBe(
+      OFP_SIZES.queueGetConfigReply + OFP_SIZES.packetQueue,
+    );
   });
 
   it('fixed-size bodies reject trailing bytes', () => {

@@ -3,7 +3,20 @@
 // reference implementations for every byte value, the packet-in match reader against the general match reader for
 // lists of every length and kind, the OXM name table against the field table, and the reused Reader after a failure.
 import { describe, it, expect } from 'vitest';
-import { decode, encode, encodeInto, Writer, OfpError, OFPET, OFPBMC, OXM_FIELDS, oxmDef, readMatch, writeMatch, Reader } from '../../../controller/openflow/index.js';
+import {
+  decode,
+  encode,
+  encodeInto,
+  Writer,
+  OfpError,
+  OFPET,
+  OFPBMC,
+  OXM_FIELDS,
+  oxmDef,
+  readMatch,
+  writeMatch,
+  Reader,
+} from '../../../controller/openflow/index.js';
 import type { MessageOf, OxmTlv } from '../../../controller/openflow/index.js';
 import { macToString, macToBytes, ipv4ToString, ipv4ToBytes, ipv6ToString } from '../../../controller/openflow/addr.js';
 import { NameTable } from '../../../controller/openflow/name-table.js';
@@ -30,7 +43,15 @@ describe('address text', () => {
       }
     }
     // Every length a dotted quad can have, 7 to 15 characters.
-    for (const ip of [[0, 0, 0, 0], [1, 22, 3, 4], [10, 20, 30, 40], [100, 20, 30, 40], [100, 200, 30, 40], [100, 200, 250, 40], [255, 255, 255, 255]]) {
+    for (const ip of [
+      [0, 0, 0, 0],
+      [1, 22, 3, 4],
+      [10, 20, 30, 40],
+      [100, 20, 30, 40],
+      [100, 200, 30, 40],
+      [100, 200, 250, 40],
+      [255, 255, 255, 255],
+    ]) {
       expect(ipv4ToString(Uint8Array.from(ip), 0)).toBe(refIpv4(ip));
     }
     expect(ipv6ToString(Buffer.from('00000000000000000000ffffc0000201', 'hex'), 0)).toBe('::ffff:192.0.2.1');
@@ -48,8 +69,18 @@ describe('address text', () => {
     // One-digit groups take the general path.
     expect([...macToBytes('2:0:5e:0:0:1')]).toEqual([2, 0, 0x5e, 0, 0, 1]);
     // Bad text of the canonical length, including characters whose low 7 bits are a hex digit or a colon.
-    const bad = ['aa:bb:cc:dd:ee:fg', 'aa:bb:cc:dd:ee:f\u0130', 'aa:bb:cc:dd:ee\u013aff', 'aa:bb:cc:dd:ee:f\u00e1',
-      'aa:bb:cc:dd:ee.ff', 'aa:bb:cc:dd:ee: f', ' a:bb:cc:dd:ee:ff', 'aabb:cc:dd:ee:ff:', 'aa:bb:cc:dd:ee:ff:', ''];
+    const bad = [
+      'aa:bb:cc:dd:ee:fg',
+      'aa:bb:cc:dd:ee:f\u0130',
+      'aa:bb:cc:dd:ee\u013aff',
+      'aa:bb:cc:dd:ee:f\u00e1',
+      'aa:bb:cc:dd:ee.ff',
+      'aa:bb:cc:dd:ee: f',
+      ' a:bb:cc:dd:ee:ff',
+      'aabb:cc:dd:ee:ff:',
+      'aa:bb:cc:dd:ee:ff:',
+      '',
+    ];
     for (const s of bad) {
       expect(() => macToBytes(s), JSON.stringify(s)).toThrow(OfpError);
     }
@@ -76,7 +107,10 @@ describe('OXM name table', () => {
   });
 
   it('refuses a name added twice', () => {
-    const t = new NameTable<number>([['a', 1], ['b', 2]]);
+    const t = new NameTable<number>([
+      ['a', 1],
+      ['b', 2],
+    ]);
     expect(t.get('b')).toBe(2);
     expect(() => t.add('a', 3)).toThrow(/duplicate/);
   });
@@ -85,8 +119,15 @@ describe('OXM name table', () => {
 type PacketIn = MessageOf<'packetIn'>;
 
 const packetIn = (match: OxmTlv[]): PacketIn => ({
-  type: 'packetIn', xid: 7, bufferId: 0xffffffff, totalLen: 60, reason: 0, tableId: 0, cookie: 0x0123456789abcdefn,
-  match, data: Buffer.from('0123456789', 'hex'),
+  type: 'packetIn',
+  xid: 7,
+  bufferId: 0xffffffff,
+  totalLen: 60,
+  reason: 0,
+  tableId: 0,
+  cookie: 0x0123456789abcdefn,
+  match,
+  data: Buffer.from('0123456789', 'hex'),
 });
 
 /** TLVs of every kind the match readers handle: fast-path fields, masked ones, 64-bit, Nicira, unknown. */
@@ -119,10 +160,22 @@ describe('packet-in match', () => {
   });
 
   it('reports a TLV that overruns the match as OFPBMC_BAD_LEN, as before', () => {
-    const bytes = encode(packetIn([{ field: 'in_port', value: 1 }, { field: 'eth_dst', value: '02:00:00:00:00:01' }]));
+    const bytes = encode(
+      packetIn([
+        { field: 'in_port', value: 1 },
+        { field: 'eth_dst', value: '02:00:00:00:00:01' },
+      ]),
+    );
     const lying = Buffer.from(bytes);
     lying[24 + 4 + 8 + 3] = 7; // eth_dst says 7 bytes: it would run past the match's end
-    const e = (() => { try { decode(lying); } catch (x) { return x; } return undefined; })();
+    const e = (() => {
+      try {
+        decode(lying);
+      } catch (x) {
+        return x;
+      }
+      return undefined;
+    })();
     expect(e).toBeInstanceOf(OfpError);
     expect([(e as OfpError).errType, (e as OfpError).code]).toEqual([OFPET.BAD_MATCH, OFPBMC.BAD_LEN]);
   });
@@ -142,8 +195,20 @@ describe('packet-in match', () => {
   });
 
   it('gives each packet-in its own cookie, whether it repeats the last one or differs from it in either half', () => {
-    const cookies = [0x0123456789abcdefn, 0x0123456789abcdefn, 0n, 0n, 0xffffffffffffffffn, 0xffffffff00000000n,
-      0xffffffff00000001n, 0x00000001ffffffffn, 0x80000000n, 0x8000000000000000n, 0x0123456789abcdefn, 1n];
+    const cookies = [
+      0x0123456789abcdefn,
+      0x0123456789abcdefn,
+      0n,
+      0n,
+      0xffffffffffffffffn,
+      0xffffffff00000000n,
+      0xffffffff00000001n,
+      0x00000001ffffffffn,
+      0x80000000n,
+      0x8000000000000000n,
+      0x0123456789abcdefn,
+      1n,
+    ];
     const bytes = cookies.map((cookie) => encode({ ...packetIn(TLVS.slice(0, 3)), cookie }));
     for (let round = 0; round < 2; round++) {
       bytes.forEach((b, i) => expect((decode(b) as PacketIn).cookie, `cookie ${i}`).toBe(cookies[i]));
@@ -230,10 +295,30 @@ describe('packet-in plain path (readPlainPacketIn)', () => {
 describe('flow-mod encode', () => {
   it('writes the same bytes into a reused, growing Writer as encode() does', () => {
     const fm: MessageOf<'flowMod'> = {
-      type: 'flowMod', xid: 0xfffffffe, cookie: 0xffffffffffffffffn, cookieMask: 0n, tableId: 1, command: 0, idleTimeout: 60,
-      hardTimeout: 300, priority: 1000, bufferId: 0xffffffff, outPort: 0xffffffff, outGroup: 0xffffffff, flags: 1,
-      match: TLVS.slice(0, 7), instructions: [{ type: 'meter', meterId: 7 }, { type: 'applyActions', actions: [
-        { type: 'setField', field: { field: 'eth_dst', value: '02:00:00:00:00:99' } }, { type: 'output', port: 2, maxLen: 0 }] }],
+      type: 'flowMod',
+      xid: 0xfffffffe,
+      cookie: 0xffffffffffffffffn,
+      cookieMask: 0n,
+      tableId: 1,
+      command: 0,
+      idleTimeout: 60,
+      hardTimeout: 300,
+      priority: 1000,
+      bufferId: 0xffffffff,
+      outPort: 0xffffffff,
+      outGroup: 0xffffffff,
+      flags: 1,
+      match: TLVS.slice(0, 7),
+      instructions: [
+        { type: 'meter', meterId: 7 },
+        {
+          type: 'applyActions',
+          actions: [
+            { type: 'setField', field: { field: 'eth_dst', value: '02:00:00:00:00:99' } },
+            { type: 'output', port: 2, maxLen: 0 },
+          ],
+        },
+      ],
     };
     const once = encode(fm);
     expect(decode(once)).toEqual(fm);
@@ -244,12 +329,29 @@ describe('flow-mod encode', () => {
       expect(w.view(start).equals(once)).toBe(true);
     }
     // Integer fields given as bigints, as some callers do, encode as the numbers would.
-    const asBigints = { ...fm, match: [{ field: 'in_port', value: 3n }, { field: 'tcp_dst', value: 443n }] };
-    const asNumbers = { ...fm, match: [{ field: 'in_port', value: 3 }, { field: 'tcp_dst', value: 443 }] };
+    const asBigints = {
+      ...fm,
+      match: [
+        { field: 'in_port', value: 3n },
+        { field: 'tcp_dst', value: 443n },
+      ],
+    };
+    const asNumbers = {
+      ...fm,
+      match: [
+        { field: 'in_port', value: 3 },
+        { field: 'tcp_dst', value: 443 },
+      ],
+    };
     expect(encode(asBigints).equals(encode(asNumbers))).toBe(true);
     // Out of range or malformed values are refused with the OXM's error, whichever path sees them first.
-    for (const bad of [{ field: 'tcp_dst', value: 65536 }, { field: 'ip_proto', value: -1 }, { field: 'in_port', value: 1.5 },
-      { field: 'ipv4_src', value: '10.0.0.256' }, { field: 'eth_src', value: '02:00:00:00:00:0g' }]) {
+    for (const bad of [
+      { field: 'tcp_dst', value: 65536 },
+      { field: 'ip_proto', value: -1 },
+      { field: 'in_port', value: 1.5 },
+      { field: 'ipv4_src', value: '10.0.0.256' },
+      { field: 'eth_src', value: '02:00:00:00:00:0g' },
+    ]) {
       expect(() => encode({ ...fm, match: [bad] }), bad.field).toThrow(OfpError);
     }
     const w2 = new Writer(64);

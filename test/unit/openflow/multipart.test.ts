@@ -27,7 +27,18 @@ import '../../../controller/openflow/multipart/experimenter.js';
 import type { MultipartMsg, FlowStats, TableFeatures, TableFeatureProp } from '../../../controller/openflow/multipart/index.js';
 import { OfpError, OFPET, OFPBRC, OFPBMC, OFPBIC, OFPTFFC } from '../../../controller/openflow/errors.js';
 import {
-  OFP_SIZES, OFPMP, OFPMPF_REPLY_MORE, OFPMPF_REQ_MORE, OFPP, OFPG, OFPM, OFPTT, OFPTFPT, OFPIT, OFPAT, OFPQ_ALL,
+  OFP_SIZES,
+  OFPMP,
+  OFPMPF_REPLY_MORE,
+  OFPMPF_REQ_MORE,
+  OFPP,
+  OFPG,
+  OFPM,
+  OFPTT,
+  OFPTFPT,
+  OFPIT,
+  OFPAT,
+  OFPQ_ALL,
   ONF_EXPERIMENTER_ID,
 } from '../../../controller/openflow/constants.js';
 import type { OfpMessage } from '../../../controller/openflow/messages.js';
@@ -44,7 +55,11 @@ const readJson = (name: string): unknown =>
 function withoutLengths(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(withoutLengths);
   if (v !== null && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v).filter(([k]) => k !== 'len' && k !== 'length').map(([k, x]) => [k, withoutLengths(x)]));
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([k]) => k !== 'len' && k !== 'length')
+        .map(([k, x]) => [k, withoutLengths(x)]),
+    );
   }
   return v;
 }
@@ -172,15 +187,28 @@ function roundTrip(m: MultipartMsg, ofpName: string): Buffer {
 /** The body after the 16-byte multipart header. */
 const body = (b: Buffer) => b.subarray(16);
 
-const match = [{ field: 'in_port', value: 1 }, { field: 'eth_type', value: 0x800 }, { field: 'ipv4_dst', value: '10.0.0.0', mask: '255.0.0.0' }];
+const match = [
+  { field: 'in_port', value: 1 },
+  { field: 'eth_type', value: 0x800 },
+  { field: 'ipv4_dst', value: '10.0.0.0', mask: '255.0.0.0' },
+];
 
 describe('hand-built round trips', () => {
   it('desc', () => {
     expect(body(roundTrip({ type: 'descStatsRequest', xid: 1, flags: 0 }, 'OFPST_DESC request')).length).toBe(0);
-    const b = roundTrip({
-      type: 'descStatsReply', xid: 2, flags: 0, mfrDesc: 'Nicira, Inc.', hwDesc: 'Open vSwitch', swDesc: '3.3.0',
-      serialNum: 'None', dpDesc: 'br0',
-    }, 'OFPST_DESC reply');
+    const b = roundTrip(
+      {
+        type: 'descStatsReply',
+        xid: 2,
+        flags: 0,
+        mfrDesc: 'Nicira, Inc.',
+        hwDesc: 'Open vSwitch',
+        swDesc: '3.3.0',
+        serialNum: 'None',
+        dpDesc: 'br0',
+      },
+      'OFPST_DESC reply',
+    );
     expect(body(b).length).toBe(OFP_SIZES.desc);
     expect(body(b).subarray(0, 13).toString('latin1')).toBe('Nicira, Inc.\0');
   });
@@ -190,11 +218,11 @@ describe('hand-built round trips', () => {
     const b = roundTrip({ type: 'flowStatsRequest', xid: 3, flags: OFPMPF_REQ_MORE, ...filter }, 'OFPST_FLOW request');
     expect(body(b).subarray(0, 32).toString('hex')).toBe('0300000000000002ffffffff000000000000000000001234000000000000ffff');
     const empty = { tableId: OFPTT.ALL, outPort: OFPP.ANY, outGroup: OFPG.ANY, cookie: 0n, cookieMask: 0n, match: [] };
-    expect(body(roundTrip({ type: 'flowStatsRequest', xid: 4, flags: 0, ...empty }, 'OFPST_FLOW request')).length)
-      .toBe(OFP_SIZES.flowStatsRequest);
+    expect(body(roundTrip({ type: 'flowStatsRequest', xid: 4, flags: 0, ...empty }, 'OFPST_FLOW request')).length).toBe(OFP_SIZES.flowStatsRequest);
     roundTrip({ type: 'aggregateStatsRequest', xid: 5, flags: 0, ...filter }, 'OFPST_AGGREGATE request');
-    expect(format({ type: 'flowStatsRequest', xid: 3, flags: 0, ...filter }))
-      .toBe('OFPST_FLOW request (OF1.3) (xid=0x3): table=3 out_port=2 cookie=0x1234/0xffff ip,in_port=1,nw_dst=10.0.0.0/8');
+    expect(format({ type: 'flowStatsRequest', xid: 3, flags: 0, ...filter })).toBe(
+      'OFPST_FLOW request (OF1.3) (xid=0x3): table=3 out_port=2 cookie=0x1234/0xffff ip,in_port=1,nw_dst=10.0.0.0/8',
+    );
     // Ryu's defaults when the selector is left out.
     expect(fromRyuJson({ OFPFlowStatsRequest: { flags: 0 } })).toEqual({ type: 'flowStatsRequest', xid: 0, flags: 0, ...empty });
   });
@@ -202,47 +230,96 @@ describe('hand-built round trips', () => {
   it('flow stats reply, with REPLY_MORE', () => {
     const entries: FlowStats[] = [
       {
-        tableId: 0, durationSec: 10, durationNsec: 500000000, priority: 100, idleTimeout: 30, hardTimeout: 0, flags: 1,
-        cookie: 0xfedcba9876543210n, packetCount: 12n, byteCount: 3400n, match,
-        instructions: [{ type: 'applyActions', actions: [{ type: 'output', port: 2, maxLen: 0 }] }, { type: 'gotoTable', tableId: 1 }],
+        tableId: 0,
+        durationSec: 10,
+        durationNsec: 500000000,
+        priority: 100,
+        idleTimeout: 30,
+        hardTimeout: 0,
+        flags: 1,
+        cookie: 0xfedcba9876543210n,
+        packetCount: 12n,
+        byteCount: 3400n,
+        match,
+        instructions: [
+          { type: 'applyActions', actions: [{ type: 'output', port: 2, maxLen: 0 }] },
+          { type: 'gotoTable', tableId: 1 },
+        ],
       },
       {
-        tableId: 1, durationSec: 0, durationNsec: 0, priority: 0x8000, idleTimeout: 0, hardTimeout: 0, flags: 0,
-        cookie: 0n, packetCount: 0n, byteCount: 0n, match: [], instructions: [],
+        tableId: 1,
+        durationSec: 0,
+        durationNsec: 0,
+        priority: 0x8000,
+        idleTimeout: 0,
+        hardTimeout: 0,
+        flags: 0,
+        cookie: 0n,
+        packetCount: 0n,
+        byteCount: 0n,
+        match: [],
+        instructions: [],
       },
     ];
     const b = roundTrip({ type: 'flowStatsReply', xid: 6, flags: OFPMPF_REPLY_MORE, body: entries }, 'OFPST_FLOW reply');
     // The second entry is the minimal one: 48 fixed bytes and an empty match padded to 8.
     expect(b.length - 16 - b.readUInt16BE(16)).toBe(OFP_SIZES.flowStats);
-    const ryu = toRyuJson({ type: 'flowStatsReply', xid: 6, flags: 1, body: entries }) as { OFPFlowStatsReply: { body: { OFPFlowStats: { length: number } }[] } };
+    const ryu = toRyuJson({ type: 'flowStatsReply', xid: 6, flags: 1, body: entries }) as {
+      OFPFlowStatsReply: { body: { OFPFlowStats: { length: number } }[] };
+    };
     expect(ryu.OFPFlowStatsReply.body.map((e) => e.OFPFlowStats.length)).toEqual([b.readUInt16BE(16), 56]);
     expect(format({ type: 'flowStatsReply', xid: 6, flags: 1, body: entries })).toBe(
       'OFPST_FLOW reply (OF1.3) (xid=0x6): flags=[more] 2 flows: cookie=0xfedcba9876543210, duration=10.5s, table=0, n_packets=12, ' +
-      'n_bytes=3400, idle_timeout=30, send_flow_rem priority=100,ip,in_port=1,nw_dst=10.0.0.0/8 actions=output:2,goto_table:1; ' +
-      'cookie=0x0, duration=0s, table=1, n_packets=0, n_bytes=0, actions=drop');
+        'n_bytes=3400, idle_timeout=30, send_flow_rem priority=100,ip,in_port=1,nw_dst=10.0.0.0/8 actions=output:2,goto_table:1; ' +
+        'cookie=0x0, duration=0s, table=1, n_packets=0, n_bytes=0, actions=drop',
+    );
     roundTrip({ type: 'flowStatsReply', xid: 7, flags: 0, body: [] }, 'OFPST_FLOW reply');
     expect(format({ type: 'flowStatsReply', xid: 7, flags: 0, body: [] })).toBe('OFPST_FLOW reply (OF1.3) (xid=0x7): 0 flows');
   });
 
   it('aggregate reply', () => {
-    const b = roundTrip({ type: 'aggregateStatsReply', xid: 8, flags: 0, packetCount: 2n ** 64n - 1n, byteCount: 5n, flowCount: 3 }, 'OFPST_AGGREGATE reply');
+    const b = roundTrip(
+      { type: 'aggregateStatsReply', xid: 8, flags: 0, packetCount: 2n ** 64n - 1n, byteCount: 5n, flowCount: 3 },
+      'OFPST_AGGREGATE reply',
+    );
     expect(body(b).length).toBe(OFP_SIZES.aggregateStatsReply);
   });
 
   it('table stats', () => {
     roundTrip({ type: 'tableStatsRequest', xid: 9, flags: 0 }, 'OFPST_TABLE request');
-    const b = roundTrip({
-      type: 'tableStatsReply', xid: 10, flags: OFPMPF_REPLY_MORE,
-      body: [{ tableId: 0, activeCount: 5, lookupCount: 100n, matchedCount: 90n }, { tableId: 254, activeCount: 0, lookupCount: 0n, matchedCount: 0n }],
-    }, 'OFPST_TABLE reply');
+    const b = roundTrip(
+      {
+        type: 'tableStatsReply',
+        xid: 10,
+        flags: OFPMPF_REPLY_MORE,
+        body: [
+          { tableId: 0, activeCount: 5, lookupCount: 100n, matchedCount: 90n },
+          { tableId: 254, activeCount: 0, lookupCount: 0n, matchedCount: 0n },
+        ],
+      },
+      'OFPST_TABLE reply',
+    );
     expect(body(b).length).toBe(2 * OFP_SIZES.tableStats);
   });
 
   it('port stats', () => {
     roundTrip({ type: 'portStatsRequest', xid: 11, flags: 0, portNo: OFPP.ANY }, 'OFPST_PORT request');
     const p = {
-      portNo: 1, rxPackets: 1n, txPackets: 2n, rxBytes: 3n, txBytes: 4n, rxDropped: 5n, txDropped: 6n, rxErrors: 7n, txErrors: 8n,
-      rxFrameErr: 9n, rxOverErr: 10n, rxCrcErr: 11n, collisions: 2n ** 64n - 1n, durationSec: 12, durationNsec: 13,
+      portNo: 1,
+      rxPackets: 1n,
+      txPackets: 2n,
+      rxBytes: 3n,
+      txBytes: 4n,
+      rxDropped: 5n,
+      txDropped: 6n,
+      rxErrors: 7n,
+      txErrors: 8n,
+      rxFrameErr: 9n,
+      rxOverErr: 10n,
+      rxCrcErr: 11n,
+      collisions: 2n ** 64n - 1n,
+      durationSec: 12,
+      durationNsec: 13,
     };
     const b = roundTrip({ type: 'portStatsReply', xid: 12, flags: OFPMPF_REPLY_MORE, body: [p, { ...p, portNo: OFPP.LOCAL }] }, 'OFPST_PORT reply');
     expect(body(b).length).toBe(2 * OFP_SIZES.portStats);
@@ -252,110 +329,201 @@ describe('hand-built round trips', () => {
 
   it('queue stats', () => {
     roundTrip({ type: 'queueStatsRequest', xid: 13, flags: 0, portNo: OFPP.ANY, queueId: OFPQ_ALL }, 'OFPST_QUEUE request');
-    const b = roundTrip({
-      type: 'queueStatsReply', xid: 14, flags: 0,
-      body: [{ portNo: 1, queueId: 2, txBytes: 3n, txPackets: 4n, txErrors: 5n, durationSec: 6, durationNsec: 7 }],
-    }, 'OFPST_QUEUE reply');
+    const b = roundTrip(
+      {
+        type: 'queueStatsReply',
+        xid: 14,
+        flags: 0,
+        body: [{ portNo: 1, queueId: 2, txBytes: 3n, txPackets: 4n, txErrors: 5n, durationSec: 6, durationNsec: 7 }],
+      },
+      'OFPST_QUEUE reply',
+    );
     expect(body(b).length).toBe(OFP_SIZES.queueStats);
   });
 
   it('group stats', () => {
     roundTrip({ type: 'groupStatsRequest', xid: 15, flags: 0, groupId: OFPG.ALL }, 'OFPST_GROUP request');
-    const b = roundTrip({
-      type: 'groupStatsReply', xid: 16, flags: OFPMPF_REPLY_MORE,
-      body: [
-        {
-          groupId: 1, refCount: 2, packetCount: 3n, byteCount: 4n, durationSec: 5, durationNsec: 6,
-          bucketStats: [{ packetCount: 7n, byteCount: 8n }, { packetCount: 9n, byteCount: 10n }],
-        },
-        { groupId: 2, refCount: 0, packetCount: 0n, byteCount: 0n, durationSec: 0, durationNsec: 0, bucketStats: [] },
-      ],
-    }, 'OFPST_GROUP reply');
+    const b = roundTrip(
+      {
+        type: 'groupStatsReply',
+        xid: 16,
+        flags: OFPMPF_REPLY_MORE,
+        body: [
+          {
+            groupId: 1,
+            refCount: 2,
+            packetCount: 3n,
+            byteCount: 4n,
+            durationSec: 5,
+            durationNsec: 6,
+            bucketStats: [
+              { packetCount: 7n, byteCount: 8n },
+              { packetCount: 9n, byteCount: 10n },
+            ],
+          },
+          { groupId: 2, refCount: 0, packetCount: 0n, byteCount: 0n, durationSec: 0, durationNsec: 0, bucketStats: [] },
+        ],
+      },
+      'OFPST_GROUP reply',
+    );
     expect(b.readUInt16BE(16)).toBe(OFP_SIZES.groupStats + 2 * OFP_SIZES.bucketCounter);
   });
 
   it('group desc', () => {
     roundTrip({ type: 'groupDescStatsRequest', xid: 17, flags: 0 }, 'OFPST_GROUP_DESC request');
-    const b = roundTrip({
-      type: 'groupDescStatsReply', xid: 18, flags: OFPMPF_REPLY_MORE,
-      body: [
-        {
-          groupType: 1, groupId: 7,
-          buckets: [{ weight: 10, watchPort: OFPP.ANY, watchGroup: OFPG.ANY, actions: [{ type: 'output', port: 3, maxLen: 0 }] }],
-        },
-        { groupType: 0, groupId: 8, buckets: [] },
-      ],
-    }, 'OFPST_GROUP_DESC reply');
+    const b = roundTrip(
+      {
+        type: 'groupDescStatsReply',
+        xid: 18,
+        flags: OFPMPF_REPLY_MORE,
+        body: [
+          {
+            groupType: 1,
+            groupId: 7,
+            buckets: [{ weight: 10, watchPort: OFPP.ANY, watchGroup: OFPG.ANY, actions: [{ type: 'output', port: 3, maxLen: 0 }] }],
+          },
+          { groupType: 0, groupId: 8, buckets: [] },
+        ],
+      },
+      'OFPST_GROUP_DESC reply',
+    );
     expect(b.readUInt16BE(16)).toBe(OFP_SIZES.groupDesc + OFP_SIZES.bucket + 16);
   });
 
   it('group features', () => {
     roundTrip({ type: 'groupFeaturesStatsRequest', xid: 19, flags: 0 }, 'OFPST_GROUP_FEATURES request');
-    const b = roundTrip({
-      type: 'groupFeaturesStatsReply', xid: 20, flags: 0, types: 0xf, capabilities: 5, maxGroups: [1, 2, 3, 4], actions: [0x1, 0x400001, 0, 0xffffffff],
-    }, 'OFPST_GROUP_FEATURES reply');
+    const b = roundTrip(
+      {
+        type: 'groupFeaturesStatsReply',
+        xid: 20,
+        flags: 0,
+        types: 0xf,
+        capabilities: 5,
+        maxGroups: [1, 2, 3, 4],
+        actions: [0x1, 0x400001, 0, 0xffffffff],
+      },
+      'OFPST_GROUP_FEATURES reply',
+    );
     expect(body(b).length).toBe(OFP_SIZES.groupFeatures);
-    expectOfpError(() => encode({ type: 'groupFeaturesStatsReply', xid: 0, flags: 0, types: 0, capabilities: 0, maxGroups: [1], actions: [0, 0, 0, 0] }));
+    expectOfpError(() =>
+      encode({ type: 'groupFeaturesStatsReply', xid: 0, flags: 0, types: 0, capabilities: 0, maxGroups: [1], actions: [0, 0, 0, 0] }),
+    );
   });
 
   it('meter stats', () => {
     roundTrip({ type: 'meterStatsRequest', xid: 21, flags: 0, meterId: OFPM.ALL }, 'OFPST_METER request');
-    const b = roundTrip({
-      type: 'meterStatsReply', xid: 22, flags: OFPMPF_REPLY_MORE,
-      body: [
-        {
-          meterId: 1, flowCount: 2, packetInCount: 3n, byteInCount: 4n, durationSec: 5, durationNsec: 6,
-          bandStats: [{ packetBandCount: 7n, byteBandCount: 8n }],
-        },
-        { meterId: 2, flowCount: 0, packetInCount: 0n, byteInCount: 0n, durationSec: 0, durationNsec: 0, bandStats: [] },
-      ],
-    }, 'OFPST_METER reply');
+    const b = roundTrip(
+      {
+        type: 'meterStatsReply',
+        xid: 22,
+        flags: OFPMPF_REPLY_MORE,
+        body: [
+          {
+            meterId: 1,
+            flowCount: 2,
+            packetInCount: 3n,
+            byteInCount: 4n,
+            durationSec: 5,
+            durationNsec: 6,
+            bandStats: [{ packetBandCount: 7n, byteBandCount: 8n }],
+          },
+          { meterId: 2, flowCount: 0, packetInCount: 0n, byteInCount: 0n, durationSec: 0, durationNsec: 0, bandStats: [] },
+        ],
+      },
+      'OFPST_METER reply',
+    );
     expect(b.readUInt16BE(16 + 4)).toBe(OFP_SIZES.meterStats + OFP_SIZES.meterBandStats);
   });
 
   it('meter config', () => {
     roundTrip({ type: 'meterConfigStatsRequest', xid: 23, flags: 0, meterId: 5 }, 'OFPST_METER_CONFIG request');
-    const b = roundTrip({
-      type: 'meterConfigStatsReply', xid: 24, flags: OFPMPF_REPLY_MORE,
-      body: [
-        { flags: 0b1001, meterId: 5, bands: [{ type: 'drop', rate: 1000, burstSize: 0 }, { type: 'dscpRemark', rate: 10, burstSize: 1, precLevel: 2 }] },
-        { flags: 0, meterId: 6, bands: [] },
-      ],
-    }, 'OFPST_METER_CONFIG reply');
+    const b = roundTrip(
+      {
+        type: 'meterConfigStatsReply',
+        xid: 24,
+        flags: OFPMPF_REPLY_MORE,
+        body: [
+          {
+            flags: 0b1001,
+            meterId: 5,
+            bands: [
+              { type: 'drop', rate: 1000, burstSize: 0 },
+              { type: 'dscpRemark', rate: 10, burstSize: 1, precLevel: 2 },
+            ],
+          },
+          { flags: 0, meterId: 6, bands: [] },
+        ],
+      },
+      'OFPST_METER_CONFIG reply',
+    );
     expect(b.readUInt16BE(16)).toBe(OFP_SIZES.meterConfig + 32);
   });
 
   it('meter features', () => {
     roundTrip({ type: 'meterFeaturesStatsRequest', xid: 25, flags: 0 }, 'OFPST_METER_FEATURES request');
-    const b = roundTrip({
-      type: 'meterFeaturesStatsReply', xid: 26, flags: 0, body: [{ maxMeter: 100, bandTypes: 6, capabilities: 0xf, maxBands: 2, maxColor: 1 }],
-    }, 'OFPST_METER_FEATURES reply');
+    const b = roundTrip(
+      {
+        type: 'meterFeaturesStatsReply',
+        xid: 26,
+        flags: 0,
+        body: [{ maxMeter: 100, bandTypes: 6, capabilities: 0xf, maxBands: 2, maxColor: 1 }],
+      },
+      'OFPST_METER_FEATURES reply',
+    );
     expect(body(b).length).toBe(OFP_SIZES.meterFeatures);
   });
 
   it('port desc', () => {
     roundTrip({ type: 'portDescStatsRequest', xid: 27, flags: 0 }, 'OFPST_PORT_DESC request');
     const port = {
-      portNo: 3, hwAddr: '0a:1b:2c:3d:4e:5f', name: 'eth3', config: 0, state: 4, curr: 0x2820, advertised: 0x2820,
-      supported: 0x283f, peer: 0, currSpeed: 1_000_000, maxSpeed: 10_000_000,
+      portNo: 3,
+      hwAddr: '0a:1b:2c:3d:4e:5f',
+      name: 'eth3',
+      config: 0,
+      state: 4,
+      curr: 0x2820,
+      advertised: 0x2820,
+      supported: 0x283f,
+      peer: 0,
+      currSpeed: 1_000_000,
+      maxSpeed: 10_000_000,
     };
-    const b = roundTrip({ type: 'portDescStatsReply', xid: 28, flags: OFPMPF_REPLY_MORE, body: [port, { ...port, portNo: OFPP.LOCAL, name: 'br0' }] }, 'OFPST_PORT_DESC reply');
+    const b = roundTrip(
+      { type: 'portDescStatsReply', xid: 28, flags: OFPMPF_REPLY_MORE, body: [port, { ...port, portNo: OFPP.LOCAL, name: 'br0' }] },
+      'OFPST_PORT_DESC reply',
+    );
     expect(body(b).length).toBe(2 * OFP_SIZES.port);
   });
 
   it('experimenter request and reply', () => {
-    const b = roundTrip({
-      type: 'experimenterStatsRequest', xid: 29, flags: OFPMPF_REQ_MORE, experimenter: 0x2320, expType: 7, data: Buffer.from('0102', 'hex'),
-    }, 'OFPST_EXPERIMENTER request');
+    const b = roundTrip(
+      {
+        type: 'experimenterStatsRequest',
+        xid: 29,
+        flags: OFPMPF_REQ_MORE,
+        experimenter: 0x2320,
+        expType: 7,
+        data: Buffer.from('0102', 'hex'),
+      },
+      'OFPST_EXPERIMENTER request',
+    );
     expect(hex(body(b))).toBe('00002320000000070102');
-    roundTrip({ type: 'experimenterStatsReply', xid: 30, flags: OFPMPF_REPLY_MORE, experimenter: 1, expType: 2, data: Buffer.alloc(0) }, 'OFPST_EXPERIMENTER reply');
+    roundTrip(
+      { type: 'experimenterStatsReply', xid: 30, flags: OFPMPF_REPLY_MORE, experimenter: 1, expType: 2, data: Buffer.alloc(0) },
+      'OFPST_EXPERIMENTER reply',
+    );
     // An ONF id with another exp_type stays a generic experimenter request.
-    roundTrip({ type: 'experimenterStatsRequest', xid: 31, flags: 0, experimenter: ONF_EXPERIMENTER_ID, expType: 1871, data: Buffer.alloc(0) }, 'OFPST_EXPERIMENTER request');
+    roundTrip(
+      { type: 'experimenterStatsRequest', xid: 31, flags: 0, experimenter: ONF_EXPERIMENTER_ID, expType: 1871, data: Buffer.alloc(0) },
+      'OFPST_EXPERIMENTER request',
+    );
   });
 
   it('ONF flow monitor request', () => {
     const m: MultipartMsg = {
-      type: 'onfFlowMonitorRequest', xid: 32, flags: 0,
+      type: 'onfFlowMonitorRequest',
+      xid: 32,
+      flags: 0,
       body: [
         { id: 1, flags: 0xf, outPort: OFPP.ANY, tableId: OFPTT.ALL, match: [] },
         { id: 2, flags: 0x3, outPort: 5, tableId: 1, match: [{ field: 'eth_type', value: 0x806 }] },
@@ -368,10 +536,17 @@ describe('hand-built round trips', () => {
     expect(b.readUInt16BE(24 + 16 + 6)).toBe(6); // match_len excludes the padding
     // The generic form of the same bytes, built from Ryu JSON, decodes as the ONF message.
     const generic = encode({
-      type: 'experimenterStatsRequest', xid: 32, flags: 0, experimenter: ONF_EXPERIMENTER_ID, expType: 1870, data: b.subarray(24),
+      type: 'experimenterStatsRequest',
+      xid: 32,
+      flags: 0,
+      experimenter: ONF_EXPERIMENTER_ID,
+      expType: 1870,
+      data: b.subarray(24),
     });
     expect(decode(generic)).toEqual(m);
-    expect(format(m)).toBe('ONFST_FLOW_MONITOR request (OF1.3) (xid=0x20): id=1 flags=initial,add,delete,modify; id=2 flags=initial,add out_port=5 table=1 arp');
+    expect(format(m)).toBe(
+      'ONFST_FLOW_MONITOR request (OF1.3) (xid=0x20): id=1 flags=initial,add,delete,modify; id=2 flags=initial,add out_port=5 table=1 arp',
+    );
   });
 });
 
@@ -379,9 +554,14 @@ describe('hand-built round trips', () => {
 
 const everyProp: TableFeatureProp[] = [
   {
-    kind: 'instructions', type: OFPTFPT.INSTRUCTIONS,
-    instructionIds: [{ type: OFPIT.GOTO_TABLE }, { type: OFPIT.APPLY_ACTIONS }, { type: 0xffff, experimenter: 0x2320 },
-      { type: 0xffff, experimenter: 0xabcdef, data: Buffer.from('0102030405', 'hex') }],
+    kind: 'instructions',
+    type: OFPTFPT.INSTRUCTIONS,
+    instructionIds: [
+      { type: OFPIT.GOTO_TABLE },
+      { type: OFPIT.APPLY_ACTIONS },
+      { type: 0xffff, experimenter: 0x2320 },
+      { type: 0xffff, experimenter: 0xabcdef, data: Buffer.from('0102030405', 'hex') },
+    ],
   },
   { kind: 'instructions', type: OFPTFPT.INSTRUCTIONS_MISS, instructionIds: [] },
   { kind: 'nextTables', type: OFPTFPT.NEXT_TABLES, tableIds: [1, 2, 3, 200] },
@@ -391,8 +571,13 @@ const everyProp: TableFeatureProp[] = [
   { kind: 'actions', type: OFPTFPT.APPLY_ACTIONS, actionIds: [{ type: OFPAT.GROUP }] },
   { kind: 'actions', type: OFPTFPT.APPLY_ACTIONS_MISS, actionIds: [] },
   {
-    kind: 'oxm', type: OFPTFPT.MATCH,
-    oxmIds: [{ field: 'in_port', hasMask: false, length: 0 }, { field: 'eth_dst', hasMask: true, length: 0 }, { field: 'reg3', hasMask: false, length: 0 }],
+    kind: 'oxm',
+    type: OFPTFPT.MATCH,
+    oxmIds: [
+      { field: 'in_port', hasMask: false, length: 0 },
+      { field: 'eth_dst', hasMask: true, length: 0 },
+      { field: 'reg3', hasMask: false, length: 0 },
+    ],
   },
   { kind: 'oxm', type: OFPTFPT.WILDCARDS, oxmIds: [{ field: 'ipv4_src', hasMask: false, length: 0 }] },
   { kind: 'oxm', type: OFPTFPT.WRITE_SETFIELD, oxmIds: [{ field: 'field_8388480', experimenter: ONF_EXPERIMENTER_ID, hasMask: false, length: 0 }] },
@@ -406,7 +591,13 @@ const everyProp: TableFeatureProp[] = [
 ];
 
 const table = (tableId: number, properties: TableFeatureProp[]): TableFeatures => ({
-  tableId, name: `table ${tableId}`, metadataMatch: 0xffffffffffffffffn, metadataWrite: 0n, config: 3, maxEntries: 1000, properties,
+  tableId,
+  name: `table ${tableId}`,
+  metadataMatch: 0xffffffffffffffffn,
+  metadataWrite: 0n,
+  config: 3,
+  maxEntries: 1000,
+  properties,
 });
 
 /** The bytes of one table features entry holding exactly `prop`. */
@@ -419,9 +610,15 @@ describe('table features', () => {
   it('round-trips every property type, in a request and in a reply with REPLY_MORE', () => {
     roundTrip({ type: 'tableFeaturesStatsRequest', xid: 40, flags: 0, body: [] }, 'OFPST_TABLE_FEATURES request');
     roundTrip({ type: 'tableFeaturesStatsRequest', xid: 41, flags: 0, body: [table(0, everyProp)] }, 'OFPST_TABLE_FEATURES request');
-    const b = roundTrip({
-      type: 'tableFeaturesStatsReply', xid: 42, flags: OFPMPF_REPLY_MORE, body: [table(0, everyProp), table(1, []), table(2, everyProp.slice(3, 9))],
-    }, 'OFPST_TABLE_FEATURES reply');
+    const b = roundTrip(
+      {
+        type: 'tableFeaturesStatsReply',
+        xid: 42,
+        flags: OFPMPF_REPLY_MORE,
+        body: [table(0, everyProp), table(1, []), table(2, everyProp.slice(3, 9))],
+      },
+      'OFPST_TABLE_FEATURES reply',
+    );
     expect(b.readUInt16BE(16 + b.readUInt16BE(16))).toBe(OFP_SIZES.tableFeatures); // the empty table
   });
 
@@ -443,14 +640,17 @@ describe('table features', () => {
   });
 
   it('gives Ryu JSON in Ryu class names', () => {
-    const j = toRyuJson({ type: 'tableFeaturesStatsReply', xid: 0, flags: 0, body: [table(0, everyProp)] }) as
-      { OFPTableFeaturesStatsReply: { body: { OFPTableFeaturesStats: { properties: Record<string, Record<string, unknown>>[] } }[] } };
+    const j = toRyuJson({ type: 'tableFeaturesStatsReply', xid: 0, flags: 0, body: [table(0, everyProp)] }) as {
+      OFPTableFeaturesStatsReply: { body: { OFPTableFeaturesStats: { properties: Record<string, Record<string, unknown>>[] } }[] };
+    };
     const props = j.OFPTableFeaturesStatsReply.body[0]!.OFPTableFeaturesStats.properties;
     expect(props[0]).toEqual({
       OFPTableFeaturePropInstructions: {
-        type: 0, length: 33,
+        type: 0,
+        length: 33,
         instruction_ids: [
-          { OFPInstructionId: { type: 1, len: 4 } }, { OFPInstructionId: { type: 4, len: 4 } },
+          { OFPInstructionId: { type: 1, len: 4 } },
+          { OFPInstructionId: { type: 4, len: 4 } },
           { OFPInstructionId: { type: 0xffff, len: 8, experimenter: 0x2320 } },
           { OFPInstructionId: { type: 0xffff, len: 13, experimenter: 0xabcdef, data: 'AQIDBAU=' } },
         ],
@@ -462,23 +662,39 @@ describe('table features', () => {
     });
     expect(props[8]).toEqual({
       OFPTableFeaturePropOxm: {
-        type: 8, length: 16,
+        type: 8,
+        length: 16,
         oxm_ids: [
-          { OFPOxmId: { type: 'in_port', hasmask: 0, length: 0 } }, { OFPOxmId: { type: 'eth_dst', hasmask: 1, length: 0 } },
+          { OFPOxmId: { type: 'in_port', hasmask: 0, length: 0 } },
+          { OFPOxmId: { type: 'eth_dst', hasmask: 1, length: 0 } },
           { OFPOxmId: { type: 'reg3', hasmask: 0, length: 0 } },
         ],
       },
     });
     expect(props[10]).toEqual({
-      OFPTableFeaturePropOxm: { type: 12, length: 12, oxm_ids: [{ OFPExperimenterOxmId: { type: 'field_8388480', exp_id: ONF_EXPERIMENTER_ID, hasmask: 0, length: 0 } }] },
+      OFPTableFeaturePropOxm: {
+        type: 12,
+        length: 12,
+        oxm_ids: [{ OFPExperimenterOxmId: { type: 'field_8388480', exp_id: ONF_EXPERIMENTER_ID, hasmask: 0, length: 0 } }],
+      },
     });
-    expect(props[14]).toEqual({ OFPTableFeaturePropExperimenter: { type: 0xfffe, length: 20, experimenter: 101, exp_type: 5, data: [1, 0xffffffff] } });
+    expect(props[14]).toEqual({
+      OFPTableFeaturePropExperimenter: { type: 0xfffe, length: 20, experimenter: 101, exp_type: 5, data: [1, 0xffffffff] },
+    });
     expect(props[16]).toEqual({ OFPTableFeaturePropUnknown: { type: 9, length: 7, data: 'q83v' } });
   });
 
   it('keeps the length byte of OXM ids as sent (Ryu sends 0, others the payload length)', () => {
-    const ids = [{ field: 'eth_dst', hasMask: true, length: 12 }, { field: 'field_8388485', experimenter: 0x2320, hasMask: false, length: 8 }];
-    const m: MultipartMsg = { type: 'tableFeaturesStatsReply', xid: 0, flags: 0, body: [table(0, [{ kind: 'oxm', type: OFPTFPT.MATCH, oxmIds: ids }])] };
+    const ids = [
+      { field: 'eth_dst', hasMask: true, length: 12 },
+      { field: 'field_8388485', experimenter: 0x2320, hasMask: false, length: 8 },
+    ];
+    const m: MultipartMsg = {
+      type: 'tableFeaturesStatsReply',
+      xid: 0,
+      flags: 0,
+      body: [table(0, [{ kind: 'oxm', type: OFPTFPT.MATCH, oxmIds: ids }])],
+    };
     const b = encode(m);
     expect(hex(b.subarray(16 + 64))).toBe('0008' + '0010' + '8000070c' + 'ffff0a08' + '00002320');
     expect(decode(b)).toEqual(m);
@@ -496,15 +712,36 @@ describe('table features', () => {
   });
 
   it('rejects a property whose type does not fit its kind', () => {
-    expectOfpError(() => encode({
-      type: 'tableFeaturesStatsReply', xid: 0, flags: 0, body: [table(0, [{ kind: 'nextTables', type: OFPTFPT.MATCH, tableIds: [] }])],
-    }), OFPET.TABLE_FEATURES_FAILED, OFPTFFC.BAD_TYPE);
-    expectOfpError(() => fromRyuJson({
-      OFPTableFeaturesStatsReply: { flags: 0, body: [{ OFPTableFeaturesStats: { ...ryuTable, properties: [{ OFPTableFeaturePropUnknown: { type: 0, data: '' } }] } }] },
-    }));
-    expectOfpError(() => encode({
-      type: 'tableFeaturesStatsReply', xid: 0, flags: 0, body: [table(0, [{ kind: 'oxm', type: OFPTFPT.MATCH, oxmIds: [{ field: 'no_such', hasMask: false, length: 0 }] }])],
-    }), OFPET.BAD_MATCH, OFPBMC.BAD_FIELD);
+    expectOfpError(
+      () =>
+        encode({
+          type: 'tableFeaturesStatsReply',
+          xid: 0,
+          flags: 0,
+          body: [table(0, [{ kind: 'nextTables', type: OFPTFPT.MATCH, tableIds: [] }])],
+        }),
+      OFPET.TABLE_FEATURES_FAILED,
+      OFPTFFC.BAD_TYPE,
+    );
+    expectOfpError(() =>
+      fromRyuJson({
+        OFPTableFeaturesStatsReply: {
+          flags: 0,
+          body: [{ OFPTableFeaturesStats: { ...ryuTable, properties: [{ OFPTableFeaturePropUnknown: { type: 0, data: '' } }] } }],
+        },
+      }),
+    );
+    expectOfpError(
+      () =>
+        encode({
+          type: 'tableFeaturesStatsReply',
+          xid: 0,
+          flags: 0,
+          body: [table(0, [{ kind: 'oxm', type: OFPTFPT.MATCH, oxmIds: [{ field: 'no_such', hasMask: false, length: 0 }] }])],
+        }),
+      OFPET.BAD_MATCH,
+      OFPBMC.BAD_FIELD,
+    );
   });
 });
 
@@ -578,7 +815,10 @@ describe('corrupted input', () => {
   });
 
   it('rejects group desc and meter config entries with lying lengths', () => {
-    for (const [file, bad] of [['4-34-ofp_group_desc_reply.packet', [0, 4, 41]], ['4-48-ofp_meter_config_reply.packet', [0, 7, 25]]] as const) {
+    for (const [file, bad] of [
+      ['4-34-ofp_group_desc_reply.packet', [0, 4, 41]],
+      ['4-48-ofp_meter_config_reply.packet', [0, 7, 25]],
+    ] as const) {
       for (const len of bad) {
         const b = Buffer.from(readBytes(file));
         b.writeUInt16BE(len, 16);
@@ -625,10 +865,39 @@ describe('corrupted input', () => {
       { OFPTableStatsReply: { flags: 0, body: [{ OFPPortStats: {} }] } },
       { OFPTableStatsReply: { flags: 0, body: [{ OFPTableStats: { table_id: 256, active_count: 0, lookup_count: 0, matched_count: 0 } }] } },
       { OFPDescStatsReply: { flags: 0, body: [] } },
-      { OFPGroupFeaturesStatsReply: { flags: 0, body: { OFPGroupFeaturesStats: { types: 0, capabilities: 0, max_groups: [1, 2, 3], actions: [0, 0, 0, 0] } } } },
-      { OFPTableFeaturesStatsReply: { flags: 0, body: [{ OFPTableFeaturesStats: { ...ryuTable, properties: [{ OFPTableFeaturePropNextTables: { type: 2, table_ids: [256] } }] } }] } },
-      { OFPTableFeaturesStatsReply: { flags: 0, body: [{ OFPTableFeaturesStats: { ...ryuTable, properties: [{ OFPTableFeaturePropOxm: { type: 8, oxm_ids: [{ OFPOxmId: { type: 7 } }] } }] } }] } },
-      { OFPTableFeaturesStatsReply: { flags: 0, body: [{ OFPTableFeaturesStats: { ...ryuTable, properties: [{ OFPTableFeaturePropInstructions: { type: 0, instruction_ids: [{ OFPInstructionId: { type: 1, experimenter: 5 } }] } }] } }] } },
+      {
+        OFPGroupFeaturesStatsReply: {
+          flags: 0,
+          body: { OFPGroupFeaturesStats: { types: 0, capabilities: 0, max_groups: [1, 2, 3], actions: [0, 0, 0, 0] } },
+        },
+      },
+      {
+        OFPTableFeaturesStatsReply: {
+          flags: 0,
+          body: [{ OFPTableFeaturesStats: { ...ryuTable, properties: [{ OFPTableFeaturePropNextTables: { type: 2, table_ids: [256] } }] } }],
+        },
+      },
+      {
+        OFPTableFeaturesStatsReply: {
+          flags: 0,
+          body: [
+            { OFPTableFeaturesStats: { ...ryuTable, properties: [{ OFPTableFeaturePropOxm: { type: 8, oxm_ids: [{ OFPOxmId: { type: 7 } }] } }] } },
+          ],
+        },
+      },
+      {
+        OFPTableFeaturesStatsReply: {
+          flags: 0,
+          body: [
+            {
+              OFPTableFeaturesStats: {
+                ...ryuTable,
+                properties: [{ OFPTableFeaturePropInstructions: { type: 0, instruction_ids: [{ OFPInstructionId: { type: 1, experimenter: 5 } }] } }],
+              },
+            },
+          ],
+        },
+      },
       { OFPTableFeaturesStatsReply: { flags: 0, body: [{ OFPTableFeaturesStats: { ...ryuTable, properties: [{ OFPNoSuchProp: { type: 0 } }] } }] } },
       { ONFFlowMonitorStatsRequest: { flags: 0, experimenter: 1, exp_type: 1870, body: [] } },
       { OFPFlowStatsReply: { flags: 0, body: [{ OFPFlowStats: { table_id: 0 } }] } },
@@ -642,9 +911,21 @@ describe('corrupted input', () => {
 describe('flow stats reply decoding speed', () => {
   it('decodes a 100-entry reply quickly', () => {
     const entries: FlowStats[] = Array.from({ length: 100 }, (_, i) => ({
-      tableId: i % 4, durationSec: i, durationNsec: 1000 * i, priority: 100 + i, idleTimeout: 0, hardTimeout: 0, flags: 0,
-      cookie: BigInt(i), packetCount: BigInt(i * 10), byteCount: BigInt(i * 1000),
-      match: [{ field: 'in_port', value: i + 1 }, { field: 'eth_type', value: 0x800 }, { field: 'ipv4_src', value: `10.0.${i}.1` }],
+      tableId: i % 4,
+      durationSec: i,
+      durationNsec: 1000 * i,
+      priority: 100 + i,
+      idleTimeout: 0,
+      hardTimeout: 0,
+      flags: 0,
+      cookie: BigInt(i),
+      packetCount: BigInt(i * 10),
+      byteCount: BigInt(i * 1000),
+      match: [
+        { field: 'in_port', value: i + 1 },
+        { field: 'eth_type', value: 0x800 },
+        { field: 'ipv4_src', value: `10.0.${i}.1` },
+      ],
       instructions: [{ type: 'applyActions', actions: [{ type: 'output', port: (i % 8) + 1, maxLen: 0 }] }],
     }));
     const b = encode({ type: 'flowStatsReply', xid: 1, flags: 0, body: entries });

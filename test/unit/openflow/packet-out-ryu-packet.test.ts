@@ -10,7 +10,9 @@ import { RYU_GOLDENS } from '../../helpers/ryu-goldens.js';
 
 const GOLDEN = '4-1-ofp_packet_out.packet';
 const bytes = readFileSync(new URL(`packets/${GOLDEN}`, RYU_GOLDENS));
-const golden = parse(readFileSync(new URL(`json/${GOLDEN}.json`, RYU_GOLDENS), 'utf8'), undefined, Number) as { OFPPacketOut: Record<string, unknown> };
+const golden = parse(readFileSync(new URL(`json/${GOLDEN}.json`, RYU_GOLDENS), 'utf8'), undefined, Number) as {
+  OFPPacketOut: Record<string, unknown>;
+};
 const xid = bytes.readUInt32BE(4);
 
 /** The golden's ICMP echo request frame (10.0.0.1 -> 10.0.0.2), protocol by protocol as Ryu's packet library writes it. */
@@ -18,13 +20,28 @@ const echoProtocols = (over: { ipv4?: object; icmp?: object } = {}) => [
   { ethernet: { dst: 'f2:0b:a4:d0:3f:70', src: 'f2:0b:a4:7d:f8:ea', ethertype: 0x0800 } },
   {
     ipv4: {
-      version: 4, header_length: 5, tos: 0, total_length: 84, identification: 0xf81a, flags: 0, offset: 0, ttl: 255, proto: 1,
-      csum: 0xaf8b, src: '10.0.0.1', dst: '10.0.0.2', option: null, ...over.ipv4,
+      version: 4,
+      header_length: 5,
+      tos: 0,
+      total_length: 84,
+      identification: 0xf81a,
+      flags: 0,
+      offset: 0,
+      ttl: 255,
+      proto: 1,
+      csum: 0xaf8b,
+      src: '10.0.0.1',
+      dst: '10.0.0.2',
+      option: null,
+      ...over.ipv4,
     },
   },
   {
     icmp: {
-      type: 8, code: 0, csum: 0x0208, ...over.icmp,
+      type: 8,
+      code: 0,
+      csum: 0x0208,
+      ...over.icmp,
       data: { echo: { id: 0xf760, seq: 0, data: Buffer.from(bytes.subarray(24 + 16 + 14 + 20 + 8)).toString('base64') } },
     },
   },
@@ -67,14 +84,28 @@ describe('packet-out data in Ryu packet-library form', () => {
       { udp: { src_port: 33333, dst_port: 5201, total_length: 0, csum: 0 } },
     ];
     const expected = buildPacket({
-      eth: { dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01' }, vlans: [{ vid: 3001, pcp: 5 }],
-      ipv4: { src: '192.0.2.7', dst: '10.10.1.10', ttl: 64, identification: 7, dontFragment: true }, udp: { srcPort: 33333, dstPort: 5201 },
+      eth: { dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01' },
+      vlans: [{ vid: 3001, pcp: 5 }],
+      ipv4: { src: '192.0.2.7', dst: '10.10.1.10', ttl: 64, identification: 7, dontFragment: true },
+      udp: { srcPort: 33333, dstPort: 5201 },
     });
     expect((decode(build(udp)) as PacketOutMsg).data).toStrictEqual(Buffer.from(expected));
 
     const tcp = [
       { ethernet: { dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01', ethertype: 0x86dd } },
-      { ipv6: { version: 6, traffic_class: 0, flow_label: 0, payload_length: 0, nxt: 6, hop_limit: 64, src: '2001:db8::7', dst: 'fd00::10', ext_hdrs: [] } },
+      {
+        ipv6: {
+          version: 6,
+          traffic_class: 0,
+          flow_label: 0,
+          payload_length: 0,
+          nxt: 6,
+          hop_limit: 64,
+          src: '2001:db8::7',
+          dst: 'fd00::10',
+          ext_hdrs: [],
+        },
+      },
       { tcp: { src_port: 50000, dst_port: 443, seq: 1, ack: 0, offset: 5, bits: 0x002, window_size: 65535, csum: 0, urgent: 0, option: null } },
     ];
     const p = parsePacket((decode(build(tcp)) as PacketOutMsg).data);
@@ -83,7 +114,19 @@ describe('packet-out data in Ryu packet-library form', () => {
 
     const arp = [
       { ethernet: { dst: 'ff:ff:ff:ff:ff:ff', src: '02:00:00:00:00:01', ethertype: 0x0806 } },
-      { arp: { hwtype: 1, proto: 0x0800, hlen: 6, plen: 4, opcode: 1, src_mac: '02:00:00:00:00:01', src_ip: '10.0.0.1', dst_mac: '00:00:00:00:00:00', dst_ip: '10.0.0.2' } },
+      {
+        arp: {
+          hwtype: 1,
+          proto: 0x0800,
+          hlen: 6,
+          plen: 4,
+          opcode: 1,
+          src_mac: '02:00:00:00:00:01',
+          src_ip: '10.0.0.1',
+          dst_mac: '00:00:00:00:00:00',
+          dst_ip: '10.0.0.2',
+        },
+      },
     ];
     expect(parsePacket((decode(build(arp)) as PacketOutMsg).data).arp).toMatchObject({ opcode: 1, senderIp: '10.0.0.1', targetIp: '10.0.0.2' });
   });

@@ -13,7 +13,14 @@ import type { FlowModMsg } from '../../../controller/openflow/flow-mod.js';
 import { Reader, Writer } from '../../../controller/openflow/buffer.js';
 import { OfpError, OFPET, OFPBAC, OFPBIC, OFPBRC, OFPGMFC, OFPMMFC } from '../../../controller/openflow/errors.js';
 import { Action, readActions, writeActions, actionsToRyu, actionsFromRyu, formatActions } from '../../../controller/openflow/actions.js';
-import { Instruction, readInstructions, writeInstructions, instructionsToRyu, instructionsFromRyu, formatInstructions } from '../../../controller/openflow/instructions.js';
+import {
+  Instruction,
+  readInstructions,
+  writeInstructions,
+  instructionsToRyu,
+  instructionsFromRyu,
+  formatInstructions,
+} from '../../../controller/openflow/instructions.js';
 import { Bucket, readBuckets, writeBuckets, bucketsToRyu, bucketsFromRyu } from '../../../controller/openflow/bucket.js';
 import { MeterBand, readBands, writeBands, bandsToRyu, bandsFromRyu } from '../../../controller/openflow/meter-band.js';
 import type { OfpMessage } from '../../../controller/openflow/messages.js';
@@ -54,9 +61,15 @@ const RYU_GOLDENS: [string, string][] = [
   ['4-1-ofp_packet_out.packet', 'OFPT_PACKET_OUT (OF1.3) (xid=0x0): in_port=CONTROLLER actions=ALL data_len=98'],
   ['4-2-ofp_flow_mod.packet', ''],
   ['4-3-ofp_flow_mod.packet', 'OFPT_FLOW_MOD (OF1.3) (xid=0x0): ADD priority=123,in_port=6,dl_src=f2:0b:a4:7d:f8:ea buf:0xffff actions=goto_table:1'],
-  ['4-21-ofp_group_mod.packet', 'OFPT_GROUP_MOD (OF1.3) (xid=0x0): ADD group_id=1,type=all,bucket=weight:1,watch_port:1,watch_group:1,actions=output:2'],
+  [
+    '4-21-ofp_group_mod.packet',
+    'OFPT_GROUP_MOD (OF1.3) (xid=0x0): ADD group_id=1,type=all,bucket=weight:1,watch_port:1,watch_group:1,actions=output:2',
+  ],
   ['4-45-ofp_meter_mod.packet', ''],
-  ['4-46-ofp_flow_mod.packet', 'OFPT_FLOW_MOD (OF1.3) (xid=0x0): ADD table:1 priority=123,dl_dst=f2:0b:a4:7d:f8:ea buf:0xffff actions=meter:1,write_actions(output:6)'],
+  [
+    '4-46-ofp_flow_mod.packet',
+    'OFPT_FLOW_MOD (OF1.3) (xid=0x0): ADD table:1 priority=123,dl_dst=f2:0b:a4:7d:f8:ea buf:0xffff actions=meter:1,write_actions(output:6)',
+  ],
   ['4-60-ofp_flow_mod.packet', ''],
 ];
 
@@ -102,13 +115,15 @@ describe('Ryu golden messages', () => {
 
   it('4-45 meter mod formats its bands', () => {
     expect(format(decode(packet('4-45-ofp_meter_mod.packet')))).toBe(
-      'OFPT_METER_MOD (OF1.3) (xid=0x0): ADD meter=100 pktps burst stats bands=type=drop rate=1000 burst_size=10 '
-      + 'type=dscp_remark rate=1000 burst_size=10 prec_level=1 type=experimenter rate=1000 burst_size=10 experimenter=0x3e7',
+      'OFPT_METER_MOD (OF1.3) (xid=0x0): ADD meter=100 pktps burst stats bands=type=drop rate=1000 burst_size=10 ' +
+        'type=dscp_remark rate=1000 burst_size=10 prec_level=1 type=experimenter rate=1000 burst_size=10 experimenter=0x3e7',
     );
   });
 });
 
-const OVS_GOLDENS = readdirSync(new URL('packets/', GOLDEN)).filter((n) => n.startsWith('ovs-ofctl-of13-')).sort();
+const OVS_GOLDENS = readdirSync(new URL('packets/', GOLDEN))
+  .filter((n) => n.startsWith('ovs-ofctl-of13-'))
+  .sort();
 
 describe('ovs-ofctl OpenFlow 1.3 flow mods with Nicira content', () => {
   it('there are goldens to check', () => {
@@ -154,9 +169,10 @@ const OVS_ACTION_TEXT: Record<string, string> = {
   'ovs-ofctl-of13-action_ct_nat_v6.packet': 'actions=ct(commit,nat(dst=2001:1::1-2001:1::ffff))',
   'ovs-ofctl-of13-action_dec_ttl_cnt_ids.packet': 'actions=dec_ttl(1,2,3,4,5)',
   'ovs-ofctl-of13-action_fintimeout.packet': 'actions=fin_timeout(idle_timeout=30,hard_timeout=60)',
-  'ovs-ofctl-of13-action_learn.packet': 'actions=pop_vlan,set_field:192.168.2.9->ip_dst,learn(table=99,hard_timeout=300,'
-    + 'priority=1,OXM_OF_VLAN_VID[],NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],load:0->OXM_OF_VLAN_VID[],'
-    + 'load:NXM_NX_TUN_ID[]->NXM_NX_TUN_ID[],output:OXM_OF_IN_PORT[]),goto_table:100',
+  'ovs-ofctl-of13-action_learn.packet':
+    'actions=pop_vlan,set_field:192.168.2.9->ip_dst,learn(table=99,hard_timeout=300,' +
+    'priority=1,OXM_OF_VLAN_VID[],NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],load:0->OXM_OF_VLAN_VID[],' +
+    'load:NXM_NX_TUN_ID[]->NXM_NX_TUN_ID[],output:OXM_OF_IN_PORT[]),goto_table:100',
   'ovs-ofctl-of13-action_note.packet': 'actions=note:04.05.06.07.00.00',
   'ovs-ofctl-of13-action_output_trunc.packet': 'actions=output(port=8080,max_len=1024)',
   'ovs-ofctl-of13-action_resubmit.packet': 'actions=resubmit(1234,99)',
@@ -224,14 +240,18 @@ describe('actions', () => {
     const all = encodeActions(ALL_ACTIONS);
     expect(decodeActions(all)).toEqual(ALL_ACTIONS);
     expect(formatActions(ALL_ACTIONS)).toBe(
-      'CONTROLLER:65509,copy_ttl_out,copy_ttl_in,set_mpls_ttl(63),dec_mpls_ttl,push_vlan:0x88a8,pop_vlan,'
-      + 'push_mpls:0x8847,pop_mpls:0x0800,set_queue:4294967294,group:7,mod_nw_ttl:1,dec_ttl,set_field:10.1.2.3->ip_dst,'
-      + 'push_pbb:0x88e7,pop_pbb,experimenter(0xabcdef,data=0102030405060708)',
+      'CONTROLLER:65509,copy_ttl_out,copy_ttl_in,set_mpls_ttl(63),dec_mpls_ttl,push_vlan:0x88a8,pop_vlan,' +
+        'push_mpls:0x8847,pop_mpls:0x0800,set_queue:4294967294,group:7,mod_nw_ttl:1,dec_ttl,set_field:10.1.2.3->ip_dst,' +
+        'push_pbb:0x88e7,pop_pbb,experimenter(0xabcdef,data=0102030405060708)',
     );
     expect(formatActions([])).toBe('drop');
-    expect(formatActions([{ type: 'output', port: 2, maxLen: 0 }, { type: 'group', groupId: 4 },
-      { type: 'setField', field: { field: 'eth_dst', value: '00:11:22:33:44:55' } }]))
-      .toBe('output:2,group:4,set_field:00:11:22:33:44:55->eth_dst');
+    expect(
+      formatActions([
+        { type: 'output', port: 2, maxLen: 0 },
+        { type: 'group', groupId: 4 },
+        { type: 'setField', field: { field: 'eth_dst', value: '00:11:22:33:44:55' } },
+      ]),
+    ).toBe('output:2,group:4,set_field:00:11:22:33:44:55->eth_dst');
   });
 
   it('Ryu JSON names and keys', () => {
@@ -260,8 +280,7 @@ describe('actions', () => {
     // 8-byte value: 4 + 4 + 8 = 16.
     expect(encodeActions([{ type: 'setField', field: { field: 'metadata', value: 5n } }]).length).toBe(16);
     // ONF experimenter field (pbb_uca): 4 + 4 + 4 + 2 + 1 = 15 -> 16, as in golden 4-2.
-    expect(encodeActions([{ type: 'setField', field: { field: 'pbb_uca', value: 1 } }]).toString('hex'))
-      .toBe('00190010ffff00074f4e46000a000100');
+    expect(encodeActions([{ type: 'setField', field: { field: 'pbb_uca', value: 1 } }]).toString('hex')).toBe('00190010ffff00074f4e46000a000100');
     // Over-long padding (a whole extra 8 bytes) is a bad set-field length.
     const long = Buffer.concat([vid, Buffer.alloc(8)]);
     long.writeUInt16BE(24, 2);
@@ -274,15 +293,22 @@ describe('actions', () => {
   it('a masked set-field is OFPBAC_BAD_SET_ARGUMENT both ways', () => {
     const masked = Buffer.from('001900108000190800000001000000ff', 'hex'); // ipv4_src with mask
     expectOfpError(() => decodeActions(masked), OFPET.BAD_ACTION, OFPBAC.BAD_SET_ARGUMENT);
-    expectOfpError(() => encodeActions([{ type: 'setField', field: { field: 'ipv4_src', value: '1.2.3.4', mask: '255.0.0.0' } }]),
-      OFPET.BAD_ACTION, OFPBAC.BAD_SET_ARGUMENT);
+    expectOfpError(
+      () => encodeActions([{ type: 'setField', field: { field: 'ipv4_src', value: '1.2.3.4', mask: '255.0.0.0' } }]),
+      OFPET.BAD_ACTION,
+      OFPBAC.BAD_SET_ARGUMENT,
+    );
   });
 
   it('a set-field OXM with a bad length or value gives set-field errors', () => {
     // vlan_vid with an OXM length of 4 instead of 2.
     expectOfpError(() => decodeActions(Buffer.from('0019001080000c0400000000' + '00000000', 'hex')), OFPET.BAD_ACTION, OFPBAC.BAD_SET_LEN);
     expectOfpError(() => encodeActions([{ type: 'setField', field: { field: 'no_such_field', value: 1 } }]), OFPET.BAD_ACTION, OFPBAC.BAD_SET_TYPE);
-    expectOfpError(() => encodeActions([{ type: 'setField', field: { field: 'ipv4_src', value: '1.2.3' } }]), OFPET.BAD_ACTION, OFPBAC.BAD_SET_ARGUMENT);
+    expectOfpError(
+      () => encodeActions([{ type: 'setField', field: { field: 'ipv4_src', value: '1.2.3' } }]),
+      OFPET.BAD_ACTION,
+      OFPBAC.BAD_SET_ARGUMENT,
+    );
   });
 
   it('a length of 0, under 8 or not a multiple of 8 is OFPBAC_BAD_LEN', () => {
@@ -322,7 +348,13 @@ const ALL_INSTRUCTIONS: Instruction[] = [
   { type: 'meter', meterId: 3 },
   { type: 'applyActions', actions: [{ type: 'output', port: 2, maxLen: 0 }] },
   { type: 'clearActions' },
-  { type: 'writeActions', actions: [{ type: 'group', groupId: 9 }, { type: 'setField', field: { field: 'tcp_dst', value: 443 } }] },
+  {
+    type: 'writeActions',
+    actions: [
+      { type: 'group', groupId: 9 },
+      { type: 'setField', field: { field: 'tcp_dst', value: 443 } },
+    ],
+  },
   { type: 'writeMetadata', metadata: 0xfedcba9876543210n, metadataMask: 0xff00ff00ff00ff00n },
   { type: 'gotoTable', tableId: 2 },
   { type: 'experimenter', experimenter: 0x4f4e4600, data: Buffer.from([9, 8, 7, 6, 5, 4, 3, 2]) },
@@ -348,8 +380,8 @@ describe('instructions', () => {
       { OFPInstructionWriteMetadata: { len: 24, metadata: 0xfedcba9876543210n, metadata_mask: 0xff00ff00ff00ff00n, type: 2 } },
     ]);
     expect(formatInstructions(ALL_INSTRUCTIONS)).toBe(
-      'actions=meter:3,output:2,clear_actions,write_actions(group:9,set_field:443->tcp_dst),'
-      + 'write_metadata:0xfedcba9876543210/0xff00ff00ff00ff00,goto_table:2,experimenter(0x4f4e4600,data=0908070605040302)',
+      'actions=meter:3,output:2,clear_actions,write_actions(group:9,set_field:443->tcp_dst),' +
+        'write_metadata:0xfedcba9876543210/0xff00ff00ff00ff00,goto_table:2,experimenter(0x4f4e4600,data=0908070605040302)',
     );
     expect(formatInstructions([])).toBe('actions=drop');
   });
@@ -361,8 +393,14 @@ describe('instructions', () => {
   });
 
   it('bad instruction lengths are OFPBIC_BAD_LEN', () => {
-    for (const hex of ['00010000', '0001000400000000', '0001000c00000000', '0001001000000000' + '0000000000000000',
-      '0002000800000000', '00060010' + '0000000000000000' + '00000000']) {
+    for (const hex of [
+      '00010000',
+      '0001000400000000',
+      '0001000c00000000',
+      '0001001000000000' + '0000000000000000',
+      '0002000800000000',
+      '00060010' + '0000000000000000' + '00000000',
+    ]) {
       const b = Buffer.from(hex, 'hex');
       expectOfpError(() => readInstructions(new Reader(b), b.length), OFPET.BAD_INSTRUCTION, OFPBIC.BAD_LEN);
     }
@@ -449,15 +487,36 @@ describe('meter bands', () => {
 // ---- whole messages -------------------------------------------------------------------------------------------
 
 const FLOW_MOD: FlowModMsg = {
-  type: 'flowMod', xid: 0x1234, cookie: 0xdeadbeefcafef00dn, cookieMask: 0n, tableId: 3, command: 0, idleTimeout: 60,
-  hardTimeout: 0, priority: 1000, bufferId: 0xffffffff, outPort: 0xffffffff, outGroup: 0xffffffff, flags: 1,
+  type: 'flowMod',
+  xid: 0x1234,
+  cookie: 0xdeadbeefcafef00dn,
+  cookieMask: 0n,
+  tableId: 3,
+  command: 0,
+  idleTimeout: 60,
+  hardTimeout: 0,
+  priority: 1000,
+  bufferId: 0xffffffff,
+  outPort: 0xffffffff,
+  outGroup: 0xffffffff,
+  flags: 1,
   match: [
-    { field: 'eth_type', value: 0x0800 }, { field: 'ip_proto', value: 6 }, { field: 'ipv4_src', value: '10.0.0.1' },
-    { field: 'ipv4_dst', value: '192.168.1.2' }, { field: 'tcp_src', value: 12345 }, { field: 'tcp_dst', value: 443 },
+    { field: 'eth_type', value: 0x0800 },
+    { field: 'ip_proto', value: 6 },
+    { field: 'ipv4_src', value: '10.0.0.1' },
+    { field: 'ipv4_dst', value: '192.168.1.2' },
+    { field: 'tcp_src', value: 12345 },
+    { field: 'tcp_dst', value: 443 },
   ],
   instructions: [
     { type: 'meter', meterId: 7 },
-    { type: 'applyActions', actions: [{ type: 'setField', field: { field: 'eth_dst', value: '00:11:22:33:44:55' } }, { type: 'output', port: 2, maxLen: 0 }] },
+    {
+      type: 'applyActions',
+      actions: [
+        { type: 'setField', field: { field: 'eth_dst', value: '00:11:22:33:44:55' } },
+        { type: 'output', port: 2, maxLen: 0 },
+      ],
+    },
   ],
 };
 
@@ -466,7 +525,14 @@ const MESSAGES: OfpMessage[] = [
   { ...FLOW_MOD, command: 3, tableId: 0xff, cookie: 0x10n, cookieMask: 0xffn, priority: 0x8000, outPort: 5, outGroup: 6, instructions: [] },
   { type: 'packetOut', xid: 9, bufferId: 0x100, inPort: 1, actions: [{ type: 'output', port: 0xfffffffb, maxLen: 0 }], data: Buffer.alloc(0) },
   { type: 'packetOut', xid: 10, bufferId: 0xffffffff, inPort: 0xfffffffd, actions: [], data: Buffer.from('hello') },
-  { type: 'groupMod', xid: 11, command: 1, groupType: 1, groupId: 5, buckets: [{ weight: 3, watchPort: 0xffffffff, watchGroup: 0xffffffff, actions: [{ type: 'output', port: 4, maxLen: 0 }] }] },
+  {
+    type: 'groupMod',
+    xid: 11,
+    command: 1,
+    groupType: 1,
+    groupId: 5,
+    buckets: [{ weight: 3, watchPort: 0xffffffff, watchGroup: 0xffffffff, actions: [{ type: 'output', port: 4, maxLen: 0 }] }],
+  },
   { type: 'groupMod', xid: 12, command: 2, groupType: 0, groupId: 0xfffffffc, buckets: [] },
   { type: 'meterMod', xid: 13, command: 0, flags: 1, meterId: 7, bands: [{ type: 'drop', rate: 100, burstSize: 0 }] },
   { type: 'meterMod', xid: 14, command: 2, flags: 0, meterId: 0xffffffff, bands: [] },
@@ -484,9 +550,11 @@ describe('messages', () => {
   });
 
   it('formats like ovs-ofctl', () => {
-    expect(format(MESSAGES[0]!)).toBe('OFPT_FLOW_MOD (OF1.3) (xid=0x1234): ADD table:3 priority=1000,tcp,nw_src=10.0.0.1,'
-      + 'nw_dst=192.168.1.2,tp_src=12345,tp_dst=443 cookie:0xdeadbeefcafef00d idle:60 send_flow_rem '
-      + 'actions=meter:7,set_field:00:11:22:33:44:55->eth_dst,output:2');
+    expect(format(MESSAGES[0]!)).toBe(
+      'OFPT_FLOW_MOD (OF1.3) (xid=0x1234): ADD table:3 priority=1000,tcp,nw_src=10.0.0.1,' +
+        'nw_dst=192.168.1.2,tp_src=12345,tp_dst=443 cookie:0xdeadbeefcafef00d idle:60 send_flow_rem ' +
+        'actions=meter:7,set_field:00:11:22:33:44:55->eth_dst,output:2',
+    );
     expect(format(MESSAGES[2]!)).toBe('OFPT_PACKET_OUT (OF1.3) (xid=0x9): in_port=1 actions=FLOOD buffer=0x00000100');
     expect(format(MESSAGES[4]!)).toBe('OFPT_GROUP_MOD (OF1.3) (xid=0xb): MOD group_id=5,type=select,bucket=weight:3,actions=output:4');
     expect(format(MESSAGES[6]!)).toBe('OFPT_METER_MOD (OF1.3) (xid=0xd): ADD meter=7 kbps bands=type=drop rate=100');
@@ -510,8 +578,15 @@ describe('messages', () => {
   });
 
   it('every truncation of a golden message is an OfpError', () => {
-    for (const name of ['4-1-ofp_packet_out.packet', '4-2-ofp_flow_mod.packet', '4-21-ofp_group_mod.packet', '4-45-ofp_meter_mod.packet',
-      '4-46-ofp_flow_mod.packet', '4-60-ofp_flow_mod.packet', ...OVS_GOLDENS]) {
+    for (const name of [
+      '4-1-ofp_packet_out.packet',
+      '4-2-ofp_flow_mod.packet',
+      '4-21-ofp_group_mod.packet',
+      '4-45-ofp_meter_mod.packet',
+      '4-46-ofp_flow_mod.packet',
+      '4-60-ofp_flow_mod.packet',
+      ...OVS_GOLDENS,
+    ]) {
       const bytes = packet(name);
       for (let n = 0; n < bytes.length; n++) {
         // The whole-message length check catches a plain cut; fix the header length to reach the body decoders.

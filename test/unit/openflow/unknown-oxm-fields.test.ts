@@ -7,16 +7,21 @@ import { parse, stringify } from 'lossless-json';
 import { decode, encode, toRyuJson, fromRyuJson, OfpError, OFPET, OFPBMC } from '../../../controller/openflow/index.js';
 import { RYU_GOLDENS } from '../../helpers/ryu-goldens.js';
 
-const json = (text: string): unknown => parse(text, undefined, (s) => {
-  const n = Number(s);
-  return Number.isSafeInteger(n) || !/^-?\d+$/.test(s) ? n : BigInt(s);
-});
+const json = (text: string): unknown =>
+  parse(text, undefined, (s) => {
+    const n = Number(s);
+    return Number.isSafeInteger(n) || !/^-?\d+$/.test(s) ? n : BigInt(s);
+  });
 const asJson = (v: unknown): unknown => json(stringify(v) ?? 'null');
 
 function withoutLengths(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(withoutLengths);
   if (v !== null && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v).filter(([k]) => k !== 'len' && k !== 'length').map(([k, x]) => [k, withoutLengths(x)]));
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([k]) => k !== 'len' && k !== 'length')
+        .map(([k, x]) => [k, withoutLengths(x)]),
+    );
   }
   return v;
 }
@@ -42,7 +47,11 @@ const CASES: [what: string, field: unknown, wire: string][] = [
   // experimenter (0xffff), field 7: 0xffff << 7 | 7 = 8388487; value = experimenter id, then the payload
   ['an unknown experimenter field', tlv('field_8388487', b64('00abcdef' + 'aabbcc')), 'ffff0e07' + '00abcdef' + 'aabbcc'],
   // masked: the id is on the wire once; value and mask both start with it, so that they have one length
-  ['an unknown experimenter field, masked', tlv('field_8388487', b64('00abcdef' + '1122'), b64('00abcdef' + 'ff00')), 'ffff0f08' + '00abcdef' + '1122' + 'ff00'],
+  [
+    'an unknown experimenter field, masked',
+    tlv('field_8388487', b64('00abcdef' + '1122'), b64('00abcdef' + 'ff00')),
+    'ffff0f08' + '00abcdef' + '1122' + 'ff00',
+  ],
   // an ONF (EXT-256) field of a type we do not know: the type stays in the value after the id
   ['an ONF field of an unknown type', tlv('field_8388480', b64('4f4e4600' + '0b00' + '01')), 'ffff0007' + '4f4e4600' + '0b00' + '01'],
 ];

@@ -8,14 +8,16 @@ describe('ARP (RFC 826)', () => {
       eth: { src: MAC_A, dst: 'ff:ff:ff:ff:ff:ff' },
       arp: { opcode: ARP_OP.REQUEST, senderMac: MAC_A, senderIp: V4_A, targetIp: V4_B },
     });
-    expect([...f]).toEqual([
-      ...hex('ffffffffffff 02000000000a 0806'),
-      ...hex('0001 0800 06 04 0001 02000000000a c612000a 000000000000 c612000b'),
-    ]);
+    expect([...f]).toEqual([...hex('ffffffffffff 02000000000a 0806'), ...hex('0001 0800 06 04 0001 02000000000a c612000a 000000000000 c612000b')]);
     const p = parsePacket(f);
     expect(p.arp).toEqual({
-      hardwareType: 1, protocolType: 0x0800, opcode: 1,
-      senderMac: MAC_A, senderIp: V4_A, targetMac: '00:00:00:00:00:00', targetIp: V4_B,
+      hardwareType: 1,
+      protocolType: 0x0800,
+      opcode: 1,
+      senderMac: MAC_A,
+      senderIp: V4_A,
+      targetMac: '00:00:00:00:00:00',
+      targetIp: V4_B,
     });
     expect(p.payload.length).toBe(0);
   });

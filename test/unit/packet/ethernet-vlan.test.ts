@@ -61,7 +61,11 @@ describe('802.1Q VLAN tags', () => {
     const q = parsePacket(
       buildPacket({ eth, vlans: [{ vid: 1, tpid: 0x9100 }, { vid: 2, tpid: 0x8100 }, { vid: 3 }], ipv4: ip, udp: { srcPort: 1, dstPort: 2 } }),
     );
-    expect(q.vlans.map((v) => [v.tpid, v.vid])).toEqual([[0x9100, 1], [0x8100, 2], [0x8100, 3]]);
+    expect(q.vlans.map((v) => [v.tpid, v.vid])).toEqual([
+      [0x9100, 1],
+      [0x8100, 2],
+      [0x8100, 3],
+    ]);
     expect(q.ipv4?.dst).toBe(V4_B);
   });
 

@@ -50,12 +50,22 @@ export const FIXTURES: Fixture[] = [
   },
   {
     name: 'icmp-echo',
-    spec: { eth, ipv4: { ...v4, identification: 0x1c46, dontFragment: true }, icmp: { type: 8, identifier: 0x1234, sequence: 7 }, payload: text('dmzgate echo payload 0123456789') },
+    spec: {
+      eth,
+      ipv4: { ...v4, identification: 0x1c46, dontFragment: true },
+      icmp: { type: 8, identifier: 0x1234, sequence: 7 },
+      payload: text('dmzgate echo payload 0123456789'),
+    },
     protocols: 'eth:ethertype:ip:icmp:data',
   },
   {
     name: 'icmp-ipv4-options',
-    spec: { eth, ipv4: { ...v4, ttl: 2, options: new Uint8Array([0x94, 0x04, 0x00, 0x00]) }, icmp: { type: 8, identifier: 1, sequence: 2 }, payload: text('odd') },
+    spec: {
+      eth,
+      ipv4: { ...v4, ttl: 2, options: new Uint8Array([0x94, 0x04, 0x00, 0x00]) },
+      icmp: { type: 8, identifier: 1, sequence: 2 },
+      payload: text('odd'),
+    },
     protocols: 'eth:ethertype:ip:icmp:data',
   },
   {
@@ -91,11 +101,24 @@ export const FIXTURES: Fixture[] = [
       eth: { src: MAC_B, dst: '33:33:00:00:00:01' },
       ipv6: { src: 'fe80::b', dst: 'ff02::1', hopLimit: 255 },
       icmpv6: {
-        kind: 'router-advertisement', curHopLimit: 64, other: true, routerLifetime: 1800, reachableTime: 30000, retransTimer: 1000,
+        kind: 'router-advertisement',
+        curHopLimit: 64,
+        other: true,
+        routerLifetime: 1800,
+        reachableTime: 30000,
+        retransTimer: 1000,
         options: [
           { kind: 'source-link-layer', mac: MAC_B },
           { kind: 'mtu', mtu: 9000 },
-          { kind: 'prefix-information', prefixLength: 64, onLink: true, autonomous: true, validLifetime: 86400, preferredLifetime: 14400, prefix: 'fd00:dead:beef::' },
+          {
+            kind: 'prefix-information',
+            prefixLength: 64,
+            onLink: true,
+            autonomous: true,
+            validLifetime: 86400,
+            preferredLifetime: 14400,
+            prefix: 'fd00:dead:beef::',
+          },
         ],
       },
     },
@@ -103,12 +126,21 @@ export const FIXTURES: Fixture[] = [
   },
   {
     name: 'icmpv6-echo',
-    spec: { eth, ipv6: { ...v6, flowLabel: 0x12345, trafficClass: 0xb8 }, icmpv6: { kind: 'echo-request', identifier: 0xbeef, sequence: 3 }, payload: text('ping6 payload') },
+    spec: {
+      eth,
+      ipv6: { ...v6, flowLabel: 0x12345, trafficClass: 0xb8 },
+      icmpv6: { kind: 'echo-request', identifier: 0xbeef, sequence: 3 },
+      payload: text('ping6 payload'),
+    },
     protocols: 'eth:ethertype:ipv6:icmpv6:data',
   },
   {
     name: 'tcp-syn-v4',
-    spec: { eth, ipv4: { ...v4, dontFragment: true, identification: 4242 }, tcp: { srcPort: 43210, dstPort: 22, seq: 0x01020304, flags: TCP_FLAG.SYN, window: 64240, options: SYN_OPTIONS } },
+    spec: {
+      eth,
+      ipv4: { ...v4, dontFragment: true, identification: 4242 },
+      tcp: { srcPort: 43210, dstPort: 22, seq: 0x01020304, flags: TCP_FLAG.SYN, window: 64240, options: SYN_OPTIONS },
+    },
     protocols: 'eth:ethertype:ip:tcp',
   },
   {
@@ -171,7 +203,16 @@ export const FIXTURES: Fixture[] = [
   },
   {
     name: 'qinq-udp',
-    spec: { eth, vlans: [{ vid: 20, dei: true }, { vid: 4000, pcp: 7 }], ipv4: v4, udp: { srcPort: 1, dstPort: 9999 }, payload: text('x') },
+    spec: {
+      eth,
+      vlans: [
+        { vid: 20, dei: true },
+        { vid: 4000, pcp: 7 },
+      ],
+      ipv4: v4,
+      udp: { srcPort: 1, dstPort: 9999 },
+      payload: text('x'),
+    },
     protocols: 'eth:ethertype:ieee8021ad:ethertype:vlan:ethertype:ip:udp:data',
   },
 ];

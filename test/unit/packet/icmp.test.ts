@@ -49,13 +49,29 @@ describe('ICMPv6 (RFC 4443) and Neighbor Discovery (RFC 4861)', () => {
   const sll: NdpOption = { kind: 'source-link-layer', mac: MAC_A };
 
   it('echo request / reply', () => {
-    expect(build({ kind: 'echo-request', identifier: 1, sequence: 2 }, text('hi')).icmpv6).toMatchObject({ kind: 'echo-request', type: 128, identifier: 1, sequence: 2, data: text('hi') });
-    expect(build({ kind: 'echo-reply', identifier: 3, sequence: 4 }).icmpv6).toMatchObject({ kind: 'echo-reply', type: 129, identifier: 3, sequence: 4 });
+    expect(build({ kind: 'echo-request', identifier: 1, sequence: 2 }, text('hi')).icmpv6).toMatchObject({
+      kind: 'echo-request',
+      type: 128,
+      identifier: 1,
+      sequence: 2,
+      data: text('hi'),
+    });
+    expect(build({ kind: 'echo-reply', identifier: 3, sequence: 4 }).icmpv6).toMatchObject({
+      kind: 'echo-reply',
+      type: 129,
+      identifier: 3,
+      sequence: 4,
+    });
   });
 
   it('packet too big and other messages', () => {
     expect(build({ kind: 'other', type: 2, rest: 1280 }, new Uint8Array(48)).icmpv6).toMatchObject({ kind: 'packet-too-big', mtu: 1280 });
-    expect(build({ kind: 'other', type: 4, code: 1, rest: 40 }, new Uint8Array(48)).icmpv6).toMatchObject({ kind: 'other', type: 4, code: 1, rest: 40 });
+    expect(build({ kind: 'other', type: 4, code: 1, rest: 40 }, new Uint8Array(48)).icmpv6).toMatchObject({
+      kind: 'other',
+      type: 4,
+      code: 1,
+      rest: 40,
+    });
   });
 
   it('neighbor solicitation with source link-layer address, byte for byte', () => {
@@ -71,7 +87,15 @@ describe('ICMPv6 (RFC 4443) and Neighbor Discovery (RFC 4861)', () => {
   it('neighbor advertisement flags and target link-layer address', () => {
     const tll: NdpOption = { kind: 'target-link-layer', mac: MAC_B };
     const p = build({ kind: 'neighbor-advertisement', target: V6_B, router: true, solicited: false, override: true, options: [tll] });
-    expect(p.icmpv6).toMatchObject({ kind: 'neighbor-advertisement', type: 136, router: true, solicited: false, override: true, target: V6_B, options: [tll] });
+    expect(p.icmpv6).toMatchObject({
+      kind: 'neighbor-advertisement',
+      type: 136,
+      router: true,
+      solicited: false,
+      override: true,
+      target: V6_B,
+      options: [tll],
+    });
     expect(p.ipv6!.payload[4]).toBe(0xa0);
   });
 
@@ -80,11 +104,38 @@ describe('ICMPv6 (RFC 4443) and Neighbor Discovery (RFC 4861)', () => {
     const options: NdpOption[] = [
       sll,
       { kind: 'mtu', mtu: 1500 },
-      { kind: 'prefix-information', prefixLength: 64, onLink: true, autonomous: false, validLifetime: 0xffffffff, preferredLifetime: 600, prefix: '2001:db8:1::' },
+      {
+        kind: 'prefix-information',
+        prefixLength: 64,
+        onLink: true,
+        autonomous: false,
+        validLifetime: 0xffffffff,
+        preferredLifetime: 600,
+        prefix: '2001:db8:1::',
+      },
       { kind: 'unknown', type: 25, data: hex('0000 00000e10 20010db8000000000000000000000053') }, // RDNSS (RFC 8106), 24 bytes
     ];
-    const p = build({ kind: 'router-advertisement', curHopLimit: 64, managed: true, other: false, routerLifetime: 0, reachableTime: 1, retransTimer: 2, options });
-    expect(p.icmpv6).toMatchObject({ kind: 'router-advertisement', type: 134, curHopLimit: 64, managed: true, other: false, routerLifetime: 0, reachableTime: 1, retransTimer: 2, options });
+    const p = build({
+      kind: 'router-advertisement',
+      curHopLimit: 64,
+      managed: true,
+      other: false,
+      routerLifetime: 0,
+      reachableTime: 1,
+      retransTimer: 2,
+      options,
+    });
+    expect(p.icmpv6).toMatchObject({
+      kind: 'router-advertisement',
+      type: 134,
+      curHopLimit: 64,
+      managed: true,
+      other: false,
+      routerLifetime: 0,
+      reachableTime: 1,
+      retransTimer: 2,
+      options,
+    });
   });
 
   it('redirect', () => {
@@ -93,7 +144,11 @@ describe('ICMPv6 (RFC 4443) and Neighbor Discovery (RFC 4861)', () => {
   });
 
   it('option length 0 is BAD_LENGTH (RFC 4861 §4.6), an overrun too; a cut message keeps complete options', () => {
-    const f = buildPacket({ eth, ipv6: { src: V6_A, dst: V6_B, hopLimit: 255 }, icmpv6: { kind: 'neighbor-solicitation', target: V6_B, options: [sll, { kind: 'mtu', mtu: 9000 }] } });
+    const f = buildPacket({
+      eth,
+      ipv6: { src: V6_A, dst: V6_B, hopLimit: 255 },
+      icmpv6: { kind: 'neighbor-solicitation', target: V6_B, options: [sll, { kind: 'mtu', mtu: 9000 }] },
+    });
     const msg = parsePacket(f).ipv6!.payload;
     const zero = msg.slice();
     zero[25] = 0;
@@ -113,7 +168,9 @@ describe('ICMPv6 (RFC 4443) and Neighbor Discovery (RFC 4861)', () => {
   });
 
   it('refuses a payload after an ND message and ICMPv6 without IPv6', () => {
-    expect(errorCode(() => buildPacket({ eth, ipv6: { src: V6_A, dst: V6_B }, icmpv6: { kind: 'router-solicitation' }, payload: text('x') }))).toBe('BAD_VALUE');
+    expect(errorCode(() => buildPacket({ eth, ipv6: { src: V6_A, dst: V6_B }, icmpv6: { kind: 'router-solicitation' }, payload: text('x') }))).toBe(
+      'BAD_VALUE',
+    );
     expect(errorCode(() => buildPacket({ eth, ipv4: { src: V4_A, dst: V4_B }, icmpv6: { kind: 'echo-request' } }))).toBe('BAD_VALUE');
     expect(errorCode(() => buildPacket({ eth, ipv6: { src: V6_A, dst: V6_B }, icmp: { type: 8 } }))).toBe('BAD_VALUE');
   });

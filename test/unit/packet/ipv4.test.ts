@@ -17,17 +17,35 @@ describe('IPv4 (RFC 791)', () => {
     const f = buildPacket({
       eth,
       ipv4: {
-        src: V4_A, dst: V4_B, ttl: 17, dscp: 46, ecn: 2, identification: 0xbeef,
-        dontFragment: true, moreFragments: false, fragmentOffset: 0,
+        src: V4_A,
+        dst: V4_B,
+        ttl: 17,
+        dscp: 46,
+        ecn: 2,
+        identification: 0xbeef,
+        dontFragment: true,
+        moreFragments: false,
+        fragmentOffset: 0,
       },
       udp: { srcPort: 1000, dstPort: 2000 },
       payload: text('abc'),
     });
     const ip = parsePacket(f).ipv4!;
     expect(ip).toMatchObject({
-      version: 4, headerLength: 20, dscp: 46, ecn: 2, totalLength: 20 + 8 + 3, identification: 0xbeef,
-      dontFragment: true, moreFragments: false, fragmentOffset: 0, ttl: 17, protocol: IPPROTO.UDP,
-      src: V4_A, dst: V4_B, truncated: false,
+      version: 4,
+      headerLength: 20,
+      dscp: 46,
+      ecn: 2,
+      totalLength: 20 + 8 + 3,
+      identification: 0xbeef,
+      dontFragment: true,
+      moreFragments: false,
+      fragmentOffset: 0,
+      ttl: 17,
+      protocol: IPPROTO.UDP,
+      src: V4_A,
+      dst: V4_B,
+      truncated: false,
     });
     expect(ip.options.length).toBe(0);
     expect(ip.header.length).toBe(20);
@@ -74,7 +92,12 @@ describe('IPv4 (RFC 791)', () => {
 
   it('decodes fragments: the first carries the transport header, later ones do not', () => {
     const first = parsePacket(
-      buildPacket({ eth, ipv4: { src: V4_A, dst: V4_B, moreFragments: true, identification: 9 }, udp: { srcPort: 7, dstPort: 8 }, payload: new Uint8Array(16) }),
+      buildPacket({
+        eth,
+        ipv4: { src: V4_A, dst: V4_B, moreFragments: true, identification: 9 },
+        udp: { srcPort: 7, dstPort: 8 },
+        payload: new Uint8Array(16),
+      }),
     );
     expect(first.udp?.srcPort).toBe(7);
     expect(verifyPacketChecksums(first).transport).toBe('unverifiable');

@@ -14,12 +14,27 @@ const v6 = { src: V6_A, dst: V6_B };
 
 describe('IPv6 fixed header (RFC 8200 §3)', () => {
   it('round-trips traffic class, flow label, hop limit, addresses', () => {
-    const f = buildPacket({ eth, ipv6: { ...v6, trafficClass: 0xa5, flowLabel: 0xfedcb, hopLimit: 3 }, udp: { srcPort: 1, dstPort: 2 }, payload: text('z') });
+    const f = buildPacket({
+      eth,
+      ipv6: { ...v6, trafficClass: 0xa5, flowLabel: 0xfedcb, hopLimit: 3 },
+      udp: { srcPort: 1, dstPort: 2 },
+      payload: text('z'),
+    });
     expect([...f.subarray(14, 18)]).toEqual([0x6a, 0x5f, 0xed, 0xcb]);
     const ip = parsePacket(f).ipv6!;
     expect(ip).toMatchObject({
-      version: 6, trafficClass: 0xa5, flowLabel: 0xfedcb, payloadLength: 9, nextHeader: IPPROTO.UDP,
-      hopLimit: 3, src: V6_A, dst: V6_B, protocol: IPPROTO.UDP, extensions: [], fragment: undefined, truncated: false,
+      version: 6,
+      trafficClass: 0xa5,
+      flowLabel: 0xfedcb,
+      payloadLength: 9,
+      nextHeader: IPPROTO.UDP,
+      hopLimit: 3,
+      src: V6_A,
+      dst: V6_B,
+      protocol: IPPROTO.UDP,
+      extensions: [],
+      fragment: undefined,
+      truncated: false,
     });
   });
 
@@ -78,13 +93,23 @@ describe('IPv6 extension headers (RFC 8200 §4)', () => {
 
   it('uses Pad1 when exactly one byte is left', () => {
     // 2 + (2+3) = 7 -> one Pad1
-    const f = buildPacket({ eth, ipv6: { ...v6, extensions: [{ kind: 'destination', options: [{ type: 0x1e, data: hex('aabbcc') }] }] }, udp: { srcPort: 1, dstPort: 2 } });
+    const f = buildPacket({
+      eth,
+      ipv6: { ...v6, extensions: [{ kind: 'destination', options: [{ type: 0x1e, data: hex('aabbcc') }] }] },
+      udp: { srcPort: 1, dstPort: 2 },
+    });
     expect([...f.subarray(54, 62)]).toEqual([...hex('1100 1e03aabbcc 00')]);
     expect(parsePacket(f).ipv6?.extensions[0]).toEqual({ kind: 'destination', nextHeader: 17, options: [{ type: 0x1e, data: hex('aabbcc') }] });
   });
 
   it('stops at a non-first fragment: the rest is not an upper-layer header', () => {
-    const p = parsePacket(buildPacket({ eth, ipv6: { ...v6, nextHeader: IPPROTO.TCP, extensions: [{ kind: 'fragment', offset: 185, more: true, identification: 7 }] }, payload: text('middle') }));
+    const p = parsePacket(
+      buildPacket({
+        eth,
+        ipv6: { ...v6, nextHeader: IPPROTO.TCP, extensions: [{ kind: 'fragment', offset: 185, more: true, identification: 7 }] },
+        payload: text('middle'),
+      }),
+    );
     expect(p.ipv6?.fragment).toEqual({ kind: 'fragment', nextHeader: IPPROTO.TCP, offset: 185, more: true, identification: 7 });
     expect(p.tcp).toBeUndefined();
     expect(Buffer.from(p.payload).toString()).toBe('middle');
@@ -111,13 +136,21 @@ describe('IPv6 extension headers (RFC 8200 §4)', () => {
 
   it(`refuses more than ${MAX_IPV6_EXTENSIONS} extension headers`, () => {
     const many = (n: number): Uint8Array =>
-      buildPacket({ eth, ipv6: { ...v6, extensions: Array.from({ length: n }, () => ({ kind: 'destination' as const })) }, udp: { srcPort: 1, dstPort: 2 } });
+      buildPacket({
+        eth,
+        ipv6: { ...v6, extensions: Array.from({ length: n }, () => ({ kind: 'destination' as const })) },
+        udp: { srcPort: 1, dstPort: 2 },
+      });
     expect(parsePacket(many(MAX_IPV6_EXTENSIONS)).ipv6?.extensions).toHaveLength(MAX_IPV6_EXTENSIONS);
     expect(errorCode(() => parsePacket(many(MAX_IPV6_EXTENSIONS + 1)))).toBe('TOO_MANY_HEADERS');
   });
 
   it('an extension header running past Payload Length is BAD_LENGTH; past the capture, TRUNCATED', () => {
-    const f = buildPacket({ eth, ipv6: { ...v6, extensions: [{ kind: 'destination', options: [{ type: 0x1e, data: new Uint8Array(20) }] }] }, udp: { srcPort: 1, dstPort: 2 } });
+    const f = buildPacket({
+      eth,
+      ipv6: { ...v6, extensions: [{ kind: 'destination', options: [{ type: 0x1e, data: new Uint8Array(20) }] }] },
+      udp: { srcPort: 1, dstPort: 2 },
+    });
     const lie = f.slice();
     lie[54 + 1] = 200; // Hdr Ext Len far beyond the payload
     lie[18] = 0;
@@ -130,7 +163,8 @@ describe('IPv6 extension headers (RFC 8200 §4)', () => {
   });
 
   it('refuses malformed extension specs', () => {
-    const bad = (e: Ipv6ExtensionSpec): string => errorCode(() => buildPacket({ eth, ipv6: { ...v6, extensions: [e] }, udp: { srcPort: 1, dstPort: 2 } }));
+    const bad = (e: Ipv6ExtensionSpec): string =>
+      errorCode(() => buildPacket({ eth, ipv6: { ...v6, extensions: [e] }, udp: { srcPort: 1, dstPort: 2 } }));
     expect(bad({ kind: 'routing', routingType: 4, segmentsLeft: 0, data: new Uint8Array(5) })).toBe('BAD_LENGTH');
     expect(bad({ kind: 'hop-by-hop', options: [{ type: 1, data: new Uint8Array(2) }] })).toBe('BAD_VALUE');
     expect(bad({ kind: 'fragment', offset: 0x2000 })).toBe('BAD_VALUE');

@@ -54,11 +54,13 @@ describe('LLDP (IEEE 802.1AB)', () => {
   });
 
   it('network-address IDs carry the IANA family (1 = IPv4, 2 = IPv6)', () => {
-    const l = parseLldp(encodeLldp({
-      chassisId: { subtype: CHASSIS_ID_SUBTYPE.NETWORK, id: '192.0.2.7' },
-      portId: { subtype: PORT_ID_SUBTYPE.NETWORK, id: '2001:db8::7' },
-      ttl: 0,
-    }));
+    const l = parseLldp(
+      encodeLldp({
+        chassisId: { subtype: CHASSIS_ID_SUBTYPE.NETWORK, id: '192.0.2.7' },
+        portId: { subtype: PORT_ID_SUBTYPE.NETWORK, id: '2001:db8::7' },
+        ttl: 0,
+      }),
+    );
     expect([...l.chassisId.id]).toEqual([1, 192, 0, 2, 7]);
     expect(l.chassisId.text).toBe('192.0.2.7');
     expect(l.portId.id[0]).toBe(2);

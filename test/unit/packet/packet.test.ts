@@ -23,8 +23,12 @@ function specFromPacket(p: Packet, frameLength: number): PacketSpec {
     s.lldp = {
       chassisId: { subtype: l.chassisId.subtype, id: l.chassisId.id },
       portId: { subtype: l.portId.subtype, id: l.portId.id },
-      ttl: l.ttl, portDescription: l.portDescription, systemName: l.systemName, systemDescription: l.systemDescription,
-      tlvs: l.tlvs, end: l.hasEnd,
+      ttl: l.ttl,
+      portDescription: l.portDescription,
+      systemName: l.systemName,
+      systemDescription: l.systemDescription,
+      tlvs: l.tlvs,
+      end: l.hasEnd,
     };
   }
   if (p.ipv4) {

@@ -17,9 +17,23 @@ const nets = { ipv4: { ipv4: { src: V4_A, dst: V4_B } }, ipv6: { ipv6: { src: V6
 describe.each(Object.entries(nets))('TCP over %s (RFC 9293 §3.1)', (_, net) => {
   it('round-trips every field, options padded, checksum right', () => {
     const flags = TCP_FLAG.SYN | TCP_FLAG.ACK | TCP_FLAG.ECE | TCP_FLAG.CWR | TCP_FLAG.AE;
-    const f = buildPacket({ eth, ...net, tcp: { srcPort: 65535, dstPort: 1, seq: 0xfedcba98, ack: 0x01234567, flags, window: 4096, urgentPointer: 77, options: hex('020405b4 0103') }, payload: text('segment') });
+    const f = buildPacket({
+      eth,
+      ...net,
+      tcp: { srcPort: 65535, dstPort: 1, seq: 0xfedcba98, ack: 0x01234567, flags, window: 4096, urgentPointer: 77, options: hex('020405b4 0103') },
+      payload: text('segment'),
+    });
     const p = parsePacket(f);
-    expect(p.tcp).toMatchObject({ srcPort: 65535, dstPort: 1, seq: 0xfedcba98, ack: 0x01234567, headerLength: 28, flags, window: 4096, urgentPointer: 77 });
+    expect(p.tcp).toMatchObject({
+      srcPort: 65535,
+      dstPort: 1,
+      seq: 0xfedcba98,
+      ack: 0x01234567,
+      headerLength: 28,
+      flags,
+      window: 4096,
+      urgentPointer: 77,
+    });
     expect([...p.tcp!.options]).toEqual([...hex('020405b4 0103 0000')]);
     expect(Buffer.from(p.payload).toString()).toBe('segment');
     expect(verifyPacketChecksums(p).transport).toBe('ok');
@@ -39,13 +53,21 @@ describe.each(Object.entries(nets))('TCP over %s (RFC 9293 §3.1)', (_, net) => 
 describe('TCP details', () => {
   it('options split and re-encode', () => {
     expect(parseTcpOptions(SYN_OPTIONS).map((o) => [o.kind, [...o.data]])).toEqual([
-      [2, [0x05, 0xb4]], [4, []], [8, [0, 0, 0x30, 0x39, 0, 0, 0, 0]], [3, [7]],
+      [2, [0x05, 0xb4]],
+      [4, []],
+      [8, [0, 0, 0x30, 0x39, 0, 0, 0, 0]],
+      [3, [7]],
     ]);
     expect(SYN_OPTIONS.length).toBe(20);
     expect(parseTcpOptions(hex('0000 0204'))).toEqual([]); // stops at End of Option List
     expect(errorCode(() => parseTcpOptions(hex('0201')))).toBe('BAD_LENGTH');
     expect(errorCode(() => parseTcpOptions(hex('02')))).toBe('TRUNCATED');
-    expect([...encodeTcpOptions([{ kind: 1, data: new Uint8Array(0) }, { kind: 3, data: hex('0e') }])]).toEqual([1, 3, 3, 0x0e]);
+    expect([
+      ...encodeTcpOptions([
+        { kind: 1, data: new Uint8Array(0) },
+        { kind: 3, data: hex('0e') },
+      ]),
+    ]).toEqual([1, 3, 3, 0x0e]);
   });
 
   it('data offset below 5 is BAD_LENGTH; beyond the segment TRUNCATED', () => {

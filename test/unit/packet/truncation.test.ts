@@ -11,9 +11,7 @@ const LAYERS = ['arp', 'ipv4', 'ipv6', 'icmp', 'icmpv6', 'tcp', 'udp', 'lldp'] a
 
 /** The scalar fields of a layer (numbers, strings, booleans), minus the truncation flag. */
 function scalars(o: object | undefined): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(o ?? {}).filter(([k, v]) => k !== 'truncated' && ['number', 'string', 'boolean'].includes(typeof v)),
-  );
+  return Object.fromEntries(Object.entries(o ?? {}).filter(([k, v]) => k !== 'truncated' && ['number', 'string', 'boolean'].includes(typeof v)));
 }
 
 function checkPrefix(p: Packet, full: Packet, cut: number, ipEnd: number): void {

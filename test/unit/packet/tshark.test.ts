@@ -30,15 +30,34 @@ function tshark(frames: Uint8Array[], name: string): string[] {
 /** Field lines tshark must print for each fixture: values decoded by an independent dissector. */
 const EXPECTED_FIELDS: Record<string, string[]> = {
   'arp-request': ['Opcode: request (1)', `Sender MAC address: ${MAC_A}`, `Sender IP address: ${V4_A}`, `Target IP address: ${V4_B}`],
-  'icmp-echo': ['Type: 8 (Echo (ping) request)', 'Identifier (BE): 4660 (0x1234)', 'Sequence Number (BE): 7 (0x0007)', 'Flags: 0x2, Don\'t fragment'],
+  'icmp-echo': ['Type: 8 (Echo (ping) request)', 'Identifier (BE): 4660 (0x1234)', 'Sequence Number (BE): 7 (0x0007)', "Flags: 0x2, Don't fragment"],
   'icmp-ipv4-options': ['Options: (4 bytes), Router Alert', 'Header Length: 24 bytes (6)'],
   'icmpv6-ns-sll': ['Type: Neighbor Solicitation (135)', `Target Address: ${V6_B}`, `Link-layer address: ${MAC_A}`, 'Hop Limit: 255'],
-  'icmpv6-na-tll': ['Type: Neighbor Advertisement (136)', `Target Address: ${V6_A}`, 'Flags: 0x60000000, Solicited, Override', `Link-layer address: ${MAC_A}`],
+  'icmpv6-na-tll': [
+    'Type: Neighbor Advertisement (136)',
+    `Target Address: ${V6_A}`,
+    'Flags: 0x60000000, Solicited, Override',
+    `Link-layer address: ${MAC_A}`,
+  ],
   'icmpv6-rs': ['Type: Router Solicitation (133)', `Link-layer address: ${MAC_A}`],
   'icmpv6-ra': ['Type: Router Advertisement (134)', 'Router lifetime (s): 1800', 'MTU: 9000', 'Prefix: fd00:dead:beef::', 'Prefix Length: 64'],
   'icmpv6-echo': ['Type: Echo (ping) request (128)', 'Identifier: 0xbeef', 'Sequence: 3', 'Flow Label: 0x12345'],
-  'tcp-syn-v4': ['Source Port: 43210', 'Destination Port: 22', 'Flags: 0x002 (SYN)', 'MSS Value: 1460', 'Shift count: 7', 'Window: 64240', 'Sequence Number (raw): 16909060'],
-  'tcp-syn-v6-hbh-frag': ['IPv6 Hop-by-Hop Option', 'Fragment Header for IPv6', 'Identification: 0xdeadbeef', 'MSS Value: 1460', 'Destination Port: 80'],
+  'tcp-syn-v4': [
+    'Source Port: 43210',
+    'Destination Port: 22',
+    'Flags: 0x002 (SYN)',
+    'MSS Value: 1460',
+    'Shift count: 7',
+    'Window: 64240',
+    'Sequence Number (raw): 16909060',
+  ],
+  'tcp-syn-v6-hbh-frag': [
+    'IPv6 Hop-by-Hop Option',
+    'Fragment Header for IPv6',
+    'Identification: 0xdeadbeef',
+    'MSS Value: 1460',
+    'Destination Port: 80',
+  ],
   'udp-v6-routing-dstopts': ['Type: Segment Routing (4)', 'Destination Options for IPv6', 'Tunnel Encapsulation Limit: 4', 'Length: 21'],
   'udp-v4': ['Source Port: 40000', 'Destination Port: 9999', 'Length: 23'],
   lldp: [`Chassis Id: ${MAC_A}`, 'Port Id: eth7', 'Seconds: 120', 'System Name: dmzgate-sw1', 'Port Description: uplink to border', 'End of LLDPDU'],
@@ -49,7 +68,10 @@ const EXPECTED_FIELDS: Record<string, string[]> = {
 const FORBIDDEN = [/malformed/i, /incorrect/i, /status: bad/i, /Expert Info \((Error|Warning)/];
 
 describe('tshark agrees with our frames', () => {
-  const blocks = tshark(FIXTURES.map((f) => buildPacket(f.spec)), 'fixtures');
+  const blocks = tshark(
+    FIXTURES.map((f) => buildPacket(f.spec)),
+    'fixtures',
+  );
 
   it('decodes one block per frame', () => {
     expect(blocks).toHaveLength(FIXTURES.length);

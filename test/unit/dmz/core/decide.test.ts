@@ -11,19 +11,36 @@ import { World, type Verdict } from './world.js';
 
 const site = defaultSite();
 const DPID = site.switches[0]!.dpid;
-const WAN = 1, FW_OUT = 3, DTN = 5;
+const WAN = 1,
+  FW_OUT = 3,
+  DTN = 5;
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
 const USER = { actor: 'token:1', project: 'climate' };
 
 const lease = (over: Partial<LeaseSpec> = {}): Command => ({
-  type: 'request', by: USER,
+  type: 'request',
+  by: USER,
   lease: {
-    project: 'climate', dtn: 'dtn1', remote: parsePrefix('192.0.2.0/24'), protocol: 'tcp', localPorts: [{ lo: 50000, hi: 51000 }],
-    remotePorts: [{ lo: 0, hi: 65535 }], path: 'routed', end: T0 + 60_000, ...over,
+    project: 'climate',
+    dtn: 'dtn1',
+    remote: parsePrefix('192.0.2.0/24'),
+    protocol: 'tcp',
+    localPorts: [{ lo: 50000, hi: 51000 }],
+    remotePorts: [{ lo: 0, hi: 65535 }],
+    path: 'routed',
+    end: T0 + 60_000,
+    ...over,
   },
 });
 const fromWan = (dstPort: number, src = '192.0.2.10'): SimPacket => ({
-  inPort: WAN, ethDst: '02:00:00:00:01:05', ethType: 0x0800, ipSrc: src, ipDst: '10.10.1.10', ipProto: 6, srcPort: 40000, dstPort,
+  inPort: WAN,
+  ethDst: '02:00:00:00:01:05',
+  ethType: 0x0800,
+  ipSrc: src,
+  ipDst: '10.10.1.10',
+  ipProto: 6,
+  srcPort: 40000,
+  dstPort,
 });
 
 /** A step: move the clock, run a command, then check what follows. */
@@ -57,7 +74,15 @@ const cases: { name: string; steps: Step[] }[] = [
     name: 'a request opens its ports only, until its end',
     steps: [
       { verdicts: [[fromWan(50500), 'firewall']] },
-      { cmd: lease(), active: [1], verdicts: [[fromWan(50500), 'bypass'], [fromWan(8080), 'firewall'], [fromWan(50500, '198.51.100.1'), 'firewall']] },
+      {
+        cmd: lease(),
+        active: [1],
+        verdicts: [
+          [fromWan(50500), 'bypass'],
+          [fromWan(8080), 'firewall'],
+          [fromWan(50500, '198.51.100.1'), 'firewall'],
+        ],
+      },
       { after: 59_000, active: [1], verdicts: [[fromWan(50500), 'bypass']] },
       { after: 1_000, active: [], verdicts: [[fromWan(50500), 'firewall']] },
     ],
@@ -91,7 +116,10 @@ const cases: { name: string; steps: Step[] }[] = [
       {
         check: (w) => {
           const last = w.records.at(-1)!;
-          expect(last.kind === 'lease' && [last.record.state, last.record.closeReason]).toEqual(['revoked', expect.stringContaining('reloaded site config')]);
+          expect(last.kind === 'lease' && [last.record.state, last.record.closeReason]).toEqual([
+            'revoked',
+            expect.stringContaining('reloaded site config'),
+          ]);
           expect(w.audit.at(-1)).toMatchObject({ actor: 'system', action: 'transfer.revoked', transfer: 1 });
         },
       },
@@ -105,7 +133,14 @@ const cases: { name: string; steps: Step[] }[] = [
       { cmd: lease({ remote: parsePrefix('192.0.2.128/25') }), refused: 'overlap' },
       { cmd: lease({ remote: parsePrefix('198.51.100.0/24') }), pending: true },
       { cmd: { type: 'install-failed', id: 1, reason: 'bundle refused' }, active: [] },
-      { cmd: lease({ remote: parsePrefix('192.0.2.128/25') }), active: [3], verdicts: [[fromWan(50500, '192.0.2.200'), 'bypass'], [fromWan(50500, '192.0.2.10'), 'firewall']] },
+      {
+        cmd: lease({ remote: parsePrefix('192.0.2.128/25') }),
+        active: [3],
+        verdicts: [
+          [fromWan(50500, '192.0.2.200'), 'bypass'],
+          [fromWan(50500, '192.0.2.10'), 'firewall'],
+        ],
+      },
       {
         check: (w) => {
           const failed = w.records.find((r) => r.kind === 'lease' && r.record.id === 1 && r.record.state === 'revoked');
@@ -115,17 +150,27 @@ const cases: { name: string; steps: Step[] }[] = [
     ],
   },
   {
-    name: 'a block during a lease drops the lease\'s traffic; unblocking restores the bypass',
+    name: "a block during a lease drops the lease's traffic; unblocking restores the bypass",
     steps: [
       { cmd: lease() },
-      { cmd: { type: 'block', by: USER, block: { prefix: parsePrefix('192.0.2.10/32'), reason: 'scan' } }, active: [1], verdicts: [[fromWan(50500), 'drop'], [fromWan(50500, '192.0.2.11'), 'bypass']] },
+      {
+        cmd: { type: 'block', by: USER, block: { prefix: parsePrefix('192.0.2.10/32'), reason: 'scan' } },
+        active: [1],
+        verdicts: [
+          [fromWan(50500), 'drop'],
+          [fromWan(50500, '192.0.2.11'), 'bypass'],
+        ],
+      },
       { cmd: { type: 'unblock', by: USER, id: 1 }, verdicts: [[fromWan(50500), 'bypass']] },
     ],
   },
   {
     name: 'a block with an end lifts at its end',
     steps: [
-      { cmd: { type: 'block', by: USER, block: { prefix: parsePrefix('192.0.2.0/24'), reason: 'ids', end: T0 + 5_000 } }, verdicts: [[fromWan(50500), 'drop']] },
+      {
+        cmd: { type: 'block', by: USER, block: { prefix: parsePrefix('192.0.2.0/24'), reason: 'ids', end: T0 + 5_000 } },
+        verdicts: [[fromWan(50500), 'drop']],
+      },
       { after: 5_000, verdicts: [[fromWan(50500), 'firewall']], check: (w) => expect(w.audit.at(-1)).toMatchObject({ action: 'block.expired' }) },
     ],
   },
@@ -142,7 +187,7 @@ const cases: { name: string; steps: Step[] }[] = [
     ],
   },
   {
-    name: 'a circuit\'s capacity is shared by its leases',
+    name: "a circuit's capacity is shared by its leases",
     steps: [
       { cmd: lease({ path: 'circuit:esnet', rateMbps: 300 }) },
       { cmd: lease({ path: 'circuit:esnet', rateMbps: 300, remote: parsePrefix('198.51.100.0/24') }), refused: 'circuit-capacity' },

@@ -101,6 +101,9 @@ export class World {
   }
 
   activeLeases(): number[] {
-    return [...rulesOf(this.state, 'lease')].filter((l) => l.status === 'active').map((l) => l.id).sort((a, b) => a - b);
+    return [...rulesOf(this.state, 'lease')]
+      .filter((l) => l.status === 'active')
+      .map((l) => l.id)
+      .sort((a, b) => a - b);
   }
 }
