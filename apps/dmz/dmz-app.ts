@@ -15,7 +15,7 @@ import { sendAll } from '../../controller/atomic.js';
 import type { Logger } from '../../controller/log.js';
 import { OFPFF, OFPMC, OFPMMFC, OFPTT, OFPP, OFPG, OFPRR, type MessageOf } from '../../controller/openflow/index.js';
 import type { FlowStats } from '../../controller/openflow/multipart/index.js';
-import { baseFlows, leaseFlows, leaseMeter, blockFlows, LeaseRefused, type FlowSpec, type MeterSpec } from './pipeline.js';
+import { baseFlows, leaseFlows, leaseMeter, LeaseRefused, type FlowSpec, type MeterSpec } from './pipeline.js';
 import { OWNER, OWNER_NAMES } from './owners.js';
 import { LeaseBook, checkAgainstSite, leaseRecord, zeroCounters, type LeaseRecord, type BlockRecord, type LeaseRequest } from './lease-book.js';
 import { switchByName, type Site } from './site.js';
@@ -24,6 +24,13 @@ import { DeadlineTimer } from './deadline-timer.js';
 import { Admission, leaseRate, type SwitchBudget } from './admission.js';
 import { TableSizes } from './table-sizes.js';
 import type { Block, Lease } from './model.js';
+import { decide } from './core/decide.js';
+import { SYSTEM } from './core/commands.js';
+import { blockOf, initialState, ruleKey, rulesOf, type State } from './core/state.js';
+import { withRules } from './core/leases.js';
+import { blockRuleOf, flowsOfBlock } from './core/blocks.js';
+import type { Plan } from './core/plan.js';
+import { parsePrefix } from './addresses.js';
 
 /** Flow-stats requests per switch per poll at most (see idBlocks). */
 const MAX_POLL_BLOCKS = 32;
@@ -101,6 +108,8 @@ export interface DmzAppOptions {
 export class DmzApp extends EventEmitter<DmzAppEvents> {
   site: Site;
   readonly book = new LeaseBook();
+  /** The core's state (apps/dmz/core): the live blocks, whose changes decide() makes. */
+  private core: State;
   private readonly controller: Controller;
   private readonly flows: FlowManager;
   private readonly log: Logger;
@@ -151,6 +160,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   constructor(private readonly opts: DmzAppOptions) {
     super();
     this.site = opts.site;
+    this.core = initialState(opts.site);
     this.controller = opts.controller;
     this.flows = opts.flows;
     this.log = opts.logger.child({ component: 'dmz' });
@@ -185,12 +195,12 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
         this.closeLease(l, 'revoked', `not valid under the site config: ${(e as Error).message}`);
       }
     }
-    for (const b of this.book.activeBlocks()) if (b.end !== undefined && b.end <= now) this.closeBlock(b, 'expired');
+    this.restoreBlocks(now);
     this.declarePipeline(this.site);
     this.declareBlocks(now);
     this.declareLeases(now);
     for (const l of this.book.active()) this.scheduleEnd(l);
-    for (const b of this.book.activeBlocks()) this.scheduleBlockEnd(b);
+    for (const b of rulesOf(this.core, 'block')) if (b.end !== undefined) this.blockEnds.set(b.id, b.end - now);
     this.controller.on('flowRemoved', this.onFlowRemoved);
     this.tableSizes.start();
     this.flows.on('flowLost', this.onFlowLost);
@@ -398,54 +408,107 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
 
   // ---- blocks -------------------------------------------------------------------------------------------------
 
-  /** Installs a block on every connected site switch (atomically per switch) and records it. */
-  async addBlock(b: Omit<Block, 'id' | 'start'> & { start?: number }): Promise<BlockRecord> {
+  /**
+   * Installs a block on every connected site switch (atomically per switch) and records it: decide() makes the
+   * block (its id, flows, record and end), the admission checks what the core does not hold yet (lease flows and
+   * the table sizes the switches reported).
+   */
+  async addBlock(b: Omit<Block, 'id' | 'start'>): Promise<BlockRecord> {
     const now = this.clock.now();
-    const block = this.book.draftBlock({ ...b, start: b.start ?? now });
-    const flows = blockFlows(block, now);
+    const spec = {
+      prefix: parsePrefix(b.prefix),
+      reason: b.reason,
+      ...(b.protocol !== undefined ? { protocol: b.protocol } : {}),
+      ...(b.ports !== undefined ? { ports: b.ports } : {}),
+      ...(b.end !== undefined ? { end: b.end } : {}),
+      ...(b.project !== undefined ? { project: b.project } : {}),
+      ...(b.createdBy !== undefined ? { createdBy: b.createdBy } : {}),
+    };
+    const { state, plan } = decide(this.core, { type: 'block', by: SYSTEM, block: spec }, now);
+    const id = this.core.nextId.block;
+    const rule = blockOf(state, id);
+    if (plan.refused || !rule) throw refusalOf(plan);
     this.admission.admitBlock(
       this.site,
-      block.id,
+      id,
       this.site.switches.map((sw) => this.switchBudget(sw.dpid)),
-      flows.length,
+      rule.flows,
       true,
     );
+    this.core = state;
     try {
-      for (const sw of this.site.switches) {
-        if (this.controller.get(sw.dpid)) await this.flows.apply(sw.dpid, OWNER_NAMES.blocks, { add: flows }, { atomic: true });
-        else this.flows.updateFlows(sw.dpid, OWNER_NAMES.blocks, { add: flows }); // installed when it connects
-      }
+      await this.applyFlows(plan);
     } catch (e) {
-      this.admission.releaseBlock(block.id);
+      this.admission.releaseBlock(id);
+      this.core = withRules(this.core, (rules) => rules.delete(ruleKey('block', id)));
       throw e;
     }
-    const rec = this.book.addBlock(block);
-    this.scheduleBlockEnd(rec);
+    const rec = this.book.addBlock(blockRecordIn(plan));
+    this.applyTimers(plan, now);
     this.log.info({ block: rec.id, prefix: rec.prefix, reason: rec.reason }, 'block installed');
     this.emit('event', { type: 'block.created', block: rec });
     return rec;
   }
 
+  /** Removes an active block (decide(): unblock, or expire when its end has come). */
   async removeBlock(id: number, state: 'removed' | 'expired' = 'removed'): Promise<BlockRecord> {
     const rec = this.book.blocks.get(id);
-    if (!rec || rec.state !== 'active') throw new LeaseRefused('not-found', `no active block ${id}`);
+    const rule = blockOf(this.core, id);
+    if (!rec || rec.state !== 'active' || !rule) throw new LeaseRefused('not-found', `no active block ${id}`);
     const now = this.clock.now();
-    // A switch holds one flow per match and priority (OF1.3.5 §6.4), so another active block with the same match
-    // shares this block's flows: those stay, re-added as the other block's (its cookie and its end).
-    const others = new Map<string, FlowSpec>();
-    for (const b of this.book.activeBlocks()) if (b.id !== id) for (const f of blockFlows(b, now)) others.set(this.blockFlowKey(f), f);
-    const change = { remove: [] as FlowSpec[], add: [] as FlowSpec[] };
-    for (const f of blockFlows({ ...rec, end: undefined }, now)) {
-      const kept = others.get(this.blockFlowKey(f));
-      if (kept) change.add.push(kept);
-      else change.remove.push(f);
+    const cmd = state === 'expired' ? ({ type: 'expire', kind: 'block', id } as const) : ({ type: 'unblock', by: SYSTEM, id } as const);
+    const decided = decide(this.core, cmd, now);
+    if (decided.plan.refused) throw refusalOf(decided.plan);
+    if (decided.plan.records.length === 0) return rec; // not ended yet (the timer fired early): nothing to do
+    this.core = decided.state;
+    try {
+      await this.applyFlows(decided.plan);
+    } catch (e) {
+      this.core = withRules(this.core, (rules) => rules.set(ruleKey('block', id), rule));
+      throw e;
     }
-    for (const sw of this.site.switches) {
-      if (this.controller.get(sw.dpid)) await this.flows.apply(sw.dpid, OWNER_NAMES.blocks, change, { atomic: false });
-      else this.flows.updateFlows(sw.dpid, OWNER_NAMES.blocks, change);
-    }
-    this.closeBlock(rec, state);
+    this.applyTimers(decided.plan, now);
+    this.closeBlock(rec, blockRecordIn(decided.plan));
     return rec;
+  }
+
+  /** A plan's flow changes, step by step: on a connected switch now, else declared for when it connects. */
+  private async applyFlows(plan: Plan): Promise<void> {
+    const atomic = plan.atomicity !== 'none';
+    for (const step of plan.steps) {
+      for (const c of step) {
+        const change = { ...(c.add ? { add: c.add } : {}), ...(c.remove ? { remove: c.remove } : {}) };
+        if (this.controller.get(c.dpid)) await this.flows.apply(c.dpid, c.owner, change, { atomic });
+        else this.flows.updateFlows(c.dpid, c.owner, change);
+      }
+    }
+  }
+
+  /** A plan's rule ends to set or cancel (blocks only, so far). */
+  private applyTimers(plan: Plan, now: number): void {
+    for (const t of plan.timers) {
+      const [kind, id] = t.key.split('/');
+      if (kind !== 'block') continue;
+      if (t.at === undefined) this.blockEnds.clear(Number(id));
+      else this.blockEnds.set(Number(id), t.at - now);
+    }
+  }
+
+  /** The restored blocks into the core; those that ended while we were down are closed (decide(): expire). */
+  private restoreBlocks(now: number): void {
+    const active = this.book.activeBlocks();
+    let next = initialState(this.site, { block: Math.max(1, ...[...this.book.blocks.keys()].map((id) => id + 1)) });
+    next = withRules(next, (rules) => {
+      for (const b of active) rules.set(ruleKey('block', b.id), blockRuleOf(b, now));
+    });
+    this.core = { ...next, nextId: { ...next.nextId, lease: this.core.nextId.lease } };
+    for (const b of active) {
+      if (b.end === undefined || b.end > now) continue;
+      const { state, plan } = decide(this.core, { type: 'expire', kind: 'block', id: b.id }, now);
+      if (plan.records.length === 0) continue;
+      this.core = state; // its flows are not declared (declareBlocks follows)
+      this.closeBlock(b, blockRecordIn(plan));
+    }
   }
 
   // ---- site reload --------------------------------------------------------------------------------------------
@@ -469,6 +532,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     }
     const gone = this.site.switches.filter((old) => !site.switches.some((s) => s.dpid === old.dpid));
     this.site = site;
+    this.core = { ...this.core, site };
     for (const sw of gone) for (const owner of Object.values(OWNER_NAMES)) this.flows.setFlows(sw.dpid, owner, []);
     this.declarePipeline(site);
     this.declareLeases(now);
@@ -661,11 +725,12 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     this.emit('event', { type: 'lease.closed', lease: rec });
   }
 
-  private closeBlock(rec: BlockRecord, state: 'removed' | 'expired'): void {
+  /** Closes the book's record as the core's closing record says. */
+  private closeBlock(rec: BlockRecord, closed: BlockRecord): void {
     this.blockEnds.clear(rec.id);
     this.admission.releaseBlock(rec.id);
-    rec.state = state;
-    rec.closedAt = this.clock.now();
+    rec.state = closed.state;
+    rec.closedAt = closed.closedAt;
     this.book.pruneBlocks();
     this.emit('event', { type: 'block.removed', block: rec });
   }
@@ -685,10 +750,6 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     void this.releaseLease(id, 'expired', 'lease ended').catch((e: Error) =>
       this.log.warn({ lease: id, err: e.message }, 'closing an ended lease failed'),
     );
-  }
-
-  private scheduleBlockEnd(rec: BlockRecord): void {
-    if (rec.end !== undefined) this.blockEnds.set(rec.id, rec.end - this.clock.now());
   }
 
   private blockEnded(id: number): void {
@@ -721,8 +782,8 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   private declareBlocks(now: number): void {
     // Blocks with the same match share one flow (the later block's, as the switch kept it when it was added).
     const flows = new Map<string, FlowSpec>();
-    for (const b of this.book.activeBlocks()) {
-      const own = blockFlows(b, now);
+    for (const b of rulesOf(this.core, 'block')) {
+      const own = flowsOfBlock(b, now);
       this.admission.holdBlock(b.id, own.length);
       for (const f of own) flows.set(this.blockFlowKey(f), f);
     }
@@ -779,4 +840,17 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   private leaseDpid(dtn: string): bigint {
     return switchByName(this.site, this.dtnSwitch(dtn)).dpid;
   }
+}
+
+/** A refused plan as the error the API maps to its code. */
+function refusalOf(plan: Plan): LeaseRefused {
+  const r = plan.refused;
+  return new LeaseRefused(r?.reason ?? 'refused', r?.message ?? 'refused', r?.limit);
+}
+
+/** The block record a plan persists (a block command's plan carries exactly one). */
+function blockRecordIn(plan: Plan): BlockRecord {
+  const r = plan.records.find((c) => c.kind === 'block');
+  if (!r || r.kind !== 'block') throw new Error('a block plan without its record');
+  return r.record;
 }

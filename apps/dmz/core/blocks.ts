@@ -1,6 +1,8 @@
 // The block commands: block, unblock, expire. A block's drop flows go on every switch of the site.
 import { HARD_TIMEOUT_TOLERANCE_MS } from '../../../controller/flow-manager.js';
 import { blockFlowsOf, LeaseRefused, type FlowSpec } from '../pipeline.js';
+import { parsePrefix } from '../addresses.js';
+import type { BlockRecord } from '../records.js';
 import type { PortRange } from '../port-ranges.js';
 import type { Actor, BlockSpec } from './commands.js';
 import { emptyPlan, OWNERS, type SwitchChange } from './plan.js';
@@ -16,6 +18,25 @@ export function flowsOfBlock(b: BlockRule, now: number): FlowSpec[] {
     b.prefix,
     now,
   );
+}
+
+/** An active block's record (restored at start) as the core's rule. */
+export function blockRuleOf(rec: BlockRecord, now: number): BlockRule {
+  const rule: BlockRule = {
+    kind: 'block',
+    id: rec.id,
+    prefix: parsePrefix(rec.prefix),
+    protocol: rec.protocol,
+    ports: rec.ports,
+    start: rec.start,
+    end: rec.end,
+    reason: rec.reason,
+    project: rec.project,
+    createdBy: rec.createdBy,
+    flows: 0,
+  };
+  rule.flows = flowsOfBlock(rule, now).length;
+  return rule;
 }
 
 export function block(state: State, by: Actor, spec: BlockSpec, now: number): Decision {
