@@ -6,7 +6,7 @@ import { OverlapIndex, portsOverlap } from './overlap-index.js';
 import { MinHeap } from './min-heap.js';
 import { LeaseRefused, leaseDtn } from './pipeline.js';
 import type { Site } from './site.js';
-import type { Lease, Block, PathName } from './model.js';
+import type { Lease, PathName } from './model.js';
 import type { Protocol } from './site.js';
 import type { Counters, LeaseRecord, LeaseState, BlockRecord } from './records.js';
 
@@ -123,7 +123,6 @@ export class LeaseBook {
   private meters = new MeterIds();
   private readonly closedLeases = new Set<number>();
   private nextLeaseId = 1;
-  private nextBlockId = 1;
 
   /** Restores records (after a restart); ids continue after the highest seen. */
   restore(leases: LeaseRecord[], blocks: BlockRecord[]): void {
@@ -136,7 +135,6 @@ export class LeaseBook {
     this.meters = new MeterIds([...this.activeLeases.values(), ...this.pending.values()].flatMap((l) => (l.meterId ? [l.meterId] : [])));
     for (const b of blocks) {
       this.blocks.set(b.id, b);
-      this.nextBlockId = Math.max(this.nextBlockId, b.id + 1);
     }
   }
 
@@ -251,16 +249,9 @@ export class LeaseBook {
     }
   }
 
-  /** A new block with its own id (taken now, so concurrent requests never share one). */
-  draftBlock(b: Omit<Block, 'id'>): Block {
-    parsePrefix(b.prefix); // throws on a bad prefix
-    return { ...b, id: this.nextBlockId++ };
-  }
-
-  addBlock(block: Block): BlockRecord {
-    const rec: BlockRecord = { ...block, state: 'active' };
-    this.blocks.set(block.id, rec);
-    this.nextBlockId = Math.max(this.nextBlockId, block.id + 1);
+  /** Keeps a new block's record (decided by the core: apps/dmz/core/blocks.ts). */
+  addBlock(rec: BlockRecord): BlockRecord {
+    this.blocks.set(rec.id, rec);
     return rec;
   }
 
