@@ -6,6 +6,7 @@ import type { Logger } from '../controller/log.js';
 import { dpidText } from '../controller/errors.js';
 import { flowText } from '../controller/flow-entry.js';
 import type { DmzApp, DmzEvent } from '../apps/dmz/dmz-app.js';
+import type { AuditDraft as CoreAudit } from '../apps/dmz/core/plan.js';
 import type { LeaseRequest } from '../apps/dmz/lease-book.js';
 import type { BlockRecord, LeaseRecord } from '../apps/dmz/records.js';
 import type { Block } from '../apps/dmz/model.js';
@@ -167,29 +168,27 @@ export class TransfersService {
   }
 
   async addBlock(block: Omit<Block, 'id' | 'start'>, by: Actor): Promise<BlockRecord> {
-    const run = this.blocks.then(() => this.app.addBlock(block));
+    const run = this.blocks.then(() => this.app.createBlock(block, by));
     this.blocks = run.catch(() => undefined);
-    let rec: BlockRecord;
+    let done: { record: BlockRecord; audit: CoreAudit[] };
     try {
-      rec = await run;
+      done = await run;
     } catch (e) {
       throw await this.refused(by, 'block.create', e, {}, 'DMZ_BLOCK_NOT_FOUND');
     }
-    await this.persist([
-      this.auditRecord(by, { action: 'block.create', decision: 'granted', block: rec.id, reason: rec.reason, details: { prefix: rec.prefix } }),
-    ]);
-    return rec;
+    await this.persist(done.audit.map((a) => this.opts.auditRecord(a)));
+    return done.record;
   }
 
   async removeBlock(id: number, by: Actor): Promise<BlockRecord> {
-    let rec: BlockRecord;
+    let done: { record: BlockRecord; audit: CoreAudit[] };
     try {
-      rec = await this.app.removeBlock(id);
+      done = await this.app.endBlock(id, 'removed', by);
     } catch (e) {
       throw await this.refused(by, 'block.remove', e, { block: id }, 'DMZ_BLOCK_NOT_FOUND');
     }
-    await this.persist([this.auditRecord(by, { action: 'block.remove', decision: 'done', block: id })]);
-    return rec;
+    await this.persist(done.audit.map((a) => this.opts.auditRecord(a)));
+    return done.record;
   }
 
   /**
@@ -276,6 +275,7 @@ export class TransfersService {
       return;
     }
     this.hub.publish(e.type, { block: blockView(e.block) }, e.block.project, undefined, [{ kind: 'block.put', block: e.block }]);
-    if (e.type === 'block.removed' && e.block.state === 'expired') this.auditSystem({ action: 'block.expired', decision: 'done', block: e.block.id });
+    // The core's audit of a change nobody asked for (a block's end); a failed write is counted by the store.
+    if (e.audit?.length) this.store.commit(e.audit.map((a) => this.opts.auditRecord(a))).catch(() => undefined);
   }
 }

@@ -25,11 +25,11 @@ import { Admission, leaseRate, type SwitchBudget } from './admission.js';
 import { TableSizes } from './table-sizes.js';
 import type { Block, Lease } from './model.js';
 import { decide } from './core/decide.js';
-import { SYSTEM } from './core/commands.js';
+import { SYSTEM, type Actor } from './core/commands.js';
 import { blockOf, initialState, ruleKey, rulesOf, type State } from './core/state.js';
 import { withRules } from './core/leases.js';
 import { blockRuleOf, flowsOfBlock } from './core/blocks.js';
-import type { Plan } from './core/plan.js';
+import type { AuditDraft, Plan } from './core/plan.js';
 import { parsePrefix } from './addresses.js';
 
 /** Flow-stats requests per switch per poll at most (see idBlocks). */
@@ -62,7 +62,8 @@ export function idBlocks<L extends { id: number }>(list: L[]): { low: bigint; ma
 
 export type DmzEvent =
   | { type: 'lease.created' | 'lease.extended' | 'lease.closed'; lease: LeaseRecord }
-  | { type: 'block.created' | 'block.removed'; block: BlockRecord }
+  /** `audit`: the core's audit entries of a change nobody asked for (a block's end), for the executor to write. */
+  | { type: 'block.created' | 'block.removed'; block: BlockRecord; audit?: readonly AuditDraft[] }
   /**
    * A switch reported one of our flows removed while it should still be there (see FlowManager's flowLost): it
    * is being re-installed. `lease` or `block` names the owner's record when the flow is one of theirs.
@@ -414,6 +415,11 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
    * the table sizes the switches reported).
    */
   async addBlock(b: Omit<Block, 'id' | 'start'>): Promise<BlockRecord> {
+    return (await this.createBlock(b, SYSTEM)).record;
+  }
+
+  /** addBlock for someone: with the audit entries the core wrote for it (for the executor to persist). */
+  async createBlock(b: Omit<Block, 'id' | 'start'>, by: Actor): Promise<{ record: BlockRecord; audit: AuditDraft[] }> {
     const now = this.clock.now();
     const spec = {
       prefix: parsePrefix(b.prefix),
@@ -424,7 +430,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
       ...(b.project !== undefined ? { project: b.project } : {}),
       ...(b.createdBy !== undefined ? { createdBy: b.createdBy } : {}),
     };
-    const { state, plan } = decide(this.core, { type: 'block', by: SYSTEM, block: spec }, now);
+    const { state, plan } = decide(this.core, { type: 'block', by, block: spec }, now);
     const id = this.core.nextId.block;
     const rule = blockOf(state, id);
     if (plan.refused || !rule) throw refusalOf(plan);
@@ -447,19 +453,24 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     this.applyTimers(plan, now);
     this.log.info({ block: rec.id, prefix: rec.prefix, reason: rec.reason }, 'block installed');
     this.emit('event', { type: 'block.created', block: rec });
-    return rec;
+    return { record: rec, audit: plan.audit };
   }
 
   /** Removes an active block (decide(): unblock, or expire when its end has come). */
   async removeBlock(id: number, state: 'removed' | 'expired' = 'removed'): Promise<BlockRecord> {
+    return (await this.endBlock(id, state, SYSTEM)).record;
+  }
+
+  /** removeBlock for someone: with the audit entries the core wrote for it (for the executor to persist). */
+  async endBlock(id: number, state: 'removed' | 'expired', by: Actor): Promise<{ record: BlockRecord; audit: AuditDraft[] }> {
     const rec = this.book.blocks.get(id);
     const rule = blockOf(this.core, id);
     if (!rec || rec.state !== 'active' || !rule) throw new LeaseRefused('not-found', `no active block ${id}`);
     const now = this.clock.now();
-    const cmd = state === 'expired' ? ({ type: 'expire', kind: 'block', id } as const) : ({ type: 'unblock', by: SYSTEM, id } as const);
+    const cmd = state === 'expired' ? ({ type: 'expire', kind: 'block', id } as const) : ({ type: 'unblock', by, id } as const);
     const decided = decide(this.core, cmd, now);
     if (decided.plan.refused) throw refusalOf(decided.plan);
-    if (decided.plan.records.length === 0) return rec; // not ended yet (the timer fired early): nothing to do
+    if (decided.plan.records.length === 0) return { record: rec, audit: [] }; // not ended yet: nothing to do
     this.core = decided.state;
     try {
       await this.applyFlows(decided.plan);
@@ -468,8 +479,8 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
       throw e;
     }
     this.applyTimers(decided.plan, now);
-    this.closeBlock(rec, blockRecordIn(decided.plan));
-    return rec;
+    this.closeBlock(rec, decided.plan);
+    return { record: rec, audit: decided.plan.audit };
   }
 
   /** A plan's flow changes, step by step: on a connected switch now, else declared for when it connects. */
@@ -507,7 +518,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
       const { state, plan } = decide(this.core, { type: 'expire', kind: 'block', id: b.id }, now);
       if (plan.records.length === 0) continue;
       this.core = state; // its flows are not declared (declareBlocks follows)
-      this.closeBlock(b, blockRecordIn(plan));
+      this.closeBlock(b, plan);
     }
   }
 
@@ -725,14 +736,15 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     this.emit('event', { type: 'lease.closed', lease: rec });
   }
 
-  /** Closes the book's record as the core's closing record says. */
-  private closeBlock(rec: BlockRecord, closed: BlockRecord): void {
+  /** Closes the book's record as the core's plan says; an expiry's audit goes with its event (nobody asked). */
+  private closeBlock(rec: BlockRecord, plan: Plan): void {
+    const closed = blockRecordIn(plan);
     this.blockEnds.clear(rec.id);
     this.admission.releaseBlock(rec.id);
     rec.state = closed.state;
     rec.closedAt = closed.closedAt;
     this.book.pruneBlocks();
-    this.emit('event', { type: 'block.removed', block: rec });
+    this.emit('event', { type: 'block.removed', block: rec, ...(closed.state === 'expired' ? { audit: plan.audit } : {}) });
   }
 
   private noteLeaseFlows(id: number, flows: FlowSpec[]): void {
