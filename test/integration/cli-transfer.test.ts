@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrivateOvs } from '../../lab/private-ovs.js';
 import { CLI, Running, checkBuild, until } from '../../lab/dmzgate-process.js';
 import { readState } from '../../api/index.js';
+import { climateTokenArgs } from '../helpers/cli-token-args.js';
 
 const run = promisify(execFile);
 
@@ -71,29 +72,7 @@ describe('a transfer through the CLI survives a controller SIGKILL', () => {
     await ovs.vsctl('--if-exists', 'del-br', 'br0'); // nothing of an earlier test
     await ovs.addBridge('br0', 1n, { controller: `tcp:127.0.0.1:${ofPort}`, ports: ['wan', 'trunk', 'fwout', 'fwin', 'dtn1', 'ps1', 'lan1'] });
     await first.line((l) => l.msg === 'reconciled switch' && l.dpid === '0000000000000001', 'first reconcile');
-    const made = JSON.parse(
-      await cli(
-        'token',
-        'create',
-        '--data',
-        data,
-        '--project',
-        'climate',
-        '--dtn',
-        'dtn1',
-        '--remote',
-        '192.0.2.0/24',
-        '--ports',
-        '50000-51000',
-        '--paths',
-        'routed',
-        '--max-duration',
-        '2h',
-        '--scope',
-        'transfers',
-        '--json',
-      ),
-    ) as { id: number; token: string };
+    const made = JSON.parse(await cli(...climateTokenArgs(data))) as { id: number; token: string };
     return { first, api, args, data, made };
   }
 
@@ -103,68 +82,29 @@ describe('a transfer through the CLI survives a controller SIGKILL', () => {
     // A dry run first: it lists the flows and leaves the switch as it was.
     const table = async () => (await ovs.ofctl('dump-flows', 'br0', '--no-stats')).split('\n').filter((l) => l.includes('cookie='));
     const untouched = await table();
-    const plan = JSON.parse(
-      await cli(
-        'transfer',
-        'request',
-        '--dry-run',
-        '--api',
-        api,
-        '--token',
-        made.token,
-        '--dtn',
-        'dtn1',
-        '--remote',
-        '192.0.2.0/24',
-        '--ports',
-        '50000-51000',
-        '--duration',
-        '1h',
-        '--json',
-      ),
-    ) as { dry_run: boolean; flow_count: number; flows: string[] };
+    const request = [
+      'transfer',
+      'request',
+      '--api',
+      api,
+      '--token',
+      made.token,
+      '--dtn',
+      'dtn1',
+      '--remote',
+      '192.0.2.0/24',
+      '--ports',
+      '50000-51000',
+      '--duration',
+      '1h',
+    ];
+    const plan = JSON.parse(await cli(...request, '--dry-run', '--json')) as { dry_run: boolean; flow_count: number; flows: string[] };
     expect(plan).toMatchObject({ dry_run: true });
     expect(plan.flows).toHaveLength(plan.flow_count);
     expect(await table()).toEqual(untouched);
-    expect(
-      await cli(
-        'transfer',
-        'request',
-        '--dry-run',
-        '--api',
-        api,
-        '--token',
-        made.token,
-        '--dtn',
-        'dtn1',
-        '--remote',
-        '192.0.2.0/24',
-        '--ports',
-        '50000-51000',
-        '--duration',
-        '1h',
-      ),
-    ).toMatch(new RegExp(`^would install ${plan.flow_count} flows on dmz1 `));
+    expect(await cli(...request, '--dry-run')).toMatch(new RegExp(`^would install ${plan.flow_count} flows on dmz1 `));
 
-    const lease = JSON.parse(
-      await cli(
-        'transfer',
-        'request',
-        '--api',
-        api,
-        '--token',
-        made.token,
-        '--dtn',
-        'dtn1',
-        '--remote',
-        '192.0.2.0/24',
-        '--ports',
-        '50000-51000',
-        '--duration',
-        '1h',
-        '--json',
-      ),
-    ) as { id: number; state: string; path: string };
+    const lease = JSON.parse(await cli(...request, '--json')) as { id: number; state: string; path: string };
     expect(lease).toMatchObject({ state: 'active', path: 'routed' });
     const before = await leaseFlows(ovs, lease.id);
     expect(before.length).toBeGreaterThanOrEqual(2); // both directions, the range as masked matches

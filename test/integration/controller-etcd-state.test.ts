@@ -14,6 +14,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PrivateEtcd, freePort } from '../../lab/private-etcd.js';
 import { PrivateOvs } from '../../lab/private-ovs.js';
 import { CLI, Running, checkBuild, until } from '../../lab/dmzgate-process.js';
+import { climateTokenArgs } from '../helpers/cli-token-args.js';
 
 const run = promisify(execFile);
 const cli = async (...args: string[]): Promise<string> => (await run(process.execPath, [CLI, ...args], { timeout: 30_000 })).stdout;
@@ -51,29 +52,7 @@ it('a token and a transfer kept in etcd survive a kill -9 and a restart on an em
   const api = (await first.line((l) => l.msg === 'controller ready', 'controller ready')).api as string;
   await ovs.addBridge('br0', 1n, { controller: `tcp:127.0.0.1:${ofPort}`, ports: ['wan', 'trunk', 'fwout', 'fwin', 'dtn1', 'ps1', 'lan1'] });
   await first.line((l) => l.msg === 'reconciled switch' && l.dpid === '0000000000000001', 'first reconcile');
-  const made = JSON.parse(
-    await cli(
-      'token',
-      'create',
-      '--data',
-      join(work, 'data1'),
-      '--project',
-      'climate',
-      '--dtn',
-      'dtn1',
-      '--remote',
-      '192.0.2.0/24',
-      '--ports',
-      '50000-51000',
-      '--paths',
-      'routed',
-      '--max-duration',
-      '2h',
-      '--scope',
-      'transfers',
-      '--json',
-    ),
-  ) as { id: number; token: string };
+  const made = JSON.parse(await cli(...climateTokenArgs(join(work, 'data1')))) as { id: number; token: string };
   const lease = JSON.parse(
     await cli(
       'transfer',

@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrivateOvs } from '../../lab/private-ovs.js';
 import { CLI, ROOT, Running, checkBuild, until } from '../../lab/dmzgate-process.js';
+import { climateTokenArgs } from '../helpers/cli-token-args.js';
 
 const run = promisify(execFile);
 const PRE = join(ROOT, 'examples', 'hooks', 'dmzgate-pre-transfer');
@@ -64,28 +65,7 @@ describe('examples/hooks: pre- and post-transfer against the running API', () =>
     const api = (await controller.line((l) => l.msg === 'controller ready', 'controller ready')).api as string;
     await ovs.addBridge('br0', 1n, { controller: `tcp:127.0.0.1:${ofPort}`, ports: ['wan', 'trunk', 'fwout', 'fwin', 'dtn1', 'ps1', 'lan1'] });
     await controller.line((l) => l.msg === 'reconciled switch' && l.dpid === '0000000000000001', 'first reconcile');
-    const { stdout } = await run(process.execPath, [
-      CLI,
-      'token',
-      'create',
-      '--data',
-      data,
-      '--project',
-      'climate',
-      '--dtn',
-      'dtn1',
-      '--remote',
-      '192.0.2.0/24',
-      '--ports',
-      '50000-51000',
-      '--paths',
-      'routed',
-      '--max-duration',
-      '2h',
-      '--scope',
-      'transfers',
-      '--json',
-    ]);
+    const { stdout } = await run(process.execPath, [CLI, ...climateTokenArgs(data)]);
     const token = (JSON.parse(stdout) as { token: string }).token;
     env = { DMZGATE_API: api, DMZGATE_TOKEN: token, DMZGATE_CLI: `${process.execPath} ${CLI}` };
   });

@@ -24,3 +24,20 @@ export function addEvent(s: JournalStateStore, type: EventType, data: Record<str
   commitNow(s, { kind: 'event.append', event: ev });
   return ev;
 }
+
+/** A lease record for the state tests (its fields matter only as data to keep). */
+export const lease = (id: number, state: LeaseRecord['state'] = 'active', bytesIn = 0): LeaseRecord => ({
+  id,
+  project: 'p',
+  dtn: 'dtn1',
+  remote: '192.0.2.0/24',
+  protocol: 'tcp',
+  localPorts: [{ lo: 1, hi: 2 }],
+  remotePorts: [{ lo: 0, hi: 65535 }],
+  path: 'routed',
+  start: 1,
+  end: 2,
+  state,
+  createdAt: 1,
+  counters: { packetsIn: 0, bytesIn, packetsOut: 0, bytesOut: 0 },
+});

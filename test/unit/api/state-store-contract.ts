@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CommittedBatch, StateRecord, StateStore } from '../../../api/state/state-store.js';
 import { StateView } from '../../../api/state/state-view.js';
 import type { AuditEntry, StoredEvent, TokenRecord } from '../../../api/state/types.js';
-import type { BlockRecord, LeaseRecord } from '../../../apps/dmz/records.js';
+import type { BlockRecord } from '../../../apps/dmz/records.js';
+import { lease } from './state-shorthand.js';
 import type { BackendUnderTest } from './state-backends.js';
 import { compileChildren, runAndKill } from './kill-child.js';
 
@@ -17,21 +18,6 @@ import { compileChildren, runAndKill } from './kill-child.js';
 const WRITERS = 8;
 const LEASES_PER_BATCH = 5;
 
-const lease = (id: number, bytesIn = 0, state: LeaseRecord['state'] = 'active'): LeaseRecord => ({
-  id,
-  project: 'p',
-  dtn: 'dtn1',
-  remote: '192.0.2.0/24',
-  protocol: 'tcp',
-  localPorts: [{ lo: 1, hi: 2 }],
-  remotePorts: [{ lo: 0, hi: 65535 }],
-  path: 'routed',
-  start: 1,
-  end: 2,
-  state,
-  createdAt: 1,
-  counters: { packetsIn: 0, bytesIn, packetsOut: 0, bytesOut: 0 },
-});
 const block = (id: number): BlockRecord => ({ id, prefix: '198.51.100.7/32', start: 1, reason: 'scan', state: 'active', project: 'ids' });
 const token = (id: number): TokenRecord => ({
   id,
@@ -97,13 +83,13 @@ export function stateStoreContract(backend: BackendUnderTest): void {
       expect(revision).toBeGreaterThan(0);
       const more = await store.commit([
         { kind: 'token.revoke', id: 2, at: 5 },
-        { kind: 'lease.put', lease: lease(7, 100, 'released') },
+        { kind: 'lease.put', lease: lease(7, 'released', 100) },
       ]);
       const expected = {
         revision: more.revision,
         nextIds: { token: 3, event: 2, audit: 2 },
         tokens: [token(1), { ...token(2), revokedAt: 5 }],
-        leases: [lease(7, 100, 'released')],
+        leases: [lease(7, 'released', 100)],
         blocks: [block(3)],
         audit: [audit(1)],
         events: [event(1, { switch: { dpid: '1' } })],
@@ -145,7 +131,7 @@ export function stateStoreContract(backend: BackendUnderTest): void {
       for (let i = 1; i <= 60; i++) {
         const p = store.commit([
           { kind: 'audit.append', entry: audit(i, `a${i}`) },
-          { kind: 'lease.put', lease: lease((i % 7) + 1, i) },
+          { kind: 'lease.put', lease: lease((i % 7) + 1, 'active', i) },
         ]);
         void p.then(() => resolved.push(i));
         made.push(p);
@@ -214,7 +200,7 @@ export function stateStoreContract(backend: BackendUnderTest): void {
         { kind: 'block.put', block: block(2) },
         { kind: 'audit.append', entry: audit(2) },
       ]);
-      await store.commit([{ kind: 'lease.put', lease: lease(1, 50, 'released') }]);
+      await store.commit([{ kind: 'lease.put', lease: lease(1, 'released', 50) }]);
       expect(replica.snapshot(revision)).toEqual(await store.load());
     });
 

@@ -20,25 +20,8 @@ import {
   type JournalStoreOptions as StoreOptions,
 } from '../../../api/index.js';
 import { Journal, parseJournal } from '../../../api/state/journal-file.js';
-import { addAudit, addEvent, putBlock, putLease, putToken } from './state-shorthand.js';
+import { addAudit, addEvent, lease, putBlock, putLease, putToken } from './state-shorthand.js';
 import { compileChildren, runAndKill } from './kill-child.js';
-import type { LeaseRecord } from '../../../apps/dmz/records.js';
-
-export const lease = (id: number, state: LeaseRecord['state'] = 'active', bytesIn = 0): LeaseRecord => ({
-  id,
-  project: 'p',
-  dtn: 'dtn1',
-  remote: '192.0.2.0/24',
-  protocol: 'tcp',
-  localPorts: [{ lo: 1, hi: 2 }],
-  remotePorts: [{ lo: 0, hi: 65535 }],
-  path: 'routed',
-  start: 1,
-  end: 2,
-  state,
-  createdAt: 1,
-  counters: { packetsIn: 0, bytesIn, packetsOut: 0, bytesOut: 0 },
-});
 
 const mode = (file: string) => (statSync(file).mode & 0o777).toString(8);
 /** The journal's records (parsed as the store does: the zeros of its preallocated space are not records). */
