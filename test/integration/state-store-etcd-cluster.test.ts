@@ -26,7 +26,8 @@ const lease = (id: number, bytesIn: number): LeaseRecord => ({
 });
 
 it('commits go on while one member after another is killed and restarted (a quorum always left)', async () => {
-  const store = await openEtcdStore({ hosts: etcd.endpoints, prefix: '/dmzgate/cluster/' });
+  // Every acknowledged event is checked, so none may be pruned by the event cap (1,000 by default).
+  const store = await openEtcdStore({ hosts: etcd.endpoints, prefix: '/dmzgate/cluster/', maxEvents: 1_000_000 });
   const acked: number[] = [];
   let stop = false;
   const writer = (async () => {
