@@ -1,12 +1,14 @@
 // Watches the site's links: compares the configured links with what LLDP discovery sees (link-states.ts) each
 // time either changes or an interval passes, and raises every change of state as an event and a log line, so
-// that a link that is missing, miscabled or not configured is an alarm, never silently used.
+// that a link that is missing, miscabled or not configured is an alarm, never silently used. A configured link
+// becoming usable or ceasing to be is also a `link-up` / `link-down` notification naming its ends: what a path
+// computation consumes (only an `up` link may carry a lease).
 import { EventEmitter } from 'node:events';
 import type { Controller } from '../../controller/controller.js';
 import type { SwitchConnection } from '../../controller/switch-connection.js';
 import type { Logger } from '../../controller/log.js';
 import type { LinkDiscovery, DiscoveredLink, LinkLossReason } from '../../controller/lldp-discovery.js';
-import { compareLinks, type LinkStatus, type LinkState } from './link-states.js';
+import { compareLinks, type LinkEndView, type LinkStatus, type LinkState } from './link-states.js';
 import type { Site } from './site.js';
 
 export type LinkEventType = 'link.up' | 'link.down' | 'link.missing' | 'link.miscabled' | 'link.unexpected';
@@ -16,6 +18,22 @@ export interface LinkEvent {
   link: LinkStatus;
   /** link.down: why it was lost (LLDP silent: timeout; port-down; switch-down; recabled). */
   reason?: string;
+}
+
+/** A configured link that became usable (`link-up`) or stopped being usable (`link-down`). */
+export interface LinkChange {
+  /** The configured link's name (`SWITCH:PORT-SWITCH:PORT`). */
+  link: string;
+  a: LinkEndView;
+  b: LinkEndView;
+  /** link-down: timeout, port-down, switch-down, recabled, not seen, or unconfigured (a reload dropped it). */
+  reason?: string;
+}
+
+export interface FabricMonitorEvents {
+  event: [LinkEvent];
+  'link-up': [LinkChange];
+  'link-down': [LinkChange];
 }
 
 const ALARM: Partial<Record<LinkState, LinkEventType>> = {
@@ -32,11 +50,13 @@ export interface FabricMonitorOptions {
   logger: Logger;
 }
 
-export class FabricMonitor extends EventEmitter<{ event: [LinkEvent] }> {
+export class FabricMonitor extends EventEmitter<FabricMonitorEvents> {
   private readonly log: Logger;
   private readonly connectedSince = new Map<bigint, number>();
   private readonly everUp = new Set<string>();
   private states = new Map<string, LinkState>();
+  /** Configured links up at the last refresh, as they were then (a reload may drop one from the config). */
+  private upLinks = new Map<string, LinkStatus>();
   /** Why each end last lost a link (for link.down). */
   private readonly lossAt = new Map<string, LinkLossReason>();
   private readonly evaluate = (): void => void this.refresh();
@@ -92,23 +112,29 @@ export class FabricMonitor extends EventEmitter<{ event: [LinkEvent] }> {
   refresh(): LinkStatus[] {
     const links = this.links();
     const next = new Map<string, LinkState>();
+    const up = new Map<string, LinkStatus>();
     for (const l of links) {
       next.set(l.name, l.state);
+      if (l.state === 'up') up.set(l.name, l);
       const before = this.states.get(l.name);
       if (before === l.state) continue;
       if (l.state === 'up') {
         this.everUp.add(l.name);
         this.raise({ type: 'link.up', link: l });
+        this.emit('link-up', { link: l.name, a: l.a, b: l.b });
         continue;
       }
       if (before === 'up') {
         const reason = this.lossAt.get(`${l.a.dpid}:${l.a.port}`) ?? this.lossAt.get(`${l.b.dpid}:${l.b.port}`) ?? 'not seen';
         this.raise({ type: 'link.down', link: l, reason });
+        this.emit('link-down', { link: l.name, a: l.a, b: l.b, reason });
       }
       const alarm = ALARM[l.state];
       if (alarm) this.raise({ type: alarm, link: l });
     }
+    for (const [name, l] of this.upLinks) if (!next.has(name)) this.emit('link-down', { link: name, a: l.a, b: l.b, reason: 'unconfigured' });
     this.states = next;
+    this.upLinks = up;
     return links;
   }
 

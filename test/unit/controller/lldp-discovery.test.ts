@@ -121,4 +121,14 @@ describe('LinkDiscovery', () => {
     await until(() => f.discovery.foreignFrames === 1);
     expect(f.discovery.links()).toEqual([]);
   });
+
+  it('a switch disconnecting loses the links at both of its ends at once', async () => {
+    await start();
+    f.cable([1, 3], [2, 3]);
+    f.discovery.start();
+    await until(() => f.discovery.links().length === 2);
+    await f.switches[1]!.close();
+    await until(() => f.discovery.links().length === 0);
+    expect(downs.map(([, why]) => why)).toEqual(['switch-down', 'switch-down']);
+  });
 });

@@ -1,9 +1,10 @@
 // Configured links against what LLDP sees, on two emulated switches (dmz1 = dpid 1, core1 = dpid 2) cabled by
 // the test: a configured link found is up; a cable on other ports, a link not cabled, and a cable the config does
-// not name are alarms (events and states), and a link lost after 3 silent intervals is down.
+// not name are alarms (events and states), and a link lost after 3 silent intervals is down. Each configured
+// link becoming usable or not is a link-up / link-down notification naming its ends.
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseSiteConfig } from '../../../apps/dmz/config.js';
-import { FabricMonitor, type LinkEvent } from '../../../apps/dmz/fabric-monitor.js';
+import { FabricMonitor, type LinkChange, type LinkEvent } from '../../../apps/dmz/fabric-monitor.js';
 import { silentLogger } from '../../../controller/log.js';
 import type { Cable } from '../../../emulator/index.js';
 import { emulatedFabric, until, type EmulatedFabric } from '../../helpers/emulated-fabric.js';
@@ -13,6 +14,8 @@ describe('FabricMonitor', () => {
   let f: EmulatedFabric;
   let monitor: FabricMonitor;
   let events: LinkEvent[];
+  let changes: string[];
+  let site: ReturnType<typeof parseSiteConfig>;
   afterEach(async () => {
     monitor?.stop();
     await f?.close();
@@ -21,10 +24,17 @@ describe('FabricMonitor', () => {
   async function start(links?: string[], cables: [[number, number], [number, number]][] = []): Promise<Cable[]> {
     f = await emulatedFabric(2, 6);
     const made = cables.map(([a, b]) => f.cable(a, b));
-    const site = parseSiteConfig(fabricSiteYaml(links));
+    site = parseSiteConfig(fabricSiteYaml(links));
     monitor = new FabricMonitor({ site: () => site, controller: f.controller, discovery: f.discovery, logger: silentLogger() });
     events = [];
+    changes = [];
     monitor.on('event', (e) => events.push(e));
+    const change = (kind: string) => (c: LinkChange) =>
+      changes.push(
+        `${kind} ${c.link} ${c.a.switch}:${c.a.port}(${c.a.dpid}) ${c.b.switch}:${c.b.port}(${c.b.dpid})${c.reason ? ` ${c.reason}` : ''}`,
+      );
+    monitor.on('link-up', change('link-up'));
+    monitor.on('link-down', change('link-down'));
     monitor.start();
     f.discovery.start();
     return made;
@@ -121,5 +131,71 @@ describe('FabricMonitor', () => {
     c!.unplug();
     await until(() => state('dmz1:5-core1:5')?.state === 'down');
     expect(events.at(-1)).toMatchObject({ type: 'link.down', reason: 'port-down' });
+  });
+
+  it('notifies link-up and link-down with the link and its ends: a pulled cable, plugged again', async () => {
+    const [c] = await start(undefined, [
+      [
+        [1, 5],
+        [2, 5],
+      ],
+    ]);
+    await until(() => changes.length === 1);
+    c!.unplug();
+    await until(() => changes.length === 2);
+    c!.plug();
+    await until(() => changes.length === 3);
+    expect(changes).toEqual([
+      'link-up dmz1:5-core1:5 dmz1:5(1) core1:5(2)',
+      'link-down dmz1:5-core1:5 dmz1:5(1) core1:5(2) port-down',
+      'link-up dmz1:5-core1:5 dmz1:5(1) core1:5(2)',
+    ]);
+  });
+
+  it('a switch disconnecting takes its links down at once (reason switch-down)', async () => {
+    await start(undefined, [
+      [
+        [1, 5],
+        [2, 5],
+      ],
+    ]);
+    await until(() => state('dmz1:5-core1:5')?.state === 'up');
+    await f.switches[1]!.close();
+    await until(() => state('dmz1:5-core1:5')?.state === 'down');
+    expect(events.at(-1)).toMatchObject({ type: 'link.down', reason: 'switch-down' });
+    expect(changes.at(-1)).toBe('link-down dmz1:5-core1:5 dmz1:5(1) core1:5(2) switch-down');
+  });
+
+  it('a miscabled or unexpected link is never notified as up', async () => {
+    await start(undefined, [
+      [
+        [1, 5],
+        [2, 6],
+      ],
+      [
+        [1, 6],
+        [2, 5],
+      ],
+    ]);
+    await until(() => events.length >= 3);
+    f.clock.t += 1000;
+    f.discovery.tick();
+    await new Promise((r) => setTimeout(r, 30));
+    expect(monitor.links().filter((l) => l.up)).toEqual([]);
+    expect(changes).toEqual([]);
+  });
+
+  it('a reload that drops an up link from the config notifies link-down (unconfigured)', async () => {
+    await start(undefined, [
+      [
+        [1, 5],
+        [2, 5],
+      ],
+    ]);
+    await until(() => changes.length === 1);
+    site = parseSiteConfig(fabricSiteYaml([]));
+    monitor.refresh();
+    expect(changes.at(-1)).toBe('link-down dmz1:5-core1:5 dmz1:5(1) core1:5(2) unconfigured');
+    expect(types().at(-1)).toBe('link.unexpected seen:dmz1:5-core1:5');
   });
 });
