@@ -94,7 +94,7 @@ export class DmzLab {
     private readonly args: string[],
   ) {}
 
-  /** Starts the controller on the lab topology's site config, then the lab; resolves once the switch is reconciled. */
+  /** Starts the controller on the lab topology's site config, then the lab; resolves once every switch is reconciled. */
   static async start(opts: DmzLabOptions = {}): Promise<DmzLab> {
     const work = mkdtempSync(join(tmpdir(), 'dmzgate-e2e-'));
     const data = join(work, 'data');
@@ -110,6 +110,8 @@ export class DmzLab {
         '--topo',
         labOpts.topo ?? 'prototype',
         ...(labOpts.projects !== undefined ? ['--projects', String(labOpts.projects)] : []),
+        ...(labOpts.fibreRtt !== undefined ? ['--fibre-rtt', String(labOpts.fibreRtt)] : []),
+        ...(labOpts.compatSite ? ['--compat-site'] : []),
         '-o',
         site,
       ]);
@@ -121,7 +123,8 @@ export class DmzLab {
       const d = new DmzLab(lab, work, data, ofPort, args);
       d.controllers.push(controller);
       d.api = ready.api as string;
-      await controller.line((l) => l.msg === 'reconciled switch' && l.dpid === lab!.info.dpid, 'the DMZ switch reconciled', 60_000);
+      for (const sw of lab.info.switches)
+        await controller.line((l) => l.msg === 'reconciled switch' && l.dpid === sw.dpid, `switch ${sw.name} reconciled`, 60_000);
       return d;
     } catch (e) {
       await lab?.stop().catch(() => undefined);

@@ -11,11 +11,18 @@ const LAB_PY = join(ROOT, 'mininet', 'lab.py');
 const PYTHON = '/usr/bin/python3'; // Debian's mininet is a system-python package
 
 export interface LabOptions {
-  topo?: 'prototype' | 'circuit' | 'multiproject';
+  /** One switch: prototype, circuit, multiproject; fabrics of several: supercomputer, datasite, distributed. */
+  topo?: 'prototype' | 'circuit' | 'multiproject' | 'supercomputer' | 'datasite' | 'distributed';
   /** Routed WAN round-trip time, ms (default 88). */
   rtt?: number;
   circuitRtt?: number;
   projects?: number;
+  /** distributed: the dark fibre's round-trip time, ms (default 20). */
+  fibreRtt?: number;
+  /** Fabrics: the first link's second end is cabled to its port + 10 (or the next free one); the config keeps the planned one. */
+  miscable?: boolean;
+  /** Fabrics: the site config variant today's one-switch config rules accept (sitegen.py --compat-site). */
+  compatSite?: boolean;
   /** Enterprise-path loss, "1/N" (default 1/22000; "0": none). */
   loss?: string;
   lossDir?: 'in' | 'out' | 'both';
@@ -47,6 +54,12 @@ export interface LabInfo {
   site: string;
   switch: string;
   dpid: string;
+  /** Every switch of the lab (the DMZ switch, or a fabric's first switch, first). */
+  switches: { name: string; dpid: string }[];
+  /** The fabric links' names as the site config writes them (`SWITCH:PORT-SWITCH:PORT`). */
+  links: string[];
+  /** With miscable: the configured link whose second end is cabled to another port of its switch. */
+  miscabled: { link: string; cabled_to: number } | null;
   rtt_ms: number;
   emulation: 'netem' | 'delayline';
   hosts: Record<string, LabHost>;
@@ -111,6 +124,9 @@ export class Lab {
     add('--rtt', opts.rtt);
     add('--circuit-rtt', opts.circuitRtt);
     add('--projects', opts.projects);
+    add('--fibre-rtt', opts.fibreRtt);
+    if (opts.miscable) args.push('--miscable');
+    if (opts.compatSite) args.push('--compat-site');
     add('--loss', opts.loss);
     add('--loss-dir', opts.lossDir);
     add('--wan-rate', opts.wanRate);
@@ -215,11 +231,16 @@ export class Lab {
     return this.request('connected');
   }
 
-  /** Waits until the DMZ switch is connected to its controller. */
+  /** Moves what is cabled to a switch's port onto another port of that switch (the switch reports both). */
+  recable(sw: string, port: number, toPort: number): Promise<{ switch: string; interface: string; port: number }> {
+    return this.request('recable', { switch: sw, port, to_port: toPort });
+  }
+
+  /** Waits until every switch of the lab is connected to its controller. */
   async waitConnected(ms = 30_000): Promise<void> {
     const until = Date.now() + ms;
     while (!(await this.connected())) {
-      if (Date.now() > until) throw new LabError(`the switch did not connect to the controller in ${ms} ms`);
+      if (Date.now() > until) throw new LabError(`the switches did not connect to the controller in ${ms} ms`);
       await new Promise((r) => setTimeout(r, 200));
     }
   }

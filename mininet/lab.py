@@ -1,8 +1,10 @@
 #!/usr/bin/python3
-"""dmzgate's Science DMZ lab: a Mininet network around one Open vSwitch DMZ switch, driven by a controller.
+"""dmzgate's Science DMZ lab: a Mininet network around an Open vSwitch DMZ switch (or a fabric of them), driven
+by a controller.
 
   python3 mininet/lab.py --topo prototype --rtt 88 --loss 1/22000 [--controller-port P]
                          [--controller-cmd 'CMD'] [--scenario NAME | --cli | --serve]
+  python3 mininet/lab.py --topo supercomputer --compat-site [--miscable] --cli
 
 Starts a private OVS (temp dir; never the system one), the topology (topos/), points the DMZ switch at a
 controller on 127.0.0.1:P (spawning --controller-cmd first if given, and stopping it at the end), then runs a
@@ -44,8 +46,8 @@ from mininet.link import Link  # noqa: E402
 import flows  # noqa: E402
 from privateovs import PrivateOvs  # noqa: E402
 from labns import LabNamespace, ControllerRelay  # noqa: E402
-from topos import make_spec  # noqa: E402
-from topos.common import DmzTopo, site_yaml, netem_available, wan_backlog  # noqa: E402
+from topos import make_spec, FABRICS  # noqa: E402
+from topos.common import DmzTopo, site_yaml, netem_available, wan_backlog, miscabled_port  # noqa: E402
 from topos.nodes import DelayNode  # noqa: E402
 
 DELAYLINE_SRC = os.path.join(HERE, 'delayline.c')
@@ -88,14 +90,25 @@ class Lab:
 
     def __init__(self, topo='prototype', rtt=88.0, circuit_rtt=None, loss='1/22000', loss_dir='in', wan_rate=500,
                  fw_rate=500, cc='bbr', projects=3, controller_port=6653, controller_cmd=None, controller=True,
-                 static_flows=False, emulation='auto', connect_timeout=30.0, keep_workdir=False, isolate=True):
+                 static_flows=False, emulation='auto', connect_timeout=30.0, keep_workdir=False, isolate=True,
+                 fibre_rtt=None, miscable=False, compat_site=False):
         opts = dict(rtt=float(rtt), circuit_rtt=None if circuit_rtt is None else float(circuit_rtt),
                     wan_rate_mbps=float(wan_rate), fw_rate_mbps=float(fw_rate), loss_n=parse_loss(loss),
                     loss_dir=loss_dir, cc=cc)
         if topo == 'multiproject':
             opts['projects'] = int(projects)
+        if topo == 'distributed' and fibre_rtt is not None:
+            opts['fibre_rtt'] = float(fibre_rtt)
         self.spec = make_spec(topo, **opts)
         self.topo_name = topo
+        if (miscable or compat_site) and not self.spec.links:
+            raise LabError('--miscable and --compat-site are for fabric topologies (%s)' % ', '.join(FABRICS))
+        if static_flows and self.spec.links:
+            raise LabError('static flows are one switch\'s enterprise path: not for fabric topologies')
+        # miscable: the first fabric link's second end is cabled to another port (topos.common.miscabled_port;
+        # the site config keeps the planned one), so LLDP sees a link the config does not have. compat_site: see topos.common.COMPAT_PORTS.
+        self.miscable = miscable
+        self.compat_site = compat_site
         self.controller_port = int(controller_port)
         self.controller_cmd = controller_cmd
         self.use_controller = controller or bool(controller_cmd)
@@ -110,6 +123,7 @@ class Lab:
         self.ovs = None
         self.workdir = None
         self.controller_proc = None
+        self.switches = []
         self.procs = []  # background processes we started in hosts (iperf3 servers, ...)
         self.netem = False
 
@@ -132,8 +146,9 @@ class Lab:
             return  # our interfaces live in our own namespace: nothing can clash
         # Names we create in the root namespace: the switch's tap and its port veths. Never delete what we did not
         # make: refuse to start instead.
-        sw = self.spec.switch
-        clash = sorted(n for n in os.listdir('/sys/class/net') if n == sw or n.startswith(sw + '-eth'))
+        names = [s.name for s in self.spec.all_switches]
+        clash = sorted(n for n in os.listdir('/sys/class/net') if any(n == sw or n.startswith(sw + '-eth')
+                                                                      for sw in names))
         if clash:
             raise LabError('interfaces %s already exist in the root namespace (another lab, or a crashed one: '
                            'remove them with `ip link del`)' % ', '.join(clash))
@@ -149,7 +164,7 @@ class Lab:
         self.workdir = tempfile.mkdtemp(prefix='dmzgate-lab-')
         try:
             with open(self.site_file, 'w') as f:
-                f.write(site_yaml(self.spec))
+                f.write(site_yaml(self.spec, compat=self.compat_site))
             if self.controller_cmd:
                 self._start_controller()  # first, and outside the lab's namespace (its REST API stays reachable)
             if self.isolate:
@@ -160,7 +175,8 @@ class Lab:
                 if self.use_controller:
                     self.relay = ControllerRelay(self.controller_port, self.ns.orig_fd)
             self.ovs = PrivateOvs(lock=not self.isolate, nice=-10).start()
-            topo = DmzTopo(spec=self.spec, delayline=binary, logdir=self.workdir, netem=self.netem)
+            topo = DmzTopo(spec=self.spec, delayline=binary, logdir=self.workdir, netem=self.netem,
+                           miscable=self.miscable)
             # Mininet.init() would run fixLimits(), which raises host-wide sysctls (net.core.*mem_max,
             # netdev_max_backlog, fs.file-max, ...): not ours to change. We tune each host's namespace instead.
             Mininet.inited = True
@@ -172,10 +188,12 @@ class Lab:
             self.net.build()
             self.net.start()
             self.switch = self.net[self.spec.switch]
+            self.switches = [self.net[s.name] for s in self.spec.all_switches]
             self.ovs.tune_packet_sockets()
-            # The switch's ports are wires: keep the kernel from sending its own IPv6 chatter (MLD, RS) out of them.
-            self.switch.cmd('for i in %s; do sysctl -qw net.ipv6.conf.$i.disable_ipv6=1; done'
-                            % ' '.join(i for i in self.switch.intfNames() if i != 'lo'))
+            # The switches' ports are wires: keep the kernel from sending its own IPv6 chatter (MLD, RS) out of them.
+            for sw in self.switches:
+                sw.cmd('for i in %s; do sysctl -qw net.ipv6.conf.$i.disable_ipv6=1; done'
+                       % ' '.join(i for i in sw.intfNames() if i != 'lo'))
             if self.static_flows:
                 self.add_flows(flows.base_flows(self.spec))
             if self.use_controller:
@@ -205,13 +223,14 @@ class Lab:
 
     def _wait_connected(self, strict):
         until = time.monotonic() + self.connect_timeout
-        while not self.switch.connected():
+        while not self.connected():
             if time.monotonic() > until:
+                late = ', '.join(sw.name for sw in self.switches if not sw.connected())
                 if strict:
-                    raise LabError('%s did not connect to the controller at 127.0.0.1:%d' % (self.spec.switch,
+                    raise LabError('%s did not connect to the controller at 127.0.0.1:%d' % (late,
                                                                                            self.controller_port))
-                _log('warning: %s is not connected to a controller at 127.0.0.1:%d (fail-secure: it forwards '
-                     'nothing until flows are installed)' % (self.spec.switch, self.controller_port))
+                _log('warning: %s not connected to a controller at 127.0.0.1:%d (fail-secure: it forwards '
+                     'nothing until flows are installed)' % (late, self.controller_port))
                 return
             time.sleep(0.2)
 
@@ -273,6 +292,10 @@ class Lab:
                          for c in s.circuits],
             'ports': {'wan-routed': s.wan_port, 'fw-outside': s.fw_out_port, 'fw-inside': s.fw_in_port},
             'hosts': hosts, 'site_file': self.site_file, 'workdir': self.workdir,
+            'switches': [{'name': x.name, 'dpid': '%016x' % x.dpid} for x in s.all_switches],
+            'links': [fl.name for fl in s.links],
+            'miscabled': {'link': s.links[0].name, 'cabled_to': miscabled_port(s)} if self.miscable else None,
+            'site_variant': 'compat' if self.compat_site else 'fabric' if s.links else 'switch',
             'controller': '127.0.0.1:%d' % self.controller_port if self.use_controller else None,
             'ovs_dir': self.ovs.dir if self.ovs else None, 'tcp_max_buffer': s.tcp_max_buffer(),
             'netns': self.ns.inode if self.ns else None,
@@ -417,8 +440,9 @@ class Lab:
         rtt = float(rtt)
         if circuit is None:
             self.spec.rtt_ms = rtt
-            self.net['wdl'].start_delayline(delay_ab=rtt / 2.0, delay_ba=rtt / 2.0,
-                                            backlog=wan_backlog(self.spec.wan_rate_mbps, rtt))
+            for dl in ['wdl'] + [w.delay_node for w in self.spec.wans]:
+                self.net[dl].start_delayline(delay_ab=rtt / 2.0, delay_ba=rtt / 2.0,
+                                             backlog=wan_backlog(self.spec.wan_rate_mbps, rtt))
         else:
             c = next((x for x in self.spec.circuits if x.name == circuit), None)
             if c is None:
@@ -456,11 +480,12 @@ class Lab:
 
     # --- the DMZ switch -----------------------------------------------------------------------------------------
 
-    def ofctl(self, command, *args):
-        return self.ovs.ofctl(command, self.spec.switch, *args)
+    def ofctl(self, command, *args, switch=None):
+        """ovs-ofctl on the DMZ switch (in fabrics: the first switch), or on the named one."""
+        return self.ovs.ofctl(command, switch or self.spec.switch, *args)
 
-    def dump_flows(self):
-        return self.ofctl('dump-flows')
+    def dump_flows(self, switch=None):
+        return self.ofctl('dump-flows', switch=switch)
 
     def add_flows(self, lines):
         """Installs flows (ovs-ofctl text, one per line) on the DMZ switch, in one bundle."""
@@ -480,8 +505,25 @@ class Lab:
     def vsctl(self, *args):
         return self.ovs.vsctl(*args)
 
+    def recable(self, switch, port, to_port):
+        """Moves what is cabled to a switch's port onto another port number of the same switch, as a person
+        re-plugging a cable would: the switch reports the old port deleted and the new one added."""
+        sw = self.node(switch)
+        intf = sw.intfs.get(int(port))
+        if intf is None or int(to_port) in sw.intfs:
+            raise LabError('recable: %s has no port %s, or already a port %s' % (switch, port, to_port))
+        self.vsctl('del-port', switch, intf.name)
+        self.vsctl('add-port', switch, intf.name, '--', 'set', 'Interface', intf.name,
+                   'ofport_request=%d' % int(to_port))
+        del sw.intfs[int(port)]
+        del sw.ports[intf]
+        sw.intfs[int(to_port)] = intf
+        sw.ports[intf] = int(to_port)
+        return {'switch': switch, 'interface': intf.name, 'port': int(to_port)}
+
     def connected(self):
-        return bool(self.switch.connected())
+        """Every switch of the lab is connected to its controller."""
+        return all(sw.connected() for sw in self.switches)
 
 
 def _listening(port):
@@ -540,10 +582,16 @@ def _kill(p, group=False, timeout=3.0):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--topo', default='prototype', help='prototype | circuit | multiproject (default prototype)')
+    ap.add_argument('--topo', default='prototype', help='prototype | circuit | multiproject (one switch), '
+                    'supercomputer | datasite | distributed (fabrics) (default prototype)')
     ap.add_argument('--rtt', type=float, default=88.0, help='routed WAN round-trip time, ms (default 88)')
     ap.add_argument('--circuit-rtt', type=float, help='circuit RTT, ms (prototype: = --rtt; circuit: --rtt/2)')
     ap.add_argument('--projects', type=int, default=3, help='multiproject: number of projects (default 3)')
+    ap.add_argument('--fibre-rtt', type=float, help='distributed: the dark fibre\'s RTT, ms (default 20)')
+    ap.add_argument('--miscable', action='store_true', help='fabrics: cable the first link\'s second end to its '
+                    'port + 10 or the next free one (the site config keeps the planned port): LLDP must flag it')
+    ap.add_argument('--compat-site', action='store_true', help='fabrics: write the site config variant today\'s '
+                    'one-switch config rules accept (sitegen.py --compat-site)')
     ap.add_argument('--loss', default='1/22000', help='enterprise-path loss, 1/N (default 1/22000; 0: none)')
     ap.add_argument('--loss-dir', default='in', choices=('in', 'out', 'both'),
                     help='which direction loses frames: in = arriving from the WAN (default)')
@@ -595,12 +643,18 @@ def main(argv=None):
         os.dup2(2, 1)
         sys.stdout = sys.stderr
     setLogLevel('info' if a.verbose else 'output' if a.cli else 'warning')
-    static = (a.static_flows or a.no_controller) and not a.no_static_flows
+    if (a.miscable or a.compat_site) and a.topo not in FABRICS:
+        ap.error('--miscable and --compat-site are for the fabric topologies (%s)' % ', '.join(FABRICS))
+    if a.static_flows and a.topo in FABRICS:
+        ap.error('--static-flows: one switch\'s enterprise path, not for the fabric topologies')
+    # Fabrics get no static flows (flows.py is one switch's enterprise path), even with --no-controller.
+    static = (a.static_flows or a.no_controller) and not a.no_static_flows and a.topo not in FABRICS
     lab = Lab(topo=a.topo, rtt=a.rtt, circuit_rtt=a.circuit_rtt, loss=a.loss, loss_dir=a.loss_dir,
               wan_rate=a.wan_rate, fw_rate=a.fw_rate, cc=a.cc, projects=a.projects,
               controller_port=a.controller_port, controller_cmd=a.controller_cmd, controller=not a.no_controller,
               static_flows=static, emulation=a.emulation, connect_timeout=a.connect_timeout,
-              keep_workdir=a.keep_workdir, isolate=not a.no_isolate)
+              keep_workdir=a.keep_workdir, isolate=not a.no_isolate, fibre_rtt=a.fibre_rtt, miscable=a.miscable,
+              compat_site=a.compat_site)
 
     def on_signal(sig, _frame):
         raise SystemExit(128 + sig)
@@ -614,7 +668,8 @@ def main(argv=None):
             serve.serve(lab, sys.stdin, out)
         elif a.cli:
             from mininet.cli import CLI
-            _log('site config: %s; DMZ switch %s; type exit to stop' % (lab.site_file, lab.spec.switch))
+            _log('site config: %s; switches %s; type exit to stop'
+                 % (lab.site_file, ', '.join(s.name for s in lab.spec.all_switches)))
             CLI(lab.net)
         elif a.scenario:
             res = scenarios.SCENARIOS[a.scenario](lab)

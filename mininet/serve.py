@@ -20,11 +20,12 @@ keyword arguments of the Lab method of the same name, lab.py):
   set_rtt      rtt, circuit               restarts a delay line
   delay_stats  name ("wdl", "cdl", ...)   the delay line's counters
   circuit_route  remote, local, enable, circuit
-  dump_flows                              ovs-ofctl -O OpenFlow13 dump-flows text of the DMZ switch
-  ofctl        command, args              any ovs-ofctl command on the DMZ switch
+  dump_flows   [switch]                   ovs-ofctl -O OpenFlow13 dump-flows text of the DMZ switch (or the named one)
+  ofctl        command, args, [switch]    any ovs-ofctl command on the DMZ switch (or the named one)
   add_flows    lines                      ovs-ofctl add-flows --bundle (lines: list of flow texts)
   del_flows    match
-  connected                               is the DMZ switch connected to its controller
+  connected                               is every switch of the lab connected to its controller
+  recable      switch, port, to_port      moves the cable on a switch's port to another port number
   stop                                    stops the lab; the process exits after answering
 
 End of input stops the lab too.
@@ -36,7 +37,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 
 OPS = ('info', 'cmd', 'ping', 'iperf3', 'fw_counters', 'set_loss', 'set_fw_rate', 'set_rtt', 'delay_stats',
-       'circuit_route', 'dump_flows', 'ofctl', 'add_flows', 'del_flows', 'connected')
+       'circuit_route', 'dump_flows', 'ofctl', 'add_flows', 'del_flows', 'connected', 'recable')
 
 
 def serve(lab, inp, out):
@@ -57,7 +58,7 @@ def serve(lab, inp, out):
                 raise ValueError('unknown op %r' % op)
             fn = getattr(lab, op)
             if op == 'ofctl':
-                result = fn(args['command'], *args.get('args', []))
+                result = fn(args['command'], *args.get('args', []), switch=args.get('switch'))
             else:
                 result = fn(**args)
             send({'id': rid, 'ok': True, 'result': result})

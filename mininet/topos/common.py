@@ -17,6 +17,12 @@ Addressing (one L2 segment inside, routed to the remote site):
 
 Node names: dmz1 (switch), fw1 (firewall), brtr (border router), wdl (WAN delay line), rrtr (remote router),
 rdtn/rdtnN, rps (remote), cdl/cdlN (circuit delay lines), dtnN, ps1, lan1 (inside).
+
+Fabrics (LabSpec.switches and .links non-empty): several switches joined by fabric links (a veth between two
+bridges, or a delay line node for a long-RTT link); each inside host, circuit, the firewall's legs and the WAN
+entries sit on a named switch. More WAN entries (WanEntry) are more border routers on the inside segment, each
+with its own WAN link to the remote router. An inside host's MAC is then 02:00:00:00:01:MM with MM its own
+mac_octet (ports repeat across switches).
 """
 from dataclasses import dataclass, field
 from typing import List, Optional
@@ -40,10 +46,12 @@ class InsideHost:
     port: int
     last_octet: int
     port_name: Optional[str] = None
+    switch: Optional[str] = None  # default: LabSpec.switch
+    mac_octet: Optional[int] = None  # default: the port
 
     @property
     def mac(self):
-        return '02:00:00:00:01:%02x' % self.port
+        return '02:00:00:00:01:%02x' % (self.port if self.mac_octet is None else self.mac_octet)
 
     @property
     def ipv4(self):
@@ -84,6 +92,49 @@ class Circuit:
     capacity_mbps: int
     delay_node: str
     port_name: str = 'circuit-trunk'
+    switch: Optional[str] = None  # default: LabSpec.switch
+
+
+@dataclass
+class SwitchSpec:
+    name: str
+    dpid: int
+
+
+@dataclass
+class FabricLink:
+    """A cable between fabric ports of two switches; with rtt_ms, a delay line node (delay_node) spliced in."""
+    a: str
+    a_port: int
+    b: str
+    b_port: int
+    capacity_mbps: int
+    cost: int = 1
+    rtt_ms: float = 0.0
+    delay_node: Optional[str] = None
+
+    @property
+    def name(self):
+        return '%s:%d-%s:%d' % (self.a, self.a_port, self.b, self.b_port)
+
+
+@dataclass
+class WanEntry:
+    """Another border router: inside .last_octet (MAC 02:00:00:00:01:MM), its own WAN /30 (the n-th after the
+    first) through its own delay line to the remote router."""
+    router: str
+    switch: str
+    port: int
+    last_octet: int
+    mac_octet: int
+    wan_index: int
+    delay_node: str
+
+
+@dataclass
+class Cluster:
+    name: str
+    members: List[str]
 
 
 @dataclass
@@ -106,6 +157,24 @@ class LabSpec:
     cc: str = 'bbr'
     policy_ports: tuple = ('50000-51000', 5201)
     max_lease: str = '12h'
+    # Fabrics: the switches besides `switch`, the links between them, where the WAN uplink and the firewall legs
+    # sit (default `switch`), more WAN entries, DTN clusters, and the policy's backup-paths (None: not written).
+    switches: List[SwitchSpec] = field(default_factory=list)
+    links: List[FabricLink] = field(default_factory=list)
+    wan_switch: Optional[str] = None
+    fw_switch: Optional[str] = None
+    wans: List[WanEntry] = field(default_factory=list)
+    clusters: List[Cluster] = field(default_factory=list)
+    backup_paths: Optional[bool] = None
+
+    @property
+    def all_switches(self):
+        """Every switch of the lab, the first one (`switch`) first."""
+        return [SwitchSpec(self.switch, self.dpid)] + list(self.switches)
+
+    def switch_of(self, x):
+        """The switch an inside host, circuit or None (the WAN/firewall default) sits on."""
+        return getattr(x, 'switch', None) or self.switch
 
     def host(self, name):
         for h in self.inside:
@@ -147,53 +216,97 @@ def netem_limit(rate_mbps, one_way_ms):
     return int(rate * one_way_ms / 1000 / 8 / 1500 * 1.5) + 1000
 
 
+def miscabled_port(spec: LabSpec):
+    """Where a miscabled lab plugs the first link's b end: the first port from b_port + 10 that the site config
+    (compat placeholders included) does not name on that switch."""
+    fl = spec.links[0]
+    used = {no for no, _, _ in site_ports(spec, compat=False)[fl.b]} | {no for no, _, _ in COMPAT_PORTS}
+    port = fl.b_port + 10
+    while port in used:
+        port += 1
+    return port
+
+
 class DmzTopo(Topo):
     """The Science DMZ lab described by a LabSpec. netem: use TCLink(delay=) for the WAN and circuit delays instead
     of delay lines (circuits keep a VLAN-popping delay node with no delay). delayline: path of the binary."""
 
-    def build(self, spec: LabSpec, delayline: str, logdir: str, netem: bool = False):
+    def build(self, spec: LabSpec, delayline: str, logdir: str, netem: bool = False, miscable: bool = False):
         tcp = {'max_buffer': spec.tcp_max_buffer(), 'cc': spec.cc}
-        sw = self.addSwitch(spec.switch, cls=OVSSwitch, dpid='%016x' % spec.dpid, datapath='user',
-                            protocols='OpenFlow13', failMode='secure')
+        sws = {s.name: self.addSwitch(s.name, cls=OVSSwitch, dpid='%016x' % s.dpid, datapath='user',
+                                      protocols='OpenFlow13', failMode='secure') for s in spec.all_switches}
+        on = lambda x: sws[spec.switch_of(x)]  # noqa: E731
 
         # --- inside: the firewall's legs and the inside hosts ------------------------------------------------
         policy = {'dtns': [], 'perfsonar': [], 'lan': []}
         for h in spec.inside:
             policy[{'dtn': 'dtns', 'perfsonar': 'perfsonar', 'lan': 'lan'}[h.role]].append(([h.ipv4], [h.ipv6]))
+        fw_sw = sws[spec.fw_switch or spec.switch]
         self.addHost('fw1', cls=Firewall, ip=None, outside='fw1-out', inside='fw1-in', policy=policy,
                      rate_mbit=spec.fw_rate_mbps, loss_n=spec.loss_n, loss_dir=spec.loss_dir)
-        self.addLink('fw1', sw, port2=spec.fw_out_port, intfName1='fw1-out', cls=Link)
-        self.addLink('fw1', sw, port2=spec.fw_in_port, intfName1='fw1-in', cls=Link)
+        self.addLink('fw1', fw_sw, port2=spec.fw_out_port, intfName1='fw1-out', cls=Link)
+        self.addLink('fw1', fw_sw, port2=spec.fw_in_port, intfName1='fw1-in', cls=Link)
         for h in spec.inside:
             intf = '%s-eth0' % h.name
             self.addHost(h.name, cls=LabNode, ip=None, tcp=tcp,
                          addrs={intf: ['%s/24' % h.ipv4, '%s/64' % h.ipv6]},
                          routes=[('default', '%s.1' % INSIDE4), ('default', '%s::1' % INSIDE6)])
-            self.addLink(h.name, sw, port2=h.port, intfName1=intf, addr1=h.mac, cls=Link)
+            self.addLink(h.name, on(h), port2=h.port, intfName1=intf, addr1=h.mac, cls=Link)
 
-        # --- border router, WAN, remote router and the remote LAN ---------------------------------------------
+        # --- fabric links: a cable, or a delay line node for a long-RTT one; miscable moves the first link's b
+        # end to a port the site config does not name (miscabled_port) --------------------------------------------
+        for i, fl in enumerate(spec.links):
+            b_port = miscabled_port(spec) if miscable and i == 0 else fl.b_port
+            if not fl.rtt_ms:
+                self.addLink(sws[fl.a], sws[fl.b], port1=fl.a_port, port2=b_port, cls=Link)
+                continue
+            d, one_way = fl.delay_node, fl.rtt_ms / 2.0
+            if netem:
+                self.addLink(sws[fl.a], sws[fl.b], port1=fl.a_port, port2=b_port, cls=TCLink, txo=False, rxo=False,
+                             delay='%gms' % one_way, max_queue_size=netem_limit(0, one_way))
+                continue
+            self.addHost(d, cls=DelayNode, ip=None, a='%s-a' % d, b='%s-b' % d, binary=delayline, logdir=logdir,
+                         delay_ab=one_way, delay_ba=one_way, rate=0)
+            self.addLink(d, sws[fl.a], port2=fl.a_port, intfName1='%s-a' % d, cls=Link)
+            self.addLink(d, sws[fl.b], port2=b_port, intfName1='%s-b' % d, cls=Link)
+
+        # --- border routers, WAN, remote router and the remote LAN --------------------------------------------
         self.addHost('brtr', cls=Router, ip=None, addrs={
             'brtr-dmz': ['%s.1/24' % INSIDE4, '%s::1/64' % INSIDE6],
             'brtr-wan': ['%s.2/30' % WAN4, '%s::2/64' % WAN6]},
             routes=[('%s.0/24' % REMOTE4, '%s.1' % WAN4), ('%s::/64' % REMOTE6, '%s::1' % WAN6)])
-        self.addLink('brtr', sw, port2=spec.wan_port, intfName1='brtr-dmz', addr1=BORDER_MAC, cls=Link)
+        self.addLink('brtr', sws[spec.wan_switch or spec.switch], port2=spec.wan_port, intfName1='brtr-dmz',
+                     addr1=BORDER_MAC, cls=Link)
         remote_hosts = spec.remotes + spec.remote_ps
         lan_ports = ['rrtr-%s' % r.name for r in remote_hosts]
-        self.addHost('rrtr', cls=Router, ip=None, lan_bridge={'name': 'br-lan', 'ports': lan_ports}, addrs={
-            'br-lan': ['%s.1/24' % REMOTE4, '%s::1/64' % REMOTE6],
-            'rrtr-wan': ['%s.1/30' % WAN4, '%s::1/64' % WAN6]},
-            routes=[('%s.0/24' % INSIDE4, '%s.2' % WAN4), ('%s::/64' % INSIDE6, '%s::2' % WAN6)])
+        rrtr_addrs = {'br-lan': ['%s.1/24' % REMOTE4, '%s::1/64' % REMOTE6],
+                      'rrtr-wan': ['%s.1/30' % WAN4, '%s::1/64' % WAN6]}
+        for w in spec.wans:
+            rrtr_addrs['rrtr-wan%d' % w.wan_index] = ['%s.%d/30' % (WAN4, 4 * w.wan_index + 1),
+                                                      '%s:%x::1/64' % (WAN6, w.wan_index)]
+            self.addHost(w.router, cls=Router, ip=None, addrs={
+                '%s-dmz' % w.router: ['%s.%d/24' % (INSIDE4, w.last_octet), '%s::%d/64' % (INSIDE6, w.last_octet)],
+                '%s-wan' % w.router: ['%s.%d/30' % (WAN4, 4 * w.wan_index + 2), '%s:%x::2/64' % (WAN6, w.wan_index)]},
+                routes=[('%s.0/24' % REMOTE4, '%s.%d' % (WAN4, 4 * w.wan_index + 1)),
+                        ('%s::/64' % REMOTE6, '%s:%x::1' % (WAN6, w.wan_index))])
+            self.addLink(w.router, sws[w.switch], port2=w.port, intfName1='%s-dmz' % w.router,
+                         addr1='02:00:00:00:01:%02x' % w.mac_octet, cls=Link)
+        self.addHost('rrtr', cls=Router, ip=None, lan_bridge={'name': 'br-lan', 'ports': lan_ports}, addrs=rrtr_addrs,
+                     routes=[('%s.0/24' % INSIDE4, '%s.2' % WAN4), ('%s::/64' % INSIDE6, '%s::2' % WAN6)])
         one_way = spec.rtt_ms / 2.0
-        if netem:
-            self.addLink('rrtr', 'brtr', intfName1='rrtr-wan', intfName2='brtr-wan', cls=TCLink, txo=False, rxo=False,
-                         delay='%gms' % one_way, bw=spec.wan_rate_mbps or None,
-                         max_queue_size=netem_limit(spec.wan_rate_mbps, one_way))
-        else:
-            self.addHost('wdl', cls=DelayNode, ip=None, a='wdl-r', b='wdl-l', binary=delayline, logdir=logdir,
-                         delay_ab=one_way, delay_ba=one_way, rate=spec.wan_rate_mbps,
-                         backlog=wan_backlog(spec.wan_rate_mbps, spec.rtt_ms))
-            self.addLink('rrtr', 'wdl', intfName1='rrtr-wan', intfName2='wdl-r', cls=Link)
-            self.addLink('wdl', 'brtr', intfName1='wdl-l', intfName2='brtr-wan', cls=Link)
+        wan_links = [('brtr', 'rrtr-wan', 'brtr-wan', 'wdl')]
+        wan_links += [(w.router, 'rrtr-wan%d' % w.wan_index, '%s-wan' % w.router, w.delay_node) for w in spec.wans]
+        for router, r_intf, b_intf, dl in wan_links:
+            if netem:
+                self.addLink('rrtr', router, intfName1=r_intf, intfName2=b_intf, cls=TCLink, txo=False, rxo=False,
+                             delay='%gms' % one_way, bw=spec.wan_rate_mbps or None,
+                             max_queue_size=netem_limit(spec.wan_rate_mbps, one_way))
+            else:
+                self.addHost(dl, cls=DelayNode, ip=None, a='%s-r' % dl, b='%s-l' % dl, binary=delayline,
+                             logdir=logdir, delay_ab=one_way, delay_ba=one_way, rate=spec.wan_rate_mbps,
+                             backlog=wan_backlog(spec.wan_rate_mbps, spec.rtt_ms))
+                self.addLink('rrtr', dl, intfName1=r_intf, intfName2='%s-r' % dl, cls=Link)
+                self.addLink(dl, router, intfName1='%s-l' % dl, intfName2=b_intf, cls=Link)
         for r in remote_hosts:
             intf = '%s-eth0' % r.name
             self.addHost(r.name, cls=LabNode, ip=None, tcp=tcp,
@@ -209,7 +322,7 @@ class DmzTopo(Topo):
                          delay_ab=0 if netem else c.rtt_ms / 2.0, delay_ba=0 if netem else c.rtt_ms / 2.0,
                          rate=0 if netem else c.capacity_mbps, vlan=c.vlan,
                          backlog=wan_backlog(c.capacity_mbps, c.rtt_ms))
-            self.addLink(d, sw, port2=c.trunk_port, intfName1='%s-trunk' % d, cls=Link)
+            self.addLink(d, on(c), port2=c.trunk_port, intfName1='%s-trunk' % d, cls=Link)
             if netem:
                 self.addLink(d, c.remote, intfName1='%s-far' % d, intfName2=cintf, addr2=c.far_end_mac, cls=TCLink,
                              txo=False, rxo=False, delay='%gms' % (c.rtt_ms / 2.0), bw=c.capacity_mbps or None,
@@ -220,31 +333,77 @@ class DmzTopo(Topo):
 
 # --- the site config (YAML) --------------------------------------------------------------------------------------
 
-def site_yaml(spec: LabSpec):
-    """The controller's site config for this lab (format: apps/dmz/config-schema.ts)."""
-    out = ['# dmzgate site: %s (generated by mininet/sitegen.py from the lab topology)' % spec.site,
-           'site: %s' % spec.site, 'switches:', '  - name: %s' % spec.switch,
-           '    dpid: "%016x"' % spec.dpid, '    ports:']
-    ports = [(spec.wan_port, 'wan-routed', 'border-router')]
-    ports += [(c.trunk_port, 'wan-circuit', c.port_name) for c in spec.circuits]
-    ports += [(spec.fw_out_port, 'fw-outside', 'firewall-outside'), (spec.fw_in_port, 'fw-inside', 'firewall-inside')]
-    ports += [(h.port, h.role, h.port_name or h.name) for h in spec.inside]
-    for no, role, name in sorted(ports):
-        out.append('      - { port: %d, role: %s, name: %s }' % (no, role, name))
+# Today's config rules (before the fabric schema) want each switch to hold exactly one wan-routed, fw-outside and
+# fw-inside port, and know neither clusters nor backup-paths: the compat variant names these placeholder ports
+# (which no cable reaches) on switches without them, and leaves the two fabric fields out.
+COMPAT_PORTS = ((61, 'wan-routed', 'unused-wan'), (62, 'fw-outside', 'unused-fw-outside'),
+                (63, 'fw-inside', 'unused-fw-inside'))
+
+
+def site_ports(spec: LabSpec, compat: bool = False):
+    """{switch name: [(port, role, name)]}, every switch of the lab, ports sorted."""
+    ports = {s.name: [] for s in spec.all_switches}
+    ports[spec.wan_switch or spec.switch].append((spec.wan_port, 'wan-routed', 'border-router'))
+    for w in spec.wans:
+        ports[w.switch].append((w.port, 'wan-routed', w.router))
+    for c in spec.circuits:
+        ports[spec.switch_of(c)].append((c.trunk_port, 'wan-circuit', c.port_name))
+    fw = spec.fw_switch or spec.switch
+    ports[fw] += [(spec.fw_out_port, 'fw-outside', 'firewall-outside'), (spec.fw_in_port, 'fw-inside', 'firewall-inside')]
+    for h in spec.inside:
+        ports[spec.switch_of(h)].append((h.port, h.role, h.port_name or h.name))
+    for fl in spec.links:
+        ports[fl.a].append((fl.a_port, 'fabric', 'to-%s' % fl.b))
+        ports[fl.b].append((fl.b_port, 'fabric', 'to-%s' % fl.a))
+    if compat:
+        for name, ps in ports.items():
+            roles = [r for _, r, _ in ps]
+            if roles.count('wan-routed') > 1:
+                raise ValueError('compat site: %s has more than one wan-routed port' % name)
+            ps += [p for p in COMPAT_PORTS if p[1] not in roles]
+    for name, ps in ports.items():
+        nos = [no for no, _, _ in ps]
+        if len(set(nos)) != len(nos):
+            raise ValueError('switch %s: a port number is used twice: %s' % (name, sorted(nos)))
+        ps.sort()
+    return ports
+
+
+def site_yaml(spec: LabSpec, compat: bool = False):
+    """The controller's site config for this lab (format: apps/dmz/config-schema.ts); compat: see COMPAT_PORTS."""
+    out = ['# dmzgate site: %s (generated by mininet/sitegen.py from the lab topology%s)'
+           % (spec.site, '; compat variant for the one-switch config rules' if compat else ''),
+           'site: %s' % spec.site, 'switches:']
+    ports = site_ports(spec, compat)
+    for sw in spec.all_switches:
+        out += ['  - name: %s' % sw.name, '    dpid: "%016x"' % sw.dpid, '    ports:']
+        for no, role, name in ports[sw.name]:
+            out.append('      - { port: %d, role: %s, name: %s }' % (no, role, name))
     for key, role in (('dtns', 'dtn'), ('perfsonar', 'perfsonar'), ('lan', 'lan')):
         hosts = [h for h in spec.inside if h.role == role]
         if not hosts:
             continue
         out.append('%s:' % key)
         for h in hosts:
-            out += ['  - name: %s' % h.name, '    switch: %s' % spec.switch, '    port: %d' % h.port,
+            out += ['  - name: %s' % h.name, '    switch: %s' % spec.switch_of(h), '    port: %d' % h.port,
                     '    mac: "%s"' % h.mac, '    ipv4: [%s]' % h.ipv4, '    ipv6: ["%s"]' % h.ipv6]
+    if spec.clusters and not compat:
+        out.append('clusters:')
+        for c in spec.clusters:
+            out.append('  - { name: %s, members: [%s] }' % (c.name, ', '.join(c.members)))
     if spec.circuits:
         out.append('circuits:')
         for c in spec.circuits:
-            out += ['  - name: %s' % c.name, '    switch: %s' % spec.switch, '    trunk-port: %d' % c.trunk_port,
+            out += ['  - name: %s' % c.name, '    switch: %s' % spec.switch_of(c), '    trunk-port: %d' % c.trunk_port,
                     '    vlan: %d' % c.vlan, '    far-end-mac: "%s"' % c.far_end_mac,
                     '    capacity-mbps: %d' % c.capacity_mbps]
+    if spec.links:
+        out.append('links:')
+        for fl in spec.links:
+            out.append('  - { a: "%s:%d", b: "%s:%d", capacity-mbps: %d, cost: %d }'
+                       % (fl.a, fl.a_port, fl.b, fl.b_port, fl.capacity_mbps, fl.cost))
     out += ['policy:', '  max-lease: %s' % spec.max_lease,
             '  ports: [%s]' % ', '.join(str(p) for p in spec.policy_ports), '  protocols: [tcp, udp]']
+    if spec.backup_paths is not None and not compat:
+        out.append('  backup-paths: %s' % ('true' if spec.backup_paths else 'false'))
     return '\n'.join(out) + '\n'
