@@ -117,6 +117,8 @@ export async function runController(opts: ControllerCommandOptions, version: str
     intervalMs: opts.lldpIntervalMs,
     probes: (dpid, port) => probesPort(app.site, dpid, port),
   });
+  // A switch whose flows are in now answers LLDP: its neighbours probe toward it without waiting an interval.
+  flows.on('reconciled', () => discovery.probeSoon());
   const fabric = { discovery, monitor: new FabricMonitor({ site: () => app.site, controller, discovery, logger: log }) };
   const unbound = site.switches.filter((s) => !s.certificate).map((s) => s.name);
   if (opts.tls && unbound.length)

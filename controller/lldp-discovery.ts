@@ -3,7 +3,9 @@
 // a switch that receives one on a port sends it back as a packet-in (its pipeline must hold a flow sending
 // eth_type 0x88cc to the controller: lldpToControllerFlow), which makes one directed link
 // (srcDpid, srcPort) -> (dstDpid, dstPort). A link is lost when no frame came over it for `lossIntervals`
-// intervals, or at once when either end's port goes down or its switch disconnects.
+// intervals, or at once when either end's port goes down or its switch disconnects. A probe that reaches a switch
+// whose flows are not in yet is lost: probeSoon() (called when a switch's flows are in) sends a round early, so
+// that the links toward it are found without waiting for the next interval.
 //
 // Frames carry a random token of this process (an organisationally specific TLV): an LLDP frame a host forges on
 // a port, or one of another controller, names no link. Nothing here knows what links a site should have.
@@ -112,6 +114,7 @@ export class LinkDiscovery extends EventEmitter<LinkDiscoveryEvents> {
   /** By receiving end (one sender per receiving port: a port has one cable). */
   private readonly byDst = new Map<string, DiscoveredLink>();
   private timer: unknown;
+  private soon: NodeJS.Timeout | undefined;
   /** LLDP frames that named no link of ours (other agents', or forged). */
   foreignFrames = 0;
   private readonly onSwitchUp = (conn: SwitchConnection): void => this.probe(conn);
@@ -152,6 +155,8 @@ export class LinkDiscovery extends EventEmitter<LinkDiscoveryEvents> {
 
   stop(): void {
     this.clock.clearInterval(this.timer);
+    clearTimeout(this.soon);
+    this.soon = undefined;
     this.controller.off('switchUp', this.onSwitchUp);
     this.controller.off('switchDown', this.onSwitchDown);
     this.controller.off('portStatus', this.onPortStatus);
@@ -169,6 +174,19 @@ export class LinkDiscovery extends EventEmitter<LinkDiscoveryEvents> {
     this.dropWhere((l) => l.lastSeen <= deadline, 'timeout');
     for (const conn of this.controller.switches()) this.probe(conn);
     this.emit('tick');
+  }
+
+  /**
+   * Probes every switch shortly (a twentieth of the interval): requests until then make one round, so a wave of
+   * switches connecting costs a few rounds, not one per switch.
+   */
+  probeSoon(): void {
+    if (this.soon) return;
+    this.soon = setTimeout(() => {
+      this.soon = undefined;
+      for (const conn of this.controller.switches()) this.probe(conn);
+    }, this.intervalMs / 20);
+    this.soon.unref();
   }
 
   /** Sends an LLDP frame out of every usable port of a switch. */

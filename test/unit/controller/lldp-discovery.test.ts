@@ -3,7 +3,7 @@
 // and frames not of ours ignored.
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildPacket, LLDP_MULTICAST, CHASSIS_ID_SUBTYPE, PORT_ID_SUBTYPE } from '../../../controller/packet/index.js';
-import { linkKey, type DiscoveredLink, type LinkLossReason } from '../../../controller/lldp-discovery.js';
+import { linkKey, lldpToControllerFlow, type DiscoveredLink, type LinkLossReason } from '../../../controller/lldp-discovery.js';
 import { ethernetFields } from '../../../emulator/index.js';
 import { emulatedFabric, until, type EmulatedFabric } from '../../helpers/emulated-fabric.js';
 
@@ -130,5 +130,21 @@ describe('LinkDiscovery', () => {
     await f.switches[1]!.close();
     await until(() => f.discovery.links().length === 0);
     expect(downs.map(([, why]) => why)).toEqual(['switch-down', 'switch-down']);
+  });
+
+  it('probeSoon: a round before the next interval finds a link whose first probe met a switch without the LLDP flow', async () => {
+    await start(false);
+    f.cable([1, 3], [2, 3]);
+    f.discovery.start();
+    await until(() => f.switches[1]!.counters.packetOutsReceived === 4);
+    for (const s of f.switches) {
+      f.flows.setFlows(s.dpid, 'lldp-test', [lldpToControllerFlow(65000, f.flows.cookie('lldp-test'))]);
+      await f.flows.reconcile(s.dpid);
+    }
+    expect(f.discovery.links()).toEqual([]);
+    f.discovery.probeSoon();
+    f.discovery.probeSoon(); // one round for both requests
+    await until(() => f.discovery.links().length === 2);
+    expect(f.switches[0]!.counters.packetOutsReceived).toBe(8);
   });
 });
