@@ -59,18 +59,29 @@ export class FabricMonitor extends EventEmitter<FabricMonitorEvents> {
   private upLinks = new Map<string, LinkStatus>();
   /** Why each end last lost a link (for link.down). */
   private readonly lossAt = new Map<string, LinkLossReason>();
+  private pending: NodeJS.Immediate | undefined;
   private readonly evaluate = (): void => void this.refresh();
+  /**
+   * Links come and go in bursts (a switch connecting brings all its links, one packet-in each): one comparison
+   * after the burst's turn, not one per link, keeps a fabric of hundreds of links cheap to watch.
+   */
+  private readonly refreshSoon = (): void => {
+    this.pending ??= setImmediate(() => {
+      this.pending = undefined;
+      this.refresh();
+    });
+  };
   private readonly onUp = (conn: SwitchConnection): void => {
     if (conn.dpid !== undefined) this.connectedSince.set(conn.dpid, this.opts.discovery.clock.now());
-    this.refresh();
+    this.refreshSoon();
   };
   private readonly onDown = (conn: SwitchConnection): void => {
     if (conn.dpid !== undefined) this.connectedSince.delete(conn.dpid);
-    this.refresh();
+    this.refreshSoon();
   };
   private readonly onLost = (l: DiscoveredLink, reason: LinkLossReason): void => {
     for (const e of [l.src, l.dst]) this.lossAt.set(`${e.dpid}:${e.port}`, reason);
-    this.refresh();
+    this.refreshSoon();
   };
 
   constructor(private readonly opts: FabricMonitorOptions) {
@@ -83,7 +94,7 @@ export class FabricMonitor extends EventEmitter<FabricMonitorEvents> {
     for (const c of this.opts.controller.switches()) if (c.dpid !== undefined) this.connectedSince.set(c.dpid, now);
     this.opts.controller.on('switchUp', this.onUp);
     this.opts.controller.on('switchDown', this.onDown);
-    this.opts.discovery.on('linkUp', this.evaluate);
+    this.opts.discovery.on('linkUp', this.refreshSoon);
     this.opts.discovery.on('linkDown', this.onLost);
     this.opts.discovery.on('tick', this.evaluate);
     this.refresh();
@@ -92,9 +103,11 @@ export class FabricMonitor extends EventEmitter<FabricMonitorEvents> {
   stop(): void {
     this.opts.controller.off('switchUp', this.onUp);
     this.opts.controller.off('switchDown', this.onDown);
-    this.opts.discovery.off('linkUp', this.evaluate);
+    this.opts.discovery.off('linkUp', this.refreshSoon);
     this.opts.discovery.off('linkDown', this.onLost);
     this.opts.discovery.off('tick', this.evaluate);
+    if (this.pending) clearImmediate(this.pending);
+    this.pending = undefined;
   }
 
   /** Every configured link and every link seen, with its state now. */

@@ -66,11 +66,27 @@ const endKey = (e: { dpid: bigint; port: number }): string => `${e.dpid}:${e.por
 export function compareLinks(site: Site, seen: readonly DiscoveredLink[], ctx: LinkContext): LinkStatus[] {
   const dpidOf = new Map(site.switches.map((s) => [s.name, s.dpid]));
   const nameOf = new Map(site.switches.map((s) => [s.dpid, s.name]));
-  const view = (e: LinkEndpoint): LinkEndView => ({ ...(nameOf.has(e.dpid) ? { switch: nameOf.get(e.dpid)! } : {}), dpid: e.dpid, port: e.port });
+  const view = (e: LinkEndpoint): LinkEndView => {
+    const name = nameOf.get(e.dpid);
+    return name === undefined ? { dpid: e.dpid, port: e.port } : { switch: name, dpid: e.dpid, port: e.port };
+  };
   const configuredEnd = (l: SiteLink, side: 'a' | 'b'): LinkEndpoint => ({ dpid: dpidOf.get(l[side].switch)!, port: l[side].port });
 
+  // Each seen link indexed by its directed key and by both of its ends: one pass, so that a fabric of hundreds
+  // of links compares in time linear in the links, not their product.
   const seenBy = new Map<string, DiscoveredLink>();
-  for (const s of seen) seenBy.set(`${endKey(s.src)}>${endKey(s.dst)}`, s);
+  const touching = new Map<string, DiscoveredLink[]>();
+  const order = new Map(seen.map((s, i) => [s, i]));
+  for (const s of seen) {
+    const src = endKey(s.src);
+    const dst = endKey(s.dst);
+    seenBy.set(`${src}>${dst}`, s);
+    for (const k of src === dst ? [src] : [src, dst]) {
+      const at = touching.get(k);
+      if (at) at.push(s);
+      else touching.set(k, [s]);
+    }
+  }
   const configuredEnds = new Map<string, SiteLink>();
   for (const l of site.links) for (const side of ['a', 'b'] as const) configuredEnds.set(endKey(configuredEnd(l, side)), l);
 
@@ -83,9 +99,11 @@ export function compareLinks(site: Site, seen: readonly DiscoveredLink[], ctx: L
     const ba = seenBy.get(`${endKey(b)}>${endKey(a)}`);
     if (ab) matched.add(ab);
     if (ba) matched.add(ba);
-    const ends = new Set([endKey(a), endKey(b)]);
-    // Seen links with one end on this link's ports and the other end elsewhere.
-    const instead = seen.filter((s) => s !== ab && s !== ba && (ends.has(endKey(s.src)) || ends.has(endKey(s.dst))));
+    // Seen links with one end on this link's ports and the other end elsewhere, in the order they were seen.
+    const near = new Set([...(touching.get(endKey(a)) ?? []), ...(touching.get(endKey(b)) ?? [])]);
+    near.delete(ab!);
+    near.delete(ba!);
+    const instead = [...near].sort((x, y) => order.get(x)! - order.get(y)!);
     let state: LinkState;
     if (ab && ba) state = 'up';
     else if (instead.length) state = 'miscabled';

@@ -198,4 +198,20 @@ describe('FabricMonitor', () => {
     expect(changes.at(-1)).toBe('link-down dmz1:5-core1:5 dmz1:5(1) core1:5(2) unconfigured');
     expect(types().at(-1)).toBe('link.unexpected seen:dmz1:5-core1:5');
   });
+
+  it('a burst of link changes within one turn is compared once, after it', async () => {
+    await start();
+    let compared = 0;
+    const links = monitor.links.bind(monitor);
+    monitor.links = () => {
+      compared++;
+      return links();
+    };
+    const seen = { src: { dpid: 1n, port: 5 }, dst: { dpid: 2n, port: 5 }, firstSeen: 0, lastSeen: 0 };
+    for (let i = 0; i < 10; i++) f.discovery.emit('linkUp', seen);
+    f.discovery.emit('linkDown', seen, 'timeout');
+    expect(compared).toBe(0);
+    await new Promise((r) => setImmediate(r));
+    expect(compared).toBe(1);
+  });
 });
