@@ -42,3 +42,20 @@ export async function connectAll(switches: EmulatedSwitch[], concurrency = 32): 
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
 }
+
+/**
+ * The plan as a site config (switches sw<dpid>): its fabric ports and links, and the one-switch roles today's
+ * config rules want on every switch, on ports 61-63 that no emulated switch has.
+ */
+export function planSiteYaml(plan: FabricPlan): string {
+  const name = (dpid: bigint) => `sw${dpid}`;
+  const lines = ['site: bench-fabric', 'switches:'];
+  for (const s of plan.switches) {
+    lines.push(`  - name: ${name(s.dpid)}`, `    dpid: "${s.dpid.toString(16).padStart(16, '0')}"`, '    ports:');
+    for (let p = 1; p <= s.ports; p++) lines.push(`      - { port: ${p}, role: fabric }`);
+    lines.push('      - { port: 61, role: wan-routed }', '      - { port: 62, role: fw-outside }', '      - { port: 63, role: fw-inside }');
+  }
+  lines.push('links:');
+  for (const [da, pa, db, pb] of plan.cables) lines.push(`  - { a: "${name(da)}:${pa}", b: "${name(db)}:${pb}", capacity-mbps: 10000 }`);
+  return `${lines.join('\n')}\n`;
+}

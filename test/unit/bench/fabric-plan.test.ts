@@ -1,6 +1,7 @@
 // The benchmark fabric's shape: every port of every switch carries exactly one cable, leaves spread over spines.
 import { describe, expect, it } from 'vitest';
-import { leafSpine } from '../../../bench/fabric-plan.js';
+import { leafSpine, planSiteYaml } from '../../../bench/fabric-plan.js';
+import { parseSiteConfig } from '../../../apps/dmz/config.js';
 
 describe('leafSpine', () => {
   it('100 switches, 192 cables, each port in exactly one cable and each leaf on distinct spines', () => {
@@ -20,5 +21,11 @@ describe('leafSpine', () => {
 
   it('refuses more uplinks than spines', () => {
     expect(() => leafSpine(2, 4, 3)).toThrow(/uplinks <= spines/);
+  });
+
+  it('as a site config: every cable a configured link between fabric ports', () => {
+    const site = parseSiteConfig(planSiteYaml(leafSpine(2, 3, 2)));
+    expect(site.switches.map((s) => s.name)).toEqual(['sw1', 'sw2', 'sw3', 'sw4', 'sw5']);
+    expect(site.links.map((l) => l.name)).toEqual(['sw3:1-sw1:1', 'sw3:2-sw2:1', 'sw4:1-sw1:2', 'sw4:2-sw2:2', 'sw5:1-sw1:3', 'sw5:2-sw2:3']);
   });
 });
