@@ -7,7 +7,10 @@
 //
 // Commit, one switch after another in the caller's order, each waiting for the previous one's reply: the caller
 // puts the exit first when a path comes up and the entry first when it goes down, so that no switch forwards
-// into a switch that does not yet (or no longer) hold its part. A switch can still refuse at commit (Open vSwitch
+// into a switch that does not yet (or no longer) hold its part. Switches may share a stage and commit at once:
+// a path that comes up with the entry alone in the last stage (and goes down with it alone in the first) steers
+// nothing into the path until every other switch holds its part, which is what the one-by-one order guarantees,
+// in two round trips instead of one per switch. A switch can still refuse at commit (Open vSwitch
 // checks that referenced meters and groups exist only then): the switches after it are discarded, those before it
 // are undone in reverse order (compensating changes: an atomic bundle of each change's undo where the switch has
 // bundles), and the caller gets the refusal with the list of switches undone.
@@ -36,10 +39,15 @@ import { stagingCookie, stagedEntry, deleteStagedMsg } from './staged-flows.js';
 import { OFPGC, format, type OfpMessage } from './openflow/index.js';
 import type { FlowEntry, FlowSpec, GroupEntry } from './flow-entry.js';
 
-/** One switch's part of a cross-switch change. The array order of several is the commit order. */
+/** One switch's part of a cross-switch change. */
 export interface SwitchChange {
   dpid: bigint;
   owner: string;
+  /**
+   * When it commits: stages in ascending order, each once the one before has committed on every switch, and the
+   * switches of one stage at once. Default: its index in the array (one switch after another, in array order).
+   */
+  stage?: number;
   add?: readonly FlowSpec[];
   remove?: readonly FlowSpec[];
   /** Group-mods, sent before the flows (adds, modifies) or after them (deletes). */
@@ -266,49 +274,53 @@ function outcome(f: Omit<CrossFailure, 'uncertain'>, failedUncertain: boolean, t
   return `at commit; ${undone}${left}${failedUncertain ? '; its own outcome unknown (reconciling)' : ''}`;
 }
 
+/** Where a change stopped and what was taken back, as the errors below carry it. */
+interface Stopped {
+  phase: CrossPhase;
+  failedDpid: bigint;
+  undone: bigint[];
+  undoFailures: { dpid: bigint; error: Error }[];
+  uncertain: bigint[];
+  total: number;
+}
+
 /** A switch refused its part: a SwitchError (the switch's error type and code) naming the switch and the change. */
 export class CrossSwitchRefusedError extends SwitchError implements CrossFailure {
+  readonly phase: CrossPhase;
   readonly failedDpid: bigint;
+  readonly undone: readonly bigint[];
+  readonly undoFailures: readonly { dpid: bigint; error: Error }[];
   readonly uncertain: readonly bigint[];
   /** The refused message as ovs-ofctl would print it (e.g. `ADD priority=10,in_port=3 ... actions=group:99`). */
   readonly refused: string | undefined;
   constructor(
     readonly refusal: SwitchError,
     readonly what: string | undefined,
-    readonly phase: CrossPhase,
-    readonly undone: readonly bigint[],
-    readonly undoFailures: readonly { dpid: bigint; error: Error }[],
-    total: number,
-    failedDpid: bigint,
+    at: Stopped,
   ) {
-    super(refusal.dpid ?? failedDpid, refusal.errType, refusal.code, refusal.request, refusal.data);
+    super(refusal.dpid ?? at.failedDpid, refusal.errType, refusal.code, refusal.request, refusal.data);
     this.name = 'CrossSwitchRefusedError';
-    this.failedDpid = failedDpid;
-    this.uncertain = undoFailures.map((u) => u.dpid);
+    ({ phase: this.phase, failedDpid: this.failedDpid, undone: this.undone, undoFailures: this.undoFailures, uncertain: this.uncertain } = at);
     this.refused = refusal.request && format(refusal.request).replace(/^.*?\): /, '');
     const detail = [what, this.refused].filter(Boolean).join(': ');
-    this.message = `${this.message}${detail ? ` (${detail})` : ''}, ${outcome(this, false, total)}`;
+    this.message = `${this.message}${detail ? ` (${detail})` : ''}, ${outcome(at, false, at.total)}`;
   }
 }
 
 /** A switch failed its part without refusing it (connection lost, no answer in time). */
 export class CrossSwitchAbortedError extends Error implements CrossFailure {
+  readonly phase: CrossPhase;
+  readonly failedDpid: bigint;
+  readonly undone: readonly bigint[];
+  readonly undoFailures: readonly { dpid: bigint; error: Error }[];
   readonly uncertain: readonly bigint[];
   constructor(
-    readonly failedDpid: bigint,
     override readonly cause: Error,
-    readonly phase: CrossPhase,
-    readonly undone: readonly bigint[],
-    readonly undoFailures: readonly { dpid: bigint; error: Error }[],
-    total: number,
+    at: Stopped,
   ) {
-    super(
-      `switch ${dpidText(failedDpid)} failed: ${cause.message}, ${outcome({ failedDpid, phase, undone, undoFailures }, phase === 'commit', total)}`,
-    );
+    super(`switch ${dpidText(at.failedDpid)} failed: ${cause.message}, ${outcome(at, at.uncertain.includes(at.failedDpid), at.total)}`);
     this.name = 'CrossSwitchAbortedError';
-    const uncertain = undoFailures.map((u) => u.dpid);
-    if (phase === 'commit') uncertain.unshift(failedDpid);
-    this.uncertain = uncertain;
+    ({ phase: this.phase, failedDpid: this.failedDpid, undone: this.undone, undoFailures: this.undoFailures, uncertain: this.uncertain } = at);
   }
 }
 
@@ -316,54 +328,65 @@ export function isCrossFailure(e: unknown): e is CrossFailure & Error {
   return e instanceof CrossSwitchRefusedError || e instanceof CrossSwitchAbortedError;
 }
 
-function failure(
-  part: SwitchPart,
-  e: unknown,
-  phase: CrossPhase,
-  undone: bigint[],
-  undoFailures: { dpid: bigint; error: Error }[],
-  total: number,
-): Error {
-  if (e instanceof SwitchError) {
-    const what = e instanceof AtomicGroupError ? e.what : undefined;
-    return new CrossSwitchRefusedError(e, what, phase, undone, undoFailures, total, part.dpid);
+function failure(e: unknown, at: Stopped): Error {
+  if (e instanceof SwitchError) return new CrossSwitchRefusedError(e, e instanceof AtomicGroupError ? e.what : undefined, at);
+  return new CrossSwitchAbortedError(e instanceof Error ? e : new Error(String(e)), at);
+}
+
+/** Undoes committed parts one after another, in the order given. */
+async function undoAll(parts: readonly SwitchPart[]): Promise<Pick<Stopped, 'undone' | 'undoFailures'>> {
+  const undone: bigint[] = [];
+  const undoFailures: { dpid: bigint; error: Error }[] = [];
+  for (const p of parts) {
+    if (p.path === undefined) continue; // it had nothing to change
+    undone.push(p.dpid);
+    try {
+      const refused = await p.undo();
+      if (refused.length) undoFailures.push({ dpid: p.dpid, error: refused[0]! });
+    } catch (u) {
+      undoFailures.push({ dpid: p.dpid, error: u as Error });
+    }
   }
-  return new CrossSwitchAbortedError(part.dpid, e instanceof Error ? e : new Error(String(e)), phase, undone, undoFailures, total);
+  return { undone, undoFailures };
 }
 
 /**
- * Prepares every part at once, then commits them in array order. Resolves the two phases' durations; rejects
- * with a CrossSwitchRefusedError or CrossSwitchAbortedError (see the top of this file for what is left where).
+ * Prepares every part at once, then commits them stage by stage: the parts of a stage at once, each stage once
+ * the one before has committed everywhere (`stages[i]`: part i's stage; by default its index, so one part after
+ * another in array order). Resolves the two phases' durations; rejects with a CrossSwitchRefusedError or
+ * CrossSwitchAbortedError (see the top of this file for what is left where).
  */
-export async function commitAcross(parts: readonly SwitchPart[]): Promise<{ prepareMs: number; commitMs: number }> {
+export async function commitAcross(parts: readonly SwitchPart[], stages?: readonly number[]): Promise<{ prepareMs: number; commitMs: number }> {
   const t0 = performance.now();
+  const total = parts.length;
   const prepared = await Promise.allSettled(parts.map((p) => p.prepare()));
   const refused = prepared.findIndex((r) => r.status === 'rejected');
   if (refused >= 0) {
     await Promise.all(parts.filter((_, i) => prepared[i]!.status === 'fulfilled').map((p) => p.discard()));
-    throw failure(parts[refused]!, (prepared[refused] as PromiseRejectedResult).reason, 'prepare', [], [], parts.length);
+    const reason: unknown = (prepared[refused] as PromiseRejectedResult).reason;
+    throw failure(reason, { phase: 'prepare', failedDpid: parts[refused]!.dpid, undone: [], undoFailures: [], uncertain: [], total });
   }
   const t1 = performance.now();
-  for (let i = 0; i < parts.length; i++) {
-    try {
-      await parts[i]!.commit();
-    } catch (e) {
-      await Promise.all(parts.slice(i + 1).map((p) => p.discard()));
-      const undone: bigint[] = [];
-      const undoFailures: { dpid: bigint; error: Error }[] = [];
-      for (let j = i - 1; j >= 0; j--) {
-        const p = parts[j]!;
-        if (p.path === undefined) continue; // it had nothing to change
-        undone.push(p.dpid);
-        try {
-          const refusedUndo = await p.undo();
-          if (refusedUndo.length) undoFailures.push({ dpid: p.dpid, error: refusedUndo[0]! });
-        } catch (u) {
-          undoFailures.push({ dpid: p.dpid, error: u as Error });
-        }
-      }
-      throw failure(parts[i]!, e, 'commit', undone, undoFailures, parts.length);
-    }
+  const stageOf = (i: number) => stages?.[i] ?? i;
+  const order = [...new Set(parts.map((_, i) => stageOf(i)))].sort((a, b) => a - b).map((s) => parts.filter((_, i) => stageOf(i) === s));
+  const committed: SwitchPart[] = [];
+  for (let k = 0; k < order.length; k++) {
+    const stage = order[k]!;
+    const results = await Promise.allSettled(stage.map((p) => p.commit()));
+    const failed: { part: SwitchPart; reason: unknown }[] = [];
+    results.forEach((r, i) => (r.status === 'fulfilled' ? committed.push(stage[i]!) : failed.push({ part: stage[i]!, reason: r.reason })));
+    if (failed.length === 0) continue;
+    await Promise.all(
+      order
+        .slice(k + 1)
+        .flat()
+        .map((p) => p.discard()),
+    );
+    const { undone, undoFailures } = await undoAll(committed.reverse());
+    // A commit that failed without a refusal (connection lost, timeout) may or may not have been applied.
+    const lost = failed.filter((f) => !(f.reason instanceof SwitchError)).map((f) => f.part.dpid);
+    const uncertain = [...lost, ...undoFailures.map((u) => u.dpid)];
+    throw failure(failed[0]!.reason, { phase: 'commit', failedDpid: failed[0]!.part.dpid, undone, undoFailures, uncertain, total });
   }
   return { prepareMs: t1 - t0, commitMs: performance.now() - t1 };
 }

@@ -531,8 +531,8 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
   /**
    * Applies changes to several switches, on all of them or on none (controller/cross-switch.ts): every switch
    * prepares its part at once (a closed ONF bundle, or staged flows that cannot match where it has no bundles),
-   * then the parts are committed one after another in the order of `changes` (one entry per switch). Every spec
-   * is validated, and every identity checked against other owners, before anything is sent. Resolves what
+   * then the parts are committed one after another in the order of `changes` (one entry per switch), or stage
+   * by stage where they say so (SwitchChange.stage). Every spec is validated, and every identity checked against other owners, before anything is sent. Resolves what
    * changed where. Rejects with a CrossSwitchRefusedError (a SwitchError naming the switch and the refused
    * flow-mod) or a CrossSwitchAbortedError (a switch lost or silent); then the change is on no switch (undone
    * where it had been committed) and the desired state is as before. Each switch's other operations wait.
@@ -546,6 +546,7 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
         seen.add(c.dpid);
         return {
           dpid: c.dpid,
+          stage: c.stage,
           ownerId: this.ownerId(c.owner),
           add: c.add?.slice() ?? [],
           remove: c.remove?.slice() ?? [],
@@ -567,7 +568,10 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     const parts = plans.map((p) => new SwitchPart(p.dpid, p.conn, p.changes, this.useBundles ? this.bundleSupport.get(p.conn) : false));
     for (const p of plans) if (p.deleting.size > 0) this.deleting.set(p.dpid, p.deleting);
     try {
-      const timing = await commitAcross(parts);
+      const timing = await commitAcross(
+        parts,
+        work.map((w, i) => w.stage ?? i),
+      );
       for (const p of plans) {
         this.record(p.state, p.ownerId, p.steps, new Set(), now);
         for (const g of p.groups) {
@@ -834,6 +838,7 @@ function lossReason(rec: FlowRecord, reason: number, now: number): string | unde
 /** One switch's part of an applyAcross(), as given. */
 interface AcrossWork {
   dpid: bigint;
+  stage: number | undefined;
   ownerId: number;
   add: FlowSpec[];
   remove: FlowSpec[];

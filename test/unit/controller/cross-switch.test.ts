@@ -41,8 +41,11 @@ function reconciled(flows: FlowManager, dpid: bigint): Promise<void> {
   });
 }
 
-/** `n` emulated switches (dpids 1..n) connected and reconciled; those in `noBundles` answer bundles as unknown. */
-async function fabric(n: number, noBundles: number[] = []): Promise<Fabric> {
+/**
+ * `n` emulated switches (dpids 1..n) connected and reconciled; those in `noBundles` answer bundles as unknown;
+ * `trace` gets what each switch sends and receives.
+ */
+async function fabric(n: number, noBundles: number[] = [], trace?: (line: string) => void): Promise<Fabric> {
   const logger = silentLogger();
   const controller = new Controller({ port: 0, host: '127.0.0.1', logger });
   const flows = new FlowManager(controller, { logger });
@@ -50,7 +53,7 @@ async function fabric(n: number, noBundles: number[] = []): Promise<Fabric> {
   const { port } = await controller.listen();
   const switches = Array.from(
     { length: n },
-    (_, i) => new EmulatedSwitch({ dpid: BigInt(i + 1), ports: 4, port, bundles: !noBundles.includes(i + 1) }),
+    (_, i) => new EmulatedSwitch({ dpid: BigInt(i + 1), ports: 4, port, bundles: !noBundles.includes(i + 1), trace }),
   );
   const controls = switches.map(() => [] as number[]);
   switches.forEach((s, i) =>
@@ -138,6 +141,29 @@ describe('FlowManager.applyAcross (bundles)', () => {
       expect(f.flows.desiredFlows(BigInt(d), OWNER)).toHaveLength(8);
       expect(await f.flows.reconcile(BigInt(d))).toMatchObject({ added: 0, deleted: 0, modified: 0, unchanged: 8 });
     }
+  });
+
+  it('switches of one stage commit at once: the exit and the core together, then the entry', async () => {
+    // Switch 3 stops reading once prepared: its commit waits, and switch 2's must not wait for it.
+    let armed = false;
+    const f: Fabric = await fabric(3, [], (line) => {
+      if (armed && line.startsWith('3 -> OFPT_BARRIER_REPLY')) {
+        armed = false;
+        f.sw(3).stall(); // (armed only once f is set)
+      }
+    });
+    f.sw(3).on('message', (m: OfpMessage) => {
+      if (asBundleCtrl(m)?.ctrlType === OFPBCT.CLOSE_REQUEST) armed = true;
+    });
+    const changes = up([3, 2, 1]).map((c, i) => ({ ...c, stage: i < 2 ? 0 : 1 }));
+    const done = f.flows.applyAcross(changes);
+    const until = Date.now() + 3000;
+    while (leaseFlowCount(f.sw(2)) < 8 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    const whileStalled = f.switches.map(leaseFlowCount);
+    f.sw(3).resume();
+    await done;
+    expect(whileStalled).toEqual([0, 8, 0]);
+    expect(f.switches.map(leaseFlowCount)).toEqual([8, 8, 8]);
   });
 
   it('a flow-mod refused at prepare on switch 3: nothing on 1 and 2, no switch got a commit, nothing desired', async () => {
