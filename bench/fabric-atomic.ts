@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { Controller } from '../controller/controller.js';
 import { FlowManager } from '../controller/flow-manager.js';
 import { silentLogger } from '../controller/log.js';
+import { ownerCookie } from '../controller/cookie.js';
 import type { SwitchChange } from '../controller/cross-switch.js';
 import type { FlowSpec } from '../controller/flow-entry.js';
 import { EmulatedSwitch } from '../emulator/index.js';
@@ -34,7 +35,7 @@ const only = arg('only');
 const leaseFlows = (lease: number): FlowSpec[] =>
   Array.from({ length: FLOWS }, (_, i) => ({
     priority: 3000,
-    cookie: (BigInt(OWNER_ID) << 48n) | BigInt(lease),
+    cookie: ownerCookie(OWNER_ID, lease),
     match: [
       { field: 'in_port', value: 1 },
       { field: 'eth_type', value: 0x0800 },
@@ -49,7 +50,7 @@ const flowLines = (lease: number): string =>
   Array.from(
     { length: FLOWS },
     (_, i) =>
-      `cookie=0x${((BigInt(OWNER_ID) << 48n) | BigInt(lease)).toString(16)},priority=3000,ip,in_port=1,nw_src=10.${lease >> 8}.${lease & 0xff}.${i + 1},nw_dst=192.0.2.10,actions=output:2`,
+      `cookie=0x${ownerCookie(OWNER_ID, lease).toString(16)},priority=3000,ip,in_port=1,nw_src=10.${lease >> 8}.${lease & 0xff}.${i + 1},nw_dst=192.0.2.10,actions=output:2`,
   ).join('\n') + '\n';
 
 function median(xs: number[]): number {
@@ -190,7 +191,7 @@ function measureOfctl(ovs: PrivateOvs, bridges: string[]): Times {
         const t0 = performance.now();
         for (const br of bridges.slice(0, n)) ofctl('--bundle', 'add-flows', mgmt(br), file);
         const ms = performance.now() - t0;
-        const cookie = `cookie=0x${((BigInt(OWNER_ID) << 48n) | BigInt(lease)).toString(16)}/-1`;
+        const cookie = `cookie=0x${ownerCookie(OWNER_ID, lease).toString(16)}/-1`;
         for (const br of bridges.slice(0, n)) ofctl('del-flows', mgmt(br), cookie);
         if (r >= 0) times.get(n)!.push(ms);
       }

@@ -35,7 +35,7 @@ import {
   type FlowConn,
 } from './atomic.js';
 import { addFlowMsg, groupMsg } from './reconcile.js';
-import { stagingCookie, stagedEntry, deleteStagedMsg } from './staged-flows.js';
+import { newStagingCookie, stagedEntry, deleteStagedMsg } from './staged-flows.js';
 import { OFPGC, format, type OfpMessage } from './openflow/index.js';
 import type { FlowEntry, FlowSpec, GroupEntry } from './flow-entry.js';
 
@@ -206,7 +206,7 @@ export class SwitchPart {
 
   private async prepareStaged(): Promise<void> {
     this.path = 'staged';
-    const cookie = (this.stageCookie = stagingCookie());
+    const cookie = (this.stageCookie = newStagingCookie());
     // Inert changes first (a staged entry may use a new group), each batch behind its barrier (OF1.3.5 §6.2).
     const early = this.changes.filter((c) => c.inert);
     if (early.length) {

@@ -13,24 +13,19 @@
 // 0xffff, an owner id ownerCookie() never issues: no owner declares them, so a full reconcile deletes them.
 import { OFPFC, OFPTT, OFPP, OFPG, OFP_NO_BUFFER } from './openflow/index.js';
 import { ALL_ONES_64, normaliseMatch, type FlowEntry } from './flow-entry.js';
-import { ID_MASK } from './cookie.js';
+import { ID_MASK, stagingCookie } from './cookie.js';
 import type { FlowModMsg } from './reconcile.js';
 
-const STAGING_OWNER = 0xffffn << 48n;
 /** Seconds a staged entry lives if nobody commits or discards it (the controller died meanwhile). */
 export const STAGED_HARD_TIMEOUT_S = 120;
 
 let nextStage = 1n;
 
-/** A fresh staging cookie: owner 0xffff, a stage number below (never all ones: that cookie is reserved). */
-export function stagingCookie(): bigint {
-  const c = STAGING_OWNER | nextStage;
+/** A fresh staging cookie (owner 0xffff, cookie.ts), for one switch's part of one change. */
+export function newStagingCookie(): bigint {
+  const c = stagingCookie(nextStage);
   nextStage = nextStage >= ID_MASK - 1n ? 1n : nextStage + 1n;
   return c;
-}
-
-export function isStagingCookie(cookie: bigint): boolean {
-  return (cookie & STAGING_OWNER) === STAGING_OWNER;
 }
 
 /** The staged form of `e` under `cookie` (its own metadata match, if any, gives way to the staging tag). */

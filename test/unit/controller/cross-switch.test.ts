@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Controller } from '../../../controller/controller.js';
 import { FlowManager } from '../../../controller/flow-manager.js';
 import { CrossSwitchAbortedError, CrossSwitchRefusedError, type SwitchChange } from '../../../controller/cross-switch.js';
-import { isStagingCookie } from '../../../controller/staged-flows.js';
+import { isStagingCookie } from '../../../controller/cookie.js';
 import { silentLogger } from '../../../controller/log.js';
 import type { FlowSpec } from '../../../controller/flow-entry.js';
 import { OFPGT, type OfpMessage } from '../../../controller/openflow/index.js';
