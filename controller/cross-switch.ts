@@ -6,14 +6,14 @@
 // there: every bundle is discarded and every staged entry deleted, and no switch has changed.
 //
 // Commit, one switch after another in the caller's order, each waiting for the previous one's reply: the caller
-// puts the exit first when a path comes up and the entry first when it goes down, so that no switch forwards
-// into a switch that does not yet (or no longer) hold its part. Switches may share a stage and commit at once:
-// a path that comes up with the entry alone in the last stage (and goes down with it alone in the first) steers
-// nothing into the path until every other switch holds its part, which is what the one-by-one order guarantees,
-// in two round trips instead of one per switch. A switch can still refuse at commit (Open vSwitch
-// checks that referenced meters and groups exist only then): the switches after it are discarded, those before it
-// are undone in reverse order (compensating changes: an atomic bundle of each change's undo where the switch has
-// bundles), and the caller gets the refusal with the list of switches undone.
+// puts the exit first when a path comes up and the entry first when it goes down, so that no switch forwards into
+// a switch that does not yet (or no longer) hold its part. Switches may share a stage and commit at once: with the
+// entry alone in the last stage going up (in the first going down), nothing is steered into the path until every
+// other switch holds its part, as with one by one, in two round trips instead of one per switch.
+//
+// A switch can still refuse at commit (Open vSwitch checks that referenced meters and groups exist only then): the
+// switches after it are discarded, those before it undone in reverse order (compensating changes: an atomic bundle
+// of each change's undo where the switch has bundles), and the caller gets the refusal and the switches undone.
 //
 // A switch that dies between prepare and commit:
 //   - with bundles, its bundle dies with the connection (EXT-230 and OF1.4 §6.8: bundles are per connection);
@@ -127,7 +127,7 @@ export class SwitchPart {
         this.changes.filter((c) => !c.inert),
       );
     } catch (e) {
-      await this.undoEarly();
+      await this.undoEarly().catch(() => undefined); // a switch gone meanwhile is reconciled when it is back
       throw e;
     }
   }
