@@ -220,6 +220,28 @@ describe('FlowManager.applyAcross (bundles)', () => {
     expect(leaseFlowCount(f.sw(3))).toBe(0);
   });
 
+  it('a committed switch lost before its undo keeps the change until its reconnect reconciles it away', async () => {
+    const f = await fabric(3);
+    f.sw(2).on('message', (m: OfpMessage) => {
+      if (asBundleCtrl(m)?.ctrlType !== OFPBCT.COMMIT_REQUEST) return;
+      f.sw(1).stall(); // switch 1 has committed
+      void f.sw(1).disconnect();
+    });
+    const err = await f.flows.applyAcross(up([1, 2, 3], { 3: [toMissingGroup] })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CrossSwitchRefusedError);
+    const e = err as CrossSwitchRefusedError;
+    expect(e).toMatchObject({ failedDpid: 3n, phase: 'commit', undone: [2n, 1n], uncertain: [1n] });
+    expect(e.undoFailures.map((u) => u.dpid)).toEqual([1n]);
+    expect(e.message).toContain('undo failed on 0000000000000001');
+    expect(f.switches.map(leaseFlowCount)).toEqual([8, 0, 0]);
+    expect(f.flows.desiredFlows(1n, OWNER)).toEqual([]);
+    f.sw(1).resume();
+    const done = reconciled(f.flows, 1n);
+    await f.sw(1).connect();
+    await done;
+    expect(leaseFlowCount(f.sw(1))).toBe(0);
+  });
+
   it('a lease going down: removed everywhere, entry first; no flow-removed is taken for a loss', async () => {
     const f = await fabric(3);
     const withRem = (d: number): SwitchChange => ({ dpid: BigInt(d), owner: OWNER, add: leaseFlows().map((s) => ({ ...s, flags: 1 })) });
