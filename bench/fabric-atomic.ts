@@ -17,7 +17,7 @@ import { Controller } from '../controller/controller.js';
 import { FlowManager } from '../controller/flow-manager.js';
 import { silentLogger } from '../controller/log.js';
 import { ownerCookie } from '../controller/cookie.js';
-import type { SwitchChange } from '../controller/cross-switch.js';
+import type { CrossSwitchResult, SwitchChange } from '../controller/cross-switch.js';
 import type { FlowSpec } from '../controller/flow-entry.js';
 import { EmulatedSwitch } from '../emulator/index.js';
 import { PrivateOvs } from '../lab/private-ovs.js';
@@ -137,8 +137,11 @@ async function ovsRig(ovs: PrivateOvs): Promise<Rig & { bridges: string[] }> {
   };
 }
 
-/** How the commits are ordered: one switch after another (the exit first), or the entry alone after the rest at once. */
-const MODES = ['in order', 'entry last'] as const;
+/**
+ * How the commits are ordered: one switch after another (the exit first), or the entry alone after the rest at
+ * once; and, as a peer, no cross-switch atomicity: FlowManager.apply() (atomic per switch) to one switch after another.
+ */
+const MODES = ['in order', 'entry last', 'apply() in turn'] as const;
 type Mode = (typeof MODES)[number];
 type ModeTimes = Record<Mode, Times>;
 
@@ -155,11 +158,14 @@ async function crossRound(rig: Rig, lease: number, record?: ModeTimes, label = '
         stage: mode === 'in order' ? i : i === entry ? 1 : 0,
       }));
       const t0 = performance.now();
-      const r = await rig.flows.applyAcross(upChange);
+      let r: CrossSwitchResult | undefined;
+      if (mode === 'apply() in turn') for (const c of upChange) await rig.flows.apply(c.dpid, OWNER, { add: c.add });
+      else r = await rig.flows.applyAcross(upChange);
       const ms = performance.now() - t0;
       await rig.flows.applyAcross(dpids.map((dpid) => ({ dpid, owner: OWNER, remove: leaseFlows(lease) })).reverse());
       if (!record) continue;
       record[mode].get(n)!.push(ms);
+      if (!r) continue;
       note(split.prepare, `${label}, ${mode}, ${n}`, r.prepareMs);
       note(split.commit, `${label}, ${mode}, ${n}`, r.commitMs);
     }
@@ -167,7 +173,7 @@ async function crossRound(rig: Rig, lease: number, record?: ModeTimes, label = '
 }
 
 async function measureCross(rig: Rig, label: string): Promise<ModeTimes> {
-  const times = { 'in order': new Map(SIZES.map((n) => [n, []])), 'entry last': new Map(SIZES.map((n) => [n, []])) } as ModeTimes;
+  const times = Object.fromEntries(MODES.map((m) => [m, new Map(SIZES.map((n) => [n, [] as number[]]))])) as ModeTimes;
   for (let i = 0; i < WARMUP; i++) await crossRound(rig, 1 + i);
   for (let r = 0; r < REPS; r++) await crossRound(rig, 100 + r, times, label);
   return times;
@@ -233,12 +239,24 @@ function figures(title: string, rows: [string, Times][]): void {
 async function main(): Promise<void> {
   const ratios: Ratio[] = [];
   const blocks: [string, [string, Times][]][] = [];
-  const rows = (t: ModeTimes): [string, Times][] => MODES.map((m) => [`dmzgate applyAcross, ${m}`, t[m]]);
+  const rows = (t: ModeTimes): [string, Times][] => MODES.map((m) => [m.startsWith('apply()') ? `dmzgate ${m}` : `dmzgate applyAcross, ${m}`, t[m]]);
+  const ATOMIC = MODES.filter((m) => !m.startsWith('apply()'));
+  /** applyAcross beside apply() to each switch in turn (what atomicity across switches costs, or saves). */
+  const versusApply = (where: string, t: ModeTimes): Ratio[] =>
+    SIZES.filter((n) => n > 1).map((n) => ({
+      measure: `${where}, in order, ${n} switches`,
+      versus: 'apply() to each in turn',
+      dmzgate: median(t['in order'].get(n)!),
+      other: median(t['apply() in turn'].get(n)!),
+      better: 'lower' as const,
+      byRep: perRep(t['in order'].get(n)!, t['apply() in turn'].get(n)!),
+    }));
   if (only !== 'ovs') {
     const rig = await emulatedRig();
     try {
       const t = await measureCross(rig, 'emulated');
-      for (const m of MODES) ratios.push(...sizeRatios(`emulated, ${m}`, t[m]));
+      for (const m of ATOMIC) ratios.push(...sizeRatios(`emulated, ${m}`, t[m]));
+      ratios.push(...versusApply('emulated', t));
       blocks.push(['emulated switches (in this process)', rows(t)]);
     } finally {
       await rig.close();
@@ -251,8 +269,9 @@ async function main(): Promise<void> {
       try {
         const t = await measureCross(rig, 'OVS');
         const floor = measureOfctl(ovs, rig.bridges);
-        for (const m of MODES) ratios.push(...sizeRatios(`OVS, ${m}`, t[m]));
-        for (const m of MODES) {
+        for (const m of ATOMIC) ratios.push(...sizeRatios(`OVS, ${m}`, t[m]));
+        ratios.push(...versusApply('OVS', t));
+        for (const m of ATOMIC) {
           for (const n of SIZES) {
             ratios.push({
               measure: `OVS, ${m}, ${n} switch${n === 1 ? '' : 'es'}`,
