@@ -168,7 +168,7 @@ export class BundleSession {
   private readonly open: Promise<Error | undefined>;
   private readonly xids: number[] = [];
   private readonly changes: Change[] = [];
-  private finished = false;
+  private state: 'filling' | 'preparing' | 'prepared' | 'committing' | 'ended' = 'filling';
 
   constructor(private readonly conn: FlowConn) {
     this.id = nextBundleId;
@@ -204,14 +204,30 @@ export class BundleSession {
    * discarded, the table as it was), or with the OPEN's or the commit's own error. Ends the session either way.
    */
   async commit(): Promise<boolean> {
-    const { conn, errors, xids, changes, id } = this;
-    this.finished = true;
+    if (!(await this.prepare())) return false;
+    await this.commitPrepared();
+    return true;
+  }
+
+  /**
+   * The first half of commit(), for a change spread over several switches: learns whether the switch took every
+   * add, and leaves the bundle waiting for commitPrepared() or discard(). `close`: also sends a CLOSE_REQUEST
+   * (OF1.4 §7.3.9.7: a closed bundle takes no more adds), right before the barrier: no extra round trip. Resolves
+   * true when the bundle is ready to commit; false, with the session ended, if the OPEN was refused as unknown.
+   * Rejects, with the bundle discarded and the session ended, as commit() does.
+   */
+  async prepare(opts: { close?: boolean } = {}): Promise<boolean> {
+    const { conn, errors, xids, changes } = this;
+    this.state = 'preparing';
     try {
+      const closed = opts.close ? conn.request(bundleControlMsg(0, this.id, OFPBCT.CLOSE_REQUEST, OFPBF.ATOMIC)) : undefined;
+      closed?.catch(() => undefined); // awaited below, once the OPEN is known to have been taken
       // Errors of the adds themselves arrive before this barrier's reply; a refused add is not in the bundle.
       const barrier = conn.barrier();
       const openError = await this.open;
       if (openError !== undefined) {
         await barrier.catch(() => undefined); // the adds' refusals (no such bundle) land in the collector, not in logs
+        this.end();
         if (isBundleUnsupported(openError)) return false;
         throw openError;
       }
@@ -219,26 +235,42 @@ export class BundleSession {
       const refused = firstRefused(errors, xids);
       if (refused) {
         await this.sendDiscard();
+        this.end();
         throw groupError(refused.err, changes, refused.index, xids, 'bundle');
       }
-      try {
-        await conn.request(bundleControlMsg(0, id, OFPBCT.COMMIT_REQUEST, OFPBF.ATOMIC));
-      } catch (e) {
-        // The failing message's own error (with its add's xid) came before the commit's OFPBFC_MSG_FAILED.
-        const failed = firstRefused(errors, xids);
-        if (failed) throw groupError(failed.err, changes, failed.index, xids, 'bundle');
-        throw e;
+      if (closed) await closed;
+    } catch (e) {
+      if (this.state === 'preparing') {
+        await this.sendDiscard();
+        this.end();
       }
-      return true;
+      throw e;
+    }
+    this.state = 'prepared';
+    return true;
+  }
+
+  /** Commits a bundle prepare() found complete; rejects as commit() does. Ends the session. */
+  async commitPrepared(): Promise<void> {
+    if (this.state !== 'prepared') throw new Error(`bundle ${this.id} is ${this.state}, not prepared`);
+    const { conn, errors, xids, changes, id } = this;
+    this.state = 'committing';
+    try {
+      await conn.request(bundleControlMsg(0, id, OFPBCT.COMMIT_REQUEST, OFPBF.ATOMIC));
+    } catch (e) {
+      // The failing message's own error (with its add's xid) came before the commit's OFPBFC_MSG_FAILED.
+      const failed = firstRefused(errors, xids);
+      if (failed) throw groupError(failed.err, changes, failed.index, xids, 'bundle');
+      throw e;
     } finally {
-      errors.stop();
+      this.end();
     }
   }
 
-  /** Abandons the bundle (the caller failed while filling it): nothing of it is applied. Idempotent. */
+  /** Abandons the bundle (while filling it, or once prepared): nothing of it is applied. Idempotent. */
   async discard(): Promise<void> {
-    if (this.finished) return;
-    this.finished = true;
+    if (this.state !== 'filling' && this.state !== 'prepared') return;
+    this.state = 'ended';
     try {
       if ((await this.open) === undefined) await this.sendDiscard();
     } finally {
@@ -248,7 +280,11 @@ export class BundleSession {
 
   /** Ends the session without a word to the switch (its OPEN was refused: there is nothing to discard). */
   close(): void {
-    this.finished = true;
+    this.end();
+  }
+
+  private end(): void {
+    this.state = 'ended';
     this.errors.stop();
   }
 

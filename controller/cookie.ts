@@ -24,3 +24,19 @@ export function ownerIdOf(cookie: bigint): number {
 export function cookieId(cookie: bigint): number {
   return Number(cookie & ID_MASK);
 }
+
+/**
+ * The owner id of staged flows (staged-flows.ts): one ownerCookie() never issues, so no owner declares them and a
+ * full reconcile deletes them.
+ */
+const STAGING_OWNER = 0xffffn << OWNER_SHIFT;
+
+/** The cookie of staged flows numbered `id` (1 .. 2^48 - 2: the all-ones cookie is reserved, OF1.3.5 §7.3.4.1). */
+export function stagingCookie(id: bigint): bigint {
+  if (id < 1n || id >= ID_MASK) throw new RangeError(`staging id ${id} is not in 1..2^48-2`);
+  return STAGING_OWNER | id;
+}
+
+export function isStagingCookie(cookie: bigint): boolean {
+  return (cookie & OWNER_MASK) === STAGING_OWNER;
+}

@@ -41,6 +41,16 @@ import {
   type FlowVerdict,
 } from './reconcile.js';
 import { applyInBundle, applyWithRollback, sendAll, AtomicGroupError, BundleSession, type Change, type FlowConn, type AtomicPath } from './atomic.js';
+import {
+  SwitchPart,
+  commitAcross,
+  groupChange,
+  isCrossFailure,
+  type CrossChange,
+  type CrossSwitchResult,
+  type GroupChange,
+  type SwitchChange,
+} from './cross-switch.js';
 
 export interface FlowManagerOptions {
   /** Default: the system clock. */
@@ -519,6 +529,123 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
   }
 
   /**
+   * Applies changes to several switches, on all of them or on none (controller/cross-switch.ts): every switch
+   * prepares its part at once (a closed ONF bundle, or staged flows that cannot match where it has no bundles),
+   * then the parts are committed one after another in the order of `changes` (one entry per switch), or stage
+   * by stage where they say so (SwitchChange.stage). Every spec is validated, and every identity checked against other owners, before anything is sent. Resolves what
+   * changed where. Rejects with a CrossSwitchRefusedError (a SwitchError naming the switch and the refused
+   * flow-mod) or a CrossSwitchAbortedError (a switch lost or silent); then the change is on no switch (undone
+   * where it had been committed) and the desired state is as before. Each switch's other operations wait.
+   */
+  applyAcross(changes: readonly SwitchChange[]): Promise<CrossSwitchResult> {
+    let work: AcrossWork[];
+    try {
+      const seen = new Set<bigint>();
+      work = changes.map((c) => {
+        if (seen.has(c.dpid)) throw new Error(`switch ${dpidText(c.dpid)} is given twice in one cross-switch change`);
+        seen.add(c.dpid);
+        return {
+          dpid: c.dpid,
+          stage: c.stage,
+          ownerId: this.ownerId(c.owner),
+          add: c.add?.slice() ?? [],
+          remove: c.remove?.slice() ?? [],
+          groups: c.groups?.slice() ?? [],
+        };
+      });
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+    return this.serialAll(
+      work.map((w) => w.dpid),
+      () => this.applyAcrossNow(work),
+    );
+  }
+
+  private async applyAcrossNow(work: AcrossWork[]): Promise<CrossSwitchResult> {
+    const now = this.clock.now();
+    const plans = work.map((w) => this.planAcross(w, now)); // a bad spec or a conflict throws before anything is sent
+    const parts = plans.map((p) => new SwitchPart(p.dpid, p.conn, p.changes, this.useBundles ? this.bundleSupport.get(p.conn) : false));
+    for (const p of plans) if (p.deleting.size > 0) this.deleting.set(p.dpid, p.deleting);
+    try {
+      const timing = await commitAcross(
+        parts,
+        work.map((w, i) => w.stage ?? i),
+      );
+      for (const p of plans) {
+        this.record(p.state, p.ownerId, p.steps, new Set(), now);
+        for (const g of p.groups) {
+          if (g.command === 'delete') p.state.groups.delete(g.group.groupId);
+          else p.state.groups.set(g.group.groupId, g.group);
+        }
+      }
+      const switches = plans.map((p, i) => ({ dpid: p.dpid, path: parts[i]!.path ?? ('none' as const), ...p.counts }));
+      this.log.debug({ switches: switches.map((x) => ({ ...x, dpid: dpidText(x.dpid) })), ...timing }, 'applied a cross-switch change');
+      return { switches, ...timing };
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'cross-switch change refused');
+      // Switches that may hold part of the change: brought back to the desired state once this change has ended.
+      if (isCrossFailure(e)) for (const d of e.uncertain) if (this.controller.get(d)) void this.reconcile(d).catch(() => undefined);
+      throw e;
+    } finally {
+      parts.forEach((part, i) => {
+        if (part.bundles !== undefined) this.bundleSupport.set(plans[i]!.conn, part.bundles);
+      });
+      for (const p of plans) if (this.deleting.get(p.dpid) === p.deleting) this.deleting.delete(p.dpid);
+    }
+  }
+
+  /** One switch's part of applyAcross(): its steps as apply() plans them, and the messages to send, in order. */
+  private planAcross(w: AcrossWork, now: number): AcrossPlan {
+    const conn = this.connection(w.dpid);
+    const cookie = ownerCookie(w.ownerId);
+    const add = keyedEntries(w.add, cookie);
+    const remove = keyedEntries(w.remove, cookie);
+    const state = this.desired.get(w.dpid);
+    // The final wish per identity: an add wins over a remove of the same entry (in the remove's place).
+    const wants = new Map<string, [FlowEntry | null, FlowEntry]>();
+    remove.keys.forEach((k, i) => wants.set(k, [null, remove.entries[i]!]));
+    add.keys.forEach((k, i) => wants.set(k, [add.entries[i]!, add.entries[i]!]));
+    const counts = { added: 0, modified: 0, deleted: 0, unchanged: 0 };
+    const steps: Step[] = [];
+    const flows: CrossChange[] = [];
+    const deleting = new Set<string>();
+    for (const [key, [want, identity]] of wants) {
+      const prev = state.flows.get(key);
+      if (prev && prev.owner !== w.ownerId) {
+        throw new OwnershipConflictError(
+          `flow ${flowText(identity)} belongs to owner ${this.ownerName(prev.owner)}, not ${this.ownerName(w.ownerId)}`,
+        );
+      }
+      const kind: StepKind = want === null ? 'delete' : prev ? compareFlow(want, prev.entry) : 'add';
+      const step = new Step(key, want, identity, kind, prev, w.ownerId, now);
+      steps.push(step);
+      if (kind === 'unchanged') counts.unchanged++;
+      else {
+        if (kind === 'delete') {
+          counts.deleted++;
+          deleting.add(key);
+        } else if (kind === 'add') counts.added++;
+        else counts.modified++;
+        flows.push({ msg: step.msg, undo: step.undo, what: step.what, installs: want ?? undefined });
+      }
+    }
+    const groupsBefore = w.groups.filter((g) => g.command !== 'delete').map((g) => groupChange(g, state.groups.get(g.group.groupId)));
+    const groupsAfter = w.groups.filter((g) => g.command === 'delete').map((g) => groupChange(g, state.groups.get(g.group.groupId)));
+    return {
+      dpid: w.dpid,
+      conn,
+      ownerId: w.ownerId,
+      state,
+      steps,
+      counts,
+      deleting,
+      groups: w.groups,
+      changes: [...groupsBefore, ...flows, ...groupsAfter],
+    };
+  }
+
+  /**
    * Puts a desired flow the switch lost back on it, with the hard timeout it has left (the desired record keeps
    * its install time: the flow still ends when it was meant to). Nothing if it stopped being desired meanwhile.
    */
@@ -661,6 +788,22 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     return this.ownerNames.get(id) ?? `owner-${id}`;
   }
 
+  /**
+   * Runs `fn` after every earlier operation on each of `dpids` has settled, holding all of them until it ends.
+   * It takes its place in every queue at once, so two such runs over the same switches cannot wait on each other.
+   */
+  private serialAll<T>(dpids: readonly bigint[], fn: () => Promise<T>): Promise<T> {
+    const run = Promise.all(dpids.map((d) => this.queues.get(d) ?? Promise.resolve())).then(fn);
+    const tail = run.catch(() => undefined);
+    for (const d of dpids) {
+      this.queues.set(d, tail);
+      void tail.then(() => {
+        if (this.queues.get(d) === tail) this.queues.delete(d);
+      });
+    }
+    return run;
+  }
+
   /** Runs `fn` after every earlier operation on the same switch has settled. */
   private serial<T>(dpid: bigint, fn: () => Promise<T>): Promise<T> {
     const prev = this.queues.get(dpid) ?? Promise.resolve();
@@ -690,6 +833,30 @@ function lossReason(rec: FlowRecord, reason: number, now: number): string | unde
   if (reason === OFPRR.DELETE) return 'deleted, but not by us';
   if (reason === OFPRR.GROUP_DELETE) return 'removed with a group';
   return `removed (reason ${reason})`;
+}
+
+/** One switch's part of an applyAcross(), as given. */
+interface AcrossWork {
+  dpid: bigint;
+  stage: number | undefined;
+  ownerId: number;
+  add: FlowSpec[];
+  remove: FlowSpec[];
+  groups: GroupChange[];
+}
+
+/** One switch's part of an applyAcross(), planned. */
+interface AcrossPlan {
+  dpid: bigint;
+  conn: FlowConn;
+  ownerId: number;
+  state: SwitchDesiredState;
+  steps: Step[];
+  counts: Counts;
+  /** The flow keys the change deletes (their flow-removed is ours). */
+  deleting: Set<string>;
+  groups: GroupChange[];
+  changes: CrossChange[];
 }
 
 /** Normalised entries and their flow keys, index by index. */

@@ -56,6 +56,8 @@ export interface EmulatedSwitchOptions {
   tls?: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer; rejectUnauthorized?: boolean; servername?: string };
   desc?: Partial<SwitchDesc>;
   maxFlowsPerTable?: number;
+  /** Whether the switch takes ONF bundles (EXT-230); false: it answers them as an unknown experimenter. Default true. */
+  bundles?: boolean;
   /**
    * Answer OFPMP_TABLE_FEATURES requests with this max_entries for every table (no properties), as a switch with a
    * fixed table size does. Default: the request is refused as unsupported (OFPBRC_BAD_MULTIPART).
@@ -589,7 +591,7 @@ export class EmulatedSwitch extends EventEmitter {
         this.send(answerQueueConfig(this.stats, msg), conn);
         return;
       case 'experimenter':
-        if (msg.experimenter !== ONF_EXPERIMENTER_ID) {
+        if (msg.experimenter !== ONF_EXPERIMENTER_ID || this.opts.bundles === false) {
           throw new OfpError(OFPET.BAD_REQUEST, OFPBRC.BAD_EXPERIMENTER, `experimenter 0x${msg.experimenter.toString(16)}`);
         }
         this.requireWrite(conn);
