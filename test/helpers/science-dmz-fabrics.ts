@@ -41,7 +41,7 @@ links:
   - { a: "core:11", b: "leaf:10", capacity-mbps: 10000 }
   - { a: "leaf:11", b: "border:12", capacity-mbps: 1000, cost: 5 }
 policy:
-  ports: [50000-51000]
+  ports: [50000-51000, 5201]
 ${policy}`;
 }
 

@@ -5,7 +5,7 @@ import { checkParsedAgainstSite } from '../lease-book.js';
 import { LeaseRefused, type FlowSpec, type MeterSpec } from '../pipeline.js';
 import { leaseRate, circuitOf } from '../admission.js';
 import { rangesOverlap, type PortRange } from '../port-ranges.js';
-import type { Site } from '../site.js';
+import { dtnsNamed, type Site } from '../site.js';
 import type { Actor, LeaseSpec } from './commands.js';
 import { emptyPlan, OWNERS, type Plan, type SwitchChange } from './plan.js';
 import { leaseRecordOf, type LeaseClose } from './records.js';
@@ -57,9 +57,11 @@ export function request(state: State, by: Actor, spec: LeaseSpec, now: number): 
     const asked = { ...spec, localPorts: spec.localPorts as PortRange[], remotePorts: spec.remotePorts as PortRange[], durationSeconds };
     checkParsedAgainstSite(site, asked, spec.remote);
     const rateMbps = leaseRate(site, spec.path, spec.rateMbps);
+    // A cluster's lease programs its members' flows: it overlaps a lease of any of them.
+    const mine = new Set(dtnsNamed(site, spec.dtn).map((d) => d.name));
     for (const o of rulesOf(state, 'lease')) {
       if (
-        o.dtn === spec.dtn &&
+        (o.dtn === spec.dtn || dtnsNamed(site, o.dtn).some((d) => mine.has(d.name))) &&
         o.protocol === spec.protocol &&
         prefixesOverlap(o.remote, spec.remote) &&
         anyOverlap(o.localPorts, spec.localPorts) &&
@@ -93,11 +95,8 @@ export function request(state: State, by: Actor, spec: LeaseSpec, now: number): 
     };
     const tables = tablesOf(site, lease, now, routes);
     lease.flows = flowsPerHop(tables);
-    checkRequestBudget(
-      site,
-      [...tables.bySwitch.values()].reduce((n, p) => n + p.flows.length, 0),
-      'transfer',
-    );
+    // The budget keeps one request from filling a switch: it counts the most flows the lease takes on any one.
+    checkRequestBudget(site, lease.flows, 'transfer');
     for (const h of hops) {
       const sw = site.switches.find((x) => x.dpid === h.dpid)!;
       checkSwitchBudget(site, sw, tables.bySwitch.get(sw.name)?.flows.length ?? 0, flowsInUse(state, sw.dpid));

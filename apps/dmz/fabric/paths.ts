@@ -61,9 +61,16 @@ function unwind(labels: Map<string, Label>, end: string): FabricPath {
   return { switches, groups };
 }
 
+const trees = new WeakMap<FabricGraph, Map<string, Map<string, { group: string; to: string }>>>();
+
 /** Each switch's next link group toward `target` (a shortest-path tree rooted there; the target has none). */
 export function treeToward(graph: FabricGraph, target: string): Map<string, { group: string; to: string }> {
+  let byTarget = trees.get(graph);
+  if (!byTarget) trees.set(graph, (byTarget = new Map()));
+  const known = byTarget.get(target);
+  if (known) return known;
   const out = new Map<string, { group: string; to: string }>();
+  byTarget.set(target, out);
   for (const sw of graph.edges.keys()) {
     if (sw === target) continue;
     const p = shortestPath(graph, sw, new Set([target]), () => Infinity);

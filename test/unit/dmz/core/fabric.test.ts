@@ -196,6 +196,9 @@ describe('the supercomputer fabric: border, core and a DMZ leaf', () => {
       expect(touchesFirewall(inb)).toBe(false);
       expect(where(f.send('leaf', outbound(dtn)))).toEqual(['border:1']);
     }
+    // A member's own lease would program the same flows: it overlaps the cluster's.
+    w.run(request({ dtn: 'dtn2' }));
+    expect(w.lastRefusal).toMatchObject({ reason: 'overlap' });
   });
 
   it('with backup paths, the switches fail over by themselves before the controller hears of it', () => {
