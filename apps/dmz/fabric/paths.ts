@@ -61,12 +61,13 @@ function unwind(labels: Map<string, Label>, end: string): FabricPath {
   return { switches, groups };
 }
 
-const trees = new WeakMap<FabricGraph, Map<string, Map<string, { group: string; to: string }>>>();
+type Tree = Map<string, { group: string; to: string }>;
+const trees = new WeakMap<FabricGraph, Map<string, Tree>>();
 
 /** Each switch's next link group toward `target` (a shortest-path tree rooted there; the target has none). */
 export function treeToward(graph: FabricGraph, target: string): Map<string, { group: string; to: string }> {
   let byTarget = trees.get(graph);
-  if (!byTarget) trees.set(graph, (byTarget = new Map()));
+  if (!byTarget) trees.set(graph, (byTarget = new Map<string, Tree>()));
   const known = byTarget.get(target);
   if (known) return known;
   const out = new Map<string, { group: string; to: string }>();
