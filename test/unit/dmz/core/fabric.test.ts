@@ -4,7 +4,9 @@ import { describe, it, expect } from 'vitest';
 import { parseSiteConfig } from '../../../../apps/dmz/config.js';
 import { parsePrefix } from '../../../../apps/dmz/addresses.js';
 import type { Command, LeaseSpec } from '../../../../apps/dmz/core/commands.js';
-import { reservedByGroup } from '../../../../apps/dmz/core/reservations.js';
+import { reservedByGroup, reservedByLink } from '../../../../apps/dmz/core/reservations.js';
+import type { LinkStatus } from '../../../../apps/dmz/link-states.js';
+import { linkView } from '../../../../api/topology.js';
 import type { Site } from '../../../../apps/dmz/site.js';
 import type { SimPacket } from '../../../helpers/flow-sim.js';
 import type { Trace } from '../../../helpers/fabric-sim.js';
@@ -240,6 +242,31 @@ describe('the data site: two parallel links between the DMZ switch and the borde
     w.run({ type: 'link-down', link: 'border:10-dmz:10' });
     expect(w.events.filter((e) => e.type === 'lease.path-moved' || e.type === 'lease.path-lost')).toEqual([]);
     for (let sport = 50000; sport < 50010; sport++) expect(where(w.fabric().send('dmz', outbound(dtn, sport)))).toEqual(['border:1']);
+  });
+
+  it("reserves a rate on the group, shared by its links for the topology's figure", () => {
+    const w = world(datasiteYaml());
+    w.run(request({ rateMbps: 1500 }));
+    const reserved = reservedByLink(w.state);
+    expect(reserved).toEqual(
+      new Map([
+        ['border:10-dmz:10', 750],
+        ['border:11-dmz:11', 750],
+      ]),
+    );
+    const status: LinkStatus = {
+      name: 'border:10-dmz:10',
+      a: { switch: 'border', dpid: 1n, port: 10 },
+      b: { switch: 'dmz', dpid: 2n, port: 10 },
+      configured: true,
+      seen: true,
+      up: true,
+      state: 'up',
+      capacityMbps: 1000,
+      cost: 1,
+    };
+    expect(linkView(status, reserved)).toMatchObject({ capacity_mbps: 1000, reserved_mbps: 750 });
+    expect(linkView(status)).toMatchObject({ reserved_mbps: 0 });
   });
 
   it('the rate counts against the sum of the parallel links', () => {
