@@ -31,6 +31,20 @@ export function routesOf(site: Site, l: LeaseRule, down: ReadonlySet<string> = n
   return l.routes ?? routeLease(site, l.dtn, l.path, down, () => Infinity);
 }
 
+/**
+ * The rule with its routes and hops: a lease restored from its record (which keeps neither) gets the shortest
+ * routes over the links up, nothing reserved, and every switch of them as hops. A rule with routes is itself.
+ */
+export function withRoutes(site: Site, l: LeaseRule, down: ReadonlySet<string> = new Set()): LeaseRule {
+  if (l.routes) return l;
+  try {
+    const routes = routesOf(site, l, down);
+    return { ...l, routes, hops: hopsOf(site, routes) };
+  } catch {
+    return l; // (no path: its hops stay what it was given)
+  }
+}
+
 /** Its flows and groups by switch name, and its meter (throws LeaseRefused). */
 export function tablesOf(site: Site, l: LeaseRule, now: number, routes: readonly MemberRoute[] = routesOf(site, l)): LeaseTables {
   return leaseTables(site, asLease(l), l.remote, routes, now);

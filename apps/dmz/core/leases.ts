@@ -11,7 +11,7 @@ import { emptyPlan, OWNERS, type Plan, type SwitchChange } from './plan.js';
 import { leaseRecordOf, type LeaseClose } from './records.js';
 import { leaseOf, ruleKey, rulesOf, type LeaseRule, type Rule, type State } from './state.js';
 import { flowsInUse, checkRequestBudget, checkSwitchBudget } from './budgets.js';
-import { flowsPerHop, hopsOf, leaseSteps, routesOf, tablesOf } from './lease-tables.js';
+import { flowsPerHop, hopsOf, leaseSteps, routesOf, tablesOf, withRoutes } from './lease-tables.js';
 import { checkPathCapacity, freeOn } from './reservations.js';
 import { groupsOf, routeLease } from '../fabric/routes.js';
 
@@ -180,8 +180,9 @@ export function installFailed(state: State, id: number, reason: string, now: num
 
 export function extend(state: State, by: Actor, id: number, end: number, now: number): Decision {
   try {
-    const l = leaseOf(state, id);
-    if (!l || l.status !== 'active') throw new LeaseRefused('not-found', `no active lease ${id}`);
+    const found = leaseOf(state, id);
+    if (!found || found.status !== 'active') throw new LeaseRefused('not-found', `no active lease ${id}`);
+    const l = withRoutes(state.site, found, state.linksDown);
     if (end <= now) throw new LeaseRefused('expired', 'the new end is in the past');
     if ((end - now) / 1000 > state.site.policy.maxLeaseSeconds)
       throw new LeaseRefused('duration', `a lease may run at most ${state.site.policy.maxLeaseSeconds} s from now`);
@@ -207,7 +208,8 @@ export function extend(state: State, by: Actor, id: number, end: number, now: nu
 }
 
 /** Closes a lease: its flows and meter leave its switches, its last record is persisted, and it leaves the state. */
-export function close(state: State, l: LeaseRule, how: LeaseClose, by: Actor, now: number, site: Site = state.site): Decision {
+export function close(state: State, rule: LeaseRule, how: LeaseClose, by: Actor, now: number, site: Site = state.site): Decision {
+  const l = withRoutes(site, rule, state.linksDown);
   let steps: SwitchChange[][];
   try {
     const routes = routesOf(site, l, state.linksDown);

@@ -8,7 +8,7 @@ import type { Site, SiteSwitch } from '../site.js';
 import type { PortRange } from '../port-ranges.js';
 import type { RemovedReason } from './commands.js';
 import { emptyPlan, OWNERS, type GroupSpec, type OwnerName, type Plan, type SwitchChange } from './plan.js';
-import { hopsOf, routesOf, tablesOf } from './lease-tables.js';
+import { hopsOf, routesOf, tablesOf, withRoutes } from './lease-tables.js';
 import { routeLease } from '../fabric/routes.js';
 import { selectGroupsOf } from '../fabric/link-groups.js';
 import { blockOf, leaseOf, rulesOf, type LeaseRule, type State } from './state.js';
@@ -20,7 +20,8 @@ export function switchTables(state: State, sw: SiteSwitch, now: number): SwitchC
   const leaseFlows: FlowSpec[] = [];
   const meters: MeterSpec[] = [];
   const groups: GroupSpec[] = [];
-  for (const l of rulesOf(state, 'lease')) {
+  for (const rule of rulesOf(state, 'lease')) {
+    const l = withRoutes(state.site, rule, state.linksDown);
     if (!l.hops.some((h) => h.dpid === sw.dpid) || l.end <= now) continue;
     const t = tablesOf(state.site, l, now, routesOf(state.site, l, state.linksDown));
     leaseFlows.push(...(t.bySwitch.get(sw.name)?.flows ?? []));

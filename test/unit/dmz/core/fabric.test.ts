@@ -119,6 +119,21 @@ describe('the supercomputer fabric: border, core and a DMZ leaf', () => {
     for (const sw of w.state.site.switches) expect(w.flows(sw.dpid).filter((f) => f.priority === 40000)).toEqual([]);
   });
 
+  it("a lease restored without its routes (a record keeps none) gets its path's flows on every switch again", () => {
+    const w = world(supercomputerYaml());
+    w.run(request());
+    const rule = w.state.rules.get('lease/1');
+    if (rule?.kind !== 'lease') throw new Error('no lease 1');
+    const restored = { ...rule, routes: undefined, hops: [{ dpid: 3n, switch: 'leaf' }] };
+    w.state = { ...w.state, rules: new Map([['lease/1', restored]]) };
+    for (const sw of w.state.site.switches) w.tables.delete(sw.dpid);
+    for (const sw of w.state.site.switches) w.run({ type: 'switch-up', dpid: sw.dpid });
+    expect(where(w.fabric().send('border', inbound()))).toEqual(['leaf:1']);
+    const plan = w.run({ type: 'release', by: USER, id: 1, state: 'released', reason: 'done' });
+    expect(plan.steps.map((st) => st.map((c) => c.dpid))).toEqual([[3n], [2n], [1n]]);
+    expect(where(w.fabric().send('border', inbound()))).toEqual(['border:2']);
+  });
+
   it('a block at the edge drops the transfer during its lease', () => {
     const w = world(supercomputerYaml());
     w.run(request());
