@@ -50,11 +50,18 @@ export function tablesOf(site: Site, l: LeaseRule, now: number, routes: readonly
   return leaseTables(site, asLease(l), l.remote, routes, now);
 }
 
-/** The switches of routes as hops, the exit's first. */
+const hopsByRoutes = new WeakMap<readonly MemberRoute[], Hop[]>();
+
+/** The switches of routes as hops, the exit's first (one array per routes: leases that share routes share it). */
 export function hopsOf(site: Site, routes: readonly MemberRoute[]): Hop[] {
-  return switchesByDistanceFromExit(routes)
-    .flat()
-    .map((name) => ({ dpid: site.switches.find((s) => s.name === name)!.dpid, switch: name }));
+  let hops = hopsByRoutes.get(routes);
+  if (!hops) {
+    hops = switchesByDistanceFromExit(routes)
+      .flat()
+      .map((name) => ({ dpid: site.switches.find((s) => s.name === name)!.dpid, switch: name }));
+    hopsByRoutes.set(routes, hops);
+  }
+  return hops;
 }
 
 /** The most flows the lease takes on one switch. */

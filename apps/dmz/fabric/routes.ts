@@ -37,10 +37,13 @@ export function exitsOf(site: Site, path: PathName): Exit[] {
  * Refused ('no-path') when an exit cannot be reached over the links that are up.
  */
 export function routeLease(site: Site, dtn: string, path: PathName, down: ReadonlySet<string>, free: (key: string) => number): MemberRoute[] {
+  const key = `${dtn}\n${path}`;
+  const known = local.get(site)?.get(key);
+  if (known) return known;
   const graph = fabricGraph(site, down);
   const exits = exitsOf(site, path);
   const exitSwitches = new Set(exits.map((e) => e.switch));
-  return dtnsNamed(site, dtn).map((d) => {
+  const routes = dtnsNamed(site, dtn).map((d) => {
     const p = shortestPath(graph, d.switch, exitSwitches, free);
     if (!p)
       throw new LeaseRefused('no-path', `no path of links up from ${d.name}'s switch ${d.switch} to ${path === 'routed' ? 'a WAN exit' : path}`);
@@ -53,7 +56,16 @@ export function routeLease(site: Site, dtn: string, path: PathName, down: Readon
     }
     return route;
   });
+  // Routes that stay on their DTNs' switches depend on no link: made once per site, shared by every such lease.
+  if (routes.every((r) => r.path.switches.length === 1)) {
+    let bySite = local.get(site);
+    if (!bySite) local.set(site, (bySite = new Map<string, MemberRoute[]>()));
+    bySite.set(key, routes);
+  }
+  return routes;
 }
+
+const local = new WeakMap<Site, Map<string, MemberRoute[]>>();
 
 /** The link groups a lease's primary paths use, each once (its rate is reserved once on each). */
 export function groupsOf(routes: readonly MemberRoute[]): Set<string> {
