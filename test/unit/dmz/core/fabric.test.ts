@@ -89,6 +89,30 @@ describe('the supercomputer fabric: border, core and a DMZ leaf', () => {
     for (const [name, sw, p, exits] of cases) expect(where(f.send(sw, p)).sort(), name).toEqual(exits);
   });
 
+  it('with the firewall on the core, default traffic goes there and back; a lease passes it by', () => {
+    const yaml = supercomputerYaml()
+      .replace('      - { port: 2, role: fw-outside }\n      - { port: 3, role: fw-inside }\n', '')
+      .replace(
+        '  - name: core\n    dpid: "0000000000000002"\n    ports:\n',
+        '  - name: core\n    dpid: "0000000000000002"\n    ports:\n      - { port: 2, role: fw-outside }\n      - { port: 3, role: fw-inside }\n',
+      );
+    const w = world(yaml);
+    let f = w.fabric();
+    const cases: [string, string, SimPacket, string[]][] = [
+      ['WAN -> DTN reaches fw-outside on the core', 'border', inbound(), ['core:2']],
+      ['fw-outside -> WAN', 'core', { ...outbound(), inPort: 2 }, ['border:1']],
+      ['fw-inside -> DTN', 'core', { ...inbound(), inPort: 3 }, ['leaf:1']],
+      ['DTN -> WAN goes to fw-inside', 'leaf', outbound(), ['core:3']],
+    ];
+    for (const [name, sw, p, exits] of cases) expect(where(f.send(sw, p)).sort(), name).toEqual(exits);
+    w.run(request());
+    f = w.fabric();
+    const inb = f.send('border', inbound());
+    expect(where(inb)).toEqual(['leaf:1']);
+    expect(inb.hops.some((h) => h.switch === 'core' && (h.inPort === 2 || h.inPort === 3))).toBe(false);
+    expect(where(f.send('leaf', outbound()))).toEqual(['border:1']);
+  });
+
   it('a lease carries the transfer DTN -> leaf -> core -> border -> WAN and back, bypassing the firewall', () => {
     const w = world(supercomputerYaml());
     const plan = w.run(request());
