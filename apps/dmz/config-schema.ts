@@ -165,7 +165,8 @@ export const SITE_SCHEMA = {
         },
         'backup-paths': {
           type: 'boolean',
-          description: 'whether a transfer across the fabric gets a link-disjoint backup path as fast-failover groups; default false',
+          description:
+            'whether a transfer across the fabric gets, at each switch of its path, a detour around the next link as a fast-failover group; default false',
         },
       },
     },

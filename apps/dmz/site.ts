@@ -90,7 +90,7 @@ export interface Policy {
   switchFlowBudget: number;
   /** The rate of a lease on a circuit with a capacity that asks for none; undefined: the circuit's capacity. */
   circuitDefaultRateMbps: number | undefined;
-  /** Whether a lease gets a precomputed fast-failover backup path across the fabric (policy.backup-paths). */
+  /** Whether a lease gets precomputed fast-failover detours around the links of its path (policy.backup-paths). */
   backupPaths: boolean;
 }
 

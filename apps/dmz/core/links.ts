@@ -18,7 +18,8 @@ export function linkDown(state: State, link: string, now: number): Decision {
   const s: State = { ...state, linksDown: new Set(state.linksDown).add(link) };
   const graph = fabricGraph(s.site, s.linksDown);
   // A parallel group that keeps a link up still carries its leases (its select group skips the dead port).
-  const broken = (r: readonly MemberRoute[]) => r.some((m) => [...m.path.groups, ...(m.backup?.groups ?? [])].some((key) => !graph.groups.has(key)));
+  const broken = (r: readonly MemberRoute[]) =>
+    r.some((m) => [...m.path.groups, ...(m.detours ?? []).flatMap((d) => d.path.groups)].some((key) => !graph.groups.has(key)));
   return reroute(s, (l) => !l.pathLost && broken(routesOf(state.site, l, state.linksDown)), link, now);
 }
 

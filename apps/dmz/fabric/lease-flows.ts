@@ -1,9 +1,9 @@
-// A lease's flows on every switch of its routes, both directions. A route on one switch, without a backup, gets the
+// A lease's flows on every switch of its routes, both directions. A route on one switch, without detours, gets the
 // one-switch pipeline's lease flows unchanged (pipeline.ts). Across the fabric the packets travel untagged, matched
 // exactly on every hop (in_port, vlan_vid OFPVID_NONE, the 5-tuple); the circuit VLAN is pushed at the exit and
-// popped there; parallel links are a select group; a backup path parts from the primary at the DTN's switch (on the
-// way out) and at the exit (on the way in) through a fast-failover group (OF1.3.5 §5.6.1), which takes the first
-// bucket whose watched port is live.
+// popped there; parallel links are a select group; with detours (policy.backup-paths), a switch sends through a
+// fast-failover group (OF1.3.5 §5.6.1: the first bucket whose watched port is live) over its next link group and
+// the detour around it.
 import type { Action, Instruction, OxmTlv } from '../../../controller/openflow/index.js';
 import { OFPFF, OFPVID_PRESENT } from '../../../controller/openflow/index.js';
 import { ownerCookie } from '../../../controller/cookie.js';
@@ -32,7 +32,6 @@ import {
 import { dtnsNamed, type Dtn, type Site } from '../site.js';
 import { fabricGraph, portsOn } from './graph.js';
 import { sendOver, watchPortOf } from './link-groups.js';
-import type { FabricPath } from './paths.js';
 import type { MemberRoute } from './routes.js';
 import { FF_GROUP_BASE, FF_GROUPS_PER_LEASE } from './vlans.js';
 
@@ -57,8 +56,10 @@ interface Leg {
 
 const OFPVID_NONE = 0;
 
-export function ffGroupId(leaseId: number, member: number, direction: 'up' | 'down'): number {
-  return FF_GROUP_BASE + leaseId * FF_GROUPS_PER_LEASE + member * 2 + (direction === 'up' ? 0 : 1);
+/** A lease's fast-failover group at step `at` of a member's route in one direction (undefined: past the id range). */
+export function ffGroupId(leaseId: number, member: number, direction: 'up' | 'down', at: number): number | undefined {
+  if (member >= 8 || at >= 16) return undefined;
+  return FF_GROUP_BASE + leaseId * FF_GROUPS_PER_LEASE + member * 32 + (direction === 'up' ? 0 : 16) + at;
 }
 
 /** The lease's flows and groups per switch, for its routes (one per DTN, in the order dtnsNamed gives them). */
@@ -73,13 +74,18 @@ export function leaseTables(site: Site, lease: Omit<Lease, 'remote'>, remote: Pr
   const dtns = dtnsNamed(site, lease.dtn);
   routes.forEach((r, member) => {
     const dtn = dtns.find((d) => d.name === r.dtn)!;
-    if (r.path.switches.length === 1 && !r.backup) {
+    if (r.path.switches.length === 1 && !r.detours) {
       part(r.exit.switch).flows.push(...leaseFlowsOf(site, { ...lease, dtn: dtn.name }, remote, now).flows);
       return;
     }
     memberFlows(site, lease, remote, dtn, r, member, now, meter, part);
   });
   return meter ? { bySwitch, meter } : { bySwitch };
+}
+
+/** One switch's leg of a direction: where the packets come in, and what is done with them. */
+interface SwitchLeg extends Leg {
+  sw: string;
 }
 
 function memberFlows(
@@ -96,74 +102,65 @@ function memberFlows(
   const { localAddrs, seconds } = leaseChecks(site, dtn, lease, remote, now);
   const graph = fabricGraph(site);
   const circuit = r.exit.circuit ? site.circuits.find((c) => c.name === r.exit.circuit) : undefined;
-  const exitUp: Action[] = circuit
-    ? [
-        { type: 'pushVlan', ethertype: 0x8100 },
-        { type: 'setField', field: field('vlan_vid', OFPVID_PRESENT | circuit.vlan) },
-        { type: 'setField', field: field('eth_dst', circuit.farEndMac) },
-        output(r.exit.port),
-      ]
-    : [output(r.exit.port)];
-  const exitDownPrefix: Action[] = circuit ? [{ type: 'popVlan' }, { type: 'setField', field: field('eth_dst', dtn.mac) }] : [];
-  const exitIn: Leg['vlan'] = circuit ? OFPVID_PRESENT | circuit.vlan : undefined;
   const portsOfGroup = (key: string, sw: string) => portsOn(graph.groups.get(key)!, sw);
-
-  /** The up and down legs on switch i of a path; the ends' outward actions may be replaced (fast-failover). */
-  const legs = (p: FabricPath, i: number, upOut?: Action[], downOut?: Action[]): { up: Leg; down: Leg } => {
-    const sw = p.switches[i]!;
-    const n = p.switches.length - 1;
-    const up: Leg = {
-      inPorts: i === 0 ? [dtn.port] : portsOfGroup(p.groups[i - 1]!, sw),
-      vlan: i === 0 ? undefined : OFPVID_NONE,
-      actions: upOut ?? (i === n ? exitUp : [sendOver(site, p.groups[i]!, sw)]),
-    };
-    const down: Leg = {
-      inPorts: i === n ? [r.exit.port] : portsOfGroup(p.groups[i]!, sw),
-      vlan: i === n ? exitIn : OFPVID_NONE,
-      actions: [...(i === n ? exitDownPrefix : []), ...(downOut ?? (i === 0 ? [output(dtn.port)] : [sendOver(site, p.groups[i - 1]!, sw)]))],
-    };
-    return { up, down };
+  const ends = {
+    up: {
+      path: r.path,
+      entry: { ports: [dtn.port], vlan: undefined as number | undefined, prefix: [] as Action[] },
+      final: circuit
+        ? ([
+            { type: 'pushVlan', ethertype: 0x8100 },
+            { type: 'setField', field: field('vlan_vid', OFPVID_PRESENT | circuit.vlan) },
+            { type: 'setField', field: field('eth_dst', circuit.farEndMac) },
+            output(r.exit.port),
+          ] as Action[])
+        : [output(r.exit.port)],
+    },
+    down: {
+      path: { switches: [...r.path.switches].reverse(), groups: [...r.path.groups].reverse() },
+      entry: {
+        ports: [r.exit.port],
+        vlan: circuit ? OFPVID_PRESENT | circuit.vlan : undefined,
+        prefix: circuit ? ([{ type: 'popVlan' }, { type: 'setField', field: field('eth_dst', dtn.mac) }] as Action[]) : [],
+      },
+      final: [output(dtn.port)],
+    },
   };
-
-  const b = r.backup;
-  const n = r.path.switches.length - 1;
-  for (let i = 0; i <= n; i++) {
-    const sw = r.path.switches[i]!;
-    let upOut: Action[] | undefined;
-    let downOut: Action[] | undefined;
-    if (b && i === 0) {
-      const id = ffGroupId(lease.id, member, 'up');
-      part(sw).groups.push(failover(site, id, sw, r.path.groups[0]!, b.groups[0]!));
-      upOut = [{ type: 'group', groupId: id }];
+  for (const dir of ['up', 'down'] as const) {
+    const { path, entry, final } = ends[dir];
+    const n = path.switches.length - 1;
+    // The primary path's legs (step k: its switch), then a detour per step where one fits.
+    const onward = (k: number): Action[] => (k === n ? final : [sendOver(site, path.groups[k]!, path.switches[k]!)]);
+    const legs: SwitchLeg[] = path.switches.map((sw, k) => ({
+      sw,
+      inPorts: k === 0 ? entry.ports : portsOfGroup(path.groups[k - 1]!, sw),
+      vlan: k === 0 ? entry.vlan : OFPVID_NONE,
+      actions: [...(k === 0 ? entry.prefix : []), ...onward(k)],
+    }));
+    const taken = new Map<string, string>();
+    const claim = (l: SwitchLeg) => l.inPorts.map((p) => [`${l.sw}|${p}`, JSON.stringify(l.actions)] as const);
+    for (const l of legs) for (const [k, v] of claim(l)) taken.set(k, v);
+    for (const d of (r.detours ?? []).filter((x) => x.direction === dir)) {
+      const id = ffGroupId(lease.id, member, dir, d.at);
+      if (id === undefined) continue;
+      const m = d.path.switches.length - 1;
+      const land = path.switches.indexOf(d.path.switches[m]!);
+      const extra: SwitchLeg[] = d.path.switches.slice(1).map((sw, t) => ({
+        sw,
+        inPorts: portsOfGroup(d.path.groups[t]!, sw),
+        vlan: OFPVID_NONE,
+        actions: t + 1 === m ? onward(land) : [sendOver(site, d.path.groups[t + 1]!, sw)],
+      }));
+      // A detour that would enter a switch by a port the lease already uses there with other actions is left out.
+      const claims = extra.flatMap(claim);
+      if (claims.some(([k, v]) => taken.has(k) && taken.get(k) !== v)) continue;
+      for (const [k, v] of claims) taken.set(k, v);
+      legs.push(...extra.filter((l) => !l.inPorts.every((p) => legs.some((x) => x.sw === l.sw && x.inPorts.includes(p)))));
+      const at = legs[d.at]!;
+      part(at.sw).groups.push(failover(site, id, at.sw, path.groups[d.at]!, d.path.groups[0]!));
+      at.actions = [...(d.at === 0 ? entry.prefix : []), { type: 'group', groupId: id }];
     }
-    if (b && i === n) {
-      const id = ffGroupId(lease.id, member, 'down');
-      part(sw).groups.push(failover(site, id, sw, r.path.groups[n - 1]!, b.groups.at(-1)!));
-      downOut = [{ type: 'group', groupId: id }];
-    }
-    const { up, down } = legs(r.path, i, upOut, downOut);
-    part(sw).flows.push(
-      ...legFlows(lease, remote, localAddrs, seconds, meter, up, 'up'),
-      ...legFlows(lease, remote, localAddrs, seconds, meter, down, 'down'),
-    );
-  }
-  if (b) {
-    const m = b.switches.length - 1;
-    for (let i = 0; i <= m; i++) {
-      const { up, down } = legs(b, i);
-      // The ends' outward legs are the fast-failover groups above: there, only what comes back over the backup.
-      const mine: [Leg, 'up' | 'down'][] =
-        i === 0
-          ? [[down, 'down']]
-          : i === m
-            ? [[up, 'up']]
-            : [
-                [up, 'up'],
-                [down, 'down'],
-              ];
-      const flows = mine.flatMap(([leg, dir]) => legFlows(lease, remote, localAddrs, seconds, meter, leg, dir));
-      part(b.switches[i]!).flows.push(...flows);
-    }
+    for (const l of legs) part(l.sw).flows.push(...legFlows(lease, remote, localAddrs, seconds, meter, l, dir));
   }
 }
 

@@ -20,7 +20,7 @@ const better = (a: Label, b: Label | undefined): boolean => !b || a.cost < b.cos
 
 /**
  * The best path from `from` to any switch of `exits`, or undefined when none is reachable. `free(key)`: a group's
- * unreserved capacity; `avoid`: group keys not to use (a backup path's, link-disjoint from the primary).
+ * unreserved capacity; `avoid`: group keys not to use (a detour's: the link group it goes around).
  */
 export function shortestPath(
   graph: FabricGraph,

@@ -1,10 +1,10 @@
 // A lease's routes: for each of its DTNs (one, or a cluster's members), the path from the DTN's switch to the exit
 // its path name chooses (routed: a wan-routed port on any switch; circuit:NAME: the circuit's trunk), and, when the
-// site's policy asks, a backup path to the same exit that shares no link group with it.
+// site's policy asks, at each switch of it a detour around the next link group back onto the path further along.
 import { LeaseRefused } from '../pipeline.js';
 import { dtnsNamed, type Site } from '../site.js';
 import type { PathName } from '../model.js';
-import { fabricGraph } from './graph.js';
+import { fabricGraph, type FabricGraph } from './graph.js';
 import { shortestPath, type FabricPath } from './paths.js';
 
 export interface Exit {
@@ -14,12 +14,23 @@ export interface Exit {
   circuit?: string;
 }
 
+/**
+ * A way around the link group a path leaves switch `at` by (its index along the direction: up from the DTN's switch,
+ * down from the exit), back onto the path further along: a fast-failover group at that switch takes it when the
+ * link dies.
+ */
+export interface Detour {
+  direction: 'up' | 'down';
+  at: number;
+  path: FabricPath;
+}
+
 export interface MemberRoute {
   dtn: string;
   path: FabricPath;
   exit: Exit;
-  /** Link-disjoint from `path`, to the same exit (a fast-failover group where they part). */
-  backup?: FabricPath;
+  /** With policy.backup-paths: for each switch of the path, a detour around its next link group, where one exists. */
+  detours?: Detour[];
 }
 
 export function exitsOf(site: Site, path: PathName): Exit[] {
@@ -51,8 +62,9 @@ export function routeLease(site: Site, dtn: string, path: PathName, down: Readon
     const exit = exits.find((e) => e.switch === end)!;
     const route: MemberRoute = { dtn: d.name, path: p, exit };
     if (site.policy.backupPaths && p.switches.length > 1) {
-      const backup = shortestPath(graph, d.switch, new Set([end]), free, new Set(p.groups));
-      if (backup) route.backup = backup;
+      const reversed: FabricPath = { switches: [...p.switches].reverse(), groups: [...p.groups].reverse() };
+      const detours = [...detoursOf(graph, p, 'up', free), ...detoursOf(graph, reversed, 'down', free)];
+      if (detours.length > 0) route.detours = detours;
     }
     return route;
   });
@@ -67,19 +79,27 @@ export function routeLease(site: Site, dtn: string, path: PathName, down: Readon
 
 const local = new WeakMap<Site, Map<string, MemberRoute[]>>();
 
+/** At each switch of `seq` (in its direction), the best way around its next group back onto `seq` further along. */
+function detoursOf(graph: FabricGraph, seq: FabricPath, direction: Detour['direction'], free: (key: string) => number): Detour[] {
+  const out: Detour[] = [];
+  for (let k = 0; k < seq.groups.length; k++) {
+    const path = shortestPath(graph, seq.switches[k]!, new Set(seq.switches.slice(k + 1)), free, new Set([seq.groups[k]!]));
+    if (path) out.push({ direction, at: k, path });
+  }
+  return out;
+}
+
 /** The link groups a lease's primary paths use, each once (its rate is reserved once on each). */
 export function groupsOf(routes: readonly MemberRoute[]): Set<string> {
   return new Set(routes.flatMap((r) => r.path.groups));
 }
 
-/** The switches of a lease's routes (primary and backup), the exits first, then in order of distance from them. */
+/** The switches of a lease's routes (primary and detours), the exits first, then in order of distance from them. */
 export function switchesByDistanceFromExit(routes: readonly MemberRoute[]): string[][] {
   const rank = new Map<string, number>();
-  for (const r of routes) {
-    for (const p of [r.path, ...(r.backup ? [r.backup] : [])]) {
-      p.switches.forEach((sw, i) => rank.set(sw, Math.max(rank.get(sw) ?? 0, p.switches.length - 1 - i)));
-    }
-  }
+  for (const r of routes) r.path.switches.forEach((sw, i) => rank.set(sw, Math.max(rank.get(sw) ?? 0, r.path.switches.length - 1 - i)));
+  // A detour's own switches carry nothing until a link fails: they go with the exit, before any group points at them.
+  for (const r of routes) for (const d of r.detours ?? []) for (const sw of d.path.switches) if (!rank.has(sw)) rank.set(sw, 0);
   const steps: string[][] = [];
   for (const [sw, k] of rank) (steps[k] ??= []).push(sw);
   return steps.filter((s) => s !== undefined).map((s) => s.sort());

@@ -15,6 +15,6 @@ export const FABRIC_VLAN = {
 
 /** Select groups over parallel links take ids from here up (one per link group, fixed per site). */
 export const SELECT_GROUP_BASE = 0xf000;
-/** A lease's fast-failover groups: FF_GROUP_BASE + lease id * FF_GROUPS_PER_LEASE + member * 2 + direction. */
+/** A lease's fast-failover groups: FF_GROUP_BASE + lease id * 256 + member * 32 + direction * 16 + step (lease-flows.ts). */
 export const FF_GROUP_BASE = 0x100000;
-export const FF_GROUPS_PER_LEASE = 64;
+export const FF_GROUPS_PER_LEASE = 256;

@@ -255,6 +255,14 @@ describe('the supercomputer fabric: border, core and a DMZ leaf', () => {
     expect(where(inb)).toEqual(['leaf:1']);
     expect(switchesOf(inb)).toEqual(['border', 'leaf']);
     expect(touchesFirewall(inb)).toBe(false);
+    // A link further along: the core, next to it, turns the packets back to the border, which takes the other way.
+    const deep = w.fabric(new Set([CORE_LEAF])).send('border', inbound());
+    expect(where(deep)).toEqual(['leaf:1']);
+    expect(switchesOf(deep)).toEqual(['border', 'core', 'leaf']);
+    expect(deep.hops.map((h) => `${h.switch}:${h.inPort}`)).toEqual(['border:1', 'core:10', 'border:10', 'leaf:11']);
+    const deepOut = w.fabric(new Set([BORDER_CORE])).send('leaf', outbound());
+    expect(where(deepOut)).toEqual(['border:1']);
+    expect(deepOut.hops.map((h) => `${h.switch}:${h.inPort}`)).toEqual(['leaf:1', 'core:11', 'leaf:10', 'border:12']);
     // With every link up, the primary path.
     expect(switchesOf(w.fabric().send('border', inbound()))).toEqual(['border', 'core', 'leaf']);
   });
