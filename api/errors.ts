@@ -169,6 +169,16 @@ export const ERRORS = {
     message: 'the circuit has not enough capacity left for this rate',
     doc: 'The rates of the transfers on a circuit never sum past its `capacity-mbps`; a transfer on such a circuit without `rate_mbps` carries `policy.circuit-default-rate-mbps` (default the whole capacity). `limit` has `circuit`, `capacity_mbps`, `capacity_left_mbps` and `rate_mbps`. Ask for at most the capacity left, or retry once other transfers end.',
   },
+  DMZ_PATH_NO_CAPACITY: {
+    status: 409,
+    message: "a link of the transfer's path across the fabric has not enough unreserved capacity for this rate",
+    doc: "A transfer with a rate reserves it on every link (group of parallel links) of its path from the DTN's switch to the exit; the path chosen (shortest by `cost`, then the most room) has a link with less room left than the rate. `limit` has `link`, `capacity_mbps`, `capacity_left_mbps` and `rate_mbps`. Ask for at most the room left, or retry once other transfers end.",
+  },
+  DMZ_NO_PATH: {
+    status: 409,
+    message: "no path of links that are up reaches the exit from the DTN's switch",
+    doc: "The links between the DTN's switch and the exit (a `wan-routed` port, or the circuit's trunk) are down (LLDP or port status). Retry once a link is back (`GET /api/v1/topology`).",
+  },
   DMZ_SITE_POLICY: {
     status: 422,
     message: 'the site policy refuses this request',
@@ -310,6 +320,8 @@ const REFUSAL_CODES: Record<string, ErrorCode> = {
   'request-flow-budget': 'DMZ_REQUEST_FLOW_BUDGET',
   'switch-flow-budget': 'DMZ_SWITCH_FLOW_BUDGET',
   'circuit-capacity': 'DMZ_CIRCUIT_CAPACITY',
+  'path-capacity': 'DMZ_PATH_NO_CAPACITY',
+  'no-path': 'DMZ_NO_PATH',
 };
 
 export function switchErrorView(e: SwitchError): SwitchErrorView {

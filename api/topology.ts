@@ -14,6 +14,8 @@ import type { EventHub } from './events.js';
 export interface Fabric {
   monitor: FabricMonitor;
   discovery: LinkDiscovery;
+  /** Mbit/s the leases reserve on each configured link, by name (apps/dmz/core/reservations.ts reservedByLink); none: 0. */
+  reserved?: () => ReadonlyMap<string, number>;
 }
 
 interface TopologySwitch {
@@ -25,7 +27,7 @@ interface TopologySwitch {
 
 const endView = (e: LinkEndView) => ({ ...(e.switch ? { switch: e.switch } : {}), dpid: dpidText(e.dpid), port: e.port });
 
-export function linkView(l: LinkStatus): Record<string, unknown> {
+export function linkView(l: LinkStatus, reserved: ReadonlyMap<string, number> = new Map()): Record<string, unknown> {
   return {
     name: l.name,
     a: endView(l.a),
@@ -35,8 +37,7 @@ export function linkView(l: LinkStatus): Record<string, unknown> {
     up: l.up,
     state: l.state,
     ...(l.seenInstead ? { seen_instead: l.seenInstead.map((s) => ({ a: endView(s.a), b: endView(s.b) })) } : {}),
-    // No lease crosses a link yet (a lease is installed on its DTN's switch only): nothing is reserved on one.
-    ...(l.configured ? { capacity_mbps: l.capacityMbps, cost: l.cost, reserved_mbps: 0 } : {}),
+    ...(l.configured ? { capacity_mbps: l.capacityMbps, cost: l.cost, reserved_mbps: reserved.get(l.name) ?? 0 } : {}),
   };
 }
 
@@ -80,7 +81,7 @@ export function topologyRoutes(r: FastifyInstance, ctx: ApiContext, fabric: Fabr
       }
       return {
         switches,
-        links: fabric.monitor.links().map(linkView),
+        links: fabric.monitor.links().map((l) => linkView(l, fabric.reserved?.())),
         discovery: { interval_ms: fabric.discovery.intervalMs, loss_intervals: fabric.discovery.lossIntervals },
       };
     },

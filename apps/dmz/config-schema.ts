@@ -128,6 +128,16 @@ export const SITE_SCHEMA = {
         },
       },
     },
+    clusters: {
+      type: 'array',
+      description: 'DTN clusters: a transfer naming a cluster covers every member DTN',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'members'],
+        properties: { name, members: { type: 'array', items: name, minItems: 1, uniqueItems: true } },
+      },
+    },
     policy: {
       type: 'object',
       additionalProperties: false,
@@ -152,6 +162,11 @@ export const SITE_SCHEMA = {
           type: 'number',
           exclusiveMinimum: 0,
           description: "the rate of a transfer on a circuit with capacity-mbps that asks for none; default the circuit's whole capacity",
+        },
+        'backup-paths': {
+          type: 'boolean',
+          description:
+            'whether a transfer across the fabric gets, at each switch of its path, a detour around the next link as a fast-failover group; default false',
         },
       },
     },

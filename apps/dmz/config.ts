@@ -17,6 +17,7 @@ import {
   type SiteHost,
   type SiteSwitch,
   type Circuit,
+  type Cluster,
   type PortRole,
   type Protocol,
   type CertificateBinding,
@@ -163,7 +164,9 @@ interface RawSite {
     'lease-flow-budget'?: number;
     'switch-flow-budget'?: number;
     'circuit-default-rate-mbps'?: number;
+    'backup-paths'?: boolean;
   };
+  clusters?: { name: string; members: string[] }[];
 }
 
 /** "CN=sw1, O=Example" or "/CN=sw1/O=Example" (the schema checked the form) as its attributes. */
@@ -209,8 +212,7 @@ function buildSite(raw: RawSite, problems: Problems): Site {
     const ports = s.ports.map((p) => ({ portNo: p.port, role: p.role, name: p.name ?? `${p.role}-${p.port}` }));
     for (const role of ['wan-routed', 'fw-outside', 'fw-inside'] as const) {
       const n = ports.filter((p) => p.role === role).length;
-      // The default path needs exactly one of each: the enterprise firewall's legs and the routed uplink.
-      if (n !== 1) problems.add(['switches', i, 'ports'], `needs exactly one port with role ${role}, has ${n}`);
+      if (n > 1) problems.add(['switches', i, 'ports'], `needs at most one port with role ${role}, has ${n}`);
     }
     const certificate = s.certificate ? certificateBinding(s.certificate) : undefined;
     if (certificate) {
@@ -221,6 +223,7 @@ function buildSite(raw: RawSite, problems: Problems): Site {
     }
     switches.push({ name: s.name, dpid, ports, ...(certificate ? { certificate } : {}) });
   });
+  checkEdgeRoles(switches, problems);
 
   const addresses = new Map<string, string>();
   const hosts = (list: RawHost[] | undefined, key: string, role: PortRole): SiteHost[] =>
@@ -289,15 +292,19 @@ function buildSite(raw: RawSite, problems: Problems): Site {
   }
 
   const links = buildLinks(raw.links ?? [], switches, problems);
+  const standalone = switches.every((sw) => sw.ports.some((p) => p.role === 'fw-outside'));
+  if (!standalone) checkConnected(switches, links, problems);
 
-  // Inside hosts must sit behind the firewall: a port with an inside role on a switch with the firewall's legs.
-  for (const sw of switches) {
+  // Inside hosts must sit behind the firewall: on a standalone switch, a port with an inside role on a switch with
+  // the firewall's legs (in a fabric, the fabric pipeline carries them to the one firewall's inside leg).
+  for (const sw of standalone ? switches : []) {
     for (const p of sw.ports) {
       if (INSIDE_ROLES.includes(p.role) && !sw.ports.some((q) => q.role === 'fw-inside')) {
         problems.add(['switches'], `switch ${sw.name} has inside port ${p.portNo} but no fw-inside port`);
       }
     }
   }
+  const clusters = buildClusters(raw.clusters ?? [], dtns, claimName, problems);
 
   const policyRaw = raw.policy ?? {};
   let maxLeaseSeconds = 12 * 3600;
@@ -321,6 +328,7 @@ function buildSite(raw: RawSite, problems: Problems): Site {
     lanHosts,
     circuits,
     links,
+    clusters,
     policy: {
       maxLeaseSeconds,
       ports,
@@ -328,8 +336,65 @@ function buildSite(raw: RawSite, problems: Problems): Site {
       leaseFlowBudget: policyRaw['lease-flow-budget'] ?? DEFAULT_LEASE_FLOW_BUDGET,
       switchFlowBudget: policyRaw['switch-flow-budget'] ?? DEFAULT_SWITCH_FLOW_BUDGET,
       circuitDefaultRateMbps: policyRaw['circuit-default-rate-mbps'],
+      backupPaths: policyRaw['backup-paths'] ?? false,
     },
   };
+}
+
+/**
+ * The edge roles: either every switch has its own wan-routed, fw-outside and fw-inside ports (standalone switches,
+ * the one-switch pipeline on each), or the site has one firewall (one fw-outside and one fw-inside port, on any
+ * switches) and at least one wan-routed port, which the fabric pipeline reaches across the links.
+ */
+function checkEdgeRoles(switches: SiteSwitch[], problems: Problems): void {
+  const count = (role: PortRole) => switches.reduce((n, sw) => n + sw.ports.filter((p) => p.role === role).length, 0);
+  const own = (sw: SiteSwitch) => ['wan-routed', 'fw-outside', 'fw-inside'].every((r) => sw.ports.some((p) => p.role === r));
+  if (switches.length > 1 && switches.every(own)) return;
+  for (const role of ['wan-routed', 'fw-outside', 'fw-inside'] as const) {
+    const n = count(role);
+    if (switches.length === 1) {
+      // The default path needs exactly one of each: the enterprise firewall's legs and the routed uplink.
+      if (n !== 1) problems.add(['switches', 0, 'ports'], `needs exactly one port with role ${role}, has ${n}`);
+    } else if (role === 'wan-routed' ? n === 0 : n !== 1) {
+      problems.add(
+        ['switches'],
+        `the site needs ${role === 'wan-routed' ? 'at least' : 'exactly'} one port with role ${role}, has ${n} ` +
+          '(or every switch has its own wan-routed, fw-outside and fw-inside ports)',
+      );
+    }
+  }
+}
+
+/** A fabric's switches must all reach each other over its links: default traffic crosses them to the firewall. */
+function checkConnected(switches: SiteSwitch[], links: SiteLink[], problems: Problems): void {
+  if (switches.length === 0) return;
+  const seen = new Set([switches[0]!.name]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const l of links) {
+      if (seen.has(l.a.switch) !== seen.has(l.b.switch)) {
+        seen.add(l.a.switch).add(l.b.switch);
+        grew = true;
+      }
+    }
+  }
+  const cut = switches.filter((sw) => !seen.has(sw.name)).map((sw) => sw.name);
+  if (cut.length > 0) problems.add(['links'], `the fabric is not connected: no path of links from ${switches[0]!.name} to ${cut.join(', ')}`);
+}
+
+function buildClusters(
+  raw: NonNullable<RawSite['clusters']>,
+  dtns: SiteHost[],
+  claimName: (name: string, path: Path) => void,
+  problems: Problems,
+): Cluster[] {
+  return raw.map((c, i) => {
+    claimName(c.name, ['clusters', i]);
+    c.members.forEach((m, j) => {
+      if (!dtns.some((d) => d.name === m)) problems.add(['clusters', i, 'members', j], `no DTN named ${m}`);
+    });
+    return { name: c.name, members: [...c.members] };
+  });
 }
 
 /** Links between site switches: each end a fabric port of a site switch, no port in two links. */

@@ -15,7 +15,19 @@ import { OFPFF, OFPMF, OFPVID_PRESENT, type Match, type Instruction, type Action
 import { compilePortRange, type MaskedPort, type PortRange } from './port-ranges.js';
 import type { FlowEntry, MeterEntry } from '../../controller/flow-entry.js';
 import { parsePrefix, prefixToOxm, prefixWithin, type Prefix } from './addresses.js';
-import { INSIDE_ROLES, insideHosts, portWithRole, portsWithRole, switchByName, type Site, type SiteSwitch, type Dtn } from './site.js';
+import {
+  INSIDE_ROLES,
+  dtnsNamed,
+  insideHosts,
+  portWithRole,
+  portsWithRole,
+  standaloneSwitches,
+  switchByName,
+  type Site,
+  type SiteSwitch,
+  type Dtn,
+} from './site.js';
+import { fabricBaseFlows } from './fabric/base-flows.js';
 import type { Lease, Block } from './model.js';
 import { OWNER } from './owners.js';
 import { ownerCookie } from '../../controller/cookie.js';
@@ -27,23 +39,30 @@ export const PRIORITY = { LLDP: 65000, BLOCK: 60000, LEASE: 40000, INSIDE_DELIVE
 export type FlowSpec = FlowEntry;
 export type MeterSpec = MeterEntry & { bands: { type: 'drop'; rate: number; burstSize: number }[] };
 
-const ETH_IPV4 = 0x0800;
-const ETH_IPV6 = 0x86dd;
+export const ETH_IPV4 = 0x0800;
+export const ETH_IPV6 = 0x86dd;
 const IPPROTO = { tcp: 6, udp: 17 } as const;
 
-const output = (port: number): Action => ({ type: 'output', port, maxLen: 0 });
-const apply = (...actions: Action[]): Instruction[] => [{ type: 'applyActions', actions }];
-const field = (name: string, value: OxmTlv['value'], mask?: OxmTlv['value']): OxmTlv =>
+export const output = (port: number): Action => ({ type: 'output', port, maxLen: 0 });
+export const apply = (...actions: Action[]): Instruction[] => [{ type: 'applyActions', actions }];
+export const field = (name: string, value: OxmTlv['value'], mask?: OxmTlv['value']): OxmTlv =>
   mask === undefined ? { field: name, value } : { field: name, value, mask };
 
-function flow(priority: number, cookie: bigint, match: Match, instructions: Instruction[], extra: Partial<FlowSpec> = {}): FlowSpec {
+export function flow(priority: number, cookie: bigint, match: Match, instructions: Instruction[], extra: Partial<FlowSpec> = {}): FlowSpec {
   return { tableId: 0, priority, match, instructions, cookie, idleTimeout: 0, hardTimeout: 0, flags: 0, ...extra };
 }
 
 // --- the enterprise path -----------------------------------------------------------------------------------------
 
-/** The flows every DMZ switch holds whatever leases and blocks exist. */
-export function baseFlows(site: Site, sw: SiteSwitch): FlowSpec[] {
+/**
+ * The flows every DMZ switch holds whatever leases and blocks exist: a standalone switch's own enterprise path, or
+ * in a fabric with one firewall, its part of the fabric pipeline (fabric/base-flows.ts) with the links `down` left out.
+ */
+export function baseFlows(site: Site, sw: SiteSwitch, down?: ReadonlySet<string>): FlowSpec[] {
+  return standaloneSwitches(site) ? standaloneBaseFlows(site, sw) : fabricBaseFlows(site, sw, down);
+}
+
+function standaloneBaseFlows(site: Site, sw: SiteSwitch): FlowSpec[] {
   const c = ownerCookie(OWNER.PIPELINE, 0);
   const wan = portWithRole(sw, 'wan-routed').portNo;
   const fwOut = portWithRole(sw, 'fw-outside').portNo;
@@ -112,9 +131,9 @@ export function leaseMeter(meterId: number, rateMbps: number): MeterSpec {
   return { meterId, flags: OFPMF.KBPS | OFPMF.STATS, bands: [{ type: 'drop', rate: Math.round(rateMbps * 1000), burstSize: 0 }] };
 }
 
-/** The DTN a lease names, or a refusal: only configured DTNs can be on our side of a lease. */
+/** The DTN a lease names (a cluster's first member), or a refusal: only configured DTNs can be on our side of a lease. */
 export function leaseDtn(site: Site, lease: Pick<Lease, 'dtn'>): Dtn {
-  const dtn = site.dtns.find((d) => d.name === lease.dtn);
+  const dtn = dtnsNamed(site, lease.dtn)[0];
   if (!dtn) throw new LeaseRefused('unknown-dtn', `${lease.dtn} is not a configured DTN`);
   return dtn;
 }
@@ -205,17 +224,17 @@ function leasePath(site: Site, sw: SiteSwitch, dtn: Dtn, path: Lease['path'], fa
   return lp;
 }
 
-const PROTO_FIELD = { tcp: field('ip_proto', IPPROTO.tcp), udp: field('ip_proto', IPPROTO.udp) } as const;
-const L4_NAMES = { tcp: ['tcp_src', 'tcp_dst'], udp: ['udp_src', 'udp_dst'] } as const;
+export const PROTO_FIELD = { tcp: field('ip_proto', IPPROTO.tcp), udp: field('ip_proto', IPPROTO.udp) } as const;
+export const L4_NAMES = { tcp: ['tcp_src', 'tcp_dst'], udp: ['udp_src', 'udp_dst'] } as const;
 
 /** A port as a match field (undefined for the whole 0-65535 range: no field). */
-function portField(name: string, p: MaskedPort): OxmTlv | undefined {
+export function portField(name: string, p: MaskedPort): OxmTlv | undefined {
   if (p.mask === 0) return undefined;
   return p.mask === 0xffff ? field(name, p.value) : field(name, p.value, p.mask);
 }
 
 /** The ports of a lease side as (value, mask) blocks. */
-function portMasks(ranges: PortRange[]): MaskedPort[] {
+export function portMasks(ranges: PortRange[]): MaskedPort[] {
   return ranges.length === 1 ? compilePortRange(ranges[0]!) : ranges.flatMap(compilePortRange);
 }
 
@@ -223,7 +242,7 @@ function portMasks(ranges: PortRange[]): MaskedPort[] {
  * A lease flow's match in OXM field-number order (see blockMatch): in_port, eth_type, [vlan_vid], ip_proto, then
  * for IPv4 the addresses and the ports, for IPv6 the ports and the addresses.
  */
-function leaseMatch(
+export function leaseMatch(
   inPort: OxmTlv,
   eth: OxmTlv,
   vlan: OxmTlv | undefined,
@@ -267,10 +286,14 @@ export function leaseFlows(site: Site, lease: Lease, now: number): { flows: Flow
   return leaseFlowsOf(site, lease, remote, now);
 }
 
-/** leaseFlows for a lease whose remote prefix is parsed already (the core's: its values travel parsed). */
-export function leaseFlowsOf(site: Site, lease: Omit<Lease, 'remote'>, remote: Prefix, now: number): { flows: FlowSpec[]; meter?: MeterSpec } {
-  const dtn = leaseDtn(site, lease);
-  const sw = switchByName(site, dtn.switch);
+/** A lease's checks against one of its DTNs: its DTN's addresses of the remote's family, and its hard timeout. */
+export function leaseChecks(
+  site: Site,
+  dtn: Dtn,
+  lease: Pick<Lease, 'id' | 'end'>,
+  remote: Prefix,
+  now: number,
+): { localAddrs: string[]; seconds: number } {
   // The remote side must really be remote: never one of our inside hosts.
   for (const a of insideAddresses(site)) {
     if (prefixWithin(a.prefix, remote)) {
@@ -282,6 +305,14 @@ export function leaseFlowsOf(site: Site, lease: Omit<Lease, 'remote'>, remote: P
   const seconds = Math.ceil((lease.end - now) / 1000);
   if (seconds <= 0) throw new LeaseRefused('expired', `lease ${lease.id} ended at ${new Date(lease.end).toISOString()}`);
   if (seconds > 65535) throw new LeaseRefused('too-long', 'a lease may last at most 65535 s (the switch-side hard timeout is 16 bits)');
+  return { localAddrs, seconds };
+}
+
+/** leaseFlows for a lease whose remote prefix is parsed already (the core's: its values travel parsed). */
+export function leaseFlowsOf(site: Site, lease: Omit<Lease, 'remote'>, remote: Prefix, now: number): { flows: FlowSpec[]; meter?: MeterSpec } {
+  const dtn = leaseDtn(site, lease);
+  const sw = switchByName(site, dtn.switch);
+  const { localAddrs, seconds } = leaseChecks(site, dtn, lease, remote, now);
 
   const cookie = ownerCookie(OWNER.LEASES, lease.id);
   const meter = lease.rateMbps && lease.meterId ? leaseMeter(lease.meterId, lease.rateMbps) : undefined;

@@ -71,6 +71,13 @@ export interface SiteLink {
   cost: number;
 }
 
+/** Several DTNs under one name (a data site's transfer cluster): a lease naming it covers every member. */
+export interface Cluster {
+  name: string;
+  /** DTN names. */
+  members: string[];
+}
+
 export interface Policy {
   /** Longest lease a token may ask for, in seconds. */
   maxLeaseSeconds: number;
@@ -83,6 +90,8 @@ export interface Policy {
   switchFlowBudget: number;
   /** The rate of a lease on a circuit with a capacity that asks for none; undefined: the circuit's capacity. */
   circuitDefaultRateMbps: number | undefined;
+  /** Whether a lease gets precomputed fast-failover detours around the links of its path (policy.backup-paths). */
+  backupPaths: boolean;
 }
 
 export interface Site {
@@ -93,6 +102,7 @@ export interface Site {
   lanHosts: SiteHost[];
   circuits: Circuit[];
   links: SiteLink[];
+  clusters: Cluster[];
   policy: Policy;
 }
 
@@ -100,7 +110,15 @@ export function portsWithRole(sw: SiteSwitch, role: PortRole): SitePort[] {
   return sw.ports.filter((p) => p.role === role);
 }
 
-/** The one port of a role a switch must have (wan-routed, fw-outside, fw-inside), validated at load. */
+/**
+ * Whether every switch has its own wan-routed, fw-outside and fw-inside ports (each runs the one-switch pipeline;
+ * links carry leases only), rather than one firewall for the whole fabric (config.ts checks it is one or the other).
+ */
+export function standaloneSwitches(site: Site): boolean {
+  return site.switches.every((sw) => sw.ports.some((p) => p.role === 'fw-outside'));
+}
+
+/** The one port of a role a switch has (a standalone switch's wan-routed, fw-outside, fw-inside), validated at load. */
 export function portWithRole(sw: SiteSwitch, role: PortRole): SitePort {
   const p = sw.ports.find((x) => x.role === role);
   if (!p) throw new Error(`switch ${sw.name} has no ${role} port`);
@@ -113,10 +131,18 @@ export function switchByName(site: Site, name: string): SiteSwitch {
   return sw;
 }
 
-/** The switch a DTN is wired to (undefined: no such DTN, or its switch is not in the site). */
+/** The switch a DTN (or a cluster's first member) is wired to (undefined: no such DTN, or its switch is not in the site). */
 export function switchOfDtn(site: Site, dtn: string): SiteSwitch | undefined {
-  const d = site.dtns.find((x) => x.name === dtn);
+  const d = dtnsNamed(site, dtn)[0];
   return d && site.switches.find((s) => s.name === d.switch);
+}
+
+/** The DTNs a lease's `dtn` names: the DTN, or a cluster's members (empty: neither). */
+export function dtnsNamed(site: Site, name: string): Dtn[] {
+  const d = site.dtns.find((x) => x.name === name);
+  if (d) return [d];
+  const c = site.clusters.find((x) => x.name === name);
+  return c ? c.members.map((m) => site.dtns.find((x) => x.name === m)!) : [];
 }
 
 export function insideHosts(site: Site): SiteHost[] {

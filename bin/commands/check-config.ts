@@ -32,7 +32,8 @@ interface Summary {
   lan: string[];
   circuits: { name: string; switch: string; trunkPort: number; vlan: number; farEndMac: string; capacityMbps: number }[];
   links: { a: string; b: string; capacityMbps: number; cost: number }[];
-  policy: { maxLeaseSeconds: number; ports: string[]; protocols: string[] };
+  clusters: { name: string; members: string[] }[];
+  policy: { maxLeaseSeconds: number; ports: string[]; protocols: string[]; backupPaths: boolean };
 }
 
 function summarize(site: Site): Summary {
@@ -58,7 +59,13 @@ function summarize(site: Site): Summary {
       capacityMbps: c.capacityMbps,
     })),
     links: site.links.map((l) => ({ a: `${l.a.switch}:${l.a.port}`, b: `${l.b.switch}:${l.b.port}`, capacityMbps: l.capacityMbps, cost: l.cost })),
-    policy: { maxLeaseSeconds: site.policy.maxLeaseSeconds, ports: site.policy.ports.map(formatPortRange), protocols: site.policy.protocols },
+    clusters: site.clusters.map((c) => ({ name: c.name, members: [...c.members] })),
+    policy: {
+      maxLeaseSeconds: site.policy.maxLeaseSeconds,
+      ports: site.policy.ports.map(formatPortRange),
+      protocols: site.policy.protocols,
+      backupPaths: site.policy.backupPaths,
+    },
   };
 }
 
@@ -82,7 +89,11 @@ function summaryText(file: string, s: Summary): string {
     );
   }
   for (const l of s.links) lines.push(`link ${l.a} <-> ${l.b}, ${l.capacityMbps} Mbit/s, cost ${l.cost}`);
-  lines.push(`policy: leases up to ${s.policy.maxLeaseSeconds} s, local ports ${s.policy.ports.join(', ')}, ${s.policy.protocols.join(', ')}`);
+  for (const c of s.clusters) lines.push(`cluster ${c.name}: ${c.members.join(', ')}`);
+  lines.push(
+    `policy: leases up to ${s.policy.maxLeaseSeconds} s, local ports ${s.policy.ports.join(', ')}, ${s.policy.protocols.join(', ')}` +
+      (s.policy.backupPaths ? ', backup paths' : ''),
+  );
   return lines.join('\n');
 }
 

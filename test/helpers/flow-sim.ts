@@ -1,8 +1,8 @@
 // A small OpenFlow table simulator for behavioural tests of policy (in the manner of Faucet's fakeoftable):
 // install flow specs, then ask what the table does with a packet. One table, highest priority wins, masks
-// honoured; apply-actions are executed in order (push/pop VLAN, set-field, output, meter noted).
+// honoured; apply-actions are executed in order (push/pop VLAN, set-field, output, group, meter noted).
 import { parsePrefix } from '../../apps/dmz/addresses.js';
-import type { Match, Instruction, OxmValue } from '../../controller/openflow/index.js';
+import type { Action, Match, Instruction, OxmValue } from '../../controller/openflow/index.js';
 
 export interface SimPacket {
   inPort: number;
@@ -104,8 +104,16 @@ export function matches(match: Match, p: SimPacket): boolean {
   return true;
 }
 
+export interface SimGroup {
+  groupId: number;
+  type: 'all' | 'select' | 'indirect' | 'fast-failover';
+  buckets: { watchPort?: number; actions: Instruction[] }[];
+}
+
 export class FlowSim {
   private flows: SimFlow[] = [];
+  private readonly groups = new Map<number, SimGroup>();
+  private live: (port: number) => boolean = () => true;
 
   install(flows: SimFlow[]): this {
     for (const f of flows) {
@@ -115,6 +123,32 @@ export class FlowSim {
       this.flows.push(f);
     }
     return this;
+  }
+
+  /** Group entries (OF1.3.5 §5.6.1): select hashes the 5-tuple over its live buckets, fast-failover takes the first live one. */
+  installGroups(groups: SimGroup[]): this {
+    for (const g of groups) this.groups.set(g.groupId, g);
+    return this;
+  }
+
+  /** Which ports are live (a bucket watching a dead port is not chosen); every port by default. */
+  setLive(live: (port: number) => boolean): this {
+    this.live = live;
+    return this;
+  }
+
+  private bucketOf(groupId: number, p: SimPacket): Action[] {
+    const g = this.groups.get(groupId);
+    if (!g) throw new Error(`flow-sim: no group ${groupId}`);
+    const live = g.buckets.filter((b) => b.watchPort === undefined || this.live(b.watchPort));
+    if (live.length === 0) return [];
+    let chosen = live[0]!;
+    if (g.type === 'select') {
+      let h = 2166136261;
+      for (const ch of `${p.ipSrc}|${p.ipDst}|${p.ipProto}|${p.srcPort}|${p.dstPort}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
+      chosen = live[h % live.length]!;
+    } else if (g.type !== 'fast-failover' && g.type !== 'indirect') throw new Error(`flow-sim does not model ${g.type} groups`);
+    return chosen.actions.flatMap((i) => (i.type === 'applyActions' ? i.actions : []));
   }
 
   removeCookie(cookie: bigint): this {
@@ -136,17 +170,20 @@ export class FlowSim {
     const verdict: SimVerdict = { priority: best.priority, cookie: best.cookie, outputs: [] };
     let vlan = p.vlan;
     let ethDst = p.ethDst;
-    for (const ins of best.instructions) {
-      if (ins.type === 'meter') verdict.meter = ins.meterId;
-      if (ins.type !== 'applyActions') continue;
-      for (const a of ins.actions) {
+    const run = (actions: readonly Action[]): void => {
+      for (const a of actions) {
         if (a.type === 'output') verdict.outputs.push({ port: a.port, ...(vlan !== undefined ? { vlan } : {}), ...(ethDst ? { ethDst } : {}) });
         else if (a.type === 'pushVlan') vlan = 0;
         else if (a.type === 'popVlan') vlan = undefined;
         else if (a.type === 'setField' && a.field.field === 'vlan_vid') vlan = Number(a.field.value) & 0xfff;
         else if (a.type === 'setField' && a.field.field === 'eth_dst') ethDst = String(a.field.value);
+        else if (a.type === 'group') run(this.bucketOf(a.groupId, p));
         else throw new Error(`flow-sim does not model action ${a.type}`);
       }
+    };
+    for (const ins of best.instructions) {
+      if (ins.type === 'meter') verdict.meter = ins.meterId;
+      if (ins.type === 'applyActions') run(ins.actions);
     }
     return verdict;
   }

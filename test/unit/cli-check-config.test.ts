@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ROOT, checkBuild } from '../../lab/dmzgate-process.js';
 import { DEFAULT_SITE_YAML } from '../../apps/dmz/default-site.js';
-import { defaultSite } from '../../apps/dmz/config.js';
+import { defaultSite, parseSiteConfig } from '../../apps/dmz/config.js';
+import { supercomputerYaml } from '../helpers/science-dmz-fabrics.js';
 import { baseFlows } from '../../apps/dmz/pipeline.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dmzgate-check-config-'));
@@ -52,6 +53,18 @@ describe('dmzgate check-config', () => {
       dtns: [{ name: 'dtn1', switch: 'dmz1', port: 5 }],
       circuits: [{ name: 'esnet', vlan: 3001 }],
     });
+  });
+
+  it('a fabric: the base flows of each switch, its clusters and backup paths', () => {
+    const f = file('fabric.yaml', supercomputerYaml('  backup-paths: true\n'));
+    const r = run(f);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const site = parseSiteConfig(supercomputerYaml());
+    for (const sw of site.switches)
+      expect(r.stdout).toContain(`switch ${sw.name} (dpid ${sw.dpid.toString(16).padStart(16, '0')}): ${baseFlows(site, sw).length} base flows`);
+    expect(r.stdout).toContain('cluster dtns: dtn1, dtn2');
+    expect(r.stdout).toContain('policy: leases up to 43200 s, local ports 50000-51000, 5201, tcp, udp, backup paths');
   });
 
   it('an invalid config: exit 1 and every problem with its line and column', () => {

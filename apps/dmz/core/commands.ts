@@ -52,6 +52,8 @@ export type Command =
   | { type: 'switch-down'; dpid: bigint }
   | { type: 'flow-removed'; dpid: bigint; cookie: bigint; reason: RemovedReason }
   | { type: 'flow-lost'; dpid: bigint; cookie: bigint; reason: string }
-  | { type: 'config-reload'; site: Site };
+  | { type: 'config-reload'; site: Site }
+  | { type: 'link-down'; link: string }
+  | { type: 'link-up'; link: string };
 
 export const SYSTEM: Actor = { actor: 'system' };

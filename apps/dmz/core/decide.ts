@@ -6,6 +6,7 @@ import type { State } from './state.js';
 import { request, installed, installFailed, extend, release, expire, type Decision } from './leases.js';
 import { block, unblock, expireBlock } from './blocks.js';
 import { switchUp, switchDown, flowRemoved, flowLost, configReload } from './switches.js';
+import { linkDown, linkUp } from './links.js';
 
 export type { Decision } from './leases.js';
 
@@ -37,5 +38,9 @@ export function decide(state: State, cmd: Command, now: number): Decision {
       return flowLost(state, cmd.dpid, cmd.cookie, cmd.reason, now);
     case 'config-reload':
       return configReload(state, cmd.site, now);
+    case 'link-down':
+      return linkDown(state, cmd.link, now);
+    case 'link-up':
+      return linkUp(state, cmd.link, now);
   }
 }

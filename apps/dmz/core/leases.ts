@@ -2,16 +2,18 @@
 import { HARD_TIMEOUT_TOLERANCE_MS } from '../../../controller/flow-manager.js';
 import { prefixesOverlap } from '../addresses.js';
 import { checkParsedAgainstSite } from '../lease-book.js';
-import { leaseFlowsOf, LeaseRefused, type FlowSpec, type MeterSpec } from '../pipeline.js';
+import { LeaseRefused, type FlowSpec, type MeterSpec } from '../pipeline.js';
 import { leaseRate, circuitOf } from '../admission.js';
 import { rangesOverlap, type PortRange } from '../port-ranges.js';
-import { switchOfDtn, type Site } from '../site.js';
-import type { Lease } from '../model.js';
+import { dtnsNamed, type Site } from '../site.js';
 import type { Actor, LeaseSpec } from './commands.js';
 import { emptyPlan, OWNERS, type Plan, type SwitchChange } from './plan.js';
 import { leaseRecordOf, type LeaseClose } from './records.js';
 import { leaseOf, ruleKey, rulesOf, type LeaseRule, type Rule, type State } from './state.js';
 import { flowsInUse, checkRequestBudget, checkSwitchBudget } from './budgets.js';
+import { flowsPerHop, hopsOf, leaseSteps, routesOf, tablesOf, withRoutes } from './lease-tables.js';
+import { checkPathCapacity, freeOn } from './reservations.js';
+import { groupsOf, routeLease } from '../fabric/routes.js';
 
 export interface Decision {
   state: State;
@@ -20,26 +22,12 @@ export interface Decision {
 
 const anyOverlap = (xs: readonly PortRange[], ys: readonly PortRange[]): boolean => xs.some((x) => ys.some((y) => rangesOverlap(x, y)));
 
-/** The pipeline's view of a lease rule (pipeline.ts takes model Leases; the prefix goes beside it, parsed). */
-function asLease(l: Omit<LeaseRule, 'remote' | 'kind' | 'status' | 'hops' | 'flows' | 'createdAt'>): Omit<Lease, 'remote'> {
-  return {
-    id: l.id,
-    project: l.project,
-    dtn: l.dtn,
-    protocol: l.protocol,
-    localPorts: l.localPorts as PortRange[],
-    remotePorts: l.remotePorts as PortRange[],
-    path: l.path,
-    start: l.start,
-    end: l.end,
-    rateMbps: l.rateMbps,
-    meterId: l.meterId,
-  };
-}
-
-/** A lease's flows and meter under `site` at `now` (throws LeaseRefused). */
-export function flowsOfLease(site: Site, l: LeaseRule, now: number): { flows: FlowSpec[]; meter?: MeterSpec } {
-  return leaseFlowsOf(site, asLease(l), l.remote, now);
+/** A lease's flows and meter on one of its switches (`dpid`, default its first hop) under `site` at `now` (throws LeaseRefused). */
+export function flowsOfLease(site: Site, l: LeaseRule, now: number, dpid: bigint = l.hops[0]!.dpid): { flows: FlowSpec[]; meter?: MeterSpec } {
+  const t = tablesOf(site, l, now);
+  const name = site.switches.find((s) => s.dpid === dpid)?.name;
+  const flows = (name !== undefined ? t.bySwitch.get(name)?.flows : undefined) ?? [];
+  return t.meter ? { flows, meter: t.meter } : { flows };
 }
 
 export function refused(state: State, e: unknown): Decision {
@@ -69,9 +57,11 @@ export function request(state: State, by: Actor, spec: LeaseSpec, now: number): 
     const asked = { ...spec, localPorts: spec.localPorts as PortRange[], remotePorts: spec.remotePorts as PortRange[], durationSeconds };
     checkParsedAgainstSite(site, asked, spec.remote);
     const rateMbps = leaseRate(site, spec.path, spec.rateMbps);
+    // A cluster's lease programs its members' flows: it overlaps a lease of any of them.
+    const mine = new Set(dtnsNamed(site, spec.dtn).map((d) => d.name));
     for (const o of rulesOf(state, 'lease')) {
       if (
-        o.dtn === spec.dtn &&
+        (o.dtn === spec.dtn || dtnsNamed(site, o.dtn).some((d) => mine.has(d.name))) &&
         o.protocol === spec.protocol &&
         prefixesOverlap(o.remote, spec.remote) &&
         anyOverlap(o.localPorts, spec.localPorts) &&
@@ -80,7 +70,9 @@ export function request(state: State, by: Actor, spec: LeaseSpec, now: number): 
         throw new LeaseRefused('overlap', `overlaps lease ${o.id} (${o.project}: ${o.dtn} <-> ${o.remote.text})`);
       }
     }
-    const sw = switchOfDtn(site, spec.dtn)!;
+    const rateAsked = rateMbps ?? 0;
+    const routes = routeLease(site, spec.dtn, spec.path, state.linksDown, freeOn(state));
+    const hops = hopsOf(site, routes);
     const lease: LeaseRule = {
       kind: 'lease',
       id: state.nextId.lease,
@@ -92,7 +84,8 @@ export function request(state: State, by: Actor, spec: LeaseSpec, now: number): 
       localPorts: spec.localPorts,
       remotePorts: spec.remotePorts,
       path: spec.path,
-      hops: [{ dpid: sw.dpid, switch: sw.name }],
+      hops,
+      routes,
       start: now,
       end: spec.end,
       rateMbps,
@@ -100,16 +93,20 @@ export function request(state: State, by: Actor, spec: LeaseSpec, now: number): 
       flows: 0,
       createdAt: now,
     };
-    const { flows, meter } = flowsOfLease(site, lease, now);
-    lease.flows = flows.length;
-    checkRequestBudget(site, flows.length, 'transfer');
-    checkSwitchBudget(site, sw, flows.length, flowsInUse(state, sw.dpid));
+    const tables = tablesOf(site, lease, now, routes);
+    lease.flows = flowsPerHop(tables);
+    // The budget keeps one request from filling a switch: it counts the most flows the lease takes on any one.
+    checkRequestBudget(site, lease.flows, 'transfer');
+    for (const h of hops) {
+      const sw = site.switches.find((x) => x.dpid === h.dpid)!;
+      checkSwitchBudget(site, sw, tables.bySwitch.get(sw.name)?.flows.length ?? 0, flowsInUse(state, sw.dpid));
+    }
     const circuit = circuitOf(site, spec.path);
     if (circuit && circuit.capacityMbps > 0) {
       let inUse = 0;
       for (const o of rulesOf(state, 'lease')) if (o.path === spec.path) inUse += o.rateMbps ?? 0;
       const left = circuit.capacityMbps - inUse;
-      const rate = rateMbps ?? 0;
+      const rate = rateAsked;
       if (rate > left + 1e-6) {
         const fmt = (x: number): string => String(Math.round(x * 1000) / 1000);
         throw new LeaseRefused(
@@ -124,16 +121,16 @@ export function request(state: State, by: Actor, spec: LeaseSpec, now: number): 
         );
       }
     }
-    if (!state.up.has(sw.dpid)) throw new LeaseRefused('switch-down', `switch ${sw.name} is not connected`);
+    checkPathCapacity(state, groupsOf(routes), rateAsked);
+    for (const h of hops) if (!state.up.has(h.dpid)) throw new LeaseRefused('switch-down', `switch ${h.switch} is not connected`);
     const next = withRules(state, (rules) => rules.set(ruleKey('lease', lease.id), lease));
-    const change: SwitchChange = { dpid: sw.dpid, owner: OWNERS.leases, add: flows, ...(meter ? { meters: { add: [meter] } } : {}) };
     const record = leaseRecordOf(lease);
     return {
       state: { ...next, nextId: { ...state.nextId, lease: lease.id + 1 } },
       plan: {
         ...emptyPlan(),
-        steps: [[change]],
-        atomicity: 'per-switch',
+        steps: leaseSteps(site, routes, tables, 'add'),
+        atomicity: hops.length > 1 ? 'across-switches' : 'per-switch',
         records: [{ kind: 'lease', record }],
         // The grant is audited in the same write as its record (api/README.md: the crash guarantees).
         audit: [
@@ -174,30 +171,31 @@ export function installFailed(state: State, id: number, reason: string, now: num
   if (!l || l.status !== 'installing') return { state, plan: emptyPlan() };
   const next = withRules(state, (rules) => rules.delete(ruleKey('lease', id)));
   const record = leaseRecordOf(l, { state: 'revoked', at: now, reason: `not installed: ${reason}` });
-  // Nothing of it is on the switch (the install was atomic), but its meter may be.
-  const change: SwitchChange | undefined =
-    l.meterId !== undefined ? { dpid: l.hops[0]!.dpid, owner: OWNERS.leases, meters: { remove: [l.meterId] } } : undefined;
-  return { state: next, plan: { ...emptyPlan(), steps: change ? [[change]] : [], records: [{ kind: 'lease', record }] } };
+  // Nothing of it is on the switches (the install was atomic), but its meter may be.
+  const meterId = l.meterId;
+  const changes: SwitchChange[] =
+    meterId !== undefined ? l.hops.map((h) => ({ dpid: h.dpid, owner: OWNERS.leases, meters: { remove: [meterId] } })) : [];
+  return { state: next, plan: { ...emptyPlan(), steps: changes.length ? [changes] : [], records: [{ kind: 'lease', record }] } };
 }
 
 export function extend(state: State, by: Actor, id: number, end: number, now: number): Decision {
   try {
-    const l = leaseOf(state, id);
-    if (!l || l.status !== 'active') throw new LeaseRefused('not-found', `no active lease ${id}`);
+    const found = leaseOf(state, id);
+    if (!found || found.status !== 'active') throw new LeaseRefused('not-found', `no active lease ${id}`);
+    const l = withRoutes(state.site, found, state.linksDown);
     if (end <= now) throw new LeaseRefused('expired', 'the new end is in the past');
     if ((end - now) / 1000 > state.site.policy.maxLeaseSeconds)
       throw new LeaseRefused('duration', `a lease may run at most ${state.site.policy.maxLeaseSeconds} s from now`);
     const longer: LeaseRule = { ...l, end };
-    const { flows } = flowsOfLease(state.site, longer, now);
-    const hop = l.hops[0]!;
-    if (!state.up.has(hop.dpid)) throw new LeaseRefused('switch-down', "the lease's switch is not connected");
+    const tables = tablesOf(state.site, longer, now);
+    if (l.hops.some((h) => !state.up.has(h.dpid))) throw new LeaseRefused('switch-down', "a switch of the lease's path is not connected");
     const next = withRules(state, (rules) => rules.set(ruleKey('lease', id), longer));
     const record = leaseRecordOf(longer);
     return {
       state: next,
       plan: {
         ...emptyPlan(),
-        steps: [[{ dpid: hop.dpid, owner: OWNERS.leases, add: flows }]],
+        steps: l.hops.map((h) => [{ dpid: h.dpid, owner: OWNERS.leases, add: tables.bySwitch.get(h.switch)?.flows ?? [] }]),
         records: [{ kind: 'lease', record }],
         audit: [{ ...by, action: 'transfer.extend', decision: 'granted', transfer: id, details: { end: new Date(end).toISOString() } }],
         events: [{ type: 'lease.extended', lease: record }],
@@ -210,21 +208,23 @@ export function extend(state: State, by: Actor, id: number, end: number, now: nu
 }
 
 /** Closes a lease: its flows and meter leave its switches, its last record is persisted, and it leaves the state. */
-export function close(state: State, l: LeaseRule, how: LeaseClose, by: Actor, now: number, site: Site = state.site): Decision {
-  let flows: FlowSpec[] = [];
+export function close(state: State, rule: LeaseRule, how: LeaseClose, by: Actor, now: number, site: Site = state.site): Decision {
+  const l = withRoutes(site, rule, state.linksDown);
+  let steps: SwitchChange[][];
   try {
-    flows = flowsOfLease(site, l, Math.min(now, l.end - 1000)).flows;
+    const routes = routesOf(site, l, state.linksDown);
+    steps = leaseSteps(site, routes, tablesOf(site, l, Math.min(now, l.end - 1000), routes), 'remove', l.meterId);
   } catch {
-    flows = []; // (not expressible under this site: nothing of it can be on the switch either)
+    // (not expressible under this site: nothing of it can be on the switches either, but its meter may be)
+    steps = [
+      l.hops.map((h) => ({
+        dpid: h.dpid,
+        owner: OWNERS.leases,
+        remove: [],
+        ...(l.meterId !== undefined ? { meters: { remove: [l.meterId] } } : {}),
+      })),
+    ];
   }
-  const steps: SwitchChange[][] = [
-    l.hops.map((h) => ({
-      dpid: h.dpid,
-      owner: OWNERS.leases,
-      remove: flows,
-      ...(l.meterId !== undefined ? { meters: { remove: [l.meterId] } } : {}),
-    })),
-  ];
   const next = withRules(state, (rules) => rules.delete(ruleKey('lease', l.id)));
   const record = leaseRecordOf(l, how);
   const system = by.actor === 'system';

@@ -54,7 +54,9 @@ export interface AuditDraft {
 export type CoreEvent =
   | { type: 'lease.created' | 'lease.extended' | 'lease.closed'; lease: LeaseRecord }
   | { type: 'block.created' | 'block.removed'; block: BlockRecord }
-  | { type: 'flow.lost'; dpid: bigint; owner: OwnerName; lease?: number; block?: number; reason: string };
+  | { type: 'flow.lost'; dpid: bigint; owner: OwnerName; lease?: number; block?: number; reason: string }
+  /** A link of a lease's path went down: moved to another path (`hops`), or none found (its flows wait). */
+  | { type: 'lease.path-moved' | 'lease.path-lost'; lease: number; link: string; hops: string[] };
 
 export interface TimerChange {
   /** ruleKey of the rule whose end it is. */

@@ -4,10 +4,13 @@ import { baseFlows, type FlowSpec, type MeterSpec } from '../pipeline.js';
 import { OWNER } from '../owners.js';
 import { cookieId, ownerIdOf } from '../../../controller/cookie.js';
 import { checkParsedAgainstSite } from '../lease-book.js';
-import { switchOfDtn, type Site, type SiteSwitch } from '../site.js';
+import type { Site, SiteSwitch } from '../site.js';
 import type { PortRange } from '../port-ranges.js';
 import type { RemovedReason } from './commands.js';
-import { emptyPlan, OWNERS, type OwnerName, type Plan, type SwitchChange } from './plan.js';
+import { emptyPlan, OWNERS, type GroupSpec, type OwnerName, type Plan, type SwitchChange } from './plan.js';
+import { hopsOf, routesOf, tablesOf, withRoutes } from './lease-tables.js';
+import { routeLease } from '../fabric/routes.js';
+import { selectGroupsOf } from '../fabric/link-groups.js';
 import { blockOf, leaseOf, rulesOf, type LeaseRule, type State } from './state.js';
 import { close, expire, flowsOfLease, withRules, type Decision } from './leases.js';
 import { expireBlock, flowsOfBlock } from './blocks.js';
@@ -16,17 +19,26 @@ import { expireBlock, flowsOfBlock } from './blocks.js';
 export function switchTables(state: State, sw: SiteSwitch, now: number): SwitchChange[] {
   const leaseFlows: FlowSpec[] = [];
   const meters: MeterSpec[] = [];
-  for (const l of rulesOf(state, 'lease')) {
+  const groups: GroupSpec[] = [];
+  for (const rule of rulesOf(state, 'lease')) {
+    const l = withRoutes(state.site, rule, state.linksDown);
     if (!l.hops.some((h) => h.dpid === sw.dpid) || l.end <= now) continue;
-    const { flows, meter } = flowsOfLease(state.site, l, now);
-    leaseFlows.push(...flows);
-    if (meter) meters.push(meter);
+    const t = tablesOf(state.site, l, now, routesOf(state.site, l, state.linksDown));
+    leaseFlows.push(...(t.bySwitch.get(sw.name)?.flows ?? []));
+    groups.push(...(t.bySwitch.get(sw.name)?.groups ?? []));
+    if (t.meter) meters.push(t.meter);
   }
   const blockFlows: FlowSpec[] = [];
   for (const b of rulesOf(state, 'block')) blockFlows.push(...flowsOfBlock(b, now));
+  const selects = selectGroupsOf(state.site, sw.name);
   return [
-    { dpid: sw.dpid, owner: OWNERS.pipeline, replace: baseFlows(state.site, sw) },
-    { dpid: sw.dpid, owner: OWNERS.leases, replace: leaseFlows, meters: { add: meters } },
+    {
+      dpid: sw.dpid,
+      owner: OWNERS.pipeline,
+      replace: baseFlows(state.site, sw, state.linksDown),
+      ...(selects.length ? { groups: { add: selects } } : {}),
+    },
+    { dpid: sw.dpid, owner: OWNERS.leases, replace: leaseFlows, meters: { add: meters }, ...(groups.length ? { groups: { add: groups } } : {}) },
     { dpid: sw.dpid, owner: OWNERS.blocks, replace: blockFlows },
   ];
 }
@@ -63,11 +75,11 @@ export function flowLost(state: State, dpid: bigint, cookie: bigint, reason: str
   const lease = owner === OWNER.LEASES ? leaseOf(state, id) : undefined;
   const block = owner === OWNER.BLOCKS ? blockOf(state, id) : undefined;
   let flows: FlowSpec[] = [];
-  if (lease && lease.end > now) flows = flowsOfLease(state.site, lease, now).flows;
+  if (lease && lease.end > now) flows = flowsOfLease(state.site, lease, now, dpid).flows;
   else if (block) flows = flowsOfBlock(block, now);
   else if (owner === OWNER.PIPELINE) {
     const sw = state.site.switches.find((s) => s.dpid === dpid);
-    if (sw) flows = baseFlows(state.site, sw);
+    if (sw) flows = baseFlows(state.site, sw, state.linksDown);
   }
   if (flows.length > 0) plan.steps.push([{ dpid, owner: ownerName, add: flows }]);
   plan.events.push({ type: 'flow.lost', dpid, owner: ownerName, ...(lease ? { lease: id } : {}), ...(block ? { block: id } : {}), reason });
@@ -82,7 +94,12 @@ function validUnder(site: Site, l: LeaseRule, now: number): string | undefined {
       { ...l, localPorts: l.localPorts as PortRange[], remotePorts: l.remotePorts as PortRange[], durationSeconds: 0 },
       l.remote,
     );
-    flowsOfLease(site, l, now);
+    tablesOf(
+      site,
+      l,
+      now,
+      routeLease(site, l.dtn, l.path, new Set(), () => Infinity),
+    );
     return undefined;
   } catch (e) {
     return (e as Error).message;
@@ -108,11 +125,18 @@ export function configReload(state: State, site: Site, now: number): Decision {
     plan.events.push(...d.plan.events);
     plan.timers.push(...d.plan.timers);
   }
-  // A kept lease's DTN may have moved to another switch.
-  s = withRules({ ...s, site }, (rules) => {
+  // A kept lease's DTN may have moved to another switch, its links changed: its routes are made anew under the new
+  // site (links reported down stay down while they are still in it).
+  const linksDown = new Set([...s.linksDown].filter((name) => site.links.some((l) => l.name === name)));
+  s = withRules({ ...s, site, linksDown }, (rules) => {
     for (const l of rulesOf(s, 'lease')) {
-      const sw = switchOfDtn(site, l.dtn);
-      if (sw && l.hops[0]?.dpid !== sw.dpid) rules.set(`lease/${l.id}`, { ...l, hops: [{ dpid: sw.dpid, switch: sw.name }] });
+      try {
+        const routes = routeLease(site, l.dtn, l.path, linksDown, () => Infinity);
+        rules.set(`lease/${l.id}`, { ...l, hops: hopsOf(site, routes), routes, ...(l.pathLost ? { pathLost: false } : {}) });
+      } catch {
+        // No path under the new site: it waits for a link to come up, its flows nowhere.
+        rules.set(`lease/${l.id}`, { ...l, hops: [], routes: [], pathLost: true });
+      }
     }
   });
   const tables: SwitchChange[] = site.switches.flatMap((sw) => switchTables(s, sw, now));

@@ -5,11 +5,12 @@
 import { decide } from '../../../../apps/dmz/core/decide.js';
 import { initialState, rulesOf, type State } from '../../../../apps/dmz/core/state.js';
 import type { Command } from '../../../../apps/dmz/core/commands.js';
-import type { Plan, RecordChange, AuditDraft, CoreEvent, Refusal } from '../../../../apps/dmz/core/plan.js';
+import type { Plan, RecordChange, AuditDraft, CoreEvent, Refusal, GroupSpec } from '../../../../apps/dmz/core/plan.js';
 import type { FlowSpec } from '../../../../apps/dmz/pipeline.js';
 import type { Site } from '../../../../apps/dmz/site.js';
 import { flowKey } from '../../../../controller/flow-entry.js';
 import { FlowSim, type SimPacket } from '../../../helpers/flow-sim.js';
+import { FabricSim } from '../../../helpers/fabric-sim.js';
 
 export type Verdict = 'bypass' | 'firewall' | 'drop';
 
@@ -25,6 +26,8 @@ export class World {
   lastRefusal: Refusal | undefined;
   /** Requested leases' install steps, until the install is confirmed or refused. */
   private readonly inFlight = new Map<number, Plan['steps']>();
+  /** What each switch holds of groups, by id. */
+  readonly groupTables = new Map<bigint, Map<number, GroupSpec>>();
   /** Each switch's simulator, built when first asked after a change. */
   private readonly sims = new Map<bigint, FlowSim>();
 
@@ -75,6 +78,10 @@ export class World {
         if (!t || c.replace) sw.set(c.owner, (t = new Map()));
         for (const f of [...(c.replace ?? []), ...(c.add ?? [])]) t.set(flowKey(f), f);
         for (const f of c.remove ?? []) t.delete(flowKey(f));
+        let g = this.groupTables.get(c.dpid);
+        if (!g) this.groupTables.set(c.dpid, (g = new Map()));
+        for (const x of c.groups?.add ?? []) g.set(x.groupId, x);
+        for (const id of c.groups?.remove ?? []) g.delete(id);
       }
     }
     this.records.push(...plan.records);
@@ -98,6 +105,11 @@ export class World {
     if (out.includes(ports.dtn)) return 'bypass';
     if (out.includes(ports.fw)) return 'firewall';
     throw new Error(`unexpected outputs ${out.join(',')}`);
+  }
+
+  /** The switches chained by the site's links (those in `down` cut), to follow packets across the fabric. */
+  fabric(down: ReadonlySet<string> = this.state.linksDown): FabricSim {
+    return new FabricSim(this.state.site, (dpid) => ({ flows: this.flows(dpid), groups: [...(this.groupTables.get(dpid)?.values() ?? [])] }), down);
   }
 
   activeLeases(): number[] {

@@ -1,0 +1,90 @@
+// A lease's flows, meter and groups per switch of its routes, and the plan steps that install or remove them in an
+// order that black-holes nothing: on the way up the exit first (a packet forwarded toward it finds its flows there),
+// on the way down the entry, the DTN's switch, first (no new packet enters a path being taken apart).
+import type { PortRange } from '../port-ranges.js';
+import type { Lease } from '../model.js';
+import type { Site } from '../site.js';
+import { leaseTables, type LeaseTables } from '../fabric/lease-flows.js';
+import { routeLease, switchesByDistanceFromExit, type MemberRoute } from '../fabric/routes.js';
+import { OWNERS, type SwitchChange } from './plan.js';
+import type { Hop, LeaseRule } from './state.js';
+
+/** The pipeline's view of a lease rule (pipeline.ts takes model Leases; the prefix goes beside it, parsed). */
+export function asLease(l: Omit<LeaseRule, 'remote' | 'kind' | 'status' | 'hops' | 'flows' | 'createdAt'>): Omit<Lease, 'remote'> {
+  return {
+    id: l.id,
+    project: l.project,
+    dtn: l.dtn,
+    protocol: l.protocol,
+    localPorts: l.localPorts as PortRange[],
+    remotePorts: l.remotePorts as PortRange[],
+    path: l.path,
+    start: l.start,
+    end: l.end,
+    rateMbps: l.rateMbps,
+    meterId: l.meterId,
+  };
+}
+
+/** A lease's routes: its own, or (a lease restored without them) the shortest over the links up, nothing reserved. */
+export function routesOf(site: Site, l: LeaseRule, down: ReadonlySet<string> = new Set()): readonly MemberRoute[] {
+  return l.routes ?? routeLease(site, l.dtn, l.path, down, () => Infinity);
+}
+
+/**
+ * The rule with its routes and hops: a lease restored from its record (which keeps neither) gets the shortest
+ * routes over the links up, nothing reserved, and every switch of them as hops. A rule with routes is itself.
+ */
+export function withRoutes(site: Site, l: LeaseRule, down: ReadonlySet<string> = new Set()): LeaseRule {
+  if (l.routes) return l;
+  try {
+    const routes = routesOf(site, l, down);
+    return { ...l, routes, hops: hopsOf(site, routes) };
+  } catch {
+    return l; // (no path: its hops stay what it was given)
+  }
+}
+
+/** Its flows and groups by switch name, and its meter (throws LeaseRefused). */
+export function tablesOf(site: Site, l: LeaseRule, now: number, routes: readonly MemberRoute[] = routesOf(site, l)): LeaseTables {
+  return leaseTables(site, asLease(l), l.remote, routes, now);
+}
+
+const hopsByRoutes = new WeakMap<readonly MemberRoute[], Hop[]>();
+
+/** The switches of routes as hops, the exit's first (one array per routes: leases that share routes share it). */
+export function hopsOf(site: Site, routes: readonly MemberRoute[]): Hop[] {
+  let hops = hopsByRoutes.get(routes);
+  if (!hops) {
+    hops = switchesByDistanceFromExit(routes)
+      .flat()
+      .map((name) => ({ dpid: site.switches.find((s) => s.name === name)!.dpid, switch: name }));
+    hopsByRoutes.set(routes, hops);
+  }
+  return hops;
+}
+
+/** The most flows the lease takes on one switch. */
+export function flowsPerHop(t: LeaseTables): number {
+  return Math.max(0, ...[...t.bySwitch.values()].map((p) => p.flows.length));
+}
+
+/**
+ * Steps that install (`add`) or remove a lease's tables: one change per switch, the exit's step first when adding,
+ * the DTN's switch's first when removing. `only`: the flows to take of each switch (a move keeps what stays).
+ */
+export function leaseSteps(site: Site, routes: readonly MemberRoute[], t: LeaseTables, op: 'add' | 'remove', meterId?: number): SwitchChange[][] {
+  const ranks = switchesByDistanceFromExit(routes);
+  const steps = ranks.map((names) =>
+    names.map((name): SwitchChange => {
+      const dpid = site.switches.find((s) => s.name === name)!.dpid;
+      const part = t.bySwitch.get(name) ?? { flows: [], groups: [] };
+      const c: SwitchChange = { dpid, owner: OWNERS.leases, [op]: part.flows };
+      if (op === 'add' && t.meter) c.meters = { add: [t.meter] };
+      if (op === 'remove' && meterId !== undefined) c.meters = { remove: [meterId] };
+      if (part.groups.length) c.groups = op === 'add' ? { add: part.groups } : { remove: part.groups.map((g) => g.groupId) };
+      return c;
+    }),
+  );
+  return op === 'add' ? steps : steps.reverse();
+}
