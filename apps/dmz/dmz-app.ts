@@ -10,18 +10,18 @@ import type { FlowManager } from '../../controller/flow-manager.js';
 import type { FlowEntry, MeterEntry } from '../../controller/flow-entry.js';
 import { flowKey, ALL_ONES_64 } from '../../controller/flow-entry.js';
 import { ID_MASK, OWNER_MASK, cookieId, ownerIdOf } from '../../controller/cookie.js';
-import { meterMsg } from '../../controller/reconcile.js';
 import { HARD_TIMEOUT_TOLERANCE_MS } from '../../controller/flow-manager.js';
-import { sendAll } from '../../controller/atomic.js';
 import type { Logger } from '../../controller/log.js';
 import type { SwitchConnection } from '../../controller/switch-connection.js';
-import { OFPFF, OFPMC, OFPMMFC, OFPTT, OFPP, OFPG, OFPRR, type MessageOf } from '../../controller/openflow/index.js';
+import { OFPTT, OFPP, OFPG, OFPRR, type MessageOf } from '../../controller/openflow/index.js';
 import type { FlowStats } from '../../controller/openflow/multipart/index.js';
-import { leaseMeter, LeaseRefused, type FlowSpec, type MeterSpec } from './pipeline.js';
+import { leaseMeter, LeaseRefused, type MeterSpec } from './pipeline.js';
 import { OWNER, OWNER_NAMES } from './owners.js';
-import { LeaseBook, zeroCounters, type LeaseRecord, type BlockRecord, type LeaseRequest } from './lease-book.js';
+import { LeaseBook, type LeaseRecord, type BlockRecord, type LeaseRequest } from './lease-book.js';
 import type { Site } from './site.js';
 import { LeaseInstalls } from './lease-installs.js';
+import { LeaseCounters } from './lease-counters.js';
+import { PlanRunner } from './plan-runner.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import { TableSizes } from './table-sizes.js';
 import type { Block, Lease } from './model.js';
@@ -31,7 +31,7 @@ import { blockOf, initialState, leaseOf, ruleKey, rulesOf, type State } from './
 import { withRules } from './core/leases.js';
 import { blockRuleOf } from './core/blocks.js';
 import { checkSwitchBudget, flowsInUse } from './core/budgets.js';
-import { OWNERS, type AuditDraft, type Plan, type SwitchChange } from './core/plan.js';
+import type { AuditDraft, Plan, SwitchChange } from './core/plan.js';
 import { parsePrefix } from './addresses.js';
 import { leaseRuleOf, leaseSpecOf } from './lease-rules.js';
 
@@ -149,18 +149,16 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   private readonly leaseEnds: DeadlineTimer;
   /** Block ends (a block may last a year: far beyond what one Node timer can wait). */
   private readonly blockEnds: DeadlineTimer;
-  /** Per lease: the latest counters of each of its flows (by flow key). */
-  private readonly flowCounters = new Map<number, Map<string, { inbound: boolean; packets: number; bytes: number }>>();
-  /** Per lease whose flows are being deleted: the flows whose flow-removed (final counts) has not come yet. */
-  private readonly awaitingRemoved = new Map<number, Set<{ keys: Set<string>; done: () => void }>>();
+  /** The counters the switches report, per lease and flow. */
+  private readonly counters: LeaseCounters;
   /** Lease flow installs, grouped per switch while one is under way. */
   private readonly installs: LeaseInstalls;
   /** Lease removals under way. */
   private readonly releasing = new Map<number, Promise<Done<LeaseRecord> | undefined>>();
   private stopPolling: Cancel | undefined;
   private readonly tableSizes: TableSizes;
-  /** Per switch: how many pipeline flows it holds (they take table space the flow budget does not count). */
-  private readonly pipelineFlows = new Map<bigint, number>();
+  /** Runs the plans' flow and meter changes. */
+  private readonly runner: PlanRunner;
   private readonly onFlowRemoved = (conn: SwitchConnection, msg: MessageOf<'flowRemoved'>) => this.flowRemoved(conn.dpid, msg);
   private readonly onSwitchUp = (conn: SwitchConnection): void => this.switchUp(conn.dpid!);
   private readonly onSwitchDown = (conn: SwitchConnection): void => {
@@ -202,6 +200,8 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     this.flows.registerOwner(OWNER_NAMES.blocks, OWNER.BLOCKS);
     this.installs = new LeaseInstalls(this.flows, OWNER_NAMES.leases);
     this.tableSizes = new TableSizes(this.controller, this.log);
+    this.counters = new LeaseCounters(this.clock);
+    this.runner = new PlanRunner(this.controller, this.flows, this.counters, this.log);
   }
 
   /**
@@ -218,7 +218,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     for (const b of [...rulesOf(this.core, 'block')]) this.closedAtStart(decide(this.core, { type: 'expire', kind: 'block', id: b.id }, now));
     const reload = decide(this.core, { type: 'config-reload', site: this.site }, now);
     this.closedAtStart(reload);
-    this.declare(reload.plan);
+    this.runner.declare(reload.plan);
     this.applyTimers(
       [...rulesOf(this.core, 'lease'), ...rulesOf(this.core, 'block')].map((r) => ({ key: ruleKey(r.kind, r.id), at: r.end })),
       now,
@@ -259,8 +259,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
    */
   internalSizes(): Record<string, number> {
     return {
-      flowCounters: this.flowCounters.size,
-      awaitingRemoved: this.awaitingRemoved.size,
+      ...this.counters.sizes(),
       releasing: this.releasing.size,
       leaseEnds: this.leaseEnds.size,
       blockEnds: this.blockEnds.size,
@@ -316,7 +315,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     const { dpid } = change;
     const meter = change.meters?.add?.[0];
     try {
-      if (meter) await this.installMeter(dpid, meter);
+      if (meter) await this.runner.installMeter(dpid, meter);
       await this.installs.install(dpid, change.add ?? [], () => {
         sending.sent = true;
         sending.resolve();
@@ -325,7 +324,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
       const failed = decide(this.core, { type: 'install-failed', id, reason: (e as Error).message }, this.clock.now());
       this.core = failed.state;
       for (const step of failed.plan.steps)
-        for (const c of step) for (const m of c.meters?.remove ?? []) await this.removeMeter(c.dpid, m).catch(() => undefined);
+        for (const c of step) for (const m of c.meters?.remove ?? []) await this.runner.removeMeter(c.dpid, m).catch(() => undefined);
       if (keepRefused && sending.sent) this.book.put(leaseRecordIn(failed.plan));
       if (!sending.sent) sending.reject(e);
       throw e;
@@ -382,7 +381,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     if (!sw) throw new Error(`no site switch with datapath id ${dpid.toString(16)}`);
     let budget = this.site.policy.switchFlowBudget;
     const size = this.tableSizes.of(dpid);
-    if (size !== undefined) budget = Math.min(budget, Math.max(0, size - (this.pipelineFlows.get(dpid) ?? 0)));
+    if (size !== undefined) budget = Math.min(budget, Math.max(0, size - (this.runner.pipelineFlows.get(dpid) ?? 0)));
     return { name: sw.name, dpid, budget };
   }
 
@@ -458,7 +457,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     if (first.plan.records.length === 0 || !rec) return undefined;
     // The lease keeps its place in the state (its overlap and budget shares) until its flows have left the switch.
     await this.pollCounters([rec]).catch(() => undefined);
-    await this.removeLeaseFlows(rec, first.plan);
+    await this.runner.removeLeaseFlows(rec, first.plan);
     const d = decide(this.core, cmd, now);
     if (d.plan.records.length === 0) return undefined;
     this.core = d.state;
@@ -475,7 +474,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
       if (r.kind !== 'lease') continue;
       const rec = this.book.close(r.record);
       if (!rec) continue;
-      this.flowCounters.delete(rec.id);
+      this.counters.forget(rec.id);
       // Debug, as 'lease installed' is: the API audits and logs every close, the ones it was asked for and those
       // the system made (expiry, a switch's hard timeout, a site reload, at start), with the reason and counters.
       if (this.log.isLevelEnabled('debug'))
@@ -513,7 +512,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
       checkSwitchBudget(this.site, sw, rule.flows, flowsInUse(this.core, sw.dpid), this.switchBudget(sw.dpid).budget);
     this.core = state;
     try {
-      await this.applyFlows(plan);
+      await this.runner.applyFlows(plan);
     } catch (e) {
       this.core = withRules(this.core, (rules) => rules.delete(ruleKey('block', id)));
       throw e;
@@ -542,25 +541,13 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     if (decided.plan.records.length === 0) return { record: rec, audit: [] }; // not ended yet: nothing to do
     this.core = decided.state;
     try {
-      await this.applyFlows(decided.plan);
+      await this.runner.applyFlows(decided.plan);
     } catch (e) {
       this.core = withRules(this.core, (rules) => rules.set(ruleKey('block', id), rule));
       throw e;
     }
     this.closeBlock(rec, decided.plan);
     return { record: rec, audit: decided.plan.audit };
-  }
-
-  /** A plan's flow changes, step by step: on a connected switch now, else declared for when it connects. */
-  private async applyFlows(plan: Plan): Promise<void> {
-    const atomic = plan.atomicity !== 'none';
-    for (const step of plan.steps) {
-      for (const c of step) {
-        const change = { ...(c.add ? { add: c.add } : {}), ...(c.remove ? { remove: c.remove } : {}) };
-        if (this.controller.get(c.dpid)) await this.flows.apply(c.dpid, c.owner, change, { atomic });
-        else this.flows.updateFlows(c.dpid, c.owner, change);
-      }
-    }
   }
 
   /** A plan's rule ends to set or cancel. */
@@ -572,24 +559,6 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
       if (t.at === undefined) ends.clear(Number(id));
       else ends.set(Number(id), t.at - now);
     }
-  }
-
-  /** Whole desired tables (a plan's `replace` changes, the last step of a reload or a switch-up): declared. */
-  private declare(plan: Plan): void {
-    for (const step of plan.steps) {
-      for (const c of step) {
-        if (!c.replace) continue;
-        if (c.owner === OWNERS.pipeline) this.pipelineFlows.set(c.dpid, c.replace.length);
-        // Blocks with the same match share one flow (the later block's, as the switch kept it when it was added).
-        const flows = c.owner === OWNERS.blocks ? [...new Map(c.replace.map((f) => [this.blockFlowKey(f), f])).values()] : c.replace;
-        this.flows.setFlows(c.dpid, c.owner, flows);
-        if (c.meters?.add) this.flows.setMeters(c.dpid, c.meters.add);
-      }
-    }
-  }
-
-  private blockFlowKey(f: FlowSpec): string {
-    return flowKey(this.flows.entry(OWNER_NAMES.blocks, f));
   }
 
   /** The restored leases and blocks as the core's live rules; ids continue after the highest seen. */
@@ -632,7 +601,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   private switchUp(dpid: bigint): void {
     const d = decide(this.core, { type: 'switch-up', dpid }, this.clock.now());
     this.core = d.state;
-    this.declare(d.plan);
+    this.runner.declare(d.plan);
   }
 
   /**
@@ -645,7 +614,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     // The revoked leases keep their place in the state until their flows have left the switches.
     for (const r of first.plan.records) {
       const rec = r.kind === 'lease' ? this.book.leases.get(r.record.id) : undefined;
-      if (rec) await this.removeLeaseFlows(rec, first.plan).catch(() => undefined);
+      if (rec) await this.runner.removeLeaseFlows(rec, first.plan).catch(() => undefined);
     }
     const d = decide(this.core, { type: 'config-reload', site }, now);
     const revoked = d.plan.records.flatMap((r) => (r.kind === 'lease' ? [r.record.id] : []));
@@ -653,7 +622,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     this.core = d.state;
     this.site = site;
     this.closed(d.plan, false);
-    this.declare(d.plan);
+    this.runner.declare(d.plan);
     for (const sw of [...site.switches, ...gone]) {
       if (!this.controller.get(sw.dpid)) continue;
       for (const owner of Object.values(OWNER_NAMES)) await this.flows.reconcile(sw.dpid, { owner });
@@ -699,11 +668,11 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
         }
         for (const [id, flows] of byLease) {
           const rec = this.book.leases.get(id);
-          if (!rec || this.unchanged(rec, flows)) continue;
+          if (!rec || this.counters.unchanged(rec, flows)) continue;
           for (const s of flows)
             this.noteFlow(rec, s.match, flowKey({ tableId: s.tableId, priority: s.priority, match: s.match }), s.packetCount, s.byteCount);
         }
-        for (const l of block.leases) this.sumCounters(l);
+        for (const l of block.leases) this.counters.sum(l);
       }
     }
     this.emit('counters', leases);
@@ -716,125 +685,23 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     const rec = this.book.leases.get(cookieId(msg.cookie));
     if (!rec || rec.state !== 'active') return; // (closed: its counts are final, and its per-lease state gone)
     const key = flowKey({ tableId: msg.tableId, priority: msg.priority, match: msg.match });
-    const awaited = this.awaitingRemoved.get(rec.id);
-    let ours = false;
-    for (const w of awaited ?? []) if (w.keys.has(key)) ours = true;
+    const ours = this.counters.awaited(rec.id, key);
     const ended = msg.reason === OFPRR.HARD_TIMEOUT && rec.end <= this.clock.now() + HARD_TIMEOUT_TOLERANCE_MS;
     // Only the report of our delete or of the lease's end carries the flow's final counts. Any other (the flow
     // manager re-installs the flow, see onFlowLost) is not believed: the poll reads the flow's counters again.
     if (!ours && !ended) return;
     this.noteFlow(rec, msg.match, key, msg.packetCount, msg.byteCount);
-    this.sumCounters(rec);
+    this.counters.sum(rec);
     this.emit('counters', [rec]);
-    for (const w of awaited ?? []) if (w.keys.delete(key) && w.keys.size === 0) w.done();
+    this.counters.arrived(rec.id, key);
     if (ended && dpid !== undefined)
       void this.closeLease(rec.id, { type: 'flow-removed', dpid, cookie: msg.cookie, reason: 'hard-timeout' }).catch(() => undefined);
-  }
-
-  /**
-   * Whether a lease's flows report the totals it already has: a flow's counts only grow (and an ADD that re-arms
-   * a flow keeps them, OF1.3.5 §6.4), so equal totals mean no flow moved, and the per-flow bookkeeping (a
-   * canonical key per flow) is skipped for the idle leases that most polls find.
-   */
-  private unchanged(rec: LeaseRecord, flows: FlowStats[]): boolean {
-    let packets = 0;
-    let bytes = 0;
-    for (const s of flows) {
-      packets += Number(s.packetCount);
-      bytes += Number(s.byteCount);
-    }
-    const c = rec.counters;
-    if (packets !== c.packetsIn + c.packetsOut || bytes !== c.bytesIn + c.bytesOut) return false;
-    // ... and the same flows as last time (a flow gone or new, even with equal totals, is bookkept).
-    return packets + bytes === 0 || (this.flowCounters.get(rec.id)?.size ?? 0) === flows.length;
   }
 
   private noteFlow(rec: LeaseRecord, match: FlowEntry['match'], key: string, packets: bigint, bytes: bigint): void {
     const dtn = this.site.dtns.find((d) => d.name === rec.dtn);
     const inPort = match.find((m) => m.field === 'in_port')?.value;
-    const map = this.flowCounters.get(rec.id) ?? new Map<string, { inbound: boolean; packets: number; bytes: number }>();
-    map.set(key, { inbound: inPort !== dtn?.port, packets: Number(packets), bytes: Number(bytes) });
-    this.flowCounters.set(rec.id, map);
-  }
-
-  private sumCounters(rec: LeaseRecord): void {
-    const c = zeroCounters();
-    for (const f of this.flowCounters.get(rec.id)?.values() ?? []) {
-      if (f.inbound) {
-        c.packetsIn += f.packets;
-        c.bytesIn += f.bytes;
-      } else {
-        c.packetsOut += f.packets;
-        c.bytesOut += f.bytes;
-      }
-    }
-    rec.counters = c;
-  }
-
-  /** The removals a close's plan makes of one lease's flows and meter (a reload's plan holds several leases'). */
-  private async removeLeaseFlows(rec: LeaseRecord, plan: Plan): Promise<void> {
-    const cookie = this.flows.cookie(OWNER_NAMES.leases, BigInt(rec.id));
-    for (const step of plan.steps) {
-      for (const c of step) {
-        if (c.owner !== OWNERS.leases || !c.remove) continue;
-        const dpid = c.dpid;
-        // The lease's flows that are still desired (one its switch timed out is gone from the desired state already).
-        const desired = this.flows.desired.has(dpid) ? this.flows.desired.get(dpid).flows : undefined;
-        const specs: FlowEntry[] = [];
-        for (const f of c.remove) {
-          if (cookieId(f.cookie) !== rec.id) continue;
-          const r = desired?.get(flowKey(this.flows.entry(OWNER_NAMES.leases, f)));
-          if (r && r.entry.cookie === cookie) specs.push(r.entry);
-        }
-        const meter = rec.meterId !== undefined && c.meters?.remove?.includes(rec.meterId);
-        if (this.controller.get(dpid)) {
-          // Open vSwitch sends the flow-removed of a delete after the barrier reply (it postpones them), so the
-          // delete's completion does not mean the final counts are in: wait for them, briefly, so that the lease
-          // closes with the switch's final numbers.
-          const finals = this.expectFlowRemoved(rec.id, specs.filter((f) => f.flags & OFPFF.SEND_FLOW_REM).map(flowKey));
-          try {
-            await this.flows.apply(dpid, OWNER_NAMES.leases, { remove: specs }, { atomic: false });
-          } catch (e) {
-            finals.cancel();
-            throw e;
-          }
-          await finals.wait(1000);
-          if (meter) await this.removeMeter(dpid, rec.meterId!).catch((e: Error) => this.log.warn({ err: e.message }, 'meter removal failed'));
-        } else {
-          this.flows.updateFlows(dpid, OWNER_NAMES.leases, { remove: specs });
-        }
-      }
-    }
-  }
-
-  /** Notes that the flow-removed of `keys` (a lease's deleted flows) are due; wait() resolves when all came. */
-  private expectFlowRemoved(id: number, keys: string[]): { wait: (ms: number) => Promise<void>; cancel: () => void } {
-    let resolve!: () => void;
-    const arrived = new Promise<void>((r) => {
-      resolve = r;
-    });
-    let cancel: Cancel | undefined;
-    let finished = false;
-    const waiter = {
-      keys: new Set(keys),
-      done: (): void => {
-        finished = true;
-        cancel?.();
-        const set = this.awaitingRemoved.get(id);
-        set?.delete(waiter);
-        if (set?.size === 0) this.awaitingRemoved.delete(id);
-        resolve();
-      },
-    };
-    if (keys.length === 0) waiter.done();
-    else this.awaitingRemoved.set(id, (this.awaitingRemoved.get(id) ?? new Set()).add(waiter));
-    return {
-      wait: (ms) => {
-        if (!finished) cancel = this.clock.setTimer(ms, waiter.done);
-        return arrived;
-      },
-      cancel: waiter.done,
-    };
+    this.counters.note(rec.id, key, inPort !== dtn?.port, packets, bytes);
   }
 
   private leaseEnded(id: number): void {
@@ -856,20 +723,6 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
       meters.push(leaseMeter(l.meterId, l.rateMbps));
     }
     this.flows.setMeters(dpid, meters);
-  }
-
-  private async installMeter(dpid: bigint, meter: MeterEntry): Promise<void> {
-    const conn = this.controller.get(dpid)!;
-    let errors = await sendAll(conn, [meterMsg(OFPMC.ADD, meter)]);
-    // A meter left by an earlier run with the same id: take it over.
-    if (errors.size > 0 && [...errors.values()][0]!.code === OFPMMFC.METER_EXISTS) errors = await sendAll(conn, [meterMsg(OFPMC.MODIFY, meter)]);
-    if (errors.size > 0) throw [...errors.values()][0]!;
-  }
-
-  private async removeMeter(dpid: bigint, meterId: number): Promise<void> {
-    const conn = this.controller.get(dpid);
-    if (!conn) return;
-    await sendAll(conn, [meterMsg(OFPMC.DELETE, { meterId, flags: 0, bands: [] })]);
   }
 }
 
