@@ -18,7 +18,7 @@ import type { FlowStats } from '../../controller/openflow/multipart/index.js';
 import { leaseMeter, LeaseRefused, type MeterSpec } from './pipeline.js';
 import { OWNER, OWNER_NAMES } from './owners.js';
 import { LeaseBook, type LeaseRecord, type BlockRecord, type LeaseRequest } from './lease-book.js';
-import type { Site } from './site.js';
+import type { Site, SiteSwitch } from './site.js';
 import { LeaseInstalls } from './lease-installs.js';
 import { LeaseCounters } from './lease-counters.js';
 import { PlanRunner } from './plan-runner.js';
@@ -307,8 +307,14 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     const rule = leaseOf(d.state, this.core.nextId.lease)!;
     const hop = rule.hops[0]!;
     const sw = this.site.switches.find((s) => s.dpid === hop.dpid)!;
-    checkSwitchBudget(this.site, sw, rule.flows, flowsInUse(this.core, hop.dpid), this.switchBudget(hop.dpid).budget);
+    this.checkTableSize(sw, rule.flows);
     return d;
+  }
+
+  /** The core's switch budget check again with the table size the switch reported, where that is the smaller. */
+  private checkTableSize(sw: SiteSwitch, flows: number): void {
+    const { budget } = this.switchBudget(sw.dpid);
+    if (budget < this.site.policy.switchFlowBudget) checkSwitchBudget(this.site, sw, flows, flowsInUse(this.core, sw.dpid), budget);
   }
 
   private async install(id: number, rec: LeaseRecord, change: SwitchChange, keepRefused: boolean, sending: Sending): Promise<LeaseRecord> {
@@ -508,8 +514,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     const rule = blockOf(state, id);
     if (plan.refused || !rule) throw refusalOf(plan);
     // The table sizes the switches reported: a live fact the core does not hold.
-    for (const sw of this.site.switches)
-      checkSwitchBudget(this.site, sw, rule.flows, flowsInUse(this.core, sw.dpid), this.switchBudget(sw.dpid).budget);
+    for (const sw of this.site.switches) this.checkTableSize(sw, rule.flows);
     this.core = state;
     try {
       await this.runner.applyFlows(plan);

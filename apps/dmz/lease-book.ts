@@ -1,6 +1,6 @@
 // The records of leases and blocks with their lifecycle and counters, and the site policy a lease request must
 // keep (not a token's limits: that is the API's job). Pure bookkeeping, no I/O; the decisions are the core's.
-import { parsePrefix, specialUse, type Prefix } from './addresses.js';
+import { specialUse, type Prefix } from './addresses.js';
 import { rangeWithin, formatPortRange, type PortRange } from './port-ranges.js';
 import { LeaseRefused, leaseDtn } from './pipeline.js';
 import type { Site } from './site.js';
@@ -24,19 +24,7 @@ export interface LeaseRequest {
 
 export const zeroCounters = (): Counters => ({ packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0 });
 
-/** Checks a request against the site's policy; throws LeaseRefused with the rule it breaks. */
-export function checkAgainstSite(site: Site, req: LeaseRequest): void {
-  let remote: Prefix;
-  try {
-    remote = parsePrefix(req.remote);
-  } catch (e) {
-    leaseDtn(site, req);
-    throw new LeaseRefused('bad-remote', (e as Error).message);
-  }
-  checkParsedAgainstSite(site, req, remote);
-}
-
-/** checkAgainstSite for a request whose remote prefix is parsed already. */
+/** Checks a request (its remote prefix parsed) against the site's policy; throws LeaseRefused with the rule it breaks. */
 export function checkParsedAgainstSite(site: Site, req: Omit<LeaseRequest, 'remote'>, remote: Prefix): void {
   leaseDtn(site, req);
   const special = specialUse(remote);
