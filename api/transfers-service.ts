@@ -5,7 +5,7 @@
 import type { Logger } from '../controller/log.js';
 import { dpidText } from '../controller/errors.js';
 import { flowText } from '../controller/flow-entry.js';
-import type { DmzApp, DmzEvent } from '../apps/dmz/dmz-app.js';
+import type { DmzApp, DmzEvent, Done, LeaseDraft } from '../apps/dmz/dmz-app.js';
 import type { AuditDraft as CoreAudit } from '../apps/dmz/core/plan.js';
 import type { LeaseRequest } from '../apps/dmz/lease-book.js';
 import type { BlockRecord, LeaseRecord } from '../apps/dmz/records.js';
@@ -45,8 +45,6 @@ export class TransfersService {
   private readonly log: Logger;
   /** Leases this service is creating: their record is written already (their lease.created needs no other). */
   private readonly creating = new Set<number>();
-  /** Leases this service is closing for a request: audited as the request, not as `system`. */
-  private readonly closing = new Set<number>();
   /** Block creations, one at a time (each checks the budgets against those before it). */
   private blocks: Promise<unknown> = Promise.resolve();
 
@@ -81,9 +79,9 @@ export class TransfersService {
    * write fails, the installed lease is revoked (DMZ_STORE_FAILED).
    */
   async create(req: LeaseRequest, by: Actor): Promise<LeaseRecord> {
-    let draft: ReturnType<DmzApp['draftLease']>;
+    let draft: LeaseDraft;
     try {
-      draft = this.app.draftLease(req);
+      draft = this.app.draftLease(req, true, by);
     } catch (e) {
       throw await this.refused(by, 'transfer.create', e);
     }
@@ -92,20 +90,10 @@ export class TransfersService {
     // Written as its flows go to the switch: the leases of one install group in one write.
     const written = draft.sent.then(
       () =>
-        this.store
-          .commit([
-            { kind: 'lease.put', lease: rec },
-            this.auditRecord(by, {
-              action: 'transfer.create',
-              decision: 'granted',
-              transfer: rec.id,
-              details: { dtn: rec.dtn, remote: rec.remote, path: rec.path, end: new Date(rec.end).toISOString() },
-            }),
-          ])
-          .then(
-            () => undefined,
-            (e: Error) => e,
-          ),
+        this.store.commit([{ kind: 'lease.put', lease: rec }, ...draft.audit.map((a) => this.opts.auditRecord(a))]).then(
+          () => undefined,
+          (e: Error) => e,
+        ),
       () => undefined,
     );
     try {
@@ -134,43 +122,31 @@ export class TransfersService {
   }
 
   async extend(id: number, end: number, by: Actor): Promise<LeaseRecord> {
-    let rec: LeaseRecord;
+    let done: Done<LeaseRecord>;
     try {
-      rec = await this.app.extendLease(id, end);
+      done = await this.app.extend(id, end, by);
     } catch (e) {
       throw await this.refused(by, 'transfer.extend', e, { transfer: id });
     }
-    await this.persist([
-      this.auditRecord(by, { action: 'transfer.extend', decision: 'granted', transfer: id, details: { end: new Date(rec.end).toISOString() } }),
-    ]);
-    return rec;
+    await this.persist(done.audit.map((a) => this.opts.auditRecord(a)));
+    return done.record;
   }
 
   async release(id: number, state: 'released' | 'revoked', reason: string, by: Actor): Promise<LeaseRecord> {
-    this.closing.add(id);
-    let rec: LeaseRecord;
+    let done: Done<LeaseRecord>;
     try {
-      rec = await this.app.releaseLease(id, state, reason);
+      done = await this.app.endLease(id, state, reason, by);
     } catch (e) {
       throw await this.refused(by, 'transfer.release', e, { transfer: id });
-    } finally {
-      this.closing.delete(id);
     }
-    await this.persist([
-      this.auditRecord(by, {
-        action: 'transfer.release',
-        decision: 'done',
-        transfer: id,
-        details: { state: rec.state, counters: { ...rec.counters } },
-      }),
-    ]);
-    return rec;
+    await this.persist(closeAudit(done.audit, done.record).map((a) => this.opts.auditRecord(a)));
+    return done.record;
   }
 
   async addBlock(block: Omit<Block, 'id' | 'start'>, by: Actor): Promise<BlockRecord> {
     const run = this.blocks.then(() => this.app.createBlock(block, by));
     this.blocks = run.catch(() => undefined);
-    let done: { record: BlockRecord; audit: CoreAudit[] };
+    let done: Done<BlockRecord>;
     try {
       done = await run;
     } catch (e) {
@@ -181,7 +157,7 @@ export class TransfersService {
   }
 
   async removeBlock(id: number, by: Actor): Promise<BlockRecord> {
-    let done: { record: BlockRecord; audit: CoreAudit[] };
+    let done: Done<BlockRecord>;
     try {
       done = await this.app.endBlock(id, 'removed', by);
     } catch (e) {
@@ -234,11 +210,6 @@ export class TransfersService {
     return this.opts.auditRecord({ ...by, ...entry });
   }
 
-  /** What the system did by itself: a failed write is counted and logged by the store. */
-  private auditSystem(entry: AuditDraft): void {
-    this.store.commit([this.auditRecord({ actor: 'system' }, entry)]).catch(() => undefined);
-  }
-
   /** A change the app made: persisted (unless written already), published, and audited if nobody asked for it. */
   private applied(e: DmzEvent): void {
     if (e.type === 'flow.lost') {
@@ -261,21 +232,19 @@ export class TransfersService {
       // serialise it to find the text the store holds. Its event may ride with the next record.
       const put: StateRecord[] = created && this.creating.has(l.id) ? [] : [{ kind: 'lease.put', lease: l }];
       this.hub.publish(e.type, { transfer: transferView(l) }, l.project, created ? EVENT_RIDE_MS : undefined, put);
-      // Closes nobody asked the API for: the app's timers, a switch's hard timeout, a site reload, the start.
-      if (e.type === 'lease.closed' && !this.closing.has(l.id)) {
-        this.auditSystem({
-          project: l.project,
-          action: `transfer.${l.state}`,
-          decision: 'done',
-          transfer: l.id,
-          ...(l.closeReason ? { reason: l.closeReason } : {}),
-          details: { state: l.state, counters: { ...l.counters } },
-        });
-      }
+      // The core's audit of a close nobody asked the API for (the app's timers, a switch's hard timeout, a site
+      // reload, the start); a failed write is counted and logged by the store.
+      if (e.type === 'lease.closed' && e.audit?.length)
+        this.store.commit(closeAudit(e.audit, l).map((a) => this.opts.auditRecord(a))).catch(() => undefined);
       return;
     }
     this.hub.publish(e.type, { block: blockView(e.block) }, e.block.project, undefined, [{ kind: 'block.put', block: e.block }]);
     // The core's audit of a change nobody asked for (a block's end); a failed write is counted by the store.
     if (e.audit?.length) this.store.commit(e.audit.map((a) => this.opts.auditRecord(a))).catch(() => undefined);
   }
+}
+
+/** A close's audit entries with the lease's final counters (the switches' figures: the core has none). */
+function closeAudit(audit: readonly CoreAudit[], rec: LeaseRecord): CoreAudit[] {
+  return audit.map((a) => ({ ...a, details: { ...a.details, counters: { ...rec.counters } } }));
 }

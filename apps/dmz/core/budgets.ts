@@ -27,8 +27,8 @@ export function checkRequestBudget(site: Site, flows: number, what: 'transfer' |
   }
 }
 
-export function checkSwitchBudget(site: Site, sw: SiteSwitch, flows: number, inUse: number): void {
-  const budget = site.policy.switchFlowBudget;
+/** `budget`: the policy's, or less where the switch's table is smaller (its reported size: the runtime's). */
+export function checkSwitchBudget(site: Site, sw: SiteSwitch, flows: number, inUse: number, budget = site.policy.switchFlowBudget): void {
   if (inUse + flows > budget) {
     throw new LeaseRefused(
       'switch-flow-budget',

@@ -3,7 +3,12 @@
 // life). Checked with V8's own %HaveSameMap (natives syntax, enabled for this worker only).
 import v8 from 'node:v8';
 import { describe, expect, it } from 'vitest';
-import { LeaseBook, type LeaseRequest } from '../../../apps/dmz/lease-book.js';
+import { LeaseBook, type LeaseRecord, type LeaseRequest } from '../../../apps/dmz/lease-book.js';
+import { defaultSite } from '../../../apps/dmz/config.js';
+import { decide } from '../../../apps/dmz/core/decide.js';
+import { SYSTEM } from '../../../apps/dmz/core/commands.js';
+import { initialState, type State } from '../../../apps/dmz/core/state.js';
+import { leaseSpecOf } from '../../../apps/dmz/lease-rules.js';
 
 v8.setFlagsFromString('--allow-natives-syntax');
 // eslint-disable-next-line @typescript-eslint/no-implied-eval -- %-natives syntax only parses in code compiled after the flag
@@ -21,22 +26,37 @@ const req = (k: number, rate: boolean): LeaseRequest => ({
   ...(rate ? { rateMbps: 10 + k } : {}),
 });
 
+/** The records a book gets: those of the core's plans (granted at `now`, confirmed at `at`). */
+function granting(): (r: LeaseRequest, now: number, at: number) => LeaseRecord {
+  const site = defaultSite();
+  let state: State = { ...initialState(site), up: new Set([site.switches[0]!.dpid]) };
+  const book = new LeaseBook();
+  return (r, now, at) => {
+    const d = decide(state, { type: 'request', by: SYSTEM, lease: leaseSpecOf(site, r, now) }, now);
+    const rec = d.plan.records[0]!.record as LeaseRecord;
+    state = decide(d.state, { type: 'installed', id: rec.id }, at).state;
+    rec.createdAt = at;
+    return book.put(rec);
+  };
+}
+
 describe('lease record shape', () => {
   it('is the same for every record, with and without a rate', () => {
     const book = new LeaseBook();
-    const recs = Array.from({ length: 40 }, (_, k) => book.add(book.draft(req(k, k % 3 === 0), 1000 + k), 1000 + k));
+    const grant = granting();
+    const recs = Array.from({ length: 40 }, (_, k) => book.put(grant(req(k, k % 3 === 0), 1000 + k, 1000 + k)));
     expect(recs.filter((r) => r.rateMbps !== undefined).length).toBeGreaterThan(0);
     expect(recs.filter((r) => r.rateMbps === undefined).length).toBeGreaterThan(0);
     for (const r of recs) expect(haveSameMap(r, recs[0]!)).toBe(true);
     // Closed ones share a map with each other too (the same transitions from the same map).
-    const closed = recs.slice(0, 10).map((r) => book.close(r.id, 'released', 'test', 2000)!);
+    const closed = recs.slice(0, 10).map((r) => book.close({ ...r, state: 'released', closedAt: 2000, closeReason: 'test' })!);
     for (const r of closed) expect(haveSameMap(r, closed[0]!)).toBe(true);
   });
 
   it('keeps what a lease says: absent rate and meter read as undefined, present ones as given', () => {
-    const book = new LeaseBook();
-    const plain = book.add(book.draft(req(1, false), 5), 6);
-    const rated = book.add(book.draft(req(2, true), 5), 6);
+    const grant = granting();
+    const plain = grant(req(1, false), 5, 6);
+    const rated = grant(req(2, true), 5, 6);
     expect(plain).toMatchObject({ id: 1, remote: '198.18.0.1/32', state: 'active', createdAt: 6, start: 5, end: 60_005 });
     expect(plain.rateMbps).toBeUndefined();
     expect(plain.meterId).toBeUndefined();

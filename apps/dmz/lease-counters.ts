@@ -1,0 +1,115 @@
+// The counters of the active leases' flows, as the switches report them (flow stats and flow-removed): a live
+// fact no decision needs, kept beside the core. Also the wait for a deleted flow's final counts, which Open vSwitch
+// sends in a flow-removed after the delete's barrier reply.
+import type { Cancel, Clock } from '../../controller/clock.js';
+import type { FlowStats } from '../../controller/openflow/multipart/index.js';
+import { zeroCounters, type LeaseRecord } from './lease-book.js';
+
+interface FlowCount {
+  inbound: boolean;
+  packets: number;
+  bytes: number;
+}
+
+interface Waiter {
+  keys: Set<string>;
+  done: () => void;
+}
+
+export class LeaseCounters {
+  /** Per lease: the latest counters of each of its flows (by flow key). */
+  private readonly perFlow = new Map<number, Map<string, FlowCount>>();
+  /** Per lease whose flows are being deleted: the flows whose flow-removed (final counts) has not come yet. */
+  private readonly awaiting = new Map<number, Set<Waiter>>();
+
+  constructor(private readonly clock: Clock) {}
+
+  sizes(): Record<string, number> {
+    return { flowCounters: this.perFlow.size, awaitingRemoved: this.awaiting.size };
+  }
+
+  /**
+   * Whether a lease's flows report the totals it already has: a flow's counts only grow (and an ADD that re-arms
+   * a flow keeps them, OF1.3.5 §6.4), so equal totals mean no flow moved, and the per-flow bookkeeping (a
+   * canonical key per flow) is skipped for the idle leases that most polls find.
+   */
+  unchanged(rec: LeaseRecord, flows: FlowStats[]): boolean {
+    let packets = 0;
+    let bytes = 0;
+    for (const s of flows) {
+      packets += Number(s.packetCount);
+      bytes += Number(s.byteCount);
+    }
+    const c = rec.counters;
+    if (packets !== c.packetsIn + c.packetsOut || bytes !== c.bytesIn + c.bytesOut) return false;
+    // ... and the same flows as last time (a flow gone or new, even with equal totals, is bookkept).
+    return packets + bytes === 0 || (this.perFlow.get(rec.id)?.size ?? 0) === flows.length;
+  }
+
+  note(id: number, key: string, inbound: boolean, packets: bigint, bytes: bigint): void {
+    const map = this.perFlow.get(id) ?? new Map<string, FlowCount>();
+    map.set(key, { inbound, packets: Number(packets), bytes: Number(bytes) });
+    this.perFlow.set(id, map);
+  }
+
+  /** The lease's counters as the sum of its flows'. */
+  sum(rec: LeaseRecord): void {
+    const c = zeroCounters();
+    for (const f of this.perFlow.get(rec.id)?.values() ?? []) {
+      if (f.inbound) {
+        c.packetsIn += f.packets;
+        c.bytesIn += f.bytes;
+      } else {
+        c.packetsOut += f.packets;
+        c.bytesOut += f.bytes;
+      }
+    }
+    rec.counters = c;
+  }
+
+  /** A closed lease: its counts are final. */
+  forget(id: number): void {
+    this.perFlow.delete(id);
+  }
+
+  /** Whether a flow-removed of the lease's flow `key` is one a delete of ours awaits. */
+  awaited(id: number, key: string): boolean {
+    for (const w of this.awaiting.get(id) ?? []) if (w.keys.has(key)) return true;
+    return false;
+  }
+
+  /** The flow-removed of `key` came. */
+  arrived(id: number, key: string): void {
+    for (const w of this.awaiting.get(id) ?? []) if (w.keys.delete(key) && w.keys.size === 0) w.done();
+  }
+
+  /** Notes that the flow-removed of `keys` (a lease's deleted flows) are due; wait() resolves when all came. */
+  expectRemoved(id: number, keys: string[]): { wait: (ms: number) => Promise<void>; cancel: () => void } {
+    let resolve!: () => void;
+    const arrived = new Promise<void>((r) => {
+      resolve = r;
+    });
+    let cancel: Cancel | undefined;
+    let finished = false;
+    const waiter: Waiter = {
+      keys: new Set(keys),
+      done: (): void => {
+        finished = true;
+        cancel?.();
+        const set = this.awaiting.get(id);
+        set?.delete(waiter);
+        if (set?.size === 0) this.awaiting.delete(id);
+        resolve();
+      },
+    };
+    if (keys.length === 0) waiter.done();
+    else this.awaiting.set(id, (this.awaiting.get(id) ?? new Set()).add(waiter));
+    return {
+      wait: (ms) => {
+        if (!finished) cancel = this.clock.setTimer(ms, waiter.done);
+        return arrived;
+      },
+      cancel: waiter.done,
+    };
+  }
+}
