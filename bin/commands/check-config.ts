@@ -70,9 +70,9 @@ function summarize(site: Site): Summary {
 }
 
 function summaryText(file: string, s: Summary): string {
-  const count = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
+  const count = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
   const lines = [
-    `${file}: valid site config "${s.site}": ${count(s.switches.length, 'switch')}, ${count(s.dtns.length, 'DTN')}, ` +
+    `${file}: valid site config "${s.site}": ${count(s.switches.length, 'switch', 'switches')}, ${count(s.dtns.length, 'DTN')}, ` +
       `${s.perfsonar.length} perfSONAR, ${count(s.lan.length, 'LAN host')}, ${count(s.circuits.length, 'circuit')}, ${count(s.links.length, 'link')}`,
   ];
   for (const sw of s.switches) {

@@ -63,6 +63,7 @@ describe('dmzgate check-config', () => {
     const site = parseSiteConfig(supercomputerYaml());
     for (const sw of site.switches)
       expect(r.stdout).toContain(`switch ${sw.name} (dpid ${sw.dpid.toString(16).padStart(16, '0')}): ${baseFlows(site, sw).length} base flows`);
+    expect(r.stdout).toContain('": 3 switches, ');
     expect(r.stdout).toContain('cluster dtns: dtn1, dtn2');
     expect(r.stdout).toContain('policy: leases up to 43200 s, local ports 50000-51000, 5201, tcp, udp, backup paths');
   });
