@@ -12,6 +12,9 @@
 import { EventEmitter } from 'node:events';
 import type { Etcd3, Lease, Watcher } from 'etcd3';
 import type { Logger } from '../../controller/log.js';
+import { NotLeaderError } from './not-leader.js';
+
+export { NotLeaderError };
 
 /** What a leader advertises in its key. */
 export interface LeaderValue {
@@ -43,14 +46,6 @@ export interface ElectionEvents {
   elected: [LeaderInfo];
   /** This candidate no longer leads (why); it campaigns again. */
   deposed: [string];
-}
-
-/** A write or a term refused because this instance does not lead. */
-export class NotLeaderError extends Error {
-  constructor(why: string) {
-    super(`not the cluster leader: ${why}`);
-    this.name = 'NotLeaderError';
-  }
 }
 
 interface Term {

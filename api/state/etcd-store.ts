@@ -34,6 +34,7 @@
 import { randomUUID } from 'node:crypto';
 import { Etcd3, Range, type IOptions, type Watcher } from 'etcd3';
 import type { Logger } from '../../controller/log.js';
+import { NotLeaderError } from '../cluster/not-leader.js';
 import { etcdKeys, snapshotFromKvs, type BatchValue, type EtcdKeys } from './etcd-keys.js';
 import type { CommittedBatch, Snapshot, StateBackend, StateRecord, Unsubscribe } from './state-store.js';
 import { eventText, StateView, type Retention } from './state-view.js';
@@ -306,7 +307,9 @@ export class EtcdStateStore implements StateBackend {
           const held = fence ? res.responses[1]?.response_range?.kvs[0] : undefined;
           const ours = last?.writer === this.writer && last.seq === seq;
           if (!ours && fence && held?.create_revision !== String(fence.createRevision)) {
-            this.fail(new Error(`etcd refused the batch: leader key ${fence.key} is no longer this term's (a newer leader, or its lease lapsed)`));
+            this.fail(
+              new NotLeaderError(`etcd refused the batch: leader key ${fence.key} is no longer this term's (a newer leader, or its lease lapsed)`),
+            );
             return;
           }
           if (!ours) {
