@@ -1,28 +1,14 @@
-// Three `dmzgate controller --cluster` processes on a private etcd and one private Open vSwitch bridge that
-// lists them all, for the cluster's integration tests; and the HTTP calls those tests make.
+// The calls the cluster's integration tests make (the processes: lab/dmzgate-cluster.ts, re-exported here).
 import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, type PrivateEtcd } from '../../lab/private-etcd.js';
 import type { PrivateOvs } from '../../lab/private-ovs.js';
-import { CLI, Running, until } from '../../lab/dmzgate-process.js';
+import { CLI, until } from '../../lab/dmzgate-process.js';
+import type { Member } from '../../lab/dmzgate-cluster.js';
 import { climateTokenArgs } from './cli-token-args.js';
 
+export { launchMember, startMembers, clusterView, leaderOf, type Member, type ClusterView } from '../../lab/dmzgate-cluster.js';
+
 const run = promisify(execFile);
-
-export interface Member {
-  name: string;
-  data: string;
-  ofPort: number;
-  api: string;
-  proc: Running;
-}
-
-export interface ClusterView {
-  name: string;
-  role: 'leader' | 'follower';
-  leader: { name: string; url: string; generation: string } | null;
-}
 
 export interface Answer {
   status: number;
@@ -34,55 +20,6 @@ export interface TransferSeen {
   id: number;
   state: string;
   local_ports: string[];
-}
-
-/** Starts (or starts again, on its data directory and OpenFlow port) the member `name`. */
-export async function launchMember(work: string, etcd: PrivateEtcd, name: string, ofPort: number): Promise<Member> {
-  const data = join(work, name);
-  const proc = new Running(
-    ['--openflow-port', String(ofPort), '--api-port', '0', '--data', data, '--cluster', `etcd://${etcd.hosts}`, '--name', name],
-    work,
-  );
-  const api = (await proc.line((l) => l.msg === 'controller ready', `${name} ready`)).api as string;
-  return { name, data, ofPort, api, proc };
-}
-
-/** Starts `names` as cluster members and points bridge br0 (the default site's ports) at all of them. */
-export async function startMembers(work: string, etcd: PrivateEtcd, ovs: PrivateOvs, names = ['a', 'b', 'c']): Promise<Member[]> {
-  const members: Member[] = [];
-  for (const name of names) members.push(await launchMember(work, etcd, name, await freePort()));
-  await ovs.addBridge('br0', 1n, { ports: ['wan', 'trunk', 'fwout', 'fwin', 'dtn1', 'ps1', 'lan1'] });
-  await ovs.setControllers(
-    'br0',
-    members.map((m) => `tcp:127.0.0.1:${m.ofPort}`),
-  );
-  return members;
-}
-
-export async function clusterView(m: Member): Promise<ClusterView | undefined> {
-  try {
-    const r = await fetch(`${m.api}/api/v1/cluster`, { signal: AbortSignal.timeout(1000) });
-    return (await r.json()) as ClusterView;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The member that says it leads, once every member of `ms` names it. */
-export async function leaderOf(ms: Member[], timeoutMs = 20_000): Promise<Member> {
-  let found: Member | undefined;
-  await until(
-    'one leader every member names',
-    async () => {
-      const views = await Promise.all(ms.map(clusterView));
-      const leaders = views.filter((v) => v?.role === 'leader');
-      if (leaders.length !== 1) return false;
-      found = ms.find((m) => m.name === leaders[0]!.name);
-      return views.every((v) => v?.leader?.name === found?.name);
-    },
-    timeoutMs,
-  );
-  return found!;
 }
 
 /** Each controller's role on br0 as OVS reports it: `tcp:127.0.0.1:PORT,ROLE` lines. */
