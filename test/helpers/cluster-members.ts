@@ -45,11 +45,18 @@ export async function climateToken(leader: Member): Promise<string> {
   return (JSON.parse(stdout) as { token: string }).token;
 }
 
-export async function postTransfer(m: Member, token: string, port: number, timeoutMs = 20_000): Promise<Answer> {
+export async function postTransfer(m: Member, token: string, port: number, timeoutMs = 20_000, durationSeconds = 3600): Promise<Answer> {
   const r = await fetch(`${m.api}/api/v1/transfers`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ dtn: 'dtn1', remote: '192.0.2.0/24', protocol: 'tcp', local_ports: [String(port)], path: 'routed', duration: 3600 }),
+    body: JSON.stringify({
+      dtn: 'dtn1',
+      remote: '192.0.2.0/24',
+      protocol: 'tcp',
+      local_ports: [String(port)],
+      path: 'routed',
+      duration: durationSeconds,
+    }),
     signal: AbortSignal.timeout(timeoutMs),
   });
   return { status: r.status, retryAfter: r.headers.get('retry-after'), body: (await r.json()) as Answer['body'] };

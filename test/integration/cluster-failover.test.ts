@@ -65,6 +65,10 @@ it('a follower passes a transfer on to the leader; it is installed and visible o
   // The same ports again, on the other follower: refused as overlapping (one decision point, linearizable).
   expect((await postTransfer(followers[1]!, token, 50_001)).status).toBe(409);
 
+  // A lease that ends soon after the failover: the next leader must end it (its deadline re-armed from etcd).
+  const short = await postTransfer(followers[0]!, token, 50_002, 20_000, 6);
+  expect(short.status).toBe(201);
+
   // The leader SIGKILLed while the survivors are asked for transfers.
   const acked = new Map<number, number>([[id, 50_001]]);
   const answers: Answer[] = [];
@@ -111,4 +115,11 @@ it('a follower passes a transfer on to the leader; it is installed and visible o
   for (const [leaseId] of acked) expect(dump).toContain(leaseCookie(leaseId));
   // The bridge agrees: the new leader master, the other survivor slave.
   await rolesOnBridge(ovs, followers, next);
+  // The short lease was ended by the new leader's timer, on time, with its flows removed.
+  await until(
+    'the short lease expired',
+    async () => (await listTransfers(next, token)).transfers.some((t) => t.id === short.body.id && t.state === 'expired'),
+    10_000,
+  );
+  expect(await ovs.ofctl('dump-flows', 'br0')).not.toContain(leaseCookie(short.body.id!));
 }, 120_000);
