@@ -36,17 +36,29 @@ export class LeaderStack {
     private readonly parts: { store: StateBackend; flows: FlowManager; app: DmzApp; discovery: LinkDiscovery; monitor: FabricMonitor },
   ) {}
 
+  /** How long each step of the last start took (ms), for the log. */
+  readonly phases: Record<string, number> = {};
+
   static async start(o: LeaderStackOptions): Promise<LeaderStack> {
     const { controller, log } = o;
+    let t = performance.now();
+    const phases: Record<string, number> = {};
+    const phase = (name: string): void => {
+      const now = performance.now();
+      phases[name] = Math.round(now - t);
+      t = now;
+    };
     const store = await openEtcdStore({
       hosts: o.opts.cluster.etcd,
       prefix: o.prefix,
       fence: () => o.election.fence(),
       logger: log.child({ component: 'store' }),
     });
+    phase('storeMs');
     let stack: LeaderStack | undefined;
     try {
       await o.onStore?.(store);
+      phase('tokenMs');
       const flows = new FlowManager(controller, { logger: log });
       const app = new DmzApp({ site: o.site, controller, flows, logger: log });
       const discovery = new LinkDiscovery({
@@ -69,9 +81,12 @@ export class LeaderStack {
       });
       stack = new LeaderStack(o.term, api, { store, flows, app, discovery, monitor });
       await api.ready();
+      phase('apiMs');
       await app.start(await store.load());
+      phase('appMs');
       monitor.start();
       discovery.start();
+      Object.assign(stack.phases, phases);
       return stack;
     } catch (e) {
       if (stack) await stack.stop();

@@ -123,6 +123,7 @@ export async function runClusterMember(opts: ClusterOptions, version: string): P
       if (election?.leader?.key !== term.key || !election.isLeader) return;
       const started = Date.now();
       const outcomes = await controller.setRole('master', term.generation);
+      const roleMs = Date.now() - started;
       for (const o of outcomes) if (o.error) log.warn({ dpid: o.conn.dpidText, err: o.error.message }, 'cluster: master claim failed on a switch');
       const next = await LeaderStack.start({
         opts,
@@ -139,7 +140,10 @@ export async function runClusterMember(opts: ClusterOptions, version: string): P
         return;
       }
       stack = next;
-      log.info({ generation: String(term.generation), ms: Date.now() - started, switches: controller.switches().length }, 'cluster: leading');
+      log.info(
+        { generation: String(term.generation), ms: Date.now() - started, roleMs, ...next.phases, switches: controller.switches().length },
+        'cluster: leading',
+      );
     });
   const stepDown = (why: string): void => {
     const was = stack;
