@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import { PrivateOvs } from '../lab/private-ovs.js';
 import { PrivateEtcd } from '../lab/private-etcd.js';
 import { CLI } from '../lab/dmzgate-process.js';
-import { launchMember, leaderOf, startMembers, type Member } from '../lab/dmzgate-cluster.js';
+import { adminTokenWritten, launchMember, leaderOf, startMembers, type Member } from '../lab/dmzgate-cluster.js';
 import { startDmzgate } from './api-servers.js';
 
 const run = promisify(execFile);
@@ -115,6 +115,7 @@ export async function clusterBench(argv: string[]): Promise<void> {
     members = await startMembers(work, etcd, ovs, ['a', 'b', 'c'], NO_LIMIT);
     const leader = await leaderOf(members);
     await leader.proc.line((l) => l.msg === 'reconciled switch' && l.dpid === '0000000000000001', 'leader reconciles br0', 30_000);
+    await adminTokenWritten(leader);
     const { stdout } = await run(process.execPath, [
       CLI,
       'token',

@@ -25,8 +25,6 @@ export interface LeaderStackOptions {
   term: LeaderInfo;
   prefix: string;
   log: Logger;
-  /** Runs once the store is open, before the app starts (the local admin token). */
-  onStore?: (store: StateBackend) => Promise<void>;
 }
 
 export class LeaderStack {
@@ -57,8 +55,9 @@ export class LeaderStack {
     phase('storeMs');
     let stack: LeaderStack | undefined;
     try {
-      await o.onStore?.(store);
-      phase('tokenMs');
+      const snapshot = await store.load();
+      // From the flow manager's creation to the app's declaring every desired flow, nothing may yield: a switch
+      // connecting in between would be reconciled against an empty desired state, deleting correct flows.
       const flows = new FlowManager(controller, { logger: log });
       const app = new DmzApp({ site: o.site, controller, flows, logger: log });
       const discovery = new LinkDiscovery({
@@ -80,9 +79,10 @@ export class LeaderStack {
         metricsAuth: o.opts.metricsAuth,
       });
       stack = new LeaderStack(o.term, api, { store, flows, app, discovery, monitor });
+      const started = app.start(snapshot);
       await api.ready();
       phase('apiMs');
-      await app.start(await store.load());
+      await started;
       phase('appMs');
       monitor.start();
       discovery.start();
@@ -102,6 +102,11 @@ export class LeaderStack {
   /** The event stream's WebSocket upgrade, for the leader's hub. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     this.api.server.emit('upgrade', req, socket, head);
+  }
+
+  /** The fenced store of this term (for what the leader writes beside the app: the local admin token). */
+  get store(): StateBackend {
+    return this.parts.store;
   }
 
   /** Stops every writer at once (timers, poll, discovery), then closes the API and the store. */

@@ -133,13 +133,14 @@ export async function runClusterMember(opts: ClusterOptions, version: string): P
         term,
         prefix,
         log,
-        onStore: (store) => ensureAdminToken(store, opts.dataDir),
       });
       if (!election?.isLeader || election.leader?.key !== term.key) {
         await next.stop();
         return;
       }
       stack = next;
+      // Not on the way to serving: `dmzgate token ...` on this host needs it, the failover does not.
+      ensureAdminToken(next.store, opts.dataDir).catch((e: Error) => log.warn({ err: e.message }, 'cluster: cannot write the local admin token'));
       log.info(
         { generation: String(term.generation), ms: Date.now() - started, roleMs, ...next.phases, switches: controller.switches().length },
         'cluster: leading',

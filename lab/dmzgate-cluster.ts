@@ -1,5 +1,6 @@
 // A controller cluster of `dmzgate controller --cluster` processes on a private etcd, for tests, labs and the
 // benchmark: start (or start again) a member, see who leads.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, type PrivateEtcd } from './private-etcd.js';
 import type { PrivateOvs } from './private-ovs.js';
@@ -72,4 +73,9 @@ export async function leaderOf(ms: Member[], timeoutMs = 20_000): Promise<Member
     timeoutMs,
   );
   return found!;
+}
+
+/** Resolves once the leader has written its data directory's admin token (after it started leading). */
+export async function adminTokenWritten(leader: Member, timeoutMs = 10_000): Promise<void> {
+  await until(`${leader.name}'s admin token`, () => Promise.resolve(existsSync(join(leader.data, 'admin.token'))), timeoutMs);
 }

@@ -141,6 +141,8 @@ export class LeaderElection extends EventEmitter<ElectionEvents> {
     const grantSent = Date.now();
     const term: Term = { lease, key: '', createRevision: 0n, fired: [], validUntil: 0, expiry: undefined };
     lease.on('keepaliveFired', () => term.fired.push(Date.now()));
+    // A new keepalive stream: what the broken one sent will never be answered, and must not be matched with new answers.
+    lease.on('keepaliveEstablished', () => (term.fired.length = 0));
     lease.on('keepaliveSucceeded', () => {
       const sent = term.fired.shift();
       if (sent !== undefined) this.extend(term, sent + this.ttl * 1000);
@@ -159,12 +161,19 @@ export class LeaderElection extends EventEmitter<ElectionEvents> {
     }
     term.key = `${this.dir}${id}`;
     const value: LeaderValue = { name: this.opts.name, url: this.opts.url };
-    const res = await this.opts.client
-      .if(term.key, 'Create', '==', 0)
-      .then(this.opts.client.put(term.key).value(JSON.stringify(value)).lease(id))
-      .commit();
-    if (!res.succeeded) throw new Error(`leader key ${term.key} exists already`);
-    term.createRevision = BigInt(res.header.revision);
+    try {
+      const res = await this.opts.client
+        .if(term.key, 'Create', '==', 0)
+        .then(this.opts.client.put(term.key).value(JSON.stringify(value)).lease(id))
+        .commit();
+      if (!res.succeeded) throw new Error(`leader key ${term.key} exists already`);
+      term.createRevision = BigInt(res.header.revision);
+    } catch (e) {
+      // No key, no candidacy: the lease must not be kept alive for nothing.
+      lease.release();
+      void lease.revoke().catch(() => undefined);
+      throw e;
+    }
     this.term = term;
     this.extend(term, grantSent + this.ttl * 1000);
     this.refresh();

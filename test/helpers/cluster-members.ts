@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { PrivateOvs } from '../../lab/private-ovs.js';
 import { CLI, until } from '../../lab/dmzgate-process.js';
-import type { Member } from '../../lab/dmzgate-cluster.js';
+import { adminTokenWritten, type Member } from '../../lab/dmzgate-cluster.js';
 import { climateTokenArgs } from './cli-token-args.js';
 
 export { launchMember, startMembers, clusterView, leaderOf, type Member, type ClusterView } from '../../lab/dmzgate-cluster.js';
@@ -41,6 +41,7 @@ export async function rolesOnBridge(ovs: PrivateOvs, members: Member[], leader: 
 
 /** A transfer token (the climate project's), made with the CLI through the leader's data directory. */
 export async function climateToken(leader: Member): Promise<string> {
+  await adminTokenWritten(leader);
   const { stdout } = await run(process.execPath, [CLI, ...climateTokenArgs(leader.data)], { timeout: 30_000 });
   return (JSON.parse(stdout) as { token: string }).token;
 }

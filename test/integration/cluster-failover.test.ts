@@ -90,7 +90,7 @@ it('a follower passes a transfer on to the leader; it is installed and visible o
   const next = await leaderOf(followers, 15_000);
   const failoverMs = Date.now() - killedAt;
   const leading = await next.proc.line((l) => l.msg === 'cluster: leading', 'new leader leading');
-  const steps = ['roleMs', 'storeMs', 'tokenMs', 'apiMs', 'appMs'].map((k) => `${k} ${String(leading[k])}`).join(', ');
+  const steps = ['roleMs', 'storeMs', 'apiMs', 'appMs'].map((k) => `${k} ${String(leading[k])}`).join(', ');
   console.log(
     `leader ${leader.name} SIGKILLed: ${next.name} leads and answers after ${failoverMs} ms (its stack started in ${String(leading.ms)} ms: ${steps})`,
   );
