@@ -6,6 +6,8 @@ import { SwitchError, RequestTimeoutError, ConnectionClosedError, dpidText } fro
 import { SwitchNotConnectedError } from '../controller/flow-manager.js';
 import { errorTypeName, errorCodeName } from '../controller/openflow/index.js';
 import { LeaseRefused } from '../apps/dmz/pipeline.js';
+import { NotMasterError } from '../controller/role.js';
+import { NotLeaderError } from './cluster/not-leader.js';
 
 export interface ErrorDef {
   status: number;
@@ -219,6 +221,11 @@ export const ERRORS = {
   },
   DMZ_SWITCH_TIMEOUT: { status: 504, message: 'a switch did not answer in time', doc: 'A switch did not answer a request (or its barrier) in time.' },
   // --- the server ------------------------------------------------------------------------------------------------
+  DMZ_NO_LEADER: {
+    status: 503,
+    message: 'the cluster has no leader',
+    doc: 'A controller cluster (`--cluster`) is electing its leader, or etcd has no quorum, or the leader was deposed during the request: retry after `Retry-After` seconds (reads go on from any instance). A write forwarded to a leader that went away may have been applied: read it back before asking again.',
+  },
   DMZ_NOT_READY: { status: 503, message: 'not ready', doc: '`/readyz`: the state store is not loaded or the controller is not listening yet.' },
   DMZ_STORE_FAILED: {
     status: 500,
@@ -348,6 +355,7 @@ export function toApiError(e: unknown, notFound: ErrorCode = 'DMZ_TRANSFER_NOT_F
   if (e instanceof SwitchError) return new ApiError('DMZ_SWITCH_REFUSED', e.message, { switch_error: switchErrorView(e) });
   if (e instanceof RequestTimeoutError) return new ApiError('DMZ_SWITCH_TIMEOUT', e.message);
   if (e instanceof ConnectionClosedError || e instanceof SwitchNotConnectedError) return new ApiError('DMZ_SWITCH_DOWN', e.message);
+  if (e instanceof NotLeaderError || e instanceof NotMasterError) return new ApiError('DMZ_NO_LEADER', e.message).withHeader('Retry-After', '1');
   return new ApiError('DMZ_INTERNAL');
 }
 

@@ -11,6 +11,7 @@ import type { LeaseRequest } from '../apps/dmz/lease-book.js';
 import type { BlockRecord, LeaseRecord } from '../apps/dmz/records.js';
 import type { Block } from '../apps/dmz/model.js';
 import { ApiError, toApiError, type ErrorCode } from './errors.js';
+import { NotLeaderError } from './cluster/not-leader.js';
 import type { EventHub } from './events.js';
 import type { StateBackend, StateRecord } from './state/state-store.js';
 import type { AuditEntry } from './state/types.js';
@@ -116,7 +117,7 @@ export class TransfersService {
     if (writeError) {
       this.log.error({ err: writeError.message, lease: rec.id }, 'state write failed; revoking the lease just granted');
       await this.app.releaseLease(rec.id, 'revoked', 'the state could not be saved').catch(() => undefined);
-      throw new ApiError('DMZ_STORE_FAILED');
+      throw writeError instanceof NotLeaderError ? toApiError(writeError) : new ApiError('DMZ_STORE_FAILED');
     }
     return rec;
   }

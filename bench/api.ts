@@ -67,6 +67,8 @@
 // and each server's CPU time per request is given (the figure other load disturbs least).
 //
 // Usage: npm run bench:api [-- --quick] [--profile] [--verbose] [--keep]
+//   --cluster  instead: a 3-instance controller cluster beside a single instance, and the failover time
+//              (bench/api-cluster.ts)
 //   --quick    one repetition of short rounds, no tmpfs system (~30 s on an idle machine; full: 2.5-3 min)
 //   --profile  then also runs dmzgate (state on disk, and writes off) under `node --cpu-prof`, interleaved the
 //              same way, and summarises the samples taken during its concurrency-10 and -100 rounds (separate
@@ -88,6 +90,7 @@ import { summariseProfile, type CpuProfile } from './controller-profile.js';
 import { HttpConnection, requestOnce } from './http-conn.js';
 import { CLI, NO_WRITES, fsType, oskenVersion, placeOnCore, startBare, startDmzgate, startOsken, type Launch, type Server } from './api-servers.js';
 import { apiRatios } from './api-ratios.js';
+import { clusterBench } from './api-cluster.js';
 import { printRatios } from './ratios.js';
 import { GC_KINDS, NO_STATE, pct, report, type GcKind, type Round, type Span, type StoreFigures, type SystemRun, type Usage } from './api-report.js';
 
@@ -774,7 +777,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
+(argv.includes('--cluster') ? clusterBench(argv) : main()).then(
   () => process.exit(0),
   (e: Error) => {
     console.error(`bench: ${e.stack ?? e.message}`);

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { runController } from './run-controller.js';
+import { runClusterMember } from './run-cluster-member.js';
 import { runClient } from './commands/common.js';
 import { transferCommand } from './commands/transfer.js';
 import { blockCommand } from './commands/block.js';
@@ -48,7 +49,8 @@ function main(argv: string[]): void {
         console.log(CONTROLLER_HELP);
         return;
       }
-      void runController(opts, pkg.version);
+      if (opts.cluster) void runClusterMember({ ...opts, cluster: opts.cluster }, pkg.version);
+      else void runController(opts, pkg.version);
       return;
     }
     case 'transfer':

@@ -52,8 +52,20 @@ Runs the OpenFlow 1.3 controller. Logs are JSON lines on standard output.
   --state URL           where tokens, leases, blocks, the audit trail and events are kept:
                         "data" (default: a journal in the --data directory), or
                         etcd://HOST:PORT[,HOST:PORT...] (etcd v3 endpoints, plain HTTP; keys under
-                        /dmzgate/SITE/; one controller per site: several are not supported yet).
+                        /dmzgate/SITE/; one controller per site: for several, --cluster).
                         --data still holds the local admin token and the API address
+  --cluster URL         run as one of several controllers of the site, sharing the state through
+                        etcd://HOST:PORT[,HOST:PORT...] (instead of --state): one leader, elected
+                        through an etcd lease (--cluster-ttl), is OpenFlow master on every switch
+                        and makes every change; the others are slave, answer reads from their copy
+                        of the state and pass writes on to the leader (503 DMZ_NO_LEADER with
+                        Retry-After while there is none). Switches list every controller
+                        (ovs-vsctl set-controller BR tcp:A tcp:B tcp:C). Needs --name
+  --name NAME           this instance's name in the cluster (letters, digits, . _ -)
+  --advertise URL       where the other instances reach this one's API (default
+                        http://API_HOST:API_PORT; give it when --api-host is 0.0.0.0)
+  --cluster-ttl S       the leader's etcd lease in seconds (default 2): a dead leader is replaced
+                        about this long after it stopped
   --log-level LEVEL     fatal, error, warn, info, debug, trace or silent
                         (default info, or the DMZGATE_LOG_LEVEL environment variable)
   -h, --help            this text
@@ -83,6 +95,8 @@ export interface ControllerCommandOptions {
   dataDir: string;
   /** etcd endpoints (`http://HOST:PORT`) of --state etcd://...; absent: the journal in dataDir. */
   etcd?: string[];
+  /** --cluster: the etcd endpoints the instances share, this one's name and advertised API URL, the lease TTL (s). */
+  cluster?: { etcd: string[]; name: string; advertise?: string; ttlSeconds: number };
   logLevel: string;
 }
 
@@ -144,6 +158,10 @@ export function parseControllerOptions(args: string[], env: NodeJS.ProcessEnv = 
         config: { type: 'string' },
         data: { type: 'string', default: './data' },
         state: { type: 'string', default: 'data' },
+        cluster: { type: 'string' },
+        name: { type: 'string' },
+        advertise: { type: 'string' },
+        'cluster-ttl': { type: 'string', default: '2' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -241,6 +259,26 @@ export function parseControllerOptions(args: string[], env: NodeJS.ProcessEnv = 
     }
   }
 
+  let cluster: ControllerCommandOptions['cluster'];
+  if (values.cluster !== undefined) {
+    if (etcd) throw new UsageError('--cluster keeps the state in its etcd: leave --state out');
+    if (apiTls) throw new UsageError('--cluster serves the API over plain HTTP (writes are passed between instances): leave --api-tls-* out');
+    if (values.name === undefined) throw new UsageError("--cluster needs --name (this instance's name in the cluster)");
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(values.name)) throw new UsageError(`--name: "${values.name}" is not 1-64 letters, digits, ".", "_" or "-"`);
+    let hosts: string[];
+    try {
+      hosts = parseEtcdUrl(values.cluster);
+    } catch (e) {
+      throw new UsageError(`--cluster: ${(e as Error).message}`);
+    }
+    if (values.advertise !== undefined && !/^http:\/\/[^/?#]+\/?$/.test(values.advertise))
+      throw new UsageError(`--advertise: "${values.advertise}" is not http://HOST:PORT`);
+    const ttl = count('cluster-ttl', values['cluster-ttl']);
+    cluster = { etcd: hosts, name: values.name, ttlSeconds: ttl, ...(values.advertise !== undefined ? { advertise: values.advertise } : {}) };
+  } else if (values.name !== undefined || values.advertise !== undefined) {
+    throw new UsageError('--name and --advertise are for --cluster');
+  }
+
   const logLevel = values['log-level'] ?? env.DMZGATE_LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
 
@@ -260,6 +298,7 @@ export function parseControllerOptions(args: string[], env: NodeJS.ProcessEnv = 
     ...(configFile ? { configFile } : {}),
     dataDir,
     ...(etcd ? { etcd } : {}),
+    ...(cluster ? { cluster } : {}),
     logLevel,
   };
 }

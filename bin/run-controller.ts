@@ -22,7 +22,7 @@ import { join } from 'node:path';
  * The admin token local commands use (`dmzgate token create` while the controller runs): kept in the data
  * directory, readable by its owner only; made anew if missing or no longer valid.
  */
-async function ensureAdminToken(store: StateBackend, dataDir: string): Promise<void> {
+export async function ensureAdminToken(store: StateBackend, dataDir: string): Promise<void> {
   try {
     const text = readFileSync(join(dataDir, ADMIN_TOKEN_FILE), 'utf8').trim();
     const rec = verifyToken(store.view, text);

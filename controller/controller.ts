@@ -10,6 +10,7 @@ import { PendingConnections, DEFAULT_PENDING_LIMITS, sourceAddress, type Pending
 import { Throttle } from './throttle.js';
 import { SwitchError, dpidText } from './errors.js';
 import { silentLogger, type Logger } from './log.js';
+import { RoleRefusedError, type ControllerRole, type RoleClaim } from './role.js';
 import type { MessageOf, OfpMessage } from './openflow/index.js';
 import { parsePacket, type Packet } from './packet/index.js';
 
@@ -99,6 +100,14 @@ export interface ControllerEvents {
   message: [SwitchConnection, OfpMessage];
   /** A connection refused: over a cap on unauthenticated connections, or for the datapath id it claimed. */
   refused: [Refusal];
+  /** A switch refused this controller's role claim (stale generation id, or another answer than claimed). */
+  roleRefused: [SwitchConnection, RoleRefusedError];
+}
+
+/** One switch's answer to a role change. */
+export interface RoleOutcome {
+  conn: SwitchConnection;
+  error?: Error;
 }
 
 export class Controller extends EventEmitter<ControllerEvents> {
@@ -119,6 +128,9 @@ export class Controller extends EventEmitter<ControllerEvents> {
   private tcpServer: Server | undefined;
   private tlsTcpServer: Server | undefined;
   private tlsServer: TlsServer | undefined;
+  /** Our role on every switch; claimed on each connection once it was ever set (equal is the switch's default). */
+  private claim: RoleClaim = { role: 'equal', generationId: 0n };
+  private roleSet = false;
 
   constructor(private readonly options: ControllerOptions = {}) {
     super();
@@ -209,6 +221,33 @@ export class Controller extends EventEmitter<ControllerEvents> {
     return this.datapaths.get(dpid);
   }
 
+  /** The role this controller claims on every switch. */
+  get role(): RoleClaim {
+    return this.claim;
+  }
+
+  /**
+   * Claims `role` on every connected switch and on each that connects from now on (OF1.3.5 §6.3.5). Resolves with
+   * each switch's outcome; refusals are also emitted as roleRefused. Leaving master stops local writes at once.
+   */
+  async setRole(role: ControllerRole, generationId: bigint): Promise<RoleOutcome[]> {
+    this.claim = { role, generationId };
+    this.roleSet = true;
+    const claim = this.claim;
+    const targets = [...this.connections].filter((c) => c.state === 'ready' || c.roleClaimed);
+    return Promise.all(
+      targets.map((conn) =>
+        conn.requestRole(claim).then(
+          (): RoleOutcome => ({ conn }),
+          (e: Error): RoleOutcome => {
+            if (e instanceof RoleRefusedError) this.emit('roleRefused', conn, e);
+            return { conn, error: e };
+          },
+        ),
+      ),
+    );
+  }
+
   async close(): Promise<void> {
     this.refusalLog.close();
     for (const c of this.connections) c.close('controller shutting down');
@@ -247,6 +286,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
     const conn: SwitchConnection = new SwitchConnection(socket, this.opts, this.log, {
       onMessage: (msg) => this.onMessage(conn, msg),
       admit: (c) => this.admit(c),
+      role: () => (this.roleSet ? this.claim : undefined),
     });
     conn.certificate = certificate;
     this.connections.add(conn);
@@ -265,6 +305,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
       }
     });
     conn.on('switchError', (e) => this.emit('switchError', conn, e));
+    conn.on('roleRefused', (e) => this.emit('roleRefused', conn, e));
   }
 
   /** Whether `conn` may hold the datapath id its features reply named; one admission per datapath id at a time. */

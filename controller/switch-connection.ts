@@ -22,6 +22,7 @@ import { writeBundleAdd } from './bundle-wire.js';
 import { FrameReader } from './frame-reader.js';
 import { SentLog } from './sent-log.js';
 import { SwitchError, ConnectionClosedError, dpidText } from './errors.js';
+import { ROLE_CODES, NotMasterError, RoleRefusedError, modifiesSwitch, roleName, type ControllerRole, type RoleClaim } from './role.js';
 import type { Logger } from './log.js';
 
 export interface ConnectionOptions {
@@ -56,6 +57,11 @@ export interface ConnectionHooks {
    * to refuse it, or undefined to let it in.
    */
   admit?: (conn: SwitchConnection) => Promise<string | undefined>;
+  /**
+   * Called once admitted, before the switch is ready: the role to claim on it, or undefined to stay in the
+   * default equal role without asking (OF1.3.5 §6.3.5).
+   */
+  role?: () => RoleClaim | undefined;
 }
 
 /** The parts of a switch's TLS certificate that identify it (node:tls names). */
@@ -83,6 +89,8 @@ export interface ConnectionEvents {
   message: [OfpMessage];
   /** An OFPT_ERROR that answers no outstanding request (e.g. a fire-and-forget flow-mod). */
   switchError: [SwitchError];
+  /** A role claim the switch refused (the connection stays up, unable to change the switch). */
+  roleRefused: [RoleRefusedError];
   close: [string];
 }
 
@@ -113,6 +121,14 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
   private closeReason = '';
   /** Closed for a reason its owner reports (throttled) itself: the close is logged at debug only. */
   private refused = false;
+  /** The role the switch last confirmed; undefined until a role request was answered (the switch says equal). */
+  role: ControllerRole | undefined;
+  /** Whether a role was ever claimed on this connection (so that a role change reaches it). */
+  roleClaimed = false;
+  /** Why messages that change the switch are refused here; undefined while this controller may send them. */
+  private notMaster: string | undefined;
+  /** Role requests outstanding: only the latest one's answer sets the role. */
+  private roleSeq = 0;
 
   constructor(
     private readonly socket: Socket,
@@ -165,6 +181,7 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
 
   /** Sends without waiting for an answer; an xid of 0 is replaced by a fresh one. Returns the xid. */
   send(msg: OfpMessage): number {
+    if (this.notMaster !== undefined && modifiesSwitch(msg)) throw new NotMasterError(this.dpid, msg.type, this.notMaster);
     if (this.state === 'closed') return msg.xid;
     const xid = msg.xid === 0 ? this.requests.allocXid() : msg.xid;
     this.queue(msg, xid);
@@ -176,6 +193,7 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
    * the inner message carries too). Returns the xid. Written straight into the batch: no wrapper object.
    */
   sendBundleAdd(bundleId: number, flags: number, msg: OfpMessage): number {
+    if (this.notMaster !== undefined && modifiesSwitch(msg)) throw new NotMasterError(this.dpid, msg.type, this.notMaster);
     const xid = this.requests.allocXid();
     if (this.state === 'closed') return xid;
     const start = this.out.pos;
@@ -272,6 +290,41 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
       else if (body !== undefined) out.push(body);
     }
     return out;
+  }
+
+  /** Whether this controller may send messages that change the switch (not a slave, no refused master claim). */
+  get mayModify(): boolean {
+    return this.notMaster === undefined;
+  }
+
+  /**
+   * Claims a role on this switch (OF1.3.5 §6.3.5, §7.3.9) and checks the reply. Leaving master takes effect
+   * locally at once; becoming master only once the switch agreed. Rejects with a RoleRefusedError (stale for a
+   * master claim older than one the switch has seen; this connection may then change nothing) or the request's error.
+   */
+  async requestRole(claim: RoleClaim, timeoutMs?: number): Promise<void> {
+    const seq = ++this.roleSeq;
+    this.roleClaimed = true;
+    if (claim.role === 'slave') this.notMaster = 'this controller is slave';
+    else if (claim.role === 'master' && this.role !== 'master') this.notMaster ??= 'the master role is not yet confirmed';
+    let reply: OfpMessage | undefined;
+    try {
+      [reply] = await this.request({ type: 'roleRequest', xid: 0, role: ROLE_CODES[claim.role], generationId: claim.generationId }, timeoutMs);
+    } catch (e) {
+      if (!(e instanceof SwitchError)) throw e;
+      const refused = RoleRefusedError.fromSwitchError(e, claim);
+      if (seq === this.roleSeq && claim.role === 'master') this.notMaster = `the switch refused our master claim (${refused.message})`;
+      throw refused;
+    }
+    if (reply?.type !== 'roleReply' || reply.role !== ROLE_CODES[claim.role]) {
+      const got = reply?.type === 'roleReply' ? `role ${roleName(reply.role) ?? reply.role}` : reply?.type;
+      if (seq === this.roleSeq && claim.role === 'master') this.notMaster = `the switch answered our master claim with ${got}`;
+      throw new RoleRefusedError(this.dpid, claim, false, `answered with ${got}`);
+    }
+    if (seq !== this.roleSeq) return;
+    this.role = claim.role;
+    this.notMaster = claim.role === 'slave' ? 'this controller is slave' : undefined;
+    this.log.info({ dpid: this.dpidText, role: claim.role, generationId: String(claim.generationId) }, 'role confirmed by switch');
   }
 
   /** Resolves once the switch has processed everything sent before it (OF1.3.5 §6.2). */
@@ -452,6 +505,15 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
         return;
       }
       for (const p of await portsReply) this.ports.set(p.portNo, p);
+      const claim = this.hooks.role?.();
+      if (claim) {
+        await this.requestRole(claim).catch((e: unknown) => {
+          if (!(e instanceof RoleRefusedError)) throw e;
+          // The connection stays: a refused master still sees port status and counters, and may be told a newer role.
+          this.log.warn({ dpid: this.dpidText, err: e.message }, 'role refused by switch');
+          this.emit('roleRefused', e);
+        });
+      }
     } catch (e) {
       this.log.warn({ dpid: this.dpidText, err: (e as Error).message }, 'handshake failed');
       this.close(`handshake failed: ${(e as Error).message}`);

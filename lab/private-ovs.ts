@@ -167,6 +167,16 @@ export class PrivateOvs {
     await this.vsctl('set-controller', bridge, target, '--', 'set', 'controller', bridge, 'max_backoff=1000', 'inactivity_probe=0');
   }
 
+  /** Several controllers on one bridge (each connection gets its own OpenFlow role, OF1.3.5 §6.3.5). */
+  async setControllers(bridge: string, targets: string[]): Promise<void> {
+    await this.vsctl('set-controller', bridge, ...targets);
+    const uuids = (await this.vsctl('get', 'bridge', bridge, 'controller'))
+      .replace(/[[\]\s]/g, '')
+      .split(',')
+      .filter(Boolean);
+    for (const uuid of uuids) await this.vsctl('set', 'controller', uuid, 'max_backoff=1000', 'inactivity_probe=0');
+  }
+
   async isConnected(bridge: string): Promise<boolean> {
     const uuids = (await this.vsctl('get', 'bridge', bridge, 'controller'))
       .replace(/[[\]\s]/g, '')

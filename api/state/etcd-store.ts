@@ -25,11 +25,16 @@
 // changes nothing resolves once those before it did. subscribe(from) replays the batches kept in memory since
 // `from` (the last `keepBatches` seen since this open), or throws if it no longer has them all.
 //
+// Fence. A cluster leader's store is given `fence`: every transaction also compares that the leader key is still
+// the one its term created (its create revision), and a commit made while fence() throws (not the leader) is
+// refused at once. The leader's key goes with its etcd lease, so a deposed leader's late write does nothing.
+//
 // Retention is the view's (the caps of JournalStoreOptions); what it drops is deleted in the same transaction.
 // etcd keeps old revisions of every key until compacted: run etcd with --auto-compaction-retention.
 import { randomUUID } from 'node:crypto';
 import { Etcd3, Range, type IOptions, type Watcher } from 'etcd3';
 import type { Logger } from '../../controller/log.js';
+import { NotLeaderError } from '../cluster/not-leader.js';
 import { etcdKeys, snapshotFromKvs, type BatchValue, type EtcdKeys } from './etcd-keys.js';
 import type { CommittedBatch, Snapshot, StateBackend, StateRecord, Unsubscribe } from './state-store.js';
 import { eventText, StateView, type Retention } from './state-view.js';
@@ -50,6 +55,8 @@ export interface EtcdStoreOptions extends Retention {
   retryMs?: number;
   /** How long to wait for a connection to etcd (ms). Default 5000. */
   dialTimeoutMs?: number;
+  /** The leader key every transaction must find unchanged (its create revision); throws while this instance may not write. */
+  fence?: () => { key: string; createRevision: bigint };
   logger?: Logger;
 }
 
@@ -137,6 +144,11 @@ export class EtcdStateStore implements StateBackend {
   commit(batch: readonly StateRecord[]): Promise<{ revision: number }> {
     if (this.closed) return Promise.reject(new Error('the state store is closed'));
     if (this.failed) return Promise.reject(this.failed);
+    try {
+      this.opts.fence?.();
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
     const v = this.view;
     let ops: Op[] | undefined;
     let text: string;
@@ -273,18 +285,34 @@ export class EtcdStateStore implements StateBackend {
   private async send(ops: Op[], seq: number): Promise<void> {
     const until = Date.now() + (this.opts.retryMs ?? 10_000);
     for (let attempt = 0; !this.failed; attempt++) {
+      let fence: { key: string; createRevision: bigint } | undefined;
       try {
-        const res = await this.client
-          .if(this.keys.batch, 'Mod', '==', this.expected)
+        fence = this.opts.fence?.();
+      } catch (e) {
+        this.fail(e instanceof Error ? e : new Error(String(e)));
+        return;
+      }
+      try {
+        const compare = this.client.if(this.keys.batch, 'Mod', '==', this.expected);
+        if (fence) compare.and(fence.key, 'Create', '==', String(fence.createRevision));
+        const res = await compare
           .then(...ops)
-          .else(this.client.get(this.keys.batch))
+          .else(this.client.get(this.keys.batch), ...(fence ? [this.client.get(fence.key)] : []))
           .options({ deadline: Date.now() + 5_000 })
           .commit();
         let revision = Number(res.header.revision);
         if (!res.succeeded) {
           const kv = res.responses[0]?.response_range?.kvs[0];
           const last = kv ? (JSON.parse(kv.value.toString()) as BatchValue) : undefined;
-          if (last?.writer !== this.writer || last.seq !== seq) {
+          const held = fence ? res.responses[1]?.response_range?.kvs[0] : undefined;
+          const ours = last?.writer === this.writer && last.seq === seq;
+          if (!ours && fence && held?.create_revision !== String(fence.createRevision)) {
+            this.fail(
+              new NotLeaderError(`etcd refused the batch: leader key ${fence.key} is no longer this term's (a newer leader, or its lease lapsed)`),
+            );
+            return;
+          }
+          if (!ours) {
             this.fail(
               new Error(`another writer committed to ${this.keys.prefix} after revision ${this.expected}: this store's state is stale (reopen it)`),
             );

@@ -85,6 +85,27 @@ describe('dmzgate controller options', () => {
     refuse(['--state', 'etcd://a:1,'], /is not HOST:PORT/);
   });
 
+  it('--cluster: the etcd endpoints, a name, an advertised URL and the lease TTL', () => {
+    expect(parse().cluster).toBeUndefined();
+    expect(parse('--cluster', 'etcd://10.0.0.1:2379,10.0.0.2:2379', '--name', 'ctl-a').cluster).toEqual({
+      etcd: ['http://10.0.0.1:2379', 'http://10.0.0.2:2379'],
+      name: 'ctl-a',
+      ttlSeconds: 2,
+    });
+    expect(parse('--cluster', 'etcd://e:2379', '--name', 'b', '--advertise', 'http://10.1.1.2:8080', '--cluster-ttl', '5').cluster).toEqual({
+      etcd: ['http://e:2379'],
+      name: 'b',
+      advertise: 'http://10.1.1.2:8080',
+      ttlSeconds: 5,
+    });
+    refuse(['--cluster', 'etcd://e:2379'], /--cluster needs --name/);
+    refuse(['--cluster', 'etcd://e:2379', '--name', 'a b'], /--name: "a b" is not/);
+    refuse(['--cluster', 'etcd://e:2379', '--name', 'a', '--state', 'etcd://e:2379'], /leave --state out/);
+    refuse(['--cluster', 'e:2379', '--name', 'a'], /--cluster: .* is not etcd:\/\/HOST:PORT/);
+    refuse(['--cluster', 'etcd://e:2379', '--name', 'a', '--advertise', 'https://x:1'], /--advertise: .* is not http:\/\/HOST:PORT/);
+    refuse(['--name', 'a'], /--name and --advertise are for --cluster/);
+  });
+
   it('refuses what cannot work', () => {
     refuse(['--openflow-port', '65536'], /not a port number/);
     refuse(['--openflow-port', '-1'], /not a port number|ambiguous|Option/);

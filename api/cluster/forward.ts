@@ -1,0 +1,35 @@
+// A follower's way to the leader: the request is passed on whole (method, path, headers, body) to the leader's
+// advertised API URL and its answer passed back whole. The leader decides and commits (one writer: no etcd
+// transaction conflicts between instances, and the overlap and capacity checks stay in one process, hence
+// linearizable); the follower adds nothing but a hop.
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { ApiError } from '../errors.js';
+
+/** Marks a forwarded request, so that an instance that does not lead either answers 503 instead of passing it on again. */
+export const FORWARDED_BY = 'x-dmzgate-forwarded-by';
+
+/** Seconds a client is told to wait while there is no leader: about one election (the lease TTL). */
+export const NO_LEADER_RETRY_AFTER = '1';
+
+export function noLeader(res: ServerResponse, why: string): void {
+  const e = new ApiError('DMZ_NO_LEADER', why).withHeader('Retry-After', NO_LEADER_RETRY_AFTER);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(e.status, { 'content-type': 'application/json; charset=utf-8', ...e.headers });
+  res.end(JSON.stringify(e.body()));
+}
+
+/** Passes `req` on to `leaderUrl`; a leader that cannot be reached is a 503 DMZ_NO_LEADER. */
+export function forward(req: IncomingMessage, res: ServerResponse, leaderUrl: string, self: string, timeoutMs = 30_000): void {
+  const target = new URL(req.url ?? '/', leaderUrl);
+  const headers = { ...req.headers, [FORWARDED_BY]: self, host: target.host };
+  const out = httpRequest(target, { method: req.method, headers, timeout: timeoutMs }, (answer: IncomingMessage) => {
+    res.writeHead(answer.statusCode ?? 502, answer.headers);
+    answer.pipe(res);
+  });
+  out.on('timeout', () => out.destroy(new Error(`the leader at ${leaderUrl} did not answer within ${timeoutMs} ms`)));
+  out.on('error', (e) => noLeader(res, `the leader at ${leaderUrl} could not be reached: ${e.message}`));
+  req.pipe(out);
+}

@@ -1,0 +1,217 @@
+// `dmzgate controller --cluster etcd://... --name NAME`: one instance of a controller cluster (api/README.md,
+// "Cluster"). Every instance loads the site config, listens for the switches (each lists every instance) and
+// campaigns for the lead. The leader claims OpenFlow master with its term's generation id and runs the leader
+// stack (cluster-leader-stack.ts); the others are slave, keep a replica of the state from the etcd watch for
+// reads, and pass writes on to the leader. A deposed leader stops its stack and rejoins as a follower.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Etcd3 } from 'etcd3';
+import { Controller } from '../controller/controller.js';
+import { createLogger } from '../controller/log.js';
+import { refuseClaim } from '../apps/dmz/switch-identity.js';
+import { SiteConfigError } from '../apps/dmz/config.js';
+import type { Site } from '../apps/dmz/site.js';
+import { openEtcdStore, type StateBackend } from '../api/index.js';
+import { LeaderElection, type LeaderInfo } from '../api/cluster/leader-election.js';
+import { FORWARDED_BY, forward, noLeader } from '../api/cluster/forward.js';
+import { replicaRead, sendJson } from '../api/cluster/replica-reads.js';
+import type { ControllerCommandOptions } from './options.js';
+import { claimDataDir, announceApi, dataDirModeProblem } from './data-dir.js';
+import { ensureAdminToken, loadSite } from './run-controller.js';
+import { LeaderStack } from './cluster-leader-stack.js';
+
+type ClusterOptions = ControllerCommandOptions & { cluster: NonNullable<ControllerCommandOptions['cluster']> };
+
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export async function runClusterMember(opts: ClusterOptions, version: string): Promise<void> {
+  const log = createLogger({ level: opts.logLevel }).child({ instance: opts.cluster.name });
+  process.on('uncaughtException', (e) => {
+    log.fatal({ err: e }, 'uncaught exception; exiting');
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (e) => {
+    log.fatal({ err: e }, 'unhandled promise rejection; exiting');
+    process.exit(1);
+  });
+  let site: Site;
+  try {
+    site = loadSite(opts.configFile);
+  } catch (e) {
+    console.error(e instanceof SiteConfigError ? e.message : `cannot load the site config: ${(e as Error).message}`);
+    process.exit(2);
+  }
+  const name = opts.cluster.name;
+  const prefix = `/dmzgate/${encodeURIComponent(site.name)}/`;
+  log.info({ version, site: site.name, name, etcd: opts.cluster.etcd, dataDir: opts.dataDir }, 'dmzgate cluster member starting');
+
+  const controller = new Controller({
+    port: opts.openflowPort,
+    ...(opts.openflowHost !== undefined ? { host: opts.openflowHost } : {}),
+    maxPending: opts.maxPending,
+    maxPendingPerSource: opts.maxPendingPerSource,
+    logger: log,
+    ...(opts.tls ? { tls: { port: opts.tls.port, key: opts.tls.key, cert: opts.tls.cert, ca: opts.tls.ca } } : {}),
+    authorize: (claim) => refuseClaim(site, claim),
+  });
+  // Until a leader is known, slave: nothing here may change a switch (generation 0 may be stale: refused, still slave here).
+  void controller.setRole('slave', 0n);
+  controller.on('roleRefused', (conn, e) => log.warn({ dpid: conn.dpidText, err: e.message }, 'cluster: switch refused our role'));
+
+  let release: () => void;
+  let replica: StateBackend;
+  const client = new Etcd3({ hosts: opts.cluster.etcd, dialTimeout: 5_000, grpcOptions: { 'grpc.use_local_subchannel_pool': 1 } });
+  try {
+    const problem = dataDirModeProblem(opts.dataDir);
+    if (problem) log.warn({ dataDir: opts.dataDir }, problem);
+    release = claimDataDir(opts.dataDir);
+    replica = await openEtcdStore({ hosts: opts.cluster.etcd, prefix, logger: log.child({ component: 'replica' }) });
+  } catch (e) {
+    log.fatal({ err: (e as Error).message, etcd: opts.cluster.etcd }, 'cannot use the etcd state or the data directory');
+    process.exit(1);
+  }
+
+  let stack: LeaderStack | undefined;
+  let election: LeaderElection | undefined;
+
+  const front = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'GET' && path === '/api/v1/cluster') {
+      const l = election?.leader;
+      sendJson(res, 200, {
+        name,
+        role: stack ? 'leader' : 'follower',
+        leader: l ? { name: l.name, url: l.url, generation: String(l.generation) } : null,
+        lastEventId: replica.view.lastEventId,
+      });
+      return;
+    }
+    if (stack) {
+      stack.handle(req, res);
+      return;
+    }
+    if (req.method === 'GET' && (path === '/healthz' || path === '/readyz')) {
+      sendJson(res, 200, { status: 'ok', role: 'follower' });
+      return;
+    }
+    const read = replicaRead(replica.view, req);
+    if (read) {
+      sendJson(res, read.status, read.body, read.headers);
+      return;
+    }
+    const l = election?.leader;
+    if (req.headers[FORWARDED_BY] !== undefined) noLeader(res, `${name} does not lead the cluster (the leader changed)`);
+    else if (!l || l.name === name) noLeader(res, 'the cluster is electing its leader');
+    else forward(req, res, l.url, name);
+  });
+  front.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => {
+    if (stack) stack.upgrade(req, socket, head);
+    else socket.destroy();
+  });
+
+  // Terms start and stop one after another; a term deposed while it starts is stopped as soon as it has started.
+  let transitions = Promise.resolve();
+  const serially = (what: string, f: () => Promise<void>): void => {
+    transitions = transitions.then(f).catch((e: Error) => log.error({ err: e.message }, `cluster: ${what} failed`));
+  };
+  const follow = (leader: LeaderInfo | undefined): void => {
+    if (stack || !leader || leader.name === name) return;
+    void controller.setRole('slave', leader.generation);
+  };
+  const lead = (term: LeaderInfo): void =>
+    serially('taking the lead', async () => {
+      if (election?.leader?.key !== term.key || !election.isLeader) return;
+      const started = Date.now();
+      const outcomes = await controller.setRole('master', term.generation);
+      const roleMs = Date.now() - started;
+      for (const o of outcomes) if (o.error) log.warn({ dpid: o.conn.dpidText, err: o.error.message }, 'cluster: master claim failed on a switch');
+      const next = await LeaderStack.start({
+        opts,
+        site,
+        controller,
+        election: election,
+        term,
+        prefix,
+        log,
+      });
+      if (!election?.isLeader || election.leader?.key !== term.key) {
+        await next.stop();
+        return;
+      }
+      stack = next;
+      // Not on the way to serving: `dmzgate token ...` on this host needs it, the failover does not.
+      ensureAdminToken(next.store, opts.dataDir).catch((e: Error) => log.warn({ err: e.message }, 'cluster: cannot write the local admin token'));
+      log.info(
+        { generation: String(term.generation), ms: Date.now() - started, roleMs, ...next.phases, switches: controller.switches().length },
+        'cluster: leading',
+      );
+    });
+  const stepDown = (why: string): void => {
+    const was = stack;
+    stack = undefined; // requests are a follower's from now on
+    const known = election?.leader;
+    void controller.setRole('slave', known && known.name !== name ? known.generation : (was?.term.generation ?? 0n));
+    serially('stepping down', async () => {
+      await was?.stop();
+      log.info({ why }, 'cluster: following');
+    });
+  };
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      log.error({ ms: SHUTDOWN_GRACE_MS }, 'shutdown took too long; exiting');
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS).unref();
+    const was = stack;
+    stack = undefined;
+    void (async () => {
+      await was?.stop();
+      await election?.close();
+      front.close();
+      await controller.close();
+      await replica.close().catch(() => undefined);
+      client.close();
+      release();
+      log.info('stopped');
+      process.exit(0);
+    })();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+
+  try {
+    const bound = await controller.listen();
+    await new Promise<void>((resolve, reject) => {
+      front.once('error', reject);
+      front.listen(opts.apiPort, opts.apiHost, () => resolve());
+    });
+    const port = (front.address() as AddressInfo).port;
+    const url = `http://${opts.apiHost.includes(':') ? `[${opts.apiHost}]` : opts.apiHost}:${port}`;
+    announceApi(opts.dataDir, url);
+    election = new LeaderElection({
+      client,
+      dir: `/dmzgate-leader/${encodeURIComponent(site.name)}/`,
+      name,
+      url: (opts.cluster.advertise ?? url).replace(/\/$/, ''),
+      ttlSeconds: opts.cluster.ttlSeconds,
+      logger: log,
+    });
+    election.on('leader', (l) => {
+      log.info({ leader: l?.name ?? null, generation: l ? String(l.generation) : null }, 'cluster: leader changed');
+      follow(l);
+    });
+    election.on('elected', lead);
+    election.on('deposed', stepDown);
+    await election.start();
+    log.info({ openflowPort: bound.port ?? null, tlsPort: bound.tlsPort ?? null, api: url }, 'controller ready');
+  } catch (e) {
+    log.fatal({ err: e }, `cannot start: ${(e as Error).message}`);
+    await controller.close().catch(() => undefined);
+    release();
+    process.exit(1);
+  }
+}

@@ -1,0 +1,117 @@
+// Leader election on a private 3-member etcd (api/cluster/leader-election.ts): one leader among candidates, a
+// generation id that rises with every term, a leader cut off from etcd that steps down within its lease's TTL,
+// and the fence: a deposed leader's store commit is refused by etcd, even when it does not know it was deposed.
+import { Etcd3 } from 'etcd3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LeaderElection, NotLeaderError, type LeaderInfo } from '../../api/cluster/leader-election.js';
+import { openEtcdStore } from '../../api/state/etcd-store.js';
+import { PrivateEtcd } from '../../lab/private-etcd.js';
+
+const etcd = new PrivateEtcd({ members: 3 });
+beforeAll(() => etcd.start(), 60_000);
+afterAll(() => etcd.stop());
+
+async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+interface Candidate {
+  name: string;
+  client: Etcd3;
+  election: LeaderElection;
+  elected: LeaderInfo[];
+  deposed: { at: number; why: string }[];
+}
+
+function candidate(name: string, dir: string, hosts: string[]): Candidate {
+  const client = new Etcd3({ hosts, dialTimeout: 2000, grpcOptions: { 'grpc.use_local_subchannel_pool': 1 } });
+  const election = new LeaderElection({ client, dir, name, url: `http://${name}.example:8443` });
+  const c: Candidate = { name, client, election, elected: [], deposed: [] };
+  election.on('elected', (t) => c.elected.push(t));
+  election.on('deposed', (why) => c.deposed.push({ at: Date.now(), why }));
+  return c;
+}
+
+async function closeAll(cs: Candidate[]): Promise<void> {
+  for (const c of cs) {
+    await c.election.close();
+    c.client.close();
+  }
+}
+
+describe('leader election on etcd', () => {
+  it('one leader among three; all agree on it; the next term gets a higher generation id', async () => {
+    const cs = ['a', 'b', 'c'].map((n) => candidate(n, '/dmzgate-leader/election-1/', etcd.endpoints));
+    try {
+      await Promise.all(cs.map((c) => c.election.start()));
+      await until('a leader', () => cs.some((c) => c.election.isLeader));
+      await until('everyone sees it', () => cs.every((c) => c.election.leader !== undefined));
+      const leaders = cs.filter((c) => c.election.isLeader);
+      expect(leaders).toHaveLength(1);
+      const first = leaders[0]!;
+      for (const c of cs) expect(c.election.leader).toMatchObject({ name: first.name, url: `http://${first.name}.example:8443` });
+      const gen1 = first.election.fence().createRevision;
+      expect(first.election.leader!.generation).toBe(gen1);
+      for (const c of cs) if (c !== first) expect(() => c.election.fence()).toThrow(NotLeaderError);
+
+      await first.election.close();
+      const rest = cs.filter((c) => c !== first);
+      await until('a new leader', () => rest.some((c) => c.election.isLeader), 5_000);
+      const second = rest.find((c) => c.election.isLeader)!;
+      expect(second.election.fence().createRevision).toBeGreaterThan(gen1);
+      expect(rest.filter((c) => c.election.isLeader)).toHaveLength(1);
+    } finally {
+      await closeAll(cs);
+    }
+  }, 30_000);
+
+  it('a leader cut off from etcd steps down within its TTL; its fenced commits are refused by etcd', async () => {
+    // `a` reaches only member 0; `b` the other two. Member 0 is frozen while `a` leads.
+    const prefix = '/dmzgate/election-2/';
+    const a = candidate('a', '/dmzgate-leader/election-2/', [etcd.endpoints[0]!]);
+    const b = candidate('b', '/dmzgate-leader/election-2/', etcd.endpoints.slice(1));
+    const storeA = await openEtcdStore({ hosts: [etcd.endpoints[0]!], prefix, fence: () => a.election.fence(), retryMs: 1_000 });
+    try {
+      await a.election.start();
+      await until('a leads', () => a.election.isLeader);
+      await b.election.start();
+      await until('b sees a lead', () => b.election.leader?.name === 'a');
+      const oldFence = a.election.fence();
+      await storeA.commit([{ kind: 'event.append', event: { id: 1, at: 1, type: 'switch.up', data: {} } }]);
+
+      const cut = Date.now();
+      etcd.pause(0);
+      await until('a steps down', () => a.deposed.length > 0, 5_000);
+      const stepDownMs = a.deposed[0]!.at - cut;
+      // It stops leading before etcd can have deleted its key (the lease's TTL, 2 s, counted from a keepalive sent earlier).
+      expect(stepDownMs).toBeLessThanOrEqual(2_000);
+      expect(a.election.isLeader).toBe(false);
+      await expect(storeA.commit([{ kind: 'event.append', event: { id: 2, at: 2, type: 'switch.up', data: {} } }])).rejects.toThrow(NotLeaderError);
+      await until('b leads', () => b.election.isLeader, 8_000);
+      const electedMs = Date.now() - cut;
+      console.log(`leader cut off from etcd: stepped down after ${stepDownMs} ms, new leader after ${electedMs} ms`);
+      expect(b.election.fence().createRevision).toBeGreaterThan(oldFence.createRevision);
+
+      // A paused leader that wakes believing it still leads: its store compares the old key, and etcd refuses.
+      const stale = await openEtcdStore({ hosts: etcd.endpoints.slice(1), prefix, fence: () => oldFence, retryMs: 1_000 });
+      await expect(stale.commit([{ kind: 'event.append', event: { id: 2, at: 2, type: 'switch.up', data: {} } }])).rejects.toThrow(
+        /leader key .* is no longer this term's/,
+      );
+      await stale.close();
+      // The new leader's fenced store writes.
+      const storeB = await openEtcdStore({ hosts: etcd.endpoints.slice(1), prefix, fence: () => b.election.fence() });
+      await storeB.commit([{ kind: 'event.append', event: { id: 2, at: 2, type: 'switch.up', data: {} } }]);
+      expect((await storeB.load()).events.map((e) => e.id)).toEqual([1, 2]);
+      await storeB.close();
+    } finally {
+      etcd.resume(0);
+      await storeA.close().catch(() => undefined);
+      await closeAll([a, b]);
+    }
+    // Thawed, `a` campaigns again behind `b` and rejoins as a candidate.
+  }, 40_000);
+});
