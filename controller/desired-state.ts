@@ -3,19 +3,63 @@
 //
 // A flow's identity (table, priority, match) belongs to one owner at a time: two apps wanting different things
 // from the same entry is a bug to report when it is declared, not a fight to lose silently on the switch.
-import { flowKey, type FlowEntry, type MeterEntry, type GroupEntry } from './flow-entry.js';
+import { flowKey, flowKeyText, type FlowEntry, type MeterEntry, type GroupEntry } from './flow-entry.js';
 import { ownerIdOf } from './cookie.js';
 
-export interface FlowRecord {
-  entry: FlowEntry;
-  owner: number;
+/**
+ * A desired flow: its entry and its owner, in one object (one per desired flow is held: its fields are the
+ * entry's own, and `entry` is the record itself, so only the entry's fields are its enumerable own properties).
+ */
+export class FlowRecord implements FlowEntry {
+  readonly tableId: number;
+  readonly priority: number;
+  readonly match: FlowEntry['match'];
+  readonly instructions: FlowEntry['instructions'];
+  readonly cookie: bigint;
+  readonly idleTimeout: number;
+  readonly hardTimeout: number;
+  readonly flags: number;
+  readonly #owner: number;
+  /** `since` minus SINCE_BASE: an offset that fits a small integer is held in the record, not boxed. */
+  #since: number | undefined;
+
+  constructor(entry: FlowEntry, owner: number, since?: number) {
+    this.tableId = entry.tableId;
+    this.priority = entry.priority;
+    this.match = entry.match;
+    this.instructions = entry.instructions;
+    this.cookie = entry.cookie;
+    this.idleTimeout = entry.idleTimeout;
+    this.hardTimeout = entry.hardTimeout;
+    this.flags = entry.flags;
+    this.#owner = owner;
+    this.#since = since === undefined ? undefined : since - SINCE_BASE;
+  }
+
+  get entry(): FlowEntry {
+    return this;
+  }
+
+  get owner(): number {
+    return this.#owner;
+  }
+
   /**
    * When the entry was put on the switch (ms since the epoch, from our add or from the switch's reported
    * duration), for the hard-timeout bookkeeping: a flow missing after its hard timeout has run out expired, and
    * one re-added early gets only its remaining time. Undefined until known.
    */
-  since?: number;
+  get since(): number | undefined {
+    return this.#since === undefined ? undefined : this.#since + SINCE_BASE;
+  }
+
+  set since(at: number | undefined) {
+    this.#since = at === undefined ? undefined : at - SINCE_BASE;
+  }
 }
+
+/** A time near the install times this process records (any value is right; a near one keeps offsets small). */
+const SINCE_BASE = Date.now();
 
 export class OwnershipConflictError extends Error {
   constructor(detail: string) {
@@ -75,10 +119,10 @@ export class DesiredState {
     const next = checkEntries(s, owner, add, removing);
     for (const k of removing) {
       const r = s.flows.get(k);
-      if (r && r.owner !== owner) throw new OwnershipConflictError(`flow ${k} belongs to owner ${r.owner}, not ${owner}`);
+      if (r && r.owner !== owner) throw new OwnershipConflictError(`flow ${flowKeyText(k)} belongs to owner ${r.owner}, not ${owner}`);
     }
     for (const k of removing) if (!next.has(k)) s.flows.delete(k);
-    for (const [k, e] of next) s.flows.set(k, sentAt === undefined ? keepSince(s.flows.get(k), e, owner) : { entry: e, owner, since: sentAt });
+    for (const [k, e] of next) s.flows.set(k, sentAt === undefined ? keepSince(s.flows.get(k), e, owner) : new FlowRecord(e, owner, sentAt));
   }
 
   setMeters(dpid: bigint, meters: readonly MeterEntry[]): void {
@@ -97,10 +141,10 @@ function checkEntries(s: SwitchDesiredState, owner: number, entries: readonly Fl
       throw new OwnershipConflictError(`flow cookie 0x${e.cookie.toString(16)} does not carry owner id ${owner} in its top 16 bits`);
     }
     const k = flowKey(e);
-    if (next.has(k)) throw new OwnershipConflictError(`owner ${owner} declares the flow ${k} twice`);
+    if (next.has(k)) throw new OwnershipConflictError(`owner ${owner} declares the flow ${flowKeyText(k)} twice`);
     const other = s.flows.get(k);
     if (other && other.owner !== owner && !releasing.has(k)) {
-      throw new OwnershipConflictError(`flow ${k} already belongs to owner ${other.owner}`);
+      throw new OwnershipConflictError(`flow ${flowKeyText(k)} already belongs to owner ${other.owner}`);
     }
     next.set(k, e);
   }
@@ -113,9 +157,8 @@ function checkEntries(s: SwitchDesiredState, owner: number, entries: readonly Fl
  * sent again, so the switch's entry still ends when the previous one said; `since` moves to match.
  */
 function keepSince(prev: FlowRecord | undefined, entry: FlowEntry, owner: number): FlowRecord {
-  const rec: FlowRecord = { entry, owner };
-  if (prev && prev.entry.cookie === entry.cookie && prev.since !== undefined) rec.since = sameEnd(prev, entry);
-  return rec;
+  const same = prev && prev.entry.cookie === entry.cookie && prev.since !== undefined;
+  return new FlowRecord(entry, owner, same ? sameEnd(prev, entry) : undefined);
 }
 
 /**
@@ -123,7 +166,7 @@ function keepSince(prev: FlowRecord | undefined, entry: FlowEntry, owner: number
  * undefined (not known) when that entry has no hard timeout and `entry` has one (a block declared without one
  * while it had more than 65535 s left): the switch never times it out.
  */
-export function sameEnd(prev: FlowRecord, entry: FlowEntry): number | undefined {
+export function sameEnd(prev: { entry: FlowEntry; since?: number | undefined }, entry: FlowEntry): number | undefined {
   if (!prev.entry.hardTimeout && entry.hardTimeout) return undefined;
   if (prev.since === undefined || !prev.entry.hardTimeout || !entry.hardTimeout) return prev.since;
   return prev.since + (prev.entry.hardTimeout - entry.hardTimeout) * 1000;

@@ -32,7 +32,9 @@ import { readOxm, writeOxm, oxmDef } from './openflow/oxm.js';
 import { writeInstructions } from './openflow/instructions.js';
 import { writeBuckets } from './openflow/bucket.js';
 import { writeBands } from './openflow/meter-band.js';
-import { canonicalFlowKey, canonicaliseTlv } from './openflow/match-key.js';
+import { canonicalFlowKey, canonicaliseTlv, flowKeyText } from './openflow/match-key.js';
+
+export { flowKeyText };
 
 /** A flow entry as the controller wants it on a switch. */
 export interface FlowEntry {
@@ -213,7 +215,7 @@ export interface FlowIdentity {
   match: Match;
 }
 
-/** `table/priority/canonicalMatchKey(match)`: equal for two entries a switch would hold as one. */
+/** canonicalFlowKey: a short string, equal for two entries a switch would hold as one (flowKeyText spells it). */
 export function flowKey(f: FlowIdentity): string {
   return canonicalFlowKey(f.tableId, f.priority, f.match);
 }

@@ -27,7 +27,7 @@ import {
   flowText,
 } from './flow-entry.js';
 import { ownerCookie, OWNER_MASK } from './cookie.js';
-import { DesiredState, OwnershipConflictError, sameEnd, type SwitchDesiredState, type FlowRecord } from './desired-state.js';
+import { DesiredState, FlowRecord, OwnershipConflictError, sameEnd, type SwitchDesiredState } from './desired-state.js';
 import {
   diffFlows,
   diffMeters,
@@ -639,7 +639,7 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
       // timeout in `want` was not sent); a new or replaced (re-added) one starts now.
       const kept = step.kind === 'unchanged' || step.kind === 'modify';
       const same = kept && prev !== undefined && prev.entry.cookie === want.cookie && prev.entry.flags === want.flags;
-      state.flows.set(key, { entry: want, owner: ownerId, since: same ? sameEnd(prev, want) : now });
+      state.flows.set(key, new FlowRecord(want, ownerId, same ? sameEnd(prev, want) : now));
     }
   }
 
