@@ -215,9 +215,25 @@ export interface FlowIdentity {
   match: Match;
 }
 
+/** Where an object that knows its own flow key (a desired flow's record) keeps it: flowKey answers it as it is. */
+export const FLOW_KEY = Symbol('flowKey');
+
 /** canonicalFlowKey: a short string, equal for two entries a switch would hold as one (flowKeyText spells it). */
-export function flowKey(f: FlowIdentity): string {
-  return canonicalFlowKey(f.tableId, f.priority, f.match);
+export function flowKey(f: FlowIdentity & { readonly [FLOW_KEY]?: string }): string {
+  return f[FLOW_KEY] ?? canonicalFlowKey(f.tableId, f.priority, f.match);
+}
+
+/**
+ * The match a flow key was made from, as normaliseMatch gives it: the key holds the canonical TLVs, read back
+ * and put in OXM field-number order (fields of other classes after those, in the key's byte order).
+ */
+export function flowKeyMatch(key: string): Match {
+  const b = Buffer.from(key, 'latin1');
+  const r = new Reader(b, 3, b.length);
+  const m: OxmTlv[] = [];
+  while (r.pos < b.length) m.push(readOxm(r));
+  sortByRank(m);
+  return m;
 }
 
 const keyWriter = new Writer(1024);

@@ -6,6 +6,7 @@ import {
   normaliseInstructions,
   normaliseFlow,
   flowKey,
+  flowKeyMatch,
   flowKeyText,
   instructionsKey,
   meterKey,
@@ -283,6 +284,10 @@ describe('normalisation', () => {
         Buffer.from(canonicalMatchKey(match).replaceAll('.', ''), 'hex').toString('latin1');
       expect(flowKey(f)).toBe(want);
       expect(flowKeyText(flowKey(f))).toBe(text);
+      // The key holds the whole match: read back, it keys the same, and in the order normaliseMatch gives.
+      const back = flowKeyMatch(flowKey(f));
+      expect(flowKey({ ...f, match: back })).toBe(want);
+      expect(back.map((m) => m.field)).toEqual(normaliseMatch(back).map((m) => m.field));
       expect(flowKey({ ...f, match: [...match].reverse() })).toBe(want); // whatever the order
       expect(matchKey(match)).toBe(canonicalMatchKey(match));
     }
