@@ -64,9 +64,7 @@ export function createMetrics(deps: { app: DmzApp; controller: Controller; flows
     collect() {
       this.reset();
       for (const sw of app.site.switches) {
-        const by = new Map<string, number>();
-        for (const f of flows.desiredFlows(sw.dpid)) by.set(ownerLabel(f.cookie), (by.get(ownerLabel(f.cookie)) ?? 0) + 1);
-        for (const [owner, n] of by) this.set({ dpid: dpidText(sw.dpid), owner }, n);
+        for (const [owner, n] of flows.countDesired(sw.dpid, ownerLabel)) this.set({ dpid: dpidText(sw.dpid), owner }, n);
       }
     },
   });

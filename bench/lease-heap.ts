@@ -5,7 +5,10 @@
 // Beside it the same N leases in the pure core alone (apps/dmz/core: decide), which holds a lease's parsed rule
 // and nothing else.
 //
-// Usage: node --expose-gc dist/bench/lease-heap.js [--leases N]   (npm run bench:lease-heap; default 10,000)
+// With --breakdown, after the figures: where the whole's bytes are, per structure (bench/heap-breakdown.ts: the
+// size each retains alone in a heap snapshot taken once the leases are held, per lease held, warm-up included).
+//
+// Usage: node --expose-gc dist/bench/lease-heap.js [--leases N] [--breakdown]   (npm run bench:lease-heap; default 10,000)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { PrivateOvs } from '../lab/private-ovs.js';
 import { Controller } from '../controller/controller.js';
@@ -17,11 +20,17 @@ import { parsePrefix } from '../apps/dmz/addresses.js';
 import { decide } from '../apps/dmz/core/decide.js';
 import { initialState, type State } from '../apps/dmz/core/state.js';
 import { buildApi, openJournalStore, createToken } from '../api/index.js';
+import { heapBreakdown, type Retained } from './heap-breakdown.js';
 
 const argv = process.argv.slice(2);
 const at = argv.indexOf('--leases');
 const N = at >= 0 ? Number(argv[at + 1]) : 10_000;
 const CONCURRENCY = 10;
+const WARM_UP = 500;
+const BREAKDOWN = argv.includes('--breakdown');
+/** The structures the breakdown measures: the controller's desired state, the app, the API's state and services. */
+const STRUCTURES = ['DesiredState', 'DmzApp', 'StateView', 'JournalStateStore', 'EventHub', 'LiveCounters', 'TransfersService'];
+let breakdown: Retained[] = [];
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc');
 
@@ -79,10 +88,11 @@ async function viaApi(): Promise<number> {
       );
       await store.commit([]);
     };
-    await run(N, N + 500); // warm-up: code optimised, pools and caches at their steady size
+    await run(N, N + WARM_UP); // warm-up: code optimised, pools and caches at their steady size
     const before = heap();
     await run(0, N);
     const after = heap();
+    if (BREAKDOWN) breakdown = heapBreakdown(`${dataDir}/lease-heap.heapsnapshot`, STRUCTURES);
     app.stop();
     await api.close();
     flows.close();
@@ -128,3 +138,17 @@ console.log(`  dmzgate (API + transfers service + DMZ app + controller + state o
 console.log(
   `  the pure core's state alone (apps/dmz/core):                                ${(core / 1024).toFixed(2)} KB  (${(core / full).toFixed(2)}x of the whole)`,
 );
+
+if (BREAKDOWN) {
+  const held = N + WARM_UP;
+  const kb = (bytes: number): string => (bytes / held / 1024).toFixed(2).padStart(6);
+  console.log(`where it is (retained alone, per lease held: ${held} with the warm-up's)`);
+  let listed = 0;
+  for (const r of breakdown.sort((a, b) => b.bytes - a.bytes)) {
+    if (r.bytes / held < 8) continue;
+    listed += r.bytes;
+    console.log(`  ${kb(r.bytes)} KB  ${r.name}`);
+    for (const f of r.fields) if (f.bytes / held >= 8) console.log(`  ${kb(f.bytes)} KB    .${f.name}`);
+  }
+  console.log(`  ${kb(full * held - listed)} KB  elsewhere (held by several of these, code, caches)`);
+}

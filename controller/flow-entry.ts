@@ -32,7 +32,9 @@ import { readOxm, writeOxm, oxmDef } from './openflow/oxm.js';
 import { writeInstructions } from './openflow/instructions.js';
 import { writeBuckets } from './openflow/bucket.js';
 import { writeBands } from './openflow/meter-band.js';
-import { canonicalFlowKey, canonicaliseTlv } from './openflow/match-key.js';
+import { canonicalFlowKey, canonicaliseTlv, flowKeyText } from './openflow/match-key.js';
+
+export { flowKeyText };
 
 /** A flow entry as the controller wants it on a switch. */
 export interface FlowEntry {
@@ -213,9 +215,25 @@ export interface FlowIdentity {
   match: Match;
 }
 
-/** `table/priority/canonicalMatchKey(match)`: equal for two entries a switch would hold as one. */
-export function flowKey(f: FlowIdentity): string {
-  return canonicalFlowKey(f.tableId, f.priority, f.match);
+/** Where an object that knows its own flow key (a desired flow's record) keeps it: flowKey answers it as it is. */
+export const FLOW_KEY = Symbol('flowKey');
+
+/** canonicalFlowKey: a short string, equal for two entries a switch would hold as one (flowKeyText spells it). */
+export function flowKey(f: FlowIdentity & { readonly [FLOW_KEY]?: string }): string {
+  return f[FLOW_KEY] ?? canonicalFlowKey(f.tableId, f.priority, f.match);
+}
+
+/**
+ * The match a flow key was made from, as normaliseMatch gives it: the key holds the canonical TLVs, read back
+ * and put in OXM field-number order (fields of other classes after those, in the key's byte order).
+ */
+export function flowKeyMatch(key: string): Match {
+  const b = Buffer.from(key, 'latin1');
+  const r = new Reader(b, 3, b.length);
+  const m: OxmTlv[] = [];
+  while (r.pos < b.length) m.push(readOxm(r));
+  sortByRank(m);
+  return m;
 }
 
 const keyWriter = new Writer(1024);

@@ -27,7 +27,7 @@ import {
   flowText,
 } from './flow-entry.js';
 import { ownerCookie, OWNER_MASK } from './cookie.js';
-import { DesiredState, OwnershipConflictError, sameEnd, type SwitchDesiredState, type FlowRecord } from './desired-state.js';
+import { DesiredState, FlowRecord, OwnershipConflictError, sameEnd, type SwitchDesiredState } from './desired-state.js';
 import {
   diffFlows,
   diffMeters,
@@ -162,7 +162,7 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     const s = this.desired.get(dpid);
     const key = flowKey(msg);
     const rec = s.flows.get(key);
-    if (!rec || rec.entry.cookie !== msg.cookie || this.deleting.get(dpid)?.has(key)) return;
+    if (!rec || rec.cookie !== msg.cookie || this.deleting.get(dpid)?.has(key)) return;
     const owner = this.ownerName(rec.owner);
     const lost = lossReason(rec, msg.reason, this.clock.now());
     if (lost === undefined) {
@@ -174,13 +174,13 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     // send one), must not make the controller forget a flow it still wants: that would lift a block at the
     // next reconcile. The flow goes back on the switch; the report is an alarm.
     this.log.warn(
-      { dpid: dpidText(dpid), owner, flow: flowText(rec.entry), reason: lost },
+      { dpid: dpidText(dpid), owner, flow: flowText(rec), reason: lost },
       'switch removed a flow that should still be there: re-installing it',
     );
     this.emit('flowLost', dpid, owner, rec.entry, lost);
-    this.reinstall(dpid, key, rec.entry).catch((e: Error) => {
+    this.reinstall(dpid, key, rec).catch((e: Error) => {
       this.log.error(
-        { dpid: dpidText(dpid), owner, flow: flowText(rec.entry), err: e.message },
+        { dpid: dpidText(dpid), owner, flow: flowText(rec), err: e.message },
         're-installing a lost flow failed (the next reconcile retries)',
       );
       if (e instanceof SwitchError) this.emit('flowNotRestored', dpid, owner, rec.entry, e);
@@ -263,12 +263,21 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
 
   desiredFlows(dpid: bigint, owner?: string): FlowEntry[] {
     if (!this.desired.has(dpid)) return [];
-    return [
-      ...this.desired
-        .get(dpid)
-        .flowMap(owner === undefined ? undefined : this.ownerId(owner))
-        .values(),
-    ];
+    const ownerId = owner === undefined ? undefined : this.ownerId(owner);
+    const out: FlowEntry[] = [];
+    for (const r of this.desired.get(dpid).flows.values()) if (ownerId === undefined || r.owner === ownerId) out.push(r.entry);
+    return out;
+  }
+
+  /** How many flows are desired on a switch, by `label(cookie)` (no entry is built: see desiredFlows). */
+  countDesired(dpid: bigint, label: (cookie: bigint) => string): Map<string, number> {
+    const by = new Map<string, number>();
+    if (!this.desired.has(dpid)) return by;
+    for (const r of this.desired.get(dpid).flows.values()) {
+      const k = label(r.cookie);
+      by.set(k, (by.get(k) ?? 0) + 1);
+    }
+    return by;
   }
 
   /** Whether atomic groups go in bundles on the switch's current connection; undefined if not yet tried (or not connected). */
@@ -335,7 +344,7 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
       const rec = state.flows.get(key)!;
       state.flows.delete(key);
       expired++;
-      this.emit('flowExpired', dpid, this.ownerName(rec.owner), e);
+      this.emit('flowExpired', dpid, this.ownerName(rec.owner), rec.entry);
       return false;
     });
     const meterDiff = meters && diffMeters(state.meters, meters);
@@ -367,7 +376,7 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     const replaced = new Set(flowDiff.replace.map((p) => p.entry));
     for (const e of installed) {
       const rec = state.flows.get(flowKey(e));
-      if (rec && rec.entry === e && (rec.since === undefined || replaced.has(e))) rec.since = at;
+      if (rec && rec === e && (rec.since === undefined || replaced.has(e))) rec.since = at;
     }
     const report: ReconcileReport = {
       dpid: dpidText(dpid),
@@ -480,7 +489,7 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
       let kind: StepKind;
       if (want === null) kind = 'delete';
       else if (!prev) kind = 'add';
-      else kind = compareFlow(want, prev.entry);
+      else kind = compareFlow(want, prev);
       // Re-armed: sent again as an add, which replaces the entry with its hard timeout restarting and its
       // counters kept (OF1.3.5 §6.4, without OFPFF_RESET_COUNTS), even where nothing else changed.
       if (rearm && want !== null && kind !== 'add') kind = 'replace';
@@ -649,16 +658,16 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
    * Puts a desired flow the switch lost back on it, with the hard timeout it has left (the desired record keeps
    * its install time: the flow still ends when it was meant to). Nothing if it stopped being desired meanwhile.
    */
-  private reinstall(dpid: bigint, key: string, entry: FlowEntry): Promise<void> {
+  private reinstall(dpid: bigint, key: string, desired: FlowRecord): Promise<void> {
     return this.serial(dpid, async () => {
       const state = this.desired.get(dpid);
       const rec = state.flows.get(key);
-      if (!rec || rec.entry !== entry) return;
+      if (!rec || rec !== desired) return;
       const conn = this.connection(dpid);
       const sent = this.clock.now();
-      const left = remainingHard(state, entry, sent);
+      const left = remainingHard(state, rec, sent);
       if (left <= 0) return; // its time ran out meanwhile: the next reconcile sees it expired
-      const errors = await sendAll(conn, [addFlowMsg(entry, entry.hardTimeout ? Math.ceil(left) : 0)]);
+      const errors = await sendAll(conn, [addFlowMsg(rec, rec.hardTimeout ? Math.ceil(left) : 0)]);
       if (errors.size > 0) throw [...errors.values()][0]!;
       rec.since ??= sent;
     });
@@ -694,7 +703,7 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
         if (prev && prev.owner !== ownerId) {
           throw new OwnershipConflictError(`flow ${flowText(e)} belongs to owner ${this.ownerName(prev.owner)}, not ${this.ownerName(ownerId)}`);
         }
-        let kind: StepKind = prev ? compareFlow(e, prev.entry) : 'add';
+        let kind: StepKind = prev ? compareFlow(e, prev) : 'add';
         // The same identity again, after a change to it went into the bundle: put the entry back as this one says.
         if (kind === 'unchanged' && (planned.get(key)?.kind ?? 'unchanged') !== 'unchanged') kind = 'replace';
         const step = new Step(key, e, e, kind, prev, ownerId, now);
@@ -765,8 +774,8 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
       // An unchanged or modified entry is the same switch entry: it still ends when it did (a different hard
       // timeout in `want` was not sent); a new or replaced (re-added) one starts now.
       const kept = step.kind === 'unchanged' || step.kind === 'modify';
-      const same = kept && prev !== undefined && prev.entry.cookie === want.cookie && prev.entry.flags === want.flags;
-      state.flows.set(key, { entry: want, owner: ownerId, since: same ? sameEnd(prev, want) : now });
+      const same = kept && prev !== undefined && prev.cookie === want.cookie && prev.flags === want.flags;
+      state.flows.set(key, new FlowRecord(want, key, ownerId, same ? sameEnd(prev, want) : now));
     }
   }
 
@@ -822,7 +831,7 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
  * for a hard timeout only once it can have run out (its install time unknown: not yet, the flow is kept).
  */
 function lossReason(rec: FlowRecord, reason: number, now: number): string | undefined {
-  const e = rec.entry;
+  const e = rec;
   if (reason === OFPRR.IDLE_TIMEOUT) return e.idleTimeout ? undefined : 'idle timeout on a flow without one';
   if (reason === OFPRR.HARD_TIMEOUT) {
     if (!e.hardTimeout) return 'hard timeout on a flow without one';
@@ -894,9 +903,9 @@ function remainingHard(state: SwitchDesiredState, e: FlowEntry, now: number): nu
 }
 
 /** The hard timeout to restore a flow with after a failed group (what it had left, at least 1 s). */
-function restoreHard(rec: { entry: FlowEntry; since?: number }, now: number): number {
-  if (!rec.entry.hardTimeout || rec.since === undefined) return rec.entry.hardTimeout;
-  return Math.max(1, Math.ceil(rec.entry.hardTimeout - (now - rec.since) / 1000));
+function restoreHard(rec: FlowRecord, now: number): number {
+  if (!rec.hardTimeout || rec.since === undefined) return rec.hardTimeout;
+  return Math.max(1, Math.ceil(rec.hardTimeout - (now - rec.since) / 1000));
 }
 
 type StepKind = 'add' | 'delete' | 'unchanged' | FlowVerdict;
@@ -922,7 +931,8 @@ class Step implements Change {
     switch (this.kind) {
       case 'delete':
         // The known entry exactly; else whatever of this owner's is there (nothing to restore then).
-        return prev ? deleteFlowMsg(prev.entry, prev.entry.cookie) : deleteFlowMsg(this.identity, ownerCookie(this.ownerId), OWNER_MASK);
+        // (The identity's match, not the record's: the same entry, and it needs no reading back from the key.)
+        return prev ? deleteFlowMsg(this.identity, prev.cookie) : deleteFlowMsg(this.identity, ownerCookie(this.ownerId), OWNER_MASK);
       case 'modify':
         return modifyFlowMsg(want!);
       default:
@@ -936,18 +946,18 @@ class Step implements Change {
       case 'add':
         return [deleteFlowMsg(want!, want!.cookie)];
       case 'modify':
-        return [modifyFlowMsg(prev!.entry)];
+        return [modifyFlowMsg(prev!)];
       case 'unchanged':
         return [];
       default:
-        return prev ? [addFlowMsg(prev.entry, restoreHard(prev, this.now))] : []; // delete, replace
+        return prev ? [addFlowMsg(prev, restoreHard(prev, this.now))] : []; // delete, replace
     }
   }
 
   get what(): string {
     switch (this.kind) {
       case 'delete':
-        return `delete flow ${flowText(this.prev?.entry ?? this.identity)}`;
+        return `delete flow ${flowText(this.prev ?? this.identity)}`;
       case 'unchanged':
         return `keep flow ${flowText(this.want!)}`;
       default:

@@ -73,9 +73,9 @@ export function viewRoutes(r: FastifyInstance, ctx: ApiContext): void {
 
   const switchView = async (dpid: bigint, site: SiteSwitch | undefined): Promise<Record<string, unknown>> => {
     const conn = controller.get(dpid);
-    const byOwner: Record<string, number> = {};
-    const desired = flows.desiredFlows(dpid);
-    for (const f of desired) byOwner[ownerLabel(f.cookie)] = (byOwner[ownerLabel(f.cookie)] ?? 0) + 1;
+    const counts = flows.countDesired(dpid, ownerLabel);
+    const byOwner = Object.fromEntries(counts);
+    const desired = [...counts.values()].reduce((a, b) => a + b, 0);
     const role = (n: number) => site?.ports.find((p) => p.portNo === n)?.role;
     const ports = conn
       ? [...conn.ports.values()]
@@ -96,7 +96,7 @@ export function viewRoutes(r: FastifyInstance, ctx: ApiContext): void {
       connected: !!conn,
       ...(conn ? { remote: conn.remote, bundles: flows.bundlesSupported(dpid) ?? null } : {}),
       ports,
-      flows: { on_switch: conn ? await onSwitch(conn) : null, desired: desired.length, by_owner: byOwner },
+      flows: { on_switch: conn ? await onSwitch(conn) : null, desired, by_owner: byOwner },
     };
   };
 

@@ -15,13 +15,76 @@ import { MinHeap } from '../../apps/dmz/min-heap.js';
 import type { Snapshot, StateRecord } from './state-store.js';
 import type { AuditEntry, EventType, NextIds, StoredEvent, TokenRecord } from './types.js';
 
-/** A lease as held: its JSON text, and its counters (compared on every counter poll). */
-export interface HeldLease {
-  readonly text: string;
+/**
+ * A lease as held: its JSON text, and its counters (compared on every counter poll). The text's last member is
+ * usually its counters (`,"counters":{...}}`), which the four numbers spell again: then only the text before them
+ * is held, and `text` puts them back.
+ */
+export class HeldLease {
   readonly packetsIn: number;
   readonly bytesIn: number;
   readonly packetsOut: number;
   readonly bytesOut: number;
+  /** The JSON text; without its counters member when `#cut`. */
+  readonly #head: string;
+  readonly #cut: boolean;
+
+  /** NaN for any counter a record read from disk lacks: never equal. */
+  constructor(l: LeaseRecord) {
+    const c: Partial<Counters> = l.counters ?? {};
+    this.packetsIn = c.packetsIn ?? NaN;
+    this.bytesIn = c.bytesIn ?? NaN;
+    this.packetsOut = c.packetsOut ?? NaN;
+    this.bytesOut = c.bytesOut ?? NaN;
+    const rest = countersLast(l) ? withoutCounters(l) : undefined;
+    this.#cut = rest !== undefined && rest.length > 2;
+    this.#head = flat(this.#cut ? rest! : JSON.stringify(l));
+  }
+
+  /** The lease's JSON text, as JSON.stringify gave it. */
+  get text(): string {
+    if (!this.#cut) return this.#head;
+    return `${this.#head.slice(0, -1)},"counters":{"packetsIn":${this.packetsIn},"bytesIn":${this.bytesIn},"packetsOut":${this.packetsOut},"bytesOut":${this.bytesOut}}}`;
+  }
+
+  /** Whether `other` holds the same text. */
+  sameText(other: HeldLease): boolean {
+    if (this.#cut !== other.#cut) return this.text === other.text;
+    if (this.#head !== other.#head) return false;
+    return (
+      !this.#cut ||
+      (this.packetsIn === other.packetsIn &&
+        this.bytesIn === other.bytesIn &&
+        this.packetsOut === other.packetsOut &&
+        this.bytesOut === other.bytesOut)
+    );
+  }
+}
+
+const COUNTER_NAMES = ['packetsIn', 'bytesIn', 'packetsOut', 'bytesOut'];
+
+/**
+ * Whether JSON.stringify(l) ends with its counters as HeldLease spells them: `counters` the last member, with
+ * exactly the four counters, in that order, each a finite number.
+ */
+function countersLast(l: LeaseRecord): boolean {
+  let last: string | undefined;
+  for (const k in l) if ((l as unknown as Record<string, unknown>)[k] !== undefined) last = k;
+  const c = l.counters as unknown;
+  if (last !== 'counters' || typeof c !== 'object' || c === null || Array.isArray(c)) return false;
+  const keys = Object.keys(c);
+  if (keys.length !== 4) return false;
+  for (let i = 0; i < 4; i++) {
+    const v = (c as Record<string, unknown>)[keys[i]!];
+    if (keys[i] !== COUNTER_NAMES[i] || typeof v !== 'number' || !Number.isFinite(v)) return false;
+  }
+  return true;
+}
+
+/** JSON of the lease without its counters. */
+function withoutCounters(l: LeaseRecord): string {
+  const { counters: _counters, ...rest } = l;
+  return JSON.stringify(rest);
 }
 
 /** An event as held: StoredEvent with its data as JSON text. */
@@ -78,7 +141,7 @@ export class StateView {
     for (const t of s.tokens) this.tokenMap[t.id] = t;
     this.leases = {};
     for (const l of s.leases) {
-      this.leases[l.id] = holdLease(l);
+      this.leases[l.id] = new HeldLease(l);
       this.closedLeases.note(l.id, l.state !== 'active');
     }
     this.blocks = {};
@@ -139,9 +202,9 @@ export class StateView {
   apply(r: StateRecord): boolean {
     switch (r.kind) {
       case 'lease.put': {
-        const held = holdLease(r.lease);
+        const held = new HeldLease(r.lease);
         // (A counter poll puts every active lease; those whose counters did not move are skipped before this.)
-        if (Object.hasOwn(this.leases, r.lease.id) && this.leases[r.lease.id]!.text === held.text) return false;
+        if (Object.hasOwn(this.leases, r.lease.id) && this.leases[r.lease.id]!.sameText(held)) return false;
         this.leases[r.lease.id] = held;
         this.closedLeases.note(r.lease.id, r.lease.state !== 'active');
         return true;
@@ -340,18 +403,6 @@ export function copyJson<T>(v: T): T {
 function flat(s: string): string {
   void Number(s);
   return s;
-}
-
-/** A lease as held: its (flat) JSON text and its counters (NaN for any a record read from disk lacks: never equal). */
-function holdLease(l: LeaseRecord): HeldLease {
-  const c: Partial<Counters> = l.counters ?? {};
-  return {
-    text: flat(JSON.stringify(l)),
-    packetsIn: c.packetsIn ?? NaN,
-    bytesIn: c.bytesIn ?? NaN,
-    packetsOut: c.packetsOut ?? NaN,
-    bytesOut: c.bytesOut ?? NaN,
-  };
 }
 
 /** An event as held: its data as (flat) JSON text. */

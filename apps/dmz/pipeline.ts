@@ -227,10 +227,26 @@ function leasePath(site: Site, sw: SiteSwitch, dtn: Dtn, path: Lease['path'], fa
 export const PROTO_FIELD = { tcp: field('ip_proto', IPPROTO.tcp), udp: field('ip_proto', IPPROTO.udp) } as const;
 export const L4_NAMES = { tcp: ['tcp_src', 'tcp_dst'], udp: ['udp_src', 'udp_dst'] } as const;
 
+/**
+ * The port fields made so far, by field name and (mask << 16 | value): leases on the same ports share one TLV
+ * object (a plain value nothing changes), as they share their path's, instead of each flow holding its own.
+ * Bounded: past PORT_FIELDS_KEPT fields of a name, new ones are made and not kept.
+ */
+const portFields = new Map<string, Map<number, OxmTlv>>();
+const PORT_FIELDS_KEPT = 4096;
+
 /** A port as a match field (undefined for the whole 0-65535 range: no field). */
 export function portField(name: string, p: MaskedPort): OxmTlv | undefined {
   if (p.mask === 0) return undefined;
-  return p.mask === 0xffff ? field(name, p.value) : field(name, p.value, p.mask);
+  let made = portFields.get(name);
+  if (made === undefined) portFields.set(name, (made = new Map<number, OxmTlv>()));
+  const key = p.mask * 0x10000 + p.value;
+  let f = made.get(key);
+  if (f === undefined) {
+    f = Object.freeze(p.mask === 0xffff ? field(name, p.value) : field(name, p.value, p.mask));
+    if (made.size < PORT_FIELDS_KEPT) made.set(key, f);
+  }
+  return f;
 }
 
 /** The ports of a lease side as (value, mask) blocks. */

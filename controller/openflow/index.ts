@@ -13,7 +13,7 @@ export type { OxmTlv, OxmValue, OxmDef } from './oxm.js';
 export { OXM_FIELDS, oxmDef } from './oxm.js';
 export type { Match } from './match.js';
 export { formatMatch, readMatch, writeMatch } from './match.js';
-export { canonicalMatchKey, canonicalFlowKey } from './match-key.js';
+export { canonicalMatchKey, canonicalFlowKey, flowKeyText } from './match-key.js';
 export type { Action } from './actions.js';
 export type { Instruction } from './instructions.js';
 export type { Bucket } from './bucket.js';

@@ -20,17 +20,33 @@ export function canonicalMatchKey(match: Match): string {
 }
 
 /**
- * `table/priority/canonicalMatchKey(match)` (OF1.3.5 §6.4: what makes two flow entries the same entry of a
- * switch), spelt in one pass into one string.
+ * A flow entry's identity (OF1.3.5 §6.4: table, priority and match) as one short string, equal for two entries a
+ * switch would hold as one: the table id and the priority as 1 and 2 char codes, then the canonical TLVs (as in
+ * canonicalMatchKey) in byte order, one char code per byte. TLVs carry their own lengths, so the key is
+ * unambiguous without separators; binary rather than hex because every desired flow is held by its key (half
+ * the bytes). flowKeyText spells one for people.
  */
 export function canonicalFlowKey(tableId: number, priority: number, match: Match): string {
+  if (!(tableId >= 0 && tableId <= 0xff && priority >= 0 && priority <= 0xffff))
+    throw new RangeError(`no flow key for table ${tableId}, priority ${priority}`);
   const n = canonicalTlvs(match);
-  let p = writeDecimal(0, tableId);
-  keyChars[p++] = SLASH;
-  p = writeDecimal(p, priority);
-  keyChars[p++] = SLASH;
-  p = writeTlvChars(p, n); // (may replace keyChars with a larger buffer: read it after)
+  const p = writeTlvBytes(3, n); // (may replace keyChars with a larger buffer: write the head after)
+  keyChars[0] = tableId;
+  keyChars[1] = priority >>> 8;
+  keyChars[2] = priority & 0xff;
   return keyChars.toString('latin1', 0, p);
+}
+
+/** A canonicalFlowKey as `table/priority/` and its TLVs in hex, separated by dots (canonicalMatchKey's spelling). */
+export function flowKeyText(key: string): string {
+  const b = Buffer.from(key, 'latin1');
+  const tlvs: string[] = [];
+  for (let s = 3; s + 4 <= b.length;) {
+    const end = Math.min(b.length, s + 4 + b[s + 3]!);
+    tlvs.push(b.toString('hex', s, end));
+    s = end;
+  }
+  return `${b[0]}/${b.length >= 3 ? b.readUInt16BE(1) : ''}/${tlvs.join('.')}`;
 }
 
 /**
@@ -65,7 +81,6 @@ let fieldAt = new Int32Array(64);
 let order = new Int32Array(64);
 let keyChars = Buffer.allocUnsafe(1024);
 const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
-const SLASH = 0x2f;
 const DOT = 0x2e;
 
 /**
@@ -149,9 +164,15 @@ function writeTlvChars(p: number, n: number): number {
   return p;
 }
 
-/** A non-negative integer's decimal digits into keyChars at p; returns the end (keyChars has room for 20). */
-function writeDecimal(p: number, v: number): number {
-  const s = String(v);
-  for (let k = 0; k < s.length; k++) keyChars[p++] = s.charCodeAt(k);
+/** Copies the n canonical TLVs, in `order`, into keyChars from p; returns the end. */
+function writeTlvBytes(p: number, n: number): number {
+  const need = p + matchWriter.pos;
+  if (need > keyChars.length) keyChars = Buffer.allocUnsafe(2 * need);
+  const b = matchWriter.buf;
+  const out = keyChars;
+  for (let j = 0; j < n; j++) {
+    const i = order[j]!;
+    for (let k = fieldAt[i]!, end = fieldAt[i + 1]!; k < end; k++) out[p++] = b[k]!;
+  }
   return p;
 }

@@ -6,6 +6,8 @@ import {
   normaliseInstructions,
   normaliseFlow,
   flowKey,
+  flowKeyMatch,
+  flowKeyText,
   instructionsKey,
   meterKey,
   type FlowEntry,
@@ -253,7 +255,7 @@ describe('normalisation', () => {
     expect(flowKey({ ...a, tableId: 1 })).not.toBe(flowKey(a));
   });
 
-  it("flowKey is canonicalMatchKey's key (fast path and sorting path), for any field order, masks and classes", () => {
+  it("flowKey is canonicalMatchKey's key in bytes, spelt back by flowKeyText, for any field order, masks and classes", () => {
     // A deterministic pseudo-random walk over basic, Nicira and ONF experimenter fields, masked and not.
     const rnd = random(7);
     const pick = [
@@ -276,8 +278,16 @@ describe('normalisation', () => {
     for (let t = 0; t < 3000; t++) {
       const match = Array.from({ length: rnd(7) }, () => pick[rnd(pick.length)]!()) as Match;
       const f = { tableId: rnd(255), priority: rnd(65536), match };
-      const want = `${f.tableId}/${f.priority}/${canonicalMatchKey(match)}`;
+      const text = `${f.tableId}/${f.priority}/${canonicalMatchKey(match)}`;
+      const want =
+        String.fromCharCode(f.tableId, f.priority >> 8, f.priority & 0xff) +
+        Buffer.from(canonicalMatchKey(match).replaceAll('.', ''), 'hex').toString('latin1');
       expect(flowKey(f)).toBe(want);
+      expect(flowKeyText(flowKey(f))).toBe(text);
+      // The key holds the whole match: read back, it keys the same, and in the order normaliseMatch gives.
+      const back = flowKeyMatch(flowKey(f));
+      expect(flowKey({ ...f, match: back })).toBe(want);
+      expect(back.map((m) => m.field)).toEqual(normaliseMatch(back).map((m) => m.field));
       expect(flowKey({ ...f, match: [...match].reverse() })).toBe(want); // whatever the order
       expect(matchKey(match)).toBe(canonicalMatchKey(match));
     }

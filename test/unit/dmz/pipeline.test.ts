@@ -131,6 +131,15 @@ describe('routed lease', () => {
     expect(t.ports(fromWan(50123))).toEqual([FW_OUT]); // after
   });
 
+  it("leases on the same ports share their port fields' objects (frozen), as they share their path's", () => {
+    const a = leaseFlows(site, lease(), NOW).flows;
+    const b = leaseFlows(site, lease({ id: 8, remote: '198.51.100.0/24' }), NOW).flows;
+    const ports = (flows: typeof a) => flows.flatMap((f) => f.match.filter((m) => m.field === 'tcp_src' || m.field === 'tcp_dst'));
+    expect(ports(a).length).toBeGreaterThan(0);
+    ports(a).forEach((f, i) => expect(ports(b)[i]).toBe(f));
+    expect(ports(a).every((f) => Object.isFrozen(f))).toBe(true);
+  });
+
   it('sets a hard timeout at the lease end, asks for flow-removed, carries the lease cookie and meter', () => {
     const { flows, meter } = leaseFlows(site, lease({ rateMbps: 500, meterId: 3 }), NOW + 600_000);
     expect(flows.length).toBeGreaterThan(0);
