@@ -58,8 +58,9 @@ export async function runClusterMember(opts: ClusterOptions, version: string): P
     ...(opts.tls ? { tls: { port: opts.tls.port, key: opts.tls.key, cert: opts.tls.cert, ca: opts.tls.ca } } : {}),
     authorize: (claim) => refuseClaim(site, claim),
   });
-  // Until a leader is known, slave: nothing here may change a switch (generation 0 may be stale: refused, still slave here).
-  void controller.setRole('slave', 0n);
+  // Until a leader is known, slave here: nothing may change a switch. No generation id yet, so nothing is asked
+  // of the switches (any we made up could be older than one they saw: refused as stale).
+  void controller.setRole('slave');
   controller.on('roleRefused', (conn, e) => log.warn({ dpid: conn.dpidText, err: e.message }, 'cluster: switch refused our role'));
 
   let release: () => void;
@@ -167,7 +168,7 @@ export async function runClusterMember(opts: ClusterOptions, version: string): P
     const was = stack;
     stack = undefined; // requests are a follower's from now on
     const known = election?.leader;
-    void controller.setRole('slave', known && known.name !== name ? known.generation : (was?.term.generation ?? 0n));
+    void controller.setRole('slave', known && known.name !== name ? known.generation : was?.term.generation);
     serially('stepping down', async () => {
       await was?.stop();
       log.info({ why }, 'cluster: following');
