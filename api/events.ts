@@ -122,6 +122,19 @@ export class EventHub {
     return ev;
   }
 
+  /**
+   * Sends the events other instances commit, as this store's watch delivers them (a cluster follower's stream,
+   * from its replica): each batch is durable when delivered. `fromRevision`: the store's revision now (the view's).
+   * Returns the stop.
+   */
+  follow(fromRevision: number): () => void {
+    return this.store.subscribe(fromRevision, (b) => {
+      let last = 0;
+      for (const r of b.records) if (r.kind === 'event.append') last = Math.max(last, r.event.id);
+      if (last > 0) this.sendUpTo(last);
+    });
+  }
+
   private sendUpTo(id: number): void {
     if (id <= this.sent) return;
     if (this.clients.size === 0) {

@@ -3,7 +3,6 @@
 // lease deadlines, the counter poll), LLDP discovery and the full API. Starting it loads the state from etcd as
 // the last leader left it and reconciles every switch (correct flows stay in place: no forwarding gap).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Controller } from '../controller/controller.js';
 import { FlowManager } from '../controller/flow-manager.js';
@@ -97,11 +96,6 @@ export class LeaderStack {
 
   handle(req: IncomingMessage, res: ServerResponse): void {
     this.api.routing(req, res);
-  }
-
-  /** The event stream's WebSocket upgrade, for the leader's hub. */
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    this.api.server.emit('upgrade', req, socket, head);
   }
 
   /** The fenced store of this term (for what the leader writes beside the app: the local admin token). */

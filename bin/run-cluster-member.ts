@@ -2,7 +2,8 @@
 // "Cluster"). Every instance loads the site config, listens for the switches (each lists every instance) and
 // campaigns for the lead. The leader claims OpenFlow master with its term's generation id and runs the leader
 // stack (cluster-leader-stack.ts); the others are slave, keep a replica of the state from the etcd watch for
-// reads, and pass writes on to the leader. A deposed leader stops its stack and rejoins as a follower.
+// reads, and pass writes on to the leader. A deposed leader stops its stack and rejoins as a follower. Every
+// instance, leader or not, serves the event stream from its replica: a client stays connected across terms.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Etcd3 } from 'etcd3';
@@ -11,7 +12,10 @@ import { createLogger } from '../controller/log.js';
 import { refuseClaim } from '../apps/dmz/switch-identity.js';
 import { SiteConfigError } from '../apps/dmz/config.js';
 import type { Site } from '../apps/dmz/site.js';
-import { openEtcdStore, type StateBackend } from '../api/index.js';
+import { openEtcdStore, type EtcdStateStore } from '../api/index.js';
+import { Authenticator } from '../api/authenticate.js';
+import { EventHub } from '../api/events.js';
+import { FailureLimiter, RequestLimiter } from '../api/rate-limit.js';
 import { LeaderElection, type LeaderInfo } from '../api/cluster/leader-election.js';
 import { FORWARDED_BY, forward, noLeader } from '../api/cluster/forward.js';
 import { replicaRead, sendJson } from '../api/cluster/replica-reads.js';
@@ -54,12 +58,13 @@ export async function runClusterMember(opts: ClusterOptions, version: string): P
     ...(opts.tls ? { tls: { port: opts.tls.port, key: opts.tls.key, cert: opts.tls.cert, ca: opts.tls.ca } } : {}),
     authorize: (claim) => refuseClaim(site, claim),
   });
-  // Until a leader is known, slave: nothing here may change a switch (generation 0 may be stale: refused, still slave here).
-  void controller.setRole('slave', 0n);
+  // Until a leader is known, slave here: nothing may change a switch. No generation id yet, so nothing is asked
+  // of the switches (any we made up could be older than one they saw: refused as stale).
+  void controller.setRole('slave');
   controller.on('roleRefused', (conn, e) => log.warn({ dpid: conn.dpidText, err: e.message }, 'cluster: switch refused our role'));
 
   let release: () => void;
-  let replica: StateBackend;
+  let replica: EtcdStateStore;
   const client = new Etcd3({ hosts: opts.cluster.etcd, dialTimeout: 5_000, grpcOptions: { 'grpc.use_local_subchannel_pool': 1 } });
   try {
     const problem = dataDirModeProblem(opts.dataDir);
@@ -73,6 +78,22 @@ export async function runClusterMember(opts: ClusterOptions, version: string): P
 
   let stack: LeaderStack | undefined;
   let election: LeaderElection | undefined;
+
+  // The event stream, from the replica: the events every leader committed, in id order (ids come from etcd, so
+  // they rise across terms and a client resumes with `since` on any instance).
+  const auth = new Authenticator({
+    view: replica.view,
+    logger: log,
+    failures: new FailureLimiter(),
+    ...(opts.requestLimit ? { requests: new RequestLimiter(opts.requestLimit) } : {}),
+    count: () => undefined,
+  });
+  const events = new EventHub({
+    store: replica,
+    logger: log.child({ component: 'events' }),
+    authenticate: (req, text) => auth.check(req.socket.remoteAddress ?? 'unknown', text),
+  });
+  const unfollow = events.follow(replica.revision);
 
   const front = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -104,10 +125,7 @@ export async function runClusterMember(opts: ClusterOptions, version: string): P
     else if (!l || l.name === name) noLeader(res, 'the cluster is electing its leader');
     else forward(req, res, l.url, name);
   });
-  front.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => {
-    if (stack) stack.upgrade(req, socket, head);
-    else socket.destroy();
-  });
+  front.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => events.handleUpgrade(req, socket, head));
 
   // Terms start and stop one after another; a term deposed while it starts is stopped as soon as it has started.
   let transitions = Promise.resolve();
@@ -150,7 +168,7 @@ export async function runClusterMember(opts: ClusterOptions, version: string): P
     const was = stack;
     stack = undefined; // requests are a follower's from now on
     const known = election?.leader;
-    void controller.setRole('slave', known && known.name !== name ? known.generation : (was?.term.generation ?? 0n));
+    void controller.setRole('slave', known && known.name !== name ? known.generation : was?.term.generation);
     serially('stepping down', async () => {
       await was?.stop();
       log.info({ why }, 'cluster: following');
@@ -171,6 +189,8 @@ export async function runClusterMember(opts: ClusterOptions, version: string): P
     void (async () => {
       await was?.stop();
       await election?.close();
+      unfollow();
+      events.close();
       front.close();
       await controller.close();
       await replica.close().catch(() => undefined);

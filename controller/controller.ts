@@ -230,8 +230,9 @@ export class Controller extends EventEmitter<ControllerEvents> {
    * Claims `role` on every connected switch and on each that connects from now on (OF1.3.5 §6.3.5). Resolves with
    * each switch's outcome; refusals are also emitted as roleRefused. Leaving master stops local writes at once.
    */
-  async setRole(role: ControllerRole, generationId: bigint): Promise<RoleOutcome[]> {
-    this.claim = { role, generationId };
+  async setRole(role: ControllerRole, generationId?: bigint): Promise<RoleOutcome[]> {
+    if (generationId === undefined && role !== 'slave') throw new Error(`a ${role} claim needs a generation id`);
+    this.claim = generationId === undefined ? { role } : { role, generationId };
     this.roleSet = true;
     const claim = this.claim;
     const targets = [...this.connections].filter((c) => c.state === 'ready' || c.roleClaimed);

@@ -8,8 +8,12 @@ export type ControllerRole = 'equal' | 'master' | 'slave';
 
 export interface RoleClaim {
   role: ControllerRole;
-  /** Ignored by the switch for 'equal' (OF1.3.5 §7.3.9). */
-  generationId: bigint;
+  /**
+   * Ignored by the switch for 'equal' (OF1.3.5 §7.3.9). None, for 'slave' only: slave here (writes refused
+   * locally) without asking the switch, which would refuse a generation older than one it has seen as stale
+   * (OF1.3.5 §6.3.5): a cluster member that does not know its leader's generation yet.
+   */
+  generationId?: bigint;
 }
 
 export const ROLE_CODES: Record<ControllerRole, number> = {

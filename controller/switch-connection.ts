@@ -306,7 +306,10 @@ export class SwitchConnection extends EventEmitter<ConnectionEvents> {
     const seq = ++this.roleSeq;
     this.roleClaimed = true;
     if (claim.role === 'slave') this.notMaster = 'this controller is slave';
-    else if (claim.role === 'master' && this.role !== 'master') this.notMaster ??= 'the master role is not yet confirmed';
+    if (claim.generationId === undefined) {
+      if (claim.role !== 'slave') throw new Error(`a ${claim.role} claim needs a generation id`);
+      return; // slave here only: nothing asked of the switch (role.ts RoleClaim)
+    } else if (claim.role === 'master' && this.role !== 'master') this.notMaster ??= 'the master role is not yet confirmed';
     let reply: OfpMessage | undefined;
     try {
       [reply] = await this.request({ type: 'roleRequest', xid: 0, role: ROLE_CODES[claim.role], generationId: claim.generationId }, timeoutMs);

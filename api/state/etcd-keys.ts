@@ -1,7 +1,7 @@
 // Where the etcd backend (etcd-store.ts) keeps the state: one key per item under a site's prefix, ids zero-padded
 // so that etcd's key order (bytes) is id order, a range delete drops the oldest events or audit entries, and one
-// range read returns every kind in order. Plus `batch` (the last committed batch: its mod revision is the store's
-// revision, its history what subscribers replay) and `meta` (the next ids).
+// range read returns every kind in order. Plus `batch` (the batches the last transaction wrote, each with its
+// revision: its history is what subscribers replay) and `meta` (the next ids).
 import type { BlockRecord, LeaseRecord } from '../../apps/dmz/records.js';
 import type { Snapshot, StateRecord } from './state-store.js';
 import type { AuditEntry, NextIds, StoredEvent, TokenRecord } from './types.js';
@@ -27,11 +27,23 @@ export function etcdKeys(prefix: string): EtcdKeys {
   return { prefix, batch: `${prefix}batch`, meta: `${prefix}meta`, item, first: (kind) => item(kind, 0) };
 }
 
-/** The value of the `batch` key: which store instance committed it (its own watch skips re-applying it), and its records. */
-export interface BatchValue {
-  writer: string;
+/** One committed batch: the store's revision it got (a counter of its own, in `batch`), and its records. */
+export interface BatchEntry {
   seq: number;
+  rev: number;
   records: readonly StateRecord[];
+}
+
+/**
+ * The value of the `batch` key: which store instance committed it (its own watch skips re-applying them), and
+ * the batches one transaction wrote (a group commit), oldest first. Before groups it was one batch (`seq`,
+ * `records`, no `rev`): that one's revision is the key's mod revision.
+ */
+export type BatchValue = { writer: string; batches: BatchEntry[] } | { writer: string; seq: number; records: readonly StateRecord[] };
+
+/** The batches of a `batch` value, each with its revision (a value from before groups: its mod revision). */
+export function batchEntries(value: BatchValue, modRevision: number): BatchEntry[] {
+  return 'batches' in value ? value.batches : [{ seq: value.seq, rev: modRevision, records: value.records }];
 }
 
 /** The state under `keys.prefix` as one range read returned it (sorted by key). */
@@ -40,7 +52,7 @@ export function snapshotFromKvs(keys: EtcdKeys, kvs: readonly { key: Buffer; val
   for (const kv of kvs) {
     const key = kv.key.toString();
     const text = kv.value.toString();
-    if (key === keys.batch) s.revision = Number(kv.mod_revision);
+    if (key === keys.batch) s.revision = batchEntries(JSON.parse(text) as BatchValue, Number(kv.mod_revision)).at(-1)!.rev;
     else if (key === keys.meta) s.nextIds = { ...s.nextIds, ...(JSON.parse(text) as { nextIds: NextIds }).nextIds };
     else {
       const kind = key.slice(keys.prefix.length, key.lastIndexOf('/'));

@@ -2,15 +2,17 @@
 // controllers sharing one state (issue 19). Keys: etcd-keys.ts (one per item under /dmzgate/SITE/).
 //
 // Commits. A batch is checked and applied to the read model (the StateView the API reads) when commit() is called,
-// as in the journal backend, then written as ONE etcd transaction: a put of every item it changed (its whole
-// current value), the next ids (`meta`), the batch itself (`batch`: who wrote it and its records) and the range
+// as in the journal backend, then written in an etcd transaction: a put of every item it changed (its whole
+// current value), the next ids (`meta`), the batch itself (in `batch`: who wrote it and its records) and the range
 // deletes and deletes of what retention drops; all of it or none of it. Transactions go one at a time, in commit
-// order (a batch per transaction: each needs a revision of its own).
+// order; the batches committed while one is under way go together in the next (a group commit, etcd-txn-group.ts,
+// within maxTxnOps operations): a quorum round trip per group, not per batch. A commit with maxDelayMs waits up to
+// that long for another to ride with (an event after the change it describes).
 //
-// Revisions. The store's revision is the etcd revision of the batch's transaction (the mod revision of `batch`),
-// not a counter of our own: etcd gives it atomically with the write, a watch starts at it, and a read at one
-// revision is a snapshot; it rises with every transaction, so batches get increasing revisions, though not
-// consecutive ones when other keys of the cluster change too (the interface asks only "above the previous").
+// Revisions. A counter of the store's own, kept in `batch` (each batch there carries its revision): several
+// batches share one etcd transaction, hence one etcd revision, and each needs one above the previous. The
+// transaction that writes them compares `batch`'s mod revision (below), so the counter has one writer at a time.
+// (`batch` values from before groups hold one batch and no revision: its mod revision is its revision.)
 //
 // Writers. Every transaction compares the mod revision of `batch` with the last one this store saw: if another
 // writer committed since, the transaction does nothing and this store fails (its view and ids are stale: reopen
@@ -19,7 +21,7 @@
 // lost answer) is sent again, up to retryMs: a refused resend that finds its own batch in `batch` was applied.
 // Past that, the store fails too, since its view holds what etcd may not.
 //
-// Acknowledgement and subscribers. The store watches `batch` from the revision it loaded, so it sees every batch,
+// Acknowledgement and subscribers. The store watches `batch` from the etcd revision it loaded, so it sees every batch,
 // its own and other writers' (those it applies to its view: a follower's replica). A commit resolves once the
 // watch delivered it (etcd answered it from a quorum, and every subscriber has it), in commit order; one that
 // changes nothing resolves once those before it did. subscribe(from) replays the batches kept in memory since
@@ -35,8 +37,9 @@ import { randomUUID } from 'node:crypto';
 import { Etcd3, Range, type IOptions, type Watcher } from 'etcd3';
 import type { Logger } from '../../controller/log.js';
 import { NotLeaderError } from '../cluster/not-leader.js';
-import { etcdKeys, snapshotFromKvs, type BatchValue, type EtcdKeys } from './etcd-keys.js';
-import type { CommittedBatch, Snapshot, StateBackend, StateRecord, Unsubscribe } from './state-store.js';
+import { batchEntries, etcdKeys, snapshotFromKvs, type BatchValue, type EtcdKeys } from './etcd-keys.js';
+import { TxnGroup, type BatchOps, type QueuedBatch } from './etcd-txn-group.js';
+import type { CommitOptions, CommittedBatch, Snapshot, StateBackend, StateRecord, Unsubscribe } from './state-store.js';
 import { eventText, StateView, type Retention } from './state-view.js';
 
 export interface EtcdStoreOptions extends Retention {
@@ -48,7 +51,8 @@ export interface EtcdStoreOptions extends Retention {
   keepBatches?: number;
   /**
    * The most operations etcd takes in one transaction (its --max-txn-ops, default 128): a batch of more records
-   * is refused before it changes anything. A counter poll puts every lease that moved: run etcd with more.
+   * is refused before it changes anything, and a group of batches is kept within it. A counter poll puts every
+   * lease that moved: run etcd with more.
    */
   maxTxnOps?: number;
   /** How long a batch's transaction is sent again while etcd does not answer it (ms), before the store fails. Default 10000. */
@@ -79,6 +83,9 @@ interface Subscriber {
 
 type Op = ReturnType<Etcd3['put']> | ReturnType<Etcd3['delete']>;
 
+/** The most bytes of values one group takes (etcd refuses a request above --max-request-bytes, 1.5 MiB by default). */
+const GROUP_BYTES = 1024 * 1024;
+
 export class EtcdStateStore implements StateBackend {
   readonly keys: EtcdKeys;
   private readonly client: Etcd3;
@@ -86,12 +93,18 @@ export class EtcdStateStore implements StateBackend {
   private current = new StateView({ nextIds: { token: 1, event: 1, audit: 1 }, tokens: [], leases: [], blocks: [], audit: [], events: [] });
   private watcher: Watcher | undefined;
   private seq = 0;
+  /** The revision of the last batch committed here or seen: the next commit's is one above. */
+  private lastRevision = 0;
   /** The mod revision of `batch` as this store last saw it: what its next transaction compares with. */
   private expected = 0;
   /** The revision of the last batch the watch delivered (or the one loaded). */
   private delivered = 0;
   private waiters: Waiter[] = [];
-  private txns: (() => Promise<void>)[] = [];
+  /** Batches waiting for a transaction, in commit order. */
+  private queue: QueuedBatch[] = [];
+  /** Batches waiting (maxDelayMs) for another commit to go with, and the timer that sends them if none comes. */
+  private riders: QueuedBatch[] = [];
+  private riderTimer: NodeJS.Timeout | undefined;
   private sending = false;
   private recent: SeenBatch[] = [];
   /** Subscribers from a revision below this one cannot be served from `recent`. */
@@ -121,15 +134,22 @@ export class EtcdStateStore implements StateBackend {
     return this.current;
   }
 
+  /** The revision of the last batch the view holds (committed and delivered). */
+  get revision(): number {
+    return this.delivered;
+  }
+
   /** Reads the state (one snapshot) and starts following `batch` from its revision. */
   async open(): Promise<void> {
-    const snap = await this.load();
+    const res = await this.client.getAll().prefix(this.keys.prefix).exec();
+    const snap = snapshotFromKvs(this.keys, res.kvs);
     this.current = new StateView(snap, this.opts);
-    this.expected = this.delivered = this.recentFrom = snap.revision;
+    this.delivered = this.recentFrom = this.lastRevision = snap.revision;
+    this.expected = Number(res.kvs.find((kv) => kv.key.toString() === this.keys.batch)?.mod_revision ?? 0);
     this.watcher = await this.client
       .watch()
       .key(this.keys.batch)
-      .startRevision(String(snap.revision + 1))
+      .startRevision(String(Number(res.header.revision) + 1))
       .create();
     this.watcher.on('put', (kv) => this.seen(Number(kv.mod_revision), kv.value.toString()));
     this.watcher.on('error', (e) => this.fail(new Error(`etcd watch of ${this.keys.batch} failed: ${e.message}`)));
@@ -141,7 +161,7 @@ export class EtcdStateStore implements StateBackend {
     return snapshotFromKvs(this.keys, res.kvs);
   }
 
-  commit(batch: readonly StateRecord[]): Promise<{ revision: number }> {
+  commit(batch: readonly StateRecord[], opts: CommitOptions = {}): Promise<{ revision: number }> {
     if (this.closed) return Promise.reject(new Error('the state store is closed'));
     if (this.failed) return Promise.reject(this.failed);
     try {
@@ -150,31 +170,47 @@ export class EtcdStateStore implements StateBackend {
       return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
     const v = this.view;
-    let ops: Op[] | undefined;
-    let text: string;
+    let queued: QueuedBatch | undefined;
     try {
       // Its puts, `meta` and `batch` (retention's deletes are a few more: one per lease or block dropped, one per range).
       const max = this.opts.maxTxnOps ?? 128;
       if (batch.length + 2 > max)
         throw new Error(`a batch of ${batch.length} records needs more than etcd's ${max} operations per transaction (--max-txn-ops)`);
       v.check(batch);
-      text = JSON.stringify({ writer: this.writer, seq: this.seq + 1, records: batch } satisfies BatchValue);
-      ops = this.apply(batch);
+      const ops = this.apply(batch);
+      if (ops) {
+        const seq = ++this.seq;
+        const entry = JSON.stringify({ seq, rev: ++this.lastRevision, records: batch });
+        queued = { ...ops, seq, entry, meta: JSON.stringify({ nextIds: v.nextIds }) };
+      }
     } catch (e) {
       return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
     return new Promise((resolve, reject) => {
-      if (!ops) {
+      if (!queued) {
         this.waiters.push({ seq: undefined, resolve, reject });
         this.settle();
         return;
       }
-      const w: Waiter = { seq: ++this.seq, resolve, reject };
-      this.waiters.push(w);
-      ops.push(this.client.put(this.keys.meta).value(JSON.stringify({ nextIds: v.nextIds })), this.client.put(this.keys.batch).value(text));
-      this.txns.push(() => this.send(ops, w.seq!));
-      void this.pump();
+      this.waiters.push({ seq: queued.seq, resolve, reject });
+      if (opts.maxDelayMs !== undefined) {
+        this.riders.push(queued);
+        this.riderTimer ??= setTimeout(() => this.sendRiders(), opts.maxDelayMs);
+        return;
+      }
+      // Behind those waiting to ride, which were committed before it: they go now.
+      this.riders.push(queued);
+      this.sendRiders();
     });
+  }
+
+  /** Queues the batches waiting to ride, in commit order, and sends the queue. */
+  private sendRiders(): void {
+    clearTimeout(this.riderTimer);
+    this.riderTimer = undefined;
+    if (this.riders.length === 0) return;
+    this.queue.push(...this.riders.splice(0));
+    void this.pump();
   }
 
   subscribe(fromRevision: number, listener: (b: CommittedBatch) => void): Unsubscribe {
@@ -195,6 +231,7 @@ export class EtcdStateStore implements StateBackend {
 
   private async shutDown(): Promise<void> {
     this.closed = true;
+    this.sendRiders();
     await new Promise<void>((resolve) => {
       this.waiters.push({ seq: undefined, resolve: () => resolve(), reject: () => resolve() });
       this.settle();
@@ -203,8 +240,8 @@ export class EtcdStateStore implements StateBackend {
     this.client.close();
   }
 
-  /** Applies a batch to the view; the transaction's operations (puts, then retention's deletes), or none if it changed nothing. */
-  private apply(batch: readonly StateRecord[]): Op[] | undefined {
+  /** Applies a batch to the view; what it writes (its puts, and retention's deletes), or nothing if it changed nothing. */
+  private apply(batch: readonly StateRecord[]): BatchOps | undefined {
     const v = this.view;
     const puts = new Map<string, string>();
     const leases = new Set<number>();
@@ -239,13 +276,11 @@ export class EtcdStateStore implements StateBackend {
       }
     }
     if (puts.size === 0) return undefined;
-    const ops: Op[] = [...puts].map(([k, text]) => this.client.put(k).value(text));
-    ops.push(...this.prune({ leases, blocks, event: firstEvent, audit: firstAudit }));
-    return ops;
+    return { puts, ...this.prune({ leases, blocks, event: firstEvent, audit: firstAudit }) };
   }
 
   /** Applies retention to the view; deletes of what it dropped (never this batch's own items: a txn may not touch a key twice). */
-  private prune(pending: { leases: Set<number>; blocks: Set<number>; event: number; audit: number }): Op[] {
+  private prune(pending: { leases: Set<number>; blocks: Set<number>; event: number; audit: number }): Omit<BatchOps, 'puts'> {
     const v = this.view;
     const leaseCount = countKeys(v.leases);
     const blockCount = countKeys(v.blocks);
@@ -254,26 +289,32 @@ export class EtcdStateStore implements StateBackend {
     const firstEvent = v.events[0]?.id;
     const firstAudit = v.auditIds[0];
     v.prune(pending);
-    const ops: Op[] = [];
+    const deletes: string[] = [];
+    const ranges = new Map<string, string>();
     const dropped = (before: string[], now: Record<string, unknown>, kind: 'leases' | 'blocks') => {
-      for (const id of before) if (!Object.hasOwn(now, id)) ops.push(this.client.delete().key(this.keys.item(kind, Number(id))));
+      for (const id of before) if (!Object.hasOwn(now, id)) deletes.push(this.keys.item(kind, Number(id)));
     };
     if (countKeys(v.leases) !== leaseCount) dropped(leasesBefore, v.leases, 'leases');
     if (countKeys(v.blocks) !== blockCount) dropped(blocksBefore, v.blocks, 'blocks');
     if (firstEvent !== undefined && v.events[0]?.id !== firstEvent) {
-      ops.push(this.client.delete().range(new Range(this.keys.first('events'), this.keys.item('events', v.events[0]?.id ?? v.nextIds.event))));
+      ranges.set(this.keys.first('events'), this.keys.item('events', v.events[0]?.id ?? v.nextIds.event));
     }
     if (firstAudit !== undefined && v.auditIds[0] !== firstAudit) {
-      ops.push(this.client.delete().range(new Range(this.keys.first('audit'), this.keys.item('audit', v.auditIds[0] ?? v.nextIds.audit))));
+      ranges.set(this.keys.first('audit'), this.keys.item('audit', v.auditIds[0] ?? v.nextIds.audit));
     }
-    return ops;
+    return { deletes, ranges };
   }
 
-  /** Sends the queued transactions one at a time, in commit order. */
+  /** Sends the queued batches one transaction at a time, in commit order: those queued meanwhile as one group. */
   private async pump(): Promise<void> {
     if (this.sending) return;
     this.sending = true;
-    for (let next = this.txns.shift(); next; next = this.txns.shift()) await next();
+    const maxOps = this.opts.maxTxnOps ?? 128;
+    while (this.queue.length > 0 && !this.failed) {
+      const group = new TxnGroup();
+      while (this.queue.length > 0 && group.fits(this.queue[0]!, maxOps, GROUP_BYTES)) group.add(this.queue.shift()!);
+      await this.send(group);
+    }
     this.sending = false;
   }
 
@@ -282,7 +323,12 @@ export class EtcdStateStore implements StateBackend {
    * for up to `retryMs`. A transaction sent twice cannot apply twice (the second compares stale): a refused one
    * reads `batch` in the same transaction, and if that is this very batch, the first one was applied.
    */
-  private async send(ops: Op[], seq: number): Promise<void> {
+  private async send(group: TxnGroup): Promise<void> {
+    const ops: Op[] = [];
+    for (const [k, text] of group.puts) ops.push(this.client.put(k).value(text));
+    for (const k of group.deletes) ops.push(this.client.delete().key(k));
+    for (const [start, end] of group.ranges) ops.push(this.client.delete().range(new Range(start, end)));
+    ops.push(this.client.put(this.keys.meta).value(group.meta), this.client.put(this.keys.batch).value(group.value(this.writer)));
     const until = Date.now() + (this.opts.retryMs ?? 10_000);
     for (let attempt = 0; !this.failed; attempt++) {
       let fence: { key: string; createRevision: bigint } | undefined;
@@ -305,7 +351,7 @@ export class EtcdStateStore implements StateBackend {
           const kv = res.responses[0]?.response_range?.kvs[0];
           const last = kv ? (JSON.parse(kv.value.toString()) as BatchValue) : undefined;
           const held = fence ? res.responses[1]?.response_range?.kvs[0] : undefined;
-          const ours = last?.writer === this.writer && last.seq === seq;
+          const ours = last?.writer === this.writer && batchEntries(last, Number(kv!.mod_revision)).at(-1)?.seq === group.lastSeq;
           if (!ours && fence && held?.create_revision !== String(fence.createRevision)) {
             this.fail(
               new NotLeaderError(`etcd refused the batch: leader key ${fence.key} is no longer this term's (a newer leader, or its lease lapsed)`),
@@ -333,36 +379,41 @@ export class EtcdStateStore implements StateBackend {
     }
   }
 
-  /** The watch saw a batch: apply it if another writer's, hand it to the subscribers, resolve its commit. */
-  private seen(revision: number, text: string): void {
-    if (revision <= this.delivered) return;
+  /** The watch saw a transaction's batches: apply them if another writer's, hand them to the subscribers, resolve their commits. */
+  private seen(modRevision: number, text: string): void {
     const value = JSON.parse(text) as BatchValue;
-    if (value.writer !== this.writer) {
-      try {
-        this.view.applyBatch(value.records);
-        // The writer applied retention too (its deletes are in etcd, not in the records): the same caps here.
-        this.view.prune({ leases: new Set(), blocks: new Set(), event: Infinity, audit: Infinity });
-        this.expected = revision;
-      } catch (e) {
-        this.fail(new Error(`batch at revision ${revision} by another writer does not follow this store's state: ${(e as Error).message}`));
-        return;
+    const theirs = value.writer !== this.writer;
+    for (const entry of batchEntries(value, modRevision)) {
+      const revision = entry.rev;
+      if (revision <= this.delivered) continue;
+      const b = { revision, text: JSON.stringify(entry.records) };
+      if (theirs) {
+        try {
+          this.view.applyBatch(entry.records);
+          // The writer applied retention too (its deletes are in etcd, not in the records): the same caps here.
+          this.view.prune({ leases: new Set(), blocks: new Set(), event: Infinity, audit: Infinity });
+        } catch (e) {
+          this.fail(new Error(`batch at revision ${revision} by another writer does not follow this store's state: ${(e as Error).message}`));
+          return;
+        }
+        this.lastRevision = Math.max(this.lastRevision, revision);
+      } else {
+        const w = this.waiters.find((x) => x.seq === entry.seq);
+        if (w) w.revision = revision;
       }
-    } else {
-      const w = this.waiters.find((x) => x.seq === value.seq);
-      if (w) w.revision = revision;
-    }
-    this.delivered = revision;
-    const b = { revision, text };
-    this.recent.push(b);
-    if (this.recent.length > (this.opts.keepBatches ?? 256)) this.recentFrom = this.recent.shift()!.revision;
-    for (const s of this.subscribers) {
-      if (revision <= s.from) continue;
-      try {
-        s.listener(delivered(b));
-      } catch (e) {
-        this.opts.logger?.error({ err: (e as Error).message, revision }, 'state subscriber failed');
+      this.delivered = revision;
+      this.recent.push(b);
+      if (this.recent.length > (this.opts.keepBatches ?? 256)) this.recentFrom = this.recent.shift()!.revision;
+      for (const s of this.subscribers) {
+        if (revision <= s.from) continue;
+        try {
+          s.listener(delivered(b));
+        } catch (e) {
+          this.opts.logger?.error({ err: (e as Error).message, revision }, 'state subscriber failed');
+        }
       }
     }
+    if (theirs) this.expected = Math.max(this.expected, modRevision);
     this.settle();
   }
 
@@ -380,6 +431,10 @@ export class EtcdStateStore implements StateBackend {
   private fail(e: Error): void {
     if (this.failed) return;
     this.failed = e;
+    clearTimeout(this.riderTimer);
+    this.riderTimer = undefined;
+    this.queue = [];
+    this.riders = [];
     this.opts.logger?.error({ err: e.message, prefix: this.keys.prefix }, 'etcd state store failed');
     const waiting = this.waiters;
     this.waiters = [];
@@ -398,7 +453,7 @@ function countKeys(o: object): number {
 
 /** A batch as the records a subscriber gets (parsed now: copies of its own). */
 function delivered(b: SeenBatch): CommittedBatch {
-  return { revision: b.revision, records: (JSON.parse(b.text) as BatchValue).records };
+  return { revision: b.revision, records: JSON.parse(b.text) as StateRecord[] };
 }
 
 /** Connects to etcd, reads the site's state and follows it. */

@@ -182,4 +182,27 @@ describe('OpenFlow roles on Open vSwitch', () => {
       await c.close();
     }
   });
+
+  it('a slave claim without a generation id stays here: no role request (none refused as stale), writes refused locally', async () => {
+    const d = new Controller({ port: 0, host: '127.0.0.1', echoIntervalMs: 1000 });
+    const refused: RoleRefusedError[] = [];
+    d.on('roleRefused', (_c, e) => refused.push(e));
+    try {
+      const portD = (await d.listen()).port!;
+      await d.setRole('slave');
+      await ovs.setControllers(BRIDGE, [`tcp:127.0.0.1:${portA}`, `tcp:127.0.0.1:${portB}`, `tcp:127.0.0.1:${portD}`]);
+      await until('D connected', () => d.get(DPID)?.state === 'ready', 15_000);
+      const connD = d.get(DPID)!;
+      expect(connD.mayModify).toBe(false);
+      expect(() => connD.send(flowMod(30))).toThrow(NotMasterError);
+      expect(connD.role).toBeUndefined(); // the switch was never asked
+      expect(refused).toEqual([]); // B's generation 6 is above any a made-up one (0) could be
+      // Told the leader's generation, it claims slave on the switch.
+      expect(await d.setRole('slave', 6n)).toEqual([{ conn: connD }]);
+      await until('OVSDB shows D as slave', async () => (await ovsRoles())[`tcp:127.0.0.1:${portD}`] === 'slave', 15_000);
+      await expect(d.setRole('master')).rejects.toThrow(/needs a generation id/);
+    } finally {
+      await d.close();
+    }
+  });
 });

@@ -1,6 +1,7 @@
 // The StateStore contract (test/unit/api/state-store-contract.ts) against the etcd backend, on a private etcd
 // (lab/private-etcd.ts); and what durability means there: an acknowledged commit survives the etcd member's
-// kill -9 and restart.
+// kill -9 and restart. And the group commit: batches committed while a transaction is under way share the next.
+import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEtcdStore } from '../../api/state/etcd-store.js';
 import type { LeaseRecord } from '../../apps/dmz/records.js';
@@ -107,5 +108,104 @@ describe('etcd backend', () => {
     const again = await openEtcdStore({ hosts: etcd.endpoints, prefix, ...caps });
     expect(await again.load()).toEqual(snap);
     await again.close();
+  });
+
+  /** The cluster's etcd revision: it rises by one per transaction, so its rise counts the transactions sent. */
+  const etcdRevision = async (): Promise<number> => {
+    const client = new Etcd3({ hosts: etcd.endpoints });
+    try {
+      return Number((await client.get('/nothing').exec()).header.revision);
+    } finally {
+      client.close();
+    }
+  };
+
+  it('batches committed while a transaction is under way go together in one, each with a revision of its own', async () => {
+    const prefix = '/dmzgate/group/';
+    const store = await openEtcdStore({ hosts: etcd.endpoints, prefix });
+    const follower = await openEtcdStore({ hosts: etcd.endpoints, prefix });
+    const followed: { revision: number; id: number }[] = [];
+    follower.subscribe((await follower.load()).revision, (b) =>
+      followed.push({ revision: b.revision, id: (b.records[0] as { lease: { id: number } }).lease.id }),
+    );
+    const before = await etcdRevision();
+    const revisions = await Promise.all(Array.from({ length: 50 }, (_, i) => store.commit([{ kind: 'lease.put', lease: lease(i + 1, i) }])));
+    const sent = (await etcdRevision()) - before;
+    expect(sent).toBeLessThan(25); // one transaction each before groups: 50
+    const revs = revisions.map((r) => r.revision);
+    expect(revs).toEqual([...revs].sort((a, b) => a - b));
+    expect(new Set(revs).size).toBe(50);
+    // Another store sees every batch, in order, each at the revision its commit got.
+    await expect.poll(() => followed.length).toBe(50);
+    expect(followed).toEqual(revs.map((revision, i) => ({ revision, id: i + 1 })));
+    const snap = await store.load();
+    expect(snap.revision).toBe(revs.at(-1));
+    expect(snap).toEqual(follower.view.snapshot(snap.revision));
+    // Reopened, its next batch gets a revision above the last.
+    await follower.close();
+    await store.close();
+    const again = await openEtcdStore({ hosts: etcd.endpoints, prefix });
+    expect((await again.commit([{ kind: 'lease.put', lease: lease(51, 51) }])).revision).toBeGreaterThan(revs.at(-1)!);
+    await again.close();
+  });
+
+  it('a group keeps within maxTxnOps: batches of 3 puts with 8 operations allowed go two to a transaction', async () => {
+    const store = await openEtcdStore({ hosts: etcd.endpoints, prefix: '/dmzgate/group-ops/', maxTxnOps: 8 });
+    const before = await etcdRevision();
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        store.commit([
+          { kind: 'lease.put', lease: lease(i + 1, i) },
+          { kind: 'audit.append', entry: { id: i + 1, at: 1, actor: 'system', action: 'x', decision: 'done' } },
+          { kind: 'event.append', event: { id: i + 1, at: 1, type: 'switch.up', data: {} } },
+        ]),
+      ),
+    );
+    const sent = (await etcdRevision()) - before;
+    // 3 + 3 + meta + batch = 8: at most two a transaction (the first goes alone, as nothing was under way).
+    expect(sent).toBeGreaterThanOrEqual(20);
+    expect(sent).toBeLessThan(40);
+    await store.close();
+  });
+
+  it('a group whose batches put one key twice, or put what a later batch prunes, is one valid transaction', async () => {
+    const prefix = '/dmzgate/group-overlap/';
+    const caps = { maxEvents: 4, maxAudit: 4, maxClosed: 2 };
+    const store = await openEtcdStore({ hosts: etcd.endpoints, prefix, ...caps });
+    const commits = [];
+    for (let i = 1; i <= 60; i++) {
+      commits.push(
+        store.commit([
+          { kind: 'lease.put', lease: lease(1, i) }, // the same key in every batch
+          { kind: 'lease.put', lease: { ...lease(100 + i, i), state: 'released' } }, // ended: pruned by later batches
+          { kind: 'audit.append', entry: { id: i, at: 1, actor: 'system', action: 'x', decision: 'done' } },
+          { kind: 'event.append', event: { id: i, at: 1, type: 'switch.up', data: { i } } },
+        ]),
+      );
+    }
+    const last = (await Promise.all(commits)).at(-1)!.revision;
+    const snap = await store.load();
+    expect(snap).toEqual(store.view.snapshot(last));
+    expect(snap.leases.find((l) => l.id === 1)!.counters.bytesIn).toBe(60);
+    expect(snap.events.at(-1)!.id).toBe(60);
+    await store.close();
+  });
+
+  it("a commit with maxDelayMs rides in the next commit's transaction, or goes alone once its delay is over", async () => {
+    const store = await openEtcdStore({ hosts: etcd.endpoints, prefix: '/dmzgate/ride/' });
+    await store.commit([{ kind: 'lease.put', lease: lease(1, 1) }]);
+    const before = await etcdRevision();
+    let rode = false;
+    const ride = store.commit([{ kind: 'event.append', event: { id: 1, at: 1, type: 'switch.up', data: {} } }], { maxDelayMs: 10_000 });
+    void ride.then(() => (rode = true));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(rode).toBe(false);
+    const [a, b] = await Promise.all([ride, store.commit([{ kind: 'lease.put', lease: lease(2, 2) }])]);
+    expect(b.revision).toBeGreaterThan(a.revision);
+    expect((await etcdRevision()) - before).toBe(1); // one transaction for both
+    const alone = await store.commit([{ kind: 'event.append', event: { id: 2, at: 1, type: 'switch.up', data: {} } }], { maxDelayMs: 30 });
+    expect(alone.revision).toBeGreaterThan(b.revision);
+    expect((await etcdRevision()) - before).toBe(2);
+    await store.close();
   });
 });
