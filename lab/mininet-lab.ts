@@ -223,8 +223,9 @@ export class Lab {
     return this.request('fw_counters');
   }
 
-  dumpFlows(): Promise<string> {
-    return this.request('dump_flows');
+  /** dump-flows of the DMZ switch (in fabrics: the first one), or of the named one. */
+  dumpFlows(sw?: string): Promise<string> {
+    return this.request('dump_flows', sw ? { switch: sw } : {});
   }
 
   connected(): Promise<boolean> {
