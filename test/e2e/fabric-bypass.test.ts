@@ -5,10 +5,11 @@
  * on the leased ports crosses none of the firewall's legs (its forwarded counters and border1's firewall ports see
  * nothing of it), and on every hop the lease's remote->DTN flows count what iperf3 received, within 5%. The same
  * transfer on a port the lease does not hold crosses the firewall; a block of the remote at the edge drops the
- * leased transfer. About 60 s.
+ * leased transfer; a link of its path going down moves it off that path, and it still bypasses the firewall.
+ * About 60 s.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkBuild } from '../../lab/dmzgate-process.js';
+import { checkBuild, until } from '../../lab/dmzgate-process.js';
 import { DmzLab, parseFlows, sumFlows, type TransferView } from '../../lab/dmz-lab.js';
 import type { FwCounters, IperfResult } from '../../lab/mininet-lab.js';
 import { OWNER } from '../../apps/dmz/owners.js';
@@ -152,6 +153,23 @@ describe('a lease across the supercomputer fabric lab', () => {
     expect(drops.packets).toBeGreaterThan(0);
     figures.block = { iperf_error: blocked.error, border_block_packets: drops.packets };
     expect((await d.request('DELETE', `/api/v1/blocks/${b.body.id}`, d.adminToken)).status).toBe(200);
+
+    // core1's port to leaf1 goes down (a port status): the lease moves to border1:6-leaf1:2, off core1, and the
+    // transfer still bypasses the firewall.
+    const t0 = Date.now();
+    await d.lab.request('ofctl', { command: 'mod-port', args: ['2', 'down'], switch: 'core1' });
+    await until('the lease off core1', async () => (await leaseFlowCount('core1', id)) === 0, 5000);
+    const movedMs = Date.now() - t0;
+    expect(await leaseFlowCount('leaf1', id)).toBeGreaterThan(0);
+    const fw2 = await d.lab.fwCounters();
+    const after2 = await iperf(50125, 2);
+    const fw3 = await d.lab.fwCounters();
+    expect(after2.ok, after2.error).toBe(true);
+    expect(forwarded(fw2, fw3)).toBe(0);
+    const log = d.logLines.find((l) => l.msg === 'link down: leases follow');
+    expect(log).toMatchObject({ link: 'core1:2-leaf1:1' });
+    figures.link_down = { moved_off_core1_ms: movedMs, iperf_mbps_after: after2.received_mbps };
+    await d.lab.request('ofctl', { command: 'mod-port', args: ['2', 'up'], switch: 'core1' });
 
     expect((await d.request('DELETE', `/api/v1/transfers/${id}`, token)).status).toBe(200);
     for (const sw of SWITCHES) expect(await leaseFlowCount(sw, id), sw).toBe(0);
