@@ -31,7 +31,8 @@ import { blockOf, initialState, leaseOf, ruleKey, rulesOf, type State } from './
 import { withRules } from './core/leases.js';
 import { blockRuleOf } from './core/blocks.js';
 import { checkSwitchBudget, flowsInUse } from './core/budgets.js';
-import type { AuditDraft, Plan, SwitchChange } from './core/plan.js';
+import { reservedByLink } from './core/reservations.js';
+import type { AuditDraft, Plan } from './core/plan.js';
 import { parsePrefix } from './addresses.js';
 import { leaseRuleOf, leaseSpecOf } from './lease-rules.js';
 
@@ -73,7 +74,9 @@ export type DmzEvent =
    * A switch reported one of our flows removed while it should still be there (see FlowManager's flowLost): it
    * is being re-installed. `lease` or `block` names the owner's record when the flow is one of theirs.
    */
-  | { type: 'flow.lost'; dpid: bigint; owner: string; lease?: number; block?: number; reason: string; flow: FlowEntry };
+  | { type: 'flow.lost'; dpid: bigint; owner: string; lease?: number; block?: number; reason: string; flow: FlowEntry }
+  /** A link of the lease's path went down (or came back): moved to the switches `hops` (exit first), or left with no path. */
+  | { type: 'lease.path-moved' | 'lease.path-lost'; lease: LeaseRecord; link: string; hops: string[] };
 
 /** Whether a drafted lease's flows went to the switch, and the settling of its `sent` promise. */
 interface Sending {
@@ -159,6 +162,8 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   private readonly tableSizes: TableSizes;
   /** Runs the plans' flow and meter changes. */
   private readonly runner: PlanRunner;
+  /** Link changes, one after another in the order they were reported (each plan starts from the one before). */
+  private links: Promise<void> = Promise.resolve();
   private readonly onFlowRemoved = (conn: SwitchConnection, msg: MessageOf<'flowRemoved'>) => this.flowRemoved(conn.dpid, msg);
   private readonly onSwitchUp = (conn: SwitchConnection): void => this.switchUp(conn.dpid!);
   private readonly onSwitchDown = (conn: SwitchConnection): void => {
@@ -296,7 +301,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     const sending: Sending = { sent: false, resolve: () => undefined, reject: () => undefined };
     const sent = new Promise<void>((resolve, reject) => Object.assign(sending, { resolve, reject }));
     sent.catch(() => undefined); // (a caller may wait only for `installed`)
-    return { record, audit: d.plan.audit, sent, installed: this.install(id, record, d.plan.steps[0]![0]!, keepRefused, sending) };
+    return { record, audit: d.plan.audit, sent, installed: this.install(id, record, d.plan, keepRefused, sending) };
   }
 
   /** decide(): request, and the table size a switch reported (a live fact the core does not hold). */
@@ -317,15 +322,22 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     if (budget < this.site.policy.switchFlowBudget) checkSwitchBudget(this.site, sw, flows, flowsInUse(this.core, sw.dpid), budget);
   }
 
-  private async install(id: number, rec: LeaseRecord, change: SwitchChange, keepRefused: boolean, sending: Sending): Promise<LeaseRecord> {
-    const { dpid } = change;
-    const meter = change.meters?.add?.[0];
+  private async install(id: number, rec: LeaseRecord, plan: Plan, keepRefused: boolean, sending: Sending): Promise<LeaseRecord> {
+    const change = plan.steps[0]![0]!;
     try {
-      if (meter) await this.runner.installMeter(dpid, meter);
-      await this.installs.install(dpid, change.add ?? [], () => {
+      if (plan.atomicity === 'across-switches') {
+        // A path over several switches: all of them or none (the runner's cross-switch change), exit first.
         sending.sent = true;
         sending.resolve();
-      });
+        await this.runner.applyAcross(plan);
+      } else {
+        const meter = change.meters?.add?.[0];
+        if (meter) await this.runner.installMeter(change.dpid, meter);
+        await this.installs.install(change.dpid, change.add ?? [], () => {
+          sending.sent = true;
+          sending.resolve();
+        });
+      }
     } catch (e) {
       const failed = decide(this.core, { type: 'install-failed', id, reason: (e as Error).message }, this.clock.now());
       this.core = failed.state;
@@ -338,7 +350,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     const done = decide(this.core, { type: 'installed', id }, this.clock.now());
     this.core = done.state;
     this.book.put(rec);
-    if (rec.meterId) this.declareMeters(dpid);
+    if (rec.meterId) for (const dpid of new Set(plan.steps.flat().map((c) => c.dpid))) this.declareMeters(dpid);
     this.applyTimers(done.plan.timers, this.clock.now());
     // Debug, not info: every lease is requested through the API, whose audit line ("audit: transfer.create
     // granted") logs the grant with these facts and who asked; at info each grant was logged twice (a line is a
@@ -634,6 +646,52 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     }
     this.log.info({ site: site.name, revoked }, 'site config reloaded');
     return { revoked };
+  }
+
+  // ---- links ------------------------------------------------------------------------------------------------
+
+  /**
+   * A configured link stopped (`up` false) or started being usable (fabric-monitor.ts's link-down / link-up):
+   * decide(): link-down / link-up. The leases whose path crossed it move to another path, all or nothing across the
+   * switches (the new path exit first, then the old one's rest entry first); one with no other path keeps its
+   * flows until a link comes back. The pipeline's fabric trees follow the links up. Resolves once the switches hold it.
+   */
+  linkChanged(link: string, up: boolean): Promise<void> {
+    const run = this.links.then(() => this.followLink(link, up));
+    this.links = run.catch((e: Error) => this.log.warn({ link, up, err: e.message }, 'following a link change failed'));
+    return run;
+  }
+
+  private async followLink(link: string, up: boolean): Promise<void> {
+    const d = decide(this.core, { type: up ? 'link-up' : 'link-down', link }, this.clock.now());
+    if (d.plan.steps.length === 0 && d.plan.events.length === 0) {
+      this.core = d.state;
+      return;
+    }
+    this.core = d.state;
+    this.log.info({ link, up, leases: d.plan.events.length }, up ? 'link up: leases follow' : 'link down: leases follow');
+    try {
+      await this.runner.applyAcross(d.plan);
+    } finally {
+      // The pipeline's trees as whole tables (and the moved leases' meters), reconciled on the switches up.
+      this.runner.declare(d.plan);
+      for (const dpid of new Set(d.plan.steps.flat().flatMap((c) => (c.meters ? [c.dpid] : [])))) this.declareMeters(dpid);
+      await Promise.all(
+        this.site.switches
+          .filter((sw) => this.controller.get(sw.dpid))
+          .map((sw) => this.flows.reconcile(sw.dpid, { owner: OWNER_NAMES.pipeline }).catch(() => undefined)),
+      );
+    }
+    for (const e of d.plan.events) {
+      if (e.type !== 'lease.path-moved' && e.type !== 'lease.path-lost') continue;
+      const rec = this.book.leases.get(e.lease);
+      if (rec) this.emit('event', { type: e.type, lease: rec, link: e.link, hops: e.hops });
+    }
+  }
+
+  /** Mbit/s the active leases reserve on each configured link, by name (the topology's reserved_mbps). */
+  reservedByLink(): Map<string, number> {
+    return reservedByLink(this.core);
   }
 
   // ---- counters -----------------------------------------------------------------------------------------------
