@@ -3,6 +3,7 @@
 // ErrorCode enum) and in api/ERRORS.md, and a test fails if one is missing from either. Messages may change;
 // codes never do. (The pattern is fastify's own `createError('FST_ERR_…', message, status)` registry.)
 import { SwitchError, RequestTimeoutError, ConnectionClosedError, dpidText } from '../controller/errors.js';
+import { CrossSwitchAbortedError } from '../controller/cross-switch.js';
 import { SwitchNotConnectedError } from '../controller/flow-manager.js';
 import { errorTypeName, errorCodeName } from '../controller/openflow/index.js';
 import { LeaseRefused } from '../apps/dmz/pipeline.js';
@@ -210,12 +211,12 @@ export const ERRORS = {
   DMZ_SWITCH_DOWN: {
     status: 503,
     message: 'the switch is not connected',
-    doc: "The DTN's switch is not connected to the controller (or went away during the request). Nothing was installed; retry later.",
+    doc: "A switch of the transfer's path is not connected to the controller (or went away during the request). Nothing was installed on any switch; retry later.",
   },
   DMZ_SWITCH_REFUSED: {
     status: 502,
     message: 'a switch refused the flows',
-    doc: 'A switch answered with OFPT_ERROR; `switch_error` carries its type and code names. Nothing was left half-installed (the group was atomic).',
+    doc: 'A switch answered with OFPT_ERROR; `switch_error` carries its type and code names (and the switch). Nothing was left half-installed on any switch of the path (the change was atomic across them).',
   },
   DMZ_SWITCH_TIMEOUT: { status: 504, message: 'a switch did not answer in time', doc: 'A switch did not answer a request (or its barrier) in time.' },
   // --- the server ------------------------------------------------------------------------------------------------
@@ -348,6 +349,9 @@ export function toApiError(e: unknown, notFound: ErrorCode = 'DMZ_TRANSFER_NOT_F
   if (e instanceof SwitchError) return new ApiError('DMZ_SWITCH_REFUSED', e.message, { switch_error: switchErrorView(e) });
   if (e instanceof RequestTimeoutError) return new ApiError('DMZ_SWITCH_TIMEOUT', e.message);
   if (e instanceof ConnectionClosedError || e instanceof SwitchNotConnectedError) return new ApiError('DMZ_SWITCH_DOWN', e.message);
+  // A switch of a path over several lost or did not answer its part: the change is on none of them.
+  if (e instanceof CrossSwitchAbortedError)
+    return new ApiError(e.cause instanceof RequestTimeoutError ? 'DMZ_SWITCH_TIMEOUT' : 'DMZ_SWITCH_DOWN', e.message);
   return new ApiError('DMZ_INTERNAL');
 }
 

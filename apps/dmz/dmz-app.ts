@@ -31,7 +31,7 @@ import { blockOf, initialState, leaseOf, ruleKey, rulesOf, type State } from './
 import { withRules } from './core/leases.js';
 import { blockRuleOf } from './core/blocks.js';
 import { checkSwitchBudget, flowsInUse } from './core/budgets.js';
-import type { AuditDraft, Plan, SwitchChange } from './core/plan.js';
+import type { AuditDraft, Plan } from './core/plan.js';
 import { parsePrefix } from './addresses.js';
 import { leaseRuleOf, leaseSpecOf } from './lease-rules.js';
 
@@ -296,7 +296,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     const sending: Sending = { sent: false, resolve: () => undefined, reject: () => undefined };
     const sent = new Promise<void>((resolve, reject) => Object.assign(sending, { resolve, reject }));
     sent.catch(() => undefined); // (a caller may wait only for `installed`)
-    return { record, audit: d.plan.audit, sent, installed: this.install(id, record, d.plan.steps[0]![0]!, keepRefused, sending) };
+    return { record, audit: d.plan.audit, sent, installed: this.install(id, record, d.plan, keepRefused, sending) };
   }
 
   /** decide(): request, and the table size a switch reported (a live fact the core does not hold). */
@@ -317,15 +317,22 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     if (budget < this.site.policy.switchFlowBudget) checkSwitchBudget(this.site, sw, flows, flowsInUse(this.core, sw.dpid), budget);
   }
 
-  private async install(id: number, rec: LeaseRecord, change: SwitchChange, keepRefused: boolean, sending: Sending): Promise<LeaseRecord> {
-    const { dpid } = change;
-    const meter = change.meters?.add?.[0];
+  private async install(id: number, rec: LeaseRecord, plan: Plan, keepRefused: boolean, sending: Sending): Promise<LeaseRecord> {
+    const change = plan.steps[0]![0]!;
     try {
-      if (meter) await this.runner.installMeter(dpid, meter);
-      await this.installs.install(dpid, change.add ?? [], () => {
+      if (plan.atomicity === 'across-switches') {
+        // A path over several switches: all of them or none (the runner's cross-switch change), exit first.
         sending.sent = true;
         sending.resolve();
-      });
+        await this.runner.applyAcross(plan);
+      } else {
+        const meter = change.meters?.add?.[0];
+        if (meter) await this.runner.installMeter(change.dpid, meter);
+        await this.installs.install(change.dpid, change.add ?? [], () => {
+          sending.sent = true;
+          sending.resolve();
+        });
+      }
     } catch (e) {
       const failed = decide(this.core, { type: 'install-failed', id, reason: (e as Error).message }, this.clock.now());
       this.core = failed.state;
@@ -338,7 +345,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     const done = decide(this.core, { type: 'installed', id }, this.clock.now());
     this.core = done.state;
     this.book.put(rec);
-    if (rec.meterId) this.declareMeters(dpid);
+    if (rec.meterId) for (const dpid of new Set(plan.steps.flat().map((c) => c.dpid))) this.declareMeters(dpid);
     this.applyTimers(done.plan.timers, this.clock.now());
     // Debug, not info: every lease is requested through the API, whose audit line ("audit: transfer.create
     // granted") logs the grant with these facts and who asked; at info each grant was logged twice (a line is a
