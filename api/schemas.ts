@@ -237,6 +237,8 @@ export const EVENT_SCHEMA = {
         'lease.created',
         'lease.extended',
         'lease.closed',
+        'lease.path-moved',
+        'lease.path-lost',
         'block.created',
         'block.removed',
         'switch.up',
@@ -251,6 +253,14 @@ export const EVENT_SCHEMA = {
       ],
     },
     transfer: { $ref: 'Transfer#' },
+    route: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['link', 'hops'],
+      description:
+        'lease.path-moved / lease.path-lost: the link whose change moved the transfer, and the switches of its path now (exit first; path-lost: the path it had, whose flows wait for a link to come back)',
+      properties: { link: { type: 'string' }, hops: { type: 'array', items: { type: 'string' } } },
+    },
     link: { $ref: 'Link#' },
     reason: {
       type: 'string',
@@ -350,7 +360,7 @@ export const LINK_SCHEMA = {
     reserved_mbps: {
       type: 'number',
       description:
-        "configured links: the rates of the leases whose path crosses it. Today a lease is installed on its DTN's switch only and crosses no link, so this is 0",
+        'configured links: the rates (Mbit/s) the active leases whose path crosses it reserve on it (a parallel group shares them in proportion to capacity)',
     },
   },
 } as const;

@@ -53,7 +53,7 @@ export function topologyRoutes(r: FastifyInstance, ctx: ApiContext, fabric: Fabr
         summary: "Switches, their ports' roles, and the links between them",
         description:
           'Links as the site config declares them beside what LLDP discovery sees: only a link in state `up` is used. ' +
-          "`reserved_mbps` is 0 on every link today (a lease is installed on its DTN's switch only and crosses no link). Scope transfers:read (or admin).",
+          '`reserved_mbps`: what the active leases whose path crosses a configured link reserve on it. Scope transfers:read (or admin).',
         response: { 200: { $ref: 'Topology#' }, ...errorResponses(401, 403, 429) },
       },
     },

@@ -225,6 +225,10 @@ export class TransfersService {
       });
       return;
     }
+    if (e.type === 'lease.path-moved' || e.type === 'lease.path-lost') {
+      this.hub.publish(e.type, { transfer: transferView(e.lease), route: { link: e.link, hops: e.hops } }, e.lease.project);
+      return;
+    }
     if ('lease' in e) {
       const l = e.lease;
       const created = e.type === 'lease.created';

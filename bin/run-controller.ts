@@ -119,7 +119,11 @@ export async function runController(opts: ControllerCommandOptions, version: str
   });
   // A switch whose flows are in now answers LLDP: its neighbours probe toward it without waiting an interval.
   flows.on('reconciled', () => discovery.probeSoon());
-  const fabric = { discovery, monitor: new FabricMonitor({ site: () => app.site, controller, discovery, logger: log }) };
+  const monitor = new FabricMonitor({ site: () => app.site, controller, discovery, logger: log });
+  // Leases follow the links: a configured link going down moves the leases whose path crossed it.
+  monitor.on('link-down', (c) => void app.linkChanged(c.link, false).catch(() => undefined));
+  monitor.on('link-up', (c) => void app.linkChanged(c.link, true).catch(() => undefined));
+  const fabric = { discovery, monitor, reserved: () => app.reservedByLink() };
   const unbound = site.switches.filter((s) => !s.certificate).map((s) => s.name);
   if (opts.tls && unbound.length)
     log.warn(

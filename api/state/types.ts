@@ -31,6 +31,8 @@ export type EventType =
   | 'lease.created'
   | 'lease.extended'
   | 'lease.closed'
+  | 'lease.path-moved'
+  | 'lease.path-lost'
   | 'block.created'
   | 'block.removed'
   | 'switch.up'

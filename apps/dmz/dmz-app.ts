@@ -31,6 +31,7 @@ import { blockOf, initialState, leaseOf, ruleKey, rulesOf, type State } from './
 import { withRules } from './core/leases.js';
 import { blockRuleOf } from './core/blocks.js';
 import { checkSwitchBudget, flowsInUse } from './core/budgets.js';
+import { reservedByLink } from './core/reservations.js';
 import type { AuditDraft, Plan } from './core/plan.js';
 import { parsePrefix } from './addresses.js';
 import { leaseRuleOf, leaseSpecOf } from './lease-rules.js';
@@ -73,7 +74,9 @@ export type DmzEvent =
    * A switch reported one of our flows removed while it should still be there (see FlowManager's flowLost): it
    * is being re-installed. `lease` or `block` names the owner's record when the flow is one of theirs.
    */
-  | { type: 'flow.lost'; dpid: bigint; owner: string; lease?: number; block?: number; reason: string; flow: FlowEntry };
+  | { type: 'flow.lost'; dpid: bigint; owner: string; lease?: number; block?: number; reason: string; flow: FlowEntry }
+  /** A link of the lease's path went down (or came back): moved to the switches `hops` (exit first), or left with no path. */
+  | { type: 'lease.path-moved' | 'lease.path-lost'; lease: LeaseRecord; link: string; hops: string[] };
 
 /** Whether a drafted lease's flows went to the switch, and the settling of its `sent` promise. */
 interface Sending {
@@ -159,6 +162,8 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   private readonly tableSizes: TableSizes;
   /** Runs the plans' flow and meter changes. */
   private readonly runner: PlanRunner;
+  /** Link changes, one after another in the order they were reported (each plan starts from the one before). */
+  private links: Promise<void> = Promise.resolve();
   private readonly onFlowRemoved = (conn: SwitchConnection, msg: MessageOf<'flowRemoved'>) => this.flowRemoved(conn.dpid, msg);
   private readonly onSwitchUp = (conn: SwitchConnection): void => this.switchUp(conn.dpid!);
   private readonly onSwitchDown = (conn: SwitchConnection): void => {
@@ -641,6 +646,52 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     }
     this.log.info({ site: site.name, revoked }, 'site config reloaded');
     return { revoked };
+  }
+
+  // ---- links ------------------------------------------------------------------------------------------------
+
+  /**
+   * A configured link stopped (`up` false) or started being usable (fabric-monitor.ts's link-down / link-up):
+   * decide(): link-down / link-up. The leases whose path crossed it move to another path, all or nothing across the
+   * switches (the new path exit first, then the old one's rest entry first); one with no other path keeps its
+   * flows until a link comes back. The pipeline's fabric trees follow the links up. Resolves once the switches hold it.
+   */
+  linkChanged(link: string, up: boolean): Promise<void> {
+    const run = this.links.then(() => this.followLink(link, up));
+    this.links = run.catch((e: Error) => this.log.warn({ link, up, err: e.message }, 'following a link change failed'));
+    return run;
+  }
+
+  private async followLink(link: string, up: boolean): Promise<void> {
+    const d = decide(this.core, { type: up ? 'link-up' : 'link-down', link }, this.clock.now());
+    if (d.plan.steps.length === 0 && d.plan.events.length === 0) {
+      this.core = d.state;
+      return;
+    }
+    this.core = d.state;
+    this.log.info({ link, up, leases: d.plan.events.length }, up ? 'link up: leases follow' : 'link down: leases follow');
+    try {
+      await this.runner.applyAcross(d.plan);
+    } finally {
+      // The pipeline's trees as whole tables (and the moved leases' meters), reconciled on the switches up.
+      this.runner.declare(d.plan);
+      for (const dpid of new Set(d.plan.steps.flat().flatMap((c) => (c.meters ? [c.dpid] : [])))) this.declareMeters(dpid);
+      await Promise.all(
+        this.site.switches
+          .filter((sw) => this.controller.get(sw.dpid))
+          .map((sw) => this.flows.reconcile(sw.dpid, { owner: OWNER_NAMES.pipeline }).catch(() => undefined)),
+      );
+    }
+    for (const e of d.plan.events) {
+      if (e.type !== 'lease.path-moved' && e.type !== 'lease.path-lost') continue;
+      const rec = this.book.leases.get(e.lease);
+      if (rec) this.emit('event', { type: e.type, lease: rec, link: e.link, hops: e.hops });
+    }
+  }
+
+  /** Mbit/s the active leases reserve on each configured link, by name (the topology's reserved_mbps). */
+  reservedByLink(): Map<string, number> {
+    return reservedByLink(this.core);
   }
 
   // ---- counters -----------------------------------------------------------------------------------------------
