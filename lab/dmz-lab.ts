@@ -113,7 +113,6 @@ export class DmzLab {
         labOpts.topo ?? 'prototype',
         ...(labOpts.projects !== undefined ? ['--projects', String(labOpts.projects)] : []),
         ...(labOpts.fibreRtt !== undefined ? ['--fibre-rtt', String(labOpts.fibreRtt)] : []),
-        ...(labOpts.compatSite ? ['--compat-site'] : []),
         '-o',
         site,
       ]);

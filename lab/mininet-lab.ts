@@ -21,8 +21,6 @@ export interface LabOptions {
   fibreRtt?: number;
   /** Fabrics: the first link's second end is cabled to its port + 10 (or the next free one); the config keeps the planned one. */
   miscable?: boolean;
-  /** Fabrics: the site config variant today's one-switch config rules accept (sitegen.py --compat-site). */
-  compatSite?: boolean;
   /** Enterprise-path loss, "1/N" (default 1/22000; "0": none). */
   loss?: string;
   lossDir?: 'in' | 'out' | 'both';
@@ -126,7 +124,6 @@ export class Lab {
     add('--projects', opts.projects);
     add('--fibre-rtt', opts.fibreRtt);
     if (opts.miscable) args.push('--miscable');
-    if (opts.compatSite) args.push('--compat-site');
     add('--loss', opts.loss);
     add('--loss-dir', opts.lossDir);
     add('--wan-rate', opts.wanRate);
@@ -223,8 +220,9 @@ export class Lab {
     return this.request('fw_counters');
   }
 
-  dumpFlows(): Promise<string> {
-    return this.request('dump_flows');
+  /** dump-flows of the DMZ switch (in fabrics: the first one), or of the named one. */
+  dumpFlows(sw?: string): Promise<string> {
+    return this.request('dump_flows', sw ? { switch: sw } : {});
   }
 
   connected(): Promise<boolean> {

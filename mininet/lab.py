@@ -4,7 +4,7 @@ by a controller.
 
   python3 mininet/lab.py --topo prototype --rtt 88 --loss 1/22000 [--controller-port P]
                          [--controller-cmd 'CMD'] [--scenario NAME | --cli | --serve]
-  python3 mininet/lab.py --topo supercomputer --compat-site [--miscable] --cli
+  python3 mininet/lab.py --topo supercomputer [--miscable] --cli
 
 Starts a private OVS (temp dir; never the system one), the topology (topos/), points the DMZ switch at a
 controller on 127.0.0.1:P (spawning --controller-cmd first if given, and stopping it at the end), then runs a
@@ -91,7 +91,7 @@ class Lab:
     def __init__(self, topo='prototype', rtt=88.0, circuit_rtt=None, loss='1/22000', loss_dir='in', wan_rate=500,
                  fw_rate=500, cc='bbr', projects=3, controller_port=6653, controller_cmd=None, controller=True,
                  static_flows=False, emulation='auto', connect_timeout=30.0, keep_workdir=False, isolate=True,
-                 fibre_rtt=None, miscable=False, compat_site=False):
+                 fibre_rtt=None, miscable=False):
         opts = dict(rtt=float(rtt), circuit_rtt=None if circuit_rtt is None else float(circuit_rtt),
                     wan_rate_mbps=float(wan_rate), fw_rate_mbps=float(fw_rate), loss_n=parse_loss(loss),
                     loss_dir=loss_dir, cc=cc)
@@ -101,14 +101,13 @@ class Lab:
             opts['fibre_rtt'] = float(fibre_rtt)
         self.spec = make_spec(topo, **opts)
         self.topo_name = topo
-        if (miscable or compat_site) and not self.spec.links:
-            raise LabError('--miscable and --compat-site are for fabric topologies (%s)' % ', '.join(FABRICS))
+        if miscable and not self.spec.links:
+            raise LabError('--miscable is for fabric topologies (%s)' % ', '.join(FABRICS))
         if static_flows and self.spec.links:
             raise LabError('static flows are one switch\'s enterprise path: not for fabric topologies')
         # miscable: the first fabric link's second end is cabled to another port (topos.common.miscabled_port;
-        # the site config keeps the planned one), so LLDP sees a link the config does not have. compat_site: see topos.common.COMPAT_PORTS.
+        # the site config keeps the planned one), so LLDP sees a link the config does not have.
         self.miscable = miscable
-        self.compat_site = compat_site
         self.controller_port = int(controller_port)
         self.controller_cmd = controller_cmd
         self.use_controller = controller or bool(controller_cmd)
@@ -164,7 +163,7 @@ class Lab:
         self.workdir = tempfile.mkdtemp(prefix='dmzgate-lab-')
         try:
             with open(self.site_file, 'w') as f:
-                f.write(site_yaml(self.spec, compat=self.compat_site))
+                f.write(site_yaml(self.spec))
             if self.controller_cmd:
                 self._start_controller()  # first, and outside the lab's namespace (its REST API stays reachable)
             if self.isolate:
@@ -295,7 +294,7 @@ class Lab:
             'switches': [{'name': x.name, 'dpid': '%016x' % x.dpid} for x in s.all_switches],
             'links': [fl.name for fl in s.links],
             'miscabled': {'link': s.links[0].name, 'cabled_to': miscabled_port(s)} if self.miscable else None,
-            'site_variant': 'compat' if self.compat_site else 'fabric' if s.links else 'switch',
+            'site_variant': 'fabric' if s.links else 'switch',
             'controller': '127.0.0.1:%d' % self.controller_port if self.use_controller else None,
             'ovs_dir': self.ovs.dir if self.ovs else None, 'tcp_max_buffer': s.tcp_max_buffer(),
             'netns': self.ns.inode if self.ns else None,
@@ -590,8 +589,6 @@ def main(argv=None):
     ap.add_argument('--fibre-rtt', type=float, help='distributed: the dark fibre\'s RTT, ms (default 20)')
     ap.add_argument('--miscable', action='store_true', help='fabrics: cable the first link\'s second end to its '
                     'port + 10 or the next free one (the site config keeps the planned port): LLDP must flag it')
-    ap.add_argument('--compat-site', action='store_true', help='fabrics: write the site config variant today\'s '
-                    'one-switch config rules accept (sitegen.py --compat-site)')
     ap.add_argument('--loss', default='1/22000', help='enterprise-path loss, 1/N (default 1/22000; 0: none)')
     ap.add_argument('--loss-dir', default='in', choices=('in', 'out', 'both'),
                     help='which direction loses frames: in = arriving from the WAN (default)')
@@ -643,8 +640,8 @@ def main(argv=None):
         os.dup2(2, 1)
         sys.stdout = sys.stderr
     setLogLevel('info' if a.verbose else 'output' if a.cli else 'warning')
-    if (a.miscable or a.compat_site) and a.topo not in FABRICS:
-        ap.error('--miscable and --compat-site are for the fabric topologies (%s)' % ', '.join(FABRICS))
+    if a.miscable and a.topo not in FABRICS:
+        ap.error('--miscable is for the fabric topologies (%s)' % ', '.join(FABRICS))
     if a.static_flows and a.topo in FABRICS:
         ap.error('--static-flows: one switch\'s enterprise path, not for the fabric topologies')
     # Fabrics get no static flows (flows.py is one switch's enterprise path), even with --no-controller.
@@ -653,8 +650,7 @@ def main(argv=None):
               wan_rate=a.wan_rate, fw_rate=a.fw_rate, cc=a.cc, projects=a.projects,
               controller_port=a.controller_port, controller_cmd=a.controller_cmd, controller=not a.no_controller,
               static_flows=static, emulation=a.emulation, connect_timeout=a.connect_timeout,
-              keep_workdir=a.keep_workdir, isolate=not a.no_isolate, fibre_rtt=a.fibre_rtt, miscable=a.miscable,
-              compat_site=a.compat_site)
+              keep_workdir=a.keep_workdir, isolate=not a.no_isolate, fibre_rtt=a.fibre_rtt, miscable=a.miscable)
 
     def on_signal(sig, _frame):
         raise SystemExit(128 + sig)

@@ -3,7 +3,7 @@
 
   python3 mininet/sitegen.py --topo prototype            # = the controller's embedded default site
   python3 mininet/sitegen.py --topo multiproject --projects 4 -o site.yaml
-  python3 mininet/sitegen.py --topo supercomputer --compat-site   # fabric under the one-switch config rules
+  python3 mininet/sitegen.py --topo supercomputer                 # a fabric: links, clusters, backup-paths
 
 The lab writes the same file for the topology it runs (Lab.site_file, {site} in --controller-cmd). Needs no
 root, and no Mininet beyond its importable modules.
@@ -26,15 +26,12 @@ def main(argv=None):
     ap.add_argument('--topo', default='prototype', choices=sorted(TOPOLOGIES))
     ap.add_argument('--projects', type=int, default=3, help='multiproject: number of projects')
     ap.add_argument('--fibre-rtt', type=float, help='distributed: the dark fibre\'s RTT, ms (default 20)')
-    ap.add_argument('--compat-site', action='store_true',
-                    help='fabrics: the variant today\'s one-switch config rules accept (placeholder wan-routed and '
-                    'firewall ports 61-63 on switches without them; no clusters, no policy backup-paths)')
     ap.add_argument('-o', '--output', help='file to write (default: standard output)')
     a = ap.parse_args(argv)
     opts = {'projects': a.projects} if a.topo == 'multiproject' else {}
     if a.topo == 'distributed' and a.fibre_rtt is not None:
         opts['fibre_rtt'] = a.fibre_rtt
-    text = site_yaml(make_spec(a.topo, **opts), compat=a.compat_site)
+    text = site_yaml(make_spec(a.topo, **opts))
     if a.output:
         with open(a.output, 'w') as f:
             f.write(text)

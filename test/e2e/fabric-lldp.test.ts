@@ -5,10 +5,8 @@
  * cable on core1:1 is re-plugged on core1:11: that link is flagged miscabled (and the cable as it is, a seen link
  * the config does not have), never up; plugged back, it is up again.
  *
- * The controller runs on the compat variant of the lab's site config (sitegen.py --compat-site): today's config
- * rules want the WAN and firewall ports on every switch, and know neither clusters nor backup-paths. Also: the
- * three fabric topologies' site configs (mininet/sitegen.py) carry links, clusters and policy.backup-paths as the
- * fabric schema names them, and their compat variants are valid today. About 20 s.
+ * Also: the three fabric topologies' site configs (mininet/sitegen.py) carry links, clusters and
+ * policy.backup-paths as the fabric schema names them, and are valid as generated. About 20 s.
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -31,13 +29,16 @@ describe('fabric lab site configs (mininet/sitegen.py)', () => {
     distributed: { links: ['dmz1:8-bldg1:1'], clusters: undefined, backup: false },
   };
   for (const [topo, want] of Object.entries(topologies))
-    it(`${topo}: links, clusters and policy.backup-paths; the compat variant is valid today`, () => {
-      const raw = parse(sitegen('--topo', topo)) as { links: { a: string; b: string }[]; clusters?: unknown; policy: Record<string, unknown> };
+    it(`${topo}: links, clusters and policy.backup-paths; the config is valid`, () => {
+      const text = sitegen('--topo', topo);
+      const raw = parse(text) as { links: { a: string; b: string }[]; clusters?: unknown; policy: Record<string, unknown> };
       expect(raw.links.map((l) => `${l.a}-${l.b}`)).toEqual(want.links);
       expect(raw.clusters).toEqual(want.clusters);
       expect(raw.policy['backup-paths']).toBe(want.backup);
-      const site = parseSiteConfig(sitegen('--topo', topo, '--compat-site'), topo);
+      const site = parseSiteConfig(text, topo);
       expect(site.links.map((l) => l.name)).toEqual(want.links);
+      expect(site.clusters.map((c) => c.name)).toEqual((want.clusters ?? []).map((c) => c.name));
+      expect(site.policy.backupPaths).toBe(want.backup);
     });
 });
 
@@ -64,7 +65,7 @@ describe('LLDP on the supercomputer fabric lab', () => {
   beforeAll(async () => {
     if (process.getuid?.() !== 0) throw new Error('the lab needs root (namespaces, veths, OVS)');
     checkBuild();
-    d = await DmzLab.start({ topo: 'supercomputer', compatSite: true, rtt: 10, loss: '0' });
+    d = await DmzLab.start({ topo: 'supercomputer', rtt: 10, loss: '0' });
   }, 150_000);
   afterAll(async () => {
     await d?.stop();

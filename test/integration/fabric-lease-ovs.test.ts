@@ -6,6 +6,7 @@
  * meeting the firewall's legs (and the same packet without a lease to the firewall), a flow-mod the third bridge
  * refuses leaves nothing of the lease on the other two while the API answers DMZ_SWITCH_REFUSED, a release takes it
  * off everywhere, and a link of its path going down moves it to the other path (lease.path-moved on the stream).
+ * With backup paths its fast-failover groups go with it, and a switch that lost them gets them back on reconnect.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,6 +44,7 @@ describe('a lease across three Open vSwitch bridges', () => {
   let dataDir: string;
   let base: string;
   let token: string;
+  let ofPort: number;
 
   /** The lease's flows (cookie owner 0xd1, its id below) on a bridge, as OVS prints them. */
   const leaseFlows = async (bridge: Bridge, id: number): Promise<string[]> => {
@@ -105,10 +107,11 @@ describe('a lease across three Open vSwitch bridges', () => {
     store = await openJournalStore(dataDir);
     controller = new Controller({ port: 0, host: '127.0.0.1', logger });
     flows = new FlowManager(controller, { logger });
-    app = new DmzApp({ site: parseSiteConfig(supercomputerYaml()), controller, flows, logger, pollIntervalMs: 0 });
+    app = new DmzApp({ site: parseSiteConfig(supercomputerYaml('  backup-paths: true\n')), controller, flows, logger, pollIntervalMs: 0 });
     api = buildApi({ app, controller, flows, store, logger });
     await app.start(await store.load());
     const { port } = await controller.listen();
+    ofPort = port!;
     await api.listen({ port: 0, host: '127.0.0.1' });
     base = `127.0.0.1:${(api.server.address() as { port: number }).port}`;
     token = (
@@ -228,6 +231,33 @@ describe('a lease across three Open vSwitch bridges', () => {
 
     await app.linkChanged('core:11-leaf:10', true);
     expect((await call('DELETE', `/api/v1/transfers/${id}`)).status).toBe(200);
+    expect(await counts(id)).toEqual({ border: 0, core: 0, leaf: 0 });
+  });
+
+  it('its fast-failover groups are on the switches, back after a switch lost them while away, gone at release', async () => {
+    const ffGroups = async (bridge: Bridge) => (await ovs.ofctl('dump-groups', bridge)).split('\n').filter((l) => l.includes('type=ff'));
+    const created = await request();
+    expect(created.status).toBe(201);
+    const id = created.json.id as number;
+    const held = new Map<Bridge, string[]>();
+    for (const b of Object.keys(BRIDGES) as Bridge[]) held.set(b, await ffGroups(b));
+    const [bridge, groups] = [...held].sort((x, y) => y[1].length - x[1].length)[0]!;
+    expect(groups.length).toBeGreaterThan(0);
+    const flowsThere = (await leaseFlows(bridge, id)).length;
+
+    // Away from the controller, the switch loses its groups (and the flows that use them, OF1.3.5 §6.5); the
+    // reconcile as it reconnects puts both back.
+    await ovs.vsctl('del-controller', bridge);
+    await ovs.ofctl('del-groups', bridge);
+    expect(await ffGroups(bridge)).toEqual([]);
+    const back = new Promise<void>((resolve) => flows.on('reconciled', (d) => d === BRIDGES[bridge] && resolve()));
+    await ovs.setController(bridge, `tcp:127.0.0.1:${ofPort}`);
+    await back;
+    expect((await ffGroups(bridge)).length).toBe(groups.length);
+    expect((await leaseFlows(bridge, id)).length).toBe(flowsThere);
+
+    expect((await call('DELETE', `/api/v1/transfers/${id}`)).status).toBe(200);
+    for (const b of Object.keys(BRIDGES) as Bridge[]) expect(await ffGroups(b), b).toEqual([]);
     expect(await counts(id)).toEqual({ border: 0, core: 0, leaf: 0 });
   });
 });

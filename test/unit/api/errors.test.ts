@@ -9,6 +9,7 @@ import { toApiError } from '../../../api/errors.js';
 import { LeaseRefused } from '../../../apps/dmz/pipeline.js';
 import { SwitchError, RequestTimeoutError, ConnectionClosedError } from '../../../controller/errors.js';
 import { SwitchNotConnectedError } from '../../../controller/flow-manager.js';
+import { CrossSwitchAbortedError, CrossSwitchRefusedError } from '../../../controller/cross-switch.js';
 import { OFPET, OFPFMFC } from '../../../controller/openflow/index.js';
 import { startHarness, type Harness } from './harness.js';
 
@@ -45,6 +46,17 @@ describe('error registry', () => {
     expect(toApiError(new RequestTimeoutError(1n, { type: 'barrierRequest', xid: 1 }, 5)).code).toBe('DMZ_SWITCH_TIMEOUT');
     expect(toApiError(new ConnectionClosedError(1n, 'gone')).code).toBe('DMZ_SWITCH_DOWN');
     expect(toApiError(new SwitchNotConnectedError(1n)).code).toBe('DMZ_SWITCH_DOWN');
+    // A path over several switches: one refusing is a refusal; one lost or silent is down or a timeout.
+    const at = { phase: 'commit' as const, failedDpid: 3n, undone: [1n, 2n], undoFailures: [], uncertain: [3n], total: 3 };
+    const refusal = new SwitchError(3n, OFPET.FLOW_MOD_FAILED, OFPFMFC.TABLE_FULL, undefined, Buffer.alloc(0));
+    expect(toApiError(new CrossSwitchRefusedError(refusal, 'add flow', at))).toMatchObject({
+      code: 'DMZ_SWITCH_REFUSED',
+      extra: { switch_error: { dpid: '0000000000000003', code: 'OFPFMFC_TABLE_FULL' } },
+    });
+    expect(toApiError(new CrossSwitchAbortedError(new ConnectionClosedError(3n, 'gone'), at)).code).toBe('DMZ_SWITCH_DOWN');
+    expect(toApiError(new CrossSwitchAbortedError(new RequestTimeoutError(3n, { type: 'barrierRequest', xid: 1 }, 5), at)).code).toBe(
+      'DMZ_SWITCH_TIMEOUT',
+    );
     expect(toApiError(new TypeError('bug')).code).toBe('DMZ_INTERNAL');
     expect(new ApiError('DMZ_TOKEN_MISSING').headers['WWW-Authenticate']).toBe('Bearer realm="dmzgate"');
   });
