@@ -28,7 +28,21 @@ export class DmzgateUnderTest {
     writeFileSync(config, siteYaml);
     const openflowPort = await freePort();
     const data = join(dir, 'data');
-    const args = ['--config', config, '--openflow-port', String(openflowPort), '--api-port', '0', '--data', data, '--log-level', 'warn'];
+    // No per-token request limit: a benchmark asks for a thousand leases with one token.
+    const args = [
+      '--config',
+      config,
+      '--openflow-port',
+      String(openflowPort),
+      '--api-port',
+      '0',
+      '--data',
+      data,
+      '--log-level',
+      'warn',
+      '--api-rate-limit',
+      'off',
+    ];
     if (opts.lldpIntervalMs) args.push('--lldp-interval', String(opts.lldpIntervalMs));
     const proc = new Running(args, dir);
     const pidFile = join(data, 'controller.pid');
