@@ -250,42 +250,35 @@ async function main(): Promise<void> {
     `bench:fabric-lease: POST -> 201 for a lease across 1, 3 and 6 switches (a chain), emulated and on OVS bridges; ` +
       `dmzgate controller in its own process; ${reps} repetitions\n`,
   );
-  const ratios: Ratio[] = [];
-  const tables: (() => void)[] = [];
+  // Each part prints as soon as it is done (the OVS part waits for the host-wide private-OVS turn).
   if (values.only !== 'ovs') {
     const { times, flows } = await emulatedRuns(reps);
     const floor = await floorRuns(reps, flows);
-    ratios.push(...ratiosOf('emulated', 'floor: its flows, bare server, in turn', times, floor));
+    printRatios(ratiosOf('emulated', 'floor: its flows, bare server, in turn', times, floor));
     const counts = SIZES.map((n) => flows.get(n)!.map((f) => f.length));
-    tables.push(() =>
-      table(
-        'emulated switches',
-        reps,
-        [
-          ['dmzgate', times],
-          ['bare server, each switch in turn', floor],
-        ],
-        counts,
-      ),
+    table(
+      'emulated switches',
+      reps,
+      [
+        ['dmzgate', times],
+        ['bare server, each switch in turn', floor],
+      ],
+      counts,
     );
   }
   if (values.only !== 'emulated') {
     const { times, floor, counts } = await ovsRuns(reps);
-    ratios.push(...ratiosOf('OVS', 'ovs-ofctl --bundle, each in turn', times, floor));
-    tables.push(() =>
-      table(
-        'Open vSwitch bridges (userspace datapath, one ovs-vswitchd)',
-        reps,
-        [
-          ['dmzgate', times],
-          ['ovs-ofctl --bundle add-flows, in turn', floor],
-        ],
-        counts,
-      ),
+    printRatios(ratiosOf('OVS', 'ovs-ofctl --bundle, each in turn', times, floor));
+    table(
+      'Open vSwitch bridges (userspace datapath, one ovs-vswitchd)',
+      reps,
+      [
+        ['dmzgate', times],
+        ['ovs-ofctl --bundle add-flows, in turn', floor],
+      ],
+      counts,
     );
   }
-  printRatios(ratios);
-  for (const t of tables) t();
 }
 
 main().then(
