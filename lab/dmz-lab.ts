@@ -7,7 +7,7 @@
 // it again on the same data directory and OpenFlow port while the lab runs: the switch reaches it through the
 // lab's relay, and Mininet's switch retries every second at most (max_backoff 1000).
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,6 +79,8 @@ export interface TransferView {
 export interface DmzLabOptions extends Omit<LabOptions, 'controllerPort' | 'controllerCmd' | 'noController' | 'staticFlows'> {
   /** Passed to `dmzgate controller` (e.g. ['--log-level', 'debug']). */
   controllerArgs?: string[];
+  /** Changes the topology's site config (sitegen.py's text) before the controller reads it. */
+  editSite?: (yaml: string) => string;
 }
 
 export class DmzLab {
@@ -99,7 +101,7 @@ export class DmzLab {
     const work = mkdtempSync(join(tmpdir(), 'dmzgate-e2e-'));
     const data = join(work, 'data');
     const site = join(work, 'site.yaml');
-    const { controllerArgs, ...labOpts } = opts;
+    const { controllerArgs, editSite, ...labOpts } = opts;
     let controller: Running | undefined;
     let lab: Lab | undefined;
     try {
@@ -114,6 +116,7 @@ export class DmzLab {
         '-o',
         site,
       ]);
+      if (editSite) writeFileSync(site, editSite(readFileSync(site, 'utf8')));
       const ofPort = await freePort();
       const args = ['--openflow-port', String(ofPort), '--api-port', '0', '--data', data, '--config', site, ...(controllerArgs ?? [])];
       controller = new Running(args, work);

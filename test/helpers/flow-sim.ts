@@ -3,6 +3,7 @@
 // honoured; apply-actions are executed in order (push/pop VLAN, set-field, output, group, meter noted).
 import { parsePrefix } from '../../apps/dmz/addresses.js';
 import type { Action, Match, Instruction, OxmValue } from '../../controller/openflow/index.js';
+import { OFPP } from '../../controller/openflow/index.js';
 
 export interface SimPacket {
   inPort: number;
@@ -172,8 +173,12 @@ export class FlowSim {
     let ethDst = p.ethDst;
     const run = (actions: readonly Action[]): void => {
       for (const a of actions) {
-        if (a.type === 'output') verdict.outputs.push({ port: a.port, ...(vlan !== undefined ? { vlan } : {}), ...(ethDst ? { ethDst } : {}) });
-        else if (a.type === 'pushVlan') vlan = 0;
+        if (a.type === 'output') {
+          // OF1.3.5 §4.5: a packet goes back out of its ingress port only through the reserved port IN_PORT; an
+          // output naming that port itself sends nothing (Open vSwitch drops it).
+          const port = a.port === OFPP.IN_PORT ? p.inPort : a.port;
+          if (a.port !== p.inPort) verdict.outputs.push({ port, ...(vlan !== undefined ? { vlan } : {}), ...(ethDst ? { ethDst } : {}) });
+        } else if (a.type === 'pushVlan') vlan = 0;
         else if (a.type === 'popVlan') vlan = undefined;
         else if (a.type === 'setField' && a.field.field === 'vlan_vid') vlan = Number(a.field.value) & 0xfff;
         else if (a.type === 'setField' && a.field.field === 'eth_dst') ethDst = String(a.field.value);

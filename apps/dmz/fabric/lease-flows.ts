@@ -5,7 +5,7 @@
 // fast-failover group (OF1.3.5 §5.6.1: the first bucket whose watched port is live) over its next link group and
 // the detour around it.
 import type { Action, Instruction, OxmTlv } from '../../../controller/openflow/index.js';
-import { OFPFF, OFPVID_PRESENT } from '../../../controller/openflow/index.js';
+import { OFPFF, OFPP, OFPVID_PRESENT } from '../../../controller/openflow/index.js';
 import { ownerCookie } from '../../../controller/cookie.js';
 import type { Prefix } from '../addresses.js';
 import { prefixToOxm } from '../addresses.js';
@@ -157,18 +157,24 @@ function memberFlows(
       for (const [k, v] of claims) taken.set(k, v);
       legs.push(...extra.filter((l) => !l.inPorts.every((p) => legs.some((x) => x.sw === l.sw && x.inPorts.includes(p)))));
       const at = legs[d.at]!;
-      part(at.sw).groups.push(failover(site, id, at.sw, path.groups[d.at]!, d.path.groups[0]!));
+      part(at.sw).groups.push(failover(site, id, at.sw, path.groups[d.at]!, d.path.groups[0]!, at.inPorts));
       at.actions = [...(d.at === 0 ? entry.prefix : []), { type: 'group', groupId: id }];
     }
     for (const l of legs) part(l.sw).flows.push(...legFlows(lease, remote, localAddrs, seconds, meter, l, dir));
   }
 }
 
-function failover(site: Site, groupId: number, sw: string, primary: string, backup: string): GroupSpec {
-  const bucket = (key: string) => ({
-    watchPort: watchPortOf(site, key, sw),
-    actions: [{ type: 'applyActions', actions: [sendOver(site, key, sw)] }] as Instruction[],
-  });
+function failover(site: Site, groupId: number, sw: string, primary: string, backup: string, inPorts: number[]): GroupSpec {
+  const bucket = (key: string) => {
+    const send = sendOver(site, key, sw);
+    // A detour that turns back over the link the packet came in by must name IN_PORT: an output to the ingress
+    // port itself sends nothing (OF1.3.5 §4.5). Only where the leg has that one ingress port (the group is the leg's).
+    const back = send.type === 'output' && inPorts.length === 1 && inPorts[0] === send.port;
+    return {
+      watchPort: watchPortOf(site, key, sw),
+      actions: [{ type: 'applyActions', actions: [back ? { ...send, port: OFPP.IN_PORT } : send] }] as Instruction[],
+    };
+  };
   return { groupId, type: 'fast-failover', buckets: [bucket(primary), bucket(backup)] };
 }
 
