@@ -44,15 +44,20 @@ const record = (id: number): LeaseRecord => ({
 });
 
 describe('lease book', () => {
-  it('keeps the 1000 most recently closed leases and every active one', () => {
-    const book = new LeaseBook();
-    const recs = Array.from({ length: 1500 }, (_, i) => book.put(record(i + 1)));
-    for (const r of recs.slice(0, 1200)) book.close({ ...r, state: 'expired', closedAt: 1, closeReason: 'x' });
+  it('keeps the 1000 most recently closed leases; active ones are read from where they live, not held', () => {
+    const live = new Map<number, LeaseRecord>();
+    const book = new LeaseBook({ record: (id) => live.get(id), records: () => [...live.values()] });
+    for (let id = 1; id <= 1500; id++) live.set(id, record(id));
+    for (let id = 1; id <= 1200; id++) {
+      live.delete(id);
+      book.closed({ ...record(id), state: 'expired', closedAt: 1, closeReason: 'x' });
+    }
     expect(book.active()).toHaveLength(300);
-    expect(book.leases.size).toBe(1300);
-    expect(book.leases.has(recs[199]!.id)).toBe(false);
-    expect(book.leases.get(recs[200]!.id)).toMatchObject({ state: 'expired', closedAt: 1, closeReason: 'x' });
-    expect(book.close({ ...recs[0]!, state: 'released' })).toBeUndefined(); // closed already
+    expect(book.leases()).toHaveLength(1300);
+    expect(book.lease(200)).toBeUndefined();
+    expect(book.lease(201)).toMatchObject({ state: 'expired', closedAt: 1, closeReason: 'x' });
+    expect(book.lease(1201)).toBe(live.get(1201));
+    expect(book.internalSizes()).toEqual({ blocks: 0, closedLeases: 1000 });
   });
 });
 
