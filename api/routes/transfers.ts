@@ -122,11 +122,8 @@ export function transferRoutes(r: FastifyInstance, ctx: ApiContext): void {
       const q = req.query as ListQuery;
       if (q.project !== undefined) requireProject(t, q.project);
       const project = q.project ?? (isAdmin(t) ? undefined : t.project);
-      const all = app.book
-        .leases()
-        .filter((l) => (project === undefined || l.project === project) && (q.state === undefined || l.state === q.state))
-        .sort((a, b) => b.id - a.id);
-      return { transfers: all.slice(q.offset, q.offset + q.limit).map(transferView), total: all.length };
+      const { leases, total } = app.book.page(project, q.state, q.offset, q.limit);
+      return { transfers: leases.map(transferView), total };
     },
   );
 

@@ -139,7 +139,11 @@ type CloseCommand = Extract<Command, { type: 'release' | 'expire' | 'flow-remove
 export class DmzApp extends EventEmitter<DmzAppEvents> {
   site: Site;
   /** The records the API reads (with their counters), kept as the core's plans say; active leases' built when read. */
-  readonly book = new LeaseBook({ record: (id) => this.activeRecord(id), records: () => this.activeRecords() });
+  readonly book = new LeaseBook({
+    record: (id) => this.activeRecord(id),
+    records: () => this.activeRecords(),
+    summaries: () => this.activeRules(),
+  });
   /** Leases being extended: the end their records show until the switches have the new one. */
   private readonly extending = new Map<number, number>();
   /** The core's state (apps/dmz/core): the live leases and blocks and the switches up; decide() changes it. */
@@ -451,6 +455,10 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   private activeRecord(id: number): LeaseRecord | undefined {
     const rule = leaseOf(this.core, id);
     return rule?.status === 'active' ? this.recordOf(rule) : undefined;
+  }
+
+  private *activeRules(): Iterable<LeaseRule> {
+    for (const rule of rulesOf(this.core, 'lease')) if (rule.status === 'active') yield rule;
   }
 
   private activeRecords(): LeaseRecord[] {

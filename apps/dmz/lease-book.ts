@@ -61,6 +61,8 @@ export interface ActiveLeases {
   record(id: number): LeaseRecord | undefined;
   /** The records of all active leases. */
   records(): LeaseRecord[];
+  /** Each active lease's id and project, no record built (what a list filters and sorts by). */
+  summaries(): Iterable<{ readonly id: number; readonly project: string }>;
 }
 
 /**
@@ -95,6 +97,20 @@ export class LeaseBook {
   /** Every lease's record: the active ones and the closed ones kept. */
   leases(): LeaseRecord[] {
     return [...this.closedLeases.values(), ...this.live.records()];
+  }
+
+  /**
+   * A page of the leases (of a project, in a state, when given), the highest ids first, and how many there are
+   * in all: only the page's records are built.
+   */
+  page(project: string | undefined, state: string | undefined, offset: number, limit: number): { leases: LeaseRecord[]; total: number } {
+    const ids: number[] = [];
+    if (state === undefined || state === 'active')
+      for (const l of this.live.summaries()) if (project === undefined || l.project === project) ids.push(l.id);
+    for (const l of this.closedLeases.values())
+      if ((project === undefined || l.project === project) && (state === undefined || l.state === state)) ids.push(l.id);
+    ids.sort((a, b) => b - a);
+    return { leases: ids.slice(offset, offset + limit).map((id) => this.lease(id)!), total: ids.length };
   }
 
   active(): LeaseRecord[] {
