@@ -5,6 +5,10 @@
 // Beside it the same N leases in the pure core alone (apps/dmz/core: decide), which holds a lease's parsed rule
 // and nothing else.
 //
+// Then the cost of reading them: GET /api/v1/transfers (the newest 1000 of the N held: every active lease's record
+// is built from the app's rules when read, none is kept) beside GET /api/v1/transfers/:id, one lease, as the
+// floor of a request's own cost.
+//
 // With --breakdown, after the figures: where the whole's bytes are, per structure (bench/heap-breakdown.ts: the
 // size each retains alone in a heap snapshot taken once the leases are held, per lease held, warm-up included).
 //
@@ -31,6 +35,8 @@ const BREAKDOWN = argv.includes('--breakdown');
 /** The structures the breakdown measures: the controller's desired state, the app, the API's state and services. */
 const STRUCTURES = ['DesiredState', 'DmzApp', 'StateView', 'JournalStateStore', 'EventHub', 'LiveCounters', 'TransfersService'];
 let breakdown: Retained[] = [];
+/** StateView's rings of the newest audit entries and events (bounded: see the note the breakdown prints). */
+const RINGS = ['auditTexts', 'auditIds', 'events'];
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc');
 
@@ -93,6 +99,10 @@ async function viaApi(): Promise<number> {
     await run(0, N);
     const after = heap();
     if (BREAKDOWN) breakdown = heapBreakdown(`${dataDir}/lease-heap.heapsnapshot`, STRUCTURES);
+    reads = await timeReads(async (url) => {
+      const r = await api.inject({ method: 'GET', url, headers });
+      if (r.statusCode !== 200) throw new Error(`${url}: ${r.statusCode} ${r.body}`);
+    });
     app.stop();
     await api.close();
     flows.close();
@@ -102,6 +112,19 @@ async function viaApi(): Promise<number> {
     await ovs.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+let reads = { list: 0, one: 0 };
+
+/** Milliseconds per GET of the list (1000 of the N leases) and of one lease, after a warm-up of each. */
+async function timeReads(get: (url: string) => Promise<void>): Promise<{ list: number; one: number }> {
+  const per = async (url: string, times: number): Promise<number> => {
+    for (let i = 0; i < 5; i++) await get(url);
+    const t0 = performance.now();
+    for (let i = 0; i < times; i++) await get(url);
+    return (performance.now() - t0) / times;
+  };
+  return { list: await per('/api/v1/transfers?limit=1000', 50), one: await per(`/api/v1/transfers/${N}`, 500) };
 }
 
 function coreOnly(): number {
@@ -138,6 +161,9 @@ console.log(`  dmzgate (API + transfers service + DMZ app + controller + state o
 console.log(
   `  the pure core's state alone (apps/dmz/core):                                ${(core / 1024).toFixed(2)} KB  (${(core / full).toFixed(2)}x of the whole)`,
 );
+console.log(
+  `GET /api/v1/transfers?limit=1000 of ${N} active: ${reads.list.toFixed(2)} ms per request (${(reads.list / reads.one).toFixed(1)}x GET of one transfer, ${reads.one.toFixed(2)} ms)`,
+);
 
 if (BREAKDOWN) {
   const held = N + WARM_UP;
@@ -151,4 +177,15 @@ if (BREAKDOWN) {
     for (const f of r.fields) if (f.bytes / held >= 8) console.log(`  ${kb(f.bytes)} KB    .${f.name}`);
   }
   console.log(`  ${kb(full * held - listed)} KB  elsewhere (held by several of these, code, caches)`);
+  // The API's rings of recent audit entries and events are bounded (Retention in api/state/state-view.ts): one
+  // audit entry and one event come with each grant, so up to their caps they grow with the leases, then stop.
+  const rings = breakdown
+    .filter((r) => r.name === 'StateView')
+    .flatMap((r) => r.fields)
+    .filter((f) => RINGS.includes(f.name))
+    .reduce((sum, f) => sum + f.bytes, 0);
+  console.log(
+    `bounded, not per lease past their caps: ${RINGS.map((f) => `.${f}`).join(', ')} (the newest 10,000 audit entries, 1,000 events): ` +
+      `${kb(rings).trim()} KB of the ${(full / 1024).toFixed(2)} KB here; per active lease without them: ${((full - rings / held) / 1024).toFixed(2)} KB`,
+  );
 }

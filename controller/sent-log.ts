@@ -8,7 +8,11 @@ import { decode, type OfpMessage } from './openflow/index.js';
 
 /** How many messages are remembered (by xid, so a slot is xid % MESSAGES). */
 const MESSAGES = 1024;
-/** How many written batches are held, and how many bytes they may hold together (the newest is always held). */
+/**
+ * How many written batches are held, and how many bytes they may keep alive together (the newest is always held).
+ * A small batch is a view of a shared 8 KB pool slab (Buffer.poolSize), and holding it keeps the whole slab: the
+ * bytes counted are the slabs', each once, not the batches' own lengths.
+ */
 const BATCHES = 1024;
 const BATCH_BYTES = 256 * 1024;
 
@@ -24,6 +28,8 @@ export class SentLog {
   private current = 0;
   private oldest = 0;
   private heldBytes = 0;
+  /** How many held batches are views of each memory block (ArrayBuffer) held. */
+  private readonly blocks = new Map<ArrayBufferLike, number>();
 
   /**
    * Remembers `messages` messages in `batches` batches. A connection starts small (a handshake sends a few
@@ -70,14 +76,22 @@ export class SentLog {
   written(bytes: Buffer): void {
     if (this.current - this.oldest === this.batchSlots) this.dropOldest(); // its slot is the one to fill
     this.batches[this.current % this.batchSlots] = bytes;
-    this.heldBytes += bytes.length;
+    const n = this.blocks.get(bytes.buffer) ?? 0;
+    if (n === 0) this.heldBytes += bytes.buffer.byteLength;
+    this.blocks.set(bytes.buffer, n + 1);
     this.current++;
     while (this.current - this.oldest > 1 && this.heldBytes > BATCH_BYTES) this.dropOldest();
   }
 
   private dropOldest(): void {
     const k = this.oldest % this.batchSlots;
-    this.heldBytes -= this.batches[k]!.length;
+    const block = this.batches[k]!.buffer;
+    const n = this.blocks.get(block)!;
+    if (n > 1) this.blocks.set(block, n - 1);
+    else {
+      this.blocks.delete(block);
+      this.heldBytes -= block.byteLength;
+    }
     this.batches[k] = undefined;
     this.oldest++;
   }

@@ -122,10 +122,8 @@ export function transferRoutes(r: FastifyInstance, ctx: ApiContext): void {
       const q = req.query as ListQuery;
       if (q.project !== undefined) requireProject(t, q.project);
       const project = q.project ?? (isAdmin(t) ? undefined : t.project);
-      const all = [...app.book.leases.values()]
-        .filter((l) => (project === undefined || l.project === project) && (q.state === undefined || l.state === q.state))
-        .sort((a, b) => b.id - a.id);
-      return { transfers: all.slice(q.offset, q.offset + q.limit).map(transferView), total: all.length };
+      const { leases, total } = app.book.page(project, q.state, q.offset, q.limit);
+      return { transfers: leases.map(transferView), total };
     },
   );
 
@@ -149,8 +147,10 @@ export function transferRoutes(r: FastifyInstance, ctx: ApiContext): void {
       await ctx.live
         .refresh(rec)
         .catch((e: Error) => ctx.log.warn({ lease: rec.id, err: e.message }, 'counter read failed; answering with the last counters'));
+      // An active lease's record is built when read: read again for the counters just read.
+      const now = app.lease(rec.id) ?? rec;
       const rate = ctx.live.rate(rec.id);
-      return rate ? { ...transferView(rec), rate } : transferView(rec);
+      return rate ? { ...transferView(now), rate } : transferView(now);
     },
   );
 

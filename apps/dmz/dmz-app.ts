@@ -27,7 +27,8 @@ import { TableSizes } from './table-sizes.js';
 import type { Block, Lease } from './model.js';
 import { decide, type Decision } from './core/decide.js';
 import { SYSTEM, type Actor, type Command } from './core/commands.js';
-import { blockOf, initialState, leaseOf, ruleKey, rulesOf, type State } from './core/state.js';
+import { blockOf, initialState, leaseOf, ruleKey, rulesOf, type LeaseRule, type State } from './core/state.js';
+import { leaseRecordOf } from './core/records.js';
 import { withRules } from './core/leases.js';
 import { blockRuleOf } from './core/blocks.js';
 import { checkSwitchBudget, flowsInUse } from './core/budgets.js';
@@ -140,8 +141,14 @@ type CloseCommand = Extract<Command, { type: 'release' | 'expire' | 'flow-remove
 
 export class DmzApp extends EventEmitter<DmzAppEvents> {
   site: Site;
-  /** The records the API reads (with their counters), kept as the core's plans say. */
-  readonly book = new LeaseBook();
+  /** The records the API reads (with their counters), kept as the core's plans say; active leases' built when read. */
+  readonly book = new LeaseBook({
+    record: (id) => this.activeRecord(id),
+    records: () => this.activeRecords(),
+    summaries: () => this.activeRules(),
+  });
+  /** Leases being extended: the end their records show until the switches have the new one. */
+  private readonly extending = new Map<number, number>();
   /** The core's state (apps/dmz/core): the live leases and blocks and the switches up; decide() changes it. */
   private core: State;
   private readonly controller: Controller;
@@ -182,7 +189,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   private readonly onFlowNotRestored = (_dpid: bigint, _owner: string, flow: FlowEntry, e: Error): void => {
     if (ownerIdOf(flow.cookie) !== OWNER.LEASES) return;
     const id = cookieId(flow.cookie);
-    if (this.book.leases.get(id)?.state !== 'active') return;
+    if (leaseOf(this.core, id)?.status !== 'active') return;
     void this.releaseLease(id, 'revoked', `the switch lost a flow of this lease and refused it back: ${e.message}`).catch((err: Error) =>
       this.log.warn({ lease: id, err: err.message }, 'revoking a lease whose flow was lost failed'),
     );
@@ -215,8 +222,9 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
    */
   async start(restored: { leases?: LeaseRecord[]; blocks?: BlockRecord[] } = {}): Promise<void> {
     const now = this.clock.now();
-    this.book.restore(restored.leases ?? [], restored.blocks ?? []);
-    this.restoreRules(now);
+    const active = this.book.restore(restored.leases ?? [], restored.blocks ?? []);
+    for (const l of active) this.counters.restore(l.id, l.counters);
+    this.restoreRules(restored.leases ?? [], active, now);
     // What ended while we were down is closed, never re-installed; what the site config (changed while we were
     // down) no longer allows is revoked, as a reload would (its flows are stale to the connect-time reconcile).
     for (const l of [...rulesOf(this.core, 'lease')]) this.closedAtStart(decide(this.core, { type: 'expire', kind: 'lease', id: l.id }, now));
@@ -343,13 +351,12 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
       this.core = failed.state;
       for (const step of failed.plan.steps)
         for (const c of step) for (const m of c.meters?.remove ?? []) await this.runner.removeMeter(c.dpid, m).catch(() => undefined);
-      if (keepRefused && sending.sent) this.book.put(leaseRecordIn(failed.plan));
+      if (keepRefused && sending.sent) this.book.closed(leaseRecordIn(failed.plan));
       if (!sending.sent) sending.reject(e);
       throw e;
     }
     const done = decide(this.core, { type: 'installed', id }, this.clock.now());
     this.core = done.state;
-    this.book.put(rec);
     if (rec.meterId) for (const dpid of new Set(plan.steps.flat().map((c) => c.dpid))) this.declareMeters(dpid);
     this.applyTimers(done.plan.timers, this.clock.now());
     // Debug, not info: every lease is requested through the API, whose audit line ("audit: transfer.create
@@ -414,7 +421,8 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     const before = leaseOf(this.core, id);
     const d = decide(this.core, { type: 'extend', by, id, end }, now);
     if (d.plan.refused) throw refusalOf(d.plan);
-    const rec = this.book.leases.get(id)!;
+    const rec = this.book.lease(id)!;
+    this.extending.set(id, rec.end);
     this.core = d.state;
     try {
       // Re-armed through the flow manager: each flow sent again as an OFPFC_ADD, which replaces it with its hard
@@ -427,11 +435,13 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
       // Back to the end it had, unless something else changed the lease meanwhile.
       if (before && leaseOf(this.core, id)?.end === end) this.core = withRules(this.core, (rules) => rules.set(ruleKey('lease', id), before));
       throw e;
+    } finally {
+      this.extending.delete(id);
     }
-    rec.end = end;
+    const extended = this.book.lease(id) ?? { ...rec, end };
     this.applyTimers(d.plan.timers, now);
-    this.emit('event', { type: 'lease.extended', lease: rec });
-    return { record: rec, audit: d.plan.audit };
+    this.emit('event', { type: 'lease.extended', lease: extended });
+    return { record: extended, audit: d.plan.audit };
   }
 
   /** Removes a lease's flows and closes it with its final counters. */
@@ -450,7 +460,31 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   }
 
   lease(id: number): LeaseRecord | undefined {
-    return this.book.leases.get(id);
+    return this.book.lease(id);
+  }
+
+  /** An active lease's record: the core's rule with the counters the switches reported (no copy is kept). */
+  private activeRecord(id: number): LeaseRecord | undefined {
+    const rule = leaseOf(this.core, id);
+    return rule?.status === 'active' ? this.recordOf(rule) : undefined;
+  }
+
+  private *activeRules(): Iterable<LeaseRule> {
+    for (const rule of rulesOf(this.core, 'lease')) if (rule.status === 'active') yield rule;
+  }
+
+  private activeRecords(): LeaseRecord[] {
+    const records: LeaseRecord[] = [];
+    for (const rule of rulesOf(this.core, 'lease')) if (rule.status === 'active') records.push(this.recordOf(rule));
+    return records;
+  }
+
+  private recordOf(rule: LeaseRule): LeaseRecord {
+    const rec = leaseRecordOf(rule);
+    rec.counters = this.counters.of(rule.id);
+    const end = this.extending.get(rule.id);
+    if (end !== undefined) rec.end = end;
+    return rec;
   }
 
   /**
@@ -471,27 +505,30 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     const now = this.clock.now();
     const first = decide(this.core, cmd, now);
     if (first.plan.refused) throw refusalOf(first.plan);
-    const rec = this.book.leases.get(id);
+    const rec = this.activeRecord(id);
     if (first.plan.records.length === 0 || !rec) return undefined;
     // The lease keeps its place in the state (its overlap and budget shares) until its flows have left the switch.
     await this.pollCounters([rec]).catch(() => undefined);
     await this.runner.removeLeaseFlows(rec, first.plan);
     const d = decide(this.core, cmd, now);
     if (d.plan.records.length === 0) return undefined;
+    const was = this.core;
     this.core = d.state;
-    this.closed(d.plan, cmd.type === 'release' && cmd.by.actor !== 'system');
-    return { record: rec, audit: d.plan.audit };
+    this.closed(was, d.plan, cmd.type === 'release' && cmd.by.actor !== 'system');
+    return { record: this.book.lease(id) ?? rec, audit: d.plan.audit };
   }
 
-  /** The book's records closed as a plan says, and announced (with the core's audit when nobody asked). */
-  private closed(plan: Plan, asked: boolean): void {
+  /** The leases active in `was` that a plan closes: their records kept, and announced (with the core's audit when nobody asked). */
+  private closed(was: State, plan: Plan, asked: boolean): void {
     this.applyTimers(plan.timers, this.clock.now());
     // Only now are the leases no longer active: their meters leave the desired state (else a reconcile re-adds them).
     for (const step of plan.steps) for (const c of step) if (c.meters?.remove?.length) this.declareMeters(c.dpid);
     for (const r of plan.records) {
       if (r.kind !== 'lease') continue;
-      const rec = this.book.close(r.record);
-      if (!rec) continue;
+      if (leaseOf(was, r.record.id)?.status !== 'active') continue;
+      const rec = r.record; // (the plan's own: one shape with every record, see test/unit/dmz/lease-record-shape.test.ts)
+      rec.counters = this.counters.of(rec.id);
+      this.book.closed(rec);
       this.counters.forget(rec.id);
       // Debug, as 'lease installed' is: the API audits and logs every close, the ones it was asked for and those
       // the system made (expiry, a switch's hard timeout, a site reload, at start), with the reason and counters.
@@ -579,22 +616,23 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   }
 
   /** The restored leases and blocks as the core's live rules; ids continue after the highest seen. */
-  private restoreRules(now: number): void {
-    const leaseIds = [...this.book.leases.keys()];
+  private restoreRules(leases: LeaseRecord[], active: LeaseRecord[], now: number): void {
+    const leaseIds = leases.map((l) => l.id);
     const blockIds = [...this.book.blocks.keys()];
     const next = initialState(this.site, { lease: Math.max(0, ...leaseIds) + 1, block: Math.max(0, ...blockIds) + 1 });
     const up = new Set(this.site.switches.filter((sw) => this.controller.get(sw.dpid)).map((sw) => sw.dpid));
     this.core = withRules({ ...next, up }, (rules) => {
-      for (const l of this.book.active()) rules.set(ruleKey('lease', l.id), leaseRuleOf(this.site, l, now));
+      for (const l of active) rules.set(ruleKey('lease', l.id), leaseRuleOf(this.site, l, now));
       for (const b of this.book.activeBlocks()) rules.set(ruleKey('block', b.id), blockRuleOf(b, now));
     });
   }
 
   /** A close decided at start: nothing of it was declared yet, so only its records change and are announced. */
   private closedAtStart(d: Decision): void {
+    const was = this.core;
     this.core = d.state;
     for (const r of d.plan.records) {
-      if (r.kind === 'lease') this.closed({ ...d.plan, records: [r], steps: [] }, false);
+      if (r.kind === 'lease') this.closed(was, { ...d.plan, records: [r], steps: [] }, false);
       else if (r.kind === 'block') {
         const rec = this.book.blocks.get(r.record.id);
         if (rec) this.closeBlock(rec, { ...d.plan, records: [r] });
@@ -630,15 +668,16 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     const first = decide(this.core, { type: 'config-reload', site }, now);
     // The revoked leases keep their place in the state until their flows have left the switches.
     for (const r of first.plan.records) {
-      const rec = r.kind === 'lease' ? this.book.leases.get(r.record.id) : undefined;
+      const rec = r.kind === 'lease' ? this.book.lease(r.record.id) : undefined;
       if (rec) await this.runner.removeLeaseFlows(rec, first.plan).catch(() => undefined);
     }
     const d = decide(this.core, { type: 'config-reload', site }, now);
     const revoked = d.plan.records.flatMap((r) => (r.kind === 'lease' ? [r.record.id] : []));
     const gone = this.site.switches.filter((old) => !site.switches.some((s) => s.dpid === old.dpid));
+    const was = this.core;
     this.core = d.state;
     this.site = site;
-    this.closed(d.plan, false);
+    this.closed(was, d.plan, false);
     this.runner.declare(d.plan);
     for (const sw of [...site.switches, ...gone]) {
       if (!this.controller.get(sw.dpid)) continue;
@@ -684,7 +723,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     }
     for (const e of d.plan.events) {
       if (e.type !== 'lease.path-moved' && e.type !== 'lease.path-lost') continue;
-      const rec = this.book.leases.get(e.lease);
+      const rec = this.lease(e.lease);
       if (rec) this.emit('event', { type: e.type, lease: rec, link: e.link, hops: e.hops });
     }
   }
@@ -730,23 +769,24 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
           list.push(s);
         }
         for (const [id, flows] of byLease) {
-          const rec = this.book.leases.get(id);
-          if (!rec || this.counters.unchanged(rec, flows)) continue;
+          const rule = leaseOf(this.core, id);
+          if (rule?.status !== 'active' || this.counters.unchanged(id, flows)) continue;
           for (const s of flows)
-            this.noteFlow(rec, s.match, flowKey({ tableId: s.tableId, priority: s.priority, match: s.match }), s.packetCount, s.byteCount);
+            this.noteFlow(rule, s.match, flowKey({ tableId: s.tableId, priority: s.priority, match: s.match }), s.packetCount, s.byteCount);
         }
-        for (const l of block.leases) this.counters.sum(l);
+        for (const l of block.leases) this.counters.read(l.id);
       }
     }
-    this.emit('counters', leases);
+    // Records as read now (the ones asked for were built before the read).
+    this.emit('counters', only ? leases.map((l) => this.book.lease(l.id) ?? l) : this.book.active());
   }
 
   // ---- internals ----------------------------------------------------------------------------------------------
 
   private flowRemoved(dpid: bigint | undefined, msg: MessageOf<'flowRemoved'>): void {
     if (ownerIdOf(msg.cookie) !== OWNER.LEASES) return;
-    const rec = this.book.leases.get(cookieId(msg.cookie));
-    if (!rec || rec.state !== 'active') return; // (closed: its counts are final, and its per-lease state gone)
+    const rec = this.activeRecord(cookieId(msg.cookie));
+    if (!rec) return; // (closed: its counts are final, and its per-lease state gone)
     const key = flowKey({ tableId: msg.tableId, priority: msg.priority, match: msg.match });
     const ours = this.counters.awaited(rec.id, key);
     const ended = msg.reason === OFPRR.HARD_TIMEOUT && rec.end <= this.clock.now() + HARD_TIMEOUT_TOLERANCE_MS;
@@ -754,14 +794,14 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     // manager re-installs the flow, see onFlowLost) is not believed: the poll reads the flow's counters again.
     if (!ours && !ended) return;
     this.noteFlow(rec, msg.match, key, msg.packetCount, msg.byteCount);
-    this.counters.sum(rec);
-    this.emit('counters', [rec]);
+    this.counters.read(rec.id);
+    this.emit('counters', [this.activeRecord(rec.id) ?? rec]);
     this.counters.arrived(rec.id, key);
     if (ended && dpid !== undefined)
       void this.closeLease(rec.id, { type: 'flow-removed', dpid, cookie: msg.cookie, reason: 'hard-timeout' }).catch(() => undefined);
   }
 
-  private noteFlow(rec: LeaseRecord, match: FlowEntry['match'], key: string, packets: bigint, bytes: bigint): void {
+  private noteFlow(rec: { id: number; dtn: string }, match: FlowEntry['match'], key: string, packets: bigint, bytes: bigint): void {
     const dtn = this.site.dtns.find((d) => d.name === rec.dtn);
     const inPort = match.find((m) => m.field === 'in_port')?.value;
     this.counters.note(rec.id, key, inPort !== dtn?.port, packets, bytes);

@@ -55,51 +55,75 @@ export function checkParsedAgainstSite(site: Site, req: Omit<LeaseRequest, 'remo
 /** Closed leases and blocks kept in memory (the store keeps its own history). */
 const KEEP_CLOSED = 1000;
 
+/** The active leases, whose records are built when read (from the core's rules and the switches' counters). */
+export interface ActiveLeases {
+  /** The record of an active lease; undefined for any other id. */
+  record(id: number): LeaseRecord | undefined;
+  /** The records of all active leases. */
+  records(): LeaseRecord[];
+  /** Each active lease's id and project, no record built (what a list filters and sorts by). */
+  summaries(): Iterable<{ readonly id: number; readonly project: string }>;
+}
+
 /**
  * The records of leases and blocks as the API reads them (with the counters the switches report), kept as the
- * core's plans say: no decision is made here (apps/dmz/core decides), only the records are held and pruned.
+ * core's plans say: no decision is made here (apps/dmz/core decides), only the records are held and pruned. An
+ * active lease is not held here: its record is built from the core's rule when read (one copy of a lease in
+ * memory, not two); a closed lease's record is kept (the last KEEP_CLOSED of them).
  */
 export class LeaseBook {
-  readonly leases = new Map<number, LeaseRecord>();
   readonly blocks = new Map<number, BlockRecord>();
-  private readonly activeLeases = new Map<number, LeaseRecord>();
-  private readonly closedLeases = new Set<number>();
+  /** Closed leases' records, oldest first (Maps iterate in insertion order). */
+  private readonly closedLeases = new Map<number, LeaseRecord>();
 
-  /** Restores records (after a restart). */
-  restore(leases: LeaseRecord[], blocks: BlockRecord[]): void {
+  constructor(private readonly live: ActiveLeases) {}
+
+  /** Restores the closed leases' and the blocks' records (after a restart); returns the active leases' records. */
+  restore(leases: LeaseRecord[], blocks: BlockRecord[]): LeaseRecord[] {
+    const active: LeaseRecord[] = [];
     for (const l of leases) {
-      this.leases.set(l.id, l);
-      if (l.state === 'active') this.activeLeases.set(l.id, l);
-      else this.closedLeases.add(l.id);
+      if (l.state === 'active') active.push(l);
+      else this.keepClosed(l);
     }
     for (const b of blocks) this.blocks.set(b.id, b);
+    return active;
+  }
+
+  /** A lease's record, active or closed (and still kept). */
+  lease(id: number): LeaseRecord | undefined {
+    return this.closedLeases.get(id) ?? this.live.record(id);
+  }
+
+  /** Every lease's record: the active ones and the closed ones kept. */
+  leases(): LeaseRecord[] {
+    return [...this.closedLeases.values(), ...this.live.records()];
+  }
+
+  /**
+   * A page of the leases (of a project, in a state, when given), the highest ids first, and how many there are
+   * in all: only the page's records are built.
+   */
+  page(project: string | undefined, state: string | undefined, offset: number, limit: number): { leases: LeaseRecord[]; total: number } {
+    const ids: number[] = [];
+    if (state === undefined || state === 'active')
+      for (const l of this.live.summaries()) if (project === undefined || l.project === project) ids.push(l.id);
+    for (const l of this.closedLeases.values())
+      if ((project === undefined || l.project === project) && (state === undefined || l.state === state)) ids.push(l.id);
+    ids.sort((a, b) => b - a);
+    return { leases: ids.slice(offset, offset + limit).map((id) => this.lease(id)!), total: ids.length };
   }
 
   active(): LeaseRecord[] {
-    return [...this.activeLeases.values()];
+    return this.live.records();
   }
 
   activeBlocks(): BlockRecord[] {
     return [...this.blocks.values()].filter((b) => b.state === 'active');
   }
 
-  /** Keeps a lease's record: active (installed), or closed (a recorded draft the switch refused). */
-  put(rec: LeaseRecord): LeaseRecord {
-    this.leases.set(rec.id, rec);
-    if (rec.state === 'active') this.activeLeases.set(rec.id, rec);
-    else this.keepClosed(rec.id);
-    return rec;
-  }
-
-  /** Closes the kept record as `closed` (the core's record of the close) says; undefined if it was not active. */
-  close(closed: LeaseRecord): LeaseRecord | undefined {
-    const rec = this.activeLeases.get(closed.id);
-    if (!rec) return undefined;
-    rec.state = closed.state;
-    rec.closedAt = closed.closedAt;
-    rec.closeReason = closed.closeReason;
-    this.activeLeases.delete(rec.id);
-    this.keepClosed(rec.id);
+  /** Keeps a closed lease's record (a close, or a recorded draft the switch refused). */
+  closed(rec: LeaseRecord): LeaseRecord {
+    this.keepClosed(rec);
     return rec;
   }
 
@@ -124,16 +148,15 @@ export class LeaseBook {
 
   /** Entries in each index (for checks that nothing per lease outlives it: see DmzApp.internalSizes). */
   internalSizes(): Record<string, number> {
-    return { leases: this.leases.size, blocks: this.blocks.size, activeLeases: this.activeLeases.size, closedLeases: this.closedLeases.size };
+    return { blocks: this.blocks.size, closedLeases: this.closedLeases.size };
   }
 
-  /** Notes a closed lease; the oldest closed leases beyond KEEP_CLOSED are forgotten (the store keeps its own history). */
-  private keepClosed(id: number): void {
-    this.closedLeases.add(id);
-    for (const old of this.closedLeases) {
+  /** Keeps a closed lease's record; the oldest beyond KEEP_CLOSED are forgotten (the store keeps its own history). */
+  private keepClosed(rec: LeaseRecord): void {
+    this.closedLeases.set(rec.id, rec);
+    for (const old of this.closedLeases.keys()) {
       if (this.closedLeases.size <= KEEP_CLOSED) break;
       this.closedLeases.delete(old);
-      this.leases.delete(old);
     }
   }
 }

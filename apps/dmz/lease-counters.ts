@@ -3,7 +3,7 @@
 // sends in a flow-removed after the delete's barrier reply.
 import type { Cancel, Clock } from '../../controller/clock.js';
 import type { FlowStats } from '../../controller/openflow/multipart/index.js';
-import { zeroCounters, type LeaseRecord } from './lease-book.js';
+import { zeroCounters, type Counters } from './lease-book.js';
 
 interface FlowCount {
   inbound: boolean;
@@ -21,41 +21,26 @@ export class LeaseCounters {
   private readonly perFlow = new Map<number, Map<string, FlowCount>>();
   /** Per lease whose flows are being deleted: the flows whose flow-removed (final counts) has not come yet. */
   private readonly awaiting = new Map<number, Set<Waiter>>();
+  /** Per lease restored with counts and not read from its switch since: the counts its last record had. */
+  private readonly restored = new Map<number, Counters>();
 
   constructor(private readonly clock: Clock) {}
 
   sizes(): Record<string, number> {
-    return { flowCounters: this.perFlow.size, awaitingRemoved: this.awaiting.size };
+    return { flowCounters: this.perFlow.size, awaitingRemoved: this.awaiting.size, restoredCounters: this.restored.size };
   }
 
-  /**
-   * Whether a lease's flows report the totals it already has: a flow's counts only grow (and an ADD that re-arms
-   * a flow keeps them, OF1.3.5 §6.4), so equal totals mean no flow moved, and the per-flow bookkeeping (a
-   * canonical key per flow) is skipped for the idle leases that most polls find.
-   */
-  unchanged(rec: LeaseRecord, flows: FlowStats[]): boolean {
-    let packets = 0;
-    let bytes = 0;
-    for (const s of flows) {
-      packets += Number(s.packetCount);
-      bytes += Number(s.byteCount);
-    }
-    const c = rec.counters;
-    if (packets !== c.packetsIn + c.packetsOut || bytes !== c.bytesIn + c.bytesOut) return false;
-    // ... and the same flows as last time (a flow gone or new, even with equal totals, is bookkept).
-    return packets + bytes === 0 || (this.perFlow.get(rec.id)?.size ?? 0) === flows.length;
+  /** A lease restored after a restart: its record's counts stand until its flows are read. */
+  restore(id: number, c: Counters): void {
+    if (c.packetsIn + c.bytesIn + c.packetsOut + c.bytesOut > 0) this.restored.set(id, { ...c });
   }
 
-  note(id: number, key: string, inbound: boolean, packets: bigint, bytes: bigint): void {
-    const map = this.perFlow.get(id) ?? new Map<string, FlowCount>();
-    map.set(key, { inbound, packets: Number(packets), bytes: Number(bytes) });
-    this.perFlow.set(id, map);
-  }
-
-  /** The lease's counters as the sum of its flows'. */
-  sum(rec: LeaseRecord): void {
+  /** The lease's counters: the sum of its flows' as last read, or (never read since a restart) its record's. */
+  of(id: number): Counters {
     const c = zeroCounters();
-    for (const f of this.perFlow.get(rec.id)?.values() ?? []) {
+    const flows = this.perFlow.get(id);
+    if (!flows) return this.restored.has(id) ? { ...this.restored.get(id)! } : c;
+    for (const f of flows.values()) {
       if (f.inbound) {
         c.packetsIn += f.packets;
         c.bytesIn += f.bytes;
@@ -64,12 +49,42 @@ export class LeaseCounters {
         c.bytesOut += f.bytes;
       }
     }
-    rec.counters = c;
+    return c;
+  }
+
+  /**
+   * Whether a lease's flows report the totals it already has: a flow's counts only grow (and an ADD that re-arms
+   * a flow keeps them, OF1.3.5 §6.4), so equal totals mean no flow moved, and the per-flow bookkeeping (a
+   * canonical key per flow) is skipped for the idle leases that most polls find.
+   */
+  unchanged(id: number, flows: FlowStats[]): boolean {
+    let packets = 0;
+    let bytes = 0;
+    for (const s of flows) {
+      packets += Number(s.packetCount);
+      bytes += Number(s.byteCount);
+    }
+    const c = this.of(id);
+    if (packets !== c.packetsIn + c.packetsOut || bytes !== c.bytesIn + c.bytesOut) return false;
+    // ... and the same flows as last time (a flow gone or new, even with equal totals, is bookkept).
+    return packets + bytes === 0 || (this.perFlow.get(id)?.size ?? 0) === flows.length;
+  }
+
+  note(id: number, key: string, inbound: boolean, packets: bigint, bytes: bigint): void {
+    const map = this.perFlow.get(id) ?? new Map<string, FlowCount>();
+    map.set(key, { inbound, packets: Number(packets), bytes: Number(bytes) });
+    this.perFlow.set(id, map);
+  }
+
+  /** The lease's flows were read: their sums are its counters from now on (see of()). */
+  read(id: number): void {
+    this.restored.delete(id);
   }
 
   /** A closed lease: its counts are final. */
   forget(id: number): void {
     this.perFlow.delete(id);
+    this.restored.delete(id);
   }
 
   /** Whether a flow-removed of the lease's flow `key` is one a delete of ours awaits. */

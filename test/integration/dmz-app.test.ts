@@ -691,7 +691,7 @@ describe('the lease lifecycle on OVS', () => {
     expect((await dump()).filter((f) => f.cookie === leaseCookie(rec.id)).map((f) => f.hardTimeout)).toEqual(
       new Array(2 * compilePortRange(DATA_PORTS).length).fill(2),
     );
-    const records = structuredClone([...h.app.book.leases.values()]);
+    const records = structuredClone(h.app.book.leases());
     const blocks = structuredClone([...h.app.book.blocks.values()]);
     await stopController();
     for (let i = 0; i < 50 && (await ovs.isConnected(BRIDGE)); i++) await sleep(100);
@@ -728,7 +728,7 @@ describe('a restart under a changed site config', () => {
     const before = await dump();
     await stopController();
     const narrowed = parseSiteConfig(DEFAULT_SITE_YAML.replace('ports: [50000-51000, 5201]', 'ports: [5201]'), '(test site)');
-    const report = await startController({ leases: structuredClone([...h.app.book.leases.values()]) }, narrowed);
+    const report = await startController({ leases: structuredClone(h.app.book.leases()) }, narrowed);
     expect(report).toMatchObject({ added: 0, deleted: n, modified: 0, failed: [] });
     expect(h.app.lease(rec.id)).toMatchObject({ state: 'revoked' });
     expect(h.events).toContainEqual(

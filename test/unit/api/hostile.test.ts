@@ -19,7 +19,7 @@ describe('hostile requests', () => {
   afterAll(async () => {
     // None of it installed anything.
     expect(h.sw.flowCount()).toBe(flowsBefore);
-    expect(h.app.book.leases.size).toBe(0);
+    expect(h.app.book.leases().length).toBe(0);
     await h.close();
   });
 

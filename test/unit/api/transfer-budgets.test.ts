@@ -50,12 +50,12 @@ describe('flow budgets and circuit admission', () => {
     h.api.inject({ method: 'POST', url: '/api/v1/blocks', headers: h.auth(blockTok), payload: { reason: 'test', ...body } });
 
   it('a transfer over the per-request budget is 422 with the flows it would take and the budget', async () => {
-    const leases = h.app.book.leases.size;
+    const leases = h.app.book.leases().length;
     const r = await post(transfer(5));
     expect(r.statusCode).toBe(422);
     expect(r.json()).toMatchObject({ code: 'DMZ_REQUEST_FLOW_BUDGET', reason: 'request-flow-budget', limit: { flows: 10, budget: 8 } });
     expect(leaseFlowsOn(h)).toEqual([]);
-    expect(h.app.book.leases.size).toBe(leases);
+    expect(h.app.book.leases().length).toBe(leases);
     // At the budget exactly: granted.
     expect((await post(transfer(4))).statusCode).toBe(201);
     expect(leaseFlowsOn(h)).toHaveLength(8);
@@ -92,7 +92,7 @@ describe('flow budgets and circuit admission', () => {
   it('a dry run answers the flows a request would install, and installs, records and audits nothing', async () => {
     const onSwitch = h.sw.flowCount();
     const audits = auditCount(h);
-    const leases = h.app.book.leases.size;
+    const leases = h.app.book.leases().length;
     const events = h.store.view.lastEventId;
     const dry = await post(transfer(3), tok, '?dry_run=true');
     expect(dry.statusCode).toBe(200);
@@ -109,7 +109,7 @@ describe('flow budgets and circuit admission', () => {
       expect(f).toMatch(/^cookie=0xd1[0-9a-f]+, hard_timeout=600, send_flow_rem priority=40000,tcp,in_port=[15],.* actions=meter:\d+,output:[15]$/);
     // Nothing changed: the switch, the app, the state (leases, audit trail, events).
     expect(h.sw.flowCount()).toBe(onSwitch);
-    expect(h.app.book.leases.size).toBe(leases);
+    expect(h.app.book.leases().length).toBe(leases);
     expect(h.app.book.active()).toEqual([]);
     expect(auditCount(h)).toBe(audits);
     expect(h.store.view.lastEventId).toBe(events);

@@ -425,7 +425,7 @@ describe('a switch that refuses the flows', () => {
     expect(h.app.book.active()).toHaveLength(1);
     // It was written while the switch had the flows, so it stays, revoked, in the app and on disk (and after a
     // restart); the audit trail has the grant and then the switch's refusal.
-    const gone = [...h.app.book.leases.values()].find((l) => l.state !== 'active')!;
+    const gone = h.app.book.leases().find((l) => l.state !== 'active')!;
     expect(gone).toMatchObject({ state: 'revoked', closeReason: expect.stringContaining('not installed') });
     expect((await onDisk(h)).leases[gone.id]).toMatchObject({ state: 'revoked', closeReason: gone.closeReason });
     expect(h.store.data.audit.at(-2)).toMatchObject({ action: 'transfer.create', decision: 'granted', transfer: gone.id });
@@ -565,7 +565,7 @@ describe('a state file that cannot be written', () => {
       expect(r.statusCode).toBe(500);
       expect(r.json().code).toBe('DMZ_STORE_FAILED');
       expect(h.app.book.active()).toHaveLength(0);
-      expect([...h.app.book.leases.values()][0]).toMatchObject({ state: 'revoked', closeReason: 'the state could not be saved' });
+      expect(h.app.book.leases()[0]).toMatchObject({ state: 'revoked', closeReason: 'the state could not be saved' });
       expect(leaseFlows(h)).toHaveLength(0);
     } finally {
       await h.close();

@@ -4,9 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { SentLog } from '../../../controller/sent-log.js';
 import { Writer, encodeInto, type OfpMessage } from '../../../controller/openflow/index.js';
 
+/** The batch writer, reused from batch to batch as SwitchConnection's is. */
+const writer = new Writer(256);
+
 /** Writes `msgs` as one batch (as SwitchConnection does), noting each; returns the batch's bytes. */
 function batch(log: SentLog, msgs: OfpMessage[]): Buffer {
-  const w = new Writer(256);
+  const w = writer.reset();
   for (const m of msgs) {
     const at = w.pos;
     encodeInto(w, m);
@@ -52,5 +55,35 @@ describe('SentLog', () => {
     const big = new SentLog();
     batch(big, [echo(1, 60_000), echo(2, 60_000), echo(3, 60_000), echo(4, 60_000), echo(5, 60_000)]);
     expect(big.find(1)).toEqual(echo(1, 60_000)); // one batch over the limit is still held
+  });
+
+  it('counts what a held batch keeps alive: a small batch that is a view of a larger block holds the whole block', () => {
+    const log = new SentLog();
+    const blocks: ArrayBuffer[] = [];
+    for (let x = 1; x <= 10; x++) {
+      const w = new Writer(64);
+      encodeInto(w, echo(x));
+      log.note(x, 0);
+      const block = new ArrayBuffer(64 * 1024);
+      blocks.push(block);
+      const bytes = Buffer.from(block, 0, w.pos);
+      w.view().copy(bytes);
+      log.written(bytes);
+    }
+    expect(log.find(10)).toEqual(echo(10));
+    expect(log.find(7)).toEqual(echo(7)); // 4 blocks of 64 KB: 256 KB
+    expect(log.find(6)).toBeUndefined();
+    // Batches sharing one block count it once.
+    const shared = new SentLog();
+    const block = Buffer.alloc(64 * 1024);
+    for (let x = 1; x <= 20; x++) {
+      const w = new Writer(64);
+      encodeInto(w, echo(x));
+      shared.note(x, 0);
+      const bytes = block.subarray(x * 100, x * 100 + w.pos);
+      w.view().copy(bytes);
+      shared.written(bytes);
+    }
+    expect(shared.find(1)).toEqual(echo(1));
   });
 });

@@ -44,15 +44,27 @@ const record = (id: number): LeaseRecord => ({
 });
 
 describe('lease book', () => {
-  it('keeps the 1000 most recently closed leases and every active one', () => {
-    const book = new LeaseBook();
-    const recs = Array.from({ length: 1500 }, (_, i) => book.put(record(i + 1)));
-    for (const r of recs.slice(0, 1200)) book.close({ ...r, state: 'expired', closedAt: 1, closeReason: 'x' });
+  it('keeps the 1000 most recently closed leases; active ones are read from where they live, not held', () => {
+    const live = new Map<number, LeaseRecord>();
+    const book = new LeaseBook({ record: (id) => live.get(id), records: () => [...live.values()], summaries: () => live.values() });
+    for (let id = 1; id <= 1500; id++) live.set(id, record(id));
+    for (let id = 1; id <= 1200; id++) {
+      live.delete(id);
+      book.closed({ ...record(id), state: 'expired', closedAt: 1, closeReason: 'x' });
+    }
     expect(book.active()).toHaveLength(300);
-    expect(book.leases.size).toBe(1300);
-    expect(book.leases.has(recs[199]!.id)).toBe(false);
-    expect(book.leases.get(recs[200]!.id)).toMatchObject({ state: 'expired', closedAt: 1, closeReason: 'x' });
-    expect(book.close({ ...recs[0]!, state: 'released' })).toBeUndefined(); // closed already
+    expect(book.leases()).toHaveLength(1300);
+    expect(book.lease(200)).toBeUndefined();
+    expect(book.lease(201)).toMatchObject({ state: 'expired', closedAt: 1, closeReason: 'x' });
+    expect(book.lease(1201)).toBe(live.get(1201));
+    expect(book.internalSizes()).toEqual({ blocks: 0, closedLeases: 1000 });
+    // A list's page: highest ids first, of the state asked for, the total of all that match.
+    const page = book.page(undefined, undefined, 299, 3);
+    expect(page.total).toBe(1300);
+    expect(page.leases.map((l) => l.id)).toEqual([1201, 1200, 1199]);
+    expect(book.page('p', 'expired', 0, 2)).toMatchObject({ total: 1000, leases: [{ id: 1200 }, { id: 1199 }] });
+    expect(book.page('p', 'active', 0, 1)).toMatchObject({ total: 300, leases: [{ id: 1500 }] });
+    expect(book.page('other', undefined, 0, 10)).toEqual({ leases: [], total: 0 });
   });
 });
 
