@@ -5,12 +5,7 @@ import type { State } from './state.js';
 
 /** Lease and block flows the live rules hold on a switch. */
 export function flowsInUse(state: State, dpid: bigint): number {
-  let n = 0;
-  for (const r of state.rules.values()) {
-    if (r.kind === 'block') n += r.flows;
-    else if (r.hops.some((h) => h.dpid === dpid)) n += r.flows;
-  }
-  return n;
+  return state.rules.leaseFlowsOn(dpid) + state.rules.blockFlows;
 }
 
 export function checkRequestBudget(site: Site, flows: number, what: 'transfer' | 'block'): void {

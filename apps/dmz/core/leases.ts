@@ -1,6 +1,5 @@
 // The lease commands: request (then installed / install-failed, the executor's report), extend, release, expire.
 import { HARD_TIMEOUT_TOLERANCE_MS } from '../../../controller/flow-manager.js';
-import { prefixesOverlap } from '../addresses.js';
 import { checkParsedAgainstSite } from '../lease-book.js';
 import { LeaseRefused, type FlowSpec, type MeterSpec } from '../pipeline.js';
 import { leaseRate, circuitOf } from '../admission.js';
@@ -9,7 +8,8 @@ import { dtnsNamed, type Site } from '../site.js';
 import type { Actor, LeaseSpec } from './commands.js';
 import { emptyPlan, OWNERS, type Plan, type SwitchChange } from './plan.js';
 import { leaseRecordOf, type LeaseClose } from './records.js';
-import { leaseOf, ruleKey, rulesOf, type LeaseRule, type Rule, type State } from './state.js';
+import { leaseOf, ruleKey, type LeaseRule, type State } from './state.js';
+import { RulesEditor } from './rules.js';
 import { flowsInUse, checkRequestBudget, checkSwitchBudget } from './budgets.js';
 import { flowsPerHop, hopsOf, leaseSteps, routesOf, tablesOf, withRoutes } from './lease-tables.js';
 import { checkPathCapacity, freeOn } from './reservations.js';
@@ -35,19 +35,11 @@ export function refused(state: State, e: unknown): Decision {
   return { state, plan: { ...emptyPlan(), refused: { reason: e.reason, message: e.message, ...(e.limit ? { limit: e.limit } : {}) } } };
 }
 
-export function withRules(state: State, edit: (rules: Map<string, Rule>) => void): State {
-  const rules = new Map(state.rules);
-  edit(rules);
-  return { ...state, rules };
-}
-
-/** The lowest meter id no live lease holds. */
-function freeMeterId(state: State): number {
-  const used = new Set<number>();
-  for (const l of rulesOf(state, 'lease')) if (l.meterId !== undefined) used.add(l.meterId);
-  let id = 1;
-  while (used.has(id)) id++;
-  return id;
+/** The state with its rules edited (the caller's state keeps its own: the rules are persistent). */
+export function withRules(state: State, edit: (rules: RulesEditor) => void): State {
+  const editor = new RulesEditor(state.rules);
+  edit(editor);
+  return { ...state, rules: editor.rules };
 }
 
 export function request(state: State, by: Actor, spec: LeaseSpec, now: number): Decision {
@@ -59,14 +51,9 @@ export function request(state: State, by: Actor, spec: LeaseSpec, now: number): 
     const rateMbps = leaseRate(site, spec.path, spec.rateMbps);
     // A cluster's lease programs its members' flows: it overlaps a lease of any of them.
     const mine = new Set(dtnsNamed(site, spec.dtn).map((d) => d.name));
-    for (const o of rulesOf(state, 'lease')) {
-      if (
-        (o.dtn === spec.dtn || dtnsNamed(site, o.dtn).some((d) => mine.has(d.name))) &&
-        o.protocol === spec.protocol &&
-        prefixesOverlap(o.remote, spec.remote) &&
-        anyOverlap(o.localPorts, spec.localPorts) &&
-        anyOverlap(o.remotePorts, spec.remotePorts)
-      ) {
+    const sameDtn = (dtn: string): boolean => dtn === spec.dtn || dtnsNamed(site, dtn).some((d) => mine.has(d.name));
+    for (const o of state.rules.leasesOverlapping(sameDtn, spec.protocol, spec.remote)) {
+      if (anyOverlap(o.localPorts, spec.localPorts) && anyOverlap(o.remotePorts, spec.remotePorts)) {
         throw new LeaseRefused('overlap', `overlaps lease ${o.id} (${o.project}: ${o.dtn} <-> ${o.remote.text})`);
       }
     }
@@ -89,7 +76,7 @@ export function request(state: State, by: Actor, spec: LeaseSpec, now: number): 
       start: now,
       end: spec.end,
       rateMbps,
-      meterId: rateMbps !== undefined ? freeMeterId(state) : undefined,
+      meterId: rateMbps !== undefined ? state.rules.freeMeterId() : undefined,
       flows: 0,
       createdAt: now,
     };
@@ -103,9 +90,7 @@ export function request(state: State, by: Actor, spec: LeaseSpec, now: number): 
     }
     const circuit = circuitOf(site, spec.path);
     if (circuit && circuit.capacityMbps > 0) {
-      let inUse = 0;
-      for (const o of rulesOf(state, 'lease')) if (o.path === spec.path) inUse += o.rateMbps ?? 0;
-      const left = circuit.capacityMbps - inUse;
+      const left = circuit.capacityMbps - state.rules.rateOnPath(spec.path);
       const rate = rateAsked;
       if (rate > left + 1e-6) {
         const fmt = (x: number): string => String(Math.round(x * 1000) / 1000);

@@ -1,25 +1,24 @@
 // Bandwidth reserved on the fabric's link groups: a lease with a rate holds it on every link group of its primary
-// routes (once per group, however many of its DTNs' paths cross it). Derived from the state, never stored apart.
+// routes (once per group, however many of its DTNs' paths cross it). Running sums kept with the rules (rules.ts).
 import { LeaseRefused } from '../pipeline.js';
 import { fabricGraph } from '../fabric/graph.js';
 import { groupsOf } from '../fabric/routes.js';
 import type { State } from './state.js';
-import { rulesOf } from './state.js';
 import { routesOf } from './lease-tables.js';
 
 /** Mbit/s reserved on each link group (by its key, `A<->B`). */
 export function reservedByGroup(state: State): Map<string, number> {
   const out = new Map<string, number>();
   if (state.site.links.length === 0) return out;
-  for (const l of rulesOf(state, 'lease')) {
-    if (!l.rateMbps) continue;
+  for (const [key, mbps] of state.rules.routedReservations) out.set(key, mbps);
+  for (const l of state.rules.unroutedRated()) {
     let routes;
     try {
       routes = routesOf(state.site, l, state.linksDown);
     } catch {
       continue; // (no path: it reserves nothing until it has one)
     }
-    for (const key of groupsOf(routes)) out.set(key, (out.get(key) ?? 0) + l.rateMbps);
+    for (const key of groupsOf(routes)) out.set(key, (out.get(key) ?? 0) + (l.rateMbps ?? 0));
   }
   return out;
 }

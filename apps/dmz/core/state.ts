@@ -7,6 +7,7 @@ import type { PortRange } from '../port-ranges.js';
 import type { PathName } from '../model.js';
 import type { Protocol, Site } from '../site.js';
 import type { MemberRoute } from '../fabric/routes.js';
+import { Rules } from './rules.js';
 
 /** One switch a rule's flows are on. */
 export interface Hop {
@@ -62,8 +63,8 @@ export type RuleKind = Rule['kind'];
 
 export interface State {
   site: Site;
-  /** Live rules by ruleKey(kind, id). */
-  rules: ReadonlyMap<string, Rule>;
+  /** Live rules by ruleKey(kind, id), persistent and indexed (rules.ts); changed through withRules. */
+  rules: Rules;
   /** Switches connected now. */
   up: ReadonlySet<bigint>;
   /** Links (SiteLink names) reported down: no path uses them. */
@@ -74,19 +75,18 @@ export interface State {
 export const ruleKey = (kind: RuleKind, id: number): string => `${kind}/${id}`;
 
 export function initialState(site: Site, nextId: Partial<Record<RuleKind, number>> = {}): State {
-  return { site, rules: new Map(), up: new Set(), linksDown: new Set(), nextId: { lease: nextId.lease ?? 1, block: nextId.block ?? 1 } };
+  return { site, rules: Rules.empty(), up: new Set(), linksDown: new Set(), nextId: { lease: nextId.lease ?? 1, block: nextId.block ?? 1 } };
 }
 
 export function leaseOf(state: State, id: number): LeaseRule | undefined {
-  const r = state.rules.get(ruleKey('lease', id));
-  return r?.kind === 'lease' ? r : undefined;
+  return state.rules.lease(id);
 }
 
 export function blockOf(state: State, id: number): BlockRule | undefined {
-  const r = state.rules.get(ruleKey('block', id));
-  return r?.kind === 'block' ? r : undefined;
+  return state.rules.block(id);
 }
 
-export function* rulesOf<K extends RuleKind>(state: State, kind: K): Iterable<Extract<Rule, { kind: K }>> {
-  for (const r of state.rules.values()) if (r.kind === kind) yield r as Extract<Rule, { kind: K }>;
+/** The live rules of a kind, by id. */
+export function rulesOf<K extends RuleKind>(state: State, kind: K): Iterable<Extract<Rule, { kind: K }>> {
+  return (kind === 'lease' ? state.rules.leaseRules() : state.rules.blockRules()) as Iterable<Extract<Rule, { kind: K }>>;
 }

@@ -5,6 +5,7 @@ import { parseSiteConfig } from '../../../../apps/dmz/config.js';
 import { parsePrefix } from '../../../../apps/dmz/addresses.js';
 import type { Command, LeaseSpec } from '../../../../apps/dmz/core/commands.js';
 import { reservedByGroup, reservedByLink } from '../../../../apps/dmz/core/reservations.js';
+import { Rules } from '../../../../apps/dmz/core/rules.js';
 import type { LinkStatus } from '../../../../apps/dmz/link-states.js';
 import { linkView } from '../../../../api/topology.js';
 import type { Site } from '../../../../apps/dmz/site.js';
@@ -149,7 +150,7 @@ describe('the supercomputer fabric: border, core and a DMZ leaf', () => {
     const rule = w.state.rules.get('lease/1');
     if (rule?.kind !== 'lease') throw new Error('no lease 1');
     const restored = { ...rule, routes: undefined, hops: [{ dpid: 3n, switch: 'leaf' }] };
-    w.state = { ...w.state, rules: new Map([['lease/1', restored]]) };
+    w.state = { ...w.state, rules: Rules.empty().with(restored) };
     for (const sw of w.state.site.switches) w.tables.delete(sw.dpid);
     for (const sw of w.state.site.switches) w.run({ type: 'switch-up', dpid: sw.dpid });
     expect(where(w.fabric().send('border', inbound()))).toEqual(['leaf:1']);
