@@ -10,8 +10,6 @@ import { Etcd3 } from 'etcd3';
 import { Controller } from '../controller/controller.js';
 import { createLogger } from '../controller/log.js';
 import { refuseClaim } from '../apps/dmz/switch-identity.js';
-import { SiteConfigError } from '../apps/dmz/config.js';
-import type { Site } from '../apps/dmz/site.js';
 import { openEtcdStore, type EtcdStateStore } from '../api/index.js';
 import { Authenticator } from '../api/authenticate.js';
 import { EventHub } from '../api/events.js';
@@ -21,7 +19,8 @@ import { FORWARDED_BY, forward, noLeader } from '../api/cluster/forward.js';
 import { replicaRead, sendJson } from '../api/cluster/replica-reads.js';
 import type { ControllerCommandOptions } from './options.js';
 import { claimDataDir, announceApi, dataDirModeProblem } from './data-dir.js';
-import { ensureAdminToken, loadSite } from './run-controller.js';
+import { ensureAdminToken } from './run-controller.js';
+import { exitOnCrash, siteOrExit } from './start-up.js';
 import { LeaderStack } from './cluster-leader-stack.js';
 
 type ClusterOptions = ControllerCommandOptions & { cluster: NonNullable<ControllerCommandOptions['cluster']> };
@@ -30,21 +29,8 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 export async function runClusterMember(opts: ClusterOptions, version: string): Promise<void> {
   const log = createLogger({ level: opts.logLevel }).child({ instance: opts.cluster.name });
-  process.on('uncaughtException', (e) => {
-    log.fatal({ err: e }, 'uncaught exception; exiting');
-    process.exit(1);
-  });
-  process.on('unhandledRejection', (e) => {
-    log.fatal({ err: e }, 'unhandled promise rejection; exiting');
-    process.exit(1);
-  });
-  let site: Site;
-  try {
-    site = loadSite(opts.configFile);
-  } catch (e) {
-    console.error(e instanceof SiteConfigError ? e.message : `cannot load the site config: ${(e as Error).message}`);
-    process.exit(2);
-  }
+  exitOnCrash(log);
+  const site = siteOrExit(opts.configFile);
   const name = opts.cluster.name;
   const prefix = `/dmzgate/${encodeURIComponent(site.name)}/`;
   log.info({ version, site: site.name, name, etcd: opts.cluster.etcd, dataDir: opts.dataDir }, 'dmzgate cluster member starting');

@@ -9,11 +9,12 @@ import { FabricMonitor } from '../apps/dmz/fabric-monitor.js';
 import { probesPort } from '../apps/dmz/link-states.js';
 import { LinkDiscovery } from '../controller/lldp-discovery.js';
 import { refuseClaim } from '../apps/dmz/switch-identity.js';
-import { defaultSite, loadSiteConfig, SiteConfigError } from '../apps/dmz/config.js';
+import { loadSiteConfig } from '../apps/dmz/config.js';
 import type { Site } from '../apps/dmz/site.js';
 import { openEtcdStore, openJournalStore, buildApi, createToken, type StateBackend } from '../api/index.js';
 import { verifyToken } from '../api/tokens.js';
 import type { ControllerCommandOptions } from './options.js';
+import { exitOnCrash, siteOrExit } from './start-up.js';
 import { claimDataDir, announceApi, writeAdminToken, dataDirModeProblem, ADMIN_TOKEN_FILE } from './data-dir.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -46,29 +47,11 @@ export async function ensureAdminToken(store: StateBackend, dataDir: string): Pr
 /** How long a clean shutdown may take before the process gives up and exits with status 1. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
-export function loadSite(configFile: string | undefined): Site {
-  return configFile ? loadSiteConfig(configFile) : defaultSite();
-}
-
 export async function runController(opts: ControllerCommandOptions, version: string): Promise<void> {
   const log = createLogger({ level: opts.logLevel });
-  process.on('uncaughtException', (e) => {
-    log.fatal({ err: e }, 'uncaught exception; exiting');
-    process.exit(1);
-  });
-  process.on('unhandledRejection', (e) => {
-    log.fatal({ err: e }, 'unhandled promise rejection; exiting');
-    process.exit(1);
-  });
+  exitOnCrash(log);
 
-  let site: Site;
-  try {
-    site = loadSite(opts.configFile);
-  } catch (e) {
-    // The config's problems, each with its line and field, for the engineer; nothing has started yet.
-    console.error(e instanceof SiteConfigError ? e.message : `cannot load the site config: ${(e as Error).message}`);
-    process.exit(2);
-  }
+  const site = siteOrExit(opts.configFile);
   log.info(
     {
       version,
