@@ -737,14 +737,15 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
 
   /** Reads the lease flows' counters from the switches (all active leases, or the given ones). */
   async pollCounters(only?: LeaseRecord[]): Promise<void> {
-    const leases = only ?? this.book.active();
-    const bySwitch = new Map<bigint, LeaseRecord[]>();
-    for (const l of leases) {
-      const dpid = leaseOf(this.core, l.id)?.hops[0]?.dpid;
-      if (dpid === undefined) continue;
+    // Grouped by id from the core's rules: a whole poll builds the records once, after the read.
+    const bySwitch = new Map<bigint, LeaseRule[]>();
+    const rules = only ? only.map((l) => leaseOf(this.core, l.id)) : [...rulesOf(this.core, 'lease')].filter((r) => r.status === 'active');
+    for (const rule of rules) {
+      const dpid = rule?.hops[0]?.dpid;
+      if (!rule || dpid === undefined) continue;
       let list = bySwitch.get(dpid);
       if (!list) bySwitch.set(dpid, (list = []));
-      list.push(l);
+      list.push(rule);
     }
     for (const [dpid, list] of bySwitch) {
       const conn = this.controller.get(dpid);
@@ -778,7 +779,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
       }
     }
     // Records as read now (the ones asked for were built before the read).
-    this.emit('counters', only ? leases.map((l) => this.book.lease(l.id) ?? l) : this.book.active());
+    this.emit('counters', only ? only.map((l) => this.book.lease(l.id) ?? l) : this.book.active());
   }
 
   // ---- internals ----------------------------------------------------------------------------------------------
