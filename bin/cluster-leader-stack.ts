@@ -14,6 +14,7 @@ import { probesPort } from '../apps/dmz/link-states.js';
 import type { Site } from '../apps/dmz/site.js';
 import { buildApi, openEtcdStore, type StateBackend } from '../api/index.js';
 import type { LeaderElection, LeaderInfo } from '../api/cluster/leader-election.js';
+import { FORWARDED_BY, STATE_REVISION } from '../api/cluster/forward.js';
 import type { ControllerCommandOptions } from './options.js';
 
 export interface LeaderStackOptions {
@@ -76,6 +77,10 @@ export class LeaderStack {
         requestLimit: o.opts.requestLimit ?? false,
         trustedProxies: o.opts.trustedProxies,
         metricsAuth: o.opts.metricsAuth,
+      });
+      // A follower holds a forwarded write's answer until its replica has this revision (forward.ts).
+      api.addHook('onSend', async (req, reply) => {
+        if (req.method !== 'GET' && req.headers[FORWARDED_BY] !== undefined) void reply.header(STATE_REVISION, String(store.revision));
       });
       stack = new LeaderStack(o.term, api, { store, flows, app, discovery, monitor });
       const started = app.start(snapshot);

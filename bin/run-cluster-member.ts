@@ -26,6 +26,7 @@ import { LeaderStack } from './cluster-leader-stack.js';
 type ClusterOptions = ControllerCommandOptions & { cluster: NonNullable<ControllerCommandOptions['cluster']> };
 
 const SHUTDOWN_GRACE_MS = 10_000;
+const CAUGHT_UP_WAIT_MS = 2_000;
 
 export async function runClusterMember(opts: ClusterOptions, version: string): Promise<void> {
   const log = createLogger({ level: opts.logLevel }).child({ instance: opts.cluster.name });
@@ -80,6 +81,21 @@ export async function runClusterMember(opts: ClusterOptions, version: string): P
     authenticate: (req, text) => auth.check(req.socket.remoteAddress ?? 'unknown', text),
   });
   const unfollow = events.follow(replica.revision);
+  // Until the replica holds `revision` (a forwarded write's), or a watch that lags gave it CAUGHT_UP_WAIT_MS.
+  const caughtUp = (revision: number): Promise<void> =>
+    new Promise((resolve) => {
+      if (replica.revision >= revision) return resolve();
+      let unsubscribe = (): void => undefined;
+      const done = (): void => {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve();
+      };
+      const timer = setTimeout(done, CAUGHT_UP_WAIT_MS);
+      unsubscribe = replica.subscribe(replica.revision, (b) => {
+        if (b.revision >= revision) done();
+      });
+    });
 
   const front = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -109,7 +125,7 @@ export async function runClusterMember(opts: ClusterOptions, version: string): P
     const l = election?.leader;
     if (req.headers[FORWARDED_BY] !== undefined) noLeader(res, `${name} does not lead the cluster (the leader changed)`);
     else if (!l || l.name === name) noLeader(res, 'the cluster is electing its leader');
-    else forward(req, res, l.url, name);
+    else forward(req, res, l.url, name, caughtUp);
   });
   front.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => events.handleUpgrade(req, socket, head));
 

@@ -1,12 +1,16 @@
 // A follower's way to the leader: the request is passed on whole (method, path, headers, body) to the leader's
 // advertised API URL and its answer passed back whole. The leader decides and commits (one writer: no etcd
 // transaction conflicts between instances, and the overlap and capacity checks stay in one process, hence
-// linearizable); the follower adds nothing but a hop.
+// linearizable); the follower adds nothing but a hop, and holds a write's answer until its replica has the
+// leader's revision (STATE_REVISION), so a client reads its own write on the instance it wrote through.
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { ApiError } from '../errors.js';
 
 /** Marks a forwarded request, so that an instance that does not lead either answers 503 instead of passing it on again. */
 export const FORWARDED_BY = 'x-dmzgate-forwarded-by';
+
+/** On a forwarded write's answer: the leader's state revision once the write was committed. */
+export const STATE_REVISION = 'x-dmzgate-state-revision';
 
 /** Seconds a client is told to wait while there is no leader: about one election (the lease TTL). */
 export const NO_LEADER_RETRY_AFTER = '1';
@@ -21,13 +25,28 @@ export function noLeader(res: ServerResponse, why: string): void {
   res.end(JSON.stringify(e.body()));
 }
 
-/** Passes `req` on to `leaderUrl`; a leader that cannot be reached is a 503 DMZ_NO_LEADER. */
-export function forward(req: IncomingMessage, res: ServerResponse, leaderUrl: string, self: string, timeoutMs = 30_000): void {
+/**
+ * Passes `req` on to `leaderUrl`; a leader that cannot be reached is a 503 DMZ_NO_LEADER. `caughtUp(revision)`
+ * resolves when the local replica holds that revision (or gives up waiting): the answer is held until then.
+ */
+export function forward(
+  req: IncomingMessage,
+  res: ServerResponse,
+  leaderUrl: string,
+  self: string,
+  caughtUp: (revision: number) => Promise<void>,
+  timeoutMs = 30_000,
+): void {
   const target = new URL(req.url ?? '/', leaderUrl);
   const headers = { ...req.headers, [FORWARDED_BY]: self, host: target.host };
   const out = httpRequest(target, { method: req.method, headers, timeout: timeoutMs }, (answer: IncomingMessage) => {
-    res.writeHead(answer.statusCode ?? 502, answer.headers);
-    answer.pipe(res);
+    const revision = Number(answer.headers[STATE_REVISION]);
+    const pass = (): void => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    };
+    if (Number.isSafeInteger(revision) && revision > 0) void caughtUp(revision).then(pass, pass);
+    else pass();
   });
   out.on('timeout', () => out.destroy(new Error(`the leader at ${leaderUrl} did not answer within ${timeoutMs} ms`)));
   out.on('error', (e) => noLeader(res, `the leader at ${leaderUrl} could not be reached: ${e.message}`));

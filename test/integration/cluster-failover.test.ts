@@ -57,6 +57,8 @@ it('a follower passes a transfer on to the leader; it is installed and visible o
   expect(first.status).toBe(201);
   const id = first.body.id!;
   expect((await ovs.ofctl('dump-flows', 'br0')).split('\n').filter((l) => l.includes(leaseCookie(id))).length).toBeGreaterThanOrEqual(2);
+  // Read your own write: the follower held the 201 until its replica had the lease.
+  expect((await listTransfers(followers[0]!, token)).transfers.map((t) => t.id)).toContain(id);
   for (const m of members) {
     await until(`transfer ${id} visible on ${m.name}`, async () =>
       (await listTransfers(m, token)).transfers.some((t) => t.id === id && t.state === 'active'),
