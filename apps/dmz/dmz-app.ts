@@ -702,15 +702,20 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   }
 
   private async followLink(link: string, up: boolean): Promise<void> {
-    const d = decide(this.core, { type: up ? 'link-up' : 'link-down', link }, this.clock.now());
-    if (d.plan.steps.length === 0 && d.plan.events.length === 0) {
-      this.core = d.state;
-      return;
-    }
+    const before = this.core;
+    const d = decide(before, { type: up ? 'link-up' : 'link-down', link }, this.clock.now());
     this.core = d.state;
+    if (d.plan.steps.length === 0 && d.plan.events.length === 0) return;
     this.log.info({ link, up, leases: d.plan.events.length }, up ? 'link up: leases follow' : 'link down: leases follow');
+    const events = [...d.plan.events];
     try {
-      await this.runner.applyAcross(d.plan);
+      await this.runner.applyMoves(d.plan, (leases, e) => {
+        this.log.warn({ link, leases: leases.length, err: e.message }, 'the switches refused moving leases: they keep their path');
+        const back = decide(this.core, { type: 'moves-failed', link, leases, before }, this.clock.now());
+        this.core = back.state;
+        const failed = new Set(leases);
+        events.splice(0, events.length, ...events.filter((x) => x.type !== 'lease.path-moved' || !failed.has(x.lease)), ...back.plan.events);
+      });
     } finally {
       // The pipeline's trees as whole tables (and the moved leases' meters), reconciled on the switches up.
       this.runner.declare(d.plan);
@@ -721,7 +726,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
           .map((sw) => this.flows.reconcile(sw.dpid, { owner: OWNER_NAMES.pipeline }).catch(() => undefined)),
       );
     }
-    for (const e of d.plan.events) {
+    for (const e of events) {
       if (e.type !== 'lease.path-moved' && e.type !== 'lease.path-lost') continue;
       const rec = this.lease(e.lease);
       if (rec) this.emit('event', { type: e.type, lease: rec, link: e.link, hops: e.hops });

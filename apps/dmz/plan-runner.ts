@@ -100,6 +100,28 @@ export class PlanRunner {
     await flush();
   }
 
+  /**
+   * A link change's moves (plan.moves), wave after wave: its new paths through applyAcross, then what of the old
+   * paths they left. A wave whose install the switches refuse changed nothing: `refused` is told its leases, and
+   * its removals are not sent. A refused removal leaves the old flows desired (the next reconcile retries them).
+   */
+  async applyMoves(plan: Plan, refused: (leases: number[], e: Error) => void): Promise<void> {
+    let at = 0;
+    for (const wave of plan.moves ?? []) {
+      const install = plan.steps.slice(at, (at += wave.install));
+      const remove = plan.steps.slice(at, (at += wave.remove));
+      try {
+        await this.applyAcross({ ...plan, steps: install });
+      } catch (e) {
+        refused(wave.leases, e instanceof Error ? e : new Error(String(e)));
+        continue;
+      }
+      await this.applyAcross({ ...plan, steps: remove }).catch((e: Error) =>
+        this.log.warn({ leases: wave.leases.length, err: e.message }, "removing moved leases' old flows failed"),
+      );
+    }
+  }
+
   /** One switch's part of a cross-switch change; a group already desired there is modified (replaced), not added. */
   private crossChange(c: SwitchChange, stage: number): CrossSwitchChange {
     const has = this.flows.desired.has(c.dpid) ? this.flows.desired.get(c.dpid).groups : new Map<number, GroupEntry>();

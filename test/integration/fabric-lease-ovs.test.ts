@@ -234,6 +234,56 @@ describe('a lease across three Open vSwitch bridges', () => {
     expect(await counts(id)).toEqual({ border: 0, core: 0, leaf: 0 });
   });
 
+  it('a move the border refuses leaves the lease on the path it had (lease.path-lost); the link back, it moves', async () => {
+    // Without backup paths, so that the move adds flows (with them, the detours' flows are there already).
+    await app.reloadSite(parseSiteConfig(supercomputerYaml()));
+    const ws = await connectEvents(`ws://${base}/api/v1/events`, { headers: { authorization: `Bearer ${token}` } });
+    try {
+      const created = await request();
+      expect(created.status).toBe(201);
+      const id = created.json.id as number;
+      const on = await counts(id);
+      // The border (the exit: committed first) takes no flow more: the new path's flows there are refused.
+      const held = (await ovs.ofctl('dump-flows', 'border', 'table=0')).split('\n').filter((l) => l.includes('cookie=')).length;
+      await ovs.vsctl(
+        '--',
+        '--id=@t',
+        'create',
+        'flow_table',
+        `flow_limit=${held}`,
+        'overflow_policy=refuse',
+        '--',
+        'set',
+        'bridge',
+        'border',
+        'flow_tables:0=@t',
+      );
+      try {
+        await app.linkChanged('core:11-leaf:10', false);
+        // Nothing of the move is anywhere: the old path's flows are all still there.
+        expect(await counts(id)).toEqual(on);
+        await ws.until((c) => c.events.some((m) => m.type === 'lease.path-lost'), 5000, 'lease.path-lost');
+        expect(ws.events.some((m) => m.type === 'lease.path-moved')).toBe(false);
+        expect(ws.events.find((m) => m.type === 'lease.path-lost')).toMatchObject({
+          transfer: { id },
+          route: { link: 'core:11-leaf:10', hops: ['border', 'core', 'leaf'] },
+        });
+      } finally {
+        await ovs.vsctl('clear', 'bridge', 'border', 'flow_tables');
+      }
+      // The link back: the lease moves onto its path again; released, nothing of it is left on any bridge.
+      await app.linkChanged('core:11-leaf:10', true);
+      await ws.until((c) => c.events.some((m) => m.type === 'lease.path-moved'), 5000, 'lease.path-moved');
+      const ports = await dpPorts();
+      expect(await trace(50001)).toBe(String(ports.get('bwan')));
+      expect((await call('DELETE', `/api/v1/transfers/${id}`)).status).toBe(200);
+      expect(await counts(id)).toEqual({ border: 0, core: 0, leaf: 0 });
+    } finally {
+      await ws.close();
+      await app.reloadSite(parseSiteConfig(supercomputerYaml('  backup-paths: true\n')));
+    }
+  });
+
   it('its fast-failover groups are on the switches, back after a switch lost them while away, gone at release', async () => {
     const ffGroups = async (bridge: Bridge) => (await ovs.ofctl('dump-groups', bridge)).split('\n').filter((l) => l.includes('type=ff'));
     const created = await request();

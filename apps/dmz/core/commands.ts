@@ -5,6 +5,7 @@ import type { Prefix } from '../addresses.js';
 import type { PortRange } from '../port-ranges.js';
 import type { PathName } from '../model.js';
 import type { Protocol, Site } from '../site.js';
+import type { State } from './state.js';
 
 export interface LeaseSpec {
   project: string;
@@ -54,6 +55,8 @@ export type Command =
   | { type: 'flow-lost'; dpid: bigint; cookie: bigint; reason: string }
   | { type: 'config-reload'; site: Site }
   | { type: 'link-down'; link: string }
-  | { type: 'link-up'; link: string };
+  | { type: 'link-up'; link: string }
+  /** The switches refused a wave of a link change's moves; `before`: the state that link change was decided from. */
+  | { type: 'moves-failed'; link: string; leases: readonly number[]; before: State };
 
 export const SYSTEM: Actor = { actor: 'system' };

@@ -6,7 +6,7 @@ import type { State } from './state.js';
 import { request, installed, installFailed, extend, release, expire, type Decision } from './leases.js';
 import { block, unblock, expireBlock } from './blocks.js';
 import { switchUp, switchDown, flowRemoved, flowLost, configReload } from './switches.js';
-import { linkDown, linkUp } from './links.js';
+import { linkDown, linkUp, movesFailed } from './links.js';
 
 export type { Decision } from './leases.js';
 
@@ -42,5 +42,7 @@ export function decide(state: State, cmd: Command, now: number): Decision {
       return linkDown(state, cmd.link, now);
     case 'link-up':
       return linkUp(state, cmd.link, now);
+    case 'moves-failed':
+      return movesFailed(state, cmd.before, cmd.leases, cmd.link);
   }
 }

@@ -1,14 +1,15 @@
 // Links that go down or come back (LLDP lost, port status): the fabric pipeline's trees are made anew without the
-// links down, and every lease whose path lost a link group moves to another path if one exists (a plan that
-// installs the new path, exit first, then takes off what of the old one it no longer uses); a lease with no other
-// path keeps its record and its flows, which wait for a link to come back (`lease.path-lost`).
+// links down, and every lease whose path lost a link group moves to another path if one exists; a lease with no
+// other path keeps its record and its flows, which wait for a link to come back (`lease.path-lost`). The moves go
+// in waves (plan.moves): each installs its leases' new paths, exit first, then takes off what of the old ones they
+// no longer use, entry first; a wave the switches refuse sends its leases back to their old paths (moves-failed).
 import { flowKey } from '../../../controller/flow-entry.js';
 import { standaloneSwitches } from '../site.js';
 import { baseFlows, LeaseRefused, type FlowSpec } from '../pipeline.js';
 import { fabricGraph } from '../fabric/graph.js';
 import { groupsOf, routeLease, type MemberRoute } from '../fabric/routes.js';
 import { emptyPlan, OWNERS, type CoreEvent, type Plan, type SwitchChange } from './plan.js';
-import { ruleKey, rulesOf, type LeaseRule, type State } from './state.js';
+import { leaseOf, ruleKey, rulesOf, type LeaseRule, type State } from './state.js';
 import { hopsOf, leaseSteps, routesOf, tablesOf } from './lease-tables.js';
 import { checkPathCapacity, freeOn } from './reservations.js';
 import { withRules, type Decision } from './leases.js';
@@ -34,6 +35,7 @@ export function linkUp(state: State, link: string, now: number): Decision {
 function reroute(state: State, affected: (l: LeaseRule) => boolean, link: string, now: number): Decision {
   let s = state;
   const plan: Plan = { ...emptyPlan(), atomicity: 'across-switches' };
+  const moves: Move[] = [];
   for (const l of [...rulesOf(state, 'lease')].filter(affected)) {
     const others = withRules(s, (rules) => rules.delete(ruleKey('lease', l.id)));
     let routes: MemberRoute[] | undefined;
@@ -44,26 +46,22 @@ function reroute(state: State, affected: (l: LeaseRule) => boolean, link: string
       if (!(e instanceof LeaseRefused)) throw e;
       routes = undefined;
     }
-    const event = (type: CoreEvent['type'], hops: string[]): CoreEvent => ({ type, lease: l.id, link, hops }) as CoreEvent;
     if (!routes) {
       s = withRules(s, (rules) => rules.set(ruleKey('lease', l.id), { ...l, pathLost: true }));
-      plan.events.push(
-        event(
-          'lease.path-lost',
-          l.hops.map((h) => h.switch),
-        ),
-      );
+      plan.events.push(pathEvent('lease.path-lost', l, link));
       continue;
     }
     const moved: LeaseRule = { ...l, routes, hops: hopsOf(s.site, routes), pathLost: false };
-    plan.steps.push(...moveSteps(s, l, moved, now));
+    moves.push({ lease: l.id, ...moveSteps(s, l, moved, now) });
     s = withRules(s, (rules) => rules.set(ruleKey('lease', l.id), moved));
-    plan.events.push(
-      event(
-        'lease.path-moved',
-        moved.hops.map((h) => h.switch),
-      ),
-    );
+    plan.events.push(pathEvent('lease.path-moved', moved, link));
+  }
+  plan.moves = [];
+  for (const w of waves(moves)) {
+    const install = stagesOf(w.install);
+    const remove = stagesOf(w.remove);
+    plan.steps.push(...install, ...remove);
+    plan.moves.push({ leases: w.leases, install: install.length, remove: remove.length });
   }
   if (!standaloneSwitches(s.site)) {
     plan.steps.push(
@@ -74,9 +72,106 @@ function reroute(state: State, affected: (l: LeaseRule) => boolean, link: string
   return { state: s, plan };
 }
 
+/**
+ * Leases whose move could not be installed (the switches refused the new path: nothing of it is there): back on
+ * the path they had, whose flows are still on the switches, as leases with no path (they move when a link comes
+ * back). `before`: the state the moves were decided from.
+ */
+export function movesFailed(state: State, before: State, leases: readonly number[], link: string): Decision {
+  const plan = emptyPlan();
+  let s = state;
+  for (const id of leases) {
+    const was = leaseOf(before, id);
+    if (!was || !leaseOf(s, id)) continue;
+    const kept: LeaseRule = { ...was, pathLost: true };
+    s = withRules(s, (rules) => rules.set(ruleKey('lease', id), kept));
+    plan.events.push(pathEvent('lease.path-lost', kept, link));
+  }
+  return { state: s, plan };
+}
+
+function pathEvent(type: 'lease.path-moved' | 'lease.path-lost', l: LeaseRule, link: string): CoreEvent {
+  return { type, lease: l.id, link, hops: l.hops.map((h) => h.switch) };
+}
+
+/** One lease's move: the new path's steps (exit first), then the removal of what of the old one it no longer uses (entry first). */
+interface Move {
+  lease: number;
+  install: SwitchChange[][];
+  remove: SwitchChange[][];
+}
+
+/** Several leases' moves as one: per switch, its stage in the commit order and the changes merged there. */
+type Staged = Map<bigint, { stage: number; change: SwitchChange }>;
+
+interface Wave {
+  leases: number[];
+  install: Staged;
+  remove: Staged;
+}
+
+/** The most leases one wave moves: it is all or nothing, so a refusal sends at most this many back. */
+const WAVE_LEASES = 250;
+
+/**
+ * Moves merged into waves, each one cross-switch change to install and one to remove, instead of two per lease.
+ * A lease joins a wave where each of its switches sits at the stage it has in the lease's own order (or is new to
+ * the wave), so every lease still commits exit first going up and entry first going down.
+ */
+function waves(moves: readonly Move[]): Wave[] {
+  const out: Wave[] = [];
+  for (const m of moves) {
+    let w = out.find((x) => x.leases.length < WAVE_LEASES && fits(x.install, m.install) && fits(x.remove, m.remove));
+    if (!w) out.push((w = { leases: [], install: new Map(), remove: new Map() }));
+    merge(w.install, m.install);
+    merge(w.remove, m.remove);
+    w.leases.push(m.lease);
+  }
+  return out;
+}
+
+function fits(into: Staged, steps: readonly SwitchChange[][]): boolean {
+  return steps.every((step, stage) => step.every((c) => (into.get(c.dpid)?.stage ?? stage) === stage));
+}
+
+function merge(into: Staged, steps: readonly SwitchChange[][]): void {
+  steps.forEach((step, stage) => {
+    for (const c of step) {
+      const had = into.get(c.dpid);
+      into.set(c.dpid, { stage, change: had ? mergeChanges(had.change, c) : c });
+    }
+  });
+}
+
+function mergeChanges(a: SwitchChange, b: SwitchChange): SwitchChange {
+  const both = <T>(x: T[] | undefined, y: T[] | undefined): T[] | undefined => (x || y ? [...(x ?? []), ...(y ?? [])] : undefined);
+  const add = both(a.add, b.add);
+  const remove = both(a.remove, b.remove);
+  const meters = { add: both(a.meters?.add, b.meters?.add), remove: both(a.meters?.remove, b.meters?.remove) };
+  const groups = { add: both(a.groups?.add, b.groups?.add), remove: both(a.groups?.remove, b.groups?.remove) };
+  return {
+    dpid: a.dpid,
+    owner: a.owner,
+    ...(add ? { add } : {}),
+    ...(remove ? { remove } : {}),
+    ...(meters.add || meters.remove ? { meters: defined(meters) } : {}),
+    ...(groups.add || groups.remove ? { groups: defined(groups) } : {}),
+  };
+}
+
+function defined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+function stagesOf(staged: Staged): SwitchChange[][] {
+  const steps: SwitchChange[][] = [];
+  for (const { stage, change } of staged.values()) (steps[stage] ??= []).push(change);
+  return steps.filter(Boolean);
+}
+
 /** The new path's tables, exit first, then (entry first) what of the old path's the new one does not hold. */
-function moveSteps(state: State, from: LeaseRule, to: LeaseRule, now: number): SwitchChange[][] {
-  if (to.end <= now) return [];
+function moveSteps(state: State, from: LeaseRule, to: LeaseRule, now: number): Omit<Move, 'lease'> {
+  if (to.end <= now) return { install: [], remove: [] };
   const site = state.site;
   const next = tablesOf(site, to, now, to.routes);
   const add = leaseSteps(site, to.routes!, next, 'add');
@@ -84,7 +179,7 @@ function moveSteps(state: State, from: LeaseRule, to: LeaseRule, now: number): S
   try {
     old = tablesOf(site, from, now, routesOf(site, from));
   } catch {
-    return add;
+    return { install: add, remove: [] };
   }
   const removeSteps = leaseSteps(site, routesOf(site, from), old, 'remove')
     .map((step) =>
@@ -107,5 +202,5 @@ function moveSteps(state: State, from: LeaseRule, to: LeaseRule, now: number): S
         .filter((c) => (c.remove?.length ?? 0) > 0 || c.groups || c.meters),
     )
     .filter((step) => step.length > 0);
-  return [...add, ...removeSteps];
+  return { install: add, remove: removeSteps };
 }

@@ -77,6 +77,12 @@ export interface Plan {
   /** Steps run in order; the changes of one step may run at once. */
   steps: SwitchChange[][];
   atomicity: Atomicity;
+  /**
+   * A link change's moves, in waves run one after another: each wave's first `install` steps put its leases on
+   * their new paths (all or nothing: if refused, its leases stay where they were: command moves-failed), its next
+   * `remove` steps take off what of the old paths is no longer used. The pipeline's steps follow the last wave.
+   */
+  moves?: { leases: number[]; install: number; remove: number }[];
   records: RecordChange[];
   audit: AuditDraft[];
   events: CoreEvent[];

@@ -4,6 +4,7 @@ import { describe, it, expect } from 'vitest';
 import { parseSiteConfig } from '../../../../apps/dmz/config.js';
 import { parsePrefix } from '../../../../apps/dmz/addresses.js';
 import type { Command, LeaseSpec } from '../../../../apps/dmz/core/commands.js';
+import { decide } from '../../../../apps/dmz/core/decide.js';
 import { reservedByGroup, reservedByLink } from '../../../../apps/dmz/core/reservations.js';
 import { Rules } from '../../../../apps/dmz/core/rules.js';
 import type { LinkStatus } from '../../../../apps/dmz/link-states.js';
@@ -201,6 +202,52 @@ describe('the supercomputer fabric: border, core and a DMZ leaf', () => {
     w.run({ type: 'link-up', link: CORE_LEAF });
     expect(w.events.at(-1)).toMatchObject({ type: 'lease.path-moved', lease: 1, hops: ['border', 'core', 'leaf'] });
     f = w.fabric();
+    expect(where(f.send('border', inbound()))).toEqual(['leaf:1']);
+    expect(touchesFirewall(f.send('border', inbound()))).toBe(false);
+  });
+
+  it("a link's loss moves its leases in one wave: each switch takes one change, exit first up, entry first down", () => {
+    const w = world(supercomputerYaml());
+    w.run(request());
+    w.run(request({ dtn: 'dtn2' }));
+    const plan = w.run({ type: 'link-down', link: CORE_LEAF });
+    expect(plan.moves).toEqual([{ leases: [1, 2], install: 2, remove: 3 }]);
+    const name = (dpid: bigint) => w.state.site.switches.find((x) => x.dpid === dpid)!.name;
+    const install = plan.steps.slice(0, 2).map((st) => st.map((c) => name(c.dpid)));
+    const remove = plan.steps.slice(2, 5).map((st) => st.map((c) => name(c.dpid)));
+    expect(install).toEqual([['border'], ['leaf']]);
+    expect(remove).toEqual([['leaf'], ['core'], ['border']]);
+    // One change per switch carries both leases' flows.
+    expect(new Set(plan.steps[0]![0]!.add!.map((f) => f.cookie)).size).toBe(2);
+    const f = w.fabric();
+    for (const dtn of [DTN1, DTN2]) {
+      expect(where(f.send('border', inbound(dtn)))).toEqual([`leaf:${dtn.port}`]);
+      expect(where(f.send('leaf', outbound(dtn)))).toEqual(['border:1']);
+    }
+  });
+
+  it('a wave of moves the switches refused leaves its leases on the path they had, waiting for a link', () => {
+    const w = world(supercomputerYaml());
+    w.run(request());
+    w.run(request({ dtn: 'dtn2' }));
+    const before = w.state;
+    // The link-down decided, none of its install applied (the switches refused it), then told to the core.
+    const down = decide(before, { type: 'link-down', link: CORE_LEAF }, w.now);
+    w.state = down.state;
+    w.run({ type: 'moves-failed', link: CORE_LEAF, leases: [1, 2], before });
+    expect(w.events.slice(-2)).toMatchObject([
+      { type: 'lease.path-lost', lease: 1, link: CORE_LEAF, hops: ['border', 'core', 'leaf'] },
+      { type: 'lease.path-lost', lease: 2, link: CORE_LEAF, hops: ['border', 'core', 'leaf'] },
+    ]);
+    expect(w.activeLeases()).toEqual([1, 2]);
+    expect(w.state.linksDown.has(CORE_LEAF)).toBe(true);
+    // The link back: the leases are moved (their old path again), and carry the transfer past the firewall.
+    w.run({ type: 'link-up', link: CORE_LEAF });
+    expect(w.events.slice(-2)).toMatchObject([
+      { type: 'lease.path-moved', lease: 1, hops: ['border', 'core', 'leaf'] },
+      { type: 'lease.path-moved', lease: 2, hops: ['border', 'core', 'leaf'] },
+    ]);
+    const f = w.fabric();
     expect(where(f.send('border', inbound()))).toEqual(['leaf:1']);
     expect(touchesFirewall(f.send('border', inbound()))).toBe(false);
   });
