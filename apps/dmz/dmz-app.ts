@@ -702,11 +702,13 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   }
 
   private async followLink(link: string, up: boolean): Promise<void> {
+    const started = performance.now();
     const before = this.core;
     const d = decide(before, { type: up ? 'link-up' : 'link-down', link }, this.clock.now());
     this.core = d.state;
     if (d.plan.steps.length === 0 && d.plan.events.length === 0) return;
-    this.log.info({ link, up, leases: d.plan.events.length }, up ? 'link up: leases follow' : 'link down: leases follow');
+    const decideMs = Math.round(performance.now() - started);
+    this.log.info({ link, up, leases: d.plan.events.length, decideMs }, up ? 'link up: leases follow' : 'link down: leases follow');
     const events = [...d.plan.events];
     try {
       await this.runner.applyMoves(d.plan, (leases, e) => {
@@ -726,6 +728,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
           .map((sw) => this.flows.reconcile(sw.dpid, { owner: OWNER_NAMES.pipeline }).catch(() => undefined)),
       );
     }
+    this.log.info({ link, up, waves: d.plan.moves?.length ?? 0, ms: Math.round(performance.now() - started) }, 'link change followed');
     for (const e of events) {
       if (e.type !== 'lease.path-moved' && e.type !== 'lease.path-lost') continue;
       const rec = this.lease(e.lease);

@@ -36,15 +36,28 @@ function reroute(state: State, affected: (l: LeaseRule) => boolean, link: string
   let s = state;
   const plan: Plan = { ...emptyPlan(), atomicity: 'across-switches' };
   const moves: Move[] = [];
+  // Leases without a rate reserve nothing: while only they move, the free capacity (the routes' tie-break) stays
+  // as it is, so leases of one DTN and path get the same routes, computed once.
+  let free: ((key: string) => number) | undefined;
+  const sameRoutes = new Map<string, MemberRoute[] | undefined>();
   for (const l of [...rulesOf(state, 'lease')].filter(affected)) {
-    const others = withRules(s, (rules) => rules.delete(ruleKey('lease', l.id)));
     let routes: MemberRoute[] | undefined;
-    try {
-      routes = routeLease(s.site, l.dtn, l.path, s.linksDown, freeOn(others));
-      checkPathCapacity(others, groupsOf(routes), l.rateMbps ?? 0);
-    } catch (e) {
-      if (!(e instanceof LeaseRefused)) throw e;
-      routes = undefined;
+    const rated = (l.rateMbps ?? 0) > 0;
+    const key = `${l.dtn}\n${l.path}`;
+    if (!rated && sameRoutes.has(key)) routes = sameRoutes.get(key);
+    else {
+      const others = rated ? withRules(s, (rules) => rules.delete(ruleKey('lease', l.id))) : s;
+      try {
+        routes = routeLease(s.site, l.dtn, l.path, s.linksDown, rated ? freeOn(others) : (free ??= freeOn(s)));
+        checkPathCapacity(others, groupsOf(routes), l.rateMbps ?? 0);
+      } catch (e) {
+        if (!(e instanceof LeaseRefused)) throw e;
+        routes = undefined;
+      }
+      if (rated) {
+        free = undefined;
+        sameRoutes.clear();
+      } else sameRoutes.set(key, routes);
     }
     if (!routes) {
       s = withRules(s, (rules) => rules.set(ruleKey('lease', l.id), { ...l, pathLost: true }));
@@ -138,29 +151,21 @@ function merge(into: Staged, steps: readonly SwitchChange[][]): void {
   steps.forEach((step, stage) => {
     for (const c of step) {
       const had = into.get(c.dpid);
-      into.set(c.dpid, { stage, change: had ? mergeChanges(had.change, c) : c });
+      if (had) mergeInto(had.change, c);
+      else into.set(c.dpid, { stage, change: mergeInto({ dpid: c.dpid, owner: c.owner }, c) });
     }
   });
 }
 
-function mergeChanges(a: SwitchChange, b: SwitchChange): SwitchChange {
-  const both = <T>(x: T[] | undefined, y: T[] | undefined): T[] | undefined => (x || y ? [...(x ?? []), ...(y ?? [])] : undefined);
-  const add = both(a.add, b.add);
-  const remove = both(a.remove, b.remove);
-  const meters = { add: both(a.meters?.add, b.meters?.add), remove: both(a.meters?.remove, b.meters?.remove) };
-  const groups = { add: both(a.groups?.add, b.groups?.add), remove: both(a.groups?.remove, b.groups?.remove) };
-  return {
-    dpid: a.dpid,
-    owner: a.owner,
-    ...(add ? { add } : {}),
-    ...(remove ? { remove } : {}),
-    ...(meters.add || meters.remove ? { meters: defined(meters) } : {}),
-    ...(groups.add || groups.remove ? { groups: defined(groups) } : {}),
-  };
-}
-
-function defined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+/** Appends b's changes to a's (a wave's own change, whose lists are its own: a wave of n leases costs O(n)). */
+function mergeInto(a: SwitchChange, b: SwitchChange): SwitchChange {
+  if (b.add?.length) (a.add ??= []).push(...b.add);
+  if (b.remove?.length) (a.remove ??= []).push(...b.remove);
+  if (b.meters?.add?.length) ((a.meters ??= {}).add ??= []).push(...b.meters.add);
+  if (b.meters?.remove?.length) ((a.meters ??= {}).remove ??= []).push(...b.meters.remove);
+  if (b.groups?.add?.length) ((a.groups ??= {}).add ??= []).push(...b.groups.add);
+  if (b.groups?.remove?.length) ((a.groups ??= {}).remove ??= []).push(...b.groups.remove);
+  return a;
 }
 
 function stagesOf(staged: Staged): SwitchChange[][] {
