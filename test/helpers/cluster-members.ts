@@ -20,6 +20,7 @@ export interface TransferSeen {
   id: number;
   state: string;
   local_ports: string[];
+  counters: { bytes_in: number; bytes_out: number; packets_in: number; packets_out: number };
 }
 
 /** Each controller's role on br0 as OVS reports it: `tcp:127.0.0.1:PORT,ROLE` lines. */
