@@ -38,7 +38,11 @@ export function forward(
   timeoutMs = 30_000,
 ): void {
   const target = new URL(req.url ?? '/', leaderUrl);
-  const headers = { ...req.headers, [FORWARDED_BY]: self, host: target.host };
+  // As a proxy does: the leader names the client, not this follower, when it trusts this follower (--trusted-proxy).
+  const seen = req.headers['x-forwarded-for'];
+  const peer = req.socket.remoteAddress ?? 'unknown';
+  const forwardedFor = seen ? `${Array.isArray(seen) ? seen.join(', ') : seen}, ${peer}` : peer;
+  const headers = { ...req.headers, [FORWARDED_BY]: self, host: target.host, 'x-forwarded-for': forwardedFor };
   const out = httpRequest(target, { method: req.method, headers, timeout: timeoutMs }, (answer: IncomingMessage) => {
     const revision = Number(answer.headers[STATE_REVISION]);
     const pass = (): void => {

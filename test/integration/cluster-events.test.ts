@@ -5,6 +5,7 @@
  * duplicate), and a client that was on the killed leader resumes on a survivor with its last id and gets the rest.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -25,7 +26,8 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'dmzgate-cluster-events-'));
   await etcd.start();
   ovs = await new PrivateOvs().start();
-  members = await startMembers(work, etcd, ovs);
+  // Each trusts the others (all on 127.0.0.1) to name the client in X-Forwarded-For.
+  members = await startMembers(work, etcd, ovs, undefined, ['--trusted-proxy', '127.0.0.1']);
 }, 90_000);
 
 afterAll(async () => {
@@ -88,3 +90,35 @@ it('a follower streams the events of transfers asked elsewhere, and its clients 
   await onFollower.close();
   await resumed.close();
 }, 120_000);
+
+/** A POST of a transfer sent from a local address of our choosing (any 127/8 address is this host's). */
+function postFrom(localAddress: string, m: Member, token: string, port: number): Promise<{ status: number; body: { id?: number } }> {
+  const body = JSON.stringify({ dtn: 'dtn1', remote: '192.0.2.0/24', protocol: 'tcp', local_ports: [String(port)], path: 'routed', duration: 600 });
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${m.api}/api/v1/transfers`,
+      { method: 'POST', localAddress, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as { id?: number } }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+it("a transfer asked of a follower: the leader's audit trail names the client's address, not the follower's", async () => {
+  const alive = members.filter((m) => m.proc.running);
+  const leader = await leaderOf(alive);
+  const follower = alive.find((m) => m !== leader)!;
+  const token = await climateToken(leader);
+  const asked = await postFrom('127.0.0.2', follower, token, 50_301);
+  expect(asked.status).toBe(201);
+  await adminTokenWritten(leader);
+  const admin = readFileSync(join(leader.data, 'admin.token'), 'utf8').trim();
+  const r = await fetch(`${leader.api}/api/v1/audit?decision=granted&limit=1000`, { headers: { authorization: `Bearer ${admin}` } });
+  const entries = ((await r.json()) as { entries: { transfer?: number; client?: string }[] }).entries;
+  expect(entries.find((e) => e.transfer === asked.body.id)?.client).toBe('127.0.0.2');
+});
