@@ -59,6 +59,22 @@ export function parseFlows(text: string): DumpedFlow[] {
 export const sumFlows = (flows: DumpedFlow[]): { packets: number; bytes: number; flows: number } =>
   flows.reduce((a, f) => ({ packets: a.packets + f.packets, bytes: a.bytes + f.bytes, flows: a.flows + 1 }), { packets: 0, bytes: 0, flows: 0 });
 
+/**
+ * A counter read once the switch has settled: Open vSwitch's userspace datapath pushes its flow statistics to the
+ * OpenFlow rules periodically (revalidators, ~0.5 s), so a read right after traffic can be short. Reads until two
+ * reads 700 ms apart agree (compared by `key`), or `ms` has passed.
+ */
+export async function settled<T>(read: () => Promise<T>, key: (v: T) => string, ms = 6000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let prev = await read();
+  for (;;) {
+    await sleep(700);
+    const cur = await read();
+    if (key(cur) === key(prev) || Date.now() > deadline) return cur;
+    prev = cur;
+  }
+}
+
 export interface ApiAnswer<T = Record<string, unknown>> {
   status: number;
   body: T;
@@ -173,20 +189,13 @@ export class DmzLab {
     return r.body;
   }
 
-  /**
-   * The lease's counters once the switch has settled: Open vSwitch's userspace datapath pushes its flow
-   * statistics to the OpenFlow rules periodically (revalidators, ~0.5 s), so a read right after traffic can be
-   * short. Reads until two reads 700 ms apart agree.
-   */
-  async settledTransfer(id: number, token: string, ms = 6000): Promise<TransferView> {
-    const deadline = Date.now() + ms;
-    let prev = await this.transfer(id, token);
-    for (;;) {
-      await sleep(700);
-      const cur = await this.transfer(id, token);
-      if (JSON.stringify(cur.counters) === JSON.stringify(prev.counters) || Date.now() > deadline) return cur;
-      prev = cur;
-    }
+  /** The lease's counters once the switch has settled (see settled()). */
+  settledTransfer(id: number, token: string, ms = 6000): Promise<TransferView> {
+    return settled(
+      () => this.transfer(id, token),
+      (t) => JSON.stringify(t.counters),
+      ms,
+    );
   }
 
   async flows(): Promise<DumpedFlow[]> {
@@ -198,17 +207,13 @@ export class DmzLab {
     return all.filter((f) => (id === undefined ? ownerIdOf(f.cookie) === owner : f.cookie === ownerCookie(owner, id)));
   }
 
-  /** dump-flows counters of an owner's flows once the switch has settled (see settledTransfer). */
-  async settledFlowsOf(owner: number, id?: number, ms = 6000): Promise<DumpedFlow[]> {
-    const deadline = Date.now() + ms;
-    let prev = await this.flowsOf(owner, id);
-    for (;;) {
-      await sleep(700);
-      const cur = await this.flowsOf(owner, id);
-      const same = JSON.stringify(sumFlows(cur)) === JSON.stringify(sumFlows(prev));
-      if (same || Date.now() > deadline) return cur;
-      prev = cur;
-    }
+  /** dump-flows counters of an owner's flows once the switch has settled (see settled()). */
+  settledFlowsOf(owner: number, id?: number, ms = 6000): Promise<DumpedFlow[]> {
+    return settled(
+      () => this.flowsOf(owner, id),
+      (f) => JSON.stringify(sumFlows(f)),
+      ms,
+    );
   }
 
   /** SIGKILL to the running controller; resolves when it is gone. */
@@ -248,16 +253,8 @@ export class DmzLab {
    * server process is gone: without this, a transfer's tail would run into the next measurement (or onto a lease
    * made next).
    */
-  async drained(host: string, ms = 10_000): Promise<void> {
-    await until(
-      `${host}'s connections to close`,
-      async () => {
-        const out = (await this.lab.cmd(host, 'ss -Htna')).out;
-        return out.split('\n').every((l) => !l.trim() || /^(LISTEN|TIME-WAIT)\s/.test(l.trim()));
-      },
-      ms,
-    );
-    await sleep(Math.max(250, 3 * Number(this.lab.info.rtt_ms)));
+  drained(host: string, ms = 10_000): Promise<void> {
+    return drained(this.lab, host, ms);
   }
 
   /**
@@ -290,6 +287,19 @@ export class DmzLab {
     const sorted = [...rtts].sort((a, b) => a - b);
     return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, rtts: rtts.map((x) => Math.round(x * 100) / 100) };
   }
+}
+
+/** DmzLab.drained for any lab (one whose controllers the lab spawned itself, a cluster's for instance). */
+export async function drained(lab: Lab, host: string, ms = 10_000): Promise<void> {
+  await until(
+    `${host}'s connections to close`,
+    async () => {
+      const out = (await lab.cmd(host, 'ss -Htna')).out;
+      return out.split('\n').every((l) => !l.trim() || /^(LISTEN|TIME-WAIT)\s/.test(l.trim()));
+    },
+    ms,
+  );
+  await sleep(Math.max(250, 3 * Number(lab.info.rtt_ms)));
 }
 
 function shq(s: string): string {

@@ -14,6 +14,9 @@ export interface Member {
   proc: Running;
 }
 
+/** What the HTTP calls below need of a member: this harness's members and a Mininet lab's (lab/mininet-lab.ts). */
+export type MemberApi = Pick<Member, 'name' | 'api'>;
+
 export interface ClusterView {
   name: string;
   role: 'leader' | 'follower';
@@ -49,7 +52,7 @@ export async function startMembers(
   return members;
 }
 
-export async function clusterView(m: Member): Promise<ClusterView | undefined> {
+export async function clusterView(m: MemberApi): Promise<ClusterView | undefined> {
   try {
     const r = await fetch(`${m.api}/api/v1/cluster`, { signal: AbortSignal.timeout(1000) });
     return (await r.json()) as ClusterView;
@@ -59,8 +62,8 @@ export async function clusterView(m: Member): Promise<ClusterView | undefined> {
 }
 
 /** The member that says it leads, once every member of `ms` names it. */
-export async function leaderOf(ms: Member[], timeoutMs = 20_000): Promise<Member> {
-  let found: Member | undefined;
+export async function leaderOf<M extends MemberApi>(ms: M[], timeoutMs = 20_000): Promise<M> {
+  let found: M | undefined;
   await until(
     'one leader every member names',
     async () => {
@@ -76,6 +79,6 @@ export async function leaderOf(ms: Member[], timeoutMs = 20_000): Promise<Member
 }
 
 /** Resolves once the leader has written its data directory's admin token (after it started leading). */
-export async function adminTokenWritten(leader: Member, timeoutMs = 10_000): Promise<void> {
+export async function adminTokenWritten(leader: Pick<Member, 'name' | 'data'>, timeoutMs = 10_000): Promise<void> {
   await until(`${leader.name}'s admin token`, () => Promise.resolve(existsSync(join(leader.data, 'admin.token'))), timeoutMs);
 }

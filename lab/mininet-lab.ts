@@ -1,11 +1,13 @@
 // A client for the Mininet lab (mininet/lab.py --serve): starts the lab as a child process and drives it over its
 // JSON-lines protocol (mininet/serve.py documents the ops). The lab runs in its own network namespace with its own
 // Open vSwitch; the DMZ switch connects to a controller on 127.0.0.1:controllerPort in this namespace (relayed),
-// or to one the lab spawns with controllerCmd. stop() makes the lab remove everything it made.
+// or to one the lab spawns with controllerCmd, or to every member of a controller cluster the lab spawns (cluster).
+// stop() makes the lab remove everything it made.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { ROOT } from './dmzgate-process.js';
+import type { ClusterView } from './dmzgate-cluster.js';
 
 const LAB_PY = join(ROOT, 'mininet', 'lab.py');
 const PYTHON = '/usr/bin/python3'; // Debian's mininet is a system-python package
@@ -32,6 +34,8 @@ export interface LabOptions {
   /** Spawned by the lab before the switch starts, stopped at the end; {port}, {site}, {workdir} substituted. */
   controllerCmd?: string;
   noController?: boolean;
+  /** N built dmzgate controllers (c1..cN) on a private etcd of N members, every switch listing them all. */
+  cluster?: 1 | 3;
   /** Install the enterprise-path flows with ovs-ofctl (for labs without the DMZ app). */
   staticFlows?: boolean;
   extraArgs?: string[];
@@ -64,9 +68,41 @@ export interface LabInfo {
   circuits: { name: string; trunk_port: number; vlan: number; far_end_mac: string; remote: string; rtt_ms: number }[];
   site_file: string;
   workdir: string;
+  /** host:port of each controller the switches list, comma-separated. */
   controller: string | null;
+  cluster: LabCluster | null;
   ovs_dir: string;
   [k: string]: unknown;
+}
+
+/** A controller of the lab's cluster (mininet/labcluster.py). */
+export interface LabMember {
+  name: string;
+  /** Its REST API, `http://127.0.0.1:PORT`, reachable from the lab's caller. */
+  api: string;
+  openflow_port: number;
+  /** null once killed. */
+  pid: number | null;
+  running: boolean;
+  /** Its data directory (the leader writes admin.token there). */
+  data: string;
+  log: string;
+}
+
+export interface LabCluster {
+  /** The `etcd://HOST:PORT,...` the members share. */
+  etcd: string;
+  etcd_pids: Record<string, number>;
+  members: LabMember[];
+}
+
+export interface LabClusterState extends LabCluster {
+  /** Each member with its own answer to GET /api/v1/cluster (null if it does not run or answer). */
+  members: (LabMember & { view: ClusterView | null })[];
+  /** The member every running member names as leader, if they agree. */
+  leader: string | null;
+  /** Each switch's controllers as OVS reports them, by target (`tcp:127.0.0.1:PORT`). */
+  switches: Record<string, Record<string, { connected: boolean; role: 'master' | 'slave' | 'other' | null }>>;
 }
 
 export interface PingResult {
@@ -88,6 +124,8 @@ export interface IperfResult {
   retransmits?: number;
   cc?: string;
   intervals_mbps?: number[];
+  /** iperf3's own end-of-test sums (its JSON `end`). */
+  raw?: { sum_sent?: { bytes: number; retransmits?: number }; sum_received?: { bytes: number } };
 }
 export interface Counter {
   packets: number;
@@ -132,6 +170,7 @@ export class Lab {
     add('--controller-port', opts.controllerPort);
     add('--controller-cmd', opts.controllerCmd);
     if (opts.noController) args.push('--no-controller');
+    add('--cluster', opts.cluster);
     // A port without a command: the caller runs the controller itself (the lab would otherwise spawn dmzgate).
     if (opts.controllerPort !== undefined && !opts.controllerCmd && !opts.noController) args.push('--external-controller');
     if (opts.staticFlows) args.push('--static-flows');
@@ -211,6 +250,8 @@ export class Lab {
       udp?: boolean;
       bitrate?: string;
       family?: 4 | 6;
+      /** More iperf3 client arguments (e.g. ['--interval', '0.5']). */
+      extra?: string[];
     } = {},
   ): Promise<IperfResult> {
     return this.request('iperf3', { src, dst, ...opts });
@@ -234,7 +275,22 @@ export class Lab {
     return this.request('recable', { switch: sw, port, to_port: toPort });
   }
 
-  /** Waits until every switch of the lab is connected to its controller. */
+  /** The controller cluster now: members, views, leader, each switch's controller roles. */
+  clusterState(): Promise<LabClusterState> {
+    return this.request('cluster_state');
+  }
+
+  /** SIGKILLs a cluster member by its PID; resolves once it is gone. */
+  killMember(name: string): Promise<{ name: string; pid: number; signal: 'SIGKILL' }> {
+    return this.request('kill_member', { name });
+  }
+
+  /** Starts a killed member again on its data directory and ports; resolves once its API answers. */
+  restartMember(name: string): Promise<LabMember> {
+    return this.request('restart_member', { name });
+  }
+
+  /** Waits until every switch of the lab is connected to its controller (a cluster's: every member that runs). */
   async waitConnected(ms = 30_000): Promise<void> {
     const until = Date.now() + ms;
     while (!(await this.connected())) {

@@ -5,9 +5,11 @@ by a controller.
   python3 mininet/lab.py --topo prototype --rtt 88 --loss 1/22000 [--controller-port P]
                          [--controller-cmd 'CMD'] [--scenario NAME | --cli | --serve]
   python3 mininet/lab.py --topo supercomputer [--miscable] --cli
+  python3 mininet/lab.py --topo prototype --cluster 3 --cli
 
 Starts a private OVS (temp dir; never the system one), the topology (topos/), points the DMZ switch at a
-controller on 127.0.0.1:P (spawning --controller-cmd first if given, and stopping it at the end), then runs a
+controller on 127.0.0.1:P (spawning --controller-cmd first if given, and stopping it at the end; with --cluster N,
+a private etcd and N dmzgate controllers that every switch lists: labcluster.py), then runs a
 scenario, the Mininet CLI, or a JSON-lines service on stdin/stdout (serve.py) for the TypeScript tests. The lab
 lives in a network namespace of its own (labns.py; the switch reaches the controller through a relay). On exit it
 stops only what it started: its processes by PID, its namespaces, veths and bridges, its OVS. See README.md.
@@ -46,10 +48,13 @@ from mininet.link import Link  # noqa: E402
 import flows  # noqa: E402
 from privateovs import PrivateOvs  # noqa: E402
 from labns import LabNamespace, ControllerRelay  # noqa: E402
+from labcluster import ControllerCluster  # noqa: E402
+from privateetcd import ETCD_BIN  # noqa: E402
 from topos import make_spec, FABRICS  # noqa: E402
 from topos.common import DmzTopo, site_yaml, netem_available, wan_backlog, miscabled_port  # noqa: E402
 from topos.nodes import DelayNode  # noqa: E402
 
+DMZGATE_CLI = os.path.join(os.path.dirname(HERE), 'dist', 'bin', 'dmzgate.js')
 DELAYLINE_SRC = os.path.join(HERE, 'delayline.c')
 DELAYLINE_BIN = os.path.join(HERE, 'build', 'delayline')
 
@@ -91,7 +96,7 @@ class Lab:
     def __init__(self, topo='prototype', rtt=88.0, circuit_rtt=None, loss='1/22000', loss_dir='in', wan_rate=500,
                  fw_rate=500, cc='bbr', projects=3, controller_port=6653, controller_cmd=None, controller=True,
                  static_flows=False, emulation='auto', connect_timeout=30.0, keep_workdir=False, isolate=True,
-                 fibre_rtt=None, miscable=False):
+                 fibre_rtt=None, miscable=False, cluster=None):
         opts = dict(rtt=float(rtt), circuit_rtt=None if circuit_rtt is None else float(circuit_rtt),
                     wan_rate_mbps=float(wan_rate), fw_rate_mbps=float(fw_rate), loss_n=parse_loss(loss),
                     loss_dir=loss_dir, cc=cc)
@@ -111,13 +116,18 @@ class Lab:
         self.controller_port = int(controller_port)
         self.controller_cmd = controller_cmd
         self.use_controller = controller or bool(controller_cmd)
+        # cluster: N built dmzgate controllers on a private etcd (labcluster.py) instead of one controller.
+        self.cluster_size = int(cluster) if cluster else None
+        if self.cluster_size and (controller_cmd or not controller):
+            raise LabError('cluster: the lab spawns its own controllers (no controller_cmd, controller=True)')
+        self.cluster = None
         self.static_flows = static_flows
         self.emulation = emulation
         self.connect_timeout = connect_timeout
         self.keep_workdir = keep_workdir
         self.isolate = isolate
         self.ns = None
-        self.relay = None
+        self.relays = []
         self.net = None
         self.ovs = None
         self.workdir = None
@@ -141,6 +151,11 @@ class Lab:
             if not shutil.which(tool):
                 raise LabError('%s is missing (Debian packages: mininet openvswitch-switch nftables iproute2 ethtool '
                                'iperf3 gcc util-linux)' % tool)
+        if self.cluster_size:
+            if not os.access(ETCD_BIN, os.X_OK):
+                raise LabError('%s is missing (Debian package etcd-server; or set DMZGATE_ETCD)' % ETCD_BIN)
+            if not os.path.exists(DMZGATE_CLI):
+                raise LabError('%s is missing: run `npm run build`' % DMZGATE_CLI)
         if self.isolate:
             return  # our interfaces live in our own namespace: nothing can clash
         # Names we create in the root namespace: the switch's tap and its port veths. Never delete what we did not
@@ -166,13 +181,18 @@ class Lab:
                 f.write(site_yaml(self.spec))
             if self.controller_cmd:
                 self._start_controller()  # first, and outside the lab's namespace (its REST API stays reachable)
+            if self.cluster_size:
+                self.cluster = ControllerCluster(self.cluster_size, DMZGATE_CLI, self.site_file, self.workdir,
+                                                 node=shutil.which('node') or 'node',
+                                                 ready_timeout=self.connect_timeout)
+                self.cluster.start()
             if self.isolate:
                 self.ns = LabNamespace().enter()
                 # Ours alone: no IPv6 on the interfaces made here (switch ports), unless a node turns it on.
                 subprocess.run(['sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1',
                                 'net.ipv6.conf.all.disable_ipv6=1'], check=True)
                 if self.use_controller:
-                    self.relay = ControllerRelay(self.controller_port, self.ns.orig_fd)
+                    self.relays = [ControllerRelay(port, self.ns.orig_fd) for port in self.controller_ports]
             self.ovs = PrivateOvs(lock=not self.isolate, nice=-10).start()
             topo = DmzTopo(spec=self.spec, delayline=binary, logdir=self.workdir, netem=self.netem,
                            miscable=self.miscable)
@@ -182,7 +202,10 @@ class Lab:
             self.net = Mininet(topo=None, switch=OVSSwitch, controller=None, link=Link, build=False,
                                autoSetMacs=False)
             if self.use_controller:
-                self.net.addController(QuietRemoteController('c0', ip='127.0.0.1', port=self.controller_port))
+                # Every switch lists every controller (Mininet gives each switch all of them).
+                names = [m['name'] for m in self.cluster.members] if self.cluster else ['c0']
+                for name, port in zip(names, self.controller_ports):
+                    self.net.addController(QuietRemoteController(name, ip='127.0.0.1', port=port))
             self.net.topo = topo
             self.net.build()
             self.net.start()
@@ -195,7 +218,9 @@ class Lab:
                        % ' '.join(i for i in sw.intfNames() if i != 'lo'))
             if self.static_flows:
                 self.add_flows(flows.base_flows(self.spec))
-            if self.use_controller:
+            if self.cluster:
+                self._wait_cluster()
+            elif self.use_controller:
                 self._wait_connected(strict=bool(self.controller_cmd))
         except BaseException:
             self.stop()
@@ -233,10 +258,25 @@ class Lab:
                 return
             time.sleep(0.2)
 
+    def _wait_cluster(self):
+        """Until the members agree on a leader, every switch is connected to every member, and the leader is
+        OpenFlow master on each."""
+        leader = self.cluster.wait_leader(self.connect_timeout)
+        target = 'tcp:127.0.0.1:%d' % self.cluster.member(leader)['openflow_port']
+        until = time.monotonic() + self.connect_timeout
+        while True:
+            roles = self.controller_roles()
+            if self.connected() and all(per.get(target, {}).get('role') == 'master' for per in roles.values()):
+                return
+            if time.monotonic() > until:
+                raise LabError('the switches are not connected to every member with %s master after %g s: %s'
+                               % (leader, self.connect_timeout, json.dumps(roles)))
+            time.sleep(0.2)
+
     def stop(self):
         """Stops what this lab started, and only that: host processes by PID, the Mininet network (its veths,
-        namespaces, the DMZ bridge), the private OVS, the relay, the controller by PID. Each step runs even if an
-        earlier one failed."""
+        namespaces, the DMZ bridge), the private OVS, the relays, the controller (or the cluster's controllers
+        and etcd members) by PID. Each step runs even if an earlier one failed."""
         def step(what, fn):
             try:
                 fn()
@@ -251,20 +291,29 @@ class Lab:
         if self.ovs is not None:
             step('ovs', self.ovs.stop)
             self.ovs = None
-        if self.relay is not None:
-            step('the controller relay', self.relay.stop)
-            self.relay = None
+        for relay in self.relays:
+            step('a controller relay', relay.stop)
+        self.relays = []
         if self.ns is not None:
             step('the lab namespace', self.ns.leave)  # it goes away with the last process in it
             self.ns = None
         if self.controller_proc is not None:
             step('the controller', lambda: _kill(self.controller_proc, group=True))
             self.controller_proc = None
+        if self.cluster is not None:
+            step('the controller cluster', self.cluster.stop)
+            self.cluster = None
         if self.workdir and not self.keep_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
 
     # --- information ----------------------------------------------------------------------------------------------
+
+    @property
+    def controller_ports(self):
+        if self.cluster:
+            return [m['openflow_port'] for m in self.cluster.members]
+        return [self.controller_port]
 
     @property
     def site_file(self):
@@ -295,7 +344,8 @@ class Lab:
             'links': [fl.name for fl in s.links],
             'miscabled': {'link': s.links[0].name, 'cabled_to': miscabled_port(s)} if self.miscable else None,
             'site_variant': 'fabric' if s.links else 'switch',
-            'controller': '127.0.0.1:%d' % self.controller_port if self.use_controller else None,
+            'controller': ','.join('127.0.0.1:%d' % p for p in self.controller_ports) if self.use_controller else None,
+            'cluster': self.cluster.info() if self.cluster else None,
             'ovs_dir': self.ovs.dir if self.ovs else None, 'tcp_max_buffer': s.tcp_max_buffer(),
             'netns': self.ns.inode if self.ns else None,
         }
@@ -521,8 +571,49 @@ class Lab:
         return {'switch': switch, 'interface': intf.name, 'port': int(to_port)}
 
     def connected(self):
-        """Every switch of the lab is connected to its controller."""
-        return all(sw.connected() for sw in self.switches)
+        """Every switch of the lab is connected to its controller (a cluster's: to every member that runs)."""
+        if not self.cluster:
+            return all(sw.connected() for sw in self.switches)
+        want = {'tcp:127.0.0.1:%d' % m['openflow_port'] for m in self.cluster.members if self.cluster.running(m)}
+        return all(want <= {t for t, c in per.items() if c['connected']} for per in self.controller_roles().values())
+
+    def controller_roles(self):
+        """{switch: {target: {'connected', 'role'}}} as the lab's OVS reports each switch's controllers."""
+        rows = json.loads(self.vsctl('--format=json', '--columns=_uuid,target,is_connected,role', 'list',
+                                     'controller'))['data']
+        # An unset column reads ["set", []]: a role not reported yet is None.
+        by_uuid = {r[0][1]: {'target': r[1], 'connected': r[2] is True, 'role': r[3] if isinstance(r[3], str) else None}
+                   for r in rows}
+        res = {}
+        for sw in self.switches:
+            ids = json.loads(self.vsctl('--format=json', '--columns=controller', 'find', 'bridge',
+                                        'name=%s' % sw.name))['data'][0][0]
+            ids = [u[1] for u in ids[1]] if ids[0] == 'set' else [ids[1]]
+            res[sw.name] = {by_uuid[u]['target']: {'connected': by_uuid[u]['connected'], 'role': by_uuid[u]['role']}
+                            for u in ids if u in by_uuid}
+        return res
+
+    # --- the controller cluster ---------------------------------------------------------------------------------
+
+    def _need_cluster(self):
+        if not self.cluster:
+            raise LabError('this lab runs no controller cluster (--cluster N)')
+        return self.cluster
+
+    def cluster_state(self):
+        """The members (name, api, openflow_port, pid, running, data, each one's GET /api/v1/cluster view), the
+        leader they all name (or None), and each switch's controllers as OVS reports them."""
+        res = self._need_cluster().state()
+        res['switches'] = self.controller_roles()
+        return res
+
+    def kill_member(self, name):
+        """SIGKILL to a member's PID; returns once it is gone."""
+        return self._need_cluster().kill(name)
+
+    def restart_member(self, name):
+        """Starts a killed member again on its data dir and ports; returns once its API answers."""
+        return self._need_cluster().restart(name)
 
 
 def _listening(port):
@@ -602,6 +693,9 @@ def main(argv=None):
     ap.add_argument('--external-controller', action='store_true',
                     help='a controller already listens on --controller-port: spawn none')
     ap.add_argument('--api-port', type=int, default=8080, help='the default controller\'s REST API port (default 8080)')
+    ap.add_argument('--cluster', type=int, choices=(1, 3), help='N built dmzgate controllers (c1..cN, free ports, '
+                    'state in the work dir) on a private etcd cluster of N members instead of one controller; '
+                    'every switch lists them all')
     ap.add_argument('--no-controller', action='store_true', help='no controller at all (implies --static-flows '
                     'unless --no-static-flows)')
     ap.add_argument('--static-flows', action='store_true', help='install the enterprise-path flows with ovs-ofctl')
@@ -618,12 +712,16 @@ def main(argv=None):
     mode.add_argument('--cli', action='store_true', help='the Mininet CLI')
     mode.add_argument('--serve', action='store_true', help='JSON lines on stdin/stdout (serve.py)')
     a = ap.parse_args(argv)
-    if a.controller_cmd is None and not a.no_controller and not a.external_controller:
-        cli = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'dist', 'bin', 'dmzgate.js')
-        if not os.path.exists(cli):
-            ap.error('%s is missing: run `npm run build` (npm run lab does), or give --controller-cmd' % cli)
+    if a.cluster and (a.controller_cmd or a.no_controller or a.external_controller):
+        ap.error('--cluster spawns its own controllers: not with --controller-cmd, --no-controller or '
+                 '--external-controller')
+    if a.cluster and not os.path.exists(DMZGATE_CLI):
+        ap.error('%s is missing: run `npm run build` (npm run lab does)' % DMZGATE_CLI)
+    if a.controller_cmd is None and not a.no_controller and not a.external_controller and not a.cluster:
+        if not os.path.exists(DMZGATE_CLI):
+            ap.error('%s is missing: run `npm run build` (npm run lab does), or give --controller-cmd' % DMZGATE_CLI)
         a.controller_cmd = ('%s %s controller --openflow-port {port} --api-port %d --config {site} --data {workdir}/data'
-                            % (shutil.which('node') or 'node', cli, a.api_port))
+                            % (shutil.which('node') or 'node', DMZGATE_CLI, a.api_port))
 
     import scenarios
     if a.scenario == 'list':
@@ -650,7 +748,8 @@ def main(argv=None):
               wan_rate=a.wan_rate, fw_rate=a.fw_rate, cc=a.cc, projects=a.projects,
               controller_port=a.controller_port, controller_cmd=a.controller_cmd, controller=not a.no_controller,
               static_flows=static, emulation=a.emulation, connect_timeout=a.connect_timeout,
-              keep_workdir=a.keep_workdir, isolate=not a.no_isolate, fibre_rtt=a.fibre_rtt, miscable=a.miscable)
+              keep_workdir=a.keep_workdir, isolate=not a.no_isolate, fibre_rtt=a.fibre_rtt, miscable=a.miscable,
+              cluster=a.cluster)
 
     def on_signal(sig, _frame):
         raise SystemExit(128 + sig)
@@ -666,6 +765,9 @@ def main(argv=None):
             from mininet.cli import CLI
             _log('site config: %s; switches %s; type exit to stop'
                  % (lab.site_file, ', '.join(s.name for s in lab.spec.all_switches)))
+            for m in (lab.cluster.info()['members'] if lab.cluster else []):
+                _log('controller %s: API %s, OpenFlow port %d, pid %s' % (m['name'], m['api'], m['openflow_port'],
+                                                                         m['pid']))
             CLI(lab.net)
         elif a.scenario:
             res = scenarios.SCENARIOS[a.scenario](lab)

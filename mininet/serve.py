@@ -26,6 +26,11 @@ keyword arguments of the Lab method of the same name, lab.py):
   del_flows    match
   connected                               is every switch of the lab connected to its controller
   recable      switch, port, to_port      moves the cable on a switch's port to another port number
+  cluster_state                           with --cluster: the members {name, api, openflow_port, pid, running, data,
+                                          view (its GET /api/v1/cluster)}, the leader they all name (or null), etcd,
+                                          and switches {switch: {target: {connected, role}}} as OVS reports them
+  kill_member    name                     SIGKILL to a member's PID, answered once it is gone
+  restart_member name                     starts a killed member again (same data dir and ports), once its API answers
   stop                                    stops the lab; the process exits after answering
 
 End of input stops the lab too.
@@ -37,7 +42,8 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 
 OPS = ('info', 'cmd', 'ping', 'iperf3', 'fw_counters', 'set_loss', 'set_fw_rate', 'set_rtt', 'delay_stats',
-       'circuit_route', 'dump_flows', 'ofctl', 'add_flows', 'del_flows', 'connected', 'recable')
+       'circuit_route', 'dump_flows', 'ofctl', 'add_flows', 'del_flows', 'connected', 'recable', 'cluster_state',
+       'kill_member', 'restart_member')
 
 
 def serve(lab, inp, out):

@@ -3,10 +3,10 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { PrivateOvs } from '../../lab/private-ovs.js';
 import { CLI, until } from '../../lab/dmzgate-process.js';
-import { adminTokenWritten, type Member } from '../../lab/dmzgate-cluster.js';
+import { adminTokenWritten, type Member, type MemberApi } from '../../lab/dmzgate-cluster.js';
 import { climateTokenArgs } from './cli-token-args.js';
 
-export { launchMember, startMembers, clusterView, leaderOf, type Member, type ClusterView } from '../../lab/dmzgate-cluster.js';
+export { launchMember, startMembers, clusterView, leaderOf, type Member, type MemberApi, type ClusterView } from '../../lab/dmzgate-cluster.js';
 
 const run = promisify(execFile);
 
@@ -41,13 +41,13 @@ export async function rolesOnBridge(ovs: PrivateOvs, members: Member[], leader: 
 }
 
 /** A transfer token (the climate project's), made with the CLI through the leader's data directory. */
-export async function climateToken(leader: Member): Promise<string> {
+export async function climateToken(leader: Pick<Member, 'name' | 'data'>): Promise<string> {
   await adminTokenWritten(leader);
   const { stdout } = await run(process.execPath, [CLI, ...climateTokenArgs(leader.data)], { timeout: 30_000 });
   return (JSON.parse(stdout) as { token: string }).token;
 }
 
-export async function postTransfer(m: Member, token: string, port: number, timeoutMs = 20_000, durationSeconds = 3600): Promise<Answer> {
+export async function postTransfer(m: MemberApi, token: string, port: number, timeoutMs = 20_000, durationSeconds = 3600): Promise<Answer> {
   const r = await fetch(`${m.api}/api/v1/transfers`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -64,7 +64,7 @@ export async function postTransfer(m: Member, token: string, port: number, timeo
   return { status: r.status, retryAfter: r.headers.get('retry-after'), body: (await r.json()) as Answer['body'] };
 }
 
-export async function listTransfers(m: Member, token: string): Promise<{ status: number; transfers: TransferSeen[] }> {
+export async function listTransfers(m: MemberApi, token: string): Promise<{ status: number; transfers: TransferSeen[] }> {
   const r = await fetch(`${m.api}/api/v1/transfers?limit=1000`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5000) });
   const body = (await r.json()) as { transfers?: TransferSeen[] };
   return { status: r.status, transfers: body.transfers ?? [] };
