@@ -33,6 +33,9 @@ Runs the OpenFlow 1.3 controller. Logs are JSON lines on standard output.
   --api-tls-key FILE    serve the REST API over HTTPS with this private key (PEM) and:
   --api-tls-cert FILE     its certificate (PEM; clients of the dmzgate command that do not trust
                           its issuer: NODE_EXTRA_CA_CERTS=ISSUER.pem)
+  --api-tls-ca FILE     --cluster: the issuer of the members' API certificates (PEM), which a follower
+                          checks the leader's against when it passes a write on (default: its own
+                          certificate, for members that share one)
   --api-rate-limit N    requests per second each API token may make, in bursts of --api-rate-burst
                         (default ${REQUEST_LIMIT_DEFAULTS.perSecond}; "off": no limit); past it, 429 with Retry-After
   --api-rate-burst N    (default ${REQUEST_LIMIT_DEFAULTS.burst})
@@ -63,7 +66,7 @@ Runs the OpenFlow 1.3 controller. Logs are JSON lines on standard output.
                         (ovs-vsctl set-controller BR tcp:A tcp:B tcp:C). Needs --name
   --name NAME           this instance's name in the cluster (letters, digits, . _ -)
   --advertise URL       where the other instances reach this one's API (default
-                        http://API_HOST:API_PORT; give it when --api-host is 0.0.0.0)
+                        http[s]://API_HOST:API_PORT; give it when --api-host is 0.0.0.0)
   --cluster-ttl S       the leader's etcd lease in seconds (default 2): a dead leader is replaced
                         about this long after it stopped
   --log-level LEVEL     fatal, error, warn, info, debug, trace or silent
@@ -84,7 +87,7 @@ export interface ControllerCommandOptions {
   tls?: { port: number; key: Buffer; cert: Buffer; ca: Buffer; files: { key: string; cert: string; ca: string } };
   apiPort: number;
   apiHost: string;
-  apiTls?: { key: Buffer; cert: Buffer };
+  apiTls?: { key: Buffer; cert: Buffer; ca?: Buffer };
   /** null: no per-token request limit. */
   requestLimit: { perSecond: number; burst: number } | null;
   trustedProxies: string[];
@@ -150,6 +153,7 @@ export function parseControllerOptions(args: string[], env: NodeJS.ProcessEnv = 
         'api-host': { type: 'string', default: '127.0.0.1' },
         'api-tls-key': { type: 'string' },
         'api-tls-cert': { type: 'string' },
+        'api-tls-ca': { type: 'string' },
         'api-rate-limit': { type: 'string' },
         'api-rate-burst': { type: 'string' },
         'trusted-proxy': { type: 'string', multiple: true },
@@ -204,6 +208,11 @@ export function parseControllerOptions(args: string[], env: NodeJS.ProcessEnv = 
     } catch (e) {
       throw new UsageError(`--api-tls-key/--api-tls-cert: ${(e as Error).message}`);
     }
+  }
+  if (values['api-tls-ca'] !== undefined) {
+    if (!apiTls) throw new UsageError('--api-tls-ca goes with --api-tls-key and --api-tls-cert');
+    if (values.cluster === undefined) throw new UsageError('--api-tls-ca is for --cluster (a follower checks the leader with it)');
+    apiTls.ca = readPem('api-tls-ca', resolve(values['api-tls-ca']));
   }
 
   let requestLimit: ControllerCommandOptions['requestLimit'] = { ...REQUEST_LIMIT_DEFAULTS };
@@ -262,7 +271,6 @@ export function parseControllerOptions(args: string[], env: NodeJS.ProcessEnv = 
   let cluster: ControllerCommandOptions['cluster'];
   if (values.cluster !== undefined) {
     if (etcd) throw new UsageError('--cluster keeps the state in its etcd: leave --state out');
-    if (apiTls) throw new UsageError('--cluster serves the API over plain HTTP (writes are passed between instances): leave --api-tls-* out');
     if (values.name === undefined) throw new UsageError("--cluster needs --name (this instance's name in the cluster)");
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(values.name)) throw new UsageError(`--name: "${values.name}" is not 1-64 letters, digits, ".", "_" or "-"`);
     let hosts: string[];
@@ -271,8 +279,9 @@ export function parseControllerOptions(args: string[], env: NodeJS.ProcessEnv = 
     } catch (e) {
       throw new UsageError(`--cluster: ${(e as Error).message}`);
     }
-    if (values.advertise !== undefined && !/^http:\/\/[^/?#]+\/?$/.test(values.advertise))
-      throw new UsageError(`--advertise: "${values.advertise}" is not http://HOST:PORT`);
+    const scheme = apiTls ? 'https' : 'http';
+    if (values.advertise !== undefined && !new RegExp(`^${scheme}://[^/?#]+/?$`).test(values.advertise))
+      throw new UsageError(`--advertise: "${values.advertise}" is not ${scheme}://HOST:PORT${apiTls ? ' (the API is served over HTTPS)' : ''}`);
     const ttl = count('cluster-ttl', values['cluster-ttl']);
     cluster = { etcd: hosts, name: values.name, ttlSeconds: ttl, ...(values.advertise !== undefined ? { advertise: values.advertise } : {}) };
   } else if (values.name !== undefined || values.advertise !== undefined) {

@@ -5,6 +5,7 @@
 // reads, and pass writes on to the leader. A deposed leader stops its stack and rejoins as a follower. Every
 // instance, leader or not, serves the event stream from its replica: a client stays connected across terms.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Etcd3 } from 'etcd3';
 import { Controller } from '../controller/controller.js';
@@ -97,7 +98,7 @@ export async function runClusterMember(opts: ClusterOptions, version: string): P
       });
     });
 
-  const front = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const serve = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/api/v1/cluster') {
       const l = election?.leader;
@@ -125,8 +126,10 @@ export async function runClusterMember(opts: ClusterOptions, version: string): P
     const l = election?.leader;
     if (req.headers[FORWARDED_BY] !== undefined) noLeader(res, `${name} does not lead the cluster (the leader changed)`);
     else if (!l || l.name === name) noLeader(res, 'the cluster is electing its leader');
-    else forward(req, res, l.url, name, caughtUp);
-  });
+    else forward(req, res, { leaderUrl: l.url, self: name, ...(opts.apiTls ? { ca: opts.apiTls.ca ?? opts.apiTls.cert } : {}) }, caughtUp);
+  };
+  // HTTPS when given its files: tokens cross the network in every request, forwarded ones too.
+  const front = opts.apiTls ? createHttpsServer({ key: opts.apiTls.key, cert: opts.apiTls.cert }, serve) : createServer(serve);
   front.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => events.handleUpgrade(req, socket, head));
 
   // Terms start and stop one after another; a term deposed while it starts is stopped as soon as it has started.
@@ -212,7 +215,7 @@ export async function runClusterMember(opts: ClusterOptions, version: string): P
       front.listen(opts.apiPort, opts.apiHost, () => resolve());
     });
     const port = (front.address() as AddressInfo).port;
-    const url = `http://${opts.apiHost.includes(':') ? `[${opts.apiHost}]` : opts.apiHost}:${port}`;
+    const url = `${opts.apiTls ? 'https' : 'http'}://${opts.apiHost.includes(':') ? `[${opts.apiHost}]` : opts.apiHost}:${port}`;
     announceApi(opts.dataDir, url);
     election = new LeaderElection({
       client,

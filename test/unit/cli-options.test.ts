@@ -104,6 +104,16 @@ describe('dmzgate controller options', () => {
     refuse(['--cluster', 'e:2379', '--name', 'a'], /--cluster: .* is not etcd:\/\/HOST:PORT/);
     refuse(['--cluster', 'etcd://e:2379', '--name', 'a', '--advertise', 'https://x:1'], /--advertise: .* is not http:\/\/HOST:PORT/);
     refuse(['--name', 'a'], /--name and --advertise are for --cluster/);
+    // Over HTTPS: an https URL to advertise, and the issuer a follower checks the leader's certificate against.
+    const d = mkdtempSync(join(dir, 'pki-'));
+    const { keyFile, certFile } = selfSigned(d);
+    const tls = ['--api-tls-key', keyFile, '--api-tls-cert', certFile];
+    const https = parse('--cluster', 'etcd://e:2379', '--name', 'a', ...tls, '--advertise', 'https://x:1', '--api-tls-ca', certFile);
+    expect(https.cluster?.advertise).toBe('https://x:1');
+    expect(https.apiTls?.ca?.toString()).toContain('BEGIN CERTIFICATE');
+    refuse(['--cluster', 'etcd://e:2379', '--name', 'a', ...tls, '--advertise', 'http://x:1'], /--advertise: .* is not https:\/\/HOST:PORT/);
+    refuse(['--cluster', 'etcd://e:2379', '--name', 'a', '--api-tls-ca', certFile], /--api-tls-ca goes with --api-tls-key/);
+    refuse([...tls, '--api-tls-ca', certFile], /--api-tls-ca is for --cluster/);
   });
 
   it('refuses what cannot work', () => {
