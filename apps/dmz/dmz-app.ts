@@ -8,13 +8,12 @@ import { EventEmitter } from 'node:events';
 import type { Controller } from '../../controller/controller.js';
 import type { FlowManager } from '../../controller/flow-manager.js';
 import type { FlowEntry, MeterEntry } from '../../controller/flow-entry.js';
-import { flowKey, ALL_ONES_64 } from '../../controller/flow-entry.js';
-import { ID_MASK, OWNER_MASK, cookieId, ownerIdOf } from '../../controller/cookie.js';
+import { flowKey } from '../../controller/flow-entry.js';
+import { cookieId, ownerIdOf } from '../../controller/cookie.js';
 import { HARD_TIMEOUT_TOLERANCE_MS } from '../../controller/flow-manager.js';
 import type { Logger } from '../../controller/log.js';
 import type { SwitchConnection } from '../../controller/switch-connection.js';
-import { OFPTT, OFPP, OFPG, OFPRR, type MessageOf } from '../../controller/openflow/index.js';
-import type { FlowStats } from '../../controller/openflow/multipart/index.js';
+import { OFPRR, type MessageOf } from '../../controller/openflow/index.js';
 import { leaseMeter, LeaseRefused, type MeterSpec } from './pipeline.js';
 import { OWNER, OWNER_NAMES } from './owners.js';
 import { LeaseBook, type LeaseRecord, type BlockRecord, type LeaseRequest } from './lease-book.js';
@@ -22,6 +21,7 @@ import type { Site, SiteSwitch } from './site.js';
 import { LeaseInstalls } from './lease-installs.js';
 import { LeaseCounters } from './lease-counters.js';
 import { PlanRunner } from './plan-runner.js';
+import { countsInbound, readLeaseCounters, type CounterPoll } from './counter-poll.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import { TableSizes } from './table-sizes.js';
 import type { Block, Lease } from './model.js';
@@ -36,34 +36,6 @@ import { reservedByLink } from './core/reservations.js';
 import type { AuditDraft, Plan } from './core/plan.js';
 import { parsePrefix } from './addresses.js';
 import { leaseRuleOf, leaseSpecOf } from './lease-rules.js';
-
-/** Flow-stats requests per switch per poll at most (see idBlocks). */
-const MAX_POLL_BLOCKS = 32;
-
-/**
- * Leases in blocks of consecutive ids, each block read with one flow-stats request that matches the owner and
- * the high bits of the id in the cookie (OF1.3.5 §7.3.5.2: cookie and cookie_mask): a poll of thousands of
- * leases is then read and counted a block at a time, between which the event loop serves requests, not in one
- * long turn. Blocks of 256 ids, or larger ones if the active ids are so spread that there would be more than
- * MAX_POLL_BLOCKS. One lease: its exact cookie.
- */
-export function idBlocks<L extends { id: number }>(list: L[]): { low: bigint; mask: bigint; leases: L[] }[] {
-  if (list.length === 1) return [{ low: BigInt(list[0]!.id), mask: ALL_ONES_64, leases: list }];
-  for (let bits = 8; ; bits++) {
-    const size = 2 ** bits;
-    const blocks = new Map<number, L[]>();
-    for (const l of list) {
-      const b = Math.floor(l.id / size);
-      let part = blocks.get(b);
-      if (!part) blocks.set(b, (part = []));
-      part.push(l);
-    }
-    if (blocks.size <= MAX_POLL_BLOCKS || bits >= 48) {
-      const mask = OWNER_MASK | (ID_MASK & ~(BigInt(size) - 1n));
-      return [...blocks].map(([b, leases]) => ({ low: BigInt(b) * BigInt(size), mask, leases }));
-    }
-  }
-}
 
 export type DmzEvent =
   /** `audit`: the core's audit entries of a close nobody asked for (an end, a reload), for the executor to write. */
@@ -169,6 +141,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   private readonly tableSizes: TableSizes;
   /** Runs the plans' flow and meter changes. */
   private readonly runner: PlanRunner;
+  private readonly poll: CounterPoll;
   /** Link changes, one after another in the order they were reported (each plan starts from the one before). */
   private links: Promise<void> = Promise.resolve();
   private readonly onFlowRemoved = (conn: SwitchConnection, msg: MessageOf<'flowRemoved'>) => this.flowRemoved(conn.dpid, msg);
@@ -214,6 +187,16 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     this.tableSizes = new TableSizes(this.controller, this.log);
     this.counters = new LeaseCounters(this.clock);
     this.runner = new PlanRunner(this.controller, this.flows, this.counters, this.log);
+    this.poll = {
+      controller: this.controller,
+      flows: this.flows,
+      counters: this.counters,
+      site: () => this.site,
+      active: (id) => {
+        const rule = leaseOf(this.core, id);
+        return rule?.status === 'active' ? rule : undefined;
+      },
+    };
   }
 
   /**
@@ -745,47 +728,12 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
 
   /** Reads the lease flows' counters from the switches (all active leases, or the given ones). */
   async pollCounters(only?: LeaseRecord[]): Promise<void> {
-    // Grouped by id from the core's rules: a whole poll builds the records once, after the read.
-    const bySwitch = new Map<bigint, LeaseRule[]>();
+    // From the core's rules: a whole poll builds the records once, after the read.
     const rules = only ? only.map((l) => leaseOf(this.core, l.id)) : [...rulesOf(this.core, 'lease')].filter((r) => r.status === 'active');
-    for (const rule of rules) {
-      const dpid = rule?.hops[0]?.dpid;
-      if (!rule || dpid === undefined) continue;
-      let list = bySwitch.get(dpid);
-      if (!list) bySwitch.set(dpid, (list = []));
-      list.push(rule);
-    }
-    for (const [dpid, list] of bySwitch) {
-      const conn = this.controller.get(dpid);
-      if (!conn) continue;
-      for (const block of idBlocks(list)) {
-        const stats = await conn.multipart<FlowStats>({
-          type: 'flowStatsRequest',
-          xid: 0,
-          flags: 0,
-          tableId: OFPTT.ALL,
-          outPort: OFPP.ANY,
-          outGroup: OFPG.ANY,
-          match: [],
-          cookie: this.flows.cookie(OWNER_NAMES.leases, block.low),
-          cookieMask: block.mask,
-        });
-        const byLease = new Map<number, FlowStats[]>();
-        for (const s of stats) {
-          const id = cookieId(s.cookie);
-          let list = byLease.get(id);
-          if (!list) byLease.set(id, (list = []));
-          list.push(s);
-        }
-        for (const [id, flows] of byLease) {
-          const rule = leaseOf(this.core, id);
-          if (rule?.status !== 'active' || this.counters.unchanged(id, flows)) continue;
-          for (const s of flows)
-            this.noteFlow(rule, s.match, flowKey({ tableId: s.tableId, priority: s.priority, match: s.match }), s.packetCount, s.byteCount);
-        }
-        for (const l of block.leases) this.counters.read(l.id);
-      }
-    }
+    await readLeaseCounters(
+      this.poll,
+      rules.filter((r) => r !== undefined),
+    );
     // Records as read now (the ones asked for were built before the read).
     this.emit('counters', only ? only.map((l) => this.book.lease(l.id) ?? l) : this.book.active());
   }
@@ -802,18 +750,12 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     // Only the report of our delete or of the lease's end carries the flow's final counts. Any other (the flow
     // manager re-installs the flow, see onFlowLost) is not believed: the poll reads the flow's counters again.
     if (!ours && !ended) return;
-    this.noteFlow(rec, msg.match, key, msg.packetCount, msg.byteCount);
+    this.counters.note(rec.id, key, countsInbound(this.site, rec.dtn, msg.match), msg.packetCount, msg.byteCount);
     this.counters.read(rec.id);
     this.emit('counters', [this.activeRecord(rec.id) ?? rec]);
     this.counters.arrived(rec.id, key);
     if (ended && dpid !== undefined)
       void this.closeLease(rec.id, { type: 'flow-removed', dpid, cookie: msg.cookie, reason: 'hard-timeout' }).catch(() => undefined);
-  }
-
-  private noteFlow(rec: { id: number; dtn: string }, match: FlowEntry['match'], key: string, packets: bigint, bytes: bigint): void {
-    const dtn = this.site.dtns.find((d) => d.name === rec.dtn);
-    const inPort = match.find((m) => m.field === 'in_port')?.value;
-    this.counters.note(rec.id, key, inPort !== dtn?.port, packets, bytes);
   }
 
   private leaseEnded(id: number): void {

@@ -1,7 +1,7 @@
 // The counter poll's id blocks: every lease in exactly one block, each block's cookie and mask match exactly the
 // lease ids of its range (as a switch applies them: cookie & mask == flow cookie & mask), at most 32 blocks.
 import { describe, expect, it } from 'vitest';
-import { idBlocks } from '../../../apps/dmz/dmz-app.js';
+import { idBlocks } from '../../../apps/dmz/counter-poll.js';
 import { OWNER } from '../../../apps/dmz/owners.js';
 import { ownerCookie } from '../../../controller/cookie.js';
 
