@@ -8,10 +8,13 @@
 // (not timed) before the next. Goals (issue 19): cluster p50 within 2x of the single instance; failover median
 // <= 3 s, max <= 5 s. Failover time: from the leader's SIGKILL until a survivor answers GET /api/v1/cluster as the
 // leader and every survivor names it (polled every 100 ms); the killed instance is started again before the next.
+// Beside them, the floor of what a cluster adds: the same etcd's quorum write alone (a put of one transfer's
+// batch size from a bare etcd3 client, same rounds, interleaved), against the cluster's p50 less the single's.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Etcd3 } from 'etcd3';
 import { PrivateOvs } from '../lab/private-ovs.js';
 import { PrivateEtcd } from '../lab/private-etcd.js';
 import { CLI } from '../lab/dmzgate-process.js';
@@ -82,6 +85,24 @@ async function round(t: Target, c: number, n: number): Promise<Figures> {
   return { latencies, seconds };
 }
 
+/** `n` quorum writes over `c` loops from a bare client: a put of about what one transfer's batch writes. */
+async function etcdRound(client: Etcd3, c: number, n: number): Promise<Figures> {
+  const value = 'x'.repeat(1500);
+  const latencies: number[] = [];
+  let left = n;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: c }, async () => {
+      while (left-- > 0) {
+        const t = performance.now();
+        await client.put(`/bench-floor/${left}`).value(value);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  return { latencies, seconds: (performance.now() - start) / 1000 };
+}
+
 const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
@@ -147,17 +168,17 @@ export async function clusterBench(argv: string[]): Promise<void> {
     ];
     // Warm-up: every system, a round at concurrency 10.
     for (const t of targets) await round(t, 10, quick ? 200 : 1000);
+    const floor = new Etcd3({ hosts: etcd.hosts.split(',').map((h) => `http://${h}`) });
     const figures = new Map<string, Figures[]>();
+    const note = (key: string, f: Figures) => figures.set(key, [...(figures.get(key) ?? []), f]);
     for (let rep = 0; rep < reps; rep++) {
       const order = rep % 2 === 0 ? targets : [...targets].reverse();
       for (const r of rounds) {
-        for (const t of order) {
-          const f = await round(t, r.c, r.n);
-          const key = `${t.name}|${r.c}`;
-          figures.set(key, [...(figures.get(key) ?? []), f]);
-        }
+        for (const t of order) note(`${t.name}|${r.c}`, await round(t, r.c, r.n));
+        note(`etcd|${r.c}`, await etcdRound(floor, r.c, r.n));
       }
     }
+    floor.close();
     console.log('POST /api/v1/transfers -> 201 (flows confirmed on the switch, state written)');
     console.log('system                     conc   p50 ms   p99 ms   req/s   p50 / single');
     for (const r of rounds) {
@@ -173,6 +194,19 @@ export async function clusterBench(argv: string[]): Promise<void> {
         console.log(
           `${t.name.padEnd(26)} ${String(r.c).padStart(4)} ${p50.toFixed(2).padStart(8)} ${pct(all, 99).toFixed(2).padStart(8)} ${rate.toFixed(0).padStart(7)}   ${(p50 / base).toFixed(2)}x${t === targets[0] ? '' : p50 / base <= 2 ? '  (goal <= 2x: met)' : '  (goal <= 2x: MISSED)'}`,
         );
+      }
+      const etcdAll = figures.get(`etcd|${r.c}`)!.flatMap((f) => f.latencies);
+      const etcdP50 = pct(etcdAll, 50);
+      console.log(
+        `${'floor: etcd quorum write'.padEnd(26)} ${String(r.c).padStart(4)} ${etcdP50.toFixed(2).padStart(8)} ${pct(etcdAll, 99).toFixed(2).padStart(8)}`,
+      );
+      for (const t of targets.slice(1)) {
+        const added =
+          pct(
+            figures.get(`${t.name}|${r.c}`)!.flatMap((f) => f.latencies),
+            50,
+          ) - base;
+        console.log(`  ${t.name}: adds ${added.toFixed(2)} ms to the single's p50, ${(added / etcdP50).toFixed(2)}x the etcd write alone`);
       }
     }
 
