@@ -5,6 +5,9 @@
 // Beside it the same N leases in the pure core alone (apps/dmz/core: decide), which holds a lease's parsed rule
 // and nothing else.
 //
+// Then again from a full history: the N released, and N others granted and held (the API's rings of recent audit
+// entries, events and closed leases are bounded: at their caps, their memory no longer grows with the leases).
+//
 // Then the cost of reading them: GET /api/v1/transfers (the newest 1000 of the N held: every active lease's record
 // is built from the app's rules when read, none is kept) beside GET /api/v1/transfers/:id, one lease, as the
 // floor of a request's own cost.
@@ -76,6 +79,7 @@ async function viaApi(): Promise<number> {
       scopes: ['transfers:write'],
     });
     const headers = { authorization: `Bearer ${token}` };
+    const held: number[] = [];
     const post = async (i: number): Promise<void> => {
       const r = await api.inject({
         method: 'POST',
@@ -84,6 +88,19 @@ async function viaApi(): Promise<number> {
         payload: { dtn: 'dtn1', remote: remote(i), protocol: 'tcp', local_ports: ['50000'], path: 'routed', duration: 40000 },
       });
       if (r.statusCode !== 201) throw new Error(`transfer ${i}: ${r.statusCode} ${r.body}`);
+      held.push(r.json<{ id: number }>().id);
+    };
+    const releaseAll = async (): Promise<void> => {
+      const ids = held.splice(0);
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          for (let id = ids.pop(); id !== undefined; id = ids.pop()) {
+            const r = await api.inject({ method: 'DELETE', url: `/api/v1/transfers/${id}`, headers });
+            if (r.statusCode !== 200) throw new Error(`release ${id}: ${r.statusCode} ${r.body}`);
+          }
+        }),
+      );
+      await store.commit([]);
     };
     const run = async (from: number, to: number): Promise<void> => {
       let next = from;
@@ -103,6 +120,12 @@ async function viaApi(): Promise<number> {
       const r = await api.inject({ method: 'GET', url, headers });
       if (r.statusCode !== 200) throw new Error(`${url}: ${r.statusCode} ${r.body}`);
     });
+    // Again with the history full: the bounded rings of audit entries and events (and of closed leases) at their
+    // caps, as on a controller that has run a while, so that only what each active lease holds is counted.
+    await releaseAll();
+    const base = heap();
+    await run(0, N);
+    steady = (heap() - base) / N;
     app.stop();
     await api.close();
     flows.close();
@@ -115,6 +138,7 @@ async function viaApi(): Promise<number> {
 }
 
 let reads = { list: 0, one: 0 };
+let steady = 0;
 
 /** Milliseconds per GET of the list (1000 of the N leases) and of one lease, after a warm-up of each. */
 async function timeReads(get: (url: string) => Promise<void>): Promise<{ list: number; one: number }> {
@@ -158,6 +182,7 @@ const core = coreOnly();
 const full = await viaApi();
 console.log(`retained heap per active lease (${N} leases)`);
 console.log(`  dmzgate (API + transfers service + DMZ app + controller + state on tmpfs): ${(full / 1024).toFixed(2)} KB`);
+console.log(`  the same, the history already full (${N} leases granted and released before):     ${(steady / 1024).toFixed(2)} KB`);
 console.log(
   `  the pure core's state alone (apps/dmz/core):                                ${(core / 1024).toFixed(2)} KB  (${(core / full).toFixed(2)}x of the whole)`,
 );
