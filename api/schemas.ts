@@ -294,7 +294,7 @@ export const TRANSFER_PLAN_SCHEMA = {
   additionalProperties: false,
   description:
     'What POST /transfers?dry_run=true found: the request passed every check a real one makes, and these are the flows it would install. Nothing was installed, recorded or audited.',
-  required: ['dry_run', 'switch', 'flow_count', 'flows', 'flow_budget'],
+  required: ['dry_run', 'switch', 'flow_count', 'flows', 'flow_budget', 'path'],
   properties: {
     dry_run: { type: 'boolean', enum: [true] },
     switch: { type: 'string', description: "the DTN's switch, by its name in the site config" },
@@ -314,6 +314,27 @@ export const TRANSFER_PLAN_SCHEMA = {
         request: { type: 'integer', description: 'policy.lease-flow-budget' },
         switch: { type: 'integer', description: "the switch's budget for transfer and block flows" },
         switch_in_use: { type: 'integer', description: 'transfer and block flows the switch holds now' },
+      },
+    },
+    path: {
+      type: 'array',
+      description:
+        "every switch of the transfer's path, the exit first (the DTN's switch, the fields above, last): what each would install and its budget",
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['switch', 'flow_count', 'flows', 'flow_budget'],
+        properties: {
+          switch: { type: 'string' },
+          flow_count: { type: 'integer' },
+          flows: { type: 'array', items: { type: 'string' } },
+          flow_budget: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['switch', 'switch_in_use'],
+            properties: { switch: { type: 'integer' }, switch_in_use: { type: 'integer' } },
+          },
+        },
       },
     },
   },

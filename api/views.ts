@@ -85,6 +85,7 @@ export interface TransferPlanView {
   flow_count: number;
   flows: string[];
   flow_budget: { request: number; switch: number; switch_in_use: number };
+  path: { switch: string; flow_count: number; flows: string[]; flow_budget: { switch: number; switch_in_use: number } }[];
 }
 
 /** A dry run's answer: the flows a transfer would install, in ovs-ofctl text, and the budgets they count against. */
@@ -96,5 +97,11 @@ export function transferPlanView(plan: LeasePlan, requestBudget: number): Transf
     flow_count: plan.flows.length,
     flows: plan.flows.map(formatFlowEntry),
     flow_budget: { request: requestBudget, switch: plan.switchBudget.budget, switch_in_use: plan.flowsInUse },
+    path: plan.hops.map((h) => ({
+      switch: h.switchBudget.name,
+      flow_count: h.flows.length,
+      flows: h.flows.map(formatFlowEntry),
+      flow_budget: { switch: h.switchBudget.budget, switch_in_use: h.flowsInUse },
+    })),
   };
 }

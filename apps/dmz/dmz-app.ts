@@ -33,7 +33,7 @@ import { withRules } from './core/leases.js';
 import { blockRuleOf } from './core/blocks.js';
 import { checkSwitchBudget, flowsInUse } from './core/budgets.js';
 import { reservedByLink } from './core/reservations.js';
-import type { AuditDraft, Plan } from './core/plan.js';
+import { OWNERS, type AuditDraft, type Plan } from './core/plan.js';
 import { parsePrefix } from './addresses.js';
 import { leaseRuleOf, leaseSpecOf } from './lease-rules.js';
 
@@ -71,16 +71,22 @@ export interface SwitchBudget {
   budget: number;
 }
 
-/** What a lease request would install (a dry run): nothing of it is taken, installed or recorded. */
-export interface LeasePlan {
-  /** The lease as it would be drafted now (its id and meter id are the next free ones, not reserved). */
-  lease: Lease;
+/** What a lease request would install on one switch. */
+export interface HopPlan {
   /** The flows as the flow manager would install them. */
   flows: FlowEntry[];
-  meter?: MeterSpec;
   switchBudget: SwitchBudget;
   /** Transfer and block flows the switch holds now. */
   flowsInUse: number;
+}
+
+/** What a lease request would install (a dry run): nothing of it is taken, installed or recorded. */
+export interface LeasePlan extends HopPlan {
+  /** The lease as it would be drafted now (its id and meter id are the next free ones, not reserved). */
+  lease: Lease;
+  meter?: MeterSpec;
+  /** Every switch of its path, the exit first (the DTN's switch, whose part is the plan's own fields, last). */
+  hops: HopPlan[];
 }
 
 /** A drafted lease (see draftLease). */
@@ -300,10 +306,14 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     const lease = leaseSpecOf(this.site, asked, now);
     const d = decide(this.core, { type: 'request', by, lease }, now);
     if (d.plan.refused) throw refusalOf(d.plan);
-    const rule = leaseOf(d.state, this.core.nextId.lease)!;
-    const hop = rule.hops[0]!;
-    const sw = this.site.switches.find((s) => s.dpid === hop.dpid)!;
-    this.checkTableSize(sw, rule.flows);
+    // Every switch of the path: any of them may report a table smaller than the policy's budget.
+    for (const c of d.plan.steps.flat()) {
+      if (c.owner !== OWNERS.leases || !c.add) continue;
+      this.checkTableSize(
+        this.site.switches.find((s) => s.dpid === c.dpid)!,
+        c.add.length,
+      );
+    }
     return d;
   }
 
@@ -362,7 +372,6 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     const now = this.clock.now();
     const d = this.decideRequest(asked, SYSTEM, now);
     const rec = leaseRecordIn(d.plan);
-    const change = d.plan.steps[0]![0]!;
     const lease: Lease = {
       id: rec.id,
       project: rec.project,
@@ -377,10 +386,17 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
       rateMbps: rec.rateMbps,
       meterId: rec.meterId,
     };
-    const meter = change.meters?.add?.[0];
-    const entries = (change.add ?? []).map((f) => this.flows.entry(OWNER_NAMES.leases, f));
-    const switchBudget = this.switchBudget(change.dpid);
-    return { lease, flows: entries, ...(meter ? { meter } : {}), switchBudget, flowsInUse: flowsInUse(this.core, change.dpid) };
+    const meter = d.plan.steps[0]![0]!.meters?.add?.[0];
+    const hops = d.plan.steps
+      .flat()
+      .filter((c) => c.owner === OWNERS.leases && c.add)
+      .map((c) => ({
+        flows: c.add!.map((f) => this.flows.entry(OWNER_NAMES.leases, f)),
+        switchBudget: this.switchBudget(c.dpid),
+        flowsInUse: flowsInUse(this.core, c.dpid),
+      }));
+    // The steps go exit first: the DTN's switch is the last.
+    return { lease, ...hops.at(-1)!, hops, ...(meter ? { meter } : {}) };
   }
 
   /** The budget of lease and block flows of a site switch: the policy's, capped by the table size it reported. */

@@ -176,6 +176,31 @@ describe('a lease across three Open vSwitch bridges', () => {
     expect(await trace(50001)).toBe(String(ports.get('bfwi')));
   });
 
+  it('a dry run answers what each switch of the path would install, exit first; the real request installs just that', async () => {
+    const body = {
+      dtn: 'dtn1',
+      remote: '192.0.2.0/24',
+      protocol: 'tcp',
+      local_ports: ['50000-50015'],
+      path: 'routed',
+      duration: 600,
+      rate_mbps: 500,
+    };
+    const dry = await call('POST', '/api/v1/transfers?dry_run=true', body);
+    expect(dry.status).toBe(200);
+    const path = dry.json.path as { switch: string; flow_count: number; flows: string[]; flow_budget: { switch: number; switch_in_use: number } }[];
+    expect(path.map((h) => h.switch)).toEqual(['border', 'core', 'leaf']);
+    // The fields outside `path` are the DTN's switch's.
+    expect(dry.json).toMatchObject({ switch: 'leaf', flow_count: path[2]!.flow_count });
+    for (const h of path) expect(h.flow_count).toBe(h.flows.length);
+    const created = await call('POST', '/api/v1/transfers', body);
+    expect(created.status).toBe(201);
+    const id = created.json.id as number;
+    const on = await counts(id);
+    expect(path.map((h) => h.flow_count)).toEqual([on.border, on.core, on.leaf]);
+    expect((await call('DELETE', `/api/v1/transfers/${id}`)).status).toBe(200);
+  });
+
   it('a flow-mod the third bridge refuses leaves nothing on the other two, and the API answers DMZ_SWITCH_REFUSED', async () => {
     // The leaf (the entry: committed last) holds no more flows in table 0 than it has now.
     const held = (await ovs.ofctl('dump-flows', 'leaf', 'table=0')).split('\n').filter((l) => l.includes('cookie=')).length;
