@@ -1,5 +1,6 @@
 // The site config's JSON schema: the contract for the YAML file (and its documentation). Shapes and formats are
 // checked here; cross-references (a DTN's switch exists, its port has role dtn, ...) in config.ts.
+import { NX_HASH_FIELDS } from '../../controller/openflow/nx-actions.js';
 import { PORT_ROLES, PROTOCOLS } from './site.js';
 
 const mac = { type: 'string', pattern: '^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$' };
@@ -68,6 +69,11 @@ export const SITE_SCHEMA = {
               required: ['port', 'role'],
               properties: { port: portNo, role: { enum: [...PORT_ROLES] }, name },
             },
+          },
+          'lag-hash': {
+            enum: [...NX_HASH_FIELDS],
+            description:
+              "the fields this switch hashes to spread transfers over parallel links (Open vSwitch's bundle action); without it, a select group and the switch's own hash",
           },
           certificate: {
             type: 'object',

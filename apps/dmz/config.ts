@@ -1,6 +1,7 @@
 // Loads and validates the site config (YAML). Every problem is reported with the line, column and field path it
 // concerns, all at once, so an engineer fixes a config in one pass. Shapes are checked by the JSON schema
 // (config-schema.ts), references and consistency here.
+import type { NxHashFields } from '../../controller/openflow/nx-actions.js';
 import { readFileSync } from 'node:fs';
 import { parseDocument, LineCounter, isNode, type Document } from 'yaml';
 import { Ajv } from 'ajv';
@@ -151,6 +152,7 @@ interface RawSite {
     dpid: number | string;
     ports: { port: number; role: PortRole; name?: string }[];
     certificate?: { subject?: string; fingerprint?: string };
+    'lag-hash'?: NxHashFields;
   }[];
   dtns?: RawHost[];
   perfsonar?: RawHost[];
@@ -221,7 +223,7 @@ function buildSite(raw: RawSite, problems: Problems): Site {
       if (other !== undefined) problems.add(['switches', i, 'certificate'], `the same certificate is bound to switches[${other}]`);
       bindings.set(text, i);
     }
-    switches.push({ name: s.name, dpid, ports, ...(certificate ? { certificate } : {}) });
+    switches.push({ name: s.name, dpid, ports, ...(certificate ? { certificate } : {}), ...(s['lag-hash'] ? { lagHash: s['lag-hash'] } : {}) });
   });
   checkEdgeRoles(switches, problems);
 

@@ -1,5 +1,6 @@
 // The site model: what a network engineer describes in the site config (switches, port roles, DTNs, perfSONAR
 // hosts, circuits, links between switches, policy defaults), after validation. Everything the DMZ app decides is computed from this.
+import type { NxHashFields } from '../../controller/openflow/nx-actions.js';
 import type { PortRange } from './port-ranges.js';
 
 export const PORT_ROLES = ['wan-routed', 'wan-circuit', 'fw-outside', 'fw-inside', 'dtn', 'perfsonar', 'lan', 'fabric'] as const;
@@ -23,6 +24,8 @@ export interface SiteSwitch {
   ports: SitePort[];
   /** The TLS certificate bound to this datapath id (switch-identity.ts). */
   certificate?: CertificateBinding;
+  /** The fields it hashes to spread transfers over parallel links (an NX bundle action instead of a select group). */
+  lagHash?: NxHashFields;
 }
 
 export interface CertificateBinding {

@@ -107,6 +107,33 @@ function ovsSubfield(header: number, ofs: number, nBits: number): string {
   return nBits === 1 ? `${name}[${ofs}]` : `${name}[${ofs}..${ofs + nBits - 1}]`;
 }
 
+// ---- bundle: an output to one of several ports, chosen by a hash of the fields named ----------------------------
+
+/** NX_HASH_FIELDS_*, in their order (nicira-ext.h), by ovs-ofctl's names. */
+export const NX_HASH_FIELDS = ['eth_src', 'symmetric_l4', 'symmetric_l3l4', 'symmetric_l3l4+udp', 'nw_src', 'nw_dst', 'symmetric_l3'] as const;
+export type NxHashFields = (typeof NX_HASH_FIELDS)[number];
+/** NX_BD_ALG_*: active_backup 0, hrw (highest random weight) 1. */
+const NX_BD_ALGORITHMS = ['active_backup', 'hrw'];
+const NXM_OF_IN_PORT = nxmHeader(0, 0, 2);
+
+/**
+ * Open vSwitch's `bundle` action (NXAST_BUNDLE): out of one of `ports`, picked by a hash of `fields` over the
+ * members that are up (highest random weight), so that a member that goes down moves only its own flows.
+ */
+export function nxBundle(ports: readonly number[], fields: NxHashFields, basis = 0): Action {
+  const data = nxFromRyu('NXActionBundle', {
+    algorithm: 1,
+    fields: NX_HASH_FIELDS.indexOf(fields),
+    basis,
+    slave_type: NXM_OF_IN_PORT,
+    n_slaves: ports.length,
+    ofs_nbits: 0,
+    dst: 0,
+    slaves: [...ports],
+  });
+  return { type: 'experimenter', experimenter: NX_EXPERIMENTER_ID, data };
+}
+
 // ---- per-subtype codecs ---------------------------------------------------------------------------------------
 
 interface NxCodec {
@@ -294,6 +321,41 @@ const CODECS: NxCodec[] = [
       w.u64(jU64(d, 'tun_id', 0n));
     },
     format: (d) => `set_tunnel64:${hex(d.tun_id as number)}`,
+  },
+  {
+    // struct nx_action_bundle (32 bytes with the header), then n_slaves 16-bit ports, padded to 8.
+    subtype: 12,
+    name: 'NXActionBundle',
+    decode: (r) => {
+      const algorithm = r.u16(),
+        fields = r.u16(),
+        basis = r.u16(),
+        slave_type = r.u32(),
+        n_slaves = r.u16(),
+        ofs_nbits = r.u16(),
+        dst = r.u32();
+      r.skip(4);
+      const slaves = Array.from({ length: n_slaves }, () => r.u16());
+      return { algorithm, fields, basis, slave_type, n_slaves, ofs_nbits, dst, slaves };
+    },
+    encode: (w, d) => {
+      const slaves = jArr(d, 'slaves').map((x) => jUint({ x }, 'x', 16));
+      w.u16(int(d, 'algorithm', 16));
+      w.u16(int(d, 'fields', 16));
+      w.u16(int(d, 'basis', 16));
+      w.u32(jUint(d, 'slave_type', 32, NXM_OF_IN_PORT));
+      w.u16(jUint(d, 'n_slaves', 16, slaves.length));
+      w.u16(int(d, 'ofs_nbits', 16));
+      w.u32(int(d, 'dst', 32));
+      w.zeros(4);
+      for (const p of slaves) w.u16(p);
+    },
+    format: (d) => {
+      const fields = NX_HASH_FIELDS[d.fields as number] ?? bad(`bundle: hash fields ${String(d.fields)}`);
+      const algorithm = NX_BD_ALGORITHMS[d.algorithm as number] ?? bad(`bundle: algorithm ${String(d.algorithm)}`);
+      if (d.slave_type !== NXM_OF_IN_PORT || d.ofs_nbits !== 0 || d.dst !== 0) return bad('bundle_load or another member type');
+      return `bundle(${fields},${d.basis},${algorithm},ofport,members:${(d.slaves as number[]).join(',')})`;
+    },
   },
   {
     subtype: 14,

@@ -5,7 +5,7 @@ import { parseSiteConfig, SiteConfigError, defaultSite } from '../../../apps/dmz
 import { baseFlows } from '../../../apps/dmz/pipeline.js';
 import { standaloneSwitches } from '../../../apps/dmz/site.js';
 import { fabricSiteYaml } from '../../helpers/fabric-site.js';
-import { supercomputerYaml } from '../../helpers/science-dmz-fabrics.js';
+import { datasiteYaml, supercomputerYaml } from '../../helpers/science-dmz-fabrics.js';
 
 function problems(yaml: string): { path: string; message: string }[] {
   try {
@@ -60,5 +60,13 @@ describe('site config of a fabric', () => {
     expect(problems(badCluster)).toContainEqual(expect.objectContaining({ path: 'clusters[0].members[1]', message: 'no DTN named dtn9' }));
     const clash = supercomputerYaml().replace('{ name: dtns, members', '{ name: dtn2, members');
     expect(problems(clash)).toContainEqual(expect.objectContaining({ path: 'clusters[0].name', message: expect.stringMatching(/already used/) }));
+  });
+
+  it("takes a switch's lag-hash (the fields its parallel links hash) and refuses fields Open vSwitch does not hash", () => {
+    const yaml = datasiteYaml().replace('  - name: border\n', '  - name: border\n    lag-hash: symmetric_l3l4+udp\n');
+    const site = parseSiteConfig(yaml);
+    expect(site.switches.map((s) => s.lagHash)).toEqual(['symmetric_l3l4+udp', undefined]);
+    const bad = problems(datasiteYaml().replace('  - name: border\n', '  - name: border\n    lag-hash: tcp_flags\n'));
+    expect(bad).toContainEqual(expect.objectContaining({ path: 'switches[0].lag-hash' }));
   });
 });
