@@ -6,87 +6,28 @@
  * the firewall's inside leg's traffic to the DTN spreads over both links by its ports.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Controller } from '../../controller/controller.js';
-import { FlowManager } from '../../controller/flow-manager.js';
-import { silentLogger } from '../../controller/log.js';
-import { DmzApp } from '../../apps/dmz/dmz-app.js';
-import { parseSiteConfig } from '../../apps/dmz/config.js';
-import { PrivateOvs } from '../../lab/private-ovs.js';
 import { datasiteYaml } from '../helpers/science-dmz-fabrics.js';
+import { DATASITE_BRIDGES, startDatasiteBridges, type DatasiteBridges } from '../helpers/datasite-bridges.js';
 
-const BRIDGES = { border: 1n, dmz: 2n } as const;
 const LAG_HASH_SITE = datasiteYaml().replace('  - name: border\n', '  - name: border\n    lag-hash: symmetric_l3l4+udp\n');
 const BUNDLE = 'bundle(symmetric_l3l4+udp,0,hrw,ofport,members:10,11)';
 
 describe('a switch given lag-hash sends over parallel links with the bundle action, on Open vSwitch', () => {
-  let ovs: PrivateOvs;
-  let controller: Controller;
-  let flows: FlowManager;
-  let app: DmzApp;
-
+  let b: DatasiteBridges;
   beforeAll(async () => {
-    const logger = silentLogger();
-    controller = new Controller({ port: 0, host: '127.0.0.1', logger });
-    flows = new FlowManager(controller, { logger });
-    app = new DmzApp({ site: parseSiteConfig(LAG_HASH_SITE), controller, flows, logger, pollIntervalMs: 0 });
-    await app.start();
-    const { port } = await controller.listen();
-    ovs = await new PrivateOvs().start();
-    await ovs.addBridge('border', BRIDGES.border, { ports: ['bwan', 'bx2', 'bfwo', 'bfwi'] });
-    await ovs.addBridge('dmz', BRIDGES.dmz, { ports: ['ddtn1'] });
-    for (const p of [10, 11]) {
-      await ovs.vsctl(
-        'add-port',
-        'border',
-        `border-${p}`,
-        '--',
-        'set',
-        'interface',
-        `border-${p}`,
-        'type=patch',
-        `options:peer=dmz-${p}`,
-        `ofport_request=${p}`,
-      );
-      await ovs.vsctl(
-        'add-port',
-        'dmz',
-        `dmz-${p}`,
-        '--',
-        'set',
-        'interface',
-        `dmz-${p}`,
-        'type=patch',
-        `options:peer=border-${p}`,
-        `ofport_request=${p}`,
-      );
-    }
-    const pending = new Set<bigint>(Object.values(BRIDGES));
-    const reconciled = new Promise<void>((resolve) =>
-      flows.on('reconciled', (d) => {
-        pending.delete(d);
-        if (pending.size === 0) resolve();
-      }),
-    );
-    for (const name of Object.keys(BRIDGES)) await ovs.setController(name, `tcp:127.0.0.1:${port}`);
-    await reconciled;
+    b = await startDatasiteBridges(LAG_HASH_SITE);
   }, 150_000);
-
-  afterAll(async () => {
-    app?.stop();
-    flows?.close();
-    await controller?.close();
-    await ovs?.stop();
-  });
+  afterAll(async () => b?.stop());
 
   it('the border holds no select group and sends over both links with the bundle; the DMZ switch keeps its group', async () => {
-    expect((await ovs.ofctl('dump-groups', 'border')).split('\n').filter((l) => l.includes('type=select'))).toEqual([]);
-    expect((await ovs.ofctl('dump-groups', 'dmz')).split('\n').filter((l) => l.includes('type=select'))).toHaveLength(1);
-    const users = (await ovs.ofctl('dump-flows', 'border')).split('\n').filter((l) => l.includes(BUNDLE));
+    expect((await b.ovs.ofctl('dump-groups', 'border')).split('\n').filter((l) => l.includes('type=select'))).toEqual([]);
+    expect((await b.ovs.ofctl('dump-groups', 'dmz')).split('\n').filter((l) => l.includes('type=select'))).toHaveLength(1);
+    const users = (await b.ovs.ofctl('dump-flows', 'border')).split('\n').filter((l) => l.includes(BUNDLE));
     expect(users.length).toBeGreaterThan(0);
   });
 
   it('OVS gives the bundle back byte for byte: a reconcile of the border changes nothing', async () => {
-    const report = await flows.reconcile(BRIDGES.border);
+    const report = await b.flows.reconcile(DATASITE_BRIDGES.border);
     expect(report).toMatchObject({ added: 0, modified: 0, deleted: 0, replaced: 0 });
     expect(report.unchanged).toBeGreaterThan(0);
   });
@@ -94,7 +35,7 @@ describe('a switch given lag-hash sends over parallel links with the bundle acti
   it("the firewall's inside leg's traffic to the DTN takes both links, by its ports", async () => {
     const used = new Set<string>();
     for (let sport = 40000; sport < 40032; sport++) {
-      const text = await ovs.appctl(
+      const text = await b.ovs.appctl(
         'ofproto/trace',
         'border',
         `in_port=3,tcp,dl_src=02:00:00:00:00:fe,dl_dst=02:00:00:00:02:01,nw_src=192.0.2.10,nw_dst=10.10.1.10,tp_src=${sport},tp_dst=50000`,

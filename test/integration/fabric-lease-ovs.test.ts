@@ -81,6 +81,24 @@ describe('a lease across three Open vSwitch bridges', () => {
       .join(',');
   };
 
+  /** Table 0 of the bridge refuses any flow beyond those it holds now (OFPFMFC_TABLE_FULL). */
+  const freezeTable = async (bridge: Bridge): Promise<void> => {
+    const held = (await ovs.ofctl('dump-flows', bridge, 'table=0')).split('\n').filter((l) => l.includes('cookie=')).length;
+    await ovs.vsctl(
+      '--',
+      '--id=@t',
+      'create',
+      'flow_table',
+      `flow_limit=${held}`,
+      'overflow_policy=refuse',
+      '--',
+      'set',
+      'bridge',
+      bridge,
+      'flow_tables:0=@t',
+    );
+  };
+
   const call = async (method: string, path: string, body?: object) => {
     const r = await fetch(`http://${base}${path}`, {
       method,
@@ -203,20 +221,7 @@ describe('a lease across three Open vSwitch bridges', () => {
 
   it('a flow-mod the third bridge refuses leaves nothing on the other two, and the API answers DMZ_SWITCH_REFUSED', async () => {
     // The leaf (the entry: committed last) holds no more flows in table 0 than it has now.
-    const held = (await ovs.ofctl('dump-flows', 'leaf', 'table=0')).split('\n').filter((l) => l.includes('cookie=')).length;
-    await ovs.vsctl(
-      '--',
-      '--id=@t',
-      'create',
-      'flow_table',
-      `flow_limit=${held}`,
-      'overflow_policy=refuse',
-      '--',
-      'set',
-      'bridge',
-      'leaf',
-      'flow_tables:0=@t',
-    );
+    await freezeTable('leaf');
     try {
       const refused = await request();
       expect(refused.status).toBe(502);
@@ -269,20 +274,7 @@ describe('a lease across three Open vSwitch bridges', () => {
       const id = created.json.id as number;
       const on = await counts(id);
       // The border (the exit: committed first) takes no flow more: the new path's flows there are refused.
-      const held = (await ovs.ofctl('dump-flows', 'border', 'table=0')).split('\n').filter((l) => l.includes('cookie=')).length;
-      await ovs.vsctl(
-        '--',
-        '--id=@t',
-        'create',
-        'flow_table',
-        `flow_limit=${held}`,
-        'overflow_policy=refuse',
-        '--',
-        'set',
-        'bridge',
-        'border',
-        'flow_tables:0=@t',
-      );
+      await freezeTable('border');
       try {
         await app.linkChanged('core:11-leaf:10', false);
         // Nothing of the move is anywhere: the old path's flows are all still there.
