@@ -327,7 +327,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     const change = plan.steps[0]![0]!;
     try {
       if (plan.atomicity === 'across-switches') {
-        // A path over several switches: all of them or none (the runner's cross-switch change), exit first.
+        // A path over several switches: all of them or none (the runner's cross-switch change), the DTN's last.
         sending.sent = true;
         sending.resolve();
         await this.runner.applyAcross(plan);
@@ -387,15 +387,17 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
       meterId: rec.meterId,
     };
     const meter = d.plan.steps[0]![0]!.meters?.add?.[0];
+    // In the order of the lease's hops: the exit first, the DTN's switch last.
+    const order = leaseOf(d.state, rec.id)!.hops.map((h) => h.dpid);
     const hops = d.plan.steps
       .flat()
       .filter((c) => c.owner === OWNERS.leases && c.add)
+      .sort((a, b) => order.indexOf(a.dpid) - order.indexOf(b.dpid))
       .map((c) => ({
         flows: c.add!.map((f) => this.flows.entry(OWNER_NAMES.leases, f)),
         switchBudget: this.switchBudget(c.dpid),
         flowsInUse: flowsInUse(this.core, c.dpid),
       }));
-    // The steps go exit first: the DTN's switch is the last.
     return { lease, ...hops.at(-1)!, hops, ...(meter ? { meter } : {}) };
   }
 
@@ -691,7 +693,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   /**
    * A configured link stopped (`up` false) or started being usable (fabric-monitor.ts's link-down / link-up):
    * decide(): link-down / link-up. The leases whose path crossed it move to another path, all or nothing across the
-   * switches (the new path exit first, then the old one's rest entry first); one with no other path keeps its
+   * switches (the new path's DTN switch last, then the old one's rest, its DTN switch first); one with no other path keeps its
    * flows until a link comes back. The pipeline's fabric trees follow the links up. Resolves once the switches hold it.
    */
   linkChanged(link: string, up: boolean): Promise<void> {

@@ -1,8 +1,8 @@
 // Runs the flow, meter and group changes of the core's plans on the switches through the controller's flow
 // manager: on a connected switch at once (barrier-confirmed), else declared for when it connects; whole tables as
 // the desired state the flow manager reconciles. A plan over several switches ('across-switches') goes through
-// FlowManager.applyAcross, all or nothing, each step of the plan a commit stage (its exit first going up, its entry
-// first going down). A lease's removal waits for the final counts of its deleted flows.
+// FlowManager.applyAcross, all or nothing, each step of the plan a commit stage (the DTN's switch last going up,
+// first going down: core/lease-tables.ts). A lease's removal waits for the final counts of its deleted flows.
 import type { Controller } from '../../controller/controller.js';
 import type { FlowManager } from '../../controller/flow-manager.js';
 import type { SwitchChange as CrossSwitchChange, GroupChange } from '../../controller/cross-switch.js';
@@ -71,7 +71,7 @@ export class PlanRunner {
 
   /**
    * A plan's changes on several switches, all or none (FlowManager.applyAcross): each step of the plan is a commit
-   * stage, so its order (exit first up, entry first down) is the order in which the switches commit. A switch given
+   * stage, so its order (the DTN's switch last up, first down) is the order in which the switches commit. A switch given
    * twice (a move: the new path's adds, later the old path's removals) starts another cross-switch change after
    * the one before has committed. Meters are added before the flows that use them and removed after. A switch not
    * connected only has its desired state changed (it gets it when it connects). Rejects as applyAcross does, with

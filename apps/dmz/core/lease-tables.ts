@@ -1,11 +1,11 @@
 // A lease's flows, meter and groups per switch of its routes, and the plan steps that install or remove them in an
-// order that black-holes nothing: on the way up the exit first (a packet forwarded toward it finds its flows there),
-// on the way down the entry, the DTN's switch, first (no new packet enters a path being taken apart).
+// order that black-holes nothing on its way out: on the way up the DTN's switch last (a packet it sends on finds its
+// flows everywhere further), on the way down first (no new packet enters a path being taken apart); see commitStages.
 import type { PortRange } from '../port-ranges.js';
 import type { Lease } from '../model.js';
 import type { Site } from '../site.js';
 import { leaseTables, type LeaseTables } from '../fabric/lease-flows.js';
-import { routeLease, switchesByDistanceFromExit, type MemberRoute } from '../fabric/routes.js';
+import { commitStages, routeLease, switchesByDistanceFromExit, type MemberRoute } from '../fabric/routes.js';
 import { OWNERS, type SwitchChange } from './plan.js';
 import type { Hop, LeaseRule } from './state.js';
 
@@ -70,11 +70,11 @@ export function flowsPerHop(t: LeaseTables): number {
 }
 
 /**
- * Steps that install (`add`) or remove a lease's tables: one change per switch, the exit's step first when adding,
- * the DTN's switch's first when removing. `only`: the flows to take of each switch (a move keeps what stays).
+ * Steps that install (`add`) or remove a lease's tables: one change per switch, in the order of commitStages (the
+ * DTNs' switches last when adding, first when removing).
  */
 export function leaseSteps(site: Site, routes: readonly MemberRoute[], t: LeaseTables, op: 'add' | 'remove', meterId?: number): SwitchChange[][] {
-  const ranks = switchesByDistanceFromExit(routes);
+  const ranks = commitStages(routes);
   const steps = ranks.map((names) =>
     names.map((name): SwitchChange => {
       const dpid = site.switches.find((s) => s.name === name)!.dpid;

@@ -1,8 +1,8 @@
 // Links that go down or come back (LLDP lost, port status): the fabric pipeline's trees are made anew without the
 // links down, and every lease whose path lost a link group moves to another path if one exists; a lease with no
 // other path keeps its record and its flows, which wait for a link to come back (`lease.path-lost`). The moves go
-// in waves (plan.moves): each installs its leases' new paths, exit first, then takes off what of the old ones they
-// no longer use, entry first; a wave the switches refuse sends its leases back to their old paths (moves-failed).
+// in waves (plan.moves): each installs its leases' new paths, DTN switches last, then takes off what of the old ones
+// they no longer use, DTN switches first; a wave the switches refuse sends its leases back to their old paths (moves-failed).
 import { flowKey } from '../../../controller/flow-entry.js';
 import { standaloneSwitches } from '../site.js';
 import { baseFlows, LeaseRefused, type FlowSpec } from '../pipeline.js';
@@ -107,7 +107,7 @@ function pathEvent(type: 'lease.path-moved' | 'lease.path-lost', l: LeaseRule, l
   return { type, lease: l.id, link, hops: l.hops.map((h) => h.switch) };
 }
 
-/** One lease's move: the new path's steps (exit first), then the removal of what of the old one it no longer uses (entry first). */
+/** One lease's move: the new path's steps (DTN switch last), then the removal of what of the old one it no longer uses (DTN switch first). */
 interface Move {
   lease: number;
   install: SwitchChange[][];
@@ -129,7 +129,7 @@ const WAVE_LEASES = 250;
 /**
  * Moves merged into waves, each one cross-switch change to install and one to remove, instead of two per lease.
  * A lease joins a wave where each of its switches sits at the stage it has in the lease's own order (or is new to
- * the wave), so every lease still commits exit first going up and entry first going down.
+ * the wave), so every lease still commits in its own order (commitStages) going up and going down.
  */
 function waves(moves: readonly Move[]): Wave[] {
   const out: Wave[] = [];
@@ -174,7 +174,7 @@ function stagesOf(staged: Staged): SwitchChange[][] {
   return steps.filter(Boolean);
 }
 
-/** The new path's tables, exit first, then (entry first) what of the old path's the new one does not hold. */
+/** The new path's tables (DTN switch last), then (DTN switch first) what of the old path's the new one does not hold. */
 function moveSteps(state: State, from: LeaseRule, to: LeaseRule, now: number): Omit<Move, 'lease'> {
   if (to.end <= now) return { install: [], remove: [] };
   const site = state.site;

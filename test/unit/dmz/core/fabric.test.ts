@@ -120,8 +120,8 @@ describe('the supercomputer fabric: border, core and a DMZ leaf', () => {
     const plan = w.run(request());
     expect(w.lastRefusal).toBeUndefined();
     expect(plan.atomicity).toBe('across-switches');
-    // Exit first on the way up: border, then core, then the DTN's leaf.
-    expect(plan.steps.map((s) => s.map((c) => c.dpid))).toEqual([[1n], [2n], [3n]]);
+    // The DTN's leaf last on the way up (only it takes the transfer in on its way out): border and core at once first.
+    expect(plan.steps.map((s) => s.map((c) => c.dpid))).toEqual([[1n, 2n], [3n]]);
     const f = w.fabric();
     const inb = f.send('border', inbound());
     expect(where(inb)).toEqual(['leaf:1']);
@@ -140,7 +140,7 @@ describe('the supercomputer fabric: border, core and a DMZ leaf', () => {
     const w = world(supercomputerYaml());
     w.run(request());
     const plan = w.run({ type: 'release', by: USER, id: 1, state: 'released', reason: 'done' });
-    expect(plan.steps.map((s) => s.map((c) => c.dpid))).toEqual([[3n], [2n], [1n]]);
+    expect(plan.steps.map((s) => s.map((c) => c.dpid))).toEqual([[3n], [1n, 2n]]);
     expect(where(w.fabric().send('border', inbound()))).toEqual(['border:2']);
     for (const sw of w.state.site.switches) expect(w.flows(sw.dpid).filter((f) => f.priority === 40000)).toEqual([]);
   });
@@ -156,7 +156,7 @@ describe('the supercomputer fabric: border, core and a DMZ leaf', () => {
     for (const sw of w.state.site.switches) w.run({ type: 'switch-up', dpid: sw.dpid });
     expect(where(w.fabric().send('border', inbound()))).toEqual(['leaf:1']);
     const plan = w.run({ type: 'release', by: USER, id: 1, state: 'released', reason: 'done' });
-    expect(plan.steps.map((st) => st.map((c) => c.dpid))).toEqual([[3n], [2n], [1n]]);
+    expect(plan.steps.map((st) => st.map((c) => c.dpid))).toEqual([[3n], [1n, 2n]]);
     expect(where(w.fabric().send('border', inbound()))).toEqual(['border:2']);
   });
 
@@ -206,17 +206,17 @@ describe('the supercomputer fabric: border, core and a DMZ leaf', () => {
     expect(touchesFirewall(f.send('border', inbound()))).toBe(false);
   });
 
-  it("a link's loss moves its leases in one wave: each switch takes one change, exit first up, entry first down", () => {
+  it("a link's loss moves its leases in one wave: each switch takes one change, the DTN's switch last up, first down", () => {
     const w = world(supercomputerYaml());
     w.run(request());
     w.run(request({ dtn: 'dtn2' }));
     const plan = w.run({ type: 'link-down', link: CORE_LEAF });
-    expect(plan.moves).toEqual([{ leases: [1, 2], install: 2, remove: 3 }]);
+    expect(plan.moves).toEqual([{ leases: [1, 2], install: 2, remove: 2 }]);
     const name = (dpid: bigint) => w.state.site.switches.find((x) => x.dpid === dpid)!.name;
     const install = plan.steps.slice(0, 2).map((st) => st.map((c) => name(c.dpid)));
-    const remove = plan.steps.slice(2, 5).map((st) => st.map((c) => name(c.dpid)));
+    const remove = plan.steps.slice(2, 4).map((st) => st.map((c) => name(c.dpid)));
     expect(install).toEqual([['border'], ['leaf']]);
-    expect(remove).toEqual([['leaf'], ['core'], ['border']]);
+    expect(remove).toEqual([['leaf'], ['border', 'core']]);
     // One change per switch carries both leases' flows.
     expect(new Set(plan.steps[0]![0]!.add!.map((f) => f.cookie)).size).toBe(2);
     const f = w.fabric();
