@@ -5,11 +5,11 @@
 // where it has none, the flows are staged in a form that cannot match yet (staged-flows.ts). Any refusal or failure
 // there: every bundle is discarded and every staged entry deleted, and no switch has changed.
 //
-// Commit, one switch after another in the caller's order, each waiting for the previous one's reply: the caller
-// puts the exit first when a path comes up and the entry first when it goes down, so that no switch forwards into
-// a switch that does not yet (or no longer) hold its part. Switches may share a stage and commit at once: with the
-// entry alone in the last stage going up (in the first going down), nothing is steered into the path until every
-// other switch holds its part, as with one by one, in two round trips instead of one per switch.
+// Commit, stage after stage in the caller's order, each waiting for the previous one's replies; the parts of one
+// stage commit at once. A switch may have a part in two stages (a bundle, or a staging cookie, each): the DMZ app
+// puts every flow that takes packets from a fabric port in the first stage going up and the flows that take them
+// into the path (from a host, the WAN or a trunk) in the second, the reverse going down, so that nothing is
+// steered into a path before every switch holds its part, in either direction, in two round trips.
 //
 // A switch can still refuse at commit (Open vSwitch checks that referenced meters and groups exist only then): the
 // switches after it are discarded, those before it undone in reverse order (compensating changes: an atomic bundle

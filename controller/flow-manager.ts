@@ -540,8 +540,8 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
   /**
    * Applies changes to several switches, on all of them or on none (controller/cross-switch.ts): every switch
    * prepares its part at once (a closed ONF bundle, or staged flows that cannot match where it has no bundles),
-   * then the parts are committed one after another in the order of `changes` (one entry per switch), or stage
-   * by stage where they say so (SwitchChange.stage). Every spec is validated, and every identity checked against other owners, before anything is sent. Resolves what
+   * then the parts are committed one after another in the order of `changes`, or stage by stage where they say so
+   * (SwitchChange.stage; a switch may have a part in two stages, not two in one). Every spec is validated, and every identity checked against other owners, before anything is sent. Resolves what
    * changed where. Rejects with a CrossSwitchRefusedError (a SwitchError naming the switch and the refused
    * flow-mod) or a CrossSwitchAbortedError (a switch lost or silent); then the change is on no switch (undone
    * where it had been committed) and the desired state is as before. Each switch's other operations wait.
@@ -549,10 +549,12 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
   applyAcross(changes: readonly SwitchChange[]): Promise<CrossSwitchResult> {
     let work: AcrossWork[];
     try {
-      const seen = new Set<bigint>();
-      work = changes.map((c) => {
-        if (seen.has(c.dpid)) throw new Error(`switch ${dpidText(c.dpid)} is given twice in one cross-switch change`);
-        seen.add(c.dpid);
+      const seen = new Set<string>();
+      work = changes.map((c, i) => {
+        // A switch may take part twice, in two stages (its own bundle each), never twice in one.
+        const at = `${c.dpid}/${c.stage ?? i}`;
+        if (seen.has(at)) throw new Error(`switch ${dpidText(c.dpid)} is given twice in one stage of a cross-switch change`);
+        seen.add(at);
         return {
           dpid: c.dpid,
           stage: c.stage,
@@ -565,17 +567,22 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     } catch (e) {
       return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
-    return this.serialAll(
-      work.map((w) => w.dpid),
-      () => this.applyAcrossNow(work),
-    );
+    return this.serialAll([...new Set(work.map((w) => w.dpid))], () => this.applyAcrossNow(work));
   }
 
   private async applyAcrossNow(work: AcrossWork[]): Promise<CrossSwitchResult> {
     const now = this.clock.now();
     const plans = work.map((w) => this.planAcross(w, now)); // a bad spec or a conflict throws before anything is sent
     const parts = plans.map((p) => new SwitchPart(p.dpid, p.conn, p.changes, this.useBundles ? this.bundleSupport.get(p.conn) : false));
-    for (const p of plans) if (p.deleting.size > 0) this.deleting.set(p.dpid, p.deleting);
+    // One set per switch, shared by its parts (a switch may take part in two stages).
+    const deleting = new Map<bigint, Set<string>>();
+    for (const p of plans) {
+      if (p.deleting.size === 0) continue;
+      const all = deleting.get(p.dpid) ?? new Set<string>();
+      for (const k of p.deleting) all.add(k);
+      deleting.set(p.dpid, all);
+    }
+    for (const [dpid, keys] of deleting) this.deleting.set(dpid, keys);
     try {
       const timing = await commitAcross(
         parts,
@@ -600,7 +607,7 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
       parts.forEach((part, i) => {
         if (part.bundles !== undefined) this.bundleSupport.set(plans[i]!.conn, part.bundles);
       });
-      for (const p of plans) if (this.deleting.get(p.dpid) === p.deleting) this.deleting.delete(p.dpid);
+      for (const [dpid, keys] of deleting) if (this.deleting.get(dpid) === keys) this.deleting.delete(dpid);
     }
   }
 

@@ -14,7 +14,7 @@ import { HARD_TIMEOUT_TOLERANCE_MS } from '../../controller/flow-manager.js';
 import type { Logger } from '../../controller/log.js';
 import type { SwitchConnection } from '../../controller/switch-connection.js';
 import { OFPRR, type MessageOf } from '../../controller/openflow/index.js';
-import { leaseMeter, LeaseRefused, type MeterSpec } from './pipeline.js';
+import { leaseMeter, LeaseRefused, type FlowSpec, type MeterSpec } from './pipeline.js';
 import { OWNER, OWNER_NAMES } from './owners.js';
 import { LeaseBook, type LeaseRecord, type BlockRecord, type LeaseRequest } from './lease-book.js';
 import type { Site, SiteSwitch } from './site.js';
@@ -307,13 +307,11 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     const d = decide(this.core, { type: 'request', by, lease }, now);
     if (d.plan.refused) throw refusalOf(d.plan);
     // Every switch of the path: any of them may report a table smaller than the policy's budget.
-    for (const c of d.plan.steps.flat()) {
-      if (c.owner !== OWNERS.leases || !c.add) continue;
+    for (const [dpid, flows] of leaseFlowsBySwitch(d.plan))
       this.checkTableSize(
-        this.site.switches.find((s) => s.dpid === c.dpid)!,
-        c.add.length,
+        this.site.switches.find((s) => s.dpid === dpid)!,
+        flows.length,
       );
-    }
     return d;
   }
 
@@ -327,7 +325,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     const change = plan.steps[0]![0]!;
     try {
       if (plan.atomicity === 'across-switches') {
-        // A path over several switches: all of them or none (the runner's cross-switch change), the DTN's last.
+        // A path over several switches: all of them or none (the runner's cross-switch change), in two stages.
         sending.sent = true;
         sending.resolve();
         await this.runner.applyAcross(plan);
@@ -388,15 +386,13 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     };
     const meter = d.plan.steps[0]![0]!.meters?.add?.[0];
     // In the order of the lease's hops: the exit first, the DTN's switch last.
-    const order = leaseOf(d.state, rec.id)!.hops.map((h) => h.dpid);
-    const hops = d.plan.steps
-      .flat()
-      .filter((c) => c.owner === OWNERS.leases && c.add)
-      .sort((a, b) => order.indexOf(a.dpid) - order.indexOf(b.dpid))
-      .map((c) => ({
-        flows: c.add!.map((f) => this.flows.entry(OWNER_NAMES.leases, f)),
-        switchBudget: this.switchBudget(c.dpid),
-        flowsInUse: flowsInUse(this.core, c.dpid),
+    const bySwitch = leaseFlowsBySwitch(d.plan);
+    const hops = leaseOf(d.state, rec.id)!
+      .hops.filter((h) => bySwitch.has(h.dpid))
+      .map((h) => ({
+        flows: bySwitch.get(h.dpid)!.map((f) => this.flows.entry(OWNER_NAMES.leases, f)),
+        switchBudget: this.switchBudget(h.dpid),
+        flowsInUse: flowsInUse(this.core, h.dpid),
       }));
     return { lease, ...hops.at(-1)!, hops, ...(meter ? { meter } : {}) };
   }
@@ -693,7 +689,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   /**
    * A configured link stopped (`up` false) or started being usable (fabric-monitor.ts's link-down / link-up):
    * decide(): link-down / link-up. The leases whose path crossed it move to another path, all or nothing across the
-   * switches (the new path's DTN switch last, then the old one's rest, its DTN switch first); one with no other path keeps its
+   * switches (the new path, then the old one's rest, each in the order of core/lease-tables.ts); one with no other path keeps its
    * flows until a link comes back. The pipeline's fabric trees follow the links up. Resolves once the switches hold it.
    */
   linkChanged(link: string, up: boolean): Promise<void> {
@@ -796,6 +792,13 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     }
     this.flows.setMeters(dpid, meters);
   }
+}
+
+/** The lease flows a plan adds, per switch (a switch may have them in two steps). */
+function leaseFlowsBySwitch(plan: Plan): Map<bigint, FlowSpec[]> {
+  const out = new Map<bigint, FlowSpec[]>();
+  for (const c of plan.steps.flat()) if (c.owner === OWNERS.leases && c.add) out.set(c.dpid, [...(out.get(c.dpid) ?? []), ...c.add]);
+  return out;
 }
 
 /** A refused plan as the error the API maps to its code. */

@@ -1,8 +1,8 @@
 // Runs the flow, meter and group changes of the core's plans on the switches through the controller's flow
 // manager: on a connected switch at once (barrier-confirmed), else declared for when it connects; whole tables as
 // the desired state the flow manager reconciles. A plan over several switches ('across-switches') goes through
-// FlowManager.applyAcross, all or nothing, each step of the plan a commit stage (the DTN's switch last going up,
-// first going down: core/lease-tables.ts). A lease's removal waits for the final counts of its deleted flows.
+// FlowManager.applyAcross, all or nothing, each step of the plan a commit stage (the flows that take packets into a
+// path last going up, first going down: core/lease-tables.ts). A lease's removal waits for the final counts of its deleted flows.
 import type { Controller } from '../../controller/controller.js';
 import type { FlowManager } from '../../controller/flow-manager.js';
 import type { SwitchChange as CrossSwitchChange, GroupChange } from '../../controller/cross-switch.js';
@@ -71,33 +71,20 @@ export class PlanRunner {
 
   /**
    * A plan's changes on several switches, all or none (FlowManager.applyAcross): each step of the plan is a commit
-   * stage, so its order (the DTN's switch last up, first down) is the order in which the switches commit. A switch given
-   * twice (a move: the new path's adds, later the old path's removals) starts another cross-switch change after
-   * the one before has committed. Meters are added before the flows that use them and removed after. A switch not
-   * connected only has its desired state changed (it gets it when it connects). Rejects as applyAcross does, with
-   * nothing of the failed change on any switch.
+   * stage (a switch may have a change in two of them: core/lease-tables.ts). Meters are added before the flows
+   * that use them and removed after. A switch not connected only has its desired state changed (it gets it when it
+   * connects). Rejects as applyAcross does, with nothing of the failed change on any switch.
    */
   async applyAcross(plan: Plan): Promise<void> {
-    let batch: { change: SwitchChange; stage: number }[] = [];
-    const flush = async (): Promise<void> => {
-      const run = batch;
-      batch = [];
-      const live = run.filter((b) => this.controller.get(b.change.dpid));
-      for (const b of run) if (!this.controller.get(b.change.dpid)) this.declareChange(b.change);
-      for (const { change } of live) for (const m of change.meters?.add ?? []) await this.installMeter(change.dpid, m);
-      if (live.length) await this.flows.applyAcross(live.map((b) => this.crossChange(b.change, b.stage)));
-      for (const { change } of live)
-        for (const m of change.meters?.remove ?? [])
-          await this.removeMeter(change.dpid, m).catch((e: Error) => this.log.warn({ err: e.message }, 'meter removal failed'));
-    };
-    for (const [stage, step] of plan.steps.entries()) {
-      for (const c of step) {
-        if (c.replace) continue; // whole tables are declared (declare())
-        if (batch.some((b) => b.change.dpid === c.dpid)) await flush();
-        batch.push({ change: c, stage });
-      }
-    }
-    await flush();
+    // Whole tables (`replace`) are declared instead: declare().
+    const run = plan.steps.flatMap((step, stage) => step.filter((c) => !c.replace).map((change) => ({ change, stage })));
+    const live = run.filter((b) => this.controller.get(b.change.dpid));
+    for (const b of run) if (!this.controller.get(b.change.dpid)) this.declareChange(b.change);
+    for (const { change } of live) for (const m of change.meters?.add ?? []) await this.installMeter(change.dpid, m);
+    if (live.length) await this.flows.applyAcross(live.map((b) => this.crossChange(b.change, b.stage)));
+    for (const { change } of live)
+      for (const m of change.meters?.remove ?? [])
+        await this.removeMeter(change.dpid, m).catch((e: Error) => this.log.warn({ err: e.message }, 'meter removal failed'));
   }
 
   /**
@@ -183,7 +170,7 @@ export class PlanRunner {
 
   /**
    * The removals a close's plan makes of one lease's flows, groups and meter (a reload's plan holds several
-   * leases'): in one cross-switch change where they span switches (entry first), else switch by switch.
+   * leases'): in one cross-switch change where they span switches (the flows that take packets in first), else switch by switch.
    */
   async removeLeaseFlows(rec: LeaseRecord, plan: Plan): Promise<void> {
     const cookie = this.flows.cookie(OWNER_NAMES.leases, BigInt(rec.id));

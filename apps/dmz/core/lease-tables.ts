@@ -1,11 +1,12 @@
 // A lease's flows, meter and groups per switch of its routes, and the plan steps that install or remove them in an
-// order that black-holes nothing on its way out: on the way up the DTN's switch last (a packet it sends on finds its
-// flows everywhere further), on the way down first (no new packet enters a path being taken apart); see commitStages.
+// order that black-holes nothing: the flows that take packets into the path (from a DTN, the WAN, a trunk) go in
+// after all the others and come out before them (leaseSteps).
 import type { PortRange } from '../port-ranges.js';
 import type { Lease } from '../model.js';
 import type { Site } from '../site.js';
+import type { FlowSpec } from '../pipeline.js';
 import { leaseTables, type LeaseTables } from '../fabric/lease-flows.js';
-import { commitStages, routeLease, switchesByDistanceFromExit, type MemberRoute } from '../fabric/routes.js';
+import { routeLease, switchesByDistanceFromExit, type MemberRoute } from '../fabric/routes.js';
 import { OWNERS, type SwitchChange } from './plan.js';
 import type { Hop, LeaseRule } from './state.js';
 
@@ -70,21 +71,33 @@ export function flowsPerHop(t: LeaseTables): number {
 }
 
 /**
- * Steps that install (`add`) or remove a lease's tables: one change per switch, in the order of commitStages (the
- * DTNs' switches last when adding, first when removing).
+ * Steps that install (`add`) or remove a lease's tables. On one switch, one change. Across several, two stages
+ * that steer nothing into a path that is not whole, in either direction: going up, first every flow that takes
+ * packets from a fabric port (only the lease's own flows send them there) with the groups and meter they use, on
+ * every switch at once; then the flows that take packets in from a DTN, the WAN or a circuit's trunk. Going down,
+ * the reverse. So a switch may have two changes, one per stage.
  */
 export function leaseSteps(site: Site, routes: readonly MemberRoute[], t: LeaseTables, op: 'add' | 'remove', meterId?: number): SwitchChange[][] {
-  const ranks = commitStages(routes);
-  const steps = ranks.map((names) =>
-    names.map((name): SwitchChange => {
-      const dpid = site.switches.find((s) => s.name === name)!.dpid;
-      const part = t.bySwitch.get(name) ?? { flows: [], groups: [] };
-      const c: SwitchChange = { dpid, owner: OWNERS.leases, [op]: part.flows };
-      if (op === 'add' && t.meter) c.meters = { add: [t.meter] };
-      if (op === 'remove' && meterId !== undefined) c.meters = { remove: [meterId] };
-      if (part.groups.length) c.groups = op === 'add' ? { add: part.groups } : { remove: part.groups.map((g) => g.groupId) };
-      return c;
-    }),
-  );
+  const names = switchesByDistanceFromExit(routes).flat();
+  const inner: SwitchChange[] = [];
+  const intake: SwitchChange[] = [];
+  for (const name of names) {
+    const sw = site.switches.find((s) => s.name === name)!;
+    const part = t.bySwitch.get(name) ?? { flows: [], groups: [] };
+    const fabric = new Set(sw.ports.filter((p) => p.role === 'fabric').map((p) => p.portNo));
+    const takesIn = (f: FlowSpec): boolean => names.length === 1 || !fabric.has(f.match.find((m) => m.field === 'in_port')?.value as number);
+    const withTheRest: SwitchChange = { dpid: sw.dpid, owner: OWNERS.leases, [op]: part.flows.filter((f) => !takesIn(f)) };
+    if (op === 'add' && t.meter) withTheRest.meters = { add: [t.meter] };
+    if (op === 'remove' && meterId !== undefined) withTheRest.meters = { remove: [meterId] };
+    if (part.groups.length) withTheRest.groups = op === 'add' ? { add: part.groups } : { remove: part.groups.map((g) => g.groupId) };
+    const intakeFlows = part.flows.filter(takesIn);
+    if (names.length === 1) {
+      inner.push({ ...withTheRest, [op]: intakeFlows });
+      continue;
+    }
+    inner.push(withTheRest);
+    if (intakeFlows.length) intake.push({ dpid: sw.dpid, owner: OWNERS.leases, [op]: intakeFlows });
+  }
+  const steps = intake.length ? [inner, intake] : [inner];
   return op === 'add' ? steps : steps.reverse();
 }

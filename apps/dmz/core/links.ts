@@ -1,8 +1,8 @@
 // Links that go down or come back (LLDP lost, port status): the fabric pipeline's trees are made anew without the
 // links down, and every lease whose path lost a link group moves to another path if one exists; a lease with no
 // other path keeps its record and its flows, which wait for a link to come back (`lease.path-lost`). The moves go
-// in waves (plan.moves): each installs its leases' new paths, DTN switches last, then takes off what of the old ones
-// they no longer use, DTN switches first; a wave the switches refuse sends its leases back to their old paths (moves-failed).
+// in waves (plan.moves): each installs its leases' new paths, then takes off what of the old ones they no longer
+// use, both in the two stages of leaseSteps; a wave the switches refuse sends its leases back to their old paths (moves-failed).
 import { flowKey } from '../../../controller/flow-entry.js';
 import { standaloneSwitches } from '../site.js';
 import { baseFlows, LeaseRefused, type FlowSpec } from '../pipeline.js';
@@ -107,15 +107,15 @@ function pathEvent(type: 'lease.path-moved' | 'lease.path-lost', l: LeaseRule, l
   return { type, lease: l.id, link, hops: l.hops.map((h) => h.switch) };
 }
 
-/** One lease's move: the new path's steps (DTN switch last), then the removal of what of the old one it no longer uses (DTN switch first). */
+/** One lease's move: the new path's steps, then the removal of what of the old one it no longer uses (leaseSteps' stages). */
 interface Move {
   lease: number;
   install: SwitchChange[][];
   remove: SwitchChange[][];
 }
 
-/** Several leases' moves as one: per switch, its stage in the commit order and the changes merged there. */
-type Staged = Map<bigint, { stage: number; change: SwitchChange }>;
+/** Several leases' moves as one: per switch and stage, the changes merged there. */
+type Staged = Map<string, { stage: number; change: SwitchChange }>;
 
 interface Wave {
   leases: number[];
@@ -128,14 +128,13 @@ const WAVE_LEASES = 250;
 
 /**
  * Moves merged into waves, each one cross-switch change to install and one to remove, instead of two per lease.
- * A lease joins a wave where each of its switches sits at the stage it has in the lease's own order (or is new to
- * the wave), so every lease still commits in its own order (commitStages) going up and going down.
+ * Each lease's changes keep their stage (leaseSteps), so every lease still commits in its own order.
  */
 function waves(moves: readonly Move[]): Wave[] {
   const out: Wave[] = [];
   for (const m of moves) {
-    let w = out.find((x) => x.leases.length < WAVE_LEASES && fits(x.install, m.install) && fits(x.remove, m.remove));
-    if (!w) out.push((w = { leases: [], install: new Map(), remove: new Map() }));
+    let w = out.at(-1);
+    if (!w || w.leases.length >= WAVE_LEASES) out.push((w = { leases: [], install: new Map(), remove: new Map() }));
     merge(w.install, m.install);
     merge(w.remove, m.remove);
     w.leases.push(m.lease);
@@ -143,16 +142,13 @@ function waves(moves: readonly Move[]): Wave[] {
   return out;
 }
 
-function fits(into: Staged, steps: readonly SwitchChange[][]): boolean {
-  return steps.every((step, stage) => step.every((c) => (into.get(c.dpid)?.stage ?? stage) === stage));
-}
-
 function merge(into: Staged, steps: readonly SwitchChange[][]): void {
   steps.forEach((step, stage) => {
     for (const c of step) {
-      const had = into.get(c.dpid);
+      const at = `${c.dpid}/${stage}`;
+      const had = into.get(at);
       if (had) mergeInto(had.change, c);
-      else into.set(c.dpid, { stage, change: mergeInto({ dpid: c.dpid, owner: c.owner }, c) });
+      else into.set(at, { stage, change: mergeInto({ dpid: c.dpid, owner: c.owner }, c) });
     }
   });
 }
@@ -174,7 +170,7 @@ function stagesOf(staged: Staged): SwitchChange[][] {
   return steps.filter(Boolean);
 }
 
-/** The new path's tables (DTN switch last), then (DTN switch first) what of the old path's the new one does not hold. */
+/** The new path's tables, then what of the old path's the new one does not hold, each in leaseSteps' stages. */
 function moveSteps(state: State, from: LeaseRule, to: LeaseRule, now: number): Omit<Move, 'lease'> {
   if (to.end <= now) return { install: [], remove: [] };
   const site = state.site;

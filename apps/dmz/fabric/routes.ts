@@ -94,21 +94,6 @@ export function groupsOf(routes: readonly MemberRoute[]): Set<string> {
   return new Set(routes.flatMap((r) => r.path.groups));
 }
 
-/**
- * The order a lease's switches commit in going up (reversed going down): every switch but the DTNs' at once, then
- * the DTNs' switches. Only a DTN's switch takes the transfer's packets in on their way out (from the DTN's port);
- * the others' lease flows match untagged packets on fabric ports, which only the lease's own flows send there, so
- * they carry nothing until the DTN's switch commits. Where a DTN's switch is also on another member's way out,
- * its flows for that member must be in first: then switch by switch, the exits first.
- */
-export function commitStages(routes: readonly MemberRoute[]): string[][] {
-  const byDistance = switchesByDistanceFromExit(routes);
-  const entries = new Set(routes.map((r) => r.path.switches[0]!));
-  if (routes.some((r) => r.path.switches.slice(1).some((sw) => entries.has(sw)))) return byDistance;
-  const rest = byDistance.flat().filter((sw) => !entries.has(sw));
-  return [...(rest.length ? [rest.sort()] : []), [...entries].sort()];
-}
-
 /** The switches of a lease's routes (primary and detours), the exits first, then in order of distance from them. */
 export function switchesByDistanceFromExit(routes: readonly MemberRoute[]): string[][] {
   const rank = new Map<string, number>();

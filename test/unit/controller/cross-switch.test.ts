@@ -270,9 +270,30 @@ describe('FlowManager.applyAcross (bundles)', () => {
     }
   });
 
-  it('rejects a switch given twice, an unknown owner and a switch not connected, sending nothing', async () => {
+  it('a switch with a part in two stages: the first stage commits everywhere before its second part', async () => {
+    const f = await fabric(2);
+    const [first, second] = [leaseFlows(8).slice(0, 4), leaseFlows(8).slice(4)];
+    let atSecond: { one: number; two: number } | undefined;
+    let commitsOnOne = 0;
+    f.sw(1).on('message', (m: OfpMessage) => {
+      if (asBundleCtrl(m)?.ctrlType !== OFPBCT.COMMIT_REQUEST || ++commitsOnOne !== 2) return;
+      atSecond = { one: leaseFlowCount(f.sw(1)), two: leaseFlowCount(f.sw(2)) };
+    });
+    await f.flows.applyAcross([
+      { dpid: 1n, owner: OWNER, stage: 0, add: first },
+      { dpid: 2n, owner: OWNER, stage: 0, add: leaseFlows() },
+      { dpid: 1n, owner: OWNER, stage: 1, add: second },
+    ]);
+    // At switch 1's second commit, its first part and switch 2's whole part were in.
+    expect(atSecond).toEqual({ one: 4, two: 8 });
+    expect(leaseFlowCount(f.sw(1))).toBe(8);
+    expect(f.flows.desired.get(1n).flows.size).toBeGreaterThanOrEqual(8);
+  });
+
+  it('rejects a switch given twice in one stage, an unknown owner and a switch not connected, sending nothing', async () => {
     const f = await fabric(1);
-    await expect(f.flows.applyAcross([...up([1]), ...up([1])])).rejects.toThrow(/given twice/);
+    const once = up([1]).map((c) => ({ ...c, stage: 0 }));
+    await expect(f.flows.applyAcross([...once, ...once])).rejects.toThrow(/given twice in one stage/);
     await expect(f.flows.applyAcross([{ dpid: 1n, owner: 'nobody', add: leaseFlows() }])).rejects.toThrow(/unknown flow owner/);
     await expect(f.flows.applyAcross(up([1, 9]))).rejects.toThrow(/not connected/);
     expect(f.controls[0]).toEqual([]);

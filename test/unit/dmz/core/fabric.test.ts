@@ -120,8 +120,23 @@ describe('the supercomputer fabric: border, core and a DMZ leaf', () => {
     const plan = w.run(request());
     expect(w.lastRefusal).toBeUndefined();
     expect(plan.atomicity).toBe('across-switches');
-    // The DTN's leaf last on the way up (only it takes the transfer in on its way out): border and core at once first.
-    expect(plan.steps.map((s) => s.map((c) => c.dpid))).toEqual([[1n, 2n], [3n]]);
+    // Two stages: first every flow that takes packets from a fabric port, on all three; then the flows that take
+    // them in, from the WAN (border) and from the DTN (leaf).
+    expect(plan.steps.map((s) => s.map((c) => c.dpid))).toEqual([
+      [1n, 2n, 3n],
+      [1n, 3n],
+    ]);
+    const fabricPorts = (dpid: bigint) =>
+      new Set(
+        w.state.site.switches
+          .find((x) => x.dpid === dpid)!
+          .ports.filter((p) => p.role === 'fabric')
+          .map((p) => p.portNo),
+      );
+    const inPorts = (c: { dpid: bigint; add?: { match: { field: string; value: unknown }[] }[] }) =>
+      (c.add ?? []).map((f) => f.match.find((m) => m.field === 'in_port')!.value as number).map((p) => fabricPorts(c.dpid).has(p));
+    for (const c of plan.steps[0]!) expect(inPorts(c).every(Boolean)).toBe(true);
+    for (const c of plan.steps[1]!) expect(inPorts(c).some(Boolean)).toBe(false);
     const f = w.fabric();
     const inb = f.send('border', inbound());
     expect(where(inb)).toEqual(['leaf:1']);
@@ -140,7 +155,11 @@ describe('the supercomputer fabric: border, core and a DMZ leaf', () => {
     const w = world(supercomputerYaml());
     w.run(request());
     const plan = w.run({ type: 'release', by: USER, id: 1, state: 'released', reason: 'done' });
-    expect(plan.steps.map((s) => s.map((c) => c.dpid))).toEqual([[3n], [1n, 2n]]);
+    // The flows that take packets in (WAN at the border, DTN at the leaf) first, then the rest.
+    expect(plan.steps.map((s) => s.map((c) => c.dpid))).toEqual([
+      [1n, 3n],
+      [1n, 2n, 3n],
+    ]);
     expect(where(w.fabric().send('border', inbound()))).toEqual(['border:2']);
     for (const sw of w.state.site.switches) expect(w.flows(sw.dpid).filter((f) => f.priority === 40000)).toEqual([]);
   });
@@ -156,7 +175,10 @@ describe('the supercomputer fabric: border, core and a DMZ leaf', () => {
     for (const sw of w.state.site.switches) w.run({ type: 'switch-up', dpid: sw.dpid });
     expect(where(w.fabric().send('border', inbound()))).toEqual(['leaf:1']);
     const plan = w.run({ type: 'release', by: USER, id: 1, state: 'released', reason: 'done' });
-    expect(plan.steps.map((st) => st.map((c) => c.dpid))).toEqual([[3n], [1n, 2n]]);
+    expect(plan.steps.map((st) => st.map((c) => c.dpid))).toEqual([
+      [1n, 3n],
+      [1n, 2n, 3n],
+    ]);
     expect(where(w.fabric().send('border', inbound()))).toEqual(['border:2']);
   });
 
@@ -206,17 +228,21 @@ describe('the supercomputer fabric: border, core and a DMZ leaf', () => {
     expect(touchesFirewall(f.send('border', inbound()))).toBe(false);
   });
 
-  it("a link's loss moves its leases in one wave: each switch takes one change, the DTN's switch last up, first down", () => {
+  it("a link's loss moves its leases in one wave: each switch takes one change per stage for all of them", () => {
     const w = world(supercomputerYaml());
     w.run(request());
     w.run(request({ dtn: 'dtn2' }));
     const plan = w.run({ type: 'link-down', link: CORE_LEAF });
-    expect(plan.moves).toEqual([{ leases: [1, 2], install: 2, remove: 2 }]);
+    expect(plan.moves).toEqual([{ leases: [1, 2], install: 2, remove: 1 }]);
     const name = (dpid: bigint) => w.state.site.switches.find((x) => x.dpid === dpid)!.name;
-    const install = plan.steps.slice(0, 2).map((st) => st.map((c) => name(c.dpid)));
-    const remove = plan.steps.slice(2, 4).map((st) => st.map((c) => name(c.dpid)));
-    expect(install).toEqual([['border'], ['leaf']]);
-    expect(remove).toEqual([['leaf'], ['border', 'core']]);
+    const steps = plan.steps.slice(0, 3).map((st) => st.map((c) => name(c.dpid)));
+    // Up: the new path's flows from fabric ports on both switches, then the ones that take packets in (their
+    // matches are the old ones': replaced in place); down: what the old path took from fabric ports.
+    expect(steps).toEqual([
+      ['border', 'leaf'],
+      ['border', 'leaf'],
+      ['border', 'core', 'leaf'],
+    ]);
     // One change per switch carries both leases' flows.
     expect(new Set(plan.steps[0]![0]!.add!.map((f) => f.cookie)).size).toBe(2);
     const f = w.fabric();
