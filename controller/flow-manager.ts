@@ -5,13 +5,14 @@
 // changes (a lease's flows) go through apply(), atomically by default.
 //
 // Every operation on a switch is serialised per datapath, so a reconcile never interleaves with an apply.
+import { flowStatsByCookie } from './flow-stats.js';
 import { systemClock, type Clock } from './clock.js';
 import { EventEmitter } from 'node:events';
 import type { Controller } from './controller.js';
 import type { SwitchConnection } from './switch-connection.js';
 import type { Logger } from './log.js';
 import { dpidText, SwitchError } from './errors.js';
-import { OFPTT, OFPP, OFPG, OFPM, OFPRR, type MessageOf, type OfpMessage } from './openflow/index.js';
+import { OFPM, OFPRR, type MessageOf, type OfpMessage } from './openflow/index.js';
 import type { FlowStats } from './openflow/multipart/flow.js';
 import type { MeterConfig } from './openflow/multipart/meter-config.js';
 import type { GroupDesc } from './openflow/multipart/group-desc.js';
@@ -306,17 +307,7 @@ export class FlowManager extends EventEmitter<FlowManagerEvents> {
     const full = ownerId === undefined;
     const cookie = full ? 0n : ownerCookie(ownerId);
     const [flows, meters, groups] = await Promise.all([
-      conn.multipart<FlowStats>({
-        type: 'flowStatsRequest',
-        xid: 0,
-        flags: 0,
-        tableId: OFPTT.ALL,
-        outPort: OFPP.ANY,
-        outGroup: OFPG.ANY,
-        match: [],
-        cookie,
-        cookieMask: full ? 0n : OWNER_MASK,
-      }),
+      conn.multipart<FlowStats>(flowStatsByCookie(cookie, full ? 0n : OWNER_MASK)),
       full
         ? this.readTable<MeterConfig>(conn, { type: 'meterConfigStatsRequest', xid: 0, flags: 0, meterId: OFPM.ALL }, state.meters.size, 'meters')
         : undefined,

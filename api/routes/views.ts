@@ -1,5 +1,6 @@
 // Read-only views: the switches (connection, ports, flow counts), one switch's flows as read from it, and the
 // audit trail.
+import { flowStatsByCookie } from '../../controller/flow-stats.js';
 import type { FastifyInstance } from 'fastify';
 import { dpidText } from '../../controller/errors.js';
 import { OFPTT, OFPP, OFPG, OFPPS, OFPPC } from '../../controller/openflow/index.js';
@@ -155,20 +156,7 @@ export function viewRoutes(r: FastifyInstance, ctx: ApiContext): void {
       const conn = controller.get(dpid);
       if (!conn) throw new ApiError('DMZ_SWITCH_NOT_FOUND', `switch ${dpidText(dpid)} is not connected`);
       try {
-        const stats = await conn.multipart<FlowStats>(
-          {
-            type: 'flowStatsRequest',
-            xid: 0,
-            flags: 0,
-            tableId: OFPTT.ALL,
-            outPort: OFPP.ANY,
-            outGroup: OFPG.ANY,
-            cookie: 0n,
-            cookieMask: 0n,
-            match: [],
-          },
-          STATS_TIMEOUT_MS,
-        );
+        const stats = await conn.multipart<FlowStats>(flowStatsByCookie(), STATS_TIMEOUT_MS);
         stats.sort((a, b) => a.tableId - b.tableId || b.priority - a.priority);
         return { dpid: dpidText(dpid), flows: stats.map(flowView) };
       } catch (e) {

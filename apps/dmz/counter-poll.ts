@@ -1,11 +1,11 @@
 // Reading the active leases' counters from their switches (the DMZ app's poll): flow-stats requests that select a
 // lease's flows by the cookie, its owner and id (OF1.3.5 §7.3.5.2: cookie and cookie_mask), on the switch of each
 // lease's first hop, whose inbound and outbound flows count the whole transfer.
+import { flowStatsByCookie } from '../../controller/flow-stats.js';
 import type { Controller } from '../../controller/controller.js';
 import type { FlowManager } from '../../controller/flow-manager.js';
 import { flowKey, ALL_ONES_64, type FlowEntry } from '../../controller/flow-entry.js';
 import { ID_MASK, OWNER_MASK, cookieId } from '../../controller/cookie.js';
-import { OFPTT, OFPP, OFPG } from '../../controller/openflow/index.js';
 import type { FlowStats } from '../../controller/openflow/multipart/index.js';
 import { OWNER_NAMES } from './owners.js';
 import type { Site } from './site.js';
@@ -74,17 +74,7 @@ export async function readLeaseCounters(p: CounterPoll, leases: Iterable<PolledL
     const conn = p.controller.get(dpid);
     if (!conn) continue;
     for (const block of idBlocks(list)) {
-      const stats = await conn.multipart<FlowStats>({
-        type: 'flowStatsRequest',
-        xid: 0,
-        flags: 0,
-        tableId: OFPTT.ALL,
-        outPort: OFPP.ANY,
-        outGroup: OFPG.ANY,
-        match: [],
-        cookie: p.flows.cookie(OWNER_NAMES.leases, block.low),
-        cookieMask: block.mask,
-      });
+      const stats = await conn.multipart<FlowStats>(flowStatsByCookie(p.flows.cookie(OWNER_NAMES.leases, block.low), block.mask));
       const byLease = new Map<number, FlowStats[]>();
       for (const s of stats) {
         const id = cookieId(s.cookie);

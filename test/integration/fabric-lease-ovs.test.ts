@@ -107,8 +107,9 @@ describe('a lease across three Open vSwitch bridges', () => {
     });
     return { status: r.status, json: (await r.json()) as Record<string, unknown> };
   };
-  const request = () =>
-    call('POST', '/api/v1/transfers', {
+  /** The transfer these tests ask for; `query`: `?dry_run=true` for a dry run. */
+  const request = (query = '') =>
+    call('POST', `/api/v1/transfers${query}`, {
       dtn: 'dtn1',
       remote: '192.0.2.0/24',
       protocol: 'tcp',
@@ -195,23 +196,14 @@ describe('a lease across three Open vSwitch bridges', () => {
   });
 
   it('a dry run answers what each switch of the path would install, exit first; the real request installs just that', async () => {
-    const body = {
-      dtn: 'dtn1',
-      remote: '192.0.2.0/24',
-      protocol: 'tcp',
-      local_ports: ['50000-50015'],
-      path: 'routed',
-      duration: 600,
-      rate_mbps: 500,
-    };
-    const dry = await call('POST', '/api/v1/transfers?dry_run=true', body);
+    const dry = await request('?dry_run=true');
     expect(dry.status).toBe(200);
     const path = dry.json.path as { switch: string; flow_count: number; flows: string[]; flow_budget: { switch: number; switch_in_use: number } }[];
     expect(path.map((h) => h.switch)).toEqual(['border', 'core', 'leaf']);
     // The fields outside `path` are the DTN's switch's.
     expect(dry.json).toMatchObject({ switch: 'leaf', flow_count: path[2]!.flow_count });
     for (const h of path) expect(h.flow_count).toBe(h.flows.length);
-    const created = await call('POST', '/api/v1/transfers', body);
+    const created = await request();
     expect(created.status).toBe(201);
     const id = created.json.id as number;
     const on = await counts(id);
