@@ -219,6 +219,7 @@ export async function runClusterMember(opts: ClusterOptions, version: string): P
     announceApi(opts.dataDir, url);
     election = new LeaderElection({
       client,
+      hosts: opts.cluster.etcd,
       dir: `/dmzgate-leader/${encodeURIComponent(site.name)}/`,
       name,
       url: (opts.cluster.advertise ?? url).replace(/\/$/, ''),

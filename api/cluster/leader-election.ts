@@ -8,10 +8,13 @@
 // Stepping down at once: a leader counts its lease from when it SENT the keepalive the server answered (the
 // server's TTL starts later), and stops leading when that runs out without a newer answer, before etcd can have
 // deleted its key. A paused process cannot count: its late writes are refused by etcd (the fence) and by the
-// switches (the newer generation id), whatever it believes.
+// switches (the newer generation id), whatever it believes. The lease is kept on a thread of its own
+// (lease-keeper.ts): a main thread busy for longer than the TTL (a leader stack starting on a loaded host) does
+// not lose the lead for it.
 import { EventEmitter } from 'node:events';
-import type { Etcd3, Lease, Watcher } from 'etcd3';
+import type { Etcd3, Watcher } from 'etcd3';
 import type { Logger } from '../../controller/log.js';
+import { LeaseKeeper, type KeptLease } from './lease-keeper.js';
 import { NotLeaderError } from './not-leader.js';
 
 export { NotLeaderError };
@@ -30,7 +33,10 @@ export interface LeaderInfo extends LeaderValue {
 }
 
 export interface ElectionOptions extends LeaderValue {
+  /** For the leader keys (watch, reads, puts). */
   client: Etcd3;
+  /** The etcd endpoints `client` uses: the lease keeper's thread connects on its own. */
+  hosts: string[];
   /** Where the candidates' keys live, ending in '/': outside the state store's prefix (whose range it reads whole). */
   dir: string;
   ttlSeconds?: number;
@@ -49,13 +55,10 @@ export interface ElectionEvents {
 }
 
 interface Term {
-  lease: Lease;
+  lease: KeptLease;
   key: string;
   createRevision: bigint;
-  /** Keepalives sent and not yet answered (send times, oldest first). */
-  fired: number[];
-  /** Until when the lease certainly holds (ms epoch). */
-  validUntil: number;
+  /** Fires when the lease's deadline passes, as it stood when set: it looks again then. */
   expiry: NodeJS.Timeout | undefined;
 }
 
@@ -69,6 +72,7 @@ export class LeaderElection extends EventEmitter<ElectionEvents> {
   private closed = false;
   private retry: NodeJS.Timeout | undefined;
   private reading = Promise.resolve();
+  private keeper: LeaseKeeper | undefined;
 
   constructor(private readonly opts: ElectionOptions) {
     super();
@@ -84,7 +88,7 @@ export class LeaderElection extends EventEmitter<ElectionEvents> {
 
   /** This instance's term, while it leads and its lease certainly holds. */
   get ownTerm(): LeaderInfo | undefined {
-    return this.leading && Date.now() < (this.term?.validUntil ?? 0) ? this.leading : undefined;
+    return this.leading && Date.now() < (this.term?.lease.validUntil() ?? 0) ? this.leading : undefined;
   }
 
   get isLeader(): boolean {
@@ -103,6 +107,10 @@ export class LeaderElection extends EventEmitter<ElectionEvents> {
 
   /** Starts watching the leader keys and campaigning. */
   async start(): Promise<void> {
+    this.keeper = new LeaseKeeper({ hosts: this.opts.hosts, ...(this.opts.logger ? { logger: this.opts.logger } : {}) });
+    this.keeper.on('lost', (seq, why) => {
+      if (this.term?.lease.seq === seq) this.lost(this.term, why);
+    });
     this.watcher = await this.opts.client.watch().prefix(this.dir).create();
     this.watcher.on('put', () => this.refresh());
     this.watcher.on('delete', () => this.refresh());
@@ -116,15 +124,16 @@ export class LeaderElection extends EventEmitter<ElectionEvents> {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retry);
-    const t = this.term;
     this.endTerm('closing');
     await this.watcher?.cancel().catch(() => undefined);
-    await t?.lease.revoke().catch(() => undefined);
+    // The keeper revokes what it holds as it stops: the next candidate need not wait out the TTL.
+    await this.keeper?.close();
   }
 
   private campaign(): void {
     if (this.closed) return;
     void this.runCampaign().catch((e: Error) => {
+      if (this.closed) return;
       this.opts.logger?.warn({ err: e.message }, 'cluster: campaign failed; trying again');
       this.retryLater();
     });
@@ -137,60 +146,48 @@ export class LeaderElection extends EventEmitter<ElectionEvents> {
   }
 
   private async runCampaign(): Promise<void> {
-    const lease = this.opts.client.lease(this.ttl, { autoKeepAlive: true });
-    const grantSent = Date.now();
-    const term: Term = { lease, key: '', createRevision: 0n, fired: [], validUntil: 0, expiry: undefined };
-    lease.on('keepaliveFired', () => term.fired.push(Date.now()));
-    // A new keepalive stream: what the broken one sent will never be answered, and must not be matched with new answers.
-    lease.on('keepaliveEstablished', () => (term.fired.length = 0));
-    lease.on('keepaliveSucceeded', () => {
-      const sent = term.fired.shift();
-      if (sent !== undefined) this.extend(term, sent + this.ttl * 1000);
-    });
-    lease.on('lost', (e) => this.lost(term, `etcd lease lost: ${e.message}`));
-    let id: string;
-    try {
-      id = await lease.grant();
-    } catch (e) {
-      lease.release();
-      throw e;
-    }
+    const keeper = this.keeper!;
+    const lease = await keeper.grant(this.ttl);
     if (this.closed) {
-      await lease.revoke().catch(() => undefined);
+      await keeper.release(lease, true);
       return;
     }
-    term.key = `${this.dir}${id}`;
+    const key = `${this.dir}${lease.id}`;
     const value: LeaderValue = { name: this.opts.name, url: this.opts.url };
+    let createRevision: bigint;
     try {
       const res = await this.opts.client
-        .if(term.key, 'Create', '==', 0)
-        .then(this.opts.client.put(term.key).value(JSON.stringify(value)).lease(id))
+        .if(key, 'Create', '==', 0)
+        .then(this.opts.client.put(key).value(JSON.stringify(value)).lease(lease.id))
         .commit();
-      if (!res.succeeded) throw new Error(`leader key ${term.key} exists already`);
-      term.createRevision = BigInt(res.header.revision);
+      if (!res.succeeded) throw new Error(`leader key ${key} exists already`);
+      createRevision = BigInt(res.header.revision);
     } catch (e) {
       // No key, no candidacy: the lease must not be kept alive for nothing.
-      lease.release();
-      void lease.revoke().catch(() => undefined);
+      void keeper.release(lease, true);
       throw e;
     }
+    const term: Term = { lease, key, createRevision, expiry: undefined };
     this.term = term;
-    this.extend(term, grantSent + this.ttl * 1000);
+    this.watchDeadline(term);
     this.refresh();
   }
 
-  /** A newer answer to a keepalive: the lease holds until `until`; when that passes unanswered, the term ends. */
-  private extend(term: Term, until: number): void {
-    if (this.term !== term || until <= term.validUntil) return;
-    term.validUntil = until;
-    clearTimeout(term.expiry);
-    term.expiry = setTimeout(() => this.lost(term, `no keepalive answered for ${this.ttl} s`), until - Date.now());
+  /** When the lease's deadline passes without a newer one (the keeper moves it on each answer), the term ends. */
+  private watchDeadline(term: Term): void {
+    const check = (): void => {
+      if (this.term !== term) return;
+      const until = term.lease.validUntil();
+      if (Date.now() >= until) this.lost(term, `no keepalive answered for ${this.ttl} s`);
+      else term.expiry = setTimeout(check, until - Date.now());
+    };
+    check();
   }
 
   private lost(term: Term, why: string): void {
     if (this.term !== term) return;
     this.endTerm(why);
-    void term.lease.revoke().catch(() => undefined);
+    void this.keeper?.release(term.lease, true);
     this.retryLater();
   }
 
@@ -198,7 +195,6 @@ export class LeaderElection extends EventEmitter<ElectionEvents> {
     const t = this.term;
     if (!t) return;
     clearTimeout(t.expiry);
-    t.lease.release();
     this.term = undefined;
     if (this.leading) {
       this.leading = undefined;
@@ -226,7 +222,7 @@ export class LeaderElection extends EventEmitter<ElectionEvents> {
       this.emit('leader', next);
     }
     const t = this.term;
-    if (t && next?.key === t.key && !this.leading && Date.now() < t.validUntil) {
+    if (t && next?.key === t.key && !this.leading && Date.now() < t.lease.validUntil()) {
       this.leading = next;
       this.opts.logger?.info({ generation: String(next.generation) }, 'cluster: elected leader');
       this.emit('elected', next);

@@ -1,6 +1,7 @@
 // Leader election on a private 3-member etcd (api/cluster/leader-election.ts): one leader among candidates, a
-// generation id that rises with every term, a leader cut off from etcd that steps down within its lease's TTL,
-// and the fence: a deposed leader's store commit is refused by etcd, even when it does not know it was deposed.
+// generation id that rises with every term, a leader busy for longer than the TTL that keeps the lead, a leader
+// cut off from etcd that steps down within its lease's TTL, and the fence: a deposed leader's store commit is
+// refused by etcd, even when it does not know it was deposed.
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeaderElection, NotLeaderError, type LeaderInfo } from '../../api/cluster/leader-election.js';
@@ -29,7 +30,7 @@ interface Candidate {
 
 function candidate(name: string, dir: string, hosts: string[]): Candidate {
   const client = new Etcd3({ hosts, dialTimeout: 2000, grpcOptions: { 'grpc.use_local_subchannel_pool': 1 } });
-  const election = new LeaderElection({ client, dir, name, url: `http://${name}.example:8443` });
+  const election = new LeaderElection({ client, hosts, dir, name, url: `http://${name}.example:8443` });
   const c: Candidate = { name, client, election, elected: [], deposed: [] };
   election.on('elected', (t) => c.elected.push(t));
   election.on('deposed', (why) => c.deposed.push({ at: Date.now(), why }));
@@ -64,6 +65,29 @@ describe('leader election on etcd', () => {
       const second = rest.find((c) => c.election.isLeader)!;
       expect(second.election.fence().createRevision).toBeGreaterThan(gen1);
       expect(rest.filter((c) => c.election.isLeader)).toHaveLength(1);
+    } finally {
+      await closeAll(cs);
+    }
+  }, 30_000);
+
+  it('a leader whose main thread is busy for longer than its TTL keeps the lead: its lease is kept on another thread', async () => {
+    const cs = ['a', 'b'].map((n) => candidate(n, '/dmzgate-leader/election-3/', etcd.endpoints));
+    try {
+      await cs[0]!.election.start();
+      await until('a leads', () => cs[0]!.election.isLeader);
+      await cs[1]!.election.start();
+      await until('b sees a lead', () => cs[1]!.election.leader?.name === 'a');
+      const term = cs[0]!.election.fence();
+      // 3 s of synchronous work (a 2 s TTL): no timer, no socket of this thread runs meanwhile.
+      const end = Date.now() + 3_000;
+      while (Date.now() < end);
+      expect(cs[0]!.election.isLeader).toBe(true);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(cs[0]!.deposed).toEqual([]);
+      expect(cs[0]!.election.fence()).toEqual(term);
+      const keys = await cs[1]!.client.getAll().prefix('/dmzgate-leader/election-3/').sort('Create', 'Ascend').keys();
+      expect(keys[0]).toBe(term.key);
+      expect(cs[1]!.election.isLeader).toBe(false);
     } finally {
       await closeAll(cs);
     }
