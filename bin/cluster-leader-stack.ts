@@ -3,6 +3,7 @@
 // lease deadlines, the counter poll), LLDP discovery and the full API. Starting it loads the state from etcd as
 // the last leader left it and reconciles every switch (correct flows stay in place: no forwarding gap).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { FastifyInstance } from 'fastify';
 import type { Controller } from '../controller/controller.js';
 import { FlowManager } from '../controller/flow-manager.js';
@@ -39,6 +40,9 @@ export class LeaderStack {
 
   static async start(o: LeaderStackOptions): Promise<LeaderStack> {
     const { controller, log } = o;
+    // The longest the start held the event loop (the API and the app wait that long), for the 'leading' log line.
+    const blocked = monitorEventLoopDelay({ resolution: 10 });
+    blocked.enable();
     let t = performance.now();
     const phases: Record<string, number> = {};
     const phase = (name: string): void => {
@@ -90,12 +94,14 @@ export class LeaderStack {
       phase('appMs');
       monitor.start();
       discovery.start();
-      Object.assign(stack.phases, phases);
+      Object.assign(stack.phases, phases, { maxBlockMs: Math.round(blocked.max / 1e6) });
       return stack;
     } catch (e) {
       if (stack) await stack.stop();
       else await store.close().catch(() => undefined);
       throw e;
+    } finally {
+      blocked.disable();
     }
   }
 
