@@ -19,9 +19,9 @@ import { OWNER, OWNER_NAMES } from './owners.js';
 import { LeaseBook, type LeaseRecord, type BlockRecord, type LeaseRequest } from './lease-book.js';
 import type { Site, SiteSwitch } from './site.js';
 import { LeaseInstalls } from './lease-installs.js';
-import { LeaseCounters } from './lease-counters.js';
+import { countedKey, LeaseCounters } from './lease-counters.js';
 import { PlanRunner } from './plan-runner.js';
-import { countsInbound, readLeaseCounters, type CounterPoll } from './counter-poll.js';
+import { countedAs, readLeaseCounters, type CounterPoll } from './counter-poll.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import { TableSizes } from './table-sizes.js';
 import type { Block, Lease } from './model.js';
@@ -758,18 +758,21 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     if (ownerIdOf(msg.cookie) !== OWNER.LEASES) return;
     const rec = this.activeRecord(cookieId(msg.cookie));
     if (!rec) return; // (closed: its counts are final, and its per-lease state gone)
-    const key = flowKey({ tableId: msg.tableId, priority: msg.priority, match: msg.match });
+    if (dpid === undefined) return;
+    const key = countedKey(dpid, flowKey({ tableId: msg.tableId, priority: msg.priority, match: msg.match }));
     const ours = this.counters.awaited(rec.id, key);
     const ended = msg.reason === OFPRR.HARD_TIMEOUT && rec.end <= this.clock.now() + HARD_TIMEOUT_TOLERANCE_MS;
     // Only the report of our delete or of the lease's end carries the flow's final counts. Any other (the flow
     // manager re-installs the flow, see onFlowLost) is not believed: the poll reads the flow's counters again.
     if (!ours && !ended) return;
-    this.counters.note(rec.id, key, countsInbound(this.site, rec.dtn, msg.match), msg.packetCount, msg.byteCount);
-    this.counters.read(rec.id);
-    this.emit('counters', [this.activeRecord(rec.id) ?? rec]);
+    const as = countedAs(this.site, rec.dtn, dpid, msg.match);
+    if (as) {
+      this.counters.note(rec.id, key, as === 'in', msg.packetCount, msg.byteCount);
+      this.counters.read(rec.id);
+      this.emit('counters', [this.activeRecord(rec.id) ?? rec]);
+    }
     this.counters.arrived(rec.id, key);
-    if (ended && dpid !== undefined)
-      void this.closeLease(rec.id, { type: 'flow-removed', dpid, cookie: msg.cookie, reason: 'hard-timeout' }).catch(() => undefined);
+    if (ended) void this.closeLease(rec.id, { type: 'flow-removed', dpid, cookie: msg.cookie, reason: 'hard-timeout' }).catch(() => undefined);
   }
 
   private leaseEnded(id: number): void {

@@ -16,8 +16,11 @@ interface Waiter {
   done: () => void;
 }
 
+/** A counted flow's key: its switch and its flow key (the same flow may sit on several switches of a path). */
+export const countedKey = (dpid: bigint, flowKey: string): string => `${dpid.toString(16)}|${flowKey}`;
+
 export class LeaseCounters {
-  /** Per lease: the latest counters of each of its flows (by flow key). */
+  /** Per lease: the latest counters of each of its counted flows (by countedKey). */
   private readonly perFlow = new Map<number, Map<string, FlowCount>>();
   /** Per lease whose flows are being deleted: the flows whose flow-removed (final counts) has not come yet. */
   private readonly awaiting = new Map<number, Set<Waiter>>();
@@ -53,21 +56,38 @@ export class LeaseCounters {
   }
 
   /**
-   * Whether a lease's flows report the totals it already has: a flow's counts only grow (and an ADD that re-arms
-   * a flow keeps them, OF1.3.5 §6.4), so equal totals mean no flow moved, and the per-flow bookkeeping (a
-   * canonical key per flow) is skipped for the idle leases that most polls find.
+   * Whether a lease's counted flows on switch `dpid` report the totals they had: a flow's counts only grow (and an
+   * ADD that re-arms a flow keeps them, OF1.3.5 §6.4), so equal totals mean no flow moved, and the per-flow
+   * bookkeeping (a canonical key per flow) is skipped for the idle leases that most polls find.
    */
-  unchanged(id: number, flows: FlowStats[]): boolean {
+  unchanged(id: number, dpid: bigint, flows: FlowStats[]): boolean {
     let packets = 0;
     let bytes = 0;
     for (const s of flows) {
       packets += Number(s.packetCount);
       bytes += Number(s.byteCount);
     }
-    const c = this.of(id);
-    if (packets !== c.packetsIn + c.packetsOut || bytes !== c.bytesIn + c.bytesOut) return false;
+    // What the lease's flows on that switch had: the record's counts when none was read since a restart.
+    const prefix = countedKey(dpid, '');
+    const kept = this.perFlow.get(id);
+    let had = 0;
+    let hadPackets = 0;
+    let hadBytes = 0;
+    if (kept) {
+      for (const [key, f] of kept) {
+        if (!key.startsWith(prefix)) continue;
+        had++;
+        hadPackets += f.packets;
+        hadBytes += f.bytes;
+      }
+    } else {
+      const c = this.of(id);
+      hadPackets = c.packetsIn + c.packetsOut;
+      hadBytes = c.bytesIn + c.bytesOut;
+    }
+    if (packets !== hadPackets || bytes !== hadBytes) return false;
     // ... and the same flows as last time (a flow gone or new, even with equal totals, is bookkept).
-    return packets + bytes === 0 || (this.perFlow.get(id)?.size ?? 0) === flows.length;
+    return packets + bytes === 0 || had === flows.length;
   }
 
   note(id: number, key: string, inbound: boolean, packets: bigint, bytes: bigint): void {

@@ -15,7 +15,7 @@ import { OFPFF, OFPG, OFPGT, OFPMC, OFPMMFC, OFPP } from '../../controller/openf
 import type { FlowSpec } from './pipeline.js';
 import { OWNER_NAMES } from './owners.js';
 import type { LeaseRecord } from './lease-book.js';
-import type { LeaseCounters } from './lease-counters.js';
+import { countedKey, type LeaseCounters } from './lease-counters.js';
 import { OWNERS, type GroupSpec, type OwnerName, type Plan, type SwitchChange } from './core/plan.js';
 import { FF_GROUP_BASE, FF_GROUPS_PER_LEASE, SELECT_GROUP_BASE } from './fabric/vlans.js';
 
@@ -206,7 +206,7 @@ export class PlanRunner {
     // switch's final numbers.
     const finals = this.counters.expectRemoved(
       rec.id,
-      live.flatMap((p) => p.specs.filter((f) => f.flags & OFPFF.SEND_FLOW_REM).map(flowKey)),
+      live.flatMap((p) => p.specs.filter((f) => f.flags & OFPFF.SEND_FLOW_REM).map((f) => countedKey(p.change.dpid, flowKey(f)))),
     );
     try {
       if (new Set(live.map((p) => p.change.dpid)).size > 1 || live.some((p) => p.change.groups)) {
