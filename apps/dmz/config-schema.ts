@@ -67,7 +67,16 @@ export const SITE_SCHEMA = {
               type: 'object',
               additionalProperties: false,
               required: ['port', 'role'],
-              properties: { port: portNo, role: { enum: [...PORT_ROLES] }, name },
+              properties: {
+                port: portNo,
+                role: { enum: [...PORT_ROLES] },
+                name,
+                'router-mac': {
+                  ...mac,
+                  description:
+                    "wan-routed only: the MAC of the border router on this port; a lease that leaves by it addresses it (needed when the DTNs' gateway is another entry's router)",
+                },
+              },
             },
           },
           'lag-hash': {

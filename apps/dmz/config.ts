@@ -150,7 +150,7 @@ interface RawSite {
   switches: {
     name: string;
     dpid: number | string;
-    ports: { port: number; role: PortRole; name?: string }[];
+    ports: { port: number; role: PortRole; name?: string; 'router-mac'?: string }[];
     certificate?: { subject?: string; fingerprint?: string };
     'lag-hash'?: NxHashFields;
   }[];
@@ -210,8 +210,15 @@ function buildSite(raw: RawSite, problems: Problems): Site {
     s.ports.forEach((p, j) => {
       if (seen.has(p.port)) problems.add(['switches', i, 'ports', j, 'port'], `port ${p.port} listed twice`);
       seen.add(p.port);
+      if (p['router-mac'] !== undefined && p.role !== 'wan-routed')
+        problems.add(['switches', i, 'ports', j, 'router-mac'], `router-mac is for wan-routed ports, not ${p.role}`);
     });
-    const ports = s.ports.map((p) => ({ portNo: p.port, role: p.role, name: p.name ?? `${p.role}-${p.port}` }));
+    const ports = s.ports.map((p) => ({
+      portNo: p.port,
+      role: p.role,
+      name: p.name ?? `${p.role}-${p.port}`,
+      ...(p['router-mac'] ? { routerMac: p['router-mac'].toLowerCase() } : {}),
+    }));
     for (const role of ['wan-routed', 'fw-outside', 'fw-inside'] as const) {
       const n = ports.filter((p) => p.role === role).length;
       if (n > 1) problems.add(['switches', i, 'ports'], `needs at most one port with role ${role}, has ${n}`);

@@ -186,8 +186,10 @@ function leasePath(site: Site, sw: SiteSwitch, dtn: Dtn, path: Lease['path'], fa
   let outActions: Action[];
   let inActions: Action[];
   if (path === 'routed') {
-    inPort = field('in_port', portWithRole(sw, 'wan-routed').portNo);
-    outActions = [output(portWithRole(sw, 'wan-routed').portNo)];
+    const wan = portWithRole(sw, 'wan-routed');
+    inPort = field('in_port', wan.portNo);
+    // Addressed to that port's border router when the config names it (the DTN's gateway may be another's).
+    outActions = wan.routerMac ? [{ type: 'setField', field: field('eth_dst', wan.routerMac) }, output(wan.portNo)] : [output(wan.portNo)];
     inActions = [output(dtn.port)];
   } else {
     const name = path.slice('circuit:'.length);

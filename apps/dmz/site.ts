@@ -16,6 +16,8 @@ export interface SitePort {
   portNo: number;
   role: PortRole;
   name: string;
+  /** wan-routed: the border router's MAC there, which a lease leaving by the port addresses. */
+  routerMac?: string;
 }
 
 export interface SiteSwitch {

@@ -1,7 +1,5 @@
-// The datasite lab for the fabric e2e tests (test/e2e/fabric-datasite*.test.ts): the built controller on the lab's
-// site config without the second WAN entry brtr2 (dmz1:1), which no route of the lab uses (rrtr reaches the inside,
-// and the inside hosts the WAN, through brtr on border1), so that every lease leaves by border1:1, across the
-// parallel links border1:5-dmz1:5 and border1:6-dmz1:6; and what the tests ask of it.
+// The datasite lab for the fabric e2e tests (test/e2e/fabric-datasite.test.ts): the built controller on the lab's
+// site config, both WAN entries in it (brtr on border1:1, brtr2 on dmz1:1); and what the tests ask of it.
 import { expect } from 'vitest';
 import { checkBuild } from '../../lab/dmzgate-process.js';
 import { DmzLab, parseFlows, sleep, type DumpedFlow } from '../../lab/dmz-lab.js';
@@ -11,7 +9,6 @@ import { ownerCookie } from '../../controller/cookie.js';
 
 const REMOTE = 'rdtn';
 export const PARALLEL = [5, 6];
-const NO_BRTR2 = (yaml: string): string => yaml.replace(/^ {6}- \{ port: 1, role: wan-routed, name: brtr2 \}\n/m, '');
 
 export interface Iperf extends IperfResult {
   raw?: { sum_received?: { bytes: number } };
@@ -20,14 +17,15 @@ export interface Iperf extends IperfResult {
 export const received = (r: Iperf): number => r.raw?.sum_received?.bytes ?? 0;
 export const forwardedPackets = (a: FwCounters, b: FwCounters): number => b.forwarded.packets - a.forwarded.packets;
 
-/** tx bytes per port of `ovs-ofctl dump-ports`. */
-function txBytes(text: string): Map<number, number> {
+/** rx and tx bytes per port of `ovs-ofctl dump-ports`. */
+function portBytes(text: string, dir: 'rx' | 'tx'): Map<number, number> {
   const out = new Map<number, number>();
-  for (const m of text.matchAll(/port\s+(\d+): rx pkts=\d+, bytes=\d+[^\n]*\n\s+tx pkts=\d+, bytes=(\d+)/g)) out.set(Number(m[1]), Number(m[2]));
+  for (const m of text.matchAll(/port\s+(\d+): rx pkts=\d+, bytes=(\d+)[^\n]*\n\s+tx pkts=\d+, bytes=(\d+)/g))
+    out.set(Number(m[1]), Number(dir === 'rx' ? m[2] : m[3]));
   return out;
 }
 
-/** The site's lab with the controller on its config (brtr2 left out), and what the tests ask of it. */
+/** The site's lab with the controller on its config, and what the tests ask of it. */
 export function datasite(backupPaths: boolean) {
   let d!: DmzLab;
   const ofctl = (sw: string, command: string, ...args: string[]) => d.lab.request<string>('ofctl', { command, args, switch: sw });
@@ -36,7 +34,8 @@ export function datasite(backupPaths: boolean) {
       return d;
     },
     ofctl,
-    tx: async (sw: string) => txBytes(await ofctl(sw, 'dump-ports')),
+    tx: async (sw: string) => portBytes(await ofctl(sw, 'dump-ports'), 'tx'),
+    rx: async (sw: string) => portBytes(await ofctl(sw, 'dump-ports'), 'rx'),
     leaseFlows: async (sw: string, id: number): Promise<DumpedFlow[]> =>
       parseFlows(await d.lab.request<string>('dump_flows', { switch: sw })).filter((f) => f.cookie === ownerCookie(OWNER.LEASES, id)),
     lease: async (body: Record<string, unknown>): Promise<number> => {
@@ -70,7 +69,7 @@ export function datasite(backupPaths: boolean) {
         topo: 'datasite',
         rtt: 20,
         loss: '0',
-        editSite: (y) => NO_BRTR2(backupPaths ? y : y.replace('backup-paths: true', 'backup-paths: false')),
+        editSite: (y) => (backupPaths ? y : y.replace('backup-paths: true', 'backup-paths: false')),
       });
     },
   };

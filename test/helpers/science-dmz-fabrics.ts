@@ -1,7 +1,8 @@
 // Fabric site configs for the core's tests. `supercomputer`: border (WAN, circuit trunk, the firewall's legs), core
 // and a DMZ leaf with two DTNs (a cluster) and a LAN host; border-core-leaf at cost 1 each and a direct leaf-border
 // link at cost 5 (the way around when the core's link fails). `datasite`: a DMZ switch joined to the border by two
-// parallel links.
+// parallel links. `twoEntries`: two WAN entries (border1, with the firewall, and border2), each linked to the DMZ
+// leaf and to each other.
 export function supercomputerYaml(policy = ''): string {
   return `site: supercomputer
 switches:
@@ -67,5 +68,39 @@ dtns:
 links:
   - { a: "border:10", b: "dmz:10", capacity-mbps: 1000 }
   - { a: "border:11", b: "dmz:11", capacity-mbps: 1000 }
+`;
+}
+
+export function twoEntriesYaml(): string {
+  return `site: two-entries
+switches:
+  - name: border1
+    dpid: "0000000000000001"
+    ports:
+      - { port: 1, role: wan-routed }
+      - { port: 2, role: fw-outside }
+      - { port: 3, role: fw-inside }
+      - { port: 10, role: fabric }
+      - { port: 11, role: fabric }
+  - name: border2
+    dpid: "0000000000000002"
+    ports:
+      - { port: 1, role: wan-routed }
+      - { port: 10, role: fabric }
+      - { port: 11, role: fabric }
+  - name: leaf
+    dpid: "0000000000000003"
+    ports:
+      - { port: 1, role: dtn }
+      - { port: 10, role: fabric }
+      - { port: 11, role: fabric }
+dtns:
+  - { name: dtn1, switch: leaf, port: 1, mac: "02:00:00:00:03:01", ipv4: [10.10.1.10] }
+links:
+  - { a: "border1:10", b: "leaf:10", capacity-mbps: 10000 }
+  - { a: "border2:10", b: "leaf:11", capacity-mbps: 10000 }
+  - { a: "border1:11", b: "border2:11", capacity-mbps: 1000 }
+policy:
+  ports: [50000-51000]
 `;
 }

@@ -7,7 +7,7 @@ import { flowKey } from '../../../controller/flow-entry.js';
 import { standaloneSwitches } from '../site.js';
 import { baseFlows, LeaseRefused, type FlowSpec } from '../pipeline.js';
 import { fabricGraph } from '../fabric/graph.js';
-import { groupsOf, routeLease, type MemberRoute } from '../fabric/routes.js';
+import { groupsOf, lacksEntries, routeLease, type MemberRoute } from '../fabric/routes.js';
 import { emptyPlan, OWNERS, type CoreEvent, type Plan, type SwitchChange } from './plan.js';
 import { leaseOf, ruleKey, rulesOf, type LeaseRule, type State } from './state.js';
 import { hopsOf, leaseSteps, routesOf, tablesOf } from './lease-tables.js';
@@ -20,7 +20,11 @@ export function linkDown(state: State, link: string, now: number): Decision {
   const graph = fabricGraph(s.site, s.linksDown);
   // A parallel group that keeps a link up still carries its leases (its select group skips the dead port).
   const broken = (r: readonly MemberRoute[]) =>
-    r.some((m) => [...m.path.groups, ...(m.detours ?? []).flatMap((d) => d.path.groups)].some((key) => !graph.groups.has(key)));
+    r.some((m) =>
+      [...m.path.groups, ...(m.detours ?? []).flatMap((d) => d.path.groups), ...(m.entries ?? []).flatMap((e) => e.path.groups)].some(
+        (key) => !graph.groups.has(key),
+      ),
+    );
   return reroute(s, (l) => !l.pathLost && broken(routesOf(state.site, l, state.linksDown)), link, now);
 }
 
@@ -28,7 +32,23 @@ export function linkUp(state: State, link: string, now: number): Decision {
   if (!state.linksDown.has(link)) return { state, plan: emptyPlan() };
   const linksDown = new Set(state.linksDown);
   linksDown.delete(link);
-  return reroute({ ...state, linksDown }, (l) => l.pathLost === true, link, now);
+  // Back on a path: the leases that waited for one, and those a WAN entry could not reach and now can.
+  const s = { ...state, linksDown };
+  return reroute(s, (l) => l.pathLost === true || gainsEntry(s, l, state.linksDown), link, now);
+}
+
+const entryCount = (routes: readonly MemberRoute[]): number => routes.reduce((n, r) => n + (r.entries?.length ?? 0), 0);
+
+/** A routed lease that a WAN entry could not reach (with the links `before` down), and that one now can. */
+function gainsEntry(s: State, l: LeaseRule, before: ReadonlySet<string>): boolean {
+  if (l.path !== 'routed') return false;
+  const old = routesOf(s.site, l, before);
+  if (!lacksEntries(s.site, old)) return false;
+  try {
+    return entryCount(routeLease(s.site, l.dtn, l.path, s.linksDown, () => Infinity)) > entryCount(old);
+  } catch {
+    return false;
+  }
 }
 
 /** Moves the leases `affected` picks to a path over the links up; the fabric pipeline follows the links too. */

@@ -74,7 +74,7 @@ export function leaseTables(site: Site, lease: Omit<Lease, 'remote'>, remote: Pr
   const dtns = dtnsNamed(site, lease.dtn);
   routes.forEach((r, member) => {
     const dtn = dtns.find((d) => d.name === r.dtn)!;
-    if (r.path.switches.length === 1 && !r.detours) {
+    if (r.path.switches.length === 1 && !r.detours && !r.entries) {
       part(r.exit.switch).flows.push(...leaseFlowsOf(site, { ...lease, dtn: dtn.name }, remote, now).flows);
       return;
     }
@@ -114,7 +114,9 @@ function memberFlows(
             { type: 'setField', field: field('eth_dst', circuit.farEndMac) },
             output(r.exit.port),
           ] as Action[])
-        : [output(r.exit.port)],
+        : r.exit.routerMac
+          ? [{ type: 'setField', field: field('eth_dst', r.exit.routerMac) } as Action, output(r.exit.port)]
+          : [output(r.exit.port)],
     },
     down: {
       path: { switches: [...r.path.switches].reverse(), groups: [...r.path.groups].reverse() },
@@ -159,6 +161,25 @@ function memberFlows(
       const at = legs[d.at]!;
       part(at.sw).groups.push(failover(site, id, at.sw, path.groups[d.at]!, d.path.groups[0]!, at.inPorts));
       at.actions = [...(d.at === 0 ? entry.prefix : []), { type: 'group', groupId: id }];
+    }
+    // Inbound from the site's other WAN entries: from each, its way onto the path, where the path's legs go on
+    // (whatever they became above, a fast-failover group included). One that would enter a switch by a port the
+    // lease uses there with other actions is left out.
+    if (dir === 'down') {
+      for (const e of r.entries ?? []) {
+        const m = e.path.switches.length - 1;
+        const land = legs[path.switches.indexOf(e.path.switches[m]!)]!;
+        const extra: SwitchLeg[] = e.path.switches.map((sw, t) => ({
+          sw,
+          inPorts: t === 0 ? [e.entry.port] : portsOfGroup(e.path.groups[t - 1]!, sw),
+          vlan: t === 0 ? undefined : OFPVID_NONE,
+          actions: t === m ? land.actions : [sendOver(site, e.path.groups[t]!, sw)],
+        }));
+        const claims = extra.flatMap(claim);
+        if (claims.some(([k, v]) => taken.has(k) && taken.get(k) !== v)) continue;
+        for (const [k, v] of claims) taken.set(k, v);
+        legs.push(...extra.filter((l) => !l.inPorts.every((p) => legs.some((x) => x.sw === l.sw && x.inPorts.includes(p)))));
+      }
     }
     for (const l of legs) part(l.sw).flows.push(...legFlows(lease, remote, localAddrs, seconds, meter, l, dir));
   }

@@ -1,8 +1,9 @@
 // A lease's routes: for each of its DTNs (one, or a cluster's members), the path from the DTN's switch to the exit
 // its path name chooses (routed: a wan-routed port on any switch; circuit:NAME: the circuit's trunk), and, when the
-// site's policy asks, at each switch of it a detour around the next link group back onto the path further along.
+// site's policy asks, at each switch of it a detour around the next link group back onto the path further along;
+// for a routed lease in a fabric of several WAN entries, the way from each other entry onto the path (inbound).
 import { LeaseRefused } from '../pipeline.js';
-import { dtnsNamed, type Site } from '../site.js';
+import { dtnsNamed, standaloneSwitches, type Site } from '../site.js';
 import type { PathName } from '../model.js';
 import { fabricGraph, type FabricGraph } from './graph.js';
 import { shortestPath, type FabricPath } from './paths.js';
@@ -12,6 +13,8 @@ export interface Exit {
   port: number;
   /** The circuit whose trunk it is (its VLAN pushed here on the way out, popped on the way in). */
   circuit?: string;
+  /** A wan-routed port's border router, addressed by what leaves there (router-mac in the site config). */
+  routerMac?: string;
 }
 
 /**
@@ -25,17 +28,33 @@ export interface Detour {
   path: FabricPath;
 }
 
+/**
+ * Another WAN entry of a routed lease (a fabric with several `wan-routed` ports): the way from it onto the lease's
+ * path, for the packets the far end's network sends in there. Inbound only; it reserves nothing.
+ */
+export interface WanEntry {
+  entry: Exit;
+  /** From the entry's switch to the first switch of the lease's path it reaches (one switch: it is on the path). */
+  path: FabricPath;
+}
+
 export interface MemberRoute {
   dtn: string;
   path: FabricPath;
   exit: Exit;
   /** With policy.backup-paths: for each switch of the path, a detour around its next link group, where one exists. */
   detours?: Detour[];
+  /** A routed lease in a fabric: every other WAN entry it can be reached from over the links up. */
+  entries?: WanEntry[];
 }
 
 export function exitsOf(site: Site, path: PathName): Exit[] {
   if (path === 'routed') {
-    return site.switches.flatMap((sw) => sw.ports.filter((p) => p.role === 'wan-routed').map((p) => ({ switch: sw.name, port: p.portNo })));
+    return site.switches.flatMap((sw) =>
+      sw.ports
+        .filter((p) => p.role === 'wan-routed')
+        .map((p) => ({ switch: sw.name, port: p.portNo, ...(p.routerMac ? { routerMac: p.routerMac } : {}) })),
+    );
   }
   const name = path.slice('circuit:'.length);
   const c = site.circuits.find((x) => x.name === name);
@@ -66,10 +85,14 @@ export function routeLease(site: Site, dtn: string, path: PathName, down: Readon
       const detours = [...detoursOf(graph, p, 'up', free), ...detoursOf(graph, reversed, 'down', free)];
       if (detours.length > 0) route.detours = detours;
     }
+    if (path === 'routed' && !standaloneSwitches(site)) {
+      const entries = entriesOf(graph, exits, exit, p, free);
+      if (entries.length > 0) route.entries = entries;
+    }
     return route;
   });
   // Routes that stay on their DTNs' switches depend on no link: made once per site, shared by every such lease.
-  if (routes.every((r) => r.path.switches.length === 1)) {
+  if (routes.every((r) => r.path.switches.length === 1 && (r.entries ?? []).every((e) => e.path.switches.length === 1))) {
     let bySite = local.get(site);
     if (!bySite) local.set(site, (bySite = new Map<string, MemberRoute[]>()));
     bySite.set(key, routes);
@@ -89,6 +112,29 @@ function detoursOf(graph: FabricGraph, seq: FabricPath, direction: Detour['direc
   return out;
 }
 
+/**
+ * The far end's network may send a routed lease's packets in by any WAN entry of the site: from each other one,
+ * the shortest way onto the path (where it joins, the path's own flows take the packets on). An entry that cannot
+ * reach the path over the links up has none.
+ */
+function entriesOf(graph: FabricGraph, exits: readonly Exit[], exit: Exit, p: FabricPath, free: (key: string) => number): WanEntry[] {
+  const onPath = new Set(p.switches);
+  const out: WanEntry[] = [];
+  for (const e of exits) {
+    if (e.switch === exit.switch && e.port === exit.port) continue;
+    const path = shortestPath(graph, e.switch, onPath, free);
+    if (path) out.push({ entry: e, path });
+  }
+  return out;
+}
+
+/** Whether a routed lease's routes lack a WAN entry of the site (one that could not reach its path when they were made). */
+export function lacksEntries(site: Site, routes: readonly MemberRoute[]): boolean {
+  if (standaloneSwitches(site)) return false;
+  const others = exitsOf(site, 'routed').length - 1;
+  return routes.some((r) => r.exit.circuit === undefined && (r.entries?.length ?? 0) < others);
+}
+
 /** The link groups a lease's primary paths use, each once (its rate is reserved once on each). */
 export function groupsOf(routes: readonly MemberRoute[]): Set<string> {
   return new Set(routes.flatMap((r) => r.path.groups));
@@ -99,8 +145,13 @@ export function switchesByDistanceFromExit(routes: readonly MemberRoute[]): stri
   const rank = new Map<string, number>();
   for (const r of routes) r.path.switches.forEach((sw, i) => rank.set(sw, Math.max(rank.get(sw) ?? 0, r.path.switches.length - 1 - i)));
   // A detour's own switches carry nothing until a link fails: they go with the exit, before any group points at them.
+  // So do another WAN entry's: its flows only bring packets onto the path.
   for (const r of routes) for (const d of r.detours ?? []) for (const sw of d.path.switches) if (!rank.has(sw)) rank.set(sw, 0);
+  for (const r of routes) for (const e of r.entries ?? []) for (const sw of e.path.switches) if (!rank.has(sw)) rank.set(sw, 0);
   const steps: string[][] = [];
   for (const [sw, k] of rank) (steps[k] ??= []).push(sw);
-  return steps.filter((s) => s !== undefined).map((s) => s.sort());
+  // The exits lead their step (a lease's first hop is its exit), then by name.
+  const exits = new Set(routes.map((r) => r.exit.switch));
+  const order = (a: string, b: string): number => Number(exits.has(b)) - Number(exits.has(a)) || (a < b ? -1 : a > b ? 1 : 0);
+  return steps.filter((s) => s !== undefined).map((s) => s.sort(order));
 }

@@ -5,7 +5,7 @@ import { parseSiteConfig, SiteConfigError, defaultSite } from '../../../apps/dmz
 import { baseFlows } from '../../../apps/dmz/pipeline.js';
 import { standaloneSwitches } from '../../../apps/dmz/site.js';
 import { fabricSiteYaml } from '../../helpers/fabric-site.js';
-import { datasiteYaml, supercomputerYaml } from '../../helpers/science-dmz-fabrics.js';
+import { datasiteYaml, supercomputerYaml, twoEntriesYaml } from '../../helpers/science-dmz-fabrics.js';
 
 function problems(yaml: string): { path: string; message: string }[] {
   try {
@@ -60,6 +60,20 @@ describe('site config of a fabric', () => {
     expect(problems(badCluster)).toContainEqual(expect.objectContaining({ path: 'clusters[0].members[1]', message: 'no DTN named dtn9' }));
     const clash = supercomputerYaml().replace('{ name: dtns, members', '{ name: dtn2, members');
     expect(problems(clash)).toContainEqual(expect.objectContaining({ path: 'clusters[0].name', message: expect.stringMatching(/already used/) }));
+  });
+
+  it("takes a wan-routed port's router-mac (lower-cased) and refuses it on any other role", () => {
+    const site = parseSiteConfig(
+      twoEntriesYaml().replace('{ port: 1, role: wan-routed }', '{ port: 1, role: wan-routed, router-mac: "02:00:00:00:01:AB" }'),
+    );
+    expect(site.switches[0]!.ports[0]).toMatchObject({ portNo: 1, role: 'wan-routed', routerMac: '02:00:00:00:01:ab' });
+    expect(site.switches[1]!.ports[0]!.routerMac).toBeUndefined();
+    expect(
+      problems(twoEntriesYaml().replace('{ port: 2, role: fw-outside }', '{ port: 2, role: fw-outside, router-mac: "02:00:00:00:01:02" }')),
+    ).toMatchObject([{ path: 'switches[0].ports[1].router-mac', message: 'router-mac is for wan-routed ports, not fw-outside' }]);
+    expect(problems(twoEntriesYaml().replace('{ port: 1, role: wan-routed }', '{ port: 1, role: wan-routed, router-mac: "zz" }'))[0]!.path).toBe(
+      'switches[0].ports[0].router-mac',
+    );
   });
 
   it("takes a switch's lag-hash (the fields its parallel links hash) and refuses fields Open vSwitch does not hash", () => {

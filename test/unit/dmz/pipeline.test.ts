@@ -105,6 +105,14 @@ describe('LLDP', () => {
 });
 
 describe('routed lease', () => {
+  it('leaves addressed to the border router when the config names its MAC (router-mac), as the DTN sent it otherwise', () => {
+    const mac = '02:00:00:00:01:fe';
+    const named = { ...site, switches: [{ ...sw, ports: sw.ports.map((p) => (p.role === 'wan-routed' ? { ...p, routerMac: mac } : p)) }] };
+    const out = (s: typeof site) => new FlowSim().install(leaseFlows(s, lease(), NOW).flows).lookup(fromDtn(50123)).outputs;
+    expect(out(named)).toEqual([{ port: WAN, ethDst: mac }]);
+    expect(out(site)).toEqual([{ port: WAN, ethDst: fromDtn(50123).ethDst }]);
+  });
+
   it('bypasses the firewall during the lease only, for the leased ports only', () => {
     const t = table();
     expect(t.ports(fromWan(50123))).toEqual([FW_OUT]); // before

@@ -1,0 +1,158 @@
+// A fabric with two WAN entries (test/helpers/science-dmz-fabrics.ts, twoEntriesYaml): a routed lease leaves by
+// its nearest exit, and the far end's packets reach the DTN off the firewall whichever entry they come in by; a
+// link of an entry's way lost, the lease moves; an entry cut off and back, the lease regains it. And the counts:
+// every packet of the transfer is counted once, at the DTN's switch, whatever way it took.
+import { describe, it, expect } from 'vitest';
+import { parseSiteConfig } from '../../../../apps/dmz/config.js';
+import { parsePrefix } from '../../../../apps/dmz/addresses.js';
+import { countedAs } from '../../../../apps/dmz/counter-poll.js';
+import { ownerCookie } from '../../../../controller/cookie.js';
+import { OWNER } from '../../../../apps/dmz/owners.js';
+import type { Command } from '../../../../apps/dmz/core/commands.js';
+import { leaseOf } from '../../../../apps/dmz/core/state.js';
+import type { Site } from '../../../../apps/dmz/site.js';
+import { matches, type SimPacket } from '../../../helpers/flow-sim.js';
+import type { Trace } from '../../../helpers/fabric-sim.js';
+import { twoEntriesYaml } from '../../../helpers/science-dmz-fabrics.js';
+import { World } from './world.js';
+
+const T0 = Date.UTC(2026, 11, 7, 12, 0, 0);
+const DTN = { mac: '02:00:00:00:03:01', ip: '10.10.1.10', port: 1 };
+const ENTRY2_LEAF = 'border2:10-leaf:11';
+const BORDERS = 'border1:11-border2:11';
+
+const request: Command = {
+  type: 'request',
+  by: { actor: 'token:1', project: 'climate' },
+  lease: {
+    project: 'climate',
+    dtn: 'dtn1',
+    remote: parsePrefix('192.0.2.0/24'),
+    protocol: 'tcp',
+    localPorts: [{ lo: 50000, hi: 51000 }],
+    remotePorts: [{ lo: 0, hi: 65535 }],
+    path: 'routed',
+    end: T0 + 600_000,
+  },
+};
+
+const packet = (inPort: number, src: string, dst: string, sport: number, dport: number): SimPacket => ({
+  inPort,
+  ethDst: DTN.mac,
+  ethType: 0x0800,
+  ipSrc: src,
+  ipDst: dst,
+  ipProto: 6,
+  srcPort: sport,
+  dstPort: dport,
+});
+/** From the far end into WAN entry port 1 of a border switch; from the DTN out. */
+const inbound = (sport = 40000) => packet(1, '192.0.2.10', DTN.ip, sport, 50001);
+const outbound = (sport = 40000) => packet(DTN.port, DTN.ip, '192.0.2.10', 50001, sport);
+
+const where = (t: Trace): string[] => t.exits.map((e) => `${e.switch}:${e.port}`);
+const firewalled = (t: Trace): boolean =>
+  [...t.hops.map((h) => ({ switch: h.switch, port: h.inPort })), ...t.exits].some((x) => x.switch === 'border1' && (x.port === 2 || x.port === 3));
+
+function world(): World {
+  const site: Site = parseSiteConfig(twoEntriesYaml());
+  const w = new World(site, T0);
+  for (const sw of site.switches) w.run({ type: 'switch-up', dpid: sw.dpid });
+  return w;
+}
+
+function leased(): { w: World; id: number } {
+  const w = world();
+  w.run(request);
+  expect(w.lastRefusal).toBeUndefined();
+  return { w, id: w.activeLeases()[0]! };
+}
+
+describe('a fabric with two WAN entries', () => {
+  it('without a lease, what comes in by either entry crosses the firewall', () => {
+    const f = world().fabric();
+    for (const entry of ['border1', 'border2']) {
+      const t = f.send(entry, inbound());
+      expect(firewalled(t), entry).toBe(true);
+      expect(where(t), entry).toEqual(['border1:2']);
+    }
+  });
+
+  it('a routed lease leaves by the nearest exit; the far end reaches the DTN off the firewall by either entry', () => {
+    const { w, id } = leased();
+    const f = w.fabric();
+    expect(where(f.send('leaf', outbound()))).toEqual(['border1:1']);
+    for (const entry of ['border1', 'border2']) {
+      const t = f.send(entry, inbound());
+      expect(where(t), entry).toEqual(['leaf:1']);
+      expect(firewalled(t), entry).toBe(false);
+    }
+    // border2's way is its own link to the leaf (the most room), and it is one of the lease's switches.
+    expect(f.send('border2', inbound()).hops.map((h) => h.switch)).toEqual(['border2', 'leaf']);
+    expect(leaseOf(w.state, id)!.hops.map((h) => h.switch)).toEqual(['border1', 'border2', 'leaf']);
+    // Nothing else the lease's flows let in: another port, or another address, still meets the firewall.
+    expect(firewalled(f.send('border2', { ...inbound(), dstPort: 52000 }))).toBe(true);
+  });
+
+  it("a lease leaving by an entry that names its router's MAC addresses that router there", () => {
+    const mac = '02:00:00:00:01:02';
+    const site: Site = parseSiteConfig(
+      twoEntriesYaml().replace('{ port: 1, role: wan-routed }', `{ port: 1, role: wan-routed, router-mac: "${mac}" }`),
+    );
+    const w = new World(site, T0);
+    for (const sw of site.switches) w.run({ type: 'switch-up', dpid: sw.dpid });
+    w.run(request);
+    const t = w.fabric().send('leaf', outbound());
+    expect(t.exits).toEqual([{ switch: 'border1', port: 1, ethDst: mac }]);
+    // Without one, the frame leaves addressed as the DTN sent it (its gateway's MAC).
+    expect(leased().w.fabric().send('leaf', outbound()).exits).toEqual([{ switch: 'border1', port: 1, ethDst: DTN.mac }]);
+  });
+
+  it('released, both entries lead to the firewall again', () => {
+    const { w, id } = leased();
+    w.run({ type: 'release', id, by: { actor: 'token:1', project: 'climate' }, state: 'released', reason: 'done' });
+    const f = w.fabric();
+    for (const entry of ['border1', 'border2']) expect(firewalled(f.send(entry, inbound())), entry).toBe(true);
+  });
+
+  it("the entry's link lost, the lease moves: border2's packets come over border1; cut off and back, it regains the entry", () => {
+    const { w } = leased();
+    w.run({ type: 'link-down', link: ENTRY2_LEAF });
+    expect(w.events.filter((e) => e.type === 'lease.path-moved')).toHaveLength(1);
+    let t = w.fabric().send('border2', inbound());
+    expect(where(t)).toEqual(['leaf:1']);
+    expect(t.hops.map((h) => h.switch)).toEqual(['border2', 'border1', 'leaf']);
+    expect(firewalled(t)).toBe(false);
+
+    // border2 cut off from the lease's path altogether: the lease keeps its path (the exit is on border1).
+    w.run({ type: 'link-down', link: BORDERS });
+    expect(w.events.filter((e) => e.type === 'lease.path-lost')).toEqual([]);
+    expect(where(w.fabric().send('border1', inbound()))).toEqual(['leaf:1']);
+    expect(where(w.fabric().send('leaf', outbound()))).toEqual(['border1:1']);
+
+    w.run({ type: 'link-up', link: ENTRY2_LEAF });
+    t = w.fabric().send('border2', inbound());
+    expect(where(t)).toEqual(['leaf:1']);
+    expect(firewalled(t)).toBe(false);
+  });
+
+  it('each packet of the transfer is counted once, at the DTN switch, whichever entry it came by', () => {
+    const { w, id } = leased();
+    const site = w.state.site;
+    const cookie = ownerCookie(OWNER.LEASES, id);
+    const count = { in: 0, out: 0 };
+    const follow = (sw: string, p: SimPacket): void => {
+      for (const h of w.fabric().send(sw, p).hops) {
+        const dpid = site.switches.find((s) => s.name === h.switch)!.dpid;
+        const at = { ...p, inPort: h.inPort };
+        const flow = w.flows(dpid).find((f) => f.cookie === cookie && matches(f.match, at));
+        const as = flow ? countedAs(site, 'dtn1', dpid, flow.match) : undefined;
+        if (as) count[as]++;
+      }
+    };
+    for (let i = 0; i < 3; i++) follow('border1', inbound(40000 + i));
+    for (let i = 0; i < 4; i++) follow('border2', inbound(41000 + i));
+    for (let i = 0; i < 5; i++) follow('leaf', outbound(42000 + i));
+    expect(count).toEqual({ in: 7, out: 5 });
+  });
+});
