@@ -2,7 +2,8 @@
 // request (at most once per `minIntervalMs` per lease, and one read at a time, so a dashboard refreshing fast
 // cannot flood a switch with flow-stats requests), and the rate is the byte delta between the last two reads
 // (this one and the previous one, whether a request's or the app's periodic poll) over the time between them.
-import type { DmzApp, DmzEvent } from '../apps/dmz/dmz-app.js';
+import type { DmzApp } from '../apps/dmz/dmz-app.js';
+import type { DmzEvent } from '../apps/dmz/dmz-app-shapes.js';
 import type { LeaseRecord } from '../apps/dmz/lease-book.js';
 import type { RateView } from './views.js';
 

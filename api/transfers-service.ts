@@ -5,7 +5,8 @@
 import type { Logger } from '../controller/log.js';
 import { dpidText } from '../controller/errors.js';
 import { flowText } from '../controller/flow-entry.js';
-import type { DmzApp, DmzEvent, Done, LeaseDraft } from '../apps/dmz/dmz-app.js';
+import type { DmzApp } from '../apps/dmz/dmz-app.js';
+import type { DmzEvent, Done, LeaseDraft } from '../apps/dmz/dmz-app-shapes.js';
 import type { AuditDraft as CoreAudit } from '../apps/dmz/core/plan.js';
 import type { LeaseRequest } from '../apps/dmz/lease-book.js';
 import type { BlockRecord, LeaseRecord } from '../apps/dmz/records.js';

@@ -1,7 +1,7 @@
 // The API's JSON shapes of the DMZ app's records (snake_case, ISO times, port ranges as text).
 import { formatPortRange } from '../apps/dmz/port-ranges.js';
 import type { LeaseRecord, BlockRecord } from '../apps/dmz/lease-book.js';
-import type { LeasePlan } from '../apps/dmz/dmz-app.js';
+import type { LeasePlan } from '../apps/dmz/dmz-app-shapes.js';
 import { formatFlowEntry } from '../controller/openflow/multipart/flow.js';
 
 export interface RateView {

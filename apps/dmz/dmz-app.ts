@@ -14,7 +14,7 @@ import { HARD_TIMEOUT_TOLERANCE_MS } from '../../controller/flow-manager.js';
 import type { Logger } from '../../controller/log.js';
 import type { SwitchConnection } from '../../controller/switch-connection.js';
 import { OFPRR, type MessageOf } from '../../controller/openflow/index.js';
-import { leaseMeter, LeaseRefused, type FlowSpec, type MeterSpec } from './pipeline.js';
+import { leaseMeter, LeaseRefused } from './pipeline.js';
 import { OWNER, OWNER_NAMES } from './owners.js';
 import { LeaseBook, type LeaseRecord, type BlockRecord, type LeaseRequest } from './lease-book.js';
 import type { Site, SiteSwitch } from './site.js';
@@ -33,86 +33,17 @@ import { withRules } from './core/leases.js';
 import { blockRuleOf } from './core/blocks.js';
 import { checkSwitchBudget, flowsInUse } from './core/budgets.js';
 import { reservedByLink } from './core/reservations.js';
-import { OWNERS, type AuditDraft, type Plan } from './core/plan.js';
+import type { Plan } from './core/plan.js';
 import { parsePrefix } from './addresses.js';
 import { leaseRuleOf, leaseSpecOf } from './lease-rules.js';
-
-export type DmzEvent =
-  /** `audit`: the core's audit entries of a close nobody asked for (an end, a reload), for the executor to write. */
-  | { type: 'lease.created' | 'lease.extended'; lease: LeaseRecord }
-  | { type: 'lease.closed'; lease: LeaseRecord; audit?: readonly AuditDraft[] }
-  /** `audit`: the core's audit entries of a change nobody asked for (a block's end), for the executor to write. */
-  | { type: 'block.created' | 'block.removed'; block: BlockRecord; audit?: readonly AuditDraft[] }
-  /**
-   * A switch reported one of our flows removed while it should still be there (see FlowManager's flowLost): it
-   * is being re-installed. `lease` or `block` names the owner's record when the flow is one of theirs.
-   */
-  | { type: 'flow.lost'; dpid: bigint; owner: string; lease?: number; block?: number; reason: string; flow: FlowEntry }
-  /** A link of the lease's path went down (or came back): moved to the switches `hops` (exit first), or left with no path. */
-  | { type: 'lease.path-moved' | 'lease.path-lost'; lease: LeaseRecord; link: string; hops: string[] };
+import type { DmzAppEvents, DmzAppOptions, Done, LeaseDraft, LeasePlan, SwitchBudget } from './dmz-app-shapes.js';
+import { blockRecordIn, leaseFlowsBySwitch, leaseRecordIn, refusalOf } from './plan-records.js';
 
 /** Whether a drafted lease's flows went to the switch, and the settling of its `sent` promise. */
 interface Sending {
   sent: boolean;
   resolve: () => void;
   reject: (e: unknown) => void;
-}
-
-export interface DmzAppEvents {
-  event: [DmzEvent];
-  /** Counters of active leases changed (after a poll or a flow-removed). */
-  counters: [LeaseRecord[]];
-}
-
-/** One switch's budget for lease and block flows, all requests together. */
-export interface SwitchBudget {
-  name: string;
-  dpid: bigint;
-  budget: number;
-}
-
-/** What a lease request would install on one switch. */
-export interface HopPlan {
-  /** The flows as the flow manager would install them. */
-  flows: FlowEntry[];
-  switchBudget: SwitchBudget;
-  /** Transfer and block flows the switch holds now. */
-  flowsInUse: number;
-}
-
-/** What a lease request would install (a dry run): nothing of it is taken, installed or recorded. */
-export interface LeasePlan extends HopPlan {
-  /** The lease as it would be drafted now (its id and meter id are the next free ones, not reserved). */
-  lease: Lease;
-  meter?: MeterSpec;
-  /** Every switch of its path, the exit first (the DTN's switch, whose part is the plan's own fields, last). */
-  hops: HopPlan[];
-}
-
-/** A drafted lease (see draftLease). */
-export interface LeaseDraft {
-  record: LeaseRecord;
-  /** The core's audit entries of the grant, for the executor to write with the record. */
-  audit: AuditDraft[];
-  sent: Promise<void>;
-  installed: Promise<LeaseRecord>;
-}
-
-/** A change made for someone, with the audit entries the core wrote for it (for the executor to persist). */
-export interface Done<R> {
-  record: R;
-  audit: AuditDraft[];
-}
-
-export interface DmzAppOptions {
-  site: Site;
-  controller: Controller;
-  flows: FlowManager;
-  logger: Logger;
-  /** Epoch time and timers (default: the system's); lease and block ends are timed on it. */
-  clock?: Clock;
-  /** How often lease counters are read from the switches (ms); 0 disables polling. */
-  pollIntervalMs?: number;
 }
 
 type CloseCommand = Extract<Command, { type: 'release' | 'expire' | 'flow-removed' }>;
@@ -795,31 +726,4 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     }
     this.flows.setMeters(dpid, meters);
   }
-}
-
-/** The lease flows a plan adds, per switch (a switch may have them in two steps). */
-function leaseFlowsBySwitch(plan: Plan): Map<bigint, FlowSpec[]> {
-  const out = new Map<bigint, FlowSpec[]>();
-  for (const c of plan.steps.flat()) if (c.owner === OWNERS.leases && c.add) out.set(c.dpid, [...(out.get(c.dpid) ?? []), ...c.add]);
-  return out;
-}
-
-/** A refused plan as the error the API maps to its code. */
-function refusalOf(plan: Plan): LeaseRefused {
-  const r = plan.refused;
-  return new LeaseRefused(r?.reason ?? 'refused', r?.message ?? 'refused', r?.limit);
-}
-
-/** The lease record a plan persists (a request's or a close's plan carries exactly one). */
-function leaseRecordIn(plan: Plan): LeaseRecord {
-  const r = plan.records.find((c) => c.kind === 'lease');
-  if (!r || r.kind !== 'lease') throw new Error('a lease plan without its record');
-  return r.record;
-}
-
-/** The block record a plan persists (a block command's plan carries exactly one). */
-function blockRecordIn(plan: Plan): BlockRecord {
-  const r = plan.records.find((c) => c.kind === 'block');
-  if (!r || r.kind !== 'block') throw new Error('a block plan without its record');
-  return r.record;
 }

@@ -35,7 +35,8 @@ import {
   type OfpMessage,
 } from '../../controller/openflow/index.js';
 import { buildPacket } from '../../controller/packet/index.js';
-import { DmzApp, type DmzEvent } from '../../apps/dmz/dmz-app.js';
+import { DmzApp } from '../../apps/dmz/dmz-app.js';
+import type { DmzEvent } from '../../apps/dmz/dmz-app-shapes.js';
 import { OWNER, OWNER_NAMES } from '../../apps/dmz/owners.js';
 import { ownerCookie, ownerIdOf } from '../../controller/cookie.js';
 import { defaultSite, parseSiteConfig } from '../../apps/dmz/config.js';

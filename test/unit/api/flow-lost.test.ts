@@ -9,7 +9,7 @@ import { OFPRR } from '../../../controller/openflow/index.js';
 import type { FlowEntry } from '../../../controller/flow-entry.js';
 import { addFlowMsg, deleteFlowMsg } from '../../../controller/reconcile.js';
 import { LiveCounters } from '../../../api/live-counters.js';
-import type { DmzEvent } from '../../../apps/dmz/dmz-app.js';
+import type { DmzEvent } from '../../../apps/dmz/dmz-app-shapes.js';
 import { startHarness, transferBody, type Harness } from './harness.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
