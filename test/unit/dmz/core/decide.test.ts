@@ -8,6 +8,7 @@ import { OWNER } from '../../../../apps/dmz/owners.js';
 import { ownerCookie } from '../../../../controller/cookie.js';
 import type { SimPacket } from '../../../helpers/flow-sim.js';
 import { World, type Verdict } from './world.js';
+import { request, USER } from './traffic.js';
 
 const site = defaultSite();
 const DPID = site.switches[0]!.dpid;
@@ -15,23 +16,7 @@ const WAN = 1,
   FW_OUT = 3,
   DTN = 5;
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
-const USER = { actor: 'token:1', project: 'climate' };
-
-const lease = (over: Partial<LeaseSpec> = {}): Command => ({
-  type: 'request',
-  by: USER,
-  lease: {
-    project: 'climate',
-    dtn: 'dtn1',
-    remote: parsePrefix('192.0.2.0/24'),
-    protocol: 'tcp',
-    localPorts: [{ lo: 50000, hi: 51000 }],
-    remotePorts: [{ lo: 0, hi: 65535 }],
-    path: 'routed',
-    end: T0 + 60_000,
-    ...over,
-  },
-});
+const lease = (over: Partial<LeaseSpec> = {}): Command => request(T0 + 60_000, over);
 const fromWan = (dstPort: number, src = '192.0.2.10'): SimPacket => ({
   inPort: WAN,
   ethDst: '02:00:00:00:01:05',

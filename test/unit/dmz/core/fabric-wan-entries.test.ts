@@ -4,16 +4,11 @@
 // every packet of the transfer is counted once, at the DTN's switch, whatever way it took.
 import { describe, it, expect } from 'vitest';
 import { parseSiteConfig } from '../../../../apps/dmz/config.js';
-import { parsePrefix } from '../../../../apps/dmz/addresses.js';
-import { countedAs } from '../../../../apps/dmz/counter-poll.js';
-import { ownerCookie } from '../../../../controller/cookie.js';
-import { OWNER } from '../../../../apps/dmz/owners.js';
-import type { Command } from '../../../../apps/dmz/core/commands.js';
 import { leaseOf } from '../../../../apps/dmz/core/state.js';
 import type { Site } from '../../../../apps/dmz/site.js';
-import { matches, type SimPacket } from '../../../helpers/flow-sim.js';
 import type { Trace } from '../../../helpers/fabric-sim.js';
 import { twoEntriesYaml } from '../../../helpers/science-dmz-fabrics.js';
+import { countAlong, request as requestUntil, tcp, USER } from './traffic.js';
 import { World } from './world.js';
 
 const T0 = Date.UTC(2026, 11, 7, 12, 0, 0);
@@ -21,34 +16,10 @@ const DTN = { mac: '02:00:00:00:03:01', ip: '10.10.1.10', port: 1 };
 const ENTRY2_LEAF = 'border2:10-leaf:11';
 const BORDERS = 'border1:11-border2:11';
 
-const request: Command = {
-  type: 'request',
-  by: { actor: 'token:1', project: 'climate' },
-  lease: {
-    project: 'climate',
-    dtn: 'dtn1',
-    remote: parsePrefix('192.0.2.0/24'),
-    protocol: 'tcp',
-    localPorts: [{ lo: 50000, hi: 51000 }],
-    remotePorts: [{ lo: 0, hi: 65535 }],
-    path: 'routed',
-    end: T0 + 600_000,
-  },
-};
-
-const packet = (inPort: number, src: string, dst: string, sport: number, dport: number): SimPacket => ({
-  inPort,
-  ethDst: DTN.mac,
-  ethType: 0x0800,
-  ipSrc: src,
-  ipDst: dst,
-  ipProto: 6,
-  srcPort: sport,
-  dstPort: dport,
-});
+const request = requestUntil(T0 + 600_000);
 /** From the far end into WAN entry port 1 of a border switch; from the DTN out. */
-const inbound = (sport = 40000) => packet(1, '192.0.2.10', DTN.ip, sport, 50001);
-const outbound = (sport = 40000) => packet(DTN.port, DTN.ip, '192.0.2.10', 50001, sport);
+const inbound = (sport = 40000) => tcp(1, '192.0.2.10', DTN.ip, sport, 50001, DTN.mac);
+const outbound = (sport = 40000) => tcp(DTN.port, DTN.ip, '192.0.2.10', 50001, sport, DTN.mac);
 
 const where = (t: Trace): string[] => t.exits.map((e) => `${e.switch}:${e.port}`);
 const firewalled = (t: Trace): boolean =>
@@ -110,7 +81,7 @@ describe('a fabric with two WAN entries', () => {
 
   it('released, both entries lead to the firewall again', () => {
     const { w, id } = leased();
-    w.run({ type: 'release', id, by: { actor: 'token:1', project: 'climate' }, state: 'released', reason: 'done' });
+    w.run({ type: 'release', id, by: USER, state: 'released', reason: 'done' });
     const f = w.fabric();
     for (const entry of ['border1', 'border2']) expect(firewalled(f.send(entry, inbound())), entry).toBe(true);
   });
@@ -138,21 +109,10 @@ describe('a fabric with two WAN entries', () => {
 
   it('each packet of the transfer is counted once, at the DTN switch, whichever entry it came by', () => {
     const { w, id } = leased();
-    const site = w.state.site;
-    const cookie = ownerCookie(OWNER.LEASES, id);
     const count = { in: 0, out: 0 };
-    const follow = (sw: string, p: SimPacket): void => {
-      for (const h of w.fabric().send(sw, p).hops) {
-        const dpid = site.switches.find((s) => s.name === h.switch)!.dpid;
-        const at = { ...p, inPort: h.inPort };
-        const flow = w.flows(dpid).find((f) => f.cookie === cookie && matches(f.match, at));
-        const as = flow ? countedAs(site, 'dtn1', dpid, flow.match) : undefined;
-        if (as) count[as]++;
-      }
-    };
-    for (let i = 0; i < 3; i++) follow('border1', inbound(40000 + i));
-    for (let i = 0; i < 4; i++) follow('border2', inbound(41000 + i));
-    for (let i = 0; i < 5; i++) follow('leaf', outbound(42000 + i));
+    for (let i = 0; i < 3; i++) countAlong(w, id, 'dtn1', 'border1', inbound(40000 + i), count);
+    for (let i = 0; i < 4; i++) countAlong(w, id, 'dtn1', 'border2', inbound(41000 + i), count);
+    for (let i = 0; i < 5; i++) countAlong(w, id, 'dtn1', 'leaf', outbound(42000 + i), count);
     expect(count).toEqual({ in: 7, out: 5 });
   });
 });

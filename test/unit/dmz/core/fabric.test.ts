@@ -14,9 +14,9 @@ import type { SimPacket } from '../../../helpers/flow-sim.js';
 import type { Trace } from '../../../helpers/fabric-sim.js';
 import { datasiteYaml, supercomputerYaml } from '../../../helpers/science-dmz-fabrics.js';
 import { World } from './world.js';
+import { request as requestUntil, tcp, USER } from './traffic.js';
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
-const USER = { actor: 'token:1', project: 'climate' };
 const ROUTER_MAC = '02:00:00:00:00:fe';
 const DTN1 = { mac: '02:00:00:00:03:01', ip: '10.10.1.10', port: 1 };
 const DTN2 = { mac: '02:00:00:00:03:02', ip: '10.10.1.11', port: 2 };
@@ -24,33 +24,8 @@ const CORE_LEAF = 'core:11-leaf:10';
 const LEAF_BORDER = 'leaf:11-border:12';
 const BORDER_CORE = 'border:10-core:10';
 
-const request = (over: Partial<LeaseSpec> = {}): Command => ({
-  type: 'request',
-  by: USER,
-  lease: {
-    project: 'climate',
-    dtn: 'dtn1',
-    remote: parsePrefix('192.0.2.0/24'),
-    protocol: 'tcp',
-    localPorts: [{ lo: 50000, hi: 51000 }],
-    remotePorts: [{ lo: 0, hi: 65535 }],
-    path: 'routed',
-    end: T0 + 600_000,
-    ...over,
-  },
-});
+const request = (over: Partial<LeaseSpec> = {}): Command => requestUntil(T0 + 600_000, over);
 
-const tcp = (inPort: number, src: string, dst: string, sport: number, dport: number, ethDst: string, vlan?: number): SimPacket => ({
-  inPort,
-  ethDst,
-  ethType: 0x0800,
-  ipSrc: src,
-  ipDst: dst,
-  ipProto: 6,
-  srcPort: sport,
-  dstPort: dport,
-  ...(vlan !== undefined ? { vlan } : {}),
-});
 /** From the WAN to a DTN, and from a DTN to the WAN. */
 const inbound = (dtn = DTN1, sport = 40000, inPort = 1, vlan?: number) => tcp(inPort, '192.0.2.10', dtn.ip, sport, 50001, dtn.mac, vlan);
 const outbound = (dtn = DTN1, sport = 50001) => tcp(dtn.port, dtn.ip, '192.0.2.10', sport, 40000, ROUTER_MAC);
