@@ -1,6 +1,7 @@
 // The election's etcd lease on a thread of its own (lease-keeper-worker.js): keepalives go out on time however
 // long the main thread is busy, and how long the lease certainly holds is read from shared memory, current at
-// the moment the main thread asks. One lease (one term's candidacy) at a time.
+// the moment the main thread asks. One lease (one term's candidacy) at a time. A thread that dies ends the term it
+// kept; the next grant starts another.
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../controller/log.js';
@@ -41,30 +42,39 @@ export interface LeaseKeeperOptions {
 }
 
 export class LeaseKeeper extends EventEmitter<KeeperEvents> {
-  private readonly worker: Worker;
+  private worker: Worker | undefined;
   private readonly shared = new BigInt64Array(new SharedArrayBuffer(2 * BigInt64Array.BYTES_PER_ELEMENT));
   private readonly waiting = new Map<number, { resolve: (r: KeeperReport) => void }>();
   private seq = 0;
-  private exited = false;
+  private closing = false;
 
   constructor(private readonly opts: LeaseKeeperOptions) {
     super();
-    const data: KeeperData = { hosts: opts.hosts, dialTimeoutMs: opts.dialTimeoutMs ?? 5_000, shared: this.shared.buffer };
-    this.worker = new Worker(new URL('./lease-keeper-worker.js', import.meta.url), { workerData: data });
-    this.worker.on('message', (m: KeeperReport) => this.onReport(m));
-    this.worker.on('error', (e: Error) => opts.logger?.error({ err: e.message }, 'cluster: the lease keeper failed'));
-    this.worker.on('exit', () => {
-      this.exited = true;
+    this.worker = this.spawn();
+  }
+
+  private spawn(): Worker {
+    const data: KeeperData = { hosts: this.opts.hosts, dialTimeoutMs: this.opts.dialTimeoutMs ?? 5_000, shared: this.shared.buffer };
+    const worker = new Worker(new URL('./lease-keeper-worker.js', import.meta.url), { workerData: data });
+    worker.on('message', (m: KeeperReport) => this.onReport(m));
+    worker.on('error', (e: Error) => this.opts.logger?.error({ err: e.message }, 'cluster: the lease keeper failed'));
+    worker.on('exit', (code) => {
+      if (this.worker !== worker) return;
+      this.worker = undefined;
       // Every lease it kept is unkept from now on: the terms that hold one end.
       Atomics.store(this.shared, 1, 0n);
       for (const [seq, w] of this.waiting) w.resolve({ op: 'failed', seq, err: 'the lease keeper stopped' });
       this.waiting.clear();
+      if (this.closing) return;
+      this.opts.logger?.error({ code }, 'cluster: the lease keeper thread stopped; the next campaign starts another');
       if (this.seq > 0) this.emit('lost', this.seq, 'the lease keeper stopped');
     });
+    return worker;
   }
 
   /** A new lease of `ttlSeconds`, kept alive until released (or lost). */
   async grant(ttlSeconds: number): Promise<KeptLease> {
+    if (!this.worker && !this.closing) this.worker = this.spawn();
     const seq = ++this.seq;
     const r = await this.ask({ op: 'grant', seq, ttl: ttlSeconds });
     if (r.op !== 'granted') throw new Error(r.op === 'failed' ? r.err : `unexpected answer ${r.op}`);
@@ -73,16 +83,18 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
 
   /** Stops keeping the lease alive; with `revoke`, etcd also deletes its keys now rather than at its TTL. */
   async release(lease: KeptLease, revoke: boolean): Promise<void> {
-    if (this.exited) return;
+    if (!this.worker) return;
     await this.ask({ op: 'release', seq: lease.seq, revoke });
   }
 
   /** Revokes what it keeps and stops the thread. */
   async close(): Promise<void> {
-    if (this.exited) return;
-    const exited = new Promise((r) => this.worker.once('exit', r));
-    this.worker.postMessage({ op: 'close' } satisfies KeeperRequest);
-    const timer = setTimeout(() => void this.worker.terminate(), 3_000);
+    this.closing = true;
+    const worker = this.worker;
+    if (!worker) return;
+    const exited = new Promise((r) => worker.once('exit', r));
+    worker.postMessage({ op: 'close' } satisfies KeeperRequest);
+    const timer = setTimeout(() => void worker.terminate(), 3_000);
     await exited;
     clearTimeout(timer);
   }
@@ -92,10 +104,11 @@ export class LeaseKeeper extends EventEmitter<KeeperEvents> {
   }
 
   private ask(m: Extract<KeeperRequest, { seq: number }>): Promise<KeeperReport> {
-    if (this.exited) return Promise.resolve({ op: 'failed', seq: m.seq, err: 'the lease keeper stopped' });
+    const worker = this.worker;
+    if (!worker) return Promise.resolve({ op: 'failed', seq: m.seq, err: 'the lease keeper stopped' });
     return new Promise((resolve) => {
       this.waiting.set(m.seq, { resolve });
-      this.worker.postMessage(m);
+      worker.postMessage(m);
     });
   }
 

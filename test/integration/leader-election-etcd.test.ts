@@ -2,6 +2,7 @@
 // generation id that rises with every term, a leader busy for longer than the TTL that keeps the lead, a leader
 // cut off from etcd that steps down within its lease's TTL, and the fence: a deposed leader's store commit is
 // refused by etcd, even when it does not know it was deposed.
+import type { Worker } from 'node:worker_threads';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeaderElection, NotLeaderError, type LeaderInfo } from '../../api/cluster/leader-election.js';
@@ -16,6 +17,17 @@ async function until(what: string, cond: () => boolean, ms = 10_000): Promise<vo
   const deadline = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Waits until `n` candidates have their key under `dir`. */
+async function candidates(dir: string, client: Etcd3, n: number, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const have = (await client.getAll().prefix(dir).keys()).length;
+    if (have === n) return;
+    if (Date.now() > deadline) throw new Error(`${have} candidates under ${dir}, not ${n}, after ${ms} ms`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -93,6 +105,29 @@ describe('leader election on etcd', () => {
     }
   }, 30_000);
 
+  it('a leader whose lease thread dies steps down; it campaigns again on a new thread, and leads when the next one goes', async () => {
+    const cs = ['a', 'b'].map((n) => candidate(n, '/dmzgate-leader/election-4/', etcd.endpoints));
+    const [a, b] = cs as [Candidate, Candidate];
+    try {
+      await a.election.start();
+      await until('a leads', () => a.election.isLeader);
+      await b.election.start();
+      await until('b sees a lead', () => b.election.leader?.name === 'a');
+      // A crash of the thread: nothing public makes one.
+      await (a.election as unknown as { keeper: { worker: Worker } }).keeper.worker.terminate();
+      await until('a steps down', () => a.deposed.length > 0, 2_000);
+      expect(a.deposed[0]!.why).toBe('the lease keeper stopped');
+      expect(a.election.isLeader).toBe(false);
+      // Its old key lapses with the lease (nothing keeps it alive), b leads, and a is a candidate again.
+      await until('b leads', () => b.election.isLeader, 8_000);
+      await candidates('/dmzgate-leader/election-4/', b.client, 2); // b's key and a's new one
+      await b.election.close();
+      await until('a leads again', () => a.election.isLeader, 8_000);
+    } finally {
+      await closeAll(cs);
+    }
+  }, 30_000);
+
   it('a leader cut off from etcd steps down within its TTL; its fenced commits are refused by etcd', async () => {
     // `a` reaches only member 0; `b` the other two. Member 0 is frozen while `a` leads.
     const prefix = '/dmzgate/election-2/';
@@ -104,6 +139,8 @@ describe('leader election on etcd', () => {
       await until('a leads', () => a.election.isLeader);
       await b.election.start();
       await until('b sees a lead', () => b.election.leader?.name === 'a');
+      // b a candidate before the cut: a grant still in flight when etcd's leader freezes waits out its timeout.
+      await candidates('/dmzgate-leader/election-2/', b.client, 2);
       const oldFence = a.election.fence();
       await storeA.commit([{ kind: 'event.append', event: { id: 1, at: 1, type: 'switch.up', data: {} } }]);
 
