@@ -92,7 +92,8 @@ export function routeLease(site: Site, dtn: string, path: PathName, down: Readon
     return route;
   });
   // Routes that stay on their DTNs' switches depend on no link: made once per site, shared by every such lease.
-  if (routes.every((r) => r.path.switches.length === 1 && (r.entries ?? []).every((e) => e.path.switches.length === 1))) {
+  // Not with another WAN entry: its way comes over links (and one cut off now may come back).
+  if (routes.every((r) => r.path.switches.length === 1 && !r.entries) && (path !== 'routed' || !lacksEntries(site, routes))) {
     let bySite = local.get(site);
     if (!bySite) local.set(site, (bySite = new Map<string, MemberRoute[]>()));
     bySite.set(key, routes);

@@ -107,6 +107,33 @@ describe('a fabric with two WAN entries', () => {
     expect(firewalled(t)).toBe(false);
   });
 
+  it('a lease granted while another entry is cut off gains it when a link comes back (its routes are not kept as they were)', () => {
+    // dtn2 on border2, whose own WAN port is its exit: its path is that one switch, border1 the other entry.
+    const yaml = twoEntriesYaml()
+      .replace(
+        '      - { port: 1, role: wan-routed }\n      - { port: 10, role: fabric }\n      - { port: 11, role: fabric }\n  - name: leaf',
+        '      - { port: 1, role: wan-routed }\n      - { port: 2, role: dtn }\n      - { port: 10, role: fabric }\n      - { port: 11, role: fabric }\n  - name: leaf',
+      )
+      .replace('dtns:\n', 'dtns:\n  - { name: dtn2, switch: border2, port: 2, mac: "02:00:00:00:03:02", ipv4: [10.10.1.11] }\n');
+    const site: Site = parseSiteConfig(yaml);
+    const w = new World(site, T0);
+    for (const sw of site.switches) w.run({ type: 'switch-up', dpid: sw.dpid });
+    w.run({ type: 'link-down', link: ENTRY2_LEAF });
+    w.run({ type: 'link-down', link: BORDERS });
+    const toDtn2 = tcp(1, '192.0.2.10', '10.10.1.11', 40000, 50001, '02:00:00:00:03:02');
+    for (const asked of [1, 2]) {
+      w.run(requestUntil(T0 + 600_000, { dtn: 'dtn2', localPorts: [{ lo: 50000 + asked, hi: 50000 + asked }] }));
+      expect(w.lastRefusal).toBeUndefined();
+    }
+    expect(firewalled(w.fabric().send('border1', { ...toDtn2, dstPort: 50001 }))).toBe(true); // border1 cut off: no way
+    w.run({ type: 'link-up', link: BORDERS });
+    for (const port of [50001, 50002]) {
+      const t = w.fabric().send('border1', { ...toDtn2, dstPort: port });
+      expect(where(t), String(port)).toEqual(['border2:2']);
+      expect(firewalled(t)).toBe(false);
+    }
+  });
+
   it('each packet of the transfer is counted once, at the DTN switch, whichever entry it came by', () => {
     const { w, id } = leased();
     const count = { in: 0, out: 0 };
