@@ -1,10 +1,10 @@
 /**
  * Issue 18, the data site end to end: the datasite lab (border1 with the WAN and the firewall, dmz1 with the DTN
  * cluster dtc1 = dtn1..dtn4, two parallel links border1:5-dmz1:5 and border1:6-dmz1:6; routed WAN RTT 20 ms) runs
- * against the built `dmzgate controller`, on the lab's site config with both WAN entries: brtr on border1:1 and
- * brtr2 on dmz1:1, each naming its router's MAC. The far end's network (rrtr) sends to the inside through brtr;
- * a routed lease of a DTN on dmz1 leaves by the nearest entry, brtr2 (addressed to it), and the far end's packets
- * come in by border1:1 and cross the parallel links on the entry's way onto the lease's path.
+ * against the built `dmzgate controller`. The lab routes both ways through the border router brtr on border1
+ * (rrtr's route to the inside, the inside hosts' default route), so the controller's site config here leaves out
+ * the second WAN entry brtr2 (dmz1:1): every lease then leaves by border1:1, across the parallel links (both
+ * entries: fabric-wan-entries.test.ts).
  *
  *   1. one lease's parallel iperf3 streams are spread over both parallel links (each carries at least 25 % of the
  *      bytes, read from the ports' counters), bypassing the firewall
@@ -12,8 +12,6 @@
  *   3. a link cut (both ends set down with ovs-ofctl mod-port) under a running transfer paced at 200 Mbit/s, with
  *      policy.backup-paths true: from a second before the cut on, no 100 ms interval falls below half the pace,
  *      and the transfer completes
- *   4. the two entries: iperf3's data comes in by brtr (border1:1) and its ACKs leave by brtr2 (dmz1:1), neither
- *      through the firewall; the API's counters of the lease count the transfer once (bytes in against iperf3)
  *
  * Paces: 32 streams of 8 Mbit/s (the switch hashes each stream's addresses and ports onto one link: 32 keep the
  * share of either link near half), and 200 Mbit/s for one stream: what two userspace switches and the WAN delay
@@ -22,9 +20,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep, sumFlows } from '../../lab/dmz-lab.js';
 import { datasite, forwardedPackets, PARALLEL, received } from '../helpers/datasite-lab.js';
-
-/** Per frame of a data segment, beyond iperf3's payload: Ethernet 14 + IPv4 20 + TCP 20 + timestamps option 12. */
-const HEADER_BYTES = 66;
 
 describe('the data site: parallel links, a DTN cluster, backup paths', () => {
   const s = datasite(true);
@@ -97,28 +92,5 @@ describe('the data site: parallel links, a DTN cluster, backup paths', () => {
     expect(r.ok, r.error).toBe(true);
     expect(intervals.length).toBeGreaterThanOrEqual(70);
     expect(Math.min(...after)).toBeGreaterThanOrEqual(100);
-  }, 60_000);
-
-  it('4. in by brtr (border1:1), out by brtr2 (dmz1:1), off the firewall both ways; the API counts the transfer once', async () => {
-    const id = await s.lease({ dtn: 'dtn3', local_ports: ['5201'] });
-    const c0 = await s.lab.settledTransfer(id, s.lab.adminToken);
-    const [fw0, in0, out0] = await Promise.all([s.lab.lab.fwCounters(), s.rx('border1'), s.tx('dmz1')]);
-    const r = await s.iperf('dtn3', { port: 5201, seconds: 3, bitrate: '100M' });
-    const [fw1, in1, out1] = await Promise.all([s.lab.lab.fwCounters(), s.rx('border1'), s.tx('dmz1')]);
-    const c1 = await s.lab.settledTransfer(id, s.lab.adminToken);
-    expect(r.ok, r.error).toBe(true);
-    expect(forwardedPackets(fw0, fw1)).toBeLessThanOrEqual(10);
-    const cameIn = in1.get(1)! - in0.get(1)!;
-    const wentOut = out1.get(1)! - out0.get(1)!;
-    expect(cameIn).toBeGreaterThanOrEqual(received(r));
-    expect(wentOut).toBeGreaterThan(0);
-    // Counted once, at dtn3's switch: the frames' payload (66 bytes of headers each) against what iperf3 received.
-    const packetsIn = c1.counters.packets_in - c0.counters.packets_in;
-    const payload = c1.counters.bytes_in - c0.counters.bytes_in - HEADER_BYTES * packetsIn;
-    const ratio = payload / received(r);
-    figures.entries = { lease: id, mbps: r.received_mbps, in_border1_1: cameIn, out_dmz1_1: wentOut, api_bytes_ratio: ratio };
-    expect(ratio).toBeGreaterThan(0.95);
-    expect(ratio).toBeLessThan(1.05);
-    expect(c1.counters.packets_out - c0.counters.packets_out).toBeGreaterThan(0);
   }, 60_000);
 });

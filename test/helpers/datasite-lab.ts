@@ -1,5 +1,6 @@
-// The datasite lab for the fabric e2e tests (test/e2e/fabric-datasite.test.ts): the built controller on the lab's
-// site config, both WAN entries in it (brtr on border1:1, brtr2 on dmz1:1); and what the tests ask of it.
+// The datasite lab for the fabric e2e tests (test/e2e/fabric-datasite.test.ts, fabric-wan-entries.test.ts): the
+// built controller on the lab's site config, with both WAN entries (brtr on border1:1, brtr2 on dmz1:1) or without
+// brtr2, so that every lease leaves by border1:1 across the parallel links; and what the tests ask of it.
 import { expect } from 'vitest';
 import { checkBuild } from '../../lab/dmzgate-process.js';
 import { DmzLab, parseFlows, sleep, type DumpedFlow } from '../../lab/dmz-lab.js';
@@ -9,6 +10,7 @@ import { ownerCookie } from '../../controller/cookie.js';
 
 const REMOTE = 'rdtn';
 export const PARALLEL = [5, 6];
+const NO_BRTR2 = (yaml: string): string => yaml.replace(/^ {6}- \{ port: 1, role: wan-routed, name: brtr2[^}]*\}\n/m, '');
 
 export interface Iperf extends IperfResult {
   raw?: { sum_received?: { bytes: number } };
@@ -25,8 +27,8 @@ function portBytes(text: string, dir: 'rx' | 'tx'): Map<number, number> {
   return out;
 }
 
-/** The site's lab with the controller on its config, and what the tests ask of it. */
-export function datasite(backupPaths: boolean) {
+/** The site's lab with the controller on its config (brtr2 left out unless `bothEntries`), and what the tests ask of it. */
+export function datasite(backupPaths: boolean, bothEntries = false) {
   let d!: DmzLab;
   const ofctl = (sw: string, command: string, ...args: string[]) => d.lab.request<string>('ofctl', { command, args, switch: sw });
   const api = {
@@ -69,7 +71,13 @@ export function datasite(backupPaths: boolean) {
         topo: 'datasite',
         rtt: 20,
         loss: '0',
-        editSite: (y) => (backupPaths ? y : y.replace('backup-paths: true', 'backup-paths: false')),
+        editSite: (y) => {
+          const site = backupPaths ? y : y.replace('backup-paths: true', 'backup-paths: false');
+          if (bothEntries) return site;
+          const without = NO_BRTR2(site);
+          if (without === site) throw new Error('the datasite config has no brtr2 entry to leave out');
+          return without;
+        },
       });
     },
   };
