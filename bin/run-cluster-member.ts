@@ -226,10 +226,7 @@ export async function runClusterMember(opts: ClusterOptions, version: string): P
       ttlSeconds: opts.cluster.ttlSeconds,
       logger: log,
     });
-    election.on('leader', (l) => {
-      log.info({ leader: l?.name ?? null, generation: l ? String(l.generation) : null }, 'cluster: leader changed');
-      follow(l);
-    });
+    election.on('leader', follow);
     election.on('elected', lead);
     election.on('deposed', stepDown);
     await election.start();

@@ -112,11 +112,11 @@ export class LeaderElection extends EventEmitter<ElectionEvents> {
       if (this.term?.lease.seq === seq) this.lost(this.term, why);
     });
     this.watcher = await this.opts.client.watch().prefix(this.dir).create();
-    this.watcher.on('put', () => this.refresh());
-    this.watcher.on('delete', () => this.refresh());
-    this.watcher.on('connected', () => this.refresh());
+    this.watcher.on('put', () => this.refresh('put'));
+    this.watcher.on('delete', () => this.refresh('delete'));
+    this.watcher.on('connected', () => this.refresh('watch connected'));
     this.watcher.on('error', (e) => this.opts.logger?.warn({ err: e.message }, 'cluster: leader watch failed'));
-    this.refresh();
+    this.refresh('start');
     this.campaign();
   }
 
@@ -170,7 +170,7 @@ export class LeaderElection extends EventEmitter<ElectionEvents> {
     const term: Term = { lease, key, createRevision, expiry: undefined };
     this.term = term;
     this.watchDeadline(term);
-    this.refresh();
+    this.refresh('campaign');
   }
 
   /** When the lease's deadline passes without a newer one (the keeper moves it on each answer), the term ends. */
@@ -204,14 +204,17 @@ export class LeaderElection extends EventEmitter<ElectionEvents> {
   }
 
   /** Reads the leader keys (one at a time) and settles who leads. */
-  private refresh(): void {
+  private refresh(cause: string): void {
+    const at = Date.now();
     this.reading = this.reading
-      .then(() => this.read())
+      .then(() => this.read(cause, at))
       .catch((e: Error) => this.opts.logger?.warn({ err: e.message }, 'cluster: cannot read the leader'));
   }
 
-  private async read(): Promise<void> {
+  /** `cause` and `at`: what asked for this read and when, logged with a change to say how long it took to notice. */
+  private async read(cause: string, at: number): Promise<void> {
     if (this.closed) return;
+    const began = Date.now();
     const res = await this.opts.client.getAll().prefix(this.dir).sort('Create', 'Ascend').limit(1).exec();
     const kv = res.kvs[0];
     const next: LeaderInfo | undefined = kv
@@ -219,6 +222,10 @@ export class LeaderElection extends EventEmitter<ElectionEvents> {
       : undefined;
     if (next?.key !== this.current?.key) {
       this.current = next;
+      this.opts.logger?.info(
+        { leader: next?.name ?? null, generation: next ? String(next.generation) : null, cause, queuedMs: began - at, readMs: Date.now() - began },
+        'cluster: leader changed',
+      );
       this.emit('leader', next);
     }
     const t = this.term;
