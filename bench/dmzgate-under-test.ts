@@ -21,9 +21,10 @@ export class DmzgateUnderTest {
     private readonly dir: string,
   ) {}
 
-  static async start(siteYaml: string, opts: { lldpIntervalMs?: number } = {}): Promise<DmzgateUnderTest> {
+  /** `under`: where its directory (config, state) goes; default the system's temporary directory. */
+  static async start(siteYaml: string, opts: { lldpIntervalMs?: number; under?: string } = {}): Promise<DmzgateUnderTest> {
     checkBuild();
-    const dir = mkdtempSync(join(tmpdir(), 'dmzgate-bench-'));
+    const dir = mkdtempSync(join(opts.under ?? tmpdir(), 'dmzgate-bench-'));
     const config = join(dir, 'site.yaml');
     writeFileSync(config, siteYaml);
     const openflowPort = await freePort();
