@@ -3,6 +3,7 @@
 // from a command: an API call, an end timer, a switch's report, a site reload. This shell runs the plans through
 // the controller's flow manager (batching lease installs per switch, waiting for the switches' confirmations),
 // keeps the timers and the counters the switches report, and hands records, audit and events to the executor.
+// Blocks (block-shell.ts) and link changes (link-follower.ts) run in parts of their own on the same core state.
 import { monotonicClock, systemClock, type Cancel, type Clock } from '../../controller/clock.js';
 import { EventEmitter } from 'node:events';
 import type { Controller } from '../../controller/controller.js';
@@ -27,17 +28,19 @@ import { TableSizes } from './table-sizes.js';
 import type { Block, Lease } from './model.js';
 import { decide, type Decision } from './core/decide.js';
 import { SYSTEM, type Actor, type Command } from './core/commands.js';
-import { blockOf, initialState, leaseOf, ruleKey, rulesOf, type LeaseRule, type State } from './core/state.js';
+import { initialState, leaseOf, ruleKey, rulesOf, type LeaseRule, type State } from './core/state.js';
 import { leaseRecordOf } from './core/records.js';
 import { withRules } from './core/leases.js';
 import { blockRuleOf } from './core/blocks.js';
 import { checkSwitchBudget, flowsInUse } from './core/budgets.js';
 import { reservedByLink } from './core/reservations.js';
 import type { Plan } from './core/plan.js';
-import { parsePrefix } from './addresses.js';
 import { leaseRuleOf, leaseSpecOf } from './lease-rules.js';
-import type { DmzAppEvents, DmzAppOptions, Done, LeaseDraft, LeasePlan, SwitchBudget } from './dmz-app-shapes.js';
-import { blockRecordIn, leaseFlowsBySwitch, leaseRecordIn, refusalOf } from './plan-records.js';
+import type { DmzAppEvents, DmzAppOptions, DmzEvent, Done, LeaseDraft, LeasePlan, SwitchBudget } from './dmz-app-shapes.js';
+import { leaseFlowsBySwitch, leaseRecordIn, refusalOf } from './plan-records.js';
+import type { CoreCell } from './core-cell.js';
+import { BlockShell } from './block-shell.js';
+import { LinkFollower } from './link-follower.js';
 
 /** Whether a drafted lease's flows went to the switch, and the settling of its `sent` promise. */
 interface Sending {
@@ -59,15 +62,15 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   /** Leases being extended: the end their records show until the switches have the new one. */
   private readonly extending = new Map<number, number>();
   /** The core's state (apps/dmz/core): the live leases and blocks and the switches up; decide() changes it. */
-  private core: State;
+  private readonly cell: CoreCell;
   private readonly controller: Controller;
   private readonly flows: FlowManager;
   private readonly log: Logger;
   private readonly clock: Clock;
   /** Lease ends (one per active lease: one timer for all of them). */
   private readonly leaseEnds: DeadlineTimer;
-  /** Block ends (a block may last a year: far beyond what one Node timer can wait). */
-  private readonly blockEnds: DeadlineTimer;
+  /** Blocks: their flows, records and ends. */
+  private readonly blocks: BlockShell;
   /** The counters the switches report, per lease and flow. */
   private readonly counters: LeaseCounters;
   /** Lease flow installs, grouped per switch while one is under way. */
@@ -79,8 +82,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   /** Runs the plans' flow and meter changes. */
   private readonly runner: PlanRunner;
   private readonly poll: CounterPoll;
-  /** Link changes, one after another in the order they were reported (each plan starts from the one before). */
-  private links: Promise<void> = Promise.resolve();
+  private readonly linkFollower: LinkFollower;
   private readonly onFlowRemoved = (conn: SwitchConnection, msg: MessageOf<'flowRemoved'>) => this.flowRemoved(conn.dpid, msg);
   private readonly onSwitchUp = (conn: SwitchConnection): void => this.switchUp(conn.dpid!);
   private readonly onSwitchDown = (conn: SwitchConnection): void => {
@@ -105,10 +107,18 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     );
   };
 
+  private get core(): State {
+    return this.cell.state;
+  }
+
+  private set core(s: State) {
+    this.cell.state = s;
+  }
+
   constructor(private readonly opts: DmzAppOptions) {
     super();
     this.site = opts.site;
-    this.core = initialState(opts.site);
+    this.cell = { state: initialState(opts.site) };
     this.controller = opts.controller;
     this.flows = opts.flows;
     this.log = opts.logger.child({ component: 'dmz' });
@@ -116,7 +126,6 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     // Durations on a monotonic clock (a wall clock may step), unless a clock is given (a test's).
     const timers = opts.clock ?? monotonicClock;
     this.leaseEnds = new DeadlineTimer((id) => this.leaseEnded(id), timers);
-    this.blockEnds = new DeadlineTimer((id) => this.blockEnded(id), timers);
     this.flows.registerOwner(OWNER_NAMES.pipeline, OWNER.PIPELINE);
     this.flows.registerOwner(OWNER_NAMES.leases, OWNER.LEASES);
     this.flows.registerOwner(OWNER_NAMES.blocks, OWNER.BLOCKS);
@@ -124,6 +133,28 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     this.tableSizes = new TableSizes(this.controller, this.log);
     this.counters = new LeaseCounters(this.clock);
     this.runner = new PlanRunner(this.controller, this.flows, this.counters, this.log);
+    const shared = {
+      cell: this.cell,
+      site: () => this.site,
+      runner: this.runner,
+      clock: this.clock,
+      log: this.log,
+      emit: (e: DmzEvent) => this.emit('event', e),
+    };
+    this.blocks = new BlockShell({
+      ...shared,
+      book: this.book,
+      timers,
+      checkTableSize: (sw, flows) => this.checkTableSize(sw, flows),
+      applyTimers: (t, now) => this.applyTimers(t, now),
+    });
+    this.linkFollower = new LinkFollower({
+      ...shared,
+      controller: this.controller,
+      flows: this.flows,
+      lease: (id) => this.lease(id),
+      declareMeters: (dpid) => this.declareMeters(dpid),
+    });
     this.poll = {
       controller: this.controller,
       flows: this.flows,
@@ -175,7 +206,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
 
   stop(): void {
     this.leaseEnds.stop();
-    this.blockEnds.stop();
+    this.blocks.ends.stop();
     this.stopPolling?.();
     this.stopPolling = undefined;
     this.controller.off('flowRemoved', this.onFlowRemoved);
@@ -195,7 +226,7 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
       ...this.counters.sizes(),
       releasing: this.releasing.size,
       leaseEnds: this.leaseEnds.size,
-      blockEnds: this.blockEnds.size,
+      blockEnds: this.blocks.ends.size,
       rules: this.core.rules.size,
       ...this.book.internalSizes(),
     };
@@ -475,68 +506,25 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   }
 
   /** addBlock for someone: with the audit entries the core wrote for it (for the executor to persist). */
-  async createBlock(b: Omit<Block, 'id' | 'start'>, by: Actor): Promise<Done<BlockRecord>> {
-    const now = this.clock.now();
-    const spec = {
-      prefix: parsePrefix(b.prefix),
-      reason: b.reason,
-      ...(b.protocol !== undefined ? { protocol: b.protocol } : {}),
-      ...(b.ports !== undefined ? { ports: b.ports } : {}),
-      ...(b.end !== undefined ? { end: b.end } : {}),
-      ...(b.project !== undefined ? { project: b.project } : {}),
-      ...(b.createdBy !== undefined ? { createdBy: b.createdBy } : {}),
-    };
-    const { state, plan } = decide(this.core, { type: 'block', by, block: spec }, now);
-    const id = this.core.nextId.block;
-    const rule = blockOf(state, id);
-    if (plan.refused || !rule) throw refusalOf(plan);
-    // The table sizes the switches reported: a live fact the core does not hold.
-    for (const sw of this.site.switches) this.checkTableSize(sw, rule.flows);
-    this.core = state;
-    try {
-      await this.runner.applyFlows(plan);
-    } catch (e) {
-      this.core = withRules(this.core, (rules) => rules.delete(ruleKey('block', id)));
-      throw e;
-    }
-    const rec = this.book.addBlock(blockRecordIn(plan));
-    this.applyTimers(plan.timers, now);
-    this.log.info({ block: rec.id, prefix: rec.prefix, reason: rec.reason }, 'block installed');
-    this.emit('event', { type: 'block.created', block: rec });
-    return { record: rec, audit: plan.audit };
+  createBlock(b: Omit<Block, 'id' | 'start'>, by: Actor): Promise<Done<BlockRecord>> {
+    return this.blocks.create(b, by);
   }
 
   /** Removes an active block (decide(): unblock, or expire when its end has come). */
   async removeBlock(id: number, state: 'removed' | 'expired' = 'removed'): Promise<BlockRecord> {
-    return (await this.endBlock(id, state, SYSTEM)).record;
+    return (await this.blocks.end(id, state, SYSTEM)).record;
   }
 
   /** removeBlock for someone: with the audit entries the core wrote for it (for the executor to persist). */
-  async endBlock(id: number, state: 'removed' | 'expired', by: Actor): Promise<Done<BlockRecord>> {
-    const rec = this.book.blocks.get(id);
-    const rule = blockOf(this.core, id);
-    if (!rec || rec.state !== 'active' || !rule) throw new LeaseRefused('not-found', `no active block ${id}`);
-    const now = this.clock.now();
-    const cmd = state === 'expired' ? ({ type: 'expire', kind: 'block', id } as const) : ({ type: 'unblock', by, id } as const);
-    const decided = decide(this.core, cmd, now);
-    if (decided.plan.refused) throw refusalOf(decided.plan);
-    if (decided.plan.records.length === 0) return { record: rec, audit: [] }; // not ended yet: nothing to do
-    this.core = decided.state;
-    try {
-      await this.runner.applyFlows(decided.plan);
-    } catch (e) {
-      this.core = withRules(this.core, (rules) => rules.set(ruleKey('block', id), rule));
-      throw e;
-    }
-    this.closeBlock(rec, decided.plan);
-    return { record: rec, audit: decided.plan.audit };
+  endBlock(id: number, state: 'removed' | 'expired', by: Actor): Promise<Done<BlockRecord>> {
+    return this.blocks.end(id, state, by);
   }
 
   /** A plan's rule ends to set or cancel. */
   private applyTimers(timers: Plan['timers'], now: number): void {
     for (const t of timers) {
       const [kind, id] = t.key.split('/');
-      const ends = kind === 'lease' ? this.leaseEnds : kind === 'block' ? this.blockEnds : undefined;
+      const ends = kind === 'lease' ? this.leaseEnds : kind === 'block' ? this.blocks.ends : undefined;
       if (!ends) continue;
       if (t.at === undefined) ends.clear(Number(id));
       else ends.set(Number(id), t.at - now);
@@ -563,19 +551,9 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
       if (r.kind === 'lease') this.closed(was, { ...d.plan, records: [r], steps: [] }, false);
       else if (r.kind === 'block') {
         const rec = this.book.blocks.get(r.record.id);
-        if (rec) this.closeBlock(rec, { ...d.plan, records: [r] });
+        if (rec) this.blocks.close(rec, { ...d.plan, records: [r] });
       }
     }
-  }
-
-  /** Closes the book's record as the core's plan says; an expiry's audit goes with its event (nobody asked). */
-  private closeBlock(rec: BlockRecord, plan: Plan): void {
-    const closed = blockRecordIn(plan);
-    this.blockEnds.clear(rec.id);
-    rec.state = closed.state;
-    rec.closedAt = closed.closedAt;
-    this.book.pruneBlocks();
-    this.emit('event', { type: 'block.removed', block: rec, ...(closed.state === 'expired' ? { audit: plan.audit } : {}) });
   }
 
   // ---- switches and site reload -------------------------------------------------------------------------------
@@ -618,50 +596,11 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
   // ---- links ------------------------------------------------------------------------------------------------
 
   /**
-   * A configured link stopped (`up` false) or started being usable (fabric-monitor.ts's link-down / link-up):
-   * decide(): link-down / link-up. The leases whose path crossed it move to another path, all or nothing across the
-   * switches (the new path, then the old one's rest, each in the order of core/lease-tables.ts); one with no other path keeps its
-   * flows until a link comes back. The pipeline's fabric trees follow the links up. Resolves once the switches hold it.
+   * A configured link stopped (`up` false) or started being usable (fabric-monitor.ts's link-down / link-up): the
+   * leases whose path crossed it move to another path (link-follower.ts). Resolves once the switches hold it.
    */
   linkChanged(link: string, up: boolean): Promise<void> {
-    const run = this.links.then(() => this.followLink(link, up));
-    this.links = run.catch((e: Error) => this.log.warn({ link, up, err: e.message }, 'following a link change failed'));
-    return run;
-  }
-
-  private async followLink(link: string, up: boolean): Promise<void> {
-    const started = performance.now();
-    const before = this.core;
-    const d = decide(before, { type: up ? 'link-up' : 'link-down', link }, this.clock.now());
-    this.core = d.state;
-    if (d.plan.steps.length === 0 && d.plan.events.length === 0) return;
-    const decideMs = Math.round(performance.now() - started);
-    this.log.info({ link, up, leases: d.plan.events.length, decideMs }, up ? 'link up: leases follow' : 'link down: leases follow');
-    const events = [...d.plan.events];
-    try {
-      await this.runner.applyMoves(d.plan, (leases, e) => {
-        this.log.warn({ link, leases: leases.length, err: e.message }, 'the switches refused moving leases: they keep their path');
-        const back = decide(this.core, { type: 'moves-failed', link, leases, before }, this.clock.now());
-        this.core = back.state;
-        const failed = new Set(leases);
-        events.splice(0, events.length, ...events.filter((x) => x.type !== 'lease.path-moved' || !failed.has(x.lease)), ...back.plan.events);
-      });
-    } finally {
-      // The pipeline's trees as whole tables (and the moved leases' meters), reconciled on the switches up.
-      this.runner.declare(d.plan);
-      for (const dpid of new Set(d.plan.steps.flat().flatMap((c) => (c.meters ? [c.dpid] : [])))) this.declareMeters(dpid);
-      await Promise.all(
-        this.site.switches
-          .filter((sw) => this.controller.get(sw.dpid))
-          .map((sw) => this.flows.reconcile(sw.dpid, { owner: OWNER_NAMES.pipeline }).catch(() => undefined)),
-      );
-    }
-    this.log.info({ link, up, waves: d.plan.moves?.length ?? 0, ms: Math.round(performance.now() - started) }, 'link change followed');
-    for (const e of events) {
-      if (e.type !== 'lease.path-moved' && e.type !== 'lease.path-lost') continue;
-      const rec = this.lease(e.lease);
-      if (rec) this.emit('event', { type: e.type, lease: rec, link: e.link, hops: e.hops });
-    }
+    return this.linkFollower.changed(link, up);
   }
 
   /** Mbit/s the active leases reserve on each configured link, by name (the topology's reserved_mbps). */
@@ -710,10 +649,6 @@ export class DmzApp extends EventEmitter<DmzAppEvents> {
     void this.closeLease(id, { type: 'expire', kind: 'lease', id }).catch((e: Error) =>
       this.log.warn({ lease: id, err: e.message }, 'closing an ended lease failed'),
     );
-  }
-
-  private blockEnded(id: number): void {
-    void this.removeBlock(id, 'expired').catch((e: Error) => this.log.warn({ block: id, err: e.message }, 'closing an ended block failed'));
   }
 
   /** The meters of the active leases on a switch, as its desired state. */
