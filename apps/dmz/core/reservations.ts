@@ -1,5 +1,6 @@
 // Bandwidth reserved on the fabric's link groups: a lease with a rate holds it on every link group of its primary
-// routes (once per group, however many of its DTNs' paths cross it). Running sums kept with the rules (rules.ts).
+// routes and of their ways in from other WAN entries (once per group, however many of its DTNs' paths cross it).
+// Running sums kept with the rules (rules.ts).
 import { LeaseRefused } from '../pipeline.js';
 import { fabricGraph } from '../fabric/graph.js';
 import { groupsOf } from '../fabric/routes.js';

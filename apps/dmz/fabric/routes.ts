@@ -136,9 +136,11 @@ export function lacksEntries(site: Site, routes: readonly MemberRoute[]): boolea
   return routes.some((r) => r.exit.circuit === undefined && (r.entries?.length ?? 0) < others);
 }
 
-/** The link groups a lease's primary paths use, each once (its rate is reserved once on each). */
+/** The link groups a lease's primary paths and its ways in from other WAN entries use, each once (its rate is reserved once on each). */
 export function groupsOf(routes: readonly MemberRoute[]): Set<string> {
-  return new Set(routes.flatMap((r) => r.path.groups));
+  // Another WAN entry's way carries the lease's inbound packets whenever the far end's traffic comes in by it: it
+  // reserves as the path does. A detour carries nothing until a link fails, and reserves nothing.
+  return new Set(routes.flatMap((r) => [...r.path.groups, ...(r.entries ?? []).flatMap((e) => e.path.groups)]));
 }
 
 /** The switches of a lease's routes (primary and detours), the exits first, then in order of distance from them. */

@@ -5,6 +5,8 @@
 import { describe, it, expect } from 'vitest';
 import { parseSiteConfig } from '../../../../apps/dmz/config.js';
 import { leaseOf } from '../../../../apps/dmz/core/state.js';
+import { reservedByGroup } from '../../../../apps/dmz/core/reservations.js';
+import { parsePrefix } from '../../../../apps/dmz/addresses.js';
 import type { Site } from '../../../../apps/dmz/site.js';
 import type { Trace } from '../../../helpers/fabric-sim.js';
 import { twoEntriesYaml } from '../../../helpers/science-dmz-fabrics.js';
@@ -132,6 +134,26 @@ describe('a fabric with two WAN entries', () => {
       expect(where(t), String(port)).toEqual(['border2:2']);
       expect(firewalled(t)).toBe(false);
     }
+  });
+
+  it("a rate is reserved on the other entry's way in too; no room there is refused naming the link", () => {
+    const w = world();
+    w.run(requestUntil(T0 + 600_000, { rateMbps: 600 }));
+    expect(w.lastRefusal).toBeUndefined();
+    expect(reservedByGroup(w.state)).toEqual(
+      new Map([
+        ['border1<->leaf', 600],
+        ['border2<->leaf', 600],
+      ]),
+    );
+    // border2's own link lost: its way in is over the 1000 Mbit/s link between the borders, which the lease
+    // (moved) now holds 600 of.
+    w.run({ type: 'link-down', link: ENTRY2_LEAF });
+    expect(reservedByGroup(w.state).get('border1<->border2')).toBe(600);
+    w.run(requestUntil(T0 + 600_000, { rateMbps: 500, remote: parsePrefix('198.51.100.0/24') }));
+    expect(w.lastRefusal).toMatchObject({ reason: 'path-capacity', limit: { link: BORDERS, capacity_left_mbps: 400, rate_mbps: 500 } });
+    w.run(requestUntil(T0 + 600_000, { rateMbps: 400, remote: parsePrefix('198.51.100.0/24') }));
+    expect(w.lastRefusal).toBeUndefined();
   });
 
   it('each packet of the transfer is counted once, at the DTN switch, whichever entry it came by', () => {
