@@ -54,7 +54,7 @@ interface Member {
 const membersBySite = new WeakMap<Site, Map<string, Map<bigint, Member[]>>>();
 
 /** The lease's DTNs (a cluster's members) by the dpid of their switch. */
-export function memberSwitches(site: Site, dtn: string): Map<bigint, Member[]> {
+function memberSwitches(site: Site, dtn: string): Map<bigint, Member[]> {
   let bySite = membersBySite.get(site);
   if (!bySite) membersBySite.set(site, (bySite = new Map<string, Map<bigint, Member[]>>()));
   let out = bySite.get(dtn);
