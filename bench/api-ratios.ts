@@ -1,11 +1,12 @@
 // bench:api's ratios, printed first (bench/ratios.ts): dmzgate with its state on disk over each other system, req/s
 // taken per repetition from rounds adjacent in time (the VM's speed drifts within a minute), and p99 at
 // concurrency 10 pooled. The floor is the bare REST app (dmzgate's stack, nothing kept), paced to dmzgate's rate
-// for the p99 (the same offered load).
+// for the p99 (the same offered load); and for a durable answer's p99, the disk's own append + fdatasync.
+import { quantile } from './disk-sync.js';
 import { GOAL_STORE_RATIO, NO_STATE, pool, ratiosByRep, type SystemRun } from './api-report.js';
 import type { Ratio } from './ratios.js';
 
-export function apiRatios(runs: SystemRun[]): Ratio[] {
+export function apiRatios(runs: SystemRun[], diskSyncMs?: readonly number[]): Ratio[] {
   const has = (r: SystemRun | undefined) => (r && r.rounds.length ? r : undefined);
   const disk = has(runs.find((r) => r.system === 'dmzgate' && r.state.startsWith('disk')));
   if (!disk) return [];
@@ -34,5 +35,14 @@ export function apiRatios(runs: SystemRun[]): Ratio[] {
     out.push({ measure: 'p99, concurrency 10', versus: 'floor: bare app paced', dmzgate: d10, other: pool(bare.paced).p99, better: 'lower' });
   if (bare) out.push({ measure: 'p99, concurrency 10', versus: 'floor: bare REST app', dmzgate: d10, other: p99At10(bare), better: 'lower' });
   if (osken) out.push({ measure: 'p99, concurrency 10', versus: 'os-ken REST app', dmzgate: d10, other: p99At10(osken), better: 'lower' });
+  // What a durable answer waits on at the least: the disk's own append + fdatasync (bench/disk-sync.ts).
+  if (diskSyncMs?.length)
+    out.push({
+      measure: 'p99, concurrency 10',
+      versus: "floor: the disk's fdatasync",
+      dmzgate: d10,
+      other: quantile(diskSyncMs, 0.99),
+      better: 'lower',
+    });
   return out;
 }

@@ -1,6 +1,7 @@
 // The output of bench/api.ts after its ratios (bench/api-ratios.ts): the table of each system's figures per
 // concurrency (pooled over its interleaved rounds) with the goals beside them, dmzgate's state writes, the absolute
 // goals, the flows each system installed, the profiles, and which figures other load on the machine disturbed.
+import { quantile } from './disk-sync.js';
 import type { IdleWait } from './cores.js';
 
 /**
@@ -102,6 +103,8 @@ export interface Setup {
   order: string[];
   /** What counted as idle in the wait before each round. */
   idle: { busyShare: number; windowMs: number };
+  /** The disk's own append + fdatasync times (ms, sorted) in the on-disk state's directory, before and after the rounds. */
+  diskSync?: { dir: string; before: number[]; after: number[] };
 }
 
 /** One system's rounds at one concurrency, pooled. */
@@ -410,7 +413,7 @@ function printStore(dmz: SystemRun[]): void {
   console.log('  size at its last fold, or as read).');
 }
 
-function printGoals(disk: SystemRun, none: SystemRun | undefined, bare: SystemRun | undefined): void {
+function printGoals(disk: SystemRun, none: SystemRun | undefined, bare: SystemRun | undefined, diskSync: Setup['diskSync']): void {
   console.log('\ngoals (dmzgate, state on disk):');
   const cs = concurrencies(disk);
   const pooled = cs.map((c) => pooledAt(disk, c)!);
@@ -432,6 +435,15 @@ function printGoals(disk: SystemRun, none: SystemRun | undefined, bare: SystemRu
     ]);
   if (c10 && bare?.paced?.length) floor(`paced to dmzgate's rate`, pool(bare.paced));
   if (c10 && bareC10) floor('unpaced, concurrency 10', bareC10);
+  if (c10 && diskSync) {
+    const all = [...diskSync.before, ...diskSync.after].sort((a, b) => a - b);
+    const p99 = quantile(all, 0.99);
+    rows.push([
+      `  (the disk's own 1 KB append + fdatasync)`,
+      `p99 ${ms(p99)} ms (p50 ${ms(quantile(all, 0.5))} ms; before the rounds p99 ${ms(quantile(diskSync.before, 0.99))}, after ${ms(quantile(diskSync.after, 0.99))}); dmzgate's p99 ${(c10.p99 / p99).toFixed(2)}x`,
+      p99 <= GOAL_P99_MS ? '' : `over ${GOAL_P99_MS} ms too`,
+    ]);
+  }
   rows.push([
     `>= ${GOAL_RATE.toLocaleString('en')} requests/s sustained`,
     `${best.rate.toFixed(0)}/s (concurrency ${best.c}, ${best.n} requests in ${best.seconds.toFixed(1)} s)`,
@@ -452,6 +464,12 @@ function printGoals(disk: SystemRun, none: SystemRun | undefined, bare: SystemRu
     console.log('  the bare REST app: two flow-mods and a barrier behind fastify and controller/, nothing kept (bench/bare-rest-app.ts):');
     console.log("  what this machine gives any server on dmzgate's stack. Paced to dmzgate's rate (the same offered load),");
     console.log('  a p99 over the goal leaves the goal out of reach of any server on that stack here: each does at least that.');
+  }
+  if (diskSync) {
+    console.log(
+      `  the disk's own append + fdatasync (${diskSync.before.length} before the rounds and ${diskSync.after.length} after, in ${diskSync.dir}): a 201`,
+    );
+    console.log("  waits for the journal record holding its change, one such write: the disk's p99 is the least a durable answer's is.");
   }
 }
 
@@ -521,6 +539,7 @@ export function report(runs: SystemRun[], setup: Setup): void {
       disk,
       dmz.find((r) => r.state === NO_STATE),
       runs.find((r) => r.system === 'bare' && r.rounds.length),
+      setup.diskSync,
     );
   printShapes(runs);
   for (const run of runs)

@@ -20,6 +20,9 @@
 //                             in the same run (also paced to dmzgate's rate: pacedRound), so a goal dmzgate misses
 //                             can be read against what this machine gives any server on that stack;
 //   os-ken REST app           bench/osken_rest_app.py under os_ken.cmd.manager (no durable state at all).
+// And the disk alone (bench/disk-sync.ts): 1 KB appends, each followed by fdatasync, in the on-disk system's
+// directory before the rounds and after them. A 201 from the system on disk waits for such a write (its journal
+// record), so that write's p99 is a floor under its p99 that no server can go below here.
 //
 // Why the rounds are interleaved: on a shared VM the machine's speed drifts by up to 1.5x within a minute (two
 // runs two minutes apart once gave disk / writes-off ratios of 0.67x and 1.20x), so systems measured one after
@@ -92,6 +95,7 @@ import { CLI, NO_WRITES, fsType, oskenVersion, placeOnCore, startBare, startDmzg
 import { apiRatios } from './api-ratios.js';
 import { clusterBench } from './api-cluster.js';
 import { printRatios } from './ratios.js';
+import { fdatasyncLatencies } from './disk-sync.js';
 import { GC_KINDS, NO_STATE, pct, report, type GcKind, type Round, type Span, type StoreFigures, type SystemRun, type Usage } from './api-report.js';
 
 const argv = process.argv.slice(2);
@@ -738,7 +742,9 @@ async function main(): Promise<void> {
     placeOnCore(ovs.vswitchdPid!, GEN_CORE);
     const version = spawnSync('ovs-vswitchd', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0];
     const specs = systems(work, shm);
+    const diskBefore = fdatasyncLatencies(work);
     const runs = (await runTogether(ovs, specs, at, CFG.rounds)).map(toRun);
+    const diskSync = { dir: work, before: diskBefore, after: fdatasyncLatencies(work) };
     if (PROFILE) {
       const profiled = (
         await runTogether(
@@ -753,7 +759,12 @@ async function main(): Promise<void> {
     const order = [...specs]
       .sort((a, b) => a.turn - b.turn)
       .map((s) => (s.key === 'osken' ? 'os-ken' : s.key === 'bare' ? 'bare' : `dmzgate ${s.key}`));
-    printRatios(apiRatios(runs));
+    printRatios(
+      apiRatios(
+        runs,
+        [...diskSync.before, ...diskSync.after].sort((a, b) => a - b),
+      ),
+    );
     report(runs, {
       ovsNote: `${version} (private, userspace datapath), a bridge per system: dpid 1, 7 ports`,
       serverCore: SRV_CORE,
@@ -765,6 +776,7 @@ async function main(): Promise<void> {
       order,
       limits: limitsText(CFG.rounds),
       idle: IDLE,
+      diskSync,
     });
   } finally {
     await ovs.stop();

@@ -51,6 +51,14 @@ describe('apiRatios', () => {
     expect(ratioOf(get('os-ken REST app', 'p99, concurrency 10'))).toBe(0.1);
   });
 
+  it("sets the p99 beside the disk's own fdatasync p99 when it was measured", () => {
+    const syncs = Array.from({ length: 100 }, (_, i) => (i < 98 ? 0.5 : 2)); // p99 (nearest rank): the 99th, 2 ms
+    const r = apiRatios([disk, none, bare], syncs).find((x) => x.versus === "floor: the disk's fdatasync")!;
+    expect(r.other).toBe(2);
+    expect(ratioOf(r)).toBe(2); // dmzgate's p99 4 ms
+    expect(apiRatios([disk, none, bare]).some((x) => x.versus === "floor: the disk's fdatasync")).toBe(false);
+  });
+
   it('misses the goal when writes cost dmzgate more than a tenth of its rate', () => {
     const slow = run('dmzgate', 'disk (ext4)', [round(10, 0, 800, 1, 4), round(10, 1, 850, 1, 4)]);
     const r = apiRatios([slow, none]).find((x) => x.versus === 'dmzgate, writes off')!;
