@@ -45,10 +45,17 @@ it('commits go on while one member after another is killed and restarted (a quor
     await new Promise((r) => setTimeout(r, 700));
     await etcd.restart(m);
   }
+  // Commits went on through the kills (an etcd leader's loss holds them for an election, longer on a loaded
+  // host), and go on after them.
+  const duringKills = acked.length;
+  const resumed = Date.now() + 15_000;
+  while (acked.length < duringKills + 10 && Date.now() < resumed) await new Promise((r) => setTimeout(r, 50));
   stop = true;
   await writer;
   const snap = await store.load();
-  expect(acked.length).toBeGreaterThan(10);
+  console.log(`${duringKills} commits acknowledged while members were killed and restarted, ${acked.length - duringKills} after`);
+  expect(duringKills).toBeGreaterThan(0);
+  expect(acked.length).toBeGreaterThanOrEqual(duringKills + 10);
   expect(snap.leases[0]!.counters.bytesIn).toBe(acked.at(-1));
   expect(snap.events.map((e) => e.id)).toEqual(acked);
   await store.close();
