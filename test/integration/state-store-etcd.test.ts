@@ -37,6 +37,19 @@ const lease = (id: number, bytesIn: number): LeaseRecord => ({
   counters: { packetsIn: 0, bytesIn, packetsOut: 0, bytesOut: 0 },
 });
 
+/** `p`, or a failure naming `what` if it has not settled within 15 s. */
+async function within<T>(what: string, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not settled within 15 s`)), 15_000);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 describe('etcd backend', () => {
   it('an acknowledged commit survives kill -9 of the etcd member and its restart', async () => {
     const prefix = '/dmzgate/kill9/';
@@ -58,27 +71,30 @@ describe('etcd backend', () => {
 
   it('two writers: each follows the other through its watch; of two commits on one revision, one is refused', async () => {
     const prefix = '/dmzgate/fence/';
-    const a = await openEtcdStore({ hosts: etcd.endpoints, prefix });
-    await a.commit([{ kind: 'lease.put', lease: lease(1, 1) }]);
-    const b = await openEtcdStore({ hosts: etcd.endpoints, prefix });
+    // Each step bounded: one full-suite run here hung in this test until its 60 s timeout, and did not say where.
+    const a = await within('opening store a', openEtcdStore({ hosts: etcd.endpoints, prefix }));
+    await within("a's first commit", a.commit([{ kind: 'lease.put', lease: lease(1, 1) }]));
+    const b = await within('opening store b', openEtcdStore({ hosts: etcd.endpoints, prefix }));
     const seen: number[] = [];
-    a.subscribe((await a.load()).revision, (batch) => seen.push(batch.revision));
-    const { revision } = await b.commit([{ kind: 'lease.put', lease: lease(2, 2) }]);
+    a.subscribe((await within("a's load", a.load())).revision, (batch) => seen.push(batch.revision));
+    const { revision } = await within("b's commit", b.commit([{ kind: 'lease.put', lease: lease(2, 2) }]));
     await expect.poll(() => a.view.lease(2)?.counters.bytesIn).toBe(2); // a follows b's batch through its watch
     expect(seen).toEqual([revision]);
     // Both write at once on the same revision: etcd takes one transaction; the other compares stale and is refused.
-    const outcomes = await Promise.allSettled([
-      a.commit([{ kind: 'lease.put', lease: lease(3, 30) }]),
-      b.commit([{ kind: 'lease.put', lease: lease(3, 31) }]),
-    ]);
+    const outcomes = await within(
+      'the two commits at once',
+      Promise.allSettled([a.commit([{ kind: 'lease.put', lease: lease(3, 30) }]), b.commit([{ kind: 'lease.put', lease: lease(3, 31) }])]),
+    );
     expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
     const refused = outcomes.findIndex((o) => o.status === 'rejected');
     expect((outcomes[refused] as PromiseRejectedResult).reason.message).toMatch(/another writer committed/);
-    const leases = (await b.load()).leases;
+    const leases = (await within("b's load", b.load())).leases;
     expect(leases.find((l) => l.id === 3)!.counters.bytesIn).toBe(refused === 0 ? 31 : 30);
-    await expect([a, b][refused]!.commit([{ kind: 'lease.put', lease: lease(4, 4) }])).rejects.toThrow(/another writer/); // stale until reopened
-    await a.close();
-    await b.close();
+    await expect(within("the refused store's next commit", [a, b][refused]!.commit([{ kind: 'lease.put', lease: lease(4, 4) }]))).rejects.toThrow(
+      /another writer/,
+    ); // stale until reopened
+    await within('closing a', a.close());
+    await within('closing b', b.close());
   });
 
   it('retention: what the caps drop from the view is deleted from etcd in the same transaction', async () => {
