@@ -2,8 +2,7 @@
 // taken per repetition from rounds adjacent in time (the VM's speed drifts within a minute), and p99 at
 // concurrency 10 pooled. The floor is the bare REST app (dmzgate's stack, nothing kept), paced to dmzgate's rate
 // for the p99 (the same offered load); and for a durable answer's p99, the disk's own append + fdatasync.
-import { quantile } from './disk-sync.js';
-import { GOAL_STORE_RATIO, NO_STATE, pool, ratiosByRep, type SystemRun } from './api-report.js';
+import { GOAL_STORE_RATIO, NO_STATE, pool, quantile, ratiosByRep, type SystemRun } from './api-report.js';
 import type { Ratio } from './ratios.js';
 
 export function apiRatios(runs: SystemRun[], diskSyncMs?: readonly number[]): Ratio[] {

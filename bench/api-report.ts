@@ -1,7 +1,6 @@
 // The output of bench/api.ts after its ratios (bench/api-ratios.ts): the table of each system's figures per
 // concurrency (pooled over its interleaved rounds) with the goals beside them, dmzgate's state writes, the absolute
 // goals, the flows each system installed, the profiles, and which figures other load on the machine disturbed.
-import { quantile } from './disk-sync.js';
 import type { IdleWait } from './cores.js';
 
 /**
@@ -167,7 +166,7 @@ export function pool(rounds: Round[]): Pooled {
   const n = sum(rounds.map((r) => r.n));
   const seconds = sum(rounds.map((r) => r.seconds));
   const lat = allLatencies(rounds);
-  const q = (x: number) => lat[Math.min(n - 1, Math.floor(x * n))]!;
+  const q = (x: number) => quantile(lat, x);
   const weighted = (f: (u: Usage) => number) => sum(rounds.map((r) => f(r.use) * r.seconds)) / seconds;
   const use: Usage = {
     srv: weighted((u) => u.srv),
@@ -212,6 +211,11 @@ export function ratiosByRep(a: SystemRun, b: SystemRun, c: number): number[] {
     if (rb) out.push(ra.n / ra.seconds / (rb.n / rb.seconds));
   }
   return out;
+}
+
+/** The q-quantile of sorted values: the value at rank floor(q * n), the last for q = 1. */
+export function quantile(sorted: ArrayLike<number>, q: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : NaN;
 }
 
 export function median(xs: number[]): number {

@@ -23,8 +23,3 @@ export function fdatasyncLatencies(dir: string, count = 300, bytes = 1024): numb
   }
   return ms.sort((a, b) => a - b);
 }
-
-/** The q-quantile of sorted values (nearest rank). */
-export function quantile(sorted: readonly number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
-}

@@ -52,7 +52,7 @@ describe('apiRatios', () => {
   });
 
   it("sets the p99 beside the disk's own fdatasync p99 when it was measured", () => {
-    const syncs = Array.from({ length: 100 }, (_, i) => (i < 98 ? 0.5 : 2)); // p99 (nearest rank): the 99th, 2 ms
+    const syncs = Array.from({ length: 100 }, (_, i) => (i < 98 ? 0.5 : 2)); // p99: rank floor(0.99 * 100), the 100th, 2 ms
     const r = apiRatios([disk, none, bare], syncs).find((x) => x.versus === "floor: the disk's fdatasync")!;
     expect(r.other).toBe(2);
     expect(ratioOf(r)).toBe(2); // dmzgate's p99 4 ms
